@@ -1,0 +1,167 @@
+// Frame encoders. Each writes the whole frame or nothing: sizes and field ranges are checked
+// before the first byte is written, so a 0 return never leaves a half-built frame behind.
+#include "homa/proto/encode.h"
+
+#include <cstring>
+
+namespace homa::wire {
+namespace {
+
+constexpr size_t kMaxIpTotal = 0xFFFF;
+
+void fill_common(CommonHeader &h, const Common &c, PacketType type, uint32_t sequence) noexcept {
+    std::memset(&h, 0, sizeof(h));
+    h.sport.set(c.sport);
+    h.dport.set(c.dport);
+    h.sequence.set(sequence);
+    h.type = static_cast<uint8_t>(type);
+    h.doff = expected_doff(type);
+    h.sender_id.set(c.sender_id);
+}
+
+void fill_ack(AckEntry &e, const Ack &a) noexcept {
+    e.client_id.set(a.client_id);
+    e.server_port.set(a.server_port);
+}
+
+// Returns a pointer to the Homa header of a frame with `homa_bytes` bytes of Homa header and
+// payload, after writing L2/L3; nullptr if it does not fit.
+uint8_t *begin_frame(std::span<uint8_t> out, const FrameAddr &addr, size_t homa_bytes) noexcept {
+    if (out.size() < l2l3_size(addr) + homa_bytes) return nullptr;
+    size_t l2l3 = encode_l2l3(out, addr, homa_bytes);
+    return l2l3 == 0 ? nullptr : out.data() + l2l3;
+}
+
+template <typename H>
+H *begin_control(std::span<uint8_t> out, const FrameAddr &addr) noexcept {
+    uint8_t *p = begin_frame(out, addr, sizeof(H));
+    return reinterpret_cast<H *>(p);
+}
+
+}  // namespace
+
+size_t encode_l2l3(std::span<uint8_t> out, const FrameAddr &addr, size_t homa_bytes) noexcept {
+    size_t l2l3 = l2l3_size(addr);
+    size_t ip_total = sizeof(Ipv4Header) + homa_bytes;
+    if (out.size() < l2l3 || ip_total > kMaxIpTotal || addr.priority > kMaxPriority ||
+        addr.vlan_id > 4094) {
+        return 0;
+    }
+    uint8_t *p = out.data();
+    auto *eth = reinterpret_cast<EthernetHeader *>(p);
+    std::memcpy(eth->dst, addr.dst_mac.data(), 6);
+    std::memcpy(eth->src, addr.src_mac.data(), 6);
+    p += sizeof(EthernetHeader);
+    if (addr.vlan_id != 0) {
+        eth->ether_type.set(kEtherTypeVlan);
+        auto *tag = reinterpret_cast<VlanTag *>(p);
+        tag->tci.set(static_cast<uint16_t>(addr.priority << 13 | addr.vlan_id));
+        tag->ether_type.set(kEtherTypeIpv4);
+        p += sizeof(VlanTag);
+    } else {
+        eth->ether_type.set(kEtherTypeIpv4);
+    }
+    auto *ip = reinterpret_cast<Ipv4Header *>(p);
+    ip->version_ihl = 0x45;
+    ip->tos = static_cast<uint8_t>(addr.priority << 5);
+    ip->total_length.set(static_cast<uint16_t>(ip_total));
+    ip->id.set(addr.ip_id);
+    ip->frag_off.set(kIpv4DontFragment);
+    ip->ttl = kDefaultTtl;
+    ip->protocol = kIpProtoHoma;
+    ip->checksum.set(0);
+    ip->src.set(addr.src_ip);
+    ip->dst.set(addr.dst_ip);
+    ip->checksum.set(internet_checksum({p, sizeof(Ipv4Header)}));
+    return l2l3;
+}
+
+size_t encode_data_headers(std::span<uint8_t> out, const FrameAddr &addr, const Data &data,
+                           uint32_t payload_len) noexcept {
+    if (payload_len == 0 || data.message_length > kMaxMessageLength ||
+        data.offset > data.message_length || payload_len > data.message_length - data.offset) {
+        return 0;
+    }
+    if (out.size() < l2l3_size(addr) + sizeof(DataHeader)) return 0;
+    size_t l2l3 = encode_l2l3(out, addr, sizeof(DataHeader) + payload_len);
+    if (l2l3 == 0) return 0;
+    auto *h = reinterpret_cast<DataHeader *>(out.data() + l2l3);
+    fill_common(h->common, data.common, PacketType::kData, data.offset);
+    h->message_length.set(data.message_length);
+    h->incoming.set(data.incoming);
+    fill_ack(h->ack, data.ack);
+    h->cutoff_version.set(data.cutoff_version);
+    h->retransmit = data.retransmit ? 1 : 0;
+    std::memset(h->pad, 0, sizeof(h->pad));
+    h->seg_offset.set(data.offset);
+    return l2l3 + sizeof(DataHeader);
+}
+
+size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Data &data,
+              std::span<const uint8_t> payload) noexcept {
+    size_t need = l2l3_size(addr) + sizeof(DataHeader) + payload.size();
+    if (out.size() < need || payload.size() > kMaxMessageLength) return 0;
+    size_t n = encode_data_headers(out, addr, data, static_cast<uint32_t>(payload.size()));
+    if (n == 0) return 0;
+    std::memcpy(out.data() + n, payload.data(), payload.size());
+    return n + payload.size();
+}
+
+size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Grant &grant) noexcept {
+    if (grant.priority > kMaxPriority) return 0;
+    auto *h = begin_control<GrantHeader>(out, addr);
+    if (h == nullptr) return 0;
+    fill_common(h->common, grant.common, PacketType::kGrant, 0);
+    h->offset.set(grant.offset);
+    h->priority = grant.priority;
+    return l2l3_size(addr) + sizeof(*h);
+}
+
+size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Resend &resend) noexcept {
+    if (resend.priority > kMaxPriority) return 0;
+    auto *h = begin_control<ResendHeader>(out, addr);
+    if (h == nullptr) return 0;
+    fill_common(h->common, resend.common, PacketType::kResend, 0);
+    h->offset.set(resend.offset);
+    h->length.set(resend.length);
+    h->priority = resend.priority;
+    return l2l3_size(addr) + sizeof(*h);
+}
+
+size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Bare &bare) noexcept {
+    switch (bare.type) {
+        case PacketType::kRpcUnknown:
+        case PacketType::kBusy:
+        case PacketType::kFreeze:
+        case PacketType::kNeedAck: break;
+        default: return 0;
+    }
+    auto *h = begin_control<CommonHeader>(out, addr);
+    if (h == nullptr) return 0;
+    fill_common(*h, bare.common, bare.type, 0);
+    return l2l3_size(addr) + sizeof(*h);
+}
+
+size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Cutoffs &cutoffs) noexcept {
+    auto *h = begin_control<CutoffsHeader>(out, addr);
+    if (h == nullptr) return 0;
+    fill_common(h->common, cutoffs.common, PacketType::kCutoffs, 0);
+    for (size_t i = 0; i < kNumPriorities; ++i) h->unsched_cutoffs[i].set(cutoffs.unsched_cutoffs[i]);
+    h->cutoff_version.set(cutoffs.cutoff_version);
+    return l2l3_size(addr) + sizeof(*h);
+}
+
+size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Acks &acks) noexcept {
+    if (acks.num_acks > kMaxAcks) return 0;
+    auto *h = begin_control<AckHeader>(out, addr);
+    if (h == nullptr) return 0;
+    fill_common(h->common, acks.common, PacketType::kAck, 0);
+    h->num_acks.set(acks.num_acks);
+    // Unused slots are zeroed so that the frame never carries stale memory.
+    for (size_t i = 0; i < kMaxAcks; ++i) {
+        fill_ack(h->acks[i], i < acks.num_acks ? acks.acks[i] : Ack{});
+    }
+    return l2l3_size(addr) + sizeof(*h);
+}
+
+}  // namespace homa::wire

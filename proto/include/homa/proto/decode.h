@@ -1,0 +1,119 @@
+/**
+ * @file
+ * Validation and typed views of received frames.
+ *
+ * decode_frame() checks a raw frame (Ethernet II, optional 802.1Q tag, IPv4, Homa) and either
+ * returns a PacketView whose header pointers are safe to dereference, or the first reason the
+ * frame is unacceptable. Every reason is its own enum value so that the dataplane can count
+ * drops precisely (Linux Homa's skb_drop_reason idea).
+ *
+ * @code
+ *   homa::wire::PacketView view;
+ *   auto reason = homa::wire::decode_frame(bytes, view);
+ *   if (reason != homa::wire::DecodeError::kOk) { ++drops[index(reason)]; return; }
+ *   if (view.type() == homa::wire::PacketType::kGrant) handle_grant(*view.grant());
+ * @endcode
+ *
+ * Ownership: a PacketView points into the caller's frame bytes and is valid as long as they
+ * are. Threading: pure functions. Errors: the DecodeError result; decoding never throws,
+ * allocates, or reads outside the span it was given.
+ */
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "homa/proto/frame.h"
+#include "homa/proto/wire.h"
+
+namespace homa::wire {
+
+/**
+ * Why a frame was rejected. Values are dense from 0 so they index counter arrays; when
+ * adding one, add its name in decode.cc and a rejection test in tests/proto/decode_test.cc.
+ */
+enum class DecodeError : uint8_t {
+    kOk = 0,
+    kEthernetTooShort,       ///< Shorter than an Ethernet (+VLAN) header.
+    kNotIpv4,                ///< EtherType is neither IPv4 nor VLAN-tagged IPv4.
+    kIpTooShort,             ///< Fewer bytes than an IPv4 header after Ethernet.
+    kIpBadVersion,           ///< Version nibble is not 4.
+    kIpBadHeaderLength,      ///< IHL < 5 or options run past the frame.
+    kIpBadTotalLength,       ///< total_length < IHL*4 or larger than the bytes present.
+    kIpBadChecksum,          ///< IPv4 header checksum does not verify.
+    kIpFragment,             ///< MF set or fragment offset non-zero: Homa never fragments.
+    kWrongProtocol,          ///< IP protocol is not 146.
+    kHomaTooShort,           ///< Fewer than 28 bytes: not even a common header.
+    kUnknownType,            ///< Type byte outside 0x10..0x18.
+    kTooShortForType,        ///< Fewer bytes than the type's header size.
+    kBadDoff,                ///< doff does not match the type (0xE0 for DATA, 0x50 otherwise).
+    kDataEmpty,              ///< DATA without payload (Homa has no zero-length messages).
+    kDataMessageTooLong,     ///< message_length > 1,000,000 (or 0).
+    kDataBeyondMessage,      ///< seg.offset + payload > message_length.
+    kBadPriority,            ///< GRANT/RESEND priority > 7.
+    kTooManyAcks,            ///< ACK num_acks > 5.
+    kCount,                  ///< Number of values; not a reason.
+};
+
+inline constexpr size_t kNumDecodeErrors = static_cast<size_t>(DecodeError::kCount);
+
+/** Stable snake_case name for a reason, e.g. "ip_bad_checksum"; used by counters. */
+const char *decode_error_name(DecodeError e) noexcept;
+
+/** A validated Homa packet inside a frame. */
+class PacketView {
+public:
+    PacketType type() const noexcept { return static_cast<PacketType>(common_->type); }
+    const CommonHeader &common() const noexcept { return *common_; }
+    const Ipv4Header &ip() const noexcept { return *ip_; }
+    /** Priority carried in the IPv4 TOS byte (tos >> 5). */
+    uint8_t ip_priority() const noexcept { return static_cast<uint8_t>(ip_->tos >> 5); }
+    /** VLAN TCI, or 0 when the frame was untagged. */
+    uint16_t vlan_tci() const noexcept { return vlan_tci_; }
+    uint32_t src_ip() const noexcept { return ip_->src.get(); }
+    uint32_t dst_ip() const noexcept { return ip_->dst.get(); }
+    /** Bytes from the start of the frame to the Homa header. */
+    size_t homa_offset() const noexcept { return homa_offset_; }
+
+    /** Typed headers; each returns nullptr unless the packet is of that type. */
+    const DataHeader *data() const noexcept { return as<DataHeader>(PacketType::kData); }
+    const GrantHeader *grant() const noexcept { return as<GrantHeader>(PacketType::kGrant); }
+    const ResendHeader *resend() const noexcept { return as<ResendHeader>(PacketType::kResend); }
+    const CutoffsHeader *cutoffs() const noexcept {
+        return as<CutoffsHeader>(PacketType::kCutoffs);
+    }
+    const AckHeader *ack() const noexcept { return as<AckHeader>(PacketType::kAck); }
+
+    /** DATA payload (empty for other types). */
+    std::span<const uint8_t> payload() const noexcept { return payload_; }
+
+private:
+    friend DecodeError decode_homa(std::span<const uint8_t>, PacketView &) noexcept;
+    friend DecodeError decode_frame(std::span<const uint8_t>, PacketView &) noexcept;
+
+    template <typename H>
+    const H *as(PacketType t) const noexcept {
+        return type() == t ? reinterpret_cast<const H *>(common_) : nullptr;
+    }
+
+    const Ipv4Header *ip_ = nullptr;
+    const CommonHeader *common_ = nullptr;
+    std::span<const uint8_t> payload_;
+    size_t homa_offset_ = 0;
+    uint16_t vlan_tci_ = 0;
+};
+
+/**
+ * Validates a whole frame starting at its Ethernet header. On kOk, `view` describes the
+ * packet; on any other result `view` is unspecified and must not be used.
+ */
+DecodeError decode_frame(std::span<const uint8_t> frame, PacketView &view) noexcept;
+
+/**
+ * Validates only the Homa part (`homa` starts at the common header and ends where the IP
+ * datagram ends). view.ip() is not valid after this call; decode_frame sets it.
+ */
+DecodeError decode_homa(std::span<const uint8_t> homa, PacketView &view) noexcept;
+
+}  // namespace homa::wire
