@@ -1,5 +1,6 @@
 // Frame encoders. Each writes the whole frame or nothing: sizes and field ranges are checked
 // before the first byte is written, so a 0 return never leaves a half-built frame behind.
+// The header-only encoders do the Homa part; the frame encoders add Ethernet + IPv4 in front.
 #include "homa/proto/encode.h"
 
 #include <cstring>
@@ -24,18 +25,27 @@ void fill_ack(AckEntry &e, const Ack &a) noexcept {
     e.server_port.set(a.server_port);
 }
 
-// Returns a pointer to the Homa header of a frame with `homa_bytes` bytes of Homa header and
-// payload, after writing L2/L3; nullptr if it does not fit.
-uint8_t *begin_frame(std::span<uint8_t> out, const FrameAddr &addr, size_t homa_bytes) noexcept {
-    if (out.size() < l2l3_size(addr) + homa_bytes) return nullptr;
-    size_t l2l3 = encode_l2l3(out, addr, homa_bytes);
-    return l2l3 == 0 ? nullptr : out.data() + l2l3;
+bool is_bare_type(PacketType t) noexcept {
+    return t == PacketType::kRpcUnknown || t == PacketType::kBusy || t == PacketType::kFreeze ||
+           t == PacketType::kNeedAck;
 }
 
 template <typename H>
-H *begin_control(std::span<uint8_t> out, const FrameAddr &addr) noexcept {
-    uint8_t *p = begin_frame(out, addr, sizeof(H));
-    return reinterpret_cast<H *>(p);
+H *header_at(std::span<uint8_t> out) noexcept {
+    return out.size() < sizeof(H) ? nullptr : reinterpret_cast<H *>(out.data());
+}
+
+// Builds a whole control frame: checks the size once, then L2/L3, then the Homa header.
+template <typename Fields>
+size_t encode_frame(std::span<uint8_t> out, const FrameAddr &addr, const Fields &f,
+                    size_t homa_bytes) noexcept {
+    size_t l2l3 = l2l3_size(addr);
+    if (out.size() < l2l3 + homa_bytes) return 0;
+    std::array<uint8_t, sizeof(AckHeader)> scratch;  // validate fields before touching `out`
+    if (encode_header(scratch, f) != homa_bytes) return 0;
+    if (encode_l2l3(out, addr, homa_bytes) == 0) return 0;
+    std::memcpy(out.data() + l2l3, scratch.data(), homa_bytes);
+    return l2l3 + homa_bytes;
 }
 
 }  // namespace
@@ -76,16 +86,9 @@ size_t encode_l2l3(std::span<uint8_t> out, const FrameAddr &addr, size_t homa_by
     return l2l3;
 }
 
-size_t encode_data_headers(std::span<uint8_t> out, const FrameAddr &addr, const Data &data,
-                           uint32_t payload_len) noexcept {
-    if (payload_len == 0 || data.message_length > kMaxMessageLength ||
-        data.offset > data.message_length || payload_len > data.message_length - data.offset) {
-        return 0;
-    }
-    if (out.size() < l2l3_size(addr) + sizeof(DataHeader)) return 0;
-    size_t l2l3 = encode_l2l3(out, addr, sizeof(DataHeader) + payload_len);
-    if (l2l3 == 0) return 0;
-    auto *h = reinterpret_cast<DataHeader *>(out.data() + l2l3);
+size_t encode_header(std::span<uint8_t> out, const Data &data) noexcept {
+    auto *h = header_at<DataHeader>(out);
+    if (h == nullptr) return 0;
     fill_common(h->common, data.common, PacketType::kData, data.offset);
     h->message_length.set(data.message_length);
     h->incoming.set(data.incoming);
@@ -94,7 +97,66 @@ size_t encode_data_headers(std::span<uint8_t> out, const FrameAddr &addr, const 
     h->retransmit = data.retransmit ? 1 : 0;
     std::memset(h->pad, 0, sizeof(h->pad));
     h->seg_offset.set(data.offset);
-    return l2l3 + sizeof(DataHeader);
+    return sizeof(*h);
+}
+
+size_t encode_header(std::span<uint8_t> out, const Grant &grant) noexcept {
+    auto *h = header_at<GrantHeader>(out);
+    if (h == nullptr || grant.priority > kMaxPriority) return 0;
+    fill_common(h->common, grant.common, PacketType::kGrant, 0);
+    h->offset.set(grant.offset);
+    h->priority = grant.priority;
+    return sizeof(*h);
+}
+
+size_t encode_header(std::span<uint8_t> out, const Resend &resend) noexcept {
+    auto *h = header_at<ResendHeader>(out);
+    if (h == nullptr || resend.priority > kMaxPriority) return 0;
+    fill_common(h->common, resend.common, PacketType::kResend, 0);
+    h->offset.set(resend.offset);
+    h->length.set(resend.length);
+    h->priority = resend.priority;
+    return sizeof(*h);
+}
+
+size_t encode_header(std::span<uint8_t> out, const Bare &bare) noexcept {
+    auto *h = header_at<CommonHeader>(out);
+    if (h == nullptr || !is_bare_type(bare.type)) return 0;
+    fill_common(*h, bare.common, bare.type, 0);
+    return sizeof(*h);
+}
+
+size_t encode_header(std::span<uint8_t> out, const Cutoffs &cutoffs) noexcept {
+    auto *h = header_at<CutoffsHeader>(out);
+    if (h == nullptr) return 0;
+    fill_common(h->common, cutoffs.common, PacketType::kCutoffs, 0);
+    for (size_t i = 0; i < kNumPriorities; ++i) h->unsched_cutoffs[i].set(cutoffs.unsched_cutoffs[i]);
+    h->cutoff_version.set(cutoffs.cutoff_version);
+    return sizeof(*h);
+}
+
+size_t encode_header(std::span<uint8_t> out, const Acks &acks) noexcept {
+    auto *h = header_at<AckHeader>(out);
+    if (h == nullptr || acks.num_acks > kMaxAcks) return 0;
+    fill_common(h->common, acks.common, PacketType::kAck, 0);
+    h->num_acks.set(acks.num_acks);
+    // Unused slots are zeroed so that the frame never carries stale memory.
+    for (size_t i = 0; i < kMaxAcks; ++i) {
+        fill_ack(h->acks[i], i < acks.num_acks ? acks.acks[i] : Ack{});
+    }
+    return sizeof(*h);
+}
+
+size_t encode_data_headers(std::span<uint8_t> out, const FrameAddr &addr, const Data &data,
+                           uint32_t payload_len) noexcept {
+    if (payload_len == 0 || data.message_length > kMaxMessageLength ||
+        data.offset > data.message_length || payload_len > data.message_length - data.offset) {
+        return 0;
+    }
+    size_t l2l3 = l2l3_size(addr);
+    if (out.size() < l2l3 + sizeof(DataHeader)) return 0;
+    if (encode_l2l3(out, addr, sizeof(DataHeader) + payload_len) == 0) return 0;
+    return l2l3 + encode_header(out.subspan(l2l3), data);
 }
 
 size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Data &data,
@@ -108,60 +170,19 @@ size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Data &data,
 }
 
 size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Grant &grant) noexcept {
-    if (grant.priority > kMaxPriority) return 0;
-    auto *h = begin_control<GrantHeader>(out, addr);
-    if (h == nullptr) return 0;
-    fill_common(h->common, grant.common, PacketType::kGrant, 0);
-    h->offset.set(grant.offset);
-    h->priority = grant.priority;
-    return l2l3_size(addr) + sizeof(*h);
+    return encode_frame(out, addr, grant, sizeof(GrantHeader));
 }
-
 size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Resend &resend) noexcept {
-    if (resend.priority > kMaxPriority) return 0;
-    auto *h = begin_control<ResendHeader>(out, addr);
-    if (h == nullptr) return 0;
-    fill_common(h->common, resend.common, PacketType::kResend, 0);
-    h->offset.set(resend.offset);
-    h->length.set(resend.length);
-    h->priority = resend.priority;
-    return l2l3_size(addr) + sizeof(*h);
+    return encode_frame(out, addr, resend, sizeof(ResendHeader));
 }
-
 size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Bare &bare) noexcept {
-    switch (bare.type) {
-        case PacketType::kRpcUnknown:
-        case PacketType::kBusy:
-        case PacketType::kFreeze:
-        case PacketType::kNeedAck: break;
-        default: return 0;
-    }
-    auto *h = begin_control<CommonHeader>(out, addr);
-    if (h == nullptr) return 0;
-    fill_common(*h, bare.common, bare.type, 0);
-    return l2l3_size(addr) + sizeof(*h);
+    return encode_frame(out, addr, bare, sizeof(CommonHeader));
 }
-
 size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Cutoffs &cutoffs) noexcept {
-    auto *h = begin_control<CutoffsHeader>(out, addr);
-    if (h == nullptr) return 0;
-    fill_common(h->common, cutoffs.common, PacketType::kCutoffs, 0);
-    for (size_t i = 0; i < kNumPriorities; ++i) h->unsched_cutoffs[i].set(cutoffs.unsched_cutoffs[i]);
-    h->cutoff_version.set(cutoffs.cutoff_version);
-    return l2l3_size(addr) + sizeof(*h);
+    return encode_frame(out, addr, cutoffs, sizeof(CutoffsHeader));
 }
-
 size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Acks &acks) noexcept {
-    if (acks.num_acks > kMaxAcks) return 0;
-    auto *h = begin_control<AckHeader>(out, addr);
-    if (h == nullptr) return 0;
-    fill_common(h->common, acks.common, PacketType::kAck, 0);
-    h->num_acks.set(acks.num_acks);
-    // Unused slots are zeroed so that the frame never carries stale memory.
-    for (size_t i = 0; i < kMaxAcks; ++i) {
-        fill_ack(h->acks[i], i < acks.num_acks ? acks.acks[i] : Ack{});
-    }
-    return l2l3_size(addr) + sizeof(*h);
+    return encode_frame(out, addr, acks, sizeof(AckHeader));
 }
 
 }  // namespace homa::wire

@@ -107,6 +107,19 @@ size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Bare &bare) n
 size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Cutoffs &cutoffs) noexcept;
 size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Acks &acks) noexcept;
 
+/**
+ * Header-only encoders: write just the Homa header (no Ethernet/IPv4) for a frame whose L2/L3
+ * the caller adds separately (the engine emits Homa headers; the dataplane adds the rest).
+ * Same rules as the frame encoders: bytes written, or 0 (nothing written) when `out` is too
+ * small or a field is out of range. encode_header(Data) does not check payload bounds.
+ */
+size_t encode_header(std::span<uint8_t> out, const Data &data) noexcept;
+size_t encode_header(std::span<uint8_t> out, const Grant &grant) noexcept;
+size_t encode_header(std::span<uint8_t> out, const Resend &resend) noexcept;
+size_t encode_header(std::span<uint8_t> out, const Bare &bare) noexcept;
+size_t encode_header(std::span<uint8_t> out, const Cutoffs &cutoffs) noexcept;
+size_t encode_header(std::span<uint8_t> out, const Acks &acks) noexcept;
+
 /** Largest DATA payload per frame for an IP MTU: mtu - 20 (IPv4) - 56 (DATA header). */
 constexpr uint32_t max_data_payload(uint32_t ip_mtu) noexcept {
     return ip_mtu > sizeof(Ipv4Header) + sizeof(DataHeader)
