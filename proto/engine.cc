@@ -1,0 +1,416 @@
+// Engine setup, sockets, the RPC table, and packet dispatch (one handler per packet type).
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+
+#include "engine_state.h"
+#include "homa/proto/rpc_id.h"
+
+namespace homa {
+
+using namespace detail;
+
+bool EngineConfig::validate(std::string *why) const {
+    auto fail = [&](const char *m) {
+        if (why) *why = m;
+        return false;
+    };
+    if (max_payload() == 0) return fail("mtu too small for a DATA header");
+    if (mtu > 9000) return fail("mtu larger than 9000");
+    if (num_priorities == 0 || num_priorities > wire::kNumPriorities) {
+        return fail("num_priorities must be 1..8");
+    }
+    if (max_sched_prio >= num_priorities) return fail("max_sched_prio must be < num_priorities");
+    if (max_overcommit == 0) return fail("max_overcommit must be >= 1");
+    if (max_incoming == 0) return fail("max_incoming must be > 0");
+    if (grant_fifo_fraction > 500) return fail("grant_fifo_fraction is per mille, <= 500");
+    if (link_mbps == 0) return fail("link_mbps must be > 0");
+    if (tick_ns == 0) return fail("tick_ns must be > 0");
+    if (max_rpcs == 0 || max_rpcs > (1u << 26)) return fail("max_rpcs must be 1..2^26");
+    if (max_peers == 0 || max_sockets == 0) return fail("max_peers and max_sockets must be > 0");
+    if (tx_queue_packets < 16) return fail("tx_queue_packets must be >= 16");
+    if (first_client_id == 0 || (first_client_id & 1) || id_stride == 0 || (id_stride & 1)) {
+        return fail("first_client_id and id_stride must be even and non-zero");
+    }
+    return true;
+}
+
+const char *engine_drop_name(EngineDrop d) noexcept {
+    switch (d) {
+        case EngineDrop::kNoSocket: return "no_socket";
+        case EngineDrop::kUnknownRpc: return "unknown_rpc";
+        case EngineDrop::kUnexpectedState: return "unexpected_state";
+        case EngineDrop::kLengthMismatch: return "length_mismatch";
+        case EngineDrop::kNoBuffers: return "no_buffers";
+        case EngineDrop::kTooManyGaps: return "too_many_gaps";
+        case EngineDrop::kRpcTableFull: return "rpc_table_full";
+        case EngineDrop::kPeerTableFull: return "peer_table_full";
+        case EngineDrop::kTxQueueFull: return "tx_queue_full";
+        case EngineDrop::kCount: break;
+    }
+    return "invalid";
+}
+
+Engine::State::State(const EngineConfig &c, const PoolOps &p)
+    : cfg(c),
+      pool(p),
+      rpc_index(c.max_rpcs ? c.max_rpcs : 1),
+      peer_index(c.max_peers ? c.max_peers : 1) {
+    if (!cfg.validate(&error)) return;
+    if (!pool.alloc || !pool.release || !pool.base) {
+        error = "pool operations missing";
+        return;
+    }
+    rpcs.resize(cfg.max_rpcs);
+    for (uint32_t i = cfg.max_rpcs; i-- > 0;) {
+        rpcs[i].next_free = free_rpcs;
+        free_rpcs = i;
+    }
+    peers.reserve(cfg.max_peers);
+    sockets.resize(cfg.max_sockets);
+    socket_by_port.assign(65536, kNil);
+    grantable.reserve(cfg.max_rpcs);
+    sendable.reserve(cfg.max_rpcs);
+    tx.reserve(cfg.tx_queue_packets);
+    completions.reserve(cfg.max_rpcs);
+    next_client_id = cfg.first_client_id;
+}
+
+Engine::Engine(const EngineConfig &config, const PoolOps &pool)
+    : s_(std::make_unique<State>(config, pool)) {}
+
+Engine::~Engine() = default;
+
+bool Engine::ok() const noexcept { return s_->error.empty(); }
+const char *Engine::error() const noexcept { return s_->error.c_str(); }
+const EngineConfig &Engine::config() const noexcept { return s_->cfg; }
+const EngineStats &Engine::stats() const noexcept { return s_->stats; }
+uint32_t Engine::live_rpcs() const noexcept { return s_->live_rpcs; }
+uint32_t Engine::held_bpages() const noexcept { return s_->held_bpages; }
+std::span<const TxPacket> Engine::tx_packets() const noexcept { return s_->tx; }
+void Engine::clear_tx() noexcept { s_->tx.clear(); }
+std::span<const Completion> Engine::completions() const noexcept { return s_->completions; }
+void Engine::clear_completions() noexcept { s_->completions.clear(); }
+
+// ----- tables -----
+
+namespace detail {
+
+Rpc *find_rpc(State &s, uint64_t local_id, uint32_t peer_ip) {
+    uint32_t i = s.rpc_index.find({local_id, peer_ip});
+    return i == kNil ? nullptr : &s.rpcs[i];
+}
+
+uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t peer_port,
+                 uint32_t socket) {
+    if (s.free_rpcs == kNil) return kNil;
+    uint32_t idx = s.free_rpcs;
+    Rpc &r = s.rpcs[idx];
+    RpcKey key{id, s.peers[peer].ip};
+    if (!s.rpc_index.insert(key, idx)) return kNil;
+    s.free_rpcs = r.next_free;
+    s.rpcs_high_water = std::max(s.rpcs_high_water, idx + 1);
+    r = Rpc{};
+    r.state = st;
+    r.key = key;
+    r.peer = peer;
+    r.peer_port = peer_port;
+    r.socket = socket;
+    ++s.live_rpcs;
+    return idx;
+}
+
+void free_rpc(State &s, uint32_t idx) {
+    Rpc &r = s.rpcs[idx];
+    assert(r.state != RpcState::kFree);
+    release_in(s, r);
+    release_out(s, r);
+    if (r.in.grantable) grantable_remove(s, idx);
+    if (r.out.sendable) sendable_remove(s, idx);
+    s.rpc_index.erase(r.key);
+    r.state = RpcState::kFree;
+    r.next_free = s.free_rpcs;
+    s.free_rpcs = idx;
+    --s.live_rpcs;
+}
+
+uint32_t get_peer(State &s, uint32_t ip) {
+    uint32_t i = s.peer_index.find({ip});
+    if (i != kNil) return i;
+    if (s.peers.size() >= s.cfg.max_peers) return kNil;
+    i = static_cast<uint32_t>(s.peers.size());
+    if (!s.peer_index.insert({ip}, i)) return kNil;
+    s.peers.push_back(Peer{});
+    s.peers.back().ip = ip;
+    return i;
+}
+
+TxPacket *push_tx(State &s, uint32_t dst_ip, uint8_t priority) {
+    if (s.tx.size() >= s.cfg.tx_queue_packets) return nullptr;
+    TxPacket &p = s.tx.emplace_back();
+    p.dst_ip = dst_ip;
+    p.priority = priority;
+    return &p;
+}
+
+void ready_push(ReadyList &l, State &s, uint32_t idx) {
+    s.rpcs[idx].next_ready = kNil;
+    if (l.tail == kNil) {
+        l.head = idx;
+    } else {
+        s.rpcs[l.tail].next_ready = idx;
+    }
+    l.tail = idx;
+}
+
+void ready_remove(ReadyList &l, State &s, uint32_t idx) {
+    uint32_t prev = kNil;
+    for (uint32_t i = l.head; i != kNil; prev = i, i = s.rpcs[i].next_ready) {
+        if (i != idx) continue;
+        uint32_t next = s.rpcs[i].next_ready;
+        if (prev == kNil) {
+            l.head = next;
+        } else {
+            s.rpcs[prev].next_ready = next;
+        }
+        if (l.tail == idx) l.tail = prev;
+        return;
+    }
+}
+
+uint16_t local_port(const State &s, const Rpc &r) { return s.sockets[r.socket].port; }
+
+}  // namespace detail
+
+// ----- sockets -----
+
+int Engine::open_socket(uint16_t port, SocketId *out) {
+    State &s = *s_;
+    if (!ok() || out == nullptr) return -EINVAL;
+    if (port >= wire::kFirstClientPort) return -EINVAL;
+    if (port != 0 && s.socket_by_port[port] != kNil) return -EADDRINUSE;
+    auto it = std::find_if(s.sockets.begin(), s.sockets.end(), [](auto &k) { return !k.open; });
+    if (it == s.sockets.end()) return -EMFILE;
+    if (port == 0) {
+        // Next free client port, wrapping within 0x8000..0xFFFF.
+        for (uint32_t tries = 0; tries < 0x8000; ++tries) {
+            uint16_t p = s.next_client_port;
+            s.next_client_port = p == 0xFFFF ? wire::kFirstClientPort : uint16_t(p + 1);
+            if (s.socket_by_port[p] == kNil) {
+                port = p;
+                break;
+            }
+        }
+        if (port == 0) return -EADDRINUSE;
+    }
+    *it = Socket{};
+    it->open = true;
+    it->port = port;
+    SocketId id = static_cast<SocketId>(it - s.sockets.begin());
+    s.socket_by_port[port] = id;
+    *out = id;
+    return 0;
+}
+
+uint16_t Engine::socket_port(SocketId sid) const noexcept {
+    return sid < s_->sockets.size() && s_->sockets[sid].open ? s_->sockets[sid].port : 0;
+}
+
+int Engine::set_dont_throttle(SocketId sid, bool on) {
+    if (sid >= s_->sockets.size() || !s_->sockets[sid].open) return -EBADF;
+    s_->sockets[sid].dont_throttle = on;
+    return 0;
+}
+
+int Engine::close_socket(SocketId sid, uint64_t /*now_ns*/) {
+    State &s = *s_;
+    if (sid >= s.sockets.size() || !s.sockets[sid].open) return -EBADF;
+    for (uint32_t i = 0; i < s.rpcs.size(); ++i) {
+        Rpc &r = s.rpcs[i];
+        if (r.state == RpcState::kFree || r.socket != sid) continue;
+        if (wire::is_client_id(r.key.id)) {
+            ++s.stats.client_rpcs_aborted;
+        } else {
+            ++s.stats.server_rpcs_aborted;
+        }
+        free_rpc(s, i);
+    }
+    s.socket_by_port[s.sockets[sid].port] = kNil;
+    s.sockets[sid] = Socket{};
+    return 0;
+}
+
+// ----- RPCs -----
+
+namespace {
+
+int check_message(const OutMessage &msg) {
+    uint32_t len = msg.length();
+    if (len == 0 || msg.num_pieces > wire::kMaxBpages) return -EINVAL;
+    if (len > wire::kMaxMessageLength) return -EMSGSIZE;
+    return 0;
+}
+
+}  // namespace
+
+int Engine::send_request(SocketId sid, Endpoint dst, const OutMessage &msg, uint64_t cookie,
+                         uint64_t now_ns, uint64_t *id) {
+    State &s = *s_;
+    if (sid >= s.sockets.size() || !s.sockets[sid].open) return -EBADF;
+    if (dst.port == 0 || id == nullptr) return -EINVAL;
+    if (int e = check_message(msg); e) return e;
+    uint32_t peer = get_peer(s, dst.ip);
+    if (peer == kNil) return -ENOMEM;
+    uint64_t rid = s.next_client_id;
+    uint32_t idx = new_rpc(s, RpcState::kClientOutgoing, rid, peer, dst.port, sid);
+    if (idx == kNil) return -ENOMEM;
+    s.next_client_id += s.cfg.id_stride;
+    s.rpcs[idx].cookie = cookie;
+    start_out(s, idx, msg);
+    ++s.stats.client_rpcs_started;
+    *id = rid;
+    transmit(s, now_ns);  // the first packets leave without waiting for the next poll
+    return 0;
+}
+
+int Engine::send_reply(SocketId sid, Endpoint dst, uint64_t id, const OutMessage &msg,
+                       uint64_t now_ns) {
+    State &s = *s_;
+    if (sid >= s.sockets.size() || !s.sockets[sid].open) return -EBADF;
+    if (!wire::is_server_id(id)) return -EINVAL;
+    if (int e = check_message(msg); e) return e;
+    Rpc *r = find_rpc(s, id, dst.ip);
+    if (r == nullptr || r->socket != sid || r->state != RpcState::kInService) return -ENOENT;
+    r->state = RpcState::kServerOutgoing;
+    start_out(s, static_cast<uint32_t>(r - s.rpcs.data()), msg);
+    transmit(s, now_ns);
+    return 0;
+}
+
+int Engine::recv(SocketId sid, uint32_t flags, uint64_t id, Message *out) {
+    State &s = *s_;
+    if (sid >= s.sockets.size() || !s.sockets[sid].open) return -EBADF;
+    if ((flags & (kRecvRequest | kRecvResponse)) == 0 || out == nullptr) return -EINVAL;
+    if (id != 0 && !wire::is_client_id(id)) return -EINVAL;
+    Socket &sock = s.sockets[sid];
+    uint32_t idx = kNil;
+    ReadyList *list = nullptr;
+    if (id != 0) {
+        for (uint32_t i = sock.responses.head; i != kNil; i = s.rpcs[i].next_ready) {
+            if (s.rpcs[i].key.id == id) {
+                idx = i;
+                list = &sock.responses;
+                break;
+            }
+        }
+    } else if ((flags & kRecvRequest) && sock.requests.head != kNil) {
+        idx = sock.requests.head;
+        list = &sock.requests;
+    } else if ((flags & kRecvResponse) && sock.responses.head != kNil) {
+        idx = sock.responses.head;
+        list = &sock.responses;
+    }
+    if (idx == kNil) return -EAGAIN;
+    ready_remove(*list, s, idx);
+    Rpc &r = s.rpcs[idx];
+    *out = Message{};
+    out->id = r.key.id;
+    out->cookie = r.cookie;
+    out->peer = {s.peers[r.peer].ip, r.peer_port};
+    out->error = r.error;
+    out->length = r.error ? 0 : r.in.length;
+    // Ownership of the bpages moves to the caller.
+    out->num_bpages = r.in.num_bpages;
+    std::copy_n(r.in.bpages, r.in.num_bpages, out->bpage_offsets);
+    s.held_bpages -= r.in.num_bpages;
+    r.in.num_bpages = 0;
+    ++s.stats.messages_delivered;
+    if (wire::is_server_id(r.key.id)) {
+        r.state = RpcState::kInService;
+    } else {
+        if (r.error == 0) {
+            ++s.stats.client_rpcs_completed;
+            add_peer_ack(s, r.peer, r.key.id, r.peer_port, local_port(s, r), s.now_ns);
+        }
+        free_rpc(s, idx);
+    }
+    return 0;
+}
+
+int Engine::abort(SocketId sid, uint64_t id, int error, uint64_t /*now_ns*/) {
+    State &s = *s_;
+    if (sid >= s.sockets.size() || !s.sockets[sid].open) return -EBADF;
+    if (id != 0 && !wire::is_client_id(id)) return -EINVAL;
+    bool found = false;
+    for (uint32_t i = 0; i < s.rpcs.size(); ++i) {
+        Rpc &r = s.rpcs[i];
+        if (r.state == RpcState::kFree || r.socket != sid || !wire::is_client_id(r.key.id)) {
+            continue;
+        }
+        if (id != 0 && r.key.id != id) continue;
+        found = true;
+        if (r.state == RpcState::kReady) {
+            if (error == 0) {
+                ready_remove(s.sockets[sid].responses, s, i);
+                free_rpc(s, i);
+            }
+            continue;  // already complete: its result stands
+        }
+        ++s.stats.client_rpcs_aborted;
+        if (error == 0) {
+            free_rpc(s, i);
+            continue;
+        }
+        // Complete with the error: no data, nothing borrowed, delivered by recv.
+        release_in(s, r);
+        release_out(s, r);
+        if (r.in.grantable) grantable_remove(s, i);
+        if (r.out.sendable) sendable_remove(s, i);
+        r.error = error;
+        r.state = RpcState::kReady;
+        ready_push(s.sockets[sid].responses, s, i);
+        if (id != 0) break;
+    }
+    return id != 0 && !found ? -ENOENT : 0;
+}
+
+// ----- datapath -----
+
+void Engine::handle_packet(const wire::PacketView &v, uint64_t now_ns) {
+    State &s = *s_;
+    s.now_ns = now_ns;
+    uint8_t type = v.common().type;
+    ++s.stats.packets_rx[type];
+    switch (v.type()) {
+        case wire::PacketType::kData: handle_data(s, v, now_ns); break;
+        case wire::PacketType::kGrant: handle_grant(s, v); break;
+        case wire::PacketType::kCutoffs: handle_cutoffs(s, v); break;
+        case wire::PacketType::kAck: handle_ack(s, v); break;
+        case wire::PacketType::kNeedAck: handle_need_ack(s, v, now_ns); break;
+        case wire::PacketType::kResend:
+        case wire::PacketType::kRpcUnknown:
+        case wire::PacketType::kBusy: {
+            // Loss recovery is not in this engine yet: they only prove the peer is alive.
+            Rpc *r = find_rpc(s, wire::local_id(v.common().sender_id.get()), v.src_ip());
+            if (r != nullptr) {
+                r->silent_ticks = 0;
+            } else {
+                ++s.stats.drops[size_t(EngineDrop::kUnknownRpc)];
+            }
+            break;
+        }
+        case wire::PacketType::kFreeze: break;
+    }
+}
+
+uint32_t Engine::poll(uint64_t now_ns) {
+    State &s = *s_;
+    s.now_ns = now_ns;
+    size_t before = s.tx.size();
+    if (s.grants_dirty) update_grants(s, now_ns);
+    transmit(s, now_ns);
+    run_timers(s, now_ns);
+    return static_cast<uint32_t>(s.tx.size() - before);
+}
+
+}  // namespace homa

@@ -1,0 +1,234 @@
+// Private state of the protocol engine, shared by the files that implement it by concern:
+// engine.cc (setup, sockets, dispatch), incoming.cc (DATA into bpages, delivery), grant.cc
+// (receiver-side SRPT grants), outgoing.cc (packetizing, pacer, transmit), timer.cc (ticks,
+// NEED_ACK), ack.cc (acks and cutoffs).
+//
+// DESIGN NOTES
+// - Every object lives in a preallocated vector and is named by its index; lists are intrusive
+//   index chains or reserved vectors, so the datapath never allocates.
+// - RPC state machines (legal order):
+//     client: kClientOutgoing -> kClientIncoming -> kReady -> (freed by recv)
+//             (a response packet may arrive before the last request byte left: Outgoing ->
+//             Incoming directly; abort with an error: any -> kReady with `error` set)
+//     server: kServerIncoming -> kReady -> kInService -> kServerOutgoing -> kAwaitAck -> (freed
+//             when the client acknowledges)
+// - Keys: an RPC is found by (local id, peer IP). Client ids are unique per host (engines on
+//   one host get disjoint id sequences through first_client_id / id_stride), as in Linux.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "flat_index.h"
+#include "homa/proto/encode.h"
+#include "homa/proto/engine.h"
+
+namespace homa {
+namespace detail {
+
+inline constexpr uint32_t kNil = UINT32_MAX;
+
+struct RpcKey {
+    uint64_t id = 0;
+    uint32_t peer_ip = 0;
+    bool operator==(const RpcKey &) const = default;
+    uint64_t hash() const noexcept { return mix64(id ^ (uint64_t{peer_ip} << 32)); }
+};
+
+struct PeerKey {
+    uint32_t ip = 0;
+    bool operator==(const PeerKey &) const = default;
+    uint64_t hash() const noexcept { return mix64(ip); }
+};
+
+enum class RpcState : uint8_t {
+    kFree,
+    kClientOutgoing,
+    kClientIncoming,
+    kServerIncoming,
+    kReady,
+    kInService,
+    kServerOutgoing,
+    kAwaitAck,
+};
+
+/** Missing byte ranges of an incoming message beyond `recv_end` tracking (Linux's gaps). */
+struct Gap {
+    uint32_t start = 0;
+    uint32_t end = 0;
+};
+inline constexpr uint32_t kMaxGaps = 16;
+
+struct MsgIn {
+    uint32_t length = 0;          ///< 0 until the first DATA packet.
+    uint32_t recv_end = 0;        ///< Highest byte received + 1.
+    uint32_t bytes_remaining = 0; ///< Bytes not yet received.
+    uint32_t granted = 0;         ///< Bytes the sender may send.
+    uint32_t num_bpages = 0;
+    uint32_t bpages[wire::kMaxBpages] = {};
+    Gap gaps[kMaxGaps];
+    uint32_t num_gaps = 0;
+    uint64_t birth_ns = 0;        ///< For the FIFO grant share.
+    bool grantable = false;       ///< In State::grantable.
+    uint8_t sched_priority = 0;
+};
+
+struct MsgOut {
+    OutMessage msg;
+    uint32_t length = 0;
+    uint32_t next_xmit = 0;       ///< Next byte to send.
+    uint32_t granted = 0;         ///< Bytes the receiver allows.
+    uint8_t unsched_priority = 0;
+    uint8_t sched_priority = 0;
+    bool active = false;          ///< `msg` is borrowed (a kOutReleased completion is owed).
+    bool sendable = false;        ///< In State::sendable.
+};
+
+struct Rpc {
+    RpcState state = RpcState::kFree;
+    RpcKey key;
+    uint32_t socket = kNil;
+    uint32_t peer = kNil;
+    uint16_t peer_port = 0;
+    uint64_t cookie = 0;
+    int error = 0;
+    MsgIn in;
+    MsgOut out;
+    uint32_t next_ready = kNil;   ///< Intrusive chain in the socket's ready list.
+    uint32_t next_free = kNil;
+    uint64_t done_tick = 0;       ///< Tick when a server reply finished (for NEED_ACK).
+    uint64_t silent_ticks = 0;
+};
+
+struct Peer {
+    uint32_t ip = 0;
+    std::array<uint32_t, wire::kNumPriorities> cutoffs = wire::kDefaultUnschedCutoffs;
+    uint16_t cutoff_version = 0;      ///< Version of the cutoffs this peer sent us (0: defaults).
+    uint64_t cutoffs_sent_tick = UINT64_MAX; ///< Tick of our last CUTOFFS to this peer.
+    wire::Ack acks[wire::kMaxAcks];   ///< Completed client RPCs this peer (a server) may forget.
+    uint32_t num_acks = 0;
+};
+
+/** FIFO list of ready RPCs (intrusive through Rpc::next_ready). */
+struct ReadyList {
+    uint32_t head = kNil;
+    uint32_t tail = kNil;
+};
+
+struct Socket {
+    bool open = false;
+    uint16_t port = 0;
+    bool dont_throttle = false;
+    ReadyList requests;
+    ReadyList responses;
+};
+
+}  // namespace detail
+
+struct Engine::State {
+    explicit State(const EngineConfig &c, const PoolOps &p);
+
+    EngineConfig cfg;
+    PoolOps pool;
+    std::string error;
+    EngineStats stats;
+
+    std::vector<detail::Rpc> rpcs;
+    uint32_t free_rpcs = detail::kNil;
+    uint32_t live_rpcs = 0;
+    uint32_t rpcs_high_water = 0;     ///< One past the highest slab index ever used.
+    detail::FlatIndex<detail::RpcKey> rpc_index;
+
+    std::vector<detail::Peer> peers;
+    detail::FlatIndex<detail::PeerKey> peer_index;
+
+    std::vector<detail::Socket> sockets;
+    std::vector<uint32_t> socket_by_port;  ///< 65,536 entries: port -> socket or kNil.
+    uint16_t next_client_port = wire::kFirstClientPort;
+    uint64_t next_client_id = 2;
+
+    std::vector<uint32_t> grantable;  ///< RPCs needing grants, SRPT order (fewest bytes left).
+    std::vector<uint32_t> sendable;   ///< RPCs with granted bytes to send.
+    bool grants_dirty = false;
+    uint64_t fifo_credit = 0;         ///< Granted bytes * fraction owed to the oldest message.
+
+    std::vector<TxPacket> tx;
+    std::vector<Completion> completions;
+
+    uint64_t link_idle_ns = 0;        ///< Pacer: when the NIC queue drains.
+    uint64_t now_ns = 0;              ///< Latest time any call was given.
+    uint64_t last_tick_ns = 0;
+    uint64_t tick = 0;
+    uint32_t held_bpages = 0;
+};
+
+namespace detail {
+
+using State = Engine::State;
+
+// engine.cc
+Rpc *find_rpc(State &s, uint64_t local_id, uint32_t peer_ip);
+uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t peer_port,
+                 uint32_t socket);
+void free_rpc(State &s, uint32_t idx);
+uint32_t get_peer(State &s, uint32_t ip);
+TxPacket *push_tx(State &s, uint32_t dst_ip, uint8_t priority);
+/** Queues a header-only control packet at the highest priority; counts it, or counts a drop
+ *  when the TX queue is full. Returns false if it was not queued. */
+template <typename Fields>
+bool push_control(State &s, uint32_t dst_ip, const Fields &f, wire::PacketType type,
+                  uint64_t now_ns);
+void ready_push(ReadyList &l, State &s, uint32_t idx);
+void ready_remove(ReadyList &l, State &s, uint32_t idx);
+uint16_t local_port(const State &s, const Rpc &r);
+
+// incoming.cc
+void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns);
+void release_in(State &s, Rpc &r);
+
+// grant.cc
+void grantable_add(State &s, uint32_t idx);
+void grantable_remove(State &s, uint32_t idx);
+void grantable_reposition(State &s, uint32_t idx);
+void update_grants(State &s, uint64_t now_ns);
+void handle_grant(State &s, const wire::PacketView &v);
+
+// outgoing.cc
+void start_out(State &s, uint32_t idx, const OutMessage &msg);
+void release_out(State &s, Rpc &r);
+uint32_t transmit(State &s, uint64_t now_ns);
+void sendable_remove(State &s, uint32_t idx);
+void pace_control(State &s, uint32_t bytes, uint64_t now_ns);
+
+// ack.cc
+void handle_ack_entry(State &s, const wire::AckEntry &a, uint32_t src_ip);
+void handle_ack(State &s, const wire::PacketView &v);
+void handle_need_ack(State &s, const wire::PacketView &v, uint64_t now_ns);
+void add_peer_ack(State &s, uint32_t peer, uint64_t client_id, uint16_t server_port,
+                  uint16_t client_port, uint64_t now_ns);
+wire::Ack take_peer_ack(State &s, uint32_t peer);
+void handle_cutoffs(State &s, const wire::PacketView &v);
+void maybe_send_cutoffs(State &s, uint32_t peer, uint16_t their_version, uint16_t their_port,
+                        uint16_t our_port, uint64_t our_id, uint64_t now_ns);
+
+// timer.cc
+void run_timers(State &s, uint64_t now_ns);
+
+template <typename Fields>
+bool push_control(State &s, uint32_t dst_ip, const Fields &f, wire::PacketType type,
+                  uint64_t now_ns) {
+    TxPacket *p = push_tx(s, dst_ip, static_cast<uint8_t>(s.cfg.num_priorities - 1));
+    if (p == nullptr) {
+        ++s.stats.drops[static_cast<size_t>(EngineDrop::kTxQueueFull)];
+        return false;
+    }
+    p->header_len = static_cast<uint8_t>(wire::encode_header(p->header, f));
+    ++s.stats.packets_tx[static_cast<uint8_t>(type)];
+    pace_control(s, p->header_len, now_ns);
+    return true;
+}
+
+}  // namespace detail
+}  // namespace homa

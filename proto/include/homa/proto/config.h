@@ -1,0 +1,71 @@
+/**
+ * @file
+ * Every knob of the protocol engine, with the Linux Homa module's default.
+ *
+ * @code
+ *   homa::EngineConfig cfg;          // Linux defaults
+ *   cfg.local_ip = 0x0A000001;       // 10.0.0.1
+ *   cfg.unsched_bytes = 60'000;      // a knob like any other
+ *   std::string why;
+ *   if (!cfg.validate(&why)) { ... }
+ * @endcode
+ *
+ * Threading: plain data. Errors: validate() names the first bad field.
+ */
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "homa/proto/encode.h"
+#include "homa/proto/wire.h"
+
+namespace homa {
+
+struct EngineConfig {
+    // --- addressing and framing ---
+    uint32_t local_ip = 0;   ///< This host's IPv4 address, host order.
+    uint32_t mtu = 1500;     ///< IP MTU; DATA payload per packet = mtu - 20 - 56.
+
+    // --- unscheduled data and grants (Linux names and defaults) ---
+    uint32_t unsched_bytes = 40'000;       ///< Bytes sent before any grant.
+    uint32_t max_incoming = 400'000;       ///< Granted-but-not-received bytes, all messages.
+    uint32_t max_overcommit = 8;           ///< Messages granted at once.
+    uint32_t window = 0;                   ///< Per-message grant window; 0 = max_incoming / (active + 1).
+    uint32_t grant_fifo_fraction = 50;     ///< Per mille of granted bytes given to the oldest message.
+    uint32_t fifo_grant_increment = 50'000;///< Bytes per FIFO grant.
+    uint8_t num_priorities = wire::kNumPriorities;
+    uint8_t max_sched_prio = 3;            ///< Highest priority used for scheduled data.
+    std::array<uint32_t, wire::kNumPriorities> unsched_cutoffs = wire::kDefaultUnschedCutoffs;
+    uint16_t cutoff_version = 1;
+
+    // --- pacer ---
+    uint32_t link_mbps = 25'000;           ///< Link speed the pacer assumes.
+    uint32_t max_nic_queue_ns = 5'000;     ///< Estimated NIC queue the pacer allows.
+
+    // --- timers (ticks of tick_ns) ---
+    uint64_t tick_ns = 1'000'000;
+    uint32_t resend_ticks = 5;             ///< Silence before the first RESEND.
+    uint32_t resend_interval = 5;          ///< Ticks between RESENDs.
+    uint32_t timeout_ticks = 100;          ///< Silence before an RPC fails with ETIMEDOUT.
+    uint32_t request_ack_ticks = 2;        ///< Ticks a completed server RPC waits before NEED_ACK.
+
+    // --- capacities (preallocated; the datapath never allocates) ---
+    uint32_t max_rpcs = 1u << 16;          ///< Live RPCs per engine.
+    uint32_t max_peers = 1024;
+    uint32_t max_sockets = 64;
+    uint32_t tx_queue_packets = 4096;      ///< Packets buffered between engine and port.
+
+    // --- id space: this engine hands out client ids first_client_id + k * id_stride ---
+    uint64_t first_client_id = 2;          ///< Even; distinct per engine sharing a host.
+    uint64_t id_stride = 2;                ///< Even; number of engines on the host * 2.
+
+    /** Payload bytes per DATA packet. */
+    uint32_t max_payload() const noexcept { return wire::max_data_payload(mtu); }
+
+    /** True if the configuration is usable; otherwise `why` names the first bad field. */
+    bool validate(std::string *why) const;
+};
+
+}  // namespace homa

@@ -1,0 +1,199 @@
+/**
+ * @file
+ * The Homa protocol engine: RPC state machines, receive pipeline, grant pipeline, transmit
+ * with pacer, timers, and the socket operations, for the RPCs one worker owns.
+ *
+ * The engine is pure: it never touches a NIC, a clock or a thread. The caller feeds it
+ * validated packets (handle_packet) and the current time (every call takes `now_ns`), drains
+ * the Homa headers it wants sent (tx_packets) and the completions it reports, and gives it a
+ * buffer pool (PoolOps) into which incoming messages are written.
+ *
+ * @code
+ *   homa::Engine eng(cfg, pool_ops);
+ *   homa::SocketId s; eng.open_socket(0, &s);                 // client port >= 0x8000
+ *   uint64_t id; eng.send_request(s, {server_ip, 99}, msg, 7, now, &id);
+ *   for (;;) {
+ *       eng.poll(now);                                        // grants, transmit, timers
+ *       for (auto &p : eng.tx_packets()) port.send(p);        // caller adds L2/L3
+ *       eng.clear_tx();
+ *       homa::Message m; if (eng.recv(s, homa::kRecvResponse, 0, &m) == 0) ...
+ *   }
+ * @endcode
+ *
+ * Ownership: OutMessage memory is borrowed until the engine reports it released (a
+ * kOutReleased completion carrying its token); TxPacket payload pointers point into it and are
+ * valid until then. Incoming messages are written into pool bpages that the engine owns until
+ * recv() hands them to the caller, who returns them with PoolOps::release.
+ * Threading: an Engine is owned by one thread (one worker lcore); no call is thread-safe.
+ * Errors: setup and socket calls return 0 or a negative errno; datapath calls count what they
+ * drop in EngineStats and never fail loudly.
+ */
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "homa/proto/config.h"
+#include "homa/proto/decode.h"
+#include "homa/proto/stats.h"
+#include "homa/proto/wire.h"
+
+namespace homa {
+
+/** Index of a socket within one engine. */
+using SocketId = uint32_t;
+
+/** A Homa endpoint: IPv4 address (host order) and port. */
+struct Endpoint {
+    uint32_t ip = 0;
+    uint16_t port = 0;
+    friend bool operator==(const Endpoint &, const Endpoint &) = default;
+};
+
+/** Where incoming messages go: a pool of 64 KiB bpages, called once per message (never per
+ *  packet). alloc returns the number of bpage offsets written (all or nothing) or a negative
+ *  errno (-ENOMEM when exhausted); release gives offsets back. Offset i holds message bytes
+ *  [i * 64 KiB, (i + 1) * 64 KiB) at base + offsets[i]. */
+struct PoolOps {
+    void *ctx = nullptr;
+    uint8_t *base = nullptr;
+    int (*alloc)(void *ctx, uint32_t length, uint32_t offsets[wire::kMaxBpages]) = nullptr;
+    void (*release)(void *ctx, const uint32_t *offsets, uint32_t count) = nullptr;
+};
+
+/** A message to send, as up to 16 contiguous pieces (one for a user buffer, one per bpage for a
+ *  message that lives in the pool). `token` comes back in the kOutReleased completion. */
+struct OutMessage {
+    struct Piece {
+        const uint8_t *data = nullptr;
+        uint32_t length = 0;
+    };
+    Piece pieces[wire::kMaxBpages];
+    uint32_t num_pieces = 0;
+    uint64_t token = 0;
+
+    /** A message made of one contiguous buffer. */
+    static OutMessage contiguous(const void *data, uint32_t length, uint64_t token = 0) {
+        OutMessage m;
+        m.pieces[0] = {static_cast<const uint8_t *>(data), length};
+        m.num_pieces = 1;
+        m.token = token;
+        return m;
+    }
+    uint32_t length() const noexcept {
+        uint64_t n = 0;
+        for (uint32_t i = 0; i < num_pieces; ++i) n += pieces[i].length;
+        return n > wire::kMaxMessageLength + 1 ? wire::kMaxMessageLength + 1 : uint32_t(n);
+    }
+};
+
+/** recv() flags (Homa's HOMA_RECVMSG_*). */
+inline constexpr uint32_t kRecvRequest = 1;
+inline constexpr uint32_t kRecvResponse = 2;
+
+/** A received message, handed to the application by recv(). */
+struct Message {
+    uint64_t id = 0;          ///< Local RPC id: odd for a request (server side), even for a response.
+    uint64_t cookie = 0;      ///< The completion cookie given to send_request (responses only).
+    Endpoint peer;            ///< Who sent it (reply to this endpoint).
+    int error = 0;            ///< 0, or the errno the RPC failed with (no data then).
+    uint32_t length = 0;
+    uint32_t num_bpages = 0;  ///< The caller now owns these offsets; release them to the pool.
+    uint32_t bpage_offsets[wire::kMaxBpages] = {};
+};
+
+/** One Homa packet the engine wants sent. The caller prepends Ethernet + IPv4. */
+struct TxPacket {
+    uint32_t dst_ip = 0;
+    uint8_t priority = 0;
+    uint8_t header_len = 0;
+    alignas(8) uint8_t header[sizeof(wire::AckHeader)];
+    /** DATA payload: up to two pieces (a packet may straddle two bpages). */
+    OutMessage::Piece payload[2];
+    uint8_t num_payload = 0;
+    uint32_t payload_len() const noexcept { return payload[0].length + payload[1].length; }
+};
+
+/** Something the engine tells its owner outside recv(). */
+struct Completion {
+    enum class Kind : uint8_t {
+        kOutReleased,  ///< The OutMessage with `token` is no longer referenced by the engine.
+    };
+    Kind kind = Kind::kOutReleased;
+    uint64_t token = 0;
+};
+
+class Engine {
+public:
+    /** Builds an engine; `config` must validate (checked with assert in debug builds, and
+     *  ok() is false otherwise). Allocates every table up front. */
+    Engine(const EngineConfig &config, const PoolOps &pool);
+    ~Engine();
+    Engine(const Engine &) = delete;
+    Engine &operator=(const Engine &) = delete;
+
+    /** False if the configuration was rejected; error() says why. */
+    bool ok() const noexcept;
+    const char *error() const noexcept;
+    const EngineConfig &config() const noexcept;
+
+    // ----- sockets -----
+    /** Opens a socket on `port` (1..0x7FFF: a server port) or 0 (the next free client port
+     *  >= 0x8000). Returns 0, -EADDRINUSE, -EINVAL (port >= 0x8000 given explicitly), or
+     *  -EMFILE (max_sockets reached). */
+    int open_socket(uint16_t port, SocketId *out);
+    /** Port of an open socket (0 if `s` is not open). */
+    uint16_t socket_port(SocketId s) const noexcept;
+    /** Closes a socket: every RPC it owns is destroyed, undelivered messages' bpages go back
+     *  to the pool, every borrowed OutMessage is released. Returns 0 or -EBADF. */
+    int close_socket(SocketId s, uint64_t now_ns);
+    /** Socket flag: bypass the pacer for this socket's messages (Linux's DONT_THROTTLE). */
+    int set_dont_throttle(SocketId s, bool on);
+
+    // ----- RPCs -----
+    /** Starts a request to `dst`. Returns 0 and the new (even) id, or -EBADF, -EINVAL (empty
+     *  message or dst port 0), -EMSGSIZE (> 1,000,000 bytes), -ENOMEM (RPC table full). On
+     *  error the message is not referenced and no completion will come for it. */
+    int send_request(SocketId s, Endpoint dst, const OutMessage &msg, uint64_t cookie,
+                     uint64_t now_ns, uint64_t *id);
+    /** Replies to request `id` (an odd id from recv) from `dst`. Returns 0, -EBADF, -EINVAL,
+     *  -EMSGSIZE, -ENOENT (no such RPC, or it is not waiting for a reply: e.g. aborted by the
+     *  client meanwhile; the message is not referenced then). */
+    int send_reply(SocketId s, Endpoint dst, uint64_t id, const OutMessage &msg, uint64_t now_ns);
+    /** Takes a completed message: requests (odd ids) and/or responses per `flags`; `id` 0 =
+     *  any, else that client RPC's response only. Returns 0 with `out` filled, -EAGAIN if none
+     *  is ready, -EBADF, -EINVAL (no flags, or id not a client id). */
+    int recv(SocketId s, uint32_t flags, uint64_t id, Message *out);
+    /** Aborts client RPC `id` (0 = all of the socket's client RPCs). error 0 destroys them
+     *  silently; otherwise each completes (recv) with that error and no data. Returns 0,
+     *  -EBADF, -ENOENT (id given but unknown), -EINVAL (id not a client id). */
+    int abort(SocketId s, uint64_t id, int error, uint64_t now_ns);
+
+    // ----- datapath -----
+    /** Processes one validated packet addressed to this engine. Never fails: what cannot be
+     *  used is counted in stats() and dropped. */
+    void handle_packet(const wire::PacketView &packet, uint64_t now_ns);
+    /** Grants, transmit (within grants and the pacer), timers. Returns the packets queued. */
+    uint32_t poll(uint64_t now_ns);
+    /** Packets queued for transmission since the last clear_tx(). */
+    std::span<const TxPacket> tx_packets() const noexcept;
+    void clear_tx() noexcept;
+    /** Completions since the last clear_completions(). */
+    std::span<const Completion> completions() const noexcept;
+    void clear_completions() noexcept;
+
+    // ----- observability -----
+    const EngineStats &stats() const noexcept;
+    /** RPCs currently alive (0 at quiescence when every reply was acknowledged). */
+    uint32_t live_rpcs() const noexcept;
+    /** bpages held by messages the engine has not yet handed out. */
+    uint32_t held_bpages() const noexcept;
+
+    struct State;
+
+private:
+    std::unique_ptr<State> s_;
+};
+
+}  // namespace homa

@@ -1,0 +1,57 @@
+/**
+ * @file
+ * Counters of one engine (one worker). Plain integers written only by the owning thread;
+ * readers on other threads sum snapshots (a torn read of one counter is harmless).
+ */
+#pragma once
+
+#include <cstdint>
+
+#include "homa/proto/decode.h"
+#include "homa/proto/wire.h"
+
+namespace homa {
+
+/** Why the engine dropped a valid packet (decode failures are counted by the dataplane). */
+enum class EngineDrop : uint8_t {
+    kNoSocket,           ///< DATA for a port nobody bound.
+    kUnknownRpc,         ///< Packet about an RPC this host does not have.
+    kUnexpectedState,    ///< Packet that makes no sense in the RPC's current state.
+    kLengthMismatch,     ///< DATA whose message_length differs from the first packet's.
+    kNoBuffers,          ///< bpage pool exhausted on a message's first packet.
+    kTooManyGaps,        ///< Reordering beyond what the gap list tracks.
+    kRpcTableFull,       ///< No room for a new server RPC.
+    kPeerTableFull,      ///< No room for a new peer.
+    kTxQueueFull,        ///< Control packet not queued: TX queue full.
+    kCount,
+};
+inline constexpr size_t kNumEngineDrops = static_cast<size_t>(EngineDrop::kCount);
+const char *engine_drop_name(EngineDrop d) noexcept;
+
+struct EngineStats {
+    uint64_t packets_rx[wire::kLastPacketType + 1] = {};  ///< Indexed by packet type.
+    uint64_t packets_tx[wire::kLastPacketType + 1] = {};
+    uint64_t bytes_tx_by_priority[wire::kNumPriorities] = {};
+    uint64_t drops[kNumEngineDrops] = {};
+    uint64_t duplicate_data_bytes = 0;
+    uint64_t client_rpcs_started = 0;
+    uint64_t client_rpcs_completed = 0;
+    uint64_t client_rpcs_aborted = 0;
+    uint64_t server_rpcs_started = 0;
+    uint64_t server_rpcs_completed = 0;  ///< Freed after the client acknowledged the reply.
+    uint64_t server_rpcs_aborted = 0;
+    uint64_t messages_delivered = 0;
+    uint64_t grants_sent = 0;
+    uint64_t fifo_grants_sent = 0;
+    uint64_t granted_bytes = 0;
+    uint64_t pacer_throttled = 0;        ///< Polls that stopped sending because of the pacer.
+    uint64_t acks_piggybacked = 0;
+    uint64_t need_acks_sent = 0;
+    uint64_t cutoffs_sent = 0;
+
+    uint64_t rx(wire::PacketType t) const { return packets_rx[static_cast<uint8_t>(t)]; }
+    uint64_t tx(wire::PacketType t) const { return packets_tx[static_cast<uint8_t>(t)]; }
+    uint64_t drop(EngineDrop d) const { return drops[static_cast<size_t>(d)]; }
+};
+
+}  // namespace homa

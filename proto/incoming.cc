@@ -1,0 +1,178 @@
+// Receive pipeline: DATA packets, in any order and possibly duplicated, go straight into the
+// message's bpages; a complete message is queued on its socket for recv().
+//
+// DESIGN NOTES: received ranges are tracked like Linux's homa_gap list: `recv_end` is one past
+// the highest byte seen and `gaps` lists the holes below it. A packet is new only if it lies
+// entirely at or beyond recv_end or entirely inside one gap; anything else is a duplicate (the
+// sender always segments a message the same way, so partial overlaps do not occur on a sane
+// network and are safely counted as duplicates). The gap list is fixed-size: a packet that would
+// open a 17th hole is dropped (counted) and will be resent, which keeps this path allocation-free.
+#include <algorithm>
+#include <cstring>
+
+#include "engine_state.h"
+#include "homa/proto/rpc_id.h"
+
+namespace homa::detail {
+namespace {
+
+void count_drop(State &s, EngineDrop d) { ++s.stats.drops[static_cast<size_t>(d)]; }
+
+enum class Accept { kNew, kDuplicate, kTooManyGaps };
+
+Accept accept_range(MsgIn &in, uint32_t off, uint32_t len) {
+    uint32_t end = off + len;
+    if (off >= in.recv_end) {
+        if (off > in.recv_end) {
+            if (in.num_gaps == kMaxGaps) return Accept::kTooManyGaps;
+            in.gaps[in.num_gaps++] = {in.recv_end, off};
+        }
+        in.recv_end = end;
+        return Accept::kNew;
+    }
+    for (uint32_t i = 0; i < in.num_gaps; ++i) {
+        Gap &g = in.gaps[i];
+        if (off < g.start || end > g.end) continue;
+        if (off == g.start && end == g.end) {
+            std::copy(in.gaps + i + 1, in.gaps + in.num_gaps, in.gaps + i);
+            --in.num_gaps;
+        } else if (off == g.start) {
+            g.start = end;
+        } else if (end == g.end) {
+            g.end = off;
+        } else {
+            if (in.num_gaps == kMaxGaps) return Accept::kTooManyGaps;
+            std::copy_backward(in.gaps + i + 1, in.gaps + in.num_gaps,
+                               in.gaps + in.num_gaps + 1);
+            in.gaps[i + 1] = {end, g.end};
+            g.end = off;
+            ++in.num_gaps;
+        }
+        return Accept::kNew;
+    }
+    return Accept::kDuplicate;
+}
+
+void copy_into_bpages(State &s, const MsgIn &in, uint32_t off, std::span<const uint8_t> data) {
+    while (!data.empty()) {
+        uint32_t page = off >> wire::kBpageShift;
+        uint32_t within = off & (wire::kBpageSize - 1);
+        uint32_t chunk = std::min<uint32_t>(static_cast<uint32_t>(data.size()),
+                                            wire::kBpageSize - within);
+        std::memcpy(s.pool.base + in.bpages[page] + within, data.data(), chunk);
+        data = data.subspan(chunk);
+        off += chunk;
+    }
+}
+
+// Finds or (for a request to a bound port) creates the RPC a DATA packet belongs to.
+uint32_t rpc_for_data(State &s, const wire::DataHeader &h, uint32_t src_ip, bool *created) {
+    uint64_t id = wire::local_id(h.common.sender_id.get());
+    if (Rpc *r = find_rpc(s, id, src_ip)) return static_cast<uint32_t>(r - s.rpcs.data());
+    if (wire::is_client_id(id)) {
+        count_drop(s, EngineDrop::kUnknownRpc);  // a response for an RPC we no longer have
+        return kNil;
+    }
+    uint16_t dport = h.common.dport.get();
+    uint32_t sock = dport < wire::kFirstClientPort ? s.socket_by_port[dport] : kNil;
+    if (sock == kNil) {
+        count_drop(s, EngineDrop::kNoSocket);
+        return kNil;
+    }
+    uint32_t peer = get_peer(s, src_ip);
+    if (peer == kNil) {
+        count_drop(s, EngineDrop::kPeerTableFull);
+        return kNil;
+    }
+    uint32_t idx = new_rpc(s, RpcState::kServerIncoming, id, peer, h.common.sport.get(), sock);
+    if (idx == kNil) {
+        count_drop(s, EngineDrop::kRpcTableFull);
+        return kNil;
+    }
+    ++s.stats.server_rpcs_started;
+    *created = true;
+    return idx;
+}
+
+bool start_in(State &s, Rpc &r, const wire::DataHeader &h, uint64_t now_ns) {
+    MsgIn &in = r.in;
+    int n = s.pool.alloc(s.pool.ctx, h.message_length.get(), in.bpages);
+    if (n <= 0) return false;
+    in.num_bpages = static_cast<uint32_t>(n);
+    s.held_bpages += in.num_bpages;
+    in.length = h.message_length.get();
+    in.bytes_remaining = in.length;
+    in.granted = std::min(in.length, h.incoming.get());
+    in.birth_ns = now_ns;
+    return true;
+}
+
+void complete_in(State &s, uint32_t idx) {
+    Rpc &r = s.rpcs[idx];
+    if (r.in.grantable) grantable_remove(s, idx);
+    r.state = RpcState::kReady;
+    Socket &sock = s.sockets[r.socket];
+    ready_push(wire::is_server_id(r.key.id) ? sock.requests : sock.responses, s, idx);
+}
+
+}  // namespace
+
+void release_in(State &s, Rpc &r) {
+    if (r.in.num_bpages == 0) return;
+    s.pool.release(s.pool.ctx, r.in.bpages, r.in.num_bpages);
+    s.held_bpages -= r.in.num_bpages;
+    r.in.num_bpages = 0;
+}
+
+void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns) {
+    const wire::DataHeader &h = *v.data();
+    uint32_t src = v.src_ip();
+    if (h.ack.client_id.get() != 0) handle_ack_entry(s, h.ack, src);
+    bool created = false;
+    uint32_t idx = rpc_for_data(s, h, src, &created);
+    if (idx == kNil) return;
+    Rpc &r = s.rpcs[idx];
+    maybe_send_cutoffs(s, r.peer, h.cutoff_version.get(), h.common.sport.get(),
+                       h.common.dport.get(), r.key.id, now_ns);
+
+    if (r.state == RpcState::kClientOutgoing) {
+        r.state = RpcState::kClientIncoming;  // the server answered: our request arrived whole
+        if (r.out.sendable) sendable_remove(s, idx);
+    } else if (r.state != RpcState::kClientIncoming && r.state != RpcState::kServerIncoming) {
+        count_drop(s, EngineDrop::kUnexpectedState);  // e.g. a late retransmission
+        return;
+    }
+    r.silent_ticks = 0;
+    MsgIn &in = r.in;
+    if (in.length == 0) {
+        if (!start_in(s, r, h, now_ns)) {
+            count_drop(s, EngineDrop::kNoBuffers);
+            if (created) free_rpc(s, idx);
+            return;
+        }
+        if (in.granted < in.length) grantable_add(s, idx);
+    } else if (h.message_length.get() != in.length) {
+        count_drop(s, EngineDrop::kLengthMismatch);
+        return;
+    }
+    // The sender may announce more unscheduled bytes than we granted so far.
+    in.granted = std::max(in.granted, std::min(in.length, h.incoming.get()));
+
+    uint32_t off = h.seg_offset.get();
+    auto payload = v.payload();
+    switch (accept_range(in, off, static_cast<uint32_t>(payload.size()))) {
+        case Accept::kDuplicate: s.stats.duplicate_data_bytes += payload.size(); return;
+        case Accept::kTooManyGaps: count_drop(s, EngineDrop::kTooManyGaps); return;
+        case Accept::kNew: break;
+    }
+    copy_into_bpages(s, in, off, payload);
+    in.bytes_remaining -= static_cast<uint32_t>(payload.size());
+    if (in.bytes_remaining == 0) {
+        complete_in(s, idx);
+    } else if (in.grantable) {
+        grantable_reposition(s, idx);
+        s.grants_dirty = true;
+    }
+}
+
+}  // namespace homa::detail

@@ -1,0 +1,151 @@
+// Transmit: packetizing outgoing messages, the pacer, and releasing borrowed message memory.
+//
+// DESIGN NOTES: a message is sent in packets of max_payload bytes, unscheduled bytes (the first
+// unsched_bytes) at the priority the receiver's cutoffs give its length, the rest at the
+// priority of the grant that allowed it. Among messages with granted bytes, the one with the
+// fewest bytes left goes first (SRPT on the sender side too). The pacer estimates when the NIC
+// queue drains (link_idle_ns, advanced by each packet's wire time at link_mbps) and stops
+// sending while that is more than max_nic_queue_ns ahead, so that short messages queued later
+// are not stuck behind a long one inside the NIC; sockets with dont_throttle bypass it.
+// Payloads are never copied here: TxPacket points into the borrowed OutMessage.
+#include <algorithm>
+
+#include "engine_state.h"
+#include "homa/proto/encode.h"
+#include "homa/proto/rpc_id.h"
+
+namespace homa::detail {
+namespace {
+
+// Ethernet header + FCS + preamble + inter-frame gap, plus IPv4: what a packet costs on the wire
+// beyond its Homa bytes.
+constexpr uint32_t kWireOverhead = 14 + 4 + 8 + 12 + 20;
+
+uint8_t unsched_priority_for(const Peer &p, uint8_t num_priorities, uint32_t length) {
+    for (int i = num_priorities - 1; i > 0; --i) {
+        if (p.cutoffs[i] >= length) return static_cast<uint8_t>(i);
+    }
+    return 0;
+}
+
+// Splits [offset, offset + len) of a message into at most two contiguous pieces.
+uint8_t locate(const OutMessage &m, uint32_t offset, uint32_t len, OutMessage::Piece out[2]) {
+    uint8_t n = 0;
+    uint32_t base = 0;
+    for (uint32_t i = 0; i < m.num_pieces && len > 0 && n < 2; ++i) {
+        const auto &pc = m.pieces[i];
+        if (offset < base + pc.length) {
+            uint32_t within = offset - base;
+            uint32_t take = std::min(len, pc.length - within);
+            out[n++] = {pc.data + within, take};
+            offset += take;
+            len -= take;
+        }
+        base += pc.length;
+    }
+    return n;
+}
+
+uint32_t pick_srpt(const State &s) {
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < s.sendable.size(); ++i) {
+        const MsgOut &a = s.rpcs[s.sendable[i]].out;
+        const MsgOut &b = s.rpcs[s.sendable[best]].out;
+        if (a.length - a.next_xmit < b.length - b.next_xmit) best = i;
+    }
+    return best;
+}
+
+void finish_out(State &s, uint32_t idx) {
+    Rpc &r = s.rpcs[idx];
+    if (r.state == RpcState::kServerOutgoing) {
+        // Keep the reply until the client acknowledges it (it may have to be resent).
+        r.state = RpcState::kAwaitAck;
+        r.done_tick = s.tick;
+    }
+}
+
+}  // namespace
+
+void pace_control(State &s, uint32_t bytes, uint64_t now_ns) {
+    uint64_t wire_ns = uint64_t{bytes + kWireOverhead} * 8000 / s.cfg.link_mbps;
+    s.link_idle_ns = std::max(s.link_idle_ns, now_ns) + wire_ns;
+}
+
+void start_out(State &s, uint32_t idx, const OutMessage &msg) {
+    Rpc &r = s.rpcs[idx];
+    MsgOut &out = r.out;
+    out.msg = msg;
+    out.length = msg.length();
+    out.next_xmit = 0;
+    out.granted = std::min(out.length, s.cfg.unsched_bytes);
+    out.unsched_priority = unsched_priority_for(s.peers[r.peer], s.cfg.num_priorities, out.length);
+    out.sched_priority = 0;
+    out.active = true;
+    out.sendable = true;
+    s.sendable.push_back(idx);
+}
+
+void release_out(State &s, Rpc &r) {
+    if (!r.out.active) return;
+    r.out.active = false;
+    s.completions.push_back({Completion::Kind::kOutReleased, r.out.msg.token});
+}
+
+void sendable_remove(State &s, uint32_t idx) {
+    auto it = std::find(s.sendable.begin(), s.sendable.end(), idx);
+    if (it != s.sendable.end()) {
+        *it = s.sendable.back();
+        s.sendable.pop_back();
+    }
+    s.rpcs[idx].out.sendable = false;
+}
+
+uint32_t transmit(State &s, uint64_t now_ns) {
+    uint32_t sent = 0;
+    const uint32_t max_payload = s.cfg.max_payload();
+    while (!s.sendable.empty()) {
+        uint32_t slot = pick_srpt(s);
+        uint32_t idx = s.sendable[slot];
+        Rpc &r = s.rpcs[idx];
+        MsgOut &out = r.out;
+        if (!s.sockets[r.socket].dont_throttle &&
+            s.link_idle_ns > now_ns + s.cfg.max_nic_queue_ns) {
+            ++s.stats.pacer_throttled;
+            break;
+        }
+        const Peer &peer = s.peers[r.peer];
+        uint32_t offset = out.next_xmit;
+        uint32_t len = std::min(max_payload, out.length - offset);
+        bool unscheduled = offset < std::min(out.length, s.cfg.unsched_bytes);
+        uint8_t priority = unscheduled ? out.unsched_priority : out.sched_priority;
+        TxPacket *p = push_tx(s, peer.ip, priority);
+        if (p == nullptr) break;
+        wire::Data d;
+        d.common = {.sport = local_port(s, r), .dport = r.peer_port, .sender_id = r.key.id};
+        d.message_length = out.length;
+        d.incoming = std::max(out.granted, offset + len);
+        if (wire::is_client_id(r.key.id)) {
+            d.ack = take_peer_ack(s, r.peer);
+            if (d.ack.client_id != 0) ++s.stats.acks_piggybacked;
+        }
+        d.cutoff_version = peer.cutoff_version;
+        d.offset = offset;
+        p->header_len = static_cast<uint8_t>(wire::encode_header(p->header, d));
+        p->num_payload = locate(out.msg, offset, len, p->payload);
+        out.next_xmit += len;
+        pace_control(s, sizeof(wire::DataHeader) + len, now_ns);
+        ++s.stats.packets_tx[static_cast<uint8_t>(wire::PacketType::kData)];
+        s.stats.bytes_tx_by_priority[priority] += len;
+        ++sent;
+        if (out.next_xmit >= out.granted) {
+            out.sendable = false;
+            s.sendable[slot] = s.sendable.back();
+            s.sendable.pop_back();
+        }
+        if (out.next_xmit >= out.length) finish_out(s, idx);
+    }
+    return sent;
+}
+
+}  // namespace homa::detail

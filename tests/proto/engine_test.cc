@@ -1,0 +1,424 @@
+// The protocol engine end to end in a simulated network (pure proto, deterministic clock):
+// echo of every size class with payload verification, many concurrent RPCs, SRPT, overcommit,
+// the FIFO grant share, CUTOFFS, duplicates and reordering, and resource balance at the end.
+#include "homa/proto/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tests/proto/echo_apps.h"
+
+namespace homa {
+namespace {
+
+using test::EchoClient;
+using test::EchoServer;
+using test::SimHost;
+using test::SimNetwork;
+
+constexpr uint32_t kServerIp = 0x0A000001;
+constexpr uint32_t kClientIp = 0x0A000002;
+constexpr uint16_t kPort = 99;
+
+EngineConfig test_config() {
+    EngineConfig c;
+    c.tick_ns = 100'000;  // faster ticks keep NEED_ACK rounds short in simulated time
+    c.max_rpcs = 4096;
+    return c;
+}
+
+// Runs until every client has its responses and both sides have let go of everything.
+bool run_to_quiescence(SimNetwork &net, EchoServer &server, std::vector<EchoClient *> clients,
+                       std::vector<SimHost *> hosts, uint64_t max_steps = 3'000'000) {
+    return net.run_until(
+        [&] {
+            server.serve(net.now());
+            bool idle = server.pending() == 0;
+            for (auto *c : clients) {
+                c->poll();
+                idle = idle && c->outstanding() == 0 && c->buffers_held() == 0;
+            }
+            for (auto *h : hosts) {
+                idle = idle && h->engine.live_rpcs() == 0 && h->engine.held_bpages() == 0 &&
+                       h->pool.in_use() == 0;
+            }
+            return idle;
+        },
+        max_steps);
+}
+
+TEST(Engine, EchoMatrix_EverySizeVerifiedAndNothingLeft) {
+    SimNetwork net;
+    SimHost &s = net.add_host(kServerIp, test_config());
+    SimHost &c = net.add_host(kClientIp, test_config());
+    EchoServer server(s, kPort);
+    EchoClient client(c);
+    const std::vector<uint32_t> sizes = {1,     2,     100,    1423,   1424,    1425,   2800,
+                                         2849,  15000, 39999,  40000,  40001,   65535,  65536,
+                                         65537, 100000, 250000, 500000, 999999, 1000000};
+    for (uint32_t len : sizes) client.send({kServerIp, kPort}, len, net.now());
+    ASSERT_TRUE(run_to_quiescence(net, server, {&client}, {&s, &c}));
+    EXPECT_EQ(client.completed(), sizes.size());
+    EXPECT_EQ(client.corrupt(), 0u);
+    EXPECT_EQ(server.served(), sizes.size());
+    EXPECT_EQ(s.engine.stats().server_rpcs_completed, sizes.size());
+    EXPECT_EQ(c.engine.stats().client_rpcs_completed, sizes.size());
+    EXPECT_GT(s.engine.stats().grants_sent, 0u);
+    for (auto *h : {&s, &c}) {
+        for (uint64_t d : h->engine.stats().drops) EXPECT_EQ(d, 0u);
+    }
+}
+
+TEST(Engine, ManyClients_ThousandsOfConcurrentRpcs) {
+    SimNetwork net;
+    EngineConfig cfg = test_config();
+    SimHost &s = net.add_host(kServerIp, cfg, 4096);
+    EchoServer server(s, kPort);
+    std::vector<SimHost *> hosts = {&s};
+    std::vector<std::unique_ptr<EchoClient>> clients;
+    std::vector<EchoClient *> client_ptrs;
+    std::mt19937 rng(5);
+    for (uint32_t i = 0; i < 4; ++i) {
+        SimHost &h = net.add_host(kClientIp + i, cfg, 2048);
+        hosts.push_back(&h);
+        clients.push_back(std::make_unique<EchoClient>(h));
+        client_ptrs.push_back(clients.back().get());
+    }
+    uint64_t total = 0;
+    for (int round = 0; round < 500; ++round) {
+        for (auto &cl : clients) {
+            uint32_t len = rng() % 4 == 0 ? 1 + rng() % 60000 : 1 + rng() % 3000;
+            cl->send({kServerIp, kPort}, len, net.now());
+            ++total;
+        }
+    }
+    ASSERT_TRUE(run_to_quiescence(net, server, client_ptrs, hosts));
+    uint64_t completed = 0;
+    for (auto &cl : clients) {
+        completed += cl->completed();
+        EXPECT_EQ(cl->corrupt(), 0u);
+    }
+    EXPECT_EQ(completed, total);
+    EXPECT_EQ(server.served(), total);
+}
+
+// A short (but still scheduled) request started after a long one is received first when both
+// compete for the same receiver's grants.
+TEST(Engine, Srpt_ShortMessageOvertakesLongOne) {
+    SimNetwork net;
+    EngineConfig cfg = test_config();
+    cfg.max_overcommit = 1;  // only one message granted at a time: pure SRPT
+    cfg.grant_fifo_fraction = 0;
+    cfg.window = 50'000;     // small windows: the granted message cannot run far ahead
+    SimHost &s = net.add_host(kServerIp, cfg, 1024);
+    SimHost &c1 = net.add_host(kClientIp, cfg);
+    SimHost &c2 = net.add_host(kClientIp + 1, cfg);
+    EchoServer server(s, kPort);
+    EchoClient long_client(c1), short_client(c2);
+    long_client.send({kServerIp, kPort}, 1'000'000, net.now());
+    for (int i = 0; i < 50; ++i) net.step();
+    short_client.send({kServerIp, kPort}, 300'000, net.now());
+    ASSERT_TRUE(run_to_quiescence(net, server, {&long_client, &short_client}, {&s, &c1, &c2}));
+    ASSERT_EQ(server.served_from().size(), 2u);
+    EXPECT_EQ(server.served_from()[0], kClientIp + 1);
+    EXPECT_EQ(server.served_from()[1], kClientIp);
+}
+
+// With max_overcommit = 2 and five long messages arriving together, grants beyond the
+// unscheduled bytes go to at most two messages until one of them completes.
+TEST(Engine, Overcommit_AtMostNMessagesGranted) {
+    SimNetwork net;
+    EngineConfig cfg = test_config();
+    cfg.max_overcommit = 2;
+    cfg.grant_fifo_fraction = 0;
+    SimHost &s = net.add_host(kServerIp, cfg, 2048);
+    EchoServer server(s, kPort);
+    std::vector<std::unique_ptr<EchoClient>> clients;
+    std::vector<EchoClient *> ptrs;
+    std::vector<SimHost *> hosts = {&s};
+    for (uint32_t i = 0; i < 5; ++i) {
+        SimHost &h = net.add_host(kClientIp + i, cfg);
+        hosts.push_back(&h);
+        clients.push_back(std::make_unique<EchoClient>(h));
+        ptrs.push_back(clients.back().get());
+        clients.back()->send({kServerIp, kPort}, 400'000 + i * 1000, net.now());
+    }
+    ASSERT_TRUE(run_to_quiescence(net, server, ptrs, hosts));
+    // Grants from the server to clients, in order; requests complete in SRPT order, so at any
+    // point the set of clients granted so far is at most (completed requests + 2).
+    std::set<uint32_t> granted;
+    std::set<uint32_t> done;
+    uint32_t max_ahead = 0;
+    std::map<uint32_t, uint32_t> last_offset;
+    for (const auto &p : net.log()) {
+        if (p.src_ip == kServerIp && p.type == wire::PacketType::kGrant && p.dst_ip != kServerIp) {
+            granted.insert(p.dst_ip);
+            if (p.offset >= 400'000) done.insert(p.dst_ip);  // fully granted
+            max_ahead = std::max<uint32_t>(max_ahead, granted.size() - done.size());
+        }
+    }
+    EXPECT_EQ(granted.size(), 5u);
+    EXPECT_LE(max_ahead, 2u);
+    EXPECT_GE(max_ahead, 2u);  // and the overcommit was actually used
+}
+
+// The FIFO share gives the oldest message grants even while shorter ones keep arriving.
+TEST(Engine, FifoShare_OldestMessageGetsGrants) {
+    SimNetwork net;
+    EngineConfig cfg = test_config();
+    cfg.max_overcommit = 1;
+    cfg.grant_fifo_fraction = 200;  // 20 %: a clear signal in a short run
+    SimHost &s = net.add_host(kServerIp, cfg, 4096);
+    SimHost &big = net.add_host(kClientIp, cfg);
+    SimHost &small = net.add_host(kClientIp + 1, cfg, 2048);
+    EchoServer server(s, kPort);
+    EchoClient big_client(big), small_client(small);
+    big_client.send({kServerIp, kPort}, 1'000'000, net.now());
+    for (int i = 0; i < 20; ++i) net.step();
+    for (int i = 0; i < 30; ++i) small_client.send({kServerIp, kPort}, 100'000, net.now());
+    ASSERT_TRUE(run_to_quiescence(net, server, {&big_client, &small_client}, {&s, &big, &small}));
+    EXPECT_GT(s.engine.stats().fifo_grants_sent, 0u);
+    // The big message got grants while small ones were still outstanding (not only at the end).
+    uint64_t first_small_done = UINT64_MAX, big_grants_before = 0;
+    for (const auto &p : net.log()) {
+        if (p.src_ip == kServerIp && p.type == wire::PacketType::kData && p.dst_ip == kClientIp + 1) {
+            first_small_done = std::min(first_small_done, p.time_ns);
+        }
+    }
+    uint64_t last_small_response = 0;
+    for (const auto &p : net.log()) {
+        if (p.src_ip == kServerIp && p.type == wire::PacketType::kData && p.dst_ip == kClientIp + 1) {
+            last_small_response = std::max(last_small_response, p.time_ns);
+        }
+    }
+    for (const auto &p : net.log()) {
+        if (p.src_ip == kServerIp && p.type == wire::PacketType::kGrant && p.dst_ip == kClientIp &&
+            p.time_ns > first_small_done && p.time_ns < last_small_response) {
+            ++big_grants_before;
+        }
+    }
+    EXPECT_GT(big_grants_before, 0u);
+    EXPECT_EQ(big_client.corrupt() + small_client.corrupt(), 0u);
+}
+
+TEST(Engine, FifoShareOff_OldestWaitsForShorterOnes) {
+    SimNetwork net;
+    EngineConfig cfg = test_config();
+    cfg.max_overcommit = 1;
+    cfg.grant_fifo_fraction = 0;
+    SimHost &s = net.add_host(kServerIp, cfg, 4096);
+    SimHost &big = net.add_host(kClientIp, cfg);
+    SimHost &small = net.add_host(kClientIp + 1, cfg, 2048);
+    EchoServer server(s, kPort);
+    EchoClient big_client(big), small_client(small);
+    big_client.send({kServerIp, kPort}, 1'000'000, net.now());
+    for (int i = 0; i < 20; ++i) net.step();
+    for (int i = 0; i < 30; ++i) small_client.send({kServerIp, kPort}, 100'000, net.now());
+    ASSERT_TRUE(run_to_quiescence(net, server, {&big_client, &small_client}, {&s, &big, &small}));
+    EXPECT_EQ(s.engine.stats().fifo_grants_sent, 0u);
+}
+
+// A receiver's CUTOFFS decide the priority of a sender's unscheduled packets.
+TEST(Engine, Cutoffs_SenderUsesReceiversCutoffs) {
+    SimNetwork net;
+    EngineConfig server_cfg = test_config();
+    server_cfg.unsched_cutoffs = {0, 0, 0, 0, 0, 0, 0xFFFFFFFF, 500};  // <= 500 B: 7, else 6
+    server_cfg.cutoff_version = 9;
+    SimHost &s = net.add_host(kServerIp, server_cfg);
+    SimHost &c = net.add_host(kClientIp, test_config());
+    EchoServer server(s, kPort);
+    EchoClient client(c);
+    client.send({kServerIp, kPort}, 1000, net.now());  // default cutoffs: priority 6 (<= 2800)
+    ASSERT_TRUE(run_to_quiescence(net, server, {&client}, {&s, &c}));
+    EXPECT_EQ(s.engine.stats().cutoffs_sent, 1u);
+    size_t mark = net.log().size();
+    client.send({kServerIp, kPort}, 5000, net.now());  // default would be 5; server says 6
+    client.send({kServerIp, kPort}, 300, net.now());   // server says 7
+    ASSERT_TRUE(run_to_quiescence(net, server, {&client}, {&s, &c}));
+    std::set<uint8_t> prio_5000, prio_300;
+    for (size_t i = mark; i < net.log().size(); ++i) {
+        const auto &p = net.log()[i];
+        if (p.src_ip != kClientIp || p.type != wire::PacketType::kData) continue;
+        (p.length == 300 ? prio_300 : prio_5000).insert(p.priority);
+    }
+    EXPECT_EQ(prio_5000, std::set<uint8_t>{6});
+    EXPECT_EQ(prio_300, std::set<uint8_t>{7});
+    EXPECT_EQ(s.engine.stats().cutoffs_sent, 1u);  // the client is now up to date
+}
+
+TEST(Engine, ScheduledDataUsesGrantPriority) {
+    SimNetwork net;
+    SimHost &s = net.add_host(kServerIp, test_config(), 1024);
+    SimHost &c = net.add_host(kClientIp, test_config());
+    EchoServer server(s, kPort);
+    EchoClient client(c);
+    client.send({kServerIp, kPort}, 300'000, net.now());
+    ASSERT_TRUE(run_to_quiescence(net, server, {&client}, {&s, &c}));
+    std::set<uint8_t> unsched, sched;
+    for (const auto &p : net.log()) {
+        if (p.src_ip != kClientIp || p.type != wire::PacketType::kData) continue;
+        (p.offset < 40'000 ? unsched : sched).insert(p.priority);
+    }
+    EXPECT_EQ(unsched, std::set<uint8_t>{4});  // > 15,000 B: priority 4 under default cutoffs
+    for (uint8_t p : sched) EXPECT_LE(p, 3);   // scheduled data at or below max_sched_prio
+    EXPECT_FALSE(sched.empty());
+}
+
+TEST(Engine, DuplicatesAndReordering_EveryMessageIntact) {
+    SimNetwork net({.duplicate = 0.05, .reorder = 0.05, .seed = 42});
+    SimHost &s = net.add_host(kServerIp, test_config(), 2048);
+    SimHost &c = net.add_host(kClientIp, test_config(), 2048);
+    EchoServer server(s, kPort);
+    EchoClient client(c);
+    std::mt19937 rng(3);
+    for (int i = 0; i < 200; ++i) client.send({kServerIp, kPort}, 1 + rng() % 200'000, net.now());
+    ASSERT_TRUE(run_to_quiescence(net, server, {&client}, {&s, &c}));
+    EXPECT_EQ(client.completed(), 200u);
+    EXPECT_EQ(client.corrupt(), 0u);
+    EXPECT_GT(s.engine.stats().duplicate_data_bytes + c.engine.stats().duplicate_data_bytes, 0u);
+}
+
+TEST(Engine, PacerLimitsNicQueueUnlessDontThrottle) {
+    for (bool dont_throttle : {false, true}) {
+        SimNetwork net;
+        SimHost &s = net.add_host(kServerIp, test_config(), 1024);
+        SimHost &c = net.add_host(kClientIp, test_config());
+        EchoServer server(s, kPort);
+        EchoClient client(c);
+        ASSERT_EQ(c.engine.set_dont_throttle(client.socket(), dont_throttle), 0);
+        client.send({kServerIp, kPort}, 40'000, net.now());  // all unscheduled
+        size_t first_burst = 0;
+        for (const auto &p : net.log()) first_burst += p.src_ip == kClientIp;
+        net.flush(kClientIp);
+        for (const auto &p : net.log()) first_burst += p.src_ip == kClientIp;
+        // 5 us of NIC queue at 25 Gbps is about 10 full packets; 40 KB is 29 packets.
+        if (dont_throttle) {
+            EXPECT_EQ(first_burst, 29u);
+        } else {
+            EXPECT_LE(first_burst, 12u);
+            EXPECT_GT(c.engine.stats().pacer_throttled, 0u);
+        }
+        ASSERT_TRUE(run_to_quiescence(net, server, {&client}, {&s, &c}));
+    }
+}
+
+TEST(Engine, PiggybackedAcksFreeServerRpcsWithoutNeedAck) {
+    SimNetwork net;
+    SimHost &s = net.add_host(kServerIp, test_config());
+    SimHost &c = net.add_host(kClientIp, test_config());
+    EchoServer server(s, kPort);
+    EchoClient client(c);
+    // Sequential RPCs: each new request carries the ack of the previous one.
+    for (int i = 0; i < 20; ++i) {
+        client.send({kServerIp, kPort}, 100, net.now());
+        ASSERT_TRUE(net.run_until([&] {
+            server.serve(net.now());
+            client.poll();
+            return client.outstanding() == 0;
+        }, 10'000, 100));
+    }
+    EXPECT_GE(c.engine.stats().acks_piggybacked, 19u);
+    EXPECT_LE(s.engine.live_rpcs(), 1u);
+    ASSERT_TRUE(run_to_quiescence(net, server, {&client}, {&s, &c}));
+}
+
+TEST(EngineApi, Errors) {
+    test::FakePool pool(16);
+    EngineConfig cfg = test_config();
+    Engine e(cfg, pool.ops());
+    ASSERT_TRUE(e.ok());
+    SocketId srv, cli;
+    EXPECT_EQ(e.open_socket(0x8000, &srv), -EINVAL);
+    ASSERT_EQ(e.open_socket(7, &srv), 0);
+    EXPECT_EQ(e.open_socket(7, &cli), -EADDRINUSE);
+    ASSERT_EQ(e.open_socket(0, &cli), 0);
+    EXPECT_GE(e.socket_port(cli), wire::kFirstClientPort);
+    std::vector<uint8_t> big(wire::kMaxMessageLength + 1);
+    uint64_t id;
+    EXPECT_EQ(e.send_request(cli, {1, 7}, OutMessage::contiguous(big.data(), uint32_t(big.size())),
+                             0, 0, &id), -EMSGSIZE);
+    EXPECT_EQ(e.send_request(cli, {1, 7}, OutMessage::contiguous(big.data(), 0), 0, 0, &id),
+              -EINVAL);
+    EXPECT_EQ(e.send_request(cli, {1, 0}, OutMessage::contiguous(big.data(), 10), 0, 0, &id),
+              -EINVAL);
+    EXPECT_EQ(e.send_request(99, {1, 7}, OutMessage::contiguous(big.data(), 10), 0, 0, &id), -EBADF);
+    Message m;
+    EXPECT_EQ(e.recv(cli, kRecvResponse, 0, &m), -EAGAIN);
+    EXPECT_EQ(e.recv(cli, 0, 0, &m), -EINVAL);
+    EXPECT_EQ(e.recv(cli, kRecvResponse, 3, &m), -EINVAL);
+    EXPECT_EQ(e.send_reply(srv, {1, 0x8000}, 5, OutMessage::contiguous(big.data(), 10), 0), -ENOENT);
+    EXPECT_EQ(e.send_reply(srv, {1, 0x8000}, 4, OutMessage::contiguous(big.data(), 10), 0), -EINVAL);
+    EXPECT_EQ(e.abort(cli, 1234, 0, 0), -ENOENT);
+    EXPECT_EQ(e.close_socket(srv, 0), 0);
+    EXPECT_EQ(e.close_socket(srv, 0), -EBADF);
+    EXPECT_EQ(e.open_socket(7, &srv), 0);  // the port is free again
+}
+
+TEST(EngineApi, InvalidConfigRejected) {
+    test::FakePool pool(1);
+    EngineConfig cfg;
+    cfg.max_sched_prio = 8;
+    Engine e(cfg, pool.ops());
+    EXPECT_FALSE(e.ok());
+    EXPECT_NE(std::string(e.error()).find("max_sched_prio"), std::string::npos);
+    SocketId s;
+    EXPECT_EQ(e.open_socket(1, &s), -EINVAL);
+}
+
+TEST(EngineApi, AbortWithErrorCompletesAndReleases) {
+    SimNetwork net;
+    SimHost &c = net.add_host(kClientIp, test_config());
+    // No server host: packets vanish, so the RPCs stay outstanding until aborted.
+    EchoClient client(c);
+    uint64_t a = client.send({kServerIp, kPort}, 100'000, net.now());
+    uint64_t b = client.send({kServerIp, kPort}, 10, net.now());
+    net.step();
+    EXPECT_EQ(c.engine.abort(client.socket(), a, ECANCELED, net.now()), 0);
+    Message m;
+    ASSERT_EQ(c.engine.recv(client.socket(), kRecvResponse, a, &m), 0);
+    EXPECT_EQ(m.error, ECANCELED);
+    EXPECT_EQ(m.num_bpages, 0u);
+    EXPECT_EQ(c.engine.abort(client.socket(), 0, 0, net.now()), 0);  // b destroyed silently
+    EXPECT_EQ(c.engine.recv(client.socket(), kRecvResponse, b, &m), -EAGAIN);
+    EXPECT_EQ(c.engine.live_rpcs(), 0u);
+    net.step();
+    EXPECT_EQ(c.released_tokens.size(), 2u);  // both request buffers given back
+    EXPECT_EQ(c.engine.stats().client_rpcs_aborted, 2u);
+}
+
+TEST(EngineApi, CloseSocketReleasesEverything) {
+    SimNetwork net;
+    SimHost &s = net.add_host(kServerIp, test_config());
+    SimHost &c = net.add_host(kClientIp, test_config());
+    SocketId srv;
+    ASSERT_EQ(s.engine.open_socket(kPort, &srv), 0);
+    EchoClient client(c);
+    for (int i = 0; i < 10; ++i) client.send({kServerIp, kPort}, 70'000, net.now());
+    for (int i = 0; i < 400; ++i) net.step();  // requests arrive; nobody serves them
+    EXPECT_GT(s.engine.live_rpcs(), 0u);
+    EXPECT_GT(s.pool.in_use(), 0u);
+    ASSERT_EQ(s.engine.close_socket(srv, net.now()), 0);
+    EXPECT_EQ(s.engine.live_rpcs(), 0u);
+    EXPECT_EQ(s.engine.held_bpages(), 0u);
+    EXPECT_EQ(s.pool.in_use(), 0u);
+    ASSERT_EQ(c.engine.close_socket(client.socket(), net.now()), 0);
+    EXPECT_EQ(c.engine.live_rpcs(), 0u);
+    net.step();
+    EXPECT_EQ(c.released_tokens.size(), 10u);
+}
+
+TEST(EngineApi, DataForUnboundPortCreatesNoState) {
+    SimNetwork net;
+    SimHost &s = net.add_host(kServerIp, test_config());
+    SimHost &c = net.add_host(kClientIp, test_config());
+    EchoClient client(c);
+    client.send({kServerIp, 4242}, 5000, net.now());
+    for (int i = 0; i < 50; ++i) net.step();
+    EXPECT_EQ(s.engine.live_rpcs(), 0u);
+    EXPECT_EQ(s.pool.in_use(), 0u);
+    EXPECT_GT(s.engine.stats().drop(EngineDrop::kNoSocket), 0u);
+}
+
+}  // namespace
+}  // namespace homa

@@ -1,0 +1,47 @@
+// The RPC/peer index against std::unordered_map under heavy insert/erase churn.
+#include "proto/flat_index.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <unordered_map>
+
+namespace homa::detail {
+namespace {
+
+struct Key {
+    uint64_t v = 0;
+    bool operator==(const Key &) const = default;
+    uint64_t hash() const noexcept { return v % 7;  /* deliberately collision-heavy */ }
+};
+
+TEST(FlatIndex, MatchesReferenceUnderChurn) {
+    FlatIndex<Key> idx(1000);
+    std::unordered_map<uint64_t, uint32_t> ref;
+    std::mt19937_64 rng(1);
+    for (int i = 0; i < 200'000; ++i) {
+        uint64_t k = rng() % 1500;
+        if (rng() % 2 && ref.size() < 1000) {
+            if (!ref.count(k)) {
+                ASSERT_TRUE(idx.insert({k}, uint32_t(i)));
+                ref[k] = uint32_t(i);
+            }
+        } else {
+            idx.erase({k});
+            ref.erase(k);
+        }
+        uint64_t probe = rng() % 1500;
+        auto it = ref.find(probe);
+        ASSERT_EQ(idx.find({probe}), it == ref.end() ? FlatIndex<Key>::kNone : it->second);
+        ASSERT_EQ(idx.size(), ref.size());
+    }
+}
+
+TEST(FlatIndex, FullIndexRefusesInsert) {
+    FlatIndex<Key> idx(4);  // capacity 16 slots, at most 8 entries
+    for (uint64_t k = 0; k < 8; ++k) ASSERT_TRUE(idx.insert({k}, 1));
+    EXPECT_FALSE(idx.insert({100}, 1));
+}
+
+}  // namespace
+}  // namespace homa::detail
