@@ -3,7 +3,7 @@
 
 #include <rte_errno.h>
 #include <rte_lcore.h>
-#include <rte_malloc.h>
+#include <rte_eal.h>
 #include <rte_memory.h>
 #include <rte_memzone.h>
 #include <sys/mman.h>
@@ -26,13 +26,22 @@ void set_error(std::string *error, const std::string &msg) {
 // EAL keeps no public "initialised" flag; its lcore count is 0 until rte_eal_init ran.
 bool eal_running() { return rte_lcore_count() > 0; }
 
+// IOVA of one byte of EAL memory: its memseg's IOVA plus the offset (rte_malloc_virt2iova
+// only accepts the start of a malloc element, not memzone interiors).
+uint64_t virt2iova(const uint8_t *addr) {
+    const rte_memseg *ms = rte_mem_virt2memseg(addr, nullptr);
+    if (ms == nullptr || ms->iova == RTE_BAD_IOVA) return kBadIova;
+    if (rte_eal_iova_mode() == RTE_IOVA_VA) return reinterpret_cast<uintptr_t>(addr);
+    return ms->iova + static_cast<uint64_t>(addr - static_cast<const uint8_t *>(ms->addr));
+}
+
 // A bpage is usable for DMA through one IOVA only if all its 4 KiB pieces are contiguous
 // in IO space (under --no-huge every 4 KiB page is its own memseg).
 uint64_t bpage_iova(const uint8_t *bpage) {
-    rte_iova_t first = rte_malloc_virt2iova(bpage);
-    if (first == RTE_BAD_IOVA) return kBadIova;
+    uint64_t first = virt2iova(bpage);
+    if (first == kBadIova) return kBadIova;
     for (size_t off = 4096; off < kBpageSize; off += 4096) {
-        if (rte_malloc_virt2iova(bpage + off) != first + off) return kBadIova;
+        if (virt2iova(bpage + off) != first + off) return kBadIova;
     }
     return first;
 }
