@@ -15,6 +15,7 @@ std::vector<std::string> unprivileged_eal_args(std::string_view prefix, unsigned
     std::vector<std::string> args = {
         "--no-huge",
         "--no-shconf",
+        "--no-pci",  // without root no PCI device is usable; never touch the host's NIC
         "-m",
         std::to_string(memory_mb),
         "--file-prefix=" + std::string(prefix) + "-" + std::to_string(getpid()),

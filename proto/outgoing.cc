@@ -133,6 +133,7 @@ uint32_t transmit(State &s, uint64_t now_ns) {
         d.offset = offset;
         p->header_len = static_cast<uint8_t>(wire::encode_header(p->header, d));
         p->num_payload = locate(out.msg, offset, len, p->payload);
+        p->token = out.msg.token;
         out.next_xmit += len;
         pace_control(s, sizeof(wire::DataHeader) + len, now_ns);
         ++s.stats.packets_tx[static_cast<uint8_t>(wire::PacketType::kData)];

@@ -27,12 +27,13 @@ public:
 
 TEST(UnprivilegedEalArgs, NoHugeNoShconfUniquePrefix) {
     auto args = unprivileged_eal_args("x", 128, {"--vdev=net_null0"});
-    ASSERT_EQ(args.size(), 6u);
+    ASSERT_EQ(args.size(), 7u);
     EXPECT_EQ(args[0], "--no-huge");
     EXPECT_EQ(args[1], "--no-shconf");
-    EXPECT_EQ(args[3], "128");
-    EXPECT_EQ(args[4], "--file-prefix=x-" + std::to_string(getpid()));
-    EXPECT_EQ(args[5], "--vdev=net_null0");
+    EXPECT_EQ(args[2], "--no-pci");
+    EXPECT_EQ(args[4], "128");
+    EXPECT_EQ(args[5], "--file-prefix=x-" + std::to_string(getpid()));
+    EXPECT_EQ(args[6], "--vdev=net_null0");
 }
 
 TEST(InitEal, MainLcoreRunning) {

@@ -22,7 +22,8 @@ namespace homa::dp {
 
 /**
  * EAL arguments for a process that needs no privileges and may run beside others:
- * `--no-huge --no-shconf -m <memory_mb> --file-prefix=<prefix>-<pid>` followed by `extra`.
+ * `--no-huge --no-shconf --no-pci -m <memory_mb> --file-prefix=<prefix>-<pid>` followed by
+ * `extra` (virtual devices only: PCI devices need root and belong to the host).
  * (DPDK 22.11 refuses --in-memory together with --no-huge, so it is not used.)
  */
 std::vector<std::string> unprivileged_eal_args(std::string_view prefix, unsigned memory_mb,

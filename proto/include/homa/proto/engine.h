@@ -112,6 +112,7 @@ struct TxPacket {
     /** DATA payload: up to two pieces (a packet may straddle two bpages). */
     OutMessage::Piece payload[2];
     uint8_t num_payload = 0;
+    uint64_t token = 0;  ///< DATA: the OutMessage's token (whose memory the payload is in).
     uint32_t payload_len() const noexcept { return payload[0].length + payload[1].length; }
 };
 

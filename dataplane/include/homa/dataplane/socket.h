@@ -1,0 +1,107 @@
+/**
+ * @file
+ * The Homa socket API for run-to-completion applications: the application runs on the worker's
+ * lcore and calls these between its own steps (no extra thread, no locks). Messages arrive in
+ * bpages of the worker's pool; a RecvMessage owns them until released (or destroyed).
+ *
+ * @code
+ *   homa::dp::Socket srv;
+ *   homa::dp::Socket::open(worker, 99, &srv);                   // server port 99
+ *   while (running) {
+ *       worker.poll();
+ *       homa::dp::RecvMessage req;
+ *       if (srv.recv(homa::kRecvRequest, 0, &req) == 0)
+ *           srv.reply_with(std::move(req));                     // zero-copy echo
+ *   }
+ * @endcode
+ *
+ * Threading: every call only on the lcore that polls the socket's Worker. (Application threads
+ * on other lcores use the message-port API instead.)
+ * Errors: 0 or a negative errno, as documented per call; nothing is ever half-sent.
+ */
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "homa/dataplane/worker.h"
+#include "homa/proto/engine.h"
+
+namespace homa::dp {
+
+/** A received message; move-only; owns its bpages until release() or destruction. */
+class RecvMessage {
+public:
+    RecvMessage() = default;
+    RecvMessage(RecvMessage &&o) noexcept;
+    RecvMessage &operator=(RecvMessage &&o) noexcept;
+    RecvMessage(const RecvMessage &) = delete;
+    RecvMessage &operator=(const RecvMessage &) = delete;
+    ~RecvMessage() { release(); }
+
+    bool valid() const noexcept { return worker_ != nullptr; }
+    uint64_t id() const noexcept { return m_.id; }
+    uint64_t cookie() const noexcept { return m_.cookie; }
+    Endpoint peer() const noexcept { return m_.peer; }
+    /** 0, or the errno an RPC failed with (then length() is 0). */
+    int error() const noexcept { return m_.error; }
+    uint32_t length() const noexcept { return m_.length; }
+    uint32_t num_pieces() const noexcept { return m_.num_bpages; }
+    /** Contiguous piece i (bytes [i * 64 KiB, ...) of the message), inside the pool. */
+    std::span<const uint8_t> piece(uint32_t i) const noexcept;
+    /** Copies up to out.size() bytes from `offset` on; returns the bytes copied. */
+    size_t copy_to(std::span<uint8_t> out, uint32_t offset = 0) const noexcept;
+    /** Gives the bpages back to the pool now (idempotent). */
+    void release() noexcept;
+
+private:
+    friend class Socket;
+    Worker *worker_ = nullptr;
+    Message m_;
+};
+
+class Socket {
+public:
+    Socket() = default;
+    /** Opens a socket on `port` (< 0x8000) or 0 for a client port. Returns 0, -EADDRINUSE,
+     *  -EINVAL, -EMFILE (see Engine::open_socket). */
+    static int open(Worker &worker, uint16_t port, Socket *out);
+
+    /** Sends a request, copying `msg` into pool bpages (the caller may reuse msg at once);
+     *  frames then attach those bpages zero-copy. Returns 0 and the id, -EMSGSIZE (> 1,000,000
+     *  bytes), -EINVAL (empty, bad dst), -ENOBUFS (pool or send slots exhausted), -EBADF,
+     *  -ENOMEM (RPC table full). */
+    int send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie, uint64_t *id);
+    /** Zero-copy request from caller memory: `data` must stay untouched until `done(ctx,
+     *  cookie)` runs on this lcore. Memory outside DPDK (heap, stack) is copied into frames
+     *  instead of attached, since a NIC could not DMA from it; done still comes last.
+     *  Errors as send(); on error `done` is not called. */
+    int send_zc(Endpoint dst, const void *data, uint32_t length, uint64_t cookie, uint64_t *id,
+                SendDone done, void *ctx);
+    /** Takes a complete message (flags: kRecvRequest and/or kRecvResponse; id 0 = any).
+     *  Returns 0, -EAGAIN (none ready: poll the worker and try again), -EINVAL, -EBADF. */
+    int recv(uint32_t flags, uint64_t id, RecvMessage *out);
+    /** Polls the worker until recv succeeds or `timeout_ns` passes (-ETIMEDOUT). */
+    int recv_wait(uint32_t flags, uint64_t id, RecvMessage *out, uint64_t timeout_ns);
+    /** Replies to request `id` from `dst`, copying msg. Errors as send() plus -ENOENT. */
+    int reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg);
+    /** Replies with a received message's own bpages, zero-copy (an echo, or a message the
+     *  application filled in place). `msg` is consumed: its bpages return to the pool when
+     *  the reply is acknowledged, or at once on error. Replies to `request`'s RPC when
+     *  `request_id` is 0. */
+    int reply_with(RecvMessage &&msg, Endpoint dst = {}, uint64_t request_id = 0);
+    /** Aborts client RPC `id` (0 = all); see Engine::abort. */
+    int abort(uint64_t id, int error);
+    /** Closes the socket; every RPC it owns ends and its resources return. */
+    int close();
+    /** This socket's address. */
+    Endpoint local_addr() const noexcept;
+    Worker *worker() const noexcept { return worker_; }
+
+private:
+    int send_pool(Endpoint dst, std::span<const uint8_t> msg, OutMessage *out);
+    Worker *worker_ = nullptr;
+    SocketId id_ = 0;
+};
+
+}  // namespace homa::dp

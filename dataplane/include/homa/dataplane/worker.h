@@ -1,0 +1,136 @@
+/**
+ * @file
+ * A worker: one protocol engine bound to one RX/TX queue pair of a DPDK port and to a bpage
+ * pool, run by polling. Each poll() is one iteration of the poll-mode loop:
+ * RX burst -> validate -> engine; engine grants/transmit/timers; frames out (zero-copy);
+ * completions of zero-copy sends.
+ *
+ * @code
+ *   homa::dp::WorkerConfig wc;
+ *   wc.port_id = 0; wc.mbuf_pool = mp; wc.pool = bpages.get();
+ *   wc.engine.local_ip = 0x0A000001;
+ *   std::string err;
+ *   auto w = homa::dp::Worker::create(wc, &err);
+ *   homa::dp::Socket sock;  homa::dp::Socket::open(*w, 99, &sock);     // see socket.h
+ *   while (!quit) { w->poll(); serve(sock); }                         // run-to-completion
+ * @endcode
+ *
+ * Ownership: the Worker borrows the port queue, the mbuf pool and the bpage pool; they must
+ * outlive it. Threading: a Worker belongs to the lcore that polls it; every method (and every
+ * Socket on it) may be called only from that lcore. The one exception is the extbuf free
+ * callback DPDK calls when a PMD frees a zero-copy frame, possibly on another lcore: it only
+ * enqueues to a multi-producer rte_ring that the owning lcore drains.
+ * Errors: create() returns nullptr with a message; the datapath counts what it drops.
+ */
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "homa/proto/engine.h"
+
+struct rte_mempool;
+
+namespace homa::mem {
+class BpagePool;
+}
+
+namespace homa::dp {
+
+using MacAddr = std::array<uint8_t, 6>;
+
+struct WorkerConfig {
+    uint16_t port_id = 0;
+    uint16_t queue_id = 0;
+    EngineConfig engine;                    ///< engine.local_ip is this host's address.
+    rte_mempool *mbuf_pool = nullptr;       ///< Header, copy and extbuf mbufs.
+    mem::BpagePool *pool = nullptr;         ///< Incoming messages and copied sends.
+    unsigned pool_cache = 0;                ///< This worker's cache in `pool`.
+    MacAddr local_mac{};                    ///< Source MAC (PortInfo::mac).
+    MacAddr default_dst_mac = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    std::vector<std::pair<uint32_t, MacAddr>> neighbours;  ///< Static IP -> MAC entries.
+    bool multi_seg_tx = true;               ///< Port can send chains (PortInfo::multi_seg_tx).
+    uint16_t burst = 32;
+    uint32_t copy_below = 256;              ///< Payloads shorter than this are copied, not attached.
+    uint32_t max_zero_copy_sends = 1u << 16;///< Outgoing messages tracked at once.
+};
+
+/** Counters of one worker (engine counters are in engine().stats()). */
+struct WorkerStats {
+    uint64_t polls = 0;
+    uint64_t busy_polls = 0;                ///< Polls that did any work.
+    uint64_t rx_frames = 0;
+    uint64_t rx_not_for_us = 0;             ///< Valid IPv4 but another destination address.
+    uint64_t rx_decode_errors[wire::kNumDecodeErrors] = {};
+    uint64_t rx_linearized = 0;             ///< Chained frames copied before decoding.
+    uint64_t rx_too_big = 0;                ///< Chained frames beyond the scratch buffer.
+    uint64_t tx_frames = 0;
+    uint64_t tx_zero_copy = 0;              ///< Frames whose payload was attached, not copied.
+    uint64_t tx_copied = 0;
+    uint64_t tx_local = 0;                  ///< Frames delivered to ourselves (local delivery).
+    uint64_t tx_retries = 0;                ///< Bursts the port did not take at once.
+    uint64_t tx_no_mbuf = 0;                ///< Frames dropped: mbuf pool empty (resent later).
+    uint64_t sends_completed = 0;           ///< Outgoing messages whose memory was given back.
+};
+
+/** Called on the worker's lcore when an outgoing message's memory may be reused. */
+using SendDone = void (*)(void *ctx, uint64_t user_token);
+
+class Worker {
+public:
+    /** Creates a worker for an already started port queue. Returns nullptr and sets `error`
+     *  for a missing pool or mbuf pool, an invalid engine config, or ring creation failure. */
+    static std::unique_ptr<Worker> create(const WorkerConfig &config, std::string *error);
+    ~Worker();
+    Worker(const Worker &) = delete;
+    Worker &operator=(const Worker &) = delete;
+
+    /** One loop iteration. Returns true if it did any work (frames in or out, completions). */
+    bool poll();
+
+    /** The engine, for sockets and statistics. Owning lcore only. */
+    Engine &engine() noexcept;
+    mem::BpagePool &pool() noexcept;
+    unsigned pool_cache() const noexcept;
+    const WorkerStats &stats() const noexcept;
+    uint32_t local_ip() const noexcept;
+    /** Nanoseconds on the worker's clock (TSC based), as given to the engine. */
+    uint64_t now_ns() const noexcept;
+
+    /**
+     * Registers an outgoing message for zero-copy transmission and returns the OutMessage to
+     * hand to the engine (its token identifies the registration). `done` runs on this lcore
+     * once the engine has released the message and every frame referencing it was freed.
+     * Returns -ENOSPC when max_zero_copy_sends are in flight (nothing registered).
+     */
+    int register_send(const OutMessage &pieces, SendDone done, void *ctx, uint64_t user_token,
+                      OutMessage *out);
+    /**
+     * Like register_send for a message that lives in this worker's bpage pool (e.g. a
+     * received request echoed back, or a copied send): `count` offsets as alloc_message gave
+     * them, `length` bytes. The bpages go back to the pool when the send completes, then
+     * `done` (may be nullptr) runs. Ownership of the offsets passes to the worker on success.
+     */
+    int register_pool_send(const uint32_t *offsets, uint32_t count, uint32_t length,
+                           SendDone done, void *ctx, uint64_t user_token, OutMessage *out);
+    /**
+     * Undoes a registration whose OutMessage the engine refused (nothing was transmitted):
+     * frees the slot without calling `done`; pool bpages of a register_pool_send go back to
+     * the pool. Returns -EINVAL for a token that is not registered.
+     */
+    int cancel_send(const OutMessage &registered);
+    /** Zero-copy sends registered and not yet completed. */
+    uint32_t sends_in_flight() const noexcept;
+
+    struct Impl;
+
+private:
+    explicit Worker(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace homa::dp

@@ -1,0 +1,177 @@
+// The run-to-completion socket API; see socket.h.
+#include "homa/dataplane/socket.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "homa/mem/bpage_pool.h"
+
+namespace homa::dp {
+
+// ----- RecvMessage -----
+
+RecvMessage::RecvMessage(RecvMessage &&o) noexcept : worker_(o.worker_), m_(o.m_) {
+    o.worker_ = nullptr;
+}
+
+RecvMessage &RecvMessage::operator=(RecvMessage &&o) noexcept {
+    if (this != &o) {
+        release();
+        worker_ = o.worker_;
+        m_ = o.m_;
+        o.worker_ = nullptr;
+    }
+    return *this;
+}
+
+std::span<const uint8_t> RecvMessage::piece(uint32_t i) const noexcept {
+    if (!valid() || i >= m_.num_bpages) return {};
+    uint32_t len = std::min<uint32_t>(wire::kBpageSize, m_.length - i * wire::kBpageSize);
+    return {worker_->pool().base() + m_.bpage_offsets[i], len};
+}
+
+size_t RecvMessage::copy_to(std::span<uint8_t> out, uint32_t offset) const noexcept {
+    size_t copied = 0;
+    while (copied < out.size() && offset < m_.length) {
+        auto pc = piece(offset >> wire::kBpageShift);
+        uint32_t within = offset & (wire::kBpageSize - 1);
+        size_t n = std::min(out.size() - copied, pc.size() - within);
+        std::memcpy(out.data() + copied, pc.data() + within, n);
+        copied += n;
+        offset += static_cast<uint32_t>(n);
+    }
+    return copied;
+}
+
+void RecvMessage::release() noexcept {
+    if (worker_ && m_.num_bpages) {
+        worker_->pool().release(m_.bpage_offsets, m_.num_bpages, worker_->pool_cache());
+    }
+    worker_ = nullptr;
+    m_ = Message{};
+}
+
+// ----- Socket -----
+
+int Socket::open(Worker &worker, uint16_t port, Socket *out) {
+    if (out == nullptr) return -EINVAL;
+    SocketId id;
+    if (int rc = worker.engine().open_socket(port, &id); rc < 0) return rc;
+    out->worker_ = &worker;
+    out->id_ = id;
+    return 0;
+}
+
+int Socket::send_pool(Endpoint /*dst*/, std::span<const uint8_t> msg, OutMessage *out) {
+    if (msg.empty()) return -EINVAL;
+    if (msg.size() > wire::kMaxMessageLength) return -EMSGSIZE;
+    uint32_t len = static_cast<uint32_t>(msg.size());
+    uint32_t offsets[wire::kMaxBpages];
+    mem::BpagePool &pool = worker_->pool();
+    int n = pool.alloc_message(len, worker_->pool_cache(), offsets);
+    if (n < 0) return n == -ENOMEM ? -ENOBUFS : n;
+    for (int i = 0; i < n; ++i) {
+        uint32_t chunk = std::min<uint32_t>(wire::kBpageSize, len - i * wire::kBpageSize);
+        std::memcpy(pool.base() + offsets[i], msg.data() + size_t(i) * wire::kBpageSize, chunk);
+    }
+    int rc = worker_->register_pool_send(offsets, uint32_t(n), len, nullptr, nullptr, 0, out);
+    if (rc < 0) {
+        pool.release(offsets, uint32_t(n), worker_->pool_cache());
+        return -ENOBUFS;
+    }
+    return 0;
+}
+
+int Socket::send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie, uint64_t *id) {
+    if (worker_ == nullptr) return -EBADF;
+    OutMessage out;
+    if (int rc = send_pool(dst, msg, &out); rc < 0) return rc;
+    int rc = worker_->engine().send_request(id_, dst, out, cookie, worker_->now_ns(), id);
+    if (rc < 0) worker_->cancel_send(out);
+    return rc;
+}
+
+int Socket::send_zc(Endpoint dst, const void *data, uint32_t length, uint64_t cookie,
+                    uint64_t *id, SendDone done, void *ctx) {
+    if (worker_ == nullptr) return -EBADF;
+    if (length == 0 || data == nullptr) return -EINVAL;
+    if (length > wire::kMaxMessageLength) return -EMSGSIZE;
+    OutMessage out;
+    if (worker_->register_send(OutMessage::contiguous(data, length), done, ctx, cookie, &out) < 0) {
+        return -ENOBUFS;
+    }
+    int rc = worker_->engine().send_request(id_, dst, out, cookie, worker_->now_ns(), id);
+    if (rc < 0) worker_->cancel_send(out);
+    return rc;
+}
+
+int Socket::recv(uint32_t flags, uint64_t id, RecvMessage *out) {
+    if (worker_ == nullptr) return -EBADF;
+    if (out == nullptr) return -EINVAL;
+    Message m;
+    if (int rc = worker_->engine().recv(id_, flags, id, &m); rc < 0) return rc;
+    out->release();
+    out->worker_ = worker_;
+    out->m_ = m;
+    return 0;
+}
+
+int Socket::recv_wait(uint32_t flags, uint64_t id, RecvMessage *out, uint64_t timeout_ns) {
+    if (worker_ == nullptr) return -EBADF;
+    uint64_t deadline = worker_->now_ns() + timeout_ns;
+    for (;;) {
+        int rc = recv(flags, id, out);
+        if (rc != -EAGAIN) return rc;
+        if (worker_->now_ns() >= deadline) return -ETIMEDOUT;
+        worker_->poll();
+    }
+}
+
+int Socket::reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg) {
+    if (worker_ == nullptr) return -EBADF;
+    OutMessage out;
+    if (int rc = send_pool(dst, msg, &out); rc < 0) return rc;
+    int rc = worker_->engine().send_reply(id_, dst, id, out, worker_->now_ns());
+    if (rc < 0) worker_->cancel_send(out);
+    return rc;
+}
+
+int Socket::reply_with(RecvMessage &&msg, Endpoint dst, uint64_t request_id) {
+    if (worker_ == nullptr) return -EBADF;
+    if (!msg.valid() || msg.m_.num_bpages == 0) return -EINVAL;
+    if (request_id == 0) {
+        request_id = msg.id();
+        dst = msg.peer();
+    }
+    OutMessage out;
+    int rc = worker_->register_pool_send(msg.m_.bpage_offsets, msg.m_.num_bpages, msg.length(),
+                                         nullptr, nullptr, 0, &out);
+    if (rc < 0) {
+        msg.release();
+        return -ENOBUFS;
+    }
+    msg.worker_ = nullptr;  // the bpages now belong to the send slot
+    rc = worker_->engine().send_reply(id_, dst, request_id, out, worker_->now_ns());
+    if (rc < 0) worker_->cancel_send(out);
+    return rc;
+}
+
+int Socket::abort(uint64_t id, int error) {
+    if (worker_ == nullptr) return -EBADF;
+    return worker_->engine().abort(id_, id, error, worker_->now_ns());
+}
+
+int Socket::close() {
+    if (worker_ == nullptr) return -EBADF;
+    int rc = worker_->engine().close_socket(id_, worker_->now_ns());
+    worker_ = nullptr;
+    return rc;
+}
+
+Endpoint Socket::local_addr() const noexcept {
+    if (worker_ == nullptr) return {};
+    return {worker_->local_ip(), worker_->engine().socket_port(id_)};
+}
+
+}  // namespace homa::dp

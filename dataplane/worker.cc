@@ -1,0 +1,105 @@
+// Worker setup, the poll loop iteration and the clock; see worker.h.
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include <cerrno>
+
+#include "worker_impl.h"
+
+namespace homa::dp {
+namespace {
+
+int pool_alloc(void *ctx, uint32_t length, uint32_t offsets[wire::kMaxBpages]) {
+    auto *b = static_cast<PoolBinding *>(ctx);
+    return b->pool->alloc_message(length, b->cache, offsets);
+}
+
+void pool_release(void *ctx, const uint32_t *offsets, uint32_t count) {
+    auto *b = static_cast<PoolBinding *>(ctx);
+    b->pool->release(offsets, count, b->cache);
+}
+
+PoolOps pool_ops(PoolBinding *b) {
+    return PoolOps{b, b->pool ? b->pool->base() : nullptr, &pool_alloc, &pool_release};
+}
+
+}  // namespace
+
+Worker::Impl::Impl(const WorkerConfig &c)
+    : cfg(c), binding{c.pool, c.pool_cache}, engine(c.engine, pool_ops(&binding)) {}
+
+Worker::Impl::~Impl() {
+    for (rte_mbuf *m : tx_batch) rte_pktmbuf_free(m);
+    for (rte_mbuf *m : local_rx) rte_pktmbuf_free(m);
+    if (done_ring) rte_ring_free(done_ring);
+}
+
+uint64_t read_clock_ns(Worker::Impl &w) {
+    uint64_t d = rte_get_tsc_cycles() - w.tsc_base;
+    w.now_ns = static_cast<uint64_t>((static_cast<__uint128_t>(d) * w.ns_mult) >> 32);
+    return w.now_ns;
+}
+
+std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *error) {
+    auto fail = [&](const std::string &m) -> std::unique_ptr<Worker> {
+        if (error) *error = m;
+        return nullptr;
+    };
+    if (config.pool == nullptr) return fail("worker: no bpage pool");
+    if (config.mbuf_pool == nullptr) return fail("worker: no mbuf pool");
+    if (config.burst == 0 || config.max_zero_copy_sends == 0) {
+        return fail("worker: burst and max_zero_copy_sends must be > 0");
+    }
+    if (config.engine.local_ip == 0) return fail("worker: engine.local_ip is not set");
+    auto impl = std::make_unique<Impl>(config);
+    if (!impl->engine.ok()) return fail(std::string("worker: engine config: ") + impl->engine.error());
+    Impl &w = *impl;
+
+    w.slots.resize(config.max_zero_copy_sends);
+    for (uint32_t i = config.max_zero_copy_sends; i-- > 0;) {
+        w.slots[i].owner = &w;
+        w.slots[i].next_free = w.free_slot;
+        w.free_slot = i;
+    }
+    char name[RTE_RING_NAMESIZE];
+    // Ring names are process-wide: the Impl's address makes this one unique.
+    snprintf(name, sizeof(name), "hdone_%lx", reinterpret_cast<unsigned long>(&w));
+    w.done_ring = rte_ring_create(name, rte_align32pow2(config.max_zero_copy_sends + 1),
+                                  rte_socket_id(), RING_F_SC_DEQ);
+    if (w.done_ring == nullptr) {
+        return fail(std::string("worker: rte_ring_create: ") + rte_strerror(rte_errno));
+    }
+    w.tx_batch.reserve(config.engine.tx_queue_packets);
+    w.local_rx.reserve(config.engine.tx_queue_packets);
+    w.scratch.resize(16384);
+    w.tsc_base = rte_get_tsc_cycles();
+    w.ns_mult = (uint64_t{1'000'000'000} << 32) / rte_get_tsc_hz();
+    read_clock_ns(w);
+    return std::unique_ptr<Worker>(new Worker(std::move(impl)));
+}
+
+Worker::Worker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Worker::~Worker() = default;
+
+bool Worker::poll() {
+    Impl &w = *impl_;
+    uint64_t now = read_clock_ns(w);
+    uint32_t work = receive(w);
+    work += w.engine.poll(now);
+    work += build_and_send(w);
+    work += drain_completions(w);
+    ++w.stats.polls;
+    if (work) ++w.stats.busy_polls;
+    return work != 0;
+}
+
+Engine &Worker::engine() noexcept { return impl_->engine; }
+mem::BpagePool &Worker::pool() noexcept { return *impl_->cfg.pool; }
+unsigned Worker::pool_cache() const noexcept { return impl_->cfg.pool_cache; }
+const WorkerStats &Worker::stats() const noexcept { return impl_->stats; }
+uint32_t Worker::local_ip() const noexcept { return impl_->cfg.engine.local_ip; }
+uint64_t Worker::now_ns() const noexcept { return read_clock_ns(*impl_); }
+uint32_t Worker::sends_in_flight() const noexcept { return impl_->slots_in_use; }
+
+}  // namespace homa::dp

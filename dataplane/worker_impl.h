@@ -1,0 +1,76 @@
+// Private state of a Worker, shared by worker.cc (setup, loop, clock), worker_tx.cc (frames out,
+// zero-copy send slots) and worker_rx.cc (frames in).
+//
+// DESIGN NOTES (zero-copy send slots): every outgoing message gets a slot whose
+// rte_mbuf_ext_shared_info is shared by all frames that attach its memory. The refcount starts
+// at 1 for the engine's reference, and each attached frame adds one. Whoever drops it to zero
+// finishes the slot: the engine's release (kOutReleased, on this lcore) finishes it directly;
+// DPDK's extbuf free callback (on whatever lcore freed the last frame: with net_ring that is the
+// receiving worker) only enqueues the slot to a multi-producer ring this worker drains, so the
+// application's `done` callback always runs on the owning lcore.
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <vector>
+
+#include "homa/dataplane/worker.h"
+#include "homa/mem/bpage_pool.h"
+
+namespace homa::dp {
+
+inline constexpr uint32_t kNoSlot = UINT32_MAX;
+
+struct SendSlot {
+    rte_mbuf_ext_shared_info shinfo;
+    Worker::Impl *owner = nullptr;
+    OutMessage msg;                         ///< Pieces, to find a payload's IOVA.
+    uint64_t iova[wire::kMaxBpages] = {};   ///< IOVA of each piece start (RTE_BAD_IOVA: copy).
+    SendDone done = nullptr;
+    void *ctx = nullptr;
+    uint64_t user_token = 0;
+    uint32_t pool_offsets[wire::kMaxBpages] = {};
+    uint32_t num_pool_offsets = 0;
+    uint32_t next_free = kNoSlot;
+    bool in_use = false;
+};
+
+/** What the engine's PoolOps point at: the pool and this worker's cache in it. */
+struct PoolBinding {
+    mem::BpagePool *pool = nullptr;
+    unsigned cache = 0;
+};
+
+struct Worker::Impl {
+    WorkerConfig cfg;
+    PoolBinding binding;                    ///< Declared before `engine`, which points at it.
+    Engine engine;
+    WorkerStats stats;
+    std::vector<SendSlot> slots;
+    uint32_t free_slot = kNoSlot;
+    uint32_t slots_in_use = 0;
+    rte_ring *done_ring = nullptr;          ///< Slots whose last frame was freed elsewhere.
+    std::vector<rte_mbuf *> tx_batch;       ///< Frames built this poll, not yet sent.
+    std::vector<rte_mbuf *> local_rx;       ///< Frames to ourselves, handled next poll.
+    std::vector<uint8_t> scratch;           ///< Linearizing chained frames.
+    uint64_t tsc_base = 0;
+    uint64_t ns_mult = 0;                   ///< ns = (tsc - tsc_base) * ns_mult >> 32.
+    uint64_t now_ns = 0;
+    uint16_t ip_id = 0;
+
+    explicit Impl(const WorkerConfig &c);
+    ~Impl();
+};
+
+// worker.cc
+uint64_t read_clock_ns(Worker::Impl &w);
+
+// worker_tx.cc
+uint32_t build_and_send(Worker::Impl &w);
+uint32_t drain_completions(Worker::Impl &w);
+
+// worker_rx.cc
+uint32_t receive(Worker::Impl &w);
+
+}  // namespace homa::dp

@@ -1,0 +1,244 @@
+// Frames out: the engine's TxPackets become Ethernet frames (header mbuf + payload attached
+// zero-copy as external buffers, or copied when small, not DMA-able, or the port cannot send
+// chains), frames to our own address loop back internally, and send slots complete.
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_memory.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "homa/proto/encode.h"
+#include "worker_impl.h"
+
+namespace homa::dp {
+namespace {
+
+void finish_slot(Worker::Impl &w, uint32_t idx) {
+    SendSlot &slot = w.slots[idx];
+    if (slot.num_pool_offsets) {
+        w.cfg.pool->release(slot.pool_offsets, slot.num_pool_offsets, w.cfg.pool_cache);
+    }
+    SendDone done = slot.done;
+    void *ctx = slot.ctx;
+    uint64_t token = slot.user_token;
+    slot.in_use = false;
+    slot.num_pool_offsets = 0;
+    slot.next_free = w.free_slot;
+    w.free_slot = idx;
+    --w.slots_in_use;
+    ++w.stats.sends_completed;
+    if (done) done(ctx, token);
+}
+
+// DPDK calls this when the last frame attached to a slot's memory is freed (any lcore).
+void extbuf_free_cb(void * /*addr*/, void *opaque) {
+    auto *slot = static_cast<SendSlot *>(opaque);
+    Worker::Impl &w = *slot->owner;
+    uintptr_t idx = static_cast<uintptr_t>(slot - w.slots.data());
+    // The ring holds every slot index at once, so this enqueue cannot fail.
+    rte_ring_mp_enqueue(w.done_ring, reinterpret_cast<void *>(idx));
+}
+
+uint64_t piece_iova(const Worker::Impl &w, const OutMessage::Piece &p) {
+    mem::BpagePool &pool = *w.cfg.pool;
+    if (pool.contains(p.data, p.length)) {
+        return pool.iova(static_cast<uint32_t>(p.data - pool.base()));
+    }
+    if (rte_mem_virt2memseg(p.data, nullptr) != nullptr) return rte_mem_virt2iova(p.data);
+    return RTE_BAD_IOVA;  // not DPDK memory: a NIC could not DMA from it, so it is copied
+}
+
+int take_slot(Worker::Impl &w, const OutMessage &msg, SendDone done, void *ctx,
+              uint64_t user_token, OutMessage *out) {
+    if (w.free_slot == kNoSlot) return -ENOSPC;
+    uint32_t idx = w.free_slot;
+    SendSlot &slot = w.slots[idx];
+    w.free_slot = slot.next_free;
+    ++w.slots_in_use;
+    slot.in_use = true;
+    slot.msg = msg;
+    slot.msg.token = idx;
+    for (uint32_t i = 0; i < msg.num_pieces; ++i) slot.iova[i] = piece_iova(w, msg.pieces[i]);
+    slot.done = done;
+    slot.ctx = ctx;
+    slot.user_token = user_token;
+    slot.shinfo.free_cb = extbuf_free_cb;
+    slot.shinfo.fcb_opaque = &slot;
+    rte_mbuf_ext_refcnt_set(&slot.shinfo, 1);  // the engine's reference
+    *out = slot.msg;
+    return 0;
+}
+
+// Drops one reference to a slot; the last one finishes it.
+void put_slot(Worker::Impl &w, uint32_t idx) {
+    if (rte_mbuf_ext_refcnt_update(&w.slots[idx].shinfo, -1) == 0) finish_slot(w, idx);
+}
+
+uint64_t iova_of(const SendSlot &slot, const uint8_t *p) {
+    for (uint32_t i = 0; i < slot.msg.num_pieces; ++i) {
+        const auto &pc = slot.msg.pieces[i];
+        if (p >= pc.data && p < pc.data + pc.length) {
+            return slot.iova[i] == RTE_BAD_IOVA ? RTE_BAD_IOVA : slot.iova[i] + (p - pc.data);
+        }
+    }
+    return RTE_BAD_IOVA;
+}
+
+const uint8_t *lookup_mac(const Worker::Impl &w, uint32_t ip) {
+    for (const auto &[nip, mac] : w.cfg.neighbours) {
+        if (nip == ip) return mac.data();
+    }
+    return w.cfg.default_dst_mac.data();
+}
+
+// Builds one frame; returns nullptr (counted) if no mbuf was available.
+rte_mbuf *build_frame(Worker::Impl &w, const TxPacket &p, bool local) {
+    rte_mbuf *m = rte_pktmbuf_alloc(w.cfg.mbuf_pool);
+    if (m == nullptr) {
+        ++w.stats.tx_no_mbuf;
+        return nullptr;
+    }
+    wire::FrameAddr a;
+    std::memcpy(a.src_mac.data(), w.cfg.local_mac.data(), 6);
+    std::memcpy(a.dst_mac.data(), local ? w.cfg.local_mac.data() : lookup_mac(w, p.dst_ip), 6);
+    a.src_ip = w.cfg.engine.local_ip;
+    a.dst_ip = p.dst_ip;
+    a.priority = p.priority;
+    a.ip_id = w.ip_id++;
+    uint32_t payload = p.payload_len();
+    const SendSlot *slot = payload ? &w.slots[p.token] : nullptr;
+    bool attach = !local && w.cfg.multi_seg_tx && payload >= w.cfg.copy_below;
+    for (uint8_t i = 0; attach && i < p.num_payload; ++i) {
+        attach = iova_of(*slot, p.payload[i].data) != RTE_BAD_IOVA;
+    }
+    size_t l2l3 = wire::l2l3_size(a);
+    size_t head = l2l3 + p.header_len + (attach ? 0 : payload);
+    auto *buf = reinterpret_cast<uint8_t *>(rte_pktmbuf_append(m, static_cast<uint16_t>(head)));
+    if (buf == nullptr) {  // frame larger than an mbuf's data room: configuration error
+        rte_pktmbuf_free(m);
+        ++w.stats.tx_no_mbuf;
+        return nullptr;
+    }
+    wire::encode_l2l3({buf, head}, a, p.header_len + payload);
+    std::memcpy(buf + l2l3, p.header, p.header_len);
+    if (!attach) {
+        uint8_t *dst = buf + l2l3 + p.header_len;
+        for (uint8_t i = 0; i < p.num_payload; ++i) {
+            std::memcpy(dst, p.payload[i].data, p.payload[i].length);
+            dst += p.payload[i].length;
+        }
+        if (payload) ++w.stats.tx_copied;
+        return m;
+    }
+    auto &shinfo = w.slots[p.token].shinfo;
+    for (uint8_t i = 0; i < p.num_payload; ++i) {
+        rte_mbuf *seg = rte_pktmbuf_alloc(w.cfg.mbuf_pool);
+        if (seg == nullptr) {
+            rte_pktmbuf_free(m);
+            ++w.stats.tx_no_mbuf;
+            return nullptr;
+        }
+        auto *data = const_cast<uint8_t *>(p.payload[i].data);
+        uint16_t len = static_cast<uint16_t>(p.payload[i].length);
+        rte_mbuf_ext_refcnt_update(&shinfo, 1);
+        rte_pktmbuf_attach_extbuf(seg, data, iova_of(*slot, data), len, &shinfo);
+        seg->data_len = len;
+        seg->pkt_len = len;
+        rte_pktmbuf_chain(m, seg);
+    }
+    ++w.stats.tx_zero_copy;
+    return m;
+}
+
+}  // namespace
+
+int Worker::register_send(const OutMessage &pieces, SendDone done, void *ctx,
+                          uint64_t user_token, OutMessage *out) {
+    if (out == nullptr || pieces.num_pieces == 0 || pieces.num_pieces > wire::kMaxBpages) {
+        return -EINVAL;
+    }
+    return take_slot(*impl_, pieces, done, ctx, user_token, out);
+}
+
+int Worker::register_pool_send(const uint32_t *offsets, uint32_t count, uint32_t length,
+                               SendDone done, void *ctx, uint64_t user_token, OutMessage *out) {
+    Impl &w = *impl_;
+    if (out == nullptr || count == 0 || count > wire::kMaxBpages ||
+        length > count * wire::kBpageSize || length <= (count - 1) * wire::kBpageSize) {
+        return -EINVAL;
+    }
+    OutMessage msg;
+    for (uint32_t i = 0; i < count; ++i) {
+        uint32_t len = std::min<uint32_t>(wire::kBpageSize, length - i * wire::kBpageSize);
+        msg.pieces[msg.num_pieces++] = {w.cfg.pool->base() + offsets[i], len};
+    }
+    if (int rc = take_slot(w, msg, done, ctx, user_token, out); rc < 0) return rc;
+    SendSlot &slot = w.slots[out->token];
+    std::copy_n(offsets, count, slot.pool_offsets);
+    slot.num_pool_offsets = count;
+    return 0;
+}
+
+int Worker::cancel_send(const OutMessage &registered) {
+    Impl &w = *impl_;
+    if (registered.token >= w.slots.size() || !w.slots[registered.token].in_use) return -EINVAL;
+    SendSlot &slot = w.slots[registered.token];
+    slot.done = nullptr;
+    put_slot(w, static_cast<uint32_t>(registered.token));
+    --w.stats.sends_completed;  // it never was a send
+    return 0;
+}
+
+uint32_t build_and_send(Worker::Impl &w) {
+    auto packets = w.engine.tx_packets();
+    for (const TxPacket &p : packets) {
+        bool local = p.dst_ip == w.cfg.engine.local_ip;
+        rte_mbuf *m = build_frame(w, p, local);
+        if (m == nullptr) continue;
+        if (local) {
+            w.local_rx.push_back(m);
+            ++w.stats.tx_local;
+        } else {
+            w.tx_batch.push_back(m);
+        }
+    }
+    w.engine.clear_tx();
+    uint32_t built = static_cast<uint32_t>(packets.size());
+    // Send everything; a port that is momentarily full is retried, never silently dropped.
+    size_t sent = 0;
+    while (sent < w.tx_batch.size()) {
+        uint16_t n = rte_eth_tx_burst(w.cfg.port_id, w.cfg.queue_id, w.tx_batch.data() + sent,
+                                      static_cast<uint16_t>(std::min<size_t>(
+                                          w.tx_batch.size() - sent, UINT16_MAX)));
+        sent += n;
+        if (n == 0) {
+            ++w.stats.tx_retries;
+            break;  // keep the rest for the next poll
+        }
+    }
+    w.stats.tx_frames += sent;
+    w.tx_batch.erase(w.tx_batch.begin(), w.tx_batch.begin() + static_cast<long>(sent));
+    return built;
+}
+
+uint32_t drain_completions(Worker::Impl &w) {
+    uint32_t n = 0;
+    for (const Completion &c : w.engine.completions()) {
+        if (c.kind == Completion::Kind::kOutReleased) put_slot(w, static_cast<uint32_t>(c.token));
+        ++n;
+    }
+    w.engine.clear_completions();
+    void *done[32];
+    unsigned got;
+    while ((got = rte_ring_sc_dequeue_burst(w.done_ring, done, 32, nullptr)) > 0) {
+        for (unsigned i = 0; i < got; ++i) {
+            finish_slot(w, static_cast<uint32_t>(reinterpret_cast<uintptr_t>(done[i])));
+        }
+        n += got;
+    }
+    return n;
+}
+
+}  // namespace homa::dp
