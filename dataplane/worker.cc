@@ -100,6 +100,7 @@ unsigned Worker::pool_cache() const noexcept { return impl_->cfg.pool_cache; }
 const WorkerStats &Worker::stats() const noexcept { return impl_->stats; }
 uint32_t Worker::local_ip() const noexcept { return impl_->cfg.engine.local_ip; }
 uint64_t Worker::now_ns() const noexcept { return read_clock_ns(*impl_); }
+uint64_t Worker::poll_time_ns() const noexcept { return impl_->now_ns; }
 uint32_t Worker::sends_in_flight() const noexcept { return impl_->slots_in_use; }
 
 }  // namespace homa::dp

@@ -98,8 +98,10 @@ public:
     unsigned pool_cache() const noexcept;
     const WorkerStats &stats() const noexcept;
     uint32_t local_ip() const noexcept;
-    /** Nanoseconds on the worker's clock (TSC based), as given to the engine. */
+    /** Nanoseconds on the worker's clock (TSC based), read now. */
     uint64_t now_ns() const noexcept;
+    /** The clock as of the start of the current poll (no TSC read): what sockets use. */
+    uint64_t poll_time_ns() const noexcept;
 
     /**
      * Registers an outgoing message for zero-copy transmission and returns the OutMessage to
