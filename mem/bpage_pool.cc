@@ -1,0 +1,391 @@
+// The bpage allocator; see bpage_pool.h.
+//
+// DESIGN NOTES
+// Linux Homa (homa_pool.c) protects each bpage with a spinlock and counts its users with an
+// atomic refcount, so every allocation takes a lock and does atomic increments. Here the
+// common case must do neither, so the state is split by writer:
+//  - Whole bpages carry no count: they go to and come from a per-cache stash (plain array).
+//    Only refilling or flushing the stash takes the shared list's mutex.
+//  - A tail bpage counts tails in three words: `carved` and `owner_released` are written
+//    only by the owning cache (load + store, no RMW), `remote_released` by the other caches
+//    (fetch_add). Live tails = carved - owner_released - remote_released.
+//  - Owner and a lease epoch share one 64-bit word `own`. A cache that finds its bpage's
+//    owner changed simply forgets it. Retiring a bpage (owner := none) and a remote release
+//    each write their word and then read the other's (seq_cst both sides), so at least one
+//    of them sees that the last tail is gone; `freeing` (CAS) picks exactly one to free it.
+//  - Lease takeover (Homa: a bpage whose owner's lease expired can be taken by another core):
+//    a thief needs owner != none, now > expiry, and no live tails; it CASes `own` with the
+//    epoch it read. An owner whose lease has less than half left renews the slow way: it
+//    stores the new expiry, then CASes `own` (epoch + 1) — a thief that read the old epoch
+//    fails, one that read the new epoch sees the new expiry. With more than half a lease
+//    left the owner carves without any RMW; that is safe as long as an owner is never
+//    stalled for half a lease between reading the clock and finishing the carve (about 20
+//    instructions; 5 ms with the default lease). Making that path airtight needs an RMW or
+//    a full fence per allocation, which is what this design exists to avoid.
+// Tried and dropped: one atomic refcount per bpage (an RMW per tail alloc and release) and
+// a lock-free shared free list (ABA handling costs more than the rarely taken mutex).
+#include "homa/mem/bpage_pool.h"
+
+#include <rte_cycles.h>
+
+#include <atomic>
+#include <cassert>
+#include <cerrno>
+#include <mutex>
+
+#include "pool_memory.h"
+
+namespace homa::mem {
+namespace {
+
+constexpr uint32_t kNoOwner = 0xFFFFFFFFu;
+// Tails start on cache-line boundaries so that two messages never share a line.
+constexpr uint32_t kTailAlign = 64;
+
+enum Kind : uint32_t { kFree = 0, kWhole = 1, kTail = 2 };
+
+constexpr uint32_t owner_of(uint64_t own) { return static_cast<uint32_t>(own); }
+constexpr uint64_t make_own(uint32_t owner, uint64_t prev) {
+    return ((prev >> 32) + 1) << 32 | owner;
+}
+
+// Single-writer counter bump: a load and a store, readers see a recent value.
+inline void bump(std::atomic<uint64_t> &c, uint64_t n = 1) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+uint64_t tsc_clock(void *) { return rte_rdtsc(); }
+
+}  // namespace
+
+struct alignas(64) Descriptor {
+    std::atomic<uint64_t> own{kNoOwner};  // owner cache (low 32 bits) and epoch (high 32)
+    std::atomic<uint64_t> expiry{0};      // lease end, in clock units
+    std::atomic<uint32_t> kind{kFree};
+    std::atomic<uint32_t> used{0};             // bytes carved (owner writes)
+    std::atomic<uint32_t> carved{0};           // tails handed out (owner writes)
+    std::atomic<uint32_t> owner_released{0};   // tails released by the owner (owner writes)
+    std::atomic<uint32_t> remote_released{0};  // tails released by other caches (fetch_add)
+    std::atomic<uint32_t> freeing{0};          // 0 -> 1 by whoever frees a retired bpage
+
+    uint32_t live() const {
+        return carved.load(std::memory_order_acquire) -
+               owner_released.load(std::memory_order_acquire) -
+               remote_released.load(std::memory_order_seq_cst);
+    }
+};
+
+struct alignas(64) Cache {
+    std::unique_ptr<uint32_t[]> stash;  // free bpage indexes; owner only
+    uint32_t count = 0;                 // entries in stash; owner only
+    int64_t tail = -1;                  // current tail bpage; owner only
+    std::atomic<uint32_t> stash_count{0};  // mirrors count for readers
+    std::atomic<int64_t> tail_published{-1};
+    std::atomic<uint64_t> messages_allocated{0};
+    std::atomic<uint64_t> messages_released{0};
+    std::atomic<uint64_t> alloc_failures{0};
+    std::atomic<uint64_t> leases_taken_over{0};
+    std::atomic<uint64_t> bpages_freed{0};
+};
+
+struct BpagePool::Impl {
+    PoolConfig config;
+    PoolMemory memory;
+    uint32_t nbpages = 0;
+    uint32_t stash_capacity = 0;
+    std::unique_ptr<Descriptor[]> desc;
+    std::unique_ptr<Cache[]> caches;
+
+    std::mutex shared_mutex;  // guards shared_free
+    std::unique_ptr<uint32_t[]> shared_free;
+    uint32_t shared_count = 0;
+    std::atomic<uint32_t> shared_count_published{0};
+
+    uint64_t now() { return config.clock(config.clock_ctx); }
+    void publish(Cache &c) { c.stash_count.store(c.count, std::memory_order_relaxed); }
+
+    void set_tail(Cache &c, int64_t page) {
+        c.tail = page;
+        c.tail_published.store(page, std::memory_order_relaxed);
+    }
+
+    // Moves stash entries beyond the first `keep` to the shared list.
+    void give_back(Cache &c, uint32_t keep) {
+        std::lock_guard<std::mutex> lock(shared_mutex);
+        while (c.count > keep) shared_free[shared_count++] = c.stash[--c.count];
+        shared_count_published.store(shared_count, std::memory_order_relaxed);
+        publish(c);
+    }
+
+    void free_bpage(Cache &c, uint32_t page) {
+        desc[page].kind.store(kFree, std::memory_order_relaxed);
+        c.stash[c.count++] = page;
+        bump(c.bpages_freed);
+        if (c.count > config.cache_bpages) give_back(c, config.cache_bpages / 2);
+        publish(c);
+    }
+
+    // Gives up the cache's tail bpage; frees it if no tail in it is live.
+    void retire_tail(Cache &c) {
+        if (c.tail < 0) return;
+        Descriptor &d = desc[c.tail];
+        uint64_t own = d.own.load(std::memory_order_relaxed);
+        d.own.store(make_own(kNoOwner, own), std::memory_order_seq_cst);
+        uint32_t page = static_cast<uint32_t>(c.tail);
+        set_tail(c, -1);
+        if (d.live() == 0) {
+            uint32_t expected = 0;
+            if (d.freeing.compare_exchange_strong(expected, 1)) free_bpage(c, page);
+        }
+    }
+
+    bool try_take_over(unsigned cache, uint32_t page, uint64_t t) {
+        Descriptor &d = desc[page];
+        if (d.kind.load(std::memory_order_relaxed) != kTail) return false;
+        uint64_t own = d.own.load(std::memory_order_acquire);
+        uint32_t owner = owner_of(own);
+        if (owner == kNoOwner || owner == cache) return false;
+        if (t <= d.expiry.load(std::memory_order_acquire) || d.live() != 0) return false;
+        if (!d.own.compare_exchange_strong(own, make_own(kNoOwner, own))) return false;
+        return true;
+    }
+
+    // Makes at least `need` bpages available in the stash: shared list, then takeovers.
+    bool reserve(Cache &c, unsigned cache, uint32_t need, uint64_t t) {
+        if (c.count >= need) return true;
+        {
+            std::lock_guard<std::mutex> lock(shared_mutex);
+            uint32_t want = need + config.cache_bpages / 2;
+            while (c.count < want && shared_count > 0) c.stash[c.count++] = shared_free[--shared_count];
+            shared_count_published.store(shared_count, std::memory_order_relaxed);
+        }
+        for (uint32_t p = 0; p < nbpages && c.count < need; ++p) {
+            if (!try_take_over(cache, p, t)) continue;
+            desc[p].kind.store(kFree, std::memory_order_relaxed);
+            c.stash[c.count++] = p;
+            bump(c.leases_taken_over);
+        }
+        publish(c);
+        return c.count >= need;
+    }
+
+    // True if `tail` bytes can be carved from the cache's tail bpage (renewing its lease).
+    bool tail_fits(Cache &c, unsigned cache, uint32_t tail, uint64_t t) {
+        if (c.tail < 0) return false;
+        Descriptor &d = desc[c.tail];
+        uint64_t own = d.own.load(std::memory_order_acquire);
+        if (owner_of(own) != cache) {  // taken over after our lease expired
+            set_tail(c, -1);
+            return false;
+        }
+        if (t + config.lease_cycles / 2 >= d.expiry.load(std::memory_order_relaxed)) {
+            d.expiry.store(t + config.lease_cycles, std::memory_order_release);
+            if (!d.own.compare_exchange_strong(own, make_own(cache, own))) {
+                set_tail(c, -1);
+                return false;
+            }
+        }
+        uint32_t used = d.used.load(std::memory_order_relaxed);
+        if (used + tail <= kBpageSize) return true;
+        if (d.live() == 0) {  // every tail came back: start the bpage over (Homa's reuse)
+            d.used.store(0, std::memory_order_relaxed);
+            return true;
+        }
+        retire_tail(c);
+        return false;
+    }
+
+    void start_tail(Cache &c, unsigned cache, uint32_t page, uint64_t t) {
+        Descriptor &d = desc[page];
+        d.used.store(0, std::memory_order_relaxed);
+        d.carved.store(0, std::memory_order_relaxed);
+        d.owner_released.store(0, std::memory_order_relaxed);
+        d.remote_released.store(0, std::memory_order_relaxed);
+        d.freeing.store(0, std::memory_order_relaxed);
+        d.expiry.store(t + config.lease_cycles, std::memory_order_relaxed);
+        d.kind.store(kTail, std::memory_order_relaxed);
+        d.own.store(make_own(cache, d.own.load(std::memory_order_relaxed)),
+                    std::memory_order_release);
+        set_tail(c, page);
+    }
+
+    uint32_t carve(Cache &c, uint32_t tail, uint64_t t) {
+        Descriptor &d = desc[c.tail];
+        uint32_t at = d.used.load(std::memory_order_relaxed);
+        d.used.store((at + tail + kTailAlign - 1) & ~(kTailAlign - 1), std::memory_order_relaxed);
+        d.carved.store(d.carved.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+        if (t + config.lease_cycles / 2 < d.expiry.load(std::memory_order_relaxed)) {
+            d.expiry.store(t + config.lease_cycles, std::memory_order_release);
+        }
+        return static_cast<uint32_t>(c.tail) * kBpageSize + at;
+    }
+
+    void release_tail(Cache &c, unsigned cache, uint32_t page) {
+        Descriptor &d = desc[page];
+        if (owner_of(d.own.load(std::memory_order_relaxed)) == cache) {
+            // Nobody else changes `own` while a tail is live, so we stay the owner.
+            d.owner_released.store(d.owner_released.load(std::memory_order_relaxed) + 1,
+                                   std::memory_order_release);
+            return;
+        }
+        uint32_t r = d.remote_released.fetch_add(1, std::memory_order_seq_cst) + 1;
+        uint64_t own = d.own.load(std::memory_order_seq_cst);
+        if (owner_of(own) != kNoOwner) return;
+        if (d.carved.load(std::memory_order_acquire) - d.owner_released.load(std::memory_order_acquire) != r) return;
+        uint32_t expected = 0;
+        if (d.freeing.compare_exchange_strong(expected, 1)) free_bpage(c, page);
+    }
+};
+
+BpagePool::BpagePool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BpagePool::~BpagePool() = default;
+
+std::unique_ptr<BpagePool> BpagePool::create(const PoolConfig &config, std::string *error) {
+    auto fail = [error](const char *msg) {
+        if (error != nullptr) *error = msg;
+        return nullptr;
+    };
+    size_t bytes = config.bytes / kBpageSize * kBpageSize;
+    if (bytes == 0) return fail("pool smaller than one bpage");
+    if (bytes > (size_t{1} << 32) - kBpageSize) return fail("pool larger than 4 GiB - 64 KiB");
+    if (config.num_caches == 0) return fail("num_caches must be at least 1");
+    if (config.cache_bpages == 0) return fail("cache_bpages must be at least 1");
+
+    auto impl = std::make_unique<Impl>();
+    impl->config = config;
+    if (impl->config.clock == nullptr) impl->config.clock = tsc_clock;
+    if (obtain_pool_memory(config, bytes, &impl->memory, error) < 0) return nullptr;
+    impl->nbpages = static_cast<uint32_t>(bytes / kBpageSize);
+    impl->desc = std::make_unique<Descriptor[]>(impl->nbpages);
+    impl->shared_free = std::make_unique<uint32_t[]>(impl->nbpages);
+    // Highest index on top: the first allocations get the lowest addresses.
+    for (uint32_t i = 0; i < impl->nbpages; ++i) impl->shared_free[i] = impl->nbpages - 1 - i;
+    impl->shared_count = impl->nbpages;
+    impl->shared_count_published.store(impl->nbpages);
+    // A stash holds up to cache_bpages + 1 before flushing, and reserve() adds up to a
+    // message's worth plus half a stash on top of what is there.
+    impl->stash_capacity = config.cache_bpages * 2 + kMaxMessageBpages + 1;
+    impl->caches = std::make_unique<Cache[]>(config.num_caches);
+    for (unsigned i = 0; i < config.num_caches; ++i) {
+        impl->caches[i].stash = std::make_unique<uint32_t[]>(impl->stash_capacity);
+    }
+    return std::unique_ptr<BpagePool>(new BpagePool(std::move(impl)));
+}
+
+int BpagePool::alloc_message(uint32_t length, unsigned cache,
+                             uint32_t offsets[kMaxMessageBpages]) {
+    Impl &p = *impl_;
+    if (length == 0 || length > kMaxMessageLength || cache >= p.config.num_caches) return -EINVAL;
+    Cache &c = p.caches[cache];
+    uint32_t whole = length / kBpageSize;
+    uint32_t tail = length % kBpageSize;
+    uint64_t t = p.now();
+    bool carve_from_current = tail != 0 && p.tail_fits(c, cache, tail, t);
+    uint32_t need = whole + (tail != 0 && !carve_from_current ? 1 : 0);
+    // Retire before reserving: freeing the old tail bpage may flush the stash.
+    if (tail != 0 && !carve_from_current) p.retire_tail(c);
+    if (!p.reserve(c, cache, need, t)) {
+        // Hand the stash to the shared list so that a smaller waiting message elsewhere
+        // can still be served.
+        p.give_back(c, 0);
+        bump(c.alloc_failures);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < whole; ++i) {
+        uint32_t page = c.stash[--c.count];
+        p.desc[page].kind.store(kWhole, std::memory_order_relaxed);
+        offsets[i] = page * kBpageSize;
+    }
+    if (tail != 0) {
+        if (!carve_from_current) p.start_tail(c, cache, c.stash[--c.count], t);
+        offsets[whole] = p.carve(c, tail, t);
+    }
+    p.publish(c);
+    bump(c.messages_allocated);
+    return static_cast<int>(whole + (tail != 0 ? 1 : 0));
+}
+
+void BpagePool::release(const uint32_t *offsets, uint32_t count, unsigned cache) {
+    Impl &p = *impl_;
+    assert(cache < p.config.num_caches && count <= kMaxMessageBpages);
+    Cache &c = p.caches[cache];
+    for (uint32_t i = 0; i < count; ++i) {
+        uint32_t page = offsets[i] / kBpageSize;
+        assert(page < p.nbpages);
+        uint32_t kind = p.desc[page].kind.load(std::memory_order_relaxed);
+        assert(kind == kWhole || kind == kTail);
+        if (kind == kWhole) {
+            p.free_bpage(c, page);
+        } else {
+            p.release_tail(c, cache, page);
+        }
+    }
+    bump(c.messages_released);
+}
+
+int BpagePool::flush_cache(unsigned cache) {
+    Impl &p = *impl_;
+    if (cache >= p.config.num_caches) return -EINVAL;
+    Cache &c = p.caches[cache];
+    p.retire_tail(c);
+    p.give_back(c, 0);
+    return 0;
+}
+
+uint8_t *BpagePool::base() const noexcept { return impl_->memory.base; }
+size_t BpagePool::size_bytes() const noexcept { return impl_->memory.bytes; }
+uint32_t BpagePool::total_bpages() const noexcept { return impl_->nbpages; }
+
+uint64_t BpagePool::iova(uint32_t offset) const noexcept {
+    if (offset >= impl_->memory.bytes) return kBadIova;
+    uint64_t page_iova = impl_->memory.bpage_iova[offset / kBpageSize];
+    return page_iova == kBadIova ? kBadIova : page_iova + offset % kBpageSize;
+}
+
+bool BpagePool::contains(const void *addr, size_t len) const noexcept {
+    auto a = reinterpret_cast<uintptr_t>(addr);
+    auto b = reinterpret_cast<uintptr_t>(impl_->memory.base);
+    return a >= b && len <= impl_->memory.bytes && a - b <= impl_->memory.bytes - len;
+}
+
+uint32_t BpagePool::free_bpages() const noexcept {
+    uint32_t n = impl_->shared_count_published.load(std::memory_order_relaxed);
+    for (unsigned i = 0; i < impl_->config.num_caches; ++i) {
+        n += impl_->caches[i].stash_count.load(std::memory_order_relaxed);
+    }
+    return n;
+}
+
+uint64_t BpagePool::release_generation() const noexcept {
+    uint64_t g = 0;
+    for (unsigned i = 0; i < impl_->config.num_caches; ++i) {
+        g += impl_->caches[i].bpages_freed.load(std::memory_order_relaxed);
+    }
+    return g;
+}
+
+PoolConfig::Backing BpagePool::backing() const noexcept { return impl_->memory.backing; }
+
+PoolCounters BpagePool::counters() const {
+    PoolCounters out;
+    out.total_bpages = impl_->nbpages;
+    out.free_bpages = free_bpages();
+    out.in_use_bpages = out.total_bpages - out.free_bpages;
+    for (unsigned i = 0; i < impl_->config.num_caches; ++i) {
+        const Cache &c = impl_->caches[i];
+        CacheCounters cc;
+        cc.messages_allocated = c.messages_allocated.load(std::memory_order_relaxed);
+        cc.messages_released = c.messages_released.load(std::memory_order_relaxed);
+        cc.alloc_failures = c.alloc_failures.load(std::memory_order_relaxed);
+        cc.leases_taken_over = c.leases_taken_over.load(std::memory_order_relaxed);
+        cc.bpages_freed = c.bpages_freed.load(std::memory_order_relaxed);
+        cc.stash_bpages = c.stash_count.load(std::memory_order_relaxed);
+        cc.tail_bpage = c.tail_published.load(std::memory_order_relaxed);
+        out.alloc_failures += cc.alloc_failures;
+        out.leases_taken_over += cc.leases_taken_over;
+        out.caches.push_back(cc);
+    }
+    return out;
+}
+
+}  // namespace homa::mem

@@ -1,0 +1,119 @@
+// FilePager on real files: contents reach pager memory for zero-copy reads, writes reach the
+// file through sync and at destruction, read-only files refuse writes up front.
+#include "homa/mem/file_pager.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace homa::mem {
+namespace {
+
+// A scratch file with byte i = i % 251, removed at the end of the test.
+struct ScratchFile {
+    std::string path;
+    size_t len;
+    explicit ScratchFile(size_t bytes) : len(bytes) {
+        char tmpl[] = "/var/tmp/homa_file_pager_XXXXXX";
+        int fd = mkstemp(tmpl);
+        if (fd < 0) return;
+        path = tmpl;
+        std::vector<uint8_t> data(len);
+        for (size_t i = 0; i < len; ++i) data[i] = static_cast<uint8_t>(i % 251);
+        if (write(fd, data.data(), len) != static_cast<ssize_t>(len)) path.clear();
+        close(fd);
+    }
+    ~ScratchFile() {
+        if (!path.empty()) unlink(path.c_str());
+    }
+    std::vector<uint8_t> contents() const {
+        std::vector<uint8_t> out(len + 16);
+        int fd = ::open(path.c_str(), O_RDONLY);
+        ssize_t n = pread(fd, out.data(), out.size(), 0);
+        close(fd);
+        out.resize(n < 0 ? 0 : static_cast<size_t>(n));
+        return out;
+    }
+};
+
+TEST(Open, MissingFileFails) {
+    std::string err;
+    EXPECT_EQ(FilePager::open("/nonexistent/homa", false, {}, &err), nullptr);
+    EXPECT_NE(err.find("No such file"), std::string::npos) << err;
+}
+
+TEST(Open, ExposesFileBytesAfterFaultIn) {
+    ScratchFile f(10000);
+    ASSERT_FALSE(f.path.empty());
+    std::string err;
+    auto fp = FilePager::open(f.path, false, {}, &err);
+    ASSERT_NE(fp, nullptr) << err;
+    EXPECT_EQ(fp->length(), 10000u);
+    EXPECT_EQ(fp->pager().num_pages(), 3u);
+    ASSERT_EQ(fp->pager().fault_in(0, fp->length(), false), 0);
+    for (size_t i = 0; i < fp->length(); ++i) {
+        ASSERT_EQ(fp->data()[i], i % 251) << i;
+    }
+    EXPECT_EQ(fp->data()[10000], 0);  // past the end of the file: zeros
+}
+
+TEST(SafeMemcpy, ReadOnlyFileRefusesWrites) {
+    ScratchFile f(5000);
+    ASSERT_FALSE(f.path.empty());
+    auto fp = FilePager::open(f.path, false, {}, nullptr);
+    ASSERT_NE(fp, nullptr);
+    uint8_t b = 1;
+    CopyResult r = fp->pager().safe_memcpy(10, &b, 1, CopyDirection::kToPager);
+    EXPECT_EQ(r.error, -EROFS);
+    EXPECT_EQ(r.copied, 0u);
+    EXPECT_EQ(fp->pager().get_error(10), -EROFS);
+}
+
+TEST(Sync, WritesReachTheFileWithoutGrowingIt) {
+    ScratchFile f(5000);
+    ASSERT_FALSE(f.path.empty());
+    auto fp = FilePager::open(f.path, true, {}, nullptr);
+    ASSERT_NE(fp, nullptr);
+    const char msg[] = "hello";
+    ASSERT_EQ(fp->pager().safe_memcpy(4500, const_cast<char *>(msg), 5,
+                                      CopyDirection::kToPager).error, 0);
+    EXPECT_NE(f.contents()[4500], 'h');
+    ASSERT_EQ(fp->pager().sync(true), 0);
+    auto c = f.contents();
+    ASSERT_EQ(c.size(), 5000u);
+    EXPECT_EQ(memcmp(c.data() + 4500, msg, 5), 0);
+    EXPECT_EQ(c[4499], 4499 % 251);
+    EXPECT_EQ(c[4505], 4505 % 251);
+}
+
+TEST(ReturnAll, CountsEvictions) {
+    ScratchFile f(3 * 4096);
+    ASSERT_FALSE(f.path.empty());
+    auto fp = FilePager::open(f.path, false, {}, nullptr);
+    ASSERT_NE(fp, nullptr);
+    ASSERT_EQ(fp->pager().fault_in(0, fp->length(), false), 0);
+    EXPECT_EQ(fp->evictions(), 0u);
+    ASSERT_EQ(fp->pager().return_all(true), 0);
+    EXPECT_EQ(fp->evictions(), 3u);
+    EXPECT_EQ(fp->pager().page_state(0), PageState::kAbsent);
+}
+
+TEST(Destructor, WritesDirtyPagesBack) {
+    ScratchFile f(4096);
+    ASSERT_FALSE(f.path.empty());
+    {
+        auto fp = FilePager::open(f.path, true, {}, nullptr);
+        ASSERT_NE(fp, nullptr);
+        uint8_t b = 0xFE;
+        ASSERT_EQ(fp->pager().safe_memcpy(7, &b, 1, CopyDirection::kToPager).error, 0);
+    }
+    EXPECT_EQ(f.contents()[7], 0xFE);
+}
+
+}  // namespace
+}  // namespace homa::mem
