@@ -325,7 +325,7 @@ TEST_F(ControlTest, Stop_SendsEverythingHome) {
 }
 
 TEST_F(ControlTest, Launch_IdleLoopSleepsAndStillWakes) {
-    config_.backoff = BackoffConfig{100, 10, 50000};
+    config_.backoff = BackoffConfig{100, 10, 50000, 50000};
     create();
     ASSERT_EQ(ctl_->launch(control_lcore()), 0);
     for (int i = 0; i < 5000 && ctl_->stats().sleeps < 20; ++i) usleep(1000);

@@ -20,7 +20,7 @@ public:
 };
 
 TEST(IdleBackoff, Idle_SpinsThenYieldsThenSleeps) {
-    IdleBackoff b(BackoffConfig{3, 2, 20000});
+    IdleBackoff b(BackoffConfig{3, 2, 20000, 20000});
     for (int i = 0; i < 3; ++i) {
         EXPECT_EQ(b.phase(), IdleBackoff::Phase::kSpin);
         EXPECT_EQ(b.idle(), 0u);
@@ -37,10 +37,21 @@ TEST(IdleBackoff, Idle_SpinsThenYieldsThenSleeps) {
 }
 
 TEST(IdleBackoff, Idle_ZeroSleepKeepsYielding) {
-    IdleBackoff b(BackoffConfig{0, 0, 0});
+    IdleBackoff b(BackoffConfig{0, 0, 0, 0});
     EXPECT_EQ(b.phase(), IdleBackoff::Phase::kYield);
     EXPECT_EQ(b.idle(), 0u);
     EXPECT_EQ(b.phase(), IdleBackoff::Phase::kYield);
+}
+
+TEST(IdleBackoff, Idle_SleepDoublesUpToMaxAndResets) {
+    IdleBackoff b(BackoffConfig{0, 0, 10000, 50000});
+    const uint32_t expected[] = {10000, 20000, 40000, 50000, 50000};
+    for (uint32_t want : expected) {
+        EXPECT_EQ(b.next_sleep_ns(), want);
+        EXPECT_GE(b.idle(), want);  // never shorter than asked
+    }
+    b.reset();
+    EXPECT_EQ(b.next_sleep_ns(), 10000u);
 }
 
 }  // namespace
