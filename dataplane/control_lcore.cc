@@ -79,6 +79,7 @@ int ControlLcore::launch(unsigned lcore_id) {
 int ControlLcore::stop() {
     if (lcore_ == ~0u) return -EINVAL;
     stop_.store(true, std::memory_order_release);
+    bell_.ring();  // it may be asleep for up to max_sleep_ns
     rte_eal_wait_lcore(lcore_);
     lcore_ = ~0u;
     return 0;
@@ -94,7 +95,8 @@ int ControlLcore::main_loop(void *arg) {
             backoff.reset();
             continue;
         }
-        if (uint64_t ns = backoff.idle(); ns != 0) {
+        auto has_work = [self] { return self->port_->has_input() || self->num_pulls_ > 0; };
+        if (uint64_t ns = backoff.idle(self->bell_, has_work); ns != 0) {
             bump(self->counters_.sleeps);
             bump(self->counters_.slept_ns, ns);
         }

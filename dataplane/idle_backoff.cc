@@ -24,11 +24,7 @@ uint64_t IdleBackoff::idle() noexcept {
     // Measured with the TSC rather than trusted: the kernel adds timer slack and, on a shared
     // core, the time until the scheduler runs us again.
     const uint64_t start = rte_get_timer_cycles();
-    const uint32_t asked = next_sleep_ns_;
-    if (next_sleep_ns_ < config_.max_sleep_ns) {
-        next_sleep_ns_ = next_sleep_ns_ > config_.max_sleep_ns / 2 ? config_.max_sleep_ns
-                                                                   : next_sleep_ns_ * 2;
-    }
+    const uint32_t asked = take_sleep();
     const timespec ts{static_cast<time_t>(asked / 1000000000u),
                       static_cast<long>(asked % 1000000000u)};
     nanosleep(&ts, nullptr);

@@ -140,6 +140,12 @@ void Port::destroy(Port *port) {
 
 unsigned Port::count() const noexcept { return rte_ring_count(ring_); }
 
+bool Port::has_input() const noexcept {
+    return !rte_ring_empty(ring_) || backlog_head_ != nullptr || pending_aborts_ != nullptr ||
+           abort_inbox_.load(std::memory_order_relaxed) != nullptr ||
+           overflow_inbox_.load(std::memory_order_relaxed) != nullptr;
+}
+
 const char *Port::name() const noexcept { return name_; }
 
 Port::Stats Port::stats() const noexcept {

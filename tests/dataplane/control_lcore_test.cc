@@ -339,6 +339,23 @@ TEST_F(ControlTest, Launch_IdleLoopSleepsAndStillWakes) {
     EXPECT_GE(s.slept_ns, s.sleeps * 50000);  // a sleep is never shorter than asked
 }
 
+TEST_F(ControlTest, Send_RingsDoorbellOfSleepingControl) {
+    config_.backoff = BackoffConfig{0, 0, 4000000000u, 4000000000u};  // 4 s sleeps
+    create();
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);
+    for (int i = 0; i < 5000 && !ctl_->asleep(); ++i) usleep(1000);
+    ASSERT_TRUE(ctl_->asleep());
+    unsigned ran_on = ~0u;
+    Message m;
+    prepare_call(&m, reply_, record_lcore, &ran_on);
+    ASSERT_EQ(ctl_->send(&m), 0);
+    EXPECT_EQ(wait_msg(&m, 2 * kSecond), 0) << "served only when the 4 s sleep ran out";
+    EXPECT_EQ(m.error(), 42);
+    for (int i = 0; i < 5000 && !ctl_->asleep(); ++i) usleep(1000);
+    EXPECT_EQ(ctl_->stop(), 0);  // rings too: does not wait out the sleep
+    EXPECT_LT(ctl_->stats().slept_ns, 3 * kSecond);
+}
+
 // ---- end to end ----
 
 // A file written, synced and dropped from the page cache, then mapped without touching it.
@@ -365,7 +382,7 @@ struct EvictedFile {
 };
 
 struct Worker {
-    Port *control = nullptr;
+    ControlLcore *ctl = nullptr;
     Port *reply = nullptr;
     const void *addr = nullptr;
     size_t len = 0;
@@ -380,7 +397,7 @@ struct Worker {
         auto *w = static_cast<Worker *>(arg);
         Message m;
         prepare_pull(&m, w->reply, w->addr, w->len);
-        while (send_msg(*w->control, &m) == -ENOBUFS) ++w->rounds_of_backpressure;
+        while (w->ctl->send(&m) == -ENOBUFS) ++w->rounds_of_backpressure;
         Message *got[kPortBurst];
         volatile uint64_t busy = 0;
         for (;;) {
@@ -406,7 +423,7 @@ TEST_F(ControlTest, EndToEnd_WorkerKeepsWorkingWhileFileRegionIsPulled) {
     ASSERT_FALSE(homa::mem::mincore_resident(file.map, file.len));
     create();
     ASSERT_EQ(ctl_->launch(control_lcore()), 0);  // shares core 1 with the worker
-    Worker w{&ctl_->port(), reply_, file.map, file.len};
+    Worker w{ctl_, reply_, file.map, file.len};
     ASSERT_EQ(rte_eal_remote_launch(Worker::run, &w, worker_lcore()), 0);
     for (int i = 0; i < 30000 && !w.finished.load(std::memory_order_acquire); ++i) usleep(1000);
     ASSERT_TRUE(w.finished.load()) << "no answer within 30 s";

@@ -10,7 +10,10 @@
  * A worker sends a request and keeps polling its other work; the reply arrives on the
  * worker's reply port. Pulls are done a chunk per loop iteration, so a pull can be aborted
  * while it runs (an RPC aborted while its body is being prefetched) and small requests are not
- * stuck behind a large pull. When idle the loop backs off (idle_backoff.h).
+ * stuck behind a large pull. When idle the loop backs off (idle_backoff.h): it spins, yields,
+ * then sleeps on a doorbell (doorbell.h) for up to backoff.max_sleep_ns; send() and abort()
+ * ring it, so a request wakes it at once while an idle control lcore wakes only a few hundred
+ * times a second.
  *
  * @code
  *   // set-up, main lcore
@@ -20,10 +23,10 @@
  *   Port *reply = Port::create("w0-reply", 64, PortMode::kSingleProducer, SOCKET_ID_ANY);
  *   // worker lcore
  *   prepare_pull(&msg, reply, body, len);
- *   if (send_msg(ctl->port(), &msg) == -ENOBUFS) { ... retry later ... }
+ *   if (ctl->send(&msg) == -ENOBUFS) { ... retry later ... }
  *   ... poll RX, timers, ...; n = reply->receive_burst(got, kPortBurst);
  *   if (got[i] == &msg && msg.error() == 0 && msg.body<RegionRequest>().resident) transmit();
- *   abort_msg(&msg);   // if the RPC dies meanwhile: the reply comes back -ECANCELED (or done)
+ *   ctl->abort(&msg);  // if the RPC dies meanwhile: the reply comes back -ECANCELED (or done)
  *   // shut-down, main lcore, once no worker sends any more
  *   ctl->stop(); ControlLcore::destroy(ctl);
  * @endcode
@@ -34,6 +37,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "homa/dataplane/doorbell.h"
 #include "homa/dataplane/idle_backoff.h"
 #include "homa/dataplane/message.h"
 #include "homa/dataplane/msgport.h"
@@ -74,7 +78,7 @@ struct ControlStats {
     uint64_t pulled_bytes;      ///< Bytes prefetched.
     uint64_t calls;             ///< kControlCall run.
     uint64_t aborts_seen;       ///< Abort commands received.
-    uint64_t sleeps;            ///< Idle sleeps.
+    uint64_t sleeps;            ///< Idle sleeps (ended by their timeout or by the doorbell).
     uint64_t slept_ns;          ///< Time they really took (sleep + timer slack + scheduling).
 };
 static_assert(sizeof(ControlStats) <= kMessageBodySize);
@@ -86,7 +90,11 @@ struct ControlConfig {
     unsigned port_capacity = 1024;  ///< Requests waiting at once (send_msg -ENOBUFS beyond).
     unsigned max_pulls = 256;       ///< Pulls in progress at once (beyond: reply -EBUSY).
     size_t pull_chunk = 256 * 1024; ///< Bytes prefetched per loop iteration.
-    BackoffConfig backoff = {};
+    /**
+     * Idle backoff. Sleeps may be long because send() and abort() ring the doorbell; the cap
+     * bounds the wake-up for requests that do not (do_msg() or send_msg() on port()).
+     */
+    BackoffConfig backoff = {2000, 200, 50000, 5000000};
 };
 
 class ControlLcore {
@@ -103,6 +111,32 @@ public:
 
     /** Where requests go. Any thread may send to it. */
     Port &port() noexcept { return *port_; }
+
+    /**
+     * send_msg(port(), msg), then wakes the control lcore if it sleeps (one futex call, only
+     * then). Any thread. Returns what send_msg() returns (0, -ENOBUFS, -EBUSY, -EINVAL).
+     */
+    int send(Message *msg) noexcept {
+        int rc = send_msg(*port_, msg);
+        if (rc == 0) bell_.ring();
+        return rc;
+    }
+
+    /**
+     * abort_msg(msg) for a request sent here, then wakes the control lcore if it sleeps.
+     * The sender only. Returns what abort_msg() returns (0, -EPERM, -EALREADY).
+     */
+    int abort(Message *msg) noexcept {
+        int rc = abort_msg(msg);
+        if (rc == 0) bell_.ring();
+        return rc;
+    }
+
+    /** Wakes the control lcore if it sleeps (after a send_msg() on port()). Any thread. */
+    void kick() noexcept { bell_.ring(); }
+
+    /** True while the control lcore sleeps on its doorbell. Any thread (a snapshot). */
+    bool asleep() const noexcept { return bell_.asleep(); }
 
     /**
      * Runs the service loop on EAL lcore `lcore_id` (rte_eal_remote_launch). Main lcore only.
@@ -144,6 +178,7 @@ private:
     unsigned num_pulls_ = 0;
     unsigned lcore_ = ~0u;
     std::atomic<bool> stop_{false};
+    Doorbell bell_;
     // Written by the control lcore only; atomics so that stats() may read them anywhere.
     struct Counters {
         std::atomic<uint64_t> residency_checks{0}, pulls_done{0}, pulls_cancelled{0},
@@ -154,8 +189,8 @@ private:
 
 /**
  * Request builders. Each prepares an owned message (kMsgDone set) whose reply goes to
- * `reply_port`; send it with send_msg(ctl->port(), msg) (or do_msg() from a thread that may
- * block). Every request is abortable, so a worker can abort whatever it has in flight for a
+ * `reply_port`; send it with ctl->send(msg), or with do_msg() on ctl->port() from a thread that
+ * may block (no doorbell: a sleeping control lcore then answers within backoff.max_sleep_ns). Every request is abortable, so a worker can abort whatever it has in flight for a
  * dying RPC: an aborted pull still in progress comes back -ECANCELED with resident false; a
  * request already answered comes back with its answer. Any thread.
  */

@@ -24,6 +24,8 @@
 
 #include <cstdint>
 
+#include "homa/dataplane/doorbell.h"
+
 namespace homa::dp {
 
 /** The three phases; a phase of length 0 is skipped. */
@@ -57,6 +59,17 @@ public:
      */
     uint64_t idle() noexcept;
 
+    /**
+     * The same, but the sleep phase sleeps on `bell` (see doorbell.h): a sender that rings it
+     * ends the sleep at once, so the sleeps may be long. `has_work()` is asked after the
+     * sleep is announced; true cancels it.
+     */
+    template <class HasWork>
+    uint64_t idle(Doorbell &bell, HasWork has_work) noexcept {
+        if (phase() != Phase::kSleep) return idle();
+        return bell.sleep(has_work, take_sleep());
+    }
+
     /** The phase the next idle() call will use. */
     Phase phase() const noexcept {
         if (idle_polls_ < config_.spin_polls) return Phase::kSpin;
@@ -67,6 +80,16 @@ public:
     }
 
 private:
+    /** The next sleep's length; doubles the one after, up to the cap. */
+    uint32_t take_sleep() noexcept {
+        const uint32_t asked = next_sleep_ns_;
+        if (next_sleep_ns_ < config_.max_sleep_ns) {
+            next_sleep_ns_ = next_sleep_ns_ > config_.max_sleep_ns / 2 ? config_.max_sleep_ns
+                                                                       : next_sleep_ns_ * 2;
+        }
+        return asked;
+    }
+
     BackoffConfig config_;
     uint32_t idle_polls_ = 0;
     uint32_t next_sleep_ns_;

@@ -90,6 +90,13 @@ public:
      */
     Message *wait_port(uint64_t timeout_ns) noexcept;
 
+    /**
+     * True if receive_burst() may have something to hand out: messages in the ring, the
+     * backlog or the overflow inbox, or abort tokens. Owner only; cheap (no atomic writes),
+     * for deciding whether to go to sleep.
+     */
+    bool has_input() const noexcept;
+
     /** Messages waiting in the ring (a snapshot). Any thread. */
     unsigned count() const noexcept;
     /** The name given at creation. */
