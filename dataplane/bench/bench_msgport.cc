@@ -5,15 +5,17 @@
 //   e.g. bench_msgport --no-huge --no-shconf -m 256 --lcores=0@0,1@1,2@1 --no-pci
 //
 // Lcores: main (sender) and lcore 1 (echo) for the port measurements; the control lcore runs
-// on lcore 2, which should share a core with lcore 1 so that its cost to a worker shows.
+// on lcore 2, which may share a core with lcore 1 (the deployment this is written for).
 // Reported:
 //   1. round trip (ns): msgport send -> receive -> reply -> receive, vs. a pointer through two
 //      rte_rings and back;
 //   2. pipelined rate (messages/s, 256 in flight, each message goes there and back) vs. raw
 //      rte_ring one-way pointer throughput in bursts of 32 and a raw ring round trip pipeline;
-//   3. control lcore wake-up latency: request round trip when it is hot vs. after it has gone
-//      to sleep, and how long its sleeps really take;
-//   4. a worker's loop rate on the core the idle control lcore shares, vs. without it.
+//   3. control lcore wake-up latency: request round trip when it is hot, and after it has gone
+//      to sleep, woken by the doorbell or not; how long its sleeps really take; and the CPU
+//      time the idle loop takes from its core (from /proc schedstat: unlike comparing a
+//      worker's loop rate with and without it, this does not depend on what else the machine
+//      runs), for the default backoff and for fixed 50 us and 100 us sleeps.
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_launch.h>
@@ -272,25 +274,26 @@ void control_wakeup(unsigned control_lcore, unsigned samples_n, const BackoffCon
     printf(" backoff: spin %u polls, yield %u polls, sleep %u ns doubling to %u ns\n",
            backoff.spin_polls, backoff.yield_polls, backoff.sleep_ns, backoff.max_sleep_ns);
     Message m;
-    std::vector<uint64_t> hot(samples_n), cold(samples_n);
-    if (show_hot) {
+    std::vector<uint64_t> samples(samples_n);
+    auto measure = [&](bool ring, bool cold) {
         for (unsigned i = 0; i < samples_n; ++i) {
+            if (cold) usleep(3000 + (i % 7) * 300);  // asleep by now, at varying points
             prepare_call(&m, reply, noop, nullptr);
             uint64_t t0 = rte_rdtsc();
-            do_msg(ctl->port(), &m, 1000000000);
-            hot[i] = rte_rdtsc() - t0;
+            if (ring) {
+                ctl->send(&m);
+            } else {
+                send_msg(ctl->port(), &m);
+            }
+            wait_msg(&m, 1000000000);
+            samples[i] = rte_rdtsc() - t0;
         }
-        print("control request, control hot (spinning)", summarize(hot));
-    }
+        return summarize(samples);
+    };
+    if (show_hot) print("request round trip, control hot", measure(true, false));
     ControlStats s0 = ctl->stats();
-    for (unsigned i = 0; i < samples_n; ++i) {
-        usleep(3000 + (i % 7) * 300);  // past spin and yield: asleep, at varying points
-        prepare_call(&m, reply, noop, nullptr);
-        uint64_t t0 = rte_rdtsc();
-        do_msg(ctl->port(), &m, 1000000000);
-        cold[i] = rte_rdtsc() - t0;
-    }
-    print("control request, control asleep (wake-up)", summarize(cold));
+    print("request round trip, asleep, ctl->send (bell)", measure(true, true));
+    print("request round trip, asleep, no doorbell", measure(false, true));
     ControlStats s1 = ctl->stats();
     printf("  %-44s %9.0f ns per sleep (%lu sleeps)\n", "control idle sleep, measured mean",
            s1.sleeps > s0.sleeps
@@ -316,30 +319,6 @@ void control_wakeup(unsigned control_lcore, unsigned samples_n, const BackoffCon
     Port::destroy(reply);
 }
 
-// ---- 4. cost of an idle control lcore to the worker sharing its core ----
-
-struct Spinner {
-    uint64_t duration_cycles;
-    uint64_t iterations = 0;
-    static int run(void *arg) {
-        auto *s = static_cast<Spinner *>(arg);
-        volatile uint64_t sink = 0;
-        uint64_t end = rte_rdtsc() + s->duration_cycles;
-        uint64_t n = 0;
-        while (rte_rdtsc() < end) {
-            for (int i = 0; i < 64; ++i) sink = sink + i;
-            ++n;
-        }
-        s->iterations = n;
-        return 0;
-    }
-};
-
-int record_tid(void *ctx) {
-    *static_cast<long *>(ctx) = syscall(SYS_gettid);
-    return 0;
-}
-
 // CPU time (ns) a thread of this process has run, from /proc (schedstat's first field).
 uint64_t thread_cpu_ns(long tid) {
     char path[64];
@@ -353,28 +332,9 @@ uint64_t thread_cpu_ns(long tid) {
     return ns;
 }
 
-void control_cost(unsigned worker_lcore, unsigned control_lcore) {
-    const uint64_t half_second = rte_get_tsc_hz() / 2;
-    double alone = 0, shared = 0;
-    for (int round = 0; round < 3; ++round) {  // interleaved, best of 3: noise from others
-        Spinner a{half_second};
-        rte_eal_remote_launch(Spinner::run, &a, worker_lcore);
-        rte_eal_wait_lcore(worker_lcore);
-        alone = std::max(alone, static_cast<double>(a.iterations) * 2);
-
-        ControlLcore *ctl = ControlLcore::create("bench_ctl2", ControlConfig{}, SOCKET_ID_ANY);
-        ctl->launch(control_lcore);
-        usleep(10000);  // let it reach its sleeping phase
-        Spinner b{half_second};
-        rte_eal_remote_launch(Spinner::run, &b, worker_lcore);
-        rte_eal_wait_lcore(worker_lcore);
-        shared = std::max(shared, static_cast<double>(b.iterations) * 2);
-        ctl->stop();
-        ControlLcore::destroy(ctl);
-    }
-    printf("  %-44s %12.0f loops/s\n", "worker alone on its core", alone);
-    printf("  %-44s %12.0f loops/s (%+.2f%%)\n", "worker with the idle control lcore beside",
-           shared, (shared - alone) / alone * 100);
+int record_tid(void *ctx) {
+    *static_cast<long *>(ctx) = syscall(SYS_gettid);
+    return 0;
 }
 
 }  // namespace
@@ -406,13 +366,10 @@ int main(int argc, char **argv) {
     printf("1-2. message port vs raw rte_ring (main -> lcore %u -> main)\n", echo);
     homa::dp::round_trip(echo, iters);
     printf("3. control lcore wake-up (main -> lcore %u)\n", control);
-    const homa::dp::BackoffConfig defaults{};
+    const homa::dp::BackoffConfig defaults = homa::dp::ControlConfig{}.backoff;
     homa::dp::control_wakeup(control, 300, defaults, true);
     homa::dp::control_wakeup(control, 300, {defaults.spin_polls, defaults.yield_polls, 50000, 50000}, false);
     homa::dp::control_wakeup(control, 300, {defaults.spin_polls, defaults.yield_polls, 100000, 100000}, false);
-    printf("4. cost of an idle control lcore (lcore %u) to a worker (lcore %u) on its core\n",
-           control, echo);
-    homa::dp::control_cost(echo, control);
     rte_eal_cleanup();
     return 0;
 }
