@@ -16,10 +16,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "homa/dataplane/eal.h"
+#include "homa/mem/file_pager.h"
 #include "homa/mem/residency.h"
 
 namespace homa::dp {
@@ -354,6 +356,49 @@ TEST_F(ControlTest, Send_RingsDoorbellOfSleepingControl) {
     for (int i = 0; i < 5000 && !ctl_->asleep(); ++i) usleep(1000);
     EXPECT_EQ(ctl_->stop(), 0);  // rings too: does not wait out the sleep
     EXPECT_LT(ctl_->stats().slept_ns, 3 * kSecond);
+}
+
+// Pager I/O the way mem/'s pager plugs in: a kControlCall whose function faults pages in.
+struct FaultIn {
+    homa::mem::Pager *pager;
+    uint64_t offset;
+    size_t len;
+    unsigned ran_on;
+    static int run(void *ctx) {
+        auto *f = static_cast<FaultIn *>(ctx);
+        f->ran_on = rte_lcore_id();
+        return f->pager->fault_in(f->offset, f->len, false);
+    }
+};
+
+TEST_F(ControlTest, Call_PagerFaultInOnControlLcore) {
+    char path[] = "/var/tmp/homa_ctl_pager_XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    std::vector<uint8_t> data(16 * kPage);
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7);
+    ASSERT_EQ(write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+    close(fd);
+    std::string err;
+    auto file = homa::mem::FilePager::open(path, false, {}, &err);
+    unlink(path);
+    ASSERT_TRUE(file) << err;
+    create();
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);
+    FaultIn req{&file->pager(), 0, data.size(), ~0u};
+    Message m;
+    prepare_call(&m, reply_, FaultIn::run, &req);
+    ASSERT_EQ(ctl_->send(&m), 0);
+    ASSERT_EQ(wait_msg(&m, 5 * kSecond), 0);
+    EXPECT_EQ(m.error(), 0);
+    EXPECT_EQ(req.ran_on, control_lcore());
+    EXPECT_EQ(std::memcmp(file->data(), data.data(), data.size()), 0);
+    FaultIn past_end{&file->pager(), data.size(), kPage, ~0u};  // the pager's error comes back
+    prepare_call(&m, reply_, FaultIn::run, &past_end);
+    ASSERT_EQ(ctl_->send(&m), 0);
+    ASSERT_EQ(wait_msg(&m, 5 * kSecond), 0);
+    EXPECT_EQ(m.error(), -EINVAL);
+    EXPECT_EQ(ctl_->stop(), 0);
 }
 
 // ---- end to end ----
