@@ -94,8 +94,10 @@ template <class Done>
 bool poll_until(Done done, uint64_t timeout_ns) noexcept {
     const uint64_t start = rte_get_timer_cycles();
     const uint64_t hz = rte_get_timer_hz();
-    const uint64_t limit =
-        timeout_ns / 1000000000u * hz + timeout_ns % 1000000000u * hz / 1000000000u;
+    const uint64_t whole_seconds = timeout_ns / 1000000000u;
+    const uint64_t limit = whole_seconds >= UINT64_MAX / hz / 2  // "forever", without overflow
+                               ? UINT64_MAX
+                               : whole_seconds * hz + timeout_ns % 1000000000u * hz / 1000000000u;
     for (unsigned spins = 0;; ++spins) {
         if (done()) return true;
         if (rte_get_timer_cycles() - start >= limit) return done();
