@@ -55,12 +55,13 @@ def closed_loop_1mb_verified():
 
 @case
 def open_loop_poisson():
-    out = run(["--workload=1000", "--rate=20000", "--duration=1", "--verify", "--json"])
+    out = run(["--workload=1000", "--rate=5000", "--duration=2", "--verify", "--json"])
     assert out.returncode == 0, out.stderr
     p = sane(out)["phases"][0]
-    assert p["offered_rps"] == 20000
-    # Poisson arrivals at 20k/s for one second: well within a factor of two of the offer.
-    assert 10000 < p["rpc_per_s"] < 40000, p["rpc_per_s"]
+    assert p["offered_rps"] == 5000
+    # Poisson arrivals at 5k/s for two seconds (10k expected, sd 100): the completed rate stays
+    # within a factor of two of the offer even on a loaded machine.
+    assert 2500 < p["rpc_per_s"] < 10000, p["rpc_per_s"]
 
 
 @case
