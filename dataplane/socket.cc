@@ -49,7 +49,7 @@ void RecvMessage::release() noexcept {
         worker_->pool().release(m_.bpage_offsets, m_.num_bpages, worker_->pool_cache());
     }
     worker_ = nullptr;
-    m_ = Message{};
+    m_ = homa::Message{};
 }
 
 // ----- Socket -----
@@ -109,7 +109,7 @@ int Socket::send_zc(Endpoint dst, const void *data, uint32_t length, uint64_t co
 int Socket::recv(uint32_t flags, uint64_t id, RecvMessage *out) {
     if (worker_ == nullptr) return -EBADF;
     if (out == nullptr) return -EINVAL;
-    Message m;
+    homa::Message m;
     if (int rc = worker_->engine().recv(id_, flags, id, &m); rc < 0) return rc;
     out->release();
     out->worker_ = worker_;

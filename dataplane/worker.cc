@@ -98,6 +98,7 @@ Engine &Worker::engine() noexcept { return impl_->engine; }
 mem::BpagePool &Worker::pool() noexcept { return *impl_->cfg.pool; }
 unsigned Worker::pool_cache() const noexcept { return impl_->cfg.pool_cache; }
 const WorkerStats &Worker::stats() const noexcept { return impl_->stats; }
+void Worker::clear_stats() noexcept { impl_->stats = WorkerStats{}; }
 uint32_t Worker::local_ip() const noexcept { return impl_->cfg.engine.local_ip; }
 uint64_t Worker::now_ns() const noexcept { return read_clock_ns(*impl_); }
 uint64_t Worker::poll_time_ns() const noexcept { return impl_->now_ns; }

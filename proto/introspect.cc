@@ -79,6 +79,11 @@ int Engine::reconfigure(const EngineConfig &c, std::string *why) {
     return 0;
 }
 
+int Engine::send_freeze(uint32_t ip) {
+    wire::Bare b{.type = wire::PacketType::kFreeze, .common = {}};
+    return push_control(*s_, ip, b, wire::PacketType::kFreeze, s_->now_ns) ? 0 : -ENOBUFS;
+}
+
 void Engine::clear_stats() noexcept { s_->stats = EngineStats{}; }
 
 }  // namespace homa

@@ -59,6 +59,17 @@ TEST(Introspect, ReconfigureLiveKnobsOnly) {
     EXPECT_EQ(e.config().max_sched_prio, 3);
 }
 
+TEST(Introspect, SendFreezeReachesPeer) {
+    SimNetwork net;
+    SimHost &a = net.add_host(1, EngineConfig{});
+    SimHost &b = net.add_host(2, EngineConfig{});
+    ASSERT_EQ(a.engine.send_freeze(2), 0);
+    net.flush(1);
+    net.step();
+    EXPECT_EQ(a.engine.stats().tx(wire::PacketType::kFreeze), 1u);
+    EXPECT_EQ(b.engine.stats().rx(wire::PacketType::kFreeze), 1u);
+}
+
 TEST(Introspect, ClearStatsZeroesCounters) {
     SimNetwork net;
     SimHost &c = net.add_host(2, EngineConfig{});

@@ -97,6 +97,8 @@ public:
     mem::BpagePool &pool() noexcept;
     unsigned pool_cache() const noexcept;
     const WorkerStats &stats() const noexcept;
+    /** Zeroes the worker's counters (not the engine's). Owning lcore only. */
+    void clear_stats() noexcept;
     uint32_t local_ip() const noexcept;
     /** Nanoseconds on the worker's clock (TSC based), read now. */
     uint64_t now_ns() const noexcept;

@@ -223,6 +223,9 @@ public:
      * Returns 0, or -EINVAL with `why` when the new config does not validate. Owning thread.
      */
     int reconfigure(const EngineConfig &config, std::string *why);
+    /** Queues a FREEZE packet to `ip` (a debugging aid: Linux peers freeze their timetrace).
+     *  Returns 0, or -ENOBUFS when the TX queue is full. Owning thread. */
+    int send_freeze(uint32_t ip);
     /** Zeroes every counter. Owning thread. */
     void clear_stats() noexcept;
 
