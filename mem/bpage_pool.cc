@@ -12,7 +12,9 @@
 //  - Owner and a lease epoch share one 64-bit word `own`. A cache that finds its bpage's
 //    owner changed simply forgets it. Retiring a bpage (owner := none) and a remote release
 //    each write their word and then read the other's (seq_cst both sides), so at least one
-//    of them sees that the last tail is gone; `freeing` (CAS) picks exactly one to free it.
+//    of them sees that the last tail is gone; a CAS of `own` (epoch included) picks exactly
+//    one to free it, and fails if the bpage was already freed and started over — a plain
+//    "freeing" flag was tried first and could free a bpage that had become a new tail.
 //  - Lease takeover (Homa: a bpage whose owner's lease expired can be taken by another core):
 //    a thief needs owner != none, now > expiry, and no live tails; it CASes `own` with the
 //    epoch it read. An owner whose lease has less than half left renews the slow way: it
@@ -39,6 +41,8 @@ namespace homa::mem {
 namespace {
 
 constexpr uint32_t kNoOwner = 0xFFFFFFFFu;
+// `own` of a retired tail bpage that one releaser has claimed to free.
+constexpr uint32_t kFreed = 0xFFFFFFFEu;
 // Tails start on cache-line boundaries so that two messages never share a line.
 constexpr uint32_t kTailAlign = 64;
 
@@ -66,7 +70,6 @@ struct alignas(64) Descriptor {
     std::atomic<uint32_t> carved{0};           // tails handed out (owner writes)
     std::atomic<uint32_t> owner_released{0};   // tails released by the owner (owner writes)
     std::atomic<uint32_t> remote_released{0};  // tails released by other caches (fetch_add)
-    std::atomic<uint32_t> freeing{0};          // 0 -> 1 by whoever frees a retired bpage
 
     uint32_t live() const {
         return carved.load(std::memory_order_acquire) -
@@ -79,6 +82,7 @@ struct alignas(64) Cache {
     std::unique_ptr<uint32_t[]> stash;  // free bpage indexes; owner only
     uint32_t count = 0;                 // entries in stash; owner only
     int64_t tail = -1;                  // current tail bpage; owner only
+    uint64_t now = 0;                   // caller_ticks: the owner's last tick
     std::atomic<uint32_t> stash_count{0};  // mirrors count for readers
     std::atomic<int64_t> tail_published{-1};
     std::atomic<uint64_t> messages_allocated{0};
@@ -129,13 +133,19 @@ struct BpagePool::Impl {
     void retire_tail(Cache &c) {
         if (c.tail < 0) return;
         Descriptor &d = desc[c.tail];
-        uint64_t own = d.own.load(std::memory_order_relaxed);
-        d.own.store(make_own(kNoOwner, own), std::memory_order_seq_cst);
+        uint64_t retired = make_own(kNoOwner, d.own.load(std::memory_order_relaxed));
+        d.own.store(retired, std::memory_order_seq_cst);
         uint32_t page = static_cast<uint32_t>(c.tail);
         set_tail(c, -1);
-        if (d.live() == 0) {
-            uint32_t expected = 0;
-            if (d.freeing.compare_exchange_strong(expected, 1)) free_bpage(c, page);
+        if (d.live() == 0) claim_and_free(c, page, retired);
+    }
+
+    // Frees a retired bpage if `own` still holds the value under which the caller saw its
+    // last tail go. The epoch in `own` makes the claim unique, and makes it fail if the
+    // bpage was freed by the other party and started over meanwhile.
+    void claim_and_free(Cache &c, uint32_t page, uint64_t retired) {
+        if (desc[page].own.compare_exchange_strong(retired, make_own(kFreed, retired))) {
+            free_bpage(c, page);
         }
     }
 
@@ -144,7 +154,7 @@ struct BpagePool::Impl {
         if (d.kind.load(std::memory_order_relaxed) != kTail) return false;
         uint64_t own = d.own.load(std::memory_order_acquire);
         uint32_t owner = owner_of(own);
-        if (owner == kNoOwner || owner == cache) return false;
+        if (owner >= config.num_caches || owner == cache) return false;
         if (t <= d.expiry.load(std::memory_order_acquire) || d.live() != 0) return false;
         if (!d.own.compare_exchange_strong(own, make_own(kNoOwner, own))) return false;
         return true;
@@ -201,7 +211,6 @@ struct BpagePool::Impl {
         d.carved.store(0, std::memory_order_relaxed);
         d.owner_released.store(0, std::memory_order_relaxed);
         d.remote_released.store(0, std::memory_order_relaxed);
-        d.freeing.store(0, std::memory_order_relaxed);
         d.expiry.store(t + config.lease_cycles, std::memory_order_relaxed);
         d.kind.store(kTail, std::memory_order_relaxed);
         d.own.store(make_own(cache, d.own.load(std::memory_order_relaxed)),
@@ -231,9 +240,9 @@ struct BpagePool::Impl {
         uint32_t r = d.remote_released.fetch_add(1, std::memory_order_seq_cst) + 1;
         uint64_t own = d.own.load(std::memory_order_seq_cst);
         if (owner_of(own) != kNoOwner) return;
-        if (d.carved.load(std::memory_order_acquire) - d.owner_released.load(std::memory_order_acquire) != r) return;
-        uint32_t expected = 0;
-        if (d.freeing.compare_exchange_strong(expected, 1)) free_bpage(c, page);
+        uint32_t others = d.carved.load(std::memory_order_acquire) -
+                          d.owner_released.load(std::memory_order_acquire);
+        if (others == r) claim_and_free(c, page, own);
     }
 };
 
@@ -279,7 +288,7 @@ int BpagePool::alloc_message(uint32_t length, unsigned cache,
     Cache &c = p.caches[cache];
     uint32_t whole = length / kBpageSize;
     uint32_t tail = length % kBpageSize;
-    uint64_t t = p.now();
+    uint64_t t = p.config.caller_ticks ? c.now : p.now();
     bool carve_from_current = tail != 0 && p.tail_fits(c, cache, tail, t);
     uint32_t need = whole + (tail != 0 && !carve_from_current ? 1 : 0);
     // Retire before reserving: freeing the old tail bpage may flush the stash.
@@ -321,6 +330,12 @@ void BpagePool::release(const uint32_t *offsets, uint32_t count, unsigned cache)
         }
     }
     bump(c.messages_released);
+}
+
+int BpagePool::tick(unsigned cache, uint64_t now) noexcept {
+    if (cache >= impl_->config.num_caches) return -EINVAL;
+    impl_->caches[cache].now = now;
+    return 0;
 }
 
 int BpagePool::flush_cache(unsigned cache) {

@@ -261,6 +261,29 @@ TEST(AllocMessage, OwnerRenewsItsLease) {
     EXPECT_EQ(pool->alloc_message(100, 1, t1), 1);
 }
 
+TEST(AllocMessage, CallerTicksDriveTheLease) {
+    PoolConfig cfg;
+    cfg.bytes = 2 * kBpageSize;
+    cfg.backing = PoolConfig::Backing::kAnonMmap;
+    cfg.num_caches = 2;
+    cfg.cache_bpages = 1;
+    cfg.lease_cycles = 1000;
+    cfg.caller_ticks = true;
+    auto pool = BpagePool::create(cfg, nullptr);
+    ASSERT_NE(pool, nullptr);
+    EXPECT_EQ(pool->tick(2, 0), -EINVAL);
+    uint32_t t0[kMaxMessageBpages], w1[kMaxMessageBpages], t1[kMaxMessageBpages];
+    ASSERT_EQ(pool->tick(0, 5000), 0);
+    ASSERT_EQ(pool->alloc_message(100, 0, t0), 1);  // lease until 6000
+    pool->release(t0, 1, 0);
+    ASSERT_EQ(pool->alloc_message(kBpageSize, 1, w1), 1);
+    ASSERT_EQ(pool->tick(1, 6000), 0);
+    EXPECT_EQ(pool->alloc_message(100, 1, t1), -ENOMEM);
+    ASSERT_EQ(pool->tick(1, 6001), 0);
+    EXPECT_EQ(pool->alloc_message(100, 1, t1), 1);
+    EXPECT_EQ(pool->counters().leases_taken_over, 1u);
+}
+
 TEST(Contains, OnlyRangesInsideThePool) {
     FakeClock clock;
     auto pool = make_pool(2, 1, 1, &clock);
