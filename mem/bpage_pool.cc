@@ -48,7 +48,9 @@ constexpr uint32_t kTailAlign = 64;
 
 enum Kind : uint32_t { kFree = 0, kWhole = 1, kTail = 2 };
 
-constexpr uint32_t owner_of(uint64_t own) { return static_cast<uint32_t>(own); }
+constexpr uint32_t owner_of(uint64_t own) {
+    return static_cast<uint32_t>(own);
+}
 constexpr uint64_t make_own(uint32_t owner, uint64_t prev) {
     return ((prev >> 32) + 1) << 32 | owner;
 }
@@ -58,7 +60,9 @@ inline void bump(std::atomic<uint64_t> &c, uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
-uint64_t tsc_clock(void *) { return rte_rdtsc(); }
+uint64_t tsc_clock(void *) {
+    return rte_rdtsc();
+}
 
 }  // namespace
 
@@ -79,10 +83,10 @@ struct alignas(64) Descriptor {
 };
 
 struct alignas(64) Cache {
-    std::unique_ptr<uint32_t[]> stash;  // free bpage indexes; owner only
-    uint32_t count = 0;                 // entries in stash; owner only
-    int64_t tail = -1;                  // current tail bpage; owner only
-    uint64_t now = 0;                   // caller_ticks: the owner's last tick
+    std::unique_ptr<uint32_t[]> stash;     // free bpage indexes; owner only
+    uint32_t count = 0;                    // entries in stash; owner only
+    int64_t tail = -1;                     // current tail bpage; owner only
+    uint64_t now = 0;                      // caller_ticks: the owner's last tick
     std::atomic<uint32_t> stash_count{0};  // mirrors count for readers
     std::atomic<int64_t> tail_published{-1};
     std::atomic<uint64_t> messages_allocated{0};
@@ -166,7 +170,8 @@ struct BpagePool::Impl {
         {
             std::lock_guard<std::mutex> lock(shared_mutex);
             uint32_t want = need + config.cache_bpages / 2;
-            while (c.count < want && shared_count > 0) c.stash[c.count++] = shared_free[--shared_count];
+            while (c.count < want && shared_count > 0)
+                c.stash[c.count++] = shared_free[--shared_count];
             shared_count_published.store(shared_count, std::memory_order_relaxed);
         }
         for (uint32_t p = 0; p < nbpages && c.count < need; ++p) {
@@ -281,8 +286,7 @@ std::unique_ptr<BpagePool> BpagePool::create(const PoolConfig &config, std::stri
     return std::unique_ptr<BpagePool>(new BpagePool(std::move(impl)));
 }
 
-int BpagePool::alloc_message(uint32_t length, unsigned cache,
-                             uint32_t offsets[kMaxMessageBpages]) {
+int BpagePool::alloc_message(uint32_t length, unsigned cache, uint32_t offsets[kMaxMessageBpages]) {
     Impl &p = *impl_;
     if (length == 0 || length > kMaxMessageLength || cache >= p.config.num_caches) return -EINVAL;
     Cache &c = p.caches[cache];
@@ -347,9 +351,15 @@ int BpagePool::flush_cache(unsigned cache) {
     return 0;
 }
 
-uint8_t *BpagePool::base() const noexcept { return impl_->memory.base; }
-size_t BpagePool::size_bytes() const noexcept { return impl_->memory.bytes; }
-uint32_t BpagePool::total_bpages() const noexcept { return impl_->nbpages; }
+uint8_t *BpagePool::base() const noexcept {
+    return impl_->memory.base;
+}
+size_t BpagePool::size_bytes() const noexcept {
+    return impl_->memory.bytes;
+}
+uint32_t BpagePool::total_bpages() const noexcept {
+    return impl_->nbpages;
+}
 
 uint64_t BpagePool::iova(uint32_t offset) const noexcept {
     if (offset >= impl_->memory.bytes) return kBadIova;
@@ -379,7 +389,9 @@ uint64_t BpagePool::release_generation() const noexcept {
     return g;
 }
 
-PoolConfig::Backing BpagePool::backing() const noexcept { return impl_->memory.backing; }
+PoolConfig::Backing BpagePool::backing() const noexcept {
+    return impl_->memory.backing;
+}
 
 PoolCounters BpagePool::counters() const {
     PoolCounters out;

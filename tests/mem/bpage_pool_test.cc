@@ -352,9 +352,15 @@ TEST(AllocMessage, RandomTrafficMatchesModel) {
         if (live.empty() || rng() % 100 < 55) {
             uint32_t length;
             switch (rng() % 3) {
-            case 0: length = 1 + rng() % 2000; break;
-            case 1: length = 1 + rng() % 150000; break;
-            default: length = 1 + rng() % kMaxMessageLength; break;
+                case 0:
+                    length = 1 + rng() % 2000;
+                    break;
+                case 1:
+                    length = 1 + rng() % 150000;
+                    break;
+                default:
+                    length = 1 + rng() % kMaxMessageLength;
+                    break;
             }
             Msg m{length, 0, {}, static_cast<uint8_t>(next_id)};
             uint32_t free_before = pool->free_bpages();
@@ -365,9 +371,8 @@ TEST(AllocMessage, RandomTrafficMatchesModel) {
                 continue;
             }
             ASSERT_EQ(m.count, static_cast<int>(BpagePool::bpages_needed(length)));
-            ranges_of(m, [&](uint32_t off, uint32_t len) {
-                memset(pool->base() + off, m.fill, len);
-            });
+            ranges_of(m,
+                      [&](uint32_t off, uint32_t len) { memset(pool->base() + off, m.fill, len); });
             live[next_id++] = m;
         } else {
             auto it = live.begin();

@@ -29,7 +29,8 @@ struct RecordingStore {
 
     explicit RecordingStore(uint64_t bytes) : size(bytes) {
         pages.resize((bytes + kPage - 1) / kPage);
-        for (size_t p = 0; p < pages.size(); ++p) pages[p].assign(kPage, static_cast<uint8_t>(p + 1));
+        for (size_t p = 0; p < pages.size(); ++p)
+            pages[p].assign(kPage, static_cast<uint8_t>(p + 1));
     }
     void log(const std::string &s) {
         std::lock_guard<std::mutex> lock(mu);

@@ -109,10 +109,14 @@ Result bench_mempool(rte_mempool *mp, unsigned objects, unsigned iterations) {
 
 const char *backing_name(homa::mem::PoolConfig::Backing b) {
     switch (b) {
-    case homa::mem::PoolConfig::Backing::kEal: return "eal memzone";
-    case homa::mem::PoolConfig::Backing::kHugeMmap: return "mmap(MAP_HUGETLB)";
-    case homa::mem::PoolConfig::Backing::kAnonMmap: return "anonymous mmap";
-    default: return "auto";
+        case homa::mem::PoolConfig::Backing::kEal:
+            return "eal memzone";
+        case homa::mem::PoolConfig::Backing::kHugeMmap:
+            return "mmap(MAP_HUGETLB)";
+        case homa::mem::PoolConfig::Backing::kAnonMmap:
+            return "anonymous mmap";
+        default:
+            return "auto";
     }
 }
 
@@ -125,10 +129,9 @@ int main(int argc, char **argv) {
     for (; i < argc && strcmp(argv[i], "--") != 0; ++i) eal_args.push_back(argv[i]);
     unsigned iterations = (i + 1 < argc) ? static_cast<unsigned>(atoi(argv[i + 1])) : 200000;
     if (eal_args.size() == 1) {
-        eal_args.insert(eal_args.end(), {"--no-huge", "--no-shconf", "--no-pci", "-m", "512",
-                                         "-l", "0",
-                                         "--file-prefix=bench_mem_pool-" +
-                                             std::to_string(getpid())});
+        eal_args.insert(eal_args.end(),
+                        {"--no-huge", "--no-shconf", "--no-pci", "-m", "512", "-l", "0",
+                         "--file-prefix=bench_mem_pool-" + std::to_string(getpid())});
     }
     std::vector<char *> eal_argv;
     for (auto &a : eal_args) eal_argv.push_back(a.data());
@@ -150,25 +153,28 @@ int main(int argc, char **argv) {
         return 1;
     }
     // Same number of 64 KiB objects as the pool has bpages, with a per-lcore cache.
-    rte_mempool *mp = rte_mempool_create("bench_mp", pool->total_bpages(),
-                                         homa::mem::kBpageSize, 256, 0, nullptr, nullptr,
-                                         nullptr, nullptr, SOCKET_ID_ANY, 0);
+    rte_mempool *mp =
+        rte_mempool_create("bench_mp", pool->total_bpages(), homa::mem::kBpageSize, 256, 0, nullptr,
+                           nullptr, nullptr, nullptr, SOCKET_ID_ANY, 0);
     if (mp == nullptr) {
         fprintf(stderr, "rte_mempool_create: %s\n", rte_strerror(rte_errno));
         return 1;
     }
 
-    printf("bench_mem_pool: hugepages=%s, pool %s %zu MiB (%u bpages, cache_bpages %u), "
-           "%u iterations, tsc %.2f GHz\n",
-           rte_eal_has_hugepages() ? "yes" : "no (--no-huge)", backing_name(pool->backing()),
-           pool->size_bytes() >> 20, pool->total_bpages(), cfg.cache_bpages, iterations,
-           static_cast<double>(rte_get_tsc_hz()) / 1e9);
-    printf("ns per message (alloc + free), best of %u runs; 'pair' = alloc then free, 'batch32' = 32 allocs "
-           "then 32 frees;\n'pool' reads the TSC per alloc, 'ticked' gets one tick per 32 "
-           "messages (caller_ticks)\n",
-           kRepeats);
-    printf("%-8s %4s | %6s %6s %7s | %6s %6s %7s\n", "message", "objs", "pool", "ticked",
-           "mempool", "pool", "ticked", "mempool");
+    printf(
+        "bench_mem_pool: hugepages=%s, pool %s %zu MiB (%u bpages, cache_bpages %u), "
+        "%u iterations, tsc %.2f GHz\n",
+        rte_eal_has_hugepages() ? "yes" : "no (--no-huge)", backing_name(pool->backing()),
+        pool->size_bytes() >> 20, pool->total_bpages(), cfg.cache_bpages, iterations,
+        static_cast<double>(rte_get_tsc_hz()) / 1e9);
+    printf(
+        "ns per message (alloc + free), best of %u runs; 'pair' = alloc then free, 'batch32' = 32 "
+        "allocs "
+        "then 32 frees;\n'pool' reads the TSC per alloc, 'ticked' gets one tick per 32 "
+        "messages (caller_ticks)\n",
+        kRepeats);
+    printf("%-8s %4s | %6s %6s %7s | %6s %6s %7s\n", "message", "objs", "pool", "ticked", "mempool",
+           "pool", "ticked", "mempool");
     printf("%-8s %4s | %22s | %22s\n", "bytes", "", "pair", "batch32");
     for (uint32_t length : {100u, 10'000u, 1'000'000u}) {
         unsigned objects = BpagePool::bpages_needed(length);
@@ -186,8 +192,8 @@ int main(int argc, char **argv) {
                t.pair_ns, m.pair_ns, p.batch_ns, t.batch_ns, m.batch_ns);
     }
     homa::mem::PoolCounters c = pool->counters();
-    printf("pool counters: free %u/%u, alloc_failures %lu, leases_taken_over %lu\n",
-           c.free_bpages, c.total_bpages, static_cast<unsigned long>(c.alloc_failures),
+    printf("pool counters: free %u/%u, alloc_failures %lu, leases_taken_over %lu\n", c.free_bpages,
+           c.total_bpages, static_cast<unsigned long>(c.alloc_failures),
            static_cast<unsigned long>(c.leases_taken_over));
     rte_mempool_free(mp);
     pool.reset();

@@ -116,7 +116,7 @@ struct PoolCounters {
  * thread uses it (the memory is unmapped or the memzone freed).
  */
 class BpagePool {
-public:
+  public:
     /**
      * Creates a pool.
      * @param config  size, backing, caches, lease; see PoolConfig.
@@ -211,7 +211,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     explicit BpagePool(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

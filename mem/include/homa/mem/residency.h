@@ -63,7 +63,7 @@ size_t prefault(const void *addr, size_t len);
 
 /** An ordered list of residency hooks in front of the default answer. */
 class ResidencyChain {
-public:
+  public:
     /** Capacity of the chain. */
     static constexpr size_t kMaxHooks = 16;
 
@@ -94,7 +94,7 @@ public:
      */
     bool pull(const void *addr, size_t len) const;
 
-private:
+  private:
     struct Entry {
         ResidencyHook hook;
         void *ctx;
