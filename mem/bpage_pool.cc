@@ -133,14 +133,18 @@ struct BpagePool::Impl {
         publish(c);
     }
 
-    // Gives up the cache's tail bpage; frees it if no tail in it is live.
-    void retire_tail(Cache &c) {
+    // Gives up the cache's tail bpage; frees it if no tail in it is live. A CAS, not a
+    // store: after an expired lease a thief may own the bpage already (then we just forget
+    // it). seq_cst also orders it before our read of remote_released (see DESIGN NOTES).
+    void retire_tail(Cache &c, unsigned cache) {
         if (c.tail < 0) return;
-        Descriptor &d = desc[c.tail];
-        uint64_t retired = make_own(kNoOwner, d.own.load(std::memory_order_relaxed));
-        d.own.store(retired, std::memory_order_seq_cst);
         uint32_t page = static_cast<uint32_t>(c.tail);
+        Descriptor &d = desc[page];
         set_tail(c, -1);
+        uint64_t own = d.own.load(std::memory_order_relaxed);
+        if (owner_of(own) != cache) return;
+        uint64_t retired = make_own(kNoOwner, own);
+        if (!d.own.compare_exchange_strong(own, retired, std::memory_order_seq_cst)) return;
         if (d.live() == 0) claim_and_free(c, page, retired);
     }
 
@@ -206,7 +210,7 @@ struct BpagePool::Impl {
             d.used.store(0, std::memory_order_relaxed);
             return true;
         }
-        retire_tail(c);
+        retire_tail(c, cache);
         return false;
     }
 
@@ -228,9 +232,7 @@ struct BpagePool::Impl {
         uint32_t at = d.used.load(std::memory_order_relaxed);
         d.used.store((at + tail + kTailAlign - 1) & ~(kTailAlign - 1), std::memory_order_relaxed);
         d.carved.store(d.carved.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-        if (t + config.lease_cycles / 2 < d.expiry.load(std::memory_order_relaxed)) {
-            d.expiry.store(t + config.lease_cycles, std::memory_order_release);
-        }
+        d.expiry.store(t + config.lease_cycles, std::memory_order_release);
         return static_cast<uint32_t>(c.tail) * kBpageSize + at;
     }
 
@@ -296,7 +298,7 @@ int BpagePool::alloc_message(uint32_t length, unsigned cache, uint32_t offsets[k
     bool carve_from_current = tail != 0 && p.tail_fits(c, cache, tail, t);
     uint32_t need = whole + (tail != 0 && !carve_from_current ? 1 : 0);
     // Retire before reserving: freeing the old tail bpage may flush the stash.
-    if (tail != 0 && !carve_from_current) p.retire_tail(c);
+    if (tail != 0 && !carve_from_current) p.retire_tail(c, cache);
     if (!p.reserve(c, cache, need, t)) {
         // Hand the stash to the shared list so that a smaller waiting message elsewhere
         // can still be served.
@@ -346,7 +348,7 @@ int BpagePool::flush_cache(unsigned cache) {
     Impl &p = *impl_;
     if (cache >= p.config.num_caches) return -EINVAL;
     Cache &c = p.caches[cache];
-    p.retire_tail(c);
+    p.retire_tail(c, cache);
     p.give_back(c, 0);
     return 0;
 }

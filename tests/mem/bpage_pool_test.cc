@@ -234,6 +234,23 @@ TEST(AllocMessage, ExpiredLeaseIsTakenOver) {
     EXPECT_EQ(pool->counters().caches[0].tail_bpage, -1);
 }
 
+TEST(FlushCache, LeavesATakenOverBpageToItsNewOwner) {
+    FakeClock clock;
+    auto pool = make_pool(2, 2, 1, &clock, 1000);
+    uint32_t t0[kMaxMessageBpages], w1[kMaxMessageBpages], t1[kMaxMessageBpages];
+    ASSERT_EQ(pool->alloc_message(100, 0, t0), 1);
+    pool->release(t0, 1, 0);
+    ASSERT_EQ(pool->alloc_message(kBpageSize, 1, w1), 1);
+    clock.now = 2000;
+    ASSERT_EQ(pool->alloc_message(100, 1, t1), 1);  // takes cache 0's bpage over
+    ASSERT_EQ(pool->flush_cache(0), 0);             // cache 0 has not noticed yet
+    EXPECT_EQ(pool->counters().caches[1].tail_bpage, t1[0] / kBpageSize);
+    uint32_t t2[kMaxMessageBpages];
+    ASSERT_EQ(pool->alloc_message(100, 1, t2), 1);  // still cache 1's: carved next to t1
+    EXPECT_EQ(t2[0], t1[0] + 128);
+    EXPECT_EQ(pool->free_bpages(), 0u);
+}
+
 TEST(AllocMessage, LeaseWithLiveTailsIsNotTakenOver) {
     FakeClock clock;
     auto pool = make_pool(2, 2, 1, &clock, 1000);

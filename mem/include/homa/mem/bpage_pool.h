@@ -200,6 +200,8 @@ class BpagePool {
     /**
      * Increases whenever bpages become free. The dataplane keeps RPCs that got -ENOMEM in
      * a queue (shortest first) and retries when this value changes. Any thread.
+     * An idle cache's tail bpage whose lease expired is not counted as free and its
+     * takeover does not change this value: retry on a timer too (every lease_cycles).
      */
     uint64_t release_generation() const noexcept;
 
