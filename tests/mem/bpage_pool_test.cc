@@ -90,6 +90,22 @@ TEST(Create, AutoWithoutEalUsesMmap) {
                 pool->backing() == PoolConfig::Backing::kAnonMmap);
 }
 
+TEST(Create, HugeMmapBackingIsHugePageAlignedOrFailsCleanly) {
+    PoolConfig cfg;
+    cfg.bytes = 4 * kBpageSize;
+    cfg.backing = PoolConfig::Backing::kHugeMmap;
+    std::string err;
+    auto pool = BpagePool::create(cfg, &err);
+    if (pool == nullptr) {  // no free 2 MiB pages on this machine
+        EXPECT_NE(err.find("MAP_HUGETLB"), std::string::npos) << err;
+        return;
+    }
+    EXPECT_EQ(pool->backing(), PoolConfig::Backing::kHugeMmap);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(pool->base()) % (2u << 20), 0u);
+    EXPECT_EQ(pool->size_bytes(), 4u * kBpageSize);
+    EXPECT_EQ(pool->iova(0), kBadIova);
+}
+
 TEST(AllocMessage, RejectsBadLengthAndCache) {
     FakeClock clock;
     auto pool = make_pool(4, 2, 4, &clock);
