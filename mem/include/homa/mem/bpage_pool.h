@@ -205,7 +205,7 @@ class BpagePool {
      */
     uint64_t release_generation() const noexcept;
 
-    /** The backing actually used (never kAuto). */
+    /** The backing actually used (never kAuto). Any thread. */
     PoolConfig::Backing backing() const noexcept;
 
     /** A snapshot of the counters. Any thread; allocates (not for the datapath). */
