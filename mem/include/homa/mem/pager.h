@@ -174,7 +174,8 @@ class Pager {
 
     /**
      * Waits until every request queued before the call has finished; later requests wait
-     * in the queue until resume(). @return 0, or -EALREADY if already inhibited.
+     * in the queue until resume(). Calls made with wait = true run in their caller and are
+     * not held. @return 0, or -EALREADY if already inhibited.
      */
     int inhibit();
     /** Lets queued requests run again. */
