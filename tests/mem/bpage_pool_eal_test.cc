@@ -39,12 +39,17 @@ std::string lcores_arg() {
 }
 
 class EalEnvironment : public ::testing::Environment {
-public:
+  public:
     void SetUp() override {
-        std::vector<std::string> args = {
-            "bpage_pool_eal_test", "--no-huge", "--no-shconf", "-m", "128",
-            "--file-prefix=mem_pool_eal-" + std::to_string(getpid()), lcores_arg(), "--no-pci",
-            "--log-level=lib.eal:error"};
+        std::vector<std::string> args = {"bpage_pool_eal_test",
+                                         "--no-huge",
+                                         "--no-shconf",
+                                         "-m",
+                                         "128",
+                                         "--file-prefix=mem_pool_eal-" + std::to_string(getpid()),
+                                         lcores_arg(),
+                                         "--no-pci",
+                                         "--log-level=lib.eal:error"};
         std::vector<char *> argv;
         for (auto &a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
@@ -91,10 +96,14 @@ bool stamped(BpagePool &pool, const Msg &m) {
 
 uint32_t random_length(std::mt19937_64 &rng) {
     switch (rng() % 4) {
-    case 0: return 1 + rng() % 1000;
-    case 1: return 1 + rng() % 20000;
-    case 2: return 1 + rng() % 200000;
-    default: return 1 + rng() % kMaxMessageLength;
+        case 0:
+            return 1 + rng() % 1000;
+        case 1:
+            return 1 + rng() % 20000;
+        case 2:
+            return 1 + rng() % 200000;
+        default:
+            return 1 + rng() % kMaxMessageLength;
     }
 }
 
