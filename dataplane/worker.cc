@@ -36,7 +36,9 @@ Worker::Impl::~Impl() {
 }
 
 uint64_t read_clock_ns(Worker::Impl &w) {
-    uint64_t d = rte_get_tsc_cycles() - w.tsc_base;
+    uint64_t tsc = rte_get_tsc_cycles();
+    w.tsc = tsc;
+    uint64_t d = tsc - w.tsc_base;
     w.now_ns = static_cast<uint64_t>((static_cast<__uint128_t>(d) * w.ns_mult) >> 32);
     return w.now_ns;
 }
@@ -85,6 +87,9 @@ Worker::~Worker() = default;
 bool Worker::poll() {
     Impl &w = *impl_;
     uint64_t now = read_clock_ns(w);
+    // One clock read per poll serves the pool's lease clock too (pools made with
+    // PoolConfig::caller_ticks; others ignore the tick).
+    w.cfg.pool->tick(w.cfg.pool_cache, w.tsc);
     uint32_t work = receive(w);
     work += w.engine.poll(now);
     work += build_and_send(w);

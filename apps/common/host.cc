@@ -29,6 +29,7 @@ std::unique_ptr<Host> Host::create(const HostOptions &opts, std::string *error) 
     mem::PoolConfig pc;
     pc.bytes = opts.pool_bytes;
     pc.backing = mem::PoolConfig::Backing::kEal;
+    pc.caller_ticks = true;  // the worker ticks the lease clock once per poll
     h->pool_ = mem::BpagePool::create(pc, error);
     if (!h->pool_) return nullptr;
     dp::WorkerConfig wc;
