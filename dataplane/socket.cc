@@ -48,8 +48,11 @@ void RecvMessage::release() noexcept {
     if (worker_ && m_.num_bpages) {
         worker_->pool().release(m_.bpage_offsets, m_.num_bpages, worker_->pool_cache());
     }
+    // Only what valid()/num_pieces() look at is reset: clearing the whole Message showed up
+    // at several percent of a 100 B echo.
     worker_ = nullptr;
-    m_ = homa::Message{};
+    m_.num_bpages = 0;
+    m_.length = 0;
 }
 
 // ----- Socket -----
