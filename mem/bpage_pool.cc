@@ -19,16 +19,21 @@
 //    a thief needs owner != none, now > expiry, and no live tails; it CASes `own` with the
 //    epoch it read. An owner whose lease has less than half left renews the slow way: it
 //    stores the new expiry, then CASes `own` (epoch + 1) — a thief that read the old epoch
-//    fails, one that read the new epoch sees the new expiry. With more than half a lease
-//    left the owner carves without any RMW; that is safe as long as an owner is never
-//    stalled for half a lease between reading the clock and finishing the carve (about 20
-//    instructions; 5 ms with the default lease). Making that path airtight needs an RMW or
-//    a full fence per allocation, which is what this design exists to avoid.
+//    fails, one that read the new epoch sees the new expiry.
+//  - Owner and thief are kept apart Dekker-style, with no RMW on the owner's path: the owner
+//    sets its cache's `carving` flag, fences, and only then checks `own` and carves; the
+//    thief CASes `own`, fences, waits for the former owner's `carving` to drop, and claims the
+//    bpage only if it still has no live tail (with the same CAS to kFreed that releases
+//    use, so a bpage is never freed twice). One of the two always sees the other's write.
+//    The first version relied on the owner never stalling for half a lease inside the carve
+//    window; on a loaded 2-core machine (lcores sharing a core) that happened and two caches
+//    carved the same bpage, so the fence (tens of cycles per tail allocation) is the price.
 // Tried and dropped: one atomic refcount per bpage (an RMW per tail alloc and release) and
 // a lock-free shared free list (ABA handling costs more than the rarely taken mutex).
 #include "homa/mem/bpage_pool.h"
 
 #include <rte_cycles.h>
+#include <sched.h>
 
 #include <atomic>
 #include <cassert>
@@ -92,6 +97,9 @@ struct alignas(64) Cache {
     uint64_t now = 0;                      // caller_ticks: the owner's last tick
     std::atomic<uint32_t> stash_count{0};  // mirrors count for readers
     std::atomic<int64_t> tail_published{-1};
+    // 1 while the owner is between checking that it still owns its tail bpage and carving
+    // from it (see the takeover note in the DESIGN NOTES).
+    std::atomic<uint32_t> carving{0};
     std::atomic<uint64_t> messages_allocated{0};
     std::atomic<uint64_t> messages_released{0};
     std::atomic<uint64_t> alloc_failures{0};
@@ -172,8 +180,14 @@ struct BpagePool::Impl {
         uint32_t owner = owner_of(own);
         if (owner >= config.num_caches || owner == cache) return false;
         if (t <= d.expiry.load(std::memory_order_acquire) || d.live() != 0) return false;
-        if (!d.own.compare_exchange_strong(own, make_own(kNoOwner, own))) return false;
-        return true;
+        uint64_t retired = make_own(kNoOwner, own);
+        if (!d.own.compare_exchange_strong(own, retired, std::memory_order_seq_cst)) return false;
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        // The former owner may be inside its carve window, having checked `own` before our
+        // CAS: let it finish, then look at the tails again.
+        while (caches[owner].carving.load(std::memory_order_acquire) != 0) sched_yield();
+        if (d.live() != 0) return false;  // it carved: the bpage stays retired; releases free it
+        return d.own.compare_exchange_strong(retired, make_own(kFreed, retired));
     }
 
     // Makes at least `need` bpages available in the stash: shared list, then takeovers.
@@ -303,11 +317,25 @@ int BpagePool::alloc_message(uint32_t length, unsigned cache, uint32_t offsets[k
     uint32_t whole = length / kBpageSize;
     uint32_t tail = length % kBpageSize;
     uint64_t t = p.config.caller_ticks ? c.now : p.now();
-    bool carve_from_current = tail != 0 && p.tail_fits(c, cache, tail, t);
-    uint32_t need = whole + (tail != 0 && !carve_from_current ? 1 : 0);
+    // The carve windows are kept short and never contain reserve(): a thief in reserve() waits
+    // for the owner's window to close, and two caches stealing from each other must not wait
+    // on each other.
+    bool carved = false;
+    uint32_t tail_offset = 0;
+    if (tail != 0) {
+        c.carving.store(1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (p.tail_fits(c, cache, tail, t)) {
+            tail_offset = p.carve(c, tail, t);
+            carved = true;
+        }
+        c.carving.store(0, std::memory_order_release);
+    }
+    uint32_t need = whole + (tail != 0 && !carved ? 1 : 0);
     // Retire before reserving: freeing the old tail bpage may flush the stash.
-    if (tail != 0 && !carve_from_current) p.retire_tail(c, cache);
+    if (tail != 0 && !carved) p.retire_tail(c, cache);
     if (!p.reserve(c, cache, need, t)) {
+        if (carved) p.release_tail(c, cache, tail_offset / kBpageSize);  // all or nothing
         // Hand the stash to the shared list so that a smaller waiting message elsewhere
         // can still be served.
         p.give_back(c, 0);
@@ -318,8 +346,14 @@ int BpagePool::alloc_message(uint32_t length, unsigned cache, uint32_t offsets[k
     if (tail == 0) {
         p.desc[offsets[whole - 1] / kBpageSize].kind.store(kWhole, std::memory_order_relaxed);
     } else {
-        if (!carve_from_current) p.start_tail(c, cache, c.stash[--c.count], t);
-        offsets[whole] = p.carve(c, tail, t);
+        if (!carved) {
+            c.carving.store(1, std::memory_order_relaxed);
+            std::atomic_thread_fence(std::memory_order_seq_cst);
+            p.start_tail(c, cache, c.stash[--c.count], t);
+            tail_offset = p.carve(c, tail, t);
+            c.carving.store(0, std::memory_order_release);
+        }
+        offsets[whole] = tail_offset;
     }
     p.publish(c);
     bump(c.messages_allocated);
