@@ -90,10 +90,27 @@ bool Worker::poll() {
     // One clock read per poll serves the pool's lease clock too (pools made with
     // PoolConfig::caller_ticks; others ignore the tick).
     w.cfg.pool->tick(w.cfg.pool_cache, w.tsc);
-    uint32_t work = receive(w);
-    work += w.engine.poll(now);
-    work += build_and_send(w);
-    work += drain_completions(w);
+    uint32_t work;
+    if (!w.cfg.stage_cycles) {
+        work = receive(w);
+        work += w.engine.poll(now);
+        work += build_and_send(w);
+        work += drain_completions(w);
+    } else {
+        uint64_t t0 = w.tsc;
+        work = receive(w);
+        uint64_t t1 = rte_get_tsc_cycles();
+        work += w.engine.poll(now);
+        uint64_t t2 = rte_get_tsc_cycles();
+        work += build_and_send(w);
+        uint64_t t3 = rte_get_tsc_cycles();
+        work += drain_completions(w);
+        uint64_t t4 = rte_get_tsc_cycles();
+        w.stats.cycles_rx += t1 - t0;
+        w.stats.cycles_engine += t2 - t1;
+        w.stats.cycles_tx += t3 - t2;
+        w.stats.cycles_completions += t4 - t3;
+    }
     ++w.stats.polls;
     if (work) ++w.stats.busy_polls;
     return work != 0;

@@ -25,6 +25,7 @@ struct HostOptions {
     uint32_t mtu = 1500;
     EngineConfig engine;  ///< local_ip and mtu are filled in from the fields above.
     std::vector<std::pair<uint32_t, dp::MacAddr>> neighbours;
+    bool stage_cycles = false;  ///< WorkerConfig::stage_cycles
 };
 
 class Host {

@@ -52,6 +52,10 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("tx_retries", w.tx_retries);
     visit("tx_no_mbuf", w.tx_no_mbuf);
     visit("sends_completed", w.sends_completed);
+    visit("cycles_rx", w.cycles_rx);
+    visit("cycles_engine", w.cycles_engine);
+    visit("cycles_tx", w.cycles_tx);
+    visit("cycles_completions", w.cycles_completions);
     visit("sends_in_flight", worker.sends_in_flight());
     visit("live_rpcs", worker.engine().live_rpcs());
     visit("engine_held_bpages", worker.engine().held_bpages());

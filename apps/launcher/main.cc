@@ -37,6 +37,7 @@ DEFINE_bool(i, false, "interactive prompt (show/set/start/stop/freeze/clear/help
 DEFINE_uint32(stats_period, 0, "non-interactive: print stats every N seconds (0: never)");
 DEFINE_double(duration, 0, "non-interactive: exit after N seconds (0: run until SIGINT)");
 DEFINE_uint32(pool_mb, 256, "bpage pool size in MiB");
+DEFINE_bool(stage_cycles, true, "count TSC cycles per poll stage (cycles_* counters)");
 
 namespace {
 
@@ -151,6 +152,7 @@ int run(int argc, char **argv) {
     ho.port_id = static_cast<uint16_t>(FLAGS_port);
     ho.mtu = ho.engine.mtu;
     ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;
+    ho.stage_cycles = FLAGS_stage_cycles;
     auto host = homa::apps::Host::create(ho, &error);
     if (!host) return fail(error);
 

@@ -91,6 +91,7 @@ try:
         assert int(counters.get("rx_data", 0)) > 0, out
         assert int(counters.get("server_rpcs_started", 0)) > 0, out
         assert int(counters.get("tx_zero_copy", 0)) + int(counters.get("tx_copied", 0)) > 0, out
+        assert int(counters.get("cycles_rx", 0)) > 0 and int(counters.get("cycles_tx", 0)) > 0, out
 
     tap("prompt_show_stats_after_exchange", stats_nonzero)
 
