@@ -246,7 +246,7 @@ void handle_resend(State &s, const wire::PacketView &v, uint64_t now_ns);
 void handle_busy(State &s, const wire::PacketView &v);
 void handle_rpc_unknown(State &s, const wire::PacketView &v, uint64_t now_ns);
 /** Receiver side: asks the sender for every missing range of r's message (one RESEND per
- *  gap, and one for [recv_end, granted)), or probes with RESEND(0, all) before any data. */
+ *  gap, and one for [recv_end, granted)), or probes for the first packet before any data. */
 void request_retransmission(State &s, Rpc &r, uint64_t now_ns);
 void send_busy(State &s, uint32_t dst_ip, uint16_t sport, uint16_t dport, uint64_t id,
                uint64_t now_ns);

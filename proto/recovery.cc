@@ -40,6 +40,9 @@ void send_rpc_unknown(State &s, const wire::PacketView &v, uint64_t now_ns) {
     }
 }
 
+// A probe asks for this much; the sender always answers with at least one whole packet.
+constexpr uint32_t kProbeBytes = 100;
+
 void busy_for(State &s, Rpc &r, uint64_t now_ns) {
     send_busy(s, s.peers[r.peer].ip, local_port(s, r), r.peer_port, r.key.id, now_ns);
 }
@@ -68,10 +71,13 @@ void send_resend(State &s, Rpc &r, uint32_t offset, uint32_t length, uint64_t no
 void request_retransmission(State &s, Rpc &r, uint64_t now_ns) {
     const MsgIn &in = r.in;
     if (in.length == 0) {
-        // Nothing of the message yet (a client whose request was sent, or is stuck waiting
-        // for grants): ask for all of it. The server retransmits, answers BUSY, or answers
-        // RPC_UNKNOWN if the request never arrived, which restarts it.
-        send_resend(s, r, 0, wire::kResendAll, now_ns);
+        // Nothing of the response yet (the request was sent, or waits for grants): probe for
+        // its first packet only, as Linux does. The server retransmits that packet (then we
+        // know the length and ask for exact ranges), answers BUSY, or answers RPC_UNKNOWN if
+        // the request never arrived, which restarts it. Asking for everything here turned a
+        // slow path into a retransmission storm: each probe re-sent a whole reply that was
+        // still queued on its way.
+        send_resend(s, r, 0, kProbeBytes, now_ns);
         ++s.stats.resend_probes_sent;
         return;
     }

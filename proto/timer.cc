@@ -11,7 +11,7 @@
 //   here senders time out, so receivers must say they are alive).
 // - The peer owes it: silent_ticks grows; from resend_ticks on, every resend_interval ticks, a
 //   receiver asks for what is missing (RESEND per gap and for the granted tail) and a client
-//   whose request is out probes with RESEND(0, all); at timeout_ticks a client RPC completes
+//   whose request is out probes with RESEND(0, 100) (its first packet); at timeout_ticks a client RPC completes
 //   with ETIMEDOUT and a server RPC is destroyed.
 // - A server reply in kAwaitAck asks for its ACK every request_ack_ticks (NEED_ACK) and is
 //   destroyed after timeout_ticks of silence (the client is gone).

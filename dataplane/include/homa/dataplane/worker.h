@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "homa/proto/engine.h"
+#include "homa/proto/fault.h"
 
 struct rte_mempool;
 
@@ -57,6 +58,10 @@ struct WorkerConfig {
     uint16_t burst = 32;
     uint32_t copy_below = 256;              ///< Payloads shorter than this are copied, not attached.
     uint32_t max_zero_copy_sends = 1u << 16;///< Outgoing messages tracked at once.
+    /** Test aid: faults applied to every frame this worker sends to the port (not to local
+     *  delivery), after it is built and before tx_burst. Off unless a rule has a probability;
+     *  counted in WorkerStats::tx_fault_*. */
+    FaultConfig faults;
 };
 
 /** Counters of one worker (engine counters are in engine().stats()). */
@@ -75,6 +80,10 @@ struct WorkerStats {
     uint64_t tx_retries = 0;                ///< Bursts the port did not take at once.
     uint64_t tx_no_mbuf = 0;                ///< Frames dropped: mbuf pool empty (resent later).
     uint64_t sends_completed = 0;           ///< Outgoing messages whose memory was given back.
+    uint64_t tx_fault_dropped = 0;          ///< WorkerConfig::faults: frames dropped,
+    uint64_t tx_fault_duplicated = 0;       ///<   sent twice,
+    uint64_t tx_fault_reordered = 0;        ///<   held back behind later frames,
+    uint64_t tx_fault_corrupted = 0;        ///<   with a byte flipped.
 };
 
 /** Called on the worker's lcore when an outgoing message's memory may be reused. */
@@ -83,7 +92,8 @@ using SendDone = void (*)(void *ctx, uint64_t user_token);
 class Worker {
 public:
     /** Creates a worker for an already started port queue. Returns nullptr and sets `error`
-     *  for a missing pool or mbuf pool, an invalid engine config, or ring creation failure. */
+     *  for a missing pool or mbuf pool, an invalid engine or fault config, or ring creation
+     *  failure. */
     static std::unique_ptr<Worker> create(const WorkerConfig &config, std::string *error);
     ~Worker();
     Worker(const Worker &) = delete;

@@ -51,7 +51,7 @@ struct EngineStats {
     uint64_t cutoffs_sent = 0;
     // --- loss recovery ---
     uint64_t resends_sent = 0;           ///< RESEND packets (one per missing range, and probes).
-    uint64_t resend_probes_sent = 0;     ///< Of those, RESEND(0, all) before any data arrived.
+    uint64_t resend_probes_sent = 0;     ///< Of those, RESEND(0, 100) probes before any data.
     uint64_t retransmitted_packets = 0;  ///< DATA sent again (retransmit = 1).
     uint64_t retransmitted_bytes = 0;
     uint64_t busy_sent = 0;
