@@ -190,7 +190,8 @@ public:
     /** Processes one validated packet addressed to this engine. Never fails: what cannot be
      *  used is counted in stats() and dropped. */
     void handle_packet(const wire::PacketView &packet, uint64_t now_ns);
-    /** Grants, transmit (within grants and the pacer), timers. Returns the packets queued. */
+    /** Messages waiting for bpages (when pages returned), grants, transmit (within grants
+     *  and the pacer), timers (RESEND, BUSY, NEED_ACK, timeouts). Returns the packets queued. */
     uint32_t poll(uint64_t now_ns);
     /** Packets queued for transmission since the last clear_tx(). */
     std::span<const TxPacket> tx_packets() const noexcept;

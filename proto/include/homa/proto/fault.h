@@ -160,7 +160,7 @@ public:
             return;
         }
         if (cfg_.corrupt.probability > 0) maybe_corrupt(ops.bytes(item));
-        T dup;
+        T dup{};
         if (duplicate_.coin(cfg_.duplicate.probability) && ops.copy(item, &dup)) {
             ++stats_.duplicated;
             ops.emit(dup);
