@@ -9,6 +9,7 @@
 #include <random>
 
 #include "homa/proto/engine.h"
+#include "homa/proto/rpc_id.h"
 #include "tests/proto/loss_helpers.h"
 
 namespace homa {
@@ -16,6 +17,107 @@ namespace {
 
 using namespace test;  // NOLINT: the fixtures of tests/fakes and tests/proto
 using wire::PacketType;
+
+// ----- RESEND / RPC_UNKNOWN handling, with handcrafted packets -----
+
+// One engine as a client whose server is not simulated: the test plays the server.
+struct HandcraftedPeer {
+    test::FakePool pool{64};
+    Engine engine{test_config_at(kClientIp), pool.ops()};
+    SocketId sock = 0;
+    std::vector<uint8_t> buf = std::vector<uint8_t>(200'000, 0x5A);
+    uint64_t id = 0;
+    std::vector<uint8_t> frame = std::vector<uint8_t>(256);
+
+    static EngineConfig test_config_at(uint32_t ip) {
+        EngineConfig c = test_config();
+        c.local_ip = ip;
+        return c;
+    }
+    HandcraftedPeer() {
+        EXPECT_EQ(engine.open_socket(0, &sock), 0);
+        EXPECT_EQ(engine.send_request(sock, {kServerIp, kPort},
+                                      OutMessage::contiguous(buf.data(), 200'000, 1), 1, 0, &id),
+                  0);
+        for (uint64_t t = 0; t < 100'000; t += 1000) engine.poll(t);  // all unscheduled out
+        engine.clear_tx();
+    }
+    template <typename Fields>
+    void deliver(const Fields &f) {
+        wire::FrameAddr a;
+        a.src_ip = kServerIp;
+        a.dst_ip = kClientIp;
+        size_t n = wire::encode(frame, a, f);
+        ASSERT_GT(n, 0u);
+        wire::PacketView v;
+        ASSERT_EQ(wire::decode_frame({frame.data(), n}, v), wire::DecodeError::kOk);
+        engine.handle_packet(v, 100'000);
+    }
+    wire::Resend resend(uint64_t rpc, uint32_t offset, uint32_t length) const {
+        return {.common = {.sport = kPort, .dport = engine.socket_port(sock),
+                           .sender_id = wire::local_id(rpc)},
+                .offset = offset, .length = length, .priority = 5};
+    }
+    // Types of the packets queued since the last call, and the DATA among them.
+    std::vector<wire::PacketType> sent(std::vector<const TxPacket *> *data = nullptr) {
+        std::vector<wire::PacketType> types;
+        for (const TxPacket &p : engine.tx_packets()) {
+            auto t = static_cast<wire::PacketType>(p.header[11]);
+            types.push_back(t);
+            if (data && t == PacketType::kData) data->push_back(&p);
+        }
+        return types;
+    }
+};
+
+TEST(Recovery, HandleResend_SentRangeRetransmittedWithFlag) {
+    HandcraftedPeer h;
+    h.deliver(h.resend(h.id, 1424, 2 * 1424));
+    std::vector<const TxPacket *> data;
+    EXPECT_EQ(h.sent(&data), (std::vector<PacketType>{PacketType::kData, PacketType::kData}));
+    ASSERT_EQ(data.size(), 2u);
+    auto *d = reinterpret_cast<const wire::DataHeader *>(data[0]->header);
+    EXPECT_EQ(d->retransmit, 1);
+    EXPECT_EQ(d->seg_offset.get(), 1424u);
+    EXPECT_EQ(data[0]->priority, 5);  // the priority the RESEND asked for
+    EXPECT_EQ(h.engine.stats().retransmitted_packets, 2u);
+}
+
+TEST(Recovery, HandleResend_UnsentRangeImpliesGrantAndAnswersBusy) {
+    HandcraftedPeer h;
+    h.deliver(h.resend(h.id, 100'000, 10'000));  // beyond the 40,000 unscheduled bytes
+    EXPECT_EQ(h.sent(), std::vector<PacketType>{PacketType::kBusy});
+    EXPECT_EQ(h.engine.stats().retransmitted_packets, 0u);
+    h.engine.clear_tx();
+    // The range counts as granted (a GRANT to 110,000 was lost): the data now flows.
+    for (uint64_t t = 100'000; t < 300'000; t += 1000) h.engine.poll(t);
+    std::vector<const TxPacket *> data;
+    h.sent(&data);
+    ASSERT_FALSE(data.empty());
+    auto *last = reinterpret_cast<const wire::DataHeader *>(data.back()->header);
+    EXPECT_EQ(last->retransmit, 0);
+    EXPECT_GE(last->seg_offset.get() + data.back()->payload_len(), 110'000u);
+}
+
+TEST(Recovery, HandleResend_UnknownRpcAnsweredRpcUnknown) {
+    HandcraftedPeer h;
+    h.deliver(h.resend(h.id + 1000, 0, 100));
+    EXPECT_EQ(h.sent(), std::vector<PacketType>{PacketType::kRpcUnknown});
+    EXPECT_EQ(h.engine.stats().rpc_unknown_sent, 1u);
+}
+
+TEST(Recovery, HandleRpcUnknown_ClientResendsItsRequestFromTheStart) {
+    HandcraftedPeer h;
+    wire::Bare unknown{.type = PacketType::kRpcUnknown,
+                       .common = {.sport = kPort, .dport = h.engine.socket_port(h.sock),
+                                  .sender_id = wire::local_id(h.id)}};
+    h.deliver(unknown);
+    std::vector<const TxPacket *> data;
+    h.sent(&data);
+    ASSERT_EQ(data.size(), 29u);  // the 40,000 unscheduled bytes it had sent
+    EXPECT_EQ(reinterpret_cast<const wire::DataHeader *>(data[0]->header)->seg_offset.get(), 0u);
+    EXPECT_EQ(h.engine.stats().client_rpcs_restarted, 1u);
+}
 
 // ----- random faults on every link -----
 
@@ -69,6 +171,9 @@ TEST(Loss, Faults_EchoMatrixCompletesUnderDropDuplicateReorder) {
     }
     EXPECT_GT(resends, 0u);
     EXPECT_GT(retransmitted, 0u);
+    uint64_t flagged = 0;
+    for (const auto &p : net.log()) flagged += p.retransmit;
+    EXPECT_EQ(flagged, retransmitted);  // every retransmission, and only those, says so
     EXPECT_EQ(c1.engine.stats().client_rpcs_timed_out + c2.engine.stats().client_rpcs_timed_out, 0u);
     std::printf("[fault run] rpcs %lu completed %lu frames %lu dropped %lu duplicated %lu "
                 "reordered %lu resends %lu retransmitted %lu busy %lu rpc_unknown %lu "
