@@ -1,5 +1,6 @@
 // Loss recovery on real DPDK ports: two workers over a net_ring pair, each worker's TX fault
-// layer (WorkerConfig::faults) dropping 5 % of its frames, so both directions lose packets.
+// layer (WorkerConfig::faults) dropping 5 % of its frames, so both directions lose packets;
+// then duplicating (rte_pktmbuf_copy of zero-copy chains), reordering and corrupting them.
 // The echo matrix (1 B .. 1 MB) completes with every payload verified, the recovery machinery
 // visibly worked, and at the end nothing is alive, held or in flight on either side.
 #include <gtest/gtest.h>
@@ -69,40 +70,33 @@ bool quiescent(RingPair &p) {
     return true;
 }
 
-TEST(RingLoss, EchoMatrix_FivePercentDropBothWays) {
-    RingPair pair("rloss", 64u << 20, lossy_engine, lossy_worker);
-    dp::Socket server, client;
-    ASSERT_EQ(dp::Socket::open(*pair.a.worker, kPort, &server), 0);
-    ASSERT_EQ(dp::Socket::open(*pair.b.worker, 0, &client), 0);
+// Sends the echo matrix (twice) and a crowd of small requests from b to a; returns the number
+// of responses verified byte for byte, counting failed RPCs in `errors`.
+size_t echo_matrix(RingPair &pair, dp::Socket &server, dp::Socket &client, size_t *errors) {
     const std::vector<uint32_t> sizes = {1, 100, 1423, 1424, 1425, 10'000, 40'000, 40'001,
                                          65'536, 100'000, 500'000, 1'000'000};
     std::map<uint64_t, uint32_t> expected;  // cookie -> length
     uint64_t cookie = 1;
-    for (int round = 0; round < 2; ++round) {
-        for (uint32_t len : sizes) {
-            std::vector<uint8_t> msg(len);
-            for (uint32_t i = 0; i < len; ++i) msg[i] = pattern(cookie, i);
-            uint64_t id;
-            ASSERT_EQ(client.send({kIpA, kPort}, msg, cookie, &id), 0);
-            expected[cookie++] = len;
-        }
-    }
-    for (int i = 0; i < 200; ++i, ++cookie) {  // and a crowd of small ones
-        std::vector<uint8_t> msg(1 + i * 7);
-        for (uint32_t j = 0; j < msg.size(); ++j) msg[j] = pattern(cookie, j);
+    auto send = [&](uint32_t len) {
+        std::vector<uint8_t> msg(len);
+        for (uint32_t i = 0; i < len; ++i) msg[i] = pattern(cookie, i);
         uint64_t id;
-        ASSERT_EQ(client.send({kIpA, kPort}, msg, cookie, &id), 0);
-        expected[cookie] = static_cast<uint32_t>(msg.size());
+        EXPECT_EQ(client.send({kIpA, kPort}, msg, cookie, &id), 0);
+        expected[cookie++] = len;
+    };
+    for (int round = 0; round < 2; ++round) {
+        for (uint32_t len : sizes) send(len);
     }
-    size_t total = expected.size(), verified = 0, errors = 0;
-    ASSERT_TRUE(run(pair, server, [&] {
+    for (uint32_t i = 0; i < 200; ++i) send(1 + i * 7);
+    size_t verified = 0;
+    bool done = run(pair, server, [&] {
         dp::RecvMessage resp;
         while (client.recv(kRecvResponse, 0, &resp) == 0) {
             auto it = expected.find(resp.cookie());
             EXPECT_NE(it, expected.end());
             if (it == expected.end()) continue;
             if (resp.error() != 0) {
-                ++errors;
+                ++*errors;
             } else {
                 EXPECT_TRUE(matches(resp, it->first, it->second)) << "cookie " << it->first;
                 ++verified;
@@ -110,13 +104,41 @@ TEST(RingLoss, EchoMatrix_FivePercentDropBothWays) {
             expected.erase(it);
         }
         return expected.empty();
-    }, 15)) << expected.size() << " responses missing";
-    EXPECT_EQ(errors, 0u);
-    EXPECT_EQ(verified, total);
-    ASSERT_TRUE(run(pair, server, [&] { return quiescent(pair); }, 5));
-    uint64_t dropped = 0, resends = 0, retransmitted = 0;
+    }, 15);
+    EXPECT_TRUE(done) << expected.size() << " responses missing";
+    return verified;
+}
+
+void print_run(const char *what, RingPair &pair, size_t rpcs) {
+    uint64_t dropped = 0, dup = 0, reordered = 0, corrupted = 0, rejected = 0, resends = 0,
+             retransmitted = 0;
     for (auto *s : {&pair.a, &pair.b}) {
-        dropped += s->worker->stats().tx_fault_dropped;
+        const dp::WorkerStats &ws = s->worker->stats();
+        dropped += ws.tx_fault_dropped;
+        dup += ws.tx_fault_duplicated;
+        reordered += ws.tx_fault_reordered;
+        corrupted += ws.tx_fault_corrupted;
+        for (uint64_t d : ws.rx_decode_errors) rejected += d;
+        resends += s->worker->engine().stats().resends_sent;
+        retransmitted += s->worker->engine().stats().retransmitted_packets;
+    }
+    std::printf("[dpdk %s] rpcs %zu dropped %lu duplicated %lu reordered %lu corrupted %lu "
+                "rejected %lu resends %lu retransmitted %lu\n", what, rpcs, dropped, dup,
+                reordered, corrupted, rejected, resends, retransmitted);
+}
+
+TEST(RingLoss, EchoMatrix_FivePercentDropBothWays) {
+    RingPair pair("rloss", 64u << 20, lossy_engine, lossy_worker);
+    dp::Socket server, client;
+    ASSERT_EQ(dp::Socket::open(*pair.a.worker, kPort, &server), 0);
+    ASSERT_EQ(dp::Socket::open(*pair.b.worker, 0, &client), 0);
+    size_t errors = 0;
+    size_t verified = echo_matrix(pair, server, client, &errors);
+    EXPECT_EQ(errors, 0u);
+    EXPECT_EQ(verified, 224u);
+    ASSERT_TRUE(run(pair, server, [&] { return quiescent(pair); }, 5));
+    uint64_t resends = 0, retransmitted = 0;
+    for (auto *s : {&pair.a, &pair.b}) {
         const EngineStats &es = s->worker->engine().stats();
         resends += es.resends_sent;
         retransmitted += es.retransmitted_packets;
@@ -127,8 +149,41 @@ TEST(RingLoss, EchoMatrix_FivePercentDropBothWays) {
     EXPECT_GT(pair.b.worker->stats().tx_fault_dropped, 0u);
     EXPECT_GT(resends, 0u);
     EXPECT_GT(retransmitted, 0u);
-    std::printf("[dpdk fault run] rpcs %zu frames dropped %lu resends %lu retransmitted %lu\n",
-                total, dropped, resends, retransmitted);
+    print_run("drop 5%", pair, verified);
+}
+
+void messy_worker(dp::WorkerConfig &w) {
+    w.faults.duplicate = {0.03, w.engine.local_ip + 1};  // copies of zero-copy chains too
+    w.faults.reorder = {0.03, w.engine.local_ip + 2};
+    w.faults.corrupt = {0.02, w.engine.local_ip + 3};
+    w.faults.corrupt_begin = 14;  // the IPv4 header: every corrupted frame must be rejected
+    w.faults.corrupt_end = 34;
+}
+
+TEST(RingLoss, EchoMatrix_DuplicateReorderCorruptBothWays) {
+    RingPair pair("rmess", 64u << 20, lossy_engine, messy_worker);
+    dp::Socket server, client;
+    ASSERT_EQ(dp::Socket::open(*pair.a.worker, kPort, &server), 0);
+    ASSERT_EQ(dp::Socket::open(*pair.b.worker, 0, &client), 0);
+    size_t errors = 0;
+    size_t verified = echo_matrix(pair, server, client, &errors);
+    EXPECT_EQ(errors, 0u);
+    EXPECT_EQ(verified, 224u);
+    ASSERT_TRUE(run(pair, server, [&] { return quiescent(pair); }, 5));
+    for (auto *s : {&pair.a, &pair.b}) {
+        const dp::WorkerStats &ws = s->worker->stats();
+        EXPECT_GT(ws.tx_fault_duplicated, 0u);
+        EXPECT_GT(ws.tx_fault_reordered, 0u);
+        EXPECT_GT(ws.tx_fault_corrupted, 0u);
+        EXPECT_EQ(ws.tx_no_mbuf, 0u);
+    }
+    // Each corrupted frame (and each copy of one) is rejected by the peer's validator.
+    uint64_t rejected_by_a = 0, rejected_by_b = 0;
+    for (uint64_t d : pair.a.worker->stats().rx_decode_errors) rejected_by_a += d;
+    for (uint64_t d : pair.b.worker->stats().rx_decode_errors) rejected_by_b += d;
+    EXPECT_GE(rejected_by_a, pair.b.worker->stats().tx_fault_corrupted);
+    EXPECT_GE(rejected_by_b, pair.a.worker->stats().tx_fault_corrupted);
+    print_run("duplicate+reorder+corrupt", pair, verified);
 }
 
 TEST(RingLoss, CreateRejectsBadFaultConfig) {
