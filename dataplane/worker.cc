@@ -20,8 +20,13 @@ void pool_release(void *ctx, const uint32_t *offsets, uint32_t count) {
     b->pool->release(offsets, count, b->cache);
 }
 
+uint64_t pool_generation(void *ctx) {
+    return static_cast<PoolBinding *>(ctx)->pool->release_generation();
+}
+
 PoolOps pool_ops(PoolBinding *b) {
-    return PoolOps{b, b->pool ? b->pool->base() : nullptr, &pool_alloc, &pool_release};
+    return PoolOps{b, b->pool ? b->pool->base() : nullptr, &pool_alloc, &pool_release,
+                   &pool_generation};
 }
 
 }  // namespace
@@ -32,6 +37,7 @@ Worker::Impl::Impl(const WorkerConfig &c)
 Worker::Impl::~Impl() {
     for (rte_mbuf *m : tx_batch) rte_pktmbuf_free(m);
     for (rte_mbuf *m : local_rx) rte_pktmbuf_free(m);
+    if (faults) faults->delayed.flush([](rte_mbuf *m) { rte_pktmbuf_free(m); });
     if (done_ring) rte_ring_free(done_ring);
 }
 
@@ -54,6 +60,7 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
         return fail("worker: burst and max_zero_copy_sends must be > 0");
     }
     if (config.engine.local_ip == 0) return fail("worker: engine.local_ip is not set");
+    if (std::string why; !config.faults.validate(&why)) return fail("worker: faults: " + why);
     auto impl = std::make_unique<Impl>(config);
     if (!impl->engine.ok()) return fail(std::string("worker: engine config: ") + impl->engine.error());
     Impl &w = *impl;
@@ -73,6 +80,12 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
         return fail(std::string("worker: rte_ring_create: ") + rte_strerror(rte_errno));
     }
     w.tx_batch.reserve(config.engine.tx_queue_packets);
+    if (config.faults.enabled()) {
+        w.faults = std::make_unique<TxFaults>(config.faults);
+        // Duplicates and released delayed frames join a poll's batch: room for them too.
+        w.tx_batch.reserve(2 * config.engine.tx_queue_packets + config.faults.delay_capacity);
+        w.faults->fresh.reserve(config.engine.tx_queue_packets);
+    }
     w.local_rx.reserve(config.engine.tx_queue_packets);
     w.scratch.resize(16384);
     w.tsc_base = rte_get_tsc_cycles();

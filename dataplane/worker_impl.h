@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <memory>
 #include <vector>
 
 #include "homa/dataplane/worker.h"
@@ -36,6 +37,14 @@ struct SendSlot {
     bool in_use = false;
 };
 
+/** WorkerConfig::faults at work on the TX path (worker_tx.cc apply_tx_faults). */
+struct TxFaults {
+    explicit TxFaults(const FaultConfig &c) : injector(c), delayed(c.delay_capacity) {}
+    FaultInjector injector;
+    DelayLine<rte_mbuf *> delayed;          ///< Frames held back; freed with the worker.
+    std::vector<rte_mbuf *> fresh;          ///< This poll's frames, before the faults.
+};
+
 /** What the engine's PoolOps point at: the pool and this worker's cache in it. */
 struct PoolBinding {
     mem::BpagePool *pool = nullptr;
@@ -54,6 +63,7 @@ struct Worker::Impl {
     std::vector<rte_mbuf *> tx_batch;       ///< Frames built this poll, not yet sent.
     std::vector<rte_mbuf *> local_rx;       ///< Frames to ourselves, handled next poll.
     std::vector<uint8_t> scratch;           ///< Linearizing chained frames.
+    std::unique_ptr<TxFaults> faults;       ///< Only when cfg.faults is enabled.
     uint64_t tsc_base = 0;
     uint64_t ns_mult = 0;                   ///< ns = (tsc - tsc_base) * ns_mult >> 32.
     uint64_t now_ns = 0;

@@ -1,6 +1,10 @@
 // Frames out: the engine's TxPackets become Ethernet frames (header mbuf + payload attached
 // zero-copy as external buffers, or copied when small, not DMA-able, or the port cannot send
 // chains), frames to our own address loop back internally, and send slots complete.
+// With WorkerConfig::faults, the frames built in a poll pass proto's FaultInjector before
+// tx_burst (drop = free, duplicate = rte_pktmbuf_copy, corrupt = a byte of the first segment,
+// which holds every header; reorder = held in a delay line, released when later frames pass
+// or when a poll builds nothing).
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 #include <rte_memory.h>
@@ -157,6 +161,34 @@ rte_mbuf *build_frame(Worker::Impl &w, const TxPacket &p, bool local) {
     return m;
 }
 
+// FaultInjector::pass on mbufs. Corruption touches only the first segment: the headers (and
+// the payload of copied frames), never memory attached zero-copy, which belongs to the sender.
+struct MbufFaultOps {
+    Worker::Impl &w;
+    void drop(rte_mbuf *m) { rte_pktmbuf_free(m); }
+    std::span<uint8_t> bytes(rte_mbuf *m) { return {rte_pktmbuf_mtod(m, uint8_t *), m->data_len}; }
+    bool copy(rte_mbuf *m, rte_mbuf **out) {
+        *out = rte_pktmbuf_copy(m, w.cfg.mbuf_pool, 0, UINT32_MAX);
+        return *out != nullptr;
+    }
+    void emit(rte_mbuf *m) { w.tx_batch.push_back(m); }
+};
+
+// Runs the frames built this poll (tx_batch[first..]) through the configured faults.
+void apply_tx_faults(Worker::Impl &w, size_t first) {
+    TxFaults &f = *w.faults;
+    f.fresh.assign(w.tx_batch.begin() + static_cast<long>(first), w.tx_batch.end());
+    w.tx_batch.resize(first);
+    MbufFaultOps ops{w};
+    for (rte_mbuf *m : f.fresh) f.injector.pass(m, f.delayed, ops);
+    if (f.fresh.empty()) f.delayed.flush([&](rte_mbuf *m) { ops.emit(m); });  // idle link
+    const FaultStats &st = f.injector.stats();
+    w.stats.tx_fault_dropped = st.dropped;
+    w.stats.tx_fault_duplicated = st.duplicated;
+    w.stats.tx_fault_reordered = st.reordered;
+    w.stats.tx_fault_corrupted = st.corrupted;
+}
+
 }  // namespace
 
 int Worker::register_send(const OutMessage &pieces, SendDone done, void *ctx,
@@ -198,6 +230,7 @@ int Worker::cancel_send(const OutMessage &registered) {
 
 uint32_t build_and_send(Worker::Impl &w) {
     auto packets = w.engine.tx_packets();
+    size_t first_new = w.tx_batch.size();
     for (const TxPacket &p : packets) {
         bool local = p.dst_ip == w.cfg.engine.local_ip;
         rte_mbuf *m = build_frame(w, p, local);
@@ -211,6 +244,7 @@ uint32_t build_and_send(Worker::Impl &w) {
     }
     w.engine.clear_tx();
     uint32_t built = static_cast<uint32_t>(packets.size());
+    if (w.faults) apply_tx_faults(w, first_new);
     // Send everything; a port that is momentarily full is retried, never silently dropped.
     size_t sent = 0;
     while (sent < w.tx_batch.size()) {

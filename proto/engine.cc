@@ -26,6 +26,14 @@ bool EngineConfig::validate(std::string *why) const {
     if (grant_fifo_fraction > 500) return fail("grant_fifo_fraction is per mille, <= 500");
     if (link_mbps == 0) return fail("link_mbps must be > 0");
     if (tick_ns == 0) return fail("tick_ns must be > 0");
+    if (resend_ticks == 0 || resend_interval == 0) {
+        return fail("resend_ticks and resend_interval must be > 0");
+    }
+    if (timeout_ticks <= resend_ticks) return fail("timeout_ticks must be > resend_ticks");
+    if (request_ack_ticks == 0) return fail("request_ack_ticks must be > 0");
+    if (max_peer_server_rpcs == 0 || max_peer_unacked == 0) {
+        return fail("max_peer_server_rpcs and max_peer_unacked must be > 0");
+    }
     if (max_rpcs == 0 || max_rpcs > (1u << 26)) return fail("max_rpcs must be 1..2^26");
     if (max_peers == 0 || max_sockets == 0) return fail("max_peers and max_sockets must be > 0");
     if (tx_queue_packets < 16) return fail("tx_queue_packets must be >= 16");
@@ -46,6 +54,7 @@ const char *engine_drop_name(EngineDrop d) noexcept {
         case EngineDrop::kRpcTableFull: return "rpc_table_full";
         case EngineDrop::kPeerTableFull: return "peer_table_full";
         case EngineDrop::kTxQueueFull: return "tx_queue_full";
+        case EngineDrop::kPeerLimit: return "peer_limit";
         case EngineDrop::kCount: break;
     }
     return "invalid";
@@ -71,6 +80,7 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
     socket_by_port.assign(65536, kNil);
     grantable.reserve(cfg.max_rpcs);
     sendable.reserve(cfg.max_rpcs);
+    buffer_waiters.reserve(cfg.max_rpcs);
     tx.reserve(cfg.tx_queue_packets);
     completions.reserve(cfg.max_rpcs);
     next_client_id = cfg.first_client_id;
@@ -87,6 +97,17 @@ const EngineConfig &Engine::config() const noexcept { return s_->cfg; }
 const EngineStats &Engine::stats() const noexcept { return s_->stats; }
 uint32_t Engine::live_rpcs() const noexcept { return s_->live_rpcs; }
 uint32_t Engine::held_bpages() const noexcept { return s_->held_bpages; }
+uint32_t Engine::buffer_waiters() const noexcept {
+    return static_cast<uint32_t>(s_->buffer_waiters.size());
+}
+uint32_t Engine::peer_server_rpcs(uint32_t ip) const noexcept {
+    uint32_t i = s_->peer_index.find({ip});
+    return i == kNil ? 0 : s_->peers[i].server_rpcs;
+}
+uint32_t Engine::peer_unacked(uint32_t ip) const noexcept {
+    uint32_t i = s_->peer_index.find({ip});
+    return i == kNil ? 0 : s_->peers[i].unacked;
+}
 std::span<const TxPacket> Engine::tx_packets() const noexcept { return s_->tx; }
 void Engine::clear_tx() noexcept { s_->tx.clear(); }
 std::span<const Completion> Engine::completions() const noexcept { return s_->completions; }
@@ -116,19 +137,37 @@ uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t pee
     r.peer = peer;
     r.peer_port = peer_port;
     r.socket = socket;
+    if (wire::is_server_id(id)) ++s.peers[peer].server_rpcs;
     ++s.live_rpcs;
     return idx;
+}
+
+void set_state(State &s, Rpc &r, RpcState st) {
+    if (r.state == RpcState::kAwaitAck) --s.peers[r.peer].unacked;
+    if (st == RpcState::kAwaitAck) ++s.peers[r.peer].unacked;
+    r.state = st;
+}
+
+void detach_rpc(State &s, uint32_t idx) {
+    Rpc &r = s.rpcs[idx];
+    release_in(s, r);
+    release_out(s, r);
+    if (r.in.grantable) grantable_remove(s, idx);
+    if (r.out.sendable) sendable_remove(s, idx);
+    if (r.in.waiting) waiter_remove(s, idx);
 }
 
 void free_rpc(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
     assert(r.state != RpcState::kFree);
-    release_in(s, r);
-    release_out(s, r);
-    if (r.in.grantable) grantable_remove(s, idx);
-    if (r.out.sendable) sendable_remove(s, idx);
+    detach_rpc(s, idx);
+    if (r.on_ready) {
+        Socket &sock = s.sockets[r.socket];
+        ready_remove(wire::is_server_id(r.key.id) ? sock.requests : sock.responses, s, idx);
+    }
+    if (wire::is_server_id(r.key.id)) --s.peers[r.peer].server_rpcs;
+    set_state(s, r, RpcState::kFree);
     s.rpc_index.erase(r.key);
-    r.state = RpcState::kFree;
     r.next_free = s.free_rpcs;
     s.free_rpcs = idx;
     --s.live_rpcs;
@@ -153,8 +192,18 @@ TxPacket *push_tx(State &s, uint32_t dst_ip, uint8_t priority) {
     return &p;
 }
 
+void fail_client_rpc(State &s, uint32_t idx, int error) {
+    Rpc &r = s.rpcs[idx];
+    assert(wire::is_client_id(r.key.id) && r.state != RpcState::kReady);
+    detach_rpc(s, idx);
+    r.error = error;
+    r.state = RpcState::kReady;
+    ready_push(s.sockets[r.socket].responses, s, idx);
+}
+
 void ready_push(ReadyList &l, State &s, uint32_t idx) {
     s.rpcs[idx].next_ready = kNil;
+    s.rpcs[idx].on_ready = true;
     if (l.tail == kNil) {
         l.head = idx;
     } else {
@@ -165,6 +214,8 @@ void ready_push(ReadyList &l, State &s, uint32_t idx) {
 
 void ready_remove(ReadyList &l, State &s, uint32_t idx) {
     uint32_t prev = kNil;
+    if (!s.rpcs[idx].on_ready) return;
+    s.rpcs[idx].on_ready = false;
     for (uint32_t i = l.head; i != kNil; prev = i, i = s.rpcs[i].next_ready) {
         if (i != idx) continue;
         uint32_t next = s.rpcs[i].next_ready;
@@ -282,6 +333,7 @@ int Engine::send_reply(SocketId sid, Endpoint dst, uint64_t id, const OutMessage
     Rpc *r = find_rpc(s, id, dst.ip);
     if (r == nullptr || r->socket != sid || r->state != RpcState::kInService) return -ENOENT;
     r->state = RpcState::kServerOutgoing;
+    r->silent_ticks = 0;
     start_out(s, static_cast<uint32_t>(r - s.rpcs.data()), msg);
     transmit(s, now_ns);
     return 0;
@@ -350,25 +402,15 @@ int Engine::abort(SocketId sid, uint64_t id, int error, uint64_t /*now_ns*/) {
         if (id != 0 && r.key.id != id) continue;
         found = true;
         if (r.state == RpcState::kReady) {
-            if (error == 0) {
-                ready_remove(s.sockets[sid].responses, s, i);
-                free_rpc(s, i);
-            }
+            if (error == 0) free_rpc(s, i);
             continue;  // already complete: its result stands
         }
         ++s.stats.client_rpcs_aborted;
         if (error == 0) {
             free_rpc(s, i);
-            continue;
+        } else {
+            fail_client_rpc(s, i, error);  // no data, nothing borrowed, delivered by recv
         }
-        // Complete with the error: no data, nothing borrowed, delivered by recv.
-        release_in(s, r);
-        release_out(s, r);
-        if (r.in.grantable) grantable_remove(s, i);
-        if (r.out.sendable) sendable_remove(s, i);
-        r.error = error;
-        r.state = RpcState::kReady;
-        ready_push(s.sockets[sid].responses, s, i);
         if (id != 0) break;
     }
     return id != 0 && !found ? -ENOENT : 0;
@@ -387,18 +429,9 @@ void Engine::handle_packet(const wire::PacketView &v, uint64_t now_ns) {
         case wire::PacketType::kCutoffs: handle_cutoffs(s, v); break;
         case wire::PacketType::kAck: handle_ack(s, v); break;
         case wire::PacketType::kNeedAck: handle_need_ack(s, v, now_ns); break;
-        case wire::PacketType::kResend:
-        case wire::PacketType::kRpcUnknown:
-        case wire::PacketType::kBusy: {
-            // Loss recovery is not in this engine yet: they only prove the peer is alive.
-            Rpc *r = find_rpc(s, wire::local_id(v.common().sender_id.get()), v.src_ip());
-            if (r != nullptr) {
-                r->silent_ticks = 0;
-            } else {
-                ++s.stats.drops[size_t(EngineDrop::kUnknownRpc)];
-            }
-            break;
-        }
+        case wire::PacketType::kResend: handle_resend(s, v, now_ns); break;
+        case wire::PacketType::kRpcUnknown: handle_rpc_unknown(s, v, now_ns); break;
+        case wire::PacketType::kBusy: handle_busy(s, v); break;
         case wire::PacketType::kFreeze: break;
     }
 }
@@ -407,6 +440,7 @@ uint32_t Engine::poll(uint64_t now_ns) {
     State &s = *s_;
     s.now_ns = now_ns;
     size_t before = s.tx.size();
+    if (!s.buffer_waiters.empty()) retry_buffer_waiters(s, now_ns);
     if (s.grants_dirty) update_grants(s, now_ns);
     transmit(s, now_ns);
     run_timers(s, now_ns);

@@ -1,7 +1,8 @@
 // Private state of the protocol engine, shared by the files that implement it by concern:
-// engine.cc (setup, sockets, dispatch), incoming.cc (DATA into bpages, delivery), grant.cc
-// (receiver-side SRPT grants), outgoing.cc (packetizing, pacer, transmit), timer.cc (ticks,
-// NEED_ACK), ack.cc (acks and cutoffs).
+// engine.cc (setup, sockets, dispatch), incoming.cc (DATA into bpages, delivery, the queue of
+// messages waiting for bpages), grant.cc (receiver-side SRPT grants), outgoing.cc (packetizing,
+// pacer, transmit, retransmission), recovery.cc (RESEND, BUSY, RPC_UNKNOWN), timer.cc (ticks:
+// silence, RESEND requests, timeouts, NEED_ACK), ack.cc (acks and cutoffs).
 //
 // DESIGN NOTES
 // - Every object lives in a preallocated vector and is named by its index; lists are intrusive
@@ -12,6 +13,20 @@
 //             Incoming directly; abort with an error: any -> kReady with `error` set)
 //     server: kServerIncoming -> kReady -> kInService -> kServerOutgoing -> kAwaitAck -> (freed
 //             when the client acknowledges)
+//     Loss (recovery.cc, timer.cc): a client that times out goes from any state to kReady with
+//     error ETIMEDOUT; a client in kClientOutgoing that gets RPC_UNKNOWN stays there and
+//     retransmits what it sent (the restart). A server RPC is freed from any state by
+//     RPC_UNKNOWN (the client forgot it) or a timeout; kReady / kInService never time out
+//     (the application holds them). An incoming message whose bpages could not be allocated
+//     stays in its *Incoming state with in.waiting set, on State::buffer_waiters.
+// - Who owes whom a packet decides silence (timer.cc): an RPC counts silent ticks only while
+//   it expects something from its peer. A receiver that is itself the reason nothing arrives
+//   (no bpages yet, or all granted bytes received and no grant sent) instead tells the sender
+//   it is alive with BUSY every resend_interval ticks, so that senders may time out safely.
+// - Per-peer limits: a peer may hold at most max_peer_server_rpcs server RPCs and
+//   max_peer_unacked replies awaiting its ACK here; DATA that would create one more is dropped
+//   (EngineDrop::kPeerLimit) and answered with BUSY, so the client keeps waiting and retries
+//   through its RESEND probes instead of failing.
 // - Keys: an RPC is found by (local id, peer IP). Client ids are unique per host (engines on
 //   one host get disjoint id sequences through first_client_id / id_stride), as in Linux.
 #pragma once
@@ -75,6 +90,7 @@ struct MsgIn {
     uint32_t num_gaps = 0;
     uint64_t birth_ns = 0;        ///< For the FIFO grant share.
     bool grantable = false;       ///< In State::grantable.
+    bool waiting = false;         ///< length known, no bpages yet: in State::buffer_waiters.
     uint8_t sched_priority = 0;
 };
 
@@ -101,8 +117,10 @@ struct Rpc {
     MsgOut out;
     uint32_t next_ready = kNil;   ///< Intrusive chain in the socket's ready list.
     uint32_t next_free = kNil;
+    bool on_ready = false;        ///< In its socket's requests or responses list.
     uint64_t done_tick = 0;       ///< Tick when a server reply finished (for NEED_ACK).
-    uint64_t silent_ticks = 0;
+    uint32_t silent_ticks = 0;    ///< Ticks without a packet while we expect one from the peer.
+    uint32_t idle_ticks = 0;      ///< Ticks a receiver waited on itself (BUSY every interval).
 };
 
 struct Peer {
@@ -112,6 +130,8 @@ struct Peer {
     uint64_t cutoffs_sent_tick = UINT64_MAX; ///< Tick of our last CUTOFFS to this peer.
     wire::Ack acks[wire::kMaxAcks];   ///< Completed client RPCs this peer (a server) may forget.
     uint32_t num_acks = 0;
+    uint32_t server_rpcs = 0;         ///< Live server RPCs this peer (a client) created here.
+    uint32_t unacked = 0;             ///< Of those, replies in kAwaitAck.
 };
 
 /** FIFO list of ready RPCs (intrusive through Rpc::next_ready). */
@@ -162,6 +182,10 @@ struct Engine::State {
 
     std::vector<uint32_t> grantable;  ///< RPCs needing grants, SRPT order (fewest bytes left).
     std::vector<uint32_t> sendable;   ///< RPCs with granted bytes to send.
+    std::vector<uint32_t> buffer_waiters; ///< RPCs waiting for bpages, shortest message first.
+    uint64_t pool_generation = 0;     ///< PoolOps::generation when the waiters last tried.
+    uint64_t waiters_tick = 0;        ///< Tick of the last retry (without a generation hook).
+    bool pages_returned = false;      ///< The engine itself released bpages since the retry.
     bool grants_dirty = false;
     uint64_t fifo_credit = 0;         ///< Granted bytes * fraction owed to the oldest message.
 
@@ -181,9 +205,16 @@ using State = Engine::State;
 
 // engine.cc
 Rpc *find_rpc(State &s, uint64_t local_id, uint32_t peer_ip);
+inline uint32_t index_of(const State &s, const Rpc &r);
 uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t peer_port,
                  uint32_t socket);
+/** Takes an RPC off every list and returns what it holds (bpages, the borrowed message). */
+void detach_rpc(State &s, uint32_t idx);
 void free_rpc(State &s, uint32_t idx);
+/** Completes a client RPC with `error` and no data: detached, then delivered by recv. */
+void fail_client_rpc(State &s, uint32_t idx, int error);
+/** Moves a server RPC into or out of kAwaitAck, keeping the peer's unacked count. */
+void set_state(State &s, Rpc &r, RpcState st);
 uint32_t get_peer(State &s, uint32_t ip);
 TxPacket *push_tx(State &s, uint32_t dst_ip, uint8_t priority);
 /** Queues a header-only control packet at the highest priority; counts it, or counts a drop
@@ -198,6 +229,9 @@ uint16_t local_port(const State &s, const Rpc &r);
 // incoming.cc
 void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns);
 void release_in(State &s, Rpc &r);
+void waiter_remove(State &s, uint32_t idx);
+/** Gives bpages to waiting messages, shortest first, while the pool has them. */
+void retry_buffer_waiters(State &s, uint64_t now_ns);
 
 // grant.cc
 void grantable_add(State &s, uint32_t idx);
@@ -211,7 +245,23 @@ void start_out(State &s, uint32_t idx, const OutMessage &msg);
 void release_out(State &s, Rpc &r);
 uint32_t transmit(State &s, uint64_t now_ns);
 void sendable_remove(State &s, uint32_t idx);
+void sendable_add(State &s, uint32_t idx);
 void pace_control(State &s, uint32_t bytes, uint64_t now_ns);
+/** Sends [start, end) of r's message again (retransmit = 1) at `priority`, as far as the TX
+ *  queue allows; returns the packets queued. */
+uint32_t retransmit(State &s, Rpc &r, uint32_t start, uint32_t end, uint8_t priority,
+                    uint64_t now_ns);
+
+// recovery.cc
+void handle_resend(State &s, const wire::PacketView &v, uint64_t now_ns);
+void handle_busy(State &s, const wire::PacketView &v);
+void handle_rpc_unknown(State &s, const wire::PacketView &v, uint64_t now_ns);
+/** Receiver side: asks the sender for every missing range of r's message (one RESEND per
+ *  gap, and one for [recv_end, granted)), or probes for the first packet before any data. */
+void request_retransmission(State &s, Rpc &r, uint64_t now_ns);
+void send_busy(State &s, uint32_t dst_ip, uint16_t sport, uint16_t dport, uint64_t id,
+               uint64_t now_ns);
+void send_resend(State &s, Rpc &r, uint32_t offset, uint32_t length, uint64_t now_ns);
 
 // ack.cc
 void handle_ack_entry(State &s, const wire::AckEntry &a, uint32_t src_ip);
@@ -226,6 +276,10 @@ void maybe_send_cutoffs(State &s, uint32_t peer, uint16_t their_version, uint16_
 
 // timer.cc
 void run_timers(State &s, uint64_t now_ns);
+
+inline uint32_t index_of(const State &s, const Rpc &r) {
+    return static_cast<uint32_t>(&r - s.rpcs.data());
+}
 
 template <typename Fields>
 bool push_control(State &s, uint32_t dst_ip, const Fields &f, wire::PacketType type,

@@ -132,10 +132,7 @@ void handle_grant(State &s, const wire::PacketView &v) {
     out.sched_priority = h.priority;
     if (offset <= out.granted) return;
     out.granted = offset;
-    if (!out.sendable && out.next_xmit < out.granted) {
-        out.sendable = true;
-        s.sendable.push_back(static_cast<uint32_t>(r - s.rpcs.data()));
-    }
+    sendable_add(s, index_of(s, *r));
 }
 
 }  // namespace homa::detail

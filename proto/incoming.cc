@@ -7,6 +7,15 @@
 // sender always segments a message the same way, so partial overlaps do not occur on a sane
 // network and are safely counted as duplicates). The gap list is fixed-size: a packet that would
 // open a 17th hole is dropped (counted) and will be resent, which keeps this path allocation-free.
+//
+// Buffer exhaustion (as Linux's homa_pool queue): a message whose first packet finds the pool
+// exhausted keeps its RPC, with its length and granted bytes known but no bpages, on
+// `buffer_waiters` in order of length (shortest first; a new message longer than the shortest
+// waiter queues without trying, so small messages are not starved by large ones and vice
+// versa). It gets no grants and its DATA is dropped (counted kNoBuffers). When bpages return
+// (poll() sees the pool's generation move, or the engine released some itself) the waiters
+// are served shortest first until one does not fit; each then asks for [0, granted) with a
+// RESEND at once, so what was dropped comes back without waiting for a timeout.
 #include <algorithm>
 #include <cstring>
 
@@ -66,7 +75,7 @@ void copy_into_bpages(State &s, const MsgIn &in, uint32_t off, std::span<const u
 }
 
 // Finds or (for a request to a bound port) creates the RPC a DATA packet belongs to.
-uint32_t rpc_for_data(State &s, const wire::DataHeader &h, uint32_t src_ip, bool *created) {
+uint32_t rpc_for_data(State &s, const wire::DataHeader &h, uint32_t src_ip, uint64_t now_ns) {
     uint64_t id = wire::local_id(h.common.sender_id.get());
     if (Rpc *r = find_rpc(s, id, src_ip)) return static_cast<uint32_t>(r - s.rpcs.data());
     if (wire::is_client_id(id)) {
@@ -84,27 +93,55 @@ uint32_t rpc_for_data(State &s, const wire::DataHeader &h, uint32_t src_ip, bool
         count_drop(s, EngineDrop::kPeerTableFull);
         return kNil;
     }
+    const Peer &p = s.peers[peer];
+    if (p.server_rpcs >= s.cfg.max_peer_server_rpcs || p.unacked >= s.cfg.max_peer_unacked) {
+        // Refused, not forgotten: BUSY keeps the client waiting; it retries through its
+        // RESEND probes (answered RPC_UNKNOWN, which makes it send the request again).
+        count_drop(s, EngineDrop::kPeerLimit);
+        send_busy(s, src_ip, dport, h.common.sport.get(), id, now_ns);
+        return kNil;
+    }
     uint32_t idx = new_rpc(s, RpcState::kServerIncoming, id, peer, h.common.sport.get(), sock);
     if (idx == kNil) {
         count_drop(s, EngineDrop::kRpcTableFull);
         return kNil;
     }
     ++s.stats.server_rpcs_started;
-    *created = true;
     return idx;
 }
 
-bool start_in(State &s, Rpc &r, const wire::DataHeader &h, uint64_t now_ns) {
-    MsgIn &in = r.in;
-    int n = s.pool.alloc(s.pool.ctx, h.message_length.get(), in.bpages);
+bool alloc_bpages(State &s, MsgIn &in) {
+    int n = s.pool.alloc(s.pool.ctx, in.length, in.bpages);
     if (n <= 0) return false;
     in.num_bpages = static_cast<uint32_t>(n);
     s.held_bpages += in.num_bpages;
+    return true;
+}
+
+void waiter_add(State &s, uint32_t idx) {
+    auto pos = std::upper_bound(s.buffer_waiters.begin(), s.buffer_waiters.end(), idx,
+                                [&](uint32_t a, uint32_t b) {
+                                    return s.rpcs[a].in.length < s.rpcs[b].in.length;
+                                });
+    s.buffer_waiters.insert(pos, idx);
+    s.rpcs[idx].in.waiting = true;
+    ++s.stats.buffer_waits;
+}
+
+// First packet of a message: learn its length, then bpages now or a place in the queue.
+void start_in(State &s, uint32_t idx, const wire::DataHeader &h, uint64_t now_ns) {
+    MsgIn &in = s.rpcs[idx].in;
     in.length = h.message_length.get();
     in.bytes_remaining = in.length;
     in.granted = std::min(in.length, h.incoming.get());
     in.birth_ns = now_ns;
-    return true;
+    bool queue_first = !s.buffer_waiters.empty() &&
+                       s.rpcs[s.buffer_waiters.front()].in.length <= in.length;
+    if (queue_first || !alloc_bpages(s, in)) {
+        waiter_add(s, idx);
+        return;
+    }
+    if (in.granted < in.length) grantable_add(s, idx);
 }
 
 void complete_in(State &s, uint32_t idx) {
@@ -122,14 +159,49 @@ void release_in(State &s, Rpc &r) {
     s.pool.release(s.pool.ctx, r.in.bpages, r.in.num_bpages);
     s.held_bpages -= r.in.num_bpages;
     r.in.num_bpages = 0;
+    s.pages_returned = true;
+}
+
+void waiter_remove(State &s, uint32_t idx) {
+    auto it = std::find(s.buffer_waiters.begin(), s.buffer_waiters.end(), idx);
+    if (it != s.buffer_waiters.end()) s.buffer_waiters.erase(it);
+    s.rpcs[idx].in.waiting = false;
+}
+
+void retry_buffer_waiters(State &s, uint64_t now_ns) {
+    bool changed = s.pages_returned;
+    if (s.pool.generation != nullptr) {
+        uint64_t g = s.pool.generation(s.pool.ctx);
+        changed = changed || g != s.pool_generation;
+        s.pool_generation = g;
+    } else if (s.waiters_tick != s.tick) {
+        changed = true;  // no way to know when pages return: try once per tick
+    }
+    s.waiters_tick = s.tick;
+    s.pages_returned = false;
+    if (!changed) return;
+    size_t served = 0;
+    for (; served < s.buffer_waiters.size(); ++served) {
+        uint32_t idx = s.buffer_waiters[served];
+        Rpc &r = s.rpcs[idx];
+        if (!alloc_bpages(s, r.in)) break;  // shortest first: a longer one fits no better
+        r.in.waiting = false;
+        r.silent_ticks = 0;
+        r.idle_ticks = 0;
+        ++s.stats.buffer_waits_resumed;
+        if (r.in.granted < r.in.length) grantable_add(s, idx);
+        // Everything that arrived meanwhile was dropped: ask for it now.
+        send_resend(s, r, 0, r.in.granted, now_ns);
+    }
+    s.buffer_waiters.erase(s.buffer_waiters.begin(),
+                           s.buffer_waiters.begin() + static_cast<long>(served));
 }
 
 void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns) {
     const wire::DataHeader &h = *v.data();
     uint32_t src = v.src_ip();
     if (h.ack.client_id.get() != 0) handle_ack_entry(s, h.ack, src);
-    bool created = false;
-    uint32_t idx = rpc_for_data(s, h, src, &created);
+    uint32_t idx = rpc_for_data(s, h, src, now_ns);
     if (idx == kNil) return;
     Rpc &r = s.rpcs[idx];
     maybe_send_cutoffs(s, r.peer, h.cutoff_version.get(), h.common.sport.get(),
@@ -145,18 +217,17 @@ void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns) {
     r.silent_ticks = 0;
     MsgIn &in = r.in;
     if (in.length == 0) {
-        if (!start_in(s, r, h, now_ns)) {
-            count_drop(s, EngineDrop::kNoBuffers);
-            if (created) free_rpc(s, idx);
-            return;
-        }
-        if (in.granted < in.length) grantable_add(s, idx);
+        start_in(s, idx, h, now_ns);
     } else if (h.message_length.get() != in.length) {
         count_drop(s, EngineDrop::kLengthMismatch);
         return;
     }
     // The sender may announce more unscheduled bytes than we granted so far.
     in.granted = std::max(in.granted, std::min(in.length, h.incoming.get()));
+    if (in.waiting) {
+        count_drop(s, EngineDrop::kNoBuffers);  // resent once the message has bpages
+        return;
+    }
 
     uint32_t off = h.seg_offset.get();
     auto payload = v.payload();

@@ -8,6 +8,10 @@
 // sending while that is more than max_nic_queue_ns ahead, so that short messages queued later
 // are not stuck behind a long one inside the NIC; sockets with dont_throttle bypass it.
 // Payloads are never copied here: TxPacket points into the borrowed OutMessage.
+// Retransmission (RESEND, RPC_UNKNOWN restarts) goes through the same packet builder with
+// retransmit = 1, straight into the TX queue at the priority the RESEND asked for: it is
+// rare, the receiver is waiting for exactly these bytes, and the pacer still accounts for
+// them (link_idle_ns), so later fresh data waits instead.
 #include <algorithm>
 
 #include "engine_state.h"
@@ -60,9 +64,38 @@ void finish_out(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
     if (r.state == RpcState::kServerOutgoing) {
         // Keep the reply until the client acknowledges it (it may have to be resent).
-        r.state = RpcState::kAwaitAck;
+        set_state(s, r, RpcState::kAwaitAck);
         r.done_tick = s.tick;
+        r.silent_ticks = 0;
     }
+}
+
+// Queues one DATA packet for [offset, offset + len) of r's message; false if the TX queue is
+// full.
+bool emit_data(State &s, Rpc &r, uint32_t offset, uint32_t len, uint8_t priority,
+               bool retransmit, uint64_t now_ns) {
+    MsgOut &out = r.out;
+    const Peer &peer = s.peers[r.peer];
+    TxPacket *p = push_tx(s, peer.ip, priority);
+    if (p == nullptr) return false;
+    wire::Data d;
+    d.common = {.sport = local_port(s, r), .dport = r.peer_port, .sender_id = r.key.id};
+    d.message_length = out.length;
+    d.incoming = std::max(out.granted, offset + len);
+    if (wire::is_client_id(r.key.id)) {
+        d.ack = take_peer_ack(s, r.peer);
+        if (d.ack.client_id != 0) ++s.stats.acks_piggybacked;
+    }
+    d.cutoff_version = peer.cutoff_version;
+    d.retransmit = retransmit;
+    d.offset = offset;
+    p->header_len = static_cast<uint8_t>(wire::encode_header(p->header, d));
+    p->num_payload = locate(out.msg, offset, len, p->payload);
+    p->token = out.msg.token;
+    pace_control(s, sizeof(wire::DataHeader) + len, now_ns);
+    ++s.stats.packets_tx[static_cast<uint8_t>(wire::PacketType::kData)];
+    s.stats.bytes_tx_by_priority[priority] += len;
+    return true;
 }
 
 }  // namespace
@@ -92,6 +125,31 @@ void release_out(State &s, Rpc &r) {
     s.completions.push_back({Completion::Kind::kOutReleased, r.out.msg.token});
 }
 
+void sendable_add(State &s, uint32_t idx) {
+    MsgOut &out = s.rpcs[idx].out;
+    if (out.sendable || !out.active || out.next_xmit >= out.granted) return;
+    out.sendable = true;
+    s.sendable.push_back(idx);
+}
+
+uint32_t retransmit(State &s, Rpc &r, uint32_t start, uint32_t end, uint8_t priority,
+                    uint64_t now_ns) {
+    const uint32_t max_payload = s.cfg.max_payload();
+    MsgOut &out = r.out;
+    end = std::min(end, out.length);
+    // Packets start at multiples of max_payload: the receiver tracks whole packets.
+    uint32_t offset = start - start % max_payload;
+    uint32_t sent = 0;
+    for (; offset < end; offset += max_payload) {
+        uint32_t len = std::min(max_payload, out.length - offset);
+        if (!emit_data(s, r, offset, len, priority, true, now_ns)) break;
+        ++s.stats.retransmitted_packets;
+        s.stats.retransmitted_bytes += len;
+        ++sent;
+    }
+    return sent;
+}
+
 void sendable_remove(State &s, uint32_t idx) {
     auto it = std::find(s.sendable.begin(), s.sendable.end(), idx);
     if (it != s.sendable.end()) {
@@ -114,30 +172,12 @@ uint32_t transmit(State &s, uint64_t now_ns) {
             ++s.stats.pacer_throttled;
             break;
         }
-        const Peer &peer = s.peers[r.peer];
         uint32_t offset = out.next_xmit;
         uint32_t len = std::min(max_payload, out.length - offset);
         bool unscheduled = offset < std::min(out.length, s.cfg.unsched_bytes);
         uint8_t priority = unscheduled ? out.unsched_priority : out.sched_priority;
-        TxPacket *p = push_tx(s, peer.ip, priority);
-        if (p == nullptr) break;
-        wire::Data d;
-        d.common = {.sport = local_port(s, r), .dport = r.peer_port, .sender_id = r.key.id};
-        d.message_length = out.length;
-        d.incoming = std::max(out.granted, offset + len);
-        if (wire::is_client_id(r.key.id)) {
-            d.ack = take_peer_ack(s, r.peer);
-            if (d.ack.client_id != 0) ++s.stats.acks_piggybacked;
-        }
-        d.cutoff_version = peer.cutoff_version;
-        d.offset = offset;
-        p->header_len = static_cast<uint8_t>(wire::encode_header(p->header, d));
-        p->num_payload = locate(out.msg, offset, len, p->payload);
-        p->token = out.msg.token;
+        if (!emit_data(s, r, offset, len, priority, false, now_ns)) break;
         out.next_xmit += len;
-        pace_control(s, sizeof(wire::DataHeader) + len, now_ns);
-        ++s.stats.packets_tx[static_cast<uint8_t>(wire::PacketType::kData)];
-        s.stats.bytes_tx_by_priority[priority] += len;
         ++sent;
         if (out.next_xmit >= out.granted) {
             out.sendable = false;

@@ -32,6 +32,18 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("acks_piggybacked", e.acks_piggybacked);
     visit("need_acks_sent", e.need_acks_sent);
     visit("cutoffs_sent", e.cutoffs_sent);
+    visit("resends_sent", e.resends_sent);
+    visit("resend_probes_sent", e.resend_probes_sent);
+    visit("retransmitted_packets", e.retransmitted_packets);
+    visit("retransmitted_bytes", e.retransmitted_bytes);
+    visit("busy_sent", e.busy_sent);
+    visit("rpc_unknown_sent", e.rpc_unknown_sent);
+    visit("client_rpcs_restarted", e.client_rpcs_restarted);
+    visit("client_rpcs_timed_out", e.client_rpcs_timed_out);
+    visit("server_rpcs_timed_out", e.server_rpcs_timed_out);
+    visit("server_rpcs_forgotten", e.server_rpcs_forgotten);
+    visit("buffer_waits", e.buffer_waits);
+    visit("buffer_waits_resumed", e.buffer_waits_resumed);
     for (size_t d = 0; d < kNumEngineDrops; ++d) {
         visit(std::string("drop_") + engine_drop_name(static_cast<EngineDrop>(d)), e.drops[d]);
     }
@@ -52,6 +64,10 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("tx_retries", w.tx_retries);
     visit("tx_no_mbuf", w.tx_no_mbuf);
     visit("sends_completed", w.sends_completed);
+    visit("tx_fault_dropped", w.tx_fault_dropped);
+    visit("tx_fault_duplicated", w.tx_fault_duplicated);
+    visit("tx_fault_reordered", w.tx_fault_reordered);
+    visit("tx_fault_corrupted", w.tx_fault_corrupted);
     visit("cycles_rx", w.cycles_rx);
     visit("cycles_engine", w.cycles_engine);
     visit("cycles_tx", w.cycles_tx);

@@ -32,9 +32,11 @@ struct Side {
 
 class RingPair {
 public:
-    /** Creates the rings, ports, pools and workers; `tweak` may adjust each engine config. */
+    /** Creates the rings, ports, pools and workers; `tweak` may adjust each engine config
+     *  and `tweak_worker` each worker config (e.g. its faults). */
     explicit RingPair(const std::string &name, size_t pool_bytes = 64u << 20,
-                      void (*tweak)(EngineConfig &) = nullptr) {
+                      void (*tweak)(EngineConfig &) = nullptr,
+                      void (*tweak_worker)(dp::WorkerConfig &) = nullptr) {
         unsigned socket = rte_socket_id();
         rte_ring *ab = rte_ring_create((name + "_ab").c_str(), 4096, socket,
                                        RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -49,8 +51,8 @@ public:
         mbufs_ = rte_pktmbuf_pool_create((name + "_mb").c_str(), 16383, 256, 0,
                                          RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(socket));
         EXPECT_NE(mbufs_, nullptr);
-        build(a, static_cast<uint16_t>(pa), kIpA, pool_bytes, tweak);
-        build(b, static_cast<uint16_t>(pb), kIpB, pool_bytes, tweak);
+        build(a, static_cast<uint16_t>(pa), kIpA, pool_bytes, tweak, tweak_worker);
+        build(b, static_cast<uint16_t>(pb), kIpB, pool_bytes, tweak, tweak_worker);
     }
 
     ~RingPair() {
@@ -70,7 +72,7 @@ public:
 
 private:
     void build(Side &s, uint16_t port, uint32_t ip, size_t pool_bytes,
-               void (*tweak)(EngineConfig &)) {
+               void (*tweak)(EngineConfig &), void (*tweak_worker)(dp::WorkerConfig &)) {
         s.port = port;
         std::string err;
         dp::PortSetup ps;
@@ -94,6 +96,7 @@ private:
         wc.engine.first_client_id = ip == kIpA ? 2 : 4;
         wc.engine.id_stride = 4;
         if (tweak) tweak(wc.engine);
+        if (tweak_worker) tweak_worker(wc);
         s.worker = dp::Worker::create(wc, &err);
         ASSERT_NE(s.worker, nullptr) << err;
     }

@@ -1,7 +1,11 @@
 // A deterministic simulated network of protocol engines in one process: a clock under test
 // control, every packet turned into a real frame (encode_l2l3 + header + payload), validated by
-// decode_frame and delivered to the engine owning its destination IP. Optional duplication and
-// reordering; every packet is logged so tests can observe grants, priorities and order.
+// decode_frame and delivered to the engine owning its destination IP. Faults on every sender's
+// link come from proto's FaultInjector (drop, duplicate, reorder = delay by k frames, corrupt),
+// seeded per host so that a run is reproducible; targeted drop rules ("the Nth GRANT from A to
+// B") make one loss at a time. Every packet an engine emits is logged (before faults, with
+// whether it was dropped) so tests can observe grants, priorities, resends and order; frames
+// that fail validation at delivery are counted per reason, like the dataplane does.
 #pragma once
 
 #include <algorithm>
@@ -10,13 +14,14 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <random>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
 #include "homa/proto/decode.h"
 #include "homa/proto/encode.h"
 #include "homa/proto/engine.h"
+#include "homa/proto/fault.h"
 #include "tests/fakes/fake_pool.h"
 
 namespace homa::test {
@@ -28,44 +33,98 @@ struct SimPacket {
     uint8_t priority;  ///< As read back from the frame's TOS byte.
     wire::PacketType type;
     uint64_t sender_id;
-    uint32_t offset;   ///< DATA: seg offset; GRANT: granted offset.
-    uint32_t length;   ///< DATA: payload bytes.
+    uint32_t offset;   ///< DATA: seg offset; GRANT: granted offset; RESEND: offset.
+    uint32_t length;   ///< DATA: payload bytes; RESEND: length.
     uint8_t grant_priority;
+    bool retransmit = false;  ///< DATA sent in answer to RESEND / RPC_UNKNOWN.
+    bool dropped = false;     ///< Lost by a drop rule or the drop fault.
+};
+
+/** Drops matching packets number `first` .. `first + count - 1` (1-based, counted per rule). */
+struct DropRule {
+    std::optional<wire::PacketType> type;  ///< Any type when empty.
+    uint32_t src_ip = 0;                   ///< 0 = any.
+    uint32_t dst_ip = 0;                   ///< 0 = any.
+    uint64_t first = 1;
+    uint64_t count = 1;                    ///< UINT64_MAX: from `first` on, forever.
+    uint64_t matched = 0;                  ///< Out: packets that matched so far.
+    uint64_t dropped = 0;                  ///< Out: packets this rule dropped.
+};
+
+/** A frame on a simulated link, with the host it was sent to (corruption may garble the
+ *  destination inside the bytes; the link still carries it there, like a switch port). */
+struct SimFrame {
+    uint32_t dst_ip = 0;
+    std::vector<uint8_t> bytes;
 };
 
 struct SimHost {
-    SimHost(const EngineConfig &cfg, uint32_t pool_bpages)
-        : pool(pool_bpages), engine(cfg, pool.ops()) {}
+    SimHost(const EngineConfig &cfg, uint32_t pool_bpages, const FaultConfig &faults)
+        : pool(pool_bpages), engine(cfg, pool.ops()), injector(faults),
+          delayed(faults.delay_capacity) {}
     FakePool pool;
     Engine engine;
     std::deque<std::vector<uint8_t>> inbox;
     std::vector<uint64_t> released_tokens;
-};
-
-struct SimFaults {
-    double duplicate = 0;  ///< Probability a frame is delivered twice.
-    double reorder = 0;    ///< Probability a frame jumps ahead of the queue.
-    uint64_t seed = 1;
+    FaultInjector injector;                        ///< On this host's outgoing link.
+    DelayLine<SimFrame> delayed;
+    uint64_t decode_errors[wire::kNumDecodeErrors] = {};
+    uint64_t decode_error_total() const {
+        uint64_t n = 0;
+        for (uint64_t e : decode_errors) n += e;
+        return n;
+    }
 };
 
 class SimNetwork {
 public:
-    using Faults = SimFaults;
-    SimNetwork() : SimNetwork(SimFaults{}) {}
-    explicit SimNetwork(SimFaults f) : faults_(f), rng_(f.seed) {}
+    SimNetwork() : SimNetwork(FaultConfig{}) {}
+    explicit SimNetwork(const FaultConfig &f) : faults_(f) {
+        std::string why;
+        if (!f.validate(&why)) throw std::invalid_argument(why);
+    }
 
     SimHost &add_host(uint32_t ip, EngineConfig cfg, uint32_t pool_bpages = 512) {
         cfg.local_ip = ip;
-        auto h = std::make_unique<SimHost>(cfg, pool_bpages);
+        // Each link gets its own streams: same faults, different (but fixed) packets.
+        FaultConfig f = faults_;
+        for (FaultRule *r : {&f.drop, &f.duplicate, &f.reorder, &f.corrupt}) r->seed ^= ip * 0x9E37u;
+        auto h = std::make_unique<SimHost>(cfg, pool_bpages, f);
         if (!h->engine.ok()) throw std::runtime_error(h->engine.error());
         SimHost &ref = *h;
         hosts_[ip] = std::move(h);
         return ref;
     }
 
+    /** Adds a targeted drop rule; returns its index for drop_rule(). */
+    size_t add_drop_rule(const DropRule &r) {
+        rules_.push_back(r);
+        return rules_.size() - 1;
+    }
+    const DropRule &drop_rule(size_t i) const { return rules_.at(i); }
+    void clear_drop_rules() { rules_.clear(); }
+
     uint64_t now() const { return now_ns_; }
     const std::vector<SimPacket> &log() const { return log_; }
     uint64_t frames_delivered() const { return delivered_; }
+    /** Packets in the log matching a type (and a source, if given). */
+    uint64_t count(wire::PacketType t, uint32_t src_ip = 0) const {
+        return static_cast<uint64_t>(std::count_if(log_.begin(), log_.end(), [&](auto &p) {
+            return p.type == t && (src_ip == 0 || p.src_ip == src_ip);
+        }));
+    }
+    FaultStats fault_stats() const {
+        FaultStats t;
+        for (auto &[ip, h] : hosts_) {
+            const FaultStats &s = h->injector.stats();
+            t.frames += s.frames;
+            t.dropped += s.dropped;
+            t.duplicated += s.duplicated;
+            t.reordered += s.reordered;
+            t.corrupted += s.corrupted;
+        }
+        return t;
+    }
 
     /** One step: deliver queued frames, poll every engine, carry their output, advance time. */
     void step(uint64_t advance_ns = 1000) {
@@ -74,8 +133,10 @@ public:
                 std::vector<uint8_t> f = std::move(h->inbox.front());
                 h->inbox.pop_front();
                 wire::PacketView v;
-                if (wire::decode_frame(f, v) != wire::DecodeError::kOk) {
-                    throw std::logic_error("engine emitted a frame that does not validate");
+                wire::DecodeError e = wire::decode_frame(f, v);
+                if (e != wire::DecodeError::kOk) {
+                    ++h->decode_errors[static_cast<size_t>(e)];  // corrupted on the way
+                    continue;
                 }
                 h->engine.handle_packet(v, now_ns_);
                 ++delivered_;
@@ -102,10 +163,28 @@ public:
     void flush(uint32_t ip) { carry(ip, *hosts_.at(ip)); }
 
 private:
+    // Adapts a SimFrame to FaultInjector::pass.
+    struct LinkOps {
+        SimNetwork &net;
+        void drop(const SimFrame &) {}
+        std::span<uint8_t> bytes(SimFrame &f) { return f.bytes; }
+        bool copy(const SimFrame &f, SimFrame *out) {
+            *out = f;
+            return true;
+        }
+        void emit(SimFrame &f) { net.deliver(std::move(f)); }
+    };
+
+    void deliver(SimFrame f) {
+        auto it = hosts_.find(f.dst_ip);
+        if (it != hosts_.end()) it->second->inbox.push_back(std::move(f.bytes));
+    }
+
     void carry(uint32_t src_ip, SimHost &h) {
+        LinkOps ops{*this};
+        bool any = false;
         for (const TxPacket &p : h.engine.tx_packets()) {
-            auto dst = hosts_.find(p.dst_ip);
-            if (dst == hosts_.end()) continue;  // nobody there: lost
+            any = true;
             std::vector<uint8_t> f(64 + p.header_len + p.payload_len());
             wire::FrameAddr a;
             a.src_ip = src_ip;
@@ -119,21 +198,36 @@ private:
                 n += p.payload[i].length;
             }
             f.resize(n);
-            record(f);
-            auto &inbox = dst->second->inbox;
-            if (faults_.reorder > 0 && coin(faults_.reorder) && !inbox.empty()) {
-                inbox.insert(inbox.begin() + static_cast<long>(rng_() % inbox.size()), f);
-            } else {
-                inbox.push_back(f);
+            SimPacket &logged = record(f);
+            if (hosts_.find(p.dst_ip) == hosts_.end()) continue;  // nobody there: lost
+            if (rule_drops(logged)) {
+                logged.dropped = true;
+                continue;
             }
-            if (faults_.duplicate > 0 && coin(faults_.duplicate)) inbox.push_back(f);
+            uint64_t dropped_before = h.injector.stats().dropped;
+            h.injector.pass(SimFrame{p.dst_ip, std::move(f)}, h.delayed, ops);
+            logged.dropped = h.injector.stats().dropped != dropped_before;
         }
+        if (!any) h.delayed.flush([&](SimFrame &f) { deliver(std::move(f)); });
         h.engine.clear_tx();
         for (const Completion &c : h.engine.completions()) h.released_tokens.push_back(c.token);
         h.engine.clear_completions();
     }
 
-    void record(const std::vector<uint8_t> &f) {
+    bool rule_drops(const SimPacket &p) {
+        for (DropRule &r : rules_) {
+            if (r.type && *r.type != p.type) continue;
+            if ((r.src_ip && r.src_ip != p.src_ip) || (r.dst_ip && r.dst_ip != p.dst_ip)) continue;
+            uint64_t nth = ++r.matched;
+            if (nth >= r.first && (r.count == UINT64_MAX || nth - r.first < r.count)) {
+                ++r.dropped;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    SimPacket &record(const std::vector<uint8_t> &f) {
         wire::PacketView v;
         if (wire::decode_frame(f, v) != wire::DecodeError::kOk) {
             throw std::logic_error("engine emitted a frame that does not validate");
@@ -143,18 +237,21 @@ private:
         if (auto *d = v.data()) {
             p.offset = d->seg_offset.get();
             p.length = static_cast<uint32_t>(v.payload().size());
+            p.retransmit = d->retransmit != 0;
         } else if (auto *g = v.grant()) {
             p.offset = g->offset.get();
             p.grant_priority = g->priority;
+        } else if (auto *r = v.resend()) {
+            p.offset = r->offset.get();
+            p.length = r->length.get();
         }
         log_.push_back(p);
+        return log_.back();
     }
 
-    bool coin(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
-
-    Faults faults_;
-    std::mt19937_64 rng_;
+    FaultConfig faults_;
     std::map<uint32_t, std::unique_ptr<SimHost>> hosts_;
+    std::vector<DropRule> rules_;
     std::vector<SimPacket> log_;
     uint64_t now_ns_ = 1'000'000;
     uint64_t delivered_ = 0;

@@ -75,7 +75,12 @@ private:
 
 class EchoClient {
 public:
-    explicit EchoClient(SimHost &h) : h_(h) { EXPECT_EQ(h.engine.open_socket(0, &sock_), 0); }
+    /** With `tolerate_errors`, responses that carry an error (ETIMEDOUT, …) are counted in
+     *  errors() instead of failing the test. */
+    explicit EchoClient(SimHost &h, bool tolerate_errors = false)
+        : h_(h), tolerate_errors_(tolerate_errors) {
+        EXPECT_EQ(h.engine.open_socket(0, &sock_), 0);
+    }
 
     uint64_t send(Endpoint server, uint32_t length, uint64_t now) {
         uint64_t token = next_token_++;
@@ -88,7 +93,14 @@ public:
                                         token, now, &id);
         EXPECT_EQ(rc, 0);
         outstanding_[token] = now;
+        tokens_[id] = token;
         return id;
+    }
+
+    /** Stops waiting for RPC `id` (the application aborted it without an error). */
+    void forget(uint64_t id) {
+        auto it = tokens_.find(id);
+        if (it != tokens_.end()) outstanding_.erase(it->second);
     }
 
     /** Takes responses, checks each byte, frees their bpages and released request buffers. */
@@ -97,8 +109,15 @@ public:
         while (h_.engine.recv(sock_, kRecvResponse, 0, &m) == 0) {
             auto it = requests_.find(m.cookie);
             ASSERT_NE(it, requests_.end()) << "response with unknown cookie " << m.cookie;
-            EXPECT_EQ(m.error, 0);
-            if (read_message(h_, m) != it->second) ++corrupt_;
+            if (!tolerate_errors_) {
+                EXPECT_EQ(m.error, 0);
+            }
+            if (m.error != 0) {
+                ++errors_;
+                error_codes_.push_back(m.error);
+            } else if (read_message(h_, m) != it->second) {
+                ++corrupt_;
+            }
             completion_order_.push_back(m.cookie);
             h_.pool.release(m.bpage_offsets, m.num_bpages);
             outstanding_.erase(m.cookie);
@@ -110,6 +129,8 @@ public:
 
     uint64_t completed() const { return completed_; }
     uint64_t corrupt() const { return corrupt_; }
+    uint64_t errors() const { return errors_; }
+    const std::vector<int> &error_codes() const { return error_codes_; }
     size_t outstanding() const { return outstanding_.size(); }
     size_t buffers_held() const { return requests_.size(); }
     const std::vector<uint64_t> &completion_order() const { return completion_order_; }
@@ -117,13 +138,17 @@ public:
 
 private:
     SimHost &h_;
+    bool tolerate_errors_ = false;
     SocketId sock_ = 0;
     uint64_t next_token_ = 1;
     std::map<uint64_t, std::vector<uint8_t>> requests_;
     std::map<uint64_t, uint64_t> outstanding_;
+    std::map<uint64_t, uint64_t> tokens_;  ///< RPC id -> token (= cookie).
     std::vector<uint64_t> completion_order_;
     uint64_t completed_ = 0;
     uint64_t corrupt_ = 0;
+    uint64_t errors_ = 0;
+    std::vector<int> error_codes_;
 };
 
 }  // namespace homa::test

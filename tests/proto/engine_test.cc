@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <set>
 
 #include "tests/proto/echo_apps.h"
@@ -266,7 +267,10 @@ TEST(Engine, ScheduledDataUsesGrantPriority) {
 }
 
 TEST(Engine, DuplicatesAndReordering_EveryMessageIntact) {
-    SimNetwork net({.duplicate = 0.05, .reorder = 0.05, .seed = 42});
+    FaultConfig faults;
+    faults.duplicate = {0.05, 42};
+    faults.reorder = {0.05, 43};
+    SimNetwork net(faults);
     SimHost &s = net.add_host(kServerIp, test_config(), 2048);
     SimHost &c = net.add_host(kClientIp, test_config(), 2048);
     EchoServer server(s, kPort);

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "homa/proto/engine.h"
+#include "homa/proto/fault.h"
 
 struct rte_mempool;
 
@@ -60,6 +61,10 @@ struct WorkerConfig {
     /** Count TSC cycles per stage of poll() (WorkerStats::cycles_*). Costs three extra TSC
      *  reads per poll (about 20 ns each on a VM), hence off by default. */
     bool stage_cycles = false;
+    /** Test aid: faults applied to every frame this worker sends to the port (not to local
+     *  delivery), after it is built and before tx_burst. Off unless a rule has a probability;
+     *  counted in WorkerStats::tx_fault_*. */
+    FaultConfig faults;
 };
 
 /** Counters of one worker (engine counters are in engine().stats()). */
@@ -83,6 +88,10 @@ struct WorkerStats {
     uint64_t cycles_engine = 0;             ///< Grants, transmit decisions, timers.
     uint64_t cycles_tx = 0;                 ///< Frame building and TX burst.
     uint64_t cycles_completions = 0;        ///< Send completions.
+    uint64_t tx_fault_dropped = 0;          ///< WorkerConfig::faults: frames dropped,
+    uint64_t tx_fault_duplicated = 0;       ///<   sent twice,
+    uint64_t tx_fault_reordered = 0;        ///<   held back behind later frames,
+    uint64_t tx_fault_corrupted = 0;        ///<   with a byte flipped.
 };
 
 /** Called on the worker's lcore when an outgoing message's memory may be reused. */
@@ -91,7 +100,8 @@ using SendDone = void (*)(void *ctx, uint64_t user_token);
 class Worker {
 public:
     /** Creates a worker for an already started port queue. Returns nullptr and sets `error`
-     *  for a missing pool or mbuf pool, an invalid engine config, or ring creation failure. */
+     *  for a missing pool or mbuf pool, an invalid engine or fault config, or ring creation
+     *  failure. */
     static std::unique_ptr<Worker> create(const WorkerConfig &config, std::string *error);
     ~Worker();
     Worker(const Worker &) = delete;

@@ -51,6 +51,14 @@ struct EngineConfig {
     uint32_t timeout_ticks = 100;          ///< Silence before an RPC fails with ETIMEDOUT.
     uint32_t request_ack_ticks = 2;        ///< Ticks a completed server RPC waits before NEED_ACK.
 
+    // --- per-peer limits (not in Linux: so one misbehaving client cannot exhaust the host) ---
+    /** Server RPCs one peer may hold here at once (any state); DATA that would create one
+     *  more is dropped, counted (EngineDrop::kPeerLimit) and answered with BUSY. */
+    uint32_t max_peer_server_rpcs = 4096;
+    /** Replies one peer has not acknowledged yet (kAwaitAck); while it is reached, new
+     *  requests from that peer are refused as above until its ACKs arrive. */
+    uint32_t max_peer_unacked = 1024;
+
     // --- capacities (preallocated; the datapath never allocates) ---
     uint32_t max_rpcs = 1u << 16;          ///< Live RPCs per engine.
     uint32_t max_peers = 1024;

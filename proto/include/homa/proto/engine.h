@@ -27,6 +27,12 @@
  * Threading: an Engine is owned by one thread (one worker lcore); no call is thread-safe.
  * Errors: setup and socket calls return 0 or a negative errno; datapath calls count what they
  * drop in EngineStats and never fail loudly.
+ *
+ * Loss: the engine recovers from any loss, duplication or reordering of its packets (Linux
+ * Homa's RESEND / BUSY / RPC_UNKNOWN / NEED_ACK / ACK, driven by timer ticks of tick_ns taken
+ * from the times given to poll()). A client RPC whose peer stays silent for timeout_ticks
+ * completes with error ETIMEDOUT (delivered by recv); a server RPC is then destroyed silently.
+ * Either way every bpage and borrowed OutMessage it held is returned.
  */
 #pragma once
 
@@ -55,12 +61,19 @@ struct Endpoint {
 /** Where incoming messages go: a pool of 64 KiB bpages, called once per message (never per
  *  packet). alloc returns the number of bpage offsets written (all or nothing) or a negative
  *  errno (-ENOMEM when exhausted); release gives offsets back. Offset i holds message bytes
- *  [i * 64 KiB, (i + 1) * 64 KiB) at base + offsets[i]. */
+ *  [i * 64 KiB, (i + 1) * 64 KiB) at base + offsets[i].
+ *
+ *  When alloc fails with -ENOMEM the message waits (shortest first) without grants and its
+ *  data is dropped, to be resent once it has bpages. The engine retries the waiting messages
+ *  in poll() whenever `generation` (optional: a counter that changes whenever bpages become
+ *  free, e.g. mem::BpagePool::release_generation) has changed or the engine released bpages
+ *  itself; without `generation` it also retries once per timer tick. */
 struct PoolOps {
     void *ctx = nullptr;
     uint8_t *base = nullptr;
     int (*alloc)(void *ctx, uint32_t length, uint32_t offsets[wire::kMaxBpages]) = nullptr;
     void (*release)(void *ctx, const uint32_t *offsets, uint32_t count) = nullptr;
+    uint64_t (*generation)(void *ctx) = nullptr;
 };
 
 /** A message to send, as up to 16 contiguous pieces (one for a user buffer, one per bpage for a
@@ -167,7 +180,9 @@ public:
      *  any, else that client RPC's response only. Returns 0 with `out` filled, -EAGAIN if none
      *  is ready, -EBADF, -EINVAL (no flags, or id not a client id). */
     int recv(SocketId s, uint32_t flags, uint64_t id, Message *out);
-    /** Aborts client RPC `id` (0 = all of the socket's client RPCs). error 0 destroys them
+    /** Aborts client RPC `id` (0 = all of the socket's client RPCs), in any state, even with
+     *  packets in flight (a later packet about it is dropped or answered RPC_UNKNOWN; the
+     *  server forgets it through NEED_ACK/ACK or RPC_UNKNOWN). error 0 destroys them
      *  silently; otherwise each completes (recv) with that error and no data. Returns 0,
      *  -EBADF, -ENOENT (id given but unknown), -EINVAL (id not a client id). */
     int abort(SocketId s, uint64_t id, int error, uint64_t now_ns);
@@ -176,7 +191,8 @@ public:
     /** Processes one validated packet addressed to this engine. Never fails: what cannot be
      *  used is counted in stats() and dropped. */
     void handle_packet(const wire::PacketView &packet, uint64_t now_ns);
-    /** Grants, transmit (within grants and the pacer), timers. Returns the packets queued. */
+    /** Messages waiting for bpages (when pages returned), grants, transmit (within grants
+     *  and the pacer), timers (RESEND, BUSY, NEED_ACK, timeouts). Returns the packets queued. */
     uint32_t poll(uint64_t now_ns);
     /** Packets queued for transmission since the last clear_tx(). */
     std::span<const TxPacket> tx_packets() const noexcept;
@@ -191,6 +207,12 @@ public:
     uint32_t live_rpcs() const noexcept;
     /** bpages held by messages the engine has not yet handed out. */
     uint32_t held_bpages() const noexcept;
+    /** Incoming messages waiting for bpages (the pool was exhausted when they arrived). */
+    uint32_t buffer_waiters() const noexcept;
+    /** Server RPCs and unacknowledged replies this engine holds for peer `ip` (both 0 for an
+     *  unknown peer); bounded by max_peer_server_rpcs / max_peer_unacked. */
+    uint32_t peer_server_rpcs(uint32_t ip) const noexcept;
+    uint32_t peer_unacked(uint32_t ip) const noexcept;
 
     // ----- introspection and live reconfiguration (introspect.cc) -----
     /** One live RPC, for `show rpcs` and /homa/rpcs. */

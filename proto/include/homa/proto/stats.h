@@ -18,11 +18,12 @@ enum class EngineDrop : uint8_t {
     kUnknownRpc,         ///< Packet about an RPC this host does not have.
     kUnexpectedState,    ///< Packet that makes no sense in the RPC's current state.
     kLengthMismatch,     ///< DATA whose message_length differs from the first packet's.
-    kNoBuffers,          ///< bpage pool exhausted on a message's first packet.
+    kNoBuffers,          ///< DATA for a message still waiting for bpages (resent later).
     kTooManyGaps,        ///< Reordering beyond what the gap list tracks.
     kRpcTableFull,       ///< No room for a new server RPC.
     kPeerTableFull,      ///< No room for a new peer.
     kTxQueueFull,        ///< Control packet not queued: TX queue full.
+    kPeerLimit,          ///< DATA that would exceed the peer's server RPC / unacked limit.
     kCount,
 };
 inline constexpr size_t kNumEngineDrops = static_cast<size_t>(EngineDrop::kCount);
@@ -48,6 +49,19 @@ struct EngineStats {
     uint64_t acks_piggybacked = 0;
     uint64_t need_acks_sent = 0;
     uint64_t cutoffs_sent = 0;
+    // --- loss recovery ---
+    uint64_t resends_sent = 0;           ///< RESEND packets (one per missing range, and probes).
+    uint64_t resend_probes_sent = 0;     ///< Of those, RESEND(0, 100) probes before any data.
+    uint64_t retransmitted_packets = 0;  ///< DATA sent again (retransmit = 1).
+    uint64_t retransmitted_bytes = 0;
+    uint64_t busy_sent = 0;
+    uint64_t rpc_unknown_sent = 0;
+    uint64_t client_rpcs_restarted = 0;  ///< RPC_UNKNOWN made a client resend its request.
+    uint64_t client_rpcs_timed_out = 0;  ///< Completed with ETIMEDOUT.
+    uint64_t server_rpcs_timed_out = 0;  ///< Destroyed silently after timeout_ticks.
+    uint64_t server_rpcs_forgotten = 0;  ///< Freed because the client answered RPC_UNKNOWN.
+    uint64_t buffer_waits = 0;           ///< Messages queued because the pool was exhausted.
+    uint64_t buffer_waits_resumed = 0;   ///< Of those, later given bpages.
 
     uint64_t rx(wire::PacketType t) const { return packets_rx[static_cast<uint8_t>(t)]; }
     uint64_t tx(wire::PacketType t) const { return packets_tx[static_cast<uint8_t>(t)]; }
