@@ -85,6 +85,8 @@ PhaseResult run_phase(dp::Worker &worker, dp::Socket &client, dp::Socket *server
         if (now >= end) stopping = true;
         if (stopping && (in_flight == 0 || now >= grace_end)) break;
         bool work = worker.poll();
+        // A server on another dataplane in this process (--ring_pair) shares this lcore.
+        if (server && server->worker() != &worker) work |= server->worker()->poll();
         if (server) work |= serve(*server) > 0;
 
         dp::RecvMessage resp;

@@ -57,8 +57,9 @@ struct PhaseResult {
 
 /**
  * Runs a phase. `client` sends to `server_addr`; `server` (may be nullptr when the server is
- * another process) echoes every request with its own bpages. `quit` ends the phase early.
- * Worker lcore only.
+ * another process) echoes every request with its own bpages; when it lives on another worker
+ * of this process (two dataplanes over a net_ring pair) that worker is polled here too.
+ * `quit` ends the phase early. Worker lcore only.
  */
 PhaseResult run_phase(dp::Worker &worker, dp::Socket &client, dp::Socket *server,
                       Endpoint server_addr, const PhaseSpec &spec, const uint8_t *pattern,

@@ -15,6 +15,7 @@
 #include "echo_load.h"
 #include "homa/dataplane/socket.h"
 #include "report.h"
+#include "ring_pair.h"
 #include <rte_malloc.h>
 
 DEFINE_string(role, "both", "both (client and server in this process), client, or server");
@@ -34,6 +35,9 @@ DEFINE_bool(json, false, "print results as JSON on stdout");
 DEFINE_uint32(pool_mb, 256, "bpage pool size in MiB");
 DEFINE_uint32(mtu, 1500, "IP MTU");
 DEFINE_uint64(seed, 1, "random seed for sizes and arrivals");
+DEFINE_bool(ring_pair, false,
+            "two dataplanes in this process over a net_ring pair (server at --server_ip, default "
+            "local_ip + 1), both polled by this lcore; needs no --vdev");
 
 namespace {
 
@@ -101,6 +105,11 @@ int run(int argc, char **argv) {
     if (!homa::apps::parse_ipv4(FLAGS_local_ip, &local_ip)) return fail("bad --local_ip " + FLAGS_local_ip);
     std::string sip = FLAGS_server_ip.empty() ? FLAGS_local_ip : FLAGS_server_ip;
     if (!homa::apps::parse_ipv4(sip, &server_ip)) return fail("bad --server_ip " + sip);
+    if (FLAGS_ring_pair) {
+        if (FLAGS_role != "both") return fail("--ring_pair runs client and server: use --role=both");
+        if (server_ip == local_ip) server_ip = local_ip + 1;
+        sip = homa::apps::format_ipv4(server_ip);
+    }
     if (FLAGS_role == "client" && server_ip == local_ip) {
         return fail("--role=client needs --server_ip of another host");
     }
@@ -130,23 +139,37 @@ int run(int argc, char **argv) {
         }
     }
 
+    uint16_t ring_a = 0, ring_b = 0;
+    if (FLAGS_ring_pair && homa::perf::make_ring_pair("perf_ring", &ring_a, &ring_b, &error) < 0) {
+        return fail(error);
+    }
     uint16_t ports = rte_eth_dev_count_avail();
-    if (FLAGS_port >= ports) {
+    if (!FLAGS_ring_pair && FLAGS_port >= ports) {
         return fail("no DPDK port " + std::to_string(FLAGS_port) + " (" + std::to_string(ports) +
                     " available): give one with EAL args, e.g. --vdev=net_null0,no-rx=1");
     }
     homa::apps::HostOptions ho;
-    ho.port_id = static_cast<uint16_t>(FLAGS_port);
+    ho.port_id = FLAGS_ring_pair ? ring_b : static_cast<uint16_t>(FLAGS_port);
     ho.local_ip = local_ip;
     ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;
     ho.mtu = FLAGS_mtu;
     auto host = homa::apps::Host::create(ho, &error);
     if (!host) return fail(error);
     homa::dp::Worker &worker = host->worker();
+    // --ring_pair: the server's own dataplane on the other port of the pair.
+    std::unique_ptr<homa::apps::Host> server_host;
+    if (FLAGS_ring_pair) {
+        homa::apps::HostOptions so = ho;
+        so.port_id = ring_a;
+        so.local_ip = server_ip;
+        server_host = homa::apps::Host::create(so, &error);
+        if (!server_host) return fail(error);
+    }
+    homa::dp::Worker &server_worker = server_host ? server_host->worker() : worker;
 
     homa::dp::Socket server, client;
     if (server_role) {
-        if (int rc = homa::dp::Socket::open(worker, static_cast<uint16_t>(FLAGS_server_port), &server);
+        if (int rc = homa::dp::Socket::open(server_worker, static_cast<uint16_t>(FLAGS_server_port), &server);
             rc < 0) {
             return fail("cannot bind server port: " + std::string(strerror(-rc)));
         }
@@ -154,7 +177,9 @@ int run(int argc, char **argv) {
     homa::perf::RunInfo info;
     info.driver = host->port_info().driver;
     info.mode = (FLAGS_role == "both" ? std::string("client+server in one process") : FLAGS_role) +
-                (server_ip == local_ip ? ", local delivery" : "") + ", one worker lcore (run-to-completion)";
+                (FLAGS_ring_pair ? ", two dataplanes over a net_ring pair"
+                                 : server_ip == local_ip ? ", local delivery" : "") +
+                ", one worker lcore (run-to-completion)";
     info.memory = rte_eal_has_hugepages() ? "hugepages" : "--no-huge (4 KiB pages, slower)";
     info.tsc_ghz = double(rte_get_tsc_hz()) / 1e9;
 
@@ -193,6 +218,21 @@ int run(int argc, char **argv) {
         results.push_back(homa::perf::run_phase(worker, client, local_server, server_addr, p,
                                                 pattern, g_quit));
     }
+    // Nothing is lost silently: say what the dataplanes had to recover from.
+    for (homa::dp::Worker *w : {&worker, &server_worker}) {
+        const auto &ws = w->stats();
+        const auto &es = w->engine().stats();
+        uint64_t drops = 0;
+        for (uint64_t d : es.drops) drops += d;
+        if (ws.tx_no_mbuf || ws.tx_retries || es.resends_sent || es.retransmitted_packets || drops) {
+            fprintf(stderr, "homa-perf: %s: tx_no_mbuf %lu tx_retries %lu resends %lu "
+                            "retransmitted %lu busy %lu engine drops %lu timeouts %lu\n",
+                    homa::apps::format_ipv4(w->local_ip()).c_str(), ws.tx_no_mbuf, ws.tx_retries,
+                    es.resends_sent, es.retransmitted_packets, es.busy_sent, drops,
+                    es.client_rpcs_timed_out);
+        }
+        if (&server_worker == &worker) break;
+    }
     if (FLAGS_json) {
         homa::perf::print_json(stdout, info, results);
     } else {
@@ -201,7 +241,10 @@ int run(int argc, char **argv) {
     client.close();
     if (server_role) server.close();
     // Let the last frames and completions drain before tearing the pools down.
-    for (int i = 0; i < 1000 && worker.sends_in_flight(); ++i) worker.poll();
+    for (int i = 0; i < 1000 && (worker.sends_in_flight() || server_worker.sends_in_flight()); ++i) {
+        worker.poll();
+        if (&server_worker != &worker) server_worker.poll();
+    }
     rte_free(pattern);
     bool ok = !results.empty();
     for (const auto &r : results) ok = ok && r.rpcs > 0 && r.verify_failures == 0;

@@ -54,6 +54,17 @@ def closed_loop_1mb_verified():
 
 
 @case
+def ring_pair_two_dataplanes_verified():
+    out = run(["--ring_pair", "--workload=w3", "--outstanding=8", "--duration=1", "--verify", "--json"])
+    assert out.returncode == 0, out.stderr
+    doc = sane(out)
+    assert "net_ring pair" in doc["mode"], doc["mode"]
+    assert doc["driver"] == "net_ring", doc["driver"]
+    out = run(["--ring_pair", "--role=client", "--server_ip=10.0.0.9"])
+    assert out.returncode != 0 and "--ring_pair" in out.stderr, out.stderr[-300:]
+
+
+@case
 def open_loop_poisson():
     out = run(["--workload=1000", "--rate=5000", "--duration=2", "--verify", "--json"])
     assert out.returncode == 0, out.stderr
