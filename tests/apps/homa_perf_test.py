@@ -55,7 +55,8 @@ def closed_loop_1mb_verified():
 
 @case
 def ring_pair_two_dataplanes_verified():
-    out = run(["--ring_pair", "--workload=w3", "--outstanding=8", "--duration=1", "--verify", "--json"])
+    out = run(["--ring_pair", "--pool_mb=64", "--workload=w3", "--outstanding=8", "--duration=1",
+               "--verify", "--json"])
     assert out.returncode == 0, out.stderr
     doc = sane(out)
     assert "net_ring pair" in doc["mode"], doc["mode"]
