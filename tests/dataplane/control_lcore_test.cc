@@ -354,6 +354,10 @@ TEST_F(ControlTest, Send_RingsDoorbellOfSleepingControl) {
     EXPECT_EQ(wait_msg(&m, 2 * kSecond), 0) << "served only when the 4 s sleep ran out";
     EXPECT_EQ(m.error(), 42);
     for (int i = 0; i < 5000 && !ctl_->asleep(); ++i) usleep(1000);
+    ASSERT_TRUE(ctl_->asleep());
+    prepare_call(&m, reply_, record_lcore, &ran_on);
+    EXPECT_EQ(ctl_->call(&m, 2 * kSecond), 42) << "call() did not ring the doorbell";
+    for (int i = 0; i < 5000 && !ctl_->asleep(); ++i) usleep(1000);
     EXPECT_EQ(ctl_->stop(), 0);  // rings too: does not wait out the sleep
     EXPECT_LT(ctl_->stats().slept_ns, 3 * kSecond);
 }

@@ -123,6 +123,14 @@ public:
     }
 
     /**
+     * do_msg(port(), msg, timeout_ns), ringing the doorbell: for threads that may block.
+     * Returns what do_msg() returns (the request's error, -ENOBUFS, -EBUSY, -ETIMEDOUT).
+     */
+    int call(Message *msg, uint64_t timeout_ns) noexcept {
+        return do_msg(*port_, msg, timeout_ns, &bell_);
+    }
+
+    /**
      * abort_msg(msg) for a request sent here, then wakes the control lcore if it sleeps.
      * The sender only. Returns what abort_msg() returns (0, -EPERM, -EALREADY).
      */
@@ -189,8 +197,9 @@ private:
 
 /**
  * Request builders. Each prepares an owned message (kMsgDone set) whose reply goes to
- * `reply_port`; send it with ctl->send(msg), or with do_msg() on ctl->port() from a thread that
- * may block (no doorbell: a sleeping control lcore then answers within backoff.max_sleep_ns). Every request is abortable, so a worker can abort whatever it has in flight for a
+ * `reply_port`; send it with ctl->send(msg), or ctl->call(msg, timeout) from a thread that may
+ * block. (send_msg()/do_msg() straight on ctl->port() do not ring the doorbell: a sleeping
+ * control lcore then answers within backoff.max_sleep_ns.) Every request is abortable, so a worker can abort whatever it has in flight for a
  * dying RPC: an aborted pull still in progress comes back -ECANCELED with resident false; a
  * request already answered comes back with its answer. Any thread.
  */
