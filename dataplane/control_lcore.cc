@@ -12,6 +12,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <sys/prctl.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <new>
@@ -89,6 +90,11 @@ int ControlLcore::main_loop(void *arg) {
     auto *self = static_cast<ControlLcore *>(arg);
     // The default 50 us timer slack would double a 50 us idle sleep; this thread only.
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    if (self->config_.realtime_priority != 0) {
+        sched_param param{};
+        param.sched_priority = self->config_.realtime_priority;
+        self->sched_result_.store(sched_setscheduler(0, SCHED_FIFO, &param) == 0 ? 0 : -errno);
+    }
     IdleBackoff backoff(self->config_.backoff);
     while (!self->stop_.load(std::memory_order_acquire)) {
         if (self->poll()) {

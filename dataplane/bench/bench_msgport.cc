@@ -15,7 +15,8 @@
 //      to sleep, woken by the doorbell or not; how long its sleeps really take; and the CPU
 //      time the idle loop takes from its core (from /proc schedstat: unlike comparing a
 //      worker's loop rate with and without it, this does not depend on what else the machine
-//      runs), for the default backoff and for fixed 50 us and 100 us sleeps.
+//      runs), for the default backoff (SCHED_OTHER and SCHED_FIFO) and for fixed 50 us and
+//      100 us sleeps; and the wake-up while a worker keeps the shared core busy.
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_launch.h>
@@ -276,15 +277,31 @@ int record_tid(void *ctx);
 uint64_t thread_cpu_ns(long tid);
 
 // Wake-up latency and idle CPU cost of the control lcore with one backoff setting.
+// A worker that only computes, on the core the control lcore shares, until told to stop.
+struct BusyWorker {
+    std::atomic<bool> stop{false};
+    static int run(void *arg) {
+        auto *w = static_cast<BusyWorker *>(arg);
+        volatile uint64_t sink = 0;
+        while (!w->stop.load(std::memory_order_relaxed)) sink = sink + 1;
+        return 0;
+    }
+};
+
 void control_wakeup(unsigned control_lcore, unsigned samples_n, const BackoffConfig &backoff,
-                    bool show_hot) {
+                    bool show_hot, unsigned busy_lcore, int rt_priority) {
     ControlConfig cfg;
     cfg.backoff = backoff;
+    cfg.realtime_priority = rt_priority;
     ControlLcore *ctl = ControlLcore::create("bench_ctl", cfg, SOCKET_ID_ANY);
     Port *reply = Port::create("bench_ctl_r", 64, PortMode::kSingleProducer, SOCKET_ID_ANY);
     ctl->launch(control_lcore);
-    printf(" backoff: spin %u polls, yield %u polls, sleep %u ns doubling to %u ns\n",
-           backoff.spin_polls, backoff.yield_polls, backoff.sleep_ns, backoff.max_sleep_ns);
+    usleep(1000);
+    printf(" backoff: spin %u polls, yield %u polls, sleep %u ns doubling to %u ns; "
+           "SCHED_FIFO priority %d (%s)\n",
+           backoff.spin_polls, backoff.yield_polls, backoff.sleep_ns, backoff.max_sleep_ns,
+           rt_priority,
+           ctl->sched_result() == 0 ? "ok" : strerror(-ctl->sched_result()));
     Message m;
     std::vector<uint64_t> samples(samples_n);
     auto measure = [&](bool ring, bool cold) {
@@ -306,6 +323,13 @@ void control_wakeup(unsigned control_lcore, unsigned samples_n, const BackoffCon
     ControlStats s0 = ctl->stats();
     print("request round trip, asleep, ctl->send (bell)", measure(true, true));
     print("request round trip, asleep, no doorbell", measure(false, true));
+    if (show_hot) {  // the deployment: a worker keeps the shared core busy
+        BusyWorker busy;
+        rte_eal_remote_launch(BusyWorker::run, &busy, busy_lcore);
+        print("asleep, bell, core busy with a worker", measure(true, true));
+        busy.stop = true;
+        rte_eal_wait_lcore(busy_lcore);
+    }
     ControlStats s1 = ctl->stats();
     printf("  %-44s %9.0f ns per sleep (%lu sleeps)\n", "control idle sleep, measured mean",
            s1.sleeps > s0.sleeps
@@ -379,9 +403,14 @@ int main(int argc, char **argv) {
     homa::dp::round_trip(echo, iters);
     printf("3. control lcore wake-up (main -> lcore %u)\n", control);
     const homa::dp::BackoffConfig defaults = homa::dp::ControlConfig{}.backoff;
-    homa::dp::control_wakeup(control, 300, defaults, true);
-    homa::dp::control_wakeup(control, 300, {defaults.spin_polls, defaults.yield_polls, 50000, 50000}, false);
-    homa::dp::control_wakeup(control, 300, {defaults.spin_polls, defaults.yield_polls, 100000, 100000}, false);
+    homa::dp::control_wakeup(control, 300, defaults, true, echo, 0);
+    homa::dp::control_wakeup(control, 300, defaults, true, echo, 10);  // needs CAP_SYS_NICE
+    homa::dp::control_wakeup(control, 300,
+                             {defaults.spin_polls, defaults.yield_polls, 50000, 50000}, false,
+                             echo, 0);
+    homa::dp::control_wakeup(control, 300,
+                             {defaults.spin_polls, defaults.yield_polls, 100000, 100000}, false,
+                             echo, 0);
     rte_eal_cleanup();
     return 0;
 }

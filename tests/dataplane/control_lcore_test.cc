@@ -480,6 +480,28 @@ TEST_F(ControlTest, Abort_RacingPullsOnControlLcore_EachRepliedOnce) {
     printf("pulls %u, aborted %u, cancelled mid-pull %u\n", kTotal, aborts, cancelled);
 }
 
+int record_policy(void *ctx) {
+    *static_cast<int *>(ctx) = sched_getscheduler(0);
+    return 0;
+}
+
+TEST_F(ControlTest, Launch_RealtimePriorityAppliedOrRefused) {
+    config_.realtime_priority = 1;
+    create();
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);
+    int policy = -1;
+    Message m;
+    prepare_call(&m, reply_, record_policy, &policy);
+    ASSERT_EQ(ctl_->call(&m, 5 * kSecond), 0);  // served either way
+    if (ctl_->sched_result() == 0) {
+        EXPECT_EQ(policy, SCHED_FIFO);
+    } else {
+        EXPECT_EQ(ctl_->sched_result(), -EPERM);  // no CAP_SYS_NICE: stays SCHED_OTHER
+        EXPECT_EQ(policy, SCHED_OTHER);
+    }
+    EXPECT_EQ(ctl_->stop(), 0);
+}
+
 // ---- end to end ----
 
 // A file written, synced and dropped from the page cache, then mapped without touching it.
