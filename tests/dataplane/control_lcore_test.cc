@@ -500,6 +500,16 @@ TEST_F(ControlTest, Launch_RealtimePriorityAppliedOrRefused) {
         EXPECT_EQ(policy, SCHED_OTHER);
     }
     EXPECT_EQ(ctl_->stop(), 0);
+    struct Probe {  // the lcore's next user gets it back as it was
+        int policy = -1;
+        static int run(void *arg) {
+            static_cast<Probe *>(arg)->policy = sched_getscheduler(0);
+            return 0;
+        }
+    } probe;
+    ASSERT_EQ(rte_eal_remote_launch(Probe::run, &probe, control_lcore()), 0);
+    EXPECT_EQ(rte_eal_wait_lcore(control_lcore()), 0);
+    EXPECT_EQ(probe.policy, SCHED_OTHER);
 }
 
 // ---- end to end ----
