@@ -12,6 +12,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <sys/prctl.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <new>
@@ -89,6 +90,16 @@ int ControlLcore::main_loop(void *arg) {
     auto *self = static_cast<ControlLcore *>(arg);
     // The default 50 us timer slack would double a 50 us idle sleep; this thread only.
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    // The EAL thread outlives this loop (the lcore may be launched again for other work):
+    // put its scheduling back as it was when the loop ends.
+    const int old_policy = sched_getscheduler(0);
+    sched_param old_param{};
+    sched_getparam(0, &old_param);
+    if (self->config_.realtime_priority != 0) {
+        sched_param param{};
+        param.sched_priority = self->config_.realtime_priority;
+        self->sched_result_.store(sched_setscheduler(0, SCHED_FIFO, &param) == 0 ? 0 : -errno);
+    }
     IdleBackoff backoff(self->config_.backoff);
     while (!self->stop_.load(std::memory_order_acquire)) {
         if (self->poll()) {
@@ -102,6 +113,9 @@ int ControlLcore::main_loop(void *arg) {
         }
     }
     self->shutdown();
+    if (self->config_.realtime_priority != 0 && self->sched_result_.load() == 0) {
+        sched_setscheduler(0, old_policy, &old_param);
+    }
     return 0;
 }
 

@@ -345,7 +345,7 @@ int send_msg(Port &port, Message *msg) noexcept {
     return 0;
 }
 
-int do_msg(Port &port, Message *msg, uint64_t timeout_ns) noexcept {
+int do_msg(Port &port, Message *msg, uint64_t timeout_ns, Doorbell *bell) noexcept {
     const uint32_t flags = msg->flags_.load(std::memory_order_relaxed);
     if (!(flags & kMsgDone)) return -EBUSY;
     msg->error_ = 0;
@@ -356,6 +356,7 @@ int do_msg(Port &port, Message *msg, uint64_t timeout_ns) noexcept {
         msg->flags_.store(flags, std::memory_order_relaxed);
         return -ENOBUFS;
     }
+    if (bell != nullptr) bell->ring();
     if (wait_msg(msg, timeout_ns) != 0) return -ETIMEDOUT;
     return msg->error_;
 }

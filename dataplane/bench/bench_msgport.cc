@@ -15,7 +15,8 @@
 //      to sleep, woken by the doorbell or not; how long its sleeps really take; and the CPU
 //      time the idle loop takes from its core (from /proc schedstat: unlike comparing a
 //      worker's loop rate with and without it, this does not depend on what else the machine
-//      runs), for the default backoff and for fixed 50 us and 100 us sleeps.
+//      runs), for the default backoff (SCHED_OTHER and SCHED_FIFO) and for fixed 50 us and
+//      100 us sleeps; and the wake-up while a worker keeps the shared core busy.
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_launch.h>
@@ -77,12 +78,16 @@ struct PortEcho {
 
 struct RingEcho {
     rte_ring *in, *out;
+    bool touch = false;  // read and write each object, as any real receiver does
     std::atomic<bool> stop{false};
     static int run(void *arg) {
         auto *e = static_cast<RingEcho *>(arg);
         void *burst[32];
         while (!e->stop.load(std::memory_order_relaxed)) {
             unsigned n = rte_ring_dequeue_burst(e->in, burst, 32, nullptr);
+            if (e->touch) {
+                for (unsigned i = 0; i < n; ++i) ++static_cast<Message *>(burst[i])->cookie;
+            }
             unsigned done = 0;
             while (done < n) done += rte_ring_enqueue_burst(e->out, burst + done, n - done, nullptr);
         }
@@ -168,28 +173,36 @@ void round_trip(unsigned echo_lcore, unsigned iters) {
     printf("  %-44s %12.0f messages/s\n", "msgport pipelined (there and back, 256 out)",
            total / secs);
 
-    RingEcho recho2{ping, pong};
-    rte_eal_remote_launch(RingEcho::run, &recho2, echo_lcore);
     std::vector<void *> ptrs(kWindow);
-    for (unsigned i = 0; i < kWindow; ++i) ptrs[i] = &msgs[i];
-    sent = received = 0;
-    unsigned have = kWindow;
-    void *rb[32];
-    t0 = rte_rdtsc();
-    while (received < total) {
-        unsigned want = static_cast<unsigned>(std::min<uint64_t>(have, total - sent));
-        unsigned put = rte_ring_enqueue_burst(ping, ptrs.data() + (have - want), want, nullptr);
-        have -= put;
-        sent += put;
-        unsigned n = rte_ring_dequeue_burst(pong, rb, 32, nullptr);
-        for (unsigned i = 0; i < n; ++i) ptrs[have++] = rb[i];
-        received += n;
+    for (bool touch : {false, true}) {  // touch: both sides write each object, as real ones do
+        RingEcho recho2{ping, pong, touch};
+        rte_eal_remote_launch(RingEcho::run, &recho2, echo_lcore);
+        for (unsigned i = 0; i < kWindow; ++i) ptrs[i] = &msgs[i];
+        sent = received = 0;
+        unsigned have = kWindow;
+        void *rb[32];
+        t0 = rte_rdtsc();
+        while (received < total) {
+            unsigned want = static_cast<unsigned>(std::min<uint64_t>(have, total - sent));
+            unsigned put =
+                rte_ring_enqueue_burst(ping, ptrs.data() + (have - want), want, nullptr);
+            have -= put;
+            sent += put;
+            unsigned n = rte_ring_dequeue_burst(pong, rb, 32, nullptr);
+            for (unsigned i = 0; i < n; ++i) {
+                if (touch) ++static_cast<Message *>(rb[i])->cookie;
+                ptrs[have++] = rb[i];
+            }
+            received += n;
+        }
+        secs = static_cast<double>(rte_rdtsc() - t0) / rte_get_tsc_hz();
+        recho2.stop = true;
+        rte_eal_wait_lcore(echo_lcore);
+        printf("  %-44s %12.0f pointers/s\n",
+               touch ? "raw rte_ring pipelined, both write each object"
+                     : "raw rte_ring pipelined (there and back)",
+               total / secs);
     }
-    secs = static_cast<double>(rte_rdtsc() - t0) / rte_get_tsc_hz();
-    recho2.stop = true;
-    rte_eal_wait_lcore(echo_lcore);
-    printf("  %-44s %12.0f pointers/s\n", "raw rte_ring pipelined (there and back)",
-           total / secs);
 
     RingSink sink{ping, total};
     rte_eal_remote_launch(RingSink::run, &sink, echo_lcore);
@@ -264,15 +277,31 @@ int record_tid(void *ctx);
 uint64_t thread_cpu_ns(long tid);
 
 // Wake-up latency and idle CPU cost of the control lcore with one backoff setting.
+// A worker that only computes, on the core the control lcore shares, until told to stop.
+struct BusyWorker {
+    std::atomic<bool> stop{false};
+    static int run(void *arg) {
+        auto *w = static_cast<BusyWorker *>(arg);
+        volatile uint64_t sink = 0;
+        while (!w->stop.load(std::memory_order_relaxed)) sink = sink + 1;
+        return 0;
+    }
+};
+
 void control_wakeup(unsigned control_lcore, unsigned samples_n, const BackoffConfig &backoff,
-                    bool show_hot) {
+                    bool show_hot, unsigned busy_lcore, int rt_priority) {
     ControlConfig cfg;
     cfg.backoff = backoff;
+    cfg.realtime_priority = rt_priority;
     ControlLcore *ctl = ControlLcore::create("bench_ctl", cfg, SOCKET_ID_ANY);
     Port *reply = Port::create("bench_ctl_r", 64, PortMode::kSingleProducer, SOCKET_ID_ANY);
     ctl->launch(control_lcore);
-    printf(" backoff: spin %u polls, yield %u polls, sleep %u ns doubling to %u ns\n",
-           backoff.spin_polls, backoff.yield_polls, backoff.sleep_ns, backoff.max_sleep_ns);
+    usleep(1000);
+    printf(" backoff: spin %u polls, yield %u polls, sleep %u ns doubling to %u ns; "
+           "SCHED_FIFO priority %d (%s)\n",
+           backoff.spin_polls, backoff.yield_polls, backoff.sleep_ns, backoff.max_sleep_ns,
+           rt_priority,
+           ctl->sched_result() == 0 ? "ok" : strerror(-ctl->sched_result()));
     Message m;
     std::vector<uint64_t> samples(samples_n);
     auto measure = [&](bool ring, bool cold) {
@@ -294,6 +323,13 @@ void control_wakeup(unsigned control_lcore, unsigned samples_n, const BackoffCon
     ControlStats s0 = ctl->stats();
     print("request round trip, asleep, ctl->send (bell)", measure(true, true));
     print("request round trip, asleep, no doorbell", measure(false, true));
+    if (show_hot) {  // the deployment: a worker keeps the shared core busy
+        BusyWorker busy;
+        rte_eal_remote_launch(BusyWorker::run, &busy, busy_lcore);
+        print("asleep, bell, core busy with a worker", measure(true, true));
+        busy.stop = true;
+        rte_eal_wait_lcore(busy_lcore);
+    }
     ControlStats s1 = ctl->stats();
     printf("  %-44s %9.0f ns per sleep (%lu sleeps)\n", "control idle sleep, measured mean",
            s1.sleeps > s0.sleeps
@@ -367,9 +403,14 @@ int main(int argc, char **argv) {
     homa::dp::round_trip(echo, iters);
     printf("3. control lcore wake-up (main -> lcore %u)\n", control);
     const homa::dp::BackoffConfig defaults = homa::dp::ControlConfig{}.backoff;
-    homa::dp::control_wakeup(control, 300, defaults, true);
-    homa::dp::control_wakeup(control, 300, {defaults.spin_polls, defaults.yield_polls, 50000, 50000}, false);
-    homa::dp::control_wakeup(control, 300, {defaults.spin_polls, defaults.yield_polls, 100000, 100000}, false);
+    homa::dp::control_wakeup(control, 300, defaults, true, echo, 0);
+    homa::dp::control_wakeup(control, 300, defaults, true, echo, 10);  // needs CAP_SYS_NICE
+    homa::dp::control_wakeup(control, 300,
+                             {defaults.spin_polls, defaults.yield_polls, 50000, 50000}, false,
+                             echo, 0);
+    homa::dp::control_wakeup(control, 300,
+                             {defaults.spin_polls, defaults.yield_polls, 100000, 100000}, false,
+                             echo, 0);
     rte_eal_cleanup();
     return 0;
 }

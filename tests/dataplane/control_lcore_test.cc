@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <string>
@@ -354,6 +355,10 @@ TEST_F(ControlTest, Send_RingsDoorbellOfSleepingControl) {
     EXPECT_EQ(wait_msg(&m, 2 * kSecond), 0) << "served only when the 4 s sleep ran out";
     EXPECT_EQ(m.error(), 42);
     for (int i = 0; i < 5000 && !ctl_->asleep(); ++i) usleep(1000);
+    ASSERT_TRUE(ctl_->asleep());
+    prepare_call(&m, reply_, record_lcore, &ran_on);
+    EXPECT_EQ(ctl_->call(&m, 2 * kSecond), 42) << "call() did not ring the doorbell";
+    for (int i = 0; i < 5000 && !ctl_->asleep(); ++i) usleep(1000);
     EXPECT_EQ(ctl_->stop(), 0);  // rings too: does not wait out the sleep
     EXPECT_LT(ctl_->stats().slept_ns, 3 * kSecond);
 }
@@ -399,6 +404,112 @@ TEST_F(ControlTest, Call_PagerFaultInOnControlLcore) {
     ASSERT_EQ(wait_msg(&m, 5 * kSecond), 0);
     EXPECT_EQ(m.error(), -EINVAL);
     EXPECT_EQ(ctl_->stop(), 0);
+}
+
+TEST_F(ControlTest, Abort_RacingPullsOnControlLcore_EachRepliedOnce) {
+    config_.pull_chunk = kPage;  // pulls span several loop iterations
+    create();
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);
+    Anon region(64 * kPage);
+    constexpr unsigned kTotal = 5000, kWindow = 48;  // fewer than the reply port holds
+    std::vector<Message> msgs(kWindow);
+    std::vector<Message *> free_msgs;
+    for (auto &m : msgs) free_msgs.push_back(&m);
+    std::vector<Message *> in_flight;
+    std::vector<int> replies(kTotal, 0);
+    std::vector<bool> aborted(kTotal, false);
+    unsigned sent = 0, done = 0, aborts = 0, cancelled = 0;
+    uint64_t seed = 12345;
+    auto rnd = [&seed] { return (seed = seed * 6364136223846793005ULL + 1) >> 33; };
+    Message *got[kPortBurst];
+    for (int spins = 0; done < kTotal && spins < 50000000; ++spins) {
+        if (sent < kTotal && !free_msgs.empty()) {
+            Message *m = free_msgs.back();
+            size_t first = rnd() % 48, pages = 1 + rnd() % 16;
+            prepare_pull(m, reply_, region.p + first * kPage, pages * kPage);
+            m->cookie = sent;
+            int rc = ctl_->send(m);
+            ASSERT_TRUE(rc == 0 || rc == -ENOBUFS);
+            if (rc == 0) {
+                free_msgs.pop_back();
+                in_flight.push_back(m);
+                ++sent;
+            }
+        }
+        if (!in_flight.empty() && rnd() % 2 == 0) {
+            Message *m = in_flight[rnd() % in_flight.size()];
+            int rc = ctl_->abort(m);
+            if (rc == 0) {
+                EXPECT_FALSE(aborted[m->cookie]);
+                aborted[m->cookie] = true;
+                ++aborts;
+            } else {
+                EXPECT_EQ(rc, -EALREADY);
+            }
+        }
+        unsigned n = reply_->receive_burst(got, kPortBurst);
+        for (unsigned i = 0; i < n; ++i) {
+            Message *m = got[i];
+            ASSERT_EQ(m->delivery(), Delivery::kReply);
+            ++replies[m->cookie];
+            const auto &r = m->body<RegionRequest>();
+            if (m->error() == -ECANCELED) {
+                EXPECT_TRUE(aborted[m->cookie]) << "cancelled without an abort";
+                EXPECT_FALSE(r.resident);
+                EXPECT_LT(r.pulled, r.len);
+                ++cancelled;
+            } else {
+                EXPECT_EQ(m->error(), 0);  // finished (perhaps before its abort was seen)
+                EXPECT_TRUE(r.resident);
+                EXPECT_EQ(r.pulled, r.len);
+            }
+            in_flight.erase(std::find(in_flight.begin(), in_flight.end(), m));
+            free_msgs.push_back(m);
+            ++done;
+        }
+    }
+    EXPECT_EQ(ctl_->stop(), 0);
+    ASSERT_EQ(done, kTotal);
+    for (unsigned i = 0; i < kTotal; ++i) ASSERT_EQ(replies[i], 1) << "request " << i;
+    ControlStats s = ctl_->stats();
+    EXPECT_EQ(s.aborts_seen, aborts);
+    EXPECT_EQ(s.pulls_cancelled, cancelled);
+    EXPECT_EQ(s.pulls_done + s.pulls_cancelled, kTotal);
+    EXPECT_GT(cancelled, 0u);
+    EXPECT_EQ(reply_->receive_burst(got, kPortBurst), 0u);
+    printf("pulls %u, aborted %u, cancelled mid-pull %u\n", kTotal, aborts, cancelled);
+}
+
+int record_policy(void *ctx) {
+    *static_cast<int *>(ctx) = sched_getscheduler(0);
+    return 0;
+}
+
+TEST_F(ControlTest, Launch_RealtimePriorityAppliedOrRefused) {
+    config_.realtime_priority = 1;
+    create();
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);
+    int policy = -1;
+    Message m;
+    prepare_call(&m, reply_, record_policy, &policy);
+    ASSERT_EQ(ctl_->call(&m, 5 * kSecond), 0);  // served either way
+    if (ctl_->sched_result() == 0) {
+        EXPECT_EQ(policy, SCHED_FIFO);
+    } else {
+        EXPECT_EQ(ctl_->sched_result(), -EPERM);  // no CAP_SYS_NICE: stays SCHED_OTHER
+        EXPECT_EQ(policy, SCHED_OTHER);
+    }
+    EXPECT_EQ(ctl_->stop(), 0);
+    struct Probe {  // the lcore's next user gets it back as it was
+        int policy = -1;
+        static int run(void *arg) {
+            static_cast<Probe *>(arg)->policy = sched_getscheduler(0);
+            return 0;
+        }
+    } probe;
+    ASSERT_EQ(rte_eal_remote_launch(Probe::run, &probe, control_lcore()), 0);
+    EXPECT_EQ(rte_eal_wait_lcore(control_lcore()), 0);
+    EXPECT_EQ(probe.policy, SCHED_OTHER);
 }
 
 // ---- end to end ----

@@ -95,6 +95,15 @@ struct ControlConfig {
      * bounds the wake-up for requests that do not (do_msg() or send_msg() on port()).
      */
     BackoffConfig backoff = {2000, 200, 50000, 5000000};
+    /**
+     * If not 0, the control lcore's thread runs SCHED_FIFO at this priority (needs
+     * CAP_SYS_NICE; refused otherwise, see sched_result()). Only then does a woken control
+     * lcore preempt a busy-polling worker on its core at once: a SCHED_OTHER wake-up waits
+     * for the worker's slice to run out (milliseconds; bench_msgport measures both; asking
+     * for a short SCHED_OTHER slice with sched_setattr, Linux 6.12+, did not help on 6.18).
+     * The cost: while the control lcore works (a pull that faults pages in) the worker waits.
+     */
+    int realtime_priority = 0;
 };
 
 class ControlLcore {
@@ -120,6 +129,14 @@ public:
         int rc = send_msg(*port_, msg);
         if (rc == 0) bell_.ring();
         return rc;
+    }
+
+    /**
+     * do_msg(port(), msg, timeout_ns), ringing the doorbell: for threads that may block.
+     * Returns what do_msg() returns (the request's error, -ENOBUFS, -EBUSY, -ETIMEDOUT).
+     */
+    int call(Message *msg, uint64_t timeout_ns) noexcept {
+        return do_msg(*port_, msg, timeout_ns, &bell_);
     }
 
     /**
@@ -161,6 +178,12 @@ public:
     /** True from the moment stop() is called until the next launch(). Any thread. */
     bool stopping() const noexcept { return stop_.load(std::memory_order_acquire); }
 
+    /**
+     * 0 if the scheduler accepted realtime_priority (or none was asked), else -errno (EPERM
+     * without CAP_SYS_NICE). Set when the loop starts.
+     */
+    int sched_result() const noexcept { return sched_result_.load(); }
+
     /** A snapshot of the counters. Any thread (approximate while running). */
     ControlStats stats() const noexcept;
 
@@ -179,6 +202,7 @@ private:
     unsigned lcore_ = ~0u;
     std::atomic<bool> stop_{false};
     Doorbell bell_;
+    std::atomic<int> sched_result_{0};
     // Written by the control lcore only; atomics so that stats() may read them anywhere.
     struct Counters {
         std::atomic<uint64_t> residency_checks{0}, pulls_done{0}, pulls_cancelled{0},
@@ -189,8 +213,9 @@ private:
 
 /**
  * Request builders. Each prepares an owned message (kMsgDone set) whose reply goes to
- * `reply_port`; send it with ctl->send(msg), or with do_msg() on ctl->port() from a thread that
- * may block (no doorbell: a sleeping control lcore then answers within backoff.max_sleep_ns). Every request is abortable, so a worker can abort whatever it has in flight for a
+ * `reply_port`; send it with ctl->send(msg), or ctl->call(msg, timeout) from a thread that may
+ * block. (send_msg()/do_msg() straight on ctl->port() do not ring the doorbell: a sleeping
+ * control lcore then answers within backoff.max_sleep_ns.) Every request is abortable, so a worker can abort whatever it has in flight for a
  * dying RPC: an aborted pull still in progress comes back -ECANCELED with resident false; a
  * request already answered comes back with its answer. Any thread.
  */

@@ -27,8 +27,9 @@
 namespace homa::dp {
 
 class Port;
+class Doorbell;
 
-/// @name Message flags, in the order a message normally acquires them (see msgport.cc).
+/// @name Message flags (their legal order is the table at the top of msgport.cc).
 /// @{
 inline constexpr uint32_t kMsgQueued = 1u << 0;     ///< In a port's ring (or its backlog).
 inline constexpr uint32_t kMsgDone = 1u << 1;       ///< Back with the sender, who owns it.
@@ -116,7 +117,7 @@ private:
     friend class Port;
     friend class MessagePool;
     friend int send_msg(Port &port, Message *msg) noexcept;
-    friend int do_msg(Port &port, Message *msg, uint64_t timeout_ns) noexcept;
+    friend int do_msg(Port &port, Message *msg, uint64_t timeout_ns, Doorbell *bell) noexcept;
     friend int forward_msg(Port &port, Message *msg) noexcept;
     friend int reply_msg(Message *msg, int error) noexcept;
     friend int abort_msg(Message *msg) noexcept;

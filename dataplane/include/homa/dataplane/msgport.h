@@ -44,6 +44,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "homa/dataplane/doorbell.h"
 #include "homa/dataplane/message.h"
 
 struct rte_ring;
@@ -115,7 +116,7 @@ public:
 
 private:
     friend int send_msg(Port &port, Message *msg) noexcept;
-    friend int do_msg(Port &port, Message *msg, uint64_t timeout_ns) noexcept;
+    friend int do_msg(Port &port, Message *msg, uint64_t timeout_ns, Doorbell *bell) noexcept;
     friend int forward_msg(Port &port, Message *msg) noexcept;
     friend int reply_msg(Message *msg, int error) noexcept;
     friend int abort_msg(Message *msg) noexcept;
@@ -159,13 +160,14 @@ int send_msg(Port &port, Message *msg) noexcept;
 
 /**
  * Sends an owned message synchronously and waits up to `timeout_ns` for the reply (the reply
- * does not go through a port: the target's reply_msg() marks it done). Any thread allowed to
- * produce to `port`; polls while waiting, so not for poll-mode workers.
+ * does not go through a port: the target's reply_msg() marks it done). If `bell` is given it
+ * is rung after the message is queued (the port's owner may sleep on it; doorbell.h). Any
+ * thread allowed to produce to `port`; polls while waiting, so not for poll-mode workers.
  * Returns the target's error (>= 0 or negative), -ENOBUFS (ring full, not sent, still owned),
  * -EBUSY (in flight), or -ETIMEDOUT: the message is still with the target; the caller may
  * abort_msg() it and must wait_msg() for it before touching or reusing it.
  */
-int do_msg(Port &port, Message *msg, uint64_t timeout_ns) noexcept;
+int do_msg(Port &port, Message *msg, uint64_t timeout_ns, Doorbell *bell = nullptr) noexcept;
 
 /**
  * Passes a message received as Delivery::kCommand on to `port`; its reply port is unchanged
