@@ -1,5 +1,6 @@
 // Worker setup, the poll loop iteration and the clock; see worker.h.
 #include <rte_cycles.h>
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
@@ -88,6 +89,7 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
     }
     w.local_rx.reserve(config.engine.tx_queue_packets);
     w.scratch.resize(16384);
+    w.iova_is_va = rte_eal_iova_mode() == RTE_IOVA_VA;
     w.tsc_base = rte_get_tsc_cycles();
     w.ns_mult = (uint64_t{1'000'000'000} << 32) / rte_get_tsc_hz();
     read_clock_ns(w);

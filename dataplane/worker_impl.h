@@ -45,6 +45,13 @@ struct TxFaults {
     std::vector<rte_mbuf *> fresh;          ///< This poll's frames, before the faults.
 };
 
+/** The DPDK memseg most recently used for an IOVA lookup (see piece_iova). */
+struct MemsegCache {
+    const uint8_t *start = nullptr;
+    size_t len = 0;
+    uint64_t iova = 0;
+};
+
 /** What the engine's PoolOps point at: the pool and this worker's cache in it. */
 struct PoolBinding {
     mem::BpagePool *pool = nullptr;
@@ -68,6 +75,8 @@ struct Worker::Impl {
     uint64_t ns_mult = 0;                   ///< ns = (tsc - tsc_base) * ns_mult >> 32.
     uint64_t now_ns = 0;
     uint64_t tsc = 0;                       ///< TSC at the last clock read.
+    MemsegCache memseg_cache;
+    bool iova_is_va = false;                ///< rte_eal_iova_mode() == RTE_IOVA_VA
     uint16_t ip_id = 0;
 
     explicit Impl(const WorkerConfig &c);

@@ -45,18 +45,24 @@ void extbuf_free_cb(void * /*addr*/, void *opaque) {
     rte_ring_mp_enqueue(w.done_ring, reinterpret_cast<void *>(idx));
 }
 
-uint64_t piece_iova(const Worker::Impl &w, const OutMessage::Piece &p) {
+uint64_t piece_iova(Worker::Impl &w, const OutMessage::Piece &p) {
     mem::BpagePool &pool = *w.cfg.pool;
     if (pool.contains(p.data, p.length)) {
         return pool.iova(static_cast<uint32_t>(p.data - pool.base()));
     }
     // The memseg gives the IOVA without rte_mem_virt2iova's /proc/self/pagemap read (a syscall
-    // per send in IOVA-as-PA mode). A piece must not cross a memseg boundary to be attached.
-    const rte_memseg *ms = rte_mem_virt2memseg(p.data, nullptr);
-    if (ms == nullptr || ms->iova == RTE_BAD_IOVA) return RTE_BAD_IOVA;  // not DPDK memory: copied
-    const auto *seg_start = static_cast<const uint8_t *>(ms->addr);
-    if (p.data + p.length > seg_start + ms->len) return RTE_BAD_IOVA;
-    return ms->iova + static_cast<uint64_t>(p.data - seg_start);
+    // per send in IOVA-as-PA mode). In IOVA-as-VA mode the last memseg found is remembered
+    // (applications send from the same buffers; a VA there always maps to the same IOVA, while
+    // in PA mode a freed and remapped page could come back at another physical address).
+    // A piece must not cross a memseg to be attached.
+    MemsegCache &mc = w.memseg_cache;
+    if (!w.iova_is_va || p.data < mc.start || p.data + p.length > mc.start + mc.len) {
+        const rte_memseg *ms = rte_mem_virt2memseg(p.data, nullptr);
+        if (ms == nullptr || ms->iova == RTE_BAD_IOVA) return RTE_BAD_IOVA;  // not DPDK memory
+        mc = {static_cast<const uint8_t *>(ms->addr), ms->len, ms->iova};
+        if (p.data + p.length > mc.start + mc.len) return RTE_BAD_IOVA;
+    }
+    return mc.iova + static_cast<uint64_t>(p.data - mc.start);
 }
 
 int take_slot(Worker::Impl &w, const OutMessage &msg, SendDone done, void *ctx,
@@ -69,7 +75,11 @@ int take_slot(Worker::Impl &w, const OutMessage &msg, SendDone done, void *ctx,
     slot.in_use = true;
     slot.msg = msg;
     slot.msg.token = idx;
-    for (uint32_t i = 0; i < msg.num_pieces; ++i) slot.iova[i] = piece_iova(w, msg.pieces[i]);
+    // Messages shorter than copy_below are always copied into frames: no IOVA needed.
+    bool attachable = msg.length() >= w.cfg.copy_below;
+    for (uint32_t i = 0; i < msg.num_pieces; ++i) {
+        slot.iova[i] = attachable ? piece_iova(w, msg.pieces[i]) : RTE_BAD_IOVA;
+    }
     slot.done = done;
     slot.ctx = ctx;
     slot.user_token = user_token;
