@@ -89,6 +89,7 @@ bool Worker::poll() {
     work += w.engine.poll(now);
     work += build_and_send(w);
     work += drain_completions(w);
+    if (w.cmd_port != nullptr) work += serve_command_port(w);
     ++w.stats.polls;
     if (work) ++w.stats.busy_polls;
     return work != 0;

@@ -58,6 +58,9 @@ struct Worker::Impl {
     uint64_t ns_mult = 0;                   ///< ns = (tsc - tsc_base) * ns_mult >> 32.
     uint64_t now_ns = 0;
     uint16_t ip_id = 0;
+    Port *cmd_port = nullptr;               ///< attach_command_port(); nullptr: none.
+    CommandHandler cmd_handler = nullptr;
+    void *cmd_ctx = nullptr;
 
     explicit Impl(const WorkerConfig &c);
     ~Impl();
@@ -72,5 +75,8 @@ uint32_t drain_completions(Worker::Impl &w);
 
 // worker_rx.cc
 uint32_t receive(Worker::Impl &w);
+
+// worker_commands.cc
+uint32_t serve_command_port(Worker::Impl &w);
 
 }  // namespace homa::dp
