@@ -50,7 +50,7 @@ void RecvMessage::release() noexcept {
         worker_->pool().release(m_.bpage_offsets, m_.num_bpages, worker_->pool_cache());
     }
     worker_ = nullptr;
-    m_ = Message{};
+    m_ = homa::Message{};
 }
 
 // ----- Socket -----
@@ -119,7 +119,7 @@ int Socket::send_region(SocketService &service, Endpoint dst, const void *data,
 int Socket::recv(uint32_t flags, uint64_t id, RecvMessage *out) {
     if (worker_ == nullptr) return -EBADF;
     if (out == nullptr) return -EINVAL;
-    Message m;
+    homa::Message m;
     if (int rc = worker_->engine().recv(id_, flags, id, &m); rc < 0) return rc;
     out->release();
     out->worker_ = worker_;

@@ -1,5 +1,6 @@
-// The pager residency hook: ranges in pager memory are never "resident" to a worker's question
-// (it must not take the pager's lock) and are faulted in by a pull; other ranges pass on.
+// The pager residency hooks: ranges in pager memory are faulted in by a pull and answered from
+// the pager's page states, except to a worker's question (the nolock hook: it must not take the
+// pager's lock), which is always "not resident"; other ranges pass on.
 #include "homa/mem/pager_residency.h"
 
 #include <gtest/gtest.h>
@@ -38,16 +39,26 @@ protected:
         pager_ = FilePager::open(file_.path, false, {}, &err);
         ASSERT_NE(pager_, nullptr) << err;
         ASSERT_EQ(chain_.register_first(pager_residency_hook, &pager_->pager()), 0);
+        ASSERT_EQ(worker_chain_.register_first(pager_residency_hook_nolock, &pager_->pager()), 0);
     }
     ScratchFile file_{40000};
     std::unique_ptr<FilePager> pager_;
     ResidencyChain chain_;
+    ResidencyChain worker_chain_;
 };
 
-TEST_F(PagerResidency, InCore_PagerRangeAlwaysAsksForAPull) {
+TEST_F(PagerResidency, InCore_AnswersFromPageStates) {
     EXPECT_FALSE(chain_.in_core(pager_->data(), 100));
     ASSERT_EQ(pager_->pager().fault_in(0, 4096, false), 0);
-    EXPECT_FALSE(chain_.in_core(pager_->data(), 100));  // present, but the worker cannot know
+    EXPECT_TRUE(chain_.in_core(pager_->data(), 4096));
+    EXPECT_FALSE(chain_.in_core(pager_->data(), 4097));  // page 1 is still absent
+}
+
+TEST_F(PagerResidency, InCoreNolock_AlwaysAsksForAPull) {
+    ASSERT_EQ(pager_->pager().fault_in(0, 4096, false), 0);
+    EXPECT_FALSE(worker_chain_.in_core(pager_->data(), 100));  // present, but not known here
+    EXPECT_TRUE(worker_chain_.pull(pager_->data() + 8192, 100));
+    EXPECT_EQ(pager_->pager().page_state(2), PageState::kClean);
 }
 
 TEST_F(PagerResidency, Pull_FaultsInThroughThePager) {

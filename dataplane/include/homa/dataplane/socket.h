@@ -59,7 +59,7 @@ public:
 private:
     friend class Socket;
     Worker *worker_ = nullptr;
-    Message m_;
+    homa::Message m_;  // qualified: dp::Message (message.h) would hide it here
 };
 
 class Socket {
