@@ -168,6 +168,7 @@ TEST_F(RegionSendTest, SendRegion_EvictedFileArrivesWhileWorkerKeepsServing) {
     dp::RecvMessage r;
     if (other_id != 0) {
         ASSERT_TRUE(response(other_id, &r));
+        r.release();
     }
     dp::RecvMessage resp;
     ASSERT_TRUE(response(id, &resp));
