@@ -2,7 +2,8 @@
 // to SocketServices on two workers joined by a net_ring pair, which a poller polls on lcore 1
 // (core 1). The echo matrix with both ends on the application thread (copied sends, zero-copy and
 // copied replies), a full command port reported as -ENOBUFS, an abort, a close with RPCs in
-// flight, and at the end nothing alive, held or in flight, and every command port balanced.
+// flight, a registered non-EAL thread, and at the end nothing alive, held or in flight, and
+// every command port balanced.
 #include "homa/dataplane/remote_socket.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include <rte_pause.h>
 
 #include <atomic>
+#include <thread>
 #include <vector>
 
 #include "homa/dataplane/msgport.h"
@@ -310,6 +312,40 @@ TEST_F(RemoteSocketTest, Close_WithRpcsInFlightReturnsEverything) {
     EXPECT_EQ(server->close(), 0);
     client.reset();
     server.reset();
+    ASSERT_TRUE(quiescent());
+}
+
+TEST_F(RemoteSocketTest, NonEalThread_RegisteredThreadExchangesRpcs) {
+    std::atomic<int> verified{0}, failures{0};
+    std::thread app([&] {
+        if (rte_thread_register() != 0) {
+            ++failures;
+            return;
+        }
+        std::unique_ptr<dp::RemoteSocket> client;
+        if (dp::RemoteSocket::open(*svc_b_, 0, app_config(), &client) != 0) {
+            ++failures;
+        } else {
+            for (uint32_t len : {1u, 5000u, 300'000u}) {
+                uint64_t id;
+                dp::RemoteMessage resp;
+                if (client->send({kIpA, kRtcPort}, make(len, len), len, &id) != 0 ||
+                    client->recv_wait(kRecvResponse, id, &resp, 10 * kSecond) != 0) {
+                    ++failures;
+                    continue;
+                }
+                verified += matches(resp, len, len);
+            }
+            if (client->close() != 0) ++failures;
+        }
+        client.reset();
+        // This thread's cache: flushed by its owner, so quiescent() can count every bpage.
+        pair_->b.pool->flush_cache(kAppCache);
+        rte_thread_unregister();
+    });
+    app.join();
+    EXPECT_EQ(failures, 0);
+    EXPECT_EQ(verified, 3);
     ASSERT_TRUE(quiescent());
 }
 
