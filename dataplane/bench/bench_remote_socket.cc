@@ -115,9 +115,10 @@ void report(const char *mode, std::vector<uint64_t> &rtt, double rate1, double r
     double sum = 0;
     for (uint64_t c : rtt) sum += ns(c);
     // The mean is printed too: on a shared machine a few descheduled waits dominate it.
-    printf("%-20s RTT p50 %6.1f us  p99 %6.1f us  mean %6.1f us   RPC/s: %7.0f (1 outstanding)"
-           "  %7.0f (%u)\n",
+    printf("%-20s RTT p50 %6.1f  p99 %6.1f  p99.9 %7.1f  max %7.0f  mean %6.1f us   "
+           "RPC/s: %7.0f (1 outstanding)  %7.0f (%u)\n",
            mode, ns(rtt[rtt.size() / 2]) / 1000, ns(rtt[rtt.size() * 99 / 100]) / 1000,
+           ns(rtt[rtt.size() * 999 / 1000]) / 1000, ns(rtt.back()) / 1000,
            sum / rtt.size() / 1000, rate1, rate16, kOutstanding);
 }
 

@@ -57,7 +57,8 @@ struct SocketServiceConfig {
     const mem::ResidencyChain *residency = nullptr;  ///< in_core() of region bodies.
 };
 
-/** Counters; exact on the worker's lcore, approximate elsewhere. */
+/** Counters, kept by the worker's lcore (plain integers: read them there, or once it has
+ *  stopped polling). */
 struct SocketServiceStats {
     uint64_t commands = 0;            ///< Remote commands served.
     uint64_t receives_answered = 0;   ///< Posted receives answered with a message.
@@ -118,9 +119,9 @@ public:
     int abort_regions(SocketId sock, uint64_t id, int error);
     /** Outstanding region sends (pulls not yet home). Any thread (a snapshot). */
     uint32_t regions_pending() const noexcept;
-    /** Remote sockets open. Worker's lcore. */
+    /** Remote sockets open. Worker's lcore (or once it stopped polling). */
     uint32_t remote_sockets_open() const noexcept;
-
+    /** A copy of the counters. Worker's lcore (or once it stopped polling). */
     SocketServiceStats stats() const noexcept;
 
     struct Impl;
