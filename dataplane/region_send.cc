@@ -116,7 +116,11 @@ int abort_regions(SocketService::Impl &s, SocketId sock, uint64_t id, int error)
 
 int SocketService::send_region(SocketId sock, Endpoint dst, const void *data, uint32_t length,
                                uint64_t cookie, uint64_t *id, SendDone done, void *ctx) {
-    Impl &s = *impl_;
+    return dp::send_region(*impl_, sock, dst, data, length, cookie, id, done, ctx);
+}
+
+int send_region(SocketService::Impl &s, SocketId sock, Endpoint dst, const void *data,
+                uint32_t length, uint64_t cookie, uint64_t *id, SendDone done, void *ctx) {
     Worker &w = *s.worker;
     if (w.engine().socket_port(sock) == 0) return -EBADF;
     if (data == nullptr || length == 0 || dst.port == 0 || id == nullptr) return -EINVAL;

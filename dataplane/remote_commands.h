@@ -24,6 +24,10 @@ enum RemoteOp : uint16_t {
                           ///< message is ready (or -ESHUTDOWN at close, -ENOBUFS if too many).
     kRemoteAbort,         ///< handle, id (0 = all), error.
     kRemoteClose,         ///< handle. Posted receives come home -ESHUTDOWN first.
+    kRemoteSendRegion,    ///< handle, addr (dst), cookie, data, length: a region send
+                          ///< (SocketService::send_region). The worker keeps the command
+                          ///< until the body's memory is released, then replies 0 (id set);
+                          ///< an error reply means nothing was started.
 };
 
 /** Body of every remote command (unused fields are ignored). */
@@ -34,6 +38,8 @@ struct RemoteCommand {
     uint64_t id;          ///< RPC id (in or out).
     uint64_t cookie;
     homa::Message *msg;   ///< Application memory: a message to send, or a receive to fill.
+    const void *data;     ///< kRemoteSendRegion: the body.
+    uint32_t length;      ///< kRemoteSendRegion: its length.
     int32_t error;        ///< kRemoteAbort: the error RPCs complete with.
 };
 static_assert(sizeof(RemoteCommand) <= kMessageBodySize);

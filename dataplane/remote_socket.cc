@@ -33,6 +33,8 @@ struct RemoteSocket::Slot {
     homa::Message data;
     State state = State::kFree;
     Slot *next_free = nullptr;
+    SendDone done = nullptr;  ///< kRemoteSendRegion: runs here when the command comes home.
+    void *done_ctx = nullptr;
 };
 
 namespace {
@@ -149,7 +151,13 @@ void RemoteSocket::handle_reply(Slot *slot) noexcept {
             }
             break;  // -ESHUTDOWN (closed) or -ENOBUFS (the worker has enough posted)
         case State::kAsync:
-            if (slot->msg.opcode() == kRemoteSend && error != 0) {
+            if (slot->msg.opcode() == kRemoteSendRegion) {
+                // The worker let go of the memory: the application may have it back.
+                ++stats_.regions_done;
+                slot->done(slot->done_ctx, slot->msg.body<RemoteCommand>().cookie);
+            }
+            if ((slot->msg.opcode() == kRemoteSend || slot->msg.opcode() == kRemoteSendRegion) &&
+                error != 0) {
                 ++stats_.async_errors;
                 uint64_t cookie = slot->msg.body<RemoteCommand>().cookie;
                 slot->data = homa::Message{};  // the worker gave the bpages back
@@ -314,6 +322,30 @@ int RemoteSocket::send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cook
     if (id == nullptr || rc == -ETIMEDOUT) return rc;
     if (rc == 0) *id = c.id;
     free_slot(slot);
+    return rc;
+}
+
+int RemoteSocket::send_region(Endpoint dst, const void *data, uint32_t length, uint64_t cookie,
+                              SendDone done, void *ctx) {
+    if (!open_) return -EBADF;
+    if (data == nullptr || length == 0 || dst.port == 0 || done == nullptr) return -EINVAL;
+    if (length > wire::kMaxMessageLength) return -EMSGSIZE;
+    Slot *slot = take_slot();
+    if (slot == nullptr) {
+        ++stats_.backpressure;
+        return -ENOBUFS;
+    }
+    slot->done = done;
+    slot->done_ctx = ctx;
+    auto &c = slot->msg.body<RemoteCommand>();
+    c = RemoteCommand{};
+    c.handle = handle_;
+    c.addr = dst;
+    c.cookie = cookie;
+    c.data = data;
+    c.length = length;
+    int rc = command(slot, kRemoteSendRegion, false);
+    if (rc < 0) free_slot(slot);
     return rc;
 }
 

@@ -89,7 +89,11 @@ int serve_close(SocketService::Impl &s, RemoteSock &rs) {
     return rc;
 }
 
-// Serves one command: replies at once, except a posted receive (answered by deliver()).
+// A remote region send's memory is free again: its command goes home.
+void remote_region_done(void *ctx, uint64_t /*cookie*/) { reply_msg(static_cast<Message *>(ctx), 0); }
+
+// Serves one command: replies at once, except a posted receive (answered by deliver()) and a
+// region send (answered when its memory is released).
 void serve_command(SocketService::Impl &s, Message *msg) {
     auto &c = msg->body<RemoteCommand>();
     Worker &w = *s.worker;
@@ -128,6 +132,17 @@ void serve_command(SocketService::Impl &s, Message *msg) {
                 ++rs->count;
                 return;  // answered when a message is ready
             }
+            break;
+        }
+        case kRemoteSendRegion: {
+            RemoteSock *rs = find_sock(s, c.handle);
+            if (rs == nullptr) {
+                rc = -EBADF;
+                break;
+            }
+            rc = send_region(s, rs->sid, c.addr, c.data, c.length, c.cookie, &c.id,
+                             remote_region_done, msg);
+            if (rc == 0) return;  // held until remote_region_done
             break;
         }
         case kRemoteAbort: {

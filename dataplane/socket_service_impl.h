@@ -61,6 +61,9 @@ struct SocketService::Impl {
 // region_send.cc
 /** The control lcore answered the pull of the region send owning `pull`. */
 void region_pull_done(SocketService::Impl &s, Message *pull);
+/** SocketService::send_region. */
+int send_region(SocketService::Impl &s, SocketId sock, Endpoint dst, const void *data,
+                uint32_t length, uint64_t cookie, uint64_t *id, SendDone done, void *ctx);
 /** SocketService::abort_regions. */
 int abort_regions(SocketService::Impl &s, SocketId sock, uint64_t id, int error);
 

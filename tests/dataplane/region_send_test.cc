@@ -2,18 +2,24 @@
 // was evicted from the page cache is pulled by the control lcore while the worker keeps serving
 // other RPCs, then sent and verified; an abort or a close during the pull cancels it; a resident
 // body starts at once. The test's thread is the worker lcore (it polls both workers and runs the
-// run-to-completion sockets); the control lcore runs on lcore 1, or is stepped by the test.
+// run-to-completion sockets); the control lcore runs on lcore 2 (sharing core 1), or is stepped
+// by the test. Last, the same from an application thread (RemoteSocket::send_region): then the
+// workers are polled on lcore 1 and the test's thread is the application.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_pause.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <functional>
 #include <vector>
 
 #include "homa/dataplane/control_lcore.h"
+#include "homa/dataplane/remote_socket.h"
 #include "homa/dataplane/socket_service.h"
 #include "homa/mem/file_pager.h"
 #include "homa/mem/pager_residency.h"
@@ -69,7 +75,7 @@ protected:
     void SetUp() override {
         static int serial = 0;
         name_ = "rg" + std::to_string(serial++);
-        pair_ = std::make_unique<RingPair>(name_);
+        pair_ = std::make_unique<RingPair>(name_, 64u << 20, nullptr, 2);  // cache 1: the app
         ASSERT_NE(file_.pager, nullptr);
         // The worker's chain never takes the pager's lock; the control lcore's asks the pager.
         ASSERT_EQ(chain_.register_first(mem::pager_residency_hook_nolock, &file_.pager->pager()),
@@ -98,8 +104,10 @@ protected:
         dp::ControlLcore::destroy(ctl_);
         pair_.reset();
     }
+    static unsigned poller_lcore() { return rte_get_next_lcore(rte_get_main_lcore(), 1, 0); }
+    static unsigned control_lcore() { return rte_get_next_lcore(poller_lcore(), 1, 0); }
     void launch() {
-        ASSERT_EQ(ctl_->launch(rte_get_next_lcore(rte_get_main_lcore(), 1, 0)), 0);
+        ASSERT_EQ(ctl_->launch(control_lcore()), 0);
         launched_ = true;
     }
     // One iteration of "the worker lcore": both workers polled, echo served.
@@ -271,6 +279,60 @@ TEST_F(RegionSendTest, SendRegion_PullFailureCompletesWithTheError) {
     ASSERT_TRUE(quiescent());
 }
 
+// The workers' loop when the test's thread is the application.
+struct Poller {
+    std::function<void()> step;
+    std::atomic<bool> stop{false};
+    static int run(void *arg) {
+        auto *p = static_cast<Poller *>(arg);
+        while (!p->stop.load(std::memory_order_acquire)) p->step();
+        return 0;
+    }
+};
+
+TEST_F(RegionSendTest, RemoteSendRegion_EvictedFileFromAppThread) {
+    if (!file_.evicted) GTEST_SKIP() << "/var/tmp kept the file in the page cache (tmpfs?)";
+    launch();
+    Poller poller{[this] { step(); }};
+    ASSERT_EQ(rte_eal_remote_launch(Poller::run, &poller, poller_lcore()), 0);
+    dp::RemoteSocketConfig rc;
+    rc.pool_cache = 1;
+    rc.op_timeout_ns = 10'000'000'000;
+    std::unique_ptr<dp::RemoteSocket> app;
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_, 0, rc, &app), 0);
+    int done = 0;
+    EXPECT_EQ(app->send_region({kIpA, kPort}, nullptr, 10, 1, count_done, &done), -EINVAL);
+    ASSERT_EQ(app->send_region({kIpA, kPort}, file_.pager->data(), kLen, 42, count_done, &done),
+              0);
+    dp::RemoteMessage resp;
+    ASSERT_EQ(app->recv_wait(kRecvResponse, 0, &resp, 20'000'000'000), 0);
+    EXPECT_EQ(resp.cookie(), 42u);
+    EXPECT_EQ(resp.error(), 0);
+    EXPECT_NE(resp.id(), 0u);
+    ASSERT_EQ(resp.length(), kLen);
+    std::vector<uint8_t> got(kLen);
+    ASSERT_EQ(resp.copy_to(got), kLen);
+    for (uint32_t i = 0; i < kLen; ++i) ASSERT_EQ(got[i], file_byte(i)) << i;
+    resp.release();
+    // done runs on this thread, inside a later call, once the worker let go of the memory.
+    dp::RemoteMessage none;
+    for (int i = 0; i < 20000 && done == 0; ++i) {
+        app->recv_wait(kRecvResponse, 0, &none, 1'000'000);
+    }
+    EXPECT_EQ(done, 1);
+    EXPECT_EQ(app->stats().regions_done, 1u);
+    EXPECT_EQ(app->close(), 0);
+    EXPECT_EQ(app->slots_in_use(), 0u);
+    app.reset();
+    pair_->b.pool->flush_cache(1);
+    poller.stop.store(true, std::memory_order_release);
+    rte_eal_wait_lcore(poller_lcore());
+    ASSERT_TRUE(quiescent());
+    EXPECT_EQ(svc_->stats().region_pulls, 1u);
+    EXPECT_EQ(svc_->stats().region_started, 1u);
+    EXPECT_EQ(ctl_->stats().pulls_done, 1u);
+}
+
 TEST_F(RegionSendTest, SendRegion_Errors) {
     uint64_t id;
     const uint8_t *body = file_.pager->data();
@@ -300,6 +362,6 @@ TEST_F(RegionSendTest, SendRegion_Errors) {
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
     ::testing::AddGlobalTestEnvironment(
-        new homa::test::EalEnvironment("region_send", {"--lcores=0@0,1@1"}));
+        new homa::test::EalEnvironment("region_send", {"--lcores=0@0,1@1,2@1"}));
     return RUN_ALL_TESTS();
 }

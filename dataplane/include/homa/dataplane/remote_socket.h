@@ -37,6 +37,7 @@
 #include <memory>
 #include <span>
 
+#include "homa/dataplane/worker.h"
 #include "homa/proto/engine.h"
 
 namespace homa::mem {
@@ -117,6 +118,20 @@ public:
      */
     int send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie, uint64_t *id);
     /**
+     * Sends a request whose body is [data, data + length) where it lies (a FilePager's memory,
+     * an mmap'd file: anything readable), without copying it here: the worker starts the RPC
+     * once the body is resident (SocketService::send_region: a pull on the control lcore if
+     * needed). Returns once the command is queued; the response (or the RPC's error) arrives
+     * through recv() with this cookie, and the id with it. The memory must stay valid and
+     * unchanged until `done(ctx, cookie)` runs on this thread, inside a later call on this
+     * socket (recv, send, close, ...), once the worker has let go of it; if the worker refused
+     * the send, done runs too and recv() hands out the error (id 0). Returns 0, -EINVAL
+     * (null data or done, length 0, dst port 0), -EMSGSIZE, -ENOBUFS (command port or slots full),
+     * -EBADF. On error `done` will not run.
+     */
+    int send_region(Endpoint dst, const void *data, uint32_t length, uint64_t cookie,
+                    SendDone done, void *ctx);
+    /**
      * Takes a received message: flags kRecvRequest and/or kRecvResponse, plus
      * kRecvNonblocking; `id` 0 = any, else that client RPC's response. Without
      * kRecvNonblocking waits as long as it takes. Returns 0, -EAGAIN (non-blocking, none
@@ -152,7 +167,8 @@ public:
         uint64_t commands = 0;     ///< Commands sent (receives posted included).
         uint64_t backpressure = 0; ///< -ENOBUFS returned because a port was full.
         uint64_t received = 0;     ///< Messages handed to the application.
-        uint64_t async_errors = 0; ///< send() without id that failed at the worker.
+        uint64_t async_errors = 0; ///< send() without id / send_region() refused by the worker.
+        uint64_t regions_done = 0; ///< send_region() whose memory came back (done ran).
     };
     const Stats &stats() const noexcept { return stats_; }
     /** Command slots not at home (in flight or holding a received message). Owner thread. */
