@@ -86,10 +86,12 @@ bool Worker::poll() {
     Impl &w = *impl_;
     uint64_t now = read_clock_ns(w);
     uint32_t work = receive(w);
+    // Commands before transmit: a send's first packets leave in this same iteration, and
+    // messages the RX burst completed are delivered to posted receives at once.
+    if (w.cmd_port != nullptr) work += serve_command_port(w);
     work += w.engine.poll(now);
     work += build_and_send(w);
     work += drain_completions(w);
-    if (w.cmd_port != nullptr) work += serve_command_port(w);
     ++w.stats.polls;
     if (work) ++w.stats.busy_polls;
     return work != 0;

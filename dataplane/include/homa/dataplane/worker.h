@@ -2,8 +2,9 @@
  * @file
  * A worker: one protocol engine bound to one RX/TX queue pair of a DPDK port and to a bpage
  * pool, run by polling. Each poll() is one iteration of the poll-mode loop:
- * RX burst -> validate -> engine; engine grants/transmit/timers; frames out (zero-copy);
- * completions of zero-copy sends.
+ * RX burst -> validate -> engine; commands from other threads, if a command port is attached
+ * (attach_command_port); engine grants/transmit/timers; frames out (zero-copy); completions of
+ * zero-copy sends.
  *
  * @code
  *   homa::dp::WorkerConfig wc;
