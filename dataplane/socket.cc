@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "homa/dataplane/socket_service.h"
 #include "homa/mem/bpage_pool.h"
 
 namespace homa::dp {
@@ -109,6 +110,15 @@ int Socket::send_zc(Endpoint dst, const void *data, uint32_t length, uint64_t co
     return rc;
 }
 
+int Socket::send_region(SocketService &service, Endpoint dst, const void *data,
+                        uint32_t length, uint64_t cookie, uint64_t *id, SendDone done,
+                        void *ctx) {
+    if (worker_ == nullptr || &service.worker() != worker_) return -EBADF;
+    int rc = service.send_region(id_, dst, data, length, cookie, id, done, ctx);
+    if (rc == 0) service_ = &service;
+    return rc;
+}
+
 int Socket::recv(uint32_t flags, uint64_t id, RecvMessage *out) {
     if (worker_ == nullptr) return -EBADF;
     if (out == nullptr) return -EINVAL;
@@ -162,11 +172,14 @@ int Socket::reply_with(RecvMessage &&msg, Endpoint dst, uint64_t request_id) {
 
 int Socket::abort(uint64_t id, int error) {
     if (worker_ == nullptr) return -EBADF;
-    return worker_->engine().abort(id_, id, error, worker_->poll_time_ns());
+    int regions = service_ ? service_->abort_regions(id_, id, error) : 0;
+    int rc = worker_->engine().abort(id_, id, error, worker_->poll_time_ns());
+    return rc == -ENOENT && regions > 0 ? 0 : rc;
 }
 
 int Socket::close() {
     if (worker_ == nullptr) return -EBADF;
+    if (service_) service_->abort_regions(id_, 0, 0);
     int rc = worker_->engine().close_socket(id_, worker_->poll_time_ns());
     worker_ = nullptr;
     return rc;

@@ -106,14 +106,18 @@ bool Worker::poll() {
     // PoolConfig::caller_ticks; others ignore the tick).
     w.cfg.pool->tick(w.cfg.pool_cache, w.tsc);
     uint32_t work;
+    // Commands before transmit: a send's first packets leave in this same iteration, and
+    // messages the RX burst completed are delivered to posted receives at once.
     if (!w.cfg.stage_cycles) {
         work = receive(w);
+        if (w.cmd_port != nullptr) work += serve_command_port(w);
         work += w.engine.poll(now);
         work += build_and_send(w);
         work += drain_completions(w);
     } else {
         uint64_t t0 = w.tsc;
         work = receive(w);
+        if (w.cmd_port != nullptr) work += serve_command_port(w);
         uint64_t t1 = rte_get_tsc_cycles();
         work += w.engine.poll(now);
         uint64_t t2 = rte_get_tsc_cycles();

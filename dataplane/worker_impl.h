@@ -78,6 +78,9 @@ struct Worker::Impl {
     MemsegCache memseg_cache;
     bool iova_is_va = false;                ///< rte_eal_iova_mode() == RTE_IOVA_VA
     uint16_t ip_id = 0;
+    Port *cmd_port = nullptr;               ///< attach_command_port(); nullptr: none.
+    CommandHandler cmd_handler = nullptr;
+    void *cmd_ctx = nullptr;
 
     explicit Impl(const WorkerConfig &c);
     ~Impl();
@@ -92,5 +95,8 @@ uint32_t drain_completions(Worker::Impl &w);
 
 // worker_rx.cc
 uint32_t receive(Worker::Impl &w);
+
+// worker_commands.cc
+uint32_t serve_command_port(Worker::Impl &w);
 
 }  // namespace homa::dp

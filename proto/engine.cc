@@ -306,21 +306,54 @@ int check_message(const OutMessage &msg) {
 
 int Engine::send_request(SocketId sid, Endpoint dst, const OutMessage &msg, uint64_t cookie,
                          uint64_t now_ns, uint64_t *id) {
+    if (id == nullptr) return -EINVAL;
+    uint64_t rid = s_->next_client_id;
+    int rc = send_request_as(sid, dst, msg, cookie, now_ns, rid);
+    if (rc == 0) {
+        s_->next_client_id += s_->cfg.id_stride;
+        *id = rid;
+    }
+    return rc == -EEXIST ? -ENOMEM : rc;
+}
+
+uint64_t Engine::reserve_client_id() noexcept {
+    uint64_t rid = s_->next_client_id;
+    s_->next_client_id += s_->cfg.id_stride;
+    return rid;
+}
+
+int Engine::send_request_as(SocketId sid, Endpoint dst, const OutMessage &msg, uint64_t cookie,
+                            uint64_t now_ns, uint64_t id) {
     State &s = *s_;
     if (sid >= s.sockets.size() || !s.sockets[sid].open) return -EBADF;
-    if (dst.port == 0 || id == nullptr) return -EINVAL;
+    if (dst.port == 0 || !wire::is_client_id(id)) return -EINVAL;
     if (int e = check_message(msg); e) return e;
     uint32_t peer = get_peer(s, dst.ip);
     if (peer == kNil) return -ENOMEM;
-    uint64_t rid = s.next_client_id;
-    uint32_t idx = new_rpc(s, RpcState::kClientOutgoing, rid, peer, dst.port, sid);
+    if (find_rpc(s, id, dst.ip) != nullptr) return -EEXIST;
+    uint32_t idx = new_rpc(s, RpcState::kClientOutgoing, id, peer, dst.port, sid);
     if (idx == kNil) return -ENOMEM;
-    s.next_client_id += s.cfg.id_stride;
     s.rpcs[idx].cookie = cookie;
     start_out(s, idx, msg);
     ++s.stats.client_rpcs_started;
-    *id = rid;
     transmit(s, now_ns);  // the first packets leave without waiting for the next poll
+    return 0;
+}
+
+int Engine::fail_request(SocketId sid, Endpoint dst, uint64_t id, uint64_t cookie, int error) {
+    State &s = *s_;
+    if (sid >= s.sockets.size() || !s.sockets[sid].open) return -EBADF;
+    if (dst.port == 0 || error == 0 || !wire::is_client_id(id)) return -EINVAL;
+    uint32_t peer = get_peer(s, dst.ip);
+    if (peer == kNil) return -ENOMEM;
+    if (find_rpc(s, id, dst.ip) != nullptr) return -EEXIST;
+    uint32_t idx = new_rpc(s, RpcState::kClientOutgoing, id, peer, dst.port, sid);
+    if (idx == kNil) return -ENOMEM;
+    Rpc &r = s.rpcs[idx];
+    r.cookie = cookie;
+    r.error = error;
+    r.state = RpcState::kReady;
+    ready_push(s.sockets[sid].responses, s, idx);
     return 0;
 }
 

@@ -33,10 +33,12 @@ struct Side {
 class RingPair {
 public:
     /** Creates the rings, ports, pools and workers; `tweak` may adjust each engine config
-     *  and `tweak_worker` each worker config (e.g. its faults). */
+     *  and `tweak_worker` each worker config (e.g. its faults). `pool_caches`: caches per pool
+     *  (the worker uses 0; application threads the others). */
     explicit RingPair(const std::string &name, size_t pool_bytes = 64u << 20,
                       void (*tweak)(EngineConfig &) = nullptr,
-                      void (*tweak_worker)(dp::WorkerConfig &) = nullptr) {
+                      void (*tweak_worker)(dp::WorkerConfig &) = nullptr, unsigned pool_caches = 1)
+        : pool_caches_(pool_caches) {
         unsigned socket = rte_socket_id();
         rte_ring *ab = rte_ring_create((name + "_ab").c_str(), 4096, socket,
                                        RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -83,6 +85,7 @@ private:
         pc.bytes = pool_bytes;
         pc.backing = mem::PoolConfig::Backing::kEal;
         pc.caller_ticks = true;  // the worker ticks the lease clock once per poll
+        pc.num_caches = pool_caches_;
         s.pool = mem::BpagePool::create(pc, &err);
         ASSERT_NE(s.pool, nullptr) << err;
         dp::WorkerConfig wc;
@@ -102,6 +105,7 @@ private:
     }
 
     rte_mempool *mbufs_ = nullptr;
+    unsigned pool_caches_ = 1;
 };
 
 /** gtest environment bringing EAL up once for a test binary, in unprivileged mode. */

@@ -370,6 +370,50 @@ TEST(EngineApi, InvalidConfigRejected) {
     EXPECT_EQ(e.open_socket(1, &s), -EINVAL);
 }
 
+TEST(EngineApi, ReservedId_StartsLaterOrFailsWithError) {
+    SimNetwork net;
+    SimHost &s = net.add_host(kServerIp, test_config());
+    SimHost &c = net.add_host(kClientIp, test_config());
+    EchoServer server(s, kPort);
+    SocketId cli;
+    ASSERT_EQ(c.engine.open_socket(0, &cli), 0);
+    uint64_t reserved = c.engine.reserve_client_id();
+    std::vector<uint8_t> body(3000, 0x33);
+    uint64_t other;
+    ASSERT_EQ(c.engine.send_request(cli, {kServerIp, kPort}, OutMessage::contiguous(body.data(), 3000),
+                                    1, net.now(), &other), 0);
+    EXPECT_NE(other, reserved);  // the reservation is not handed out again
+    EXPECT_EQ(c.engine.send_request_as(cli, {kServerIp, kPort},
+                                       OutMessage::contiguous(body.data(), 3000), 2, net.now(), other),
+              -EEXIST);
+    EXPECT_EQ(c.engine.send_request_as(cli, {kServerIp, kPort},
+                                       OutMessage::contiguous(body.data(), 3000), 2, net.now(), 3),
+              -EINVAL);  // a server id
+    ASSERT_EQ(c.engine.send_request_as(cli, {kServerIp, kPort},
+                                       OutMessage::contiguous(body.data(), 3000), 2, net.now(),
+                                       reserved), 0);
+    uint64_t failed = c.engine.reserve_client_id();
+    EXPECT_EQ(c.engine.fail_request(cli, {kServerIp, kPort}, failed, 9, 0), -EINVAL);
+    ASSERT_EQ(c.engine.fail_request(cli, {kServerIp, kPort}, failed, 9, -EIO), 0);
+    Message m;
+    ASSERT_EQ(c.engine.recv(cli, kRecvResponse, failed, &m), 0);
+    EXPECT_EQ(m.error, -EIO);
+    EXPECT_EQ(m.cookie, 9u);
+    EXPECT_EQ(m.num_bpages, 0u);
+    int got = 0;
+    ASSERT_TRUE(net.run_until([&] {
+        server.serve(net.now());
+        while (c.engine.recv(cli, kRecvResponse, 0, &m) == 0) {
+            EXPECT_EQ(m.error, 0);
+            EXPECT_EQ(m.cookie, m.id == reserved ? 2u : 1u);
+            c.pool.ops().release(c.pool.ops().ctx, m.bpage_offsets, m.num_bpages);
+            ++got;
+        }
+        return got == 2;
+    }));
+    EXPECT_EQ(c.engine.live_rpcs(), 0u);
+}
+
 TEST(EngineApi, AbortWithErrorCompletesAndReleases) {
     SimNetwork net;
     SimHost &c = net.add_host(kClientIp, test_config());

@@ -29,6 +29,8 @@
 
 namespace homa::dp {
 
+class SocketService;
+
 /** A received message; move-only; owns its bpages until release() or destruction. */
 class RecvMessage {
 public:
@@ -78,6 +80,16 @@ public:
      *  Errors as send(); on error `done` is not called. */
     int send_zc(Endpoint dst, const void *data, uint32_t length, uint64_t cookie, uint64_t *id,
                 SendDone done, void *ctx);
+    /**
+     * Request whose body is in memory outside the pool that may not be resident (a FilePager's
+     * memory, an mmap'd file): see SocketService::send_region. Returns at once with the id;
+     * the RPC starts when the body is in core (a pull on the control lcore meanwhile, while
+     * this lcore keeps polling). `data` stays the caller's concern until `done(ctx, cookie)`
+     * runs on this lcore. abort() and close() on this Socket also stop its pending pulls.
+     * Errors as SocketService::send_region (-EBADF also for an unopened socket).
+     */
+    int send_region(SocketService &service, Endpoint dst, const void *data, uint32_t length,
+                    uint64_t cookie, uint64_t *id, SendDone done, void *ctx);
     /** Takes a complete message (flags: kRecvRequest and/or kRecvResponse; id 0 = any).
      *  Returns 0, -EAGAIN (none ready: poll the worker and try again), -EINVAL, -EBADF. */
     int recv(uint32_t flags, uint64_t id, RecvMessage *out);
@@ -90,9 +102,12 @@ public:
      *  the reply is acknowledged, or at once on error. Replies to `request`'s RPC when
      *  `request_id` is 0. */
     int reply_with(RecvMessage &&msg, Endpoint dst = {}, uint64_t request_id = 0);
-    /** Aborts client RPC `id` (0 = all); see Engine::abort. */
+    /** Aborts client RPC `id` (0 = all); see Engine::abort. Region sends still waiting for
+     *  their pull are aborted too (their pull is cancelled). Returns 0, -EBADF, -EINVAL,
+     *  -ENOENT (id given, and neither an RPC nor a pending region send). */
     int abort(uint64_t id, int error);
-    /** Closes the socket; every RPC it owns ends and its resources return. */
+    /** Closes the socket; every RPC it owns ends and its resources return (pending region
+     *  sends: when their aborted pull comes home). */
     int close();
     /** This socket's address. */
     Endpoint local_addr() const noexcept;
@@ -101,6 +116,7 @@ public:
 private:
     int send_pool(Endpoint dst, std::span<const uint8_t> msg, OutMessage *out);
     Worker *worker_ = nullptr;
+    SocketService *service_ = nullptr;  ///< Set by send_region: whose pulls abort() stops.
     SocketId id_ = 0;
 };
 

@@ -2,8 +2,9 @@
  * @file
  * A worker: one protocol engine bound to one RX/TX queue pair of a DPDK port and to a bpage
  * pool, run by polling. Each poll() is one iteration of the poll-mode loop:
- * RX burst -> validate -> engine; engine grants/transmit/timers; frames out (zero-copy);
- * completions of zero-copy sends.
+ * RX burst -> validate -> engine; commands from other threads, if a command port is attached
+ * (attach_command_port); engine grants/transmit/timers; frames out (zero-copy); completions of
+ * zero-copy sends.
  *
  * @code
  *   homa::dp::WorkerConfig wc;
@@ -41,6 +42,8 @@ class BpagePool;
 }
 
 namespace homa::dp {
+
+class Port;
 
 using MacAddr = std::array<uint8_t, 6>;
 
@@ -97,6 +100,15 @@ struct WorkerStats {
 /** Called on the worker's lcore when an outgoing message's memory may be reused. */
 using SendDone = void (*)(void *ctx, uint64_t user_token);
 
+/**
+ * Serves a command port (see Worker::attach_command_port): called once per poll() with the
+ * attached port; it takes one receive_burst() of at most kPortBurst messages and serves them,
+ * and may push completions to its clients. Returns the work it did (0: none). Runs on the
+ * worker's lcore; must not block. (It takes the port, not the burst, so that this header
+ * need not declare dp::Message, which would hide homa::Message inside homa::dp.)
+ */
+using CommandHandler = uint32_t (*)(void *ctx, Port &port);
+
 class Worker {
 public:
     /** Creates a worker for an already started port queue. Returns nullptr and sets `error`
@@ -147,6 +159,15 @@ public:
     int cancel_send(const OutMessage &registered);
     /** Zero-copy sends registered and not yet completed. */
     uint32_t sends_in_flight() const noexcept;
+
+    /**
+     * Makes poll() call handler(ctx, *port) once per iteration, which drains `port` (one
+     * receive_burst per iteration): how application threads and other lcores reach
+     * this worker (socket_service.h). The port, and ctx, must stay valid until detached with
+     * port == nullptr. Unused, it costs poll() one predictable branch. Owning lcore only.
+     * Returns 0, -EINVAL (port without handler), -EBUSY (another port is attached).
+     */
+    int attach_command_port(Port *port, CommandHandler handler, void *ctx);
 
     struct Impl;
 

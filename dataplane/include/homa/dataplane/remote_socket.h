@@ -1,0 +1,208 @@
+/**
+ * @file
+ * The Homa socket API for application threads: a thread that is not the worker's lcore (another
+ * EAL lcore, or a registered non-EAL thread) opens a RemoteSocket on a worker's SocketService
+ * (socket_service.h). Every call is a typed command message to the service's command port,
+ * which the worker drains inside its poll loop; answers come back on the socket's own reply
+ * port. Received messages are pushed as they become ready: the socket keeps `recv_credits`
+ * receives posted at the worker, and the worker fills one whenever a message is ready.
+ * (Run-to-completion applications on the worker's lcore use Socket, socket.h: no messages.)
+ *
+ * @code
+ *   homa::dp::RemoteSocketConfig rc;
+ *   rc.pool_cache = 1;                                   // this thread's cache in the pool
+ *   std::unique_ptr<homa::dp::RemoteSocket> sock;
+ *   if (homa::dp::RemoteSocket::open(svc, 0, rc, &sock) < 0) ...;
+ *   uint64_t id;
+ *   sock->send({server_ip, 99}, request, 7, &id);        // waits for the worker: id known
+ *   sock->send({server_ip, 99}, request, 8, nullptr);    // does not wait (errors come by recv)
+ *   homa::dp::RemoteMessage resp;
+ *   if (sock->recv_wait(homa::kRecvResponse, id, &resp, 1'000'000'000) == 0) use(resp);
+ *   sock->close();
+ * @endcode
+ *
+ * Ownership: copies of messages go into the worker's bpage pool through `pool_cache`, a cache
+ * of that pool reserved for this thread (PoolConfig::num_caches must cover it); a
+ * RemoteMessage owns its bpages until released. A RemoteSocket owns its reply port and its
+ * command slots; memory the worker still holds when the socket is destroyed is leaked, never
+ * freed under it (only if the worker stopped answering).
+ * Threading: one thread per RemoteSocket (the owner of its reply port), never the lcore that
+ * polls the worker (that lcore would wait for itself): use Socket there.
+ * Errors: 0 or a negative errno; -ENOBUFS whenever a port, the pool or the socket's slots are
+ * full (backpressure: nothing was sent, try again later), never a silent drop.
+ */
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "homa/dataplane/worker.h"
+#include "homa/proto/engine.h"
+
+namespace homa::mem {
+class BpagePool;
+}
+
+namespace homa::dp {
+
+class Port;
+class SocketService;
+
+/// recv() flag: do not wait; -EAGAIN if no matching message is ready.
+inline constexpr uint32_t kRecvNonblocking = 4;
+
+struct RemoteSocketConfig {
+    unsigned pool_cache = 1;          ///< This thread's cache in the worker's pool.
+    unsigned recv_credits = 16;       ///< Receives kept posted at the worker (<= max_posted).
+    unsigned max_async = 64;          ///< send() without id and reply commands in flight.
+    uint64_t op_timeout_ns = 1'000'000'000;  ///< How long a command waits for the worker.
+};
+
+/** A message received through a RemoteSocket; move-only; owns its bpages until released. */
+class RemoteMessage {
+public:
+    RemoteMessage() = default;
+    RemoteMessage(RemoteMessage &&o) noexcept;
+    RemoteMessage &operator=(RemoteMessage &&o) noexcept;
+    RemoteMessage(const RemoteMessage &) = delete;
+    RemoteMessage &operator=(const RemoteMessage &) = delete;
+    ~RemoteMessage() { release(); }
+
+    bool valid() const noexcept { return pool_ != nullptr; }
+    uint64_t id() const noexcept { return m_.id; }
+    uint64_t cookie() const noexcept { return m_.cookie; }
+    Endpoint peer() const noexcept { return m_.peer; }
+    /** 0, or the errno the RPC failed with (then length() is 0). id() is 0 for a send() without
+     *  id that the worker refused (the cookie says which). */
+    int error() const noexcept { return m_.error; }
+    uint32_t length() const noexcept { return m_.length; }
+    /** Contiguous piece i (bytes [i * 64 KiB, ...)), inside the pool. */
+    std::span<const uint8_t> piece(uint32_t i) const noexcept;
+    /** Copies up to out.size() bytes from `offset` on; returns the bytes copied. */
+    size_t copy_to(std::span<uint8_t> out, uint32_t offset = 0) const noexcept;
+    /** Gives the bpages back (through the socket's cache; idempotent). Owner thread. */
+    void release() noexcept;
+
+private:
+    friend class RemoteSocket;
+    mem::BpagePool *pool_ = nullptr;
+    unsigned cache_ = 0;
+    homa::Message m_;
+};
+
+class RemoteSocket {
+public:
+    /**
+     * Opens a socket on `port` (< 0x8000; 0: a client port) at the worker behind `service`,
+     * and posts its receives. Set-up (allocates the reply port and slots). Returns 0, -EINVAL
+     * (bad config, null out), -ENOMEM (reply port), -ENOBUFS (command port full),
+     * -ETIMEDOUT (the worker did not answer within op_timeout_ns: is it polling?), or the
+     * engine's -EADDRINUSE, -EMFILE.
+     */
+    static int open(SocketService &service, uint16_t port, const RemoteSocketConfig &config,
+                    std::unique_ptr<RemoteSocket> *out);
+    /** Closes the socket if still open (see close()). */
+    ~RemoteSocket();
+    RemoteSocket(const RemoteSocket &) = delete;
+    RemoteSocket &operator=(const RemoteSocket &) = delete;
+
+    /**
+     * Sends a request: copies `msg` into pool bpages on this thread, then asks the worker.
+     * With `id`: waits for the worker and returns the RPC's id. Without (nullptr): returns once
+     * the command is queued; a failure then arrives through recv() as a response with error()
+     * set, id() 0 and this cookie. Returns 0, -EINVAL (empty, dst port 0), -EMSGSIZE,
+     * -ENOBUFS (command port, pool or slots full: nothing sent), -EBADF (closed),
+     * -ETIMEDOUT (with id: no answer in time; the request may still start), or the engine's
+     * -ENOMEM.
+     */
+    int send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie, uint64_t *id);
+    /**
+     * Sends a request whose body is [data, data + length) where it lies (a FilePager's memory,
+     * an mmap'd file: anything readable), without copying it here: the worker starts the RPC
+     * once the body is resident (SocketService::send_region: a pull on the control lcore if
+     * needed). Returns once the command is queued; the response (or the RPC's error) arrives
+     * through recv() with this cookie, and the id with it. The memory must stay valid and
+     * unchanged until `done(ctx, cookie)` runs on this thread, inside a later call on this
+     * socket (recv, send, close, ...), once the worker has let go of it; if the worker refused
+     * the send, done runs too and recv() hands out the error (id 0). Returns 0, -EINVAL
+     * (null data or done, length 0, dst port 0), -EMSGSIZE, -ENOBUFS (command port or slots full),
+     * -EBADF. On error `done` will not run.
+     */
+    int send_region(Endpoint dst, const void *data, uint32_t length, uint64_t cookie,
+                    SendDone done, void *ctx);
+    /**
+     * Takes a received message: flags kRecvRequest and/or kRecvResponse, plus
+     * kRecvNonblocking; `id` 0 = any, else that client RPC's response. Without
+     * kRecvNonblocking waits as long as it takes. Returns 0, -EAGAIN (non-blocking, none
+     * ready), -EINVAL (no kind in flags, null out), -EBADF.
+     * Messages of the other kind that arrive meanwhile wait for a later recv(); at most
+     * recv_credits messages wait on this side, further ones stay in the worker's engine.
+     */
+    int recv(uint32_t flags, uint64_t id, RemoteMessage *out);
+    /** recv() waiting at most `timeout_ns` (-ETIMEDOUT). */
+    int recv_wait(uint32_t flags, uint64_t id, RemoteMessage *out, uint64_t timeout_ns);
+    /** Replies to request `id` from `dst`, copying msg; waits for the worker. Returns 0,
+     *  -ENOENT (no such request waiting for a reply), and the errors of send(). */
+    int reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg);
+    /** Replies with a received message's own bpages, zero-copy; `msg` is consumed (its bpages
+     *  are the worker's from now on, also on error). Replies to msg's own RPC when
+     *  `request_id` is 0. Errors as reply(), plus -EINVAL for an empty message. */
+    int reply_with(RemoteMessage &&msg, Endpoint dst = {}, uint64_t request_id = 0);
+    /** Aborts client RPC `id` (0 = all) with `error` (0: silently); see Engine::abort.
+     *  Returns 0, -ENOENT, -EINVAL, -EBADF, -ENOBUFS, -ETIMEDOUT. */
+    int abort(uint64_t id, int error);
+    /**
+     * Closes the socket at the worker (its RPCs end, their resources return), waits for
+     * every command still in flight to come home and releases the messages not taken.
+     * Returns 0, -EBADF (not open), -ENOBUFS (command port full: still open, try again),
+     * -ETIMEDOUT (the worker did not answer).
+     */
+    int close();
+    /** This socket's address (the worker's answer to open). Any time after open. */
+    Endpoint local_addr() const noexcept { return local_; }
+
+    /** Counters of this socket (owner thread). */
+    struct Stats {
+        uint64_t commands = 0;     ///< Commands sent (receives posted included).
+        uint64_t backpressure = 0; ///< -ENOBUFS returned because a port was full.
+        uint64_t received = 0;     ///< Messages handed to the application.
+        uint64_t async_errors = 0; ///< send() without id / send_region() refused by the worker.
+        uint64_t regions_done = 0; ///< send_region() whose memory came back (done ran).
+    };
+    const Stats &stats() const noexcept { return stats_; }
+    /** Command slots not at home (in flight or holding a received message). Owner thread. */
+    unsigned slots_in_use() const noexcept;
+
+    struct Slot;
+
+private:
+    RemoteSocket() = default;
+    Slot *take_slot() noexcept;
+    void free_slot(Slot *slot) noexcept;
+    int command(Slot *slot, uint16_t op, bool wait);
+    void handle_reply(Slot *slot) noexcept;
+    unsigned drain() noexcept;
+    void post_receives() noexcept;
+    bool take_ready(uint32_t flags, uint64_t id, RemoteMessage *out) noexcept;
+    int copy_in(std::span<const uint8_t> msg, homa::Message *m) noexcept;
+    bool wait_home(uint64_t timeout_ns) noexcept;
+
+    Port *cmd_ = nullptr;
+    Port *reply_ = nullptr;
+    mem::BpagePool *pool_ = nullptr;
+    RemoteSocketConfig cfg_;
+    Slot *slots_ = nullptr;
+    unsigned num_slots_ = 0;
+    Slot *free_ = nullptr;
+    unsigned free_count_ = 0;
+    unsigned posted_ = 0;
+    unsigned *ready_ = nullptr;  ///< Slot indices holding received messages, oldest first.
+    unsigned num_ready_ = 0;
+    uint32_t handle_ = 0;
+    Endpoint local_;
+    bool open_ = false;
+    Stats stats_;
+};
+
+}  // namespace homa::dp

@@ -1,0 +1,47 @@
+// The commands a RemoteSocket (remote_socket.cc, application thread) sends to a SocketService
+// (socket_service.cc, worker lcore) through message ports: opcodes and the one body they share.
+// Private to dataplane/: both ends are built together, so the layout is not an interface.
+//
+// Who owns what while a command is in flight: the message and everything its body points at
+// (a homa::Message slot in the application's RemoteSocket) belong to the worker from send_msg()
+// until the reply is received; bpage offsets named by a send or reply belong to the worker from
+// the moment the command is accepted (it releases them when the send completes or fails).
+#pragma once
+
+#include <cstdint>
+
+#include "homa/dataplane/message.h"
+#include "homa/proto/engine.h"
+
+namespace homa::dp {
+
+/** Message::opcode() of remote socket commands. */
+enum RemoteOp : uint16_t {
+    kRemoteOpen = 0x200,  ///< port -> handle, addr (the socket's address). Reply error: open's.
+    kRemoteSend,          ///< handle, addr (dst), cookie, msg (offsets in the pool) -> id.
+    kRemoteReply,         ///< handle, addr (dst), id (the request), msg (offsets in the pool).
+    kRemoteRecv,          ///< handle, msg (filled in): a posted receive, answered when a
+                          ///< message is ready (or -ESHUTDOWN at close, -ENOBUFS if too many).
+    kRemoteAbort,         ///< handle, id (0 = all), error.
+    kRemoteClose,         ///< handle. Posted receives come home -ESHUTDOWN first.
+    kRemoteSendRegion,    ///< handle, addr (dst), cookie, data, length: a region send
+                          ///< (SocketService::send_region). The worker keeps the command
+                          ///< until the body's memory is released, then replies 0 (id set);
+                          ///< an error reply means nothing was started.
+};
+
+/** Body of every remote command (unused fields are ignored). */
+struct RemoteCommand {
+    uint32_t handle;      ///< The worker's index of the socket (from kRemoteOpen).
+    uint16_t port;        ///< kRemoteOpen: the port to bind (0: a client port).
+    Endpoint addr;        ///< Destination; kRemoteOpen reply: the socket's address.
+    uint64_t id;          ///< RPC id (in or out).
+    uint64_t cookie;
+    homa::Message *msg;   ///< Application memory: a message to send, or a receive to fill.
+    const void *data;     ///< kRemoteSendRegion: the body.
+    uint32_t length;      ///< kRemoteSendRegion: its length.
+    int32_t error;        ///< kRemoteAbort: the error RPCs complete with.
+};
+static_assert(sizeof(RemoteCommand) <= kMessageBodySize);
+
+}  // namespace homa::dp

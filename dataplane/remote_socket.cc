@@ -1,0 +1,480 @@
+// The application-thread side of the socket API; see remote_socket.h. The worker side, and why
+// receives are posted rather than pushed from the worker's own messages, is socket_service.cc.
+//
+// Slots. Every command travels in a Slot of this socket: the port message plus a homa::Message
+// the worker reads (a send's bpage offsets) or fills (a posted receive). A slot is
+//   kFree -> kWaiting (command sent, this thread waits: wait_msg) -> kFree
+//   kFree -> kAsync (command sent, nobody waits; the reply is drained later) -> kFree, or
+//            kReady when a send without id failed (its error is handed out by recv)
+//   kFree -> kPosted (a receive at the worker) -> kReady (holding a message) -> kFree (recv)
+//   kWaiting -> kOrphan (the wait timed out) -> kFree when the reply finally comes
+// so that a slot is reused only once the worker has let go of it.
+#include "homa/dataplane/remote_socket.h"
+
+#include <rte_cycles.h>
+#include <rte_memory.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "homa/dataplane/message.h"
+#include "homa/dataplane/msgport.h"
+#include "homa/dataplane/socket_service.h"
+#include "homa/mem/bpage_pool.h"
+#include "remote_commands.h"
+
+namespace homa::dp {
+
+struct RemoteSocket::Slot {
+    enum class State : uint8_t { kFree, kWaiting, kAsync, kPosted, kReady, kOrphan };
+    Message msg;
+    homa::Message data;
+    State state = State::kFree;
+    Slot *next_free = nullptr;
+    SendDone done = nullptr;  ///< kRemoteSendRegion: runs here when the command comes home.
+    void *done_ctx = nullptr;
+};
+
+namespace {
+
+using State = RemoteSocket::Slot::State;
+
+constexpr uint64_t kForever = UINT64_MAX;
+constexpr uint64_t kWaitSlice = 100'000;  // ns: how often a blocked recv retries posting
+
+uint64_t now_ns() {
+    return static_cast<uint64_t>(static_cast<__uint128_t>(rte_get_tsc_cycles()) * 1'000'000'000u /
+                                 rte_get_tsc_hz());
+}
+
+bool is_request(const homa::Message &m) { return (m.id & 1) != 0; }
+
+}  // namespace
+
+// ----- RemoteMessage -----
+
+RemoteMessage::RemoteMessage(RemoteMessage &&o) noexcept
+    : pool_(o.pool_), cache_(o.cache_), m_(o.m_) {
+    o.pool_ = nullptr;
+}
+
+RemoteMessage &RemoteMessage::operator=(RemoteMessage &&o) noexcept {
+    if (this != &o) {
+        release();
+        pool_ = o.pool_;
+        cache_ = o.cache_;
+        m_ = o.m_;
+        o.pool_ = nullptr;
+    }
+    return *this;
+}
+
+std::span<const uint8_t> RemoteMessage::piece(uint32_t i) const noexcept {
+    if (!valid() || i >= m_.num_bpages) return {};
+    uint32_t len = std::min<uint32_t>(wire::kBpageSize, m_.length - i * wire::kBpageSize);
+    return {pool_->base() + m_.bpage_offsets[i], len};
+}
+
+size_t RemoteMessage::copy_to(std::span<uint8_t> out, uint32_t offset) const noexcept {
+    size_t copied = 0;
+    while (copied < out.size() && offset < m_.length) {
+        auto pc = piece(offset >> wire::kBpageShift);
+        uint32_t within = offset & (wire::kBpageSize - 1);
+        size_t n = std::min(out.size() - copied, pc.size() - within);
+        std::memcpy(out.data() + copied, pc.data() + within, n);
+        copied += n;
+        offset += static_cast<uint32_t>(n);
+    }
+    return copied;
+}
+
+void RemoteMessage::release() noexcept {
+    if (pool_ && m_.num_bpages) pool_->release(m_.bpage_offsets, m_.num_bpages, cache_);
+    pool_ = nullptr;
+    m_ = homa::Message{};
+}
+
+// ----- RemoteSocket: slots and replies -----
+
+RemoteSocket::Slot *RemoteSocket::take_slot() noexcept {
+    if (free_ == nullptr) drain();  // replies may be waiting to free some
+    Slot *s = free_;
+    if (s == nullptr) return nullptr;
+    free_ = s->next_free;
+    --free_count_;
+    s->data = homa::Message{};
+    return s;
+}
+
+void RemoteSocket::free_slot(Slot *slot) noexcept {
+    slot->state = State::kFree;
+    slot->next_free = free_;
+    free_ = slot;
+    ++free_count_;
+}
+
+unsigned RemoteSocket::slots_in_use() const noexcept { return num_slots_ - free_count_; }
+
+// Sends the command in `slot` (body filled by the caller). The slot is the caller's again on
+// -ENOBUFS and, with `wait`, once this returns anything but -ETIMEDOUT.
+int RemoteSocket::command(Slot *slot, uint16_t op, bool wait) {
+    slot->msg.init(op, reply_);
+    slot->msg.cookie = static_cast<uint64_t>(slot - slots_);
+    if (send_msg(*cmd_, &slot->msg) < 0) {
+        ++stats_.backpressure;
+        return -ENOBUFS;
+    }
+    ++stats_.commands;
+    if (!wait) {
+        slot->state = op == kRemoteRecv ? State::kPosted : State::kAsync;
+        return 0;
+    }
+    slot->state = State::kWaiting;
+    if (wait_msg(&slot->msg, cfg_.op_timeout_ns) != 0) {
+        slot->state = State::kOrphan;
+        return -ETIMEDOUT;
+    }
+    return slot->msg.error();
+}
+
+void RemoteSocket::handle_reply(Slot *slot) noexcept {
+    int error = slot->msg.error();
+    switch (slot->state) {
+        case State::kPosted:
+            --posted_;
+            if (error == 0) {
+                slot->state = State::kReady;
+                ready_[num_ready_++] = static_cast<unsigned>(slot - slots_);
+                return;
+            }
+            break;  // -ESHUTDOWN (closed) or -ENOBUFS (the worker has enough posted)
+        case State::kAsync:
+            if (slot->msg.opcode() == kRemoteSendRegion) {
+                // The worker let go of the memory: the application may have it back.
+                ++stats_.regions_done;
+                slot->done(slot->done_ctx, slot->msg.body<RemoteCommand>().cookie);
+            }
+            if ((slot->msg.opcode() == kRemoteSend || slot->msg.opcode() == kRemoteSendRegion) &&
+                error != 0) {
+                ++stats_.async_errors;
+                uint64_t cookie = slot->msg.body<RemoteCommand>().cookie;
+                slot->data = homa::Message{};  // the worker gave the bpages back
+                slot->data.cookie = cookie;
+                slot->data.error = error;
+                slot->state = State::kReady;
+                ready_[num_ready_++] = static_cast<unsigned>(slot - slots_);
+                return;
+            }
+            break;
+        default:  // kOrphan: a timed-out command finally answered
+            break;
+    }
+    free_slot(slot);
+}
+
+unsigned RemoteSocket::drain() noexcept {
+    unsigned total = 0;
+    Message *got[kPortBurst];
+    while (unsigned n = reply_->receive_burst(got, kPortBurst)) {
+        for (unsigned i = 0; i < n; ++i) handle_reply(&slots_[got[i]->cookie]);
+        total += n;
+    }
+    return total;
+}
+
+void RemoteSocket::post_receives() noexcept {
+    while (open_ && posted_ + num_ready_ < cfg_.recv_credits && free_ != nullptr) {
+        Slot *slot = take_slot();
+        auto &c = slot->msg.body<RemoteCommand>();
+        c = RemoteCommand{};
+        c.handle = handle_;
+        c.msg = &slot->data;
+        if (command(slot, kRemoteRecv, false) < 0) {  // port full: try again on the next call
+            free_slot(slot);
+            return;
+        }
+        ++posted_;
+    }
+}
+
+bool RemoteSocket::take_ready(uint32_t flags, uint64_t id, RemoteMessage *out) noexcept {
+    for (unsigned i = 0; i < num_ready_; ++i) {
+        Slot &slot = slots_[ready_[i]];
+        const homa::Message &d = slot.data;
+        bool kind = is_request(d) ? (flags & kRecvRequest) : (flags & kRecvResponse);
+        if (!kind || (id != 0 && d.id != id)) continue;
+        out->release();
+        out->pool_ = pool_;
+        out->cache_ = cfg_.pool_cache;
+        out->m_ = d;
+        std::copy(ready_ + i + 1, ready_ + num_ready_, ready_ + i);
+        --num_ready_;
+        free_slot(&slot);
+        ++stats_.received;
+        post_receives();
+        return true;
+    }
+    return false;
+}
+
+int RemoteSocket::copy_in(std::span<const uint8_t> msg, homa::Message *m) noexcept {
+    uint32_t len = static_cast<uint32_t>(msg.size());
+    int n = pool_->alloc_message(len, cfg_.pool_cache, m->bpage_offsets);
+    if (n < 0) return n == -ENOMEM ? -ENOBUFS : n;
+    for (int i = 0; i < n; ++i) {
+        uint32_t chunk = std::min<uint32_t>(wire::kBpageSize, len - i * wire::kBpageSize);
+        std::memcpy(pool_->base() + m->bpage_offsets[i],
+                    msg.data() + size_t(i) * wire::kBpageSize, chunk);
+    }
+    m->length = len;
+    m->num_bpages = static_cast<uint32_t>(n);
+    return 0;
+}
+
+// Drains replies until every slot is free or holds a received message, or `timeout_ns`.
+bool RemoteSocket::wait_home(uint64_t timeout_ns) noexcept {
+    uint64_t deadline = now_ns() + timeout_ns;
+    for (;;) {
+        drain();
+        if (free_count_ + num_ready_ == num_slots_) return true;
+        if (now_ns() >= deadline) return false;
+        if (Message *m = reply_->wait_port(kWaitSlice)) handle_reply(&slots_[m->cookie]);
+    }
+}
+
+// ----- RemoteSocket: the API -----
+
+int RemoteSocket::open(SocketService &service, uint16_t port, const RemoteSocketConfig &config,
+                       std::unique_ptr<RemoteSocket> *out) {
+    if (out == nullptr || config.recv_credits == 0 || config.max_async == 0 ||
+        config.pool_cache >= service.pool().counters().caches.size()) {
+        return -EINVAL;
+    }
+    std::unique_ptr<RemoteSocket> s(new RemoteSocket());
+    s->cmd_ = &service.port();
+    s->pool_ = &service.pool();
+    s->cfg_ = config;
+    s->num_slots_ = config.recv_credits + config.max_async + 1;  // + 1: a waiting command
+    s->slots_ = new Slot[s->num_slots_];
+    s->ready_ = new unsigned[s->num_slots_];
+    for (unsigned i = s->num_slots_; i-- > 0;) s->free_slot(&s->slots_[i]);
+    char name[32];
+    // Ring names are process-wide: the socket's address makes this one unique.
+    std::snprintf(name, sizeof(name), "rs_%lx", reinterpret_cast<unsigned long>(s.get()));
+    s->reply_ = Port::create(name, s->num_slots_, PortMode::kSingleProducer, SOCKET_ID_ANY);
+    if (s->reply_ == nullptr) return -ENOMEM;
+    Slot *slot = s->take_slot();
+    auto &c = slot->msg.body<RemoteCommand>();
+    c = RemoteCommand{};
+    c.port = port;
+    int rc = s->command(slot, kRemoteOpen, true);
+    if (rc == -ETIMEDOUT) return rc;  // the destructor keeps what the worker may still hold
+    s->handle_ = c.handle;
+    s->local_ = c.addr;
+    s->free_slot(slot);
+    if (rc < 0) return rc;
+    s->open_ = true;
+    s->post_receives();
+    *out = std::move(s);
+    return 0;
+}
+
+RemoteSocket::~RemoteSocket() {
+    if (open_) {
+        uint64_t deadline = now_ns() + cfg_.op_timeout_ns;
+        while (close() == -ENOBUFS && now_ns() < deadline) {
+        }
+    }
+    if (reply_ != nullptr && !wait_home(cfg_.op_timeout_ns)) return;  // leak, never free early
+    Port::destroy(reply_);
+    delete[] slots_;
+    delete[] ready_;
+}
+
+int RemoteSocket::send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie,
+                       uint64_t *id) {
+    if (!open_) return -EBADF;
+    if (msg.empty() || dst.port == 0) return -EINVAL;
+    if (msg.size() > wire::kMaxMessageLength) return -EMSGSIZE;
+    Slot *slot = take_slot();
+    if (slot == nullptr) {
+        ++stats_.backpressure;
+        return -ENOBUFS;
+    }
+    if (int rc = copy_in(msg, &slot->data); rc < 0) {
+        free_slot(slot);
+        return rc;
+    }
+    auto &c = slot->msg.body<RemoteCommand>();
+    c = RemoteCommand{};
+    c.handle = handle_;
+    c.addr = dst;
+    c.cookie = cookie;
+    c.msg = &slot->data;
+    int rc = command(slot, kRemoteSend, id != nullptr);
+    if (rc == -ENOBUFS) {
+        pool_->release(slot->data.bpage_offsets, slot->data.num_bpages, cfg_.pool_cache);
+        free_slot(slot);
+        return rc;
+    }
+    if (id == nullptr || rc == -ETIMEDOUT) return rc;
+    if (rc == 0) *id = c.id;
+    free_slot(slot);
+    return rc;
+}
+
+int RemoteSocket::send_region(Endpoint dst, const void *data, uint32_t length, uint64_t cookie,
+                              SendDone done, void *ctx) {
+    if (!open_) return -EBADF;
+    if (data == nullptr || length == 0 || dst.port == 0 || done == nullptr) return -EINVAL;
+    if (length > wire::kMaxMessageLength) return -EMSGSIZE;
+    Slot *slot = take_slot();
+    if (slot == nullptr) {
+        ++stats_.backpressure;
+        return -ENOBUFS;
+    }
+    slot->done = done;
+    slot->done_ctx = ctx;
+    auto &c = slot->msg.body<RemoteCommand>();
+    c = RemoteCommand{};
+    c.handle = handle_;
+    c.addr = dst;
+    c.cookie = cookie;
+    c.data = data;
+    c.length = length;
+    int rc = command(slot, kRemoteSendRegion, false);
+    if (rc < 0) free_slot(slot);
+    return rc;
+}
+
+int RemoteSocket::recv(uint32_t flags, uint64_t id, RemoteMessage *out) {
+    return recv_wait(flags, id, out, kForever);
+}
+
+int RemoteSocket::recv_wait(uint32_t flags, uint64_t id, RemoteMessage *out,
+                            uint64_t timeout_ns) {
+    if (!open_) return -EBADF;
+    if (out == nullptr || (flags & (kRecvRequest | kRecvResponse)) == 0) return -EINVAL;
+    const uint64_t start = now_ns();
+    for (;;) {
+        drain();
+        post_receives();
+        if (take_ready(flags, id, out)) return 0;
+        if (flags & kRecvNonblocking) return -EAGAIN;
+        uint64_t waited = now_ns() - start;
+        if (timeout_ns != kForever && waited >= timeout_ns) return -ETIMEDOUT;
+        uint64_t slice = timeout_ns == kForever ? kWaitSlice
+                                                : std::min(kWaitSlice, timeout_ns - waited);
+        if (Message *m = reply_->wait_port(slice)) handle_reply(&slots_[m->cookie]);
+    }
+}
+
+int RemoteSocket::reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg) {
+    if (!open_) return -EBADF;
+    if (msg.empty()) return -EINVAL;
+    if (msg.size() > wire::kMaxMessageLength) return -EMSGSIZE;
+    Slot *slot = take_slot();
+    if (slot == nullptr) {
+        ++stats_.backpressure;
+        return -ENOBUFS;
+    }
+    if (int rc = copy_in(msg, &slot->data); rc < 0) {
+        free_slot(slot);
+        return rc;
+    }
+    auto &c = slot->msg.body<RemoteCommand>();
+    c = RemoteCommand{};
+    c.handle = handle_;
+    c.addr = dst;
+    c.id = id;
+    c.msg = &slot->data;
+    int rc = command(slot, kRemoteReply, true);
+    if (rc == -ETIMEDOUT) return rc;
+    if (rc == -ENOBUFS) {  // not sent: the bpages are still ours
+        pool_->release(slot->data.bpage_offsets, slot->data.num_bpages, cfg_.pool_cache);
+    }
+    free_slot(slot);
+    return rc;
+}
+
+int RemoteSocket::reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t request_id) {
+    if (!open_) return -EBADF;
+    if (!msg.valid() || msg.m_.num_bpages == 0) {
+        msg.release();
+        return -EINVAL;
+    }
+    if (request_id == 0) {
+        request_id = msg.id();
+        dst = msg.peer();
+    }
+    Slot *slot = take_slot();
+    if (slot == nullptr) {
+        msg.release();
+        ++stats_.backpressure;
+        return -ENOBUFS;
+    }
+    slot->data = msg.m_;
+    msg.pool_ = nullptr;  // the bpages travel with the command now
+    msg.m_ = homa::Message{};
+    auto &c = slot->msg.body<RemoteCommand>();
+    c = RemoteCommand{};
+    c.handle = handle_;
+    c.addr = dst;
+    c.id = request_id;
+    c.msg = &slot->data;
+    int rc = command(slot, kRemoteReply, true);
+    if (rc == -ETIMEDOUT) return rc;
+    if (rc == -ENOBUFS) {
+        pool_->release(slot->data.bpage_offsets, slot->data.num_bpages, cfg_.pool_cache);
+    }
+    free_slot(slot);
+    return rc;
+}
+
+int RemoteSocket::abort(uint64_t id, int error) {
+    if (!open_) return -EBADF;
+    Slot *slot = take_slot();
+    if (slot == nullptr) {
+        ++stats_.backpressure;
+        return -ENOBUFS;
+    }
+    auto &c = slot->msg.body<RemoteCommand>();
+    c = RemoteCommand{};
+    c.handle = handle_;
+    c.id = id;
+    c.error = error;
+    int rc = command(slot, kRemoteAbort, true);
+    if (rc != -ETIMEDOUT) free_slot(slot);
+    return rc;
+}
+
+int RemoteSocket::close() {
+    if (!open_) return -EBADF;
+    Slot *slot = take_slot();
+    if (slot == nullptr) {
+        ++stats_.backpressure;
+        return -ENOBUFS;
+    }
+    auto &c = slot->msg.body<RemoteCommand>();
+    c = RemoteCommand{};
+    c.handle = handle_;
+    int rc = command(slot, kRemoteClose, true);
+    if (rc == -ENOBUFS) {
+        free_slot(slot);
+        return rc;
+    }
+    open_ = false;
+    if (rc != -ETIMEDOUT) free_slot(slot);
+    if (!wait_home(cfg_.op_timeout_ns)) return -ETIMEDOUT;
+    for (unsigned i = 0; i < num_ready_; ++i) {  // received and never taken
+        Slot &s = slots_[ready_[i]];
+        if (s.data.num_bpages) pool_->release(s.data.bpage_offsets, s.data.num_bpages, cfg_.pool_cache);
+        free_slot(&s);
+    }
+    num_ready_ = 0;
+    return rc;
+}
+
+}  // namespace homa::dp

@@ -1,0 +1,311 @@
+// The worker side of remote sockets; see socket_service.h and remote_socket.h.
+//
+// DESIGN NOTES
+//
+// Receives are posted, not pushed from a pool of the worker's own. The application keeps a few
+// kRemoteRecv commands posted here; each points at a homa::Message slot in the application's
+// memory. When the engine has a message ready the worker fills the oldest posted slot and
+// replies it, so completed messages reach the application as they become ready without the
+// worker owning messages in the other direction. Tried first and rejected: the worker sending
+// its own messages to the application's port. The worker would then be a producer to ports it
+// does not own (a full ring leaves it holding a message the engine already handed out, and a
+// slow application would need a queue per socket on the worker) and every message would have to
+// travel back. With posted receives the application's reply port can never refuse anything
+// (it is sized for the application's own messages), and backpressure is natural: with no
+// receive posted, ready messages simply stay in the engine, as in Linux Homa with nobody in
+// recvmsg.
+//
+// The worker trusts command bodies only as far as the application's own memory goes: indices
+// (handles) and bpage counts are checked, pointers are not (they are the application's).
+#include "homa/dataplane/socket_service.h"
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_memory.h>
+#include <rte_lcore.h>
+#include <rte_pause.h>
+
+#include <cerrno>
+
+#include "homa/dataplane/control_lcore.h"
+#include "homa/dataplane/msgport.h"
+#include "homa/mem/bpage_pool.h"
+#include "remote_commands.h"
+#include "socket_service_impl.h"
+
+namespace homa::dp {
+namespace {
+
+RemoteSock *find_sock(SocketService::Impl &s, uint32_t handle) {
+    if (handle >= s.socks.size() || !s.socks[handle].open) return nullptr;
+    return &s.socks[handle];
+}
+
+// Offsets named by a command belong to the worker once it is accepted: give them back.
+void drop_offsets(SocketService::Impl &s, const homa::Message &m) {
+    if (m.num_bpages == 0 || m.num_bpages > wire::kMaxBpages) return;
+    s.worker->pool().release(m.bpage_offsets, m.num_bpages, s.worker->pool_cache());
+}
+
+// kRemoteSend and kRemoteReply: the application copied the message into pool bpages.
+int serve_send(SocketService::Impl &s, RemoteCommand &c, bool reply) {
+    const homa::Message &m = *c.msg;
+    RemoteSock *rs = find_sock(s, c.handle);
+    if (rs == nullptr) {
+        drop_offsets(s, m);
+        return -EBADF;
+    }
+    Worker &w = *s.worker;
+    OutMessage out;
+    int rc = w.register_pool_send(m.bpage_offsets, m.num_bpages, m.length, nullptr, nullptr, 0,
+                                  &out);
+    if (rc < 0) {
+        drop_offsets(s, m);
+        return rc == -EINVAL ? -EINVAL : -ENOBUFS;
+    }
+    if (reply) {
+        rc = w.engine().send_reply(rs->sid, c.addr, c.id, out, w.poll_time_ns());
+    } else {
+        rc = w.engine().send_request(rs->sid, c.addr, out, c.cookie, w.poll_time_ns(), &c.id);
+    }
+    if (rc < 0) w.cancel_send(out);  // gives the bpages back
+    return rc;
+}
+
+void reply_posted(SocketService::Impl &s, RemoteSock &rs, int error) {
+    Message **ring = &s.posted[(&rs - s.socks.data()) * s.cfg.max_posted];
+    for (; rs.count > 0; --rs.count) {
+        reply_msg(ring[rs.head], error);
+        rs.head = (rs.head + 1) % s.cfg.max_posted;
+    }
+}
+
+int serve_close(SocketService::Impl &s, RemoteSock &rs) {
+    reply_posted(s, rs, -ESHUTDOWN);
+    Worker &w = *s.worker;
+    int rc = w.engine().close_socket(rs.sid, w.poll_time_ns());
+    rs.open = false;
+    --s.socks_open;
+    return rc;
+}
+
+// A remote region send's memory is free again: its command goes home.
+void remote_region_done(void *ctx, uint64_t /*cookie*/) { reply_msg(static_cast<Message *>(ctx), 0); }
+
+// Serves one command: replies at once, except a posted receive (answered by deliver()) and a
+// region send (answered when its memory is released).
+void serve_command(SocketService::Impl &s, Message *msg) {
+    auto &c = msg->body<RemoteCommand>();
+    Worker &w = *s.worker;
+    ++s.stats.commands;
+    int rc = -EOPNOTSUPP;
+    switch (msg->opcode()) {
+        case kRemoteOpen: {
+            rc = -EMFILE;
+            for (uint32_t h = 0; h < s.socks.size(); ++h) {
+                if (s.socks[h].open) continue;
+                SocketId sid;
+                rc = w.engine().open_socket(c.port, &sid);
+                if (rc == 0) {
+                    s.socks[h] = RemoteSock{true, sid, 0, 0};
+                    ++s.socks_open;
+                    c.handle = h;
+                    c.addr = {w.local_ip(), w.engine().socket_port(sid)};
+                }
+                break;
+            }
+            break;
+        }
+        case kRemoteSend:
+        case kRemoteReply:
+            rc = serve_send(s, c, msg->opcode() == kRemoteReply);
+            break;
+        case kRemoteRecv: {
+            RemoteSock *rs = find_sock(s, c.handle);
+            if (rs == nullptr) {
+                rc = -EBADF;
+            } else if (rs->count == s.cfg.max_posted) {
+                rc = -ENOBUFS;
+            } else {
+                uint32_t h = static_cast<uint32_t>(rs - s.socks.data());
+                s.posted[h * s.cfg.max_posted + (rs->head + rs->count) % s.cfg.max_posted] = msg;
+                ++rs->count;
+                return;  // answered when a message is ready
+            }
+            break;
+        }
+        case kRemoteSendRegion: {
+            RemoteSock *rs = find_sock(s, c.handle);
+            if (rs == nullptr) {
+                rc = -EBADF;
+                break;
+            }
+            rc = send_region(s, rs->sid, c.addr, c.data, c.length, c.cookie, &c.id,
+                             remote_region_done, msg);
+            if (rc == 0) return;  // held until remote_region_done
+            break;
+        }
+        case kRemoteAbort: {
+            RemoteSock *rs = find_sock(s, c.handle);
+            if (rs == nullptr) {
+                rc = -EBADF;
+                break;
+            }
+            int regions = abort_regions(s, rs->sid, c.id, c.error);
+            rc = w.engine().abort(rs->sid, c.id, c.error, w.poll_time_ns());
+            if (rc == -ENOENT && regions > 0) rc = 0;
+            break;
+        }
+        case kRemoteClose: {
+            RemoteSock *rs = find_sock(s, c.handle);
+            if (rs == nullptr) {
+                rc = -EBADF;
+                break;
+            }
+            abort_regions(s, rs->sid, 0, 0);
+            rc = serve_close(s, *rs);
+            break;
+        }
+        default:
+            break;
+    }
+    reply_msg(msg, rc);
+}
+
+// Answers posted receives with the messages the engine has ready.
+uint32_t deliver(SocketService::Impl &s) {
+    uint32_t n = 0;
+    Engine &eng = s.worker->engine();
+    for (uint32_t h = 0; h < s.socks.size(); ++h) {
+        RemoteSock &rs = s.socks[h];
+        Message **ring = &s.posted[h * s.cfg.max_posted];
+        while (rs.open && rs.count > 0) {
+            Message *msg = ring[rs.head];
+            if (eng.recv(rs.sid, kRecvRequest | kRecvResponse, 0, msg->body<RemoteCommand>().msg) != 0) {
+                break;
+            }
+            reply_msg(msg, 0);
+            rs.head = (rs.head + 1) % s.cfg.max_posted;
+            --rs.count;
+            ++n;
+        }
+    }
+    s.stats.receives_answered += n;
+    return n;
+}
+
+// The CommandHandler the worker calls once per poll.
+uint32_t handle_burst(void *ctx, Port &port) {
+    auto &s = *static_cast<SocketService::Impl *>(ctx);
+    Message *msgs[kPortBurst];
+    unsigned n = port.receive_burst(msgs, kPortBurst);
+    for (unsigned i = 0; i < n; ++i) {
+        switch (msgs[i]->delivery()) {
+            case Delivery::kCommand:
+                serve_command(s, msgs[i]);
+                break;
+            case Delivery::kAbort:  // remote commands are not abortable; answer anyway
+                reply_msg(msgs[i], -ECANCELED);
+                break;
+            case Delivery::kReply:  // only pulls are sent from here
+                if (s.owns_region(msgs[i])) region_pull_done(s, msgs[i]);
+                break;
+        }
+    }
+    uint32_t work = n + (s.socks_open ? deliver(s) : 0);
+    if (s.regions_pending.load(std::memory_order_relaxed) != 0) ++s.stats.polls_while_pulling;
+    return work;
+}
+
+}  // namespace
+
+std::unique_ptr<SocketService> SocketService::create(Worker &worker,
+                                                     const SocketServiceConfig &cfg,
+                                                     std::string *error) {
+    auto fail = [&](const std::string &m) -> std::unique_ptr<SocketService> {
+        if (error) *error = "socket service: " + m;
+        return nullptr;
+    };
+    if (cfg.port_capacity == 0 || cfg.max_sockets == 0 || cfg.max_posted == 0 ||
+        cfg.max_region_sends == 0) {
+        return fail("port_capacity, max_sockets, max_posted and max_region_sends must be > 0");
+    }
+    if (cfg.control != nullptr && cfg.residency == nullptr) {
+        return fail("a control lcore needs a residency chain");
+    }
+    auto impl = std::make_unique<Impl>();
+    Impl &s = *impl;
+    s.worker = &worker;
+    s.pool = &worker.pool();
+    s.cfg = cfg;
+    s.socks.resize(cfg.max_sockets);
+    s.posted.resize(size_t{cfg.max_sockets} * cfg.max_posted);
+    s.regions.reset(new RegionSend[cfg.max_region_sends]);
+    for (uint32_t i = cfg.max_region_sends; i-- > 0;) {
+        s.regions[i].next_free = s.free_region;
+        s.free_region = i;
+    }
+    s.port = Port::create(cfg.name, cfg.port_capacity, PortMode::kMultiProducer,
+                          static_cast<int>(rte_socket_id()));
+    if (s.port == nullptr) return fail(std::string("command port: ") + rte_strerror(rte_errno));
+    if (int rc = worker.attach_command_port(s.port, handle_burst, &s); rc < 0) {
+        Port::destroy(s.port);
+        return fail("the worker already has a command port");
+    }
+    return std::unique_ptr<SocketService>(new SocketService(std::move(impl)));
+}
+
+SocketService::SocketService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SocketService::~SocketService() {
+    Impl &s = *impl_;
+    s.worker->attach_command_port(nullptr, nullptr, nullptr);
+    for (RemoteSock &rs : s.socks) {
+        if (rs.open) {
+            dp::abort_regions(s, rs.sid, 0, 0);
+            serve_close(s, rs);
+        }
+    }
+    for (uint32_t i = 0; i < s.cfg.max_region_sends; ++i) {
+        if (s.regions[i].in_use && !s.regions[i].aborted) {
+            s.regions[i].aborted = true;
+            s.cfg.control->abort(&s.regions[i].pull);
+        }
+    }
+    // Everything must come home before the memory goes: pulls (the control lcore answers an
+    // abort within a chunk) and commands still queued (answered -ESHUTDOWN).
+    const uint64_t give_up = rte_get_tsc_cycles() + 5 * rte_get_tsc_hz();
+    Message *got[kPortBurst];
+    for (;;) {
+        unsigned n = s.port->receive_burst(got, kPortBurst);
+        for (unsigned i = 0; i < n; ++i) {
+            if (got[i]->delivery() == Delivery::kReply) {
+                if (s.owns_region(got[i])) region_pull_done(s, got[i]);
+            } else {
+                reply_msg(got[i], -ESHUTDOWN);
+            }
+        }
+        if (n == 0 && s.regions_pending.load(std::memory_order_relaxed) == 0) break;
+        if (rte_get_tsc_cycles() > give_up) {
+            // A control lcore that never answers: leak rather than free memory it holds.
+            (void)s.regions.release();
+            return;
+        }
+        if (n == 0) rte_pause();
+    }
+    Port::destroy(s.port);
+}
+
+Port &SocketService::port() noexcept { return *impl_->port; }
+mem::BpagePool &SocketService::pool() noexcept { return *impl_->pool; }
+Worker &SocketService::worker() noexcept { return *impl_->worker; }
+int SocketService::abort_regions(SocketId sock, uint64_t id, int error) {
+    return dp::abort_regions(*impl_, sock, id, error);
+}
+uint32_t SocketService::regions_pending() const noexcept {
+    return impl_->regions_pending.load(std::memory_order_relaxed);
+}
+uint32_t SocketService::remote_sockets_open() const noexcept { return impl_->socks_open; }
+SocketServiceStats SocketService::stats() const noexcept { return impl_->stats; }
+
+}  // namespace homa::dp

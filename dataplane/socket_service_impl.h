@@ -1,0 +1,70 @@
+// Private state of a SocketService, shared by socket_service.cc (set-up, the command handler,
+// remote socket commands) and region_send.cc (sends whose body is pulled by the control lcore).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "homa/dataplane/message.h"
+#include "homa/dataplane/socket_service.h"
+
+namespace homa::dp {
+
+inline constexpr uint32_t kNoRegion = UINT32_MAX;
+
+/** A region send waiting for its pull. The pull message replies to the command port. */
+struct RegionSend {
+    Message pull;                ///< kControlPull to the control lcore.
+    SocketId sock = 0;
+    Endpoint dst;
+    const uint8_t *data = nullptr;
+    uint32_t length = 0;
+    uint64_t cookie = 0;
+    uint64_t id = 0;             ///< Reserved with Engine::reserve_client_id().
+    SendDone done = nullptr;
+    void *ctx = nullptr;
+    int abort_error = 0;
+    bool aborted = false;        ///< abort_regions() asked; honoured when the pull comes home.
+    bool in_use = false;
+    uint32_t next_free = kNoRegion;
+};
+
+/** One remote socket: the engine socket and the receives its application posted (a ring). */
+struct RemoteSock {
+    bool open = false;
+    SocketId sid = 0;
+    uint32_t head = 0;   ///< Oldest posted receive in the ring.
+    uint32_t count = 0;  ///< Posted receives.
+};
+
+struct SocketService::Impl {
+    Worker *worker = nullptr;
+    mem::BpagePool *pool = nullptr;      ///< The worker's, kept for other threads to read.
+    SocketServiceConfig cfg;
+    Port *port = nullptr;
+    std::vector<RemoteSock> socks;
+    std::vector<Message *> posted;       ///< socks.size() rings of cfg.max_posted each.
+    uint32_t socks_open = 0;
+    std::unique_ptr<RegionSend[]> regions;
+    uint32_t free_region = kNoRegion;
+    std::atomic<uint32_t> regions_pending{0};
+    SocketServiceStats stats;
+
+    bool owns_region(const Message *m) const noexcept {
+        const auto *p = reinterpret_cast<const uint8_t *>(m);
+        const auto *lo = reinterpret_cast<const uint8_t *>(regions.get());
+        return p >= lo && p < lo + sizeof(RegionSend) * cfg.max_region_sends;
+    }
+};
+
+// region_send.cc
+/** The control lcore answered the pull of the region send owning `pull`. */
+void region_pull_done(SocketService::Impl &s, Message *pull);
+/** SocketService::send_region. */
+int send_region(SocketService::Impl &s, SocketId sock, Endpoint dst, const void *data,
+                uint32_t length, uint64_t cookie, uint64_t *id, SendDone done, void *ctx);
+/** SocketService::abort_regions. */
+int abort_regions(SocketService::Impl &s, SocketId sock, uint64_t id, int error);
+
+}  // namespace homa::dp

@@ -1,0 +1,380 @@
+// Application threads through message ports: RemoteSocket (this test's main lcore, core 0) talks
+// to SocketServices on two workers joined by a net_ring pair, which a poller polls on lcore 1
+// (core 1). The echo matrix with both ends on the application thread (copied sends, zero-copy and
+// copied replies), a full command port reported as -ENOBUFS, an abort, a close with RPCs in
+// flight, a registered non-EAL thread, and at the end nothing alive, held or in flight, and
+// every command port balanced.
+#include "homa/dataplane/remote_socket.h"
+
+#include <gtest/gtest.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_pause.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "homa/dataplane/msgport.h"
+#include "homa/dataplane/socket_service.h"
+#include "tests/dataplane/dataplane_fixture.h"
+
+namespace homa {
+namespace {
+
+using test::kIpA;
+using test::kIpB;
+using test::RingPair;
+
+constexpr uint16_t kPort = 99;
+constexpr uint16_t kRtcPort = 98;         // served run-to-completion by the poller
+constexpr unsigned kAppCache = 1;         // the application thread's cache in both pools
+constexpr uint64_t kSecond = 1'000'000'000;
+
+uint8_t pattern(uint64_t seed, uint32_t i) { return static_cast<uint8_t>(seed * 31 + i * 7 + (i >> 9)); }
+
+std::vector<uint8_t> make(uint64_t seed, uint32_t len) {
+    std::vector<uint8_t> v(len);
+    for (uint32_t i = 0; i < len; ++i) v[i] = pattern(seed, i);
+    return v;
+}
+
+bool matches(const dp::RemoteMessage &m, uint64_t seed, uint32_t len) {
+    if (m.length() != len || m.error() != 0) return false;
+    std::vector<uint8_t> got(len);
+    if (m.copy_to(got) != len) return false;
+    for (uint32_t i = 0; i < len; ++i) {
+        if (got[i] != pattern(seed, i)) return false;
+    }
+    return true;
+}
+
+unsigned poller_lcore() { return rte_get_next_lcore(rte_get_main_lcore(), 1, 0); }
+
+// Both workers, polled on their own lcore; optionally a run-to-completion echo server on side A.
+// pause() parks it between polls, so a test can fill a command port deterministically.
+struct Poller {
+    RingPair *pair = nullptr;
+    dp::Socket rtc;
+    std::atomic<bool> stop{false}, pause{false}, paused{false};
+
+    static int run(void *arg) {
+        auto *p = static_cast<Poller *>(arg);
+        while (!p->stop.load(std::memory_order_acquire)) {
+            if (p->pause.load(std::memory_order_acquire)) {
+                p->paused.store(true, std::memory_order_release);
+                rte_pause();
+                continue;
+            }
+            p->paused.store(false, std::memory_order_release);
+            p->pair->poll();
+            dp::RecvMessage req;
+            while (p->rtc.worker() && p->rtc.recv(kRecvRequest, 0, &req) == 0) {
+                p->rtc.reply_with(std::move(req));
+            }
+        }
+        return 0;
+    }
+    void hold() {
+        pause.store(true, std::memory_order_release);
+        while (!paused.load(std::memory_order_acquire)) rte_pause();
+    }
+    void resume() { pause.store(false, std::memory_order_release); }
+};
+
+class RemoteSocketTest : public ::testing::Test {
+protected:
+    void SetUp() override { build(1024); }
+    void build(unsigned port_capacity) {
+        static int serial = 0;
+        std::string n = "rs" + std::to_string(serial++);
+        pair_ = std::make_unique<RingPair>(n, 64u << 20, nullptr, nullptr, 2);
+        std::string err;
+        dp::SocketServiceConfig sc;
+        sc.port_capacity = port_capacity;
+        std::string na = n + "_cmda", nb = n + "_cmdb";
+        sc.name = na.c_str();
+        svc_a_ = dp::SocketService::create(*pair_->a.worker, sc, &err);
+        ASSERT_NE(svc_a_, nullptr) << err;
+        sc.name = nb.c_str();
+        svc_b_ = dp::SocketService::create(*pair_->b.worker, sc, &err);
+        ASSERT_NE(svc_b_, nullptr) << err;
+        ASSERT_EQ(dp::Socket::open(*pair_->a.worker, kRtcPort, &poller_.rtc), 0);
+        poller_.pair = pair_.get();
+        poller_.stop.store(false);
+        ASSERT_EQ(rte_eal_remote_launch(Poller::run, &poller_, poller_lcore()), 0);
+        launched_ = true;
+    }
+    void TearDown() override {
+        stop_poller();
+        svc_a_.reset();
+        svc_b_.reset();
+        pair_.reset();
+    }
+    void stop_poller() {
+        if (!launched_) return;
+        poller_.resume();
+        poller_.stop.store(true, std::memory_order_release);
+        rte_eal_wait_lcore(poller_lcore());
+        launched_ = false;
+    }
+    dp::RemoteSocketConfig app_config() const {
+        dp::RemoteSocketConfig rc;
+        rc.pool_cache = kAppCache;
+        rc.op_timeout_ns = 10 * kSecond;  // a loaded 2-core machine
+        return rc;
+    }
+    // After the poller stopped: this thread polls until nothing is alive, held or in flight.
+    // Caches are flushed first: a cache keeps its tail bpage leased even when it is empty.
+    bool quiescent() {
+        stop_poller();
+        pair_->a.pool->flush_cache(kAppCache);
+        pair_->b.pool->flush_cache(kAppCache);
+        for (int i = 0; i < 2'000'000; ++i) {
+            pair_->poll();
+            bool done = true;
+            for (auto *s : {&pair_->a, &pair_->b}) {
+                s->pool->flush_cache(s->worker->pool_cache());
+                done = done && s->worker->engine().live_rpcs() == 0 &&
+                       s->worker->sends_in_flight() == 0 &&
+                       s->pool->free_bpages() == s->pool->total_bpages();
+            }
+            if (done) return true;
+        }
+        for (auto *s : {&pair_->a, &pair_->b}) {
+            fprintf(stderr, "not quiescent: live %u inflight %u free %u/%u\n",
+                    s->worker->engine().live_rpcs(), s->worker->sends_in_flight(),
+                    s->pool->free_bpages(), s->pool->total_bpages());
+        }
+        return false;
+    }
+
+    std::unique_ptr<RingPair> pair_;
+    std::unique_ptr<dp::SocketService> svc_a_, svc_b_;
+    Poller poller_;
+    bool launched_ = false;
+};
+
+TEST_F(RemoteSocketTest, EchoMatrix_BothEndsOnTheAppThreadVerifiedAndBalanced) {
+    std::unique_ptr<dp::RemoteSocket> server, client;
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, app_config(), &server), 0);
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, app_config(), &client), 0);
+    EXPECT_EQ(server->local_addr(), (Endpoint{kIpA, kPort}));
+    EXPECT_EQ(client->local_addr().ip, kIpB);
+    EXPECT_GE(client->local_addr().port, 0x8000);
+    const std::vector<uint32_t> sizes = {1, 100, 1423, 1424, 1425, 10'000, 40'001,
+                                         65'536, 100'000, 500'000, 1'000'000};
+    uint64_t cookie = 1;
+    for (uint32_t len : sizes) {
+        for (int zero_copy = 0; zero_copy < 2; ++zero_copy, ++cookie) {
+            uint64_t id = 0;
+            ASSERT_EQ(client->send({kIpA, kPort}, make(cookie, len), cookie, &id), 0);
+            EXPECT_EQ(id % 2, 0u);
+            dp::RemoteMessage req;
+            ASSERT_EQ(server->recv_wait(kRecvRequest, 0, &req, 10 * kSecond), 0) << len;
+            ASSERT_TRUE(matches(req, cookie, len)) << len;
+            EXPECT_EQ(req.peer(), client->local_addr());
+            if (zero_copy) {
+                ASSERT_EQ(server->reply_with(std::move(req)), 0);
+                EXPECT_FALSE(req.valid());
+            } else {
+                ASSERT_EQ(server->reply(req.peer(), req.id(), make(cookie, len)), 0);
+            }
+            dp::RemoteMessage resp;
+            ASSERT_EQ(client->recv_wait(kRecvResponse, id, &resp, 10 * kSecond), 0) << len;
+            EXPECT_EQ(resp.id(), id);
+            EXPECT_EQ(resp.cookie(), cookie);
+            EXPECT_TRUE(matches(resp, cookie, len)) << len;
+        }
+    }
+    // Pipelined: every size in flight at once, sends that do not wait for their id.
+    for (uint32_t len : sizes) ASSERT_EQ(client->send({kIpA, kPort}, make(len, len), len, nullptr), 0);
+    size_t served = 0, verified = 0;
+    while (verified < sizes.size()) {
+        dp::RemoteMessage m;
+        if (served < sizes.size() &&
+            server->recv(kRecvRequest | dp::kRecvNonblocking, 0, &m) == 0) {
+            ASSERT_EQ(server->reply_with(std::move(m)), 0);
+            ++served;
+            continue;
+        }
+        int rc = client->recv_wait(kRecvResponse, 0, &m, 1'000'000);
+        if (rc == -ETIMEDOUT) continue;
+        ASSERT_EQ(rc, 0);
+        EXPECT_TRUE(matches(m, m.cookie(), static_cast<uint32_t>(m.cookie())));
+        ++verified;
+    }
+    dp::RemoteMessage none;
+    EXPECT_EQ(client->recv(kRecvResponse | dp::kRecvNonblocking, 0, &none), -EAGAIN);
+    uint64_t sent = server->stats().commands + client->stats().commands;
+    EXPECT_EQ(server->close(), 0);
+    EXPECT_EQ(client->close(), 0);
+    EXPECT_EQ(server->slots_in_use(), 0u);  // every command came home
+    EXPECT_EQ(client->slots_in_use(), 0u);
+    // Port stats balanced: each command sent was received once by a worker, nothing else was.
+    EXPECT_EQ(svc_a_->port().stats().commands + svc_b_->port().stats().commands, sent + 2);
+    EXPECT_EQ(svc_a_->port().stats().aborts + svc_b_->port().stats().aborts, 0u);
+    EXPECT_EQ(client->stats().backpressure, 0u);
+    ASSERT_TRUE(quiescent());  // stops the poller: the services' own counters may be read now
+    EXPECT_EQ(svc_a_->remote_sockets_open() + svc_b_->remote_sockets_open(), 0u);
+    EXPECT_EQ(svc_b_->stats().receives_answered, sizes.size() * 3);
+    EXPECT_GT(pair_->a.worker->stats().tx_zero_copy, 0u);
+    for (auto *s : {&pair_->a, &pair_->b}) {
+        for (uint64_t d : s->worker->engine().stats().drops) EXPECT_EQ(d, 0u);
+    }
+}
+
+TEST_F(RemoteSocketTest, Send_FullCommandPortIsReportedAsNoBufs) {
+    TearDown();
+    build(16);  // command ports of 16
+    std::unique_ptr<dp::RemoteSocket> client;
+    dp::RemoteSocketConfig rc = app_config();
+    rc.recv_credits = 4;
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, rc, &client), 0);
+    // The worker takes the posted receives off the port; wait until it has (they stay posted).
+    while (svc_b_->port().count() != 0) rte_pause();
+    poller_.hold();
+    std::vector<uint8_t> msg = make(1, 1000);
+    int accepted = 0, refused = 0;
+    for (int i = 0; i < 20; ++i) {
+        int r = client->send({kIpA, kRtcPort}, msg, i, nullptr);
+        if (r == 0) ++accepted;
+        if (r == -ENOBUFS) ++refused;
+    }
+    EXPECT_EQ(accepted, 16);  // exactly the port's capacity
+    EXPECT_EQ(refused, 4);
+    EXPECT_EQ(client->stats().backpressure, 4u);
+    poller_.resume();
+    for (int got = 0; got < accepted; ++got) {
+        dp::RemoteMessage m;
+        ASSERT_EQ(client->recv_wait(kRecvResponse, 0, &m, 10 * kSecond), 0);
+        EXPECT_TRUE(matches(m, 1, 1000));
+        EXPECT_LT(m.cookie(), 16u);  // the refused ones never went anywhere
+    }
+    EXPECT_EQ(client->close(), 0);
+    EXPECT_EQ(client->slots_in_use(), 0u);
+    ASSERT_TRUE(quiescent());
+}
+
+TEST_F(RemoteSocketTest, Abort_FromAppThreadCompletesWithTheError) {
+    std::unique_ptr<dp::RemoteSocket> server, client;
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, app_config(), &server), 0);
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, app_config(), &client), 0);
+    uint64_t id;
+    ASSERT_EQ(client->send({kIpA, kPort}, make(5, 200'000), 5, &id), 0);
+    dp::RemoteMessage req;  // the server takes the request and sits on it
+    ASSERT_EQ(server->recv_wait(kRecvRequest, 0, &req, 10 * kSecond), 0);
+    EXPECT_TRUE(matches(req, 5, 200'000));
+    EXPECT_EQ(client->abort(id, ECONNABORTED), 0);
+    EXPECT_EQ(client->abort(id + 400, ECONNABORTED), -ENOENT);
+    dp::RemoteMessage resp;
+    ASSERT_EQ(client->recv_wait(kRecvResponse, id, &resp, 10 * kSecond), 0);
+    EXPECT_EQ(resp.id(), id);
+    EXPECT_EQ(resp.error(), ECONNABORTED);
+    EXPECT_EQ(resp.length(), 0u);
+    // Abort of everything, silently: an outstanding RPC just goes away.
+    ASSERT_EQ(client->send({kIpA, kPort}, make(6, 100), 6, &id), 0);
+    dp::RemoteMessage req2;
+    ASSERT_EQ(server->recv_wait(kRecvRequest, 0, &req2, 10 * kSecond), 0);
+    EXPECT_EQ(client->abort(0, 0), 0);
+    EXPECT_EQ(client->recv_wait(kRecvResponse, id, &resp, 20'000'000), -ETIMEDOUT);
+    req.release();
+    req2.release();
+    EXPECT_EQ(client->close(), 0);
+    EXPECT_EQ(server->close(), 0);  // the server's RPCs for the abandoned requests end here
+    ASSERT_TRUE(quiescent());
+}
+
+TEST_F(RemoteSocketTest, Close_WithRpcsInFlightReturnsEverything) {
+    std::unique_ptr<dp::RemoteSocket> server, client;
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, app_config(), &server), 0);
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, app_config(), &client), 0);
+    for (uint64_t i = 0; i < 8; ++i) {  // the server never receives them
+        ASSERT_EQ(client->send({kIpA, kPort}, make(i, 300'000), i, nullptr), 0);
+    }
+    uint64_t id;
+    // One that completes: its response is taken (and so acknowledged) before the close; the
+    // server would otherwise hold its reply until its own timeout.
+    ASSERT_EQ(client->send({kIpA, kRtcPort}, make(9, 50'000), 9, &id), 0);
+    dp::RemoteMessage resp;
+    ASSERT_EQ(client->recv_wait(kRecvResponse, id, &resp, 10 * kSecond), 0);
+    EXPECT_TRUE(matches(resp, 9, 50'000));
+    resp.release();
+    // And one whose response arrives but is never taken: close releases it.
+    ASSERT_EQ(client->send({kIpA, kRtcPort}, make(10, 70'000), 10, &id), 0);
+    for (int i = 0; i < 20; ++i) {  // give the response time to arrive (it may or may not)
+        client->recv_wait(kRecvRequest, 0, &resp, 1'000'000);
+    }
+    EXPECT_EQ(client->close(), 0);
+    EXPECT_EQ(client->slots_in_use(), 0u);
+    EXPECT_EQ(client->send({kIpA, kPort}, make(1, 10), 1, nullptr), -EBADF);
+    EXPECT_EQ(client->close(), -EBADF);
+    EXPECT_EQ(server->close(), 0);
+    client.reset();
+    server.reset();
+    ASSERT_TRUE(quiescent());
+}
+
+TEST_F(RemoteSocketTest, NonEalThread_RegisteredThreadExchangesRpcs) {
+    std::atomic<int> verified{0}, failures{0};
+    std::thread app([&] {
+        if (rte_thread_register() != 0) {
+            ++failures;
+            return;
+        }
+        std::unique_ptr<dp::RemoteSocket> client;
+        if (dp::RemoteSocket::open(*svc_b_, 0, app_config(), &client) != 0) {
+            ++failures;
+        } else {
+            for (uint32_t len : {1u, 5000u, 300'000u}) {
+                uint64_t id;
+                dp::RemoteMessage resp;
+                if (client->send({kIpA, kRtcPort}, make(len, len), len, &id) != 0 ||
+                    client->recv_wait(kRecvResponse, id, &resp, 10 * kSecond) != 0) {
+                    ++failures;
+                    continue;
+                }
+                verified += matches(resp, len, len);
+            }
+            if (client->close() != 0) ++failures;
+        }
+        client.reset();
+        // This thread's cache: flushed by its owner, so quiescent() can count every bpage.
+        pair_->b.pool->flush_cache(kAppCache);
+        rte_thread_unregister();
+    });
+    app.join();
+    EXPECT_EQ(failures, 0);
+    EXPECT_EQ(verified, 3);
+    ASSERT_TRUE(quiescent());
+}
+
+TEST_F(RemoteSocketTest, Errors) {
+    std::unique_ptr<dp::RemoteSocket> a, b;
+    dp::RemoteSocketConfig rc = app_config();
+    rc.pool_cache = 2;  // the pools have two caches
+    EXPECT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, rc, &a), -EINVAL);
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, app_config(), &a), 0);
+    EXPECT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, app_config(), &b), -EADDRINUSE);
+    EXPECT_EQ(dp::RemoteSocket::open(*svc_a_, 0x8001, app_config(), &b), -EINVAL);
+    dp::RemoteMessage m;
+    EXPECT_EQ(a->recv(0, 0, &m), -EINVAL);
+    EXPECT_EQ(a->recv(kRecvRequest | dp::kRecvNonblocking, 0, &m), -EAGAIN);
+    EXPECT_EQ(a->recv_wait(kRecvRequest, 0, &m, 1'000'000), -ETIMEDOUT);
+    EXPECT_EQ(a->send({kIpB, 1}, std::vector<uint8_t>(1'000'001), 0, nullptr), -EMSGSIZE);
+    EXPECT_EQ(a->send({kIpB, 0}, std::vector<uint8_t>(10), 0, nullptr), -EINVAL);
+    EXPECT_EQ(a->reply({kIpB, 0x8000}, 3, std::vector<uint8_t>(10)), -ENOENT);
+    EXPECT_EQ(a->reply_with(dp::RemoteMessage{}), -EINVAL);
+    EXPECT_EQ(a->close(), 0);
+    ASSERT_TRUE(quiescent());  // the failed reply's copy went back to the pool
+}
+
+}  // namespace
+}  // namespace homa
+
+int main(int argc, char **argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(
+        new homa::test::EalEnvironment("remote_socket", {"--lcores=0@0,1@1"}));
+    return RUN_ALL_TESTS();
+}
