@@ -58,6 +58,8 @@ struct Worker::Impl {
     uint64_t ns_mult = 0;                   ///< ns = (tsc - tsc_base) * ns_mult >> 32.
     uint64_t now_ns = 0;
     uint16_t ip_id = 0;
+    NeighbourCache neighbours;              ///< ARP-resolved next hops (worker_host.cc).
+    uint32_t tx_batch_limit = 0;            ///< tx_batch never grows past this (no allocation).
 
     explicit Impl(const WorkerConfig &c);
     ~Impl();
@@ -72,5 +74,17 @@ uint32_t drain_completions(Worker::Impl &w);
 
 // worker_rx.cc
 uint32_t receive(Worker::Impl &w);
+
+// worker_host.cc
+/** Sets the frame's destination MAC and queues it on tx_batch, or holds it while its next
+ *  hop is resolved, or frees it (counted). Takes the mbuf in every case. */
+void send_to_next_hop(Worker::Impl &w, rte_mbuf *m, uint32_t dst_ip);
+/** Handles a non-Homa frame (ARP, ICMP echo); returns true if it was one of those. The
+ *  frame is only read; `steered` says another worker already answered it. */
+bool handle_host_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered);
+/** Neighbour timers: ARP retries, drops of frames whose next hop failed. */
+uint32_t poll_neighbours(Worker::Impl &w);
+/** Frees frames still held for resolution (shutdown). */
+void drop_held_frames(Worker::Impl &w);
 
 }  // namespace homa::dp

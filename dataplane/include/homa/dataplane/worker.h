@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "homa/dataplane/neighbour.h"
 #include "homa/proto/engine.h"
 
 struct rte_mempool;
@@ -41,7 +42,7 @@ class BpagePool;
 
 namespace homa::dp {
 
-using MacAddr = std::array<uint8_t, 6>;
+class Steering;
 
 struct WorkerConfig {
     uint16_t port_id = 0;
@@ -53,6 +54,16 @@ struct WorkerConfig {
     MacAddr local_mac{};                    ///< Source MAC (PortInfo::mac).
     MacAddr default_dst_mac = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
     std::vector<std::pair<uint32_t, MacAddr>> neighbours;  ///< Static IP -> MAC entries.
+    /// Resolve other next hops by ARP (frames held meanwhile). When false, frames to an
+    /// address without a static entry go to default_dst_mac (a point-to-point link).
+    bool resolve_neighbours = true;
+    NeighbourConfig neighbour;              ///< Cache size, hold queue, probe timers.
+    uint16_t vlan_id = 0;                   ///< 802.1Q tag on our frames (PCP = priority); 0: none.
+                                            ///< Frames of another VLAN (or untagged) are dropped.
+    bool rx_queue = true;                   ///< False: no RX queue of its own (the port has fewer
+                                            ///< than the workers); frames come by steering only.
+    Steering *steering = nullptr;           ///< Shared by the host's workers; nullptr: alone.
+    uint16_t worker_index = 0;              ///< This worker's index in `steering`.
     bool multi_seg_tx = true;               ///< Port can send chains (PortInfo::multi_seg_tx).
     uint16_t burst = 32;
     uint32_t copy_below = 256;              ///< Payloads shorter than this are copied, not attached.
@@ -75,6 +86,19 @@ struct WorkerStats {
     uint64_t tx_retries = 0;                ///< Bursts the port did not take at once.
     uint64_t tx_no_mbuf = 0;                ///< Frames dropped: mbuf pool empty (resent later).
     uint64_t sends_completed = 0;           ///< Outgoing messages whose memory was given back.
+    // host protocols and steering (worker_host.cc, worker_rx.cc)
+    uint64_t rx_arp = 0;                    ///< ARP frames handled (received or steered to us).
+    uint64_t arp_replies_sent = 0;
+    uint64_t arp_requests_sent = 0;
+    uint64_t rx_icmp_echo = 0;              ///< Echo requests to us, answered.
+    uint64_t rx_other = 0;                  ///< Neither ARP, Homa nor ICMP echo to us: dropped.
+    uint64_t rx_wrong_vlan = 0;             ///< Tagged for another VLAN (or untagged on a VLAN).
+    uint64_t rx_bad_checksum_offload = 0;   ///< The port flagged a bad IPv4 checksum.
+    uint64_t tx_queue_full = 0;             ///< Frames dropped: tx_batch full (link down, port stuck).
+    uint64_t steered_out = 0;               ///< Frames handed to their owner worker.
+    uint64_t steered_in = 0;                ///< Frames another worker handed to us.
+    uint64_t steer_ring_full = 0;           ///< Frames dropped: the owner's ring was full.
+    uint64_t arp_shared = 0;                ///< ARP frames copied to the other workers' caches.
 };
 
 /** Called on the worker's lcore when an outgoing message's memory may be reused. */
@@ -97,6 +121,8 @@ public:
     mem::BpagePool &pool() noexcept;
     unsigned pool_cache() const noexcept;
     const WorkerStats &stats() const noexcept;
+    /** The neighbour cache (state and counters). Owning lcore only. */
+    const NeighbourCache &neighbours() const noexcept;
     uint32_t local_ip() const noexcept;
     /** Nanoseconds on the worker's clock (TSC based), as given to the engine. */
     uint64_t now_ns() const noexcept;
