@@ -10,7 +10,8 @@ cd "$(dirname "$0")"
 BUILD=${HOMA_BUILD_DIR:-build}
 FUZZ_BUILD=${HOMA_FUZZ_BUILD_DIR:-build-fuzz}
 PACKAGES=(build-essential pkg-config meson ninja-build python3 libdpdk-dev dpdk-dev dpdk
-          libgflags-dev libgtest-dev libgmock-dev libnuma-dev clang libclang-rt-14-dev)
+          libgflags-dev libgtest-dev libgmock-dev libnuma-dev clang libclang-rt-14-dev
+          iproute2 iputils-ping)  # the tap and veth tests drive the kernel side with ip and ping
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
 
