@@ -7,6 +7,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,7 +42,7 @@ struct TestHost {
     /** Returns an empty string on success, else why it failed. */
     std::string build(const std::string &name, uint16_t port_id, uint32_t ip, uint16_t n,
                       rte_mempool *mbufs, size_t pool_bytes = 64u << 20,
-                      void (*tweak)(dp::WorkerConfig &) = nullptr) {
+                      const std::function<void(dp::WorkerConfig &)> &tweak = {}) {
         port = port_id;
         std::string err;
         dp::PortSetup ps;
