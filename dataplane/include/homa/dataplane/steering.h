@@ -18,6 +18,15 @@
  * a server port must therefore be opened on every worker (like SO_REUSEPORT listeners), and
  * a request whose owner has no socket on its port is dropped and counted there (kNoSocket).
  * A client socket lives on one worker and its RPCs are that worker's, by their ids.
+ * (Tried and rejected: steering requests to the one worker that has the port's socket. It
+ * serializes a busy server on one lcore and needs a host-wide port table that every worker
+ * reads, which Linux can afford with RCU and we cannot without a lock or a copy per worker.)
+ *
+ * Known costs: an ack that rides on another RPC's packet (DATA's ack field, an ACK's list)
+ * reaches the owner of that packet, not of the acknowledged RPC; the owner ignores acks for
+ * RPCs it does not have, and the RPC's own owner gets its ack by NEED_ACK a few ticks later.
+ * A full steering ring drops the frame (counted: WorkerStats::steer_ring_full); size rings for
+ * a burst of every worker's queue (the default tests use 4096).
  *
  * @code
  *   std::string err;
