@@ -94,6 +94,10 @@ void handle_arp(Worker::Impl &w, const ArpPacket &arp, bool steered) {
 
 void send_to_next_hop(Worker::Impl &w, rte_mbuf *m, uint32_t dst_ip) {
     MacAddr mac;
+    uint32_t mask = w.cfg.netmask;
+    if (mask != 0 && w.cfg.gateway != 0 && (dst_ip & mask) != (w.cfg.engine.local_ip & mask)) {
+        dst_ip = w.cfg.gateway;  // off the link: the router's MAC, the packet's own address
+    }
     if (!w.cfg.resolve_neighbours) {
         if (w.neighbours.state(dst_ip, &mac) != NeighbourCache::State::kStatic) {
             mac = w.cfg.default_dst_mac;

@@ -180,6 +180,23 @@ TEST(HostArp, UnansweredResolutionRetriedThenDroppedAndCounted) {
     client.abort(0, 0);
 }
 
+TEST(HostArp, AddressOffTheSubnetResolvesTheGateway) {
+    Wire wire("gw", [](dp::WorkerConfig &wc) {
+        wc.netmask = 0xFFFFFF00;
+        wc.gateway = 0x0A0000FE;  // 10.0.0.254
+    });
+    ASSERT_EQ(wire.error, "");
+    dp::Socket client;
+    ASSERT_EQ(dp::Socket::open(wire.worker(), 0, &client), 0);
+    uint64_t id;
+    ASSERT_EQ(client.send({0x0A000109, 99}, Bytes(100, 1), 1, &id), 0);  // 10.0.1.9
+    auto out = wire.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(Bytes(out[0].begin() + 38, out[0].begin() + 42), hex("0a0000fe"));  // who has .254
+    EXPECT_EQ(wire.worker().neighbours().held(0x0A0000FE), 1u);
+    client.abort(0, 0);
+}
+
 TEST(HostIcmp, EchoRequestAnsweredByteByByte) {
     Wire wire("icmp");
     ASSERT_EQ(wire.error, "");

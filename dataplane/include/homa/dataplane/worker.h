@@ -58,6 +58,9 @@ struct WorkerConfig {
     /// address without a static entry go to default_dst_mac (a point-to-point link).
     bool resolve_neighbours = true;
     NeighbourConfig neighbour;              ///< Cache size, hold queue, probe timers.
+    uint32_t netmask = 0;                   ///< Our subnet (host order); 0: every address is
+                                            ///< on the link.
+    uint32_t gateway = 0;                   ///< Next hop for addresses outside the subnet.
     uint16_t vlan_id = 0;                   ///< 802.1Q tag on our frames (PCP = priority); 0: none.
                                             ///< Frames of another VLAN (or untagged) are dropped.
     bool rx_queue = true;                   ///< False: no RX queue of its own (the port has fewer
