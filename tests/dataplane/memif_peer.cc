@@ -40,6 +40,7 @@ DEFINE_int32(timeout_s, 60, "give up after this long");
 DEFINE_int32(rtt_rpcs, 20000, "100-byte RPCs timed one at a time (0: skip)");
 DEFINE_double(rate_seconds, 2.0, "how long to measure the RPC rate (0: skip)");
 DEFINE_int32(rate_outstanding, 64, "RPCs outstanding during the rate measurement");
+DEFINE_int32(workers, 1, "workers (one queue pair each), all polled by the one lcore");
 
 namespace {
 
@@ -58,40 +59,66 @@ uint32_t parse_ip(const std::string &s) {
 
 bool expired(Clock::time_point deadline) { return Clock::now() >= deadline; }
 
-int run_server(dp::Worker &w, Clock::time_point deadline) {
-    dp::Socket server;
-    if (dp::Socket::open(w, static_cast<uint16_t>(FLAGS_port), &server) < 0) return 1;
+// Every worker of the host, polled in turn by this one lcore (run-to-completion); worker 0
+// is the one the client's socket lives on.
+struct Host {
+    std::vector<dp::Worker *> workers;
+    bool poll() {
+        bool busy = false;
+        for (dp::Worker *w : workers) busy |= w->poll();
+        return busy;
+    }
+    dp::Worker &first() { return *workers[0]; }
+};
+
+int run_server(Host &h, Clock::time_point deadline) {
+    // A server port is opened on every worker: each serves the RPCs it owns (steering.h).
+    std::vector<dp::Socket> servers(h.workers.size());
+    for (size_t k = 0; k < h.workers.size(); ++k) {
+        if (dp::Socket::open(*h.workers[k], static_cast<uint16_t>(FLAGS_port), &servers[k]) < 0) {
+            return 1;
+        }
+    }
     uint64_t served = 0;
     Clock::time_point quit_at = Clock::time_point::max();
     while (!expired(deadline) && Clock::now() < quit_at) {
-        w.poll();
+        h.poll();
         dp::RecvMessage req;
-        while (server.recv(homa::kRecvRequest, 0, &req) == 0) {
-            char head[4] = {};
-            bool quit = req.length() == 4 && req.copy_to({reinterpret_cast<uint8_t *>(head), 4}) == 4 &&
-                        std::memcmp(head, "quit", 4) == 0;
-            if (server.reply_with(std::move(req)) != 0) return 1;
-            ++served;
-            // Keep polling a little so that the last replies are acknowledged.
-            if (quit) quit_at = Clock::now() + std::chrono::milliseconds(300);
+        for (dp::Socket &server : servers) {
+            while (server.recv(homa::kRecvRequest, 0, &req) == 0) {
+                char head[4] = {};
+                bool quit = req.length() == 4 &&
+                            req.copy_to({reinterpret_cast<uint8_t *>(head), 4}) == 4 &&
+                            std::memcmp(head, "quit", 4) == 0;
+                if (server.reply_with(std::move(req)) != 0) return 1;
+                ++served;
+                // Keep polling a little so that the last replies are acknowledged.
+                if (quit) quit_at = Clock::now() + std::chrono::milliseconds(300);
+            }
         }
     }
-    printf("server: served %lu requests, rx %lu tx %lu arp replies %lu\n", served,
-           w.stats().rx_frames, w.stats().tx_frames, w.stats().arp_replies_sent);
+    for (size_t k = 0; k < h.workers.size(); ++k) {
+        const auto &ws = h.workers[k]->stats();
+        printf("server worker %zu: served %lu RPCs, rx %lu tx %lu arp replies %lu, steered "
+               "out %lu in %lu\n", k, h.workers[k]->engine().stats().server_rpcs_started,
+               ws.rx_frames, ws.tx_frames, ws.arp_replies_sent, ws.steered_out, ws.steered_in);
+    }
+    printf("server: served %lu requests\n", served);
     return quit_at == Clock::time_point::max() ? 1 : 0;
 }
 
 // Polls until `done` or the deadline.
 template <typename Done>
-bool poll_until(dp::Worker &w, Clock::time_point deadline, Done done) {
+bool poll_until(Host &h, Clock::time_point deadline, Done done) {
     while (!expired(deadline)) {
-        w.poll();
+        h.poll();
         if (done()) return true;
     }
     return false;
 }
 
-int run_client(dp::Worker &w, Clock::time_point deadline) {
+int run_client(Host &h, Clock::time_point deadline) {
+    dp::Worker &w = h.first();
     dp::Socket client;
     if (dp::Socket::open(w, 0, &client) < 0) return 1;
     Endpoint dst{parse_ip(FLAGS_peer_ip), static_cast<uint16_t>(FLAGS_port)};
@@ -101,7 +128,7 @@ int run_client(dp::Worker &w, Clock::time_point deadline) {
     for (uint32_t len : homa::test::kEchoSizes) {
         if (echo.send(dst, len) != 0) return 1;
     }
-    if (!poll_until(w, deadline, [&] { echo.drain(); return echo.outstanding() == 0; })) {
+    if (!poll_until(h, deadline, [&] { echo.drain(); return echo.outstanding() == 0; })) {
         fprintf(stderr, "client: echo matrix timed out, %zu outstanding\n", echo.outstanding());
         homa::test::dump_worker("client", w);
         return 1;
@@ -120,7 +147,11 @@ int run_client(dp::Worker &w, Clock::time_point deadline) {
             uint64_t t0 = rte_get_tsc_cycles();
             if (client.send(dst, msg, i, &id) != 0) return 1;
             dp::RecvMessage resp;
-            if (client.recv_wait(homa::kRecvResponse, id, &resp, 1'000'000'000) != 0) return 1;
+            if (!poll_until(h, deadline, [&] {
+                    return client.recv(homa::kRecvResponse, id, &resp) == 0;
+                })) {
+                return 1;
+            }
             rtt.push_back(double(rte_get_tsc_cycles() - t0) * 1e6 / double(rte_get_tsc_hz()));
         }
         std::sort(rtt.begin(), rtt.end());
@@ -139,7 +170,7 @@ int run_client(dp::Worker &w, Clock::time_point deadline) {
             while (outstanding < FLAGS_rate_outstanding && client.send(dst, msg, 0, &id) == 0) {
                 ++outstanding;
             }
-            w.poll();
+            h.poll();
             dp::RecvMessage resp;
             while (client.recv(homa::kRecvResponse, 0, &resp) == 0) {
                 --outstanding;
@@ -147,7 +178,7 @@ int run_client(dp::Worker &w, Clock::time_point deadline) {
             }
         }
         double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-        poll_until(w, deadline, [&] {
+        poll_until(h, deadline, [&] {
             dp::RecvMessage resp;
             while (client.recv(homa::kRecvResponse, 0, &resp) == 0) --outstanding;
             return outstanding == 0;
@@ -158,9 +189,16 @@ int run_client(dp::Worker &w, Clock::time_point deadline) {
     // 4. Tell the server to finish.
     if (client.send(dst, {reinterpret_cast<const uint8_t *>("quit"), 4}, 0, &id) != 0) return 1;
     dp::RecvMessage resp;
-    if (client.recv_wait(homa::kRecvResponse, id, &resp, 5'000'000'000) != 0) return 1;
+    if (!poll_until(h, deadline, [&] { return client.recv(homa::kRecvResponse, id, &resp) == 0; })) {
+        return 1;
+    }
     // Acknowledge the last reply (NEED_ACK comes after a few ticks).
-    poll_until(w, Clock::now() + std::chrono::milliseconds(100), [] { return false; });
+    poll_until(h, Clock::now() + std::chrono::milliseconds(100), [] { return false; });
+    for (size_t k = 1; k < h.workers.size(); ++k) {
+        const auto &ws = h.workers[k]->stats();
+        printf("client worker %zu: rx %lu tx %lu, steered out %lu in %lu\n", k, ws.rx_frames,
+               ws.tx_frames, ws.steered_out, ws.steered_in);
+    }
     printf("client: rx %lu tx %lu arp requests %lu, neighbour resolved %lu\n",
            w.stats().rx_frames, w.stats().tx_frames, w.stats().arp_requests_sent,
            w.neighbours().stats().resolved);
@@ -184,7 +222,9 @@ int main(int argc, char **argv) {
                                                   RTE_MBUF_DEFAULT_BUF_SIZE,
                                                   static_cast<int>(rte_socket_id()));
         homa::test::TestHost host;
-        std::string err = mp ? host.build("peer", 0, parse_ip(FLAGS_ip), 1, mp) : "no mbuf pool";
+        std::string err = mp ? host.build("peer", 0, parse_ip(FLAGS_ip),
+                                          static_cast<uint16_t>(FLAGS_workers), mp, 128u << 20)
+                             : "no mbuf pool";
         if (!err.empty()) {
             fprintf(stderr, "%s: %s\n", FLAGS_role.c_str(), err.c_str());
         } else {
@@ -198,8 +238,9 @@ int main(int argc, char **argv) {
                    host.info.mac[0], host.info.mac[1], host.info.mac[2], host.info.mac[3],
                    host.info.mac[4], host.info.mac[5]);
             fflush(stdout);
-            rc = FLAGS_role == "server" ? run_server(*host.workers[0], deadline)
-                                        : run_client(*host.workers[0], deadline);
+            Host h;
+            for (auto &w : host.workers) h.workers.push_back(w.get());
+            rc = FLAGS_role == "server" ? run_server(h, deadline) : run_client(h, deadline);
         }
     }
     fflush(stdout);
