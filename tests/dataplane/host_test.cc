@@ -4,9 +4,11 @@
 // answered byte by byte, VLAN tags with the priority in PCP; and port setup errors and link
 // watching.
 #include <gtest/gtest.h>
+#include <rte_dev.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_ring.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -315,6 +317,62 @@ TEST(Port, CheckLinkSeesDownAndUpAndTheWorkerKeepsGoing) {
     EXPECT_TRUE(link.up);
     EXPECT_EQ(link.changes, 2u);
     EXPECT_EQ(dp::check_link(RTE_MAX_ETHPORTS - 1, &link), -ENODEV);
+}
+
+// net_pcap as a port: frames written to a capture file (the file is read back here; any
+// pcap tool, e.g. tshark, reads it too).
+TEST(Port, PcapCapturesOurFrames) {
+    const std::string dir = "/tmp/homa-pcap-" + std::to_string(getpid());
+    const std::string in = dir + "-in.pcap", out = dir + "-out.pcap";
+    {
+        // An empty capture to read from: the global header only (LINKTYPE_ETHERNET).
+        const uint32_t hdr[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
+        FILE *f = fopen(in.c_str(), "wb");
+        ASSERT_NE(f, nullptr);
+        fwrite(hdr, sizeof(hdr), 1, f);
+        fclose(f);
+    }
+    ASSERT_EQ(rte_dev_probe(("net_pcap_hd,rx_pcap=" + in + ",tx_pcap=" + out).c_str()), 0);
+    uint16_t port;
+    ASSERT_EQ(rte_eth_dev_get_port_by_name("net_pcap_hd", &port), 0);
+    rte_mempool *mp = rte_pktmbuf_pool_create("pcap_mb", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                              static_cast<int>(rte_socket_id()));
+    ASSERT_NE(mp, nullptr);
+    {
+        test::TestHost h;
+        ASSERT_EQ(h.build("pcap", port, kOurIp, 1, mp, 8u << 20, [](dp::WorkerConfig &wc) {
+            wc.neighbours.push_back({kPeerIp, kPeerMac});
+        }), "");
+        EXPECT_EQ(h.info.driver, "net_pcap");
+        dp::Socket client;
+        ASSERT_EQ(dp::Socket::open(*h.workers[0], 0, &client), 0);
+        uint64_t id;
+        ASSERT_EQ(client.send({kPeerIp, 99}, Bytes(3000, 1), 1, &id), 0);
+        for (int i = 0; i < 10; ++i) h.workers[0]->poll();
+        EXPECT_EQ(h.workers[0]->stats().tx_frames, 3u);
+        client.abort(0, 0);
+    }  // closing the port flushes the capture
+    rte_mempool_free(mp);
+    FILE *f = fopen(out.c_str(), "rb");
+    ASSERT_NE(f, nullptr);
+    Bytes file(1 << 16);
+    file.resize(fread(file.data(), 1, file.size(), f));
+    fclose(f);
+    // Walk the records: three Homa DATA frames (IP protocol 146) to the peer's MAC.
+    size_t off = 24, frames = 0;
+    while (off + 16 <= file.size()) {
+        uint32_t caplen;
+        memcpy(&caplen, &file[off + 8], 4);
+        ASSERT_LE(off + 16 + caplen, file.size());
+        const uint8_t *fr = &file[off + 16];
+        EXPECT_EQ(Bytes(fr, fr + 6), Bytes(kPeerMac.begin(), kPeerMac.end()));
+        EXPECT_EQ(fr[14 + 9], 146);
+        ++frames;
+        off += 16 + caplen;
+    }
+    EXPECT_EQ(frames, 3u);
+    unlink(in.c_str());
+    unlink(out.c_str());
 }
 
 }  // namespace
