@@ -3,7 +3,10 @@
  * A worker: one protocol engine bound to one RX/TX queue pair of a DPDK port and to a bpage
  * pool, run by polling. Each poll() is one iteration of the poll-mode loop:
  * RX burst -> validate -> engine; engine grants/transmit/timers; frames out (zero-copy);
- * completions of zero-copy sends.
+ * completions of zero-copy sends. It is also a host on its link: it answers ARP and ICMP
+ * echo for its address and resolves next hops by ARP (neighbour.h). Several workers of one
+ * host share a Steering object: a frame whose RPC another worker owns is handed to it
+ * (steering.h, which also says where sockets must be opened).
  *
  * @code
  *   homa::dp::WorkerConfig wc;
@@ -77,7 +80,7 @@ struct WorkerConfig {
 struct WorkerStats {
     uint64_t polls = 0;
     uint64_t busy_polls = 0;                ///< Polls that did any work.
-    uint64_t rx_frames = 0;
+    uint64_t rx_frames = 0;                 ///< Frames handled (a steered one by both workers).
     uint64_t rx_not_for_us = 0;             ///< Valid IPv4 but another destination address.
     uint64_t rx_decode_errors[wire::kNumDecodeErrors] = {};
     uint64_t rx_linearized = 0;             ///< Chained frames copied before decoding.
