@@ -161,13 +161,19 @@ int run_client(Host &h, Clock::time_point deadline) {
     }
     // 3. Rate: keep many 100-byte RPCs outstanding.
     if (FLAGS_rate_seconds > 0) {
-        int outstanding = 0;
-        uint64_t done = 0;
+        int outstanding = 0, last_error = 0;
+        uint64_t done = 0, refused = 0;
         auto stop = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                        std::chrono::duration<double>(FLAGS_rate_seconds));
         auto t0 = Clock::now();
         while (Clock::now() < stop && !expired(deadline)) {
-            while (outstanding < FLAGS_rate_outstanding && client.send(dst, msg, 0, &id) == 0) {
+            while (outstanding < FLAGS_rate_outstanding) {
+                int rc = client.send(dst, msg, 0, &id);
+                if (rc != 0) {
+                    ++refused;  // e.g. -ENOBUFS: the pool's bpages are all in flight
+                    last_error = rc;
+                    break;
+                }
                 ++outstanding;
             }
             h.poll();
@@ -183,8 +189,9 @@ int run_client(Host &h, Clock::time_point deadline) {
             while (client.recv(homa::kRecvResponse, 0, &resp) == 0) --outstanding;
             return outstanding == 0;
         });
-        printf("client: 100 B echo rate with %d outstanding: %.0f RPCs/s (%lu in %.2f s)\n",
-               FLAGS_rate_outstanding, double(done) / secs, done, secs);
+        printf("client: 100 B echo rate with %d outstanding: %.0f RPCs/s (%lu in %.2f s; "
+               "sends refused %lu, last error %d)\n",
+               FLAGS_rate_outstanding, double(done) / secs, done, secs, refused, last_error);
     }
     // 4. Tell the server to finish.
     if (client.send(dst, {reinterpret_cast<const uint8_t *>("quit"), 4}, 0, &id) != 0) return 1;
