@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "homa/dataplane/host.h"
 #include "homa/dataplane/port.h"
 #include "homa/dataplane/socket.h"
 #include "homa/dataplane/steering.h"
@@ -31,68 +32,41 @@ inline uint8_t echo_pattern(uint64_t seed, uint32_t i) {
     return static_cast<uint8_t>(seed * 31 + i * 7 + (i >> 9));
 }
 
-/** N workers on an already created port: one bpage pool with a cache per worker. */
+/** N workers on an already created port, through dp::Host, with the pieces at hand. */
 struct TestHost {
+    std::unique_ptr<dp::Host> host;
     dp::PortInfo info;
     uint16_t port = 0;
-    std::unique_ptr<mem::BpagePool> pool;
-    std::unique_ptr<dp::Steering> steering;
-    std::vector<std::unique_ptr<dp::Worker>> workers;
+    mem::BpagePool *pool = nullptr;
+    std::vector<dp::Worker *> workers;
 
     /** Returns an empty string on success, else why it failed. */
     std::string build(const std::string &name, uint16_t port_id, uint32_t ip, uint16_t n,
                       rte_mempool *mbufs, size_t pool_bytes = 64u << 20,
                       const std::function<void(dp::WorkerConfig &)> &tweak = {}) {
-        port = port_id;
+        dp::HostConfig hc;
+        hc.name = name;
+        hc.port_id = port_id;
+        hc.num_workers = n;
+        hc.mbuf_pool = mbufs;
+        hc.pool_bytes = pool_bytes;
+        hc.worker.engine.local_ip = ip;
+        if (tweak) tweak(hc.worker);
         std::string err;
-        dp::PortSetup ps;
-        ps.port_id = port_id;
-        ps.num_queues = n;
-        ps.mbuf_pool = mbufs;
-        if (dp::setup_port(ps, &info, &err) < 0) return err;
-        mem::PoolConfig pc;
-        pc.bytes = pool_bytes;
-        pc.num_caches = n;
-        pc.backing = mem::PoolConfig::Backing::kEal;
-        pool = mem::BpagePool::create(pc, &err);
-        if (!pool) return err;
-        if (n > 1) {
-            steering = dp::Steering::create(name, n, 4096, &err);
-            if (!steering) return err;
-        }
-        for (uint16_t k = 0; k < n; ++k) {
-            dp::WorkerConfig wc;
-            wc.port_id = port_id;
-            wc.queue_id = k;
-            wc.rx_queue = k < info.num_rx_queues;
-            wc.mbuf_pool = mbufs;
-            wc.pool = pool.get();
-            wc.pool_cache = k;
-            wc.local_mac = info.mac;
-            wc.multi_seg_tx = info.multi_seg_tx;
-            wc.engine.local_ip = ip;
-            wc.steering = steering.get();
-            wc.worker_index = k;
-            dp::Steering::configure_engine_ids(wc.engine, k, n);
-            if (tweak) tweak(wc);
-            auto w = dp::Worker::create(wc, &err);
-            if (!w) return err;
-            workers.push_back(std::move(w));
-        }
+        host = dp::Host::create(hc, &err);
+        if (!host) return err;
+        info = host->port_info();
+        port = host->port_id();
+        pool = &host->pool();
+        for (uint16_t k = 0; k < n; ++k) workers.push_back(&host->worker(k));
         return {};
-    }
-
-    ~TestHost() {
-        workers.clear();
-        steering.reset();
-        dp::close_port(port);
     }
 
     /** No RPC alive, nothing in flight, every bpage back (caches flushed). Only when no
      *  worker runs. */
     bool quiescent() {
         for (unsigned k = 0; k < workers.size(); ++k) pool->flush_cache(k);
-        for (auto &w : workers) {
+        for (auto *w : workers) {
             if (w->engine().live_rpcs() != 0 || w->sends_in_flight() != 0) return false;
         }
         return pool->free_bpages() == pool->total_bpages();

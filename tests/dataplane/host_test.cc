@@ -319,6 +319,35 @@ TEST(Port, CheckLinkSeesDownAndUpAndTheWorkerKeepsGoing) {
     EXPECT_EQ(dp::check_link(RTE_MAX_ETHPORTS - 1, &link), -ENODEV);
 }
 
+TEST(Host, Create_ErrorsNameTheStepAndOwnMbufPoolWorks) {
+    unsigned socket = rte_socket_id();
+    rte_ring *r = rte_ring_create("hc", 64, socket, 0);
+    ASSERT_NE(r, nullptr);
+    int port = rte_eth_from_rings("hc_port", &r, 1, &r, 1, socket);
+    ASSERT_GE(port, 0);
+    dp::HostConfig hc;
+    hc.name = "hc";
+    hc.port_id = static_cast<uint16_t>(port);
+    hc.mbufs = 1023;
+    hc.pool_bytes = 4u << 20;
+    std::string err;
+    EXPECT_EQ(dp::Host::create(hc, &err), nullptr);
+    EXPECT_EQ(err, "host hc: worker.engine.local_ip is not set");
+    hc.worker.engine.local_ip = kOurIp;
+    hc.num_workers = 2;  // the ring port has one TX queue
+    EXPECT_EQ(dp::Host::create(hc, &err), nullptr);
+    EXPECT_EQ(err, "host hc: port " + std::to_string(port) +
+                       " (net_ring): 2 workers need as many TX queues; the port offers 1");
+    hc.num_workers = 1;
+    auto h = dp::Host::create(hc, &err);  // the failed attempts freed their mbuf pools
+    ASSERT_NE(h, nullptr) << err;
+    EXPECT_EQ(h->num_workers(), 1);
+    EXPECT_EQ(h->steering(), nullptr);
+    EXPECT_EQ(h->worker(0).local_ip(), kOurIp);
+    h.reset();
+    rte_ring_free(r);
+}
+
 // net_pcap as a port: frames written to a capture file (the file is read back here; any
 // pcap tool, e.g. tshark, reads it too).
 TEST(Port, PcapCapturesOurFrames) {

@@ -246,7 +246,7 @@ int main(int argc, char **argv) {
                    host.info.mac[4], host.info.mac[5]);
             fflush(stdout);
             Host h;
-            for (auto &w : host.workers) h.workers.push_back(w.get());
+            h.workers = host.workers;
             rc = FLAGS_role == "server" ? run_server(h, deadline) : run_client(h, deadline);
         }
     }

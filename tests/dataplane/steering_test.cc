@@ -159,7 +159,7 @@ TEST(Steering, TwoWorkerLcoresOneRxQueue_EveryFrameReachesItsOwner) {
     std::atomic<bool> stop{false};
     Job ja[2], jb;
     for (int k = 0; k < 2; ++k) {
-        ja[k].worker = a.workers[k].get();
+        ja[k].worker = a.workers[k];
         ASSERT_EQ(dp::Socket::open(*ja[k].worker, kPort, &ja[k].server), 0);
         ASSERT_EQ(dp::Socket::open(*ja[k].worker, 0, &ja[k].client), 0);
         ja[k].echo = std::make_unique<EchoClient>(ja[k].client, 1'000'000 * (k + 1));
@@ -167,7 +167,7 @@ TEST(Steering, TwoWorkerLcoresOneRxQueue_EveryFrameReachesItsOwner) {
         ja[k].small_rpcs = 100;
         ja[k].stop = &stop;
     }
-    jb.worker = b.workers[0].get();
+    jb.worker = b.workers[0];
     ASSERT_EQ(dp::Socket::open(*jb.worker, kPort, &jb.server), 0);
     ASSERT_EQ(dp::Socket::open(*jb.worker, 0, &jb.client), 0);
     jb.echo = std::make_unique<EchoClient>(jb.client, 5'000'000);

@@ -100,7 +100,7 @@ TEST(Tap, KernelPingsAndResolvesUs_LinkFlapSurvived) {
         ASSERT_EQ(st, 0);
 
         TapJob job;
-        job.worker = h.workers[0].get();
+        job.worker = h.workers[0];
         job.kernel_ip = kernel_ip_n;
         unsigned lc = rte_get_next_lcore(-1, 1, 0);
         ASSERT_EQ(rte_eal_remote_launch(&TapJob::run, &job, lc), 0);
