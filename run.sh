@@ -2,12 +2,17 @@
 # homa-dp quick start.
 #   ./run.sh test   install what is missing, build (debug, assertions on), run every test;
 #                   the last line is "N passed, N failed[, N skipped]" counting test cases.
+#   ./run.sh perf   install what is missing, build optimised, reserve hugepages when possible,
+#                   and run homa-perf's embedded default (client and server in one process over
+#                   net_null local delivery: 100 B echo, then 1 MB echo) and print its table.
+#                   Extra arguments go to homa-perf after `--` (e.g. ./run.sh perf --json).
 #   ./run.sh build  install what is missing and build only.
 # Works on a fresh Debian 12 machine; apt-get runs only when a package is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 BUILD=${HOMA_BUILD_DIR:-build}
+RELEASE_BUILD=${HOMA_RELEASE_BUILD_DIR:-build-release}
 FUZZ_BUILD=${HOMA_FUZZ_BUILD_DIR:-build-fuzz}
 PACKAGES=(build-essential pkg-config meson ninja-build python3 libdpdk-dev dpdk-dev dpdk
           libgflags-dev libgtest-dev libgmock-dev libnuma-dev clang libclang-rt-14-dev
@@ -55,6 +60,47 @@ run_fuzz() {
         "$FUZZ_BUILD/meson-logs/testlog.txt" | sed 's/^/[fuzz] /' >&2 || true
 }
 
+build_release() {
+    if [ ! -f "$RELEASE_BUILD/build.ninja" ]; then
+        meson setup "$RELEASE_BUILD" --buildtype=release -Db_ndebug=true -Dtests=false >/dev/null
+    fi
+    ninja -C "$RELEASE_BUILD" apps/homa-perf >/dev/null || ninja -C "$RELEASE_BUILD" apps/homa-perf
+}
+
+# Prints the EAL memory arguments: hugepages when we have (or, as root, can reserve) them,
+# otherwise --no-huge with a note on stderr saying why.
+eal_memory_args() {
+    local want=512 free=0 nr_file=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+    if [ -r /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages ]; then
+        free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)
+    fi
+    if [ "$free" -lt "$want" ] && [ "$(id -u)" -eq 0 ] && [ -w "$nr_file" ]; then
+        echo $(( $(cat "$nr_file") + want - free )) > "$nr_file" 2>/dev/null || true
+        free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)
+    fi
+    if ! grep -qs ' hugetlbfs ' /proc/mounts && [ "$(id -u)" -eq 0 ]; then
+        mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null || true
+    fi
+    if [ "$free" -ge 256 ] && grep -qs ' hugetlbfs ' /proc/mounts; then
+        log "using hugepages ($free free 2 MiB pages)"
+        echo "--huge-unlink -m 512"
+    else
+        log "NOTE: no hugepages available (need root to reserve them, or 256 free 2 MiB pages):"
+        log "      running with --no-huge (4 KiB pages); numbers will be lower than with hugepages"
+        echo "--no-huge -m 1024"
+    fi
+}
+
+cmd_perf() {
+    ensure_packages
+    build_release
+    local mem
+    mem=$(eal_memory_args)
+    # shellcheck disable=SC2086
+    "$RELEASE_BUILD/apps/homa-perf" $mem --no-shconf --no-pci -l 0 --file-prefix="homa-perf-$$" \
+        --log-level=lib.eal:warning --vdev=net_null0,no-rx=1 -- "$@"
+}
+
 cmd_test() {
     ensure_packages
     build
@@ -69,6 +115,7 @@ cmd_test() {
 
 case "${1:-}" in
     test) cmd_test ;;
+    perf) shift; cmd_perf "$@" ;;
     build) ensure_packages; build ;;
-    *) echo "usage: $0 test|build" >&2; exit 2 ;;
+    *) echo "usage: $0 test|perf [homa-perf flags]|build" >&2; exit 2 ;;
 esac

@@ -39,7 +39,9 @@ Worker::Impl::~Impl() {
 }
 
 uint64_t read_clock_ns(Worker::Impl &w) {
-    uint64_t d = rte_get_tsc_cycles() - w.tsc_base;
+    uint64_t tsc = rte_get_tsc_cycles();
+    w.tsc = tsc;
+    uint64_t d = tsc - w.tsc_base;
     w.now_ns = static_cast<uint64_t>((static_cast<__uint128_t>(d) * w.ns_mult) >> 32);
     return w.now_ns;
 }
@@ -106,10 +108,30 @@ Worker::~Worker() = default;
 bool Worker::poll() {
     Impl &w = *impl_;
     uint64_t now = read_clock_ns(w);
-    uint32_t work = receive(w);
-    work += w.engine.poll(now);
-    work += build_and_send(w);
-    work += drain_completions(w);
+    // One clock read per poll serves the pool's lease clock too (pools made with
+    // PoolConfig::caller_ticks; others ignore the tick).
+    w.cfg.pool->tick(w.cfg.pool_cache, w.tsc);
+    uint32_t work;
+    if (!w.cfg.stage_cycles) {
+        work = receive(w);
+        work += w.engine.poll(now);
+        work += build_and_send(w);
+        work += drain_completions(w);
+    } else {
+        uint64_t t0 = w.tsc;
+        work = receive(w);
+        uint64_t t1 = rte_get_tsc_cycles();
+        work += w.engine.poll(now);
+        uint64_t t2 = rte_get_tsc_cycles();
+        work += build_and_send(w);
+        uint64_t t3 = rte_get_tsc_cycles();
+        work += drain_completions(w);
+        uint64_t t4 = rte_get_tsc_cycles();
+        w.stats.cycles_rx += t1 - t0;
+        w.stats.cycles_engine += t2 - t1;
+        w.stats.cycles_tx += t3 - t2;
+        w.stats.cycles_completions += t4 - t3;
+    }
     ++w.stats.polls;
     if (work) ++w.stats.busy_polls;
     return work != 0;
@@ -120,8 +142,10 @@ mem::BpagePool &Worker::pool() noexcept { return *impl_->cfg.pool; }
 unsigned Worker::pool_cache() const noexcept { return impl_->cfg.pool_cache; }
 const WorkerStats &Worker::stats() const noexcept { return impl_->stats; }
 const NeighbourCache &Worker::neighbours() const noexcept { return impl_->neighbours; }
+void Worker::clear_stats() noexcept { impl_->stats = WorkerStats{}; }
 uint32_t Worker::local_ip() const noexcept { return impl_->cfg.engine.local_ip; }
 uint64_t Worker::now_ns() const noexcept { return read_clock_ns(*impl_); }
+uint64_t Worker::poll_time_ns() const noexcept { return impl_->now_ns; }
 uint32_t Worker::sends_in_flight() const noexcept { return impl_->slots_in_use; }
 
 }  // namespace homa::dp

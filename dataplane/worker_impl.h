@@ -57,6 +57,7 @@ struct Worker::Impl {
     uint64_t tsc_base = 0;
     uint64_t ns_mult = 0;                   ///< ns = (tsc - tsc_base) * ns_mult >> 32.
     uint64_t now_ns = 0;
+    uint64_t tsc = 0;                       ///< TSC at the last clock read.
     uint16_t ip_id = 0;
     NeighbourCache neighbours;              ///< ARP-resolved next hops (worker_host.cc).
     uint32_t tx_batch_limit = 0;            ///< tx_batch never grows past this (no allocation).

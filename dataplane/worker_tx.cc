@@ -46,8 +46,13 @@ uint64_t piece_iova(const Worker::Impl &w, const OutMessage::Piece &p) {
     if (pool.contains(p.data, p.length)) {
         return pool.iova(static_cast<uint32_t>(p.data - pool.base()));
     }
-    if (rte_mem_virt2memseg(p.data, nullptr) != nullptr) return rte_mem_virt2iova(p.data);
-    return RTE_BAD_IOVA;  // not DPDK memory: a NIC could not DMA from it, so it is copied
+    // The memseg gives the IOVA without rte_mem_virt2iova's /proc/self/pagemap read (a syscall
+    // per send in IOVA-as-PA mode). A piece must not cross a memseg boundary to be attached.
+    const rte_memseg *ms = rte_mem_virt2memseg(p.data, nullptr);
+    if (ms == nullptr || ms->iova == RTE_BAD_IOVA) return RTE_BAD_IOVA;  // not DPDK memory: copied
+    const auto *seg_start = static_cast<const uint8_t *>(ms->addr);
+    if (p.data + p.length > seg_start + ms->len) return RTE_BAD_IOVA;
+    return ms->iova + static_cast<uint64_t>(p.data - seg_start);
 }
 
 int take_slot(Worker::Impl &w, const OutMessage &msg, SendDone done, void *ctx,

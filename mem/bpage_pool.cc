@@ -12,21 +12,28 @@
 //  - Owner and a lease epoch share one 64-bit word `own`. A cache that finds its bpage's
 //    owner changed simply forgets it. Retiring a bpage (owner := none) and a remote release
 //    each write their word and then read the other's (seq_cst both sides), so at least one
-//    of them sees that the last tail is gone; `freeing` (CAS) picks exactly one to free it.
+//    of them sees that the last tail is gone; a CAS of `own` (epoch included) picks exactly
+//    one to free it, and fails if the bpage was already freed and started over — a plain
+//    "freeing" flag was tried first and could free a bpage that had become a new tail.
 //  - Lease takeover (Homa: a bpage whose owner's lease expired can be taken by another core):
 //    a thief needs owner != none, now > expiry, and no live tails; it CASes `own` with the
 //    epoch it read. An owner whose lease has less than half left renews the slow way: it
 //    stores the new expiry, then CASes `own` (epoch + 1) — a thief that read the old epoch
-//    fails, one that read the new epoch sees the new expiry. With more than half a lease
-//    left the owner carves without any RMW; that is safe as long as an owner is never
-//    stalled for half a lease between reading the clock and finishing the carve (about 20
-//    instructions; 5 ms with the default lease). Making that path airtight needs an RMW or
-//    a full fence per allocation, which is what this design exists to avoid.
+//    fails, one that read the new epoch sees the new expiry.
+//  - Owner and thief are kept apart Dekker-style, with no RMW on the owner's path: the owner
+//    sets its cache's `carving` flag, fences, and only then checks `own` and carves; the
+//    thief CASes `own`, fences, waits for the former owner's `carving` to drop, and claims the
+//    bpage only if it still has no live tail (with the same CAS to kFreed that releases
+//    use, so a bpage is never freed twice). One of the two always sees the other's write.
+//    The first version relied on the owner never stalling for half a lease inside the carve
+//    window; on a loaded 2-core machine (lcores sharing a core) that happened and two caches
+//    carved the same bpage, so the fence (tens of cycles per tail allocation) is the price.
 // Tried and dropped: one atomic refcount per bpage (an RMW per tail alloc and release) and
 // a lock-free shared free list (ABA handling costs more than the rarely taken mutex).
 #include "homa/mem/bpage_pool.h"
 
 #include <rte_cycles.h>
+#include <sched.h>
 
 #include <atomic>
 #include <cassert>
@@ -39,12 +46,16 @@ namespace homa::mem {
 namespace {
 
 constexpr uint32_t kNoOwner = 0xFFFFFFFFu;
+// `own` of a retired tail bpage that one releaser has claimed to free.
+constexpr uint32_t kFreed = 0xFFFFFFFEu;
 // Tails start on cache-line boundaries so that two messages never share a line.
 constexpr uint32_t kTailAlign = 64;
 
 enum Kind : uint32_t { kFree = 0, kWhole = 1, kTail = 2 };
 
-constexpr uint32_t owner_of(uint64_t own) { return static_cast<uint32_t>(own); }
+constexpr uint32_t owner_of(uint64_t own) {
+    return static_cast<uint32_t>(own);
+}
 constexpr uint64_t make_own(uint32_t owner, uint64_t prev) {
     return ((prev >> 32) + 1) << 32 | owner;
 }
@@ -54,19 +65,23 @@ inline void bump(std::atomic<uint64_t> &c, uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
-uint64_t tsc_clock(void *) { return rte_rdtsc(); }
+uint64_t tsc_clock(void *) {
+    return rte_rdtsc();
+}
 
 }  // namespace
 
 struct alignas(64) Descriptor {
     std::atomic<uint64_t> own{kNoOwner};  // owner cache (low 32 bits) and epoch (high 32)
     std::atomic<uint64_t> expiry{0};      // lease end, in clock units
+    // kTail for a tail bpage; kWhole only for the last bpage of a message without a tail
+    // (release looks at the last offset only; earlier ones are always whole); else kFree.
+    // Touching one descriptor per message instead of sixteen keeps 1 MB messages cheap.
     std::atomic<uint32_t> kind{kFree};
     std::atomic<uint32_t> used{0};             // bytes carved (owner writes)
     std::atomic<uint32_t> carved{0};           // tails handed out (owner writes)
     std::atomic<uint32_t> owner_released{0};   // tails released by the owner (owner writes)
     std::atomic<uint32_t> remote_released{0};  // tails released by other caches (fetch_add)
-    std::atomic<uint32_t> freeing{0};          // 0 -> 1 by whoever frees a retired bpage
 
     uint32_t live() const {
         return carved.load(std::memory_order_acquire) -
@@ -76,11 +91,15 @@ struct alignas(64) Descriptor {
 };
 
 struct alignas(64) Cache {
-    std::unique_ptr<uint32_t[]> stash;  // free bpage indexes; owner only
-    uint32_t count = 0;                 // entries in stash; owner only
-    int64_t tail = -1;                  // current tail bpage; owner only
+    std::unique_ptr<uint32_t[]> stash;     // free bpage indexes; owner only
+    uint32_t count = 0;                    // entries in stash; owner only
+    int64_t tail = -1;                     // current tail bpage; owner only
+    uint64_t now = 0;                      // caller_ticks: the owner's last tick
     std::atomic<uint32_t> stash_count{0};  // mirrors count for readers
     std::atomic<int64_t> tail_published{-1};
+    // 1 while the owner is between checking that it still owns its tail bpage and carving
+    // from it (see the takeover note in the DESIGN NOTES).
+    std::atomic<uint32_t> carving{0};
     std::atomic<uint64_t> messages_allocated{0};
     std::atomic<uint64_t> messages_released{0};
     std::atomic<uint64_t> alloc_failures{0};
@@ -117,25 +136,40 @@ struct BpagePool::Impl {
         publish(c);
     }
 
+    // Puts a bpage whose descriptor already says kFree into the stash (caller publishes).
+    void stash_free(Cache &c, uint32_t page) {
+        c.stash[c.count++] = page;
+        if (c.count > config.cache_bpages) give_back(c, config.cache_bpages / 2);
+    }
+
     void free_bpage(Cache &c, uint32_t page) {
         desc[page].kind.store(kFree, std::memory_order_relaxed);
-        c.stash[c.count++] = page;
+        stash_free(c, page);
         bump(c.bpages_freed);
-        if (c.count > config.cache_bpages) give_back(c, config.cache_bpages / 2);
         publish(c);
     }
 
-    // Gives up the cache's tail bpage; frees it if no tail in it is live.
-    void retire_tail(Cache &c) {
+    // Gives up the cache's tail bpage; frees it if no tail in it is live. A CAS, not a
+    // store: after an expired lease a thief may own the bpage already (then we just forget
+    // it). seq_cst also orders it before our read of remote_released (see DESIGN NOTES).
+    void retire_tail(Cache &c, unsigned cache) {
         if (c.tail < 0) return;
-        Descriptor &d = desc[c.tail];
-        uint64_t own = d.own.load(std::memory_order_relaxed);
-        d.own.store(make_own(kNoOwner, own), std::memory_order_seq_cst);
         uint32_t page = static_cast<uint32_t>(c.tail);
+        Descriptor &d = desc[page];
         set_tail(c, -1);
-        if (d.live() == 0) {
-            uint32_t expected = 0;
-            if (d.freeing.compare_exchange_strong(expected, 1)) free_bpage(c, page);
+        uint64_t own = d.own.load(std::memory_order_relaxed);
+        if (owner_of(own) != cache) return;
+        uint64_t retired = make_own(kNoOwner, own);
+        if (!d.own.compare_exchange_strong(own, retired, std::memory_order_seq_cst)) return;
+        if (d.live() == 0) claim_and_free(c, page, retired);
+    }
+
+    // Frees a retired bpage if `own` still holds the value under which the caller saw its
+    // last tail go. The epoch in `own` makes the claim unique, and makes it fail if the
+    // bpage was freed by the other party and started over meanwhile.
+    void claim_and_free(Cache &c, uint32_t page, uint64_t retired) {
+        if (desc[page].own.compare_exchange_strong(retired, make_own(kFreed, retired))) {
+            free_bpage(c, page);
         }
     }
 
@@ -144,10 +178,16 @@ struct BpagePool::Impl {
         if (d.kind.load(std::memory_order_relaxed) != kTail) return false;
         uint64_t own = d.own.load(std::memory_order_acquire);
         uint32_t owner = owner_of(own);
-        if (owner == kNoOwner || owner == cache) return false;
+        if (owner >= config.num_caches || owner == cache) return false;
         if (t <= d.expiry.load(std::memory_order_acquire) || d.live() != 0) return false;
-        if (!d.own.compare_exchange_strong(own, make_own(kNoOwner, own))) return false;
-        return true;
+        uint64_t retired = make_own(kNoOwner, own);
+        if (!d.own.compare_exchange_strong(own, retired, std::memory_order_seq_cst)) return false;
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        // The former owner may be inside its carve window, having checked `own` before our
+        // CAS: let it finish, then look at the tails again.
+        while (caches[owner].carving.load(std::memory_order_acquire) != 0) sched_yield();
+        if (d.live() != 0) return false;  // it carved: the bpage stays retired; releases free it
+        return d.own.compare_exchange_strong(retired, make_own(kFreed, retired));
     }
 
     // Makes at least `need` bpages available in the stash: shared list, then takeovers.
@@ -156,7 +196,8 @@ struct BpagePool::Impl {
         {
             std::lock_guard<std::mutex> lock(shared_mutex);
             uint32_t want = need + config.cache_bpages / 2;
-            while (c.count < want && shared_count > 0) c.stash[c.count++] = shared_free[--shared_count];
+            while (c.count < want && shared_count > 0)
+                c.stash[c.count++] = shared_free[--shared_count];
             shared_count_published.store(shared_count, std::memory_order_relaxed);
         }
         for (uint32_t p = 0; p < nbpages && c.count < need; ++p) {
@@ -191,7 +232,7 @@ struct BpagePool::Impl {
             d.used.store(0, std::memory_order_relaxed);
             return true;
         }
-        retire_tail(c);
+        retire_tail(c, cache);
         return false;
     }
 
@@ -201,7 +242,6 @@ struct BpagePool::Impl {
         d.carved.store(0, std::memory_order_relaxed);
         d.owner_released.store(0, std::memory_order_relaxed);
         d.remote_released.store(0, std::memory_order_relaxed);
-        d.freeing.store(0, std::memory_order_relaxed);
         d.expiry.store(t + config.lease_cycles, std::memory_order_relaxed);
         d.kind.store(kTail, std::memory_order_relaxed);
         d.own.store(make_own(cache, d.own.load(std::memory_order_relaxed)),
@@ -214,9 +254,7 @@ struct BpagePool::Impl {
         uint32_t at = d.used.load(std::memory_order_relaxed);
         d.used.store((at + tail + kTailAlign - 1) & ~(kTailAlign - 1), std::memory_order_relaxed);
         d.carved.store(d.carved.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-        if (t + config.lease_cycles / 2 < d.expiry.load(std::memory_order_relaxed)) {
-            d.expiry.store(t + config.lease_cycles, std::memory_order_release);
-        }
+        d.expiry.store(t + config.lease_cycles, std::memory_order_release);
         return static_cast<uint32_t>(c.tail) * kBpageSize + at;
     }
 
@@ -231,9 +269,9 @@ struct BpagePool::Impl {
         uint32_t r = d.remote_released.fetch_add(1, std::memory_order_seq_cst) + 1;
         uint64_t own = d.own.load(std::memory_order_seq_cst);
         if (owner_of(own) != kNoOwner) return;
-        if (d.carved.load(std::memory_order_acquire) - d.owner_released.load(std::memory_order_acquire) != r) return;
-        uint32_t expected = 0;
-        if (d.freeing.compare_exchange_strong(expected, 1)) free_bpage(c, page);
+        uint32_t others = d.carved.load(std::memory_order_acquire) -
+                          d.owner_released.load(std::memory_order_acquire);
+        if (others == r) claim_and_free(c, page, own);
     }
 };
 
@@ -272,33 +310,50 @@ std::unique_ptr<BpagePool> BpagePool::create(const PoolConfig &config, std::stri
     return std::unique_ptr<BpagePool>(new BpagePool(std::move(impl)));
 }
 
-int BpagePool::alloc_message(uint32_t length, unsigned cache,
-                             uint32_t offsets[kMaxMessageBpages]) {
+int BpagePool::alloc_message(uint32_t length, unsigned cache, uint32_t offsets[kMaxMessageBpages]) {
     Impl &p = *impl_;
     if (length == 0 || length > kMaxMessageLength || cache >= p.config.num_caches) return -EINVAL;
     Cache &c = p.caches[cache];
     uint32_t whole = length / kBpageSize;
     uint32_t tail = length % kBpageSize;
-    uint64_t t = p.now();
-    bool carve_from_current = tail != 0 && p.tail_fits(c, cache, tail, t);
-    uint32_t need = whole + (tail != 0 && !carve_from_current ? 1 : 0);
+    uint64_t t = p.config.caller_ticks ? c.now : p.now();
+    // The carve windows are kept short and never contain reserve(): a thief in reserve() waits
+    // for the owner's window to close, and two caches stealing from each other must not wait
+    // on each other.
+    bool carved = false;
+    uint32_t tail_offset = 0;
+    if (tail != 0) {
+        c.carving.store(1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (p.tail_fits(c, cache, tail, t)) {
+            tail_offset = p.carve(c, tail, t);
+            carved = true;
+        }
+        c.carving.store(0, std::memory_order_release);
+    }
+    uint32_t need = whole + (tail != 0 && !carved ? 1 : 0);
     // Retire before reserving: freeing the old tail bpage may flush the stash.
-    if (tail != 0 && !carve_from_current) p.retire_tail(c);
+    if (tail != 0 && !carved) p.retire_tail(c, cache);
     if (!p.reserve(c, cache, need, t)) {
+        if (carved) p.release_tail(c, cache, tail_offset / kBpageSize);  // all or nothing
         // Hand the stash to the shared list so that a smaller waiting message elsewhere
         // can still be served.
         p.give_back(c, 0);
         bump(c.alloc_failures);
         return -ENOMEM;
     }
-    for (uint32_t i = 0; i < whole; ++i) {
-        uint32_t page = c.stash[--c.count];
-        p.desc[page].kind.store(kWhole, std::memory_order_relaxed);
-        offsets[i] = page * kBpageSize;
-    }
-    if (tail != 0) {
-        if (!carve_from_current) p.start_tail(c, cache, c.stash[--c.count], t);
-        offsets[whole] = p.carve(c, tail, t);
+    for (uint32_t i = 0; i < whole; ++i) offsets[i] = c.stash[--c.count] * kBpageSize;
+    if (tail == 0) {
+        p.desc[offsets[whole - 1] / kBpageSize].kind.store(kWhole, std::memory_order_relaxed);
+    } else {
+        if (!carved) {
+            c.carving.store(1, std::memory_order_relaxed);
+            std::atomic_thread_fence(std::memory_order_seq_cst);
+            p.start_tail(c, cache, c.stash[--c.count], t);
+            tail_offset = p.carve(c, tail, t);
+            c.carving.store(0, std::memory_order_release);
+        }
+        offsets[whole] = tail_offset;
     }
     p.publish(c);
     bump(c.messages_allocated);
@@ -309,32 +364,50 @@ void BpagePool::release(const uint32_t *offsets, uint32_t count, unsigned cache)
     Impl &p = *impl_;
     assert(cache < p.config.num_caches && count <= kMaxMessageBpages);
     Cache &c = p.caches[cache];
-    for (uint32_t i = 0; i < count; ++i) {
+    if (count == 0) return;
+    for (uint32_t i = 0; i + 1 < count; ++i) {
         uint32_t page = offsets[i] / kBpageSize;
-        assert(page < p.nbpages);
-        uint32_t kind = p.desc[page].kind.load(std::memory_order_relaxed);
-        assert(kind == kWhole || kind == kTail);
-        if (kind == kWhole) {
-            p.free_bpage(c, page);
-        } else {
-            p.release_tail(c, cache, page);
-        }
+        assert(page < p.nbpages && p.desc[page].kind.load(std::memory_order_relaxed) == kFree);
+        p.stash_free(c, page);
     }
+    bump(c.bpages_freed, count - 1);
+    uint32_t last = offsets[count - 1] / kBpageSize;
+    assert(last < p.nbpages);
+    uint32_t kind = p.desc[last].kind.load(std::memory_order_relaxed);
+    assert(kind == kWhole || kind == kTail);
+    if (kind == kWhole) {
+        p.free_bpage(c, last);
+    } else {
+        p.release_tail(c, cache, last);
+    }
+    p.publish(c);
     bump(c.messages_released);
+}
+
+int BpagePool::tick(unsigned cache, uint64_t now) noexcept {
+    if (cache >= impl_->config.num_caches) return -EINVAL;
+    impl_->caches[cache].now = now;
+    return 0;
 }
 
 int BpagePool::flush_cache(unsigned cache) {
     Impl &p = *impl_;
     if (cache >= p.config.num_caches) return -EINVAL;
     Cache &c = p.caches[cache];
-    p.retire_tail(c);
+    p.retire_tail(c, cache);
     p.give_back(c, 0);
     return 0;
 }
 
-uint8_t *BpagePool::base() const noexcept { return impl_->memory.base; }
-size_t BpagePool::size_bytes() const noexcept { return impl_->memory.bytes; }
-uint32_t BpagePool::total_bpages() const noexcept { return impl_->nbpages; }
+uint8_t *BpagePool::base() const noexcept {
+    return impl_->memory.base;
+}
+size_t BpagePool::size_bytes() const noexcept {
+    return impl_->memory.bytes;
+}
+uint32_t BpagePool::total_bpages() const noexcept {
+    return impl_->nbpages;
+}
 
 uint64_t BpagePool::iova(uint32_t offset) const noexcept {
     if (offset >= impl_->memory.bytes) return kBadIova;
@@ -364,7 +437,9 @@ uint64_t BpagePool::release_generation() const noexcept {
     return g;
 }
 
-PoolConfig::Backing BpagePool::backing() const noexcept { return impl_->memory.backing; }
+PoolConfig::Backing BpagePool::backing() const noexcept {
+    return impl_->memory.backing;
+}
 
 PoolCounters BpagePool::counters() const {
     PoolCounters out;

@@ -102,26 +102,26 @@ int Pager::Impl::run(const PagerRequest &req) {
     if (shut_down) return -ESHUTDOWN;
     int first_error = 0;
     switch (req.op) {
-    case PagerRequest::Op::kSync:
-        for (uint64_t p = req.first; p < req.end; ++p) {
-            if (state[p] != PageState::kDirty) continue;
-            int rc = write_back(p);
-            if (rc != 0 && first_error == 0) first_error = rc;
-        }
-        break;
-    case PagerRequest::Op::kFlush:
-        for (uint64_t p = req.first; p < req.end; ++p) {
-            if (state[p] != PageState::kAbsent) evict(p);
-        }
-        break;
-    case PagerRequest::Op::kReturn:
-        first_error = return_range(req.first, req.end);
-        break;
-    case PagerRequest::Op::kAttributes:
-        config.may_cache = req.may_cache;
-        config.write_through = req.write_through;
-        if (!config.may_cache) first_error = return_range(0, npages);
-        break;
+        case PagerRequest::Op::kSync:
+            for (uint64_t p = req.first; p < req.end; ++p) {
+                if (state[p] != PageState::kDirty) continue;
+                int rc = write_back(p);
+                if (rc != 0 && first_error == 0) first_error = rc;
+            }
+            break;
+        case PagerRequest::Op::kFlush:
+            for (uint64_t p = req.first; p < req.end; ++p) {
+                if (state[p] != PageState::kAbsent) evict(p);
+            }
+            break;
+        case PagerRequest::Op::kReturn:
+            first_error = return_range(req.first, req.end);
+            break;
+        case PagerRequest::Op::kAttributes:
+            config.may_cache = req.may_cache;
+            config.write_through = req.write_through;
+            if (!config.may_cache) first_error = return_range(0, npages);
+            break;
     }
     return first_error;
 }
@@ -144,9 +144,9 @@ std::unique_ptr<Pager> Pager::create(const PagerBackingStore &store, const Pager
         if (error != nullptr) *error = msg;
         return nullptr;
     };
-    if (store.read_page == nullptr || store.write_page == nullptr ||
-        store.unlock_page == nullptr || store.report_extent == nullptr ||
-        store.notify_evict == nullptr || store.clear_user_data == nullptr) {
+    if (store.read_page == nullptr || store.write_page == nullptr || store.unlock_page == nullptr ||
+        store.report_extent == nullptr || store.notify_evict == nullptr ||
+        store.clear_user_data == nullptr) {
         return fail("every PagerBackingStore callback is required");
     }
     size_t sys_page = static_cast<size_t>(getpagesize());
@@ -175,10 +175,18 @@ std::unique_ptr<Pager> Pager::create(const PagerBackingStore &store, const Pager
     return std::unique_ptr<Pager>(new Pager(std::move(impl)));
 }
 
-const uint8_t *Pager::memory() const noexcept { return impl_->mem; }
-uint64_t Pager::size_bytes() const noexcept { return impl_->size; }
-size_t Pager::page_size() const noexcept { return impl_->config.page_size; }
-uint64_t Pager::num_pages() const noexcept { return impl_->npages; }
+const uint8_t *Pager::memory() const noexcept {
+    return impl_->mem;
+}
+uint64_t Pager::size_bytes() const noexcept {
+    return impl_->size;
+}
+size_t Pager::page_size() const noexcept {
+    return impl_->config.page_size;
+}
+uint64_t Pager::num_pages() const noexcept {
+    return impl_->npages;
+}
 
 PageState Pager::page_state(uint64_t page) const {
     std::lock_guard<std::mutex> lock(impl_->mu);
@@ -243,9 +251,15 @@ CopyResult Pager::safe_memcpy(uint64_t offset, void *buffer, size_t len, CopyDir
     return {rc, copied};
 }
 
-int Pager::sync(bool wait) { return sync_some(0, impl_->size, wait); }
-int Pager::flush(bool wait) { return flush_some(0, impl_->size, wait); }
-int Pager::return_all(bool wait) { return return_some(0, impl_->size, wait); }
+int Pager::sync(bool wait) {
+    return sync_some(0, impl_->size, wait);
+}
+int Pager::flush(bool wait) {
+    return flush_some(0, impl_->size, wait);
+}
+int Pager::return_all(bool wait) {
+    return return_some(0, impl_->size, wait);
+}
 
 int Pager::sync_some(uint64_t offset, size_t len, bool wait) {
     PagerRequest req;

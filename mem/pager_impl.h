@@ -17,11 +17,11 @@ namespace homa::mem {
 struct PagerRequest {
     enum class Op { kSync, kFlush, kReturn, kAttributes };
     Op op = Op::kSync;
-    uint64_t first = 0;  ///< First page.
-    uint64_t end = 0;    ///< One past the last page.
-    bool may_cache = true;        ///< kAttributes only.
-    bool write_through = false;   ///< kAttributes only.
-    uint64_t seq = 0;             ///< Queue order; set by submit.
+    uint64_t first = 0;          ///< First page.
+    uint64_t end = 0;            ///< One past the last page.
+    bool may_cache = true;       ///< kAttributes only.
+    bool write_through = false;  ///< kAttributes only.
+    uint64_t seq = 0;            ///< Queue order; set by submit.
 };
 
 struct Pager::Impl {

@@ -1,9 +1,9 @@
 // Pool memory backings; see pool_memory.h.
 #include "pool_memory.h"
 
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
-#include <rte_eal.h>
 #include <rte_memory.h>
 #include <rte_memzone.h>
 #include <sys/mman.h>
@@ -24,7 +24,9 @@ void set_error(std::string *error, const std::string &msg) {
 }
 
 // EAL keeps no public "initialised" flag; its lcore count is 0 until rte_eal_init ran.
-bool eal_running() { return rte_lcore_count() > 0; }
+bool eal_running() {
+    return rte_lcore_count() > 0;
+}
 
 // IOVA of one byte of EAL memory: its memseg's IOVA plus the offset (rte_malloc_virt2iova
 // only accepts the start of a malloc element, not memzone interiors).
@@ -55,8 +57,8 @@ int from_memzone(const PoolConfig &config, size_t bytes, PoolMemory *out, std::s
     // address makes the name unique among live pools without a global counter.
     char name[RTE_MEMZONE_NAMESIZE];
     snprintf(name, sizeof(name), "homa_bp_%p", static_cast<void *>(out));
-    const rte_memzone *mz = rte_memzone_reserve_aligned(name, bytes, config.socket_id, 0,
-                                                        kBpageSize);
+    const rte_memzone *mz =
+        rte_memzone_reserve_aligned(name, bytes, config.socket_id, 0, kBpageSize);
     if (mz == nullptr) {
         set_error(error, std::string("rte_memzone_reserve_aligned: ") + rte_strerror(rte_errno));
         return -ENOMEM;
@@ -98,24 +100,24 @@ int obtain_pool_memory(const PoolConfig &config, size_t bytes, PoolMemory *out,
     using Backing = PoolConfig::Backing;
     int rc;
     switch (config.backing) {
-    case Backing::kEal:
-        rc = from_memzone(config, bytes, out, error);
-        break;
-    case Backing::kHugeMmap:
-        rc = from_mmap(bytes, true, out, error);
-        break;
-    case Backing::kAnonMmap:
-        rc = from_mmap(bytes, false, out, error);
-        break;
-    default:
-        if (eal_running()) {
+        case Backing::kEal:
             rc = from_memzone(config, bytes, out, error);
-        } else if (from_mmap(bytes, true, out, nullptr) == 0) {
-            rc = 0;
-        } else {
+            break;
+        case Backing::kHugeMmap:
+            rc = from_mmap(bytes, true, out, error);
+            break;
+        case Backing::kAnonMmap:
             rc = from_mmap(bytes, false, out, error);
-        }
-        break;
+            break;
+        default:
+            if (eal_running()) {
+                rc = from_memzone(config, bytes, out, error);
+            } else if (from_mmap(bytes, true, out, nullptr) == 0) {
+                rc = 0;
+            } else {
+                rc = from_mmap(bytes, false, out, error);
+            }
+            break;
     }
     if (rc < 0) return rc;
     out->bytes = bytes;

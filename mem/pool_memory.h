@@ -34,7 +34,6 @@ struct PoolMemory {
  * Returns 0, or a negative errno with a message in *error: -ENODEV (kEal without EAL),
  * -ENOMEM (memzone reservation or mmap failed).
  */
-int obtain_pool_memory(const PoolConfig &config, size_t bytes, PoolMemory *out,
-                       std::string *error);
+int obtain_pool_memory(const PoolConfig &config, size_t bytes, PoolMemory *out, std::string *error);
 
 }  // namespace homa::mem

@@ -54,8 +54,8 @@ const char *engine_drop_name(EngineDrop d) noexcept {
 Engine::State::State(const EngineConfig &c, const PoolOps &p)
     : cfg(c),
       pool(p),
-      rpc_index(c.max_rpcs ? c.max_rpcs : 1),
-      peer_index(c.max_peers ? c.max_peers : 1) {
+      rpc_index(c.max_rpcs ? c.max_rpcs : 1, RpcKeyOf{this}),
+      peer_index(c.max_peers ? c.max_peers : 1, PeerKeyOf{this}) {
     if (!cfg.validate(&error)) return;
     if (!pool.alloc || !pool.release || !pool.base) {
         error = "pool operations missing";

@@ -80,6 +80,7 @@ private:
         mem::PoolConfig pc;
         pc.bytes = pool_bytes;
         pc.backing = mem::PoolConfig::Backing::kEal;
+        pc.caller_ticks = true;  // the worker ticks the lease clock once per poll
         s.pool = mem::BpagePool::create(pc, &err);
         ASSERT_NE(s.pool, nullptr) << err;
         dp::WorkerConfig wc;

@@ -39,12 +39,17 @@ std::string lcores_arg() {
 }
 
 class EalEnvironment : public ::testing::Environment {
-public:
+  public:
     void SetUp() override {
-        std::vector<std::string> args = {
-            "bpage_pool_eal_test", "--no-huge", "--no-shconf", "-m", "128",
-            "--file-prefix=mem_pool_eal-" + std::to_string(getpid()), lcores_arg(), "--no-pci",
-            "--log-level=lib.eal:error"};
+        std::vector<std::string> args = {"bpage_pool_eal_test",
+                                         "--no-huge",
+                                         "--no-shconf",
+                                         "-m",
+                                         "128",
+                                         "--file-prefix=mem_pool_eal-" + std::to_string(getpid()),
+                                         lcores_arg(),
+                                         "--no-pci",
+                                         "--log-level=lib.eal:error"};
         std::vector<char *> argv;
         for (auto &a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
@@ -91,10 +96,14 @@ bool stamped(BpagePool &pool, const Msg &m) {
 
 uint32_t random_length(std::mt19937_64 &rng) {
     switch (rng() % 4) {
-    case 0: return 1 + rng() % 1000;
-    case 1: return 1 + rng() % 20000;
-    case 2: return 1 + rng() % 200000;
-    default: return 1 + rng() % kMaxMessageLength;
+        case 0:
+            return 1 + rng() % 1000;
+        case 1:
+            return 1 + rng() % 20000;
+        case 2:
+            return 1 + rng() % 200000;
+        default:
+            return 1 + rng() % kMaxMessageLength;
     }
 }
 
@@ -158,22 +167,26 @@ int producer(void *arg) {
     return 0;
 }
 
-TEST(AllocMessage, TwoLcoresHandOverMessagesThroughARing) {
-    ASSERT_GE(rte_lcore_count(), 2u);
+// Returns the leases taken over during the run.
+uint64_t run_handoff(uint64_t lease_cycles, const char *ring_name) {
+    EXPECT_GE(rte_lcore_count(), 2u);
     PoolConfig cfg;
     cfg.bytes = 64 * kBpageSize;
     cfg.backing = PoolConfig::Backing::kEal;
     cfg.num_caches = 2;
     cfg.cache_bpages = 4;
+    if (lease_cycles) cfg.lease_cycles = lease_cycles;
     std::string err;
     auto pool = BpagePool::create(cfg, &err);
-    ASSERT_NE(pool, nullptr) << err;
-    rte_ring *ring = rte_ring_create_elem("mem_handoff", sizeof(Msg), 64, SOCKET_ID_ANY,
+    EXPECT_NE(pool, nullptr) << err;
+    if (!pool) return 0;
+    rte_ring *ring = rte_ring_create_elem(ring_name, sizeof(Msg), 64, SOCKET_ID_ANY,
                                           RING_F_SP_ENQ | RING_F_SC_DEQ);
-    ASSERT_NE(ring, nullptr);
+    EXPECT_NE(ring, nullptr);
+    if (!ring) return 0;
     Shared s{pool.get(), ring, 20000};
     unsigned worker = rte_get_next_lcore(-1, 1, 0);
-    ASSERT_EQ(rte_eal_remote_launch(producer, &s, worker), 0);
+    EXPECT_EQ(rte_eal_remote_launch(producer, &s, worker), 0);
 
     // Main lcore, cache 0: receives, checks and frees the producer's messages (remote
     // releases of cache 1's tails), and allocates and frees messages of its own in between.
@@ -221,8 +234,8 @@ TEST(AllocMessage, TwoLcoresHandOverMessagesThroughARing) {
     EXPECT_GT(own, 0u);
 
     // The producer's lcore has finished, so its cache may be flushed from here.
-    ASSERT_EQ(pool->flush_cache(0), 0);
-    ASSERT_EQ(pool->flush_cache(1), 0);
+    EXPECT_EQ(pool->flush_cache(0), 0);
+    EXPECT_EQ(pool->flush_cache(1), 0);
     PoolCounters c = pool->counters();
     EXPECT_EQ(c.free_bpages, c.total_bpages) << "bpages lost";
     EXPECT_EQ(c.in_use_bpages, 0u);
@@ -233,8 +246,19 @@ TEST(AllocMessage, TwoLcoresHandOverMessagesThroughARing) {
     }
     EXPECT_EQ(allocated, released);
     EXPECT_EQ(allocated, s.count + own);
-    RecordProperty("producer_enomem_retries", std::to_string(s.enomem.load()));
+    ::testing::Test::RecordProperty("producer_enomem_retries", std::to_string(s.enomem.load()));
     rte_ring_free(ring);
+    return c.leases_taken_over;
+}
+
+TEST(AllocMessage, TwoLcoresHandOverMessagesThroughARing) { run_handoff(0, "mem_handoff"); }
+
+// A lease of about 10 us makes tail bpages change hands constantly while both lcores allocate:
+// the owner/thief protocol must never let two caches carve the same bpage (this caught a race
+// when the owner could stall inside its carve window on a shared core).
+TEST(AllocMessage, TwoLcoresWithConstantLeaseTakeovers) {
+    uint64_t taken = run_handoff(20'000, "mem_handoff_short");
+    EXPECT_GT(taken, 0u) << "no takeover happened: the test did not exercise the race";
 }
 
 }  // namespace

@@ -90,6 +90,22 @@ TEST(Create, AutoWithoutEalUsesMmap) {
                 pool->backing() == PoolConfig::Backing::kAnonMmap);
 }
 
+TEST(Create, HugeMmapBackingIsHugePageAlignedOrFailsCleanly) {
+    PoolConfig cfg;
+    cfg.bytes = 4 * kBpageSize;
+    cfg.backing = PoolConfig::Backing::kHugeMmap;
+    std::string err;
+    auto pool = BpagePool::create(cfg, &err);
+    if (pool == nullptr) {  // no free 2 MiB pages on this machine
+        EXPECT_NE(err.find("MAP_HUGETLB"), std::string::npos) << err;
+        return;
+    }
+    EXPECT_EQ(pool->backing(), PoolConfig::Backing::kHugeMmap);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(pool->base()) % (2u << 20), 0u);
+    EXPECT_EQ(pool->size_bytes(), 4u * kBpageSize);
+    EXPECT_EQ(pool->iova(0), kBadIova);
+}
+
 TEST(AllocMessage, RejectsBadLengthAndCache) {
     FakeClock clock;
     auto pool = make_pool(4, 2, 4, &clock);
@@ -234,6 +250,23 @@ TEST(AllocMessage, ExpiredLeaseIsTakenOver) {
     EXPECT_EQ(pool->counters().caches[0].tail_bpage, -1);
 }
 
+TEST(FlushCache, LeavesATakenOverBpageToItsNewOwner) {
+    FakeClock clock;
+    auto pool = make_pool(2, 2, 1, &clock, 1000);
+    uint32_t t0[kMaxMessageBpages], w1[kMaxMessageBpages], t1[kMaxMessageBpages];
+    ASSERT_EQ(pool->alloc_message(100, 0, t0), 1);
+    pool->release(t0, 1, 0);
+    ASSERT_EQ(pool->alloc_message(kBpageSize, 1, w1), 1);
+    clock.now = 2000;
+    ASSERT_EQ(pool->alloc_message(100, 1, t1), 1);  // takes cache 0's bpage over
+    ASSERT_EQ(pool->flush_cache(0), 0);             // cache 0 has not noticed yet
+    EXPECT_EQ(pool->counters().caches[1].tail_bpage, t1[0] / kBpageSize);
+    uint32_t t2[kMaxMessageBpages];
+    ASSERT_EQ(pool->alloc_message(100, 1, t2), 1);  // still cache 1's: carved next to t1
+    EXPECT_EQ(t2[0], t1[0] + 128);
+    EXPECT_EQ(pool->free_bpages(), 0u);
+}
+
 TEST(AllocMessage, LeaseWithLiveTailsIsNotTakenOver) {
     FakeClock clock;
     auto pool = make_pool(2, 2, 1, &clock, 1000);
@@ -259,6 +292,29 @@ TEST(AllocMessage, OwnerRenewsItsLease) {
     EXPECT_EQ(pool->alloc_message(100, 1, t1), -ENOMEM);
     clock.now = 1901;
     EXPECT_EQ(pool->alloc_message(100, 1, t1), 1);
+}
+
+TEST(AllocMessage, CallerTicksDriveTheLease) {
+    PoolConfig cfg;
+    cfg.bytes = 2 * kBpageSize;
+    cfg.backing = PoolConfig::Backing::kAnonMmap;
+    cfg.num_caches = 2;
+    cfg.cache_bpages = 1;
+    cfg.lease_cycles = 1000;
+    cfg.caller_ticks = true;
+    auto pool = BpagePool::create(cfg, nullptr);
+    ASSERT_NE(pool, nullptr);
+    EXPECT_EQ(pool->tick(2, 0), -EINVAL);
+    uint32_t t0[kMaxMessageBpages], w1[kMaxMessageBpages], t1[kMaxMessageBpages];
+    ASSERT_EQ(pool->tick(0, 5000), 0);
+    ASSERT_EQ(pool->alloc_message(100, 0, t0), 1);  // lease until 6000
+    pool->release(t0, 1, 0);
+    ASSERT_EQ(pool->alloc_message(kBpageSize, 1, w1), 1);
+    ASSERT_EQ(pool->tick(1, 6000), 0);
+    EXPECT_EQ(pool->alloc_message(100, 1, t1), -ENOMEM);
+    ASSERT_EQ(pool->tick(1, 6001), 0);
+    EXPECT_EQ(pool->alloc_message(100, 1, t1), 1);
+    EXPECT_EQ(pool->counters().leases_taken_over, 1u);
 }
 
 TEST(Contains, OnlyRangesInsideThePool) {
@@ -329,9 +385,15 @@ TEST(AllocMessage, RandomTrafficMatchesModel) {
         if (live.empty() || rng() % 100 < 55) {
             uint32_t length;
             switch (rng() % 3) {
-            case 0: length = 1 + rng() % 2000; break;
-            case 1: length = 1 + rng() % 150000; break;
-            default: length = 1 + rng() % kMaxMessageLength; break;
+                case 0:
+                    length = 1 + rng() % 2000;
+                    break;
+                case 1:
+                    length = 1 + rng() % 150000;
+                    break;
+                default:
+                    length = 1 + rng() % kMaxMessageLength;
+                    break;
             }
             Msg m{length, 0, {}, static_cast<uint8_t>(next_id)};
             uint32_t free_before = pool->free_bpages();
@@ -342,9 +404,8 @@ TEST(AllocMessage, RandomTrafficMatchesModel) {
                 continue;
             }
             ASSERT_EQ(m.count, static_cast<int>(BpagePool::bpages_needed(length)));
-            ranges_of(m, [&](uint32_t off, uint32_t len) {
-                memset(pool->base() + off, m.fill, len);
-            });
+            ranges_of(m,
+                      [&](uint32_t off, uint32_t len) { memset(pool->base() + off, m.fill, len); });
             live[next_id++] = m;
         } else {
             auto it = live.begin();

@@ -80,8 +80,9 @@ TEST(Sync, WritesReachTheFileWithoutGrowingIt) {
     auto fp = FilePager::open(f.path, true, {}, nullptr);
     ASSERT_NE(fp, nullptr);
     const char msg[] = "hello";
-    ASSERT_EQ(fp->pager().safe_memcpy(4500, const_cast<char *>(msg), 5,
-                                      CopyDirection::kToPager).error, 0);
+    ASSERT_EQ(
+        fp->pager().safe_memcpy(4500, const_cast<char *>(msg), 5, CopyDirection::kToPager).error,
+        0);
     EXPECT_NE(f.contents()[4500], 'h');
     ASSERT_EQ(fp->pager().sync(true), 0);
     auto c = f.contents();

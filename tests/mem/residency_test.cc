@@ -222,8 +222,8 @@ TEST(ResidencyChain, DoneStopsTheChainAndItsAnswerStands) {
 
 TEST(ResidencyChain, RegistrationErrors) {
     std::string log;
-    std::vector<HookCtx> ctx(ResidencyChain::kMaxHooks + 1, HookCtx{"x", HookResult::kContinue,
-                                                                      false, &log});
+    std::vector<HookCtx> ctx(ResidencyChain::kMaxHooks + 1,
+                             HookCtx{"x", HookResult::kContinue, false, &log});
     ResidencyChain chain;
     EXPECT_EQ(chain.register_first(nullptr, &ctx[0]), -EINVAL);
     ASSERT_EQ(chain.register_first(logging_hook, &ctx[0]), 0);

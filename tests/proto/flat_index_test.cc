@@ -15,14 +15,25 @@ struct Key {
     uint64_t hash() const noexcept { return v % 7;  /* deliberately collision-heavy */ }
 };
 
+// The index stores only values; keys live in the caller's slab (here: value -> key table).
+struct Slab {
+    std::vector<uint64_t> keys = std::vector<uint64_t>(300'000);
+};
+struct KeyOf {
+    const Slab *slab;
+    Key operator()(uint32_t v) const { return {slab->keys[v]}; }
+};
+
 TEST(FlatIndex, MatchesReferenceUnderChurn) {
-    FlatIndex<Key> idx(1000);
+    Slab slab;
+    FlatIndex<Key, KeyOf> idx(1000, KeyOf{&slab});
     std::unordered_map<uint64_t, uint32_t> ref;
     std::mt19937_64 rng(1);
     for (int i = 0; i < 200'000; ++i) {
         uint64_t k = rng() % 1500;
         if (rng() % 2 && ref.size() < 1000) {
             if (!ref.count(k)) {
+                slab.keys[i] = k;
                 ASSERT_TRUE(idx.insert({k}, uint32_t(i)));
                 ref[k] = uint32_t(i);
             }
@@ -32,14 +43,19 @@ TEST(FlatIndex, MatchesReferenceUnderChurn) {
         }
         uint64_t probe = rng() % 1500;
         auto it = ref.find(probe);
-        ASSERT_EQ(idx.find({probe}), it == ref.end() ? FlatIndex<Key>::kNone : it->second);
+        using Index = FlatIndex<Key, KeyOf>;
+        ASSERT_EQ(idx.find({probe}), it == ref.end() ? Index::kNone : it->second);
         ASSERT_EQ(idx.size(), ref.size());
     }
 }
 
 TEST(FlatIndex, FullIndexRefusesInsert) {
-    FlatIndex<Key> idx(4);  // capacity 16 slots, at most 8 entries
-    for (uint64_t k = 0; k < 8; ++k) ASSERT_TRUE(idx.insert({k}, 1));
+    Slab slab;
+    FlatIndex<Key, KeyOf> idx(4, KeyOf{&slab});  // capacity 16 slots, at most 8 entries
+    for (uint64_t k = 0; k < 8; ++k) {
+        slab.keys[k] = k;
+        ASSERT_TRUE(idx.insert({k}, uint32_t(k)));
+    }
     EXPECT_FALSE(idx.insert({100}, 1));
 }
 

@@ -57,7 +57,7 @@ public:
 private:
     friend class Socket;
     Worker *worker_ = nullptr;
-    Message m_;
+    homa::Message m_;  // the engine's received message (not a msgport dp::Message)
 };
 
 class Socket {

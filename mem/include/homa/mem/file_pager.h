@@ -29,7 +29,7 @@ namespace homa::mem {
 
 /** A file and the pager over it. Destroying it shuts the pager down and closes the file. */
 class FilePager {
-public:
+  public:
     /**
      * Opens `path` (O_RDWR when `writable`, else O_RDONLY) and creates a pager over it.
      * @return the file pager, or nullptr with *error set (if not nullptr) when open, fstat
@@ -56,7 +56,7 @@ public:
 
     struct Backing;
 
-private:
+  private:
     FilePager(std::unique_ptr<Backing> backing, std::unique_ptr<Pager> pager);
     std::unique_ptr<Backing> backing_;
     std::unique_ptr<Pager> pager_;

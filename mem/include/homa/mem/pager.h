@@ -87,7 +87,7 @@ struct CopyResult {
 
 /** A pager; see the file comment. */
 class Pager {
-public:
+  public:
     /**
      * Creates a pager; asks report_extent once and maps memory for that many bytes.
      * @return the pager, or nullptr with *error set (if error is not nullptr) when a
@@ -95,8 +95,8 @@ public:
      *         report_extent fails, or the memory cannot be mapped.
      * Ownership: `store.ctx` stays the caller's; clear_user_data tells it to let go.
      */
-    static std::unique_ptr<Pager> create(const PagerBackingStore &store,
-                                         const PagerConfig &config, std::string *error);
+    static std::unique_ptr<Pager> create(const PagerBackingStore &store, const PagerConfig &config,
+                                         std::string *error);
 
     /** Calls shutdown() if it has not run, then unmaps the memory. */
     ~Pager();
@@ -174,7 +174,8 @@ public:
 
     /**
      * Waits until every request queued before the call has finished; later requests wait
-     * in the queue until resume(). @return 0, or -EALREADY if already inhibited.
+     * in the queue until resume(). Calls made with wait = true run in their caller and are
+     * not held. @return 0, or -EALREADY if already inhibited.
      */
     int inhibit();
     /** Lets queued requests run again. */
@@ -189,7 +190,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     explicit Pager(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

@@ -63,38 +63,46 @@ size_t prefault(const void *addr, size_t len);
 
 /** An ordered list of residency hooks in front of the default answer. */
 class ResidencyChain {
-public:
+  public:
     /** Capacity of the chain. */
     static constexpr size_t kMaxHooks = 16;
 
     /**
-     * Adds a hook before all others. @return 0; -EINVAL for a null hook; -EEXIST if the
-     * same (hook, ctx) is registered; -ENOSPC when kMaxHooks are registered.
+     * Adds a hook before all others. The chain keeps `ctx` (not owned) until unregister.
+     * Setup only (see Threading above).
+     * @return 0; -EINVAL for a null hook; -EEXIST if the same (hook, ctx) is registered;
+     *         -ENOSPC when kMaxHooks are registered.
      */
     int register_first(ResidencyHook hook, void *ctx);
-    /** Adds a hook after all others. Errors as register_first. */
+    /** Adds a hook after all others. Ownership, threading and errors as register_first. */
     int register_last(ResidencyHook hook, void *ctx);
-    /** Removes a hook. @return 0, or -ENOENT if (hook, ctx) is not registered. */
+    /** Removes a hook. Setup only. @return 0, or -ENOENT if (hook, ctx) is not registered. */
     int unregister(ResidencyHook hook, void *ctx);
-    /** Number of registered hooks. */
+    /** Number of registered hooks. Setup only. */
     size_t size() const noexcept { return hooks_.size(); }
 
     /**
      * Memory of `pool` (may be nullptr to forget it) is answered "resident" by the default
-     * without a syscall. The pool must outlive the chain or be unset first.
+     * without a syscall. The pool is not owned: it must outlive the chain or be unset
+     * first. Setup only.
      */
     void set_pool(const BpagePool *pool) noexcept { pool_ = pool; }
 
-    /** True if [addr, addr + len) is resident. Never blocks on I/O (unless a hook does). */
+    /**
+     * True if [addr, addr + len) is resident. Any thread, workers included: never blocks on
+     * I/O (unless a hook does). Errors: an unmapped range is "not resident".
+     */
     bool in_core(const void *addr, size_t len) const;
 
     /**
      * Makes [addr, addr + len) resident (hooks with pull = true, else prefault()) and
-     * returns whether it is resident afterwards. May block: control lcore only.
+     * returns whether it is resident afterwards. May block: control lcore (or another
+     * thread that may wait), never a worker. The range must be mapped readable unless a
+     * hook answers for it.
      */
     bool pull(const void *addr, size_t len) const;
 
-private:
+  private:
     struct Entry {
         ResidencyHook hook;
         void *ctx;

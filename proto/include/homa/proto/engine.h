@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "homa/proto/config.h"
 #include "homa/proto/decode.h"
@@ -190,6 +191,43 @@ public:
     uint32_t live_rpcs() const noexcept;
     /** bpages held by messages the engine has not yet handed out. */
     uint32_t held_bpages() const noexcept;
+
+    // ----- introspection and live reconfiguration (introspect.cc) -----
+    /** One live RPC, for `show rpcs` and /homa/rpcs. */
+    struct RpcInfo {
+        uint64_t id = 0;
+        Endpoint peer;
+        uint16_t local_port = 0;
+        const char *state = "";
+        uint32_t in_length = 0;      ///< Incoming message length (0: not started).
+        uint32_t in_remaining = 0;
+        uint32_t in_granted = 0;
+        uint32_t out_length = 0;
+        uint32_t out_sent = 0;
+        uint32_t out_granted = 0;
+    };
+    /** One known peer. */
+    struct PeerInfo {
+        uint32_t ip = 0;
+        uint16_t cutoff_version = 0;  ///< Of the cutoffs this peer sent us (0: none yet).
+        uint32_t pending_acks = 0;
+        uint32_t live_rpcs = 0;
+    };
+    /** Copies up to out.size() live RPCs; returns how many were copied. Owning thread. */
+    size_t snapshot_rpcs(std::span<RpcInfo> out) const;
+    /** Copies up to out.size() peers; returns how many were copied. Owning thread. */
+    size_t snapshot_peers(std::span<PeerInfo> out) const;
+    /**
+     * Changes knobs at run time. Capacities (max_rpcs, max_peers, max_sockets,
+     * tx_queue_packets) and the id space cannot change: -EBUSY names them in `why`.
+     * Returns 0, or -EINVAL with `why` when the new config does not validate. Owning thread.
+     */
+    int reconfigure(const EngineConfig &config, std::string *why);
+    /** Queues a FREEZE packet to `ip` (a debugging aid: Linux peers freeze their timetrace).
+     *  Returns 0, or -ENOBUFS when the TX queue is full. Owning thread. */
+    int send_freeze(uint32_t ip);
+    /** Zeroes every counter. Owning thread. */
+    void clear_stats() noexcept;
 
     struct State;
 

@@ -1,0 +1,52 @@
+// The engine's knobs by name: one table that the launcher turns into command-line flags (each
+// with the Linux default), `set <knob> <value>` at the prompt, `show config` and /homa/config.
+// Adding a field to EngineConfig that users may tune means adding one line to HOMA_KNOBS.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "homa/proto/config.h"
+
+// X(name, help) for every integer knob of homa::EngineConfig.
+#define HOMA_KNOBS(X)                                                                      \
+    X(mtu, "IP MTU; DATA payload per packet is mtu - 76")                                 \
+    X(unsched_bytes, "bytes sent before any grant")                                        \
+    X(max_incoming, "granted-but-not-received bytes over all messages")                   \
+    X(max_overcommit, "messages granted at once")                                          \
+    X(window, "per-message grant window (0: max_incoming / (active + 1))")                 \
+    X(grant_fifo_fraction, "per mille of grants given to the oldest message")             \
+    X(fifo_grant_increment, "bytes per FIFO grant")                                        \
+    X(num_priorities, "priority levels in use (1..8)")                                     \
+    X(max_sched_prio, "highest priority for scheduled data")                               \
+    X(cutoff_version, "version number sent with our unscheduled cutoffs")                  \
+    X(link_mbps, "link speed the pacer assumes")                                           \
+    X(max_nic_queue_ns, "estimated NIC queue the pacer allows")                            \
+    X(tick_ns, "timer tick")                                                               \
+    X(resend_ticks, "silent ticks before the first RESEND")                                \
+    X(resend_interval, "ticks between RESENDs")                                            \
+    X(timeout_ticks, "silent ticks before an RPC fails with ETIMEDOUT")                    \
+    X(request_ack_ticks, "ticks a finished reply waits before NEED_ACK")                   \
+    X(max_rpcs, "live RPCs per worker (start-up only)")                                    \
+    X(max_peers, "peers per worker (start-up only)")                                       \
+    X(max_sockets, "sockets per worker (start-up only)")                                   \
+    X(tx_queue_packets, "packets buffered between engine and port (start-up only)")
+
+namespace homa::apps {
+
+struct KnobInfo {
+    const char *name;
+    const char *help;
+    uint64_t (*get)(const EngineConfig &);
+    /** False (nothing changed) if `value` does not fit the field's type. */
+    bool (*set)(EngineConfig &, uint64_t value);
+};
+
+/** Every knob, in HOMA_KNOBS order. */
+const KnobInfo *knobs(size_t *count);
+/** The knob called `name`, or nullptr. */
+const KnobInfo *find_knob(const std::string &name);
+/** "name = value" lines for every knob, one per line. */
+std::string describe_config(const EngineConfig &c);
+
+}  // namespace homa::apps

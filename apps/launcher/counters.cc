@@ -1,0 +1,76 @@
+// See counters.h.
+#include "counters.h"
+
+#include "homa/mem/bpage_pool.h"
+#include "homa/proto/decode.h"
+#include "homa/proto/stats.h"
+
+namespace homa::launcher {
+
+void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
+    const dp::WorkerStats &w = worker.stats();
+    const EngineStats &e = worker.engine().stats();
+    for (uint8_t t = wire::kFirstPacketType; t <= wire::kLastPacketType; ++t) {
+        visit(std::string("rx_") + wire::packet_type_name(t), e.packets_rx[t]);
+        visit(std::string("tx_") + wire::packet_type_name(t), e.packets_tx[t]);
+    }
+    for (size_t p = 0; p < wire::kNumPriorities; ++p) {
+        visit("tx_bytes_prio" + std::to_string(p), e.bytes_tx_by_priority[p]);
+    }
+    visit("client_rpcs_started", e.client_rpcs_started);
+    visit("client_rpcs_completed", e.client_rpcs_completed);
+    visit("client_rpcs_aborted", e.client_rpcs_aborted);
+    visit("server_rpcs_started", e.server_rpcs_started);
+    visit("server_rpcs_completed", e.server_rpcs_completed);
+    visit("server_rpcs_aborted", e.server_rpcs_aborted);
+    visit("messages_delivered", e.messages_delivered);
+    visit("duplicate_data_bytes", e.duplicate_data_bytes);
+    visit("grants_sent", e.grants_sent);
+    visit("fifo_grants_sent", e.fifo_grants_sent);
+    visit("granted_bytes", e.granted_bytes);
+    visit("pacer_throttled", e.pacer_throttled);
+    visit("acks_piggybacked", e.acks_piggybacked);
+    visit("need_acks_sent", e.need_acks_sent);
+    visit("cutoffs_sent", e.cutoffs_sent);
+    for (size_t d = 0; d < kNumEngineDrops; ++d) {
+        visit(std::string("drop_") + engine_drop_name(static_cast<EngineDrop>(d)), e.drops[d]);
+    }
+    for (size_t d = 1; d < wire::kNumDecodeErrors; ++d) {
+        visit(std::string("rx_bad_") + wire::decode_error_name(static_cast<wire::DecodeError>(d)),
+              w.rx_decode_errors[d]);
+    }
+    visit("polls", w.polls);
+    visit("busy_polls", w.busy_polls);
+    visit("rx_frames", w.rx_frames);
+    visit("rx_not_for_us", w.rx_not_for_us);
+    visit("rx_linearized", w.rx_linearized);
+    visit("rx_too_big", w.rx_too_big);
+    visit("tx_frames", w.tx_frames);
+    visit("tx_zero_copy", w.tx_zero_copy);
+    visit("tx_copied", w.tx_copied);
+    visit("tx_local", w.tx_local);
+    visit("tx_retries", w.tx_retries);
+    visit("tx_no_mbuf", w.tx_no_mbuf);
+    visit("sends_completed", w.sends_completed);
+    visit("cycles_rx", w.cycles_rx);
+    visit("cycles_engine", w.cycles_engine);
+    visit("cycles_tx", w.cycles_tx);
+    visit("cycles_completions", w.cycles_completions);
+    visit("sends_in_flight", worker.sends_in_flight());
+    visit("live_rpcs", worker.engine().live_rpcs());
+    visit("engine_held_bpages", worker.engine().held_bpages());
+    mem::BpagePool &pool = worker.pool();
+    visit("bpages_total", pool.total_bpages());
+    visit("bpages_free", pool.free_bpages());
+}
+
+std::string format_counters(dp::Worker &worker, bool all) {
+    std::string out;
+    for_each_counter(worker, [&](const std::string &name, uint64_t v) {
+        if (all || v) out += "  " + name + std::string(name.size() < 28 ? 28 - name.size() : 1, ' ') +
+                             std::to_string(v) + "\n";
+    });
+    return out;
+}
+
+}  // namespace homa::launcher

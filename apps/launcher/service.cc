@@ -1,0 +1,122 @@
+// See service.h.
+#include "service.h"
+
+#include <rte_pause.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "apps/common/knobs.h"
+#include "homa/dataplane/message.h"
+
+namespace homa::launcher {
+
+Service::Service(dp::Worker &worker, dp::Port &commands, std::vector<uint16_t> echo_ports)
+    : worker_(worker), commands_(commands), ports_(std::move(echo_ports)) {}
+
+int Service::open(std::string *error) {
+    for (uint16_t p : ports_) {
+        dp::Socket s;
+        if (int rc = dp::Socket::open(worker_, p, &s); rc < 0) {
+            *error = "cannot bind echo port " + std::to_string(p) + ": " + strerror(-rc);
+            return rc;
+        }
+        sockets_.push_back(s);
+    }
+    return 0;
+}
+
+int Service::main_loop(void *arg) {
+    auto &svc = *static_cast<Service *>(arg);
+    while (!svc.stop_flag.load(std::memory_order_relaxed)) {
+        if (svc.running.load(std::memory_order_relaxed)) {
+            svc.worker_.poll();
+            for (auto &s : svc.sockets_) {
+                dp::RecvMessage req;
+                while (s.recv(kRecvRequest, 0, &req) == 0) {
+                    s.reply_with(std::move(req));
+                    svc.echoed.fetch_add(1, std::memory_order_relaxed);
+                }
+            }
+        } else {
+            rte_pause();
+        }
+        svc.serve_commands();
+    }
+    for (auto &s : svc.sockets_) s.close();
+    // Let frames in flight complete so that every send slot and bpage comes home.
+    for (int i = 0; i < 10000 && svc.worker_.sends_in_flight(); ++i) svc.worker_.poll();
+    return 0;
+}
+
+void Service::serve_commands() {
+    dp::Message *msgs[16];
+    unsigned n = commands_.receive_burst(msgs, 16);
+    for (unsigned i = 0; i < n; ++i) {
+        dp::Message *m = msgs[i];
+        if (m->delivery() == dp::Delivery::kAbort) {
+            dp::reply_msg(m, -ECANCELED);  // commands finish at once: the first reply stands
+            continue;
+        }
+        dp::reply_msg(m, handle(m->body<ServiceRequest>(), m->opcode()));
+    }
+}
+
+int Service::handle(ServiceRequest &req, uint16_t op) {
+    Engine &eng = worker_.engine();
+    switch (op) {
+        case kOpSnapshotRpcs:
+            req.count = static_cast<uint32_t>(eng.snapshot_rpcs(
+                {static_cast<Engine::RpcInfo *>(req.out), req.capacity}));
+            return 0;
+        case kOpSnapshotPeers:
+            req.count = static_cast<uint32_t>(eng.snapshot_peers(
+                {static_cast<Engine::PeerInfo *>(req.out), req.capacity}));
+            return 0;
+        case kOpGetConfig:
+            *static_cast<EngineConfig *>(req.out) = eng.config();
+            return 0;
+        case kOpSetKnob: {
+            size_t count;
+            const apps::KnobInfo *k = apps::knobs(&count);
+            if (req.knob >= count) return -EINVAL;
+            EngineConfig c = eng.config();
+            if (!k[req.knob].set(c, req.value)) {
+                if (req.why) *req.why = "value out of range for " + std::string(k[req.knob].name);
+                return -ERANGE;
+            }
+            return eng.reconfigure(c, req.why);
+        }
+        case kOpClearStats:
+            eng.clear_stats();
+            worker_.clear_stats();
+            return 0;
+        case kOpStart: running = true; return 0;
+        case kOpStop: running = false; return 0;
+        case kOpFreeze: {
+            Engine::PeerInfo peers[64];
+            size_t n = eng.snapshot_peers(peers);
+            for (size_t i = 0; i < n; ++i) eng.send_freeze(peers[i].ip);
+            req.count = static_cast<uint32_t>(n);
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+int call_service(dp::Port &commands, uint16_t op, ServiceRequest &req) {
+    dp::Message m;
+    m.init(op, nullptr, dp::kAbortable);
+    m.body<ServiceRequest>() = req;
+    int rc = dp::do_msg(commands, &m, 2'000'000'000ull);
+    if (rc == -ETIMEDOUT) {
+        // The worker is not serving (shutting down): take the message back before it dies.
+        dp::abort_msg(&m);
+        dp::wait_msg(&m, UINT64_MAX);
+        return -ETIMEDOUT;
+    }
+    req = m.body<ServiceRequest>();
+    return rc;
+}
+
+}  // namespace homa::launcher

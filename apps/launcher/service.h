@@ -1,0 +1,64 @@
+// The launcher's service: what runs on the worker lcore. It polls the worker, answers echo on
+// the configured ports, and serves commands from the prompt and from telemetry, which arrive as
+// messages on a multi-producer message port (the worker never blocks on those threads).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "homa/dataplane/msgport.h"
+#include "homa/dataplane/socket.h"
+#include "homa/dataplane/worker.h"
+
+namespace homa::launcher {
+
+enum ServiceOp : uint16_t {
+    kOpSnapshotRpcs = 1,   ///< out: Engine::RpcInfo[capacity]; count set in the reply.
+    kOpSnapshotPeers,      ///< out: Engine::PeerInfo[capacity].
+    kOpGetConfig,          ///< out: EngineConfig.
+    kOpSetKnob,            ///< knob index + value; why: error text.
+    kOpClearStats,
+    kOpStart,              ///< Resume polling the port.
+    kOpStop,               ///< Stop polling the port (RPCs stall; commands are still served).
+    kOpFreeze,             ///< Send FREEZE to every known peer.
+};
+
+/** Body of a service command (fits the 64-byte message body). */
+struct ServiceRequest {
+    void *out;
+    uint32_t capacity;
+    uint32_t count;
+    uint32_t knob;
+    uint64_t value;
+    std::string *why;
+};
+
+class Service {
+public:
+    /** `echo_ports`: server ports answered with zero-copy echo. Main lcore, before launch. */
+    Service(dp::Worker &worker, dp::Port &commands, std::vector<uint16_t> echo_ports);
+    /** Opens the echo sockets; returns 0 or the first error (and fills `error`). */
+    int open(std::string *error);
+    /** The worker lcore's loop: runs until stop_flag is set. For rte_eal_remote_launch. */
+    static int main_loop(void *service);
+
+    std::atomic<bool> stop_flag{false};
+    std::atomic<bool> running{true};
+    std::atomic<uint64_t> echoed{0};
+
+private:
+    void serve_commands();
+    int handle(ServiceRequest &req, uint16_t op);
+
+    dp::Worker &worker_;
+    dp::Port &commands_;
+    std::vector<uint16_t> ports_;
+    std::vector<dp::Socket> sockets_;
+};
+
+/** Sends a command from a non-worker thread and waits (up to 2 s) for the answer. */
+int call_service(dp::Port &commands, uint16_t op, ServiceRequest &req);
+
+}  // namespace homa::launcher

@@ -1,0 +1,211 @@
+// homa-perf: the loopback perf app. EAL arguments, then `--`, then our flags (testpmd style).
+// Without --workload it runs its embedded default: 100 B echo (one outstanding, then 32), then
+// 1 MB echo, and prints a short table. See --help for every flag.
+#include <gflags/gflags.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+#include "apps/common/host.h"
+#include "echo_load.h"
+#include "homa/dataplane/socket.h"
+#include "report.h"
+#include <rte_malloc.h>
+
+DEFINE_string(role, "both", "both (client and server in this process), client, or server");
+DEFINE_string(local_ip, "10.0.0.1", "this host's IPv4 address");
+DEFINE_string(server_ip, "", "server address (default: local_ip, i.e. local delivery)");
+DEFINE_uint32(server_port, 99, "server Homa port (< 32768)");
+DEFINE_uint32(port, 0, "DPDK port id to use");
+DEFINE_string(workload, "", "message sizes: a byte count, w1..w5, or a file; empty = default run");
+DEFINE_string(workload_dir, "config/workloads", "where w1..w5 live");
+DEFINE_uint32(outstanding, 1, "closed loop: RPCs in flight (open loop: the in-flight cap)");
+DEFINE_double(rate, 0, "open loop: mean request rate in RPC/s (Poisson arrivals)");
+DEFINE_double(load_gbps, 0, "open loop: offered request load in Gbps (converted with the mean size)");
+DEFINE_double(duration, 5, "seconds per phase (server role: 0 = until SIGINT)");
+DEFINE_bool(verify, false, "check every echoed byte");
+DEFINE_bool(slowdown, false, "calibrate unloaded RTT per size bucket first, report slowdown");
+DEFINE_bool(json, false, "print results as JSON on stdout");
+DEFINE_uint32(pool_mb, 256, "bpage pool size in MiB");
+DEFINE_uint32(mtu, 1500, "IP MTU");
+DEFINE_uint64(seed, 1, "random seed for sizes and arrivals");
+
+namespace {
+
+std::atomic<bool> g_quit{false};  // set by SIGINT/SIGTERM; the only global, as in DPDK apps
+
+void on_signal(int) { g_quit.store(true); }
+
+int fail(const std::string &msg) {
+    fprintf(stderr, "homa-perf: %s\n", msg.c_str());
+    return 2;
+}
+
+bool make_phase(const std::string &name, const std::string &workload, uint32_t outstanding,
+                double rate, double seconds, homa::perf::PhaseSpec *out, std::string *error) {
+    homa::perf::PhaseSpec p;
+    p.name = name;
+    if (!homa::perf::Workload::parse(workload, FLAGS_workload_dir, &p.workload, error)) return false;
+    p.outstanding = outstanding;
+    p.rate_rps = rate;
+    p.seconds = seconds;
+    p.verify = FLAGS_verify;
+    p.progress = seconds >= 3 && !FLAGS_json;
+    p.seed = FLAGS_seed;
+    *out = std::move(p);
+    return true;
+}
+
+int run(int argc, char **argv);
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    int consumed = rte_eal_init(argc, argv);
+    if (consumed < 0) {
+        fprintf(stderr, "homa-perf: EAL initialisation failed (see the EAL messages above)\n");
+        return 1;
+    }
+    argc -= consumed;
+    argv += consumed;
+    int rc = run(argc, argv);
+    rte_eal_cleanup();
+    return rc;
+}
+
+namespace {
+
+int run(int argc, char **argv) {
+    gflags::SetUsageMessage("homa-perf [EAL args] -- [flags]: Homa echo benchmark");
+    gflags::ParseCommandLineFlags(&argc, &argv, true);
+    if (argc > 1) return fail(std::string("unexpected argument '") + argv[1] + "'");
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+
+    bool client_role = FLAGS_role == "both" || FLAGS_role == "client";
+    bool server_role = FLAGS_role == "both" || FLAGS_role == "server";
+    if (!client_role && !server_role) return fail("--role must be both, client or server");
+    if (FLAGS_server_port == 0 || FLAGS_server_port >= 0x8000) {
+        return fail("--server_port must be 1..32767");
+    }
+    if (FLAGS_outstanding == 0 || FLAGS_outstanding > 65536) return fail("--outstanding must be 1..65536");
+    if (FLAGS_rate < 0 || FLAGS_load_gbps < 0 || FLAGS_duration < 0) {
+        return fail("--rate, --load_gbps and --duration must not be negative");
+    }
+    uint32_t local_ip = 0, server_ip = 0;
+    if (!homa::apps::parse_ipv4(FLAGS_local_ip, &local_ip)) return fail("bad --local_ip " + FLAGS_local_ip);
+    std::string sip = FLAGS_server_ip.empty() ? FLAGS_local_ip : FLAGS_server_ip;
+    if (!homa::apps::parse_ipv4(sip, &server_ip)) return fail("bad --server_ip " + sip);
+    if (FLAGS_role == "client" && server_ip == local_ip) {
+        return fail("--role=client needs --server_ip of another host");
+    }
+
+    std::vector<homa::perf::PhaseSpec> phases;
+    std::string error;
+    if (client_role) {
+        homa::perf::PhaseSpec p;
+        if (FLAGS_workload.empty()) {
+            if (!make_phase("latency", "100", 1, 0, 2, &p, &error)) return fail(error);
+            phases.push_back(p);
+            if (!make_phase("rate", "100", 32, 0, 3, &p, &error)) return fail(error);
+            phases.push_back(p);
+            if (!make_phase("1MB", "1000000", 4, 0, 4, &p, &error)) return fail(error);
+            phases.push_back(p);
+        } else {
+            if (!make_phase("run", FLAGS_workload, FLAGS_outstanding, FLAGS_rate, FLAGS_duration,
+                            &p, &error)) {
+                return fail(error);
+            }
+            if (FLAGS_load_gbps > 0) {
+                p.rate_rps = FLAGS_load_gbps * 1e9 / 8 / p.workload.mean_length();
+                p.name = "load";
+            }
+            if (FLAGS_rate > 0 || FLAGS_load_gbps > 0) p.outstanding = std::max(p.outstanding, 4096u);
+            phases.push_back(p);
+        }
+    }
+
+    uint16_t ports = rte_eth_dev_count_avail();
+    if (FLAGS_port >= ports) {
+        return fail("no DPDK port " + std::to_string(FLAGS_port) + " (" + std::to_string(ports) +
+                    " available): give one with EAL args, e.g. --vdev=net_null0,no-rx=1");
+    }
+    homa::apps::HostOptions ho;
+    ho.port_id = static_cast<uint16_t>(FLAGS_port);
+    ho.local_ip = local_ip;
+    ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;
+    ho.mtu = FLAGS_mtu;
+    auto host = homa::apps::Host::create(ho, &error);
+    if (!host) return fail(error);
+    homa::dp::Worker &worker = host->worker();
+
+    homa::dp::Socket server, client;
+    if (server_role) {
+        if (int rc = homa::dp::Socket::open(worker, static_cast<uint16_t>(FLAGS_server_port), &server);
+            rc < 0) {
+            return fail("cannot bind server port: " + std::string(strerror(-rc)));
+        }
+    }
+    homa::perf::RunInfo info;
+    info.driver = host->port_info().driver;
+    info.mode = (FLAGS_role == "both" ? std::string("client+server in one process") : FLAGS_role) +
+                (server_ip == local_ip ? ", local delivery" : "") + ", one worker lcore (run-to-completion)";
+    info.memory = rte_eal_has_hugepages() ? "hugepages" : "--no-huge (4 KiB pages, slower)";
+    info.tsc_ghz = double(rte_get_tsc_hz()) / 1e9;
+
+    if (!client_role) {
+        fprintf(stderr, "homa-perf: serving echo on %s:%u (%s)\n", sip.c_str(), FLAGS_server_port,
+                info.driver.c_str());
+        uint64_t served = homa::perf::serve_only(worker, server, FLAGS_duration, g_quit);
+        fprintf(stderr, "homa-perf: served %lu requests\n", served);
+        return 0;
+    }
+    if (int rc = homa::dp::Socket::open(worker, 0, &client); rc < 0) {
+        return fail("cannot open client socket: " + std::string(strerror(-rc)));
+    }
+    auto *pattern = static_cast<uint8_t *>(rte_malloc("homa_perf_pattern", 1'000'000, 64));
+    if (pattern == nullptr) return fail("cannot allocate the 1 MB request buffer");
+    for (uint32_t i = 0; i < 1'000'000; ++i) pattern[i] = homa::perf::pattern_at(i);
+
+    homa::Endpoint server_addr{server_ip, static_cast<uint16_t>(FLAGS_server_port)};
+    homa::dp::Socket *local_server = server_role ? &server : nullptr;
+    std::vector<homa::perf::PhaseResult> results;
+    for (auto &p : phases) {
+        if (g_quit) break;
+        if (FLAGS_slowdown) {
+            homa::perf::PhaseSpec cal = p;
+            cal.name = "unloaded";
+            cal.outstanding = 1;
+            cal.rate_rps = 0;
+            cal.seconds = std::min(2.0, std::max(0.5, p.seconds / 4));
+            cal.progress = false;
+            auto base = homa::perf::run_phase(worker, client, local_server, server_addr, cal,
+                                              pattern, g_quit);
+            for (size_t b = 0; b < homa::perf::kNumBuckets; ++b) {
+                p.unloaded_ns[b] = base.buckets[b].rtt.quantile(0.5);
+            }
+        }
+        results.push_back(homa::perf::run_phase(worker, client, local_server, server_addr, p,
+                                                pattern, g_quit));
+    }
+    if (FLAGS_json) {
+        homa::perf::print_json(stdout, info, results);
+    } else {
+        homa::perf::print_table(stdout, info, results);
+    }
+    client.close();
+    if (server_role) server.close();
+    // Let the last frames and completions drain before tearing the pools down.
+    for (int i = 0; i < 1000 && worker.sends_in_flight(); ++i) worker.poll();
+    rte_free(pattern);
+    bool ok = !results.empty();
+    for (const auto &r : results) ok = ok && r.rpcs > 0 && r.verify_failures == 0;
+    return ok ? 0 : 1;
+}
+
+}  // namespace

@@ -1,0 +1,252 @@
+// The control lcore's service loop; see control_lcore.h.
+//
+// Why pulls advance a chunk per iteration instead of running to completion: a pull may fault
+// in megabytes from disk. Done in one go, an abort of that RPC (or a residency check from
+// another worker) would wait for all of it. A chunk bounds that wait to one chunk's faults,
+// and the abort is seen on the very next receive_burst(): the port hands out abort commands
+// before new commands.
+#include "homa/dataplane/control_lcore.h"
+
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <sys/prctl.h>
+
+#include <algorithm>
+#include <new>
+
+#include "homa/mem/residency.h"
+
+namespace homa::dp {
+namespace {
+
+void bump(std::atomic<uint64_t> &counter, uint64_t by = 1) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+ControlLcore *ControlLcore::create(const char *name, const ControlConfig &config, int socket_id) {
+    if (config.max_pulls == 0 || config.pull_chunk == 0) {
+        rte_errno = EINVAL;
+        return nullptr;
+    }
+    void *mem = rte_zmalloc_socket(name, sizeof(ControlLcore), RTE_CACHE_LINE_SIZE, socket_id);
+    void *pulls = rte_zmalloc_socket(name, sizeof(Message *) * config.max_pulls,
+                                     RTE_CACHE_LINE_SIZE, socket_id);
+    if (mem == nullptr || pulls == nullptr) {
+        rte_free(mem);
+        rte_free(pulls);
+        rte_errno = ENOMEM;
+        return nullptr;
+    }
+    Port *port = Port::create(name, config.port_capacity, PortMode::kMultiProducer, socket_id);
+    if (port == nullptr) {
+        int err = rte_errno;
+        rte_free(mem);
+        rte_free(pulls);
+        rte_errno = err;
+        return nullptr;
+    }
+    auto *ctl = new (mem) ControlLcore();
+    ctl->port_ = port;
+    ctl->config_ = config;
+    ctl->pulls_ = static_cast<Message **>(pulls);
+    return ctl;
+}
+
+void ControlLcore::destroy(ControlLcore *ctl) {
+    if (ctl == nullptr) return;
+    Port::destroy(ctl->port_);
+    rte_free(ctl->pulls_);
+    ctl->~ControlLcore();
+    rte_free(ctl);
+}
+
+int ControlLcore::launch(unsigned lcore_id) {
+    if (lcore_ != ~0u) return -EBUSY;
+    if (lcore_id >= RTE_MAX_LCORE || lcore_id == rte_get_main_lcore() ||
+        !rte_lcore_is_enabled(lcore_id)) {
+        return -EINVAL;
+    }
+    stop_.store(false, std::memory_order_relaxed);
+    if (rte_eal_remote_launch(main_loop, this, lcore_id) != 0) return -EBUSY;
+    lcore_ = lcore_id;
+    return 0;
+}
+
+int ControlLcore::stop() {
+    if (lcore_ == ~0u) return -EINVAL;
+    stop_.store(true, std::memory_order_release);
+    bell_.ring();  // it may be asleep for up to max_sleep_ns
+    rte_eal_wait_lcore(lcore_);
+    lcore_ = ~0u;
+    return 0;
+}
+
+int ControlLcore::main_loop(void *arg) {
+    auto *self = static_cast<ControlLcore *>(arg);
+    // The default 50 us timer slack would double a 50 us idle sleep; this thread only.
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    IdleBackoff backoff(self->config_.backoff);
+    while (!self->stop_.load(std::memory_order_acquire)) {
+        if (self->poll()) {
+            backoff.reset();
+            continue;
+        }
+        auto has_work = [self] { return self->port_->has_input() || self->num_pulls_ > 0; };
+        if (uint64_t ns = backoff.idle(self->bell_, has_work); ns != 0) {
+            bump(self->counters_.sleeps);
+            bump(self->counters_.slept_ns, ns);
+        }
+    }
+    self->shutdown();
+    return 0;
+}
+
+bool ControlLcore::poll() noexcept {
+    Message *got[kPortBurst];
+    unsigned n = port_->receive_burst(got, kPortBurst);
+    for (unsigned i = 0; i < n; ++i) {
+        switch (got[i]->delivery()) {
+            case Delivery::kCommand:
+                serve(got[i]);
+                break;
+            case Delivery::kAbort:
+                on_abort(got[i]);
+                break;
+            case Delivery::kReply:  // the control lcore sends nothing, so gets no replies
+                break;
+        }
+    }
+    bool pulled = advance_pull();
+    return n > 0 || pulled;
+}
+
+void ControlLcore::serve(Message *msg) noexcept {
+    switch (msg->opcode()) {
+        case kControlResidency: {
+            if (config_.residency == nullptr) break;
+            auto &r = msg->body<RegionRequest>();
+            r.pulled = 0;
+            r.resident = config_.residency->in_core(r.addr, r.len);
+            bump(counters_.residency_checks);
+            reply_msg(msg, 0);
+            return;
+        }
+        case kControlPull: {
+            if (config_.residency == nullptr) break;
+            if (num_pulls_ == config_.max_pulls) {
+                reply_msg(msg, -EBUSY);
+                return;
+            }
+            auto &r = msg->body<RegionRequest>();
+            r.pulled = 0;
+            r.resident = true;  // and-ed with each chunk's answer
+            pulls_[num_pulls_++] = msg;
+            return;
+        }
+        case kControlCall: {
+            const auto &c = msg->body<CallRequest>();
+            if (c.fn == nullptr) {
+                reply_msg(msg, -EINVAL);
+                return;
+            }
+            int rc = c.fn(c.ctx);
+            bump(counters_.calls);
+            reply_msg(msg, rc);
+            return;
+        }
+        case kControlStats:
+            msg->body<ControlStats>() = stats();
+            reply_msg(msg, 0);
+            return;
+        default:
+            break;
+    }
+    reply_msg(msg, -EOPNOTSUPP);
+}
+
+void ControlLcore::on_abort(Message *msg) noexcept {
+    bump(counters_.aborts_seen);
+    Message **end = pulls_ + num_pulls_;
+    Message **it = std::find(pulls_, end, msg);
+    if (it != end) {  // still pulling: stop here
+        std::copy(it + 1, end, it);
+        --num_pulls_;
+        msg->body<RegionRequest>().resident = false;
+        bump(counters_.pulls_cancelled);
+    }
+    // Either the cancel, or (already answered) the acknowledgement msgport.h asks for.
+    reply_msg(msg, -ECANCELED);
+}
+
+bool ControlLcore::advance_pull() noexcept {
+    if (num_pulls_ == 0) return false;
+    Message *msg = pulls_[0];
+    auto &r = msg->body<RegionRequest>();
+    size_t chunk = std::min(config_.pull_chunk, r.len - r.pulled);
+    if (chunk > 0) {
+        const auto *base = static_cast<const char *>(r.addr);
+        r.resident = config_.residency->pull(base + r.pulled, chunk) && r.resident;
+        r.pulled += chunk;
+        bump(counters_.pulled_bytes, chunk);
+    }
+    if (r.pulled < r.len) return true;
+    // Pages pulled early may have been evicted meanwhile: answer for the whole region now.
+    r.resident = r.resident && config_.residency->in_core(r.addr, r.len);
+    std::copy(pulls_ + 1, pulls_ + num_pulls_, pulls_);
+    --num_pulls_;
+    bump(counters_.pulls_done);
+    reply_msg(msg, 0);
+    return true;
+}
+
+void ControlLcore::shutdown() noexcept {
+    for (unsigned i = 0; i < num_pulls_; ++i) {
+        pulls_[i]->body<RegionRequest>().resident = false;
+        bump(counters_.pulls_cancelled);
+        reply_msg(pulls_[i], -ECANCELED);
+    }
+    num_pulls_ = 0;
+    // Send everything still queued home; abort commands for messages replied just now (or
+    // earlier) come out of receive_burst too and are acknowledged.
+    Message *got[kPortBurst];
+    while (unsigned n = port_->receive_burst(got, kPortBurst)) {
+        for (unsigned i = 0; i < n; ++i) {
+            if (got[i]->delivery() == Delivery::kAbort) bump(counters_.aborts_seen);
+            if (got[i]->delivery() != Delivery::kReply) reply_msg(got[i], -ESHUTDOWN);
+        }
+    }
+}
+
+ControlStats ControlLcore::stats() const noexcept {
+    auto get = [](const std::atomic<uint64_t> &c) { return c.load(std::memory_order_relaxed); };
+    return ControlStats{get(counters_.residency_checks), get(counters_.pulls_done),
+                        get(counters_.pulls_cancelled),  get(counters_.pulled_bytes),
+                        get(counters_.calls),            get(counters_.aborts_seen),
+                        get(counters_.sleeps),           get(counters_.slept_ns)};
+}
+
+void prepare_residency_check(Message *msg, Port *reply_port, const void *addr, size_t len) {
+    msg->init(kControlResidency, reply_port, kAbortable);
+    msg->body<RegionRequest>() = RegionRequest{addr, len, 0, false};
+}
+
+void prepare_pull(Message *msg, Port *reply_port, const void *addr, size_t len) {
+    msg->init(kControlPull, reply_port, kAbortable);
+    msg->body<RegionRequest>() = RegionRequest{addr, len, 0, false};
+}
+
+void prepare_call(Message *msg, Port *reply_port, int (*fn)(void *ctx), void *ctx) {
+    msg->init(kControlCall, reply_port, kAbortable);
+    msg->body<CallRequest>() = CallRequest{fn, ctx};
+}
+
+void prepare_stats(Message *msg, Port *reply_port) {
+    msg->init(kControlStats, reply_port, kAbortable);
+    msg->body<ControlStats>() = ControlStats{};
+}
+
+}  // namespace homa::dp

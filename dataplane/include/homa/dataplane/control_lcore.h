@@ -1,0 +1,206 @@
+/**
+ * @file
+ * The control lcore: slow work that a poll-mode worker must never do itself. It serves, on
+ * its own lcore (which may share a core with a worker):
+ *   - residency checks (is this body in core?) and pulls (prefetch it: the page faults, and
+ *     any I/O, happen here) through mem/'s ResidencyChain;
+ *   - "run this function here" requests, the way pager I/O is plugged in without the control
+ *     lcore knowing pager internals;
+ *   - snapshots of its own counters.
+ * A worker sends a request and keeps polling its other work; the reply arrives on the
+ * worker's reply port. Pulls are done a chunk per loop iteration, so a pull can be aborted
+ * while it runs (an RPC aborted while its body is being prefetched) and small requests are not
+ * stuck behind a large pull. When idle the loop backs off (idle_backoff.h): it spins, yields,
+ * then sleeps on a doorbell (doorbell.h) for up to backoff.max_sleep_ns; send() and abort()
+ * ring it, so a request wakes it at once while an idle control lcore wakes only a few hundred
+ * times a second.
+ *
+ * @code
+ *   // set-up, main lcore
+ *   homa::mem::ResidencyChain chain;
+ *   auto *ctl = ControlLcore::create("ctl", {.residency = &chain}, SOCKET_ID_ANY);
+ *   ctl->launch(control_lcore_id);
+ *   Port *reply = Port::create("w0-reply", 64, PortMode::kSingleProducer, SOCKET_ID_ANY);
+ *   // worker lcore
+ *   prepare_pull(&msg, reply, body, len);
+ *   if (ctl->send(&msg) == -ENOBUFS) { ... retry later ... }
+ *   ... poll RX, timers, ...; n = reply->receive_burst(got, kPortBurst);
+ *   if (got[i] == &msg && msg.error() == 0 && msg.body<RegionRequest>().resident) transmit();
+ *   ctl->abort(&msg);  // if the RPC dies meanwhile: the reply comes back -ECANCELED (or done)
+ *   // shut-down, main lcore, once no worker sends any more
+ *   ctl->stop(); ControlLcore::destroy(ctl);
+ * @endcode
+ */
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "homa/dataplane/doorbell.h"
+#include "homa/dataplane/idle_backoff.h"
+#include "homa/dataplane/message.h"
+#include "homa/dataplane/msgport.h"
+
+namespace homa::mem {
+class ResidencyChain;
+}
+
+namespace homa::dp {
+
+/** Requests the control lcore serves (Message::opcode()). */
+enum ControlOp : uint16_t {
+    kControlResidency = 0x100,  ///< Body RegionRequest: answer only (never faults).
+    kControlPull = 0x101,       ///< Body RegionRequest: make it resident, then answer.
+    kControlCall = 0x102,       ///< Body CallRequest: run fn(ctx) on the control lcore.
+    kControlStats = 0x103,      ///< Reply body ControlStats.
+};
+
+/** Body of kControlResidency and kControlPull requests and their replies. */
+struct RegionRequest {
+    const void *addr;  ///< Set by the sender.
+    size_t len;        ///< Set by the sender.
+    size_t pulled;     ///< Reply: bytes prefetched (all of len when a pull completes).
+    bool resident;     ///< Reply: every page resident when the answer was given.
+};
+
+/** Body of kControlCall: the reply's error is fn(ctx). fn may block (it is not a worker). */
+struct CallRequest {
+    int (*fn)(void *ctx);
+    void *ctx;
+};
+
+/** The control lcore's counters (also the body of a kControlStats reply). */
+struct ControlStats {
+    uint64_t residency_checks;  ///< kControlResidency served.
+    uint64_t pulls_done;        ///< kControlPull completed.
+    uint64_t pulls_cancelled;   ///< kControlPull stopped by an abort or by stop().
+    uint64_t pulled_bytes;      ///< Bytes prefetched.
+    uint64_t calls;             ///< kControlCall run.
+    uint64_t aborts_seen;       ///< Abort commands received.
+    uint64_t sleeps;            ///< Idle sleeps (ended by their timeout or by the doorbell).
+    uint64_t slept_ns;          ///< Time they really took (sleep + timer slack + scheduling).
+};
+static_assert(sizeof(ControlStats) <= kMessageBodySize);
+static_assert(sizeof(RegionRequest) <= kMessageBodySize);
+
+struct ControlConfig {
+    /** Answers residency questions and pulls; nullptr: such requests fail -EOPNOTSUPP. */
+    const homa::mem::ResidencyChain *residency = nullptr;
+    unsigned port_capacity = 1024;  ///< Requests waiting at once (send_msg -ENOBUFS beyond).
+    unsigned max_pulls = 256;       ///< Pulls in progress at once (beyond: reply -EBUSY).
+    size_t pull_chunk = 256 * 1024; ///< Bytes prefetched per loop iteration.
+    /**
+     * Idle backoff. Sleeps may be long because send() and abort() ring the doorbell; the cap
+     * bounds the wake-up for requests that do not (do_msg() or send_msg() on port()).
+     */
+    BackoffConfig backoff = {2000, 200, 50000, 5000000};
+};
+
+class ControlLcore {
+public:
+    /**
+     * Creates the control lcore's state and its request port ("<name>", multi-producer).
+     * Any thread, at set-up. Returns nullptr with rte_errno: EINVAL (max_pulls or pull_chunk
+     * 0, name too long), ENOMEM, or the port's creation error.
+     */
+    static ControlLcore *create(const char *name, const ControlConfig &config, int socket_id);
+
+    /** Frees it; it must not be running (stop() first). nullptr is ignored. */
+    static void destroy(ControlLcore *ctl);
+
+    /** Where requests go. Any thread may send to it. */
+    Port &port() noexcept { return *port_; }
+
+    /**
+     * send_msg(port(), msg), then wakes the control lcore if it sleeps (one futex call, only
+     * then). Any thread. Returns what send_msg() returns (0, -ENOBUFS, -EBUSY, -EINVAL).
+     */
+    int send(Message *msg) noexcept {
+        int rc = send_msg(*port_, msg);
+        if (rc == 0) bell_.ring();
+        return rc;
+    }
+
+    /**
+     * abort_msg(msg) for a request sent here, then wakes the control lcore if it sleeps.
+     * The sender only. Returns what abort_msg() returns (0, -EPERM, -EALREADY).
+     */
+    int abort(Message *msg) noexcept {
+        int rc = abort_msg(msg);
+        if (rc == 0) bell_.ring();
+        return rc;
+    }
+
+    /** Wakes the control lcore if it sleeps (after a send_msg() on port()). Any thread. */
+    void kick() noexcept { bell_.ring(); }
+
+    /** True while the control lcore sleeps on its doorbell. Any thread (a snapshot). */
+    bool asleep() const noexcept { return bell_.asleep(); }
+
+    /**
+     * Runs the service loop on EAL lcore `lcore_id` (rte_eal_remote_launch). Main lcore only.
+     * Returns 0, -EBUSY (already running, or the lcore is busy), -EINVAL (not a worker lcore).
+     */
+    int launch(unsigned lcore_id);
+
+    /**
+     * Stops the loop and waits for its lcore. Pulls in progress are replied -ECANCELED and
+     * requests still queued -ESHUTDOWN, so every message goes home; senders must have stopped
+     * sending. Main lcore only. Returns 0, or -EINVAL if it was not launched.
+     */
+    int stop();
+
+    /**
+     * One iteration of the service loop (receive a burst, serve it, advance the oldest pull
+     * by one chunk). Returns true if it did anything. For running the service inside another
+     * loop (a single-lcore app, tests); only on one thread at a time, and not while launched.
+     */
+    bool poll() noexcept;
+
+    /** True from the moment stop() is called until the next launch(). Any thread. */
+    bool stopping() const noexcept { return stop_.load(std::memory_order_acquire); }
+
+    /** A snapshot of the counters. Any thread (approximate while running). */
+    ControlStats stats() const noexcept;
+
+private:
+    ControlLcore() = default;
+    static int main_loop(void *arg);
+    void serve(Message *msg) noexcept;
+    void on_abort(Message *msg) noexcept;
+    bool advance_pull() noexcept;
+    void shutdown() noexcept;
+
+    Port *port_ = nullptr;
+    ControlConfig config_{};
+    Message **pulls_ = nullptr;  ///< In progress, oldest first.
+    unsigned num_pulls_ = 0;
+    unsigned lcore_ = ~0u;
+    std::atomic<bool> stop_{false};
+    Doorbell bell_;
+    // Written by the control lcore only; atomics so that stats() may read them anywhere.
+    struct Counters {
+        std::atomic<uint64_t> residency_checks{0}, pulls_done{0}, pulls_cancelled{0},
+            pulled_bytes{0}, calls{0}, aborts_seen{0}, sleeps{0}, slept_ns{0};
+    };
+    alignas(64) Counters counters_;
+};
+
+/**
+ * Request builders. Each prepares an owned message (kMsgDone set) whose reply goes to
+ * `reply_port`; send it with ctl->send(msg), or with do_msg() on ctl->port() from a thread that
+ * may block (no doorbell: a sleeping control lcore then answers within backoff.max_sleep_ns). Every request is abortable, so a worker can abort whatever it has in flight for a
+ * dying RPC: an aborted pull still in progress comes back -ECANCELED with resident false; a
+ * request already answered comes back with its answer. Any thread.
+ */
+/// Is [addr, addr + len) resident? Never faults on the control lcore either.
+void prepare_residency_check(Message *msg, Port *reply_port, const void *addr, size_t len);
+/// Make [addr, addr + len) resident, then answer.
+void prepare_pull(Message *msg, Port *reply_port, const void *addr, size_t len);
+/// Run fn(ctx) on the control lcore; the reply's error is its result.
+void prepare_call(Message *msg, Port *reply_port, int (*fn)(void *ctx), void *ctx);
+/// A snapshot of the control lcore's counters (reply body ControlStats).
+void prepare_stats(Message *msg, Port *reply_port);
+
+}  // namespace homa::dp

@@ -1,0 +1,432 @@
+// LWKT-style message ports on rte_ring; see msgport.h for the contract.
+//
+// DESIGN NOTES
+//
+// Who touches a message. A message in flight is, at any instant, in exactly one of: a port's
+// ring or backlog (kMsgQueued), the hands of the owner of the port that retrieved it (its
+// *holder*, kMsgRetrieved), or back with its sender (kMsgDone). Only the thread that has it
+// in hand writes its fields; the one exception is the sender's abort_msg(), which may run at
+// any time and only sets kMsgAborted (a CAS on the flags word) and pushes the abort token.
+//
+// The flags, and their legal order within one flight (send to receipt of the reply):
+//
+//   transition                         by              flags                    other fields
+//   1 send_msg / do_msg                sender          DONE -> QUEUED           target := port
+//                                                      (+ASYNC for send_msg, ABORTABLE kept)
+//   2 receive as command               target owner    QUEUED -> RETRIEVED      holder := port
+//   3 forward_msg                      holder          RETRIEVED -> QUEUED      holder := null,
+//                                                      (then 2 at the next port) target := next
+//   4 abort_msg                        sender          +ABORTED  (only if ABORTABLE and none of
+//                                                      DONE, REPLIED, ABORTED) token -> inbox
+//   5 receive as abort command         holder's port   +ABORT_SEEN (only with ABORTED, only
+//                                                      when holder == that port)
+//   6 reply_msg, no abort pending      holder          +REPLIED, then 9
+//   7 reply_msg, ABORTED, not SEEN     holder          +REPLIED; held: the holder keeps it
+//   8 reply_msg after ABORT_SEEN       holder          +REPLIED (if not yet), then 9
+//   9 release                          holder          async: +QUEUED onto the reply port;
+//                                                      sync: +DONE          holder := null
+//  10 receive as reply                 sender          QUEUED -> DONE
+//
+// So a flight reads DONE, QUEUED, RETRIEVED, (QUEUED, RETRIEVED)*, REPLIED, [QUEUED,] DONE,
+// with ABORTED added anywhere between send and REPLIED, and ABORT_SEEN after ABORTED while
+// RETRIEVED. ABORTED and REPLIED are decided by CAS on one word: whichever is set first wins.
+// If the reply wins, abort_msg() returns -EALREADY and no abort command exists; if the abort
+// wins, the reply is held (7) until the abort command has been seen and answered (8). That is
+// how "every aborted message is seen as the abort command exactly once, and every message is
+// replied exactly once" holds even when the abort races the reply.
+//
+// The abort token. An aborted flight has exactly one token: the message itself, linked
+// through abort_next_, which is on one list at a time: a port's abort inbox (multi-producer,
+// intrusive: push by CAS, the owner takes the whole list with one exchange, so there is no
+// ABA and it can never be full), then that port's pending list (owner only). The owner of
+// port X looks at each token it has:
+//   holder == X   X has seen the command: hand out the abort command now (5).
+//   target == X   the message is on its way to X or waiting in X's ring: keep the token
+//                 pending, so the command is seen first even if the abort overtook it.
+//   otherwise     the message was forwarded on: push the token to target's inbox (a chase,
+//                 like DragonFly's IPI chase of ms_target_port).
+// Why the reads are safe: holder == X is only ever written by X, and only X moves the message
+// away from X again, so X never misreads it. target may be stale for a moment when a forward
+// to X fails and is undone; the token is then re-examined on X's next poll and chased back.
+//
+// Tried and rejected:
+//  - DragonFly requeues an aborted message on the target's queue. Our queues are rings: the
+//    abort could find the ring full (an abort that fails with -ENOBUFS is one more thing every
+//    sender must retry), and a kSingleProducer ring's producer is somebody else. Hence the
+//    intrusive abort inbox beside the ring; an idle poll costs one relaxed load of it.
+//  - Letting the sender find the message's current port: without a lock, forward and abort
+//    race; the chase above needs none.
+//  - DragonFly turns an abort into a no-op when the target replies before looping; we must
+//    deliver the abort command exactly once even then, hence the held reply.
+//  - A reply that finds the reply ring full cannot be refused (the target has nowhere to keep
+//    it), so it spills to the reply port's overflow inbox, delivered after the ring. Sizing a
+//    reply port for the sender's messages in flight keeps this path cold; it is counted.
+//
+// Messages dequeued but not yet handed out (wait_msg() looking for one particular reply)
+// wait in the owner's backlog, still kMsgQueued, with holder unset: for the abort protocol
+// they are still "in the ring".
+#include "homa/dataplane/msgport.h"
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
+#include <sched.h>
+
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+namespace homa::dp {
+namespace {
+
+static_assert(sizeof(Message *) == sizeof(void *), "rings carry message pointers");
+
+void bump(std::atomic<uint64_t> &counter) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+// Polls `done` until it returns true or `timeout_ns` passes: rte_pause first (cheap, keeps the
+// wake-up instant), then sched_yield so that a waiting application thread sharing a core with
+// the lcore it waits for lets that lcore run.
+template <class Done>
+bool poll_until(Done done, uint64_t timeout_ns) noexcept {
+    const uint64_t start = rte_get_timer_cycles();
+    const uint64_t hz = rte_get_timer_hz();
+    const uint64_t whole_seconds = timeout_ns / 1000000000u;
+    const uint64_t limit = whole_seconds >= UINT64_MAX / hz / 2  // "forever", without overflow
+                               ? UINT64_MAX
+                               : whole_seconds * hz + timeout_ns % 1000000000u * hz / 1000000000u;
+    for (unsigned spins = 0;; ++spins) {
+        if (done()) return true;
+        if (rte_get_timer_cycles() - start >= limit) return done();
+        if (spins < 1024) {
+            rte_pause();
+        } else {
+            sched_yield();
+        }
+    }
+}
+
+}  // namespace
+
+Port *Port::create(const char *name, unsigned capacity, PortMode mode, int socket_id) {
+    if (capacity == 0 || capacity > RTE_RING_SZ_MASK || name == nullptr ||
+        std::strlen(name) >= sizeof(Port::name_)) {
+        rte_errno = EINVAL;
+        return nullptr;
+    }
+    unsigned flags = RING_F_SC_DEQ | RING_F_EXACT_SZ;
+    if (mode == PortMode::kSingleProducer) flags |= RING_F_SP_ENQ;
+    rte_ring *ring = rte_ring_create(name, capacity, socket_id, flags);
+    if (ring == nullptr) return nullptr;  // rte_errno set by rte_ring_create
+    void *mem = rte_zmalloc_socket(name, sizeof(Port), RTE_CACHE_LINE_SIZE, socket_id);
+    if (mem == nullptr) {
+        rte_ring_free(ring);
+        rte_errno = ENOMEM;
+        return nullptr;
+    }
+    Port *port = new (mem) Port();
+    port->ring_ = ring;
+    std::snprintf(port->name_, sizeof(port->name_), "%s", name);
+    return port;
+}
+
+void Port::destroy(Port *port) {
+    if (port == nullptr) return;
+    rte_ring_free(port->ring_);
+    port->~Port();
+    rte_free(port);
+}
+
+unsigned Port::count() const noexcept { return rte_ring_count(ring_); }
+
+bool Port::has_input() const noexcept {
+    return !rte_ring_empty(ring_) || backlog_head_ != nullptr || pending_aborts_ != nullptr ||
+           abort_inbox_.load(std::memory_order_relaxed) != nullptr ||
+           overflow_inbox_.load(std::memory_order_relaxed) != nullptr;
+}
+
+const char *Port::name() const noexcept { return name_; }
+
+Port::Stats Port::stats() const noexcept {
+    Stats s;
+    s.commands = commands_.load(std::memory_order_relaxed);
+    s.aborts = aborts_.load(std::memory_order_relaxed);
+    s.replies = replies_.load(std::memory_order_relaxed);
+    s.abort_chases = abort_chases_.load(std::memory_order_relaxed);
+    s.reply_overflows = reply_overflows_.load(std::memory_order_relaxed);
+    return s;
+}
+
+void Port::push_abort(Message *msg) noexcept {
+    Message *head = abort_inbox_.load(std::memory_order_relaxed);
+    do {
+        msg->abort_next_ = head;
+    } while (!abort_inbox_.compare_exchange_weak(head, msg, std::memory_order_release,
+                                                 std::memory_order_relaxed));
+}
+
+void Port::push_overflow(Message *msg) noexcept {
+    reply_overflows_.fetch_add(1, std::memory_order_relaxed);
+    Message *head = overflow_inbox_.load(std::memory_order_relaxed);
+    do {
+        msg->next_ = head;
+    } while (!overflow_inbox_.compare_exchange_weak(head, msg, std::memory_order_release,
+                                                    std::memory_order_relaxed));
+}
+
+void Port::release_reply(Message *msg) noexcept {
+    msg->update(0, kMsgQueued);
+    if (rte_ring_enqueue(ring_, msg) != 0) push_overflow(msg);
+}
+
+void Port::backlog_append(Message *msg) noexcept {
+    msg->next_ = nullptr;
+    if (backlog_tail_ == nullptr) {
+        backlog_head_ = msg;
+    } else {
+        backlog_tail_->next_ = msg;
+    }
+    backlog_tail_ = msg;
+}
+
+void Port::take_overflow() noexcept {
+    if (overflow_inbox_.load(std::memory_order_relaxed) == nullptr) return;
+    Message *lifo = overflow_inbox_.exchange(nullptr, std::memory_order_acquire);
+    Message *fifo = nullptr;  // pushes come out newest first; restore their order
+    while (lifo != nullptr) {
+        Message *next = lifo->next_;
+        lifo->next_ = fifo;
+        fifo = lifo;
+        lifo = next;
+    }
+    while (fifo != nullptr) {
+        Message *next = fifo->next_;
+        backlog_append(fifo);
+        fifo = next;
+    }
+}
+
+// Transitions 2 and 10: a message taken from this port's ring or backlog is handed out.
+Message *Port::accept(Message *msg) noexcept {
+    if (msg->flags() & kMsgReplied) {  // only replies arrive already replied
+        msg->update(kMsgQueued, kMsgDone);
+        bump(replies_);
+        return msg;
+    }
+    // holder first: once RETRIEVED is visible the abort token may be handed out here.
+    msg->holder_.store(this, std::memory_order_release);
+    msg->update(kMsgQueued, kMsgRetrieved);
+    bump(commands_);
+    return msg;
+}
+
+// Transition 5 and the chase (see DESIGN NOTES, "The abort token").
+unsigned Port::deliver_aborts(Message **msgs, unsigned n) noexcept {
+    if (abort_inbox_.load(std::memory_order_relaxed) != nullptr) {
+        Message *lifo = abort_inbox_.exchange(nullptr, std::memory_order_acquire);
+        Message **tail = &pending_aborts_;
+        while (*tail != nullptr) tail = &(*tail)->abort_next_;
+        Message *fifo = nullptr;
+        while (lifo != nullptr) {
+            Message *next = lifo->abort_next_;
+            lifo->abort_next_ = fifo;
+            fifo = lifo;
+            lifo = next;
+        }
+        *tail = fifo;
+    }
+    unsigned k = 0;
+    Message **link = &pending_aborts_;
+    while (*link != nullptr && k < n) {
+        Message *msg = *link;
+        if (msg->holder_.load(std::memory_order_acquire) == this) {
+            *link = msg->abort_next_;
+            msg->abort_next_ = nullptr;
+            msg->update(0, kMsgAbortSeen);
+            msgs[k++] = msg;
+            bump(aborts_);
+            continue;
+        }
+        Port *target = msg->target_.load(std::memory_order_acquire);
+        if (target == this) {
+            link = &msg->abort_next_;  // the command has not been seen here yet
+            continue;
+        }
+        *link = msg->abort_next_;
+        target->push_abort(msg);
+        bump(abort_chases_);
+    }
+    return k;
+}
+
+unsigned Port::receive_burst(Message **msgs, unsigned n) noexcept {
+    unsigned k = 0;
+    if (pending_aborts_ != nullptr || abort_inbox_.load(std::memory_order_relaxed) != nullptr) {
+        k = deliver_aborts(msgs, n);
+    }
+    while (k < n && backlog_head_ != nullptr) {
+        Message *msg = backlog_head_;
+        backlog_head_ = msg->next_;
+        if (backlog_head_ == nullptr) backlog_tail_ = nullptr;
+        msgs[k++] = accept(msg);
+    }
+    while (k < n) {
+        // Through a void * array: the ring stores void *, and reading those slots as
+        // Message * would break aliasing rules in the inlined ring code.
+        void *burst[kPortBurst];
+        unsigned want = n - k < kPortBurst ? n - k : kPortBurst;
+        unsigned got = rte_ring_dequeue_burst(ring_, burst, want, nullptr);
+        for (unsigned i = 0; i < got; ++i) msgs[k++] = accept(static_cast<Message *>(burst[i]));
+        if (got < want) break;
+    }
+    if (k < n && overflow_inbox_.load(std::memory_order_relaxed) != nullptr) {
+        take_overflow();
+        while (k < n && backlog_head_ != nullptr) {
+            Message *msg = backlog_head_;
+            backlog_head_ = msg->next_;
+            if (backlog_head_ == nullptr) backlog_tail_ = nullptr;
+            msgs[k++] = accept(msg);
+        }
+    }
+    return k;
+}
+
+Message *Port::wait_port(uint64_t timeout_ns) noexcept {
+    Message *msg = nullptr;
+    poll_until([&] { return receive_burst(&msg, 1) == 1; }, timeout_ns);
+    return msg;
+}
+
+// Moves everything waiting in the ring and the overflow inbox to the backlog, then unlinks
+// `wanted` from the backlog if it is there.
+bool Port::take_from_backlog(Message *wanted) noexcept {
+    void *burst[kPortBurst];
+    unsigned got;
+    while ((got = rte_ring_dequeue_burst(ring_, burst, kPortBurst, nullptr)) > 0) {
+        for (unsigned i = 0; i < got; ++i) backlog_append(static_cast<Message *>(burst[i]));
+    }
+    take_overflow();
+    Message *prev = nullptr;
+    for (Message *m = backlog_head_; m != nullptr; prev = m, m = m->next_) {
+        if (m != wanted) continue;
+        (prev == nullptr ? backlog_head_ : prev->next_) = m->next_;
+        if (backlog_tail_ == m) backlog_tail_ = prev;
+        return true;
+    }
+    return false;
+}
+
+// Transition 9: gives a replied message back. The caller held it and must not touch it
+// afterwards.
+void Port::release(Message *msg, uint32_t flags) noexcept {
+    msg->holder_.store(nullptr, std::memory_order_relaxed);
+    if (flags & kMsgAsync) {
+        msg->reply_port_->release_reply(msg);
+    } else {
+        msg->update(0, kMsgDone);  // the do_msg() caller owns it from here on
+    }
+}
+
+int send_msg(Port &port, Message *msg) noexcept {
+    const uint32_t flags = msg->flags_.load(std::memory_order_relaxed);
+    if (!(flags & kMsgDone)) return -EBUSY;
+    if (msg->reply_port_ == nullptr) return -EINVAL;
+    msg->error_ = 0;
+    msg->holder_.store(nullptr, std::memory_order_relaxed);
+    msg->target_.store(&port, std::memory_order_relaxed);
+    msg->flags_.store(kMsgQueued | kMsgAsync | (flags & kMsgAbortable), std::memory_order_relaxed);
+    if (rte_ring_enqueue(port.ring_, msg) != 0) {  // the ring's release orders the stores above
+        msg->flags_.store(flags, std::memory_order_relaxed);
+        return -ENOBUFS;
+    }
+    return 0;
+}
+
+int do_msg(Port &port, Message *msg, uint64_t timeout_ns) noexcept {
+    const uint32_t flags = msg->flags_.load(std::memory_order_relaxed);
+    if (!(flags & kMsgDone)) return -EBUSY;
+    msg->error_ = 0;
+    msg->holder_.store(nullptr, std::memory_order_relaxed);
+    msg->target_.store(&port, std::memory_order_relaxed);
+    msg->flags_.store(kMsgQueued | (flags & kMsgAbortable), std::memory_order_relaxed);
+    if (rte_ring_enqueue(port.ring_, msg) != 0) {
+        msg->flags_.store(flags, std::memory_order_relaxed);
+        return -ENOBUFS;
+    }
+    if (wait_msg(msg, timeout_ns) != 0) return -ETIMEDOUT;
+    return msg->error_;
+}
+
+int forward_msg(Port &port, Message *msg) noexcept {
+    const uint32_t flags = msg->flags();
+    constexpr uint32_t kMustBe =
+        kMsgRetrieved | kMsgReplied | kMsgAbortSeen | kMsgDone | kMsgQueued;
+    if ((flags & kMustBe) != kMsgRetrieved) return -EINVAL;
+    Port *self = msg->holder_.load(std::memory_order_relaxed);
+    // target before QUEUED and holder := null: a token examined meanwhile is chased towards
+    // `port` and waits there until `port` has seen the command.
+    msg->target_.store(&port, std::memory_order_release);
+    msg->update(kMsgRetrieved, kMsgQueued);
+    msg->holder_.store(nullptr, std::memory_order_release);
+    if (rte_ring_enqueue(port.ring_, msg) == 0) return 0;
+    // Undo, holder first: a token that reached `port` meanwhile is chased back here.
+    msg->holder_.store(self, std::memory_order_release);
+    msg->update(kMsgQueued, kMsgRetrieved);
+    msg->target_.store(self, std::memory_order_release);
+    return -ENOBUFS;
+}
+
+int reply_msg(Message *msg, int error) noexcept {
+    const uint32_t flags = msg->flags();
+    if ((flags & (kMsgRetrieved | kMsgQueued | kMsgDone)) != kMsgRetrieved) return -EINVAL;
+    if (flags & kMsgAbortSeen) {  // transition 8: the abort command has been seen
+        if (!(flags & kMsgReplied)) {
+            msg->error_ = error;
+            msg->update(0, kMsgReplied);
+        }
+        Port::release(msg, flags);
+        return 0;
+    }
+    if (flags & kMsgReplied) return -EALREADY;  // held, waiting for its abort command
+    msg->error_ = error;
+    const uint32_t before = msg->update(0, kMsgReplied);  // races abort_msg()'s CAS
+    if (before & kMsgAborted) return 0;                   // transition 7: held
+    Port::release(msg, before);                               // transition 6
+    return 0;
+}
+
+int abort_msg(Message *msg) noexcept {
+    uint32_t flags = msg->flags_.load(std::memory_order_relaxed);
+    do {
+        if (!(flags & kMsgAbortable)) return -EPERM;
+        if (flags & (kMsgDone | kMsgReplied | kMsgAborted)) return -EALREADY;
+    } while (!msg->flags_.compare_exchange_weak(flags, flags | kMsgAborted,
+                                                std::memory_order_acq_rel,
+                                                std::memory_order_relaxed));
+    // The token goes to the last port the sender knows of; port owners chase it onwards.
+    msg->target_.load(std::memory_order_acquire)->push_abort(msg);
+    return 0;
+}
+
+int wait_msg(Message *msg, uint64_t timeout_ns) noexcept {
+    if (!(msg->flags() & kMsgAsync)) {
+        return poll_until([&] { return (msg->flags() & kMsgDone) != 0; }, timeout_ns)
+                   ? 0
+                   : -ETIMEDOUT;
+    }
+    Port *port = msg->reply_port_;
+    bool found = poll_until(
+        [&] {
+            if (msg->flags() & kMsgDone) return true;  // already handed out
+            if (!port->take_from_backlog(msg)) return false;
+            port->accept(msg);
+            return true;
+        },
+        timeout_ns);
+    return found ? 0 : -ETIMEDOUT;
+}
+
+}  // namespace homa::dp

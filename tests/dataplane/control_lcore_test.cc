@@ -1,0 +1,494 @@
+// The control lcore: each request type, aborts of pulls in progress (driven step by step with
+// poll(), so the order of events is the test's), stop() sending everything home, and end to
+// end: a worker lcore asks about a file region that is not resident, keeps working, and gets
+// the answer once the pages are in. Lcores: main on core 0; worker and control share core 1.
+#include "homa/dataplane/control_lcore.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_memory.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "homa/dataplane/eal.h"
+#include "homa/mem/file_pager.h"
+#include "homa/mem/residency.h"
+
+namespace homa::dp {
+namespace {
+
+constexpr uint64_t kSecond = 1000000000;
+const size_t kPage = static_cast<size_t>(getpagesize());
+
+class EalEnvironment : public ::testing::Environment {
+public:
+    void SetUp() override {
+        int rc = init_eal(unprivileged_eal_args("control_lcore_test", 128,
+                                                {"--lcores=0@0,1@1,2@1", "--no-pci"}));
+        ASSERT_GE(rc, 0) << "rte_eal_init failed: " << -rc;
+    }
+    void TearDown() override { rte_eal_cleanup(); }
+};
+
+unsigned worker_lcore() { return rte_get_next_lcore(rte_get_main_lcore(), 1, 0); }
+unsigned control_lcore() { return rte_get_next_lcore(worker_lcore(), 1, 0); }
+
+// Anonymous memory, never touched until a test touches it (so not resident).
+struct Anon {
+    uint8_t *p = nullptr;
+    size_t len;
+    explicit Anon(size_t bytes) : len(bytes) {
+        void *m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        p = m == MAP_FAILED ? nullptr : static_cast<uint8_t *>(m);
+    }
+    ~Anon() {
+        if (p != nullptr) munmap(p, len);
+    }
+};
+
+class ControlTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        static int serial = 0;
+        std::string n = std::to_string(serial++);
+        reply_ = Port::create(("ctl_reply" + n).c_str(), 64, PortMode::kSingleProducer,
+                              SOCKET_ID_ANY);
+        ASSERT_NE(reply_, nullptr);
+        config_.residency = &chain_;
+        config_.pull_chunk = 64 * 1024;
+        name_ = "ctl" + n;
+    }
+    void TearDown() override {
+        ControlLcore::destroy(ctl_);
+        Port::destroy(reply_);
+    }
+    void create() {
+        ctl_ = ControlLcore::create(name_.c_str(), config_, SOCKET_ID_ANY);
+        ASSERT_NE(ctl_, nullptr) << rte_strerror(rte_errno);
+    }
+    // Steps the (not launched) control service until `m` comes back.
+    void poll_until_replied(Message *m) {
+        for (int i = 0; i < 100000 && !(m->flags() & kMsgDone); ++i) {
+            ctl_->poll();
+            Message *got[kPortBurst];
+            unsigned n = reply_->receive_burst(got, kPortBurst);
+            for (unsigned k = 0; k < n; ++k) ASSERT_EQ(got[k], m);
+        }
+        ASSERT_TRUE(m->flags() & kMsgDone);
+    }
+
+    homa::mem::ResidencyChain chain_;
+    ControlConfig config_;
+    std::string name_;
+    ControlLcore *ctl_ = nullptr;
+    Port *reply_ = nullptr;
+};
+
+TEST_F(ControlTest, Create_RejectsZeroChunk) {
+    config_.pull_chunk = 0;
+    EXPECT_EQ(ControlLcore::create(name_.c_str(), config_, SOCKET_ID_ANY), nullptr);
+    EXPECT_EQ(rte_errno, EINVAL);
+}
+
+TEST_F(ControlTest, Launch_RejectsMainLcore) {
+    create();
+    EXPECT_EQ(ctl_->launch(rte_get_main_lcore()), -EINVAL);
+    EXPECT_EQ(ctl_->stop(), -EINVAL);
+}
+
+TEST_F(ControlTest, ResidencyCheck_AnswersWithoutFaulting) {
+    create();
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);
+    Anon region(64 * kPage);
+    ASSERT_NE(region.p, nullptr);
+    Message m;
+    prepare_residency_check(&m, reply_, region.p, region.len);
+    ASSERT_EQ(do_msg(ctl_->port(), &m, 5 * kSecond), 0);
+    EXPECT_FALSE(m.body<RegionRequest>().resident);
+    EXPECT_FALSE(homa::mem::mincore_resident(region.p, region.len));  // asking did not fault
+    for (size_t off = 0; off < region.len; off += kPage) region.p[off] = 1;
+    prepare_residency_check(&m, reply_, region.p, region.len);
+    ASSERT_EQ(do_msg(ctl_->port(), &m, 5 * kSecond), 0);
+    EXPECT_TRUE(m.body<RegionRequest>().resident);
+    EXPECT_EQ(ctl_->stop(), 0);
+    EXPECT_EQ(ctl_->stats().residency_checks, 2u);
+}
+
+TEST_F(ControlTest, Pull_MakesRegionResidentChunkByChunk) {
+    create();
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);
+    Anon region(1 << 20);
+    ASSERT_NE(region.p, nullptr);
+    ASSERT_FALSE(homa::mem::mincore_resident(region.p, region.len));
+    Message m;
+    prepare_pull(&m, reply_, region.p, region.len);
+    ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
+    ASSERT_EQ(wait_msg(&m, 5 * kSecond), 0);
+    EXPECT_EQ(m.error(), 0);
+    EXPECT_TRUE(m.body<RegionRequest>().resident);
+    EXPECT_EQ(m.body<RegionRequest>().pulled, region.len);
+    EXPECT_TRUE(homa::mem::mincore_resident(region.p, region.len));
+    EXPECT_EQ(ctl_->stop(), 0);
+    ControlStats s = ctl_->stats();
+    EXPECT_EQ(s.pulls_done, 1u);
+    EXPECT_EQ(s.pulled_bytes, region.len);
+}
+
+TEST_F(ControlTest, Pull_AbortedWhilePrefetchingIsCancelled) {
+    create();  // not launched: this thread steps the service with poll()
+    Anon region(1 << 20);
+    Message m;
+    prepare_pull(&m, reply_, region.p, region.len);
+    ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
+    ASSERT_TRUE(ctl_->poll());  // takes the request, pulls the first chunk
+    ASSERT_EQ(abort_msg(&m), 0);
+    ASSERT_TRUE(ctl_->poll());  // sees the abort command before the next chunk
+    Message *got;
+    ASSERT_EQ(reply_->receive_burst(&got, 1), 1u);
+    EXPECT_EQ(got, &m);
+    EXPECT_EQ(m.error(), -ECANCELED);
+    EXPECT_FALSE(m.body<RegionRequest>().resident);
+    EXPECT_EQ(m.body<RegionRequest>().pulled, config_.pull_chunk);
+    EXPECT_FALSE(ctl_->poll());  // nothing left to pull
+    ControlStats s = ctl_->stats();
+    EXPECT_EQ(s.pulls_cancelled, 1u);
+    EXPECT_EQ(s.aborts_seen, 1u);
+    EXPECT_EQ(s.pulls_done, 0u);
+}
+
+TEST_F(ControlTest, Pull_AbortBeforeServiceIsSeenAfterTheRequest) {
+    create();
+    Anon region(1 << 20);
+    Message m;
+    prepare_pull(&m, reply_, region.p, region.len);
+    ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
+    ASSERT_EQ(abort_msg(&m), 0);
+    poll_until_replied(&m);
+    EXPECT_EQ(m.error(), -ECANCELED);
+    EXPECT_EQ(m.body<RegionRequest>().pulled, config_.pull_chunk);  // one chunk, then the abort
+    EXPECT_EQ(ctl_->stats().aborts_seen, 1u);
+}
+
+TEST_F(ControlTest, Pull_AbortAfterAnswerIsTooLate) {
+    create();
+    Anon region(4 * kPage);
+    Message m;
+    prepare_pull(&m, reply_, region.p, region.len);
+    ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
+    poll_until_replied(&m);
+    EXPECT_EQ(abort_msg(&m), -EALREADY);
+    EXPECT_EQ(m.error(), 0);
+    EXPECT_TRUE(m.body<RegionRequest>().resident);
+}
+
+int record_lcore(void *ctx) {
+    *static_cast<unsigned *>(ctx) = rte_lcore_id();
+    return 42;
+}
+
+TEST_F(ControlTest, Call_RunsOnControlLcore) {
+    create();
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);
+    unsigned ran_on = ~0u;
+    Message m;
+    prepare_call(&m, reply_, record_lcore, &ran_on);
+    ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
+    ASSERT_EQ(wait_msg(&m, 5 * kSecond), 0);
+    EXPECT_EQ(m.error(), 42);
+    EXPECT_EQ(ran_on, control_lcore());
+    EXPECT_EQ(ctl_->stop(), 0);
+    EXPECT_EQ(ctl_->stats().calls, 1u);
+}
+
+TEST_F(ControlTest, Call_AbortedBeforeServiceKeepsItsResult) {
+    create();
+    unsigned ran_on = ~0u;
+    Message m;
+    prepare_call(&m, reply_, record_lcore, &ran_on);
+    ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
+    ASSERT_EQ(abort_msg(&m), 0);
+    poll_until_replied(&m);
+    EXPECT_EQ(m.error(), 42);  // answered before the abort command was seen
+    EXPECT_EQ(ctl_->stats().aborts_seen, 1u);
+}
+
+TEST_F(ControlTest, Call_NullFunctionIsInvalid) {
+    create();
+    Message m;
+    prepare_call(&m, reply_, nullptr, nullptr);
+    ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
+    poll_until_replied(&m);
+    EXPECT_EQ(m.error(), -EINVAL);
+}
+
+TEST_F(ControlTest, Stats_SnapshotCountsRequests) {
+    create();
+    unsigned ran_on;
+    Anon region(kPage);
+    Message m;
+    prepare_call(&m, reply_, record_lcore, &ran_on);
+    ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
+    poll_until_replied(&m);
+    prepare_residency_check(&m, reply_, region.p, region.len);
+    ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
+    poll_until_replied(&m);
+    prepare_stats(&m, reply_);
+    ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
+    poll_until_replied(&m);
+    EXPECT_EQ(m.error(), 0);
+    EXPECT_EQ(m.body<ControlStats>().calls, 1u);
+    EXPECT_EQ(m.body<ControlStats>().residency_checks, 1u);
+}
+
+TEST_F(ControlTest, Serve_UnknownOpcodeIsRejected) {
+    create();
+    Message m;
+    m.init(0x7777, reply_);
+    ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
+    poll_until_replied(&m);
+    EXPECT_EQ(m.error(), -EOPNOTSUPP);
+}
+
+TEST_F(ControlTest, Serve_NoResidencyChainIsRejected) {
+    config_.residency = nullptr;
+    create();
+    Anon region(kPage);
+    Message m;
+    prepare_pull(&m, reply_, region.p, region.len);
+    ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
+    poll_until_replied(&m);
+    EXPECT_EQ(m.error(), -EOPNOTSUPP);
+}
+
+TEST_F(ControlTest, Serve_TooManyPullsIsBusy) {
+    config_.max_pulls = 1;
+    create();
+    Anon region(1 << 20);
+    Message a, b;
+    prepare_pull(&a, reply_, region.p, region.len);
+    prepare_pull(&b, reply_, region.p, region.len);
+    ASSERT_EQ(send_msg(ctl_->port(), &a), 0);
+    ASSERT_EQ(send_msg(ctl_->port(), &b), 0);
+    ctl_->poll();
+    Message *got;
+    ASSERT_EQ(reply_->receive_burst(&got, 1), 1u);
+    EXPECT_EQ(got, &b);
+    EXPECT_EQ(b.error(), -EBUSY);
+    poll_until_replied(&a);
+    EXPECT_EQ(a.error(), 0);
+}
+
+// A residency hook that holds the first pull until stop() has been called, so that stop()
+// meets a pull in progress and a request still queued.
+struct Gate {
+    ControlLcore *ctl = nullptr;
+    std::atomic<bool> entered{false};
+    static homa::mem::HookResult hook(void *ctx, const void *, size_t, bool pull, bool *) {
+        auto *g = static_cast<Gate *>(ctx);
+        if (pull && !g->entered.exchange(true)) {
+            for (int i = 0; i < 5000 && !g->ctl->stopping(); ++i) usleep(1000);
+        }
+        return homa::mem::HookResult::kContinue;
+    }
+};
+
+TEST_F(ControlTest, Stop_SendsEverythingHome) {
+    Gate gate;
+    ASSERT_EQ(chain_.register_first(Gate::hook, &gate), 0);
+    create();
+    gate.ctl = ctl_;
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);
+    Anon region(1 << 20);
+    Message pull, call;
+    prepare_pull(&pull, reply_, region.p, region.len);
+    ASSERT_EQ(send_msg(ctl_->port(), &pull), 0);
+    for (int i = 0; i < 5000 && !gate.entered; ++i) usleep(1000);
+    ASSERT_TRUE(gate.entered);
+    unsigned ran_on = ~0u;
+    prepare_call(&call, reply_, record_lcore, &ran_on);
+    ASSERT_EQ(send_msg(ctl_->port(), &call), 0);
+    EXPECT_EQ(ctl_->stop(), 0);
+    ASSERT_EQ(wait_msg(&pull, kSecond), 0);
+    ASSERT_EQ(wait_msg(&call, kSecond), 0);
+    EXPECT_EQ(pull.error(), -ECANCELED);
+    EXPECT_EQ(call.error(), -ESHUTDOWN);
+    EXPECT_EQ(ran_on, ~0u);
+    EXPECT_EQ(ctl_->stats().pulls_cancelled, 1u);
+}
+
+TEST_F(ControlTest, Launch_IdleLoopSleepsAndStillWakes) {
+    config_.backoff = BackoffConfig{100, 10, 50000, 50000};
+    create();
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);
+    for (int i = 0; i < 5000 && ctl_->stats().sleeps < 20; ++i) usleep(1000);
+    EXPECT_GE(ctl_->stats().sleeps, 20u);
+    unsigned ran_on = ~0u;
+    Message m;
+    prepare_call(&m, reply_, record_lcore, &ran_on);
+    ASSERT_EQ(do_msg(ctl_->port(), &m, 5 * kSecond), 42);  // woke from its sleep to serve it
+    EXPECT_EQ(ctl_->stop(), 0);
+    ControlStats s = ctl_->stats();
+    EXPECT_GE(s.slept_ns, s.sleeps * 50000);  // a sleep is never shorter than asked
+}
+
+TEST_F(ControlTest, Send_RingsDoorbellOfSleepingControl) {
+    config_.backoff = BackoffConfig{0, 0, 4000000000u, 4000000000u};  // 4 s sleeps
+    create();
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);
+    for (int i = 0; i < 5000 && !ctl_->asleep(); ++i) usleep(1000);
+    ASSERT_TRUE(ctl_->asleep());
+    unsigned ran_on = ~0u;
+    Message m;
+    prepare_call(&m, reply_, record_lcore, &ran_on);
+    ASSERT_EQ(ctl_->send(&m), 0);
+    EXPECT_EQ(wait_msg(&m, 2 * kSecond), 0) << "served only when the 4 s sleep ran out";
+    EXPECT_EQ(m.error(), 42);
+    for (int i = 0; i < 5000 && !ctl_->asleep(); ++i) usleep(1000);
+    EXPECT_EQ(ctl_->stop(), 0);  // rings too: does not wait out the sleep
+    EXPECT_LT(ctl_->stats().slept_ns, 3 * kSecond);
+}
+
+// Pager I/O the way mem/'s pager plugs in: a kControlCall whose function faults pages in.
+struct FaultIn {
+    homa::mem::Pager *pager;
+    uint64_t offset;
+    size_t len;
+    unsigned ran_on;
+    static int run(void *ctx) {
+        auto *f = static_cast<FaultIn *>(ctx);
+        f->ran_on = rte_lcore_id();
+        return f->pager->fault_in(f->offset, f->len, false);
+    }
+};
+
+TEST_F(ControlTest, Call_PagerFaultInOnControlLcore) {
+    char path[] = "/var/tmp/homa_ctl_pager_XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    std::vector<uint8_t> data(16 * kPage);
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7);
+    ASSERT_EQ(write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+    close(fd);
+    std::string err;
+    auto file = homa::mem::FilePager::open(path, false, {}, &err);
+    unlink(path);
+    ASSERT_TRUE(file) << err;
+    create();
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);
+    FaultIn req{&file->pager(), 0, data.size(), ~0u};
+    Message m;
+    prepare_call(&m, reply_, FaultIn::run, &req);
+    ASSERT_EQ(ctl_->send(&m), 0);
+    ASSERT_EQ(wait_msg(&m, 5 * kSecond), 0);
+    EXPECT_EQ(m.error(), 0);
+    EXPECT_EQ(req.ran_on, control_lcore());
+    EXPECT_EQ(std::memcmp(file->data(), data.data(), data.size()), 0);
+    FaultIn past_end{&file->pager(), data.size(), kPage, ~0u};  // the pager's error comes back
+    prepare_call(&m, reply_, FaultIn::run, &past_end);
+    ASSERT_EQ(ctl_->send(&m), 0);
+    ASSERT_EQ(wait_msg(&m, 5 * kSecond), 0);
+    EXPECT_EQ(m.error(), -EINVAL);
+    EXPECT_EQ(ctl_->stop(), 0);
+}
+
+// ---- end to end ----
+
+// A file written, synced and dropped from the page cache, then mapped without touching it.
+// /var/tmp: a disk filesystem (tmpfs pages cannot be evicted).
+struct EvictedFile {
+    int fd = -1;
+    uint8_t *map = nullptr;
+    size_t len;
+    explicit EvictedFile(size_t bytes) : len(bytes) {
+        char path[] = "/var/tmp/homa_ctl_XXXXXX";
+        fd = mkstemp(path);
+        if (fd < 0) return;
+        unlink(path);
+        std::vector<uint8_t> data(len, 0x5A);
+        if (write(fd, data.data(), len) != static_cast<ssize_t>(len) || fsync(fd) != 0) return;
+        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        void *m = mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0);
+        if (m != MAP_FAILED) map = static_cast<uint8_t *>(m);
+    }
+    ~EvictedFile() {
+        if (map != nullptr) munmap(map, len);
+        if (fd >= 0) close(fd);
+    }
+};
+
+struct Worker {
+    ControlLcore *ctl = nullptr;
+    Port *reply = nullptr;
+    const void *addr = nullptr;
+    size_t len = 0;
+    std::atomic<bool> finished{false};
+    uint64_t other_work = 0;  // loop iterations that found no reply: the worker kept working
+    int error = 1;
+    bool resident = false;
+    size_t pulled = 0;
+    int rounds_of_backpressure = 0;
+
+    static int run(void *arg) {
+        auto *w = static_cast<Worker *>(arg);
+        Message m;
+        prepare_pull(&m, w->reply, w->addr, w->len);
+        while (w->ctl->send(&m) == -ENOBUFS) ++w->rounds_of_backpressure;
+        Message *got[kPortBurst];
+        volatile uint64_t busy = 0;
+        for (;;) {
+            unsigned n = w->reply->receive_burst(got, kPortBurst);  // never blocks
+            if (n == 1 && got[0] == &m) break;
+            ++w->other_work;
+            for (int i = 0; i < 100; ++i) busy = busy + 1;  // "RX, timers, other RPCs"
+        }
+        w->error = m.error();
+        w->resident = m.body<RegionRequest>().resident;
+        w->pulled = m.body<RegionRequest>().pulled;
+        w->finished.store(true, std::memory_order_release);
+        return 0;
+    }
+};
+
+TEST_F(ControlTest, EndToEnd_WorkerKeepsWorkingWhileFileRegionIsPulled) {
+    EvictedFile file(8 << 20);
+    ASSERT_NE(file.map, nullptr);
+    if (homa::mem::mincore_resident(file.map, kPage)) {
+        GTEST_SKIP() << "/var/tmp kept the file in the page cache (tmpfs?): nothing to pull";
+    }
+    ASSERT_FALSE(homa::mem::mincore_resident(file.map, file.len));
+    create();
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);  // shares core 1 with the worker
+    Worker w{ctl_, reply_, file.map, file.len};
+    ASSERT_EQ(rte_eal_remote_launch(Worker::run, &w, worker_lcore()), 0);
+    for (int i = 0; i < 30000 && !w.finished.load(std::memory_order_acquire); ++i) usleep(1000);
+    ASSERT_TRUE(w.finished.load()) << "no answer within 30 s";
+    EXPECT_EQ(rte_eal_wait_lcore(worker_lcore()), 0);
+    EXPECT_EQ(ctl_->stop(), 0);
+    EXPECT_EQ(w.error, 0);
+    EXPECT_TRUE(w.resident);
+    EXPECT_EQ(w.pulled, file.len);
+    EXPECT_GT(w.other_work, 0u);
+    EXPECT_TRUE(homa::mem::mincore_resident(file.map, file.len));
+    ::testing::Test::RecordProperty("other_work", std::to_string(w.other_work));
+    printf("worker loop iterations while the control lcore pulled 8 MiB: %lu\n",
+           static_cast<unsigned long>(w.other_work));
+}
+
+}  // namespace
+}  // namespace homa::dp
+
+int main(int argc, char **argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(new homa::dp::EalEnvironment);
+    return RUN_ALL_TESTS();
+}

@@ -1,0 +1,497 @@
+// Message ports: creation, ordering, sync/async, wait for one message, forward chains, ring-full
+// backpressure, and every abort case on one thread where the order of events is chosen by the
+// test. The multi-lcore abort race lives in msgport_abort_stress_test.cc.
+#include "homa/dataplane/msgport.h"
+
+#include <gtest/gtest.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_memory.h>
+#include <rte_lcore.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "homa/dataplane/eal.h"
+#include "homa/dataplane/message_pool.h"
+
+namespace homa::dp {
+namespace {
+
+constexpr uint64_t kSecond = 1000000000;
+
+class EalEnvironment : public ::testing::Environment {
+public:
+    void SetUp() override {
+        int rc = init_eal(unprivileged_eal_args("msgport_test", 128, {"--lcores=0@0,1@1", "--no-pci"}));
+        ASSERT_GE(rc, 0) << "rte_eal_init failed: " << -rc;
+    }
+    void TearDown() override { rte_eal_cleanup(); }
+};
+
+struct Seq {
+    uint32_t value;
+};
+
+// Ports named uniquely per test (ring names are process-wide) and freed at the end.
+class MsgPortTest : public ::testing::Test {
+protected:
+    Port *make(unsigned capacity, PortMode mode = PortMode::kSingleProducer) {
+        static int serial = 0;
+        std::string name = "mp" + std::to_string(serial++);
+        Port *p = Port::create(name.c_str(), capacity, mode, SOCKET_ID_ANY);
+        EXPECT_NE(p, nullptr) << rte_strerror(rte_errno);
+        ports_.push_back(p);
+        return p;
+    }
+    void TearDown() override {
+        for (Port *p : ports_) Port::destroy(p);
+    }
+    // Everything one receive_burst() hands out.
+    static std::vector<Message *> drain(Port *p) {
+        Message *got[kPortBurst];
+        unsigned n = p->receive_burst(got, kPortBurst);
+        return {got, got + n};
+    }
+    std::vector<Port *> ports_;
+};
+
+TEST_F(MsgPortTest, Create_RejectsZeroCapacity) {
+    EXPECT_EQ(Port::create("zero", 0, PortMode::kSingleProducer, SOCKET_ID_ANY), nullptr);
+    EXPECT_EQ(rte_errno, EINVAL);
+}
+
+TEST_F(MsgPortTest, Create_RejectsDuplicateName) {
+    Port *a = Port::create("dup", 8, PortMode::kSingleProducer, SOCKET_ID_ANY);
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(Port::create("dup", 8, PortMode::kSingleProducer, SOCKET_ID_ANY), nullptr);
+    EXPECT_EQ(rte_errno, EEXIST);
+    Port::destroy(a);
+}
+
+TEST_F(MsgPortTest, ReceiveBurst_IdleReturnsZero) {
+    Port *p = make(8);
+    EXPECT_TRUE(drain(p).empty());
+}
+
+TEST_F(MsgPortTest, SendMsg_CommandsAndRepliesKeepOrder) {
+    Port *target = make(128);
+    Port *replies = make(128);
+    std::vector<Message> msgs(100);
+    for (uint32_t i = 0; i < msgs.size(); ++i) {
+        msgs[i].init(1, replies);
+        msgs[i].body<Seq>().value = i;
+        ASSERT_EQ(send_msg(*target, &msgs[i]), 0);
+        EXPECT_EQ(msgs[i].flags(), kMsgQueued | kMsgAsync);
+    }
+    uint32_t next = 0;
+    while (next < msgs.size()) {
+        auto got = drain(target);
+        ASSERT_FALSE(got.empty());
+        EXPECT_LE(got.size(), kPortBurst);
+        for (Message *m : got) {
+            EXPECT_EQ(m->delivery(), Delivery::kCommand);
+            EXPECT_EQ(m->flags(), kMsgRetrieved | kMsgAsync);
+            EXPECT_EQ(m->body<Seq>().value, next++);
+            ASSERT_EQ(reply_msg(m, -static_cast<int>(m->body<Seq>().value)), 0);
+        }
+    }
+    next = 0;
+    while (next < msgs.size()) {
+        auto got = drain(replies);
+        ASSERT_FALSE(got.empty());
+        for (Message *m : got) {
+            EXPECT_EQ(m->delivery(), Delivery::kReply);
+            EXPECT_EQ(m, &msgs[next]);
+            EXPECT_EQ(m->error(), -static_cast<int>(next));
+            EXPECT_TRUE(m->flags() & kMsgDone);
+            ++next;
+        }
+    }
+    EXPECT_EQ(target->stats().commands, 100u);
+    EXPECT_EQ(replies->stats().replies, 100u);
+}
+
+TEST_F(MsgPortTest, SendMsg_RingFullIsBackpressure) {
+    Port *target = make(4);
+    Port *replies = make(8);
+    Message msgs[5];
+    for (int i = 0; i < 4; ++i) {
+        msgs[i].init(1, replies);
+        ASSERT_EQ(send_msg(*target, &msgs[i]), 0);
+    }
+    msgs[4].init(1, replies, kAbortable);
+    EXPECT_EQ(send_msg(*target, &msgs[4]), -ENOBUFS);
+    EXPECT_EQ(msgs[4].flags(), kMsgDone | kMsgAbortable);  // untouched, still the sender's
+    EXPECT_EQ(target->count(), 4u);
+    Message *one;
+    ASSERT_EQ(target->receive_burst(&one, 1), 1u);
+    EXPECT_EQ(send_msg(*target, &msgs[4]), 0);
+    EXPECT_EQ(target->count(), 4u);
+}
+
+TEST_F(MsgPortTest, SendMsg_InFlightIsBusy) {
+    Port *target = make(4);
+    Port *replies = make(4);
+    Message m;
+    m.init(1, replies);
+    ASSERT_EQ(send_msg(*target, &m), 0);
+    EXPECT_EQ(send_msg(*target, &m), -EBUSY);
+    EXPECT_EQ(do_msg(*target, &m, 0), -EBUSY);
+}
+
+TEST_F(MsgPortTest, SendMsg_NoReplyPortIsInvalid) {
+    Port *target = make(4);
+    Message m;
+    EXPECT_EQ(send_msg(*target, &m), -EINVAL);
+}
+
+// A server lcore for the synchronous tests: replies to each command with its body's value.
+struct EchoServer {
+    Port *port;
+    std::atomic<bool> stop{false};
+    std::atomic<uint32_t> served{0};
+    static int run(void *arg) {
+        auto *self = static_cast<EchoServer *>(arg);
+        Message *got[kPortBurst];
+        while (!self->stop.load(std::memory_order_acquire)) {
+            unsigned n = self->port->receive_burst(got, kPortBurst);
+            for (unsigned i = 0; i < n; ++i) {
+                reply_msg(got[i], static_cast<int>(got[i]->body<Seq>().value));
+                self->served.fetch_add(1);
+            }
+            if (n == 0) sched_yield();  // shares a core with the test thread
+        }
+        return 0;
+    }
+};
+
+unsigned other_lcore() { return rte_get_next_lcore(rte_lcore_id(), 1, 0); }
+
+TEST_F(MsgPortTest, DoMsg_WaitsForReplyFromOtherLcore) {
+    EchoServer server{make(16)};
+    ASSERT_EQ(rte_eal_remote_launch(EchoServer::run, &server, other_lcore()), 0);
+    Message m;
+    for (uint32_t i = 1; i <= 50; ++i) {
+        m.init(7, nullptr);
+        m.body<Seq>().value = i;
+        ASSERT_EQ(do_msg(*server.port, &m, 5 * kSecond), static_cast<int>(i));
+        EXPECT_TRUE(m.flags() & kMsgDone);
+        EXPECT_FALSE(m.flags() & kMsgAsync);
+    }
+    server.stop = true;
+    EXPECT_EQ(rte_eal_wait_lcore(other_lcore()), 0);
+    EXPECT_EQ(server.served.load(), 50u);
+}
+
+TEST_F(MsgPortTest, DoMsg_TimesOutThenWaitMsgCollects) {
+    Port *target = make(4);
+    Message m;
+    m.init(7, nullptr);
+    m.body<Seq>().value = 3;
+    EXPECT_EQ(do_msg(*target, &m, 1000000), -ETIMEDOUT);  // nobody serves the port yet
+    EXPECT_FALSE(m.flags() & kMsgDone);
+    auto got = drain(target);
+    ASSERT_EQ(got.size(), 1u);
+    ASSERT_EQ(reply_msg(got[0], 3), 0);
+    EXPECT_EQ(wait_msg(&m, 0), 0);
+    EXPECT_EQ(m.error(), 3);
+}
+
+TEST_F(MsgPortTest, WaitMsg_TakesOneReplyAndLeavesTheOthersInOrder) {
+    Port *target = make(8);
+    Port *replies = make(8);
+    Message a, b, c;
+    for (Message *m : {&a, &b, &c}) {
+        m->init(1, replies);
+        ASSERT_EQ(send_msg(*target, m), 0);
+    }
+    EXPECT_EQ(wait_msg(&b, 1000000), -ETIMEDOUT);  // nothing replied yet
+    auto got = drain(target);
+    ASSERT_EQ(got.size(), 3u);
+    for (Message *m : {&c, &a, &b}) ASSERT_EQ(reply_msg(m, 0), 0);
+    EXPECT_EQ(wait_msg(&b, kSecond), 0);
+    EXPECT_TRUE(b.flags() & kMsgDone);
+    auto rest = drain(replies);
+    ASSERT_EQ(rest.size(), 2u);
+    EXPECT_EQ(rest[0], &c);
+    EXPECT_EQ(rest[1], &a);
+    EXPECT_EQ(rest[0]->delivery(), Delivery::kReply);
+}
+
+TEST_F(MsgPortTest, WaitPort_ReturnsAnyMessageOrTimesOut) {
+    Port *p = make(4);
+    Port *replies = make(4);
+    EXPECT_EQ(p->wait_port(1000000), nullptr);
+    Message m;
+    m.init(1, replies);
+    ASSERT_EQ(send_msg(*p, &m), 0);
+    EXPECT_EQ(p->wait_port(kSecond), &m);
+}
+
+TEST_F(MsgPortTest, ForwardMsg_ChainRepliesOnceToOriginalReplyPort) {
+    Port *a = make(4);
+    Port *b = make(4);
+    Port *c = make(4);
+    Port *replies = make(4);
+    Message m;
+    m.init(1, replies);
+    ASSERT_EQ(send_msg(*a, &m), 0);
+    Port *chain[] = {a, b, c};
+    for (int hop = 0; hop < 2; ++hop) {
+        auto got = drain(chain[hop]);
+        ASSERT_EQ(got.size(), 1u);
+        EXPECT_EQ(got[0]->delivery(), Delivery::kCommand);
+        ASSERT_EQ(forward_msg(*chain[hop + 1], got[0]), 0);
+        EXPECT_EQ(m.flags(), kMsgQueued | kMsgAsync);
+        EXPECT_TRUE(drain(replies).empty());
+    }
+    auto got = drain(c);
+    ASSERT_EQ(got.size(), 1u);
+    ASSERT_EQ(reply_msg(got[0], 42), 0);
+    auto back = drain(replies);
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_EQ(back[0]->error(), 42);
+    EXPECT_TRUE(drain(replies).empty());
+    EXPECT_TRUE(drain(a).empty());
+    EXPECT_TRUE(drain(b).empty());
+}
+
+TEST_F(MsgPortTest, ForwardMsg_FullRingLeavesItWithTheHolder) {
+    Port *a = make(4);
+    Port *full = make(1);
+    Port *replies = make(4);
+    Message filler, m;
+    filler.init(1, replies);
+    ASSERT_EQ(send_msg(*full, &filler), 0);
+    m.init(1, replies);
+    ASSERT_EQ(send_msg(*a, &m), 0);
+    auto got = drain(a);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(forward_msg(*full, &m), -ENOBUFS);
+    EXPECT_EQ(m.flags(), kMsgRetrieved | kMsgAsync);
+    ASSERT_EQ(reply_msg(&m, 5), 0);  // still held: the holder may reply instead
+    auto back = drain(replies);
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_EQ(back[0]->error(), 5);
+}
+
+TEST_F(MsgPortTest, ForwardMsg_NotHeldIsInvalid) {
+    Port *a = make(4);
+    Port *replies = make(4);
+    Message m;
+    m.init(1, replies);
+    EXPECT_EQ(forward_msg(*a, &m), -EINVAL);  // never sent
+    ASSERT_EQ(send_msg(*a, &m), 0);
+    EXPECT_EQ(forward_msg(*a, &m), -EINVAL);  // queued, not retrieved
+}
+
+TEST_F(MsgPortTest, ReplyMsg_NotHeldIsInvalid) {
+    Port *a = make(4);
+    Port *replies = make(4);
+    Message m;
+    m.init(1, replies);
+    EXPECT_EQ(reply_msg(&m, 0), -EINVAL);
+    ASSERT_EQ(send_msg(*a, &m), 0);
+    EXPECT_EQ(reply_msg(&m, 0), -EINVAL);
+    drain(a);
+    ASSERT_EQ(reply_msg(&m, 0), 0);
+    EXPECT_EQ(reply_msg(&m, 0), -EINVAL);  // on its way home
+}
+
+TEST_F(MsgPortTest, ReplyMsg_FullReplyRingSpillsToOverflowInOrder) {
+    Port *target = make(8);
+    Port *replies = make(2);
+    Message msgs[6];
+    for (auto &m : msgs) {
+        m.init(1, replies);
+        ASSERT_EQ(send_msg(*target, &m), 0);
+    }
+    for (Message *m : drain(target)) ASSERT_EQ(reply_msg(m, 0), 0);
+    EXPECT_EQ(replies->stats().reply_overflows, 4u);
+    auto back = drain(replies);
+    ASSERT_EQ(back.size(), 6u);
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(back[i], &msgs[i]);
+}
+
+// ---- abort, one case per ordering of events ----
+
+struct AbortCase : MsgPortTest {
+    void SetUp() override {
+        target = make(8);
+        replies = make(8);
+        m.init(9, replies, kAbortable);
+        ASSERT_EQ(send_msg(*target, &m), 0);
+    }
+    Port *target = nullptr;
+    Port *replies = nullptr;
+    Message m;
+};
+
+TEST_F(AbortCase, AbortMsg_NotAbortableIsRefused) {
+    Message plain;
+    plain.init(1, replies);
+    ASSERT_EQ(send_msg(*target, &plain), 0);
+    EXPECT_EQ(abort_msg(&plain), -EPERM);
+}
+
+TEST_F(AbortCase, AbortMsg_NotInFlightIsRefused) {
+    Message idle;
+    idle.init(1, replies, kAbortable);
+    EXPECT_EQ(abort_msg(&idle), -EALREADY);
+}
+
+TEST_F(AbortCase, AbortMsg_BeforeRetrievalCommandIsSeenFirst) {
+    ASSERT_EQ(abort_msg(&m), 0);
+    EXPECT_EQ(abort_msg(&m), -EALREADY);
+    auto first = drain(target);
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(first[0]->delivery(), Delivery::kCommand);
+    auto second = drain(target);
+    ASSERT_EQ(second.size(), 1u);
+    EXPECT_EQ(second[0]->delivery(), Delivery::kAbort);
+    ASSERT_EQ(reply_msg(&m, -ECANCELED), 0);
+    auto back = drain(replies);
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_EQ(back[0]->error(), -ECANCELED);
+    EXPECT_TRUE(back[0]->flags() & kMsgAborted);
+    EXPECT_TRUE(drain(target).empty());
+    EXPECT_EQ(target->stats().aborts, 1u);
+}
+
+TEST_F(AbortCase, AbortMsg_WhileHeldIsSeenOnNextReceive) {
+    ASSERT_EQ(drain(target).size(), 1u);
+    ASSERT_EQ(abort_msg(&m), 0);
+    auto again = drain(target);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0]->delivery(), Delivery::kAbort);
+    ASSERT_EQ(reply_msg(&m, -ECANCELED), 0);
+    EXPECT_EQ(drain(replies).size(), 1u);
+}
+
+TEST_F(AbortCase, AbortMsg_RacingReplyHoldsReplyUntilAbortSeen) {
+    ASSERT_EQ(drain(target).size(), 1u);
+    ASSERT_EQ(abort_msg(&m), 0);
+    ASSERT_EQ(reply_msg(&m, 17), 0);  // the reply lost the race: held
+    EXPECT_EQ(reply_msg(&m, 18), -EALREADY);
+    EXPECT_TRUE(drain(replies).empty());
+    auto again = drain(target);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0]->delivery(), Delivery::kAbort);
+    EXPECT_TRUE(m.flags() & kMsgReplied);
+    ASSERT_EQ(reply_msg(&m, -ECANCELED), 0);  // acknowledges; the first error stands
+    auto back = drain(replies);
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_EQ(back[0]->error(), 17);
+    EXPECT_TRUE(drain(replies).empty());
+}
+
+TEST_F(AbortCase, AbortMsg_AfterReplyIsTooLate) {
+    ASSERT_EQ(drain(target).size(), 1u);
+    ASSERT_EQ(reply_msg(&m, 1), 0);
+    EXPECT_EQ(abort_msg(&m), -EALREADY);
+    EXPECT_TRUE(drain(target).empty());
+    EXPECT_EQ(drain(replies).size(), 1u);
+}
+
+TEST_F(AbortCase, AbortMsg_ChasesForwardedMessage) {
+    Port *next = make(8);
+    ASSERT_EQ(drain(target).size(), 1u);
+    ASSERT_EQ(abort_msg(&m), 0);               // token sent to `target`...
+    ASSERT_EQ(forward_msg(*next, &m), 0);      // ...which passes the message on first
+    EXPECT_TRUE(drain(target).empty());        // chases the token to `next`
+    EXPECT_EQ(target->stats().abort_chases, 1u);
+    auto first = drain(next);
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(first[0]->delivery(), Delivery::kCommand);
+    auto second = drain(next);
+    ASSERT_EQ(second.size(), 1u);
+    EXPECT_EQ(second[0]->delivery(), Delivery::kAbort);
+    EXPECT_EQ(forward_msg(*target, &m), -EINVAL);  // an abort command must be replied
+    ASSERT_EQ(reply_msg(&m, -ECANCELED), 0);
+    EXPECT_EQ(drain(replies).size(), 1u);
+    EXPECT_TRUE(drain(target).empty());
+    EXPECT_TRUE(drain(next).empty());
+}
+
+TEST_F(AbortCase, AbortMsg_AfterForwardGoesStraightToNewPort) {
+    Port *next = make(8);
+    ASSERT_EQ(drain(target).size(), 1u);
+    ASSERT_EQ(forward_msg(*next, &m), 0);
+    ASSERT_EQ(abort_msg(&m), 0);
+    auto first = drain(next);  // abort overtook nothing: command first, still
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(first[0]->delivery(), Delivery::kCommand);
+    auto second = drain(next);
+    ASSERT_EQ(second.size(), 1u);
+    EXPECT_EQ(second[0]->delivery(), Delivery::kAbort);
+    ASSERT_EQ(reply_msg(&m, -ECANCELED), 0);
+    EXPECT_EQ(drain(replies).size(), 1u);
+    EXPECT_EQ(target->stats().abort_chases, 0u);
+}
+
+TEST_F(AbortCase, AbortMsg_ForwardRefusedThenReplied) {
+    Port *full = make(1);
+    Message filler;
+    filler.init(1, replies);
+    ASSERT_EQ(send_msg(*full, &filler), 0);
+    ASSERT_EQ(drain(target).size(), 1u);
+    ASSERT_EQ(abort_msg(&m), 0);
+    EXPECT_EQ(forward_msg(*full, &m), -ENOBUFS);
+    auto again = drain(target);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0]->delivery(), Delivery::kAbort);
+    ASSERT_EQ(reply_msg(&m, -ECANCELED), 0);
+    EXPECT_EQ(drain(replies).size(), 1u);
+}
+
+TEST_F(AbortCase, DoMsg_AbortAfterTimeoutStillRepliesOnce) {
+    Message sync;
+    sync.init(2, nullptr, kAbortable);
+    EXPECT_EQ(do_msg(*target, &sync, 1000), -ETIMEDOUT);
+    ASSERT_EQ(abort_msg(&sync), 0);
+    auto got = drain(target);  // m's command, sync's command
+    ASSERT_EQ(got.size(), 2u);
+    auto aborts = drain(target);
+    ASSERT_EQ(aborts.size(), 1u);
+    EXPECT_EQ(aborts[0], &sync);
+    EXPECT_EQ(aborts[0]->delivery(), Delivery::kAbort);
+    ASSERT_EQ(reply_msg(&sync, -ECANCELED), 0);
+    EXPECT_EQ(wait_msg(&sync, 0), 0);
+    EXPECT_EQ(sync.error(), -ECANCELED);
+}
+
+TEST(MessagePool, AllocFree_AllThenNoneThenBack) {
+    MessagePool *pool = MessagePool::create("pool_test", 4, SOCKET_ID_ANY);
+    ASSERT_NE(pool, nullptr);
+    std::vector<Message *> got;
+    for (int i = 0; i < 4; ++i) {
+        Message *m = pool->alloc();
+        ASSERT_NE(m, nullptr);
+        EXPECT_TRUE(pool->owns(m));
+        EXPECT_TRUE(m->flags() & kMsgDone);
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(m) % 64, 0u);
+        got.push_back(m);
+    }
+    EXPECT_EQ(pool->alloc(), nullptr);
+    EXPECT_EQ(pool->available(), 0u);
+    for (Message *m : got) pool->free(m);
+    EXPECT_EQ(pool->available(), 4u);
+    MessagePool::destroy(pool);
+}
+
+TEST(MessagePool, Create_ZeroIsInvalid) {
+    EXPECT_EQ(MessagePool::create("pool_zero", 0, SOCKET_ID_ANY), nullptr);
+    EXPECT_EQ(rte_errno, EINVAL);
+}
+
+}  // namespace
+}  // namespace homa::dp
+
+int main(int argc, char **argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(new homa::dp::EalEnvironment);
+    return RUN_ALL_TESTS();
+}
