@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "homa/dataplane/steering.h"
 #include "worker_impl.h"
 
 namespace homa::dp {
@@ -33,9 +34,11 @@ PoolOps pool_ops(PoolBinding *b) {
 }  // namespace
 
 Worker::Impl::Impl(const WorkerConfig &c)
-    : cfg(c), binding{c.pool, c.pool_cache}, engine(c.engine, pool_ops(&binding)) {}
+    : cfg(c), binding{c.pool, c.pool_cache}, engine(c.engine, pool_ops(&binding)),
+      neighbours(c.neighbour) {}
 
 Worker::Impl::~Impl() {
+    drop_held_frames(*this);
     for (rte_mbuf *m : tx_batch) rte_pktmbuf_free(m);
     for (rte_mbuf *m : local_rx) rte_pktmbuf_free(m);
     if (faults) faults->delayed.flush([](rte_mbuf *m) { rte_pktmbuf_free(m); });
@@ -62,6 +65,18 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
     }
     if (config.engine.local_ip == 0) return fail("worker: engine.local_ip is not set");
     if (std::string why; !config.faults.validate(&why)) return fail("worker: faults: " + why);
+    if (config.vlan_id > 4094) return fail("worker: vlan_id must be 0..4094");
+    if (config.steering != nullptr) {
+        // Responses find their client RPC's worker by id: the id space must say who owns it.
+        uint16_t n = config.steering->num_workers(), k = config.worker_index;
+        if (k >= n) return fail("worker: worker_index beyond the steering group");
+        if (config.engine.first_client_id != 2 + 2 * uint64_t{k} ||
+            config.engine.id_stride != 2 * uint64_t{n}) {
+            return fail("worker " + std::to_string(k) + " of " + std::to_string(n) +
+                        ": engine ids must be first_client_id = 2 + 2k, id_stride = 2n "
+                        "(Steering::configure_engine_ids)");
+        }
+    }
     auto impl = std::make_unique<Impl>(config);
     if (!impl->engine.ok()) return fail(std::string("worker: engine config: ") + impl->engine.error());
     Impl &w = *impl;
@@ -80,12 +95,19 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
     if (w.done_ring == nullptr) {
         return fail(std::string("worker: rte_ring_create: ") + rte_strerror(rte_errno));
     }
-    w.tx_batch.reserve(config.engine.tx_queue_packets);
+    // Room for a poll's engine packets, ARP/ICMP answers and released held frames on top of
+    // what a port that stopped taking frames left behind; beyond it frames are dropped.
+    w.tx_batch_limit = 2 * config.engine.tx_queue_packets;
+    size_t batch_room = w.tx_batch_limit + config.engine.tx_queue_packets;
     if (config.faults.enabled()) {
         w.faults = std::make_unique<TxFaults>(config.faults);
         // Duplicates and released delayed frames join a poll's batch: room for them too.
-        w.tx_batch.reserve(2 * config.engine.tx_queue_packets + config.faults.delay_capacity);
+        batch_room += config.engine.tx_queue_packets + config.faults.delay_capacity;
         w.faults->fresh.reserve(config.engine.tx_queue_packets);
+    }
+    w.tx_batch.reserve(batch_room);
+    for (const auto &[ip, mac] : config.neighbours) {
+        if (!w.neighbours.add_static(ip, mac)) return fail("worker: too many static neighbours");
     }
     w.local_rx.reserve(config.engine.tx_queue_packets);
     w.scratch.resize(16384);
@@ -139,6 +161,7 @@ Engine &Worker::engine() noexcept { return impl_->engine; }
 mem::BpagePool &Worker::pool() noexcept { return *impl_->cfg.pool; }
 unsigned Worker::pool_cache() const noexcept { return impl_->cfg.pool_cache; }
 const WorkerStats &Worker::stats() const noexcept { return impl_->stats; }
+const NeighbourCache &Worker::neighbours() const noexcept { return impl_->neighbours; }
 void Worker::clear_stats() noexcept { impl_->stats = WorkerStats{}; }
 uint32_t Worker::local_ip() const noexcept { return impl_->cfg.engine.local_ip; }
 uint64_t Worker::now_ns() const noexcept { return read_clock_ns(*impl_); }

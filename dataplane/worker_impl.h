@@ -81,6 +81,8 @@ struct Worker::Impl {
     Port *cmd_port = nullptr;               ///< attach_command_port(); nullptr: none.
     CommandHandler cmd_handler = nullptr;
     void *cmd_ctx = nullptr;
+    NeighbourCache neighbours;              ///< ARP-resolved next hops (worker_host.cc).
+    uint32_t tx_batch_limit = 0;            ///< tx_batch never grows past this (no allocation).
 
     explicit Impl(const WorkerConfig &c);
     ~Impl();
@@ -98,5 +100,16 @@ uint32_t receive(Worker::Impl &w);
 
 // worker_commands.cc
 uint32_t serve_command_port(Worker::Impl &w);
+// worker_host.cc
+/** Sets the frame's destination MAC and queues it on tx_batch, or holds it while its next
+ *  hop is resolved, or frees it (counted). Takes the mbuf in every case. */
+void send_to_next_hop(Worker::Impl &w, rte_mbuf *m, uint32_t dst_ip);
+/** Handles a non-Homa frame (ARP, ICMP echo); returns true if it was one of those. The
+ *  frame is only read; `steered` says another worker already answered it. */
+bool handle_host_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered);
+/** Neighbour timers: ARP retries, drops of frames whose next hop failed. */
+uint32_t poll_neighbours(Worker::Impl &w);
+/** Frees frames still held for resolution (shutdown). */
+void drop_held_frames(Worker::Impl &w);
 
 }  // namespace homa::dp

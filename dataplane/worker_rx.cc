@@ -1,15 +1,52 @@
-// Frames in: RX burst plus frames we sent to ourselves, validated by proto's decoder, counted
-// by reason when rejected, and handed to the engine. Chained frames (net_ring carries our own
-// zero-copy chains to the peer as they are) are linearized into a scratch buffer first.
+// Frames in: RX burst (when this worker has a queue), frames other workers steered to us, and
+// frames we sent to ourselves. Each is classified: ARP and ICMP go to the host protocols
+// (worker_host.cc); Homa frames are validated by proto's decoder, counted by reason when
+// rejected, and handed to the engine if this worker owns their RPC, or else to the owner
+// through the steering ring (steering.h). Chained frames (net_ring carries our own zero-copy
+// chains to the peer as they are) are linearized into a scratch buffer first.
 #include <rte_ethdev.h>
+#include <rte_ring.h>
 
+#include "homa/dataplane/steering.h"
 #include "homa/proto/decode.h"
+#include "icmp.h"
 #include "worker_impl.h"
 
 namespace homa::dp {
 namespace {
 
-void handle_frame(Worker::Impl &w, rte_mbuf *m) {
+enum class Fate : uint8_t { kFree, kKept };
+
+uint16_t be16(const uint8_t *p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+
+// Hands `m` to worker `to`; returns false (counted) if its ring is full.
+bool steer(Worker::Impl &w, rte_mbuf *m, uint16_t to) {
+    rte_ring *r = w.cfg.steering->ring(w.cfg.worker_index, to);
+    if (rte_ring_sp_enqueue(r, m) != 0) {
+        ++w.stats.steer_ring_full;
+        return false;
+    }
+    ++w.stats.steered_out;
+    return true;
+}
+
+// Every other worker learns from an ARP frame too (see worker_host.cc's DESIGN NOTES).
+void share_arp(Worker::Impl &w, rte_mbuf *m) {
+    uint16_t n = w.cfg.steering->num_workers();
+    for (uint16_t to = 0; to < n; ++to) {
+        if (to == w.cfg.worker_index) continue;
+        rte_mbuf_refcnt_update(m, 1);
+        rte_ring *r = w.cfg.steering->ring(w.cfg.worker_index, to);
+        if (rte_ring_sp_enqueue(r, m) != 0) {
+            rte_mbuf_refcnt_update(m, -1);
+            ++w.stats.steer_ring_full;
+        } else {
+            ++w.stats.arp_shared;
+        }
+    }
+}
+
+Fate handle_frame(Worker::Impl &w, rte_mbuf *m, bool steered) {
     ++w.stats.rx_frames;
     const uint8_t *data;
     uint32_t len = rte_pktmbuf_pkt_len(m);
@@ -18,44 +55,94 @@ void handle_frame(Worker::Impl &w, rte_mbuf *m) {
     } else {
         if (len > w.scratch.size()) {
             ++w.stats.rx_too_big;
-            return;
+            return Fate::kFree;
         }
         data = static_cast<const uint8_t *>(rte_pktmbuf_read(m, 0, len, w.scratch.data()));
         ++w.stats.rx_linearized;
+    }
+    if (len >= 14) {
+        size_t l2 = 14;
+        uint16_t vid = 0;
+        if (be16(data + 12) == wire::kEtherTypeVlan && len >= 18) {
+            vid = be16(data + 14) & 0x0FFF;
+            l2 = 18;
+        }
+        if (vid != w.cfg.vlan_id) {
+            ++w.stats.rx_wrong_vlan;
+            return Fate::kFree;
+        }
+        uint16_t type = be16(data + l2 - 2);
+        if (type == wire::kEtherTypeArp) {
+            if (!handle_host_frame(w, data, len, steered)) ++w.stats.rx_other;
+            if (!steered && w.cfg.steering && w.cfg.steering->num_workers() > 1) share_arp(w, m);
+            return Fate::kFree;  // share_arp took its own references
+        }
+        if (type == wire::kEtherTypeIpv4 && len >= l2 + 20 && data[l2 + 9] == kIpProtoIcmp) {
+            if (!handle_host_frame(w, data, len, steered)) ++w.stats.rx_other;
+            return Fate::kFree;
+        }
+    }
+    if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
+        ++w.stats.rx_bad_checksum_offload;
+        return Fate::kFree;
     }
     wire::PacketView v;
     wire::DecodeError e = wire::decode_frame({data, len}, v);
     if (e != wire::DecodeError::kOk) {
         ++w.stats.rx_decode_errors[static_cast<size_t>(e)];
-        return;
+        return Fate::kFree;
     }
     if (v.dst_ip() != w.cfg.engine.local_ip) {
         ++w.stats.rx_not_for_us;
-        return;
+        return Fate::kFree;
+    }
+    if (w.cfg.steering && !steered) {
+        uint16_t owner = Steering::owner_of(v.src_ip(), v.common().sender_id.get(),
+                                            w.cfg.steering->num_workers());
+        if (owner != w.cfg.worker_index) return steer(w, m, owner) ? Fate::kKept : Fate::kFree;
     }
     w.engine.handle_packet(v, w.now_ns);
+    return Fate::kFree;
+}
+
+// Handles a burst and frees the frames nobody kept.
+uint32_t handle_burst(Worker::Impl &w, rte_mbuf **frames, uint32_t n, bool steered) {
+    uint32_t nfree = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(frames[i + 1], void *));
+        // Compacting in place is safe: slot nfree <= i was already handled.
+        if (handle_frame(w, frames[i], steered) == Fate::kFree) frames[nfree++] = frames[i];
+    }
+    if (nfree) rte_pktmbuf_free_bulk(frames, nfree);
+    return n;
 }
 
 }  // namespace
 
 uint32_t receive(Worker::Impl &w) {
-    uint32_t n = 0;
+    uint32_t n = poll_neighbours(w);
     if (!w.local_rx.empty()) {
         // Only build_and_send adds to local_rx, so handling cannot grow it under our feet.
-        for (rte_mbuf *m : w.local_rx) handle_frame(w, m);
-        rte_pktmbuf_free_bulk(w.local_rx.data(), static_cast<unsigned>(w.local_rx.size()));
-        n += static_cast<uint32_t>(w.local_rx.size());
+        n += handle_burst(w, w.local_rx.data(), static_cast<uint32_t>(w.local_rx.size()), false);
         w.local_rx.clear();
     }
     rte_mbuf *burst[64];
     uint16_t want = std::min<uint16_t>(w.cfg.burst, 64);
-    uint16_t got = rte_eth_rx_burst(w.cfg.port_id, w.cfg.queue_id, burst, want);
-    for (uint16_t i = 0; i < got; ++i) {
-        if (i + 1 < got) rte_prefetch0(rte_pktmbuf_mtod(burst[i + 1], void *));
-        handle_frame(w, burst[i]);
+    if (w.cfg.steering) {
+        for (uint16_t from = 0; from < w.cfg.steering->num_workers(); ++from) {
+            rte_ring *r = w.cfg.steering->ring(from, w.cfg.worker_index);
+            if (r == nullptr) continue;
+            unsigned got = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void **>(burst), want,
+                                                     nullptr);
+            w.stats.steered_in += got;
+            n += handle_burst(w, burst, got, true);
+        }
     }
-    if (got) rte_pktmbuf_free_bulk(burst, got);
-    return n + got;
+    if (w.cfg.rx_queue) {
+        uint16_t got = rte_eth_rx_burst(w.cfg.port_id, w.cfg.queue_id, burst, want);
+        n += handle_burst(w, burst, got, false);
+    }
+    return n;
 }
 
 }  // namespace homa::dp

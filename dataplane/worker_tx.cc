@@ -105,13 +105,6 @@ uint64_t iova_of(const SendSlot &slot, const uint8_t *p) {
     return RTE_BAD_IOVA;
 }
 
-const uint8_t *lookup_mac(const Worker::Impl &w, uint32_t ip) {
-    for (const auto &[nip, mac] : w.cfg.neighbours) {
-        if (nip == ip) return mac.data();
-    }
-    return w.cfg.default_dst_mac.data();
-}
-
 // Builds one frame; returns nullptr (counted) if no mbuf was available.
 rte_mbuf *build_frame(Worker::Impl &w, const TxPacket &p, bool local) {
     rte_mbuf *m = rte_pktmbuf_alloc(w.cfg.mbuf_pool);
@@ -121,7 +114,9 @@ rte_mbuf *build_frame(Worker::Impl &w, const TxPacket &p, bool local) {
     }
     wire::FrameAddr a;
     std::memcpy(a.src_mac.data(), w.cfg.local_mac.data(), 6);
-    std::memcpy(a.dst_mac.data(), local ? w.cfg.local_mac.data() : lookup_mac(w, p.dst_ip), 6);
+    // The destination MAC of a frame leaving the host is set by send_to_next_hop.
+    std::memcpy(a.dst_mac.data(), w.cfg.local_mac.data(), 6);
+    a.vlan_id = w.cfg.vlan_id;
     a.src_ip = w.cfg.engine.local_ip;
     a.dst_ip = p.dst_ip;
     a.priority = p.priority;
@@ -249,7 +244,7 @@ uint32_t build_and_send(Worker::Impl &w) {
             w.local_rx.push_back(m);
             ++w.stats.tx_local;
         } else {
-            w.tx_batch.push_back(m);
+            send_to_next_hop(w, m, p.dst_ip);
         }
     }
     w.engine.clear_tx();

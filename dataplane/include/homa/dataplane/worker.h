@@ -4,7 +4,10 @@
  * pool, run by polling. Each poll() is one iteration of the poll-mode loop:
  * RX burst -> validate -> engine; commands from other threads, if a command port is attached
  * (attach_command_port); engine grants/transmit/timers; frames out (zero-copy); completions of
- * zero-copy sends.
+ * zero-copy sends. It is also a host on its link: it answers ARP and ICMP echo for its address
+ * and resolves next hops by ARP (neighbour.h). Several workers of one host share a Steering
+ * object: a frame whose RPC another worker owns is handed to it (steering.h, which also says
+ * where sockets must be opened).
  *
  * @code
  *   homa::dp::WorkerConfig wc;
@@ -32,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "homa/dataplane/neighbour.h"
 #include "homa/proto/engine.h"
 #include "homa/proto/fault.h"
 
@@ -46,6 +50,7 @@ namespace homa::dp {
 class Port;
 
 using MacAddr = std::array<uint8_t, 6>;
+class Steering;
 
 struct WorkerConfig {
     uint16_t port_id = 0;
@@ -57,6 +62,19 @@ struct WorkerConfig {
     MacAddr local_mac{};                    ///< Source MAC (PortInfo::mac).
     MacAddr default_dst_mac = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
     std::vector<std::pair<uint32_t, MacAddr>> neighbours;  ///< Static IP -> MAC entries.
+    /// Resolve other next hops by ARP (frames held meanwhile). When false, frames to an
+    /// address without a static entry go to default_dst_mac (a point-to-point link).
+    bool resolve_neighbours = true;
+    NeighbourConfig neighbour;              ///< Cache size, hold queue, probe timers.
+    uint32_t netmask = 0;                   ///< Our subnet (host order); 0: every address is
+                                            ///< on the link.
+    uint32_t gateway = 0;                   ///< Next hop for addresses outside the subnet.
+    uint16_t vlan_id = 0;                   ///< 802.1Q tag on our frames (PCP = priority); 0: none.
+                                            ///< Frames of another VLAN (or untagged) are dropped.
+    bool rx_queue = true;                   ///< False: no RX queue of its own (the port has fewer
+                                            ///< than the workers); frames come by steering only.
+    Steering *steering = nullptr;           ///< Shared by the host's workers; nullptr: alone.
+    uint16_t worker_index = 0;              ///< This worker's index in `steering`.
     bool multi_seg_tx = true;               ///< Port can send chains (PortInfo::multi_seg_tx).
     uint16_t burst = 32;
     uint32_t copy_below = 256;              ///< Payloads shorter than this are copied, not attached.
@@ -74,7 +92,7 @@ struct WorkerConfig {
 struct WorkerStats {
     uint64_t polls = 0;
     uint64_t busy_polls = 0;                ///< Polls that did any work.
-    uint64_t rx_frames = 0;
+    uint64_t rx_frames = 0;                 ///< Frames handled (a steered one by both workers).
     uint64_t rx_not_for_us = 0;             ///< Valid IPv4 but another destination address.
     uint64_t rx_decode_errors[wire::kNumDecodeErrors] = {};
     uint64_t rx_linearized = 0;             ///< Chained frames copied before decoding.
@@ -86,6 +104,19 @@ struct WorkerStats {
     uint64_t tx_retries = 0;                ///< Bursts the port did not take at once.
     uint64_t tx_no_mbuf = 0;                ///< Frames dropped: mbuf pool empty (resent later).
     uint64_t sends_completed = 0;           ///< Outgoing messages whose memory was given back.
+    // host protocols and steering (worker_host.cc, worker_rx.cc)
+    uint64_t rx_arp = 0;                    ///< ARP frames handled (received or steered to us).
+    uint64_t arp_replies_sent = 0;
+    uint64_t arp_requests_sent = 0;
+    uint64_t rx_icmp_echo = 0;              ///< Echo requests to us, answered.
+    uint64_t rx_other = 0;                  ///< Neither ARP, Homa nor ICMP echo to us: dropped.
+    uint64_t rx_wrong_vlan = 0;             ///< Tagged for another VLAN (or untagged on a VLAN).
+    uint64_t rx_bad_checksum_offload = 0;   ///< The port flagged a bad IPv4 checksum.
+    uint64_t tx_queue_full = 0;             ///< Frames dropped: tx_batch full (link down, port stuck).
+    uint64_t steered_out = 0;               ///< Frames handed to their owner worker.
+    uint64_t steered_in = 0;                ///< Frames another worker handed to us.
+    uint64_t steer_ring_full = 0;           ///< Frames dropped: the owner's ring was full.
+    uint64_t arp_shared = 0;                ///< ARP frames copied to the other workers' caches.
     // TSC cycles per stage of poll(), when WorkerConfig::stage_cycles is on.
     uint64_t cycles_rx = 0;                 ///< RX burst, validation, engine receive pipeline.
     uint64_t cycles_engine = 0;             ///< Grants, transmit decisions, timers.
@@ -127,6 +158,8 @@ public:
     mem::BpagePool &pool() noexcept;
     unsigned pool_cache() const noexcept;
     const WorkerStats &stats() const noexcept;
+    /** The neighbour cache (state and counters). Owning lcore only. */
+    const NeighbourCache &neighbours() const noexcept;
     /** Zeroes the worker's counters (not the engine's). Owning lcore only. */
     void clear_stats() noexcept;
     uint32_t local_ip() const noexcept;

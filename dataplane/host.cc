@@ -1,0 +1,81 @@
+// Host setup; see host.h.
+#include "homa/dataplane/host.h"
+
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "homa/dataplane/steering.h"
+#include "homa/mem/bpage_pool.h"
+
+namespace homa::dp {
+
+std::unique_ptr<Host> Host::create(const HostConfig &hc, std::string *error) {
+    std::unique_ptr<Host> h(new Host());
+    auto fail = [&](const std::string &m) -> std::unique_ptr<Host> {
+        if (error) *error = "host " + hc.name + ": " + m;
+        return nullptr;  // h's destructor undoes what was done
+    };
+    if (hc.num_workers == 0) return fail("num_workers must be > 0");
+    if (hc.worker.engine.local_ip == 0) return fail("worker.engine.local_ip is not set");
+    rte_mempool *mbufs = hc.mbuf_pool;
+    if (mbufs == nullptr) {
+        h->own_mbufs_ = rte_pktmbuf_pool_create((hc.name + "_mb").c_str(), hc.mbufs, 256, 0,
+                                                RTE_MBUF_DEFAULT_BUF_SIZE,
+                                                static_cast<int>(rte_socket_id()));
+        if (h->own_mbufs_ == nullptr) {
+            return fail(std::string("mbuf pool: ") + rte_strerror(rte_errno));
+        }
+        mbufs = h->own_mbufs_;
+    }
+    std::string err;
+    PortSetup ps = hc.port;
+    ps.port_id = hc.port_id;
+    ps.num_queues = hc.num_workers;
+    ps.mbuf_pool = mbufs;
+    ps.mtu = hc.worker.engine.mtu;
+    ps.vlan_id = hc.worker.vlan_id;
+    h->port_ = hc.port_id;
+    if (setup_port(ps, &h->info_, &err) < 0) return fail(err);
+    h->port_started_ = true;
+    mem::PoolConfig pc;
+    pc.bytes = hc.pool_bytes;
+    pc.num_caches = hc.num_workers;
+    pc.backing = mem::PoolConfig::Backing::kEal;
+    h->pool_ = mem::BpagePool::create(pc, &err);
+    if (!h->pool_) return fail("bpage pool: " + err);
+    if (hc.num_workers > 1) {
+        h->steering_ = Steering::create(hc.name, hc.num_workers, hc.steering_ring_size, &err);
+        if (!h->steering_) return fail(err);
+    }
+    for (uint16_t k = 0; k < hc.num_workers; ++k) {
+        WorkerConfig wc = hc.worker;
+        wc.port_id = hc.port_id;
+        wc.queue_id = k;
+        wc.rx_queue = k < h->info_.num_rx_queues;
+        wc.mbuf_pool = mbufs;
+        wc.pool = h->pool_.get();
+        wc.pool_cache = k;
+        wc.local_mac = h->info_.mac;
+        wc.multi_seg_tx = wc.multi_seg_tx && h->info_.multi_seg_tx;
+        wc.steering = h->steering_.get();
+        wc.worker_index = k;
+        Steering::configure_engine_ids(wc.engine, k, hc.num_workers);
+        auto w = Worker::create(wc, &err);
+        if (!w) return fail("worker " + std::to_string(k) + ": " + err);
+        h->workers_.push_back(std::move(w));
+    }
+    return h;
+}
+
+Host::~Host() {
+    // Workers first (they free frames they hold), then the rings that may hold more, then the
+    // port (which frees what its queues hold), and the mbuf pool last.
+    workers_.clear();
+    steering_.reset();
+    if (port_started_) close_port(port_);
+    pool_.reset();
+    if (own_mbufs_) rte_mempool_free(own_mbufs_);
+}
+
+}  // namespace homa::dp

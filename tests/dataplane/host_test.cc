@@ -1,0 +1,415 @@
+// A worker as a host, frames in -> frames out: a net_ring port whose rings the test fills
+// and drains directly. ARP requests answered byte by byte, next hops resolved with frames held
+// until the answer, unanswered resolutions retried then dropped and counted, ICMP echo
+// answered byte by byte, VLAN tags with the priority in PCP; and port setup errors and link
+// watching.
+#include <gtest/gtest.h>
+#include <rte_dev.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_ring.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "homa/proto/decode.h"
+#include "tests/dataplane/dataplane_fixture.h"
+#include "tests/dataplane/host_harness.h"
+
+namespace homa {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+constexpr uint32_t kOurIp = 0x0A000002, kPeerIp = 0x0A000001;
+constexpr dp::MacAddr kPeerMac = {0x3a, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f};
+
+Bytes hex(const std::string &s) {
+    Bytes out;
+    for (size_t i = 0; i + 1 < s.size(); i += 2) {
+        out.push_back(static_cast<uint8_t>(std::stoi(s.substr(i, 2), nullptr, 16)));
+    }
+    return out;
+}
+
+std::string hex_mac(const dp::MacAddr &m) {
+    char s[13];
+    snprintf(s, sizeof(s), "%02x%02x%02x%02x%02x%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    return s;
+}
+
+// One worker on a net_ring port whose RX ring the test fills and whose TX ring it drains.
+class Wire {
+public:
+    explicit Wire(const std::string &name,
+                  const std::function<void(dp::WorkerConfig &)> &tweak = {}) {
+        unsigned socket = rte_socket_id();
+        in_ = rte_ring_create((name + "_in").c_str(), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        out_ = rte_ring_create((name + "_out").c_str(), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        EXPECT_NE(in_, nullptr);
+        EXPECT_NE(out_, nullptr);
+        int port = rte_eth_from_rings(name.c_str(), &in_, 1, &out_, 1, socket);
+        EXPECT_GE(port, 0);
+        mp_ = rte_pktmbuf_pool_create((name + "_mb").c_str(), 4095, 0, 0,
+                                      RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(socket));
+        EXPECT_NE(mp_, nullptr);
+        error = host.build(name, static_cast<uint16_t>(port), kOurIp, 1, mp_, 8u << 20, tweak);
+        mac = host.info.mac;
+    }
+    dp::Worker &worker() { return *host.workers[0]; }
+
+    void inject(const Bytes &frame) {
+        rte_mbuf *m = rte_pktmbuf_alloc(mp_);
+        ASSERT_NE(m, nullptr);
+        auto *p = reinterpret_cast<uint8_t *>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())));
+        std::copy(frame.begin(), frame.end(), p);
+        ASSERT_EQ(rte_ring_enqueue(in_, m), 0);
+    }
+    /** Polls `polls` times, then returns every frame the worker sent, linearized. */
+    std::vector<Bytes> take(int polls = 3) {
+        for (int i = 0; i < polls; ++i) worker().poll();
+        std::vector<Bytes> frames;
+        void *obj;
+        while (rte_ring_dequeue(out_, &obj) == 0) {
+            auto *m = static_cast<rte_mbuf *>(obj);
+            Bytes b(rte_pktmbuf_pkt_len(m));
+            const void *d = rte_pktmbuf_read(m, 0, static_cast<uint32_t>(b.size()), b.data());
+            if (d != b.data()) memcpy(b.data(), d, b.size());
+            frames.push_back(std::move(b));
+            rte_pktmbuf_free(m);
+        }
+        return frames;
+    }
+
+    std::string error;
+    dp::MacAddr mac{};
+    test::TestHost host;
+
+private:
+    rte_ring *in_ = nullptr, *out_ = nullptr;
+    rte_mempool *mp_ = nullptr;
+};
+
+// "Who has 10.0.0.2? Tell 10.0.0.1", as Linux sends it (42 bytes).
+const Bytes kArpRequestForUs = hex("ffffffffffff3a1b2c3d4e5f08060001080006040001"
+                                   "3a1b2c3d4e5f0a000001" "0000000000000a000002");
+
+TEST(HostArp, RequestForUsAnsweredByteByByteAndRequesterLearned) {
+    Wire wire("arp1");
+    ASSERT_EQ(wire.error, "");
+    wire.inject(kArpRequestForUs);
+    auto out = wire.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0], hex("3a1b2c3d4e5f" + hex_mac(wire.mac) + "08060001080006040002" +
+                          hex_mac(wire.mac) + "0a000002" "3a1b2c3d4e5f0a000001" +
+                          std::string(36, '0')));
+    dp::MacAddr learned;
+    EXPECT_EQ(wire.worker().neighbours().state(kPeerIp, &learned),
+              dp::NeighbourCache::State::kReachable);
+    EXPECT_EQ(learned, kPeerMac);
+    EXPECT_EQ(wire.worker().stats().arp_replies_sent, 1u);
+}
+
+TEST(HostArp, RequestForAnotherAddressIgnored) {
+    Wire wire("arp2");
+    ASSERT_EQ(wire.error, "");
+    Bytes req = kArpRequestForUs;
+    req[41] = 0x09;  // who has 10.0.0.9
+    wire.inject(req);
+    EXPECT_TRUE(wire.take().empty());
+    EXPECT_EQ(wire.worker().neighbours().state(kPeerIp), dp::NeighbourCache::State::kFree);
+    EXPECT_EQ(wire.worker().stats().rx_arp, 1u);
+}
+
+TEST(HostArp, ResolutionHoldsFramesUntilTheAnswer) {
+    Wire wire("arp3");
+    ASSERT_EQ(wire.error, "");
+    dp::Socket client;
+    ASSERT_EQ(dp::Socket::open(wire.worker(), 0, &client), 0);
+    uint64_t id;
+    ASSERT_EQ(client.send({kPeerIp, 99}, Bytes(3000, 7), 1, &id), 0);  // three DATA frames
+    auto out = wire.take();
+    ASSERT_EQ(out.size(), 1u);  // only the question
+    EXPECT_EQ(out[0], hex("ffffffffffff" + hex_mac(wire.mac) + "08060001080006040001" +
+                          hex_mac(wire.mac) + "0a000002" "0000000000000a000001" +
+                          std::string(36, '0')));
+    EXPECT_EQ(wire.worker().neighbours().held(kPeerIp), 3u);
+    // The answer releases the held frames, in order, to the MAC it names.
+    wire.inject(hex(hex_mac(wire.mac) + "3a1b2c3d4e5f08060001080006040002"
+                    "3a1b2c3d4e5f0a000001" + hex_mac(wire.mac) + "0a000002"));
+    out = wire.take(1);
+    ASSERT_EQ(out.size(), 3u);
+    for (size_t i = 0; i < out.size(); ++i) {
+        EXPECT_EQ(Bytes(out[i].begin(), out[i].begin() + 6), Bytes(kPeerMac.begin(), kPeerMac.end()));
+        wire::PacketView v;
+        ASSERT_EQ(wire::decode_frame(out[i], v), wire::DecodeError::kOk);
+        ASSERT_NE(v.data(), nullptr);
+        EXPECT_EQ(v.data()->seg_offset.get(), i * 1424);
+    }
+    EXPECT_EQ(wire.worker().neighbours().stats().resolved, 1u);
+    EXPECT_EQ(wire.worker().neighbours().stats().released, 3u);
+    client.abort(0, 0);
+}
+
+TEST(HostArp, UnansweredResolutionRetriedThenDroppedAndCounted) {
+    Wire wire("arp4", [](dp::WorkerConfig &wc) {
+        wc.neighbour.probe_interval_ns = 2'000'000;
+        wc.neighbour.max_probes = 3;
+        wc.engine.tick_ns = 100'000'000;  // no RESEND (a new frame, a new ARP) in this window
+    });
+    ASSERT_EQ(wire.error, "");
+    dp::Socket client;
+    ASSERT_EQ(dp::Socket::open(wire.worker(), 0, &client), 0);
+    uint64_t id;
+    ASSERT_EQ(client.send({kPeerIp, 99}, Bytes(100, 1), 1, &id), 0);
+    std::vector<Bytes> out;
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+    while (std::chrono::steady_clock::now() < until) {
+        for (auto &f : wire.take(1)) out.push_back(f);
+    }
+    ASSERT_EQ(out.size(), 3u);  // the first request and two retries, nothing else
+    for (auto &f : out) {
+        EXPECT_EQ(f[12], 0x08);
+        EXPECT_EQ(f[13], 0x06);
+    }
+    const auto &ns = wire.worker().neighbours().stats();
+    EXPECT_EQ(ns.failed, 1u);
+    EXPECT_EQ(ns.dropped_failed, 1u);
+    EXPECT_EQ(wire.worker().neighbours().state(kPeerIp), dp::NeighbourCache::State::kFailed);
+    EXPECT_EQ(wire.worker().neighbours().held(kPeerIp), 0u);
+    client.abort(0, 0);
+}
+
+TEST(HostArp, AddressOffTheSubnetResolvesTheGateway) {
+    Wire wire("gw", [](dp::WorkerConfig &wc) {
+        wc.netmask = 0xFFFFFF00;
+        wc.gateway = 0x0A0000FE;  // 10.0.0.254
+    });
+    ASSERT_EQ(wire.error, "");
+    dp::Socket client;
+    ASSERT_EQ(dp::Socket::open(wire.worker(), 0, &client), 0);
+    uint64_t id;
+    ASSERT_EQ(client.send({0x0A000109, 99}, Bytes(100, 1), 1, &id), 0);  // 10.0.1.9
+    auto out = wire.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(Bytes(out[0].begin() + 38, out[0].begin() + 42), hex("0a0000fe"));  // who has .254
+    EXPECT_EQ(wire.worker().neighbours().held(0x0A0000FE), 1u);
+    client.abort(0, 0);
+}
+
+TEST(HostIcmp, EchoRequestAnsweredByteByByte) {
+    Wire wire("icmp");
+    ASSERT_EQ(wire.error, "");
+    wire.inject(hex(hex_mac(wire.mac) + "3a1b2c3d4e5f0800"
+                    "4500002cabcd400040017b010a0000010a000002"
+                    "0800ad8412340007000102030405060708090a0b0c0d0e0f"));
+    auto out = wire.take();
+    ASSERT_EQ(out.size(), 1u);
+    // ip id 0 (the worker's first), checksums computed independently.
+    EXPECT_EQ(out[0], hex("3a1b2c3d4e5f" + hex_mac(wire.mac) + "0800"
+                          "4500002c00004000400126cf0a0000020a000001"
+                          "0000b58412340007000102030405060708090a0b0c0d0e0f"));
+    EXPECT_EQ(wire.worker().stats().rx_icmp_echo, 1u);
+}
+
+TEST(HostVlan, PriorityInPcpAndOtherVlansDropped) {
+    Wire wire("vlan", [](dp::WorkerConfig &wc) {
+        wc.vlan_id = 5;
+        wc.neighbours.push_back({kPeerIp, kPeerMac});
+    });
+    ASSERT_EQ(wire.error, "");
+    dp::Socket client;
+    ASSERT_EQ(dp::Socket::open(wire.worker(), 0, &client), 0);
+    uint64_t id;
+    ASSERT_EQ(client.send({kPeerIp, 99}, Bytes(100, 1), 1, &id), 0);
+    auto out = wire.take();
+    ASSERT_EQ(out.size(), 1u);  // a static neighbour: no ARP
+    Bytes &f = out[0];
+    ASSERT_EQ(f[12], 0x81);
+    ASSERT_EQ(f[13], 0x00);
+    uint16_t tci = static_cast<uint16_t>(f[14] << 8 | f[15]);
+    wire::PacketView v;
+    ASSERT_EQ(wire::decode_frame(f, v), wire::DecodeError::kOk);
+    EXPECT_EQ(tci & 0x0FFF, 5);
+    EXPECT_EQ(tci >> 13, v.ip_priority());
+    EXPECT_GT(v.ip_priority(), 0);  // a short message goes at a high priority
+
+    wire.inject(kArpRequestForUs);  // untagged: not our VLAN
+    EXPECT_TRUE(wire.take().empty());
+    EXPECT_EQ(wire.worker().stats().rx_wrong_vlan, 1u);
+    Bytes tagged = kArpRequestForUs;
+    tagged.insert(tagged.begin() + 12, {0x81, 0x00, 0x00, 0x05});
+    wire.inject(tagged);
+    out = wire.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(Bytes(out[0].begin() + 12, out[0].begin() + 18), hex("810000050806"));
+    client.abort(0, 0);
+}
+
+TEST(HostNeighbours, ResolutionOffSendsToDefaultMac) {
+    Wire wire("noarp", [](dp::WorkerConfig &wc) { wc.resolve_neighbours = false; });
+    ASSERT_EQ(wire.error, "");
+    dp::Socket client;
+    ASSERT_EQ(dp::Socket::open(wire.worker(), 0, &client), 0);
+    uint64_t id;
+    ASSERT_EQ(client.send({kPeerIp, 99}, Bytes(100, 1), 1, &id), 0);
+    auto out = wire.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(Bytes(out[0].begin(), out[0].begin() + 6), hex("ffffffffffff"));
+    EXPECT_EQ(wire.worker().stats().arp_requests_sent, 0u);
+    client.abort(0, 0);
+}
+
+TEST(Port, SetupErrorsNameThePortDriverAndReason) {
+    unsigned socket = rte_socket_id();
+    rte_ring *r = rte_ring_create("perr", 64, socket, 0);
+    ASSERT_NE(r, nullptr);
+    int port = rte_eth_from_rings("perr_port", &r, 1, &r, 1, socket);
+    ASSERT_GE(port, 0);
+    rte_mempool *mp = rte_pktmbuf_pool_create("perr_mb", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                              static_cast<int>(socket));
+    ASSERT_NE(mp, nullptr);
+    dp::PortSetup ps;
+    ps.port_id = static_cast<uint16_t>(port);
+    ps.mbuf_pool = mp;
+    ps.num_queues = 2;
+    dp::PortInfo info;
+    std::string err;
+    EXPECT_EQ(dp::setup_port(ps, &info, &err), -EINVAL);
+    EXPECT_EQ(err, "port " + std::to_string(port) +
+                       " (net_ring): 2 workers need as many TX queues; the port offers 1");
+    ps.num_queues = 1;
+    ps.mtu = 9000;  // net_ring cannot change its MTU of 1500
+    EXPECT_EQ(dp::setup_port(ps, &info, &err), -EINVAL);
+    EXPECT_EQ(err, "port " + std::to_string(port) +
+                       " (net_ring): cannot set MTU 9000; the port runs with 1500");
+    ps.port_id = RTE_MAX_ETHPORTS - 1;
+    EXPECT_EQ(dp::setup_port(ps, &info, &err), -ENODEV);
+    EXPECT_NE(err.find("lookup failed"), std::string::npos) << err;
+    ps.port_id = static_cast<uint16_t>(port);
+    ps.mtu = 1500;
+    ASSERT_EQ(dp::setup_port(ps, &info, &err), 0) << err;
+    EXPECT_EQ(info.driver, "net_ring");
+    EXPECT_EQ(info.num_rx_queues, 1);
+    EXPECT_FALSE(info.rss);
+    EXPECT_EQ(dp::close_port(static_cast<uint16_t>(port)), 0);
+    rte_mempool_free(mp);
+    rte_ring_free(r);
+}
+
+TEST(Port, CheckLinkSeesDownAndUpAndTheWorkerKeepsGoing) {
+    Wire wire("link");
+    ASSERT_EQ(wire.error, "");
+    uint16_t port = wire.host.port;
+    dp::LinkState link;
+    EXPECT_EQ(dp::check_link(port, &link), 1);  // first reading
+    EXPECT_TRUE(link.up);
+    EXPECT_EQ(dp::check_link(port, &link), 0);
+    ASSERT_EQ(rte_eth_dev_set_link_down(port), 0);
+    EXPECT_EQ(dp::check_link(port, &link), 1);
+    EXPECT_FALSE(link.up);
+    wire.inject(kArpRequestForUs);  // the worker does not care about the link state
+    EXPECT_EQ(wire.take().size(), 1u);
+    ASSERT_EQ(rte_eth_dev_set_link_up(port), 0);
+    EXPECT_EQ(dp::check_link(port, &link), 1);
+    EXPECT_TRUE(link.up);
+    EXPECT_EQ(link.changes, 2u);
+    EXPECT_EQ(dp::check_link(RTE_MAX_ETHPORTS - 1, &link), -ENODEV);
+}
+
+TEST(Host, Create_ErrorsNameTheStepAndOwnMbufPoolWorks) {
+    unsigned socket = rte_socket_id();
+    rte_ring *r = rte_ring_create("hc", 64, socket, 0);
+    ASSERT_NE(r, nullptr);
+    int port = rte_eth_from_rings("hc_port", &r, 1, &r, 1, socket);
+    ASSERT_GE(port, 0);
+    dp::HostConfig hc;
+    hc.name = "hc";
+    hc.port_id = static_cast<uint16_t>(port);
+    hc.mbufs = 1023;
+    hc.pool_bytes = 4u << 20;
+    std::string err;
+    EXPECT_EQ(dp::Host::create(hc, &err), nullptr);
+    EXPECT_EQ(err, "host hc: worker.engine.local_ip is not set");
+    hc.worker.engine.local_ip = kOurIp;
+    hc.num_workers = 2;  // the ring port has one TX queue
+    EXPECT_EQ(dp::Host::create(hc, &err), nullptr);
+    EXPECT_EQ(err, "host hc: port " + std::to_string(port) +
+                       " (net_ring): 2 workers need as many TX queues; the port offers 1");
+    hc.num_workers = 1;
+    auto h = dp::Host::create(hc, &err);  // the failed attempts freed their mbuf pools
+    ASSERT_NE(h, nullptr) << err;
+    EXPECT_EQ(h->num_workers(), 1);
+    EXPECT_EQ(h->steering(), nullptr);
+    EXPECT_EQ(h->worker(0).local_ip(), kOurIp);
+    h.reset();
+    rte_ring_free(r);
+}
+
+// net_pcap as a port: frames written to a capture file (the file is read back here; any
+// pcap tool, e.g. tshark, reads it too).
+TEST(Port, PcapCapturesOurFrames) {
+    const std::string dir = "/tmp/homa-pcap-" + std::to_string(getpid());
+    const std::string in = dir + "-in.pcap", out = dir + "-out.pcap";
+    {
+        // An empty capture to read from: the global header only (LINKTYPE_ETHERNET).
+        const uint32_t hdr[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
+        FILE *f = fopen(in.c_str(), "wb");
+        ASSERT_NE(f, nullptr);
+        fwrite(hdr, sizeof(hdr), 1, f);
+        fclose(f);
+    }
+    ASSERT_EQ(rte_dev_probe(("net_pcap_hd,rx_pcap=" + in + ",tx_pcap=" + out).c_str()), 0);
+    uint16_t port;
+    ASSERT_EQ(rte_eth_dev_get_port_by_name("net_pcap_hd", &port), 0);
+    rte_mempool *mp = rte_pktmbuf_pool_create("pcap_mb", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                              static_cast<int>(rte_socket_id()));
+    ASSERT_NE(mp, nullptr);
+    {
+        test::TestHost h;
+        ASSERT_EQ(h.build("pcap", port, kOurIp, 1, mp, 8u << 20, [](dp::WorkerConfig &wc) {
+            wc.neighbours.push_back({kPeerIp, kPeerMac});
+        }), "");
+        EXPECT_EQ(h.info.driver, "net_pcap");
+        dp::Socket client;
+        ASSERT_EQ(dp::Socket::open(*h.workers[0], 0, &client), 0);
+        uint64_t id;
+        ASSERT_EQ(client.send({kPeerIp, 99}, Bytes(3000, 1), 1, &id), 0);
+        for (int i = 0; i < 10; ++i) h.workers[0]->poll();
+        EXPECT_EQ(h.workers[0]->stats().tx_frames, 3u);
+        client.abort(0, 0);
+    }  // closing the port flushes the capture
+    rte_mempool_free(mp);
+    FILE *f = fopen(out.c_str(), "rb");
+    ASSERT_NE(f, nullptr);
+    Bytes file(1 << 16);
+    file.resize(fread(file.data(), 1, file.size(), f));
+    fclose(f);
+    // Walk the records: three Homa DATA frames (IP protocol 146) to the peer's MAC.
+    size_t off = 24, frames = 0;
+    while (off + 16 <= file.size()) {
+        uint32_t caplen;
+        memcpy(&caplen, &file[off + 8], 4);
+        ASSERT_LE(off + 16 + caplen, file.size());
+        const uint8_t *fr = &file[off + 16];
+        EXPECT_EQ(Bytes(fr, fr + 6), Bytes(kPeerMac.begin(), kPeerMac.end()));
+        EXPECT_EQ(fr[14 + 9], 146);
+        ++frames;
+        off += 16 + caplen;
+    }
+    EXPECT_EQ(frames, 3u);
+    unlink(in.c_str());
+    unlink(out.c_str());
+}
+
+}  // namespace
+}  // namespace homa
+
+int main(int argc, char **argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(new homa::test::EalEnvironment("host"));
+    return RUN_ALL_TESTS();
+}

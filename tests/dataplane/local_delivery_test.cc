@@ -1,0 +1,121 @@
+// Local delivery over net_null: client and server sockets on one dataplane complete the echo
+// matrix without a frame reaching the port; with two workers, frames to ourselves are also
+// steered to the worker that owns their RPC. Workers are polled from the test thread.
+#include <gtest/gtest.h>
+#include <rte_ethdev.h>
+
+#include <chrono>
+
+#include "tests/dataplane/dataplane_fixture.h"
+#include "tests/dataplane/host_harness.h"
+
+namespace homa {
+namespace {
+
+using test::EchoClient;
+using test::TestHost;
+
+constexpr uint32_t kIp = 0x0A000001;
+constexpr uint16_t kPort = 99;
+
+uint16_t port_by_name(const char *name) {
+    uint16_t id = UINT16_MAX;
+    EXPECT_EQ(rte_eth_dev_get_port_by_name(name, &id), 0) << name;
+    return id;
+}
+
+template <typename Step>
+bool run_until(TestHost &h, Step step, int seconds = 20) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+        for (auto &w : h.workers) w->poll();
+        if (step()) return true;
+    }
+    for (unsigned k = 0; k < h.workers.size(); ++k) {
+        test::dump_worker(("worker " + std::to_string(k)).c_str(), *h.workers[k]);
+    }
+    return false;
+}
+
+rte_mempool *mbufs(const char *name) {
+    rte_mempool *mp = rte_pktmbuf_pool_create(name, 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                              static_cast<int>(rte_socket_id()));
+    EXPECT_NE(mp, nullptr);
+    return mp;
+}
+
+TEST(LocalDelivery, EchoMatrix_OneWorkerNothingReachesThePort) {
+    TestHost h;
+    ASSERT_EQ(h.build("ld1", port_by_name("net_null0"), kIp, 1, mbufs("ld1_mb")), "");
+    dp::Socket server, client;
+    ASSERT_EQ(dp::Socket::open(*h.workers[0], kPort, &server), 0);
+    ASSERT_EQ(dp::Socket::open(*h.workers[0], 0, &client), 0);
+    EchoClient echo(client);
+    for (uint32_t len : test::kEchoSizes) ASSERT_EQ(echo.send({kIp, kPort}, len), 0);
+    ASSERT_TRUE(run_until(h, [&] {
+        test::serve_echo(server);
+        echo.drain();
+        return echo.outstanding() == 0;
+    }));
+    EXPECT_EQ(echo.verified(), test::kEchoSizes.size());
+    EXPECT_EQ(echo.bad(), 0u);
+    ASSERT_TRUE(run_until(h, [&] { return h.quiescent(); }));
+    const auto &ws = h.workers[0]->stats();
+    EXPECT_GT(ws.tx_local, 0u);
+    EXPECT_EQ(ws.tx_frames, 0u);          // nothing was given to the port
+    EXPECT_EQ(ws.arp_requests_sent, 0u);  // our own address is never resolved
+    // Every frame reached the engine and found its socket and RPC.
+    const auto &es = h.workers[0]->engine().stats();
+    for (EngineDrop d : {EngineDrop::kNoSocket, EngineDrop::kUnknownRpc, EngineDrop::kNoBuffers,
+                         EngineDrop::kTxQueueFull}) {
+        EXPECT_EQ(es.drop(d), 0u) << engine_drop_name(d);
+    }
+}
+
+TEST(LocalDelivery, EchoMatrix_TwoWorkersSteerFramesToTheirOwner) {
+    TestHost h;
+    ASSERT_EQ(h.build("ld2", port_by_name("net_null1"), kIp, 2, mbufs("ld2_mb")), "");
+    EXPECT_EQ(h.info.num_rx_queues, 2);
+    // A server port is opened on every worker (see steering.h); a client on each.
+    dp::Socket server[2], client[2];
+    std::vector<std::unique_ptr<EchoClient>> echo;
+    for (int k = 0; k < 2; ++k) {
+        ASSERT_EQ(dp::Socket::open(*h.workers[k], kPort, &server[k]), 0);
+        ASSERT_EQ(dp::Socket::open(*h.workers[k], 0, &client[k]), 0);
+        echo.push_back(std::make_unique<EchoClient>(client[k], 1000 * (k + 1)));
+        for (uint32_t len : test::kEchoSizes) ASSERT_EQ(echo[k]->send({kIp, kPort}, len), 0);
+    }
+    ASSERT_TRUE(run_until(h, [&] {
+        for (int k = 0; k < 2; ++k) {
+            test::serve_echo(server[k]);
+            echo[k]->drain();
+        }
+        return echo[0]->outstanding() == 0 && echo[1]->outstanding() == 0;
+    }));
+    ASSERT_TRUE(run_until(h, [&] { return h.quiescent(); }));
+    for (int k = 0; k < 2; ++k) {
+        EXPECT_EQ(echo[k]->verified(), test::kEchoSizes.size());
+        EXPECT_EQ(echo[k]->bad(), 0u);
+        const auto &ws = h.workers[k]->stats();
+        const auto &es = h.workers[k]->engine().stats();
+        // Both workers handed frames over and served RPCs of their own.
+        EXPECT_GT(ws.steered_out, 0u) << k;
+        EXPECT_GT(ws.steered_in, 0u) << k;
+        EXPECT_EQ(ws.steer_ring_full, 0u);
+        EXPECT_GT(es.server_rpcs_started, 0u) << k;
+        EXPECT_EQ(es.client_rpcs_completed, test::kEchoSizes.size());
+        EXPECT_EQ(es.drop(EngineDrop::kUnknownRpc), 0u);
+        EXPECT_EQ(es.drop(EngineDrop::kNoSocket), 0u);
+    }
+    EXPECT_EQ(h.workers[0]->stats().steered_out, h.workers[1]->stats().steered_in);
+}
+
+}  // namespace
+}  // namespace homa
+
+int main(int argc, char **argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(new homa::test::EalEnvironment(
+        "local_delivery", {"--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1"}));
+    return RUN_ALL_TESTS();
+}
