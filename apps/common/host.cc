@@ -30,6 +30,7 @@ std::unique_ptr<Host> Host::create(const HostOptions &opts, std::string *error) 
     pc.bytes = opts.pool_bytes;
     pc.backing = mem::PoolConfig::Backing::kEal;
     pc.caller_ticks = true;  // the worker ticks the lease clock once per poll
+    pc.num_caches = opts.pool_caches;
     h->pool_ = mem::BpagePool::create(pc, error);
     if (!h->pool_) return nullptr;
     dp::WorkerConfig wc;

@@ -26,6 +26,7 @@ struct HostOptions {
     EngineConfig engine;  ///< local_ip and mtu are filled in from the fields above.
     std::vector<std::pair<uint32_t, dp::MacAddr>> neighbours;
     bool stage_cycles = false;  ///< WorkerConfig::stage_cycles
+    unsigned pool_caches = 1;   ///< Bpage pool caches: the worker uses 0, app threads 1, 2, ...
 };
 
 class Host {

@@ -30,18 +30,6 @@ struct Slot {
 
 void send_done(void *, uint64_t) {}
 
-bool verify(const dp::RecvMessage &m, uint32_t length) {
-    if (m.length() != length) return false;
-    for (uint32_t p = 0; p < m.num_pieces(); ++p) {
-        auto piece = m.piece(p);
-        uint32_t base = p * wire::kBpageSize;
-        for (uint32_t i = 0; i < piece.size(); ++i) {
-            if (piece[i] != pattern_at(base + i)) return false;
-        }
-    }
-    return true;
-}
-
 uint32_t serve(dp::Socket &server) {
     uint32_t n = 0;
     dp::RecvMessage req;
@@ -54,9 +42,29 @@ uint32_t serve(dp::Socket &server) {
 
 }  // namespace
 
-PhaseResult run_phase(dp::Worker &worker, dp::Socket &client, dp::Socket *server,
-                      Endpoint server_addr, const PhaseSpec &spec, const uint8_t *pattern,
-                      const std::atomic<bool> &quit) {
+bool LocalDriver::poll() {
+    bool work = worker_.poll();
+    if (server_ && server_->worker() != &worker_) work |= server_->worker()->poll();
+    if (server_) work |= serve(*server_) > 0;
+    return work;
+}
+
+int LocalDriver::send(uint32_t length, uint64_t cookie) {
+    uint64_t id;
+    return client_.send_zc(addr_, pattern_, length, cookie, &id, send_done, nullptr);
+}
+
+bool LocalDriver::next_response(Completed *out, bool verify) {
+    dp::RecvMessage resp;
+    if (client_.recv(kRecvResponse, 0, &resp) != 0) return false;
+    out->cookie = resp.cookie();
+    out->error = resp.error();
+    out->length = resp.length();
+    out->payload_ok = !verify || resp.error() || payload_matches(resp, resp.length());
+    return true;
+}
+
+PhaseResult run_phase(LoadDriver &driver, const PhaseSpec &spec, const std::atomic<bool> &quit) {
     PhaseResult r;
     r.name = spec.name;
     r.workload = spec.workload.name();
@@ -84,17 +92,14 @@ PhaseResult run_phase(dp::Worker &worker, dp::Socket &client, dp::Socket *server
         uint64_t now = rte_rdtsc();
         if (now >= end) stopping = true;
         if (stopping && (in_flight == 0 || now >= grace_end)) break;
-        bool work = worker.poll();
-        // A server on another dataplane in this process (--ring_pair) shares this lcore.
-        if (server && server->worker() != &worker) work |= server->worker()->poll();
-        if (server) work |= serve(*server) > 0;
+        bool work = driver.poll();
 
-        dp::RecvMessage resp;
-        while (client.recv(kRecvResponse, 0, &resp) == 0) {
+        Completed resp;
+        while (driver.next_response(&resp, spec.verify)) {
             work = true;
-            Slot &s = slots[resp.cookie()];
+            Slot &s = slots[resp.cookie];
             uint64_t rtt_ns = (rte_rdtsc() - s.sent_tsc) * 1'000'000'000 / hz;
-            if (resp.error()) {
+            if (resp.error) {
                 ++r.errors;
             } else {
                 ++r.rpcs;
@@ -106,16 +111,15 @@ PhaseResult run_phase(dp::Worker &worker, dp::Socket &client, dp::Socket *server
                     r.buckets[b].slowdown_x100.record(rtt_ns * 100 / spec.unloaded_ns[b]);
                 }
                 if (spec.verify) {
-                    if (verify(resp, s.length)) {
+                    if (resp.payload_ok && resp.length == s.length) {
                         ++r.verified;
                     } else {
                         ++r.verify_failures;
                     }
                 }
             }
-            resp.release();
             s.busy = false;
-            free_slots.push_back(static_cast<uint32_t>(resp.cookie()));
+            free_slots.push_back(static_cast<uint32_t>(resp.cookie));
             --in_flight;
         }
 
@@ -131,8 +135,7 @@ PhaseResult run_phase(dp::Worker &worker, dp::Socket &client, dp::Socket *server
             Slot &s = slots[idx];
             s.length = spec.workload.sample(rng);
             s.sent_tsc = rte_rdtsc();
-            uint64_t id;
-            if (client.send_zc(server_addr, pattern, s.length, idx, &id, send_done, nullptr) < 0) {
+            if (driver.send(s.length, idx) < 0) {
                 ++r.errors;
                 break;  // out of buffers or RPC slots: retry on a later iteration
             }

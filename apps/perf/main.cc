@@ -15,7 +15,9 @@
 #include "echo_load.h"
 #include "homa/dataplane/socket.h"
 #include "report.h"
+#include "remote_load.h"
 #include "ring_pair.h"
+#include "homa/dataplane/socket_service.h"
 #include <rte_malloc.h>
 
 DEFINE_string(role, "both", "both (client and server in this process), client, or server");
@@ -35,6 +37,9 @@ DEFINE_bool(json, false, "print results as JSON on stdout");
 DEFINE_uint32(pool_mb, 256, "bpage pool size in MiB");
 DEFINE_uint32(mtu, 1500, "IP MTU");
 DEFINE_uint64(seed, 1, "random seed for sizes and arrivals");
+DEFINE_bool(app_threads, false,
+            "run the client/server loops on the main lcore and the worker on the next lcore, "
+            "talking through message ports (needs 2 lcores), instead of run-to-completion");
 DEFINE_bool(ring_pair, false,
             "two dataplanes in this process over a net_ring pair (server at --server_ip, default "
             "local_ip + 1), both polled by this lcore; needs no --vdev");
@@ -139,6 +144,10 @@ int run(int argc, char **argv) {
         }
     }
 
+    if (FLAGS_app_threads && rte_lcore_count() < 2) {
+        return fail("--app_threads needs a second lcore for the worker: e.g. -l 0,1 or --lcores=0@0,1@0");
+    }
+    if (FLAGS_app_threads && !client_role) return fail("--app_threads needs the client role");
     uint16_t ring_a = 0, ring_b = 0;
     if (FLAGS_ring_pair && homa::perf::make_ring_pair("perf_ring", &ring_a, &ring_b, &error) < 0) {
         return fail(error);
@@ -153,6 +162,7 @@ int run(int argc, char **argv) {
     ho.local_ip = local_ip;
     ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;
     ho.mtu = FLAGS_mtu;
+    ho.pool_caches = FLAGS_app_threads ? 2 : 1;  // cache 1: the application thread's copies
     auto host = homa::apps::Host::create(ho, &error);
     if (!host) return fail(error);
     homa::dp::Worker &worker = host->worker();
@@ -168,7 +178,7 @@ int run(int argc, char **argv) {
     homa::dp::Worker &server_worker = server_host ? server_host->worker() : worker;
 
     homa::dp::Socket server, client;
-    if (server_role) {
+    if (server_role && !FLAGS_app_threads) {
         if (int rc = homa::dp::Socket::open(server_worker, static_cast<uint16_t>(FLAGS_server_port), &server);
             rc < 0) {
             return fail("cannot bind server port: " + std::string(strerror(-rc)));
@@ -179,7 +189,7 @@ int run(int argc, char **argv) {
     info.mode = (FLAGS_role == "both" ? std::string("client+server in one process") : FLAGS_role) +
                 (FLAGS_ring_pair ? ", two dataplanes over a net_ring pair"
                                  : server_ip == local_ip ? ", local delivery" : "") +
-                ", one worker lcore (run-to-completion)";
+                (FLAGS_app_threads ? "" : ", one worker lcore (run-to-completion)");
     info.memory = rte_eal_has_hugepages() ? "hugepages" : "--no-huge (4 KiB pages, slower)";
     info.tsc_ghz = double(rte_get_tsc_hz()) / 1e9;
 
@@ -190,15 +200,60 @@ int run(int argc, char **argv) {
         fprintf(stderr, "homa-perf: served %lu requests\n", served);
         return 0;
     }
-    if (int rc = homa::dp::Socket::open(worker, 0, &client); rc < 0) {
-        return fail("cannot open client socket: " + std::string(strerror(-rc)));
+    if (!FLAGS_app_threads) {
+        if (int rc = homa::dp::Socket::open(worker, 0, &client); rc < 0) {
+            return fail("cannot open client socket: " + std::string(strerror(-rc)));
+        }
     }
     auto *pattern = static_cast<uint8_t *>(rte_malloc("homa_perf_pattern", 1'000'000, 64));
     if (pattern == nullptr) return fail("cannot allocate the 1 MB request buffer");
     for (uint32_t i = 0; i < 1'000'000; ++i) pattern[i] = homa::perf::pattern_at(i);
 
     homa::Endpoint server_addr{server_ip, static_cast<uint16_t>(FLAGS_server_port)};
-    homa::dp::Socket *local_server = server_role ? &server : nullptr;
+    std::unique_ptr<homa::perf::LoadDriver> driver;
+    // --app_threads: the worker loop runs on the next lcore; this thread talks to it through
+    // message ports (a SocketService per worker, RemoteSockets here).
+    homa::perf::WorkerLoop loop;
+    unsigned worker_lcore = 0;
+    std::unique_ptr<homa::dp::SocketService> client_svc, server_svc;
+    std::unique_ptr<homa::dp::RemoteSocket> rclient, rserver;
+    if (FLAGS_app_threads) {
+        homa::dp::SocketServiceConfig sc;
+        sc.name = "perf_cmd_client";
+        client_svc = homa::dp::SocketService::create(worker, sc, &error);
+        if (!client_svc) return fail(error);
+        loop.workers.push_back(&worker);
+        if (&server_worker != &worker) {
+            sc.name = "perf_cmd_server";
+            server_svc = homa::dp::SocketService::create(server_worker, sc, &error);
+            if (!server_svc) return fail(error);
+            loop.workers.push_back(&server_worker);
+        }
+        worker_lcore = rte_get_next_lcore(-1, 1, 0);
+        if (int rc = rte_eal_remote_launch(homa::perf::WorkerLoop::run, &loop, worker_lcore); rc < 0) {
+            return fail("cannot launch the worker lcore: " + std::string(strerror(-rc)));
+        }
+        homa::dp::RemoteSocketConfig rc;
+        rc.pool_cache = 1;
+        int orc = homa::dp::RemoteSocket::open(*client_svc, 0, rc, &rclient);
+        if (orc == 0 && server_role) {
+            orc = homa::dp::RemoteSocket::open(server_svc ? *server_svc : *client_svc,
+                                               static_cast<uint16_t>(FLAGS_server_port), rc, &rserver);
+        }
+        if (orc < 0) {
+            loop.stop = true;
+            rte_eal_wait_lcore(worker_lcore);
+            return fail("cannot open remote sockets: " + std::string(strerror(-orc)));
+        }
+        driver = std::make_unique<homa::perf::RemoteDriver>(*rclient, rserver.get(), server_addr,
+                                                            pattern);
+        info.mode += "; --app_threads: application loops on lcore " +
+                     std::to_string(rte_lcore_id()) + ", worker on lcore " +
+                     std::to_string(worker_lcore) + " (message ports)";
+    } else {
+        driver = std::make_unique<homa::perf::LocalDriver>(
+            worker, client, server_role ? &server : nullptr, server_addr, pattern);
+    }
     std::vector<homa::perf::PhaseResult> results;
     for (auto &p : phases) {
         if (g_quit) break;
@@ -209,14 +264,12 @@ int run(int argc, char **argv) {
             cal.rate_rps = 0;
             cal.seconds = std::min(2.0, std::max(0.5, p.seconds / 4));
             cal.progress = false;
-            auto base = homa::perf::run_phase(worker, client, local_server, server_addr, cal,
-                                              pattern, g_quit);
+            auto base = homa::perf::run_phase(*driver, cal, g_quit);
             for (size_t b = 0; b < homa::perf::kNumBuckets; ++b) {
                 p.unloaded_ns[b] = base.buckets[b].rtt.quantile(0.5);
             }
         }
-        results.push_back(homa::perf::run_phase(worker, client, local_server, server_addr, p,
-                                                pattern, g_quit));
+        results.push_back(homa::perf::run_phase(*driver, p, g_quit));
     }
     // Nothing is lost silently: say what the dataplanes had to recover from.
     for (homa::dp::Worker *w : {&worker, &server_worker}) {
@@ -238,8 +291,15 @@ int run(int argc, char **argv) {
     } else {
         homa::perf::print_table(stdout, info, results);
     }
-    client.close();
-    if (server_role) server.close();
+    if (FLAGS_app_threads) {
+        if (rserver) rserver->close();
+        rclient->close();
+        loop.stop = true;
+        rte_eal_wait_lcore(worker_lcore);
+    } else {
+        client.close();
+        if (server_role) server.close();
+    }
     // Let the last frames and completions drain before tearing the pools down.
     for (int i = 0; i < 1000 && (worker.sends_in_flight() || server_worker.sends_in_flight()); ++i) {
         worker.poll();

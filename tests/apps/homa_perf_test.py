@@ -16,8 +16,8 @@ def case(fn):
     return fn
 
 
-def run(flags, timeout=60):
-    eal = ["--no-huge", "--no-shconf", "--no-pci", "-m", "512", "-l", "0",
+def run(flags, timeout=60, lcores="0"):
+    eal = ["--no-huge", "--no-shconf", "--no-pci", "-m", "512", f"--lcores={lcores}",
            f"--file-prefix=hpt{os.getpid()}_{len(flags)}", "--log-level=lib.eal:error",
            "--vdev=net_null0,no-rx=1"]
     return subprocess.run([perf] + eal + ["--", f"--workload_dir={workload_dir}"] + flags,
@@ -63,6 +63,18 @@ def ring_pair_two_dataplanes_verified():
     assert doc["driver"] == "net_ring", doc["driver"]
     out = run(["--ring_pair", "--role=client", "--server_ip=10.0.0.9"])
     assert out.returncode != 0 and "--ring_pair" in out.stderr, out.stderr[-300:]
+
+
+@case
+def app_threads_through_message_ports():
+    for extra in [[], ["--ring_pair"]]:
+        out = run(["--app_threads", "--pool_mb=64", "--workload=w2", "--outstanding=8",
+                   "--duration=1", "--verify", "--json"] + extra, lcores="0@0,1@0")
+        assert out.returncode == 0, out.stderr[-2000:]
+        doc = sane(out)
+        assert "--app_threads" in doc["mode"], doc["mode"]
+    out = run(["--app_threads", "--workload=100", "--duration=1"])  # one lcore only
+    assert out.returncode != 0 and "second lcore" in out.stderr, out.stderr[-300:]
 
 
 @case

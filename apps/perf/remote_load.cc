@@ -1,0 +1,39 @@
+// See remote_load.h.
+#include "remote_load.h"
+
+namespace homa::perf {
+
+bool RemoteDriver::poll() {
+    if (server_ == nullptr) return false;
+    bool work = false;
+    dp::RemoteMessage req;
+    while (server_->recv(kRecvRequest | dp::kRecvNonblocking, 0, &req) == 0) {
+        server_->reply_with(std::move(req));  // refused replies release the bpages; client resends
+        work = true;
+    }
+    return work;
+}
+
+int RemoteDriver::send(uint32_t length, uint64_t cookie) {
+    return client_.send(addr_, {pattern_, length}, cookie, nullptr);
+}
+
+bool RemoteDriver::next_response(Completed *out, bool verify) {
+    dp::RemoteMessage resp;
+    if (client_.recv(kRecvResponse | dp::kRecvNonblocking, 0, &resp) != 0) return false;
+    out->cookie = resp.cookie();
+    out->error = resp.error();
+    out->length = resp.length();
+    out->payload_ok = !verify || resp.error() || payload_matches(resp, resp.length());
+    return true;
+}
+
+int WorkerLoop::run(void *arg) {
+    auto &loop = *static_cast<WorkerLoop *>(arg);
+    while (!loop.stop.load(std::memory_order_relaxed)) {
+        for (dp::Worker *w : loop.workers) w->poll();
+    }
+    return 0;
+}
+
+}  // namespace homa::perf

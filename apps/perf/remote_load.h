@@ -1,0 +1,39 @@
+// homa-perf's --app_threads mode: the client and server loops run on their own lcore and reach
+// the worker through message ports (RemoteSocket), for comparison with run-to-completion.
+#pragma once
+
+#include <atomic>
+#include <vector>
+
+#include "echo_load.h"
+#include "homa/dataplane/remote_socket.h"
+
+namespace homa::perf {
+
+class RemoteDriver final : public LoadDriver {
+public:
+    /** `server` may be nullptr (the server is another process). Requests are copied into the
+     *  worker's pool on this thread (RemoteSocket::send), then sent zero-copy from there. */
+    RemoteDriver(dp::RemoteSocket &client, dp::RemoteSocket *server, Endpoint server_addr,
+                 const uint8_t *pattern)
+        : client_(client), server_(server), addr_(server_addr), pattern_(pattern) {}
+    bool poll() override;
+    int send(uint32_t length, uint64_t cookie) override;
+    bool next_response(Completed *out, bool verify) override;
+
+private:
+    dp::RemoteSocket &client_;
+    dp::RemoteSocket *server_;
+    Endpoint addr_;
+    const uint8_t *pattern_;
+};
+
+/** What the worker lcore runs in --app_threads mode: polls every worker until `stop`. */
+struct WorkerLoop {
+    std::vector<dp::Worker *> workers;
+    std::atomic<bool> stop{false};
+    /** For rte_eal_remote_launch. */
+    static int run(void *loop);
+};
+
+}  // namespace homa::perf
