@@ -40,8 +40,9 @@ std::unique_ptr<Host> Host::create(const HostConfig &hc, std::string *error) {
     h->port_started_ = true;
     mem::PoolConfig pc;
     pc.bytes = hc.pool_bytes;
-    pc.num_caches = hc.num_workers;
+    pc.num_caches = hc.num_workers + hc.extra_pool_caches;
     pc.backing = mem::PoolConfig::Backing::kEal;
+    pc.caller_ticks = true;  // each worker ticks its cache's lease clock once per poll
     h->pool_ = mem::BpagePool::create(pc, &err);
     if (!h->pool_) return fail("bpage pool: " + err);
     if (hc.num_workers > 1) {

@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "apps/common/host.h"
+#include "apps/common/ipv4.h"
 #include "apps/common/knobs.h"
 #include "counters.h"
 

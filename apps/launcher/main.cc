@@ -17,7 +17,8 @@
 #include <sstream>
 #include <thread>
 
-#include "apps/common/host.h"
+#include "apps/common/ipv4.h"
+#include "homa/dataplane/host.h"
 #include "apps/common/knobs.h"
 #include "cli.h"
 #include "counters.h"
@@ -136,12 +137,15 @@ int run(int argc, char **argv) {
     std::signal(SIGTERM, on_signal);
 
     std::string error;
-    homa::apps::HostOptions ho;
-    if (!engine_config_from_flags(&ho.engine, &error)) return fail("bad engine knob: " + error);
-    if (!homa::apps::parse_ipv4(FLAGS_local_ip, &ho.local_ip)) return fail("bad --local_ip " + FLAGS_local_ip);
+    homa::dp::HostConfig ho;
+    ho.name = "launcher";
+    if (!engine_config_from_flags(&ho.worker.engine, &error)) return fail("bad engine knob: " + error);
+    if (!homa::apps::parse_ipv4(FLAGS_local_ip, &ho.worker.engine.local_ip)) {
+        return fail("bad --local_ip " + FLAGS_local_ip);
+    }
     std::vector<uint16_t> echo_ports;
     if (!parse_ports(FLAGS_echo_ports, &echo_ports, &error)) return fail(error);
-    if (!parse_neighbours(FLAGS_neighbours, &ho.neighbours, &error)) return fail(error);
+    if (!parse_neighbours(FLAGS_neighbours, &ho.worker.neighbours, &error)) return fail(error);
     if (rte_lcore_count() < 2) {
         return fail("needs a main lcore and a worker lcore: e.g. -l 0,1 or --lcores=0@0,1@0");
     }
@@ -150,10 +154,10 @@ int run(int argc, char **argv) {
                     ": give one with EAL args, e.g. --vdev=net_null0,no-rx=1");
     }
     ho.port_id = static_cast<uint16_t>(FLAGS_port);
-    ho.mtu = ho.engine.mtu;
     ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;
-    ho.stage_cycles = FLAGS_stage_cycles;
-    auto host = homa::apps::Host::create(ho, &error);
+    ho.mbufs = 32767;
+    ho.worker.stage_cycles = FLAGS_stage_cycles;
+    auto host = homa::dp::Host::create(ho, &error);
     if (!host) return fail(error);
 
     if (int rc = rte_pdump_init(); rc < 0) {
@@ -164,14 +168,14 @@ int run(int argc, char **argv) {
                                                       homa::dp::PortMode::kMultiProducer,
                                                       static_cast<int>(rte_socket_id()));
     if (commands == nullptr) return fail("cannot create the command port");
-    homa::launcher::Service service(host->worker(), *commands, echo_ports);
+    homa::launcher::Service service(host->worker(0), *commands, echo_ports);
     if (service.open(&error) < 0) return fail(error);
     unsigned worker_lcore = rte_get_next_lcore(-1, 1, 0);
     if (int rc = rte_eal_remote_launch(homa::launcher::Service::main_loop, &service, worker_lcore);
         rc < 0) {
         return fail("cannot launch the worker lcore: " + std::string(strerror(-rc)));
     }
-    if (int rc = homa::launcher::register_telemetry(host->worker(), *commands); rc < 0) {
+    if (int rc = homa::launcher::register_telemetry(host->worker(0), *commands); rc < 0) {
         fprintf(stderr, "homa-dp: telemetry endpoints unavailable: %s\n", strerror(-rc));
     }
     fprintf(stderr, "homa-dp: %s on port %u (%s), echo on %s, worker lcore %u\n",
@@ -179,7 +183,7 @@ int run(int argc, char **argv) {
             FLAGS_echo_ports.c_str(), worker_lcore);
 
     if (FLAGS_i) {
-        homa::launcher::Cli cli(host->worker(), *commands, service);
+        homa::launcher::Cli cli(host->worker(0), *commands, service);
         cli.run(STDIN_FILENO, STDOUT_FILENO);
     } else {
         auto start = std::chrono::steady_clock::now();
@@ -190,7 +194,7 @@ int run(int argc, char **argv) {
             if (FLAGS_duration > 0 && now - start >= std::chrono::duration<double>(FLAGS_duration)) break;
             if (FLAGS_stats_period && now >= next_stats) {
                 printf("--- stats at %.0f s ---\n%s", std::chrono::duration<double>(now - start).count(),
-                       homa::launcher::format_counters(host->worker(), false).c_str());
+                       homa::launcher::format_counters(host->worker(0), false).c_str());
                 fflush(stdout);
                 next_stats += std::chrono::seconds(FLAGS_stats_period);
             }

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <vector>
 
-#include "apps/common/host.h"
+#include "apps/common/ipv4.h"
 #include "apps/common/knobs.h"
 #include "counters.h"
 

@@ -11,7 +11,8 @@
 #include <cstdio>
 #include <memory>
 
-#include "apps/common/host.h"
+#include "apps/common/ipv4.h"
+#include "homa/dataplane/host.h"
 #include "echo_load.h"
 #include "homa/dataplane/socket.h"
 #include "report.h"
@@ -157,25 +158,28 @@ int run(int argc, char **argv) {
         return fail("no DPDK port " + std::to_string(FLAGS_port) + " (" + std::to_string(ports) +
                     " available): give one with EAL args, e.g. --vdev=net_null0,no-rx=1");
     }
-    homa::apps::HostOptions ho;
+    homa::dp::HostConfig ho;
+    ho.name = "perf_client";
     ho.port_id = FLAGS_ring_pair ? ring_b : static_cast<uint16_t>(FLAGS_port);
-    ho.local_ip = local_ip;
+    ho.worker.engine.local_ip = local_ip;
+    ho.worker.engine.mtu = FLAGS_mtu;
     ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;
-    ho.mtu = FLAGS_mtu;
-    ho.pool_caches = FLAGS_app_threads ? 2 : 1;  // cache 1: the application thread's copies
-    auto host = homa::apps::Host::create(ho, &error);
+    ho.mbufs = 32767;
+    ho.extra_pool_caches = FLAGS_app_threads ? 1 : 0;  // cache 1: the application thread's copies
+    auto host = homa::dp::Host::create(ho, &error);
     if (!host) return fail(error);
-    homa::dp::Worker &worker = host->worker();
+    homa::dp::Worker &worker = host->worker(0);
     // --ring_pair: the server's own dataplane on the other port of the pair.
-    std::unique_ptr<homa::apps::Host> server_host;
+    std::unique_ptr<homa::dp::Host> server_host;
     if (FLAGS_ring_pair) {
-        homa::apps::HostOptions so = ho;
+        homa::dp::HostConfig so = ho;
+        so.name = "perf_server";
         so.port_id = ring_a;
-        so.local_ip = server_ip;
-        server_host = homa::apps::Host::create(so, &error);
+        so.worker.engine.local_ip = server_ip;
+        server_host = homa::dp::Host::create(so, &error);
         if (!server_host) return fail(error);
     }
-    homa::dp::Worker &server_worker = server_host ? server_host->worker() : worker;
+    homa::dp::Worker &server_worker = server_host ? server_host->worker(0) : worker;
 
     homa::dp::Socket server, client;
     if (server_role && !FLAGS_app_threads) {

@@ -53,6 +53,9 @@ struct HostConfig {
     rte_mempool *mbuf_pool = nullptr; ///< nullptr: the host creates one of `mbufs` mbufs.
     uint32_t mbufs = 16383;
     size_t pool_bytes = 64u << 20;    ///< bpage pool (DPDK memory).
+    /// Pool caches beyond the workers' (worker k uses cache k): application threads that copy
+    /// into the pool (RemoteSocket) use caches num_workers, num_workers + 1, ...
+    unsigned extra_pool_caches = 0;
     uint32_t steering_ring_size = 4096;
 };
 
