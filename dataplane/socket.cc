@@ -27,22 +27,13 @@ RecvMessage &RecvMessage::operator=(RecvMessage &&o) noexcept {
 }
 
 std::span<const uint8_t> RecvMessage::piece(uint32_t i) const noexcept {
-    if (!valid() || i >= m_.num_bpages) return {};
-    uint32_t len = std::min<uint32_t>(wire::kBpageSize, m_.length - i * wire::kBpageSize);
-    return {worker_->pool().base() + m_.bpage_offsets[i], len};
+    if (!valid()) return {};
+    return message_piece(worker_->pool().base(), m_, i);
 }
 
 size_t RecvMessage::copy_to(std::span<uint8_t> out, uint32_t offset) const noexcept {
-    size_t copied = 0;
-    while (copied < out.size() && offset < m_.length) {
-        auto pc = piece(offset >> wire::kBpageShift);
-        uint32_t within = offset & (wire::kBpageSize - 1);
-        size_t n = std::min(out.size() - copied, pc.size() - within);
-        std::memcpy(out.data() + copied, pc.data() + within, n);
-        copied += n;
-        offset += static_cast<uint32_t>(n);
-    }
-    return copied;
+    if (!valid()) return 0;
+    return message_copy(worker_->pool().base(), m_, out, offset);
 }
 
 void RecvMessage::release() noexcept {

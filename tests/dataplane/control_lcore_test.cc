@@ -25,21 +25,13 @@
 #include "homa/mem/file_pager.h"
 #include "homa/mem/residency.h"
 
+#include "tests/dataplane/eal_environment.h"
+
 namespace homa::dp {
 namespace {
 
 constexpr uint64_t kSecond = 1000000000;
 const size_t kPage = static_cast<size_t>(getpagesize());
-
-class EalEnvironment : public ::testing::Environment {
-public:
-    void SetUp() override {
-        int rc = init_eal(unprivileged_eal_args("control_lcore_test", 128,
-                                                {"--lcores=0@0,1@1,2@1", "--no-pci"}));
-        ASSERT_GE(rc, 0) << "rte_eal_init failed: " << -rc;
-    }
-    void TearDown() override { rte_eal_cleanup(); }
-};
 
 unsigned worker_lcore() { return rte_get_next_lcore(rte_get_main_lcore(), 1, 0); }
 unsigned control_lcore() { return rte_get_next_lcore(worker_lcore(), 1, 0); }
@@ -600,6 +592,7 @@ TEST_F(ControlTest, EndToEnd_WorkerKeepsWorkingWhileFileRegionIsPulled) {
 
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new homa::dp::EalEnvironment);
+    ::testing::AddGlobalTestEnvironment(
+        new homa::test::EalEnvironment("control_lcore_test", 128, {"--lcores=0@0,1@1,2@1"}));
     return RUN_ALL_TESTS();
 }

@@ -17,6 +17,7 @@
 #include "homa/dataplane/socket.h"
 #include "homa/dataplane/worker.h"
 #include "homa/mem/bpage_pool.h"
+#include "tests/dataplane/eal_environment.h"
 
 namespace homa::test {
 
@@ -108,20 +109,5 @@ private:
     unsigned pool_caches_ = 1;
 };
 
-/** gtest environment bringing EAL up once for a test binary, in unprivileged mode. */
-class EalEnvironment : public ::testing::Environment {
-public:
-    explicit EalEnvironment(std::string prefix, std::vector<std::string> extra = {})
-        : prefix_(std::move(prefix)), extra_(std::move(extra)) {}
-    void SetUp() override {
-        int rc = dp::init_eal(dp::unprivileged_eal_args(prefix_, 1024, extra_));
-        ASSERT_GE(rc, 0) << "rte_eal_init failed: " << -rc;
-    }
-    void TearDown() override { rte_eal_cleanup(); }
-
-private:
-    std::string prefix_;
-    std::vector<std::string> extra_;
-};
 
 }  // namespace homa::test

@@ -12,19 +12,12 @@
 
 #include "homa/dataplane/eal.h"
 
+#include "tests/dataplane/eal_environment.h"
+
 namespace homa::dp {
 namespace {
 
 constexpr uint64_t kSecond = 1000000000;
-
-class EalEnvironment : public ::testing::Environment {
-public:
-    void SetUp() override {
-        int rc = init_eal(unprivileged_eal_args("doorbell_test", 64, {"--no-pci"}));
-        ASSERT_GE(rc, 0) << "rte_eal_init failed: " << -rc;
-    }
-    void TearDown() override { rte_eal_cleanup(); }
-};
 
 TEST(Doorbell, Ring_AwakeSleeperNeedsNoWake) {
     Doorbell bell;
@@ -64,6 +57,7 @@ TEST(Doorbell, Ring_WakesSleeperAtOnce) {
 
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new homa::dp::EalEnvironment);
+    ::testing::AddGlobalTestEnvironment(
+        new homa::test::EalEnvironment("doorbell_test", 64, {}));
     return RUN_ALL_TESTS();
 }

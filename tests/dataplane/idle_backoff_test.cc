@@ -7,17 +7,10 @@
 
 #include "homa/dataplane/eal.h"
 
+#include "tests/dataplane/eal_environment.h"
+
 namespace homa::dp {
 namespace {
-
-class EalEnvironment : public ::testing::Environment {
-public:
-    void SetUp() override {
-        int rc = init_eal(unprivileged_eal_args("idle_backoff_test", 64, {"--no-pci"}));
-        ASSERT_GE(rc, 0) << "rte_eal_init failed: " << -rc;
-    }
-    void TearDown() override { rte_eal_cleanup(); }
-};
 
 TEST(IdleBackoff, Idle_SpinsThenYieldsThenSleeps) {
     IdleBackoff b(BackoffConfig{3, 2, 20000, 20000});
@@ -59,6 +52,7 @@ TEST(IdleBackoff, Idle_SleepDoublesUpToMaxAndResets) {
 
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new homa::dp::EalEnvironment);
+    ::testing::AddGlobalTestEnvironment(
+        new homa::test::EalEnvironment("idle_backoff_test", 64, {}));
     return RUN_ALL_TESTS();
 }

@@ -116,6 +116,6 @@ TEST(LocalDelivery, EchoMatrix_TwoWorkersSteerFramesToTheirOwner) {
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
     ::testing::AddGlobalTestEnvironment(new homa::test::EalEnvironment(
-        "local_delivery", {"--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1"}));
+        "local_delivery", 1024, {"--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1"}));
     return RUN_ALL_TESTS();
 }

@@ -20,18 +20,10 @@
 #include "homa/dataplane/eal.h"
 #include "homa/dataplane/msgport.h"
 
+#include "tests/dataplane/eal_environment.h"
+
 namespace homa::dp {
 namespace {
-
-class EalEnvironment : public ::testing::Environment {
-public:
-    void SetUp() override {
-        int rc = init_eal(unprivileged_eal_args("msgport_abort_stress", 128,
-                                                {"--lcores=0@0,1@1,2@0", "--no-pci"}));
-        ASSERT_GE(rc, 0) << "rte_eal_init failed: " << -rc;
-    }
-    void TearDown() override { rte_eal_cleanup(); }
-};
 
 // Written only by whoever holds the message; read by the sender once it is back.
 struct Body {
@@ -247,6 +239,7 @@ TEST(AbortStress, AbortMsg_RacingRepliesAndForwards_EachSeenOnceRepliedOnce) {
 
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new homa::dp::EalEnvironment);
+    ::testing::AddGlobalTestEnvironment(
+        new homa::test::EalEnvironment("msgport_abort_stress", 128, {"--lcores=0@0,1@1,2@0"}));
     return RUN_ALL_TESTS();
 }

@@ -17,19 +17,12 @@
 #include "homa/dataplane/eal.h"
 #include "homa/dataplane/message_pool.h"
 
+#include "tests/dataplane/eal_environment.h"
+
 namespace homa::dp {
 namespace {
 
 constexpr uint64_t kSecond = 1000000000;
-
-class EalEnvironment : public ::testing::Environment {
-public:
-    void SetUp() override {
-        int rc = init_eal(unprivileged_eal_args("msgport_test", 128, {"--lcores=0@0,1@1", "--no-pci"}));
-        ASSERT_GE(rc, 0) << "rte_eal_init failed: " << -rc;
-    }
-    void TearDown() override { rte_eal_cleanup(); }
-};
 
 struct Seq {
     uint32_t value;
@@ -492,6 +485,7 @@ TEST(MessagePool, Create_ZeroIsInvalid) {
 
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new homa::dp::EalEnvironment);
+    ::testing::AddGlobalTestEnvironment(
+        new homa::test::EalEnvironment("msgport_test", 128, {"--lcores=0@0,1@1"}));
     return RUN_ALL_TESTS();
 }

@@ -362,6 +362,6 @@ TEST_F(RegionSendTest, SendRegion_Errors) {
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
     ::testing::AddGlobalTestEnvironment(
-        new homa::test::EalEnvironment("region_send", {"--lcores=0@0,1@1,2@1"}));
+        new homa::test::EalEnvironment("region_send", 1024, {"--lcores=0@0,1@1,2@1"}));
     return RUN_ALL_TESTS();
 }

@@ -375,6 +375,6 @@ TEST_F(RemoteSocketTest, Errors) {
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
     ::testing::AddGlobalTestEnvironment(
-        new homa::test::EalEnvironment("remote_socket", {"--lcores=0@0,1@1"}));
+        new homa::test::EalEnvironment("remote_socket", 1024, {"--lcores=0@0,1@1"}));
     return RUN_ALL_TESTS();
 }

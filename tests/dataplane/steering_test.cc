@@ -241,6 +241,6 @@ TEST(Steering, TwoWorkerLcoresOneRxQueue_EveryFrameReachesItsOwner) {
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
     ::testing::AddGlobalTestEnvironment(
-        new homa::test::EalEnvironment("steering", {"--lcores=0@0,1@1,2@0"}));
+        new homa::test::EalEnvironment("steering", 1024, {"--lcores=0@0,1@1,2@0"}));
     return RUN_ALL_TESTS();
 }

@@ -159,6 +159,6 @@ TEST(Tap, KernelPingsAndResolvesUs_LinkFlapSurvived) {
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
     ::testing::AddGlobalTestEnvironment(
-        new homa::test::EalEnvironment("tap", {"--lcores=0@0,1@1"}));
+        new homa::test::EalEnvironment("tap", 1024, {"--lcores=0@0,1@1"}));
     return RUN_ALL_TESTS();
 }

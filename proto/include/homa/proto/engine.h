@@ -117,6 +117,14 @@ struct Message {
     uint32_t bpage_offsets[wire::kMaxBpages] = {};
 };
 
+/** Contiguous piece i of a received message whose bpages live at `pool_base`: message bytes
+ *  [i * 64 KiB, ...). Empty when i is past the message. Pure; any thread. */
+std::span<const uint8_t> message_piece(const uint8_t *pool_base, const Message &m,
+                                       uint32_t i) noexcept;
+/** Copies up to out.size() bytes of a received message from `offset` on; returns the count. */
+size_t message_copy(const uint8_t *pool_base, const Message &m, std::span<uint8_t> out,
+                    uint32_t offset) noexcept;
+
 /** One Homa packet the engine wants sent. The caller prepends Ethernet + IPv4. */
 struct TxPacket {
     uint32_t dst_ip = 0;
