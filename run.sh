@@ -15,7 +15,7 @@ BUILD=${HOMA_BUILD_DIR:-build}
 RELEASE_BUILD=${HOMA_RELEASE_BUILD_DIR:-build-release}
 FUZZ_BUILD=${HOMA_FUZZ_BUILD_DIR:-build-fuzz}
 PACKAGES=(build-essential pkg-config meson ninja-build python3 libdpdk-dev dpdk-dev dpdk
-          libgflags-dev libgtest-dev libgmock-dev libnuma-dev clang libclang-rt-14-dev
+          libgflags-dev libgtest-dev libgmock-dev libnuma-dev clang libclang-rt-14-dev tshark
           iproute2 iputils-ping)  # the tap and veth tests drive the kernel side with ip and ping
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
