@@ -99,6 +99,11 @@ private:
         // Distinct client id sequences keep ids unique even if both sides were one host.
         wc.engine.first_client_id = ip == kIpA ? 2 : 4;
         wc.engine.id_stride = 4;
+        // Both workers are polled by one test thread in a debug build on a shared 2-core machine:
+        // the last of thousands of queued RPCs can wait hundreds of ticks for its turn, which the
+        // default 100-tick timeout would count as a dead peer (ETIMEDOUT). Resends keep their
+        // default timing; tests about timeouts set their own.
+        wc.engine.timeout_ticks = 2000;
         if (tweak) tweak(wc.engine);
         if (tweak_worker) tweak_worker(wc);
         s.worker = dp::Worker::create(wc, &err);
