@@ -38,6 +38,7 @@ std::unique_ptr<Host> Host::create(const HostOptions &opts, std::string *error) 
     wc.local_mac = h->info_.mac;
     wc.multi_seg_tx = h->info_.multi_seg_tx;
     wc.neighbours = opts.neighbours;
+    wc.max_zero_copy_sends = opts.max_zero_copy_sends;
     wc.engine = opts.engine;
     wc.engine.local_ip = opts.local_ip;
     wc.engine.mtu = opts.mtu;

@@ -23,6 +23,7 @@ struct HostOptions {
     size_t pool_bytes = 256u << 20;
     uint32_t mbufs = 32767;
     uint32_t mtu = 1500;
+    uint32_t max_zero_copy_sends = 1u << 16;  ///< Outgoing messages tracked at once.
     EngineConfig engine;  ///< local_ip and mtu are filled in from the fields above.
     std::vector<std::pair<uint32_t, dp::MacAddr>> neighbours;
 };

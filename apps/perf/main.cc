@@ -6,7 +6,10 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -34,10 +37,14 @@ DEFINE_bool(json, false, "print results as JSON on stdout");
 DEFINE_uint32(pool_mb, 256, "bpage pool size in MiB");
 DEFINE_uint32(mtu, 1500, "IP MTU");
 DEFINE_uint64(seed, 1, "random seed for sizes and arrivals");
+DEFINE_uint32(max_rpcs, 0, "engine capacity: live RPCs (0: enough for --outstanding, at least "
+                           "65,536; both roles in one process need two per RPC)");
+DEFINE_string(cdf, "", "also write each phase's RTT CDF (\"<us> <fraction>\" lines) to this file");
 
 namespace {
 
 std::atomic<bool> g_quit{false};  // set by SIGINT/SIGTERM; the only global, as in DPDK apps
+constexpr uint32_t kMaxOutstanding = 1'000'000;
 
 void on_signal(int) { g_quit.store(true); }
 
@@ -93,7 +100,17 @@ int run(int argc, char **argv) {
     if (FLAGS_server_port == 0 || FLAGS_server_port >= 0x8000) {
         return fail("--server_port must be 1..32767");
     }
-    if (FLAGS_outstanding == 0 || FLAGS_outstanding > 65536) return fail("--outstanding must be 1..65536");
+    if (FLAGS_outstanding == 0 || FLAGS_outstanding > kMaxOutstanding) {
+        return fail("--outstanding must be 1..1000000");
+    }
+    // Both roles in one process: each RPC lives twice in the engine (client and server side).
+    const uint64_t rpcs_needed = uint64_t{FLAGS_outstanding} * (FLAGS_role == "both" ? 2 : 1) + 1024;
+    uint64_t max_rpcs = FLAGS_max_rpcs ? FLAGS_max_rpcs : std::max<uint64_t>(65536, rpcs_needed);
+    if (max_rpcs > (1u << 26)) return fail("--max_rpcs must be at most 67108864 (2^26)");
+    if (FLAGS_max_rpcs && FLAGS_role != "server" && FLAGS_max_rpcs < rpcs_needed) {
+        return fail("--max_rpcs=" + std::to_string(FLAGS_max_rpcs) + " is below the " +
+                    std::to_string(rpcs_needed) + " live RPCs --outstanding needs");
+    }
     if (FLAGS_rate < 0 || FLAGS_load_gbps < 0 || FLAGS_duration < 0) {
         return fail("--rate, --load_gbps and --duration must not be negative");
     }
@@ -140,6 +157,8 @@ int run(int argc, char **argv) {
     ho.local_ip = local_ip;
     ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;
     ho.mtu = FLAGS_mtu;
+    ho.engine.max_rpcs = static_cast<uint32_t>(max_rpcs);
+    ho.max_zero_copy_sends = static_cast<uint32_t>(std::max<uint64_t>(max_rpcs, 1u << 16));
     auto host = homa::apps::Host::create(ho, &error);
     if (!host) return fail(error);
     homa::dp::Worker &worker = host->worker();
@@ -197,6 +216,17 @@ int run(int argc, char **argv) {
         homa::perf::print_json(stdout, info, results);
     } else {
         homa::perf::print_table(stdout, info, results);
+    }
+    if (!FLAGS_cdf.empty()) {
+        FILE *f = fopen(FLAGS_cdf.c_str(), "w");
+        if (f == nullptr) {
+            fprintf(stderr, "homa-perf: cannot write --cdf file %s: %s\n", FLAGS_cdf.c_str(),
+                    strerror(errno));
+            results.clear();  // fail the run below
+        } else {
+            homa::perf::print_cdf(f, results);
+            fclose(f);
+        }
     }
     client.close();
     if (server_role) server.close();
