@@ -79,7 +79,7 @@ def sockperf(raw):
     out = {}
     for proto in ("udp", "tcp"):
         pp = read(f"{raw}/sockperf_{proto}_pp.log") or ""
-        pct = {p: float(v) for p, v in re.findall(r"percentile\s+([\d.]+)\s+=\s+([\d.]+)", pp)}
+        pct = {float(p): float(v) for p, v in re.findall(r"percentile\s+([\d.]+)\s+=\s+([\d.]+)", pp)}
         avg = re.search(r"avg-rtt=([\d.]+)", pp)
         tp = read(f"{raw}/sockperf_{proto}_tp.log") or ""
         rate = re.search(r"Message Rate is (\d+)", tp)
@@ -163,7 +163,7 @@ def homa(raw, kind):
         out["scaling"] = [{"live_rpcs": o, "rpc_per_s": p["rpc_per_s"], "errors": p["errors"],
                            "cycles_per_rpc": p["cycles_per_rpc"],
                            "busy_cycles_per_rpc": p["busy_cycles_per_rpc"],
-                           "cycles_per_packet": p["cycles_per_rpc"] / 2,
+                           "cycles_per_packet": p["busy_cycles_per_rpc"] / 2,
                            "rtt_p50_us": p["rtt_us"]["p50"]}
                           for o, p in swept(raw, "memif_scale")]
         out["goodput_by_size"] = [{"bytes": s, "gbps": p["goodput_gbps"], "rpc_per_s": p["rpc_per_s"],
@@ -318,8 +318,8 @@ def table(r):
         L.append("| homa-dp memif | 100 B RPC/s by live RPCs | " + "; ".join(
             f"{p['live_rpcs']:,}: {p['rpc_per_s']:,.0f}" + (f" ({p['errors']} err)" if p["errors"] else "")
             for p in sc) + " |")
-        L.append("| homa-dp memif | client cycles per RPC (per packet = /2) by live RPCs | " + "; ".join(
-            f"{p['live_rpcs']:,}: {p['cycles_per_rpc']:,.0f}" for p in sc) + " |")
+        L.append("| homa-dp memif | client busy cycles per packet (busy cycles per RPC / 2) by live RPCs | " + "; ".join(
+            f"{p['live_rpcs']:,}: {p['cycles_per_packet']:,.0f}" for p in sc) + " |")
     gs = hm.get("goodput_by_size") or []
     if gs:
         L.append("| homa-dp memif | echo goodput by message size, 8 outstanding | " + "; ".join(

@@ -51,9 +51,9 @@ log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 # ---------------------------------------------------------------- durations per mode
 if [ "$QUICK" = 1 ]; then
-    TP_SECS=3; SP_SECS=1; LAT_SECS=1; RATE_SECS=1; BIG_SECS=1; W_SECS=1; SCALE_SECS=1
-    RATE_SWEEP="32 128"; WORKLOADS="w1"; SCALE_SWEEP="1 1000"; SIZE_SWEEP="100 10000"
-    RX_RPCS="1,1000"; RX_SECS=0.1; NULL_SECS=1
+    TP_SECS=2; SP_SECS=1; LAT_SECS=0.5; RATE_SECS=0.5; BIG_SECS=0.5; W_SECS=0.5; SCALE_SECS=0.5
+    RATE_SWEEP="64"; WORKLOADS="w1"; SCALE_SWEEP="1000"; SIZE_SWEEP="10000"
+    RX_RPCS="1,1000"; RX_SECS=0.05; NULL_SECS=0.5
 else
     TP_SECS=10; SP_SECS=5; LAT_SECS=8; RATE_SECS=4; BIG_SECS=6; W_SECS=5; SCALE_SECS=4
     RATE_SWEEP="32 64 128 256"; WORKLOADS="w1 w2 w3 w4 w5"
@@ -124,10 +124,8 @@ setup_memory() {
     MEMORY="no-huge"
 }
 
-N=0
-eal() {  # eal <lcores>: common EAL arguments with a fresh unique file prefix
-    N=$((N + 1))
-    echo "--lcores=$1 --no-pci --file-prefix=${TAG}_$N --log-level=lib.eal:warning ${EAL_MEM[*]}"
+eal() {  # eal <lcores>: common EAL arguments with a fresh unique file prefix (runs in $(...))
+    echo "--lcores=$1 --no-pci --file-prefix=${TAG}_$(date +%s%N) --log-level=lib.eal:warning ${EAL_MEM[*]}"
 }
 
 # Runs a command in the background, remembering its pid for clean-up.
