@@ -195,7 +195,7 @@ homa_memif() {
     rm -f "$SOCK"
     # shellcheck disable=SC2046
     bg "$PERF" $(eal 0@1) --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
-        --role=server --local_ip=10.0.0.1 --duration=0 --max_rpcs="$max_rpcs" \
+        --role=server --local_ip=10.0.0.1 --duration=0 --max_rpcs="$max_rpcs" --stats \
         > "$RAW/$name.server.log" 2>&1
     srv=$!
     for i in $(seq 1 100); do grep -qs "serving echo" "$RAW/$name.server.log" && break; sleep 0.1; done
@@ -203,7 +203,7 @@ homa_memif() {
     timeout -s INT 600 "$PERF" $(eal 0@0) \
         --vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no -- \
         --role=client --local_ip=10.0.0.2 --server_ip=10.0.0.1 --workload_dir=config/workloads \
-        --json "$@" > "$RAW/$name.json" 2> "$RAW/$name.log" || log "  $name: homa-perf exited $?"
+        --json --stats "$@" > "$RAW/$name.json" 2> "$RAW/$name.log" || log "  $name: homa-perf exited $?"
     stop_pid "$srv"
     rm -f "$SOCK"
 }

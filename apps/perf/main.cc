@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "apps/common/host.h"
+#include "apps/launcher/counters.h"
 #include "echo_load.h"
 #include "homa/dataplane/socket.h"
 #include "report.h"
@@ -39,6 +40,7 @@ DEFINE_uint32(mtu, 1500, "IP MTU");
 DEFINE_uint64(seed, 1, "random seed for sizes and arrivals");
 DEFINE_uint32(max_rpcs, 0, "engine capacity: live RPCs (0: enough for --outstanding, at least "
                            "65,536; both roles in one process need two per RPC)");
+DEFINE_bool(stats, false, "print every non-zero worker, engine and pool counter to stderr at the end");
 DEFINE_string(cdf, "", "also write each phase's RTT CDF (\"<us> <fraction>\" lines) to this file");
 
 namespace {
@@ -182,6 +184,9 @@ int run(int argc, char **argv) {
                 info.driver.c_str());
         uint64_t served = homa::perf::serve_only(worker, server, FLAGS_duration, g_quit);
         fprintf(stderr, "homa-perf: served %lu requests\n", served);
+        if (FLAGS_stats) {
+            fprintf(stderr, "homa-perf: counters\n%s", homa::launcher::format_counters(worker, false).c_str());
+        }
         return 0;
     }
     if (int rc = homa::dp::Socket::open(worker, 0, &client); rc < 0) {
@@ -216,6 +221,9 @@ int run(int argc, char **argv) {
         homa::perf::print_json(stdout, info, results);
     } else {
         homa::perf::print_table(stdout, info, results);
+    }
+    if (FLAGS_stats) {
+        fprintf(stderr, "homa-perf: counters\n%s", homa::launcher::format_counters(worker, false).c_str());
     }
     if (!FLAGS_cdf.empty()) {
         FILE *f = fopen(FLAGS_cdf.c_str(), "w");
