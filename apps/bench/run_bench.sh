@@ -10,6 +10,7 @@
 #   --no-build    use the binaries already in $HOMA_RELEASE_BUILD_DIR (default build-release)
 #   --no-install  never call apt-get (fail if dpdk-testpmd is missing; skip what else is missing)
 #   --no-profile  skip the perf record of the 100 B echo
+#   --docs        also copy the PNG plots to docs/perf_<name>.png (for the report, docs/perf.md)
 #
 # As root it reserves 2 MiB hugepages (nr_hugepages back to its old value at exit) and uses
 # --huge-unlink with unique --file-prefixes; otherwise it says so and runs with --no-huge.
@@ -19,7 +20,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-QUICK=0 BUILD=1 INSTALL=1 PROFILE=1
+QUICK=0 BUILD=1 INSTALL=1 PROFILE=1 DOCS=0
 OUT=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -29,7 +30,8 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0 ;;
         --no-install) INSTALL=0 ;;
         --no-profile) PROFILE=0 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        --docs) DOCS=1 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "run_bench.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -318,22 +320,32 @@ machine() {
 }
 
 # ---------------------------------------------------------------- main
-START=$(date +%s)
-ensure_packages
-command -v dpdk-testpmd >/dev/null || { log "dpdk-testpmd not found (Debian package dpdk)"; exit 3; }
-[ "$BUILD" = 1 ] && build
-[ -x "$PERF" ] && [ -x "$RXBENCH" ] || { log "missing $PERF or $RXBENCH: build first"; exit 3; }
-setup_memory
-machine
-testpmd_null
-testpmd_memif 64
-testpmd_memif 1500
-if command -v sockperf >/dev/null; then sockperf_runs; else log "sockperf missing: skipped"; fi
-homa_memif_all
-homa_null_all
-rx_pipeline
-[ "$PROFILE" = 1 ] && profile
-echo "loadavg_end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/machine.txt"
-echo "elapsed_s: $(( $(date +%s) - START ))" >> "$RAW/machine.txt"
-python3 apps/bench/bench_report.py "$RAW" "$OUT"
-log "done in $(( $(date +%s) - START )) s: $OUT/results.json, $OUT/table.md"
+# One function, so that bash has read all of it before it runs (editing the file meanwhile is safe).
+main() {
+    START=$(date +%s)
+    ensure_packages
+    command -v dpdk-testpmd >/dev/null || { log "dpdk-testpmd not found (Debian package dpdk)"; exit 3; }
+    [ "$BUILD" = 1 ] && build
+    [ -x "$PERF" ] && [ -x "$RXBENCH" ] || { log "missing $PERF or $RXBENCH: build first"; exit 3; }
+    setup_memory
+    machine
+    testpmd_null
+    testpmd_memif 64
+    testpmd_memif 1500
+    if command -v sockperf >/dev/null; then sockperf_runs; else log "sockperf missing: skipped"; fi
+    homa_memif_all
+    homa_null_all
+    rx_pipeline
+    [ "$PROFILE" = 1 ] && profile
+    echo "loadavg_end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/machine.txt"
+    echo "elapsed_s: $(( $(date +%s) - START ))" >> "$RAW/machine.txt"
+    python3 apps/bench/bench_report.py "$RAW" "$OUT"
+    if [ "$DOCS" = 1 ]; then
+        for f in "$OUT"/plots/*.png; do [ -f "$f" ] && cp "$f" "docs/perf_$(basename "$f")"; done
+        cp "$OUT/table.md" docs/perf_table.md
+        log "plots and table copied to docs/"
+    fi
+    log "done in $(( $(date +%s) - START )) s: $OUT/results.json, $OUT/table.md"
+}
+
+main
