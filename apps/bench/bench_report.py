@@ -352,7 +352,7 @@ def plots(r, raw, out):
     pd = f"{out}/plots"
     os.makedirs(pd, exist_ok=True)
     made = []
-    term = "set terminal pngcairo size 900,560 noenhanced font ',10'\n"
+    term = "set terminal pngcairo size 1000,600 noenhanced font ',10'\n"
 
     def run(name, script, datafiles):
         if not any(os.path.exists(d) and os.path.getsize(d) for d in datafiles):
@@ -400,17 +400,19 @@ def plots(r, raw, out):
         with open(f2, "w") as f:
             for p in rx:
                 f.write(f"{p['live_rpcs']} {p['mpps']} {p['cycles_per_packet']}\n")
-        parts = []
+        rates, cycles = [], []
         if sc:
-            parts.append(f"'{f1}' using 1:2 axes x1y1 with linespoints lw 2 title 'memif echo: M RPC/s'")
-            parts.append(f"'{f1}' using 1:3 axes x1y2 with linespoints dt 2 title 'memif echo: client cycles/packet'")
+            rates.append(f"'{f1}' using 1:2 with linespoints lw 2 title 'homa-dp memif echo: M RPC/s'")
+            cycles.append(f"'{f1}' using 1:3 with linespoints lw 2 title 'homa-dp memif echo: client busy cycles/packet'")
         if rx:
-            parts.append(f"'{f2}' using 1:2 axes x1y1 with linespoints lw 2 title 'RX pipeline: Mpps'")
-            parts.append(f"'{f2}' using 1:3 axes x1y2 with linespoints dt 2 title 'RX pipeline: cycles/packet'")
-        run("scaling.png", "set title 'Scaling with live RPCs (one core)'\nset xlabel 'live RPCs'\n"
-            "set ylabel 'M RPC/s or Mpps'\nset y2label 'cycles per packet'\nset y2tics\n"
-            "set logscale x\nset grid\nset key outside bottom center horizontal\n"
-            f"plot {', '.join(parts)}\n", [f1, f2])
+            rates.append(f"'{f2}' using 1:2 with linespoints lw 2 title 'RX DATA pipeline: Mpps'")
+            cycles.append(f"'{f2}' using 1:3 with linespoints lw 2 title 'RX DATA pipeline: cycles/packet'")
+        run("scaling.png", "set multiplot layout 2,1 title 'Scaling with live RPCs (one core)'\n"
+            "set logscale x\nset logscale y\nset grid\nset key outside right\n"
+            "set xlabel 'live RPCs'\nset ylabel 'M RPC/s or Mpps'\n"
+            f"plot {', '.join(rates)}\n"
+            "set ylabel 'cycles per packet'\n"
+            f"plot {', '.join(cycles)}\nunset multiplot\n", [f1, f2])
 
     gs = r["homa_memif"].get("goodput_by_size") or []
     if gs:

@@ -202,7 +202,7 @@ homa_memif() {
     srv=$!
     for i in $(seq 1 100); do grep -qs "serving echo" "$RAW/$name.server.log" && break; sleep 0.1; done
     # shellcheck disable=SC2046
-    timeout -s INT 600 "$PERF" $(eal 0@0) \
+    timeout -k 30 -s INT "${CLIENT_TIMEOUT:-300}" "$PERF" $(eal 0@0) \
         --vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no -- \
         --role=client --local_ip=10.0.0.2 --server_ip=10.0.0.1 --workload_dir=config/workloads \
         --json --stats "$@" > "$RAW/$name.json" 2> "$RAW/$name.log" || log "  $name: homa-perf exited $?"
@@ -252,7 +252,10 @@ homa_memif_all() {
     done
     for o in $SCALE_SWEEP; do
         log "homa-dp over net_memif: scaling, 100 B echo with $o live RPCs ($SCALE_SECS s)"
-        homa_memif "memif_scale_$o" $((o + 65536)) --workload=100 --outstanding="$o" \
+        # Bounded: SIGINT after the phase + 40 s makes homa-perf stop and report what completed
+        # (with 10^5+ queued messages the engine's SRPT pick, a linear scan, makes each poll slow).
+        CLIENT_TIMEOUT=$(python3 -c "print(int($SCALE_SECS + 40))") \
+            homa_memif "memif_scale_$o" $((o + 65536)) --workload=100 --outstanding="$o" \
             --duration="$SCALE_SECS"
     done
     for s in $SIZE_SWEEP; do
