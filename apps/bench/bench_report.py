@@ -172,11 +172,22 @@ def homa(raw, kind):
 
 
 def rx_pipeline(raw):
+    """One JSON per (payload, live RPCs) point: rx_pipeline_<payload>_<n>.json. A point whose
+    run did not finish (timed out) is listed with mpps null."""
     out = {}
-    for name, key in (("rx_pipeline", "payload_64"), ("rx_pipeline_1400", "payload_1400")):
-        doc = load_json(f"{raw}/{name}.json")
-        if doc:
-            out[key] = doc
+    for payload in (64, 1400):
+        pts = []
+        for path in glob.glob(f"{raw}/rx_pipeline_{payload}_*.json"):
+            n = int(path.rsplit("_", 1)[1][:-5])
+            doc = load_json(path)
+            if doc and doc.get("points") and doc.get("ok"):
+                pts.append(doc["points"][0])
+            else:
+                pts.append({"live_rpcs": n, "mpps": None, "cycles_per_packet": None,
+                            "drops": None, "decode_errors": None, "note": "did not finish"})
+        if pts:
+            out[f"payload_{payload}"] = {"payload_bytes": payload, "packets_per_message": 2,
+                                         "points": sorted(pts, key=lambda p: p["live_rpcs"])}
     return out
 
 
@@ -235,7 +246,8 @@ def build(raw):
     big = g(hm, "goodput_1mb", "gbps")
     rx_pts = g(r, "rx_pipeline", "payload_64", "points") or []
     rx_first = rx_pts[0]["mpps"] if rx_pts else None
-    rx_min = min(p["mpps"] for p in rx_pts) if rx_pts else None
+    # A point that did not finish counts as 0 Mpps for the "flat up to 1 M" target.
+    rx_min = min(p["mpps"] or 0 for p in rx_pts) if rx_pts else None
     fwd = g(lim, "testpmd_null_io_fwd", "mpps")
     ratio = lambda a, b: a / b if a is not None and b else None
     r["ratios"] = {
@@ -329,6 +341,7 @@ def table(r):
         if pts:
             L.append(f"| homa-dp RX pipeline | decode + handle_packet, {label}, Mpps (cycles/pkt) by live RPCs | "
                      + "; ".join(f"{p['live_rpcs']:,}: {p['mpps']:.2f} ({p['cycles_per_packet']:.0f})"
+                                 if p["mpps"] is not None else f"{p['live_rpcs']:,}: did not finish"
                                  for p in pts) + " |")
     L.append("")
     L.append("| ratio | value |")
@@ -399,7 +412,8 @@ def plots(r, raw, out):
                 f.write(f"{p['live_rpcs']} {p['rpc_per_s'] / 1e6} {p['cycles_per_packet']}\n")
         with open(f2, "w") as f:
             for p in rx:
-                f.write(f"{p['live_rpcs']} {p['mpps']} {p['cycles_per_packet']}\n")
+                if p["mpps"] is not None:
+                    f.write(f"{p['live_rpcs']} {p['mpps']} {p['cycles_per_packet']}\n")
         rates, cycles = [], []
         if sc:
             rates.append(f"'{f1}' using 1:2 with linespoints lw 2 title 'homa-dp memif echo: M RPC/s'")

@@ -11,6 +11,8 @@
 #   --no-install  never call apt-get (fail if dpdk-testpmd is missing; skip what else is missing)
 #   --no-profile  skip the perf record of the 100 B echo
 #   --docs        also copy the PNG plots to docs/perf_<name>.png (for the report, docs/perf.md)
+#   --only LIST   run only these stages (comma-separated: testpmd,kernel,memif,null,rx,profile),
+#                 keeping the other stages' raw logs from an earlier run in the same --out
 #
 # As root it reserves 2 MiB hugepages (nr_hugepages back to its old value at exit) and uses
 # --huge-unlink with unique --file-prefixes; otherwise it says so and runs with --no-huge.
@@ -20,7 +22,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-QUICK=0 BUILD=1 INSTALL=1 PROFILE=1 DOCS=0
+QUICK=0 BUILD=1 INSTALL=1 PROFILE=1 DOCS=0 ONLY=""
 OUT=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -31,7 +33,9 @@ while [ $# -gt 0 ]; do
         --no-install) INSTALL=0 ;;
         --no-profile) PROFILE=0 ;;
         --docs) DOCS=1 ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        --only) ONLY=$2; shift ;;
+        --only=*) ONLY=${1#--only=} ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "run_bench.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -40,7 +44,8 @@ RELEASE_BUILD=${HOMA_RELEASE_BUILD_DIR:-build-release}
 OUT=${OUT:-$RELEASE_BUILD/bench}
 RAW=$OUT/raw
 mkdir -p "$RAW"
-rm -f "$RAW"/*
+stage() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+if [ -z "$ONLY" ]; then rm -f "$RAW"/*; fi
 PERF=$RELEASE_BUILD/apps/homa-perf
 RXBENCH=$RELEASE_BUILD/apps/bench_rx_pipeline
 TAG=hbench$$
@@ -277,14 +282,22 @@ homa_null_all() {
 
 # ---------------------------------------------------------------- 4. RX pipeline
 rx_pipeline() {
-    log "RX DATA pipeline on one core: $RX_RPCS live RPCs"
-    taskset -c 0 "$RXBENCH" --rpcs="$RX_RPCS" --seconds="$RX_SECS" --json \
-        > "$RAW/rx_pipeline.json" 2> "$RAW/rx_pipeline.log" || log "  bench_rx_pipeline exited $?"
-    if [ "$QUICK" = 0 ]; then
-        taskset -c 0 "$RXBENCH" --rpcs=1,1000,100000 --payload=1400 --packets=2 \
-            --seconds="$RX_SECS" --json > "$RAW/rx_pipeline_1400.json" \
-            2> "$RAW/rx_pipeline_1400.log" || log "  bench_rx_pipeline (1400 B) exited $?"
-    fi
+    # One process per point, each bounded: a point that does not finish is reported as missing
+    # (n/a), with its log kept, instead of holding up the whole run.
+    local n payload limit
+    limit=$([ "$QUICK" = 1 ] && echo 30 || echo 60)
+    for payload in 64 1400; do
+        [ "$payload" = 1400 ] && [ "$QUICK" = 1 ] && continue
+        local points=$RX_RPCS
+        [ "$payload" = 1400 ] && points="1,1000,100000"
+        for n in ${points//,/ }; do
+            log "RX DATA pipeline on one core: $n live RPCs, $payload B payload (at most $limit s)"
+            timeout -k 5 "$limit" taskset -c 0 "$RXBENCH" --rpcs="$n" --payload="$payload" \
+                --seconds="$RX_SECS" --json > "$RAW/rx_pipeline_${payload}_$n.json" \
+                2> "$RAW/rx_pipeline_${payload}_$n.log" ||
+                log "  bench_rx_pipeline --rpcs=$n --payload=$payload: exit $? (124: timed out)"
+        done
+    done
 }
 
 # ---------------------------------------------------------------- profile
@@ -332,14 +345,18 @@ main() {
     [ -x "$PERF" ] && [ -x "$RXBENCH" ] || { log "missing $PERF or $RXBENCH: build first"; exit 3; }
     setup_memory
     machine
-    testpmd_null
-    testpmd_memif 64
-    testpmd_memif 1500
-    if command -v sockperf >/dev/null; then sockperf_runs; else log "sockperf missing: skipped"; fi
-    homa_memif_all
-    homa_null_all
-    rx_pipeline
-    [ "$PROFILE" = 1 ] && profile
+    if stage testpmd; then
+        testpmd_null
+        testpmd_memif 64
+        testpmd_memif 1500
+    fi
+    if stage kernel; then
+        if command -v sockperf >/dev/null; then sockperf_runs; else log "sockperf missing: skipped"; fi
+    fi
+    if stage memif; then homa_memif_all; fi
+    if stage null; then homa_null_all; fi
+    if stage rx; then rx_pipeline; fi
+    if stage profile && [ "$PROFILE" = 1 ]; then profile; fi
     echo "loadavg_end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/machine.txt"
     echo "elapsed_s: $(( $(date +%s) - START ))" >> "$RAW/machine.txt"
     python3 apps/bench/bench_report.py "$RAW" "$OUT"
