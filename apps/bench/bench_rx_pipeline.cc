@@ -231,8 +231,11 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
     uint64_t generation = 0;
     r->rpcs = n_rpcs;
     // The untimed refill costs more than the timed part for few RPCs: bound the wall time too.
+    // The last generation is not taken back (no recv, no re-send): with 10^6 live RPCs that
+    // step costs far more than the measurement (see the report), and it is not what is measured.
     const uint64_t wall_end = now_ns() + static_cast<uint64_t>(std::max(2.0, 10 * o.seconds) * 1e9);
-    while (generation == 0 || (r->cycles < budget && now_ns() < wall_end)) {
+    const uint64_t delivered_before = eng.stats().messages_delivered;
+    for (;;) {
         for (uint32_t j = 0; j < o.packets; ++j) {
             for (uint64_t i = 0; i < n_rpcs; i += o.burst) {
                 uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(o.burst, n_rpcs - i));
@@ -257,6 +260,8 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
                 r->packets += n;
             }
         }
+        ++generation;
+        if (r->cycles >= budget || now_ns() >= wall_end) break;
         // Untimed: take the completed responses, give back their bpages, send new requests.
         homa::Message m;
         uint64_t got = 0;
@@ -270,15 +275,15 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
             if ((++got & 4095) == 0) drain_tx(eng);
         }
         drain_tx(eng);
-        r->messages += got;
         if (got != n_rpcs) {
             fprintf(stderr, "bench_rx_pipeline: %lu of %lu responses completed\n", got, n_rpcs);
             break;
         }
-        ++generation;
     }
+    r->messages = eng.stats().messages_delivered - delivered_before;
     for (uint64_t d : eng.stats().drops) r->drops += d;
-    return r->decode_errors == 0 && r->drops == 0 && r->messages == generation * n_rpcs &&
+    // messages_delivered counts recv()s: every generation but the last was taken back in full.
+    return r->decode_errors == 0 && r->drops == 0 && r->messages == (generation - 1) * n_rpcs &&
            generation > 0;
 }
 
