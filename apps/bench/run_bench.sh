@@ -344,7 +344,7 @@ main() {
     [ "$BUILD" = 1 ] && build
     [ -x "$PERF" ] && [ -x "$RXBENCH" ] || { log "missing $PERF or $RXBENCH: build first"; exit 3; }
     setup_memory
-    machine
+    if [ -z "$ONLY" ]; then machine; else echo "rerun ($ONLY) loadavg: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/machine.txt"; fi
     if stage testpmd; then
         testpmd_null
         testpmd_memif 64
@@ -357,8 +357,10 @@ main() {
     if stage null; then homa_null_all; fi
     if stage rx; then rx_pipeline; fi
     if stage profile && [ "$PROFILE" = 1 ]; then profile; fi
-    echo "loadavg_end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/machine.txt"
-    echo "elapsed_s: $(( $(date +%s) - START ))" >> "$RAW/machine.txt"
+    if [ -z "$ONLY" ]; then
+        echo "loadavg_end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/machine.txt"
+        echo "elapsed_s: $(( $(date +%s) - START ))" >> "$RAW/machine.txt"
+    fi
     python3 apps/bench/bench_report.py "$RAW" "$OUT"
     if [ "$DOCS" = 1 ]; then
         for f in "$OUT"/plots/*.png; do [ -f "$f" ] && cp "$f" "docs/perf_$(basename "$f")"; done
