@@ -104,7 +104,7 @@ void print_cdf(FILE *out, const std::vector<PhaseResult> &phases) {
         uint64_t seen = 0;
         p.rtt.for_each_bucket([&](uint64_t ns, uint64_t count) {
             seen += count;
-            fprintf(out, "%.3f %.6f\n", us(ns), double(seen) / total);
+            fprintf(out, "%.3f %.9f\n", us(ns), double(seen) / total);
         });
     }
 }
