@@ -59,7 +59,7 @@ log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 # ---------------------------------------------------------------- durations per mode
 if [ "$QUICK" = 1 ]; then
     TP_SECS=2; SP_SECS=1; LAT_SECS=0.5; RATE_SECS=0.5; BIG_SECS=0.5; W_SECS=0.5; SCALE_SECS=0.5
-    RATE_SWEEP="64"; WORKLOADS="w1"; SCALE_SWEEP="1000"; SIZE_SWEEP="10000"
+    RATE_SWEEP="64"; WORKLOADS="w1"; SCALE_SWEEP="1000"; SIZE_SWEEP=""
     RX_RPCS="1,1000"; RX_SECS=0.05; NULL_SECS=0.5
 else
     TP_SECS=10; SP_SECS=5; LAT_SECS=8; RATE_SECS=4; BIG_SECS=6; W_SECS=5; SCALE_SECS=4
@@ -165,7 +165,7 @@ testpmd_memif() {  # testpmd_memif <frame bytes>
         -- --forward-mode=rxonly --nb-cores=1 --stats-period=1 --auto-start \
         > "$RAW/testpmd_memif_${size}_rx.log" 2>&1
     rx=$!
-    sleep 2
+    sleep 1
     # shellcheck disable=SC2046
     timeout -s INT $((TP_SECS + 2)) dpdk-testpmd $(eal 0@1,1@0) \
         --vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no \
