@@ -7,6 +7,8 @@
 #                   net_null local delivery: 100 B echo, then 1 MB echo) and print its table.
 #                   Extra arguments go to homa-perf after `--` (e.g. ./run.sh perf --json).
 #   ./run.sh build  install what is missing and build only.
+#   ./run.sh bench  (optional, as root) the benchmarks side by side with testpmd and kernel
+#                   UDP/TCP: apps/bench/run_bench.sh (arguments go to it, e.g. --quick).
 # Works on a fresh Debian 12 machine; apt-get runs only when a package is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -117,5 +119,6 @@ case "${1:-}" in
     test) cmd_test ;;
     perf) shift; cmd_perf "$@" ;;
     build) ensure_packages; build ;;
-    *) echo "usage: $0 test|perf [homa-perf flags]|build" >&2; exit 2 ;;
+    bench) shift; exec apps/bench/run_bench.sh "$@" ;;
+    *) echo "usage: $0 test|perf [homa-perf flags]|build|bench [run_bench.sh flags]" >&2; exit 2 ;;
 esac

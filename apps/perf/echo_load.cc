@@ -123,7 +123,13 @@ PhaseResult run_phase(LoadDriver &driver, const PhaseSpec &spec, const std::atom
             --in_flight;
         }
 
+        uint32_t sends = 0;
         while (!stopping && (open_loop ? now >= next_arrival : !free_slots.empty())) {
+            // A closed loop may start with up to 10^6 sends in this one iteration: keep the
+            // deadline and SIGINT in sight (checked every 256 sends, the TSC read is not free).
+            if ((++sends & 255) == 0 && (quit.load(std::memory_order_relaxed) || rte_rdtsc() >= end)) {
+                break;
+            }
             if (open_loop) {
                 next_arrival += static_cast<uint64_t>(gap(rng) * double(hz));
                 if (free_slots.empty()) {

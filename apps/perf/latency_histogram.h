@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 
 namespace homa::perf {
@@ -20,6 +21,15 @@ public:
     double mean() const noexcept { return count_ ? double(sum_) / double(count_) : 0; }
     /** Value at quantile q in [0, 1] (upper edge of its bucket, clamped to max). */
     uint64_t quantile(double q) const noexcept;
+    /** Calls fn(upper_edge, count) for every non-empty bucket, in increasing order (the
+     *  upper edge is clamped to max, as quantile() does). For CDF dumps; not the datapath. */
+    template <typename F>
+    void for_each_bucket(F &&fn) const {
+        for (int i = 0; i < kBuckets; ++i) {
+            uint64_t c = counts_[static_cast<std::size_t>(i)];
+            if (c) fn(upper_edge(i) < max_ ? upper_edge(i) : max_, c);
+        }
+    }
 
 private:
     static int index(uint64_t v) noexcept;

@@ -6,12 +6,16 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <csignal>
 #include <cstdio>
 #include <memory>
 
 #include "apps/common/ipv4.h"
+#include "apps/launcher/counters.h"
 #include "homa/dataplane/host.h"
 #include "echo_load.h"
 #include "homa/dataplane/socket.h"
@@ -44,10 +48,15 @@ DEFINE_bool(app_threads, false,
 DEFINE_bool(ring_pair, false,
             "two dataplanes in this process over a net_ring pair (server at --server_ip, default "
             "local_ip + 1), both polled by this lcore; needs no --vdev");
+DEFINE_uint32(max_rpcs, 0, "engine capacity: live RPCs (0: enough for --outstanding, at least "
+                           "65,536; both roles in one process need two per RPC)");
+DEFINE_bool(stats, false, "print every non-zero worker, engine and pool counter to stderr at the end");
+DEFINE_string(cdf, "", "also write each phase's RTT CDF (\"<us> <fraction>\" lines) to this file");
 
 namespace {
 
 std::atomic<bool> g_quit{false};  // set by SIGINT/SIGTERM; the only global, as in DPDK apps
+constexpr uint32_t kMaxOutstanding = 1'000'000;
 
 void on_signal(int) { g_quit.store(true); }
 
@@ -103,7 +112,17 @@ int run(int argc, char **argv) {
     if (FLAGS_server_port == 0 || FLAGS_server_port >= 0x8000) {
         return fail("--server_port must be 1..32767");
     }
-    if (FLAGS_outstanding == 0 || FLAGS_outstanding > 65536) return fail("--outstanding must be 1..65536");
+    if (FLAGS_outstanding == 0 || FLAGS_outstanding > kMaxOutstanding) {
+        return fail("--outstanding must be 1..1000000");
+    }
+    // Both roles in one process: each RPC lives twice in the engine (client and server side).
+    const uint64_t rpcs_needed = uint64_t{FLAGS_outstanding} * (FLAGS_role == "both" ? 2 : 1) + 1024;
+    uint64_t max_rpcs = FLAGS_max_rpcs ? FLAGS_max_rpcs : std::max<uint64_t>(65536, rpcs_needed);
+    if (max_rpcs > (1u << 26)) return fail("--max_rpcs must be at most 67108864 (2^26)");
+    if (FLAGS_max_rpcs && FLAGS_role != "server" && FLAGS_max_rpcs < rpcs_needed) {
+        return fail("--max_rpcs=" + std::to_string(FLAGS_max_rpcs) + " is below the " +
+                    std::to_string(rpcs_needed) + " live RPCs --outstanding needs");
+    }
     if (FLAGS_rate < 0 || FLAGS_load_gbps < 0 || FLAGS_duration < 0) {
         return fail("--rate, --load_gbps and --duration must not be negative");
     }
@@ -166,6 +185,8 @@ int run(int argc, char **argv) {
     ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;
     ho.mbufs = 32767;
     ho.extra_pool_caches = FLAGS_app_threads ? 1 : 0;  // cache 1: the application thread's copies
+    ho.worker.engine.max_rpcs = static_cast<uint32_t>(max_rpcs);
+    ho.worker.max_zero_copy_sends = static_cast<uint32_t>(std::max<uint64_t>(max_rpcs, 1u << 16));
     auto host = homa::dp::Host::create(ho, &error);
     if (!host) return fail(error);
     homa::dp::Worker &worker = host->worker(0);
@@ -202,6 +223,9 @@ int run(int argc, char **argv) {
                 info.driver.c_str());
         uint64_t served = homa::perf::serve_only(worker, server, FLAGS_duration, g_quit);
         fprintf(stderr, "homa-perf: served %lu requests\n", served);
+        if (FLAGS_stats) {
+            fprintf(stderr, "homa-perf: counters\n%s", homa::launcher::format_counters(worker, false).c_str());
+        }
         return 0;
     }
     if (!FLAGS_app_threads) {
@@ -294,6 +318,20 @@ int run(int argc, char **argv) {
         homa::perf::print_json(stdout, info, results);
     } else {
         homa::perf::print_table(stdout, info, results);
+    }
+    if (FLAGS_stats) {
+        fprintf(stderr, "homa-perf: counters\n%s", homa::launcher::format_counters(worker, false).c_str());
+    }
+    if (!FLAGS_cdf.empty()) {
+        FILE *f = fopen(FLAGS_cdf.c_str(), "w");
+        if (f == nullptr) {
+            fprintf(stderr, "homa-perf: cannot write --cdf file %s: %s\n", FLAGS_cdf.c_str(),
+                    strerror(errno));
+            results.clear();  // fail the run below
+        } else {
+            homa::perf::print_cdf(f, results);
+            fclose(f);
+        }
     }
     if (FLAGS_app_threads) {
         if (rserver) rserver->close();

@@ -95,4 +95,18 @@ void print_json(FILE *out, const RunInfo &info, const std::vector<PhaseResult> &
     fprintf(out, "\n]}\n");
 }
 
+void print_cdf(FILE *out, const std::vector<PhaseResult> &phases) {
+    for (size_t i = 0; i < phases.size(); ++i) {
+        const auto &p = phases[i];
+        fprintf(out, "%s# phase %s %s %u\n", i ? "\n\n" : "", p.name.c_str(), p.workload.c_str(),
+                p.outstanding);
+        const double total = double(p.rtt.count());
+        uint64_t seen = 0;
+        p.rtt.for_each_bucket([&](uint64_t ns, uint64_t count) {
+            seen += count;
+            fprintf(out, "%.3f %.9f\n", us(ns), double(seen) / total);
+        });
+    }
+}
+
 }  // namespace homa::perf

@@ -18,5 +18,9 @@ struct RunInfo {
 
 void print_table(FILE *out, const RunInfo &info, const std::vector<PhaseResult> &phases);
 void print_json(FILE *out, const RunInfo &info, const std::vector<PhaseResult> &phases);
+/** Writes every phase's RTT CDF as text: "# phase <name> <workload> <outstanding>" then one
+ *  "<rtt_us> <fraction <= rtt>" line per non-empty histogram bucket (about 1 % resolution),
+ *  phases separated by two blank lines (gnuplot's `index`). */
+void print_cdf(FILE *out, const std::vector<PhaseResult> &phases);
 
 }  // namespace homa::perf

@@ -108,12 +108,70 @@ def default_run_prints_table():
 
 
 @case
+def cdf_file_is_monotonic_and_ends_at_one():
+    path = f"/tmp/homa-perf-cdf-{os.getpid()}.txt"
+    try:
+        out = run(["--workload=100", "--outstanding=2", "--duration=0.5", "--json", f"--cdf={path}"])
+        assert out.returncode == 0, out.stderr
+        rpcs = sane(out, want_verified=False)["phases"][0]["rpcs"]
+        lines = open(path).read().splitlines()
+        assert lines[0].startswith("# phase run 100B 2"), lines[:2]
+        points = [tuple(map(float, l.split())) for l in lines[1:] if l and not l.startswith("#")]
+        assert len(points) >= 2, points
+        assert all(a[0] < b[0] and a[1] <= b[1] for a, b in zip(points, points[1:])), points
+        assert 0 < points[0][1] and abs(points[-1][1] - 1.0) < 1e-6, (points[0], points[-1])
+        assert points[0][1] >= 0.99 / rpcs, (points[0], rpcs)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+@case
+def cdf_unwritable_path_fails():
+    out = run(["--workload=100", "--duration=0.2", "--cdf=/nonexistent/dir/cdf.txt"])
+    assert out.returncode != 0 and "--cdf" in out.stderr, out.stderr[-400:]
+
+
+@case
+def outstanding_beyond_old_cap_is_accepted():
+    # 200,000 in flight is above the old 65,536 cap: --max_rpcs is sized automatically (two
+    # engine RPCs per echo in one process). Open loop at a low rate keeps the test cheap: the
+    # cap is only a bound there (a closed loop that really queues 10^5 messages is slow while
+    # the engine's SRPT pick scans the sendable list; run_bench.sh measures that).
+    out = run(["--workload=100", "--outstanding=200000", "--rate=2000", "--duration=0.5", "--json"])
+    assert out.returncode == 0, out.stderr[-800:]
+    p = sane(out, want_verified=False)["phases"][0]
+    assert p["outstanding"] == 200000 and p["rpcs"] > 0, p
+
+
+@case
+def closed_loop_beyond_a_small_max_rpcs_table():
+    # 600 echoes in flight in one process need 1,200 engine RPCs plus slack: an explicit
+    # --max_rpcs=2300 is enough and every RPC completes.
+    out = run(["--workload=100", "--outstanding=600", "--max_rpcs=2300", "--duration=0.5", "--json"])
+    assert out.returncode == 0, out.stderr[-800:]
+    p = sane(out, want_verified=False)["phases"][0]
+    assert p["rpcs"] >= 600, p["rpcs"]
+
+
+@case
+def explicit_max_rpcs_is_accepted():
+    out = run(["--workload=100", "--outstanding=4", "--max_rpcs=2048", "--duration=0.3", "--json"])
+    assert out.returncode == 0, out.stderr[-400:]
+    sane(out, want_verified=False)
+
+
+@case
 def bad_flags_fail_clearly():
     bad = [(["--role=sideways"], "--role"),
            (["--workload=0"], "message size"),
            (["--workload=2000000"], "message size"),
            (["--workload=/nonexistent"], "cannot open workload"),
            (["--outstanding=0"], "--outstanding"),
+           (["--outstanding=1000001"], "--outstanding must be 1..1000000"),
+           (["--outstanding=100", "--max_rpcs=100"], "below the"),
+           (["--outstanding=600", "--max_rpcs=2000"], "below the 2224 live RPCs"),
+           (["--max_rpcs=100000000"], "--max_rpcs must be at most"),
            (["--server_port=40000"], "--server_port"),
            (["--local_ip=10.0.0"], "--local_ip"),
            (["--role=client"], "--server_ip"),

@@ -1,0 +1,373 @@
+#!/usr/bin/env bash
+# homa-dp benchmarks side by side with the limits (testpmd) and the alternative (kernel UDP/TCP
+# with sockperf), one after another on this machine. Writes <out>/results.json, <out>/table.md,
+# the raw logs under <out>/raw and, with gnuplot, PNG plots under <out>/plots.
+#
+#   apps/bench/run_bench.sh [--quick] [--out DIR] [--no-build] [--no-install] [--no-profile]
+#
+#   --quick       tiny durations and fewer points (about a minute): checks the tooling end to end
+#   --out DIR     where results go (default: build-release/bench)
+#   --no-build    use the binaries already in $HOMA_RELEASE_BUILD_DIR (default build-release)
+#   --no-install  never call apt-get (fail if dpdk-testpmd is missing; skip what else is missing)
+#   --no-profile  skip the perf record of the 100 B echo
+#   --docs        also copy the PNG plots to docs/perf_<name>.png (for the report, docs/perf.md)
+#   --only LIST   run only these stages (comma-separated: testpmd,kernel,memif,null,rx,profile),
+#                 keeping the other stages' raw logs from an earlier run in the same --out
+#
+# As root it reserves 2 MiB hugepages (nr_hugepages back to its old value at exit) and uses
+# --huge-unlink with unique --file-prefixes; otherwise it says so and runs with --no-huge.
+# Cores: the machine is assumed to have 2; every two-process run puts one process per core
+# (--lcores=0@0 and --lcores=0@1; testpmd, which needs two lcores, gets 0@0,1@1 and 0@1,1@0).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+
+QUICK=0 BUILD=1 INSTALL=1 PROFILE=1 DOCS=0 ONLY=""
+OUT=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) QUICK=1 ;;
+        --out) OUT=$2; shift ;;
+        --out=*) OUT=${1#--out=} ;;
+        --no-build) BUILD=0 ;;
+        --no-install) INSTALL=0 ;;
+        --no-profile) PROFILE=0 ;;
+        --docs) DOCS=1 ;;
+        --only) ONLY=$2; shift ;;
+        --only=*) ONLY=${1#--only=} ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        *) echo "run_bench.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+RELEASE_BUILD=${HOMA_RELEASE_BUILD_DIR:-build-release}
+OUT=${OUT:-$RELEASE_BUILD/bench}
+RAW=$OUT/raw
+mkdir -p "$RAW"
+stage() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+if [ -z "$ONLY" ]; then rm -f "$RAW"/*; fi
+PERF=$RELEASE_BUILD/apps/homa-perf
+RXBENCH=$RELEASE_BUILD/apps/bench_rx_pipeline
+TAG=hbench$$
+SOCK=/tmp/$TAG.sock
+HUGE_NR=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+OLD_NR=""
+PIDS=()
+
+log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+# ---------------------------------------------------------------- durations per mode
+if [ "$QUICK" = 1 ]; then
+    TP_SECS=2; SP_SECS=1; LAT_SECS=0.5; RATE_SECS=0.5; BIG_SECS=0.5; W_SECS=0.5; SCALE_SECS=0.5
+    RATE_SWEEP="64"; WORKLOADS="w1"; SCALE_SWEEP="1000"; SIZE_SWEEP=""
+    RX_RPCS="1,1000"; RX_SECS=0.05; NULL_SECS=0.5
+else
+    TP_SECS=10; SP_SECS=5; LAT_SECS=8; RATE_SECS=4; BIG_SECS=6; W_SECS=5; SCALE_SECS=4
+    RATE_SWEEP="32 64 128 256"; WORKLOADS="w1 w2 w3 w4 w5"
+    SCALE_SWEEP="1 10 100 1000 10000 100000 1000000"; SIZE_SWEEP="100 1000 10000 100000 1000000"
+    RX_RPCS="1,10,100,1000,10000,100000,1000000"; RX_SECS=0.5; NULL_SECS=4
+fi
+
+# ---------------------------------------------------------------- clean-up (always)
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+    sleep 0.5
+    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    rm -f "$SOCK" /dev/hugepages/"$TAG"* 2>/dev/null || true
+    if [ -n "$OLD_NR" ]; then echo "$OLD_NR" > "$HUGE_NR" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- packages and build
+ensure_packages() {
+    local want=(dpdk sockperf gnuplot-nox linux-perf python3 meson ninja-build pkg-config
+                build-essential libdpdk-dev dpdk-dev libgflags-dev libnuma-dev) missing=() p
+    for p in "${want[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$INSTALL" = 0 ] || [ "$(id -u)" -ne 0 ]; then
+        log "missing packages (not installing: $([ "$INSTALL" = 0 ] && echo --no-install || echo not root)): ${missing[*]}"
+        return 0
+    fi
+    log "installing missing packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+    if [ ! -f "$RELEASE_BUILD/build.ninja" ]; then
+        meson setup "$RELEASE_BUILD" --buildtype=release -Db_ndebug=true >/dev/null
+    fi
+    ninja -C "$RELEASE_BUILD" apps/homa-perf apps/bench_rx_pipeline >/dev/null ||
+        ninja -C "$RELEASE_BUILD" apps/homa-perf apps/bench_rx_pipeline
+}
+
+# ---------------------------------------------------------------- memory
+EAL_MEM=()
+setup_memory() {
+    if [ "$(id -u)" -eq 0 ] && [ -w "$HUGE_NR" ]; then
+        OLD_NR=$(cat "$HUGE_NR")
+        [ "$OLD_NR" -lt 1024 ] && echo 1024 > "$HUGE_NR"
+        if ! grep -qs ' hugetlbfs ' /proc/mounts; then
+            mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages
+        fi
+        local free
+        free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)
+        if [ "$free" -ge 768 ]; then
+            EAL_MEM=(--huge-unlink -m 512)
+            MEMORY="hugepages"
+            log "hugepages: $free free 2 MiB pages (nr_hugepages was $OLD_NR, restored at exit)"
+            return
+        fi
+        log "NOTE: only $free free hugepages; falling back to --no-huge"
+    else
+        log "NOTE: not root: cannot reserve hugepages; running every DPDK program with --no-huge"
+        log "      (4 KiB pages: slower than the hugepage figures in docs/perf.md)"
+    fi
+    EAL_MEM=(--no-huge --no-shconf -m 512)
+    MEMORY="no-huge"
+}
+
+eal() {  # eal <lcores>: common EAL arguments with a fresh unique file prefix (runs in $(...))
+    echo "--lcores=$1 --no-pci --file-prefix=${TAG}_$(date +%s%N) --log-level=lib.eal:warning ${EAL_MEM[*]}"
+}
+
+# Runs a command in the background, remembering its pid for clean-up.
+bg() { "$@" & PIDS+=($!); }
+
+stop_pid() {  # stop_pid <pid>: SIGINT, wait up to 10 s, then SIGKILL
+    local pid=$1 i
+    kill -INT "$pid" 2>/dev/null || return 0
+    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- 1. limits: testpmd
+testpmd_null() {
+    log "testpmd io forwarding on net_null ($TP_SECS s)"
+    # shellcheck disable=SC2046
+    timeout -s INT $((TP_SECS + 3)) dpdk-testpmd $(eal 0@0,1@1) --vdev=net_null0 --vdev=net_null1 \
+        -- --forward-mode=io --nb-cores=1 --stats-period=1 --auto-start \
+        > "$RAW/testpmd_null.log" 2>&1 || true
+}
+
+testpmd_memif() {  # testpmd_memif <frame bytes>
+    local size=$1 rx
+    log "testpmd txonly -> rxonly over net_memif, $size B frames ($TP_SECS s)"
+    rm -f "$SOCK"
+    # shellcheck disable=SC2046
+    bg timeout -s INT $((TP_SECS + 6)) dpdk-testpmd $(eal 0@0,1@1) \
+        --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no \
+        -- --forward-mode=rxonly --nb-cores=1 --stats-period=1 --auto-start \
+        > "$RAW/testpmd_memif_${size}_rx.log" 2>&1
+    rx=$!
+    sleep 1
+    # shellcheck disable=SC2046
+    timeout -s INT $((TP_SECS + 2)) dpdk-testpmd $(eal 0@1,1@0) \
+        --vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no \
+        -- --forward-mode=txonly --txpkts="$size" --nb-cores=1 --stats-period=1 --auto-start \
+        > "$RAW/testpmd_memif_${size}_tx.log" 2>&1 || true
+    stop_pid "$rx"
+    rm -f "$SOCK"
+}
+
+# ---------------------------------------------------------------- 2. the alternative: sockperf
+sockperf_runs() {
+    local proto flag port=$((20000 + $$ % 20000)) srv
+    for proto in udp tcp; do
+        flag=""; [ "$proto" = tcp ] && flag=--tcp
+        log "sockperf $proto over loopback: ping-pong 100 B, throughput 1400 B ($SP_SECS s each)"
+        bg taskset -c 1 sockperf sr -i 127.0.0.1 -p "$port" $flag > "$RAW/sockperf_${proto}_server.log" 2>&1
+        srv=$!
+        sleep 0.5
+        taskset -c 0 sockperf pp -i 127.0.0.1 -p "$port" $flag -m 100 -t "$SP_SECS" --full-rtt \
+            > "$RAW/sockperf_${proto}_pp.log" 2>&1 || true
+        taskset -c 0 sockperf tp -i 127.0.0.1 -p "$port" $flag -m 1400 -t "$SP_SECS" \
+            > "$RAW/sockperf_${proto}_tp.log" 2>&1 || true
+        stop_pid "$srv"
+        port=$((port + 1))
+    done
+}
+
+# ---------------------------------------------------------------- 3. homa-dp over net_memif
+# homa_memif <name> <server max_rpcs> <client flags...>: a fresh server process (core 1) and a
+# client process (core 0) over a net_memif pair; the client's JSON goes to raw/<name>.json.
+homa_memif() {
+    local name=$1 max_rpcs=$2 srv i
+    shift 2
+    rm -f "$SOCK"
+    # shellcheck disable=SC2046
+    bg "$PERF" $(eal 0@1) --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
+        --role=server --local_ip=10.0.0.1 --duration=0 --max_rpcs="$max_rpcs" --stats \
+        > "$RAW/$name.server.log" 2>&1
+    srv=$!
+    for i in $(seq 1 100); do grep -qs "serving echo" "$RAW/$name.server.log" && break; sleep 0.1; done
+    # shellcheck disable=SC2046
+    timeout -k 30 -s INT "${CLIENT_TIMEOUT:-300}" "$PERF" $(eal 0@0) \
+        --vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no -- \
+        --role=client --local_ip=10.0.0.2 --server_ip=10.0.0.1 --workload_dir=config/workloads \
+        --json --stats "$@" > "$RAW/$name.json" 2> "$RAW/$name.log" || log "  $name: homa-perf exited $?"
+    stop_pid "$srv"
+    rm -f "$SOCK"
+}
+
+# homa_null <name> <flags...>: both roles in one process over net_null local delivery (core 0).
+homa_null() {
+    local name=$1
+    shift
+    # shellcheck disable=SC2046
+    timeout -s INT 600 "$PERF" $(eal 0@0) --vdev=net_null0,no-rx=1 -- --role=both \
+        --workload_dir=config/workloads --json "$@" > "$RAW/$name.json" 2> "$RAW/$name.log" ||
+        log "  $name: homa-perf exited $?"
+}
+
+# The request goodput (Gbps) homa-dp sustained in a closed-loop run (echo: half the payload).
+request_gbps() {
+    python3 -c 'import json,sys
+try: print(json.load(open(sys.argv[1]))["phases"][0]["goodput_gbps"] / 2)
+except Exception: print(0)' "$1"
+}
+
+homa_memif_all() {
+    log "homa-dp over net_memif: 100 B echo RTT, one outstanding ($LAT_SECS s)"
+    homa_memif memif_latency 65536 --workload=100 --outstanding=1 --duration="$LAT_SECS" \
+        --cdf="$RAW/memif_latency.cdf"
+    local o w cap pct
+    for o in $RATE_SWEEP; do
+        log "homa-dp over net_memif: 100 B echo, $o outstanding ($RATE_SECS s)"
+        homa_memif "memif_rate_$o" 65536 --workload=100 --outstanding="$o" --duration="$RATE_SECS"
+    done
+    log "homa-dp over net_memif: 1 MB echo, 4 outstanding ($BIG_SECS s)"
+    homa_memif memif_1mb 65536 --workload=1000000 --outstanding=4 --duration="$BIG_SECS"
+    for w in $WORKLOADS; do
+        log "homa-dp over net_memif: $w capacity (closed loop, 64 outstanding, $W_SECS s)"
+        homa_memif "memif_${w}_capacity" 65536 --workload="$w" --outstanding=64 --duration="$W_SECS"
+        cap=$(request_gbps "$RAW/memif_${w}_capacity.json")
+        for pct in 50 80; do
+            local load
+            load=$(python3 -c "print(max($cap * $pct / 100, 1e-6))")
+            log "homa-dp over net_memif: $w at $pct % of $cap Gbps = $load Gbps offered ($W_SECS s)"
+            homa_memif "memif_${w}_load$pct" 65536 --workload="$w" --load_gbps="$load" \
+                --duration="$W_SECS" --slowdown --cdf="$RAW/memif_${w}_load$pct.cdf"
+        done
+    done
+    for o in $SCALE_SWEEP; do
+        log "homa-dp over net_memif: scaling, 100 B echo with $o live RPCs ($SCALE_SECS s)"
+        # Bounded: SIGINT after the phase + 40 s makes homa-perf stop and report what completed
+        # (with 10^5+ queued messages the engine's SRPT pick, a linear scan, makes each poll slow).
+        CLIENT_TIMEOUT=$(python3 -c "print(int($SCALE_SECS + 40))") \
+            homa_memif "memif_scale_$o" $((o + 65536)) --workload=100 --outstanding="$o" \
+            --duration="$SCALE_SECS"
+    done
+    for s in $SIZE_SWEEP; do
+        log "homa-dp over net_memif: goodput, $s B echo, 8 outstanding ($SCALE_SECS s)"
+        homa_memif "memif_size_$s" 65536 --workload="$s" --outstanding=8 --duration="$SCALE_SECS"
+    done
+}
+
+homa_null_all() {
+    log "homa-dp over net_null local delivery (one process, both roles)"
+    homa_null null_latency --workload=100 --outstanding=1 --duration="$NULL_SECS" \
+        --cdf="$RAW/null_latency.cdf"
+    local o
+    for o in $RATE_SWEEP; do
+        homa_null "null_rate_$o" --workload=100 --outstanding="$o" --duration="$NULL_SECS"
+    done
+    homa_null null_1mb --workload=1000000 --outstanding=4 --duration="$NULL_SECS"
+}
+
+# ---------------------------------------------------------------- 4. RX pipeline
+rx_pipeline() {
+    # One process per point, each bounded: a point that does not finish is reported as missing
+    # (n/a), with its log kept, instead of holding up the whole run.
+    local n payload limit
+    limit=$([ "$QUICK" = 1 ] && echo 30 || echo 60)
+    for payload in 64 1400; do
+        [ "$payload" = 1400 ] && [ "$QUICK" = 1 ] && continue
+        local points=$RX_RPCS
+        [ "$payload" = 1400 ] && points="1,1000,100000"
+        for n in ${points//,/ }; do
+            log "RX DATA pipeline on one core: $n live RPCs, $payload B payload (at most $limit s)"
+            timeout -k 5 "$limit" taskset -c 0 "$RXBENCH" --rpcs="$n" --payload="$payload" \
+                --seconds="$RX_SECS" --json > "$RAW/rx_pipeline_${payload}_$n.json" \
+                2> "$RAW/rx_pipeline_${payload}_$n.log" ||
+                log "  bench_rx_pipeline --rpcs=$n --payload=$payload: exit $? (124: timed out)"
+        done
+    done
+}
+
+# ---------------------------------------------------------------- profile
+profile() {
+    if ! command -v perf >/dev/null; then
+        log "perf not installed: no profile"
+        return
+    fi
+    log "perf record of the 100 B echo (net_null, both roles, 32 outstanding)"
+    # shellcheck disable=SC2046
+    if perf record -e cpu-clock -F 4999 -o "$RAW/perf.data" -- "$PERF" $(eal 0@0) \
+        --vdev=net_null0,no-rx=1 -- --role=both --workload=100 --outstanding=32 \
+        --duration="$NULL_SECS" --json > "$RAW/profile_run.json" 2> "$RAW/profile_run.log"; then
+        perf report -i "$RAW/perf.data" --stdio --no-children --sort symbol --percent-limit 1 \
+            > "$RAW/perf_report.txt" 2>/dev/null || true
+    else
+        log "  perf record failed (see raw/profile_run.log)"
+    fi
+    rm -f "$RAW/perf.data" "$RAW/perf.data.old"
+}
+
+# ---------------------------------------------------------------- machine
+machine() {
+    {
+        echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+        echo "nproc: $(nproc)"
+        echo "kernel: $(uname -r)"
+        echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+        echo "dpdk: $(pkg-config --modversion libdpdk 2>/dev/null || dpkg-query -W -f='${Version}' dpdk)"
+        echo "sockperf: $(dpkg-query -W -f='${Version}' sockperf 2>/dev/null || echo none)"
+        echo "memory_mode: $MEMORY"
+        echo "quick: $QUICK"
+        echo "loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
+        lscpu | sed 's/^/lscpu: /'
+    } > "$RAW/machine.txt"
+}
+
+# ---------------------------------------------------------------- main
+# One function, so that bash has read all of it before it runs (editing the file meanwhile is safe).
+main() {
+    START=$(date +%s)
+    ensure_packages
+    command -v dpdk-testpmd >/dev/null || { log "dpdk-testpmd not found (Debian package dpdk)"; exit 3; }
+    [ "$BUILD" = 1 ] && build
+    [ -x "$PERF" ] && [ -x "$RXBENCH" ] || { log "missing $PERF or $RXBENCH: build first"; exit 3; }
+    setup_memory
+    if [ -z "$ONLY" ]; then machine; else echo "rerun ($ONLY) loadavg: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/machine.txt"; fi
+    if stage testpmd; then
+        testpmd_null
+        testpmd_memif 64
+        testpmd_memif 1500
+    fi
+    if stage kernel; then
+        if command -v sockperf >/dev/null; then sockperf_runs; else log "sockperf missing: skipped"; fi
+    fi
+    if stage memif; then homa_memif_all; fi
+    if stage null; then homa_null_all; fi
+    if stage rx; then rx_pipeline; fi
+    if stage profile && [ "$PROFILE" = 1 ]; then profile; fi
+    if [ -z "$ONLY" ]; then
+        echo "loadavg_end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/machine.txt"
+        echo "elapsed_s: $(( $(date +%s) - START ))" >> "$RAW/machine.txt"
+    fi
+    python3 apps/bench/bench_report.py "$RAW" "$OUT"
+    if [ "$DOCS" = 1 ]; then
+        for f in "$OUT"/plots/*.png; do [ -f "$f" ] && cp "$f" "docs/perf_$(basename "$f")"; done
+        cp "$OUT/table.md" docs/perf_table.md
+        log "plots and table copied to docs/"
+    fi
+    log "done in $(( $(date +%s) - START )) s: $OUT/results.json, $OUT/table.md"
+}
+
+main
