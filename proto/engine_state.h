@@ -103,6 +103,7 @@ struct MsgOut {
     uint8_t sched_priority = 0;
     bool active = false;          ///< `msg` is borrowed (a kOutReleased completion is owed).
     bool sendable = false;        ///< In State::sendable.
+    uint32_t heap_pos = UINT32_MAX;  ///< Position in the State::sendable heap while sendable.
 };
 
 struct Rpc {
@@ -181,7 +182,8 @@ struct Engine::State {
     uint64_t next_client_id = 2;
 
     std::vector<uint32_t> grantable;  ///< RPCs needing grants, SRPT order (fewest bytes left).
-    std::vector<uint32_t> sendable;   ///< RPCs with granted bytes to send.
+    std::vector<uint32_t> sendable;   ///< RPCs with granted bytes to send: a min-heap on bytes
+                                      ///< left to send (SRPT), see outgoing.cc.
     std::vector<uint32_t> buffer_waiters; ///< RPCs waiting for bpages, shortest message first.
     uint64_t pool_generation = 0;     ///< PoolOps::generation when the waiters last tried.
     uint64_t waiters_tick = 0;        ///< Tick of the last retry (without a generation hook).

@@ -79,7 +79,10 @@ Cli::Cli(dp::Worker &worker, dp::Port &commands, Service &service)
     : worker_(worker), commands_(commands), service_(service) {
     size_t count;
     const apps::KnobInfo *k = apps::knobs(&count);
-    for (size_t i = 0; i < count; ++i) knob_choices_ += (i ? "#" : "") + std::string(k[i].name);
+    for (size_t i = 0; i < count; ++i) {
+        if (i) knob_choices_ += '#';
+        knob_choices_ += k[i].name;
+    }
     tokens_.reset(new Tokens{
         TOKEN_STRING_INITIALIZER(ShowCmd, show, "show"),
         TOKEN_STRING_INITIALIZER(ShowCmd, what, "stats#rpcs#peers#config"),
