@@ -284,20 +284,28 @@ RemoteSocket::~RemoteSocket() {
     delete[] ready_;
 }
 
+RemoteSocket::Slot *RemoteSocket::slot_with_copy(std::span<const uint8_t> msg, int *rc) {
+    Slot *slot = take_slot();
+    if (slot == nullptr) {
+        ++stats_.backpressure;
+        *rc = -ENOBUFS;
+        return nullptr;
+    }
+    if ((*rc = copy_in(msg, &slot->data)) < 0) {
+        free_slot(slot);
+        return nullptr;
+    }
+    return slot;
+}
+
 int RemoteSocket::send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie,
                        uint64_t *id) {
     if (!open_) return -EBADF;
     if (msg.empty() || dst.port == 0) return -EINVAL;
     if (msg.size() > wire::kMaxMessageLength) return -EMSGSIZE;
-    Slot *slot = take_slot();
-    if (slot == nullptr) {
-        ++stats_.backpressure;
-        return -ENOBUFS;
-    }
-    if (int rc = copy_in(msg, &slot->data); rc < 0) {
-        free_slot(slot);
-        return rc;
-    }
+    int prc = 0;
+    Slot *slot = slot_with_copy(msg, &prc);
+    if (slot == nullptr) return prc;
     auto &c = slot->msg.body<RemoteCommand>();
     c = RemoteCommand{};
     c.handle = handle_;
@@ -366,15 +374,9 @@ int RemoteSocket::reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg)
     if (!open_) return -EBADF;
     if (msg.empty()) return -EINVAL;
     if (msg.size() > wire::kMaxMessageLength) return -EMSGSIZE;
-    Slot *slot = take_slot();
-    if (slot == nullptr) {
-        ++stats_.backpressure;
-        return -ENOBUFS;
-    }
-    if (int rc = copy_in(msg, &slot->data); rc < 0) {
-        free_slot(slot);
-        return rc;
-    }
+    int prc = 0;
+    Slot *slot = slot_with_copy(msg, &prc);
+    if (slot == nullptr) return prc;
     auto &c = slot->msg.body<RemoteCommand>();
     c = RemoteCommand{};
     c.handle = handle_;

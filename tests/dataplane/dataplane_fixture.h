@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "homa/dataplane/eal.h"
 #include "homa/dataplane/port.h"
@@ -22,6 +23,22 @@
 namespace homa::test {
 
 inline constexpr uint32_t kIpA = 0x0A000001;  // 10.0.0.1
+
+/** Byte i of test message `seed`: position-dependent so that misplaced bytes are caught. */
+inline uint8_t pattern_byte(uint64_t seed, uint32_t i) {
+    return static_cast<uint8_t>(seed * 31 + i * 7 + (i >> 9));
+}
+
+/** True if a received message is exactly `len` bytes of message `seed`'s pattern. */
+inline bool matches_pattern(const dp::RecvMessage &m, uint64_t seed, uint32_t len) {
+    if (m.length() != len) return false;
+    std::vector<uint8_t> got(len);
+    if (m.copy_to(got) != len) return false;
+    for (uint32_t i = 0; i < len; ++i) {
+        if (got[i] != pattern_byte(seed, i)) return false;
+    }
+    return true;
+}
 inline constexpr uint32_t kIpB = 0x0A000002;
 
 struct Side {

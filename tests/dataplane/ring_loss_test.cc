@@ -19,18 +19,6 @@ using test::RingPair;
 
 constexpr uint16_t kPort = 99;
 
-uint8_t pattern(uint64_t seed, uint32_t i) { return static_cast<uint8_t>(seed * 29 + i * 5 + (i >> 10)); }
-
-bool matches(const dp::RecvMessage &m, uint64_t seed, uint32_t len) {
-    if (m.length() != len) return false;
-    std::vector<uint8_t> got(len);
-    if (m.copy_to(got) != len) return false;
-    for (uint32_t i = 0; i < len; ++i) {
-        if (got[i] != pattern(seed, i)) return false;
-    }
-    return true;
-}
-
 void lossy_engine(EngineConfig &c) {
     c.tick_ns = 100'000;  // 100 us ticks: the first RESEND comes 500 us after a loss
     // Ticks are wall-clock and an unoptimized build polls more slowly than one tick, so both
@@ -79,7 +67,7 @@ size_t echo_matrix(RingPair &pair, dp::Socket &server, dp::Socket &client, size_
     uint64_t cookie = 1;
     auto send = [&](uint32_t len) {
         std::vector<uint8_t> msg(len);
-        for (uint32_t i = 0; i < len; ++i) msg[i] = pattern(cookie, i);
+        for (uint32_t i = 0; i < len; ++i) msg[i] = test::pattern_byte(cookie, i);
         uint64_t id;
         EXPECT_EQ(client.send({kIpA, kPort}, msg, cookie, &id), 0);
         expected[cookie++] = len;
@@ -98,7 +86,7 @@ size_t echo_matrix(RingPair &pair, dp::Socket &server, dp::Socket &client, size_
             if (resp.error() != 0) {
                 ++*errors;
             } else {
-                EXPECT_TRUE(matches(resp, it->first, it->second)) << "cookie " << it->first;
+                EXPECT_TRUE(test::matches_pattern(resp, it->first, it->second)) << "cookie " << it->first;
                 ++verified;
             }
             expected.erase(it);

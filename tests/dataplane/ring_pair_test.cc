@@ -19,18 +19,6 @@ using test::RingPair;
 
 constexpr uint16_t kPort = 99;
 
-uint8_t pattern(uint64_t seed, uint32_t i) { return static_cast<uint8_t>(seed * 31 + i * 7 + (i >> 9)); }
-
-bool matches(const dp::RecvMessage &m, uint64_t seed, uint32_t len) {
-    if (m.length() != len) return false;
-    std::vector<uint8_t> got(len);
-    if (m.copy_to(got) != len) return false;
-    for (uint32_t i = 0; i < len; ++i) {
-        if (got[i] != pattern(seed, i)) return false;
-    }
-    return true;
-}
-
 // Runs until `done` or a wall-clock limit, serving echo on `server` meanwhile.
 template <typename Done>
 bool run(RingPair &pair, dp::Socket &server, Done done, int seconds = 20) {
@@ -97,7 +85,7 @@ TEST(RingPair, EchoMatrix_AllSendKindsVerifiedAndNothingLeft) {
             auto it = expected.find(resp.cookie());
             EXPECT_NE(it, expected.end());
             if (it == expected.end()) continue;
-            EXPECT_TRUE(matches(resp, it->first, it->second)) << "cookie " << it->first;
+            EXPECT_TRUE(test::matches_pattern(resp, it->first, it->second)) << "cookie " << it->first;
             expected.erase(it);
             ++verified;
         }
@@ -110,12 +98,12 @@ TEST(RingPair, EchoMatrix_AllSendKindsVerifiedAndNothingLeft) {
             expected[cookie] = len;
             if (kind == 0) {
                 std::vector<uint8_t> msg(len);
-                for (uint32_t i = 0; i < len; ++i) msg[i] = pattern(cookie, i);
+                for (uint32_t i = 0; i < len; ++i) msg[i] = test::pattern_byte(cookie, i);
                 ASSERT_EQ(client.send({kIpA, kPort}, msg, cookie, &id), 0);
             } else {
                 // One zero-copy request per buffer at a time: wait for the previous to finish.
                 uint8_t *buf = kind == 1 ? dpdk_buf : heap_buf.data();
-                for (uint32_t i = 0; i < len; ++i) buf[i] = pattern(cookie, i);
+                for (uint32_t i = 0; i < len; ++i) buf[i] = test::pattern_byte(cookie, i);
                 int before = zc_done;
                 ASSERT_EQ(client.send_zc({kIpA, kPort}, buf, len, cookie, &id, count_done,
                                          &zc_done), 0);
@@ -151,14 +139,14 @@ TEST(RingPair, ManyConcurrentSmallRpcs) {
     int received = 0, bad = 0;
     std::vector<uint8_t> msg(100);
     for (int i = 0; i < kRpcs; ++i) {
-        for (uint32_t j = 0; j < msg.size(); ++j) msg[j] = pattern(i, j);
+        for (uint32_t j = 0; j < msg.size(); ++j) msg[j] = test::pattern_byte(i, j);
         uint64_t id;
         ASSERT_EQ(client.send({kIpA, kPort}, msg, i, &id), 0);
     }
     ASSERT_TRUE(run(pair, server, [&] {
         dp::RecvMessage resp;
         while (client.recv(kRecvResponse, 0, &resp) == 0) {
-            bad += !matches(resp, resp.cookie(), 100);
+            bad += !test::matches_pattern(resp, resp.cookie(), 100);
             ++received;
         }
         return received == kRpcs;

@@ -180,6 +180,9 @@ private:
     RemoteSocket() = default;
     Slot *take_slot() noexcept;
     void free_slot(Slot *slot) noexcept;
+    /** A slot holding a copy of `msg` in pool bpages; nullptr with *rc = -ENOBUFS (no slot,
+     *  counted as backpressure) or copy_in's error. */
+    Slot *slot_with_copy(std::span<const uint8_t> msg, int *rc);
     int command(Slot *slot, uint16_t op, bool wait);
     void handle_reply(Slot *slot) noexcept;
     unsigned drain() noexcept;
