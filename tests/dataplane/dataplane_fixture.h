@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,6 +87,37 @@ public:
     void poll() {
         a.worker->poll();
         b.worker->poll();
+    }
+
+    /** Polls both sides, answering every request on `server` with a zero-copy echo, until
+     *  `done()` holds or `seconds` of wall time pass. Returns whether `done()` held. */
+    template <typename Done>
+    bool serve_until(dp::Socket &server, Done done, int seconds = 20) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+        while (std::chrono::steady_clock::now() < deadline) {
+            poll();
+            dp::RecvMessage req;
+            while (server.recv(kRecvRequest, 0, &req) == 0) {
+                EXPECT_EQ(server.reply_with(std::move(req)), 0);
+            }
+            if (done()) return true;
+        }
+        return false;
+    }
+
+    /** Nothing left on either side: no RPC, no send in flight, no message waiting for
+     *  buffers, every bpage free (each worker's cache flushed first). Only while no lcore
+     *  polls the workers. */
+    bool quiescent() {
+        for (Side *s : {&a, &b}) {
+            s->pool->flush_cache(s->worker->pool_cache());
+            if (s->worker->engine().live_rpcs() != 0 || s->worker->sends_in_flight() != 0 ||
+                s->worker->engine().buffer_waiters() != 0 ||
+                s->pool->free_bpages() != s->pool->total_bpages()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     Side a, b;

@@ -32,32 +32,6 @@ void lossy_worker(dp::WorkerConfig &w) {
     w.faults.drop = {0.05, w.engine.local_ip};  // a different stream per side
 }
 
-template <typename Done>
-bool run(RingPair &pair, dp::Socket &server, Done done, int seconds) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-        pair.poll();
-        dp::RecvMessage req;
-        while (server.recv(kRecvRequest, 0, &req) == 0) {
-            EXPECT_EQ(server.reply_with(std::move(req)), 0);
-        }
-        if (done()) return true;
-    }
-    return false;
-}
-
-bool quiescent(RingPair &p) {
-    for (auto *s : {&p.a, &p.b}) {
-        s->pool->flush_cache(s->worker->pool_cache());
-        if (s->worker->engine().live_rpcs() != 0 || s->worker->sends_in_flight() != 0 ||
-            s->worker->engine().buffer_waiters() != 0 ||
-            s->pool->free_bpages() != s->pool->total_bpages()) {
-            return false;
-        }
-    }
-    return true;
-}
-
 // Sends the echo matrix (twice) and a crowd of small requests from b to a; returns the number
 // of responses verified byte for byte, counting failed RPCs in `errors`.
 size_t echo_matrix(RingPair &pair, dp::Socket &server, dp::Socket &client, size_t *errors) {
@@ -77,7 +51,7 @@ size_t echo_matrix(RingPair &pair, dp::Socket &server, dp::Socket &client, size_
     }
     for (uint32_t i = 0; i < 200; ++i) send(1 + i * 7);
     size_t verified = 0;
-    bool done = run(pair, server, [&] {
+    bool done = pair.serve_until(server, [&] {
         dp::RecvMessage resp;
         while (client.recv(kRecvResponse, 0, &resp) == 0) {
             auto it = expected.find(resp.cookie());
@@ -124,7 +98,7 @@ TEST(RingLoss, EchoMatrix_FivePercentDropBothWays) {
     size_t verified = echo_matrix(pair, server, client, &errors);
     EXPECT_EQ(errors, 0u);
     EXPECT_EQ(verified, 224u);
-    ASSERT_TRUE(run(pair, server, [&] { return quiescent(pair); }, 5));
+    ASSERT_TRUE(pair.serve_until(server, [&] { return pair.quiescent(); }, 5));
     uint64_t resends = 0, retransmitted = 0;
     for (auto *s : {&pair.a, &pair.b}) {
         const EngineStats &es = s->worker->engine().stats();
@@ -157,7 +131,7 @@ TEST(RingLoss, EchoMatrix_DuplicateReorderCorruptBothWays) {
     size_t verified = echo_matrix(pair, server, client, &errors);
     EXPECT_EQ(errors, 0u);
     EXPECT_EQ(verified, 224u);
-    ASSERT_TRUE(run(pair, server, [&] { return quiescent(pair); }, 5));
+    ASSERT_TRUE(pair.serve_until(server, [&] { return pair.quiescent(); }, 5));
     for (auto *s : {&pair.a, &pair.b}) {
         const dp::WorkerStats &ws = s->worker->stats();
         EXPECT_GT(ws.tx_fault_duplicated, 0u);

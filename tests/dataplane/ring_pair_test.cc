@@ -19,46 +19,6 @@ using test::RingPair;
 
 constexpr uint16_t kPort = 99;
 
-// Runs until `done` or a wall-clock limit, serving echo on `server` meanwhile.
-template <typename Done>
-bool run(RingPair &pair, dp::Socket &server, Done done, int seconds = 20) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-        pair.poll();
-        dp::RecvMessage req;
-        while (server.recv(kRecvRequest, 0, &req) == 0) {
-            EXPECT_EQ(server.reply_with(std::move(req)), 0);
-        }
-        if (done()) return true;
-    }
-    for (auto *s : {&pair.a, &pair.b}) {
-        const auto &ws = s->worker->stats();
-        const auto &es = s->worker->engine().stats();
-        fprintf(stderr, "timeout: rx %lu tx %lu zc %lu copied %lu live %u inflight %u free %u/%u "
-                "data rx %lu tx %lu grants %lu drops:", ws.rx_frames, ws.tx_frames, ws.tx_zero_copy,
-                ws.tx_copied, s->worker->engine().live_rpcs(), s->worker->sends_in_flight(),
-                s->pool->free_bpages(), s->pool->total_bpages(), es.rx(wire::PacketType::kData),
-                es.tx(wire::PacketType::kData), es.grants_sent);
-        for (size_t i = 0; i < kNumEngineDrops; ++i) fprintf(stderr, " %lu", es.drops[i]);
-        for (size_t i = 0; i < wire::kNumDecodeErrors; ++i) fprintf(stderr, " d%lu", ws.rx_decode_errors[i]);
-        fprintf(stderr, "\n");
-    }
-    return false;
-}
-
-// Everything returned: no RPC, no send in flight, every bpage free. A cache keeps its current
-// tail bpage leased even when no tail in it is live, so the cache is flushed before counting.
-bool quiescent(RingPair &p) {
-    for (auto *s : {&p.a, &p.b}) {
-        s->pool->flush_cache(s->worker->pool_cache());
-        if (s->worker->engine().live_rpcs() != 0 || s->worker->sends_in_flight() != 0 ||
-            s->pool->free_bpages() != s->pool->total_bpages()) {
-            return false;
-        }
-    }
-    return true;
-}
-
 void count_done(void *ctx, uint64_t) { ++*static_cast<int *>(ctx); }
 
 TEST(RingPair, EchoMatrix_AllSendKindsVerifiedAndNothingLeft) {
@@ -107,18 +67,18 @@ TEST(RingPair, EchoMatrix_AllSendKindsVerifiedAndNothingLeft) {
                 int before = zc_done;
                 ASSERT_EQ(client.send_zc({kIpA, kPort}, buf, len, cookie, &id, count_done,
                                          &zc_done), 0);
-                ASSERT_TRUE(run(pair, server, [&] {
+                ASSERT_TRUE(pair.serve_until(server, [&] {
                     drain_responses();
                     return zc_done > before;
                 }));
             }
         }
     }
-    ASSERT_TRUE(run(pair, server, drain_responses));
+    ASSERT_TRUE(pair.serve_until(server, drain_responses));
     EXPECT_EQ(verified, sizes.size() * 3);
     EXPECT_EQ(zc_done, static_cast<int>(sizes.size() * 2));
     // The server's replies must be acknowledged (piggy-backed or NEED_ACK/ACK) before it lets go.
-    ASSERT_TRUE(run(pair, server, [&] { return quiescent(pair); }));
+    ASSERT_TRUE(pair.serve_until(server, [&] { return pair.quiescent(); }));
     EXPECT_GT(pair.a.worker->stats().tx_zero_copy, 0u);  // echo replies attached from bpages
     EXPECT_GT(pair.b.worker->stats().tx_zero_copy, 0u);  // copied and DPDK-memory requests
     EXPECT_GT(pair.b.worker->stats().tx_copied, 0u);     // heap requests and short ones
@@ -143,7 +103,7 @@ TEST(RingPair, ManyConcurrentSmallRpcs) {
         uint64_t id;
         ASSERT_EQ(client.send({kIpA, kPort}, msg, i, &id), 0);
     }
-    ASSERT_TRUE(run(pair, server, [&] {
+    ASSERT_TRUE(pair.serve_until(server, [&] {
         dp::RecvMessage resp;
         while (client.recv(kRecvResponse, 0, &resp) == 0) {
             bad += !test::matches_pattern(resp, resp.cookie(), 100);
@@ -152,7 +112,7 @@ TEST(RingPair, ManyConcurrentSmallRpcs) {
         return received == kRpcs;
     }));
     EXPECT_EQ(bad, 0);
-    ASSERT_TRUE(run(pair, server, [&] { return quiescent(pair); }));
+    ASSERT_TRUE(pair.serve_until(server, [&] { return pair.quiescent(); }));
 }
 
 TEST(RingPair, SocketErrors) {

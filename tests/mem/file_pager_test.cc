@@ -11,35 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/mem/scratch_file.h"
+
 namespace homa::mem {
 namespace {
 
-// A scratch file with byte i = i % 251, removed at the end of the test.
-struct ScratchFile {
-    std::string path;
-    size_t len;
-    explicit ScratchFile(size_t bytes) : len(bytes) {
-        char tmpl[] = "/var/tmp/homa_file_pager_XXXXXX";
-        int fd = mkstemp(tmpl);
-        if (fd < 0) return;
-        path = tmpl;
-        std::vector<uint8_t> data(len);
-        for (size_t i = 0; i < len; ++i) data[i] = static_cast<uint8_t>(i % 251);
-        if (write(fd, data.data(), len) != static_cast<ssize_t>(len)) path.clear();
-        close(fd);
-    }
-    ~ScratchFile() {
-        if (!path.empty()) unlink(path.c_str());
-    }
-    std::vector<uint8_t> contents() const {
-        std::vector<uint8_t> out(len + 16);
-        int fd = ::open(path.c_str(), O_RDONLY);
-        ssize_t n = pread(fd, out.data(), out.size(), 0);
-        close(fd);
-        out.resize(n < 0 ? 0 : static_cast<size_t>(n));
-        return out;
-    }
-};
+using ScratchFile = test::ScratchFile;
 
 TEST(Open, MissingFileFails) {
     std::string err;

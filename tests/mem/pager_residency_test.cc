@@ -11,25 +11,12 @@
 
 #include "homa/mem/file_pager.h"
 
+#include "tests/mem/scratch_file.h"
+
 namespace homa::mem {
 namespace {
 
-struct ScratchFile {
-    std::string path;
-    explicit ScratchFile(size_t len) {
-        char tmpl[] = "/var/tmp/homa_pager_res_XXXXXX";
-        int fd = mkstemp(tmpl);
-        if (fd < 0) return;
-        path = tmpl;
-        std::vector<uint8_t> data(len);
-        for (size_t i = 0; i < len; ++i) data[i] = static_cast<uint8_t>(i % 251);
-        if (write(fd, data.data(), len) != static_cast<ssize_t>(len)) path.clear();
-        close(fd);
-    }
-    ~ScratchFile() {
-        if (!path.empty()) unlink(path.c_str());
-    }
-};
+using ScratchFile = test::ScratchFile;
 
 class PagerResidency : public ::testing::Test {
 protected:
