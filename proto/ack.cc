@@ -15,6 +15,7 @@ namespace homa::detail {
 void handle_ack_entry(State &s, const wire::AckEntry &a, uint32_t src_ip) {
     Rpc *r = find_rpc(s, wire::local_id(a.client_id.get()), src_ip);
     if (r == nullptr || !wire::is_server_id(r->key.id)) return;  // already gone: acks repeat
+    heard_peer(s, *r);
     ++s.stats.server_rpcs_completed;
     free_rpc(s, static_cast<uint32_t>(r - s.rpcs.data()));
 }
@@ -49,6 +50,7 @@ void handle_need_ack(State &s, const wire::PacketView &v, uint64_t now_ns) {
     if (!wire::is_client_id(id)) return;
     Rpc *r = find_rpc(s, id, v.src_ip());
     // Only a client that has the whole response (or has forgotten the RPC) may acknowledge.
+    if (r != nullptr) heard_peer(s, *r);
     if (r != nullptr && r->state != RpcState::kReady) return;
     uint32_t peer = get_peer(s, v.src_ip());
     if (peer == kNil) return;

@@ -31,9 +31,7 @@ bool EngineConfig::validate(std::string *why) const {
     }
     if (timeout_ticks <= resend_ticks) return fail("timeout_ticks must be > resend_ticks");
     if (request_ack_ticks == 0) return fail("request_ack_ticks must be > 0");
-    if (max_peer_server_rpcs == 0 || max_peer_unacked == 0) {
-        return fail("max_peer_server_rpcs and max_peer_unacked must be > 0");
-    }
+    if (resend_budget == 0) return fail("resend_budget must be >= 1");
     if (max_rpcs == 0 || max_rpcs > (1u << 26)) return fail("max_rpcs must be 1..2^26");
     if (max_peers == 0 || max_sockets == 0) return fail("max_peers and max_sockets must be > 0");
     if (tx_queue_packets < 16) return fail("tx_queue_packets must be >= 16");
@@ -64,7 +62,9 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
     : cfg(c),
       pool(p),
       rpc_index(c.max_rpcs ? c.max_rpcs : 1, RpcKeyOf{this}),
-      peer_index(c.max_peers ? c.max_peers : 1, PeerKeyOf{this}) {
+      peer_index(c.max_peers ? c.max_peers : 1, PeerKeyOf{this}),
+      grant_rest(SrptBefore{this}, GrantPos{this}),
+      buffer_waiters(ShorterMessage{this}, WaiterPos{this}) {
     if (!cfg.validate(&error)) return;
     if (!pool.alloc || !pool.release || !pool.base) {
         error = "pool operations missing";
@@ -78,7 +78,8 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
     peers.reserve(cfg.max_peers);
     sockets.resize(cfg.max_sockets);
     socket_by_port.assign(65536, kNil);
-    grantable.reserve(cfg.max_rpcs);
+    grant_active.reserve(cfg.max_overcommit);
+    grant_rest.reserve(cfg.max_rpcs);
     sendable.reserve(cfg.max_rpcs);
     buffer_waiters.reserve(cfg.max_rpcs);
     tx.reserve(cfg.tx_queue_packets);
@@ -137,6 +138,7 @@ uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t pee
     r.peer = peer;
     r.peer_port = peer_port;
     r.socket = socket;
+    r.heard = s.quiet;
     if (wire::is_server_id(id)) ++s.peers[peer].server_rpcs;
     ++s.live_rpcs;
     return idx;
@@ -152,9 +154,10 @@ void detach_rpc(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
     release_in(s, r);
     release_out(s, r);
-    if (r.in.grantable) grantable_remove(s, idx);
+    grantable_remove(s, idx);
     if (r.out.sendable) sendable_remove(s, idx);
     if (r.in.waiting) waiter_remove(s, idx);
+    unwatch(s, idx);
 }
 
 void free_rpc(State &s, uint32_t idx) {
@@ -181,6 +184,7 @@ uint32_t get_peer(State &s, uint32_t ip) {
     if (!s.peer_index.insert({ip}, i)) return kNil;
     s.peers.push_back(Peer{});
     s.peers.back().ip = ip;
+    s.peers.back().heard = s.quiet;
     return i;
 }
 
@@ -336,7 +340,7 @@ int Engine::send_request_as(SocketId sid, Endpoint dst, const OutMessage &msg, u
     s.rpcs[idx].cookie = cookie;
     start_out(s, idx, msg);
     ++s.stats.client_rpcs_started;
-    transmit(s, now_ns);  // the first packets leave without waiting for the next poll
+    (void)now_ns;  // packets leave from the next poll(), within its TX budget
     return 0;
 }
 
@@ -366,9 +370,8 @@ int Engine::send_reply(SocketId sid, Endpoint dst, uint64_t id, const OutMessage
     Rpc *r = find_rpc(s, id, dst.ip);
     if (r == nullptr || r->socket != sid || r->state != RpcState::kInService) return -ENOENT;
     r->state = RpcState::kServerOutgoing;
-    r->silent_ticks = 0;
     start_out(s, static_cast<uint32_t>(r - s.rpcs.data()), msg);
-    transmit(s, now_ns);
+    (void)now_ns;  // packets leave from the next poll(), within its TX budget
     return 0;
 }
 
@@ -469,15 +472,20 @@ void Engine::handle_packet(const wire::PacketView &v, uint64_t now_ns) {
     }
 }
 
-uint32_t Engine::poll(uint64_t now_ns) {
+uint32_t Engine::poll(uint64_t now_ns, uint32_t data_budget) {
     State &s = *s_;
     s.now_ns = now_ns;
     size_t before = s.tx.size();
     if (!s.buffer_waiters.empty()) retry_buffer_waiters(s, now_ns);
     if (s.grants_dirty) update_grants(s, now_ns);
-    transmit(s, now_ns);
     run_timers(s, now_ns);
+    // Data last: the control packets of this poll leave ahead of it.
+    transmit(s, now_ns, data_budget);
     return static_cast<uint32_t>(s.tx.size() - before);
 }
+
+void Engine::note_backlog() noexcept { s_->backlog = true; }
+
+void Engine::note_tx_dropped(uint32_t packets) noexcept { s_->stats.tx_dropped_by_owner += packets; }
 
 }  // namespace homa

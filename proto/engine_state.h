@@ -19,14 +19,17 @@
 //     RPC_UNKNOWN (the client forgot it) or a timeout; kReady / kInService never time out
 //     (the application holds them). An incoming message whose bpages could not be allocated
 //     stays in its *Incoming state with in.waiting set, on State::buffer_waiters.
-// - Who owes whom a packet decides silence (timer.cc): an RPC counts silent ticks only while
-//   it expects something from its peer. A receiver that is itself the reason nothing arrives
-//   (no bpages yet, or all granted bytes received and no grant sent) instead tells the sender
-//   it is alive with BUSY every resend_interval ticks, so that senders may time out safely.
-// - Per-peer limits: a peer may hold at most max_peer_server_rpcs server RPCs and
-//   max_peer_unacked replies awaiting its ACK here; DATA that would create one more is dropped
-//   (EngineDrop::kPeerLimit) and answered with BUSY, so the client keeps waiting and retries
-//   through its RESEND probes instead of failing.
+// - Silence and timers (timer.cc DESIGN NOTES): an RPC that waits for its peer sits on its
+//   peer's watch list; per tick the timer looks only at the heads of those lists, within a
+//   per-peer budget of control packets, so timer work follows what is due, not how many RPCs
+//   live. Silence is measured on the quiet clock, which does not advance in a tick in which
+//   the owner reported its own RX or TX backlog (Engine::note_backlog). RPCs time out only when
+//   their peer as a whole has been silent.
+// - Per-peer limits (off by default, as in Linux): a peer may hold at most max_peer_server_rpcs
+//   server RPCs and max_peer_unacked replies awaiting its ACK here; DATA that would create one
+//   more is dropped (EngineDrop::kPeerLimit) and answered with BUSY. The client keeps waiting;
+//   its probes, at most resend_budget per peer per tick, restart the request: bounded, no
+//   restart storm.
 // - Keys: an RPC is found by (local id, peer IP). Client ids are unique per host (engines on
 //   one host get disjoint id sequences through first_client_id / id_stride), as in Linux.
 #pragma once
@@ -37,6 +40,7 @@
 #include <vector>
 
 #include "flat_index.h"
+#include "index_heap.h"
 #include "homa/proto/encode.h"
 #include "homa/proto/engine.h"
 
@@ -89,9 +93,16 @@ struct MsgIn {
     Gap gaps[kMaxGaps];
     uint32_t num_gaps = 0;
     uint64_t birth_ns = 0;        ///< For the FIFO grant share.
-    bool grantable = false;       ///< In State::grantable.
+    bool grantable = false;       ///< Needs grants: in the active set or grant_rest (grant.cc).
+    bool grant_active = false;    ///< Of those, in State::grant_active.
+    bool scheduled = false;       ///< Counted in State::total_incoming (grant.cc).
     bool waiting = false;         ///< length known, no bpages yet: in State::buffer_waiters.
     uint8_t sched_priority = 0;
+    uint32_t incoming = 0;        ///< This message's share of State::total_incoming.
+    uint32_t grant_pos = kNotInHeap;   ///< Position in State::grant_rest.
+    uint32_t waiter_pos = kNotInHeap;  ///< Position in State::buffer_waiters.
+    uint32_t fifo_prev = UINT32_MAX;   ///< Chain of grantable messages, oldest first.
+    uint32_t fifo_next = UINT32_MAX;
 };
 
 struct MsgOut {
@@ -119,9 +130,14 @@ struct Rpc {
     uint32_t next_ready = kNil;   ///< Intrusive chain in the socket's ready list.
     uint32_t next_free = kNil;
     bool on_ready = false;        ///< In its socket's requests or responses list.
-    uint64_t done_tick = 0;       ///< Tick when a server reply finished (for NEED_ACK).
-    uint32_t silent_ticks = 0;    ///< Ticks without a packet while we expect one from the peer.
-    uint32_t idle_ticks = 0;      ///< Ticks a receiver waited on itself (BUSY every interval).
+    // --- timer.cc; times are on the quiet clock (State::quiet) ---
+    uint64_t done_tick = 0;       ///< When a server reply finished (for NEED_ACK).
+    uint64_t heard = 0;           ///< Last DATA, GRANT, BUSY or RESEND about this RPC.
+    uint64_t next_check = 0;      ///< When the timer looks at it again (while watched).
+    uint32_t watch_prev = kNil;   ///< Chain of the peer's watch list.
+    uint32_t watch_next = kNil;
+    bool watched = false;
+    bool disowned = false;        ///< The peer answered RPC_UNKNOWN since we last heard of it.
 };
 
 struct Peer {
@@ -133,6 +149,15 @@ struct Peer {
     uint32_t num_acks = 0;
     uint32_t server_rpcs = 0;         ///< Live server RPCs this peer (a client) created here.
     uint32_t unacked = 0;             ///< Of those, replies in kAwaitAck.
+    // --- timer.cc (quiet clock) ---
+    uint64_t heard = 0;               ///< Last packet from this peer about a live RPC.
+    uint32_t watch_head = kNil;       ///< RPCs waiting on this peer, least recently checked first.
+    uint32_t watch_tail = kNil;
+    uint32_t next_active = kNil;      ///< Chain of peers with a non-empty watch list.
+    uint32_t prev_active = kNil;
+    bool active = false;
+    uint64_t budget_tick = 0;         ///< Tick of budget_used.
+    uint32_t budget_used = 0;         ///< Timer control packets sent to this peer in that tick.
 };
 
 /** FIFO list of ready RPCs (intrusive through Rpc::next_ready). */
@@ -181,10 +206,35 @@ struct Engine::State {
     uint16_t next_client_port = wire::kFirstClientPort;
     uint64_t next_client_id = 2;
 
-    std::vector<uint32_t> grantable;  ///< RPCs needing grants, SRPT order (fewest bytes left).
+    // Grants (grant.cc): the max_overcommit best messages needing grants, SRPT order, and the
+    // rest in a heap; a FIFO chain of all of them for the oldest-first share.
+    struct SrptBefore {
+        const State *s;
+        bool operator()(uint32_t a, uint32_t b) const noexcept;
+    };
+    struct GrantPos {
+        State *s;
+        uint32_t &operator()(uint32_t i) const noexcept { return s->rpcs[i].in.grant_pos; }
+    };
+    std::vector<uint32_t> grant_active;
+    detail::IndexHeap<SrptBefore, GrantPos> grant_rest;
+    uint32_t fifo_head = detail::kNil;
+    uint32_t fifo_tail = detail::kNil;
+    uint64_t total_incoming = 0;      ///< Granted-but-not-received bytes of scheduled messages.
     std::vector<uint32_t> sendable;   ///< RPCs with granted bytes to send: a min-heap on bytes
                                       ///< left to send (SRPT), see outgoing.cc.
-    std::vector<uint32_t> buffer_waiters; ///< RPCs waiting for bpages, shortest message first.
+    struct ShorterMessage {
+        const State *s;
+        bool operator()(uint32_t a, uint32_t b) const noexcept {
+            return s->rpcs[a].in.length < s->rpcs[b].in.length;
+        }
+    };
+    struct WaiterPos {
+        State *s;
+        uint32_t &operator()(uint32_t i) const noexcept { return s->rpcs[i].in.waiter_pos; }
+    };
+    /// RPCs waiting for bpages, shortest message first (incoming.cc).
+    detail::IndexHeap<ShorterMessage, WaiterPos> buffer_waiters;
     uint64_t pool_generation = 0;     ///< PoolOps::generation when the waiters last tried.
     uint64_t waiters_tick = 0;        ///< Tick of the last retry (without a generation hook).
     bool pages_returned = false;      ///< The engine itself released bpages since the retry.
@@ -198,12 +248,31 @@ struct Engine::State {
     uint64_t now_ns = 0;              ///< Latest time any call was given.
     uint64_t last_tick_ns = 0;
     uint64_t tick = 0;
+    uint64_t quiet = 0;               ///< Ticks in which the owner reported no backlog.
+    bool backlog = false;             ///< note_backlog() was called during this tick.
+    uint32_t active_peers = detail::kNil; ///< Peers with a non-empty watch list (timer.cc).
     uint32_t held_bpages = 0;
 };
 
 namespace detail {
 
 using State = Engine::State;
+
+// SRPT among incoming messages: fewest bytes still to receive first, older first on ties.
+inline bool srpt_before(const Rpc &a, const Rpc &b) {
+    if (a.in.bytes_remaining != b.in.bytes_remaining) {
+        return a.in.bytes_remaining < b.in.bytes_remaining;
+    }
+    return a.in.birth_ns < b.in.birth_ns;
+}
+
+}  // namespace detail
+
+inline bool Engine::State::SrptBefore::operator()(uint32_t a, uint32_t b) const noexcept {
+    return detail::srpt_before(s->rpcs[a], s->rpcs[b]);
+}
+
+namespace detail {
 
 // engine.cc
 Rpc *find_rpc(State &s, uint64_t local_id, uint32_t peer_ip);
@@ -236,16 +305,20 @@ void waiter_remove(State &s, uint32_t idx);
 void retry_buffer_waiters(State &s, uint64_t now_ns);
 
 // grant.cc
+/** Enters a message that needs grants into the grant set (and total_incoming). */
 void grantable_add(State &s, uint32_t idx);
+/** Takes a message out of the grant set and total_incoming (complete, or freed). */
 void grantable_remove(State &s, uint32_t idx);
-void grantable_reposition(State &s, uint32_t idx);
+/** After DATA: the message's bytes_remaining and granted changed; re-ranks and recounts it. */
+void grantable_received(State &s, uint32_t idx);
 void update_grants(State &s, uint64_t now_ns);
 void handle_grant(State &s, const wire::PacketView &v);
 
 // outgoing.cc
 void start_out(State &s, uint32_t idx, const OutMessage &msg);
 void release_out(State &s, Rpc &r);
-uint32_t transmit(State &s, uint64_t now_ns);
+/** Sends DATA in SRPT order within grants and the pacer, at most `budget` packets. */
+uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget);
 void sendable_remove(State &s, uint32_t idx);
 void sendable_add(State &s, uint32_t idx);
 void pace_control(State &s, uint32_t bytes, uint64_t now_ns);
@@ -278,6 +351,18 @@ void maybe_send_cutoffs(State &s, uint32_t peer, uint16_t their_version, uint16_
 
 // timer.cc
 void run_timers(State &s, uint64_t now_ns);
+/** The RPC now waits for its peer (or for us, as a receiver the sender must hear from): puts
+ *  it on its peer's watch list if it is not there. */
+void watch(State &s, uint32_t idx);
+void unwatch(State &s, uint32_t idx);
+/** A packet about r arrived: r and its peer are not silent. */
+inline void heard_rpc(State &s, Rpc &r) {
+    r.heard = s.quiet;
+    r.disowned = false;
+    s.peers[r.peer].heard = s.quiet;
+}
+/** A packet from the peer arrived that does not speak for one RPC's progress. */
+inline void heard_peer(State &s, Rpc &r) { s.peers[r.peer].heard = s.quiet; }
 
 inline uint32_t index_of(const State &s, const Rpc &r) {
     return static_cast<uint32_t>(&r - s.rpcs.data());

@@ -1,14 +1,27 @@
 // Grant pipeline (receiver side) and GRANT handling (sender side).
 //
-// DESIGN NOTES: messages longer than what their sender may send unscheduled sit in `grantable`,
-// kept in SRPT order (fewest bytes still to receive first, older first on ties). A batched
-// update (once per poll, after a burst of DATA) walks the list: the first max_overcommit
-// messages that still need grants each get their window (config.window, or max_incoming divided
-// among the active messages), bounded by max_incoming bytes granted-but-not-received in total;
-// rank 0 gets max_sched_prio, rank 1 one below, and so on. So that long messages never starve,
-// grant_fifo_fraction per mille of the granted bytes accrue as credit, and each time the credit
-// reaches fifo_grant_increment the *oldest* grantable message gets that increment. Grants
-// smaller than one packet are withheld (unless they finish the message) to save packets.
+// DESIGN NOTES: a message longer than what its sender may send unscheduled needs grants. Such
+// messages are ranked by SRPT (fewest bytes still to receive first, older first on ties). The
+// best max_overcommit of them form the active set (`grant_active`, a short sorted vector); the
+// rest wait in a heap (`grant_rest`). Every active message always ranks ahead of every waiting
+// one: when a waiting message's remaining bytes drop below the worst active one's (its
+// unscheduled bytes keep arriving), the two swap. A batched update (once per poll, after a
+// burst of DATA) walks only the active set: each gets its window (config.window, or
+// max_incoming divided among the active messages), bounded by max_incoming bytes
+// granted-but-not-received in total (`total_incoming`, kept up to date per packet instead of
+// summed per update); rank 0 gets max_sched_prio, rank 1 one below, and so on.
+//
+// Per DATA packet the cost is O(max_overcommit) for an active message and O(log n) for a
+// waiting one, whatever n is. The first version kept one sorted vector and searched it with
+// std::find on every packet and walked it on every update: with 10^4 large messages waiting,
+// every DATA packet paid for all of them (issue 12).
+//
+// So that long messages never starve, grant_fifo_fraction per mille of the granted bytes accrue
+// as credit, and each time the credit reaches fifo_grant_increment the *oldest* message that
+// still needs grants (the head of a FIFO chain kept in arrival order) gets that increment.
+// Grants smaller than one packet are withheld (unless they finish the message) to save packets.
+// A message leaves the grant set once fully granted; it stays in total_incoming until its last
+// byte arrives (or it is freed).
 #include <algorithm>
 
 #include "engine_state.h"
@@ -17,13 +30,6 @@
 
 namespace homa::detail {
 namespace {
-
-bool srpt_before(const Rpc &a, const Rpc &b) {
-    if (a.in.bytes_remaining != b.in.bytes_remaining) {
-        return a.in.bytes_remaining < b.in.bytes_remaining;
-    }
-    return a.in.birth_ns < b.in.birth_ns;
-}
 
 uint32_t received(const MsgIn &in) { return in.length - in.bytes_remaining; }
 
@@ -35,84 +41,185 @@ void send_grant(State &s, Rpc &r, uint8_t priority, uint64_t now_ns) {
     if (!push_control(s, s.peers[r.peer].ip, g, wire::PacketType::kGrant, now_ns)) return;
     ++s.stats.grants_sent;
     r.in.sched_priority = priority;
+    // The sender now owes us the granted bytes.
+    watch(s, index_of(s, r));
+}
+
+// Keeps total_incoming equal to the sum of every scheduled message's granted-not-received.
+void recount(State &s, MsgIn &in) {
+    uint32_t now = in.granted > received(in) ? in.granted - received(in) : 0;
+    s.total_incoming = s.total_incoming - in.incoming + now;
+    in.incoming = now;
+}
+
+bool before(const State &s, uint32_t a, uint32_t b) { return srpt_before(s.rpcs[a], s.rpcs[b]); }
+
+// Moves active entry `pos` towards the front while it ranks ahead of its neighbour.
+void bubble_up(State &s, size_t pos) {
+    auto &v = s.grant_active;
+    while (pos > 0 && before(s, v[pos], v[pos - 1])) {
+        std::swap(v[pos], v[pos - 1]);
+        --pos;
+    }
+}
+
+void activate(State &s, uint32_t idx) {
+    s.grant_active.push_back(idx);
+    s.rpcs[idx].in.grant_active = true;
+    bubble_up(s, s.grant_active.size() - 1);
+}
+
+// Keeps the active set full with the best messages: promotes from the heap while there is
+// room, or while the heap's best ranks ahead of the worst active message.
+void rebalance(State &s) {
+    while (!s.grant_rest.empty()) {
+        uint32_t best = s.grant_rest.top();
+        if (s.grant_active.size() < s.cfg.max_overcommit) {
+            s.grant_rest.pop();
+            activate(s, best);
+            continue;
+        }
+        uint32_t worst = s.grant_active.back();
+        if (!before(s, best, worst)) return;
+        s.grant_rest.pop();
+        s.grant_active.pop_back();
+        s.rpcs[worst].in.grant_active = false;
+        s.grant_rest.push(worst);
+        activate(s, best);
+    }
+}
+
+void fifo_unlink(State &s, uint32_t idx) {
+    MsgIn &in = s.rpcs[idx].in;
+    if (in.fifo_prev == kNil) {
+        s.fifo_head = in.fifo_next;
+    } else {
+        s.rpcs[in.fifo_prev].in.fifo_next = in.fifo_next;
+    }
+    if (in.fifo_next == kNil) {
+        s.fifo_tail = in.fifo_prev;
+    } else {
+        s.rpcs[in.fifo_next].in.fifo_prev = in.fifo_prev;
+    }
+    in.fifo_prev = in.fifo_next = kNil;
+}
+
+// Out of the grant set (fully granted, complete or freed); total_incoming is left alone.
+void leave_grant_set(State &s, uint32_t idx) {
+    MsgIn &in = s.rpcs[idx].in;
+    if (!in.grantable) return;
+    in.grantable = false;
+    fifo_unlink(s, idx);
+    if (in.grant_active) {
+        in.grant_active = false;
+        auto &v = s.grant_active;
+        v.erase(std::find(v.begin(), v.end(), idx));  // at most max_overcommit entries
+    } else {
+        s.grant_rest.erase(idx);
+    }
+    rebalance(s);
+    s.grants_dirty = true;
 }
 
 }  // namespace
 
 void grantable_add(State &s, uint32_t idx) {
-    auto pos = std::upper_bound(s.grantable.begin(), s.grantable.end(), idx,
-                                [&](uint32_t a, uint32_t b) { return srpt_before(s.rpcs[a], s.rpcs[b]); });
-    s.grantable.insert(pos, idx);
-    s.rpcs[idx].in.grantable = true;
+    MsgIn &in = s.rpcs[idx].in;
+    if (in.grantable) return;
+    in.grantable = true;
+    in.scheduled = true;
+    in.fifo_next = kNil;
+    in.fifo_prev = s.fifo_tail;
+    if (s.fifo_tail == kNil) {
+        s.fifo_head = idx;
+    } else {
+        s.rpcs[s.fifo_tail].in.fifo_next = idx;
+    }
+    s.fifo_tail = idx;
+    recount(s, in);
+    s.grant_rest.push(idx);
+    rebalance(s);
     s.grants_dirty = true;
 }
 
 void grantable_remove(State &s, uint32_t idx) {
-    auto it = std::find(s.grantable.begin(), s.grantable.end(), idx);
-    if (it != s.grantable.end()) s.grantable.erase(it);
-    s.rpcs[idx].in.grantable = false;
-    s.grants_dirty = true;
+    MsgIn &in = s.rpcs[idx].in;
+    leave_grant_set(s, idx);
+    if (in.scheduled) {
+        s.total_incoming -= in.incoming;
+        in.incoming = 0;
+        in.scheduled = false;
+    }
 }
 
-void grantable_reposition(State &s, uint32_t idx) {
-    // bytes_remaining only shrinks, so the entry can only move towards the front.
-    auto it = std::find(s.grantable.begin(), s.grantable.end(), idx);
-    while (it != s.grantable.begin() && srpt_before(s.rpcs[*it], s.rpcs[*(it - 1)])) {
-        std::iter_swap(it, it - 1);
-        --it;
+void grantable_received(State &s, uint32_t idx) {
+    MsgIn &in = s.rpcs[idx].in;
+    if (!in.scheduled) return;
+    recount(s, in);
+    if (!in.grantable) return;
+    if (in.granted >= in.length) {
+        leave_grant_set(s, idx);  // the sender announced everything (unscheduled)
+        return;
     }
+    // bytes_remaining only shrinks, so the message can only move up in rank.
+    if (in.grant_active) {
+        auto &v = s.grant_active;
+        bubble_up(s, static_cast<size_t>(std::find(v.begin(), v.end(), idx) - v.begin()));
+    } else {
+        s.grant_rest.update(idx);
+        rebalance(s);
+    }
+    s.grants_dirty = true;
 }
 
 void update_grants(State &s, uint64_t now_ns) {
     s.grants_dirty = false;
-    if (s.grantable.empty()) return;
+    if (s.grant_active.empty()) return;
     const EngineConfig &c = s.cfg;
-    uint64_t outstanding = 0;
-    uint32_t needing = 0;
-    for (uint32_t idx : s.grantable) {
-        const MsgIn &in = s.rpcs[idx].in;
-        outstanding += in.granted > received(in) ? in.granted - received(in) : 0;
-        if (in.granted < in.length) ++needing;
-    }
-    uint32_t active = std::min<uint32_t>(needing, c.max_overcommit);
+    auto active = static_cast<uint32_t>(s.grant_active.size());
     uint64_t window = c.window ? c.window : c.max_incoming / (active + 1);
-    uint32_t rank = 0;
-    for (uint32_t idx : s.grantable) {
-        if (rank == active) break;
+    bool finished_any = false;
+    for (uint32_t rank = 0; rank < active; ++rank) {
+        uint32_t idx = s.grant_active[rank];
         Rpc &r = s.rpcs[idx];
         MsgIn &in = r.in;
-        if (in.granted >= in.length) continue;
         uint8_t priority = static_cast<uint8_t>(rank >= c.max_sched_prio ? 0 : c.max_sched_prio - rank);
-        ++rank;
         uint64_t target = std::min<uint64_t>(in.length, uint64_t{received(in)} + window);
         if (target <= in.granted) continue;
-        uint64_t inc = target - in.granted;
-        if (outstanding >= c.max_incoming) break;
-        inc = std::min<uint64_t>(inc, c.max_incoming - outstanding);
+        if (s.total_incoming >= c.max_incoming) break;
+        uint64_t inc = std::min<uint64_t>(target - in.granted, c.max_incoming - s.total_incoming);
         if (inc < c.max_payload() && in.granted + inc != in.length) continue;
         in.granted += static_cast<uint32_t>(inc);
-        outstanding += inc;
+        recount(s, in);
         s.fifo_credit += inc * c.grant_fifo_fraction;
         s.stats.granted_bytes += inc;
         send_grant(s, r, priority, now_ns);
+        finished_any |= in.granted >= in.length;
+    }
+    if (finished_any) {
+        // Fully granted messages make room for the next ones (granted on the next update).
+        for (size_t i = 0; i < s.grant_active.size();) {
+            uint32_t idx = s.grant_active[i];
+            if (s.rpcs[idx].in.granted >= s.rpcs[idx].in.length) {
+                leave_grant_set(s, idx);
+            } else {
+                ++i;
+            }
+        }
     }
 
     uint64_t fifo_cost = uint64_t{c.fifo_grant_increment} * 1000;
-    if (c.grant_fifo_fraction == 0 || s.fifo_credit < fifo_cost) return;
-    uint32_t oldest = kNil;
-    for (uint32_t idx : s.grantable) {
-        const MsgIn &in = s.rpcs[idx].in;
-        if (in.granted >= in.length) continue;
-        if (oldest == kNil || in.birth_ns < s.rpcs[oldest].in.birth_ns) oldest = idx;
-    }
-    if (oldest == kNil) return;
+    if (c.grant_fifo_fraction == 0 || s.fifo_credit < fifo_cost || s.fifo_head == kNil) return;
     s.fifo_credit -= fifo_cost;
+    uint32_t oldest = s.fifo_head;
     Rpc &r = s.rpcs[oldest];
     uint32_t inc = std::min(c.fifo_grant_increment, r.in.length - r.in.granted);
     r.in.granted += inc;
+    recount(s, r.in);
     s.stats.granted_bytes += inc;
     ++s.stats.fifo_grants_sent;
     send_grant(s, r, c.max_sched_prio, now_ns);
+    if (r.in.granted >= r.in.length) leave_grant_set(s, oldest);
 }
 
 void handle_grant(State &s, const wire::PacketView &v) {
@@ -122,7 +229,7 @@ void handle_grant(State &s, const wire::PacketView &v) {
         ++s.stats.drops[static_cast<size_t>(EngineDrop::kUnknownRpc)];
         return;
     }
-    r->silent_ticks = 0;
+    heard_rpc(s, *r);
     if (r->state != RpcState::kClientOutgoing && r->state != RpcState::kServerOutgoing) {
         ++s.stats.drops[static_cast<size_t>(EngineDrop::kUnexpectedState)];
         return;

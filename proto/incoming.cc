@@ -94,16 +94,20 @@ uint32_t rpc_for_data(State &s, const wire::DataHeader &h, uint32_t src_ip, uint
         return kNil;
     }
     const Peer &p = s.peers[peer];
-    if (p.server_rpcs >= s.cfg.max_peer_server_rpcs || p.unacked >= s.cfg.max_peer_unacked) {
-        // Refused, not forgotten: BUSY keeps the client waiting; it retries through its
-        // RESEND probes (answered RPC_UNKNOWN, which makes it send the request again).
+    const EngineConfig &c = s.cfg;
+    if ((c.max_peer_server_rpcs && p.server_rpcs >= c.max_peer_server_rpcs) ||
+        (c.max_peer_unacked && p.unacked >= c.max_peer_unacked)) {
+        // Refused, not forgotten: BUSY keeps the client waiting; its probes (at most
+        // resend_budget per peer per tick) find no RPC here and restart the request.
         count_drop(s, EngineDrop::kPeerLimit);
         send_busy(s, src_ip, dport, h.common.sport.get(), id, now_ns);
         return kNil;
     }
     uint32_t idx = new_rpc(s, RpcState::kServerIncoming, id, peer, h.common.sport.get(), sock);
     if (idx == kNil) {
+        // The same at the hard limit: the client waits and retries at the probe rate.
         count_drop(s, EngineDrop::kRpcTableFull);
+        send_busy(s, src_ip, dport, h.common.sport.get(), id, now_ns);
         return kNil;
     }
     ++s.stats.server_rpcs_started;
@@ -119,11 +123,7 @@ bool alloc_bpages(State &s, MsgIn &in) {
 }
 
 void waiter_add(State &s, uint32_t idx) {
-    auto pos = std::upper_bound(s.buffer_waiters.begin(), s.buffer_waiters.end(), idx,
-                                [&](uint32_t a, uint32_t b) {
-                                    return s.rpcs[a].in.length < s.rpcs[b].in.length;
-                                });
-    s.buffer_waiters.insert(pos, idx);
+    s.buffer_waiters.push(idx);
     s.rpcs[idx].in.waiting = true;
     ++s.stats.buffer_waits;
 }
@@ -136,7 +136,7 @@ void start_in(State &s, uint32_t idx, const wire::DataHeader &h, uint64_t now_ns
     in.granted = std::min(in.length, h.incoming.get());
     in.birth_ns = now_ns;
     bool queue_first = !s.buffer_waiters.empty() &&
-                       s.rpcs[s.buffer_waiters.front()].in.length <= in.length;
+                       s.rpcs[s.buffer_waiters.top()].in.length <= in.length;
     if (queue_first || !alloc_bpages(s, in)) {
         waiter_add(s, idx);
         return;
@@ -146,7 +146,7 @@ void start_in(State &s, uint32_t idx, const wire::DataHeader &h, uint64_t now_ns
 
 void complete_in(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
-    if (r.in.grantable) grantable_remove(s, idx);
+    grantable_remove(s, idx);
     r.state = RpcState::kReady;
     Socket &sock = s.sockets[r.socket];
     ready_push(wire::is_server_id(r.key.id) ? sock.requests : sock.responses, s, idx);
@@ -163,8 +163,7 @@ void release_in(State &s, Rpc &r) {
 }
 
 void waiter_remove(State &s, uint32_t idx) {
-    auto it = std::find(s.buffer_waiters.begin(), s.buffer_waiters.end(), idx);
-    if (it != s.buffer_waiters.end()) s.buffer_waiters.erase(it);
+    s.buffer_waiters.erase(idx);
     s.rpcs[idx].in.waiting = false;
 }
 
@@ -180,21 +179,19 @@ void retry_buffer_waiters(State &s, uint64_t now_ns) {
     s.waiters_tick = s.tick;
     s.pages_returned = false;
     if (!changed) return;
-    size_t served = 0;
-    for (; served < s.buffer_waiters.size(); ++served) {
-        uint32_t idx = s.buffer_waiters[served];
+    while (!s.buffer_waiters.empty()) {
+        uint32_t idx = s.buffer_waiters.top();
         Rpc &r = s.rpcs[idx];
         if (!alloc_bpages(s, r.in)) break;  // shortest first: a longer one fits no better
+        s.buffer_waiters.pop();
         r.in.waiting = false;
-        r.silent_ticks = 0;
-        r.idle_ticks = 0;
+        r.heard = s.quiet;  // the wait was ours, not the sender's silence
         ++s.stats.buffer_waits_resumed;
         if (r.in.granted < r.in.length) grantable_add(s, idx);
         // Everything that arrived meanwhile was dropped: ask for it now.
         send_resend(s, r, 0, r.in.granted, now_ns);
+        watch(s, idx);
     }
-    s.buffer_waiters.erase(s.buffer_waiters.begin(),
-                           s.buffer_waiters.begin() + static_cast<long>(served));
 }
 
 void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns) {
@@ -214,7 +211,8 @@ void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns) {
         count_drop(s, EngineDrop::kUnexpectedState);  // e.g. a late retransmission
         return;
     }
-    r.silent_ticks = 0;
+    heard_rpc(s, r);
+    watch(s, idx);  // cheap when already watched; the timer drops it when nothing is owed
     MsgIn &in = r.in;
     if (in.length == 0) {
         start_in(s, idx, h, now_ns);
@@ -223,7 +221,9 @@ void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns) {
         return;
     }
     // The sender may announce more unscheduled bytes than we granted so far.
-    in.granted = std::max(in.granted, std::min(in.length, h.incoming.get()));
+    uint32_t announced = std::min(in.length, h.incoming.get());
+    bool more_granted = announced > in.granted;
+    if (more_granted) in.granted = announced;
     if (in.waiting) {
         count_drop(s, EngineDrop::kNoBuffers);  // resent once the message has bpages
         return;
@@ -231,18 +231,25 @@ void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns) {
 
     uint32_t off = h.seg_offset.get();
     auto payload = v.payload();
-    switch (accept_range(in, off, static_cast<uint32_t>(payload.size()))) {
-        case Accept::kDuplicate: s.stats.duplicate_data_bytes += payload.size(); return;
-        case Accept::kTooManyGaps: count_drop(s, EngineDrop::kTooManyGaps); return;
+    Accept accepted = accept_range(in, off, static_cast<uint32_t>(payload.size()));
+    switch (accepted) {
+        case Accept::kDuplicate:
+        case Accept::kTooManyGaps:
+            if (accepted == Accept::kDuplicate) {
+                s.stats.duplicate_data_bytes += payload.size();
+            } else {
+                count_drop(s, EngineDrop::kTooManyGaps);
+            }
+            if (more_granted) grantable_received(s, idx);
+            return;
         case Accept::kNew: break;
     }
     copy_into_bpages(s, in, off, payload);
     in.bytes_remaining -= static_cast<uint32_t>(payload.size());
     if (in.bytes_remaining == 0) {
         complete_in(s, idx);
-    } else if (in.grantable) {
-        grantable_reposition(s, idx);
-        s.grants_dirty = true;
+    } else {
+        grantable_received(s, idx);
     }
 }
 

@@ -113,8 +113,8 @@ void finish_out(State &s, uint32_t idx) {
     if (r.state == RpcState::kServerOutgoing) {
         // Keep the reply until the client acknowledges it (it may have to be resent).
         set_state(s, r, RpcState::kAwaitAck);
-        r.done_tick = s.tick;
-        r.silent_ticks = 0;
+        r.done_tick = s.quiet;
+        r.heard = s.quiet;
     }
 }
 
@@ -204,10 +204,10 @@ void sendable_remove(State &s, uint32_t idx) {
     out.sendable = false;
 }
 
-uint32_t transmit(State &s, uint64_t now_ns) {
+uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget) {
     uint32_t sent = 0;
     const uint32_t max_payload = s.cfg.max_payload();
-    while (!s.sendable.empty()) {
+    while (!s.sendable.empty() && sent < budget) {
         uint32_t idx = s.sendable[0];
         Rpc &r = s.rpcs[idx];
         MsgOut &out = r.out;
@@ -223,7 +223,12 @@ uint32_t transmit(State &s, uint64_t now_ns) {
         if (!emit_data(s, r, offset, len, priority, false, now_ns)) break;
         out.next_xmit += len;
         ++sent;
-        if (out.next_xmit >= out.granted) heap_erase(s, 0);
+        if (out.next_xmit >= out.granted) {
+            // Everything granted is out: the peer owes us a grant, the response or an ACK.
+            heap_erase(s, 0);
+            r.heard = s.quiet;  // silence starts now, not when the RPC began
+            watch(s, idx);
+        }
         if (out.next_xmit >= out.length) finish_out(s, idx);
     }
     return sent;

@@ -95,7 +95,7 @@ void handle_resend(State &s, const wire::PacketView &v, uint64_t now_ns) {
         send_rpc_unknown(s, v, now_ns);
         return;
     }
-    r->silent_ticks = 0;
+    heard_rpc(s, *r);
     bool server = wire::is_server_id(r->key.id);
     if (server && r->state != RpcState::kServerOutgoing && r->state != RpcState::kAwaitAck) {
         busy_for(s, *r, now_ns);  // no reply yet: the application is working on it
@@ -126,7 +126,7 @@ void handle_busy(State &s, const wire::PacketView &v) {
         count_drop(s, EngineDrop::kUnknownRpc);
         return;
     }
-    r->silent_ticks = 0;
+    heard_rpc(s, *r);
 }
 
 void handle_rpc_unknown(State &s, const wire::PacketView &v, uint64_t now_ns) {
@@ -136,6 +136,8 @@ void handle_rpc_unknown(State &s, const wire::PacketView &v, uint64_t now_ns) {
         return;
     }
     uint32_t idx = index_of(s, *r);
+    // Not a sign of life for this RPC: if the peer keeps disowning it, it times out (timer.cc).
+    r->disowned = true;
     if (wire::is_server_id(r->key.id)) {
         ++s.stats.server_rpcs_forgotten;
         free_rpc(s, idx);

@@ -50,14 +50,19 @@ struct EngineConfig {
     uint32_t resend_interval = 5;          ///< Ticks between RESENDs.
     uint32_t timeout_ticks = 100;          ///< Silence before an RPC fails with ETIMEDOUT.
     uint32_t request_ack_ticks = 2;        ///< Ticks a completed server RPC waits before NEED_ACK.
+    /** Timer control packets (RESEND, probe, BUSY, NEED_ACK) per peer per tick, for its
+     *  longest-silent RPCs first (not in Linux, which sends one per silent RPC: with 10^5 RPCs
+     *  queued at a busy server that is a storm that feeds on itself). */
+    uint32_t resend_budget = 2;
 
-    // --- per-peer limits (not in Linux: so one misbehaving client cannot exhaust the host) ---
+    // --- per-peer limits (not in Linux; 0 = none, the default) ---
     /** Server RPCs one peer may hold here at once (any state); DATA that would create one
-     *  more is dropped, counted (EngineDrop::kPeerLimit) and answered with BUSY. */
-    uint32_t max_peer_server_rpcs = 4096;
+     *  more is dropped, counted (EngineDrop::kPeerLimit) and answered with BUSY; the client
+     *  retries at its probe rate (resend_budget per tick), so a refusal cannot loop faster. */
+    uint32_t max_peer_server_rpcs = 0;
     /** Replies one peer has not acknowledged yet (kAwaitAck); while it is reached, new
-     *  requests from that peer are refused as above until its ACKs arrive. */
-    uint32_t max_peer_unacked = 1024;
+     *  requests from that peer are refused as above until its ACKs arrive. 0 = none. */
+    uint32_t max_peer_unacked = 0;
 
     // --- capacities (preallocated; the datapath never allocates) ---
     uint32_t max_rpcs = 1u << 16;          ///< Live RPCs per engine.

@@ -13,7 +13,7 @@
  *   homa::SocketId s; eng.open_socket(0, &s);                 // client port >= 0x8000
  *   uint64_t id; eng.send_request(s, {server_ip, 99}, msg, 7, now, &id);
  *   for (;;) {
- *       eng.poll(now);                                        // grants, transmit, timers
+ *       eng.poll(now, room);                                  // grants, timers, transmit
  *       for (auto &p : eng.tx_packets()) port.send(p);        // caller adds L2/L3
  *       eng.clear_tx();
  *       homa::Message m; if (eng.recv(s, homa::kRecvResponse, 0, &m) == 0) ...
@@ -30,9 +30,11 @@
  *
  * Loss: the engine recovers from any loss, duplication or reordering of its packets (Linux
  * Homa's RESEND / BUSY / RPC_UNKNOWN / NEED_ACK / ACK, driven by timer ticks of tick_ns taken
- * from the times given to poll()). A client RPC whose peer stays silent for timeout_ticks
- * completes with error ETIMEDOUT (delivered by recv); a server RPC is then destroyed silently.
- * Either way every bpage and borrowed OutMessage it held is returned.
+ * from the times given to poll()). A client RPC whose peer as a whole stays silent for
+ * timeout_ticks completes with error ETIMEDOUT (delivered by recv); a server RPC is then
+ * destroyed silently. Either way every bpage and borrowed OutMessage it held is returned.
+ * A peer that keeps talking is never timed out, however long one RPC waits (queueing at a busy
+ * server is not loss); its silent RPCs are probed oldest first, resend_budget per tick.
  */
 #pragma once
 
@@ -175,9 +177,10 @@ public:
     int set_dont_throttle(SocketId s, bool on);
 
     // ----- RPCs -----
-    /** Starts a request to `dst`. Returns 0 and the new (even) id, or -EBADF, -EINVAL (empty
-     *  message or dst port 0), -EMSGSIZE (> 1,000,000 bytes), -ENOMEM (RPC table full). On
-     *  error the message is not referenced and no completion will come for it. */
+    /** Starts a request to `dst`; its packets leave from the next poll(). Returns 0 and the
+     *  new (even) id, or -EBADF, -EINVAL (empty message or dst port 0), -EMSGSIZE
+     *  (> 1,000,000 bytes), -ENOMEM (RPC table full). On error the message is not referenced
+     *  and no completion will come for it. */
     int send_request(SocketId s, Endpoint dst, const OutMessage &msg, uint64_t cookie,
                      uint64_t now_ns, uint64_t *id);
     /** Replies to request `id` (an odd id from recv) from `dst`. Returns 0, -EBADF, -EINVAL,
@@ -213,9 +216,21 @@ public:
     /** Processes one validated packet addressed to this engine. Never fails: what cannot be
      *  used is counted in stats() and dropped. */
     void handle_packet(const wire::PacketView &packet, uint64_t now_ns);
-    /** Messages waiting for bpages (when pages returned), grants, transmit (within grants
-     *  and the pacer), timers (RESEND, BUSY, NEED_ACK, timeouts). Returns the packets queued. */
-    uint32_t poll(uint64_t now_ns);
+    /** Messages waiting for bpages (when pages returned), grants, timers (RESEND, BUSY,
+     *  NEED_ACK, timeouts, at most resend_budget control packets per peer per tick), then
+     *  transmit: at most `data_budget` DATA packets, SRPT order, within grants and the pacer.
+     *  Control packets of a poll are queued ahead of its DATA. A caller whose port takes
+     *  frames at its own pace gives the room the port has, so that data not yet accepted stays
+     *  in the engine (in SRPT order, counted as unsent) rather than in a queue the engine cannot
+     *  see. Returns the packets queued. */
+    uint32_t poll(uint64_t now_ns, uint32_t data_budget = UINT32_MAX);
+    /** Tells the engine that the caller is behind (its RX queue held more than it read, or its
+     *  port did not take every frame) during the current tick: that tick then does not count as
+     *  silence of any peer, so our own queues never make a busy peer look dead. Any time. */
+    void note_backlog() noexcept;
+    /** The caller dropped `packets` of the engine's packets after taking them (e.g. its port
+     *  stayed full): counted in EngineStats::tx_dropped_by_owner; loss recovery resends. */
+    void note_tx_dropped(uint32_t packets) noexcept;
     /** Packets queued for transmission since the last clear_tx(). */
     std::span<const TxPacket> tx_packets() const noexcept;
     void clear_tx() noexcept;

@@ -62,6 +62,12 @@ struct EngineStats {
     uint64_t server_rpcs_forgotten = 0;  ///< Freed because the client answered RPC_UNKNOWN.
     uint64_t buffer_waits = 0;           ///< Messages queued because the pool was exhausted.
     uint64_t buffer_waits_resumed = 0;   ///< Of those, later given bpages.
+    // --- timers and back-pressure (timer.cc) ---
+    uint64_t timer_ticks = 0;            ///< Ticks run.
+    uint64_t backlog_ticks = 0;          ///< Of those, not counted as silence (note_backlog).
+    uint64_t timer_checks = 0;           ///< RPCs the timer looked at (its work, all ticks).
+    uint64_t timer_budget_deferrals = 0; ///< Peers whose due RPCs waited for the next tick.
+    uint64_t tx_dropped_by_owner = 0;    ///< Packets the owner took and dropped (note_tx_dropped).
 
     uint64_t rx(wire::PacketType t) const { return packets_rx[static_cast<uint8_t>(t)]; }
     uint64_t tx(wire::PacketType t) const { return packets_tx[static_cast<uint8_t>(t)]; }
