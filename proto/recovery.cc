@@ -136,14 +136,15 @@ void handle_rpc_unknown(State &s, const wire::PacketView &v, uint64_t now_ns) {
         return;
     }
     uint32_t idx = index_of(s, *r);
-    // Not a sign of life for this RPC: if the peer keeps disowning it, it times out (timer.cc).
-    r->disowned = true;
     if (wire::is_server_id(r->key.id)) {
         ++s.stats.server_rpcs_forgotten;
         free_rpc(s, idx);
         return;
     }
     if (r->state != RpcState::kClientOutgoing) {
+        // Ignored as in Linux (it may be stale), but it is no sign of life: if the peer keeps
+        // disowning the RPC while it hears nothing else of it, it times out (timer.cc).
+        r->disowned = true;
         count_drop(s, EngineDrop::kUnexpectedState);
         return;
     }
