@@ -60,8 +60,10 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
     };
     if (config.pool == nullptr) return fail("worker: no bpage pool");
     if (config.mbuf_pool == nullptr) return fail("worker: no mbuf pool");
-    if (config.burst == 0 || config.max_zero_copy_sends == 0) {
-        return fail("worker: burst and max_zero_copy_sends must be > 0");
+    if (config.burst == 0 || config.max_zero_copy_sends == 0 || config.rx_budget_bursts == 0 ||
+        config.tx_data_budget == 0) {
+        return fail("worker: burst, rx_budget_bursts, tx_data_budget and max_zero_copy_sends "
+                    "must be > 0");
     }
     if (config.engine.local_ip == 0) return fail("worker: engine.local_ip is not set");
     if (std::string why; !config.faults.validate(&why)) return fail("worker: faults: " + why);
@@ -133,7 +135,7 @@ bool Worker::poll() {
     if (!w.cfg.stage_cycles) {
         work = receive(w);
         if (w.cmd_port != nullptr) work += serve_command_port(w);
-        work += w.engine.poll(now);
+        work += w.engine.poll(now, tx_room(w));
         work += build_and_send(w);
         work += drain_completions(w);
     } else {
@@ -141,7 +143,7 @@ bool Worker::poll() {
         work = receive(w);
         if (w.cmd_port != nullptr) work += serve_command_port(w);
         uint64_t t1 = rte_get_tsc_cycles();
-        work += w.engine.poll(now);
+        work += w.engine.poll(now, tx_room(w));
         uint64_t t2 = rte_get_tsc_cycles();
         work += build_and_send(w);
         uint64_t t3 = rte_get_tsc_cycles();

@@ -28,6 +28,7 @@ namespace {
 void queue_tx(Worker::Impl &w, rte_mbuf *m) {
     if (w.tx_batch.size() >= w.tx_batch_limit) {
         ++w.stats.tx_queue_full;
+        w.engine.note_tx_dropped(1);
         rte_pktmbuf_free(m);
         return;
     }

@@ -93,6 +93,9 @@ uint64_t read_clock_ns(Worker::Impl &w);
 
 // worker_tx.cc
 uint32_t build_and_send(Worker::Impl &w);
+/** DATA packets the engine may hand out this poll: the room the port showed (tx_batch holds
+ *  what it did not take last time). */
+uint32_t tx_room(const Worker::Impl &w);
 uint32_t drain_completions(Worker::Impl &w);
 
 // worker_rx.cc

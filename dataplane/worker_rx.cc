@@ -139,8 +139,17 @@ uint32_t receive(Worker::Impl &w) {
         }
     }
     if (w.cfg.rx_queue) {
-        uint16_t got = rte_eth_rx_burst(w.cfg.port_id, w.cfg.queue_id, burst, want);
-        n += handle_burst(w, burst, got, false);
+        // Drain before timers and TX run (up to the budget), so that packets already waiting
+        // in our ring are never mistaken for a peer's silence.
+        uint16_t got = want;
+        for (uint16_t b = 0; b < w.cfg.rx_budget_bursts && got == want; ++b) {
+            got = rte_eth_rx_burst(w.cfg.port_id, w.cfg.queue_id, burst, want);
+            n += handle_burst(w, burst, got, false);
+        }
+        if (got == want) {
+            ++w.stats.rx_backlog_polls;
+            w.engine.note_backlog();
+        }
     }
     return n;
 }

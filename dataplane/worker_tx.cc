@@ -233,13 +233,22 @@ int Worker::cancel_send(const OutMessage &registered) {
     return 0;
 }
 
+uint32_t tx_room(const Worker::Impl &w) {
+    size_t pending = w.tx_batch.size();
+    return pending >= w.cfg.tx_data_budget ? 0 : w.cfg.tx_data_budget - static_cast<uint32_t>(pending);
+}
+
 uint32_t build_and_send(Worker::Impl &w) {
     auto packets = w.engine.tx_packets();
     size_t first_new = w.tx_batch.size();
+    uint32_t lost = 0;
     for (const TxPacket &p : packets) {
         bool local = p.dst_ip == w.cfg.engine.local_ip;
         rte_mbuf *m = build_frame(w, p, local);
-        if (m == nullptr) continue;
+        if (m == nullptr) {
+            ++lost;
+            continue;
+        }
         if (local) {
             w.local_rx.push_back(m);
             ++w.stats.tx_local;
@@ -248,6 +257,7 @@ uint32_t build_and_send(Worker::Impl &w) {
         }
     }
     w.engine.clear_tx();
+    if (lost) w.engine.note_tx_dropped(lost);
     uint32_t built = static_cast<uint32_t>(packets.size());
     if (w.faults) apply_tx_faults(w, first_new);
     // Send everything; a port that is momentarily full is retried, never silently dropped.
@@ -264,6 +274,11 @@ uint32_t build_and_send(Worker::Impl &w) {
     }
     w.stats.tx_frames += sent;
     w.tx_batch.erase(w.tx_batch.begin(), w.tx_batch.begin() + static_cast<long>(sent));
+    if (!w.tx_batch.empty()) {
+        // Our own queue is behind: the peers' answers may be behind it, not missing.
+        ++w.stats.tx_backlog_polls;
+        w.engine.note_backlog();
+    }
     return built;
 }
 

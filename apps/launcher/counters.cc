@@ -44,6 +44,11 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("server_rpcs_forgotten", e.server_rpcs_forgotten);
     visit("buffer_waits", e.buffer_waits);
     visit("buffer_waits_resumed", e.buffer_waits_resumed);
+    visit("timer_ticks", e.timer_ticks);
+    visit("backlog_ticks", e.backlog_ticks);
+    visit("timer_checks", e.timer_checks);
+    visit("timer_budget_deferrals", e.timer_budget_deferrals);
+    visit("tx_dropped_by_owner", e.tx_dropped_by_owner);
     for (size_t d = 0; d < kNumEngineDrops; ++d) {
         visit(std::string("drop_") + engine_drop_name(static_cast<EngineDrop>(d)), e.drops[d]);
     }
@@ -62,6 +67,8 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("tx_copied", w.tx_copied);
     visit("tx_local", w.tx_local);
     visit("tx_retries", w.tx_retries);
+    visit("rx_backlog_polls", w.rx_backlog_polls);
+    visit("tx_backlog_polls", w.tx_backlog_polls);
     visit("tx_no_mbuf", w.tx_no_mbuf);
     visit("sends_completed", w.sends_completed);
     visit("tx_fault_dropped", w.tx_fault_dropped);

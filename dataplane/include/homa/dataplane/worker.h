@@ -77,6 +77,15 @@ struct WorkerConfig {
     uint16_t worker_index = 0;              ///< This worker's index in `steering`.
     bool multi_seg_tx = true;               ///< Port can send chains (PortInfo::multi_seg_tx).
     uint16_t burst = 32;
+    /** RX bursts a poll may read before the engine's timers and TX run. RX drains first so
+     *  that a slow peer's packets already in our ring are never taken for its silence; when
+     *  the budget ends with the ring still delivering full bursts, the engine is told
+     *  (Engine::note_backlog) and that tick does not count as silence. */
+    uint16_t rx_budget_bursts = 8;
+    /** DATA packets the engine may hand out per poll while the port takes everything; when
+     *  the port leaves frames behind, the engine gets only the room left, so unsent data stays
+     *  in its SRPT order instead of in a queue it cannot see. */
+    uint16_t tx_data_budget = 64;
     uint32_t copy_below = 256;              ///< Payloads shorter than this are copied, not attached.
     uint32_t max_zero_copy_sends = 1u << 16;///< Outgoing messages tracked at once.
     /** Count TSC cycles per stage of poll() (WorkerStats::cycles_*). Costs three extra TSC
@@ -113,6 +122,8 @@ struct WorkerStats {
     uint64_t rx_wrong_vlan = 0;             ///< Tagged for another VLAN (or untagged on a VLAN).
     uint64_t rx_bad_checksum_offload = 0;   ///< The port flagged a bad IPv4 checksum.
     uint64_t tx_queue_full = 0;             ///< Frames dropped: tx_batch full (link down, port stuck).
+    uint64_t rx_backlog_polls = 0;          ///< Polls that ended their RX budget on a full burst.
+    uint64_t tx_backlog_polls = 0;          ///< Polls that left frames the port did not take.
     uint64_t steered_out = 0;               ///< Frames handed to their owner worker.
     uint64_t steered_in = 0;                ///< Frames another worker handed to us.
     uint64_t steer_ring_full = 0;           ///< Frames dropped: the owner's ring was full.
