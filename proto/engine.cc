@@ -76,6 +76,7 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
         free_rpcs = i;
     }
     peers.reserve(cfg.max_peers);
+    ack_peers.reserve(cfg.max_peers);
     sockets.resize(cfg.max_sockets);
     socket_by_port.assign(65536, kNil);
     grant_active.reserve(cfg.max_overcommit);

@@ -82,6 +82,8 @@ struct Gap {
     uint32_t end = 0;
 };
 inline constexpr uint32_t kMaxGaps = 16;
+/** Acks a peer entry holds before it sends an ACK packet (ack.cc DESIGN NOTES). */
+inline constexpr uint32_t kPendingAcks = 32;
 
 struct MsgIn {
     uint32_t length = 0;          ///< 0 until the first DATA packet.
@@ -145,8 +147,11 @@ struct Peer {
     std::array<uint32_t, wire::kNumPriorities> cutoffs = wire::kDefaultUnschedCutoffs;
     uint16_t cutoff_version = 0;      ///< Version of the cutoffs this peer sent us (0: defaults).
     uint64_t cutoffs_sent_tick = UINT64_MAX; ///< Tick of our last CUTOFFS to this peer.
-    wire::Ack acks[wire::kMaxAcks];   ///< Completed client RPCs this peer (a server) may forget.
+    /// Completed client RPCs this peer (a server) may forget, not yet sent (ack.cc).
+    wire::Ack acks[kPendingAcks];
+    uint16_t ack_client_port[kPendingAcks] = {};  ///< Our port of each, for ACK packets.
     uint32_t num_acks = 0;
+    bool ack_listed = false;          ///< In State::ack_peers.
     uint32_t server_rpcs = 0;         ///< Live server RPCs this peer (a client) created here.
     uint32_t unacked = 0;             ///< Of those, replies in kAwaitAck.
     // --- timer.cc (quiet clock) ---
@@ -251,6 +256,7 @@ struct Engine::State {
     uint64_t quiet = 0;               ///< Ticks in which the owner reported no backlog.
     bool backlog = false;             ///< note_backlog() was called during this tick.
     uint32_t active_peers = detail::kNil; ///< Peers with a non-empty watch list (timer.cc).
+    std::vector<uint32_t> ack_peers;  ///< Peers with pending acks, flushed each tick (ack.cc).
     uint32_t held_bpages = 0;
 };
 
@@ -345,6 +351,8 @@ void handle_need_ack(State &s, const wire::PacketView &v, uint64_t now_ns);
 void add_peer_ack(State &s, uint32_t peer, uint64_t client_id, uint16_t server_port,
                   uint16_t client_port, uint64_t now_ns);
 wire::Ack take_peer_ack(State &s, uint32_t peer);
+/** Timer tick: sends every ack still pending (not piggybacked within a tick) in ACK packets. */
+void flush_peer_acks(State &s, uint64_t now_ns);
 void handle_cutoffs(State &s, const wire::PacketView &v);
 void maybe_send_cutoffs(State &s, uint32_t peer, uint16_t their_version, uint16_t their_port,
                         uint16_t our_port, uint64_t our_id, uint64_t now_ns);

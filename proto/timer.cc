@@ -255,6 +255,7 @@ void run_timers(State &s, uint64_t now_ns) {
         ++s.quiet;
     }
     s.backlog = false;
+    flush_peer_acks(s, now_ns);
     uint32_t timeouts = 0;
     // A peer may leave the active list while checked (its last RPC left): take next first.
     for (uint32_t pi = s.active_peers; pi != kNil;) {

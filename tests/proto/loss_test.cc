@@ -304,7 +304,9 @@ const LossCase kLossCases[] = {
     {"ResendProbe", 100, {{PacketType::kData, true, 1}, {PacketType::kResend, false, 1}}},
     {"RpcUnknown", 100, {{PacketType::kData, false, 1}, {PacketType::kRpcUnknown, true, 1}}},
     {"Busy", 100, {{PacketType::kBusy, true, 1}}, 30},
-    {"NeedAck", 100, {{PacketType::kNeedAck, true, 1}}},
+    // The client flushes its pending ack within a tick, before any NEED_ACK: lose that ACK
+    // first, so that the server needs NEED_ACK, and lose the first NEED_ACK too.
+    {"NeedAck", 100, {{PacketType::kAck, false, 1}, {PacketType::kNeedAck, true, 1}}},
     {"Ack", 100, {{PacketType::kAck, false, 1}}},
     {"Cutoffs", 1'000'000, {{PacketType::kCutoffs, true, 1}}, 0, 9},
 };

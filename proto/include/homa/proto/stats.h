@@ -48,6 +48,7 @@ struct EngineStats {
     uint64_t pacer_throttled = 0;        ///< Polls that stopped sending because of the pacer.
     uint64_t acks_piggybacked = 0;
     uint64_t need_acks_sent = 0;
+    uint64_t ack_flushes = 0;            ///< ACK packets sent for acks pending a whole tick.
     uint64_t cutoffs_sent = 0;
     // --- loss recovery ---
     uint64_t resends_sent = 0;           ///< RESEND packets (one per missing range, and probes).
