@@ -6,7 +6,7 @@
 // DATA packet to it (as in Linux Homa). Linux sends an ACK packet as soon as five are pending;
 // a closed loop that takes a batch of responses before sending its next requests then sends an
 // ACK packet for every six RPCs (measured: 0.16 control packets per RPC). Here up to
-// kPendingAcks wait, so that the next requests carry them; whatever is still pending at the
+// kPendingAcks (128, half an RX budget of responses) wait, so that the next requests carry them; whatever is still pending at the
 // next timer tick goes out in ACK packets of six, well before the server's NEED_ACK
 // (request_ack_ticks). A NEED_ACK is answered with its own id plus up to five pending. The server keeps a finished reply (it may have to be resent)
 // until that ack arrives. CUTOFFS go to a peer whose DATA shows an outdated cutoff_version, at

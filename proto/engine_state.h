@@ -83,7 +83,7 @@ struct Gap {
 };
 inline constexpr uint32_t kMaxGaps = 16;
 /** Acks a peer entry holds before it sends an ACK packet (ack.cc DESIGN NOTES). */
-inline constexpr uint32_t kPendingAcks = 32;
+inline constexpr uint32_t kPendingAcks = 128;
 
 struct MsgIn {
     uint32_t length = 0;          ///< 0 until the first DATA packet.
