@@ -64,6 +64,7 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
       rpc_index(c.max_rpcs ? c.max_rpcs : 1, RpcKeyOf{this}),
       peer_index(c.max_peers ? c.max_peers : 1, PeerKeyOf{this}),
       grant_rest(SrptBefore{this}, GrantPos{this}),
+      sendable(SendBefore{this}, SendPos{this}),
       buffer_waiters(ShorterMessage{this}, WaiterPos{this}) {
     if (!cfg.validate(&error)) return;
     if (!pool.alloc || !pool.release || !pool.base) {

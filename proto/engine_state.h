@@ -116,7 +116,7 @@ struct MsgOut {
     uint8_t sched_priority = 0;
     bool active = false;          ///< `msg` is borrowed (a kOutReleased completion is owed).
     bool sendable = false;        ///< In State::sendable.
-    uint32_t heap_pos = UINT32_MAX;  ///< Position in the State::sendable heap while sendable.
+    uint32_t heap_pos = kNotInHeap;  ///< Position in State::sendable.
 };
 
 struct Rpc {
@@ -226,8 +226,16 @@ struct Engine::State {
     uint32_t fifo_head = detail::kNil;
     uint32_t fifo_tail = detail::kNil;
     uint64_t total_incoming = 0;      ///< Granted-but-not-received bytes of scheduled messages.
-    std::vector<uint32_t> sendable;   ///< RPCs with granted bytes to send: a min-heap on bytes
-                                      ///< left to send (SRPT), see outgoing.cc.
+    struct SendBefore {
+        const State *s;
+        bool operator()(uint32_t a, uint32_t b) const noexcept;
+    };
+    struct SendPos {
+        State *s;
+        uint32_t &operator()(uint32_t i) const noexcept { return s->rpcs[i].out.heap_pos; }
+    };
+    /// RPCs with granted bytes to send, fewest bytes left first, then oldest (outgoing.cc).
+    detail::IndexHeap<SendBefore, SendPos> sendable;
     struct ShorterMessage {
         const State *s;
         bool operator()(uint32_t a, uint32_t b) const noexcept {
@@ -276,6 +284,16 @@ inline bool srpt_before(const Rpc &a, const Rpc &b) {
 
 inline bool Engine::State::SrptBefore::operator()(uint32_t a, uint32_t b) const noexcept {
     return detail::srpt_before(s->rpcs[a], s->rpcs[b]);
+}
+
+// Sender-side SRPT: fewest bytes left to send first; among equals the older RPC (ids grow per
+// peer), so that a queue of equal messages drains in order instead of starving some of them.
+inline bool Engine::State::SendBefore::operator()(uint32_t a, uint32_t b) const noexcept {
+    const detail::MsgOut &x = s->rpcs[a].out;
+    const detail::MsgOut &y = s->rpcs[b].out;
+    uint32_t lx = x.length - x.next_xmit, ly = y.length - y.next_xmit;
+    if (lx != ly) return lx < ly;
+    return s->rpcs[a].key.id < s->rpcs[b].key.id;
 }
 
 namespace detail {

@@ -3,7 +3,8 @@
 // DESIGN NOTES: a message is sent in packets of max_payload bytes, unscheduled bytes (the first
 // unsched_bytes) at the priority the receiver's cutoffs give its length, the rest at the
 // priority of the grant that allowed it. Among messages with granted bytes, the one with the
-// fewest bytes left goes first (SRPT on the sender side too). The pacer estimates when the NIC
+// fewest bytes left goes first (SRPT on the sender side too; a heap, since a scan per packet
+// made transmit quadratic with 10^5 messages queued; among equals the oldest). The pacer estimates when the NIC
 // queue drains (link_idle_ns, advanced by each packet's wire time at link_mbps) and stops
 // sending while that is more than max_nic_queue_ns ahead, so that short messages queued later
 // are not stuck behind a long one inside the NIC; sockets with dont_throttle bypass it.
@@ -50,62 +51,14 @@ uint8_t locate(const OutMessage &m, uint32_t offset, uint32_t len, OutMessage::P
     return n;
 }
 
-// The sendable set is a binary min-heap on bytes left to send, so the SRPT choice is the top
-// (a linear scan per packet made transmit quadratic with 100,000 messages queued). Only the top
-// is ever sent from, and sending only lowers its key, so the heap stays valid while it sends.
-uint32_t bytes_left(const State &s, uint32_t idx) {
-    const MsgOut &o = s.rpcs[idx].out;
-    return o.length - o.next_xmit;
-}
-
-void heap_place(State &s, uint32_t pos, uint32_t idx) {
-    s.sendable[pos] = idx;
-    s.rpcs[idx].out.heap_pos = pos;
-}
-
-void sift_up(State &s, uint32_t pos) {
-    uint32_t idx = s.sendable[pos];
-    while (pos > 0) {
-        uint32_t parent = (pos - 1) / 2;
-        if (bytes_left(s, s.sendable[parent]) <= bytes_left(s, idx)) break;
-        heap_place(s, pos, s.sendable[parent]);
-        pos = parent;
-    }
-    heap_place(s, pos, idx);
-}
-
-void sift_down(State &s, uint32_t pos) {
-    uint32_t idx = s.sendable[pos];
-    uint32_t n = static_cast<uint32_t>(s.sendable.size());
-    for (;;) {
-        uint32_t child = 2 * pos + 1;
-        if (child >= n) break;
-        if (child + 1 < n && bytes_left(s, s.sendable[child + 1]) < bytes_left(s, s.sendable[child])) {
-            ++child;
-        }
-        if (bytes_left(s, idx) <= bytes_left(s, s.sendable[child])) break;
-        heap_place(s, pos, s.sendable[child]);
-        pos = child;
-    }
-    heap_place(s, pos, idx);
-}
-
 void heap_push(State &s, uint32_t idx) {
-    s.sendable.push_back(idx);
     s.rpcs[idx].out.sendable = true;
-    sift_up(s, static_cast<uint32_t>(s.sendable.size() - 1));
+    s.sendable.push(idx);
 }
 
-void heap_erase(State &s, uint32_t pos) {
-    uint32_t gone = s.sendable[pos];
-    uint32_t last = s.sendable.back();
-    s.sendable.pop_back();
-    s.rpcs[gone].out.sendable = false;
-    s.rpcs[gone].out.heap_pos = UINT32_MAX;
-    if (pos == s.sendable.size()) return;  // it was the last one
-    heap_place(s, pos, last);
-    sift_up(s, pos);
-    sift_down(s, s.rpcs[last].out.heap_pos);
+void heap_erase(State &s, uint32_t idx) {
+    s.sendable.erase(idx);
+    s.rpcs[idx].out.sendable = false;
 }
 
 void finish_out(State &s, uint32_t idx) {
@@ -196,19 +149,13 @@ uint32_t retransmit(State &s, Rpc &r, uint32_t start, uint32_t end, uint8_t prio
     return sent;
 }
 
-void sendable_remove(State &s, uint32_t idx) {
-    MsgOut &out = s.rpcs[idx].out;
-    if (out.sendable && out.heap_pos < s.sendable.size() && s.sendable[out.heap_pos] == idx) {
-        heap_erase(s, out.heap_pos);
-    }
-    out.sendable = false;
-}
+void sendable_remove(State &s, uint32_t idx) { heap_erase(s, idx); }
 
 uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget) {
     uint32_t sent = 0;
     const uint32_t max_payload = s.cfg.max_payload();
     while (!s.sendable.empty() && sent < budget) {
-        uint32_t idx = s.sendable[0];
+        uint32_t idx = s.sendable.top();
         Rpc &r = s.rpcs[idx];
         MsgOut &out = r.out;
         if (!s.sockets[r.socket].dont_throttle &&
@@ -225,7 +172,7 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget) {
         ++sent;
         if (out.next_xmit >= out.granted) {
             // Everything granted is out: the peer owes us a grant, the response or an ACK.
-            heap_erase(s, 0);
+            heap_erase(s, idx);
             r.heard = s.quiet;  // silence starts now, not when the RPC began
             watch(s, idx);
         }
