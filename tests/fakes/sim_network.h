@@ -6,6 +6,9 @@
 // B") make one loss at a time. Every packet an engine emits is logged (before faults, with
 // whether it was dropped) so tests can observe grants, priorities, resends and order; frames
 // that fail validation at delivery are counted per reason, like the dataplane does.
+// A host's port can be stalled (stall_tx): as a DPDK port that stops taking frames, its frames
+// wait in a port queue, the engine gets no TX room and is told of the backlog each step, as the
+// worker does.
 #pragma once
 
 #include <algorithm>
@@ -59,8 +62,9 @@ struct SimFrame {
 };
 
 struct SimHost {
-    SimHost(const EngineConfig &cfg, uint32_t pool_bpages, const FaultConfig &faults)
-        : pool(pool_bpages), engine(cfg, pool.ops()), injector(faults),
+    SimHost(const EngineConfig &cfg, uint32_t pool_bpages, const FaultConfig &faults,
+            uint32_t small_slots = 0)
+        : pool(pool_bpages, small_slots), engine(cfg, pool.ops()), injector(faults),
           delayed(faults.delay_capacity) {}
     FakePool pool;
     Engine engine;
@@ -68,6 +72,8 @@ struct SimHost {
     std::vector<uint64_t> released_tokens;
     FaultInjector injector;                        ///< On this host's outgoing link.
     DelayLine<SimFrame> delayed;
+    std::deque<SimFrame> port_queue;               ///< Frames held while the port is stalled.
+    uint64_t stalled_until = 0;                    ///< stall_tx(): no frame leaves before.
     uint64_t decode_errors[wire::kNumDecodeErrors] = {};
     uint64_t decode_error_total() const {
         uint64_t n = 0;
@@ -84,12 +90,15 @@ public:
         if (!f.validate(&why)) throw std::invalid_argument(why);
     }
 
-    SimHost &add_host(uint32_t ip, EngineConfig cfg, uint32_t pool_bpages = 512) {
+    /** Adds a host; `small_slots` lets that many messages of at most FakePool::kSmallSlot
+     *  bytes wait without a whole bpage each. */
+    SimHost &add_host(uint32_t ip, EngineConfig cfg, uint32_t pool_bpages = 512,
+                      uint32_t small_slots = 0) {
         cfg.local_ip = ip;
         // Each link gets its own streams: same faults, different (but fixed) packets.
         FaultConfig f = faults_;
         for (FaultRule *r : {&f.drop, &f.duplicate, &f.reorder, &f.corrupt}) r->seed ^= ip * 0x9E37u;
-        auto h = std::make_unique<SimHost>(cfg, pool_bpages, f);
+        auto h = std::make_unique<SimHost>(cfg, pool_bpages, f, small_slots);
         if (!h->engine.ok()) throw std::runtime_error(h->engine.error());
         SimHost &ref = *h;
         hosts_[ip] = std::move(h);
@@ -105,6 +114,8 @@ public:
     void clear_drop_rules() { rules_.clear(); }
 
     uint64_t now() const { return now_ns_; }
+    /** Host `ip`'s port takes no frame until `until_ns` (a stuck NIC queue, a paused link). */
+    void stall_tx(uint32_t ip, uint64_t until_ns) { hosts_.at(ip)->stalled_until = until_ns; }
     const std::vector<SimPacket> &log() const { return log_; }
     uint64_t frames_delivered() const { return delivered_; }
     /** Packets in the log matching a type (and a source, if given). */
@@ -143,7 +154,14 @@ public:
             }
         }
         for (auto &[ip, h] : hosts_) {
-            h->engine.poll(now_ns_);
+            bool stalled = now_ns_ < h->stalled_until;
+            if (stalled) {
+                h->engine.note_backlog();
+                h->engine.poll(now_ns_, 0);  // control only: the port has no room
+            } else {
+                release_port_queue(*h);
+                h->engine.poll(now_ns_);
+            }
             carry(ip, *h);
         }
         now_ns_ += advance_ns;
@@ -175,6 +193,14 @@ private:
         void emit(SimFrame &f) { net.deliver(std::move(f)); }
     };
 
+    void release_port_queue(SimHost &h) {
+        LinkOps ops{*this};
+        while (!h.port_queue.empty()) {
+            h.injector.pass(std::move(h.port_queue.front()), h.delayed, ops);
+            h.port_queue.pop_front();
+        }
+    }
+
     void deliver(SimFrame f) {
         auto it = hosts_.find(f.dst_ip);
         if (it != hosts_.end()) it->second->inbox.push_back(std::move(f.bytes));
@@ -202,6 +228,10 @@ private:
             if (hosts_.find(p.dst_ip) == hosts_.end()) continue;  // nobody there: lost
             if (rule_drops(logged)) {
                 logged.dropped = true;
+                continue;
+            }
+            if (now_ns_ < h.stalled_until) {
+                h.port_queue.push_back(SimFrame{p.dst_ip, std::move(f)});
                 continue;
             }
             uint64_t dropped_before = h.injector.stats().dropped;

@@ -40,10 +40,11 @@ public:
     EchoServer(SimHost &h, uint16_t port) : h_(h) {
         EXPECT_EQ(h.engine.open_socket(port, &sock_), 0);
     }
-    /** Answers every ready request and frees the bpages of released replies. */
-    void serve(uint64_t now) {
+    /** Answers ready requests (at most `limit`: a server with a limited service rate) and frees
+     *  the bpages of released replies. */
+    void serve(uint64_t now, uint64_t limit = UINT64_MAX) {
         Message m;
-        while (h_.engine.recv(sock_, kRecvRequest, 0, &m) == 0) {
+        for (uint64_t n = 0; n < limit && h_.engine.recv(sock_, kRecvRequest, 0, &m) == 0; ++n) {
             uint64_t token = next_token_++;
             pending_[token] = m;
             served_from_.push_back(m.peer.ip);
