@@ -58,14 +58,24 @@ const char *engine_drop_name(EngineDrop d) noexcept {
     return "invalid";
 }
 
+namespace {
+
+// Heaps are sized before the config is validated: a bad max_rpcs gets a token size (the
+// engine is not ok() then and never uses them).
+uint32_t heap_capacity(const EngineConfig &c) {
+    return c.max_rpcs != 0 && c.max_rpcs <= (1u << 26) ? c.max_rpcs : 1;
+}
+
+}  // namespace
+
 Engine::State::State(const EngineConfig &c, const PoolOps &p)
     : cfg(c),
       pool(p),
       rpc_index(c.max_rpcs ? c.max_rpcs : 1, RpcKeyOf{this}),
       peer_index(c.max_peers ? c.max_peers : 1, PeerKeyOf{this}),
-      grant_rest(SrptBefore{this}, GrantPos{this}),
-      sendable(SendBefore{this}, SendPos{this}),
-      buffer_waiters(ShorterMessage{this}, WaiterPos{this}) {
+      grant_rest(heap_capacity(c)),
+      sendable(heap_capacity(c)),
+      buffer_waiters(heap_capacity(c)) {
     if (!cfg.validate(&error)) return;
     if (!pool.alloc || !pool.release || !pool.base) {
         error = "pool operations missing";
@@ -81,9 +91,6 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
     sockets.resize(cfg.max_sockets);
     socket_by_port.assign(65536, kNil);
     grant_active.reserve(cfg.max_overcommit);
-    grant_rest.reserve(cfg.max_rpcs);
-    sendable.reserve(cfg.max_rpcs);
-    buffer_waiters.reserve(cfg.max_rpcs);
     tx.reserve(cfg.tx_queue_packets);
     completions.reserve(cfg.max_rpcs);
     next_client_id = cfg.first_client_id;

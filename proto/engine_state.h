@@ -94,15 +94,13 @@ struct MsgIn {
     uint32_t bpages[wire::kMaxBpages] = {};
     Gap gaps[kMaxGaps];
     uint32_t num_gaps = 0;
-    uint64_t birth_ns = 0;        ///< For the FIFO grant share.
+    uint64_t seq = 0;             ///< Arrival order of the first packet (SRPT ties, FIFO).
     bool grantable = false;       ///< Needs grants: in the active set or grant_rest (grant.cc).
     bool grant_active = false;    ///< Of those, in State::grant_active.
     bool scheduled = false;       ///< Counted in State::total_incoming (grant.cc).
     bool waiting = false;         ///< length known, no bpages yet: in State::buffer_waiters.
     uint8_t sched_priority = 0;
     uint32_t incoming = 0;        ///< This message's share of State::total_incoming.
-    uint32_t grant_pos = kNotInHeap;   ///< Position in State::grant_rest.
-    uint32_t waiter_pos = kNotInHeap;  ///< Position in State::buffer_waiters.
     uint32_t fifo_prev = UINT32_MAX;   ///< Chain of grantable messages, oldest first.
     uint32_t fifo_next = UINT32_MAX;
 };
@@ -116,7 +114,6 @@ struct MsgOut {
     uint8_t sched_priority = 0;
     bool active = false;          ///< `msg` is borrowed (a kOutReleased completion is owed).
     bool sendable = false;        ///< In State::sendable.
-    uint32_t heap_pos = kNotInHeap;  ///< Position in State::sendable.
 };
 
 struct Rpc {
@@ -213,41 +210,16 @@ struct Engine::State {
 
     // Grants (grant.cc): the max_overcommit best messages needing grants, SRPT order, and the
     // rest in a heap; a FIFO chain of all of them for the oldest-first share.
-    struct SrptBefore {
-        const State *s;
-        bool operator()(uint32_t a, uint32_t b) const noexcept;
-    };
-    struct GrantPos {
-        State *s;
-        uint32_t &operator()(uint32_t i) const noexcept { return s->rpcs[i].in.grant_pos; }
-    };
     std::vector<uint32_t> grant_active;
-    detail::IndexHeap<SrptBefore, GrantPos> grant_rest;
+    detail::IndexHeap grant_rest;     ///< Keyed by srpt_key().
     uint32_t fifo_head = detail::kNil;
     uint32_t fifo_tail = detail::kNil;
     uint64_t total_incoming = 0;      ///< Granted-but-not-received bytes of scheduled messages.
-    struct SendBefore {
-        const State *s;
-        bool operator()(uint32_t a, uint32_t b) const noexcept;
-    };
-    struct SendPos {
-        State *s;
-        uint32_t &operator()(uint32_t i) const noexcept { return s->rpcs[i].out.heap_pos; }
-    };
-    /// RPCs with granted bytes to send, fewest bytes left first, then oldest (outgoing.cc).
-    detail::IndexHeap<SendBefore, SendPos> sendable;
-    struct ShorterMessage {
-        const State *s;
-        bool operator()(uint32_t a, uint32_t b) const noexcept {
-            return s->rpcs[a].in.length < s->rpcs[b].in.length;
-        }
-    };
-    struct WaiterPos {
-        State *s;
-        uint32_t &operator()(uint32_t i) const noexcept { return s->rpcs[i].in.waiter_pos; }
-    };
-    /// RPCs waiting for bpages, shortest message first (incoming.cc).
-    detail::IndexHeap<ShorterMessage, WaiterPos> buffer_waiters;
+    uint64_t next_in_seq = 0;         ///< MsgIn::seq of the next incoming message.
+    /// RPCs with granted bytes to send, keyed by send_key() (outgoing.cc).
+    detail::IndexHeap sendable;
+    /// RPCs waiting for bpages, keyed by waiter_key() (incoming.cc).
+    detail::IndexHeap buffer_waiters;
     uint64_t pool_generation = 0;     ///< PoolOps::generation when the waiters last tried.
     uint64_t waiters_tick = 0;        ///< Tick of the last retry (without a generation hook).
     bool pages_returned = false;      ///< The engine itself released bpages since the retry.
@@ -277,26 +249,21 @@ inline bool srpt_before(const Rpc &a, const Rpc &b) {
     if (a.in.bytes_remaining != b.in.bytes_remaining) {
         return a.in.bytes_remaining < b.in.bytes_remaining;
     }
-    return a.in.birth_ns < b.in.birth_ns;
+    return a.in.seq < b.in.seq;
 }
 
-}  // namespace detail
-
-inline bool Engine::State::SrptBefore::operator()(uint32_t a, uint32_t b) const noexcept {
-    return detail::srpt_before(s->rpcs[a], s->rpcs[b]);
+// Heap keys (index_heap.h): a message length or byte count (at most 1,000,000 < 2^20) in the
+// top 20 bits, an age in the low 44 (ties: the older first).
+inline constexpr uint64_t kAgeMask = (uint64_t{1} << 44) - 1;
+inline uint64_t srpt_key(const Rpc &r) {
+    return uint64_t{r.in.bytes_remaining} << 44 | (r.in.seq & kAgeMask);
 }
-
-// Sender-side SRPT: fewest bytes left to send first; among equals the older RPC (ids grow per
+inline uint64_t waiter_key(const Rpc &r) { return uint64_t{r.in.length} << 44 | (r.in.seq & kAgeMask); }
+// Sender side: fewest bytes left to send first; among equals the older RPC (ids grow per
 // peer), so that a queue of equal messages drains in order instead of starving some of them.
-inline bool Engine::State::SendBefore::operator()(uint32_t a, uint32_t b) const noexcept {
-    const detail::MsgOut &x = s->rpcs[a].out;
-    const detail::MsgOut &y = s->rpcs[b].out;
-    uint32_t lx = x.length - x.next_xmit, ly = y.length - y.next_xmit;
-    if (lx != ly) return lx < ly;
-    return s->rpcs[a].key.id < s->rpcs[b].key.id;
+inline uint64_t send_key(const Rpc &r) {
+    return uint64_t{r.out.length - r.out.next_xmit} << 44 | ((r.key.id >> 1) & kAgeMask);
 }
-
-namespace detail {
 
 // engine.cc
 Rpc *find_rpc(State &s, uint64_t local_id, uint32_t peer_ip);

@@ -54,6 +54,8 @@ void recount(State &s, MsgIn &in) {
 
 bool before(const State &s, uint32_t a, uint32_t b) { return srpt_before(s.rpcs[a], s.rpcs[b]); }
 
+bool key_before(const State &s, uint64_t key, uint32_t b) { return key < srpt_key(s.rpcs[b]); }
+
 // Moves active entry `pos` towards the front while it ranks ahead of its neighbour.
 void bubble_up(State &s, size_t pos) {
     auto &v = s.grant_active;
@@ -80,11 +82,11 @@ void rebalance(State &s) {
             continue;
         }
         uint32_t worst = s.grant_active.back();
-        if (!before(s, best, worst)) return;
+        if (!key_before(s, s.grant_rest.top_key(), worst)) return;
         s.grant_rest.pop();
         s.grant_active.pop_back();
         s.rpcs[worst].in.grant_active = false;
-        s.grant_rest.push(worst);
+        s.grant_rest.push(worst, srpt_key(s.rpcs[worst]));
         activate(s, best);
     }
 }
@@ -137,7 +139,7 @@ void grantable_add(State &s, uint32_t idx) {
     }
     s.fifo_tail = idx;
     recount(s, in);
-    s.grant_rest.push(idx);
+    s.grant_rest.push(idx, srpt_key(s.rpcs[idx]));
     rebalance(s);
     s.grants_dirty = true;
 }
@@ -166,7 +168,7 @@ void grantable_received(State &s, uint32_t idx) {
         auto &v = s.grant_active;
         bubble_up(s, static_cast<size_t>(std::find(v.begin(), v.end(), idx) - v.begin()));
     } else {
-        s.grant_rest.update(idx);
+        s.grant_rest.update(idx, srpt_key(s.rpcs[idx]));
         rebalance(s);
     }
     s.grants_dirty = true;

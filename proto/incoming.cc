@@ -123,7 +123,7 @@ bool alloc_bpages(State &s, MsgIn &in) {
 }
 
 void waiter_add(State &s, uint32_t idx) {
-    s.buffer_waiters.push(idx);
+    s.buffer_waiters.push(idx, waiter_key(s.rpcs[idx]));
     s.rpcs[idx].in.waiting = true;
     ++s.stats.buffer_waits;
 }
@@ -134,7 +134,8 @@ void start_in(State &s, uint32_t idx, const wire::DataHeader &h, uint64_t now_ns
     in.length = h.message_length.get();
     in.bytes_remaining = in.length;
     in.granted = std::min(in.length, h.incoming.get());
-    in.birth_ns = now_ns;
+    in.seq = s.next_in_seq++;
+    (void)now_ns;
     bool queue_first = !s.buffer_waiters.empty() &&
                        s.rpcs[s.buffer_waiters.top()].in.length <= in.length;
     if (queue_first || !alloc_bpages(s, in)) {

@@ -53,7 +53,7 @@ uint8_t locate(const OutMessage &m, uint32_t offset, uint32_t len, OutMessage::P
 
 void heap_push(State &s, uint32_t idx) {
     s.rpcs[idx].out.sendable = true;
-    s.sendable.push(idx);
+    s.sendable.push(idx, send_key(s.rpcs[idx]));
 }
 
 void heap_erase(State &s, uint32_t idx) {
@@ -170,6 +170,7 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget) {
         if (!emit_data(s, r, offset, len, priority, false, now_ns)) break;
         out.next_xmit += len;
         ++sent;
+        s.sendable.update(idx, send_key(r));  // the top's key only shrinks: no sift needed
         if (out.next_xmit >= out.granted) {
             // Everything granted is out: the peer owes us a grant, the response or an ACK.
             heap_erase(s, idx);
