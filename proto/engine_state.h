@@ -153,8 +153,8 @@ struct Peer {
     uint32_t unacked = 0;             ///< Of those, replies in kAwaitAck.
     // --- timer.cc (quiet clock) ---
     uint64_t heard = 0;               ///< Last packet from this peer about a live RPC.
-    uint32_t watch_head = kNil;       ///< RPCs waiting on this peer, least recently checked first.
-    uint32_t watch_tail = kNil;
+    uint32_t watch_head = kNil;       ///< RPCs waiting on this peer, least recently checked
+                                      ///< first; a circular list (timer.cc).
     uint32_t next_active = kNil;      ///< Chain of peers with a non-empty watch list.
     uint32_t prev_active = kNil;
     bool active = false;

@@ -39,6 +39,7 @@
 // sorted (RPCs join with different waits); a head that is not due stops the walk, which delays
 // a later entry by at most a few ticks. That is the price of O(1) list work.
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 
 #include "engine_state.h"
@@ -93,43 +94,49 @@ void unlink_active(State &s, uint32_t pi) {
     if (p.next_active != kNil) s.peers[p.next_active].prev_active = p.prev_active;
 }
 
+// Watch lists are circular: the tail is the head's prev, so moving the head to the tail (the
+// common case: a head that was heard from recently) is one pointer move, with no other RPC's
+// links touched (each of those is a cache miss with 10^5 RPCs live).
 void append(State &s, uint32_t idx, uint64_t next_check) {
     Rpc &r = s.rpcs[idx];
     Peer &p = s.peers[r.peer];
     r.next_check = next_check;
     r.watched = true;
-    r.watch_next = kNil;
-    r.watch_prev = p.watch_tail;
-    if (p.watch_tail == kNil) {
+    if (p.watch_head == kNil) {
+        r.watch_next = r.watch_prev = idx;
         p.watch_head = idx;
         link_active(s, r.peer);
-    } else {
-        s.rpcs[p.watch_tail].watch_next = idx;
+        return;
     }
-    p.watch_tail = idx;
+    uint32_t head = p.watch_head;
+    uint32_t tail = s.rpcs[head].watch_prev;
+    r.watch_prev = tail;
+    r.watch_next = head;
+    s.rpcs[tail].watch_next = idx;
+    s.rpcs[head].watch_prev = idx;
 }
 
 void unlink(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
     Peer &p = s.peers[r.peer];
-    if (r.watch_prev == kNil) {
-        p.watch_head = r.watch_next;
+    if (r.watch_next == idx) {
+        p.watch_head = kNil;
+        unlink_active(s, r.peer);
     } else {
         s.rpcs[r.watch_prev].watch_next = r.watch_next;
-    }
-    if (r.watch_next == kNil) {
-        p.watch_tail = r.watch_prev;
-    } else {
         s.rpcs[r.watch_next].watch_prev = r.watch_prev;
+        if (p.watch_head == idx) p.watch_head = r.watch_next;
     }
     r.watched = false;
     r.watch_prev = r.watch_next = kNil;
-    if (p.watch_head == kNil) unlink_active(s, r.peer);
 }
 
+// Moves the head of its peer's list to the tail.
 void requeue(State &s, uint32_t idx, uint64_t next_check) {
-    unlink(s, idx);
-    append(s, idx, next_check);
+    Rpc &r = s.rpcs[idx];
+    assert(s.peers[r.peer].watch_head == idx);
+    r.next_check = next_check;
+    s.peers[r.peer].watch_head = r.watch_next;
 }
 
 void send_need_ack(State &s, Rpc &r, uint64_t now_ns) {
