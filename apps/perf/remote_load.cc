@@ -5,13 +5,7 @@ namespace homa::perf {
 
 bool RemoteDriver::poll() {
     if (server_ == nullptr) return false;
-    bool work = false;
-    dp::RemoteMessage req;
-    while (server_->recv(kRecvRequest | dp::kRecvNonblocking, 0, &req) == 0) {
-        server_->reply_with(std::move(req));  // refused replies release the bpages; client resends
-        work = true;
-    }
-    return work;
+    return echo_.serve(*server_) > 0;
 }
 
 int RemoteDriver::send(uint32_t length, uint64_t cookie) {

@@ -1,0 +1,110 @@
+// See capacity_search.h. The search: start at the closed-loop estimate; double while probes
+// pass (a closed loop at 64 outstanding may well be below the open-loop knee); once a probe
+// has failed, bisect between the highest pass and the lowest failure (0 if none passed yet,
+// i.e. halve). At most max_probes probes; the knee is the highest pass.
+#include "capacity_search.h"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+namespace homa::perf {
+
+CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, uint64_t unloaded_p99_ns,
+                          const CapacityConfig &cfg) {
+    CapacityProbe p;
+    p.offered_rps = offered_rps;
+    p.arrivals_rps = r.window_s > 0 ? double(r.arrivals) / r.window_s : 0;
+    p.achieved_rps = r.elapsed_s > 0 ? double(r.rpcs) / r.elapsed_s : 0;
+    p.p99_ns = r.rtt.quantile(0.99);
+    p.errors = r.errors() + r.verify_failures;
+    p.skips = r.overload_skips;
+    p.unfinished = r.unfinished;
+    const double bound = cfg.p99_factor * double(unloaded_p99_ns);
+    char why[160] = "";
+    if (r.rpcs == 0) {
+        snprintf(why, sizeof(why), "nothing completed");
+    } else if (p.errors) {
+        snprintf(why, sizeof(why), "%lu errors", p.errors);
+    } else if (p.skips) {
+        snprintf(why, sizeof(why), "%lu arrivals skipped", p.skips);
+    } else if (p.unfinished) {
+        snprintf(why, sizeof(why), "%lu unfinished", p.unfinished);
+    } else if (double(p.p99_ns) > bound) {
+        snprintf(why, sizeof(why), "p99 %.1f us > %.0f x unloaded %.1f us", double(p.p99_ns) / 1e3,
+                 cfg.p99_factor, double(unloaded_p99_ns) / 1e3);
+    } else if (p.achieved_rps < cfg.min_achieved * p.arrivals_rps) {
+        snprintf(why, sizeof(why), "served %.0f of %.0f RPC/s arrived", p.achieved_rps, p.arrivals_rps);
+    }
+    p.why = why;
+    p.pass = p.why.empty();
+    return p;
+}
+
+CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const CapacityConfig &cfg,
+                             uint64_t unloaded_p99_ns, const std::atomic<bool> &quit) {
+    CapacityResult res;
+    res.workload = base.workload.name();
+    res.mean_bytes = base.workload.mean_length();
+    res.unloaded_p99_ns = unloaded_p99_ns;
+    res.p99_factor = cfg.p99_factor;
+    res.min_achieved = cfg.min_achieved;
+
+    PhaseSpec est = base;
+    est.name = "estimate";
+    est.schedule.clear();
+    est.outstanding = cfg.estimate_outstanding;
+    est.seconds = cfg.estimate_s;
+    est.ramp_s = 0.001;
+    est.progress = false;
+    est.log = nullptr;
+    PhaseResult e = run_closed_loop(driver, est, quit);
+    res.estimate_rps = e.elapsed_s > 0 ? double(e.rpcs) / e.elapsed_s : 0;
+    fprintf(stderr, "homa-perf: capacity of %s: unloaded p99 %.1f us; closed loop at %u "
+                    "outstanding: %.0f RPC/s (%s errors)\n",
+            res.workload.c_str(), double(unloaded_p99_ns) / 1e3, cfg.estimate_outstanding,
+            res.estimate_rps, e.errors() ? std::to_string(e.errors()).c_str() : "no");
+    if (res.estimate_rps <= 0 || unloaded_p99_ns == 0) {
+        fprintf(stderr, "homa-perf: capacity: nothing to start from (no completions)\n");
+        return res;
+    }
+
+    double pass = 0, fail = std::numeric_limits<double>::infinity();
+    double rate = res.estimate_rps;
+    for (uint32_t i = 0; i < cfg.max_probes && !quit.load(); ++i) {
+        PhaseSpec ps = base;
+        ps.name = "probe";
+        ps.schedule = {{base.warmup_s + cfg.probe_s, rate}};
+        ps.drain_s = cfg.probe_drain_s;
+        ps.progress = false;
+        ps.log = nullptr;
+        ps.seed = base.seed + i;
+        PhaseResult r = run_open_loop(driver, ps, quit);
+        CapacityProbe p = judge_probe(r, rate, unloaded_p99_ns, cfg);
+        res.probes.push_back(p);
+        fprintf(stderr, "homa-perf: probe %u: offered %10.0f RPC/s (%.3f Gbps): served %10.0f, p99 "
+                        "%9.1f us, errors %lu, skipped %lu, unfinished %lu: %s%s\n",
+                i + 1, rate, rate * res.mean_bytes * 8 / 1e9, p.achieved_rps,
+                double(p.p99_ns) / 1e3, p.errors, p.skips, p.unfinished,
+                p.pass ? "pass" : "FAIL: ", p.why.c_str());
+        if (p.pass) {
+            pass = std::max(pass, rate);
+        } else {
+            fail = std::min(fail, rate);
+        }
+        if (std::isfinite(fail) && pass > 0 && fail - pass <= cfg.resolution * fail) break;
+        rate = std::isfinite(fail) ? (pass + fail) / 2 : rate * 2;
+    }
+    res.knee_rps = pass;
+    if (res.found()) {
+        fprintf(stderr, "homa-perf: capacity (open-loop knee) of %s: %.0f RPC/s = %.3f Gbps "
+                        "request load\n",
+                res.workload.c_str(), res.knee_rps, res.knee_gbps());
+    } else {
+        fprintf(stderr, "homa-perf: capacity of %s: no offered load passed (knee not found)\n",
+                res.workload.c_str());
+    }
+    return res;
+}
+
+}  // namespace homa::perf

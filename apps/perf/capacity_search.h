@@ -1,0 +1,62 @@
+// Capacity as the open-loop knee: the highest offered load whose latency stays bounded. A
+// closed loop's rate is not a capacity: it adapts its offer to whatever the host serves, so it
+// never sees the queue an open arrival process builds (issue 12). The search probes offered
+// rates with short open-loop phases and keeps the highest one that passes.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "load_driver.h"
+#include "phase.h"
+
+namespace homa::perf {
+
+struct CapacityConfig {
+    double p99_factor = 10;       ///< Pass: p99 <= p99_factor x unloaded p99 ...
+    double min_achieved = 0.95;   ///< ... completions >= this share of the arrivals' rate ...
+                                  ///< ... and no errors, skips or unfinished RPCs.
+    double probe_s = 0.5;         ///< Measured seconds per probe.
+    double probe_drain_s = 0.2;   ///< A probe whose RPCs take longer to drain fails anyway.
+    uint32_t max_probes = 8;
+    double resolution = 0.05;     ///< Stop when (fail - pass) <= resolution x fail.
+    uint32_t estimate_outstanding = 64;  ///< The first probe's rate: a closed loop's rate at
+    double estimate_s = 0.3;             ///< this many outstanding, measured this long.
+};
+
+struct CapacityProbe {
+    double offered_rps = 0;       ///< The Poisson rate asked for.
+    double arrivals_rps = 0;      ///< Arrivals that really came, per second of the window.
+    double achieved_rps = 0;      ///< Measured completions per second (PhaseResult::elapsed_s).
+    uint64_t p99_ns = 0;
+    uint64_t errors = 0, skips = 0, unfinished = 0;
+    bool pass = false;
+    std::string why;              ///< Why it failed ("" if it passed).
+};
+
+struct CapacityResult {
+    std::string workload;
+    double mean_bytes = 0;
+    uint64_t unloaded_p99_ns = 0;
+    double p99_factor = 0;
+    double min_achieved = 0;
+    double estimate_rps = 0;      ///< The closed-loop start point.
+    std::vector<CapacityProbe> probes;
+    double knee_rps = 0;          ///< Highest passing offered rate (0: none passed).
+    bool found() const noexcept { return knee_rps > 0; }
+    /** Request load at the knee, Gbps (what --load_gbps means). */
+    double knee_gbps() const noexcept { return knee_rps * mean_bytes * 8 / 1e9; }
+};
+
+/** Searches the knee for `base` (workload, in-flight cap, backlog, seed, verify) given the
+ *  unloaded p99. Prints each probe and the knee to stderr as it goes. */
+CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const CapacityConfig &cfg,
+                             uint64_t unloaded_p99_ns, const std::atomic<bool> &quit);
+
+/** Judges one open-loop probe against the knee's criteria (fills pass and why). */
+CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, uint64_t unloaded_p99_ns,
+                          const CapacityConfig &cfg);
+
+}  // namespace homa::perf
