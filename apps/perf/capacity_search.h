@@ -9,8 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "load_driver.h"
-#include "phase.h"
+#include "phase.h"  // (declares LoadDriver: these headers need no DPDK)
 
 namespace homa::perf {
 

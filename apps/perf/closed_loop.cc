@@ -3,7 +3,8 @@
 // The N first requests are not sent in one pass: that would start N RPCs in the same
 // microsecond, whose timers would then fire in the same tick for the rest of the run (issue
 // 12). They are ramped in: at time t of the ramp at most N * t / ramp_s are in flight, and at
-// most ramp_batch sends happen per loop iteration, so the host keeps polling meanwhile. The
+// most ramp_batch more are added per loop iteration (completions are refilled at once), so the
+// host keeps polling meanwhile. The
 // measured window starts after the ramp plus a warm-up, and the report says what the ramp was.
 #include <rte_cycles.h>
 
@@ -44,6 +45,9 @@ PhaseResult run_closed_loop(LoadDriver &driver, const PhaseSpec &spec, const std
     std::mt19937_64 rng(spec.seed);
 
     bool ramping = true;
+    // Lanes opened so far: each keeps one RPC in flight (refilled at once when it completes);
+    // during the ramp at most ramp_batch lanes open per iteration.
+    uint32_t opened = 0;
     uint64_t w1 = UINT64_MAX, drain_end = UINT64_MAX;
     // A request the host refused keeps its intended start and length for the retry: its
     // latency includes the wait.
@@ -56,22 +60,17 @@ PhaseResult run_closed_loop(LoadDriver &driver, const PhaseSpec &spec, const std
         if (stopping && (run.in_flight() == 0 || now >= drain_end)) break;
         bool work = driver.poll();
         work |= run.take_responses() > 0;
-        if (ramping && (run.in_flight() >= n || now >= ramp_limit)) {
-            ramping = false;
-            r.ramp_reached = run.in_flight();
-            r.ramp_s = double(now - start) / double(hz);
-            w1 = now + warmup + window;
-            run.set_window(now + warmup, w1);
-        }
         if (!stopping) {
-            uint32_t target = n, budget = UINT32_MAX;
             if (ramping) {
-                uint64_t share = ramp_ticks ? uint64_t{n} * (now - start) / ramp_ticks : n;
-                target = static_cast<uint32_t>(std::clamp<uint64_t>(share, 1, n));
-                budget = spec.ramp_batch;
+                // By now N * t / ramp_s lanes may be open (at least one).
+                uint64_t due = ramp_ticks ? uint64_t{n} * (now - start) / ramp_ticks : n;
+                due = std::clamp<uint64_t>(due, 1, n);
+                opened = static_cast<uint32_t>(std::min<uint64_t>(due, uint64_t{opened} + spec.ramp_batch));
+            } else {
+                opened = n;
             }
             uint32_t sends = 0;
-            while (run.in_flight() < target && sends < budget) {
+            while (run.in_flight() < opened) {
                 // Up to N refills in one pass after a burst of completions: keep the deadline
                 // and SIGINT in sight (checked every 256 sends, the TSC read is not free).
                 if ((++sends & 255) == 0 && (quit.load(std::memory_order_relaxed) || rte_rdtsc() >= w1)) {
@@ -97,6 +96,13 @@ PhaseResult run_closed_loop(LoadDriver &driver, const PhaseSpec &spec, const std
             }
         }
         const uint64_t after = rte_rdtsc();
+        if (ramping && (run.in_flight() >= n || after >= ramp_limit)) {
+            ramping = false;
+            r.ramp_reached = run.in_flight();
+            r.ramp_s = double(after - start) / double(hz);
+            w1 = after + warmup + window;
+            run.set_window(after + warmup, w1);
+        }
         run.account(work, after);
         run.progress(after, 0);
     }

@@ -56,7 +56,8 @@ DEFINE_double(warmup, 0.05, "seconds not measured: after the ramp (closed loop),
                             "(open loop)");
 DEFINE_double(ramp, -1, "closed loop: spread the first --outstanding sends over this many "
                         "seconds (-1: 2 us per RPC, at most 1 s)");
-DEFINE_uint32(ramp_batch, 32, "closed loop: at most this many sends per loop iteration during the ramp");
+DEFINE_uint32(ramp_batch, 32, "closed loop: at most this many RPCs added per loop iteration "
+                              "during the ramp (completions are refilled at once)");
 DEFINE_double(drain, 2, "seconds to wait for the responses of the measured RPCs after the "
                         "window; what is still out then is aborted and reported unfinished");
 DEFINE_uint32(backlog, 1u << 20, "open loop: arrivals that may wait to be sent; beyond, arrivals "

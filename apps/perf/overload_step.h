@@ -10,8 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "load_driver.h"
-#include "phase.h"
+#include "phase.h"  // (declares LoadDriver: these headers need no DPDK)
 
 namespace homa::perf {
 

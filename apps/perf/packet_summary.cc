@@ -71,8 +71,13 @@ std::string describe(const EngineSummary &s) {
     std::string out = "homa-perf: where packets went at " + s.ip + " (" + s.role + " engine):\n";
     out += "  sent:     " + per_type(s.tx) + "\n";
     out += "  received: " + per_type(s.rx) + "\n";
-    snprintf(line, sizeof(line), "  control packets sent %lu per completed RPC %.4f (%lu completed)\n",
-             s.control_tx, s.control_per_rpc(), s.completed_rpcs);
+    if (s.completed_rpcs) {
+        snprintf(line, sizeof(line), "  control packets sent %lu, per completed RPC %.4f (%lu completed)\n",
+                 s.control_tx, s.control_per_rpc(), s.completed_rpcs);
+    } else {
+        snprintf(line, sizeof(line), "  control packets sent %lu, per completed RPC n/a (none completed)\n",
+                 s.control_tx);
+    }
     out += line;
     snprintf(line, sizeof(line), "  recovery: resends %lu (probes %lu), retransmitted %lu, busy %lu, "
                                  "rpc_unknown %lu, client restarts %lu, client timeouts %lu, "
@@ -88,13 +93,17 @@ std::string describe(const EngineSummary &s) {
 
 void print_json(FILE *out, const EngineSummary &s) {
     fprintf(out, "{\"ip\": \"%s\", \"role\": \"%s\", \"completed_rpcs\": %lu, \"control_tx\": %lu, "
-                 "\"control_per_rpc\": %.5f, \"retransmitted\": %lu, \"resends\": %lu, "
+                 "\"retransmitted\": %lu, \"resends\": %lu, "
                  "\"resend_probes\": %lu, \"busy\": %lu, \"rpc_unknown\": %lu, "
                  "\"client_restarts\": %lu, \"client_timeouts\": %lu, \"server_timeouts\": %lu, "
                  "\"server_forgotten\": %lu, \"buffer_waits\": %lu, \"tx_drops\": %lu",
-            s.ip.c_str(), s.role.c_str(), s.completed_rpcs, s.control_tx, s.control_per_rpc(),
-            s.retransmitted, s.resends, s.resend_probes, s.busy, s.rpc_unknown, s.client_restarts,
+            s.ip.c_str(), s.role.c_str(), s.completed_rpcs, s.control_tx, s.retransmitted, s.resends, s.resend_probes, s.busy, s.rpc_unknown, s.client_restarts,
             s.client_timeouts, s.server_timeouts, s.server_forgotten, s.buffer_waits, s.tx_drops);
+    if (s.completed_rpcs) {
+        fprintf(out, ", \"control_per_rpc\": %.5f", s.control_per_rpc());
+    } else {
+        fprintf(out, ", \"control_per_rpc\": null");  // nothing completed: no such ratio
+    }
     for (const char *dir : {"tx", "rx"}) {
         const uint64_t *v = dir[0] == 't' ? s.tx : s.rx;
         fprintf(out, ", \"%s\": {", dir);

@@ -56,7 +56,7 @@ struct PhaseSpec {
     double seconds = 1;       ///< Closed loop: the measured window (after ramp and warm-up).
     double warmup_s = 0;      ///< Not measured: after the ramp (closed), from the start (open).
     double ramp_s = 0;        ///< Closed loop: the first `outstanding` sends spread over this.
-    uint32_t ramp_batch = 32; ///< Closed loop, during the ramp: sends per loop iteration.
+    uint32_t ramp_batch = 32; ///< Closed loop, during the ramp: RPCs added per iteration.
     double drain_s = 2;       ///< After the last arrival / window: wait this long for responses.
     uint32_t backlog_cap = 1u << 20;  ///< Open loop: arrivals waiting to be sent, at most.
     bool verify = false;
@@ -116,7 +116,7 @@ struct PhaseResult {
     // --- closed loop: the ramp-up that came before the window ---
     uint32_t ramp_target = 0;       ///< RPCs to get in flight.
     uint32_t ramp_reached = 0;      ///< RPCs in flight when the ramp ended.
-    uint32_t ramp_batch = 0;        ///< Sends per loop iteration at most, during the ramp.
+    uint32_t ramp_batch = 0;        ///< RPCs added per loop iteration at most, during the ramp.
     double ramp_planned_s = 0;
     double ramp_s = 0;              ///< How long the ramp took.
     double warmup_s = 0;

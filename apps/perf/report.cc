@@ -58,7 +58,7 @@ void print_phase_json(FILE *out, const PhaseResult &p) {
     p.refused.print_json(out);
     if (!p.open_loop) {
         fprintf(out, ", \"ramp\": {\"target\": %u, \"reached\": %u, \"planned_s\": %.6f, "
-                     "\"seconds\": %.6f, \"max_sends_per_iteration\": %u}",
+                     "\"seconds\": %.6f, \"max_new_per_iteration\": %u}",
                 p.ramp_target, p.ramp_reached, p.ramp_planned_s, p.ramp_s, p.ramp_batch);
     }
     fprintf(out, ", \"rtt_us\": ");
@@ -140,7 +140,7 @@ void print_phase_notes(FILE *out, const PhaseResult &p) {
                 pad, p.rate_rps, p.arrivals, p.overload_skips, p.backlog_cap, p.backlog_max,
                 p.cap_waits);
     } else if (p.ramp_target > 1) {
-        fprintf(out, "%s ramp: %u of %u in flight after %.1f ms (planned %.1f ms, <= %u sends per "
+        fprintf(out, "%s ramp: %u of %u in flight after %.1f ms (planned %.1f ms, <= %u more per "
                      "iteration), then %.0f ms warm-up, excluded; measured %.2f s\n",
                 pad, p.ramp_reached, p.ramp_target, p.ramp_s * 1e3, p.ramp_planned_s * 1e3,
                 p.ramp_batch, p.warmup_s * 1e3, p.window_s);
