@@ -43,6 +43,8 @@ void analyse_overload(const ArrivalLog &log, OverloadResult *out) {
         }
     }
     r.baseline_p99_ns = v.empty() ? 0 : p99(v);
+    r.baseline_lost = r.baseline_p99_ns == kLost;  // the host failed before the step began
+    if (r.baseline_lost) r.baseline_p99_ns = 0;
     const uint64_t win = static_cast<uint64_t>(r.window_s * ns);
     const uint64_t slide = std::max<uint64_t>(static_cast<uint64_t>(c.slide_s * ns), 1);
     const double bound = c.recover_factor * double(r.baseline_p99_ns);

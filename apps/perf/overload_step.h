@@ -32,7 +32,10 @@ struct OverloadResult {
     OverloadConfig cfg;
     double window_s = 0;          ///< The window really used.
     bool short_only = true;       ///< False: the workload has no short messages, all were used.
-    uint64_t baseline_p99_ns = 0; ///< Short messages of the baseline (after its first third).
+    /** Short messages of the baseline (after its first third); 0 if there is none: no
+     *  arrivals, or more than 1 % of them lost (then `baseline_lost`, and no recovery time). */
+    uint64_t baseline_p99_ns = 0;
+    bool baseline_lost = false;
     double recovery_ms = -1;      ///< From the step's end; < 0: not recovered by the end.
     double peak_p99_ms = 0;       ///< Worst window after the step began (inf as -1).
     /** (window start in ms since the step began, p99 in us; -1 = a lost arrival inside). */

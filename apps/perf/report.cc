@@ -99,11 +99,13 @@ void print_overload_json(FILE *out, const OverloadResult &o) {
     fprintf(out, "{\"capacity_rps\": %.1f, \"base_pct\": %.1f, \"step_pct\": %.1f, "
                  "\"before_ms\": %.1f, \"step_ms\": %.1f, \"after_ms\": %.1f, \"window_ms\": %.3f, "
                  "\"recover_factor\": %.2f, \"short_bytes\": %u, \"short_only\": %s, "
-                 "\"baseline_p99_us\": %.3f, \"recovered\": %s, \"recovery_ms\": ",
+                 "\"baseline_lost\": %s, \"recovered\": %s, \"baseline_p99_us\": ",
             c.capacity_rps, c.base_pct, c.step_pct, c.before_s * 1e3, c.step_s * 1e3,
             c.after_s * 1e3, o.window_s * 1e3, c.recover_factor, c.short_bytes,
-            o.short_only ? "true" : "false", us(o.baseline_p99_ns),
+            o.short_only ? "true" : "false", o.baseline_lost ? "true" : "false",
             o.recovery_ms >= 0 ? "true" : "false");
+    json_number(out, us(o.baseline_p99_ns), o.baseline_p99_ns > 0);
+    fprintf(out, ", \"recovery_ms\": ");
     json_number(out, o.recovery_ms, o.recovery_ms >= 0);
     fprintf(out, ", \"peak_p99_ms\": ");
     json_number(out, o.peak_p99_ms, o.peak_p99_ms >= 0);
@@ -208,7 +210,14 @@ void print_overload_table(FILE *out, const OverloadResult &o) {
             c.step_s * 1e3, c.base_pct, c.after_s * 1e3);
     std::string which = o.short_only ? "messages <= " + std::to_string(c.short_bytes) + " B"
                                      : "all messages (none <= " + std::to_string(c.short_bytes) + " B)";
-    fprintf(out, "  baseline p99 (%s): %.2f us\n", which.c_str(), us(o.baseline_p99_ns));
+    if (o.baseline_p99_ns) {
+        fprintf(out, "  baseline p99 (%s): %.2f us\n", which.c_str(), us(o.baseline_p99_ns));
+    } else {
+        fprintf(out, "  baseline p99 (%s): none: %s\n", which.c_str(),
+                o.baseline_lost ? "over 1 % of the baseline's arrivals were lost (errors, skips, "
+                                  "unfinished) before the step began"
+                                : "no arrivals");
+    }
     if (o.recovery_ms >= 0) {
         fprintf(out, "  recovery: %.1f ms after the step (from then on every %.1f ms window's p99 "
                      "<= %.1f x baseline)\n",

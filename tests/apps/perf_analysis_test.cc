@@ -162,6 +162,15 @@ TEST(OverloadAnalysis, LostArrivalsCountAsInfinitelyLate) {
     EXPECT_TRUE(lost_window);
 }
 
+TEST(OverloadAnalysis, ABaselineThatFailedGivesNoRecoveryTime) {
+    ArrivalLog log = step_log(0, 0);
+    for (size_t i = 1000; i < 1100; ++i) log.arrivals[i].outcome = Outcome::kError;  // 100-110 ms
+    OverloadResult r = analysed(log);
+    EXPECT_TRUE(r.baseline_lost);
+    EXPECT_EQ(r.baseline_p99_ns, 0u);
+    EXPECT_LT(r.recovery_ms, 0.0);
+}
+
 TEST(OverloadAnalysis, WorkloadWithoutShortMessagesUsesAll) {
     OverloadResult r = analysed(step_log(300, 400, 50'000));
     EXPECT_FALSE(r.short_only);
