@@ -4,6 +4,8 @@
 // i.e. halve). At most max_probes probes; the knee is the highest pass.
 #include "capacity_search.h"
 
+#include <rte_cycles.h>
+
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -11,6 +13,20 @@
 #include "load_driver.h"
 
 namespace homa::perf {
+namespace {
+
+// Polls without offering load, dropping whatever answers still arrive (an aborted probe's).
+void settle(LoadDriver &driver, double seconds, const std::atomic<bool> &quit) {
+    const uint64_t end = rte_rdtsc() + static_cast<uint64_t>(seconds * double(rte_get_tsc_hz()));
+    Completed c;
+    while (!quit.load(std::memory_order_relaxed) && rte_rdtsc() < end) {
+        driver.poll();
+        while (driver.next_response(&c, false)) {
+        }
+    }
+}
+
+}  // namespace
 
 CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const CapacityConfig &cfg,
                              uint64_t unloaded_p99_ns, const std::atomic<bool> &quit) {
@@ -30,6 +46,7 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
     est.progress = false;
     est.log = nullptr;
     PhaseResult e = run_closed_loop(driver, est, quit);
+    settle(driver, cfg.settle_s, quit);
     res.estimate_rps = e.elapsed_s > 0 ? double(e.rpcs) / e.elapsed_s : 0;
     fprintf(stderr, "homa-perf: capacity of %s: unloaded p99 %.1f us; closed loop at %u "
                     "outstanding: %.0f RPC/s (%s errors)\n",
@@ -51,6 +68,7 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
         ps.log = nullptr;
         ps.seed = base.seed + i;
         PhaseResult r = run_open_loop(driver, ps, quit);
+        settle(driver, cfg.settle_s, quit);
         CapacityProbe p = judge_probe(r, rate, unloaded_p99_ns, cfg);
         res.probes.push_back(p);
         fprintf(stderr, "homa-perf: probe %u: offered %10.0f RPC/s (%.3f Gbps): served %10.0f, p99 "

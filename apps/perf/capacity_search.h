@@ -19,6 +19,8 @@ struct CapacityConfig {
                                   ///< ... and no errors, skips or unfinished RPCs.
     double probe_s = 0.5;         ///< Measured seconds per probe.
     double probe_drain_s = 0.2;   ///< A probe whose RPCs take longer to drain fails anyway.
+    double settle_s = 0.1;        ///< Idle polling after each probe: what a failed probe left
+                                  ///< behind (aborted RPCs, the server's backlog) clears first.
     uint32_t max_probes = 8;
     double resolution = 0.05;     ///< Stop when (fail - pass) <= resolution x fail.
     uint32_t estimate_outstanding = 64;  ///< The first probe's rate: a closed loop's rate at

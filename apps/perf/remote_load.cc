@@ -1,6 +1,8 @@
 // See remote_load.h.
 #include "remote_load.h"
 
+#include <cerrno>
+
 namespace homa::perf {
 
 bool RemoteDriver::poll() {
@@ -20,6 +22,12 @@ bool RemoteDriver::next_response(Completed *out, bool verify) {
     out->length = resp.length();
     out->payload_ok = !verify || resp.error() || payload_matches(resp, resp.length());
     return true;
+}
+
+void RemoteDriver::abort_all() {
+    // -ENOBUFS: the command port is full for now; the worker lcore is draining it.
+    for (int i = 0; i < 100000 && client_.abort(0, 0) == -ENOBUFS; ++i) {
+    }
 }
 
 int WorkerLoop::run(void *arg) {
