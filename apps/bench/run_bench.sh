@@ -14,6 +14,7 @@
 #   --only LIST   run only these stages (comma-separated: testpmd,kernel,memif,load,overload,
 #                 scaling,null,rx,profile), keeping the other stages' raw logs from an earlier
 #                 run in the same --out (memif: RTT, rate, 1 MB and goodput by size)
+#   --workloads L only these workloads in the load and overload stages (e.g. w1,w3)
 #   --server-flags "F"  extra homa-perf flags for every memif server (e.g. engine knobs:
 #   --client-flags "F"  "--max_peer_server_rpcs=65536"), and for every memif client
 #
@@ -30,7 +31,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-QUICK=0 BUILD=1 INSTALL=1 PROFILE=1 DOCS=0 ONLY="" SERVER_FLAGS="" CLIENT_FLAGS=""
+QUICK=0 BUILD=1 INSTALL=1 PROFILE=1 DOCS=0 ONLY="" SERVER_FLAGS="" CLIENT_FLAGS="" ONLY_WORKLOADS=""
 OUT=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -43,11 +44,13 @@ while [ $# -gt 0 ]; do
         --docs) DOCS=1 ;;
         --only) ONLY=$2; shift ;;
         --only=*) ONLY=${1#--only=} ;;
+        --workloads) ONLY_WORKLOADS=$2; shift ;;
+        --workloads=*) ONLY_WORKLOADS=${1#--workloads=} ;;
         --server-flags) SERVER_FLAGS=$2; shift ;;
         --server-flags=*) SERVER_FLAGS=${1#--server-flags=} ;;
         --client-flags) CLIENT_FLAGS=$2; shift ;;
         --client-flags=*) CLIENT_FLAGS=${1#--client-flags=} ;;
-        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;p}' "$0"; exit 0 ;;
         *) echo "run_bench.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -87,6 +90,8 @@ else
     OVERLOAD_WORKLOADS="w1 w2 w3 w4 w5"
     RX_RPCS="1,10,100,1000,10000,100000,1000000"; RX_SECS=0.5; NULL_SECS=4
 fi
+
+if [ -n "$ONLY_WORKLOADS" ]; then WORKLOADS=${ONLY_WORKLOADS//,/ }; OVERLOAD_WORKLOADS=$WORKLOADS; fi
 
 # ---------------------------------------------------------------- clean-up (always)
 cleanup() {

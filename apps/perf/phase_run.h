@@ -58,10 +58,10 @@ private:
     const PhaseSpec &spec_;
     PhaseResult &r_;
     const uint64_t hz_;
-    const uint64_t start_;
     const uint64_t generation_;  ///< Cookie = generation << 32 | slot.
     std::vector<Slot> slots_;
     std::vector<uint32_t> free_;
+    uint64_t start_ = 0;
     uint32_t in_flight_ = 0;
     uint64_t w0_ = UINT64_MAX, w1_ = UINT64_MAX;
     uint64_t last_ = 0;                   ///< End of the previous iteration (cycle accounting).
