@@ -23,7 +23,10 @@ std::string errno_name(int error) {
     int e = error < 0 ? -error : error;
     if (e == 0) return "other";
     const char *name = strerrorname_np(e);  // glibc >= 2.32 (Debian 12 has 2.36)
-    return name ? name : "E" + std::to_string(e);
+    if (name) return name;
+    char buf[16];  // (not "E" + to_string: GCC 12 -O3 warns of a memcpy overlap that is not there)
+    snprintf(buf, sizeof(buf), "E%d", e);
+    return buf;
 }
 
 uint64_t ErrorCounts::of(int error) const noexcept {
