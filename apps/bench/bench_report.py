@@ -161,27 +161,35 @@ def by_size(p):
 
 
 def workload_load(raw, w):
-    """The knee search and the loads at shares of it (raw/memif_<w>_load.json)."""
-    doc = load_json(f"{raw}/memif_{w}_load.json")
+    """The knee search (raw/memif_<w>_knee.json) and one run per share of the knee
+    (raw/memif_<w>_load<pct>.json, each with a fresh server)."""
+    doc = load_json(f"{raw}/memif_{w}_knee.json")
     if not doc:
         return None
     c = doc.get("capacity") or {}
     entry = {"capacity_found": bool(c.get("found")), "capacity_rps": c.get("knee_rps") if c.get("found") else None,
              "capacity_request_gbps": c.get("knee_gbps") if c.get("found") else None,
-             "unloaded_p99_us": c.get("unloaded_p99_us"), "knee_p99_factor": c.get("p99_factor"),
+             "unloaded_p99_us": c.get("unloaded_p99_us"), "reference_rps": c.get("reference_rps"),
+             "closed_loop_unloaded_p99_us": c.get("closed_loop_unloaded_p99_us"),
+             "why_none": c.get("why_none") or None, "knee_p99_factor": c.get("p99_factor"),
              "probes": c.get("probes", []), "loads": {}}
-    for p in doc.get("phases", []):
-        if not p["name"].startswith("load"):
+    for path in sorted(glob.glob(f"{raw}/memif_{w}_load*.json")):
+        pct = path[len(f"{raw}/memif_{w}_load"):-5]
+        ldoc = load_json(path)
+        if not pct.isdigit() or not ldoc:
             continue
-        pct = p["name"][4:]
-        e = phase_entry(p, doc)
-        entry["loads"][pct] = {
-            "offered_request_gbps": (entry["capacity_request_gbps"] or 0) * float(pct) / 100,
-            "offered_rps": p["offered_rps"], "arrivals": p.get("arrivals"),
-            "achieved_rps": p["rpc_per_s"], "errors": p["errors"],
-            "errors_by_cause": e["errors_by_cause"], "overload_skips": p["overload_skips"],
-            "skipped": p["overload_skips"], "unfinished": p.get("unfinished", 0),
-            "by_size": by_size(p)}
+        for p in ldoc.get("phases", []):
+            if p["name"] != f"load{pct}":
+                continue
+            e = phase_entry(p, ldoc)
+            entry["loads"][pct] = {
+                "offered_request_gbps": (entry["capacity_request_gbps"] or 0) * float(pct) / 100,
+                "offered_rps": p["offered_rps"], "arrivals": p.get("arrivals"),
+                "achieved_rps": p["rpc_per_s"], "errors": p["errors"],
+                "errors_by_cause": e["errors_by_cause"], "overload_skips": p["overload_skips"],
+                "skipped": p["overload_skips"], "unfinished": p.get("unfinished", 0),
+                "by_size": by_size(p)}
+    entry["loads"] = dict(sorted(entry["loads"].items(), key=lambda kv: int(kv[0])))
     return entry
 
 
@@ -446,9 +454,10 @@ def table(r):
         if e["capacity_found"]:
             knee = (f"{e['capacity_rps']:,.0f} RPC/s = {e['capacity_request_gbps']:.3f} Gbps request load "
                     f"({len(e['probes'])} probes; p99 <= {e['knee_p99_factor']:g} x unloaded "
-                    f"{fmt(e['unloaded_p99_us'])} us)")
+                    f"{fmt(e['unloaded_p99_us'])} us, open loop at {fmt(e['reference_rps'], '{:,.0f}')} RPC/s)")
         else:
-            knee = f"NOT FOUND in {len(e['probes'])} probes: the loads were not run"
+            knee = (f"NOT FOUND ({e['why_none'] or 'no load passed'}; {len(e['probes'])} probes): "
+                    f"the loads were not run")
         L.append(f"| homa-dp memif | {w.upper()} capacity (open-loop knee) | {knee} |")
         for pct, ld in e["loads"].items():
             cells = []

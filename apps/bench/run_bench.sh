@@ -19,7 +19,8 @@
 #   --client-flags "F"  "--max_peer_server_rpcs=65536"), and for every memif client
 #
 # Stages over memif (issue 12): load = per workload, the open-loop knee (homa-perf
-# --find_capacity), then 50/80/90/95 % of it with --slowdown; overload = 2x the knee for 50 ms
+# --find_capacity), then 50/80/90/95 % of it with --slowdown, each with a fresh server;
+# overload = 2x the knee for 50 ms
 # between stretches at 50 %, recovery time and errors; scaling = closed loop with ramp-up,
 # 100 B at 10^2..10^6 and 100 KB at 10..10^4 live RPCs.
 #
@@ -282,24 +283,35 @@ knee_of() {
 try:
     c = json.load(open(sys.argv[1])).get("capacity") or {}
     print(c["knee_rps"] if c.get("found") else "")
-except Exception: print("")' "$RAW/memif_$1_load.json"
+except Exception: print("")' "$RAW/memif_$1_knee.json"
 }
 
-# Load: per workload the open-loop knee, then open-loop phases at shares of it (one client
-# process: the knee search, then the loads; latency from the scheduled arrival, --slowdown).
+# Load: per workload the open-loop knee (homa-perf --find_capacity), then one open-loop run per
+# share of it, each with a fresh server and client: a probe beyond the knee can leave a host
+# broken for a while (issue 12), and the loads must not inherit that. Latency counts from the
+# scheduled arrival; --slowdown calibrates each run first.
 homa_load_all() {
-    local w
+    local w knee pct
     for w in $WORKLOADS; do
-        log "homa-dp over net_memif: $w knee, then $LOAD_PCTS % of it ($W_SECS s each)"
+        log "homa-dp over net_memif: $w knee (open-loop probes)"
         # shellcheck disable=SC2086
-        homa_memif "memif_${w}_load" 65536 --workload="$w" --find_capacity $KNEE \
-            --load_pcts="$LOAD_PCTS" --slowdown --duration="$W_SECS" \
-            --cdf="$RAW/memif_${w}_load.cdf"
+        homa_memif "memif_${w}_knee" 65536 --workload="$w" --find_capacity $KNEE
+        knee=$(knee_of "$w")
+        if [ -z "$knee" ]; then
+            log "  $w: no knee found: its loads are not run (see raw/memif_${w}_knee.log)"
+            continue
+        fi
+        for pct in ${LOAD_PCTS//,/ }; do
+            log "homa-dp over net_memif: $w at $pct % of the knee ($knee RPC/s), $W_SECS s"
+            homa_memif "memif_${w}_load$pct" 65536 --workload="$w" --capacity_rps="$knee" \
+                --load_pcts="$pct" --slowdown --duration="$W_SECS" --cdf="$RAW/memif_${w}_load$pct.cdf"
+        done
     done
 }
 
 # Overload step: 2x the knee for 50 ms between stretches at 50 % (the knee from the load
-# stage; homa-perf searches it again when that stage did not run or found none).
+# stage; homa-perf searches it again, in the same process, when that stage did not run or
+# found none).
 homa_overload_all() {
     local w knee capacity
     for w in $OVERLOAD_WORKLOADS; do
