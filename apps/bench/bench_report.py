@@ -95,16 +95,34 @@ def sockperf(raw):
 
 
 # ------------------------------------------------------------------ homa-perf
+def causes(p):
+    """Errors of a phase by cause: send failures and failed responses merged (errno name ->
+    count, non-zero only); refusals that were retried are not errors."""
+    out = {}
+    for kind in ("send_errors", "response_errors"):
+        for k, v in (p.get(kind) or {}).items():
+            if v:
+                out[k] = out.get(k, 0) + v
+    return out
+
+
+def phase_entry(p, doc=None):
+    return {"name": p["name"], "rpc_per_s": p["rpc_per_s"], "goodput_gbps": p["goodput_gbps"],
+            "rpcs": p["rpcs"], "errors": p["errors"], "errors_by_cause": causes(p),
+            "skipped": p.get("overload_skips", 0), "unfinished": p.get("unfinished", 0),
+            "outstanding": p["outstanding"], "offered_rps": p["offered_rps"],
+            "overload_skips": p["overload_skips"], "cycles_per_rpc": p["cycles_per_rpc"],
+            "busy_cycles_per_rpc": p["busy_cycles_per_rpc"],
+            "busy_cycles_per_packet": p.get("busy_cycles_per_packet"),
+            "ramp": p.get("ramp"), "rtt_us": p["rtt_us"], "buckets": p.get("buckets", []),
+            "memory": doc.get("memory") if doc else None}
+
+
 def phase(raw, name):
     doc = load_json(f"{raw}/{name}.json")
     if not doc or not doc.get("phases"):
         return None
-    p = doc["phases"][0]
-    return {"rpc_per_s": p["rpc_per_s"], "goodput_gbps": p["goodput_gbps"], "rpcs": p["rpcs"],
-            "errors": p["errors"], "outstanding": p["outstanding"], "offered_rps": p["offered_rps"],
-            "overload_skips": p["overload_skips"], "cycles_per_rpc": p["cycles_per_rpc"],
-            "busy_cycles_per_rpc": p["busy_cycles_per_rpc"], "rtt_us": p["rtt_us"],
-            "buckets": p.get("buckets", []), "memory": doc.get("memory")}
+    return phase_entry(doc["phases"][0], doc)
 
 
 def swept(raw, prefix):
@@ -126,6 +144,92 @@ def best_rate(pts):
             "sweep": [{"outstanding": k, "rpc_per_s": v["rpc_per_s"]} for k, v in pts]}
 
 
+SERVER_CONTROL = re.compile(r"control packets sent (\d+), per completed RPC ([\d.]+)")
+
+
+def server_control_per_rpc(raw, name):
+    m = SERVER_CONTROL.search(read(f"{raw}/{name}.server.log") or "")
+    return float(m.group(2)) if m else None
+
+
+def by_size(p):
+    return [{"max_bytes": b["max_bytes"], "count": b["rtt_us"]["count"],
+             "rtt_p50_us": b["rtt_us"]["p50"], "rtt_p99_us": b["rtt_us"]["p99"],
+             "slowdown_p50": b["slowdown"]["p50"] if b["slowdown"]["count"] else None,
+             "slowdown_p99": b["slowdown"]["p99"] if b["slowdown"]["count"] else None}
+            for b in p.get("buckets", [])]
+
+
+def workload_load(raw, w):
+    """The knee search (raw/memif_<w>_knee.json) and one run per share of the knee
+    (raw/memif_<w>_load<pct>.json, each with a fresh server)."""
+    doc = load_json(f"{raw}/memif_{w}_knee.json")
+    if not doc:
+        return None
+    c = doc.get("capacity") or {}
+    entry = {"capacity_found": bool(c.get("found")), "capacity_rps": c.get("knee_rps") if c.get("found") else None,
+             "capacity_request_gbps": c.get("knee_gbps") if c.get("found") else None,
+             "unloaded_p99_us": c.get("unloaded_p99_us"), "reference_rps": c.get("reference_rps"),
+             "closed_loop_unloaded_p99_us": c.get("closed_loop_unloaded_p99_us"),
+             "why_none": c.get("why_none") or None, "knee_p99_factor": c.get("p99_factor"),
+             "probes": c.get("probes", []), "loads": {}}
+    for path in sorted(glob.glob(f"{raw}/memif_{w}_load*.json")):
+        pct = path[len(f"{raw}/memif_{w}_load"):-5]
+        ldoc = load_json(path)
+        if not pct.isdigit() or not ldoc:
+            continue
+        for p in ldoc.get("phases", []):
+            if p["name"] != f"load{pct}":
+                continue
+            e = phase_entry(p, ldoc)
+            entry["loads"][pct] = {
+                "offered_request_gbps": (entry["capacity_request_gbps"] or 0) * float(pct) / 100,
+                "offered_rps": p["offered_rps"], "arrivals": p.get("arrivals"),
+                "achieved_rps": p["rpc_per_s"], "errors": p["errors"],
+                "errors_by_cause": e["errors_by_cause"], "overload_skips": p["overload_skips"],
+                "skipped": p["overload_skips"], "unfinished": p.get("unfinished", 0),
+                "by_size": by_size(p)}
+    entry["loads"] = dict(sorted(entry["loads"].items(), key=lambda kv: int(kv[0])))
+    return entry
+
+
+def workload_overload(raw, w):
+    doc = load_json(f"{raw}/memif_{w}_overload.json")
+    if not doc:
+        return None
+    o = doc.get("overload_step")
+    if not o:  # homa-perf ran, but found no capacity to step from
+        c = doc.get("capacity") or {}
+        return {"ran": False, "why": f"no capacity: the knee search found none in "
+                                     f"{len(c.get('probes', []))} probes"}
+    ph = o["phase"]
+    return {"ran": True, "capacity_rps": o["capacity_rps"], "step_pct": o["step_pct"], "step_ms": o["step_ms"],
+            "base_pct": o["base_pct"], "window_ms": o["window_ms"],
+            "recover_factor": o["recover_factor"], "baseline_p99_us": o["baseline_p99_us"],
+            "baseline_lost": o["baseline_lost"],
+            "recovered": o["recovered"], "recovery_ms": o["recovery_ms"],
+            "peak_p99_ms": o["peak_p99_ms"], "errors": o["errors"],
+            "errors_by_cause": causes(ph), "skipped": o["skipped"], "unfinished": o["unfinished"],
+            "short_only": o["short_only"], "series": o["series"]}
+
+
+def scaling(raw, prefix):
+    out = []
+    for o, p in swept(raw, prefix):
+        doc = load_json(f"{raw}/{prefix}_{o}.json") or {}
+        eng = (doc.get("engines") or [{}])[0]
+        out.append({"live_rpcs": o, "rpc_per_s": p["rpc_per_s"], "errors": p["errors"],
+                    "errors_by_cause": p["errors_by_cause"], "unfinished": p["unfinished"],
+                    "cycles_per_rpc": p["cycles_per_rpc"],
+                    "busy_cycles_per_rpc": p["busy_cycles_per_rpc"],
+                    "busy_cycles_per_packet": p["busy_cycles_per_packet"],
+                    "ramp": p["ramp"], "rtt_p50_us": p["rtt_us"]["p50"],
+                    "rtt_p99_us": p["rtt_us"]["p99"],
+                    "client_control_per_rpc": eng.get("control_per_rpc"),
+                    "server_control_per_rpc": server_control_per_rpc(raw, f"{prefix}_{o}")})
+    return out
+
+
 def homa(raw, kind):
     out = {}
     lat = phase(raw, f"{kind}_latency")
@@ -138,34 +242,12 @@ def homa(raw, kind):
                                   "definition": "request + response payload bytes per second "
                                                 "(1 MB echo, 4 outstanding)"}
     if kind == "memif":
-        wl = {}
-        for w in ("w1", "w2", "w3", "w4", "w5"):
-            cap = phase(raw, f"memif_{w}_capacity")
-            if not cap:
-                continue
-            entry = {"capacity_request_gbps": cap["goodput_gbps"] / 2,
-                     "capacity_rpc_per_s": cap["rpc_per_s"], "loads": {}}
-            for pct in (50, 80):
-                ph = phase(raw, f"memif_{w}_load{pct}")
-                if not ph:
-                    continue
-                entry["loads"][str(pct)] = {
-                    "offered_request_gbps": entry["capacity_request_gbps"] * pct / 100,
-                    "offered_rps": ph["offered_rps"], "achieved_rps": ph["rpc_per_s"],
-                    "errors": ph["errors"], "overload_skips": ph["overload_skips"],
-                    "by_size": [{"max_bytes": b["max_bytes"], "count": b["rtt_us"]["count"],
-                                 "rtt_p50_us": b["rtt_us"]["p50"], "rtt_p99_us": b["rtt_us"]["p99"],
-                                 "slowdown_p50": b["slowdown"]["p50"] if b["slowdown"]["count"] else None,
-                                 "slowdown_p99": b["slowdown"]["p99"] if b["slowdown"]["count"] else None}
-                                for b in ph["buckets"]]}
-            wl[w] = entry
-        out["workloads"] = wl
-        out["scaling"] = [{"live_rpcs": o, "rpc_per_s": p["rpc_per_s"], "errors": p["errors"],
-                           "cycles_per_rpc": p["cycles_per_rpc"],
-                           "busy_cycles_per_rpc": p["busy_cycles_per_rpc"],
-                           "cycles_per_packet": p["busy_cycles_per_rpc"] / 2,
-                           "rtt_p50_us": p["rtt_us"]["p50"]}
-                          for o, p in swept(raw, "memif_scale")]
+        out["workloads"] = {w: e for w in ("w1", "w2", "w3", "w4", "w5")
+                            if (e := workload_load(raw, w)) is not None}
+        out["overload"] = {w: e for w in ("w1", "w2", "w3", "w4", "w5")
+                           if (e := workload_overload(raw, w)) is not None}
+        out["scaling"] = scaling(raw, "memif_scale")
+        out["scaling_100k"] = scaling(raw, "memif_scale100k")
         out["goodput_by_size"] = [{"bytes": s, "gbps": p["goodput_gbps"], "rpc_per_s": p["rpc_per_s"],
                                    "errors": p["errors"]} for s, p in swept(raw, "memif_size")]
     return out
@@ -214,8 +296,8 @@ def machine(raw):
 
 
 # ------------------------------------------------------------------ table
-def fmt(v, spec="{:.2f}"):
-    return "n/a" if v is None else spec.format(v)
+def fmt(v, spec="{:.2f}", missing="n/a"):
+    return missing if v is None else spec.format(v)
 
 
 def g(d, *keys):
@@ -259,28 +341,79 @@ def build(raw):
         "rx_pipeline_vs_testpmd_io_fwd": ratio(rx_first, fwd),
         "rx_pipeline_min_vs_testpmd_io_fwd": ratio(rx_min, fwd),
     }
-    worst_short_p99 = None
-    for w in (hm.get("workloads") or {}).values():
-        for b in g(w, "loads", "80", "by_size") or []:
-            if b["max_bytes"] <= 1000 and b["slowdown_p99"] is not None:
-                worst_short_p99 = max(worst_short_p99 or 0, b["slowdown_p99"])
     rate = g(hm, "rate_100b", "rpc_per_s")
-    r["targets"] = [
-        {"what": "100 B RTT p50 over memif (us)", "target": 3, "value": rtt50,
-         "verdict": verdict(rtt50, 3, True)},
-        {"what": "100 B RTT p99 over memif (us)", "target": 8, "value": rtt99,
-         "verdict": verdict(rtt99, 8, True)},
-        {"what": "100 B echo RPC/s per worker core (M)", "target": 8,
-         "value": rate / 1e6 if rate else None, "verdict": verdict(rate / 1e6 if rate else None, 8, False)},
-        {"what": "1 MB goodput / raw memif link", "target": 0.6,
-         "value": r["ratios"]["goodput_1mb_vs_raw_memif_1500"],
-         "verdict": verdict(r["ratios"]["goodput_1mb_vs_raw_memif_1500"], 0.6, False)},
-        {"what": "RX DATA pipeline, worst over live RPCs (Mpps)", "target": 20, "value": rx_min,
-         "verdict": verdict(rx_min, 20, False)},
-        {"what": "W1-W5 p99 slowdown, messages <= 1000 B, 80 % load (worst)", "target": 5,
-         "value": worst_short_p99, "verdict": verdict(worst_short_p99, 5, True)},
-    ]
+    t = r["targets"] = []
+
+    def target(what, op, goal, value, why_missing=None):
+        """op "<=" or ">="; value None: not measured (or `why_missing` says it failed)."""
+        if why_missing:
+            v = "misses"
+        else:
+            v = verdict(value, goal, op == "<=")
+        t.append({"what": what, "op": op, "target": goal, "value": value, "verdict": v,
+                  **({"note": why_missing} if why_missing else {})})
+
+    target("100 B RTT p50 over memif (us)", "<=", 3, rtt50)
+    target("100 B RTT p99 over memif (us)", "<=", 8, rtt99)
+    target("100 B echo RPC/s per worker core (M)", ">=", 8, rate / 1e6 if rate else None)
+    target("1 MB goodput / raw memif link", ">=", 0.6, r["ratios"]["goodput_1mb_vs_raw_memif_1500"])
+    target("RX DATA pipeline, worst over live RPCs (Mpps)", ">=", 20, rx_min)
+    # A workload without a knee had no loads to run: the load targets miss, and say why.
+    no_knee = [w.upper() for w, e in (hm.get("workloads") or {}).items() if not e["capacity_found"]]
+    no_knee = f"no knee found for {', '.join(no_knee)}" if no_knee else None
+    for key, goal in (("slowdown_p50", 2), ("slowdown_p99", 10)):
+        worst = None
+        for w in (hm.get("workloads") or {}).values():
+            for b in g(w, "loads", "80", "by_size") or []:
+                if b["max_bytes"] <= 1000 and b[key] is not None:
+                    worst = max(worst or 0, b[key])
+        target(f"W1-W5 {key[9:]} slowdown, messages <= 1000 B, 80 % of the knee (worst)"
+               + (" (aim: 5)" if goal == 10 else ""), "<=", goal, worst, no_knee)
+    lost, seen = 0, False
+    for w in (hm.get("workloads") or {}).values():
+        for pct in ("50", "80", "90"):
+            ld = g(w, "loads", pct)
+            if ld:
+                seen = True
+                lost += ld["errors"] + ld["skipped"] + ld["unfinished"]
+    target("W1-W5 at 50/80/90 % of the knee: errors + skipped + unfinished", "<=", 0,
+           lost if seen else None, no_knee)
+    sc = {p["live_rpcs"]: p for p in hm.get("scaling") or []}
+    base = g(sc.get(1000), "rpc_per_s")
+    high = [sc[n]["rpc_per_s"] for n in (10**4, 10**5, 10**6) if n in sc]
+    target("100 B RPC/s at 10^4-10^6 live RPCs / at 10^3 (worst)", ">=", 0.8,
+           min(high) / base if high and base else None)
+    cpp = [sc[n]["busy_cycles_per_packet"] for n in (10**2, 10**3, 10**4, 10**5, 10**6)
+           if n in sc and sc[n]["busy_cycles_per_packet"]]
+    target("100 B client busy cycles per packet, max / min over 10^2-10^6 live RPCs", "<=", 1.5,
+           max(cpp) / min(cpp) if len(cpp) >= 2 else None)
+    sk = {p["live_rpcs"]: p for p in hm.get("scaling_100k") or []}
+    base = g(sk.get(10), "rpc_per_s")
+    high = [sk[n]["rpc_per_s"] for n in (100, 1000, 10**4) if n in sk]
+    target("100 KB RPC/s at 10^2-10^4 live RPCs / at 10 (worst)", ">=", 0.8,
+           min(high) / base if high and base else None)
+    pts = list(sc.values()) + list(sk.values())
+    target("scaling runs (100 B, 100 KB): errors + unfinished", "<=", 0,
+           sum(p["errors"] + p["unfinished"] for p in pts) if pts else None)
+    ov = {w: o for w, o in (hm.get("overload") or {}).items() if o["ran"]}
+    not_run = [w.upper() for w, o in (hm.get("overload") or {}).items() if not o["ran"]]
+    not_recovered = [w.upper() for w, o in ov.items() if not o["recovered"]]
+    why = "; ".join(x for x in (f"not recovered: {', '.join(not_recovered)}" if not_recovered else "",
+                                f"not run (no knee): {', '.join(not_run)}" if not_run else "") if x)
+    rec = [o["recovery_ms"] for o in ov.values() if o["recovered"]]
+    target("overload step (2x knee, 50 ms): recovery, worst (ms)", "<=", 100,
+           max(rec) if rec and not not_recovered else None, why or None)
+    target("overload step: errors + skipped + unfinished", "<=", 0,
+           sum(o["errors"] + o["skipped"] + o["unfinished"] for o in ov.values()) if ov else None,
+           f"not run (no knee): {', '.join(not_run)}" if not_run else None)
     return r
+
+
+def lost_cell(d):
+    """Errors by cause, skipped arrivals, unfinished RPCs: every table row shows them."""
+    by = ", ".join(f"{k} {v}" for k, v in sorted(d.get("errors_by_cause", {}).items()))
+    return (f"errors {d['errors']}{' (' + by + ')' if by else ''}, skipped "
+            f"{d.get('skipped', 0)}, unfinished {d.get('unfinished', 0)}")
 
 
 def table(r):
@@ -318,20 +451,47 @@ def table(r):
         L.append(f"| {label} | 1 MB echo goodput (request + response payload) | "
                  f"{fmt(g(h, 'goodput_1mb', 'gbps'))} Gbps |")
     for w, e in (hm.get("workloads") or {}).items():
+        if e["capacity_found"]:
+            knee = (f"{e['capacity_rps']:,.0f} RPC/s = {e['capacity_request_gbps']:.3f} Gbps request load "
+                    f"({len(e['probes'])} probes; p99 <= {e['knee_p99_factor']:g} x unloaded "
+                    f"{fmt(e['unloaded_p99_us'])} us, open loop at {fmt(e['reference_rps'], '{:,.0f}')} RPC/s)")
+        else:
+            knee = (f"NOT FOUND ({e['why_none'] or 'no load passed'}; {len(e['probes'])} probes): "
+                    f"the loads were not run")
+        L.append(f"| homa-dp memif | {w.upper()} capacity (open-loop knee) | {knee} |")
         for pct, ld in e["loads"].items():
             cells = []
             for b in ld["by_size"]:
                 cells.append(f"<={b['max_bytes']:,} B {fmt(b['slowdown_p50'], '{:.1f}')}/"
                              f"{fmt(b['slowdown_p99'], '{:.1f}')}")
-            L.append(f"| homa-dp memif | {w.upper()} at {pct} % ({ld['offered_request_gbps']:.3f} Gbps "
-                     f"offered) slowdown p50/p99 by size | {'; '.join(cells) or 'n/a'} |")
-    sc = hm.get("scaling") or []
-    if sc:
-        L.append("| homa-dp memif | 100 B RPC/s by live RPCs | " + "; ".join(
-            f"{p['live_rpcs']:,}: {p['rpc_per_s']:,.0f}" + (f" ({p['errors']} err)" if p["errors"] else "")
+            L.append(f"| homa-dp memif | {w.upper()} at {pct} % of the knee ({ld['offered_request_gbps']:.3f} Gbps "
+                     f"offered, {ld['achieved_rps']:,.0f} of {ld['offered_rps']:,.0f} RPC/s served) "
+                     f"slowdown p50/p99 by size; {lost_cell(ld)} | {'; '.join(cells) or 'n/a'} |")
+    for w, o in (hm.get("overload") or {}).items():
+        if not o["ran"]:
+            L.append(f"| homa-dp memif | {w.upper()} overload step | not run: {o['why']} |")
+            continue
+        rec = (f"recovered {o['recovery_ms']:.1f} ms after the step" if o["recovered"]
+               else "NOT RECOVERED by the end")
+        L.append(f"| homa-dp memif | {w.upper()} overload step: {o['step_pct']:g} % of "
+                 f"{o['capacity_rps']:,.0f} RPC/s for {o['step_ms']:g} ms, {o['base_pct']:g} % around it | "
+                 f"{rec} (p99 of {o['window_ms']:g} ms windows <= {o['recover_factor']:g} x baseline "
+                 f"{fmt(o['baseline_p99_us'], '{:.1f}')} us"
+                 f"{' (baseline lost: > 1 % of its arrivals failed)' if o['baseline_lost'] else ''}; "
+                 f"worst window {fmt(o['peak_p99_ms'], '{:.2f} ms', 'has lost arrivals')}); "
+                 f"{lost_cell(o)} |")
+    for key, label in (("scaling", "100 B"), ("scaling_100k", "100 KB")):
+        sc = hm.get(key) or []
+        if not sc:
+            continue
+        L.append(f"| homa-dp memif | {label} echo RPC/s by live RPCs (closed loop, ramped up) | " + "; ".join(
+            f"{p['live_rpcs']:,}: {p['rpc_per_s']:,.0f}" + (f" ({lost_cell(p)})" if p["errors"] or p["unfinished"] else "")
             for p in sc) + " |")
-        L.append("| homa-dp memif | client busy cycles per packet (busy cycles per RPC / 2) by live RPCs | " + "; ".join(
-            f"{p['live_rpcs']:,}: {p['cycles_per_packet']:,.0f}" for p in sc) + " |")
+        L.append(f"| homa-dp memif | {label} client busy cycles per packet by live RPCs | " + "; ".join(
+            f"{p['live_rpcs']:,}: {fmt(p['busy_cycles_per_packet'], '{:,.0f}')}" for p in sc) + " |")
+        L.append(f"| homa-dp memif | {label} control packets per completed RPC, client / server, by live RPCs | "
+                 + "; ".join(f"{p['live_rpcs']:,}: {fmt(p['client_control_per_rpc'], '{:.3f}')} / "
+                             f"{fmt(p['server_control_per_rpc'], '{:.3f}')}" for p in sc) + " |")
     gs = hm.get("goodput_by_size") or []
     if gs:
         L.append("| homa-dp memif | echo goodput by message size, 8 outstanding | " + "; ".join(
@@ -352,8 +512,8 @@ def table(r):
     L.append("| target | goal | measured | verdict |")
     L.append("|---|---|---|---|")
     for t in r["targets"]:
-        L.append(f"| {t['what']} | {'<=' if t['what'].startswith(('100 B RTT', 'W1')) else '>='} "
-                 f"{t['target']} | {fmt(t['value'], '{:.3f}')} | {t['verdict']} |")
+        L.append(f"| {t['what']} | {t['op']} {t['target']} | {fmt(t['value'], '{:.3f}')} | "
+                 f"{t['verdict']}{' (' + t['note'] + ')' if t.get('note') else ''} |")
     return "\n".join(L) + "\n"
 
 
@@ -403,30 +563,54 @@ def plots(r, raw, out):
             "set logscale x\nset logscale y\nset grid\nset key outside right\n"
             f"plot {plot}\n", [p for p, _ in lines])
 
-    sc = r["homa_memif"].get("scaling") or []
+    series = [("scaling", "100 B echo"), ("scaling_100k", "100 KB echo")]
     rx = g(r, "rx_pipeline", "payload_64", "points") or []
-    if sc or rx:
-        f1, f2 = f"{pd}/scaling_memif.dat", f"{pd}/scaling_rx.dat"
+    files, rates, cycles = [], [], []
+    for key, label in series:
+        sc = r["homa_memif"].get(key) or []
+        if not sc:
+            continue
+        f1 = f"{pd}/{key}_memif.dat"
         with open(f1, "w") as f:
             for p in sc:
-                f.write(f"{p['live_rpcs']} {p['rpc_per_s'] / 1e6} {p['cycles_per_packet']}\n")
+                cpp = p["busy_cycles_per_packet"]
+                f.write(f"{p['live_rpcs']} {p['rpc_per_s'] / 1e6} {cpp if cpp else 'NaN'}\n")
+        files.append(f1)
+        rates.append(f"'{f1}' using 1:2 with linespoints lw 2 title 'homa-dp memif {label}: M RPC/s'")
+        cycles.append(f"'{f1}' using 1:3 with linespoints lw 2 title 'homa-dp memif {label}: client busy cycles/packet'")
+    if rx:
+        f2 = f"{pd}/scaling_rx.dat"
         with open(f2, "w") as f:
             for p in rx:
                 if p["mpps"] is not None:
                     f.write(f"{p['live_rpcs']} {p['mpps']} {p['cycles_per_packet']}\n")
-        rates, cycles = [], []
-        if sc:
-            rates.append(f"'{f1}' using 1:2 with linespoints lw 2 title 'homa-dp memif echo: M RPC/s'")
-            cycles.append(f"'{f1}' using 1:3 with linespoints lw 2 title 'homa-dp memif echo: client busy cycles/packet'")
-        if rx:
-            rates.append(f"'{f2}' using 1:2 with linespoints lw 2 title 'RX DATA pipeline: Mpps'")
-            cycles.append(f"'{f2}' using 1:3 with linespoints lw 2 title 'RX DATA pipeline: cycles/packet'")
+        files.append(f2)
+        rates.append(f"'{f2}' using 1:2 with linespoints lw 2 title 'RX DATA pipeline: Mpps'")
+        cycles.append(f"'{f2}' using 1:3 with linespoints lw 2 title 'RX DATA pipeline: cycles/packet'")
+    if files:
         run("scaling.png", "set multiplot layout 2,1 title 'Scaling with live RPCs (one core)'\n"
             "set logscale x\nset logscale y\nset grid\nset key outside right\n"
             "set xlabel 'live RPCs'\nset ylabel 'M RPC/s or Mpps'\n"
             f"plot {', '.join(rates)}\n"
             "set ylabel 'cycles per packet'\n"
-            f"plot {', '.join(cycles)}\nunset multiplot\n", [f1, f2])
+            f"plot {', '.join(cycles)}\nunset multiplot\n", files)
+
+    lines = []
+    for w, o in (r["homa_memif"].get("overload") or {}).items():
+        if not o["ran"] or not o["baseline_p99_us"]:
+            continue
+        path = f"{pd}/overload_{w}.dat"
+        with open(path, "w") as f:
+            for t, p99 in o["series"]:
+                # A window with a lost arrival has no finite p99: plotted as a gap.
+                f.write(f"{t} {p99 / o['baseline_p99_us'] if p99 is not None else 'NaN'}\n")
+        lines.append((path, f"{w.upper()} (step {o['step_ms']:g} ms at {o['step_pct']:g} %)"))
+    if lines:
+        plot = ", ".join(f"'{p}' using 1:2 with lines lw 2 title '{t}'" for p, t in lines)
+        run("overload.png", "set title 'homa-dp over memif: overload step, sliding-window p99 of short "
+            "messages / baseline p99'\nset xlabel 'window start (ms since the step began)'\n"
+            "set ylabel 'p99 / baseline p99'\nset logscale y\nset grid\nset key outside right\n"
+            f"plot {plot}, 2 with lines dt 3 title 'recovered (2 x baseline)'\n", [p for p, _ in lines])
 
     gs = r["homa_memif"].get("goodput_by_size") or []
     if gs:

@@ -11,8 +11,18 @@
 #   --no-install  never call apt-get (fail if dpdk-testpmd is missing; skip what else is missing)
 #   --no-profile  skip the perf record of the 100 B echo
 #   --docs        also copy the PNG plots to docs/perf_<name>.png (for the report, docs/perf.md)
-#   --only LIST   run only these stages (comma-separated: testpmd,kernel,memif,null,rx,profile),
-#                 keeping the other stages' raw logs from an earlier run in the same --out
+#   --only LIST   run only these stages (comma-separated: testpmd,kernel,memif,load,overload,
+#                 scaling,null,rx,profile), keeping the other stages' raw logs from an earlier
+#                 run in the same --out (memif: RTT, rate, 1 MB and goodput by size)
+#   --workloads L only these workloads in the load and overload stages (e.g. w1,w3)
+#   --server-flags "F"  extra homa-perf flags for every memif server (e.g. engine knobs:
+#   --client-flags "F"  "--max_peer_server_rpcs=65536"), and for every memif client
+#
+# Stages over memif (issue 12): load = per workload, the open-loop knee (homa-perf
+# --find_capacity), then 50/80/90/95 % of it with --slowdown, each with a fresh server;
+# overload = 2x the knee for 50 ms
+# between stretches at 50 %, recovery time and errors; scaling = closed loop with ramp-up,
+# 100 B at 10^2..10^6 and 100 KB at 10..10^4 live RPCs.
 #
 # As root it reserves 2 MiB hugepages (nr_hugepages back to its old value at exit) and uses
 # --huge-unlink with unique --file-prefixes; otherwise it says so and runs with --no-huge.
@@ -22,7 +32,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-QUICK=0 BUILD=1 INSTALL=1 PROFILE=1 DOCS=0 ONLY=""
+QUICK=0 BUILD=1 INSTALL=1 PROFILE=1 DOCS=0 ONLY="" SERVER_FLAGS="" CLIENT_FLAGS="" ONLY_WORKLOADS=""
 OUT=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -35,7 +45,13 @@ while [ $# -gt 0 ]; do
         --docs) DOCS=1 ;;
         --only) ONLY=$2; shift ;;
         --only=*) ONLY=${1#--only=} ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        --workloads) ONLY_WORKLOADS=$2; shift ;;
+        --workloads=*) ONLY_WORKLOADS=${1#--workloads=} ;;
+        --server-flags) SERVER_FLAGS=$2; shift ;;
+        --server-flags=*) SERVER_FLAGS=${1#--server-flags=} ;;
+        --client-flags) CLIENT_FLAGS=$2; shift ;;
+        --client-flags=*) CLIENT_FLAGS=${1#--client-flags=} ;;
+        -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;p}' "$0"; exit 0 ;;
         *) echo "run_bench.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -57,16 +73,26 @@ PIDS=()
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 # ---------------------------------------------------------------- durations per mode
+# KNEE: homa-perf's knee-search flags (probe length, probes at most); LOAD_PCTS: the open-loop
+# loads run at shares of the knee; SCALE_SWEEP / SCALE100K_SWEEP: live RPCs of the 100 B and
+# 100 KB scaling runs.
 if [ "$QUICK" = 1 ]; then
-    TP_SECS=2; SP_SECS=1; LAT_SECS=0.5; RATE_SECS=0.5; BIG_SECS=0.5; W_SECS=0.5; SCALE_SECS=0.5
-    RATE_SWEEP="64"; WORKLOADS="w1"; SCALE_SWEEP="1000"; SIZE_SWEEP=""
+    TP_SECS=2; SP_SECS=1; LAT_SECS=0.5; RATE_SECS=0.5; BIG_SECS=0.5; W_SECS=0.3; SCALE_SECS=0.5
+    RATE_SWEEP="64"; WORKLOADS="w1"; SCALE_SWEEP="1000"; SCALE100K_SWEEP="100"; SIZE_SWEEP=""
+    KNEE="--probe_duration=0.15 --probe_drain=0.1 --max_probes=3"; LOAD_PCTS="50,80,90,95"
+    OVERLOAD_WORKLOADS="w1"
     RX_RPCS="1,1000"; RX_SECS=0.05; NULL_SECS=0.5
 else
     TP_SECS=10; SP_SECS=5; LAT_SECS=8; RATE_SECS=4; BIG_SECS=6; W_SECS=5; SCALE_SECS=4
     RATE_SWEEP="32 64 128 256"; WORKLOADS="w1 w2 w3 w4 w5"
-    SCALE_SWEEP="1 10 100 1000 10000 100000 1000000"; SIZE_SWEEP="100 1000 10000 100000 1000000"
+    SCALE_SWEEP="100 1000 10000 100000 1000000"; SCALE100K_SWEEP="10 100 1000 10000"
+    SIZE_SWEEP="100 1000 10000 100000 1000000"
+    KNEE="--probe_duration=0.5 --probe_drain=0.2 --max_probes=8"; LOAD_PCTS="50,80,90,95"
+    OVERLOAD_WORKLOADS="w1 w2 w3 w4 w5"
     RX_RPCS="1,10,100,1000,10000,100000,1000000"; RX_SECS=0.5; NULL_SECS=4
 fi
+
+if [ -n "$ONLY_WORKLOADS" ]; then WORKLOADS=${ONLY_WORKLOADS//,/ }; OVERLOAD_WORKLOADS=$WORKLOADS; fi
 
 # ---------------------------------------------------------------- clean-up (always)
 cleanup() {
@@ -201,16 +227,18 @@ homa_memif() {
     shift 2
     rm -f "$SOCK"
     # shellcheck disable=SC2046
+    # shellcheck disable=SC2086
     bg "$PERF" $(eal 0@1) --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
         --role=server --local_ip=10.0.0.1 --duration=0 --max_rpcs="$max_rpcs" --stats \
-        > "$RAW/$name.server.log" 2>&1
+        $SERVER_FLAGS > "$RAW/$name.server.log" 2>&1
     srv=$!
     for i in $(seq 1 100); do grep -qs "serving echo" "$RAW/$name.server.log" && break; sleep 0.1; done
-    # shellcheck disable=SC2046
+    # shellcheck disable=SC2046,SC2086
     timeout -k 30 -s INT "${CLIENT_TIMEOUT:-300}" "$PERF" $(eal 0@0) \
         --vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no -- \
         --role=client --local_ip=10.0.0.2 --server_ip=10.0.0.1 --workload_dir=config/workloads \
-        --json --stats "$@" > "$RAW/$name.json" 2> "$RAW/$name.log" || log "  $name: homa-perf exited $?"
+        --json --stats "$@" $CLIENT_FLAGS > "$RAW/$name.json" 2> "$RAW/$name.log" ||
+        log "  $name: homa-perf exited $?"
     stop_pid "$srv"
     rm -f "$SOCK"
 }
@@ -236,36 +264,78 @@ homa_memif_all() {
     log "homa-dp over net_memif: 100 B echo RTT, one outstanding ($LAT_SECS s)"
     homa_memif memif_latency 65536 --workload=100 --outstanding=1 --duration="$LAT_SECS" \
         --cdf="$RAW/memif_latency.cdf"
-    local o w cap pct
+    local o
     for o in $RATE_SWEEP; do
         log "homa-dp over net_memif: 100 B echo, $o outstanding ($RATE_SECS s)"
         homa_memif "memif_rate_$o" 65536 --workload=100 --outstanding="$o" --duration="$RATE_SECS"
     done
     log "homa-dp over net_memif: 1 MB echo, 4 outstanding ($BIG_SECS s)"
     homa_memif memif_1mb 65536 --workload=1000000 --outstanding=4 --duration="$BIG_SECS"
-    for w in $WORKLOADS; do
-        log "homa-dp over net_memif: $w capacity (closed loop, 64 outstanding, $W_SECS s)"
-        homa_memif "memif_${w}_capacity" 65536 --workload="$w" --outstanding=64 --duration="$W_SECS"
-        cap=$(request_gbps "$RAW/memif_${w}_capacity.json")
-        for pct in 50 80; do
-            local load
-            load=$(python3 -c "print(max($cap * $pct / 100, 1e-6))")
-            log "homa-dp over net_memif: $w at $pct % of $cap Gbps = $load Gbps offered ($W_SECS s)"
-            homa_memif "memif_${w}_load$pct" 65536 --workload="$w" --load_gbps="$load" \
-                --duration="$W_SECS" --slowdown --cdf="$RAW/memif_${w}_load$pct.cdf"
-        done
-    done
-    for o in $SCALE_SWEEP; do
-        log "homa-dp over net_memif: scaling, 100 B echo with $o live RPCs ($SCALE_SECS s)"
-        # Bounded: SIGINT after the phase + 40 s makes homa-perf stop and report what completed
-        # (with 10^5+ queued messages the engine's SRPT pick, a linear scan, makes each poll slow).
-        CLIENT_TIMEOUT=$(python3 -c "print(int($SCALE_SECS + 40))") \
-            homa_memif "memif_scale_$o" $((o + 65536)) --workload=100 --outstanding="$o" \
-            --duration="$SCALE_SECS"
-    done
     for s in $SIZE_SWEEP; do
         log "homa-dp over net_memif: goodput, $s B echo, 8 outstanding ($SCALE_SECS s)"
         homa_memif "memif_size_$s" 65536 --workload="$s" --outstanding=8 --duration="$SCALE_SECS"
+    done
+}
+
+# The knee (RPC/s) that the load stage found for workload $1, or nothing.
+knee_of() {
+    python3 -c 'import json,sys
+try:
+    c = json.load(open(sys.argv[1])).get("capacity") or {}
+    print(c["knee_rps"] if c.get("found") else "")
+except Exception: print("")' "$RAW/memif_$1_knee.json"
+}
+
+# Load: per workload the open-loop knee (homa-perf --find_capacity), then one open-loop run per
+# share of it, each with a fresh server and client: a probe beyond the knee can leave a host
+# broken for a while (issue 12), and the loads must not inherit that. Latency counts from the
+# scheduled arrival; --slowdown calibrates each run first.
+homa_load_all() {
+    local w knee pct
+    for w in $WORKLOADS; do
+        log "homa-dp over net_memif: $w knee (open-loop probes)"
+        # shellcheck disable=SC2086
+        homa_memif "memif_${w}_knee" 65536 --workload="$w" --find_capacity $KNEE
+        knee=$(knee_of "$w")
+        if [ -z "$knee" ]; then
+            log "  $w: no knee found: its loads are not run (see raw/memif_${w}_knee.log)"
+            continue
+        fi
+        for pct in ${LOAD_PCTS//,/ }; do
+            log "homa-dp over net_memif: $w at $pct % of the knee ($knee RPC/s), $W_SECS s"
+            homa_memif "memif_${w}_load$pct" 65536 --workload="$w" --capacity_rps="$knee" \
+                --load_pcts="$pct" --slowdown --duration="$W_SECS" --cdf="$RAW/memif_${w}_load$pct.cdf"
+        done
+    done
+}
+
+# Overload step: 2x the knee for 50 ms between stretches at 50 % (the knee from the load
+# stage; homa-perf searches it again, in the same process, when that stage did not run or
+# found none).
+homa_overload_all() {
+    local w knee capacity
+    for w in $OVERLOAD_WORKLOADS; do
+        knee=$(knee_of "$w")
+        if [ -n "$knee" ]; then capacity="--capacity_rps=$knee"; else capacity="--find_capacity $KNEE"; fi
+        log "homa-dp over net_memif: $w overload step (capacity: ${knee:-searched first})"
+        # shellcheck disable=SC2086
+        homa_memif "memif_${w}_overload" 65536 --workload="$w" --overload_step $capacity
+    done
+}
+
+# Scaling: closed loop with ramp-up (homa-perf's default: 2 us per RPC, at most 1 s; the ramp
+# and a 50 ms warm-up are not measured). Bounded: SIGINT 40 s after the phase should have
+# ended makes homa-perf stop and report what completed.
+homa_scaling_all() {
+    local o size prefix sweep
+    for size in 100 100000; do
+        if [ "$size" = 100 ]; then prefix=memif_scale sweep=$SCALE_SWEEP; else prefix=memif_scale100k sweep=$SCALE100K_SWEEP; fi
+        for o in $sweep; do
+            log "homa-dp over net_memif: scaling, $size B echo with $o live RPCs ($SCALE_SECS s)"
+            CLIENT_TIMEOUT=$(python3 -c "print(int($SCALE_SECS + 40))") \
+                homa_memif "${prefix}_$o" $((o + 65536)) --workload="$size" --outstanding="$o" \
+                --duration="$SCALE_SECS"
+        done
     done
 }
 
@@ -354,6 +424,9 @@ main() {
         if command -v sockperf >/dev/null; then sockperf_runs; else log "sockperf missing: skipped"; fi
     fi
     if stage memif; then homa_memif_all; fi
+    if stage load; then homa_load_all; fi
+    if stage overload; then homa_overload_all; fi
+    if stage scaling; then homa_scaling_all; fi
     if stage null; then homa_null_all; fi
     if stage rx; then rx_pipeline; fi
     if stage profile && [ "$PROFILE" = 1 ]; then profile; fi

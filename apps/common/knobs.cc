@@ -1,7 +1,9 @@
 // See knobs.h.
 #include "knobs.h"
 
+#include <cstdlib>
 #include <limits>
+#include <sstream>
 #include <type_traits>
 
 namespace homa::apps {
@@ -36,6 +38,28 @@ std::string describe_config(const EngineConfig &c) {
     std::string out;
     for (const auto &k : kKnobs) out += std::string(k.name) + " = " + std::to_string(k.get(c)) + "\n";
     return out;
+}
+
+bool apply_knob_list(const std::string &list, EngineConfig *c, std::string *error) {
+    std::stringstream in(list);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        if (item.empty()) continue;
+        auto eq = item.find('=');
+        const KnobInfo *k = eq == std::string::npos ? nullptr : find_knob(item.substr(0, eq));
+        std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+        char *end = nullptr;
+        unsigned long long v = value.empty() ? 0 : strtoull(value.c_str(), &end, 0);
+        if (k == nullptr || value.empty() || *end || value[0] == '-') {
+            *error = "bad knob '" + item + "' (want name=value with a known knob name)";
+            return false;
+        }
+        if (!k->set(*c, v)) {
+            *error = "knob value out of range: " + item;
+            return false;
+        }
+    }
+    return true;
 }
 
 }  // namespace homa::apps

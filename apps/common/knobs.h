@@ -50,5 +50,9 @@ const KnobInfo *knobs(size_t *count);
 const KnobInfo *find_knob(const std::string &name);
 /** "name = value" lines for every knob, one per line. */
 std::string describe_config(const EngineConfig &c);
+/** Applies "name=value,name=value" (knob names as above) to `c`. False with `error` set on an
+ *  unknown name, a malformed item or a value out of range; `c` may then be partly changed.
+ *  Does not validate the whole config (EngineConfig::validate does). */
+bool apply_knob_list(const std::string &list, EngineConfig *c, std::string *error);
 
 }  // namespace homa::apps

@@ -1,62 +1,115 @@
 // homa-perf: the loopback perf app. EAL arguments, then `--`, then our flags (testpmd style).
 // Without --workload it runs its embedded default: 100 B echo (one outstanding, then 32), then
-// 1 MB echo, and prints a short table. See --help for every flag.
+// 1 MB echo, and prints a short table. See --help for every flag; docs/perf.md defines what
+// each figure means (measured window, latency from the scheduled arrival, the knee).
 #include <gflags/gflags.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <memory>
+#include <sstream>
 
 #include "apps/common/ipv4.h"
+#include "apps/common/knobs.h"
 #include "apps/launcher/counters.h"
 #include "homa/dataplane/host.h"
-#include "echo_load.h"
 #include "homa/dataplane/socket.h"
-#include "report.h"
-#include "remote_load.h"
-#include "ring_pair.h"
 #include "homa/dataplane/socket_service.h"
-#include <rte_malloc.h>
+#include "load_driver.h"
+#include "packet_summary.h"
+#include "remote_load.h"
+#include "report.h"
+#include "ring_pair.h"
+#include "runner.h"
 
+// --- what runs where ---
 DEFINE_string(role, "both", "both (client and server in this process), client, or server");
 DEFINE_string(local_ip, "10.0.0.1", "this host's IPv4 address");
 DEFINE_string(server_ip, "", "server address (default: local_ip, i.e. local delivery)");
 DEFINE_uint32(server_port, 99, "server Homa port (< 32768)");
 DEFINE_uint32(port, 0, "DPDK port id to use");
-DEFINE_string(workload, "", "message sizes: a byte count, w1..w5, or a file; empty = default run");
-DEFINE_string(workload_dir, "config/workloads", "where w1..w5 live");
-DEFINE_uint32(outstanding, 1, "closed loop: RPCs in flight (open loop: the in-flight cap)");
-DEFINE_double(rate, 0, "open loop: mean request rate in RPC/s (Poisson arrivals)");
-DEFINE_double(load_gbps, 0, "open loop: offered request load in Gbps (converted with the mean size)");
-DEFINE_double(duration, 5, "seconds per phase (server role: 0 = until SIGINT)");
-DEFINE_bool(verify, false, "check every echoed byte");
-DEFINE_bool(slowdown, false, "calibrate unloaded RTT per size bucket first, report slowdown");
-DEFINE_bool(json, false, "print results as JSON on stdout");
-DEFINE_uint32(pool_mb, 256, "bpage pool size in MiB");
-DEFINE_uint32(mtu, 1500, "IP MTU");
-DEFINE_uint64(seed, 1, "random seed for sizes and arrivals");
 DEFINE_bool(app_threads, false,
             "run the client/server loops on the main lcore and the worker on the next lcore, "
             "talking through message ports (needs 2 lcores), instead of run-to-completion");
 DEFINE_bool(ring_pair, false,
             "two dataplanes in this process over a net_ring pair (server at --server_ip, default "
             "local_ip + 1), both polled by this lcore; needs no --vdev");
+// --- the load ---
+DEFINE_string(workload, "", "message sizes: a byte count, w1..w5, or a file; empty = default run");
+DEFINE_string(workload_dir, "config/workloads", "where w1..w5 live");
+DEFINE_uint32(outstanding, 1,
+              "closed loop: RPCs kept in flight. Open loop: a cap on RPCs in flight, only if "
+              "given (default: what the engine's RPC table holds); arrivals beyond it wait in "
+              "the backlog, their latency counting from their scheduled time");
+DEFINE_double(rate, 0, "open loop: mean request rate in RPC/s (Poisson arrivals)");
+DEFINE_double(load_gbps, 0, "open loop: offered request load in Gbps (converted with the mean size)");
+DEFINE_double(duration, 5, "seconds measured per phase (server role: 0 = until SIGINT)");
+DEFINE_double(warmup, 0.05, "seconds not measured: after the ramp (closed loop), from the start "
+                            "(open loop)");
+DEFINE_double(ramp, -1, "closed loop: spread the first --outstanding sends over this many "
+                        "seconds (-1: 2 us per RPC, at most 1 s)");
+DEFINE_uint32(ramp_batch, 32, "closed loop: at most this many RPCs added per loop iteration "
+                              "during the ramp (completions are refilled at once)");
+DEFINE_double(drain, 2, "seconds to wait for the responses of the measured RPCs after the "
+                        "window; what is still out then is aborted and reported unfinished");
+DEFINE_uint32(backlog, 1u << 20, "open loop: arrivals that may wait to be sent; beyond, arrivals "
+                                 "are skipped (and reported)");
+DEFINE_bool(verify, false, "check every echoed byte");
+DEFINE_bool(slowdown, false, "calibrate unloaded RTT per size bucket first, report slowdown");
+DEFINE_uint64(seed, 1, "random seed for sizes and arrivals");
+// --- capacity (the open-loop knee), load at a share of it, the overload step ---
+DEFINE_bool(find_capacity, false, "search the open-loop knee: the highest offered rate whose p99 "
+                                  "stays within --knee_p99_factor x the unloaded p99");
+DEFINE_double(knee_p99_factor, 10, "knee: p99 at most this many times the unloaded p99");
+DEFINE_double(knee_min_served, 0.95, "knee: completions at least this share of the arrivals");
+DEFINE_double(probe_duration, 0.5, "knee: measured seconds per probe");
+DEFINE_double(probe_drain, 0.2, "knee: seconds a probe's RPCs may take to drain");
+DEFINE_uint32(max_probes, 8, "knee: probes at most");
+DEFINE_double(capacity_rps, 0, "the capacity in RPC/s, if known (no search)");
+DEFINE_double(capacity_gbps, 0, "the capacity as request load in Gbps, if known (no search)");
+DEFINE_string(load_pcts, "", "open-loop phases at these percentages of the capacity, e.g. "
+                             "50,80,90,95 (finds the capacity first unless given)");
+DEFINE_bool(overload_step, false, "offer --step_pct of capacity for --step_ms between two "
+                                  "stretches at --step_base_pct; report the recovery time");
+DEFINE_double(step_pct, 200, "overload step: load during the step, % of capacity");
+DEFINE_double(step_ms, 50, "overload step: length of the step");
+DEFINE_double(step_base_pct, 50, "overload step: load before and after, % of capacity");
+DEFINE_double(step_before, 0.3, "overload step: seconds before the step (the baseline)");
+DEFINE_double(step_after, 0.5, "overload step: seconds after the step");
+DEFINE_double(step_window_ms, 10, "overload step: sliding window for the p99");
+DEFINE_double(recover_factor, 2, "overload step: recovered once every window's p99 stays "
+                                 "within this many times the baseline p99");
+DEFINE_uint32(short_bytes, 1000, "overload step: the short messages whose p99 is watched");
+// --- the engine ---
+DEFINE_uint32(pool_mb, 256, "bpage pool size in MiB");
+DEFINE_uint32(mtu, 1500, "IP MTU");
 DEFINE_uint32(max_rpcs, 0, "engine capacity: live RPCs (0: enough for --outstanding, at least "
                            "65,536; both roles in one process need two per RPC)");
-DEFINE_bool(stats, false, "print every non-zero worker, engine and pool counter to stderr at the end");
+DEFINE_uint64(max_peer_server_rpcs, homa::EngineConfig{}.max_peer_server_rpcs,
+              "server RPCs one peer may hold on this host (engine knob)");
+DEFINE_uint64(max_peer_unacked, homa::EngineConfig{}.max_peer_unacked,
+              "replies one peer may leave unacknowledged (engine knob)");
+DEFINE_string(knobs, "", "more engine knobs: name=value,... (names as in the launcher's "
+                         "`show config`)");
+// --- output ---
+DEFINE_bool(json, false, "print results as JSON on stdout");
+DEFINE_bool(stats, false, "print where packets went (per engine) and every non-zero worker, "
+                          "engine and pool counter to stderr at the end");
 DEFINE_string(cdf, "", "also write each phase's RTT CDF (\"<us> <fraction>\" lines) to this file");
 
 namespace {
 
 std::atomic<bool> g_quit{false};  // set by SIGINT/SIGTERM; the only global, as in DPDK apps
 constexpr uint32_t kMaxOutstanding = 1'000'000;
+constexpr uint32_t kRpcSlack = 1024;  // engine RPCs beyond the load's (stragglers, server side)
 
 void on_signal(int) { g_quit.store(true); }
 
@@ -65,18 +118,50 @@ int fail(const std::string &msg) {
     return 2;
 }
 
-bool make_phase(const std::string &name, const std::string &workload, uint32_t outstanding,
-                double rate, double seconds, homa::perf::PhaseSpec *out, std::string *error) {
+bool flag_given(const char *name) {
+    gflags::CommandLineFlagInfo info;
+    return gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default;
+}
+
+bool parse_pcts(const std::string &s, std::vector<double> *out, std::string *error) {
+    std::stringstream in(s);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        char *end = nullptr;
+        double v = strtod(item.c_str(), &end);
+        if (item.empty() || *end || !(v > 0)) {
+            *error = "bad --load_pcts entry '" + item + "' (positive numbers)";
+            return false;
+        }
+        out->push_back(v);
+    }
+    return true;
+}
+
+// The spec every phase starts from: the flags that apply to all of them.
+homa::perf::PhaseSpec base_spec(const std::string &name, const homa::perf::Workload &w,
+                                uint32_t outstanding, double seconds) {
     homa::perf::PhaseSpec p;
     p.name = name;
-    if (!homa::perf::Workload::parse(workload, FLAGS_workload_dir, &p.workload, error)) return false;
+    p.workload = w;
     p.outstanding = outstanding;
-    p.rate_rps = rate;
     p.seconds = seconds;
+    p.warmup_s = FLAGS_warmup;
+    p.ramp_s = FLAGS_ramp >= 0 ? FLAGS_ramp : std::min(1.0, outstanding * 2e-6);
+    p.ramp_batch = std::max<uint32_t>(FLAGS_ramp_batch, 1);
+    p.drain_s = FLAGS_drain;
+    p.backlog_cap = std::max<uint32_t>(FLAGS_backlog, 1);
     p.verify = FLAGS_verify;
     p.progress = seconds >= 3 && !FLAGS_json;
     p.seed = FLAGS_seed;
-    *out = std::move(p);
+    return p;
+}
+
+bool closed_phase(const std::string &name, const std::string &workload, uint32_t outstanding,
+                  double seconds, homa::perf::PhaseSpec *out, std::string *error) {
+    homa::perf::Workload w;
+    if (!homa::perf::Workload::parse(workload, FLAGS_workload_dir, &w, error)) return false;
+    *out = base_spec(name, w, outstanding, seconds);
     return true;
 }
 
@@ -99,33 +184,134 @@ int main(int argc, char **argv) {
 
 namespace {
 
+// Flags -> RunOptions. `open_cap`: the open loop's in-flight cap.
+bool plan(bool client_role, uint32_t open_cap, homa::perf::RunOptions *o, std::string *error) {
+    using homa::perf::PhaseSpec;
+    if (!client_role) return true;
+    o->slowdown = FLAGS_slowdown;
+    const bool open = FLAGS_rate > 0 || FLAGS_load_gbps > 0;
+    const bool capacity_mode = FLAGS_find_capacity || FLAGS_overload_step || !FLAGS_load_pcts.empty();
+    if (FLAGS_workload.empty()) {
+        if (capacity_mode || open) {
+            *error = "--find_capacity, --load_pcts, --overload_step, --rate and --load_gbps need --workload";
+            return false;
+        }
+        PhaseSpec p;
+        if (!closed_phase("latency", "100", 1, 2, &p, error)) return false;
+        o->phases.push_back(p);
+        if (!closed_phase("rate", "100", 32, 3, &p, error)) return false;
+        o->phases.push_back(p);
+        if (!closed_phase("1MB", "1000000", 4, 4, &p, error)) return false;
+        o->phases.push_back(p);
+        return true;
+    }
+    homa::perf::Workload w;
+    if (!homa::perf::Workload::parse(FLAGS_workload, FLAGS_workload_dir, &w, error)) return false;
+    const double gbps_to_rps = 1e9 / 8 / w.mean_length();
+    if (open) {
+        PhaseSpec p = base_spec("load", w, open_cap, FLAGS_duration);
+        double rate = FLAGS_load_gbps > 0 ? FLAGS_load_gbps * gbps_to_rps : FLAGS_rate;
+        p.schedule = {{FLAGS_warmup + FLAGS_duration, rate}};
+        o->phases.push_back(p);
+    } else if (!capacity_mode) {
+        o->phases.push_back(base_spec("run", w, FLAGS_outstanding, FLAGS_duration));
+    }
+    if (!capacity_mode) return true;
+    o->base = base_spec("base", w, open_cap, FLAGS_duration);
+    o->find_capacity = FLAGS_find_capacity;
+    o->capacity.p99_factor = FLAGS_knee_p99_factor;
+    o->capacity.min_achieved = FLAGS_knee_min_served;
+    o->capacity.probe_s = FLAGS_probe_duration;
+    o->capacity.probe_drain_s = FLAGS_probe_drain;
+    o->capacity.max_probes = std::max<uint32_t>(FLAGS_max_probes, 1);
+    o->capacity_rps = FLAGS_capacity_gbps > 0 ? FLAGS_capacity_gbps * gbps_to_rps : FLAGS_capacity_rps;
+    if (!parse_pcts(FLAGS_load_pcts, &o->load_pcts, error)) return false;
+    o->overload_step = FLAGS_overload_step;
+    o->overload.base_pct = FLAGS_step_base_pct;
+    o->overload.step_pct = FLAGS_step_pct;
+    o->overload.step_s = FLAGS_step_ms / 1e3;
+    o->overload.before_s = FLAGS_step_before;
+    o->overload.after_s = FLAGS_step_after;
+    o->overload.window_s = FLAGS_step_window_ms / 1e3;
+    o->overload.recover_factor = FLAGS_recover_factor;
+    o->overload.short_bytes = FLAGS_short_bytes;
+    return true;
+}
+
+bool check_flags(std::string *error) {
+    if (FLAGS_server_port == 0 || FLAGS_server_port >= 0x8000) {
+        *error = "--server_port must be 1..32767";
+    } else if (FLAGS_outstanding == 0 || FLAGS_outstanding > kMaxOutstanding) {
+        *error = "--outstanding must be 1..1000000";
+    } else if (FLAGS_rate < 0 || FLAGS_load_gbps < 0 || FLAGS_duration < 0) {
+        *error = "--rate, --load_gbps and --duration must not be negative";
+    } else if (FLAGS_warmup < 0 || FLAGS_drain < 0 || FLAGS_probe_duration <= 0 ||
+               FLAGS_probe_drain < 0 || FLAGS_capacity_rps < 0 || FLAGS_capacity_gbps < 0) {
+        *error = "--warmup, --drain, --probe_drain, --capacity_rps and --capacity_gbps must not be "
+                 "negative, --probe_duration must be positive";
+    } else if (FLAGS_knee_p99_factor < 1 || FLAGS_knee_min_served <= 0 || FLAGS_knee_min_served > 1) {
+        *error = "--knee_p99_factor must be >= 1 and --knee_min_served in (0, 1]";
+    } else if (FLAGS_step_pct <= 0 || FLAGS_step_base_pct <= 0 || FLAGS_step_ms <= 0 ||
+               FLAGS_step_before <= 0 || FLAGS_step_after <= 0 || FLAGS_step_window_ms <= 0 ||
+               FLAGS_recover_factor < 1) {
+        *error = "--step_* must be positive and --recover_factor >= 1";
+    } else {
+        return true;
+    }
+    return false;
+}
+
+// Engine knobs from flags; validated here for a clear message.
+bool engine_knobs(homa::EngineConfig *c, std::string *error) {
+    c->max_peer_server_rpcs = static_cast<decltype(c->max_peer_server_rpcs)>(FLAGS_max_peer_server_rpcs);
+    c->max_peer_unacked = static_cast<decltype(c->max_peer_unacked)>(FLAGS_max_peer_unacked);
+    if (c->max_peer_server_rpcs != FLAGS_max_peer_server_rpcs ||
+        c->max_peer_unacked != FLAGS_max_peer_unacked) {
+        *error = "--max_peer_server_rpcs / --max_peer_unacked out of range";
+        return false;
+    }
+    if (!homa::apps::apply_knob_list(FLAGS_knobs, c, error)) return false;
+    return c->validate(error);
+}
+
+void print_summaries(const homa::perf::Report &rep, bool always) {
+    for (const auto &s : rep.engines) {
+        bool trouble = s.resends || s.busy || s.rpc_unknown || s.client_restarts ||
+                       s.client_timeouts || s.server_timeouts || !s.drops.empty();
+        if (always || trouble) fprintf(stderr, "%s", homa::perf::describe(s).c_str());
+    }
+}
+
 int run(int argc, char **argv) {
     gflags::SetUsageMessage("homa-perf [EAL args] -- [flags]: Homa echo benchmark");
     gflags::ParseCommandLineFlags(&argc, &argv, true);
     if (argc > 1) return fail(std::string("unexpected argument '") + argv[1] + "'");
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    std::string error;
+    if (!check_flags(&error)) return fail(error);
 
     bool client_role = FLAGS_role == "both" || FLAGS_role == "client";
     bool server_role = FLAGS_role == "both" || FLAGS_role == "server";
     if (!client_role && !server_role) return fail("--role must be both, client or server");
-    if (FLAGS_server_port == 0 || FLAGS_server_port >= 0x8000) {
-        return fail("--server_port must be 1..32767");
-    }
-    if (FLAGS_outstanding == 0 || FLAGS_outstanding > kMaxOutstanding) {
-        return fail("--outstanding must be 1..1000000");
-    }
     // Both roles in one process: each RPC lives twice in the engine (client and server side).
-    const uint64_t rpcs_needed = uint64_t{FLAGS_outstanding} * (FLAGS_role == "both" ? 2 : 1) + 1024;
-    uint64_t max_rpcs = FLAGS_max_rpcs ? FLAGS_max_rpcs : std::max<uint64_t>(65536, rpcs_needed);
+    const uint32_t per_rpc = FLAGS_role == "both" ? 2 : 1;
+    const bool open = FLAGS_rate > 0 || FLAGS_load_gbps > 0 || FLAGS_find_capacity ||
+                      FLAGS_overload_step || !FLAGS_load_pcts.empty();
+    const bool cap_given = flag_given("outstanding");
+    // What the load needs in flight: a closed loop's N, or an open loop's cap when given.
+    const uint64_t rpcs_needed = (open && !cap_given ? 0 : uint64_t{FLAGS_outstanding} * per_rpc) + kRpcSlack;
+    const uint64_t max_rpcs = FLAGS_max_rpcs ? FLAGS_max_rpcs : std::max<uint64_t>(65536, rpcs_needed);
     if (max_rpcs > (1u << 26)) return fail("--max_rpcs must be at most 67108864 (2^26)");
     if (FLAGS_max_rpcs && FLAGS_role != "server" && FLAGS_max_rpcs < rpcs_needed) {
         return fail("--max_rpcs=" + std::to_string(FLAGS_max_rpcs) + " is below the " +
                     std::to_string(rpcs_needed) + " live RPCs --outstanding needs");
     }
-    if (FLAGS_rate < 0 || FLAGS_load_gbps < 0 || FLAGS_duration < 0) {
-        return fail("--rate, --load_gbps and --duration must not be negative");
-    }
+    // The open loop's in-flight cap: the user's, or what the engine's RPC table holds (the
+    // engine would refuse more anyway; arrivals beyond wait in the backlog either way).
+    const uint32_t open_cap = cap_given ? FLAGS_outstanding
+                                        : static_cast<uint32_t>(std::max<uint64_t>(
+                                              (max_rpcs - std::min<uint64_t>(max_rpcs / 2, kRpcSlack)) / per_rpc, 1));
     uint32_t local_ip = 0, server_ip = 0;
     if (!homa::apps::parse_ipv4(FLAGS_local_ip, &local_ip)) return fail("bad --local_ip " + FLAGS_local_ip);
     std::string sip = FLAGS_server_ip.empty() ? FLAGS_local_ip : FLAGS_server_ip;
@@ -138,31 +324,8 @@ int run(int argc, char **argv) {
     if (FLAGS_role == "client" && server_ip == local_ip) {
         return fail("--role=client needs --server_ip of another host");
     }
-
-    std::vector<homa::perf::PhaseSpec> phases;
-    std::string error;
-    if (client_role) {
-        homa::perf::PhaseSpec p;
-        if (FLAGS_workload.empty()) {
-            if (!make_phase("latency", "100", 1, 0, 2, &p, &error)) return fail(error);
-            phases.push_back(p);
-            if (!make_phase("rate", "100", 32, 0, 3, &p, &error)) return fail(error);
-            phases.push_back(p);
-            if (!make_phase("1MB", "1000000", 4, 0, 4, &p, &error)) return fail(error);
-            phases.push_back(p);
-        } else {
-            if (!make_phase("run", FLAGS_workload, FLAGS_outstanding, FLAGS_rate, FLAGS_duration,
-                            &p, &error)) {
-                return fail(error);
-            }
-            if (FLAGS_load_gbps > 0) {
-                p.rate_rps = FLAGS_load_gbps * 1e9 / 8 / p.workload.mean_length();
-                p.name = "load";
-            }
-            if (FLAGS_rate > 0 || FLAGS_load_gbps > 0) p.outstanding = std::max(p.outstanding, 4096u);
-            phases.push_back(p);
-        }
-    }
+    homa::perf::RunOptions options;
+    if (!plan(client_role, open_cap, &options, &error)) return fail(error);
 
     if (FLAGS_app_threads && rte_lcore_count() < 2) {
         return fail("--app_threads needs a second lcore for the worker: e.g. -l 0,1 or --lcores=0@0,1@0");
@@ -177,15 +340,28 @@ int run(int argc, char **argv) {
         return fail("no DPDK port " + std::to_string(FLAGS_port) + " (" + std::to_string(ports) +
                     " available): give one with EAL args, e.g. --vdev=net_null0,no-rx=1");
     }
+    // Requests are this pattern (zero-copy); the server's retried replies copy it too. Freed
+    // last (declared before the hosts, whose frames may still point into it).
+    auto *pattern = static_cast<uint8_t *>(rte_malloc("homa_perf_pattern", 1'000'000, 64));
+    if (pattern == nullptr) return fail("cannot allocate the 1 MB request buffer");
+    for (uint32_t i = 0; i < 1'000'000; ++i) pattern[i] = homa::perf::pattern_at(i);
+    struct PatternFree {
+        uint8_t *p;
+        ~PatternFree() { rte_free(p); }
+    } pattern_free{pattern};
+
     homa::dp::HostConfig ho;
     ho.name = "perf_client";
     ho.port_id = FLAGS_ring_pair ? ring_b : static_cast<uint16_t>(FLAGS_port);
     ho.worker.engine.local_ip = local_ip;
     ho.worker.engine.mtu = FLAGS_mtu;
+    ho.worker.engine.max_rpcs = static_cast<uint32_t>(max_rpcs);
+    if (!engine_knobs(&ho.worker.engine, &error)) return fail("bad engine knob: " + error);
     ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;
     ho.mbufs = 32767;
     ho.extra_pool_caches = FLAGS_app_threads ? 1 : 0;  // cache 1: the application thread's copies
-    ho.worker.engine.max_rpcs = static_cast<uint32_t>(max_rpcs);
+    // A send slot per engine RPC: a reply can always get one (the echo server holds requests
+    // back while none is free, see echo_server.h).
     ho.worker.max_zero_copy_sends = static_cast<uint32_t>(std::max<uint64_t>(max_rpcs, 1u << 16));
     auto host = homa::dp::Host::create(ho, &error);
     if (!host) return fail(error);
@@ -209,7 +385,8 @@ int run(int argc, char **argv) {
             return fail("cannot bind server port: " + std::string(strerror(-rc)));
         }
     }
-    homa::perf::RunInfo info;
+    homa::perf::Report report;
+    homa::perf::RunInfo &info = report.info;
     info.driver = host->port_info().driver;
     info.mode = (FLAGS_role == "both" ? std::string("client+server in one process") : FLAGS_role) +
                 (FLAGS_ring_pair ? ", two dataplanes over a net_ring pair"
@@ -221,11 +398,16 @@ int run(int argc, char **argv) {
     if (!client_role) {
         fprintf(stderr, "homa-perf: serving echo on %s:%u (%s)\n", sip.c_str(), FLAGS_server_port,
                 info.driver.c_str());
-        uint64_t served = homa::perf::serve_only(worker, server, FLAGS_duration, g_quit);
-        fprintf(stderr, "homa-perf: served %lu requests\n", served);
+        homa::perf::EchoServer echo(pattern, ho.worker.max_zero_copy_sends);
+        homa::perf::ServerStats st = homa::perf::serve_only(worker, server, echo, FLAGS_duration, g_quit);
+        fprintf(stderr, "homa-perf: served %lu requests\n", st.served);
+        fprintf(stderr, "homa-perf: echo server: %s\n", st.describe().c_str());
+        report.engines.push_back(homa::perf::summarize_engine(worker, "server"));
+        print_summaries(report, FLAGS_stats);
         if (FLAGS_stats) {
             fprintf(stderr, "homa-perf: counters\n%s", homa::launcher::format_counters(worker, false).c_str());
         }
+        server.close();
         return 0;
     }
     if (!FLAGS_app_threads) {
@@ -233,9 +415,6 @@ int run(int argc, char **argv) {
             return fail("cannot open client socket: " + std::string(strerror(-rc)));
         }
     }
-    auto *pattern = static_cast<uint8_t *>(rte_malloc("homa_perf_pattern", 1'000'000, 64));
-    if (pattern == nullptr) return fail("cannot allocate the 1 MB request buffer");
-    for (uint32_t i = 0; i < 1'000'000; ++i) pattern[i] = homa::perf::pattern_at(i);
 
     homa::Endpoint server_addr{server_ip, static_cast<uint16_t>(FLAGS_server_port)};
     std::unique_ptr<homa::perf::LoadDriver> driver;
@@ -274,60 +453,40 @@ int run(int argc, char **argv) {
             return fail("cannot open remote sockets: " + std::string(strerror(-orc)));
         }
         driver = std::make_unique<homa::perf::RemoteDriver>(*rclient, rserver.get(), server_addr,
-                                                            pattern);
+                                                            pattern, worker);
         info.mode += "; --app_threads: application loops on lcore " +
                      std::to_string(rte_lcore_id()) + ", worker on lcore " +
                      std::to_string(worker_lcore) + " (message ports)";
     } else {
         driver = std::make_unique<homa::perf::LocalDriver>(
-            worker, client, server_role ? &server : nullptr, server_addr, pattern);
+            worker, client, server_role ? &server : nullptr, server_addr, pattern,
+            ho.worker.max_zero_copy_sends);
     }
-    std::vector<homa::perf::PhaseResult> results;
-    for (auto &p : phases) {
-        if (g_quit) break;
-        if (FLAGS_slowdown) {
-            homa::perf::PhaseSpec cal = p;
-            cal.name = "unloaded";
-            cal.outstanding = 1;
-            cal.rate_rps = 0;
-            cal.seconds = std::min(2.0, std::max(0.5, p.seconds / 4));
-            cal.progress = false;
-            auto base = homa::perf::run_phase(*driver, cal, g_quit);
-            for (size_t b = 0; b < homa::perf::kNumBuckets; ++b) {
-                p.unloaded_ns[b] = base.buckets[b].rtt.quantile(0.5);
-            }
-        }
-        results.push_back(homa::perf::run_phase(*driver, p, g_quit));
-    }
-    // Nothing is lost silently: say what the dataplanes had to recover from.
-    for (homa::dp::Worker *w : {&worker, &server_worker}) {
-        const auto &ws = w->stats();
-        const auto &es = w->engine().stats();
-        uint64_t drops = 0;
-        for (uint64_t d : es.drops) drops += d;
-        if (ws.tx_no_mbuf || ws.tx_retries || es.resends_sent || es.retransmitted_packets || drops) {
-            fprintf(stderr, "homa-perf: %s: tx_no_mbuf %lu tx_retries %lu resends %lu "
-                            "retransmitted %lu busy %lu engine drops %lu timeouts %lu\n",
-                    homa::apps::format_ipv4(w->local_ip()).c_str(), ws.tx_no_mbuf, ws.tx_retries,
-                    es.resends_sent, es.retransmitted_packets, es.busy_sent, drops,
-                    es.client_rpcs_timed_out);
-        }
-        if (&server_worker == &worker) break;
-    }
+
+    report.run = homa::perf::run_all(*driver, options, g_quit);
+    const auto &results = report.run.phases;
+    if (const homa::perf::ServerStats *st = driver->server_stats()) report.server = *st;
+    const bool one_engine = &server_worker == &worker;
+    report.engines.push_back(homa::perf::summarize_engine(
+        worker, one_engine && server_role ? "client+server" : "client"));
+    if (!one_engine) report.engines.push_back(homa::perf::summarize_engine(server_worker, "server"));
+    // Nothing is lost silently: where packets went, whenever anything had to be recovered.
+    print_summaries(report, FLAGS_stats);
     if (FLAGS_json) {
-        homa::perf::print_json(stdout, info, results);
+        homa::perf::print_json(stdout, report);
     } else {
-        homa::perf::print_table(stdout, info, results);
+        homa::perf::print_table(stdout, report);
     }
     if (FLAGS_stats) {
         fprintf(stderr, "homa-perf: counters\n%s", homa::launcher::format_counters(worker, false).c_str());
     }
+    bool ok = !results.empty() || report.run.capacity || report.run.overload;
     if (!FLAGS_cdf.empty()) {
         FILE *f = fopen(FLAGS_cdf.c_str(), "w");
         if (f == nullptr) {
             fprintf(stderr, "homa-perf: cannot write --cdf file %s: %s\n", FLAGS_cdf.c_str(),
                     strerror(errno));
-            results.clear();  // fail the run below
+            ok = false;
         } else {
             homa::perf::print_cdf(f, results);
             fclose(f);
@@ -347,9 +506,8 @@ int run(int argc, char **argv) {
         worker.poll();
         if (&server_worker != &worker) server_worker.poll();
     }
-    rte_free(pattern);
-    bool ok = !results.empty();
     for (const auto &r : results) ok = ok && r.rpcs > 0 && r.verify_failures == 0;
+    if (report.run.overload) ok = ok && report.run.overload->phase.verify_failures == 0;
     return ok ? 0 : 1;
 }
 

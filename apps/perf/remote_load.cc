@@ -1,17 +1,13 @@
 // See remote_load.h.
 #include "remote_load.h"
 
+#include <cerrno>
+
 namespace homa::perf {
 
 bool RemoteDriver::poll() {
     if (server_ == nullptr) return false;
-    bool work = false;
-    dp::RemoteMessage req;
-    while (server_->recv(kRecvRequest | dp::kRecvNonblocking, 0, &req) == 0) {
-        server_->reply_with(std::move(req));  // refused replies release the bpages; client resends
-        work = true;
-    }
-    return work;
+    return echo_.serve(*server_) > 0;
 }
 
 int RemoteDriver::send(uint32_t length, uint64_t cookie) {
@@ -26,6 +22,12 @@ bool RemoteDriver::next_response(Completed *out, bool verify) {
     out->length = resp.length();
     out->payload_ok = !verify || resp.error() || payload_matches(resp, resp.length());
     return true;
+}
+
+void RemoteDriver::abort_all() {
+    // -ENOBUFS: the command port is full for now; the worker lcore is draining it.
+    for (int i = 0; i < 100000 && client_.abort(0, 0) == -ENOBUFS; ++i) {
+    }
 }
 
 int WorkerLoop::run(void *arg) {

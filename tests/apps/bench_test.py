@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """apps/bench/run_bench.sh --quick end to end (TAP): the script runs every stage with tiny
-durations and writes a results.json that follows bench_report.py's schema (every section
-present, measured values numbers or null, the targets list complete) and a markdown table.
+durations (in under 90 s; the aim is a minute) and writes a results.json that follows
+bench_report.py's schema (every section present, measured values numbers or null, the targets
+list complete, the knee / load / overload / scaling stages there) and a markdown table that
+shows skipped arrivals and errors.
 Needs root (hugepages, testpmd pairs) and dpdk-testpmd: otherwise it skips with the reason.
 Not in the default test run: `meson test -C build --setup bench --suite bench`."""
 import json
@@ -66,24 +68,50 @@ def schema():
         if lat is not None:
             r = lat["rtt_us"]
             assert 0 < r["p50"] <= r["p99"] <= r["p999"], r
-    assert isinstance(doc["homa_memif"]["scaling"], list)
-    assert isinstance(doc["homa_memif"]["goodput_by_size"], list)
-    assert isinstance(doc["homa_memif"]["workloads"], dict)
+    hm = doc["homa_memif"]
+    for key, typ in [("scaling", list), ("scaling_100k", list), ("goodput_by_size", list),
+                     ("workloads", dict), ("overload", dict)]:
+        assert isinstance(hm.get(key), typ), f"homa_memif.{key}: {type(hm.get(key))}"
+    # The quick run's points: 100 B at 1,000 and 100 KB at 100 live RPCs, ramped up.
+    assert [p["live_rpcs"] for p in hm["scaling"]] == [1000], hm["scaling"]
+    assert [p["live_rpcs"] for p in hm["scaling_100k"]] == [100], hm["scaling_100k"]
+    for p in hm["scaling"] + hm["scaling_100k"]:
+        assert p["ramp"]["target"] == p["live_rpcs"], p["ramp"]
+        assert isinstance(p["errors_by_cause"], dict) and isinstance(p["unfinished"], int), p
+        number_or_null(p["busy_cycles_per_packet"], "busy_cycles_per_packet")
+    # W1: the knee search ran (found or not); with a knee, the four loads ran at shares of it.
+    w1 = hm["workloads"]["w1"]
+    assert w1["probes"], w1
+    if w1["capacity_found"]:
+        assert sorted(w1["loads"]) == ["50", "80", "90", "95"], w1["loads"].keys()
+        for pct, ld in w1["loads"].items():
+            assert abs(ld["offered_rps"] - w1["capacity_rps"] * int(pct) / 100) < 1, (pct, ld)
+            for k in ("errors", "skipped", "unfinished"):
+                assert isinstance(ld[k], int), (pct, k)
+    else:
+        assert w1["loads"] == {}, w1["loads"]
+    ov = hm["overload"]["w1"]
+    if ov["ran"]:
+        assert isinstance(ov["recovered"], bool) and isinstance(ov["errors"], int), ov
+    assert float(doc["machine"]["elapsed_s"]) < 90, f"--quick took {doc['machine']['elapsed_s']} s (aim: 60)"
     pts = doc["rx_pipeline"]["payload_64"]["points"]
     assert [p["live_rpcs"] for p in pts] == [1, 1000], pts
     for p in pts:
         assert p["mpps"] > 0 and p["drops"] == 0 and p["decode_errors"] == 0, p
     for k, v in doc["ratios"].items():
         number_or_null(v, k)
-    assert len(doc["targets"]) == 6, doc["targets"]
+    assert len(doc["targets"]) == 14, doc["targets"]
     for t in doc["targets"]:
         number_or_null(t["value"], t["what"])
+        assert t["op"] in ("<=", ">="), t
         assert t["verdict"] in ("meets", "misses", "not measured"), t
 
 
 def table():
     text = open(f"{out_dir}/table.md").read()
-    for needle in ["| limit |", "| kernel |", "homa-dp memif", "homa-dp RX pipeline", "| target |"]:
+    for needle in ["| limit |", "| kernel |", "homa-dp memif", "homa-dp RX pipeline", "| target |",
+                   "W1 capacity (open-loop knee)", "W1 overload step", "skipped",
+                   "100 KB echo RPC/s by live RPCs", "control packets per completed RPC"]:
         assert needle in text, f"'{needle}' not in table.md"
 
 

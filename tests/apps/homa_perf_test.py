@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """homa-perf end to end (TAP output, one line per case): short runs produce sane JSON (RPCs,
 verified payloads, ordered percentiles), every shipped workload file runs, open loop works,
-and bad flags fail with a clear message and a non-zero exit. Runs unprivileged (--no-huge)."""
+and bad flags fail with a clear message and a non-zero exit. The measuring itself (issue 12):
+open-loop latency counts from the scheduled arrival and skips are reported, errors are split by
+cause, the closed loop's ramp-up is reported and excluded, the knee search prints a knee, the
+overload step prints its recovery and errors. Runs unprivileged (--no-huge)."""
 import json
 import os
 import subprocess
@@ -16,9 +19,13 @@ def case(fn):
     return fn
 
 
+runs = [0]
+
+
 def run(flags, timeout=60, lcores="0"):
+    runs[0] += 1  # a fresh file prefix per run
     eal = ["--no-huge", "--no-shconf", "--no-pci", "-m", "512", f"--lcores={lcores}",
-           f"--file-prefix=hpt{os.getpid()}_{len(flags)}", "--log-level=lib.eal:error",
+           f"--file-prefix=hpt{os.getpid()}_{runs[0]}", "--log-level=lib.eal:error",
            "--vdev=net_null0,no-rx=1"]
     return subprocess.run([perf] + eal + ["--", f"--workload_dir={workload_dir}"] + flags,
                           capture_output=True, text=True, timeout=timeout)
@@ -29,7 +36,8 @@ def sane(out, want_verified=True):
     assert doc["phases"], "no phases"
     for p in doc["phases"]:
         assert p["rpcs"] > 0, f"no RPCs in {p['name']}"
-        assert p["errors"] == 0, f"errors in {p['name']}"
+        assert p["errors"] == 0, f"errors in {p['name']}: {p['send_errors']} {p['response_errors']}"
+        assert p["overload_skips"] == 0 and p["unfinished"] == 0, (p["overload_skips"], p["unfinished"])
         assert p["verify_failures"] == 0
         if want_verified:
             assert p["verified"] == p["rpcs"], f"{p['verified']} verified of {p['rpcs']}"
@@ -162,6 +170,159 @@ def explicit_max_rpcs_is_accepted():
 
 
 @case
+def open_loop_latency_counts_from_scheduled_arrival():
+    # 3 M arrivals/s against at most 4 RPCs in flight: the backlog grows without bound, and
+    # so must the latency, timed from each arrival's scheduled time. An arrival served at time
+    # t waited about t, so latencies spread from ~0 to the run's length. Timed from the send
+    # (coordinated omission), every RPC would show about one RTT with 4 in flight: flat.
+    out = run(["--workload=100", "--rate=3000000", "--outstanding=4", "--duration=0.3",
+               "--warmup=0", "--drain=0.1", "--backlog=200000", "--json"])
+    assert out.returncode == 0, out.stderr[-800:]
+    p = json.loads(out.stdout)["phases"][0]
+    assert p["kind"] == "open" and p["latency_from"] == "scheduled arrival", p["kind"]
+    assert p["outstanding"] == 4 and p["max_in_flight"] == 4, (p["outstanding"], p["max_in_flight"])
+    assert p["rpcs"] > 100, p["rpcs"]
+    r = p["rtt_us"]
+    assert r["p50"] > 20_000, f"p50 {r['p50']} us: latency does not grow with the backlog"
+    assert r["max"] > 1.2 * r["p50"] and r["p50"] > 20 * r["min"], r
+    # Nothing hidden: the backlog filled, later arrivals were skipped and said so, and what
+    # was still waiting at the end is reported unfinished.
+    assert p["backlog_max"] == 200000 and p["backlog_cap"] == 200000, p["backlog_max"]
+    assert p["overload_skips"] > 100000 and p["skipped"] == p["overload_skips"], p["overload_skips"]
+    assert p["cap_waits"] > 0 and p["unfinished"] > 0, (p["cap_waits"], p["unfinished"])
+    assert p["arrivals"] > 500000, p["arrivals"]  # ~900k scheduled in 0.3 s
+
+
+@case
+def open_loop_without_cap_uses_the_engine_capacity():
+    # No --outstanding: the in-flight cap is what the engine's RPC table holds (two engine
+    # RPCs per echo in one process), not a hidden constant.
+    out = run(["--workload=100", "--rate=2000", "--duration=0.2", "--max_rpcs=5000", "--json"])
+    assert out.returncode == 0, out.stderr[-800:]
+    p = json.loads(out.stdout)["phases"][0]
+    assert p["outstanding"] == (5000 - 1024) // 2, p["outstanding"]
+
+
+@case
+def errors_split_by_cause_in_json_and_table():
+    # No server at 10.0.0.9 (net_null drops every frame): every RPC times out. --knobs makes
+    # that 10 ms; with the default 100 ms they would still be unfinished when the drain ends.
+    flags = ["--role=client", "--server_ip=10.0.0.9", "--workload=100", "--rate=2000",
+             "--duration=0.04", "--warmup=0", "--drain=0.06",
+             "--knobs=timeout_ticks=10,resend_ticks=2,resend_interval=2"]
+    out = run(flags + ["--json"])
+    assert out.returncode == 1, "no RPC completed: the exit status must say so"
+    doc = json.loads(out.stdout)
+    p = doc["phases"][0]
+    for kind in ("send_errors", "response_errors", "refused"):
+        assert {"ETIMEDOUT", "ENOMEM", "ENOBUFS", "EIO"} <= set(p[kind]), p[kind]
+    errs = p["response_errors"]
+    assert p["rpcs"] == 0 and p["arrivals"] > 20, (p["rpcs"], p["arrivals"])
+    assert errs["ETIMEDOUT"] >= 0.8 * p["arrivals"], (errs, p["arrivals"], p["unfinished"])
+    assert p["errors"] == sum(errs.values()) + sum(p["send_errors"].values()), p["errors"]
+    eng = doc["engines"][0]
+    assert eng["client_timeouts"] == errs["ETIMEDOUT"] and eng["control_per_rpc"] is None, eng
+    out = run(flags)
+    assert "response: ETIMEDOUT" in out.stdout, out.stdout[-800:]
+    assert "where packets went" in out.stderr and "client timeouts" in out.stderr, out.stderr[-800:]
+
+
+@case
+def closed_loop_ramp_is_reported_and_excluded():
+    flags = ["--workload=100", "--outstanding=2000", "--ramp=0.05", "--ramp_batch=16",
+             "--duration=0.3"]
+    out = run(flags + ["--json"])
+    assert out.returncode == 0, out.stderr[-800:]
+    p = json.loads(out.stdout)["phases"][0]
+    ramp = p["ramp"]
+    assert ramp["target"] == 2000 and ramp["reached"] == 2000, ramp
+    assert ramp["max_new_per_iteration"] == 16 and ramp["planned_s"] == 0.05, ramp
+    # Spread over the planned time (all at once would take well under a millisecond) ...
+    assert 0.05 <= ramp["seconds"] < 1.5, ramp
+    # ... and not measured: the window is the 0.3 s after ramp and warm-up.
+    assert abs(p["window_s"] - 0.3) < 0.02 and p["warmup_s"] == 0.05, (p["window_s"], p["warmup_s"])
+    assert p["unmeasured_rpcs"] > 0, p["unmeasured_rpcs"]
+    out = run(flags)
+    assert "ramp: 2000 of 2000 in flight" in out.stdout, out.stdout[-600:]
+
+
+@case
+def knee_search_prints_every_probe_and_the_knee():
+    # The p99 bound is relaxed so that a loaded test machine (preemption costs milliseconds)
+    # still finds a knee; the served share, errors and unfinished RPCs still decide.
+    out = run(["--workload=100", "--find_capacity", "--knee_p99_factor=1000",
+               "--probe_duration=0.1", "--probe_drain=0.1", "--max_probes=5", "--json"], timeout=90)
+    assert out.returncode == 0, out.stderr[-800:]
+    c = json.loads(out.stdout)["capacity"]
+    probes = c["probes"]
+    assert 2 <= len(probes) <= 5, probes
+    for i in range(1, len(probes) + 1):
+        assert f"probe {i}: offered" in out.stderr, out.stderr[-1500:]
+    assert c["estimate_rps"] > 0 and abs(c["reference_rps"] - 0.02 * c["estimate_rps"]) < 1, c
+    assert c["unloaded_p99_us"] > 0 and c["closed_loop_unloaded_p99_us"] > 0, c
+    assert "unloaded reference: open loop at" in out.stderr, out.stderr[-1500:]
+    # From below: the first probe offers a quarter of the closed loop's rate.
+    assert abs(probes[0]["offered_rps"] - 0.25 * c["estimate_rps"]) < 1, (probes[0], c["estimate_rps"])
+    passed = [p["offered_rps"] for p in probes if p["pass"]]
+    failed = [p["offered_rps"] for p in probes if not p["pass"]]
+    assert all(p["why"] for p in probes if not p["pass"]), probes
+    if c["found"]:
+        assert c["knee_rps"] == max(passed) and all(f > c["knee_rps"] for f in failed), c
+        assert "capacity (open-loop knee) of 100B:" in out.stderr, out.stderr[-800:]
+        assert abs(c["knee_gbps"] - c["knee_rps"] * 100 * 8 / 1e9) < 1e-4, c
+    else:
+        assert not passed and c["knee_rps"] == 0 and c["why_none"], c
+
+
+@case
+def load_pcts_run_at_shares_of_a_given_capacity():
+    out = run(["--workload=100", "--capacity_rps=4000", "--load_pcts=50,80", "--duration=0.2",
+               "--slowdown", "--json"])
+    assert out.returncode == 0, out.stderr[-800:]
+    doc = json.loads(out.stdout)
+    assert "capacity" not in doc and doc["capacity_rps_used"] == 4000, doc.keys()
+    names = [p["name"] for p in doc["phases"]]
+    assert names == ["load50", "load80"], names
+    for p, pct in zip(doc["phases"], (50, 80)):
+        assert p["kind"] == "open" and abs(p["offered_rps"] - 40 * pct) < 1, p["offered_rps"]
+        assert p["buckets"][0]["slowdown"]["count"] > 0, p["buckets"]
+
+
+@case
+def overload_step_prints_recovery_and_errors():
+    # Step to 50 x the stated capacity (50,000 arrivals in 50 ms) with at most 4 RPCs in
+    # flight: the step's arrivals queue in the backlog, and their latency (from the scheduled
+    # arrival) is the queue's length in time, tens of milliseconds at least. Timed from the
+    # send, the 4 in flight would look as fast as ever: no peak, and "recovered" at once.
+    flags = ["--workload=100", "--capacity_rps=20000", "--overload_step", "--step_pct=5000",
+             "--outstanding=4", "--step_before=0.15", "--step_after=0.3"]
+    out = run(flags + ["--json"])
+    assert out.returncode == 0, out.stderr[-800:]
+    o = json.loads(out.stdout)["overload_step"]
+    assert o["step_ms"] == 50 and o["capacity_rps"] == 20000 and o["short_only"], o
+    assert o["baseline_p99_us"] > 0 and o["series"], o["baseline_p99_us"]
+    for k in ("errors", "skipped", "unfinished"):
+        assert isinstance(o[k], int), k
+    assert {"ETIMEDOUT", "ENOMEM", "ENOBUFS", "EIO"} <= set(o["phase"]["response_errors"])
+    assert o["phase"]["arrivals"] > 40000, o["phase"]["arrivals"]  # ~1,500 + 50,000 + 3,000
+    peak = max(float("inf") if p is None else p for _, p in o["series"])
+    assert peak > 50_000, f"worst window p99 {peak} us: the step's queue does not show"
+    assert o["recovery_ms"] is None or o["recovery_ms"] > 50, o["recovery_ms"]
+    assert o["recovered"] == (o["recovery_ms"] is not None)
+    out = run(flags + ["--step_pct=200"])
+    assert "overload step (100B)" in out.stdout and "recovery:" in out.stdout, out.stdout[-800:]
+    assert "baseline p99" in out.stdout and "errors " in out.stdout, out.stdout[-800:]
+
+
+@case
+def engine_knob_flags_are_accepted():
+    out = run(["--workload=100", "--outstanding=4", "--duration=0.2", "--max_peer_server_rpcs=8192",
+               "--max_peer_unacked=2048", "--knobs=resend_ticks=8,timeout_ticks=200", "--json"])
+    assert out.returncode == 0, out.stderr[-800:]
+    sane(out, want_verified=False)
+
+
+@case
 def bad_flags_fail_clearly():
     bad = [(["--role=sideways"], "--role"),
            (["--workload=0"], "message size"),
@@ -176,13 +337,24 @@ def bad_flags_fail_clearly():
            (["--local_ip=10.0.0"], "--local_ip"),
            (["--role=client"], "--server_ip"),
            (["--port=7"], "no DPDK port 7"),
-           (["--no_such_flag"], "no_such_flag")]
+           (["--no_such_flag"], "no_such_flag"),
+           (["--knobs=no_such_knob=1"], "bad knob"),
+           (["--knobs=timeout_ticks"], "bad knob"),
+           (["--max_peer_unacked=99999999999"], "out of range"),
+           (["--find_capacity"], "need --workload"),
+           (["--workload=100", "--load_pcts=50,x"], "--load_pcts"),
+           (["--workload=100", "--find_capacity", "--knee_p99_factor=0.5"], "--knee_p99_factor"),
+           (["--workload=100", "--overload_step", "--step_ms=0"], "--step_*")]
     for flags, needle in bad:
         out = run(flags)
         assert out.returncode != 0, f"{flags} exited 0"
         assert needle in out.stderr, f"{flags}: '{needle}' not in stderr: {out.stderr[-400:]}"
 
 
+# HOMA_PERF_TEST_ONLY=<substring>: run only the matching cases (e.g. to check by mutation).
+only = os.environ.get("HOMA_PERF_TEST_ONLY")
+if only:
+    cases = [c for c in cases if only in c.__name__]
 print(f"1..{len(cases)}")
 failed = 0
 for i, fn in enumerate(cases, 1):

@@ -1,0 +1,165 @@
+// See capacity_search.h. The search: a closed loop's rate sets the scale; the unloaded
+// reference is an open loop at 2 % of it; the first probe offers a quarter of it, and probes
+// double while they pass; once one has failed, bisect between the highest pass and the lowest
+// failure (0 if none passed yet, i.e. halve). At most max_probes probes; the knee is the
+// highest pass. From below, because a probe far beyond the knee can wreck the host for a while
+// (the bad equilibrium of issue 12), and every later probe would pay for it.
+#include "capacity_search.h"
+
+#include <rte_cycles.h>
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "load_driver.h"
+
+namespace homa::perf {
+namespace {
+
+// Polls without offering load, dropping late answers (an aborted run's), until the client's
+// engine has seen no packet for settle_quiet_s or settle_max_s has passed. Returns seconds.
+double settle(LoadDriver &driver, const CapacityConfig &cfg, const std::atomic<bool> &quit) {
+    const uint64_t hz = rte_get_tsc_hz();
+    const uint64_t start = rte_rdtsc();
+    const uint64_t quiet = static_cast<uint64_t>(cfg.settle_quiet_s * double(hz));
+    const uint64_t limit = start + static_cast<uint64_t>(cfg.settle_max_s * double(hz));
+    uint64_t packets = driver.packets(), changed = start, now = start;
+    Completed c;
+    while (!quit.load(std::memory_order_relaxed) && (now = rte_rdtsc()) < limit) {
+        driver.poll();
+        while (driver.next_response(&c, false)) {
+        }
+        if (uint64_t p = driver.packets(); p != packets) {
+            packets = p;
+            changed = now;
+        } else if (now - changed >= quiet) {
+            break;
+        }
+    }
+    return double(now - start) / double(hz);
+}
+
+PhaseSpec open_spec(const PhaseSpec &base, const char *name, double rate, double seconds,
+                    double drain_s, uint64_t seed) {
+    PhaseSpec ps = base;
+    ps.name = name;
+    ps.schedule = {{base.warmup_s + seconds, rate}};
+    ps.drain_s = drain_s;
+    ps.progress = false;
+    ps.log = nullptr;
+    ps.seed = seed;
+    return ps;
+}
+
+// After a failed probe: settles, then runs short checks at the reference rate until one
+// passes the knee's criteria or recover_max_s has passed. Returns the seconds it took.
+double recover(LoadDriver &driver, const PhaseSpec &base, const CapacityConfig &cfg,
+               const CapacityResult &res, const std::atomic<bool> &quit, bool *recovered) {
+    const uint64_t hz = rte_get_tsc_hz();
+    const uint64_t start = rte_rdtsc();
+    const uint64_t limit = start + static_cast<uint64_t>(cfg.recover_max_s * double(hz));
+    *recovered = false;
+    for (uint64_t seed = base.seed + 1000; !quit.load() && rte_rdtsc() < limit; ++seed) {
+        settle(driver, cfg, quit);
+        PhaseResult r = run_open_loop(
+            driver, open_spec(base, "check", res.reference_rps, cfg.check_s, cfg.probe_drain_s, seed), quit);
+        if (judge_probe(r, res.reference_rps, res.unloaded_p99_ns, cfg).pass) {
+            *recovered = true;
+            break;
+        }
+    }
+    settle(driver, cfg, quit);
+    return double(rte_rdtsc() - start) / double(hz);
+}
+
+}  // namespace
+
+CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const CapacityConfig &cfg,
+                             uint64_t closed_unloaded_p99_ns, const std::atomic<bool> &quit) {
+    CapacityResult res;
+    res.workload = base.workload.name();
+    res.mean_bytes = base.workload.mean_length();
+    res.closed_unloaded_p99_ns = closed_unloaded_p99_ns;
+    res.p99_factor = cfg.p99_factor;
+    res.min_achieved = cfg.min_achieved;
+
+    PhaseSpec est = base;
+    est.name = "estimate";
+    est.schedule.clear();
+    est.outstanding = cfg.estimate_outstanding;
+    est.seconds = cfg.estimate_s;
+    est.ramp_s = 0.001;
+    est.progress = false;
+    est.log = nullptr;
+    PhaseResult e = run_closed_loop(driver, est, quit);
+    settle(driver, cfg, quit);
+    res.estimate_rps = e.elapsed_s > 0 ? double(e.rpcs) / e.elapsed_s : 0;
+    fprintf(stderr, "homa-perf: capacity of %s: closed loop at %u outstanding: %.0f RPC/s (%lu "
+                    "errors); one at a time: p99 %.1f us\n",
+            res.workload.c_str(), cfg.estimate_outstanding, res.estimate_rps, e.errors(),
+            double(closed_unloaded_p99_ns) / 1e3);
+    if (res.estimate_rps <= 0) {
+        res.why_none = "the closed loop completed nothing";
+        fprintf(stderr, "homa-perf: capacity: %s\n", res.why_none.c_str());
+        return res;
+    }
+
+    // The unloaded reference: long enough for ~1,000 arrivals (at most 5 s).
+    res.reference_rps = res.estimate_rps * cfg.reference_fraction;
+    const double ref_s = std::min(5.0, std::max(cfg.probe_s, 1000 / res.reference_rps));
+    PhaseResult ref = run_open_loop(
+        driver, open_spec(base, "reference", res.reference_rps, ref_s, cfg.probe_drain_s, base.seed), quit);
+    settle(driver, cfg, quit);
+    res.unloaded_p99_ns = ref.rtt.quantile(0.99);
+    fprintf(stderr, "homa-perf: unloaded reference: open loop at %.0f RPC/s for %.1f s: p99 %.1f us "
+                    "(%lu RPCs, %lu errors, %lu unfinished)\n",
+            res.reference_rps, ref_s, double(res.unloaded_p99_ns) / 1e3, ref.rpcs, ref.errors(),
+            ref.unfinished);
+    if (ref.rpcs == 0 || ref.errors() || ref.unfinished || ref.overload_skips) {
+        res.why_none = "the host fails even at the unloaded reference's rate";
+        fprintf(stderr, "homa-perf: capacity: %s\n", res.why_none.c_str());
+        return res;
+    }
+
+    double pass = 0, fail = std::numeric_limits<double>::infinity();
+    double rate = res.estimate_rps * cfg.start_fraction;
+    for (uint32_t i = 0; i < cfg.max_probes && !quit.load(); ++i) {
+        PhaseResult r = run_open_loop(
+            driver, open_spec(base, "probe", rate, cfg.probe_s, cfg.probe_drain_s, base.seed + i + 1), quit);
+        CapacityProbe p = judge_probe(r, rate, res.unloaded_p99_ns, cfg);
+        p.settle_s = p.pass ? settle(driver, cfg, quit) : recover(driver, base, cfg, res, quit, &p.recovered);
+        res.probes.push_back(p);
+        char after[96] = "";
+        if (!p.pass) {
+            snprintf(after, sizeof(after), p.recovered ? "; host back after %.2f s"
+                                                       : "; host NOT back after %.2f s",
+                     p.settle_s);
+        }
+        fprintf(stderr, "homa-perf: probe %u: offered %10.0f RPC/s (%.3f Gbps): served %10.0f, p99 "
+                        "%9.1f us, errors %lu, skipped %lu, unfinished %lu: %s%s%s\n",
+                i + 1, rate, rate * res.mean_bytes * 8 / 1e9, p.achieved_rps,
+                double(p.p99_ns) / 1e3, p.errors, p.skips, p.unfinished,
+                p.pass ? "pass" : "FAIL: ", p.why.c_str(), after);
+        if (p.pass) {
+            pass = std::max(pass, rate);
+        } else {
+            fail = std::min(fail, rate);
+        }
+        if (std::isfinite(fail) && pass > 0 && fail - pass <= cfg.resolution * fail) break;
+        rate = std::isfinite(fail) ? (pass + fail) / 2 : rate * 2;
+    }
+    res.knee_rps = pass;
+    if (res.found()) {
+        fprintf(stderr, "homa-perf: capacity (open-loop knee) of %s: %.0f RPC/s = %.3f Gbps "
+                        "request load\n",
+                res.workload.c_str(), res.knee_rps, res.knee_gbps());
+    } else {
+        res.why_none = "no offered load passed";
+        fprintf(stderr, "homa-perf: capacity of %s: no offered load passed (knee not found)\n",
+                res.workload.c_str());
+    }
+    return res;
+}
+
+}  // namespace homa::perf

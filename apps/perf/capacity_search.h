@@ -1,0 +1,83 @@
+// Capacity as the open-loop knee: the highest offered load whose latency stays bounded. A
+// closed loop's rate is not a capacity: it adapts its offer to whatever the host serves, so it
+// never sees the queue an open arrival process builds (issue 12). The search probes offered
+// rates with short open-loop phases and keeps the highest one that passes.
+//
+// "Bounded" is relative to the unloaded p99 measured the same way: an open loop at a rate so
+// low (2 % of a closed loop's) that the host queues nothing. A closed loop with one RPC would
+// hide every stall of the machine (a preempted lcore delays one RPC, not all arrivals meanwhile)
+// and make the bound unreachable on a busy machine for reasons that are not the load's.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "phase.h"  // (declares LoadDriver: these headers need no DPDK)
+
+namespace homa::perf {
+
+struct CapacityConfig {
+    double p99_factor = 10;       ///< Pass: p99 <= p99_factor x unloaded p99 ...
+    double min_achieved = 0.95;   ///< ... completions >= this share of the arrivals' rate ...
+                                  ///< ... and no errors, skips or unfinished RPCs.
+    double probe_s = 0.5;         ///< Measured seconds per probe.
+    double probe_drain_s = 0.2;   ///< A probe whose RPCs take longer to drain fails anyway.
+    uint32_t max_probes = 8;
+    double resolution = 0.05;     ///< Stop when (fail - pass) <= resolution x fail.
+    uint32_t estimate_outstanding = 64;  ///< The scale of the search: a closed loop's rate at
+    double estimate_s = 0.3;             ///< this many outstanding, measured this long.
+    double start_fraction = 0.25;        ///< First probe: this share of the estimate (from
+                                         ///< below: a collapse leaves damage behind).
+    double reference_fraction = 0.02;    ///< The unloaded reference's rate: this share.
+    /** After each run, idle polling until the client's engine has seen no packet for
+     *  settle_quiet_s. After a failed probe, also short checks at the reference rate until one
+     *  passes (the host is back), for at most recover_max_s: a host that a probe pushed over
+     *  the edge may stay broken (issue 12's bad equilibrium), and the report says so. */
+    double settle_quiet_s = 0.02;
+    double settle_max_s = 1;
+    double check_s = 0.1;
+    double recover_max_s = 3;
+};
+
+struct CapacityProbe {
+    double offered_rps = 0;       ///< The Poisson rate asked for.
+    double arrivals_rps = 0;      ///< Arrivals that really came, per second of the window.
+    double achieved_rps = 0;      ///< Measured completions per second (PhaseResult::elapsed_s).
+    uint64_t p99_ns = 0;
+    uint64_t errors = 0, skips = 0, unfinished = 0;
+    bool pass = false;
+    std::string why;              ///< Why it failed ("" if it passed).
+    double settle_s = 0;          ///< How long the host took to be back afterwards ...
+    bool recovered = true;        ///< ... if it was back at all (false: later probes ran on a
+                                  ///< host that had not recovered).
+};
+
+struct CapacityResult {
+    std::string workload;
+    double mean_bytes = 0;
+    uint64_t closed_unloaded_p99_ns = 0;  ///< One RPC at a time (for comparison only).
+    double reference_rps = 0;     ///< The open-loop rate of the unloaded reference.
+    uint64_t unloaded_p99_ns = 0; ///< Its p99: what the bound is a multiple of.
+    double p99_factor = 0;
+    double min_achieved = 0;
+    double estimate_rps = 0;      ///< The closed-loop rate that scales the search.
+    std::vector<CapacityProbe> probes;
+    double knee_rps = 0;          ///< Highest passing offered rate (0: none passed).
+    std::string why_none;         ///< Why there is no knee, when there is none.
+    bool found() const noexcept { return knee_rps > 0; }
+    /** Request load at the knee, Gbps (what --load_gbps means). */
+    double knee_gbps() const noexcept { return knee_rps * mean_bytes * 8 / 1e9; }
+};
+
+/** Searches the knee for `base` (workload, in-flight cap, backlog, seed, verify);
+ *  `closed_unloaded_p99_ns` is only reported. Prints each step to stderr as it goes. */
+CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const CapacityConfig &cfg,
+                             uint64_t closed_unloaded_p99_ns, const std::atomic<bool> &quit);
+
+/** Judges one open-loop probe against the knee's criteria (fills pass and why). */
+CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, uint64_t unloaded_p99_ns,
+                          const CapacityConfig &cfg);
+
+}  // namespace homa::perf

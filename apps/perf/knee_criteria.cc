@@ -1,0 +1,40 @@
+// See capacity_search.h: the knee's pass/fail criteria for one probe, apart from the search so
+// that they can be tested on made-up results.
+#include <cstdio>
+
+#include "capacity_search.h"
+
+namespace homa::perf {
+
+CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, uint64_t unloaded_p99_ns,
+                          const CapacityConfig &cfg) {
+    CapacityProbe p;
+    p.offered_rps = offered_rps;
+    p.arrivals_rps = r.window_s > 0 ? double(r.arrivals) / r.window_s : 0;
+    p.achieved_rps = r.elapsed_s > 0 ? double(r.rpcs) / r.elapsed_s : 0;
+    p.p99_ns = r.rtt.quantile(0.99);
+    p.errors = r.errors() + r.verify_failures;
+    p.skips = r.overload_skips;
+    p.unfinished = r.unfinished;
+    const double bound = cfg.p99_factor * double(unloaded_p99_ns);
+    char why[160] = "";
+    if (r.rpcs == 0) {
+        snprintf(why, sizeof(why), "nothing completed");
+    } else if (p.errors) {
+        snprintf(why, sizeof(why), "%lu errors", p.errors);
+    } else if (p.skips) {
+        snprintf(why, sizeof(why), "%lu arrivals skipped", p.skips);
+    } else if (p.unfinished) {
+        snprintf(why, sizeof(why), "%lu unfinished", p.unfinished);
+    } else if (double(p.p99_ns) > bound) {
+        snprintf(why, sizeof(why), "p99 %.1f us > %.0f x unloaded %.1f us", double(p.p99_ns) / 1e3,
+                 cfg.p99_factor, double(unloaded_p99_ns) / 1e3);
+    } else if (p.achieved_rps < cfg.min_achieved * p.arrivals_rps) {
+        snprintf(why, sizeof(why), "served %.0f of %.0f RPC/s arrived", p.achieved_rps, p.arrivals_rps);
+    }
+    p.why = why;
+    p.pass = p.why.empty();
+    return p;
+}
+
+}  // namespace homa::perf

@@ -1,0 +1,45 @@
+// "Where packets went": a compact account of one engine's traffic for homa-perf's --stats and
+// JSON. Data and control packets sent and received per type, control packets per completed
+// RPC (issue 12 wants that figure small at any load), the recovery machinery's counters
+// (RESENDs, BUSY, RPC_UNKNOWN, restarts, timeouts) and every place a packet was dropped.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "homa/dataplane/worker.h"
+#include "homa/proto/wire.h"
+
+namespace homa::perf {
+
+struct EngineSummary {
+    std::string ip;
+    std::string role;                 ///< "client", "server" or "client+server".
+    static constexpr size_t kTypes = wire::kLastPacketType - wire::kFirstPacketType + 1;
+    uint64_t tx[kTypes] = {}, rx[kTypes] = {};  ///< By packet type, in wire order (DATA first).
+    uint64_t completed_rpcs = 0;      ///< Client completions (or server ones on a server engine).
+    uint64_t control_tx = 0;          ///< GRANT + RESEND + ACK + NEED_ACK + BUSY + RPC_UNKNOWN
+                                      ///< + CUTOFFS sent.
+    uint64_t retransmitted = 0;
+    uint64_t resends = 0, resend_probes = 0, busy = 0, rpc_unknown = 0;
+    uint64_t client_restarts = 0, client_timeouts = 0, server_timeouts = 0, server_forgotten = 0;
+    uint64_t buffer_waits = 0;
+    /** Non-zero drop counters, by name (worker: tx_no_mbuf, tx_queue_full, ...; engine: its
+     *  EngineDrop reasons). */
+    std::vector<std::pair<std::string, uint64_t>> drops;
+    uint64_t tx_drops = 0;            ///< Of those, frames we produced and did not send.
+
+    double control_per_rpc() const noexcept {
+        return completed_rpcs ? double(control_tx) / double(completed_rpcs) : 0;
+    }
+};
+
+/** Snapshot of `worker`'s counters (its own lcore, or any thread: racy by design). */
+EngineSummary summarize_engine(dp::Worker &worker, const std::string &role);
+/** The human form: a few indented lines. */
+std::string describe(const EngineSummary &s);
+void print_json(FILE *out, const EngineSummary &s);
+
+}  // namespace homa::perf

@@ -1,0 +1,181 @@
+// homa-perf's arithmetic, on made-up inputs: errors counted by cause, the knee's pass/fail
+// criteria for one probe, and the overload step's sliding-window recovery time.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "apps/perf/capacity_search.h"
+#include "apps/perf/error_counts.h"
+#include "apps/perf/overload_step.h"
+
+namespace homa::perf {
+namespace {
+
+std::string json_of(const ErrorCounts &e) {
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    e.print_json(f);
+    fclose(f);
+    std::string s(buf, len);
+    free(buf);
+    return s;
+}
+
+TEST(ErrorCounts, SplitsByCauseAndAlwaysShowsTheUsualFour) {
+    ErrorCounts e;
+    EXPECT_EQ(e.describe(), "none");
+    EXPECT_EQ(json_of(e), "{\"ETIMEDOUT\": 0, \"ENOMEM\": 0, \"ENOBUFS\": 0, \"EIO\": 0}");
+    e.add(-ETIMEDOUT);
+    e.add(-ETIMEDOUT);
+    e.add(ENOBUFS);   // either sign
+    e.add(0);         // not an error
+    e.add(-EPROTO);
+    e.add(-100000);   // beyond the table: "other"
+    EXPECT_EQ(e.total(), 5u);
+    EXPECT_EQ(e.of(ETIMEDOUT), 2u);
+    EXPECT_EQ(e.of(-ENOBUFS), 1u);
+    EXPECT_EQ(e.of(ENOMEM), 0u);
+    const std::string d = e.describe();
+    for (const char *want : {"ETIMEDOUT 2", "ENOBUFS 1", "EPROTO 1", "other 1"}) {
+        EXPECT_NE(d.find(want), std::string::npos) << want << " not in " << d;
+    }
+    const std::string j = json_of(e);
+    for (const char *want : {"\"ETIMEDOUT\": 2", "\"ENOMEM\": 0", "\"ENOBUFS\": 1", "\"EIO\": 0",
+                             "\"EPROTO\": 1", "\"other\": 1"}) {
+        EXPECT_NE(j.find(want), std::string::npos) << want << " not in " << j;
+    }
+    ErrorCounts m;
+    m.add(-EIO);
+    m.merge(e);
+    EXPECT_EQ(m.total(), 6u);
+    EXPECT_EQ(m.of(EIO), 1u);
+    EXPECT_EQ(m.of(ETIMEDOUT), 2u);
+}
+
+// n measured RPCs that all arrived in a 1 s window and completed in it.
+PhaseResult probe_result(uint64_t n, uint64_t rtt_ns) {
+    PhaseResult r;
+    r.rpcs = r.arrivals = n;
+    r.window_s = r.elapsed_s = 1.0;
+    for (uint64_t i = 0; i < n; ++i) r.rtt.record(rtt_ns);
+    return r;
+}
+
+TEST(KneeCriteria, PassOnlyWithBoundedP99AndNothingLost) {
+    CapacityConfig cfg;  // p99 <= 10 x unloaded, served >= 95 %
+    const uint64_t unloaded = 10'000;
+    EXPECT_TRUE(judge_probe(probe_result(1000, 50'000), 1000, unloaded, cfg).pass);
+    CapacityProbe p = judge_probe(probe_result(1000, 200'000), 1000, unloaded, cfg);
+    EXPECT_FALSE(p.pass);
+    EXPECT_NE(p.why.find("p99"), std::string::npos) << p.why;
+
+    // The 99th percentile, not the mean: 2 % slow fails, 0.5 % slow passes.
+    PhaseResult tail = probe_result(980, 20'000);
+    for (int i = 0; i < 20; ++i) tail.rtt.record(1'000'000);
+    EXPECT_FALSE(judge_probe(tail, 1000, unloaded, cfg).pass);
+    PhaseResult rare = probe_result(995, 20'000);
+    for (int i = 0; i < 5; ++i) rare.rtt.record(1'000'000);
+    EXPECT_TRUE(judge_probe(rare, 1000, unloaded, cfg).pass);
+
+    PhaseResult skipped = probe_result(1000, 20'000);
+    skipped.overload_skips = 1;
+    p = judge_probe(skipped, 1000, unloaded, cfg);
+    EXPECT_FALSE(p.pass);
+    EXPECT_NE(p.why.find("skipped"), std::string::npos) << p.why;
+
+    PhaseResult failed = probe_result(1000, 20'000);
+    failed.response_errors.add(-ETIMEDOUT);
+    EXPECT_FALSE(judge_probe(failed, 1000, unloaded, cfg).pass);
+    PhaseResult refused_send = probe_result(1000, 20'000);
+    refused_send.send_errors.add(-EINVAL);
+    EXPECT_FALSE(judge_probe(refused_send, 1000, unloaded, cfg).pass);
+    PhaseResult bad_bytes = probe_result(1000, 20'000);
+    bad_bytes.verify_failures = 1;
+    EXPECT_FALSE(judge_probe(bad_bytes, 1000, unloaded, cfg).pass);
+
+    PhaseResult unfinished = probe_result(1000, 20'000);
+    unfinished.unfinished = 3;
+    EXPECT_FALSE(judge_probe(unfinished, 1000, unloaded, cfg).pass);
+
+    // Everything completed, but it took 1.1 s to serve what arrived in 1 s: 91 % < 95 %.
+    PhaseResult slow = probe_result(1000, 20'000);
+    slow.elapsed_s = 1.1;
+    p = judge_probe(slow, 1000, unloaded, cfg);
+    EXPECT_FALSE(p.pass);
+    EXPECT_NE(p.why.find("served"), std::string::npos) << p.why;
+    EXPECT_FALSE(judge_probe(PhaseResult{}, 1000, unloaded, cfg).pass);  // nothing completed
+}
+
+// A made-up overload step: an arrival every 100 us for 850 ms (300 before, 50 step, 500
+// after); latency 10 us, except `slow_from`..`slow_until` (ms), where it is 1 ms.
+ArrivalLog step_log(double slow_from_ms, double slow_until_ms, uint32_t length = 100) {
+    ArrivalLog log;
+    for (uint64_t t = 0; t < 850'000'000; t += 100'000) {
+        bool slow = t >= uint64_t(slow_from_ms * 1e6) && t < uint64_t(slow_until_ms * 1e6);
+        log.arrivals.push_back({t, slow ? 1'000'000u : 10'000u, length, Outcome::kCompleted});
+    }
+    return log;
+}
+
+OverloadResult analysed(const ArrivalLog &log) {
+    OverloadResult r;  // default config: 300 ms, 50 ms step, 500 ms, recovery at 2 x baseline
+    r.window_s = 0.01;
+    analyse_overload(log, &r);
+    return r;
+}
+
+TEST(OverloadAnalysis, RecoveryIsWhenEveryLaterWindowIsBackNearTheBaseline) {
+    // Slow until 400 ms, 50 ms after the step's end. Windows slide by 1 ms; the last one with
+    // slow arrivals in it starts at 399 ms, so every window from 400 ms on is fine: 50 ms.
+    OverloadResult r = analysed(step_log(300, 400));
+    EXPECT_EQ(r.baseline_p99_ns, 10'000u);
+    EXPECT_TRUE(r.short_only);
+    EXPECT_NEAR(r.recovery_ms, 50.0, 0.01);
+    EXPECT_NEAR(r.peak_p99_ms, 1.0, 1e-9);
+    ASSERT_FALSE(r.series.empty());
+    EXPECT_EQ(r.series.front().first, 0.0);  // windows are timed from the step's start
+}
+
+TEST(OverloadAnalysis, NoHarmMeansZeroAndLateHarmMeansNotRecovered) {
+    EXPECT_EQ(analysed(step_log(0, 0)).recovery_ms, 0.0);
+    // Slow again at the very end: the last windows are bad, so it never stayed recovered.
+    EXPECT_LT(analysed(step_log(830, 850)).recovery_ms, 0.0);
+}
+
+TEST(OverloadAnalysis, LostArrivalsCountAsInfinitelyLate) {
+    ArrivalLog one = step_log(0, 0);
+    one.arrivals[3600].outcome = Outcome::kError;  // 1 of the 100 in each window holding it:
+    EXPECT_EQ(analysed(one).recovery_ms, 0.0);      // above its 99th percentile, not at it
+    ArrivalLog log = step_log(0, 0);
+    // Five arrivals skipped right after the step: the windows holding them have no finite
+    // p99, so recovery only comes after them (and the peak is "lost").
+    for (size_t i = 3600; i < 3605; ++i) log.arrivals[i].outcome = Outcome::kSkipped;  // 360 ms
+    OverloadResult r = analysed(log);
+    EXPECT_GT(r.recovery_ms, 10.0);
+    EXPECT_LT(r.peak_p99_ms, 0.0);
+    bool lost_window = false;
+    for (const auto &[t, p99] : r.series) lost_window |= p99 < 0;
+    EXPECT_TRUE(lost_window);
+}
+
+TEST(OverloadAnalysis, ABaselineThatFailedGivesNoRecoveryTime) {
+    ArrivalLog log = step_log(0, 0);
+    for (size_t i = 1000; i < 1100; ++i) log.arrivals[i].outcome = Outcome::kError;  // 100-110 ms
+    OverloadResult r = analysed(log);
+    EXPECT_TRUE(r.baseline_lost);
+    EXPECT_EQ(r.baseline_p99_ns, 0u);
+    EXPECT_LT(r.recovery_ms, 0.0);
+}
+
+TEST(OverloadAnalysis, WorkloadWithoutShortMessagesUsesAll) {
+    OverloadResult r = analysed(step_log(300, 400, 50'000));
+    EXPECT_FALSE(r.short_only);
+    EXPECT_NEAR(r.recovery_ms, 50.0, 0.01);
+}
+
+}  // namespace
+}  // namespace homa::perf
