@@ -22,7 +22,7 @@ struct CapacityConfig {
     double p99_factor = 10;      ///< Pass: p99 <= p99_factor x unloaded p99 ...
     double min_achieved = 0.95;  ///< ... completions >= this share of the arrivals' rate ...
                                  ///< ... and no errors, skips or unfinished RPCs.
-    double probe_s = 0.5;        ///< Measured seconds per probe.
+    double probe_s = 1;          ///< Measured seconds per probe.
     double probe_drain_s = 0.2;  ///< A probe whose RPCs take longer to drain fails anyway.
     uint32_t max_probes = 8;
     double resolution = 0.05;            ///< Stop when (fail - pass) <= resolution x fail.

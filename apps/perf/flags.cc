@@ -54,7 +54,9 @@ DEFINE_bool(find_capacity, false,
             "stays within --knee_p99_factor x the unloaded p99");
 DEFINE_double(knee_p99_factor, 10, "knee: p99 at most this many times the unloaded p99");
 DEFINE_double(knee_min_served, 0.95, "knee: completions at least this share of the arrivals");
-DEFINE_double(probe_duration, 0.5, "knee: measured seconds per probe");
+DEFINE_double(probe_duration, 1,
+              "knee: measured seconds per probe (a collapse can take longer than half a second "
+              "to show)");
 DEFINE_double(probe_drain, 0.2, "knee: seconds a probe's RPCs may take to drain");
 DEFINE_uint32(max_probes, 8, "knee: probes at most");
 DEFINE_double(capacity_rps, 0, "the capacity in RPC/s, if known (no search)");
@@ -129,7 +131,7 @@ PhaseSpec base_spec(const std::string &name, const Workload &w, uint32_t outstan
     p.drain_s = FLAGS_drain;
     p.backlog_cap = std::max<uint32_t>(FLAGS_backlog, 1);
     p.verify = FLAGS_verify;
-    p.progress = seconds >= 3 && !FLAGS_json;
+    p.progress = seconds >= 3;  // stderr: beside --json too (a log shows when a run went wrong)
     p.seed = FLAGS_seed;
     return p;
 }
