@@ -63,7 +63,9 @@ double recover(LoadDriver &driver, const PhaseSpec &base, const CapacityConfig &
     for (uint64_t seed = base.seed + 1000; !quit.load() && rte_rdtsc() < limit; ++seed) {
         settle(driver, cfg, quit);
         PhaseResult r = run_open_loop(
-            driver, open_spec(base, "check", res.reference_rps, cfg.check_s, cfg.probe_drain_s, seed), quit);
+            driver,
+            open_spec(base, "check", res.reference_rps, cfg.check_s, cfg.probe_drain_s, seed),
+            quit);
         if (judge_probe(r, res.reference_rps, res.unloaded_p99_ns, cfg).pass) {
             *recovered = true;
             break;
@@ -95,8 +97,9 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
     PhaseResult e = run_closed_loop(driver, est, quit);
     settle(driver, cfg, quit);
     res.estimate_rps = e.elapsed_s > 0 ? double(e.rpcs) / e.elapsed_s : 0;
-    fprintf(stderr, "homa-perf: capacity of %s: closed loop at %u outstanding: %.0f RPC/s (%lu "
-                    "errors); one at a time: p99 %.1f us\n",
+    fprintf(stderr,
+            "homa-perf: capacity of %s: closed loop at %u outstanding: %.0f RPC/s (%lu "
+            "errors); one at a time: p99 %.1f us\n",
             res.workload.c_str(), cfg.estimate_outstanding, res.estimate_rps, e.errors(),
             double(closed_unloaded_p99_ns) / 1e3);
     if (res.estimate_rps <= 0) {
@@ -109,11 +112,13 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
     res.reference_rps = res.estimate_rps * cfg.reference_fraction;
     const double ref_s = std::min(5.0, std::max(cfg.probe_s, 1000 / res.reference_rps));
     PhaseResult ref = run_open_loop(
-        driver, open_spec(base, "reference", res.reference_rps, ref_s, cfg.probe_drain_s, base.seed), quit);
+        driver,
+        open_spec(base, "reference", res.reference_rps, ref_s, cfg.probe_drain_s, base.seed), quit);
     settle(driver, cfg, quit);
     res.unloaded_p99_ns = ref.rtt.quantile(0.99);
-    fprintf(stderr, "homa-perf: unloaded reference: open loop at %.0f RPC/s for %.1f s: p99 %.1f us "
-                    "(%lu RPCs, %lu errors, %lu unfinished)\n",
+    fprintf(stderr,
+            "homa-perf: unloaded reference: open loop at %.0f RPC/s for %.1f s: p99 %.1f us "
+            "(%lu RPCs, %lu errors, %lu unfinished)\n",
             res.reference_rps, ref_s, double(res.unloaded_p99_ns) / 1e3, ref.rpcs, ref.errors(),
             ref.unfinished);
     if (ref.rpcs == 0 || ref.errors() || ref.unfinished || ref.overload_skips) {
@@ -126,18 +131,22 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
     double rate = res.estimate_rps * cfg.start_fraction;
     for (uint32_t i = 0; i < cfg.max_probes && !quit.load(); ++i) {
         PhaseResult r = run_open_loop(
-            driver, open_spec(base, "probe", rate, cfg.probe_s, cfg.probe_drain_s, base.seed + i + 1), quit);
+            driver,
+            open_spec(base, "probe", rate, cfg.probe_s, cfg.probe_drain_s, base.seed + i + 1),
+            quit);
         CapacityProbe p = judge_probe(r, rate, res.unloaded_p99_ns, cfg);
-        p.settle_s = p.pass ? settle(driver, cfg, quit) : recover(driver, base, cfg, res, quit, &p.recovered);
+        p.settle_s = p.pass ? settle(driver, cfg, quit)
+                            : recover(driver, base, cfg, res, quit, &p.recovered);
         res.probes.push_back(p);
         char after[96] = "";
         if (!p.pass) {
-            snprintf(after, sizeof(after), p.recovered ? "; host back after %.2f s"
-                                                       : "; host NOT back after %.2f s",
+            snprintf(after, sizeof(after),
+                     p.recovered ? "; host back after %.2f s" : "; host NOT back after %.2f s",
                      p.settle_s);
         }
-        fprintf(stderr, "homa-perf: probe %u: offered %10.0f RPC/s (%.3f Gbps): served %10.0f, p99 "
-                        "%9.1f us, errors %lu, skipped %lu, unfinished %lu: %s%s%s\n",
+        fprintf(stderr,
+                "homa-perf: probe %u: offered %10.0f RPC/s (%.3f Gbps): served %10.0f, p99 "
+                "%9.1f us, errors %lu, skipped %lu, unfinished %lu: %s%s%s\n",
                 i + 1, rate, rate * res.mean_bytes * 8 / 1e9, p.achieved_rps,
                 double(p.p99_ns) / 1e3, p.errors, p.skips, p.unfinished,
                 p.pass ? "pass" : "FAIL: ", p.why.c_str(), after);
@@ -151,8 +160,9 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
     }
     res.knee_rps = pass;
     if (res.found()) {
-        fprintf(stderr, "homa-perf: capacity (open-loop knee) of %s: %.0f RPC/s = %.3f Gbps "
-                        "request load\n",
+        fprintf(stderr,
+                "homa-perf: capacity (open-loop knee) of %s: %.0f RPC/s = %.3f Gbps "
+                "request load\n",
                 res.workload.c_str(), res.knee_rps, res.knee_gbps());
     } else {
         res.why_none = "no offered load passed";

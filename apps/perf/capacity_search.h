@@ -19,13 +19,13 @@
 namespace homa::perf {
 
 struct CapacityConfig {
-    double p99_factor = 10;       ///< Pass: p99 <= p99_factor x unloaded p99 ...
-    double min_achieved = 0.95;   ///< ... completions >= this share of the arrivals' rate ...
-                                  ///< ... and no errors, skips or unfinished RPCs.
-    double probe_s = 0.5;         ///< Measured seconds per probe.
-    double probe_drain_s = 0.2;   ///< A probe whose RPCs take longer to drain fails anyway.
+    double p99_factor = 10;      ///< Pass: p99 <= p99_factor x unloaded p99 ...
+    double min_achieved = 0.95;  ///< ... completions >= this share of the arrivals' rate ...
+                                 ///< ... and no errors, skips or unfinished RPCs.
+    double probe_s = 1;          ///< Measured seconds per probe.
+    double probe_drain_s = 0.2;  ///< A probe whose RPCs take longer to drain fails anyway.
     uint32_t max_probes = 8;
-    double resolution = 0.05;     ///< Stop when (fail - pass) <= resolution x fail.
+    double resolution = 0.05;            ///< Stop when (fail - pass) <= resolution x fail.
     uint32_t estimate_outstanding = 64;  ///< The scale of the search: a closed loop's rate at
     double estimate_s = 0.3;             ///< this many outstanding, measured this long.
     double start_fraction = 0.25;        ///< First probe: this share of the estimate (from
@@ -42,30 +42,30 @@ struct CapacityConfig {
 };
 
 struct CapacityProbe {
-    double offered_rps = 0;       ///< The Poisson rate asked for.
-    double arrivals_rps = 0;      ///< Arrivals that really came, per second of the window.
-    double achieved_rps = 0;      ///< Measured completions per second (PhaseResult::elapsed_s).
+    double offered_rps = 0;   ///< The Poisson rate asked for.
+    double arrivals_rps = 0;  ///< Arrivals that really came, per second of the window.
+    double achieved_rps = 0;  ///< Measured completions per second (PhaseResult::elapsed_s).
     uint64_t p99_ns = 0;
     uint64_t errors = 0, skips = 0, unfinished = 0;
     bool pass = false;
-    std::string why;              ///< Why it failed ("" if it passed).
-    double settle_s = 0;          ///< How long the host took to be back afterwards ...
-    bool recovered = true;        ///< ... if it was back at all (false: later probes ran on a
-                                  ///< host that had not recovered).
+    std::string why;        ///< Why it failed ("" if it passed).
+    double settle_s = 0;    ///< How long the host took to be back afterwards ...
+    bool recovered = true;  ///< ... if it was back at all (false: later probes ran on a
+                            ///< host that had not recovered).
 };
 
 struct CapacityResult {
     std::string workload;
     double mean_bytes = 0;
     uint64_t closed_unloaded_p99_ns = 0;  ///< One RPC at a time (for comparison only).
-    double reference_rps = 0;     ///< The open-loop rate of the unloaded reference.
-    uint64_t unloaded_p99_ns = 0; ///< Its p99: what the bound is a multiple of.
+    double reference_rps = 0;             ///< The open-loop rate of the unloaded reference.
+    uint64_t unloaded_p99_ns = 0;         ///< Its p99: what the bound is a multiple of.
     double p99_factor = 0;
     double min_achieved = 0;
-    double estimate_rps = 0;      ///< The closed-loop rate that scales the search.
+    double estimate_rps = 0;  ///< The closed-loop rate that scales the search.
     std::vector<CapacityProbe> probes;
-    double knee_rps = 0;          ///< Highest passing offered rate (0: none passed).
-    std::string why_none;         ///< Why there is no knee, when there is none.
+    double knee_rps = 0;   ///< Highest passing offered rate (0: none passed).
+    std::string why_none;  ///< Why there is no knee, when there is none.
     bool found() const noexcept { return knee_rps > 0; }
     /** Request load at the knee, Gbps (what --load_gbps means). */
     double knee_gbps() const noexcept { return knee_rps * mean_bytes * 8 / 1e9; }

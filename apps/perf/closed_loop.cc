@@ -18,11 +18,14 @@ namespace homa::perf {
 namespace {
 
 // "Full for now": the request is retried on a later iteration, not counted as failed.
-bool retriable(int rc) { return rc == -ENOBUFS || rc == -ENOMEM || rc == -EAGAIN; }
+bool retriable(int rc) {
+    return rc == -ENOBUFS || rc == -ENOMEM || rc == -EAGAIN;
+}
 
 }  // namespace
 
-PhaseResult run_closed_loop(LoadDriver &driver, const PhaseSpec &spec, const std::atomic<bool> &quit) {
+PhaseResult run_closed_loop(LoadDriver &driver, const PhaseSpec &spec,
+                            const std::atomic<bool> &quit) {
     PhaseResult r;
     r.name = spec.name;
     r.workload = spec.workload.name();
@@ -65,7 +68,8 @@ PhaseResult run_closed_loop(LoadDriver &driver, const PhaseSpec &spec, const std
                 // By now N * t / ramp_s lanes may be open (at least one).
                 uint64_t due = ramp_ticks ? uint64_t{n} * (now - start) / ramp_ticks : n;
                 due = std::clamp<uint64_t>(due, 1, n);
-                opened = static_cast<uint32_t>(std::min<uint64_t>(due, uint64_t{opened} + spec.ramp_batch));
+                opened = static_cast<uint32_t>(
+                    std::min<uint64_t>(due, uint64_t{opened} + spec.ramp_batch));
             } else {
                 opened = n;
             }
@@ -73,7 +77,8 @@ PhaseResult run_closed_loop(LoadDriver &driver, const PhaseSpec &spec, const std
             while (run.in_flight() < opened) {
                 // Up to N refills in one pass after a burst of completions: keep the deadline
                 // and SIGINT in sight (checked every 256 sends, the TSC read is not free).
-                if ((++sends & 255) == 0 && (quit.load(std::memory_order_relaxed) || rte_rdtsc() >= w1)) {
+                if ((++sends & 255) == 0 &&
+                    (quit.load(std::memory_order_relaxed) || rte_rdtsc() >= w1)) {
                     break;
                 }
                 const uint64_t intended = retry_since ? retry_since : rte_rdtsc();

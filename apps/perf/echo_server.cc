@@ -8,7 +8,9 @@ namespace homa::perf {
 namespace {
 
 // Failures that say "not now" (a pool, a port or the send slots are full): retry later.
-bool transient(int rc) { return rc == -ENOBUFS || rc == -ENOMEM || rc == -EAGAIN || rc == -ETIMEDOUT; }
+bool transient(int rc) {
+    return rc == -ENOBUFS || rc == -ENOMEM || rc == -EAGAIN || rc == -ETIMEDOUT;
+}
 
 }  // namespace
 

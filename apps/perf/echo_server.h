@@ -21,13 +21,13 @@
 namespace homa::perf {
 
 struct ServerStats {
-    uint64_t served = 0;         ///< Replies the engine took (first try or retried).
-    uint64_t held_back = 0;      ///< Polls that left requests queued: every send slot busy.
-    ErrorCounts reply_errors;    ///< Failed reply_with / reply calls, by cause.
-    uint64_t retried = 0;        ///< Of the served, replies that succeeded on a retry.
-    uint64_t gone = 0;           ///< Failures for RPCs that no longer existed (nothing stuck).
-    uint64_t stranded = 0;       ///< Replies given up (retry queue full, or a hard error):
-                                 ///< those RPCs stay in service until the client gives up.
+    uint64_t served = 0;       ///< Replies the engine took (first try or retried).
+    uint64_t held_back = 0;    ///< Polls that left requests queued: every send slot busy.
+    ErrorCounts reply_errors;  ///< Failed reply_with / reply calls, by cause.
+    uint64_t retried = 0;      ///< Of the served, replies that succeeded on a retry.
+    uint64_t gone = 0;         ///< Failures for RPCs that no longer existed (nothing stuck).
+    uint64_t stranded = 0;     ///< Replies given up (retry queue full, or a hard error):
+                               ///< those RPCs stay in service until the client gives up.
     uint64_t retry_queue_max = 0;
 
     /** One line: "served N; reply failures ...; retried ...". */

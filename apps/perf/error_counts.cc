@@ -46,7 +46,8 @@ std::string ErrorCounts::describe() const {
         if (!counts_[e]) continue;
         out += (out.empty() ? "" : ", ") + errno_name(e) + " " + std::to_string(counts_[e]);
     }
-    if (counts_[0]) out += (out.empty() ? "" : ", ") + std::string("other ") + std::to_string(counts_[0]);
+    if (counts_[0])
+        out += (out.empty() ? "" : ", ") + std::string("other ") + std::to_string(counts_[0]);
     return out;
 }
 

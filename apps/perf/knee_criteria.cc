@@ -30,7 +30,8 @@ CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, uint64_t unl
         snprintf(why, sizeof(why), "p99 %.1f us > %.0f x unloaded %.1f us", double(p.p99_ns) / 1e3,
                  cfg.p99_factor, double(unloaded_p99_ns) / 1e3);
     } else if (p.achieved_rps < cfg.min_achieved * p.arrivals_rps) {
-        snprintf(why, sizeof(why), "served %.0f of %.0f RPC/s arrived", p.achieved_rps, p.arrivals_rps);
+        snprintf(why, sizeof(why), "served %.0f of %.0f RPC/s arrived", p.achieved_rps,
+                 p.arrivals_rps);
     }
     p.why = why;
     p.pass = p.why.empty();

@@ -57,8 +57,12 @@ class LocalDriver final : public LoadDriver {
 public:
     LocalDriver(dp::Worker &worker, dp::Socket &client, dp::Socket *server, Endpoint server_addr,
                 const uint8_t *pattern, uint32_t send_slots)
-        : worker_(worker), client_(client), server_(server), addr_(server_addr),
-          pattern_(pattern), echo_(pattern, send_slots) {}
+        : worker_(worker),
+          client_(client),
+          server_(server),
+          addr_(server_addr),
+          pattern_(pattern),
+          echo_(pattern, send_slots) {}
     bool poll() override;
     int send(uint32_t length, uint64_t cookie) override;
     bool next_response(Completed *out, bool verify) override;
@@ -76,7 +80,9 @@ private:
 };
 
 /** The pattern byte at message offset i (payload verification is by position). */
-inline uint8_t pattern_at(uint32_t i) { return static_cast<uint8_t>(i * 7 + (i >> 8) + 1); }
+inline uint8_t pattern_at(uint32_t i) {
+    return static_cast<uint8_t>(i * 7 + (i >> 8) + 1);
+}
 
 /** True if a received message holds `length` bytes of the request pattern (any message type
  *  with length() and piece(i), pieces being 64 KiB apart in the message). */

@@ -15,11 +15,10 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <sstream>
 
 #include "apps/common/ipv4.h"
-#include "apps/common/knobs.h"
 #include "apps/launcher/counters.h"
+#include "flags.h"
 #include "homa/dataplane/host.h"
 #include "homa/dataplane/socket.h"
 #include "homa/dataplane/socket_service.h"
@@ -30,139 +29,18 @@
 #include "ring_pair.h"
 #include "runner.h"
 
-// --- what runs where ---
-DEFINE_string(role, "both", "both (client and server in this process), client, or server");
-DEFINE_string(local_ip, "10.0.0.1", "this host's IPv4 address");
-DEFINE_string(server_ip, "", "server address (default: local_ip, i.e. local delivery)");
-DEFINE_uint32(server_port, 99, "server Homa port (< 32768)");
-DEFINE_uint32(port, 0, "DPDK port id to use");
-DEFINE_bool(app_threads, false,
-            "run the client/server loops on the main lcore and the worker on the next lcore, "
-            "talking through message ports (needs 2 lcores), instead of run-to-completion");
-DEFINE_bool(ring_pair, false,
-            "two dataplanes in this process over a net_ring pair (server at --server_ip, default "
-            "local_ip + 1), both polled by this lcore; needs no --vdev");
-// --- the load ---
-DEFINE_string(workload, "", "message sizes: a byte count, w1..w5, or a file; empty = default run");
-DEFINE_string(workload_dir, "config/workloads", "where w1..w5 live");
-DEFINE_uint32(outstanding, 1,
-              "closed loop: RPCs kept in flight. Open loop: a cap on RPCs in flight, only if "
-              "given (default: what the engine's RPC table holds); arrivals beyond it wait in "
-              "the backlog, their latency counting from their scheduled time");
-DEFINE_double(rate, 0, "open loop: mean request rate in RPC/s (Poisson arrivals)");
-DEFINE_double(load_gbps, 0, "open loop: offered request load in Gbps (converted with the mean size)");
-DEFINE_double(duration, 5, "seconds measured per phase (server role: 0 = until SIGINT)");
-DEFINE_double(warmup, 0.05, "seconds not measured: after the ramp (closed loop), from the start "
-                            "(open loop)");
-DEFINE_double(ramp, -1, "closed loop: spread the first --outstanding sends over this many "
-                        "seconds (-1: 2 us per RPC, at most 1 s)");
-DEFINE_uint32(ramp_batch, 32, "closed loop: at most this many RPCs added per loop iteration "
-                              "during the ramp (completions are refilled at once)");
-DEFINE_double(drain, 2, "seconds to wait for the responses of the measured RPCs after the "
-                        "window; what is still out then is aborted and reported unfinished");
-DEFINE_uint32(backlog, 1u << 20, "open loop: arrivals that may wait to be sent; beyond, arrivals "
-                                 "are skipped (and reported)");
-DEFINE_bool(verify, false, "check every echoed byte");
-DEFINE_bool(slowdown, false, "calibrate unloaded RTT per size bucket first, report slowdown");
-DEFINE_uint64(seed, 1, "random seed for sizes and arrivals");
-// --- capacity (the open-loop knee), load at a share of it, the overload step ---
-DEFINE_bool(find_capacity, false, "search the open-loop knee: the highest offered rate whose p99 "
-                                  "stays within --knee_p99_factor x the unloaded p99");
-DEFINE_double(knee_p99_factor, 10, "knee: p99 at most this many times the unloaded p99");
-DEFINE_double(knee_min_served, 0.95, "knee: completions at least this share of the arrivals");
-DEFINE_double(probe_duration, 0.5, "knee: measured seconds per probe");
-DEFINE_double(probe_drain, 0.2, "knee: seconds a probe's RPCs may take to drain");
-DEFINE_uint32(max_probes, 8, "knee: probes at most");
-DEFINE_double(capacity_rps, 0, "the capacity in RPC/s, if known (no search)");
-DEFINE_double(capacity_gbps, 0, "the capacity as request load in Gbps, if known (no search)");
-DEFINE_string(load_pcts, "", "open-loop phases at these percentages of the capacity, e.g. "
-                             "50,80,90,95 (finds the capacity first unless given)");
-DEFINE_bool(overload_step, false, "offer --step_pct of capacity for --step_ms between two "
-                                  "stretches at --step_base_pct; report the recovery time");
-DEFINE_double(step_pct, 200, "overload step: load during the step, % of capacity");
-DEFINE_double(step_ms, 50, "overload step: length of the step");
-DEFINE_double(step_base_pct, 50, "overload step: load before and after, % of capacity");
-DEFINE_double(step_before, 0.3, "overload step: seconds before the step (the baseline)");
-DEFINE_double(step_after, 0.5, "overload step: seconds after the step");
-DEFINE_double(step_window_ms, 10, "overload step: sliding window for the p99");
-DEFINE_double(recover_factor, 2, "overload step: recovered once every window's p99 stays "
-                                 "within this many times the baseline p99");
-DEFINE_uint32(short_bytes, 1000, "overload step: the short messages whose p99 is watched");
-// --- the engine ---
-DEFINE_uint32(pool_mb, 256, "bpage pool size in MiB");
-DEFINE_uint32(mtu, 1500, "IP MTU");
-DEFINE_uint32(max_rpcs, 0, "engine capacity: live RPCs (0: enough for --outstanding, at least "
-                           "65,536; both roles in one process need two per RPC)");
-DEFINE_uint64(max_peer_server_rpcs, homa::EngineConfig{}.max_peer_server_rpcs,
-              "server RPCs one peer may hold on this host (engine knob)");
-DEFINE_uint64(max_peer_unacked, homa::EngineConfig{}.max_peer_unacked,
-              "replies one peer may leave unacknowledged (engine knob)");
-DEFINE_string(knobs, "", "more engine knobs: name=value,... (names as in the launcher's "
-                         "`show config`)");
-// --- output ---
-DEFINE_bool(json, false, "print results as JSON on stdout");
-DEFINE_bool(stats, false, "print where packets went (per engine) and every non-zero worker, "
-                          "engine and pool counter to stderr at the end");
-DEFINE_string(cdf, "", "also write each phase's RTT CDF (\"<us> <fraction>\" lines) to this file");
-
 namespace {
 
-std::atomic<bool> g_quit{false};  // set by SIGINT/SIGTERM; the only global, as in DPDK apps
-constexpr uint32_t kMaxOutstanding = 1'000'000;
+std::atomic<bool> g_quit{false};      // set by SIGINT/SIGTERM; the only global, as in DPDK apps
 constexpr uint32_t kRpcSlack = 1024;  // engine RPCs beyond the load's (stragglers, server side)
 
-void on_signal(int) { g_quit.store(true); }
+void on_signal(int) {
+    g_quit.store(true);
+}
 
 int fail(const std::string &msg) {
     fprintf(stderr, "homa-perf: %s\n", msg.c_str());
     return 2;
-}
-
-bool flag_given(const char *name) {
-    gflags::CommandLineFlagInfo info;
-    return gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default;
-}
-
-bool parse_pcts(const std::string &s, std::vector<double> *out, std::string *error) {
-    std::stringstream in(s);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        char *end = nullptr;
-        double v = strtod(item.c_str(), &end);
-        if (item.empty() || *end || !(v > 0)) {
-            *error = "bad --load_pcts entry '" + item + "' (positive numbers)";
-            return false;
-        }
-        out->push_back(v);
-    }
-    return true;
-}
-
-// The spec every phase starts from: the flags that apply to all of them.
-homa::perf::PhaseSpec base_spec(const std::string &name, const homa::perf::Workload &w,
-                                uint32_t outstanding, double seconds) {
-    homa::perf::PhaseSpec p;
-    p.name = name;
-    p.workload = w;
-    p.outstanding = outstanding;
-    p.seconds = seconds;
-    p.warmup_s = FLAGS_warmup;
-    p.ramp_s = FLAGS_ramp >= 0 ? FLAGS_ramp : std::min(1.0, outstanding * 2e-6);
-    p.ramp_batch = std::max<uint32_t>(FLAGS_ramp_batch, 1);
-    p.drain_s = FLAGS_drain;
-    p.backlog_cap = std::max<uint32_t>(FLAGS_backlog, 1);
-    p.verify = FLAGS_verify;
-    p.progress = seconds >= 3 && !FLAGS_json;
-    p.seed = FLAGS_seed;
-    return p;
-}
-
-bool closed_phase(const std::string &name, const std::string &workload, uint32_t outstanding,
-                  double seconds, homa::perf::PhaseSpec *out, std::string *error) {
-    homa::perf::Workload w;
-    if (!homa::perf::Workload::parse(workload, FLAGS_workload_dir, &w, error)) return false;
-    *out = base_spec(name, w, outstanding, seconds);
-    return true;
 }
 
 int run(int argc, char **argv);
@@ -184,96 +62,6 @@ int main(int argc, char **argv) {
 
 namespace {
 
-// Flags -> RunOptions. `open_cap`: the open loop's in-flight cap.
-bool plan(bool client_role, uint32_t open_cap, homa::perf::RunOptions *o, std::string *error) {
-    using homa::perf::PhaseSpec;
-    if (!client_role) return true;
-    o->slowdown = FLAGS_slowdown;
-    const bool open = FLAGS_rate > 0 || FLAGS_load_gbps > 0;
-    const bool capacity_mode = FLAGS_find_capacity || FLAGS_overload_step || !FLAGS_load_pcts.empty();
-    if (FLAGS_workload.empty()) {
-        if (capacity_mode || open) {
-            *error = "--find_capacity, --load_pcts, --overload_step, --rate and --load_gbps need --workload";
-            return false;
-        }
-        PhaseSpec p;
-        if (!closed_phase("latency", "100", 1, 2, &p, error)) return false;
-        o->phases.push_back(p);
-        if (!closed_phase("rate", "100", 32, 3, &p, error)) return false;
-        o->phases.push_back(p);
-        if (!closed_phase("1MB", "1000000", 4, 4, &p, error)) return false;
-        o->phases.push_back(p);
-        return true;
-    }
-    homa::perf::Workload w;
-    if (!homa::perf::Workload::parse(FLAGS_workload, FLAGS_workload_dir, &w, error)) return false;
-    const double gbps_to_rps = 1e9 / 8 / w.mean_length();
-    if (open) {
-        PhaseSpec p = base_spec("load", w, open_cap, FLAGS_duration);
-        double rate = FLAGS_load_gbps > 0 ? FLAGS_load_gbps * gbps_to_rps : FLAGS_rate;
-        p.schedule = {{FLAGS_warmup + FLAGS_duration, rate}};
-        o->phases.push_back(p);
-    } else if (!capacity_mode) {
-        o->phases.push_back(base_spec("run", w, FLAGS_outstanding, FLAGS_duration));
-    }
-    if (!capacity_mode) return true;
-    o->base = base_spec("base", w, open_cap, FLAGS_duration);
-    o->find_capacity = FLAGS_find_capacity;
-    o->capacity.p99_factor = FLAGS_knee_p99_factor;
-    o->capacity.min_achieved = FLAGS_knee_min_served;
-    o->capacity.probe_s = FLAGS_probe_duration;
-    o->capacity.probe_drain_s = FLAGS_probe_drain;
-    o->capacity.max_probes = std::max<uint32_t>(FLAGS_max_probes, 1);
-    o->capacity_rps = FLAGS_capacity_gbps > 0 ? FLAGS_capacity_gbps * gbps_to_rps : FLAGS_capacity_rps;
-    if (!parse_pcts(FLAGS_load_pcts, &o->load_pcts, error)) return false;
-    o->overload_step = FLAGS_overload_step;
-    o->overload.base_pct = FLAGS_step_base_pct;
-    o->overload.step_pct = FLAGS_step_pct;
-    o->overload.step_s = FLAGS_step_ms / 1e3;
-    o->overload.before_s = FLAGS_step_before;
-    o->overload.after_s = FLAGS_step_after;
-    o->overload.window_s = FLAGS_step_window_ms / 1e3;
-    o->overload.recover_factor = FLAGS_recover_factor;
-    o->overload.short_bytes = FLAGS_short_bytes;
-    return true;
-}
-
-bool check_flags(std::string *error) {
-    if (FLAGS_server_port == 0 || FLAGS_server_port >= 0x8000) {
-        *error = "--server_port must be 1..32767";
-    } else if (FLAGS_outstanding == 0 || FLAGS_outstanding > kMaxOutstanding) {
-        *error = "--outstanding must be 1..1000000";
-    } else if (FLAGS_rate < 0 || FLAGS_load_gbps < 0 || FLAGS_duration < 0) {
-        *error = "--rate, --load_gbps and --duration must not be negative";
-    } else if (FLAGS_warmup < 0 || FLAGS_drain < 0 || FLAGS_probe_duration <= 0 ||
-               FLAGS_probe_drain < 0 || FLAGS_capacity_rps < 0 || FLAGS_capacity_gbps < 0) {
-        *error = "--warmup, --drain, --probe_drain, --capacity_rps and --capacity_gbps must not be "
-                 "negative, --probe_duration must be positive";
-    } else if (FLAGS_knee_p99_factor < 1 || FLAGS_knee_min_served <= 0 || FLAGS_knee_min_served > 1) {
-        *error = "--knee_p99_factor must be >= 1 and --knee_min_served in (0, 1]";
-    } else if (FLAGS_step_pct <= 0 || FLAGS_step_base_pct <= 0 || FLAGS_step_ms <= 0 ||
-               FLAGS_step_before <= 0 || FLAGS_step_after <= 0 || FLAGS_step_window_ms <= 0 ||
-               FLAGS_recover_factor < 1) {
-        *error = "--step_* must be positive and --recover_factor >= 1";
-    } else {
-        return true;
-    }
-    return false;
-}
-
-// Engine knobs from flags; validated here for a clear message.
-bool engine_knobs(homa::EngineConfig *c, std::string *error) {
-    c->max_peer_server_rpcs = static_cast<decltype(c->max_peer_server_rpcs)>(FLAGS_max_peer_server_rpcs);
-    c->max_peer_unacked = static_cast<decltype(c->max_peer_unacked)>(FLAGS_max_peer_unacked);
-    if (c->max_peer_server_rpcs != FLAGS_max_peer_server_rpcs ||
-        c->max_peer_unacked != FLAGS_max_peer_unacked) {
-        *error = "--max_peer_server_rpcs / --max_peer_unacked out of range";
-        return false;
-    }
-    if (!homa::apps::apply_knob_list(FLAGS_knobs, c, error)) return false;
-    return c->validate(error);
-}
-
 void print_summaries(const homa::perf::Report &rep, bool always) {
     for (const auto &s : rep.engines) {
         bool trouble = s.resends || s.busy || s.rpc_unknown || s.client_restarts ||
@@ -289,7 +77,7 @@ int run(int argc, char **argv) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     std::string error;
-    if (!check_flags(&error)) return fail(error);
+    if (!homa::perf::check_flags(&error)) return fail(error);
 
     bool client_role = FLAGS_role == "both" || FLAGS_role == "client";
     bool server_role = FLAGS_role == "both" || FLAGS_role == "server";
@@ -298,10 +86,12 @@ int run(int argc, char **argv) {
     const uint32_t per_rpc = FLAGS_role == "both" ? 2 : 1;
     const bool open = FLAGS_rate > 0 || FLAGS_load_gbps > 0 || FLAGS_find_capacity ||
                       FLAGS_overload_step || !FLAGS_load_pcts.empty();
-    const bool cap_given = flag_given("outstanding");
+    const bool cap_given = homa::perf::flag_given("outstanding");
     // What the load needs in flight: a closed loop's N, or an open loop's cap when given.
-    const uint64_t rpcs_needed = (open && !cap_given ? 0 : uint64_t{FLAGS_outstanding} * per_rpc) + kRpcSlack;
-    const uint64_t max_rpcs = FLAGS_max_rpcs ? FLAGS_max_rpcs : std::max<uint64_t>(65536, rpcs_needed);
+    const uint64_t rpcs_needed =
+        (open && !cap_given ? 0 : uint64_t{FLAGS_outstanding} * per_rpc) + kRpcSlack;
+    const uint64_t max_rpcs =
+        FLAGS_max_rpcs ? FLAGS_max_rpcs : std::max<uint64_t>(65536, rpcs_needed);
     if (max_rpcs > (1u << 26)) return fail("--max_rpcs must be at most 67108864 (2^26)");
     if (FLAGS_max_rpcs && FLAGS_role != "server" && FLAGS_max_rpcs < rpcs_needed) {
         return fail("--max_rpcs=" + std::to_string(FLAGS_max_rpcs) + " is below the " +
@@ -309,15 +99,18 @@ int run(int argc, char **argv) {
     }
     // The open loop's in-flight cap: the user's, or what the engine's RPC table holds (the
     // engine would refuse more anyway; arrivals beyond wait in the backlog either way).
-    const uint32_t open_cap = cap_given ? FLAGS_outstanding
-                                        : static_cast<uint32_t>(std::max<uint64_t>(
-                                              (max_rpcs - std::min<uint64_t>(max_rpcs / 2, kRpcSlack)) / per_rpc, 1));
+    const uint32_t open_cap =
+        cap_given ? FLAGS_outstanding
+                  : static_cast<uint32_t>(std::max<uint64_t>(
+                        (max_rpcs - std::min<uint64_t>(max_rpcs / 2, kRpcSlack)) / per_rpc, 1));
     uint32_t local_ip = 0, server_ip = 0;
-    if (!homa::apps::parse_ipv4(FLAGS_local_ip, &local_ip)) return fail("bad --local_ip " + FLAGS_local_ip);
+    if (!homa::apps::parse_ipv4(FLAGS_local_ip, &local_ip))
+        return fail("bad --local_ip " + FLAGS_local_ip);
     std::string sip = FLAGS_server_ip.empty() ? FLAGS_local_ip : FLAGS_server_ip;
     if (!homa::apps::parse_ipv4(sip, &server_ip)) return fail("bad --server_ip " + sip);
     if (FLAGS_ring_pair) {
-        if (FLAGS_role != "both") return fail("--ring_pair runs client and server: use --role=both");
+        if (FLAGS_role != "both")
+            return fail("--ring_pair runs client and server: use --role=both");
         if (server_ip == local_ip) server_ip = local_ip + 1;
         sip = homa::apps::format_ipv4(server_ip);
     }
@@ -325,10 +118,13 @@ int run(int argc, char **argv) {
         return fail("--role=client needs --server_ip of another host");
     }
     homa::perf::RunOptions options;
-    if (!plan(client_role, open_cap, &options, &error)) return fail(error);
+    if (!homa::perf::options_from_flags(client_role, open_cap, &options, &error)) {
+        return fail(error);
+    }
 
     if (FLAGS_app_threads && rte_lcore_count() < 2) {
-        return fail("--app_threads needs a second lcore for the worker: e.g. -l 0,1 or --lcores=0@0,1@0");
+        return fail(
+            "--app_threads needs a second lcore for the worker: e.g. -l 0,1 or --lcores=0@0,1@0");
     }
     if (FLAGS_app_threads && !client_role) return fail("--app_threads needs the client role");
     uint16_t ring_a = 0, ring_b = 0;
@@ -356,7 +152,9 @@ int run(int argc, char **argv) {
     ho.worker.engine.local_ip = local_ip;
     ho.worker.engine.mtu = FLAGS_mtu;
     ho.worker.engine.max_rpcs = static_cast<uint32_t>(max_rpcs);
-    if (!engine_knobs(&ho.worker.engine, &error)) return fail("bad engine knob: " + error);
+    if (!homa::perf::engine_knobs_from_flags(&ho.worker.engine, &error)) {
+        return fail("bad engine knob: " + error);
+    }
     ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;
     ho.mbufs = 32767;
     ho.extra_pool_caches = FLAGS_app_threads ? 1 : 0;  // cache 1: the application thread's copies
@@ -380,7 +178,8 @@ int run(int argc, char **argv) {
 
     homa::dp::Socket server, client;
     if (server_role && !FLAGS_app_threads) {
-        if (int rc = homa::dp::Socket::open(server_worker, static_cast<uint16_t>(FLAGS_server_port), &server);
+        if (int rc = homa::dp::Socket::open(server_worker, static_cast<uint16_t>(FLAGS_server_port),
+                                            &server);
             rc < 0) {
             return fail("cannot bind server port: " + std::string(strerror(-rc)));
         }
@@ -389,8 +188,9 @@ int run(int argc, char **argv) {
     homa::perf::RunInfo &info = report.info;
     info.driver = host->port_info().driver;
     info.mode = (FLAGS_role == "both" ? std::string("client+server in one process") : FLAGS_role) +
-                (FLAGS_ring_pair ? ", two dataplanes over a net_ring pair"
-                                 : server_ip == local_ip ? ", local delivery" : "") +
+                (FLAGS_ring_pair         ? ", two dataplanes over a net_ring pair"
+                 : server_ip == local_ip ? ", local delivery"
+                                         : "") +
                 (FLAGS_app_threads ? "" : ", one worker lcore (run-to-completion)");
     info.memory = rte_eal_has_hugepages() ? "hugepages" : "--no-huge (4 KiB pages, slower)";
     info.tsc_ghz = double(rte_get_tsc_hz()) / 1e9;
@@ -399,13 +199,15 @@ int run(int argc, char **argv) {
         fprintf(stderr, "homa-perf: serving echo on %s:%u (%s)\n", sip.c_str(), FLAGS_server_port,
                 info.driver.c_str());
         homa::perf::EchoServer echo(pattern, ho.worker.max_zero_copy_sends);
-        homa::perf::ServerStats st = homa::perf::serve_only(worker, server, echo, FLAGS_duration, g_quit);
+        homa::perf::ServerStats st =
+            homa::perf::serve_only(worker, server, echo, FLAGS_duration, g_quit);
         fprintf(stderr, "homa-perf: served %lu requests\n", st.served);
         fprintf(stderr, "homa-perf: echo server: %s\n", st.describe().c_str());
         report.engines.push_back(homa::perf::summarize_engine(worker, "server"));
         print_summaries(report, FLAGS_stats);
         if (FLAGS_stats) {
-            fprintf(stderr, "homa-perf: counters\n%s", homa::launcher::format_counters(worker, false).c_str());
+            fprintf(stderr, "homa-perf: counters\n%s",
+                    homa::launcher::format_counters(worker, false).c_str());
         }
         server.close();
         return 0;
@@ -437,7 +239,8 @@ int run(int argc, char **argv) {
             loop.workers.push_back(&server_worker);
         }
         worker_lcore = rte_get_next_lcore(-1, 1, 0);
-        if (int rc = rte_eal_remote_launch(homa::perf::WorkerLoop::run, &loop, worker_lcore); rc < 0) {
+        if (int rc = rte_eal_remote_launch(homa::perf::WorkerLoop::run, &loop, worker_lcore);
+            rc < 0) {
             return fail("cannot launch the worker lcore: " + std::string(strerror(-rc)));
         }
         homa::dp::RemoteSocketConfig rc;
@@ -445,7 +248,8 @@ int run(int argc, char **argv) {
         int orc = homa::dp::RemoteSocket::open(*client_svc, 0, rc, &rclient);
         if (orc == 0 && server_role) {
             orc = homa::dp::RemoteSocket::open(server_svc ? *server_svc : *client_svc,
-                                               static_cast<uint16_t>(FLAGS_server_port), rc, &rserver);
+                                               static_cast<uint16_t>(FLAGS_server_port), rc,
+                                               &rserver);
         }
         if (orc < 0) {
             loop.stop = true;
@@ -469,7 +273,8 @@ int run(int argc, char **argv) {
     const bool one_engine = &server_worker == &worker;
     report.engines.push_back(homa::perf::summarize_engine(
         worker, one_engine && server_role ? "client+server" : "client"));
-    if (!one_engine) report.engines.push_back(homa::perf::summarize_engine(server_worker, "server"));
+    if (!one_engine)
+        report.engines.push_back(homa::perf::summarize_engine(server_worker, "server"));
     // Nothing is lost silently: where packets went, whenever anything had to be recovered.
     print_summaries(report, FLAGS_stats);
     if (FLAGS_json) {
@@ -478,7 +283,8 @@ int run(int argc, char **argv) {
         homa::perf::print_table(stdout, report);
     }
     if (FLAGS_stats) {
-        fprintf(stderr, "homa-perf: counters\n%s", homa::launcher::format_counters(worker, false).c_str());
+        fprintf(stderr, "homa-perf: counters\n%s",
+                homa::launcher::format_counters(worker, false).c_str());
     }
     bool ok = !results.empty() || report.run.capacity || report.run.overload;
     if (!FLAGS_cdf.empty()) {
@@ -502,7 +308,8 @@ int run(int argc, char **argv) {
         if (server_role) server.close();
     }
     // Let the last frames and completions drain before tearing the pools down.
-    for (int i = 0; i < 1000 && (worker.sends_in_flight() || server_worker.sends_in_flight()); ++i) {
+    for (int i = 0; i < 1000 && (worker.sends_in_flight() || server_worker.sends_in_flight());
+         ++i) {
         worker.poll();
         if (&server_worker != &worker) server_worker.poll();
     }

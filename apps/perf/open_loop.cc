@@ -16,14 +16,16 @@
 namespace homa::perf {
 namespace {
 
-bool retriable(int rc) { return rc == -ENOBUFS || rc == -ENOMEM || rc == -EAGAIN; }
+bool retriable(int rc) {
+    return rc == -ENOBUFS || rc == -ENOMEM || rc == -EAGAIN;
+}
 
 struct Pending {
-    uint64_t scheduled = 0;        ///< TSC of the arrival.
+    uint64_t scheduled = 0;  ///< TSC of the arrival.
     uint32_t length = 0;
     uint32_t log_index = UINT32_MAX;
-    bool refused = false;          ///< Already counted in PhaseResult::refused.
-    bool waited = false;           ///< Already counted in PhaseResult::cap_waits.
+    bool refused = false;  ///< Already counted in PhaseResult::refused.
+    bool waited = false;   ///< Already counted in PhaseResult::cap_waits.
 };
 
 /** A FIFO of fixed capacity. */
@@ -93,7 +95,8 @@ private:
 
 }  // namespace
 
-PhaseResult run_open_loop(LoadDriver &driver, const PhaseSpec &spec, const std::atomic<bool> &quit) {
+PhaseResult run_open_loop(LoadDriver &driver, const PhaseSpec &spec,
+                          const std::atomic<bool> &quit) {
     PhaseResult r;
     r.name = spec.name;
     r.workload = spec.workload.name();

@@ -30,7 +30,8 @@ void analyse_overload(const ArrivalLog &log, OverloadResult *out) {
     OverloadResult &r = *out;
     const OverloadConfig &c = r.cfg;
     const auto &a = log.arrivals;
-    r.short_only = std::any_of(a.begin(), a.end(), [&](const Arrival &x) { return x.length <= c.short_bytes; });
+    r.short_only = std::any_of(a.begin(), a.end(),
+                               [&](const Arrival &x) { return x.length <= c.short_bytes; });
     const uint64_t ns = 1'000'000'000;
     const uint64_t step_start = static_cast<uint64_t>(c.before_s * ns);
     const uint64_t step_end = static_cast<uint64_t>((c.before_s + c.step_s) * ns);

@@ -26,8 +26,9 @@ OverloadResult run_overload_step(LoadDriver &driver, const PhaseSpec &base,
     const double expected = base_rps * (cfg.before_s + cfg.after_s) + step_rps * cfg.step_s;
     log.arrivals.reserve(static_cast<size_t>(expected * 1.2 + 10'000));
     spec.log = &log;
-    fprintf(stderr, "homa-perf: overload step on %s: %.0f RPC/s (%.0f %%) for %.0f ms, %.0f RPC/s "
-                    "(%.0f %%) for %.0f ms, %.0f RPC/s for %.0f ms\n",
+    fprintf(stderr,
+            "homa-perf: overload step on %s: %.0f RPC/s (%.0f %%) for %.0f ms, %.0f RPC/s "
+            "(%.0f %%) for %.0f ms, %.0f RPC/s for %.0f ms\n",
             base.workload.name().c_str(), base_rps, cfg.base_pct, cfg.before_s * 1e3, step_rps,
             cfg.step_pct, cfg.step_s * 1e3, base_rps, cfg.after_s * 1e3);
     res.phase = run_open_loop(driver, spec, quit);

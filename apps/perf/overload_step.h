@@ -15,29 +15,29 @@
 namespace homa::perf {
 
 struct OverloadConfig {
-    double capacity_rps = 0;      ///< 100 % (the knee).
-    double base_pct = 50;         ///< Load before and after the step.
-    double step_pct = 200;        ///< Load during the step.
-    double before_s = 0.3;        ///< Baseline: its short messages' p99 is the reference.
+    double capacity_rps = 0;  ///< 100 % (the knee).
+    double base_pct = 50;     ///< Load before and after the step.
+    double step_pct = 200;    ///< Load during the step.
+    double before_s = 0.3;    ///< Baseline: its short messages' p99 is the reference.
     double step_s = 0.05;
     double after_s = 0.5;
-    double window_s = 0.01;       ///< Sliding window (widened to hold >= 100 arrivals).
+    double window_s = 0.01;  ///< Sliding window (widened to hold >= 100 arrivals).
     double slide_s = 0.001;
     double recover_factor = 2;    ///< Recovered: every later window's p99 <= this x baseline.
     uint32_t short_bytes = 1000;  ///< "Short messages": at most this long.
 };
 
 struct OverloadResult {
-    PhaseResult phase;            ///< The whole schedule as one open-loop phase (all measured).
+    PhaseResult phase;  ///< The whole schedule as one open-loop phase (all measured).
     OverloadConfig cfg;
-    double window_s = 0;          ///< The window really used.
-    bool short_only = true;       ///< False: the workload has no short messages, all were used.
+    double window_s = 0;     ///< The window really used.
+    bool short_only = true;  ///< False: the workload has no short messages, all were used.
     /** Short messages of the baseline (after its first third); 0 if there is none: no
      *  arrivals, or more than 1 % of them lost (then `baseline_lost`, and no recovery time). */
     uint64_t baseline_p99_ns = 0;
     bool baseline_lost = false;
-    double recovery_ms = -1;      ///< From the step's end; < 0: not recovered by the end.
-    double peak_p99_ms = 0;       ///< Worst window after the step began (inf as -1).
+    double recovery_ms = -1;  ///< From the step's end; < 0: not recovered by the end.
+    double peak_p99_ms = 0;   ///< Worst window after the step began (inf as -1).
     /** (window start in ms since the step began, p99 in us; -1 = a lost arrival inside). */
     std::vector<std::pair<double, double>> series;
     uint64_t not_logged = 0;

@@ -9,11 +9,13 @@ namespace {
 
 using wire::PacketType;
 
-constexpr PacketType kControl[] = {PacketType::kGrant, PacketType::kResend, PacketType::kAck,
-                                   PacketType::kNeedAck, PacketType::kBusy,
-                                   PacketType::kRpcUnknown, PacketType::kCutoffs};
+constexpr PacketType kControl[] = {
+    PacketType::kGrant, PacketType::kResend,     PacketType::kAck,    PacketType::kNeedAck,
+    PacketType::kBusy,  PacketType::kRpcUnknown, PacketType::kCutoffs};
 
-size_t idx(PacketType t) { return static_cast<uint8_t>(t) - wire::kFirstPacketType; }
+size_t idx(PacketType t) {
+    return static_cast<uint8_t>(t) - wire::kFirstPacketType;
+}
 
 std::string per_type(const uint64_t (&v)[EngineSummary::kTypes]) {
     std::string out;
@@ -50,8 +52,10 @@ EngineSummary summarize_engine(dp::Worker &worker, const std::string &role) {
     s.buffer_waits = e.buffer_waits;
     // Frames we built and did not send (the engine believes they left).
     const std::pair<const char *, uint64_t> worker_tx_drops[] = {
-        {"tx_no_mbuf", w.tx_no_mbuf}, {"tx_queue_full", w.tx_queue_full},
-        {"steer_ring_full", w.steer_ring_full}, {"tx_fault_dropped", w.tx_fault_dropped}};
+        {"tx_no_mbuf", w.tx_no_mbuf},
+        {"tx_queue_full", w.tx_queue_full},
+        {"steer_ring_full", w.steer_ring_full},
+        {"tx_fault_dropped", w.tx_fault_dropped}};
     for (const auto &[name, v] : worker_tx_drops) {
         if (v) s.drops.push_back({std::string("worker ") + name, v});
         s.tx_drops += v;
@@ -59,7 +63,8 @@ EngineSummary summarize_engine(dp::Worker &worker, const std::string &role) {
     for (size_t d = 0; d < kNumEngineDrops; ++d) {
         const uint64_t v = e.drops[d];
         if (!v) continue;
-        s.drops.push_back({std::string("engine ") + engine_drop_name(static_cast<EngineDrop>(d)), v});
+        s.drops.push_back(
+            {std::string("engine ") + engine_drop_name(static_cast<EngineDrop>(d)), v});
         // A control packet the engine could not queue never left either.
         if (static_cast<EngineDrop>(d) == EngineDrop::kTxQueueFull) s.tx_drops += v;
     }
@@ -72,16 +77,19 @@ std::string describe(const EngineSummary &s) {
     out += "  sent:     " + per_type(s.tx) + "\n";
     out += "  received: " + per_type(s.rx) + "\n";
     if (s.completed_rpcs) {
-        snprintf(line, sizeof(line), "  control packets sent %lu, per completed RPC %.4f (%lu completed)\n",
+        snprintf(line, sizeof(line),
+                 "  control packets sent %lu, per completed RPC %.4f (%lu completed)\n",
                  s.control_tx, s.control_per_rpc(), s.completed_rpcs);
     } else {
-        snprintf(line, sizeof(line), "  control packets sent %lu, per completed RPC n/a (none completed)\n",
+        snprintf(line, sizeof(line),
+                 "  control packets sent %lu, per completed RPC n/a (none completed)\n",
                  s.control_tx);
     }
     out += line;
-    snprintf(line, sizeof(line), "  recovery: resends %lu (probes %lu), retransmitted %lu, busy %lu, "
-                                 "rpc_unknown %lu, client restarts %lu, client timeouts %lu, "
-                                 "server timeouts %lu, server forgotten %lu, buffer waits %lu\n",
+    snprintf(line, sizeof(line),
+             "  recovery: resends %lu (probes %lu), retransmitted %lu, busy %lu, "
+             "rpc_unknown %lu, client restarts %lu, client timeouts %lu, "
+             "server timeouts %lu, server forgotten %lu, buffer waits %lu\n",
              s.resends, s.resend_probes, s.retransmitted, s.busy, s.rpc_unknown, s.client_restarts,
              s.client_timeouts, s.server_timeouts, s.server_forgotten, s.buffer_waits);
     out += line;
@@ -92,13 +100,15 @@ std::string describe(const EngineSummary &s) {
 }
 
 void print_json(FILE *out, const EngineSummary &s) {
-    fprintf(out, "{\"ip\": \"%s\", \"role\": \"%s\", \"completed_rpcs\": %lu, \"control_tx\": %lu, "
-                 "\"retransmitted\": %lu, \"resends\": %lu, "
-                 "\"resend_probes\": %lu, \"busy\": %lu, \"rpc_unknown\": %lu, "
-                 "\"client_restarts\": %lu, \"client_timeouts\": %lu, \"server_timeouts\": %lu, "
-                 "\"server_forgotten\": %lu, \"buffer_waits\": %lu, \"tx_drops\": %lu",
-            s.ip.c_str(), s.role.c_str(), s.completed_rpcs, s.control_tx, s.retransmitted, s.resends, s.resend_probes, s.busy, s.rpc_unknown, s.client_restarts,
-            s.client_timeouts, s.server_timeouts, s.server_forgotten, s.buffer_waits, s.tx_drops);
+    fprintf(out,
+            "{\"ip\": \"%s\", \"role\": \"%s\", \"completed_rpcs\": %lu, \"control_tx\": %lu, "
+            "\"retransmitted\": %lu, \"resends\": %lu, "
+            "\"resend_probes\": %lu, \"busy\": %lu, \"rpc_unknown\": %lu, "
+            "\"client_restarts\": %lu, \"client_timeouts\": %lu, \"server_timeouts\": %lu, "
+            "\"server_forgotten\": %lu, \"buffer_waits\": %lu, \"tx_drops\": %lu",
+            s.ip.c_str(), s.role.c_str(), s.completed_rpcs, s.control_tx, s.retransmitted,
+            s.resends, s.resend_probes, s.busy, s.rpc_unknown, s.client_restarts, s.client_timeouts,
+            s.server_timeouts, s.server_forgotten, s.buffer_waits, s.tx_drops);
     if (s.completed_rpcs) {
         fprintf(out, ", \"control_per_rpc\": %.5f", s.control_per_rpc());
     } else {

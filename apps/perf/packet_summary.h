@@ -16,12 +16,12 @@ namespace homa::perf {
 
 struct EngineSummary {
     std::string ip;
-    std::string role;                 ///< "client", "server" or "client+server".
+    std::string role;  ///< "client", "server" or "client+server".
     static constexpr size_t kTypes = wire::kLastPacketType - wire::kFirstPacketType + 1;
     uint64_t tx[kTypes] = {}, rx[kTypes] = {};  ///< By packet type, in wire order (DATA first).
-    uint64_t completed_rpcs = 0;      ///< Client completions (or server ones on a server engine).
-    uint64_t control_tx = 0;          ///< GRANT + RESEND + ACK + NEED_ACK + BUSY + RPC_UNKNOWN
-                                      ///< + CUTOFFS sent.
+    uint64_t completed_rpcs = 0;  ///< Client completions (or server ones on a server engine).
+    uint64_t control_tx = 0;      ///< GRANT + RESEND + ACK + NEED_ACK + BUSY + RPC_UNKNOWN
+                                  ///< + CUTOFFS sent.
     uint64_t retransmitted = 0;
     uint64_t resends = 0, resend_probes = 0, busy = 0, rpc_unknown = 0;
     uint64_t client_restarts = 0, client_timeouts = 0, server_timeouts = 0, server_forgotten = 0;
@@ -29,7 +29,7 @@ struct EngineSummary {
     /** Non-zero drop counters, by name (worker: tx_no_mbuf, tx_queue_full, ...; engine: its
      *  EngineDrop reasons). */
     std::vector<std::pair<std::string, uint64_t>> drops;
-    uint64_t tx_drops = 0;            ///< Of those, frames we produced and did not send.
+    uint64_t tx_drops = 0;  ///< Of those, frames we produced and did not send.
 
     double control_per_rpc() const noexcept {
         return completed_rpcs ? double(control_tx) / double(completed_rpcs) : 0;

@@ -30,7 +30,8 @@ double PhaseSpec::offered_rps() const noexcept {
 }
 
 PhaseResult run_phase(LoadDriver &driver, const PhaseSpec &spec, const std::atomic<bool> &quit) {
-    return spec.open_loop() ? run_open_loop(driver, spec, quit) : run_closed_loop(driver, spec, quit);
+    return spec.open_loop() ? run_open_loop(driver, spec, quit)
+                            : run_closed_loop(driver, spec, quit);
 }
 
 }  // namespace homa::perf

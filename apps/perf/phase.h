@@ -53,14 +53,14 @@ struct PhaseSpec {
     uint32_t outstanding = 1;
     /** Empty: closed loop. Otherwise an open loop through these segments in turn. */
     std::vector<RateSegment> schedule;
-    double seconds = 1;       ///< Closed loop: the measured window (after ramp and warm-up).
-    double warmup_s = 0;      ///< Not measured: after the ramp (closed), from the start (open).
-    double ramp_s = 0;        ///< Closed loop: the first `outstanding` sends spread over this.
-    uint32_t ramp_batch = 32; ///< Closed loop, during the ramp: RPCs added per iteration.
-    double drain_s = 2;       ///< After the last arrival / window: wait this long for responses.
+    double seconds = 1;        ///< Closed loop: the measured window (after ramp and warm-up).
+    double warmup_s = 0;       ///< Not measured: after the ramp (closed), from the start (open).
+    double ramp_s = 0;         ///< Closed loop: the first `outstanding` sends spread over this.
+    uint32_t ramp_batch = 32;  ///< Closed loop, during the ramp: RPCs added per iteration.
+    double drain_s = 2;        ///< After the last arrival / window: wait this long for responses.
     uint32_t backlog_cap = 1u << 20;  ///< Open loop: arrivals waiting to be sent, at most.
     bool verify = false;
-    bool progress = false;    ///< A progress line to stderr every second.
+    bool progress = false;  ///< A progress line to stderr every second.
     uint64_t seed = 1;
     /** Unloaded RTT per bucket (ns) for slowdown; 0 = unknown (no slowdown reported). */
     uint64_t unloaded_ns[kNumBuckets] = {};
@@ -82,43 +82,43 @@ struct PhaseResult {
     std::string name;
     std::string workload;
     bool open_loop = false;
-    uint32_t outstanding = 0;       ///< Closed loop: N. Open loop: the in-flight cap.
-    double rate_rps = 0;            ///< Open loop: offered rate (mean over the measured part).
+    uint32_t outstanding = 0;  ///< Closed loop: N. Open loop: the in-flight cap.
+    double rate_rps = 0;       ///< Open loop: offered rate (mean over the measured part).
     // --- the measured window: what the rates, latencies and cycles below are about ---
-    uint64_t rpcs = 0;              ///< Measured RPCs that completed without error.
-    uint64_t arrivals = 0;          ///< Open loop: arrivals scheduled in the measured window.
-    double window_s = 0;            ///< Length of the measured window.
+    uint64_t rpcs = 0;      ///< Measured RPCs that completed without error.
+    uint64_t arrivals = 0;  ///< Open loop: arrivals scheduled in the measured window.
+    double window_s = 0;    ///< Length of the measured window.
     /** From the window's start to the later of its end and the last measured completion: a
      *  backlog that drains late stretches it, so rpcs / elapsed_s is the rate really served. */
     double elapsed_s = 0;
-    uint64_t payload_bytes = 0;     ///< Request + response payload bytes of measured RPCs.
-    uint64_t total_cycles = 0;      ///< TSC cycles of the window.
-    uint64_t busy_cycles = 0;       ///< ... in loop iterations that did work.
-    uint64_t packets = 0;           ///< Homa packets in + out of the client engine in the window.
+    uint64_t payload_bytes = 0;  ///< Request + response payload bytes of measured RPCs.
+    uint64_t total_cycles = 0;   ///< TSC cycles of the window.
+    uint64_t busy_cycles = 0;    ///< ... in loop iterations that did work.
+    uint64_t packets = 0;        ///< Homa packets in + out of the client engine in the window.
     uint64_t verified = 0;
     uint64_t verify_failures = 0;
     LatencyHistogram rtt;
     BucketResult buckets[kNumBuckets];
     // --- the whole phase (ramp, warm-up, window, drain): nothing here is ever left out ---
-    ErrorCounts send_errors;        ///< Sends refused for good: the RPC never started.
-    ErrorCounts response_errors;    ///< RPCs that completed with an error.
-    ErrorCounts refused;            ///< Open loop: arrivals whose send was refused at first
-                                    ///< (retried from the backlog), by cause.
-    uint64_t cap_waits = 0;         ///< Open loop: arrivals that waited for the in-flight cap.
-    uint64_t overload_skips = 0;    ///< Open loop: arrivals skipped, the backlog being full.
-    uint64_t backlog_max = 0;       ///< Open loop: deepest backlog seen.
-    uint64_t backlog_cap = 0;       ///< Open loop: the backlog's capacity.
-    uint64_t unfinished = 0;        ///< RPCs still in flight or waiting at the drain's end
-                                    ///< (then aborted).
-    uint64_t unmeasured_rpcs = 0;   ///< Completions outside the window (ramp, warm-up, drain).
-    uint64_t stale = 0;             ///< Responses of an earlier phase (ignored).
+    ErrorCounts send_errors;       ///< Sends refused for good: the RPC never started.
+    ErrorCounts response_errors;   ///< RPCs that completed with an error.
+    ErrorCounts refused;           ///< Open loop: arrivals whose send was refused at first
+                                   ///< (retried from the backlog), by cause.
+    uint64_t cap_waits = 0;        ///< Open loop: arrivals that waited for the in-flight cap.
+    uint64_t overload_skips = 0;   ///< Open loop: arrivals skipped, the backlog being full.
+    uint64_t backlog_max = 0;      ///< Open loop: deepest backlog seen.
+    uint64_t backlog_cap = 0;      ///< Open loop: the backlog's capacity.
+    uint64_t unfinished = 0;       ///< RPCs still in flight or waiting at the drain's end
+                                   ///< (then aborted).
+    uint64_t unmeasured_rpcs = 0;  ///< Completions outside the window (ramp, warm-up, drain).
+    uint64_t stale = 0;            ///< Responses of an earlier phase (ignored).
     uint32_t max_in_flight = 0;
     // --- closed loop: the ramp-up that came before the window ---
-    uint32_t ramp_target = 0;       ///< RPCs to get in flight.
-    uint32_t ramp_reached = 0;      ///< RPCs in flight when the ramp ended.
-    uint32_t ramp_batch = 0;        ///< RPCs added per loop iteration at most, during the ramp.
+    uint32_t ramp_target = 0;   ///< RPCs to get in flight.
+    uint32_t ramp_reached = 0;  ///< RPCs in flight when the ramp ended.
+    uint32_t ramp_batch = 0;    ///< RPCs added per loop iteration at most, during the ramp.
     double ramp_planned_s = 0;
-    double ramp_s = 0;              ///< How long the ramp took.
+    double ramp_s = 0;  ///< How long the ramp took.
     double warmup_s = 0;
 
     uint64_t errors() const noexcept { return send_errors.total() + response_errors.total(); }
@@ -126,7 +126,8 @@ struct PhaseResult {
 
 /** Runs a phase through `driver` (closed or open loop per spec). `quit` ends it early. */
 PhaseResult run_phase(LoadDriver &driver, const PhaseSpec &spec, const std::atomic<bool> &quit);
-PhaseResult run_closed_loop(LoadDriver &driver, const PhaseSpec &spec, const std::atomic<bool> &quit);
+PhaseResult run_closed_loop(LoadDriver &driver, const PhaseSpec &spec,
+                            const std::atomic<bool> &quit);
 PhaseResult run_open_loop(LoadDriver &driver, const PhaseSpec &spec, const std::atomic<bool> &quit);
 
 }  // namespace homa::perf

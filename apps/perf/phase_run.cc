@@ -11,8 +11,12 @@
 namespace homa::perf {
 
 PhaseRun::PhaseRun(LoadDriver &driver, const PhaseSpec &spec, uint32_t slots, PhaseResult *result)
-    : driver_(driver), spec_(spec), r_(*result), hz_(rte_get_tsc_hz()),
-      generation_(driver.next_generation()), slots_(std::max<uint32_t>(slots, 1)) {
+    : driver_(driver),
+      spec_(spec),
+      r_(*result),
+      hz_(rte_get_tsc_hz()),
+      generation_(driver.next_generation()),
+      slots_(std::max<uint32_t>(slots, 1)) {
     free_.reserve(slots_.size());
     for (uint32_t i = static_cast<uint32_t>(slots_.size()); i-- > 0;) free_.push_back(i);
     start_ = rte_rdtsc();  // after the tables: their set-up (ms for 10^6 slots) is not the run's
@@ -109,8 +113,9 @@ void PhaseRun::progress(uint64_t now, uint64_t backlog) {
     if (!spec_.progress || now < next_progress_) return;
     next_progress_ += hz_;
     double t = double(now - start_) / double(hz_);
-    fprintf(stderr, "[%s] %5.1fs  %10lu RPCs  p50 %9.1f us  p99 %9.1f us  in flight %7u  "
-                    "backlog %8lu  skipped %lu  errors %lu\n",
+    fprintf(stderr,
+            "[%s] %5.1fs  %10lu RPCs  p50 %9.1f us  p99 %9.1f us  in flight %7u  "
+            "backlog %8lu  skipped %lu  errors %lu\n",
             spec_.name.c_str(), t, r_.rpcs, double(r_.rtt.quantile(0.5)) / 1000,
             double(r_.rtt.quantile(0.99)) / 1000, in_flight_, backlog, r_.overload_skips,
             r_.errors());

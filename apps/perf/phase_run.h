@@ -64,8 +64,8 @@ private:
     uint64_t start_ = 0;
     uint32_t in_flight_ = 0;
     uint64_t w0_ = UINT64_MAX, w1_ = UINT64_MAX;
-    uint64_t last_ = 0;                   ///< End of the previous iteration (cycle accounting).
-    uint64_t last_measured_done_ = 0;     ///< TSC of the last measured completion.
+    uint64_t last_ = 0;                ///< End of the previous iteration (cycle accounting).
+    uint64_t last_measured_done_ = 0;  ///< TSC of the last measured completion.
     uint64_t packets_at_w0_ = 0, packets_at_w1_ = 0;
     bool seen_w0_ = false, seen_w1_ = false;
     uint64_t next_progress_ = 0;

@@ -17,8 +17,12 @@ public:
      *  `worker`: the client's worker, only read for its packet counters (racy by design). */
     RemoteDriver(dp::RemoteSocket &client, dp::RemoteSocket *server, Endpoint server_addr,
                  const uint8_t *pattern, dp::Worker &worker)
-        : client_(client), server_(server), addr_(server_addr), pattern_(pattern),
-          worker_(worker), echo_(pattern, 0) {}
+        : client_(client),
+          server_(server),
+          addr_(server_addr),
+          pattern_(pattern),
+          worker_(worker),
+          echo_(pattern, 0) {}
     bool poll() override;
     int send(uint32_t length, uint64_t cookie) override;
     bool next_response(Completed *out, bool verify) override;

@@ -6,19 +6,26 @@
 namespace homa::perf {
 namespace {
 
-double us(uint64_t ns) { return double(ns) / 1000.0; }
+double us(uint64_t ns) {
+    return double(ns) / 1000.0;
+}
 
 double gbps(const PhaseResult &p) {
     return p.elapsed_s > 0 ? double(p.payload_bytes) * 8 / p.elapsed_s / 1e9 : 0;
 }
 
-double rate(const PhaseResult &p) { return p.elapsed_s > 0 ? double(p.rpcs) / p.elapsed_s : 0; }
+double rate(const PhaseResult &p) {
+    return p.elapsed_s > 0 ? double(p.rpcs) / p.elapsed_s : 0;
+}
 
-double cycles_per(uint64_t cycles, uint64_t n) { return n ? double(cycles) / double(n) : 0; }
+double cycles_per(uint64_t cycles, uint64_t n) {
+    return n ? double(cycles) / double(n) : 0;
+}
 
 void json_hist(FILE *out, const LatencyHistogram &h, double scale) {
-    fprintf(out, "{\"count\": %lu, \"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p999\": %.3f, "
-                 "\"min\": %.3f, \"max\": %.3f}",
+    fprintf(out,
+            "{\"count\": %lu, \"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p999\": %.3f, "
+            "\"min\": %.3f, \"max\": %.3f}",
             h.count(), double(h.quantile(0.5)) / scale, double(h.quantile(0.9)) / scale,
             double(h.quantile(0.99)) / scale, double(h.quantile(0.999)) / scale,
             double(h.min()) / scale, double(h.max()) / scale);
@@ -34,15 +41,16 @@ void json_number(FILE *out, double v, bool valid, const char *fmt = "%.3f") {
 }
 
 void print_phase_json(FILE *out, const PhaseResult &p) {
-    fprintf(out, "{\"name\": \"%s\", \"workload\": \"%s\", \"kind\": \"%s\", \"latency_from\": "
-                 "\"%s\", \"outstanding\": %u, \"offered_rps\": %.1f, \"arrivals\": %lu, "
-                 "\"rpcs\": %lu, \"errors\": %lu, \"verified\": %lu, \"verify_failures\": %lu, "
-                 "\"overload_skips\": %lu, \"skipped\": %lu, \"unfinished\": %lu, "
-                 "\"backlog_max\": %lu, \"backlog_cap\": %lu, \"cap_waits\": %lu, "
-                 "\"max_in_flight\": %u, \"unmeasured_rpcs\": %lu, \"stale\": %lu, "
-                 "\"window_s\": %.3f, \"elapsed_s\": %.3f, \"warmup_s\": %.3f, "
-                 "\"rpc_per_s\": %.1f, \"goodput_gbps\": %.4f, \"cycles_per_rpc\": %.1f, "
-                 "\"busy_cycles_per_rpc\": %.1f, \"packets\": %lu, \"busy_cycles_per_packet\": %.1f",
+    fprintf(out,
+            "{\"name\": \"%s\", \"workload\": \"%s\", \"kind\": \"%s\", \"latency_from\": "
+            "\"%s\", \"outstanding\": %u, \"offered_rps\": %.1f, \"arrivals\": %lu, "
+            "\"rpcs\": %lu, \"errors\": %lu, \"verified\": %lu, \"verify_failures\": %lu, "
+            "\"overload_skips\": %lu, \"skipped\": %lu, \"unfinished\": %lu, "
+            "\"backlog_max\": %lu, \"backlog_cap\": %lu, \"cap_waits\": %lu, "
+            "\"max_in_flight\": %u, \"unmeasured_rpcs\": %lu, \"stale\": %lu, "
+            "\"window_s\": %.3f, \"elapsed_s\": %.3f, \"warmup_s\": %.3f, "
+            "\"rpc_per_s\": %.1f, \"goodput_gbps\": %.4f, \"cycles_per_rpc\": %.1f, "
+            "\"busy_cycles_per_rpc\": %.1f, \"packets\": %lu, \"busy_cycles_per_packet\": %.1f",
             p.name.c_str(), p.workload.c_str(), p.open_loop ? "open" : "closed",
             p.open_loop ? "scheduled arrival" : "first send attempt", p.outstanding, p.rate_rps,
             p.arrivals, p.rpcs, p.errors(), p.verified, p.verify_failures, p.overload_skips,
@@ -57,8 +65,9 @@ void print_phase_json(FILE *out, const PhaseResult &p) {
     fprintf(out, ", \"refused\": ");
     p.refused.print_json(out);
     if (!p.open_loop) {
-        fprintf(out, ", \"ramp\": {\"target\": %u, \"reached\": %u, \"planned_s\": %.6f, "
-                     "\"seconds\": %.6f, \"max_new_per_iteration\": %u}",
+        fprintf(out,
+                ", \"ramp\": {\"target\": %u, \"reached\": %u, \"planned_s\": %.6f, "
+                "\"seconds\": %.6f, \"max_new_per_iteration\": %u}",
                 p.ramp_target, p.ramp_reached, p.ramp_planned_s, p.ramp_s, p.ramp_batch);
     }
     fprintf(out, ", \"rtt_us\": ");
@@ -78,19 +87,21 @@ void print_phase_json(FILE *out, const PhaseResult &p) {
 }
 
 void print_capacity_json(FILE *out, const CapacityResult &c) {
-    fprintf(out, "{\"workload\": \"%s\", \"mean_bytes\": %.1f, \"unloaded_p99_us\": %.3f, "
-                 "\"reference_rps\": %.1f, \"closed_loop_unloaded_p99_us\": %.3f, "
-                 "\"p99_factor\": %.2f, \"min_achieved\": %.3f, \"estimate_rps\": %.1f, "
-                 "\"found\": %s, \"why_none\": \"%s\", \"knee_rps\": %.1f, \"knee_gbps\": %.5f, "
-                 "\"probes\": [",
+    fprintf(out,
+            "{\"workload\": \"%s\", \"mean_bytes\": %.1f, \"unloaded_p99_us\": %.3f, "
+            "\"reference_rps\": %.1f, \"closed_loop_unloaded_p99_us\": %.3f, "
+            "\"p99_factor\": %.2f, \"min_achieved\": %.3f, \"estimate_rps\": %.1f, "
+            "\"found\": %s, \"why_none\": \"%s\", \"knee_rps\": %.1f, \"knee_gbps\": %.5f, "
+            "\"probes\": [",
             c.workload.c_str(), c.mean_bytes, us(c.unloaded_p99_ns), c.reference_rps,
             us(c.closed_unloaded_p99_ns), c.p99_factor, c.min_achieved, c.estimate_rps,
             c.found() ? "true" : "false", c.why_none.c_str(), c.knee_rps, c.knee_gbps());
     for (size_t i = 0; i < c.probes.size(); ++i) {
         const CapacityProbe &p = c.probes[i];
-        fprintf(out, "%s{\"offered_rps\": %.1f, \"arrivals_rps\": %.1f, \"achieved_rps\": %.1f, "
-                     "\"p99_us\": %.3f, \"errors\": %lu, \"skipped\": %lu, \"unfinished\": %lu, "
-                     "\"pass\": %s, \"why\": \"%s\", \"settle_s\": %.3f, \"host_back\": %s}",
+        fprintf(out,
+                "%s{\"offered_rps\": %.1f, \"arrivals_rps\": %.1f, \"achieved_rps\": %.1f, "
+                "\"p99_us\": %.3f, \"errors\": %lu, \"skipped\": %lu, \"unfinished\": %lu, "
+                "\"pass\": %s, \"why\": \"%s\", \"settle_s\": %.3f, \"host_back\": %s}",
                 i ? ", " : "", p.offered_rps, p.arrivals_rps, p.achieved_rps, us(p.p99_ns),
                 p.errors, p.skips, p.unfinished, p.pass ? "true" : "false", p.why.c_str(),
                 p.settle_s, p.recovered ? "true" : "false");
@@ -100,10 +111,11 @@ void print_capacity_json(FILE *out, const CapacityResult &c) {
 
 void print_overload_json(FILE *out, const OverloadResult &o) {
     const OverloadConfig &c = o.cfg;
-    fprintf(out, "{\"capacity_rps\": %.1f, \"base_pct\": %.1f, \"step_pct\": %.1f, "
-                 "\"before_ms\": %.1f, \"step_ms\": %.1f, \"after_ms\": %.1f, \"window_ms\": %.3f, "
-                 "\"recover_factor\": %.2f, \"short_bytes\": %u, \"short_only\": %s, "
-                 "\"baseline_lost\": %s, \"recovered\": %s, \"baseline_p99_us\": ",
+    fprintf(out,
+            "{\"capacity_rps\": %.1f, \"base_pct\": %.1f, \"step_pct\": %.1f, "
+            "\"before_ms\": %.1f, \"step_ms\": %.1f, \"after_ms\": %.1f, \"window_ms\": %.3f, "
+            "\"recover_factor\": %.2f, \"short_bytes\": %u, \"short_only\": %s, "
+            "\"baseline_lost\": %s, \"recovered\": %s, \"baseline_p99_us\": ",
             c.capacity_rps, c.base_pct, c.step_pct, c.before_s * 1e3, c.step_s * 1e3,
             c.after_s * 1e3, o.window_s * 1e3, c.recover_factor, c.short_bytes,
             o.short_only ? "true" : "false", o.baseline_lost ? "true" : "false",
@@ -113,8 +125,9 @@ void print_overload_json(FILE *out, const OverloadResult &o) {
     json_number(out, o.recovery_ms, o.recovery_ms >= 0);
     fprintf(out, ", \"peak_p99_ms\": ");
     json_number(out, o.peak_p99_ms, o.peak_p99_ms >= 0);
-    fprintf(out, ", \"errors\": %lu, \"skipped\": %lu, \"unfinished\": %lu, \"not_logged\": %lu, "
-                 "\"phase\": ",
+    fprintf(out,
+            ", \"errors\": %lu, \"skipped\": %lu, \"unfinished\": %lu, \"not_logged\": %lu, "
+            "\"phase\": ",
             o.phase.errors(), o.phase.overload_skips, o.phase.unfinished, o.not_logged);
     print_phase_json(out, o.phase);
     fprintf(out, ", \"series\": [");
@@ -129,10 +142,12 @@ void print_overload_json(FILE *out, const OverloadResult &o) {
 std::string errors_line(const PhaseResult &p) {
     std::string s = "errors " + std::to_string(p.errors());
     if (p.errors()) {
-        s += " (send: " + p.send_errors.describe() + "; response: " + p.response_errors.describe() + ")";
+        s += " (send: " + p.send_errors.describe() + "; response: " + p.response_errors.describe() +
+             ")";
     }
     if (p.refused.total()) s += "; refused at first, sent later: " + p.refused.describe();
-    if (p.unfinished) s += "; unfinished (aborted at the drain's end) " + std::to_string(p.unfinished);
+    if (p.unfinished)
+        s += "; unfinished (aborted at the drain's end) " + std::to_string(p.unfinished);
     if (p.stale) s += "; stale responses " + std::to_string(p.stale);
     return s;
 }
@@ -140,14 +155,16 @@ std::string errors_line(const PhaseResult &p) {
 void print_phase_notes(FILE *out, const PhaseResult &p) {
     const char *pad = "              ";
     if (p.open_loop) {
-        fprintf(out, "%s open loop: %.0f RPC/s offered (%lu arrivals measured), latency from the "
-                     "scheduled arrival; skipped %lu (backlog full at %lu), backlog max %lu, "
-                     "waited for the in-flight cap %lu\n",
+        fprintf(out,
+                "%s open loop: %.0f RPC/s offered (%lu arrivals measured), latency from the "
+                "scheduled arrival; skipped %lu (backlog full at %lu), backlog max %lu, "
+                "waited for the in-flight cap %lu\n",
                 pad, p.rate_rps, p.arrivals, p.overload_skips, p.backlog_cap, p.backlog_max,
                 p.cap_waits);
     } else if (p.ramp_target > 1) {
-        fprintf(out, "%s ramp: %u of %u in flight after %.1f ms (planned %.1f ms, <= %u more per "
-                     "iteration), then %.0f ms warm-up, excluded; measured %.2f s\n",
+        fprintf(out,
+                "%s ramp: %u of %u in flight after %.1f ms (planned %.1f ms, <= %u more per "
+                "iteration), then %.0f ms warm-up, excluded; measured %.2f s\n",
                 pad, p.ramp_reached, p.ramp_target, p.ramp_s * 1e3, p.ramp_planned_s * 1e3,
                 p.ramp_batch, p.warmup_s * 1e3, p.window_s);
     }
@@ -179,7 +196,8 @@ void print_phase_row(FILE *out, const PhaseResult &p) {
         fprintf(out, "%14s <= %7u B: %8lu RPCs  p50 %8.2f  p99 %8.2f us", "", kBucketBounds[i],
                 b.rtt.count(), us(b.rtt.quantile(0.5)), us(b.rtt.quantile(0.99)));
         if (b.slowdown_x100.count()) {
-            fprintf(out, "  slowdown p50 %.2f p99 %.2f", double(b.slowdown_x100.quantile(0.5)) / 100,
+            fprintf(out, "  slowdown p50 %.2f p99 %.2f",
+                    double(b.slowdown_x100.quantile(0.5)) / 100,
                     double(b.slowdown_x100.quantile(0.99)) / 100);
         }
         fprintf(out, "\n");
@@ -193,9 +211,10 @@ void print_capacity_table(FILE *out, const CapacityResult &c) {
     } else {
         fprintf(out, "NOT FOUND (%s)\n", c.why_none.c_str());
     }
-    fprintf(out, "  pass: p99 <= %.0f x unloaded p99 %.2f us (open loop at %.0f RPC/s; one RPC at a "
-                 "time: %.2f us), served >= %.0f %% of arrivals, no errors, skips or unfinished "
-                 "RPCs; scale: closed loop %.0f RPC/s\n",
+    fprintf(out,
+            "  pass: p99 <= %.0f x unloaded p99 %.2f us (open loop at %.0f RPC/s; one RPC at a "
+            "time: %.2f us), served >= %.0f %% of arrivals, no errors, skips or unfinished "
+            "RPCs; scale: closed loop %.0f RPC/s\n",
             c.p99_factor, us(c.unloaded_p99_ns), c.reference_rps, us(c.closed_unloaded_p99_ns),
             c.min_achieved * 100, c.estimate_rps);
     fprintf(out, "  %5s %12s %12s %11s %7s %8s %10s  %s\n", "probe", "offered/s", "served/s",
@@ -206,9 +225,10 @@ void print_capacity_table(FILE *out, const CapacityResult &c) {
                 p.achieved_rps, us(p.p99_ns), p.errors, p.skips, p.unfinished,
                 p.pass ? "pass" : "fail: ", p.why.c_str());
         if (!p.pass) {
-            fprintf(out, p.recovered ? "; host back after %.2f s\n"
-                                     : "; host NOT back after %.2f s: later probes ran on a host "
-                                       "that had not recovered\n",
+            fprintf(out,
+                    p.recovered ? "; host back after %.2f s\n"
+                                : "; host NOT back after %.2f s: later probes ran on a host "
+                                  "that had not recovered\n",
                     p.settle_s);
         } else {
             fprintf(out, "\n");
@@ -218,12 +238,14 @@ void print_capacity_table(FILE *out, const CapacityResult &c) {
 
 void print_overload_table(FILE *out, const OverloadResult &o) {
     const OverloadConfig &c = o.cfg;
-    fprintf(out, "\noverload step (%s): capacity %.0f RPC/s; %.0f %% for %.0f ms, %.0f %% for %.0f ms, "
-                 "%.0f %% for %.0f ms\n",
+    fprintf(out,
+            "\noverload step (%s): capacity %.0f RPC/s; %.0f %% for %.0f ms, %.0f %% for %.0f ms, "
+            "%.0f %% for %.0f ms\n",
             o.phase.workload.c_str(), c.capacity_rps, c.base_pct, c.before_s * 1e3, c.step_pct,
             c.step_s * 1e3, c.base_pct, c.after_s * 1e3);
-    std::string which = o.short_only ? "messages <= " + std::to_string(c.short_bytes) + " B"
-                                     : "all messages (none <= " + std::to_string(c.short_bytes) + " B)";
+    std::string which = o.short_only
+                            ? "messages <= " + std::to_string(c.short_bytes) + " B"
+                            : "all messages (none <= " + std::to_string(c.short_bytes) + " B)";
     if (o.baseline_p99_ns) {
         fprintf(out, "  baseline p99 (%s): %.2f us\n", which.c_str(), us(o.baseline_p99_ns));
     } else {
@@ -233,12 +255,14 @@ void print_overload_table(FILE *out, const OverloadResult &o) {
                                 : "no arrivals");
     }
     if (o.recovery_ms >= 0) {
-        fprintf(out, "  recovery: %.1f ms after the step (from then on every %.1f ms window's p99 "
-                     "<= %.1f x baseline)\n",
+        fprintf(out,
+                "  recovery: %.1f ms after the step (from then on every %.1f ms window's p99 "
+                "<= %.1f x baseline)\n",
                 o.recovery_ms, o.window_s * 1e3, c.recover_factor);
     } else {
-        fprintf(out, "  recovery: NOT RECOVERED within %.0f ms after the step (%.1f ms windows, p99 "
-                     "<= %.1f x baseline)\n",
+        fprintf(out,
+                "  recovery: NOT RECOVERED within %.0f ms after the step (%.1f ms windows, p99 "
+                "<= %.1f x baseline)\n",
                 c.after_s * 1e3, o.window_s * 1e3, c.recover_factor);
     }
     if (o.peak_p99_ms >= 0) {
@@ -266,8 +290,9 @@ void print_table(FILE *out, const Report &r) {
 
 void print_json(FILE *out, const Report &r) {
     const RunInfo &info = r.info;
-    fprintf(out, "{\"mode\": \"%s\", \"memory\": \"%s\", \"driver\": \"%s\", \"tsc_ghz\": %.3f, "
-                 "\"phases\": [",
+    fprintf(out,
+            "{\"mode\": \"%s\", \"memory\": \"%s\", \"driver\": \"%s\", \"tsc_ghz\": %.3f, "
+            "\"phases\": [",
             info.mode.c_str(), info.memory.c_str(), info.driver.c_str(), info.tsc_ghz);
     for (size_t i = 0; i < r.run.phases.size(); ++i) {
         fprintf(out, "%s\n  ", i ? "," : "");
@@ -285,8 +310,9 @@ void print_json(FILE *out, const Report &r) {
     }
     if (r.server) {
         const ServerStats &s = *r.server;
-        fprintf(out, ",\n\"server\": {\"served\": %lu, \"retried\": %lu, \"gone\": %lu, "
-                     "\"stranded\": %lu, \"held_back\": %lu, \"reply_errors\": ",
+        fprintf(out,
+                ",\n\"server\": {\"served\": %lu, \"retried\": %lu, \"gone\": %lu, "
+                "\"stranded\": %lu, \"held_back\": %lu, \"reply_errors\": ",
                 s.served, s.retried, s.gone, s.stranded, s.held_back);
         s.reply_errors.print_json(out);
         fprintf(out, "}");

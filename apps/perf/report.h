@@ -16,8 +16,8 @@
 namespace homa::perf {
 
 struct RunInfo {
-    std::string mode;        ///< e.g. "net_null local delivery, one worker lcore".
-    std::string memory;      ///< "hugepages" or "--no-huge (no hugepages available)".
+    std::string mode;    ///< e.g. "net_null local delivery, one worker lcore".
+    std::string memory;  ///< "hugepages" or "--no-huge (no hugepages available)".
     std::string driver;
     double tsc_ghz = 0;
 };
@@ -25,8 +25,8 @@ struct RunInfo {
 struct Report {
     RunInfo info;
     RunReport run;
-    std::vector<EngineSummary> engines;   ///< Where packets went, per engine in this process.
-    std::optional<ServerStats> server;    ///< The echo server in this process, if any.
+    std::vector<EngineSummary> engines;  ///< Where packets went, per engine in this process.
+    std::optional<ServerStats> server;   ///< The echo server in this process, if any.
 };
 
 void print_table(FILE *out, const Report &r);

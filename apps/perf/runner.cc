@@ -11,7 +11,9 @@ void set_unloaded(const PhaseResult &cal, PhaseSpec *p) {
     for (size_t b = 0; b < kNumBuckets; ++b) p->unloaded_ns[b] = cal.buckets[b].rtt.quantile(0.5);
 }
 
-double calibration_seconds(const PhaseSpec &p) { return std::min(2.0, std::max(0.5, p.seconds / 4)); }
+double calibration_seconds(const PhaseSpec &p) {
+    return std::min(2.0, std::max(0.5, p.seconds / 4));
+}
 
 std::string pct_name(double pct) {
     char name[32];
@@ -55,8 +57,9 @@ RunReport run_all(LoadDriver &driver, const RunOptions &o, const std::atomic<boo
     rep.capacity_rps = capacity;
     if (capacity <= 0) {
         if (!o.load_pcts.empty() || o.overload_step) {
-            fprintf(stderr, "homa-perf: no capacity found: the load phases and the overload step "
-                            "were not run\n");
+            fprintf(stderr,
+                    "homa-perf: no capacity found: the load phases and the overload step "
+                    "were not run\n");
         }
         return rep;
     }

@@ -16,17 +16,17 @@
 namespace homa::perf {
 
 struct RunOptions {
-    std::vector<PhaseSpec> phases;   ///< Run first, in order.
-    bool slowdown = false;           ///< Calibrate unloaded RTT per size bucket first.
+    std::vector<PhaseSpec> phases;  ///< Run first, in order.
+    bool slowdown = false;          ///< Calibrate unloaded RTT per size bucket first.
     /** Workload, durations, backlog, seed ... of the capacity-based phases below; its
      *  `outstanding` is the open loop's in-flight cap. */
     PhaseSpec base;
     bool find_capacity = false;
     CapacityConfig capacity;
-    double capacity_rps = 0;         ///< Given (> 0): no search.
-    std::vector<double> load_pcts;   ///< Open-loop phases at these % of the capacity.
+    double capacity_rps = 0;        ///< Given (> 0): no search.
+    std::vector<double> load_pcts;  ///< Open-loop phases at these % of the capacity.
     bool overload_step = false;
-    OverloadConfig overload;         ///< capacity_rps is filled in here.
+    OverloadConfig overload;  ///< capacity_rps is filled in here.
 
     bool needs_capacity() const noexcept {
         return find_capacity || overload_step || !load_pcts.empty();
@@ -37,8 +37,8 @@ struct RunReport {
     std::vector<PhaseResult> phases;
     std::optional<CapacityResult> capacity;
     std::optional<OverloadResult> overload;
-    uint64_t unloaded_p99_ns = 0;    ///< Of the calibration before the capacity phases.
-    double capacity_rps = 0;         ///< What the capacity-based phases used (0: none).
+    uint64_t unloaded_p99_ns = 0;  ///< Of the calibration before the capacity phases.
+    double capacity_rps = 0;       ///< What the capacity-based phases used (0: none).
 };
 
 RunReport run_all(LoadDriver &driver, const RunOptions &o, const std::atomic<bool> &quit);

@@ -31,10 +31,10 @@ TEST(ErrorCounts, SplitsByCauseAndAlwaysShowsTheUsualFour) {
     EXPECT_EQ(json_of(e), "{\"ETIMEDOUT\": 0, \"ENOMEM\": 0, \"ENOBUFS\": 0, \"EIO\": 0}");
     e.add(-ETIMEDOUT);
     e.add(-ETIMEDOUT);
-    e.add(ENOBUFS);   // either sign
-    e.add(0);         // not an error
+    e.add(ENOBUFS);  // either sign
+    e.add(0);        // not an error
     e.add(-EPROTO);
-    e.add(-100000);   // beyond the table: "other"
+    e.add(-100000);  // beyond the table: "other"
     EXPECT_EQ(e.total(), 5u);
     EXPECT_EQ(e.of(ETIMEDOUT), 2u);
     EXPECT_EQ(e.of(-ENOBUFS), 1u);
@@ -149,7 +149,7 @@ TEST(OverloadAnalysis, NoHarmMeansZeroAndLateHarmMeansNotRecovered) {
 TEST(OverloadAnalysis, LostArrivalsCountAsInfinitelyLate) {
     ArrivalLog one = step_log(0, 0);
     one.arrivals[3600].outcome = Outcome::kError;  // 1 of the 100 in each window holding it:
-    EXPECT_EQ(analysed(one).recovery_ms, 0.0);      // above its 99th percentile, not at it
+    EXPECT_EQ(analysed(one).recovery_ms, 0.0);     // above its 99th percentile, not at it
     ArrivalLog log = step_log(0, 0);
     // Five arrivals skipped right after the step: the windows holding them have no finite
     // p99, so recovery only comes after them (and the peak is "lost").

@@ -1,0 +1,248 @@
+// homa-perf's flags (see flags.h): their definitions, checks, and the RunOptions they make.
+#include "flags.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <sstream>
+
+#include "apps/common/knobs.h"
+
+// --- what runs where ---
+DEFINE_string(role, "both", "both (client and server in this process), client, or server");
+DEFINE_string(local_ip, "10.0.0.1", "this host's IPv4 address");
+DEFINE_string(server_ip, "", "server address (default: local_ip, i.e. local delivery)");
+DEFINE_uint32(server_port, 99, "server Homa port (< 32768)");
+DEFINE_uint32(port, 0, "DPDK port id to use");
+DEFINE_bool(app_threads, false,
+            "run the client/server loops on the main lcore and the worker on the next lcore, "
+            "talking through message ports (needs 2 lcores), instead of run-to-completion");
+DEFINE_bool(ring_pair, false,
+            "two dataplanes in this process over a net_ring pair (server at --server_ip, default "
+            "local_ip + 1), both polled by this lcore; needs no --vdev");
+// --- the load ---
+DEFINE_string(workload, "", "message sizes: a byte count, w1..w5, or a file; empty = default run");
+DEFINE_string(workload_dir, "config/workloads", "where w1..w5 live");
+DEFINE_uint32(outstanding, 1,
+              "closed loop: RPCs kept in flight. Open loop: a cap on RPCs in flight, only if "
+              "given (default: what the engine's RPC table holds); arrivals beyond it wait in "
+              "the backlog, their latency counting from their scheduled time");
+DEFINE_double(rate, 0, "open loop: mean request rate in RPC/s (Poisson arrivals)");
+DEFINE_double(load_gbps, 0,
+              "open loop: offered request load in Gbps (converted with the mean size)");
+DEFINE_double(duration, 5, "seconds measured per phase (server role: 0 = until SIGINT)");
+DEFINE_double(warmup, 0.05,
+              "seconds not measured: after the ramp (closed loop), from the start "
+              "(open loop)");
+DEFINE_double(ramp, -1,
+              "closed loop: spread the first --outstanding sends over this many "
+              "seconds (-1: 2 us per RPC, at most 1 s)");
+DEFINE_uint32(ramp_batch, 32,
+              "closed loop: at most this many RPCs added per loop iteration "
+              "during the ramp (completions are refilled at once)");
+DEFINE_double(drain, 2,
+              "seconds to wait for the responses of the measured RPCs after the "
+              "window; what is still out then is aborted and reported unfinished");
+DEFINE_uint32(backlog, 1u << 20,
+              "open loop: arrivals that may wait to be sent; beyond, arrivals "
+              "are skipped (and reported)");
+DEFINE_bool(verify, false, "check every echoed byte");
+DEFINE_bool(slowdown, false, "calibrate unloaded RTT per size bucket first, report slowdown");
+DEFINE_uint64(seed, 1, "random seed for sizes and arrivals");
+// --- capacity (the open-loop knee), load at a share of it, the overload step ---
+DEFINE_bool(find_capacity, false,
+            "search the open-loop knee: the highest offered rate whose p99 "
+            "stays within --knee_p99_factor x the unloaded p99");
+DEFINE_double(knee_p99_factor, 10, "knee: p99 at most this many times the unloaded p99");
+DEFINE_double(knee_min_served, 0.95, "knee: completions at least this share of the arrivals");
+DEFINE_double(probe_duration, 1,
+              "knee: measured seconds per probe (a collapse can take longer than half a second "
+              "to show)");
+DEFINE_double(probe_drain, 0.2, "knee: seconds a probe's RPCs may take to drain");
+DEFINE_uint32(max_probes, 8, "knee: probes at most");
+DEFINE_double(capacity_rps, 0, "the capacity in RPC/s, if known (no search)");
+DEFINE_double(capacity_gbps, 0, "the capacity as request load in Gbps, if known (no search)");
+DEFINE_string(load_pcts, "",
+              "open-loop phases at these percentages of the capacity, e.g. "
+              "50,80,90,95 (finds the capacity first unless given)");
+DEFINE_bool(overload_step, false,
+            "offer --step_pct of capacity for --step_ms between two "
+            "stretches at --step_base_pct; report the recovery time");
+DEFINE_double(step_pct, 200, "overload step: load during the step, % of capacity");
+DEFINE_double(step_ms, 50, "overload step: length of the step");
+DEFINE_double(step_base_pct, 50, "overload step: load before and after, % of capacity");
+DEFINE_double(step_before, 0.3, "overload step: seconds before the step (the baseline)");
+DEFINE_double(step_after, 0.5, "overload step: seconds after the step");
+DEFINE_double(step_window_ms, 10, "overload step: sliding window for the p99");
+DEFINE_double(recover_factor, 2,
+              "overload step: recovered once every window's p99 stays "
+              "within this many times the baseline p99");
+DEFINE_uint32(short_bytes, 1000, "overload step: the short messages whose p99 is watched");
+// --- the engine ---
+DEFINE_uint32(pool_mb, 256, "bpage pool size in MiB");
+DEFINE_uint32(mtu, 1500, "IP MTU");
+DEFINE_uint32(max_rpcs, 0,
+              "engine capacity: live RPCs (0: enough for --outstanding, at least "
+              "65,536; both roles in one process need two per RPC)");
+DEFINE_uint64(max_peer_server_rpcs, homa::EngineConfig{}.max_peer_server_rpcs,
+              "server RPCs one peer may hold on this host (engine knob)");
+DEFINE_uint64(max_peer_unacked, homa::EngineConfig{}.max_peer_unacked,
+              "replies one peer may leave unacknowledged (engine knob)");
+DEFINE_string(knobs, "",
+              "more engine knobs: name=value,... (names as in the launcher's "
+              "`show config`)");
+// --- output ---
+DEFINE_bool(json, false, "print results as JSON on stdout");
+DEFINE_bool(stats, false,
+            "print where packets went (per engine) and every non-zero worker, "
+            "engine and pool counter to stderr at the end");
+DEFINE_string(cdf, "", "also write each phase's RTT CDF (\"<us> <fraction>\" lines) to this file");
+
+namespace homa::perf {
+namespace {
+
+constexpr uint32_t kMaxOutstanding = 1'000'000;
+
+bool parse_pcts(const std::string &s, std::vector<double> *out, std::string *error) {
+    std::stringstream in(s);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        char *end = nullptr;
+        double v = strtod(item.c_str(), &end);
+        if (item.empty() || *end || !(v > 0)) {
+            *error = "bad --load_pcts entry '" + item + "' (positive numbers)";
+            return false;
+        }
+        out->push_back(v);
+    }
+    return true;
+}
+
+// The spec every phase starts from: the flags that apply to all of them.
+PhaseSpec base_spec(const std::string &name, const Workload &w, uint32_t outstanding,
+                    double seconds) {
+    PhaseSpec p;
+    p.name = name;
+    p.workload = w;
+    p.outstanding = outstanding;
+    p.seconds = seconds;
+    p.warmup_s = FLAGS_warmup;
+    p.ramp_s = FLAGS_ramp >= 0 ? FLAGS_ramp : std::min(1.0, outstanding * 2e-6);
+    p.ramp_batch = std::max<uint32_t>(FLAGS_ramp_batch, 1);
+    p.drain_s = FLAGS_drain;
+    p.backlog_cap = std::max<uint32_t>(FLAGS_backlog, 1);
+    p.verify = FLAGS_verify;
+    p.progress = seconds >= 3;  // stderr: beside --json too (a log shows when a run went wrong)
+    p.seed = FLAGS_seed;
+    return p;
+}
+
+bool closed_phase(const std::string &name, const std::string &workload, uint32_t outstanding,
+                  double seconds, PhaseSpec *out, std::string *error) {
+    Workload w;
+    if (!Workload::parse(workload, FLAGS_workload_dir, &w, error)) return false;
+    *out = base_spec(name, w, outstanding, seconds);
+    return true;
+}
+
+}  // namespace
+
+bool flag_given(const char *name) {
+    gflags::CommandLineFlagInfo info;
+    return gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default;
+}
+
+bool check_flags(std::string *error) {
+    if (FLAGS_server_port == 0 || FLAGS_server_port >= 0x8000) {
+        *error = "--server_port must be 1..32767";
+    } else if (FLAGS_outstanding == 0 || FLAGS_outstanding > kMaxOutstanding) {
+        *error = "--outstanding must be 1..1000000";
+    } else if (FLAGS_rate < 0 || FLAGS_load_gbps < 0 || FLAGS_duration < 0) {
+        *error = "--rate, --load_gbps and --duration must not be negative";
+    } else if (FLAGS_warmup < 0 || FLAGS_drain < 0 || FLAGS_probe_duration <= 0 ||
+               FLAGS_probe_drain < 0 || FLAGS_capacity_rps < 0 || FLAGS_capacity_gbps < 0) {
+        *error =
+            "--warmup, --drain, --probe_drain, --capacity_rps and --capacity_gbps must not be "
+            "negative, --probe_duration must be positive";
+    } else if (FLAGS_knee_p99_factor < 1 || FLAGS_knee_min_served <= 0 ||
+               FLAGS_knee_min_served > 1) {
+        *error = "--knee_p99_factor must be >= 1 and --knee_min_served in (0, 1]";
+    } else if (FLAGS_step_pct <= 0 || FLAGS_step_base_pct <= 0 || FLAGS_step_ms <= 0 ||
+               FLAGS_step_before <= 0 || FLAGS_step_after <= 0 || FLAGS_step_window_ms <= 0 ||
+               FLAGS_recover_factor < 1) {
+        *error = "--step_* must be positive and --recover_factor >= 1";
+    } else {
+        return true;
+    }
+    return false;
+}
+
+bool options_from_flags(bool client_role, uint32_t open_cap, RunOptions *o, std::string *error) {
+    if (!client_role) return true;
+    o->slowdown = FLAGS_slowdown;
+    const bool open = FLAGS_rate > 0 || FLAGS_load_gbps > 0;
+    const bool capacity_mode =
+        FLAGS_find_capacity || FLAGS_overload_step || !FLAGS_load_pcts.empty();
+    if (FLAGS_workload.empty()) {
+        if (capacity_mode || open) {
+            *error =
+                "--find_capacity, --load_pcts, --overload_step, --rate and --load_gbps need "
+                "--workload";
+            return false;
+        }
+        PhaseSpec p;
+        if (!closed_phase("latency", "100", 1, 2, &p, error)) return false;
+        o->phases.push_back(p);
+        if (!closed_phase("rate", "100", 32, 3, &p, error)) return false;
+        o->phases.push_back(p);
+        if (!closed_phase("1MB", "1000000", 4, 4, &p, error)) return false;
+        o->phases.push_back(p);
+        return true;
+    }
+    Workload w;
+    if (!Workload::parse(FLAGS_workload, FLAGS_workload_dir, &w, error)) return false;
+    const double gbps_to_rps = 1e9 / 8 / w.mean_length();
+    if (open) {
+        PhaseSpec p = base_spec("load", w, open_cap, FLAGS_duration);
+        double rate = FLAGS_load_gbps > 0 ? FLAGS_load_gbps * gbps_to_rps : FLAGS_rate;
+        p.schedule = {{FLAGS_warmup + FLAGS_duration, rate}};
+        o->phases.push_back(p);
+    } else if (!capacity_mode) {
+        o->phases.push_back(base_spec("run", w, FLAGS_outstanding, FLAGS_duration));
+    }
+    if (!capacity_mode) return true;
+    o->base = base_spec("base", w, open_cap, FLAGS_duration);
+    o->find_capacity = FLAGS_find_capacity;
+    o->capacity.p99_factor = FLAGS_knee_p99_factor;
+    o->capacity.min_achieved = FLAGS_knee_min_served;
+    o->capacity.probe_s = FLAGS_probe_duration;
+    o->capacity.probe_drain_s = FLAGS_probe_drain;
+    o->capacity.max_probes = std::max<uint32_t>(FLAGS_max_probes, 1);
+    o->capacity_rps =
+        FLAGS_capacity_gbps > 0 ? FLAGS_capacity_gbps * gbps_to_rps : FLAGS_capacity_rps;
+    if (!parse_pcts(FLAGS_load_pcts, &o->load_pcts, error)) return false;
+    o->overload_step = FLAGS_overload_step;
+    o->overload.base_pct = FLAGS_step_base_pct;
+    o->overload.step_pct = FLAGS_step_pct;
+    o->overload.step_s = FLAGS_step_ms / 1e3;
+    o->overload.before_s = FLAGS_step_before;
+    o->overload.after_s = FLAGS_step_after;
+    o->overload.window_s = FLAGS_step_window_ms / 1e3;
+    o->overload.recover_factor = FLAGS_recover_factor;
+    o->overload.short_bytes = FLAGS_short_bytes;
+    return true;
+}
+
+bool engine_knobs_from_flags(EngineConfig *c, std::string *error) {
+    c->max_peer_server_rpcs =
+        static_cast<decltype(c->max_peer_server_rpcs)>(FLAGS_max_peer_server_rpcs);
+    c->max_peer_unacked = static_cast<decltype(c->max_peer_unacked)>(FLAGS_max_peer_unacked);
+    if (c->max_peer_server_rpcs != FLAGS_max_peer_server_rpcs ||
+        c->max_peer_unacked != FLAGS_max_peer_unacked) {
+        *error = "--max_peer_server_rpcs / --max_peer_unacked out of range";
+        return false;
+    }
+    if (!apps::apply_knob_list(FLAGS_knobs, c, error)) return false;
+    return c->validate(error);
+}
+
+}  // namespace homa::perf
