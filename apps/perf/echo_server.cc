@@ -79,15 +79,7 @@ uint32_t EchoServer::serve(dp::Socket &s) {
         }
         dp::RecvMessage req;
         if (s.recv(kRecvRequest, 0, &req) != 0) break;
-        Endpoint peer = req.peer();
-        uint64_t id = req.id();
-        uint32_t length = req.length();
-        int rc = s.reply_with(std::move(req));
-        if (rc == 0) {
-            ++stats_.served;
-        } else {
-            failed(rc, peer, id, length);
-        }
+        answer(s, std::move(req));
         ++n;
     }
     return n;
@@ -97,15 +89,7 @@ uint32_t EchoServer::serve(dp::RemoteSocket &s) {
     uint32_t n = retry(s);
     dp::RemoteMessage req;
     while (s.recv(kRecvRequest | dp::kRecvNonblocking, 0, &req) == 0) {
-        Endpoint peer = req.peer();
-        uint64_t id = req.id();
-        uint32_t length = req.length();
-        int rc = s.reply_with(std::move(req));
-        if (rc == 0) {
-            ++stats_.served;
-        } else {
-            failed(rc, peer, id, length);
-        }
+        answer(s, std::move(req));
         ++n;
     }
     return n;

@@ -56,6 +56,19 @@ private:
     template <typename Sock>
     uint32_t retry(Sock &s);
     void failed(int rc, Endpoint peer, uint64_t id, uint32_t length);
+    /** Echoes one request with reply_with (either socket flavour); a refusal goes to failed(). */
+    template <typename Sock, typename Msg>
+    void answer(Sock &s, Msg &&req) {
+        Endpoint peer = req.peer();
+        uint64_t id = req.id();
+        uint32_t length = req.length();
+        int rc = s.reply_with(std::move(req));
+        if (rc == 0) {
+            ++stats_.served;
+        } else {
+            failed(rc, peer, id, length);
+        }
+    }
 
     const uint8_t *pattern_;
     uint32_t send_slots_;

@@ -164,25 +164,15 @@ struct Handcrafted {
 
     template <typename Fields>
     void deliver(uint32_t src, uint32_t dst, const Fields &f, uint64_t now) {
-        wire::FrameAddr a;
-        a.src_ip = src;
-        a.dst_ip = dst;
-        size_t n = wire::encode(frame, a, f);
+        size_t n = wire::encode(frame, frame_addr(src, dst), f);
         ASSERT_GT(n, 0u);
-        wire::PacketView v;
-        ASSERT_EQ(wire::decode_frame({frame.data(), n}, v), wire::DecodeError::kOk);
-        engine.handle_packet(v, now);
+        handle_frame(engine, {frame.data(), n}, now);
     }
     void deliver_data(uint32_t src, uint32_t dst, const wire::Data &d, uint32_t len, uint64_t now) {
         std::vector<uint8_t> payload(len, 0x33);
-        wire::FrameAddr a;
-        a.src_ip = src;
-        a.dst_ip = dst;
-        size_t n = wire::encode(frame, a, d, payload);
+        size_t n = wire::encode(frame, frame_addr(src, dst), d, payload);
         ASSERT_GT(n, 0u);
-        wire::PacketView v;
-        ASSERT_EQ(wire::decode_frame({frame.data(), n}, v), wire::DecodeError::kOk);
-        engine.handle_packet(v, now);
+        handle_frame(engine, {frame.data(), n}, now);
     }
 };
 

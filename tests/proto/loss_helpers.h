@@ -7,6 +7,8 @@
 #include <functional>
 #include <vector>
 
+#include "homa/proto/decode.h"
+#include "homa/proto/encode.h"
 #include "homa/proto/engine.h"
 #include "tests/proto/echo_apps.h"
 
@@ -51,6 +53,21 @@ inline bool run_to_quiescence(SimNetwork &net, EchoServer &server, std::vector<E
             return all_released(&server, clients, hosts, ips);
         },
         max_steps);
+}
+
+/** Validates a handcrafted frame and hands it to `engine`, as the dataplane does. */
+inline void handle_frame(Engine &engine, std::span<const uint8_t> frame, uint64_t now_ns) {
+    wire::PacketView v;
+    ASSERT_EQ(wire::decode_frame(frame, v), wire::DecodeError::kOk);
+    engine.handle_packet(v, now_ns);
+}
+
+/** A frame address from `src` to `dst` (host-order IPv4). */
+inline wire::FrameAddr frame_addr(uint32_t src, uint32_t dst) {
+    wire::FrameAddr a;
+    a.src_ip = src;
+    a.dst_ip = dst;
+    return a;
 }
 
 inline void run_steps(SimNetwork &net, uint64_t steps, const std::function<void()> &each = {}) {

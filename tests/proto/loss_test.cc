@@ -44,14 +44,9 @@ struct HandcraftedPeer {
     }
     template <typename Fields>
     void deliver(const Fields &f) {
-        wire::FrameAddr a;
-        a.src_ip = kServerIp;
-        a.dst_ip = kClientIp;
-        size_t n = wire::encode(frame, a, f);
+        size_t n = wire::encode(frame, frame_addr(kServerIp, kClientIp), f);
         ASSERT_GT(n, 0u);
-        wire::PacketView v;
-        ASSERT_EQ(wire::decode_frame({frame.data(), n}, v), wire::DecodeError::kOk);
-        engine.handle_packet(v, 100'000);
+        handle_frame(engine, {frame.data(), n}, 100'000);
     }
     wire::Resend resend(uint64_t rpc, uint32_t offset, uint32_t length) const {
         return {.common = {.sport = kPort, .dport = engine.socket_port(sock),
