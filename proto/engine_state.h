@@ -39,6 +39,7 @@
 #include "flat_index.h"
 #include "homa/proto/encode.h"
 #include "homa/proto/engine.h"
+#include "homa/proto/timetrace.h"
 
 namespace homa {
 namespace detail {
@@ -199,6 +200,7 @@ struct Engine::State {
     uint64_t last_tick_ns = 0;
     uint64_t tick = 0;
     uint32_t held_bpages = 0;
+    Timetrace *tt = nullptr;          ///< This lcore's timetrace ring (HOMA_TT); nullptr: off.
 };
 
 namespace detail {
