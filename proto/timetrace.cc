@@ -159,8 +159,9 @@ std::string format_timetraces(std::span<const TraceSource> rings, const TraceFre
     const bool frozen = freeze.frozen();
     uint64_t ref = frozen ? freeze.freeze_ticks() : (lines.empty() ? 0 : lines.back().r.ticks);
     snprintf(buf, sizeof(buf), "# reference %s (freezes %" PRIu64 ", peer FREEZEs ignored %" PRIu64
-             "); times in us\n",
-             frozen ? "freeze" : "newest record, not frozen", freeze.freezes(), freeze.ignored());
+             "); times in us\n# reference tick %" PRIu64 "\n",
+             frozen ? "freeze" : "newest record, not frozen", freeze.freezes(), freeze.ignored(),
+             ref);
     out += buf;
     out += ring_lines;
     const double ticks_per_us = double(freeze.ticks_per_second()) / 1e6;

@@ -191,7 +191,8 @@ std::string format_record(const Timetrace::Record &r);
 
 /**
  * A host's text dump: a "# "-prefixed header (format version, host label, clock rate, time
- * reference, each ring's size and kept records), then every record of every ring merged in
+ * reference and its raw clock value, each ring's size and kept records), then every record of
+ * every ring merged in
  * time order, one per line: "<time us, 3 decimals> <ring name> <record text>". Times are
  * relative to the last freeze while frozen (negative before it), else to the newest record.
  * Any thread; allocates (not for the datapath).
