@@ -18,6 +18,7 @@
 #include "apps/launcher/counters.h"
 #include "homa/dataplane/host.h"
 #include "echo_load.h"
+#include "freeze_trigger.h"
 #include "homa/dataplane/socket.h"
 #include "report.h"
 #include "remote_load.h"
@@ -223,6 +224,7 @@ int run(int argc, char **argv) {
                 info.driver.c_str());
         uint64_t served = homa::perf::serve_only(worker, server, FLAGS_duration, g_quit);
         fprintf(stderr, "homa-perf: served %lu requests\n", served);
+        if (!homa::perf::write_timetrace({host.get()}, [&] { worker.poll(); }, &error)) return fail(error);
         if (FLAGS_stats) {
             fprintf(stderr, "homa-perf: counters\n%s", homa::launcher::format_counters(worker, false).c_str());
         }
@@ -282,6 +284,9 @@ int run(int argc, char **argv) {
         driver = std::make_unique<homa::perf::LocalDriver>(
             worker, client, server_role ? &server : nullptr, server_addr, pattern);
     }
+    if (!homa::perf::install_freeze_trigger(*host, std::max(FLAGS_outstanding, 4096u), &driver, &error)) {
+        return fail(error);
+    }
     std::vector<homa::perf::PhaseResult> results;
     for (auto &p : phases) {
         if (g_quit) break;
@@ -298,6 +303,11 @@ int run(int argc, char **argv) {
             }
         }
         results.push_back(homa::perf::run_phase(*driver, p, g_quit));
+    }
+    if (!homa::perf::write_timetrace({host.get(), server_host.get()},
+                                     FLAGS_app_threads ? std::function<void()>() : [&] { driver->poll(); }, &error)) {
+        results.clear();  // fail the run
+        fprintf(stderr, "homa-perf: %s\n", error.c_str());
     }
     // Nothing is lost silently: say what the dataplanes had to recover from.
     for (homa::dp::Worker *w : {&worker, &server_worker}) {
