@@ -139,7 +139,10 @@ bool write_timetrace(const std::vector<dp::Host *> &hosts, const std::function<v
     for (size_t i = 0; i < hosts.size(); ++i) {
         if (hosts[i] == nullptr) continue;
         std::string path = FLAGS_timetrace_out;
-        if (i > 0) path += "." + apps::format_ipv4(hosts[i]->worker(0).local_ip());
+        if (i > 0) {
+            path += '.';  // appended in two steps: GCC 12 -O3 warns falsely on "." + string
+            path += apps::format_ipv4(hosts[i]->worker(0).local_ip());
+        }
         FILE *f = fopen(path.c_str(), "w");
         std::string dump = hosts[i]->timetrace_dump();
         if (f == nullptr || fwrite(dump.data(), 1, dump.size(), f) != dump.size()) {
