@@ -150,7 +150,10 @@ void complete_in(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
     if (r.in.grantable) grantable_remove(s, idx);
     r.state = RpcState::kReady;
-    HOMA_TT(s.tt, "msg complete id %u length %u", r.key.id, r.in.length);
+    // A one-packet message completes at its rx DATA record: no second record for it.
+    if (r.in.length > s.cfg.max_payload()) {
+        HOMA_TT(s.tt, "msg complete id %u length %u", r.key.id, r.in.length);
+    }
     Socket &sock = s.sockets[r.socket];
     ready_push(wire::is_server_id(r.key.id) ? sock.requests : sock.responses, s, idx);
 }

@@ -231,16 +231,20 @@ TEST(TimetraceEngine, RecordsOneRpcOnBothEnds) {
     EchoServer server(s, 99);
     EchoClient client(c);
     uint64_t id = client.send({kServerIp, 99}, 100, net.now());
+    uint64_t big = client.send({kServerIp, 99}, 5000, net.now());  // four packets
     ASSERT_TRUE(net.run_until([&] {
         server.serve(net.now());
         client.poll();
-        return client.completed() == 1;
+        return client.completed() == 2;
     }));
     auto cr = tc->snapshot(), sr = ts->snapshot();
     const std::string cid = std::to_string(id), sid = std::to_string(id ^ 1);
     EXPECT_TRUE(has_text(cr, "send request id " + cid + " length 100 to 0xa000001"));
     EXPECT_TRUE(has_text(sr, "rx DATA id " + sid + " offset 0 length 100 retx 0"));
-    EXPECT_TRUE(has_text(sr, "msg complete id " + sid + " length 100"));
+    // A one-packet message completes at its rx DATA: only longer ones get the record.
+    EXPECT_FALSE(has_text(sr, "msg complete id " + sid + " length 100"));
+    EXPECT_TRUE(has_text(sr, "msg complete id " + std::to_string(big ^ 1) + " length 5000"));
+    EXPECT_TRUE(has_text(cr, "msg complete id " + std::to_string(big) + " length 5000"));
     EXPECT_TRUE(has_text(sr, "recv id " + sid + " length 100 error 0"));
     EXPECT_TRUE(has_text(sr, "send reply id " + sid + " length 100"));
     EXPECT_TRUE(has_text(cr, "rx DATA id " + cid + " offset 0 length 100 retx 0"));
