@@ -21,7 +21,15 @@ sock = f"/tmp/homa-launcher-test-{pid}.sock"
 results = []
 
 
-def tap(name, fn):
+# Built with -Dtimetrace=false (meson passes HOMA_TIMETRACE=0) the rings stay empty: the cases
+# that need records are skipped, the others still run.
+RECORDS = os.environ.get("HOMA_TIMETRACE", "1") != "0"
+
+
+def tap(name, fn, needs_records=False):
+    if needs_records and not RECORDS:
+        results.append((True, name + " # SKIP built with -Dtimetrace=false", ""))
+        return
     try:
         fn()
         results.append((True, name, ""))
@@ -182,9 +190,11 @@ try:
         os.unlink(client_tt)
         os.unlink(server_tt)
 
-    tap("timetrace_frozen_by_homa_perf_dumped_and_merged", timetrace_frozen_by_peer_and_merged)
+    tap("timetrace_frozen_by_homa_perf_dumped_and_merged", timetrace_frozen_by_peer_and_merged, needs_records=True)
 
     def freeze_commands():
+        out = lp.command("show timetrace", "# end of timetrace", timeout=60)
+        before = int(re.search(r"\(freezes (\d+),", out).group(1))
         lp.command("unfreeze", "timetrace recording")
         lp.command("freeze", "timetrace frozen; FREEZE sent to 1 peers")
         lp.command("freeze", "timetrace frozen (it already was); FREEZE sent to 1 peers")
@@ -202,7 +212,7 @@ try:
         unf = next(d["/homa/unfreeze"] for d in docs if "/homa/unfreeze" in d)
         assert unf == {"frozen": 0}, unf
         out = lp.command("show timetrace", "# end of timetrace", timeout=60)
-        assert "# reference newest record, not frozen (freezes 3, " in out, out[:600]
+        assert f"# reference newest record, not frozen (freezes {before + 2}, " in out, out[:600]
 
     tap("prompt_and_telemetry_freeze_unfreeze", freeze_commands)
 

@@ -18,7 +18,15 @@ tmp = tempfile.mkdtemp(prefix="ttmerge-test-")
 results = []
 
 
-def tap(name, fn):
+# Built with -Dtimetrace=false (meson passes HOMA_TIMETRACE=0) the rings stay empty: the cases
+# that need records are skipped, the others still run.
+RECORDS = os.environ.get("HOMA_TIMETRACE", "1") != "0"
+
+
+def tap(name, fn, needs_records=False):
+    if needs_records and not RECORDS:
+        results.append((True, name + " # SKIP built with -Dtimetrace=false", ""))
+        return
     try:
         fn()
         results.append((True, name, ""))
@@ -237,7 +245,7 @@ def real_ring_pair():
     follows_one_rpc(events_of(out.stdout), "10.0.0.1", "10.0.0.2", cid)
 
 
-tap("real_ring_pair_offset_matches_the_shared_tsc_and_one_rpc_followed", real_ring_pair)
+tap("real_ring_pair_offset_matches_the_shared_tsc_and_one_rpc_followed", real_ring_pair, needs_records=True)
 
 
 
@@ -256,7 +264,7 @@ def freeze_on_p99():
     assert "# reference freeze (freezes 1," in server and " rx FREEZE from " in server
 
 
-tap("homa_perf_freeze_on_p99_freezes_both_hosts_after_one_window", freeze_on_p99)
+tap("homa_perf_freeze_on_p99_freezes_both_hosts_after_one_window", freeze_on_p99, needs_records=True)
 
 
 def freeze_on_timeout():
@@ -272,7 +280,7 @@ def freeze_on_timeout():
     assert lines[-1].endswith("recv id 2 length 0 error 110"), lines  # ETIMEDOUT, then frozen
 
 
-tap("homa_perf_freeze_on_timeout", freeze_on_timeout)
+tap("homa_perf_freeze_on_timeout", freeze_on_timeout, needs_records=True)
 
 
 def freeze_on_bad_flag():
