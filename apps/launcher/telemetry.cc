@@ -154,7 +154,8 @@ int timetrace_cb(const char *, const char *params, rte_tel_data *d) {
             rte_tel_data_start_dict(d);
             std::string why = std::string("bad parameter '") + params +
                               "': want the number of the first line (0 takes a new dump)";
-            rte_tel_data_add_dict_string(d, "error", why.substr(0, RTE_TEL_MAX_STRING_LEN - 1).c_str());
+            why.resize(std::min<size_t>(why.size(), RTE_TEL_MAX_STRING_LEN - 1));
+            rte_tel_data_add_dict_string(d, "error", why.c_str());
             return 0;
         }
     }

@@ -224,7 +224,9 @@ int run(int argc, char **argv) {
                 info.driver.c_str());
         uint64_t served = homa::perf::serve_only(worker, server, FLAGS_duration, g_quit);
         fprintf(stderr, "homa-perf: served %lu requests\n", served);
-        if (!homa::perf::write_timetrace({host.get()}, [&] { worker.poll(); }, &error)) return fail(error);
+        if (!homa::perf::write_timetrace({host.get()}, [&] { worker.poll(); }, &error)) {
+            return fail(error);
+        }
         if (FLAGS_stats) {
             fprintf(stderr, "homa-perf: counters\n%s", homa::launcher::format_counters(worker, false).c_str());
         }
@@ -284,7 +286,8 @@ int run(int argc, char **argv) {
         driver = std::make_unique<homa::perf::LocalDriver>(
             worker, client, server_role ? &server : nullptr, server_addr, pattern);
     }
-    if (!homa::perf::install_freeze_trigger(*host, std::max(FLAGS_outstanding, 4096u), &driver, &error)) {
+    if (!homa::perf::install_freeze_trigger(*host, std::max(FLAGS_outstanding, 4096u), &driver,
+                                            &error)) {
         return fail(error);
     }
     std::vector<homa::perf::PhaseResult> results;
@@ -304,8 +307,10 @@ int run(int argc, char **argv) {
         }
         results.push_back(homa::perf::run_phase(*driver, p, g_quit));
     }
+    // --app_threads: the worker lcore keeps polling by itself until the end.
+    std::function<void()> poll_here = [&] { driver->poll(); };
     if (!homa::perf::write_timetrace({host.get(), server_host.get()},
-                                     FLAGS_app_threads ? std::function<void()>() : [&] { driver->poll(); }, &error)) {
+                                     FLAGS_app_threads ? nullptr : poll_here, &error)) {
         results.clear();  // fail the run
         fprintf(stderr, "homa-perf: %s\n", error.c_str());
     }
