@@ -146,6 +146,7 @@ void ControlLcore::serve(Message *msg) noexcept {
             r.pulled = 0;
             r.resident = config_.residency->in_core(r.addr, r.len);
             bump(counters_.residency_checks);
+            HOMA_TT(config_.timetrace, "ctl residency length %u resident %u", r.len, r.resident);
             reply_msg(msg, 0);
             return;
         }
@@ -159,6 +160,7 @@ void ControlLcore::serve(Message *msg) noexcept {
             r.pulled = 0;
             r.resident = true;  // and-ed with each chunk's answer
             pulls_[num_pulls_++] = msg;
+            HOMA_TT(config_.timetrace, "ctl pull queued length %u pulls %u", r.len, num_pulls_);
             return;
         }
         case kControlCall: {
@@ -169,6 +171,7 @@ void ControlLcore::serve(Message *msg) noexcept {
             }
             int rc = c.fn(c.ctx);
             bump(counters_.calls);
+            HOMA_TT(config_.timetrace, "ctl call rc %d", rc);
             reply_msg(msg, rc);
             return;
         }
@@ -192,6 +195,7 @@ void ControlLcore::on_abort(Message *msg) noexcept {
         msg->body<RegionRequest>().resident = false;
         bump(counters_.pulls_cancelled);
     }
+    HOMA_TT(config_.timetrace, "ctl abort pull_cancelled %u", it != end);
     // Either the cancel, or (already answered) the acknowledgement msgport.h asks for.
     reply_msg(msg, -ECANCELED);
 }
@@ -204,6 +208,8 @@ bool ControlLcore::advance_pull() noexcept {
     if (chunk > 0) {
         const auto *base = static_cast<const char *>(r.addr);
         r.resident = config_.residency->pull(base + r.pulled, chunk) && r.resident;
+        HOMA_TT(config_.timetrace, "ctl pull chunk offset %u length %u of %u", r.pulled, chunk,
+                r.len);
         r.pulled += chunk;
         bump(counters_.pulled_bytes, chunk);
     }
@@ -213,6 +219,7 @@ bool ControlLcore::advance_pull() noexcept {
     std::copy(pulls_ + 1, pulls_ + num_pulls_, pulls_);
     --num_pulls_;
     bump(counters_.pulls_done);
+    HOMA_TT(config_.timetrace, "ctl pull done length %u resident %u", r.len, r.resident);
     reply_msg(msg, 0);
     return true;
 }

@@ -1,12 +1,15 @@
 // Host setup; see host.h.
 #include "homa/dataplane/host.h"
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
 #include "homa/dataplane/steering.h"
 #include "homa/mem/bpage_pool.h"
+
+#include <cstdio>
 
 namespace homa::dp {
 
@@ -45,6 +48,7 @@ std::unique_ptr<Host> Host::create(const HostConfig &hc, std::string *error) {
     pc.caller_ticks = true;  // each worker ticks its cache's lease clock once per poll
     h->pool_ = mem::BpagePool::create(pc, &err);
     if (!h->pool_) return fail("bpage pool: " + err);
+    h->freeze_ = std::make_unique<TraceFreeze>(kTraceClockIsTsc ? rte_get_tsc_hz() : 0);
     if (hc.num_workers > 1) {
         h->steering_ = Steering::create(hc.name, hc.num_workers, hc.steering_ring_size, &err);
         if (!h->steering_) return fail(err);
@@ -61,12 +65,27 @@ std::unique_ptr<Host> Host::create(const HostConfig &hc, std::string *error) {
         wc.multi_seg_tx = wc.multi_seg_tx && h->info_.multi_seg_tx;
         wc.steering = h->steering_.get();
         wc.worker_index = k;
+        wc.trace_freeze = h->freeze_.get();
         Steering::configure_engine_ids(wc.engine, k, hc.num_workers);
         auto w = Worker::create(wc, &err);
         if (!w) return fail("worker " + std::to_string(k) + ": " + err);
         h->workers_.push_back(std::move(w));
     }
     return h;
+}
+
+std::string Host::timetrace_dump() {
+    std::vector<TraceSource> rings;
+    for (size_t k = 0; k < workers_.size(); ++k) {
+        char name[24];  // snprintf, not "w" + to_string: GCC 12 -O3 warns falsely on the latter
+        snprintf(name, sizeof(name), "w%zu", k);
+        rings.push_back({name, workers_[k]->timetrace()});
+    }
+    uint32_t ip = workers_.empty() ? 0 : workers_[0]->local_ip();
+    char host[16];
+    snprintf(host, sizeof(host), "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
+             ip & 255);
+    return format_timetraces(rings, *freeze_, host);
 }
 
 Host::~Host() {

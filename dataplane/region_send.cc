@@ -86,6 +86,7 @@ void region_pull_done(SocketService::Impl &s, Message *pull) {
         return;
     }
     int error = pull->error();
+    HOMA_TT(s.tt, "region pull done id %u error %d resident %u", r.id, error, answer.resident);
     if (error == 0 && !answer.resident) error = -EIO;  // a hook refused, or it was evicted again
     if (error == 0) {
         error = start(s, r.sock, r.dst, r.data, r.length, r.cookie, r.id, r.done, r.ctx);
@@ -132,6 +133,7 @@ int send_region(SocketService::Impl &s, SocketId sock, Endpoint dst, const void 
         if (rc < 0) return rc;
         ++s.stats.region_sends;
         ++s.stats.region_resident;
+        HOMA_TT(s.tt, "region send id %u length %u resident", rid, length);
         *id = rid;
         return 0;
     }
@@ -155,6 +157,7 @@ int send_region(SocketService::Impl &s, SocketId sock, Endpoint dst, const void 
     s.regions_pending.fetch_add(1, std::memory_order_relaxed);
     ++s.stats.region_sends;
     ++s.stats.region_pulls;
+    HOMA_TT(s.tt, "region pull sent id %u length %u", r.id, length);
     *id = r.id;
     return 0;
 }

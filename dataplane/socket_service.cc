@@ -98,6 +98,7 @@ void serve_command(SocketService::Impl &s, Message *msg) {
     auto &c = msg->body<RemoteCommand>();
     Worker &w = *s.worker;
     ++s.stats.commands;
+    HOMA_TT(s.tt, "cmd op 0x%x handle %u id %u", msg->opcode(), c.handle, c.id);
     int rc = -EOPNOTSUPP;
     switch (msg->opcode()) {
         case kRemoteOpen: {
@@ -185,6 +186,8 @@ uint32_t deliver(SocketService::Impl &s) {
                 break;
             }
             reply_msg(msg, 0);
+            HOMA_TT(s.tt, "cmd recv answered id %u length %u", msg->body<RemoteCommand>().msg->id,
+                    msg->body<RemoteCommand>().msg->length);
             rs.head = (rs.head + 1) % s.cfg.max_posted;
             --rs.count;
             ++n;
@@ -237,6 +240,7 @@ std::unique_ptr<SocketService> SocketService::create(Worker &worker,
     Impl &s = *impl;
     s.worker = &worker;
     s.pool = &worker.pool();
+    s.tt = worker.timetrace();
     s.cfg = cfg;
     s.socks.resize(cfg.max_sockets);
     s.posted.resize(size_t{cfg.max_sockets} * cfg.max_posted);

@@ -50,6 +50,7 @@ struct SocketService::Impl {
     uint32_t free_region = kNoRegion;
     std::atomic<uint32_t> regions_pending{0};
     SocketServiceStats stats;
+    Timetrace *tt = nullptr;             ///< The worker's ring (HOMA_TT); nullptr: off.
 
     bool owns_region(const Message *m) const noexcept {
         const auto *p = reinterpret_cast<const uint8_t *>(m);

@@ -111,6 +111,19 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
     for (const auto &[ip, mac] : config.neighbours) {
         if (!w.neighbours.add_static(ip, mac)) return fail("worker: too many static neighbours");
     }
+    w.freeze = config.trace_freeze;
+    if (w.freeze == nullptr) {
+        w.own_freeze = std::make_unique<TraceFreeze>(kTraceClockIsTsc ? rte_get_tsc_hz() : 0);
+        w.freeze = w.own_freeze.get();
+    }
+    w.freeze_syncs_served = w.freeze->sync_requests();
+    if (config.timetrace_records != 0) {
+        std::string why;
+        w.trace = Timetrace::create(config.timetrace_records, *w.freeze, &why);
+        if (!w.trace) return fail("worker: " + why);
+        w.tt = w.trace.get();
+        w.engine.set_timetrace(w.tt);
+    }
     w.local_rx.reserve(config.engine.tx_queue_packets);
     w.scratch.resize(16384);
     w.iova_is_va = rte_eal_iova_mode() == RTE_IOVA_VA;
@@ -129,6 +142,12 @@ bool Worker::poll() {
     // One clock read per poll serves the pool's lease clock too (pools made with
     // PoolConfig::caller_ticks; others ignore the tick).
     w.cfg.pool->tick(w.cfg.pool_cache, w.tsc);
+    // Someone on this host called sync_freeze(): our peers freeze too (FREEZE leaves with this
+    // poll's frames). One load of a line that is only read until then.
+    if (uint64_t n = w.freeze->sync_requests(); n != w.freeze_syncs_served) [[unlikely]] {
+        w.freeze_syncs_served = n;
+        w.engine.send_freeze_to_peers();
+    }
     uint32_t work;
     // Commands before transmit: a send's first packets leave in this same iteration, and
     // messages the RX burst completed are delivered to posted receives at once.
@@ -169,5 +188,7 @@ uint32_t Worker::local_ip() const noexcept { return impl_->cfg.engine.local_ip; 
 uint64_t Worker::now_ns() const noexcept { return read_clock_ns(*impl_); }
 uint64_t Worker::poll_time_ns() const noexcept { return impl_->now_ns; }
 uint32_t Worker::sends_in_flight() const noexcept { return impl_->slots_in_use; }
+Timetrace *Worker::timetrace() noexcept { return impl_->tt; }
+TraceFreeze &Worker::trace_freeze() noexcept { return *impl_->freeze; }
 
 }  // namespace homa::dp

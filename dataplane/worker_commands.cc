@@ -24,6 +24,10 @@ int Worker::attach_command_port(Port *port, CommandHandler handler, void *ctx) {
     return 0;
 }
 
-uint32_t serve_command_port(Worker::Impl &w) { return w.cmd_handler(w.cmd_ctx, *w.cmd_port); }
+uint32_t serve_command_port(Worker::Impl &w) {
+    uint32_t work = w.cmd_handler(w.cmd_ctx, *w.cmd_port);
+    if (work != 0) HOMA_TT(w.tt, "command port: work %u", work);
+    return work;
+}
 
 }  // namespace homa::dp

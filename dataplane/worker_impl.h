@@ -83,6 +83,11 @@ struct Worker::Impl {
     void *cmd_ctx = nullptr;
     NeighbourCache neighbours;              ///< ARP-resolved next hops (worker_host.cc).
     uint32_t tx_batch_limit = 0;            ///< tx_batch never grows past this (no allocation).
+    std::unique_ptr<TraceFreeze> own_freeze;///< When cfg.trace_freeze was not given.
+    TraceFreeze *freeze = nullptr;          ///< The host's (or own_freeze).
+    std::unique_ptr<Timetrace> trace;       ///< This lcore's ring; the engine points at it.
+    Timetrace *tt = nullptr;                ///< trace.get(), for HOMA_TT.
+    uint64_t freeze_syncs_served = 0;       ///< TraceFreeze::sync_requests() last answered.
 
     explicit Impl(const WorkerConfig &c);
     ~Impl();

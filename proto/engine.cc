@@ -5,6 +5,7 @@
 
 #include "engine_state.h"
 #include "homa/proto/rpc_id.h"
+#include "trace_points.h"
 
 namespace homa {
 
@@ -349,6 +350,7 @@ int Engine::send_request_as(SocketId sid, Endpoint dst, const OutMessage &msg, u
     s.rpcs[idx].cookie = cookie;
     start_out(s, idx, msg);
     ++s.stats.client_rpcs_started;
+    HOMA_TT(s.tt, "send request id %u length %u to 0x%x", id, msg.length(), dst.ip);
     (void)now_ns;  // packets leave from the next poll(), within its TX budget
     return 0;
 }
@@ -379,6 +381,7 @@ int Engine::send_reply(SocketId sid, Endpoint dst, uint64_t id, const OutMessage
     Rpc *r = find_rpc(s, id, dst.ip);
     if (r == nullptr || r->socket != sid || r->state != RpcState::kInService) return -ENOENT;
     r->state = RpcState::kServerOutgoing;
+    HOMA_TT(s.tt, "send reply id %u length %u", id, msg.length());
     start_out(s, static_cast<uint32_t>(r - s.rpcs.data()), msg);
     (void)now_ns;  // packets leave from the next poll(), within its TX budget
     return 0;
@@ -422,6 +425,7 @@ int Engine::recv(SocketId sid, uint32_t flags, uint64_t id, Message *out) {
     s.held_bpages -= r.in.num_bpages;
     r.in.num_bpages = 0;
     ++s.stats.messages_delivered;
+    HOMA_TT(s.tt, "recv id %u length %u error %d", r.key.id, out->length, r.error);
     if (wire::is_server_id(r.key.id)) {
         r.state = RpcState::kInService;
     } else {
@@ -468,6 +472,7 @@ void Engine::handle_packet(const wire::PacketView &v, uint64_t now_ns) {
     s.now_ns = now_ns;
     uint8_t type = v.common().type;
     ++s.stats.packets_rx[type];
+    trace_rx(s, v);
     switch (v.type()) {
         case wire::PacketType::kData: handle_data(s, v, now_ns); break;
         case wire::PacketType::kGrant: handle_grant(s, v); break;
@@ -477,7 +482,7 @@ void Engine::handle_packet(const wire::PacketView &v, uint64_t now_ns) {
         case wire::PacketType::kResend: handle_resend(s, v, now_ns); break;
         case wire::PacketType::kRpcUnknown: handle_rpc_unknown(s, v, now_ns); break;
         case wire::PacketType::kBusy: handle_busy(s, v); break;
-        case wire::PacketType::kFreeze: break;
+        case wire::PacketType::kFreeze: handle_freeze(s); break;
     }
 }
 

@@ -43,6 +43,7 @@
 #include "index_heap.h"
 #include "homa/proto/encode.h"
 #include "homa/proto/engine.h"
+#include "homa/proto/timetrace.h"
 
 namespace homa {
 namespace detail {
@@ -238,6 +239,7 @@ struct Engine::State {
     uint32_t active_peers = detail::kNil; ///< Peers with a non-empty watch list (timer.cc).
     std::vector<uint32_t> ack_peers;  ///< Peers with pending acks, flushed each tick (ack.cc).
     uint32_t held_bpages = 0;
+    Timetrace *tt = nullptr;          ///< This lcore's timetrace ring (HOMA_TT); nullptr: off.
 };
 
 namespace detail {

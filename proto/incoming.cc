@@ -126,6 +126,8 @@ void waiter_add(State &s, uint32_t idx) {
     s.buffer_waiters.push(idx, waiter_key(s.rpcs[idx]));
     s.rpcs[idx].in.waiting = true;
     ++s.stats.buffer_waits;
+    HOMA_TT(s.tt, "pool wait id %u length %u waiters %u", s.rpcs[idx].key.id,
+            s.rpcs[idx].in.length, static_cast<uint32_t>(s.buffer_waiters.size()));
 }
 
 // First packet of a message: learn its length, then bpages now or a place in the queue.
@@ -149,6 +151,10 @@ void complete_in(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
     grantable_remove(s, idx);
     r.state = RpcState::kReady;
+    // A one-packet message completes at its rx DATA record: no second record for it.
+    if (r.in.length > s.cfg.max_payload()) {
+        HOMA_TT(s.tt, "msg complete id %u length %u", r.key.id, r.in.length);
+    }
     Socket &sock = s.sockets[r.socket];
     ready_push(wire::is_server_id(r.key.id) ? sock.requests : sock.responses, s, idx);
 }
@@ -188,6 +194,7 @@ void retry_buffer_waiters(State &s, uint64_t now_ns) {
         r.in.waiting = false;
         r.heard = s.quiet;  // the wait was ours, not the sender's silence
         ++s.stats.buffer_waits_resumed;
+        HOMA_TT(s.tt, "pool resume id %u length %u", r.key.id, r.in.length);
         if (r.in.granted < r.in.length) grantable_add(s, idx);
         // Everything that arrived meanwhile was dropped: ask for it now.
         send_resend(s, r, 0, r.in.granted, now_ns);

@@ -84,6 +84,15 @@ int Engine::send_freeze(uint32_t ip) {
     return push_control(*s_, ip, b, wire::PacketType::kFreeze, s_->now_ns) ? 0 : -ENOBUFS;
 }
 
+uint32_t Engine::send_freeze_to_peers() {
+    uint32_t n = 0;
+    for (const Peer &p : s_->peers) n += send_freeze(p.ip) == 0;
+    return n;
+}
+
 void Engine::clear_stats() noexcept { s_->stats = EngineStats{}; }
+
+void Engine::set_timetrace(Timetrace *trace) noexcept { s_->tt = trace; }
+Timetrace *Engine::timetrace() const noexcept { return s_->tt; }
 
 }  // namespace homa

@@ -75,8 +75,8 @@ struct Cli::Tokens {
     cmdline_parse_token_string_t clear_stats;
 };
 
-Cli::Cli(dp::Worker &worker, dp::Port &commands, Service &service)
-    : worker_(worker), commands_(commands), service_(service) {
+Cli::Cli(dp::Host &host, dp::Port &commands, Service &service)
+    : host_(host), worker_(host.worker(0)), commands_(commands), service_(service) {
     size_t count;
     const apps::KnobInfo *k = apps::knobs(&count);
     for (size_t i = 0; i < count; ++i) {
@@ -85,20 +85,21 @@ Cli::Cli(dp::Worker &worker, dp::Port &commands, Service &service)
     }
     tokens_.reset(new Tokens{
         TOKEN_STRING_INITIALIZER(ShowCmd, show, "show"),
-        TOKEN_STRING_INITIALIZER(ShowCmd, what, "stats#rpcs#peers#config"),
+        TOKEN_STRING_INITIALIZER(ShowCmd, what, "stats#rpcs#peers#config#timetrace"),
         TOKEN_STRING_INITIALIZER(SetCmd, set, "set"),
         TOKEN_STRING_INITIALIZER(SetCmd, knob, knob_choices_.c_str()),
         TOKEN_NUM_INITIALIZER(SetCmd, value, RTE_UINT64),
-        TOKEN_STRING_INITIALIZER(WordCmd, word, "start#stop#freeze#help#quit"),
+        TOKEN_STRING_INITIALIZER(WordCmd, word, "start#stop#freeze#unfreeze#help#quit"),
         TOKEN_STRING_INITIALIZER(ClearCmd, clear, "clear"),
         TOKEN_STRING_INITIALIZER(ClearCmd, stats, "stats"),
     });
     Tokens &t = *tokens_;
     instances_ = {
-        make_instance(on_show, this, "show stats|rpcs|peers|config", {&t.show_kw, &t.show_what}),
+        make_instance(on_show, this, "show stats|rpcs|peers|config|timetrace",
+                      {&t.show_kw, &t.show_what}),
         make_instance(on_set, this, "set <knob> <value>: change an engine knob",
                       {&t.set_kw, &t.set_knob, &t.set_value}),
-        make_instance(on_word, this, "start | stop | freeze | help | quit", {&t.word}),
+        make_instance(on_word, this, "start | stop | freeze | unfreeze | help | quit", {&t.word}),
         make_instance(on_clear, this, "clear stats", {&t.clear_kw, &t.clear_stats}),
         nullptr,
     };
@@ -121,6 +122,11 @@ void Cli::run(int in_fd, int out_fd) {
 void Cli::show(cmdline *cl, const std::string &what) {
     if (what == "stats") {
         cmdline_printf(cl, "%s", format_counters(worker_, false).c_str());
+        return;
+    }
+    if (what == "timetrace") {
+        // Times are relative to the freeze; unfrozen, the rings are copied as they run.
+        cmdline_printf(cl, "%s# end of timetrace\n", host_.timetrace_dump().c_str());
         return;
     }
     if (what == "config") {
@@ -184,12 +190,19 @@ void Cli::simple(cmdline *cl, const std::string &word) {
         cmdline_quit(cl);
         return;
     }
+    if (word == "unfreeze") {
+        host_.trace_freeze().unfreeze();
+        cmdline_printf(cl, "timetrace recording\n");
+        return;
+    }
     if (word == "help") {
         cmdline_printf(cl,
                        "show stats | show rpcs | show peers | show config\n"
+                       "show timetrace       every ring, times in us relative to the freeze\n"
                        "set <knob> <value>   (tab completes knob names; show config lists them)\n"
                        "start | stop         resume / pause packet processing\n"
-                       "freeze               send FREEZE to every known peer\n"
+                       "freeze               freeze the timetrace here and at every known peer\n"
+                       "unfreeze             resume recording\n"
                        "clear stats | help | quit\n");
         return;
     }
@@ -200,7 +213,8 @@ void Cli::simple(cmdline *cl, const std::string &word) {
     if (rc < 0) {
         cmdline_printf(cl, "error: %s: %s\n", word.c_str(), strerror(-rc));
     } else if (op == kOpFreeze) {
-        cmdline_printf(cl, "FREEZE sent to %u peers\n", req.count);
+        cmdline_printf(cl, "timetrace frozen%s; FREEZE sent to %u peers\n",
+                       req.value ? "" : " (it already was)", req.count);
     } else {
         cmdline_printf(cl, "%s: done\n", word.c_str());
     }

@@ -1,7 +1,8 @@
 // The interactive prompt (-i), built on DPDK's cmdline library like testpmd's: show stats |
-// rpcs | peers | config, set <knob> <value>, start, stop, freeze, clear stats, help, quit, with
-// completion of every keyword and knob name. Runs on the main lcore; everything that needs the
-// worker goes to it as a message (service.h).
+// rpcs | peers | config | timetrace, set <knob> <value>, start, stop, freeze, unfreeze, clear
+// stats, help, quit, with completion of every keyword and knob name. Runs on the main lcore;
+// everything that needs the worker goes to it as a message (service.h); the timetrace is read
+// and unfrozen from here (timetrace.h allows both on any thread).
 #pragma once
 
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "homa/dataplane/host.h"
 #include "service.h"
 
 struct cmdline;
@@ -18,7 +20,7 @@ namespace homa::launcher {
 
 class Cli {
 public:
-    Cli(dp::Worker &worker, dp::Port &commands, Service &service);
+    Cli(dp::Host &host, dp::Port &commands, Service &service);
     ~Cli();
     Cli(const Cli &) = delete;
     Cli &operator=(const Cli &) = delete;
@@ -33,6 +35,7 @@ public:
 
 private:
     struct Tokens;
+    dp::Host &host_;
     dp::Worker &worker_;
     dp::Port &commands_;
     Service &service_;

@@ -34,11 +34,13 @@ DEFINE_string(local_ip, "10.0.0.1", "this host's IPv4 address");
 DEFINE_uint32(port, 0, "DPDK port id");
 DEFINE_string(echo_ports, "99", "comma-separated Homa server ports answered with echo");
 DEFINE_string(neighbours, "", "static neighbours: ip=aa:bb:cc:dd:ee:ff,... (else broadcast)");
-DEFINE_bool(i, false, "interactive prompt (show/set/start/stop/freeze/clear/help/quit)");
+DEFINE_bool(i, false, "interactive prompt (show/set/start/stop/freeze/unfreeze/clear/help/quit)");
 DEFINE_uint32(stats_period, 0, "non-interactive: print stats every N seconds (0: never)");
 DEFINE_double(duration, 0, "non-interactive: exit after N seconds (0: run until SIGINT)");
 DEFINE_uint32(pool_mb, 256, "bpage pool size in MiB");
 DEFINE_bool(stage_cycles, true, "count TSC cycles per poll stage (cycles_* counters)");
+DEFINE_uint32(timetrace_records, 1u << 16,
+              "timetrace ring per worker lcore: records, a power of two (0: none)");
 
 namespace {
 
@@ -157,6 +159,7 @@ int run(int argc, char **argv) {
     ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;
     ho.mbufs = 32767;
     ho.worker.stage_cycles = FLAGS_stage_cycles;
+    ho.worker.timetrace_records = FLAGS_timetrace_records;
     auto host = homa::dp::Host::create(ho, &error);
     if (!host) return fail(error);
 
@@ -175,7 +178,7 @@ int run(int argc, char **argv) {
         rc < 0) {
         return fail("cannot launch the worker lcore: " + std::string(strerror(-rc)));
     }
-    if (int rc = homa::launcher::register_telemetry(host->worker(0), *commands); rc < 0) {
+    if (int rc = homa::launcher::register_telemetry(*host, *commands); rc < 0) {
         fprintf(stderr, "homa-dp: telemetry endpoints unavailable: %s\n", strerror(-rc));
     }
     fprintf(stderr, "homa-dp: %s on port %u (%s), echo on %s, worker lcore %u\n",
@@ -183,7 +186,7 @@ int run(int argc, char **argv) {
             FLAGS_echo_ports.c_str(), worker_lcore);
 
     if (FLAGS_i) {
-        homa::launcher::Cli cli(host->worker(0), *commands, service);
+        homa::launcher::Cli cli(*host, *commands, service);
         cli.run(STDIN_FILENO, STDOUT_FILENO);
     } else {
         auto start = std::chrono::steady_clock::now();

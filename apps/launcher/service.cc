@@ -93,13 +93,11 @@ int Service::handle(ServiceRequest &req, uint16_t op) {
             return 0;
         case kOpStart: running = true; return 0;
         case kOpStop: running = false; return 0;
-        case kOpFreeze: {
-            Engine::PeerInfo peers[64];
-            size_t n = eng.snapshot_peers(peers);
-            for (size_t i = 0; i < n; ++i) eng.send_freeze(peers[i].ip);
-            req.count = static_cast<uint32_t>(n);
+        case kOpFreeze:
+            // Freeze first: the ring ends with what led here, not with our own FREEZEs.
+            req.value = worker_.trace_freeze().freeze() ? 1 : 0;
+            req.count = eng.send_freeze_to_peers();
             return 0;
-        }
     }
     return -EINVAL;
 }

@@ -22,7 +22,9 @@ enum ServiceOp : uint16_t {
     kOpClearStats,
     kOpStart,              ///< Resume polling the port.
     kOpStop,               ///< Stop polling the port (RPCs stall; commands are still served).
-    kOpFreeze,             ///< Send FREEZE to every known peer.
+    kOpFreeze,             ///< Freeze this host's timetrace, send FREEZE to every known peer
+                           ///< (count: FREEZEs queued; value: 1 if this call froze, 0 if it
+                           ///< was frozen already).
 };
 
 /** Body of a service command (fits the 64-byte message body). */

@@ -20,6 +20,7 @@
 #include "apps/launcher/counters.h"
 #include "flags.h"
 #include "homa/dataplane/host.h"
+#include "freeze_trigger.h"
 #include "homa/dataplane/socket.h"
 #include "homa/dataplane/socket_service.h"
 #include "load_driver.h"
@@ -203,6 +204,9 @@ int run(int argc, char **argv) {
             homa::perf::serve_only(worker, server, echo, FLAGS_duration, g_quit);
         fprintf(stderr, "homa-perf: served %lu requests\n", st.served);
         fprintf(stderr, "homa-perf: echo server: %s\n", st.describe().c_str());
+        if (!homa::perf::write_timetrace({host.get()}, [&] { worker.poll(); }, &error)) {
+            return fail(error);
+        }
         report.engines.push_back(homa::perf::summarize_engine(worker, "server"));
         print_summaries(report, FLAGS_stats);
         if (FLAGS_stats) {
@@ -266,8 +270,19 @@ int run(int argc, char **argv) {
             worker, client, server_role ? &server : nullptr, server_addr, pattern,
             ho.worker.max_zero_copy_sends);
     }
+    // Cookies name load-loop slots (low 32 bits): at most one per live RPC.
+    if (!homa::perf::install_freeze_trigger(*host, static_cast<uint32_t>(max_rpcs), &driver,
+                                            &error)) {
+        return fail(error);
+    }
 
     report.run = homa::perf::run_all(*driver, options, g_quit);
+    // --app_threads: the worker lcore keeps polling by itself until the end.
+    std::function<void()> poll_here = [&] { driver->poll(); };
+    if (!homa::perf::write_timetrace({host.get(), server_host.get()},
+                                     FLAGS_app_threads ? nullptr : poll_here, &error)) {
+        return fail(error);
+    }
     const auto &results = report.run.phases;
     if (const homa::perf::ServerStats *st = driver->server_stats()) report.server = *st;
     const bool one_engine = &server_worker == &worker;

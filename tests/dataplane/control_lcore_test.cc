@@ -137,6 +137,34 @@ TEST_F(ControlTest, Pull_MakesRegionResidentChunkByChunk) {
     EXPECT_EQ(s.pulled_bytes, region.len);
 }
 
+TEST_F(ControlTest, Timetrace_RecordsPullChunksAndCalls) {
+    if (!HOMA_TIMETRACE) GTEST_SKIP() << "built with -Dtimetrace=false";
+    TraceFreeze freeze(rte_get_tsc_hz());
+    std::string err;
+    auto tt = Timetrace::create(64, freeze, &err);
+    ASSERT_NE(tt, nullptr) << err;
+    config_.timetrace = tt.get();
+    create();  // not launched: this thread is the control lcore
+    Anon region(256 * 1024);
+    ASSERT_NE(region.p, nullptr);
+    Message m;
+    prepare_pull(&m, reply_, region.p, region.len);
+    ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
+    poll_until_replied(&m);
+    prepare_call(&m, reply_, [](void *) { return -7; }, nullptr);
+    ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
+    poll_until_replied(&m);
+    std::vector<std::string> got;
+    for (const auto &r : tt->snapshot()) got.push_back(format_record(r));
+    std::vector<std::string> want = {"ctl pull queued length 262144 pulls 1"};
+    for (uint32_t off = 0; off < 262144; off += 65536) {
+        want.push_back("ctl pull chunk offset " + std::to_string(off) + " length 65536 of 262144");
+    }
+    want.push_back("ctl pull done length 262144 resident 1");
+    want.push_back("ctl call rc -7");
+    EXPECT_EQ(got, want);
+}
+
 TEST_F(ControlTest, Pull_AbortedWhilePrefetchingIsCancelled) {
     create();  // not launched: this thread steps the service with poll()
     Anon region(1 << 20);

@@ -36,6 +36,14 @@ using test::RingPair;
 constexpr uint16_t kPort = 99;
 constexpr uint32_t kLen = 1'000'000;
 
+// True if the worker's timetrace holds a record reading exactly `text`.
+bool traced(dp::Worker &w, const std::string &text) {
+    for (const auto &r : w.timetrace()->snapshot()) {
+        if (format_record(r) == text) return true;
+    }
+    return false;
+}
+
 uint8_t file_byte(uint32_t i) { return static_cast<uint8_t>(i * 13 + (i >> 12)); }
 
 // A file written, synced and dropped from the page cache (/var/tmp: a disk filesystem, tmpfs
@@ -251,6 +259,10 @@ TEST_F(RegionSendTest, SendRegion_ResidentBodyStartsAtOnce) {
     ASSERT_TRUE(quiescent());
     EXPECT_EQ(done, 1);
     EXPECT_EQ(ctl_->stats().pulls_done, 0u);
+    if (HOMA_TIMETRACE) {
+        EXPECT_TRUE(traced(*pair_->b.worker, "region send id " + std::to_string(id) +
+                                                 " length 1000000 resident"));
+    }
     rte_free(buf);
 }
 
@@ -276,6 +288,11 @@ TEST_F(RegionSendTest, SendRegion_PullFailureCompletesWithTheError) {
     EXPECT_EQ(resp.error(), -EIO);
     EXPECT_EQ(done, 1);
     EXPECT_EQ(svc_->stats().region_failed, 1u);
+    if (HOMA_TIMETRACE) {
+        const std::string sid = std::to_string(id);
+        EXPECT_TRUE(traced(*pair_->b.worker, "region pull sent id " + sid + " length 1000000"));
+        EXPECT_TRUE(traced(*pair_->b.worker, "region pull done id " + sid + " error 0 resident 0"));
+    }
     ASSERT_TRUE(quiescent());
 }
 

@@ -283,6 +283,18 @@ TEST_F(RemoteSocketTest, Abort_FromAppThreadCompletesWithTheError) {
     EXPECT_EQ(client->close(), 0);
     EXPECT_EQ(server->close(), 0);  // the server's RPCs for the abandoned requests end here
     ASSERT_TRUE(quiescent());
+    if (HOMA_TIMETRACE) {
+        // The client's worker recorded the abort command and the posted receive it answered.
+        const std::string first = std::to_string(resp.id());
+        bool abort_cmd = false, answered = false;
+        for (const auto &r : pair_->b.worker->timetrace()->snapshot()) {
+            std::string t = format_record(r);
+            abort_cmd |= t.rfind("cmd op 0x204 handle ", 0) == 0 && t.ends_with(" id " + first);
+            answered |= t == "cmd recv answered id " + first + " length 0";
+        }
+        EXPECT_TRUE(abort_cmd);
+        EXPECT_TRUE(answered);
+    }
 }
 
 TEST_F(RemoteSocketTest, Close_WithRpcsInFlightReturnsEverything) {

@@ -41,6 +41,7 @@
 #include "homa/dataplane/idle_backoff.h"
 #include "homa/dataplane/message.h"
 #include "homa/dataplane/msgport.h"
+#include "homa/proto/timetrace.h"
 
 namespace homa::mem {
 class ResidencyChain;
@@ -104,6 +105,12 @@ struct ControlConfig {
      * The cost: while the control lcore works (a pull that faults pages in) the worker waits.
      */
     int realtime_priority = 0;
+    /**
+     * The control lcore's own timetrace ring (timetrace.h; create it with the host's
+     * TraceFreeze so that a freeze stops it with the workers'): residency checks, pulls and
+     * their chunks, calls, aborts. Borrowed, must outlive the control lcore; nullptr: none.
+     */
+    Timetrace *timetrace = nullptr;
 };
 
 class ControlLcore {

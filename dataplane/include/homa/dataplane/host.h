@@ -15,8 +15,13 @@
  *   // steering.h), then loop { host->worker(k).poll(); ... }
  * @endcode
  *
- * Ownership: the Host owns the workers, the pool, the steering rings and (when it created
- * it) the mbuf pool, and stops and closes the port when destroyed; destroy it only after
+ * Timetrace: every worker's ring (WorkerConfig::timetrace_records) shares the host's
+ * TraceFreeze, so a FREEZE received by any worker, or a freeze by an operator, stops them all;
+ * timetrace_dump() prints them merged.
+ *
+ * Ownership: the Host owns the workers, the pool, the steering rings, the freeze switch and
+ * (when it created it) the mbuf pool, and stops and closes the port when destroyed; destroy it
+ * only after
  * every lcore polling its workers has stopped. Threading: create and destroy on the main
  * lcore; worker(k) and everything on it belong to the one lcore that polls it.
  * Errors: create returns nullptr and a message naming the step (port, pool, steering or
@@ -73,6 +78,11 @@ public:
     mem::BpagePool &pool() noexcept { return *pool_; }
     /** nullptr with one worker. */
     Steering *steering() noexcept { return steering_.get(); }
+    /** The freeze switch of every worker's timetrace ring. Any thread. */
+    TraceFreeze &trace_freeze() noexcept { return *freeze_; }
+    /** Text dump of every worker's ring ("w0", "w1", ...) merged in time order, headed by
+     *  this host's address (format_timetraces). Any thread; allocates. */
+    std::string timetrace_dump();
 
 private:
     Host() = default;
@@ -82,6 +92,7 @@ private:
     rte_mempool *own_mbufs_ = nullptr;
     std::unique_ptr<mem::BpagePool> pool_;
     std::unique_ptr<Steering> steering_;
+    std::unique_ptr<TraceFreeze> freeze_;  ///< Before workers_: they borrow it.
     std::vector<std::unique_ptr<Worker>> workers_;
 };
 

@@ -38,6 +38,7 @@
 #include "homa/dataplane/neighbour.h"
 #include "homa/proto/engine.h"
 #include "homa/proto/fault.h"
+#include "homa/proto/timetrace.h"
 
 struct rte_mempool;
 
@@ -91,6 +92,12 @@ struct WorkerConfig {
     /** Count TSC cycles per stage of poll() (WorkerStats::cycles_*). Costs three extra TSC
      *  reads per poll (about 20 ns each on a VM), hence off by default. */
     bool stage_cycles = false;
+    /** Timetrace ring of this worker's lcore (timetrace.h): records, a power of two from 16
+     *  to 2^22 (32 bytes each), or 0 for none (the engine records nothing, FREEZE is ignored). */
+    uint32_t timetrace_records = 1u << 16;
+    /** The host's freeze switch, shared by all its workers' rings (Host sets it); nullptr: this
+     *  worker is a host of its own and makes one. Borrowed: must outlive the worker. */
+    TraceFreeze *trace_freeze = nullptr;
     /** Test aid: faults applied to every frame this worker sends to the port (not to local
      *  delivery), after it is built and before tx_burst. Off unless a rule has a probability;
      *  counted in WorkerStats::tx_fault_*. */
@@ -203,6 +210,14 @@ public:
     int cancel_send(const OutMessage &registered);
     /** Zero-copy sends registered and not yet completed. */
     uint32_t sends_in_flight() const noexcept;
+
+    /** This lcore's timetrace ring (nullptr when timetrace_records is 0). Records only on the
+     *  owning lcore; snapshots and dumps from any thread (timetrace.h). */
+    Timetrace *timetrace() noexcept;
+    /** The host's freeze switch (WorkerConfig::trace_freeze, or the worker's own). Any thread.
+     *  Its sync_freeze() makes this worker send FREEZE to every peer its engine knows at its
+     *  next poll(). */
+    TraceFreeze &trace_freeze() noexcept;
 
     /**
      * Makes poll() call handler(ctx, *port) once per iteration, which drains `port` (one

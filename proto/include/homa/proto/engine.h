@@ -50,6 +50,8 @@
 
 namespace homa {
 
+class Timetrace;
+
 /** Index of a socket within one engine. */
 using SocketId = uint32_t;
 
@@ -285,8 +287,19 @@ public:
     /** Queues a FREEZE packet to `ip` (a debugging aid: Linux peers freeze their timetrace).
      *  Returns 0, or -ENOBUFS when the TX queue is full. Owning thread. */
     int send_freeze(uint32_t ip);
+    /** Queues FREEZE to every known peer; returns how many were queued (the TX queue may
+     *  refuse some). Owning thread. */
+    uint32_t send_freeze_to_peers();
     /** Zeroes every counter. Owning thread. */
     void clear_stats() noexcept;
+
+    // ----- timetrace (timetrace.h) -----
+    /** Records protocol events (packets handled, sends, deliveries, pool waits) into `trace`,
+     *  the owning lcore's ring, which must outlive the engine or be replaced first; nullptr
+     *  (the default) records nothing. With a ring, a received FREEZE freezes the ring's
+     *  TraceFreeze (the whole host), once per freeze. Owning thread. */
+    void set_timetrace(Timetrace *trace) noexcept;
+    Timetrace *timetrace() const noexcept;
 
     struct State;
 
