@@ -88,7 +88,7 @@ bool FreezeTrigger::next_response(Completed *out, bool verify) {
     if (!inner_->next_response(out, verify)) return false;
     if (fired_) return true;
     if (cond_.on_timeout && out->error == ETIMEDOUT) {
-        fire("an RPC (cookie " + std::to_string(out->cookie) + ") timed out");
+        fire("an RPC (cookie " + std::to_string(out->cookie & 0xffffffffu) + ") timed out");
     } else if (cond_.p99_above_ns && out->error == 0 &&
                (out->cookie & 0xffffffffu) < sent_tsc_.size()) {
         window_.push_back((rte_rdtsc() - sent_tsc_[out->cookie & 0xffffffffu]) * 1'000'000'000 /
