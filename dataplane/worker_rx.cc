@@ -144,9 +144,11 @@ uint32_t receive(Worker::Impl &w) {
         uint16_t got = want;
         for (uint16_t b = 0; b < w.cfg.rx_budget_bursts && got == want; ++b) {
             got = rte_eth_rx_burst(w.cfg.port_id, w.cfg.queue_id, burst, want);
+            if (got) HOMA_TT(w.tt, "rx burst %u of %u", got, want);
             n += handle_burst(w, burst, got, false);
         }
         if (got == want) {
+            HOMA_TT(w.tt, "rx budget of %u bursts spent: backlog", w.cfg.rx_budget_bursts);
             ++w.stats.rx_backlog_polls;
             w.engine.note_backlog();
         }

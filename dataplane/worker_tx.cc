@@ -262,6 +262,7 @@ uint32_t build_and_send(Worker::Impl &w) {
     if (w.faults) apply_tx_faults(w, first_new);
     // Send everything; a port that is momentarily full is retried, never silently dropped.
     size_t sent = 0;
+    const size_t offered = w.tx_batch.size();
     while (sent < w.tx_batch.size()) {
         uint16_t n = rte_eth_tx_burst(w.cfg.port_id, w.cfg.queue_id, w.tx_batch.data() + sent,
                                       static_cast<uint16_t>(std::min<size_t>(
@@ -273,6 +274,10 @@ uint32_t build_and_send(Worker::Impl &w) {
         }
     }
     w.stats.tx_frames += sent;
+    if (offered) {
+        HOMA_TT(w.tt, "tx burst offered %u accepted %u", static_cast<uint32_t>(offered),
+                static_cast<uint32_t>(sent));
+    }
     w.tx_batch.erase(w.tx_batch.begin(), w.tx_batch.begin() + static_cast<long>(sent));
     if (!w.tx_batch.empty()) {
         // Our own queue is behind: the peers' answers may be behind it, not missing.

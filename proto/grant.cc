@@ -33,7 +33,9 @@ namespace {
 
 uint32_t received(const MsgIn &in) { return in.length - in.bytes_remaining; }
 
-void send_grant(State &s, Rpc &r, uint8_t priority, uint64_t now_ns) {
+constexpr uint32_t kFifoRank = UINT32_MAX;  // send_grant: the FIFO share, not an SRPT rank
+
+void send_grant(State &s, Rpc &r, uint8_t priority, uint32_t rank, uint64_t now_ns) {
     wire::Grant g{.common = {.sport = local_port(s, r), .dport = r.peer_port,
                              .sender_id = r.key.id},
                   .offset = r.in.granted,
@@ -41,6 +43,9 @@ void send_grant(State &s, Rpc &r, uint8_t priority, uint64_t now_ns) {
     if (!push_control(s, s.peers[r.peer].ip, g, wire::PacketType::kGrant, now_ns)) return;
     ++s.stats.grants_sent;
     r.in.sched_priority = priority;
+    HOMA_TT(s.tt, rank == kFifoRank ? "tx GRANT id %u offset %u priority %u fifo"
+                                    : "tx GRANT id %u offset %u priority %u rank %u",
+            static_cast<uint32_t>(r.key.id), r.in.granted, priority, rank);
     // The sender now owes us the granted bytes.
     watch(s, index_of(s, r));
 }
@@ -195,7 +200,7 @@ void update_grants(State &s, uint64_t now_ns) {
         recount(s, in);
         s.fifo_credit += inc * c.grant_fifo_fraction;
         s.stats.granted_bytes += inc;
-        send_grant(s, r, priority, now_ns);
+        send_grant(s, r, priority, rank, now_ns);
         finished_any |= in.granted >= in.length;
     }
     if (finished_any) {
@@ -220,7 +225,7 @@ void update_grants(State &s, uint64_t now_ns) {
     recount(s, r.in);
     s.stats.granted_bytes += inc;
     ++s.stats.fifo_grants_sent;
-    send_grant(s, r, c.max_sched_prio, now_ns);
+    send_grant(s, r, c.max_sched_prio, kFifoRank, now_ns);
     if (r.in.granted >= r.in.length) leave_grant_set(s, oldest);
 }
 

@@ -93,6 +93,9 @@ bool emit_data(State &s, Rpc &r, uint32_t offset, uint32_t len, uint8_t priority
     p->header_len = static_cast<uint8_t>(wire::encode_header(p->header, d));
     p->num_payload = locate(out.msg, offset, len, p->payload);
     p->token = out.msg.token;
+    HOMA_TT(s.tt, retransmit ? "tx DATA id %u offset %u length %u priority %u retx"
+                             : "tx DATA id %u offset %u length %u priority %u",
+            static_cast<uint32_t>(r.key.id), offset, len, priority);
     pace_control(s, sizeof(wire::DataHeader) + len, now_ns);
     ++s.stats.packets_tx[static_cast<uint8_t>(wire::PacketType::kData)];
     s.stats.bytes_tx_by_priority[priority] += len;
@@ -161,6 +164,9 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget) {
         if (!s.sockets[r.socket].dont_throttle &&
             s.link_idle_ns > now_ns + s.cfg.max_nic_queue_ns) {
             ++s.stats.pacer_throttled;
+            HOMA_TT(s.tt, "pacer throttled: %u messages queued, link busy for %u ns",
+                    static_cast<uint32_t>(s.sendable.size()),
+                    static_cast<uint32_t>(s.link_idle_ns - now_ns));
             break;
         }
         uint32_t offset = out.next_xmit;

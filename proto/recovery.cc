@@ -37,6 +37,8 @@ void send_rpc_unknown(State &s, const wire::PacketView &v, uint64_t now_ns) {
                             .sender_id = wire::local_id(h.sender_id.get())}};
     if (push_control(s, v.src_ip(), b, wire::PacketType::kRpcUnknown, now_ns)) {
         ++s.stats.rpc_unknown_sent;
+        HOMA_TT(s.tt, "tx RPC_UNKNOWN id %u to 0x%x",
+                static_cast<uint32_t>(wire::local_id(h.sender_id.get())), v.src_ip());
     }
 }
 
@@ -53,7 +55,10 @@ void send_busy(State &s, uint32_t dst_ip, uint16_t sport, uint16_t dport, uint64
                uint64_t now_ns) {
     wire::Bare b{.type = wire::PacketType::kBusy,
                  .common = {.sport = sport, .dport = dport, .sender_id = id}};
-    if (push_control(s, dst_ip, b, wire::PacketType::kBusy, now_ns)) ++s.stats.busy_sent;
+    if (push_control(s, dst_ip, b, wire::PacketType::kBusy, now_ns)) {
+        ++s.stats.busy_sent;
+        HOMA_TT(s.tt, "tx BUSY id %u", static_cast<uint32_t>(id));
+    }
 }
 
 void send_resend(State &s, Rpc &r, uint32_t offset, uint32_t length, uint64_t now_ns) {
@@ -65,6 +70,9 @@ void send_resend(State &s, Rpc &r, uint32_t offset, uint32_t length, uint64_t no
                     .priority = static_cast<uint8_t>(s.cfg.num_priorities - 1)};
     if (push_control(s, s.peers[r.peer].ip, rs, wire::PacketType::kResend, now_ns)) {
         ++s.stats.resends_sent;
+        HOMA_TT(s.tt, "tx RESEND id %u offset %u length %u silent %u",
+                static_cast<uint32_t>(r.key.id), offset, length,
+                static_cast<uint32_t>(s.quiet - r.heard));
     }
 }
 
@@ -151,6 +159,7 @@ void handle_rpc_unknown(State &s, const wire::PacketView &v, uint64_t now_ns) {
     // The server has nothing of the request: send again everything sent so far, at the
     // priority its unscheduled bytes use.
     ++s.stats.client_rpcs_restarted;
+    HOMA_TT(s.tt, "restart id %u: the server has no such RPC", static_cast<uint32_t>(r->key.id));
     retransmit(s, *r, 0, r->out.next_xmit, r->out.unsched_priority, now_ns);
 }
 

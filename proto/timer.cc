@@ -144,10 +144,16 @@ void send_need_ack(State &s, Rpc &r, uint64_t now_ns) {
                  .common = {.sport = local_port(s, r), .dport = r.peer_port, .sender_id = r.key.id}};
     if (push_control(s, s.peers[r.peer].ip, b, wire::PacketType::kNeedAck, now_ns)) {
         ++s.stats.need_acks_sent;
+        HOMA_TT(s.tt, "tx NEED_ACK id %u", static_cast<uint32_t>(r.key.id));
     }
 }
 
 void time_out(State &s, uint32_t idx) {
+    const Rpc &r = s.rpcs[idx];
+    HOMA_TT(s.tt, "timeout id %u state %u silent %u peer silent %u",
+            static_cast<uint32_t>(r.key.id), static_cast<uint32_t>(r.state),
+            static_cast<uint32_t>(s.quiet - r.heard),
+            static_cast<uint32_t>(s.quiet - s.peers[r.peer].heard));
     if (wire::is_client_id(s.rpcs[idx].key.id)) {
         ++s.stats.client_rpcs_timed_out;
         fail_client_rpc(s, idx, ETIMEDOUT);
@@ -232,6 +238,7 @@ void check_peer(State &s, uint32_t pi, uint64_t now_ns, uint32_t *timeouts) {
         if (head == kNil || s.rpcs[head].next_check > s.quiet) return;
         if (check_head(s, head, now_ns, timeouts) == Step::kStop) {
             ++s.stats.timer_budget_deferrals;
+            HOMA_TT(s.tt, "timer budget spent for peer 0x%x", s.peers[pi].ip);
             return;
         }
     }
@@ -261,6 +268,9 @@ void run_timers(State &s, uint64_t now_ns) {
     } else {
         ++s.quiet;
     }
+    HOMA_TT(s.tt, s.backlog ? "tick %u quiet %u live %u: own backlog, not counted as silence"
+                            : "tick %u quiet %u live %u",
+            static_cast<uint32_t>(s.tick), static_cast<uint32_t>(s.quiet), s.live_rpcs);
     s.backlog = false;
     flush_peer_acks(s, now_ns);
     uint32_t timeouts = 0;
