@@ -185,6 +185,7 @@ const WorkerStats &Worker::stats() const noexcept { return impl_->stats; }
 const NeighbourCache &Worker::neighbours() const noexcept { return impl_->neighbours; }
 void Worker::clear_stats() noexcept { impl_->stats = WorkerStats{}; }
 uint32_t Worker::local_ip() const noexcept { return impl_->cfg.engine.local_ip; }
+uint16_t Worker::port_id() const noexcept { return impl_->cfg.port_id; }
 uint64_t Worker::now_ns() const noexcept { return read_clock_ns(*impl_); }
 uint64_t Worker::poll_time_ns() const noexcept { return impl_->now_ns; }
 uint32_t Worker::sends_in_flight() const noexcept { return impl_->slots_in_use; }

@@ -1,6 +1,8 @@
 // See counters.h.
 #include "counters.h"
 
+#include <rte_ethdev.h>
+
 #include "homa/mem/bpage_pool.h"
 #include "homa/proto/decode.h"
 #include "homa/proto/stats.h"
@@ -86,6 +88,17 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     mem::BpagePool &pool = worker.pool();
     visit("bpages_total", pool.total_bpages());
     visit("bpages_free", pool.free_bpages());
+    // The port's own view: frames it dropped because its RX queue was full (imissed) or it had
+    // no mbuf to receive into (rx_nombuf) never reach the worker's counters.
+    rte_eth_stats ps{};
+    if (rte_eth_stats_get(worker.port_id(), &ps) == 0) {
+        visit("port_ipackets", ps.ipackets);
+        visit("port_opackets", ps.opackets);
+        visit("port_imissed", ps.imissed);
+        visit("port_ierrors", ps.ierrors);
+        visit("port_oerrors", ps.oerrors);
+        visit("port_rx_nombuf", ps.rx_nombuf);
+    }
 }
 
 std::string format_counters(dp::Worker &worker, bool all) {

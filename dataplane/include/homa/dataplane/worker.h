@@ -181,6 +181,8 @@ public:
     /** Zeroes the worker's counters (not the engine's). Owning lcore only. */
     void clear_stats() noexcept;
     uint32_t local_ip() const noexcept;
+    /** The DPDK port this worker's queue pair belongs to (for the port's own counters). */
+    uint16_t port_id() const noexcept;
     /** Nanoseconds on the worker's clock (TSC based), read now. */
     uint64_t now_ns() const noexcept;
     /** The clock as of the start of the current poll (no TSC read): what sockets use. */
