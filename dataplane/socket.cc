@@ -151,10 +151,7 @@ int Socket::reply_with(RecvMessage &&msg, Endpoint dst, uint64_t request_id) {
     OutMessage out;
     int rc = worker_->register_pool_send(msg.m_.bpage_offsets, msg.m_.num_bpages, msg.length(),
                                          nullptr, nullptr, 0, &out);
-    if (rc < 0) {
-        msg.release();
-        return -ENOBUFS;
-    }
+    if (rc < 0) return -ENOBUFS;  // msg untouched: the caller may retry
     msg.worker_ = nullptr;  // the bpages now belong to the send slot
     rc = worker_->engine().send_reply(id_, dst, request_id, out, worker_->poll_time_ns());
     if (rc < 0) worker_->cancel_send(out);

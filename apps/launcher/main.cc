@@ -207,7 +207,10 @@ int run(int argc, char **argv) {
     service.stop_flag = true;
     rte_eal_wait_lcore(worker_lcore);
     homa::dp::Port::destroy(commands);
-    fprintf(stderr, "homa-dp: stopped cleanly (%lu requests echoed)\n", service.echoed.load());
+    fprintf(stderr,
+            "homa-dp: stopped cleanly (%lu requests echoed, %lu echo retries for want of a send "
+            "slot, %lu echoes refused)\n",
+            service.echoed.load(), service.echo_retries.load(), service.echo_failures.load());
     return 0;
 }
 

@@ -23,7 +23,20 @@ int Service::open(std::string *error) {
         }
         sockets_.push_back(s);
     }
+    deferred_.resize(sockets_.size());
     return 0;
+}
+
+void Service::echo(size_t i, dp::RecvMessage &&req) {
+    int rc = sockets_[i].reply_with(std::move(req));
+    if (rc == 0) {
+        echoed.fetch_add(1, std::memory_order_relaxed);
+    } else if (rc == -ENOBUFS) {
+        echo_retries.fetch_add(1, std::memory_order_relaxed);
+        deferred_[i].push_front(std::move(req));  // the caller keeps the order
+    } else {
+        echo_failures.fetch_add(1, std::memory_order_relaxed);
+    }
 }
 
 int Service::main_loop(void *arg) {
@@ -31,11 +44,18 @@ int Service::main_loop(void *arg) {
     while (!svc.stop_flag.load(std::memory_order_relaxed)) {
         if (svc.running.load(std::memory_order_relaxed)) {
             svc.worker_.poll();
-            for (auto &s : svc.sockets_) {
+            for (size_t i = 0; i < svc.sockets_.size(); ++i) {
+                auto &waiting = svc.deferred_[i];
+                while (!waiting.empty()) {
+                    dp::RecvMessage req = std::move(waiting.front());
+                    waiting.pop_front();
+                    size_t before = waiting.size();
+                    svc.echo(i, std::move(req));
+                    if (waiting.size() > before) break;  // still no slot: keep the order
+                }
                 dp::RecvMessage req;
-                while (s.recv(kRecvRequest, 0, &req) == 0) {
-                    s.reply_with(std::move(req));
-                    svc.echoed.fetch_add(1, std::memory_order_relaxed);
+                while (waiting.empty() && svc.sockets_[i].recv(kRecvRequest, 0, &req) == 0) {
+                    svc.echo(i, std::move(req));
                 }
             }
         } else {
@@ -43,6 +63,7 @@ int Service::main_loop(void *arg) {
         }
         svc.serve_commands();
     }
+    for (auto &d : svc.deferred_) d.clear();  // their RPCs end with the sockets
     for (auto &s : svc.sockets_) s.close();
     // Let frames in flight complete so that every send slot and bpage comes home.
     for (int i = 0; i < 10000 && svc.worker_.sends_in_flight(); ++i) svc.worker_.poll();

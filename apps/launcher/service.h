@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -49,6 +50,8 @@ public:
     std::atomic<bool> stop_flag{false};
     std::atomic<bool> running{true};
     std::atomic<uint64_t> echoed{0};
+    std::atomic<uint64_t> echo_retries{0};   ///< Replies deferred: every send slot was busy.
+    std::atomic<uint64_t> echo_failures{0};  ///< Replies refused otherwise (the RPC is gone).
 
 private:
     void serve_commands();
@@ -58,6 +61,11 @@ private:
     dp::Port &commands_;
     std::vector<uint16_t> ports_;
     std::vector<dp::Socket> sockets_;
+    /** Requests whose echo found no free send slot, by socket, oldest first: retried each
+     *  loop, so that no RPC is left in service for good. Grows only while slots are short. */
+    std::vector<std::deque<dp::RecvMessage>> deferred_;
+
+    void echo(size_t socket, dp::RecvMessage &&req);
 };
 
 /** Sends a command from a non-worker thread and waits (up to 2 s) for the answer. */

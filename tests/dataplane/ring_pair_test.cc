@@ -157,6 +157,50 @@ TEST(RingPair, HundredThousandOutstandingRpcsAllCompleteVerified) {
     ASSERT_TRUE(pair.serve_until(server, [&] { return pair.quiescent(); }));
 }
 
+// A reply that finds every send slot busy leaves the request with the caller, to be retried:
+// dropping it would leave the server RPC in service for good.
+TEST(RingPair, ReplyWithoutSendSlotKeepsTheRequestForARetry) {
+    RingPair pair("slots");
+    dp::Socket server, client;
+    ASSERT_EQ(dp::Socket::open(*pair.a.worker, kPort, &server), 0);
+    ASSERT_EQ(dp::Socket::open(*pair.b.worker, 0, &client), 0);
+    std::vector<uint8_t> msg(100, 7);
+    uint64_t id;
+    ASSERT_EQ(client.send({kIpA, kPort}, msg, 1, &id), 0);
+    dp::RecvMessage req;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (server.recv(kRecvRequest, 0, &req) != 0) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+        pair.poll();
+    }
+    // Take every send slot of the server's worker.
+    static uint8_t filler[64];
+    std::vector<OutMessage> held;
+    for (;;) {
+        OutMessage out;
+        if (pair.a.worker->register_send(OutMessage::contiguous(filler, sizeof(filler)), nullptr,
+                                         nullptr, 0, &out) != 0) {
+            break;
+        }
+        held.push_back(out);
+    }
+    ASSERT_FALSE(held.empty());
+    EXPECT_EQ(server.reply_with(std::move(req)), -ENOBUFS);
+    ASSERT_TRUE(req.valid());  // still ours, bpages and all
+    EXPECT_EQ(req.length(), 100u);
+    ASSERT_EQ(pair.a.worker->cancel_send(held.back()), 0);
+    held.pop_back();
+    EXPECT_EQ(server.reply_with(std::move(req)), 0);
+    for (const OutMessage &o : held) ASSERT_EQ(pair.a.worker->cancel_send(o), 0);
+    int got = 0;
+    ASSERT_TRUE(pair.serve_until(server, [&] {
+        dp::RecvMessage resp;
+        while (client.recv(kRecvResponse, 0, &resp) == 0) got += resp.length() == 100;
+        return got == 1;
+    }));
+    ASSERT_TRUE(pair.serve_until(server, [&] { return pair.quiescent(); }));
+}
+
 TEST(RingPair, SocketErrors) {
     RingPair pair("errs");
     dp::Socket a, b, unopened;

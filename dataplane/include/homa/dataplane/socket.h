@@ -98,9 +98,11 @@ public:
     /** Replies to request `id` from `dst`, copying msg. Errors as send() plus -ENOENT. */
     int reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg);
     /** Replies with a received message's own bpages, zero-copy (an echo, or a message the
-     *  application filled in place). `msg` is consumed: its bpages return to the pool when
-     *  the reply is acknowledged, or at once on error. Replies to `request`'s RPC when
-     *  `request_id` is 0. */
+     *  application filled in place). Replies to `msg`'s RPC when `request_id` is 0. Returns 0
+     *  (`msg` consumed: its bpages return to the pool when the reply is acknowledged),
+     *  -ENOBUFS (every send slot is busy: `msg` is left as it was, so the same reply can be
+     *  retried after polling; dropping it instead leaves the RPC in service for good), or
+     *  -EBADF, -EINVAL, -ENOENT, -EMSGSIZE (`msg` consumed, its bpages freed). */
     int reply_with(RecvMessage &&msg, Endpoint dst = {}, uint64_t request_id = 0);
     /** Aborts client RPC `id` (0 = all); see Engine::abort. Region sends still waiting for
      *  their pull are aborted too (their pull is cancelled). Returns 0, -EBADF, -EINVAL,
