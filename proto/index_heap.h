@@ -27,6 +27,8 @@ public:
     bool empty() const noexcept { return v_.empty(); }
     size_t size() const noexcept { return v_.size(); }
     uint32_t top() const noexcept { return v_.front().idx; }
+    /** The element at heap position `pos` (< size()): 1 and 2 are the next tops' candidates. */
+    uint32_t at(size_t pos) const noexcept { return v_[pos].idx; }
     uint64_t top_key() const noexcept { return v_.front().key; }
     bool contains(uint32_t i) const noexcept { return pos_[i] != kNotInHeap; }
 

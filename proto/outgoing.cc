@@ -160,6 +160,13 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget) {
     while (!s.sendable.empty() && sent < budget) {
         uint32_t idx = s.sendable.top();
         Rpc &r = s.rpcs[idx];
+        // One of the top's children is next: with 10^4+ RPCs queued their structs are not in
+        // cache, and each miss here was the largest single cost of transmit() (perf, memif).
+        for (size_t c = 1; c <= 2 && c < s.sendable.size(); ++c) {
+            const Rpc *next = &s.rpcs[s.sendable.at(c)];
+            __builtin_prefetch(&next->socket);
+            __builtin_prefetch(&next->out.length);
+        }
         MsgOut &out = r.out;
         if (!s.sockets[r.socket].dont_throttle &&
             s.link_idle_ns > now_ns + s.cfg.max_nic_queue_ns) {
