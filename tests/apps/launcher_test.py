@@ -18,23 +18,7 @@ import time
 launcher, perf, config_dir, ttmerge = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 pid = os.getpid()
 sock = f"/tmp/homa-launcher-test-{pid}.sock"
-results = []
-
-
-# Built with -Dtimetrace=false (meson passes HOMA_TIMETRACE=0) the rings stay empty: the cases
-# that need records are skipped, the others still run.
-RECORDS = os.environ.get("HOMA_TIMETRACE", "1") != "0"
-
-
-def tap(name, fn, needs_records=False):
-    if needs_records and not RECORDS:
-        results.append((True, name + " # SKIP built with -Dtimetrace=false", ""))
-        return
-    try:
-        fn()
-        results.append((True, name, ""))
-    except Exception as e:  # each check is its own test case
-        results.append((False, name, str(e)))
+from tap_cases import finish, tap  # beside this script
 
 
 def eal(prefix, vdev, lcores):
@@ -247,9 +231,4 @@ def bad_flags():
 
 tap("bad_flags_fail_clearly", bad_flags)
 
-print(f"1..{len(results)}")
-for i, (ok, name, why) in enumerate(results, 1):
-    print(f"{'ok' if ok else 'not ok'} {i} - {name}")
-    for line in why.splitlines():
-        print(f"# {line}")
-sys.exit(0 if all(ok for ok, _, _ in results) else 1)
+finish()

@@ -15,23 +15,7 @@ import tempfile
 
 script, perf_bin = sys.argv[1], sys.argv[2]
 tmp = tempfile.mkdtemp(prefix="ttmerge-test-")
-results = []
-
-
-# Built with -Dtimetrace=false (meson passes HOMA_TIMETRACE=0) the rings stay empty: the cases
-# that need records are skipped, the others still run.
-RECORDS = os.environ.get("HOMA_TIMETRACE", "1") != "0"
-
-
-def tap(name, fn, needs_records=False):
-    if needs_records and not RECORDS:
-        results.append((True, name + " # SKIP built with -Dtimetrace=false", ""))
-        return
-    try:
-        fn()
-        results.append((True, name, ""))
-    except Exception as e:  # each check is its own test case
-        results.append((False, name, str(e)))
+from tap_cases import finish, tap  # beside this script
 
 
 def ttmerge(*args):
@@ -292,10 +276,5 @@ def freeze_on_bad_flag():
 
 tap("homa_perf_freeze_on_bad_values_fail_clearly", freeze_on_bad_flag)
 
-print(f"1..{len(results)}")
-for i, (ok, name, why) in enumerate(results, 1):
-    print(f"{'ok' if ok else 'not ok'} {i} - {name}")
-    for line in why.splitlines():
-        print(f"# {line}")
 shutil.rmtree(tmp, ignore_errors=True)
-sys.exit(0 if all(ok for ok, _, _ in results) else 1)
+finish()
