@@ -1,7 +1,7 @@
 // Port bring-up and link watching; see port.h.
 //
 // DESIGN NOTES: a port is configured from what rte_eth_dev_info says it offers, and each
-// missing feature has a software answer chosen here once, at setup (DESIGN.md: "choose
+// missing feature has a software answer chosen here once, at setup (our rule: "choose
 // variants once"): no RSS or too few RX queues -> software steering; no multi-segment TX ->
 // copied payloads; no MTU setting -> accept the port's own MTU if large enough. Only what has
 // no software answer fails: fewer TX queues than workers (sharing one would need a lock on

@@ -1,4 +1,4 @@
--- Wireshark/tshark dissector for Homa (IP protocol 146), following WIRE.md / Linux homa_wire.h.
+-- Wireshark/tshark dissector for Homa (IP protocol 146), following docs/wire.md (Linux homa_wire.h).
 -- Use: tshark -X lua_script:docs/wireshark/homa.lua -r capture.pcap
 --      (or copy it to ~/.local/lib/wireshark/plugins/ for Wireshark).
 -- Every field is network byte order; header sizes: DATA 56, GRANT 33, RESEND 37, CUTOFFS 62,

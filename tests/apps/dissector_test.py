@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The Wireshark dissector (docs/wireshark/homa.lua) against the wire-format seed frames: every
-packet type is recognised by tshark with the fields WIRE.md gives (TAP, one case per check)."""
+packet type is recognised by tshark with the fields docs/wire.md gives (TAP, one case per check)."""
 import shutil
 import struct
 import subprocess

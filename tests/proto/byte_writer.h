@@ -1,4 +1,4 @@
-// Builds frames byte by byte from WIRE.md's tables, independently of proto/encode.cc, so that
+// Builds frames byte by byte from docs/wire.md's tables, independently of proto/encode.cc, so that
 // golden-bytes tests compare the encoder against the specification rather than against itself.
 #pragma once
 
@@ -50,7 +50,7 @@ public:
         return w.bytes();
     }
 
-    // The 28-byte common header per WIRE.md.
+    // The 28-byte common header per docs/wire.md.
     ByteWriter &common(uint16_t sport, uint16_t dport, uint32_t sequence, uint8_t type,
                        uint8_t doff, uint64_t sender_id) {
         u16(sport).u16(dport).u32(sequence).zeros(3).u8(type).u8(doff).u8(0);

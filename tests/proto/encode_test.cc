@@ -1,4 +1,4 @@
-// Golden bytes: each of the nine packet types is built field by field from WIRE.md by
+// Golden bytes: each of the nine packet types is built field by field from docs/wire.md by
 // ByteWriter and compared byte for byte with the encoder; decoding that frame must give back
 // every field.
 #include "homa/proto/encode.h"

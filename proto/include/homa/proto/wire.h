@@ -3,7 +3,7 @@
  * The Homa wire format, byte for byte compatible with the Linux module (homa_wire.h).
  *
  * Every struct here is packed, every multi-byte field is a network-order `Be<T>`, and every
- * size and field offset is checked by a static_assert against ../shared/WIRE.md's tables, so a
+ * size and field offset is checked by a static_assert against the tables in docs/wire.md, so a
  * layout mistake is a compile error rather than an interoperability bug.
  *
  * Usage: overlay a header on validated frame bytes (see decode.h) or fill one through the
