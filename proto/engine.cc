@@ -290,7 +290,7 @@ int Engine::set_dont_throttle(SocketId sid, bool on) {
 int Engine::close_socket(SocketId sid, uint64_t /*now_ns*/) {
     State &s = *s_;
     if (sid >= s.sockets.size() || !s.sockets[sid].open) return -EBADF;
-    for (uint32_t i = 0; i < s.rpcs.size(); ++i) {
+    for (uint32_t i = 0; i < s.rpcs_high_water; ++i) {  // never the unused tail of the slab
         Rpc &r = s.rpcs[i];
         if (r.state == RpcState::kFree || r.socket != sid) continue;
         if (wire::is_client_id(r.key.id)) {
@@ -443,7 +443,7 @@ int Engine::abort(SocketId sid, uint64_t id, int error, uint64_t /*now_ns*/) {
     if (sid >= s.sockets.size() || !s.sockets[sid].open) return -EBADF;
     if (id != 0 && !wire::is_client_id(id)) return -EINVAL;
     bool found = false;
-    for (uint32_t i = 0; i < s.rpcs.size(); ++i) {
+    for (uint32_t i = 0; i < s.rpcs_high_water; ++i) {  // never the unused tail of the slab
         Rpc &r = s.rpcs[i];
         if (r.state == RpcState::kFree || r.socket != sid || !wire::is_client_id(r.key.id)) {
             continue;
