@@ -27,6 +27,8 @@ const char *decode_error_name(DecodeError e) noexcept {
         case DecodeError::kDataBeyondMessage: return "data_beyond_message";
         case DecodeError::kBadPriority: return "bad_priority";
         case DecodeError::kTooManyAcks: return "too_many_acks";
+        case DecodeError::kZeroPort: return "zero_port";
+        case DecodeError::kDataIncomingBeyondMessage: return "data_incoming_beyond_message";
         case DecodeError::kCount: break;
     }
     return "invalid";
@@ -40,6 +42,7 @@ DecodeError check_data(const DataHeader &h, size_t payload_len) noexcept {
     if (length == 0 || length > kMaxMessageLength) return DecodeError::kDataMessageTooLong;
     uint64_t end = uint64_t{h.seg_offset.get()} + payload_len;
     if (end > length) return DecodeError::kDataBeyondMessage;
+    if (h.incoming.get() > length) return DecodeError::kDataIncomingBeyondMessage;
     return DecodeError::kOk;
 }
 
@@ -53,6 +56,10 @@ DecodeError decode_homa(std::span<const uint8_t> homa, PacketView &view) noexcep
     size_t hsize = header_size(common->type);
     if (homa.size() < hsize) return DecodeError::kTooShortForType;
     if ((common->doff & 0xF0) != expected_doff(type)) return DecodeError::kBadDoff;
+    // FREEZE is the one packet not about a socket (Linux sends it between hosts).
+    if (type != PacketType::kFreeze && (common->sport.get() == 0 || common->dport.get() == 0)) {
+        return DecodeError::kZeroPort;
+    }
 
     view.common_ = common;
     view.payload_ = {};

@@ -27,7 +27,7 @@ int main() {
     std::array<uint8_t, 128> buf{};
     homa::wire::FrameAddr a;
     a.src_ip = 1; a.dst_ip = 2;
-    size_t n = homa::wire::encode(buf, a, homa::wire::Grant{.common = {}, .offset = 7, .priority = 1});
+    size_t n = homa::wire::encode(buf, a, homa::wire::Grant{.common = {.sport = 0x8000, .dport = 99, .sender_id = 2}, .offset = 7, .priority = 1});
     homa::wire::PacketView v;
     if (n == 0 || homa::wire::decode_frame({buf.data(), n}, v) != homa::wire::DecodeError::kOk) return 1;
     auto args = homa::dp::unprivileged_eal_args("pc", 64);

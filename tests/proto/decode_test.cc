@@ -44,7 +44,10 @@ std::vector<uint8_t> data_frame(uint32_t msg_len, uint32_t offset, size_t payloa
     return {buf.begin(), buf.begin() + n};
 }
 
-std::vector<uint8_t> busy_frame() { return frame_of(Bare{.type = PacketType::kBusy, .common = {}}); }
+// Valid ports: decode rejects port 0 (kZeroPort).
+constexpr Common kPorts{.sport = 0x8000, .dport = 1, .sender_id = 2};
+
+std::vector<uint8_t> busy_frame() { return frame_of(Bare{.type = PacketType::kBusy, .common = kPorts}); }
 
 constexpr size_t kIp = 14;        // IPv4 header offset in an untagged frame
 constexpr size_t kHoma = 14 + 20; // Homa header offset
@@ -164,7 +167,7 @@ TEST(Decode, UnknownType) {
 }
 
 TEST(Decode, TooShortForType) {
-    auto f = frame_of(Grant{.common = {}, .offset = 1, .priority = 1});
+    auto f = frame_of(Grant{.common = kPorts, .offset = 1, .priority = 1});
     f.pop_back();
     f[kIp + 3] -= 1;
     fix_ip_checksum(f);
@@ -210,16 +213,16 @@ TEST(Decode, DataBeyondMessage) {
 }
 
 TEST(Decode, BadPriority) {
-    auto f = frame_of(Grant{.common = {}, .offset = 1, .priority = 7});
+    auto f = frame_of(Grant{.common = kPorts, .offset = 1, .priority = 7});
     f[kHoma + 32] = 8;
     EXPECT_EQ(decode(f), DecodeError::kBadPriority);
-    f = frame_of(Resend{.common = {}, .offset = 1, .length = 2, .priority = 0});
+    f = frame_of(Resend{.common = kPorts, .offset = 1, .length = 2, .priority = 0});
     f[kHoma + 36] = 200;
     EXPECT_EQ(decode(f), DecodeError::kBadPriority);
 }
 
 TEST(Decode, TooManyAcks) {
-    auto f = frame_of(Acks{});
+    auto f = frame_of(Acks{.common = kPorts});
     f[kHoma + 29] = 6;
     EXPECT_EQ(decode(f), DecodeError::kTooManyAcks);
 }
@@ -268,7 +271,8 @@ TEST(Decode, RoundTrip_RandomValidPackets) {
         a.src_ip = r32();
         a.dst_ip = r32();
         a.ip_id = r16();
-        Common c{.sport = r16(), .dport = r16(), .sender_id = rng()};
+        // Port 0 is rejected (kZeroPort): any other port round-trips.
+        Common c{.sport = uint16_t(r16() | 1), .dport = uint16_t(r16() | 1), .sender_id = rng()};
         PacketView v;
         size_t n = 0;
         switch (rng() % 6) {
@@ -278,7 +282,7 @@ TEST(Decode, RoundTrip_RandomValidPackets) {
                 d.message_length = 1 + r32() % kMaxMessageLength;
                 uint32_t len = 1 + r32() % std::min<uint32_t>(d.message_length, 1444);
                 d.offset = r32() % (d.message_length - len + 1);
-                d.incoming = r32();
+                d.incoming = r32() % (d.message_length + 1);  // beyond: kDataIncomingBeyondMessage
                 d.ack = {rng(), r16()};
                 d.cutoff_version = r16();
                 d.retransmit = rng() & 1;
@@ -358,6 +362,45 @@ TEST(Decode, RoundTrip_RandomValidPackets) {
         ASSERT_EQ(v.ip_priority(), a.priority);
         ASSERT_EQ(v.vlan_tci() & 0xFFF, a.vlan_id);
     }
+}
+
+// Issue 14: a reply to port 0 goes nowhere, and no socket has port 0.
+TEST(Decode, ZeroPort_RejectedForEveryTypeButFreeze) {
+    for (bool zero_source : {true, false}) {
+        Common c = kPorts;
+        (zero_source ? c.sport : c.dport) = 0;
+        EXPECT_EQ(decode(frame_of(Bare{.type = PacketType::kBusy, .common = c})),
+                  DecodeError::kZeroPort);
+        EXPECT_EQ(decode(frame_of(Grant{.common = c, .offset = 1, .priority = 1})),
+                  DecodeError::kZeroPort);
+        Data d;
+        d.common = c;
+        d.message_length = 10;
+        std::array<uint8_t, 10> payload{};
+        std::array<uint8_t, 256> buf{};
+        size_t n = encode(buf, test_addr(), d, payload);
+        ASSERT_GT(n, 0u);
+        EXPECT_EQ(decode({buf.begin(), buf.begin() + n}), DecodeError::kZeroPort);
+    }
+    // FREEZE is about hosts, not sockets.
+    EXPECT_EQ(decode(frame_of(Bare{.type = PacketType::kFreeze, .common = {}})), DecodeError::kOk);
+}
+
+// Issue 14: `incoming` beyond the message would count bytes that cannot arrive.
+TEST(Decode, DataIncomingBeyondMessage_Rejected) {
+    auto f = data_frame(1000, 0, 100);
+    ASSERT_EQ(decode(f), DecodeError::kOk);
+    // incoming: bytes 32..35 of the DATA header, big-endian.
+    auto set_incoming = [&](uint32_t v) {
+        f[kHoma + 32] = uint8_t(v >> 24);
+        f[kHoma + 33] = uint8_t(v >> 16);
+        f[kHoma + 34] = uint8_t(v >> 8);
+        f[kHoma + 35] = uint8_t(v);
+    };
+    set_incoming(1000);
+    EXPECT_EQ(decode(f), DecodeError::kOk);
+    set_incoming(1001);
+    EXPECT_EQ(decode(f), DecodeError::kDataIncomingBeyondMessage);
 }
 
 }  // namespace

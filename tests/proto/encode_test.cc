@@ -206,7 +206,7 @@ TEST(Encode, Vlan_TagCarriesPriorityInPcp) {
     FrameAddr a = addr(6);
     a.vlan_id = 100;
     std::array<uint8_t, 128> buf{};
-    Bare b{.type = PacketType::kBusy, .common = {}};
+    Bare b{.type = PacketType::kBusy, .common = {.sport = 0x8000, .dport = 1, .sender_id = 2}};
     size_t n = encode(buf, a, b);
     ASSERT_EQ(n, 14u + 4u + 20u + 28u);
     EXPECT_EQ(buf[12], 0x81);

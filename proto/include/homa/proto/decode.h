@@ -53,6 +53,10 @@ enum class DecodeError : uint8_t {
     kDataBeyondMessage,      ///< seg.offset + payload > message_length.
     kBadPriority,            ///< GRANT/RESEND priority > 7.
     kTooManyAcks,            ///< ACK num_acks > 5.
+    kZeroPort,               ///< Source or destination port 0 (any type but FREEZE): no
+                             ///< socket has port 0, and a reply to it would go nowhere.
+    kDataIncomingBeyondMessage, ///< DATA `incoming` > message_length: claims bytes that
+                             ///< cannot exist (would inflate the receiver's grant accounting).
     kCount,                  ///< Number of values; not a reason.
 };
 
