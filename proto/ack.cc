@@ -9,7 +9,10 @@
 // kPendingAcks (128, half an RX budget of responses) wait, so that the next requests carry them; whatever is still pending at the
 // next timer tick goes out in ACK packets of six, well before the server's NEED_ACK
 // (request_ack_ticks). A NEED_ACK is answered with its own id plus up to five pending. The server keeps a finished reply (it may have to be resent)
-// until that ack arrives. CUTOFFS go to a peer whose DATA shows an outdated cutoff_version, at
+// until that ack arrives. Pending acks live in blocks from a small shared pool (a peer holds one
+// only while it has pending acks), so a peer entry stays small; when none is free the ack goes
+// out at once in an ACK packet of its own. A NEED_ACK from a host that is not a peer is still
+// answered (the client has nothing of that RPC: it is done) but creates no peer entry. CUTOFFS go to a peer whose DATA shows an outdated cutoff_version, at
 // most once per timer tick per peer.
 #include <algorithm>
 
@@ -38,22 +41,35 @@ void handle_ack(State &s, const wire::PacketView &v) {
 
 namespace {
 
+AckBlock &block_of(State &s, const Peer &p) { return s.ack_blocks[p.ack_block]; }
+
+// Returns the peer's block to the pool once it has no pending acks.
+void maybe_release_block(State &s, uint32_t peer_idx) {
+    Peer &p = s.peers[peer_idx];
+    if (p.num_acks != 0 || p.ack_block == kNil) return;
+    s.ack_blocks[p.ack_block].next_free = s.free_ack_blocks;
+    s.free_ack_blocks = p.ack_block;
+    p.ack_block = kNil;
+}
+
 // Sends up to 1 + kMaxAcks of the peer's pending acks in one ACK packet (the first as the
 // packet's own id), newest first. Returns false if the TX queue was full.
 bool send_ack_packet(State &s, uint32_t peer_idx, uint64_t now_ns) {
     Peer &peer = s.peers[peer_idx];
     uint32_t n = peer.num_acks;
     if (n == 0) return true;
-    const wire::Ack &self = peer.acks[n - 1];
-    wire::Acks a{.common = {.sport = peer.ack_client_port[n - 1], .dport = self.server_port,
+    AckBlock &b = block_of(s, peer);
+    const wire::Ack &self = b.acks[n - 1];
+    wire::Acks a{.common = {.sport = b.client_port[n - 1], .dport = self.server_port,
                             .sender_id = self.client_id},
                  .num_acks = 0,
                  .acks = {}};
     uint32_t take = std::min<uint32_t>(n - 1, wire::kMaxAcks);
-    for (uint32_t i = 0; i < take; ++i) a.acks[i] = peer.acks[n - 2 - i];
+    for (uint32_t i = 0; i < take; ++i) a.acks[i] = b.acks[n - 2 - i];
     a.num_acks = static_cast<uint16_t>(take);
     if (!push_control(s, peer.ip, a, wire::PacketType::kAck, now_ns)) return false;
     peer.num_acks = n - 1 - take;
+    maybe_release_block(s, peer_idx);
     return true;
 }
 
@@ -66,32 +82,66 @@ void handle_need_ack(State &s, const wire::PacketView &v, uint64_t now_ns) {
     Rpc *r = find_rpc(s, id, v.src_ip());
     // Only a client that has the whole response (or has forgotten the RPC) may acknowledge.
     if (r != nullptr) heard_peer(s, *r);
+    if (r != nullptr && r->state == RpcState::kClientIncoming) {
+        // The server thinks it is done, but part of the response is missing here: the
+        // answer is a request for it (the server drops an RPC whose probes go unanswered).
+        heard_rpc(s, *r);
+        request_retransmission(s, *r, now_ns);
+        return;
+    }
     if (r != nullptr && r->state != RpcState::kReady) return;
-    uint32_t peer_idx = get_peer(s, v.src_ip());
-    if (peer_idx == kNil) return;
     // The asked-for id goes first, with whatever else is pending for this server.
-    Peer &peer = s.peers[peer_idx];
     wire::Acks a{.common = {.sport = h.dport.get(), .dport = h.sport.get(), .sender_id = id},
                  .num_acks = 0,
                  .acks = {}};
-    uint32_t take = std::min<uint32_t>(peer.num_acks, wire::kMaxAcks);
-    for (uint32_t i = 0; i < take; ++i) a.acks[i] = peer.acks[peer.num_acks - 1 - i];
+    uint32_t peer_idx = find_peer(s, v.src_ip());
+    uint32_t take = 0;
+    if (peer_idx != kNil && s.peers[peer_idx].num_acks > 0) {
+        const Peer &peer = s.peers[peer_idx];
+        const AckBlock &b = block_of(s, peer);
+        take = std::min<uint32_t>(peer.num_acks, wire::kMaxAcks);
+        for (uint32_t i = 0; i < take; ++i) a.acks[i] = b.acks[peer.num_acks - 1 - i];
+    }
     a.num_acks = static_cast<uint16_t>(take);
-    if (push_control(s, peer.ip, a, wire::PacketType::kAck, now_ns)) peer.num_acks -= take;
+    if (push_control(s, v.src_ip(), a, wire::PacketType::kAck, now_ns) && take > 0) {
+        s.peers[peer_idx].num_acks -= take;
+        maybe_release_block(s, peer_idx);
+        peer_maybe_idle(s, peer_idx);
+    }
 }
 
 void add_peer_ack(State &s, uint32_t peer_idx, uint64_t client_id, uint16_t server_port,
                   uint16_t client_port, uint64_t now_ns) {
     Peer &peer = s.peers[peer_idx];
+    if (peer.ack_block == kNil) {
+        if (s.free_ack_blocks == kNil) {
+            // Every block is in use this tick: this ack goes alone, now (if the TX queue is
+            // full too, the server recovers it with NEED_ACK).
+            ++s.stats.ack_blocks_exhausted;
+            wire::Acks a{.common = {.sport = client_port, .dport = server_port,
+                                    .sender_id = client_id},
+                         .num_acks = 0,
+                         .acks = {}};
+            push_control(s, peer.ip, a, wire::PacketType::kAck, now_ns);
+            return;
+        }
+        peer.ack_block = s.free_ack_blocks;
+        s.free_ack_blocks = s.ack_blocks[peer.ack_block].next_free;
+    }
+    AckBlock &b = block_of(s, peer);
     if (peer.num_acks == kPendingAcks && !send_ack_packet(s, peer_idx, now_ns)) {
         // TX queue full: drop the oldest; the server recovers it with NEED_ACK.
-        std::copy(peer.acks + 1, peer.acks + kPendingAcks, peer.acks);
-        std::copy(peer.ack_client_port + 1, peer.ack_client_port + kPendingAcks,
-                  peer.ack_client_port);
+        std::copy(b.acks + 1, b.acks + kPendingAcks, b.acks);
+        std::copy(b.client_port + 1, b.client_port + kPendingAcks, b.client_port);
         --peer.num_acks;
     }
-    peer.acks[peer.num_acks] = {client_id, server_port};
-    peer.ack_client_port[peer.num_acks] = client_port;
+    if (peer.ack_block == kNil) {  // the send emptied and released it: take it back
+        peer.ack_block = s.free_ack_blocks;
+        s.free_ack_blocks = s.ack_blocks[peer.ack_block].next_free;
+    }
+    AckBlock &blk = block_of(s, peer);
+    blk.acks[peer.num_acks] = {client_id, server_port};
+    blk.client_port[peer.num_acks] = client_port;
     ++peer.num_acks;
     if (!peer.ack_listed) {
         peer.ack_listed = true;
@@ -102,7 +152,9 @@ void add_peer_ack(State &s, uint32_t peer_idx, uint64_t client_id, uint16_t serv
 wire::Ack take_peer_ack(State &s, uint32_t peer_idx) {
     Peer &peer = s.peers[peer_idx];
     if (peer.num_acks == 0) return {};
-    return peer.acks[--peer.num_acks];
+    wire::Ack a = block_of(s, peer).acks[--peer.num_acks];
+    maybe_release_block(s, peer_idx);
+    return a;
 }
 
 void flush_peer_acks(State &s, uint64_t now_ns) {
@@ -110,13 +162,18 @@ void flush_peer_acks(State &s, uint64_t now_ns) {
         while (s.peers[p].num_acks > 0 && send_ack_packet(s, p, now_ns)) ++s.stats.ack_flushes;
         s.peers[p].ack_listed = s.peers[p].num_acks > 0;
     }
-    std::erase_if(s.ack_peers, [&](uint32_t p) { return !s.peers[p].ack_listed; });
+    std::erase_if(s.ack_peers, [&](uint32_t p) {
+        if (s.peers[p].ack_listed) return false;
+        peer_maybe_idle(s, p);
+        return true;
+    });
 }
 
 void handle_cutoffs(State &s, const wire::PacketView &v) {
-    uint32_t idx = get_peer(s, v.src_ip());
+    // Cutoffs matter only to a peer we send to (we have RPCs with it): never create one.
+    uint32_t idx = find_peer(s, v.src_ip());
     if (idx == kNil) {
-        ++s.stats.drops[static_cast<size_t>(EngineDrop::kPeerTableFull)];
+        ++s.stats.drops[static_cast<size_t>(EngineDrop::kUnknownRpc)];
         return;
     }
     Peer &peer = s.peers[idx];

@@ -35,6 +35,12 @@ bool EngineConfig::validate(std::string *why) const {
     if (resend_budget == 0) return fail("resend_budget must be >= 1");
     if (max_rpcs == 0 || max_rpcs > (1u << 26)) return fail("max_rpcs must be 1..2^26");
     if (max_peers == 0 || max_sockets == 0) return fail("max_peers and max_sockets must be > 0");
+    if (max_peers > (1u << 24)) return fail("max_peers must be <= 2^24");
+    if (peer_rpc_share == 0 || peer_rpc_share > 1000) return fail("peer_rpc_share is per mille, 1..1000");
+    if (peer_pool_share == 0 || peer_pool_share > 1000) {
+        return fail("peer_pool_share is per mille, 1..1000");
+    }
+    if (peer_idle_ticks == 0) return fail("peer_idle_ticks must be > 0");
     if (tx_queue_packets < 16) return fail("tx_queue_packets must be >= 16");
     if (first_client_id == 0 || (first_client_id & 1) || id_stride == 0 || (id_stride & 1)) {
         return fail("first_client_id and id_stride must be even and non-zero");
@@ -54,6 +60,7 @@ const char *engine_drop_name(EngineDrop d) noexcept {
         case EngineDrop::kPeerTableFull: return "peer_table_full";
         case EngineDrop::kTxQueueFull: return "tx_queue_full";
         case EngineDrop::kPeerLimit: return "peer_limit";
+        case EngineDrop::kPeerShare: return "peer_share";
         case EngineDrop::kCount: break;
     }
     return "invalid";
@@ -74,6 +81,7 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
       pool(p),
       rpc_index(c.max_rpcs ? c.max_rpcs : 1, RpcKeyOf{this}),
       peer_index(c.max_peers ? c.max_peers : 1, PeerKeyOf{this}),
+      peer_load(c.max_peers != 0 && c.max_peers <= (1u << 24) ? c.max_peers : 1),
       grant_rest(heap_capacity(c)),
       sendable(heap_capacity(c)),
       buffer_waiters(heap_capacity(c)) {
@@ -88,7 +96,14 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
         free_rpcs = i;
     }
     peers.reserve(cfg.max_peers);
-    ack_peers.reserve(cfg.max_peers);
+    // Pending acks wait only within a tick (ack.cc): a block per peer we finish RPCs with in
+    // one tick; beyond that, acks go out at once.
+    ack_blocks.resize(std::min<uint32_t>(cfg.max_peers, 1024));
+    for (uint32_t i = static_cast<uint32_t>(ack_blocks.size()); i-- > 0;) {
+        ack_blocks[i].next_free = free_ack_blocks;
+        free_ack_blocks = i;
+    }
+    ack_peers.reserve(ack_blocks.size());
     sockets.resize(cfg.max_sockets);
     socket_by_port.assign(65536, kNil);
     grant_active.reserve(cfg.max_overcommit);
@@ -150,6 +165,7 @@ uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t pee
     r.socket = socket;
     r.heard = s.quiet;
     if (wire::is_server_id(id)) ++s.peers[peer].server_rpcs;
+    peer_rpc_added(s, peer);
     ++s.live_rpcs;
     return idx;
 }
@@ -165,6 +181,7 @@ void detach_rpc(State &s, uint32_t idx) {
     release_in(s, r);
     release_out(s, r);
     grantable_remove(s, idx);
+    inbound_remove(s, idx);
     if (r.out.sendable) sendable_remove(s, idx);
     if (r.in.waiting) waiter_remove(s, idx);
     unwatch(s, idx);
@@ -180,22 +197,11 @@ void free_rpc(State &s, uint32_t idx) {
     }
     if (wire::is_server_id(r.key.id)) --s.peers[r.peer].server_rpcs;
     set_state(s, r, RpcState::kFree);
+    peer_rpc_removed(s, r.peer);
     s.rpc_index.erase(r.key);
     r.next_free = s.free_rpcs;
     s.free_rpcs = idx;
     --s.live_rpcs;
-}
-
-uint32_t get_peer(State &s, uint32_t ip) {
-    uint32_t i = s.peer_index.find({ip});
-    if (i != kNil) return i;
-    if (s.peers.size() >= s.cfg.max_peers) return kNil;
-    i = static_cast<uint32_t>(s.peers.size());
-    if (!s.peer_index.insert({ip}, i)) return kNil;
-    s.peers.push_back(Peer{});
-    s.peers.back().ip = ip;
-    s.peers.back().heard = s.quiet;
-    return i;
 }
 
 TxPacket *push_tx(State &s, uint32_t dst_ip, uint8_t priority) {

@@ -85,6 +85,17 @@ struct Gap {
 inline constexpr uint32_t kMaxGaps = 16;
 /** Acks a peer entry holds before it sends an ACK packet (ack.cc DESIGN NOTES). */
 inline constexpr uint32_t kPendingAcks = 128;
+/** Unanswered timer packets after which an RPC may time out although its peer still talks
+ *  (timer.cc DESIGN NOTES: a live peer that ignores one RPC must not keep it forever). */
+inline constexpr uint8_t kMaxUnansweredProbes = 4;
+
+/** Pending acks of one peer; a small shared pool of these, taken while a peer has any
+ *  (ack.cc), so that a peer entry stays small enough to hold 10^5 of them. */
+struct AckBlock {
+    wire::Ack acks[kPendingAcks];
+    uint16_t client_port[kPendingAcks] = {};  ///< Our port of each, for ACK packets.
+    uint32_t next_free = UINT32_MAX;
+};
 
 struct MsgIn {
     uint32_t length = 0;          ///< 0 until the first DATA packet.
@@ -100,6 +111,8 @@ struct MsgIn {
     bool grant_active = false;    ///< Of those, in State::grant_active.
     bool scheduled = false;       ///< Counted in State::total_incoming (grant.cc).
     bool waiting = false;         ///< length known, no bpages yet: in State::buffer_waiters.
+    bool stalled = false;         ///< Sender silent on granted bytes: out of the grant set
+                                  ///< and of total_incoming until its next DATA (grant.cc).
     uint8_t sched_priority = 0;
     uint32_t incoming = 0;        ///< This message's share of State::total_incoming.
     uint32_t fifo_prev = UINT32_MAX;   ///< Chain of grantable messages, oldest first.
@@ -138,6 +151,11 @@ struct Rpc {
     uint32_t watch_next = kNil;
     bool watched = false;
     bool disowned = false;        ///< The peer answered RPC_UNKNOWN since we last heard of it.
+    uint8_t probes = 0;           ///< Timer packets sent since we last heard of it (backoff).
+    // --- fair_share.cc: incomplete inbound server messages, per peer, oldest first ---
+    bool inbound = false;         ///< Counted in its peer's in_rpcs / in_bpages.
+    uint32_t in_prev = kNil;
+    uint32_t in_next = kNil;
 };
 
 struct Peer {
@@ -145,13 +163,25 @@ struct Peer {
     std::array<uint32_t, wire::kNumPriorities> cutoffs = wire::kDefaultUnschedCutoffs;
     uint16_t cutoff_version = 0;      ///< Version of the cutoffs this peer sent us (0: defaults).
     uint64_t cutoffs_sent_tick = UINT64_MAX; ///< Tick of our last CUTOFFS to this peer.
-    /// Completed client RPCs this peer (a server) may forget, not yet sent (ack.cc).
-    wire::Ack acks[kPendingAcks];
-    uint16_t ack_client_port[kPendingAcks] = {};  ///< Our port of each, for ACK packets.
+    /// Completed client RPCs this peer (a server) may forget, not yet sent (ack.cc): in
+    /// State::ack_blocks[ack_block] while num_acks > 0.
+    uint32_t ack_block = kNil;
     uint32_t num_acks = 0;
     bool ack_listed = false;          ///< In State::ack_peers.
+    bool in_use = false;              ///< A slot of the peer table that holds a peer.
+    uint32_t rpcs = 0;                ///< Live RPCs with this peer (peer_table.cc: idle at 0).
     uint32_t server_rpcs = 0;         ///< Live server RPCs this peer (a client) created here.
     uint32_t unacked = 0;             ///< Of those, replies in kAwaitAck.
+    // --- fair_share.cc ---
+    uint32_t in_rpcs = 0;             ///< Incomplete inbound server messages from this peer.
+    uint32_t in_bpages = 0;           ///< bpages those hold.
+    uint32_t in_head = kNil;          ///< Those messages, oldest first (Rpc::in_next).
+    uint32_t in_tail = kNil;
+    // --- peer_table.cc: idle peers (no RPCs, no pending acks), least recently idle first ---
+    uint32_t idle_prev = kNil;
+    uint32_t idle_next = kNil;
+    bool idle = false;
+    uint64_t idle_since = 0;          ///< Tick it became idle.
     // --- timer.cc (quiet clock) ---
     uint64_t heard = 0;               ///< Last packet from this peer about a live RPC.
     uint32_t watch_head = kNil;       ///< RPCs waiting on this peer, least recently checked
@@ -201,8 +231,18 @@ struct Engine::State {
     };
     detail::FlatIndex<detail::RpcKey, RpcKeyOf> rpc_index;
 
-    std::vector<detail::Peer> peers;
+    std::vector<detail::Peer> peers;  ///< Slots; reserved for max_peers, grown on demand.
     detail::FlatIndex<detail::PeerKey, PeerKeyOf> peer_index;
+    uint32_t free_peers = detail::kNil;   ///< Reclaimed slots (chained through idle_next).
+    uint32_t idle_head = detail::kNil;    ///< Idle peers, least recently idle first.
+    uint32_t idle_tail = detail::kNil;
+    uint32_t live_peers = 0;
+    /// Peers with incomplete inbound messages, heaviest first (fair_share.cc).
+    detail::IndexHeap peer_load;
+    uint32_t inbound_rpcs = 0;        ///< Sum of the peers' in_rpcs.
+    uint64_t inbound_bpages = 0;      ///< Sum of the peers' in_bpages.
+    std::vector<detail::AckBlock> ack_blocks;
+    uint32_t free_ack_blocks = detail::kNil;
 
     std::vector<detail::Socket> sockets;
     std::vector<uint32_t> socket_by_port;  ///< 65,536 entries: port -> socket or kNil.
@@ -260,7 +300,10 @@ inline constexpr uint64_t kAgeMask = (uint64_t{1} << 44) - 1;
 inline uint64_t srpt_key(const Rpc &r) {
     return uint64_t{r.in.bytes_remaining} << 44 | (r.in.seq & kAgeMask);
 }
-inline uint64_t waiter_key(const Rpc &r) { return uint64_t{r.in.length} << 44 | (r.in.seq & kAgeMask); }
+// Waiters: length in bits 43..62 (the top bit marks a heavy peer's waiter, incoming.cc).
+inline uint64_t waiter_key(const Rpc &r) {
+    return uint64_t{r.in.length} << 43 | (r.in.seq & (kAgeMask >> 1));
+}
 // Sender side: fewest bytes left to send first; among equals the older RPC (ids grow per
 // peer), so that a queue of equal messages drains in order instead of starving some of them.
 inline uint64_t send_key(const Rpc &r) {
@@ -279,7 +322,36 @@ void free_rpc(State &s, uint32_t idx);
 void fail_client_rpc(State &s, uint32_t idx, int error);
 /** Moves a server RPC into or out of kAwaitAck, keeping the peer's unacked count. */
 void set_state(State &s, Rpc &r, RpcState st);
+
+// peer_table.cc
+/** The peer entry for `ip`, created if needed (reclaiming the least recently idle peer when
+ *  the table is full); kNil when the table is full of peers in use. */
 uint32_t get_peer(State &s, uint32_t ip);
+/** The peer entry for `ip` if it exists (control packets never create peers). */
+uint32_t find_peer(const State &s, uint32_t ip);
+/** An RPC with the peer was created / freed (idle bookkeeping). */
+void peer_rpc_added(State &s, uint32_t pi);
+void peer_rpc_removed(State &s, uint32_t pi);
+/** The peer's pending acks went to zero: it may be idle now. */
+void peer_maybe_idle(State &s, uint32_t pi);
+/** Timer tick: frees peers idle for peer_idle_ticks. */
+void reclaim_idle_peers(State &s);
+
+// fair_share.cc
+/** A new incomplete inbound server message (kServerIncoming) from its peer. */
+void inbound_add(State &s, uint32_t idx);
+/** It completed or is being freed. */
+void inbound_remove(State &s, uint32_t idx);
+/** It got or returned bpages (`delta` may be negative). */
+void inbound_bpages(State &s, uint32_t idx, int32_t delta);
+/** Whether the peer may open one more incomplete inbound message (peer_rpc_share). */
+bool inbound_allowed(const State &s, uint32_t pi);
+/** Under pressure (no bpages or no RPC slot for a message from `requester`): frees the
+ *  oldest incomplete message that makes no progress of the heaviest peer, if that peer holds
+ *  more than its share and is not `requester`. Returns true if one was evicted. */
+bool evict_for(State &s, uint32_t requester);
+/** Whether the peer holds more than its fair share of what incomplete messages hold. */
+bool over_share(const State &s, uint32_t pi);
 TxPacket *push_tx(State &s, uint32_t dst_ip, uint8_t priority);
 /** Queues a header-only control packet at the highest priority; counts it, or counts a drop
  *  when the TX queue is full. Returns false if it was not queued. */
@@ -305,6 +377,10 @@ void grantable_remove(State &s, uint32_t idx);
 /** After DATA: the message's bytes_remaining and granted changed; re-ranks and recounts it. */
 void grantable_received(State &s, uint32_t idx);
 void update_grants(State &s, uint64_t now_ns);
+/** The timer asks for r's granted bytes: they stop counting until the sender delivers. */
+void grant_stalled(State &s, uint32_t idx);
+/** DATA arrived for a stalled message: it competes for grants again. */
+void grant_unstalled(State &s, uint32_t idx);
 void handle_grant(State &s, const wire::PacketView &v);
 
 // outgoing.cc
@@ -354,6 +430,7 @@ void unwatch(State &s, uint32_t idx);
 inline void heard_rpc(State &s, Rpc &r) {
     r.heard = s.quiet;
     r.disowned = false;
+    r.probes = 0;
     s.peers[r.peer].heard = s.quiet;
 }
 /** A packet from the peer arrived that does not speak for one RPC's progress. */

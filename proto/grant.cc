@@ -22,6 +22,12 @@
 // Grants smaller than one packet are withheld (unless they finish the message) to save packets.
 // A message leaves the grant set once fully granted; it stays in total_incoming until its last
 // byte arrives (or it is freed).
+//
+// Stalled senders (issue 14: a flood of messages that sent their first packet and nothing more
+// held max_incoming and the active set, and others got no grant for a second): when the timer
+// has to ask for a message's granted bytes (nothing came for resend_ticks), the message is
+// stalled: it leaves the grant set and its granted-not-received bytes stop counting in
+// total_incoming, so the grants go to senders that deliver. Its next DATA puts it back.
 #include <algorithm>
 
 #include "engine_state.h"
@@ -52,7 +58,7 @@ void send_grant(State &s, Rpc &r, uint8_t priority, uint32_t rank, uint64_t now_
 
 // Keeps total_incoming equal to the sum of every scheduled message's granted-not-received.
 void recount(State &s, MsgIn &in) {
-    uint32_t now = in.granted > received(in) ? in.granted - received(in) : 0;
+    uint32_t now = !in.stalled && in.granted > received(in) ? in.granted - received(in) : 0;
     s.total_incoming = s.total_incoming - in.incoming + now;
     in.incoming = now;
 }
@@ -156,6 +162,26 @@ void grantable_remove(State &s, uint32_t idx) {
         s.total_incoming -= in.incoming;
         in.incoming = 0;
         in.scheduled = false;
+    }
+}
+
+void grant_stalled(State &s, uint32_t idx) {
+    MsgIn &in = s.rpcs[idx].in;
+    if (!in.scheduled || in.stalled) return;
+    in.stalled = true;
+    leave_grant_set(s, idx);
+    recount(s, in);
+    s.grants_dirty = true;
+}
+
+void grant_unstalled(State &s, uint32_t idx) {
+    MsgIn &in = s.rpcs[idx].in;
+    if (!in.stalled) return;
+    in.stalled = false;
+    if (in.granted < in.length && !in.waiting) {
+        grantable_add(s, idx);  // recounts
+    } else {
+        recount(s, in);
     }
 }
 

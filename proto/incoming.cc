@@ -103,27 +103,60 @@ uint32_t rpc_for_data(State &s, const wire::DataHeader &h, uint32_t src_ip, uint
         send_busy(s, src_ip, dport, h.common.sport.get(), id, now_ns);
         return kNil;
     }
+    if (!inbound_allowed(s, peer)) {
+        // Beyond its share of RPC slots: dropped without an answer (an answer to a flood is
+        // a reflection); a live client's probe gets RPC_UNKNOWN and restarts the request.
+        count_drop(s, EngineDrop::kPeerShare);
+        return kNil;
+    }
     uint32_t idx = new_rpc(s, RpcState::kServerIncoming, id, peer, h.common.sport.get(), sock);
+    if (idx == kNil && evict_for(s, peer)) {
+        idx = new_rpc(s, RpcState::kServerIncoming, id, peer, h.common.sport.get(), sock);
+    }
     if (idx == kNil) {
         // The same at the hard limit: the client waits and retries at the probe rate.
         count_drop(s, EngineDrop::kRpcTableFull);
         send_busy(s, src_ip, dport, h.common.sport.get(), id, now_ns);
         return kNil;
     }
+    inbound_add(s, idx);
     ++s.stats.server_rpcs_started;
     return idx;
 }
 
-bool alloc_bpages(State &s, MsgIn &in) {
+bool alloc_bpages(State &s, uint32_t idx) {
+    MsgIn &in = s.rpcs[idx].in;
     int n = s.pool.alloc(s.pool.ctx, in.length, in.bpages);
     if (n <= 0) return false;
     in.num_bpages = static_cast<uint32_t>(n);
     s.held_bpages += in.num_bpages;
+    inbound_bpages(s, idx, n);
     return true;
 }
 
+// Pool exhausted: a message from a peer within its share may take bpages from the heaviest
+// peer's stalled messages (fair_share.cc), a few at most per message.
+constexpr uint32_t kMaxEvictionsPerMessage = 4;
+
+bool alloc_or_evict(State &s, uint32_t idx) {
+    for (uint32_t i = 0;; ++i) {
+        if (alloc_bpages(s, idx)) return true;
+        if (i == kMaxEvictionsPerMessage || !wire::is_server_id(s.rpcs[idx].key.id) ||
+            !evict_for(s, s.rpcs[idx].peer)) {
+            return false;
+        }
+    }
+}
+
+// Waiters of a peer that holds more than its share queue behind everyone else's.
+uint64_t waiter_key_of(const State &s, uint32_t idx) {
+    const Rpc &r = s.rpcs[idx];
+    bool heavy = r.inbound && over_share(s, r.peer);
+    return waiter_key(r) | (uint64_t{heavy} << 63);
+}
+
 void waiter_add(State &s, uint32_t idx) {
-    s.buffer_waiters.push(idx, waiter_key(s.rpcs[idx]));
+    s.buffer_waiters.push(idx, waiter_key_of(s, idx));
     s.rpcs[idx].in.waiting = true;
     ++s.stats.buffer_waits;
     HOMA_TT(s.tt, "pool wait id %u length %u waiters %u", s.rpcs[idx].key.id,
@@ -138,9 +171,10 @@ void start_in(State &s, uint32_t idx, const wire::DataHeader &h, uint64_t now_ns
     in.granted = std::min(in.length, h.incoming.get());
     in.seq = s.next_in_seq++;
     (void)now_ns;
+    // A shorter message already waiting goes first (unless it belongs to a heavy peer).
     bool queue_first = !s.buffer_waiters.empty() &&
-                       s.rpcs[s.buffer_waiters.top()].in.length <= in.length;
-    if (queue_first || !alloc_bpages(s, in)) {
+                       s.buffer_waiters.top_key() <= waiter_key(s.rpcs[idx]);
+    if (queue_first || !alloc_or_evict(s, idx)) {
         waiter_add(s, idx);
         return;
     }
@@ -150,6 +184,7 @@ void start_in(State &s, uint32_t idx, const wire::DataHeader &h, uint64_t now_ns
 void complete_in(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
     grantable_remove(s, idx);
+    inbound_remove(s, idx);  // the application's now: never evicted
     r.state = RpcState::kReady;
     // A one-packet message completes at its rx DATA record: no second record for it.
     if (r.in.length > s.cfg.max_payload()) {
@@ -163,6 +198,7 @@ void complete_in(State &s, uint32_t idx) {
 
 void release_in(State &s, Rpc &r) {
     if (r.in.num_bpages == 0) return;
+    inbound_bpages(s, index_of(s, r), -static_cast<int32_t>(r.in.num_bpages));
     s.pool.release(s.pool.ctx, r.in.bpages, r.in.num_bpages);
     s.held_bpages -= r.in.num_bpages;
     r.in.num_bpages = 0;
@@ -189,7 +225,7 @@ void retry_buffer_waiters(State &s, uint64_t now_ns) {
     while (!s.buffer_waiters.empty()) {
         uint32_t idx = s.buffer_waiters.top();
         Rpc &r = s.rpcs[idx];
-        if (!alloc_bpages(s, r.in)) break;  // shortest first: a longer one fits no better
+        if (!alloc_bpages(s, idx)) break;  // shortest first: a longer one fits no better
         s.buffer_waiters.pop();
         r.in.waiting = false;
         r.heard = s.quiet;  // the wait was ours, not the sender's silence
@@ -222,6 +258,7 @@ void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns) {
     heard_rpc(s, r);
     watch(s, idx);  // cheap when already watched; the timer drops it when nothing is owed
     MsgIn &in = r.in;
+    if (in.stalled) grant_unstalled(s, idx);
     if (in.length == 0) {
         start_in(s, idx, h, now_ns);
     } else if (h.message_length.get() != in.length) {

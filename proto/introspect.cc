@@ -49,13 +49,11 @@ size_t Engine::snapshot_rpcs(std::span<RpcInfo> out) const {
 
 size_t Engine::snapshot_peers(std::span<PeerInfo> out) const {
     const State &s = *s_;
-    size_t n = std::min(out.size(), s.peers.size());
-    for (size_t i = 0; i < n; ++i) {
-        out[i] = PeerInfo{s.peers[i].ip, s.peers[i].cutoff_version, s.peers[i].num_acks, 0};
-    }
-    for (uint32_t i = 0; i < s.rpcs_high_water; ++i) {
-        const Rpc &r = s.rpcs[i];
-        if (r.state != RpcState::kFree && r.peer < n) ++out[r.peer].live_rpcs;
+    size_t n = 0;
+    for (const Peer &p : s.peers) {
+        if (n == out.size()) break;
+        if (!p.in_use) continue;  // a reclaimed slot
+        out[n++] = PeerInfo{p.ip, p.cutoff_version, p.num_acks, p.rpcs};
     }
     return n;
 }

@@ -16,8 +16,10 @@
 //   server really forgot, the RESENDs keep failing and the client times out (RPC_UNKNOWN is not
 //   a sign of life). A server RPC that gets RPC_UNKNOWN is freed: the client forgot it (it
 //   aborted, or acknowledged and the ACK was lost).
-// - Receivers that are the reason nothing arrives send BUSY (timer.cc) so senders, which time
-//   out too, keep waiting.
+// - BUSY only ever answers a RESEND (as in Linux): a side that is the reason nothing arrives
+//   (no bpages, no grant yet) sends nothing on its own; the waiting side probes it (timer.cc)
+//   and the answer keeps the RPC alive. A server whose reply waits for grants probes its
+//   client with an empty RESEND at the end of the request, which a client answers with BUSY.
 #include <algorithm>
 
 #include "engine_state.h"
@@ -110,8 +112,13 @@ void handle_resend(State &s, const wire::PacketView &v, uint64_t now_ns) {
         return;
     }
     if (!server && r->state != RpcState::kClientOutgoing) {
-        // The response has begun, so the whole request arrived: a stale RESEND.
-        count_drop(s, EngineDrop::kUnexpectedState);
+        // The response has begun, so the whole request arrived. A server whose reply waits
+        // for our grants asks whether we live (timer.cc): yes, and the reply is in progress.
+        if (r->state == RpcState::kClientIncoming) {
+            busy_for(s, *r, now_ns);
+            return;
+        }
+        count_drop(s, EngineDrop::kUnexpectedState);  // a stale RESEND
         return;
     }
     MsgOut &out = r->out;
@@ -125,7 +132,8 @@ void handle_resend(State &s, const wire::PacketView &v, uint64_t now_ns) {
     }
     uint32_t sent_end = std::min(end, out.next_xmit);
     if (offset < sent_end) retransmit(s, *r, offset, sent_end, h.priority, now_ns);
-    if (end > out.next_xmit) busy_for(s, *r, now_ns);  // the rest has not been sent yet
+    // The rest has not been sent yet (or nothing was asked for at all): we are alive.
+    if (end > out.next_xmit || offset >= out.next_xmit) busy_for(s, *r, now_ns);
 }
 
 void handle_busy(State &s, const wire::PacketView &v) {

@@ -1,4 +1,4 @@
-// Timer ticks: silence, RESEND requests, BUSY from waiting receivers, NEED_ACK and timeouts.
+// Timer ticks: silence, RESEND requests and probes, NEED_ACK and timeouts.
 // Runs at most once per tick_ns of caller-supplied time.
 //
 // DESIGN NOTES
@@ -6,12 +6,16 @@
 // the next packet:
 // - We owe it (granted bytes not yet sent, the application holds the RPC): nothing to do.
 // - We are receiving and are ourselves the reason nothing arrives (no bpages yet, or every
-//   granted byte arrived and we grant no more for now): the sender must hear that we are alive,
-//   so it gets a BUSY every resend_interval.
+//   granted byte arrived and we grant no more for now): we send nothing. The sender probes us
+//   and gets BUSY. Such a message is dropped once its peer has been silent for timeout_ticks
+//   (issue 14: "waiting for buffers" kept a flooder's messages forever, each sending a BUSY
+//   every 5 ms to a possibly spoofed source).
 // - The peer owes it (missing granted bytes, a grant, the response, an ACK): from resend_ticks
-//   of silence on, every resend_interval, a receiver asks for what is missing (RESEND per gap
-//   and for the granted tail), a client whose request is out probes with RESEND(0, 100), and a
-//   finished reply asks for its ACK (NEED_ACK, from request_ack_ticks after it finished).
+//   of silence on, a receiver asks for what is missing (RESEND per gap and for the granted
+//   tail), a client whose request is out probes with RESEND(0, 100), a server whose reply waits
+//   for grants probes with an empty RESEND, and a finished reply asks for its ACK (NEED_ACK,
+//   from request_ack_ticks after it finished). The gaps between these double while they go
+//   unanswered (resend_interval, 2x, 4x, 8x): a peer that never answers gets about four.
 //
 // What is different from Linux, and why (issue 12: the first version, a per-RPC scan of the
 // whole slab every tick, collapsed from 1 M to 8 k RPC/s at 10^4 live RPCs):
@@ -28,8 +32,9 @@
 //    takes the capacity the queue needs to drain. Here it is a constant per peer.
 // 3. Silence means the peer is silent. `heard` is kept per RPC and per peer. An RPC is probed
 //    when it has heard nothing itself, but it times out only when its whole peer has been
-//    silent for timeout_ticks: a server that answers other RPCs (or BUSY) is alive and merely
-//    busy, and queueing there is not loss.
+//    silent for timeout_ticks (a server that answers other RPCs is alive and merely busy, and
+//    queueing there is not loss), or when kMaxUnansweredProbes probes about it went
+//    unanswered (a live peer that ignores one RPC must not keep it forever).
 // 4. Our own backlog is not the peer's silence. Silence is measured on the quiet clock
 //    (State::quiet), which advances only in ticks in which the owner did not report an RX or
 //    TX backlog (Engine::note_backlog): while our queues are behind, nothing counts as silent.
@@ -176,24 +181,57 @@ bool take_budget(State &s, Peer &p) {
 
 enum class Step { kNext, kStop };
 
+// Gap before the next timer packet of an RPC that has sent `probes` unanswered: doubles per
+// probe, up to 8 intervals (issue 14: RESENDs to a silent peer must back off).
+uint64_t probe_gap(State &s, uint8_t probes) {
+    uint32_t shift = probes == 0 ? 0 : std::min<uint32_t>(probes - 1, 3);
+    if (shift > 0) ++s.stats.probes_backed_off;
+    return uint64_t{s.cfg.resend_interval} << shift;
+}
+
+// A server whose reply waits for grants asks the client whether it is alive: a RESEND for
+// nothing, at the end of the request. A client (ours or Linux's) answers it with BUSY.
+void probe_client(State &s, Rpc &r, uint64_t now_ns) {
+    wire::Resend rs{.common = {.sport = local_port(s, r), .dport = r.peer_port,
+                               .sender_id = r.key.id},
+                    .offset = r.in.length,
+                    .length = 0,
+                    .priority = static_cast<uint8_t>(s.cfg.num_priorities - 1)};
+    if (push_control(s, s.peers[r.peer].ip, rs, wire::PacketType::kResend, now_ns)) {
+        ++s.stats.resends_sent;
+        ++s.stats.resend_probes_sent;
+        HOMA_TT(s.tt, "tx RESEND id %u: reply waits for grants, is the client alive?",
+                static_cast<uint32_t>(r.key.id));
+    }
+}
+
 // Handles the head of a watch list, which is due. kStop: this peer is done for the tick.
 Step check_head(State &s, uint32_t idx, uint64_t now_ns, uint32_t *timeouts) {
     Rpc &r = s.rpcs[idx];
     Peer &p = s.peers[r.peer];
     const EngineConfig &c = s.cfg;
     ++s.stats.timer_checks;
+    uint64_t silent = s.quiet - r.heard;
+    bool peer_silent = s.quiet - p.heard >= c.timeout_ticks;
     switch (who_owes(r)) {
         case Owes::kUs:
             unlink(s, idx);  // watch() puts it back when it waits again
             return Step::kNext;
         case Owes::kUsReceiving:
-            if (!take_budget(s, p)) return Step::kStop;
-            send_busy(s, p.ip, local_port(s, r), r.peer_port, r.key.id, now_ns);
-            requeue(s, idx, s.quiet + c.resend_interval);
+            // We are the reason nothing arrives (no bpages, or no grant yet): send nothing;
+            // the sender probes us and we answer BUSY. But waiting is no proof that the
+            // sender lives: once it has been silent for timeout_ticks, the message goes.
+            if (silent >= c.timeout_ticks && peer_silent) {
+                if (*timeouts >= kMaxTimeoutsPerTick) return Step::kStop;
+                ++*timeouts;
+                ++s.stats.expired_waiting;
+                time_out(s, idx);
+                return Step::kNext;
+            }
+            requeue(s, idx, std::max(r.heard, p.heard) + c.timeout_ticks);
             return Step::kNext;
         case Owes::kPeer: break;
     }
-    uint64_t silent = s.quiet - r.heard;
     if (r.state == RpcState::kAwaitAck) {
         uint64_t waited = s.quiet - r.done_tick;
         if (waited < c.request_ack_ticks) {
@@ -204,29 +242,30 @@ Step check_head(State &s, uint32_t idx, uint64_t now_ns, uint32_t *timeouts) {
         requeue(s, idx, r.heard + c.resend_ticks);
         return Step::kNext;
     }
-    // A peer that talks to us but disowns this RPC (RPC_UNKNOWN) has forgotten it.
-    bool peer_silent = s.quiet - p.heard >= c.timeout_ticks || r.disowned;
-    if (peer_silent && silent >= c.timeout_ticks) {
+    // A peer that talks to us but disowns this RPC (RPC_UNKNOWN) has forgotten it. A client
+    // that talks to us but ignores kMaxUnansweredProbes probes about one server RPC will not
+    // answer it: the server drops it (a live client recovers it: its probe gets RPC_UNKNOWN
+    // and restarts the request). A client RPC is not failed that way: on a lossy path four
+    // probes can all be lost, and that must not become an error for the application.
+    bool ignored = wire::is_server_id(r.key.id) && r.probes >= kMaxUnansweredProbes;
+    if (silent >= c.timeout_ticks && (peer_silent || r.disowned || ignored)) {
         if (*timeouts >= kMaxTimeoutsPerTick) return Step::kStop;
         ++*timeouts;
         time_out(s, idx);  // unwatches it
         return Step::kNext;
     }
-    bool receiving = r.state == RpcState::kClientIncoming || r.state == RpcState::kServerIncoming;
-    bool client_waiting = r.state == RpcState::kClientOutgoing;
-    bool await_ack = r.state == RpcState::kAwaitAck;
-    if (receiving || client_waiting || await_ack) {
-        if (!take_budget(s, p)) return Step::kStop;
-        if (await_ack) {
-            send_need_ack(s, r, now_ns);
-        } else {
-            request_retransmission(s, r, now_ns);
-        }
+    if (!take_budget(s, p)) return Step::kStop;
+    switch (r.state) {
+        case RpcState::kAwaitAck: send_need_ack(s, r, now_ns); break;
+        case RpcState::kServerOutgoing: probe_client(s, r, now_ns); break;  // waits for grants
+        case RpcState::kClientIncoming:
+        case RpcState::kServerIncoming:
+            grant_stalled(s, idx);  // its granted bytes must not hold back other senders
+            [[fallthrough]];
+        default: request_retransmission(s, r, now_ns); break;  // incl. the client's probe
     }
-    // A sender waiting for grants sends nothing: its receiver answers probes and keeps it
-    // alive with BUSY (kUsReceiving above); it only needs to notice a dead peer. The next look
-    // is at the next RESEND or at the timeout, whichever comes first.
-    uint64_t next = s.quiet + c.resend_interval;
+    if (r.probes < UINT8_MAX) ++r.probes;
+    uint64_t next = s.quiet + probe_gap(s, r.probes);
     if (r.heard + c.timeout_ticks > s.quiet) next = std::min(next, r.heard + c.timeout_ticks);
     requeue(s, idx, next);
     return Step::kNext;
@@ -273,6 +312,7 @@ void run_timers(State &s, uint64_t now_ns) {
             static_cast<uint32_t>(s.tick), static_cast<uint32_t>(s.quiet), s.live_rpcs);
     s.backlog = false;
     flush_peer_acks(s, now_ns);
+    reclaim_idle_peers(s);
     uint32_t timeouts = 0;
     // A peer may leave the active list while checked (its last RPC left): take next first.
     for (uint32_t pi = s.active_peers; pi != kNil;) {

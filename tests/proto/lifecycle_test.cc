@@ -2,6 +2,8 @@
 // slow applications kept alive by BUSY, bpage exhaustion (incoming.cc's waiting list),
 // per-peer limits, and abort / close in every state with packets in flight. Each test ends by
 // checking that nothing is left.
+#include <map>
+#include <vector>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -42,19 +44,27 @@ TEST(Loss, SilentServer_ResendsAfterResendTicksThenEtimedout) {
     // First RESEND only after resend_ticks of silence, plus the per-RPC jitter of less than
     // resend_interval ticks (timer.cc).
     uint64_t first_resend = UINT64_MAX;
-    uint64_t resends = 0;
+    std::map<uint64_t, std::vector<uint64_t>> resend_times;  // per RPC
     for (const auto &p : net.log()) {
         if (p.src_ip == kClientIp && p.type == PacketType::kResend) {
             first_resend = std::min(first_resend, p.time_ns);
-            ++resends;
+            resend_times[p.sender_id].push_back(p.time_ns);
         }
     }
     EXPECT_GE(first_resend, start + (cfg.resend_ticks - 1) * kTickNs);
     EXPECT_LE(first_resend, start + (cfg.resend_ticks + cfg.resend_interval) * kTickNs);
-    // Then every resend_interval ticks for each RPC until the timeout.
-    uint64_t per_rpc = (cfg.timeout_ticks - cfg.resend_ticks) / cfg.resend_interval;
-    EXPECT_GE(resends, 2 * (per_rpc - 1));
-    EXPECT_LE(resends, 2 * (per_rpc + 1));
+    // Then with exponential backoff (issue 14): gaps of resend_interval, 2x, 4x, ... so a peer
+    // that never answers gets about kMaxUnansweredProbes probes per RPC before the timeout,
+    // instead of one every resend_interval.
+    ASSERT_EQ(resend_times.size(), 2u);
+    for (const auto &[id, times] : resend_times) {
+        EXPECT_GE(times.size(), 4u) << id;
+        EXPECT_LE(times.size(), 5u) << id;
+        for (size_t i = 2; i < times.size(); ++i) {
+            uint64_t prev = times[i - 1] - times[i - 2];
+            EXPECT_GE(times[i] - times[i - 1], 2 * prev - kTickNs) << id << " probe " << i;
+        }
+    }
     EXPECT_GE(done_at, start + (cfg.timeout_ticks - 1) * kTickNs);
     EXPECT_LE(done_at, start + (cfg.timeout_ticks + 2) * kTickNs);
     EXPECT_EQ(client.errors(), 2u);

@@ -64,9 +64,21 @@ struct EngineConfig {
      *  requests from that peer are refused as above until its ACKs arrive. 0 = none. */
     uint32_t max_peer_unacked = 0;
 
+    // --- fair shares against floods (not in Linux; docs/security.md) ---
+    /** Per mille of max_rpcs that incomplete inbound messages from one peer may hold; a new
+     *  one beyond it is dropped (EngineDrop::kPeerShare) without an answer. */
+    uint32_t peer_rpc_share = 500;
+    /** Per mille of the bpages held by incomplete inbound messages above which a peer is
+     *  "heavy": when a lighter peer's message finds no bpages or no RPC slot, the heavy peer's
+     *  oldest message that makes no progress is evicted for it. 1000 = never evict. */
+    uint32_t peer_pool_share = 500;
+    /** Ticks a peer with no RPCs and no pending acks is kept before its entry is reclaimed
+     *  (it is reclaimed sooner, least recently idle first, when the table is full). */
+    uint32_t peer_idle_ticks = 10'000;
+
     // --- capacities (preallocated; the datapath never allocates) ---
     uint32_t max_rpcs = 1u << 16;          ///< Live RPCs per engine.
-    uint32_t max_peers = 1024;
+    uint32_t max_peers = 1u << 17;         ///< Peer entries (about 200 B each, on demand).
     uint32_t max_sockets = 64;
     uint32_t tx_queue_packets = 4096;      ///< Packets buffered between engine and port.
 

@@ -24,6 +24,7 @@ enum class EngineDrop : uint8_t {
     kPeerTableFull,      ///< No room for a new peer.
     kTxQueueFull,        ///< Control packet not queued: TX queue full.
     kPeerLimit,          ///< DATA that would exceed the peer's server RPC / unacked limit.
+    kPeerShare,          ///< A new message beyond the peer's share of RPC slots (peer_rpc_share).
     kCount,
 };
 inline constexpr size_t kNumEngineDrops = static_cast<size_t>(EngineDrop::kCount);
@@ -69,7 +70,14 @@ struct EngineStats {
     uint64_t timer_checks = 0;           ///< RPCs the timer looked at (its work, all ticks).
     uint64_t timer_budget_deferrals = 0; ///< Peers whose due RPCs waited for the next tick.
     uint64_t tx_dropped_by_owner = 0;    ///< Packets the owner took and dropped (note_tx_dropped).
-
+    uint64_t probes_backed_off = 0;      ///< Timer packets delayed by exponential backoff.
+    // --- hostile and dead peers (docs/security.md) ---
+    uint64_t expired_waiting = 0;        ///< Messages waiting for bpages or grants dropped
+                                         ///< because their peer fell silent.
+    uint64_t evicted = 0;                ///< Incomplete messages evicted for a lighter peer.
+    uint64_t peers_created = 0;
+    uint64_t peers_reclaimed = 0;        ///< Idle peer entries freed (aged out or reused).
+    uint64_t ack_blocks_exhausted = 0;   ///< Acks sent at once: no pending-ack block free.
     uint64_t rx(wire::PacketType t) const { return packets_rx[static_cast<uint8_t>(t)]; }
     uint64_t tx(wire::PacketType t) const { return packets_tx[static_cast<uint8_t>(t)]; }
     uint64_t drop(EngineDrop d) const { return drops[static_cast<size_t>(d)]; }
