@@ -41,6 +41,9 @@ bool EngineConfig::validate(std::string *why) const {
         return fail("peer_pool_share is per mille, 1..1000");
     }
     if (peer_idle_ticks == 0) return fail("peer_idle_ticks must be > 0");
+    if (peer_incoming_share == 0 || peer_incoming_share > 1000) {
+        return fail("peer_incoming_share is per mille, 1..1000");
+    }
     if (tx_queue_packets < 16) return fail("tx_queue_packets must be >= 16");
     if (first_client_id == 0 || (first_client_id & 1) || id_stride == 0 || (id_stride & 1)) {
         return fail("first_client_id and id_stride must be even and non-zero");
@@ -171,8 +174,15 @@ uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t pee
 }
 
 void set_state(State &s, Rpc &r, RpcState st) {
-    if (r.state == RpcState::kAwaitAck) --s.peers[r.peer].unacked;
-    if (st == RpcState::kAwaitAck) ++s.peers[r.peer].unacked;
+    if (r.state == st) return;
+    if (r.state == RpcState::kAwaitAck) {
+        --s.peers[r.peer].unacked;
+        await_unlink(s, index_of(s, r));
+    }
+    if (st == RpcState::kAwaitAck) {
+        ++s.peers[r.peer].unacked;
+        await_link(s, index_of(s, r));
+    }
     r.state = st;
 }
 
@@ -352,6 +362,9 @@ int Engine::send_request_as(SocketId sid, Endpoint dst, const OutMessage &msg, u
     if (peer == kNil) return -ENOMEM;
     if (find_rpc(s, id, dst.ip) != nullptr) return -EEXIST;
     uint32_t idx = new_rpc(s, RpcState::kClientOutgoing, id, peer, dst.port, sid);
+    if (idx == kNil && evict_unacked(s, false)) {
+        idx = new_rpc(s, RpcState::kClientOutgoing, id, peer, dst.port, sid);
+    }
     if (idx == kNil) return -ENOMEM;
     s.rpcs[idx].cookie = cookie;
     start_out(s, idx, msg);
@@ -369,6 +382,9 @@ int Engine::fail_request(SocketId sid, Endpoint dst, uint64_t id, uint64_t cooki
     if (peer == kNil) return -ENOMEM;
     if (find_rpc(s, id, dst.ip) != nullptr) return -EEXIST;
     uint32_t idx = new_rpc(s, RpcState::kClientOutgoing, id, peer, dst.port, sid);
+    if (idx == kNil && evict_unacked(s, false)) {
+        idx = new_rpc(s, RpcState::kClientOutgoing, id, peer, dst.port, sid);
+    }
     if (idx == kNil) return -ENOMEM;
     Rpc &r = s.rpcs[idx];
     r.cookie = cookie;

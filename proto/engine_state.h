@@ -156,6 +156,8 @@ struct Rpc {
     bool inbound = false;         ///< Counted in its peer's in_rpcs / in_bpages.
     uint32_t in_prev = kNil;
     uint32_t in_next = kNil;
+    uint32_t await_prev = kNil;   ///< Chain of State's kAwaitAck RPCs, oldest reply first.
+    uint32_t await_next = kNil;
 };
 
 struct Peer {
@@ -173,6 +175,7 @@ struct Peer {
     uint32_t server_rpcs = 0;         ///< Live server RPCs this peer (a client) created here.
     uint32_t unacked = 0;             ///< Of those, replies in kAwaitAck.
     // --- fair_share.cc ---
+    uint64_t incoming = 0;            ///< Its messages' part of State::total_incoming (grant.cc).
     uint32_t in_rpcs = 0;             ///< Incomplete inbound server messages from this peer.
     uint32_t in_bpages = 0;           ///< bpages those hold.
     uint32_t in_head = kNil;          ///< Those messages, oldest first (Rpc::in_next).
@@ -239,6 +242,8 @@ struct Engine::State {
     uint32_t live_peers = 0;
     /// Peers with incomplete inbound messages, heaviest first (fair_share.cc).
     detail::IndexHeap peer_load;
+    uint32_t await_head = detail::kNil;   ///< kAwaitAck RPCs, oldest reply first (set_state).
+    uint32_t await_tail = detail::kNil;
     uint32_t inbound_rpcs = 0;        ///< Sum of the peers' in_rpcs.
     uint64_t inbound_bpages = 0;      ///< Sum of the peers' in_bpages.
     std::vector<detail::AckBlock> ack_blocks;
@@ -256,6 +261,7 @@ struct Engine::State {
     uint32_t fifo_head = detail::kNil;
     uint32_t fifo_tail = detail::kNil;
     uint64_t total_incoming = 0;      ///< Granted-but-not-received bytes of scheduled messages.
+    uint64_t incoming_excess = 0;     ///< Sum over peers of their part beyond their share.
     uint64_t next_in_seq = 0;         ///< MsgIn::seq of the next incoming message.
     /// RPCs with granted bytes to send, keyed by send_key() (outgoing.cc).
     detail::IndexHeap sendable;
@@ -352,6 +358,13 @@ bool inbound_allowed(const State &s, uint32_t pi);
 bool evict_for(State &s, uint32_t requester);
 /** Whether the peer holds more than its fair share of what incomplete messages hold. */
 bool over_share(const State &s, uint32_t pi);
+/** Tables full: frees the oldest finished reply waiting for its ACK (kAwaitAck), among the
+ *  first few; with `for_peer_slot`, only one that is its peer's last RPC (so the peer becomes
+ *  idle). Returns true if one was freed. */
+bool evict_unacked(State &s, bool for_peer_slot);
+/** set_state's bookkeeping of the kAwaitAck chain. */
+void await_link(State &s, uint32_t idx);
+void await_unlink(State &s, uint32_t idx);
 TxPacket *push_tx(State &s, uint32_t dst_ip, uint8_t priority);
 /** Queues a header-only control packet at the highest priority; counts it, or counts a drop
  *  when the TX queue is full. Returns false if it was not queued. */

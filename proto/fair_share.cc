@@ -13,10 +13,16 @@
 //   incomplete messages hold, that peer's oldest message that makes no progress is evicted
 //   (freed: a live client recovers it with RESEND -> RPC_UNKNOWN -> restart) and the request
 //   tries again.
-// - "No progress": waiting for bpages, or nothing heard of it for resend_ticks. A message that
-//   is arriving is never evicted.
+// - "No progress": waiting for bpages, no more than its first packet delivered, or nothing
+//   heard of it for resend_ticks. A message that is arriving is never evicted.
 // - The heaviest peer is the top of a heap of peers keyed by load (bpages, then messages),
 //   updated when a message starts, gets bpages or ends: never per packet.
+// - Finished replies waiting for their ACK (kAwaitAck) hold an RPC slot and a peer entry. A
+//   spoofed source never acknowledges, so a flood of one-byte requests from many addresses
+//   would hold both tables until NEED_ACK gives up. When a table is full, the oldest such
+//   reply is freed instead: a real client acknowledges within a tick, so the oldest are the
+//   sources that never will (a real client that lost part of that reply then fails the RPC
+//   with ETIMEDOUT: only while a table is full).
 #include <algorithm>
 
 #include "engine_state.h"
@@ -42,8 +48,12 @@ void update_load(State &s, uint32_t pi) {
     }
 }
 
+// Progress is shown, not assumed: a message that has delivered no more than its first packet
+// (all a flood of first packets ever sends) has shown none yet.
 bool makes_progress(const State &s, const Rpc &r) {
-    return !r.in.waiting && s.quiet - r.heard < s.cfg.resend_ticks;
+    uint32_t received = r.in.length - r.in.bytes_remaining;
+    return !r.in.waiting && received > s.cfg.max_payload() &&
+           s.quiet - r.heard < s.cfg.resend_ticks;
 }
 
 // Bound on the messages looked at per eviction: an older message that is still arriving is
@@ -134,6 +144,49 @@ bool evict_for(State &s, uint32_t requester) {
         ++s.stats.evicted;
         HOMA_TT(s.tt, "evict id %u from heavy peer 0x%x (%u bpages) for 0x%x",
                 static_cast<uint32_t>(s.rpcs[i].key.id), hp.ip, hp.in_bpages, rp.ip);
+        free_rpc(s, i);
+        return true;
+    }
+    return false;
+}
+
+void await_link(State &s, uint32_t idx) {
+    Rpc &r = s.rpcs[idx];
+    r.await_next = kNil;
+    r.await_prev = s.await_tail;
+    if (s.await_tail == kNil) {
+        s.await_head = idx;
+    } else {
+        s.rpcs[s.await_tail].await_next = idx;
+    }
+    s.await_tail = idx;
+}
+
+void await_unlink(State &s, uint32_t idx) {
+    Rpc &r = s.rpcs[idx];
+    if (r.await_prev == kNil) {
+        s.await_head = r.await_next;
+    } else {
+        s.rpcs[r.await_prev].await_next = r.await_next;
+    }
+    if (r.await_next == kNil) {
+        s.await_tail = r.await_prev;
+    } else {
+        s.rpcs[r.await_next].await_prev = r.await_prev;
+    }
+    r.await_prev = r.await_next = kNil;
+}
+
+bool evict_unacked(State &s, bool for_peer_slot) {
+    uint32_t scanned = 0;
+    for (uint32_t i = s.await_head; i != kNil && scanned < kMaxVictimScan;
+         i = s.rpcs[i].await_next, ++scanned) {
+        const Rpc &r = s.rpcs[i];
+        const Peer &p = s.peers[r.peer];
+        if (for_peer_slot && p.rpcs != 1) continue;
+        ++s.stats.evicted;
+        HOMA_TT(s.tt, "evict unacked reply id %u of silent peer 0x%x",
+                static_cast<uint32_t>(r.key.id), p.ip);
         free_rpc(s, i);
         return true;
     }

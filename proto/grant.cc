@@ -28,6 +28,10 @@
 // has to ask for a message's granted bytes (nothing came for resend_ticks), the message is
 // stalled: it leaves the grant set and its granted-not-received bytes stop counting in
 // total_incoming, so the grants go to senders that deliver. Its next DATA puts it back.
+// Before that, and for unscheduled bytes a sender claims and never sends (each first packet
+// announces up to unsched_bytes), each peer's granted-not-received bytes count against
+// max_incoming only up to its share (peer_incoming_share); beyond it the peer gets no grants,
+// and others are granted as if the excess were not there.
 #include <algorithm>
 
 #include "engine_state.h"
@@ -56,11 +60,32 @@ void send_grant(State &s, Rpc &r, uint8_t priority, uint32_t rank, uint64_t now_
     watch(s, index_of(s, r));
 }
 
-// Keeps total_incoming equal to the sum of every scheduled message's granted-not-received.
-void recount(State &s, MsgIn &in) {
-    uint32_t now = !in.stalled && in.granted > received(in) ? in.granted - received(in) : 0;
+// A peer's share of max_incoming (peer_incoming_share): beyond it, its granted-not-received
+// bytes do not hold back other peers' grants, and it gets no more grants itself.
+uint64_t peer_incoming_cap(const State &s) {
+    return std::max<uint64_t>(1, uint64_t{s.cfg.max_incoming} * s.cfg.peer_incoming_share / 1000);
+}
+
+uint64_t excess(const State &s, uint64_t incoming) {
+    uint64_t cap = peer_incoming_cap(s);
+    return incoming > cap ? incoming - cap : 0;
+}
+
+// Keeps total_incoming equal to the sum of every scheduled message's granted-not-received,
+// and each peer's part of it (and what peers hold beyond their share) up to date.
+void set_incoming(State &s, Rpc &r, uint32_t now) {
+    MsgIn &in = r.in;
+    Peer &p = s.peers[r.peer];
+    uint64_t before = excess(s, p.incoming);
+    p.incoming = p.incoming - in.incoming + now;
+    s.incoming_excess = s.incoming_excess - before + excess(s, p.incoming);
     s.total_incoming = s.total_incoming - in.incoming + now;
     in.incoming = now;
+}
+
+void recount(State &s, Rpc &r) {
+    const MsgIn &in = r.in;
+    set_incoming(s, r, !in.stalled && in.granted > received(in) ? in.granted - received(in) : 0);
 }
 
 bool before(const State &s, uint32_t a, uint32_t b) { return srpt_before(s.rpcs[a], s.rpcs[b]); }
@@ -149,7 +174,7 @@ void grantable_add(State &s, uint32_t idx) {
         s.rpcs[s.fifo_tail].in.fifo_next = idx;
     }
     s.fifo_tail = idx;
-    recount(s, in);
+    recount(s, s.rpcs[idx]);
     s.grant_rest.push(idx, srpt_key(s.rpcs[idx]));
     rebalance(s);
     s.grants_dirty = true;
@@ -159,8 +184,7 @@ void grantable_remove(State &s, uint32_t idx) {
     MsgIn &in = s.rpcs[idx].in;
     leave_grant_set(s, idx);
     if (in.scheduled) {
-        s.total_incoming -= in.incoming;
-        in.incoming = 0;
+        set_incoming(s, s.rpcs[idx], 0);
         in.scheduled = false;
     }
 }
@@ -170,7 +194,7 @@ void grant_stalled(State &s, uint32_t idx) {
     if (!in.scheduled || in.stalled) return;
     in.stalled = true;
     leave_grant_set(s, idx);
-    recount(s, in);
+    recount(s, s.rpcs[idx]);
     s.grants_dirty = true;
 }
 
@@ -181,14 +205,14 @@ void grant_unstalled(State &s, uint32_t idx) {
     if (in.granted < in.length && !in.waiting) {
         grantable_add(s, idx);  // recounts
     } else {
-        recount(s, in);
+        recount(s, s.rpcs[idx]);
     }
 }
 
 void grantable_received(State &s, uint32_t idx) {
     MsgIn &in = s.rpcs[idx].in;
     if (!in.scheduled) return;
-    recount(s, in);
+    recount(s, s.rpcs[idx]);
     if (!in.grantable) return;
     if (in.granted >= in.length) {
         leave_grant_set(s, idx);  // the sender announced everything (unscheduled)
@@ -211,6 +235,7 @@ void update_grants(State &s, uint64_t now_ns) {
     const EngineConfig &c = s.cfg;
     auto active = static_cast<uint32_t>(s.grant_active.size());
     uint64_t window = c.window ? c.window : c.max_incoming / (active + 1);
+    const uint64_t cap = peer_incoming_cap(s);
     bool finished_any = false;
     for (uint32_t rank = 0; rank < active; ++rank) {
         uint32_t idx = s.grant_active[rank];
@@ -219,11 +244,16 @@ void update_grants(State &s, uint64_t now_ns) {
         uint8_t priority = static_cast<uint8_t>(rank >= c.max_sched_prio ? 0 : c.max_sched_prio - rank);
         uint64_t target = std::min<uint64_t>(in.length, uint64_t{received(in)} + window);
         if (target <= in.granted) continue;
-        if (s.total_incoming >= c.max_incoming) break;
-        uint64_t inc = std::min<uint64_t>(target - in.granted, c.max_incoming - s.total_incoming);
+        // What peers hold beyond their share does not count against the others.
+        uint64_t total = s.total_incoming - s.incoming_excess;
+        if (total >= c.max_incoming) break;
+        uint64_t peer_used = s.peers[r.peer].incoming;
+        if (peer_used >= cap) continue;  // this peer has its share: the next one may not
+        uint64_t inc = std::min<uint64_t>({target - in.granted, c.max_incoming - total,
+                                           cap - peer_used});
         if (inc < c.max_payload() && in.granted + inc != in.length) continue;
         in.granted += static_cast<uint32_t>(inc);
-        recount(s, in);
+        recount(s, s.rpcs[idx]);
         s.fifo_credit += inc * c.grant_fifo_fraction;
         s.stats.granted_bytes += inc;
         send_grant(s, r, priority, rank, now_ns);
@@ -248,7 +278,7 @@ void update_grants(State &s, uint64_t now_ns) {
     Rpc &r = s.rpcs[oldest];
     uint32_t inc = std::min(c.fifo_grant_increment, r.in.length - r.in.granted);
     r.in.granted += inc;
-    recount(s, r.in);
+    recount(s, r);
     s.stats.granted_bytes += inc;
     ++s.stats.fifo_grants_sent;
     send_grant(s, r, c.max_sched_prio, kFifoRank, now_ns);

@@ -110,7 +110,7 @@ uint32_t rpc_for_data(State &s, const wire::DataHeader &h, uint32_t src_ip, uint
         return kNil;
     }
     uint32_t idx = new_rpc(s, RpcState::kServerIncoming, id, peer, h.common.sport.get(), sock);
-    if (idx == kNil && evict_for(s, peer)) {
+    if (idx == kNil && (evict_for(s, peer) || evict_unacked(s, false))) {
         idx = new_rpc(s, RpcState::kServerIncoming, id, peer, h.common.sport.get(), sock);
     }
     if (idx == kNil) {
@@ -225,7 +225,9 @@ void retry_buffer_waiters(State &s, uint64_t now_ns) {
     while (!s.buffer_waiters.empty()) {
         uint32_t idx = s.buffer_waiters.top();
         Rpc &r = s.rpcs[idx];
-        if (!alloc_bpages(s, idx)) break;  // shortest first: a longer one fits no better
+        // Shortest first: a longer one fits no better. A light peer's waiter may take bpages
+        // from a heavy peer's stalled messages (bounded: each eviction frees a message).
+        if (!alloc_or_evict(s, idx)) break;
         s.buffer_waiters.pop();
         r.in.waiting = false;
         r.heard = s.quiet;  // the wait was ours, not the sender's silence

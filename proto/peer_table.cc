@@ -74,7 +74,9 @@ uint32_t get_peer(State &s, uint32_t ip) {
     uint32_t i = s.peer_index.find({ip});
     if (i != kNil) return i;
     if (s.live_peers >= s.cfg.max_peers) {
-        if (s.idle_head == kNil) return kNil;  // every entry has RPCs: they end in time
+        // Every entry has RPCs: a finished reply to a silent peer may go (fair_share.cc),
+        // else the new peer waits until RPCs end (they all do, in time: timer.cc).
+        if (s.idle_head == kNil && !evict_unacked(s, true)) return kNil;
         release_peer(s, s.idle_head);
     }
     if (s.free_peers != kNil) {

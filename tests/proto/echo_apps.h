@@ -104,8 +104,9 @@ public:
         if (it != tokens_.end()) outstanding_.erase(it->second);
     }
 
-    /** Takes responses, checks each byte, frees their bpages and released request buffers. */
-    void poll() {
+    /** Takes responses, checks each byte, frees their bpages and released request buffers.
+     *  Given the time, also records each RPC's latency (latencies()). */
+    void poll(uint64_t now = 0) {
         Message m;
         while (h_.engine.recv(sock_, kRecvResponse, 0, &m) == 0) {
             auto it = requests_.find(m.cookie);
@@ -120,6 +121,10 @@ public:
                 ++corrupt_;
             }
             completion_order_.push_back(m.cookie);
+            if (now != 0 && m.error == 0) {
+                latencies_.push_back({static_cast<uint32_t>(it->second.size()),
+                                      now - outstanding_[m.cookie]});
+            }
             h_.pool.release(m.bpage_offsets, m.num_bpages);
             outstanding_.erase(m.cookie);
             ++completed_;
@@ -135,6 +140,12 @@ public:
     size_t outstanding() const { return outstanding_.size(); }
     size_t buffers_held() const { return requests_.size(); }
     const std::vector<uint64_t> &completion_order() const { return completion_order_; }
+    struct Latency {
+        uint32_t length;
+        uint64_t ns;
+    };
+    /** Of RPCs completed without error by poll(now), in completion order. */
+    const std::vector<Latency> &latencies() const { return latencies_; }
     SocketId socket() const { return sock_; }
 
 private:
@@ -146,6 +157,7 @@ private:
     std::map<uint64_t, uint64_t> outstanding_;
     std::map<uint64_t, uint64_t> tokens_;  ///< RPC id -> token (= cookie).
     std::vector<uint64_t> completion_order_;
+    std::vector<Latency> latencies_;
     uint64_t completed_ = 0;
     uint64_t corrupt_ = 0;
     uint64_t errors_ = 0;

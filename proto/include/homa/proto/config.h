@@ -72,6 +72,10 @@ struct EngineConfig {
      *  "heavy": when a lighter peer's message finds no bpages or no RPC slot, the heavy peer's
      *  oldest message that makes no progress is evicted for it. 1000 = never evict. */
     uint32_t peer_pool_share = 500;
+    /** Per mille of max_incoming that one peer's granted-but-not-received bytes may use; a
+     *  peer beyond it gets no more grants, and its excess does not delay grants to others (a
+     *  flood of first packets each claims unsched_bytes it never sends). */
+    uint32_t peer_incoming_share = 500;
     /** Ticks a peer with no RPCs and no pending acks is kept before its entry is reclaimed
      *  (it is reclaimed sooner, least recently idle first, when the table is full). */
     uint32_t peer_idle_ticks = 10'000;
