@@ -10,7 +10,8 @@
 //   in_bpages. The bpage share is work-conserving: one peer may use the whole pool while
 //   nobody else needs it. When a message from another peer finds no bpages or no RPC slot,
 //   and the heaviest peer holds more than peer_pool_share per mille of the bpages that
-//   incomplete messages hold, that peer's oldest message that makes no progress is evicted
+//   incomplete messages hold (and more than one message), that peer's oldest message that
+//   makes no progress is evicted
 //   (freed: a live client recovers it with RESEND -> RPC_UNKNOWN -> restart) and the request
 //   tries again.
 // - "No progress": waiting for bpages, no more than its first packet delivered, or nothing
@@ -136,7 +137,8 @@ bool evict_for(State &s, uint32_t requester) {
     // Heavier than the requester, and more than its share: a fair mix evicts nobody.
     bool heavier = hp.in_bpages > rp.in_bpages ||
                    (hp.in_bpages == rp.in_bpages && hp.in_rpcs > rp.in_rpcs + 1);
-    if (!heavier || !over_share(s, heavy)) return false;
+    // One message is never a flood, however large: only a peer with several is evicted from.
+    if (!heavier || hp.in_rpcs < 2 || !over_share(s, heavy)) return false;
     uint32_t scanned = 0;
     for (uint32_t i = hp.in_head; i != kNil && scanned < kMaxVictimScan;
          i = s.rpcs[i].in_next, ++scanned) {

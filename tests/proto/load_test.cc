@@ -231,6 +231,7 @@ TEST(Load, LowerRankedMessagesAreGrantedAtLowerPriorities) {
     cfg.local_ip = kServerIp;
     cfg.max_overcommit = 5;
     cfg.max_incoming = 2'000'000;  // room for every message's window
+    cfg.peer_incoming_share = 1000;  // one peer sends them all: its share is everything
     cfg.grant_fifo_fraction = 0;   // only the SRPT grants
     Handcrafted h(cfg);
     SocketId sock;
