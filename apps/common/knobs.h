@@ -27,9 +27,13 @@
     X(resend_interval, "ticks between RESENDs")                                            \
     X(timeout_ticks, "silent ticks before an RPC fails with ETIMEDOUT")                    \
     X(request_ack_ticks, "ticks a finished reply waits before NEED_ACK")                   \
-    X(resend_budget, "timer control packets per peer per tick (RESEND, BUSY, NEED_ACK)")  \
+    X(resend_budget, "timer control packets per peer per tick (RESEND, NEED_ACK)")        \
     X(max_peer_server_rpcs, "server RPCs one peer may hold on this host (0: no limit)")    \
     X(max_peer_unacked, "replies one peer may leave unacknowledged (0: no limit)")         \
+    X(peer_rpc_share, "per mille of max_rpcs one peer's incomplete messages may hold")     \
+    X(peer_pool_share, "per mille of held bpages above which a peer is evicted from")      \
+    X(peer_incoming_share, "per mille of max_incoming one peer's grants may use")          \
+    X(peer_idle_ticks, "ticks an idle peer entry is kept")                                 \
     X(max_rpcs, "live RPCs per worker (start-up only)")                                    \
     X(max_peers, "peers per worker (start-up only)")                                       \
     X(max_sockets, "sockets per worker (start-up only)")                                   \

@@ -52,6 +52,12 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("timer_checks", e.timer_checks);
     visit("timer_budget_deferrals", e.timer_budget_deferrals);
     visit("tx_dropped_by_owner", e.tx_dropped_by_owner);
+    visit("probes_backed_off", e.probes_backed_off);
+    visit("expired_waiting", e.expired_waiting);
+    visit("evicted", e.evicted);
+    visit("peers_created", e.peers_created);
+    visit("peers_reclaimed", e.peers_reclaimed);
+    visit("ack_blocks_exhausted", e.ack_blocks_exhausted);
     for (size_t d = 0; d < kNumEngineDrops; ++d) {
         visit(std::string("drop_") + engine_drop_name(static_cast<EngineDrop>(d)), e.drops[d]);
     }
