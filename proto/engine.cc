@@ -87,7 +87,8 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
       peer_load(c.max_peers != 0 && c.max_peers <= (1u << 24) ? c.max_peers : 1),
       grant_rest(heap_capacity(c)),
       sendable(heap_capacity(c)),
-      buffer_waiters(heap_capacity(c)) {
+      buffer_waiters(heap_capacity(c)),
+      timer_heap(c.max_peers != 0 && c.max_peers <= (1u << 24) ? c.max_peers : 1) {
     if (!cfg.validate(&error)) return;
     if (!pool.alloc || !pool.release || !pool.base) {
         error = "pool operations missing";
@@ -107,6 +108,7 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
         free_ack_blocks = i;
     }
     ack_peers.reserve(ack_blocks.size());
+    deferred_peers.reserve(cfg.max_peers);
     sockets.resize(cfg.max_sockets);
     socket_by_port.assign(65536, kNil);
     grant_active.reserve(cfg.max_overcommit);
@@ -129,6 +131,7 @@ uint32_t Engine::held_bpages() const noexcept { return s_->held_bpages; }
 uint32_t Engine::buffer_waiters() const noexcept {
     return static_cast<uint32_t>(s_->buffer_waiters.size());
 }
+uint32_t Engine::live_peers() const noexcept { return s_->live_peers; }
 uint32_t Engine::peer_server_rpcs(uint32_t ip) const noexcept {
     uint32_t i = s_->peer_index.find({ip});
     return i == kNil ? 0 : s_->peers[i].server_rpcs;

@@ -189,9 +189,6 @@ struct Peer {
     uint64_t heard = 0;               ///< Last packet from this peer about a live RPC.
     uint32_t watch_head = kNil;       ///< RPCs waiting on this peer, least recently checked
                                       ///< first; a circular list (timer.cc).
-    uint32_t next_active = kNil;      ///< Chain of peers with a non-empty watch list.
-    uint32_t prev_active = kNil;
-    bool active = false;
     uint64_t budget_tick = 0;         ///< Tick of budget_used.
     uint32_t budget_used = 0;         ///< Timer control packets sent to this peer in that tick.
 };
@@ -282,7 +279,9 @@ struct Engine::State {
     uint64_t tick = 0;
     uint64_t quiet = 0;               ///< Ticks in which the owner reported no backlog.
     bool backlog = false;             ///< note_backlog() was called during this tick.
-    uint32_t active_peers = detail::kNil; ///< Peers with a non-empty watch list (timer.cc).
+    /// Peers with a non-empty watch list, keyed by when the head comes due (timer.cc).
+    detail::IndexHeap timer_heap;
+    std::vector<uint32_t> deferred_peers;  ///< Scratch of run_timers (budget ran out).
     std::vector<uint32_t> ack_peers;  ///< Peers with pending acks, flushed each tick (ack.cc).
     uint32_t held_bpages = 0;
     Timetrace *tt = nullptr;          ///< This lcore's timetrace ring (HOMA_TT); nullptr: off.

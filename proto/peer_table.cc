@@ -56,7 +56,7 @@ void idle_append(State &s, uint32_t pi) {
 // Takes an idle peer out of the table; its slot goes to the free chain.
 void release_peer(State &s, uint32_t pi) {
     Peer &p = s.peers[pi];
-    assert(p.in_use && p.rpcs == 0 && p.num_acks == 0 && !p.active && !p.ack_listed);
+    assert(p.in_use && p.rpcs == 0 && p.num_acks == 0 && p.watch_head == kNil && !p.ack_listed);
     idle_unlink(s, pi);
     s.peer_index.erase({p.ip});
     p = Peer{};

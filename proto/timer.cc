@@ -20,11 +20,11 @@
 // What is different from Linux, and why (issue 12: the first version, a per-RPC scan of the
 // whole slab every tick, collapsed from 1 M to 8 k RPC/s at 10^4 live RPCs):
 // 1. Work follows what is due. An RPC that waits goes on its peer's watch list (watch(), at the
-//    transitions that make it wait); per tick the timer looks only at the heads of the lists
-//    of the peers that have any, until it meets one that is not due. Packets only stamp
-//    `heard` (no list surgery per packet); a head that was heard from recently goes back to
+//    transitions that make it wait); per tick the timer looks only at the peers whose head is
+//    due (a heap of peers keyed by their head's due time), until it meets a head not due.
+//    Packets only stamp `heard` (no list surgery per packet); a head that was heard from recently goes back to
 //    the tail, and one that no longer waits leaves the list. Each of these is paid for by the
-//    packet or transition that caused it, so a tick costs O(peers + what is due), not
+//    packet or transition that caused it, so a tick costs O(what is due x log peers), not
 //    O(live RPCs).
 // 2. Budgets. At most resend_budget control packets per peer per tick, longest silent first.
 //    With 10^5 RPCs queued at a busy server, Linux would send 10^5 RESENDs every
@@ -77,26 +77,18 @@ Owes who_owes(const Rpc &r) {
     return Owes::kUs;
 }
 
-void link_active(State &s, uint32_t pi) {
-    Peer &p = s.peers[pi];
-    if (p.active) return;
-    p.active = true;
-    p.prev_active = kNil;
-    p.next_active = s.active_peers;
-    if (s.active_peers != kNil) s.peers[s.active_peers].prev_active = pi;
-    s.active_peers = pi;
-}
-
-void unlink_active(State &s, uint32_t pi) {
-    Peer &p = s.peers[pi];
-    if (!p.active) return;
-    p.active = false;
-    if (p.prev_active == kNil) {
-        s.active_peers = p.next_active;
+// The timer heap holds every peer with a non-empty watch list, keyed by when its head comes
+// due: a tick visits only the peers that have something due (with 10^5 peers, walking them
+// all each tick cost more than the tick).
+void heap_set(State &s, uint32_t pi) {
+    uint32_t head = s.peers[pi].watch_head;
+    if (head == kNil) {
+        if (s.timer_heap.contains(pi)) s.timer_heap.erase(pi);
+    } else if (s.timer_heap.contains(pi)) {
+        s.timer_heap.update(pi, s.rpcs[head].next_check);
     } else {
-        s.peers[p.prev_active].next_active = p.next_active;
+        s.timer_heap.push(pi, s.rpcs[head].next_check);
     }
-    if (p.next_active != kNil) s.peers[p.next_active].prev_active = p.prev_active;
 }
 
 // Watch lists are circular: the tail is the head's prev, so moving the head to the tail (the
@@ -110,7 +102,7 @@ void append(State &s, uint32_t idx, uint64_t next_check) {
     if (p.watch_head == kNil) {
         r.watch_next = r.watch_prev = idx;
         p.watch_head = idx;
-        link_active(s, r.peer);
+        heap_set(s, r.peer);
         return;
     }
     uint32_t head = p.watch_head;
@@ -124,16 +116,17 @@ void append(State &s, uint32_t idx, uint64_t next_check) {
 void unlink(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
     Peer &p = s.peers[r.peer];
+    bool was_head = p.watch_head == idx;
     if (r.watch_next == idx) {
         p.watch_head = kNil;
-        unlink_active(s, r.peer);
     } else {
         s.rpcs[r.watch_prev].watch_next = r.watch_next;
         s.rpcs[r.watch_next].watch_prev = r.watch_prev;
-        if (p.watch_head == idx) p.watch_head = r.watch_next;
+        if (was_head) p.watch_head = r.watch_next;
     }
     r.watched = false;
     r.watch_prev = r.watch_next = kNil;
+    if (was_head) heap_set(s, r.peer);
 }
 
 // Moves the head of its peer's list to the tail.
@@ -142,6 +135,7 @@ void requeue(State &s, uint32_t idx, uint64_t next_check) {
     assert(s.peers[r.peer].watch_head == idx);
     r.next_check = next_check;
     s.peers[r.peer].watch_head = r.watch_next;
+    heap_set(s, r.peer);
 }
 
 void send_need_ack(State &s, Rpc &r, uint64_t now_ns) {
@@ -271,14 +265,15 @@ Step check_head(State &s, uint32_t idx, uint64_t now_ns, uint32_t *timeouts) {
     return Step::kNext;
 }
 
-void check_peer(State &s, uint32_t pi, uint64_t now_ns, uint32_t *timeouts) {
+// Returns false when the peer's budget (or the tick's timeouts) ran out with work still due.
+bool check_peer(State &s, uint32_t pi, uint64_t now_ns, uint32_t *timeouts) {
     for (;;) {
         uint32_t head = s.peers[pi].watch_head;  // re-read: checks may free the peer's RPCs
-        if (head == kNil || s.rpcs[head].next_check > s.quiet) return;
+        if (head == kNil || s.rpcs[head].next_check > s.quiet) return true;
         if (check_head(s, head, now_ns, timeouts) == Step::kStop) {
             ++s.stats.timer_budget_deferrals;
             HOMA_TT(s.tt, "timer budget spent for peer 0x%x", s.peers[pi].ip);
-            return;
+            return false;
         }
     }
 }
@@ -314,12 +309,20 @@ void run_timers(State &s, uint64_t now_ns) {
     flush_peer_acks(s, now_ns);
     reclaim_idle_peers(s);
     uint32_t timeouts = 0;
-    // A peer may leave the active list while checked (its last RPC left): take next first.
-    for (uint32_t pi = s.active_peers; pi != kNil;) {
-        uint32_t next = s.peers[pi].next_active;
-        check_peer(s, pi, now_ns, &timeouts);
-        pi = next;
+    // Peers whose budget ran out keep their due head; they are put back after the loop, due
+    // in the next tick, so that this loop ends.
+    while (!s.timer_heap.empty() && s.timer_heap.top_key() <= s.quiet) {
+        uint32_t pi = s.timer_heap.pop();
+        if (!check_peer(s, pi, now_ns, &timeouts) && s.peers[pi].watch_head != kNil) {
+            if (s.timer_heap.contains(pi)) s.timer_heap.erase(pi);
+            s.deferred_peers.push_back(pi);
+        }
     }
+    for (uint32_t pi : s.deferred_peers) {
+        if (s.peers[pi].watch_head == kNil || s.timer_heap.contains(pi)) continue;
+        s.timer_heap.push(pi, s.quiet + 1);
+    }
+    s.deferred_peers.clear();
 }
 
 }  // namespace homa::detail

@@ -248,6 +248,8 @@ public:
     uint32_t held_bpages() const noexcept;
     /** Incoming messages waiting for bpages (the pool was exhausted when they arrived). */
     uint32_t buffer_waiters() const noexcept;
+    /** Peer entries in use (idle ones count until they are reclaimed). Owning thread. */
+    uint32_t live_peers() const noexcept;
     /** Server RPCs and unacknowledged replies this engine holds for peer `ip` (both 0 for an
      *  unknown peer); bounded by max_peer_server_rpcs / max_peer_unacked. */
     uint32_t peer_server_rpcs(uint32_t ip) const noexcept;
