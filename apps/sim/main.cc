@@ -45,7 +45,10 @@ ProgressFn progress_printer(bool enabled) {
 
 int main(int argc, char **argv) {
     std::string command;
-    for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+    for (int i = 0; i < argc; ++i) {
+        if (i) command += ' ';
+        command += argv[i];
+    }
     gflags::SetUsageMessage(
         "simulates a cluster of homa::Engine hosts against an SRPT oracle\n"
         "  homa-sim --hosts=16 --workload=w3 --load=0.8 --messages=100000 --link_gbps=25 "
