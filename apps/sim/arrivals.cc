@@ -11,9 +11,8 @@ std::vector<MessageSpec> poisson_all_to_all(const Topology &topo, const apps::Wo
     std::vector<MessageSpec> out;
     out.reserve(messages);
     std::mt19937_64 rng(seed);
-    // Aggregate rate over the cluster: each host offers load * link in message bytes.
-    const double bytes_per_ps = topo.link_gbps / 8.0 / 1000.0;
-    const double rate_per_ps = load * topo.hosts * bytes_per_ps / workload.mean_length();
+    // Aggregate rate over the cluster: each host's link is busy `load` of the time.
+    const double rate_per_ps = load * topo.hosts / mean_rpc_wire_time(topo, workload);
     std::exponential_distribution<double> gap(rate_per_ps);
     std::uniform_int_distribution<uint32_t> host(0, topo.hosts - 1), other(0, topo.hosts - 2);
     double t = 0;
@@ -28,6 +27,15 @@ std::vector<MessageSpec> poisson_all_to_all(const Topology &topo, const apps::Wo
         out.push_back(m);
     }
     return out;
+}
+
+double mean_rpc_wire_time(const Topology &topo, const apps::Workload &workload) {
+    double mean = 0, prev = 0;
+    for (size_t i = 0; i < workload.lengths().size(); ++i) {
+        mean += (workload.cdf()[i] - prev) * double(topo.rpc_wire_time(workload.lengths()[i]));
+        prev = workload.cdf()[i];
+    }
+    return mean;
 }
 
 std::vector<MessageSpec> incast(const Topology &topo, uint32_t senders, uint32_t big_bytes,

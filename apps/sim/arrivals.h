@@ -22,8 +22,10 @@ struct MessageSpec {
     bool tagged = false;  ///< Incast: one of the short probe messages (reported separately).
 };
 
-/** Poisson arrivals at `load` (a fraction of one host link, in message bytes) per host,
- *  each to a destination drawn uniformly among the other hosts, lengths from `workload`.
+/** Poisson arrivals at `load` per host, each to a destination drawn uniformly among the other
+ *  hosts, lengths from `workload`. Load is the fraction of a host link's time the messages'
+ *  frames occupy: DATA packets with all their headers, request plus 1-byte reply
+ *  (Topology::rpc_wire_time), so that header-heavy workloads (W1) can be offered 90 % too.
  *  Sorted by arrival. */
 std::vector<MessageSpec> poisson_all_to_all(const Topology &topo, const apps::Workload &workload,
                                             double load, uint64_t messages, uint64_t seed);
@@ -32,6 +34,9 @@ std::vector<MessageSpec> poisson_all_to_all(const Topology &topo, const apps::Wo
  *  by one packet time so that the order is defined), and `probes` short messages of
  *  `probe_bytes` go to host 0 from random senders at times uniformly random over the time the
  *  big messages need at line rate. The probes are tagged. Sorted by arrival. */
+/** Mean Topology::rpc_wire_time over the workload's lengths, in ps. */
+double mean_rpc_wire_time(const Topology &topo, const apps::Workload &workload);
+
 std::vector<MessageSpec> incast(const Topology &topo, uint32_t senders, uint32_t big_bytes,
                                 uint32_t probes, uint32_t probe_bytes, uint64_t seed);
 

@@ -10,7 +10,7 @@
 DEFINE_uint32(hosts, 16, "hosts in the cluster (2..144)");
 DEFINE_string(workload, "w3", "message sizes: w1..w5, a byte count, or a file of 'length weight' lines");
 DEFINE_string(workload_dir, "config/workloads", "where w1..w5 live");
-DEFINE_double(load, 0.8, "offered load per host: fraction of its link, in message bytes");
+DEFINE_double(load, 0.8, "offered load per host: fraction of its link's time taken by the messages' frames (request + reply)");
 DEFINE_uint64(messages, 10000, "messages to simulate (Poisson arrivals, all-to-all)");
 DEFINE_double(link_gbps, 25, "link speed of every host (and switch port)");
 DEFINE_uint64(seed, 1, "seed of the arrivals (same seed, same results)");

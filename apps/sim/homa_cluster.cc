@@ -20,7 +20,6 @@ namespace homa::sim {
 namespace {
 
 constexpr uint16_t kServerPort = 99;
-constexpr uint32_t kReplyBytes = 1;
 
 enum class Kind : uint8_t {
     kArrival,   // a: message index

@@ -72,27 +72,31 @@ int main(int argc, char **argv) {
         // Loads in increasing order; the maximum is the highest load below the first failure.
         std::vector<double> loads = cli.sweep_loads;
         std::sort(loads.begin(), loads.end());
-        double best = 0;
-        bool failed = false;
+        double best = 0, best_oracle = 0;
+        bool failed = false, oracle_failed = false;
         for (double l : loads) {
             ExperimentOptions o = cli.experiment;
             o.load = l;
-            o.oracle = false;
+            o.oracle = true;  // a few % of the Homa run's time: same loads, same criterion
             ExperimentResult r = run_experiment(o, cli.workload, progress);
             const LoadReport &lr = r.homa_load;
             char line[256];
             std::snprintf(line, sizeof line,
-                          "  sweep: load %.2f achieved %.3f of arrived %.3f, backlog %.1f -> %.1f MB, "
-                          "incomplete %lu, max port queue %.0f KB: %s\n",
+                          "  sweep: load %.2f Homa achieved %.3f of arrived %.3f, backlog %.1f -> %.1f MB, "
+                          "incomplete %lu, max port queue %.0f KB: %s; SRPT achieved %.3f: %s\n",
                           l, lr.achieved, lr.arrived, lr.backlog_mid_mb, lr.backlog_end_mb,
                           static_cast<unsigned long>(lr.incomplete), r.cluster.max_port_queue_bytes / 1024.0,
-                          lr.sustained ? "sustained" : "NOT sustained");
+                          lr.sustained ? "sustained" : "NOT sustained", r.oracle_load->achieved,
+                          r.oracle_load->sustained ? "sustained" : "NOT sustained");
             info.sweep += line;
             if (cli.progress) std::fputs(line, stderr);
             if (lr.sustained && !failed) best = l;
             if (!lr.sustained) failed = true;
+            if (r.oracle_load->sustained && !oracle_failed) best_oracle = l;
+            if (!r.oracle_load->sustained) oracle_failed = true;
         }
         info.max_sustainable_load = best;
+        info.max_sustainable_load_oracle = best_oracle;
     }
 
     ExperimentResult r = run_experiment(cli.experiment, cli.workload, progress);

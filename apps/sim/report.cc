@@ -59,13 +59,15 @@ void print_table(std::FILE *out, const ExperimentOptions &o, const ExperimentRes
             std::fprintf(out, " %9s %9s %11s\n", "-", "-", "-");
         }
     }
-    std::fprintf(out, "\n  load (fraction of a host link in message bytes; arrived and achieved over the "
-                      "second half of the arrivals)\n");
-    print_load(out, "Homa", r.homa_load);
-    if (r.oracle_load) print_load(out, "SRPT", *r.oracle_load);
+    if (!o.incast.senders) {
+        std::fprintf(out, "\n  load (fraction of host link time, request + reply frames; arrived and achieved over the "
+                          "second half of the arrivals)\n");
+        print_load(out, "Homa", r.homa_load);
+        if (r.oracle_load) print_load(out, "SRPT", *r.oracle_load);
+    }
     if (info.max_sustainable_load) {
-        std::fprintf(out, "%s  maximum sustainable load (Homa): %.2f\n", info.sweep.c_str(),
-                     *info.max_sustainable_load);
+        std::fprintf(out, "%s  maximum sustainable load: Homa %.2f, SRPT oracle %.2f\n", info.sweep.c_str(),
+                     *info.max_sustainable_load, info.max_sustainable_load_oracle.value_or(0));
     }
 
     const ClusterStats &c = r.cluster;
@@ -152,7 +154,12 @@ void print_json(std::FILE *out, const ExperimentOptions &o, const ExperimentResu
             std::fprintf(out, "null}");
         }
     }
-    const LoadReport &l = r.homa_load;
+    LoadReport l = r.homa_load;
+    if (o.incast.senders) {
+        // Incast offers far more than one link; what it achieves is the receiver's link use.
+        l.offered = l.arrived = NAN;
+        l.achieved = r.targets.incast_link_busy.value_or(NAN);
+    }
     std::fprintf(out, "], \"offered_load\": %s, \"arrived_load\": %s, \"achieved_load\": %s, "
                       "\"sustained\": %s, \"incomplete\": %lu, \"backlog_mid_mb\": %s, \"backlog_end_mb\": %s, ",
                  num(l.offered).c_str(), num(l.arrived).c_str(), num(l.achieved).c_str(),
@@ -163,7 +170,9 @@ void print_json(std::FILE *out, const ExperimentOptions &o, const ExperimentResu
                      num(r.oracle_load->achieved).c_str(), r.oracle_load->sustained ? "true" : "false");
     }
     if (info.max_sustainable_load) {
-        std::fprintf(out, "\"max_sustainable_load\": %s, ", num(*info.max_sustainable_load).c_str());
+        std::fprintf(out, "\"max_sustainable_load\": %s, \"oracle_max_sustainable_load\": %s, ",
+                     num(*info.max_sustainable_load).c_str(),
+                     num(info.max_sustainable_load_oracle.value_or(NAN)).c_str());
     }
     const Targets &tg = r.targets;
     std::fprintf(out, "\"small_half_p99\": %s, \"small_half_max_bytes\": %u, ",

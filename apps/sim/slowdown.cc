@@ -84,7 +84,7 @@ LoadReport load_report(const Topology &topo, std::span<const MessageSpec> msgs,
     const SimTime end = msgs.back().arrival, mid = end / 2;
     double arrived_mid = 0, arrived_end = 0, done_mid = 0, done_end = 0;
     for (size_t i = 0; i < msgs.size(); ++i) {
-        const double len = msgs[i].length;
+        const double len = double(topo.rpc_wire_time(msgs[i].length));
         arrived_end += len;
         if (msgs[i].arrival <= mid) arrived_mid += len;
         if (completed[i] == 0) {
@@ -94,14 +94,16 @@ LoadReport load_report(const Topology &topo, std::span<const MessageSpec> msgs,
         if (completed[i] <= end) done_end += len;
         if (completed[i] <= mid) done_mid += len;
     }
-    // Bytes the cluster's host links carry in the second half at line rate.
-    const double capacity = double(end - mid) / 1000.0 * topo.link_gbps / 8.0 * topo.hosts;
+    // Link time of the cluster's host links in the second half.
+    const double capacity = double(end - mid) * topo.hosts;
     if (capacity > 0) {
         r.arrived = (arrived_end - arrived_mid) / capacity;
         r.achieved = (done_end - done_mid) / capacity;
     }
-    r.backlog_mid_mb = (arrived_mid - done_mid) / 1e6;
-    r.backlog_end_mb = (arrived_end - done_end) / 1e6;
+    // Backlog in MB of link time at line rate (ps -> bytes).
+    const double mb_per_ps = topo.link_gbps / 8.0 / 1000.0 / 1e6;
+    r.backlog_mid_mb = (arrived_mid - done_mid) * mb_per_ps;
+    r.backlog_end_mb = (arrived_end - done_end) * mb_per_ps;
     r.sustained = r.incomplete == 0 && r.achieved >= 0.95 * r.arrived;
     return r;
 }

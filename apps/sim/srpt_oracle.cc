@@ -40,13 +40,14 @@ struct PacketLater {
 class Oracle {
 public:
     Oracle(const Topology &t, std::span<const MessageSpec> m)
-        : topo_(t), msgs_(m), remaining_(m.size()), undelivered_(m.size()), done_(m.size(), 0),
+        : topo_(t), msgs_(m.begin(), m.end()), first_reply_(m.size()), remaining_(m.size()),
+          undelivered_(m.size()), done_(m.size(), 0),
           hosts_(t.hosts, Link{PortQueue(PacketLater{&packets_})}) {
         for (size_t i = 0; i < m.size(); ++i) remaining_[i] = undelivered_[i] = m[i].length;
     }
 
     std::vector<SimTime> run() {
-        if (!msgs_.empty()) q_.push(msgs_[0].arrival, {Kind::kArrival, 0});
+        if (first_reply_ > 0) q_.push(msgs_[0].arrival, {Kind::kArrival, 0});
         SimTime now = 0;
         while (!q_.empty()) {
             Event e = q_.pop(&now);
@@ -111,7 +112,7 @@ private:
             case Kind::kArrival: {
                 const MessageSpec &m = msgs_[e.a];
                 hosts_[m.src].host.push({m.length, e.a});
-                if (e.a + 1 < msgs_.size()) q_.push(msgs_[e.a + 1].arrival, {Kind::kArrival, e.a + 1});
+                if (e.a + 1 < first_reply_) q_.push(msgs_[e.a + 1].arrival, {Kind::kArrival, e.a + 1});
                 host_send(m.src);
                 break;
             }
@@ -136,15 +137,25 @@ private:
             case Kind::kDeliver: {
                 const Packet &p = packets_[e.a];
                 undelivered_[p.msg] -= p.payload;
-                if (undelivered_[p.msg] == 0) done_[p.msg] = now_;
+                const uint32_t m = p.msg;
                 free_.push_back(e.a);
+                if (undelivered_[m] != 0 || m >= first_reply_) break;
+                done_[m] = now_;
+                // The receiving application replies at once (a message of its own, not timed).
+                const uint32_t r = static_cast<uint32_t>(msgs_.size());
+                msgs_.push_back({now_, msgs_[m].dst, msgs_[m].src, kReplyBytes, false});
+                remaining_.push_back(kReplyBytes);
+                undelivered_.push_back(kReplyBytes);
+                hosts_[msgs_[r].src].host.push({kReplyBytes, r});
+                host_send(msgs_[r].src);
                 break;
             }
         }
     }
 
     Topology topo_;
-    std::span<const MessageSpec> msgs_;
+    std::vector<MessageSpec> msgs_;     // the given messages, then the replies
+    uint32_t first_reply_;
     std::vector<uint32_t> remaining_;    // unsent bytes per message
     std::vector<uint32_t> undelivered_;  // bytes not yet at the receiver
     std::vector<SimTime> done_;

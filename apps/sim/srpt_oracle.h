@@ -4,7 +4,9 @@
 // fewest unsent bytes; each switch output port picks the queued packet whose message had the
 // fewest bytes left when that packet was sent (ties: first queued). No control packets, no
 // grants, no buffer limit, no host CPU: only data, packetized exactly like Homa's DATA
-// (Topology::data_frame_bytes), so a message alone finishes at Topology::unloaded_time.
+// (Topology::data_frame_bytes), so a message alone finishes at Topology::unloaded_time. Like the
+// Homa cluster's applications, the receiver answers each message with a kReplyBytes reply the
+// moment it completes, so both carry the same traffic.
 //
 // Threading: a pure function of its arguments. Errors: none.
 #pragma once

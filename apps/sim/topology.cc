@@ -36,6 +36,12 @@ SimTime Topology::path_latency() const noexcept {
     return (2 * propagation_ns + switch_ns) * kPsPerNs;
 }
 
+SimTime Topology::message_wire_time(uint32_t length) const noexcept {
+    const uint32_t mp = max_payload();
+    const uint32_t full = length / mp, rest = length % mp;
+    return full * wire_time(data_frame_bytes(mp)) + (rest ? wire_time(data_frame_bytes(rest)) : 0);
+}
+
 SimTime Topology::unloaded_time(uint32_t length) const noexcept {
     const uint32_t mp = max_payload();
     const uint32_t full = length / mp, rest = length % mp;

@@ -19,6 +19,9 @@ inline constexpr uint32_t kEthernetWireOverhead = 4 + 8 + 12;
 inline constexpr uint32_t kMinFrameWithFcs = 64;
 /** Ethernet + IPv4 header bytes in front of every Homa header. */
 inline constexpr uint32_t kL2L3Bytes = 14 + 20;
+/** Every message is an RPC request; the receiving application answers with this many bytes
+ *  so that the RPC finishes as in real use. The oracle carries the same replies. */
+inline constexpr uint32_t kReplyBytes = 1;
 
 struct Topology {
     uint32_t hosts = 16;
@@ -39,6 +42,12 @@ struct Topology {
     uint32_t max_payload() const noexcept;
     /** Latency of one hop pair (host -> switch -> host) beyond serialization. */
     SimTime path_latency() const noexcept;
+    /** Link time of all DATA packets of a message of `length` bytes (its share of a link). */
+    SimTime message_wire_time(uint32_t length) const noexcept;
+    /** Link time of a message's request and reply packets: what the load is made of. */
+    SimTime rpc_wire_time(uint32_t length) const noexcept {
+        return message_wire_time(length) + message_wire_time(kReplyBytes);
+    }
     /** Completion time of a message of `length` bytes alone in an empty network: its packets
      *  (full ones first, as Homa sends them) back to back on the sender's link, each through
      *  the switch (store and forward) and down the receiver's link as soon as the port is
