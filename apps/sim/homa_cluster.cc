@@ -353,6 +353,8 @@ void HomaCluster::run(SimTime until, const std::function<void(SimTime, uint64_t)
     }
 }
 
+const Engine &HomaCluster::engine(uint32_t h) const { return impl_->hosts.at(h)->engine; }
+
 void HomaCluster::set_trace(PacketTrace trace) { impl_->trace = std::move(trace); }
 
 SimTime HomaCluster::first_downlink_start(uint32_t h) const noexcept {

@@ -29,6 +29,7 @@
 #include "apps/sim/topology.h"
 #include "homa/proto/config.h"
 #include "homa/proto/decode.h"
+#include "homa/proto/engine.h"
 #include "homa/proto/wire.h"
 
 namespace homa::sim {
@@ -77,6 +78,8 @@ public:
     /** Time host `h`'s link started its first frame (0 if none yet). */
     SimTime first_downlink_start(uint32_t h) const noexcept;
     uint64_t completed() const noexcept { return done_; }
+    /** Host `h`'s engine, for inspection (snapshot_rpcs, stats) between or after runs. */
+    const Engine &engine(uint32_t h) const;
     ClusterStats stats() const;
 
 private:
