@@ -16,6 +16,7 @@ EngineConfig engine_for(const Topology &t) {
     EngineConfig c;
     c.link_mbps = static_cast<uint32_t>(t.link_gbps * 1000);
     c.unsched_bytes = t.default_unsched_bytes();
+    c.max_rpcs = 4096;  // the default 65,536-RPC tables per host cost a second per test here
     return c;
 }
 
@@ -29,6 +30,7 @@ class Alone : public ::testing::TestWithParam<uint32_t> {};
 // unsched_bytes covering an RTT, and the receiver granting ahead of the sender.
 TEST_P(Alone, MessageAloneHasSlowdownOne) {
     Topology t;
+    t.hosts = 10;
     std::vector<MessageSpec> m = {{1'000'000, 3, 9, GetParam()}};
     HomaCluster c(t, engine_for(t), m);
     c.run(1'000'000'000'000);
@@ -44,6 +46,7 @@ INSTANTIATE_TEST_SUITE_P(Sizes, Alone,
 // the long message's scheduled data in the switch: it waits for a packet or two at most.
 TEST(HomaCluster, MessagesToOneReceiverFinishInSrptOrder) {
     Topology t;
+    t.hosts = 4;
     std::vector<MessageSpec> m = {{0, 1, 0, 1'000'000},
                                   {20'000'000, 2, 0, 60'000},
                                   {30'000'000, 3, 0, 5'000}};
@@ -69,11 +72,29 @@ TEST(HomaCluster, MessagesToOneReceiverFinishInSrptOrder) {
 // once proto/grant.cc does the same (see docs/sim.md, "What the simulator found").
 TEST(HomaCluster, DISABLED_ScheduledShortMessageOutranksLongOne) {
     Topology t;
+    t.hosts = 4;
     std::vector<MessageSpec> m = {{0, 1, 0, 1'000'000}, {20'000'000, 2, 0, 60'000}};
     HomaCluster c(t, engine_for(t), m);
     c.run(1'000'000'000'000);
     ASSERT_EQ(c.completed(), 2u);
     EXPECT_LT(slowdown(t, m[1], c.completions()[1]), 1.3);
+}
+
+// Liveness: four 150 KB messages and one of 20 KB reach host 0 at once. The fourth 150 KB
+// message is activated while granted-but-unreceived bytes are at max_incoming, so it is
+// skipped; the bytes that free max_incoming belong to messages already fully granted, whose
+// arrivals do not rerun the grant pipeline (proto/grant.cc, grantable_received returns before
+// setting grants_dirty), and it waits for grants forever (its sender is answered BUSY, so it
+// never times out). Enabled once grant.cc reruns the pipeline then (docs/sim.md, finding 1).
+TEST(HomaCluster, DISABLED_MessageBlockedByMaxIncomingIsGrantedOnceRoomFrees) {
+    Topology t;
+    t.hosts = 6;
+    std::vector<MessageSpec> m;
+    for (uint32_t i = 0; i < 4; ++i) m.push_back({0, 1 + i, 0, 150'000});
+    m.push_back({0, 5, 0, 20'000});
+    HomaCluster c(t, engine_for(t), m);
+    c.run(100'000'000'000);  // 100 ms: the whole exchange takes 0.2 ms
+    EXPECT_EQ(c.completed(), m.size());
 }
 
 ExperimentOptions small_run(uint64_t seed) {

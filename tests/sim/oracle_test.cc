@@ -69,5 +69,17 @@ TEST(SrptOracle, SwitchPortServesShortestRemainingFirst) {
     EXPECT_LT(done[0], first + 7 * kFull + kDown);
 }
 
+// The receiver answers every message with a 1-byte reply, which competes on its own link like
+// any message: host 1's 100-byte A reaches host 0 at 2,036,960 ps (its unloaded time), while
+// host 0 is sending B (3 full packets to host 2, from 2,000,000 ps). The reply (1 byte left)
+// goes right after B's first packet, ahead of B's other two, and delays B by its 36,800 ps.
+TEST(SrptOracle, RepliesCompeteOnTheReceiversLink) {
+    std::vector<MessageSpec> m = {{0, 1, 0, 100}, {2'000'000, 0, 2, 3 * 1424}};
+    std::vector<SimTime> done = srpt_oracle(topo(), m);
+    EXPECT_EQ(done[0], 68'480 + kToQueue + 68'480 + kDown);
+    const SimTime reply_sent = 2'000'000 + kFull + 36'800;
+    EXPECT_EQ(done[1], reply_sent + 2 * kFull + kToQueue + kFull + kDown);
+}
+
 }  // namespace
 }  // namespace homa::sim
