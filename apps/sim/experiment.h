@@ -61,7 +61,7 @@ struct ExperimentResult {
     std::optional<LoadReport> oracle_load;
     ClusterStats cluster;
     Targets targets;
-    double wall_seconds = 0;
+    double wall_seconds = 0;           ///< The Homa run, after its engines were built.
     double oracle_wall_seconds = 0;
 };
 

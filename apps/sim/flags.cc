@@ -40,6 +40,8 @@ HOMA_KNOBS(HOMA_SIM_KNOB_FLAG)
 namespace homa::sim {
 namespace {
 
+constexpr uint32_t kDefaultSimMaxRpcs = 8192;
+
 bool is_default(const char *name) {
     gflags::CommandLineFlagInfo info;
     return gflags::GetCommandLineFlagInfo(name, &info) && info.is_default;
@@ -117,6 +119,10 @@ bool options_from_flags(CliOptions *out, std::string *error) {
     if (!t.validate(&why)) return *error = "topology: " + why, false;
     if (is_default("link_mbps")) o.engine.link_mbps = static_cast<uint32_t>(t.link_gbps * 1000);
     if (is_default("unsched_bytes")) o.engine.unsched_bytes = t.default_unsched_bytes();
+    // A capacity, not protocol behaviour: the engine's 65,536-RPC tables take about 40 MB per
+    // host (6 GB for 144 hosts). A simulated host rarely holds more than a few hundred RPCs;
+    // when it would hold more, send_request fails and the report counts send errors.
+    if (is_default("max_rpcs")) o.engine.max_rpcs = kDefaultSimMaxRpcs;
 
     out->json = FLAGS_json;
     out->plot = FLAGS_plot;

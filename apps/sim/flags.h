@@ -2,7 +2,7 @@
 // project's knob table (apps/common/knobs.h) as flags with the Linux defaults, plus
 // --unsched_cutoffs and the aliases --overcommit (max_overcommit) and --fifo_grant_fraction
 // (grant_fifo_fraction). unsched_bytes defaults to the simulated RTTbytes rounded up to whole
-// packets, and link_mbps to --link_gbps, unless given.
+// packets, link_mbps to --link_gbps, and max_rpcs to 8192 per host (memory), unless given.
 //
 // Threading: main thread, after gflags parsed the command line. Errors: false with a message
 // naming the bad flag.
