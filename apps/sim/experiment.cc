@@ -15,11 +15,10 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 Targets compute_targets(const ExperimentOptions &o, const ExperimentResult &r,
-                        std::span<const uint32_t> bounds, std::span<const double> homa) {
+                        const apps::Workload &workload, std::span<const double> homa) {
     Targets t;
     if (o.incast.senders == 0) {
-        // Smallest half: up to the bound where the CDF reaches 50 % (the 5th decile).
-        t.small_half_max_bytes = bounds[std::min<size_t>(bounds.size() - 1, (bounds.size() - 1) / 2)];
+        t.small_half_max_bytes = length_at_fraction(workload, 0.5);
         std::vector<double> small;
         for (size_t i = 0; i < r.messages.size(); ++i) {
             if (r.messages[i].length <= t.small_half_max_bytes) small.push_back(homa[i]);
@@ -103,7 +102,7 @@ ExperimentResult run_experiment(const ExperimentOptions &o, const apps::Workload
     }
     r.buckets = bucketize(bounds, r.messages, homa, oracle);
     r.homa_load = load_report(o.topo, r.messages, r.homa_done, o.load);
-    r.targets = compute_targets(o, r, bounds, homa);
+    r.targets = compute_targets(o, r, workload, homa);
     if (o.incast.senders != 0) {
         // The receiver's link from its first frame until the last big message completed.
         const auto &busy = cluster.receiver_busy_at_completion();

@@ -29,6 +29,22 @@ std::vector<uint32_t> decile_bounds(const apps::Workload &w) {
     return bounds;
 }
 
+uint32_t length_at_fraction(const apps::Workload &w, double fraction) {
+    std::vector<std::pair<uint32_t, double>> pts;  // (length, probability)
+    double prev = 0;
+    for (size_t i = 0; i < w.lengths().size(); ++i) {
+        pts.push_back({w.lengths()[i], w.cdf()[i] - prev});
+        prev = w.cdf()[i];
+    }
+    std::sort(pts.begin(), pts.end());
+    double acc = 0;
+    for (const auto &[len, p] : pts) {
+        acc += p;
+        if (acc + 1e-9 >= fraction) return len;
+    }
+    return pts.back().first;
+}
+
 std::vector<double> slowdowns(const Topology &topo, std::span<const MessageSpec> msgs,
                               std::span<const SimTime> completed, SimTime end) {
     std::vector<double> out(msgs.size());

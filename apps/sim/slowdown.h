@@ -36,6 +36,10 @@ struct Bucket {
  *  count) reaches 10 %, 20 %, ... 100 %; a length reached by several deciles is one bucket. */
 std::vector<uint32_t> decile_bounds(const apps::Workload &w);
 
+/** The smallest length at which the workload's CDF (by message count) reaches `fraction`:
+ *  0.5 gives the largest length of the smallest half of its messages. */
+uint32_t length_at_fraction(const apps::Workload &w, double fraction);
+
 /** Slowdown of every message (arrival order); incomplete ones measured up to `end`. */
 std::vector<double> slowdowns(const Topology &topo, std::span<const MessageSpec> msgs,
                               std::span<const SimTime> completed, SimTime end);

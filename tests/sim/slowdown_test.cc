@@ -31,6 +31,14 @@ TEST(Slowdown, DecileBoundsFollowTheCountCdfAndMergeRepeatedSizes) {
     EXPECT_EQ(decile_bounds(ten), (std::vector<uint32_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
 }
 
+TEST(Slowdown, SmallestHalfEndsWhereTheCountCdfReachesHalf) {
+    // 31 % of messages are 8 B, 11 % 11 B, 9 % 27 B, the rest larger: half are <= 27 B.
+    apps::Workload w = workload_from("8 31\n11 11\n27 9\n79 10\n151 10\n503 29\n");
+    EXPECT_EQ(length_at_fraction(w, 0.5), 27u);
+    EXPECT_EQ(length_at_fraction(w, 0.3), 8u);
+    EXPECT_EQ(length_at_fraction(w, 1.0), 503u);
+}
+
 TEST(Slowdown, NearestRankPercentiles) {
     std::vector<double> v;
     for (int i = 100; i >= 1; --i) v.push_back(i);
