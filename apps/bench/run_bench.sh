@@ -15,6 +15,9 @@
 #                 scaling,null,rx,profile), keeping the other stages' raw logs from an earlier
 #                 run in the same --out (memif: RTT, rate, 1 MB and goodput by size)
 #   --workloads L only these workloads in the load and overload stages (e.g. w1,w3)
+#   --sim         only the cluster simulator (apps/bench/sim_report.sh: homa-sim, no root or
+#                 DPDK needed), which regenerates docs/sim.md's numbers with --docs; --quick,
+#                 --out and --no-build are passed on
 #   --server-flags "F"  extra homa-perf flags for every memif server (e.g. engine knobs:
 #   --client-flags "F"  "--max_peer_server_rpcs=65536"), and for every memif client
 #
@@ -32,7 +35,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-QUICK=0 BUILD=1 INSTALL=1 PROFILE=1 DOCS=0 ONLY="" SERVER_FLAGS="" CLIENT_FLAGS="" ONLY_WORKLOADS=""
+QUICK=0 BUILD=1 INSTALL=1 PROFILE=1 DOCS=0 SIM=0 ONLY="" SERVER_FLAGS="" CLIENT_FLAGS="" ONLY_WORKLOADS=""
 OUT=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -43,6 +46,7 @@ while [ $# -gt 0 ]; do
         --no-install) INSTALL=0 ;;
         --no-profile) PROFILE=0 ;;
         --docs) DOCS=1 ;;
+        --sim) SIM=1 ;;
         --only) ONLY=$2; shift ;;
         --only=*) ONLY=${1#--only=} ;;
         --workloads) ONLY_WORKLOADS=$2; shift ;;
@@ -57,6 +61,14 @@ while [ $# -gt 0 ]; do
     shift
 done
 RELEASE_BUILD=${HOMA_RELEASE_BUILD_DIR:-build-release}
+if [ "$SIM" = 1 ]; then
+    sim_args=()
+    [ "$QUICK" = 1 ] && sim_args+=(--quick)
+    [ "$DOCS" = 1 ] && sim_args+=(--docs)
+    [ "$BUILD" = 0 ] && sim_args+=(--no-build)
+    [ -n "$OUT" ] && sim_args+=(--out "$OUT")
+    exec "$ROOT/apps/bench/sim_report.sh" "${sim_args[@]}"
+fi
 OUT=${OUT:-$RELEASE_BUILD/bench}
 RAW=$OUT/raw
 mkdir -p "$RAW"

@@ -10,9 +10,11 @@
 
 #include "error_counts.h"
 #include "latency_histogram.h"
-#include "workload.h"
+#include "apps/common/workload.h"
 
 namespace homa::perf {
+
+using apps::Workload;
 
 class LoadDriver;
 

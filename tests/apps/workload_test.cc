@@ -1,5 +1,5 @@
 // homa-perf's workload files and latency histogram.
-#include "apps/perf/workload.h"
+#include "apps/common/workload.h"
 
 #include <gtest/gtest.h>
 
@@ -10,6 +10,8 @@
 
 namespace homa::perf {
 namespace {
+
+using apps::Workload;
 
 std::string dir() { return std::getenv("HOMA_WORKLOAD_DIR"); }
 

@@ -9,6 +9,10 @@
 // A host's port can be stalled (stall_tx): as a DPDK port that stops taking frames, its frames
 // wait in a port queue, the engine gets no TX room and is told of the backlog each step, as the
 // worker does.
+// Frames are built by homa-sim's frame builder (apps/sim/frame_builder.h), so the proto tests
+// and the cluster simulator hand engines identical frames. The clock stays lock-step (step()
+// advances every host by a fixed amount) rather than homa-sim's event queue: the tests written
+// against SimNetwork count steps and rely on every engine being polled each step.
 #pragma once
 
 #include <algorithm>
@@ -21,6 +25,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "apps/sim/frame_builder.h"
 #include "homa/proto/decode.h"
 #include "homa/proto/encode.h"
 #include "homa/proto/engine.h"
@@ -211,19 +216,8 @@ private:
         bool any = false;
         for (const TxPacket &p : h.engine.tx_packets()) {
             any = true;
-            std::vector<uint8_t> f(64 + p.header_len + p.payload_len());
-            wire::FrameAddr a;
-            a.src_ip = src_ip;
-            a.dst_ip = p.dst_ip;
-            a.priority = p.priority;
-            size_t n = wire::encode_l2l3(f, a, p.header_len + p.payload_len());
-            std::memcpy(f.data() + n, p.header, p.header_len);
-            n += p.header_len;
-            for (uint8_t i = 0; i < p.num_payload; ++i) {
-                std::memcpy(f.data() + n, p.payload[i].data, p.payload[i].length);
-                n += p.payload[i].length;
-            }
-            f.resize(n);
+            std::vector<uint8_t> f(sim::frame_capacity(p));
+            f.resize(sim::build_frame(src_ip, p, f));
             SimPacket &logged = record(f);
             if (hosts_.find(p.dst_ip) == hosts_.end()) continue;  // nobody there: lost
             if (rule_drops(logged)) {

@@ -1,4 +1,4 @@
-// Message-size workloads for homa-perf: a fixed size, or a discrete distribution read from a
+// Message-size workloads for homa-perf and homa-sim: a fixed size, or a discrete distribution read from a
 // file of "length weight" lines (the Homa paper's W1-W5 in config/workloads), lengths truncated
 // to Homa's 1,000,000-byte maximum.
 #pragma once
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace homa::perf {
+namespace homa::apps {
 
 class Workload {
 public:
@@ -23,6 +23,10 @@ public:
     double mean_length() const noexcept { return mean_; }
     const std::string &name() const noexcept { return name_; }
     size_t points() const noexcept { return lengths_.size(); }
+    /** The distinct lengths, in file order, and the normalised CDF over them (same order;
+     *  the last entry is 1). homa-sim derives its size buckets from these. */
+    const std::vector<uint32_t> &lengths() const noexcept { return lengths_; }
+    const std::vector<double> &cdf() const noexcept { return cumulative_; }
 
 private:
     std::string name_;
@@ -31,4 +35,4 @@ private:
     double mean_ = 0;
 };
 
-}  // namespace homa::perf
+}  // namespace homa::apps

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace homa::perf {
+namespace homa::apps {
 namespace {
 
 constexpr uint32_t kMaxLength = 1'000'000;
@@ -84,4 +84,4 @@ uint32_t Workload::sample(std::mt19937_64 &rng) const {
     return lengths_[i];
 }
 
-}  // namespace homa::perf
+}  // namespace homa::apps
