@@ -9,7 +9,8 @@
 // burst of DATA) walks only the active set: each gets its window (config.window, or
 // max_incoming divided among the active messages), bounded by max_incoming bytes
 // granted-but-not-received in total (`total_incoming`, kept up to date per packet instead of
-// summed per update); rank 0 gets max_sched_prio, rank 1 one below, and so on.
+// summed per update); rank 0 gets max_sched_prio, rank 1 one below, and so on (with fewer
+// active messages than levels, the lowest levels, as Linux).
 //
 // Per DATA packet the cost is O(max_overcommit) for an active message and O(log n) for a
 // waiting one, whatever n is. The first version kept one sorted vector and searched it with
@@ -213,6 +214,9 @@ void grantable_received(State &s, uint32_t idx) {
     MsgIn &in = s.rpcs[idx].in;
     if (!in.scheduled) return;
     recount(s, s.rpcs[idx]);
+    // Bytes of a fully granted message arriving free room under max_incoming for the others
+    // (homa-sim found a message waiting forever for that update).
+    s.grants_dirty = true;
     if (!in.grantable) return;
     if (in.granted >= in.length) {
         leave_grant_set(s, idx);  // the sender announced everything (unscheduled)
@@ -241,7 +245,13 @@ void update_grants(State &s, uint64_t now_ns) {
         uint32_t idx = s.grant_active[rank];
         Rpc &r = s.rpcs[idx];
         MsgIn &in = r.in;
-        uint8_t priority = static_cast<uint8_t>(rank >= c.max_sched_prio ? 0 : c.max_sched_prio - rank);
+        // As Linux's homa_grant_priority: with fewer active messages than scheduled levels,
+        // use the lowest ones, so that a shorter message that arrives later can be granted
+        // above data already granted (homa-sim: a 60 KB message behind a 1 MB one).
+        int prio = int{c.max_sched_prio} - static_cast<int>(rank);
+        int spare = int{c.max_sched_prio} + 1 - static_cast<int>(active);
+        if (spare > 0) prio -= spare;
+        uint8_t priority = static_cast<uint8_t>(prio < 0 ? 0 : prio);
         uint64_t target = std::min<uint64_t>(in.length, uint64_t{received(in)} + window);
         if (target <= in.granted) continue;
         // What peers hold beyond their share does not count against the others.

@@ -63,14 +63,13 @@ TEST(HomaCluster, MessagesToOneReceiverFinishInSrptOrder) {
     EXPECT_LT(done[0], m[0].arrival + t.unloaded_time(1'000'000) + others + 20'000'000);
 }
 
-// The same for a short message that needs grants: its scheduled packets should outrank the
-// long message's. They do not yet: the engine gives rank 0 max_sched_prio whatever the number
-// of active messages, so once the 60 KB message is fully granted (it leaves the grant set) the
-// 1 MB one is rank 0 again, both send at priority 3 and the switch interleaves them (slowdown
-// 1.96). Linux uses only the lowest levels when fewer messages than levels are active
-// (homa_grant_priority), so the long one would be at 0 and the short one above it. Enabled
-// once proto/grant.cc does the same (see docs/sim.md, "What the simulator found").
-TEST(HomaCluster, DISABLED_ScheduledShortMessageOutranksLongOne) {
+// The same for a short message that needs grants: its scheduled packets must outrank the
+// long message's. Guards proto/grant.cc's priorities: with rank 0 always at max_sched_prio
+// (whatever the number of active messages), once the 60 KB message is fully granted the 1 MB
+// one is rank 0 again, both send at priority 3 and the switch interleaves them (slowdown
+// 1.96). As Linux (homa_grant_priority), fewer active messages than levels use the lowest
+// levels, so the long one is at 0 and the short one above it (docs/sim.md, finding 2).
+TEST(HomaCluster, ScheduledShortMessageOutranksLongOne) {
     Topology t;
     t.hosts = 4;
     std::vector<MessageSpec> m = {{0, 1, 0, 1'000'000}, {20'000'000, 2, 0, 60'000}};
@@ -84,9 +83,9 @@ TEST(HomaCluster, DISABLED_ScheduledShortMessageOutranksLongOne) {
 // message is activated while granted-but-unreceived bytes are at max_incoming, so it is
 // skipped; the bytes that free max_incoming belong to messages already fully granted, whose
 // arrivals do not rerun the grant pipeline (proto/grant.cc, grantable_received returns before
-// setting grants_dirty), and it waits for grants forever (its sender is answered BUSY, so it
-// never times out). Enabled once grant.cc reruns the pipeline then (docs/sim.md, finding 1).
-TEST(HomaCluster, DISABLED_MessageBlockedByMaxIncomingIsGrantedOnceRoomFrees) {
+// setting grants_dirty), and it waited for grants forever (its sender is answered BUSY, so it
+// never times out). Guards grant.cc rerunning the pipeline then (docs/sim.md, finding 1).
+TEST(HomaCluster, MessageBlockedByMaxIncomingIsGrantedOnceRoomFrees) {
     Topology t;
     t.hosts = 6;
     std::vector<MessageSpec> m;
