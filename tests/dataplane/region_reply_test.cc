@@ -199,11 +199,11 @@ TEST_F(RegionReplyTest, AbortDuringPullCancelsItAndTheApplicationAnswers) {
     req.release();
     ASSERT_TRUE(ctl_->poll());  // takes the pull and does one chunk of it
     EXPECT_EQ(ctl_->stats().pulled_bytes, 64u * 1024);
-    EXPECT_EQ(server_.abort(rid, -ECANCELED), 0);
+    EXPECT_EQ(server_.abort(rid, -ECONNABORTED), 0);
     ASSERT_TRUE(ctl_->poll());  // sees the abort before the next chunk
     for (int i = 0; i < 1000 && done.calls == 0; ++i) step();
     ASSERT_EQ(done.calls, 1);
-    EXPECT_EQ(done.last.error, -ECANCELED);
+    EXPECT_EQ(done.last.error, -ECONNABORTED);
     EXPECT_EQ(ctl_->stats().pulls_cancelled, 1u);
     EXPECT_EQ(svc_->stats().region_aborted, 1u);
     EXPECT_EQ(svc_->stats().region_started, 0u);
@@ -215,6 +215,26 @@ TEST_F(RegionReplyTest, AbortDuringPullCancelsItAndTheApplicationAnswers) {
     ASSERT_TRUE(response(cid, &resp));
     EXPECT_EQ(resp.length(), 4u);
     resp.release();
+    ASSERT_TRUE(quiescent());
+}
+
+TEST_F(RegionReplyTest, CloseDuringPullCancelsIt) {
+    dp::RecvMessage req;
+    uint64_t cid = 0;
+    ASSERT_TRUE(request(&req, &cid));
+    Done done;
+    ASSERT_EQ(server_.reply_region(*svc_, req.peer(), req.id(), {}, file_.pager->data(), kLen, 1,
+                                   Done::fn, &done), 0);
+    req.release();
+    ASSERT_TRUE(ctl_->poll());
+    EXPECT_EQ(server_.close(), 0);
+    while (ctl_->poll()) {
+    }
+    for (int i = 0; i < 1000 && done.calls == 0; ++i) step();
+    ASSERT_EQ(done.calls, 1);
+    EXPECT_EQ(done.last.error, -ECANCELED);  // closed: no error given, still not sent
+    EXPECT_EQ(ctl_->stats().pulls_cancelled, 1u);
+    client_.abort(cid, 0);
     ASSERT_TRUE(quiescent());
 }
 
