@@ -21,7 +21,23 @@ enum class Op : uint8_t {
     kRead = 1,   ///< Bytes [offset, offset + length) of the file.
     kStat = 2,   ///< The file's size (response: header only).
     kEvict = 3,  ///< Make the file cold: drop it from pager memory and the page cache.
+    /** The server's file counters (response data: ServerCounters); the name must be a
+     *  served file's, like every op. */
+    kCounters = 4,
 };
+
+/** Response data of kCounters: the service's counters, little-endian. */
+struct ServerCounters {
+    uint64_t regions_served;
+    uint64_t pulls;
+    uint64_t bytes_pulled;
+    uint64_t pull_p50_ns;
+    uint64_t pull_p99_ns;
+    uint64_t worker_reads;
+    uint64_t worker_blocked_ns;
+    uint64_t evicts;
+};
+static_assert(sizeof(ServerCounters) == 64);
 
 enum Flags : uint8_t {
     /** Read: the server's worker reads the pages itself instead of asking its control lcore

@@ -280,7 +280,7 @@ void FileService::handle(dp::RecvMessage &&req) {
     if (got < sizeof(h)) return respond(peer, id, file::Status::kBadRequest, 0, 0);
     memcpy(&h, buf, sizeof(h));
     bool op_ok = h.op >= static_cast<uint8_t>(file::Op::kRead) &&
-                 h.op <= static_cast<uint8_t>(file::Op::kEvict);
+                 h.op <= static_cast<uint8_t>(file::Op::kCounters);
     if (h.magic != file::kRequestMagic || h.reserved != 0 || !op_ok ||
         (h.flags & ~file::kFlagNoPrefetch) != 0 || h.name_len == 0 ||
         length != sizeof(h) + h.name_len) {
@@ -296,6 +296,20 @@ void FileService::handle(dp::RecvMessage &&req) {
             return respond(peer, id, file::Status::kOk, 0, f->size);
         case file::Op::kEvict:
             return start_evict(*f, peer, id);
+        case file::Op::kCounters: {
+            FileServiceCounters c = counters();
+            struct {
+                file::ResponseHeader h;
+                file::ServerCounters c;
+            } out{{file::kResponseMagic, 0, 0, sizeof(file::ServerCounters), 0, f->size},
+                  {c.regions_served, c.pulls, c.bytes_pulled, c.pull_p50_ns, c.pull_p99_ns,
+                   c.worker_reads, c.worker_blocked_ns, c.evicts}};
+            static_assert(sizeof(out) == sizeof(file::ResponseHeader) + sizeof(file::ServerCounters));
+            bump(counters_.status[0]);
+            int rc = sock_.reply(peer, id, {reinterpret_cast<const uint8_t *>(&out), sizeof(out)});
+            if (rc < 0) bump(rc == -ENOENT ? counters_.client_gone : counters_.reply_failures);
+            return;
+        }
         case file::Op::kRead:
             return start_read(*f, h, peer, id);
     }
