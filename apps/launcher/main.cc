@@ -290,6 +290,13 @@ int run(int argc, char **argv) {
     homa::launcher::unregister_telemetry();
     service.stop_flag = true;
     rte_eal_wait_lcore(worker_lcore);
+    if (files) {
+        std::string line;
+        files->for_each_counter([&](const std::string &name, uint64_t v) {
+            line += " " + name + "=" + std::to_string(v);
+        });
+        fprintf(stderr, "homa-dp: file service:%s\n", line.c_str());
+    }
     // The worker's loop closed the file service; now its socket service (on this lcore: the
     // worker no longer polls), the control lcore, and the files.
     socket_service.reset();
