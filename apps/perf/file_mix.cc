@@ -125,8 +125,15 @@ bool run_file_mix(dp::Worker &w, dp::Socket &client, const FileMixOptions &o,
         fp::ServerCounters before{};
         bool have_before = server_counters(w, client, o, quit, &before);
         if (files) {
+            // Busy while the server still sends reads of the previous phase: wait them out.
             fp::ResponseHeader eh;
-            if (!file_call(w, client, o, fp::Op::kEvict, quit, &eh, nullptr, error)) return false;
+            for (int attempt = 0; attempt < 100 && !quit.load(); ++attempt) {
+                if (!file_call(w, client, o, fp::Op::kEvict, quit, &eh, nullptr, error)) {
+                    return false;
+                }
+                if (eh.status != static_cast<uint16_t>(fp::Status::kBusy)) break;
+                for (uint64_t until = w.now_ns() + 100'000'000; w.now_ns() < until;) w.poll();
+            }
             ph.evict = fp::status_name(static_cast<fp::Status>(eh.status));
         } else {
             ph.evict = "not needed";
