@@ -27,6 +27,10 @@ except (ValueError, KeyError):
     sys.exit(1)
 
 loads = re.findall(r"^(loadavg\S*): (.*)$", dd, re.M)
+placement = re.search(r"^control lcore on core.*$", dd, re.M)
+if placement:
+    print("Cores: " + placement.group(0) + ".")
+    print()
 print("Load average (1/5/15 min) while measuring: " +
       "; ".join(f"{k.replace('loadavg', '').strip('_') or 'start'} {v}" for k, v in loads))
 print()
@@ -34,9 +38,9 @@ print(f"Mixed workload: {mix['rate']:.0f} RPC/s, {mix['duration']:.1f} s per pha
       f"{mix['fraction'] * 100:.0f} % reads of {mix['file_bytes']} B (cold), the rest "
       f"{mix['echo_bytes']} B echoes.")
 print()
-print("| phase | echo p50 | echo p99 | echo p99 / no-file p99 | reads | read p50 | read p99 | "
-      "read goodput | worker blocked | server pulls | errors |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("| phase | echo p50 | echo p99 | echo p99 / no-file p99 | reads (cold) | read p50 | read p99 | "
+      "read goodput | worker blocked | server pulls | errors | evict before |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 base = None
 for p in mix["phases"]:
     if p["name"] == "echo":
@@ -46,9 +50,9 @@ for p in mix["phases"]:
     blocked = f"{p['server_worker_blocked_ns'] / 1e6:.1f} ms" if p["server_ok"] else "?"
     errors = p["echo_errors"] + p["read_errors"] + p["unfinished"]
     print(f"| {p['name']} | {p['echo_p50_ns'] / 1e3:.0f} us | {p['echo_p99_ns'] / 1e3:.0f} us | "
-          f"{ratio} | {p['reads']} | {p['read_p50_ns'] / 1e6:.1f} ms | "
+          f"{ratio} | {p['reads']} ({p['cold_reads']}) | {p['read_p50_ns'] / 1e6:.1f} ms | "
           f"{p['read_p99_ns'] / 1e6:.1f} ms | {p['goodput_MBps']:.0f} MB/s | {blocked} | "
-          f"{p['server_pulls']} | {errors} |")
+          f"{p['server_pulls']} | {errors} | {p['evict']} |")
 print()
 speeds = re.findall(r"([\d.]+) ([MG]B)/s", dd)
 if speeds:

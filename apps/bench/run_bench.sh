@@ -23,7 +23,8 @@
 # COLD_DIR (default /var/tmp; must not be tmpfs) beside the pager's cold reads
 # (bench_pager_cold), then the launcher serving that file over memif to homa-perf's mixed
 # workload: 10 % of RPCs read 999,976 B (1 MB less the response header), the rest 100 B
-# echoes, at COLD_RATE RPC/s (default 1000) for COLD_SECS s (default 5) per phase, phases echo
+# echoes, at COLD_RATE RPC/s (default 200: 20 MB/s of cold reads, below what one worker
+# serves on a loaded 2-core machine, so that the phases compare interference, not overload) for COLD_SECS s (default 5) per phase, phases echo
 # only / prefetch / no prefetch, the file evicted (pager + posix_fadvise DONTNEED on the
 # server) before each. Writes <out>/cold.md with the load average.
 # Stages over memif (issue 12): load = per workload, the open-loop knee (homa-perf
@@ -417,7 +418,7 @@ machine() {
 
 # ---------------------------------------------------------------- cold data (file service)
 cold_data() {
-    local dir=${COLD_DIR:-/var/tmp} mb=${COLD_MB:-512} rate=${COLD_RATE:-1000}
+    local dir=${COLD_DIR:-/var/tmp} mb=${COLD_MB:-512} rate=${COLD_RATE:-200}
     local secs=${COLD_SECS:-5} file fstype srv i
     if [ "$QUICK" = 1 ]; then mb=64; rate=200; secs=1; fi
     fstype=$(stat -f -c %T "$dir")
@@ -440,12 +441,13 @@ cold_data() {
     } > "$RAW/cold.dd.txt"
     "$PAGER_BENCH" "$file" 3 0,1,4,8 > "$RAW/cold.pager.txt" 2>&1 || log "  cold: bench_pager_cold exited $?"
     log "cold: launcher serving $file, homa-perf mixed workload ($rate RPC/s, ${secs} s per phase)"
+    echo "control lcore on core ${COLD_CONTROL_CORE:-0}, worker on core 1, client on core 0" >> "$RAW/cold.dd.txt"
     rm -f "$SOCK"
     # The launcher on core 1 (worker) with its main and control lcores (and the pager's reader
     # threads, which inherit the main lcore's core) on core 0 beside the client: the worker
-    # keeps its core to itself.
+    # keeps its core to itself (COLD_CONTROL_CORE=1 puts the control lcore beside the worker).
     # shellcheck disable=SC2046
-    bg "$LAUNCHER" $(eal 0@0,1@1,2@0) --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
+    bg "$LAUNCHER" $(eal "0@0,1@1,2@${COLD_CONTROL_CORE:-0}") --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
         --local_ip=10.0.0.1 --echo_ports=99 --serve_file="$file" --file_allow_no_prefetch \
         > "$RAW/cold.launcher.log" 2>&1
     srv=$!

@@ -201,7 +201,8 @@ bool check_flags(std::string *error) {
 }
 
 bool options_from_flags(bool client_role, uint32_t open_cap, RunOptions *o, std::string *error) {
-    if (!client_role) return true;
+    // The file mix (--file_name) has its own loop and options (file_mix.h).
+    if (!client_role || !FLAGS_file_name.empty()) return true;
     o->slowdown = FLAGS_slowdown;
     const bool open = FLAGS_rate > 0 || FLAGS_load_gbps > 0;
     const bool capacity_mode =
