@@ -4,7 +4,8 @@
 // while echo RPCs go on; several clients read cold ranges at once; a truncated or deleted file
 // and bad requests come back as error responses; no-prefetch reads make the worker wait (and
 // that is counted), prefetch reads never do; evict makes the file cold again and is refused
-// while reads are in flight; closing in the middle of pulls leaks nothing.
+// while reads are in flight; closing in the middle of pulls leaks nothing. After every test
+// both hosts must be quiescent: no RPC, send slot or bpage left behind.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <rte_lcore.h>
@@ -84,7 +85,11 @@ protected:
         EXPECT_TRUE(files_->close()) << "reads still outstanding";
         echo_.close();
         for (auto &c : clients_) c.close();
-        for (int i = 0; i < 100000 && pair_->a.worker->sends_in_flight() != 0; ++i) step();
+        // Nothing leaks: every RPC, send slot and bpage of both hosts comes home.
+        bool quiet = false;
+        for (int i = 0; i < 1'000'000 && !(quiet = pair_->quiescent()); ++i) pair_->poll();
+        EXPECT_TRUE(quiet) << "RPCs, sends or bpages left behind";
+        EXPECT_EQ(svc_->regions_pending(), 0u);
         ctl_->stop();
         svc_.reset();
         dp::ControlLcore::destroy(ctl_);
@@ -331,6 +336,23 @@ TEST_F(NoPrefetchTest, ClientFlagWhenAllowed) {
     ASSERT_TRUE(exact(call(Op::kRead, kRead, 1000), kRead, 1000));  // without: pulled
     settle();
     EXPECT_EQ(files_->counters().pulls, 1u);
+}
+
+TEST(AtomicHistogram, QuantilesWithinABucketOfTheTruth) {
+    apps::AtomicHistogram h;
+    EXPECT_EQ(h.quantile(0.5), 0u);
+    for (uint64_t v = 1; v <= 1000; ++v) h.record(v * 1000);  // 1 us .. 1 ms
+    EXPECT_EQ(h.count(), 1000u);
+    EXPECT_EQ(h.max(), 1'000'000u);
+    for (double q : {0.5, 0.9, 0.99}) {
+        double truth = q * 1000 * 1000;
+        EXPECT_GE(double(h.quantile(q)), truth * 0.99) << q;
+        EXPECT_LE(double(h.quantile(q)), truth * 1.07) << q;  // 16 buckets per power of two
+    }
+    EXPECT_EQ(h.quantile(1.0), 1'000'000u);  // clamped to the max
+    for (uint64_t v : {0ull, 1ull, 15ull, 16ull, 17ull, 1ull << 40}) {
+        EXPECT_GE(apps::AtomicHistogram::upper_edge(apps::AtomicHistogram::index(v)), v) << v;
+    }
 }
 
 TEST(CollectServedFiles, NamesAndErrors) {
