@@ -185,6 +185,7 @@ std::unique_ptr<Pager> Pager::create(const PagerBackingStore &store, const Pager
     impl->write_locked.assign(impl->npages, 0);
     impl->busy.assign(impl->npages, 0);
     if (config.io_batch_pages == 0) return fail("io_batch_pages must be > 0");
+    if (config.io_nice < 0 || config.io_nice > 19) return fail("io_nice must be 0..19");
     impl->start_io(config.io_threads);
     return std::unique_ptr<Pager>(new Pager(std::move(impl)));
 }

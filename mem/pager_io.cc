@@ -6,6 +6,8 @@
 // to a queue and the caller takes runs from it too, so it never sits idle while its own reads
 // wait for a thread; it sleeps on done_cv only when every run is taken and some still run.
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "pager_impl.h"
 
@@ -63,6 +65,8 @@ void Pager::Impl::read_runs(ReadRun *runs, unsigned n) {
 }
 
 void Pager::Impl::io_loop() {
+    // PRIO_PROCESS with who 0 is the calling thread on Linux.
+    if (config.io_nice != 0) (void)setpriority(PRIO_PROCESS, 0, config.io_nice);
     std::unique_lock<std::mutex> lk(io_mu);
     for (;;) {
         io_cv.wait(lk, [this] { return io_stop || !io_queue.empty(); });

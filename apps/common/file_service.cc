@@ -122,6 +122,7 @@ std::unique_ptr<FileService> FileService::create(const FileServiceConfig &config
     s->cfg_ = config;
     mem::PagerConfig pc;
     pc.io_threads = config.io_threads;
+    pc.io_nice = config.io_nice;
     for (const auto &spec : files) {
         auto f = std::make_unique<File>();
         f->name = spec.name;

@@ -63,6 +63,7 @@ struct FileServiceConfig {
     /** Honour a client's kFlagNoPrefetch (it lets a client stall the worker: off by default). */
     bool allow_no_prefetch = false;
     unsigned io_threads = 4;  ///< Per file pager (PagerConfig::io_threads).
+    int io_nice = 0;          ///< Their nice value (PagerConfig::io_nice).
     /** Reads pulling or sending at once (beyond: kBusy). Keep it <= the SocketService's
      *  max_region_sends, which bounds the same thing one layer down. */
     unsigned max_reads = 64;

@@ -8,6 +8,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_pdump.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -56,6 +57,10 @@ DEFINE_bool(file_prefetch, true,
 DEFINE_bool(file_allow_no_prefetch, false,
             "honour a client's no-prefetch flag (lets a client make the worker wait for the disk)");
 DEFINE_uint32(file_io_threads, 4, "reader threads per served file (overlapping reads)");
+DEFINE_int32(file_nice, 0,
+             "nice value (0..19) of the control lcore and the file readers: above 0 they give "
+             "way to busy-polling lcores that share their cores (pulls take longer, polling is "
+             "interrupted less)");
 
 namespace {
 
@@ -231,6 +236,10 @@ int run(int argc, char **argv) {
         fc.prefetch = FLAGS_file_prefetch;
         fc.allow_no_prefetch = FLAGS_file_allow_no_prefetch;
         fc.io_threads = FLAGS_file_io_threads;
+        if (FLAGS_file_nice < 0 || FLAGS_file_nice > 19) {
+            return fail("bad --file_nice " + std::to_string(FLAGS_file_nice) + " (0..19)");
+        }
+        fc.io_nice = FLAGS_file_nice;
         files = homa::apps::FileService::create(fc, specs, &error);
         if (!files) return fail(error);
         if (files->register_hooks(worker_chain, control_chain) < 0) {
@@ -251,6 +260,21 @@ int run(int argc, char **argv) {
         if (files->open(host->worker(0), *socket_service, *control, &error) < 0) return fail(error);
         if (int rc = control->launch(control_lcore); rc < 0) {
             return fail("cannot launch the control lcore: " + std::string(strerror(-rc)));
+        }
+        if (FLAGS_file_nice != 0) {
+            // Runs on the control lcore itself: setpriority(PRIO_PROCESS, 0) is the caller.
+            homa::dp::Port *reply = homa::dp::Port::create(
+                "homa_launcher_nice", 4, homa::dp::PortMode::kSingleProducer,
+                static_cast<int>(rte_socket_id()));
+            homa::dp::Message m;
+            homa::dp::prepare_call(&m, reply, [](void *v) {
+                return setpriority(PRIO_PROCESS, 0, *static_cast<int32_t *>(v)) == 0 ? 0 : -errno;
+            }, &FLAGS_file_nice);
+            int rc = reply == nullptr ? -ENOMEM : control->call(&m, 2'000'000'000ull);
+            if (rc != 0) {
+                fprintf(stderr, "homa-dp: control lcore keeps nice 0 (%s)\n", strerror(-rc));
+            }
+            homa::dp::Port::destroy(reply);
         }
         service.serve_files(files.get());
         fprintf(stderr, "homa-dp: serving %zu file(s) on port %u (%s), control lcore %u\n",

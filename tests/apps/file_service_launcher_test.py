@@ -127,7 +127,9 @@ try:
     tap("client_no_prefetch_needs_the_server_flag", no_prefetch_refused_unless_allowed)
 
     def show_stats_at_prompt():
-        p, _ = start_launcher([], interactive=True)
+        # --file_nice: the control lcore renices itself through a call; readers start niced.
+        p, seen = start_launcher(["--file_nice=5"], interactive=True)
+        assert "keeps nice" not in seen, seen
         r = run_perf(["--file_phases=prefetch", "--duration=0.5"])
         assert r.returncode == 0, r.stderr[-2000:]
         p.stdin.write("show stats\n")
@@ -152,6 +154,10 @@ try:
                            ["--", "--serve_file=/nonexistent/blob"], capture_output=True,
                            text=True, timeout=60)
         assert r.returncode != 0 and "/nonexistent/blob" in r.stderr, r.stderr
+        r = subprocess.run([launcher] + eal(f"hfn{pid}", "net_null0,no-rx=1", "0@0,1@0,2@0") +
+                           ["--", f"--serve_file={BLOB}", "--file_nice=20"], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode != 0 and "--file_nice" in r.stderr, r.stderr
     tap("bad_file_flags_fail_clearly", bad_flags)
 finally:
     if os.path.exists(BLOB):

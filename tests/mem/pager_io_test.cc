@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include "homa/mem/pager.h"
 
 namespace homa::mem {
@@ -27,6 +29,7 @@ struct SlowStore {
     std::atomic<int> max_in_flight{0};
     std::atomic<int> reads{0};
     std::vector<std::atomic<int>> reads_of;  // per page
+    std::atomic<int> max_nice{-100};         // highest nice value a read ran at
     uint64_t fail_page = UINT64_MAX;
     bool use_runs = true;
 
@@ -34,6 +37,9 @@ struct SlowStore {
 
     static SlowStore &of(void *ctx) { return *static_cast<SlowStore *>(ctx); }
     void enter() {
+        int nice = getpriority(PRIO_PROCESS, 0);  // this thread's
+        for (int seen = max_nice.load(); nice > seen && !max_nice.compare_exchange_weak(seen, nice);) {
+        }
         int now = in_flight.fetch_add(1) + 1;
         int seen = max_in_flight.load();
         while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {
@@ -202,6 +208,25 @@ TEST(PagerIo, ShutdownWaitsForReadsAndLaterFaultsRefuse) {
     EXPECT_EQ(s.in_flight.load(), 0);  // no read outlives shutdown (clear_user_data came after)
     reader.join();
     EXPECT_EQ(p->fault_in(0, kPage, false), -ESHUTDOWN);
+}
+
+TEST(PagerIo, IoThreadsRunAtIoNice) {
+    SlowStore s(32 * kPage);
+    s.delay = std::chrono::milliseconds(2);
+    PagerConfig cfg;
+    cfg.io_threads = 2;
+    cfg.io_batch_pages = 1;
+    cfg.io_nice = 7;
+    std::string err;
+    auto p = Pager::create(s.callbacks(), cfg, &err);
+    ASSERT_NE(p, nullptr) << err;
+    int caller = getpriority(PRIO_PROCESS, 0);
+    ASSERT_EQ(p->fault_in(0, 32 * kPage, false), 0);
+    EXPECT_EQ(s.max_nice.load(), std::max(caller, 7)) << "no read ran on a niced I/O thread";
+    EXPECT_EQ(getpriority(PRIO_PROCESS, 0), caller);  // the caller's own is untouched
+    cfg.io_nice = 20;
+    EXPECT_EQ(Pager::create(s.callbacks(), cfg, &err), nullptr);
+    EXPECT_NE(err.find("io_nice"), std::string::npos) << err;
 }
 
 TEST(PagerIo, ZeroBatchIsRefused) {

@@ -92,6 +92,12 @@ struct PagerConfig {
     unsigned io_threads = 0;
     /** Pages per backing-store read in fault_in() (a run of absent pages is cut there). */
     unsigned io_batch_pages = 16;
+    /**
+     * Nice value of the I/O threads (0..19; setpriority on each). Above 0 they yield the CPU
+     * to busy-polling lcores that share their cores: the reads take longer, the pollers are
+     * interrupted less. A value the kernel refuses is ignored (the threads run at 0).
+     */
+    int io_nice = 0;
 };
 
 /** State of one page of pager memory. */
