@@ -32,27 +32,33 @@ def fs_type(path):
                           text=True).stdout.strip()
 
 
+starts = [0]
+
+
 def start_launcher(extra, interactive=False):
     if os.path.exists(sock):
         os.unlink(sock)
     vdev = f"net_memif0,role=server,socket={sock},socket-abstract=no"
-    args = [launcher] + eal(f"hfl{pid}", vdev, "0@0,1@1,2@0") + [
+    starts[0] += 1  # a fresh file prefix per launcher
+    args = [launcher] + eal(f"hfl{pid}_{starts[0]}", vdev, "0@0,1@1,2@0") + [
         "--", f"--flagfile={config_dir}/memif_server.conf", "--stats_period=0",
         f"--serve_file={BLOB}"] + extra
     p = subprocess.Popen(args + (["-i"] if interactive else []), stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Raw reads: a buffered readline() may take two lines from the pipe and hand out one,
+    # after which select() waits for data that already arrived.
     end, seen = time.time() + 30, ""
     while time.time() < end:
         r, _, _ = select.select([p.stderr], [], [], 0.5)
         if r:
-            line = p.stderr.readline()
-            seen += line
-            if "worker lcore" in line:
+            seen += os.read(p.stderr.fileno(), 65536).decode(errors="replace")
+            if "worker lcore" in seen:
                 return p, seen
         if p.poll() is not None:
             break
     p.kill()
-    raise AssertionError(f"launcher did not start: {seen}")
+    rest = p.communicate(timeout=10)[1]
+    raise AssertionError(f"launcher did not start (exit {p.returncode}): {seen}{rest}")
 
 
 def run_perf(extra):
@@ -134,7 +140,7 @@ try:
         assert r.returncode == 0, r.stderr[-2000:]
         p.stdin.write("show stats\n")
         p.stdin.flush()
-        out, end = "", time.time() + 10
+        out, end = "", time.time() + 30
         while time.time() < end and "file_regions_served" not in out:
             rr, _, _ = select.select([p.stdout], [], [], 0.5)
             if rr:
