@@ -158,11 +158,21 @@ int Socket::reply_with(RecvMessage &&msg, Endpoint dst, uint64_t request_id) {
     return rc;
 }
 
+int Socket::reply_region(SocketService &service, Endpoint dst, uint64_t request_id,
+                         std::span<const uint8_t> header, const void *data, uint32_t length,
+                         uint64_t cookie, RegionReplyDone done, void *ctx) {
+    if (worker_ == nullptr || &service.worker() != worker_) return -EBADF;
+    int rc = service.reply_region(id_, dst, request_id, header, data, length, cookie, done, ctx);
+    if (rc == 0) service_ = &service;
+    return rc;
+}
+
 int Socket::abort(uint64_t id, int error) {
     if (worker_ == nullptr) return -EBADF;
     int regions = service_ ? service_->abort_regions(id_, id, error) : 0;
     int rc = worker_->engine().abort(id_, id, error, worker_->poll_time_ns());
-    return rc == -ENOENT && regions > 0 ? 0 : rc;
+    // A region reply's id is a server id, which the engine's abort refuses (-EINVAL).
+    return rc < 0 && regions > 0 ? 0 : rc;
 }
 
 int Socket::close() {

@@ -271,7 +271,7 @@ SocketService::~SocketService() {
         }
     }
     for (uint32_t i = 0; i < s.cfg.max_region_sends; ++i) {
-        if (s.regions[i].in_use && !s.regions[i].aborted) {
+        if (s.regions[i].in_use && s.regions[i].pulling && !s.regions[i].aborted) {
             s.regions[i].aborted = true;
             s.cfg.control->abort(&s.regions[i].pull);
         }
@@ -296,6 +296,15 @@ SocketService::~SocketService() {
             return;
         }
         if (n == 0) rte_pause();
+    }
+    // Region replies already sending complete through the worker's send slots, whose
+    // completion calls into their slots: poll until they are home.
+    while (replies_sending(s) != 0) {
+        if (rte_get_tsc_cycles() > give_up) {
+            (void)s.regions.release();
+            break;
+        }
+        s.worker->poll();
     }
     Port::destroy(s.port);
 }

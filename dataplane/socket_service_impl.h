@@ -13,9 +13,11 @@ namespace homa::dp {
 
 inline constexpr uint32_t kNoRegion = UINT32_MAX;
 
-/** A region send waiting for its pull. The pull message replies to the command port. */
+/** A region send waiting for its pull (a request), or a region reply from its call until its
+ *  send completes. The pull message replies to the command port. */
 struct RegionSend {
     Message pull;                ///< kControlPull to the control lcore.
+    SocketService::Impl *svc = nullptr;  ///< Owner (for the reply's send completion).
     SocketId sock = 0;
     Endpoint dst;
     const uint8_t *data = nullptr;
@@ -27,7 +29,16 @@ struct RegionSend {
     int abort_error = 0;
     bool aborted = false;        ///< abort_regions() asked; honoured when the pull comes home.
     bool in_use = false;
+    bool pulling = false;        ///< The pull message is away (counted in regions_pending).
     uint32_t next_free = kNoRegion;
+    // Region replies only:
+    bool reply = false;
+    bool sending = false;        ///< Started: the slot waits for the send to complete.
+    RegionReplyDone reply_done = nullptr;
+    uint64_t start_ns = 0;       ///< Worker time of reply_region.
+    RegionReplyResult result;
+    uint32_t header_len = 0;
+    uint8_t header[SocketService::kRegionHeaderMax];
 };
 
 /** One remote socket: the engine socket and the receives its application posted (a ring). */
@@ -65,6 +76,12 @@ void region_pull_done(SocketService::Impl &s, Message *pull);
 /** SocketService::send_region. */
 int send_region(SocketService::Impl &s, SocketId sock, Endpoint dst, const void *data,
                 uint32_t length, uint64_t cookie, uint64_t *id, SendDone done, void *ctx);
+/** SocketService::reply_region. */
+int reply_region(SocketService::Impl &s, SocketId sock, Endpoint dst, uint64_t request_id,
+                 std::span<const uint8_t> header, const void *data, uint32_t length,
+                 uint64_t cookie, RegionReplyDone done, void *ctx);
+/** Region replies started and not yet completed (the destructor waits for them). */
+uint32_t replies_sending(const SocketService::Impl &s);
 /** SocketService::abort_regions. */
 int abort_regions(SocketService::Impl &s, SocketId sock, uint64_t id, int error);
 

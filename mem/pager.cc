@@ -10,9 +10,15 @@
 // the backing store for what is missing. Touching memory() for a page that is not present
 // is not a fault: it reads zeros (the pages are anonymous memory, dropped with
 // MADV_DONTNEED on eviction).
-// One mutex covers the page table and is held across backing-store calls. Per-page busy
-// bits would let I/O on different pages overlap; the pager serves the control lcore and a
-// few workers, where simple and obviously correct wins for now.
+// One mutex covers the page table, but it is not held while a page is read: the reader marks
+// the page busy, drops the lock, reads, and takes the lock again to record the result. Anyone
+// else who needs a busy page (a second fault on it, an eviction, an offer, shutdown) waits on
+// page_cv, so a page is never read twice at once nor dropped under a reader's feet. That lets
+// reads overlap: the control lcore's pulls with other callers, and within one fault_in() the
+// runs of absent pages with each other on the I/O threads (pager_io.cc). A backing store
+// then sees several reads in flight, and cold reads are bounded by the device instead of by
+// one read at a time. Writes (write_page) still run under the lock: they are rare here (the
+// dataplane only reads) and keeping them there keeps dirty-page handling simple.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -31,26 +37,29 @@ int Pager::Impl::page_range(uint64_t offset, size_t len, uint64_t *first, uint64
     return 0;
 }
 
-int Pager::Impl::fault_page(uint64_t page, bool for_write, bool overwritten) {
-    uint8_t *at = mem + page * config.page_size;
-    if (state[page] == PageState::kAbsent || state[page] == PageState::kError) {
+int Pager::Impl::fault_page(std::unique_lock<std::mutex> &lk, uint64_t page, bool for_write,
+                            bool overwritten) {
+    for (;;) {
+        wait_idle(lk, page);
+        PageState st = state[page];
+        if (st == PageState::kClean || st == PageState::kDirty) break;
         if (for_write && overwritten) {
             // Every byte will be written: reading the old contents would be wasted I/O.
             state[page] = PageState::kClean;
             write_locked[page] = 0;
-        } else {
-            bool lock = false;
-            int rc = store.read_page(store.ctx, page, at, &lock);
-            if (rc != 0) {
-                madvise(at, config.page_size, MADV_DONTNEED);
-                state[page] = PageState::kError;
-                error[page] = rc;
-                return rc;
-            }
-            state[page] = PageState::kClean;
-            write_locked[page] = lock ? 1 : 0;
-            error[page] = 0;
+            break;
         }
+        if (shut_down) return -ESHUTDOWN;
+        ReadRun run;
+        run.first = page;
+        run.count = 1;
+        busy[page] = 1;
+        lk.unlock();
+        read_run(run);
+        lk.lock();
+        apply_reads(&run, 1);
+        if (run.rc != 0) return run.rc;
+        // Present now, unless an eviction got in between: then look again.
     }
     if (for_write && write_locked[page] != 0) {
         int rc = store.unlock_page(store.ctx, page);
@@ -82,9 +91,10 @@ void Pager::Impl::evict(uint64_t page) {
     if (was_present) store.notify_evict(store.ctx, page);
 }
 
-int Pager::Impl::return_range(uint64_t first, uint64_t end) {
+int Pager::Impl::return_range(std::unique_lock<std::mutex> &lk, uint64_t first, uint64_t end) {
     int first_error = 0;
     for (uint64_t p = first; p < end; ++p) {
+        wait_idle(lk, p);
         if (state[p] == PageState::kDirty) {
             int rc = write_back(p);
             if (rc != 0) {
@@ -98,7 +108,7 @@ int Pager::Impl::return_range(uint64_t first, uint64_t end) {
 }
 
 int Pager::Impl::run(const PagerRequest &req) {
-    std::lock_guard<std::mutex> lock(mu);
+    std::unique_lock<std::mutex> lk(mu);
     if (shut_down) return -ESHUTDOWN;
     int first_error = 0;
     switch (req.op) {
@@ -111,16 +121,17 @@ int Pager::Impl::run(const PagerRequest &req) {
             break;
         case PagerRequest::Op::kFlush:
             for (uint64_t p = req.first; p < req.end; ++p) {
+                wait_idle(lk, p);
                 if (state[p] != PageState::kAbsent) evict(p);
             }
             break;
         case PagerRequest::Op::kReturn:
-            first_error = return_range(req.first, req.end);
+            first_error = return_range(lk, req.first, req.end);
             break;
         case PagerRequest::Op::kAttributes:
             config.may_cache = req.may_cache;
             config.write_through = req.write_through;
-            if (!config.may_cache) first_error = return_range(0, npages);
+            if (!config.may_cache) first_error = return_range(lk, 0, npages);
             break;
     }
     return first_error;
@@ -172,6 +183,10 @@ std::unique_ptr<Pager> Pager::create(const PagerBackingStore &store, const Pager
     impl->state.assign(impl->npages, PageState::kAbsent);
     impl->error.assign(impl->npages, 0);
     impl->write_locked.assign(impl->npages, 0);
+    impl->busy.assign(impl->npages, 0);
+    if (config.io_batch_pages == 0) return fail("io_batch_pages must be > 0");
+    if (config.io_nice < 0 || config.io_nice > 19) return fail("io_nice must be 0..19");
+    impl->start_io(config.io_threads);
     return std::unique_ptr<Pager>(new Pager(std::move(impl)));
 }
 
@@ -195,19 +210,63 @@ PageState Pager::page_state(uint64_t page) const {
 
 int Pager::fault_in(uint64_t offset, size_t len, bool for_write) {
     Impl &p = *impl_;
-    std::lock_guard<std::mutex> lock(p.mu);
+    // At most this many runs are read per round (a fixed array: no allocation per fault).
+    constexpr unsigned kMaxRuns = 64;
+    std::unique_lock<std::mutex> lk(p.mu);
     if (p.shut_down) return -ESHUTDOWN;
     uint64_t first, end;
     if (int rc = p.page_range(offset, len, &first, &end); rc != 0) return rc;
-    for (uint64_t page = first; page < end; ++page) {
-        if (int rc = p.fault_page(page, for_write, false); rc != 0) return rc;
+    for (;;) {
+        if (p.shut_down) return -ESHUTDOWN;  // shutdown() ran while we waited or read
+        // Claim the absent pages nobody is reading, cut into runs.
+        ReadRun runs[kMaxRuns];
+        unsigned n = 0;
+        uint64_t claimed_end = end;  // pages from here on wait for the next round
+        for (uint64_t page = first; page < end; ++page) {
+            PageState st = p.state[page];
+            if (p.busy[page] != 0 || st == PageState::kClean || st == PageState::kDirty) continue;
+            ReadRun *last = n > 0 ? &runs[n - 1] : nullptr;
+            if (last != nullptr && last->first + last->count == page &&
+                last->count < p.config.io_batch_pages) {
+                ++last->count;
+            } else if (n < kMaxRuns) {
+                runs[n].first = page;
+                runs[n].count = 1;
+                ++n;
+            } else {
+                claimed_end = page;
+                break;
+            }
+            p.busy[page] = 1;
+        }
+        if (n > 0) {
+            lk.unlock();
+            p.read_runs(runs, n);
+            lk.lock();
+            p.apply_reads(runs, n);
+        }
+        // Pages other threads were reading: wait for them, then look at the whole range.
+        // (An error after claimed_end is an old one: the next round reads that page again.)
+        bool missing = claimed_end < end;
+        for (uint64_t page = first; page < claimed_end; ++page) {
+            p.wait_idle(lk, page);
+            PageState st = p.state[page];
+            if (st == PageState::kError) return p.error[page];
+            if (st == PageState::kAbsent) missing = true;  // evicted meanwhile
+        }
+        if (!missing) break;
+    }
+    if (for_write) {
+        for (uint64_t page = first; page < end; ++page) {
+            if (int rc = p.fault_page(lk, page, true, false); rc != 0) return rc;
+        }
     }
     return 0;
 }
 
 CopyResult Pager::safe_memcpy(uint64_t offset, void *buffer, size_t len, CopyDirection dir) {
     Impl &p = *impl_;
-    std::lock_guard<std::mutex> lock(p.mu);
+    std::unique_lock<std::mutex> lk(p.mu);
     if (p.shut_down) return {-ESHUTDOWN, 0};
     if (offset > p.size) return {-EINVAL, 0};
     const bool to_pager = dir == CopyDirection::kToPager;
@@ -223,7 +282,7 @@ CopyResult Pager::safe_memcpy(uint64_t offset, void *buffer, size_t len, CopyDir
         uint64_t page_end = std::min<uint64_t>(page_start + ps, p.size);
         size_t chunk = static_cast<size_t>(std::min<uint64_t>(page_end - at, n - copied));
         bool overwritten = at == page_start && at + chunk == page_end;
-        if ((rc = p.fault_page(page, to_pager, overwritten)) != 0) break;
+        if ((rc = p.fault_page(lk, page, to_pager, overwritten)) != 0) break;
         if (to_pager) {
             memcpy(p.mem + at, buf + copied, chunk);
             p.state[page] = PageState::kDirty;
@@ -242,7 +301,7 @@ CopyResult Pager::safe_memcpy(uint64_t offset, void *buffer, size_t len, CopyDir
             }
         }
         if (!p.config.may_cache) {
-            int r = p.return_range(first, end);
+            int r = p.return_range(lk, first, end);
             if (after == 0) after = r;
         }
         if (rc == 0) rc = after;
@@ -292,9 +351,10 @@ int Pager::change_attributes(bool may_cache, bool write_through, bool wait) {
 
 int Pager::offer_page(uint64_t page, const void *data, bool precious, bool write_lock) {
     Impl &p = *impl_;
-    std::lock_guard<std::mutex> lock(p.mu);
+    std::unique_lock<std::mutex> lk(p.mu);
     if (p.shut_down) return -ESHUTDOWN;
     if (page >= p.npages) return -EINVAL;
+    p.wait_idle(lk, page);
     if (p.state[page] == PageState::kDirty) return -EBUSY;
     memcpy(p.mem + page * p.config.page_size, data, p.config.page_size);
     p.state[page] = precious ? PageState::kDirty : PageState::kClean;
@@ -307,6 +367,17 @@ int Pager::get_error(uint64_t offset) const {
     std::lock_guard<std::mutex> lock(impl_->mu);
     if (offset >= impl_->size) return -EINVAL;
     return impl_->error[offset / impl_->config.page_size];
+}
+
+int Pager::first_error(uint64_t offset, size_t len) const {
+    const Impl &p = *impl_;
+    uint64_t first, end;
+    if (int rc = p.page_range(offset, len, &first, &end); rc != 0) return rc;
+    std::lock_guard<std::mutex> lock(p.mu);
+    for (uint64_t page = first; page < end; ++page) {
+        if (p.error[page] != 0) return p.error[page];
+    }
+    return 0;
 }
 
 }  // namespace homa::mem

@@ -1,5 +1,6 @@
-// Private to mem/: the state behind Pager, shared by pager.cc (pages and operations) and
-// pager_workers.cc (request queue, worker threads, inhibit/resume, shutdown).
+// Private to mem/: the state behind Pager, shared by pager.cc (pages and operations),
+// pager_io.cc (reads without the lock, the I/O threads) and pager_workers.cc (request queue,
+// worker threads, inhibit/resume, shutdown).
 #pragma once
 
 #include <condition_variable>
@@ -24,6 +25,17 @@ struct PagerRequest {
     uint64_t seq = 0;            ///< Queue order; set by submit.
 };
 
+/** Pages [first, first + count) read in one go, without the lock; the result is applied under
+ *  it (apply_reads). */
+struct ReadRun {
+    uint64_t first = 0;
+    uint64_t count = 0;
+    int rc = 0;              ///< 0 or the backing store's error.
+    uint64_t pages_ok = 0;   ///< Pages read before the failure (all of count when rc is 0).
+    bool write_lock = false;
+    unsigned *pending = nullptr;  ///< The caller's outstanding runs (under io_mu).
+};
+
 struct Pager::Impl {
     PagerBackingStore store;
     PagerConfig config;
@@ -32,12 +44,23 @@ struct Pager::Impl {
     uint8_t *mem = nullptr;
     size_t mapped = 0;
 
-    // Page state; `mu` is held across backing-store calls (see DESIGN NOTES in pager.cc).
+    // Page state, under `mu`. A page being read has busy set and mu released meanwhile
+    // (see DESIGN NOTES in pager.cc); whoever needs it waits on page_cv.
     mutable std::mutex mu;
+    std::condition_variable page_cv;
     std::vector<PageState> state;
     std::vector<int> error;
     std::vector<uint8_t> write_locked;
+    std::vector<uint8_t> busy;
     bool shut_down = false;
+
+    // I/O threads (PagerConfig::io_threads): they take ReadRuns from io_queue.
+    std::mutex io_mu;
+    std::condition_variable io_cv;    ///< Work queued, or stop.
+    std::condition_variable done_cv;  ///< A caller's runs finished.
+    std::deque<ReadRun *> io_queue;
+    bool io_stop = false;
+    std::vector<std::thread> io_workers;
 
     // Requests with wait = false, and the workers that run them.
     std::mutex qmu;
@@ -61,11 +84,25 @@ struct Pager::Impl {
     /** True if the queue's head may start now (qmu held). */
     bool head_runnable() const;
 
-    // With mu held:
-    int fault_page(uint64_t page, bool for_write, bool overwritten);
+    // pager_io.cc
+    /** Reads one run (no lock held). */
+    void read_run(ReadRun &run);
+    /** Reads `n` runs, on the I/O threads when there are any (the caller helps), and waits. */
+    void read_runs(ReadRun *runs, unsigned n);
+    /** I/O thread body. */
+    void io_loop();
+    void start_io(unsigned n);
+    void stop_io();
+
+    // With mu held (`lk` owns it; some release it while they wait or read):
+    /** Records what the runs read and clears their busy bits. */
+    void apply_reads(const ReadRun *runs, unsigned n);
+    void wait_idle(std::unique_lock<std::mutex> &lk, uint64_t page);
+    int fault_page(std::unique_lock<std::mutex> &lk, uint64_t page, bool for_write,
+                   bool overwritten);
     int write_back(uint64_t page);
     void evict(uint64_t page);
-    int return_range(uint64_t first, uint64_t end);
+    int return_range(std::unique_lock<std::mutex> &lk, uint64_t first, uint64_t end);
 };
 
 }  // namespace homa::mem

@@ -90,16 +90,21 @@ int Pager::shutdown() {
         workers.swap(p.workers);
     }
     for (auto &t : workers) t.join();
-    std::lock_guard<std::mutex> lock(p.mu);
+    std::unique_lock<std::mutex> lk(p.mu);
     if (p.shut_down) return -ESHUTDOWN;
+    // Refuse new faults first (faults in progress look at this before each read), then let
+    // reads still in flight land: the store must not go while one runs.
+    p.shut_down = true;
     int first_error = 0;
     for (uint64_t page = 0; page < p.npages; ++page) {
+        p.wait_idle(lk, page);
         if (p.state[page] != PageState::kDirty) continue;
         int rc = p.write_back(page);
         if (rc != 0 && first_error == 0) first_error = rc;
     }
+    lk.unlock();
+    p.stop_io();  // no run is queued: every busy page was waited for, and new faults refuse
     p.store.clear_user_data(p.store.ctx);
-    p.shut_down = true;
     return first_error;
 }
 

@@ -12,8 +12,9 @@
 #   --no-profile  skip the perf record of the 100 B echo
 #   --docs        also copy the PNG plots to docs/perf_<name>.png (for the report, docs/perf.md)
 #   --only LIST   run only these stages (comma-separated: testpmd,kernel,memif,load,overload,
-#                 scaling,null,rx,profile), keeping the other stages' raw logs from an earlier
-#                 run in the same --out (memif: RTT, rate, 1 MB and goodput by size)
+#                 scaling,null,rx,profile,cold), keeping the other stages' raw logs from an
+#                 earlier run in the same --out (memif: RTT, rate, 1 MB and goodput by size;
+#                 cold: the file service, e.g. apps/bench/run_bench.sh --only cold)
 #   --workloads L only these workloads in the load and overload stages (e.g. w1,w3)
 #   --sim         only the cluster simulator (apps/bench/sim_report.sh: homa-sim, no root or
 #                 DPDK needed), which regenerates docs/sim.md's numbers with --docs; --quick,
@@ -21,6 +22,14 @@
 #   --server-flags "F"  extra homa-perf flags for every memif server (e.g. engine knobs:
 #   --client-flags "F"  "--max_peer_server_rpcs=65536"), and for every memif client
 #
+# Stage cold (issue 18): a plain sequential read (dd bs=1M) of a COLD_MB (default 512) file in
+# COLD_DIR (default /var/tmp; must not be tmpfs) beside the pager's cold reads
+# (bench_pager_cold), then the launcher serving that file over memif to homa-perf's mixed
+# workload: 10 % of RPCs read 999,976 B (1 MB less the response header), the rest 100 B
+# echoes, at COLD_RATE RPC/s (default 200: 20 MB/s of cold reads, below what one worker
+# serves on a loaded 2-core machine, so that the phases compare interference, not overload) for COLD_SECS s (default 5) per phase, phases echo
+# only / prefetch / no prefetch, the file evicted (pager + posix_fadvise DONTNEED on the
+# server) before each. Writes <out>/cold.md with the load average.
 # Stages over memif (issue 12): load = per workload, the open-loop knee (homa-perf
 # --find_capacity), then 50/80/90/95 % of it with --slowdown, each with a fresh server;
 # overload = 2x the knee for 50 ms
@@ -75,6 +84,8 @@ mkdir -p "$RAW"
 stage() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 if [ -z "$ONLY" ]; then rm -f "$RAW"/*; fi
 PERF=$RELEASE_BUILD/apps/homa-perf
+LAUNCHER=$RELEASE_BUILD/apps/homa-dp
+PAGER_BENCH=$RELEASE_BUILD/apps/bench_pager_cold
 RXBENCH=$RELEASE_BUILD/apps/bench_rx_pipeline
 TAG=hbench$$
 SOCK=/tmp/$TAG.sock
@@ -139,8 +150,8 @@ build() {
     if [ ! -f "$RELEASE_BUILD/build.ninja" ]; then
         meson setup "$RELEASE_BUILD" --buildtype=release -Db_ndebug=true >/dev/null
     fi
-    ninja -C "$RELEASE_BUILD" apps/homa-perf apps/bench_rx_pipeline >/dev/null ||
-        ninja -C "$RELEASE_BUILD" apps/homa-perf apps/bench_rx_pipeline
+    local targets=(apps/homa-perf apps/bench_rx_pipeline apps/homa-dp apps/bench_pager_cold)
+    ninja -C "$RELEASE_BUILD" "${targets[@]}" >/dev/null || ninja -C "$RELEASE_BUILD" "${targets[@]}"
 }
 
 # ---------------------------------------------------------------- memory
@@ -417,12 +428,66 @@ machine() {
     } > "$RAW/machine.txt"
 }
 
+# ---------------------------------------------------------------- cold data (file service)
+cold_data() {
+    local dir=${COLD_DIR:-/var/tmp} mb=${COLD_MB:-512} rate=${COLD_RATE:-200}
+    local secs=${COLD_SECS:-5} file fstype srv i
+    if [ "$QUICK" = 1 ]; then mb=64; rate=200; secs=1; fi
+    fstype=$(stat -f -c %T "$dir")
+    if [ "$fstype" = tmpfs ] || [ "$fstype" = ramfs ]; then
+        log "cold: $dir is $fstype (pages never leave memory): skipped; set COLD_DIR to a disk"
+        return 0
+    fi
+    file=$dir/homa_bench_cold_${mb}M.bin
+    if [ "$(stat -c %s "$file" 2>/dev/null || echo 0)" != $((mb * 1048576)) ]; then
+        log "cold: writing $file ($mb MiB of random bytes)"
+        dd if=/dev/urandom of="$file" bs=1M count="$mb" status=none
+    fi
+    log "cold: plain sequential read (dd bs=1M) beside the pager's cold reads"
+    {
+        echo "loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
+        for i in 1 2 3; do
+            python3 -c 'import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED)' "$file"
+            dd if="$file" of=/dev/null bs=1M 2>&1 | tail -1
+        done
+    } > "$RAW/cold.dd.txt"
+    "$PAGER_BENCH" "$file" 3 0,1,4,8 > "$RAW/cold.pager.txt" 2>&1 || log "  cold: bench_pager_cold exited $?"
+    log "cold: launcher serving $file, homa-perf mixed workload ($rate RPC/s, ${secs} s per phase)"
+    echo "control lcore on core ${COLD_CONTROL_CORE:-0}, worker on core 1, client on core 0" >> "$RAW/cold.dd.txt"
+    rm -f "$SOCK"
+    # The launcher on core 1 (worker) with its main and control lcores (and the pager's reader
+    # threads, which inherit the main lcore's core) on core 0 beside the client: the worker
+    # keeps its core to itself (COLD_CONTROL_CORE=1 puts the control lcore beside the worker).
+    # shellcheck disable=SC2046
+    bg "$LAUNCHER" $(eal "0@0,1@1,2@${COLD_CONTROL_CORE:-0}") --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
+        --local_ip=10.0.0.1 --echo_ports=99 --serve_file="$file" --file_allow_no_prefetch \
+        > "$RAW/cold.launcher.log" 2>&1
+    srv=$!
+    for i in $(seq 1 100); do grep -qs "worker lcore" "$RAW/cold.launcher.log" && break; sleep 0.1; done
+    echo "loadavg_before_mix: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/cold.dd.txt"
+    # shellcheck disable=SC2046,SC2086
+    timeout -k 30 -s INT 600 "$PERF" $(eal 0@0) \
+        --vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no -- \
+        --role=client --local_ip=10.0.0.2 --server_ip=10.0.0.1 --server_port=99 \
+        --file_name="$(basename "$file")" --file_fraction=0.1 --file_bytes=999976 \
+        --rate="$rate" --duration="$secs" --file_phases=echo,prefetch,noprefetch --json \
+        $CLIENT_FLAGS > "$RAW/cold.mix.json" 2> "$RAW/cold.mix.log" ||
+        log "  cold: homa-perf exited $?"
+    echo "loadavg_after_mix: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/cold.dd.txt"
+    stop_pid "$srv"
+    rm -f "$SOCK"
+    python3 apps/bench/cold_report.py "$RAW" > "$OUT/cold.md" || log "  cold: no report"
+    cat "$OUT/cold.md" >&2
+}
+
 # ---------------------------------------------------------------- main
 # One function, so that bash has read all of it before it runs (editing the file meanwhile is safe).
 main() {
     START=$(date +%s)
     ensure_packages
-    command -v dpdk-testpmd >/dev/null || { log "dpdk-testpmd not found (Debian package dpdk)"; exit 3; }
+    if stage testpmd; then
+        command -v dpdk-testpmd >/dev/null || { log "dpdk-testpmd not found (Debian package dpdk)"; exit 3; }
+    fi
     [ "$BUILD" = 1 ] && build
     [ -x "$PERF" ] && [ -x "$RXBENCH" ] || { log "missing $PERF or $RXBENCH: build first"; exit 3; }
     setup_memory
@@ -442,6 +507,7 @@ main() {
     if stage null; then homa_null_all; fi
     if stage rx; then rx_pipeline; fi
     if stage profile && [ "$PROFILE" = 1 ]; then profile; fi
+    if stage cold; then cold_data; fi
     if [ -z "$ONLY" ]; then
         echo "loadavg_end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/machine.txt"
         echo "elapsed_s: $(( $(date +%s) - START ))" >> "$RAW/machine.txt"

@@ -122,6 +122,11 @@ void Cli::run(int in_fd, int out_fd) {
 void Cli::show(cmdline *cl, const std::string &what) {
     if (what == "stats") {
         cmdline_printf(cl, "%s", format_counters(worker_, false).c_str());
+        if (service_.files() != nullptr) {
+            service_.files()->for_each_counter([&](const std::string &name, uint64_t v) {
+                if (v != 0) cmdline_printf(cl, "%s %lu\n", name.c_str(), v);
+            });
+        }
         return;
     }
     if (what == "timetrace") {

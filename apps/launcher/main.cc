@@ -8,6 +8,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_pdump.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,8 +18,12 @@
 #include <sstream>
 #include <thread>
 
+#include "apps/common/file_service.h"
 #include "apps/common/ipv4.h"
+#include "homa/dataplane/control_lcore.h"
 #include "homa/dataplane/host.h"
+#include "homa/dataplane/socket_service.h"
+#include "homa/mem/residency.h"
 #include "apps/common/knobs.h"
 #include "cli.h"
 #include "counters.h"
@@ -41,6 +46,21 @@ DEFINE_uint32(pool_mb, 256, "bpage pool size in MiB");
 DEFINE_bool(stage_cycles, true, "count TSC cycles per poll stage (cycles_* counters)");
 DEFINE_uint32(timetrace_records, 1u << 16,
               "timetrace ring per worker lcore: records, a power of two (0: none)");
+DEFINE_string(serve_file, "",
+              "serve this file (under its base name) on --file_port; repeat the flag for more "
+              "files (docs/file_service.md). Needs a third lcore for the control lcore");
+DEFINE_string(serve_dir, "", "serve every regular file directly in this directory (read at start)");
+DEFINE_uint32(file_port, 98, "Homa port of the file service");
+DEFINE_bool(file_prefetch, true,
+            "file reads: the control lcore pulls pages in while the worker serves on (false: "
+            "the worker reads them itself, like a plain sendfile; for comparisons)");
+DEFINE_bool(file_allow_no_prefetch, false,
+            "honour a client's no-prefetch flag (lets a client make the worker wait for the disk)");
+DEFINE_uint32(file_io_threads, 4, "reader threads per served file (overlapping reads)");
+DEFINE_int32(file_nice, 0,
+             "nice value (0..19) of the control lcore and the file readers: above 0 they give "
+             "way to busy-polling lcores that share their cores (pulls take longer, polling is "
+             "interrupted less)");
 
 namespace {
 
@@ -115,6 +135,21 @@ bool engine_config_from_flags(homa::EngineConfig *c, std::string *error) {
 
 int run(int argc, char **argv);
 
+// gflags keeps the last of a repeated flag; every --serve_file counts, so collect them first.
+std::vector<std::string> repeated_flag(int argc, char **argv, const std::string &name) {
+    std::vector<std::string> values;
+    const std::string eq = "--" + name + "=";
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a.rfind(eq, 0) == 0) {
+            values.push_back(a.substr(eq.size()));
+        } else if (a == "--" + name && i + 1 < argc) {
+            values.push_back(argv[i + 1]);
+        }
+    }
+    return values;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -133,6 +168,7 @@ namespace {
 int run(int argc, char **argv) {
     gflags::SetUsageMessage("homa-dp [EAL args] -- [flags]: the homa-dp launcher");
     normalise_flag_names(argc, argv);
+    std::vector<std::string> serve_files = repeated_flag(argc, argv, "serve_file");
     gflags::ParseCommandLineFlags(&argc, &argv, true);
     if (argc > 1) return fail(std::string("unexpected argument '") + argv[1] + "'");
     std::signal(SIGINT, on_signal);
@@ -174,11 +210,83 @@ int run(int argc, char **argv) {
     homa::launcher::Service service(host->worker(0), *commands, echo_ports);
     if (service.open(&error) < 0) return fail(error);
     unsigned worker_lcore = rte_get_next_lcore(-1, 1, 0);
+
+    // The file service: a control lcore (pulls), residency chains, the worker's socket service
+    // (region replies) and the files. Declared here so that they outlive the worker's loop.
+    homa::mem::ResidencyChain worker_chain, control_chain;
+    homa::dp::ControlLcore *control = nullptr;
+    std::unique_ptr<homa::dp::SocketService> socket_service;
+    std::unique_ptr<homa::apps::FileService> files;
+    unsigned control_lcore = RTE_MAX_LCORE;
+    if (!serve_files.empty() || !FLAGS_serve_dir.empty()) {
+        std::vector<homa::apps::ServedFileSpec> specs;
+        if (!homa::apps::collect_served_files(serve_files, FLAGS_serve_dir, &specs, &error)) {
+            return fail(error);
+        }
+        control_lcore = rte_get_next_lcore(worker_lcore, 1, 0);
+        if (control_lcore >= RTE_MAX_LCORE) {
+            return fail("--serve_file/--serve_dir need a third lcore for the control lcore: "
+                        "e.g. -l 0,1,2 or --lcores=0@0,1@1,2@0");
+        }
+        if (FLAGS_file_port == 0 || FLAGS_file_port >= 0x8000) {
+            return fail("bad --file_port " + std::to_string(FLAGS_file_port) + " (1..32767)");
+        }
+        homa::apps::FileServiceConfig fc;
+        fc.port = static_cast<uint16_t>(FLAGS_file_port);
+        fc.prefetch = FLAGS_file_prefetch;
+        fc.allow_no_prefetch = FLAGS_file_allow_no_prefetch;
+        fc.io_threads = FLAGS_file_io_threads;
+        if (FLAGS_file_nice < 0 || FLAGS_file_nice > 19) {
+            return fail("bad --file_nice " + std::to_string(FLAGS_file_nice) + " (0..19)");
+        }
+        fc.io_nice = FLAGS_file_nice;
+        files = homa::apps::FileService::create(fc, specs, &error);
+        if (!files) return fail(error);
+        if (files->register_hooks(worker_chain, control_chain) < 0) {
+            return fail("cannot register the file service's residency hooks");
+        }
+        worker_chain.set_pool(&host->pool());
+        homa::dp::ControlConfig cc;
+        cc.residency = &control_chain;
+        control = homa::dp::ControlLcore::create("homa_launcher_ctl", cc,
+                                                 static_cast<int>(rte_socket_id()));
+        if (control == nullptr) return fail("cannot create the control lcore");
+        homa::dp::SocketServiceConfig sc;
+        sc.name = "homa_launcher_svc";
+        sc.control = control;
+        sc.residency = &worker_chain;
+        socket_service = homa::dp::SocketService::create(host->worker(0), sc, &error);
+        if (!socket_service) return fail(error);
+        if (files->open(host->worker(0), *socket_service, *control, &error) < 0) return fail(error);
+        if (int rc = control->launch(control_lcore); rc < 0) {
+            return fail("cannot launch the control lcore: " + std::string(strerror(-rc)));
+        }
+        if (FLAGS_file_nice != 0) {
+            // Runs on the control lcore itself: setpriority(PRIO_PROCESS, 0) is the caller.
+            homa::dp::Port *reply = homa::dp::Port::create(
+                "homa_launcher_nice", 4, homa::dp::PortMode::kSingleProducer,
+                static_cast<int>(rte_socket_id()));
+            homa::dp::Message m;
+            homa::dp::prepare_call(&m, reply, [](void *v) {
+                return setpriority(PRIO_PROCESS, 0, *static_cast<int32_t *>(v)) == 0 ? 0 : -errno;
+            }, &FLAGS_file_nice);
+            int rc = reply == nullptr ? -ENOMEM : control->call(&m, 2'000'000'000ull);
+            if (rc != 0) {
+                fprintf(stderr, "homa-dp: control lcore keeps nice 0 (%s)\n", strerror(-rc));
+            }
+            homa::dp::Port::destroy(reply);
+        }
+        service.serve_files(files.get());
+        fprintf(stderr, "homa-dp: serving %zu file(s) on port %u (%s), control lcore %u\n",
+                specs.size(), FLAGS_file_port,
+                FLAGS_file_prefetch ? "prefetch on the control lcore" : "no prefetch",
+                control_lcore);
+    }
     if (int rc = rte_eal_remote_launch(homa::launcher::Service::main_loop, &service, worker_lcore);
         rc < 0) {
         return fail("cannot launch the worker lcore: " + std::string(strerror(-rc)));
     }
-    if (int rc = homa::launcher::register_telemetry(*host, *commands); rc < 0) {
+    if (int rc = homa::launcher::register_telemetry(*host, *commands, files.get()); rc < 0) {
         fprintf(stderr, "homa-dp: telemetry endpoints unavailable: %s\n", strerror(-rc));
     }
     fprintf(stderr, "homa-dp: %s on port %u (%s), echo on %s, worker lcore %u\n",
@@ -206,6 +314,21 @@ int run(int argc, char **argv) {
     homa::launcher::unregister_telemetry();
     service.stop_flag = true;
     rte_eal_wait_lcore(worker_lcore);
+    if (files) {
+        std::string line;
+        files->for_each_counter([&](const std::string &name, uint64_t v) {
+            line += " " + name + "=" + std::to_string(v);
+        });
+        fprintf(stderr, "homa-dp: file service:%s\n", line.c_str());
+    }
+    // The worker's loop closed the file service; now its socket service (on this lcore: the
+    // worker no longer polls), the control lcore, and the files.
+    socket_service.reset();
+    if (control != nullptr) {
+        control->stop();
+        homa::dp::ControlLcore::destroy(control);
+    }
+    files.reset();
     homa::dp::Port::destroy(commands);
     fprintf(stderr,
             "homa-dp: stopped cleanly (%lu requests echoed, %lu echo retries for want of a send "

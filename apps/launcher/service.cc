@@ -44,6 +44,7 @@ int Service::main_loop(void *arg) {
     while (!svc.stop_flag.load(std::memory_order_relaxed)) {
         if (svc.running.load(std::memory_order_relaxed)) {
             svc.worker_.poll();
+            if (svc.files_ != nullptr) svc.files_->poll();
             for (size_t i = 0; i < svc.sockets_.size(); ++i) {
                 auto &waiting = svc.deferred_[i];
                 while (!waiting.empty()) {
@@ -65,6 +66,10 @@ int Service::main_loop(void *arg) {
     }
     for (auto &d : svc.deferred_) d.clear();  // their RPCs end with the sockets
     for (auto &s : svc.sockets_) s.close();
+    // File reads still pulling come home aborted; evicts come home from the control lcore.
+    for (int i = 0; i < 100000 && svc.files_ != nullptr && !svc.files_->close(); ++i) {
+        svc.worker_.poll();
+    }
     // Let frames in flight complete so that every send slot and bpage comes home.
     for (int i = 0; i < 10000 && svc.worker_.sends_in_flight(); ++i) svc.worker_.poll();
     return 0;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/common/file_service.h"
 #include "homa/dataplane/msgport.h"
 #include "homa/dataplane/socket.h"
 #include "homa/dataplane/worker.h"
@@ -44,6 +45,11 @@ public:
     Service(dp::Worker &worker, dp::Port &commands, std::vector<uint16_t> echo_ports);
     /** Opens the echo sockets; returns 0 or the first error (and fills `error`). */
     int open(std::string *error);
+    /** Also serve `files` (opened on it already) from the worker's loop, and close it when the
+     *  loop ends. Main lcore, before launch; borrowed. */
+    void serve_files(apps::FileService *files) { files_ = files; }
+    /** The file service, or nullptr. Its counters may be read from any thread. */
+    const apps::FileService *files() const noexcept { return files_; }
     /** The worker lcore's loop: runs until stop_flag is set. For rte_eal_remote_launch. */
     static int main_loop(void *service);
 
@@ -59,6 +65,7 @@ private:
 
     dp::Worker &worker_;
     dp::Port &commands_;
+    apps::FileService *files_ = nullptr;
     std::vector<uint16_t> ports_;
     std::vector<dp::Socket> sockets_;
     /** Requests whose echo found no free send slot, by socket, oldest first: retried each

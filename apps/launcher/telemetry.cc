@@ -26,6 +26,7 @@ struct TelemetryTarget {
     dp::Host *host;
     dp::Worker *worker;
     dp::Port *commands;
+    const apps::FileService *files;  ///< nullptr: no file service.
     // /homa/timetrace pages all come from the dump taken for page 0 (several clients may ask
     // at once: telemetry runs a thread per connection).
     std::mutex dump_lock;
@@ -59,6 +60,11 @@ int stats_cb(const char *, const char *, rte_tel_data *d) {
     for_each_counter(*t->worker, [&](const std::string &name, uint64_t v) {
         rte_tel_data_add_dict_u64(d, name.c_str(), v);
     });
+    if (t->files != nullptr) {
+        t->files->for_each_counter([&](const std::string &name, uint64_t v) {
+            rte_tel_data_add_dict_u64(d, name.c_str(), v);
+        });
+    }
     return 0;
 }
 
@@ -186,11 +192,12 @@ int timetrace_cb(const char *, const char *params, rte_tel_data *d) {
 
 }  // namespace
 
-int register_telemetry(dp::Host &host, dp::Port &commands) {
+int register_telemetry(dp::Host &host, dp::Port &commands, const apps::FileService *files) {
     auto *target = new TelemetryTarget;
     target->host = &host;
     target->worker = &host.worker(0);
     target->commands = &commands;
+    target->files = files;
     delete g_target.exchange(target);
     struct {
         const char *cmd;

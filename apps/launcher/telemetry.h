@@ -10,9 +10,11 @@
 namespace homa::launcher {
 
 /** Registers the endpoints. rte_telemetry callbacks carry no context pointer, so the host
- *  and the command port are remembered in this file until unregister_telemetry(); call once,
+ *  and the command port (and the file service, whose counters join /homa/stats) are
+ *  remembered in this file until unregister_telemetry(); call once,
  *  from the main lcore. Returns 0 or the first negative errno of rte_telemetry_register_cmd. */
-int register_telemetry(dp::Host &host, dp::Port &commands);
+int register_telemetry(dp::Host &host, dp::Port &commands,
+                       const apps::FileService *files = nullptr);
 
 /** Lines of /homa/timetrace per page: as many as fit this many characters (a telemetry reply
  *  is at most 16 KiB of JSON in DPDK 22.11; what does not fit is silently left out). */

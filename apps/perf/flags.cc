@@ -96,6 +96,20 @@ DEFINE_bool(stats, false,
             "print where packets went (per engine) and every non-zero worker, "
             "engine and pool counter to stderr at the end");
 DEFINE_string(cdf, "", "also write each phase's RTT CDF (\"<us> <fraction>\" lines) to this file");
+DEFINE_string(file_name, "",
+              "mixed workload against a file service (--role=client; the launcher's "
+              "--serve_file): reads of this served file mixed with echoes (docs/file_service.md)");
+DEFINE_uint32(file_port, 98, "the file service's Homa port");
+DEFINE_double(file_fraction, 0.1, "share of the RPCs that read the file (every round(1/x)-th)");
+DEFINE_uint32(file_bytes, 999976, "bytes per read (at most 999976: 1 MB less the header)");
+DEFINE_uint32(echo_bytes, 100, "bytes per echo RPC of the mixed workload");
+DEFINE_bool(file_prefetch, true,
+            "false: the reads ask the server's worker to read the pages itself (as a plain "
+            "sendfile would; the launcher needs --file_allow_no_prefetch)");
+DEFINE_string(file_phases, "",
+              "phases side by side, from echo (no file traffic), prefetch, noprefetch "
+              "(default: echo,prefetch; echo,noprefetch with --file_prefetch=false)");
+DEFINE_string(file_verify, "", "compare every read with this local copy of the file");
 
 namespace homa::perf {
 namespace {
@@ -154,6 +168,16 @@ bool flag_given(const char *name) {
 bool check_flags(std::string *error) {
     if (FLAGS_server_port == 0 || FLAGS_server_port >= 0x8000) {
         *error = "--server_port must be 1..32767";
+    } else if (!FLAGS_file_name.empty() &&
+               (FLAGS_role != "client" || FLAGS_app_threads || FLAGS_ring_pair)) {
+        *error = "--file_name needs --role=client against a launcher serving the file "
+                 "(run-to-completion, no --app_threads or --ring_pair)";
+    } else if (!FLAGS_file_name.empty() &&
+               (FLAGS_file_fraction < 0 || FLAGS_file_fraction > 1 || FLAGS_file_bytes == 0 ||
+                FLAGS_file_bytes > 999976 || FLAGS_file_port == 0 || FLAGS_file_port >= 0x8000 ||
+                FLAGS_echo_bytes == 0 || FLAGS_echo_bytes > 1000000 || FLAGS_rate <= 0)) {
+        *error = "--file_fraction must be 0..1, --file_bytes 1..999976, --file_port 1..32767, "
+                 "--echo_bytes 1..1000000, and the mixed workload needs --rate > 0";
     } else if (FLAGS_outstanding == 0 || FLAGS_outstanding > kMaxOutstanding) {
         *error = "--outstanding must be 1..1000000";
     } else if (FLAGS_rate < 0 || FLAGS_load_gbps < 0 || FLAGS_duration < 0) {
@@ -177,7 +201,8 @@ bool check_flags(std::string *error) {
 }
 
 bool options_from_flags(bool client_role, uint32_t open_cap, RunOptions *o, std::string *error) {
-    if (!client_role) return true;
+    // The file mix (--file_name) has its own loop and options (file_mix.h).
+    if (!client_role || !FLAGS_file_name.empty()) return true;
     o->slowdown = FLAGS_slowdown;
     const bool open = FLAGS_rate > 0 || FLAGS_load_gbps > 0;
     const bool capacity_mode =

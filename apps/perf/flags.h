@@ -59,6 +59,14 @@ DECLARE_string(knobs);
 DECLARE_bool(json);
 DECLARE_bool(stats);
 DECLARE_string(cdf);
+DECLARE_string(file_name);
+DECLARE_uint32(file_port);
+DECLARE_double(file_fraction);
+DECLARE_uint32(file_bytes);
+DECLARE_uint32(echo_bytes);
+DECLARE_bool(file_prefetch);
+DECLARE_string(file_phases);
+DECLARE_string(file_verify);
 
 namespace homa::perf {
 

@@ -15,9 +15,11 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <sstream>
 
 #include "apps/common/ipv4.h"
 #include "apps/launcher/counters.h"
+#include "file_mix.h"
 #include "flags.h"
 #include "homa/dataplane/host.h"
 #include "freeze_trigger.h"
@@ -223,6 +225,47 @@ int run(int argc, char **argv) {
     }
 
     homa::Endpoint server_addr{server_ip, static_cast<uint16_t>(FLAGS_server_port)};
+    if (!FLAGS_file_name.empty()) {
+        homa::perf::FileMixOptions fo;
+        fo.file = FLAGS_file_name;
+        fo.files = {server_ip, static_cast<uint16_t>(FLAGS_file_port)};
+        fo.echo = server_addr;
+        fo.fraction = FLAGS_file_fraction;
+        fo.file_bytes = FLAGS_file_bytes;
+        fo.echo_bytes = FLAGS_echo_bytes;
+        fo.rate = FLAGS_rate;
+        fo.duration = FLAGS_duration;
+        fo.drain = FLAGS_drain;
+        fo.verify_path = FLAGS_file_verify;
+        std::string phases = FLAGS_file_phases.empty()
+                                 ? (FLAGS_file_prefetch ? "echo,prefetch" : "echo,noprefetch")
+                                 : FLAGS_file_phases;
+        fo.phases.clear();
+        std::stringstream in(phases);
+        for (std::string p; std::getline(in, p, ',');) {
+            if (p != "echo" && p != "prefetch" && p != "noprefetch") {
+                return fail("bad --file_phases entry '" + p + "' (echo, prefetch, noprefetch)");
+            }
+            fo.phases.push_back(p);
+        }
+        std::vector<homa::perf::FileMixPhase> mix;
+        if (!homa::perf::run_file_mix(worker, client, fo, g_quit, &mix, &error)) {
+            return fail(error);
+        }
+        if (FLAGS_json) {
+            homa::perf::print_file_mix_json(stdout, fo, mix);
+        } else {
+            homa::perf::print_file_mix(stdout, fo, mix);
+        }
+        client.close();
+        for (int i = 0; i < 1000 && worker.sends_in_flight(); ++i) worker.poll();
+        bool ok = !mix.empty();
+        for (const auto &p : mix) {
+            ok = ok && p.file_bad_bytes == 0 && p.echo.count() > 0 &&
+                 (p.name == "echo" || p.file_ok > 0);
+        }
+        return ok ? 0 : 1;
+    }
     std::unique_ptr<homa::perf::LoadDriver> driver;
     // --app_threads: the worker loop runs on the next lcore; this thread talks to it through
     // message ports (a SocketService per worker, RemoteSockets here).

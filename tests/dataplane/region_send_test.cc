@@ -25,6 +25,7 @@
 #include "homa/mem/pager_residency.h"
 #include "homa/mem/residency.h"
 #include "tests/dataplane/dataplane_fixture.h"
+#include "tests/dataplane/evicted_file.h"
 
 namespace homa {
 namespace {
@@ -32,9 +33,11 @@ namespace {
 using test::kIpA;
 using test::kIpB;
 using test::RingPair;
+using test::EvictedFile;
+using test::file_byte;
 
 constexpr uint16_t kPort = 99;
-constexpr uint32_t kLen = 1'000'000;
+constexpr uint32_t kLen = test::kEvictedFileLen;
 
 // True if the worker's timetrace holds a record reading exactly `text`.
 bool traced(dp::Worker &w, const std::string &text) {
@@ -43,38 +46,6 @@ bool traced(dp::Worker &w, const std::string &text) {
     }
     return false;
 }
-
-uint8_t file_byte(uint32_t i) { return static_cast<uint8_t>(i * 13 + (i >> 12)); }
-
-// A file written, synced and dropped from the page cache (/var/tmp: a disk filesystem, tmpfs
-// pages cannot be evicted), opened through a FilePager (whose memory starts absent).
-struct EvictedFile {
-    std::string path;
-    bool evicted = false;
-    std::unique_ptr<mem::FilePager> pager;
-    EvictedFile() {
-        char tmpl[] = "/var/tmp/homa_region_XXXXXX";
-        int fd = mkstemp(tmpl);
-        if (fd < 0) return;
-        path = tmpl;
-        std::vector<uint8_t> data(kLen);
-        for (uint32_t i = 0; i < kLen; ++i) data[i] = file_byte(i);
-        bool ok = write(fd, data.data(), kLen) == static_cast<ssize_t>(kLen) && fsync(fd) == 0;
-        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-        void *m = mmap(nullptr, kLen, PROT_READ, MAP_SHARED, fd, 0);  // only to ask mincore
-        if (m != MAP_FAILED) {
-            evicted = !mem::mincore_resident(m, 4096);
-            munmap(m, kLen);
-        }
-        close(fd);
-        std::string err;
-        if (ok) pager = mem::FilePager::open(path, false, {}, &err);
-    }
-    ~EvictedFile() {
-        pager.reset();
-        if (!path.empty()) unlink(path.c_str());
-    }
-};
 
 void count_done(void *ctx, uint64_t) { ++*static_cast<int *>(ctx); }
 

@@ -93,5 +93,49 @@ TEST(Destructor, WritesDirtyPagesBack) {
     EXPECT_EQ(f.contents()[7], 0xFE);
 }
 
+TEST(ColdReads, ByteExactFromEvictedPagesWithOverlappingIo) {
+    ScratchFile f(3 * 1000 * 1000 + 123);
+    std::string why;
+    if (!f.on_page_cache_fs(&why)) GTEST_SKIP() << why;
+    PagerConfig cfg;
+    cfg.io_threads = 4;
+    auto fp = FilePager::open(f.path, false, cfg, nullptr);
+    ASSERT_NE(fp, nullptr);
+    for (int round = 0; round < 2; ++round) {
+        // Cold: out of the page cache and out of pager memory.
+        ASSERT_TRUE(f.evict_page_cache());
+        ASSERT_EQ(fp->pager().flush(true), 0);
+        ASSERT_EQ(fp->pager().fault_in(0, fp->length(), false), 0);
+        for (size_t i = 0; i < fp->length(); ++i) {
+            ASSERT_EQ(fp->data()[i], i % 251) << "round " << round << " byte " << i;
+        }
+    }
+}
+
+TEST(Truncated, ReadPastTheNewEndFailsInsteadOfZeros) {
+    ScratchFile f(5 * 4096);
+    ASSERT_FALSE(f.path.empty());
+    auto fp = FilePager::open(f.path, false, {}, nullptr);
+    ASSERT_NE(fp, nullptr);
+    EXPECT_EQ(fp->check_file(0, fp->length()), 0);
+    ASSERT_EQ(truncate(f.path.c_str(), 4096 + 100), 0);
+    EXPECT_EQ(fp->check_file(0, fp->length()), -ENODATA);
+    EXPECT_EQ(fp->check_file(0, 4096), 0);
+    EXPECT_EQ(fp->pager().fault_in(0, 4096, false), 0);  // still there
+    EXPECT_EQ(fp->pager().fault_in(3 * 4096, 4096, false), -ENODATA);
+    EXPECT_EQ(fp->pager().first_error(0, fp->length()), -ENODATA);
+    // The page holding the new end is short, not absent: also an error, not zeros.
+    EXPECT_EQ(fp->pager().fault_in(4096, 4096, false), -ENODATA);
+}
+
+TEST(Gone, UnlinkedFileIsReported) {
+    ScratchFile f(4096);
+    ASSERT_FALSE(f.path.empty());
+    auto fp = FilePager::open(f.path, false, {}, nullptr);
+    ASSERT_NE(fp, nullptr);
+    ASSERT_EQ(unlink(f.path.c_str()), 0);
+    EXPECT_EQ(fp->check_file(0, 10), -ENOENT);
+}
+
 }  // namespace
 }  // namespace homa::mem

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -30,6 +32,33 @@ struct ScratchFile {
     }
     ScratchFile(const ScratchFile &) = delete;
     ScratchFile &operator=(const ScratchFile &) = delete;
+
+    /**
+     * True if the file lives where the page cache really holds it (not tmpfs or ramfs, whose
+     * pages never leave memory, so "cold" would mean nothing). Else false and `why`.
+     */
+    bool on_page_cache_fs(std::string *why) const {
+        struct statfs fs;
+        if (path.empty() || statfs(path.c_str(), &fs) != 0) {
+            *why = "cannot make or statfs a scratch file in /var/tmp";
+            return false;
+        }
+        if (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC) {
+            *why = "/var/tmp is tmpfs/ramfs here: no page-cache filesystem to read cold from";
+            return false;
+        }
+        return true;
+    }
+
+    /** Drops the file's pages from the page cache (posix_fadvise DONTNEED after fdatasync). */
+    bool evict_page_cache() const {
+        int fd = ::open(path.c_str(), O_RDONLY);
+        if (fd < 0) return false;
+        fdatasync(fd);
+        bool ok = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;
+        close(fd);
+        return ok;
+    }
 
     /** The file's bytes as they are on disk now. */
     std::vector<uint8_t> contents() const {

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <span>
 
+#include "homa/dataplane/socket_service.h"
 #include "homa/dataplane/worker.h"
 #include "homa/proto/engine.h"
 
@@ -90,6 +91,16 @@ public:
      */
     int send_region(SocketService &service, Endpoint dst, const void *data, uint32_t length,
                     uint64_t cookie, uint64_t *id, SendDone done, void *ctx);
+    /**
+     * Replies to request `request_id` from `dst` with `header` (copied) and then a body in
+     * memory outside the pool that may not be resident (a FilePager's memory): see
+     * SocketService::reply_region, whose errors it returns (-EBADF also for an unopened
+     * socket). `done(ctx, cookie, result)` runs once on this lcore; on result.error < 0 the
+     * RPC was not answered. abort(request_id, error) and close() also stop its pending pull.
+     */
+    int reply_region(SocketService &service, Endpoint dst, uint64_t request_id,
+                     std::span<const uint8_t> header, const void *data, uint32_t length,
+                     uint64_t cookie, RegionReplyDone done, void *ctx);
     /** Takes a complete message (flags: kRecvRequest and/or kRecvResponse; id 0 = any).
      *  Returns 0, -EAGAIN (none ready: poll the worker and try again), -EINVAL, -EBADF. */
     int recv(uint32_t flags, uint64_t id, RecvMessage *out);
@@ -105,8 +116,10 @@ public:
      *  -EBADF, -EINVAL, -ENOENT, -EMSGSIZE (`msg` consumed, its bpages freed). */
     int reply_with(RecvMessage &&msg, Endpoint dst = {}, uint64_t request_id = 0);
     /** Aborts client RPC `id` (0 = all); see Engine::abort. Region sends still waiting for
-     *  their pull are aborted too (their pull is cancelled). Returns 0, -EBADF, -EINVAL,
-     *  -ENOENT (id given, and neither an RPC nor a pending region send). */
+     *  their pull are aborted too (their pull is cancelled), and so is a region reply to
+     *  request `id` still pulling. Returns 0 (also when only a region send or reply was
+     *  aborted), -EBADF, -EINVAL, -ENOENT (id given, and neither an RPC nor a pending region
+     *  send). */
     int abort(uint64_t id, int error);
     /** Closes the socket; every RPC it owns ends and its resources return (pending region
      *  sends: when their aborted pull comes home). */

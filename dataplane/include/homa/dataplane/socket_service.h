@@ -10,6 +10,8 @@
  *     not resident is pulled by the control lcore while the worker keeps polling, and the RPC
  *     starts only when the control lcore says the body is in core (frames then attach or copy
  *     it). The pull's reply comes back on the same command port.
+ *   - region replies (reply_region): the same for a server's response (a file server's
+ *     bytes), with a short header in front that the service keeps.
  *
  * @code
  *   // set-up, before the worker's lcore starts polling
@@ -32,6 +34,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "homa/dataplane/worker.h"
@@ -47,12 +50,26 @@ namespace homa::dp {
 class ControlLcore;
 class Port;
 
+/** How a region reply ended; handed to its RegionReplyDone. */
+struct RegionReplyResult {
+    /** 0: the reply was sent and its memory is released. Negative: it was not sent (pull
+     *  failed or refused: -EIO; aborted: the abort's error or -ECANCELED; could not start:
+     *  -ENOBUFS, -ENOENT, ...); the server RPC, if it still exists, waits for a reply. */
+    int error = 0;
+    bool pulled = false;   ///< The body waited for a control-lcore pull.
+    uint64_t pull_ns = 0;  ///< From reply_region until the pull came home (0 without one).
+};
+
+/** Runs once per accepted reply_region, on the worker's lcore. */
+using RegionReplyDone = void (*)(void *ctx, uint64_t cookie, const RegionReplyResult &result);
+
 struct SocketServiceConfig {
     const char *name = "homa-cmd";   ///< Names the command port: unique in the process.
     unsigned port_capacity = 1024;   ///< Commands waiting at once (senders get -ENOBUFS beyond).
     unsigned max_sockets = 16;       ///< Remote sockets open at once.
     unsigned max_posted = 64;        ///< Receives one remote socket may have posted at once.
-    unsigned max_region_sends = 64;  ///< Region sends waiting for their pull at once.
+    /** Region sends waiting for their pull at once, plus region replies pulling or sending. */
+    unsigned max_region_sends = 64;
     ControlLcore *control = nullptr; ///< Pulls non-resident bodies; nullptr: no region sends.
     const mem::ResidencyChain *residency = nullptr;  ///< in_core() of region bodies.
 };
@@ -69,6 +86,9 @@ struct SocketServiceStats {
     uint64_t region_failed = 0;       ///< Pull or start failed: the RPC completed with an error.
     uint64_t region_aborted = 0;      ///< Aborted (or their socket closed) while pulling.
     uint64_t polls_while_pulling = 0; ///< poll() iterations that found a pull outstanding.
+    uint64_t region_replies = 0;      ///< reply_region calls accepted (also in the counts above:
+                                      ///< resident, pulls, started, failed, aborted).
+    uint64_t region_replies_sent = 0; ///< ... whose send completed (done with error 0).
 };
 
 class SocketService {
@@ -84,6 +104,7 @@ public:
     /**
      * Detaches from the worker. Remote sockets still open are closed (their posted receives
      * go home -ESHUTDOWN), pulls still running are aborted and waited for (their `done` runs).
+     * Region replies still sending are waited for by polling the worker (their `done` runs).
      * Commands still queued are answered -ESHUTDOWN. Worker's lcore, not while it polls.
      */
     ~SocketService();
@@ -111,7 +132,30 @@ public:
     int send_region(SocketId sock, Endpoint dst, const void *data, uint32_t length,
                     uint64_t cookie, uint64_t *id, SendDone done, void *ctx);
     /**
+     * Replies to request `request_id` (from `dst`) with `header` (at most kRegionHeaderMax
+     * bytes, copied: any memory) followed by [data, data + length) in memory outside the
+     * pool that may not be resident, as send_region does for requests: the reply starts now
+     * if the residency chain says the body is in core, else when the control lcore's pull
+     * answers, while this lcore keeps polling. The body must stay valid and unchanged until
+     * `done` runs. `done(ctx, cookie, result)` runs exactly once on this lcore: after the
+     * reply's send completed (error 0), or when it could not be sent (error < 0: the
+     * application may answer the RPC otherwise, e.g. with an error response). A slot of
+     * max_region_sends is held from the call until `done`.
+     * Worker's lcore only. Returns 0, -EBADF (socket not open), -EINVAL (null data or done,
+     * length 0, dst port 0, header too long), -EMSGSIZE (header + length too long),
+     * -EOPNOTSUPP (no control lcore), -ENOBUFS (no free slot, the control lcore's port full,
+     * or no send slot), or the engine's send_reply error (-ENOENT: no such RPC waiting).
+     * On error nothing was started and `done` will not run.
+     */
+    int reply_region(SocketId sock, Endpoint dst, uint64_t request_id,
+                     std::span<const uint8_t> header, const void *data, uint32_t length,
+                     uint64_t cookie, RegionReplyDone done, void *ctx);
+    static constexpr uint32_t kRegionHeaderMax = 32;
+
+    /**
      * Aborts region sends of `sock` still waiting for their pull: RPC `id` or, with id 0, all.
+     * Region replies waiting for their pull are aborted the same way (`id`: the request's);
+     * their `done` gets the error (or -ECANCELED for 0). Replies already sending are not.
      * The pull is aborted (ControlLcore::abort); when it comes home its `done` runs and, if
      * `error` is not 0, the RPC completes with `error`. Worker's lcore only. Returns how many
      * were aborted (0 if none matched).

@@ -26,10 +26,14 @@
  *   pager->return_all(true);   // write back dirty pages and drop everything
  * @endcode
  *
- * Threading: every member function may be called from any thread (one internal mutex; the
- * callbacks run with it held, so they must not call back into the pager). Operations with
- * `wait` false go to the worker threads when start_workers() was called, else they run at
- * once. Neither may be used on a worker lcore: they block on the backing store.
+ * Threading: every member function may be called from any thread. One internal mutex guards
+ * the page table; it is NOT held while read_page / read_pages run (a page being read is marked
+ * busy instead), so reads of different pages overlap: several callers at once, and within one
+ * fault_in() up to PagerConfig::io_threads reads of io_batch_pages pages each. The other
+ * callbacks (write_page, unlock_page, notify_evict) run with the mutex held. No callback may
+ * call back into the pager. Operations with `wait` false go to the worker threads when
+ * start_workers() was called, else they run at once. Neither may be used on a worker lcore:
+ * they block on the backing store.
  */
 #pragma once
 
@@ -42,15 +46,23 @@ namespace homa::mem {
 
 /**
  * The backing store (libpager's pager_* user callbacks). Every int result is 0 or a negative
- * errno. All callbacks are required.
+ * errno. All callbacks but read_pages are required.
  */
 struct PagerBackingStore {
     void *ctx = nullptr;
     /**
      * Fill `buf` (page_size bytes) with page `page`. Set `*write_lock` to true if the page
      * must be unlocked (unlock_page) before it is written, e.g. to allocate disk blocks.
+     * Runs without the pager's lock, possibly on several threads at once (other pages).
      */
     int (*read_page)(void *ctx, uint64_t page, void *buf, bool *write_lock) = nullptr;
+    /**
+     * Optional (nullptr: read_page per page): fill `buf` (count * page_size bytes) with pages
+     * [first, first + count) in one backing-store read. On error no page of the run counts as
+     * read. `*write_lock` applies to every page of the run. Threading as read_page.
+     */
+    int (*read_pages)(void *ctx, uint64_t first, uint64_t count, void *buf,
+                      bool *write_lock) = nullptr;
     /** Store page `page` (page_size bytes in `buf`). */
     int (*write_page)(void *ctx, uint64_t page, const void *buf) = nullptr;
     /** Allow writes to a page that read_page returned write-locked. */
@@ -71,6 +83,21 @@ struct PagerConfig {
     bool may_cache = true;
     /** true: pages a safe_memcpy dirtied are written back before it returns. */
     bool write_through = false;
+    /**
+     * Threads that read for fault_in() (started by create, stopped by shutdown). 0: the
+     * caller reads, one run after the other (still without the lock, so other callers
+     * overlap with it). With n > 0 the absent pages of one fault_in() are read n runs at a
+     * time; the caller waits.
+     */
+    unsigned io_threads = 0;
+    /** Pages per backing-store read in fault_in() (a run of absent pages is cut there). */
+    unsigned io_batch_pages = 16;
+    /**
+     * Nice value of the I/O threads (0..19; setpriority on each). Above 0 they yield the CPU
+     * to busy-polling lcores that share their cores: the reads take longer, the pollers are
+     * interrupted less. A value the kernel refuses is ignored (the threads run at 0).
+     */
+    int io_nice = 0;
 };
 
 /** State of one page of pager memory. */
@@ -119,8 +146,10 @@ class Pager {
     /**
      * Brings in every page of [offset, offset + len) (read_page for absent ones; with
      * `for_write`, unlock_page for write-locked ones).
+     * Pages another thread is reading are waited for, not read twice.
      * @return 0; -EINVAL if the range leaves the object; -ESHUTDOWN after shutdown; the
-     *         backing store's error for the first page that failed (later pages untouched).
+     *         backing store's error for the first page that failed (later pages may have
+     *         been read: runs are read in parallel).
      */
     int fault_in(uint64_t offset, size_t len, bool for_write);
 
@@ -165,6 +194,14 @@ class Pager {
      * later successful read or write of that page). -EINVAL for an offset out of range.
      */
     int get_error(uint64_t offset) const;
+
+    /**
+     * The first non-zero get_error() of the pages covering [offset, offset + len), or 0;
+     * -EINVAL for a range outside the object. Takes the lock once and never waits for a
+     * backing-store read (the lock is not held across them): cheap enough for an error path
+     * on a polling thread.
+     */
+    int first_error(uint64_t offset, size_t len) const;
 
     /**
      * Starts `n` worker threads for requests made with wait = false.

@@ -10,10 +10,11 @@
  *                                 (kClean or kDirty), asked of the pager under its lock;
  *                                 pull: Pager::fault_in(), resident if it succeeded.
  *   pager_residency_hook_nolock   for a worker's chain. in_core: "not resident" without
- *                                 looking: knowing would take the pager's lock, which the
- *                                 pager holds during backing-store I/O, so a worker asking
- *                                 could wait for a disk read. The control lcore's pull is cheap
- *                                 for pages already present. pull: as above.
+ *                                 looking: knowing would take the pager's lock (never held
+ *                                 across a read, but still a lock shared with the reader
+ *                                 threads, and one look per page), so the worker asks the
+ *                                 control lcore instead, whose pull is cheap for pages already
+ *                                 present. pull: as above.
  *
  * @code
  *   homa::mem::ResidencyChain worker_chain, control_chain;
