@@ -32,10 +32,11 @@ from tap_cases import finish, tap, todo  # beside this script
 launcher, make_pcap = sys.argv[1], sys.argv[2]
 
 # THE AMPLIFICATION BOUND (frames out / frames in over the capture plus SETTLE_S). Measured on
-# the engine of 2026-12-01 (c5313a5): 0.6-1.2 within 3 s (lower under ASan), almost all BUSY (every RPC parked for
-# buffers, again and again) and RESEND; the timer budget keeps it that low and it grows with
-# SETTLE_S. Issue 14's fix (BUSY only in answer to RESEND, backed-off RESENDs, per-peer budgets)
-# must bring it down to a small multiple of what the peer sent: tighten this when it lands.
+# the engine of 2026-12-01 (c5313a5): 0.6-1.2 within 3 s (less when the CPU is busy or under
+# ASan), 1.15 with 10 s, when it has stopped (9,326 out: 5,623 BUSY to RPCs parked for buffers,
+# 2,948 RESEND; every RPC expired); 1.64 Homa frames to the attacker per frame it sent. Issue
+# 14's fix (BUSY only in answer to RESEND, backed-off RESENDs, per-peer budgets) must bring it
+# to a small multiple of what the peer sent: tighten this when it lands.
 MAX_AMPLIFICATION = float(os.environ.get("HOMA_HOSTILE_MAX_AMPLIFICATION", "10"))
 SETTLE_S = float(os.environ.get("HOMA_HOSTILE_SETTLE_S", "3"))
 
