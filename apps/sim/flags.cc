@@ -3,6 +3,8 @@
 
 #include <gflags/gflags.h>
 
+#include <algorithm>
+
 #include <sstream>
 
 #include "apps/common/knobs.h"
@@ -119,6 +121,13 @@ bool options_from_flags(CliOptions *out, std::string *error) {
     if (!t.validate(&why)) return *error = "topology: " + why, false;
     if (is_default("link_mbps")) o.engine.link_mbps = static_cast<uint32_t>(t.link_gbps * 1000);
     if (is_default("unsched_bytes")) o.engine.unsched_bytes = t.default_unsched_bytes();
+    // The paper grants each active message one RTTbytes ahead. Linux's dynamic window
+    // (max_incoming / (active + 1), 44-200 KB) is 3-13 RTTbytes in this 5 us network: those
+    // bytes queue in the receiver's switch port at the priority of the grant that sent them,
+    // ahead of a shorter message's (docs/sim.md, finding 3). --window=0 restores Linux's.
+    if (is_default("window")) o.engine.window = t.default_unsched_bytes();
+    // Capacities, not protocol behaviour: one peer entry per other host is all a host needs.
+    if (is_default("max_peers")) o.engine.max_peers = std::max<uint32_t>(16, t.hosts);
     // A capacity, not protocol behaviour: the engine's 65,536-RPC tables take about 40 MB per
     // host (6 GB for 144 hosts). A simulated host rarely holds more than a few hundred RPCs;
     // when it would hold more, send_request fails and the report counts send errors.

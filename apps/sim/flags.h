@@ -1,8 +1,9 @@
 // homa-sim's command line: gflags in, validated ExperimentOptions out. Engine knobs are the
 // project's knob table (apps/common/knobs.h) as flags with the Linux defaults, plus
 // --unsched_cutoffs and the aliases --overcommit (max_overcommit) and --fifo_grant_fraction
-// (grant_fifo_fraction). unsched_bytes defaults to the simulated RTTbytes rounded up to whole
-// packets, link_mbps to --link_gbps, and max_rpcs to 8192 per host (memory), unless given.
+// (grant_fifo_fraction). unsched_bytes and window default to the simulated RTTbytes rounded up
+// to whole packets (the paper's sizing), link_mbps to --link_gbps, max_rpcs to 8192 per host
+// and max_peers to the number of hosts (memory), unless given.
 //
 // Threading: main thread, after gflags parsed the command line. Errors: false with a message
 // naming the bad flag.

@@ -141,7 +141,8 @@ try:
         p.stdin.write("show stats\n")
         p.stdin.flush()
         out, end = "", time.time() + 30
-        while time.time() < end and "file_regions_served" not in out:
+        # Read until the last of the counters checked below: the table arrives in pieces.
+        while time.time() < end and not ("file_regions_served" in out and "file_pulls" in out):
             rr, _, _ = select.select([p.stdout], [], [], 0.5)
             if rr:
                 out += os.read(p.stdout.fileno(), 65536).decode(errors="replace")
