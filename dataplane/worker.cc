@@ -183,6 +183,9 @@ mem::BpagePool &Worker::pool() noexcept { return *impl_->cfg.pool; }
 unsigned Worker::pool_cache() const noexcept { return impl_->cfg.pool_cache; }
 const WorkerStats &Worker::stats() const noexcept { return impl_->stats; }
 const NeighbourCache &Worker::neighbours() const noexcept { return impl_->neighbours; }
+const NeighbourStats &Worker::neighbour_stats() const noexcept {
+    return impl_->neighbours.stats();
+}
 void Worker::clear_stats() noexcept { impl_->stats = WorkerStats{}; }
 uint32_t Worker::local_ip() const noexcept { return impl_->cfg.engine.local_ip; }
 uint16_t Worker::port_id() const noexcept { return impl_->cfg.port_id; }

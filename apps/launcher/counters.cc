@@ -65,6 +65,20 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
         visit(std::string("rx_bad_") + wire::decode_error_name(static_cast<wire::DecodeError>(d)),
               w.rx_decode_errors[d]);
     }
+    // Frames to a next hop that must be resolved first (a spoofed source never answers ARP:
+    // replies and NEED_ACKs to it end here, not on the wire).
+    const dp::NeighbourStats &n = worker.neighbour_stats();
+    visit("neigh_hits", n.hits);
+    visit("neigh_resolutions", n.resolutions);
+    visit("neigh_probes", n.probes);
+    visit("neigh_resolved", n.resolved);
+    visit("neigh_failed", n.failed);
+    visit("neigh_held", n.held);
+    visit("neigh_released", n.released);
+    visit("neigh_dropped_hold_full", n.dropped_hold_full);
+    visit("neigh_dropped_failed", n.dropped_failed);
+    visit("neigh_dropped_table_full", n.dropped_table_full);
+    visit("neigh_learned", n.learned);
     visit("polls", w.polls);
     visit("busy_polls", w.busy_polls);
     visit("rx_frames", w.rx_frames);

@@ -178,6 +178,9 @@ public:
     const WorkerStats &stats() const noexcept;
     /** The neighbour cache (state and counters). Owning lcore only. */
     const NeighbourCache &neighbours() const noexcept;
+    /** The neighbour cache's counters alone. Any thread, like stats(): plain integers that only
+     *  the owning lcore writes, so a reader gets a possibly torn but never invalid snapshot. */
+    const NeighbourStats &neighbour_stats() const noexcept;
     /** Zeroes the worker's counters (not the engine's). Owning lcore only. */
     void clear_stats() noexcept;
     uint32_t local_ip() const noexcept;
