@@ -27,6 +27,7 @@
 #include <algorithm>
 
 #include "engine_state.h"
+#include "index_chain.h"
 
 namespace homa::detail {
 namespace {
@@ -67,14 +68,7 @@ void inbound_add(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
     Peer &p = s.peers[r.peer];
     r.inbound = true;
-    r.in_next = kNil;
-    r.in_prev = p.in_tail;
-    if (p.in_tail == kNil) {
-        p.in_head = idx;
-    } else {
-        s.rpcs[p.in_tail].in_next = idx;
-    }
-    p.in_tail = idx;
+    chain_append(s.rpcs, p.in_head, p.in_tail, idx, &Rpc::in_prev, &Rpc::in_next);
     ++p.in_rpcs;
     p.in_bpages += r.in.num_bpages;
     ++s.inbound_rpcs;
@@ -87,17 +81,7 @@ void inbound_remove(State &s, uint32_t idx) {
     if (!r.inbound) return;
     Peer &p = s.peers[r.peer];
     r.inbound = false;
-    if (r.in_prev == kNil) {
-        p.in_head = r.in_next;
-    } else {
-        s.rpcs[r.in_prev].in_next = r.in_next;
-    }
-    if (r.in_next == kNil) {
-        p.in_tail = r.in_prev;
-    } else {
-        s.rpcs[r.in_next].in_prev = r.in_prev;
-    }
-    r.in_prev = r.in_next = kNil;
+    chain_remove(s.rpcs, p.in_head, p.in_tail, idx, &Rpc::in_prev, &Rpc::in_next);
     --p.in_rpcs;
     --s.inbound_rpcs;
     p.in_bpages -= r.in.num_bpages;
@@ -153,30 +137,11 @@ bool evict_for(State &s, uint32_t requester) {
 }
 
 void await_link(State &s, uint32_t idx) {
-    Rpc &r = s.rpcs[idx];
-    r.await_next = kNil;
-    r.await_prev = s.await_tail;
-    if (s.await_tail == kNil) {
-        s.await_head = idx;
-    } else {
-        s.rpcs[s.await_tail].await_next = idx;
-    }
-    s.await_tail = idx;
+    chain_append(s.rpcs, s.await_head, s.await_tail, idx, &Rpc::await_prev, &Rpc::await_next);
 }
 
 void await_unlink(State &s, uint32_t idx) {
-    Rpc &r = s.rpcs[idx];
-    if (r.await_prev == kNil) {
-        s.await_head = r.await_next;
-    } else {
-        s.rpcs[r.await_prev].await_next = r.await_next;
-    }
-    if (r.await_next == kNil) {
-        s.await_tail = r.await_prev;
-    } else {
-        s.rpcs[r.await_next].await_prev = r.await_prev;
-    }
-    r.await_prev = r.await_next = kNil;
+    chain_remove(s.rpcs, s.await_head, s.await_tail, idx, &Rpc::await_prev, &Rpc::await_next);
 }
 
 bool evict_unacked(State &s, bool for_peer_slot) {

@@ -18,6 +18,7 @@
 #include <cassert>
 
 #include "engine_state.h"
+#include "index_chain.h"
 
 namespace homa::detail {
 namespace {
@@ -26,31 +27,14 @@ void idle_unlink(State &s, uint32_t pi) {
     Peer &p = s.peers[pi];
     if (!p.idle) return;
     p.idle = false;
-    if (p.idle_prev == kNil) {
-        s.idle_head = p.idle_next;
-    } else {
-        s.peers[p.idle_prev].idle_next = p.idle_next;
-    }
-    if (p.idle_next == kNil) {
-        s.idle_tail = p.idle_prev;
-    } else {
-        s.peers[p.idle_next].idle_prev = p.idle_prev;
-    }
-    p.idle_prev = p.idle_next = kNil;
+    chain_remove(s.peers, s.idle_head, s.idle_tail, pi, &Peer::idle_prev, &Peer::idle_next);
 }
 
 void idle_append(State &s, uint32_t pi) {
     Peer &p = s.peers[pi];
     p.idle = true;
     p.idle_since = s.tick;
-    p.idle_next = kNil;
-    p.idle_prev = s.idle_tail;
-    if (s.idle_tail == kNil) {
-        s.idle_head = pi;
-    } else {
-        s.peers[s.idle_tail].idle_next = pi;
-    }
-    s.idle_tail = pi;
+    chain_append(s.peers, s.idle_head, s.idle_tail, pi, &Peer::idle_prev, &Peer::idle_next);
 }
 
 // Takes an idle peer out of the table; its slot goes to the free chain.

@@ -11,8 +11,7 @@ counted exactly once by its fate (decode reject by reason, another host's, ARP/I
 handed to the engine by type); the client's requests before and after the attack are echoed
 byte for byte; frames out / frames in (the amplification) stays under a bound, and is printed
 with the frames out by type; a new client is served after the attack and nothing goes to
-port 0. The checks that today's engine fails are TAP TODO cases: meson counts them
-as expected failures, and as failures once they pass, so the TODO goes when the fix lands.
+port 0; every packet the engine emitted was sent, held or dropped at neighbour resolution.
 
 Usage: hostile_pcap_test.py <homa-dp> <make_hostile_pcap>
 Env: HOMA_HOSTILE_MAX_AMPLIFICATION (bound on frames out / frames in, default below),
