@@ -163,7 +163,7 @@ uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t pee
     if (!s.rpc_index.insert(key, idx)) return kNil;
     s.free_rpcs = r.next_free;
     s.rpcs_high_water = std::max(s.rpcs_high_water, idx + 1);
-    r = Rpc{};
+    r.reset();
     r.state = st;
     r.key = key;
     r.peer = peer;
@@ -329,8 +329,9 @@ int Engine::close_socket(SocketId sid, uint64_t /*now_ns*/) {
 namespace {
 
 int check_message(const OutMessage &msg) {
+    if (msg.num_pieces > wire::kMaxBpages) return -EINVAL;  // before length() reads them
     uint32_t len = msg.length();
-    if (len == 0 || msg.num_pieces > wire::kMaxBpages) return -EINVAL;
+    if (len == 0) return -EINVAL;
     if (len > wire::kMaxMessageLength) return -EMSGSIZE;
     return 0;
 }
@@ -446,7 +447,7 @@ int Engine::recv(SocketId sid, uint32_t flags, uint64_t id, Message *out) {
     out->length = r.error ? 0 : r.in.length;
     // Ownership of the bpages moves to the caller.
     out->num_bpages = r.in.num_bpages;
-    std::copy_n(r.in.bpages, r.in.num_bpages, out->bpage_offsets);
+    std::copy_n(r.bulk.bpages, r.in.num_bpages, out->bpage_offsets);
     s.held_bpages -= r.in.num_bpages;
     r.in.num_bpages = 0;
     ++s.stats.messages_delivered;

@@ -29,21 +29,23 @@ void count_drop(State &s, EngineDrop d) { ++s.stats.drops[static_cast<size_t>(d)
 
 enum class Accept { kNew, kDuplicate, kTooManyGaps };
 
-Accept accept_range(MsgIn &in, uint32_t off, uint32_t len) {
+Accept accept_range(Rpc &r, uint32_t off, uint32_t len) {
+    MsgIn &in = r.in;
+    Gap *gaps = r.bulk.gaps;
     uint32_t end = off + len;
     if (off >= in.recv_end) {
         if (off > in.recv_end) {
             if (in.num_gaps == kMaxGaps) return Accept::kTooManyGaps;
-            in.gaps[in.num_gaps++] = {in.recv_end, off};
+            gaps[in.num_gaps++] = {in.recv_end, off};
         }
         in.recv_end = end;
         return Accept::kNew;
     }
     for (uint32_t i = 0; i < in.num_gaps; ++i) {
-        Gap &g = in.gaps[i];
+        Gap &g = gaps[i];
         if (off < g.start || end > g.end) continue;
         if (off == g.start && end == g.end) {
-            std::copy(in.gaps + i + 1, in.gaps + in.num_gaps, in.gaps + i);
+            std::copy(gaps + i + 1, gaps + in.num_gaps, gaps + i);
             --in.num_gaps;
         } else if (off == g.start) {
             g.start = end;
@@ -51,9 +53,9 @@ Accept accept_range(MsgIn &in, uint32_t off, uint32_t len) {
             g.end = off;
         } else {
             if (in.num_gaps == kMaxGaps) return Accept::kTooManyGaps;
-            std::copy_backward(in.gaps + i + 1, in.gaps + in.num_gaps,
-                               in.gaps + in.num_gaps + 1);
-            in.gaps[i + 1] = {end, g.end};
+            std::copy_backward(gaps + i + 1, gaps + in.num_gaps,
+                               gaps + in.num_gaps + 1);
+            gaps[i + 1] = {end, g.end};
             g.end = off;
             ++in.num_gaps;
         }
@@ -62,13 +64,13 @@ Accept accept_range(MsgIn &in, uint32_t off, uint32_t len) {
     return Accept::kDuplicate;
 }
 
-void copy_into_bpages(State &s, const MsgIn &in, uint32_t off, std::span<const uint8_t> data) {
+void copy_into_bpages(State &s, const Rpc &r, uint32_t off, std::span<const uint8_t> data) {
     while (!data.empty()) {
         uint32_t page = off >> wire::kBpageShift;
         uint32_t within = off & (wire::kBpageSize - 1);
         uint32_t chunk = std::min<uint32_t>(static_cast<uint32_t>(data.size()),
                                             wire::kBpageSize - within);
-        std::memcpy(s.pool.base + in.bpages[page] + within, data.data(), chunk);
+        std::memcpy(s.pool.base + r.bulk.bpages[page] + within, data.data(), chunk);
         data = data.subspan(chunk);
         off += chunk;
     }
@@ -126,7 +128,7 @@ uint32_t rpc_for_data(State &s, const wire::DataHeader &h, uint32_t src_ip, uint
 
 bool alloc_bpages(State &s, uint32_t idx) {
     MsgIn &in = s.rpcs[idx].in;
-    int n = s.pool.alloc(s.pool.ctx, in.length, in.bpages);
+    int n = s.pool.alloc(s.pool.ctx, in.length, s.rpcs[idx].bulk.bpages);
     if (n <= 0) return false;
     in.num_bpages = static_cast<uint32_t>(n);
     s.held_bpages += in.num_bpages;
@@ -199,7 +201,7 @@ void complete_in(State &s, uint32_t idx) {
 void release_in(State &s, Rpc &r) {
     if (r.in.num_bpages == 0) return;
     inbound_bpages(s, index_of(s, r), -static_cast<int32_t>(r.in.num_bpages));
-    s.pool.release(s.pool.ctx, r.in.bpages, r.in.num_bpages);
+    s.pool.release(s.pool.ctx, r.bulk.bpages, r.in.num_bpages);
     s.held_bpages -= r.in.num_bpages;
     r.in.num_bpages = 0;
     s.pages_returned = true;
@@ -278,7 +280,7 @@ void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns) {
 
     uint32_t off = h.seg_offset.get();
     auto payload = v.payload();
-    Accept accepted = accept_range(in, off, static_cast<uint32_t>(payload.size()));
+    Accept accepted = accept_range(r, off, static_cast<uint32_t>(payload.size()));
     switch (accepted) {
         case Accept::kDuplicate:
         case Accept::kTooManyGaps:
@@ -291,7 +293,7 @@ void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns) {
             return;
         case Accept::kNew: break;
     }
-    copy_into_bpages(s, in, off, payload);
+    copy_into_bpages(s, r, off, payload);
     in.bytes_remaining -= static_cast<uint32_t>(payload.size());
     if (in.bytes_remaining == 0) {
         complete_in(s, idx);

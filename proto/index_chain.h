@@ -9,9 +9,10 @@
 namespace homa::detail {
 
 /** Appends entry `i` of `slab` to the chain (head, tail), linked through `prev` / `next`. */
-template <typename T>
+/// The links may be members of a base of T (Rpc's are in RpcHot), hence the separate B.
+template <typename T, typename B>
 void chain_append(std::vector<T> &slab, uint32_t &head, uint32_t &tail, uint32_t i,
-                  uint32_t T::*prev, uint32_t T::*next) {
+                  uint32_t B::*prev, uint32_t B::*next) {
     slab[i].*next = UINT32_MAX;
     slab[i].*prev = tail;
     if (tail == UINT32_MAX) {
@@ -23,9 +24,9 @@ void chain_append(std::vector<T> &slab, uint32_t &head, uint32_t &tail, uint32_t
 }
 
 /** Takes entry `i`, which is on the chain, off it. */
-template <typename T>
+template <typename T, typename B>
 void chain_remove(std::vector<T> &slab, uint32_t &head, uint32_t &tail, uint32_t i,
-                  uint32_t T::*prev, uint32_t T::*next) {
+                  uint32_t B::*prev, uint32_t B::*next) {
     T &e = slab[i];
     if (e.*prev == UINT32_MAX) {
         head = e.*next;

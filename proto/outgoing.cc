@@ -33,12 +33,12 @@ uint8_t unsched_priority_for(const Peer &p, uint8_t num_priorities, uint32_t len
     return 0;
 }
 
-// Splits [offset, offset + len) of a message into at most two contiguous pieces.
-uint8_t locate(const OutMessage &m, uint32_t offset, uint32_t len, OutMessage::Piece out[2]) {
+// Splits [offset, offset + len) of r's message into at most two contiguous pieces.
+uint8_t locate(const Rpc &r, uint32_t offset, uint32_t len, OutMessage::Piece out[2]) {
     uint8_t n = 0;
     uint32_t base = 0;
-    for (uint32_t i = 0; i < m.num_pieces && len > 0 && n < 2; ++i) {
-        const auto &pc = m.pieces[i];
+    for (uint32_t i = 0; i < r.out.num_pieces && len > 0 && n < 2; ++i) {
+        const auto &pc = r.bulk.pieces[i];
         if (offset < base + pc.length) {
             uint32_t within = offset - base;
             uint32_t take = std::min(len, pc.length - within);
@@ -91,8 +91,8 @@ bool emit_data(State &s, Rpc &r, uint32_t offset, uint32_t len, uint8_t priority
     d.retransmit = retransmit;
     d.offset = offset;
     p->header_len = static_cast<uint8_t>(wire::encode_header(p->header, d));
-    p->num_payload = locate(out.msg, offset, len, p->payload);
-    p->token = out.msg.token;
+    p->num_payload = locate(r, offset, len, p->payload);
+    p->token = out.token;
     HOMA_TT(s.tt, retransmit ? "tx DATA id %u offset %u length %u priority %u retx"
                              : "tx DATA id %u offset %u length %u priority %u",
             static_cast<uint32_t>(r.key.id), offset, len, priority);
@@ -112,7 +112,10 @@ void pace_control(State &s, uint32_t bytes, uint64_t now_ns) {
 void start_out(State &s, uint32_t idx, const OutMessage &msg) {
     Rpc &r = s.rpcs[idx];
     MsgOut &out = r.out;
-    out.msg = msg;
+    // Only the pieces in use are copied: OutMessage has room for 16.
+    std::copy_n(msg.pieces, msg.num_pieces, r.bulk.pieces);
+    out.num_pieces = msg.num_pieces;
+    out.token = msg.token;
     out.length = msg.length();
     out.next_xmit = 0;
     out.granted = std::min(out.length, s.cfg.unsched_bytes);
@@ -125,7 +128,7 @@ void start_out(State &s, uint32_t idx, const OutMessage &msg) {
 void release_out(State &s, Rpc &r) {
     if (!r.out.active) return;
     r.out.active = false;
-    s.completions.push_back({Completion::Kind::kOutReleased, r.out.msg.token});
+    s.completions.push_back({Completion::Kind::kOutReleased, r.out.token});
 }
 
 void sendable_add(State &s, uint32_t idx) {

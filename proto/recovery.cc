@@ -92,7 +92,7 @@ void request_retransmission(State &s, Rpc &r, uint64_t now_ns) {
         return;
     }
     for (uint32_t i = 0; i < in.num_gaps; ++i) {
-        send_resend(s, r, in.gaps[i].start, in.gaps[i].end - in.gaps[i].start, now_ns);
+        send_resend(s, r, r.bulk.gaps[i].start, r.bulk.gaps[i].end - r.bulk.gaps[i].start, now_ns);
     }
     if (in.recv_end < in.granted) send_resend(s, r, in.recv_end, in.granted - in.recv_end, now_ns);
 }
