@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <array>
 #include <memory>
 #include <vector>
 
@@ -70,6 +71,9 @@ struct Worker::Impl {
     std::vector<rte_mbuf *> tx_batch;       ///< Frames built this poll, not yet sent.
     std::vector<rte_mbuf *> local_rx;       ///< Frames to ourselves, handled next poll.
     std::vector<uint8_t> scratch;           ///< Linearizing chained frames.
+    /// worker_rx.cc's decoded packets of one chunk of a burst (here, not on its stack: 64
+    /// PacketViews would be cleared on every call).
+    std::array<wire::PacketView, 64> rx_views;
     std::unique_ptr<TxFaults> faults;       ///< Only when cfg.faults is enabled.
     uint64_t tsc_base = 0;
     uint64_t ns_mult = 0;                   ///< ns = (tsc - tsc_base) * ns_mult >> 32.

@@ -493,6 +493,19 @@ int Engine::abort(SocketId sid, uint64_t id, int error, uint64_t /*now_ns*/) {
 
 // ----- datapath -----
 
+void Engine::prefetch_index(const wire::PacketView &v) const noexcept {
+    s_->rpc_index.prefetch({wire::local_id(v.common().sender_id.get()), v.src_ip()});
+}
+
+void Engine::prefetch_rpc(const wire::PacketView &v) const noexcept {
+    const State &s = *s_;
+    uint32_t i = s.rpc_index.probable({wire::local_id(v.common().sender_id.get()), v.src_ip()});
+    if (i == kNil) return;
+    const auto *p = reinterpret_cast<const char *>(&s.rpcs[i]);
+    static_assert(sizeof(RpcHot) <= 4 * 64);
+    for (int line = 0; line < 4; ++line) __builtin_prefetch(p + 64 * line, 1);
+}
+
 void Engine::handle_packet(const wire::PacketView &v, uint64_t now_ns) {
     State &s = *s_;
     s.now_ns = now_ns;

@@ -171,7 +171,8 @@ struct RpcBulk {
     Gap gaps[kMaxGaps];                       ///< Holes below in.recv_end (incoming.cc).
 };
 
-struct Rpc : RpcHot {
+// Aligned so that RpcHot spans exactly four cache lines (prefetch_rpc loads them).
+struct alignas(64) Rpc : RpcHot {
     RpcBulk bulk;
     /** Makes a slot fresh without touching `bulk`. */
     void reset() noexcept { static_cast<RpcHot &>(*this) = RpcHot{}; }

@@ -47,6 +47,22 @@ public:
         }
     }
 
+    /** Starts loading the cache line where a lookup of k begins (a hint; no effect on state). */
+    void prefetch(const Key &k) const noexcept {
+        __builtin_prefetch(&slots_[static_cast<uint32_t>(k.hash()) & mask_]);
+    }
+
+    /** The value whose stored hash matches k's, without comparing keys (which would read the
+     *  caller's slab, the very miss a prefetch is meant to hide); kNone if none. A hint only:
+     *  it may name another key's value. */
+    uint32_t probable(const Key &k) const noexcept {
+        uint32_t h = static_cast<uint32_t>(k.hash());
+        for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
+            const Slot &s = slots_[i];
+            if (s.value == kNone || s.hash == h) return s.value;
+        }
+    }
+
     /** Inserts a key that is not present. Returns false if the index is full. */
     bool insert(const Key &k, uint32_t value) noexcept {
         if (size_ + 1 > (mask_ + 1) / 2) return false;

@@ -237,6 +237,13 @@ public:
     /** Processes one validated packet addressed to this engine. Never fails: what cannot be
      *  used is counted in stats() and dropped. */
     void handle_packet(const wire::PacketView &packet, uint64_t now_ns);
+    /** Burst hints (optional, read-only, never fail): with many live RPCs the index slot and
+     *  the RPC a packet is about are cache misses that handle_packet() would otherwise wait
+     *  for one after the other. A caller holding a burst of decoded packets calls
+     *  prefetch_index() for each of them first, then prefetch_rpc() for a packet a few places
+     *  ahead of the one it hands to handle_packet(). Same lcore as handle_packet(). */
+    void prefetch_index(const wire::PacketView &packet) const noexcept;
+    void prefetch_rpc(const wire::PacketView &packet) const noexcept;
     /** Messages waiting for bpages (when pages returned), grants, timers (RESEND, BUSY,
      *  NEED_ACK, timeouts, at most resend_budget control packets per peer per tick), then
      *  transmit: at most `data_budget` DATA packets, SRPT order, within grants and the pacer.
