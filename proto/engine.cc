@@ -493,17 +493,34 @@ int Engine::abort(SocketId sid, uint64_t id, int error, uint64_t /*now_ns*/) {
 
 // ----- datapath -----
 
+namespace {
+
+// The RPCs a packet will look up: its own, and for DATA the one its piggy-backed ack frees.
+uint32_t keys_of(const wire::PacketView &v, RpcKey keys[2]) {
+    keys[0] = {wire::local_id(v.common().sender_id.get()), v.src_ip()};
+    const wire::DataHeader *d = v.data();
+    if (d == nullptr || d->ack.client_id.get() == 0) return 1;
+    keys[1] = {wire::local_id(d->ack.client_id.get()), v.src_ip()};
+    return 2;
+}
+
+}  // namespace
+
 void Engine::prefetch_index(const wire::PacketView &v) const noexcept {
-    s_->rpc_index.prefetch({wire::local_id(v.common().sender_id.get()), v.src_ip()});
+    RpcKey keys[2];
+    for (uint32_t k = 0, n = keys_of(v, keys); k < n; ++k) s_->rpc_index.prefetch(keys[k]);
 }
 
 void Engine::prefetch_rpc(const wire::PacketView &v) const noexcept {
     const State &s = *s_;
-    uint32_t i = s.rpc_index.probable({wire::local_id(v.common().sender_id.get()), v.src_ip()});
-    if (i == kNil) return;
-    const auto *p = reinterpret_cast<const char *>(&s.rpcs[i]);
-    static_assert(sizeof(RpcHot) <= 4 * 64);
-    for (int line = 0; line < 4; ++line) __builtin_prefetch(p + 64 * line, 1);
+    RpcKey keys[2];
+    for (uint32_t k = 0, n = keys_of(v, keys); k < n; ++k) {
+        uint32_t i = s.rpc_index.probable(keys[k]);
+        if (i == kNil) continue;
+        const auto *p = reinterpret_cast<const char *>(&s.rpcs[i]);
+        static_assert(sizeof(RpcHot) <= 4 * 64);
+        for (int line = 0; line < 4; ++line) __builtin_prefetch(p + 64 * line, 1);
+    }
 }
 
 void Engine::handle_packet(const wire::PacketView &v, uint64_t now_ns) {
