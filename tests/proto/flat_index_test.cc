@@ -49,6 +49,42 @@ TEST(FlatIndex, MatchesReferenceUnderChurn) {
     }
 }
 
+// probable() is the prefetch hint: it names the value stored under the key's hash (the
+// present key's own value when no other key shares its full hash) and kNone for an absent
+// hash, without reading the slab: a KeyOf that would fault shows it never compares keys.
+struct UniqueKey {
+    uint64_t v = 0;
+    bool operator==(const UniqueKey &) const = default;
+    uint64_t hash() const noexcept { return mix64(v); }
+};
+struct ExplodingKeyOf {
+    const Slab *slab;
+    bool *read;
+    UniqueKey operator()(uint32_t v) const {
+        *read = true;
+        return {slab->keys[v]};
+    }
+};
+
+TEST(FlatIndex, ProbableNamesTheValueWithoutReadingKeys) {
+    Slab slab;
+    bool read = false;
+    FlatIndex<UniqueKey, ExplodingKeyOf> idx(1000, ExplodingKeyOf{&slab, &read});
+    for (uint32_t v = 0; v < 1000; ++v) {
+        slab.keys[v] = 10'000 + v;
+        ASSERT_TRUE(idx.insert({10'000 + v}, v));
+    }
+    for (uint32_t v = 0; v < 1000; ++v) {
+        idx.prefetch({10'000 + v});
+        EXPECT_EQ(idx.probable({10'000 + v}), v);
+    }
+    EXPECT_FALSE(read);
+    uint32_t absent_hits = 0;
+    for (uint64_t k = 0; k < 1000; ++k) absent_hits += idx.probable({k}) != decltype(idx)::kNone;
+    EXPECT_EQ(absent_hits, 0u);  // fixed keys whose 32-bit hashes do not collide
+    EXPECT_FALSE(read);
+}
+
 TEST(FlatIndex, FullIndexRefusesInsert) {
     Slab slab;
     FlatIndex<Key, KeyOf> idx(4, KeyOf{&slab});  // capacity 16 slots, at most 8 entries
