@@ -214,19 +214,32 @@ def workload_overload(raw, w):
 
 
 def scaling(raw, prefix):
+    """One entry per live-RPC count: the run with the median RPC/s stands for the point (its
+    counters are reported), with min / median / max over the repeats (<prefix>_<o>_r<k>)."""
     out = []
-    for o, p in swept(raw, prefix):
-        doc = load_json(f"{raw}/{prefix}_{o}.json") or {}
-        eng = (doc.get("engines") or [{}])[0]
-        out.append({"live_rpcs": o, "rpc_per_s": p["rpc_per_s"], "errors": p["errors"],
-                    "errors_by_cause": p["errors_by_cause"], "unfinished": p["unfinished"],
+    for o, first in swept(raw, prefix):
+        runs = [(f"{prefix}_{o}", first)]
+        for path in sorted(glob.glob(f"{raw}/{prefix}_{o}_r*.json")):
+            name = os.path.basename(path)[:-5]
+            ph = phase(raw, name)
+            if ph:
+                runs.append((name, ph))
+        ordered = sorted(runs, key=lambda r: r[1]["rpc_per_s"])
+        name, p = ordered[(len(ordered) - 1) // 2]  # the lower median of an even count
+        eng = ((load_json(f"{raw}/{name}.json") or {}).get("engines") or [{}])[0]
+        rates = [r[1]["rpc_per_s"] for r in ordered]
+        out.append({"live_rpcs": o, "rpc_per_s": p["rpc_per_s"], "runs": len(runs),
+                    "rpc_per_s_min": rates[0], "rpc_per_s_max": rates[-1],
+                    "errors": sum(r[1]["errors"] for r in runs),
+                    "errors_by_cause": p["errors_by_cause"],
+                    "unfinished": sum(r[1]["unfinished"] for r in runs),
                     "cycles_per_rpc": p["cycles_per_rpc"],
                     "busy_cycles_per_rpc": p["busy_cycles_per_rpc"],
                     "busy_cycles_per_packet": p["busy_cycles_per_packet"],
                     "ramp": p["ramp"], "rtt_p50_us": p["rtt_us"]["p50"],
                     "rtt_p99_us": p["rtt_us"]["p99"],
                     "client_control_per_rpc": eng.get("control_per_rpc"),
-                    "server_control_per_rpc": server_control_per_rpc(raw, f"{prefix}_{o}")})
+                    "server_control_per_rpc": server_control_per_rpc(raw, name)})
     return out
 
 
@@ -484,8 +497,12 @@ def table(r):
         sc = hm.get(key) or []
         if not sc:
             continue
-        L.append(f"| homa-dp memif | {label} echo RPC/s by live RPCs (closed loop, ramped up) | " + "; ".join(
-            f"{p['live_rpcs']:,}: {p['rpc_per_s']:,.0f}" + (f" ({lost_cell(p)})" if p["errors"] or p["unfinished"] else "")
+        runs = max(p.get("runs", 1) for p in sc)
+        how = f"median of {runs} runs (min-max)" if runs > 1 else "one run"
+        L.append(f"| homa-dp memif | {label} echo RPC/s by live RPCs (closed loop, ramped up; {how}) | " + "; ".join(
+            f"{p['live_rpcs']:,}: {p['rpc_per_s']:,.0f}"
+            + (f" ({p['rpc_per_s_min']:,.0f}-{p['rpc_per_s_max']:,.0f})" if p.get("runs", 1) > 1 else "")
+            + (f" ({lost_cell(p)})" if p["errors"] or p["unfinished"] else "")
             for p in sc) + " |")
         L.append(f"| homa-dp memif | {label} client busy cycles per packet by live RPCs | " + "; ".join(
             f"{p['live_rpcs']:,}: {fmt(p['busy_cycles_per_packet'], '{:,.0f}')}" for p in sc) + " |")

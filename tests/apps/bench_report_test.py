@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""bench_report.py's scaling summary (TAP), on synthetic raw files: a point run three times is
+reported as its median run (the counters of that run), with min and max over the runs, and
+errors summed over every run, so that one bad run cannot hide behind a good median."""
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+spec = importlib.util.spec_from_file_location("bench_report", sys.argv[1])
+report = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(report)
+
+results = []
+
+
+def tap(name, fn):
+    try:
+        fn()
+        results.append((True, name, ""))
+    except Exception as e:  # each check is its own case
+        results.append((False, name, repr(e)))
+
+
+def phase_doc(rate, errors, busy):
+    return {"phases": [{"name": "run", "rpc_per_s": rate, "goodput_gbps": 0.1, "rpcs": 1000,
+                        "errors": errors, "send_errors": {"ETIMEDOUT": errors},
+                        "outstanding": 1000, "offered_rps": 0, "overload_skips": 0,
+                        "unfinished": 0, "cycles_per_rpc": 1, "busy_cycles_per_rpc": 1,
+                        "busy_cycles_per_packet": busy, "ramp": {"target": 1000},
+                        "rtt_us": {"p50": 1.0, "p99": 2.0}}],
+            "engines": [{"control_per_rpc": busy / 1000}]}
+
+
+raw = tempfile.mkdtemp(prefix="homa-bench-report-")
+for name, rate, errors, busy in [("memif_scale_1000", 900_000, 0, 900),
+                                 ("memif_scale_1000_r2", 1_200_000, 2, 700),
+                                 ("memif_scale_1000_r3", 1_000_000, 0, 800),
+                                 ("memif_scale_100", 500_000, 0, 600)]:
+    with open(f"{raw}/{name}.json", "w") as f:
+        json.dump(phase_doc(rate, errors, busy), f)
+
+
+def median_of_three():
+    pts = {p["live_rpcs"]: p for p in report.scaling(raw, "memif_scale")}
+    assert sorted(pts) == [100, 1000], pts.keys()  # _rN files are repeats, not points
+    p = pts[1000]
+    assert (p["runs"], p["rpc_per_s"], p["rpc_per_s_min"], p["rpc_per_s_max"]) == \
+        (3, 1_000_000, 900_000, 1_200_000), p
+    assert p["busy_cycles_per_packet"] == 800, p  # the median run's own counters
+    assert p["client_control_per_rpc"] == 0.8, p
+    assert p["errors"] == 2, p  # summed over the runs
+
+
+def single_run():
+    p = {p["live_rpcs"]: p for p in report.scaling(raw, "memif_scale")}[100]
+    assert (p["runs"], p["rpc_per_s"], p["rpc_per_s_min"], p["rpc_per_s_max"]) == \
+        (1, 500_000, 500_000, 500_000), p
+
+
+tap("scaling_reports_the_median_run_with_min_max", median_of_three)
+tap("scaling_single_run_point", single_run)
+shutil.rmtree(raw, ignore_errors=True)
+print(f"1..{len(results)}")
+for i, (ok, name, why) in enumerate(results, 1):
+    print(f"{'ok' if ok else 'not ok'} {i} - {name}")
+    for line in why.splitlines():
+        print(f"# {line}")
+sys.exit(0 if all(ok for ok, _, _ in results) else 1)
