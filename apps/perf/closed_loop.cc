@@ -48,6 +48,12 @@ PhaseResult run_closed_loop(LoadDriver &driver, const PhaseSpec &spec,
     std::mt19937_64 rng(spec.seed);
 
     bool ramping = true;
+    // After the ramp, the window waits for a full turnover (as many completions as RPCs in
+    // flight, N) besides the warm-up time: with 10^6 live RPCs the first completions come a second
+    // or more after the ramp, and a window opened before then is not in steady state. It waits
+    // at most one window length more.
+    bool warming = false;
+    uint64_t warm_min = 0, warm_max = 0, completed = 0, turnover_at = 0, ramp_end = 0;
     // Lanes opened so far: each keeps one RPC in flight (refilled at once when it completes);
     // during the ramp at most ramp_batch lanes open per iteration.
     uint32_t opened = 0;
@@ -62,7 +68,10 @@ PhaseResult run_closed_loop(LoadDriver &driver, const PhaseSpec &spec,
         const bool stopping = drain_end != UINT64_MAX;
         if (stopping && (run.in_flight() == 0 || now >= drain_end)) break;
         bool work = driver.poll();
-        work |= run.take_responses() > 0;
+        if (uint32_t got = run.take_responses()) {
+            completed += got;
+            work = true;
+        }
         if (!stopping) {
             if (ramping) {
                 // By now N * t / ramp_s lanes may be open (at least one).
@@ -105,8 +114,19 @@ PhaseResult run_closed_loop(LoadDriver &driver, const PhaseSpec &spec,
             ramping = false;
             r.ramp_reached = run.in_flight();
             r.ramp_s = double(after - start) / double(hz);
-            w1 = after + warmup + window;
-            run.set_window(after + warmup, w1);
+            warming = true;
+            ramp_end = after;
+            warm_min = after + warmup;
+            warm_max = warm_min + window;
+            turnover_at = completed + n;  // lanes still closed at the ramp's end open now
+        }
+        if (warming && after >= warm_min && (completed >= turnover_at || after >= warm_max)) {
+            warming = false;
+            r.warmup_s = double(after - ramp_end) / double(hz);
+            r.warmup_completions = completed - (turnover_at - n);
+            r.warmup_turned_over = completed >= turnover_at;
+            w1 = after + window;
+            run.set_window(after, w1);
         }
         run.account(work, after);
         run.progress(after, 0);

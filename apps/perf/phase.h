@@ -94,6 +94,12 @@ struct PhaseResult {
      *  backlog that drains late stretches it, so rpcs / elapsed_s is the rate really served. */
     double elapsed_s = 0;
     uint64_t payload_bytes = 0;  ///< Request + response payload bytes of measured RPCs.
+    /** Closed loop: RPCs that completed (without error) inside the window, and their payload
+     *  bytes. The closed loop's rates are these over window_s: counting RPCs by start time
+     *  over elapsed_s under-reports by about L / (window + L) when the latency L is long (at
+     *  10^6 live RPCs L is a second or more), since the window also waits for their ends. */
+    uint64_t completions_in_window = 0;
+    uint64_t completed_bytes_in_window = 0;
     uint64_t total_cycles = 0;   ///< TSC cycles of the window.
     uint64_t busy_cycles = 0;    ///< ... in loop iterations that did work.
     uint64_t packets = 0;        ///< Homa packets in + out of the client engine in the window.
@@ -121,7 +127,12 @@ struct PhaseResult {
     uint32_t ramp_batch = 0;    ///< RPCs added per loop iteration at most, during the ramp.
     double ramp_planned_s = 0;
     double ramp_s = 0;  ///< How long the ramp took.
-    double warmup_s = 0;
+    double warmup_s = 0;  ///< Closed loop: as long as the spec's, or a full turnover if longer.
+    /** Closed loop: completions between the ramp's end and the window's start (the window
+     *  waits for `outstanding` of them, one turnover, so that it starts in steady state;
+     *  false if that took longer than the window itself and the window started anyway). */
+    uint64_t warmup_completions = 0;
+    bool warmup_turned_over = false;
 
     uint64_t errors() const noexcept { return send_errors.total() + response_errors.total(); }
 };

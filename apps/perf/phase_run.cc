@@ -60,6 +60,10 @@ uint32_t PhaseRun::take_responses() {
         Slot &s = slots_[idx];
         const uint64_t now = rte_rdtsc();
         const uint64_t rtt_ns = (now - s.intended) * 1'000'000'000 / hz_;
+        if (!resp.error && now >= w0_ && now < w1_) {
+            ++r_.completions_in_window;
+            r_.completed_bytes_in_window += 2ull * s.length;
+        }
         if (resp.error) {
             r_.response_errors.add(resp.error);
             log_outcome(s.log_index, Outcome::kError);

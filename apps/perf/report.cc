@@ -10,12 +10,18 @@ double us(uint64_t ns) {
     return double(ns) / 1000.0;
 }
 
+// Closed loop: what completed inside the window (in steady state) over the window. Open loop:
+// the measured arrivals over the time they took to be served (a late backlog stretches it).
+uint64_t served(const PhaseResult &p) { return p.open_loop ? p.rpcs : p.completions_in_window; }
+double served_s(const PhaseResult &p) { return p.open_loop ? p.elapsed_s : p.window_s; }
+
 double gbps(const PhaseResult &p) {
-    return p.elapsed_s > 0 ? double(p.payload_bytes) * 8 / p.elapsed_s / 1e9 : 0;
+    uint64_t bytes = p.open_loop ? p.payload_bytes : p.completed_bytes_in_window;
+    return served_s(p) > 0 ? double(bytes) * 8 / served_s(p) / 1e9 : 0;
 }
 
 double rate(const PhaseResult &p) {
-    return p.elapsed_s > 0 ? double(p.rpcs) / p.elapsed_s : 0;
+    return served_s(p) > 0 ? double(served(p)) / served_s(p) : 0;
 }
 
 double cycles_per(uint64_t cycles, uint64_t n) {
@@ -56,7 +62,8 @@ void print_phase_json(FILE *out, const PhaseResult &p) {
             p.arrivals, p.rpcs, p.errors(), p.verified, p.verify_failures, p.overload_skips,
             p.overload_skips, p.unfinished, p.backlog_max, p.backlog_cap, p.cap_waits,
             p.max_in_flight, p.unmeasured_rpcs, p.stale, p.window_s, p.elapsed_s, p.warmup_s,
-            rate(p), gbps(p), cycles_per(p.total_cycles, p.rpcs), cycles_per(p.busy_cycles, p.rpcs),
+            rate(p), gbps(p), cycles_per(p.total_cycles, served(p)),
+            cycles_per(p.busy_cycles, served(p)),
             p.packets, cycles_per(p.busy_cycles, p.packets));
     fprintf(out, ", \"send_errors\": ");
     p.send_errors.print_json(out);
@@ -67,8 +74,11 @@ void print_phase_json(FILE *out, const PhaseResult &p) {
     if (!p.open_loop) {
         fprintf(out,
                 ", \"ramp\": {\"target\": %u, \"reached\": %u, \"planned_s\": %.6f, "
-                "\"seconds\": %.6f, \"max_new_per_iteration\": %u}",
-                p.ramp_target, p.ramp_reached, p.ramp_planned_s, p.ramp_s, p.ramp_batch);
+                "\"seconds\": %.6f, \"max_new_per_iteration\": %u}, \"warmup\": "
+                "{\"completions\": %lu, \"turned_over\": %s}, \"completions_in_window\": %lu",
+                p.ramp_target, p.ramp_reached, p.ramp_planned_s, p.ramp_s, p.ramp_batch,
+                p.warmup_completions, p.warmup_turned_over ? "true" : "false",
+                p.completions_in_window);
     }
     fprintf(out, ", \"rtt_us\": ");
     json_hist(out, p.rtt, 1000);
@@ -164,9 +174,12 @@ void print_phase_notes(FILE *out, const PhaseResult &p) {
     } else if (p.ramp_target > 1) {
         fprintf(out,
                 "%s ramp: %u of %u in flight after %.1f ms (planned %.1f ms, <= %u more per "
-                "iteration), then %.0f ms warm-up, excluded; measured %.2f s\n",
+                "iteration), then %.0f ms warm-up (%lu completions: %s), excluded; measured "
+                "%.2f s, rates from the %lu completions inside it\n",
                 pad, p.ramp_reached, p.ramp_target, p.ramp_s * 1e3, p.ramp_planned_s * 1e3,
-                p.ramp_batch, p.warmup_s * 1e3, p.window_s);
+                p.ramp_batch, p.warmup_s * 1e3, p.warmup_completions,
+                p.warmup_turned_over ? "a full turnover" : "NOT a full turnover, window started anyway",
+                p.window_s, p.completions_in_window);
     }
     fprintf(out, "%s %s\n", pad, errors_line(p).c_str());
     if (p.packets) {
@@ -185,7 +198,7 @@ void print_phase_row(FILE *out, const PhaseResult &p) {
     fprintf(out, "%-14s %-9s %7u %11.0f %8.2f %9.2f %9.2f %9.2f %9.2f %10.0f %s\n", p.name.c_str(),
             p.workload.c_str(), p.outstanding, rate(p), gbps(p), us(p.rtt.quantile(0.5)),
             us(p.rtt.quantile(0.9)), us(p.rtt.quantile(0.99)), us(p.rtt.quantile(0.999)),
-            cycles_per(p.total_cycles, p.rpcs), verified);
+            cycles_per(p.total_cycles, served(p)), verified);
     print_phase_notes(out, p);
     bool many = false;
     for (const auto &b : p.buckets) many |= b.rtt.count() && b.rtt.count() != p.rtt.count();
