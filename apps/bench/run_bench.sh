@@ -105,7 +105,7 @@ if [ "$QUICK" = 1 ]; then
     RATE_SWEEP="64"; WORKLOADS="w1"; SCALE_SWEEP="1000"; SCALE100K_SWEEP="100"; SIZE_SWEEP=""
     KNEE="--probe_duration=0.15 --probe_drain=0.1 --max_probes=3"; LOAD_PCTS="50,80,90,95"
     OVERLOAD_WORKLOADS="w1"
-    RX_RPCS="1,1000"; RX_SECS=0.05; NULL_SECS=0.5; SCALE_REPEAT=1
+    RX_RPCS="1,1000"; RX_SECS=0.05; NULL_SECS=0.5; SCALE_REPEAT=1; TP_REPEAT=1
 else
     TP_SECS=10; SP_SECS=5; LAT_SECS=8; RATE_SECS=4; BIG_SECS=6; W_SECS=5; SCALE_SECS=4
     RATE_SWEEP="32 64 128 256"; WORKLOADS="w1 w2 w3 w4 w5"
@@ -114,6 +114,7 @@ else
     KNEE="--probe_duration=1 --probe_drain=0.2 --max_probes=8"; LOAD_PCTS="50,80,90,95"
     OVERLOAD_WORKLOADS="w1 w2 w3 w4 w5"
     RX_RPCS="1,10,100,1000,10000,100000,1000000"; RX_SECS=0.5; NULL_SECS=4; SCALE_REPEAT=3
+    TP_REPEAT=3  # testpmd limits: each pair run this often (bench_report: min / median / max)
 fi
 
 if [ -n "$ONLY_WORKLOADS" ]; then WORKLOADS=${ONLY_WORKLOADS//,/ }; OVERLOAD_WORKLOADS=$WORKLOADS; fi
@@ -197,30 +198,45 @@ stop_pid() {  # stop_pid <pid>: SIGINT, wait up to 10 s, then SIGKILL
 }
 
 # ---------------------------------------------------------------- 1. limits: testpmd
+# A limit is measured TP_REPEAT times; run 1 keeps the plain log name, run N adds _rN.
+# bench_report.py takes each run's median of its per-second rates (without the first and last
+# second), and reports the best run as the limit with min / median / max over the runs: a
+# limit measured low (another process took the core, rates decaying within the run) would make
+# homa-dp's ratios to it look better than they are.
+rep_suffix() { [ "$1" = 1 ] || echo "_r$1"; }
+
 testpmd_null() {
-    log "testpmd io forwarding on net_null ($TP_SECS s)"
-    # shellcheck disable=SC2046
-    timeout -s INT $((TP_SECS + 3)) dpdk-testpmd $(eal 0@0,1@1) --vdev=net_null0 --vdev=net_null1 \
-        -- --forward-mode=io --nb-cores=1 --stats-period=1 --auto-start \
-        > "$RAW/testpmd_null.log" 2>&1 || true
+    local rep
+    for rep in $(seq 1 "$TP_REPEAT"); do
+        log "testpmd io forwarding on net_null ($TP_SECS s, run $rep of $TP_REPEAT)"
+        # shellcheck disable=SC2046
+        timeout -s INT $((TP_SECS + 3)) dpdk-testpmd $(eal 0@0,1@1) --vdev=net_null0 --vdev=net_null1 \
+            -- --forward-mode=io --nb-cores=1 --stats-period=1 --auto-start \
+            > "$RAW/testpmd_null$(rep_suffix "$rep").log" 2>&1 || true
+    done
 }
 
 testpmd_memif() {  # testpmd_memif <frame bytes>
-    local size=$1 rx
-    log "testpmd txonly -> rxonly over net_memif, $size B frames ($TP_SECS s)"
+    local rep
+    for rep in $(seq 1 "$TP_REPEAT"); do testpmd_memif_run "$1" "$(rep_suffix "$rep")" "$rep"; done
+}
+
+testpmd_memif_run() {  # testpmd_memif_run <frame bytes> <log suffix> <run>
+    local size=$1 sfx=$2 rx
+    log "testpmd txonly -> rxonly over net_memif, $size B frames ($TP_SECS s, run $3 of $TP_REPEAT)"
     rm -f "$SOCK"
     # shellcheck disable=SC2046
     bg timeout -s INT $((TP_SECS + 6)) dpdk-testpmd $(eal 0@0,1@1) \
         --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no \
         -- --forward-mode=rxonly --nb-cores=1 --stats-period=1 --auto-start \
-        > "$RAW/testpmd_memif_${size}_rx.log" 2>&1
+        > "$RAW/testpmd_memif_${size}${sfx}_rx.log" 2>&1
     rx=$!
     sleep 1
     # shellcheck disable=SC2046
     timeout -s INT $((TP_SECS + 2)) dpdk-testpmd $(eal 0@1,1@0) \
         --vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no \
         -- --forward-mode=txonly --txpkts="$size" --nb-cores=1 --stats-period=1 --auto-start \
-        > "$RAW/testpmd_memif_${size}_tx.log" 2>&1 || true
+        > "$RAW/testpmd_memif_${size}${sfx}_tx.log" 2>&1 || true
     stop_pid "$rx"
     rm -f "$SOCK"
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""bench_report.py's scaling summary (TAP), on synthetic raw files: a point run three times is
+"""bench_report.py's summaries (TAP), on synthetic raw files. Scaling: a point run three times is
 reported as its median run (the counters of that run), with min and max over the runs, and
-errors summed over every run, so that one bad run cannot hide behind a good median."""
+errors summed over every run, so that one bad run cannot hide behind a good median. Limits:
+each testpmd run gives the median of its steady seconds, and the limit is the best run."""
 import importlib.util
 import json
 import os
@@ -60,7 +61,36 @@ def single_run():
         (1, 500_000, 500_000, 500_000), p
 
 
+def testpmd_log(name, per_second):
+    with open(f"{raw}/{name}", "w") as f:
+        for pps in per_second:
+            f.write(f"  ######################## NIC statistics for port 0 ####\n"
+                    f"  ############### Port statistics ====\n  Rx-pps: {pps}\n")
+
+
+# Three runs of the 64 B memif limit: the first and last second of each are partial and left
+# out, each run gives the median of the rest, the limit is the best run.
+testpmd_log("testpmd_memif_64_rx.log", [5, 18_000_000, 8_000_000, 4_000_000, 7])
+testpmd_log("testpmd_memif_64_r2_rx.log", [5, 20_000_000, 20_100_000, 19_900_000, 7])
+testpmd_log("testpmd_memif_64_r3_rx.log", [5, 19_000_000, 19_000_000, 19_000_000, 7])
+testpmd_log("testpmd_memif_1500_rx.log", [1, 2_000_000, 2_000_000, 2_000_000, 1])
+
+
+def testpmd_limits():
+    lim = report.limits(raw)
+    e = lim["testpmd_memif_64"]
+    assert (e["runs"], e["mpps"], e["mpps_min"], e["mpps_median"], e["mpps_max"]) == \
+        (3, 20.0, 8.0, 19.0, 20.0), e
+    assert abs(e["gbps"] - 20.0e6 * 64 * 8 / 1e9) < 1e-9, e
+    one = lim["testpmd_memif_1500"]
+    assert (one["runs"], one["mpps"]) == (1, 2.0), one
+    assert report.limit_spread(one) == "", one  # one run: nothing to spread
+    assert "min / median / max 8.00 / 19.00 / 20.00 Mpps" in report.limit_spread(e)
+    assert lim["testpmd_null_io_fwd"]["mpps"] is None  # no log: not measured, not zero
+
+
 tap("scaling_reports_the_median_run_with_min_max", median_of_three)
+tap("testpmd_limit_is_the_best_steady_run", testpmd_limits)
 tap("scaling_single_run_point", single_run)
 shutil.rmtree(raw, ignore_errors=True)
 print(f"1..{len(results)}")
