@@ -3,7 +3,7 @@
 // while 1 .. 1,000,000 RPCs are live.
 //
 //   bench_rx_pipeline [--rpcs=1,1000,1000000] [--packets=2] [--payload=64] [--seconds=0.5]
-//                     [--burst=32] [--no_timers] [--json]
+//                     [--burst=32] [--no_timers] [--no_prefetch] [--json]
 //
 // DESIGN NOTES
 // - The live RPCs are client RPCs waiting for their responses: the bench sends N requests
@@ -20,7 +20,12 @@
 //   each RX burst: its timers tick every 1 ms (the Linux default) over the N waiting RPCs, so
 //   the per-packet cost includes what the timer costs at N live RPCs (the first version scanned
 //   every RPC per tick and this bench, which never ran timers, did not show it). --no_timers
-//   measures the RX path alone. The pacer is effectively off and poll() gets no TX budget, so no
+//   measures the RX path alone.
+// - A burst goes through the engine as the worker hands it over (dataplane/worker_rx.cc): a
+//   first pass decodes every frame and calls Engine::prefetch_index, a second hands each packet
+//   to handle_packet with prefetch_rpc four packets ahead. The cycles of the three stages
+//   (decode, engine, timers) are reported apart; --no_prefetch leaves out the hints (the
+//   worker before it had them), to show what they buy at each number of live RPCs. The pacer is effectively off and poll() gets no TX budget, so no
 //   DATA is built; the few control packets it queues are discarded untimed. Engine drops are
 //   reported; a run with drops fails.
 // - bpages come from a mem::BpagePool on anonymous memory (no EAL, no hugepages needed).
@@ -55,13 +60,19 @@ struct Options {
     double seconds = 0.5;
     uint32_t burst = 32;
     bool timers = true;
+    bool prefetch = true;
     bool json = false;
 };
+
+constexpr uint32_t kRpcPrefetchAhead = 4;  // as dataplane/worker_rx.cc
 
 struct Result {
     uint64_t rpcs = 0;
     uint64_t packets = 0;
     uint64_t cycles = 0;
+    uint64_t decode_cycles = 0;  ///< Of `cycles`: the decode pass (with the index hints).
+    uint64_t engine_cycles = 0;  ///< ... handle_packet (with the RPC hints).
+    uint64_t timer_cycles = 0;   ///< ... poll() after the burst.
     uint64_t messages = 0;
     uint64_t drops = 0;
     uint64_t decode_errors = 0;
@@ -126,6 +137,8 @@ bool parse_args(int argc, char **argv, Options *o) {
             o->burst = static_cast<uint32_t>(atoi(v));
         } else if (strcmp(a, "--no_timers") == 0) {
             o->timers = false;
+        } else if (strcmp(a, "--no_prefetch") == 0) {
+            o->prefetch = false;
         } else if (strcmp(a, "--json") == 0) {
             o->json = true;
         } else {
@@ -239,6 +252,7 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
     }
     constexpr size_t kIdOffset = 14 + 20 + offsetof(homa::wire::CommonHeader, sender_id);
     std::vector<std::vector<uint8_t>> frames(o.burst, std::vector<uint8_t>(frame_len));
+    std::vector<homa::wire::PacketView> views(o.burst);
     r->setup_s = (double(now_ns()) - setup_start) / 1e9;
 
     const uint64_t budget = static_cast<uint64_t>(o.seconds * double(hz));
@@ -261,17 +275,35 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
                 }
                 uint64_t now = now_ns();
                 uint64_t t0 = __rdtsc();
+                uint32_t good = 0;
                 for (uint32_t b = 0; b < n; ++b) {
-                    homa::wire::PacketView v;
-                    if (homa::wire::decode_frame({frames[b].data(), frame_len}, v) !=
+                    if (homa::wire::decode_frame({frames[b].data(), frame_len}, views[good]) !=
                         homa::wire::DecodeError::kOk) {
                         ++r->decode_errors;
                         continue;
                     }
-                    eng.handle_packet(v, now);
+                    if (o.prefetch) eng.prefetch_index(views[good]);
+                    ++good;
                 }
+                uint64_t t1 = __rdtsc();
+                for (uint32_t b = 0; b < good; ++b) {
+                    if (o.prefetch) {
+                        if (b == 0) {
+                            for (uint32_t k = 1; k < kRpcPrefetchAhead && k < good; ++k) {
+                                eng.prefetch_rpc(views[k]);
+                            }
+                        }
+                        if (b + kRpcPrefetchAhead < good) eng.prefetch_rpc(views[b + kRpcPrefetchAhead]);
+                    }
+                    eng.handle_packet(views[b], now);
+                }
+                uint64_t t2 = __rdtsc();
                 if (o.timers) eng.poll(now, 0);
-                r->cycles += __rdtsc() - t0;
+                uint64_t t3 = __rdtsc();
+                r->decode_cycles += t1 - t0;
+                r->engine_cycles += t2 - t1;
+                r->timer_cycles += t3 - t2;
+                r->cycles += t3 - t0;
                 r->packets += n;
                 eng.clear_tx();
             }
@@ -314,18 +346,21 @@ int main(int argc, char **argv) {
     if (!parse_args(argc, argv, &o)) {
         fprintf(stderr,
                 "usage: bench_rx_pipeline [--rpcs=1,1000,1000000] [--packets=1..64] "
-                "[--payload=1..1424] [--seconds=S] [--burst=1..256] [--no_timers] [--json]\n");
+                "[--payload=1..1424] [--seconds=S] [--burst=1..256] [--no_timers] [--no_prefetch] "
+                "[--json]\n");
         return 2;
     }
     const uint64_t hz = tsc_hz();
     std::vector<Result> results;
     bool ok = true;
     if (!o.json) {
-        printf("RX DATA pipeline (decode_frame + handle_packet%s), one core, %u-packet responses "
-               "of %u B payload per packet, TSC %.2f GHz\n%10s %12s %10s %12s %10s %8s %12s\n",
-               o.timers ? " + poll() with 1 ms timers" : "", o.packets, o.payload,
-               double(hz) / 1e9, "live RPCs", "packets", "Mpps", "cyc/pkt", "setup s", "ticks",
-               "timer checks");
+        printf("RX DATA pipeline (decode_frame + handle_packet%s%s), one core, %u-packet "
+               "responses of %u B payload per packet, TSC %.2f GHz\n"
+               "%10s %12s %10s %12s %24s %10s %8s %12s\n",
+               o.timers ? " + poll() with 1 ms timers" : "",
+               o.prefetch ? ", prefetch hints" : ", no prefetch hints", o.packets, o.payload,
+               double(hz) / 1e9, "live RPCs", "packets", "Mpps", "cyc/pkt",
+               "decode/engine/timers", "setup s", "ticks", "timer checks");
     }
     for (uint64_t n : o.rpcs) {
         Result r;
@@ -334,27 +369,36 @@ int main(int argc, char **argv) {
         results.push_back(r);
         double secs = double(r.cycles) / double(hz);
         if (!o.json) {
-            printf("%10lu %12lu %10.2f %12.1f %10.2f %8lu %12lu%s\n", n, r.packets,
+            double pk = r.packets ? double(r.packets) : 1;
+            char stages[48];
+            snprintf(stages, sizeof stages, "%.0f/%.0f/%.0f", double(r.decode_cycles) / pk,
+                     double(r.engine_cycles) / pk, double(r.timer_cycles) / pk);
+            printf("%10lu %12lu %10.2f %12.1f %24s %10.2f %8lu %12lu%s\n", n, r.packets,
                    secs > 0 ? double(r.packets) / secs / 1e6 : 0,
-                   r.packets ? double(r.cycles) / double(r.packets) : 0, r.setup_s, r.timer_ticks,
-                   r.timer_checks, good ? "" : "  FAILED (drops or errors)");
+                   r.packets ? double(r.cycles) / double(r.packets) : 0, stages, r.setup_s,
+                   r.timer_ticks, r.timer_checks, good ? "" : "  FAILED (drops or errors)");
             fflush(stdout);
         }
     }
     if (o.json) {
         printf("{\"tsc_ghz\": %.3f, \"packets_per_message\": %u, \"payload_bytes\": %u, "
-               "\"burst\": %u, \"timers\": %s, \"points\": [",
-               double(hz) / 1e9, o.packets, o.payload, o.burst, o.timers ? "true" : "false");
+               "\"burst\": %u, \"timers\": %s, \"prefetch\": %s, \"points\": [",
+               double(hz) / 1e9, o.packets, o.payload, o.burst, o.timers ? "true" : "false",
+               o.prefetch ? "true" : "false");
         for (size_t i = 0; i < results.size(); ++i) {
             const Result &r = results[i];
             double secs = double(r.cycles) / double(hz);
             printf("%s\n  {\"live_rpcs\": %lu, \"packets\": %lu, \"messages\": %lu, \"mpps\": %.3f, "
-                   "\"cycles_per_packet\": %.1f, \"drops\": %lu, \"decode_errors\": %lu, "
+                   "\"cycles_per_packet\": %.1f, \"stage_cycles_per_packet\": {\"decode\": %.1f, "
+                   "\"engine\": %.1f, \"timers\": %.1f}, \"drops\": %lu, \"decode_errors\": %lu, "
                    "\"timer_ticks\": %lu, \"timer_checks\": %lu}",
                    i ? "," : "", r.rpcs, r.packets, r.messages,
                    secs > 0 ? double(r.packets) / secs / 1e6 : 0,
-                   r.packets ? double(r.cycles) / double(r.packets) : 0, r.drops, r.decode_errors,
-                   r.timer_ticks, r.timer_checks);
+                   r.packets ? double(r.cycles) / double(r.packets) : 0,
+                   r.packets ? double(r.decode_cycles) / double(r.packets) : 0,
+                   r.packets ? double(r.engine_cycles) / double(r.packets) : 0,
+                   r.packets ? double(r.timer_cycles) / double(r.packets) : 0, r.drops,
+                   r.decode_errors, r.timer_ticks, r.timer_checks);
         }
         printf("\n], \"ok\": %s}\n", ok ? "true" : "false");
     }
