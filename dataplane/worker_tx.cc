@@ -22,7 +22,9 @@ namespace {
 void finish_slot(Worker::Impl &w, uint32_t idx) {
     SendSlot &slot = w.slots[idx];
     if (slot.num_pool_offsets) {
-        w.cfg.pool->release(slot.pool_offsets, slot.num_pool_offsets, w.cfg.pool_cache);
+        uint32_t offsets[wire::kMaxBpages];
+        for (uint32_t i = 0; i < slot.num_pool_offsets; ++i) offsets[i] = slot.pieces[i].pool_offset;
+        w.cfg.pool->release(offsets, slot.num_pool_offsets, w.cfg.pool_cache);
     }
     SendDone done = slot.done;
     void *ctx = slot.ctx;
@@ -73,12 +75,12 @@ int take_slot(Worker::Impl &w, const OutMessage &msg, SendDone done, void *ctx,
     w.free_slot = slot.next_free;
     ++w.slots_in_use;
     slot.in_use = true;
-    slot.msg = msg;
-    slot.msg.token = idx;
     // Messages shorter than copy_below are always copied into frames: no IOVA needed.
     bool attachable = msg.length() >= w.cfg.copy_below;
+    slot.num_pieces = static_cast<uint8_t>(msg.num_pieces);
     for (uint32_t i = 0; i < msg.num_pieces; ++i) {
-        slot.iova[i] = attachable ? piece_iova(w, msg.pieces[i]) : RTE_BAD_IOVA;
+        slot.pieces[i].piece = msg.pieces[i];
+        slot.pieces[i].iova = attachable ? piece_iova(w, msg.pieces[i]) : RTE_BAD_IOVA;
     }
     slot.done = done;
     slot.ctx = ctx;
@@ -86,7 +88,8 @@ int take_slot(Worker::Impl &w, const OutMessage &msg, SendDone done, void *ctx,
     slot.shinfo.free_cb = extbuf_free_cb;
     slot.shinfo.fcb_opaque = &slot;
     rte_mbuf_ext_refcnt_set(&slot.shinfo, 1);  // the engine's reference
-    *out = slot.msg;
+    *out = msg;
+    out->token = idx;
     return 0;
 }
 
@@ -96,10 +99,11 @@ void put_slot(Worker::Impl &w, uint32_t idx) {
 }
 
 uint64_t iova_of(const SendSlot &slot, const uint8_t *p) {
-    for (uint32_t i = 0; i < slot.msg.num_pieces; ++i) {
-        const auto &pc = slot.msg.pieces[i];
+    for (uint32_t i = 0; i < slot.num_pieces; ++i) {
+        const SlotPiece &sp = slot.pieces[i];
+        const auto &pc = sp.piece;
         if (p >= pc.data && p < pc.data + pc.length) {
-            return slot.iova[i] == RTE_BAD_IOVA ? RTE_BAD_IOVA : slot.iova[i] + (p - pc.data);
+            return sp.iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : sp.iova + (p - pc.data);
         }
     }
     return RTE_BAD_IOVA;
@@ -218,8 +222,8 @@ int Worker::register_pool_send(const uint32_t *offsets, uint32_t count, uint32_t
     }
     if (int rc = take_slot(w, msg, done, ctx, user_token, out); rc < 0) return rc;
     SendSlot &slot = w.slots[out->token];
-    std::copy_n(offsets, count, slot.pool_offsets);
-    slot.num_pool_offsets = count;
+    for (uint32_t i = 0; i < count; ++i) slot.pieces[i].pool_offset = offsets[i];
+    slot.num_pool_offsets = static_cast<uint8_t>(count);
     return 0;
 }
 
