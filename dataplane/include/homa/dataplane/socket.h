@@ -56,6 +56,10 @@ public:
     size_t copy_to(std::span<uint8_t> out, uint32_t offset = 0) const noexcept;
     /** Gives the bpages back to the pool now (idempotent). */
     void release() noexcept;
+    /** Hands the engine's message, bpage offsets included, to the caller, who must give the
+     *  offsets back to the worker's pool (BpagePool::release with the worker's cache); this
+     *  object is left empty. What the C ABI does to lend bpages to C and Go code. */
+    homa::Message detach() noexcept;
 
 private:
     friend class Socket;
