@@ -9,7 +9,6 @@
 
 #include <cerrno>
 #include <charconv>
-#include <chrono>
 #include <cstdio>
 #include <string_view>
 
@@ -210,16 +209,9 @@ int Host::run(const std::function<bool(unsigned)> &fn) {
 }
 
 int Host::drain(uint64_t timeout_ns) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(timeout_ns);
-    for (;;) {
-        bool in_flight = false;
-        for (uint16_t w = 0; w < num_workers(); ++w) {
-            in_flight |= impl_->host->worker(w).sends_in_flight() != 0;
-        }
-        if (!in_flight) return 0;
-        if (std::chrono::steady_clock::now() >= deadline) return -ETIMEDOUT;
-        poll();
-    }
+    std::vector<dp::Worker *> workers;
+    for (uint16_t w = 0; w < num_workers(); ++w) workers.push_back(&impl_->host->worker(w));
+    return dp::drain_workers(workers, timeout_ns);
 }
 
 uint16_t Host::num_workers() const noexcept { return impl_->host->num_workers(); }

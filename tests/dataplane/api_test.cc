@@ -202,6 +202,28 @@ TEST_F(ApiPair, AbortCompletesTheRpcWithANegativeErrnoWhateverTheSign) {
     EXPECT_EQ(rb->cookie(), 2u);
 }
 
+TEST_F(ApiPair, DrainWaitsForSendsInFlight) {
+    auto listen = server->listen(99);
+    auto sock = client->open();
+    ASSERT_TRUE(listen);
+    ASSERT_TRUE(sock);
+    auto id = sock->send(server_at, std::vector<uint8_t>(200'000, 5));
+    ASSERT_TRUE(id);
+    // The server is not polled: the request cannot complete, so neither can the drain.
+    EXPECT_EQ(client->drain(20'000'000), -ETIMEDOUT);
+    EXPECT_GT(client->raw().worker(0).sends_in_flight(), 0u);
+    auto req = exchange(*server, *client, (*listen)[0], kRecvRequest);
+    ASSERT_TRUE(req);
+    ASSERT_EQ(req->reply("ok"), 0);
+    auto resp = exchange(*server, *client, *sock, kRecvResponse, *id);
+    ASSERT_TRUE(resp);
+    // Both drained together: acknowledgements flow both ways.
+    dp::Worker *both[] = {&client->raw().worker(0), &server->raw().worker(0)};
+    EXPECT_EQ(dp::drain_workers(both, 1'000'000'000), 0);
+    EXPECT_EQ(client->raw().worker(0).sends_in_flight(), 0u);
+    EXPECT_EQ(server->raw().worker(0).sends_in_flight(), 0u);
+}
+
 TEST_F(ApiPair, SocketMovesKeepMessagesAnswerable) {
     auto listen = server->listen(99);
     ASSERT_TRUE(listen);
