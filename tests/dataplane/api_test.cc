@@ -257,6 +257,27 @@ TEST(Host_Create, RejectsBadOptionsWithReasons) {
     EXPECT_EQ(Host::create(o).error(), -EINVAL);
 }
 
+TEST(Host_Create, PoolsThatDoNotFitNameTheFlagsToChange) {
+    RingPair ring;
+    auto o = options(ring.a, "10.0.0.7");
+    o.mbufs = 1u << 22;  // about 9 GB of mbufs; EAL has 512 MB here
+    auto many_mbufs = Host::create(o);
+    EXPECT_FALSE(many_mbufs);
+    EXPECT_NE(many_mbufs.message().find("mbuf pool of 4194304 mbufs"), std::string::npos)
+        << many_mbufs.message();
+    EXPECT_NE(many_mbufs.message().find("-m <MB>"), std::string::npos) << many_mbufs.message();
+    EXPECT_NE(many_mbufs.message().find("--mbufs"), std::string::npos) << many_mbufs.message();
+    o.mbufs = 4095;
+    o.pool_mb = 2048;
+    auto big_pool = Host::create(o);  // fails after the port is up: the port is closed again
+    EXPECT_FALSE(big_pool);
+    EXPECT_NE(big_pool.message().find("bpage pool of 2048 MB"), std::string::npos) << big_pool.message();
+    EXPECT_NE(big_pool.message().find("--pool_mb"), std::string::npos) << big_pool.message();
+    // Neither failure kept its memory: a host that fits still comes up.
+    auto fits = Host::create(options(ring.b, "10.0.0.8"));
+    EXPECT_TRUE(fits) << fits.message();
+}
+
 TEST(Host_Create, CommandLineFlagsAndLeftovers) {
     RingPair ring(2);
     std::string port = "--port=" + std::to_string(ring.a);
