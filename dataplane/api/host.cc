@@ -7,17 +7,24 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 
+#include <rte_errno.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <string_view>
 
 #include "homa/dataplane/eal.h"
+#include "homa/dataplane/socket_service.h"
 
 namespace homa::v2 {
 
 struct Host::Impl {
     std::unique_ptr<dp::Host> host;
+    // After host: destroyed first (a service detaches from its worker).
+    std::vector<std::unique_ptr<dp::SocketService>> services;
+    unsigned app_threads = 0;
     Endpoint local;
     std::vector<std::string> args;
 };
@@ -146,11 +153,22 @@ Result<Host> Host::create(const HostOptions &o) {
     hc.worker.engine.local_ip = o.local.ipv4_address();
     hc.pool_bytes = size_t{o.pool_mb} << 20;
     hc.mbufs = o.mbufs;
+    hc.extra_pool_caches = o.app_threads;
     std::string error;
     auto host = dp::Host::create(hc, &error);
     if (!host) return Error{-ENOMEM, "host: " + error};
     auto impl = std::make_unique<Impl>();
     impl->host = std::move(host);
+    impl->app_threads = o.app_threads;
+    for (uint16_t w = 0; o.app_threads != 0 && w < o.workers; ++w) {
+        std::string name = hc.name + "-cmd" + std::to_string(w);
+        dp::SocketServiceConfig sc;
+        sc.name = name.c_str();
+        sc.max_sockets = std::max(16u, 2 * o.app_threads);
+        auto svc = dp::SocketService::create(impl->host->worker(w), sc, &error);
+        if (!svc) return Error{-ENOMEM, "host: socket service of worker " + std::to_string(w) + ": " + error};
+        impl->services.push_back(std::move(svc));
+    }
     impl->local = o.local.with_port(0);
     return Host(std::move(impl));
 }
@@ -165,6 +183,27 @@ Result<Socket> Host::open(uint16_t port, uint16_t worker) {
         return Error{rc, "open port " + std::to_string(port) + ": " + error_string(rc)};
     }
     return Socket(std::move(s));
+}
+
+Result<Socket> Host::open_app(uint16_t port, unsigned app_thread, uint16_t worker) {
+    if (app_thread >= impl_->app_threads) {
+        return Error{-EINVAL, "open_app: thread slot " + std::to_string(app_thread) + " of " +
+                                  std::to_string(impl_->app_threads) + " (HostOptions::app_threads)"};
+    }
+    if (worker >= num_workers()) return Error{-EINVAL, "open_app: no worker " + std::to_string(worker)};
+    if (port >= 0x8000) return Error{-EINVAL, "open_app: server ports are 1..32767 (0: a client port)"};
+    // Message ports and pool caches want an lcore id; a plain thread gets one by registering.
+    if (rte_lcore_id() == LCORE_ID_ANY && rte_thread_register() != 0) {
+        return Error{-rte_errno, "open_app: rte_thread_register: " + error_string(rte_errno)};
+    }
+    dp::RemoteSocketConfig rc;
+    rc.pool_cache = num_workers() + app_thread;
+    std::unique_ptr<dp::RemoteSocket> r;
+    if (int err = dp::RemoteSocket::open(*impl_->services[worker], port, rc, &r); err < 0) {
+        return Error{err, "open_app port " + std::to_string(port) + ": " + error_string(err) +
+                              (err == -ETIMEDOUT ? " (is the worker being polled?)" : "")};
+    }
+    return Socket(std::move(r));
 }
 
 Result<std::vector<Socket>> Host::listen(uint16_t port) {

@@ -15,7 +15,7 @@ Error fail(int rc, const char *what) { return Error{rc, std::string(what) + ": "
 
 // The engine hands out errors with either sign (a timeout as +ETIMEDOUT, whatever sign abort
 // was given); v2 has one convention.
-int Message::error() const noexcept { return -std::abs(m_.error()); }
+int Message::error() const noexcept { return -std::abs(remote_ ? rm_.error() : m_.error()); }
 
 std::vector<uint8_t> Message::bytes() const {
     std::vector<uint8_t> v(length());
@@ -30,45 +30,60 @@ std::string Message::text() const {
 }
 
 int Message::reply(std::span<const uint8_t> body) {
-    if (sock_ == nullptr || !is_request()) return -EINVAL;
-    return sock_->reply(m_.peer(), m_.id(), body);
+    if (!is_request()) return -EINVAL;
+    if (remote_) return rsock_ ? rsock_->reply(rm_.peer(), rm_.id(), body) : -EINVAL;
+    return sock_ ? sock_->reply(m_.peer(), m_.id(), body) : -EINVAL;
 }
 
 int Message::reply_self() {
-    if (sock_ == nullptr || !is_request() || !m_.valid()) return -EINVAL;
-    return sock_->reply_with(std::move(m_));
+    if (!is_request()) return -EINVAL;
+    if (remote_) return rsock_ && rm_.valid() ? rsock_->reply_with(std::move(rm_)) : -EINVAL;
+    return sock_ && m_.valid() ? sock_->reply_with(std::move(m_)) : -EINVAL;
 }
 
 Socket &Socket::operator=(Socket &&o) noexcept {
     if (this != &o) {
         (void)close();
         s_ = std::move(o.s_);
+        r_ = std::move(o.r_);
     }
     return *this;
 }
 
 Result<uint64_t> Socket::send(const Endpoint &dst, std::span<const uint8_t> msg, uint64_t cookie) {
-    if (!s_) return Error{-EBADF, "send: socket is not open"};
+    if (!is_open()) return Error{-EBADF, "send: socket is not open"};
     homa::Endpoint e;
     if (!dst.to_engine(&e) || e.port == 0) {
         return Error{-EINVAL, "send: destination " + dst.to_string() + " is not IPv4 with a port"};
     }
     uint64_t id = 0;
-    if (int rc = s_->send(e, msg, cookie, &id); rc < 0) return fail(rc, "send");
+    int rc = r_ ? r_->send(e, msg, cookie, &id) : s_->send(e, msg, cookie, &id);
+    if (rc < 0) return fail(rc, "send");
     return id;
 }
 
 Result<Message> Socket::recv(uint32_t flags, uint64_t id, uint64_t timeout_ns) {
-    if (!s_) return Error{-EBADF, "recv: socket is not open"};
+    if (!is_open()) return Error{-EBADF, "recv: socket is not open"};
     if ((flags & (kRecvRequest | kRecvResponse)) == 0) {
         return Error{-EINVAL, "recv: flags need kRecvRequest and/or kRecvResponse"};
     }
     uint32_t kinds = flags & (kRecvRequest | kRecvResponse);
     Message m;
-    int rc = (flags & kRecvNonblocking) ? s_->recv(kinds, id, &m.m_)
-                                        : s_->recv_wait(kinds, id, &m.m_, std::min(timeout_ns, kLongest));
+    bool wait = (flags & kRecvNonblocking) == 0;
+    int rc;
+    if (r_) {
+        // RemoteSocket::recv without kRecvNonblocking waits as long as it takes.
+        rc = !wait ? r_->recv(kinds | dp::kRecvNonblocking, id, &m.rm_)
+             : timeout_ns == kWaitForever ? r_->recv(kinds, id, &m.rm_)
+                                          : r_->recv_wait(kinds, id, &m.rm_, timeout_ns);
+        m.remote_ = true;
+        m.rsock_ = r_.get();
+    } else {
+        rc = !wait ? s_->recv(kinds, id, &m.m_)
+                   : s_->recv_wait(kinds, id, &m.m_, std::min(timeout_ns, kLongest));
+        m.sock_ = s_.get();
+    }
     if (rc < 0) return fail(rc, "recv");
-    m.sock_ = s_.get();
     return m;
 }
 
@@ -78,7 +93,7 @@ Result<Message> Socket::call(const Endpoint &dst, std::span<const uint8_t> msg,
     if (!id) return Error{id.error(), id.message()};
     auto m = recv(kRecvResponse, *id, timeout_ns);
     if (!m) {
-        (void)s_->abort(*id, 0);  // nobody will collect it: end it here, silently
+        (void)abort(*id, 0);  // nobody will collect it: end it here, silently
         return Error{m.error(), "call to " + dst.to_string() + ": " + m.message()};
     }
     if (int rc = m->error(); rc < 0) {
@@ -88,25 +103,34 @@ Result<Message> Socket::call(const Endpoint &dst, std::span<const uint8_t> msg,
 }
 
 int Socket::reply(const Endpoint &peer, uint64_t id, std::span<const uint8_t> body) {
-    if (!s_) return -EBADF;
+    if (!is_open()) return -EBADF;
     homa::Endpoint e;
     if (!peer.to_engine(&e)) return -EINVAL;
-    return s_->reply(e, id, body);
+    return r_ ? r_->reply(e, id, body) : s_->reply(e, id, body);
 }
 
 int Socket::abort(uint64_t id, int error) {
-    if (!s_) return -EBADF;
-    return s_->abort(id, -std::abs(error));
+    if (!is_open()) return -EBADF;
+    return r_ ? r_->abort(id, -std::abs(error)) : s_->abort(id, -std::abs(error));
 }
 
 int Socket::close() {
-    if (!s_) return -EBADF;
-    int rc = s_->close();
-    s_.reset();
+    if (!is_open()) return -EBADF;
+    int rc;
+    if (r_) {
+        rc = r_->close();
+        // -ENOBUFS: the command port was full; the worker drains it, so try a little longer.
+        for (int i = 0; rc == -ENOBUFS && i < 1000; ++i) rc = r_->close();
+        r_.reset();  // a socket the worker never answered is let go (RemoteSocket leaks, never frees)
+    } else {
+        rc = s_->close();
+        s_.reset();
+    }
     return rc;
 }
 
 Endpoint Socket::local_addr() const noexcept {
+    if (r_) return Endpoint::from_engine(r_->local_addr());
     return s_ ? Endpoint::from_engine(s_->local_addr()) : Endpoint();
 }
 

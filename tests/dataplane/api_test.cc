@@ -5,7 +5,10 @@
 #include <rte_lcore.h>
 #include <rte_ring.h>
 
+#include <atomic>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "homa/homa.h"
@@ -240,6 +243,92 @@ TEST_F(ApiPair, SocketMovesKeepMessagesAnswerable) {
     auto resp = exchange(*server, *client, *sock, kRecvResponse);
     ASSERT_TRUE(resp);
     EXPECT_EQ(resp->text(), "moved");
+}
+
+// Application threads: a server socket and a client socket, each opened by its own plain
+// thread through the worker's message ports while the test thread polls both hosts. Same
+// calls, flags and errors as the run-to-completion sockets above.
+TEST(Host_AppThreads, SocketsOnApplicationThreadsBehaveTheSame) {
+    RingPair ring;
+    auto so = options(ring.a, "10.0.0.1");
+    auto co = options(ring.b, "10.0.0.2");
+    so.app_threads = 1;
+    co.app_threads = 1;
+    auto server = Host::create(so);
+    auto client = Host::create(co);
+    ASSERT_TRUE(server) << server.message();
+    ASSERT_TRUE(client) << client.message();
+    const Endpoint server_at = *Endpoint::parse("10.0.0.1:99");
+    std::mutex mu;
+    std::vector<std::string> failures;
+    auto fail = [&](const std::string &what) {
+        std::lock_guard lock(mu);
+        failures.push_back(what);
+    };
+    std::atomic<bool> listening{false}, client_done{false}, server_done{false};
+    std::thread srv([&] {
+        auto sock = server->open_app(99, 0);
+        listening = true;
+        if (!sock) fail("server open_app: " + sock.message());
+        while (sock && !client_done) {
+            auto req = sock->recv(kRecvRequest, 0, 10'000'000);
+            if (!req) continue;
+            if (!req->is_request()) fail("server got a response");
+            int rc = req->text().starts_with("self") ? req->reply_self() : req->reply(req->bytes());
+            if (rc != 0) fail("server reply: " + error_string(rc));
+        }
+        server_done = true;
+    });
+    std::thread app([&] {
+        while (!listening) std::this_thread::yield();
+        auto sock = client->open_app(0, 0);
+        if (!sock) {
+            fail("client open_app: " + sock.message());
+            client_done = true;
+            return;
+        }
+        if (!sock->is_app_thread_socket()) fail("not an application-thread socket");
+        if (sock->local_addr().ipv4_address() != 0x0A000002u || sock->local_addr().port() < 0x8000) {
+            fail("local_addr " + sock->local_addr().to_string());
+        }
+        for (size_t n : {1u, 5000u, 300'000u}) {
+            std::vector<uint8_t> req(n);
+            for (size_t i = 0; i < n; ++i) req[i] = uint8_t(i * 3 + n);
+            auto resp = sock->call(server_at, req, 5'000'000'000);
+            if (!resp || resp->bytes() != req || resp->peer() != server_at) {
+                fail("call of " + std::to_string(n) + " bytes: " + resp.message());
+            }
+        }
+        auto id = sock->send(server_at, "self-echo", 9);
+        auto r = id ? sock->recv(kRecvResponse, *id, 5'000'000'000) : Result<Message>(Error{id.error(), id.message()});
+        if (!r || r->cookie() != 9 || r->text() != "self-echo" || r->is_request()) {
+            fail("send/recv with cookie: " + r.message());
+        }
+        if (sock->recv(kRecvResponse | kRecvNonblocking).error() != -EAGAIN) fail("not -EAGAIN");
+        if (sock->recv(kRecvResponse, 0, 1'000'000).error() != -ETIMEDOUT) fail("not -ETIMEDOUT");
+        if (sock->recv(kRecvNonblocking).error() != -EINVAL) fail("no kind: not -EINVAL");
+        if (sock->send(server_at, "").error() != -EINVAL) fail("empty send: not -EINVAL");
+        auto lost = sock->send(server_at.with_port(98), "x", 3);
+        if (!lost || sock->abort(*lost, ECANCELED) != 0) fail("abort");
+        auto aborted = lost ? sock->recv(kRecvResponse, *lost, 5'000'000'000) : Result<Message>(Error{-EIO, "x"});
+        if (!aborted || aborted->error() != -ECANCELED || aborted->cookie() != 3) {
+            fail("aborted rpc: " + aborted.message() + " " + std::to_string(aborted ? aborted->error() : 0));
+        }
+        if (client->open_app(0, 1).error() != -EINVAL) fail("thread slot 1 of 1: not -EINVAL");
+        if (sock->close() != 0) fail("close");
+        if (sock->send(server_at, "x").error() != -EBADF) fail("send after close: not -EBADF");
+        client_done = true;
+    });
+    while (!server_done || !client_done) {
+        server->poll();
+        client->poll();
+    }
+    app.join();
+    srv.join();
+    std::string all;
+    for (const auto &f : failures) all += f + "; ";
+    EXPECT_TRUE(failures.empty()) << all;
+    EXPECT_EQ(client->open_app(0, 0).error(), -ETIMEDOUT);  // nobody polls the worker now
 }
 
 TEST(Host_Create, RejectsBadOptionsWithReasons) {

@@ -20,7 +20,7 @@
  * destroyed first (declare them after it). EAL, once up, stays up for the process (EAL cannot
  * be brought up twice): a second Host in the same process passes no EAL arguments.
  * Threading: create, open, listen, poll, run, drain and destruction on EAL's main lcore (the
- * thread that called create). Inside run, worker w's callback runs on its own lcore (worker 0
+ * thread that called create); open_app on the application thread that will use the socket. Inside run, worker w's callback runs on its own lcore (worker 0
  * on the caller's) and may use only worker w's sockets.
  * Errors: negative errnos with a message (Result), listed per call.
  */
@@ -49,6 +49,9 @@ struct HostOptions {
     unsigned pool_mb = 64;      ///< Bpage pool for received and copied messages.
     uint32_t mbufs = 16383;     ///< Mbuf pool.
     std::string name;           ///< DPDK object names (unique per process); "" = "homa<port_id>".
+    /// Application threads that will open sockets with open_app (each gets a cache in the
+    /// pool); non-zero also gives every worker a command port (dp::SocketService).
+    unsigned app_threads = 0;
 };
 
 class Host {
@@ -67,9 +70,19 @@ public:
     /** drain(), then tears the host down (EAL stays up). */
     ~Host();
 
-    /** A socket on worker `worker` (port 0: a client port). -EINVAL (port >= 0x8000, no such
+    /** A run-to-completion socket on worker `worker` (port 0: a client port). -EINVAL (port >= 0x8000, no such
      *  worker), -EADDRINUSE, -EMFILE. */
     Result<Socket> open(uint16_t port = 0, uint16_t worker = 0);
+    /**
+     * A socket for application thread `app_thread` (0 .. HostOptions::app_threads - 1), used
+     * from that thread only; call it there, while worker `worker` is being polled (run() on
+     * other lcores, or poll() on another thread): opening waits for the worker's answer. A
+     * thread that is not an EAL lcore is registered with EAL (rte_thread_register) first.
+     * -EINVAL (no such thread slot or worker, port >= 0x8000), -ETIMEDOUT (the worker is not
+     * polled), -EADDRINUSE, -EMFILE, -ENOMEM, or EAL's error registering the thread.
+     * Threading: the application thread itself, unlike the other calls here.
+     */
+    Result<Socket> open_app(uint16_t port, unsigned app_thread, uint16_t worker = 0);
     /** Server port `port` (1..0x7fff) on every worker: element w is worker w's. Errors as open
      *  (nothing stays open on error). */
     Result<std::vector<Socket>> listen(uint16_t port);

@@ -1,8 +1,9 @@
 /**
  * @file
- * The v2 socket: one move-only RAII type for run-to-completion code (the lcore that polls the
- * socket's worker), and one received-message type that knows how to answer itself.
- * Host (homa/v2/host.h) opens them.
+ * The v2 socket: one move-only RAII type, for run-to-completion code (Host::open: the lcore
+ * that polls the socket's worker calls it directly) and for application threads
+ * (Host::open_app: any other thread, through the worker's message ports), with the same
+ * calls, flags and errors; and one received-message type that knows how to answer itself.
  *
  * @code
  *   auto sock = host->open();                                    // a client port, worker 0
@@ -15,8 +16,10 @@
  * Ownership: a Socket closes itself when destroyed (its RPCs end); it must be destroyed before
  * its Host. A Message owns its bpages (in the worker's pool) until it is released, replied to
  * with reply_self(), or destroyed; it must not outlive its Socket.
- * Threading: every call on the lcore (thread) that polls the socket's worker: with Host::run,
- * inside the callback of that worker; with Host::poll, the thread that calls poll.
+ * Threading: a socket from Host::open: every call on the lcore (thread) that polls its worker
+ * (with Host::run, inside that worker's callback; with Host::poll, the polling thread). A
+ * socket from Host::open_app: one application thread, never the one polling the worker (it
+ * would wait for itself), while the worker is being polled. Its Messages likewise.
  * Errors: negative errnos (docs/api.md), per call; nothing is half-sent.
  */
 #pragma once
@@ -28,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "homa/dataplane/remote_socket.h"
 #include "homa/dataplane/socket.h"
 #include "homa/v2/endpoint.h"
 #include "homa/v2/result.h"
@@ -52,22 +56,24 @@ public:
     Message(Message &&) noexcept = default;
     Message &operator=(Message &&) noexcept = default;
 
-    uint64_t id() const noexcept { return m_.id(); }
+    uint64_t id() const noexcept { return remote_ ? rm_.id() : m_.id(); }
     /** The completion cookie given to send() (responses only). */
-    uint64_t cookie() const noexcept { return m_.cookie(); }
+    uint64_t cookie() const noexcept { return remote_ ? rm_.cookie() : m_.cookie(); }
     /** Who sent it: a request's client, a response's server. */
-    Endpoint peer() const noexcept { return Endpoint::from_engine(m_.peer()); }
+    Endpoint peer() const noexcept { return Endpoint::from_engine(remote_ ? rm_.peer() : m_.peer()); }
     /** A request this host must answer (server side); else the response to one of our sends. */
-    bool is_request() const noexcept { return (m_.id() & 1) != 0; }
+    bool is_request() const noexcept { return (id() & 1) != 0; }
     /** 0, or the negative errno the RPC failed with (then it carries no data): -ETIMEDOUT
      *  (peer silent), -EIO, or what abort() was given. */
     int error() const noexcept;
-    uint32_t length() const noexcept { return m_.length(); }
+    uint32_t length() const noexcept { return remote_ ? rm_.length() : m_.length(); }
     /** Contiguous piece i (bytes [i * 64 KiB, ...)), in the pool: zero-copy reading. */
-    std::span<const uint8_t> piece(uint32_t i) const noexcept { return m_.piece(i); }
+    std::span<const uint8_t> piece(uint32_t i) const noexcept {
+        return remote_ ? rm_.piece(i) : m_.piece(i);
+    }
     /** Copies up to out.size() bytes from `offset` on; returns the bytes copied. */
     size_t copy_to(std::span<uint8_t> out, uint32_t offset = 0) const noexcept {
-        return m_.copy_to(out, offset);
+        return remote_ ? rm_.copy_to(out, offset) : m_.copy_to(out, offset);
     }
     std::vector<uint8_t> bytes() const;
     std::string text() const;
@@ -84,14 +90,22 @@ public:
      *  and retry), or reply()'s errors (bpages freed). */
     [[nodiscard]] int reply_self();
     /** Gives the bpages back now (idempotent). */
-    void release() noexcept { m_.release(); }
-    /** The v1 message, for what v2 does not wrap (e.g. homa::dp::Socket::reply_with). */
+    void release() noexcept {
+        m_.release();
+        rm_.release();
+    }
+    /** The v1 message of a Host::open socket, for what v2 does not wrap. */
     dp::RecvMessage &raw() noexcept { return m_; }
+    /** The v1 message of a Host::open_app socket. */
+    dp::RemoteMessage &raw_remote() noexcept { return rm_; }
 
 private:
     friend class Socket;
-    dp::RecvMessage m_;
+    dp::RecvMessage m_;           // from a run-to-completion socket
+    dp::RemoteMessage rm_;        // from an application-thread socket
+    bool remote_ = false;
     dp::Socket *sock_ = nullptr;  // the owning Socket's state; stable across Socket moves
+    dp::RemoteSocket *rsock_ = nullptr;
 };
 
 class Socket {
@@ -101,7 +115,9 @@ public:
     Socket &operator=(Socket &&o) noexcept;
     ~Socket() { (void)close(); }
 
-    bool is_open() const noexcept { return s_ != nullptr; }
+    bool is_open() const noexcept { return s_ != nullptr || r_ != nullptr; }
+    /** Opened by Host::open_app (an application thread's socket). */
+    bool is_app_thread_socket() const noexcept { return r_ != nullptr; }
     /** Sends a request (copied into the pool; msg may be reused at once). Returns the RPC's
      *  id, or -EINVAL (empty message, dst not IPv4 or port 0), -EMSGSIZE (> 1,000,000 bytes),
      *  -ENOBUFS (pool or send slots exhausted: poll and retry), -ENOMEM (RPC table full),
@@ -142,17 +158,23 @@ public:
      * Returns 0, -ENOENT (no such RPC), -EINVAL, -EBADF.
      */
     [[nodiscard]] int abort(uint64_t id, int error = -ECANCELED);
-    /** Closes the socket: every RPC it owns ends. 0, or -EBADF if not open. */
+    /** Closes the socket: every RPC it owns ends. 0, or -EBADF if not open; an application
+     *  thread's socket also -ETIMEDOUT when the worker did not answer (then it is let go). */
     int close();
     /** This socket's address (the port the server listens on, or the client port chosen). */
     Endpoint local_addr() const noexcept;
-    /** The v1 socket, for what v2 does not wrap (send_zc, regions). Socket's lcore only. */
+    /** The v1 socket of a Host::open socket, for what v2 does not wrap (send_zc, regions). */
     dp::Socket &raw() noexcept { return *s_; }
+    /** The v1 socket of a Host::open_app socket (send_region, stats). */
+    dp::RemoteSocket &raw_remote() noexcept { return *r_; }
 
 private:
     friend class Host;
     explicit Socket(std::unique_ptr<dp::Socket> s) : s_(std::move(s)) {}
-    std::unique_ptr<dp::Socket> s_;  // on the heap: Messages point at it across moves
+    explicit Socket(std::unique_ptr<dp::RemoteSocket> r) : r_(std::move(r)) {}
+    // One of the two is set while open; on the heap so that Messages can point at it.
+    std::unique_ptr<dp::Socket> s_;
+    std::unique_ptr<dp::RemoteSocket> r_;
 };
 
 }  // namespace homa::v2
