@@ -225,7 +225,11 @@ bool Host::poll() {
 
 int Host::run(const std::function<bool(unsigned)> &fn) {
     uint16_t n = num_workers();
-    if (rte_lcore_count() < n) return -EINVAL;
+    // EAL's own lcores only: rte_lcore_count() also counts registered non-EAL threads.
+    unsigned eal_lcores = 0;
+    unsigned l;
+    RTE_LCORE_FOREACH(l) ++eal_lcores;
+    if (eal_lcores < n) return -EINVAL;
     std::vector<LoopArgs> loops(n);
     std::vector<unsigned> lcores;
     // Every lcore free before any is launched: a launched loop stops only when fn says so.
