@@ -25,6 +25,7 @@ struct Host::Impl {
     // After host: destroyed first (a service detaches from its worker).
     std::vector<std::unique_ptr<dp::SocketService>> services;
     unsigned app_threads = 0;
+    bool owns_eal = false;  ///< create() brought EAL up: destruction cleans it up
     Endpoint local;
     std::vector<std::string> args;
 };
@@ -99,14 +100,18 @@ Host::Host(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Host::Host(Host &&) noexcept = default;
 Host &Host::operator=(Host &&o) noexcept {
     if (this != &o) {
-        if (impl_) (void)drain();
+        Host old(std::move(impl_));  // torn down as ~Host does
         impl_ = std::move(o.impl_);
     }
     return *this;
 }
 
 Host::~Host() {
-    if (impl_) (void)drain();
+    if (!impl_) return;
+    (void)drain();
+    bool owns_eal = impl_->owns_eal;
+    impl_.reset();  // services, then the host (port, pools, workers)
+    if (owns_eal) rte_eal_cleanup();
 }
 
 Result<Host> Host::create(int argc, char **argv) {
@@ -160,6 +165,7 @@ Result<Host> Host::create(const HostOptions &o) {
     auto impl = std::make_unique<Impl>();
     impl->host = std::move(host);
     impl->app_threads = o.app_threads;
+    impl->owns_eal = !o.eal_args.empty();
     for (uint16_t w = 0; o.app_threads != 0 && w < o.workers; ++w) {
         std::string name = hc.name + "-cmd" + std::to_string(w);
         dp::SocketServiceConfig sc;

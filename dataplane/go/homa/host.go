@@ -167,7 +167,7 @@ func (h *Host) do(fn func()) error {
 func (h *Host) BufferPool() *BufferPool { return h.pool }
 
 // Close fails pending Recvs with ErrClosed, lets sends in flight finish (at most 1 s) and
-// tears the host down. Sockets should be closed first. EAL stays up: no second host.
+// tears the host down. Sockets should be closed first. EAL goes down with it: no second host in the process.
 func (h *Host) Close() error {
 	err := ErrClosed
 	h.closing.Do(func() {

@@ -25,8 +25,8 @@
  *   homa_host_destroy(h);                              // drains, then tears down
  * @endcode
  *
- * Ownership: homa_host_create makes a host that homa_host_destroy ends (EAL stays up: a
- * process has one host made from EAL arguments). A socket belongs to its host and must be
+ * Ownership: homa_host_create makes a host that homa_host_destroy ends, EAL with it (EAL comes
+ * up once per process: one host per process). A socket belongs to its host and must be
  * closed first. A received message's bpages belong to the caller until homa_return_bpages.
  * Threading: one thread (EAL's main lcore, the one that created the host) makes every call
  * on a host and its sockets; blocking receives poll the host's worker on that thread. Other
@@ -87,7 +87,8 @@ typedef struct homa_msg {
  * EAL's error; `error` (cap bytes, may be NULL) gets the reason as text.
  */
 int homa_host_create(int argc, char **argv, homa_host **out, char *error, size_t cap);
-/** Polls until every send is done (at most 1 s), then tears the host down. NULL is ignored. */
+/** Polls until every send is done (at most 1 s), then tears the host and EAL down. NULL is
+ *  ignored. */
 void homa_host_destroy(homa_host *host);
 /** One iteration of the worker loop. Returns 1 if it did work, 0 if idle. */
 int homa_host_poll(homa_host *host);

@@ -17,8 +17,9 @@
  * @endcode
  *
  * Ownership: the Host owns the dp::Host (port, pool, workers); sockets it opened must be
- * destroyed first (declare them after it). EAL, once up, stays up for the process (EAL cannot
- * be brought up twice): a second Host in the same process passes no EAL arguments.
+ * destroyed first (declare them after it). A Host that brought EAL up (eal_args) also cleans
+ * EAL up when destroyed, and EAL cannot come up twice in a process: further Hosts beside it
+ * pass no EAL arguments, and none can follow it.
  * Threading: create, open, listen, poll, run, drain and destruction on EAL's main lcore (the
  * thread that called create); open_app on the application thread that will use the socket. Inside run, worker w's callback runs on its own lcore (worker 0
  * on the caller's) and may use only worker w's sockets.
@@ -67,7 +68,7 @@ public:
 
     Host(Host &&) noexcept;
     Host &operator=(Host &&) noexcept;
-    /** drain(), then tears the host down (EAL stays up). */
+    /** drain(), then tears the host down (and EAL, if this Host brought it up). */
     ~Host();
 
     /** A run-to-completion socket on worker `worker` (port 0: a client port). -EINVAL (port >= 0x8000, no such
