@@ -277,6 +277,8 @@ TEST(Host_AppThreads, SocketsOnApplicationThreadsBehaveTheSame) {
             int rc = req->text().starts_with("self") ? req->reply_self() : req->reply(req->bytes());
             if (rc != 0) fail("server reply: " + error_string(rc));
         }
+        // Closed while the worker is still polled: it must answer the close.
+        if (sock && sock->close() != 0) fail("server close");
         server_done = true;
     });
     std::thread app([&] {
@@ -328,7 +330,6 @@ TEST(Host_AppThreads, SocketsOnApplicationThreadsBehaveTheSame) {
     std::string all;
     for (const auto &f : failures) all += f + "; ";
     EXPECT_TRUE(failures.empty()) << all;
-    EXPECT_EQ(client->open_app(0, 0).error(), -ETIMEDOUT);  // nobody polls the worker now
 }
 
 TEST(Host_Create, RejectsBadOptionsWithReasons) {
