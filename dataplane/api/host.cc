@@ -2,6 +2,7 @@
 // homa/v2/host.h.
 #include "homa/v2/host.h"
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
@@ -16,6 +17,7 @@
 #include <string_view>
 
 #include "homa/dataplane/eal.h"
+#include "homa/dataplane/port.h"
 #include "homa/dataplane/socket_service.h"
 
 namespace homa::v2 {
@@ -162,6 +164,13 @@ Result<Host> Host::create(const HostOptions &o) {
     std::string error;
     auto host = dp::Host::create(hc, &error);
     if (!host) return Error{-ENOMEM, "host: " + error};
+    // Frames sent before a memif peer connects are dropped, ARP requests among them; waiting
+    // here costs nothing on ports whose link is up at once (net_null, net_ring).
+    dp::LinkState link;
+    for (unsigned waited = 0; waited < o.link_wait_ms; waited += 10) {
+        if (dp::check_link(o.port_id, &link) >= 0 && link.up) break;
+        rte_delay_ms(10);
+    }
     auto impl = std::make_unique<Impl>();
     impl->host = std::move(host);
     impl->app_threads = o.app_threads;

@@ -36,7 +36,7 @@ if ! command -v go >/dev/null; then
     n=$((n + 1)); echo "ok $n - Go example # SKIP the go tool is missing (apt-get install golang-go)"
 else
     export CGO_ENABLED=1 CGO_CFLAGS="-I$INCLUDE" CGO_LDFLAGS="-L$BUILD" GOCACHE="$BUILD/go-cache" \
-           GOPATH="$BUILD/go-path" GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local
+           GOPATH="$BUILD/go-path" GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GOENV=off
     out=$(cd "$GO_PKG" && go build -o "$TMP/homa-echo" ./cmd/homa-echo 2>&1 &&
           LD_LIBRARY_PATH="$BUILD" timeout 60 "$TMP/homa-echo" "${EAL[@]}" "${CLIENT_EAL[@]}" \
               --file-prefix=lcgo-$$ "${FLAGS[@]}" 10.0.0.1:99 2>&1)

@@ -25,6 +25,7 @@ env.update({
     "GOFLAGS": "-mod=mod",
     "GOPROXY": "off",      # standard library only: nothing to fetch
     "GOTOOLCHAIN": "local",
+    "GOENV": "off",        # no per-user go.env: CI may run without a HOME
 })
 proc = subprocess.run([go, "test", "-json", "-count=1", "-timeout=60s", "."], cwd=pkg, env=env,
                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -53,6 +53,10 @@ struct HostOptions {
     /// Application threads that will open sockets with open_app (each gets a cache in the
     /// pool); non-zero also gives every worker a command port (dp::SocketService).
     unsigned app_threads = 0;
+    /// How long create() waits for the port's link to come up (memif: the peer process
+    /// connected), so that the first frames are not sent into a link that drops them. A link
+    /// still down then is not an error: it may come up later.
+    unsigned link_wait_ms = 5000;
 };
 
 class Host {
