@@ -13,7 +13,8 @@ rm -f "$SOCK"   # a stale socket file makes the server's listen fail
 "$SERVER" "${EAL[@]}" --file-prefix=exsrv-$$ --vdev="net_memif0,role=server,$VDEV" \
     -- --local=10.0.0.1 --pool_mb=32 >/tmp/homa-examples-$$.srv 2>&1 &
 SRV=$!
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+# Ready once its port is started: Host::create then logs the link's first state.
+for _ in $(seq 300); do grep -q "HOMA_PORT: port 0 link" /tmp/homa-examples-$$.srv && break; sleep 0.1; done
 client() {
     timeout 60 "$CLIENT" "${EAL[@]}" --file-prefix=excli-$$ --vdev="net_memif0,role=client,$VDEV" \
         -- --local=10.0.0.2 --pool_mb=32 "$@" 2>&1

@@ -17,7 +17,10 @@ rm -f "$SOCK"
 "$LAUNCHER" "${EAL[@]}" -l 0,1 --file-prefix=lcsrv-$$ --vdev="net_memif0,role=server,$VDEV" \
     -- --flagfile="$CONFIG/memif_server.conf" --stats_period=0 >"$TMP/launcher.log" 2>&1 &
 SRV=$!
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+# Ready once it says where it serves (port started, worker polling); a client that connects
+# to the memif socket before that may never see its link come up.
+for _ in $(seq 300); do grep -q "echo on" "$TMP/launcher.log" && break; sleep 0.1; done
+grep -q "echo on" "$TMP/launcher.log" || { echo "Bail out! the launcher did not start"; cat "$TMP/launcher.log"; exit 1; }
 CLIENT_EAL=(-l 0 --vdev="net_memif0,role=client,$VDEV")
 FLAGS=(-- --local=10.0.0.2 --pool_mb=32)
 n=0
