@@ -13,6 +13,14 @@
 
 namespace homa::dp {
 
+namespace {
+// What a user can change when a pool does not fit: EAL without hugepages has 64 MB unless
+// told otherwise with -m, which is too little for the default pools.
+constexpr const char *kMemoryHint =
+    " (EAL has too little memory: give it more with EAL's -m <MB> (or hugepages), or ask for "
+    "smaller pools: --pool_mb, --mbufs)";
+}  // namespace
+
 std::unique_ptr<Host> Host::create(const HostConfig &hc, std::string *error) {
     std::unique_ptr<Host> h(new Host());
     auto fail = [&](const std::string &m) -> std::unique_ptr<Host> {
@@ -27,7 +35,8 @@ std::unique_ptr<Host> Host::create(const HostConfig &hc, std::string *error) {
                                                 RTE_MBUF_DEFAULT_BUF_SIZE,
                                                 static_cast<int>(rte_socket_id()));
         if (h->own_mbufs_ == nullptr) {
-            return fail(std::string("mbuf pool: ") + rte_strerror(rte_errno));
+            return fail(std::string("mbuf pool of ") + std::to_string(hc.mbufs) + " mbufs: " +
+                        rte_strerror(rte_errno) + kMemoryHint);
         }
         mbufs = h->own_mbufs_;
     }
@@ -47,7 +56,10 @@ std::unique_ptr<Host> Host::create(const HostConfig &hc, std::string *error) {
     pc.backing = mem::PoolConfig::Backing::kEal;
     pc.caller_ticks = true;  // each worker ticks its cache's lease clock once per poll
     h->pool_ = mem::BpagePool::create(pc, &err);
-    if (!h->pool_) return fail("bpage pool: " + err);
+    if (!h->pool_) {
+        return fail("bpage pool of " + std::to_string(hc.pool_bytes >> 20) + " MB: " + err +
+                    kMemoryHint);
+    }
     h->freeze_ = std::make_unique<TraceFreeze>(kTraceClockIsTsc ? rte_get_tsc_hz() : 0);
     if (hc.num_workers > 1) {
         h->steering_ = Steering::create(hc.name, hc.num_workers, hc.steering_ring_size, &err);

@@ -47,6 +47,14 @@ void RecvMessage::release() noexcept {
     m_.length = 0;
 }
 
+homa::Message RecvMessage::detach() noexcept {
+    homa::Message m = m_;
+    worker_ = nullptr;  // the bpages are the caller's now: release() must not free them
+    m_.num_bpages = 0;
+    m_.length = 0;
+    return m;
+}
+
 // ----- Socket -----
 
 int Socket::open(Worker &worker, uint16_t port, Socket *out) {

@@ -195,4 +195,18 @@ uint32_t Worker::sends_in_flight() const noexcept { return impl_->slots_in_use; 
 Timetrace *Worker::timetrace() noexcept { return impl_->tt; }
 TraceFreeze &Worker::trace_freeze() noexcept { return *impl_->freeze; }
 
+int drain_workers(std::span<Worker *const> workers, uint64_t timeout_ns) {
+    // Time, not a count of polls, bounds the wait: a poll's length varies by orders of
+    // magnitude between an idle net_null port and a loaded NIC.
+    uint64_t start = rte_get_timer_cycles();
+    uint64_t limit = timeout_ns / 1000 * (rte_get_timer_hz() / 1'000'000);
+    for (;;) {
+        bool in_flight = false;
+        for (Worker *w : workers) in_flight |= w->sends_in_flight() != 0;
+        if (!in_flight) return 0;
+        if (rte_get_timer_cycles() - start >= limit) return -ETIMEDOUT;
+        for (Worker *w : workers) w->poll();
+    }
+}
+
 }  // namespace homa::dp

@@ -22,6 +22,12 @@ EXCLUDED = {
     "homa_perf": "its open-loop latency cases assert timing, which ASan's 2-3x slowdown breaks "
                  "(and a third of the stage's time); homa-perf still runs sanitized as the "
                  "client in the launcher and ttmerge tests",
+    "go_homa": "the Go test binary is not instrumented, and an ASan-built libhoma-dp.so cannot "
+               "be loaded into it (the ASan runtime must come first); the C ABI underneath "
+               "runs sanitized in homa_c",
+    "library_clients": "its Go client links libhoma-dp.so, which the ASan build cannot load into "
+                       "an uninstrumented Go binary; its C++ and C clients' API runs sanitized "
+                       "in api_examples, api and homa_c",
 }
 
 

@@ -71,7 +71,8 @@ int Service::main_loop(void *arg) {
         svc.worker_.poll();
     }
     // Let frames in flight complete so that every send slot and bpage comes home.
-    for (int i = 0; i < 10000 && svc.worker_.sends_in_flight(); ++i) svc.worker_.poll();
+    dp::Worker *worker[] = {&svc.worker_};
+    (void)dp::drain_workers(worker, 1'000'000'000);  // -ETIMEDOUT: a client went silent
     return 0;
 }
 

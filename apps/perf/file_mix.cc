@@ -43,7 +43,7 @@ bool file_call(dp::Worker &w, dp::Socket &client, const FileMixOptions &o, fp::O
     while (client.recv(kRecvResponse, id, &m) != 0) {
         w.poll();
         if (quit.load() || w.now_ns() > deadline) {
-            client.abort(id, 0);
+            (void)client.abort(id, 0);
             *error = "no answer from the file service at port " + std::to_string(o.files.port);
             return false;
         }
@@ -243,7 +243,7 @@ bool run_file_mix(dp::Worker &w, dp::Socket &client, const FileMixOptions &o,
             if (now >= end_arrivals && (in_flight == 0 || now >= end_drain)) break;
         }
         ph.unfinished = in_flight;
-        if (in_flight != 0) client.abort(0, 0);
+        if (in_flight != 0) (void)client.abort(0, 0);
         for (int i = 0; i < 1000; ++i) w.poll();
         dp::RecvMessage stale;
         while (client.recv(kRecvResponse, 0, &stale) == 0) {

@@ -258,7 +258,8 @@ int run(int argc, char **argv) {
             homa::perf::print_file_mix(stdout, fo, mix);
         }
         client.close();
-        for (int i = 0; i < 1000 && worker.sends_in_flight(); ++i) worker.poll();
+        homa::dp::Worker *drained[] = {&worker};
+        (void)homa::dp::drain_workers(drained, 1'000'000'000);  // timeout: the server is gone
         bool ok = !mix.empty();
         for (const auto &p : mix) {
             ok = ok && p.file_bad_bytes == 0 && p.echo.count() > 0 &&
@@ -366,11 +367,9 @@ int run(int argc, char **argv) {
         if (server_role) server.close();
     }
     // Let the last frames and completions drain before tearing the pools down.
-    for (int i = 0; i < 1000 && (worker.sends_in_flight() || server_worker.sends_in_flight());
-         ++i) {
-        worker.poll();
-        if (&server_worker != &worker) server_worker.poll();
-    }
+    homa::dp::Worker *both[] = {&worker, &server_worker};
+    (void)homa::dp::drain_workers(std::span(both, &server_worker == &worker ? 1 : 2),
+                                  1'000'000'000);
     for (const auto &r : results) ok = ok && r.rpcs > 0 && r.verify_failures == 0;
     if (report.run.overload) ok = ok && report.run.overload->phase.verify_failures == 0;
     return ok ? 0 : 1;

@@ -99,7 +99,7 @@ struct Pair {
         a.worker->poll();
         b.worker->poll();
         RecvMessage req;
-        while (server.recv(kRecvRequest, 0, &req) == 0) server.reply_with(std::move(req));
+        while (server.recv(kRecvRequest, 0, &req) == 0) (void)server.reply_with(std::move(req));
     }
     static int run(void *arg) {
         auto *p = static_cast<Pair *>(arg);

@@ -101,7 +101,7 @@ protected:
         pair_->poll();
         files_->poll();
         dp::RecvMessage req;
-        while (echo_.recv(kRecvRequest, 0, &req) == 0) echo_.reply_with(std::move(req));
+        while (echo_.recv(kRecvRequest, 0, &req) == 0) (void)echo_.reply_with(std::move(req));
     }
     uint64_t send(size_t client, Op op, uint64_t offset, uint32_t length,
                   const std::string &name = "blob", uint8_t flags = 0) {
@@ -307,7 +307,7 @@ TEST_F(FileServiceTest, ClosingDuringPullsLeaksNothing) {
     for (int i = 0; i < 1'000'000 && !(closed = files_->close()); ++i) step();
     EXPECT_TRUE(closed);
     EXPECT_EQ(svc_->regions_pending(), 0u);
-    for (auto &c : clients_) c.abort(0, 0);
+    for (auto &c : clients_) (void)c.abort(0, 0);
     for (int i = 0; i < 100000 && pair_->a.worker->sends_in_flight() != 0; ++i) step();
     EXPECT_EQ(pair_->a.worker->sends_in_flight(), 0u);
 }

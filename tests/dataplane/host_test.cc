@@ -151,7 +151,7 @@ TEST(HostArp, ResolutionHoldsFramesUntilTheAnswer) {
     }
     EXPECT_EQ(wire.worker().neighbours().stats().resolved, 1u);
     EXPECT_EQ(wire.worker().neighbours().stats().released, 3u);
-    client.abort(0, 0);
+    (void)client.abort(0, 0);
 }
 
 TEST(HostArp, UnansweredResolutionRetriedThenDroppedAndCounted) {
@@ -180,7 +180,7 @@ TEST(HostArp, UnansweredResolutionRetriedThenDroppedAndCounted) {
     EXPECT_EQ(ns.dropped_failed, 1u);
     EXPECT_EQ(wire.worker().neighbours().state(kPeerIp), dp::NeighbourCache::State::kFailed);
     EXPECT_EQ(wire.worker().neighbours().held(kPeerIp), 0u);
-    client.abort(0, 0);
+    (void)client.abort(0, 0);
 }
 
 TEST(HostArp, AddressOffTheSubnetResolvesTheGateway) {
@@ -197,7 +197,7 @@ TEST(HostArp, AddressOffTheSubnetResolvesTheGateway) {
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(Bytes(out[0].begin() + 38, out[0].begin() + 42), hex("0a0000fe"));  // who has .254
     EXPECT_EQ(wire.worker().neighbours().held(0x0A0000FE), 1u);
-    client.abort(0, 0);
+    (void)client.abort(0, 0);
 }
 
 TEST(HostIcmp, EchoRequestAnsweredByteByByte) {
@@ -246,7 +246,7 @@ TEST(HostVlan, PriorityInPcpAndOtherVlansDropped) {
     out = wire.take();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(Bytes(out[0].begin() + 12, out[0].begin() + 18), hex("810000050806"));
-    client.abort(0, 0);
+    (void)client.abort(0, 0);
 }
 
 TEST(HostNeighbours, ResolutionOffSendsToDefaultMac) {
@@ -260,7 +260,7 @@ TEST(HostNeighbours, ResolutionOffSendsToDefaultMac) {
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(Bytes(out[0].begin(), out[0].begin() + 6), hex("ffffffffffff"));
     EXPECT_EQ(wire.worker().stats().arp_requests_sent, 0u);
-    client.abort(0, 0);
+    (void)client.abort(0, 0);
 }
 
 TEST(Port, SetupErrorsNameThePortDriverAndReason) {
@@ -380,7 +380,7 @@ TEST(Port, PcapCapturesOurFrames) {
         ASSERT_EQ(client.send({kPeerIp, 99}, Bytes(3000, 1), 1, &id), 0);
         for (int i = 0; i < 10; ++i) h.workers[0]->poll();
         EXPECT_EQ(h.workers[0]->stats().tx_frames, 3u);
-        client.abort(0, 0);
+        (void)client.abort(0, 0);
     }  // closing the port flushes the capture
     rte_mempool_free(mp);
     FILE *f = fopen(out.c_str(), "rb");

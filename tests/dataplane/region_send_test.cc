@@ -93,7 +93,7 @@ protected:
     void step() {
         pair_->poll();
         dp::RecvMessage req;
-        while (server_.recv(kRecvRequest, 0, &req) == 0) server_.reply_with(std::move(req));
+        while (server_.recv(kRecvRequest, 0, &req) == 0) (void)server_.reply_with(std::move(req));
     }
     bool response(uint64_t id, dp::RecvMessage *out, int max_steps = 4'000'000) {
         for (int i = 0; i < max_steps; ++i) {
@@ -305,7 +305,7 @@ TEST_F(RegionSendTest, RemoteSendRegion_EvictedFileFromAppThread) {
     // done runs on this thread, inside a later call, once the worker let go of the memory.
     dp::RemoteMessage none;
     for (int i = 0; i < 20000 && done == 0; ++i) {
-        app->recv_wait(kRecvResponse, 0, &none, 1'000'000);
+        (void)app->recv_wait(kRecvResponse, 0, &none, 1'000'000);
     }
     EXPECT_EQ(done, 1);
     EXPECT_EQ(app->stats().regions_done, 1u);

@@ -70,7 +70,7 @@ struct Poller {
             p->pair->poll();
             dp::RecvMessage req;
             while (p->rtc.worker() && p->rtc.recv(kRecvRequest, 0, &req) == 0) {
-                p->rtc.reply_with(std::move(req));
+                (void)p->rtc.reply_with(std::move(req));
             }
         }
         return 0;
@@ -315,7 +315,7 @@ TEST_F(RemoteSocketTest, Close_WithRpcsInFlightReturnsEverything) {
     // And one whose response arrives but is never taken: close releases it.
     ASSERT_EQ(client->send({kIpA, kRtcPort}, make(10, 70'000), 10, &id), 0);
     for (int i = 0; i < 20; ++i) {  // give the response time to arrive (it may or may not)
-        client->recv_wait(kRecvRequest, 0, &resp, 1'000'000);
+        (void)client->recv_wait(kRecvRequest, 0, &resp, 1'000'000);
     }
     EXPECT_EQ(client->close(), 0);
     EXPECT_EQ(client->slots_in_use(), 0u);

@@ -51,7 +51,7 @@ struct TapJob {
     static int run(void *arg) {
         auto &j = *static_cast<TapJob *>(arg);
         dp::Socket client;
-        dp::Socket::open(*j.worker, 0, &client);
+        EXPECT_EQ(dp::Socket::open(*j.worker, 0, &client), 0);
         uint8_t msg[100] = {};
         uint64_t id;
         j.send_rc = client.send({j.kernel_ip, 99}, msg, 1, &id);
@@ -61,7 +61,7 @@ struct TapJob {
                 j.resolved = true;
             }
         }
-        client.abort(0, 0);  // the kernel has no Homa: forget the request
+        (void)client.abort(0, 0);  // the kernel has no Homa: forget the request
         for (int i = 0; i < 1000; ++i) j.worker->poll();
         client.close();
         return 0;

@@ -3,7 +3,8 @@
 # homa-dp only through `pkg-config --cflags --libs homa-dp`: proves the installed headers,
 # libraries and homa-dp.pc are complete and usable by someone outside this tree.
 set -euo pipefail
-build=${1:?usage: pkgconfig_test.sh <builddir>}
+build=${1:?usage: pkgconfig_test.sh <builddir> [<source dir>]}
+src=${2:-$(cd "$(dirname "$0")/../.." && pwd)}
 dest=$(mktemp -d /tmp/homa-dp-install.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 
@@ -16,6 +17,8 @@ mkdir -p "$dest/pc"
 sed "s|^prefix=|prefix=$dest|" "$pc" > "$dest/pc/homa-dp.pc"
 export PKG_CONFIG_PATH=$dest/pc
 flags=$(pkg-config --cflags --libs homa-dp)
+grep -q '^Libs:.*-lhoma-dp' "$dest/pc/homa-dp.pc" || { echo "FAIL: homa-dp.pc does not link homa-dp"; exit 1; }
+find "$dest" -path '*/include/homa/homa_c.h' | grep -q . || { echo "FAIL: homa/homa_c.h not installed"; exit 1; }
 
 cat > "$dest/use_homa.cc" <<'CC'
 #include <homa/proto/encode.h>
@@ -39,6 +42,12 @@ CC
 c++ -std=c++20 -o "$dest/use_homa" "$dest/use_homa.cc" $flags
 libdir=$(dirname "$(find "$dest" -name 'libhoma-dp.so*' | head -n 1)")
 LD_LIBRARY_PATH=$libdir "$dest/use_homa"
+# The C ABI: the C example, built by a C compiler from the installed tree alone and run over
+# net_null local delivery (10 RPCs verified); and the umbrella header from C++.
+cc -std=c11 -Wall -Werror -o "$dest/echo_c" "$src/apps/examples/echo.c" $flags
+LD_LIBRARY_PATH=$libdir "$dest/echo_c" --no-huge --no-shconf --no-pci -m 512 -l 0 \
+    --file-prefix="pc-$$" --vdev=net_null0,no-rx=1 -- --local=10.0.0.1 --pool_mb=16
+c++ -std=c++20 -Wall -Werror -o "$dest/echo_server" "$src/apps/examples/echo_server.cc" $flags
 # The static archive must be installed too.
 find "$dest" -name 'libhoma-dp.a' | grep -q . || { echo "FAIL: libhoma-dp.a not installed"; exit 1; }
 echo "PASS: compiled and ran against the installed homa-dp.pc"

@@ -100,7 +100,7 @@ public:
      * -ETIMEDOUT (the worker did not answer within op_timeout_ns: is it polling?), or the
      * engine's -EADDRINUSE, -EMFILE.
      */
-    static int open(SocketService &service, uint16_t port, const RemoteSocketConfig &config,
+    [[nodiscard]] static int open(SocketService &service, uint16_t port, const RemoteSocketConfig &config,
                     std::unique_ptr<RemoteSocket> *out);
     /** Closes the socket if still open (see close()). */
     ~RemoteSocket();
@@ -116,7 +116,7 @@ public:
      * -ETIMEDOUT (with id: no answer in time; the request may still start), or the engine's
      * -ENOMEM.
      */
-    int send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie, uint64_t *id);
+    [[nodiscard]] int send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie, uint64_t *id);
     /**
      * Sends a request whose body is [data, data + length) where it lies (a FilePager's memory,
      * an mmap'd file: anything readable), without copying it here: the worker starts the RPC
@@ -129,7 +129,7 @@ public:
      * (null data or done, length 0, dst port 0), -EMSGSIZE, -ENOBUFS (command port or slots full),
      * -EBADF. On error `done` will not run.
      */
-    int send_region(Endpoint dst, const void *data, uint32_t length, uint64_t cookie,
+    [[nodiscard]] int send_region(Endpoint dst, const void *data, uint32_t length, uint64_t cookie,
                     SendDone done, void *ctx);
     /**
      * Takes a received message: flags kRecvRequest and/or kRecvResponse, plus
@@ -139,19 +139,19 @@ public:
      * Messages of the other kind that arrive meanwhile wait for a later recv(); at most
      * recv_credits messages wait on this side, further ones stay in the worker's engine.
      */
-    int recv(uint32_t flags, uint64_t id, RemoteMessage *out);
+    [[nodiscard]] int recv(uint32_t flags, uint64_t id, RemoteMessage *out);
     /** recv() waiting at most `timeout_ns` (-ETIMEDOUT). */
-    int recv_wait(uint32_t flags, uint64_t id, RemoteMessage *out, uint64_t timeout_ns);
+    [[nodiscard]] int recv_wait(uint32_t flags, uint64_t id, RemoteMessage *out, uint64_t timeout_ns);
     /** Replies to request `id` from `dst`, copying msg; waits for the worker. Returns 0,
      *  -ENOENT (no such request waiting for a reply), and the errors of send(). */
-    int reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg);
+    [[nodiscard]] int reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg);
     /** Replies with a received message's own bpages, zero-copy; `msg` is consumed (its bpages
      *  are the worker's from now on, also on error). Replies to msg's own RPC when
      *  `request_id` is 0. Errors as reply(), plus -EINVAL for an empty message. */
-    int reply_with(RemoteMessage &&msg, Endpoint dst = {}, uint64_t request_id = 0);
+    [[nodiscard]] int reply_with(RemoteMessage &&msg, Endpoint dst = {}, uint64_t request_id = 0);
     /** Aborts client RPC `id` (0 = all) with `error` (0: silently); see Engine::abort.
      *  Returns 0, -ENOENT, -EINVAL, -EBADF, -ENOBUFS, -ETIMEDOUT. */
-    int abort(uint64_t id, int error);
+    [[nodiscard]] int abort(uint64_t id, int error);
     /**
      * Closes the socket at the worker (its RPCs end, their resources return), waits for
      * every command still in flight to come home and releases the messages not taken.

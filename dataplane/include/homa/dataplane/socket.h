@@ -56,6 +56,10 @@ public:
     size_t copy_to(std::span<uint8_t> out, uint32_t offset = 0) const noexcept;
     /** Gives the bpages back to the pool now (idempotent). */
     void release() noexcept;
+    /** Hands the engine's message, bpage offsets included, to the caller, who must give the
+     *  offsets back to the worker's pool (BpagePool::release with the worker's cache); this
+     *  object is left empty. What the C ABI does to lend bpages to C and Go code. */
+    homa::Message detach() noexcept;
 
 private:
     friend class Socket;
@@ -68,18 +72,18 @@ public:
     Socket() = default;
     /** Opens a socket on `port` (< 0x8000) or 0 for a client port. Returns 0, -EADDRINUSE,
      *  -EINVAL, -EMFILE (see Engine::open_socket). */
-    static int open(Worker &worker, uint16_t port, Socket *out);
+    [[nodiscard]] static int open(Worker &worker, uint16_t port, Socket *out);
 
     /** Sends a request, copying `msg` into pool bpages (the caller may reuse msg at once);
      *  frames then attach those bpages zero-copy. Returns 0 and the id, -EMSGSIZE (> 1,000,000
      *  bytes), -EINVAL (empty, bad dst), -ENOBUFS (pool or send slots exhausted), -EBADF,
      *  -ENOMEM (RPC table full). */
-    int send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie, uint64_t *id);
+    [[nodiscard]] int send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie, uint64_t *id);
     /** Zero-copy request from caller memory: `data` must stay untouched until `done(ctx,
      *  cookie)` runs on this lcore. Memory outside DPDK (heap, stack) is copied into frames
      *  instead of attached, since a NIC could not DMA from it; done still comes last.
      *  Errors as send(); on error `done` is not called. */
-    int send_zc(Endpoint dst, const void *data, uint32_t length, uint64_t cookie, uint64_t *id,
+    [[nodiscard]] int send_zc(Endpoint dst, const void *data, uint32_t length, uint64_t cookie, uint64_t *id,
                 SendDone done, void *ctx);
     /**
      * Request whose body is in memory outside the pool that may not be resident (a FilePager's
@@ -89,7 +93,7 @@ public:
      * runs on this lcore. abort() and close() on this Socket also stop its pending pulls.
      * Errors as SocketService::send_region (-EBADF also for an unopened socket).
      */
-    int send_region(SocketService &service, Endpoint dst, const void *data, uint32_t length,
+    [[nodiscard]] int send_region(SocketService &service, Endpoint dst, const void *data, uint32_t length,
                     uint64_t cookie, uint64_t *id, SendDone done, void *ctx);
     /**
      * Replies to request `request_id` from `dst` with `header` (copied) and then a body in
@@ -98,29 +102,29 @@ public:
      * socket). `done(ctx, cookie, result)` runs once on this lcore; on result.error < 0 the
      * RPC was not answered. abort(request_id, error) and close() also stop its pending pull.
      */
-    int reply_region(SocketService &service, Endpoint dst, uint64_t request_id,
+    [[nodiscard]] int reply_region(SocketService &service, Endpoint dst, uint64_t request_id,
                      std::span<const uint8_t> header, const void *data, uint32_t length,
                      uint64_t cookie, RegionReplyDone done, void *ctx);
     /** Takes a complete message (flags: kRecvRequest and/or kRecvResponse; id 0 = any).
      *  Returns 0, -EAGAIN (none ready: poll the worker and try again), -EINVAL, -EBADF. */
-    int recv(uint32_t flags, uint64_t id, RecvMessage *out);
+    [[nodiscard]] int recv(uint32_t flags, uint64_t id, RecvMessage *out);
     /** Polls the worker until recv succeeds or `timeout_ns` passes (-ETIMEDOUT). */
-    int recv_wait(uint32_t flags, uint64_t id, RecvMessage *out, uint64_t timeout_ns);
+    [[nodiscard]] int recv_wait(uint32_t flags, uint64_t id, RecvMessage *out, uint64_t timeout_ns);
     /** Replies to request `id` from `dst`, copying msg. Errors as send() plus -ENOENT. */
-    int reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg);
+    [[nodiscard]] int reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg);
     /** Replies with a received message's own bpages, zero-copy (an echo, or a message the
      *  application filled in place). Replies to `msg`'s RPC when `request_id` is 0. Returns 0
      *  (`msg` consumed: its bpages return to the pool when the reply is acknowledged),
      *  -ENOBUFS (every send slot is busy: `msg` is left as it was, so the same reply can be
      *  retried after polling; dropping it instead leaves the RPC in service for good), or
      *  -EBADF, -EINVAL, -ENOENT, -EMSGSIZE (`msg` consumed, its bpages freed). */
-    int reply_with(RecvMessage &&msg, Endpoint dst = {}, uint64_t request_id = 0);
+    [[nodiscard]] int reply_with(RecvMessage &&msg, Endpoint dst = {}, uint64_t request_id = 0);
     /** Aborts client RPC `id` (0 = all); see Engine::abort. Region sends still waiting for
      *  their pull are aborted too (their pull is cancelled), and so is a region reply to
      *  request `id` still pulling. Returns 0 (also when only a region send or reply was
      *  aborted), -EBADF, -EINVAL, -ENOENT (id given, and neither an RPC nor a pending region
      *  send). */
-    int abort(uint64_t id, int error);
+    [[nodiscard]] int abort(uint64_t id, int error);
     /** Closes the socket; every RPC it owns ends and its resources return (pending region
      *  sends: when their aborted pull comes home). */
     int close();

@@ -30,6 +30,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <memory>
 #include <string>
 #include <utility>
@@ -239,5 +240,14 @@ private:
     explicit Worker(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
+
+/**
+ * Polls `workers` (each once per round, on the calling thread) until none has a send in flight
+ * (Worker::sends_in_flight: replies acknowledged, zero-copy memory back), or `timeout_ns`
+ * passes. What must happen before sockets' pools and workers are torn down; the workers that
+ * answer each other's RPCs must be drained together. Returns 0, or -ETIMEDOUT (sends still
+ * in flight: a peer went silent). The thread that polls them; none of them polled elsewhere.
+ */
+int drain_workers(std::span<Worker *const> workers, uint64_t timeout_ns);
 
 }  // namespace homa::dp

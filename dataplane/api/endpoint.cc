@@ -1,0 +1,98 @@
+// Endpoint parsing and formatting; see homa/v2/endpoint.h.
+#include "homa/v2/endpoint.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+namespace homa::v2 {
+
+std::string error_string(int code) { return std::strerror(code < 0 ? -code : code); }
+
+namespace {
+
+// One decimal field of at most `max`, the whole of `text` (no sign, no spaces, no leading '+').
+bool parse_number(std::string_view text, unsigned max, unsigned *out) {
+    if (text.empty() || text.size() > 5) return false;
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v > max) return false;
+    *out = v;
+    return true;
+}
+
+Error bad(std::string_view text, const char *why) {
+    return Error{-EINVAL, "bad endpoint '" + std::string(text) + "': " + why +
+                              " (want a.b.c.d:port, e.g. 10.0.0.1:99)"};
+}
+
+}  // namespace
+
+Endpoint Endpoint::ipv4(uint32_t ip, uint16_t port) noexcept {
+    Endpoint e;
+    e.family_ = Family::kIpv4;
+    e.port_ = port;
+    e.addr_[10] = 0xFF;  // ::ffff:a.b.c.d, the IPv4-mapped form Linux uses
+    e.addr_[11] = 0xFF;
+    e.addr_[12] = uint8_t(ip >> 24);
+    e.addr_[13] = uint8_t(ip >> 16);
+    e.addr_[14] = uint8_t(ip >> 8);
+    e.addr_[15] = uint8_t(ip);
+    return e;
+}
+
+Result<Endpoint> Endpoint::parse(std::string_view text) {
+    if (!text.empty() && text.front() == '[') {
+        return Error{-EAFNOSUPPORT, "endpoint '" + std::string(text) +
+                                        "': IPv6 is not supported by this build yet"};
+    }
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return bad(text, "no ':port'");
+    unsigned port = 0;
+    if (!parse_number(text.substr(colon + 1), 65535, &port)) return bad(text, "port is not 0..65535");
+    std::string_view ip = text.substr(0, colon);
+    uint32_t addr = 0;
+    for (int i = 0; i < 4; ++i) {
+        size_t dot = i < 3 ? ip.find('.') : ip.size();
+        if (dot == std::string_view::npos) return bad(text, "address needs four fields");
+        unsigned octet = 0;
+        if (!parse_number(ip.substr(0, dot), 255, &octet)) {
+            return bad(text, "address field is not 0..255");
+        }
+        addr = addr << 8 | octet;
+        ip = dot < ip.size() ? ip.substr(dot + 1) : std::string_view();
+        if (i < 3 && ip.empty()) return bad(text, "address needs four fields");
+    }
+    return ipv4(addr, uint16_t(port));
+}
+
+std::string Endpoint::to_string() const {
+    if (family_ != Family::kIpv4) return "-";
+    std::string s;
+    for (int i = 12; i < 16; ++i) {
+        s += std::to_string(addr_[i]);
+        s += i < 15 ? '.' : ':';
+    }
+    return s + std::to_string(port_);
+}
+
+uint32_t Endpoint::ipv4_address() const noexcept {
+    if (family_ != Family::kIpv4) return 0;
+    return uint32_t(addr_[12]) << 24 | uint32_t(addr_[13]) << 16 | uint32_t(addr_[14]) << 8 |
+           addr_[15];
+}
+
+Endpoint Endpoint::with_port(uint16_t port) const noexcept {
+    Endpoint e = *this;
+    e.port_ = port;
+    return e;
+}
+
+bool Endpoint::to_engine(homa::Endpoint *out) const noexcept {
+    if (family_ != Family::kIpv4) return false;
+    out->ip = ipv4_address();
+    out->port = port_;
+    return true;
+}
+
+}  // namespace homa::v2

@@ -1,0 +1,280 @@
+// The v2 host: bring-up, sockets on every worker, the worker loop and the drain; see
+// homa/v2/host.h.
+#include "homa/v2/host.h"
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include <rte_errno.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <string_view>
+
+#include "homa/dataplane/eal.h"
+#include "homa/dataplane/port.h"
+#include "homa/dataplane/socket_service.h"
+
+namespace homa::v2 {
+
+struct Host::Impl {
+    std::unique_ptr<dp::Host> host;
+    // After host: destroyed first (a service detaches from its worker).
+    std::vector<std::unique_ptr<dp::SocketService>> services;
+    unsigned app_threads = 0;
+    bool owns_eal = false;  ///< create() brought EAL up: destruction cleans it up
+    Endpoint local;
+    std::vector<std::string> args;
+};
+
+namespace {
+
+bool parse_uint(std::string_view text, unsigned max, unsigned *out) {
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v > max) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+// One of Host's own flags ("--name=value") into `o`; false if `arg` is not one of them.
+// A flag of ours with a bad value sets *error.
+bool host_flag(std::string_view arg, HostOptions *o, std::string *error) {
+    auto value_of = [&](std::string_view name, std::string_view *v) {
+        if (arg.substr(0, name.size()) != name) return false;
+        *v = arg.substr(name.size());
+        return true;
+    };
+    std::string_view v;
+    unsigned n = 0;
+    if (value_of("--local=", &v)) {
+        auto ep = Endpoint::parse(std::string(v) + ":0");
+        if (!ep) *error = "bad --local=" + std::string(v) + " (want a.b.c.d)";
+        else o->local = *ep;
+    } else if (value_of("--workers=", &v)) {
+        if (!parse_uint(v, 128, &n) || n == 0) *error = "bad --workers (want 1..128)";
+        o->workers = uint16_t(n);
+    } else if (value_of("--port=", &v)) {
+        if (!parse_uint(v, RTE_MAX_ETHPORTS - 1, &n)) *error = "bad --port (want a DPDK port id)";
+        o->port_id = uint16_t(n);
+    } else if (value_of("--pool_mb=", &v)) {
+        if (!parse_uint(v, 4095, &n) || n == 0) *error = "bad --pool_mb (want 1..4095)";
+        o->pool_mb = n;
+    } else if (value_of("--mbufs=", &v)) {
+        if (!parse_uint(v, 1u << 24, &n) || n < 1024) *error = "bad --mbufs (want >= 1024)";
+        o->mbufs = n;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+// run(): what each worker lcore but the caller's executes.
+struct LoopArgs {
+    dp::Worker *worker;
+    const std::function<bool(unsigned)> *fn;
+    unsigned index;
+};
+
+int worker_loop(void *arg) {
+    auto *a = static_cast<LoopArgs *>(arg);
+    do {
+        a->worker->poll();
+    } while ((*a->fn)(a->index));
+    return 0;
+}
+
+}  // namespace
+
+int report_error(int code, const std::string &message) {
+    std::fprintf(stderr, "homa: %s\n", message.empty() ? error_string(code).c_str() : message.c_str());
+    return 1;
+}
+
+Host::Host(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Host::Host(Host &&) noexcept = default;
+Host &Host::operator=(Host &&o) noexcept {
+    if (this != &o) {
+        Host old(std::move(impl_));  // torn down as ~Host does
+        impl_ = std::move(o.impl_);
+    }
+    return *this;
+}
+
+Host::~Host() {
+    if (!impl_) return;
+    (void)drain();
+    bool owns_eal = impl_->owns_eal;
+    impl_.reset();  // services, then the host (port, pools, workers)
+    if (owns_eal) rte_eal_cleanup();
+}
+
+Result<Host> Host::create(int argc, char **argv) {
+    HostOptions o;
+    auto impl_args = std::vector<std::string>();
+    int i = 1;
+    for (; i < argc && std::string_view(argv[i]) != "--"; ++i) o.eal_args.emplace_back(argv[i]);
+    for (++i; i < argc; ++i) {
+        std::string error;
+        if (host_flag(argv[i], &o, &error)) {
+            if (!error.empty()) return Error{-EINVAL, error};
+        } else {
+            impl_args.emplace_back(argv[i]);
+        }
+    }
+    auto host = create(o);
+    if (host) host->impl_->args = std::move(impl_args);
+    return host;
+}
+
+Result<Host> Host::create(const HostOptions &o) {
+    if (o.local.family() != Endpoint::Family::kIpv4 || o.local.ipv4_address() == 0) {
+        return Error{-EINVAL, "host: no local IPv4 address (HostOptions::local, or --local=a.b.c.d)"};
+    }
+    if (o.workers == 0) return Error{-EINVAL, "host: workers must be at least 1"};
+    if (!o.eal_args.empty()) {
+        if (rte_lcore_count() != 0) {
+            return Error{-EALREADY, "host: EAL is already up; pass no EAL arguments to a second host"};
+        }
+        if (int rc = dp::init_eal(o.eal_args); rc < 0) {
+            return Error{rc, "host: EAL would not start (" + error_string(rc) + "; its log says why)"};
+        }
+    } else if (rte_lcore_count() == 0) {
+        return Error{-EINVAL, "host: EAL is not up: give HostOptions::eal_args"};
+    }
+    if (!rte_eth_dev_is_valid_port(o.port_id)) {
+        return Error{-ENODEV, "host: no DPDK port " + std::to_string(o.port_id) +
+                                  " (give one to EAL, e.g. --vdev=net_null0,no-rx=1)"};
+    }
+    dp::HostConfig hc;
+    hc.name = o.name.empty() ? "homa" + std::to_string(o.port_id) : o.name;
+    hc.port_id = o.port_id;
+    hc.num_workers = o.workers;
+    hc.worker.engine.local_ip = o.local.ipv4_address();
+    hc.pool_bytes = size_t{o.pool_mb} << 20;
+    hc.mbufs = o.mbufs;
+    hc.extra_pool_caches = o.app_threads;
+    std::string error;
+    auto host = dp::Host::create(hc, &error);
+    if (!host) return Error{-ENOMEM, "host: " + error};
+    // Frames sent before a memif peer connects are dropped, ARP requests among them; waiting
+    // here costs nothing on ports whose link is up at once (net_null, net_ring).
+    dp::LinkState link;
+    for (unsigned waited = 0; waited < o.link_wait_ms; waited += 10) {
+        if (dp::check_link(o.port_id, &link) >= 0 && link.up) break;
+        rte_delay_ms(10);
+    }
+    auto impl = std::make_unique<Impl>();
+    impl->host = std::move(host);
+    impl->app_threads = o.app_threads;
+    impl->owns_eal = !o.eal_args.empty();
+    for (uint16_t w = 0; o.app_threads != 0 && w < o.workers; ++w) {
+        std::string name = hc.name + "-cmd" + std::to_string(w);
+        dp::SocketServiceConfig sc;
+        sc.name = name.c_str();
+        sc.max_sockets = std::max(16u, 2 * o.app_threads);
+        auto svc = dp::SocketService::create(impl->host->worker(w), sc, &error);
+        if (!svc) return Error{-ENOMEM, "host: socket service of worker " + std::to_string(w) + ": " + error};
+        impl->services.push_back(std::move(svc));
+    }
+    impl->local = o.local.with_port(0);
+    return Host(std::move(impl));
+}
+
+Result<Socket> Host::open(uint16_t port, uint16_t worker) {
+    if (worker >= num_workers()) {
+        return Error{-EINVAL, "open: no worker " + std::to_string(worker)};
+    }
+    if (port >= 0x8000) return Error{-EINVAL, "open: server ports are 1..32767 (0: a client port)"};
+    auto s = std::make_unique<dp::Socket>();
+    if (int rc = dp::Socket::open(impl_->host->worker(worker), port, s.get()); rc < 0) {
+        return Error{rc, "open port " + std::to_string(port) + ": " + error_string(rc)};
+    }
+    return Socket(std::move(s));
+}
+
+Result<Socket> Host::open_app(uint16_t port, unsigned app_thread, uint16_t worker) {
+    if (app_thread >= impl_->app_threads) {
+        return Error{-EINVAL, "open_app: thread slot " + std::to_string(app_thread) + " of " +
+                                  std::to_string(impl_->app_threads) + " (HostOptions::app_threads)"};
+    }
+    if (worker >= num_workers()) return Error{-EINVAL, "open_app: no worker " + std::to_string(worker)};
+    if (port >= 0x8000) return Error{-EINVAL, "open_app: server ports are 1..32767 (0: a client port)"};
+    // Message ports and pool caches want an lcore id; a plain thread gets one by registering.
+    if (rte_lcore_id() == LCORE_ID_ANY && rte_thread_register() != 0) {
+        return Error{-rte_errno, "open_app: rte_thread_register: " + error_string(rte_errno)};
+    }
+    dp::RemoteSocketConfig rc;
+    rc.pool_cache = num_workers() + app_thread;
+    std::unique_ptr<dp::RemoteSocket> r;
+    if (int err = dp::RemoteSocket::open(*impl_->services[worker], port, rc, &r); err < 0) {
+        return Error{err, "open_app port " + std::to_string(port) + ": " + error_string(err) +
+                              (err == -ETIMEDOUT ? " (is the worker being polled?)" : "")};
+    }
+    return Socket(std::move(r));
+}
+
+Result<std::vector<Socket>> Host::listen(uint16_t port) {
+    if (port == 0) return Error{-EINVAL, "listen: a server needs a port (1..32767)"};
+    std::vector<Socket> socks;
+    for (uint16_t w = 0; w < num_workers(); ++w) {
+        auto s = open(port, w);
+        if (!s) return Error{s.error(), s.message()};  // the opened ones close as socks dies
+        socks.push_back(std::move(*s));
+    }
+    return socks;
+}
+
+bool Host::poll() {
+    bool busy = false;
+    for (uint16_t w = 0; w < num_workers(); ++w) busy |= impl_->host->worker(w).poll();
+    return busy;
+}
+
+int Host::run(const std::function<bool(unsigned)> &fn) {
+    uint16_t n = num_workers();
+    // EAL's own lcores only: rte_lcore_count() also counts registered non-EAL threads.
+    unsigned eal_lcores = 0;
+    unsigned l;
+    RTE_LCORE_FOREACH(l) ++eal_lcores;
+    if (eal_lcores < n) return -EINVAL;
+    std::vector<LoopArgs> loops(n);
+    std::vector<unsigned> lcores;
+    // Every lcore free before any is launched: a launched loop stops only when fn says so.
+    unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+    for (unsigned w = 1, l = lcore; w < n; ++w, l = rte_get_next_lcore(l, 1, 0)) {
+        if (rte_eal_get_lcore_state(l) != WAIT) return -EBUSY;
+    }
+    for (unsigned w = 1; w < n; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
+        loops[w] = {&impl_->host->worker(uint16_t(w)), &fn, w};
+        if (rte_eal_remote_launch(worker_loop, &loops[w], lcore) != 0) {
+            for (unsigned l : lcores) rte_eal_wait_lcore(l);
+            return -EBUSY;  // those launched stop only when fn says so; wait for them
+        }
+        lcores.push_back(lcore);
+    }
+    loops[0] = {&impl_->host->worker(0), &fn, 0};
+    worker_loop(&loops[0]);
+    for (unsigned l : lcores) rte_eal_wait_lcore(l);
+    return 0;
+}
+
+int Host::drain(uint64_t timeout_ns) {
+    std::vector<dp::Worker *> workers;
+    for (uint16_t w = 0; w < num_workers(); ++w) workers.push_back(&impl_->host->worker(w));
+    return dp::drain_workers(workers, timeout_ns);
+}
+
+uint16_t Host::num_workers() const noexcept { return impl_->host->num_workers(); }
+Endpoint Host::local_addr() const noexcept { return impl_->local; }
+const std::vector<std::string> &Host::args() const noexcept { return impl_->args; }
+dp::Host &Host::raw() noexcept { return *impl_->host; }
+
+}  // namespace homa::v2

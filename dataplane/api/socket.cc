@@ -1,0 +1,137 @@
+// The v2 socket and message; see homa/v2/socket.h. Thin: the work is in dp::Socket.
+#include "homa/v2/socket.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+
+namespace homa::v2 {
+
+namespace {
+// recv_wait adds the timeout to the clock: "forever" is capped far below overflow (146 years).
+constexpr uint64_t kLongest = uint64_t{1} << 62;
+Error fail(int rc, const char *what) { return Error{rc, std::string(what) + ": " + error_string(rc)}; }
+}  // namespace
+
+// The engine hands out errors with either sign (a timeout as +ETIMEDOUT, whatever sign abort
+// was given); v2 has one convention.
+int Message::error() const noexcept { return -std::abs(remote_ ? rm_.error() : m_.error()); }
+
+std::vector<uint8_t> Message::bytes() const {
+    std::vector<uint8_t> v(length());
+    copy_to(v);
+    return v;
+}
+
+std::string Message::text() const {
+    std::string s(length(), '\0');
+    copy_to(std::span(reinterpret_cast<uint8_t *>(s.data()), s.size()));
+    return s;
+}
+
+int Message::reply(std::span<const uint8_t> body) {
+    if (!is_request()) return -EINVAL;
+    if (remote_) return rsock_ ? rsock_->reply(rm_.peer(), rm_.id(), body) : -EINVAL;
+    return sock_ ? sock_->reply(m_.peer(), m_.id(), body) : -EINVAL;
+}
+
+int Message::reply_self() {
+    if (!is_request()) return -EINVAL;
+    if (remote_) return rsock_ && rm_.valid() ? rsock_->reply_with(std::move(rm_)) : -EINVAL;
+    return sock_ && m_.valid() ? sock_->reply_with(std::move(m_)) : -EINVAL;
+}
+
+Socket &Socket::operator=(Socket &&o) noexcept {
+    if (this != &o) {
+        (void)close();
+        s_ = std::move(o.s_);
+        r_ = std::move(o.r_);
+    }
+    return *this;
+}
+
+Result<uint64_t> Socket::send(const Endpoint &dst, std::span<const uint8_t> msg, uint64_t cookie) {
+    if (!is_open()) return Error{-EBADF, "send: socket is not open"};
+    homa::Endpoint e;
+    if (!dst.to_engine(&e) || e.port == 0) {
+        return Error{-EINVAL, "send: destination " + dst.to_string() + " is not IPv4 with a port"};
+    }
+    uint64_t id = 0;
+    int rc = r_ ? r_->send(e, msg, cookie, &id) : s_->send(e, msg, cookie, &id);
+    if (rc < 0) return fail(rc, "send");
+    return id;
+}
+
+Result<Message> Socket::recv(uint32_t flags, uint64_t id, uint64_t timeout_ns) {
+    if (!is_open()) return Error{-EBADF, "recv: socket is not open"};
+    if ((flags & (kRecvRequest | kRecvResponse)) == 0) {
+        return Error{-EINVAL, "recv: flags need kRecvRequest and/or kRecvResponse"};
+    }
+    uint32_t kinds = flags & (kRecvRequest | kRecvResponse);
+    Message m;
+    bool wait = (flags & kRecvNonblocking) == 0;
+    int rc;
+    if (r_) {
+        // RemoteSocket::recv without kRecvNonblocking waits as long as it takes.
+        rc = !wait ? r_->recv(kinds | dp::kRecvNonblocking, id, &m.rm_)
+             : timeout_ns == kWaitForever ? r_->recv(kinds, id, &m.rm_)
+                                          : r_->recv_wait(kinds, id, &m.rm_, timeout_ns);
+        m.remote_ = true;
+        m.rsock_ = r_.get();
+    } else {
+        rc = !wait ? s_->recv(kinds, id, &m.m_)
+                   : s_->recv_wait(kinds, id, &m.m_, std::min(timeout_ns, kLongest));
+        m.sock_ = s_.get();
+    }
+    if (rc < 0) return fail(rc, "recv");
+    return m;
+}
+
+Result<Message> Socket::call(const Endpoint &dst, std::span<const uint8_t> msg,
+                             uint64_t timeout_ns) {
+    auto id = send(dst, msg);
+    if (!id) return Error{id.error(), id.message()};
+    auto m = recv(kRecvResponse, *id, timeout_ns);
+    if (!m) {
+        (void)abort(*id, 0);  // nobody will collect it: end it here, silently
+        return Error{m.error(), "call to " + dst.to_string() + ": " + m.message()};
+    }
+    if (int rc = m->error(); rc < 0) {
+        return Error{rc, "call to " + dst.to_string() + ": the RPC failed: " + error_string(rc)};
+    }
+    return m;
+}
+
+int Socket::reply(const Endpoint &peer, uint64_t id, std::span<const uint8_t> body) {
+    if (!is_open()) return -EBADF;
+    homa::Endpoint e;
+    if (!peer.to_engine(&e)) return -EINVAL;
+    return r_ ? r_->reply(e, id, body) : s_->reply(e, id, body);
+}
+
+int Socket::abort(uint64_t id, int error) {
+    if (!is_open()) return -EBADF;
+    return r_ ? r_->abort(id, -std::abs(error)) : s_->abort(id, -std::abs(error));
+}
+
+int Socket::close() {
+    if (!is_open()) return -EBADF;
+    int rc;
+    if (r_) {
+        rc = r_->close();
+        // -ENOBUFS: the command port was full; the worker drains it, so try a little longer.
+        for (int i = 0; rc == -ENOBUFS && i < 1000; ++i) rc = r_->close();
+        r_.reset();  // a socket the worker never answered is let go (RemoteSocket leaks, never frees)
+    } else {
+        rc = s_->close();
+        s_.reset();
+    }
+    return rc;
+}
+
+Endpoint Socket::local_addr() const noexcept {
+    if (r_) return Endpoint::from_engine(r_->local_addr());
+    return s_ ? Endpoint::from_engine(s_->local_addr()) : Endpoint();
+}
+
+}  // namespace homa::v2

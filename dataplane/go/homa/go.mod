@@ -1,0 +1,3 @@
+module homa-dp/homa
+
+go 1.19

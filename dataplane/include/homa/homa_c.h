@@ -1,0 +1,142 @@
+/**
+ * @file
+ * The C ABI of homa-dp: opaque handles, plain structs, every call returning 0 (or a count) or
+ * a negative errno. Modelled on Linux Homa's user API (the flag values, bpages, completion
+ * cookies) so that code and bindings written for it map one to one; the Go package
+ * (dataplane/go/homa) is built on it.
+ *
+ * @code
+ *   homa_host *h;
+ *   char *eal[] = {"prog", "--no-huge", "-m", "512", "--vdev=net_null0,no-rx=1", "--",
+ *                  "--local=10.0.0.1"};
+ *   char why[256];
+ *   if (homa_host_create(7, eal, &h, why, sizeof why) < 0) puts(why);
+ *   homa_sock *s;
+ *   homa_sock_open(h, 0, &s);                          // a client port
+ *   homa_addr srv; homa_addr_parse("10.0.0.1:99", &srv);
+ *   uint64_t id;
+ *   homa_send(s, &srv, "hi", 2, 42, &id);              // 42: the completion cookie
+ *   homa_msg m;
+ *   if (homa_recv(s, HOMA_RECVMSG_RESPONSE, id, -1, &m) == 0) {
+ *       ... m.length bytes in bpages at homa_host_pool_base(h) + m.bpage_offsets[i] ...
+ *       homa_return_bpages(h, &m);
+ *   }
+ *   homa_sock_close(s);
+ *   homa_host_destroy(h);                              // drains, then tears down
+ * @endcode
+ *
+ * Ownership: homa_host_create makes a host that homa_host_destroy ends, EAL with it (EAL comes
+ * up once per process: one host per process). A socket belongs to its host and must be
+ * closed first. A received message's bpages belong to the caller until homa_return_bpages.
+ * Threading: one thread (EAL's main lcore, the one that created the host) makes every call
+ * on a host and its sockets; blocking receives poll the host's worker on that thread. Other
+ * threads reach it through the caller's own queue (the Go package does so with a goroutine
+ * locked to that thread).
+ * Errors: negative errnos; homa_host_create also writes the reason as text.
+ */
+#ifndef HOMA_HOMA_C_H
+#define HOMA_HOMA_C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Linux Homa's limits and recvmsg flags (values as in its homa.h). */
+#define HOMA_MAX_MESSAGE_LENGTH 1000000
+#define HOMA_BPAGE_SIZE 65536
+#define HOMA_MAX_BPAGES 16
+#define HOMA_RECVMSG_REQUEST 0x01
+#define HOMA_RECVMSG_RESPONSE 0x02
+#define HOMA_RECVMSG_NONBLOCKING 0x04
+/** Linux Homa's flag-word bit (sysctl net.homa.flags) that disables its output pacer. Given
+ *  for code written against Linux Homa; homa-dp sets pacing per host (EngineConfig), and no
+ *  call here takes it. */
+#define HOMA_FLAG_DONT_THROTTLE 2
+
+typedef struct homa_host homa_host;
+typedef struct homa_sock homa_sock;
+
+/** An address and port. IPv4 is held IPv4-mapped (::ffff:a.b.c.d in addr), as Linux does. */
+typedef struct homa_addr {
+    uint8_t family;  /**< 4 (IPv4) or 6 (IPv6, not carried yet); 0: none. */
+    uint8_t pad;
+    uint16_t port;   /**< Host order. */
+    uint8_t addr[16];
+} homa_addr;
+
+/** A received message. Its bytes are in bpages of the host's pool: byte k is at
+ *  homa_host_pool_base() + bpage_offsets[k / HOMA_BPAGE_SIZE] + k % HOMA_BPAGE_SIZE. */
+typedef struct homa_msg {
+    uint64_t id;             /**< Odd: a request to answer; even: a response to our send. */
+    uint64_t cookie;         /**< The completion cookie of the send (responses). */
+    homa_addr peer;          /**< Who sent it. */
+    int32_t error;           /**< 0, or the negative errno the RPC failed with (no data). */
+    uint32_t length;
+    uint32_t num_bpages;
+    uint32_t bpage_offsets[HOMA_MAX_BPAGES];
+} homa_msg;
+
+/**
+ * Brings up EAL with argv's arguments up to "--" (argv[0] is the program name), then the
+ * host with the flags after it: --local=a.b.c.d (required), --port=P, --pool_mb=M,
+ * --mbufs=N (one worker: this ABI polls from one thread). Returns 0 and *out, or -EINVAL
+ * (bad flag, no --local), -EALREADY (EAL already up), -ENODEV (no such port), -ENOMEM, or
+ * EAL's error; `error` (cap bytes, may be NULL) gets the reason as text.
+ */
+int homa_host_create(int argc, char **argv, homa_host **out, char *error, size_t cap);
+/** Polls until every send is done (at most 1 s), then tears the host and EAL down. NULL is
+ *  ignored. */
+void homa_host_destroy(homa_host *host);
+/** One iteration of the worker loop. Returns 1 if it did work, 0 if idle. */
+int homa_host_poll(homa_host *host);
+/** Where received bpages live, and the pool's size in bytes (Linux Homa's buffer region). */
+uint8_t *homa_host_pool_base(homa_host *host);
+size_t homa_host_pool_size(homa_host *host);
+
+/** Opens port `port` (1..32767: a server; 0: a client port). 0, -EINVAL, -EADDRINUSE, -EMFILE. */
+int homa_sock_open(homa_host *host, uint16_t port, homa_sock **out);
+/** Closes the socket (its RPCs end) and frees the handle. NULL is ignored. */
+void homa_sock_close(homa_sock *sock);
+/** The socket's own address. 0 or -EINVAL. */
+int homa_sock_local_addr(const homa_sock *sock, homa_addr *out);
+
+/**
+ * Sends a request of `length` bytes (copied; buf may be reused at once) to `dst`, tagged with
+ * `cookie`, which its response brings back. Returns 0 and *id, or -EINVAL (null pointers,
+ * length 0, dst not IPv4 or port 0), -EMSGSIZE (> HOMA_MAX_MESSAGE_LENGTH), -ENOBUFS (pool or
+ * send slots full: poll and retry), -ENOMEM (RPC table full).
+ */
+int homa_send(homa_sock *sock, const homa_addr *dst, const void *buf, size_t length,
+              uint64_t cookie, uint64_t *id);
+/**
+ * Takes a message: `flags` HOMA_RECVMSG_REQUEST and/or _RESPONSE, plus _NONBLOCKING; `id` 0 =
+ * any, else that response. Without NONBLOCKING polls the worker until one is there or
+ * `timeout_ns` passes (-1: no limit). Returns 0 and *out (the caller owns its bpages), or
+ * -EAGAIN (non-blocking, none ready), -ETIMEDOUT, -EINVAL.
+ */
+int homa_recv(homa_sock *sock, int flags, uint64_t id, int64_t timeout_ns, homa_msg *out);
+/** Answers request `id` from `peer` with `length` bytes (copied). 0, -ENOENT (no such request
+ *  waiting), -EINVAL, -EMSGSIZE, -ENOBUFS. */
+int homa_reply(homa_sock *sock, const homa_addr *peer, uint64_t id, const void *buf,
+               size_t length);
+/** Aborts client RPC `id` (0: all). error != 0: each completes through homa_recv with that
+ *  errno (either sign; delivered negative); 0: silently. 0, -ENOENT, -EINVAL. */
+int homa_abort(homa_sock *sock, uint64_t id, int error);
+/** Gives a received message's bpages back to the pool; msg->num_bpages becomes 0. 0 or -EINVAL. */
+int homa_return_bpages(homa_host *host, homa_msg *msg);
+/** Copies up to `cap` bytes of a received message into buf; returns the count. */
+size_t homa_msg_copy(homa_host *host, const homa_msg *msg, void *buf, size_t cap);
+
+/** "a.b.c.d:port" into *out: 0, -EINVAL, or -EAFNOSUPPORT (IPv6 literal). */
+int homa_addr_parse(const char *text, homa_addr *out);
+/** Writes "a.b.c.d:port" (NUL-terminated) into buf; returns its length, or -ENOSPC/-EINVAL. */
+int homa_addr_format(const homa_addr *addr, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOMA_HOMA_C_H */

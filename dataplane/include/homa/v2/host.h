@@ -1,0 +1,134 @@
+/**
+ * @file
+ * A homa-dp host in one object: brings up EAL (when given its arguments), the port, the pool
+ * and the workers; opens sockets (a server port on every worker in one call, since steering
+ * may hand a request to any of them); runs the worker loop; and drains when destroyed.
+ *
+ * @code
+ *   // prog <EAL args> -- --local=10.0.0.1 [--workers=N --port=P --pool_mb=M] [app args]
+ *   auto host = homa::v2::Host::create(argc, argv);
+ *   if (!host) return homa::v2::report(host);
+ *   auto socks = host->listen(99);                        // one socket per worker
+ *   host->run([&](unsigned w) {                           // worker w's loop, on its lcore
+ *       if (auto req = (*socks)[w].recv(homa::v2::kRecvRequest | homa::v2::kRecvNonblocking))
+ *           (void)req->reply_self();
+ *       return true;                                      // false: this worker stops
+ *   });
+ * @endcode
+ *
+ * Ownership: the Host owns the dp::Host (port, pool, workers); sockets it opened must be
+ * destroyed first (declare them after it). A Host that brought EAL up (eal_args) also cleans
+ * EAL up when destroyed, and EAL cannot come up twice in a process: further Hosts beside it
+ * pass no EAL arguments, and none can follow it.
+ * Threading: create, open, listen, poll, run, drain and destruction on EAL's main lcore (the
+ * thread that called create); open_app on the application thread that will use the socket. Inside run, worker w's callback runs on its own lcore (worker 0
+ * on the caller's) and may use only worker w's sockets.
+ * Errors: negative errnos with a message (Result), listed per call.
+ */
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "homa/dataplane/host.h"
+#include "homa/v2/endpoint.h"
+#include "homa/v2/result.h"
+#include "homa/v2/socket.h"
+
+namespace homa::v2 {
+
+struct HostOptions {
+    /// EAL arguments (without the program name). Non-empty: create() brings EAL up with
+    /// them; empty: EAL must already be up.
+    std::vector<std::string> eal_args;
+    Endpoint local;             ///< This host's address (its port is ignored). Required.
+    uint16_t port_id = 0;       ///< DPDK port (e.g. the first --vdev is 0).
+    uint16_t workers = 1;       ///< Worker lcores; run() needs as many EAL lcores.
+    unsigned pool_mb = 64;      ///< Bpage pool for received and copied messages.
+    uint32_t mbufs = 16383;     ///< Mbuf pool.
+    std::string name;           ///< DPDK object names (unique per process); "" = "homa<port_id>".
+    /// Application threads that will open sockets with open_app (each gets a cache in the
+    /// pool); non-zero also gives every worker a command port (dp::SocketService).
+    unsigned app_threads = 0;
+    /// How long create() waits for the port's link to come up (memif: the peer process
+    /// connected), so that the first frames are not sent into a link that drops them. A link
+    /// still down then is not an error: it may come up later.
+    unsigned link_wait_ms = 5000;
+};
+
+class Host {
+public:
+    /** Brings the host up. Returns -EINVAL (no local address, 0 workers, ...), -EALREADY
+     *  (eal_args given but EAL is already up), -ENODEV (no such port), or the reason EAL,
+     *  the port, the pool or a worker failed (message names the step). */
+    static Result<Host> create(const HostOptions &options);
+    /** The same from a command line: EAL arguments, then `--`, then `--local=a.b.c.d`,
+     *  `--workers=N`, `--port=P`, `--pool_mb=M`, `--mbufs=N` (any order); every other
+     *  argument after `--` is left for the application in args(). -EINVAL names a bad flag. */
+    static Result<Host> create(int argc, char **argv);
+
+    Host(Host &&) noexcept;
+    Host &operator=(Host &&) noexcept;
+    /** drain(), then tears the host down (and EAL, if this Host brought it up). */
+    ~Host();
+
+    /** A run-to-completion socket on worker `worker` (port 0: a client port). -EINVAL (port >= 0x8000, no such
+     *  worker), -EADDRINUSE, -EMFILE. */
+    Result<Socket> open(uint16_t port = 0, uint16_t worker = 0);
+    /**
+     * A socket for application thread `app_thread` (0 .. HostOptions::app_threads - 1), used
+     * from that thread only; call it there, while worker `worker` is being polled (run() on
+     * other lcores, or poll() on another thread): opening waits for the worker's answer. A
+     * thread that is not an EAL lcore is registered with EAL (rte_thread_register) first.
+     * -EINVAL (no such thread slot or worker, port >= 0x8000), -ETIMEDOUT (the worker is not
+     * polled), -EADDRINUSE, -EMFILE, -ENOMEM, or EAL's error registering the thread.
+     * Threading: the application thread itself, unlike the other calls here.
+     */
+    Result<Socket> open_app(uint16_t port, unsigned app_thread, uint16_t worker = 0);
+    /** Server port `port` (1..0x7fff) on every worker: element w is worker w's. Errors as open
+     *  (nothing stays open on error). */
+    Result<std::vector<Socket>> listen(uint16_t port);
+    /** One iteration of every worker's loop, on the calling thread (single-threaded use:
+     *  the sockets are then usable from this thread). True if any worker did work. */
+    bool poll();
+    /**
+     * Runs every worker's loop: worker w polls, then calls fn(w), on its own lcore (worker 0
+     * on the calling one), until fn returns false. Returns 0 when all have stopped, or
+     * -EINVAL (fewer EAL lcores than workers: give EAL e.g. `-l 0-N`), -EBUSY (an lcore is
+     * busy).
+     */
+    [[nodiscard]] int run(const std::function<bool(unsigned worker)> &fn);
+    /** Polls until no worker has a send in flight (replies acknowledged, zero-copy memory
+     *  back) or `timeout_ns` passes: 0 or -ETIMEDOUT. */
+    [[nodiscard]] int drain(uint64_t timeout_ns = 1'000'000'000);
+
+    uint16_t num_workers() const noexcept;
+    Endpoint local_addr() const noexcept;
+    /** Arguments after `--` that were not Host flags (create(argc, argv) only). */
+    const std::vector<std::string> &args() const noexcept;
+    /** The v1 host, for what v2 does not wrap (stats, steering, socket services). */
+    dp::Host &raw() noexcept;
+
+    struct Impl;
+
+private:
+    explicit Host(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+/** Prints `message` (or strerror of `code` when empty) to stderr, prefixed "homa: ", and
+ *  returns 1: what main() returns on a failure. Any thread. */
+int report_error(int code, const std::string &message);
+/** report_error() for the first failed one of `results` (a Result of any type); 1. */
+template <class... T>
+int report(const Result<T> &...results) {
+    bool reported = false;
+    ((reported = reported || (!results.ok() && report_error(results.error(), results.message()))),
+     ...);
+    return 1;
+}
+
+}  // namespace homa::v2

@@ -1,0 +1,180 @@
+/**
+ * @file
+ * The v2 socket: one move-only RAII type, for run-to-completion code (Host::open: the lcore
+ * that polls the socket's worker calls it directly) and for application threads
+ * (Host::open_app: any other thread, through the worker's message ports), with the same
+ * calls, flags and errors; and one received-message type that knows how to answer itself.
+ *
+ * @code
+ *   auto sock = host->open();                                    // a client port, worker 0
+ *   auto id = sock->send(server, "hello");                       // Result<uint64_t>
+ *   auto resp = sock->recv(homa::v2::kRecvResponse, *id);        // polls until it is there
+ *   if (resp && resp->error() == 0) puts(resp->text().c_str());
+ *   // a server: auto req = sock->recv(homa::v2::kRecvRequest); (void)req->reply(req->bytes());
+ * @endcode
+ *
+ * Ownership: a Socket closes itself when destroyed (its RPCs end); it must be destroyed before
+ * its Host. A Message owns its bpages (in the worker's pool) until it is released, replied to
+ * with reply_self(), or destroyed; it must not outlive its Socket.
+ * Threading: a socket from Host::open: every call on the lcore (thread) that polls its worker
+ * (with Host::run, inside that worker's callback; with Host::poll, the polling thread). A
+ * socket from Host::open_app: one application thread, never the one polling the worker (it
+ * would wait for itself), while the worker is being polled. Its Messages likewise.
+ * Errors: negative errnos (docs/api.md), per call; nothing is half-sent.
+ */
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "homa/dataplane/remote_socket.h"
+#include "homa/dataplane/socket.h"
+#include "homa/v2/endpoint.h"
+#include "homa/v2/result.h"
+
+namespace homa::v2 {
+
+/// recv() flags; the values of Linux Homa's HOMA_RECVMSG_REQUEST/RESPONSE/NONBLOCKING.
+inline constexpr uint32_t kRecvRequest = 1;
+inline constexpr uint32_t kRecvResponse = 2;
+inline constexpr uint32_t kRecvNonblocking = 4;
+/// recv() timeout meaning "as long as it takes".
+inline constexpr uint64_t kWaitForever = ~uint64_t{0};
+/// Largest message (Linux Homa's HOMA_MAX_MESSAGE_LENGTH).
+inline constexpr uint32_t kMaxMessageLength = 1'000'000;
+
+class Socket;
+
+/** A received request or response. Move-only. */
+class Message {
+public:
+    Message() = default;
+    Message(Message &&) noexcept = default;
+    Message &operator=(Message &&) noexcept = default;
+
+    uint64_t id() const noexcept { return remote_ ? rm_.id() : m_.id(); }
+    /** The completion cookie given to send() (responses only). */
+    uint64_t cookie() const noexcept { return remote_ ? rm_.cookie() : m_.cookie(); }
+    /** Who sent it: a request's client, a response's server. */
+    Endpoint peer() const noexcept { return Endpoint::from_engine(remote_ ? rm_.peer() : m_.peer()); }
+    /** A request this host must answer (server side); else the response to one of our sends. */
+    bool is_request() const noexcept { return (id() & 1) != 0; }
+    /** 0, or the negative errno the RPC failed with (then it carries no data): -ETIMEDOUT
+     *  (peer silent), -EIO, or what abort() was given. */
+    int error() const noexcept;
+    uint32_t length() const noexcept { return remote_ ? rm_.length() : m_.length(); }
+    /** Contiguous piece i (bytes [i * 64 KiB, ...)), in the pool: zero-copy reading. */
+    std::span<const uint8_t> piece(uint32_t i) const noexcept {
+        return remote_ ? rm_.piece(i) : m_.piece(i);
+    }
+    /** Copies up to out.size() bytes from `offset` on; returns the bytes copied. */
+    size_t copy_to(std::span<uint8_t> out, uint32_t offset = 0) const noexcept {
+        return remote_ ? rm_.copy_to(out, offset) : m_.copy_to(out, offset);
+    }
+    std::vector<uint8_t> bytes() const;
+    std::string text() const;
+
+    /** Answers this request with `body` (copied). Returns 0, -EINVAL (not a request, or
+     *  released), -ENOENT (the RPC is gone: aborted, or its client gave up), -EMSGSIZE,
+     *  -ENOBUFS (no pool space or send slot: poll and retry). */
+    [[nodiscard]] int reply(std::span<const uint8_t> body);
+    [[nodiscard]] int reply(std::string_view body) {
+        return reply(std::span(reinterpret_cast<const uint8_t *>(body.data()), body.size()));
+    }
+    /** Answers this request with its own bytes, zero-copy (an echo, or a body rewritten in
+     *  place). Returns 0 (the bpages are the worker's now), -ENOBUFS (nothing changed: poll
+     *  and retry), or reply()'s errors (bpages freed). */
+    [[nodiscard]] int reply_self();
+    /** Gives the bpages back now (idempotent). */
+    void release() noexcept {
+        m_.release();
+        rm_.release();
+    }
+    /** The v1 message of a Host::open socket, for what v2 does not wrap. */
+    dp::RecvMessage &raw() noexcept { return m_; }
+    /** The v1 message of a Host::open_app socket. */
+    dp::RemoteMessage &raw_remote() noexcept { return rm_; }
+
+private:
+    friend class Socket;
+    dp::RecvMessage m_;           // from a run-to-completion socket
+    dp::RemoteMessage rm_;        // from an application-thread socket
+    bool remote_ = false;
+    dp::Socket *sock_ = nullptr;  // the owning Socket's state; stable across Socket moves
+    dp::RemoteSocket *rsock_ = nullptr;
+};
+
+class Socket {
+public:
+    Socket() = default;
+    Socket(Socket &&) noexcept = default;
+    Socket &operator=(Socket &&o) noexcept;
+    ~Socket() { (void)close(); }
+
+    bool is_open() const noexcept { return s_ != nullptr || r_ != nullptr; }
+    /** Opened by Host::open_app (an application thread's socket). */
+    bool is_app_thread_socket() const noexcept { return r_ != nullptr; }
+    /** Sends a request (copied into the pool; msg may be reused at once). Returns the RPC's
+     *  id, or -EINVAL (empty message, dst not IPv4 or port 0), -EMSGSIZE (> 1,000,000 bytes),
+     *  -ENOBUFS (pool or send slots exhausted: poll and retry), -ENOMEM (RPC table full),
+     *  -EBADF (closed). The response comes through recv() with this id and `cookie`. */
+    Result<uint64_t> send(const Endpoint &dst, std::span<const uint8_t> msg, uint64_t cookie = 0);
+    Result<uint64_t> send(const Endpoint &dst, std::string_view msg, uint64_t cookie = 0) {
+        return send(dst, std::span(reinterpret_cast<const uint8_t *>(msg.data()), msg.size()),
+                    cookie);
+    }
+    /**
+     * Takes a complete message: `flags` kRecvRequest and/or kRecvResponse, plus
+     * kRecvNonblocking; `id` 0 = any, else that response. Without kRecvNonblocking it polls
+     * the worker until a message is there or `timeout_ns` passed. Returns the message (a
+     * response may carry an RPC error: Message::error()), or -EAGAIN (non-blocking, none),
+     * -ETIMEDOUT, -EINVAL (no kind in flags), -EBADF.
+     */
+    Result<Message> recv(uint32_t flags, uint64_t id = 0, uint64_t timeout_ns = kWaitForever);
+    /**
+     * A synchronous RPC: send(), then recv() of its response, polling the worker. Returns the
+     * response, or send()'s errors, -ETIMEDOUT (no response in `timeout_ns`: the RPC is
+     * aborted silently), or the RPC's own error (Message::error(): -ETIMEDOUT when the server
+     * went silent, ...).
+     */
+    Result<Message> call(const Endpoint &dst, std::span<const uint8_t> msg,
+                         uint64_t timeout_ns = kWaitForever);
+    Result<Message> call(const Endpoint &dst, std::string_view msg,
+                         uint64_t timeout_ns = kWaitForever) {
+        return call(dst, std::span(reinterpret_cast<const uint8_t *>(msg.data()), msg.size()),
+                    timeout_ns);
+    }
+    /** Answers request `id` from `peer` (copied): the Go bindings' Reply. Errors as
+     *  Message::reply. */
+    [[nodiscard]] int reply(const Endpoint &peer, uint64_t id, std::span<const uint8_t> body);
+    /**
+     * Aborts client RPC `id` (0: all of them). With `error` not 0 each completes through
+     * recv() with that error and no data; 0 ends them silently. `error` is a negative errno;
+     * a positive one is taken as its negation (Linux's homa_abort takes it positive).
+     * Returns 0, -ENOENT (no such RPC), -EINVAL, -EBADF.
+     */
+    [[nodiscard]] int abort(uint64_t id, int error = -ECANCELED);
+    /** Closes the socket: every RPC it owns ends. 0, or -EBADF if not open; an application
+     *  thread's socket also -ETIMEDOUT when the worker did not answer (then it is let go). */
+    int close();
+    /** This socket's address (the port the server listens on, or the client port chosen). */
+    Endpoint local_addr() const noexcept;
+    /** The v1 socket of a Host::open socket, for what v2 does not wrap (send_zc, regions). */
+    dp::Socket &raw() noexcept { return *s_; }
+    /** The v1 socket of a Host::open_app socket (send_region, stats). */
+    dp::RemoteSocket &raw_remote() noexcept { return *r_; }
+
+private:
+    friend class Host;
+    explicit Socket(std::unique_ptr<dp::Socket> s) : s_(std::move(s)) {}
+    explicit Socket(std::unique_ptr<dp::RemoteSocket> r) : r_(std::move(r)) {}
+    // One of the two is set while open; on the heap so that Messages can point at it.
+    std::unique_ptr<dp::Socket> s_;
+    std::unique_ptr<dp::RemoteSocket> r_;
+};
+
+}  // namespace homa::v2

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The API examples against each other in two processes joined by net_memif (TAP): the echo
+# client's 100 verified RPCs against the echo server, then the client's errors for a bad
+# server endpoint and for a server that does not answer.
+# Usage: examples_test.sh <homa-echo-server> <homa-echo-client>
+set -u
+SERVER=$1 CLIENT=$2
+SOCK=/tmp/homa-examples-$$.sock
+VDEV="socket=$SOCK,socket-abstract=no"
+EAL=(--no-huge --no-shconf --no-pci -m 512 -l 0)
+echo "1..3"
+rm -f "$SOCK"   # a stale socket file makes the server's listen fail
+"$SERVER" "${EAL[@]}" --file-prefix=exsrv-$$ --vdev="net_memif0,role=server,$VDEV" \
+    -- --local=10.0.0.1 --pool_mb=32 >/tmp/homa-examples-$$.srv 2>&1 &
+SRV=$!
+# Ready once its port is started: Host::create then logs the link's first state.
+for _ in $(seq 300); do grep -q "HOMA_PORT: port 0 link" /tmp/homa-examples-$$.srv && break; sleep 0.1; done
+client() {
+    timeout 60 "$CLIENT" "${EAL[@]}" --file-prefix=excli-$$ --vdev="net_memif0,role=client,$VDEV" \
+        -- --local=10.0.0.2 --pool_mb=32 "$@" 2>&1
+}
+out=$(client 10.0.0.1:99); rc=$?
+if [ $rc -eq 0 ]; then echo "ok 1 - echo client: 100 RPCs (1..100 KB) verified against the echo server"
+else echo "not ok 1 - echo client exit $rc"; echo "$out" | tail -5 | sed 's/^/# /'; fi
+out=$(client 10.0.0.1:99999); rc=$?
+if [ $rc -eq 1 ] && grep -q "bad endpoint '10.0.0.1:99999'" <<<"$out"; then
+    echo "ok 2 - a bad server endpoint: exit 1 and the reason"
+else echo "not ok 2 - bad endpoint: exit $rc"; echo "$out" | tail -3 | sed 's/^/# /'; fi
+# Port 98 has no socket: the server drops the request, the client's engine gives up on
+# the silent RPC (or call's 10 s pass) and the client says which call failed.
+out=$(client 10.0.0.1:98); rc=$?   # the server listens on 99 only
+if [ $rc -eq 1 ] && grep -q "call to 10.0.0.1:98" <<<"$out"; then
+    echo "ok 3 - a port nobody listens on: exit 1 and the RPC's error"
+else echo "not ok 3 - no listener: exit $rc"; echo "$out" | tail -3 | sed 's/^/# /'; fi
+kill "$SRV"; wait "$SRV" 2>/dev/null
+rm -f "$SOCK" /tmp/homa-examples-$$.srv

@@ -1,0 +1,421 @@
+// The v2 C++ API (homa/homa.h): Endpoint parsing and formatting, Host bring-up errors and
+// flags, and two Hosts over a net_ring pair exchanging RPCs through v2 Sockets and Messages.
+#include <gtest/gtest.h>
+#include <rte_eth_ring.h>
+#include <rte_lcore.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "homa/homa.h"
+#include "tests/dataplane/eal_environment.h"
+
+namespace homa::v2 {
+namespace {
+
+TEST(Endpoint_Parse, Ipv4RoundTrips) {
+    auto e = Endpoint::parse("10.0.0.1:99");
+    ASSERT_TRUE(e) << e.message();
+    EXPECT_EQ(e->family(), Endpoint::Family::kIpv4);
+    EXPECT_EQ(e->ipv4_address(), 0x0A000001u);
+    EXPECT_EQ(e->port(), 99);
+    EXPECT_EQ(e->to_string(), "10.0.0.1:99");
+    EXPECT_EQ(Endpoint::parse("255.255.255.255:65535")->to_string(), "255.255.255.255:65535");
+    // IPv4-mapped storage, as Linux holds IPv4 peers on IPv6 sockets.
+    EXPECT_EQ(e->bytes()[10], 0xFF);
+    EXPECT_EQ(e->bytes()[15], 1);
+    homa::Endpoint engine;
+    ASSERT_TRUE(e->to_engine(&engine));
+    EXPECT_EQ(engine.ip, 0x0A000001u);
+    EXPECT_EQ(Endpoint::from_engine(engine), *e);
+}
+
+TEST(Endpoint_Parse, BadInputIsEinvalWithAReason) {
+    for (const char *bad : {"", "10.0.0.1", "10.0.0.1:", "10.0.0:99", "10.0.0.1.2:99",
+                            "256.0.0.1:99", "10.0.0.1:65536", "10.0.0.1:-1", "a.b.c.d:1",
+                            "10.0.0.1:99x", " 10.0.0.1:99", "10..0.1:99"}) {
+        auto e = Endpoint::parse(bad);
+        EXPECT_FALSE(e) << bad;
+        EXPECT_EQ(e.error(), -EINVAL) << bad;
+        EXPECT_NE(e.message().find("bad endpoint"), std::string::npos) << e.message();
+    }
+    auto v6 = Endpoint::parse("[fd00::1]:99");
+    EXPECT_EQ(v6.error(), -EAFNOSUPPORT);
+    homa::Endpoint engine{7, 7};
+    EXPECT_FALSE(Endpoint().to_engine(&engine));
+    EXPECT_EQ(engine.ip, 7u);
+    EXPECT_EQ(Endpoint().to_string(), "-");
+}
+
+// Two ports joined by net_ring, `queues` queue pairs each (one per worker).
+struct RingPair {
+    uint16_t a = 0, b = 0;
+    explicit RingPair(unsigned queues = 1) {
+        static int n = 0;  // names are process-wide in DPDK
+        std::string name = "api" + std::to_string(n++);
+        unsigned socket = rte_socket_id();
+        std::vector<rte_ring *> ab(queues), ba(queues);
+        for (unsigned q = 0; q < queues; ++q) {
+            std::string id = std::to_string(q);
+            ab[q] = rte_ring_create((name + "ab" + id).c_str(), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+            ba[q] = rte_ring_create((name + "ba" + id).c_str(), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        }
+        int pa = rte_eth_from_rings((name + "a").c_str(), ba.data(), queues, ab.data(), queues, socket);
+        int pb = rte_eth_from_rings((name + "b").c_str(), ab.data(), queues, ba.data(), queues, socket);
+        EXPECT_GE(pa, 0);
+        EXPECT_GE(pb, 0);
+        a = uint16_t(pa);
+        b = uint16_t(pb);
+    }
+};
+
+HostOptions options(uint16_t port, const char *ip, uint16_t workers = 1) {
+    HostOptions o;
+    o.local = *Endpoint::parse(std::string(ip) + ":0");
+    o.port_id = port;
+    o.workers = workers;
+    o.pool_mb = 16;
+    o.mbufs = 4095;
+    return o;
+}
+
+// Polls both hosts until `sock` has a message of `flags` (non-blocking) or 2 s pass.
+Result<Message> exchange(Host &x, Host &y, Socket &sock, uint32_t flags, uint64_t id = 0) {
+    for (int i = 0; i < 2'000'000; ++i) {
+        x.poll();
+        y.poll();
+        auto m = sock.recv(flags | kRecvNonblocking, id);
+        if (m || m.error() != -EAGAIN) return m;
+    }
+    return Error{-ETIMEDOUT, "exchange: nothing arrived"};
+}
+
+class ApiPair : public ::testing::Test {
+protected:
+    void SetUp() override {
+        RingPair ring;
+        auto s = Host::create(options(ring.a, "10.0.0.1"));
+        auto c = Host::create(options(ring.b, "10.0.0.2"));
+        ASSERT_TRUE(s) << s.message();
+        ASSERT_TRUE(c) << c.message();
+        server.emplace(std::move(*s));
+        client.emplace(std::move(*c));
+    }
+    // Declared in the order Host requires: sockets (in the tests) die before the hosts.
+    std::optional<Host> server, client;
+    Endpoint server_at = *Endpoint::parse("10.0.0.1:99");
+};
+
+TEST_F(ApiPair, EchoCarriesBytesCookiePeerAndKind) {
+    auto listen = server->listen(99);
+    ASSERT_TRUE(listen) << listen.message();
+    ASSERT_EQ(listen->size(), 1u);
+    auto sock = client->open();
+    ASSERT_TRUE(sock) << sock.message();
+    EXPECT_GE(sock->local_addr().port(), 0x8000);
+    EXPECT_EQ(sock->local_addr().ipv4_address(), 0x0A000002u);
+
+    std::vector<uint8_t> big(200'000);
+    for (size_t i = 0; i < big.size(); ++i) big[i] = uint8_t(i * 7 + 3);
+    auto id = sock->send(server_at, big, 42);
+    ASSERT_TRUE(id) << id.message();
+
+    auto req = exchange(*server, *client, (*listen)[0], kRecvRequest);
+    ASSERT_TRUE(req) << req.message();
+    EXPECT_TRUE(req->is_request());
+    EXPECT_EQ(req->error(), 0);
+    EXPECT_EQ(req->peer(), sock->local_addr());
+    EXPECT_EQ(req->bytes(), big);
+    ASSERT_EQ(req->reply_self(), 0);
+
+    auto resp = exchange(*server, *client, *sock, kRecvResponse, *id);
+    ASSERT_TRUE(resp) << resp.message();
+    EXPECT_FALSE(resp->is_request());
+    EXPECT_EQ(resp->id(), *id);
+    EXPECT_EQ(resp->cookie(), 42u);
+    EXPECT_EQ(resp->peer(), server_at);
+    EXPECT_EQ(resp->bytes(), big);
+    EXPECT_EQ(resp->reply("no"), -EINVAL);  // a response cannot be answered
+
+    // Copying reply, text helpers, and Socket::reply as the Go bindings call it.
+    auto id2 = sock->send(server_at, "ping", 7);
+    ASSERT_TRUE(id2);
+    auto req2 = exchange(*server, *client, (*listen)[0], kRecvRequest);
+    ASSERT_TRUE(req2);
+    EXPECT_EQ(req2->text(), "ping");
+    std::string pong = "pong";
+    ASSERT_EQ((*listen)[0].reply(req2->peer(), req2->id(),
+                                 std::span(reinterpret_cast<const uint8_t *>(pong.data()), 4)), 0);
+    auto resp2 = exchange(*server, *client, *sock, kRecvResponse);
+    ASSERT_TRUE(resp2);
+    EXPECT_EQ(resp2->text(), "pong");
+    EXPECT_EQ(resp2->cookie(), 7u);
+    EXPECT_EQ(client->drain(), 0);
+    EXPECT_EQ(server->drain(), 0);
+}
+
+TEST_F(ApiPair, ErrorsAreNegativeErrnos) {
+    auto sock = client->open();
+    ASSERT_TRUE(sock);
+    auto none = sock->recv(kRecvResponse | kRecvNonblocking);
+    EXPECT_EQ(none.error(), -EAGAIN);
+    EXPECT_EQ(sock->recv(kRecvNonblocking).error(), -EINVAL);
+    EXPECT_EQ(sock->recv(kRecvResponse, 0, 1'000'000).error(), -ETIMEDOUT);
+    EXPECT_EQ(sock->send(server_at, "").error(), -EINVAL);
+    EXPECT_EQ(sock->send(server_at.with_port(0), "x").error(), -EINVAL);
+    EXPECT_EQ(sock->send(Endpoint(), "x").error(), -EINVAL);
+    std::vector<uint8_t> huge(kMaxMessageLength + 1);
+    EXPECT_EQ(sock->send(server_at, huge).error(), -EMSGSIZE);
+    EXPECT_EQ(sock->abort(12346), -ENOENT);  // client ids are even
+    EXPECT_EQ(sock->abort(12345), -EINVAL);
+    EXPECT_EQ(server->open(0x8000).error(), -EINVAL);
+    EXPECT_EQ(server->open(99, 1).error(), -EINVAL);  // one worker only
+    EXPECT_EQ(server->listen(0).error(), -EINVAL);
+    auto first = server->listen(99);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(server->listen(99).error(), -EADDRINUSE);
+    EXPECT_EQ(sock->close(), 0);
+    EXPECT_FALSE(sock->is_open());
+    EXPECT_EQ(sock->send(server_at, "x").error(), -EBADF);
+    EXPECT_EQ(sock->close(), -EBADF);
+}
+
+TEST_F(ApiPair, AbortCompletesTheRpcWithANegativeErrnoWhateverTheSign) {
+    auto sock = client->open();
+    ASSERT_TRUE(sock);
+    // Nobody listens on 98 yet the send is accepted; the abort ends it.
+    auto a = sock->send(server_at.with_port(98), "a", 1);
+    auto b = sock->send(server_at.with_port(98), "b", 2);
+    ASSERT_TRUE(a);
+    ASSERT_TRUE(b);
+    ASSERT_EQ(sock->abort(*a, ECANCELED), 0);   // positive, as Linux's homa_abort takes it
+    ASSERT_EQ(sock->abort(*b, -EPIPE), 0);
+    auto ra = sock->recv(kRecvResponse, *a, 1'000'000'000);
+    auto rb = sock->recv(kRecvResponse, *b, 1'000'000'000);
+    ASSERT_TRUE(ra) << ra.message();
+    ASSERT_TRUE(rb) << rb.message();
+    EXPECT_EQ(ra->error(), -ECANCELED);
+    EXPECT_EQ(ra->cookie(), 1u);
+    EXPECT_EQ(ra->length(), 0u);
+    EXPECT_EQ(rb->error(), -EPIPE);
+    EXPECT_EQ(rb->cookie(), 2u);
+}
+
+TEST_F(ApiPair, DrainWaitsForSendsInFlight) {
+    auto listen = server->listen(99);
+    auto sock = client->open();
+    ASSERT_TRUE(listen);
+    ASSERT_TRUE(sock);
+    auto id = sock->send(server_at, std::vector<uint8_t>(200'000, 5));
+    ASSERT_TRUE(id);
+    // The server is not polled: the request cannot complete, so neither can the drain.
+    EXPECT_EQ(client->drain(20'000'000), -ETIMEDOUT);
+    EXPECT_GT(client->raw().worker(0).sends_in_flight(), 0u);
+    auto req = exchange(*server, *client, (*listen)[0], kRecvRequest);
+    ASSERT_TRUE(req);
+    ASSERT_EQ(req->reply("ok"), 0);
+    auto resp = exchange(*server, *client, *sock, kRecvResponse, *id);
+    ASSERT_TRUE(resp);
+    // Both drained together: acknowledgements flow both ways.
+    dp::Worker *both[] = {&client->raw().worker(0), &server->raw().worker(0)};
+    EXPECT_EQ(dp::drain_workers(both, 1'000'000'000), 0);
+    EXPECT_EQ(client->raw().worker(0).sends_in_flight(), 0u);
+    EXPECT_EQ(server->raw().worker(0).sends_in_flight(), 0u);
+}
+
+TEST_F(ApiPair, SocketMovesKeepMessagesAnswerable) {
+    auto listen = server->listen(99);
+    ASSERT_TRUE(listen);
+    Socket srv = std::move((*listen)[0]);
+    EXPECT_FALSE((*listen)[0].is_open());
+    auto sock = client->open();
+    ASSERT_TRUE(sock);
+    auto id = sock->send(server_at, "moved");
+    ASSERT_TRUE(id);
+    auto req = exchange(*server, *client, srv, kRecvRequest);
+    ASSERT_TRUE(req);
+    Socket moved_again = std::move(srv);  // the message refers to the socket's state, not it
+    ASSERT_EQ(req->reply(req->bytes()), 0);
+    auto resp = exchange(*server, *client, *sock, kRecvResponse);
+    ASSERT_TRUE(resp);
+    EXPECT_EQ(resp->text(), "moved");
+}
+
+// Application threads: a server socket and a client socket, each opened by its own plain
+// thread through the worker's message ports while the test thread polls both hosts. Same
+// calls, flags and errors as the run-to-completion sockets above.
+TEST(Host_AppThreads, SocketsOnApplicationThreadsBehaveTheSame) {
+    RingPair ring;
+    auto so = options(ring.a, "10.0.0.1");
+    auto co = options(ring.b, "10.0.0.2");
+    so.app_threads = 1;
+    co.app_threads = 1;
+    auto server = Host::create(so);
+    auto client = Host::create(co);
+    ASSERT_TRUE(server) << server.message();
+    ASSERT_TRUE(client) << client.message();
+    const Endpoint server_at = *Endpoint::parse("10.0.0.1:99");
+    std::mutex mu;
+    std::vector<std::string> failures;
+    auto fail = [&](const std::string &what) {
+        std::lock_guard lock(mu);
+        failures.push_back(what);
+    };
+    std::atomic<bool> listening{false}, client_done{false}, server_done{false};
+    std::thread srv([&] {
+        auto sock = server->open_app(99, 0);
+        listening = true;
+        if (!sock) fail("server open_app: " + sock.message());
+        while (sock && !client_done) {
+            auto req = sock->recv(kRecvRequest, 0, 10'000'000);
+            if (!req) continue;
+            if (!req->is_request()) fail("server got a response");
+            int rc = req->text().starts_with("self") ? req->reply_self() : req->reply(req->bytes());
+            if (rc != 0) fail("server reply: " + error_string(rc));
+        }
+        // Closed while the worker is still polled: it must answer the close.
+        if (sock && sock->close() != 0) fail("server close");
+        server_done = true;
+    });
+    std::thread app([&] {
+        while (!listening) std::this_thread::yield();
+        auto sock = client->open_app(0, 0);
+        if (!sock) {
+            fail("client open_app: " + sock.message());
+            client_done = true;
+            return;
+        }
+        if (!sock->is_app_thread_socket()) fail("not an application-thread socket");
+        if (sock->local_addr().ipv4_address() != 0x0A000002u || sock->local_addr().port() < 0x8000) {
+            fail("local_addr " + sock->local_addr().to_string());
+        }
+        for (size_t n : {1u, 5000u, 300'000u}) {
+            std::vector<uint8_t> req(n);
+            for (size_t i = 0; i < n; ++i) req[i] = uint8_t(i * 3 + n);
+            auto resp = sock->call(server_at, req, 5'000'000'000);
+            if (!resp || resp->bytes() != req || resp->peer() != server_at) {
+                fail("call of " + std::to_string(n) + " bytes: " + resp.message());
+            }
+        }
+        auto id = sock->send(server_at, "self-echo", 9);
+        auto r = id ? sock->recv(kRecvResponse, *id, 5'000'000'000) : Result<Message>(Error{id.error(), id.message()});
+        if (!r || r->cookie() != 9 || r->text() != "self-echo" || r->is_request()) {
+            fail("send/recv with cookie: " + r.message());
+        }
+        if (sock->recv(kRecvResponse | kRecvNonblocking).error() != -EAGAIN) fail("not -EAGAIN");
+        if (sock->recv(kRecvResponse, 0, 1'000'000).error() != -ETIMEDOUT) fail("not -ETIMEDOUT");
+        if (sock->recv(kRecvNonblocking).error() != -EINVAL) fail("no kind: not -EINVAL");
+        if (sock->send(server_at, "").error() != -EINVAL) fail("empty send: not -EINVAL");
+        auto lost = sock->send(server_at.with_port(98), "x", 3);
+        if (!lost || sock->abort(*lost, ECANCELED) != 0) fail("abort");
+        auto aborted = lost ? sock->recv(kRecvResponse, *lost, 5'000'000'000) : Result<Message>(Error{-EIO, "x"});
+        if (!aborted || aborted->error() != -ECANCELED || aborted->cookie() != 3) {
+            fail("aborted rpc: " + aborted.message() + " " + std::to_string(aborted ? aborted->error() : 0));
+        }
+        if (client->open_app(0, 1).error() != -EINVAL) fail("thread slot 1 of 1: not -EINVAL");
+        if (sock->close() != 0) fail("close");
+        if (sock->send(server_at, "x").error() != -EBADF) fail("send after close: not -EBADF");
+        client_done = true;
+    });
+    while (!server_done || !client_done) {
+        server->poll();
+        client->poll();
+    }
+    app.join();
+    srv.join();
+    std::string all;
+    for (const auto &f : failures) all += f + "; ";
+    EXPECT_TRUE(failures.empty()) << all;
+}
+
+TEST(Host_Create, RejectsBadOptionsWithReasons) {
+    HostOptions o;
+    auto none = Host::create(o);
+    EXPECT_EQ(none.error(), -EINVAL);
+    EXPECT_NE(none.message().find("local"), std::string::npos);
+    o.local = Endpoint::ipv4(0x0A000001, 0);
+    o.port_id = RTE_MAX_ETHPORTS - 1;
+    EXPECT_EQ(Host::create(o).error(), -ENODEV);
+    o.eal_args = {"--no-huge"};
+    EXPECT_EQ(Host::create(o).error(), -EALREADY);
+    o.eal_args.clear();
+    o.workers = 0;
+    EXPECT_EQ(Host::create(o).error(), -EINVAL);
+}
+
+TEST(Host_Create, PoolsThatDoNotFitNameTheFlagsToChange) {
+    RingPair ring;
+    auto o = options(ring.a, "10.0.0.7");
+    o.mbufs = 1u << 22;  // about 9 GB of mbufs; EAL has 512 MB here
+    auto many_mbufs = Host::create(o);
+    EXPECT_FALSE(many_mbufs);
+    EXPECT_NE(many_mbufs.message().find("mbuf pool of 4194304 mbufs"), std::string::npos)
+        << many_mbufs.message();
+    EXPECT_NE(many_mbufs.message().find("-m <MB>"), std::string::npos) << many_mbufs.message();
+    EXPECT_NE(many_mbufs.message().find("--mbufs"), std::string::npos) << many_mbufs.message();
+    o.mbufs = 4095;
+    o.pool_mb = 2048;
+    auto big_pool = Host::create(o);  // fails after the port is up: the port is closed again
+    EXPECT_FALSE(big_pool);
+    EXPECT_NE(big_pool.message().find("bpage pool of 2048 MB"), std::string::npos) << big_pool.message();
+    EXPECT_NE(big_pool.message().find("--pool_mb"), std::string::npos) << big_pool.message();
+    // Neither failure kept its memory: a host that fits still comes up.
+    auto fits = Host::create(options(ring.b, "10.0.0.8"));
+    EXPECT_TRUE(fits) << fits.message();
+}
+
+TEST(Host_Create, CommandLineFlagsAndLeftovers) {
+    RingPair ring(2);
+    std::string port = "--port=" + std::to_string(ring.a);
+    std::vector<const char *> argv = {"prog", "--", "--local=10.1.2.3", port.c_str(), "--workers=2",
+                                      "--pool_mb=16", "--mbufs=4095", "10.0.0.9:99", "--mine"};
+    auto h = Host::create(int(argv.size()), const_cast<char **>(argv.data()));
+    ASSERT_TRUE(h) << h.message();
+    EXPECT_EQ(h->num_workers(), 2);
+    EXPECT_EQ(h->local_addr().to_string(), "10.1.2.3:0");
+    EXPECT_EQ(h->args(), (std::vector<std::string>{"10.0.0.9:99", "--mine"}));
+    auto socks = h->listen(5);
+    ASSERT_TRUE(socks) << socks.message();
+    ASSERT_EQ(socks->size(), 2u);  // one per worker
+    EXPECT_EQ((*socks)[1].local_addr().port(), 5);
+    socks->clear();
+    for (const char *bad : {"--local=10.0.0", "--workers=0", "--workers=x", "--pool_mb=0",
+                            "--mbufs=5"}) {
+        std::vector<const char *> b = {"prog", "--", bad};
+        auto r = Host::create(int(b.size()), const_cast<char **>(b.data()));
+        EXPECT_EQ(r.error(), -EINVAL) << bad;
+        EXPECT_NE(r.message().find("bad --"), std::string::npos) << r.message();
+    }
+}
+
+TEST(Host_Run, EveryWorkerRunsOnItsLcoreUntilItsCallbackStops) {
+    RingPair ring(3);
+    auto o = options(ring.a, "10.0.0.5", 2);
+    auto h = Host::create(o);
+    ASSERT_TRUE(h) << h.message();
+    std::vector<unsigned> lcore(2, ~0u), calls(2, 0);
+    ASSERT_EQ(h->run([&](unsigned w) {
+        lcore[w] = rte_lcore_id();
+        return ++calls[w] < 100;
+    }), 0);
+    EXPECT_EQ(calls, (std::vector<unsigned>{100, 100}));
+    EXPECT_EQ(lcore[0], rte_lcore_id());
+    EXPECT_NE(lcore[1], lcore[0]);
+    auto three = Host::create(options(ring.b, "10.0.0.6", 3));
+    ASSERT_TRUE(three) << three.message();
+    EXPECT_EQ(three->run([](unsigned) { return false; }), -EINVAL);  // EAL has 2 lcores
+}
+
+}  // namespace
+}  // namespace homa::v2
+
+int main(int argc, char **argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(
+        new homa::test::EalEnvironment("api", 512, {"--lcores=0@0,1@0"}));
+    return RUN_ALL_TESTS();
+}

@@ -1,0 +1,119 @@
+/* The C ABI (homa/homa_c.h) from C, one process over net_null local delivery (TAP, one case
+ * per capability): bring-up and its errors, addresses, echo RPCs verified through the bpages
+ * themselves, a 300 KB message across several bpages, recv flags, abort, error codes. */
+#include <homa/homa_c.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int cases;
+static int failures;
+
+static void check(int ok, const char *what) {
+    ++cases;
+    if (!ok) ++failures;
+    printf("%s %d - %s\n", ok ? "ok" : "not ok", cases, what);
+}
+
+/* Bytes of a received message read in place, as a zero-copy reader does. */
+static int same_bytes(homa_host *h, const homa_msg *m, const uint8_t *want, size_t len) {
+    if (m->length != len) return 0;
+    for (size_t k = 0; k < len; ++k) {
+        const uint8_t *page = homa_host_pool_base(h) + m->bpage_offsets[k / HOMA_BPAGE_SIZE];
+        if (page[k % HOMA_BPAGE_SIZE] != want[k]) return 0;
+    }
+    return 1;
+}
+
+/* One echo: client sends `len` bytes, server checks them in its bpages and replies with its
+ * own copy, client checks the response. */
+static int echo(homa_host *h, homa_sock *srv, homa_sock *cli, const homa_addr *at,
+                const uint8_t *body, size_t len, uint64_t cookie) {
+    uint64_t id;
+    homa_msg req, resp;
+    uint8_t *copy = malloc(len);
+    int ok = copy != NULL && homa_send(cli, at, body, len, cookie, &id) == 0 &&
+             homa_recv(srv, HOMA_RECVMSG_REQUEST, 0, 2000000000, &req) == 0 && (req.id & 1) &&
+             same_bytes(h, &req, body, len) && homa_msg_copy(h, &req, copy, len) == len &&
+             homa_reply(srv, &req.peer, req.id, copy, len) == 0 &&
+             homa_return_bpages(h, &req) == 0 && req.num_bpages == 0 &&
+             homa_recv(cli, HOMA_RECVMSG_RESPONSE, id, 2000000000, &resp) == 0 &&
+             resp.id == id && resp.cookie == cookie && resp.error == 0 &&
+             same_bytes(h, &resp, body, len) && homa_return_bpages(h, &resp) == 0;
+    free(copy);
+    return ok;
+}
+
+int main(void) {
+    char prefix[64], why[256];
+    snprintf(prefix, sizeof prefix, "--file-prefix=homa_c-%d", (int)getpid());
+    char *argv[] = {"homa_c_test", "--no-huge", "--no-shconf", "--no-pci", "-m", "512", "-l", "0",
+                    prefix, "--vdev=net_null0,no-rx=1", "--", "--local=10.0.0.1", "--pool_mb=16"};
+    int argc = (int)(sizeof argv / sizeof argv[0]);
+    printf("1..9\n");
+    char *bad_argv[] = {"homa_c_test", "--", "--local=10.0.0"};
+    homa_host *h = NULL;
+    int rc = homa_host_create(3, bad_argv, &h, why, sizeof why);
+    check(rc == -EINVAL && strstr(why, "--local") != NULL, "bad --local: -EINVAL and a reason");
+    rc = homa_host_create(argc, argv, &h, why, sizeof why);
+    check(rc == 0 && h != NULL && why[0] == '\0', "host from EAL arguments");
+    if (rc != 0) {
+        printf("# %s\nBail out! no host\n", why);
+        return 1;
+    }
+    homa_host *again = NULL;
+    check(homa_host_create(argc, argv, &again, why, sizeof why) == -EALREADY && again == NULL,
+          "a second host from EAL arguments: -EALREADY");
+
+    homa_addr a;
+    char text[32];
+    check(homa_addr_parse("10.0.0.1:99", &a) == 0 && a.family == 4 && a.port == 99 &&
+              homa_addr_format(&a, text, sizeof text) == 11 && strcmp(text, "10.0.0.1:99") == 0 &&
+              homa_addr_parse("10.0.0.1", &a) == -EINVAL &&
+              homa_addr_parse("[fd00::1]:99", &a) == -EAFNOSUPPORT &&
+              homa_addr_format(&a, text, 4) == -ENOSPC,
+          "addresses parse and format; bad ones are -EINVAL, IPv6 -EAFNOSUPPORT");
+
+    homa_sock *srv = NULL, *cli = NULL;
+    homa_addr at, mine;
+    check(homa_sock_open(h, 99, &srv) == 0 && homa_sock_open(h, 0, &cli) == 0 &&
+              homa_sock_open(h, 99, &srv) == -EADDRINUSE &&
+              homa_sock_local_addr(srv, &at) == 0 && at.port == 99 &&
+              homa_sock_local_addr(cli, &mine) == 0 && mine.port >= 0x8000,
+          "server and client sockets; a port in use is -EADDRINUSE");
+
+    static uint8_t big[300000];
+    for (size_t k = 0; k < sizeof big; ++k) big[k] = (uint8_t)(k * 13 + k / 251);
+    int ok = 1;
+    for (uint64_t i = 1; i <= 20; ++i) ok &= echo(h, srv, cli, &at, big + i, 100 * i, i);
+    check(ok, "20 echoes of 100..2000 bytes verified in the bpages, cookies back");
+    check(echo(h, srv, cli, &at, big, sizeof big, 77), "a 300 KB echo across 5 bpages");
+
+    homa_msg m;
+    uint64_t id1, id2;
+    homa_addr nobody = at;
+    nobody.port = 98;
+    check(homa_recv(cli, HOMA_RECVMSG_RESPONSE | HOMA_RECVMSG_NONBLOCKING, 0, 0, &m) == -EAGAIN &&
+              homa_recv(cli, HOMA_RECVMSG_RESPONSE, 0, 1000000, &m) == -ETIMEDOUT &&
+              homa_recv(cli, HOMA_RECVMSG_NONBLOCKING, 0, 0, &m) == -EINVAL &&
+              homa_send(cli, &at, big, 0, 0, &id1) == -EINVAL &&
+              homa_send(cli, &at, big, HOMA_MAX_MESSAGE_LENGTH + 1, 0, &id1) == -EMSGSIZE &&
+              homa_reply(srv, &mine, 12345, "x", 1) == -ENOENT && homa_abort(cli, 4242, 0) == -ENOENT,
+          "recv flags and errors: -EAGAIN, -ETIMEDOUT, -EINVAL, -EMSGSIZE, -ENOENT");
+
+    homa_msg r1, r2;
+    check(homa_send(cli, &nobody, "a", 1, 5, &id1) == 0 && homa_send(cli, &nobody, "b", 1, 6, &id2) == 0 &&
+              homa_abort(cli, id1, ECANCELED) == 0 && homa_abort(cli, id2, -EPIPE) == 0 &&
+              homa_recv(cli, HOMA_RECVMSG_RESPONSE, id1, 1000000000, &r1) == 0 &&
+              homa_recv(cli, HOMA_RECVMSG_RESPONSE, id2, 1000000000, &r2) == 0 &&
+              r1.error == -ECANCELED && r1.cookie == 5 && r1.length == 0 && r2.error == -EPIPE &&
+              r2.cookie == 6,
+          "abort: the RPC completes with the negative errno and its cookie");
+    homa_sock_close(cli);
+    homa_sock_close(srv);
+    homa_host_destroy(h);
+    return failures == 0 ? 0 : 1;
+}
