@@ -92,6 +92,12 @@ Fate handle_frame(Worker::Impl &w, rte_mbuf *m, bool steered) {
         ++w.stats.rx_decode_errors[static_cast<size_t>(e)];
         return Fate::kFree;
     }
+    if (v.is_ipv6()) {
+        // A valid Homa packet over IPv6, but the engine is keyed by IPv4 addresses: dropped
+        // and counted until peers are 128-bit (issue 17).
+        ++w.stats.rx_ipv6_homa_unsupported;
+        return Fate::kFree;
+    }
     if (v.dst_ip() != w.cfg.engine.local_ip) {
         ++w.stats.rx_not_for_us;
         return Fate::kFree;

@@ -83,6 +83,7 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("busy_polls", w.busy_polls);
     visit("rx_frames", w.rx_frames);
     visit("rx_not_for_us", w.rx_not_for_us);
+    visit("rx_ipv6_homa_unsupported", w.rx_ipv6_homa_unsupported);
     visit("rx_linearized", w.rx_linearized);
     visit("rx_too_big", w.rx_too_big);
     // Where the frames that never reach the Homa decoder go: with these, rx_frames is the sum
