@@ -10,6 +10,7 @@
 #include "homa/dataplane/steering.h"
 #include "homa/proto/decode.h"
 #include "icmp.h"
+#include "ndp.h"
 #include "worker_impl.h"
 
 namespace homa::dp {
@@ -30,7 +31,7 @@ bool steer(Worker::Impl &w, rte_mbuf *m, uint16_t to) {
     return true;
 }
 
-// Every other worker learns from an ARP frame too (see worker_host.cc's DESIGN NOTES).
+// Every other worker learns from an ARP (or ND) frame too (see worker_host.cc's DESIGN NOTES).
 void share_arp(Worker::Impl &w, rte_mbuf *m) {
     uint16_t n = w.cfg.steering->num_workers();
     for (uint16_t to = 0; to < n; ++to) {
@@ -79,6 +80,14 @@ Fate handle_frame(Worker::Impl &w, rte_mbuf *m, bool steered) {
         }
         if (type == wire::kEtherTypeIpv4 && len >= l2 + 20 && data[l2 + 9] == kIpProtoIcmp) {
             if (!handle_host_frame(w, data, len, steered)) ++w.stats.rx_other;
+            return Fate::kFree;
+        }
+        if (type == wire::kEtherTypeIpv6 && len >= l2 + 40 && data[l2 + 6] == kIpProtoIcmp6) {
+            if (!handle_host6_frame(w, data, len, steered)) ++w.stats.rx_other;
+            if (!steered && w.cfg.steering && w.cfg.steering->num_workers() > 1 &&
+                is_nd_frame(data, len)) {
+                share_arp(w, m);
+            }
             return Fate::kFree;
         }
     }

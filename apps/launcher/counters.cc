@@ -99,6 +99,10 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("steer_ring_full", w.steer_ring_full);
     visit("arp_requests_sent", w.arp_requests_sent);
     visit("arp_replies_sent", w.arp_replies_sent);
+    visit("rx_nd", w.rx_nd);
+    visit("nd_advertisements_sent", w.nd_advertisements_sent);
+    visit("nd_solicitations_sent", w.nd_solicitations_sent);
+    visit("rx_icmp6_echo", w.rx_icmp6_echo);
     visit("tx_queue_full", w.tx_queue_full);
     visit("tx_frames", w.tx_frames);
     visit("tx_zero_copy", w.tx_zero_copy);
