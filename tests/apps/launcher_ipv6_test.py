@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The launcher with an IPv6 address (--local_ip=IPv4,IPv6) on a net_pcap port (TAP): a Neighbour
 Solicitation for its address gets a Neighbour Advertisement with its MAC, a ping -6 gets its
-echo reply (checksums verified here), IPv6 static neighbours are accepted, and an IPv6-only
---local_ip fails with a clear message while Homa is IPv4 only."""
+echo reply (checksums verified here), IPv6 static neighbours are accepted, the dual-stack
+example config starts and stops cleanly, and an IPv6-only --local_ip fails with a clear message
+while Homa is IPv4 only."""
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcap_frames  # noqa: E402  (beside this script)
 from tap_cases import finish, tap  # noqa: E402
 
-launcher = sys.argv[1]
+launcher, config_dir = sys.argv[1], sys.argv[2]
 # net_pcap's MAC is 02:70:63:61:70:<port> ("\x02pcap").
 OUR_MAC = bytes.fromhex("027063617000")
 PEER_MAC = bytes.fromhex("3a1b2c3d4e5f")
@@ -141,6 +142,14 @@ tap("launcher_runs_with_an_ipv6_address", run)
 if "out" in state:
     tap("neighbour_solicitation_answered", advertised)
     tap("ping6_answered", echoed)
+def example_config_runs():
+    r = subprocess.run(eal("net_null0") + [f"--flagfile={config_dir}/nic_dual_stack.conf",
+                                           "--stats_period=0", "--duration=0.5"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "stopped cleanly" in r.stderr, r.stderr[-2000:]
+
+
 tap("ipv6_only_local_ip_refused_clearly", ipv6_only_refused)
+tap("dual_stack_example_config_runs", example_config_runs)
 shutil.rmtree(work, ignore_errors=True)
 finish()
