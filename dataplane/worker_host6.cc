@@ -1,6 +1,8 @@
 // The IPv6 side of being a host on a link: answering Neighbour Solicitations for our address,
-// learning from solicitations and advertisements, resolving IPv6 next hops by solicitations
-// (frames held meanwhile, as for ARP), and ICMPv6 echo replies. Nothing here runs unless the
+// learning from solicitations and advertisements, re-probing learned neighbours by
+// solicitations when they go stale (the neighbour cache's timers, as for ARP), and ICMPv6 echo
+// replies. Resolving next hops for frames we send comes with Homa over IPv6 (docs/ipv6.md):
+// nothing sends IPv6 frames through the cache yet. Nothing here runs unless the
 // worker has an IPv6 address (WorkerConfig::local_ip6).
 //
 // DESIGN NOTES: it mirrors worker_host.cc: per-worker caches, and an NS/NA received by one
@@ -64,30 +66,6 @@ void handle_nd(Worker::Impl &w, const NdPacket &nd, bool steered) {
 bool is_nd_frame(const uint8_t *data, uint32_t len) {
     NdPacket nd;
     return parse_nd({data, len}, &nd);
-}
-
-void send_to_next_hop6(Worker::Impl &w, rte_mbuf *m, const wire::Ipv6Addr &dst) {
-    MacAddr mac;
-    if (!w.cfg.resolve_neighbours) {
-        if (w.neighbours6.state(dst, &mac) != NeighbourState::kStatic) mac = w.cfg.default_dst_mac;
-        set_dst_mac(m, mac);
-        queue_tx(w, m);
-        return;
-    }
-    switch (w.neighbours6.resolve(dst, m, w.now_ns, &mac)) {
-    case NeighbourResult::kSend:
-        set_dst_mac(m, mac);
-        queue_tx(w, m);
-        break;
-    case NeighbourResult::kHoldAndProbe:
-        send_ns(w, dst);
-        break;
-    case NeighbourResult::kHold:
-        break;
-    case NeighbourResult::kDrop:
-        rte_pktmbuf_free(m);
-        break;
-    }
 }
 
 bool handle_host6_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered) {

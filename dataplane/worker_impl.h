@@ -147,15 +147,13 @@ rte_mbuf *build_frame(Worker::Impl &w, size_t room, Fill &&fill) {
 }
 
 // worker_host6.cc
-/** IPv6 next hop: like send_to_next_hop, resolved by Neighbour Discovery (all IPv6
- *  destinations are taken to be on the link). Takes the mbuf in every case. */
-void send_to_next_hop6(Worker::Impl &w, rte_mbuf *m, const wire::Ipv6Addr &dst);
 /** Handles an ICMPv6 frame (NS, NA, echo request) when the worker has an IPv6 address;
  *  returns true if it was one of those. `steered`: another worker already answered it. */
 bool handle_host6_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered);
 /** True if the frame is a Neighbour Solicitation or Advertisement (shared between workers). */
 bool is_nd_frame(const uint8_t *data, uint32_t len);
-/** ND timers: solicitation retries, drops of frames whose next hop failed. */
+/** ND timers: solicitations re-probing stale neighbours (and, once frames are held, retries
+ *  and drops of frames whose next hop failed). */
 uint32_t poll_neighbours6(Worker::Impl &w);
 
 }  // namespace homa::dp

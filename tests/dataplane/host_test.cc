@@ -450,6 +450,30 @@ TEST(HostNdp, SolicitationAnsweredByteByByteAndSolicitorLearned) {
     EXPECT_EQ(wire.worker().stats().rx_nd, 1u);
 }
 
+TEST(HostNdp, StaleNeighbourReprobedBySolicitation) {
+    Wire wire("nd6", [](dp::WorkerConfig &wc) {
+        wc.local_ip6 = kOurIp6;
+        // Learned entries go stale after 30 ms; retries only after a second (never here), so
+        // a slow machine cannot make a second probe appear.
+        wc.neighbour.reachable_ns = 30'000'000;
+        wc.neighbour.probe_interval_ns = 1'000'000'000;
+    });
+    ASSERT_EQ(wire.error, "");
+    wire.inject(ns_for(kOurIp6Hex));
+    ASSERT_EQ(wire.take().size(), 1u);  // our advertisement
+    usleep(60'000);
+    auto out = wire.take();
+    // "Who has fd00::1?" from us to ff02::1:ff00:1 with our link-layer address.
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0], with_icmp6_checksum(hex("3333ff000001" + hex_mac(wire.mac) + "86dd" +
+                                              "60000000" "0020" "3a" "ff" + kOurIp6Hex +
+                                              "ff0200000000000000000001ff000001" +
+                                              "87000000" "00000000" + kPeerIp6Hex + "0101" +
+                                              hex_mac(wire.mac))));
+    EXPECT_EQ(wire.worker().stats().nd_solicitations_sent, 1u);
+    EXPECT_EQ(wire.worker().neighbours6().stats().probes, 1u);
+}
+
 TEST(HostNdp, SolicitationForAnotherAddressIgnored_AndNoIpv6NoAnswer) {
     Wire wire("nd2", with_ipv6);
     ASSERT_EQ(wire.error, "");
