@@ -7,8 +7,8 @@
 #include <rte_mbuf.h>
 
 #include "homa/dataplane/steering.h"
-#include "ndp.h"
 #include "homa/mem/bpage_pool.h"
+#include "ndp.h"
 
 #include <cstdio>
 

@@ -83,8 +83,9 @@ Fate handle_frame(Worker::Impl &w, rte_mbuf *m, bool steered) {
             return Fate::kFree;
         }
         if (type == wire::kEtherTypeIpv6 && len >= l2 + 40 && data[l2 + 6] == kIpProtoIcmp6) {
-            if (!handle_host6_frame(w, data, len, steered)) ++w.stats.rx_other;
-            if (!steered && w.cfg.steering && w.cfg.steering->num_workers() > 1 &&
+            bool handled = handle_host6_frame(w, data, len, steered);
+            if (!handled) ++w.stats.rx_other;
+            if (handled && !steered && w.cfg.steering && w.cfg.steering->num_workers() > 1 &&
                 is_nd_frame(data, len)) {
                 share_arp(w, m);
             }

@@ -47,18 +47,23 @@ std::string hex_mac(const dp::MacAddr &m) {
 class Wire {
 public:
     explicit Wire(const std::string &name,
-                  const std::function<void(dp::WorkerConfig &)> &tweak = {}) {
+                  const std::function<void(dp::WorkerConfig &)> &tweak = {},
+                  uint16_t workers = 1) {
         unsigned socket = rte_socket_id();
         in_ = rte_ring_create((name + "_in").c_str(), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
         out_ = rte_ring_create((name + "_out").c_str(), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
         EXPECT_NE(in_, nullptr);
         EXPECT_NE(out_, nullptr);
-        int port = rte_eth_from_rings(name.c_str(), &in_, 1, &out_, 1, socket);
+        // One RX queue; a TX queue per worker, all into the one ring the test drains (the
+        // test polls the workers from one thread, so the single-producer ring is safe).
+        std::vector<rte_ring *> tx(workers, out_);
+        int port = rte_eth_from_rings(name.c_str(), &in_, 1, tx.data(), workers, socket);
         EXPECT_GE(port, 0);
         mp_ = rte_pktmbuf_pool_create((name + "_mb").c_str(), 4095, 0, 0,
                                       RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(socket));
         EXPECT_NE(mp_, nullptr);
-        error = host.build(name, static_cast<uint16_t>(port), kOurIp, 1, mp_, 8u << 20, tweak);
+        error = host.build(name, static_cast<uint16_t>(port), kOurIp, workers, mp_, 8u << 20,
+                           tweak);
         mac = host.info.mac;
     }
     dp::Worker &worker() { return *host.workers[0]; }
@@ -72,7 +77,9 @@ public:
     }
     /** Polls `polls` times, then returns every frame the worker sent, linearized. */
     std::vector<Bytes> take(int polls = 3) {
-        for (int i = 0; i < polls; ++i) worker().poll();
+        for (int i = 0; i < polls; ++i) {
+            for (auto *w : host.workers) w->poll();
+        }
         std::vector<Bytes> frames;
         void *obj;
         while (rte_ring_dequeue(out_, &obj) == 0) {
@@ -472,6 +479,24 @@ TEST(HostNdp, StaleNeighbourReprobedBySolicitation) {
                                               hex_mac(wire.mac))));
     EXPECT_EQ(wire.worker().stats().nd_solicitations_sent, 1u);
     EXPECT_EQ(wire.worker().neighbours6().stats().probes, 1u);
+}
+
+TEST(HostNdp, SolicitationSharedSoEveryWorkerLearns) {
+    // net_ring has one RX queue: worker 0 receives, answers once, and hands the solicitation
+    // to worker 1, which only learns from it (as for ARP).
+    Wire wire("nd7", with_ipv6, 2);
+    ASSERT_EQ(wire.error, "");
+    wire.inject(ns_for(kOurIp6Hex));
+    auto out = wire.take();
+    ASSERT_EQ(out.size(), 1u);
+    for (auto *w : wire.host.workers) {
+        EXPECT_EQ(w->neighbours6().state(kPeerIp6), dp::NeighbourState::kReachable);
+        EXPECT_EQ(w->stats().rx_nd, 1u);
+    }
+    EXPECT_EQ(wire.host.workers[0]->stats().arp_shared, 1u);
+    EXPECT_EQ(wire.host.workers[0]->stats().nd_advertisements_sent +
+                  wire.host.workers[1]->stats().nd_advertisements_sent,
+              1u);
 }
 
 TEST(HostNdp, SolicitationForAnotherAddressIgnored_AndNoIpv6NoAnswer) {
