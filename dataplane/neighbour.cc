@@ -43,7 +43,8 @@ BasicNeighbourCache<Addr>::BasicNeighbourCache(const NeighbourConfig &config) : 
 }
 
 template <typename Addr>
-typename BasicNeighbourCache<Addr>::Entry *BasicNeighbourCache<Addr>::find(const Addr &ip) noexcept {
+typename BasicNeighbourCache<Addr>::Entry *BasicNeighbourCache<Addr>::find(
+    const Addr &ip) noexcept {
     return const_cast<Entry *>(static_cast<const BasicNeighbourCache *>(this)->find(ip));
 }
 

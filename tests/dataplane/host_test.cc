@@ -434,8 +434,8 @@ void with_ipv6(dp::WorkerConfig &wc) { wc.local_ip6 = kOurIp6; }
 
 // "Who has fd00::2?" from fd00::1, as Linux sends it: to ff02::1:ff00:2.
 Bytes ns_for(const std::string &target_hex) {
-    return with_icmp6_checksum(hex("3333ff000002" "3a1b2c3d4e5f" "86dd" "60000000" "0020" "3a" "ff" +
-                                   kPeerIp6Hex + "ff0200000000000000000001ff000002" +
+    return with_icmp6_checksum(hex("3333ff000002" "3a1b2c3d4e5f" "86dd" "60000000" "0020" "3a"
+                                   "ff" + kPeerIp6Hex + "ff0200000000000000000001ff000002" +
                                    "87000000" "00000000" + target_hex + "0101" "3a1b2c3d4e5f"));
 }
 
@@ -451,7 +451,8 @@ TEST(HostNdp, SolicitationAnsweredByteByByteAndSolicitorLearned) {
                                               kPeerIp6Hex + "88000000" "60000000" + kOurIp6Hex +
                                               "0201" + hex_mac(wire.mac))));
     dp::MacAddr learned;
-    EXPECT_EQ(wire.worker().neighbours6().state(kPeerIp6, &learned), dp::NeighbourState::kReachable);
+    EXPECT_EQ(wire.worker().neighbours6().state(kPeerIp6, &learned),
+              dp::NeighbourState::kReachable);
     EXPECT_EQ(learned, kPeerMac);
     EXPECT_EQ(wire.worker().stats().nd_advertisements_sent, 1u);
     EXPECT_EQ(wire.worker().stats().rx_nd, 1u);

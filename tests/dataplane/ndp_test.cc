@@ -127,7 +127,8 @@ TEST(Ndp, BuildsSolicitationByteForByte) {
     ASSERT_EQ(n, 86u);
     out.resize(n);
     auto want = hex("3333ff000001" "020000000001" "86dd"
-                    "60000000" "0020" "3a" "ff" + our_ip_hex() + "ff0200000000000000000001ff000001" +
+                    "60000000" "0020" "3a" "ff" + our_ip_hex() +
+                    "ff0200000000000000000001ff000001" +
                     "87" "00" "0000" "00000000" + kKernelIpHex + "01" "01" "020000000001");
     dpdk_checksum(want);
     EXPECT_EQ(out, want);

@@ -243,9 +243,8 @@ std::vector<Frame> HostileFrames::impossible() {
     a6.dst_ip = {0xfd, 0x66, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     std::vector<uint8_t> payload(1000, 0x5A);
     std::array<uint8_t, 2048> buf{};
-    Frame ok6 = checked(buf, wire::encode(buf, a6, data_header(common(client_port(), t_.server_port),
-                                                               1000, 1000, 0), payload),
-                        "an IPv6 DATA frame");
+    Data d6 = data_header(common(client_port(), t_.server_port), 1000, 1000, 0);
+    Frame ok6 = checked(buf, wire::encode(buf, a6, d6, payload), "an IPv6 DATA frame");
     out.push_back(ok6);
     constexpr size_t kIp6 = kL2;
     Frame f6 = ok6;

@@ -1,5 +1,5 @@
-// Families of hostile Ethernet/IPv4 (and some IPv6)/Homa frames for the launcher's hostile-pcap test
-// (tests/apps/hostile_pcap_test.py), built with proto's public encoders so that every frame
+// Families of hostile Ethernet/IPv4 (and some IPv6)/Homa frames for the launcher's hostile-pcap
+// test (tests/apps/hostile_pcap_test.py), built with proto's public encoders so that every frame
 // starts from the real wire format and differs from a valid one only where it means to.
 #pragma once
 

@@ -1,7 +1,8 @@
 // Writes the seed corpus for wire_fuzz: one valid frame of every packet type (plain and VLAN
 // tagged, over IPv4 and over IPv6) and a few malformed neighbours, among them IPv6 frames with
-// extension headers so that the fuzzer starts inside the extension-header walk. Usage: make_wire_corpus <dir>. The output is
-// committed under tests/fuzz/corpus/wire; rerun this when a packet type is added.
+// extension headers so that the fuzzer starts inside the extension-header walk.
+// Usage: make_wire_corpus <dir>. The output is committed under tests/fuzz/corpus/wire; rerun
+// this when a packet type is added.
 #include <array>
 #include <cstdio>
 #include <fstream>

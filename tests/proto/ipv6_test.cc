@@ -39,7 +39,8 @@ FrameAddr6 addr6(uint8_t priority, uint32_t flow_label = 0, uint16_t vlan = 0) {
     return a;
 }
 
-std::vector<uint8_t> golden(uint8_t priority, uint32_t label, uint16_t vlan, const ByteWriter &homa) {
+std::vector<uint8_t> golden(uint8_t priority, uint32_t label, uint16_t vlan,
+                            const ByteWriter &homa) {
     auto f = ByteWriter::l2l3_ipv6(kDstMac, kSrcMac, kSrcIp, kDstIp, priority, label, vlan,
                                    homa.size());
     f.insert(f.end(), homa.bytes().begin(), homa.bytes().end());
@@ -54,7 +55,9 @@ std::vector<uint8_t> encoded(const FrameAddr6 &a, const Fields &f) {
     return {buf.begin(), buf.begin() + n};
 }
 
-std::vector<uint8_t> busy6() { return encoded(addr6(4), Bare{.type = PacketType::kBusy, .common = kPorts}); }
+std::vector<uint8_t> busy6() {
+    return encoded(addr6(4), Bare{.type = PacketType::kBusy, .common = kPorts});
+}
 
 DecodeError decode(const std::vector<uint8_t> &f) {
     PacketView v;

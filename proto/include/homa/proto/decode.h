@@ -2,7 +2,8 @@
  * @file
  * Validation and typed views of received frames.
  *
- * decode_frame() checks a raw frame (Ethernet II, optional 802.1Q tag, IPv4 or IPv6, Homa) and either
+ * decode_frame() checks a raw frame (Ethernet II, optional 802.1Q tag, IPv4 or IPv6, Homa) and
+ * either
  * returns a PacketView whose header pointers are safe to dereference, or the first reason the
  * frame is unacceptable. Every reason is its own enum value so that the dataplane can count
  * drops precisely (Linux Homa's skb_drop_reason idea).
