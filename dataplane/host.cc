@@ -8,6 +8,7 @@
 
 #include "homa/dataplane/steering.h"
 #include "homa/mem/bpage_pool.h"
+#include "ndp.h"
 
 #include <cstdio>
 
@@ -47,6 +48,11 @@ std::unique_ptr<Host> Host::create(const HostConfig &hc, std::string *error) {
     ps.mbuf_pool = mbufs;
     ps.mtu = hc.worker.engine.mtu;
     ps.vlan_id = hc.worker.vlan_id;
+    if (!is_unspecified(hc.worker.local_ip6)) {
+        // Solicitations for our address, and advertisements answering probes from :: .
+        ps.multicast_macs.push_back(multicast_mac(solicited_node(hc.worker.local_ip6)));
+        ps.multicast_macs.push_back(multicast_mac(kAllNodes));
+    }
     h->port_ = hc.port_id;
     if (setup_port(ps, &h->info_, &err) < 0) return fail(err);
     h->port_started_ = true;

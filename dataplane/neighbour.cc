@@ -1,4 +1,4 @@
-// The neighbour cache; see neighbour.h.
+// The neighbour cache, for IPv4 and IPv6 keys alike; see neighbour.h.
 //
 // DESIGN NOTES: open addressing with linear probing over a power-of-two table, because the
 // transmit path looks an address up per frame and a hash probe is one or two cache lines.
@@ -21,9 +21,19 @@ uint32_t slot_of(uint32_t ip, uint32_t mask) {
     return static_cast<uint32_t>((uint64_t{ip} * 0x9E3779B97F4A7C15ull) >> 40) & mask;
 }
 
+uint32_t slot_of(const wire::Ipv6Addr &ip, uint32_t mask) {
+    // On one link the prefix is shared: the interface identifier (last 8 bytes) differs.
+    uint64_t iid = 0;
+    for (size_t i = 8; i < 16; ++i) iid = iid << 8 | ip[i];
+    uint64_t prefix = 0;
+    for (size_t i = 0; i < 8; ++i) prefix = prefix << 8 | ip[i];
+    return static_cast<uint32_t>(((iid ^ prefix * 31) * 0x9E3779B97F4A7C15ull) >> 40) & mask;
+}
+
 }  // namespace
 
-NeighbourCache::NeighbourCache(const NeighbourConfig &config) : cfg_(config) {
+template <typename Addr>
+BasicNeighbourCache<Addr>::BasicNeighbourCache(const NeighbourConfig &config) : cfg_(config) {
     cfg_.capacity = std::bit_ceil(std::max<uint32_t>(cfg_.capacity, 2));
     cfg_.hold_frames = std::max<uint32_t>(cfg_.hold_frames, 1);
     cfg_.hold_per_address = std::clamp<uint32_t>(cfg_.hold_per_address, 1, cfg_.hold_frames);
@@ -32,11 +42,15 @@ NeighbourCache::NeighbourCache(const NeighbourConfig &config) : cfg_(config) {
     held_.reserve(cfg_.hold_frames);
 }
 
-NeighbourCache::Entry *NeighbourCache::find(uint32_t ip) noexcept {
-    return const_cast<Entry *>(static_cast<const NeighbourCache *>(this)->find(ip));
+template <typename Addr>
+typename BasicNeighbourCache<Addr>::Entry *BasicNeighbourCache<Addr>::find(
+    const Addr &ip) noexcept {
+    return const_cast<Entry *>(static_cast<const BasicNeighbourCache *>(this)->find(ip));
 }
 
-const NeighbourCache::Entry *NeighbourCache::find(uint32_t ip) const noexcept {
+template <typename Addr>
+const typename BasicNeighbourCache<Addr>::Entry *BasicNeighbourCache<Addr>::find(
+    const Addr &ip) const noexcept {
     uint32_t mask = static_cast<uint32_t>(entries_.size() - 1);
     uint32_t s = slot_of(ip, mask);
     for (uint32_t i = 0; i <= mask; ++i, s = (s + 1) & mask) {
@@ -47,7 +61,9 @@ const NeighbourCache::Entry *NeighbourCache::find(uint32_t ip) const noexcept {
     return nullptr;
 }
 
-NeighbourCache::Entry *NeighbourCache::insert(uint32_t ip, uint64_t /*now_ns*/) noexcept {
+template <typename Addr>
+typename BasicNeighbourCache<Addr>::Entry *BasicNeighbourCache<Addr>::insert(
+    const Addr &ip, uint64_t /*now_ns*/) noexcept {
     uint32_t mask = static_cast<uint32_t>(entries_.size() - 1);
     uint32_t s = slot_of(ip, mask);
     for (uint32_t i = 0; i <= mask; ++i, s = (s + 1) & mask) {
@@ -76,7 +92,8 @@ NeighbourCache::Entry *NeighbourCache::insert(uint32_t ip, uint64_t /*now_ns*/) 
     return victim;
 }
 
-void NeighbourCache::start_resolution(Entry &e, uint64_t now_ns) noexcept {
+template <typename Addr>
+void BasicNeighbourCache<Addr>::start_resolution(Entry &e, uint64_t now_ns) noexcept {
     e.state = State::kIncomplete;
     e.probes = 1;
     e.num_held = 0;
@@ -86,7 +103,8 @@ void NeighbourCache::start_resolution(Entry &e, uint64_t now_ns) noexcept {
     ++stats_.probes;
 }
 
-bool NeighbourCache::add_static(uint32_t ip, const MacAddr &mac) {
+template <typename Addr>
+bool BasicNeighbourCache<Addr>::add_static(const Addr &ip, const MacAddr &mac) {
     Entry *e = find(ip);
     if (e == nullptr) e = insert(ip, 0);
     if (e == nullptr) return false;
@@ -96,8 +114,9 @@ bool NeighbourCache::add_static(uint32_t ip, const MacAddr &mac) {
     return true;
 }
 
-NeighbourResult NeighbourCache::resolve(uint32_t ip, void *frame, uint64_t now_ns,
-                                        MacAddr *mac) {
+template <typename Addr>
+NeighbourResult BasicNeighbourCache<Addr>::resolve(const Addr &ip, void *frame, uint64_t now_ns,
+                                                   MacAddr *mac) {
     Entry *e = find(ip);
     if (e != nullptr && (e->state == State::kStatic || e->state == State::kReachable)) {
         ++stats_.hits;
@@ -133,16 +152,21 @@ NeighbourResult NeighbourCache::resolve(uint32_t ip, void *frame, uint64_t now_n
     return NeighbourResult::kHoldAndProbe;
 }
 
-NeighbourCache::State NeighbourCache::state(uint32_t ip, MacAddr *mac) const noexcept {
+template <typename Addr>
+NeighbourState BasicNeighbourCache<Addr>::state(const Addr &ip, MacAddr *mac) const noexcept {
     const Entry *e = find(ip);
     if (e == nullptr) return State::kFree;
     if (mac) *mac = e->mac;
     return e->state;
 }
 
-uint32_t NeighbourCache::held(uint32_t ip) const noexcept {
+template <typename Addr>
+uint32_t BasicNeighbourCache<Addr>::held(const Addr &ip) const noexcept {
     const Entry *e = find(ip);
     return e ? e->num_held : 0;
 }
+
+template class BasicNeighbourCache<uint32_t>;
+template class BasicNeighbourCache<wire::Ipv6Addr>;
 
 }  // namespace homa::dp

@@ -56,6 +56,29 @@ int lsc_callback(uint16_t port, rte_eth_event_type, void *, void *) {
 
 }  // namespace
 
+namespace {
+
+// IPv6 ND arrives on multicast MACs that a NIC drops unless told otherwise: an exact filter
+// where the PMD has one, else all-multicast, else whatever promiscuous mode already gives.
+MulticastMode admit_multicast(uint16_t p, const std::vector<std::array<uint8_t, 6>> &macs) {
+    if (macs.empty()) return MulticastMode::kNotNeeded;
+    std::vector<rte_ether_addr> list(macs.size());
+    for (size_t i = 0; i < macs.size(); ++i) std::memcpy(list[i].addr_bytes, macs[i].data(), 6);
+    if (rte_eth_dev_set_mc_addr_list(p, list.data(), static_cast<uint32_t>(list.size())) == 0) {
+        return MulticastMode::kFilter;
+    }
+    if (rte_eth_allmulticast_enable(p) == 0 && rte_eth_allmulticast_get(p) == 1) {
+        return MulticastMode::kAllMulticast;
+    }
+    if (rte_eth_promiscuous_get(p) == 1) return MulticastMode::kPromiscuous;
+    rte_log(RTE_LOG_WARNING, port_log_type(),
+            "HOMA_PORT: port %u admits no multicast (no filter, all-multicast or promiscuous "
+            "mode): IPv6 neighbour discovery depends on the link delivering it anyway\n", p);
+    return MulticastMode::kNone;
+}
+
+}  // namespace
+
 int port_log_type() {
     // Registered once, on first use; rte_log_register_type_and_pick_level returns the same
     // id for the same name, so a second registration would be harmless anyway.
@@ -168,6 +191,7 @@ int setup_port(const PortSetup &ps, PortInfo *info, std::string *error) {
         return fail(error, p, drv, "rte_eth_dev_start", rc);
     }
     if (ps.promiscuous) rte_eth_promiscuous_enable(p);  // best effort: not all PMDs can
+    info->multicast = admit_multicast(p, ps.multicast_macs);
     rte_ether_addr mac{};
     if (int rc = rte_eth_macaddr_get(p, &mac); rc < 0) {
         return fail(error, p, drv, "rte_eth_macaddr_get", rc);

@@ -35,7 +35,7 @@ PoolOps pool_ops(PoolBinding *b) {
 
 Worker::Impl::Impl(const WorkerConfig &c)
     : cfg(c), binding{c.pool, c.pool_cache}, engine(c.engine, pool_ops(&binding)),
-      neighbours(c.neighbour) {}
+      neighbours(c.neighbour), neighbours6(c.neighbour) {}
 
 Worker::Impl::~Impl() {
     drop_held_frames(*this);
@@ -111,6 +111,11 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
     for (const auto &[ip, mac] : config.neighbours) {
         if (!w.neighbours.add_static(ip, mac)) return fail("worker: too many static neighbours");
     }
+    for (const auto &[ip, mac] : config.neighbours6) {
+        if (!w.neighbours6.add_static(ip, mac)) {
+            return fail("worker: too many static IPv6 neighbours");
+        }
+    }
     w.freeze = config.trace_freeze;
     if (w.freeze == nullptr) {
         w.own_freeze = std::make_unique<TraceFreeze>(kTraceClockIsTsc ? rte_get_tsc_hz() : 0);
@@ -183,6 +188,7 @@ mem::BpagePool &Worker::pool() noexcept { return *impl_->cfg.pool; }
 unsigned Worker::pool_cache() const noexcept { return impl_->cfg.pool_cache; }
 const WorkerStats &Worker::stats() const noexcept { return impl_->stats; }
 const NeighbourCache &Worker::neighbours() const noexcept { return impl_->neighbours; }
+const Neighbour6Cache &Worker::neighbours6() const noexcept { return impl_->neighbours6; }
 const NeighbourStats &Worker::neighbour_stats() const noexcept {
     return impl_->neighbours.stats();
 }

@@ -21,7 +21,6 @@
 #include "worker_impl.h"
 
 namespace homa::dp {
-namespace {
 
 // Queues a finished frame for the next TX burst; beyond the limit (a port that stopped
 // taking frames, e.g. link down) it is dropped: Homa resends what matters.
@@ -39,26 +38,10 @@ void set_dst_mac(rte_mbuf *m, const MacAddr &mac) {
     std::memcpy(rte_pktmbuf_mtod(m, uint8_t *), mac.data(), 6);
 }
 
-// Builds a frame of at most `room` bytes with `fill(span) -> length`; nullptr if no mbuf.
-template <typename Fill>
-rte_mbuf *build(Worker::Impl &w, size_t room, Fill &&fill) {
-    rte_mbuf *m = rte_pktmbuf_alloc(w.cfg.mbuf_pool);
-    if (m == nullptr) {
-        ++w.stats.tx_no_mbuf;
-        return nullptr;
-    }
-    room = std::min<size_t>(room, rte_pktmbuf_tailroom(m));
-    size_t len = fill(std::span<uint8_t>(rte_pktmbuf_mtod(m, uint8_t *), room));
-    if (len == 0) {
-        rte_pktmbuf_free(m);
-        return nullptr;
-    }
-    rte_pktmbuf_append(m, static_cast<uint16_t>(len));
-    return m;
-}
+namespace {
 
 void send_arp(Worker::Impl &w, const MacAddr &eth_dst, const ArpPacket &arp) {
-    rte_mbuf *m = build(w, kMinFrame + 4, [&](std::span<uint8_t> out) {
+    rte_mbuf *m = build_frame(w, kMinFrame + 4, [&](std::span<uint8_t> out) {
         return build_arp(out, eth_dst, w.cfg.vlan_id, arp);
     });
     if (m) queue_tx(w, m);
@@ -130,7 +113,7 @@ bool handle_host_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool 
         return true;
     }
     if (steered) return false;  // only ARP is shared between workers
-    rte_mbuf *m = build(w, len, [&](std::span<uint8_t> out) {
+    rte_mbuf *m = build_frame(w, len, [&](std::span<uint8_t> out) {
         return icmp_echo_reply({data, len}, w.cfg.engine.local_ip, w.cfg.local_mac, w.ip_id,
                                out);
     });
@@ -143,12 +126,15 @@ bool handle_host_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool 
 
 uint32_t poll_neighbours(Worker::Impl &w) {
     return w.neighbours.poll(
-        w.now_ns, [&](uint32_t ip) { send_arp_request(w, ip); },
-        [](void *f) { rte_pktmbuf_free(static_cast<rte_mbuf *>(f)); });
+               w.now_ns, [&](uint32_t ip) { send_arp_request(w, ip); },
+               [](void *f) { rte_pktmbuf_free(static_cast<rte_mbuf *>(f)); }) +
+           poll_neighbours6(w);
 }
 
 void drop_held_frames(Worker::Impl &w) {
-    w.neighbours.clear_held([](void *f) { rte_pktmbuf_free(static_cast<rte_mbuf *>(f)); });
+    auto drop = [](void *f) { rte_pktmbuf_free(static_cast<rte_mbuf *>(f)); };
+    w.neighbours.clear_held(drop);
+    w.neighbours6.clear_held(drop);
 }
 
 }  // namespace homa::dp

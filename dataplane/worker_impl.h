@@ -13,9 +13,11 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "homa/dataplane/worker.h"
@@ -100,6 +102,7 @@ struct Worker::Impl {
     CommandHandler cmd_handler = nullptr;
     void *cmd_ctx = nullptr;
     NeighbourCache neighbours;              ///< ARP-resolved next hops (worker_host.cc).
+    Neighbour6Cache neighbours6;            ///< ND-resolved IPv6 next hops (worker_host6.cc).
     uint32_t tx_batch_limit = 0;            ///< tx_batch never grows past this (no allocation).
     std::unique_ptr<TraceFreeze> own_freeze;///< When cfg.trace_freeze was not given.
     TraceFreeze *freeze = nullptr;          ///< The host's (or own_freeze).
@@ -133,9 +136,42 @@ void send_to_next_hop(Worker::Impl &w, rte_mbuf *m, uint32_t dst_ip);
 /** Handles a non-Homa frame (ARP, ICMP echo); returns true if it was one of those. The
  *  frame is only read; `steered` says another worker already answered it. */
 bool handle_host_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered);
-/** Neighbour timers: ARP retries, drops of frames whose next hop failed. */
+/** Neighbour timers: ARP and ND retries, drops of frames whose next hop failed. */
 uint32_t poll_neighbours(Worker::Impl &w);
 /** Frees frames still held for resolution (shutdown). */
 void drop_held_frames(Worker::Impl &w);
+/** Queues a finished frame for the next TX burst (dropped and counted beyond the limit). */
+void queue_tx(Worker::Impl &w, rte_mbuf *m);
+/** Writes the destination MAC (bytes 0..5) of a built frame. */
+void set_dst_mac(rte_mbuf *m, const MacAddr &mac);
+
+/** Builds a frame of at most `room` bytes in a fresh mbuf with `fill(span) -> length`;
+ *  nullptr (counted as tx_no_mbuf) if there is no mbuf, or if fill returned 0. */
+template <typename Fill>
+rte_mbuf *build_frame(Worker::Impl &w, size_t room, Fill &&fill) {
+    rte_mbuf *m = rte_pktmbuf_alloc(w.cfg.mbuf_pool);
+    if (m == nullptr) {
+        ++w.stats.tx_no_mbuf;
+        return nullptr;
+    }
+    room = std::min<size_t>(room, rte_pktmbuf_tailroom(m));
+    size_t len = fill(std::span<uint8_t>(rte_pktmbuf_mtod(m, uint8_t *), room));
+    if (len == 0) {
+        rte_pktmbuf_free(m);
+        return nullptr;
+    }
+    rte_pktmbuf_append(m, static_cast<uint16_t>(len));
+    return m;
+}
+
+// worker_host6.cc
+/** Handles an ICMPv6 frame (NS, NA, echo request) when the worker has an IPv6 address;
+ *  returns true if it was one of those. `steered`: another worker already answered it. */
+bool handle_host6_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered);
+/** True if the frame is a Neighbour Solicitation or Advertisement (shared between workers). */
+bool is_nd_frame(const uint8_t *data, uint32_t len);
+/** ND timers: solicitations re-probing stale neighbours (and, once frames are held, retries
+ *  and drops of frames whose next hop failed). */
+uint32_t poll_neighbours6(Worker::Impl &w);
 
 }  // namespace homa::dp

@@ -10,6 +10,7 @@
 #include "homa/dataplane/steering.h"
 #include "homa/proto/decode.h"
 #include "icmp.h"
+#include "ndp.h"
 #include "worker_impl.h"
 
 namespace homa::dp {
@@ -31,7 +32,7 @@ bool steer(Worker::Impl &w, rte_mbuf *m, uint16_t to) {
     return true;
 }
 
-// Every other worker learns from an ARP frame too (see worker_host.cc's DESIGN NOTES).
+// Every other worker learns from an ARP (or ND) frame too (see worker_host.cc's DESIGN NOTES).
 void share_arp(Worker::Impl &w, rte_mbuf *m) {
     uint16_t n = w.cfg.steering->num_workers();
     for (uint16_t to = 0; to < n; ++to) {
@@ -85,6 +86,15 @@ Fate classify_frame(Worker::Impl &w, rte_mbuf *m, bool steered, wire::PacketView
             if (!handle_host_frame(w, data, len, steered)) ++w.stats.rx_other;
             return Fate::kFree;
         }
+        if (type == wire::kEtherTypeIpv6 && len >= l2 + 40 && data[l2 + 6] == kIpProtoIcmp6) {
+            bool handled = handle_host6_frame(w, data, len, steered);
+            if (!handled) ++w.stats.rx_other;
+            if (handled && !steered && w.cfg.steering && w.cfg.steering->num_workers() > 1 &&
+                is_nd_frame(data, len)) {
+                share_arp(w, m);
+            }
+            return Fate::kFree;
+        }
     }
     if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
         ++w.stats.rx_bad_checksum_offload;
@@ -93,6 +103,12 @@ Fate classify_frame(Worker::Impl &w, rte_mbuf *m, bool steered, wire::PacketView
     wire::DecodeError e = wire::decode_frame({data, len}, v);
     if (e != wire::DecodeError::kOk) {
         ++w.stats.rx_decode_errors[static_cast<size_t>(e)];
+        return Fate::kFree;
+    }
+    if (v.is_ipv6()) {
+        // A valid Homa packet over IPv6, but the engine is keyed by IPv4 addresses: dropped
+        // and counted until peers are 128-bit (issue 17).
+        ++w.stats.rx_ipv6_homa_unsupported;
         return Fate::kFree;
     }
     if (v.dst_ip() != w.cfg.engine.local_ip) {

@@ -1,4 +1,4 @@
-// Frame validation. DESIGN NOTES: checks run outermost first (Ethernet, IPv4, Homa common,
+// Frame validation. DESIGN NOTES: checks run outermost first (Ethernet, IPv4/IPv6, Homa common,
 // type-specific) and stop at the first failure, so each frame is counted under exactly one
 // reason. Every read is bounds-checked against the span before it happens; the fuzz target in
 // tests/fuzz holds this to account.
@@ -10,7 +10,7 @@ const char *decode_error_name(DecodeError e) noexcept {
     switch (e) {
         case DecodeError::kOk: return "ok";
         case DecodeError::kEthernetTooShort: return "ethernet_too_short";
-        case DecodeError::kNotIpv4: return "not_ipv4";
+        case DecodeError::kNotIp: return "not_ip";
         case DecodeError::kIpTooShort: return "ip_too_short";
         case DecodeError::kIpBadVersion: return "ip_bad_version";
         case DecodeError::kIpBadHeaderLength: return "ip_bad_header_length";
@@ -29,6 +29,12 @@ const char *decode_error_name(DecodeError e) noexcept {
         case DecodeError::kTooManyAcks: return "too_many_acks";
         case DecodeError::kZeroPort: return "zero_port";
         case DecodeError::kDataIncomingBeyondMessage: return "data_incoming_beyond_message";
+        case DecodeError::kIp6TooShort: return "ip6_too_short";
+        case DecodeError::kIp6BadVersion: return "ip6_bad_version";
+        case DecodeError::kIp6BadPayloadLength: return "ip6_bad_payload_length";
+        case DecodeError::kIp6ExtensionHeader: return "ip6_extension_header";
+        case DecodeError::kIp6Fragment: return "ip6_fragment";
+        case DecodeError::kIp6WrongNextHeader: return "ip6_wrong_next_header";
         case DecodeError::kCount: break;
     }
     return "invalid";
@@ -44,6 +50,41 @@ DecodeError check_data(const DataHeader &h, size_t payload_len) noexcept {
     if (end > length) return DecodeError::kDataBeyondMessage;
     if (h.incoming.get() > length) return DecodeError::kDataIncomingBeyondMessage;
     return DecodeError::kOk;
+}
+
+// IPv6 next-header values of extension headers (RFC 8200 section 4, IANA's list).
+constexpr uint8_t kHopByHop = 0;
+constexpr uint8_t kRouting = 43;
+constexpr uint8_t kFragment = 44;
+constexpr uint8_t kEsp = 50;
+constexpr uint8_t kAuth = 51;
+constexpr uint8_t kDestOptions = 60;
+constexpr uint8_t kMobility = 135;
+constexpr uint8_t kHip = 139;
+constexpr uint8_t kShim6 = 140;
+constexpr uint8_t kExperiment1 = 253;
+constexpr uint8_t kExperiment2 = 254;
+
+// The TLV options of a Hop-by-Hop or Destination Options header, as Linux's receive path
+// judges them: padding and Router Alert pass, an unknown option passes only if its action
+// bits (top two) say "skip". Anything else (e.g. a jumbo payload) rejects the packet.
+bool options_acceptable(std::span<const uint8_t> opts, bool hop_by_hop) noexcept {
+    constexpr uint8_t kPad1 = 0, kPadN = 1, kRouterAlert = 5, kJumbo = 0xC2;
+    size_t i = 0;
+    while (i < opts.size()) {
+        uint8_t type = opts[i];
+        if (type == kPad1) {
+            ++i;
+            continue;
+        }
+        if (opts.size() - i < 2) return false;
+        size_t len = size_t{2} + opts[i + 1];
+        if (opts.size() - i < len) return false;
+        bool known = type == kPadN || (hop_by_hop && type == kRouterAlert);
+        if (!known && (type == kJumbo || (type >> 6) != 0)) return false;
+        i += len;
+    }
+    return true;
 }
 
 }  // namespace
@@ -104,8 +145,12 @@ DecodeError decode_frame(std::span<const uint8_t> frame, PacketView &view) noexc
         ether_type = tag->ether_type.get();
         off += sizeof(VlanTag);
     }
-    if (ether_type != kEtherTypeIpv4) return DecodeError::kNotIpv4;
+    if (ether_type == kEtherTypeIpv4) return decode_ipv4(frame, off, view);
+    if (ether_type == kEtherTypeIpv6) return decode_ipv6(frame, off, view);
+    return DecodeError::kNotIp;
+}
 
+DecodeError decode_ipv4(std::span<const uint8_t> frame, size_t off, PacketView &view) noexcept {
     if (frame.size() < off + sizeof(Ipv4Header)) return DecodeError::kIpTooShort;
     const auto *ip = reinterpret_cast<const Ipv4Header *>(frame.data() + off);
     if ((ip->version_ihl >> 4) != 4) return DecodeError::kIpBadVersion;
@@ -120,8 +165,63 @@ DecodeError decode_frame(std::span<const uint8_t> frame, PacketView &view) noexc
     if (ip->protocol != kIpProtoHoma) return DecodeError::kWrongProtocol;
 
     view.ip_ = ip;
+    view.ip6_ = nullptr;
     view.homa_offset_ = off + ihl;
     return decode_homa(frame.subspan(off + ihl, total - ihl), view);
+}
+
+// Extension headers: we skip what Linux's IPv6 input delivers to Homa without changing the
+// packet (Hop-by-Hop first, Destination Options, a Routing header with no segments left) and
+// reject what would need more (a Fragment header: reassembly; AH/ESP: IPsec; other known
+// extension headers). Each skipped header is at least 8 bytes, so the walk is bounded by the
+// payload length.
+DecodeError decode_ipv6(std::span<const uint8_t> frame, size_t off, PacketView &view) noexcept {
+    if (frame.size() < off + sizeof(Ipv6Header)) return DecodeError::kIp6TooShort;
+    const auto *ip = reinterpret_cast<const Ipv6Header *>(frame.data() + off);
+    if ((ip->vtc_flow.get() >> 28) != 6) return DecodeError::kIp6BadVersion;
+    size_t plen = ip->payload_length.get();
+    size_t start = off + sizeof(Ipv6Header);
+    // 0 announces a jumbogram, which no Ethernet frame can hold.
+    if (plen == 0 || frame.size() - start < plen) return DecodeError::kIp6BadPayloadLength;
+    std::span<const uint8_t> payload = frame.subspan(start, plen);
+
+    uint8_t next = ip->next_header;
+    size_t ext = 0;
+    for (bool first = true; next != kIpProtoHoma; first = false) {
+        switch (next) {
+            case kHopByHop:
+            case kDestOptions:
+            case kRouting: {
+                if (next == kHopByHop && !first) return DecodeError::kIp6ExtensionHeader;
+                if (payload.size() - ext < 8) return DecodeError::kIp6ExtensionHeader;
+                size_t len = (size_t{payload[ext + 1]} + 1) * 8;
+                if (payload.size() - ext < len) return DecodeError::kIp6ExtensionHeader;
+                if (next == kRouting) {
+                    if (payload[ext + 3] != 0) return DecodeError::kIp6ExtensionHeader;
+                } else if (!options_acceptable(payload.subspan(ext + 2, len - 2),
+                                               next == kHopByHop)) {
+                    return DecodeError::kIp6ExtensionHeader;
+                }
+                next = payload[ext];
+                ext += len;
+                break;
+            }
+            case kFragment: return DecodeError::kIp6Fragment;
+            case kEsp:
+            case kAuth:
+            case kMobility:
+            case kHip:
+            case kShim6:
+            case kExperiment1:
+            case kExperiment2: return DecodeError::kIp6ExtensionHeader;
+            default: return DecodeError::kIp6WrongNextHeader;
+        }
+    }
+
+    view.ip_ = nullptr;
+    view.ip6_ = ip;
+    view.homa_offset_ = start + ext;
+    return decode_homa(payload.subspan(ext), view);
 }
 
 }  // namespace homa::wire

@@ -1,6 +1,7 @@
 // Frame encoders. Each writes the whole frame or nothing: sizes and field ranges are checked
 // before the first byte is written, so a 0 return never leaves a half-built frame behind.
-// The header-only encoders do the Homa part; the frame encoders add Ethernet + IPv4 in front.
+// The header-only encoders do the Homa part; the frame encoders add Ethernet + IPv4 or IPv6
+// in front (one template per frame kind, instantiated for both address families).
 #include "homa/proto/encode.h"
 
 #include <cstring>
@@ -36,8 +37,8 @@ H *header_at(std::span<uint8_t> out) noexcept {
 }
 
 // Builds a whole control frame: checks the size once, then L2/L3, then the Homa header.
-template <typename Fields>
-size_t encode_frame(std::span<uint8_t> out, const FrameAddr &addr, const Fields &f,
+template <typename Addr, typename Fields>
+size_t encode_frame(std::span<uint8_t> out, const Addr &addr, const Fields &f,
                     size_t homa_bytes) noexcept {
     size_t l2l3 = l2l3_size(addr);
     if (out.size() < l2l3 + homa_bytes) return 0;
@@ -48,7 +49,65 @@ size_t encode_frame(std::span<uint8_t> out, const FrameAddr &addr, const Fields 
     return l2l3 + homa_bytes;
 }
 
+// Ethernet (+ 802.1Q tag carrying the priority in its PCP); returns where L3 starts.
+template <typename Addr>
+uint8_t *write_l2(uint8_t *p, const Addr &addr, uint16_t ether_type) noexcept {
+    auto *eth = reinterpret_cast<EthernetHeader *>(p);
+    std::memcpy(eth->dst, addr.dst_mac.data(), 6);
+    std::memcpy(eth->src, addr.src_mac.data(), 6);
+    p += sizeof(EthernetHeader);
+    if (addr.vlan_id == 0) {
+        eth->ether_type.set(ether_type);
+        return p;
+    }
+    eth->ether_type.set(kEtherTypeVlan);
+    auto *tag = reinterpret_cast<VlanTag *>(p);
+    tag->tci.set(static_cast<uint16_t>(addr.priority << 13 | addr.vlan_id));
+    tag->ether_type.set(ether_type);
+    return p + sizeof(VlanTag);
+}
+
+template <typename Addr>
+size_t data_headers(std::span<uint8_t> out, const Addr &addr, const Data &data,
+                    uint32_t payload_len) noexcept {
+    if (payload_len == 0 || data.message_length > kMaxMessageLength ||
+        data.offset > data.message_length || payload_len > data.message_length - data.offset) {
+        return 0;
+    }
+    size_t l2l3 = l2l3_size(addr);
+    if (out.size() < l2l3 + sizeof(DataHeader)) return 0;
+    if (encode_l2l3(out, addr, sizeof(DataHeader) + payload_len) == 0) return 0;
+    return l2l3 + encode_header(out.subspan(l2l3), data);
+}
+
+template <typename Addr>
+size_t data_frame(std::span<uint8_t> out, const Addr &addr, const Data &data,
+                  std::span<const uint8_t> payload) noexcept {
+    size_t need = l2l3_size(addr) + sizeof(DataHeader) + payload.size();
+    if (out.size() < need || payload.size() > kMaxMessageLength) return 0;
+    size_t n = data_headers(out, addr, data, static_cast<uint32_t>(payload.size()));
+    if (n == 0) return 0;
+    std::memcpy(out.data() + n, payload.data(), payload.size());
+    return n + payload.size();
+}
+
 }  // namespace
+
+size_t encode_l2l3(std::span<uint8_t> out, const FrameAddr6 &addr, size_t homa_bytes) noexcept {
+    size_t l2l3 = l2l3_size(addr);
+    if (out.size() < l2l3 || homa_bytes > kMaxIpTotal || addr.priority > kMaxPriority ||
+        addr.vlan_id > 4094 || addr.flow_label > kIpv6FlowLabelMask) {
+        return 0;
+    }
+    auto *ip = reinterpret_cast<Ipv6Header *>(write_l2(out.data(), addr, kEtherTypeIpv6));
+    ip->vtc_flow.set(ipv6_first_word(addr.priority, addr.flow_label));
+    ip->payload_length.set(static_cast<uint16_t>(homa_bytes));
+    ip->next_header = kIpProtoHoma;
+    ip->hop_limit = kDefaultHopLimit;
+    std::memcpy(ip->src, addr.src_ip.data(), 16);
+    std::memcpy(ip->dst, addr.dst_ip.data(), 16);
+    return l2l3;
+}
 
 size_t encode_l2l3(std::span<uint8_t> out, const FrameAddr &addr, size_t homa_bytes) noexcept {
     size_t l2l3 = l2l3_size(addr);
@@ -57,20 +116,7 @@ size_t encode_l2l3(std::span<uint8_t> out, const FrameAddr &addr, size_t homa_by
         addr.vlan_id > 4094) {
         return 0;
     }
-    uint8_t *p = out.data();
-    auto *eth = reinterpret_cast<EthernetHeader *>(p);
-    std::memcpy(eth->dst, addr.dst_mac.data(), 6);
-    std::memcpy(eth->src, addr.src_mac.data(), 6);
-    p += sizeof(EthernetHeader);
-    if (addr.vlan_id != 0) {
-        eth->ether_type.set(kEtherTypeVlan);
-        auto *tag = reinterpret_cast<VlanTag *>(p);
-        tag->tci.set(static_cast<uint16_t>(addr.priority << 13 | addr.vlan_id));
-        tag->ether_type.set(kEtherTypeIpv4);
-        p += sizeof(VlanTag);
-    } else {
-        eth->ether_type.set(kEtherTypeIpv4);
-    }
+    uint8_t *p = write_l2(out.data(), addr, kEtherTypeIpv4);
     auto *ip = reinterpret_cast<Ipv4Header *>(p);
     ip->version_ihl = 0x45;
     ip->tos = static_cast<uint8_t>(addr.priority << 5);
@@ -149,24 +195,20 @@ size_t encode_header(std::span<uint8_t> out, const Acks &acks) noexcept {
 
 size_t encode_data_headers(std::span<uint8_t> out, const FrameAddr &addr, const Data &data,
                            uint32_t payload_len) noexcept {
-    if (payload_len == 0 || data.message_length > kMaxMessageLength ||
-        data.offset > data.message_length || payload_len > data.message_length - data.offset) {
-        return 0;
-    }
-    size_t l2l3 = l2l3_size(addr);
-    if (out.size() < l2l3 + sizeof(DataHeader)) return 0;
-    if (encode_l2l3(out, addr, sizeof(DataHeader) + payload_len) == 0) return 0;
-    return l2l3 + encode_header(out.subspan(l2l3), data);
+    return data_headers(out, addr, data, payload_len);
+}
+size_t encode_data_headers(std::span<uint8_t> out, const FrameAddr6 &addr, const Data &data,
+                           uint32_t payload_len) noexcept {
+    return data_headers(out, addr, data, payload_len);
 }
 
 size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Data &data,
               std::span<const uint8_t> payload) noexcept {
-    size_t need = l2l3_size(addr) + sizeof(DataHeader) + payload.size();
-    if (out.size() < need || payload.size() > kMaxMessageLength) return 0;
-    size_t n = encode_data_headers(out, addr, data, static_cast<uint32_t>(payload.size()));
-    if (n == 0) return 0;
-    std::memcpy(out.data() + n, payload.data(), payload.size());
-    return n + payload.size();
+    return data_frame(out, addr, data, payload);
+}
+size_t encode(std::span<uint8_t> out, const FrameAddr6 &addr, const Data &data,
+              std::span<const uint8_t> payload) noexcept {
+    return data_frame(out, addr, data, payload);
 }
 
 size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Grant &grant) noexcept {
@@ -182,6 +224,22 @@ size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Cutoffs &cuto
     return encode_frame(out, addr, cutoffs, sizeof(CutoffsHeader));
 }
 size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Acks &acks) noexcept {
+    return encode_frame(out, addr, acks, sizeof(AckHeader));
+}
+
+size_t encode(std::span<uint8_t> out, const FrameAddr6 &addr, const Grant &grant) noexcept {
+    return encode_frame(out, addr, grant, sizeof(GrantHeader));
+}
+size_t encode(std::span<uint8_t> out, const FrameAddr6 &addr, const Resend &resend) noexcept {
+    return encode_frame(out, addr, resend, sizeof(ResendHeader));
+}
+size_t encode(std::span<uint8_t> out, const FrameAddr6 &addr, const Bare &bare) noexcept {
+    return encode_frame(out, addr, bare, sizeof(CommonHeader));
+}
+size_t encode(std::span<uint8_t> out, const FrameAddr6 &addr, const Cutoffs &cutoffs) noexcept {
+    return encode_frame(out, addr, cutoffs, sizeof(CutoffsHeader));
+}
+size_t encode(std::span<uint8_t> out, const FrameAddr6 &addr, const Acks &acks) noexcept {
     return encode_frame(out, addr, acks, sizeof(AckHeader));
 }
 

@@ -83,6 +83,7 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("busy_polls", w.busy_polls);
     visit("rx_frames", w.rx_frames);
     visit("rx_not_for_us", w.rx_not_for_us);
+    visit("rx_ipv6_homa_unsupported", w.rx_ipv6_homa_unsupported);
     visit("rx_linearized", w.rx_linearized);
     visit("rx_too_big", w.rx_too_big);
     // Where the frames that never reach the Homa decoder go: with these, rx_frames is the sum
@@ -98,6 +99,10 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("steer_ring_full", w.steer_ring_full);
     visit("arp_requests_sent", w.arp_requests_sent);
     visit("arp_replies_sent", w.arp_replies_sent);
+    visit("rx_nd", w.rx_nd);
+    visit("nd_advertisements_sent", w.nd_advertisements_sent);
+    visit("nd_solicitations_sent", w.nd_solicitations_sent);
+    visit("rx_icmp6_echo", w.rx_icmp6_echo);
     visit("tx_queue_full", w.tx_queue_full);
     visit("tx_frames", w.tx_frames);
     visit("tx_zero_copy", w.tx_zero_copy);

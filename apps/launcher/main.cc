@@ -20,6 +20,7 @@
 
 #include "apps/common/file_service.h"
 #include "apps/common/ipv4.h"
+#include "apps/common/ipv6.h"
 #include "homa/dataplane/control_lcore.h"
 #include "homa/dataplane/host.h"
 #include "homa/dataplane/socket_service.h"
@@ -35,10 +36,13 @@
 HOMA_KNOBS(HOMA_KNOB_FLAG)
 #undef HOMA_KNOB_FLAG
 
-DEFINE_string(local_ip, "10.0.0.1", "this host's IPv4 address");
+DEFINE_string(local_ip, "10.0.0.1",
+              "this host's addresses: IPv4, or IPv4,IPv6 (e.g. 10.0.0.1,fd00::1): the IPv6 one "
+              "answers Neighbour Discovery and ping -6; Homa itself is IPv4 only for now");
 DEFINE_uint32(port, 0, "DPDK port id");
 DEFINE_string(echo_ports, "99", "comma-separated Homa server ports answered with echo");
-DEFINE_string(neighbours, "", "static neighbours: ip=aa:bb:cc:dd:ee:ff,... (else broadcast)");
+DEFINE_string(neighbours, "",
+              "static neighbours: ip=aa:bb:cc:dd:ee:ff,... with IPv4 or IPv6 ip (else broadcast)");
 DEFINE_bool(i, false, "interactive prompt (show/set/start/stop/freeze/unfreeze/clear/help/quit)");
 DEFINE_uint32(stats_period, 0, "non-interactive: print stats every N seconds (0: never)");
 DEFINE_double(duration, 0, "non-interactive: exit after N seconds (0: run until SIGINT)");
@@ -98,23 +102,31 @@ bool parse_ports(const std::string &s, std::vector<uint16_t> *out, std::string *
     return true;
 }
 
-bool parse_neighbours(const std::string &s, std::vector<std::pair<uint32_t, homa::dp::MacAddr>> *out,
-                      std::string *error) {
+// Entries of either family: "10.0.0.2=aa:bb:cc:dd:ee:ff" or "fd00::2=aa:bb:cc:dd:ee:ff".
+bool parse_neighbours(const std::string &s, homa::dp::WorkerConfig *wc, std::string *error) {
     std::stringstream in(s);
     std::string item;
     while (std::getline(in, item, ',')) {
         auto eq = item.find('=');
         uint32_t ip;
+        homa::wire::Ipv6Addr ip6;
         homa::dp::MacAddr mac{};
         unsigned m[6];
-        if (eq == std::string::npos || !homa::apps::parse_ipv4(item.substr(0, eq), &ip) ||
+        std::string addr = eq == std::string::npos ? item : item.substr(0, eq);
+        bool v4 = homa::apps::parse_ipv4(addr, &ip);
+        bool v6 = !v4 && homa::apps::parse_ipv6(addr, &ip6);
+        if (eq == std::string::npos || !(v4 || v6) ||
             sscanf(item.c_str() + eq + 1, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4],
                    &m[5]) != 6) {
             *error = "bad --neighbours entry '" + item + "' (want ip=aa:bb:cc:dd:ee:ff)";
             return false;
         }
         for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(m[i]);
-        out->push_back({ip, mac});
+        if (v4) {
+            wc->neighbours.push_back({ip, mac});
+        } else {
+            wc->neighbours6.push_back({ip6, mac});
+        }
     }
     return true;
 }
@@ -178,12 +190,19 @@ int run(int argc, char **argv) {
     homa::dp::HostConfig ho;
     ho.name = "launcher";
     if (!engine_config_from_flags(&ho.worker.engine, &error)) return fail("bad engine knob: " + error);
-    if (!homa::apps::parse_ipv4(FLAGS_local_ip, &ho.worker.engine.local_ip)) {
-        return fail("bad --local_ip " + FLAGS_local_ip);
+    homa::apps::LocalAddrs local;
+    if (!homa::apps::parse_local_addrs(FLAGS_local_ip, &local)) {
+        return fail("bad --local_ip " + FLAGS_local_ip + " (want IPv4, or IPv4,IPv6)");
     }
+    if (local.ipv4 == 0) {
+        return fail("--local_ip " + FLAGS_local_ip +
+                    ": an IPv4 address is required (the engine is IPv4 only for now)");
+    }
+    ho.worker.engine.local_ip = local.ipv4;
+    ho.worker.local_ip6 = local.ipv6;
     std::vector<uint16_t> echo_ports;
     if (!parse_ports(FLAGS_echo_ports, &echo_ports, &error)) return fail(error);
-    if (!parse_neighbours(FLAGS_neighbours, &ho.worker.neighbours, &error)) return fail(error);
+    if (!parse_neighbours(FLAGS_neighbours, &ho.worker, &error)) return fail(error);
     if (rte_lcore_count() < 2) {
         return fail("needs a main lcore and a worker lcore: e.g. -l 0,1 or --lcores=0@0,1@0");
     }

@@ -1,4 +1,6 @@
--- Wireshark/tshark dissector for Homa (IP protocol 146), following docs/wire.md (Linux homa_wire.h).
+-- Wireshark/tshark dissector for Homa (IP protocol 146) over IPv4 and IPv6, following docs/wire.md
+-- (Linux homa_wire.h). Wireshark's "ip.proto" table serves both families (IPv6 after any
+-- extension headers), so one registration covers both.
 -- Use: tshark -X lua_script:docs/wireshark/homa.lua -r capture.pcap
 --      (or copy it to ~/.local/lib/wireshark/plugins/ for Wireshark).
 -- Every field is network byte order; header sizes: DATA 56, GRANT 33, RESEND 37, CUTOFFS 62,
@@ -36,12 +38,18 @@ local f = {
     resend_length = ProtoField.uint32("homa.resend.length", "Resend length"),
     cutoff = ProtoField.uint32("homa.cutoff", "Unscheduled cutoff"),
     num_acks = ProtoField.uint16("homa.num_acks", "Acks"),
+    ip_priority = ProtoField.uint8("homa.ip_priority", "Packet priority (IP header)"),
 }
 homa.fields = {
     f.sport, f.dport, f.sequence, f.type, f.doff, f.sender_id, f.message_length, f.incoming,
     f.ack_id, f.ack_port, f.cutoff_version, f.retransmit, f.seg_offset, f.payload_len,
     f.grant_offset, f.priority, f.resend_offset, f.resend_length, f.cutoff, f.num_acks,
+    f.ip_priority,
 }
+-- The packet's priority travels in the IP header: the top three bits of the IPv4 TOS byte or
+-- of the IPv6 traffic class (Linux writes priority << 5 into both).
+local ipv4_tos = Field.new("ip.dsfield")
+local ipv6_tclass = Field.new("ipv6.tclass")
 local malformed = ProtoExpert.new("homa.malformed", "Shorter than its type's header",
                                   expert.group.MALFORMED, expert.severity.ERROR)
 homa.experts = { malformed }
@@ -58,6 +66,10 @@ function homa.dissector(buf, pinfo, tree)
     sub:add(f.type, buf(11, 1))
     sub:add(f.doff, buf(12, 1))
     sub:add(f.sender_id, buf(20, 8))
+    local tos = ipv6_tclass() or ipv4_tos()
+    if tos then
+        sub:add(f.ip_priority, bit.rshift(bit.band(tos.value, 0xff), 5)):set_generated()
+    end
     local info = string.format("%s %d > %d id=%s", name, buf(0, 2):uint(), buf(2, 2):uint(),
                                tostring(buf(20, 8):uint64()))
     local need = header_size[t]

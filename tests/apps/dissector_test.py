@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """The Wireshark dissector (docs/wireshark/homa.lua) against the wire-format seed frames: every
-packet type is recognised by tshark with the fields docs/wire.md gives (TAP, one case per check)."""
+packet type is recognised by tshark with the fields docs/wire.md gives, over IPv4 and IPv6
+(tagged, and behind IPv6 extension headers), with the priority read from the IP header (TAP,
+one case per check)."""
 import shutil
 import struct
 import subprocess
@@ -15,7 +17,9 @@ if tshark is None:
     sys.exit(0)
 
 names = ["data", "grant", "resend", "rpc_unknown", "busy", "cutoffs", "freeze", "need_ack", "ack",
-         "data_vlan", "grant_vlan"]
+         "data_vlan", "grant_vlan",
+         "data_ipv6", "grant_ipv6", "resend_ipv6", "rpc_unknown_ipv6", "busy_ipv6", "cutoffs_ipv6",
+         "freeze_ipv6", "need_ack_ipv6", "ack_ipv6", "data_vlan_ipv6", "grant_ipv6_extensions"]
 with tempfile.TemporaryDirectory() as tmp:
     pcap = Path(tmp) / "homa.pcap"
     with open(pcap, "wb") as f:
@@ -28,6 +32,7 @@ with tempfile.TemporaryDirectory() as tmp:
                           "-e", "homa.dport", "-e", "homa.sender_id", "-e", "homa.offset",
                           "-e", "homa.message_length", "-e", "homa.grant.offset",
                           "-e", "homa.priority", "-e", "homa.num_acks",
+                          "-e", "homa.ip_priority", "-e", "ipv6.nxt",
                           "-e", "_ws.expert.message"],
                          capture_output=True, text=True, timeout=60)
 rows = [l.split("|") for l in out.stdout.splitlines()]
@@ -40,16 +45,29 @@ def check(name, cond, detail):
 
 check("tshark_ran", out.returncode == 0 and len(rows) == len(names), out.stderr[-500:] + out.stdout[-500:])
 want_types = ["0x10", "0x11", "0x12", "0x13", "0x14", "0x15", "0x16", "0x17", "0x18", "0x10", "0x11"]
+want_types += want_types[:9] + ["0x10", "0x11"]
+empty = [""] * 12
 for i, n in enumerate(names):
-    r = rows[i] if i < len(rows) else [""] * 10
+    r = rows[i] if i < len(rows) else empty
     check(f"{n}_type_and_common_header",
           r[0] == want_types[i] and r[1] == "32768" and r[2] == "100" and r[3] == "1234", str(r))
-data = rows[0] if rows else [""] * 10
-check("data_fields", data[4] == "1400" and data[5] == "5000", str(data))
-grant = rows[1] if len(rows) > 1 else [""] * 10
-check("grant_fields", grant[6] == "60000" and grant[7] == "2", str(grant))
-ack = rows[8] if len(rows) > 8 else [""] * 10
-check("ack_fields", ack[8] == "5", str(ack))
+for v6, base, n in ((False, 0, 11), (True, 11, 10)):
+    fam = "ipv6" if v6 else "ipv4"
+    data = rows[base] if len(rows) > base else empty
+    check(f"{fam}_data_fields", data[4] == "1400" and data[5] == "5000", str(data))
+    grant = rows[base + 1] if len(rows) > base + 1 else empty
+    check(f"{fam}_grant_fields", grant[6] == "60000" and grant[7] == "2", str(grant))
+    ack = rows[base + 8] if len(rows) > base + 8 else empty
+    check(f"{fam}_ack_fields", ack[8] == "5", str(ack))
+    # The seeds go at priority 3: TOS 0x60 over IPv4, traffic class 0x60 over IPv6.
+    seeds = rows[base:base + n]
+    check(f"{fam}_priority_from_ip_header", len(seeds) == n and all(r[9] == "3" for r in seeds),
+          str([r[9] for r in seeds]))
+    check(f"{fam}_family", len(seeds) == n and all((r[10] == "146") == v6 for r in seeds),
+          str([r[10] for r in seeds]))
+ext = rows[21] if len(rows) > 21 else empty
+check("ipv6_behind_extension_headers", ext[0] == "0x11" and ext[6] == "60000" and ext[9] == "0",
+      str(ext))
 check("no_malformed_warnings", all(r[-1] == "" for r in rows), str([r[-1] for r in rows]))
 
 print(f"1..{len(checks)}")

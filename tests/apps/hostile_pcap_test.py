@@ -50,8 +50,9 @@ ATTACKER_IP, ATTACKER_MAC = "192.168.66.66", "02:66:66:66:66:66"
 HOMA_TYPES = ["data", "grant", "resend", "rpc_unknown", "busy", "cutoffs", "freeze", "need_ack",
               "ack"]
 # Where a received frame can end up besides the engine (dataplane/worker_rx.cc, one worker).
-NON_ENGINE_FATES = ["rx_not_for_us", "rx_too_big", "rx_wrong_vlan", "rx_bad_checksum_offload",
-                    "rx_arp", "rx_icmp_echo", "rx_other", "steered_out", "steer_ring_full"]
+NON_ENGINE_FATES = ["rx_not_for_us", "rx_ipv6_homa_unsupported", "rx_too_big", "rx_wrong_vlan",
+                    "rx_bad_checksum_offload", "rx_arp", "rx_icmp_echo", "rx_nd", "rx_icmp6_echo",
+                    "rx_other", "steered_out", "steer_ring_full"]
 
 work = tempfile.mkdtemp(prefix="homa-hostile-")
 rx_pcap, tx_pcap = os.path.join(work, "hostile.pcap"), os.path.join(work, "out.pcap")
@@ -148,6 +149,12 @@ def every_frame_counted():
     assert fates == n_in, f"{fates} frames accounted for, {n_in} received"
     # Not an accounting trick: the corpus reaches every stage.
     assert rejects and engine and s["rx_not_for_us"] and s["rx_wrong_vlan"], s
+    # IPv6: the valid request stops before the IPv4-only engine, each malformed one is
+    # counted under its own reason.
+    assert s["rx_ipv6_homa_unsupported"] >= 1, s
+    for reason in ("ip6_too_short", "ip6_bad_version", "ip6_bad_payload_length",
+                   "ip6_extension_header", "ip6_fragment", "ip6_wrong_next_header"):
+        assert s.get(f"rx_bad_{reason}", 0) >= 1, (reason, rejects)
 
 
 def echoed(family, client_ip, client_mac, port_key):

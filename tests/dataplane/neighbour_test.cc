@@ -184,5 +184,45 @@ TEST(NeighbourCache, ClearHeld_GivesEveryFrameBack) {
     EXPECT_EQ(c.held(kIp), 0u);
 }
 
+// The IPv6 instantiation runs the same state machine; these check what differs: the key
+// (16 bytes, compared whole), its hash (addresses of one /64 differ in the last bytes only),
+// and that probes name the IPv6 address.
+wire::Ipv6Addr v6(uint16_t iid) {
+    return {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(iid >> 8),
+            static_cast<uint8_t>(iid)};
+}
+
+TEST(Neighbour6Cache, ResolveLearnRelease) {
+    Neighbour6Cache c(small());
+    std::vector<wire::Ipv6Addr> probes;
+    std::vector<void *> released;
+    MacAddr mac{};
+    EXPECT_EQ(c.resolve(v6(2), frame(1), 0, &mac), NeighbourResult::kHoldAndProbe);
+    EXPECT_EQ(c.resolve(v6(2), frame(2), 1, &mac), NeighbourResult::kHold);
+    EXPECT_EQ(c.state(v6(3)), NeighbourState::kFree);  // a different last byte is another host
+    c.poll(10 * kMs, [&](const wire::Ipv6Addr &a) { probes.push_back(a); }, [](void *) {});
+    ASSERT_EQ(probes.size(), 1u);
+    EXPECT_EQ(probes[0], v6(2));
+    ASSERT_TRUE(c.learn(v6(2), kMac, 11 * kMs, false,
+                        [&](void *f, const MacAddr &) { released.push_back(f); }));
+    EXPECT_EQ(released, (std::vector<void *>{frame(1), frame(2)}));
+    EXPECT_EQ(c.resolve(v6(2), frame(3), 12 * kMs, &mac), NeighbourResult::kSend);
+    EXPECT_EQ(mac, kMac);
+    EXPECT_FALSE(c.learn(wire::Ipv6Addr{}, kMac, 0, true, [](void *, const MacAddr &) {}));
+}
+
+TEST(Neighbour6Cache, OneSubnetFillsTheTableWithoutLosingEntries) {
+    NeighbourConfig cfg;
+    cfg.capacity = 256;
+    Neighbour6Cache c(cfg);
+    for (uint16_t i = 1; i <= 256; ++i) ASSERT_TRUE(c.add_static(v6(i), kMac));
+    for (uint16_t i = 1; i <= 256; ++i) {
+        MacAddr mac{};
+        ASSERT_EQ(c.state(v6(i), &mac), NeighbourState::kStatic) << i;
+    }
+    EXPECT_EQ(c.state(v6(257)), NeighbourState::kFree);
+    EXPECT_FALSE(c.add_static(v6(257), kMac));  // full of static entries
+}
+
 }  // namespace
 }  // namespace homa::dp

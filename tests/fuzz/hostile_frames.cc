@@ -235,6 +235,39 @@ std::vector<Frame> HostileFrames::impossible() {
     Frame arp = ok_data;
     arp[12] = 0x08, arp[13] = 0x06;
     out.push_back(arp);
+    // IPv6: a valid request the IPv4-only engine must not see, then one of each IPv6 rejection.
+    wire::FrameAddr6 a6;
+    a6.src_mac = t_.attacker_mac;
+    a6.dst_mac = t_.server_mac;
+    a6.src_ip = {0xfd, 0x66, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x66, 0x66};
+    a6.dst_ip = {0xfd, 0x66, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    std::vector<uint8_t> payload(1000, 0x5A);
+    std::array<uint8_t, 2048> buf{};
+    Data d6 = data_header(common(client_port(), t_.server_port), 1000, 1000, 0);
+    Frame ok6 = checked(buf, wire::encode(buf, a6, d6, payload), "an IPv6 DATA frame");
+    out.push_back(ok6);
+    constexpr size_t kIp6 = kL2;
+    Frame f6 = ok6;
+    f6[kIp6] = 0x40;                            // version 4 in an IPv6 EtherType
+    out.push_back(f6);
+    f6 = ok6;
+    f6[kIp6 + 4] = 0xFF;                        // payload length beyond the frame
+    out.push_back(f6);
+    f6 = ok6;
+    f6[kIp6 + 4] = f6[kIp6 + 5] = 0;            // jumbogram
+    out.push_back(f6);
+    f6 = ok6;
+    f6[kIp6 + 6] = 17;                          // UDP
+    out.push_back(f6);
+    f6 = ok6;
+    f6[kIp6 + 6] = 44;                          // a fragment header
+    out.push_back(f6);
+    f6 = ok6;
+    f6[kIp6 + 6] = 51;                          // AH
+    out.push_back(f6);
+    f6 = ok6;
+    f6.resize(kIp6 + 39);                       // not even an IPv6 header
+    out.push_back(f6);
     return out;
 }
 

@@ -1,5 +1,5 @@
-// Families of hostile Ethernet/IPv4/Homa frames for the launcher's hostile-pcap test
-// (tests/apps/hostile_pcap_test.py), built with proto's public encoders so that every frame
+// Families of hostile Ethernet/IPv4 (and some IPv6)/Homa frames for the launcher's hostile-pcap
+// test (tests/apps/hostile_pcap_test.py), built with proto's public encoders so that every frame
 // starts from the real wire format and differs from a valid one only where it means to.
 #pragma once
 
@@ -34,7 +34,8 @@ public:
     std::vector<Frame> truncated();
     // Fields no sender may produce: DATA beyond its message, incoming > message_length,
     // message_length 0 or > the maximum, priorities > 7, too many acks, bad doff, unknown
-    // types, foreign VLANs, IPv4 fragments, and frames too big for one mbuf.
+    // types, foreign VLANs, IPv4 fragments, frames too big for one mbuf, and over IPv6 a valid
+    // request (the engine is IPv4 only) and one frame per IPv6 rejection reason.
     std::vector<Frame> impossible();
     // Source or destination port 0 on every packet type (and a complete request from port 0).
     std::vector<Frame> port_zero();

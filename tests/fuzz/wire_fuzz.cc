@@ -14,6 +14,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         // Accepted packets: header and payload lie inside the input, sizes are consistent.
         size_t hsize = header_size(v.common().type);
         if (hsize == 0 || v.homa_offset() + hsize > size) abort();
+        if (v.is_ipv6()) {
+            // The IPv6 header lies inside the input and says version 6, and Homa starts after
+            // it (after any skipped extension headers).
+            const auto *ip6 = reinterpret_cast<const uint8_t *>(&v.ip6());
+            if (ip6 < data || ip6 + sizeof(Ipv6Header) > data + size) abort();
+            if ((v.ip6().vtc_flow.get() >> 28) != 6) abort();
+            if (data + v.homa_offset() < ip6 + sizeof(Ipv6Header)) abort();
+            if (v.ip6().payload_length.get() == 0) abort();
+            if (v.ip_priority() > kMaxPriority || v.flow_label() > kIpv6FlowLabelMask) abort();
+        } else if ((v.ip().version_ihl >> 4) != 4) {
+            abort();
+        }
         if (const DataHeader *d = v.data()) {
             if (v.payload().empty()) abort();
             if (v.payload().data() + v.payload().size() > data + size) abort();

@@ -50,6 +50,29 @@ public:
         return w.bytes();
     }
 
+    // Ethernet II (optionally 802.1Q with PCP = priority) + the 40-byte IPv6 header laid out
+    // as RFC 8200 section 3 draws it: version 6 (4 bits), traffic class (8 bits: Homa's
+    // priority in its top three, as Linux writes it), flow label (20 bits), payload length,
+    // next header 146, hop limit 64, source, destination.
+    static std::vector<uint8_t> l2l3_ipv6(const uint8_t dst_mac[6], const uint8_t src_mac[6],
+                                          const uint8_t src_ip[16], const uint8_t dst_ip[16],
+                                          uint8_t priority, uint32_t flow_label,
+                                          uint16_t vlan_id, size_t homa_len) {
+        ByteWriter w;
+        for (int i = 0; i < 6; ++i) w.u8(dst_mac[i]);
+        for (int i = 0; i < 6; ++i) w.u8(src_mac[i]);
+        if (vlan_id != 0) w.u16(0x8100).u16(uint32_t{priority} << 13 | vlan_id);
+        w.u16(0x86DD);
+        uint8_t traffic_class = static_cast<uint8_t>(priority << 5);
+        w.u8(0x60 | traffic_class >> 4);
+        w.u8((traffic_class & 0x0F) << 4 | (flow_label >> 16 & 0x0F));
+        w.u16(flow_label & 0xFFFF);
+        w.u16(homa_len).u8(146).u8(64);
+        for (int i = 0; i < 16; ++i) w.u8(src_ip[i]);
+        for (int i = 0; i < 16; ++i) w.u8(dst_ip[i]);
+        return w.bytes();
+    }
+
     // The 28-byte common header per docs/wire.md.
     ByteWriter &common(uint16_t sport, uint16_t dport, uint32_t sequence, uint8_t type,
                        uint8_t doff, uint64_t sender_id) {

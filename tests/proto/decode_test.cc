@@ -80,11 +80,11 @@ TEST(Decode, EthernetTooShort) {
     EXPECT_EQ(decode(f), DecodeError::kEthernetTooShort);
 }
 
-TEST(Decode, NotIpv4) {
+TEST(Decode, NotIp) {
     auto f = busy_frame();
-    f[12] = 0x86;
-    f[13] = 0xDD;  // IPv6
-    EXPECT_EQ(decode(f), DecodeError::kNotIpv4);
+    f[12] = 0x88;
+    f[13] = 0xB5;  // local experimental EtherType
+    EXPECT_EQ(decode(f), DecodeError::kNotIp);
 }
 
 TEST(Decode, IpTooShort) {

@@ -1,8 +1,11 @@
 /**
  * @file
- * A worker's small IPv4 -> MAC neighbour cache (Linux's neighbour table, reduced to what a
- * host on one link needs): static entries from configuration, entries learned from ARP, and
- * resolution of unknown next hops with frames held meanwhile.
+ * A worker's small IP -> MAC neighbour cache (Linux's neighbour table, reduced to what a
+ * host on one link needs): static entries from configuration, entries learned from ARP (IPv4)
+ * or Neighbour Discovery (IPv6), and resolution of unknown next hops with frames held
+ * meanwhile. One state machine for both families, as in Linux: NeighbourCache is keyed by
+ * IPv4 addresses (host-order integers), Neighbour6Cache by IPv6 addresses (network order);
+ * "ARP request" below means a Neighbour Solicitation for the latter.
  *
  * @code
  *   homa::dp::NeighbourCache cache(homa::dp::NeighbourConfig{});
@@ -36,6 +39,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+
+#include "homa/proto/frame.h"
 
 namespace homa::dp {
 
@@ -72,21 +77,27 @@ struct NeighbourStats {
     uint64_t dropped_hold_full = 0;///< Frames dropped: hold space (or the address's share) full.
     uint64_t dropped_failed = 0;   ///< Frames dropped: address failed (held or recent).
     uint64_t dropped_table_full = 0;///< Frames dropped: no entry could be made.
-    uint64_t learned = 0;          ///< Entries created or updated from ARP.
+    uint64_t learned = 0;          ///< Entries created or updated from ARP (or ND).
 };
 
-class NeighbourCache {
-public:
-    enum class State : uint8_t { kFree, kStatic, kIncomplete, kReachable, kFailed };
+/** States of a cache entry (see the file comment for their order). */
+enum class NeighbourState : uint8_t { kFree, kStatic, kIncomplete, kReachable, kFailed };
 
-    explicit NeighbourCache(const NeighbourConfig &config);
+/** `Addr` is uint32_t (IPv4, host order) or wire::Ipv6Addr; both are instantiated in
+ *  neighbour.cc. The all-zero address is never learned (it names no host). */
+template <typename Addr>
+class BasicNeighbourCache {
+public:
+    using State = NeighbourState;
+
+    explicit BasicNeighbourCache(const NeighbourConfig &config);
 
     /** Adds (or replaces) a permanent entry. Returns false if the table is full of static
      *  entries. Setup only (not the datapath). */
-    bool add_static(uint32_t ip, const MacAddr &mac);
+    bool add_static(const Addr &ip, const MacAddr &mac);
 
     /** Finds the MAC for `ip`, holding `frame` if the address must be resolved first. */
-    NeighbourResult resolve(uint32_t ip, void *frame, uint64_t now_ns, MacAddr *mac);
+    NeighbourResult resolve(const Addr &ip, void *frame, uint64_t now_ns, MacAddr *mac);
 
     /**
      * Records an ARP-proven mapping. Updates an existing entry (not a static one); creates a
@@ -96,7 +107,7 @@ public:
      * Returns true if an entry was created or updated.
      */
     template <typename Release>
-    bool learn(uint32_t ip, const MacAddr &mac, uint64_t now_ns, bool create, Release &&release);
+    bool learn(const Addr &ip, const MacAddr &mac, uint64_t now_ns, bool create, Release &&release);
 
     /**
      * Timers: calls `probe(ip)` for each address due another ARP request and `drop(frame)`
@@ -111,15 +122,15 @@ public:
     void clear_held(Drop &&drop);
 
     /** Current state of `ip` (kFree when it has no entry), and its MAC when known. */
-    State state(uint32_t ip, MacAddr *mac = nullptr) const noexcept;
+    State state(const Addr &ip, MacAddr *mac = nullptr) const noexcept;
     /** Frames currently held for `ip`. */
-    uint32_t held(uint32_t ip) const noexcept;
+    uint32_t held(const Addr &ip) const noexcept;
     const NeighbourStats &stats() const noexcept { return stats_; }
     uint32_t capacity() const noexcept { return static_cast<uint32_t>(entries_.size()); }
 
 private:
     struct Entry {
-        uint32_t ip = 0;
+        Addr ip{};
         State state = State::kFree;
         uint8_t probes = 0;        ///< Requests sent in the current resolution.
         MacAddr mac{};
@@ -128,9 +139,9 @@ private:
         uint64_t deadline_ns = 0;  ///< Next probe (kIncomplete, stale kReachable) or end of kFailed.
     };
 
-    Entry *find(uint32_t ip) noexcept;
-    const Entry *find(uint32_t ip) const noexcept;
-    Entry *insert(uint32_t ip, uint64_t now_ns) noexcept;
+    Entry *find(const Addr &ip) noexcept;
+    const Entry *find(const Addr &ip) const noexcept;
+    Entry *insert(const Addr &ip, uint64_t now_ns) noexcept;
     void start_resolution(Entry &e, uint64_t now_ns) noexcept;
     void note_deadline(uint64_t t) noexcept {
         if (t < next_deadline_) next_deadline_ = t;
@@ -153,12 +164,18 @@ private:
     NeighbourStats stats_;
 };
 
+using NeighbourCache = BasicNeighbourCache<uint32_t>;
+using Neighbour6Cache = BasicNeighbourCache<wire::Ipv6Addr>;
+extern template class BasicNeighbourCache<uint32_t>;
+extern template class BasicNeighbourCache<wire::Ipv6Addr>;
+
 // ----- templates -----
 
+template <typename Addr>
 template <typename Release>
-bool NeighbourCache::learn(uint32_t ip, const MacAddr &mac, uint64_t now_ns, bool create,
-                           Release &&release) {
-    if (ip == 0) return false;
+bool BasicNeighbourCache<Addr>::learn(const Addr &ip, const MacAddr &mac, uint64_t now_ns,
+                                      bool create, Release &&release) {
+    if (ip == Addr{}) return false;
     Entry *e = find(ip);
     if (e == nullptr) {
         if (!create || (e = insert(ip, now_ns)) == nullptr) return false;
@@ -182,8 +199,9 @@ bool NeighbourCache::learn(uint32_t ip, const MacAddr &mac, uint64_t now_ns, boo
     return true;
 }
 
+template <typename Addr>
 template <typename Probe, typename Drop>
-uint32_t NeighbourCache::poll(uint64_t now_ns, Probe &&probe, Drop &&drop) {
+uint32_t BasicNeighbourCache<Addr>::poll(uint64_t now_ns, Probe &&probe, Drop &&drop) {
     if (now_ns < next_deadline_) return 0;
     uint32_t work = 0;
     next_deadline_ = UINT64_MAX;
@@ -215,15 +233,17 @@ uint32_t NeighbourCache::poll(uint64_t now_ns, Probe &&probe, Drop &&drop) {
     return work;
 }
 
+template <typename Addr>
 template <typename Drop>
-void NeighbourCache::clear_held(Drop &&drop) {
+void BasicNeighbourCache<Addr>::clear_held(Drop &&drop) {
     for (const Held &h : held_) drop(h.frame);
     held_.clear();
     for (Entry &e : entries_) e.num_held = 0;
 }
 
+template <typename Addr>
 template <typename Fn>
-void NeighbourCache::take_held(const Entry &e, Fn &&fn) {
+void BasicNeighbourCache<Addr>::take_held(const Entry &e, Fn &&fn) {
     // A linear pass: it runs once per resolution, never per frame.
     uint32_t idx = index_of(e);
     size_t keep = 0;

@@ -36,6 +36,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 struct rte_mempool;
 
@@ -51,6 +52,19 @@ struct PortSetup {
     bool promiscuous = true;     ///< Needed on shared links (tap, af_packet) with our own MAC.
     uint16_t vlan_id = 0;        ///< Admitted by the port's VLAN filter, if it has one.
     bool watch_link = true;      ///< Log link changes from the LSC interrupt where available.
+    /// Multicast MACs the port must receive: IPv6 Neighbour Discovery's solicited-node and
+    /// all-nodes groups (33:33:...). Empty: IPv4 only, nothing to do.
+    std::vector<std::array<uint8_t, 6>> multicast_macs;
+};
+
+/** How a port receives PortSetup::multicast_macs (best first). */
+enum class MulticastMode : uint8_t {
+    kNotNeeded,    ///< No multicast MAC was asked for.
+    kFilter,       ///< rte_eth_dev_set_mc_addr_list: exactly those groups.
+    kAllMulticast, ///< rte_eth_allmulticast_enable: the PMD has no filter list.
+    kPromiscuous,  ///< Neither, but the port is promiscuous and so receives them anyway.
+    kNone,         ///< Nothing worked: ND will fail unless the link delivers them regardless
+                   ///< (virtual PMDs such as net_ring and memif do); logged as a warning.
 };
 
 struct PortInfo {
@@ -66,6 +80,7 @@ struct PortInfo {
     bool rx_ip_checksum = false; ///< The port flags bad IPv4 header checksums.
     bool vlan_filter = false;    ///< The port filters VLANs and admits vlan_id.
     bool lsc_interrupt = false;  ///< Link changes are logged by the interrupt callback.
+    MulticastMode multicast = MulticastMode::kNotNeeded;
 };
 
 /** Configures and starts a port. Returns 0, or a negative errno with `error` naming the port,

@@ -71,6 +71,11 @@ struct WorkerConfig {
     uint32_t netmask = 0;                   ///< Our subnet (host order); 0: every address is
                                             ///< on the link.
     uint32_t gateway = 0;                   ///< Next hop for addresses outside the subnet.
+    /// This host's IPv6 address (network order); :: = no IPv6. With one, the worker answers
+    /// Neighbour Solicitations for it and ICMPv6 echo to it, and resolves IPv6 next hops by
+    /// ND (every IPv6 destination is taken to be on the link: no IPv6 gateway yet).
+    wire::Ipv6Addr local_ip6{};
+    std::vector<std::pair<wire::Ipv6Addr, MacAddr>> neighbours6;  ///< Static IPv6 -> MAC.
     uint16_t vlan_id = 0;                   ///< 802.1Q tag on our frames (PCP = priority); 0: none.
                                             ///< Frames of another VLAN (or untagged) are dropped.
     bool rx_queue = true;                   ///< False: no RX queue of its own (the port has fewer
@@ -111,6 +116,7 @@ struct WorkerStats {
     uint64_t busy_polls = 0;                ///< Polls that did any work.
     uint64_t rx_frames = 0;                 ///< Frames handled (a steered one by both workers).
     uint64_t rx_not_for_us = 0;             ///< Valid IPv4 but another destination address.
+    uint64_t rx_ipv6_homa_unsupported = 0;  ///< Valid Homa over IPv6: the engine is IPv4 only.
     uint64_t rx_decode_errors[wire::kNumDecodeErrors] = {};
     uint64_t rx_linearized = 0;             ///< Chained frames copied before decoding.
     uint64_t rx_too_big = 0;                ///< Chained frames beyond the scratch buffer.
@@ -136,6 +142,11 @@ struct WorkerStats {
     uint64_t steered_in = 0;                ///< Frames another worker handed to us.
     uint64_t steer_ring_full = 0;           ///< Frames dropped: the owner's ring was full.
     uint64_t arp_shared = 0;                ///< ARP frames copied to the other workers' caches.
+    // IPv6 host protocols (worker_host6.cc)
+    uint64_t rx_nd = 0;                     ///< NS/NA frames handled (received or steered).
+    uint64_t nd_advertisements_sent = 0;    ///< Answers to solicitations for our address.
+    uint64_t nd_solicitations_sent = 0;     ///< Resolutions of IPv6 next hops (and retries).
+    uint64_t rx_icmp6_echo = 0;             ///< ICMPv6 echo requests to us, answered.
     // TSC cycles per stage of poll(), when WorkerConfig::stage_cycles is on.
     uint64_t cycles_rx = 0;                 ///< RX burst, validation, engine receive pipeline.
     uint64_t cycles_engine = 0;             ///< Grants, transmit decisions, timers.
@@ -179,6 +190,8 @@ public:
     const WorkerStats &stats() const noexcept;
     /** The neighbour cache (state and counters). Owning lcore only. */
     const NeighbourCache &neighbours() const noexcept;
+    /** The IPv6 neighbour cache (state and counters). Owning lcore only. */
+    const Neighbour6Cache &neighbours6() const noexcept;
     /** The neighbour cache's counters alone. Any thread, like stats(): plain integers that only
      *  the owning lcore writes, so a reader gets a possibly torn but never invalid snapshot. */
     const NeighbourStats &neighbour_stats() const noexcept;

@@ -2,7 +2,8 @@
  * @file
  * Validation and typed views of received frames.
  *
- * decode_frame() checks a raw frame (Ethernet II, optional 802.1Q tag, IPv4, Homa) and either
+ * decode_frame() checks a raw frame (Ethernet II, optional 802.1Q tag, IPv4 or IPv6, Homa) and
+ * either
  * returns a PacketView whose header pointers are safe to dereference, or the first reason the
  * frame is unacceptable. Every reason is its own enum value so that the dataplane can count
  * drops precisely (Linux Homa's skb_drop_reason idea).
@@ -36,7 +37,7 @@ namespace homa::wire {
 enum class DecodeError : uint8_t {
     kOk = 0,
     kEthernetTooShort,       ///< Shorter than an Ethernet (+VLAN) header.
-    kNotIpv4,                ///< EtherType is neither IPv4 nor VLAN-tagged IPv4.
+    kNotIp,                  ///< EtherType (after any VLAN tag) is neither IPv4 nor IPv6.
     kIpTooShort,             ///< Fewer bytes than an IPv4 header after Ethernet.
     kIpBadVersion,           ///< Version nibble is not 4.
     kIpBadHeaderLength,      ///< IHL < 5 or options run past the frame.
@@ -57,6 +58,15 @@ enum class DecodeError : uint8_t {
                              ///< socket has port 0, and a reply to it would go nowhere.
     kDataIncomingBeyondMessage, ///< DATA `incoming` > message_length: claims bytes that
                              ///< cannot exist (would inflate the receiver's grant accounting).
+    // IPv6 (EtherType 0x86DD). docs/wire.md lists which extension headers are skipped.
+    kIp6TooShort,            ///< Fewer bytes than the 40-byte IPv6 header after Ethernet.
+    kIp6BadVersion,          ///< Version nibble is not 6.
+    kIp6BadPayloadLength,    ///< payload_length 0 (jumbogram) or beyond the bytes present.
+    kIp6ExtensionHeader,     ///< An extension header we do not skip (AH, ESP, a routing
+                             ///< header with segments left, a misplaced Hop-by-Hop, ...) or
+                             ///< one that runs past the payload.
+    kIp6Fragment,            ///< A Fragment header: Homa never fragments, we never reassemble.
+    kIp6WrongNextHeader,     ///< The upper-layer protocol is not 146.
     kCount,                  ///< Number of values; not a reason.
 };
 
@@ -70,11 +80,24 @@ class PacketView {
 public:
     PacketType type() const noexcept { return static_cast<PacketType>(common_->type); }
     const CommonHeader &common() const noexcept { return *common_; }
+    /** True for a frame that came over IPv6 (ip6() valid), false for IPv4 (ip() valid). */
+    bool is_ipv6() const noexcept { return ip6_ != nullptr; }
+    /** The IPv4 header; only when !is_ipv6(). */
     const Ipv4Header &ip() const noexcept { return *ip_; }
-    /** Priority carried in the IPv4 TOS byte (tos >> 5). */
-    uint8_t ip_priority() const noexcept { return static_cast<uint8_t>(ip_->tos >> 5); }
+    /** The fixed IPv6 header; only when is_ipv6(). */
+    const Ipv6Header &ip6() const noexcept { return *ip6_; }
+    /** Priority: IPv4 TOS bits 7..5, or IPv6 traffic class bits 7..5 (Linux's encoding). */
+    uint8_t ip_priority() const noexcept {
+        return ip6_ ? static_cast<uint8_t>(ip6_->vtc_flow.get() >> 25 & 7)
+                    : static_cast<uint8_t>(ip_->tos >> 5);
+    }
+    /** IPv6 flow label (0 for IPv4 frames). */
+    uint32_t flow_label() const noexcept {
+        return ip6_ ? ip6_->vtc_flow.get() & kIpv6FlowLabelMask : 0;
+    }
     /** VLAN TCI, or 0 when the frame was untagged. */
     uint16_t vlan_tci() const noexcept { return vlan_tci_; }
+    /** IPv4 source and destination, host order; only when !is_ipv6(). */
     uint32_t src_ip() const noexcept { return ip_->src.get(); }
     uint32_t dst_ip() const noexcept { return ip_->dst.get(); }
     /** Bytes from the start of the frame to the Homa header. */
@@ -95,6 +118,8 @@ public:
 private:
     friend DecodeError decode_homa(std::span<const uint8_t>, PacketView &) noexcept;
     friend DecodeError decode_frame(std::span<const uint8_t>, PacketView &) noexcept;
+    friend DecodeError decode_ipv4(std::span<const uint8_t>, size_t, PacketView &) noexcept;
+    friend DecodeError decode_ipv6(std::span<const uint8_t>, size_t, PacketView &) noexcept;
 
     template <typename H>
     const H *as(PacketType t) const noexcept {
@@ -102,6 +127,7 @@ private:
     }
 
     const Ipv4Header *ip_ = nullptr;
+    const Ipv6Header *ip6_ = nullptr;
     const CommonHeader *common_ = nullptr;
     std::span<const uint8_t> payload_;
     size_t homa_offset_ = 0;
@@ -119,5 +145,9 @@ DecodeError decode_frame(std::span<const uint8_t> frame, PacketView &view) noexc
  * datagram ends). view.ip() is not valid after this call; decode_frame sets it.
  */
 DecodeError decode_homa(std::span<const uint8_t> homa, PacketView &view) noexcept;
+
+/** The IPv4 and IPv6 stages of decode_frame: `l3` is where the IP header starts. */
+DecodeError decode_ipv4(std::span<const uint8_t> frame, size_t l3, PacketView &view) noexcept;
+DecodeError decode_ipv6(std::span<const uint8_t> frame, size_t l3, PacketView &view) noexcept;
 
 }  // namespace homa::wire

@@ -1,7 +1,9 @@
 /**
  * @file
- * Encoders that write complete Homa frames: Ethernet II (+ 802.1Q) + IPv4 + Homa header
- * (+ payload for DATA), with the IPv4 total length and header checksum filled in.
+ * Encoders that write complete Homa frames: Ethernet II (+ 802.1Q) + IPv4 or IPv6 + Homa
+ * header (+ payload for DATA). IPv4: total length and header checksum filled in. IPv6: payload
+ * length, next header 146, no extension headers, hop limit 64, priority in the traffic class.
+ * Every frame encoder exists for a FrameAddr (IPv4) and a FrameAddr6 (IPv6).
  *
  * @code
  *   std::array<uint8_t, 128> buf;
@@ -87,6 +89,8 @@ struct Acks {
  *  Returns the bytes written (l2l3_size(addr)) or 0 if `out` is too small or the total
  *  length exceeds 65,535. */
 size_t encode_l2l3(std::span<uint8_t> out, const FrameAddr &addr, size_t homa_bytes) noexcept;
+/** The IPv6 counterpart: 0 also when the flow label exceeds 20 bits. */
+size_t encode_l2l3(std::span<uint8_t> out, const FrameAddr6 &addr, size_t homa_bytes) noexcept;
 
 /**
  * Writes the headers of a DATA frame whose `payload_len` payload bytes the caller attaches
@@ -94,6 +98,8 @@ size_t encode_l2l3(std::span<uint8_t> out, const FrameAddr &addr, size_t homa_by
  * length already counts the payload. Returns the header bytes written, or 0.
  */
 size_t encode_data_headers(std::span<uint8_t> out, const FrameAddr &addr, const Data &data,
+                           uint32_t payload_len) noexcept;
+size_t encode_data_headers(std::span<uint8_t> out, const FrameAddr6 &addr, const Data &data,
                            uint32_t payload_len) noexcept;
 
 /** DATA with its payload copied in. Returns 0 if out is too small, if the payload is
@@ -106,6 +112,15 @@ size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Resend &resen
 size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Bare &bare) noexcept;
 size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Cutoffs &cutoffs) noexcept;
 size_t encode(std::span<uint8_t> out, const FrameAddr &addr, const Acks &acks) noexcept;
+
+/** The same frame encoders over IPv6. */
+size_t encode(std::span<uint8_t> out, const FrameAddr6 &addr, const Data &data,
+              std::span<const uint8_t> payload) noexcept;
+size_t encode(std::span<uint8_t> out, const FrameAddr6 &addr, const Grant &grant) noexcept;
+size_t encode(std::span<uint8_t> out, const FrameAddr6 &addr, const Resend &resend) noexcept;
+size_t encode(std::span<uint8_t> out, const FrameAddr6 &addr, const Bare &bare) noexcept;
+size_t encode(std::span<uint8_t> out, const FrameAddr6 &addr, const Cutoffs &cutoffs) noexcept;
+size_t encode(std::span<uint8_t> out, const FrameAddr6 &addr, const Acks &acks) noexcept;
 
 /**
  * Header-only encoders: write just the Homa header (no Ethernet/IPv4) for a frame whose L2/L3
@@ -124,6 +139,12 @@ size_t encode_header(std::span<uint8_t> out, const Acks &acks) noexcept;
 constexpr uint32_t max_data_payload(uint32_t ip_mtu) noexcept {
     return ip_mtu > sizeof(Ipv4Header) + sizeof(DataHeader)
                ? ip_mtu - static_cast<uint32_t>(sizeof(Ipv4Header) + sizeof(DataHeader))
+               : 0;
+}
+/** The same over IPv6: mtu - 40 (IPv6) - 56 (DATA header). */
+constexpr uint32_t max_data_payload6(uint32_t ip_mtu) noexcept {
+    return ip_mtu > sizeof(Ipv6Header) + sizeof(DataHeader)
+               ? ip_mtu - static_cast<uint32_t>(sizeof(Ipv6Header) + sizeof(DataHeader))
                : 0;
 }
 

@@ -1,0 +1,55 @@
+// See ipv6.h.
+#include "ipv6.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <sstream>
+
+#include "ipv4.h"
+
+namespace homa::apps {
+
+bool parse_ipv6(const std::string &s, wire::Ipv6Addr *out) {
+    std::string text = s;
+    if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
+        text = text.substr(1, text.size() - 2);
+    }
+    in6_addr a{};
+    if (inet_pton(AF_INET6, text.c_str(), &a) != 1) return false;
+    std::memcpy(out->data(), a.s6_addr, 16);
+    return true;
+}
+
+std::string format_ipv6(const wire::Ipv6Addr &ip) {
+    in6_addr a{};
+    std::memcpy(a.s6_addr, ip.data(), 16);
+    char buf[INET6_ADDRSTRLEN];
+    return inet_ntop(AF_INET6, &a, buf, sizeof(buf)) ? buf : "?";
+}
+
+bool parse_local_addrs(const std::string &s, LocalAddrs *out) {
+    LocalAddrs r;
+    bool have4 = false, have6 = false;
+    std::stringstream in(s);
+    std::string item;
+    int items = 0;
+    while (std::getline(in, item, ',')) {
+        if (++items > 2) return false;
+        if (parse_ipv4(item, &r.ipv4)) {
+            if (have4 || r.ipv4 == 0) return false;
+            have4 = true;
+        } else if (parse_ipv6(item, &r.ipv6)) {
+            bool unspecified = r.ipv6 == wire::Ipv6Addr{};
+            if (have6 || unspecified || r.ipv6[0] == 0xff) return false;  // no :: nor multicast
+            have6 = true;
+        } else {
+            return false;
+        }
+    }
+    if (!have4 && !have6) return false;
+    *out = r;
+    return true;
+}
+
+}  // namespace homa::apps

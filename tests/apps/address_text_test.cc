@@ -1,0 +1,63 @@
+// The apps' address flags: IPv6 literals (bracketed or not), canonical formatting, and
+// --local_ip's "IPv4[,IPv6]" form with its refusals.
+#include <gtest/gtest.h>
+
+#include "apps/common/ipv6.h"
+
+namespace homa::apps {
+namespace {
+
+constexpr wire::Ipv6Addr kFd00_1 = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+
+TEST(Ipv6Text, ParsesLiteralsAndBrackets) {
+    wire::Ipv6Addr a{};
+    ASSERT_TRUE(parse_ipv6("fd00::1", &a));
+    EXPECT_EQ(a, kFd00_1);
+    a = {};
+    ASSERT_TRUE(parse_ipv6("[fd00::1]", &a));
+    EXPECT_EQ(a, kFd00_1);
+    ASSERT_TRUE(parse_ipv6("::ffff:10.0.0.1", &a));
+    EXPECT_EQ(a[10], 0xff);
+    EXPECT_EQ(a[12], 10);
+    EXPECT_FALSE(parse_ipv6("10.0.0.1", &a));
+    EXPECT_FALSE(parse_ipv6("fd00::1::2", &a));
+    EXPECT_FALSE(parse_ipv6("[fd00::1", &a));
+    EXPECT_FALSE(parse_ipv6("", &a));
+}
+
+TEST(Ipv6Text, FormatsCanonically) {
+    EXPECT_EQ(format_ipv6(kFd00_1), "fd00::1");
+    wire::Ipv6Addr a;
+    ASSERT_TRUE(parse_ipv6("FD00:0:0:0:0:0:0:00A", &a));
+    EXPECT_EQ(format_ipv6(a), "fd00::a");
+}
+
+TEST(LocalAddrs, EitherFamilyOrBoth) {
+    LocalAddrs l;
+    ASSERT_TRUE(parse_local_addrs("10.0.0.1", &l));
+    EXPECT_EQ(l.ipv4, 0x0A000001u);
+    EXPECT_EQ(l.ipv6, wire::Ipv6Addr{});
+    ASSERT_TRUE(parse_local_addrs("10.0.0.1,fd00::1", &l));
+    EXPECT_EQ(l.ipv4, 0x0A000001u);
+    EXPECT_EQ(l.ipv6, kFd00_1);
+    ASSERT_TRUE(parse_local_addrs("[fd00::1],10.0.0.2", &l));
+    EXPECT_EQ(l.ipv4, 0x0A000002u);
+    EXPECT_EQ(l.ipv6, kFd00_1);
+    ASSERT_TRUE(parse_local_addrs("fd00::1", &l));
+    EXPECT_EQ(l.ipv4, 0u);
+}
+
+TEST(LocalAddrs, Refusals) {
+    LocalAddrs l;
+    EXPECT_FALSE(parse_local_addrs("", &l));
+    EXPECT_FALSE(parse_local_addrs("10.0.0.1,10.0.0.2", &l));    // a family twice
+    EXPECT_FALSE(parse_local_addrs("fd00::1,fd00::2", &l));
+    EXPECT_FALSE(parse_local_addrs("10.0.0.1,fd00::1,fd00::2", &l));
+    EXPECT_FALSE(parse_local_addrs("0.0.0.0", &l));
+    EXPECT_FALSE(parse_local_addrs("::", &l));
+    EXPECT_FALSE(parse_local_addrs("ff02::1", &l));               // multicast
+    EXPECT_FALSE(parse_local_addrs("10.0.0.1,bogus", &l));
+}
+
+}  // namespace
+}  // namespace homa::apps
