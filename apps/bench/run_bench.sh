@@ -19,11 +19,6 @@
 #   --sim         only the cluster simulator (apps/bench/sim_report.sh: homa-sim, no root or
 #                 DPDK needed), which regenerates docs/sim.md's numbers with --docs; --quick,
 #                 --out and --no-build are passed on
-#   --rt          run the homa-perf memif pairs at real-time priority (chrt -r 1, root): on a
-#                 2-core guest without isolated cores the pollers otherwise share their core with
-#                 every other process for CFS slices of milliseconds, which is a host effect, not
-#                 the protocol's (docs/perf.md). The kernel's RT throttling still leaves other
-#                 tasks 5 % of each second. Recorded in raw/machine.txt.
 #   --server-flags "F"  extra homa-perf flags for every memif server (e.g. engine knobs:
 #   --client-flags "F"  "--max_peer_server_rpcs=65536"), and for every memif client
 #
@@ -50,7 +45,6 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
 QUICK=0 BUILD=1 INSTALL=1 PROFILE=1 DOCS=0 SIM=0 ONLY="" SERVER_FLAGS="" CLIENT_FLAGS="" ONLY_WORKLOADS=""
-RT=()
 OUT=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -66,7 +60,6 @@ while [ $# -gt 0 ]; do
         --only=*) ONLY=${1#--only=} ;;
         --workloads) ONLY_WORKLOADS=$2; shift ;;
         --workloads=*) ONLY_WORKLOADS=${1#--workloads=} ;;
-        --rt) RT=(chrt -r 1) ;;
         --server-flags) SERVER_FLAGS=$2; shift ;;
         --server-flags=*) SERVER_FLAGS=${1#--server-flags=} ;;
         --client-flags) CLIENT_FLAGS=$2; shift ;;
@@ -275,13 +268,13 @@ homa_memif() {
     rm -f "$SOCK"
     # shellcheck disable=SC2046
     # shellcheck disable=SC2086
-    bg "${RT[@]}" "$PERF" $(eal 0@1) --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
+    bg "$PERF" $(eal 0@1) --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
         --role=server --local_ip=10.0.0.1 --duration=0 --max_rpcs="$max_rpcs" --stats \
         $SERVER_FLAGS > "$RAW/$name.server.log" 2>&1
     srv=$!
     for i in $(seq 1 100); do grep -qs "serving echo" "$RAW/$name.server.log" && break; sleep 0.1; done
     # shellcheck disable=SC2046,SC2086
-    timeout -k 30 -s INT "${CLIENT_TIMEOUT:-300}" "${RT[@]}" "$PERF" $(eal 0@0) \
+    timeout -k 30 -s INT "${CLIENT_TIMEOUT:-300}" "$PERF" $(eal 0@0) \
         --vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no -- \
         --role=client --local_ip=10.0.0.2 --server_ip=10.0.0.1 --workload_dir=config/workloads \
         --json --stats "$@" $CLIENT_FLAGS > "$RAW/$name.json" 2> "$RAW/$name.log" ||
@@ -452,7 +445,6 @@ machine() {
         echo "sockperf: $(dpkg-query -W -f='${Version}' sockperf 2>/dev/null || echo none)"
         echo "memory_mode: $MEMORY"
         echo "quick: $QUICK"
-        echo "memif_pollers: ${RT[*]:-CFS (no --rt)}"
         echo "loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
         lscpu | sed 's/^/lscpu: /'
     } > "$RAW/machine.txt"
@@ -521,7 +513,7 @@ main() {
     [ "$BUILD" = 1 ] && build
     [ -x "$PERF" ] && [ -x "$RXBENCH" ] || { log "missing $PERF or $RXBENCH: build first"; exit 3; }
     setup_memory
-    if [ -z "$ONLY" ]; then machine; else echo "rerun ($ONLY) loadavg: $(cut -d' ' -f1-3 /proc/loadavg) memif_pollers: ${RT[*]:-CFS (no --rt)}" >> "$RAW/machine.txt"; fi
+    if [ -z "$ONLY" ]; then machine; else echo "rerun ($ONLY) loadavg: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/machine.txt"; fi
     if stage testpmd; then
         testpmd_null
         testpmd_memif 64
