@@ -41,6 +41,7 @@
 
 #include "flat_index.h"
 #include "index_heap.h"
+#include "send_queue.h"
 #include "homa/proto/encode.h"
 #include "homa/proto/engine.h"
 #include "homa/proto/timetrace.h"
@@ -278,8 +279,8 @@ struct Engine::State {
     uint64_t total_incoming = 0;      ///< Granted-but-not-received bytes of scheduled messages.
     uint64_t incoming_excess = 0;     ///< Sum over peers of their part beyond their share.
     uint64_t next_in_seq = 0;         ///< MsgIn::seq of the next incoming message.
-    /// RPCs with granted bytes to send, keyed by send_key() (outgoing.cc).
-    detail::IndexHeap sendable;
+    /// RPCs with granted bytes to send, in SRPT order (send_queue.h, outgoing.cc).
+    detail::SendQueue sendable;
     /// RPCs waiting for bpages, keyed by waiter_key() (incoming.cc).
     detail::IndexHeap buffer_waiters;
     uint64_t pool_generation = 0;     ///< PoolOps::generation when the waiters last tried.

@@ -12,6 +12,7 @@
 // packings) and re-keys an element with update() whenever its key changes.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

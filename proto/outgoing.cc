@@ -3,8 +3,9 @@
 // DESIGN NOTES: a message is sent in packets of max_payload bytes, unscheduled bytes (the first
 // unsched_bytes) at the priority the receiver's cutoffs give its length, the rest at the
 // priority of the grant that allowed it. Among messages with granted bytes, the one with the
-// fewest bytes left goes first (SRPT on the sender side too; a heap, since a scan per packet
-// made transmit quadratic with 10^5 messages queued; among equals the oldest). The pacer estimates when the NIC
+// fewest bytes left goes first (SRPT on the sender side too, among equals the oldest; a scan per
+// packet made transmit quadratic with 10^5 messages queued, so send_queue.h keeps them in a
+// heap, and messages down to their last packet in O(1) FIFO buckets). The pacer estimates when the NIC
 // queue drains (link_idle_ns, advanced by each packet's wire time at link_mbps) and stops
 // sending while that is more than max_nic_queue_ns ahead, so that short messages queued later
 // are not stuck behind a long one inside the NIC; sockets with dont_throttle bypass it.
@@ -51,12 +52,13 @@ uint8_t locate(const Rpc &r, uint32_t offset, uint32_t len, OutMessage::Piece ou
     return n;
 }
 
-void heap_push(State &s, uint32_t idx) {
-    s.rpcs[idx].out.sendable = true;
-    s.sendable.push(idx, send_key(s.rpcs[idx]));
+void queue_to_send(State &s, uint32_t idx) {
+    Rpc &r = s.rpcs[idx];
+    r.out.sendable = true;
+    s.sendable.push(idx, r.out.length - r.out.next_xmit, send_key(r));
 }
 
-void heap_erase(State &s, uint32_t idx) {
+void unqueue(State &s, uint32_t idx) {
     s.sendable.erase(idx);
     s.rpcs[idx].out.sendable = false;
 }
@@ -122,7 +124,7 @@ void start_out(State &s, uint32_t idx, const OutMessage &msg) {
     out.unsched_priority = unsched_priority_for(s.peers[r.peer], s.cfg.num_priorities, out.length);
     out.sched_priority = 0;
     out.active = true;
-    heap_push(s, idx);
+    queue_to_send(s, idx);
 }
 
 void release_out(State &s, Rpc &r) {
@@ -134,7 +136,7 @@ void release_out(State &s, Rpc &r) {
 void sendable_add(State &s, uint32_t idx) {
     MsgOut &out = s.rpcs[idx].out;
     if (out.sendable || !out.active || out.next_xmit >= out.granted) return;
-    heap_push(s, idx);
+    queue_to_send(s, idx);
 }
 
 uint32_t retransmit(State &s, Rpc &r, uint32_t start, uint32_t end, uint8_t priority,
@@ -155,7 +157,7 @@ uint32_t retransmit(State &s, Rpc &r, uint32_t start, uint32_t end, uint8_t prio
     return sent;
 }
 
-void sendable_remove(State &s, uint32_t idx) { heap_erase(s, idx); }
+void sendable_remove(State &s, uint32_t idx) { unqueue(s, idx); }
 
 uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget) {
     uint32_t sent = 0;
@@ -163,12 +165,14 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget) {
     while (!s.sendable.empty() && sent < budget) {
         uint32_t idx = s.sendable.top();
         Rpc &r = s.rpcs[idx];
-        // One of the top's children is next: with 10^4+ RPCs queued their structs are not in
-        // cache, and each miss here was the largest single cost of transmit() (perf, memif).
-        for (size_t c = 1; c <= 2 && c < s.sendable.size(); ++c) {
-            const Rpc *next = &s.rpcs[s.sendable.at(c)];
-            __builtin_prefetch(&next->socket);
-            __builtin_prefetch(&next->out.length);
+        // The next message's struct is not in cache with 10^4+ RPCs queued: each miss here was
+        // the largest single cost of transmit() (perf, memif).
+        uint32_t next[2];
+        s.sendable.next_candidates(next);
+        for (uint32_t n : next) {
+            if (n == kNotInHeap) continue;
+            __builtin_prefetch(&s.rpcs[n].socket);
+            __builtin_prefetch(&s.rpcs[n].out.length);
         }
         MsgOut &out = r.out;
         if (!s.sockets[r.socket].dont_throttle &&
@@ -186,12 +190,13 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget) {
         if (!emit_data(s, r, offset, len, priority, false, now_ns)) break;
         out.next_xmit += len;
         ++sent;
-        s.sendable.update(idx, send_key(r));  // the top's key only shrinks: no sift needed
         if (out.next_xmit >= out.granted) {
             // Everything granted is out: the peer owes us a grant, the response or an ACK.
-            heap_erase(s, idx);
+            unqueue(s, idx);
             r.heard = s.quiet;  // silence starts now, not when the RPC began
             watch(s, idx);
+        } else {
+            s.sendable.update(idx, out.length - out.next_xmit, send_key(r));
         }
         if (out.next_xmit >= out.length) finish_out(s, idx);
     }
