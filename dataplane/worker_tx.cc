@@ -293,6 +293,13 @@ uint32_t build_and_send(Worker::Impl &w) {
 
 uint32_t drain_completions(Worker::Impl &w) {
     uint32_t n = 0;
+    // With 10^4+ sends in flight their slots are out of cache: fetch them all first, so the
+    // misses overlap instead of stalling one put_slot after another.
+    for (const Completion &c : w.engine.completions()) {
+        if (c.kind == Completion::Kind::kOutReleased) {
+            __builtin_prefetch(&w.slots[static_cast<uint32_t>(c.token)], 1);
+        }
+    }
     for (const Completion &c : w.engine.completions()) {
         if (c.kind == Completion::Kind::kOutReleased) put_slot(w, static_cast<uint32_t>(c.token));
         ++n;
