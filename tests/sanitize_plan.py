@@ -28,6 +28,9 @@ EXCLUDED = {
     "library_clients": "its Go client links libhoma-dp.so, which the ASan build cannot load into "
                        "an uninstrumented Go binary; its C++ and C clients' API runs sanitized "
                        "in api_examples, api and homa_c",
+    "doc_commands": "it checks that the documented commands work as written, which the debug "
+                    "stage shows; the binaries they run are exercised sanitized by launcher, "
+                    "file_service_launcher and ttmerge (and it would add ~3 min to the stage)",
 }
 
 
