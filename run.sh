@@ -136,14 +136,18 @@ cmd_test() {
     local rc=0 dirs=()
     if [ "${1:-}" != --sanitize ]; then
         build
+        log "debug build: $SECONDS s"
         meson test -C "$BUILD" --no-rebuild --num-processes 2 --print-errorlogs >&2 || rc=$?
+        log "debug tests done: $SECONDS s"
         run_fuzz
+        log "fuzz done: $SECONDS s"
         dirs+=("$BUILD")
         [ -f "$FUZZ_BUILD/meson-logs/testlog.junit.xml" ] && dirs+=("$FUZZ_BUILD")
     fi
     # A stale log must not stand in for a stage that failed before running its tests.
     rm -f "$ASAN_BUILD/meson-logs/testlog.junit.xml" "$ASAN_BUILD/meson-logs/testlog.json"
     run_sanitized || rc=$?
+    log "ASan+UBSan stage done: $SECONDS s"
     dirs+=("$ASAN_BUILD")
     python3 tests/summarize_results.py "${dirs[@]}" || rc=1
     return $rc
