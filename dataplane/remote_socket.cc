@@ -147,6 +147,11 @@ void RemoteSocket::handle_reply(Slot *slot) noexcept {
                 ++stats_.regions_done;
                 slot->done(slot->done_ctx, slot->msg.body<RemoteCommand>().cookie);
             }
+            if (slot->msg.opcode() == kRemoteReply && error != 0) {
+                // post_reply_with: the worker released the bpages; nobody waits for the errno.
+                ++stats_.async_reply_errors;
+                stats_.last_async_reply_error = error;
+            }
             if ((slot->msg.opcode() == kRemoteSend || slot->msg.opcode() == kRemoteSendRegion) &&
                 error != 0) {
                 ++stats_.async_errors;
@@ -424,6 +429,38 @@ int RemoteSocket::reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t request
     }
     free_slot(slot);
     return rc;
+}
+
+int RemoteSocket::post_reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t request_id) {
+    if (!open_) return -EBADF;
+    if (!msg.valid() || msg.m_.num_bpages == 0) {
+        msg.release();
+        return -EINVAL;
+    }
+    if (request_id == 0) {
+        request_id = msg.id();
+        dst = msg.peer();
+    }
+    Slot *slot = take_slot();
+    if (slot == nullptr) {
+        ++stats_.backpressure;
+        return -ENOBUFS;  // msg stays the caller's
+    }
+    slot->data = msg.m_;
+    auto &c = slot->msg.body<RemoteCommand>();
+    c = RemoteCommand{};
+    c.handle = handle_;
+    c.addr = dst;
+    c.id = request_id;
+    c.msg = &slot->data;
+    int rc = command(slot, kRemoteReply, false);
+    if (rc < 0) {  // the port is full: the command never left, the bpages are still msg's
+        free_slot(slot);
+        return rc;
+    }
+    msg.pool_ = nullptr;  // the bpages travel with the command now
+    msg.m_ = homa::Message{};
+    return 0;
 }
 
 int RemoteSocket::abort(uint64_t id, int error) {

@@ -85,6 +85,36 @@ uint32_t EchoServer::serve(dp::Socket &s) {
     return n;
 }
 
+void EchoServer::answer(dp::RemoteSocket &s, dp::RemoteMessage &&req) {
+    Endpoint peer = req.peer();
+    uint64_t id = req.id();
+    uint32_t length = req.length();
+    int rc = s.post_reply_with(std::move(req));
+    if (rc == 0) {
+        ++stats_.served;
+        return;
+    }
+    if (rc == -ENOBUFS && req.valid()) {  // still ours: wait for the worker this once
+        answer<dp::RemoteSocket, dp::RemoteMessage>(s, std::move(req));
+        return;
+    }
+    failed(rc, peer, id, length);
+}
+
+void EchoServer::collect_async_errors(const dp::RemoteSocket &s) {
+    const auto &st = s.stats();
+    // The worker's refusals of posted replies arrive later and without their RPC, so they
+    // cannot be retried: counted by the last errno (in practice -ENOENT, the RPC is gone).
+    for (; async_errors_seen_ < st.async_reply_errors; ++async_errors_seen_) {
+        stats_.reply_errors.add(st.last_async_reply_error);
+        if (st.last_async_reply_error == -ENOENT) {
+            ++stats_.gone;
+        } else {
+            ++stats_.stranded;
+        }
+    }
+}
+
 uint32_t EchoServer::serve(dp::RemoteSocket &s) {
     uint32_t n = retry(s);
     dp::RemoteMessage req;
@@ -92,6 +122,7 @@ uint32_t EchoServer::serve(dp::RemoteSocket &s) {
         answer(s, std::move(req));
         ++n;
     }
+    collect_async_errors(s);
     return n;
 }
 

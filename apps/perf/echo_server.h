@@ -70,8 +70,16 @@ private:
         }
     }
 
+    /** Application thread: posts the reply without waiting for the worker lcore (one lcore
+     *  round trip per reply was the app-thread server's largest cost); falls back to the
+     *  waiting reply_with when no slot or port room is left. */
+    void answer(dp::RemoteSocket &s, dp::RemoteMessage &&req);
+    /** Counts what the worker refused of the posted replies since the last call. */
+    void collect_async_errors(const dp::RemoteSocket &s);
+
     const uint8_t *pattern_;
     uint32_t send_slots_;
+    uint64_t async_errors_seen_ = 0;
     std::vector<PendingReply> ring_;  ///< Fixed capacity, allocated once.
     size_t head_ = 0, size_ = 0;
     ServerStats stats_;

@@ -256,6 +256,79 @@ TEST_F(RemoteSocketTest, Send_FullCommandPortIsReportedAsNoBufs) {
     ASSERT_TRUE(quiescent());
 }
 
+// post_reply_with: replies that do not wait for the worker arrive verified, a refusal is
+// counted by errno instead of returned, a full port leaves the message with the caller, and
+// every slot comes home.
+TEST_F(RemoteSocketTest, PostReplyWith_EchoesWithoutWaitingAndCountsRefusals) {
+    TearDown();
+    build(16);  // command ports of 16
+    std::unique_ptr<dp::RemoteSocket> server, client;
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, app_config(), &server), 0);
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, app_config(), &client), 0);
+    constexpr uint32_t kRpcs = 40;
+    for (uint32_t i = 0; i < kRpcs; ++i) {
+        ASSERT_EQ(client->send({kIpA, kPort}, make(i, 100 + i), i, nullptr), 0);
+        dp::RemoteMessage req;
+        ASSERT_EQ(server->recv_wait(kRecvRequest, 0, &req, 10 * kSecond), 0);
+        ASSERT_EQ(server->post_reply_with(std::move(req)), 0);
+        EXPECT_FALSE(req.valid());
+    }
+    for (uint32_t got = 0; got < kRpcs; ++got) {
+        dp::RemoteMessage m;
+        ASSERT_EQ(client->recv_wait(kRecvResponse, 0, &m, 10 * kSecond), 0);
+        EXPECT_TRUE(matches(m, m.cookie(), 100 + static_cast<uint32_t>(m.cookie())));
+    }
+    EXPECT_EQ(server->stats().async_reply_errors, 0u);
+
+    // A reply to a request that is not waiting: accepted here, refused by the worker.
+    ASSERT_EQ(client->send({kIpA, kPort}, make(7, 300), 7, nullptr), 0);
+    dp::RemoteMessage req;
+    ASSERT_EQ(server->recv_wait(kRecvRequest, 0, &req, 10 * kSecond), 0);
+    Endpoint peer = req.peer();
+    uint64_t id = req.id();
+    ASSERT_EQ(server->post_reply_with(std::move(req), peer, id + 1000), 0);
+    for (int i = 0; i < 10'000 && server->stats().async_reply_errors == 0; ++i) {
+        dp::RemoteMessage none;
+        (void)server->recv_wait(kRecvRequest, 0, &none, 1'000'000);  // drains replies
+    }
+    EXPECT_EQ(server->stats().async_reply_errors, 1u);
+    EXPECT_EQ(server->stats().last_async_reply_error, -ENOENT);
+
+    // With the worker held and the server's command port full, the message stays with the
+    // caller, who posts it again once there is room.
+    ASSERT_EQ(client->send({kIpA, kPort}, make(8, 500), 8, nullptr), 0);
+    dp::RemoteMessage late;
+    ASSERT_EQ(server->recv_wait(kRecvRequest, 0, &late, 10 * kSecond), 0);
+    while (svc_a_->port().count() != 0) rte_pause();  // the re-posted receives were taken
+    poller_.hold();
+    std::vector<uint8_t> filler = make(1, 10);
+    int fillers = 0;
+    while (server->send({kIpA, kRtcPort}, filler, 1000 + fillers, nullptr) == 0) ++fillers;
+    EXPECT_GT(fillers, 0);
+    EXPECT_EQ(server->post_reply_with(std::move(late)), -ENOBUFS);
+    EXPECT_TRUE(late.valid());
+    poller_.resume();
+    int rc;
+    while ((rc = server->post_reply_with(std::move(late))) == -ENOBUFS) {
+        dp::RemoteMessage none;
+        (void)server->recv(kRecvRequest | dp::kRecvNonblocking, 0, &none);  // drains
+    }
+    ASSERT_EQ(rc, 0);
+    for (;;) {
+        dp::RemoteMessage m;
+        ASSERT_EQ(client->recv_wait(kRecvResponse, 0, &m, 10 * kSecond), 0);
+        if (m.cookie() == 8) {
+            EXPECT_TRUE(matches(m, 8, 500));
+            break;
+        }
+    }
+    EXPECT_EQ(client->close(), 0);
+    EXPECT_EQ(server->close(), 0);
+    EXPECT_EQ(server->slots_in_use(), 0u);
+    EXPECT_EQ(client->slots_in_use(), 0u);
+    ASSERT_TRUE(quiescent());
+}
+
 TEST_F(RemoteSocketTest, Abort_FromAppThreadCompletesWithTheError) {
     std::unique_ptr<dp::RemoteSocket> server, client;
     ASSERT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, app_config(), &server), 0);

@@ -149,6 +149,14 @@ public:
      *  are the worker's from now on, also on error). Replies to msg's own RPC when
      *  `request_id` is 0. Errors as reply(), plus -EINVAL for an empty message. */
     [[nodiscard]] int reply_with(RemoteMessage &&msg, Endpoint dst = {}, uint64_t request_id = 0);
+    /** reply_with() without waiting for the worker: a server on an application thread then
+     *  pays no lcore round trip per reply. Returns 0 once the command is queued (msg consumed),
+     *  -EBADF, -EINVAL (as reply_with, msg released), or -ENOBUFS: no slot or the command port
+     *  is full, and msg is left with the caller (still valid) to retry. What the worker refuses
+     *  later (-ENOENT: no such request waiting; its bpages are the worker's then) is counted
+     *  in stats().async_reply_errors with the last errno in stats().last_async_reply_error. */
+    [[nodiscard]] int post_reply_with(RemoteMessage &&msg, Endpoint dst = {},
+                                      uint64_t request_id = 0);
     /** Aborts client RPC `id` (0 = all) with `error` (0: silently); see Engine::abort.
      *  Returns 0, -ENOENT, -EINVAL, -EBADF, -ENOBUFS, -ETIMEDOUT. */
     [[nodiscard]] int abort(uint64_t id, int error);
@@ -169,6 +177,8 @@ public:
         uint64_t received = 0;     ///< Messages handed to the application.
         uint64_t async_errors = 0; ///< send() without id / send_region() refused by the worker.
         uint64_t regions_done = 0; ///< send_region() whose memory came back (done ran).
+        uint64_t async_reply_errors = 0;  ///< post_reply_with() refused by the worker.
+        int last_async_reply_error = 0;   ///< Its errno (negative), 0 if none.
     };
     const Stats &stats() const noexcept { return stats_; }
     /** Command slots not at home (in flight or holding a received message). Owner thread. */
