@@ -279,7 +279,11 @@ int run(int argc, char **argv) {
         cc.pull_chunk = size_t{FLAGS_file_pull_chunk_kb} * 1024;
         if (FLAGS_file_pull_turns) {
             cc.pull_turns = true;
-            cc.backoff.spin_polls = 0;  // spinning on the worker's core takes its time
+            // Idle, sleep on the doorbell at once: spinning or yielding on the worker's core
+            // only takes the worker's time (a yield hands the core back at the scheduler's
+            // pleasure, not the worker's), and every request rings the doorbell anyway.
+            cc.backoff.spin_polls = 0;
+            cc.backoff.yield_polls = 0;
         }
         control = homa::dp::ControlLcore::create("homa_launcher_ctl", cc,
                                                  static_cast<int>(rte_socket_id()));

@@ -100,7 +100,8 @@ struct ControlConfig {
      * (milliseconds: the worker's echo tail) whenever the scheduler lets it in. The worker
      * must call share_core() from its idle polls; turn_wait_ns bounds the wait when it never
      * idles (the pull then advances a chunk per turn_wait_ns, or slower). Also set backoff's
-     * spin_polls to 0 there: spinning on a shared core takes the worker's time.
+     * spin_polls and yield_polls to 0 there: spinning or yielding on a shared core takes the
+     * worker's time.
      */
     bool pull_turns = false;
     uint64_t turn_wait_ns = 2'000'000;
