@@ -7,6 +7,7 @@ interval is latency added to whatever it was about to serve.
     perf sched record -o sched.data -- sleep 3      # while the workload runs
     sched_blame.py sched.data 'rte-worker-1'        # the victim: a regex on perf's task name
     sched_blame.py --text timehist.txt 'homa-perf\\[' # `perf sched timehist` output saved before
+    sched_blame.py --by-thread sched.data 'rte-worker-1\\[1234/'  # one thread; per thread
 
 Input lines are `perf sched timehist`'s: time, [cpu], task, wait time, sch delay, run time
 (ms); a line is printed when the task leaves the core, having run `run time` ms. A victim's
@@ -35,12 +36,12 @@ def parse(text):
     return out
 
 
-def blame(events, victim, long_ms):
+def blame(events, victim, long_ms, by_thread=False):
     runs = collections.defaultdict(list)  # cpu -> [(start_s, end_s, name)]
     waits = []  # (cpu, from_s, to_s, ms)
     for t, cpu, task, wait, delay, run in events:
         start = t - run / 1e3
-        runs[cpu].append((start, t, re.sub(r"\[.*", "", task)))
+        runs[cpu].append((start, t, task if by_thread else re.sub(r"\[.*", "", task)))
         if victim.search(task):
             d = max(wait, delay)
             if d > 0:
@@ -63,6 +64,9 @@ def main():
     ap.add_argument("--text", action="store_true", help="trace is `perf sched timehist` text")
     ap.add_argument("--long", type=float, default=0.5, help="a long wait, ms (default 0.5)")
     ap.add_argument("--top", type=int, default=8, help="tasks shown (default 8)")
+    ap.add_argument("--by-thread", action="store_true",
+                    help="one line per thread (name[tid/pid]), not per name: other processes "
+                         "on the machine may have threads of the same name (rte-worker-1)")
     a = ap.parse_args()
     if a.text:
         text = open(a.trace).read()
@@ -77,7 +81,7 @@ def main():
     if not events:
         print("sched_blame: no `perf sched timehist` lines in the input", file=sys.stderr)
         return 2
-    waits, every, long_ = blame(events, re.compile(a.victim), a.long)
+    waits, every, long_ = blame(events, re.compile(a.victim), a.long, a.by_thread)
     ms = sorted(d for _, _, _, d in waits)
     n = len(ms)
 
@@ -89,7 +93,7 @@ def main():
           f"{sum(1 for d in ms if d > a.long)} longer than {a.long} ms")
     print(f"  ran on its core meanwhile (ms): all waits | waits > {a.long} ms")
     for name, total in every.most_common(a.top):
-        print(f"    {name:24s} {total:9.1f} | {long_[name]:9.1f}")
+        print(f"    {name:32s} {total:9.1f} | {long_[name]:9.1f}")
     return 0
 
 

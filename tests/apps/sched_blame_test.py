@@ -66,6 +66,13 @@ def long_threshold():
 tap("long_threshold_applies", long_threshold)
 
 
+def by_thread():
+    r = run(r"poller\[10\]", extra=["--by-thread"])
+    assert r.returncode == 0, r.stderr
+    assert "helper[11/9]" in r.stdout and "other[12]" in r.stdout, r.stdout
+tap("by_thread_names_each_thread", by_thread)
+
+
 def no_lines():
     r = run("x", text="nothing here\n")
     assert r.returncode != 0 and "no `perf sched timehist` lines" in r.stderr, r.stderr
