@@ -144,9 +144,11 @@ try:
         # The control lcore beside the worker, pulling 64 KiB per turn that the worker gives
         # when idle: every read still arrives byte-exact and cold, the worker never blocks,
         # and the pulls went by turns (a worker that gave none would leave turns_given 0).
+        # 200 RPC/s (20 MB/s of reads): a worker that is never idle (a debug build on a loaded
+        # machine) gives no turns, and then pulls advance only a chunk per 2 ms (32 MB/s).
         p, _ = start_launcher(["--file_pull_turns", "--file_io_threads=0",
                                "--file_pull_chunk_kb=64"], lcores="0@0,1@1,2@1")
-        r = run_perf(["--file_phases=prefetch"])
+        r = run_perf(["--file_phases=prefetch", "--rate=200"])
         prc, _, perr = stop(p)
         assert r.returncode == 0, r.stderr[-2000:] + r.stdout[-2000:]
         ph = json.loads(r.stdout)["file_mix"]["phases"][0]
