@@ -7,6 +7,7 @@
 // before new commands.
 #include "homa/dataplane/control_lcore.h"
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -100,10 +101,18 @@ int ControlLcore::main_loop(void *arg) {
         param.sched_priority = self->config_.realtime_priority;
         self->sched_result_.store(sched_setscheduler(0, SCHED_FIFO, &param) == 0 ? 0 : -errno);
     }
+    self->turn_wait_tsc_ = static_cast<uint64_t>(double(self->config_.turn_wait_ns) *
+                                                 double(rte_get_timer_hz()) / 1e9);
     IdleBackoff backoff(self->config_.backoff);
     while (!self->stop_.load(std::memory_order_acquire)) {
-        if (self->poll()) {
+        bool worked = self->serve_port();
+        if (self->num_pulls_ > 0 && self->may_pull()) worked = self->advance_pull() || worked;
+        if (worked) {
             backoff.reset();
+            continue;
+        }
+        if (self->config_.pull_turns && self->num_pulls_ > 0) {
+            self->wait_turn();
             continue;
         }
         auto has_work = [self] { return self->port_->has_input() || self->num_pulls_ > 0; };
@@ -120,6 +129,44 @@ int ControlLcore::main_loop(void *arg) {
 }
 
 bool ControlLcore::poll() noexcept {
+    bool served = serve_port();
+    bool pulled = advance_pull();
+    return served || pulled;
+}
+
+// Pull in turns (ControlConfig::pull_turns): a chunk needs a turn from share_core(), or
+// turn_wait_ns without one (a worker that never idles must not stop pulls altogether).
+bool ControlLcore::may_pull() noexcept {
+    if (!config_.pull_turns) return true;
+    const uint64_t now = rte_get_timer_cycles();
+    const bool turn = turn_.exchange(false, std::memory_order_acq_rel);
+    if (!turn && now - last_chunk_tsc_ < turn_wait_tsc_) return false;
+    if (turn) bump(turns_taken_);
+    last_chunk_tsc_ = now;
+    return true;
+}
+
+// Asleep until a turn, a request (an abort must not wait) or the end of turn_wait_ns.
+void ControlLcore::wait_turn() noexcept {
+    const uint64_t waited = rte_get_timer_cycles() - last_chunk_tsc_;
+    if (waited >= turn_wait_tsc_) return;
+    const auto left_ns = static_cast<uint64_t>(double(turn_wait_tsc_ - waited) * 1e9 /
+                                               double(rte_get_timer_hz()));
+    bell_.sleep([this] { return turn_.load(std::memory_order_acquire) || port_->has_input(); },
+                left_ns);
+}
+
+bool ControlLcore::share_core() noexcept {
+    if (!config_.pull_turns || !pulling_.load(std::memory_order_relaxed)) return false;
+    if (!turn_.exchange(true, std::memory_order_acq_rel)) {
+        turns_given_.fetch_add(1, std::memory_order_relaxed);
+    }
+    bell_.ring();
+    sched_yield();
+    return true;
+}
+
+bool ControlLcore::serve_port() noexcept {
     Message *got[kPortBurst];
     unsigned n = port_->receive_burst(got, kPortBurst);
     for (unsigned i = 0; i < n; ++i) {
@@ -134,8 +181,7 @@ bool ControlLcore::poll() noexcept {
                 break;
         }
     }
-    bool pulled = advance_pull();
-    return n > 0 || pulled;
+    return n > 0;
 }
 
 void ControlLcore::serve(Message *msg) noexcept {
@@ -159,7 +205,10 @@ void ControlLcore::serve(Message *msg) noexcept {
             auto &r = msg->body<RegionRequest>();
             r.pulled = 0;
             r.resident = true;  // and-ed with each chunk's answer
+            // A new pull waits for its first turn as if it had just pulled a chunk.
+            if (num_pulls_ == 0) last_chunk_tsc_ = rte_get_timer_cycles();
             pulls_[num_pulls_++] = msg;
+            pulling_.store(true, std::memory_order_relaxed);
             HOMA_TT(config_.timetrace, "ctl pull queued length %u pulls %u", r.len, num_pulls_);
             return;
         }
@@ -192,6 +241,7 @@ void ControlLcore::on_abort(Message *msg) noexcept {
     if (it != end) {  // still pulling: stop here
         std::copy(it + 1, end, it);
         --num_pulls_;
+        pulling_.store(num_pulls_ != 0, std::memory_order_relaxed);
         msg->body<RegionRequest>().resident = false;
         bump(counters_.pulls_cancelled);
     }
@@ -218,6 +268,7 @@ bool ControlLcore::advance_pull() noexcept {
     r.resident = r.resident && config_.residency->in_core(r.addr, r.len);
     std::copy(pulls_ + 1, pulls_ + num_pulls_, pulls_);
     --num_pulls_;
+    pulling_.store(num_pulls_ != 0, std::memory_order_relaxed);
     bump(counters_.pulls_done);
     HOMA_TT(config_.timetrace, "ctl pull done length %u resident %u", r.len, r.resident);
     reply_msg(msg, 0);
@@ -231,6 +282,7 @@ void ControlLcore::shutdown() noexcept {
         reply_msg(pulls_[i], -ECANCELED);
     }
     num_pulls_ = 0;
+    pulling_.store(false, std::memory_order_relaxed);
     // Send everything still queued home; abort commands for messages replied just now (or
     // earlier) come out of receive_burst too and are acknowledged.
     Message *got[kPortBurst];

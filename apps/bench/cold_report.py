@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """The cold-data stage's report (apps/bench/run_bench.sh, stage cold): reads <raw>/cold.dd.txt,
-cold.pager.txt, cold.mix.json and cold.launcher.log and prints a markdown section: echo p50/p99
+cold.pager.txt, and per run and layout cold.mix.<layout>.<run>.json and
+cold.launcher.<layout>.<run>.log, and prints a markdown section: for every run, echo p50/p99
 with no file traffic, with prefetch and without, the reads' latency and goodput, the server's
-worker-blocked time, and cold-read throughput beside a plain sequential read.
+worker-blocked time; then per layout the min / median / max over the runs of each phase's echo
+p99 over the same run's no-file p99 (the host's noise moves the no-file p99 itself from run to
+run, so a ratio is only taken within one run); and cold-read throughput beside a plain
+sequential read.
     cold_report.py RAW_DIR > cold.md"""
 import json
 import os
@@ -10,6 +14,14 @@ import re
 import sys
 
 raw = sys.argv[1]
+RUN_FILE = re.compile(r"^cold\.mix\.(\w+)\.(\d+)\.json$")
+LAYOUTS = {
+    "turns": "control lcore on the worker's core 1, pulling 64 KiB per turn that the worker "
+             "gives when it has nothing to do (`--file_pull_turns --file_io_threads=0 "
+             "--file_pull_chunk_kb=64`)",
+    "core0": "control lcore and 4 reader threads on core 0, the client's core "
+             "(`--file_io_threads=4`; the layout before 2026-12-01)",
+}
 
 
 def read(name):
@@ -17,56 +29,89 @@ def read(name):
     return open(path).read() if os.path.exists(path) else ""
 
 
-dd = read("cold.dd.txt")
-pager = read("cold.pager.txt")
-launcher = read("cold.launcher.log")
-try:
-    mix = json.loads(read("cold.mix.json"))["file_mix"]
-except (ValueError, KeyError):
-    print("cold stage: no homa-perf result (see raw/cold.mix.log)")
-    sys.exit(1)
+def main():
+    dd = read("cold.dd.txt")
+    pager = read("cold.pager.txt")
+    runs = []  # (run, layout, phases by name, mix)
+    for name in sorted(os.listdir(raw)):
+        m = RUN_FILE.match(name)
+        if not m:
+            continue
+        try:
+            mix = json.loads(read(name))["file_mix"]
+        except (ValueError, KeyError):
+            print(f"cold stage: {name} holds no homa-perf result (see its .log)")
+            print()
+            continue
+        runs.append((int(m.group(2)), m.group(1), {p["name"]: p for p in mix["phases"]}, mix))
+    if not runs:
+        print("cold stage: no homa-perf result (see raw/cold.mix.*.log)")
+        return 1
+    runs.sort(key=lambda r: (r[0], r[1]))
 
-loads = re.findall(r"^(loadavg\S*): (.*)$", dd, re.M)
-placement = re.search(r"^control lcore on core.*$", dd, re.M)
-if placement:
-    print("Cores: " + placement.group(0) + ".")
+    loads = re.findall(r"^(loadavg\S*)((?: \w+ \d+)?): (.*)$", dd, re.M)
+    print("Load average (1/5/15 min) while measuring: " +
+          "; ".join(f"{(k.replace('loadavg', '').strip('_') or 'start')}{w} {v}"
+                    for k, w, v in loads))
     print()
-print("Load average (1/5/15 min) while measuring: " +
-      "; ".join(f"{k.replace('loadavg', '').strip('_') or 'start'} {v}" for k, v in loads))
-print()
-print(f"Mixed workload: {mix['rate']:.0f} RPC/s, {mix['duration']:.1f} s per phase, "
-      f"{mix['fraction'] * 100:.0f} % reads of {mix['file_bytes']} B (cold), the rest "
-      f"{mix['echo_bytes']} B echoes.")
-print()
-print("| phase | echo p50 | echo p99 | echo p99 / no-file p99 | reads (cold) | read p50 | read p99 | "
-      "read goodput | worker blocked | server pulls | errors | evict before |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-base = None
-for p in mix["phases"]:
-    if p["name"] == "echo":
-        base = p["echo_p99_ns"]
-for p in mix["phases"]:
-    ratio = f"{p['echo_p99_ns'] / base:.2f}x" if base else "-"
-    blocked = f"{p['server_worker_blocked_ns'] / 1e6:.1f} ms" if p["server_ok"] else "?"
-    errors = p["echo_errors"] + p["read_errors"] + p["unfinished"]
-    print(f"| {p['name']} | {p['echo_p50_ns'] / 1e3:.0f} us | {p['echo_p99_ns'] / 1e3:.0f} us | "
-          f"{ratio} | {p['reads']} ({p['cold_reads']}) | {p['read_p50_ns'] / 1e6:.1f} ms | "
-          f"{p['read_p99_ns'] / 1e6:.1f} ms | {p['goodput_MBps']:.0f} MB/s | {blocked} | "
-          f"{p['server_pulls']} | {errors} | {p['evict']} |")
-print()
-speeds = re.findall(r"([\d.]+) ([MG]B)/s", dd)
-if speeds:
-    vals = [float(v) * (1000 if u == "GB" else 1) for v, u in speeds]
-    print(f"Plain sequential read of the same file, cold (dd bs=1M after posix_fadvise DONTNEED): "
-          f"{', '.join(f'{v:.0f}' for v in vals)} MB/s.")
-if pager.strip():
+    mix = runs[0][3]
+    print(f"Mixed workload: {mix['rate']:.0f} RPC/s, {mix['duration']:.1f} s per phase, "
+          f"{mix['fraction'] * 100:.0f} % reads of {mix['file_bytes']} B (cold), the rest "
+          f"{mix['echo_bytes']} B echoes. Worker on core 1, client on core 0. Layouts:")
     print()
-    print("Pager cold reads (bench_pager_cold: fault_in in 256 KiB chunks, min / median / max of 3):")
+    for layout in sorted({r[1] for r in runs}):
+        print(f"- `{layout}`: {LAYOUTS.get(layout, '?')}")
     print()
-    print("```")
-    print(pager.strip())
-    print("```")
-m = re.search(r"homa-dp: file service:(.*)", launcher)
-if m:
+    print("| run | layout | phase | echo p50 | echo p99 | echo p99 / no-file p99 | reads (cold) | "
+          "read p50 | read p99 | read goodput | worker blocked | server pulls | errors | evict |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    ratios = {}  # (layout, phase) -> [ratio]
+    for run, layout, phases, _ in runs:
+        base = phases.get("echo", {}).get("echo_p99_ns")
+        for p in phases.values():
+            ratio = p["echo_p99_ns"] / base if base else None
+            if ratio is not None and p["name"] != "echo":
+                ratios.setdefault((layout, p["name"]), []).append(ratio)
+            blocked = f"{p['server_worker_blocked_ns'] / 1e6:.1f} ms" if p["server_ok"] else "?"
+            errors = p["echo_errors"] + p["read_errors"] + p["unfinished"]
+            shown = f"{ratio:.2f}x" if ratio else "-"
+            print(f"| {run} | {layout} | {p['name']} | {p['echo_p50_ns'] / 1e3:.0f} us | "
+                  f"{p['echo_p99_ns'] / 1e3:.0f} us | {shown} | {p['reads']} ({p['cold_reads']}) | "
+                  f"{p['read_p50_ns'] / 1e6:.1f} ms | {p['read_p99_ns'] / 1e6:.1f} ms | "
+                  f"{p['goodput_MBps']:.0f} MB/s | {blocked} | {p['server_pulls']} | {errors} | "
+                  f"{p['evict']} |")
     print()
-    print("Launcher file counters at exit:" + m.group(1))
+    print("Echo p99 over the same run's no-file p99, min / median / max over the runs:")
+    print()
+    print("| layout | phase | runs | min | median | max |")
+    print("|---|---|---|---|---|---|")
+    for (layout, phase), rs in sorted(ratios.items()):
+        rs = sorted(rs)
+        print(f"| {layout} | {phase} | {len(rs)} | {rs[0]:.2f}x | {rs[len(rs) // 2]:.2f}x | "
+              f"{rs[-1]:.2f}x |")
+    print()
+    speeds = re.findall(r"([\d.]+) ([MG]B)/s", dd)
+    if speeds:
+        vals = [float(v) * (1000 if u == "GB" else 1) for v, u in speeds]
+        print("Plain sequential read of the same file, cold (dd bs=1M after posix_fadvise "
+              f"DONTNEED): {', '.join(f'{v:.0f}' for v in vals)} MB/s.")
+    if pager.strip():
+        print()
+        print("Pager cold reads (bench_pager_cold: fault_in in 256 KiB chunks, min / median / "
+              "max of 3):")
+        print()
+        print("```")
+        print(pager.strip())
+        print("```")
+    for run, layout, _, _ in runs:
+        log = read(f"cold.launcher.{layout}.{run}.log")
+        for what in ("control lcore", "file service"):
+            m = re.search(rf"homa-dp: {what}:(.*)", log)
+            if m and (what == "control lcore" or run == runs[-1][0]):
+                print()
+                print(f"Run {run} `{layout}`, launcher {what} counters at exit:{m.group(1)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

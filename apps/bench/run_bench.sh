@@ -29,7 +29,11 @@
 # echoes, at COLD_RATE RPC/s (default 200: 20 MB/s of cold reads, below what one worker
 # serves on a loaded 2-core machine, so that the phases compare interference, not overload) for COLD_SECS s (default 5) per phase, phases echo
 # only / prefetch / no prefetch, the file evicted (pager + posix_fadvise DONTNEED on the
-# server) before each. Writes <out>/cold.md with the load average.
+# server) before each. Each run has a fresh launcher in one of two layouts (COLD_LAYOUTS,
+# default "turns core0": the control lcore pulling in turns beside the worker, or with reader
+# threads on the client's core), alternated COLD_REPEAT (default 3) times. Writes
+# <out>/cold.md: every run, and min / median / max of the echo p99 ratios per layout, with
+# the load average.
 # Stages over memif (issue 12): load = per workload, the open-loop knee (homa-perf
 # --find_capacity), then 50/80/90/95 % of it with --slowdown, each with a fresh server;
 # overload = 2x the knee for 50 ms
@@ -454,7 +458,9 @@ machine() {
 cold_data() {
     local dir=${COLD_DIR:-/var/tmp} mb=${COLD_MB:-512} rate=${COLD_RATE:-200}
     local secs=${COLD_SECS:-5} file fstype srv i
-    if [ "$QUICK" = 1 ]; then mb=64; rate=200; secs=1; fi
+    rm -f "$RAW"/cold.mix.* "$RAW"/cold.launcher.*
+    local repeat=${COLD_REPEAT:-3}
+    if [ "$QUICK" = 1 ]; then mb=64; rate=200; secs=1; repeat=1; fi
     fstype=$(stat -f -c %T "$dir")
     if [ "$fstype" = tmpfs ] || [ "$fstype" = ramfs ]; then
         log "cold: $dir is $fstype (pages never leave memory): skipped; set COLD_DIR to a disk"
@@ -474,30 +480,44 @@ cold_data() {
         done
     } > "$RAW/cold.dd.txt"
     "$PAGER_BENCH" "$file" 3 0,1,4,8 > "$RAW/cold.pager.txt" 2>&1 || log "  cold: bench_pager_cold exited $?"
-    log "cold: launcher serving $file, homa-perf mixed workload ($rate RPC/s, ${secs} s per phase)"
-    echo "control lcore on core ${COLD_CONTROL_CORE:-0}, worker on core 1, client on core 0" >> "$RAW/cold.dd.txt"
-    rm -f "$SOCK"
-    # The launcher on core 1 (worker) with its main and control lcores (and the pager's reader
-    # threads, which inherit the main lcore's core) on core 0 beside the client: the worker
-    # keeps its core to itself (COLD_CONTROL_CORE=1 puts the control lcore beside the worker).
-    # shellcheck disable=SC2046
-    bg "$LAUNCHER" $(eal "0@0,1@1,2@${COLD_CONTROL_CORE:-0}") --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
-        --local_ip=10.0.0.1 --echo_ports=99 --serve_file="$file" --file_allow_no_prefetch \
-        > "$RAW/cold.launcher.log" 2>&1
-    srv=$!
-    for i in $(seq 1 100); do grep -qs "worker lcore" "$RAW/cold.launcher.log" && break; sleep 0.1; done
-    echo "loadavg_before_mix: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/cold.dd.txt"
-    # shellcheck disable=SC2046,SC2086
-    timeout -k 30 -s INT 600 "$PERF" $(eal 0@0) \
-        --vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no -- \
-        --role=client --local_ip=10.0.0.2 --server_ip=10.0.0.1 --server_port=99 \
-        --file_name="$(basename "$file")" --file_fraction=0.1 --file_bytes=999976 \
-        --rate="$rate" --duration="$secs" --file_phases=echo,prefetch,noprefetch --json \
-        $CLIENT_FLAGS > "$RAW/cold.mix.json" 2> "$RAW/cold.mix.log" ||
-        log "  cold: homa-perf exited $?"
-    echo "loadavg_after_mix: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/cold.dd.txt"
-    stop_pid "$srv"
-    rm -f "$SOCK"
+    # Layouts (COLD_LAYOUTS, default "turns core0"), run one after the other COLD_REPEAT times
+    # (default 3) so that the host's noise falls on both alike:
+    #   turns  control lcore on the worker's core 1, pulling 64 KiB per turn that the worker
+    #          gives when it has nothing to do (--file_pull_turns), no reader threads;
+    #   core0  control lcore and 4 reader threads on core 0, the client's core (the layout
+    #          before 2026-12-01).
+    # The launcher's main lcore is on core 0 either way (it only sleeps).
+    local layout run lcores flags
+    for run in $(seq 1 "$repeat"); do
+        for layout in ${COLD_LAYOUTS:-turns core0}; do
+            case $layout in
+                turns) lcores=0@0,1@1,2@1
+                       flags="--file_pull_turns --file_io_threads=0 --file_pull_chunk_kb=64" ;;
+                core0) lcores=0@0,1@1,2@0; flags="--file_io_threads=4" ;;
+                *) log "cold: unknown layout $layout"; continue ;;
+            esac
+            log "cold: run $run, layout $layout: launcher serving $file, homa-perf mixed workload ($rate RPC/s, ${secs} s per phase)"
+            rm -f "$SOCK"
+            # shellcheck disable=SC2046,SC2086
+            bg "$LAUNCHER" $(eal "$lcores") --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
+                --local_ip=10.0.0.1 --echo_ports=99 --serve_file="$file" --file_allow_no_prefetch \
+                $flags > "$RAW/cold.launcher.$layout.$run.log" 2>&1
+            srv=$!
+            for i in $(seq 1 100); do grep -qs "worker lcore" "$RAW/cold.launcher.$layout.$run.log" && break; sleep 0.1; done
+            echo "loadavg_before $layout $run: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/cold.dd.txt"
+            # shellcheck disable=SC2046,SC2086
+            timeout -k 30 -s INT 600 "$PERF" $(eal 0@0) \
+                --vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no -- \
+                --role=client --local_ip=10.0.0.2 --server_ip=10.0.0.1 --server_port=99 \
+                --file_name="$(basename "$file")" --file_fraction=0.1 --file_bytes=999976 \
+                --rate="$rate" --duration="$secs" --file_phases=echo,prefetch,noprefetch --json \
+                $CLIENT_FLAGS > "$RAW/cold.mix.$layout.$run.json" 2> "$RAW/cold.mix.$layout.$run.log" ||
+                log "  cold: homa-perf exited $?"
+            echo "loadavg_after $layout $run: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/cold.dd.txt"
+            stop_pid "$srv"
+            rm -f "$SOCK"
+        done
+    done
     python3 apps/bench/cold_report.py "$RAW" > "$OUT/cold.md" || log "  cold: no report"
     cat "$OUT/cold.md" >&2
 }

@@ -61,6 +61,11 @@ DEFINE_bool(file_prefetch, true,
 DEFINE_bool(file_allow_no_prefetch, false,
             "honour a client's no-prefetch flag (lets a client make the worker wait for the disk)");
 DEFINE_uint32(file_io_threads, 4, "reader threads per served file (overlapping reads)");
+DEFINE_bool(file_pull_turns, false,
+            "the control lcore pulls in turns that the worker gives when it has nothing to do "
+            "(put the control lcore on the worker's core: pulls then take no other core's time)");
+DEFINE_uint32(file_pull_chunk_kb, 256,
+              "KiB the control lcore pulls per turn (per loop iteration without turns)");
 DEFINE_int32(file_nice, 0,
              "nice value (0..19) of the control lcore and the file readers: above 0 they give "
              "way to busy-polling lcores that share their cores (pulls take longer, polling is "
@@ -267,6 +272,19 @@ int run(int argc, char **argv) {
         worker_chain.set_pool(&host->pool());
         homa::dp::ControlConfig cc;
         cc.residency = &control_chain;
+        if (FLAGS_file_pull_chunk_kb == 0 || FLAGS_file_pull_chunk_kb > 1024 * 1024) {
+            return fail("bad --file_pull_chunk_kb " + std::to_string(FLAGS_file_pull_chunk_kb) +
+                        " (1..1048576)");
+        }
+        cc.pull_chunk = size_t{FLAGS_file_pull_chunk_kb} * 1024;
+        if (FLAGS_file_pull_turns) {
+            cc.pull_turns = true;
+            // Idle, sleep on the doorbell at once: spinning or yielding on the worker's core
+            // only takes the worker's time (a yield hands the core back at the scheduler's
+            // pleasure, not the worker's), and every request rings the doorbell anyway.
+            cc.backoff.spin_polls = 0;
+            cc.backoff.yield_polls = 0;
+        }
         control = homa::dp::ControlLcore::create("homa_launcher_ctl", cc,
                                                  static_cast<int>(rte_socket_id()));
         if (control == nullptr) return fail("cannot create the control lcore");
@@ -296,6 +314,7 @@ int run(int argc, char **argv) {
             homa::dp::Port::destroy(reply);
         }
         service.serve_files(files.get());
+        if (FLAGS_file_pull_turns) service.share_core_with(control);
         fprintf(stderr, "homa-dp: serving %zu file(s) on port %u (%s), control lcore %u\n",
                 specs.size(), FLAGS_file_port,
                 FLAGS_file_prefetch ? "prefetch on the control lcore" : "no prefetch",
@@ -339,6 +358,12 @@ int run(int argc, char **argv) {
             line += " " + name + "=" + std::to_string(v);
         });
         fprintf(stderr, "homa-dp: file service:%s\n", line.c_str());
+        homa::dp::ControlStats cs = control->stats();
+        fprintf(stderr,
+                "homa-dp: control lcore: pulls_done=%lu pulls_cancelled=%lu pulled_bytes=%lu "
+                "calls=%lu turns_given=%lu turns_taken=%lu\n",
+                cs.pulls_done, cs.pulls_cancelled, cs.pulled_bytes, cs.calls,
+                control->turns_given(), control->turns_taken());
     }
     // The worker's loop closed the file service; now its socket service (on this lcore: the
     // worker no longer polls), the control lcore, and the files.

@@ -43,8 +43,8 @@ int Service::main_loop(void *arg) {
     auto &svc = *static_cast<Service *>(arg);
     while (!svc.stop_flag.load(std::memory_order_relaxed)) {
         if (svc.running.load(std::memory_order_relaxed)) {
-            svc.worker_.poll();
-            if (svc.files_ != nullptr) svc.files_->poll();
+            bool worked = svc.worker_.poll();
+            if (svc.files_ != nullptr) worked = svc.files_->poll() != 0 || worked;
             for (size_t i = 0; i < svc.sockets_.size(); ++i) {
                 auto &waiting = svc.deferred_[i];
                 while (!waiting.empty()) {
@@ -57,8 +57,10 @@ int Service::main_loop(void *arg) {
                 dp::RecvMessage req;
                 while (waiting.empty() && svc.sockets_[i].recv(kRecvRequest, 0, &req) == 0) {
                     svc.echo(i, std::move(req));
+                    worked = true;
                 }
             }
+            if (!worked && svc.share_with_ != nullptr) svc.share_with_->share_core();
         } else {
             rte_pause();
         }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "apps/common/file_service.h"
+#include "homa/dataplane/control_lcore.h"
 #include "homa/dataplane/msgport.h"
 #include "homa/dataplane/socket.h"
 #include "homa/dataplane/worker.h"
@@ -48,6 +49,10 @@ public:
     /** Also serve `files` (opened on it already) from the worker's loop, and close it when the
      *  loop ends. Main lcore, before launch; borrowed. */
     void serve_files(apps::FileService *files) { files_ = files; }
+    /** In polls that found nothing to do, hand the core to `control` for a chunk of its pull
+     *  (ControlLcore::share_core: its pulls run in turns, on this worker's core). Main lcore,
+     *  before launch; borrowed; nullptr: never. */
+    void share_core_with(dp::ControlLcore *control) { share_with_ = control; }
     /** The file service, or nullptr. Its counters may be read from any thread. */
     const apps::FileService *files() const noexcept { return files_; }
     /** The worker lcore's loop: runs until stop_flag is set. For rte_eal_remote_launch. */
@@ -66,6 +71,7 @@ private:
     dp::Worker &worker_;
     dp::Port &commands_;
     apps::FileService *files_ = nullptr;
+    dp::ControlLcore *share_with_ = nullptr;
     std::vector<uint16_t> ports_;
     std::vector<dp::Socket> sockets_;
     /** Requests whose echo found no free send slot, by socket, oldest first: retried each

@@ -35,12 +35,12 @@ def fs_type(path):
 starts = [0]
 
 
-def start_launcher(extra, interactive=False):
+def start_launcher(extra, interactive=False, lcores="0@0,1@1,2@0"):
     if os.path.exists(sock):
         os.unlink(sock)
     vdev = f"net_memif0,role=server,socket={sock},socket-abstract=no"
     starts[0] += 1  # a fresh file prefix per launcher
-    args = [launcher] + eal(f"hfl{pid}_{starts[0]}", vdev, "0@0,1@1,2@0") + [
+    args = [launcher] + eal(f"hfl{pid}_{starts[0]}", vdev, lcores) + [
         "--", f"--flagfile={config_dir}/memif_server.conf", "--stats_period=0",
         f"--serve_file={BLOB}"] + extra
     p = subprocess.Popen(args + (["-i"] if interactive else []), stdin=subprocess.PIPE,
@@ -81,6 +81,14 @@ def counters(err):
         if line.startswith("homa-dp: file service:"):
             return dict(kv.split("=") for kv in line.split("file service:", 1)[1].split())
     raise AssertionError(f"no file service counters at exit: {err[-2000:]}")
+
+
+def control_counters(err):
+    for line in err.splitlines():
+        if line.startswith("homa-dp: control lcore:"):
+            return {k: int(v) for k, v in
+                    (kv.split("=") for kv in line.split("control lcore:", 1)[1].split())}
+    raise AssertionError(f"no control lcore counters at exit: {err[-2000:]}")
 
 
 if fs_type("/var/tmp") in ("tmpfs", "ramfs"):
@@ -132,6 +140,28 @@ try:
         assert "not permitted" in r.stdout or ph["read_errors"] > 0
     tap("client_no_prefetch_needs_the_server_flag", no_prefetch_refused_unless_allowed)
 
+    def pull_turns_on_the_workers_core():
+        # The control lcore beside the worker, pulling 64 KiB per turn that the worker gives
+        # when idle: every read still arrives byte-exact and cold, the worker never blocks,
+        # and the pulls went by turns (a worker that gave none would leave turns_given 0).
+        # 200 RPC/s (20 MB/s of reads): a worker that is never idle (a debug build on a loaded
+        # machine) gives no turns, and then pulls advance only a chunk per 2 ms (32 MB/s).
+        p, _ = start_launcher(["--file_pull_turns", "--file_io_threads=0",
+                               "--file_pull_chunk_kb=64"], lcores="0@0,1@1,2@1")
+        r = run_perf(["--file_phases=prefetch", "--rate=200"])
+        prc, _, perr = stop(p)
+        assert r.returncode == 0, r.stderr[-2000:] + r.stdout[-2000:]
+        ph = json.loads(r.stdout)["file_mix"]["phases"][0]
+        assert ph["reads"] > 0 and ph["read_errors"] == 0 and ph["bad_bytes"] == 0, ph
+        assert ph["cold_reads"] == ph["reads"] and ph["unfinished"] == 0, ph
+        assert ph["server_worker_blocked_ns"] == 0 and ph["server_pulls"] == ph["reads"], ph
+        assert prc == 0, perr[-2000:]
+        c = control_counters(perr)
+        assert c["pulls_done"] >= ph["reads"] and c["pulled_bytes"] >= ph["reads"] * READ, c
+        assert c["turns_given"] > 0 and c["turns_taken"] > 0, c
+        assert c["turns_taken"] <= c["turns_given"], c
+    tap("pull_turns_on_the_workers_core", pull_turns_on_the_workers_core)
+
     def show_stats_at_prompt():
         # --file_nice: the control lcore renices itself through a call; readers start niced.
         p, seen = start_launcher(["--file_nice=5"], interactive=True)
@@ -165,6 +195,10 @@ try:
                            ["--", f"--serve_file={BLOB}", "--file_nice=20"], capture_output=True,
                            text=True, timeout=60)
         assert r.returncode != 0 and "--file_nice" in r.stderr, r.stderr
+        r = subprocess.run([launcher] + eal(f"hfk{pid}", "net_null0,no-rx=1", "0@0,1@0,2@0") +
+                           ["--", f"--serve_file={BLOB}", "--file_pull_chunk_kb=0"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0 and "--file_pull_chunk_kb" in r.stderr, r.stderr
     tap("bad_file_flags_fail_clearly", bad_flags)
 finally:
     if os.path.exists(BLOB):

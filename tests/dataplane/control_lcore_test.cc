@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_launch.h>
@@ -62,6 +63,7 @@ protected:
         name_ = "ctl" + n;
     }
     void TearDown() override {
+        if (ctl_ != nullptr) (void)ctl_->stop();  // a failed test may leave it launched
         ControlLcore::destroy(ctl_);
         Port::destroy(reply_);
     }
@@ -498,6 +500,120 @@ TEST_F(ControlTest, Abort_RacingPullsOnControlLcore_EachRepliedOnce) {
     EXPECT_GT(cancelled, 0u);
     EXPECT_EQ(reply_->receive_burst(got, kPortBurst), 0u);
     printf("pulls %u, aborted %u, cancelled mid-pull %u\n", kTotal, aborts, cancelled);
+}
+
+// Pull in turns (ControlConfig::pull_turns): the launched control lcore takes one chunk per
+// turn that share_core() gives, and none before the first; the turn wait is long enough here
+// (10 s) that no chunk can come from it.
+TEST_F(ControlTest, PullTurns_OneChunkPerTurn) {
+    config_.pull_turns = true;
+    config_.turn_wait_ns = 10 * kSecond;
+    create();
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);
+    EXPECT_FALSE(ctl_->share_core());  // nothing to pull: no turn, no yield
+    Anon region(4 * config_.pull_chunk);
+    ASSERT_NE(region.p, nullptr);
+    Message m;
+    prepare_pull(&m, reply_, region.p, region.len);
+    ASSERT_EQ(ctl_->send(&m), 0);
+    auto pulled = [this] { return ctl_->stats().pulled_bytes; };
+    auto wait_pulled = [&](uint64_t want) {
+        for (uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz();
+             pulled() < want && rte_get_timer_cycles() < end;) {
+            usleep(100);
+        }
+        return pulled();
+    };
+    // Queued, but no chunk without a turn (the first one too).
+    for (uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz() / 10;
+         rte_get_timer_cycles() < end;) {
+        usleep(1000);
+    }
+    EXPECT_EQ(pulled(), 0u);
+    EXPECT_EQ(ctl_->turns_taken(), 0u);
+    for (size_t turn = 1; turn <= 4; ++turn) {
+        ASSERT_TRUE(ctl_->share_core()) << "turn " << turn;
+        ASSERT_EQ(wait_pulled(turn * config_.pull_chunk), turn * config_.pull_chunk);
+        usleep(20000);  // and no second chunk on the same turn
+        EXPECT_EQ(pulled(), turn * config_.pull_chunk) << "turn " << turn;
+    }
+    ASSERT_EQ(wait_msg(&m, 5 * kSecond), 0);
+    EXPECT_EQ(m.error(), 0);
+    EXPECT_TRUE(m.body<RegionRequest>().resident);
+    EXPECT_EQ(ctl_->turns_given(), 4u);
+    EXPECT_EQ(ctl_->turns_taken(), 4u);
+    EXPECT_FALSE(ctl_->share_core());  // done: nothing to pull again
+    EXPECT_EQ(ctl_->stop(), 0);
+}
+
+// A worker that never idles gives no turns: the pull still advances, a chunk per turn_wait_ns.
+TEST_F(ControlTest, PullTurns_WithoutTurnsAChunkPerTurnWait) {
+    config_.pull_turns = true;
+    config_.turn_wait_ns = 20'000'000;
+    create();
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);
+    Anon region(4 * config_.pull_chunk);
+    ASSERT_NE(region.p, nullptr);
+    Message m;
+    prepare_pull(&m, reply_, region.p, region.len);
+    const uint64_t start = rte_get_timer_cycles();
+    ASSERT_EQ(ctl_->send(&m), 0);
+    ASSERT_EQ(wait_msg(&m, 5 * kSecond), 0);
+    const double ms = double(rte_get_timer_cycles() - start) * 1e3 / double(rte_get_timer_hz());
+    EXPECT_EQ(m.error(), 0);
+    EXPECT_TRUE(m.body<RegionRequest>().resident);
+    EXPECT_GE(ms, 4 * 20.0);  // four chunks, each after a full wait
+    EXPECT_EQ(ctl_->turns_taken(), 0u);
+    EXPECT_EQ(ctl_->stop(), 0);
+    printf("4 chunks without turns: %.1f ms (turn wait 20 ms)\n", ms);
+}
+
+// Waiting for a turn, the control lcore still serves its port: an abort is answered at once.
+TEST_F(ControlTest, PullTurns_AbortSeenWhileWaitingForATurn) {
+    config_.pull_turns = true;
+    config_.turn_wait_ns = 10 * kSecond;
+    create();
+    ASSERT_EQ(ctl_->launch(control_lcore()), 0);
+    Anon region(4 * config_.pull_chunk);
+    ASSERT_NE(region.p, nullptr);
+    Message m;
+    prepare_pull(&m, reply_, region.p, region.len);
+    ASSERT_EQ(ctl_->send(&m), 0);
+    // share_core() gives a turn once the control lcore has taken the pull from its port.
+    bool gave = false;
+    for (uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz(); !gave &&
+         rte_get_timer_cycles() < end;) {
+        gave = ctl_->share_core();
+    }
+    ASSERT_TRUE(gave);
+    for (uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz();
+         ctl_->stats().pulled_bytes == 0 && rte_get_timer_cycles() < end;) {
+        usleep(100);
+    }
+    ASSERT_EQ(ctl_->stats().pulled_bytes, config_.pull_chunk);
+    ASSERT_EQ(ctl_->abort(&m), 0);
+    ASSERT_EQ(wait_msg(&m, 2 * kSecond), 0);  // not after the 10 s turn wait
+    EXPECT_EQ(m.error(), -ECANCELED);
+    EXPECT_FALSE(m.body<RegionRequest>().resident);
+    EXPECT_FALSE(ctl_->share_core());
+    EXPECT_EQ(ctl_->stop(), 0);
+    EXPECT_EQ(ctl_->stats().pulls_cancelled, 1u);
+}
+
+// Without pull_turns, share_core() never yields: pulls run as fast as they can.
+TEST_F(ControlTest, ShareCore_OffWithoutPullTurns) {
+    config_.turn_wait_ns = 10 * kSecond;  // ignored without pull_turns
+    create();
+    Anon region(4 * config_.pull_chunk);
+    ASSERT_NE(region.p, nullptr);
+    Message m;
+    prepare_pull(&m, reply_, region.p, region.len);
+    ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
+    ASSERT_TRUE(ctl_->poll());  // not launched: takes the pull and its first chunk
+    EXPECT_FALSE(ctl_->share_core());
+    poll_until_replied(&m);
+    EXPECT_EQ(m.error(), 0);
+    EXPECT_EQ(ctl_->turns_given(), 0u);
 }
 
 int record_policy(void *ctx) {

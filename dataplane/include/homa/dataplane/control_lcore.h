@@ -92,6 +92,20 @@ struct ControlConfig {
     unsigned max_pulls = 256;       ///< Pulls in progress at once (beyond: reply -EBUSY).
     size_t pull_chunk = 256 * 1024; ///< Bytes prefetched per loop iteration.
     /**
+     * Pull in turns: before each chunk of a pull the control lcore waits (asleep on its
+     * doorbell) until a worker hands it a turn with share_core(), or until turn_wait_ns has
+     * passed since its last chunk. For a control lcore on the same core as a busy-polling
+     * worker: the worker gives turns only when it has nothing to do, so a pull takes the core
+     * one chunk at a time, in the worker's idle time, instead of for a scheduler slice
+     * (milliseconds: the worker's echo tail) whenever the scheduler lets it in. The worker
+     * must call share_core() from its idle polls; turn_wait_ns bounds the wait when it never
+     * idles (the pull then advances a chunk per turn_wait_ns, or slower). Also set backoff's
+     * spin_polls and yield_polls to 0 there: spinning or yielding on a shared core takes the
+     * worker's time.
+     */
+    bool pull_turns = false;
+    uint64_t turn_wait_ns = 2'000'000;
+    /**
      * Idle backoff. Sleeps may be long because send() and abort() ring the doorbell; the cap
      * bounds the wake-up for requests that do not (do_msg() or send_msg() on port()).
      */
@@ -159,6 +173,19 @@ public:
     /** Wakes the control lcore if it sleeps (after a send_msg() on port()). Any thread. */
     void kick() noexcept { bell_.ring(); }
 
+    /**
+     * For a worker on the control lcore's core, in a poll that found no work: if a pull is in
+     * progress (and config.pull_turns), gives the control lcore a turn (one chunk) and yields
+     * the core to it (sched_yield: the worker runs again once the chunk is done or the control
+     * lcore sleeps). Returns true if it yielded; false at once (no system call) when there is
+     * nothing to pull. The worker's lcore; any number of workers may call it.
+     */
+    bool share_core() noexcept;
+
+    /** Turns given by share_core() and turns taken by a chunk (approximate while running). */
+    uint64_t turns_given() const noexcept { return turns_given_.load(std::memory_order_relaxed); }
+    uint64_t turns_taken() const noexcept { return turns_taken_.load(std::memory_order_relaxed); }
+
     /** True while the control lcore sleeps on its doorbell. Any thread (a snapshot). */
     bool asleep() const noexcept { return bell_.asleep(); }
 
@@ -197,6 +224,9 @@ public:
 private:
     ControlLcore() = default;
     static int main_loop(void *arg);
+    bool serve_port() noexcept;
+    bool may_pull() noexcept;
+    void wait_turn() noexcept;
     void serve(Message *msg) noexcept;
     void on_abort(Message *msg) noexcept;
     bool advance_pull() noexcept;
@@ -206,6 +236,13 @@ private:
     ControlConfig config_{};
     Message **pulls_ = nullptr;  ///< In progress, oldest first.
     unsigned num_pulls_ = 0;
+    /** num_pulls_ != 0, for share_core() on other threads. */
+    std::atomic<bool> pulling_{false};
+    /** A worker's share_core() gave a turn that no chunk has taken yet. */
+    std::atomic<bool> turn_{false};
+    uint64_t last_chunk_tsc_ = 0;  ///< When the last chunk was pulled (pull_turns).
+    uint64_t turn_wait_tsc_ = 0;   ///< turn_wait_ns in TSC ticks.
+    std::atomic<uint64_t> turns_given_{0}, turns_taken_{0};
     unsigned lcore_ = ~0u;
     std::atomic<bool> stop_{false};
     Doorbell bell_;
