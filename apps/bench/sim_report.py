@@ -37,6 +37,8 @@ def slowdown_tables(d, out):
             continue
         first = next(iter(runs.values()))
         out.append(f"#### {w.upper()} ({first['messages']:,} messages)\n")
+        if first.get("priorities"):
+            out.append(f"Priority levels (unscheduled cutoffs by level): `{first['priorities']}`\n")
         head = "| size ≤ (B) | count |" + "".join(f" {l} % Homa | {l} % SRPT |" for l in runs)
         out.append(head)
         out.append("|---:|---:|" + "---:|---:|" * len(runs))

@@ -3,7 +3,9 @@
 // --unsched_cutoffs and the aliases --overcommit (max_overcommit) and --fifo_grant_fraction
 // (grant_fifo_fraction). unsched_bytes and window default to the simulated RTTbytes rounded up
 // to whole packets (the paper's sizing), link_mbps to --link_gbps, max_rpcs to 8192 per host
-// and max_peers to the number of hosts (memory), unless given.
+// and max_peers to the number of hosts (memory), unless given. The unscheduled cutoffs and
+// max_sched_prio are sized for the workload as the paper does (workload_priorities.h) unless
+// --priorities=linux, --unsched_cutoffs (or --max_sched_prio) is given, or the run is incast.
 //
 // Threading: main thread, after gflags parsed the command line. Errors: false with a message
 // naming the bad flag.

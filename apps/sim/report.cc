@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "apps/sim/workload_priorities.h"
 #include "homa/proto/wire.h"
 
 namespace homa::sim {
@@ -45,6 +46,8 @@ void print_table(std::FILE *out, const ExperimentOptions &o, const ExperimentRes
                  double(t.rtt()) / 1e6, t.rtt_bytes(), o.engine.unsched_bytes,
                  o.engine.max_overcommit, static_cast<unsigned long>(t.buffer_bytes >> 10),
                  static_cast<unsigned long>(t.host_cpu_ns));
+    std::fprintf(out, "  priorities (unscheduled cutoffs by level): %s\n",
+                 describe_priorities(o.engine).c_str());
     std::fprintf(out, "\n  slowdown by size (%s)\n", o.incast.senders ? "probes, then the big messages"
                                                                      : "deciles of the workload's message count");
     std::fprintf(out, "  %10s %9s %9s %9s %9s %9s %11s\n", "<= bytes", "count", "Homa p50",
@@ -140,6 +143,12 @@ void print_json(std::FILE *out, const ExperimentOptions &o, const ExperimentResu
                  static_cast<unsigned long>(o.seed), r.messages.size());
     std::fprintf(out, "\"rtt_us\": %s, \"rtt_bytes\": %u, \"unsched_bytes\": %u, ",
                  num(double(o.topo.rtt()) / 1e6).c_str(), o.topo.rtt_bytes(), o.engine.unsched_bytes);
+    std::fprintf(out, "\"priorities\": \"%s\", \"max_sched_prio\": %u, \"unsched_cutoffs\": [",
+                 describe_priorities(o.engine).c_str(), unsigned{o.engine.max_sched_prio});
+    for (size_t i = 0; i < o.engine.unsched_cutoffs.size(); ++i) {
+        std::fprintf(out, "%s%u", i ? ", " : "", o.engine.unsched_cutoffs[i]);
+    }
+    std::fprintf(out, "], ");
     std::fprintf(out, "\"buckets\": [");
     for (size_t i = 0; i < r.buckets.size(); ++i) {
         const Bucket &b = r.buckets[i];

@@ -10,9 +10,11 @@
 // wait in a port queue, the engine gets no TX room and is told of the backlog each step, as the
 // worker does.
 // Frames are built by homa-sim's frame builder (apps/sim/frame_builder.h), so the proto tests
-// and the cluster simulator hand engines identical frames. The clock stays lock-step (step()
-// advances every host by a fixed amount) rather than homa-sim's event queue: the tests written
-// against SimNetwork count steps and rely on every engine being polled each step.
+// and the cluster simulator hand engines identical frames, and frames in flight are events on
+// homa-sim's event core (apps/sim/event_queue.h): ordered by send time, then by send order, and
+// taken by their destination at its next step. Only the clock is SimNetwork's own: step()
+// advances every host by a fixed amount, because the tests written against SimNetwork count
+// steps and rely on every engine being polled each step.
 #pragma once
 
 #include <algorithm>
@@ -25,6 +27,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "apps/sim/event_queue.h"
 #include "apps/sim/frame_builder.h"
 #include "homa/proto/decode.h"
 #include "homa/proto/encode.h"
@@ -73,7 +76,6 @@ struct SimHost {
           delayed(faults.delay_capacity) {}
     FakePool pool;
     Engine engine;
-    std::deque<std::vector<uint8_t>> inbox;
     std::vector<uint64_t> released_tokens;
     FaultInjector injector;                        ///< On this host's outgoing link.
     DelayLine<SimFrame> delayed;
@@ -142,21 +144,34 @@ public:
         return t;
     }
 
-    /** One step: deliver queued frames, poll every engine, carry their output, advance time. */
+    /** A frame from outside the simulated hosts (a handcrafted or hostile sender): `dst_ip`
+     *  takes it at its next step, after the frames sent before it. */
+    void inject(uint32_t dst_ip, std::vector<uint8_t> frame) {
+        deliver(SimFrame{dst_ip, std::move(frame)});
+    }
+
+    /** One step: deliver the frames sent so far, poll every engine, carry their output, advance
+     *  time. */
     void step(uint64_t advance_ns = 1000) {
-        for (auto &[ip, h] : hosts_) {
-            while (!h->inbox.empty()) {
-                std::vector<uint8_t> f = std::move(h->inbox.front());
-                h->inbox.pop_front();
-                wire::PacketView v;
-                wire::DecodeError e = wire::decode_frame(f, v);
-                if (e != wire::DecodeError::kOk) {
-                    ++h->decode_errors[static_cast<size_t>(e)];  // corrupted on the way
-                    continue;
-                }
-                h->engine.handle_packet(v, now_ns_);
-                ++delivered_;
+        // Frames carried in this step are scheduled at this time too, after the loop: they
+        // reach their hosts at the next step.
+        const sim::SimTime now = now_ns_ * sim::kPsPerNs;
+        while (!in_flight_.empty() && in_flight_.next_time() <= now) {
+            sim::SimTime sent;
+            uint32_t slot = in_flight_.pop(&sent);
+            SimFrame f = std::move(frames_[slot]);
+            free_slots_.push_back(slot);
+            auto it = hosts_.find(f.dst_ip);
+            if (it == hosts_.end()) continue;
+            SimHost &h = *it->second;
+            wire::PacketView v;
+            wire::DecodeError e = wire::decode_frame(f.bytes, v);
+            if (e != wire::DecodeError::kOk) {
+                ++h.decode_errors[static_cast<size_t>(e)];  // corrupted on the way
+                continue;
             }
+            h.engine.handle_packet(v, now_ns_);
+            ++delivered_;
         }
         for (auto &[ip, h] : hosts_) {
             bool stalled = now_ns_ < h->stalled_until;
@@ -206,9 +221,19 @@ private:
         }
     }
 
+    // Into flight, sent now; a frame to nobody is lost at once.
     void deliver(SimFrame f) {
-        auto it = hosts_.find(f.dst_ip);
-        if (it != hosts_.end()) it->second->inbox.push_back(std::move(f.bytes));
+        if (hosts_.find(f.dst_ip) == hosts_.end()) return;
+        uint32_t slot;
+        if (free_slots_.empty()) {
+            slot = static_cast<uint32_t>(frames_.size());
+            frames_.push_back(std::move(f));
+        } else {
+            slot = free_slots_.back();
+            free_slots_.pop_back();
+            frames_[slot] = std::move(f);
+        }
+        in_flight_.push(now_ns_ * sim::kPsPerNs, slot);
     }
 
     void carry(uint32_t src_ip, SimHost &h) {
@@ -277,6 +302,9 @@ private:
     std::map<uint32_t, std::unique_ptr<SimHost>> hosts_;
     std::vector<DropRule> rules_;
     std::vector<SimPacket> log_;
+    sim::EventQueue<uint32_t> in_flight_;  ///< Slots of frames_, by send time.
+    std::vector<SimFrame> frames_;
+    std::vector<uint32_t> free_slots_;
     uint64_t now_ns_ = 1'000'000;
     uint64_t delivered_ = 0;
 };

@@ -42,7 +42,7 @@ EngineConfig hostile_config() {
 // Frames from `src` (anything: the server cannot tell a spoofed source) into the server.
 class Injector {
 public:
-    Injector(SimHost &server, uint32_t server_ip) : server_(server), server_ip_(server_ip) {}
+    Injector(SimNetwork &net, uint32_t server_ip) : net_(net), server_ip_(server_ip) {}
 
     template <typename Fields>
     void send(uint32_t src, const Fields &f) {
@@ -66,11 +66,11 @@ private:
         std::array<uint8_t, 2048> buf{};
         size_t n = encode(buf, a);
         ASSERT_GT(n, 0u);
-        server_.inbox.emplace_back(buf.begin(), buf.begin() + n);
+        net_.inject(server_ip_, std::vector<uint8_t>(buf.begin(), buf.begin() + n));
         ++sent_;
     }
 
-    SimHost &server_;
+    SimNetwork &net_;
     uint32_t server_ip_;
     uint64_t sent_ = 0;
 };
@@ -190,7 +190,7 @@ TEST(Hostile, PartialMessageFlood_LegitServedAndStateExpires) {
     SimHost &c = net.add_host(kClientIp, cfg);
     EchoServer server(s, kPort);
     LegitClient legit(c, net);
-    Injector attack(s, kServerIp);
+    Injector attack(net, kServerIp);
     std::vector<uint8_t> payload(cfg.max_payload(), 0xEE);
     constexpr uint64_t kFlood = 3000;
     legit.start_at(100);
@@ -229,7 +229,7 @@ TEST(Hostile, ControlPacketFlood_NoStateAtMostOneAnswerEach) {
     SimHost &c = net.add_host(kClientIp, cfg);
     EchoServer server(s, kPort);
     LegitClient legit(c, net);
-    Injector attack(s, kServerIp);
+    Injector attack(net, kServerIp);
     std::mt19937_64 rng(14);
     legit.start_at(100);
     uint64_t step = 0;
@@ -335,7 +335,7 @@ TEST(Hostile, UnscheduledOnlySender_OthersStillGranted) {
     SimHost &c = net.add_host(kClientIp, cfg);
     EchoServer server(s, kPort);
     LegitClient legit(c, net);
-    Injector attack(s, kServerIp);
+    Injector attack(net, kServerIp);
     const uint32_t payload_len = cfg.max_payload();
     std::vector<uint8_t> payload(payload_len, 0xAB);
     constexpr uint64_t kMessages = 60;  // 1 MB each, all of the unscheduled 40 KB sent
@@ -383,7 +383,7 @@ TEST(Hostile, SpoofedSourceFloodBeyondPeerTable_NewClientServed) {
     SimNetwork net;
     SimHost &s = net.add_host(kServerIp, cfg);
     EchoServer server(s, kPort);
-    Injector attack(s, kServerIp);
+    Injector attack(net, kServerIp);
     std::vector<uint8_t> one{0x42};
     constexpr uint32_t kSources = 2000;
     uint32_t src = 0;
@@ -442,7 +442,7 @@ TEST(Hostile, HundredThousandPeersHeldThenReclaimed) {
     SimHost &s = net.add_host(kServerIp, cfg, 1);
     s.pool.set_cap(0);  // every message waits for bpages: 10^5 peers without 10^5 bpages
     EchoServer server(s, kPort);
-    Injector attack(s, kServerIp);
+    Injector attack(net, kServerIp);
     std::vector<uint8_t> payload(1000, 0x11);
     constexpr uint32_t kPeers = 100'000;
     for (uint32_t i = 0; i < kPeers; ++i) {

@@ -1,7 +1,8 @@
 // Behaviour under load in the simulated network (issue 12), deterministic: a server whose
 // service rate is limited with 10^3..10^5 RPCs outstanding from one client; a port that stops
 // taking frames for 50 ms; one ACK that frees every server RPC it lists; grant priorities by
-// rank. Each test names the mechanism it guards (timer.cc, ack.cc, grant.cc).
+// rank, and the FIFO share's below them. Each test names the mechanism it guards (timer.cc,
+// ack.cc, grant.cc).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -223,6 +224,32 @@ TEST(Load, OneAckFreesEveryServerRpcItListsWithoutNeedAck) {
     EXPECT_EQ(h.engine.stats().need_acks_sent, 0u);
 }
 
+// A GRANT the engine queued, by the client's RPC id.
+struct SentGrant {
+    uint64_t client_id;
+    uint32_t offset;
+    uint8_t priority;
+};
+
+std::vector<SentGrant> sent_grants(const Engine &engine) {
+    std::vector<SentGrant> out;
+    for (const TxPacket &p : engine.tx_packets()) {
+        wire::PacketView v;
+        std::vector<uint8_t> f(128);
+        wire::FrameAddr a;
+        a.src_ip = kServerIp;
+        a.dst_ip = p.dst_ip;
+        size_t n = wire::encode_l2l3(f, a, p.header_len);
+        std::copy_n(p.header, p.header_len, f.begin() + static_cast<long>(n));
+        EXPECT_EQ(wire::decode_frame({f.data(), n + p.header_len}, v), wire::DecodeError::kOk);
+        if (v.type() != PacketType::kGrant) continue;
+        // The GRANT names the server-side id; local_id() turns it back into the client's.
+        out.push_back({wire::local_id(v.common().sender_id.get()), v.grant()->offset.get(),
+                       v.grant()->priority});
+    }
+    return out;
+}
+
 // Guards grant.cc: each rank of the active set gets its own priority, max_sched_prio for the
 // message with the fewest bytes left and one less per rank. (Granting everything at
 // max_sched_prio passed every other test.)
@@ -248,19 +275,8 @@ TEST(Load, LowerRankedMessagesAreGrantedAtLowerPriorities) {
     h.engine.clear_tx();
     h.engine.poll(2000);
     std::vector<std::pair<uint32_t, uint8_t>> by_size;  // (message size, grant priority)
-    for (const TxPacket &p : h.engine.tx_packets()) {
-        wire::PacketView v;
-        std::vector<uint8_t> f(128);
-        wire::FrameAddr a;
-        a.src_ip = kServerIp;
-        a.dst_ip = p.dst_ip;
-        size_t n = wire::encode_l2l3(f, a, p.header_len);
-        std::copy_n(p.header, p.header_len, f.begin() + static_cast<long>(n));
-        ASSERT_EQ(wire::decode_frame({f.data(), n + p.header_len}, v), wire::DecodeError::kOk);
-        if (v.type() != PacketType::kGrant) continue;
-        // The GRANT names the server-side id; local_id() turns it back into the client's.
-        uint64_t i = (wire::local_id(v.common().sender_id.get()) - 200) / 2;
-        by_size.emplace_back(sizes[i], v.grant()->priority);
+    for (const SentGrant &g : sent_grants(h.engine)) {
+        by_size.emplace_back(sizes[(g.client_id - 200) / 2], g.priority);
     }
     ASSERT_EQ(by_size.size(), 5u);
     std::sort(by_size.begin(), by_size.end());
@@ -269,6 +285,54 @@ TEST(Load, LowerRankedMessagesAreGrantedAtLowerPriorities) {
         EXPECT_EQ(by_size[rank].second, want) << "rank " << rank << " size " << by_size[rank].first;
     }
 }
+
+// Guards grant.cc: the FIFO share's bytes go at the lowest scheduled priority, below every SRPT
+// grant's, whatever the oldest message's rank. At max_sched_prio (as before), homa-sim found
+// them 50 KB at a time ahead of shorter messages' scheduled data in the receiver's switch port
+// (docs/sim.md finding 4); at the oldest message's own rank they still were when it ranked first.
+class FifoGrantPriority : public ::testing::TestWithParam<bool> {};
+
+TEST_P(FifoGrantPriority, OldestMessageIsGrantedAtTheLowestScheduledLevel) {
+    const bool oldest_is_shortest = GetParam();
+    EngineConfig cfg = test_config();
+    cfg.local_ip = kServerIp;
+    cfg.max_overcommit = 4;          // four ranks: max_sched_prio (3) down to 0
+    cfg.window = 20'000;
+    cfg.max_incoming = 2'000'000;
+    cfg.peer_incoming_share = 1000;
+    cfg.grant_fifo_fraction = 500;   // the most allowed: the first poll earns one FIFO grant
+    cfg.fifo_grant_increment = 5'000;
+    Handcrafted h(cfg);
+    SocketId sock;
+    ASSERT_EQ(h.engine.open_socket(kPort, &sock), 0);
+    // Five messages, the first (oldest) either the shortest (rank 0 of the active set) or the
+    // longest (waiting outside it).
+    std::vector<uint32_t> sizes = {100'000, 300'000, 500'000, 700'000, 900'000};
+    if (!oldest_is_shortest) std::rotate(sizes.begin(), sizes.begin() + 4, sizes.end());
+    for (uint64_t i = 0; i < sizes.size(); ++i) {
+        wire::Data d;
+        d.common = {.sport = 0x8001, .dport = kPort, .sender_id = 200 + 2 * i};
+        d.message_length = sizes[i];
+        d.incoming = 10'000;
+        h.deliver_data(kClientIp, kServerIp, d, 1000, 1000 + i);
+    }
+    h.engine.clear_tx();
+    h.engine.poll(2000);
+    ASSERT_EQ(h.engine.stats().fifo_grants_sent, 1u);
+    std::vector<SentGrant> grants = sent_grants(h.engine);
+    ASSERT_EQ(grants.size(), 5u);  // four SRPT grants, then the FIFO one
+    const SentGrant &fifo = grants.back();
+    EXPECT_EQ(fifo.client_id, 200u);  // the oldest
+    EXPECT_EQ(fifo.priority, 0);
+    // The SRPT grants still span every scheduled level: the FIFO bytes are below all of them.
+    std::vector<uint8_t> srpt;
+    for (size_t i = 0; i + 1 < grants.size(); ++i) srpt.push_back(grants[i].priority);
+    std::sort(srpt.begin(), srpt.end());
+    EXPECT_EQ(srpt, (std::vector<uint8_t>{0, 1, 2, 3}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Load, FifoGrantPriority, ::testing::Values(true, false),
+                         [](const auto &info) { return info.param ? "OldestRanksFirst" : "OldestWaits"; });
 
 }  // namespace
 }  // namespace homa

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """homa-sim end to end (TAP): a few-second configuration with the oracle, its JSON keys that
-scripts rely on, the same seed giving the same numbers, the incast mode, the plot, and clear
-errors for bad flags.  Usage: homa_sim_test.py <homa-sim> <workload dir>"""
+scripts rely on, the same seed giving the same numbers, the incast mode, the plot, the
+per-workload priority levels, and clear errors for bad flags.  Usage: homa_sim_test.py <homa-sim> <workload dir>"""
 import json
 import os
 import subprocess
@@ -78,11 +78,34 @@ def plot_or_clear_message():
             assert "gnuplot" in p.stderr, p.stderr
 
 
+def priorities_follow_the_workload():
+    rest = 4294967295
+    small = [SIM, "--hosts=4", "--messages=20", f"--workload_dir={WORKLOADS}", "--progress=false",
+             "--json"]
+    w1 = json.loads(run(small + ["--workload=w1"]).stdout)
+    assert w1["unsched_cutoffs"] == [rest, 2996, 1529, 986, 674, 461, 306, 165], w1["unsched_cutoffs"]
+    assert w1["max_sched_prio"] == 0 and w1["priorities"].startswith("7:<=165 6:<=306"), w1
+    w5 = json.loads(run(small + ["--workload=w5"]).stdout)
+    assert w5["unsched_cutoffs"] == [0] * 7 + [rest] and w5["max_sched_prio"] == 6, w5
+    linux = [0, 0, 0, 0, rest, 15000, 2800, 200]
+    j = json.loads(run(small + ["--workload=w1", "--priorities=linux"]).stdout)
+    assert j["unsched_cutoffs"] == linux and j["max_sched_prio"] == 3, j
+    j = json.loads(run(small + ["--workload=w1", "--max_sched_prio=2"]).stdout)
+    assert j["unsched_cutoffs"][1] == 2996 and j["max_sched_prio"] == 2, j
+    j = json.loads(run(small + ["--workload=w1", "--unsched_cutoffs=0,0,0,0,0,0,1,100"]).stdout)
+    assert j["unsched_cutoffs"] == [0, 0, 0, 0, 0, 0, 1, 100], j
+    j = json.loads(run([SIM, "--hosts=4", "--incast=3", "--incast_bytes=20000", "--incast_probes=5",
+                        "--json", "--progress=false"]).stdout)
+    assert j["unsched_cutoffs"] == linux, j
+    assert "priorities (unscheduled cutoffs by level): 7:<=165" in run(
+        small[:-1] + ["--workload=w1"]).stdout
+
+
 def bad_flags_are_clear_errors():
     for args, word in [(["--hosts=1"], "hosts"), (["--load=0"], "load"),
                        (["--workload=w9"], "w9"), (["--unsched_cutoffs=1,2"], "unsched_cutoffs"),
                        (["--overcommit=4", "--max_overcommit=2"], "overcommit"),
-                       (["--incast=4"], "incast")]:
+                       (["--incast=4"], "incast"), (["--priorities=paper"], "priorities")]:
         p = run(BASE + args, expect_rc=2)
         assert "error" in p.stderr and word in p.stderr, (args, p.stderr)
 
@@ -92,5 +115,6 @@ tap("the same seed gives the same numbers", same_seed_same_numbers)
 tap("the table prints both schedulers and the targets", table_prints_targets)
 tap("incast mode measures the receiver's link and the probes", incast_runs)
 tap("--plot writes a PNG, or says gnuplot is missing", plot_or_clear_message)
+tap("priorities are sized for the workload unless --priorities=linux, incast or given", priorities_follow_the_workload)
 tap("bad flags are clear errors (exit 2)", bad_flags_are_clear_errors)
 finish()
