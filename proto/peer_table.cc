@@ -52,9 +52,9 @@ void release_peer(State &s, uint32_t pi) {
 
 }  // namespace
 
-uint32_t find_peer(const State &s, uint32_t ip) { return s.peer_index.find({ip}); }
+uint32_t find_peer(const State &s, const IpAddress &ip) { return s.peer_index.find({ip}); }
 
-uint32_t get_peer(State &s, uint32_t ip) {
+uint32_t get_peer(State &s, const IpAddress &ip) {
     uint32_t i = s.peer_index.find({ip});
     if (i != kNil) return i;
     if (s.live_peers >= s.cfg.max_peers) {

@@ -50,7 +50,7 @@ ATTACKER_IP, ATTACKER_MAC = "192.168.66.66", "02:66:66:66:66:66"
 HOMA_TYPES = ["data", "grant", "resend", "rpc_unknown", "busy", "cutoffs", "freeze", "need_ack",
               "ack"]
 # Where a received frame can end up besides the engine (dataplane/worker_rx.cc, one worker).
-NON_ENGINE_FATES = ["rx_not_for_us", "rx_ipv6_homa_unsupported", "rx_too_big", "rx_wrong_vlan",
+NON_ENGINE_FATES = ["rx_not_for_us", "rx_too_big", "rx_wrong_vlan",
                     "rx_bad_checksum_offload", "rx_arp", "rx_icmp_echo", "rx_nd", "rx_icmp6_echo",
                     "rx_other", "steered_out", "steer_ring_full"]
 

@@ -116,7 +116,8 @@ struct WorkerStats {
     uint64_t busy_polls = 0;                ///< Polls that did any work.
     uint64_t rx_frames = 0;                 ///< Frames handled (a steered one by both workers).
     uint64_t rx_not_for_us = 0;             ///< Valid IPv4 but another destination address.
-    uint64_t rx_ipv6_homa_unsupported = 0;  ///< Valid Homa over IPv6: the engine is IPv4 only.
+    uint64_t tx_no_ipv6_address = 0;  ///< Frames to an IPv6 peer from a worker without an
+                                      ///< IPv6 address (local_ip6): dropped.
     uint64_t rx_decode_errors[wire::kNumDecodeErrors] = {};
     uint64_t rx_linearized = 0;             ///< Chained frames copied before decoding.
     uint64_t rx_too_big = 0;                ///< Chained frames beyond the scratch buffer.
