@@ -342,7 +342,7 @@ TEST(Host, Create_ErrorsNameTheStepAndOwnMbufPoolWorks) {
     hc.pool_bytes = 4u << 20;
     std::string err;
     EXPECT_EQ(dp::Host::create(hc, &err), nullptr);
-    EXPECT_EQ(err, "host hc: worker.engine.local_ip is not set");
+    EXPECT_EQ(err, "host hc: neither worker.engine.local_ip nor worker.local_ip6 is set");
     hc.worker.engine.local_ip = kOurIp;
     hc.num_workers = 2;  // the ring port has one TX queue
     EXPECT_EQ(dp::Host::create(hc, &err), nullptr);
