@@ -137,6 +137,8 @@ TEST(RingIpv6, WorkerWithoutIpv6CountsWhatItCannotSend) {
     EXPECT_EQ(pair.b.worker->engine().stats().tx_dropped_by_owner,
               pair.b.worker->stats().tx_no_ipv6_address);
     ASSERT_EQ(client.abort(id, 0), 0);
+    // Nothing leaks: the aborted request's send slot and its pool copy come back.
+    EXPECT_TRUE(pair.serve_until(server, [&] { return pair.quiescent(); }, 5));
 }
 
 }  // namespace
