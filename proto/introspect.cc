@@ -84,7 +84,9 @@ int Engine::send_freeze(IpAddress ip) {
 
 uint32_t Engine::send_freeze_to_peers() {
     uint32_t n = 0;
-    for (const Peer &p : s_->peers) n += send_freeze(p.ip) == 0;
+    for (const Peer &p : s_->peers) {
+        if (p.in_use) n += send_freeze(p.ip) == 0;  // not to a reclaimed slot's "::"
+    }
     return n;
 }
 

@@ -99,7 +99,12 @@ std::string Endpoint::to_string() const {
     if (family_ == Family::kIpv6) {
         char buf[INET6_ADDRSTRLEN];
         if (inet_ntop(AF_INET6, addr_.data(), buf, sizeof(buf)) == nullptr) return "-";
-        return "[" + std::string(buf) + "]:" + std::to_string(port_);
+        // Appended piece by piece: GCC 12 at -O3 warns (-Wrestrict) about "[" + string + ...
+        std::string text = "[";
+        text += buf;
+        text += "]:";
+        text += std::to_string(port_);
+        return text;
     }
     std::string s;
     for (int i = 12; i < 16; ++i) {
