@@ -503,9 +503,14 @@ int Engine::abort(SocketId sid, uint64_t id, int error, uint64_t /*now_ns*/) {
 namespace {
 
 // The RPCs a packet will look up: its own, and for DATA the one its piggy-backed ack frees.
-// A hint: the peer slot is the one whose hash matches (probable), without reading the peer.
+// A hint: the peer slot is the last one found if it matches, else the one whose hash matches
+// (probable, without reading the peer).
 uint32_t keys_of(const State &s, const wire::PacketView &v, RpcKey keys[2]) {
-    uint32_t peer = s.peer_index.probable({v.src_addr()});
+    const IpAddress src = v.src_addr();
+    uint32_t peer = s.peer_hint;
+    if (peer == kNil || !s.peers[peer].in_use || !(s.peers[peer].ip == src)) {
+        peer = s.peer_index.probable({src});
+    }
     if (peer == kNil) return 0;
     keys[0] = {wire::local_id(v.common().sender_id.get()), peer};
     const wire::DataHeader *d = v.data();

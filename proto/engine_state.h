@@ -255,6 +255,10 @@ struct Engine::State {
 
     std::vector<detail::Peer> peers;  ///< Slots; reserved for max_peers, grown on demand.
     detail::FlatIndex<detail::PeerKey, PeerKeyOf> peer_index;
+    /// The slot find_peer last found: a burst's packets mostly come from one peer, and
+    /// comparing its 16 bytes is cheaper than hashing them and probing the index. A hint
+    /// only: checked against the slot (in use, same address) before it is believed.
+    mutable uint32_t peer_hint = detail::kNil;
     uint32_t free_peers = detail::kNil;   ///< Reclaimed slots (chained through idle_next).
     uint32_t idle_head = detail::kNil;    ///< Idle peers, least recently idle first.
     uint32_t idle_tail = detail::kNil;
