@@ -29,7 +29,9 @@ std::unique_ptr<Host> Host::create(const HostConfig &hc, std::string *error) {
         return nullptr;  // h's destructor undoes what was done
     };
     if (hc.num_workers == 0) return fail("num_workers must be > 0");
-    if (hc.worker.engine.local_ip == 0) return fail("worker.engine.local_ip is not set");
+    if (hc.worker.engine.local_ip == 0 && hc.worker.local_ip6 == wire::Ipv6Addr{}) {
+        return fail("neither worker.engine.local_ip nor worker.local_ip6 is set");
+    }
     rte_mempool *mbufs = hc.mbuf_pool;
     if (mbufs == nullptr) {
         h->own_mbufs_ = rte_pktmbuf_pool_create((hc.name + "_mb").c_str(), hc.mbufs, 256, 0,

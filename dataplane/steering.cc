@@ -59,7 +59,7 @@ void Steering::configure_engine_ids(EngineConfig &engine, uint16_t k, uint16_t n
     engine.id_stride = 2 * uint64_t{n};
 }
 
-uint16_t Steering::owner_of(uint32_t src_ip, uint64_t sender_id, uint16_t n) noexcept {
+uint16_t Steering::owner_of(const IpAddress &src_ip, uint64_t sender_id, uint16_t n) noexcept {
     if (n <= 1) return 0;
     uint64_t local = wire::local_id(sender_id);
     uint64_t cid = wire::client_id(local);
@@ -68,7 +68,10 @@ uint16_t Steering::owner_of(uint32_t src_ip, uint64_t sender_id, uint16_t n) noe
         return static_cast<uint16_t>(((cid - 2) >> 1) % n);
     }
     // The peer's: spread by (address, id); a 64-bit mix so that sequential ids spread evenly.
-    uint64_t h = (uint64_t{src_ip} << 32 ^ cid) * 0x9E3779B97F4A7C15ull;
+    // An IPv6 address is folded to 64 bits first (an IPv4 one is used as it always was).
+    uint64_t addr = src_ip.is_ipv4() ? uint64_t{src_ip.ipv4()} << 32
+                                     : src_ip.hash_bits() * 0xC2B2AE3D27D4EB4Full;
+    uint64_t h = (addr ^ cid) * 0x9E3779B97F4A7C15ull;
     h ^= h >> 29;
     h *= 0xBF58476D1CE4E5B9ull;
     h ^= h >> 32;

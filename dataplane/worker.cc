@@ -65,7 +65,9 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
         return fail("worker: burst, rx_budget_bursts, tx_data_budget and max_zero_copy_sends "
                     "must be > 0");
     }
-    if (config.engine.local_ip == 0) return fail("worker: engine.local_ip is not set");
+    if (config.engine.local_ip == 0 && config.local_ip6 == wire::Ipv6Addr{}) {
+        return fail("worker: neither engine.local_ip nor local_ip6 is set");
+    }
     if (std::string why; !config.faults.validate(&why)) return fail("worker: faults: " + why);
     if (config.vlan_id > 4094) return fail("worker: vlan_id must be 0..4094");
     if (config.steering != nullptr) {

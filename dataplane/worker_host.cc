@@ -57,7 +57,8 @@ void send_arp_request(Worker::Impl &w, uint32_t ip) {
 void handle_arp(Worker::Impl &w, const ArpPacket &arp, bool steered) {
     ++w.stats.rx_arp;
     uint32_t me = w.cfg.engine.local_ip;
-    if (arp.spa == 0 || arp.spa == me) return;  // probes (RFC 5227) and our own echo
+    // Probes (RFC 5227), our own echo, and everything on an IPv6-only host.
+    if (me == 0 || arp.spa == 0 || arp.spa == me) return;
     bool for_us = arp.tpa == me;
     // Learn like Linux: create an entry when the frame is addressed to us, otherwise only
     // refresh one we have (gratuitous ARP, replies we are still waiting for).

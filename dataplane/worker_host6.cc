@@ -1,9 +1,9 @@
-// The IPv6 side of being a host on a link: answering Neighbour Solicitations for our address,
-// learning from solicitations and advertisements, re-probing learned neighbours by
-// solicitations when they go stale (the neighbour cache's timers, as for ARP), and ICMPv6 echo
-// replies. Resolving next hops for frames we send comes with Homa over IPv6 (docs/ipv6.md):
-// nothing sends IPv6 frames through the cache yet. Nothing here runs unless the
-// worker has an IPv6 address (WorkerConfig::local_ip6).
+// The IPv6 side of being a host on a link: next-hop resolution of the Homa frames we send to
+// IPv6 peers (held while a solicitation is out, as for ARP), answering Neighbour Solicitations
+// for our address, learning from solicitations and advertisements, re-probing learned
+// neighbours by solicitations when they go stale (the neighbour cache's timers), and ICMPv6
+// echo replies. Nothing here runs unless the worker has an IPv6 address
+// (WorkerConfig::local_ip6). Every IPv6 destination is taken to be on the link (no router).
 //
 // DESIGN NOTES: it mirrors worker_host.cc: per-worker caches, and an NS/NA received by one
 // worker is also handed to every other worker (worker_rx.cc), which only learn from it. Learning
@@ -62,6 +62,38 @@ void handle_nd(Worker::Impl &w, const NdPacket &nd, bool steered) {
 }
 
 }  // namespace
+
+void send_to_next_hop6(Worker::Impl &w, rte_mbuf *m, const wire::Ipv6Addr &dst_ip) {
+    if (!has_ipv6(w)) {
+        ++w.stats.tx_no_ipv6_address;
+        w.engine.note_tx_dropped(1);
+        rte_pktmbuf_free(m);
+        return;
+    }
+    MacAddr mac;
+    if (!w.cfg.resolve_neighbours) {
+        if (w.neighbours6.state(dst_ip, &mac) != Neighbour6Cache::State::kStatic) {
+            mac = w.cfg.default_dst_mac;
+        }
+        set_dst_mac(m, mac);
+        queue_tx(w, m);
+        return;
+    }
+    switch (w.neighbours6.resolve(dst_ip, m, w.now_ns, &mac)) {
+    case NeighbourResult::kSend:
+        set_dst_mac(m, mac);
+        queue_tx(w, m);
+        break;
+    case NeighbourResult::kHoldAndProbe:
+        send_ns(w, dst_ip);
+        break;
+    case NeighbourResult::kHold:
+        break;
+    case NeighbourResult::kDrop:
+        rte_pktmbuf_free(m);
+        break;
+    }
+}
 
 bool is_nd_frame(const uint8_t *data, uint32_t len) {
     NdPacket nd;

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <vector>
@@ -117,6 +118,15 @@ struct Worker::Impl {
 // worker.cc
 uint64_t read_clock_ns(Worker::Impl &w);
 
+/** True if the worker has an IPv6 address and `ip` (network order) is it. */
+inline bool is_local6(const Worker::Impl &w, const uint8_t *ip) {
+    return w.cfg.local_ip6 != wire::Ipv6Addr{} && std::memcmp(ip, w.cfg.local_ip6.data(), 16) == 0;
+}
+/** True if a packet to `ip` is for this host itself (looped back, never on the wire). */
+inline bool is_local(const Worker::Impl &w, const IpAddress &ip) {
+    return ip.is_ipv4() ? ip.ipv4() == w.cfg.engine.local_ip : is_local6(w, ip.bytes().data());
+}
+
 // worker_tx.cc
 uint32_t build_and_send(Worker::Impl &w);
 /** DATA packets the engine may hand out this poll: the room the port showed (tx_batch holds
@@ -133,6 +143,9 @@ uint32_t serve_command_port(Worker::Impl &w);
 /** Sets the frame's destination MAC and queues it on tx_batch, or holds it while its next
  *  hop is resolved, or frees it (counted). Takes the mbuf in every case. */
 void send_to_next_hop(Worker::Impl &w, rte_mbuf *m, uint32_t dst_ip);
+/** The same for an IPv6 frame, resolved through the IPv6 neighbour cache (worker_host6.cc);
+ *  dropped and counted (tx_no_ipv6_address) when the worker has no IPv6 address. */
+void send_to_next_hop6(Worker::Impl &w, rte_mbuf *m, const wire::Ipv6Addr &dst_ip);
 /** Handles a non-Homa frame (ARP, ICMP echo); returns true if it was one of those. The
  *  frame is only read; `steered` says another worker already answered it. */
 bool handle_host_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered);

@@ -105,18 +105,12 @@ Fate classify_frame(Worker::Impl &w, rte_mbuf *m, bool steered, wire::PacketView
         ++w.stats.rx_decode_errors[static_cast<size_t>(e)];
         return Fate::kFree;
     }
-    if (v.is_ipv6()) {
-        // A valid Homa packet over IPv6, but the engine is keyed by IPv4 addresses: dropped
-        // and counted until peers are 128-bit (issue 17).
-        ++w.stats.rx_ipv6_homa_unsupported;
-        return Fate::kFree;
-    }
-    if (v.dst_ip() != w.cfg.engine.local_ip) {
+    if (v.is_ipv6() ? !is_local6(w, v.ip6().dst) : v.dst_ip() != w.cfg.engine.local_ip) {
         ++w.stats.rx_not_for_us;
         return Fate::kFree;
     }
     if (w.cfg.steering && !steered) {
-        uint16_t owner = Steering::owner_of(v.src_ip(), v.common().sender_id.get(),
+        uint16_t owner = Steering::owner_of(v.src_addr(), v.common().sender_id.get(),
                                             w.cfg.steering->num_workers());
         if (owner != w.cfg.worker_index) return steer(w, m, owner) ? Fate::kKept : Fate::kFree;
     }

@@ -1,4 +1,5 @@
-// Frames out: the engine's TxPackets become Ethernet frames (header mbuf + payload attached
+// Frames out: the engine's TxPackets become Ethernet frames, IPv4 for an IPv4-mapped
+// destination and IPv6 otherwise (header mbuf + payload attached
 // zero-copy as external buffers, or copied when small, not DMA-able, or the port cannot send
 // chains), frames to our own address loop back internally, and send slots complete.
 // With WorkerConfig::faults, the frames built in a poll pass proto's FaultInjector before
@@ -109,6 +110,43 @@ uint64_t iova_of(const SendSlot &slot, const uint8_t *p) {
     return RTE_BAD_IOVA;
 }
 
+// The Ethernet and IP headers of a packet, either family. The destination MAC of a frame
+// leaving the host is set by send_to_next_hop.
+struct L2L3 {
+    bool ipv4;
+    wire::FrameAddr a4;
+    wire::FrameAddr6 a6;
+    size_t size() const noexcept { return ipv4 ? wire::l2l3_size(a4) : wire::l2l3_size(a6); }
+    size_t encode(std::span<uint8_t> out, size_t homa_bytes) const noexcept {
+        return ipv4 ? wire::encode_l2l3(out, a4, homa_bytes) : wire::encode_l2l3(out, a6, homa_bytes);
+    }
+};
+
+void address(Worker::Impl &w, const TxPacket &p, L2L3 &h) {
+    h.ipv4 = p.dst_ip.is_ipv4();
+    if (h.ipv4) {
+        wire::FrameAddr &a = h.a4;
+        a.src_mac = w.cfg.local_mac;
+        a.dst_mac = w.cfg.local_mac;
+        a.vlan_id = w.cfg.vlan_id;
+        a.src_ip = w.cfg.engine.local_ip;
+        a.dst_ip = p.dst_ip.ipv4();
+        a.priority = p.priority;
+        a.ip_id = w.ip_id++;
+        return;
+    }
+    wire::FrameAddr6 &a = h.a6;
+    a.src_mac = w.cfg.local_mac;
+    a.dst_mac = w.cfg.local_mac;
+    a.vlan_id = w.cfg.vlan_id;
+    a.src_ip = w.cfg.local_ip6;
+    a.dst_ip = p.dst_ip.bytes();
+    a.priority = p.priority;
+    // Both halves of an RPC carry one label (Linux leaves it 0; switches may hash on it).
+    a.flow_label = wire::rpc_flow_label(
+        reinterpret_cast<const wire::CommonHeader *>(p.header)->sender_id.get());
+}
+
 // Builds one frame; returns nullptr (counted) if no mbuf was available.
 rte_mbuf *build_frame(Worker::Impl &w, const TxPacket &p, bool local) {
     rte_mbuf *m = rte_pktmbuf_alloc(w.cfg.mbuf_pool);
@@ -116,22 +154,15 @@ rte_mbuf *build_frame(Worker::Impl &w, const TxPacket &p, bool local) {
         ++w.stats.tx_no_mbuf;
         return nullptr;
     }
-    wire::FrameAddr a;
-    std::memcpy(a.src_mac.data(), w.cfg.local_mac.data(), 6);
-    // The destination MAC of a frame leaving the host is set by send_to_next_hop.
-    std::memcpy(a.dst_mac.data(), w.cfg.local_mac.data(), 6);
-    a.vlan_id = w.cfg.vlan_id;
-    a.src_ip = w.cfg.engine.local_ip;
-    a.dst_ip = p.dst_ip;
-    a.priority = p.priority;
-    a.ip_id = w.ip_id++;
+    L2L3 a;
+    address(w, p, a);
     uint32_t payload = p.payload_len();
     const SendSlot *slot = payload ? &w.slots[p.token] : nullptr;
     bool attach = !local && w.cfg.multi_seg_tx && payload >= w.cfg.copy_below;
     for (uint8_t i = 0; attach && i < p.num_payload; ++i) {
         attach = iova_of(*slot, p.payload[i].data) != RTE_BAD_IOVA;
     }
-    size_t l2l3 = wire::l2l3_size(a);
+    size_t l2l3 = a.size();
     size_t head = l2l3 + p.header_len + (attach ? 0 : payload);
     auto *buf = reinterpret_cast<uint8_t *>(rte_pktmbuf_append(m, static_cast<uint16_t>(head)));
     if (buf == nullptr) {  // frame larger than an mbuf's data room: configuration error
@@ -139,7 +170,7 @@ rte_mbuf *build_frame(Worker::Impl &w, const TxPacket &p, bool local) {
         ++w.stats.tx_no_mbuf;
         return nullptr;
     }
-    wire::encode_l2l3({buf, head}, a, p.header_len + payload);
+    a.encode({buf, head}, p.header_len + payload);
     std::memcpy(buf + l2l3, p.header, p.header_len);
     if (!attach) {
         uint8_t *dst = buf + l2l3 + p.header_len;
@@ -247,7 +278,7 @@ uint32_t build_and_send(Worker::Impl &w) {
     size_t first_new = w.tx_batch.size();
     uint32_t lost = 0;
     for (const TxPacket &p : packets) {
-        bool local = p.dst_ip == w.cfg.engine.local_ip;
+        bool local = is_local(w, p.dst_ip);
         rte_mbuf *m = build_frame(w, p, local);
         if (m == nullptr) {
             ++lost;
@@ -256,8 +287,10 @@ uint32_t build_and_send(Worker::Impl &w) {
         if (local) {
             w.local_rx.push_back(m);
             ++w.stats.tx_local;
+        } else if (!p.dst_ip.is_ipv4()) {
+            send_to_next_hop6(w, m, p.dst_ip.bytes());
         } else {
-            send_to_next_hop(w, m, p.dst_ip);
+            send_to_next_hop(w, m, p.dst_ip.ipv4());
         }
     }
     w.engine.clear_tx();

@@ -21,8 +21,8 @@
 
 namespace homa::detail {
 
-void handle_ack_entry(State &s, const wire::AckEntry &a, uint32_t src_ip) {
-    Rpc *r = find_rpc(s, wire::local_id(a.client_id.get()), src_ip);
+void handle_ack_entry(State &s, const wire::AckEntry &a, uint32_t peer) {
+    Rpc *r = find_rpc_of(s, wire::local_id(a.client_id.get()), peer);
     if (r == nullptr || !wire::is_server_id(r->key.id)) return;  // already gone: acks repeat
     heard_peer(s, *r);
     ++s.stats.server_rpcs_completed;
@@ -35,8 +35,9 @@ void handle_ack(State &s, const wire::PacketView &v) {
     wire::AckEntry self{};
     self.client_id = h.common.sender_id;
     self.server_port = h.common.dport;
-    handle_ack_entry(s, self, v.src_ip());
-    for (uint16_t i = 0; i < h.num_acks.get(); ++i) handle_ack_entry(s, h.acks[i], v.src_ip());
+    uint32_t peer = find_peer(s, v.src_addr());
+    handle_ack_entry(s, self, peer);
+    for (uint16_t i = 0; i < h.num_acks.get(); ++i) handle_ack_entry(s, h.acks[i], peer);
 }
 
 namespace {
@@ -79,7 +80,7 @@ void handle_need_ack(State &s, const wire::PacketView &v, uint64_t now_ns) {
     const wire::CommonHeader &h = v.common();
     uint64_t id = wire::local_id(h.sender_id.get());
     if (!wire::is_client_id(id)) return;
-    Rpc *r = find_rpc(s, id, v.src_ip());
+    Rpc *r = find_rpc(s, id, v.src_addr());
     // Only a client that has the whole response (or has forgotten the RPC) may acknowledge.
     if (r != nullptr) heard_peer(s, *r);
     if (r != nullptr && r->state == RpcState::kClientIncoming) {
@@ -94,7 +95,7 @@ void handle_need_ack(State &s, const wire::PacketView &v, uint64_t now_ns) {
     wire::Acks a{.common = {.sport = h.dport.get(), .dport = h.sport.get(), .sender_id = id},
                  .num_acks = 0,
                  .acks = {}};
-    uint32_t peer_idx = find_peer(s, v.src_ip());
+    uint32_t peer_idx = find_peer(s, v.src_addr());
     uint32_t take = 0;
     if (peer_idx != kNil && s.peers[peer_idx].num_acks > 0) {
         const Peer &peer = s.peers[peer_idx];
@@ -103,7 +104,7 @@ void handle_need_ack(State &s, const wire::PacketView &v, uint64_t now_ns) {
         for (uint32_t i = 0; i < take; ++i) a.acks[i] = b.acks[peer.num_acks - 1 - i];
     }
     a.num_acks = static_cast<uint16_t>(take);
-    if (push_control(s, v.src_ip(), a, wire::PacketType::kAck, now_ns) && take > 0) {
+    if (push_control(s, v.src_addr(), a, wire::PacketType::kAck, now_ns) && take > 0) {
         s.peers[peer_idx].num_acks -= take;
         maybe_release_block(s, peer_idx);
         peer_maybe_idle(s, peer_idx);
@@ -171,7 +172,7 @@ void flush_peer_acks(State &s, uint64_t now_ns) {
 
 void handle_cutoffs(State &s, const wire::PacketView &v) {
     // Cutoffs matter only to a peer we send to (we have RPCs with it): never create one.
-    uint32_t idx = find_peer(s, v.src_ip());
+    uint32_t idx = find_peer(s, v.src_addr());
     if (idx == kNil) {
         ++s.stats.drops[static_cast<size_t>(EngineDrop::kUnknownRpc)];
         return;

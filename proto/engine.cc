@@ -16,7 +16,8 @@ bool EngineConfig::validate(std::string *why) const {
         if (why) *why = m;
         return false;
     };
-    if (max_payload() == 0) return fail("mtu too small for a DATA header");
+    // IPv6 headers are the larger: a DATA packet to an IPv6 peer must carry a byte too.
+    if (wire::max_data_payload6(mtu) == 0) return fail("mtu too small for a DATA header");
     if (mtu > 9000) return fail("mtu larger than 9000");
     if (num_priorities == 0 || num_priorities > wire::kNumPriorities) {
         return fail("num_priorities must be 1..8");
@@ -132,11 +133,11 @@ uint32_t Engine::buffer_waiters() const noexcept {
     return static_cast<uint32_t>(s_->buffer_waiters.size());
 }
 uint32_t Engine::live_peers() const noexcept { return s_->live_peers; }
-uint32_t Engine::peer_server_rpcs(uint32_t ip) const noexcept {
+uint32_t Engine::peer_server_rpcs(IpAddress ip) const noexcept {
     uint32_t i = s_->peer_index.find({ip});
     return i == kNil ? 0 : s_->peers[i].server_rpcs;
 }
-uint32_t Engine::peer_unacked(uint32_t ip) const noexcept {
+uint32_t Engine::peer_unacked(IpAddress ip) const noexcept {
     uint32_t i = s_->peer_index.find({ip});
     return i == kNil ? 0 : s_->peers[i].unacked;
 }
@@ -149,9 +150,14 @@ void Engine::clear_completions() noexcept { s_->completions.clear(); }
 
 namespace detail {
 
-Rpc *find_rpc(State &s, uint64_t local_id, uint32_t peer_ip) {
-    uint32_t i = s.rpc_index.find({local_id, peer_ip});
+Rpc *find_rpc_of(State &s, uint64_t local_id, uint32_t peer) {
+    if (peer == kNil) return nullptr;
+    uint32_t i = s.rpc_index.find({local_id, peer});
     return i == kNil ? nullptr : &s.rpcs[i];
+}
+
+Rpc *find_rpc(State &s, uint64_t local_id, const IpAddress &peer_ip) {
+    return find_rpc_of(s, local_id, find_peer(s, peer_ip));
 }
 
 uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t peer_port,
@@ -159,7 +165,7 @@ uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t pee
     if (s.free_rpcs == kNil) return kNil;
     uint32_t idx = s.free_rpcs;
     Rpc &r = s.rpcs[idx];
-    RpcKey key{id, s.peers[peer].ip};
+    RpcKey key{id, peer};
     if (!s.rpc_index.insert(key, idx)) return kNil;
     s.free_rpcs = r.next_free;
     s.rpcs_high_water = std::max(s.rpcs_high_water, idx + 1);
@@ -217,7 +223,7 @@ void free_rpc(State &s, uint32_t idx) {
     --s.live_rpcs;
 }
 
-TxPacket *push_tx(State &s, uint32_t dst_ip, uint8_t priority) {
+TxPacket *push_tx(State &s, const IpAddress &dst_ip, uint8_t priority) {
     if (s.tx.size() >= s.cfg.tx_queue_packets) return nullptr;
     TxPacket &p = s.tx.emplace_back();
     p.dst_ip = dst_ip;
@@ -364,7 +370,7 @@ int Engine::send_request_as(SocketId sid, Endpoint dst, const OutMessage &msg, u
     if (int e = check_message(msg); e) return e;
     uint32_t peer = get_peer(s, dst.ip);
     if (peer == kNil) return -ENOMEM;
-    if (find_rpc(s, id, dst.ip) != nullptr) return -EEXIST;
+    if (find_rpc_of(s, id, peer) != nullptr) return -EEXIST;
     uint32_t idx = new_rpc(s, RpcState::kClientOutgoing, id, peer, dst.port, sid);
     if (idx == kNil && evict_unacked(s, false)) {
         idx = new_rpc(s, RpcState::kClientOutgoing, id, peer, dst.port, sid);
@@ -373,7 +379,8 @@ int Engine::send_request_as(SocketId sid, Endpoint dst, const OutMessage &msg, u
     s.rpcs[idx].cookie = cookie;
     start_out(s, idx, msg);
     ++s.stats.client_rpcs_started;
-    HOMA_TT(s.tt, "send request id %u length %u to 0x%x", id, msg.length(), dst.ip);
+    HOMA_TT(s.tt, "send request id %u length %u to 0x%x", id, msg.length(),
+            dst.ip.low_word());
     (void)now_ns;  // packets leave from the next poll(), within its TX budget
     return 0;
 }
@@ -384,7 +391,7 @@ int Engine::fail_request(SocketId sid, Endpoint dst, uint64_t id, uint64_t cooki
     if (dst.port == 0 || error == 0 || !wire::is_client_id(id)) return -EINVAL;
     uint32_t peer = get_peer(s, dst.ip);
     if (peer == kNil) return -ENOMEM;
-    if (find_rpc(s, id, dst.ip) != nullptr) return -EEXIST;
+    if (find_rpc_of(s, id, peer) != nullptr) return -EEXIST;
     uint32_t idx = new_rpc(s, RpcState::kClientOutgoing, id, peer, dst.port, sid);
     if (idx == kNil && evict_unacked(s, false)) {
         idx = new_rpc(s, RpcState::kClientOutgoing, id, peer, dst.port, sid);
@@ -496,11 +503,19 @@ int Engine::abort(SocketId sid, uint64_t id, int error, uint64_t /*now_ns*/) {
 namespace {
 
 // The RPCs a packet will look up: its own, and for DATA the one its piggy-backed ack frees.
-uint32_t keys_of(const wire::PacketView &v, RpcKey keys[2]) {
-    keys[0] = {wire::local_id(v.common().sender_id.get()), v.src_ip()};
+// A hint: the peer slot is the last one found if it matches, else the one whose hash matches
+// (probable, without reading the peer).
+uint32_t keys_of(const State &s, const wire::PacketView &v, RpcKey keys[2]) {
+    const IpAddress src = v.src_addr();
+    uint32_t peer = s.peer_hint;
+    if (peer == kNil || !s.peers[peer].in_use || !(s.peers[peer].ip == src)) {
+        peer = s.peer_index.probable({src});
+    }
+    if (peer == kNil) return 0;
+    keys[0] = {wire::local_id(v.common().sender_id.get()), peer};
     const wire::DataHeader *d = v.data();
     if (d == nullptr || d->ack.client_id.get() == 0) return 1;
-    keys[1] = {wire::local_id(d->ack.client_id.get()), v.src_ip()};
+    keys[1] = {wire::local_id(d->ack.client_id.get()), peer};
     return 2;
 }
 
@@ -508,13 +523,13 @@ uint32_t keys_of(const wire::PacketView &v, RpcKey keys[2]) {
 
 void Engine::prefetch_index(const wire::PacketView &v) const noexcept {
     RpcKey keys[2];
-    for (uint32_t k = 0, n = keys_of(v, keys); k < n; ++k) s_->rpc_index.prefetch(keys[k]);
+    for (uint32_t k = 0, n = keys_of(*s_, v, keys); k < n; ++k) s_->rpc_index.prefetch(keys[k]);
 }
 
 void Engine::prefetch_rpc(const wire::PacketView &v) const noexcept {
     const State &s = *s_;
     RpcKey keys[2];
-    for (uint32_t k = 0, n = keys_of(v, keys); k < n; ++k) {
+    for (uint32_t k = 0, n = keys_of(s, v, keys); k < n; ++k) {
         uint32_t i = s.rpc_index.probable(keys[k]);
         if (i == kNil) continue;
         const auto *p = reinterpret_cast<const char *>(&s.rpcs[i]);

@@ -30,8 +30,12 @@
 //   more is dropped (EngineDrop::kPeerLimit) and answered with BUSY. The client keeps waiting;
 //   its probes, at most resend_budget per peer per tick, restart the request: bounded, no
 //   restart storm.
-// - Keys: an RPC is found by (local id, peer IP). Client ids are unique per host (engines on
-//   one host get disjoint id sequences through first_client_id / id_stride), as in Linux.
+// - Keys: an RPC is found by (local id, peer), the peer being its slot in the peer table, which
+//   is found by its 16-byte address (IPv4 peers IPv4-mapped, ip_address.h). The slot, not the
+//   address, is in the RPC key so that the key and the RPC index stay as small as they were
+//   with 32-bit IPv4 keys; a peer's slot cannot change while it has RPCs (peer_table.cc frees
+//   only idle peers). Client ids are unique per host (engines on one host get disjoint id
+//   sequences through first_client_id / id_stride), as in Linux.
 #pragma once
 
 #include <array>
@@ -53,18 +57,18 @@ inline constexpr uint32_t kNil = UINT32_MAX;
 
 struct RpcKey {
     uint64_t id = 0;
-    uint32_t peer_ip = 0;
+    uint32_t peer = 0;  ///< Slot in State::peers.
     bool operator==(const RpcKey &) const = default;
     // Consecutive ids of one peer (ids are allocated in sequence) land one cache line (8 slots)
     // apart: lookups walk memory in order, which the prefetcher follows, and probe runs stay
-    // short; the peer's address spreads different peers apart. See flat_index.h.
-    uint64_t hash() const noexcept { return ((id >> 1) << 3) + mix64(peer_ip); }
+    // short; the peer's slot spreads different peers apart. See flat_index.h.
+    uint64_t hash() const noexcept { return ((id >> 1) << 3) + mix64(peer); }
 };
 
 struct PeerKey {
-    uint32_t ip = 0;
+    IpAddress ip;
     bool operator==(const PeerKey &) const = default;
-    uint64_t hash() const noexcept { return mix64(ip); }
+    uint64_t hash() const noexcept { return mix64(ip.hash_bits()); }
 };
 
 enum class RpcState : uint8_t {
@@ -180,7 +184,7 @@ struct alignas(64) Rpc : RpcHot {
 };
 
 struct Peer {
-    uint32_t ip = 0;
+    IpAddress ip;                     ///< IPv4-mapped for an IPv4 peer.
     std::array<uint32_t, wire::kNumPriorities> cutoffs = wire::kDefaultUnschedCutoffs;
     uint16_t cutoff_version = 0;      ///< Version of the cutoffs this peer sent us (0: defaults).
     uint64_t cutoffs_sent_tick = UINT64_MAX; ///< Tick of our last CUTOFFS to this peer.
@@ -252,6 +256,10 @@ struct Engine::State {
 
     std::vector<detail::Peer> peers;  ///< Slots; reserved for max_peers, grown on demand.
     detail::FlatIndex<detail::PeerKey, PeerKeyOf> peer_index;
+    /// The slot find_peer last found: a burst's packets mostly come from one peer, and
+    /// comparing its 16 bytes is cheaper than hashing them and probing the index. A hint
+    /// only: checked against the slot (in use, same address) before it is believed.
+    mutable uint32_t peer_hint = detail::kNil;
     uint32_t free_peers = detail::kNil;   ///< Reclaimed slots (chained through idle_next).
     uint32_t idle_head = detail::kNil;    ///< Idle peers, least recently idle first.
     uint32_t idle_tail = detail::kNil;
@@ -335,7 +343,10 @@ inline uint64_t send_key(const Rpc &r) {
 }
 
 // engine.cc
-Rpc *find_rpc(State &s, uint64_t local_id, uint32_t peer_ip);
+/** The RPC (local id, peer at `peer_ip`); nullptr if there is none (or no such peer). */
+Rpc *find_rpc(State &s, uint64_t local_id, const IpAddress &peer_ip);
+/** The same with the peer's slot known (kNil: none). */
+Rpc *find_rpc_of(State &s, uint64_t local_id, uint32_t peer);
 inline uint32_t index_of(const State &s, const Rpc &r);
 uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t peer_port,
                  uint32_t socket);
@@ -350,9 +361,11 @@ void set_state(State &s, Rpc &r, RpcState st);
 // peer_table.cc
 /** The peer entry for `ip`, created if needed (reclaiming the least recently idle peer when
  *  the table is full); kNil when the table is full of peers in use. */
-uint32_t get_peer(State &s, uint32_t ip);
+uint32_t get_peer(State &s, const IpAddress &ip);
 /** The peer entry for `ip` if it exists (control packets never create peers). */
-uint32_t find_peer(const State &s, uint32_t ip);
+uint32_t find_peer(const State &s, const IpAddress &ip);
+/** DATA bytes per packet to this peer: IPv6 headers take 20 bytes more of the MTU. */
+inline uint32_t peer_max_payload(const State &s, uint32_t pi);
 /** An RPC with the peer was created / freed (idle bookkeeping). */
 void peer_rpc_added(State &s, uint32_t pi);
 void peer_rpc_removed(State &s, uint32_t pi);
@@ -383,11 +396,11 @@ bool evict_unacked(State &s, bool for_peer_slot);
 /** set_state's bookkeeping of the kAwaitAck chain. */
 void await_link(State &s, uint32_t idx);
 void await_unlink(State &s, uint32_t idx);
-TxPacket *push_tx(State &s, uint32_t dst_ip, uint8_t priority);
+TxPacket *push_tx(State &s, const IpAddress &dst_ip, uint8_t priority);
 /** Queues a header-only control packet at the highest priority; counts it, or counts a drop
  *  when the TX queue is full. Returns false if it was not queued. */
 template <typename Fields>
-bool push_control(State &s, uint32_t dst_ip, const Fields &f, wire::PacketType type,
+bool push_control(State &s, const IpAddress &dst_ip, const Fields &f, wire::PacketType type,
                   uint64_t now_ns);
 void ready_push(ReadyList &l, State &s, uint32_t idx);
 void ready_remove(ReadyList &l, State &s, uint32_t idx);
@@ -434,12 +447,13 @@ void handle_rpc_unknown(State &s, const wire::PacketView &v, uint64_t now_ns);
 /** Receiver side: asks the sender for every missing range of r's message (one RESEND per
  *  gap, and one for [recv_end, granted)), or probes for the first packet before any data. */
 void request_retransmission(State &s, Rpc &r, uint64_t now_ns);
-void send_busy(State &s, uint32_t dst_ip, uint16_t sport, uint16_t dport, uint64_t id,
+void send_busy(State &s, const IpAddress &dst_ip, uint16_t sport, uint16_t dport, uint64_t id,
                uint64_t now_ns);
 void send_resend(State &s, Rpc &r, uint32_t offset, uint32_t length, uint64_t now_ns);
 
 // ack.cc
-void handle_ack_entry(State &s, const wire::AckEntry &a, uint32_t src_ip);
+/** An ack from the peer in slot `peer` (kNil: unknown peer, so no RPC to free). */
+void handle_ack_entry(State &s, const wire::AckEntry &a, uint32_t peer);
 void handle_ack(State &s, const wire::PacketView &v);
 void handle_need_ack(State &s, const wire::PacketView &v, uint64_t now_ns);
 void add_peer_ack(State &s, uint32_t peer, uint64_t client_id, uint16_t server_port,
@@ -471,8 +485,12 @@ inline uint32_t index_of(const State &s, const Rpc &r) {
     return static_cast<uint32_t>(&r - s.rpcs.data());
 }
 
+inline uint32_t peer_max_payload(const State &s, uint32_t pi) {
+    return s.peers[pi].ip.is_ipv4() ? s.cfg.max_payload() : wire::max_data_payload6(s.cfg.mtu);
+}
+
 template <typename Fields>
-bool push_control(State &s, uint32_t dst_ip, const Fields &f, wire::PacketType type,
+bool push_control(State &s, const IpAddress &dst_ip, const Fields &f, wire::PacketType type,
                   uint64_t now_ns) {
     TxPacket *p = push_tx(s, dst_ip, static_cast<uint8_t>(s.cfg.num_priorities - 1));
     if (p == nullptr) {

@@ -309,7 +309,7 @@ void update_grants(State &s, uint64_t now_ns) {
 
 void handle_grant(State &s, const wire::PacketView &v) {
     const wire::GrantHeader &h = *v.grant();
-    Rpc *r = find_rpc(s, wire::local_id(h.common.sender_id.get()), v.src_ip());
+    Rpc *r = find_rpc(s, wire::local_id(h.common.sender_id.get()), v.src_addr());
     if (r == nullptr) {
         ++s.stats.drops[static_cast<size_t>(EngineDrop::kUnknownRpc)];
         return;

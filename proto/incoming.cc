@@ -76,10 +76,12 @@ void copy_into_bpages(State &s, const Rpc &r, uint32_t off, std::span<const uint
     }
 }
 
-// Finds or (for a request to a bound port) creates the RPC a DATA packet belongs to.
-uint32_t rpc_for_data(State &s, const wire::DataHeader &h, uint32_t src_ip, uint64_t now_ns) {
+// Finds or (for a request to a bound port) creates the RPC a DATA packet belongs to; `known`
+// is the sender's peer slot if it has one (kNil: none yet).
+uint32_t rpc_for_data(State &s, const wire::DataHeader &h, const IpAddress &src_ip,
+                      uint32_t known, uint64_t now_ns) {
     uint64_t id = wire::local_id(h.common.sender_id.get());
-    if (Rpc *r = find_rpc(s, id, src_ip)) return static_cast<uint32_t>(r - s.rpcs.data());
+    if (Rpc *r = find_rpc_of(s, id, known)) return static_cast<uint32_t>(r - s.rpcs.data());
     if (wire::is_client_id(id)) {
         count_drop(s, EngineDrop::kUnknownRpc);  // a response for an RPC we no longer have
         return kNil;
@@ -90,7 +92,7 @@ uint32_t rpc_for_data(State &s, const wire::DataHeader &h, uint32_t src_ip, uint
         count_drop(s, EngineDrop::kNoSocket);
         return kNil;
     }
-    uint32_t peer = get_peer(s, src_ip);
+    uint32_t peer = known != kNil ? known : get_peer(s, src_ip);
     if (peer == kNil) {
         count_drop(s, EngineDrop::kPeerTableFull);
         return kNil;
@@ -244,9 +246,11 @@ void retry_buffer_waiters(State &s, uint64_t now_ns) {
 
 void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns) {
     const wire::DataHeader &h = *v.data();
-    uint32_t src = v.src_ip();
-    if (h.ack.client_id.get() != 0) handle_ack_entry(s, h.ack, src);
-    uint32_t idx = rpc_for_data(s, h, src, now_ns);
+    const IpAddress src = v.src_addr();
+    // One peer lookup serves the ack and the RPC: the ack may idle the peer, never free it.
+    const uint32_t peer = find_peer(s, src);
+    if (h.ack.client_id.get() != 0) handle_ack_entry(s, h.ack, peer);
+    uint32_t idx = rpc_for_data(s, h, src, peer, now_ns);
     if (idx == kNil) return;
     Rpc &r = s.rpcs[idx];
     maybe_send_cutoffs(s, r.peer, h.cutoff_version.get(), h.common.sport.get(),

@@ -34,7 +34,7 @@ size_t Engine::snapshot_rpcs(std::span<RpcInfo> out) const {
         if (r.state == RpcState::kFree) continue;
         RpcInfo &o = out[n++];
         o.id = r.key.id;
-        o.peer = {r.key.peer_ip, r.peer_port};
+        o.peer = {s.peers[r.peer].ip, r.peer_port};
         o.local_port = s.sockets[r.socket].port;
         o.state = state_name(r.state);
         o.in_length = r.in.length;
@@ -77,14 +77,16 @@ int Engine::reconfigure(const EngineConfig &c, std::string *why) {
     return 0;
 }
 
-int Engine::send_freeze(uint32_t ip) {
+int Engine::send_freeze(IpAddress ip) {
     wire::Bare b{.type = wire::PacketType::kFreeze, .common = {}};
     return push_control(*s_, ip, b, wire::PacketType::kFreeze, s_->now_ns) ? 0 : -ENOBUFS;
 }
 
 uint32_t Engine::send_freeze_to_peers() {
     uint32_t n = 0;
-    for (const Peer &p : s_->peers) n += send_freeze(p.ip) == 0;
+    for (const Peer &p : s_->peers) {
+        if (p.in_use) n += send_freeze(p.ip) == 0;  // not to a reclaimed slot's "::"
+    }
     return n;
 }
 

@@ -1,6 +1,7 @@
 // Transmit: packetizing outgoing messages, the pacer, and releasing borrowed message memory.
 //
-// DESIGN NOTES: a message is sent in packets of max_payload bytes, unscheduled bytes (the first
+// DESIGN NOTES: a message is sent in packets of its peer's max payload (peer_max_payload: IPv6
+// headers take 20 bytes more of the MTU), unscheduled bytes (the first
 // unsched_bytes) at the priority the receiver's cutoffs give its length, the rest at the
 // priority of the grant that allowed it. Among messages with granted bytes, the one with the
 // fewest bytes left goes first (SRPT on the sender side too, among equals the oldest; a scan per
@@ -141,7 +142,7 @@ void sendable_add(State &s, uint32_t idx) {
 
 uint32_t retransmit(State &s, Rpc &r, uint32_t start, uint32_t end, uint8_t priority,
                     uint64_t now_ns) {
-    const uint32_t max_payload = s.cfg.max_payload();
+    const uint32_t max_payload = peer_max_payload(s, r.peer);
     MsgOut &out = r.out;
     end = std::min(end, out.length);
     // Packets start at multiples of max_payload: the receiver tracks whole packets.
@@ -161,7 +162,6 @@ void sendable_remove(State &s, uint32_t idx) { unqueue(s, idx); }
 
 uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget) {
     uint32_t sent = 0;
-    const uint32_t max_payload = s.cfg.max_payload();
     while (!s.sendable.empty() && sent < budget) {
         uint32_t idx = s.sendable.top();
         Rpc &r = s.rpcs[idx];
@@ -184,7 +184,7 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget) {
             break;
         }
         uint32_t offset = out.next_xmit;
-        uint32_t len = std::min(max_payload, out.length - offset);
+        uint32_t len = std::min(peer_max_payload(s, r.peer), out.length - offset);
         bool unscheduled = offset < std::min(out.length, s.cfg.unsched_bytes);
         uint8_t priority = unscheduled ? out.unsched_priority : out.sched_priority;
         if (!emit_data(s, r, offset, len, priority, false, now_ns)) break;

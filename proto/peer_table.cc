@@ -52,10 +52,16 @@ void release_peer(State &s, uint32_t pi) {
 
 }  // namespace
 
-uint32_t find_peer(const State &s, uint32_t ip) { return s.peer_index.find({ip}); }
-
-uint32_t get_peer(State &s, uint32_t ip) {
+uint32_t find_peer(const State &s, const IpAddress &ip) {
+    uint32_t h = s.peer_hint;
+    if (h != kNil && s.peers[h].in_use && s.peers[h].ip == ip) return h;
     uint32_t i = s.peer_index.find({ip});
+    if (i != kNil) s.peer_hint = i;
+    return i;
+}
+
+uint32_t get_peer(State &s, const IpAddress &ip) {
+    uint32_t i = find_peer(s, ip);
     if (i != kNil) return i;
     if (s.live_peers >= s.cfg.max_peers) {
         // Every entry has RPCs: a finished reply to a silent peer may go (fair_share.cc),

@@ -37,10 +37,10 @@ void send_rpc_unknown(State &s, const wire::PacketView &v, uint64_t now_ns) {
     wire::Bare b{.type = wire::PacketType::kRpcUnknown,
                  .common = {.sport = h.dport.get(), .dport = h.sport.get(),
                             .sender_id = wire::local_id(h.sender_id.get())}};
-    if (push_control(s, v.src_ip(), b, wire::PacketType::kRpcUnknown, now_ns)) {
+    if (push_control(s, v.src_addr(), b, wire::PacketType::kRpcUnknown, now_ns)) {
         ++s.stats.rpc_unknown_sent;
         HOMA_TT(s.tt, "tx RPC_UNKNOWN id %u to 0x%x",
-                static_cast<uint32_t>(wire::local_id(h.sender_id.get())), v.src_ip());
+                static_cast<uint32_t>(wire::local_id(h.sender_id.get())), v.src_addr().low_word());
     }
 }
 
@@ -53,7 +53,7 @@ void busy_for(State &s, Rpc &r, uint64_t now_ns) {
 
 }  // namespace
 
-void send_busy(State &s, uint32_t dst_ip, uint16_t sport, uint16_t dport, uint64_t id,
+void send_busy(State &s, const IpAddress &dst_ip, uint16_t sport, uint16_t dport, uint64_t id,
                uint64_t now_ns) {
     wire::Bare b{.type = wire::PacketType::kBusy,
                  .common = {.sport = sport, .dport = dport, .sender_id = id}};
@@ -99,7 +99,7 @@ void request_retransmission(State &s, Rpc &r, uint64_t now_ns) {
 
 void handle_resend(State &s, const wire::PacketView &v, uint64_t now_ns) {
     const wire::ResendHeader &h = *v.resend();
-    Rpc *r = find_rpc(s, wire::local_id(h.common.sender_id.get()), v.src_ip());
+    Rpc *r = find_rpc(s, wire::local_id(h.common.sender_id.get()), v.src_addr());
     if (r == nullptr) {
         count_drop(s, EngineDrop::kUnknownRpc);
         send_rpc_unknown(s, v, now_ns);
@@ -137,7 +137,7 @@ void handle_resend(State &s, const wire::PacketView &v, uint64_t now_ns) {
 }
 
 void handle_busy(State &s, const wire::PacketView &v) {
-    Rpc *r = find_rpc(s, wire::local_id(v.common().sender_id.get()), v.src_ip());
+    Rpc *r = find_rpc(s, wire::local_id(v.common().sender_id.get()), v.src_addr());
     if (r == nullptr) {
         count_drop(s, EngineDrop::kUnknownRpc);
         return;
@@ -146,7 +146,7 @@ void handle_busy(State &s, const wire::PacketView &v) {
 }
 
 void handle_rpc_unknown(State &s, const wire::PacketView &v, uint64_t now_ns) {
-    Rpc *r = find_rpc(s, wire::local_id(v.common().sender_id.get()), v.src_ip());
+    Rpc *r = find_rpc(s, wire::local_id(v.common().sender_id.get()), v.src_addr());
     if (r == nullptr) {
         count_drop(s, EngineDrop::kUnknownRpc);
         return;

@@ -272,7 +272,7 @@ bool check_peer(State &s, uint32_t pi, uint64_t now_ns, uint32_t *timeouts) {
         if (head == kNil || s.rpcs[head].next_check > s.quiet) return true;
         if (check_head(s, head, now_ns, timeouts) == Step::kStop) {
             ++s.stats.timer_budget_deferrals;
-            HOMA_TT(s.tt, "timer budget spent for peer 0x%x", s.peers[pi].ip);
+            HOMA_TT(s.tt, "timer budget spent for peer 0x%x", s.peers[pi].ip.low_word());
             return false;
         }
     }

@@ -28,6 +28,22 @@ std::string format_ipv6(const wire::Ipv6Addr &ip) {
     return inet_ntop(AF_INET6, &a, buf, sizeof(buf)) ? buf : "?";
 }
 
+std::string format_ip(const IpAddress &ip) {
+    return ip.is_ipv4() ? format_ipv4(ip.ipv4()) : format_ipv6(ip.bytes());
+}
+
+bool parse_ip(const std::string &s, IpAddress *out) {
+    uint32_t v4 = 0;
+    if (parse_ipv4(s, &v4)) {
+        *out = IpAddress(v4);
+        return true;
+    }
+    wire::Ipv6Addr v6{};
+    if (!parse_ipv6(s, &v6)) return false;
+    *out = IpAddress::ipv6(v6);
+    return true;
+}
+
 bool parse_local_addrs(const std::string &s, LocalAddrs *out) {
     LocalAddrs r;
     bool have4 = false, have6 = false;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "homa/proto/frame.h"
+#include "homa/proto/ip_address.h"
 
 namespace homa::apps {
 
@@ -16,6 +17,11 @@ namespace homa::apps {
 bool parse_ipv6(const std::string &s, wire::Ipv6Addr *out);
 /** Formats an IPv6 address in RFC 5952's canonical form ("fd00::1"). */
 std::string format_ipv6(const wire::Ipv6Addr &ip);
+
+/** An engine address: dotted quad for an IPv4-mapped one, else the IPv6 canonical form. */
+std::string format_ip(const IpAddress &ip);
+/** Dotted-quad IPv4 (held IPv4-mapped) or an IPv6 literal, with or without brackets. */
+bool parse_ip(const std::string &s, IpAddress *out);
 
 /** This host's addresses as --local_ip gives them: an IPv4 address, an IPv6 one, or both. */
 struct LocalAddrs {

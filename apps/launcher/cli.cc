@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "apps/common/ipv4.h"
+#include "apps/common/ipv6.h"
 #include "apps/common/knobs.h"
 #include "counters.h"
 
@@ -156,7 +157,7 @@ void Cli::show(cmdline *cl, const std::string &what) {
         for (uint32_t i = 0; i < req.count; ++i) {
             const auto &r = rpcs[i];
             cmdline_printf(cl, "  id %lu peer %s:%u port %u %s in %u/%u out %u/%u\n", r.id,
-                           apps::format_ipv4(r.peer.ip).c_str(), r.peer.port, r.local_port, r.state,
+                           apps::format_ip(r.peer.ip).c_str(), r.peer.port, r.local_port, r.state,
                            r.in_length - r.in_remaining, r.in_length, r.out_sent, r.out_length);
         }
         return;
@@ -170,7 +171,7 @@ void Cli::show(cmdline *cl, const std::string &what) {
     cmdline_printf(cl, "%u peers\n", req.count);
     for (uint32_t i = 0; i < req.count; ++i) {
         cmdline_printf(cl, "  %s live_rpcs %u pending_acks %u cutoff_version %u\n",
-                       apps::format_ipv4(peers[i].ip).c_str(), peers[i].live_rpcs,
+                       apps::format_ip(peers[i].ip).c_str(), peers[i].live_rpcs,
                        peers[i].pending_acks, peers[i].cutoff_version);
     }
 }

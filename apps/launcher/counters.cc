@@ -83,7 +83,6 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("busy_polls", w.busy_polls);
     visit("rx_frames", w.rx_frames);
     visit("rx_not_for_us", w.rx_not_for_us);
-    visit("rx_ipv6_homa_unsupported", w.rx_ipv6_homa_unsupported);
     visit("rx_linearized", w.rx_linearized);
     visit("rx_too_big", w.rx_too_big);
     // Where the frames that never reach the Homa decoder go: with these, rx_frames is the sum
@@ -112,6 +111,7 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("rx_backlog_polls", w.rx_backlog_polls);
     visit("tx_backlog_polls", w.tx_backlog_polls);
     visit("tx_no_mbuf", w.tx_no_mbuf);
+    visit("tx_no_ipv6_address", w.tx_no_ipv6_address);
     visit("sends_completed", w.sends_completed);
     visit("tx_fault_dropped", w.tx_fault_dropped);
     visit("tx_fault_duplicated", w.tx_fault_duplicated);

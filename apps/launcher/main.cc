@@ -37,8 +37,8 @@ HOMA_KNOBS(HOMA_KNOB_FLAG)
 #undef HOMA_KNOB_FLAG
 
 DEFINE_string(local_ip, "10.0.0.1",
-              "this host's addresses: IPv4, or IPv4,IPv6 (e.g. 10.0.0.1,fd00::1): the IPv6 one "
-              "answers Neighbour Discovery and ping -6; Homa itself is IPv4 only for now");
+              "this host's addresses: IPv4, IPv6, or IPv4,IPv6 (e.g. 10.0.0.1,fd00::1); Homa, "
+              "Neighbour Discovery and ping -6 on the IPv6 one");
 DEFINE_uint32(port, 0, "DPDK port id");
 DEFINE_string(echo_ports, "99", "comma-separated Homa server ports answered with echo");
 DEFINE_string(neighbours, "",
@@ -197,11 +197,7 @@ int run(int argc, char **argv) {
     if (!engine_config_from_flags(&ho.worker.engine, &error)) return fail("bad engine knob: " + error);
     homa::apps::LocalAddrs local;
     if (!homa::apps::parse_local_addrs(FLAGS_local_ip, &local)) {
-        return fail("bad --local_ip " + FLAGS_local_ip + " (want IPv4, or IPv4,IPv6)");
-    }
-    if (local.ipv4 == 0) {
-        return fail("--local_ip " + FLAGS_local_ip +
-                    ": an IPv4 address is required (the engine is IPv4 only for now)");
+        return fail("bad --local_ip " + FLAGS_local_ip + " (want IPv4, IPv6, or IPv4,IPv6)");
     }
     ho.worker.engine.local_ip = local.ipv4;
     ho.worker.local_ip6 = local.ipv6;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "apps/common/ipv4.h"
+#include "apps/common/ipv6.h"
 #include "apps/common/knobs.h"
 #include "counters.h"
 
@@ -97,7 +98,7 @@ int rpcs_cb(const char *, const char *, rte_tel_data *d) {
         const auto &r = rpcs[i];
         char line[RTE_TEL_MAX_STRING_LEN];
         snprintf(line, sizeof(line), "id=%lu peer=%s:%u %s in=%u/%u out=%u/%u", r.id,
-                 apps::format_ipv4(r.peer.ip).c_str(), r.peer.port, r.state,
+                 apps::format_ip(r.peer.ip).c_str(), r.peer.port, r.state,
                  r.in_length - r.in_remaining, r.in_length, r.out_sent, r.out_length);
         rte_tel_data_add_array_string(list, line);
     }
@@ -119,7 +120,7 @@ int peers_cb(const char *, const char *, rte_tel_data *d) {
         char line[RTE_TEL_MAX_STRING_LEN];
         snprintf(line, sizeof(line), "live_rpcs=%u pending_acks=%u cutoff_version=%u",
                  peers[i].live_rpcs, peers[i].pending_acks, peers[i].cutoff_version);
-        rte_tel_data_add_dict_string(d, apps::format_ipv4(peers[i].ip).c_str(), line);
+        rte_tel_data_add_dict_string(d, apps::format_ip(peers[i].ip).c_str(), line);
     }
     return 0;
 }

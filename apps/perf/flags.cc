@@ -9,8 +9,9 @@
 
 // --- what runs where ---
 DEFINE_string(role, "both", "both (client and server in this process), client, or server");
-DEFINE_string(local_ip, "10.0.0.1", "this host's IPv4 address");
-DEFINE_string(server_ip, "", "server address (default: local_ip, i.e. local delivery)");
+DEFINE_string(local_ip, "10.0.0.1", "this host's addresses: IPv4, IPv6, or IPv4,IPv6");
+DEFINE_string(server_ip, "",
+              "server address, IPv4 or IPv6 (default: the first of local_ip, i.e. local delivery)");
 DEFINE_uint32(server_port, 99, "server Homa port (< 32768)");
 DEFINE_uint32(port, 0, "DPDK port id to use");
 DEFINE_bool(app_threads, false,

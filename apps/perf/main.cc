@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "apps/common/ipv4.h"
+#include "apps/common/ipv6.h"
 #include "apps/launcher/counters.h"
 #include "file_mix.h"
 #include "flags.h"
@@ -106,18 +107,36 @@ int run(int argc, char **argv) {
         cap_given ? FLAGS_outstanding
                   : static_cast<uint32_t>(std::max<uint64_t>(
                         (max_rpcs - std::min<uint64_t>(max_rpcs / 2, kRpcSlack)) / per_rpc, 1));
-    uint32_t local_ip = 0, server_ip = 0;
-    if (!homa::apps::parse_ipv4(FLAGS_local_ip, &local_ip))
-        return fail("bad --local_ip " + FLAGS_local_ip);
-    std::string sip = FLAGS_server_ip.empty() ? FLAGS_local_ip : FLAGS_server_ip;
-    if (!homa::apps::parse_ipv4(sip, &server_ip)) return fail("bad --server_ip " + sip);
+    // --local_ip: IPv4, IPv6 or both; --server_ip: either family (default: our first address,
+    // i.e. local delivery). The server is reached over its own family.
+    homa::apps::LocalAddrs local;
+    if (!homa::apps::parse_local_addrs(FLAGS_local_ip, &local)) {
+        return fail("bad --local_ip " + FLAGS_local_ip + " (want IPv4, IPv6, or IPv4,IPv6)");
+    }
+    const homa::IpAddress local4 = local.ipv4 ? homa::IpAddress(local.ipv4) : homa::IpAddress();
+    const homa::IpAddress local6 = homa::IpAddress::ipv6(local.ipv6);  // :: when none
+    homa::IpAddress server_ip = local.ipv4 ? local4 : local6;
+    if (!FLAGS_server_ip.empty() && !homa::apps::parse_ip(FLAGS_server_ip, &server_ip)) {
+        return fail("bad --server_ip " + FLAGS_server_ip);
+    }
+    if (server_ip.is_ipv4() ? local.ipv4 == 0 : local6.is_unspecified()) {
+        return fail("--server_ip " + homa::apps::format_ip(server_ip) +
+                    " is of a family --local_ip has no address in");
+    }
+    const auto is_local = [&](const homa::IpAddress &a) { return a == local4 || a == local6; };
+    // --ring_pair: the server's dataplane has our addresses plus one.
+    homa::apps::LocalAddrs server_local = local;
+    if (local.ipv4) server_local.ipv4 = local.ipv4 + 1;
+    if (!local6.is_unspecified()) ++server_local.ipv6[15];
     if (FLAGS_ring_pair) {
         if (FLAGS_role != "both")
             return fail("--ring_pair runs client and server: use --role=both");
-        if (server_ip == local_ip) server_ip = local_ip + 1;
-        sip = homa::apps::format_ipv4(server_ip);
+        if (is_local(server_ip)) {
+            server_ip = server_ip.is_ipv4() ? homa::IpAddress(server_local.ipv4)
+                                            : homa::IpAddress::ipv6(server_local.ipv6);
+        }
     }
-    if (FLAGS_role == "client" && server_ip == local_ip) {
+    if (FLAGS_role == "client" && is_local(server_ip)) {
         return fail("--role=client needs --server_ip of another host");
     }
     homa::perf::RunOptions options;
@@ -152,7 +171,8 @@ int run(int argc, char **argv) {
     homa::dp::HostConfig ho;
     ho.name = "perf_client";
     ho.port_id = FLAGS_ring_pair ? ring_b : static_cast<uint16_t>(FLAGS_port);
-    ho.worker.engine.local_ip = local_ip;
+    ho.worker.engine.local_ip = local.ipv4;
+    ho.worker.local_ip6 = local.ipv6;
     ho.worker.engine.mtu = FLAGS_mtu;
     ho.worker.engine.max_rpcs = static_cast<uint32_t>(max_rpcs);
     if (!homa::perf::engine_knobs_from_flags(&ho.worker.engine, &error)) {
@@ -173,7 +193,8 @@ int run(int argc, char **argv) {
         homa::dp::HostConfig so = ho;
         so.name = "perf_server";
         so.port_id = ring_a;
-        so.worker.engine.local_ip = server_ip;
+        so.worker.engine.local_ip = server_local.ipv4;
+        so.worker.local_ip6 = server_local.ipv6;
         server_host = homa::dp::Host::create(so, &error);
         if (!server_host) return fail(error);
     }
@@ -192,14 +213,14 @@ int run(int argc, char **argv) {
     info.driver = host->port_info().driver;
     info.mode = (FLAGS_role == "both" ? std::string("client+server in one process") : FLAGS_role) +
                 (FLAGS_ring_pair         ? ", two dataplanes over a net_ring pair"
-                 : server_ip == local_ip ? ", local delivery"
+                 : is_local(server_ip)   ? ", local delivery"
                                          : "") +
                 (FLAGS_app_threads ? "" : ", one worker lcore (run-to-completion)");
     info.memory = rte_eal_has_hugepages() ? "hugepages" : "--no-huge (4 KiB pages, slower)";
     info.tsc_ghz = double(rte_get_tsc_hz()) / 1e9;
 
     if (!client_role) {
-        fprintf(stderr, "homa-perf: serving echo on %s:%u (%s)\n", sip.c_str(), FLAGS_server_port,
+        fprintf(stderr, "homa-perf: serving echo on %s:%u (%s)\n", homa::apps::format_ip(server_ip).c_str(), FLAGS_server_port,
                 info.driver.c_str());
         homa::perf::EchoServer echo(pattern, ho.worker.max_zero_copy_sends);
         homa::perf::ServerStats st =

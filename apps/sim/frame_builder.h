@@ -28,7 +28,7 @@ inline size_t build_frame(uint32_t src_ip, const TxPacket &p, std::span<uint8_t>
     if (out.size() < frame_capacity(p)) return 0;
     wire::FrameAddr a;
     a.src_ip = src_ip;
-    a.dst_ip = p.dst_ip;
+    a.dst_ip = p.dst_ip.ipv4();  // the simulated cluster is IPv4
     a.priority = p.priority;
     size_t n = wire::encode_l2l3(out, a, p.header_len + p.payload_len());
     if (n == 0) return 0;

@@ -144,7 +144,7 @@ struct HomaCluster::Impl {
         while (host.engine.recv(host.server, kRecvRequest, 0, &msg) == 0) {
             host.pool.ops().release(&host.pool, msg.bpage_offsets, msg.num_bpages);
             if (msg.error != 0) continue;
-            int src = topo.host_index(msg.peer.ip);
+            int src = topo.host_index(msg.peer.ip.ipv4());
             if (src >= 0) {
                 Host &client = *hosts[src];
                 size_t k = (wire::client_id(msg.id) - client.first_id) / client.id_stride;
@@ -191,7 +191,7 @@ struct HomaCluster::Impl {
         Host &host = *hosts[h];
         const uint32_t src_ip = Topology::host_ip(h);
         for (const TxPacket &p : host.engine.tx_packets()) {
-            int dst = topo.host_index(p.dst_ip);
+            int dst = topo.host_index(p.dst_ip.ipv4());
             if (dst < 0) continue;  // nobody there
             uint32_t f = new_frame();
             size_t n = build_frame(src_ip, p, {frame_bytes(f), slot});

@@ -3,6 +3,7 @@
 #include "homa/homa_c.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <span>
@@ -38,12 +39,14 @@ homa_addr to_c(const Endpoint &e) {
     return a;
 }
 
-// Only IPv4 (IPv4-mapped) for now: what Endpoint carries.
+// The family tag must agree with the bytes: 4 for an IPv4-mapped address, 6 for any other.
 bool from_c(const homa_addr *a, Endpoint *out) {
-    if (a == nullptr || a->family != 4) return false;
-    uint32_t ip = uint32_t(a->addr[12]) << 24 | uint32_t(a->addr[13]) << 16 |
-                  uint32_t(a->addr[14]) << 8 | a->addr[15];
-    *out = Endpoint::ipv4(ip, a->port);
+    if (a == nullptr || (a->family != 4 && a->family != 6)) return false;
+    std::array<uint8_t, 16> bytes;
+    std::memcpy(bytes.data(), a->addr, 16);
+    Endpoint e = Endpoint::ipv6(bytes, a->port);
+    if (static_cast<uint8_t>(e.family()) != a->family) return false;
+    *out = e;
     return true;
 }
 

@@ -1,5 +1,5 @@
 // The apps' address flags: IPv6 literals (bracketed or not), canonical formatting, and
-// --local_ip's "IPv4[,IPv6]" form with its refusals.
+// --local_ip's "IPv4[,IPv6]" form with its refusals, and engine addresses of either family.
 #include <gtest/gtest.h>
 
 #include "apps/common/ipv6.h"
@@ -30,6 +30,22 @@ TEST(Ipv6Text, FormatsCanonically) {
     wire::Ipv6Addr a;
     ASSERT_TRUE(parse_ipv6("FD00:0:0:0:0:0:0:00A", &a));
     EXPECT_EQ(format_ipv6(a), "fd00::a");
+}
+
+TEST(IpText, EngineAddressesOfEitherFamily) {
+    IpAddress a;
+    ASSERT_TRUE(parse_ip("10.0.0.1", &a));
+    EXPECT_EQ(a, IpAddress(0x0A000001));
+    EXPECT_EQ(format_ip(a), "10.0.0.1");
+    ASSERT_TRUE(parse_ip("[fd00::1]", &a));
+    EXPECT_EQ(a, IpAddress::ipv6(kFd00_1));
+    EXPECT_EQ(format_ip(a), "fd00::1");
+    ASSERT_TRUE(parse_ip("::ffff:10.0.0.2", &a));  // IPv4-mapped is the IPv4 address
+    EXPECT_EQ(a, IpAddress(0x0A000002));
+    EXPECT_EQ(format_ip(a), "10.0.0.2");
+    EXPECT_FALSE(parse_ip("10.0.0", &a));
+    EXPECT_FALSE(parse_ip("fd00::g", &a));
+    EXPECT_FALSE(parse_ip("", &a));
 }
 
 TEST(LocalAddrs, EitherFamilyOrBoth) {

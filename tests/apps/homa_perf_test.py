@@ -74,6 +74,23 @@ def ring_pair_two_dataplanes_verified():
 
 
 @case
+def ring_pair_over_ipv6_verified():
+    # Two IPv6-only dataplanes (fd00::1 and the server at fd00::2), next hops by NS/NA; then a
+    # dual-stack pair told to reach the server over IPv6; then a family we have no address in.
+    for local, server in (("fd00::1", None), ("10.0.0.1,fd00::1", "fd00::2")):
+        flags = ["--ring_pair", "--pool_mb=64", "--workload=w3", "--outstanding=8",
+                 "--duration=1", "--verify", "--json", f"--local_ip={local}"]
+        out = run(flags + ([f"--server_ip={server}"] if server else []))
+        assert out.returncode == 0, out.stderr[-2000:]
+        doc = sane(out)
+        assert "net_ring pair" in doc["mode"], doc["mode"]
+    out = run(["--local_ip=10.0.0.1", "--server_ip=fd00::2", "--duration=1"])
+    assert out.returncode != 0 and "no address in" in out.stderr, out.stderr[-300:]
+    out = run(["--local_ip=fd00::1,bogus", "--duration=1"])
+    assert out.returncode != 0 and "bad --local_ip" in out.stderr, out.stderr[-300:]
+
+
+@case
 def app_threads_through_message_ports():
     for extra in [[], ["--ring_pair"]]:
         out = run(["--app_threads", "--pool_mb=64", "--workload=w2", "--outstanding=8",

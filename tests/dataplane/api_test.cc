@@ -34,6 +34,29 @@ TEST(Endpoint_Parse, Ipv4RoundTrips) {
     EXPECT_EQ(Endpoint::from_engine(engine), *e);
 }
 
+TEST(Endpoint_Parse, Ipv6RoundTrips) {
+    auto e = Endpoint::parse("[fd00:0::1]:99");
+    ASSERT_TRUE(e) << e.message();
+    EXPECT_EQ(e->family(), Endpoint::Family::kIpv6);
+    EXPECT_EQ(e->ipv4_address(), 0u);
+    EXPECT_EQ(e->port(), 99);
+    EXPECT_EQ(e->to_string(), "[fd00::1]:99");  // RFC 5952's form
+    EXPECT_EQ(e->bytes()[0], 0xFD);
+    EXPECT_EQ(e->bytes()[15], 1);
+    homa::Endpoint engine;
+    ASSERT_TRUE(e->to_engine(&engine));
+    EXPECT_FALSE(engine.ip.is_ipv4());
+    EXPECT_EQ(engine.ip.bytes(), e->bytes());
+    EXPECT_EQ(engine.port, 99);
+    EXPECT_EQ(Endpoint::from_engine(engine), *e);
+    // An IPv4-mapped literal is the IPv4 endpoint, as Linux takes it.
+    auto mapped = Endpoint::parse("[::ffff:10.0.0.1]:7");
+    ASSERT_TRUE(mapped) << mapped.message();
+    EXPECT_EQ(*mapped, Endpoint::ipv4(0x0A000001, 7));
+    EXPECT_EQ(mapped->to_string(), "10.0.0.1:7");
+    EXPECT_EQ(Endpoint::from_engine(homa::Endpoint{}), Endpoint());
+}
+
 TEST(Endpoint_Parse, BadInputIsEinvalWithAReason) {
     for (const char *bad : {"", "10.0.0.1", "10.0.0.1:", "10.0.0:99", "10.0.0.1.2:99",
                             "256.0.0.1:99", "10.0.0.1:65536", "10.0.0.1:-1", "a.b.c.d:1",
@@ -43,8 +66,13 @@ TEST(Endpoint_Parse, BadInputIsEinvalWithAReason) {
         EXPECT_EQ(e.error(), -EINVAL) << bad;
         EXPECT_NE(e.message().find("bad endpoint"), std::string::npos) << e.message();
     }
-    auto v6 = Endpoint::parse("[fd00::1]:99");
-    EXPECT_EQ(v6.error(), -EAFNOSUPPORT);
+    for (const char *bad : {"[fd00::1]", "[fd00::1]:", "[fd00::1:99", "[fd00::g]:99", "[]:99",
+                            "[::]:99", "[ff02::1]:99", "[fd00::1]99", "[10.0.0.1]:99"}) {
+        auto e = Endpoint::parse(bad);
+        EXPECT_FALSE(e) << bad;
+        EXPECT_EQ(e.error(), -EINVAL) << bad;
+        EXPECT_NE(e.message().find("bad endpoint"), std::string::npos) << e.message();
+    }
     homa::Endpoint engine{7, 7};
     EXPECT_FALSE(Endpoint().to_engine(&engine));
     EXPECT_EQ(engine.ip, 7u);

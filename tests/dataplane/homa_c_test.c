@@ -73,9 +73,11 @@ int main(void) {
     check(homa_addr_parse("10.0.0.1:99", &a) == 0 && a.family == 4 && a.port == 99 &&
               homa_addr_format(&a, text, sizeof text) == 11 && strcmp(text, "10.0.0.1:99") == 0 &&
               homa_addr_parse("10.0.0.1", &a) == -EINVAL &&
-              homa_addr_parse("[fd00::1]:99", &a) == -EAFNOSUPPORT &&
+              homa_addr_parse("[fd00::1]:99", &a) == 0 && a.family == 6 && a.addr[0] == 0xfd &&
+              a.addr[15] == 1 && homa_addr_format(&a, text, sizeof text) == 12 &&
+              strcmp(text, "[fd00::1]:99") == 0 && homa_addr_parse("[ff02::1]:99", &a) == -EINVAL &&
               homa_addr_format(&a, text, 4) == -ENOSPC,
-          "addresses parse and format; bad ones are -EINVAL, IPv6 -EAFNOSUPPORT");
+          "addresses parse and format, IPv4 and IPv6; bad ones are -EINVAL");
 
     homa_sock *srv = NULL, *cli = NULL;
     homa_addr at, mine;

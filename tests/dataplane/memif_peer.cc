@@ -6,6 +6,8 @@
 //   memif_peer --role=server --vdev=net_memif0,role=server,socket=/tmp/s,socket-abstract=no
 //   memif_peer --role=client --vdev=net_memif0,role=client,socket=/tmp/s,socket-abstract=no
 //
+// --ip and --peer_ip take IPv4 or IPv6 (then the host is IPv6 only and Homa runs over IPv6).
+//
 // Exit status: 0 when the echo matrix (client) or the serving (server) succeeded, 1 otherwise.
 #include <arpa/inet.h>
 #include <gflags/gflags.h>
@@ -33,8 +35,8 @@ DEFINE_string(role, "server", "server or client");
 DEFINE_string(vdev, "", "the port, as an EAL --vdev argument");
 DEFINE_string(prefix, "peer", "EAL file prefix (the pid is appended)");
 DEFINE_int32(cpu, -1, "core for the one lcore (-1: EAL's default)");
-DEFINE_string(ip, "10.0.0.1", "this host's address");
-DEFINE_string(peer_ip, "10.0.0.2", "the other host's address (client)");
+DEFINE_string(ip, "10.0.0.1", "this host's address, IPv4 or IPv6");
+DEFINE_string(peer_ip, "10.0.0.2", "the other host's address (client), IPv4 or IPv6");
 DEFINE_int32(port, 99, "server port");
 DEFINE_int32(timeout_s, 60, "give up after this long");
 DEFINE_int32(rtt_rpcs, 20000, "100-byte RPCs timed one at a time (0: skip)");
@@ -48,13 +50,13 @@ using homa::Endpoint;
 namespace dp = homa::dp;
 using Clock = std::chrono::steady_clock;
 
-uint32_t parse_ip(const std::string &s) {
+homa::IpAddress parse_ip(const std::string &s) {
     in_addr a{};
-    if (inet_pton(AF_INET, s.c_str(), &a) != 1) {
-        fprintf(stderr, "bad address %s\n", s.c_str());
-        exit(1);
-    }
-    return ntohl(a.s_addr);
+    if (inet_pton(AF_INET, s.c_str(), &a) == 1) return homa::IpAddress(ntohl(a.s_addr));
+    homa::wire::Ipv6Addr a6{};
+    if (inet_pton(AF_INET6, s.c_str(), a6.data()) == 1) return homa::IpAddress::ipv6(a6);
+    fprintf(stderr, "bad address %s\n", s.c_str());
+    exit(1);
 }
 
 bool expired(Clock::time_point deadline) { return Clock::now() >= deadline; }
@@ -229,8 +231,12 @@ int main(int argc, char **argv) {
                                                   RTE_MBUF_DEFAULT_BUF_SIZE,
                                                   static_cast<int>(rte_socket_id()));
         homa::test::TestHost host;
-        std::string err = mp ? host.build("peer", 0, parse_ip(FLAGS_ip),
-                                          static_cast<uint16_t>(FLAGS_workers), mp, 128u << 20)
+        const homa::IpAddress me = parse_ip(FLAGS_ip);
+        std::string err = mp ? host.build("peer", 0, me.ipv4(),
+                                          static_cast<uint16_t>(FLAGS_workers), mp, 128u << 20,
+                                          [&](dp::WorkerConfig &wc) {
+                                              if (!me.is_ipv4()) wc.local_ip6 = me.bytes();
+                                          })
                              : "no mbuf pool";
         if (!err.empty()) {
             fprintf(stderr, "%s: %s\n", FLAGS_role.c_str(), err.c_str());

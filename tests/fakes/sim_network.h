@@ -244,17 +244,17 @@ private:
             std::vector<uint8_t> f(sim::frame_capacity(p));
             f.resize(sim::build_frame(src_ip, p, f));
             SimPacket &logged = record(f);
-            if (hosts_.find(p.dst_ip) == hosts_.end()) continue;  // nobody there: lost
+            if (hosts_.find(p.dst_ip.ipv4()) == hosts_.end()) continue;  // nobody there: lost
             if (rule_drops(logged)) {
                 logged.dropped = true;
                 continue;
             }
             if (now_ns_ < h.stalled_until) {
-                h.port_queue.push_back(SimFrame{p.dst_ip, std::move(f)});
+                h.port_queue.push_back(SimFrame{p.dst_ip.ipv4(), std::move(f)});
                 continue;
             }
             uint64_t dropped_before = h.injector.stats().dropped;
-            h.injector.pass(SimFrame{p.dst_ip, std::move(f)}, h.delayed, ops);
+            h.injector.pass(SimFrame{p.dst_ip.ipv4(), std::move(f)}, h.delayed, ops);
             logged.dropped = h.injector.stats().dropped != dropped_before;
         }
         if (!any) h.delayed.flush([&](SimFrame &f) { deliver(std::move(f)); });

@@ -47,7 +47,7 @@ public:
         for (uint64_t n = 0; n < limit && h_.engine.recv(sock_, kRecvRequest, 0, &m) == 0; ++n) {
             uint64_t token = next_token_++;
             pending_[token] = m;
-            served_from_.push_back(m.peer.ip);
+            served_from_.push_back(m.peer.ip.ipv4());
             ASSERT_EQ(h_.engine.send_reply(sock_, m.peer, m.id, bpage_message(h_, m, token), now), 0);
             ++served_;
         }

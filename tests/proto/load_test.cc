@@ -238,7 +238,7 @@ std::vector<SentGrant> sent_grants(const Engine &engine) {
         std::vector<uint8_t> f(128);
         wire::FrameAddr a;
         a.src_ip = kServerIp;
-        a.dst_ip = p.dst_ip;
+        a.dst_ip = p.dst_ip.ipv4();
         size_t n = wire::encode_l2l3(f, a, p.header_len);
         std::copy_n(p.header, p.header_len, f.begin() + static_cast<long>(n));
         EXPECT_EQ(wire::decode_frame({f.data(), n + p.header_len}, v), wire::DecodeError::kOk);

@@ -48,16 +48,16 @@ const (
 // ErrClosed is returned by calls on a closed Host (and its sockets).
 var ErrClosed = errors.New("homa: host closed")
 
-// Addr is a Homa endpoint: an IPv4 address and a port. It implements net.Addr.
+// Addr is a Homa endpoint: an IPv4 or IPv6 address and a port. It implements net.Addr.
 type Addr struct {
 	IP   net.IP
 	Port uint16
 }
 
 func (a *Addr) Network() string { return "homa" }
-func (a *Addr) String() string  { return fmt.Sprintf("%s:%d", a.IP.String(), a.Port) }
+func (a *Addr) String() string  { return net.JoinHostPort(a.IP.String(), fmt.Sprint(a.Port)) }
 
-// ParseAddr reads "a.b.c.d:port". syscall.EINVAL for anything else.
+// ParseAddr reads "a.b.c.d:port" or "[IPv6]:port". syscall.EINVAL for anything else.
 func ParseAddr(s string) (*Addr, error) {
 	var ca C.homa_addr
 	cs := C.CString(s)
@@ -76,12 +76,19 @@ func errno(rc C.int) error {
 }
 
 func fromC(a *C.homa_addr) *Addr {
+	if a.family == 6 {
+		ip := make(net.IP, 16)
+		for i := range ip {
+			ip[i] = byte(a.addr[i])
+		}
+		return &Addr{IP: ip, Port: uint16(a.port)}
+	}
 	ip := net.IPv4(byte(a.addr[12]), byte(a.addr[13]), byte(a.addr[14]), byte(a.addr[15]))
 	return &Addr{IP: ip, Port: uint16(a.port)}
 }
 
 // toC accepts *Addr, *net.UDPAddr, *net.TCPAddr (IP and port), or any net.Addr whose String()
-// is "a.b.c.d:port".
+// is "a.b.c.d:port" or "[IPv6]:port".
 func toC(a net.Addr) (C.homa_addr, error) {
 	var ca C.homa_addr
 	var ip net.IP
@@ -102,15 +109,21 @@ func toC(a net.Addr) (C.homa_addr, error) {
 		}
 		ip, port = p.IP, int(p.Port)
 	}
-	v4 := ip.To4()
-	if v4 == nil || port < 0 || port > 65535 {
+	if port < 0 || port > 65535 || len(ip) != net.IPv6len && len(ip) != net.IPv4len {
 		return ca, syscall.EINVAL
 	}
-	ca.family = 4
 	ca.port = C.uint16_t(port)
-	ca.addr[10], ca.addr[11] = 0xFF, 0xFF
-	for i := 0; i < 4; i++ {
-		ca.addr[12+i] = C.uint8_t(v4[i])
+	if v4 := ip.To4(); v4 != nil { // held IPv4-mapped, as the library and Linux hold it
+		ca.family = 4
+		ca.addr[10], ca.addr[11] = 0xFF, 0xFF
+		for i := 0; i < 4; i++ {
+			ca.addr[12+i] = C.uint8_t(v4[i])
+		}
+		return ca, nil
+	}
+	ca.family = 6
+	for i := 0; i < 16; i++ {
+		ca.addr[i] = C.uint8_t(ip[i])
 	}
 	return ca, nil
 }

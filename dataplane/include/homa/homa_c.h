@@ -61,7 +61,7 @@ typedef struct homa_sock homa_sock;
 
 /** An address and port. IPv4 is held IPv4-mapped (::ffff:a.b.c.d in addr), as Linux does. */
 typedef struct homa_addr {
-    uint8_t family;  /**< 4 (IPv4) or 6 (IPv6, not carried yet); 0: none. */
+    uint8_t family;  /**< 4 (IPv4, addr IPv4-mapped) or 6 (any other address); 0: none. */
     uint8_t pad;
     uint16_t port;   /**< Host order. */
     uint8_t addr[16];
@@ -106,8 +106,9 @@ int homa_sock_local_addr(const homa_sock *sock, homa_addr *out);
 /**
  * Sends a request of `length` bytes (copied; buf may be reused at once) to `dst`, tagged with
  * `cookie`, which its response brings back. Returns 0 and *id, or -EINVAL (null pointers,
- * length 0, dst not IPv4 or port 0), -EMSGSIZE (> HOMA_MAX_MESSAGE_LENGTH), -ENOBUFS (pool or
- * send slots full: poll and retry), -ENOMEM (RPC table full).
+ * length 0, port 0, family 0 or one that disagrees with addr), -EMSGSIZE
+ * (> HOMA_MAX_MESSAGE_LENGTH), -ENOBUFS (pool or send slots full: poll and retry), -ENOMEM
+ * (RPC table full).
  */
 int homa_send(homa_sock *sock, const homa_addr *dst, const void *buf, size_t length,
               uint64_t cookie, uint64_t *id);
@@ -130,9 +131,9 @@ int homa_return_bpages(homa_host *host, homa_msg *msg);
 /** Copies up to `cap` bytes of a received message into buf; returns the count. */
 size_t homa_msg_copy(homa_host *host, const homa_msg *msg, void *buf, size_t cap);
 
-/** "a.b.c.d:port" into *out: 0, -EINVAL, or -EAFNOSUPPORT (IPv6 literal). */
+/** "a.b.c.d:port" or "[IPv6]:port" into *out: 0 or -EINVAL. */
 int homa_addr_parse(const char *text, homa_addr *out);
-/** Writes "a.b.c.d:port" (NUL-terminated) into buf; returns its length, or -ENOSPC/-EINVAL. */
+/** Writes "a.b.c.d:port" or "[IPv6]:port" (NUL-terminated) into buf; returns its length, or -ENOSPC/-EINVAL. */
 int homa_addr_format(const homa_addr *addr, char *buf, size_t cap);
 
 #ifdef __cplusplus

@@ -52,7 +52,7 @@ struct HostConfig {
     uint16_t port_id = 0;
     uint16_t num_workers = 1;
     PortSetup port;                   ///< port_id, num_queues and mbuf_pool are filled in.
-    /// Template for every worker: engine knobs (engine.local_ip is required), neighbours,
+    /// Template for every worker: engine knobs (engine.local_ip or local_ip6 is required), neighbours,
     /// VLAN, ... Port, queue, pools, MAC, steering and id space are filled in per worker.
     WorkerConfig worker;
     rte_mempool *mbuf_pool = nullptr; ///< nullptr: the host creates one of `mbufs` mbufs.

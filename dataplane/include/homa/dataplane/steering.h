@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "homa/proto/config.h"
+#include "homa/proto/ip_address.h"
 
 struct rte_ring;
 
@@ -79,10 +80,10 @@ public:
     /** Sets first_client_id = 2 + 2k and id_stride = 2n so that client ids name their owner. */
     static void configure_engine_ids(EngineConfig &engine, uint16_t k, uint16_t n) noexcept;
     /**
-     * The worker (of `n`) that owns the RPC of a packet from `src_ip` whose sender calls it
-     * `sender_id`. Pure.
+     * The worker (of `n`) that owns the RPC of a packet from `src_ip` (either family; the
+     * whole address counts) whose sender calls it `sender_id`. Pure.
      */
-    static uint16_t owner_of(uint32_t src_ip, uint64_t sender_id, uint16_t n) noexcept;
+    static uint16_t owner_of(const IpAddress &src_ip, uint64_t sender_id, uint16_t n) noexcept;
 
 private:
     Steering(uint16_t n) : n_(n), rings_(size_t{n} * n, nullptr) {}

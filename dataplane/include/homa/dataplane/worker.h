@@ -57,7 +57,8 @@ class Steering;
 struct WorkerConfig {
     uint16_t port_id = 0;
     uint16_t queue_id = 0;
-    EngineConfig engine;                    ///< engine.local_ip is this host's address.
+    EngineConfig engine;                    ///< engine.local_ip: this host's IPv4 address
+                                            ///< (0: none; then local_ip6 is required).
     rte_mempool *mbuf_pool = nullptr;       ///< Header, copy and extbuf mbufs.
     mem::BpagePool *pool = nullptr;         ///< Incoming messages and copied sends.
     unsigned pool_cache = 0;                ///< This worker's cache in `pool`.
@@ -71,9 +72,10 @@ struct WorkerConfig {
     uint32_t netmask = 0;                   ///< Our subnet (host order); 0: every address is
                                             ///< on the link.
     uint32_t gateway = 0;                   ///< Next hop for addresses outside the subnet.
-    /// This host's IPv6 address (network order); :: = no IPv6. With one, the worker answers
-    /// Neighbour Solicitations for it and ICMPv6 echo to it, and resolves IPv6 next hops by
-    /// ND (every IPv6 destination is taken to be on the link: no IPv6 gateway yet).
+    /// This host's IPv6 address (network order); :: = no IPv6. With one, Homa runs over IPv6
+    /// to peers with IPv6 addresses, and the worker answers Neighbour Solicitations for it and
+    /// ICMPv6 echo to it, and resolves IPv6 next hops by ND (every IPv6 destination is taken
+    /// to be on the link: no IPv6 gateway yet).
     wire::Ipv6Addr local_ip6{};
     std::vector<std::pair<wire::Ipv6Addr, MacAddr>> neighbours6;  ///< Static IPv6 -> MAC.
     uint16_t vlan_id = 0;                   ///< 802.1Q tag on our frames (PCP = priority); 0: none.
@@ -116,7 +118,8 @@ struct WorkerStats {
     uint64_t busy_polls = 0;                ///< Polls that did any work.
     uint64_t rx_frames = 0;                 ///< Frames handled (a steered one by both workers).
     uint64_t rx_not_for_us = 0;             ///< Valid IPv4 but another destination address.
-    uint64_t rx_ipv6_homa_unsupported = 0;  ///< Valid Homa over IPv6: the engine is IPv4 only.
+    uint64_t tx_no_ipv6_address = 0;  ///< Frames to an IPv6 peer from a worker without an
+                                      ///< IPv6 address (local_ip6): dropped.
     uint64_t rx_decode_errors[wire::kNumDecodeErrors] = {};
     uint64_t rx_linearized = 0;             ///< Chained frames copied before decoding.
     uint64_t rx_too_big = 0;                ///< Chained frames beyond the scratch buffer.

@@ -1,18 +1,18 @@
 /**
  * @file
- * An address and port, as users write them ("10.0.0.1:99"). IPv4 today; the layout is the
- * one IPv6 needs (a family tag and 16 address bytes, IPv4 held IPv4-mapped as ::ffff:a.b.c.d,
- * as Linux Homa does), so adding IPv6 changes parse() and the engine conversion, not callers.
+ * An address and port, as users write them: "10.0.0.1:99" or "[fd00::1]:99". A family tag and
+ * 16 address bytes; IPv4 is held IPv4-mapped (::ffff:a.b.c.d), as Linux Homa does, and an
+ * IPv4-mapped IPv6 literal ("[::ffff:10.0.0.1]:99") is the IPv4 endpoint.
  *
  * @code
- *   auto server = homa::v2::Endpoint::parse("10.0.0.1:99");
+ *   auto server = homa::v2::Endpoint::parse("[fd00::1]:99");
  *   if (!server) return server.error();          // -EINVAL, message says what is wrong
- *   printf("%s\n", server->to_string().c_str()); // "10.0.0.1:99"
+ *   printf("%s\n", server->to_string().c_str()); // "[fd00::1]:99"
  * @endcode
  *
  * Ownership: a plain value. Threading: any thread. Errors: parse returns -EINVAL for text that
- * is not "a.b.c.d:port" (port 0..65535) and -EAFNOSUPPORT for an IPv6 literal ("[::1]:99"),
- * which this build does not carry yet; to_engine returns false for a non-IPv4 endpoint.
+ * is neither "a.b.c.d:port" nor "[IPv6]:port" (port 0..65535), or names "::" or a multicast
+ * address; to_engine returns false for the empty endpoint.
  */
 #pragma once
 
@@ -35,9 +35,11 @@ public:
     constexpr Endpoint() = default;
     /** An IPv4 endpoint from a host-order address (0x0A000001 is 10.0.0.1). */
     static Endpoint ipv4(uint32_t host_order_ip, uint16_t port) noexcept;
-    /** "a.b.c.d:port". Errors in the file comment. */
+    /** An endpoint from 16 network-order address bytes: IPv4 if they are IPv4-mapped. */
+    static Endpoint ipv6(const std::array<uint8_t, 16> &bytes, uint16_t port) noexcept;
+    /** "a.b.c.d:port" or "[IPv6]:port". Errors in the file comment. */
     static Result<Endpoint> parse(std::string_view text);
-    /** "a.b.c.d:port" ("-" for the empty endpoint). */
+    /** "a.b.c.d:port", "[fd00::1]:port" (RFC 5952 form), or "-" for the empty endpoint. */
     std::string to_string() const;
 
     Family family() const noexcept { return family_; }
@@ -48,9 +50,12 @@ public:
     const std::array<uint8_t, 16> &bytes() const noexcept { return addr_; }
     Endpoint with_port(uint16_t port) const noexcept;
 
-    /** The engine's endpoint (IPv4 only today): false, and *out untouched, for another family. */
+    /** The engine's endpoint: false, and *out untouched, for the empty endpoint. */
     bool to_engine(homa::Endpoint *out) const noexcept;
-    static Endpoint from_engine(const homa::Endpoint &e) noexcept { return ipv4(e.ip, e.port); }
+    /** The engine's endpoint as a v2 one; the empty endpoint for the address "::". */
+    static Endpoint from_engine(const homa::Endpoint &e) noexcept {
+        return e.ip.is_unspecified() ? Endpoint() : ipv6(e.ip.bytes(), e.port);
+    }
 
     friend bool operator==(const Endpoint &, const Endpoint &) = default;
 

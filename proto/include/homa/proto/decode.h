@@ -26,6 +26,7 @@
 #include <span>
 
 #include "homa/proto/frame.h"
+#include "homa/proto/ip_address.h"
 #include "homa/proto/wire.h"
 
 namespace homa::wire {
@@ -100,6 +101,14 @@ public:
     /** IPv4 source and destination, host order; only when !is_ipv6(). */
     uint32_t src_ip() const noexcept { return ip_->src.get(); }
     uint32_t dst_ip() const noexcept { return ip_->dst.get(); }
+    /** Source and destination of either family, IPv4 ones IPv4-mapped (::ffff:a.b.c.d), as
+     *  Linux's skb_canonical_ipv6_saddr gives them: the engine keys peers by these. */
+    IpAddress src_addr() const noexcept {
+        return ip6_ ? IpAddress::ipv6(ip6_->src) : IpAddress(ip_->src.get());
+    }
+    IpAddress dst_addr() const noexcept {
+        return ip6_ ? IpAddress::ipv6(ip6_->dst) : IpAddress(ip_->dst.get());
+    }
     /** Bytes from the start of the frame to the Homa header. */
     size_t homa_offset() const noexcept { return homa_offset_; }
 

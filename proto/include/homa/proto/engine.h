@@ -45,6 +45,7 @@
 
 #include "homa/proto/config.h"
 #include "homa/proto/decode.h"
+#include "homa/proto/ip_address.h"
 #include "homa/proto/stats.h"
 #include "homa/proto/wire.h"
 
@@ -55,9 +56,10 @@ class Timetrace;
 /** Index of a socket within one engine. */
 using SocketId = uint32_t;
 
-/** A Homa endpoint: IPv4 address (host order) and port. */
+/** A Homa endpoint: address and port. An IPv4 address is IPv4-mapped (ip_address.h); a
+ *  host-order IPv4 integer converts, so Endpoint{0x0A000001, 99} is 10.0.0.1:99. */
 struct Endpoint {
-    uint32_t ip = 0;
+    IpAddress ip;
     uint16_t port = 0;
     friend bool operator==(const Endpoint &, const Endpoint &) = default;
 };
@@ -148,9 +150,10 @@ std::span<const uint8_t> message_piece(const uint8_t *pool_base, const Message &
 size_t message_copy(const uint8_t *pool_base, const Message &m, std::span<uint8_t> out,
                     uint32_t offset) noexcept;
 
-/** One Homa packet the engine wants sent. The caller prepends Ethernet + IPv4. */
+/** One Homa packet the engine wants sent. The caller prepends Ethernet and IPv4 (dst_ip
+ *  IPv4-mapped) or IPv6. */
 struct TxPacket {
-    uint32_t dst_ip = 0;
+    IpAddress dst_ip;
     uint8_t priority = 0;
     uint8_t header_len = 0;
     alignas(8) uint8_t header[sizeof(wire::AckHeader)];
@@ -278,8 +281,8 @@ public:
     uint32_t live_peers() const noexcept;
     /** Server RPCs and unacknowledged replies this engine holds for peer `ip` (both 0 for an
      *  unknown peer); bounded by max_peer_server_rpcs / max_peer_unacked. */
-    uint32_t peer_server_rpcs(uint32_t ip) const noexcept;
-    uint32_t peer_unacked(uint32_t ip) const noexcept;
+    uint32_t peer_server_rpcs(IpAddress ip) const noexcept;
+    uint32_t peer_unacked(IpAddress ip) const noexcept;
 
     // ----- introspection and live reconfiguration (introspect.cc) -----
     /** One live RPC, for `show rpcs` and /homa/rpcs. */
@@ -297,7 +300,7 @@ public:
     };
     /** One known peer. */
     struct PeerInfo {
-        uint32_t ip = 0;
+        IpAddress ip;
         uint16_t cutoff_version = 0;  ///< Of the cutoffs this peer sent us (0: none yet).
         uint32_t pending_acks = 0;
         uint32_t live_rpcs = 0;
@@ -314,7 +317,7 @@ public:
     int reconfigure(const EngineConfig &config, std::string *why);
     /** Queues a FREEZE packet to `ip` (a debugging aid: Linux peers freeze their timetrace).
      *  Returns 0, or -ENOBUFS when the TX queue is full. Owning thread. */
-    int send_freeze(uint32_t ip);
+    int send_freeze(IpAddress ip);
     /** Queues FREEZE to every known peer; returns how many were queued (the TX queue may
      *  refuse some). Owning thread. */
     uint32_t send_freeze_to_peers();
