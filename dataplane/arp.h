@@ -22,11 +22,11 @@ inline constexpr MacAddr kBroadcastMac = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
 /** The fields of an ARP packet that a host uses; addresses in host order. */
 struct ArpPacket {
     uint16_t op = 0;
-    MacAddr sha{};         ///< Sender hardware address.
-    uint32_t spa = 0;      ///< Sender protocol address.
-    MacAddr tha{};         ///< Target hardware address.
-    uint32_t tpa = 0;      ///< Target protocol address.
-    uint16_t vlan_tci = 0; ///< Tag of the frame (0 = untagged).
+    MacAddr sha{};          ///< Sender hardware address.
+    uint32_t spa = 0;       ///< Sender protocol address.
+    MacAddr tha{};          ///< Target hardware address.
+    uint32_t tpa = 0;       ///< Target protocol address.
+    uint16_t vlan_tci = 0;  ///< Tag of the frame (0 = untagged).
 };
 
 /** Parses an Ethernet (+802.1Q) frame holding an Ethernet/IPv4 ARP request or reply. */

@@ -12,8 +12,8 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
-#include <sys/prctl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 
 #include <algorithm>
 #include <new>
@@ -150,8 +150,8 @@ bool ControlLcore::may_pull() noexcept {
 void ControlLcore::wait_turn() noexcept {
     const uint64_t waited = rte_get_timer_cycles() - last_chunk_tsc_;
     if (waited >= turn_wait_tsc_) return;
-    const auto left_ns = static_cast<uint64_t>(double(turn_wait_tsc_ - waited) * 1e9 /
-                                               double(rte_get_timer_hz()));
+    const auto left_ns =
+        static_cast<uint64_t>(double(turn_wait_tsc_ - waited) * 1e9 / double(rte_get_timer_hz()));
     bell_.sleep([this] { return turn_.load(std::memory_order_acquire) || port_->has_input(); },
                 left_ns);
 }
@@ -171,12 +171,8 @@ bool ControlLcore::serve_port() noexcept {
     unsigned n = port_->receive_burst(got, kPortBurst);
     for (unsigned i = 0; i < n; ++i) {
         switch (got[i]->delivery()) {
-            case Delivery::kCommand:
-                serve(got[i]);
-                break;
-            case Delivery::kAbort:
-                on_abort(got[i]);
-                break;
+            case Delivery::kCommand: serve(got[i]); break;
+            case Delivery::kAbort: on_abort(got[i]); break;
             case Delivery::kReply:  // the control lcore sends nothing, so gets no replies
                 break;
         }
@@ -228,8 +224,7 @@ void ControlLcore::serve(Message *msg) noexcept {
             msg->body<ControlStats>() = stats();
             reply_msg(msg, 0);
             return;
-        default:
-            break;
+        default: break;
     }
     reply_msg(msg, -EOPNOTSUPP);
 }
@@ -296,10 +291,10 @@ void ControlLcore::shutdown() noexcept {
 
 ControlStats ControlLcore::stats() const noexcept {
     auto get = [](const std::atomic<uint64_t> &c) { return c.load(std::memory_order_relaxed); };
-    return ControlStats{get(counters_.residency_checks), get(counters_.pulls_done),
-                        get(counters_.pulls_cancelled),  get(counters_.pulled_bytes),
-                        get(counters_.calls),            get(counters_.aborts_seen),
-                        get(counters_.sleeps),           get(counters_.slept_ns)};
+    return ControlStats{
+        get(counters_.residency_checks), get(counters_.pulls_done), get(counters_.pulls_cancelled),
+        get(counters_.pulled_bytes),     get(counters_.calls),      get(counters_.aborts_seen),
+        get(counters_.sleeps),           get(counters_.slept_ns)};
 }
 
 void prepare_residency_check(Message *msg, Port *reply_port, const void *addr, size_t len) {

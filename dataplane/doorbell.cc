@@ -23,8 +23,8 @@ uint64_t Doorbell::wait(uint64_t timeout_ns) noexcept {
                       static_cast<long>(timeout_ns % 1000000000u)};
     // Returns at once (EAGAIN) if ring() already cleared the word: that is the race lost
     // gracefully. EINTR and spurious wake-ups just end this sleep early.
-    syscall(SYS_futex, reinterpret_cast<uint32_t *>(&asleep_), FUTEX_WAIT_PRIVATE, 1, &ts,
-            nullptr, 0);
+    syscall(SYS_futex, reinterpret_cast<uint32_t *>(&asleep_), FUTEX_WAIT_PRIVATE, 1, &ts, nullptr,
+            0);
     return (rte_get_timer_cycles() - start) * 1000000000u / rte_get_timer_hz();
 }
 

@@ -34,12 +34,12 @@ std::unique_ptr<Host> Host::create(const HostConfig &hc, std::string *error) {
     }
     rte_mempool *mbufs = hc.mbuf_pool;
     if (mbufs == nullptr) {
-        h->own_mbufs_ = rte_pktmbuf_pool_create((hc.name + "_mb").c_str(), hc.mbufs, 256, 0,
-                                                RTE_MBUF_DEFAULT_BUF_SIZE,
-                                                static_cast<int>(rte_socket_id()));
+        h->own_mbufs_ =
+            rte_pktmbuf_pool_create((hc.name + "_mb").c_str(), hc.mbufs, 256, 0,
+                                    RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
         if (h->own_mbufs_ == nullptr) {
-            return fail(std::string("mbuf pool of ") + std::to_string(hc.mbufs) + " mbufs: " +
-                        rte_strerror(rte_errno) + kMemoryHint);
+            return fail(std::string("mbuf pool of ") + std::to_string(hc.mbufs) +
+                        " mbufs: " + rte_strerror(rte_errno) + kMemoryHint);
         }
         mbufs = h->own_mbufs_;
     }

@@ -19,9 +19,8 @@ void put16(uint8_t *p, uint16_t v) {
 
 }  // namespace
 
-size_t icmp_echo_reply(std::span<const uint8_t> frame, uint32_t local_ip,
-                       const MacAddr &local_mac, uint16_t ip_id,
-                       std::span<uint8_t> out) noexcept {
+size_t icmp_echo_reply(std::span<const uint8_t> frame, uint32_t local_ip, const MacAddr &local_mac,
+                       uint16_t ip_id, std::span<uint8_t> out) noexcept {
     if (frame.size() < 14) return 0;
     size_t l2 = get16(&frame[12]) == wire::kEtherTypeVlan ? 18 : 14;
     if (frame.size() < l2 + 20 || get16(&frame[l2 - 2]) != wire::kEtherTypeIpv4) return 0;
@@ -42,7 +41,7 @@ size_t icmp_echo_reply(std::span<const uint8_t> frame, uint32_t local_ip,
     size_t len = l2 + 20 + icmp_len;
     if (out.size() < len) return 0;
     uint8_t *p = out.data();
-    std::memcpy(p, &frame[6], 6);          // back to whoever asked
+    std::memcpy(p, &frame[6], 6);  // back to whoever asked
     std::memcpy(p + 6, local_mac.data(), 6);
     std::memcpy(p + 12, &frame[12], l2 - 12);  // EtherType, or VLAN tag + EtherType
     uint8_t *rip = p + l2;
@@ -54,8 +53,8 @@ size_t icmp_echo_reply(std::span<const uint8_t> frame, uint32_t local_ip,
     rip[8] = wire::kDefaultTtl;
     rip[9] = kIpProtoIcmp;
     put16(rip + 10, 0);
-    std::memcpy(rip + 12, ip + 16, 4);     // from us
-    std::memcpy(rip + 16, ip + 12, 4);     // to the requester
+    std::memcpy(rip + 12, ip + 16, 4);  // from us
+    std::memcpy(rip + 16, ip + 12, 4);  // to the requester
     put16(rip + 10, wire::internet_checksum({rip, 20}));
     uint8_t *ricmp = rip + 20;
     std::memcpy(ricmp, icmp, icmp_len);

@@ -21,8 +21,7 @@ inline constexpr uint8_t kIpProtoIcmp = 1;
  * source MAC from `local_mac`, keeps the VLAN tag and the TOS, drops IP options, and echoes
  * identifier, sequence and data unchanged; its IPv4 id is `ip_id`.
  */
-size_t icmp_echo_reply(std::span<const uint8_t> frame, uint32_t local_ip,
-                       const MacAddr &local_mac, uint16_t ip_id,
-                       std::span<uint8_t> out) noexcept;
+size_t icmp_echo_reply(std::span<const uint8_t> frame, uint32_t local_ip, const MacAddr &local_mac,
+                       uint16_t ip_id, std::span<uint8_t> out) noexcept;
 
 }  // namespace homa::dp

@@ -12,14 +12,9 @@ uint64_t IdleBackoff::idle() noexcept {
     Phase p = phase();
     if (p != Phase::kSleep) ++idle_polls_;  // saturates at the sleep phase
     switch (p) {
-        case Phase::kSpin:
-            rte_pause();
-            return 0;
-        case Phase::kYield:
-            sched_yield();
-            return 0;
-        case Phase::kSleep:
-            break;
+        case Phase::kSpin: rte_pause(); return 0;
+        case Phase::kYield: sched_yield(); return 0;
+        case Phase::kSleep: break;
     }
     // Measured with the TSC rather than trusted: the kernel adds timer slack and, on a shared
     // core, the time until the scheduler runs us again.

@@ -395,7 +395,7 @@ int reply_msg(Message *msg, int error) noexcept {
     msg->error_ = error;
     const uint32_t before = msg->update(0, kMsgReplied);  // races abort_msg()'s CAS
     if (before & kMsgAborted) return 0;                   // transition 7: held
-    Port::release(msg, before);                               // transition 6
+    Port::release(msg, before);                           // transition 6
     return 0;
 }
 
@@ -404,9 +404,8 @@ int abort_msg(Message *msg) noexcept {
     do {
         if (!(flags & kMsgAbortable)) return -EPERM;
         if (flags & (kMsgDone | kMsgReplied | kMsgAborted)) return -EALREADY;
-    } while (!msg->flags_.compare_exchange_weak(flags, flags | kMsgAborted,
-                                                std::memory_order_acq_rel,
-                                                std::memory_order_relaxed));
+    } while (!msg->flags_.compare_exchange_weak(
+        flags, flags | kMsgAborted, std::memory_order_acq_rel, std::memory_order_relaxed));
     // The token goes to the last port the sender knows of; port owners chase it onwards.
     msg->target_.load(std::memory_order_acquire)->push_abort(msg);
     return 0;
@@ -414,9 +413,8 @@ int abort_msg(Message *msg) noexcept {
 
 int wait_msg(Message *msg, uint64_t timeout_ns) noexcept {
     if (!(msg->flags() & kMsgAsync)) {
-        return poll_until([&] { return (msg->flags() & kMsgDone) != 0; }, timeout_ns)
-                   ? 0
-                   : -ETIMEDOUT;
+        return poll_until([&] { return (msg->flags() & kMsgDone) != 0; }, timeout_ns) ? 0
+                                                                                      : -ETIMEDOUT;
     }
     Port *port = msg->reply_port_;
     bool found = poll_until(

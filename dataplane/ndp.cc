@@ -11,8 +11,8 @@ constexpr uint8_t kEchoReply = 129;
 constexpr uint8_t kOptSourceLladdr = 1;
 constexpr uint8_t kOptTargetLladdr = 2;
 constexpr size_t kIp6 = 40;
-constexpr size_t kNdBody = 24;           // type, code, checksum, flags/reserved, target
-constexpr size_t kLladdrOpt = 8;         // type, length (in 8-byte units), MAC
+constexpr size_t kNdBody = 24;    // type, code, checksum, flags/reserved, target
+constexpr size_t kLladdrOpt = 8;  // type, length (in 8-byte units), MAC
 constexpr uint8_t kNaSolicited = 0x40;
 constexpr uint8_t kNaOverride = 0x20;
 
@@ -38,8 +38,8 @@ size_t ipv6_offset(std::span<const uint8_t> frame, uint16_t *tci) {
 
 // Ethernet (+ tag) and an IPv6 header carrying ICMPv6; returns the L3 offset.
 size_t write_l2l3(uint8_t *p, const MacAddr &dst_mac, const MacAddr &src_mac, uint16_t vlan_id,
-                  uint32_t first_word, uint8_t hop_limit, const Ipv6Addr &src,
-                  const Ipv6Addr &dst, size_t icmp_len) {
+                  uint32_t first_word, uint8_t hop_limit, const Ipv6Addr &src, const Ipv6Addr &dst,
+                  size_t icmp_len) {
     std::memcpy(p, dst_mac.data(), 6);
     std::memcpy(p + 6, src_mac.data(), 6);
     size_t l2 = 14;
@@ -66,8 +66,8 @@ void set_checksum(const Ipv6Addr &src, const Ipv6Addr &dst, uint8_t *icmp, size_
 }
 
 // NS or NA body with one link-layer address option; returns the ICMPv6 length.
-size_t write_nd(uint8_t *icmp, uint8_t type, uint8_t flags, const Ipv6Addr &target,
-                uint8_t opt, const MacAddr &mac) {
+size_t write_nd(uint8_t *icmp, uint8_t type, uint8_t flags, const Ipv6Addr &target, uint8_t opt,
+                const MacAddr &mac) {
     std::memset(icmp, 0, kNdBody + kLladdrOpt);
     icmp[0] = type;
     icmp[4] = flags;

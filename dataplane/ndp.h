@@ -50,13 +50,13 @@ uint16_t icmp6_checksum(const Ipv6Addr &src, const Ipv6Addr &dst,
 
 /** The fields of an NS or NA that a host uses. */
 struct NdPacket {
-    uint8_t type = 0;        ///< kNeighbourSolicitation or kNeighbourAdvertisement.
+    uint8_t type = 0;  ///< kNeighbourSolicitation or kNeighbourAdvertisement.
     MacAddr eth_src{};
-    uint16_t vlan_tci = 0;   ///< Tag of the frame (0 = untagged).
-    Ipv6Addr src{};          ///< IPv6 source (:: for duplicate address detection).
+    uint16_t vlan_tci = 0;  ///< Tag of the frame (0 = untagged).
+    Ipv6Addr src{};         ///< IPv6 source (:: for duplicate address detection).
     Ipv6Addr dst{};
     Ipv6Addr target{};
-    bool has_lladdr = false; ///< Source (NS) or target (NA) link-layer address option present.
+    bool has_lladdr = false;  ///< Source (NS) or target (NA) link-layer address option present.
     MacAddr lladdr{};
     bool solicited = false;  ///< NA: S flag.
     bool override_ = false;  ///< NA: O flag.

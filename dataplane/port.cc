@@ -27,8 +27,7 @@ std::string name_of(uint16_t port, const char *driver) {
     return "port " + std::to_string(port) + (driver ? std::string(" (") + driver + ")" : "");
 }
 
-int fail(std::string *error, uint16_t port, const char *driver, const std::string &step,
-         int rc) {
+int fail(std::string *error, uint16_t port, const char *driver, const std::string &step, int rc) {
     if (error) {
         *error = name_of(port, driver) + ": " + step + " failed: " + strerror(-rc) + " (" +
                  std::to_string(rc) + ")";
@@ -42,8 +41,8 @@ int fail_why(std::string *error, uint16_t port, const char *driver, const std::s
 }
 
 void log_link(uint16_t port, const rte_eth_link &l, const char *how) {
-    rte_log(RTE_LOG_INFO, port_log_type(), "HOMA_PORT: port %u %s: %s, %u Mbps, %s\n", port,
-            how, l.link_status == RTE_ETH_LINK_UP ? "up" : "down", l.link_speed,
+    rte_log(RTE_LOG_INFO, port_log_type(), "HOMA_PORT: port %u %s: %s, %u Mbps, %s\n", port, how,
+            l.link_status == RTE_ETH_LINK_UP ? "up" : "down", l.link_speed,
             l.link_duplex == RTE_ETH_LINK_FULL_DUPLEX ? "full-duplex" : "half-duplex");
 }
 
@@ -73,7 +72,8 @@ MulticastMode admit_multicast(uint16_t p, const std::vector<std::array<uint8_t, 
     if (rte_eth_promiscuous_get(p) == 1) return MulticastMode::kPromiscuous;
     rte_log(RTE_LOG_WARNING, port_log_type(),
             "HOMA_PORT: port %u admits no multicast (no filter, all-multicast or promiscuous "
-            "mode): IPv6 neighbour discovery depends on the link delivering it anyway\n", p);
+            "mode): IPv6 neighbour discovery depends on the link delivering it anyway\n",
+            p);
     return MulticastMode::kNone;
 }
 
@@ -101,8 +101,10 @@ int setup_port(const PortSetup &ps, PortInfo *info, std::string *error) {
     info->driver = drv;
     if (ps.num_queues > dev.max_tx_queues) {
         return fail_why(error, p, drv,
-                        std::to_string(ps.num_queues) + " workers need as many TX queues; the "
-                        "port offers " + std::to_string(dev.max_tx_queues));
+                        std::to_string(ps.num_queues) +
+                            " workers need as many TX queues; the "
+                            "port offers " +
+                            std::to_string(dev.max_tx_queues));
     }
     uint16_t nrx = std::min<uint16_t>(ps.num_queues, dev.max_rx_queues);
     if (nrx == 0) return fail_why(error, p, drv, "the port has no RX queue");
@@ -111,16 +113,20 @@ int setup_port(const PortSetup &ps, PortInfo *info, std::string *error) {
     // what one RX mbuf holds (or the port must chain).
     uint32_t frame = ps.mtu + kL2Overhead;
     if (dev.max_mtu != 0 && ps.mtu > dev.max_mtu) {
-        return fail_why(error, p, drv, "MTU " + std::to_string(ps.mtu) + " exceeds the port's "
-                        "maximum " + std::to_string(dev.max_mtu));
+        return fail_why(error, p, drv,
+                        "MTU " + std::to_string(ps.mtu) +
+                            " exceeds the port's "
+                            "maximum " +
+                            std::to_string(dev.max_mtu));
     }
     rte_eth_conf conf{};
     uint32_t room = rte_pktmbuf_data_room_size(ps.mbuf_pool) - RTE_PKTMBUF_HEADROOM;
     if (frame > room) {
         if ((dev.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) == 0) {
-            return fail_why(error, p, drv, "frames of " + std::to_string(frame) +
-                            " bytes do not fit RX mbufs of " + std::to_string(room) +
-                            " and the port cannot scatter");
+            return fail_why(error, p, drv,
+                            "frames of " + std::to_string(frame) +
+                                " bytes do not fit RX mbufs of " + std::to_string(room) +
+                                " and the port cannot scatter");
         }
         conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
         info->rx_scatter = true;
@@ -141,8 +147,7 @@ int setup_port(const PortSetup &ps, PortInfo *info, std::string *error) {
         conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
         info->rss = true;
     }
-    if (ps.watch_link && dev.dev_flags != nullptr &&
-        (*dev.dev_flags & RTE_ETH_DEV_INTR_LSC) != 0) {
+    if (ps.watch_link && dev.dev_flags != nullptr && (*dev.dev_flags & RTE_ETH_DEV_INTR_LSC) != 0) {
         conf.intr_conf.lsc = 1;
         info->lsc_interrupt = true;
     }
@@ -172,8 +177,9 @@ int setup_port(const PortSetup &ps, PortInfo *info, std::string *error) {
     info->mtu_set = rte_eth_dev_set_mtu(p, static_cast<uint16_t>(ps.mtu)) == 0;
     uint16_t mtu = 0;
     if (rte_eth_dev_get_mtu(p, &mtu) == 0 && !info->mtu_set && mtu < ps.mtu) {
-        return fail_why(error, p, drv, "cannot set MTU " + std::to_string(ps.mtu) +
-                        "; the port runs with " + std::to_string(mtu));
+        return fail_why(error, p, drv,
+                        "cannot set MTU " + std::to_string(ps.mtu) + "; the port runs with " +
+                            std::to_string(mtu));
     }
     info->mtu = info->mtu_set ? ps.mtu : mtu;
     if (info->vlan_filter) {

@@ -123,8 +123,8 @@ void fail(SocketService::Impl &s, RegionSend &r, int error) {
 
 // Registers the body for transmission and starts the RPC; returns 0 or a negative errno
 // (nothing started, `done` not called).
-int start(SocketService::Impl &s, SocketId sock, Endpoint dst, const void *data,
-          uint32_t length, uint64_t cookie, uint64_t id, SendDone done, void *ctx) {
+int start(SocketService::Impl &s, SocketId sock, Endpoint dst, const void *data, uint32_t length,
+          uint64_t cookie, uint64_t id, SendDone done, void *ctx) {
     Worker &w = *s.worker;
     OutMessage out;
     if (w.register_send(OutMessage::contiguous(data, length), done, ctx, cookie, &out) < 0) {
@@ -248,11 +248,9 @@ int send_region(SocketService::Impl &s, SocketId sock, Endpoint dst, const void 
 }
 
 int SocketService::reply_region(SocketId sock, Endpoint dst, uint64_t request_id,
-                                std::span<const uint8_t> header, const void *data,
-                                uint32_t length, uint64_t cookie, RegionReplyDone done,
-                                void *ctx) {
-    return dp::reply_region(*impl_, sock, dst, request_id, header, data, length, cookie, done,
-                            ctx);
+                                std::span<const uint8_t> header, const void *data, uint32_t length,
+                                uint64_t cookie, RegionReplyDone done, void *ctx) {
+    return dp::reply_region(*impl_, sock, dst, request_id, header, data, length, cookie, done, ctx);
 }
 
 int reply_region(SocketService::Impl &s, SocketId sock, Endpoint dst, uint64_t request_id,

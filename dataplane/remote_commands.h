@@ -32,15 +32,15 @@ enum RemoteOp : uint16_t {
 
 /** Body of every remote command (unused fields are ignored). */
 struct RemoteCommand {
-    uint32_t handle;      ///< The worker's index of the socket (from kRemoteOpen).
-    uint16_t port;        ///< kRemoteOpen: the port to bind (0: a client port).
-    Endpoint addr;        ///< Destination; kRemoteOpen reply: the socket's address.
-    uint64_t id;          ///< RPC id (in or out).
+    uint32_t handle;  ///< The worker's index of the socket (from kRemoteOpen).
+    uint16_t port;    ///< kRemoteOpen: the port to bind (0: a client port).
+    Endpoint addr;    ///< Destination; kRemoteOpen reply: the socket's address.
+    uint64_t id;      ///< RPC id (in or out).
     uint64_t cookie;
-    homa::Message *msg;   ///< Application memory: a message to send, or a receive to fill.
-    const void *data;     ///< kRemoteSendRegion: the body.
-    uint32_t length;      ///< kRemoteSendRegion: its length.
-    int32_t error;        ///< kRemoteAbort: the error RPCs complete with.
+    homa::Message *msg;  ///< Application memory: a message to send, or a receive to fill.
+    const void *data;    ///< kRemoteSendRegion: the body.
+    uint32_t length;     ///< kRemoteSendRegion: its length.
+    int32_t error;       ///< kRemoteAbort: the error RPCs complete with.
 };
 static_assert(sizeof(RemoteCommand) <= kMessageBodySize);
 

@@ -221,8 +221,8 @@ int RemoteSocket::copy_in(std::span<const uint8_t> msg, homa::Message *m) noexce
     if (n < 0) return n == -ENOMEM ? -ENOBUFS : n;
     for (int i = 0; i < n; ++i) {
         uint32_t chunk = std::min<uint32_t>(wire::kBpageSize, len - i * wire::kBpageSize);
-        std::memcpy(pool_->base() + m->bpage_offsets[i],
-                    msg.data() + size_t(i) * wire::kBpageSize, chunk);
+        std::memcpy(pool_->base() + m->bpage_offsets[i], msg.data() + size_t(i) * wire::kBpageSize,
+                    chunk);
     }
     m->length = len;
     m->num_bpages = static_cast<uint32_t>(n);
@@ -280,8 +280,7 @@ int RemoteSocket::open(SocketService &service, uint16_t port, const RemoteSocket
 RemoteSocket::~RemoteSocket() {
     if (open_) {
         uint64_t deadline = now_ns() + cfg_.op_timeout_ns;
-        while (close() == -ENOBUFS && now_ns() < deadline) {
-        }
+        while (close() == -ENOBUFS && now_ns() < deadline) {}
     }
     if (reply_ != nullptr && !wait_home(cfg_.op_timeout_ns)) return;  // leak, never free early
     Port::destroy(reply_);
@@ -303,8 +302,7 @@ RemoteSocket::Slot *RemoteSocket::slot_with_copy(std::span<const uint8_t> msg, i
     return slot;
 }
 
-int RemoteSocket::send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie,
-                       uint64_t *id) {
+int RemoteSocket::send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie, uint64_t *id) {
     if (!open_) return -EBADF;
     if (msg.empty() || dst.port == 0) return -EINVAL;
     if (msg.size() > wire::kMaxMessageLength) return -EMSGSIZE;
@@ -357,8 +355,7 @@ int RemoteSocket::recv(uint32_t flags, uint64_t id, RemoteMessage *out) {
     return recv_wait(flags, id, out, kForever);
 }
 
-int RemoteSocket::recv_wait(uint32_t flags, uint64_t id, RemoteMessage *out,
-                            uint64_t timeout_ns) {
+int RemoteSocket::recv_wait(uint32_t flags, uint64_t id, RemoteMessage *out, uint64_t timeout_ns) {
     if (!open_) return -EBADF;
     if (out == nullptr || (flags & (kRecvRequest | kRecvResponse)) == 0) return -EINVAL;
     const uint64_t start = now_ns();
@@ -369,8 +366,8 @@ int RemoteSocket::recv_wait(uint32_t flags, uint64_t id, RemoteMessage *out,
         if (flags & kRecvNonblocking) return -EAGAIN;
         uint64_t waited = now_ns() - start;
         if (timeout_ns != kForever && waited >= timeout_ns) return -ETIMEDOUT;
-        uint64_t slice = timeout_ns == kForever ? kWaitSlice
-                                                : std::min(kWaitSlice, timeout_ns - waited);
+        uint64_t slice =
+            timeout_ns == kForever ? kWaitSlice : std::min(kWaitSlice, timeout_ns - waited);
         if (Message *m = reply_->wait_port(slice)) handle_reply(&slots_[m->cookie]);
     }
 }
@@ -500,7 +497,8 @@ int RemoteSocket::close() {
     if (!wait_home(cfg_.op_timeout_ns)) return -ETIMEDOUT;
     for (unsigned i = 0; i < num_ready_; ++i) {  // received and never taken
         Slot &s = slots_[ready_[i]];
-        if (s.data.num_bpages) pool_->release(s.data.bpage_offsets, s.data.num_bpages, cfg_.pool_cache);
+        if (s.data.num_bpages)
+            pool_->release(s.data.bpage_offsets, s.data.num_bpages, cfg_.pool_cache);
         free_slot(&s);
     }
     num_ready_ = 0;

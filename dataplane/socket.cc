@@ -95,8 +95,8 @@ int Socket::send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie, ui
     return rc;
 }
 
-int Socket::send_zc(Endpoint dst, const void *data, uint32_t length, uint64_t cookie,
-                    uint64_t *id, SendDone done, void *ctx) {
+int Socket::send_zc(Endpoint dst, const void *data, uint32_t length, uint64_t cookie, uint64_t *id,
+                    SendDone done, void *ctx) {
     if (worker_ == nullptr) return -EBADF;
     if (length == 0 || data == nullptr) return -EINVAL;
     if (length > wire::kMaxMessageLength) return -EMSGSIZE;
@@ -109,9 +109,8 @@ int Socket::send_zc(Endpoint dst, const void *data, uint32_t length, uint64_t co
     return rc;
 }
 
-int Socket::send_region(SocketService &service, Endpoint dst, const void *data,
-                        uint32_t length, uint64_t cookie, uint64_t *id, SendDone done,
-                        void *ctx) {
+int Socket::send_region(SocketService &service, Endpoint dst, const void *data, uint32_t length,
+                        uint64_t cookie, uint64_t *id, SendDone done, void *ctx) {
     if (worker_ == nullptr || &service.worker() != worker_) return -EBADF;
     int rc = service.send_region(id_, dst, data, length, cookie, id, done, ctx);
     if (rc == 0) service_ = &service;
@@ -160,7 +159,7 @@ int Socket::reply_with(RecvMessage &&msg, Endpoint dst, uint64_t request_id) {
     int rc = worker_->register_pool_send(msg.m_.bpage_offsets, msg.m_.num_bpages, msg.length(),
                                          nullptr, nullptr, 0, &out);
     if (rc < 0) return -ENOBUFS;  // msg untouched: the caller may retry
-    msg.worker_ = nullptr;  // the bpages now belong to the send slot
+    msg.worker_ = nullptr;        // the bpages now belong to the send slot
     rc = worker_->engine().send_reply(id_, dst, request_id, out, worker_->poll_time_ns());
     if (rc < 0) worker_->cancel_send(out);
     return rc;

@@ -21,8 +21,8 @@
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
-#include <rte_memory.h>
 #include <rte_lcore.h>
+#include <rte_memory.h>
 #include <rte_pause.h>
 
 #include <cerrno>
@@ -57,8 +57,8 @@ int serve_send(SocketService::Impl &s, RemoteCommand &c, bool reply) {
     }
     Worker &w = *s.worker;
     OutMessage out;
-    int rc = w.register_pool_send(m.bpage_offsets, m.num_bpages, m.length, nullptr, nullptr, 0,
-                                  &out);
+    int rc =
+        w.register_pool_send(m.bpage_offsets, m.num_bpages, m.length, nullptr, nullptr, 0, &out);
     if (rc < 0) {
         drop_offsets(s, m);
         return rc == -EINVAL ? -EINVAL : -ENOBUFS;
@@ -90,7 +90,9 @@ int serve_close(SocketService::Impl &s, RemoteSock &rs) {
 }
 
 // A remote region send's memory is free again: its command goes home.
-void remote_region_done(void *ctx, uint64_t /*cookie*/) { reply_msg(static_cast<Message *>(ctx), 0); }
+void remote_region_done(void *ctx, uint64_t /*cookie*/) {
+    reply_msg(static_cast<Message *>(ctx), 0);
+}
 
 // Serves one command: replies at once, except a posted receive (answered by deliver()) and a
 // region send (answered when its memory is released).
@@ -118,9 +120,7 @@ void serve_command(SocketService::Impl &s, Message *msg) {
             break;
         }
         case kRemoteSend:
-        case kRemoteReply:
-            rc = serve_send(s, c, msg->opcode() == kRemoteReply);
-            break;
+        case kRemoteReply: rc = serve_send(s, c, msg->opcode() == kRemoteReply); break;
         case kRemoteRecv: {
             RemoteSock *rs = find_sock(s, c.handle);
             if (rs == nullptr) {
@@ -167,8 +167,7 @@ void serve_command(SocketService::Impl &s, Message *msg) {
             rc = serve_close(s, *rs);
             break;
         }
-        default:
-            break;
+        default: break;
     }
     reply_msg(msg, rc);
 }
@@ -182,7 +181,8 @@ uint32_t deliver(SocketService::Impl &s) {
         Message **ring = &s.posted[h * s.cfg.max_posted];
         while (rs.open && rs.count > 0) {
             Message *msg = ring[rs.head];
-            if (eng.recv(rs.sid, kRecvRequest | kRecvResponse, 0, msg->body<RemoteCommand>().msg) != 0) {
+            if (eng.recv(rs.sid, kRecvRequest | kRecvResponse, 0, msg->body<RemoteCommand>().msg) !=
+                0) {
                 break;
             }
             reply_msg(msg, 0);
@@ -204,9 +204,7 @@ uint32_t handle_burst(void *ctx, Port &port) {
     unsigned n = port.receive_burst(msgs, kPortBurst);
     for (unsigned i = 0; i < n; ++i) {
         switch (msgs[i]->delivery()) {
-            case Delivery::kCommand:
-                serve_command(s, msgs[i]);
-                break;
+            case Delivery::kCommand: serve_command(s, msgs[i]); break;
             case Delivery::kAbort:  // remote commands are not abortable; answer anyway
                 reply_msg(msgs[i], -ECANCELED);
                 break;
@@ -222,8 +220,7 @@ uint32_t handle_burst(void *ctx, Port &port) {
 
 }  // namespace
 
-std::unique_ptr<SocketService> SocketService::create(Worker &worker,
-                                                     const SocketServiceConfig &cfg,
+std::unique_ptr<SocketService> SocketService::create(Worker &worker, const SocketServiceConfig &cfg,
                                                      std::string *error) {
     auto fail = [&](const std::string &m) -> std::unique_ptr<SocketService> {
         if (error) *error = "socket service: " + m;

@@ -16,26 +16,26 @@ inline constexpr uint32_t kNoRegion = UINT32_MAX;
 /** A region send waiting for its pull (a request), or a region reply from its call until its
  *  send completes. The pull message replies to the command port. */
 struct RegionSend {
-    Message pull;                ///< kControlPull to the control lcore.
+    Message pull;                        ///< kControlPull to the control lcore.
     SocketService::Impl *svc = nullptr;  ///< Owner (for the reply's send completion).
     SocketId sock = 0;
     Endpoint dst;
     const uint8_t *data = nullptr;
     uint32_t length = 0;
     uint64_t cookie = 0;
-    uint64_t id = 0;             ///< Reserved with Engine::reserve_client_id().
+    uint64_t id = 0;  ///< Reserved with Engine::reserve_client_id().
     SendDone done = nullptr;
     void *ctx = nullptr;
     int abort_error = 0;
-    bool aborted = false;        ///< abort_regions() asked; honoured when the pull comes home.
+    bool aborted = false;  ///< abort_regions() asked; honoured when the pull comes home.
     bool in_use = false;
-    bool pulling = false;        ///< The pull message is away (counted in regions_pending).
+    bool pulling = false;  ///< The pull message is away (counted in regions_pending).
     uint32_t next_free = kNoRegion;
     // Region replies only:
     bool reply = false;
-    bool sending = false;        ///< Started: the slot waits for the send to complete.
+    bool sending = false;  ///< Started: the slot waits for the send to complete.
     RegionReplyDone reply_done = nullptr;
-    uint64_t start_ns = 0;       ///< Worker time of reply_region.
+    uint64_t start_ns = 0;  ///< Worker time of reply_region.
     RegionReplyResult result;
     uint32_t header_len = 0;
     uint8_t header[SocketService::kRegionHeaderMax];
@@ -51,17 +51,17 @@ struct RemoteSock {
 
 struct SocketService::Impl {
     Worker *worker = nullptr;
-    mem::BpagePool *pool = nullptr;      ///< The worker's, kept for other threads to read.
+    mem::BpagePool *pool = nullptr;  ///< The worker's, kept for other threads to read.
     SocketServiceConfig cfg;
     Port *port = nullptr;
     std::vector<RemoteSock> socks;
-    std::vector<Message *> posted;       ///< socks.size() rings of cfg.max_posted each.
+    std::vector<Message *> posted;  ///< socks.size() rings of cfg.max_posted each.
     uint32_t socks_open = 0;
     std::unique_ptr<RegionSend[]> regions;
     uint32_t free_region = kNoRegion;
     std::atomic<uint32_t> regions_pending{0};
     SocketServiceStats stats;
-    Timetrace *tt = nullptr;             ///< The worker's ring (HOMA_TT); nullptr: off.
+    Timetrace *tt = nullptr;  ///< The worker's ring (HOMA_TT); nullptr: off.
 
     bool owns_region(const Message *m) const noexcept {
         const auto *p = reinterpret_cast<const uint8_t *>(m);

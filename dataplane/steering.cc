@@ -24,8 +24,8 @@ std::unique_ptr<Steering> Steering::create(std::string_view name, uint16_t num_w
     for (uint16_t from = 0; from < num_workers; ++from) {
         for (uint16_t to = 0; to < num_workers; ++to) {
             if (from == to) continue;
-            std::string rn = "st_" + std::string(name) + "_" + std::to_string(from) + "_" +
-                             std::to_string(to);
+            std::string rn =
+                "st_" + std::string(name) + "_" + std::to_string(from) + "_" + std::to_string(to);
             if (rn.size() >= RTE_RING_NAMESIZE) return fail("name too long for rte_ring: " + rn);
             // RING_F_EXACT_SZ is not used: ring_size is a power of two, so the usable
             // count is ring_size - 1, which is what "ring_size slots" means to DPDK users.

@@ -34,8 +34,11 @@ PoolOps pool_ops(PoolBinding *b) {
 }  // namespace
 
 Worker::Impl::Impl(const WorkerConfig &c)
-    : cfg(c), binding{c.pool, c.pool_cache}, engine(c.engine, pool_ops(&binding)),
-      neighbours(c.neighbour), neighbours6(c.neighbour) {}
+    : cfg(c),
+      binding{c.pool, c.pool_cache},
+      engine(c.engine, pool_ops(&binding)),
+      neighbours(c.neighbour),
+      neighbours6(c.neighbour) {}
 
 Worker::Impl::~Impl() {
     drop_held_frames(*this);
@@ -62,8 +65,9 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
     if (config.mbuf_pool == nullptr) return fail("worker: no mbuf pool");
     if (config.burst == 0 || config.max_zero_copy_sends == 0 || config.rx_budget_bursts == 0 ||
         config.tx_data_budget == 0) {
-        return fail("worker: burst, rx_budget_bursts, tx_data_budget and max_zero_copy_sends "
-                    "must be > 0");
+        return fail(
+            "worker: burst, rx_budget_bursts, tx_data_budget and max_zero_copy_sends "
+            "must be > 0");
     }
     if (config.engine.local_ip == 0 && config.local_ip6 == wire::Ipv6Addr{}) {
         return fail("worker: neither engine.local_ip nor local_ip6 is set");
@@ -82,7 +86,8 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
         }
     }
     auto impl = std::make_unique<Impl>(config);
-    if (!impl->engine.ok()) return fail(std::string("worker: engine config: ") + impl->engine.error());
+    if (!impl->engine.ok())
+        return fail(std::string("worker: engine config: ") + impl->engine.error());
     Impl &w = *impl;
 
     w.slots.resize(config.max_zero_copy_sends);
@@ -191,9 +196,7 @@ unsigned Worker::pool_cache() const noexcept { return impl_->cfg.pool_cache; }
 const WorkerStats &Worker::stats() const noexcept { return impl_->stats; }
 const NeighbourCache &Worker::neighbours() const noexcept { return impl_->neighbours; }
 const Neighbour6Cache &Worker::neighbours6() const noexcept { return impl_->neighbours6; }
-const NeighbourStats &Worker::neighbour_stats() const noexcept {
-    return impl_->neighbours.stats();
-}
+const NeighbourStats &Worker::neighbour_stats() const noexcept { return impl_->neighbours.stats(); }
 void Worker::clear_stats() noexcept { impl_->stats = WorkerStats{}; }
 uint32_t Worker::local_ip() const noexcept { return impl_->cfg.engine.local_ip; }
 uint16_t Worker::port_id() const noexcept { return impl_->cfg.port_id; }

@@ -48,8 +48,11 @@ void send_arp(Worker::Impl &w, const MacAddr &eth_dst, const ArpPacket &arp) {
 }
 
 void send_arp_request(Worker::Impl &w, uint32_t ip) {
-    ArpPacket req{.op = kArpRequest, .sha = w.cfg.local_mac, .spa = w.cfg.engine.local_ip,
-                  .tha = {}, .tpa = ip};
+    ArpPacket req{.op = kArpRequest,
+                  .sha = w.cfg.local_mac,
+                  .spa = w.cfg.engine.local_ip,
+                  .tha = {},
+                  .tpa = ip};
     send_arp(w, kBroadcastMac, req);
     ++w.stats.arp_requests_sent;
 }
@@ -68,8 +71,8 @@ void handle_arp(Worker::Impl &w, const ArpPacket &arp, bool steered) {
         queue_tx(w, m);
     });
     if (for_us && arp.op == kArpRequest && !steered) {
-        ArpPacket rep{.op = kArpReply, .sha = w.cfg.local_mac, .spa = me, .tha = arp.sha,
-                      .tpa = arp.spa};
+        ArpPacket rep{
+            .op = kArpReply, .sha = w.cfg.local_mac, .spa = me, .tha = arp.sha, .tpa = arp.spa};
         send_arp(w, arp.sha, rep);
         ++w.stats.arp_replies_sent;
     }
@@ -92,18 +95,13 @@ void send_to_next_hop(Worker::Impl &w, rte_mbuf *m, uint32_t dst_ip) {
         return;
     }
     switch (w.neighbours.resolve(dst_ip, m, w.now_ns, &mac)) {
-    case NeighbourResult::kSend:
-        set_dst_mac(m, mac);
-        queue_tx(w, m);
-        break;
-    case NeighbourResult::kHoldAndProbe:
-        send_arp_request(w, dst_ip);
-        break;
-    case NeighbourResult::kHold:
-        break;
-    case NeighbourResult::kDrop:
-        rte_pktmbuf_free(m);
-        break;
+        case NeighbourResult::kSend:
+            set_dst_mac(m, mac);
+            queue_tx(w, m);
+            break;
+        case NeighbourResult::kHoldAndProbe: send_arp_request(w, dst_ip); break;
+        case NeighbourResult::kHold: break;
+        case NeighbourResult::kDrop: rte_pktmbuf_free(m); break;
     }
 }
 
@@ -115,8 +113,7 @@ bool handle_host_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool 
     }
     if (steered) return false;  // only ARP is shared between workers
     rte_mbuf *m = build_frame(w, len, [&](std::span<uint8_t> out) {
-        return icmp_echo_reply({data, len}, w.cfg.engine.local_ip, w.cfg.local_mac, w.ip_id,
-                               out);
+        return icmp_echo_reply({data, len}, w.cfg.engine.local_ip, w.cfg.local_mac, w.ip_id, out);
     });
     if (m == nullptr) return false;
     ++w.ip_id;

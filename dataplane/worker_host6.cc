@@ -80,18 +80,13 @@ void send_to_next_hop6(Worker::Impl &w, rte_mbuf *m, const wire::Ipv6Addr &dst_i
         return;
     }
     switch (w.neighbours6.resolve(dst_ip, m, w.now_ns, &mac)) {
-    case NeighbourResult::kSend:
-        set_dst_mac(m, mac);
-        queue_tx(w, m);
-        break;
-    case NeighbourResult::kHoldAndProbe:
-        send_ns(w, dst_ip);
-        break;
-    case NeighbourResult::kHold:
-        break;
-    case NeighbourResult::kDrop:
-        rte_pktmbuf_free(m);
-        break;
+        case NeighbourResult::kSend:
+            set_dst_mac(m, mac);
+            queue_tx(w, m);
+            break;
+        case NeighbourResult::kHoldAndProbe: send_ns(w, dst_ip); break;
+        case NeighbourResult::kHold: break;
+        case NeighbourResult::kDrop: rte_pktmbuf_free(m); break;
     }
 }
 

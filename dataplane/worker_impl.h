@@ -59,8 +59,8 @@ static_assert(offsetof(SendSlot, pieces) <= 64, "the slot's hot fields fit one c
 struct TxFaults {
     explicit TxFaults(const FaultConfig &c) : injector(c), delayed(c.delay_capacity) {}
     FaultInjector injector;
-    DelayLine<rte_mbuf *> delayed;          ///< Frames held back; freed with the worker.
-    std::vector<rte_mbuf *> fresh;          ///< This poll's frames, before the faults.
+    DelayLine<rte_mbuf *> delayed;  ///< Frames held back; freed with the worker.
+    std::vector<rte_mbuf *> fresh;  ///< This poll's frames, before the faults.
 };
 
 /** The DPDK memseg most recently used for an IOVA lookup (see piece_iova). */
@@ -78,38 +78,38 @@ struct PoolBinding {
 
 struct Worker::Impl {
     WorkerConfig cfg;
-    PoolBinding binding;                    ///< Declared before `engine`, which points at it.
+    PoolBinding binding;  ///< Declared before `engine`, which points at it.
     Engine engine;
     WorkerStats stats;
     std::vector<SendSlot> slots;
     uint32_t free_slot = kNoSlot;
     uint32_t slots_in_use = 0;
-    rte_ring *done_ring = nullptr;          ///< Slots whose last frame was freed elsewhere.
-    std::vector<rte_mbuf *> tx_batch;       ///< Frames built this poll, not yet sent.
-    std::vector<rte_mbuf *> local_rx;       ///< Frames to ourselves, handled next poll.
-    std::vector<uint8_t> scratch;           ///< Linearizing chained frames.
+    rte_ring *done_ring = nullptr;     ///< Slots whose last frame was freed elsewhere.
+    std::vector<rte_mbuf *> tx_batch;  ///< Frames built this poll, not yet sent.
+    std::vector<rte_mbuf *> local_rx;  ///< Frames to ourselves, handled next poll.
+    std::vector<uint8_t> scratch;      ///< Linearizing chained frames.
     /// worker_rx.cc's decoded packets of one chunk of a burst (here, not on its stack: 64
     /// PacketViews would be cleared on every call).
     std::array<wire::PacketView, 64> rx_views;
-    std::unique_ptr<TxFaults> faults;       ///< Only when cfg.faults is enabled.
+    std::unique_ptr<TxFaults> faults;  ///< Only when cfg.faults is enabled.
     uint64_t tsc_base = 0;
-    uint64_t ns_mult = 0;                   ///< ns = (tsc - tsc_base) * ns_mult >> 32.
+    uint64_t ns_mult = 0;  ///< ns = (tsc - tsc_base) * ns_mult >> 32.
     uint64_t now_ns = 0;
-    uint64_t tsc = 0;                       ///< TSC at the last clock read.
+    uint64_t tsc = 0;  ///< TSC at the last clock read.
     MemsegCache memseg_cache;
-    bool iova_is_va = false;                ///< rte_eal_iova_mode() == RTE_IOVA_VA
+    bool iova_is_va = false;  ///< rte_eal_iova_mode() == RTE_IOVA_VA
     uint16_t ip_id = 0;
-    Port *cmd_port = nullptr;               ///< attach_command_port(); nullptr: none.
+    Port *cmd_port = nullptr;  ///< attach_command_port(); nullptr: none.
     CommandHandler cmd_handler = nullptr;
     void *cmd_ctx = nullptr;
-    NeighbourCache neighbours;              ///< ARP-resolved next hops (worker_host.cc).
-    Neighbour6Cache neighbours6;            ///< ND-resolved IPv6 next hops (worker_host6.cc).
-    uint32_t tx_batch_limit = 0;            ///< tx_batch never grows past this (no allocation).
-    std::unique_ptr<TraceFreeze> own_freeze;///< When cfg.trace_freeze was not given.
-    TraceFreeze *freeze = nullptr;          ///< The host's (or own_freeze).
-    std::unique_ptr<Timetrace> trace;       ///< This lcore's ring; the engine points at it.
-    Timetrace *tt = nullptr;                ///< trace.get(), for HOMA_TT.
-    uint64_t freeze_syncs_served = 0;       ///< TraceFreeze::sync_requests() last answered.
+    NeighbourCache neighbours;                ///< ARP-resolved next hops (worker_host.cc).
+    Neighbour6Cache neighbours6;              ///< ND-resolved IPv6 next hops (worker_host6.cc).
+    uint32_t tx_batch_limit = 0;              ///< tx_batch never grows past this (no allocation).
+    std::unique_ptr<TraceFreeze> own_freeze;  ///< When cfg.trace_freeze was not given.
+    TraceFreeze *freeze = nullptr;            ///< The host's (or own_freeze).
+    std::unique_ptr<Timetrace> trace;         ///< This lcore's ring; the engine points at it.
+    Timetrace *tt = nullptr;                  ///< trace.get(), for HOMA_TT.
+    uint64_t freeze_syncs_served = 0;         ///< TraceFreeze::sync_requests() last answered.
 
     explicit Impl(const WorkerConfig &c);
     ~Impl();

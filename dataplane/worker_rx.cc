@@ -191,8 +191,8 @@ uint32_t receive(Worker::Impl &w) {
         for (uint16_t from = 0; from < w.cfg.steering->num_workers(); ++from) {
             rte_ring *r = w.cfg.steering->ring(from, w.cfg.worker_index);
             if (r == nullptr) continue;
-            unsigned got = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void **>(burst), want,
-                                                     nullptr);
+            unsigned got =
+                rte_ring_sc_dequeue_burst(r, reinterpret_cast<void **>(burst), want, nullptr);
             w.stats.steered_in += got;
             n += handle_burst(w, burst, got, true);
         }

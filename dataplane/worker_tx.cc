@@ -24,7 +24,8 @@ void finish_slot(Worker::Impl &w, uint32_t idx) {
     SendSlot &slot = w.slots[idx];
     if (slot.num_pool_offsets) {
         uint32_t offsets[wire::kMaxBpages];
-        for (uint32_t i = 0; i < slot.num_pool_offsets; ++i) offsets[i] = slot.pieces[i].pool_offset;
+        for (uint32_t i = 0; i < slot.num_pool_offsets; ++i)
+            offsets[i] = slot.pieces[i].pool_offset;
         w.cfg.pool->release(offsets, slot.num_pool_offsets, w.cfg.pool_cache);
     }
     SendDone done = slot.done;
@@ -68,8 +69,8 @@ uint64_t piece_iova(Worker::Impl &w, const OutMessage::Piece &p) {
     return mc.iova + static_cast<uint64_t>(p.data - mc.start);
 }
 
-int take_slot(Worker::Impl &w, const OutMessage &msg, SendDone done, void *ctx,
-              uint64_t user_token, OutMessage *out) {
+int take_slot(Worker::Impl &w, const OutMessage &msg, SendDone done, void *ctx, uint64_t user_token,
+              OutMessage *out) {
     if (w.free_slot == kNoSlot) return -ENOSPC;
     uint32_t idx = w.free_slot;
     SendSlot &slot = w.slots[idx];
@@ -118,7 +119,8 @@ struct L2L3 {
     wire::FrameAddr6 a6;
     size_t size() const noexcept { return ipv4 ? wire::l2l3_size(a4) : wire::l2l3_size(a6); }
     size_t encode(std::span<uint8_t> out, size_t homa_bytes) const noexcept {
-        return ipv4 ? wire::encode_l2l3(out, a4, homa_bytes) : wire::encode_l2l3(out, a6, homa_bytes);
+        return ipv4 ? wire::encode_l2l3(out, a4, homa_bytes)
+                    : wire::encode_l2l3(out, a6, homa_bytes);
     }
 };
 
@@ -231,8 +233,8 @@ void apply_tx_faults(Worker::Impl &w, size_t first) {
 
 }  // namespace
 
-int Worker::register_send(const OutMessage &pieces, SendDone done, void *ctx,
-                          uint64_t user_token, OutMessage *out) {
+int Worker::register_send(const OutMessage &pieces, SendDone done, void *ctx, uint64_t user_token,
+                          OutMessage *out) {
     if (out == nullptr || pieces.num_pieces == 0 || pieces.num_pieces > wire::kMaxBpages) {
         return -EINVAL;
     }
@@ -270,7 +272,8 @@ int Worker::cancel_send(const OutMessage &registered) {
 
 uint32_t tx_room(const Worker::Impl &w) {
     size_t pending = w.tx_batch.size();
-    return pending >= w.cfg.tx_data_budget ? 0 : w.cfg.tx_data_budget - static_cast<uint32_t>(pending);
+    return pending >= w.cfg.tx_data_budget ? 0
+                                           : w.cfg.tx_data_budget - static_cast<uint32_t>(pending);
 }
 
 uint32_t build_and_send(Worker::Impl &w) {
@@ -301,9 +304,9 @@ uint32_t build_and_send(Worker::Impl &w) {
     size_t sent = 0;
     const size_t offered = w.tx_batch.size();
     while (sent < w.tx_batch.size()) {
-        uint16_t n = rte_eth_tx_burst(w.cfg.port_id, w.cfg.queue_id, w.tx_batch.data() + sent,
-                                      static_cast<uint16_t>(std::min<size_t>(
-                                          w.tx_batch.size() - sent, UINT16_MAX)));
+        uint16_t n = rte_eth_tx_burst(
+            w.cfg.port_id, w.cfg.queue_id, w.tx_batch.data() + sent,
+            static_cast<uint16_t>(std::min<size_t>(w.tx_batch.size() - sent, UINT16_MAX)));
         sent += n;
         if (n == 0) {
             ++w.stats.tx_retries;

@@ -53,9 +53,7 @@ constexpr uint32_t kTailAlign = 64;
 
 enum Kind : uint32_t { kFree = 0, kWhole = 1, kTail = 2 };
 
-constexpr uint32_t owner_of(uint64_t own) {
-    return static_cast<uint32_t>(own);
-}
+constexpr uint32_t owner_of(uint64_t own) { return static_cast<uint32_t>(own); }
 constexpr uint64_t make_own(uint32_t owner, uint64_t prev) {
     return ((prev >> 32) + 1) << 32 | owner;
 }
@@ -65,9 +63,7 @@ inline void bump(std::atomic<uint64_t> &c, uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
-uint64_t tsc_clock(void *) {
-    return rte_rdtsc();
-}
+uint64_t tsc_clock(void *) { return rte_rdtsc(); }
 
 }  // namespace
 
@@ -399,15 +395,9 @@ int BpagePool::flush_cache(unsigned cache) {
     return 0;
 }
 
-uint8_t *BpagePool::base() const noexcept {
-    return impl_->memory.base;
-}
-size_t BpagePool::size_bytes() const noexcept {
-    return impl_->memory.bytes;
-}
-uint32_t BpagePool::total_bpages() const noexcept {
-    return impl_->nbpages;
-}
+uint8_t *BpagePool::base() const noexcept { return impl_->memory.base; }
+size_t BpagePool::size_bytes() const noexcept { return impl_->memory.bytes; }
+uint32_t BpagePool::total_bpages() const noexcept { return impl_->nbpages; }
 
 uint64_t BpagePool::iova(uint32_t offset) const noexcept {
     if (offset >= impl_->memory.bytes) return kBadIova;
@@ -437,9 +427,7 @@ uint64_t BpagePool::release_generation() const noexcept {
     return g;
 }
 
-PoolConfig::Backing BpagePool::backing() const noexcept {
-    return impl_->memory.backing;
-}
+PoolConfig::Backing BpagePool::backing() const noexcept { return impl_->memory.backing; }
 
 PoolCounters BpagePool::counters() const {
     PoolCounters out;

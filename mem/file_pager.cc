@@ -28,7 +28,8 @@ struct FilePager::Backing {
     // that now ends before that size was truncated under us: -ENODATA, never zeros that
     // would pass for its bytes.
     int read_at(uint64_t start, uint8_t *out, size_t len) {
-        size_t want = start >= size ? 0 : static_cast<size_t>(std::min<uint64_t>(len, size - start));
+        size_t want =
+            start >= size ? 0 : static_cast<size_t>(std::min<uint64_t>(len, size - start));
         size_t done = 0;
         while (done < want) {
             ssize_t n = pread(fd, out + done, want - done, static_cast<off_t>(start + done));
@@ -48,8 +49,7 @@ struct FilePager::Backing {
         return b->read_at(page * b->page_size, static_cast<uint8_t *>(buf), b->page_size);
     }
 
-    static int read_pages(void *ctx, uint64_t first, uint64_t count, void *buf,
-                          bool *write_lock) {
+    static int read_pages(void *ctx, uint64_t first, uint64_t count, void *buf, bool *write_lock) {
         auto *b = static_cast<Backing *>(ctx);
         *write_lock = !b->writable;
         return b->read_at(first * b->page_size, static_cast<uint8_t *>(buf),

@@ -125,9 +125,7 @@ int Pager::Impl::run(const PagerRequest &req) {
                 if (state[p] != PageState::kAbsent) evict(p);
             }
             break;
-        case PagerRequest::Op::kReturn:
-            first_error = return_range(lk, req.first, req.end);
-            break;
+        case PagerRequest::Op::kReturn: first_error = return_range(lk, req.first, req.end); break;
         case PagerRequest::Op::kAttributes:
             config.may_cache = req.may_cache;
             config.write_through = req.write_through;
@@ -190,18 +188,10 @@ std::unique_ptr<Pager> Pager::create(const PagerBackingStore &store, const Pager
     return std::unique_ptr<Pager>(new Pager(std::move(impl)));
 }
 
-const uint8_t *Pager::memory() const noexcept {
-    return impl_->mem;
-}
-uint64_t Pager::size_bytes() const noexcept {
-    return impl_->size;
-}
-size_t Pager::page_size() const noexcept {
-    return impl_->config.page_size;
-}
-uint64_t Pager::num_pages() const noexcept {
-    return impl_->npages;
-}
+const uint8_t *Pager::memory() const noexcept { return impl_->mem; }
+uint64_t Pager::size_bytes() const noexcept { return impl_->size; }
+size_t Pager::page_size() const noexcept { return impl_->config.page_size; }
+uint64_t Pager::num_pages() const noexcept { return impl_->npages; }
 
 PageState Pager::page_state(uint64_t page) const {
     std::lock_guard<std::mutex> lock(impl_->mu);
@@ -310,15 +300,9 @@ CopyResult Pager::safe_memcpy(uint64_t offset, void *buffer, size_t len, CopyDir
     return {rc, copied};
 }
 
-int Pager::sync(bool wait) {
-    return sync_some(0, impl_->size, wait);
-}
-int Pager::flush(bool wait) {
-    return flush_some(0, impl_->size, wait);
-}
-int Pager::return_all(bool wait) {
-    return return_some(0, impl_->size, wait);
-}
+int Pager::sync(bool wait) { return sync_some(0, impl_->size, wait); }
+int Pager::flush(bool wait) { return flush_some(0, impl_->size, wait); }
+int Pager::return_all(bool wait) { return return_some(0, impl_->size, wait); }
 
 int Pager::sync_some(uint64_t offset, size_t len, bool wait) {
     PagerRequest req;

@@ -30,8 +30,8 @@ struct PagerRequest {
 struct ReadRun {
     uint64_t first = 0;
     uint64_t count = 0;
-    int rc = 0;              ///< 0 or the backing store's error.
-    uint64_t pages_ok = 0;   ///< Pages read before the failure (all of count when rc is 0).
+    int rc = 0;             ///< 0 or the backing store's error.
+    uint64_t pages_ok = 0;  ///< Pages read before the failure (all of count when rc is 0).
     bool write_lock = false;
     unsigned *pending = nullptr;  ///< The caller's outstanding runs (under io_mu).
 };

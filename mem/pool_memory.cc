@@ -24,9 +24,7 @@ void set_error(std::string *error, const std::string &msg) {
 }
 
 // EAL keeps no public "initialised" flag; its lcore count is 0 until rte_eal_init ran.
-bool eal_running() {
-    return rte_lcore_count() > 0;
-}
+bool eal_running() { return rte_lcore_count() > 0; }
 
 // IOVA of one byte of EAL memory: its memseg's IOVA plus the offset (rte_malloc_virt2iova
 // only accepts the start of a malloc element, not memzone interiors).
@@ -100,15 +98,9 @@ int obtain_pool_memory(const PoolConfig &config, size_t bytes, PoolMemory *out,
     using Backing = PoolConfig::Backing;
     int rc;
     switch (config.backing) {
-        case Backing::kEal:
-            rc = from_memzone(config, bytes, out, error);
-            break;
-        case Backing::kHugeMmap:
-            rc = from_mmap(bytes, true, out, error);
-            break;
-        case Backing::kAnonMmap:
-            rc = from_mmap(bytes, false, out, error);
-            break;
+        case Backing::kEal: rc = from_memzone(config, bytes, out, error); break;
+        case Backing::kHugeMmap: rc = from_mmap(bytes, true, out, error); break;
+        case Backing::kAnonMmap: rc = from_mmap(bytes, false, out, error); break;
         default:
             if (eal_running()) {
                 rc = from_memzone(config, bytes, out, error);

@@ -14,9 +14,7 @@ namespace homa::mem {
 namespace {
 
 // glibc answers getpagesize() from memory, without a syscall.
-size_t page_size() {
-    return static_cast<size_t>(getpagesize());
-}
+size_t page_size() { return static_cast<size_t>(getpagesize()); }
 
 }  // namespace
 
@@ -89,12 +87,8 @@ bool ResidencyChain::ask(const void *addr, size_t len, bool pull) const {
     return mincore_resident(addr, len);
 }
 
-bool ResidencyChain::in_core(const void *addr, size_t len) const {
-    return ask(addr, len, false);
-}
+bool ResidencyChain::in_core(const void *addr, size_t len) const { return ask(addr, len, false); }
 
-bool ResidencyChain::pull(const void *addr, size_t len) const {
-    return ask(addr, len, true);
-}
+bool ResidencyChain::pull(const void *addr, size_t len) const { return ask(addr, len, true); }
 
 }  // namespace homa::mem

@@ -6,14 +6,15 @@
 // DATA packet to it (as in Linux Homa). Linux sends an ACK packet as soon as five are pending;
 // a closed loop that takes a batch of responses before sending its next requests then sends an
 // ACK packet for every six RPCs (measured: 0.16 control packets per RPC). Here up to
-// kPendingAcks (128, half an RX budget of responses) wait, so that the next requests carry them; whatever is still pending at the
-// next timer tick goes out in ACK packets of six, well before the server's NEED_ACK
-// (request_ack_ticks). A NEED_ACK is answered with its own id plus up to five pending. The server keeps a finished reply (it may have to be resent)
-// until that ack arrives. Pending acks live in blocks from a small shared pool (a peer holds one
-// only while it has pending acks), so a peer entry stays small; when none is free the ack goes
-// out at once in an ACK packet of its own. A NEED_ACK from a host that is not a peer is still
-// answered (the client has nothing of that RPC: it is done) but creates no peer entry. CUTOFFS go to a peer whose DATA shows an outdated cutoff_version, at
-// most once per timer tick per peer.
+// kPendingAcks (128, half an RX budget of responses) wait, so that the next requests carry them;
+// whatever is still pending at the next timer tick goes out in ACK packets of six, well before the
+// server's NEED_ACK (request_ack_ticks). A NEED_ACK is answered with its own id plus up to five
+// pending. The server keeps a finished reply (it may have to be resent) until that ack arrives.
+// Pending acks live in blocks from a small shared pool (a peer holds one only while it has pending
+// acks), so a peer entry stays small; when none is free the ack goes out at once in an ACK packet
+// of its own. A NEED_ACK from a host that is not a peer is still answered (the client has nothing
+// of that RPC: it is done) but creates no peer entry. CUTOFFS go to a peer whose DATA shows an
+// outdated cutoff_version, at most once per timer tick per peer.
 #include <algorithm>
 
 #include "engine_state.h"
@@ -61,7 +62,8 @@ bool send_ack_packet(State &s, uint32_t peer_idx, uint64_t now_ns) {
     if (n == 0) return true;
     AckBlock &b = block_of(s, peer);
     const wire::Ack &self = b.acks[n - 1];
-    wire::Acks a{.common = {.sport = b.client_port[n - 1], .dport = self.server_port,
+    wire::Acks a{.common = {.sport = b.client_port[n - 1],
+                            .dport = self.server_port,
                             .sender_id = self.client_id},
                  .num_acks = 0,
                  .acks = {}};
@@ -119,10 +121,10 @@ void add_peer_ack(State &s, uint32_t peer_idx, uint64_t client_id, uint16_t serv
             // Every block is in use this tick: this ack goes alone, now (if the TX queue is
             // full too, the server recovers it with NEED_ACK).
             ++s.stats.ack_blocks_exhausted;
-            wire::Acks a{.common = {.sport = client_port, .dport = server_port,
-                                    .sender_id = client_id},
-                         .num_acks = 0,
-                         .acks = {}};
+            wire::Acks a{
+                .common = {.sport = client_port, .dport = server_port, .sender_id = client_id},
+                .num_acks = 0,
+                .acks = {}};
             push_control(s, peer.ip, a, wire::PacketType::kAck, now_ns);
             return;
         }

@@ -155,13 +155,15 @@ DecodeError decode_ipv4(std::span<const uint8_t> frame, size_t off, PacketView &
     const auto *ip = reinterpret_cast<const Ipv4Header *>(frame.data() + off);
     if ((ip->version_ihl >> 4) != 4) return DecodeError::kIpBadVersion;
     size_t ihl = size_t{ip->version_ihl & 0x0Fu} * 4;
-    if (ihl < sizeof(Ipv4Header) || frame.size() < off + ihl) return DecodeError::kIpBadHeaderLength;
+    if (ihl < sizeof(Ipv4Header) || frame.size() < off + ihl)
+        return DecodeError::kIpBadHeaderLength;
     size_t total = ip->total_length.get();
     // Frames may carry Ethernet padding after the datagram, never fewer bytes than it claims.
     if (total < ihl || frame.size() < off + total) return DecodeError::kIpBadTotalLength;
     if (internet_checksum(frame.subspan(off, ihl)) != 0) return DecodeError::kIpBadChecksum;
     uint16_t frag = ip->frag_off.get();
-    if ((frag & kIpv4MoreFragments) || (frag & kIpv4FragOffsetMask)) return DecodeError::kIpFragment;
+    if ((frag & kIpv4MoreFragments) || (frag & kIpv4FragOffsetMask))
+        return DecodeError::kIpFragment;
     if (ip->protocol != kIpProtoHoma) return DecodeError::kWrongProtocol;
 
     view.ip_ = ip;

@@ -176,7 +176,8 @@ size_t encode_header(std::span<uint8_t> out, const Cutoffs &cutoffs) noexcept {
     auto *h = header_at<CutoffsHeader>(out);
     if (h == nullptr) return 0;
     fill_common(h->common, cutoffs.common, PacketType::kCutoffs, 0);
-    for (size_t i = 0; i < kNumPriorities; ++i) h->unsched_cutoffs[i].set(cutoffs.unsched_cutoffs[i]);
+    for (size_t i = 0; i < kNumPriorities; ++i)
+        h->unsched_cutoffs[i].set(cutoffs.unsched_cutoffs[i]);
     h->cutoff_version.set(cutoffs.cutoff_version);
     return sizeof(*h);
 }

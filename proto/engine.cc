@@ -37,7 +37,8 @@ bool EngineConfig::validate(std::string *why) const {
     if (max_rpcs == 0 || max_rpcs > (1u << 26)) return fail("max_rpcs must be 1..2^26");
     if (max_peers == 0 || max_sockets == 0) return fail("max_peers and max_sockets must be > 0");
     if (max_peers > (1u << 24)) return fail("max_peers must be <= 2^24");
-    if (peer_rpc_share == 0 || peer_rpc_share > 1000) return fail("peer_rpc_share is per mille, 1..1000");
+    if (peer_rpc_share == 0 || peer_rpc_share > 1000)
+        return fail("peer_rpc_share is per mille, 1..1000");
     if (peer_pool_share == 0 || peer_pool_share > 1000) {
         return fail("peer_pool_share is per mille, 1..1000");
     }
@@ -379,8 +380,7 @@ int Engine::send_request_as(SocketId sid, Endpoint dst, const OutMessage &msg, u
     s.rpcs[idx].cookie = cookie;
     start_out(s, idx, msg);
     ++s.stats.client_rpcs_started;
-    HOMA_TT(s.tt, "send request id %u length %u to 0x%x", id, msg.length(),
-            dst.ip.low_word());
+    HOMA_TT(s.tt, "send request id %u length %u to 0x%x", id, msg.length(), dst.ip.low_word());
     (void)now_ns;  // packets leave from the next poll(), within its TX budget
     return 0;
 }
@@ -571,6 +571,8 @@ uint32_t Engine::poll(uint64_t now_ns, uint32_t data_budget) {
 
 void Engine::note_backlog() noexcept { s_->backlog = true; }
 
-void Engine::note_tx_dropped(uint32_t packets) noexcept { s_->stats.tx_dropped_by_owner += packets; }
+void Engine::note_tx_dropped(uint32_t packets) noexcept {
+    s_->stats.tx_dropped_by_owner += packets;
+}
 
 }  // namespace homa

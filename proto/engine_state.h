@@ -44,11 +44,11 @@
 #include <vector>
 
 #include "flat_index.h"
-#include "index_heap.h"
-#include "send_queue.h"
 #include "homa/proto/encode.h"
 #include "homa/proto/engine.h"
 #include "homa/proto/timetrace.h"
+#include "index_heap.h"
+#include "send_queue.h"
 
 namespace homa {
 namespace detail {
@@ -103,35 +103,35 @@ struct AckBlock {
 };
 
 struct MsgIn {
-    uint32_t length = 0;          ///< 0 until the first DATA packet.
-    uint32_t recv_end = 0;        ///< Highest byte received + 1.
-    uint32_t bytes_remaining = 0; ///< Bytes not yet received.
-    uint32_t granted = 0;         ///< Bytes the sender may send.
-    uint32_t num_bpages = 0;      ///< Valid entries of RpcBulk::bpages.
-    uint32_t num_gaps = 0;        ///< Valid entries of RpcBulk::gaps.
-    uint64_t seq = 0;             ///< Arrival order of the first packet (SRPT ties, FIFO).
-    bool grantable = false;       ///< Needs grants: in the active set or grant_rest (grant.cc).
-    bool grant_active = false;    ///< Of those, in State::grant_active.
-    bool scheduled = false;       ///< Counted in State::total_incoming (grant.cc).
-    bool waiting = false;         ///< length known, no bpages yet: in State::buffer_waiters.
-    bool stalled = false;         ///< Sender silent on granted bytes: out of the grant set
-                                  ///< and of total_incoming until its next DATA (grant.cc).
+    uint32_t length = 0;           ///< 0 until the first DATA packet.
+    uint32_t recv_end = 0;         ///< Highest byte received + 1.
+    uint32_t bytes_remaining = 0;  ///< Bytes not yet received.
+    uint32_t granted = 0;          ///< Bytes the sender may send.
+    uint32_t num_bpages = 0;       ///< Valid entries of RpcBulk::bpages.
+    uint32_t num_gaps = 0;         ///< Valid entries of RpcBulk::gaps.
+    uint64_t seq = 0;              ///< Arrival order of the first packet (SRPT ties, FIFO).
+    bool grantable = false;        ///< Needs grants: in the active set or grant_rest (grant.cc).
+    bool grant_active = false;     ///< Of those, in State::grant_active.
+    bool scheduled = false;        ///< Counted in State::total_incoming (grant.cc).
+    bool waiting = false;          ///< length known, no bpages yet: in State::buffer_waiters.
+    bool stalled = false;          ///< Sender silent on granted bytes: out of the grant set
+                                   ///< and of total_incoming until its next DATA (grant.cc).
     uint8_t sched_priority = 0;
-    uint32_t incoming = 0;        ///< This message's share of State::total_incoming.
-    uint32_t fifo_prev = UINT32_MAX;   ///< Chain of grantable messages, oldest first.
+    uint32_t incoming = 0;            ///< This message's share of State::total_incoming.
+    uint32_t fifo_prev = UINT32_MAX;  ///< Chain of grantable messages, oldest first.
     uint32_t fifo_next = UINT32_MAX;
 };
 
 struct MsgOut {
-    uint32_t num_pieces = 0;      ///< Valid entries of RpcBulk::pieces (the borrowed message).
-    uint64_t token = 0;           ///< The borrowed message's OutMessage::token.
+    uint32_t num_pieces = 0;  ///< Valid entries of RpcBulk::pieces (the borrowed message).
+    uint64_t token = 0;       ///< The borrowed message's OutMessage::token.
     uint32_t length = 0;
-    uint32_t next_xmit = 0;       ///< Next byte to send.
-    uint32_t granted = 0;         ///< Bytes the receiver allows.
+    uint32_t next_xmit = 0;  ///< Next byte to send.
+    uint32_t granted = 0;    ///< Bytes the receiver allows.
     uint8_t unsched_priority = 0;
     uint8_t sched_priority = 0;
-    bool active = false;          ///< `msg` is borrowed (a kOutReleased completion is owed).
-    bool sendable = false;        ///< In State::sendable.
+    bool active = false;    ///< `msg` is borrowed (a kOutReleased completion is owed).
+    bool sendable = false;  ///< In State::sendable.
 };
 
 /** The per-RPC fields every RPC touches, reset in full when a slot is reused (new_rpc). Kept
@@ -148,32 +148,32 @@ struct RpcHot {
     int error = 0;
     MsgIn in;
     MsgOut out;
-    uint32_t next_ready = kNil;   ///< Intrusive chain in the socket's ready list.
+    uint32_t next_ready = kNil;  ///< Intrusive chain in the socket's ready list.
     uint32_t next_free = kNil;
-    bool on_ready = false;        ///< In its socket's requests or responses list.
+    bool on_ready = false;  ///< In its socket's requests or responses list.
     // --- timer.cc; times are on the quiet clock (State::quiet) ---
-    uint64_t done_tick = 0;       ///< When a server reply finished (for NEED_ACK).
-    uint64_t heard = 0;           ///< Last DATA, GRANT, BUSY or RESEND about this RPC.
-    uint64_t next_check = 0;      ///< When the timer looks at it again (while watched).
-    uint32_t watch_prev = kNil;   ///< Chain of the peer's watch list.
+    uint64_t done_tick = 0;      ///< When a server reply finished (for NEED_ACK).
+    uint64_t heard = 0;          ///< Last DATA, GRANT, BUSY or RESEND about this RPC.
+    uint64_t next_check = 0;     ///< When the timer looks at it again (while watched).
+    uint32_t watch_prev = kNil;  ///< Chain of the peer's watch list.
     uint32_t watch_next = kNil;
     bool watched = false;
-    bool disowned = false;        ///< The peer answered RPC_UNKNOWN since we last heard of it.
-    uint8_t probes = 0;           ///< Timer packets sent since we last heard of it (backoff).
+    bool disowned = false;  ///< The peer answered RPC_UNKNOWN since we last heard of it.
+    uint8_t probes = 0;     ///< Timer packets sent since we last heard of it (backoff).
     // --- fair_share.cc: incomplete inbound server messages, per peer, oldest first ---
-    bool inbound = false;         ///< Counted in its peer's in_rpcs / in_bpages.
+    bool inbound = false;  ///< Counted in its peer's in_rpcs / in_bpages.
     uint32_t in_prev = kNil;
     uint32_t in_next = kNil;
-    uint32_t await_prev = kNil;   ///< Chain of State's kAwaitAck RPCs, oldest reply first.
+    uint32_t await_prev = kNil;  ///< Chain of State's kAwaitAck RPCs, oldest reply first.
     uint32_t await_next = kNil;
 };
 
 /** Per-RPC arrays, valid only up to their counts in RpcHot (in.num_bpages, out.num_pieces,
  *  in.num_gaps) and never cleared: a short message uses the first entry of each. */
 struct RpcBulk {
-    uint32_t bpages[wire::kMaxBpages];        ///< The incoming message's bpage offsets.
+    uint32_t bpages[wire::kMaxBpages];           ///< The incoming message's bpage offsets.
     OutMessage::Piece pieces[wire::kMaxBpages];  ///< The outgoing message (borrowed).
-    Gap gaps[kMaxGaps];                       ///< Holes below in.recv_end (incoming.cc).
+    Gap gaps[kMaxGaps];                          ///< Holes below in.recv_end (incoming.cc).
 };
 
 // Aligned so that RpcHot spans exactly four cache lines (prefetch_rpc loads them).
@@ -184,36 +184,36 @@ struct alignas(64) Rpc : RpcHot {
 };
 
 struct Peer {
-    IpAddress ip;                     ///< IPv4-mapped for an IPv4 peer.
+    IpAddress ip;  ///< IPv4-mapped for an IPv4 peer.
     std::array<uint32_t, wire::kNumPriorities> cutoffs = wire::kDefaultUnschedCutoffs;
-    uint16_t cutoff_version = 0;      ///< Version of the cutoffs this peer sent us (0: defaults).
-    uint64_t cutoffs_sent_tick = UINT64_MAX; ///< Tick of our last CUTOFFS to this peer.
+    uint16_t cutoff_version = 0;  ///< Version of the cutoffs this peer sent us (0: defaults).
+    uint64_t cutoffs_sent_tick = UINT64_MAX;  ///< Tick of our last CUTOFFS to this peer.
     /// Completed client RPCs this peer (a server) may forget, not yet sent (ack.cc): in
     /// State::ack_blocks[ack_block] while num_acks > 0.
     uint32_t ack_block = kNil;
     uint32_t num_acks = 0;
-    bool ack_listed = false;          ///< In State::ack_peers.
-    bool in_use = false;              ///< A slot of the peer table that holds a peer.
-    uint32_t rpcs = 0;                ///< Live RPCs with this peer (peer_table.cc: idle at 0).
-    uint32_t server_rpcs = 0;         ///< Live server RPCs this peer (a client) created here.
-    uint32_t unacked = 0;             ///< Of those, replies in kAwaitAck.
+    bool ack_listed = false;   ///< In State::ack_peers.
+    bool in_use = false;       ///< A slot of the peer table that holds a peer.
+    uint32_t rpcs = 0;         ///< Live RPCs with this peer (peer_table.cc: idle at 0).
+    uint32_t server_rpcs = 0;  ///< Live server RPCs this peer (a client) created here.
+    uint32_t unacked = 0;      ///< Of those, replies in kAwaitAck.
     // --- fair_share.cc ---
-    uint64_t incoming = 0;            ///< Its messages' part of State::total_incoming (grant.cc).
-    uint32_t in_rpcs = 0;             ///< Incomplete inbound server messages from this peer.
-    uint32_t in_bpages = 0;           ///< bpages those hold.
-    uint32_t in_head = kNil;          ///< Those messages, oldest first (Rpc::in_next).
+    uint64_t incoming = 0;    ///< Its messages' part of State::total_incoming (grant.cc).
+    uint32_t in_rpcs = 0;     ///< Incomplete inbound server messages from this peer.
+    uint32_t in_bpages = 0;   ///< bpages those hold.
+    uint32_t in_head = kNil;  ///< Those messages, oldest first (Rpc::in_next).
     uint32_t in_tail = kNil;
     // --- peer_table.cc: idle peers (no RPCs, no pending acks), least recently idle first ---
     uint32_t idle_prev = kNil;
     uint32_t idle_next = kNil;
     bool idle = false;
-    uint64_t idle_since = 0;          ///< Tick it became idle.
+    uint64_t idle_since = 0;  ///< Tick it became idle.
     // --- timer.cc (quiet clock) ---
-    uint64_t heard = 0;               ///< Last packet from this peer about a live RPC.
-    uint32_t watch_head = kNil;       ///< RPCs waiting on this peer, least recently checked
-                                      ///< first; a circular list (timer.cc).
-    uint64_t budget_tick = 0;         ///< Tick of budget_used.
-    uint32_t budget_used = 0;         ///< Timer control packets sent to this peer in that tick.
+    uint64_t heard = 0;          ///< Last packet from this peer about a live RPC.
+    uint32_t watch_head = kNil;  ///< RPCs waiting on this peer, least recently checked
+                                 ///< first; a circular list (timer.cc).
+    uint64_t budget_tick = 0;    ///< Tick of budget_used.
+    uint32_t budget_used = 0;    ///< Timer control packets sent to this peer in that tick.
 };
 
 /** FIFO list of ready RPCs (intrusive through Rpc::next_ready). */
@@ -243,7 +243,7 @@ struct Engine::State {
     std::vector<detail::Rpc> rpcs;
     uint32_t free_rpcs = detail::kNil;
     uint32_t live_rpcs = 0;
-    uint32_t rpcs_high_water = 0;     ///< One past the highest slab index ever used.
+    uint32_t rpcs_high_water = 0;  ///< One past the highest slab index ever used.
     struct RpcKeyOf {
         const State *s;
         const detail::RpcKey &operator()(uint32_t i) const noexcept { return s->rpcs[i].key; }
@@ -260,16 +260,16 @@ struct Engine::State {
     /// comparing its 16 bytes is cheaper than hashing them and probing the index. A hint
     /// only: checked against the slot (in use, same address) before it is believed.
     mutable uint32_t peer_hint = detail::kNil;
-    uint32_t free_peers = detail::kNil;   ///< Reclaimed slots (chained through idle_next).
-    uint32_t idle_head = detail::kNil;    ///< Idle peers, least recently idle first.
+    uint32_t free_peers = detail::kNil;  ///< Reclaimed slots (chained through idle_next).
+    uint32_t idle_head = detail::kNil;   ///< Idle peers, least recently idle first.
     uint32_t idle_tail = detail::kNil;
     uint32_t live_peers = 0;
     /// Peers with incomplete inbound messages, heaviest first (fair_share.cc).
     detail::IndexHeap peer_load;
-    uint32_t await_head = detail::kNil;   ///< kAwaitAck RPCs, oldest reply first (set_state).
+    uint32_t await_head = detail::kNil;  ///< kAwaitAck RPCs, oldest reply first (set_state).
     uint32_t await_tail = detail::kNil;
-    uint32_t inbound_rpcs = 0;        ///< Sum of the peers' in_rpcs.
-    uint64_t inbound_bpages = 0;      ///< Sum of the peers' in_bpages.
+    uint32_t inbound_rpcs = 0;    ///< Sum of the peers' in_rpcs.
+    uint64_t inbound_bpages = 0;  ///< Sum of the peers' in_bpages.
     std::vector<detail::AckBlock> ack_blocks;
     uint32_t free_ack_blocks = detail::kNil;
 
@@ -281,37 +281,37 @@ struct Engine::State {
     // Grants (grant.cc): the max_overcommit best messages needing grants, SRPT order, and the
     // rest in a heap; a FIFO chain of all of them for the oldest-first share.
     std::vector<uint32_t> grant_active;
-    detail::IndexHeap grant_rest;     ///< Keyed by srpt_key().
+    detail::IndexHeap grant_rest;  ///< Keyed by srpt_key().
     uint32_t fifo_head = detail::kNil;
     uint32_t fifo_tail = detail::kNil;
-    uint64_t total_incoming = 0;      ///< Granted-but-not-received bytes of scheduled messages.
-    uint64_t incoming_excess = 0;     ///< Sum over peers of their part beyond their share.
-    uint64_t next_in_seq = 0;         ///< MsgIn::seq of the next incoming message.
+    uint64_t total_incoming = 0;   ///< Granted-but-not-received bytes of scheduled messages.
+    uint64_t incoming_excess = 0;  ///< Sum over peers of their part beyond their share.
+    uint64_t next_in_seq = 0;      ///< MsgIn::seq of the next incoming message.
     /// RPCs with granted bytes to send, in SRPT order (send_queue.h, outgoing.cc).
     detail::SendQueue sendable;
     /// RPCs waiting for bpages, keyed by waiter_key() (incoming.cc).
     detail::IndexHeap buffer_waiters;
-    uint64_t pool_generation = 0;     ///< PoolOps::generation when the waiters last tried.
-    uint64_t waiters_tick = 0;        ///< Tick of the last retry (without a generation hook).
-    bool pages_returned = false;      ///< The engine itself released bpages since the retry.
+    uint64_t pool_generation = 0;  ///< PoolOps::generation when the waiters last tried.
+    uint64_t waiters_tick = 0;     ///< Tick of the last retry (without a generation hook).
+    bool pages_returned = false;   ///< The engine itself released bpages since the retry.
     bool grants_dirty = false;
-    uint64_t fifo_credit = 0;         ///< Granted bytes * fraction owed to the oldest message.
+    uint64_t fifo_credit = 0;  ///< Granted bytes * fraction owed to the oldest message.
 
     std::vector<TxPacket> tx;
     std::vector<Completion> completions;
 
-    uint64_t link_idle_ns = 0;        ///< Pacer: when the NIC queue drains.
-    uint64_t now_ns = 0;              ///< Latest time any call was given.
+    uint64_t link_idle_ns = 0;  ///< Pacer: when the NIC queue drains.
+    uint64_t now_ns = 0;        ///< Latest time any call was given.
     uint64_t last_tick_ns = 0;
     uint64_t tick = 0;
-    uint64_t quiet = 0;               ///< Ticks in which the owner reported no backlog.
-    bool backlog = false;             ///< note_backlog() was called during this tick.
+    uint64_t quiet = 0;    ///< Ticks in which the owner reported no backlog.
+    bool backlog = false;  ///< note_backlog() was called during this tick.
     /// Peers with a non-empty watch list, keyed by when the head comes due (timer.cc).
     detail::IndexHeap timer_heap;
     std::vector<uint32_t> deferred_peers;  ///< Scratch of run_timers (budget ran out).
-    std::vector<uint32_t> ack_peers;  ///< Peers with pending acks, flushed each tick (ack.cc).
+    std::vector<uint32_t> ack_peers;       ///< Peers with pending acks, flushed each tick (ack.cc).
     uint32_t held_bpages = 0;
-    Timetrace *tt = nullptr;          ///< This lcore's timetrace ring (HOMA_TT); nullptr: off.
+    Timetrace *tt = nullptr;  ///< This lcore's timetrace ring (HOMA_TT); nullptr: off.
 };
 
 namespace detail {

@@ -129,7 +129,8 @@ bool evict_for(State &s, uint32_t requester) {
         if (makes_progress(s, s.rpcs[i])) continue;
         ++s.stats.evicted;
         HOMA_TT(s.tt, "evict id %u from heavy peer 0x%x (%u bpages) for 0x%x",
-                static_cast<uint32_t>(s.rpcs[i].key.id), hp.ip.low_word(), hp.in_bpages, rp.ip.low_word());
+                static_cast<uint32_t>(s.rpcs[i].key.id), hp.ip.low_word(), hp.in_bpages,
+                rp.ip.low_word());
         free_rpc(s, i);
         return true;
     }

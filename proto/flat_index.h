@@ -28,7 +28,7 @@ inline uint64_t mix64(uint64_t x) noexcept {
 /** Key must have `uint64_t hash() const` and `==`; KeyOf maps a stored value to its key. */
 template <typename Key, typename KeyOf>
 class FlatIndex {
-public:
+  public:
     static constexpr uint32_t kNone = UINT32_MAX;
 
     FlatIndex(uint32_t max_entries, KeyOf key_of) : key_of_(key_of) {
@@ -99,7 +99,7 @@ public:
 
     uint32_t size() const noexcept { return size_; }
 
-private:
+  private:
     struct Slot {
         uint32_t value;
         uint32_t hash;

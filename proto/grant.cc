@@ -49,15 +49,16 @@ uint32_t received(const MsgIn &in) { return in.length - in.bytes_remaining; }
 constexpr uint32_t kFifoRank = UINT32_MAX;  // send_grant: the FIFO share, not an SRPT rank
 
 void send_grant(State &s, Rpc &r, uint8_t priority, uint32_t rank, uint64_t now_ns) {
-    wire::Grant g{.common = {.sport = local_port(s, r), .dport = r.peer_port,
-                             .sender_id = r.key.id},
-                  .offset = r.in.granted,
-                  .priority = priority};
+    wire::Grant g{
+        .common = {.sport = local_port(s, r), .dport = r.peer_port, .sender_id = r.key.id},
+        .offset = r.in.granted,
+        .priority = priority};
     if (!push_control(s, s.peers[r.peer].ip, g, wire::PacketType::kGrant, now_ns)) return;
     ++s.stats.grants_sent;
     r.in.sched_priority = priority;
-    HOMA_TT(s.tt, rank == kFifoRank ? "tx GRANT id %u offset %u priority %u fifo"
-                                    : "tx GRANT id %u offset %u priority %u rank %u",
+    HOMA_TT(s.tt,
+            rank == kFifoRank ? "tx GRANT id %u offset %u priority %u fifo"
+                              : "tx GRANT id %u offset %u priority %u rank %u",
             static_cast<uint32_t>(r.key.id), r.in.granted, priority, rank);
     // The sender now owes us the granted bytes.
     watch(s, index_of(s, r));
@@ -266,8 +267,8 @@ void update_grants(State &s, uint64_t now_ns) {
         if (total >= c.max_incoming) break;
         uint64_t peer_used = s.peers[r.peer].incoming;
         if (peer_used >= cap) continue;  // this peer has its share: the next one may not
-        uint64_t inc = std::min<uint64_t>({target - in.granted, c.max_incoming - total,
-                                           cap - peer_used});
+        uint64_t inc =
+            std::min<uint64_t>({target - in.granted, c.max_incoming - total, cap - peer_used});
         if (inc < c.max_payload() && in.granted + inc != in.length) continue;
         in.granted += static_cast<uint32_t>(inc);
         recount(s, s.rpcs[idx]);

@@ -53,8 +53,7 @@ Accept accept_range(Rpc &r, uint32_t off, uint32_t len) {
             g.end = off;
         } else {
             if (in.num_gaps == kMaxGaps) return Accept::kTooManyGaps;
-            std::copy_backward(gaps + i + 1, gaps + in.num_gaps,
-                               gaps + in.num_gaps + 1);
+            std::copy_backward(gaps + i + 1, gaps + in.num_gaps, gaps + in.num_gaps + 1);
             gaps[i + 1] = {end, g.end};
             g.end = off;
             ++in.num_gaps;
@@ -68,8 +67,8 @@ void copy_into_bpages(State &s, const Rpc &r, uint32_t off, std::span<const uint
     while (!data.empty()) {
         uint32_t page = off >> wire::kBpageShift;
         uint32_t within = off & (wire::kBpageSize - 1);
-        uint32_t chunk = std::min<uint32_t>(static_cast<uint32_t>(data.size()),
-                                            wire::kBpageSize - within);
+        uint32_t chunk =
+            std::min<uint32_t>(static_cast<uint32_t>(data.size()), wire::kBpageSize - within);
         std::memcpy(s.pool.base + r.bulk.bpages[page] + within, data.data(), chunk);
         data = data.subspan(chunk);
         off += chunk;
@@ -78,8 +77,8 @@ void copy_into_bpages(State &s, const Rpc &r, uint32_t off, std::span<const uint
 
 // Finds or (for a request to a bound port) creates the RPC a DATA packet belongs to; `known`
 // is the sender's peer slot if it has one (kNil: none yet).
-uint32_t rpc_for_data(State &s, const wire::DataHeader &h, const IpAddress &src_ip,
-                      uint32_t known, uint64_t now_ns) {
+uint32_t rpc_for_data(State &s, const wire::DataHeader &h, const IpAddress &src_ip, uint32_t known,
+                      uint64_t now_ns) {
     uint64_t id = wire::local_id(h.common.sender_id.get());
     if (Rpc *r = find_rpc_of(s, id, known)) return static_cast<uint32_t>(r - s.rpcs.data());
     if (wire::is_client_id(id)) {
@@ -163,8 +162,8 @@ void waiter_add(State &s, uint32_t idx) {
     s.buffer_waiters.push(idx, waiter_key_of(s, idx));
     s.rpcs[idx].in.waiting = true;
     ++s.stats.buffer_waits;
-    HOMA_TT(s.tt, "pool wait id %u length %u waiters %u", s.rpcs[idx].key.id,
-            s.rpcs[idx].in.length, static_cast<uint32_t>(s.buffer_waiters.size()));
+    HOMA_TT(s.tt, "pool wait id %u length %u waiters %u", s.rpcs[idx].key.id, s.rpcs[idx].in.length,
+            static_cast<uint32_t>(s.buffer_waiters.size()));
 }
 
 // First packet of a message: learn its length, then bpages now or a place in the queue.
@@ -176,8 +175,8 @@ void start_in(State &s, uint32_t idx, const wire::DataHeader &h, uint64_t now_ns
     in.seq = s.next_in_seq++;
     (void)now_ns;
     // A shorter message already waiting goes first (unless it belongs to a heavy peer).
-    bool queue_first = !s.buffer_waiters.empty() &&
-                       s.buffer_waiters.top_key() <= waiter_key(s.rpcs[idx]);
+    bool queue_first =
+        !s.buffer_waiters.empty() && s.buffer_waiters.top_key() <= waiter_key(s.rpcs[idx]);
     if (queue_first || !alloc_or_evict(s, idx)) {
         waiter_add(s, idx);
         return;

@@ -21,7 +21,7 @@ namespace homa::detail {
 inline constexpr uint32_t kNotInHeap = UINT32_MAX;
 
 class IndexHeap {
-public:
+  public:
     /** For indices 0 .. capacity - 1; holds at most that many. Allocates once, here. */
     explicit IndexHeap(uint32_t capacity) : pos_(capacity, kNotInHeap) { v_.reserve(capacity); }
 
@@ -67,7 +67,7 @@ public:
         sift_down(pos_[i]);
     }
 
-private:
+  private:
     struct Entry {
         uint64_t key;
         uint32_t idx;

@@ -62,13 +62,13 @@ int Engine::reconfigure(const EngineConfig &c, std::string *why) {
     State &s = *s_;
     if (!c.validate(why)) return -EINVAL;
     const EngineConfig &o = s.cfg;
-    if (c.max_rpcs != o.max_rpcs || c.max_peers != o.max_peers ||
-        c.max_sockets != o.max_sockets || c.tx_queue_packets != o.tx_queue_packets ||
-        c.first_client_id != o.first_client_id || c.id_stride != o.id_stride ||
-        c.local_ip != o.local_ip) {
+    if (c.max_rpcs != o.max_rpcs || c.max_peers != o.max_peers || c.max_sockets != o.max_sockets ||
+        c.tx_queue_packets != o.tx_queue_packets || c.first_client_id != o.first_client_id ||
+        c.id_stride != o.id_stride || c.local_ip != o.local_ip) {
         if (why) {
-            *why = "max_rpcs, max_peers, max_sockets, tx_queue_packets, local_ip and the id space "
-                   "are fixed at start-up";
+            *why =
+                "max_rpcs, max_peers, max_sockets, tx_queue_packets, local_ip and the id space "
+                "are fixed at start-up";
         }
         return -EBUSY;
     }

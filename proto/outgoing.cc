@@ -6,8 +6,8 @@
 // priority of the grant that allowed it. Among messages with granted bytes, the one with the
 // fewest bytes left goes first (SRPT on the sender side too, among equals the oldest; a scan per
 // packet made transmit quadratic with 10^5 messages queued, so send_queue.h keeps them in a
-// heap, and messages down to their last packet in O(1) FIFO buckets). The pacer estimates when the NIC
-// queue drains (link_idle_ns, advanced by each packet's wire time at link_mbps) and stops
+// heap, and messages down to their last packet in O(1) FIFO buckets). The pacer estimates when the
+// NIC queue drains (link_idle_ns, advanced by each packet's wire time at link_mbps) and stops
 // sending while that is more than max_nic_queue_ns ahead, so that short messages queued later
 // are not stuck behind a long one inside the NIC; sockets with dont_throttle bypass it.
 // Payloads are never copied here: TxPacket points into the borrowed OutMessage.
@@ -76,8 +76,8 @@ void finish_out(State &s, uint32_t idx) {
 
 // Queues one DATA packet for [offset, offset + len) of r's message; false if the TX queue is
 // full.
-bool emit_data(State &s, Rpc &r, uint32_t offset, uint32_t len, uint8_t priority,
-               bool retransmit, uint64_t now_ns) {
+bool emit_data(State &s, Rpc &r, uint32_t offset, uint32_t len, uint8_t priority, bool retransmit,
+               uint64_t now_ns) {
     MsgOut &out = r.out;
     const Peer &peer = s.peers[r.peer];
     TxPacket *p = push_tx(s, peer.ip, priority);
@@ -96,8 +96,9 @@ bool emit_data(State &s, Rpc &r, uint32_t offset, uint32_t len, uint8_t priority
     p->header_len = static_cast<uint8_t>(wire::encode_header(p->header, d));
     p->num_payload = locate(r, offset, len, p->payload);
     p->token = out.token;
-    HOMA_TT(s.tt, retransmit ? "tx DATA id %u offset %u length %u priority %u retx"
-                             : "tx DATA id %u offset %u length %u priority %u",
+    HOMA_TT(s.tt,
+            retransmit ? "tx DATA id %u offset %u length %u priority %u retx"
+                       : "tx DATA id %u offset %u length %u priority %u",
             static_cast<uint32_t>(r.key.id), offset, len, priority);
     pace_control(s, sizeof(wire::DataHeader) + len, now_ns);
     ++s.stats.packets_tx[static_cast<uint8_t>(wire::PacketType::kData)];

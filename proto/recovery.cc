@@ -35,7 +35,8 @@ void count_drop(State &s, EngineDrop d) { ++s.stats.drops[static_cast<size_t>(d)
 void send_rpc_unknown(State &s, const wire::PacketView &v, uint64_t now_ns) {
     const wire::CommonHeader &h = v.common();
     wire::Bare b{.type = wire::PacketType::kRpcUnknown,
-                 .common = {.sport = h.dport.get(), .dport = h.sport.get(),
+                 .common = {.sport = h.dport.get(),
+                            .dport = h.sport.get(),
                             .sender_id = wire::local_id(h.sender_id.get())}};
     if (push_control(s, v.src_addr(), b, wire::PacketType::kRpcUnknown, now_ns)) {
         ++s.stats.rpc_unknown_sent;
@@ -65,11 +66,11 @@ void send_busy(State &s, const IpAddress &dst_ip, uint16_t sport, uint16_t dport
 
 void send_resend(State &s, Rpc &r, uint32_t offset, uint32_t length, uint64_t now_ns) {
     // Retransmissions are what the receiver waits for: ask for the highest priority.
-    wire::Resend rs{.common = {.sport = local_port(s, r), .dport = r.peer_port,
-                               .sender_id = r.key.id},
-                    .offset = offset,
-                    .length = length,
-                    .priority = static_cast<uint8_t>(s.cfg.num_priorities - 1)};
+    wire::Resend rs{
+        .common = {.sport = local_port(s, r), .dport = r.peer_port, .sender_id = r.key.id},
+        .offset = offset,
+        .length = length,
+        .priority = static_cast<uint8_t>(s.cfg.num_priorities - 1)};
     if (push_control(s, s.peers[r.peer].ip, rs, wire::PacketType::kResend, now_ns)) {
         ++s.stats.resends_sent;
         HOMA_TT(s.tt, "tx RESEND id %u offset %u length %u silent %u",
@@ -124,8 +125,8 @@ void handle_resend(State &s, const wire::PacketView &v, uint64_t now_ns) {
     MsgOut &out = r->out;
     uint32_t offset = std::min(h.offset.get(), out.length);
     uint32_t length = h.length.get();
-    uint32_t end = length == wire::kResendAll || length > out.length - offset ? out.length
-                                                                              : offset + length;
+    uint32_t end =
+        length == wire::kResendAll || length > out.length - offset ? out.length : offset + length;
     if (length != wire::kResendAll && end > out.granted) {
         out.granted = end;  // the receiver asks only for bytes it has granted
         sendable_add(s, index_of(s, *r));

@@ -23,7 +23,7 @@
 namespace homa::detail {
 
 class SendQueue {
-public:
+  public:
     static constexpr uint32_t kBuckets = 256;
 
     /** For indices 0 .. capacity - 1; `max_payload` is the largest DATA payload. Allocates
@@ -90,7 +90,7 @@ public:
         }
     }
 
-private:
+  private:
     static constexpr uint16_t kNoBucket = UINT16_MAX;
     struct Links {
         uint32_t prev = kNotInHeap;

@@ -22,9 +22,9 @@
 // 1. Work follows what is due. An RPC that waits goes on its peer's watch list (watch(), at the
 //    transitions that make it wait); per tick the timer looks only at the peers whose head is
 //    due (a heap of peers keyed by their head's due time), until it meets a head not due.
-//    Packets only stamp `heard` (no list surgery per packet); a head that was heard from recently goes back to
-//    the tail, and one that no longer waits leaves the list. Each of these is paid for by the
-//    packet or transition that caused it, so a tick costs O(what is due x log peers), not
+//    Packets only stamp `heard` (no list surgery per packet); a head that was heard from recently
+//    goes back to the tail, and one that no longer waits leaves the list. Each of these is paid for
+//    by the packet or transition that caused it, so a tick costs O(what is due x log peers), not
 //    O(live RPCs).
 // 2. Budgets. At most resend_budget control packets per peer per tick, longest silent first.
 //    With 10^5 RPCs queued at a busy server, Linux would send 10^5 RESENDs every
@@ -139,8 +139,9 @@ void requeue(State &s, uint32_t idx, uint64_t next_check) {
 }
 
 void send_need_ack(State &s, Rpc &r, uint64_t now_ns) {
-    wire::Bare b{.type = wire::PacketType::kNeedAck,
-                 .common = {.sport = local_port(s, r), .dport = r.peer_port, .sender_id = r.key.id}};
+    wire::Bare b{
+        .type = wire::PacketType::kNeedAck,
+        .common = {.sport = local_port(s, r), .dport = r.peer_port, .sender_id = r.key.id}};
     if (push_control(s, s.peers[r.peer].ip, b, wire::PacketType::kNeedAck, now_ns)) {
         ++s.stats.need_acks_sent;
         HOMA_TT(s.tt, "tx NEED_ACK id %u", static_cast<uint32_t>(r.key.id));
@@ -186,11 +187,11 @@ uint64_t probe_gap(State &s, uint8_t probes) {
 // A server whose reply waits for grants asks the client whether it is alive: a RESEND for
 // nothing, at the end of the request. A client (ours or Linux's) answers it with BUSY.
 void probe_client(State &s, Rpc &r, uint64_t now_ns) {
-    wire::Resend rs{.common = {.sport = local_port(s, r), .dport = r.peer_port,
-                               .sender_id = r.key.id},
-                    .offset = r.in.length,
-                    .length = 0,
-                    .priority = static_cast<uint8_t>(s.cfg.num_priorities - 1)};
+    wire::Resend rs{
+        .common = {.sport = local_port(s, r), .dport = r.peer_port, .sender_id = r.key.id},
+        .offset = r.in.length,
+        .length = 0,
+        .priority = static_cast<uint8_t>(s.cfg.num_priorities - 1)};
     if (push_control(s, s.peers[r.peer].ip, rs, wire::PacketType::kResend, now_ns)) {
         ++s.stats.resends_sent;
         ++s.stats.resend_probes_sent;
@@ -302,8 +303,9 @@ void run_timers(State &s, uint64_t now_ns) {
     } else {
         ++s.quiet;
     }
-    HOMA_TT(s.tt, s.backlog ? "tick %u quiet %u live %u: own backlog, not counted as silence"
-                            : "tick %u quiet %u live %u",
+    HOMA_TT(s.tt,
+            s.backlog ? "tick %u quiet %u live %u: own backlog, not counted as silence"
+                      : "tick %u quiet %u live %u",
             static_cast<uint32_t>(s.tick), static_cast<uint32_t>(s.quiet), s.live_rpcs);
     s.backlog = false;
     flush_peer_acks(s, now_ns);

@@ -61,13 +61,10 @@ std::unique_ptr<Timetrace> Timetrace::create(uint32_t records, TraceFreeze &free
 }
 
 Timetrace::Timetrace(uint32_t records, TraceFreeze &freeze)
-    : frozen_(freeze.flag()), mask_(records - 1), ring_(new Record[records]()),
-      freeze_(freeze) {}
+    : frozen_(freeze.flag()), mask_(records - 1), ring_(new Record[records]()), freeze_(freeze) {}
 
 std::vector<Timetrace::Record> Timetrace::snapshot() const {
-    auto load = [](auto &slot) {
-        return std::atomic_ref(slot).load(std::memory_order_relaxed);
-    };
+    auto load = [](auto &slot) { return std::atomic_ref(slot).load(std::memory_order_relaxed); };
     const uint64_t keep = mask_;  // capacity - 1, see the DESIGN NOTES
     uint64_t end = next_.load(std::memory_order_acquire);
     uint64_t begin = end > keep ? end - keep : 0;
@@ -85,8 +82,8 @@ std::vector<Timetrace::Record> Timetrace::snapshot() const {
     uint64_t end2 = next_.load(std::memory_order_relaxed);
     uint64_t safe = end2 > keep ? end2 - keep : 0;
     if (safe > begin) {
-        out.erase(out.begin(), out.begin() + static_cast<long>(std::min<uint64_t>(safe - begin,
-                                                                                out.size())));
+        out.erase(out.begin(),
+                  out.begin() + static_cast<long>(std::min<uint64_t>(safe - begin, out.size())));
     }
     return out;
 }
@@ -119,8 +116,8 @@ std::string format_record(const Timetrace::Record &r) {
     if (r.format == nullptr) {
         snprintf(buf, sizeof(buf), "(no format) %u %u %u %u", a[0], a[1], a[2], a[3]);
     } else if (!safe_format(r.format)) {
-        snprintf(buf, sizeof(buf), "(unsafe format \"%s\") %u %u %u %u", r.format, a[0], a[1],
-                 a[2], a[3]);
+        snprintf(buf, sizeof(buf), "(unsafe format \"%s\") %u %u %u %u", r.format, a[0], a[1], a[2],
+                 a[3]);
     } else {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
@@ -158,7 +155,8 @@ std::string format_timetraces(std::span<const TraceSource> rings, const TraceFre
                      [](const Line &x, const Line &y) { return x.r.ticks < y.r.ticks; });
     const bool frozen = freeze.frozen();
     uint64_t ref = frozen ? freeze.freeze_ticks() : (lines.empty() ? 0 : lines.back().r.ticks);
-    snprintf(buf, sizeof(buf), "# reference %s (freezes %" PRIu64 ", peer FREEZEs ignored %" PRIu64
+    snprintf(buf, sizeof(buf),
+             "# reference %s (freezes %" PRIu64 ", peer FREEZEs ignored %" PRIu64
              "); times in us\n# reference tick %" PRIu64 "\n",
              frozen ? "freeze" : "newest record, not frozen", freeze.freezes(), freeze.ignored(),
              ref);

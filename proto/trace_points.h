@@ -38,7 +38,9 @@ inline void trace_rx(State &s, const wire::PacketView &v) {
         case wire::PacketType::kCutoffs:
             tt->record("rx CUTOFFS id %u version %u", id, v.cutoffs()->cutoff_version.get());
             break;
-        case wire::PacketType::kFreeze: tt->record("rx FREEZE from 0x%x", v.src_addr().low_word()); break;
+        case wire::PacketType::kFreeze:
+            tt->record("rx FREEZE from 0x%x", v.src_addr().low_word());
+            break;
         case wire::PacketType::kNeedAck: tt->record("rx NEED_ACK id %u", id); break;
         case wire::PacketType::kAck:
             tt->record("rx ACK id %u acks %u", id, v.ack()->num_acks.get());

@@ -25,9 +25,9 @@
 //   first pass decodes every frame and calls Engine::prefetch_index, a second hands each packet
 //   to handle_packet with prefetch_rpc four packets ahead. The cycles of the three stages
 //   (decode, engine, timers) are reported apart; --no_prefetch leaves out the hints (the
-//   worker before it had them), to show what they buy at each number of live RPCs. The pacer is effectively off and poll() gets no TX budget, so no
-//   DATA is built; the few control packets it queues are discarded untimed. Engine drops are
-//   reported; a run with drops fails.
+//   worker before it had them), to show what they buy at each number of live RPCs. The pacer is
+//   effectively off and poll() gets no TX budget, so no DATA is built; the few control packets it
+//   queues are discarded untimed. Engine drops are reported; a run with drops fails.
 // - bpages come from a mem::BpagePool on anonymous memory (no EAL, no hugepages needed).
 #include <x86intrin.h>
 
@@ -85,8 +85,7 @@ uint64_t tsc_hz() {
     using clk = std::chrono::steady_clock;
     auto t0 = clk::now();
     uint64_t c0 = __rdtsc();
-    while (clk::now() - t0 < std::chrono::milliseconds(100)) {
-    }
+    while (clk::now() - t0 < std::chrono::milliseconds(100)) {}
     uint64_t c1 = __rdtsc();
     double s = std::chrono::duration<double>(clk::now() - t0).count();
     return static_cast<uint64_t>(double(c1 - c0) / s);
@@ -160,8 +159,8 @@ uint64_t now_ns() {
 bool send_request(homa::Engine &eng, homa::SocketId s, const uint8_t *req, uint64_t i,
                   std::vector<uint64_t> &ids) {
     uint64_t id;
-    int rc = eng.send_request(s, {kServerIp, kServerPort}, homa::OutMessage::contiguous(req, 100, i),
-                              i, now_ns(), &id);
+    int rc = eng.send_request(s, {kServerIp, kServerPort},
+                              homa::OutMessage::contiguous(req, 100, i), i, now_ns(), &id);
     if (rc < 0) {
         fprintf(stderr, "bench_rx_pipeline: send_request: %s\n", strerror(-rc));
         return false;
@@ -192,7 +191,8 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
     std::string err;
     auto pool = homa::mem::BpagePool::create(pc, &err);
     if (!pool) {
-        fprintf(stderr, "bench_rx_pipeline: bpage pool of %lu MiB: %s\n", pc.bytes >> 20, err.c_str());
+        fprintf(stderr, "bench_rx_pipeline: bpage pool of %lu MiB: %s\n", pc.bytes >> 20,
+                err.c_str());
         return false;
     }
     PoolBinding binding{pool.get()};
@@ -205,7 +205,7 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
     // The bench's peer says nothing during the untimed setup (a second at 10^6 RPCs), which a
     // real engine rightly takes for a dead peer: no timeouts here, only their checks.
     cfg.timeout_ticks = 1'000'000;
-    cfg.link_mbps = 4'000'000'000u;      // the pacer never holds the (untimed) requests back
+    cfg.link_mbps = 4'000'000'000u;  // the pacer never holds the (untimed) requests back
     cfg.max_nic_queue_ns = 4'000'000'000u;
     cfg.tx_queue_packets = 1u << 16;
     if (!cfg.validate(&err)) {
@@ -293,7 +293,8 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
                                 eng.prefetch_rpc(views[k]);
                             }
                         }
-                        if (b + kRpcPrefetchAhead < good) eng.prefetch_rpc(views[b + kRpcPrefetchAhead]);
+                        if (b + kRpcPrefetchAhead < good)
+                            eng.prefetch_rpc(views[b + kRpcPrefetchAhead]);
                     }
                     eng.handle_packet(views[b], now);
                 }
@@ -317,7 +318,8 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
         uint64_t got = 0;
         while (eng.recv(sock, homa::kRecvResponse, 0, &m) == 0) {
             if (m.error || m.length != msg_len) {
-                fprintf(stderr, "bench_rx_pipeline: response error %d length %u\n", m.error, m.length);
+                fprintf(stderr, "bench_rx_pipeline: response error %d length %u\n", m.error,
+                        m.length);
                 return false;
             }
             pool_release(&binding, m.bpage_offsets, m.num_bpages);
@@ -354,13 +356,14 @@ int main(int argc, char **argv) {
     std::vector<Result> results;
     bool ok = true;
     if (!o.json) {
-        printf("RX DATA pipeline (decode_frame + handle_packet%s%s), one core, %u-packet "
-               "responses of %u B payload per packet, TSC %.2f GHz\n"
-               "%10s %12s %10s %12s %24s %10s %8s %12s\n",
-               o.timers ? " + poll() with 1 ms timers" : "",
-               o.prefetch ? ", prefetch hints" : ", no prefetch hints", o.packets, o.payload,
-               double(hz) / 1e9, "live RPCs", "packets", "Mpps", "cyc/pkt",
-               "decode/engine/timers", "setup s", "ticks", "timer checks");
+        printf(
+            "RX DATA pipeline (decode_frame + handle_packet%s%s), one core, %u-packet "
+            "responses of %u B payload per packet, TSC %.2f GHz\n"
+            "%10s %12s %10s %12s %24s %10s %8s %12s\n",
+            o.timers ? " + poll() with 1 ms timers" : "",
+            o.prefetch ? ", prefetch hints" : ", no prefetch hints", o.packets, o.payload,
+            double(hz) / 1e9, "live RPCs", "packets", "Mpps", "cyc/pkt", "decode/engine/timers",
+            "setup s", "ticks", "timer checks");
     }
     for (uint64_t n : o.rpcs) {
         Result r;
@@ -381,24 +384,26 @@ int main(int argc, char **argv) {
         }
     }
     if (o.json) {
-        printf("{\"tsc_ghz\": %.3f, \"packets_per_message\": %u, \"payload_bytes\": %u, "
-               "\"burst\": %u, \"timers\": %s, \"prefetch\": %s, \"points\": [",
-               double(hz) / 1e9, o.packets, o.payload, o.burst, o.timers ? "true" : "false",
-               o.prefetch ? "true" : "false");
+        printf(
+            "{\"tsc_ghz\": %.3f, \"packets_per_message\": %u, \"payload_bytes\": %u, "
+            "\"burst\": %u, \"timers\": %s, \"prefetch\": %s, \"points\": [",
+            double(hz) / 1e9, o.packets, o.payload, o.burst, o.timers ? "true" : "false",
+            o.prefetch ? "true" : "false");
         for (size_t i = 0; i < results.size(); ++i) {
             const Result &r = results[i];
             double secs = double(r.cycles) / double(hz);
-            printf("%s\n  {\"live_rpcs\": %lu, \"packets\": %lu, \"messages\": %lu, \"mpps\": %.3f, "
-                   "\"cycles_per_packet\": %.1f, \"stage_cycles_per_packet\": {\"decode\": %.1f, "
-                   "\"engine\": %.1f, \"timers\": %.1f}, \"drops\": %lu, \"decode_errors\": %lu, "
-                   "\"timer_ticks\": %lu, \"timer_checks\": %lu}",
-                   i ? "," : "", r.rpcs, r.packets, r.messages,
-                   secs > 0 ? double(r.packets) / secs / 1e6 : 0,
-                   r.packets ? double(r.cycles) / double(r.packets) : 0,
-                   r.packets ? double(r.decode_cycles) / double(r.packets) : 0,
-                   r.packets ? double(r.engine_cycles) / double(r.packets) : 0,
-                   r.packets ? double(r.timer_cycles) / double(r.packets) : 0, r.drops,
-                   r.decode_errors, r.timer_ticks, r.timer_checks);
+            printf(
+                "%s\n  {\"live_rpcs\": %lu, \"packets\": %lu, \"messages\": %lu, \"mpps\": %.3f, "
+                "\"cycles_per_packet\": %.1f, \"stage_cycles_per_packet\": {\"decode\": %.1f, "
+                "\"engine\": %.1f, \"timers\": %.1f}, \"drops\": %lu, \"decode_errors\": %lu, "
+                "\"timer_ticks\": %lu, \"timer_checks\": %lu}",
+                i ? "," : "", r.rpcs, r.packets, r.messages,
+                secs > 0 ? double(r.packets) / secs / 1e6 : 0,
+                r.packets ? double(r.cycles) / double(r.packets) : 0,
+                r.packets ? double(r.decode_cycles) / double(r.packets) : 0,
+                r.packets ? double(r.engine_cycles) / double(r.packets) : 0,
+                r.packets ? double(r.timer_cycles) / double(r.packets) : 0, r.drops,
+                r.decode_errors, r.timer_ticks, r.timer_checks);
         }
         printf("\n], \"ok\": %s}\n", ok ? "true" : "false");
     }

@@ -11,7 +11,7 @@
 namespace homa::apps {
 
 class AtomicHistogram {
-public:
+  public:
     static constexpr int kSubBits = 4;
     static constexpr int kBuckets = 64 << kSubBits;
 
@@ -51,7 +51,7 @@ public:
         return (((uint64_t{1} << kSubBits) + sub + 1) << shift) - 1;
     }
 
-private:
+  private:
     std::array<std::atomic<uint64_t>, kBuckets> counts_{};
     std::atomic<uint64_t> total_{0};
     std::atomic<uint64_t> max_{0};

@@ -94,8 +94,13 @@ inline constexpr uint32_t kMaxRead = 1'000'000 - sizeof(ResponseHeader);
 inline size_t encode_request(std::span<uint8_t> out, Op op, uint8_t flags, std::string_view name,
                              uint64_t offset, uint32_t length) {
     if (name.size() > kMaxName || out.size() < sizeof(RequestHeader) + name.size()) return 0;
-    RequestHeader h{kRequestMagic, static_cast<uint8_t>(op), flags,
-                    static_cast<uint16_t>(name.size()), offset, length, 0};
+    RequestHeader h{kRequestMagic,
+                    static_cast<uint8_t>(op),
+                    flags,
+                    static_cast<uint16_t>(name.size()),
+                    offset,
+                    length,
+                    0};
     memcpy(out.data(), &h, sizeof(h));
     memcpy(out.data() + sizeof(h), name.data(), name.size());
     return sizeof(h) + name.size();

@@ -34,9 +34,9 @@ const char *status_name(Status s) {
 
 namespace {
 
-const char *kStatusCounter[10] = {"ok",        "bad_request", "no_such_file", "out_of_range",
-                                  "file_gone", "truncated",   "io_error",     "busy",
-                                  "not_permitted", "cancelled"};
+const char *kStatusCounter[10] = {
+    "ok",        "bad_request", "no_such_file", "out_of_range",  "file_gone",
+    "truncated", "io_error",    "busy",         "not_permitted", "cancelled"};
 
 std::string base_name(const std::string &path) {
     auto slash = path.find_last_of('/');
@@ -98,13 +98,13 @@ bool collect_served_files(const std::vector<std::string> &files, const std::stri
               [](const auto &a, const auto &b) { return a.name < b.name; });
     for (size_t i = 0; i < out->size(); ++i) {
         if ((*out)[i].name.size() > file::kMaxName) {
-            *error = "file name longer than " + std::to_string(file::kMaxName) + " bytes: " +
-                     (*out)[i].name;
+            *error = "file name longer than " + std::to_string(file::kMaxName) +
+                     " bytes: " + (*out)[i].name;
             return false;
         }
         if (i > 0 && (*out)[i].name == (*out)[i - 1].name) {
-            *error = "two served files are named " + (*out)[i].name + " (" +
-                     (*out)[i - 1].path + ", " + (*out)[i].path + ")";
+            *error = "two served files are named " + (*out)[i].name + " (" + (*out)[i - 1].path +
+                     ", " + (*out)[i].path + ")";
             return false;
         }
     }
@@ -169,7 +169,7 @@ FileService::File *FileService::file_at(const void *addr, size_t len) {
 }
 
 int FileService::register_hooks(mem::ResidencyChain &worker_chain,
-                                 mem::ResidencyChain &control_chain) {
+                                mem::ResidencyChain &control_chain) {
     if (int rc = worker_chain.register_first(worker_hook, this); rc < 0) return rc;
     return control_chain.register_first(control_hook, this);
 }
@@ -223,8 +223,8 @@ int FileService::open(dp::Worker &worker, dp::SocketService &service, dp::Contro
         }
     }
     if (int rc = dp::Socket::open(worker, cfg_.port, &sock_); rc < 0) {
-        *error = "file service: cannot bind port " + std::to_string(cfg_.port) + ": " +
-                 strerror(-rc);
+        *error =
+            "file service: cannot bind port " + std::to_string(cfg_.port) + ": " + strerror(-rc);
         return rc;
     }
     open_ = true;
@@ -293,10 +293,8 @@ void FileService::handle(dp::RecvMessage &&req) {
         return respond(peer, id, file::Status::kFileGone, 0, f->size);
     }
     switch (static_cast<file::Op>(h.op)) {
-        case file::Op::kStat:
-            return respond(peer, id, file::Status::kOk, 0, f->size);
-        case file::Op::kEvict:
-            return start_evict(*f, peer, id);
+        case file::Op::kStat: return respond(peer, id, file::Status::kOk, 0, f->size);
+        case file::Op::kEvict: return start_evict(*f, peer, id);
         case file::Op::kCounters: {
             FileServiceCounters c = counters();
             struct {
@@ -305,14 +303,14 @@ void FileService::handle(dp::RecvMessage &&req) {
             } out{{file::kResponseMagic, 0, 0, sizeof(file::ServerCounters), 0, f->size},
                   {c.regions_served, c.pulls, c.bytes_pulled, c.pull_p50_ns, c.pull_p99_ns,
                    c.worker_reads, c.worker_blocked_ns, c.evicts}};
-            static_assert(sizeof(out) == sizeof(file::ResponseHeader) + sizeof(file::ServerCounters));
+            static_assert(sizeof(out) ==
+                          sizeof(file::ResponseHeader) + sizeof(file::ServerCounters));
             bump(counters_.status[0]);
             int rc = sock_.reply(peer, id, {reinterpret_cast<const uint8_t *>(&out), sizeof(out)});
             if (rc < 0) bump(rc == -ENOENT ? counters_.client_gone : counters_.reply_failures);
             return;
         }
-        case file::Op::kRead:
-            return start_read(*f, h, peer, id);
+        case file::Op::kRead: return start_read(*f, h, peer, id);
     }
 }
 
@@ -347,8 +345,8 @@ void FileService::start_read(File &f, const file::RequestHeader &h, Endpoint pee
     uint32_t slot = free_reads_.back();
     Read &r = reads_[slot];
     r = Read{&f, h.offset, h.length, peer, id};
-    file::ResponseHeader rh{file::kResponseMagic, static_cast<uint16_t>(file::Status::kOk), 0,
-                            h.length, 0, f.size};
+    file::ResponseHeader rh{
+        file::kResponseMagic, static_cast<uint16_t>(file::Status::kOk), 0, h.length, 0, f.size};
     const uint8_t *data = f.base + h.offset;
     if (worker_faults) {
         // What a plain read()+send does: the worker waits for the file itself. Measured.
@@ -479,7 +477,8 @@ void FileService::for_each_counter(
     visit("file_evicts", c.evicts);
     visit("file_client_gone", c.client_gone);
     visit("file_reply_failures", c.reply_failures);
-    for (size_t i = 0; i < 10; ++i) visit(std::string("file_status_") + kStatusCounter[i], c.status[i]);
+    for (size_t i = 0; i < 10; ++i)
+        visit(std::string("file_status_") + kStatusCounter[i], c.status[i]);
 }
 
 }  // namespace homa::apps

@@ -87,7 +87,7 @@ struct FileServiceCounters {
 };
 
 class FileService {
-public:
+  public:
     /** Opens every file (read-only). Main lcore. nullptr with `error` on the first failure. */
     static std::unique_ptr<FileService> create(const FileServiceConfig &config,
                                                const std::vector<ServedFileSpec> &files,
@@ -127,7 +127,7 @@ public:
     struct File;
     struct Read;
 
-private:
+  private:
     FileService() = default;
     void handle(dp::RecvMessage &&req);
     void start_read(File &f, const file::RequestHeader &h, Endpoint peer, uint64_t id);
@@ -150,14 +150,14 @@ private:
     std::vector<std::unique_ptr<File>> files_;  ///< Sorted by name.
     std::vector<File *> by_addr_;               ///< Sorted by pager memory address.
     std::unique_ptr<Read[]> reads_;
-    std::vector<uint32_t> free_reads_;          ///< Capacity max_reads, allocated once.
+    std::vector<uint32_t> free_reads_;  ///< Capacity max_reads, allocated once.
     dp::Worker *worker_ = nullptr;
     dp::SocketService *service_ = nullptr;
     dp::ControlLcore *control_ = nullptr;
     dp::Port *replies_ = nullptr;  ///< Evict calls' answers from the control lcore.
     dp::Socket sock_;
     bool open_ = false;
-    uint32_t outstanding_ = 0;     ///< Reads + evicts not finished.
+    uint32_t outstanding_ = 0;  ///< Reads + evicts not finished.
     /** The range the worker has just faulted in itself (no-prefetch reads): the worker hook
      *  answers "resident" for it during that reply_region call only. */
     const uint8_t *worker_faulted_ = nullptr;

@@ -25,8 +25,8 @@ bool parse_ip(const std::string &s, IpAddress *out);
 
 /** This host's addresses as --local_ip gives them: an IPv4 address, an IPv6 one, or both. */
 struct LocalAddrs {
-    uint32_t ipv4 = 0;        ///< Host order; 0 = none.
-    wire::Ipv6Addr ipv6{};    ///< :: = none.
+    uint32_t ipv4 = 0;      ///< Host order; 0 = none.
+    wire::Ipv6Addr ipv6{};  ///< :: = none.
 };
 
 /** Parses "IPv4", "IPv6", or both separated by a comma in either order; false if malformed or

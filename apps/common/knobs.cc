@@ -9,13 +9,13 @@
 namespace homa::apps {
 namespace {
 
-#define HOMA_KNOB_ENTRY(field, help_text)                                                    \
-    KnobInfo{#field, help_text, [](const EngineConfig &c) { return uint64_t(c.field); },      \
-             [](EngineConfig &c, uint64_t v) {                                               \
-                 using T = std::remove_reference_t<decltype(c.field)>;                        \
-                 if (v > std::numeric_limits<T>::max()) return false;                         \
-                 c.field = static_cast<T>(v);                                                 \
-                 return true;                                                                 \
+#define HOMA_KNOB_ENTRY(field, help_text)                                                \
+    KnobInfo{#field, help_text, [](const EngineConfig &c) { return uint64_t(c.field); }, \
+             [](EngineConfig &c, uint64_t v) {                                           \
+                 using T = std::remove_reference_t<decltype(c.field)>;                   \
+                 if (v > std::numeric_limits<T>::max()) return false;                    \
+                 c.field = static_cast<T>(v);                                            \
+                 return true;                                                            \
              }},
 const KnobInfo kKnobs[] = {HOMA_KNOBS(HOMA_KNOB_ENTRY)};
 #undef HOMA_KNOB_ENTRY
@@ -36,7 +36,8 @@ const KnobInfo *find_knob(const std::string &name) {
 
 std::string describe_config(const EngineConfig &c) {
     std::string out;
-    for (const auto &k : kKnobs) out += std::string(k.name) + " = " + std::to_string(k.get(c)) + "\n";
+    for (const auto &k : kKnobs)
+        out += std::string(k.name) + " = " + std::to_string(k.get(c)) + "\n";
     return out;
 }
 

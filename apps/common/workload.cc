@@ -11,7 +11,8 @@ namespace {
 constexpr uint32_t kMaxLength = 1'000'000;
 
 bool is_number(const std::string &s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 }  // namespace
@@ -33,7 +34,8 @@ bool Workload::parse(const std::string &spec, const std::string &workload_dir, W
         return true;
     }
     std::string path = spec;
-    if (spec.size() == 2 && (spec[0] == 'w' || spec[0] == 'W') && spec[1] >= '1' && spec[1] <= '5') {
+    if (spec.size() == 2 && (spec[0] == 'w' || spec[0] == 'W') && spec[1] >= '1' &&
+        spec[1] <= '5') {
         path = workload_dir + "/w" + spec.substr(1) + ".txt";
         w.name_ = "W" + spec.substr(1);
     } else {

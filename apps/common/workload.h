@@ -1,6 +1,6 @@
-// Message-size workloads for homa-perf and homa-sim: a fixed size, or a discrete distribution read from a
-// file of "length weight" lines (the Homa paper's W1-W5 in config/workloads), lengths truncated
-// to Homa's 1,000,000-byte maximum.
+// Message-size workloads for homa-perf and homa-sim: a fixed size, or a discrete distribution read
+// from a file of "length weight" lines (the Homa paper's W1-W5 in config/workloads), lengths
+// truncated to Homa's 1,000,000-byte maximum.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 namespace homa::apps {
 
 class Workload {
-public:
+  public:
     /** Parses a spec: a byte count ("100", "1000000"), "w1".."w5" (looked up in
      *  `workload_dir`), or a path. Returns false with `error` set on a bad spec or file. */
     static bool parse(const std::string &spec, const std::string &workload_dir, Workload *out,
@@ -28,7 +28,7 @@ public:
     const std::vector<uint32_t> &lengths() const noexcept { return lengths_; }
     const std::vector<double> &cdf() const noexcept { return cumulative_; }
 
-private:
+  private:
     std::string name_;
     std::vector<uint32_t> lengths_;
     std::vector<double> cumulative_;  ///< Normalised CDF, same order as lengths_.

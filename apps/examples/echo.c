@@ -4,8 +4,8 @@
  *   homa-echo-c <EAL args> -- --local=10.0.0.2 10.0.0.1:99   a client of that echo server
  * Exits 0 when all 10 were verified. Build outside the tree:
  *   cc echo.c $(pkg-config --cflags --libs homa-dp) */
-#include <homa/homa_c.h>
 #include <errno.h>
+#include <homa/homa_c.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,9 +42,11 @@ int main(int argc, char **argv) {
         int len = snprintf(request, sizeof request, "request %d", i);
         uint64_t id;
         homa_msg resp;
-        if ((rc = homa_send(client, &at, request, (size_t)len, (uint64_t)i, &id)) < 0) return fail("send", rc);
+        if ((rc = homa_send(client, &at, request, (size_t)len, (uint64_t)i, &id)) < 0)
+            return fail("send", rc);
         if (server && (rc = serve_one(host, server)) < 0) return fail("serve", rc);
-        if ((rc = homa_recv(client, HOMA_RECVMSG_RESPONSE, id, 5000000000, &resp)) < 0) return fail("recv", rc);
+        if ((rc = homa_recv(client, HOMA_RECVMSG_RESPONSE, id, 5000000000, &resp)) < 0)
+            return fail("recv", rc);
         size_t n = homa_msg_copy(host, &resp, out, sizeof out);
         homa_return_bpages(host, &resp);
         if (resp.error != 0) return fail("the RPC", resp.error);

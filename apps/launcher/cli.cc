@@ -153,7 +153,8 @@ void Cli::show(cmdline *cl, const std::string &what) {
             cmdline_printf(cl, "error: %s\n", strerror(-rc));
             return;
         }
-        cmdline_printf(cl, "%u live RPCs%s\n", req.count, req.count == rpcs.size() ? " (first 4096)" : "");
+        cmdline_printf(cl, "%u live RPCs%s\n", req.count,
+                       req.count == rpcs.size() ? " (first 4096)" : "");
         for (uint32_t i = 0; i < req.count; ++i) {
             const auto &r = rpcs[i];
             cmdline_printf(cl, "  id %lu peer %s:%u port %u %s in %u/%u out %u/%u\n", r.id,
@@ -212,8 +213,10 @@ void Cli::simple(cmdline *cl, const std::string &word) {
                        "clear stats | help | quit\n");
         return;
     }
-    uint16_t op = word == "start" ? kOpStart : word == "stop" ? kOpStop
-                : word == "freeze" ? kOpFreeze : kOpClearStats;
+    uint16_t op = word == "start"    ? kOpStart
+                  : word == "stop"   ? kOpStop
+                  : word == "freeze" ? kOpFreeze
+                                     : kOpClearStats;
     ServiceRequest req{nullptr, 0, 0, 0, 0, nullptr};
     int rc = call_service(commands_, op, req);
     if (rc < 0) {

@@ -19,7 +19,7 @@ struct cmdline_inst;
 namespace homa::launcher {
 
 class Cli {
-public:
+  public:
     Cli(dp::Host &host, dp::Port &commands, Service &service);
     ~Cli();
     Cli(const Cli &) = delete;
@@ -33,7 +33,7 @@ public:
     void set(cmdline *cl, const std::string &knob, uint64_t value);
     void simple(cmdline *cl, const std::string &word);
 
-private:
+  private:
     struct Tokens;
     dp::Host &host_;
     dp::Worker &worker_;

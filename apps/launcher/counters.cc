@@ -143,8 +143,9 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
 std::string format_counters(dp::Worker &worker, bool all) {
     std::string out;
     for_each_counter(worker, [&](const std::string &name, uint64_t v) {
-        if (all || v) out += "  " + name + std::string(name.size() < 28 ? 28 - name.size() : 1, ' ') +
-                             std::to_string(v) + "\n";
+        if (all || v)
+            out += "  " + name + std::string(name.size() < 28 ? 28 - name.size() : 1, ' ') +
+                   std::to_string(v) + "\n";
     });
     return out;
 }

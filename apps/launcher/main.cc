@@ -21,13 +21,13 @@
 #include "apps/common/file_service.h"
 #include "apps/common/ipv4.h"
 #include "apps/common/ipv6.h"
+#include "apps/common/knobs.h"
+#include "cli.h"
+#include "counters.h"
 #include "homa/dataplane/control_lcore.h"
 #include "homa/dataplane/host.h"
 #include "homa/dataplane/socket_service.h"
 #include "homa/mem/residency.h"
-#include "apps/common/knobs.h"
-#include "cli.h"
-#include "counters.h"
 #include "service.h"
 #include "telemetry.h"
 
@@ -194,7 +194,8 @@ int run(int argc, char **argv) {
     std::string error;
     homa::dp::HostConfig ho;
     ho.name = "launcher";
-    if (!engine_config_from_flags(&ho.worker.engine, &error)) return fail("bad engine knob: " + error);
+    if (!engine_config_from_flags(&ho.worker.engine, &error))
+        return fail("bad engine knob: " + error);
     homa::apps::LocalAddrs local;
     if (!homa::apps::parse_local_addrs(FLAGS_local_ip, &local)) {
         return fail("bad --local_ip " + FLAGS_local_ip + " (want IPv4, IPv6, or IPv4,IPv6)");
@@ -220,12 +221,14 @@ int run(int argc, char **argv) {
     if (!host) return fail(error);
 
     if (int rc = rte_pdump_init(); rc < 0) {
-        fprintf(stderr, "homa-dp: pdump unavailable (%s): dpdk-pdump needs a primary process "
-                        "with shared config (no --no-shconf / --in-memory)\n", rte_strerror(rte_errno));
+        fprintf(stderr,
+                "homa-dp: pdump unavailable (%s): dpdk-pdump needs a primary process "
+                "with shared config (no --no-shconf / --in-memory)\n",
+                rte_strerror(rte_errno));
     }
-    homa::dp::Port *commands = homa::dp::Port::create("homa_launcher_cmd", 64,
-                                                      homa::dp::PortMode::kMultiProducer,
-                                                      static_cast<int>(rte_socket_id()));
+    homa::dp::Port *commands =
+        homa::dp::Port::create("homa_launcher_cmd", 64, homa::dp::PortMode::kMultiProducer,
+                               static_cast<int>(rte_socket_id()));
     if (commands == nullptr) return fail("cannot create the command port");
     homa::launcher::Service service(host->worker(0), *commands, echo_ports);
     if (service.open(&error) < 0) return fail(error);
@@ -245,8 +248,9 @@ int run(int argc, char **argv) {
         }
         control_lcore = rte_get_next_lcore(worker_lcore, 1, 0);
         if (control_lcore >= RTE_MAX_LCORE) {
-            return fail("--serve_file/--serve_dir need a third lcore for the control lcore: "
-                        "e.g. -l 0,1,2 or --lcores=0@0,1@1,2@0");
+            return fail(
+                "--serve_file/--serve_dir need a third lcore for the control lcore: "
+                "e.g. -l 0,1,2 or --lcores=0@0,1@1,2@0");
         }
         if (FLAGS_file_port == 0 || FLAGS_file_port >= 0x8000) {
             return fail("bad --file_port " + std::to_string(FLAGS_file_port) + " (1..32767)");
@@ -296,13 +300,17 @@ int run(int argc, char **argv) {
         }
         if (FLAGS_file_nice != 0) {
             // Runs on the control lcore itself: setpriority(PRIO_PROCESS, 0) is the caller.
-            homa::dp::Port *reply = homa::dp::Port::create(
-                "homa_launcher_nice", 4, homa::dp::PortMode::kSingleProducer,
-                static_cast<int>(rte_socket_id()));
+            homa::dp::Port *reply =
+                homa::dp::Port::create("homa_launcher_nice", 4, homa::dp::PortMode::kSingleProducer,
+                                       static_cast<int>(rte_socket_id()));
             homa::dp::Message m;
-            homa::dp::prepare_call(&m, reply, [](void *v) {
-                return setpriority(PRIO_PROCESS, 0, *static_cast<int32_t *>(v)) == 0 ? 0 : -errno;
-            }, &FLAGS_file_nice);
+            homa::dp::prepare_call(
+                &m, reply,
+                [](void *v) {
+                    return setpriority(PRIO_PROCESS, 0, *static_cast<int32_t *>(v)) == 0 ? 0
+                                                                                         : -errno;
+                },
+                &FLAGS_file_nice);
             int rc = reply == nullptr ? -ENOMEM : control->call(&m, 2'000'000'000ull);
             if (rc != 0) {
                 fprintf(stderr, "homa-dp: control lcore keeps nice 0 (%s)\n", strerror(-rc));
@@ -336,9 +344,11 @@ int run(int argc, char **argv) {
         while (!g_quit) {
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
             auto now = std::chrono::steady_clock::now();
-            if (FLAGS_duration > 0 && now - start >= std::chrono::duration<double>(FLAGS_duration)) break;
+            if (FLAGS_duration > 0 && now - start >= std::chrono::duration<double>(FLAGS_duration))
+                break;
             if (FLAGS_stats_period && now >= next_stats) {
-                printf("--- stats at %.0f s ---\n%s", std::chrono::duration<double>(now - start).count(),
+                printf("--- stats at %.0f s ---\n%s",
+                       std::chrono::duration<double>(now - start).count(),
                        homa::launcher::format_counters(host->worker(0), false).c_str());
                 fflush(stdout);
                 next_stats += std::chrono::seconds(FLAGS_stats_period);

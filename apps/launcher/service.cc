@@ -95,16 +95,14 @@ int Service::handle(ServiceRequest &req, uint16_t op) {
     Engine &eng = worker_.engine();
     switch (op) {
         case kOpSnapshotRpcs:
-            req.count = static_cast<uint32_t>(eng.snapshot_rpcs(
-                {static_cast<Engine::RpcInfo *>(req.out), req.capacity}));
+            req.count = static_cast<uint32_t>(
+                eng.snapshot_rpcs({static_cast<Engine::RpcInfo *>(req.out), req.capacity}));
             return 0;
         case kOpSnapshotPeers:
-            req.count = static_cast<uint32_t>(eng.snapshot_peers(
-                {static_cast<Engine::PeerInfo *>(req.out), req.capacity}));
+            req.count = static_cast<uint32_t>(
+                eng.snapshot_peers({static_cast<Engine::PeerInfo *>(req.out), req.capacity}));
             return 0;
-        case kOpGetConfig:
-            *static_cast<EngineConfig *>(req.out) = eng.config();
-            return 0;
+        case kOpGetConfig: *static_cast<EngineConfig *>(req.out) = eng.config(); return 0;
         case kOpSetKnob: {
             size_t count;
             const apps::KnobInfo *k = apps::knobs(&count);

@@ -4,8 +4,8 @@
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -18,16 +18,16 @@
 namespace homa::launcher {
 
 enum ServiceOp : uint16_t {
-    kOpSnapshotRpcs = 1,   ///< out: Engine::RpcInfo[capacity]; count set in the reply.
-    kOpSnapshotPeers,      ///< out: Engine::PeerInfo[capacity].
-    kOpGetConfig,          ///< out: EngineConfig.
-    kOpSetKnob,            ///< knob index + value; why: error text.
+    kOpSnapshotRpcs = 1,  ///< out: Engine::RpcInfo[capacity]; count set in the reply.
+    kOpSnapshotPeers,     ///< out: Engine::PeerInfo[capacity].
+    kOpGetConfig,         ///< out: EngineConfig.
+    kOpSetKnob,           ///< knob index + value; why: error text.
     kOpClearStats,
-    kOpStart,              ///< Resume polling the port.
-    kOpStop,               ///< Stop polling the port (RPCs stall; commands are still served).
-    kOpFreeze,             ///< Freeze this host's timetrace, send FREEZE to every known peer
-                           ///< (count: FREEZEs queued; value: 1 if this call froze, 0 if it
-                           ///< was frozen already).
+    kOpStart,   ///< Resume polling the port.
+    kOpStop,    ///< Stop polling the port (RPCs stall; commands are still served).
+    kOpFreeze,  ///< Freeze this host's timetrace, send FREEZE to every known peer
+                ///< (count: FREEZEs queued; value: 1 if this call froze, 0 if it
+                ///< was frozen already).
 };
 
 /** Body of a service command (fits the 64-byte message body). */
@@ -41,7 +41,7 @@ struct ServiceRequest {
 };
 
 class Service {
-public:
+  public:
     /** `echo_ports`: server ports answered with zero-copy echo. Main lcore, before launch. */
     Service(dp::Worker &worker, dp::Port &commands, std::vector<uint16_t> echo_ports);
     /** Opens the echo sockets; returns 0 or the first error (and fills `error`). */
@@ -64,7 +64,7 @@ public:
     std::atomic<uint64_t> echo_retries{0};   ///< Replies deferred: every send slot was busy.
     std::atomic<uint64_t> echo_failures{0};  ///< Replies refused otherwise (the RPC is gone).
 
-private:
+  private:
     void serve_commands();
     int handle(ServiceRequest &req, uint16_t op);
 

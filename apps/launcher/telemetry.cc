@@ -38,7 +38,7 @@ std::atomic<int> g_active{0};  // callbacks between entry and exit
 
 // Holds the target for the duration of one callback; unregister waits for holders to leave.
 class Hold {
-public:
+  public:
     Hold() {
         g_active.fetch_add(1);
         target = g_target.load();

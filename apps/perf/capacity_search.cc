@@ -28,8 +28,7 @@ double settle(LoadDriver &driver, const CapacityConfig &cfg, const std::atomic<b
     Completed c;
     while (!quit.load(std::memory_order_relaxed) && (now = rte_rdtsc()) < limit) {
         driver.poll();
-        while (driver.next_response(&c, false)) {
-        }
+        while (driver.next_response(&c, false)) {}
         if (uint64_t p = driver.packets(); p != packets) {
             packets = p;
             changed = now;

@@ -18,9 +18,7 @@ namespace homa::perf {
 namespace {
 
 // "Full for now": the request is retried on a later iteration, not counted as failed.
-bool retriable(int rc) {
-    return rc == -ENOBUFS || rc == -ENOMEM || rc == -EAGAIN;
-}
+bool retriable(int rc) { return rc == -ENOBUFS || rc == -ENOMEM || rc == -EAGAIN; }
 
 }  // namespace
 

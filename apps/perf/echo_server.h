@@ -35,7 +35,7 @@ struct ServerStats {
 };
 
 class EchoServer {
-public:
+  public:
     /** `pattern`: homa-perf's request bytes (1,000,000 of them) for retried replies.
      *  `send_slots`: the worker's max_zero_copy_sends (0: unknown, no hold-back). */
     EchoServer(const uint8_t *pattern, uint32_t send_slots, uint32_t retry_capacity = 65536);
@@ -47,7 +47,7 @@ public:
     uint32_t serve(dp::RemoteSocket &s);
     const ServerStats &stats() const noexcept { return stats_; }
 
-private:
+  private:
     struct PendingReply {
         Endpoint peer;
         uint64_t id = 0;

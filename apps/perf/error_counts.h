@@ -11,7 +11,7 @@
 namespace homa::perf {
 
 class ErrorCounts {
-public:
+  public:
     static constexpr int kMaxErrno = 160;  ///< Linux errnos end at 133; beyond goes to "other".
 
     /** Counts one failure with `error` (a positive or negative errno; 0 is ignored). */
@@ -32,7 +32,7 @@ public:
      *  always present, then every other non-zero errno by name. */
     void print_json(FILE *out) const;
 
-private:
+  private:
     uint64_t counts_[kMaxErrno] = {};  ///< Index 0: errnos beyond kMaxErrno.
     uint64_t total_ = 0;
 };

@@ -49,7 +49,8 @@ bool file_call(dp::Worker &w, dp::Socket &client, const FileMixOptions &o, fp::O
         }
     }
     if (m.error() != 0) {
-        *error = std::string("file service RPC failed: ") + strerror(m.error() < 0 ? -m.error() : m.error());
+        *error = std::string("file service RPC failed: ") +
+                 strerror(m.error() < 0 ? -m.error() : m.error());
         return false;
     }
     std::vector<uint8_t> all(m.length());
@@ -92,13 +93,14 @@ bool run_file_mix(dp::Worker &w, dp::Socket &client, const FileMixOptions &o,
     fp::ResponseHeader st;
     if (!file_call(w, client, o, fp::Op::kStat, quit, &st, nullptr, error)) return false;
     if (st.status != 0) {
-        *error = "file service: " + o.file + ": " +
-                 fp::status_name(static_cast<fp::Status>(st.status));
+        *error =
+            "file service: " + o.file + ": " + fp::status_name(static_cast<fp::Status>(st.status));
         return false;
     }
     const uint64_t file_size = st.file_size;
     if (file_size < o.file_bytes) {
-        *error = "the served file (" + std::to_string(file_size) + " bytes) is shorter than one read";
+        *error =
+            "the served file (" + std::to_string(file_size) + " bytes) is shorter than one read";
         return false;
     }
     int verify_fd = -1;
@@ -115,7 +117,8 @@ bool run_file_mix(dp::Worker &w, dp::Socket &client, const FileMixOptions &o,
     for (uint32_t i = 0; i < o.echo_bytes; ++i) echo_body[i] = pattern_at(i);
     std::vector<Slot> slots(o.max_outstanding);
     std::vector<uint32_t> free_slots;
-    const uint32_t every = o.fraction > 0 ? static_cast<uint32_t>(std::lround(1.0 / o.fraction)) : 0;
+    const uint32_t every =
+        o.fraction > 0 ? static_cast<uint32_t>(std::lround(1.0 / o.fraction)) : 0;
 
     for (const std::string &name : o.phases) {
         FileMixPhase ph;
@@ -172,8 +175,8 @@ bool run_file_mix(dp::Worker &w, dp::Socket &client, const FileMixOptions &o,
                         offset %= (file_size / o.file_bytes) * uint64_t{o.file_bytes};
                     }
                     uint8_t buf[sizeof(fp::RequestHeader) + fp::kMaxName];
-                    size_t n = fp::encode_request(buf, fp::Op::kRead, flags, o.file, offset,
-                                                  o.file_bytes);
+                    size_t n =
+                        fp::encode_request(buf, fp::Op::kRead, flags, o.file, offset, o.file_bytes);
                     rc = client.send(o.files, {buf, n}, s, &id);
                     sl.offset = offset;
                     if (rc == 0) {
@@ -218,8 +221,9 @@ bool run_file_mix(dp::Worker &w, dp::Socket &client, const FileMixOptions &o,
                 if (m.error() != 0 || !fp::decode_response({first, n}, m.length(), &h) ||
                     h.status != 0 || h.length != o.file_bytes) {
                     ++ph.file_errors;
-                    ph.last_error = m.error() != 0 ? std::string("RPC: ") + strerror(std::abs(m.error()))
-                                                   : fp::status_name(static_cast<fp::Status>(h.status));
+                    ph.last_error = m.error() != 0
+                                        ? std::string("RPC: ") + strerror(std::abs(m.error()))
+                                        : fp::status_name(static_cast<fp::Status>(h.status));
                     continue;
                 }
                 if (verify_fd >= 0) {
@@ -246,8 +250,7 @@ bool run_file_mix(dp::Worker &w, dp::Socket &client, const FileMixOptions &o,
         if (in_flight != 0) (void)client.abort(0, 0);
         for (int i = 0; i < 1000; ++i) w.poll();
         dp::RecvMessage stale;
-        while (client.recv(kRecvResponse, 0, &stale) == 0) {
-        }
+        while (client.recv(kRecvResponse, 0, &stale) == 0) {}
         ph.seconds = double(last_done - start) / 1e9;
         fp::ServerCounters after{};
         if (have_before && server_counters(w, client, o, quit, &after)) {
@@ -262,8 +265,9 @@ bool run_file_mix(dp::Worker &w, dp::Socket &client, const FileMixOptions &o,
 }
 
 void print_file_mix(FILE *f, const FileMixOptions &o, const std::vector<FileMixPhase> &phases) {
-    fprintf(f, "file mix: %.0f RPC/s for %.1f s per phase; every %ld-th RPC reads %u B of %s, "
-               "the rest echo %u B\n",
+    fprintf(f,
+            "file mix: %.0f RPC/s for %.1f s per phase; every %ld-th RPC reads %u B of %s, "
+            "the rest echo %u B\n",
             o.rate, o.duration, o.fraction > 0 ? std::lround(1.0 / o.fraction) : 0L, o.file_bytes,
             o.file.c_str(), o.echo_bytes);
     fprintf(f, "%-11s %8s %9s %9s %7s %9s %9s %9s %6s %6s %10s %7s %s\n", "phase", "echoes",
@@ -276,17 +280,22 @@ void print_file_mix(FILE *f, const FileMixOptions &o, const std::vector<FileMixP
                 p.echo.quantile(0.99) / 1e3, p.file_ok, p.file.quantile(0.5) / 1e6,
                 p.file.quantile(0.99) / 1e6, mbps, p.cold_reads,
                 p.file_errors + p.echo_errors + p.unfinished,
-                p.server_ok ? std::to_string(p.server.worker_blocked_ns / 1000000.0).substr(0, 8).c_str()
-                            : "?",
+                p.server_ok
+                    ? std::to_string(p.server.worker_blocked_ns / 1000000.0).substr(0, 8).c_str()
+                    : "?",
                 p.server_ok ? std::to_string(p.server.pulls).c_str() : "?", p.evict.c_str());
-        if (!p.last_error.empty()) fprintf(f, "  %s: e.g. %s\n", p.name.c_str(), p.last_error.c_str());
-        if (p.skipped) fprintf(f, "  %s: %lu arrivals skipped (max_outstanding)\n", p.name.c_str(), p.skipped);
+        if (!p.last_error.empty())
+            fprintf(f, "  %s: e.g. %s\n", p.name.c_str(), p.last_error.c_str());
+        if (p.skipped)
+            fprintf(f, "  %s: %lu arrivals skipped (max_outstanding)\n", p.name.c_str(), p.skipped);
     }
 }
 
-void print_file_mix_json(FILE *f, const FileMixOptions &o, const std::vector<FileMixPhase> &phases) {
-    fprintf(f, "{\"file_mix\": {\"rate\": %.1f, \"duration\": %.2f, \"fraction\": %.4f, "
-               "\"file_bytes\": %u, \"echo_bytes\": %u, \"phases\": [",
+void print_file_mix_json(FILE *f, const FileMixOptions &o,
+                         const std::vector<FileMixPhase> &phases) {
+    fprintf(f,
+            "{\"file_mix\": {\"rate\": %.1f, \"duration\": %.2f, \"fraction\": %.4f, "
+            "\"file_bytes\": %u, \"echo_bytes\": %u, \"phases\": [",
             o.rate, o.duration, o.fraction, o.file_bytes, o.echo_bytes);
     for (size_t i = 0; i < phases.size(); ++i) {
         const auto &p = phases[i];

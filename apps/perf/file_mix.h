@@ -26,19 +26,19 @@
 namespace homa::perf {
 
 struct FileMixOptions {
-    std::string file;              ///< Served name.
-    Endpoint files;                ///< The file service.
-    Endpoint echo;                 ///< The echo service.
-    double fraction = 0.1;         ///< Share of RPCs that read the file.
+    std::string file;       ///< Served name.
+    Endpoint files;         ///< The file service.
+    Endpoint echo;          ///< The echo service.
+    double fraction = 0.1;  ///< Share of RPCs that read the file.
     uint32_t file_bytes = apps::file::kMaxRead;
     uint32_t echo_bytes = 100;
-    double rate = 1000;            ///< RPCs per second, all kinds.
-    double duration = 3;           ///< Seconds of arrivals per phase.
-    double drain = 5;              ///< Seconds to wait for the last responses.
+    double rate = 1000;   ///< RPCs per second, all kinds.
+    double duration = 3;  ///< Seconds of arrivals per phase.
+    double drain = 5;     ///< Seconds to wait for the last responses.
     uint32_t max_outstanding = 4096;
     /** Phases, in order: "echo", "prefetch", "noprefetch". */
     std::vector<std::string> phases = {"echo", "prefetch", "noprefetch"};
-    std::string verify_path;       ///< If set: compare read bytes with this local copy.
+    std::string verify_path;  ///< If set: compare read bytes with this local copy.
 };
 
 struct FileMixPhase {
@@ -46,15 +46,15 @@ struct FileMixPhase {
     LatencyHistogram echo, file;
     uint64_t echo_errors = 0;
     uint64_t file_ok = 0, file_errors = 0, file_bad_bytes = 0;
-    uint64_t cold_reads = 0;       ///< Reads before the walk wrapped around the file.
-    uint64_t file_bytes = 0;       ///< Data bytes received.
-    uint64_t skipped = 0;          ///< Arrivals with max_outstanding already in flight.
+    uint64_t cold_reads = 0;  ///< Reads before the walk wrapped around the file.
+    uint64_t file_bytes = 0;  ///< Data bytes received.
+    uint64_t skipped = 0;     ///< Arrivals with max_outstanding already in flight.
     uint64_t unfinished = 0;
-    double seconds = 0;            ///< From the first arrival to the last response.
-    std::string evict;             ///< What the evict before the phase answered.
+    double seconds = 0;                   ///< From the first arrival to the last response.
+    std::string evict;                    ///< What the evict before the phase answered.
     apps::file::ServerCounters server{};  ///< Server counters accrued during the phase.
     bool server_ok = false;
-    std::string last_error;        ///< One example of a file error, for the report.
+    std::string last_error;  ///< One example of a file error, for the report.
 };
 
 /** Runs the phases; false with `error` if the file service cannot be reached at all. */

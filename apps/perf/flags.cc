@@ -171,14 +171,16 @@ bool check_flags(std::string *error) {
         *error = "--server_port must be 1..32767";
     } else if (!FLAGS_file_name.empty() &&
                (FLAGS_role != "client" || FLAGS_app_threads || FLAGS_ring_pair)) {
-        *error = "--file_name needs --role=client against a launcher serving the file "
-                 "(run-to-completion, no --app_threads or --ring_pair)";
+        *error =
+            "--file_name needs --role=client against a launcher serving the file "
+            "(run-to-completion, no --app_threads or --ring_pair)";
     } else if (!FLAGS_file_name.empty() &&
                (FLAGS_file_fraction < 0 || FLAGS_file_fraction > 1 || FLAGS_file_bytes == 0 ||
                 FLAGS_file_bytes > 999976 || FLAGS_file_port == 0 || FLAGS_file_port >= 0x8000 ||
                 FLAGS_echo_bytes == 0 || FLAGS_echo_bytes > 1000000 || FLAGS_rate <= 0)) {
-        *error = "--file_fraction must be 0..1, --file_bytes 1..999976, --file_port 1..32767, "
-                 "--echo_bytes 1..1000000, and the mixed workload needs --rate > 0";
+        *error =
+            "--file_fraction must be 0..1, --file_bytes 1..999976, --file_port 1..32767, "
+            "--echo_bytes 1..1000000, and the mixed workload needs --rate > 0";
     } else if (FLAGS_outstanding == 0 || FLAGS_outstanding > kMaxOutstanding) {
         *error = "--outstanding must be 1..1000000";
     } else if (FLAGS_rate < 0 || FLAGS_load_gbps < 0 || FLAGS_duration < 0) {

@@ -73,8 +73,11 @@ bool FreezeCondition::parse(const std::string &spec, FreezeCondition *out, std::
 
 FreezeTrigger::FreezeTrigger(std::unique_ptr<LoadDriver> inner, TraceFreeze &freeze,
                              FreezeCondition cond, uint32_t max_cookies)
-    : inner_(std::move(inner)), freeze_(freeze), cond_(cond),
-      sent_tsc_(cond.p99_above_ns ? max_cookies : 0), tsc_hz_(rte_get_tsc_hz()) {
+    : inner_(std::move(inner)),
+      freeze_(freeze),
+      cond_(cond),
+      sent_tsc_(cond.p99_above_ns ? max_cookies : 0),
+      tsc_hz_(rte_get_tsc_hz()) {
     window_.reserve(kWindow);
 }
 
@@ -112,8 +115,10 @@ bool FreezeTrigger::next_response(Completed *out, bool verify) {
 void FreezeTrigger::fire(const std::string &why) {
     fired_ = true;
     freeze_.sync_freeze();
-    fprintf(stderr, "homa-perf: --freeze_on=%s: %s: timetrace frozen here, FREEZE sent to the "
-                    "peers\n", FLAGS_freeze_on.c_str(), why.c_str());
+    fprintf(stderr,
+            "homa-perf: --freeze_on=%s: %s: timetrace frozen here, FREEZE sent to the "
+            "peers\n",
+            FLAGS_freeze_on.c_str(), why.c_str());
 }
 
 bool install_freeze_trigger(dp::Host &host, uint32_t max_cookies,
@@ -121,8 +126,8 @@ bool install_freeze_trigger(dp::Host &host, uint32_t max_cookies,
     if (FLAGS_freeze_on.empty()) return true;
     FreezeCondition c;
     if (!FreezeCondition::parse(FLAGS_freeze_on, &c, error)) return false;
-    *driver = std::make_unique<FreezeTrigger>(std::move(*driver), host.trace_freeze(), c,
-                                              max_cookies);
+    *driver =
+        std::make_unique<FreezeTrigger>(std::move(*driver), host.trace_freeze(), c, max_cookies);
     return true;
 }
 

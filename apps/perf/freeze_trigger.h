@@ -14,15 +14,15 @@
 #include <string>
 #include <vector>
 
-#include "load_driver.h"
 #include "homa/dataplane/host.h"
+#include "load_driver.h"
 
 namespace homa::perf {
 
 /** What --freeze_on watches. */
 struct FreezeCondition {
-    bool on_timeout = false;      ///< An RPC completed with ETIMEDOUT.
-    uint64_t p99_above_ns = 0;    ///< p99 of a 1000-RPC window above this (0: not watched).
+    bool on_timeout = false;    ///< An RPC completed with ETIMEDOUT.
+    uint64_t p99_above_ns = 0;  ///< p99 of a 1000-RPC window above this (0: not watched).
     bool any() const { return on_timeout || p99_above_ns != 0; }
     /** "timeout", "p99>X" (X > 0 in microseconds) or both, comma-separated. Returns false with
      *  `error` naming the bad part. */
@@ -32,7 +32,7 @@ struct FreezeCondition {
 /** Passes every call through and, once, sync-freezes `freeze` when the condition holds. Calls
  *  come from the load loop's thread only (sync_freeze may be called from any thread). */
 class FreezeTrigger final : public LoadDriver {
-public:
+  public:
     static constexpr uint32_t kWindow = 1000;
 
     /** `max_cookies`: the load loop's slots (a cookie's low 32 bits) run 0..max_cookies-1; RTTs
@@ -47,7 +47,7 @@ public:
     const ServerStats *server_stats() const override { return inner_->server_stats(); }
     bool fired() const { return fired_; }
 
-private:
+  private:
     void fire(const std::string &why);
 
     std::unique_ptr<LoadDriver> inner_;

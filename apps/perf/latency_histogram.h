@@ -9,7 +9,7 @@
 namespace homa::perf {
 
 class LatencyHistogram {
-public:
+  public:
     static constexpr int kSubBits = 7;  // 128 linear steps per power of two: < 1 % error
     static constexpr int kBuckets = 64 << kSubBits;
 
@@ -31,7 +31,7 @@ public:
         }
     }
 
-private:
+  private:
     static int index(uint64_t v) noexcept;
     static uint64_t upper_edge(int idx) noexcept;
 

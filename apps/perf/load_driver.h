@@ -23,7 +23,7 @@ struct Completed {
 };
 
 class LoadDriver {
-public:
+  public:
     virtual ~LoadDriver() = default;
     /** Lets the host progress (poll the worker, serve echo); true if anything happened. */
     virtual bool poll() = 0;
@@ -43,7 +43,7 @@ public:
     /** A new tag for the cookies of one phase: responses of an earlier phase are recognised. */
     uint32_t next_generation() noexcept { return ++generation_; }
 
-private:
+  private:
     uint32_t generation_ = 0;
 };
 
@@ -54,7 +54,7 @@ uint64_t engine_packets(dp::Worker &worker);
  *  thread polls itself. A server on another worker of this process (two dataplanes over a
  *  net_ring pair) has that worker polled here too. */
 class LocalDriver final : public LoadDriver {
-public:
+  public:
     LocalDriver(dp::Worker &worker, dp::Socket &client, dp::Socket *server, Endpoint server_addr,
                 const uint8_t *pattern, uint32_t send_slots)
         : worker_(worker),
@@ -70,7 +70,7 @@ public:
     uint64_t packets() override { return engine_packets(worker_); }
     const ServerStats *server_stats() const override { return server_ ? &echo_.stats() : nullptr; }
 
-private:
+  private:
     dp::Worker &worker_;
     dp::Socket &client_;
     dp::Socket *server_;
@@ -80,9 +80,7 @@ private:
 };
 
 /** The pattern byte at message offset i (payload verification is by position). */
-inline uint8_t pattern_at(uint32_t i) {
-    return static_cast<uint8_t>(i * 7 + (i >> 8) + 1);
-}
+inline uint8_t pattern_at(uint32_t i) { return static_cast<uint8_t>(i * 7 + (i >> 8) + 1); }
 
 /** True if a received message holds `length` bytes of the request pattern (any message type
  *  with length() and piece(i), pieces being 64 KiB apart in the message). */

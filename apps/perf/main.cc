@@ -22,8 +22,8 @@
 #include "apps/launcher/counters.h"
 #include "file_mix.h"
 #include "flags.h"
-#include "homa/dataplane/host.h"
 #include "freeze_trigger.h"
+#include "homa/dataplane/host.h"
 #include "homa/dataplane/socket.h"
 #include "homa/dataplane/socket_service.h"
 #include "load_driver.h"
@@ -38,9 +38,7 @@ namespace {
 std::atomic<bool> g_quit{false};      // set by SIGINT/SIGTERM; the only global, as in DPDK apps
 constexpr uint32_t kRpcSlack = 1024;  // engine RPCs beyond the load's (stragglers, server side)
 
-void on_signal(int) {
-    g_quit.store(true);
-}
+void on_signal(int) { g_quit.store(true); }
 
 int fail(const std::string &msg) {
     fprintf(stderr, "homa-perf: %s\n", msg.c_str());
@@ -212,22 +210,23 @@ int run(int argc, char **argv) {
     homa::perf::RunInfo &info = report.info;
     info.driver = host->port_info().driver;
     info.mode = (FLAGS_role == "both" ? std::string("client+server in one process") : FLAGS_role) +
-                (FLAGS_ring_pair         ? ", two dataplanes over a net_ring pair"
-                 : is_local(server_ip)   ? ", local delivery"
-                                         : "") +
+                (FLAGS_ring_pair       ? ", two dataplanes over a net_ring pair"
+                 : is_local(server_ip) ? ", local delivery"
+                                       : "") +
                 (FLAGS_app_threads ? "" : ", one worker lcore (run-to-completion)");
     info.memory = rte_eal_has_hugepages() ? "hugepages" : "--no-huge (4 KiB pages, slower)";
     info.tsc_ghz = double(rte_get_tsc_hz()) / 1e9;
 
     if (!client_role) {
-        fprintf(stderr, "homa-perf: serving echo on %s:%u (%s)\n", homa::apps::format_ip(server_ip).c_str(), FLAGS_server_port,
-                info.driver.c_str());
+        fprintf(stderr, "homa-perf: serving echo on %s:%u (%s)\n",
+                homa::apps::format_ip(server_ip).c_str(), FLAGS_server_port, info.driver.c_str());
         homa::perf::EchoServer echo(pattern, ho.worker.max_zero_copy_sends);
         homa::perf::ServerStats st =
             homa::perf::serve_only(worker, server, echo, FLAGS_duration, g_quit);
         fprintf(stderr, "homa-perf: served %lu requests\n", st.served);
         fprintf(stderr, "homa-perf: echo server: %s\n", st.describe().c_str());
-        if (!homa::perf::write_timetrace({host.get()}, [&] { worker.poll(); }, &error)) {
+        if (!homa::perf::write_timetrace(
+                {host.get()}, [&] { worker.poll(); }, &error)) {
             return fail(error);
         }
         report.engines.push_back(homa::perf::summarize_engine(worker, "server"));

@@ -16,9 +16,7 @@
 namespace homa::perf {
 namespace {
 
-bool retriable(int rc) {
-    return rc == -ENOBUFS || rc == -ENOMEM || rc == -EAGAIN;
-}
+bool retriable(int rc) { return rc == -ENOBUFS || rc == -ENOMEM || rc == -EAGAIN; }
 
 struct Pending {
     uint64_t scheduled = 0;  ///< TSC of the arrival.
@@ -30,7 +28,7 @@ struct Pending {
 
 /** A FIFO of fixed capacity. */
 class Backlog {
-public:
+  public:
     explicit Backlog(uint32_t capacity) : ring_(std::max<uint32_t>(capacity, 1)) {}
     bool full() const noexcept { return size_ == ring_.size(); }
     bool empty() const noexcept { return size_ == 0; }
@@ -45,7 +43,7 @@ public:
         --size_;
     }
 
-private:
+  private:
     std::vector<Pending> ring_;
     size_t head_ = 0, size_ = 0;
 };
@@ -57,7 +55,7 @@ private:
  * process: exact, and a 0 rate simply skips its segment).
  */
 class ArrivalClock {
-public:
+  public:
     ArrivalClock(const std::vector<RateSegment> &schedule, uint64_t start, uint64_t hz)
         : hz_(double(hz)), next_(start) {
         uint64_t t = start;
@@ -84,7 +82,7 @@ public:
         }
     }
 
-private:
+  private:
     double hz_;
     uint64_t next_;
     size_t seg_ = 0;

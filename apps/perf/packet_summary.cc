@@ -13,9 +13,7 @@ constexpr PacketType kControl[] = {
     PacketType::kGrant, PacketType::kResend,     PacketType::kAck,    PacketType::kNeedAck,
     PacketType::kBusy,  PacketType::kRpcUnknown, PacketType::kCutoffs};
 
-size_t idx(PacketType t) {
-    return static_cast<uint8_t>(t) - wire::kFirstPacketType;
-}
+size_t idx(PacketType t) { return static_cast<uint8_t>(t) - wire::kFirstPacketType; }
 
 std::string per_type(const uint64_t (&v)[EngineSummary::kTypes]) {
     std::string out;

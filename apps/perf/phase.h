@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "apps/common/workload.h"
 #include "error_counts.h"
 #include "latency_histogram.h"
-#include "apps/common/workload.h"
 
 namespace homa::perf {
 
@@ -100,9 +100,9 @@ struct PhaseResult {
      *  10^6 live RPCs L is a second or more), since the window also waits for their ends. */
     uint64_t completions_in_window = 0;
     uint64_t completed_bytes_in_window = 0;
-    uint64_t total_cycles = 0;   ///< TSC cycles of the window.
-    uint64_t busy_cycles = 0;    ///< ... in loop iterations that did work.
-    uint64_t packets = 0;        ///< Homa packets in + out of the client engine in the window.
+    uint64_t total_cycles = 0;  ///< TSC cycles of the window.
+    uint64_t busy_cycles = 0;   ///< ... in loop iterations that did work.
+    uint64_t packets = 0;       ///< Homa packets in + out of the client engine in the window.
     uint64_t verified = 0;
     uint64_t verify_failures = 0;
     LatencyHistogram rtt;
@@ -126,7 +126,7 @@ struct PhaseResult {
     uint32_t ramp_reached = 0;  ///< RPCs in flight when the ramp ended.
     uint32_t ramp_batch = 0;    ///< RPCs added per loop iteration at most, during the ramp.
     double ramp_planned_s = 0;
-    double ramp_s = 0;  ///< How long the ramp took.
+    double ramp_s = 0;    ///< How long the ramp took.
     double warmup_s = 0;  ///< Closed loop: as long as the spec's, or a full turnover if longer.
     /** Closed loop: completions between the ramp's end and the window's start (the window
      *  waits for `outstanding` of them, one turnover, so that it starts in steady state;

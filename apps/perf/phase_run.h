@@ -16,7 +16,7 @@
 namespace homa::perf {
 
 class PhaseRun {
-public:
+  public:
     PhaseRun(LoadDriver &driver, const PhaseSpec &spec, uint32_t slots, PhaseResult *result);
 
     uint64_t hz() const noexcept { return hz_; }
@@ -46,7 +46,7 @@ public:
     /** Marks log entry `i` (if logged) with an outcome. */
     void log_outcome(uint32_t i, Outcome o, uint64_t latency_ns = 0);
 
-private:
+  private:
     struct Slot {
         uint64_t intended = 0;
         uint32_t length = 0;

@@ -26,8 +26,7 @@ bool RemoteDriver::next_response(Completed *out, bool verify) {
 
 void RemoteDriver::abort_all() {
     // -ENOBUFS: the command port is full for now; the worker lcore is draining it.
-    for (int i = 0; i < 100000 && client_.abort(0, 0) == -ENOBUFS; ++i) {
-    }
+    for (int i = 0; i < 100000 && client_.abort(0, 0) == -ENOBUFS; ++i) {}
 }
 
 int WorkerLoop::run(void *arg) {

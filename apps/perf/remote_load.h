@@ -11,7 +11,7 @@
 namespace homa::perf {
 
 class RemoteDriver final : public LoadDriver {
-public:
+  public:
     /** `server` may be nullptr (the server is another process). Requests are copied into the
      *  worker's pool on this thread (RemoteSocket::send), then sent zero-copy from there.
      *  `worker`: the client's worker, only read for its packet counters (racy by design). */
@@ -30,7 +30,7 @@ public:
     uint64_t packets() override { return engine_packets(worker_); }
     const ServerStats *server_stats() const override { return server_ ? &echo_.stats() : nullptr; }
 
-private:
+  private:
     dp::RemoteSocket &client_;
     dp::RemoteSocket *server_;
     Endpoint addr_;

@@ -6,9 +6,7 @@
 namespace homa::perf {
 namespace {
 
-double us(uint64_t ns) {
-    return double(ns) / 1000.0;
-}
+double us(uint64_t ns) { return double(ns) / 1000.0; }
 
 // Closed loop: what completed inside the window (in steady state) over the window. Open loop:
 // the measured arrivals over the time they took to be served (a late backlog stretches it).
@@ -20,13 +18,9 @@ double gbps(const PhaseResult &p) {
     return served_s(p) > 0 ? double(bytes) * 8 / served_s(p) / 1e9 : 0;
 }
 
-double rate(const PhaseResult &p) {
-    return served_s(p) > 0 ? double(served(p)) / served_s(p) : 0;
-}
+double rate(const PhaseResult &p) { return served_s(p) > 0 ? double(served(p)) / served_s(p) : 0; }
 
-double cycles_per(uint64_t cycles, uint64_t n) {
-    return n ? double(cycles) / double(n) : 0;
-}
+double cycles_per(uint64_t cycles, uint64_t n) { return n ? double(cycles) / double(n) : 0; }
 
 void json_hist(FILE *out, const LatencyHistogram &h, double scale) {
     fprintf(out,
@@ -63,8 +57,7 @@ void print_phase_json(FILE *out, const PhaseResult &p) {
             p.overload_skips, p.unfinished, p.backlog_max, p.backlog_cap, p.cap_waits,
             p.max_in_flight, p.unmeasured_rpcs, p.stale, p.window_s, p.elapsed_s, p.warmup_s,
             rate(p), gbps(p), cycles_per(p.total_cycles, served(p)),
-            cycles_per(p.busy_cycles, served(p)),
-            p.packets, cycles_per(p.busy_cycles, p.packets));
+            cycles_per(p.busy_cycles, served(p)), p.packets, cycles_per(p.busy_cycles, p.packets));
     fprintf(out, ", \"send_errors\": ");
     p.send_errors.print_json(out);
     fprintf(out, ", \"response_errors\": ");
@@ -172,14 +165,15 @@ void print_phase_notes(FILE *out, const PhaseResult &p) {
                 pad, p.rate_rps, p.arrivals, p.overload_skips, p.backlog_cap, p.backlog_max,
                 p.cap_waits);
     } else if (p.ramp_target > 1) {
-        fprintf(out,
-                "%s ramp: %u of %u in flight after %.1f ms (planned %.1f ms, <= %u more per "
-                "iteration), then %.0f ms warm-up (%lu completions: %s), excluded; measured "
-                "%.2f s, rates from the %lu completions inside it\n",
-                pad, p.ramp_reached, p.ramp_target, p.ramp_s * 1e3, p.ramp_planned_s * 1e3,
-                p.ramp_batch, p.warmup_s * 1e3, p.warmup_completions,
-                p.warmup_turned_over ? "a full turnover" : "NOT a full turnover, window started anyway",
-                p.window_s, p.completions_in_window);
+        fprintf(
+            out,
+            "%s ramp: %u of %u in flight after %.1f ms (planned %.1f ms, <= %u more per "
+            "iteration), then %.0f ms warm-up (%lu completions: %s), excluded; measured "
+            "%.2f s, rates from the %lu completions inside it\n",
+            pad, p.ramp_reached, p.ramp_target, p.ramp_s * 1e3, p.ramp_planned_s * 1e3,
+            p.ramp_batch, p.warmup_s * 1e3, p.warmup_completions,
+            p.warmup_turned_over ? "a full turnover" : "NOT a full turnover, window started anyway",
+            p.window_s, p.completions_in_window);
     }
     fprintf(out, "%s %s\n", pad, errors_line(p).c_str());
     if (p.packets) {

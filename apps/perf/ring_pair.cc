@@ -8,10 +8,13 @@
 
 namespace homa::perf {
 
-int make_ring_pair(const std::string &name, uint16_t *port_a, uint16_t *port_b, std::string *error) {
+int make_ring_pair(const std::string &name, uint16_t *port_a, uint16_t *port_b,
+                   std::string *error) {
     unsigned socket = rte_socket_id();
-    rte_ring *ab = rte_ring_create((name + "_ab").c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    rte_ring *ba = rte_ring_create((name + "_ba").c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring *ab =
+        rte_ring_create((name + "_ab").c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring *ba =
+        rte_ring_create((name + "_ba").c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (ab == nullptr || ba == nullptr) {
         *error = std::string("ring pair: rte_ring_create: ") + rte_strerror(rte_errno);
         return -rte_errno;

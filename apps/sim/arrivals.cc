@@ -55,8 +55,9 @@ std::vector<MessageSpec> incast(const Topology &topo, uint32_t senders, uint32_t
         m.src = from(rng);
         out.push_back(m);
     }
-    std::stable_sort(out.begin(), out.end(),
-                     [](const MessageSpec &a, const MessageSpec &b) { return a.arrival < b.arrival; });
+    std::stable_sort(out.begin(), out.end(), [](const MessageSpec &a, const MessageSpec &b) {
+        return a.arrival < b.arrival;
+    });
     return out;
 }
 

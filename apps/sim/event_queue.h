@@ -20,7 +20,7 @@ inline constexpr SimTime kPsPerNs = 1000;
 
 template <typename Event>
 class EventQueue {
-public:
+  public:
     void push(SimTime at, const Event &e) {
         heap_.push_back(Entry{at, next_seq_++, e});
         std::push_heap(heap_.begin(), heap_.end(), later);
@@ -44,7 +44,7 @@ public:
     /** Events scheduled so far (the simulator's work, for its speed report). */
     uint64_t scheduled() const noexcept { return next_seq_; }
 
-private:
+  private:
     struct Entry {
         SimTime at;
         uint64_t seq;

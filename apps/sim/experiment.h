@@ -21,7 +21,7 @@
 namespace homa::sim {
 
 struct IncastOptions {
-    uint32_t senders = 0;          ///< 0: no incast (Poisson all-to-all instead).
+    uint32_t senders = 0;  ///< 0: no incast (Poisson all-to-all instead).
     uint32_t big_bytes = 1'000'000;
     uint32_t probes = 200;
     uint32_t probe_bytes = 100;
@@ -29,7 +29,7 @@ struct IncastOptions {
 
 struct ExperimentOptions {
     Topology topo;
-    EngineConfig engine;           ///< local_ip is set per host.
+    EngineConfig engine;  ///< local_ip is set per host.
     double load = 0.8;
     uint64_t messages = 10'000;
     uint64_t seed = 1;
@@ -42,7 +42,7 @@ struct ExperimentOptions {
 std::string validate_options(const ExperimentOptions &o);
 
 struct Targets {
-    double small_half_p99 = 0;        ///< p99 slowdown of messages up to the median length.
+    double small_half_p99 = 0;  ///< p99 slowdown of messages up to the median length.
     uint32_t small_half_max_bytes = 0;
     std::optional<double> worst_bucket_vs_oracle;  ///< max over buckets of homa p99 / oracle p99.
     uint32_t worst_bucket_bytes = 0;
@@ -61,7 +61,7 @@ struct ExperimentResult {
     std::optional<LoadReport> oracle_load;
     ClusterStats cluster;
     Targets targets;
-    double wall_seconds = 0;           ///< The Homa run, after its engines were built.
+    double wall_seconds = 0;  ///< The Homa run, after its engines were built.
     double oracle_wall_seconds = 0;
 };
 

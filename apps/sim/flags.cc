@@ -11,9 +11,12 @@
 #include "apps/sim/workload_priorities.h"
 
 DEFINE_uint32(hosts, 16, "hosts in the cluster (2..144)");
-DEFINE_string(workload, "w3", "message sizes: w1..w5, a byte count, or a file of 'length weight' lines");
+DEFINE_string(workload, "w3",
+              "message sizes: w1..w5, a byte count, or a file of 'length weight' lines");
 DEFINE_string(workload_dir, "config/workloads", "where w1..w5 live");
-DEFINE_double(load, 0.8, "offered load per host: fraction of its link's time taken by the messages' frames (request + reply)");
+DEFINE_double(load, 0.8,
+              "offered load per host: fraction of its link's time taken by the messages' frames "
+              "(request + reply)");
 DEFINE_uint64(messages, 10000, "messages to simulate (Poisson arrivals, all-to-all)");
 DEFINE_double(link_gbps, 25, "link speed of every host (and switch port)");
 DEFINE_uint64(seed, 1, "seed of the arrivals (same seed, same results)");
@@ -35,7 +38,8 @@ DEFINE_bool(progress, true, "progress line on stderr for runs longer than 2 s");
 DEFINE_string(priorities, "workload",
               "unscheduled cutoffs and max_sched_prio: 'workload' (sized for --workload as the "
               "paper does; incast runs use Linux's) or 'linux' (the engine's defaults)");
-DEFINE_string(unsched_cutoffs, "", "8 comma-separated unscheduled cutoffs, priority 0 first (overrides --priorities)");
+DEFINE_string(unsched_cutoffs, "",
+              "8 comma-separated unscheduled cutoffs, priority 0 first (overrides --priorities)");
 DEFINE_int64(overcommit, -1, "alias of --max_overcommit");
 DEFINE_int64(fifo_grant_fraction, -1, "alias of --grant_fifo_fraction (per mille)");
 
@@ -62,9 +66,7 @@ bool parse_list(const std::string &s, std::vector<double> *out) {
             double v = std::stod(item, &used);
             if (used != item.size()) return false;
             out->push_back(v);
-        } catch (...) {
-            return false;
-        }
+        } catch (...) { return false; }
     }
     return !out->empty();
 }
@@ -85,7 +87,8 @@ bool options_from_flags(CliOptions *out, std::string *error) {
     o.messages = FLAGS_messages;
     o.seed = FLAGS_seed;
     o.oracle = FLAGS_oracle;
-    if (FLAGS_drain_ms == 0 || FLAGS_drain_ms > 100'000) return *error = "--drain_ms must be 1..100000", false;
+    if (FLAGS_drain_ms == 0 || FLAGS_drain_ms > 100'000)
+        return *error = "--drain_ms must be 1..100000", false;
     o.drain_ns = FLAGS_drain_ms * 1'000'000;
     o.incast = {FLAGS_incast, FLAGS_incast_bytes, FLAGS_incast_probes, FLAGS_incast_probe_bytes};
 
@@ -95,12 +98,15 @@ bool options_from_flags(CliOptions *out, std::string *error) {
         gflags::CommandLineFlagInfo info;
         gflags::GetCommandLineFlagInfo(k[i].name, &info);
         if (!k[i].set(o.engine, std::stoull(info.current_value))) {
-            return *error = "--" + std::string(k[i].name) + "=" + info.current_value + " is out of range", false;
+            return *error = "--" + std::string(k[i].name) + "=" + info.current_value +
+                            " is out of range",
+                   false;
         }
     }
     t.mtu = o.engine.mtu;
     if (FLAGS_overcommit >= 0) {
-        if (!is_default("max_overcommit")) return *error = "give --overcommit or --max_overcommit, not both", false;
+        if (!is_default("max_overcommit"))
+            return *error = "give --overcommit or --max_overcommit, not both", false;
         if (FLAGS_overcommit > 1024) return *error = "--overcommit must be <= 1024", false;
         o.engine.max_overcommit = static_cast<uint32_t>(FLAGS_overcommit);
     }
@@ -108,7 +114,8 @@ bool options_from_flags(CliOptions *out, std::string *error) {
         if (!is_default("grant_fifo_fraction")) {
             return *error = "give --fifo_grant_fraction or --grant_fifo_fraction, not both", false;
         }
-        if (FLAGS_fifo_grant_fraction > 1000) return *error = "--fifo_grant_fraction is per mille: 0..1000", false;
+        if (FLAGS_fifo_grant_fraction > 1000)
+            return *error = "--fifo_grant_fraction is per mille: 0..1000", false;
         o.engine.grant_fifo_fraction = static_cast<uint32_t>(FLAGS_fifo_grant_fraction);
     }
     if (!FLAGS_unsched_cutoffs.empty()) {
@@ -117,7 +124,8 @@ bool options_from_flags(CliOptions *out, std::string *error) {
             return *error = "--unsched_cutoffs needs 8 comma-separated byte counts", false;
         }
         for (size_t i = 0; i < v.size(); ++i) {
-            if (v[i] < 0 || v[i] > 4294967295.0) return *error = "--unsched_cutoffs: value out of range", false;
+            if (v[i] < 0 || v[i] > 4294967295.0)
+                return *error = "--unsched_cutoffs: value out of range", false;
             o.engine.unsched_cutoffs[i] = static_cast<uint32_t>(v[i]);
         }
     }
@@ -145,11 +153,13 @@ bool options_from_flags(CliOptions *out, std::string *error) {
             return *error = "--sweep_loads needs comma-separated loads, e.g. 0.5,0.8,0.9", false;
         }
         for (double l : out->sweep_loads) {
-            if (!(l > 0 && l <= 1.5)) return *error = "--sweep_loads: each load must be in (0, 1.5]", false;
+            if (!(l > 0 && l <= 1.5))
+                return *error = "--sweep_loads: each load must be in (0, 1.5]", false;
         }
         if (FLAGS_incast) return *error = "--find_max_load and --incast do not combine", false;
     }
-    if (FLAGS_incast == 0 && !apps::Workload::parse(FLAGS_workload, FLAGS_workload_dir, &out->workload, error)) {
+    if (FLAGS_incast == 0 &&
+        !apps::Workload::parse(FLAGS_workload, FLAGS_workload_dir, &out->workload, error)) {
         return false;
     }
     if (FLAGS_incast) {

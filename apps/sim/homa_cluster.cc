@@ -50,18 +50,19 @@ struct FrameMeta {
 
 struct HomaCluster::Impl {
     struct Host {
-        Host(const EngineConfig &cfg, uint32_t pool_pages) : pool(pool_pages), engine(cfg, pool.ops()) {}
+        Host(const EngineConfig &cfg, uint32_t pool_pages)
+            : pool(pool_pages), engine(cfg, pool.ops()) {}
         ScratchPool pool;
         Engine engine;
         SocketId client = 0, server = 0;
-        std::deque<uint32_t> nic;           // frames waiting for the link
+        std::deque<uint32_t> nic;  // frames waiting for the link
         bool link_busy = false;
         uint32_t on_link = 0;
         bool nic_ready_pending = false;
-        std::vector<uint32_t> inbox;        // frames arrived, handled at the next service
+        std::vector<uint32_t> inbox;  // frames arrived, handled at the next service
         bool service_pending = false;
         SimTime cpu_free = 0;
-        std::vector<uint32_t> msg_of_rpc;   // (client id - first) / stride -> message index
+        std::vector<uint32_t> msg_of_rpc;  // (client id - first) / stride -> message index
         uint64_t first_id = 2;
         uint64_t id_stride = 2;
         // The switch port that leads down to this host.
@@ -72,9 +73,14 @@ struct HomaCluster::Impl {
     };
 
     Impl(HomaCluster &o, const Topology &t, std::span<const MessageSpec> m)
-        : owner(o), topo(t), messages(m), sw(t.hosts, t.buffer_bytes),
-          hop_ps(t.propagation_ns * kPsPerNs), switch_ps(t.switch_ns * kPsPerNs),
-          slot(t.mtu + 128), zeros(wire::kMaxMessageLength) {}
+        : owner(o),
+          topo(t),
+          messages(m),
+          sw(t.hosts, t.buffer_bytes),
+          hop_ps(t.propagation_ns * kPsPerNs),
+          switch_ps(t.switch_ns * kPsPerNs),
+          slot(t.mtu + 128),
+          zeros(wire::kMaxMessageLength) {}
 
     HomaCluster &owner;
     Topology topo;
@@ -123,8 +129,8 @@ struct HomaCluster::Impl {
         Host &h = *hosts[spec.src];
         OutMessage out = OutMessage::contiguous(zeros.data(), spec.length, m);
         uint64_t id = 0;
-        int rc = h.engine.send_request(h.client, {Topology::host_ip(spec.dst), kServerPort}, out,
-                                       m, now / kPsPerNs, &id);
+        int rc = h.engine.send_request(h.client, {Topology::host_ip(spec.dst), kServerPort}, out, m,
+                                       now / kPsPerNs, &id);
         if (rc != 0) {
             ++send_errors;
             return;
@@ -249,7 +255,8 @@ struct HomaCluster::Impl {
             case Kind::kArrival: {
                 start_message(e.a);
                 if (next_arrival < messages.size()) {
-                    q.push(messages[next_arrival].arrival, {Kind::kArrival, uint32_t(next_arrival)});
+                    q.push(messages[next_arrival].arrival,
+                           {Kind::kArrival, uint32_t(next_arrival)});
                     ++next_arrival;
                 }
                 break;
@@ -314,7 +321,8 @@ struct HomaCluster::Impl {
 HomaCluster::HomaCluster(const Topology &topo, const EngineConfig &engine,
                          std::span<const MessageSpec> messages, uint32_t pool_pages)
     : impl_(std::make_unique<Impl>(*this, topo, messages)),
-      completed_at_(messages.size(), 0), busy_at_done_(messages.size(), 0) {
+      completed_at_(messages.size(), 0),
+      busy_at_done_(messages.size(), 0) {
     for (uint32_t i = 0; i < topo.hosts; ++i) {
         EngineConfig cfg = engine;
         cfg.local_ip = Topology::host_ip(i);
@@ -366,7 +374,8 @@ ClusterStats HomaCluster::stats() const {
     ClusterStats st;
     for (const auto &h : s.hosts) {
         const EngineStats &es = h->engine.stats();
-        for (size_t t = 0; t <= wire::kLastPacketType; ++t) st.packets_by_type[t] += es.packets_tx[t];
+        for (size_t t = 0; t <= wire::kLastPacketType; ++t)
+            st.packets_by_type[t] += es.packets_tx[t];
         for (uint64_t d : es.drops) st.engine_drops += d;
         st.retransmitted_packets += es.retransmitted_packets;
         st.timeouts += es.client_rpcs_timed_out + es.server_rpcs_timed_out;

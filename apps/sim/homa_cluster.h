@@ -37,22 +37,22 @@ namespace homa::sim {
 /** What a finished (or stopped) run measured. */
 struct ClusterStats {
     uint64_t packets_by_type[wire::kLastPacketType + 1] = {};  ///< Sent by all engines.
-    uint64_t frames = 0;            ///< Frames that entered a host link.
-    uint64_t events = 0;            ///< Events processed.
+    uint64_t frames = 0;                                       ///< Frames that entered a host link.
+    uint64_t events = 0;                                       ///< Events processed.
     uint64_t switch_drops = 0;
     uint64_t max_port_queue_bytes = 0;
     uint64_t max_switch_buffer_bytes = 0;
-    uint64_t send_errors = 0;       ///< send_request refused (e.g. RPC table full).
-    uint64_t engine_drops = 0;      ///< Packets the engines dropped (all reasons).
+    uint64_t send_errors = 0;   ///< send_request refused (e.g. RPC table full).
+    uint64_t engine_drops = 0;  ///< Packets the engines dropped (all reasons).
     uint64_t retransmitted_packets = 0;
     uint64_t timeouts = 0;
     uint64_t grants = 0;
     uint64_t fifo_grants = 0;
-    SimTime end = 0;                ///< Simulated time when the run stopped.
+    SimTime end = 0;  ///< Simulated time when the run stopped.
 };
 
 class HomaCluster {
-public:
+  public:
     /** Host i has address Topology::host_ip(i); `engine` is copied to every host (local_ip,
      *  first_client_id set per host). `pool_pages` bpages per host (the receive buffer). */
     HomaCluster(const Topology &topo, const EngineConfig &engine,
@@ -74,7 +74,9 @@ public:
     /** Per message (same order as given): when the receiver's application got it; 0 if never. */
     const std::vector<SimTime> &completions() const noexcept { return completed_at_; }
     /** Per message: busy time of its receiver's link up to its completion (incast utilisation). */
-    const std::vector<SimTime> &receiver_busy_at_completion() const noexcept { return busy_at_done_; }
+    const std::vector<SimTime> &receiver_busy_at_completion() const noexcept {
+        return busy_at_done_;
+    }
     /** Time host `h`'s link started its first frame (0 if none yet). */
     SimTime first_downlink_start(uint32_t h) const noexcept;
     uint64_t completed() const noexcept { return done_; }
@@ -82,7 +84,7 @@ public:
     const Engine &engine(uint32_t h) const;
     ClusterStats stats() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
     std::vector<SimTime> completed_at_;

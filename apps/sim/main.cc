@@ -55,7 +55,8 @@ int main(int argc, char **argv) {
         "--seed=1 [--json] [--plot=FILE.png] [--oracle] [--find_max_load] [--incast=15]");
     gflags::ParseCommandLineFlags(&argc, &argv, true);
     if (argc > 1) {
-        std::fprintf(stderr, "homa-sim: error: unexpected argument '%s' (flags are --name=value)\n", argv[1]);
+        std::fprintf(stderr, "homa-sim: error: unexpected argument '%s' (flags are --name=value)\n",
+                     argv[1]);
         return 2;
     }
     CliOptions cli;
@@ -81,13 +82,14 @@ int main(int argc, char **argv) {
             ExperimentResult r = run_experiment(o, cli.workload, progress);
             const LoadReport &lr = r.homa_load;
             char line[256];
-            std::snprintf(line, sizeof line,
-                          "  sweep: load %.2f Homa achieved %.3f of arrived %.3f, backlog %.1f -> %.1f MB, "
-                          "incomplete %lu, max port queue %.0f KB: %s; SRPT achieved %.3f: %s\n",
-                          l, lr.achieved, lr.arrived, lr.backlog_mid_mb, lr.backlog_end_mb,
-                          static_cast<unsigned long>(lr.incomplete), r.cluster.max_port_queue_bytes / 1024.0,
-                          lr.sustained ? "sustained" : "NOT sustained", r.oracle_load->achieved,
-                          r.oracle_load->sustained ? "sustained" : "NOT sustained");
+            std::snprintf(
+                line, sizeof line,
+                "  sweep: load %.2f Homa achieved %.3f of arrived %.3f, backlog %.1f -> %.1f MB, "
+                "incomplete %lu, max port queue %.0f KB: %s; SRPT achieved %.3f: %s\n",
+                l, lr.achieved, lr.arrived, lr.backlog_mid_mb, lr.backlog_end_mb,
+                static_cast<unsigned long>(lr.incomplete), r.cluster.max_port_queue_bytes / 1024.0,
+                lr.sustained ? "sustained" : "NOT sustained", r.oracle_load->achieved,
+                r.oracle_load->sustained ? "sustained" : "NOT sustained");
             info.sweep += line;
             if (cli.progress) std::fputs(line, stderr);
             if (lr.sustained && !failed) best = l;

@@ -17,7 +17,7 @@
 namespace homa::sim {
 
 class OutputQueuedSwitch {
-public:
+  public:
     static constexpr uint32_t kPriorities = 8;
 
     OutputQueuedSwitch(uint32_t ports, uint64_t buffer_bytes);
@@ -38,7 +38,7 @@ public:
     uint64_t max_port_bytes() const noexcept { return max_port_bytes_; }
     uint64_t drops() const noexcept { return drops_; }
 
-private:
+  private:
     struct Queued {
         uint32_t frame;
         uint32_t bytes;

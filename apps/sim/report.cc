@@ -32,7 +32,9 @@ void print_table(std::FILE *out, const ExperimentOptions &o, const ExperimentRes
                  const RunInfo &info) {
     const Topology &t = o.topo;
     if (o.incast.senders) {
-        std::fprintf(out, "homa-sim: incast %u x %u B -> host 0, %u probes of %u B, %u hosts at %g Gbps, seed %lu\n",
+        std::fprintf(out,
+                     "homa-sim: incast %u x %u B -> host 0, %u probes of %u B, %u hosts at %g "
+                     "Gbps, seed %lu\n",
                      o.incast.senders, o.incast.big_bytes, o.incast.probes, o.incast.probe_bytes,
                      t.hosts, t.link_gbps, static_cast<unsigned long>(o.seed));
     } else {
@@ -40,21 +42,23 @@ void print_table(std::FILE *out, const ExperimentOptions &o, const ExperimentRes
                      r.workload.c_str(), t.hosts, t.link_gbps, o.load, r.messages.size(),
                      static_cast<unsigned long>(o.seed));
     }
-    std::fprintf(out,
-                 "  RTT %.2f us (RTTbytes %u), unsched_bytes %u, overcommit %u, switch buffer %lu KB, "
-                 "host CPU %lu ns/packet\n",
-                 double(t.rtt()) / 1e6, t.rtt_bytes(), o.engine.unsched_bytes,
-                 o.engine.max_overcommit, static_cast<unsigned long>(t.buffer_bytes >> 10),
-                 static_cast<unsigned long>(t.host_cpu_ns));
+    std::fprintf(
+        out,
+        "  RTT %.2f us (RTTbytes %u), unsched_bytes %u, overcommit %u, switch buffer %lu KB, "
+        "host CPU %lu ns/packet\n",
+        double(t.rtt()) / 1e6, t.rtt_bytes(), o.engine.unsched_bytes, o.engine.max_overcommit,
+        static_cast<unsigned long>(t.buffer_bytes >> 10),
+        static_cast<unsigned long>(t.host_cpu_ns));
     std::fprintf(out, "  priorities (unscheduled cutoffs by level): %s\n",
                  describe_priorities(o.engine).c_str());
-    std::fprintf(out, "\n  slowdown by size (%s)\n", o.incast.senders ? "probes, then the big messages"
-                                                                     : "deciles of the workload's message count");
+    std::fprintf(out, "\n  slowdown by size (%s)\n",
+                 o.incast.senders ? "probes, then the big messages"
+                                  : "deciles of the workload's message count");
     std::fprintf(out, "  %10s %9s %9s %9s %9s %9s %11s\n", "<= bytes", "count", "Homa p50",
                  "Homa p99", "SRPT p50", "SRPT p99", "p99 / SRPT");
     for (const Bucket &b : r.buckets) {
-        std::fprintf(out, "  %10u %9lu %9.2f %9.2f", b.max_bytes, static_cast<unsigned long>(b.count),
-                     b.homa.p50, b.homa.p99);
+        std::fprintf(out, "  %10u %9lu %9.2f %9.2f", b.max_bytes,
+                     static_cast<unsigned long>(b.count), b.homa.p50, b.homa.p99);
         if (b.oracle && b.count) {
             std::fprintf(out, " %9.2f %9.2f %11.2f\n", b.oracle->p50, b.oracle->p99,
                          b.homa.p99 / b.oracle->p99);
@@ -63,30 +67,37 @@ void print_table(std::FILE *out, const ExperimentOptions &o, const ExperimentRes
         }
     }
     if (!o.incast.senders) {
-        std::fprintf(out, "\n  load (fraction of host link time, request + reply frames; arrived and achieved over the "
-                          "second half of the arrivals)\n");
+        std::fprintf(out,
+                     "\n  load (fraction of host link time, request + reply frames; arrived and "
+                     "achieved over the "
+                     "second half of the arrivals)\n");
         print_load(out, "Homa", r.homa_load);
         if (r.oracle_load) print_load(out, "SRPT", *r.oracle_load);
     }
     if (info.max_sustainable_load) {
-        std::fprintf(out, "%s  maximum sustainable load: Homa %.2f, SRPT oracle %.2f\n", info.sweep.c_str(),
-                     *info.max_sustainable_load, info.max_sustainable_load_oracle.value_or(0));
+        std::fprintf(out, "%s  maximum sustainable load: Homa %.2f, SRPT oracle %.2f\n",
+                     info.sweep.c_str(), *info.max_sustainable_load,
+                     info.max_sustainable_load_oracle.value_or(0));
     }
 
     const ClusterStats &c = r.cluster;
     const double n = r.messages.empty() ? 1 : double(r.messages.size());
     std::fprintf(out, "\n  packets per message:");
     for (uint8_t ty = wire::kFirstPacketType; ty <= wire::kLastPacketType; ++ty) {
-        if (c.packets_by_type[ty]) std::fprintf(out, " %s %.2f", wire::packet_type_name(ty), c.packets_by_type[ty] / n);
+        if (c.packets_by_type[ty])
+            std::fprintf(out, " %s %.2f", wire::packet_type_name(ty), c.packets_by_type[ty] / n);
     }
-    std::fprintf(out, "\n  network: switch drops %lu, max port queue %.1f KB, max buffer %.1f KB; "
-                      "retransmitted %lu, timeouts %lu, send errors %lu, engine drops %lu\n",
+    std::fprintf(out,
+                 "\n  network: switch drops %lu, max port queue %.1f KB, max buffer %.1f KB; "
+                 "retransmitted %lu, timeouts %lu, send errors %lu, engine drops %lu\n",
                  static_cast<unsigned long>(c.switch_drops), c.max_port_queue_bytes / 1024.0,
-                 c.max_switch_buffer_bytes / 1024.0, static_cast<unsigned long>(c.retransmitted_packets),
+                 c.max_switch_buffer_bytes / 1024.0,
+                 static_cast<unsigned long>(c.retransmitted_packets),
                  static_cast<unsigned long>(c.timeouts), static_cast<unsigned long>(c.send_errors),
                  static_cast<unsigned long>(c.engine_drops));
-    std::fprintf(out, "  simulator: %.4f s simulated, %lu packets, %.2f s wall (oracle %.2f s): "
-                      "%.0f simulated packets/s",
+    std::fprintf(out,
+                 "  simulator: %.4f s simulated, %lu packets, %.2f s wall (oracle %.2f s): "
+                 "%.0f simulated packets/s",
                  sim_seconds(r), static_cast<unsigned long>(c.frames), r.wall_seconds,
                  r.oracle_wall_seconds, packets_per_second(r));
     if (info.load_average >= 0) std::fprintf(out, " (load average %.2f)", info.load_average);
@@ -94,7 +105,8 @@ void print_table(std::FILE *out, const ExperimentOptions &o, const ExperimentRes
     const Targets &tg = r.targets;
     if (!o.incast.senders) {
         double ratio = tg.small_half_p99 / 2.5;
-        std::fprintf(out, "    p99 slowdown of the smallest half (<= %u B): %.2f / 2.5 = %.2f %s%s\n",
+        std::fprintf(out,
+                     "    p99 slowdown of the smallest half (<= %u B): %.2f / 2.5 = %.2f %s%s\n",
                      tg.small_half_max_bytes, tg.small_half_p99, ratio, verdict(ratio),
                      o.load >= 0.8 - 1e-9 ? "" : "  (the target is set at 80 % load)");
     }
@@ -108,24 +120,24 @@ void print_table(std::FILE *out, const ExperimentOptions &o, const ExperimentRes
     if (!o.incast.senders) {
         const LoadReport &l = r.homa_load;
         double ratio = l.achieved > 0 ? 0.95 * l.arrived / l.achieved : INFINITY;
-        std::fprintf(out, "    goodput: 95 %% of arrived %.3f / achieved %.3f = %.2f, sustained %s %s\n",
-                     l.arrived, l.achieved, ratio, l.sustained ? "yes" : "no",
-                     l.sustained ? "ok" : "MISS");
+        std::fprintf(
+            out, "    goodput: 95 %% of arrived %.3f / achieved %.3f = %.2f, sustained %s %s\n",
+            l.arrived, l.achieved, ratio, l.sustained ? "yes" : "no", l.sustained ? "ok" : "MISS");
     }
     if (info.max_sustainable_load) {
         double ratio = 0.9 / *info.max_sustainable_load;
-        std::fprintf(out, "    sustainable load: 0.90 / %.2f = %.2f %s\n", *info.max_sustainable_load,
-                     ratio, verdict(ratio));
+        std::fprintf(out, "    sustainable load: 0.90 / %.2f = %.2f %s\n",
+                     *info.max_sustainable_load, ratio, verdict(ratio));
     }
     if (tg.incast_link_busy) {
         double ratio = 0.95 / *tg.incast_link_busy;
-        std::fprintf(out, "    incast receiver link busy: 0.95 / %.3f = %.2f %s\n", *tg.incast_link_busy,
-                     ratio, verdict(ratio));
+        std::fprintf(out, "    incast receiver link busy: 0.95 / %.3f = %.2f %s\n",
+                     *tg.incast_link_busy, ratio, verdict(ratio));
     }
     if (tg.incast_probe_p99) {
         double ratio = *tg.incast_probe_p99 / 2.0;
-        std::fprintf(out, "    incast probe p99 slowdown: %.2f / 2 = %.2f %s\n", *tg.incast_probe_p99,
-                     ratio, verdict(ratio));
+        std::fprintf(out, "    incast probe p99 slowdown: %.2f / 2 = %.2f %s\n",
+                     *tg.incast_probe_p99, ratio, verdict(ratio));
     }
 }
 
@@ -137,12 +149,14 @@ void print_json(std::FILE *out, const ExperimentOptions &o, const ExperimentResu
         std::snprintf(b, sizeof b, "%.6g", v);
         return b;
     };
-    std::fprintf(out, "{\"workload\": \"%s\", \"hosts\": %u, \"link_gbps\": %s, \"seed\": %lu, "
-                      "\"messages\": %zu, ",
+    std::fprintf(out,
+                 "{\"workload\": \"%s\", \"hosts\": %u, \"link_gbps\": %s, \"seed\": %lu, "
+                 "\"messages\": %zu, ",
                  r.workload.c_str(), o.topo.hosts, num(o.topo.link_gbps).c_str(),
                  static_cast<unsigned long>(o.seed), r.messages.size());
     std::fprintf(out, "\"rtt_us\": %s, \"rtt_bytes\": %u, \"unsched_bytes\": %u, ",
-                 num(double(o.topo.rtt()) / 1e6).c_str(), o.topo.rtt_bytes(), o.engine.unsched_bytes);
+                 num(double(o.topo.rtt()) / 1e6).c_str(), o.topo.rtt_bytes(),
+                 o.engine.unsched_bytes);
     std::fprintf(out, "\"priorities\": \"%s\", \"max_sched_prio\": %u, \"unsched_cutoffs\": [",
                  describe_priorities(o.engine).c_str(), unsigned{o.engine.max_sched_prio});
     for (size_t i = 0; i < o.engine.unsched_cutoffs.size(); ++i) {
@@ -152,8 +166,9 @@ void print_json(std::FILE *out, const ExperimentOptions &o, const ExperimentResu
     std::fprintf(out, "\"buckets\": [");
     for (size_t i = 0; i < r.buckets.size(); ++i) {
         const Bucket &b = r.buckets[i];
-        std::fprintf(out, "%s{\"max_bytes\": %u, \"count\": %lu, \"homa\": {\"p50\": %s, \"p99\": %s}, "
-                          "\"oracle\": ",
+        std::fprintf(out,
+                     "%s{\"max_bytes\": %u, \"count\": %lu, \"homa\": {\"p50\": %s, \"p99\": %s}, "
+                     "\"oracle\": ",
                      i ? ", " : "", b.max_bytes, static_cast<unsigned long>(b.count),
                      num(b.homa.p50).c_str(), num(b.homa.p99).c_str());
         if (b.oracle) {
@@ -169,14 +184,17 @@ void print_json(std::FILE *out, const ExperimentOptions &o, const ExperimentResu
         l.offered = l.arrived = NAN;
         l.achieved = r.targets.incast_link_busy.value_or(NAN);
     }
-    std::fprintf(out, "], \"offered_load\": %s, \"arrived_load\": %s, \"achieved_load\": %s, "
-                      "\"sustained\": %s, \"incomplete\": %lu, \"backlog_mid_mb\": %s, \"backlog_end_mb\": %s, ",
-                 num(l.offered).c_str(), num(l.arrived).c_str(), num(l.achieved).c_str(),
-                 l.sustained ? "true" : "false", static_cast<unsigned long>(l.incomplete),
-                 num(l.backlog_mid_mb).c_str(), num(l.backlog_end_mb).c_str());
+    std::fprintf(
+        out,
+        "], \"offered_load\": %s, \"arrived_load\": %s, \"achieved_load\": %s, "
+        "\"sustained\": %s, \"incomplete\": %lu, \"backlog_mid_mb\": %s, \"backlog_end_mb\": %s, ",
+        num(l.offered).c_str(), num(l.arrived).c_str(), num(l.achieved).c_str(),
+        l.sustained ? "true" : "false", static_cast<unsigned long>(l.incomplete),
+        num(l.backlog_mid_mb).c_str(), num(l.backlog_end_mb).c_str());
     if (r.oracle_load) {
         std::fprintf(out, "\"oracle_achieved_load\": %s, \"oracle_sustained\": %s, ",
-                     num(r.oracle_load->achieved).c_str(), r.oracle_load->sustained ? "true" : "false");
+                     num(r.oracle_load->achieved).c_str(),
+                     r.oracle_load->sustained ? "true" : "false");
     }
     if (info.max_sustainable_load) {
         std::fprintf(out, "\"max_sustainable_load\": %s, \"oracle_max_sustainable_load\": %s, ",
@@ -187,10 +205,13 @@ void print_json(std::FILE *out, const ExperimentOptions &o, const ExperimentResu
     std::fprintf(out, "\"small_half_p99\": %s, \"small_half_max_bytes\": %u, ",
                  num(tg.small_half_p99).c_str(), tg.small_half_max_bytes);
     if (tg.worst_bucket_vs_oracle) {
-        std::fprintf(out, "\"worst_bucket_vs_oracle\": %s, ", num(*tg.worst_bucket_vs_oracle).c_str());
+        std::fprintf(out, "\"worst_bucket_vs_oracle\": %s, ",
+                     num(*tg.worst_bucket_vs_oracle).c_str());
     }
-    if (tg.incast_link_busy) std::fprintf(out, "\"incast_link_busy\": %s, ", num(*tg.incast_link_busy).c_str());
-    if (tg.incast_probe_p99) std::fprintf(out, "\"incast_probe_p99\": %s, ", num(*tg.incast_probe_p99).c_str());
+    if (tg.incast_link_busy)
+        std::fprintf(out, "\"incast_link_busy\": %s, ", num(*tg.incast_link_busy).c_str());
+    if (tg.incast_probe_p99)
+        std::fprintf(out, "\"incast_probe_p99\": %s, ", num(*tg.incast_probe_p99).c_str());
     const ClusterStats &c = r.cluster;
     std::fprintf(out, "\"packets_by_type\": {");
     bool first = true;
@@ -200,12 +221,16 @@ void print_json(std::FILE *out, const ExperimentOptions &o, const ExperimentResu
                      static_cast<unsigned long>(c.packets_by_type[ty]));
         first = false;
     }
-    std::fprintf(out, "}, \"switch_drops\": %lu, \"max_port_queue_bytes\": %lu, \"retransmitted\": %lu, "
-                      "\"timeouts\": %lu, ",
-                 static_cast<unsigned long>(c.switch_drops), static_cast<unsigned long>(c.max_port_queue_bytes),
-                 static_cast<unsigned long>(c.retransmitted_packets), static_cast<unsigned long>(c.timeouts));
-    std::fprintf(out, "\"sim_seconds\": %s, \"wall_seconds\": %s, \"packets\": %lu, "
-                      "\"packets_per_second\": %s, \"load_average\": %s}\n",
+    std::fprintf(out,
+                 "}, \"switch_drops\": %lu, \"max_port_queue_bytes\": %lu, \"retransmitted\": %lu, "
+                 "\"timeouts\": %lu, ",
+                 static_cast<unsigned long>(c.switch_drops),
+                 static_cast<unsigned long>(c.max_port_queue_bytes),
+                 static_cast<unsigned long>(c.retransmitted_packets),
+                 static_cast<unsigned long>(c.timeouts));
+    std::fprintf(out,
+                 "\"sim_seconds\": %s, \"wall_seconds\": %s, \"packets\": %lu, "
+                 "\"packets_per_second\": %s, \"load_average\": %s}\n",
                  num(sim_seconds(r)).c_str(), num(r.wall_seconds).c_str(),
                  static_cast<unsigned long>(c.frames), num(packets_per_second(r)).c_str(),
                  info.load_average >= 0 ? num(info.load_average).c_str() : "null");
@@ -222,12 +247,14 @@ bool write_plot(const std::string &png, const ExperimentOptions &o, const Experi
         *why = "cannot start gnuplot";
         return false;
     }
-    std::fprintf(g, "set terminal pngcairo size 900,540 font ',11'\nset output '%s'\n", png.c_str());
+    std::fprintf(g, "set terminal pngcairo size 900,540 font ',11'\nset output '%s'\n",
+                 png.c_str());
     std::fprintf(g, "set title '%s, %u hosts at %g Gbps, load %.0f%%: slowdown by message size'\n",
                  r.workload.c_str(), o.topo.hosts, o.topo.link_gbps, o.load * 100);
-    std::fprintf(g, "set logscale y\nset grid ytics\nset ylabel 'slowdown'\n"
-                    "set xlabel 'message size (bytes, upper bound of each decile of messages)'\n"
-                    "set key top left\nset xtics rotate by -30\nset yrange [0.9:*]\n");
+    std::fprintf(g,
+                 "set logscale y\nset grid ytics\nset ylabel 'slowdown'\n"
+                 "set xlabel 'message size (bytes, upper bound of each decile of messages)'\n"
+                 "set key top left\nset xtics rotate by -30\nset yrange [0.9:*]\n");
     std::fprintf(g, "$d << EOD\n");
     for (size_t i = 0; i < r.buckets.size(); ++i) {
         const Bucket &b = r.buckets[i];
@@ -235,11 +262,16 @@ bool write_plot(const std::string &png, const ExperimentOptions &o, const Experi
                      b.oracle ? b.oracle->p50 : NAN, b.oracle ? b.oracle->p99 : NAN);
     }
     std::fprintf(g, "EOD\n");
-    std::fprintf(g, "plot $d using 1:4:xtic(2) with linespoints lw 2 pt 7 lc rgb '#c0392b' title 'Homa p99', "
-                    "$d using 1:3 with linespoints lw 2 pt 6 dt 2 lc rgb '#c0392b' title 'Homa p50'");
+    std::fprintf(
+        g,
+        "plot $d using 1:4:xtic(2) with linespoints lw 2 pt 7 lc rgb '#c0392b' title 'Homa p99', "
+        "$d using 1:3 with linespoints lw 2 pt 6 dt 2 lc rgb '#c0392b' title 'Homa p50'");
     if (o.oracle) {
-        std::fprintf(g, ", $d using 1:6 with linespoints lw 2 pt 5 lc rgb '#2471a3' title 'SRPT oracle p99', "
-                        "$d using 1:5 with linespoints lw 2 pt 4 dt 2 lc rgb '#2471a3' title 'SRPT oracle p50'");
+        std::fprintf(
+            g,
+            ", $d using 1:6 with linespoints lw 2 pt 5 lc rgb '#2471a3' title 'SRPT oracle p99', "
+            "$d using 1:5 with linespoints lw 2 pt 4 dt 2 lc rgb '#2471a3' title 'SRPT oracle "
+            "p50'");
     }
     std::fprintf(g, "\n");
     if (pclose(g) != 0) {

@@ -16,9 +16,9 @@ namespace homa::sim {
 struct RunInfo {
     std::string command;       ///< The command line, for reproduction.
     double load_average = -1;  ///< 1-minute load average while it ran (-1: unknown).
-    std::optional<double> max_sustainable_load;  ///< From a --find_max_load sweep (Homa).
+    std::optional<double> max_sustainable_load;         ///< From a --find_max_load sweep (Homa).
     std::optional<double> max_sustainable_load_oracle;  ///< The same for the SRPT oracle.
-    std::string sweep;         ///< The sweep's lines ("load sustained achieved ..."), if any.
+    std::string sweep;  ///< The sweep's lines ("load sustained achieved ..."), if any.
 };
 
 void print_table(std::FILE *out, const ExperimentOptions &o, const ExperimentResult &r,

@@ -18,7 +18,7 @@
 namespace homa::sim {
 
 class ScratchPool {
-public:
+  public:
     /** At most `max_pages` bpages in use at once. */
     explicit ScratchPool(uint32_t max_pages) : scratch_(wire::kBpageSize), max_pages_(max_pages) {}
     ScratchPool(const ScratchPool &) = delete;
@@ -29,7 +29,7 @@ public:
     uint32_t max_in_use() const noexcept { return max_in_use_; }
     uint64_t failures() const noexcept { return failures_; }
 
-private:
+  private:
     static int alloc_cb(void *ctx, uint32_t length, uint32_t offsets[wire::kMaxBpages]) {
         auto *self = static_cast<ScratchPool *>(ctx);
         uint32_t n = (length + wire::kBpageSize - 1) / wire::kBpageSize;
@@ -48,7 +48,9 @@ private:
         self->in_use_ -= count;
         ++self->generation_;
     }
-    static uint64_t generation_cb(void *ctx) { return static_cast<ScratchPool *>(ctx)->generation_; }
+    static uint64_t generation_cb(void *ctx) {
+        return static_cast<ScratchPool *>(ctx)->generation_;
+    }
 
     std::vector<uint8_t> scratch_;
     uint32_t max_pages_;

@@ -57,9 +57,9 @@ std::vector<Bucket> bucketize(std::span<const uint32_t> bounds, std::span<const 
  *  first half of the arrival window is warm-up; goodput is measured over the second half
  *  (mid = half the last arrival time). */
 struct LoadReport {
-    double offered = 0;    ///< The --load asked for.
-    double arrived = 0;    ///< What the seeded arrivals offered in the second half.
-    double achieved = 0;   ///< Of the messages completed in the second half.
+    double offered = 0;         ///< The --load asked for.
+    double arrived = 0;         ///< What the seeded arrivals offered in the second half.
+    double achieved = 0;        ///< Of the messages completed in the second half.
     double backlog_mid_mb = 0;  ///< MB arrived but not completed at mid-window.
     double backlog_end_mb = 0;  ///< ... and at the last arrival.
     uint64_t incomplete = 0;    ///< Messages never completed (the run's drain limit passed).

@@ -38,10 +38,14 @@ struct PacketLater {
 };
 
 class Oracle {
-public:
+  public:
     Oracle(const Topology &t, std::span<const MessageSpec> m)
-        : topo_(t), msgs_(m.begin(), m.end()), first_reply_(m.size()), remaining_(m.size()),
-          undelivered_(m.size()), done_(m.size(), 0),
+        : topo_(t),
+          msgs_(m.begin(), m.end()),
+          first_reply_(m.size()),
+          remaining_(m.size()),
+          undelivered_(m.size()),
+          done_(m.size(), 0),
           hosts_(t.hosts, Link{PortQueue(PacketLater{&packets_})}) {
         for (size_t i = 0; i < m.size(); ++i) remaining_[i] = undelivered_[i] = m[i].length;
     }
@@ -57,15 +61,15 @@ public:
         return std::move(done_);
     }
 
-private:
+  private:
     using MsgQueue = std::priority_queue<std::pair<uint32_t, uint32_t>,
                                          std::vector<std::pair<uint32_t, uint32_t>>, MsgLater>;
     using PortQueue = std::priority_queue<uint32_t, std::vector<uint32_t>, PacketLater>;
     struct Link {
         explicit Link(PortQueue q) : port(std::move(q)) {}
-        MsgQueue host;          // messages with unsent bytes at this host
+        MsgQueue host;  // messages with unsent bytes at this host
         bool host_busy = false;
-        PortQueue port;         // packets queued at the switch port down to this host
+        PortQueue port;  // packets queued at the switch port down to this host
         bool port_busy = false;
         uint32_t on_port = 0;
     };
@@ -93,7 +97,8 @@ private:
         SimTime wt = topo_.wire_time(Topology::data_frame_bytes(payload));
         l.host_busy = true;
         q_.push(now_ + wt, {Kind::kHostFree, h});
-        q_.push(now_ + wt + (topo_.propagation_ns + topo_.switch_ns) * kPsPerNs, {Kind::kAtSwitch, p});
+        q_.push(now_ + wt + (topo_.propagation_ns + topo_.switch_ns) * kPsPerNs,
+                {Kind::kAtSwitch, p});
     }
 
     void port_send(uint32_t h) {
@@ -112,7 +117,8 @@ private:
             case Kind::kArrival: {
                 const MessageSpec &m = msgs_[e.a];
                 hosts_[m.src].host.push({m.length, e.a});
-                if (e.a + 1 < first_reply_) q_.push(msgs_[e.a + 1].arrival, {Kind::kArrival, e.a + 1});
+                if (e.a + 1 < first_reply_)
+                    q_.push(msgs_[e.a + 1].arrival, {Kind::kArrival, e.a + 1});
                 host_send(m.src);
                 break;
             }
@@ -154,7 +160,7 @@ private:
     }
 
     Topology topo_;
-    std::vector<MessageSpec> msgs_;     // the given messages, then the replies
+    std::vector<MessageSpec> msgs_;  // the given messages, then the replies
     uint32_t first_reply_;
     std::vector<uint32_t> remaining_;    // unsent bytes per message
     std::vector<uint32_t> undelivered_;  // bytes not yet at the receiver

@@ -11,7 +11,8 @@ namespace homa::sim {
 
 bool Topology::validate(std::string *why) const {
     if (hosts < 2 || hosts > 144) return *why = "hosts must be 2..144", false;
-    if (!(link_gbps >= 0.1 && link_gbps <= 1000)) return *why = "link_gbps must be 0.1..1000", false;
+    if (!(link_gbps >= 0.1 && link_gbps <= 1000))
+        return *why = "link_gbps must be 0.1..1000", false;
     if (propagation_ns > 1'000'000) return *why = "propagation_ns must be <= 1,000,000", false;
     if (switch_ns > 1'000'000) return *why = "switch_ns must be <= 1,000,000", false;
     if (buffer_bytes < 2 * 1600) return *why = "switch buffer must hold at least two frames", false;
@@ -45,8 +46,10 @@ SimTime Topology::message_wire_time(uint32_t length) const noexcept {
 SimTime Topology::unloaded_time(uint32_t length) const noexcept {
     const uint32_t mp = max_payload();
     const uint32_t full = length / mp, rest = length % mp;
-    const SimTime wf = wire_time(data_frame_bytes(mp)), wr = rest ? wire_time(data_frame_bytes(rest)) : 0;
-    const SimTime to_queue = (propagation_ns + switch_ns) * kPsPerNs, down = propagation_ns * kPsPerNs;
+    const SimTime wf = wire_time(data_frame_bytes(mp)),
+                  wr = rest ? wire_time(data_frame_bytes(rest)) : 0;
+    const SimTime to_queue = (propagation_ns + switch_ns) * kPsPerNs,
+                  down = propagation_ns * kPsPerNs;
     if (full == 0) return wr + to_queue + wr + down;
     // Full packets pipeline through the port at the rate they leave the host; a shorter last
     // packet reaches the port before the port has finished the full one ahead of it.

@@ -26,10 +26,10 @@ inline constexpr uint32_t kReplyBytes = 1;
 struct Topology {
     uint32_t hosts = 16;
     double link_gbps = 25;
-    uint64_t propagation_ns = 800;   ///< Each cable: host -> switch and switch -> host.
-    uint64_t switch_ns = 300;        ///< From the end of reception to the output queue.
+    uint64_t propagation_ns = 800;      ///< Each cable: host -> switch and switch -> host.
+    uint64_t switch_ns = 300;           ///< From the end of reception to the output queue.
     uint64_t buffer_bytes = 16u << 20;  ///< The switch's buffer shared by all output queues.
-    uint64_t host_cpu_ns = 0;        ///< Host software cost per packet received or sent.
+    uint64_t host_cpu_ns = 0;           ///< Host software cost per packet received or sent.
     uint32_t mtu = 1500;
 
     bool validate(std::string *why) const;

@@ -36,7 +36,8 @@ PriorityPlan workload_priorities(const apps::Workload &workload, uint32_t unsche
     PriorityPlan plan;
     const int levels = std::clamp<int>(num_priorities, 1, wire::kNumPriorities);
     plan.unsched_fraction = total > 0 ? unsched / total : 1;
-    const int wanted = std::clamp(static_cast<int>(std::lround(levels * plan.unsched_fraction)), 1, levels);
+    const int wanted =
+        std::clamp(static_cast<int>(std::lround(levels * plan.unsched_fraction)), 1, levels);
 
     // Walk up the distribution; each time the unscheduled bytes so far reach another level's
     // share, the length reached closes that level. A single length may hold more than one share

@@ -30,8 +30,8 @@ struct PriorityPlan {
     /** Highest scheduled level: just below the unscheduled ones, or 0 when every level carries
      *  unscheduled data (scheduled data then shares level 0, as in Linux). */
     uint8_t max_sched_prio = 0;
-    uint8_t unsched_levels = 1;    ///< 1..num_priorities.
-    double unsched_fraction = 0;   ///< Of the workload's message bytes, what is sent unscheduled.
+    uint8_t unsched_levels = 1;   ///< 1..num_priorities.
+    double unsched_fraction = 0;  ///< Of the workload's message bytes, what is sent unscheduled.
 };
 
 /** The plan for `workload` when each message sends its first `unsched_bytes` unscheduled, over

@@ -77,7 +77,8 @@ Result<Endpoint> Endpoint::parse(std::string_view text) {
     size_t colon = text.rfind(':');
     if (colon == std::string_view::npos) return bad(text, "no ':port'");
     unsigned port = 0;
-    if (!parse_number(text.substr(colon + 1), 65535, &port)) return bad(text, "port is not 0..65535");
+    if (!parse_number(text.substr(colon + 1), 65535, &port))
+        return bad(text, "port is not 0..65535");
     std::string_view ip = text.substr(0, colon);
     uint32_t addr = 0;
     for (int i = 0; i < 4; ++i) {

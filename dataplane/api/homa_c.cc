@@ -148,7 +148,8 @@ int homa_abort(homa_sock *sock, uint64_t id, int error) {
 int homa_return_bpages(homa_host *host, homa_msg *msg) {
     if (host == nullptr || msg == nullptr || msg->num_bpages > HOMA_MAX_BPAGES) return -EINVAL;
     if (msg->num_bpages != 0) {
-        pool(host).release(msg->bpage_offsets, msg->num_bpages, host->host.raw().worker(0).pool_cache());
+        pool(host).release(msg->bpage_offsets, msg->num_bpages,
+                           host->host.raw().worker(0).pool_cache());
     }
     msg->num_bpages = 0;
     return 0;

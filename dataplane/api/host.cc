@@ -56,8 +56,10 @@ bool host_flag(std::string_view arg, HostOptions *o, std::string *error) {
     unsigned n = 0;
     if (value_of("--local=", &v)) {
         auto ep = Endpoint::parse(std::string(v) + ":0");
-        if (!ep) *error = "bad --local=" + std::string(v) + " (want a.b.c.d)";
-        else o->local = *ep;
+        if (!ep)
+            *error = "bad --local=" + std::string(v) + " (want a.b.c.d)";
+        else
+            o->local = *ep;
     } else if (value_of("--workers=", &v)) {
         if (!parse_uint(v, 128, &n) || n == 0) *error = "bad --workers (want 1..128)";
         o->workers = uint16_t(n);
@@ -85,16 +87,15 @@ struct LoopArgs {
 
 int worker_loop(void *arg) {
     auto *a = static_cast<LoopArgs *>(arg);
-    do {
-        a->worker->poll();
-    } while ((*a->fn)(a->index));
+    do { a->worker->poll(); } while ((*a->fn)(a->index));
     return 0;
 }
 
 }  // namespace
 
 int report_error(int code, const std::string &message) {
-    std::fprintf(stderr, "homa: %s\n", message.empty() ? error_string(code).c_str() : message.c_str());
+    std::fprintf(stderr, "homa: %s\n",
+                 message.empty() ? error_string(code).c_str() : message.c_str());
     return 1;
 }
 
@@ -136,15 +137,18 @@ Result<Host> Host::create(int argc, char **argv) {
 
 Result<Host> Host::create(const HostOptions &o) {
     if (o.local.family() != Endpoint::Family::kIpv4 || o.local.ipv4_address() == 0) {
-        return Error{-EINVAL, "host: no local IPv4 address (HostOptions::local, or --local=a.b.c.d)"};
+        return Error{-EINVAL,
+                     "host: no local IPv4 address (HostOptions::local, or --local=a.b.c.d)"};
     }
     if (o.workers == 0) return Error{-EINVAL, "host: workers must be at least 1"};
     if (!o.eal_args.empty()) {
         if (rte_lcore_count() != 0) {
-            return Error{-EALREADY, "host: EAL is already up; pass no EAL arguments to a second host"};
+            return Error{-EALREADY,
+                         "host: EAL is already up; pass no EAL arguments to a second host"};
         }
         if (int rc = dp::init_eal(o.eal_args); rc < 0) {
-            return Error{rc, "host: EAL would not start (" + error_string(rc) + "; its log says why)"};
+            return Error{rc,
+                         "host: EAL would not start (" + error_string(rc) + "; its log says why)"};
         }
     } else if (rte_lcore_count() == 0) {
         return Error{-EINVAL, "host: EAL is not up: give HostOptions::eal_args"};
@@ -181,7 +185,9 @@ Result<Host> Host::create(const HostOptions &o) {
         sc.name = name.c_str();
         sc.max_sockets = std::max(16u, 2 * o.app_threads);
         auto svc = dp::SocketService::create(impl->host->worker(w), sc, &error);
-        if (!svc) return Error{-ENOMEM, "host: socket service of worker " + std::to_string(w) + ": " + error};
+        if (!svc)
+            return Error{-ENOMEM,
+                         "host: socket service of worker " + std::to_string(w) + ": " + error};
         impl->services.push_back(std::move(svc));
     }
     impl->local = o.local.with_port(0);
@@ -203,10 +209,13 @@ Result<Socket> Host::open(uint16_t port, uint16_t worker) {
 Result<Socket> Host::open_app(uint16_t port, unsigned app_thread, uint16_t worker) {
     if (app_thread >= impl_->app_threads) {
         return Error{-EINVAL, "open_app: thread slot " + std::to_string(app_thread) + " of " +
-                                  std::to_string(impl_->app_threads) + " (HostOptions::app_threads)"};
+                                  std::to_string(impl_->app_threads) +
+                                  " (HostOptions::app_threads)"};
     }
-    if (worker >= num_workers()) return Error{-EINVAL, "open_app: no worker " + std::to_string(worker)};
-    if (port >= 0x8000) return Error{-EINVAL, "open_app: server ports are 1..32767 (0: a client port)"};
+    if (worker >= num_workers())
+        return Error{-EINVAL, "open_app: no worker " + std::to_string(worker)};
+    if (port >= 0x8000)
+        return Error{-EINVAL, "open_app: server ports are 1..32767 (0: a client port)"};
     // Message ports and pool caches want an lcore id; a plain thread gets one by registering.
     if (rte_lcore_id() == LCORE_ID_ANY && rte_thread_register() != 0) {
         return Error{-rte_errno, "open_app: rte_thread_register: " + error_string(rte_errno)};
@@ -243,7 +252,7 @@ int Host::run(const std::function<bool(unsigned)> &fn) {
     // EAL's own lcores only: rte_lcore_count() also counts registered non-EAL threads.
     unsigned eal_lcores = 0;
     unsigned l;
-    RTE_LCORE_FOREACH(l) ++eal_lcores;
+    RTE_LCORE_FOREACH(l)++ eal_lcores;
     if (eal_lcores < n) return -EINVAL;
     std::vector<LoopArgs> loops(n);
     std::vector<unsigned> lcores;

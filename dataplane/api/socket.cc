@@ -10,7 +10,9 @@ namespace homa::v2 {
 namespace {
 // recv_wait adds the timeout to the clock: "forever" is capped far below overflow (146 years).
 constexpr uint64_t kLongest = uint64_t{1} << 62;
-Error fail(int rc, const char *what) { return Error{rc, std::string(what) + ": " + error_string(rc)}; }
+Error fail(int rc, const char *what) {
+    return Error{rc, std::string(what) + ": " + error_string(rc)};
+}
 }  // namespace
 
 // The engine hands out errors with either sign (a timeout as +ETIMEDOUT, whatever sign abort
@@ -73,7 +75,7 @@ Result<Message> Socket::recv(uint32_t flags, uint64_t id, uint64_t timeout_ns) {
     int rc;
     if (r_) {
         // RemoteSocket::recv without kRecvNonblocking waits as long as it takes.
-        rc = !wait ? r_->recv(kinds | dp::kRecvNonblocking, id, &m.rm_)
+        rc = !wait                        ? r_->recv(kinds | dp::kRecvNonblocking, id, &m.rm_)
              : timeout_ns == kWaitForever ? r_->recv(kinds, id, &m.rm_)
                                           : r_->recv_wait(kinds, id, &m.rm_, timeout_ns);
         m.remote_ = true;
@@ -121,7 +123,8 @@ int Socket::close() {
         rc = r_->close();
         // -ENOBUFS: the command port was full; the worker drains it, so try a little longer.
         for (int i = 0; rc == -ENOBUFS && i < 1000; ++i) rc = r_->close();
-        r_.reset();  // a socket the worker never answered is let go (RemoteSocket leaks, never frees)
+        r_.reset();  // a socket the worker never answered is let go (RemoteSocket leaks, never
+                     // frees)
     } else {
         rc = s_->close();
         s_.reset();

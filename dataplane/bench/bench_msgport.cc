@@ -56,8 +56,8 @@ Percentiles summarize(std::vector<uint64_t> cycles) {
 }
 
 void print(const char *what, const Percentiles &p) {
-    printf("  %-44s p50 %9.0f  p99 %9.0f  max %10.0f  mean %9.0f ns\n", what, p.p50, p.p99,
-           p.max, p.mean);
+    printf("  %-44s p50 %9.0f  p99 %9.0f  max %10.0f  mean %9.0f ns\n", what, p.p50, p.p99, p.max,
+           p.mean);
 }
 
 // ---- echo lcores ----
@@ -89,7 +89,8 @@ struct RingEcho {
                 for (unsigned i = 0; i < n; ++i) ++static_cast<Message *>(burst[i])->cookie;
             }
             unsigned done = 0;
-            while (done < n) done += rte_ring_enqueue_burst(e->out, burst + done, n - done, nullptr);
+            while (done < n)
+                done += rte_ring_enqueue_burst(e->out, burst + done, n - done, nullptr);
         }
         return 0;
     }
@@ -120,24 +121,24 @@ void round_trip(unsigned echo_lcore, unsigned iters) {
         m.init(1, reply);
         uint64_t t0 = rte_rdtsc();
         send_msg(*target, &m);
-        while (reply->receive_burst(&got, 1) == 0) {
-        }
+        while (reply->receive_burst(&got, 1) == 0) {}
         samples[i] = rte_rdtsc() - t0;
     }
     echo.stop = true;
     rte_eal_wait_lcore(echo_lcore);
     print("msgport round trip", summarize(samples));
 
-    rte_ring *ping = rte_ring_create("bench_ping", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    rte_ring *pong = rte_ring_create("bench_pong", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring *ping =
+        rte_ring_create("bench_ping", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring *pong =
+        rte_ring_create("bench_pong", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
     RingEcho recho{ping, pong};
     rte_eal_remote_launch(RingEcho::run, &recho, echo_lcore);
     void *obj = &m, *back;
     for (unsigned i = 0; i < iters; ++i) {
         uint64_t t0 = rte_rdtsc();
         rte_ring_enqueue(ping, obj);
-        while (rte_ring_dequeue(pong, &back) != 0) {
-        }
+        while (rte_ring_dequeue(pong, &back) != 0) {}
         samples[i] = rte_rdtsc() - t0;
     }
     recho.stop = true;
@@ -184,8 +185,7 @@ void round_trip(unsigned echo_lcore, unsigned iters) {
         t0 = rte_rdtsc();
         while (received < total) {
             unsigned want = static_cast<unsigned>(std::min<uint64_t>(have, total - sent));
-            unsigned put =
-                rte_ring_enqueue_burst(ping, ptrs.data() + (have - want), want, nullptr);
+            unsigned put = rte_ring_enqueue_burst(ping, ptrs.data() + (have - want), want, nullptr);
             have -= put;
             sent += put;
             unsigned n = rte_ring_dequeue_burst(pong, rb, 32, nullptr);
@@ -217,8 +217,8 @@ void round_trip(unsigned echo_lcore, unsigned iters) {
     // msgport one-way: the receiver only receives; replies are not drained by the sender
     // until the end of each window (so the measured path is send_msg + receive_burst).
     Port *oneway = Port::create("bench_oneway", 4096, PortMode::kSingleProducer, SOCKET_ID_ANY);
-    Port *sink_reply = Port::create("bench_oneway_r", 4096, PortMode::kSingleProducer,
-                                    SOCKET_ID_ANY);
+    Port *sink_reply =
+        Port::create("bench_oneway_r", 4096, PortMode::kSingleProducer, SOCKET_ID_ANY);
     std::vector<Message> many(4096);
     struct OneWaySink {
         Port *port;
@@ -259,8 +259,7 @@ void round_trip(unsigned echo_lcore, unsigned iters) {
     secs = static_cast<double>(rte_rdtsc() - t0) / rte_get_tsc_hz();
     printf("  %-44s %12.0f messages/s\n", "msgport one-way (sink replies, drained late)",
            total / secs);
-    while (sink_reply->receive_burst(burst, kPortBurst) > 0) {
-    }
+    while (sink_reply->receive_burst(burst, kPortBurst) > 0) {}
     Port::destroy(oneway);
     Port::destroy(sink_reply);
     rte_ring_free(ping);
@@ -297,11 +296,11 @@ void control_wakeup(unsigned control_lcore, unsigned samples_n, const BackoffCon
     Port *reply = Port::create("bench_ctl_r", 64, PortMode::kSingleProducer, SOCKET_ID_ANY);
     ctl->launch(control_lcore);
     usleep(1000);
-    printf(" backoff: spin %u polls, yield %u polls, sleep %u ns doubling to %u ns; "
-           "SCHED_FIFO priority %d (%s)\n",
-           backoff.spin_polls, backoff.yield_polls, backoff.sleep_ns, backoff.max_sleep_ns,
-           rt_priority,
-           ctl->sched_result() == 0 ? "ok" : strerror(-ctl->sched_result()));
+    printf(
+        " backoff: spin %u polls, yield %u polls, sleep %u ns doubling to %u ns; "
+        "SCHED_FIFO priority %d (%s)\n",
+        backoff.spin_polls, backoff.yield_polls, backoff.sleep_ns, backoff.max_sleep_ns,
+        rt_priority, ctl->sched_result() == 0 ? "ok" : strerror(-ctl->sched_result()));
     Message m;
     std::vector<uint64_t> samples(samples_n);
     auto measure = [&](bool ring, bool cold) {
@@ -395,22 +394,20 @@ int main(int argc, char **argv) {
         rte_eal_cleanup();
         return 1;
     }
-    printf("bench_msgport: %u iterations, TSC %lu Hz, main lcore %u, echo lcore %u, control "
-           "lcore %u\n",
-           iters, static_cast<unsigned long>(rte_get_tsc_hz()), rte_get_main_lcore(), echo,
-           control);
+    printf(
+        "bench_msgport: %u iterations, TSC %lu Hz, main lcore %u, echo lcore %u, control "
+        "lcore %u\n",
+        iters, static_cast<unsigned long>(rte_get_tsc_hz()), rte_get_main_lcore(), echo, control);
     printf("1-2. message port vs raw rte_ring (main -> lcore %u -> main)\n", echo);
     homa::dp::round_trip(echo, iters);
     printf("3. control lcore wake-up (main -> lcore %u)\n", control);
     const homa::dp::BackoffConfig defaults = homa::dp::ControlConfig{}.backoff;
     homa::dp::control_wakeup(control, 300, defaults, true, echo, 0);
     homa::dp::control_wakeup(control, 300, defaults, true, echo, 10);  // needs CAP_SYS_NICE
-    homa::dp::control_wakeup(control, 300,
-                             {defaults.spin_polls, defaults.yield_polls, 50000, 50000}, false,
-                             echo, 0);
-    homa::dp::control_wakeup(control, 300,
-                             {defaults.spin_polls, defaults.yield_polls, 100000, 100000}, false,
-                             echo, 0);
+    homa::dp::control_wakeup(
+        control, 300, {defaults.spin_polls, defaults.yield_polls, 50000, 50000}, false, echo, 0);
+    homa::dp::control_wakeup(
+        control, 300, {defaults.spin_polls, defaults.yield_polls, 100000, 100000}, false, echo, 0);
     rte_eal_cleanup();
     return 0;
 }

@@ -55,8 +55,7 @@ void die(const std::string &m) {
     exit(1);
 }
 
-void build(Side &s, const char *name, rte_ring *rx, rte_ring *tx, rte_mempool *mbufs,
-           uint32_t ip) {
+void build(Side &s, const char *name, rte_ring *rx, rte_ring *tx, rte_mempool *mbufs, uint32_t ip) {
     int p = rte_eth_from_rings(name, &rx, 1, &tx, 1, rte_socket_id());
     if (p < 0) die("rte_eth_from_rings");
     s.port = static_cast<uint16_t>(p);
@@ -115,11 +114,12 @@ void report(const char *mode, std::vector<uint64_t> &rtt, double rate1, double r
     double sum = 0;
     for (uint64_t c : rtt) sum += ns(c);
     // The mean is printed too: on a shared machine a few descheduled waits dominate it.
-    printf("%-20s RTT p50 %6.1f  p99 %6.1f  p99.9 %7.1f  max %7.0f  mean %6.1f us   "
-           "RPC/s: %7.0f (1 outstanding)  %7.0f (%u)\n",
-           mode, ns(rtt[rtt.size() / 2]) / 1000, ns(rtt[rtt.size() * 99 / 100]) / 1000,
-           ns(rtt[rtt.size() * 999 / 1000]) / 1000, ns(rtt.back()) / 1000,
-           sum / rtt.size() / 1000, rate1, rate16, kOutstanding);
+    printf(
+        "%-20s RTT p50 %6.1f  p99 %6.1f  p99.9 %7.1f  max %7.0f  mean %6.1f us   "
+        "RPC/s: %7.0f (1 outstanding)  %7.0f (%u)\n",
+        mode, ns(rtt[rtt.size() / 2]) / 1000, ns(rtt[rtt.size() * 99 / 100]) / 1000,
+        ns(rtt[rtt.size() * 999 / 1000]) / 1000, ns(rtt.back()) / 1000, sum / rtt.size() / 1000,
+        rate1, rate16, kOutstanding);
 }
 
 void run_to_completion(Pair &pair, unsigned iters) {
@@ -204,7 +204,8 @@ int main(int argc, char **argv) {
     if (used < 0) die("rte_eal_init failed");
     unsigned iters = 20000;
     for (int i = used + 1; i < argc; ++i) {
-        if (std::strncmp(argv[i], "--iters=", 8) == 0) iters = static_cast<unsigned>(atoi(argv[i] + 8));
+        if (std::strncmp(argv[i], "--iters=", 8) == 0)
+            iters = static_cast<unsigned>(atoi(argv[i] + 8));
     }
     unsigned poll_lcore = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
     if (poll_lcore >= RTE_MAX_LCORE) die("need two lcores (e.g. --lcores=0@0,1@1)");

@@ -66,12 +66,12 @@ TEST(LocalAddrs, EitherFamilyOrBoth) {
 TEST(LocalAddrs, Refusals) {
     LocalAddrs l;
     EXPECT_FALSE(parse_local_addrs("", &l));
-    EXPECT_FALSE(parse_local_addrs("10.0.0.1,10.0.0.2", &l));    // a family twice
+    EXPECT_FALSE(parse_local_addrs("10.0.0.1,10.0.0.2", &l));  // a family twice
     EXPECT_FALSE(parse_local_addrs("fd00::1,fd00::2", &l));
     EXPECT_FALSE(parse_local_addrs("10.0.0.1,fd00::1,fd00::2", &l));
     EXPECT_FALSE(parse_local_addrs("0.0.0.0", &l));
     EXPECT_FALSE(parse_local_addrs("::", &l));
-    EXPECT_FALSE(parse_local_addrs("ff02::1", &l));               // multicast
+    EXPECT_FALSE(parse_local_addrs("ff02::1", &l));  // multicast
     EXPECT_FALSE(parse_local_addrs("10.0.0.1,bogus", &l));
 }
 

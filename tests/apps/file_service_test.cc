@@ -44,7 +44,7 @@ struct Reply {
 };
 
 class FileServiceTest : public ::testing::Test {
-protected:
+  protected:
     void start(size_t file_bytes, apps::FileServiceConfig fc = {}) {
         static int serial = 0;
         name_ = "fs" + std::to_string(serial++);

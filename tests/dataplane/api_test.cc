@@ -89,11 +89,15 @@ struct RingPair {
         std::vector<rte_ring *> ab(queues), ba(queues);
         for (unsigned q = 0; q < queues; ++q) {
             std::string id = std::to_string(q);
-            ab[q] = rte_ring_create((name + "ab" + id).c_str(), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-            ba[q] = rte_ring_create((name + "ba" + id).c_str(), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+            ab[q] = rte_ring_create((name + "ab" + id).c_str(), 1024, socket,
+                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
+            ba[q] = rte_ring_create((name + "ba" + id).c_str(), 1024, socket,
+                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
         }
-        int pa = rte_eth_from_rings((name + "a").c_str(), ba.data(), queues, ab.data(), queues, socket);
-        int pb = rte_eth_from_rings((name + "b").c_str(), ab.data(), queues, ba.data(), queues, socket);
+        int pa =
+            rte_eth_from_rings((name + "a").c_str(), ba.data(), queues, ab.data(), queues, socket);
+        int pb =
+            rte_eth_from_rings((name + "b").c_str(), ab.data(), queues, ba.data(), queues, socket);
         EXPECT_GE(pa, 0);
         EXPECT_GE(pb, 0);
         a = uint16_t(pa);
@@ -123,7 +127,7 @@ Result<Message> exchange(Host &x, Host &y, Socket &sock, uint32_t flags, uint64_
 }
 
 class ApiPair : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         RingPair ring;
         auto s = Host::create(options(ring.a, "10.0.0.1"));
@@ -177,7 +181,8 @@ TEST_F(ApiPair, EchoCarriesBytesCookiePeerAndKind) {
     EXPECT_EQ(req2->text(), "ping");
     std::string pong = "pong";
     ASSERT_EQ((*listen)[0].reply(req2->peer(), req2->id(),
-                                 std::span(reinterpret_cast<const uint8_t *>(pong.data()), 4)), 0);
+                                 std::span(reinterpret_cast<const uint8_t *>(pong.data()), 4)),
+              0);
     auto resp2 = exchange(*server, *client, *sock, kRecvResponse);
     ASSERT_TRUE(resp2);
     EXPECT_EQ(resp2->text(), "pong");
@@ -220,7 +225,7 @@ TEST_F(ApiPair, AbortCompletesTheRpcWithANegativeErrnoWhateverTheSign) {
     auto b = sock->send(server_at.with_port(98), "b", 2);
     ASSERT_TRUE(a);
     ASSERT_TRUE(b);
-    ASSERT_EQ(sock->abort(*a, ECANCELED), 0);   // positive, as Linux's homa_abort takes it
+    ASSERT_EQ(sock->abort(*a, ECANCELED), 0);  // positive, as Linux's homa_abort takes it
     ASSERT_EQ(sock->abort(*b, -EPIPE), 0);
     auto ra = sock->recv(kRecvResponse, *a, 1'000'000'000);
     auto rb = sock->recv(kRecvResponse, *b, 1'000'000'000);
@@ -318,7 +323,8 @@ TEST(Host_AppThreads, SocketsOnApplicationThreadsBehaveTheSame) {
             return;
         }
         if (!sock->is_app_thread_socket()) fail("not an application-thread socket");
-        if (sock->local_addr().ipv4_address() != 0x0A000002u || sock->local_addr().port() < 0x8000) {
+        if (sock->local_addr().ipv4_address() != 0x0A000002u ||
+            sock->local_addr().port() < 0x8000) {
             fail("local_addr " + sock->local_addr().to_string());
         }
         for (size_t n : {1u, 5000u, 300'000u}) {
@@ -330,7 +336,8 @@ TEST(Host_AppThreads, SocketsOnApplicationThreadsBehaveTheSame) {
             }
         }
         auto id = sock->send(server_at, "self-echo", 9);
-        auto r = id ? sock->recv(kRecvResponse, *id, 5'000'000'000) : Result<Message>(Error{id.error(), id.message()});
+        auto r = id ? sock->recv(kRecvResponse, *id, 5'000'000'000)
+                    : Result<Message>(Error{id.error(), id.message()});
         if (!r || r->cookie() != 9 || r->text() != "self-echo" || r->is_request()) {
             fail("send/recv with cookie: " + r.message());
         }
@@ -340,9 +347,11 @@ TEST(Host_AppThreads, SocketsOnApplicationThreadsBehaveTheSame) {
         if (sock->send(server_at, "").error() != -EINVAL) fail("empty send: not -EINVAL");
         auto lost = sock->send(server_at.with_port(98), "x", 3);
         if (!lost || sock->abort(*lost, ECANCELED) != 0) fail("abort");
-        auto aborted = lost ? sock->recv(kRecvResponse, *lost, 5'000'000'000) : Result<Message>(Error{-EIO, "x"});
+        auto aborted = lost ? sock->recv(kRecvResponse, *lost, 5'000'000'000)
+                            : Result<Message>(Error{-EIO, "x"});
         if (!aborted || aborted->error() != -ECANCELED || aborted->cookie() != 3) {
-            fail("aborted rpc: " + aborted.message() + " " + std::to_string(aborted ? aborted->error() : 0));
+            fail("aborted rpc: " + aborted.message() + " " +
+                 std::to_string(aborted ? aborted->error() : 0));
         }
         if (client->open_app(0, 1).error() != -EINVAL) fail("thread slot 1 of 1: not -EINVAL");
         if (sock->close() != 0) fail("close");
@@ -389,7 +398,8 @@ TEST(Host_Create, PoolsThatDoNotFitNameTheFlagsToChange) {
     o.pool_mb = 2048;
     auto big_pool = Host::create(o);  // fails after the port is up: the port is closed again
     EXPECT_FALSE(big_pool);
-    EXPECT_NE(big_pool.message().find("bpage pool of 2048 MB"), std::string::npos) << big_pool.message();
+    EXPECT_NE(big_pool.message().find("bpage pool of 2048 MB"), std::string::npos)
+        << big_pool.message();
     EXPECT_NE(big_pool.message().find("--pool_mb"), std::string::npos) << big_pool.message();
     // Neither failure kept its memory: a host that fits still comes up.
     auto fits = Host::create(options(ring.b, "10.0.0.8"));
@@ -399,8 +409,9 @@ TEST(Host_Create, PoolsThatDoNotFitNameTheFlagsToChange) {
 TEST(Host_Create, CommandLineFlagsAndLeftovers) {
     RingPair ring(2);
     std::string port = "--port=" + std::to_string(ring.a);
-    std::vector<const char *> argv = {"prog", "--", "--local=10.1.2.3", port.c_str(), "--workers=2",
-                                      "--pool_mb=16", "--mbufs=4095", "10.0.0.9:99", "--mine"};
+    std::vector<const char *> argv = {"prog",         "--",          "--local=10.1.2.3",
+                                      port.c_str(),   "--workers=2", "--pool_mb=16",
+                                      "--mbufs=4095", "10.0.0.9:99", "--mine"};
     auto h = Host::create(int(argv.size()), const_cast<char **>(argv.data()));
     ASSERT_TRUE(h) << h.message();
     EXPECT_EQ(h->num_workers(), 2);
@@ -411,8 +422,8 @@ TEST(Host_Create, CommandLineFlagsAndLeftovers) {
     ASSERT_EQ(socks->size(), 2u);  // one per worker
     EXPECT_EQ((*socks)[1].local_addr().port(), 5);
     socks->clear();
-    for (const char *bad : {"--local=10.0.0", "--workers=0", "--workers=x", "--pool_mb=0",
-                            "--mbufs=5"}) {
+    for (const char *bad :
+         {"--local=10.0.0", "--workers=0", "--workers=x", "--pool_mb=0", "--mbufs=5"}) {
         std::vector<const char *> b = {"prog", "--", bad};
         auto r = Host::create(int(b.size()), const_cast<char **>(b.data()));
         EXPECT_EQ(r.error(), -EINVAL) << bad;
@@ -429,7 +440,8 @@ TEST(Host_Run, EveryWorkerRunsOnItsLcoreUntilItsCallbackStops) {
     ASSERT_EQ(h->run([&](unsigned w) {
         lcore[w] = rte_lcore_id();
         return ++calls[w] < 100;
-    }), 0);
+    }),
+              0);
     EXPECT_EQ(calls, (std::vector<unsigned>{100, 100}));
     EXPECT_EQ(lcore[0], rte_lcore_id());
     EXPECT_NE(lcore[1], lcore[0]);

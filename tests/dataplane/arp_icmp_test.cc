@@ -26,7 +26,9 @@ constexpr uint32_t kKernelIp = 0x0A000001, kOurIp = 0x0A000002;
 // "Who has 10.0.0.2? Tell 10.0.0.1" as Linux sends it (42 bytes, unpadded).
 const std::string kRequest =
     "ffffffffffff3a1b2c3d4e5f0806"
-    "0001080006040001" "3a1b2c3d4e5f0a000001" "0000000000000a000002";
+    "0001080006040001"
+    "3a1b2c3d4e5f0a000001"
+    "0000000000000a000002";
 
 TEST(ParseArp, Request) {
     auto f = hex(kRequest);
@@ -40,8 +42,11 @@ TEST(ParseArp, Request) {
 }
 
 TEST(ParseArp, VlanTagged) {
-    auto f = hex("ffffffffffff3a1b2c3d4e5f8100a0070806"
-                 "0001080006040002" "3a1b2c3d4e5f0a000001" "0200000000010a000002");
+    auto f =
+        hex("ffffffffffff3a1b2c3d4e5f8100a0070806"
+            "0001080006040002"
+            "3a1b2c3d4e5f0a000001"
+            "0200000000010a000002");
     ArpPacket a;
     ASSERT_TRUE(parse_arp(f, &a));
     EXPECT_EQ(a.op, kArpReply);
@@ -54,25 +59,27 @@ TEST(ParseArp, RejectsWhatIsNotEthernetIpv4Arp) {
     auto f = hex(kRequest);
     EXPECT_FALSE(parse_arp(std::span(f).first(41), &a));  // truncated
     auto g = f;
-    g[21] = 3;                                            // op 3 (RARP)
+    g[21] = 3;  // op 3 (RARP)
     EXPECT_FALSE(parse_arp(g, &a));
     g = f;
-    g[16] = 0x86;                                         // ptype IPv6
+    g[16] = 0x86;  // ptype IPv6
     EXPECT_FALSE(parse_arp(g, &a));
     g = f;
-    g[12] = 0x08, g[13] = 0x00;                           // an IPv4 frame
+    g[12] = 0x08, g[13] = 0x00;  // an IPv4 frame
     EXPECT_FALSE(parse_arp(g, &a));
 }
 
 TEST(BuildArp, ReplyBytesPaddedToMinimumFrame) {
-    ArpPacket rep{.op = kArpReply, .sha = kOurMac, .spa = kOurIp, .tha = kKernelMac,
-                  .tpa = kKernelIp};
+    ArpPacket rep{
+        .op = kArpReply, .sha = kOurMac, .spa = kOurIp, .tha = kKernelMac, .tpa = kKernelIp};
     std::vector<uint8_t> out(128, 0xEE);
     size_t n = build_arp(out, kKernelMac, 0, rep);
     ASSERT_EQ(n, 60u);
     out.resize(n);
     EXPECT_EQ(out, hex("3a1b2c3d4e5f0200000000010806"
-                       "0001080006040002" "0200000000010a000002" "3a1b2c3d4e5f0a000001"
+                       "0001080006040002"
+                       "0200000000010a000002"
+                       "3a1b2c3d4e5f0a000001"
                        "000000000000000000000000000000000000"));
 }
 
@@ -83,7 +90,8 @@ TEST(BuildArp, RequestBytesVlanTagged) {
     ASSERT_EQ(n, 60u);
     out.resize(n);
     EXPECT_EQ(out, hex("ffffffffffff0200000000018100000708060001080006040001"
-                       "0200000000010a000002" "0000000000000a000001"
+                       "0200000000010a000002"
+                       "0000000000000a000001"
                        "0000000000000000000000000000"));
     std::vector<uint8_t> tiny(59);
     EXPECT_EQ(build_arp(tiny, kBroadcastMac, 0, req), 0u);
@@ -112,30 +120,29 @@ TEST(IcmpEchoReply, KeepsVlanTag) {
     std::vector<uint8_t> out(256);
     size_t n = icmp_echo_reply(req, kOurIp, kOurMac, 0x0042, out);
     ASSERT_EQ(n, req.size());
-    EXPECT_EQ(std::vector<uint8_t>(out.begin() + 12, out.begin() + 18),
-              hex("810020050800"));
+    EXPECT_EQ(std::vector<uint8_t>(out.begin() + 12, out.begin() + 18), hex("810020050800"));
     EXPECT_EQ(out[18 + 20], 0);  // echo reply
 }
 
 TEST(IcmpEchoReply, IgnoresWhatItMustNotAnswer) {
     auto req = hex(kEchoRequest);
     std::vector<uint8_t> out(256);
-    EXPECT_EQ(icmp_echo_reply(req, kOurIp + 1, kOurMac, 0, out), 0u);   // not our address
+    EXPECT_EQ(icmp_echo_reply(req, kOurIp + 1, kOurMac, 0, out), 0u);  // not our address
     auto bad = req;
-    bad[14 + 20 + 8] ^= 1;                                               // ICMP checksum
+    bad[14 + 20 + 8] ^= 1;  // ICMP checksum
     EXPECT_EQ(icmp_echo_reply(bad, kOurIp, kOurMac, 0, out), 0u);
     bad = req;
-    bad[14 + 8] = 63;                                                    // IP checksum
+    bad[14 + 8] = 63;  // IP checksum
     EXPECT_EQ(icmp_echo_reply(bad, kOurIp, kOurMac, 0, out), 0u);
     bad = req;
-    bad[14 + 20] = 0;                                                    // an echo reply
+    bad[14 + 20] = 0;  // an echo reply
     EXPECT_EQ(icmp_echo_reply(bad, kOurIp, kOurMac, 0, out), 0u);
     bad = req;
-    bad[14 + 6] = 0x20;                                                  // a fragment
+    bad[14 + 6] = 0x20;  // a fragment
     EXPECT_EQ(icmp_echo_reply(bad, kOurIp, kOurMac, 0, out), 0u);
     EXPECT_EQ(icmp_echo_reply(std::span(req).first(40), kOurIp, kOurMac, 0, out), 0u);
     std::vector<uint8_t> small(40);
-    EXPECT_EQ(icmp_echo_reply(req, kOurIp, kOurMac, 0, small), 0u);     // no room
+    EXPECT_EQ(icmp_echo_reply(req, kOurIp, kOurMac, 0, small), 0u);  // no room
 }
 
 }  // namespace

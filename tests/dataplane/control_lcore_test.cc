@@ -51,12 +51,12 @@ struct Anon {
 };
 
 class ControlTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         static int serial = 0;
         std::string n = std::to_string(serial++);
-        reply_ = Port::create(("ctl_reply" + n).c_str(), 64, PortMode::kSingleProducer,
-                              SOCKET_ID_ANY);
+        reply_ =
+            Port::create(("ctl_reply" + n).c_str(), 64, PortMode::kSingleProducer, SOCKET_ID_ANY);
         ASSERT_NE(reply_, nullptr);
         config_.residency = &chain_;
         config_.pull_chunk = 64 * 1024;
@@ -153,7 +153,8 @@ TEST_F(ControlTest, Timetrace_RecordsPullChunksAndCalls) {
     prepare_pull(&m, reply_, region.p, region.len);
     ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
     poll_until_replied(&m);
-    prepare_call(&m, reply_, [](void *) { return -7; }, nullptr);
+    prepare_call(
+        &m, reply_, [](void *) { return -7; }, nullptr);
     ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
     poll_until_replied(&m);
     std::vector<std::string> got;
@@ -581,8 +582,8 @@ TEST_F(ControlTest, PullTurns_AbortSeenWhileWaitingForATurn) {
     ASSERT_EQ(ctl_->send(&m), 0);
     // share_core() gives a turn once the control lcore has taken the pull from its port.
     bool gave = false;
-    for (uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz(); !gave &&
-         rte_get_timer_cycles() < end;) {
+    for (uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz();
+         !gave && rte_get_timer_cycles() < end;) {
         gave = ctl_->share_core();
     }
     ASSERT_TRUE(gave);

@@ -50,7 +50,7 @@ struct Side {
 };
 
 class RingPair {
-public:
+  public:
     /** Creates the rings, ports, pools and workers; `tweak` may adjust each engine config
      *  and `tweak_worker` each worker config (e.g. its faults). `pool_caches`: caches per pool
      *  (the worker uses 0; application threads the others). */
@@ -59,10 +59,10 @@ public:
                       void (*tweak_worker)(dp::WorkerConfig &) = nullptr, unsigned pool_caches = 1)
         : pool_caches_(pool_caches) {
         unsigned socket = rte_socket_id();
-        rte_ring *ab = rte_ring_create((name + "_ab").c_str(), 4096, socket,
-                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
-        rte_ring *ba = rte_ring_create((name + "_ba").c_str(), 4096, socket,
-                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
+        rte_ring *ab =
+            rte_ring_create((name + "_ab").c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        rte_ring *ba =
+            rte_ring_create((name + "_ba").c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
         EXPECT_NE(ab, nullptr);
         EXPECT_NE(ba, nullptr);
         int pa = rte_eth_from_rings((name + "_a").c_str(), &ba, 1, &ab, 1, socket);
@@ -122,7 +122,7 @@ public:
 
     Side a, b;
 
-private:
+  private:
     void build(Side &s, uint16_t port, uint32_t ip, size_t pool_bytes,
                void (*tweak)(EngineConfig &), void (*tweak_worker)(dp::WorkerConfig &)) {
         s.port = port;
@@ -162,6 +162,5 @@ private:
     rte_mempool *mbufs_ = nullptr;
     unsigned pool_caches_ = 1;
 };
-
 
 }  // namespace homa::test

@@ -57,7 +57,6 @@ TEST(Doorbell, Ring_WakesSleeperAtOnce) {
 
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(
-        new homa::test::EalEnvironment("doorbell_test", 64, {}));
+    ::testing::AddGlobalTestEnvironment(new homa::test::EalEnvironment("doorbell_test", 64, {}));
     return RUN_ALL_TESTS();
 }

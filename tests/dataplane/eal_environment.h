@@ -14,7 +14,7 @@
 namespace homa::test {
 
 class EalEnvironment : public ::testing::Environment {
-public:
+  public:
     explicit EalEnvironment(std::string prefix, unsigned memory_mb = 1024,
                             std::vector<std::string> extra = {})
         : prefix_(std::move(prefix)), memory_mb_(memory_mb), extra_(std::move(extra)) {}
@@ -24,7 +24,7 @@ public:
     }
     void TearDown() override { rte_eal_cleanup(); }
 
-private:
+  private:
     std::string prefix_;
     unsigned memory_mb_;
     std::vector<std::string> extra_;

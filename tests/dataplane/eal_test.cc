@@ -17,7 +17,7 @@ namespace homa::dp {
 namespace {
 
 class EalEnvironment : public ::testing::Environment {
-public:
+  public:
     void SetUp() override {
         int rc = init_eal(unprivileged_eal_args("eal_test", 64));
         ASSERT_GE(rc, 0) << "rte_eal_init failed: " << -rc;

@@ -40,9 +40,9 @@ static int echo(homa_host *h, homa_sock *srv, homa_sock *cli, const homa_addr *a
              same_bytes(h, &req, body, len) && homa_msg_copy(h, &req, copy, len) == len &&
              homa_reply(srv, &req.peer, req.id, copy, len) == 0 &&
              homa_return_bpages(h, &req) == 0 && req.num_bpages == 0 &&
-             homa_recv(cli, HOMA_RECVMSG_RESPONSE, id, 2000000000, &resp) == 0 &&
-             resp.id == id && resp.cookie == cookie && resp.error == 0 &&
-             same_bytes(h, &resp, body, len) && homa_return_bpages(h, &resp) == 0;
+             homa_recv(cli, HOMA_RECVMSG_RESPONSE, id, 2000000000, &resp) == 0 && resp.id == id &&
+             resp.cookie == cookie && resp.error == 0 && same_bytes(h, &resp, body, len) &&
+             homa_return_bpages(h, &resp) == 0;
     free(copy);
     return ok;
 }
@@ -50,8 +50,13 @@ static int echo(homa_host *h, homa_sock *srv, homa_sock *cli, const homa_addr *a
 int main(void) {
     char prefix[64], why[256];
     snprintf(prefix, sizeof prefix, "--file-prefix=homa_c-%d", (int)getpid());
-    char *argv[] = {"homa_c_test", "--no-huge", "--no-shconf", "--no-pci", "-m", "512", "-l", "0",
-                    prefix, "--vdev=net_null0,no-rx=1", "--", "--local=10.0.0.1", "--pool_mb=16"};
+    char *argv[] = {"homa_c_test", "--no-huge",
+                    "--no-shconf", "--no-pci",
+                    "-m",          "512",
+                    "-l",          "0",
+                    prefix,        "--vdev=net_null0,no-rx=1",
+                    "--",          "--local=10.0.0.1",
+                    "--pool_mb=16"};
     int argc = (int)(sizeof argv / sizeof argv[0]);
     printf("1..9\n");
     char *bad_argv[] = {"homa_c_test", "--", "--local=10.0.0"};
@@ -82,9 +87,8 @@ int main(void) {
     homa_sock *srv = NULL, *cli = NULL;
     homa_addr at, mine;
     check(homa_sock_open(h, 99, &srv) == 0 && homa_sock_open(h, 0, &cli) == 0 &&
-              homa_sock_open(h, 99, &srv) == -EADDRINUSE &&
-              homa_sock_local_addr(srv, &at) == 0 && at.port == 99 &&
-              homa_sock_local_addr(cli, &mine) == 0 && mine.port >= 0x8000,
+              homa_sock_open(h, 99, &srv) == -EADDRINUSE && homa_sock_local_addr(srv, &at) == 0 &&
+              at.port == 99 && homa_sock_local_addr(cli, &mine) == 0 && mine.port >= 0x8000,
           "server and client sockets; a port in use is -EADDRINUSE");
 
     static uint8_t big[300000];
@@ -103,11 +107,13 @@ int main(void) {
               homa_recv(cli, HOMA_RECVMSG_NONBLOCKING, 0, 0, &m) == -EINVAL &&
               homa_send(cli, &at, big, 0, 0, &id1) == -EINVAL &&
               homa_send(cli, &at, big, HOMA_MAX_MESSAGE_LENGTH + 1, 0, &id1) == -EMSGSIZE &&
-              homa_reply(srv, &mine, 12345, "x", 1) == -ENOENT && homa_abort(cli, 4242, 0) == -ENOENT,
+              homa_reply(srv, &mine, 12345, "x", 1) == -ENOENT &&
+              homa_abort(cli, 4242, 0) == -ENOENT,
           "recv flags and errors: -EAGAIN, -ETIMEDOUT, -EINVAL, -EMSGSIZE, -ENOENT");
 
     homa_msg r1, r2;
-    check(homa_send(cli, &nobody, "a", 1, 5, &id1) == 0 && homa_send(cli, &nobody, "b", 1, 6, &id2) == 0 &&
+    check(homa_send(cli, &nobody, "a", 1, 5, &id1) == 0 &&
+              homa_send(cli, &nobody, "b", 1, 6, &id2) == 0 &&
               homa_abort(cli, id1, ECANCELED) == 0 && homa_abort(cli, id2, -EPIPE) == 0 &&
               homa_recv(cli, HOMA_RECVMSG_RESPONSE, id1, 1000000000, &r1) == 0 &&
               homa_recv(cli, HOMA_RECVMSG_RESPONSE, id2, 1000000000, &r2) == 0 &&

@@ -24,9 +24,8 @@ namespace homa::test {
 
 /** The echo matrix: message sizes around every boundary (one packet, unscheduled bytes,
  *  a bpage, the maximum message). */
-inline const std::vector<uint32_t> kEchoSizes = {1,      100,    1423,    1424,    1425,
-                                                 10'000, 40'000, 40'001,  65'536,  100'000,
-                                                 500'000, 1'000'000};
+inline const std::vector<uint32_t> kEchoSizes = {
+    1, 100, 1423, 1424, 1425, 10'000, 40'000, 40'001, 65'536, 100'000, 500'000, 1'000'000};
 
 inline uint8_t echo_pattern(uint64_t seed, uint32_t i) {
     return static_cast<uint8_t>(seed * 31 + i * 7 + (i >> 9));
@@ -86,7 +85,7 @@ inline int serve_echo(dp::Socket &server) {
 
 /** Sends patterned requests and verifies each response byte by byte. */
 class EchoClient {
-public:
+  public:
     explicit EchoClient(dp::Socket &sock, uint64_t first_cookie = 1)
         : sock_(sock), next_cookie_(first_cookie) {}
 
@@ -108,7 +107,8 @@ public:
         while (sock_.recv(kRecvResponse, 0, &resp) == 0) {
             ++n;
             auto it = expected_.find(resp.cookie());
-            if (it == expected_.end() || resp.error() != 0 || !matches(resp, it->first, it->second)) {
+            if (it == expected_.end() || resp.error() != 0 ||
+                !matches(resp, it->first, it->second)) {
                 ++bad_;
             } else {
                 ++verified_;
@@ -121,7 +121,7 @@ public:
     uint64_t verified() const { return verified_; }
     uint64_t bad() const { return bad_; }
 
-private:
+  private:
     static bool matches(const dp::RecvMessage &m, uint64_t seed, uint32_t len) {
         if (m.length() != len) return false;
         std::vector<uint8_t> got(len);
@@ -154,7 +154,8 @@ inline void dump_worker(const char *name, const dp::Worker &w_) {
             es.client_rpcs_started, es.client_rpcs_completed);
     for (size_t i = 0; i < kNumEngineDrops; ++i) fprintf(stderr, " %lu", es.drops[i]);
     fprintf(stderr, " decode:");
-    for (size_t i = 0; i < wire::kNumDecodeErrors; ++i) fprintf(stderr, " %lu", ws.rx_decode_errors[i]);
+    for (size_t i = 0; i < wire::kNumDecodeErrors; ++i)
+        fprintf(stderr, " %lu", ws.rx_decode_errors[i]);
     fprintf(stderr, "\n");
 }
 

@@ -45,13 +45,13 @@ std::string hex_mac(const dp::MacAddr &m) {
 
 // One worker on a net_ring port whose RX ring the test fills and whose TX ring it drains.
 class Wire {
-public:
+  public:
     explicit Wire(const std::string &name,
-                  const std::function<void(dp::WorkerConfig &)> &tweak = {},
-                  uint16_t workers = 1) {
+                  const std::function<void(dp::WorkerConfig &)> &tweak = {}, uint16_t workers = 1) {
         unsigned socket = rte_socket_id();
         in_ = rte_ring_create((name + "_in").c_str(), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        out_ = rte_ring_create((name + "_out").c_str(), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        out_ =
+            rte_ring_create((name + "_out").c_str(), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
         EXPECT_NE(in_, nullptr);
         EXPECT_NE(out_, nullptr);
         // One RX queue; a TX queue per worker, all into the one ring the test drains (the
@@ -59,11 +59,11 @@ public:
         std::vector<rte_ring *> tx(workers, out_);
         int port = rte_eth_from_rings(name.c_str(), &in_, 1, tx.data(), workers, socket);
         EXPECT_GE(port, 0);
-        mp_ = rte_pktmbuf_pool_create((name + "_mb").c_str(), 4095, 0, 0,
-                                      RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(socket));
+        mp_ = rte_pktmbuf_pool_create((name + "_mb").c_str(), 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                      static_cast<int>(socket));
         EXPECT_NE(mp_, nullptr);
-        error = host.build(name, static_cast<uint16_t>(port), kOurIp, workers, mp_, 8u << 20,
-                           tweak);
+        error =
+            host.build(name, static_cast<uint16_t>(port), kOurIp, workers, mp_, 8u << 20, tweak);
         mac = host.info.mac;
     }
     dp::Worker &worker() { return *host.workers[0]; }
@@ -71,7 +71,8 @@ public:
     void inject(const Bytes &frame) {
         rte_mbuf *m = rte_pktmbuf_alloc(mp_);
         ASSERT_NE(m, nullptr);
-        auto *p = reinterpret_cast<uint8_t *>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())));
+        auto *p =
+            reinterpret_cast<uint8_t *>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())));
         std::copy(frame.begin(), frame.end(), p);
         ASSERT_EQ(rte_ring_enqueue(in_, m), 0);
     }
@@ -97,14 +98,16 @@ public:
     dp::MacAddr mac{};
     test::TestHost host;
 
-private:
+  private:
     rte_ring *in_ = nullptr, *out_ = nullptr;
     rte_mempool *mp_ = nullptr;
 };
 
 // "Who has 10.0.0.2? Tell 10.0.0.1", as Linux sends it (42 bytes).
-const Bytes kArpRequestForUs = hex("ffffffffffff3a1b2c3d4e5f08060001080006040001"
-                                   "3a1b2c3d4e5f0a000001" "0000000000000a000002");
+const Bytes kArpRequestForUs =
+    hex("ffffffffffff3a1b2c3d4e5f08060001080006040001"
+        "3a1b2c3d4e5f0a000001"
+        "0000000000000a000002");
 
 TEST(HostArp, RequestForUsAnsweredByteByByteAndRequesterLearned) {
     Wire wire("arp1");
@@ -112,9 +115,11 @@ TEST(HostArp, RequestForUsAnsweredByteByByteAndRequesterLearned) {
     wire.inject(kArpRequestForUs);
     auto out = wire.take();
     ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(out[0], hex("3a1b2c3d4e5f" + hex_mac(wire.mac) + "08060001080006040002" +
-                          hex_mac(wire.mac) + "0a000002" "3a1b2c3d4e5f0a000001" +
-                          std::string(36, '0')));
+    EXPECT_EQ(out[0],
+              hex("3a1b2c3d4e5f" + hex_mac(wire.mac) + "08060001080006040002" + hex_mac(wire.mac) +
+                  "0a000002"
+                  "3a1b2c3d4e5f0a000001" +
+                  std::string(36, '0')));
     dp::MacAddr learned;
     EXPECT_EQ(wire.worker().neighbours().state(kPeerIp, &learned),
               dp::NeighbourCache::State::kReachable);
@@ -142,17 +147,22 @@ TEST(HostArp, ResolutionHoldsFramesUntilTheAnswer) {
     ASSERT_EQ(client.send({kPeerIp, 99}, Bytes(3000, 7), 1, &id), 0);  // three DATA frames
     auto out = wire.take();
     ASSERT_EQ(out.size(), 1u);  // only the question
-    EXPECT_EQ(out[0], hex("ffffffffffff" + hex_mac(wire.mac) + "08060001080006040001" +
-                          hex_mac(wire.mac) + "0a000002" "0000000000000a000001" +
-                          std::string(36, '0')));
+    EXPECT_EQ(out[0],
+              hex("ffffffffffff" + hex_mac(wire.mac) + "08060001080006040001" + hex_mac(wire.mac) +
+                  "0a000002"
+                  "0000000000000a000001" +
+                  std::string(36, '0')));
     EXPECT_EQ(wire.worker().neighbours().held(kPeerIp), 3u);
     // The answer releases the held frames, in order, to the MAC it names.
-    wire.inject(hex(hex_mac(wire.mac) + "3a1b2c3d4e5f08060001080006040002"
-                    "3a1b2c3d4e5f0a000001" + hex_mac(wire.mac) + "0a000002"));
+    wire.inject(hex(hex_mac(wire.mac) +
+                    "3a1b2c3d4e5f08060001080006040002"
+                    "3a1b2c3d4e5f0a000001" +
+                    hex_mac(wire.mac) + "0a000002"));
     out = wire.take(1);
     ASSERT_EQ(out.size(), 3u);
     for (size_t i = 0; i < out.size(); ++i) {
-        EXPECT_EQ(Bytes(out[i].begin(), out[i].begin() + 6), Bytes(kPeerMac.begin(), kPeerMac.end()));
+        EXPECT_EQ(Bytes(out[i].begin(), out[i].begin() + 6),
+                  Bytes(kPeerMac.begin(), kPeerMac.end()));
         wire::PacketView v;
         ASSERT_EQ(wire::decode_frame(out[i], v), wire::DecodeError::kOk);
         ASSERT_NE(v.data(), nullptr);
@@ -213,12 +223,13 @@ TEST(HostIcmp, EchoRequestAnsweredByteByByte) {
     Wire wire("icmp");
     ASSERT_EQ(wire.error, "");
     wire.inject(hex(hex_mac(wire.mac) + "3a1b2c3d4e5f0800"
-                    "4500002cabcd400040017b010a0000010a000002"
-                    "0800ad8412340007000102030405060708090a0b0c0d0e0f"));
+                                        "4500002cabcd400040017b010a0000010a000002"
+                                        "0800ad8412340007000102030405060708090a0b0c0d0e0f"));
     auto out = wire.take();
     ASSERT_EQ(out.size(), 1u);
     // ip id 0 (the worker's first), checksums computed independently.
-    EXPECT_EQ(out[0], hex("3a1b2c3d4e5f" + hex_mac(wire.mac) + "0800"
+    EXPECT_EQ(out[0], hex("3a1b2c3d4e5f" + hex_mac(wire.mac) +
+                          "0800"
                           "4500002c00004000400126cf0a0000020a000001"
                           "0000b58412340007000102030405060708090a0b0c0d0e0f"));
     EXPECT_EQ(wire.worker().stats().rx_icmp_echo, 1u);
@@ -379,9 +390,11 @@ TEST(Port, PcapCapturesOurFrames) {
     ASSERT_NE(mp, nullptr);
     {
         test::TestHost h;
-        ASSERT_EQ(h.build("pcap", port, kOurIp, 1, mp, 8u << 20, [](dp::WorkerConfig &wc) {
-            wc.neighbours.push_back({kPeerIp, kPeerMac});
-        }), "");
+        ASSERT_EQ(h.build("pcap", port, kOurIp, 1, mp, 8u << 20,
+                          [](dp::WorkerConfig &wc) {
+                              wc.neighbours.push_back({kPeerIp, kPeerMac});
+                          }),
+                  "");
         EXPECT_EQ(h.info.driver, "net_pcap");
         dp::Socket client;
         ASSERT_EQ(dp::Socket::open(*h.workers[0], 0, &client), 0);
@@ -434,9 +447,20 @@ void with_ipv6(dp::WorkerConfig &wc) { wc.local_ip6 = kOurIp6; }
 
 // "Who has fd00::2?" from fd00::1, as Linux sends it: to ff02::1:ff00:2.
 Bytes ns_for(const std::string &target_hex) {
-    return with_icmp6_checksum(hex("3333ff000002" "3a1b2c3d4e5f" "86dd" "60000000" "0020" "3a"
-                                   "ff" + kPeerIp6Hex + "ff0200000000000000000001ff000002" +
-                                   "87000000" "00000000" + target_hex + "0101" "3a1b2c3d4e5f"));
+    return with_icmp6_checksum(
+        hex("3333ff000002"
+            "3a1b2c3d4e5f"
+            "86dd"
+            "60000000"
+            "0020"
+            "3a"
+            "ff" +
+            kPeerIp6Hex + "ff0200000000000000000001ff000002" +
+            "87000000"
+            "00000000" +
+            target_hex +
+            "0101"
+            "3a1b2c3d4e5f"));
 }
 
 TEST(HostNdp, SolicitationAnsweredByteByByteAndSolicitorLearned) {
@@ -447,9 +471,14 @@ TEST(HostNdp, SolicitationAnsweredByteByByteAndSolicitorLearned) {
     auto out = wire.take();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0], with_icmp6_checksum(hex("3a1b2c3d4e5f" + hex_mac(wire.mac) + "86dd" +
-                                              "60000000" "0020" "3a" "ff" + kOurIp6Hex +
-                                              kPeerIp6Hex + "88000000" "60000000" + kOurIp6Hex +
-                                              "0201" + hex_mac(wire.mac))));
+                                              "60000000"
+                                              "0020"
+                                              "3a"
+                                              "ff" +
+                                              kOurIp6Hex + kPeerIp6Hex +
+                                              "88000000"
+                                              "60000000" +
+                                              kOurIp6Hex + "0201" + hex_mac(wire.mac))));
     dp::MacAddr learned;
     EXPECT_EQ(wire.worker().neighbours6().state(kPeerIp6, &learned),
               dp::NeighbourState::kReachable);
@@ -474,10 +503,14 @@ TEST(HostNdp, StaleNeighbourReprobedBySolicitation) {
     // "Who has fd00::1?" from us to ff02::1:ff00:1 with our link-layer address.
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0], with_icmp6_checksum(hex("3333ff000001" + hex_mac(wire.mac) + "86dd" +
-                                              "60000000" "0020" "3a" "ff" + kOurIp6Hex +
-                                              "ff0200000000000000000001ff000001" +
-                                              "87000000" "00000000" + kPeerIp6Hex + "0101" +
-                                              hex_mac(wire.mac))));
+                                              "60000000"
+                                              "0020"
+                                              "3a"
+                                              "ff" +
+                                              kOurIp6Hex + "ff0200000000000000000001ff000001" +
+                                              "87000000"
+                                              "00000000" +
+                                              kPeerIp6Hex + "0101" + hex_mac(wire.mac))));
     EXPECT_EQ(wire.worker().stats().nd_solicitations_sent, 1u);
     EXPECT_EQ(wire.worker().neighbours6().stats().probes, 1u);
 }
@@ -520,17 +553,29 @@ TEST(HostNdp, DuplicateAddressProbeAnsweredToAllNodes) {
     Wire wire("nd4", with_ipv6);
     ASSERT_EQ(wire.error, "");
     // From :: to our solicited-node group, no link-layer option (RFC 4862 DAD).
-    wire.inject(with_icmp6_checksum(hex("3333ff000002" "3a1b2c3d4e5f" "86dd" "60000000" "0018"
-                                        "3a" "ff" + std::string(32, '0') +
-                                        "ff0200000000000000000001ff000002" + "87000000"
-                                        "00000000" + kOurIp6Hex)));
+    wire.inject(
+        with_icmp6_checksum(hex("3333ff000002"
+                                "3a1b2c3d4e5f"
+                                "86dd"
+                                "60000000"
+                                "0018"
+                                "3a"
+                                "ff" +
+                                std::string(32, '0') + "ff0200000000000000000001ff000002" +
+                                "87000000"
+                                "00000000" +
+                                kOurIp6Hex)));
     auto out = wire.take();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0], with_icmp6_checksum(hex("333300000001" + hex_mac(wire.mac) + "86dd" +
-                                              "60000000" "0020" "3a" "ff" + kOurIp6Hex +
-                                              "ff020000000000000000000000000001" +
-                                              "88000000" "20000000" + kOurIp6Hex + "0201" +
-                                              hex_mac(wire.mac))));
+                                              "60000000"
+                                              "0020"
+                                              "3a"
+                                              "ff" +
+                                              kOurIp6Hex + "ff020000000000000000000000000001" +
+                                              "88000000"
+                                              "20000000" +
+                                              kOurIp6Hex + "0201" + hex_mac(wire.mac))));
     EXPECT_EQ(wire.worker().neighbours6().state(wire::Ipv6Addr{}), dp::NeighbourState::kFree);
 }
 
@@ -541,11 +586,18 @@ TEST(HostNdp, AdvertisementOnlyRefreshesKnownEntries) {
     });
     ASSERT_EQ(wire.error, "");
     // An unsolicited advertisement of fd00::7: no entry is created (RFC 4861 7.2.5).
-    wire.inject(with_icmp6_checksum(hex(hex_mac(wire.mac) + "3a1b2c3d4e5f" "86dd" "60000000"
-                                        "0020" "3a" "ff" + kPeerIp6Hex + kOurIp6Hex +
-                                        "88000000" "20000000" +
-                                        "fd000000000000000000000000000007" + "0201" +
-                                        "3a1b2c3d4e5f")));
+    wire.inject(
+        with_icmp6_checksum(hex(hex_mac(wire.mac) +
+                                "3a1b2c3d4e5f"
+                                "86dd"
+                                "60000000"
+                                "0020"
+                                "3a"
+                                "ff" +
+                                kPeerIp6Hex + kOurIp6Hex +
+                                "88000000"
+                                "20000000" +
+                                "fd000000000000000000000000000007" + "0201" + "3a1b2c3d4e5f")));
     EXPECT_TRUE(wire.take().empty());
     EXPECT_EQ(wire.worker().stats().rx_nd, 1u);
     wire::Ipv6Addr seven = kPeerIp6;
@@ -557,14 +609,29 @@ TEST(HostNdp, AdvertisementOnlyRefreshesKnownEntries) {
 TEST(HostIcmp6, EchoRequestAnsweredByteByByte) {
     Wire wire("icmp6", with_ipv6);
     ASSERT_EQ(wire.error, "");
-    wire.inject(with_icmp6_checksum(hex(hex_mac(wire.mac) + "3a1b2c3d4e5f" "86dd" "6000beef"
-                                        "0010" "3a" "40" + kPeerIp6Hex + kOurIp6Hex +
-                                        "80000000" "4321" "0005" "0001020304050607")));
+    wire.inject(with_icmp6_checksum(hex(hex_mac(wire.mac) +
+                                        "3a1b2c3d4e5f"
+                                        "86dd"
+                                        "6000beef"
+                                        "0010"
+                                        "3a"
+                                        "40" +
+                                        kPeerIp6Hex + kOurIp6Hex +
+                                        "80000000"
+                                        "4321"
+                                        "0005"
+                                        "0001020304050607")));
     auto out = wire.take();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0], with_icmp6_checksum(hex("3a1b2c3d4e5f" + hex_mac(wire.mac) + "86dd" +
-                                              "60000000" "0010" "3a" "40" + kOurIp6Hex +
-                                              kPeerIp6Hex + "81000000" "4321" "0005" +
+                                              "60000000"
+                                              "0010"
+                                              "3a"
+                                              "40" +
+                                              kOurIp6Hex + kPeerIp6Hex +
+                                              "81000000"
+                                              "4321"
+                                              "0005" +
                                               "0001020304050607")));
     EXPECT_EQ(wire.worker().stats().rx_icmp6_echo, 1u);
 }
@@ -577,9 +644,9 @@ TEST(HostIpv6, HomaOverIpv6ReachesTheEngine) {
     a.src_ip = kPeerIp6;
     a.dst_ip = kOurIp6;
     std::array<uint8_t, 128> buf{};
-    size_t n = wire::encode(buf, a, wire::Bare{.type = wire::PacketType::kBusy,
-                                               .common = {.sport = 0x8000, .dport = 99,
-                                                          .sender_id = 2}});
+    size_t n = wire::encode(buf, a,
+                            wire::Bare{.type = wire::PacketType::kBusy,
+                                       .common = {.sport = 0x8000, .dport = 99, .sender_id = 2}});
     ASSERT_GT(n, 0u);
     wire.inject(Bytes(buf.begin(), buf.begin() + n));
     EXPECT_TRUE(wire.take().empty());  // a BUSY about no RPC: nothing to answer

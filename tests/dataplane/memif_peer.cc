@@ -101,9 +101,11 @@ int run_server(Host &h, Clock::time_point deadline) {
     }
     for (size_t k = 0; k < h.workers.size(); ++k) {
         const auto &ws = h.workers[k]->stats();
-        printf("server worker %zu: served %lu RPCs, rx %lu tx %lu arp replies %lu, steered "
-               "out %lu in %lu\n", k, h.workers[k]->engine().stats().server_rpcs_started,
-               ws.rx_frames, ws.tx_frames, ws.arp_replies_sent, ws.steered_out, ws.steered_in);
+        printf(
+            "server worker %zu: served %lu RPCs, rx %lu tx %lu arp replies %lu, steered "
+            "out %lu in %lu\n",
+            k, h.workers[k]->engine().stats().server_rpcs_started, ws.rx_frames, ws.tx_frames,
+            ws.arp_replies_sent, ws.steered_out, ws.steered_in);
     }
     printf("server: served %lu requests\n", served);
     return quit_at == Clock::time_point::max() ? 1 : 0;
@@ -130,7 +132,10 @@ int run_client(Host &h, Clock::time_point deadline) {
     for (uint32_t len : homa::test::kEchoSizes) {
         if (echo.send(dst, len) != 0) return 1;
     }
-    if (!poll_until(h, deadline, [&] { echo.drain(); return echo.outstanding() == 0; })) {
+    if (!poll_until(h, deadline, [&] {
+            echo.drain();
+            return echo.outstanding() == 0;
+        })) {
         fprintf(stderr, "client: echo matrix timed out, %zu outstanding\n", echo.outstanding());
         homa::test::dump_worker("client", w);
         return 1;
@@ -149,9 +154,8 @@ int run_client(Host &h, Clock::time_point deadline) {
             uint64_t t0 = rte_get_tsc_cycles();
             if (client.send(dst, msg, i, &id) != 0) return 1;
             dp::RecvMessage resp;
-            if (!poll_until(h, deadline, [&] {
-                    return client.recv(homa::kRecvResponse, id, &resp) == 0;
-                })) {
+            if (!poll_until(h, deadline,
+                            [&] { return client.recv(homa::kRecvResponse, id, &resp) == 0; })) {
                 return 1;
             }
             rtt.push_back(double(rte_get_tsc_cycles() - t0) * 1e6 / double(rte_get_tsc_hz()));
@@ -191,14 +195,16 @@ int run_client(Host &h, Clock::time_point deadline) {
             while (client.recv(homa::kRecvResponse, 0, &resp) == 0) --outstanding;
             return outstanding == 0;
         });
-        printf("client: 100 B echo rate with %d outstanding: %.0f RPCs/s (%lu in %.2f s; "
-               "sends refused %lu, last error %d)\n",
-               FLAGS_rate_outstanding, double(done) / secs, done, secs, refused, last_error);
+        printf(
+            "client: 100 B echo rate with %d outstanding: %.0f RPCs/s (%lu in %.2f s; "
+            "sends refused %lu, last error %d)\n",
+            FLAGS_rate_outstanding, double(done) / secs, done, secs, refused, last_error);
     }
     // 4. Tell the server to finish.
     if (client.send(dst, {reinterpret_cast<const uint8_t *>("quit"), 4}, 0, &id) != 0) return 1;
     dp::RecvMessage resp;
-    if (!poll_until(h, deadline, [&] { return client.recv(homa::kRecvResponse, id, &resp) == 0; })) {
+    if (!poll_until(h, deadline,
+                    [&] { return client.recv(homa::kRecvResponse, id, &resp) == 0; })) {
         return 1;
     }
     // Acknowledge the last reply (NEED_ACK comes after a few ticks).
@@ -208,9 +214,8 @@ int run_client(Host &h, Clock::time_point deadline) {
         printf("client worker %zu: rx %lu tx %lu, steered out %lu in %lu\n", k, ws.rx_frames,
                ws.tx_frames, ws.steered_out, ws.steered_in);
     }
-    printf("client: rx %lu tx %lu arp requests %lu, neighbour resolved %lu\n",
-           w.stats().rx_frames, w.stats().tx_frames, w.stats().arp_requests_sent,
-           w.neighbours().stats().resolved);
+    printf("client: rx %lu tx %lu arp requests %lu, neighbour resolved %lu\n", w.stats().rx_frames,
+           w.stats().tx_frames, w.stats().arp_requests_sent, w.neighbours().stats().resolved);
     return 0;
 }
 
@@ -227,9 +232,8 @@ int main(int argc, char **argv) {
     auto deadline = Clock::now() + std::chrono::seconds(FLAGS_timeout_s);
     int rc = 1;
     {
-        rte_mempool *mp = rte_pktmbuf_pool_create("peer_mb", 16383, 256, 0,
-                                                  RTE_MBUF_DEFAULT_BUF_SIZE,
-                                                  static_cast<int>(rte_socket_id()));
+        rte_mempool *mp = rte_pktmbuf_pool_create(
+            "peer_mb", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
         homa::test::TestHost host;
         const homa::IpAddress me = parse_ip(FLAGS_ip);
         std::string err = mp ? host.build("peer", 0, me.ipv4(),
@@ -246,10 +250,10 @@ int main(int argc, char **argv) {
             while (!expired(deadline) && (dp::check_link(0, &link) < 0 || !link.up)) {
                 rte_delay_ms(10);
             }
-            printf("%s: port %s, link %s, mac %02x:%02x:%02x:%02x:%02x:%02x\n",
-                   FLAGS_role.c_str(), host.info.driver.c_str(), link.up ? "up" : "down",
-                   host.info.mac[0], host.info.mac[1], host.info.mac[2], host.info.mac[3],
-                   host.info.mac[4], host.info.mac[5]);
+            printf("%s: port %s, link %s, mac %02x:%02x:%02x:%02x:%02x:%02x\n", FLAGS_role.c_str(),
+                   host.info.driver.c_str(), link.up ? "up" : "down", host.info.mac[0],
+                   host.info.mac[1], host.info.mac[2], host.info.mac[3], host.info.mac[4],
+                   host.info.mac[5]);
             fflush(stdout);
             Host h;
             h.workers = host.workers;

@@ -7,8 +7,8 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_launch.h>
-#include <rte_memory.h>
 #include <rte_lcore.h>
+#include <rte_memory.h>
 
 #include <atomic>
 #include <string>
@@ -30,7 +30,7 @@ struct Seq {
 
 // Ports named uniquely per test (ring names are process-wide) and freed at the end.
 class MsgPortTest : public ::testing::Test {
-protected:
+  protected:
     Port *make(unsigned capacity, PortMode mode = PortMode::kSingleProducer) {
         static int serial = 0;
         std::string name = "mp" + std::to_string(serial++);
@@ -392,9 +392,9 @@ TEST_F(AbortCase, AbortMsg_AfterReplyIsTooLate) {
 TEST_F(AbortCase, AbortMsg_ChasesForwardedMessage) {
     Port *next = make(8);
     ASSERT_EQ(drain(target).size(), 1u);
-    ASSERT_EQ(abort_msg(&m), 0);               // token sent to `target`...
-    ASSERT_EQ(forward_msg(*next, &m), 0);      // ...which passes the message on first
-    EXPECT_TRUE(drain(target).empty());        // chases the token to `next`
+    ASSERT_EQ(abort_msg(&m), 0);           // token sent to `target`...
+    ASSERT_EQ(forward_msg(*next, &m), 0);  // ...which passes the message on first
+    EXPECT_TRUE(drain(target).empty());    // chases the token to `next`
     EXPECT_EQ(target->stats().abort_chases, 1u);
     auto first = drain(next);
     ASSERT_EQ(first.size(), 1u);

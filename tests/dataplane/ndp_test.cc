@@ -48,10 +48,23 @@ bool dpdk_checksum_ok(const std::vector<uint8_t> &f, size_t l3 = 14) {
 // A Neighbour Solicitation for our address, as Linux sends it: to our solicited-node group
 // ff02::1:ffbc:de02 (MAC 33:33:ff:bc:de:02), hop limit 255, source link-layer option.
 std::vector<uint8_t> kernel_ns() {
-    auto f = hex("3333ffbcde02" "3a1b2c3d4e5f" "86dd"
-                 "60000000" "0020" "3a" "ff" + kKernelIpHex + "ff0200000000000000000001ffbcde02" +
-                 "87" "00" "0000" "00000000" + our_ip_hex() +
-                 "01" "01" "3a1b2c3d4e5f");
+    auto f =
+        hex("3333ffbcde02"
+            "3a1b2c3d4e5f"
+            "86dd"
+            "60000000"
+            "0020"
+            "3a"
+            "ff" +
+            kKernelIpHex + "ff0200000000000000000001ffbcde02" +
+            "87"
+            "00"
+            "0000"
+            "00000000" +
+            our_ip_hex() +
+            "01"
+            "01"
+            "3a1b2c3d4e5f");
     dpdk_checksum(f);
     return f;
 }
@@ -111,7 +124,7 @@ TEST(Ndp, RejectsInvalidSolicitations) {
     std::memset(&f[22], 0, 16);  // DAD (source ::) with a source link-layer option
     dpdk_checksum(f);
     EXPECT_FALSE(parse_nd(f, &nd));
-    f.resize(f.size() - 8);      // ... and without one: valid
+    f.resize(f.size() - 8);  // ... and without one: valid
     f[19] = 24;
     dpdk_checksum(f);
     ASSERT_TRUE(parse_nd(f, &nd));
@@ -126,10 +139,23 @@ TEST(Ndp, BuildsSolicitationByteForByte) {
     size_t n = build_ns(out, kOurMac, 0, kOurIp, kKernelIp);
     ASSERT_EQ(n, 86u);
     out.resize(n);
-    auto want = hex("3333ff000001" "020000000001" "86dd"
-                    "60000000" "0020" "3a" "ff" + our_ip_hex() +
-                    "ff0200000000000000000001ff000001" +
-                    "87" "00" "0000" "00000000" + kKernelIpHex + "01" "01" "020000000001");
+    auto want =
+        hex("3333ff000001"
+            "020000000001"
+            "86dd"
+            "60000000"
+            "0020"
+            "3a"
+            "ff" +
+            our_ip_hex() + "ff0200000000000000000001ff000001" +
+            "87"
+            "00"
+            "0000"
+            "00000000" +
+            kKernelIpHex +
+            "01"
+            "01"
+            "020000000001");
     dpdk_checksum(want);
     EXPECT_EQ(out, want);
     NdPacket nd;
@@ -142,9 +168,25 @@ TEST(Ndp, BuildsAdvertisementByteForByte_Tagged) {
     size_t n = build_na(out, kOurMac, kKernelMac, 7, kOurIp, kKernelIp, true);
     ASSERT_EQ(n, 90u);
     out.resize(n);
-    auto want = hex("3a1b2c3d4e5f" "020000000001" "8100" "0007" "86dd"
-                    "60000000" "0020" "3a" "ff" + our_ip_hex() + kKernelIpHex +
-                    "88" "00" "0000" "60000000" + our_ip_hex() + "02" "01" "020000000001");
+    auto want =
+        hex("3a1b2c3d4e5f"
+            "020000000001"
+            "8100"
+            "0007"
+            "86dd"
+            "60000000"
+            "0020"
+            "3a"
+            "ff" +
+            our_ip_hex() + kKernelIpHex +
+            "88"
+            "00"
+            "0000"
+            "60000000" +
+            our_ip_hex() +
+            "02"
+            "01"
+            "020000000001");
     dpdk_checksum(want, 18);
     EXPECT_EQ(out, want);
     NdPacket nd;
@@ -168,9 +210,21 @@ TEST(Ndp, RejectsSolicitedAdvertisementToMulticast) {
 
 // ping -6 fd00::a:bc:de02 as the kernel sends it: traffic class 0, flow label set.
 std::vector<uint8_t> echo_request() {
-    auto f = hex("020000000001" "3a1b2c3d4e5f" "86dd"
-                 "6000abcd" "0010" "3a" "40" + kKernelIpHex + our_ip_hex() +
-                 "80" "00" "0000" "1234" "0001" "6162636465666768");
+    auto f =
+        hex("020000000001"
+            "3a1b2c3d4e5f"
+            "86dd"
+            "6000abcd"
+            "0010"
+            "3a"
+            "40" +
+            kKernelIpHex + our_ip_hex() +
+            "80"
+            "00"
+            "0000"
+            "1234"
+            "0001"
+            "6162636465666768");
     dpdk_checksum(f);
     return f;
 }
@@ -180,9 +234,21 @@ TEST(Icmp6Echo, ReplyByteForByte) {
     size_t n = icmp6_echo_reply(echo_request(), kOurIp, kOurMac, out);
     ASSERT_EQ(n, 14u + 40 + 16);
     out.resize(n);
-    auto want = hex("3a1b2c3d4e5f" "020000000001" "86dd"
-                    "60000000" "0010" "3a" "40" + our_ip_hex() + kKernelIpHex +
-                    "81" "00" "0000" "1234" "0001" "6162636465666768");
+    auto want =
+        hex("3a1b2c3d4e5f"
+            "020000000001"
+            "86dd"
+            "60000000"
+            "0010"
+            "3a"
+            "40" +
+            our_ip_hex() + kKernelIpHex +
+            "81"
+            "00"
+            "0000"
+            "1234"
+            "0001"
+            "6162636465666768");
     dpdk_checksum(want);
     EXPECT_EQ(out, want);
     EXPECT_TRUE(dpdk_checksum_ok(out));

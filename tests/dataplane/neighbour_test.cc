@@ -20,8 +20,9 @@ struct Log {
     std::vector<void *> dropped;
     std::vector<void *> released;
     uint32_t poll(NeighbourCache &c, uint64_t now) {
-        return c.poll(now, [&](uint32_t ip) { probes.push_back(ip); },
-                      [&](void *f) { dropped.push_back(f); });
+        return c.poll(
+            now, [&](uint32_t ip) { probes.push_back(ip); },
+            [&](void *f) { dropped.push_back(f); });
     }
     bool learn(NeighbourCache &c, uint32_t ip, const MacAddr &mac, uint64_t now, bool create) {
         return c.learn(ip, mac, now, create, [&](void *f, const MacAddr &m) {
@@ -58,7 +59,8 @@ TEST(NeighbourCache, Resolve_UnknownHoldsFrameAndAsksForOneProbe) {
 TEST(NeighbourCache, Resolve_HoldQueueFullDrops) {
     NeighbourCache c(small());
     MacAddr mac;
-    for (uintptr_t i = 1; i <= 3; ++i) EXPECT_NE(c.resolve(kIp, frame(i), 0, &mac), NeighbourResult::kDrop);
+    for (uintptr_t i = 1; i <= 3; ++i)
+        EXPECT_NE(c.resolve(kIp, frame(i), 0, &mac), NeighbourResult::kDrop);
     EXPECT_EQ(c.resolve(kIp, frame(4), 0, &mac), NeighbourResult::kDrop);  // per address
     // Other addresses share the rest of the 8 hold slots.
     for (uintptr_t i = 0; i < 5; ++i) {
@@ -92,11 +94,11 @@ TEST(NeighbourCache, Learn_CreatesOnlyWhenAsked) {
     Log log;
     EXPECT_FALSE(log.learn(c, kIp, kMac, 0, false));  // e.g. a reply we did not ask for
     EXPECT_EQ(c.state(kIp), NeighbourCache::State::kFree);
-    EXPECT_TRUE(log.learn(c, kIp, kMac, 0, true));    // a request addressed to us
+    EXPECT_TRUE(log.learn(c, kIp, kMac, 0, true));  // a request addressed to us
     MacAddr mac;
     EXPECT_EQ(c.state(kIp, &mac), NeighbourCache::State::kReachable);
     EXPECT_EQ(mac, kMac);
-    EXPECT_FALSE(log.learn(c, 0, kMac, 0, true));     // 0.0.0.0 is never learned
+    EXPECT_FALSE(log.learn(c, 0, kMac, 0, true));  // 0.0.0.0 is never learned
 }
 
 TEST(NeighbourCache, AddStatic_NeverChangedByArp) {
@@ -120,7 +122,7 @@ TEST(NeighbourCache, Poll_RetriesThenFailsAndDropsHeld) {
     EXPECT_EQ(log.poll(c, 10 * kMs), 1u);
     EXPECT_EQ(log.poll(c, 20 * kMs), 1u);
     EXPECT_EQ(log.probes, (std::vector<uint32_t>{kIp, kIp}));  // probes 2 and 3
-    EXPECT_EQ(log.poll(c, 30 * kMs), 2u);  // third unanswered: give up
+    EXPECT_EQ(log.poll(c, 30 * kMs), 2u);                      // third unanswered: give up
     EXPECT_EQ(log.dropped, (std::vector<void *>{frame(1), frame(2)}));
     EXPECT_EQ(c.state(kIp), NeighbourCache::State::kFailed);
     EXPECT_EQ(c.stats().failed, 1u);
@@ -160,7 +162,8 @@ TEST(NeighbourCache, Insert_FullTableReplacesOldestLearnedEntry) {
     EXPECT_EQ(c.state(2), NeighbourCache::State::kReachable);
     EXPECT_EQ(c.state(5), NeighbourCache::State::kIncomplete);
     // Every lookup still finds its entry with the table full.
-    for (uint32_t ip : {1u, 2u, 4u}) EXPECT_EQ(c.resolve(ip, frame(2), 41, &mac), NeighbourResult::kSend);
+    for (uint32_t ip : {1u, 2u, 4u})
+        EXPECT_EQ(c.resolve(ip, frame(2), 41, &mac), NeighbourResult::kSend);
 }
 
 TEST(NeighbourCache, Insert_TableOfStaticAndResolvingEntriesDrops) {
@@ -188,7 +191,21 @@ TEST(NeighbourCache, ClearHeld_GivesEveryFrameBack) {
 // (16 bytes, compared whole), its hash (addresses of one /64 differ in the last bytes only),
 // and that probes name the IPv6 address.
 wire::Ipv6Addr v6(uint16_t iid) {
-    return {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(iid >> 8),
+    return {0xfd,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            static_cast<uint8_t>(iid >> 8),
             static_cast<uint8_t>(iid)};
 }
 
@@ -200,7 +217,8 @@ TEST(Neighbour6Cache, ResolveLearnRelease) {
     EXPECT_EQ(c.resolve(v6(2), frame(1), 0, &mac), NeighbourResult::kHoldAndProbe);
     EXPECT_EQ(c.resolve(v6(2), frame(2), 1, &mac), NeighbourResult::kHold);
     EXPECT_EQ(c.state(v6(3)), NeighbourState::kFree);  // a different last byte is another host
-    c.poll(10 * kMs, [&](const wire::Ipv6Addr &a) { probes.push_back(a); }, [](void *) {});
+    c.poll(
+        10 * kMs, [&](const wire::Ipv6Addr &a) { probes.push_back(a); }, [](void *) {});
     ASSERT_EQ(probes.size(), 1u);
     EXPECT_EQ(probes[0], v6(2));
     ASSERT_TRUE(c.learn(v6(2), kMac, 11 * kMs, false,

@@ -45,7 +45,7 @@ struct Done {
 };
 
 class RegionReplyTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         static int serial = 0;
         name_ = "rr" + std::to_string(serial++);
@@ -142,7 +142,8 @@ TEST_F(RegionReplyTest, EvictedFileArrivesByteExactWhileWorkerKeepsServing) {
     ASSERT_TRUE(request(&req, &cid));
     Done done;
     ASSERT_EQ(server_.reply_region(*svc_, req.peer(), req.id(), {kHeader, sizeof(kHeader)},
-                                   file_.pager->data() + 8, kLen, 42, Done::fn, &done), 0);
+                                   file_.pager->data() + 8, kLen, 42, Done::fn, &done),
+              0);
     req.release();
     EXPECT_EQ(svc_->stats().region_pulls, 1u);
     // Echo RPCs complete while the control lcore pulls.
@@ -150,9 +151,7 @@ TEST_F(RegionReplyTest, EvictedFileArrivesByteExactWhileWorkerKeepsServing) {
     uint64_t echo_id = 0;
     std::vector<uint8_t> small(100, 0x42);
     while (svc_->regions_pending() != 0) {
-        if (echo_id == 0) {
-            ASSERT_EQ(client_.send({kIpA, kEchoPort}, small, 1, &echo_id), 0);
-        }
+        if (echo_id == 0) { ASSERT_EQ(client_.send({kIpA, kEchoPort}, small, 1, &echo_id), 0); }
         step();
         dp::RecvMessage r;
         if (client_.recv(kRecvResponse, echo_id, &r) == 0) {
@@ -194,8 +193,9 @@ TEST_F(RegionReplyTest, AbortDuringPullCancelsItAndTheApplicationAnswers) {
     Done done;
     Endpoint peer = req.peer();
     uint64_t rid = req.id();
-    ASSERT_EQ(server_.reply_region(*svc_, peer, rid, {}, file_.pager->data(), kLen, 1, Done::fn,
-                                   &done), 0);
+    ASSERT_EQ(
+        server_.reply_region(*svc_, peer, rid, {}, file_.pager->data(), kLen, 1, Done::fn, &done),
+        0);
     req.release();
     ASSERT_TRUE(ctl_->poll());  // takes the pull and does one chunk of it
     EXPECT_EQ(ctl_->stats().pulled_bytes, 64u * 1024);
@@ -224,12 +224,12 @@ TEST_F(RegionReplyTest, CloseDuringPullCancelsIt) {
     ASSERT_TRUE(request(&req, &cid));
     Done done;
     ASSERT_EQ(server_.reply_region(*svc_, req.peer(), req.id(), {}, file_.pager->data(), kLen, 1,
-                                   Done::fn, &done), 0);
+                                   Done::fn, &done),
+              0);
     req.release();
     ASSERT_TRUE(ctl_->poll());
     EXPECT_EQ(server_.close(), 0);
-    while (ctl_->poll()) {
-    }
+    while (ctl_->poll()) {}
     for (int i = 0; i < 1000 && done.calls == 0; ++i) step();
     ASSERT_EQ(done.calls, 1);
     EXPECT_EQ(done.last.error, -ECANCELED);  // closed: no error given, still not sent
@@ -253,7 +253,8 @@ TEST_F(RegionReplyTest, PullFailureTellsTheApplication) {
     Endpoint peer = req.peer();
     uint64_t rid = req.id();
     ASSERT_EQ(server_.reply_region(*svc_, peer, rid, {kHeader, 8}, file_.pager->data(), kLen, 2,
-                                   Done::fn, &done), 0);
+                                   Done::fn, &done),
+              0);
     req.release();
     while (done.calls == 0) {
         ctl_->poll();
@@ -279,7 +280,8 @@ TEST_F(RegionReplyTest, ResidentBodyStartsAtOnce) {
     ASSERT_TRUE(request(&req, &cid));
     Done done;
     ASSERT_EQ(server_.reply_region(*svc_, req.peer(), req.id(), {kHeader, 8}, buf, kLen, 3,
-                                   Done::fn, &done), 0);
+                                   Done::fn, &done),
+              0);
     req.release();
     EXPECT_EQ(svc_->stats().region_resident, 1u);
     EXPECT_EQ(svc_->regions_pending(), 0u);
@@ -308,14 +310,15 @@ TEST_F(RegionReplyTest, BadCallsAreRefusedAndNothingRuns) {
     Done done;
     const uint8_t *data = file_.pager->data();
     uint8_t big[dp::SocketService::kRegionHeaderMax + 1] = {};
-    EXPECT_EQ(server_.reply_region(*svc_, peer, rid, {big, sizeof(big)}, data, 10, 0, Done::fn,
-                                   &done), -EINVAL);
-    EXPECT_EQ(server_.reply_region(*svc_, peer, rid, {}, nullptr, 10, 0, Done::fn, &done),
-              -EINVAL);
+    EXPECT_EQ(
+        server_.reply_region(*svc_, peer, rid, {big, sizeof(big)}, data, 10, 0, Done::fn, &done),
+        -EINVAL);
+    EXPECT_EQ(server_.reply_region(*svc_, peer, rid, {}, nullptr, 10, 0, Done::fn, &done), -EINVAL);
     EXPECT_EQ(server_.reply_region(*svc_, peer, rid, {}, data, 0, 0, Done::fn, &done), -EINVAL);
     EXPECT_EQ(server_.reply_region(*svc_, peer, rid, {}, data, 10, 0, nullptr, &done), -EINVAL);
-    EXPECT_EQ(server_.reply_region(*svc_, peer, rid, {kHeader, 8}, data, kLen + 1, 0, Done::fn,
-                                   &done), -EMSGSIZE);
+    EXPECT_EQ(
+        server_.reply_region(*svc_, peer, rid, {kHeader, 8}, data, kLen + 1, 0, Done::fn, &done),
+        -EMSGSIZE);
     dp::Socket unopened;
     EXPECT_EQ(unopened.reply_region(*svc_, peer, rid, {}, data, 10, 0, Done::fn, &done), -EBADF);
     // A resident body for an RPC that does not exist: the engine refuses at once.

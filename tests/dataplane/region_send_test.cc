@@ -30,11 +30,11 @@
 namespace homa {
 namespace {
 
+using test::EvictedFile;
+using test::file_byte;
 using test::kIpA;
 using test::kIpB;
 using test::RingPair;
-using test::EvictedFile;
-using test::file_byte;
 
 constexpr uint16_t kPort = 99;
 constexpr uint32_t kLen = test::kEvictedFileLen;
@@ -50,11 +50,12 @@ bool traced(dp::Worker &w, const std::string &text) {
 void count_done(void *ctx, uint64_t) { ++*static_cast<int *>(ctx); }
 
 class RegionSendTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         static int serial = 0;
         name_ = "rg" + std::to_string(serial++);
-        pair_ = std::make_unique<RingPair>(name_, 64u << 20, nullptr, nullptr, 2);  // cache 1: the app
+        pair_ =
+            std::make_unique<RingPair>(name_, 64u << 20, nullptr, nullptr, 2);  // cache 1: the app
         ASSERT_NE(file_.pager, nullptr);
         // The worker's chain never takes the pager's lock; the control lcore's asks the pager.
         ASSERT_EQ(chain_.register_first(mem::pager_residency_hook_nolock, &file_.pager->pager()),
@@ -134,7 +135,8 @@ TEST_F(RegionSendTest, SendRegion_EvictedFileArrivesWhileWorkerKeepsServing) {
     int done = 0;
     uint64_t id = 0;
     ASSERT_EQ(client_.send_region(*svc_, {kIpA, kPort}, file_.pager->data(), kLen, 77, &id,
-                                  count_done, &done), 0);
+                                  count_done, &done),
+              0);
     EXPECT_NE(id, 0u);
     EXPECT_EQ(svc_->stats().region_pulls, 1u);  // not resident: the control lcore pulls it
     // Other RPCs go on while the pull runs.
@@ -142,9 +144,7 @@ TEST_F(RegionSendTest, SendRegion_EvictedFileArrivesWhileWorkerKeepsServing) {
     int others = 0;
     uint64_t other_id = 0;
     while (svc_->regions_pending() != 0) {
-        if (other_id == 0) {
-            ASSERT_EQ(client_.send({kIpA, kPort}, small, 1, &other_id), 0);
-        }
+        if (other_id == 0) { ASSERT_EQ(client_.send({kIpA, kPort}, small, 1, &other_id), 0); }
         step();
         dp::RecvMessage r;
         if (client_.recv(kRecvResponse, other_id, &r) == 0) {
@@ -182,7 +182,8 @@ TEST_F(RegionSendTest, Abort_DuringPullCancelsItAndLeaksNothing) {
     int done = 0;
     uint64_t id = 0;
     ASSERT_EQ(client_.send_region(*svc_, {kIpA, kPort}, file_.pager->data(), kLen, 5, &id,
-                                  count_done, &done), 0);
+                                  count_done, &done),
+              0);
     ASSERT_TRUE(ctl_->poll());  // the control lcore takes the pull and does one chunk
     EXPECT_EQ(svc_->regions_pending(), 1u);
     EXPECT_EQ(client_.abort(id, ECONNABORTED), 0);
@@ -204,11 +205,11 @@ TEST_F(RegionSendTest, Close_DuringPullCancelsIt) {
     int done = 0;
     uint64_t id = 0;
     ASSERT_EQ(client_.send_region(*svc_, {kIpA, kPort}, file_.pager->data(), kLen, 5, &id,
-                                  count_done, &done), 0);
+                                  count_done, &done),
+              0);
     ASSERT_TRUE(ctl_->poll());
     EXPECT_EQ(client_.close(), 0);
-    while (ctl_->poll()) {
-    }
+    while (ctl_->poll()) {}
     ASSERT_TRUE(quiescent());
     EXPECT_EQ(done, 1);
     EXPECT_EQ(ctl_->stats().pulls_cancelled, 1u);
@@ -231,8 +232,8 @@ TEST_F(RegionSendTest, SendRegion_ResidentBodyStartsAtOnce) {
     EXPECT_EQ(done, 1);
     EXPECT_EQ(ctl_->stats().pulls_done, 0u);
     if (HOMA_TIMETRACE) {
-        EXPECT_TRUE(traced(*pair_->b.worker, "region send id " + std::to_string(id) +
-                                                 " length 1000000 resident"));
+        EXPECT_TRUE(traced(*pair_->b.worker,
+                           "region send id " + std::to_string(id) + " length 1000000 resident"));
     }
     rte_free(buf);
 }
@@ -249,7 +250,8 @@ TEST_F(RegionSendTest, SendRegion_PullFailureCompletesWithTheError) {
     int done = 0;
     uint64_t id = 0;
     ASSERT_EQ(client_.send_region(*svc_, {kIpA, kPort}, file_.pager->data(), kLen, 5, &id,
-                                  count_done, &done), 0);
+                                  count_done, &done),
+              0);
     while (svc_->regions_pending() != 0) {
         ctl_->poll();
         step();
@@ -290,8 +292,7 @@ TEST_F(RegionSendTest, RemoteSendRegion_EvictedFileFromAppThread) {
     ASSERT_EQ(dp::RemoteSocket::open(*svc_, 0, rc, &app), 0);
     int done = 0;
     EXPECT_EQ(app->send_region({kIpA, kPort}, nullptr, 10, 1, count_done, &done), -EINVAL);
-    ASSERT_EQ(app->send_region({kIpA, kPort}, file_.pager->data(), kLen, 42, count_done, &done),
-              0);
+    ASSERT_EQ(app->send_region({kIpA, kPort}, file_.pager->data(), kLen, 42, count_done, &done), 0);
     dp::RemoteMessage resp;
     ASSERT_EQ(app->recv_wait(kRecvResponse, 0, &resp, 20'000'000'000), 0);
     EXPECT_EQ(resp.cookie(), 42u);

@@ -27,11 +27,13 @@ using test::kIpB;
 using test::RingPair;
 
 constexpr uint16_t kPort = 99;
-constexpr uint16_t kRtcPort = 98;         // served run-to-completion by the poller
-constexpr unsigned kAppCache = 1;         // the application thread's cache in both pools
+constexpr uint16_t kRtcPort = 98;  // served run-to-completion by the poller
+constexpr unsigned kAppCache = 1;  // the application thread's cache in both pools
 constexpr uint64_t kSecond = 1'000'000'000;
 
-uint8_t pattern(uint64_t seed, uint32_t i) { return static_cast<uint8_t>(seed * 31 + i * 7 + (i >> 9)); }
+uint8_t pattern(uint64_t seed, uint32_t i) {
+    return static_cast<uint8_t>(seed * 31 + i * 7 + (i >> 9));
+}
 
 std::vector<uint8_t> make(uint64_t seed, uint32_t len) {
     std::vector<uint8_t> v(len);
@@ -83,7 +85,7 @@ struct Poller {
 };
 
 class RemoteSocketTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { build(1024); }
     void build(unsigned port_capacity) {
         static int serial = 0;
@@ -162,8 +164,8 @@ TEST_F(RemoteSocketTest, EchoMatrix_BothEndsOnTheAppThreadVerifiedAndBalanced) {
     EXPECT_EQ(server->local_addr(), (Endpoint{kIpA, kPort}));
     EXPECT_EQ(client->local_addr().ip, kIpB);
     EXPECT_GE(client->local_addr().port, 0x8000);
-    const std::vector<uint32_t> sizes = {1, 100, 1423, 1424, 1425, 10'000, 40'001,
-                                         65'536, 100'000, 500'000, 1'000'000};
+    const std::vector<uint32_t> sizes = {1,      100,    1423,    1424,    1425,     10'000,
+                                         40'001, 65'536, 100'000, 500'000, 1'000'000};
     uint64_t cookie = 1;
     for (uint32_t len : sizes) {
         for (int zero_copy = 0; zero_copy < 2; ++zero_copy, ++cookie) {
@@ -188,7 +190,8 @@ TEST_F(RemoteSocketTest, EchoMatrix_BothEndsOnTheAppThreadVerifiedAndBalanced) {
         }
     }
     // Pipelined: every size in flight at once, sends that do not wait for their id.
-    for (uint32_t len : sizes) ASSERT_EQ(client->send({kIpA, kPort}, make(len, len), len, nullptr), 0);
+    for (uint32_t len : sizes)
+        ASSERT_EQ(client->send({kIpA, kPort}, make(len, len), len, nullptr), 0);
     size_t served = 0, verified = 0;
     while (verified < sizes.size()) {
         dp::RemoteMessage m;

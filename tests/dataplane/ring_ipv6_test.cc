@@ -138,7 +138,8 @@ TEST(RingIpv6, WorkerWithoutIpv6CountsWhatItCannotSend) {
               pair.b.worker->stats().tx_no_ipv6_address);
     ASSERT_EQ(client.abort(id, 0), 0);
     // Nothing leaks: the aborted request's send slot and its pool copy come back.
-    EXPECT_TRUE(pair.serve_until(server, [&] { return pair.quiescent(); }, 5));
+    EXPECT_TRUE(pair.serve_until(
+        server, [&] { return pair.quiescent(); }, 5));
 }
 
 }  // namespace

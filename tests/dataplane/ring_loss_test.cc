@@ -35,8 +35,8 @@ void lossy_worker(dp::WorkerConfig &w) {
 // Sends the echo matrix (twice) and a crowd of small requests from b to a; returns the number
 // of responses verified byte for byte, counting failed RPCs in `errors`.
 size_t echo_matrix(RingPair &pair, dp::Socket &server, dp::Socket &client, size_t *errors) {
-    const std::vector<uint32_t> sizes = {1, 100, 1423, 1424, 1425, 10'000, 40'000, 40'001,
-                                         65'536, 100'000, 500'000, 1'000'000};
+    const std::vector<uint32_t> sizes = {1,      100,    1423,   1424,    1425,    10'000,
+                                         40'000, 40'001, 65'536, 100'000, 500'000, 1'000'000};
     std::map<uint64_t, uint32_t> expected;  // cookie -> length
     uint64_t cookie = 1;
     auto send = [&](uint32_t len) {
@@ -51,22 +51,26 @@ size_t echo_matrix(RingPair &pair, dp::Socket &server, dp::Socket &client, size_
     }
     for (uint32_t i = 0; i < 200; ++i) send(1 + i * 7);
     size_t verified = 0;
-    bool done = pair.serve_until(server, [&] {
-        dp::RecvMessage resp;
-        while (client.recv(kRecvResponse, 0, &resp) == 0) {
-            auto it = expected.find(resp.cookie());
-            EXPECT_NE(it, expected.end());
-            if (it == expected.end()) continue;
-            if (resp.error() != 0) {
-                ++*errors;
-            } else {
-                EXPECT_TRUE(test::matches_pattern(resp, it->first, it->second)) << "cookie " << it->first;
-                ++verified;
+    bool done = pair.serve_until(
+        server,
+        [&] {
+            dp::RecvMessage resp;
+            while (client.recv(kRecvResponse, 0, &resp) == 0) {
+                auto it = expected.find(resp.cookie());
+                EXPECT_NE(it, expected.end());
+                if (it == expected.end()) continue;
+                if (resp.error() != 0) {
+                    ++*errors;
+                } else {
+                    EXPECT_TRUE(test::matches_pattern(resp, it->first, it->second))
+                        << "cookie " << it->first;
+                    ++verified;
+                }
+                expected.erase(it);
             }
-            expected.erase(it);
-        }
-        return expected.empty();
-    }, 15);
+            return expected.empty();
+        },
+        15);
     EXPECT_TRUE(done) << expected.size() << " responses missing";
     return verified;
 }
@@ -84,9 +88,10 @@ void print_run(const char *what, RingPair &pair, size_t rpcs) {
         resends += s->worker->engine().stats().resends_sent;
         retransmitted += s->worker->engine().stats().retransmitted_packets;
     }
-    std::printf("[dpdk %s] rpcs %zu dropped %lu duplicated %lu reordered %lu corrupted %lu "
-                "rejected %lu resends %lu retransmitted %lu\n", what, rpcs, dropped, dup,
-                reordered, corrupted, rejected, resends, retransmitted);
+    std::printf(
+        "[dpdk %s] rpcs %zu dropped %lu duplicated %lu reordered %lu corrupted %lu "
+        "rejected %lu resends %lu retransmitted %lu\n",
+        what, rpcs, dropped, dup, reordered, corrupted, rejected, resends, retransmitted);
 }
 
 TEST(RingLoss, EchoMatrix_FivePercentDropBothWays) {
@@ -98,7 +103,8 @@ TEST(RingLoss, EchoMatrix_FivePercentDropBothWays) {
     size_t verified = echo_matrix(pair, server, client, &errors);
     EXPECT_EQ(errors, 0u);
     EXPECT_EQ(verified, 224u);
-    ASSERT_TRUE(pair.serve_until(server, [&] { return pair.quiescent(); }, 5));
+    ASSERT_TRUE(pair.serve_until(
+        server, [&] { return pair.quiescent(); }, 5));
     uint64_t resends = 0, retransmitted = 0;
     for (auto *s : {&pair.a, &pair.b}) {
         const EngineStats &es = s->worker->engine().stats();
@@ -131,7 +137,8 @@ TEST(RingLoss, EchoMatrix_DuplicateReorderCorruptBothWays) {
     size_t verified = echo_matrix(pair, server, client, &errors);
     EXPECT_EQ(errors, 0u);
     EXPECT_EQ(verified, 224u);
-    ASSERT_TRUE(pair.serve_until(server, [&] { return pair.quiescent(); }, 5));
+    ASSERT_TRUE(pair.serve_until(
+        server, [&] { return pair.quiescent(); }, 5));
     for (auto *s : {&pair.a, &pair.b}) {
         const dp::WorkerStats &ws = s->worker->stats();
         EXPECT_GT(ws.tx_fault_duplicated, 0u);

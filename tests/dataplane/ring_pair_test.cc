@@ -28,8 +28,8 @@ TEST(RingPair, EchoMatrix_AllSendKindsVerifiedAndNothingLeft) {
     ASSERT_EQ(dp::Socket::open(*pair.b.worker, 0, &client), 0);
     EXPECT_EQ(server.local_addr(), (Endpoint{kIpA, kPort}));
 
-    const std::vector<uint32_t> sizes = {1, 100, 1423, 1424, 1425, 10'000, 40'000, 40'001,
-                                         65'536, 100'000, 500'000, 1'000'000};
+    const std::vector<uint32_t> sizes = {1,      100,    1423,   1424,    1425,    10'000,
+                                         40'000, 40'001, 65'536, 100'000, 500'000, 1'000'000};
     // Zero-copy sources: DPDK memory (attached to frames) and heap memory (copied).
     auto *dpdk_buf = static_cast<uint8_t *>(rte_malloc("zc", 1'000'000, 64));
     ASSERT_NE(dpdk_buf, nullptr);
@@ -45,7 +45,8 @@ TEST(RingPair, EchoMatrix_AllSendKindsVerifiedAndNothingLeft) {
             auto it = expected.find(resp.cookie());
             EXPECT_NE(it, expected.end());
             if (it == expected.end()) continue;
-            EXPECT_TRUE(test::matches_pattern(resp, it->first, it->second)) << "cookie " << it->first;
+            EXPECT_TRUE(test::matches_pattern(resp, it->first, it->second))
+                << "cookie " << it->first;
             expected.erase(it);
             ++verified;
         }
@@ -65,8 +66,8 @@ TEST(RingPair, EchoMatrix_AllSendKindsVerifiedAndNothingLeft) {
                 uint8_t *buf = kind == 1 ? dpdk_buf : heap_buf.data();
                 for (uint32_t i = 0; i < len; ++i) buf[i] = test::pattern_byte(cookie, i);
                 int before = zc_done;
-                ASSERT_EQ(client.send_zc({kIpA, kPort}, buf, len, cookie, &id, count_done,
-                                         &zc_done), 0);
+                ASSERT_EQ(
+                    client.send_zc({kIpA, kPort}, buf, len, cookie, &id, count_done, &zc_done), 0);
                 ASSERT_TRUE(pair.serve_until(server, [&] {
                     drain_responses();
                     return zc_done > before;
@@ -138,17 +139,21 @@ TEST(RingPair, HundredThousandOutstandingRpcsAllCompleteVerified) {
     }
     int received = 0, bad = 0, errors = 0;
     std::vector<bool> seen(kRpcs);
-    ASSERT_TRUE(pair.serve_until(server, [&] {
-        dp::RecvMessage resp;
-        while (client.recv(kRecvResponse, 0, &resp) == 0) {
-            errors += resp.error() != 0;
-            uint64_t c = resp.cookie();
-            bad += c >= kRpcs || seen[c] || !test::matches_pattern(resp, c, 100);
-            if (c < kRpcs) seen[c] = true;
-            ++received;
-        }
-        return received == kRpcs;
-    }, 120)) << received << " of " << kRpcs << " completed";
+    ASSERT_TRUE(pair.serve_until(
+        server,
+        [&] {
+            dp::RecvMessage resp;
+            while (client.recv(kRecvResponse, 0, &resp) == 0) {
+                errors += resp.error() != 0;
+                uint64_t c = resp.cookie();
+                bad += c >= kRpcs || seen[c] || !test::matches_pattern(resp, c, 100);
+                if (c < kRpcs) seen[c] = true;
+                ++received;
+            }
+            return received == kRpcs;
+        },
+        120))
+        << received << " of " << kRpcs << " completed";
     EXPECT_EQ(bad, 0);
     EXPECT_EQ(errors, 0);
     const EngineStats &cs = pair.b.worker->engine().stats();
@@ -216,7 +221,8 @@ TEST(RingPair, SocketErrors) {
     EXPECT_EQ(a.recv_wait(kRecvRequest, 0, &m, 1'000'000), -ETIMEDOUT);
     EXPECT_EQ(a.reply({kIpB, 0x8000}, 3, std::vector<uint8_t>(10)), -ENOENT);
     pair.a.pool->flush_cache(pair.a.worker->pool_cache());
-    EXPECT_EQ(pair.a.pool->free_bpages(), pair.a.pool->total_bpages());  // failed reply freed its copy
+    EXPECT_EQ(pair.a.pool->free_bpages(),
+              pair.a.pool->total_bpages());  // failed reply freed its copy
     EXPECT_EQ(a.close(), 0);
     EXPECT_EQ(a.close(), -EBADF);
 }

@@ -107,7 +107,7 @@ struct Job {
     dp::Socket server, client;
     std::unique_ptr<EchoClient> echo;
     Endpoint dst;
-    int small_rpcs = 0;         ///< 100-byte RPCs sent besides the echo matrix.
+    int small_rpcs = 0;  ///< 100-byte RPCs sent besides the echo matrix.
     std::atomic<bool> *stop = nullptr;
     std::atomic<bool> finished{false};
 

@@ -58,7 +58,8 @@ struct TapJob {
         j.send_rc = client.send({j.kernel_ip, 99}, msg, 1, &id);
         while (!j.stop.load(std::memory_order_relaxed)) {
             j.worker->poll();
-            if (j.worker->neighbours().state(j.kernel_ip) == dp::NeighbourCache::State::kReachable) {
+            if (j.worker->neighbours().state(j.kernel_ip) ==
+                dp::NeighbourCache::State::kReachable) {
                 j.resolved = true;
             }
         }
@@ -97,7 +98,9 @@ TEST(Tap, KernelPingsAndResolvesUs_LinkFlapSurvived) {
         ASSERT_EQ(h.build("tap", port, our_ip_n, 1, mp, 16u << 20), "");
         EXPECT_TRUE(h.info.lsc_interrupt);  // tap reports link changes by interrupt
         ASSERT_EQ(run_cmd("ip addr add " + kernel_ip + "/24 dev " + ifname + " && ip link set " +
-                          ifname + " up", &st), "");
+                              ifname + " up",
+                          &st),
+                  "");
         ASSERT_EQ(st, 0);
 
         TapJob job;
@@ -180,8 +183,22 @@ TEST(Tap, KernelResolvesUsByNeighbourDiscoveryAndPings6) {
     char prefix[32];
     snprintf(prefix, sizeof(prefix), "fd77:%x::", net);
     const std::string kernel_ip = std::string(prefix) + "1", our_ip = std::string(prefix) + "2";
-    wire::Ipv6Addr our_ip_n = {0xfd, 0x77, static_cast<uint8_t>(net >> 8),
-                               static_cast<uint8_t>(net), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+    wire::Ipv6Addr our_ip_n = {0xfd,
+                               0x77,
+                               static_cast<uint8_t>(net >> 8),
+                               static_cast<uint8_t>(net),
+                               0,
+                               0,
+                               0,
+                               0,
+                               0,
+                               0,
+                               0,
+                               0,
+                               0,
+                               0,
+                               0,
+                               2};
     if (rte_dev_probe(("net_tap_hd6,iface=" + ifname).c_str()) != 0) {
         GTEST_SKIP() << "cannot create the tap port (rte_dev_probe net_tap)";
     }
@@ -198,7 +215,8 @@ TEST(Tap, KernelResolvesUsByNeighbourDiscoveryAndPings6) {
         EXPECT_NE(h.info.multicast, dp::MulticastMode::kNotNeeded);
         // nodad: the kernel's own address is usable at once (no duplicate detection wait).
         std::string out = run_cmd("ip link set " + ifname + " up && ip -6 addr add " + kernel_ip +
-                                  "/64 dev " + ifname + " nodad", &st);
+                                      "/64 dev " + ifname + " nodad",
+                                  &st);
         if (st != 0) {
             rte_mempool_free(mp);
             GTEST_SKIP() << "IPv6 is not available on the tap interface: " << out;
@@ -219,10 +237,9 @@ TEST(Tap, KernelResolvesUsByNeighbourDiscoveryAndPings6) {
         EXPECT_GE(ws.rx_icmp6_echo, 3u);
         EXPECT_GE(ws.nd_advertisements_sent, 1u);
         // The kernel's solicitation taught us its address too.
-        EXPECT_EQ(h.workers[0]->neighbours6().state(
-                      wire::Ipv6Addr{0xfd, 0x77, static_cast<uint8_t>(net >> 8),
-                                     static_cast<uint8_t>(net), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                     1}),
+        EXPECT_EQ(h.workers[0]->neighbours6().state(wire::Ipv6Addr{
+                      0xfd, 0x77, static_cast<uint8_t>(net >> 8), static_cast<uint8_t>(net), 0, 0,
+                      0, 0, 0, 0, 0, 0, 0, 0, 0, 1}),
                   dp::NeighbourState::kReachable);
         test::dump_worker("tap6 worker", *h.workers[0]);
     }

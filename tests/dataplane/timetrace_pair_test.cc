@@ -65,11 +65,10 @@ TEST(TimetracePair, SyncFreezeOnOneSideFreezesBothEnds) {
 
     EXPECT_TRUE(fb.sync_freeze());  // the client's operator: freeze here and tell the peers
     EXPECT_TRUE(fb.frozen());
-    EXPECT_TRUE(pair.serve_until(server, [&] { return fa.frozen(); }, 5));
+    EXPECT_TRUE(pair.serve_until(
+        server, [&] { return fa.frozen(); }, 5));
     EXPECT_EQ(pair.b.worker->engine().stats().tx(wire::PacketType::kFreeze), 1u);
-    if (HOMA_TIMETRACE) {
-        EXPECT_TRUE(has_text(*ta, "rx FREEZE from 0xa000002"));
-    }
+    if (HOMA_TIMETRACE) { EXPECT_TRUE(has_text(*ta, "rx FREEZE from 0xa000002")); }
 
     // Frozen: more traffic leaves both rings as they were.
     uint64_t ra = ta->recorded(), rb = tb->recorded();
@@ -108,8 +107,10 @@ TEST(TimetracePair, HostOfTwoWorkersFreezesAsOne) {
     ASSERT_NE(mp, nullptr);
     test::TestHost a, b;
     auto slow_timeouts = [](dp::WorkerConfig &wc) { wc.engine.timeout_ticks = 2000; };
-    ASSERT_EQ(a.build("ttha", static_cast<uint16_t>(pa), kIpA, 2, mp, 64u << 20, slow_timeouts), "");
-    ASSERT_EQ(b.build("tthb", static_cast<uint16_t>(pb), kIpB, 1, mp, 64u << 20, slow_timeouts), "");
+    ASSERT_EQ(a.build("ttha", static_cast<uint16_t>(pa), kIpA, 2, mp, 64u << 20, slow_timeouts),
+              "");
+    ASSERT_EQ(b.build("tthb", static_cast<uint16_t>(pb), kIpB, 1, mp, 64u << 20, slow_timeouts),
+              "");
     ASSERT_EQ(&a.workers[0]->trace_freeze(), &a.host->trace_freeze());
     ASSERT_EQ(&a.workers[1]->trace_freeze(), &a.host->trace_freeze());
 
@@ -141,9 +142,8 @@ TEST(TimetracePair, HostOfTwoWorkersFreezesAsOne) {
         while (!done() && std::chrono::steady_clock::now() < end) poll_all();
         return done();
     };
-    ASSERT_TRUE(poll_until([&] {
-        return ea0.outstanding() == 0 && ea1.outstanding() == 0 && eb.outstanding() == 0;
-    }));
+    ASSERT_TRUE(poll_until(
+        [&] { return ea0.outstanding() == 0 && ea1.outstanding() == 0 && eb.outstanding() == 0; }));
     EXPECT_EQ(ea0.bad() + ea1.bad() + eb.bad(), 0u);
 
     // B freezes and tells A: whichever of A's workers gets the FREEZE, both rings stop.

@@ -18,14 +18,15 @@
 namespace homa::test {
 
 class FakePool {
-public:
+  public:
     static constexpr uint32_t kSmallSlot = 512;
 
     explicit FakePool(uint32_t num_bpages, uint32_t small_slots = 0)
         : memory_(size_t{num_bpages} * wire::kBpageSize + size_t{small_slots} * kSmallSlot) {
         for (uint32_t i = num_bpages; i-- > 0;) free_.push_back(i * wire::kBpageSize);
         small_base_ = num_bpages * wire::kBpageSize;
-        for (uint32_t i = small_slots; i-- > 0;) free_small_.push_back(small_base_ + i * kSmallSlot);
+        for (uint32_t i = small_slots; i-- > 0;)
+            free_small_.push_back(small_base_ + i * kSmallSlot);
     }
 
     PoolOps ops() {
@@ -64,7 +65,7 @@ public:
         ++generation_;
     }
 
-private:
+  private:
     static int alloc_cb(void *ctx, uint32_t length, uint32_t offsets[wire::kMaxBpages]) {
         auto *self = static_cast<FakePool *>(ctx);
         uint32_t n = (length + wire::kBpageSize - 1) / wire::kBpageSize;

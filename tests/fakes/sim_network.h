@@ -44,8 +44,8 @@ struct SimPacket {
     uint8_t priority;  ///< As read back from the frame's TOS byte.
     wire::PacketType type;
     uint64_t sender_id;
-    uint32_t offset;   ///< DATA: seg offset; GRANT: granted offset; RESEND: offset.
-    uint32_t length;   ///< DATA: payload bytes; RESEND: length.
+    uint32_t offset;  ///< DATA: seg offset; GRANT: granted offset; RESEND: offset.
+    uint32_t length;  ///< DATA: payload bytes; RESEND: length.
     uint8_t grant_priority;
     bool retransmit = false;  ///< DATA sent in answer to RESEND / RPC_UNKNOWN.
     bool dropped = false;     ///< Lost by a drop rule or the drop fault.
@@ -57,9 +57,9 @@ struct DropRule {
     uint32_t src_ip = 0;                   ///< 0 = any.
     uint32_t dst_ip = 0;                   ///< 0 = any.
     uint64_t first = 1;
-    uint64_t count = 1;                    ///< UINT64_MAX: from `first` on, forever.
-    uint64_t matched = 0;                  ///< Out: packets that matched so far.
-    uint64_t dropped = 0;                  ///< Out: packets this rule dropped.
+    uint64_t count = 1;    ///< UINT64_MAX: from `first` on, forever.
+    uint64_t matched = 0;  ///< Out: packets that matched so far.
+    uint64_t dropped = 0;  ///< Out: packets this rule dropped.
 };
 
 /** A frame on a simulated link, with the host it was sent to (corruption may garble the
@@ -72,15 +72,17 @@ struct SimFrame {
 struct SimHost {
     SimHost(const EngineConfig &cfg, uint32_t pool_bpages, const FaultConfig &faults,
             uint32_t small_slots = 0)
-        : pool(pool_bpages, small_slots), engine(cfg, pool.ops()), injector(faults),
+        : pool(pool_bpages, small_slots),
+          engine(cfg, pool.ops()),
+          injector(faults),
           delayed(faults.delay_capacity) {}
     FakePool pool;
     Engine engine;
     std::vector<uint64_t> released_tokens;
-    FaultInjector injector;                        ///< On this host's outgoing link.
+    FaultInjector injector;  ///< On this host's outgoing link.
     DelayLine<SimFrame> delayed;
-    std::deque<SimFrame> port_queue;               ///< Frames held while the port is stalled.
-    uint64_t stalled_until = 0;                    ///< stall_tx(): no frame leaves before.
+    std::deque<SimFrame> port_queue;  ///< Frames held while the port is stalled.
+    uint64_t stalled_until = 0;       ///< stall_tx(): no frame leaves before.
     uint64_t decode_errors[wire::kNumDecodeErrors] = {};
     uint64_t decode_error_total() const {
         uint64_t n = 0;
@@ -90,7 +92,7 @@ struct SimHost {
 };
 
 class SimNetwork {
-public:
+  public:
     SimNetwork() : SimNetwork(FaultConfig{}) {}
     explicit SimNetwork(const FaultConfig &f) : faults_(f) {
         std::string why;
@@ -104,7 +106,8 @@ public:
         cfg.local_ip = ip;
         // Each link gets its own streams: same faults, different (but fixed) packets.
         FaultConfig f = faults_;
-        for (FaultRule *r : {&f.drop, &f.duplicate, &f.reorder, &f.corrupt}) r->seed ^= ip * 0x9E37u;
+        for (FaultRule *r : {&f.drop, &f.duplicate, &f.reorder, &f.corrupt})
+            r->seed ^= ip * 0x9E37u;
         auto h = std::make_unique<SimHost>(cfg, pool_bpages, f, small_slots);
         if (!h->engine.ok()) throw std::runtime_error(h->engine.error());
         SimHost &ref = *h;
@@ -200,7 +203,7 @@ public:
     /** Collects what an engine queued outside poll() (e.g. after send_request). */
     void flush(uint32_t ip) { carry(ip, *hosts_.at(ip)); }
 
-private:
+  private:
     // Adapts a SimFrame to FaultInjector::pass.
     struct LinkOps {
         SimNetwork &net;
@@ -281,8 +284,9 @@ private:
         if (wire::decode_frame(f, v) != wire::DecodeError::kOk) {
             throw std::logic_error("engine emitted a frame that does not validate");
         }
-        SimPacket p{now_ns_, v.src_ip(), v.dst_ip(), v.ip_priority(), v.type(),
-                    v.common().sender_id.get(), 0, 0, 0};
+        SimPacket p{
+            now_ns_, v.src_ip(), v.dst_ip(), v.ip_priority(), v.type(), v.common().sender_id.get(),
+            0,       0,          0};
         if (auto *d = v.data()) {
             p.offset = d->seg_offset.get();
             p.length = static_cast<uint32_t>(v.payload().size());

@@ -20,9 +20,9 @@ using wire::Grant;
 using wire::PacketType;
 using wire::Resend;
 
-constexpr size_t kL2 = sizeof(wire::EthernetHeader);             // untagged frames
-constexpr size_t kHoma = kL2 + sizeof(wire::Ipv4Header);          // where the Homa header starts
-constexpr uint32_t kPayload = wire::max_data_payload(1500);       // a full 1500-MTU packet
+constexpr size_t kL2 = sizeof(wire::EthernetHeader);         // untagged frames
+constexpr size_t kHoma = kL2 + sizeof(wire::Ipv4Header);     // where the Homa header starts
+constexpr uint32_t kPayload = wire::max_data_payload(1500);  // a full 1500-MTU packet
 constexpr uint32_t kFloodMessage = 500'000;
 constexpr uint32_t kUnschedBytes = 40'000;  // what a client of the default config claims
 
@@ -114,9 +114,13 @@ std::vector<Frame> legitimate_request(const FrameAddr &addr, uint16_t client_por
 }
 
 FrameAddr HostileFrames::from_attacker(uint32_t src_ip) const {
-    return FrameAddr{.src_mac = t_.attacker_mac, .dst_mac = t_.server_mac,
-                     .src_ip = src_ip ? src_ip : t_.attacker_ip, .dst_ip = t_.server_ip,
-                     .priority = 0, .vlan_id = 0, .ip_id = 0};
+    return FrameAddr{.src_mac = t_.attacker_mac,
+                     .dst_mac = t_.server_mac,
+                     .src_ip = src_ip ? src_ip : t_.attacker_ip,
+                     .dst_ip = t_.server_ip,
+                     .priority = 0,
+                     .vlan_id = 0,
+                     .ip_id = 0};
 }
 
 std::vector<Frame> HostileFrames::one_of_each_type() {
@@ -124,12 +128,14 @@ std::vector<Frame> HostileFrames::one_of_each_type() {
     uint16_t sport = client_port();
     std::vector<Frame> out;
     out.push_back(request_data(a, common(sport, t_.server_port), 1000, 0, 1000));
-    out.push_back(frame_of(a, Grant{.common = common(sport, t_.server_port), .offset = 20000,
-                                    .priority = 3}));
-    out.push_back(frame_of(a, Resend{.common = common(sport, t_.server_port), .offset = 0,
-                                     .length = wire::kResendAll, .priority = 7}));
-    for (PacketType t : {PacketType::kRpcUnknown, PacketType::kBusy, PacketType::kFreeze,
-                         PacketType::kNeedAck}) {
+    out.push_back(frame_of(
+        a, Grant{.common = common(sport, t_.server_port), .offset = 20000, .priority = 3}));
+    out.push_back(frame_of(a, Resend{.common = common(sport, t_.server_port),
+                                     .offset = 0,
+                                     .length = wire::kResendAll,
+                                     .priority = 7}));
+    for (PacketType t :
+         {PacketType::kRpcUnknown, PacketType::kBusy, PacketType::kFreeze, PacketType::kNeedAck}) {
         out.push_back(frame_of(a, Bare{.type = t, .common = common(sport, t_.server_port)}));
     }
     out.push_back(frame_of(a, Cutoffs{.common = common(sport, t_.server_port),
@@ -167,12 +173,12 @@ std::vector<Frame> HostileFrames::impossible() {
             a, data_header(common(client_port(), t_.server_port), length, incoming, offset),
             payload));
     };
-    data(5000, 5000, 5000, 100);              // starts at the end of its message
-    data(5000, 5000, 4950, 100);              // runs past it
-    data(5000, 5000, 0xFFFFFF00u, 100);       // offset near 2^32 (wraps when added)
-    data(1000, 500'000, 0, 1000);             // incoming > message_length
-    data(2000, 0xFFFFFFFFu, 0, kPayload);     // incoming = 2^32 - 1
-    data(0, 0, 0, 10);                        // an empty message with bytes in it
+    data(5000, 5000, 5000, 100);           // starts at the end of its message
+    data(5000, 5000, 4950, 100);           // runs past it
+    data(5000, 5000, 0xFFFFFF00u, 100);    // offset near 2^32 (wraps when added)
+    data(1000, 500'000, 0, 1000);          // incoming > message_length
+    data(2000, 0xFFFFFFFFu, 0, kPayload);  // incoming = 2^32 - 1
+    data(0, 0, 0, 10);                     // an empty message with bytes in it
     data(wire::kMaxMessageLength + 1, kUnschedBytes, 0, kPayload);
     data(0xFFFFFFFFu, kUnschedBytes, 0, kPayload);
     data(kFloodMessage, kUnschedBytes, 250'000, kPayload);  // a middle piece of nothing
@@ -184,20 +190,23 @@ std::vector<Frame> HostileFrames::impossible() {
     data(8000, 8000, 0, 8000);
     data(70'000, kUnschedBytes, 0, 0xFFFF - 20 - 56);
     // Control fields out of range: the encoders refuse them, so patch valid frames.
-    Frame grant = frame_of(a, Grant{.common = common(client_port(), t_.server_port),
-                                    .offset = 10000, .priority = 0});
+    Frame grant = frame_of(
+        a, Grant{.common = common(client_port(), t_.server_port), .offset = 10000, .priority = 0});
     out.push_back(with_homa_byte(grant, 32, 8));
     out.push_back(with_homa_byte(grant, 32, 0xFF));
     Frame resend = frame_of(a, Resend{.common = common(client_port(), t_.server_port),
-                                      .offset = 0xFFFFFFF0u, .length = wire::kResendAll,
+                                      .offset = 0xFFFFFFF0u,
+                                      .length = wire::kResendAll,
                                       .priority = 0});
     out.push_back(resend);
     out.push_back(with_homa_byte(resend, 36, 9));
     out.push_back(frame_of(a, Resend{.common = common(client_port(), t_.server_port),
-                                     .offset = 100, .length = 0, .priority = 1}));
+                                     .offset = 100,
+                                     .length = 0,
+                                     .priority = 1}));
     Acks ak{.common = common(client_port(), t_.server_port), .num_acks = 0, .acks = {}};
     Frame acks = frame_of(a, ak);
-    out.push_back(acks);                                     // zero acks: valid, useless
+    out.push_back(acks);  // zero acks: valid, useless
     out.push_back(with_homa_byte(acks, 29, wire::kMaxAcks + 1));
     out.push_back(with_homa_byte(with_homa_byte(acks, 28, 0xFF), 29, 0xFF));
     Frame ok_data = request_data(a, common(client_port(), t_.server_port), 1000, 0, 1000);
@@ -211,7 +220,7 @@ std::vector<Frame> HostileFrames::impossible() {
     // bad checksum, a total length shorter than the header, and other destinations.
     out.push_back(with_ip_byte(ok_data, 9, 17));
     out.push_back(with_ip_byte(ok_data, 9, 253));
-    out.push_back(with_ip_byte(ok_data, 9, 1));    // "ICMP" that is a Homa header
+    out.push_back(with_ip_byte(ok_data, 9, 1));  // "ICMP" that is a Homa header
     out.push_back(with_ip_byte(ok_data, 0, 0x65));
     out.push_back(with_ip_byte(ok_data, 0, 0x44));
     out.push_back(with_ip_byte(ok_data, 0, 0x4F));
@@ -221,14 +230,14 @@ std::vector<Frame> HostileFrames::impossible() {
     bad_sum[kL2 + 10] ^= 0xFF;
     out.push_back(bad_sum);
     out.push_back(with_ip_byte(with_ip_byte(ok_data, 2, 0), 3, 12));
-    out.push_back(with_ip_byte(ok_data, 19, 99));   // 10.0.0.99 (if the server is 10.0.0.x)
-    out.push_back(with_ip_byte(with_ip_byte(with_ip_byte(with_ip_byte(ok_data, 16, 255), 17,
-                                                         255), 18, 255), 19, 255));
+    out.push_back(with_ip_byte(ok_data, 19, 99));  // 10.0.0.99 (if the server is 10.0.0.x)
+    out.push_back(with_ip_byte(
+        with_ip_byte(with_ip_byte(with_ip_byte(ok_data, 16, 255), 17, 255), 18, 255), 19, 255));
     // Layer 2: another VLAN, IPv6, an ARP ethertype over garbage.
     FrameAddr tagged = a;
     tagged.vlan_id = 42;
-    out.push_back(frame_of(tagged, Bare{.type = PacketType::kBusy,
-                                        .common = common(client_port(), t_.server_port)}));
+    out.push_back(frame_of(
+        tagged, Bare{.type = PacketType::kBusy, .common = common(client_port(), t_.server_port)}));
     Frame v6 = ok_data;
     v6[12] = 0x86, v6[13] = 0xDD;
     out.push_back(v6);
@@ -248,25 +257,25 @@ std::vector<Frame> HostileFrames::impossible() {
     out.push_back(ok6);
     constexpr size_t kIp6 = kL2;
     Frame f6 = ok6;
-    f6[kIp6] = 0x40;                            // version 4 in an IPv6 EtherType
+    f6[kIp6] = 0x40;  // version 4 in an IPv6 EtherType
     out.push_back(f6);
     f6 = ok6;
-    f6[kIp6 + 4] = 0xFF;                        // payload length beyond the frame
+    f6[kIp6 + 4] = 0xFF;  // payload length beyond the frame
     out.push_back(f6);
     f6 = ok6;
-    f6[kIp6 + 4] = f6[kIp6 + 5] = 0;            // jumbogram
+    f6[kIp6 + 4] = f6[kIp6 + 5] = 0;  // jumbogram
     out.push_back(f6);
     f6 = ok6;
-    f6[kIp6 + 6] = 17;                          // UDP
+    f6[kIp6 + 6] = 17;  // UDP
     out.push_back(f6);
     f6 = ok6;
-    f6[kIp6 + 6] = 44;                          // a fragment header
+    f6[kIp6 + 6] = 44;  // a fragment header
     out.push_back(f6);
     f6 = ok6;
-    f6[kIp6 + 6] = 51;                          // AH
+    f6[kIp6 + 6] = 51;  // AH
     out.push_back(f6);
     f6 = ok6;
-    f6.resize(kIp6 + 39);                       // not even an IPv6 header
+    f6.resize(kIp6 + 39);  // not even an IPv6 header
     out.push_back(f6);
     return out;
 }
@@ -317,10 +326,12 @@ std::vector<Frame> HostileFrames::control_flood(uint32_t per_type) {
                       i % 2 ? t_.server_port : static_cast<uint16_t>(rng_()), random_id()};
     };
     for (uint32_t i = 0; i < per_type; ++i) {
-        out.push_back(frame_of(a, Resend{.common = c(i), .offset = uint32_t(rng_() % 1'000'000),
+        out.push_back(frame_of(a, Resend{.common = c(i),
+                                         .offset = uint32_t(rng_() % 1'000'000),
                                          .length = i % 3 ? uint32_t(rng_()) : wire::kResendAll,
                                          .priority = uint8_t(rng_() % 8)}));
-        out.push_back(frame_of(a, Grant{.common = c(i), .offset = uint32_t(rng_() % 1'000'000),
+        out.push_back(frame_of(a, Grant{.common = c(i),
+                                        .offset = uint32_t(rng_() % 1'000'000),
                                         .priority = uint8_t(rng_() % 8)}));
         for (PacketType t : {PacketType::kBusy, PacketType::kNeedAck, PacketType::kRpcUnknown,
                              PacketType::kFreeze}) {

@@ -17,7 +17,7 @@ using Frame = std::vector<uint8_t>;
 struct HostileTargets {
     wire::MacAddr server_mac{};  // the launcher's port
     uint32_t server_ip = 0;
-    uint16_t server_port = 0;    // a port the launcher echoes on
+    uint16_t server_port = 0;  // a port the launcher echoes on
     wire::MacAddr attacker_mac{};
     uint32_t attacker_ip = 0;    // differs from any legitimate client in several bytes, so a
                                  // random mutation cannot turn an attack into a legitimate frame
@@ -25,7 +25,7 @@ struct HostileTargets {
 };
 
 class HostileFrames {
-public:
+  public:
     HostileFrames(const HostileTargets &t, uint64_t seed) : t_(t), rng_(seed) {}
 
     // A valid frame of every packet type, cut at lengths inside each header: once as it is
@@ -50,11 +50,13 @@ public:
     // Complete one-byte requests, each from its own spoofed source address.
     std::vector<Frame> spoofed_flood(uint32_t n);
 
-private:
+  private:
     wire::FrameAddr from_attacker(uint32_t src_ip = 0) const;
     wire::Common common(uint16_t sport, uint16_t dport) { return {sport, dport, random_id()}; }
     uint64_t random_id() { return rng_(); }
-    uint16_t client_port() { return static_cast<uint16_t>(wire::kFirstClientPort + rng_() % 0x7FFF); }
+    uint16_t client_port() {
+        return static_cast<uint16_t>(wire::kFirstClientPort + rng_() % 0x7FFF);
+    }
     // One valid frame of each type from the attacker (DATA: a complete 1,000-byte request).
     std::vector<Frame> one_of_each_type();
 

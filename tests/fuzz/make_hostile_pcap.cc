@@ -84,11 +84,13 @@ int main(int argc, char **argv) {
     t.server_port = static_cast<uint16_t>(FLAGS_echo_port);
     if (FLAGS_out.empty()) return fail("--out is required");
     if (!parse_ip(FLAGS_server_ip, &t.server_ip) || !parse_ip(FLAGS_attacker_ip, &t.attacker_ip) ||
-        !parse_ip(FLAGS_spoof_base_ip, &t.spoof_base_ip) || !parse_ip(FLAGS_client_ip, &client.src_ip) ||
+        !parse_ip(FLAGS_spoof_base_ip, &t.spoof_base_ip) ||
+        !parse_ip(FLAGS_client_ip, &client.src_ip) ||
         !parse_ip(FLAGS_new_client_ip, &new_client.src_ip)) {
         return fail("bad IPv4 address in the flags");
     }
-    if (!parse_mac(FLAGS_server_mac, &t.server_mac) || !parse_mac(FLAGS_client_mac, &client.src_mac) ||
+    if (!parse_mac(FLAGS_server_mac, &t.server_mac) ||
+        !parse_mac(FLAGS_client_mac, &client.src_mac) ||
         !parse_mac(FLAGS_new_client_mac, &new_client.src_mac) ||
         !parse_mac(FLAGS_attacker_mac, &t.attacker_mac)) {
         return fail("bad MAC address in the flags");
@@ -108,8 +110,8 @@ int main(int argc, char **argv) {
         std::vector<homa::test::Frame> frames;
         uint64_t id = first_id;
         for (uint32_t len : parse_lengths(FLAGS_legit_lengths)) {
-            for (auto &f : homa::test::legitimate_request(from, port, t.server_port, id, len,
-                                                          kMaxPayload)) {
+            for (auto &f :
+                 homa::test::legitimate_request(from, port, t.server_port, id, len, kMaxPayload)) {
                 frames.push_back(std::move(f));
             }
             id += 2;  // client ids are even
@@ -129,9 +131,9 @@ int main(int argc, char **argv) {
     emit("legit_after", legitimate(client, kClientPortAfter, 2000));
     emit("legit_new_client", legitimate(new_client, kClientPortNew, 3000));
     if (!pcap.ok()) return fail("write error on " + FLAGS_out);
-    std::printf("{\"frames\": %u, \"families\": [%s], \"client_port_before\": %u, "
-                "\"client_port_after\": %u, \"client_port_new\": %u}\n",
-                pcap.frames(), families.c_str(), kClientPortBefore, kClientPortAfter,
-                kClientPortNew);
+    std::printf(
+        "{\"frames\": %u, \"families\": [%s], \"client_port_before\": %u, "
+        "\"client_port_after\": %u, \"client_port_new\": %u}\n",
+        pcap.frames(), families.c_str(), kClientPortBefore, kClientPortAfter, kClientPortNew);
     return 0;
 }

@@ -16,8 +16,8 @@ using namespace homa::wire;
 namespace {
 
 void write(const std::string &dir, const std::string &name, const uint8_t *p, size_t n) {
-    std::ofstream(dir + "/" + name, std::ios::binary).write(reinterpret_cast<const char *>(p),
-                                                            static_cast<std::streamsize>(n));
+    std::ofstream(dir + "/" + name, std::ios::binary)
+        .write(reinterpret_cast<const char *>(p), static_cast<std::streamsize>(n));
 }
 
 template <typename Addr>
@@ -35,8 +35,8 @@ void seed_all(const std::string &dir, const std::string &sfx, std::array<uint8_t
     write(dir, "grant" + sfx, buf.data(), n);
     n = encode(buf, a, Resend{.common = c, .offset = 0, .length = kResendAll, .priority = 7});
     write(dir, "resend" + sfx, buf.data(), n);
-    for (PacketType t : {PacketType::kRpcUnknown, PacketType::kBusy, PacketType::kFreeze,
-                         PacketType::kNeedAck}) {
+    for (PacketType t :
+         {PacketType::kRpcUnknown, PacketType::kBusy, PacketType::kFreeze, PacketType::kNeedAck}) {
         n = encode(buf, a, Bare{.type = t, .common = c});
         write(dir, std::string(packet_type_name(uint8_t(t))) + sfx, buf.data(), n);
     }
@@ -96,8 +96,8 @@ int main(int argc, char **argv) {
         size_t n = encode(buf, a6, Grant{.common = c, .offset = 60000, .priority = 2});
         constexpr size_t kL3 = 14, kL4 = 14 + 40;
         std::vector<uint8_t> f(buf.begin(), buf.begin() + n);
-        std::vector<uint8_t> ext = {60, 0, 1, 4, 0, 0, 0, 0,                  // HBH, PadN
-                                    146, 0, 0x1E, 4, 1, 2, 3, 4};             // DO, skippable
+        std::vector<uint8_t> ext = {60,  0, 1,    4, 0, 0, 0, 0,   // HBH, PadN
+                                    146, 0, 0x1E, 4, 1, 2, 3, 4};  // DO, skippable
         f.insert(f.begin() + kL4, ext.begin(), ext.end());
         f[kL3 + 6] = 0;
         size_t plen = f.size() - kL4;

@@ -11,7 +11,7 @@
 namespace homa::test {
 
 class PcapWriter {
-public:
+  public:
     // Opens (truncates) `path`; ok() says whether that worked.
     explicit PcapWriter(const std::string &path) : f_(std::fopen(path.c_str(), "wb")) {
         if (f_ == nullptr) return;
@@ -42,7 +42,7 @@ public:
 
     uint32_t frames() const { return count_; }
 
-private:
+  private:
     template <class T>
     void put(T v) {
         std::fwrite(&v, sizeof v, 1, f_);  // the magic tells readers our (host) byte order

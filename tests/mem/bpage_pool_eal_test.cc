@@ -96,14 +96,10 @@ bool stamped(BpagePool &pool, const Msg &m) {
 
 uint32_t random_length(std::mt19937_64 &rng) {
     switch (rng() % 4) {
-        case 0:
-            return 1 + rng() % 1000;
-        case 1:
-            return 1 + rng() % 20000;
-        case 2:
-            return 1 + rng() % 200000;
-        default:
-            return 1 + rng() % kMaxMessageLength;
+        case 0: return 1 + rng() % 1000;
+        case 1: return 1 + rng() % 20000;
+        case 2: return 1 + rng() % 200000;
+        default: return 1 + rng() % kMaxMessageLength;
     }
 }
 
@@ -127,9 +123,7 @@ TEST(Create, EalBackingIsAMemzoneWithIovas) {
         }
     }
     // In IOVA-as-VA mode (what --no-huge gives without root) every bpage has one.
-    if (rte_eal_iova_mode() == RTE_IOVA_VA) {
-        EXPECT_EQ(known, 4u);
-    }
+    if (rte_eal_iova_mode() == RTE_IOVA_VA) { EXPECT_EQ(known, 4u); }
     EXPECT_EQ(pool->iova(static_cast<uint32_t>(pool->size_bytes())), kBadIova);
 }
 

@@ -385,15 +385,9 @@ TEST(AllocMessage, RandomTrafficMatchesModel) {
         if (live.empty() || rng() % 100 < 55) {
             uint32_t length;
             switch (rng() % 3) {
-                case 0:
-                    length = 1 + rng() % 2000;
-                    break;
-                case 1:
-                    length = 1 + rng() % 150000;
-                    break;
-                default:
-                    length = 1 + rng() % kMaxMessageLength;
-                    break;
+                case 0: length = 1 + rng() % 2000; break;
+                case 1: length = 1 + rng() % 150000; break;
+                default: length = 1 + rng() % kMaxMessageLength; break;
             }
             Msg m{length, 0, {}, static_cast<uint8_t>(next_id)};
             uint32_t free_before = pool->free_bpages();

@@ -33,9 +33,7 @@ TEST(Open, ExposesFileBytesAfterFaultIn) {
     EXPECT_EQ(fp->length(), 10000u);
     EXPECT_EQ(fp->pager().num_pages(), 3u);
     ASSERT_EQ(fp->pager().fault_in(0, fp->length(), false), 0);
-    for (size_t i = 0; i < fp->length(); ++i) {
-        ASSERT_EQ(fp->data()[i], i % 251) << i;
-    }
+    for (size_t i = 0; i < fp->length(); ++i) { ASSERT_EQ(fp->data()[i], i % 251) << i; }
     EXPECT_EQ(fp->data()[10000], 0);  // past the end of the file: zeros
 }
 

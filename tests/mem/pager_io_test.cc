@@ -38,12 +38,11 @@ struct SlowStore {
     static SlowStore &of(void *ctx) { return *static_cast<SlowStore *>(ctx); }
     void enter() {
         int nice = getpriority(PRIO_PROCESS, 0);  // this thread's
-        for (int seen = max_nice.load(); nice > seen && !max_nice.compare_exchange_weak(seen, nice);) {
-        }
+        for (int seen = max_nice.load();
+             nice > seen && !max_nice.compare_exchange_weak(seen, nice);) {}
         int now = in_flight.fetch_add(1) + 1;
         int seen = max_in_flight.load();
-        while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {
-        }
+        while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {}
         std::this_thread::sleep_for(delay);
     }
     static int fill(SlowStore &s, uint64_t first, uint64_t count, void *buf) {

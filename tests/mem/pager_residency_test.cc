@@ -19,7 +19,7 @@ namespace {
 using ScratchFile = test::ScratchFile;
 
 class PagerResidency : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         ASSERT_FALSE(file_.path.empty());
         std::string err;

@@ -436,9 +436,7 @@ TEST(Workers, ConcurrentCopiesAndQueuedSyncsKeepEveryByte) {
                 ASSERT_EQ(r.error, 0);
             }
             ASSERT_EQ(p->sync(false), 0);
-            if (round % 10 == 0) {
-                ASSERT_EQ(p->return_some(parity * kPage, kPage, false), 0);
-            }
+            if (round % 10 == 0) { ASSERT_EQ(p->return_some(parity * kPage, kPage, false), 0); }
         }
     };
     std::thread a(writer, 0), b(writer, 1);

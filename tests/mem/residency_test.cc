@@ -138,9 +138,7 @@ TEST(Prefault, DoesNotDirtyAWritableFileMapping) {
             EXPECT_GT(kb, 0) << "prefault did not map the pages";
             found = true;
         }
-        if (key == "Shared_Dirty:" || key == "Private_Dirty:") {
-            EXPECT_EQ(kb, 0) << key;
-        }
+        if (key == "Shared_Dirty:" || key == "Private_Dirty:") { EXPECT_EQ(kb, 0) << key; }
     }
     EXPECT_TRUE(found) << "mapping not found in smaps";
 }

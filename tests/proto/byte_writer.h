@@ -8,7 +8,7 @@
 namespace homa::test {
 
 class ByteWriter {
-public:
+  public:
     ByteWriter &u8(uint64_t v) {
         bytes_.push_back(static_cast<uint8_t>(v));
         return *this;
@@ -56,8 +56,8 @@ public:
     // next header 146, hop limit 64, source, destination.
     static std::vector<uint8_t> l2l3_ipv6(const uint8_t dst_mac[6], const uint8_t src_mac[6],
                                           const uint8_t src_ip[16], const uint8_t dst_ip[16],
-                                          uint8_t priority, uint32_t flow_label,
-                                          uint16_t vlan_id, size_t homa_len) {
+                                          uint8_t priority, uint32_t flow_label, uint16_t vlan_id,
+                                          size_t homa_len) {
         ByteWriter w;
         for (int i = 0; i < 6; ++i) w.u8(dst_mac[i]);
         for (int i = 0; i < 6; ++i) w.u8(src_mac[i]);
@@ -80,7 +80,7 @@ public:
         return u16(0).u16(0).u16(0).u64(sender_id);
     }
 
-private:
+  private:
     std::vector<uint8_t> bytes_;
 };
 

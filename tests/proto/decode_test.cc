@@ -47,10 +47,12 @@ std::vector<uint8_t> data_frame(uint32_t msg_len, uint32_t offset, size_t payloa
 // Valid ports: decode rejects port 0 (kZeroPort).
 constexpr Common kPorts{.sport = 0x8000, .dport = 1, .sender_id = 2};
 
-std::vector<uint8_t> busy_frame() { return frame_of(Bare{.type = PacketType::kBusy, .common = kPorts}); }
+std::vector<uint8_t> busy_frame() {
+    return frame_of(Bare{.type = PacketType::kBusy, .common = kPorts});
+}
 
-constexpr size_t kIp = 14;        // IPv4 header offset in an untagged frame
-constexpr size_t kHoma = 14 + 20; // Homa header offset
+constexpr size_t kIp = 14;         // IPv4 header offset in an untagged frame
+constexpr size_t kHoma = 14 + 20;  // Homa header offset
 
 // Recomputes the IPv4 checksum after a test edits the IP header on purpose.
 void fix_ip_checksum(std::vector<uint8_t> &f) {
@@ -312,8 +314,8 @@ TEST(Decode, RoundTrip_RandomValidPackets) {
                 break;
             }
             case 2: {
-                Resend rs{.common = c, .offset = r32(), .length = r32(),
-                          .priority = uint8_t(rng() % 8)};
+                Resend rs{
+                    .common = c, .offset = r32(), .length = r32(), .priority = uint8_t(rng() % 8)};
                 n = encode(buf, a, rs);
                 ASSERT_EQ(decode_frame({buf.data(), n}, v), DecodeError::kOk);
                 ASSERT_EQ(v.resend()->offset.get(), rs.offset);

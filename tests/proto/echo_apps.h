@@ -19,8 +19,8 @@ inline uint8_t pattern_byte(uint64_t seed, uint32_t i) {
 inline std::vector<uint8_t> read_message(SimHost &h, const Message &m) {
     std::vector<uint8_t> out(m.length);
     for (uint32_t i = 0; i < m.length; ++i) {
-        out[i] = h.pool.base()[m.bpage_offsets[i >> wire::kBpageShift] +
-                               (i & (wire::kBpageSize - 1))];
+        out[i] =
+            h.pool.base()[m.bpage_offsets[i >> wire::kBpageShift] + (i & (wire::kBpageSize - 1))];
     }
     return out;
 }
@@ -36,7 +36,7 @@ inline OutMessage bpage_message(SimHost &h, const Message &m, uint64_t token) {
 }
 
 class EchoServer {
-public:
+  public:
     EchoServer(SimHost &h, uint16_t port) : h_(h) {
         EXPECT_EQ(h.engine.open_socket(port, &sock_), 0);
     }
@@ -48,7 +48,8 @@ public:
             uint64_t token = next_token_++;
             pending_[token] = m;
             served_from_.push_back(m.peer.ip.ipv4());
-            ASSERT_EQ(h_.engine.send_reply(sock_, m.peer, m.id, bpage_message(h_, m, token), now), 0);
+            ASSERT_EQ(h_.engine.send_reply(sock_, m.peer, m.id, bpage_message(h_, m, token), now),
+                      0);
             ++served_;
         }
         for (uint64_t t : h_.released_tokens) {
@@ -65,7 +66,7 @@ public:
     size_t pending() const { return pending_.size(); }
     SocketId socket() const { return sock_; }
 
-private:
+  private:
     SimHost &h_;
     SocketId sock_ = 0;
     uint64_t next_token_ = 1;
@@ -75,7 +76,7 @@ private:
 };
 
 class EchoClient {
-public:
+  public:
     /** With `tolerate_errors`, responses that carry an error (ETIMEDOUT, …) are counted in
      *  errors() instead of failing the test. */
     explicit EchoClient(SimHost &h, bool tolerate_errors = false)
@@ -89,9 +90,8 @@ public:
         buf.resize(length);
         for (uint32_t i = 0; i < length; ++i) buf[i] = pattern_byte(token, i);
         uint64_t id = 0;
-        int rc = h_.engine.send_request(sock_, server,
-                                        OutMessage::contiguous(buf.data(), length, token),
-                                        token, now, &id);
+        int rc = h_.engine.send_request(
+            sock_, server, OutMessage::contiguous(buf.data(), length, token), token, now, &id);
         EXPECT_EQ(rc, 0);
         outstanding_[token] = now;
         tokens_[id] = token;
@@ -111,9 +111,7 @@ public:
         while (h_.engine.recv(sock_, kRecvResponse, 0, &m) == 0) {
             auto it = requests_.find(m.cookie);
             ASSERT_NE(it, requests_.end()) << "response with unknown cookie " << m.cookie;
-            if (!tolerate_errors_) {
-                EXPECT_EQ(m.error, 0);
-            }
+            if (!tolerate_errors_) { EXPECT_EQ(m.error, 0); }
             if (m.error != 0) {
                 ++errors_;
                 error_codes_.push_back(m.error);
@@ -122,8 +120,8 @@ public:
             }
             completion_order_.push_back(m.cookie);
             if (now != 0 && m.error == 0) {
-                latencies_.push_back({static_cast<uint32_t>(it->second.size()),
-                                      now - outstanding_[m.cookie]});
+                latencies_.push_back(
+                    {static_cast<uint32_t>(it->second.size()), now - outstanding_[m.cookie]});
             }
             h_.pool.release(m.bpage_offsets, m.num_bpages);
             outstanding_.erase(m.cookie);
@@ -148,7 +146,7 @@ public:
     const std::vector<Latency> &latencies() const { return latencies_; }
     SocketId socket() const { return sock_; }
 
-private:
+  private:
     SimHost &h_;
     bool tolerate_errors_ = false;
     SocketId sock_ = 0;

@@ -168,7 +168,8 @@ TEST(Encode, Bare_RejectsTypesWithBodies) {
 TEST(Encode, Cutoffs_GoldenBytes) {
     ByteWriter h;
     h.common(5, 6, 0, 0x15, 0x50, 11);
-    Cutoffs c{.common = {.sport = 5, .dport = 6, .sender_id = 11}, .unsched_cutoffs = {},
+    Cutoffs c{.common = {.sport = 5, .dport = 6, .sender_id = 11},
+              .unsched_cutoffs = {},
               .cutoff_version = 0x0102};
     for (uint32_t i = 0; i < 8; ++i) {
         c.unsched_cutoffs[i] = kDefaultUnschedCutoffs[i];

@@ -82,7 +82,7 @@ struct Host {
 };
 
 class Net {
-public:
+  public:
     Host &add(IpAddress a4, IpAddress a6) {
         EngineConfig cfg;
         cfg.local_ip = a4.ipv4();
@@ -107,7 +107,7 @@ public:
     uint32_t largest_ip_datagram = 0;  ///< Bytes from the IP header on, of any frame.
     uint32_t largest_data_payload_v6 = 0;
 
-private:
+  private:
     void send(Host &from, const TxPacket &p) {
         std::vector<uint8_t> f(128 + p.header_len + p.payload_len());
         size_t n;
@@ -139,7 +139,8 @@ private:
         wire::PacketView v;
         ASSERT_EQ(wire::decode_frame({f.data(), n}, v), wire::DecodeError::kOk);
         for (auto &h : hosts_) {
-            if (v.dst_addr() == h->ipv4 || v.dst_addr() == h->ipv6) h->engine.handle_packet(v, now_);
+            if (v.dst_addr() == h->ipv4 || v.dst_addr() == h->ipv6)
+                h->engine.handle_packet(v, now_);
         }
     }
 
@@ -166,11 +167,11 @@ int echo(Host &h, SocketId sock, std::vector<std::vector<uint8_t>> &keep, uint64
     while (h.engine.recv(sock, kRecvRequest, 0, &m) == 0) {
         keep.push_back(bytes_of(h, m));
         h.pool.release(m.bpage_offsets, m.num_bpages);
-        EXPECT_EQ(h.engine.send_reply(sock, m.peer, m.id,
-                                      OutMessage::contiguous(keep.back().data(),
-                                                             uint32_t(keep.back().size())),
-                                      now),
-                  0);
+        EXPECT_EQ(
+            h.engine.send_reply(
+                sock, m.peer, m.id,
+                OutMessage::contiguous(keep.back().data(), uint32_t(keep.back().size())), now),
+            0);
         ++served;
     }
     return served;
@@ -227,14 +228,14 @@ TEST(EngineIpv6, OneHostServesAnIpv4AndAnIpv6PeerAtOnce) {
     // id at once, told apart only by their peers.
     std::vector<uint8_t> r4 = pattern(30000, 4), r6 = pattern(30000, 6);
     uint64_t id4 = 0, id6 = 0;
-    ASSERT_EQ(c4.engine.send_request(s4, {0x0A000001, 99},
-                                     OutMessage::contiguous(r4.data(), uint32_t(r4.size())), 1,
-                                     0, &id4),
-              0);
-    ASSERT_EQ(c6.engine.send_request(s6, {v6(1), 99},
-                                     OutMessage::contiguous(r6.data(), uint32_t(r6.size())), 1,
-                                     0, &id6),
-              0);
+    ASSERT_EQ(
+        c4.engine.send_request(s4, {0x0A000001, 99},
+                               OutMessage::contiguous(r4.data(), uint32_t(r4.size())), 1, 0, &id4),
+        0);
+    ASSERT_EQ(
+        c6.engine.send_request(s6, {v6(1), 99},
+                               OutMessage::contiguous(r6.data(), uint32_t(r6.size())), 1, 0, &id6),
+        0);
     ASSERT_EQ(id4, id6);
     std::vector<std::vector<uint8_t>> keep;
     Message m4, m6;

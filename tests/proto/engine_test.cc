@@ -55,8 +55,8 @@ TEST(Engine, EchoMatrix_EverySizeVerifiedAndNothingLeft) {
     SimHost &c = net.add_host(kClientIp, test_config());
     EchoServer server(s, kPort);
     EchoClient client(c);
-    const std::vector<uint32_t> sizes = {1,     2,     100,    1423,   1424,    1425,   2800,
-                                         2849,  15000, 39999,  40000,  40001,   65535,  65536,
+    const std::vector<uint32_t> sizes = {1,     2,      100,    1423,   1424,   1425,   2800,
+                                         2849,  15000,  39999,  40000,  40001,  65535,  65536,
                                          65537, 100000, 250000, 500000, 999999, 1000000};
     for (uint32_t len : sizes) client.send({kServerIp, kPort}, len, net.now());
     ASSERT_TRUE(run_to_quiescence(net, server, {&client}, {&s, &c}));
@@ -111,7 +111,7 @@ TEST(Engine, Srpt_ShortMessageOvertakesLongOne) {
     EngineConfig cfg = test_config();
     cfg.max_overcommit = 1;  // only one message granted at a time: pure SRPT
     cfg.grant_fifo_fraction = 0;
-    cfg.window = 50'000;     // small windows: the granted message cannot run far ahead
+    cfg.window = 50'000;  // small windows: the granted message cannot run far ahead
     SimHost &s = net.add_host(kServerIp, cfg, 1024);
     SimHost &c1 = net.add_host(kClientIp, cfg);
     SimHost &c2 = net.add_host(kClientIp + 1, cfg);
@@ -189,7 +189,8 @@ FifoRun run_fifo_scenario(uint32_t fifo_fraction) {
     EXPECT_EQ(big_client.corrupt() + small_client.corrupt(), 0u);
     uint64_t first_small = UINT64_MAX, last_small = 0;
     for (const auto &p : net.log()) {
-        if (p.src_ip == kServerIp && p.type == wire::PacketType::kData && p.dst_ip == kClientIp + 1) {
+        if (p.src_ip == kServerIp && p.type == wire::PacketType::kData &&
+            p.dst_ip == kClientIp + 1) {
             first_small = std::min(first_small, p.time_ns);
             last_small = std::max(last_small, p.time_ns);
         }
@@ -314,11 +315,13 @@ TEST(Engine, PiggybackedAcksFreeServerRpcsWithoutNeedAck) {
     // Sequential RPCs: each new request carries the ack of the previous one.
     for (int i = 0; i < 20; ++i) {
         client.send({kServerIp, kPort}, 100, net.now());
-        ASSERT_TRUE(net.run_until([&] {
-            server.serve(net.now());
-            client.poll();
-            return client.outstanding() == 0;
-        }, 10'000, 100));
+        ASSERT_TRUE(net.run_until(
+            [&] {
+                server.serve(net.now());
+                client.poll();
+                return client.outstanding() == 0;
+            },
+            10'000, 100));
     }
     EXPECT_GE(c.engine.stats().acks_piggybacked, 19u);
     EXPECT_LE(s.engine.live_rpcs(), 1u);
@@ -339,18 +342,22 @@ TEST(EngineApi, Errors) {
     std::vector<uint8_t> big(wire::kMaxMessageLength + 1);
     uint64_t id;
     EXPECT_EQ(e.send_request(cli, {1, 7}, OutMessage::contiguous(big.data(), uint32_t(big.size())),
-                             0, 0, &id), -EMSGSIZE);
+                             0, 0, &id),
+              -EMSGSIZE);
     EXPECT_EQ(e.send_request(cli, {1, 7}, OutMessage::contiguous(big.data(), 0), 0, 0, &id),
               -EINVAL);
     EXPECT_EQ(e.send_request(cli, {1, 0}, OutMessage::contiguous(big.data(), 10), 0, 0, &id),
               -EINVAL);
-    EXPECT_EQ(e.send_request(99, {1, 7}, OutMessage::contiguous(big.data(), 10), 0, 0, &id), -EBADF);
+    EXPECT_EQ(e.send_request(99, {1, 7}, OutMessage::contiguous(big.data(), 10), 0, 0, &id),
+              -EBADF);
     Message m;
     EXPECT_EQ(e.recv(cli, kRecvResponse, 0, &m), -EAGAIN);
     EXPECT_EQ(e.recv(cli, 0, 0, &m), -EINVAL);
     EXPECT_EQ(e.recv(cli, kRecvResponse, 3, &m), -EINVAL);
-    EXPECT_EQ(e.send_reply(srv, {1, 0x8000}, 5, OutMessage::contiguous(big.data(), 10), 0), -ENOENT);
-    EXPECT_EQ(e.send_reply(srv, {1, 0x8000}, 4, OutMessage::contiguous(big.data(), 10), 0), -EINVAL);
+    EXPECT_EQ(e.send_reply(srv, {1, 0x8000}, 5, OutMessage::contiguous(big.data(), 10), 0),
+              -ENOENT);
+    EXPECT_EQ(e.send_reply(srv, {1, 0x8000}, 4, OutMessage::contiguous(big.data(), 10), 0),
+              -EINVAL);
     EXPECT_EQ(e.abort(cli, 1234, 0, 0), -ENOENT);
     EXPECT_EQ(e.close_socket(srv, 0), 0);
     EXPECT_EQ(e.close_socket(srv, 0), -EBADF);
@@ -378,18 +385,22 @@ TEST(EngineApi, ReservedId_StartsLaterOrFailsWithError) {
     uint64_t reserved = c.engine.reserve_client_id();
     std::vector<uint8_t> body(3000, 0x33);
     uint64_t other;
-    ASSERT_EQ(c.engine.send_request(cli, {kServerIp, kPort}, OutMessage::contiguous(body.data(), 3000),
-                                    1, net.now(), &other), 0);
+    ASSERT_EQ(
+        c.engine.send_request(cli, {kServerIp, kPort}, OutMessage::contiguous(body.data(), 3000), 1,
+                              net.now(), &other),
+        0);
     EXPECT_NE(other, reserved);  // the reservation is not handed out again
-    EXPECT_EQ(c.engine.send_request_as(cli, {kServerIp, kPort},
-                                       OutMessage::contiguous(body.data(), 3000), 2, net.now(), other),
-              -EEXIST);
+    EXPECT_EQ(
+        c.engine.send_request_as(cli, {kServerIp, kPort}, OutMessage::contiguous(body.data(), 3000),
+                                 2, net.now(), other),
+        -EEXIST);
     EXPECT_EQ(c.engine.send_request_as(cli, {kServerIp, kPort},
                                        OutMessage::contiguous(body.data(), 3000), 2, net.now(), 3),
               -EINVAL);  // a server id
-    ASSERT_EQ(c.engine.send_request_as(cli, {kServerIp, kPort},
-                                       OutMessage::contiguous(body.data(), 3000), 2, net.now(),
-                                       reserved), 0);
+    ASSERT_EQ(
+        c.engine.send_request_as(cli, {kServerIp, kPort}, OutMessage::contiguous(body.data(), 3000),
+                                 2, net.now(), reserved),
+        0);
     uint64_t failed = c.engine.reserve_client_id();
     EXPECT_EQ(c.engine.fail_request(cli, {kServerIp, kPort}, failed, 9, 0), -EINVAL);
     ASSERT_EQ(c.engine.fail_request(cli, {kServerIp, kPort}, failed, 9, -EIO), 0);

@@ -12,7 +12,7 @@ namespace {
 struct Key {
     uint64_t v = 0;
     bool operator==(const Key &) const = default;
-    uint64_t hash() const noexcept { return v % 7;  /* deliberately collision-heavy */ }
+    uint64_t hash() const noexcept { return v % 7; /* deliberately collision-heavy */ }
 };
 
 // The index stores only values; keys live in the caller's slab (here: value -> key table).

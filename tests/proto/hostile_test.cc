@@ -41,7 +41,7 @@ EngineConfig hostile_config() {
 
 // Frames from `src` (anything: the server cannot tell a spoofed source) into the server.
 class Injector {
-public:
+  public:
     Injector(SimNetwork &net, uint32_t server_ip) : net_(net), server_ip_(server_ip) {}
 
     template <typename Fields>
@@ -57,9 +57,9 @@ public:
     }
     uint64_t sent() const { return sent_; }
 
-private:
-    void deliver(uint32_t src, const std::function<size_t(std::span<uint8_t>,
-                                                          const wire::FrameAddr &)> &encode) {
+  private:
+    void deliver(uint32_t src,
+                 const std::function<size_t(std::span<uint8_t>, const wire::FrameAddr &)> &encode) {
         wire::FrameAddr a;
         a.src_ip = src;
         a.dst_ip = server_ip_;
@@ -108,7 +108,7 @@ constexpr int kLegitRpcs = 40;  // every fourth one long
 constexpr uint64_t kLegitGapSteps = 50;
 
 class LegitClient {
-public:
+  public:
     LegitClient(SimHost &h, SimNetwork &net) : client_(h), net_(net) {}
 
     // One step of the workload: sends the next request when due, polls.
@@ -133,7 +133,7 @@ public:
         return r;
     }
 
-private:
+  private:
     EchoClient client_;
     SimNetwork &net_;
     int next_ = 0;
@@ -159,8 +159,8 @@ LegitRun unloaded_run(const EngineConfig &cfg, uint32_t pool_bpages) {
 void expect_within_twice(const LegitRun &alone, const LegitRun &attacked) {
     EXPECT_EQ(attacked.completed, uint64_t{kLegitRpcs});
     std::printf("[legit] short max %.1f us (alone %.1f), long max %.1f us (alone %.1f)\n",
-                attacked.max_short_ns / 1e3, alone.max_short_ns / 1e3,
-                attacked.max_long_ns / 1e3, alone.max_long_ns / 1e3);
+                attacked.max_short_ns / 1e3, alone.max_short_ns / 1e3, attacked.max_long_ns / 1e3,
+                alone.max_long_ns / 1e3);
     EXPECT_LE(attacked.max_short_ns, 2 * alone.max_short_ns);
     EXPECT_LE(attacked.max_long_ns, 2 * alone.max_long_ns);
 }
@@ -168,10 +168,12 @@ void expect_within_twice(const LegitRun &alone, const LegitRun &attacked) {
 // Runs the network until the server is idle again; returns the ticks it took.
 uint64_t ticks_to_idle(SimNetwork &net, SimHost &s, EchoServer &server, uint32_t legit_peers) {
     uint64_t start = net.now();
-    EXPECT_TRUE(net.run_until([&] {
-        server.serve(net.now());
-        return server_idle(s, legit_peers);
-    }, (s.engine.config().timeout_ticks + 4 * kDrainMarginTicks) * kStepsPerTick));
+    EXPECT_TRUE(net.run_until(
+        [&] {
+            server.serve(net.now());
+            return server_idle(s, legit_peers);
+        },
+        (s.engine.config().timeout_ticks + 4 * kDrainMarginTicks) * kStepsPerTick));
     return (net.now() - start) / kTickNs;
 }
 
@@ -210,10 +212,10 @@ TEST(Hostile, PartialMessageFlood_LegitServedAndStateExpires) {
     EXPECT_LE(ticks, cfg.timeout_ticks + kDrainMarginTicks);
     double factor = double(frames_to(net, [](uint32_t ip) { return ip == kAttackerIp; })) /
                     double(attack.sent());
-    std::printf("[partial flood] frames in %lu, out to attacker %.2f per frame in; evicted %lu "
-                "expired waiting %lu timed out %lu; idle after %lu ticks\n",
-                attack.sent(), factor, st.evicted, st.expired_waiting,
-                st.server_rpcs_timed_out, ticks);
+    std::printf(
+        "[partial flood] frames in %lu, out to attacker %.2f per frame in; evicted %lu "
+        "expired waiting %lu timed out %lu; idle after %lu ticks\n",
+        attack.sent(), factor, st.evicted, st.expired_waiting, st.server_rpcs_timed_out, ticks);
     EXPECT_LE(factor, 1.0);  // most waited for bpages and were never asked for anything
 }
 
@@ -238,18 +240,35 @@ TEST(Hostile, ControlPacketFlood_NoStateAtMostOneAnswerEach) {
         for (int k = 0; k < 8 && attack.sent() < kFlood; ++k) {
             uint32_t src = kSpoofBase + static_cast<uint32_t>(rng() % 5000);
             wire::Common common{.sport = static_cast<uint16_t>(0x8000 | rng()),
-                                      .dport = kPort, .sender_id = rng() & ~uint64_t{0}};
+                                .dport = kPort,
+                                .sender_id = rng() & ~uint64_t{0}};
             switch (rng() % 7) {
-                case 0: attack.send(src, wire::Resend{.common = common, .offset = 0,
-                                                      .length = 100, .priority = 7}); break;
-                case 1: attack.send(src, wire::Grant{.common = common, .offset = 50'000,
-                                                     .priority = 3}); break;
-                case 2: attack.send(src, wire::Bare{.type = PacketType::kBusy, .common = common}); break;
-                case 3: attack.send(src, wire::Bare{.type = PacketType::kNeedAck, .common = common}); break;
-                case 4: attack.send(src, wire::Acks{.common = common, .num_acks = 0, .acks = {}}); break;
-                case 5: attack.send(src, wire::Bare{.type = PacketType::kRpcUnknown, .common = common}); break;
-                default: attack.send(src, wire::Cutoffs{.common = common, .unsched_cutoffs = {},
-                                                       .cutoff_version = 9}); break;
+                case 0:
+                    attack.send(
+                        src,
+                        wire::Resend{.common = common, .offset = 0, .length = 100, .priority = 7});
+                    break;
+                case 1:
+                    attack.send(src,
+                                wire::Grant{.common = common, .offset = 50'000, .priority = 3});
+                    break;
+                case 2:
+                    attack.send(src, wire::Bare{.type = PacketType::kBusy, .common = common});
+                    break;
+                case 3:
+                    attack.send(src, wire::Bare{.type = PacketType::kNeedAck, .common = common});
+                    break;
+                case 4:
+                    attack.send(src, wire::Acks{.common = common, .num_acks = 0, .acks = {}});
+                    break;
+                case 5:
+                    attack.send(src, wire::Bare{.type = PacketType::kRpcUnknown, .common = common});
+                    break;
+                default:
+                    attack.send(src,
+                                wire::Cutoffs{
+                                    .common = common, .unsched_cutoffs = {}, .cutoff_version = 9});
+                    break;
             }
         }
         server.serve(net.now());
@@ -312,10 +331,11 @@ TEST(Hostile, PeerDiesMidwayThrough1000Rpcs_StateFreedFewFramesToIt) {
     uint64_t ticks = ticks_to_idle(net, s, server, 2);
     EXPECT_LE(ticks, cfg.timeout_ticks + kDrainMarginTicks);
     uint64_t after = frames_to(net, [](uint32_t ip) { return ip == kDeadIp; }) - out_before;
-    std::printf("[dead peer] server RPCs left %u; frames sent to it after it died %lu (%.2f per "
-                "RPC); timed out %lu expired waiting %lu\n", left, after,
-                double(after) / std::max(left, 1u), s.engine.stats().server_rpcs_timed_out,
-                s.engine.stats().expired_waiting);
+    std::printf(
+        "[dead peer] server RPCs left %u; frames sent to it after it died %lu (%.2f per "
+        "RPC); timed out %lu expired waiting %lu\n",
+        left, after, double(after) / std::max(left, 1u), s.engine.stats().server_rpcs_timed_out,
+        s.engine.stats().expired_waiting);
     ASSERT_GT(left, 0u);
     // A few frames per RPC it left (4 probes with backoff, and DATA already queued), not one
     // every resend_interval until the timeout (19).
@@ -363,10 +383,10 @@ TEST(Hostile, UnscheduledOnlySender_OthersStillGranted) {
     EXPECT_LE(ticks, cfg.timeout_ticks + kDrainMarginTicks);
     double factor = double(frames_to(net, [](uint32_t ip) { return ip == kAttackerIp; })) /
                     double(attack.sent());
-    std::printf("[unscheduled only] frames in %lu, out to attacker %.3f per frame in (grants "
-                "%lu resends %lu); timed out %lu; idle after %lu ticks\n",
-                attack.sent(), factor, st.grants_sent, st.resends_sent,
-                st.server_rpcs_timed_out, ticks);
+    std::printf(
+        "[unscheduled only] frames in %lu, out to attacker %.3f per frame in (grants "
+        "%lu resends %lu); timed out %lu; idle after %lu ticks\n",
+        attack.sent(), factor, st.grants_sent, st.resends_sent, st.server_rpcs_timed_out, ticks);
     EXPECT_LE(factor, 1.0);
 }
 
@@ -422,10 +442,12 @@ TEST(Hostile, SpoofedSourceFloodBeyondPeerTable_NewClientServed) {
     }));
     double factor = double(frames_to(net, [](uint32_t ip) { return ip >= kSpoofBase; })) /
                     double(attack.sent());
-    std::printf("[spoofed sources] %u sources, table %u: peers created %lu reclaimed %lu, "
-                "evicted %lu, table-full drops %lu, served %lu; out %.2f frames per frame "
-                "in\n", kSources, cfg.max_peers, st.peers_created, st.peers_reclaimed,
-                st.evicted, st.drop(EngineDrop::kPeerTableFull), server.served(), factor);
+    std::printf(
+        "[spoofed sources] %u sources, table %u: peers created %lu reclaimed %lu, "
+        "evicted %lu, table-full drops %lu, served %lu; out %.2f frames per frame "
+        "in\n",
+        kSources, cfg.max_peers, st.peers_created, st.peers_reclaimed, st.evicted,
+        st.drop(EngineDrop::kPeerTableFull), server.served(), factor);
     EXPECT_EQ(st.drop(EngineDrop::kPeerTableFull), 0u);
     EXPECT_LE(factor, 3.0);  // the reply, and a NEED_ACK or two before it is freed
 }

@@ -23,8 +23,8 @@ constexpr uint8_t kSrcIp[16] = {0xfd, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
                                 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0x01};
 constexpr uint8_t kDstIp[16] = {0xfd, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
                                 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0x02};
-constexpr size_t kIp6 = 14;             // IPv6 header offset in an untagged frame
-constexpr size_t kHoma6 = 14 + 40;      // Homa header offset
+constexpr size_t kIp6 = 14;         // IPv6 header offset in an untagged frame
+constexpr size_t kHoma6 = 14 + 40;  // Homa header offset
 constexpr Common kPorts{.sport = 0x8000, .dport = 1, .sender_id = 2};
 
 FrameAddr6 addr6(uint8_t priority, uint32_t flow_label = 0, uint16_t vlan = 0) {
@@ -41,8 +41,8 @@ FrameAddr6 addr6(uint8_t priority, uint32_t flow_label = 0, uint16_t vlan = 0) {
 
 std::vector<uint8_t> golden(uint8_t priority, uint32_t label, uint16_t vlan,
                             const ByteWriter &homa) {
-    auto f = ByteWriter::l2l3_ipv6(kDstMac, kSrcMac, kSrcIp, kDstIp, priority, label, vlan,
-                                   homa.size());
+    auto f =
+        ByteWriter::l2l3_ipv6(kDstMac, kSrcMac, kSrcIp, kDstIp, priority, label, vlan, homa.size());
     f.insert(f.end(), homa.bytes().begin(), homa.bytes().end());
     return f;
 }
@@ -124,7 +124,8 @@ TEST(Ipv6, EveryPriority_InTrafficClassTopBits) {
         ByteWriter h;
         h.common(99, 0x8001, 0, 0x11, 0x50, 7).u32(50'000).u8(p);
         auto want = golden(p, 0, 0, h);
-        Grant g{.common = {.sport = 99, .dport = 0x8001, .sender_id = 7}, .offset = 50'000,
+        Grant g{.common = {.sport = 99, .dport = 0x8001, .sender_id = 7},
+                .offset = 50'000,
                 .priority = p};
         ASSERT_EQ(encoded(addr6(p), g), want) << int(p);
         // Traffic class = p << 5: DSCP class selector p, ECN bits 0.
@@ -160,8 +161,9 @@ TEST(Ipv6, EveryType_RoundTrips) {
         encoded(addr6(1), Bare{.type = PacketType::kBusy, .common = c}),
         encoded(addr6(1), Bare{.type = PacketType::kFreeze, .common = c}),
         encoded(addr6(1), Bare{.type = PacketType::kNeedAck, .common = c}),
-        encoded(addr6(1), Cutoffs{.common = c, .unsched_cutoffs = kDefaultUnschedCutoffs,
-                                  .cutoff_version = 1}),
+        encoded(
+            addr6(1),
+            Cutoffs{.common = c, .unsched_cutoffs = kDefaultUnschedCutoffs, .cutoff_version = 1}),
     };
     for (const auto &f : frames) {
         PacketView v;
@@ -175,9 +177,9 @@ TEST(Ipv6, EveryType_RoundTrips) {
 TEST(Ipv6, Encoder_RejectsBadFields) {
     std::array<uint8_t, 256> buf{};
     Bare b{.type = PacketType::kBusy, .common = kPorts};
-    EXPECT_EQ(encode(buf, addr6(8), b), 0u);                  // priority > 7
-    EXPECT_EQ(encode(buf, addr6(1, 0x100000), b), 0u);        // flow label > 20 bits
-    EXPECT_EQ(encode(buf, addr6(1, 0, 4095), b), 0u);         // VLAN id
+    EXPECT_EQ(encode(buf, addr6(8), b), 0u);            // priority > 7
+    EXPECT_EQ(encode(buf, addr6(1, 0x100000), b), 0u);  // flow label > 20 bits
+    EXPECT_EQ(encode(buf, addr6(1, 0, 4095), b), 0u);   // VLAN id
     EXPECT_EQ(encode(std::span<uint8_t>(buf.data(), kHoma6 + 27), addr6(1), b), 0u);
     EXPECT_EQ(encode(std::span<uint8_t>(buf.data(), kHoma6 + 28), addr6(1), b), kHoma6 + 28);
 }

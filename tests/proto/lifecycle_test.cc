@@ -2,9 +2,9 @@
 // slow applications kept alive by BUSY, bpage exhaustion (incoming.cc's waiting list),
 // per-peer limits, and abort / close in every state with packets in flight. Each test ends by
 // checking that nothing is left.
+#include <gtest/gtest.h>
 #include <map>
 #include <vector>
-#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <ostream>
@@ -35,11 +35,13 @@ TEST(Loss, SilentServer_ResendsAfterResendTicksThenEtimedout) {
     client.send({kServerIp, kPort}, 100'000, net.now());  // waits for grants after 40 KB
     client.send({kServerIp, kPort}, 100, net.now());      // sent whole, waits for the response
     uint64_t done_at = 0;
-    ASSERT_TRUE(net.run_until([&] {
-        client.poll();
-        if (client.completed() == 2 && done_at == 0) done_at = net.now();
-        return client.completed() == 2;
-    }, 200 * kStepsPerTick));
+    ASSERT_TRUE(net.run_until(
+        [&] {
+            client.poll();
+            if (client.completed() == 2 && done_at == 0) done_at = net.now();
+            return client.completed() == 2;
+        },
+        200 * kStepsPerTick));
     const EngineConfig &cfg = c.engine.config();
     // First RESEND only after resend_ticks of silence, plus the per-RPC jitter of less than
     // resend_interval ticks (timer.cc).
@@ -84,19 +86,23 @@ TEST(Loss, SilentClient_ServerRpcDestroyedAfterTimeout) {
     EchoServer server(s, kPort);
     EchoClient client(c, /*tolerate_errors=*/true);
     client.send({kServerIp, kPort}, 200'000, net.now());  // the reply needs grants
-    ASSERT_TRUE(net.run_until([&] {
-        server.serve(net.now());
-        return server.served() == 1;
-    }, 100'000));
+    ASSERT_TRUE(net.run_until(
+        [&] {
+            server.serve(net.now());
+            return server.served() == 1;
+        },
+        100'000));
     DropRule client_gone;  // from now on the client says nothing
     client_gone.src_ip = kClientIp;
     client_gone.count = UINT64_MAX;
     net.add_drop_rule(client_gone);
-    ASSERT_TRUE(net.run_until([&] {
-        server.serve(net.now());
-        client.poll();
-        return s.engine.live_rpcs() == 0 && client.completed() == 1;
-    }, 300 * kStepsPerTick));
+    ASSERT_TRUE(net.run_until(
+        [&] {
+            server.serve(net.now());
+            client.poll();
+            return s.engine.live_rpcs() == 0 && client.completed() == 1;
+        },
+        300 * kStepsPerTick));
     EXPECT_EQ(s.engine.stats().server_rpcs_timed_out, 1u);
     EXPECT_EQ(client.error_codes(), std::vector<int>{ETIMEDOUT});
     server.serve(net.now());
@@ -113,11 +119,13 @@ TEST(Loss, SlowServerApplication_BusyKeepsClientWaiting) {
     EchoClient client(c);
     client.send({kServerIp, kPort}, 1000, net.now());
     uint64_t serve_at = net.now() + 3 * c.engine.config().timeout_ticks * kTickNs;
-    ASSERT_TRUE(net.run_until([&] {
-        if (net.now() >= serve_at) server.serve(net.now());
-        client.poll();
-        return all_released(&server, {&client}, {&s, &c}, {kServerIp, kClientIp});
-    }, 500 * kStepsPerTick));
+    ASSERT_TRUE(net.run_until(
+        [&] {
+            if (net.now() >= serve_at) server.serve(net.now());
+            client.poll();
+            return all_released(&server, {&client}, {&s, &c}, {kServerIp, kClientIp});
+        },
+        500 * kStepsPerTick));
     EXPECT_EQ(client.completed(), 1u);
     EXPECT_EQ(c.engine.stats().client_rpcs_timed_out, 0u);
     EXPECT_GT(s.engine.stats().busy_sent, 10u);
@@ -135,9 +143,9 @@ TEST(Loss, PoolExhausted_RequestsWaitShortestFirstAndCompleteWhenPagesReturn) {
     s.pool.set_cap(0);
     EchoServer server(s, kPort);
     EchoClient long_c(c1), mid_c(c2), short_c(c3);
-    long_c.send({kServerIp, kPort}, 300'000, net.now());   // 5 bpages
-    mid_c.send({kServerIp, kPort}, 100'000, net.now());    // 2 bpages
-    short_c.send({kServerIp, kPort}, 10'000, net.now());   // 1 bpage
+    long_c.send({kServerIp, kPort}, 300'000, net.now());  // 5 bpages
+    mid_c.send({kServerIp, kPort}, 100'000, net.now());   // 2 bpages
+    short_c.send({kServerIp, kPort}, 10'000, net.now());  // 1 bpage
     std::vector<EchoClient *> clients = {&long_c, &mid_c, &short_c};
     std::vector<SimHost *> hosts = {&s, &c1, &c2, &c3};
     std::vector<uint32_t> ips = {kServerIp, kClientIp, kClientIp + 1, kClientIp + 2};
@@ -205,12 +213,14 @@ TEST(Loss, PeerServerRpcLimit_ExcessRefusedWithBusyThenServed) {
     EXPECT_EQ(most, 4u);
     EXPECT_GT(s.engine.stats().drop(EngineDrop::kPeerLimit), 0u);
     EXPECT_GT(s.engine.stats().busy_sent, 0u);
-    ASSERT_TRUE(net.run_until([&] {
-        server.serve(net.now());
-        client.poll();
-        most = std::max(most, s.engine.peer_server_rpcs(kClientIp));
-        return all_released(&server, {&client}, {&s, &c}, {kServerIp, kClientIp});
-    }, 1'000'000));
+    ASSERT_TRUE(net.run_until(
+        [&] {
+            server.serve(net.now());
+            client.poll();
+            most = std::max(most, s.engine.peer_server_rpcs(kClientIp));
+            return all_released(&server, {&client}, {&s, &c}, {kServerIp, kClientIp});
+        },
+        1'000'000));
     EXPECT_EQ(most, 4u);
     EXPECT_EQ(client.completed(), 10u);
     EXPECT_EQ(client.corrupt(), 0u);
@@ -233,11 +243,13 @@ TEST(Loss, PeerUnackedLimit_NewRequestsWaitForAcks) {
     client.send({kServerIp, kPort}, 100, net.now());
     client.send({kServerIp, kPort}, 100, net.now());
     // Both complete; their ACKs (answers to NEED_ACK) are lost, so both replies stay unacked.
-    ASSERT_TRUE(net.run_until([&] {
-        server.serve(net.now());
-        client.poll();
-        return client.completed() == 2 && net.drop_rule(rule).dropped > 0;
-    }, 100'000));
+    ASSERT_TRUE(net.run_until(
+        [&] {
+            server.serve(net.now());
+            client.poll();
+            return client.completed() == 2 && net.drop_rule(rule).dropped > 0;
+        },
+        100'000));
     EXPECT_EQ(s.engine.peer_unacked(kClientIp), 2u);
     client.send({kServerIp, kPort}, 100, net.now());
     run_steps(net, 20 * kStepsPerTick, [&] {
@@ -255,12 +267,18 @@ TEST(Loss, PeerUnackedLimit_NewRequestsWaitForAcks) {
 
 // ----- abort and close in every state, with packets in flight -----
 
-enum class ClientPhase { kSending, kWaitingForGrants, kWaitingForResponse, kReceiving,
-                         kWaitingForBuffers, kReady };
+enum class ClientPhase {
+    kSending,
+    kWaitingForGrants,
+    kWaitingForResponse,
+    kReceiving,
+    kWaitingForBuffers,
+    kReady
+};
 
 void PrintTo(ClientPhase p, std::ostream *os) {
-    const char *names[] = {"sending", "waiting_for_grants", "waiting_for_response", "receiving",
-                           "waiting_for_buffers", "ready"};
+    const char *names[] = {"sending",   "waiting_for_grants",  "waiting_for_response",
+                           "receiving", "waiting_for_buffers", "ready"};
     *os << names[static_cast<int>(p)];
 }
 
@@ -275,8 +293,8 @@ TEST_P(AbortInState, ClientAbortReleasesAndServerForgets) {
     EchoClient client(c, /*tolerate_errors=*/true);
     bool serve = phase != ClientPhase::kWaitingForResponse;
     if (phase == ClientPhase::kWaitingForBuffers) c.pool.set_cap(0);
-    uint32_t len = phase == ClientPhase::kWaitingForResponse || phase == ClientPhase::kReady
-                       ? 1000 : 500'000;
+    uint32_t len =
+        phase == ClientPhase::kWaitingForResponse || phase == ClientPhase::kReady ? 1000 : 500'000;
     uint64_t id = client.send({kServerIp, kPort}, len, net.now());
     auto reached = [&] {
         const EngineStats &cs = c.engine.stats();
@@ -290,10 +308,12 @@ TEST_P(AbortInState, ClientAbortReleasesAndServerForgets) {
         }
         return false;
     };
-    ASSERT_TRUE(net.run_until([&] {
-        if (serve) server.serve(net.now());
-        return reached();
-    }, 200'000));
+    ASSERT_TRUE(net.run_until(
+        [&] {
+            if (serve) server.serve(net.now());
+            return reached();
+        },
+        200'000));
     if (phase == ClientPhase::kReady) net.step();  // the one-packet response is complete
     // Packets are in flight in both directions right now.
     ASSERT_EQ(c.engine.abort(client.socket(), id, error, net.now()), 0);
@@ -313,11 +333,13 @@ TEST_P(AbortInState, ClientAbortReleasesAndServerForgets) {
                   phase == ClientPhase::kReady ? std::vector<int>{} : std::vector<int>{error});
     }
     // The server lets go too (NEED_ACK / ACK, RPC_UNKNOWN, or its timeout).
-    ASSERT_TRUE(net.run_until([&] {
-        server.serve(net.now());
-        client.poll();
-        return all_released(&server, {&client}, {&s, &c}, {kServerIp, kClientIp});
-    }, 300 * kStepsPerTick));
+    ASSERT_TRUE(net.run_until(
+        [&] {
+            server.serve(net.now());
+            client.poll();
+            return all_released(&server, {&client}, {&s, &c}, {kServerIp, kClientIp});
+        },
+        300 * kStepsPerTick));
     EXPECT_EQ(client.corrupt(), 0u);
 }
 
@@ -358,17 +380,16 @@ TEST_P(CloseServerInState, ServerReleasesAndClientCompletesOrTimesOut) {
         const EngineStats &ss = s.engine.stats();
         switch (phase) {
             case ServerPhase::kReceiving: return ss.rx(PacketType::kData) >= 50;
-            case ServerPhase::kReady: return s.engine.live_rpcs() == 1 && ss.grants_sent > 0 &&
-                                             c.engine.stats().tx(PacketType::kData) >= 352;
+            case ServerPhase::kReady:
+                return s.engine.live_rpcs() == 1 && ss.grants_sent > 0 &&
+                       c.engine.stats().tx(PacketType::kData) >= 352;
             case ServerPhase::kInService:
                 if (!holding && s.engine.recv(raw, kRecvRequest, 0, &held) == 0) holding = true;
                 return holding;
             case ServerPhase::kSending:
                 server.serve(net.now());
                 return ss.tx(PacketType::kData) >= 50;
-            case ServerPhase::kAwaitAck:
-                server.serve(net.now());
-                return ss.need_acks_sent >= 1;
+            case ServerPhase::kAwaitAck: server.serve(net.now()); return ss.need_acks_sent >= 1;
         }
         return false;
     };
@@ -380,11 +401,13 @@ TEST_P(CloseServerInState, ServerReleasesAndClientCompletesOrTimesOut) {
     EXPECT_EQ(s.engine.held_bpages(), 0u);
     EXPECT_EQ(s.engine.peer_server_rpcs(kClientIp), 0u);
     EXPECT_EQ(s.engine.peer_unacked(kClientIp), 0u);
-    ASSERT_TRUE(net.run_until([&] {
-        server.serve(net.now());
-        client.poll();
-        return all_released(&server, {&client}, {&s, &c}, {kServerIp, kClientIp});
-    }, 300 * kStepsPerTick));
+    ASSERT_TRUE(net.run_until(
+        [&] {
+            server.serve(net.now());
+            client.poll();
+            return all_released(&server, {&client}, {&s, &c}, {kServerIp, kClientIp});
+        },
+        300 * kStepsPerTick));
     EXPECT_EQ(client.completed(), 1u);
     EXPECT_EQ(client.corrupt(), 0u);
     if (phase == ServerPhase::kAwaitAck) {

@@ -20,8 +20,8 @@ using namespace test;  // NOLINT: the fixtures of tests/fakes and tests/proto
 using wire::PacketType;
 
 uint64_t control_packets(const SimNetwork &net) {
-    return static_cast<uint64_t>(std::count_if(net.log().begin(), net.log().end(),
-                                               [](auto &p) { return p.type != PacketType::kData; }));
+    return static_cast<uint64_t>(std::count_if(
+        net.log().begin(), net.log().end(), [](auto &p) { return p.type != PacketType::kData; }));
 }
 
 uint64_t timeouts(const SimHost &h) {
@@ -70,11 +70,12 @@ TEST_P(BusyServer, ManyOutstandingRpcsCompleteWithoutTimeoutsOrControlStorm) {
     double per_step = double(client.completed() - warm) / double(steps - start_step);
     double control_per_rpc = double(control_packets(net)) / double(client.completed());
     const EngineStats &ss = s.engine.stats(), &cs = c.engine.stats();
-    std::printf("[ load ] outstanding %u completed %lu rate %.3f/step (service %lu) control/RPC "
-                "%.4f resends %lu busy %lu unknown %lu retransmitted %lu need_ack %lu ack %lu\n",
-                n, client.completed(), per_step, kServePerStep, control_per_rpc, cs.resends_sent,
-                ss.busy_sent, ss.rpc_unknown_sent, ss.retransmitted_packets, ss.need_acks_sent,
-                cs.tx(PacketType::kAck));
+    std::printf(
+        "[ load ] outstanding %u completed %lu rate %.3f/step (service %lu) control/RPC "
+        "%.4f resends %lu busy %lu unknown %lu retransmitted %lu need_ack %lu ack %lu\n",
+        n, client.completed(), per_step, kServePerStep, control_per_rpc, cs.resends_sent,
+        ss.busy_sent, ss.rpc_unknown_sent, ss.retransmitted_packets, ss.need_acks_sent,
+        cs.tx(PacketType::kAck));
     EXPECT_EQ(timeouts(c) + timeouts(s), 0u);
     EXPECT_EQ(client.errors(), 0u);
     EXPECT_LT(control_per_rpc, 0.05);
@@ -123,10 +124,12 @@ StallRun run_stall(bool lose_one_response_packet) {
     }));
     out.stall_start = net.now();
     net.stall_tx(kClientIp, net.now() + 50'000'000);
-    EXPECT_TRUE(net.run_until([&] {
-        serve();
-        return all_released(&server, {&client}, {&s, &c}, {kServerIp, kClientIp});
-    }, 400'000));
+    EXPECT_TRUE(net.run_until(
+        [&] {
+            serve();
+            return all_released(&server, {&client}, {&s, &c}, {kServerIp, kClientIp});
+        },
+        400'000));
     out.completed = client.completed();
     out.errors = client.errors();
     out.client_resends = c.engine.stats().resends_sent;
@@ -204,8 +207,9 @@ TEST(Load, OneAckFreesEveryServerRpcItListsWithoutNeedAck) {
     Message m;
     uint8_t reply[10] = {};
     while (h.engine.recv(sock, kRecvRequest, 0, &m) == 0) {
-        ASSERT_EQ(h.engine.send_reply(sock, m.peer, m.id, OutMessage::contiguous(reply, 10, m.id),
-                                      2000), 0);
+        ASSERT_EQ(
+            h.engine.send_reply(sock, m.peer, m.id, OutMessage::contiguous(reply, 10, m.id), 2000),
+            0);
         h.pool.release(m.bpage_offsets, m.num_bpages);
     }
     h.engine.poll(3000);
@@ -213,7 +217,8 @@ TEST(Load, OneAckFreesEveryServerRpcItListsWithoutNeedAck) {
     ASSERT_EQ(h.engine.live_rpcs(), 6u);
     ASSERT_EQ(h.engine.peer_unacked(kClientIp), 6u);
     wire::Acks a{.common = {.sport = 0x8001, .dport = kPort, .sender_id = client_ids[0]},
-                 .num_acks = 5, .acks = {}};
+                 .num_acks = 5,
+                 .acks = {}};
     for (size_t i = 1; i < 6; ++i) a.acks[i - 1] = {client_ids[i], kPort};
     h.deliver(kClientIp, kServerIp, a, 4000);
     EXPECT_EQ(h.engine.live_rpcs(), 0u);
@@ -257,9 +262,9 @@ TEST(Load, LowerRankedMessagesAreGrantedAtLowerPriorities) {
     EngineConfig cfg = test_config();
     cfg.local_ip = kServerIp;
     cfg.max_overcommit = 5;
-    cfg.max_incoming = 2'000'000;  // room for every message's window
+    cfg.max_incoming = 2'000'000;    // room for every message's window
     cfg.peer_incoming_share = 1000;  // one peer sends them all: its share is everything
-    cfg.grant_fifo_fraction = 0;   // only the SRPT grants
+    cfg.grant_fifo_fraction = 0;     // only the SRPT grants
     Handcrafted h(cfg);
     SocketId sock;
     ASSERT_EQ(h.engine.open_socket(kPort, &sock), 0);
@@ -281,7 +286,8 @@ TEST(Load, LowerRankedMessagesAreGrantedAtLowerPriorities) {
     ASSERT_EQ(by_size.size(), 5u);
     std::sort(by_size.begin(), by_size.end());
     for (size_t rank = 0; rank < by_size.size(); ++rank) {
-        uint8_t want = rank >= cfg.max_sched_prio ? 0 : static_cast<uint8_t>(cfg.max_sched_prio - rank);
+        uint8_t want =
+            rank >= cfg.max_sched_prio ? 0 : static_cast<uint8_t>(cfg.max_sched_prio - rank);
         EXPECT_EQ(by_size[rank].second, want) << "rank " << rank << " size " << by_size[rank].first;
     }
 }
@@ -296,11 +302,11 @@ TEST_P(FifoGrantPriority, OldestMessageIsGrantedAtTheLowestScheduledLevel) {
     const bool oldest_is_shortest = GetParam();
     EngineConfig cfg = test_config();
     cfg.local_ip = kServerIp;
-    cfg.max_overcommit = 4;          // four ranks: max_sched_prio (3) down to 0
+    cfg.max_overcommit = 4;  // four ranks: max_sched_prio (3) down to 0
     cfg.window = 20'000;
     cfg.max_incoming = 2'000'000;
     cfg.peer_incoming_share = 1000;
-    cfg.grant_fifo_fraction = 500;   // the most allowed: the first poll earns one FIFO grant
+    cfg.grant_fifo_fraction = 500;  // the most allowed: the first poll earns one FIFO grant
     cfg.fifo_grant_increment = 5'000;
     Handcrafted h(cfg);
     SocketId sock;
@@ -332,7 +338,9 @@ TEST_P(FifoGrantPriority, OldestMessageIsGrantedAtTheLowestScheduledLevel) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Load, FifoGrantPriority, ::testing::Values(true, false),
-                         [](const auto &info) { return info.param ? "OldestRanksFirst" : "OldestWaits"; });
+                         [](const auto &info) {
+                             return info.param ? "OldestRanksFirst" : "OldestWaits";
+                         });
 
 }  // namespace
 }  // namespace homa

@@ -30,7 +30,7 @@ inline EngineConfig test_config() {
 
 // True when the applications and every engine hold nothing at all.
 inline bool all_released(EchoServer *server, const std::vector<EchoClient *> &clients,
-                  const std::vector<SimHost *> &hosts, const std::vector<uint32_t> &ips) {
+                         const std::vector<SimHost *> &hosts, const std::vector<uint32_t> &ips) {
     bool idle = server == nullptr || server->pending() == 0;
     for (auto *c : clients) idle = idle && c->outstanding() == 0 && c->buffers_held() == 0;
     for (auto *h : hosts) {
@@ -43,9 +43,9 @@ inline bool all_released(EchoServer *server, const std::vector<EchoClient *> &cl
     return idle;
 }
 
-inline bool run_to_quiescence(SimNetwork &net, EchoServer &server, std::vector<EchoClient *> clients,
-                       std::vector<SimHost *> hosts, std::vector<uint32_t> ips,
-                       uint64_t max_steps = 3'000'000) {
+inline bool run_to_quiescence(SimNetwork &net, EchoServer &server,
+                              std::vector<EchoClient *> clients, std::vector<SimHost *> hosts,
+                              std::vector<uint32_t> ips, uint64_t max_steps = 3'000'000) {
     return net.run_until(
         [&] {
             server.serve(net.now());

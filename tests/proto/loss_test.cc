@@ -49,9 +49,12 @@ struct HandcraftedPeer {
         handle_frame(engine, {frame.data(), n}, 100'000);
     }
     wire::Resend resend(uint64_t rpc, uint32_t offset, uint32_t length) const {
-        return {.common = {.sport = kPort, .dport = engine.socket_port(sock),
+        return {.common = {.sport = kPort,
+                           .dport = engine.socket_port(sock),
                            .sender_id = wire::local_id(rpc)},
-                .offset = offset, .length = length, .priority = 5};
+                .offset = offset,
+                .length = length,
+                .priority = 5};
     }
     // Types of the packets queued since the last call, and the DATA among them.
     std::vector<wire::PacketType> sent(std::vector<const TxPacket *> *data = nullptr) {
@@ -104,7 +107,8 @@ TEST(Recovery, HandleResend_UnknownRpcAnsweredRpcUnknown) {
 TEST(Recovery, HandleRpcUnknown_ClientResendsItsRequestFromTheStart) {
     HandcraftedPeer h;
     wire::Bare unknown{.type = PacketType::kRpcUnknown,
-                       .common = {.sport = kPort, .dport = h.engine.socket_port(h.sock),
+                       .common = {.sport = kPort,
+                                  .dport = h.engine.socket_port(h.sock),
                                   .sender_id = wire::local_id(h.id)}};
     h.deliver(unknown);
     std::vector<const TxPacket *> data;
@@ -128,8 +132,8 @@ TEST(Loss, Faults_EchoMatrixCompletesUnderDropDuplicateReorder) {
     SimHost &c2 = net.add_host(kClientIp + 1, test_config(), 1024);
     EchoServer server(s, kPort);
     EchoClient matrix(c1), many(c2);
-    const std::vector<uint32_t> sizes = {1,     2,     100,    1423,   1424,    1425,   2800,
-                                         2849,  15000, 39999,  40000,  40001,   65535,  65536,
+    const std::vector<uint32_t> sizes = {1,     2,      100,    1423,   1424,   1425,   2800,
+                                         2849,  15000,  39999,  40000,  40001,  65535,  65536,
                                          65537, 100000, 250000, 500000, 999999, 1000000};
     uint64_t total = 0;
     for (int round = 0; round < 2; ++round) {
@@ -169,13 +173,15 @@ TEST(Loss, Faults_EchoMatrixCompletesUnderDropDuplicateReorder) {
     uint64_t flagged = 0;
     for (const auto &p : net.log()) flagged += p.retransmit;
     EXPECT_EQ(flagged, retransmitted);  // every retransmission, and only those, says so
-    EXPECT_EQ(c1.engine.stats().client_rpcs_timed_out + c2.engine.stats().client_rpcs_timed_out, 0u);
-    std::printf("[fault run] rpcs %lu completed %lu frames %lu dropped %lu duplicated %lu "
-                "reordered %lu resends %lu retransmitted %lu busy %lu rpc_unknown %lu "
-                "restarts %lu timeouts %lu simulated_ms %lu\n",
-                total, matrix.completed() + many.completed(), fs.frames, fs.dropped,
-                fs.duplicated, fs.reordered, resends, retransmitted, busy, unknown, restarts,
-                timeouts, (net.now() - 1'000'000) / 1'000'000);
+    EXPECT_EQ(c1.engine.stats().client_rpcs_timed_out + c2.engine.stats().client_rpcs_timed_out,
+              0u);
+    std::printf(
+        "[fault run] rpcs %lu completed %lu frames %lu dropped %lu duplicated %lu "
+        "reordered %lu resends %lu retransmitted %lu busy %lu rpc_unknown %lu "
+        "restarts %lu timeouts %lu simulated_ms %lu\n",
+        total, matrix.completed() + many.completed(), fs.frames, fs.dropped, fs.duplicated,
+        fs.reordered, resends, retransmitted, busy, unknown, restarts, timeouts,
+        (net.now() - 1'000'000) / 1'000'000);
 }
 
 // ----- each packet type lost in turn -----
@@ -253,9 +259,9 @@ TEST_P(LossOfOnePacket, RpcCompletesAndEverythingIsReleased) {
             continue;
         }
         SimNetwork probe_net;  // count that type in a clean run
-        LossResult base = run_loss_case(LossCase{lc.name, lc.request_len, {}, lc.serve_after_ticks,
-                                                 lc.server_cutoff_version},
-                                        {});
+        LossResult base = run_loss_case(
+            LossCase{lc.name, lc.request_len, {}, lc.serve_after_ticks, lc.server_cutoff_version},
+            {});
         ASSERT_TRUE(base.done);
         const EngineStats &from = d.from_server ? base.server : base.client;
         nths.push_back(from.tx(d.type));

@@ -104,10 +104,10 @@ TEST(Timetrace, PeerFreezeOncePerSecond) {
     EXPECT_FALSE(f.freeze_from_peer(5999));  // 999 ms after the freeze: the same incident
     EXPECT_FALSE(f.frozen());
     EXPECT_EQ(f.ignored(), 2u);
-    EXPECT_TRUE(f.freeze_from_peer(6000));   // a second later: a new freeze
+    EXPECT_TRUE(f.freeze_from_peer(6000));  // a second later: a new freeze
     EXPECT_EQ(f.freezes(), 2u);
     f.unfreeze();
-    EXPECT_TRUE(f.freeze(6001));             // an operator is not held off
+    EXPECT_TRUE(f.freeze(6001));  // an operator is not held off
     EXPECT_EQ(f.freeze_ticks(), 6001u);
 }
 
@@ -264,9 +264,7 @@ TEST(TimetraceEngine, FreezeFromAPeerFreezesOncePerSecond) {
     net.step();
     EXPECT_TRUE(fb.frozen());
     EXPECT_EQ(fb.freezes(), 1u);
-    if (HOMA_TIMETRACE) {
-        EXPECT_TRUE(has_text(tb->snapshot(), "rx FREEZE from 0xa000001"));
-    }
+    if (HOMA_TIMETRACE) { EXPECT_TRUE(has_text(tb->snapshot(), "rx FREEZE from 0xa000001")); }
     uint64_t recorded = tb->recorded();
     // More FREEZE within the second: ignored, frozen or not.
     ASSERT_EQ(a.engine.send_freeze(kClientIp), 0);

@@ -14,9 +14,9 @@ namespace homa::wire {
 namespace {
 
 TEST(Wire, HeaderSize_EveryTypeMatchesWireMd) {
-    const std::vector<std::pair<uint8_t, size_t>> want = {
-        {0x10, 56}, {0x11, 33}, {0x12, 37}, {0x13, 28}, {0x14, 28},
-        {0x15, 62}, {0x16, 28}, {0x17, 28}, {0x18, 80}};
+    const std::vector<std::pair<uint8_t, size_t>> want = {{0x10, 56}, {0x11, 33}, {0x12, 37},
+                                                          {0x13, 28}, {0x14, 28}, {0x15, 62},
+                                                          {0x16, 28}, {0x17, 28}, {0x18, 80}};
     for (auto [type, size] : want) EXPECT_EQ(header_size(type), size) << int(type);
     EXPECT_EQ(header_size(0x19), 0u);
     EXPECT_EQ(header_size(0x0F), 0u);
@@ -72,7 +72,8 @@ TEST(InternetChecksum, MatchesTheDefinitionForEveryLengthAndAlignment) {
         }
         for (size_t align = 0; align < 4; ++align) {
             for (size_t n = 0; n <= 80; ++n) {
-                ASSERT_EQ(internet_checksum({buf.data() + align, n}), reference(buf.data() + align, n))
+                ASSERT_EQ(internet_checksum({buf.data() + align, n}),
+                          reference(buf.data() + align, n))
                     << "length " << n << " alignment " << align << " fill " << fill;
             }
         }

@@ -49,9 +49,8 @@ INSTANTIATE_TEST_SUITE_P(Sizes, Alone,
 TEST(HomaCluster, MessagesToOneReceiverFinishInSrptOrder) {
     Topology t;
     t.hosts = 4;
-    std::vector<MessageSpec> m = {{0, 1, 0, 1'000'000},
-                                  {20'000'000, 2, 0, 60'000},
-                                  {30'000'000, 3, 0, 5'000}};
+    std::vector<MessageSpec> m = {
+        {0, 1, 0, 1'000'000}, {20'000'000, 2, 0, 60'000}, {30'000'000, 3, 0, 5'000}};
     HomaCluster c(t, engine_for(t), m);
     c.run(1'000'000'000'000);
     ASSERT_EQ(c.completed(), 3u);
@@ -110,13 +109,15 @@ TEST(HomaCluster, FifoGrantsDoNotOvertakeShorterMessages) {
     e.window = t.default_unsched_bytes();
     e.grant_fifo_fraction = 200;
     std::vector<MessageSpec> m = {{0, 1, 0, 1'000'000}, {1'000'000, 3, 0, 1'000'000}};
-    for (SimTime at = 5'000'000; at < 1'000'000'000; at += 40'000'000) m.push_back({at, 2, 0, 60'000});
+    for (SimTime at = 5'000'000; at < 1'000'000'000; at += 40'000'000)
+        m.push_back({at, 2, 0, 60'000});
     HomaCluster c(t, e, m);
     c.run(1'000'000'000'000);
     ASSERT_EQ(c.completed(), m.size());
     EXPECT_GE(c.stats().fifo_grants, 3u);
     double worst = 0;
-    for (size_t i = 2; i < m.size(); ++i) worst = std::max(worst, slowdown(t, m[i], c.completions()[i]));
+    for (size_t i = 2; i < m.size(); ++i)
+        worst = std::max(worst, slowdown(t, m[i], c.completions()[i]));
     EXPECT_LT(worst, 1.5);
 }
 

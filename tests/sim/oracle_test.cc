@@ -62,7 +62,7 @@ TEST(SrptOracle, SenderLinkServesShortestRemainingFirst) {
 TEST(SrptOracle, SwitchPortServesShortestRemainingFirst) {
     std::vector<MessageSpec> m = {{0, 1, 0, 4 * 1424}, {0, 2, 0, 4 * 1424}};
     std::vector<SimTime> done = srpt_oracle(topo(), m);
-    const SimTime first = kFull + kToQueue;       // A1 and C1 reach the port; A1 starts
+    const SimTime first = kFull + kToQueue;         // A1 and C1 reach the port; A1 starts
     EXPECT_EQ(done[0], first + 4 * kFull + kDown);  // A1..A4 back to back
     EXPECT_EQ(done[1], first + 8 * kFull + kDown);  // then all of C
     // FIFO would have interleaved them: A done after 7 packets.

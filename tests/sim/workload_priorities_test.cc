@@ -95,7 +95,8 @@ TEST(WorkloadPriorities, PaperWorkloads) {
 
 TEST(WorkloadPriorities, DescribeNamesEachLevelFromTheTop) {
     EngineConfig linux_defaults;
-    EXPECT_EQ(describe_priorities(linux_defaults), "7:<=200 6:<=2800 5:<=15000 4:rest, scheduled 0..3");
+    EXPECT_EQ(describe_priorities(linux_defaults),
+              "7:<=200 6:<=2800 5:<=15000 4:rest, scheduled 0..3");
 }
 
 }  // namespace

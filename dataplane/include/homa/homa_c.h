@@ -61,19 +61,19 @@ typedef struct homa_sock homa_sock;
 
 /** An address and port. IPv4 is held IPv4-mapped (::ffff:a.b.c.d in addr), as Linux does. */
 typedef struct homa_addr {
-    uint8_t family;  /**< 4 (IPv4, addr IPv4-mapped) or 6 (any other address); 0: none. */
+    uint8_t family; /**< 4 (IPv4, addr IPv4-mapped) or 6 (any other address); 0: none. */
     uint8_t pad;
-    uint16_t port;   /**< Host order. */
+    uint16_t port; /**< Host order. */
     uint8_t addr[16];
 } homa_addr;
 
 /** A received message. Its bytes are in bpages of the host's pool: byte k is at
  *  homa_host_pool_base() + bpage_offsets[k / HOMA_BPAGE_SIZE] + k % HOMA_BPAGE_SIZE. */
 typedef struct homa_msg {
-    uint64_t id;             /**< Odd: a request to answer; even: a response to our send. */
-    uint64_t cookie;         /**< The completion cookie of the send (responses). */
-    homa_addr peer;          /**< Who sent it. */
-    int32_t error;           /**< 0, or the negative errno the RPC failed with (no data). */
+    uint64_t id;     /**< Odd: a request to answer; even: a response to our send. */
+    uint64_t cookie; /**< The completion cookie of the send (responses). */
+    homa_addr peer;  /**< Who sent it. */
+    int32_t error;   /**< 0, or the negative errno the RPC failed with (no data). */
     uint32_t length;
     uint32_t num_bpages;
     uint32_t bpage_offsets[HOMA_MAX_BPAGES];
@@ -121,8 +121,7 @@ int homa_send(homa_sock *sock, const homa_addr *dst, const void *buf, size_t len
 int homa_recv(homa_sock *sock, int flags, uint64_t id, int64_t timeout_ns, homa_msg *out);
 /** Answers request `id` from `peer` with `length` bytes (copied). 0, -ENOENT (no such request
  *  waiting), -EINVAL, -EMSGSIZE, -ENOBUFS. */
-int homa_reply(homa_sock *sock, const homa_addr *peer, uint64_t id, const void *buf,
-               size_t length);
+int homa_reply(homa_sock *sock, const homa_addr *peer, uint64_t id, const void *buf, size_t length);
 /** Aborts client RPC `id` (0: all). error != 0: each completes through homa_recv with that
  *  errno (either sign; delivered negative); 0: silently. 0, -ENOENT, -EINVAL. */
 int homa_abort(homa_sock *sock, uint64_t id, int error);
@@ -133,7 +132,8 @@ size_t homa_msg_copy(homa_host *host, const homa_msg *msg, void *buf, size_t cap
 
 /** "a.b.c.d:port" or "[IPv6]:port" into *out: 0 or -EINVAL. */
 int homa_addr_parse(const char *text, homa_addr *out);
-/** Writes "a.b.c.d:port" or "[IPv6]:port" (NUL-terminated) into buf; returns its length, or -ENOSPC/-EINVAL. */
+/** Writes "a.b.c.d:port" or "[IPv6]:port" (NUL-terminated) into buf; returns its length, or
+ * -ENOSPC/-EINVAL. */
 int homa_addr_format(const homa_addr *addr, char *buf, size_t cap);
 
 #ifdef __cplusplus

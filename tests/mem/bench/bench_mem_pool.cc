@@ -109,14 +109,10 @@ Result bench_mempool(rte_mempool *mp, unsigned objects, unsigned iterations) {
 
 const char *backing_name(homa::mem::PoolConfig::Backing b) {
     switch (b) {
-        case homa::mem::PoolConfig::Backing::kEal:
-            return "eal memzone";
-        case homa::mem::PoolConfig::Backing::kHugeMmap:
-            return "mmap(MAP_HUGETLB)";
-        case homa::mem::PoolConfig::Backing::kAnonMmap:
-            return "anonymous mmap";
-        default:
-            return "auto";
+        case homa::mem::PoolConfig::Backing::kEal: return "eal memzone";
+        case homa::mem::PoolConfig::Backing::kHugeMmap: return "mmap(MAP_HUGETLB)";
+        case homa::mem::PoolConfig::Backing::kAnonMmap: return "anonymous mmap";
+        default: return "auto";
     }
 }
 

@@ -88,9 +88,9 @@ static_assert(sizeof(RegionRequest) <= kMessageBodySize);
 struct ControlConfig {
     /** Answers residency questions and pulls; nullptr: such requests fail -EOPNOTSUPP. */
     const homa::mem::ResidencyChain *residency = nullptr;
-    unsigned port_capacity = 1024;  ///< Requests waiting at once (send_msg -ENOBUFS beyond).
-    unsigned max_pulls = 256;       ///< Pulls in progress at once (beyond: reply -EBUSY).
-    size_t pull_chunk = 256 * 1024; ///< Bytes prefetched per loop iteration.
+    unsigned port_capacity = 1024;   ///< Requests waiting at once (send_msg -ENOBUFS beyond).
+    unsigned max_pulls = 256;        ///< Pulls in progress at once (beyond: reply -EBUSY).
+    size_t pull_chunk = 256 * 1024;  ///< Bytes prefetched per loop iteration.
     /**
      * Pull in turns: before each chunk of a pull the control lcore waits (asleep on its
      * doorbell) until a worker hands it a turn with share_core(), or until turn_wait_ns has
@@ -128,7 +128,7 @@ struct ControlConfig {
 };
 
 class ControlLcore {
-public:
+  public:
     /**
      * Creates the control lcore's state and its request port ("<name>", multi-producer).
      * Any thread, at set-up. Returns nullptr with rte_errno: EINVAL (max_pulls or pull_chunk
@@ -221,7 +221,7 @@ public:
     /** A snapshot of the counters. Any thread (approximate while running). */
     ControlStats stats() const noexcept;
 
-private:
+  private:
     ControlLcore() = default;
     static int main_loop(void *arg);
     bool serve_port() noexcept;
@@ -259,9 +259,10 @@ private:
  * Request builders. Each prepares an owned message (kMsgDone set) whose reply goes to
  * `reply_port`; send it with ctl->send(msg), or ctl->call(msg, timeout) from a thread that may
  * block. (send_msg()/do_msg() straight on ctl->port() do not ring the doorbell: a sleeping
- * control lcore then answers within backoff.max_sleep_ns.) Every request is abortable, so a worker can abort whatever it has in flight for a
- * dying RPC: an aborted pull still in progress comes back -ECANCELED with resident false; a
- * request already answered comes back with its answer. Any thread.
+ * control lcore then answers within backoff.max_sleep_ns.) Every request is abortable, so a worker
+ * can abort whatever it has in flight for a dying RPC: an aborted pull still in progress comes back
+ * -ECANCELED with resident false; a request already answered comes back with its answer. Any
+ * thread.
  */
 /// Is [addr, addr + len) resident? Never faults on the control lcore either.
 void prepare_residency_check(Message *msg, Port *reply_port, const void *addr, size_t len);

@@ -27,7 +27,7 @@
 namespace homa::dp {
 
 class Doorbell {
-public:
+  public:
     /** Wakes the sleeper if it is asleep. Any thread; call after publishing the work. */
     void ring() noexcept {
         std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -58,7 +58,7 @@ public:
     /** Times ring() had to wake the sleeper (a futex call each). Any thread, approximate. */
     uint64_t wakes() const noexcept { return wakes_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     void wake() noexcept;
     uint64_t wait(uint64_t timeout_ns) noexcept;
 

@@ -48,16 +48,17 @@ namespace homa::dp {
 class Steering;
 
 struct HostConfig {
-    std::string name = "host";        ///< Prefix of DPDK object names (process-wide).
+    std::string name = "host";  ///< Prefix of DPDK object names (process-wide).
     uint16_t port_id = 0;
     uint16_t num_workers = 1;
-    PortSetup port;                   ///< port_id, num_queues and mbuf_pool are filled in.
-    /// Template for every worker: engine knobs (engine.local_ip or local_ip6 is required), neighbours,
-    /// VLAN, ... Port, queue, pools, MAC, steering and id space are filled in per worker.
+    PortSetup port;  ///< port_id, num_queues and mbuf_pool are filled in.
+    /// Template for every worker: engine knobs (engine.local_ip or local_ip6 is required),
+    /// neighbours, VLAN, ... Port, queue, pools, MAC, steering and id space are filled in per
+    /// worker.
     WorkerConfig worker;
-    rte_mempool *mbuf_pool = nullptr; ///< nullptr: the host creates one of `mbufs` mbufs.
+    rte_mempool *mbuf_pool = nullptr;  ///< nullptr: the host creates one of `mbufs` mbufs.
     uint32_t mbufs = 16383;
-    size_t pool_bytes = 64u << 20;    ///< bpage pool (DPDK memory).
+    size_t pool_bytes = 64u << 20;  ///< bpage pool (DPDK memory).
     /// Pool caches beyond the workers' (worker k uses cache k): application threads that copy
     /// into the pool (RemoteSocket) use caches num_workers, num_workers + 1, ...
     unsigned extra_pool_caches = 0;
@@ -65,7 +66,7 @@ struct HostConfig {
 };
 
 class Host {
-public:
+  public:
     static std::unique_ptr<Host> create(const HostConfig &config, std::string *error);
     ~Host();
     Host(const Host &) = delete;
@@ -84,7 +85,7 @@ public:
      *  this host's address (format_timetraces). Any thread; allocates. */
     std::string timetrace_dump();
 
-private:
+  private:
     Host() = default;
     uint16_t port_ = 0;
     bool port_started_ = false;

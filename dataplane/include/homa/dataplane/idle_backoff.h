@@ -30,14 +30,14 @@ namespace homa::dp {
 
 /** The three phases; a phase of length 0 is skipped. */
 struct BackoffConfig {
-    uint32_t spin_polls = 2000;   ///< Idle polls answered with rte_pause().
-    uint32_t yield_polls = 200;   ///< Then this many with sched_yield().
-    uint32_t sleep_ns = 50000;    ///< First sleep (0: never sleep, keep yielding).
+    uint32_t spin_polls = 2000;       ///< Idle polls answered with rte_pause().
+    uint32_t yield_polls = 200;       ///< Then this many with sched_yield().
+    uint32_t sleep_ns = 50000;        ///< First sleep (0: never sleep, keep yielding).
     uint32_t max_sleep_ns = 1000000;  ///< Sleeps double up to this (<= sleep_ns: fixed).
 };
 
 class IdleBackoff {
-public:
+  public:
     /** Which phase the next idle() call is in. */
     enum class Phase : uint8_t { kSpin, kYield, kSleep };
 
@@ -79,7 +79,7 @@ public:
         return Phase::kSleep;
     }
 
-private:
+  private:
     /** The next sleep's length; doubles the one after, up to the cap. */
     uint32_t take_sleep() noexcept {
         const uint32_t asked = next_sleep_ns_;

@@ -59,7 +59,7 @@ enum class Delivery : uint8_t {
  * Cache-line aligned so two lcores never share a line through neighbouring messages.
  */
 class alignas(64) Message {
-public:
+  public:
     /** A fresh message is owned by its creator (kMsgDone set). */
     Message() noexcept = default;
     Message(const Message &) = delete;
@@ -113,7 +113,7 @@ public:
     /** Free for the sender's bookkeeping (e.g. an RPC id); never touched by the port layer. */
     uint64_t cookie = 0;
 
-private:
+  private:
     friend class Port;
     friend class MessagePool;
     friend int send_msg(Port &port, Message *msg) noexcept;
@@ -127,8 +127,7 @@ private:
     uint32_t update(uint32_t clear, uint32_t set) noexcept {
         uint32_t old = flags_.load(std::memory_order_relaxed);
         while (!flags_.compare_exchange_weak(old, (old & ~clear) | set, std::memory_order_acq_rel,
-                                             std::memory_order_relaxed)) {
-        }
+                                             std::memory_order_relaxed)) {}
         return old;
     }
 

@@ -20,7 +20,7 @@
 namespace homa::dp {
 
 class MessagePool {
-public:
+  public:
     /**
      * Allocates `count` messages (DPDK memory on `socket_id`, cache aligned). Any thread, at
      * set-up. Returns nullptr with rte_errno = EINVAL (count 0) or ENOMEM.
@@ -49,7 +49,7 @@ public:
     /** True if `m` is one of this pool's messages. */
     bool owns(const Message *m) const noexcept { return m >= msgs_ && m < msgs_ + count_; }
 
-private:
+  private:
     MessagePool() = default;
     Message *msgs_ = nullptr;
     Message *free_ = nullptr;

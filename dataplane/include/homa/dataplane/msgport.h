@@ -61,7 +61,7 @@ enum class PortMode : uint8_t {
 inline constexpr unsigned kPortBurst = 32;
 
 class Port {
-public:
+  public:
     /**
      * Creates a port whose ring holds exactly `capacity` messages (rte_ring with
      * RING_F_EXACT_SZ; single consumer; single or multi producer per `mode`). `name` must be
@@ -105,16 +105,16 @@ public:
 
     /** Counters kept by the owner; read from another thread they are approximate. */
     struct Stats {
-        uint64_t commands = 0;        ///< Delivery::kCommand handed out.
-        uint64_t aborts = 0;          ///< Delivery::kAbort handed out.
-        uint64_t replies = 0;         ///< Delivery::kReply handed out.
-        uint64_t abort_chases = 0;    ///< Abort tokens passed on to the port a message moved to.
-        uint64_t reply_overflows = 0; ///< Replies that found this ring full (see msgport.cc).
+        uint64_t commands = 0;         ///< Delivery::kCommand handed out.
+        uint64_t aborts = 0;           ///< Delivery::kAbort handed out.
+        uint64_t replies = 0;          ///< Delivery::kReply handed out.
+        uint64_t abort_chases = 0;     ///< Abort tokens passed on to the port a message moved to.
+        uint64_t reply_overflows = 0;  ///< Replies that found this ring full (see msgport.cc).
     };
     /** A copy of the counters. Exact on the owner, approximate elsewhere. */
     Stats stats() const noexcept;
 
-private:
+  private:
     friend int send_msg(Port &port, Message *msg) noexcept;
     friend int do_msg(Port &port, Message *msg, uint64_t timeout_ns, Doorbell *bell) noexcept;
     friend int forward_msg(Port &port, Message *msg) noexcept;

@@ -47,16 +47,16 @@ namespace homa::dp {
 using MacAddr = std::array<uint8_t, 6>;
 
 struct NeighbourConfig {
-    uint32_t capacity = 64;                       ///< Entries (rounded up to a power of two).
+    uint32_t capacity = 64;  ///< Entries (rounded up to a power of two).
     /// Frames held while resolving, all destinations together. The engine queues a whole
     /// poll's packets at once (up to EngineConfig::tx_queue_packets), and a dropped frame
     /// costs a retransmission, so this is sized for a full burst.
     uint32_t hold_frames = 8192;
-    uint32_t hold_per_address = 4096;             ///< Of which one destination may hold.
-    uint64_t probe_interval_ns = 100'000'000;     ///< Between ARP requests for one address.
-    uint32_t max_probes = 3;                      ///< Unanswered requests before giving up.
-    uint64_t reachable_ns = 300'000'000'000;      ///< After this, a learned entry is re-probed.
-    uint64_t failed_hold_ns = 1'000'000'000;      ///< Frames to a failed address dropped at once.
+    uint32_t hold_per_address = 4096;          ///< Of which one destination may hold.
+    uint64_t probe_interval_ns = 100'000'000;  ///< Between ARP requests for one address.
+    uint32_t max_probes = 3;                   ///< Unanswered requests before giving up.
+    uint64_t reachable_ns = 300'000'000'000;   ///< After this, a learned entry is re-probed.
+    uint64_t failed_hold_ns = 1'000'000'000;   ///< Frames to a failed address dropped at once.
 };
 
 enum class NeighbourResult : uint8_t {
@@ -67,17 +67,17 @@ enum class NeighbourResult : uint8_t {
 };
 
 struct NeighbourStats {
-    uint64_t hits = 0;             ///< resolve() answered at once.
-    uint64_t resolutions = 0;      ///< Unknown addresses whose resolution started.
-    uint64_t probes = 0;           ///< ARP requests asked for (first ones and retries).
-    uint64_t resolved = 0;         ///< kIncomplete entries an answer completed.
-    uint64_t failed = 0;           ///< Resolutions (or re-probes) that went unanswered.
-    uint64_t held = 0;             ///< Frames held while resolving.
-    uint64_t released = 0;         ///< Held frames released to be sent.
-    uint64_t dropped_hold_full = 0;///< Frames dropped: hold space (or the address's share) full.
-    uint64_t dropped_failed = 0;   ///< Frames dropped: address failed (held or recent).
-    uint64_t dropped_table_full = 0;///< Frames dropped: no entry could be made.
-    uint64_t learned = 0;          ///< Entries created or updated from ARP (or ND).
+    uint64_t hits = 0;                ///< resolve() answered at once.
+    uint64_t resolutions = 0;         ///< Unknown addresses whose resolution started.
+    uint64_t probes = 0;              ///< ARP requests asked for (first ones and retries).
+    uint64_t resolved = 0;            ///< kIncomplete entries an answer completed.
+    uint64_t failed = 0;              ///< Resolutions (or re-probes) that went unanswered.
+    uint64_t held = 0;                ///< Frames held while resolving.
+    uint64_t released = 0;            ///< Held frames released to be sent.
+    uint64_t dropped_hold_full = 0;   ///< Frames dropped: hold space (or the address's share) full.
+    uint64_t dropped_failed = 0;      ///< Frames dropped: address failed (held or recent).
+    uint64_t dropped_table_full = 0;  ///< Frames dropped: no entry could be made.
+    uint64_t learned = 0;             ///< Entries created or updated from ARP (or ND).
 };
 
 /** States of a cache entry (see the file comment for their order). */
@@ -87,7 +87,7 @@ enum class NeighbourState : uint8_t { kFree, kStatic, kIncomplete, kReachable, k
  *  neighbour.cc. The all-zero address is never learned (it names no host). */
 template <typename Addr>
 class BasicNeighbourCache {
-public:
+  public:
     using State = NeighbourState;
 
     explicit BasicNeighbourCache(const NeighbourConfig &config);
@@ -128,15 +128,16 @@ public:
     const NeighbourStats &stats() const noexcept { return stats_; }
     uint32_t capacity() const noexcept { return static_cast<uint32_t>(entries_.size()); }
 
-private:
+  private:
     struct Entry {
         Addr ip{};
         State state = State::kFree;
-        uint8_t probes = 0;        ///< Requests sent in the current resolution.
+        uint8_t probes = 0;  ///< Requests sent in the current resolution.
         MacAddr mac{};
         uint32_t num_held = 0;
-        uint64_t confirmed_ns = 0; ///< Last ARP proof (kReachable), for expiry and eviction.
-        uint64_t deadline_ns = 0;  ///< Next probe (kIncomplete, stale kReachable) or end of kFailed.
+        uint64_t confirmed_ns = 0;  ///< Last ARP proof (kReachable), for expiry and eviction.
+        uint64_t deadline_ns =
+            0;  ///< Next probe (kIncomplete, stale kReachable) or end of kFailed.
     };
 
     Entry *find(const Addr &ip) noexcept;
@@ -159,7 +160,7 @@ private:
     };
     NeighbourConfig cfg_;
     std::vector<Entry> entries_;
-    std::vector<Held> held_;       ///< All held frames in arrival order (capacity hold_frames).
+    std::vector<Held> held_;  ///< All held frames in arrival order (capacity hold_frames).
     uint64_t next_deadline_ = UINT64_MAX;
     NeighbourStats stats_;
 };

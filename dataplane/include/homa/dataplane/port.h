@@ -44,14 +44,14 @@ namespace homa::dp {
 
 struct PortSetup {
     uint16_t port_id = 0;
-    uint16_t num_queues = 1;     ///< Workers: one TX queue each, and an RX queue each if offered.
+    uint16_t num_queues = 1;  ///< Workers: one TX queue each, and an RX queue each if offered.
     uint16_t rx_desc = 1024;
     uint16_t tx_desc = 1024;
-    uint32_t mtu = 1500;         ///< IP MTU (EngineConfig::mtu).
+    uint32_t mtu = 1500;               ///< IP MTU (EngineConfig::mtu).
     rte_mempool *mbuf_pool = nullptr;  ///< RX buffers; must outlive the port.
-    bool promiscuous = true;     ///< Needed on shared links (tap, af_packet) with our own MAC.
-    uint16_t vlan_id = 0;        ///< Admitted by the port's VLAN filter, if it has one.
-    bool watch_link = true;      ///< Log link changes from the LSC interrupt where available.
+    bool promiscuous = true;  ///< Needed on shared links (tap, af_packet) with our own MAC.
+    uint16_t vlan_id = 0;     ///< Admitted by the port's VLAN filter, if it has one.
+    bool watch_link = true;   ///< Log link changes from the LSC interrupt where available.
     /// Multicast MACs the port must receive: IPv6 Neighbour Discovery's solicited-node and
     /// all-nodes groups (33:33:...). Empty: IPv4 only, nothing to do.
     std::vector<std::array<uint8_t, 6>> multicast_macs;
@@ -59,27 +59,27 @@ struct PortSetup {
 
 /** How a port receives PortSetup::multicast_macs (best first). */
 enum class MulticastMode : uint8_t {
-    kNotNeeded,    ///< No multicast MAC was asked for.
-    kFilter,       ///< rte_eth_dev_set_mc_addr_list: exactly those groups.
-    kAllMulticast, ///< rte_eth_allmulticast_enable: the PMD has no filter list.
-    kPromiscuous,  ///< Neither, but the port is promiscuous and so receives them anyway.
-    kNone,         ///< Nothing worked: ND will fail unless the link delivers them regardless
-                   ///< (virtual PMDs such as net_ring and memif do); logged as a warning.
+    kNotNeeded,     ///< No multicast MAC was asked for.
+    kFilter,        ///< rte_eth_dev_set_mc_addr_list: exactly those groups.
+    kAllMulticast,  ///< rte_eth_allmulticast_enable: the PMD has no filter list.
+    kPromiscuous,   ///< Neither, but the port is promiscuous and so receives them anyway.
+    kNone,          ///< Nothing worked: ND will fail unless the link delivers them regardless
+                    ///< (virtual PMDs such as net_ring and memif do); logged as a warning.
 };
 
 struct PortInfo {
     std::array<uint8_t, 6> mac{};
-    std::string driver;          ///< e.g. "net_ring", "net_memif".
-    bool multi_seg_tx = false;   ///< Chained mbufs (zero-copy payload) can be sent.
-    bool mtu_set = false;        ///< The PMD accepted the MTU (some vdevs cannot set one).
-    uint32_t mtu = 0;            ///< MTU the port runs with (>= the one asked for).
-    uint16_t num_queues = 0;     ///< TX queues = workers.
-    uint16_t num_rx_queues = 0;  ///< Workers [0, num_rx_queues) have an RX queue.
-    bool rss = false;            ///< RX queues are filled by RSS over IPv4 addresses.
-    bool rx_scatter = false;     ///< Frames larger than an mbuf arrive chained.
-    bool rx_ip_checksum = false; ///< The port flags bad IPv4 header checksums.
-    bool vlan_filter = false;    ///< The port filters VLANs and admits vlan_id.
-    bool lsc_interrupt = false;  ///< Link changes are logged by the interrupt callback.
+    std::string driver;           ///< e.g. "net_ring", "net_memif".
+    bool multi_seg_tx = false;    ///< Chained mbufs (zero-copy payload) can be sent.
+    bool mtu_set = false;         ///< The PMD accepted the MTU (some vdevs cannot set one).
+    uint32_t mtu = 0;             ///< MTU the port runs with (>= the one asked for).
+    uint16_t num_queues = 0;      ///< TX queues = workers.
+    uint16_t num_rx_queues = 0;   ///< Workers [0, num_rx_queues) have an RX queue.
+    bool rss = false;             ///< RX queues are filled by RSS over IPv4 addresses.
+    bool rx_scatter = false;      ///< Frames larger than an mbuf arrive chained.
+    bool rx_ip_checksum = false;  ///< The port flags bad IPv4 header checksums.
+    bool vlan_filter = false;     ///< The port filters VLANs and admits vlan_id.
+    bool lsc_interrupt = false;   ///< Link changes are logged by the interrupt callback.
     MulticastMode multicast = MulticastMode::kNotNeeded;
 };
 
@@ -95,10 +95,10 @@ int close_port(uint16_t port_id);
 
 /** What check_link last saw of a port's link. */
 struct LinkState {
-    bool known = false;          ///< False until the first check.
+    bool known = false;  ///< False until the first check.
     bool up = false;
     uint32_t speed_mbps = 0;
-    uint64_t changes = 0;        ///< Transitions seen (up <-> down) since the first check.
+    uint64_t changes = 0;  ///< Transitions seen (up <-> down) since the first check.
 };
 
 /**

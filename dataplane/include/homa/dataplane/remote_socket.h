@@ -53,15 +53,15 @@ class SocketService;
 inline constexpr uint32_t kRecvNonblocking = 4;
 
 struct RemoteSocketConfig {
-    unsigned pool_cache = 1;          ///< This thread's cache in the worker's pool.
-    unsigned recv_credits = 16;       ///< Receives kept posted at the worker (<= max_posted).
-    unsigned max_async = 64;          ///< send() without id and reply commands in flight.
+    unsigned pool_cache = 1;     ///< This thread's cache in the worker's pool.
+    unsigned recv_credits = 16;  ///< Receives kept posted at the worker (<= max_posted).
+    unsigned max_async = 64;     ///< send() without id and reply commands in flight.
     uint64_t op_timeout_ns = 1'000'000'000;  ///< How long a command waits for the worker.
 };
 
 /** A message received through a RemoteSocket; move-only; owns its bpages until released. */
 class RemoteMessage {
-public:
+  public:
     RemoteMessage() = default;
     RemoteMessage(RemoteMessage &&o) noexcept;
     RemoteMessage &operator=(RemoteMessage &&o) noexcept;
@@ -84,7 +84,7 @@ public:
     /** Gives the bpages back (through the socket's cache; idempotent). Owner thread. */
     void release() noexcept;
 
-private:
+  private:
     friend class RemoteSocket;
     mem::BpagePool *pool_ = nullptr;
     unsigned cache_ = 0;
@@ -92,7 +92,7 @@ private:
 };
 
 class RemoteSocket {
-public:
+  public:
     /**
      * Opens a socket on `port` (< 0x8000; 0: a client port) at the worker behind `service`,
      * and posts its receives. Set-up (allocates the reply port and slots). Returns 0, -EINVAL
@@ -100,8 +100,9 @@ public:
      * -ETIMEDOUT (the worker did not answer within op_timeout_ns: is it polling?), or the
      * engine's -EADDRINUSE, -EMFILE.
      */
-    [[nodiscard]] static int open(SocketService &service, uint16_t port, const RemoteSocketConfig &config,
-                    std::unique_ptr<RemoteSocket> *out);
+    [[nodiscard]] static int open(SocketService &service, uint16_t port,
+                                  const RemoteSocketConfig &config,
+                                  std::unique_ptr<RemoteSocket> *out);
     /** Closes the socket if still open (see close()). */
     ~RemoteSocket();
     RemoteSocket(const RemoteSocket &) = delete;
@@ -116,7 +117,8 @@ public:
      * -ETIMEDOUT (with id: no answer in time; the request may still start), or the engine's
      * -ENOMEM.
      */
-    [[nodiscard]] int send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie, uint64_t *id);
+    [[nodiscard]] int send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie,
+                           uint64_t *id);
     /**
      * Sends a request whose body is [data, data + length) where it lies (a FilePager's memory,
      * an mmap'd file: anything readable), without copying it here: the worker starts the RPC
@@ -130,7 +132,7 @@ public:
      * -EBADF. On error `done` will not run.
      */
     [[nodiscard]] int send_region(Endpoint dst, const void *data, uint32_t length, uint64_t cookie,
-                    SendDone done, void *ctx);
+                                  SendDone done, void *ctx);
     /**
      * Takes a received message: flags kRecvRequest and/or kRecvResponse, plus
      * kRecvNonblocking; `id` 0 = any, else that client RPC's response. Without
@@ -141,7 +143,8 @@ public:
      */
     [[nodiscard]] int recv(uint32_t flags, uint64_t id, RemoteMessage *out);
     /** recv() waiting at most `timeout_ns` (-ETIMEDOUT). */
-    [[nodiscard]] int recv_wait(uint32_t flags, uint64_t id, RemoteMessage *out, uint64_t timeout_ns);
+    [[nodiscard]] int recv_wait(uint32_t flags, uint64_t id, RemoteMessage *out,
+                                uint64_t timeout_ns);
     /** Replies to request `id` from `dst`, copying msg; waits for the worker. Returns 0,
      *  -ENOENT (no such request waiting for a reply), and the errors of send(). */
     [[nodiscard]] int reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg);
@@ -172,11 +175,11 @@ public:
 
     /** Counters of this socket (owner thread). */
     struct Stats {
-        uint64_t commands = 0;     ///< Commands sent (receives posted included).
-        uint64_t backpressure = 0; ///< -ENOBUFS returned because a port was full.
-        uint64_t received = 0;     ///< Messages handed to the application.
-        uint64_t async_errors = 0; ///< send() without id / send_region() refused by the worker.
-        uint64_t regions_done = 0; ///< send_region() whose memory came back (done ran).
+        uint64_t commands = 0;      ///< Commands sent (receives posted included).
+        uint64_t backpressure = 0;  ///< -ENOBUFS returned because a port was full.
+        uint64_t received = 0;      ///< Messages handed to the application.
+        uint64_t async_errors = 0;  ///< send() without id / send_region() refused by the worker.
+        uint64_t regions_done = 0;  ///< send_region() whose memory came back (done ran).
         uint64_t async_reply_errors = 0;  ///< post_reply_with() refused by the worker.
         int last_async_reply_error = 0;   ///< Its errno (negative), 0 if none.
     };
@@ -186,7 +189,7 @@ public:
 
     struct Slot;
 
-private:
+  private:
     RemoteSocket() = default;
     Slot *take_slot() noexcept;
     void free_slot(Slot *slot) noexcept;

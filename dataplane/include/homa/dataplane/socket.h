@@ -34,7 +34,7 @@ class SocketService;
 
 /** A received message; move-only; owns its bpages until release() or destruction. */
 class RecvMessage {
-public:
+  public:
     RecvMessage() = default;
     RecvMessage(RecvMessage &&o) noexcept;
     RecvMessage &operator=(RecvMessage &&o) noexcept;
@@ -61,14 +61,14 @@ public:
      *  object is left empty. What the C ABI does to lend bpages to C and Go code. */
     homa::Message detach() noexcept;
 
-private:
+  private:
     friend class Socket;
     Worker *worker_ = nullptr;
     homa::Message m_;  // the engine's received message (not a msgport dp::Message)
 };
 
 class Socket {
-public:
+  public:
     Socket() = default;
     /** Opens a socket on `port` (< 0x8000) or 0 for a client port. Returns 0, -EADDRINUSE,
      *  -EINVAL, -EMFILE (see Engine::open_socket). */
@@ -78,13 +78,14 @@ public:
      *  frames then attach those bpages zero-copy. Returns 0 and the id, -EMSGSIZE (> 1,000,000
      *  bytes), -EINVAL (empty, bad dst), -ENOBUFS (pool or send slots exhausted), -EBADF,
      *  -ENOMEM (RPC table full). */
-    [[nodiscard]] int send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie, uint64_t *id);
+    [[nodiscard]] int send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie,
+                           uint64_t *id);
     /** Zero-copy request from caller memory: `data` must stay untouched until `done(ctx,
      *  cookie)` runs on this lcore. Memory outside DPDK (heap, stack) is copied into frames
      *  instead of attached, since a NIC could not DMA from it; done still comes last.
      *  Errors as send(); on error `done` is not called. */
-    [[nodiscard]] int send_zc(Endpoint dst, const void *data, uint32_t length, uint64_t cookie, uint64_t *id,
-                SendDone done, void *ctx);
+    [[nodiscard]] int send_zc(Endpoint dst, const void *data, uint32_t length, uint64_t cookie,
+                              uint64_t *id, SendDone done, void *ctx);
     /**
      * Request whose body is in memory outside the pool that may not be resident (a FilePager's
      * memory, an mmap'd file): see SocketService::send_region. Returns at once with the id;
@@ -93,8 +94,9 @@ public:
      * runs on this lcore. abort() and close() on this Socket also stop its pending pulls.
      * Errors as SocketService::send_region (-EBADF also for an unopened socket).
      */
-    [[nodiscard]] int send_region(SocketService &service, Endpoint dst, const void *data, uint32_t length,
-                    uint64_t cookie, uint64_t *id, SendDone done, void *ctx);
+    [[nodiscard]] int send_region(SocketService &service, Endpoint dst, const void *data,
+                                  uint32_t length, uint64_t cookie, uint64_t *id, SendDone done,
+                                  void *ctx);
     /**
      * Replies to request `request_id` from `dst` with `header` (copied) and then a body in
      * memory outside the pool that may not be resident (a FilePager's memory): see
@@ -103,8 +105,9 @@ public:
      * RPC was not answered. abort(request_id, error) and close() also stop its pending pull.
      */
     [[nodiscard]] int reply_region(SocketService &service, Endpoint dst, uint64_t request_id,
-                     std::span<const uint8_t> header, const void *data, uint32_t length,
-                     uint64_t cookie, RegionReplyDone done, void *ctx);
+                                   std::span<const uint8_t> header, const void *data,
+                                   uint32_t length, uint64_t cookie, RegionReplyDone done,
+                                   void *ctx);
     /** Takes a complete message (flags: kRecvRequest and/or kRecvResponse; id 0 = any).
      *  Returns 0, -EAGAIN (none ready: poll the worker and try again), -EINVAL, -EBADF. */
     [[nodiscard]] int recv(uint32_t flags, uint64_t id, RecvMessage *out);
@@ -132,7 +135,7 @@ public:
     Endpoint local_addr() const noexcept;
     Worker *worker() const noexcept { return worker_; }
 
-private:
+  private:
     int send_pool(Endpoint dst, std::span<const uint8_t> msg, OutMessage *out);
     Worker *worker_ = nullptr;
     SocketService *service_ = nullptr;  ///< Set by send_region: whose pulls abort() stops.

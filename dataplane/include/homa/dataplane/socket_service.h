@@ -64,35 +64,35 @@ struct RegionReplyResult {
 using RegionReplyDone = void (*)(void *ctx, uint64_t cookie, const RegionReplyResult &result);
 
 struct SocketServiceConfig {
-    const char *name = "homa-cmd";   ///< Names the command port: unique in the process.
-    unsigned port_capacity = 1024;   ///< Commands waiting at once (senders get -ENOBUFS beyond).
-    unsigned max_sockets = 16;       ///< Remote sockets open at once.
-    unsigned max_posted = 64;        ///< Receives one remote socket may have posted at once.
+    const char *name = "homa-cmd";  ///< Names the command port: unique in the process.
+    unsigned port_capacity = 1024;  ///< Commands waiting at once (senders get -ENOBUFS beyond).
+    unsigned max_sockets = 16;      ///< Remote sockets open at once.
+    unsigned max_posted = 64;       ///< Receives one remote socket may have posted at once.
     /** Region sends waiting for their pull at once, plus region replies pulling or sending. */
     unsigned max_region_sends = 64;
-    ControlLcore *control = nullptr; ///< Pulls non-resident bodies; nullptr: no region sends.
+    ControlLcore *control = nullptr;  ///< Pulls non-resident bodies; nullptr: no region sends.
     const mem::ResidencyChain *residency = nullptr;  ///< in_core() of region bodies.
 };
 
 /** Counters, kept by the worker's lcore (plain integers: read them there, or once it has
  *  stopped polling). */
 struct SocketServiceStats {
-    uint64_t commands = 0;            ///< Remote commands served.
-    uint64_t receives_answered = 0;   ///< Posted receives answered with a message.
-    uint64_t region_sends = 0;        ///< send_region calls accepted.
-    uint64_t region_resident = 0;     ///< ... whose body was resident at once (no pull).
-    uint64_t region_pulls = 0;        ///< ... that waited for a control-lcore pull.
-    uint64_t region_started = 0;      ///< RPCs started after their pull.
-    uint64_t region_failed = 0;       ///< Pull or start failed: the RPC completed with an error.
-    uint64_t region_aborted = 0;      ///< Aborted (or their socket closed) while pulling.
-    uint64_t polls_while_pulling = 0; ///< poll() iterations that found a pull outstanding.
-    uint64_t region_replies = 0;      ///< reply_region calls accepted (also in the counts above:
-                                      ///< resident, pulls, started, failed, aborted).
-    uint64_t region_replies_sent = 0; ///< ... whose send completed (done with error 0).
+    uint64_t commands = 0;             ///< Remote commands served.
+    uint64_t receives_answered = 0;    ///< Posted receives answered with a message.
+    uint64_t region_sends = 0;         ///< send_region calls accepted.
+    uint64_t region_resident = 0;      ///< ... whose body was resident at once (no pull).
+    uint64_t region_pulls = 0;         ///< ... that waited for a control-lcore pull.
+    uint64_t region_started = 0;       ///< RPCs started after their pull.
+    uint64_t region_failed = 0;        ///< Pull or start failed: the RPC completed with an error.
+    uint64_t region_aborted = 0;       ///< Aborted (or their socket closed) while pulling.
+    uint64_t polls_while_pulling = 0;  ///< poll() iterations that found a pull outstanding.
+    uint64_t region_replies = 0;       ///< reply_region calls accepted (also in the counts above:
+                                       ///< resident, pulls, started, failed, aborted).
+    uint64_t region_replies_sent = 0;  ///< ... whose send completed (done with error 0).
 };
 
 class SocketService {
-public:
+  public:
     /**
      * Creates the service and attaches its command port to `worker`
      * (Worker::attach_command_port). Worker's lcore (or any thread before it polls).
@@ -129,8 +129,8 @@ public:
      * pulls pending, the control lcore's port full, or no send slot), -ENOMEM (RPC table).
      * On error nothing was started and `done` will not run.
      */
-    int send_region(SocketId sock, Endpoint dst, const void *data, uint32_t length,
-                    uint64_t cookie, uint64_t *id, SendDone done, void *ctx);
+    int send_region(SocketId sock, Endpoint dst, const void *data, uint32_t length, uint64_t cookie,
+                    uint64_t *id, SendDone done, void *ctx);
     /**
      * Replies to request `request_id` (from `dst`) with `header` (at most kRegionHeaderMax
      * bytes, copied: any memory) followed by [data, data + length) in memory outside the
@@ -170,7 +170,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     explicit SocketService(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

@@ -60,7 +60,7 @@ struct rte_ring;
 namespace homa::dp {
 
 class Steering {
-public:
+  public:
     /**
      * Creates the (num_workers - 1) * num_workers rings, `ring_size` slots each (a power of
      * two), named after `name` (names are process-wide in DPDK). Returns nullptr with
@@ -85,7 +85,7 @@ public:
      */
     static uint16_t owner_of(const IpAddress &src_ip, uint64_t sender_id, uint16_t n) noexcept;
 
-private:
+  private:
     Steering(uint16_t n) : n_(n), rings_(size_t{n} * n, nullptr) {}
     uint16_t n_;
     std::vector<rte_ring *> rings_;  ///< [from * n + to]

@@ -30,8 +30,8 @@
 
 #include <array>
 #include <cstdint>
-#include <span>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,34 +57,34 @@ class Steering;
 struct WorkerConfig {
     uint16_t port_id = 0;
     uint16_t queue_id = 0;
-    EngineConfig engine;                    ///< engine.local_ip: this host's IPv4 address
-                                            ///< (0: none; then local_ip6 is required).
-    rte_mempool *mbuf_pool = nullptr;       ///< Header, copy and extbuf mbufs.
-    mem::BpagePool *pool = nullptr;         ///< Incoming messages and copied sends.
-    unsigned pool_cache = 0;                ///< This worker's cache in `pool`.
-    MacAddr local_mac{};                    ///< Source MAC (PortInfo::mac).
+    EngineConfig engine;               ///< engine.local_ip: this host's IPv4 address
+                                       ///< (0: none; then local_ip6 is required).
+    rte_mempool *mbuf_pool = nullptr;  ///< Header, copy and extbuf mbufs.
+    mem::BpagePool *pool = nullptr;    ///< Incoming messages and copied sends.
+    unsigned pool_cache = 0;           ///< This worker's cache in `pool`.
+    MacAddr local_mac{};               ///< Source MAC (PortInfo::mac).
     MacAddr default_dst_mac = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
     std::vector<std::pair<uint32_t, MacAddr>> neighbours;  ///< Static IP -> MAC entries.
     /// Resolve other next hops by ARP (frames held meanwhile). When false, frames to an
     /// address without a static entry go to default_dst_mac (a point-to-point link).
     bool resolve_neighbours = true;
-    NeighbourConfig neighbour;              ///< Cache size, hold queue, probe timers.
-    uint32_t netmask = 0;                   ///< Our subnet (host order); 0: every address is
-                                            ///< on the link.
-    uint32_t gateway = 0;                   ///< Next hop for addresses outside the subnet.
+    NeighbourConfig neighbour;  ///< Cache size, hold queue, probe timers.
+    uint32_t netmask = 0;       ///< Our subnet (host order); 0: every address is
+                                ///< on the link.
+    uint32_t gateway = 0;       ///< Next hop for addresses outside the subnet.
     /// This host's IPv6 address (network order); :: = no IPv6. With one, Homa runs over IPv6
     /// to peers with IPv6 addresses, and the worker answers Neighbour Solicitations for it and
     /// ICMPv6 echo to it, and resolves IPv6 next hops by ND (every IPv6 destination is taken
     /// to be on the link: no IPv6 gateway yet).
     wire::Ipv6Addr local_ip6{};
     std::vector<std::pair<wire::Ipv6Addr, MacAddr>> neighbours6;  ///< Static IPv6 -> MAC.
-    uint16_t vlan_id = 0;                   ///< 802.1Q tag on our frames (PCP = priority); 0: none.
-                                            ///< Frames of another VLAN (or untagged) are dropped.
-    bool rx_queue = true;                   ///< False: no RX queue of its own (the port has fewer
-                                            ///< than the workers); frames come by steering only.
-    Steering *steering = nullptr;           ///< Shared by the host's workers; nullptr: alone.
-    uint16_t worker_index = 0;              ///< This worker's index in `steering`.
-    bool multi_seg_tx = true;               ///< Port can send chains (PortInfo::multi_seg_tx).
+    uint16_t vlan_id = 0;          ///< 802.1Q tag on our frames (PCP = priority); 0: none.
+                                   ///< Frames of another VLAN (or untagged) are dropped.
+    bool rx_queue = true;          ///< False: no RX queue of its own (the port has fewer
+                                   ///< than the workers); frames come by steering only.
+    Steering *steering = nullptr;  ///< Shared by the host's workers; nullptr: alone.
+    uint16_t worker_index = 0;     ///< This worker's index in `steering`.
+    bool multi_seg_tx = true;      ///< Port can send chains (PortInfo::multi_seg_tx).
     uint16_t burst = 32;
     /** RX bursts a poll may read before the engine's timers and TX run. RX drains first so
      *  that a slow peer's packets already in our ring are never taken for its silence; when
@@ -95,8 +95,8 @@ struct WorkerConfig {
      *  the port leaves frames behind, the engine gets only the room left, so unsent data stays
      *  in its SRPT order instead of in a queue it cannot see. */
     uint16_t tx_data_budget = 64;
-    uint32_t copy_below = 256;              ///< Payloads shorter than this are copied, not attached.
-    uint32_t max_zero_copy_sends = 1u << 16;///< Outgoing messages tracked at once.
+    uint32_t copy_below = 256;  ///< Payloads shorter than this are copied, not attached.
+    uint32_t max_zero_copy_sends = 1u << 16;  ///< Outgoing messages tracked at once.
     /** Count TSC cycles per stage of poll() (WorkerStats::cycles_*). Costs three extra TSC
      *  reads per poll (about 20 ns each on a VM), hence off by default. */
     bool stage_cycles = false;
@@ -115,50 +115,50 @@ struct WorkerConfig {
 /** Counters of one worker (engine counters are in engine().stats()). */
 struct WorkerStats {
     uint64_t polls = 0;
-    uint64_t busy_polls = 0;                ///< Polls that did any work.
-    uint64_t rx_frames = 0;                 ///< Frames handled (a steered one by both workers).
-    uint64_t rx_not_for_us = 0;             ///< Valid IPv4 but another destination address.
+    uint64_t busy_polls = 0;          ///< Polls that did any work.
+    uint64_t rx_frames = 0;           ///< Frames handled (a steered one by both workers).
+    uint64_t rx_not_for_us = 0;       ///< Valid IPv4 but another destination address.
     uint64_t tx_no_ipv6_address = 0;  ///< Frames to an IPv6 peer from a worker without an
                                       ///< IPv6 address (local_ip6): dropped.
     uint64_t rx_decode_errors[wire::kNumDecodeErrors] = {};
-    uint64_t rx_linearized = 0;             ///< Chained frames copied before decoding.
-    uint64_t rx_too_big = 0;                ///< Chained frames beyond the scratch buffer.
+    uint64_t rx_linearized = 0;  ///< Chained frames copied before decoding.
+    uint64_t rx_too_big = 0;     ///< Chained frames beyond the scratch buffer.
     uint64_t tx_frames = 0;
-    uint64_t tx_zero_copy = 0;              ///< Frames whose payload was attached, not copied.
+    uint64_t tx_zero_copy = 0;  ///< Frames whose payload was attached, not copied.
     uint64_t tx_copied = 0;
-    uint64_t tx_local = 0;                  ///< Frames delivered to ourselves (local delivery).
-    uint64_t tx_retries = 0;                ///< Bursts the port did not take at once.
-    uint64_t tx_no_mbuf = 0;                ///< Frames dropped: mbuf pool empty (resent later).
-    uint64_t sends_completed = 0;           ///< Outgoing messages whose memory was given back.
+    uint64_t tx_local = 0;         ///< Frames delivered to ourselves (local delivery).
+    uint64_t tx_retries = 0;       ///< Bursts the port did not take at once.
+    uint64_t tx_no_mbuf = 0;       ///< Frames dropped: mbuf pool empty (resent later).
+    uint64_t sends_completed = 0;  ///< Outgoing messages whose memory was given back.
     // host protocols and steering (worker_host.cc, worker_rx.cc)
-    uint64_t rx_arp = 0;                    ///< ARP frames handled (received or steered to us).
+    uint64_t rx_arp = 0;  ///< ARP frames handled (received or steered to us).
     uint64_t arp_replies_sent = 0;
     uint64_t arp_requests_sent = 0;
-    uint64_t rx_icmp_echo = 0;              ///< Echo requests to us, answered.
-    uint64_t rx_other = 0;                  ///< Neither ARP, Homa nor ICMP echo to us: dropped.
-    uint64_t rx_wrong_vlan = 0;             ///< Tagged for another VLAN (or untagged on a VLAN).
-    uint64_t rx_bad_checksum_offload = 0;   ///< The port flagged a bad IPv4 checksum.
-    uint64_t tx_queue_full = 0;             ///< Frames dropped: tx_batch full (link down, port stuck).
-    uint64_t rx_backlog_polls = 0;          ///< Polls that ended their RX budget on a full burst.
-    uint64_t tx_backlog_polls = 0;          ///< Polls that left frames the port did not take.
-    uint64_t steered_out = 0;               ///< Frames handed to their owner worker.
-    uint64_t steered_in = 0;                ///< Frames another worker handed to us.
-    uint64_t steer_ring_full = 0;           ///< Frames dropped: the owner's ring was full.
-    uint64_t arp_shared = 0;                ///< ARP frames copied to the other workers' caches.
+    uint64_t rx_icmp_echo = 0;             ///< Echo requests to us, answered.
+    uint64_t rx_other = 0;                 ///< Neither ARP, Homa nor ICMP echo to us: dropped.
+    uint64_t rx_wrong_vlan = 0;            ///< Tagged for another VLAN (or untagged on a VLAN).
+    uint64_t rx_bad_checksum_offload = 0;  ///< The port flagged a bad IPv4 checksum.
+    uint64_t tx_queue_full = 0;     ///< Frames dropped: tx_batch full (link down, port stuck).
+    uint64_t rx_backlog_polls = 0;  ///< Polls that ended their RX budget on a full burst.
+    uint64_t tx_backlog_polls = 0;  ///< Polls that left frames the port did not take.
+    uint64_t steered_out = 0;       ///< Frames handed to their owner worker.
+    uint64_t steered_in = 0;        ///< Frames another worker handed to us.
+    uint64_t steer_ring_full = 0;   ///< Frames dropped: the owner's ring was full.
+    uint64_t arp_shared = 0;        ///< ARP frames copied to the other workers' caches.
     // IPv6 host protocols (worker_host6.cc)
-    uint64_t rx_nd = 0;                     ///< NS/NA frames handled (received or steered).
-    uint64_t nd_advertisements_sent = 0;    ///< Answers to solicitations for our address.
-    uint64_t nd_solicitations_sent = 0;     ///< Resolutions of IPv6 next hops (and retries).
-    uint64_t rx_icmp6_echo = 0;             ///< ICMPv6 echo requests to us, answered.
+    uint64_t rx_nd = 0;                   ///< NS/NA frames handled (received or steered).
+    uint64_t nd_advertisements_sent = 0;  ///< Answers to solicitations for our address.
+    uint64_t nd_solicitations_sent = 0;   ///< Resolutions of IPv6 next hops (and retries).
+    uint64_t rx_icmp6_echo = 0;           ///< ICMPv6 echo requests to us, answered.
     // TSC cycles per stage of poll(), when WorkerConfig::stage_cycles is on.
-    uint64_t cycles_rx = 0;                 ///< RX burst, validation, engine receive pipeline.
-    uint64_t cycles_engine = 0;             ///< Grants, transmit decisions, timers.
-    uint64_t cycles_tx = 0;                 ///< Frame building and TX burst.
-    uint64_t cycles_completions = 0;        ///< Send completions.
-    uint64_t tx_fault_dropped = 0;          ///< WorkerConfig::faults: frames dropped,
-    uint64_t tx_fault_duplicated = 0;       ///<   sent twice,
-    uint64_t tx_fault_reordered = 0;        ///<   held back behind later frames,
-    uint64_t tx_fault_corrupted = 0;        ///<   with a byte flipped.
+    uint64_t cycles_rx = 0;            ///< RX burst, validation, engine receive pipeline.
+    uint64_t cycles_engine = 0;        ///< Grants, transmit decisions, timers.
+    uint64_t cycles_tx = 0;            ///< Frame building and TX burst.
+    uint64_t cycles_completions = 0;   ///< Send completions.
+    uint64_t tx_fault_dropped = 0;     ///< WorkerConfig::faults: frames dropped,
+    uint64_t tx_fault_duplicated = 0;  ///<   sent twice,
+    uint64_t tx_fault_reordered = 0;   ///<   held back behind later frames,
+    uint64_t tx_fault_corrupted = 0;   ///<   with a byte flipped.
 };
 
 /** Called on the worker's lcore when an outgoing message's memory may be reused. */
@@ -174,7 +174,7 @@ using SendDone = void (*)(void *ctx, uint64_t user_token);
 using CommandHandler = uint32_t (*)(void *ctx, Port &port);
 
 class Worker {
-public:
+  public:
     /** Creates a worker for an already started port queue. Returns nullptr and sets `error`
      *  for a missing pool or mbuf pool, an invalid engine or fault config, or ring creation
      *  failure. */
@@ -222,8 +222,8 @@ public:
      * them, `length` bytes. The bpages go back to the pool when the send completes, then
      * `done` (may be nullptr) runs. Ownership of the offsets passes to the worker on success.
      */
-    int register_pool_send(const uint32_t *offsets, uint32_t count, uint32_t length,
-                           SendDone done, void *ctx, uint64_t user_token, OutMessage *out);
+    int register_pool_send(const uint32_t *offsets, uint32_t count, uint32_t length, SendDone done,
+                           void *ctx, uint64_t user_token, OutMessage *out);
     /**
      * Undoes a registration whose OutMessage the engine refused (nothing was transmitted):
      * frees the slot without calling `done`; pool bpages of a register_pool_send go back to
@@ -252,7 +252,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     explicit Worker(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

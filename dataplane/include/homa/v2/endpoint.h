@@ -28,7 +28,7 @@
 namespace homa::v2 {
 
 class Endpoint {
-public:
+  public:
     enum class Family : uint8_t { kNone = 0, kIpv4 = 4, kIpv6 = 6 };
 
     /** The empty endpoint (family kNone): what a default-constructed one is. */
@@ -59,7 +59,7 @@ public:
 
     friend bool operator==(const Endpoint &, const Endpoint &) = default;
 
-private:
+  private:
     Family family_ = Family::kNone;
     uint16_t port_ = 0;
     std::array<uint8_t, 16> addr_{};

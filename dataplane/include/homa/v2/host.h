@@ -21,9 +21,9 @@
  * EAL up when destroyed, and EAL cannot come up twice in a process: further Hosts beside it
  * pass no EAL arguments, and none can follow it.
  * Threading: create, open, listen, poll, run, drain and destruction on EAL's main lcore (the
- * thread that called create); open_app on the application thread that will use the socket. Inside run, worker w's callback runs on its own lcore (worker 0
- * on the caller's) and may use only worker w's sockets.
- * Errors: negative errnos with a message (Result), listed per call.
+ * thread that called create); open_app on the application thread that will use the socket. Inside
+ * run, worker w's callback runs on its own lcore (worker 0 on the caller's) and may use only worker
+ * w's sockets. Errors: negative errnos with a message (Result), listed per call.
  */
 #pragma once
 
@@ -44,12 +44,12 @@ struct HostOptions {
     /// EAL arguments (without the program name). Non-empty: create() brings EAL up with
     /// them; empty: EAL must already be up.
     std::vector<std::string> eal_args;
-    Endpoint local;             ///< This host's address (its port is ignored). Required.
-    uint16_t port_id = 0;       ///< DPDK port (e.g. the first --vdev is 0).
-    uint16_t workers = 1;       ///< Worker lcores; run() needs as many EAL lcores.
-    unsigned pool_mb = 64;      ///< Bpage pool for received and copied messages.
-    uint32_t mbufs = 16383;     ///< Mbuf pool.
-    std::string name;           ///< DPDK object names (unique per process); "" = "homa<port_id>".
+    Endpoint local;          ///< This host's address (its port is ignored). Required.
+    uint16_t port_id = 0;    ///< DPDK port (e.g. the first --vdev is 0).
+    uint16_t workers = 1;    ///< Worker lcores; run() needs as many EAL lcores.
+    unsigned pool_mb = 64;   ///< Bpage pool for received and copied messages.
+    uint32_t mbufs = 16383;  ///< Mbuf pool.
+    std::string name;        ///< DPDK object names (unique per process); "" = "homa<port_id>".
     /// Application threads that will open sockets with open_app (each gets a cache in the
     /// pool); non-zero also gives every worker a command port (dp::SocketService).
     unsigned app_threads = 0;
@@ -60,7 +60,7 @@ struct HostOptions {
 };
 
 class Host {
-public:
+  public:
     /** Brings the host up. Returns -EINVAL (no local address, 0 workers, ...), -EALREADY
      *  (eal_args given but EAL is already up), -ENODEV (no such port), or the reason EAL,
      *  the port, the pool or a worker failed (message names the step). */
@@ -75,8 +75,8 @@ public:
     /** drain(), then tears the host down (and EAL, if this Host brought it up). */
     ~Host();
 
-    /** A run-to-completion socket on worker `worker` (port 0: a client port). -EINVAL (port >= 0x8000, no such
-     *  worker), -EADDRINUSE, -EMFILE. */
+    /** A run-to-completion socket on worker `worker` (port 0: a client port). -EINVAL (port >=
+     * 0x8000, no such worker), -EADDRINUSE, -EMFILE. */
     Result<Socket> open(uint16_t port = 0, uint16_t worker = 0);
     /**
      * A socket for application thread `app_thread` (0 .. HostOptions::app_threads - 1), used
@@ -114,7 +114,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     explicit Host(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

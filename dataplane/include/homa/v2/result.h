@@ -34,8 +34,8 @@ std::string error_string(int code);
 
 template <class T>
 class [[nodiscard]] Result {
-public:
-    Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit, for `return value;`
+  public:
+    Result(T value) : value_(std::move(value)) {}     // NOLINT: implicit, for `return value;`
     Result(Error error) : error_(std::move(error)) {  // NOLINT: implicit, for `return Error{}`
         assert(error_.code < 0 && "homa::v2::Error codes are negative errnos");
     }
@@ -47,14 +47,23 @@ public:
     /** Empty on success, else why it failed. */
     const std::string &message() const noexcept { return error_.message; }
 
-    T &value() & { assert(ok()); return *value_; }
-    T &&value() && { assert(ok()); return std::move(*value_); }
+    T &value() & {
+        assert(ok());
+        return *value_;
+    }
+    T &&value() && {
+        assert(ok());
+        return std::move(*value_);
+    }
     T &operator*() & { return value(); }
     T &&operator*() && { return std::move(*this).value(); }
     T *operator->() { return &value(); }
-    const T *operator->() const { assert(ok()); return &*value_; }
+    const T *operator->() const {
+        assert(ok());
+        return &*value_;
+    }
 
-private:
+  private:
     std::optional<T> value_;
     Error error_;
 };

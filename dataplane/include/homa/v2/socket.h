@@ -51,7 +51,7 @@ class Socket;
 
 /** A received request or response. Move-only. */
 class Message {
-public:
+  public:
     Message() = default;
     Message(Message &&) noexcept = default;
     Message &operator=(Message &&) noexcept = default;
@@ -60,7 +60,9 @@ public:
     /** The completion cookie given to send() (responses only). */
     uint64_t cookie() const noexcept { return remote_ ? rm_.cookie() : m_.cookie(); }
     /** Who sent it: a request's client, a response's server. */
-    Endpoint peer() const noexcept { return Endpoint::from_engine(remote_ ? rm_.peer() : m_.peer()); }
+    Endpoint peer() const noexcept {
+        return Endpoint::from_engine(remote_ ? rm_.peer() : m_.peer());
+    }
     /** A request this host must answer (server side); else the response to one of our sends. */
     bool is_request() const noexcept { return (id() & 1) != 0; }
     /** 0, or the negative errno the RPC failed with (then it carries no data): -ETIMEDOUT
@@ -99,17 +101,17 @@ public:
     /** The v1 message of a Host::open_app socket. */
     dp::RemoteMessage &raw_remote() noexcept { return rm_; }
 
-private:
+  private:
     friend class Socket;
-    dp::RecvMessage m_;           // from a run-to-completion socket
-    dp::RemoteMessage rm_;        // from an application-thread socket
+    dp::RecvMessage m_;     // from a run-to-completion socket
+    dp::RemoteMessage rm_;  // from an application-thread socket
     bool remote_ = false;
     dp::Socket *sock_ = nullptr;  // the owning Socket's state; stable across Socket moves
     dp::RemoteSocket *rsock_ = nullptr;
 };
 
 class Socket {
-public:
+  public:
     Socket() = default;
     Socket(Socket &&) noexcept = default;
     Socket &operator=(Socket &&o) noexcept;
@@ -168,7 +170,7 @@ public:
     /** The v1 socket of a Host::open_app socket (send_region, stats). */
     dp::RemoteSocket &raw_remote() noexcept { return *r_; }
 
-private:
+  private:
     friend class Host;
     explicit Socket(std::unique_ptr<dp::Socket> s) : s_(std::move(s)) {}
     explicit Socket(std::unique_ptr<dp::RemoteSocket> r) : r_(std::move(r)) {}

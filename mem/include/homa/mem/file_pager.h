@@ -15,9 +15,9 @@
  * fixed). A file that shrinks later is not silently zero-filled: a read of a page the file no
  * longer has fails with -ENODATA (the pager records it: get_error, first_error). Reads are
  * one pread per run of pages (PagerBackingStore::read_pages), so with
- * PagerConfig::io_threads several are in flight at once. A file opened read-only hands out its pages write-locked and refuses to unlock
- * them, so a write through safe_memcpy fails with -EROFS instead of failing at write-back.
- * Threading and errors: as Pager.
+ * PagerConfig::io_threads several are in flight at once. A file opened read-only hands out its
+ * pages write-locked and refuses to unlock them, so a write through safe_memcpy fails with -EROFS
+ * instead of failing at write-back. Threading and errors: as Pager.
  */
 #pragma once
 

@@ -25,31 +25,31 @@ namespace homa {
 
 struct EngineConfig {
     // --- addressing and framing ---
-    uint32_t local_ip = 0;   ///< This host's IPv4 address, host order.
-    uint32_t mtu = 1500;     ///< IP MTU; DATA payload per packet = mtu - 20 - 56.
+    uint32_t local_ip = 0;  ///< This host's IPv4 address, host order.
+    uint32_t mtu = 1500;    ///< IP MTU; DATA payload per packet = mtu - 20 - 56.
 
     // --- unscheduled data and grants (Linux names and defaults) ---
-    uint32_t unsched_bytes = 40'000;       ///< Bytes sent before any grant.
-    uint32_t max_incoming = 400'000;       ///< Granted-but-not-received bytes, all messages.
-    uint32_t max_overcommit = 8;           ///< Messages granted at once.
-    uint32_t window = 0;                   ///< Per-message grant window; 0 = max_incoming / (active + 1).
-    uint32_t grant_fifo_fraction = 50;     ///< Per mille of granted bytes given to the oldest message.
-    uint32_t fifo_grant_increment = 50'000;///< Bytes per FIFO grant.
+    uint32_t unsched_bytes = 40'000;  ///< Bytes sent before any grant.
+    uint32_t max_incoming = 400'000;  ///< Granted-but-not-received bytes, all messages.
+    uint32_t max_overcommit = 8;      ///< Messages granted at once.
+    uint32_t window = 0;  ///< Per-message grant window; 0 = max_incoming / (active + 1).
+    uint32_t grant_fifo_fraction = 50;  ///< Per mille of granted bytes given to the oldest message.
+    uint32_t fifo_grant_increment = 50'000;  ///< Bytes per FIFO grant.
     uint8_t num_priorities = wire::kNumPriorities;
-    uint8_t max_sched_prio = 3;            ///< Highest priority used for scheduled data.
+    uint8_t max_sched_prio = 3;  ///< Highest priority used for scheduled data.
     std::array<uint32_t, wire::kNumPriorities> unsched_cutoffs = wire::kDefaultUnschedCutoffs;
     uint16_t cutoff_version = 1;
 
     // --- pacer ---
-    uint32_t link_mbps = 25'000;           ///< Link speed the pacer assumes.
-    uint32_t max_nic_queue_ns = 5'000;     ///< Estimated NIC queue the pacer allows.
+    uint32_t link_mbps = 25'000;        ///< Link speed the pacer assumes.
+    uint32_t max_nic_queue_ns = 5'000;  ///< Estimated NIC queue the pacer allows.
 
     // --- timers (ticks of tick_ns) ---
     uint64_t tick_ns = 1'000'000;
-    uint32_t resend_ticks = 5;             ///< Silence before the first RESEND.
-    uint32_t resend_interval = 5;          ///< Ticks between RESENDs.
-    uint32_t timeout_ticks = 100;          ///< Silence before an RPC fails with ETIMEDOUT.
-    uint32_t request_ack_ticks = 2;        ///< Ticks a completed server RPC waits before NEED_ACK.
+    uint32_t resend_ticks = 5;       ///< Silence before the first RESEND.
+    uint32_t resend_interval = 5;    ///< Ticks between RESENDs.
+    uint32_t timeout_ticks = 100;    ///< Silence before an RPC fails with ETIMEDOUT.
+    uint32_t request_ack_ticks = 2;  ///< Ticks a completed server RPC waits before NEED_ACK.
     /** Timer control packets (RESEND, probe, BUSY, NEED_ACK) per peer per tick, for its
      *  longest-silent RPCs first (not in Linux, which sends one per silent RPC: with 10^5 RPCs
      *  queued at a busy server that is a storm that feeds on itself). */
@@ -81,14 +81,14 @@ struct EngineConfig {
     uint32_t peer_idle_ticks = 10'000;
 
     // --- capacities (preallocated; the datapath never allocates) ---
-    uint32_t max_rpcs = 1u << 16;          ///< Live RPCs per engine.
-    uint32_t max_peers = 1u << 17;         ///< Peer entries (about 200 B each, on demand).
+    uint32_t max_rpcs = 1u << 16;   ///< Live RPCs per engine.
+    uint32_t max_peers = 1u << 17;  ///< Peer entries (about 200 B each, on demand).
     uint32_t max_sockets = 64;
-    uint32_t tx_queue_packets = 4096;      ///< Packets buffered between engine and port.
+    uint32_t tx_queue_packets = 4096;  ///< Packets buffered between engine and port.
 
     // --- id space: this engine hands out client ids first_client_id + k * id_stride ---
-    uint64_t first_client_id = 2;          ///< Even; distinct per engine sharing a host.
-    uint64_t id_stride = 2;                ///< Even; number of engines on the host * 2.
+    uint64_t first_client_id = 2;  ///< Even; distinct per engine sharing a host.
+    uint64_t id_stride = 2;        ///< Even; number of engines on the host * 2.
 
     /** Payload bytes per DATA packet. */
     uint32_t max_payload() const noexcept { return wire::max_data_payload(mtu); }

@@ -37,38 +37,38 @@ namespace homa::wire {
  */
 enum class DecodeError : uint8_t {
     kOk = 0,
-    kEthernetTooShort,       ///< Shorter than an Ethernet (+VLAN) header.
-    kNotIp,                  ///< EtherType (after any VLAN tag) is neither IPv4 nor IPv6.
-    kIpTooShort,             ///< Fewer bytes than an IPv4 header after Ethernet.
-    kIpBadVersion,           ///< Version nibble is not 4.
-    kIpBadHeaderLength,      ///< IHL < 5 or options run past the frame.
-    kIpBadTotalLength,       ///< total_length < IHL*4 or larger than the bytes present.
-    kIpBadChecksum,          ///< IPv4 header checksum does not verify.
-    kIpFragment,             ///< MF set or fragment offset non-zero: Homa never fragments.
-    kWrongProtocol,          ///< IP protocol is not 146.
-    kHomaTooShort,           ///< Fewer than 28 bytes: not even a common header.
-    kUnknownType,            ///< Type byte outside 0x10..0x18.
-    kTooShortForType,        ///< Fewer bytes than the type's header size.
-    kBadDoff,                ///< doff does not match the type (0xE0 for DATA, 0x50 otherwise).
-    kDataEmpty,              ///< DATA without payload (Homa has no zero-length messages).
-    kDataMessageTooLong,     ///< message_length > 1,000,000 (or 0).
-    kDataBeyondMessage,      ///< seg.offset + payload > message_length.
-    kBadPriority,            ///< GRANT/RESEND priority > 7.
-    kTooManyAcks,            ///< ACK num_acks > 5.
-    kZeroPort,               ///< Source or destination port 0 (any type but FREEZE): no
-                             ///< socket has port 0, and a reply to it would go nowhere.
-    kDataIncomingBeyondMessage, ///< DATA `incoming` > message_length: claims bytes that
-                             ///< cannot exist (would inflate the receiver's grant accounting).
+    kEthernetTooShort,           ///< Shorter than an Ethernet (+VLAN) header.
+    kNotIp,                      ///< EtherType (after any VLAN tag) is neither IPv4 nor IPv6.
+    kIpTooShort,                 ///< Fewer bytes than an IPv4 header after Ethernet.
+    kIpBadVersion,               ///< Version nibble is not 4.
+    kIpBadHeaderLength,          ///< IHL < 5 or options run past the frame.
+    kIpBadTotalLength,           ///< total_length < IHL*4 or larger than the bytes present.
+    kIpBadChecksum,              ///< IPv4 header checksum does not verify.
+    kIpFragment,                 ///< MF set or fragment offset non-zero: Homa never fragments.
+    kWrongProtocol,              ///< IP protocol is not 146.
+    kHomaTooShort,               ///< Fewer than 28 bytes: not even a common header.
+    kUnknownType,                ///< Type byte outside 0x10..0x18.
+    kTooShortForType,            ///< Fewer bytes than the type's header size.
+    kBadDoff,                    ///< doff does not match the type (0xE0 for DATA, 0x50 otherwise).
+    kDataEmpty,                  ///< DATA without payload (Homa has no zero-length messages).
+    kDataMessageTooLong,         ///< message_length > 1,000,000 (or 0).
+    kDataBeyondMessage,          ///< seg.offset + payload > message_length.
+    kBadPriority,                ///< GRANT/RESEND priority > 7.
+    kTooManyAcks,                ///< ACK num_acks > 5.
+    kZeroPort,                   ///< Source or destination port 0 (any type but FREEZE): no
+                                 ///< socket has port 0, and a reply to it would go nowhere.
+    kDataIncomingBeyondMessage,  ///< DATA `incoming` > message_length: claims bytes that
+                                 ///< cannot exist (would inflate the receiver's grant accounting).
     // IPv6 (EtherType 0x86DD). docs/wire.md lists which extension headers are skipped.
-    kIp6TooShort,            ///< Fewer bytes than the 40-byte IPv6 header after Ethernet.
-    kIp6BadVersion,          ///< Version nibble is not 6.
-    kIp6BadPayloadLength,    ///< payload_length 0 (jumbogram) or beyond the bytes present.
-    kIp6ExtensionHeader,     ///< An extension header we do not skip (AH, ESP, a routing
-                             ///< header with segments left, a misplaced Hop-by-Hop, ...) or
-                             ///< one that runs past the payload.
-    kIp6Fragment,            ///< A Fragment header: Homa never fragments, we never reassemble.
-    kIp6WrongNextHeader,     ///< The upper-layer protocol is not 146.
-    kCount,                  ///< Number of values; not a reason.
+    kIp6TooShort,          ///< Fewer bytes than the 40-byte IPv6 header after Ethernet.
+    kIp6BadVersion,        ///< Version nibble is not 6.
+    kIp6BadPayloadLength,  ///< payload_length 0 (jumbogram) or beyond the bytes present.
+    kIp6ExtensionHeader,   ///< An extension header we do not skip (AH, ESP, a routing
+                           ///< header with segments left, a misplaced Hop-by-Hop, ...) or
+                           ///< one that runs past the payload.
+    kIp6Fragment,          ///< A Fragment header: Homa never fragments, we never reassemble.
+    kIp6WrongNextHeader,   ///< The upper-layer protocol is not 146.
+    kCount,                ///< Number of values; not a reason.
 };
 
 inline constexpr size_t kNumDecodeErrors = static_cast<size_t>(DecodeError::kCount);
@@ -78,7 +78,7 @@ const char *decode_error_name(DecodeError e) noexcept;
 
 /** A validated Homa packet inside a frame. */
 class PacketView {
-public:
+  public:
     PacketType type() const noexcept { return static_cast<PacketType>(common_->type); }
     const CommonHeader &common() const noexcept { return *common_; }
     /** True for a frame that came over IPv6 (ip6() valid), false for IPv4 (ip() valid). */
@@ -124,7 +124,7 @@ public:
     /** DATA payload (empty for other types). */
     std::span<const uint8_t> payload() const noexcept { return payload_; }
 
-private:
+  private:
     friend DecodeError decode_homa(std::span<const uint8_t>, PacketView &) noexcept;
     friend DecodeError decode_frame(std::span<const uint8_t>, PacketView &) noexcept;
     friend DecodeError decode_ipv4(std::span<const uint8_t>, size_t, PacketView &) noexcept;

@@ -133,10 +133,10 @@ inline constexpr uint32_t kRecvResponse = 2;
 
 /** A received message, handed to the application by recv(). */
 struct Message {
-    uint64_t id = 0;          ///< Local RPC id: odd for a request (server side), even for a response.
-    uint64_t cookie = 0;      ///< The completion cookie given to send_request (responses only).
-    Endpoint peer;            ///< Who sent it (reply to this endpoint).
-    int error = 0;            ///< 0, or the errno the RPC failed with (no data then).
+    uint64_t id = 0;      ///< Local RPC id: odd for a request (server side), even for a response.
+    uint64_t cookie = 0;  ///< The completion cookie given to send_request (responses only).
+    Endpoint peer;        ///< Who sent it (reply to this endpoint).
+    int error = 0;        ///< 0, or the errno the RPC failed with (no data then).
     uint32_t length = 0;
     uint32_t num_bpages = 0;  ///< The caller now owns these offsets; release them to the pool.
     uint32_t bpage_offsets[wire::kMaxBpages] = {};
@@ -174,7 +174,7 @@ struct Completion {
 };
 
 class Engine {
-public:
+  public:
     /** Builds an engine; `config` must validate (checked with assert in debug builds, and
      *  ok() is false otherwise). Allocates every table up front. */
     Engine(const EngineConfig &config, const PoolOps &pool);
@@ -291,7 +291,7 @@ public:
         Endpoint peer;
         uint16_t local_port = 0;
         const char *state = "";
-        uint32_t in_length = 0;      ///< Incoming message length (0: not started).
+        uint32_t in_length = 0;  ///< Incoming message length (0: not started).
         uint32_t in_remaining = 0;
         uint32_t in_granted = 0;
         uint32_t out_length = 0;
@@ -334,7 +334,7 @@ public:
 
     struct State;
 
-private:
+  private:
     std::unique_ptr<State> s_;
 };
 

@@ -40,13 +40,13 @@ struct FaultRule {
 };
 
 struct FaultConfig {
-    FaultRule drop;        ///< The frame vanishes.
-    FaultRule duplicate;   ///< The frame is sent twice.
-    FaultRule reorder;     ///< The frame is held back until reorder_depth later frames passed.
-    FaultRule corrupt;     ///< One byte in [corrupt_begin, corrupt_end) is flipped.
+    FaultRule drop;       ///< The frame vanishes.
+    FaultRule duplicate;  ///< The frame is sent twice.
+    FaultRule reorder;    ///< The frame is held back until reorder_depth later frames passed.
+    FaultRule corrupt;    ///< One byte in [corrupt_begin, corrupt_end) is flipped.
     uint32_t reorder_depth = 3;
-    uint32_t delay_capacity = 64;       ///< Frames the delay line may hold at once.
-    uint32_t corrupt_begin = 0;         ///< E.g. 14..34 = the IPv4 header of an untagged frame.
+    uint32_t delay_capacity = 64;  ///< Frames the delay line may hold at once.
+    uint32_t corrupt_begin = 0;    ///< E.g. 14..34 = the IPv4 header of an untagged frame.
     uint32_t corrupt_end = UINT32_MAX;
 
     /** True if any rule can fire. */
@@ -60,16 +60,16 @@ struct FaultConfig {
 
 /** What the faults did, per injector. */
 struct FaultStats {
-    uint64_t frames = 0;      ///< Frames offered to pass().
+    uint64_t frames = 0;  ///< Frames offered to pass().
     uint64_t dropped = 0;
     uint64_t duplicated = 0;
-    uint64_t reordered = 0;   ///< Frames held back in the delay line.
+    uint64_t reordered = 0;  ///< Frames held back in the delay line.
     uint64_t corrupted = 0;
 };
 
 /** splitmix64: tiny, fast, and the same sequence everywhere for a seed. */
 class FaultRng {
-public:
+  public:
     explicit FaultRng(uint64_t seed = 1) noexcept : state_(seed) {}
     uint64_t next() noexcept {
         uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
@@ -82,7 +82,7 @@ public:
         return p > 0 && static_cast<double>(next() >> 11) * 0x1.0p-53 < p;
     }
 
-private:
+  private:
     uint64_t state_;
 };
 
@@ -92,8 +92,11 @@ private:
  */
 template <typename T>
 class DelayLine {
-public:
-    explicit DelayLine(uint32_t capacity) { slots_.reserve(capacity); cap_ = capacity; }
+  public:
+    explicit DelayLine(uint32_t capacity) {
+        slots_.reserve(capacity);
+        cap_ = capacity;
+    }
 
     /** Holds `item` for `depth` passes. Returns false (item not taken) when full. */
     bool hold(T item, uint32_t depth) {
@@ -123,7 +126,7 @@ public:
     }
     size_t size() const noexcept { return slots_.size(); }
 
-private:
+  private:
     struct Slot {
         T item;
         uint32_t remaining;
@@ -133,7 +136,7 @@ private:
 };
 
 class FaultInjector {
-public:
+  public:
     explicit FaultInjector(const FaultConfig &config);
 
     const FaultConfig &config() const noexcept { return cfg_; }
@@ -173,7 +176,7 @@ public:
         ops.emit(item);
     }
 
-private:
+  private:
     FaultConfig cfg_;
     FaultStats stats_;
     FaultRng drop_, duplicate_, reorder_, corrupt_;

@@ -75,7 +75,7 @@ using Ipv6Addr = std::array<uint8_t, 16>;
  * as Linux sets it (docs/wire.md).
  */
 struct [[gnu::packed]] Ipv6Header {
-    Be<uint32_t> vtc_flow;  ///< 6 << 28 | traffic class << 20 | flow label.
+    Be<uint32_t> vtc_flow;        ///< 6 << 28 | traffic class << 20 | flow label.
     Be<uint16_t> payload_length;  ///< Bytes after this header (extension headers included).
     uint8_t next_header;
     uint8_t hop_limit;
@@ -115,9 +115,9 @@ struct FrameAddr {
     MacAddr dst_mac{};
     uint32_t src_ip = 0;
     uint32_t dst_ip = 0;
-    uint8_t priority = 0;   ///< 0..7; written to TOS (and to the VLAN PCP when tagged).
-    uint16_t vlan_id = 0;   ///< 0 = untagged; 1..4094 adds an 802.1Q tag.
-    uint16_t ip_id = 0;     ///< IPv4 identification field.
+    uint8_t priority = 0;  ///< 0..7; written to TOS (and to the VLAN PCP when tagged).
+    uint16_t vlan_id = 0;  ///< 0 = untagged; 1..4094 adds an 802.1Q tag.
+    uint16_t ip_id = 0;    ///< IPv4 identification field.
 };
 
 /** Where an IPv6 frame goes: FrameAddr's counterpart (no IPv4 id; a flow label instead). */
@@ -126,9 +126,9 @@ struct FrameAddr6 {
     MacAddr dst_mac{};
     Ipv6Addr src_ip{};
     Ipv6Addr dst_ip{};
-    uint8_t priority = 0;    ///< 0..7; traffic class bits 7..5 (and the VLAN PCP when tagged).
-    uint16_t vlan_id = 0;    ///< 0 = untagged; 1..4094 adds an 802.1Q tag.
-    uint32_t flow_label = 0; ///< 0 (none) or e.g. rpc_flow_label(); at most 20 bits.
+    uint8_t priority = 0;     ///< 0..7; traffic class bits 7..5 (and the VLAN PCP when tagged).
+    uint16_t vlan_id = 0;     ///< 0 = untagged; 1..4094 adds an 802.1Q tag.
+    uint32_t flow_label = 0;  ///< 0 (none) or e.g. rpc_flow_label(); at most 20 bits.
 };
 
 /** Bytes of Ethernet (+ VLAN) + IPv4 headers for an address. */

@@ -24,7 +24,7 @@
 namespace homa {
 
 class IpAddress {
-public:
+  public:
     /** The unspecified address "::" (neither family: no peer has it). */
     constexpr IpAddress() noexcept = default;
     /** An IPv4 address, host order (0x0A000001 is 10.0.0.1), held as ::ffff:a.b.c.d.
@@ -58,14 +58,12 @@ public:
         return hi == 0 && mid == kMappedPrefixWord;
     }
     /** The IPv4 address in host order; 0 unless is_ipv4(). */
-    uint32_t ipv4() const noexcept {
-        return is_ipv4() ? low_word() : 0;
-    }
+    uint32_t ipv4() const noexcept { return is_ipv4() ? low_word() : 0; }
     /** The last four bytes in host order (the IPv4 address of a mapped one): what the
      *  timetrace, whose arguments are 32-bit, records of an address. */
     uint32_t low_word() const noexcept {
-        return uint32_t{bytes_[12]} << 24 | uint32_t{bytes_[13]} << 16 |
-               uint32_t{bytes_[14]} << 8 | bytes_[15];
+        return uint32_t{bytes_[12]} << 24 | uint32_t{bytes_[13]} << 16 | uint32_t{bytes_[14]} << 8 |
+               bytes_[15];
     }
     /** True for "::" (the default: no address). */
     bool is_unspecified() const noexcept { return *this == IpAddress(); }
@@ -83,7 +81,7 @@ public:
 
     friend bool operator==(const IpAddress &, const IpAddress &) = default;
 
-private:
+  private:
     // Bytes 8..11 of a mapped address (00 00 ff ff) read as a native-endian word.
     static constexpr uint32_t kMappedPrefixWord =
         std::endian::native == std::endian::little ? 0xFFFF0000u : 0x0000FFFFu;

@@ -26,7 +26,7 @@ constexpr uint64_t client_id(uint64_t id) noexcept { return id & ~uint64_t{1}; }
 
 /** Hands out client ids: even, increasing, never 0 (0 means "new request" in the API). */
 class ClientIdAllocator {
-public:
+  public:
     /** `first` is rounded up to the next even non-zero id. */
     explicit constexpr ClientIdAllocator(uint64_t first = 2) noexcept
         : next_(first < 2 ? 2 : client_id(first + 1)) {}
@@ -38,7 +38,7 @@ public:
         return id;
     }
 
-private:
+  private:
     uint64_t next_;
 };
 

@@ -14,17 +14,17 @@ namespace homa {
 
 /** Why the engine dropped a valid packet (decode failures are counted by the dataplane). */
 enum class EngineDrop : uint8_t {
-    kNoSocket,           ///< DATA for a port nobody bound.
-    kUnknownRpc,         ///< Packet about an RPC this host does not have.
-    kUnexpectedState,    ///< Packet that makes no sense in the RPC's current state.
-    kLengthMismatch,     ///< DATA whose message_length differs from the first packet's.
-    kNoBuffers,          ///< DATA for a message still waiting for bpages (resent later).
-    kTooManyGaps,        ///< Reordering beyond what the gap list tracks.
-    kRpcTableFull,       ///< No room for a new server RPC.
-    kPeerTableFull,      ///< No room for a new peer.
-    kTxQueueFull,        ///< Control packet not queued: TX queue full.
-    kPeerLimit,          ///< DATA that would exceed the peer's server RPC / unacked limit.
-    kPeerShare,          ///< A new message beyond the peer's share of RPC slots (peer_rpc_share).
+    kNoSocket,         ///< DATA for a port nobody bound.
+    kUnknownRpc,       ///< Packet about an RPC this host does not have.
+    kUnexpectedState,  ///< Packet that makes no sense in the RPC's current state.
+    kLengthMismatch,   ///< DATA whose message_length differs from the first packet's.
+    kNoBuffers,        ///< DATA for a message still waiting for bpages (resent later).
+    kTooManyGaps,      ///< Reordering beyond what the gap list tracks.
+    kRpcTableFull,     ///< No room for a new server RPC.
+    kPeerTableFull,    ///< No room for a new peer.
+    kTxQueueFull,      ///< Control packet not queued: TX queue full.
+    kPeerLimit,        ///< DATA that would exceed the peer's server RPC / unacked limit.
+    kPeerShare,        ///< A new message beyond the peer's share of RPC slots (peer_rpc_share).
     kCount,
 };
 inline constexpr size_t kNumEngineDrops = static_cast<size_t>(EngineDrop::kCount);
@@ -46,10 +46,10 @@ struct EngineStats {
     uint64_t grants_sent = 0;
     uint64_t fifo_grants_sent = 0;
     uint64_t granted_bytes = 0;
-    uint64_t pacer_throttled = 0;        ///< Polls that stopped sending because of the pacer.
+    uint64_t pacer_throttled = 0;  ///< Polls that stopped sending because of the pacer.
     uint64_t acks_piggybacked = 0;
     uint64_t need_acks_sent = 0;
-    uint64_t ack_flushes = 0;            ///< ACK packets sent for acks pending a whole tick.
+    uint64_t ack_flushes = 0;  ///< ACK packets sent for acks pending a whole tick.
     uint64_t cutoffs_sent = 0;
     // --- loss recovery ---
     uint64_t resends_sent = 0;           ///< RESEND packets (one per missing range, and probes).
@@ -65,19 +65,19 @@ struct EngineStats {
     uint64_t buffer_waits = 0;           ///< Messages queued because the pool was exhausted.
     uint64_t buffer_waits_resumed = 0;   ///< Of those, later given bpages.
     // --- timers and back-pressure (timer.cc) ---
-    uint64_t timer_ticks = 0;            ///< Ticks run.
-    uint64_t backlog_ticks = 0;          ///< Of those, not counted as silence (note_backlog).
-    uint64_t timer_checks = 0;           ///< RPCs the timer looked at (its work, all ticks).
-    uint64_t timer_budget_deferrals = 0; ///< Peers whose due RPCs waited for the next tick.
-    uint64_t tx_dropped_by_owner = 0;    ///< Packets the owner took and dropped (note_tx_dropped).
-    uint64_t probes_backed_off = 0;      ///< Timer packets delayed by exponential backoff.
+    uint64_t timer_ticks = 0;             ///< Ticks run.
+    uint64_t backlog_ticks = 0;           ///< Of those, not counted as silence (note_backlog).
+    uint64_t timer_checks = 0;            ///< RPCs the timer looked at (its work, all ticks).
+    uint64_t timer_budget_deferrals = 0;  ///< Peers whose due RPCs waited for the next tick.
+    uint64_t tx_dropped_by_owner = 0;     ///< Packets the owner took and dropped (note_tx_dropped).
+    uint64_t probes_backed_off = 0;       ///< Timer packets delayed by exponential backoff.
     // --- hostile and dead peers (docs/security.md) ---
-    uint64_t expired_waiting = 0;        ///< Messages waiting for bpages or grants dropped
-                                         ///< because their peer fell silent.
-    uint64_t evicted = 0;                ///< Incomplete messages evicted for a lighter peer.
+    uint64_t expired_waiting = 0;  ///< Messages waiting for bpages or grants dropped
+                                   ///< because their peer fell silent.
+    uint64_t evicted = 0;          ///< Incomplete messages evicted for a lighter peer.
     uint64_t peers_created = 0;
-    uint64_t peers_reclaimed = 0;        ///< Idle peer entries freed (aged out or reused).
-    uint64_t ack_blocks_exhausted = 0;   ///< Acks sent at once: no pending-ack block free.
+    uint64_t peers_reclaimed = 0;       ///< Idle peer entries freed (aged out or reused).
+    uint64_t ack_blocks_exhausted = 0;  ///< Acks sent at once: no pending-ack block free.
     uint64_t rx(wire::PacketType t) const { return packets_rx[static_cast<uint8_t>(t)]; }
     uint64_t tx(wire::PacketType t) const { return packets_tx[static_cast<uint8_t>(t)]; }
     uint64_t drop(EngineDrop d) const { return drops[static_cast<size_t>(d)]; }

@@ -84,7 +84,7 @@ inline uint64_t trace_clock() noexcept {
  * its engine knows, at its next poll (Linux's sync_freeze), from any thread.
  */
 class TraceFreeze {
-public:
+  public:
     /** `ticks_per_second`: the rate of trace_clock() (rte_get_tsc_hz() when kTraceClockIsTsc,
      *  else 1e9). A 0 is taken as 1e9. */
     explicit TraceFreeze(uint64_t ticks_per_second) noexcept
@@ -115,9 +115,11 @@ public:
     /** Peer FREEZEs ignored (frozen already, or within the hold-off). */
     uint64_t ignored() const noexcept { return ignored_.load(std::memory_order_relaxed); }
     /** Counts sync_freeze() calls; a worker sends FREEZE when it sees this change. */
-    uint64_t sync_requests() const noexcept { return sync_requests_.load(std::memory_order_acquire); }
+    uint64_t sync_requests() const noexcept {
+        return sync_requests_.load(std::memory_order_acquire);
+    }
 
-private:
+  private:
     bool freeze_at(uint64_t now_ticks) noexcept;
 
     alignas(64) std::atomic<bool> frozen_{false};  // read by every record(): its own line
@@ -130,7 +132,7 @@ private:
 
 /** One lcore's ring. */
 class Timetrace {
-public:
+  public:
     struct Record {
         uint64_t ticks = 0;            ///< trace_clock() when recorded.
         const char *format = nullptr;  ///< Static printf format (see the file comment).
@@ -147,7 +149,8 @@ public:
     /** Records an event unless the host is frozen. Owning lcore only; use HOMA_TT(). */
     void record(const char *format, uint32_t a0 = 0, uint32_t a1 = 0, uint32_t a2 = 0,
                 uint32_t a3 = 0) noexcept {
-        if (frozen_.load(std::memory_order_relaxed)) [[unlikely]] return;
+        if (frozen_.load(std::memory_order_relaxed)) [[unlikely]]
+            return;
         uint64_t i = next_.load(std::memory_order_relaxed);
         Record &r = ring_[i & mask_];
         store(r.ticks, trace_clock());
@@ -166,7 +169,7 @@ public:
     /** The records still in the ring, oldest first. Any thread (see the file comment). */
     std::vector<Record> snapshot() const;
 
-private:
+  private:
     Timetrace(uint32_t records, TraceFreeze &freeze);
     template <typename T>
     static void store(T &slot, T v) noexcept {
@@ -204,14 +207,14 @@ std::string format_timetraces(std::span<const TraceSource> rings, const TraceFre
 
 /** Records into `trace` (a Timetrace*, may be nullptr = off): HOMA_TT(tt, "fmt", args...). */
 #if HOMA_TIMETRACE
-#define HOMA_TT(trace, ...)                              \
-    do {                                                 \
+#define HOMA_TT(trace, ...)                                   \
+    do {                                                      \
         if ((trace) != nullptr) (trace)->record(__VA_ARGS__); \
     } while (0)
 #else
 // Compiled out, yet still type-checked, and its arguments still count as used.
-#define HOMA_TT(trace, ...)                                   \
-    do {                                                      \
-        if (false) (trace)->record(__VA_ARGS__);              \
+#define HOMA_TT(trace, ...)                      \
+    do {                                         \
+        if (false) (trace)->record(__VA_ARGS__); \
     } while (0)
 #endif

@@ -71,15 +71,15 @@ inline constexpr uint8_t kLastPacketType = 0x18;
 struct [[gnu::packed]] CommonHeader {
     Be<uint16_t> sport;
     Be<uint16_t> dport;
-    Be<uint32_t> sequence;  ///< DATA: offset of the first payload byte; otherwise 0.
-    uint8_t ack[3];         ///< Unused, 0.
-    uint8_t type;           ///< A PacketType value.
-    uint8_t doff;           ///< High nibble: header length in 4-byte words.
-    uint8_t flags;          ///< 0.
-    Be<uint16_t> window;    ///< 0.
-    Be<uint16_t> checksum;  ///< 0 (only set by Linux when disguising Homa as TCP).
-    Be<uint16_t> urgent;    ///< 0.
-    Be<uint64_t> sender_id; ///< RPC id as its sender knows it.
+    Be<uint32_t> sequence;   ///< DATA: offset of the first payload byte; otherwise 0.
+    uint8_t ack[3];          ///< Unused, 0.
+    uint8_t type;            ///< A PacketType value.
+    uint8_t doff;            ///< High nibble: header length in 4-byte words.
+    uint8_t flags;           ///< 0.
+    Be<uint16_t> window;     ///< 0.
+    Be<uint16_t> checksum;   ///< 0 (only set by Linux when disguising Homa as TCP).
+    Be<uint16_t> urgent;     ///< 0.
+    Be<uint64_t> sender_id;  ///< RPC id as its sender knows it.
 };
 static_assert(sizeof(CommonHeader) == 28);
 static_assert(offsetof(CommonHeader, sport) == 0);
@@ -113,9 +113,9 @@ struct [[gnu::packed]] DataHeader {
     Be<uint32_t> incoming;  ///< Bytes the sender will send without further grants.
     AckEntry ack;           ///< Piggy-backed ack of an earlier RPC; all zero if none.
     Be<uint16_t> cutoff_version;
-    uint8_t retransmit;     ///< 1 if sent in answer to RESEND.
+    uint8_t retransmit;  ///< 1 if sent in answer to RESEND.
     uint8_t pad[3];
-    Be<uint32_t> seg_offset; ///< Offset of this packet's payload in the message.
+    Be<uint32_t> seg_offset;  ///< Offset of this packet's payload in the message.
 };
 static_assert(sizeof(DataHeader) == 56);
 static_assert(offsetof(DataHeader, message_length) == 28);
