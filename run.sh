@@ -21,6 +21,7 @@ FUZZ_BUILD=${HOMA_FUZZ_BUILD_DIR:-build-fuzz}
 ASAN_BUILD=${HOMA_ASAN_BUILD_DIR:-build-asan}
 PACKAGES=(build-essential pkg-config meson ninja-build python3 libdpdk-dev dpdk-dev dpdk
           libgflags-dev libgtest-dev libgmock-dev libnuma-dev clang libclang-rt-14-dev tshark
+          clang-format            # tests/format_check.sh enforces .clang-format
           iproute2 iputils-ping   # the tap and veth tests drive the kernel side with ip and ping
           golang-go)              # go test of the Go package (dataplane/go/homa)
 
