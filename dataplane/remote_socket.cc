@@ -394,7 +394,9 @@ int RemoteSocket::reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg)
     return rc;
 }
 
-int RemoteSocket::reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t request_id) {
+// The part reply_with and post_reply_with share: checks msg and fills a slot with the reply
+// command over msg's bpages. -EINVAL releases msg; on -ENOBUFS (no slot) msg is untouched.
+int RemoteSocket::reply_slot(RemoteMessage &msg, Endpoint dst, uint64_t request_id, Slot **out) {
     if (!open_) return -EBADF;
     if (!msg.valid() || msg.m_.num_bpages == 0) {
         msg.release();
@@ -406,20 +408,30 @@ int RemoteSocket::reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t request
     }
     Slot *slot = take_slot();
     if (slot == nullptr) {
-        msg.release();
         ++stats_.backpressure;
         return -ENOBUFS;
     }
     slot->data = msg.m_;
-    msg.pool_ = nullptr;  // the bpages travel with the command now
-    msg.m_ = homa::Message{};
     auto &c = slot->msg.body<RemoteCommand>();
     c = RemoteCommand{};
     c.handle = handle_;
     c.addr = dst;
     c.id = request_id;
     c.msg = &slot->data;
-    int rc = command(slot, kRemoteReply, true);
+    *out = slot;
+    return 0;
+}
+
+int RemoteSocket::reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t request_id) {
+    Slot *slot = nullptr;
+    int rc = reply_slot(msg, dst, request_id, &slot);
+    if (rc != 0) {
+        msg.release();  // reply_with consumes msg whatever happens
+        return rc;
+    }
+    msg.pool_ = nullptr;  // the bpages travel with the command now
+    msg.m_ = homa::Message{};
+    rc = command(slot, kRemoteReply, true);
     if (rc == -ETIMEDOUT) return rc;
     if (rc == -ENOBUFS) {
         pool_->release(slot->data.bpage_offsets, slot->data.num_bpages, cfg_.pool_cache);
@@ -429,28 +441,10 @@ int RemoteSocket::reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t request
 }
 
 int RemoteSocket::post_reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t request_id) {
-    if (!open_) return -EBADF;
-    if (!msg.valid() || msg.m_.num_bpages == 0) {
-        msg.release();
-        return -EINVAL;
-    }
-    if (request_id == 0) {
-        request_id = msg.id();
-        dst = msg.peer();
-    }
-    Slot *slot = take_slot();
-    if (slot == nullptr) {
-        ++stats_.backpressure;
-        return -ENOBUFS;  // msg stays the caller's
-    }
-    slot->data = msg.m_;
-    auto &c = slot->msg.body<RemoteCommand>();
-    c = RemoteCommand{};
-    c.handle = handle_;
-    c.addr = dst;
-    c.id = request_id;
-    c.msg = &slot->data;
-    int rc = command(slot, kRemoteReply, false);
+    Slot *slot = nullptr;
+    int rc = reply_slot(msg, dst, request_id, &slot);
+    if (rc != 0) return rc;  // -ENOBUFS: msg stays the caller's
+    rc = command(slot, kRemoteReply, false);
     if (rc < 0) {  // the port is full: the command never left, the bpages are still msg's
         free_slot(slot);
         return rc;

@@ -198,6 +198,7 @@ class RemoteSocket {
     Slot *slot_with_copy(std::span<const uint8_t> msg, int *rc);
     int command(Slot *slot, uint16_t op, bool wait);
     void handle_reply(Slot *slot) noexcept;
+    int reply_slot(RemoteMessage &msg, Endpoint dst, uint64_t request_id, Slot **out);
     unsigned drain() noexcept;
     void post_receives() noexcept;
     bool take_ready(uint32_t flags, uint64_t id, RemoteMessage *out) noexcept;
