@@ -153,12 +153,15 @@ namespace detail {
 
 Rpc *find_rpc_of(State &s, uint64_t local_id, uint32_t peer) {
     if (peer == kNil) return nullptr;
-    uint32_t i = s.rpc_index.find({local_id, peer});
+    uint32_t i = s.rpc_index.find({local_id, peer, s.peers[peer].ip_fold});
     return i == kNil ? nullptr : &s.rpcs[i];
 }
 
 Rpc *find_rpc(State &s, uint64_t local_id, const IpAddress &peer_ip) {
-    return find_rpc_of(s, local_id, find_peer(s, peer_ip));
+    const uint32_t peer = find_peer(s, peer_ip);
+    if (peer == kNil) return nullptr;
+    uint32_t i = s.rpc_index.find({local_id, peer, peer_ip.fold32()});
+    return i == kNil ? nullptr : &s.rpcs[i];
 }
 
 uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t peer_port,
@@ -166,7 +169,7 @@ uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t pee
     if (s.free_rpcs == kNil) return kNil;
     uint32_t idx = s.free_rpcs;
     Rpc &r = s.rpcs[idx];
-    RpcKey key{id, peer};
+    RpcKey key{id, peer, s.peers[peer].ip_fold};
     if (!s.rpc_index.insert(key, idx)) return kNil;
     s.free_rpcs = r.next_free;
     s.rpcs_high_water = std::max(s.rpcs_high_water, idx + 1);
@@ -503,19 +506,14 @@ int Engine::abort(SocketId sid, uint64_t id, int error, uint64_t /*now_ns*/) {
 namespace {
 
 // The RPCs a packet will look up: its own, and for DATA the one its piggy-backed ack frees.
-// A hint: the peer slot is the last one found if it matches, else the one whose hash matches
-// (probable, without reading the peer).
-uint32_t keys_of(const State &s, const wire::PacketView &v, RpcKey keys[2]) {
-    const IpAddress src = v.src_addr();
-    uint32_t peer = s.peer_hint;
-    if (peer == kNil || !s.peers[peer].in_use || !(s.peers[peer].ip == src)) {
-        peer = s.peer_index.probable({src});
-    }
-    if (peer == kNil) return 0;
-    keys[0] = {wire::local_id(v.common().sender_id.get()), peer};
+// Only their hashes are needed (prefetch, probable), and those come from the header alone:
+// no peer lookup.
+uint32_t keys_of(const wire::PacketView &v, RpcKey keys[2]) {
+    const uint32_t bits = v.src_fold32();
+    keys[0] = {wire::local_id(v.common().sender_id.get()), kNil, bits};
     const wire::DataHeader *d = v.data();
     if (d == nullptr || d->ack.client_id.get() == 0) return 1;
-    keys[1] = {wire::local_id(d->ack.client_id.get()), peer};
+    keys[1] = {wire::local_id(d->ack.client_id.get()), kNil, bits};
     return 2;
 }
 
@@ -523,13 +521,13 @@ uint32_t keys_of(const State &s, const wire::PacketView &v, RpcKey keys[2]) {
 
 void Engine::prefetch_index(const wire::PacketView &v) const noexcept {
     RpcKey keys[2];
-    for (uint32_t k = 0, n = keys_of(*s_, v, keys); k < n; ++k) s_->rpc_index.prefetch(keys[k]);
+    for (uint32_t k = 0, n = keys_of(v, keys); k < n; ++k) s_->rpc_index.prefetch(keys[k]);
 }
 
 void Engine::prefetch_rpc(const wire::PacketView &v) const noexcept {
     const State &s = *s_;
     RpcKey keys[2];
-    for (uint32_t k = 0, n = keys_of(s, v, keys); k < n; ++k) {
+    for (uint32_t k = 0, n = keys_of(v, keys); k < n; ++k) {
         uint32_t i = s.rpc_index.probable(keys[k]);
         if (i == kNil) continue;
         const auto *p = reinterpret_cast<const char *>(&s.rpcs[i]);

@@ -34,7 +34,9 @@
 //   is found by its 16-byte address (IPv4 peers IPv4-mapped, ip_address.h). The slot, not the
 //   address, is in the RPC key so that the key and the RPC index stay as small as they were
 //   with 32-bit IPv4 keys; a peer's slot cannot change while it has RPCs (peer_table.cc frees
-//   only idle peers). Client ids are unique per host (engines on one host get disjoint id
+//   only idle peers). The key's hash mixes the id with a 32-bit fold of the address, not the
+//   slot, so the RX burst's prefetches need only the header (an IPv4 packet's costs no more
+//   than with IPv4 keys). Client ids are unique per host (engines on one host get disjoint id
 //   sequences through first_client_id / id_stride), as in Linux.
 #pragma once
 
@@ -57,12 +59,15 @@ inline constexpr uint32_t kNil = UINT32_MAX;
 
 struct RpcKey {
     uint64_t id = 0;
-    uint32_t peer = 0;  ///< Slot in State::peers.
+    uint32_t peer = 0;       ///< Slot in State::peers.
+    uint32_t peer_bits = 0;  ///< The peer's IpAddress::fold32(): what the hash uses.
     bool operator==(const RpcKey &) const = default;
     // Consecutive ids of one peer (ids are allocated in sequence) land one cache line (8 slots)
     // apart: lookups walk memory in order, which the prefetcher follows, and probe runs stay
-    // short; the peer's slot spreads different peers apart. See flat_index.h.
-    uint64_t hash() const noexcept { return ((id >> 1) << 3) + mix64(peer); }
+    // short; the peer's address spreads different peers apart. See flat_index.h. The hash uses
+    // the address, not the slot, so that a packet's lookups can be prefetched from its header
+    // alone, before its peer is looked up (engine.cc, keys_of).
+    uint64_t hash() const noexcept { return ((id >> 1) << 3) + mix64(peer_bits); }
 };
 
 struct PeerKey {
@@ -184,7 +189,8 @@ struct alignas(64) Rpc : RpcHot {
 };
 
 struct Peer {
-    IpAddress ip;  ///< IPv4-mapped for an IPv4 peer.
+    IpAddress ip;          ///< IPv4-mapped for an IPv4 peer.
+    uint32_t ip_fold = 0;  ///< ip.fold32(), kept for the RPC keys (RpcKey::peer_bits).
     std::array<uint32_t, wire::kNumPriorities> cutoffs = wire::kDefaultUnschedCutoffs;
     uint16_t cutoff_version = 0;  ///< Version of the cutoffs this peer sent us (0: defaults).
     uint64_t cutoffs_sent_tick = UINT64_MAX;  ///< Tick of our last CUTOFFS to this peer.
@@ -256,10 +262,12 @@ struct Engine::State {
 
     std::vector<detail::Peer> peers;  ///< Slots; reserved for max_peers, grown on demand.
     detail::FlatIndex<detail::PeerKey, PeerKeyOf> peer_index;
-    /// The slot find_peer last found: a burst's packets mostly come from one peer, and
-    /// comparing its 16 bytes is cheaper than hashing them and probing the index. A hint
-    /// only: checked against the slot (in use, same address) before it is believed.
+    /// The slot find_peer last found and its address: a burst's packets mostly come from one
+    /// peer, and comparing 16 bytes is cheaper than hashing them and probing the index. The
+    /// address is kept here, not read from the slot, so a hit touches no peer entry;
+    /// release_peer clears the hint when it frees that slot.
     mutable uint32_t peer_hint = detail::kNil;
+    mutable IpAddress peer_hint_ip;
     uint32_t free_peers = detail::kNil;  ///< Reclaimed slots (chained through idle_next).
     uint32_t idle_head = detail::kNil;   ///< Idle peers, least recently idle first.
     uint32_t idle_tail = detail::kNil;

@@ -42,6 +42,7 @@ void release_peer(State &s, uint32_t pi) {
     Peer &p = s.peers[pi];
     assert(p.in_use && p.rpcs == 0 && p.num_acks == 0 && p.watch_head == kNil && !p.ack_listed);
     idle_unlink(s, pi);
+    if (s.peer_hint == pi) s.peer_hint = kNil;
     s.peer_index.erase({p.ip});
     p = Peer{};
     p.idle_next = s.free_peers;
@@ -53,10 +54,12 @@ void release_peer(State &s, uint32_t pi) {
 }  // namespace
 
 uint32_t find_peer(const State &s, const IpAddress &ip) {
-    uint32_t h = s.peer_hint;
-    if (h != kNil && s.peers[h].in_use && s.peers[h].ip == ip) return h;
+    if (s.peer_hint != kNil && s.peer_hint_ip == ip) return s.peer_hint;
     uint32_t i = s.peer_index.find({ip});
-    if (i != kNil) s.peer_hint = i;
+    if (i != kNil) {
+        s.peer_hint = i;
+        s.peer_hint_ip = ip;
+    }
     return i;
 }
 
@@ -84,8 +87,11 @@ uint32_t get_peer(State &s, const IpAddress &ip) {
     Peer &p = s.peers[i];
     p = Peer{};
     p.ip = ip;
+    p.ip_fold = ip.fold32();
     p.in_use = true;
     p.heard = s.quiet;
+    s.peer_hint = i;  // the packets after a new peer's first are mostly its own
+    s.peer_hint_ip = ip;
     ++s.live_peers;
     ++s.stats.peers_created;
     // Idle until something holds it: a peer made for a packet that then creates nothing is

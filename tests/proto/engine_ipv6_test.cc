@@ -45,6 +45,13 @@ TEST(IpAddress, Ipv4IsHeldIpv4Mapped) {
     near[7] = 1;
     EXPECT_FALSE(IpAddress::ipv6(near).is_ipv4());
     EXPECT_NE(v6(1), v6(2));
+    for (size_t i = 0; i < 16; ++i) {  // == compares words: a difference in any byte counts
+        wire::Ipv6Addr other = mapped;
+        other[i] ^= 0x40;
+        EXPECT_NE(IpAddress::ipv6(other), a) << "byte " << i;
+    }
+    const uint8_t header_bytes[4] = {10, 0, 0, 1};  // as an IPv4 header holds 10.0.0.1
+    EXPECT_EQ(IpAddress::ipv4_network(header_bytes), a);
     EXPECT_NE(v6(1).hash_bits(), v6(2).hash_bits());
     EXPECT_NE(IpAddress(0x0A000001).hash_bits(), IpAddress(0x0A000002).hash_bits());
 }

@@ -452,6 +452,39 @@ TEST(Hostile, SpoofedSourceFloodBeyondPeerTable_NewClientServed) {
     EXPECT_LE(factor, 3.0);  // the reply, and a NEED_ACK or two before it is freed
 }
 
+// Guards: the hint of find_peer (peer_table.cc) is forgotten when its peer's slot is freed.
+// Otherwise a peer that comes back after its entry was reclaimed is "found" in the freed slot
+// (no longer in the table), and its new RPC hangs off an entry that holds no address.
+TEST(Hostile, ReclaimedPeerReturns_GetsAFreshEntry) {
+    EngineConfig cfg = hostile_config();
+    SimNetwork net;
+    SimHost &s = net.add_host(kServerIp, cfg);
+    EchoServer server(s, kPort);
+    Injector inject(net, kServerIp);
+    std::vector<uint8_t> one{0x42};
+    const uint32_t peer = kSpoofBase;
+    auto count_replies = [&] {
+        return std::count_if(net.log().begin(), net.log().end(), [&](auto &p) {
+            return p.dst_ip == peer && p.type == PacketType::kData;
+        });
+    };
+    for (uint64_t id : {2, 4}) {
+        inject.send(peer, first_data(id, 1, 1), one);
+        ASSERT_TRUE(net.run_until([&] {
+            server.serve(net.now());
+            return count_replies() == static_cast<long>(id / 2);  // the reply reached it
+        })) << "request "
+            << id;
+        EXPECT_EQ(s.engine.live_peers(), 1u) << "request " << id;
+        wire::Acks ack;
+        ack.common = {.sport = 0x9000, .dport = kPort, .sender_id = id};
+        inject.send(peer, ack);  // frees the reply: the peer is idle, then reclaimed
+        ticks_to_idle(net, s, server, 0);
+        ASSERT_EQ(s.engine.live_peers(), 0u);
+    }
+    EXPECT_EQ(s.engine.stats().peers_created, 2u);
+}
+
 // ----- peers at datacenter scale -----
 
 // Guards: the peer table's size (2^17 by default; it was a fixed 1,024) and the reclaiming of

@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "homa/proto/frame.h"
@@ -104,10 +105,17 @@ class PacketView {
     /** Source and destination of either family, IPv4 ones IPv4-mapped (::ffff:a.b.c.d), as
      *  Linux's skb_canonical_ipv6_saddr gives them: the engine keys peers by these. */
     IpAddress src_addr() const noexcept {
-        return ip6_ ? IpAddress::ipv6(ip6_->src) : IpAddress(ip_->src.get());
+        return ip6_ ? IpAddress::ipv6(ip6_->src) : IpAddress::ipv4_network(&ip_->src);
+    }
+    /** src_addr().fold32(), without building the address (the RPC index's prefetch hash). */
+    uint32_t src_fold32() const noexcept {
+        if (ip6_) return IpAddress::ipv6(ip6_->src).fold32();
+        uint32_t w;
+        std::memcpy(&w, &ip_->src, 4);
+        return IpAddress::ipv4_fold32(w);
     }
     IpAddress dst_addr() const noexcept {
-        return ip6_ ? IpAddress::ipv6(ip6_->dst) : IpAddress(ip_->dst.get());
+        return ip6_ ? IpAddress::ipv6(ip6_->dst) : IpAddress::ipv4_network(&ip_->dst);
     }
     /** Bytes from the start of the frame to the Homa header. */
     size_t homa_offset() const noexcept { return homa_offset_; }
