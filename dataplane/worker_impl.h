@@ -120,7 +120,9 @@ uint64_t read_clock_ns(Worker::Impl &w);
 
 /** True if the worker has an IPv6 address and `ip` (network order) is it. */
 inline bool is_local6(const Worker::Impl &w, const uint8_t *ip) {
-    return w.cfg.local_ip6 != wire::Ipv6Addr{} && std::memcmp(ip, w.cfg.local_ip6.data(), 16) == 0;
+    // IpAddress compares words; memcmp here was a call per frame sent.
+    const IpAddress local = IpAddress::ipv6(w.cfg.local_ip6);
+    return !local.is_unspecified() && IpAddress::ipv6(ip) == local;
 }
 /** True if a packet to `ip` is for this host itself (looped back, never on the wire). */
 inline bool is_local(const Worker::Impl &w, const IpAddress &ip) {
