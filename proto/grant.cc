@@ -25,8 +25,11 @@
 // A message whose sender has not sent most of its FIFO grants is passed over for the next
 // oldest (as Linux), so that one busy sender cannot pile up the receiver's max_incoming.
 // Grants smaller than one packet are withheld (unless they finish the message) to save packets.
-// A message leaves the grant set once fully granted; it stays in total_incoming until its last
-// byte arrives (or it is freed).
+// A fully granted message gets no more grants, but it keeps its place and SRPT rank in the grant
+// set (and in total_incoming) until its last byte arrives (or it stalls or is freed), as in
+// Linux: while its granted bytes are on the way, longer messages are granted below them. When
+// it left at its last grant, the next message took rank 0 and the top level, and the shorter
+// message's last packets waited behind its bytes in the switch (docs/sim.md, finding 7).
 //
 // Stalled senders (issue 14: a flood of messages that sent their first packet and nothing more
 // held max_incoming and the active set, and others got no grant for a second): when the timer
@@ -135,6 +138,7 @@ void rebalance(State &s) {
 
 void fifo_unlink(State &s, uint32_t idx) {
     MsgIn &in = s.rpcs[idx].in;
+    if (in.fifo_prev == kNil && s.fifo_head != idx) return;  // not linked (fully granted)
     if (in.fifo_prev == kNil) {
         s.fifo_head = in.fifo_next;
     } else {
@@ -254,10 +258,7 @@ void grantable_received(State &s, uint32_t idx) {
     // (homa-sim found a message waiting forever for that update).
     s.grants_dirty = true;
     if (!in.grantable) return;
-    if (in.granted >= in.length) {
-        leave_grant_set(s, idx);  // the sender announced everything (unscheduled)
-        return;
-    }
+    if (in.granted >= in.length) fifo_unlink(s, idx);  // the sender announced everything
     // bytes_remaining only shrinks, so the message can only move up in rank.
     if (in.grant_active) {
         auto &v = s.grant_active;
@@ -276,7 +277,6 @@ void update_grants(State &s, uint64_t now_ns) {
     auto active = static_cast<uint32_t>(s.grant_active.size());
     uint64_t window = c.window ? c.window : c.max_incoming / (active + 1);
     const uint64_t cap = peer_incoming_cap(s);
-    bool finished_any = false;
     for (uint32_t rank = 0; rank < active; ++rank) {
         uint32_t idx = s.grant_active[rank];
         Rpc &r = s.rpcs[idx];
@@ -297,18 +297,7 @@ void update_grants(State &s, uint64_t now_ns) {
         s.fifo_credit += inc * c.grant_fifo_fraction;
         s.stats.granted_bytes += inc;
         send_grant(s, r, priority, rank, now_ns);
-        finished_any |= in.granted >= in.length;
-    }
-    if (finished_any) {
-        // Fully granted messages make room for the next ones (granted on the next update).
-        for (size_t i = 0; i < s.grant_active.size();) {
-            uint32_t idx = s.grant_active[i];
-            if (s.rpcs[idx].in.granted >= s.rpcs[idx].in.length) {
-                leave_grant_set(s, idx);
-            } else {
-                ++i;
-            }
-        }
+        if (in.granted >= in.length) fifo_unlink(s, idx);  // still ranked: see the notes
     }
 
     uint64_t fifo_cost = uint64_t{c.fifo_grant_increment} * 1000;
@@ -328,7 +317,7 @@ void update_grants(State &s, uint64_t now_ns) {
     // the oldest message's own rank it did when that message ranked first (homa-sim, W5 at
     // 80 %, smallest half's p99: 2.62 before, 2.26 by rank, 2.12 here; docs/sim.md finding 4).
     send_grant(s, r, 0, kFifoRank, now_ns);
-    if (r.in.granted >= r.in.length) leave_grant_set(s, oldest);
+    if (r.in.granted >= r.in.length) fifo_unlink(s, oldest);
 }
 
 void handle_grant(State &s, const wire::PacketView &v) {
