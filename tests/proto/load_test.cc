@@ -2,8 +2,8 @@
 // service rate is limited with 10^3..10^5 RPCs outstanding from one client; a port that stops
 // taking frames for 50 ms; one ACK that frees every server RPC it lists; grant priorities by
 // rank (kept until a message's last byte arrives), and the FIFO share's below them and passing
-// over a sender that does not send. Each test
-// names the mechanism it guards (timer.cc, ack.cc, grant.cc).
+// over a sender that does not send. Each test names the mechanism it guards (timer.cc, ack.cc,
+// grant.cc).
 #include <gtest/gtest.h>
 
 #include <algorithm>
