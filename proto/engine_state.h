@@ -110,16 +110,16 @@ struct MsgIn {
     uint32_t num_bpages = 0;       ///< Valid entries of RpcBulk::bpages.
     uint32_t num_gaps = 0;         ///< Valid entries of RpcBulk::gaps.
     uint64_t seq = 0;              ///< Arrival order of the first packet (SRPT ties, FIFO).
-    bool grantable = false;        ///< Ranked for grants (also once fully granted, until
-                                   ///< its last byte): the active set or grant_rest (grant.cc).
+    bool grantable = false;        ///< Needs grants: in the active set or grant_rest (grant.cc).
     bool grant_active = false;     ///< Of those, in State::grant_active.
+    bool grant_inflight = false;   ///< Fully granted, bytes still coming: State::grant_inflight.
     bool scheduled = false;        ///< Counted in State::total_incoming (grant.cc).
     bool waiting = false;          ///< length known, no bpages yet: in State::buffer_waiters.
     bool stalled = false;          ///< Sender silent on granted bytes: out of the grant set
                                    ///< and of total_incoming until its next DATA (grant.cc).
     uint8_t sched_priority = 0;
     uint32_t incoming = 0;            ///< This message's share of State::total_incoming.
-    uint32_t fifo_prev = UINT32_MAX;  ///< Chain of messages needing grants, oldest first.
+    uint32_t fifo_prev = UINT32_MAX;  ///< Chain of grantable messages, oldest first.
     uint32_t fifo_next = UINT32_MAX;
 };
 
@@ -279,10 +279,12 @@ struct Engine::State {
     uint16_t next_client_port = wire::kFirstClientPort;
     uint64_t next_client_id = 2;
 
-    // Grants (grant.cc): the max_overcommit best ranked messages (needing grants, or fully
-    // granted with bytes still to come), SRPT order, and the rest in a heap; a FIFO chain of
-    // those still needing grants for the oldest-first share.
+    // Grants (grant.cc): the max_overcommit best messages needing grants, SRPT order, and the
+    // rest in a heap; a FIFO chain of all of them for the oldest-first share.
     std::vector<uint32_t> grant_active;
+    /// Fully granted messages whose granted bytes are still on the way, SRPT order, at most
+    /// max_overcommit: they get no grants and hold no slot, but rank in the priorities.
+    std::vector<uint32_t> grant_inflight;
     detail::IndexHeap grant_rest;  ///< Keyed by srpt_key().
     uint32_t fifo_head = detail::kNil;
     uint32_t fifo_tail = detail::kNil;

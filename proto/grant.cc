@@ -25,11 +25,15 @@
 // A message whose sender has not sent most of its FIFO grants is passed over for the next
 // oldest (as Linux), so that one busy sender cannot pile up the receiver's max_incoming.
 // Grants smaller than one packet are withheld (unless they finish the message) to save packets.
-// A fully granted message gets no more grants, but it keeps its place and SRPT rank in the grant
-// set (and in total_incoming) until its last byte arrives (or it stalls or is freed), as in
-// Linux: while its granted bytes are on the way, longer messages are granted below them. When
-// it left at its last grant, the next message took rank 0 and the top level, and the shorter
-// message's last packets waited behind its bytes in the switch (docs/sim.md, finding 7).
+// A message leaves the grant set once fully granted; it stays in total_incoming until its last
+// byte arrives (or it is freed). Until then it still ranks for priorities (`grant_inflight`, at
+// most max_overcommit of them): the active messages' ranks count the in-flight ones ahead of
+// them, so a longer message is granted below a shorter one's bytes still on the way. When it
+// dropped out of the ranking at its last grant, the next message took rank 0 and the top level,
+// and the shorter message's last packets waited behind its bytes in the receiver's switch port
+// (docs/sim.md, finding 7). Linux keeps such an RPC in its active set, slot included; holding
+// no slot here keeps a message whose granted bytes were lost from holding back the others
+// until the timer asks for them (tests/proto/loss_test.cc lost half its throughput so).
 //
 // Stalled senders (issue 14: a flood of messages that sent their first packet and nothing more
 // held max_incoming and the active set, and others got no grant for a second): when the timer
@@ -101,9 +105,9 @@ bool before(const State &s, uint32_t a, uint32_t b) { return srpt_before(s.rpcs[
 
 bool key_before(const State &s, uint64_t key, uint32_t b) { return key < srpt_key(s.rpcs[b]); }
 
-// Moves active entry `pos` towards the front while it ranks ahead of its neighbour.
-void bubble_up(State &s, size_t pos) {
-    auto &v = s.grant_active;
+// Moves entry `pos` of `v` (grant_active or grant_inflight) towards the front while it ranks
+// ahead of its neighbour.
+void bubble_up(State &s, std::vector<uint32_t> &v, size_t pos) {
     while (pos > 0 && before(s, v[pos], v[pos - 1])) {
         std::swap(v[pos], v[pos - 1]);
         --pos;
@@ -113,7 +117,7 @@ void bubble_up(State &s, size_t pos) {
 void activate(State &s, uint32_t idx) {
     s.grant_active.push_back(idx);
     s.rpcs[idx].in.grant_active = true;
-    bubble_up(s, s.grant_active.size() - 1);
+    bubble_up(s, s.grant_active, s.grant_active.size() - 1);
 }
 
 // Keeps the active set full with the best messages: promotes from the heap while there is
@@ -138,7 +142,6 @@ void rebalance(State &s) {
 
 void fifo_unlink(State &s, uint32_t idx) {
     MsgIn &in = s.rpcs[idx].in;
-    if (in.fifo_prev == kNil && s.fifo_head != idx) return;  // not linked (fully granted)
     if (in.fifo_prev == kNil) {
         s.fifo_head = in.fifo_next;
     } else {
@@ -167,6 +170,34 @@ void leave_grant_set(State &s, uint32_t idx) {
     }
     rebalance(s);
     s.grants_dirty = true;
+}
+
+// A fully granted message starts waiting for its last bytes; among the max_overcommit best
+// only (one ranked below all of those cannot lower anyone's priority).
+void inflight_add(State &s, uint32_t idx) {
+    auto &v = s.grant_inflight;
+    if (v.size() >= s.cfg.max_overcommit) {
+        if (v.empty() || !before(s, idx, v.back())) return;
+        s.rpcs[v.back()].in.grant_inflight = false;
+        v.pop_back();
+    }
+    v.push_back(idx);
+    s.rpcs[idx].in.grant_inflight = true;
+    bubble_up(s, v, v.size() - 1);
+}
+
+void inflight_remove(State &s, uint32_t idx) {
+    MsgIn &in = s.rpcs[idx].in;
+    if (!in.grant_inflight) return;
+    in.grant_inflight = false;
+    auto &v = s.grant_inflight;
+    v.erase(std::find(v.begin(), v.end(), idx));  // at most max_overcommit entries
+}
+
+// Fully granted: out of the grant set, still ranked while its bytes come.
+void fully_granted(State &s, uint32_t idx) {
+    leave_grant_set(s, idx);
+    if (s.rpcs[idx].in.bytes_remaining > 0) inflight_add(s, idx);
 }
 
 // The scheduled priority of SRPT rank `rank` among `active` granted messages: rank 0 gets
@@ -224,6 +255,7 @@ void grantable_add(State &s, uint32_t idx) {
 void grantable_remove(State &s, uint32_t idx) {
     MsgIn &in = s.rpcs[idx].in;
     leave_grant_set(s, idx);
+    inflight_remove(s, idx);
     if (in.scheduled) {
         set_incoming(s, s.rpcs[idx], 0);
         in.scheduled = false;
@@ -235,6 +267,7 @@ void grant_stalled(State &s, uint32_t idx) {
     if (!in.scheduled || in.stalled) return;
     in.stalled = true;
     leave_grant_set(s, idx);
+    inflight_remove(s, idx);  // its bytes are not coming
     recount(s, s.rpcs[idx]);
     s.grants_dirty = true;
 }
@@ -257,12 +290,19 @@ void grantable_received(State &s, uint32_t idx) {
     // Bytes of a fully granted message arriving free room under max_incoming for the others
     // (homa-sim found a message waiting forever for that update).
     s.grants_dirty = true;
+    if (in.grant_inflight) {
+        auto &v = s.grant_inflight;  // bytes_remaining only shrinks: it can only move up
+        bubble_up(s, v, static_cast<size_t>(std::find(v.begin(), v.end(), idx) - v.begin()));
+    }
     if (!in.grantable) return;
-    if (in.granted >= in.length) fifo_unlink(s, idx);  // the sender announced everything
+    if (in.granted >= in.length) {
+        fully_granted(s, idx);  // the sender announced everything (unscheduled)
+        return;
+    }
     // bytes_remaining only shrinks, so the message can only move up in rank.
     if (in.grant_active) {
         auto &v = s.grant_active;
-        bubble_up(s, static_cast<size_t>(std::find(v.begin(), v.end(), idx) - v.begin()));
+        bubble_up(s, v, static_cast<size_t>(std::find(v.begin(), v.end(), idx) - v.begin()));
     } else {
         s.grant_rest.update(idx, srpt_key(s.rpcs[idx]));
         rebalance(s);
@@ -277,11 +317,19 @@ void update_grants(State &s, uint64_t now_ns) {
     auto active = static_cast<uint32_t>(s.grant_active.size());
     uint64_t window = c.window ? c.window : c.max_incoming / (active + 1);
     const uint64_t cap = peer_incoming_cap(s);
-    for (uint32_t rank = 0; rank < active; ++rank) {
-        uint32_t idx = s.grant_active[rank];
+    bool finished_any = false;
+    // Ranks count the fully granted messages still receiving that rank ahead (both lists are in
+    // SRPT order, so one merge walk).
+    const auto &inflight = s.grant_inflight;
+    const auto ranked = static_cast<uint32_t>(active + inflight.size());
+    size_t ahead = 0;
+    for (uint32_t i = 0; i < active; ++i) {
+        uint32_t idx = s.grant_active[i];
+        while (ahead < inflight.size() && before(s, inflight[ahead], idx)) ++ahead;
+        const auto rank = static_cast<uint32_t>(i + ahead);
         Rpc &r = s.rpcs[idx];
         MsgIn &in = r.in;
-        uint8_t priority = rank_priority(c, rank, active);
+        uint8_t priority = rank_priority(c, rank, ranked);
         uint64_t target = std::min<uint64_t>(in.length, uint64_t{received(in)} + window);
         if (target <= in.granted) continue;
         // What peers hold beyond their share does not count against the others.
@@ -297,7 +345,18 @@ void update_grants(State &s, uint64_t now_ns) {
         s.fifo_credit += inc * c.grant_fifo_fraction;
         s.stats.granted_bytes += inc;
         send_grant(s, r, priority, rank, now_ns);
-        if (in.granted >= in.length) fifo_unlink(s, idx);  // still ranked: see the notes
+        finished_any |= in.granted >= in.length;
+    }
+    if (finished_any) {
+        // Fully granted messages make room for the next ones (granted on the next update).
+        for (size_t i = 0; i < s.grant_active.size();) {
+            uint32_t idx = s.grant_active[i];
+            if (s.rpcs[idx].in.granted >= s.rpcs[idx].in.length) {
+                fully_granted(s, idx);
+            } else {
+                ++i;
+            }
+        }
     }
 
     uint64_t fifo_cost = uint64_t{c.fifo_grant_increment} * 1000;
@@ -317,7 +376,7 @@ void update_grants(State &s, uint64_t now_ns) {
     // the oldest message's own rank it did when that message ranked first (homa-sim, W5 at
     // 80 %, smallest half's p99: 2.62 before, 2.26 by rank, 2.12 here; docs/sim.md finding 4).
     send_grant(s, r, 0, kFifoRank, now_ns);
-    if (r.in.granted >= r.in.length) fifo_unlink(s, oldest);
+    if (r.in.granted >= r.in.length) fully_granted(s, oldest);
 }
 
 void handle_grant(State &s, const wire::PacketView &v) {
