@@ -349,7 +349,8 @@ INSTANTIATE_TEST_SUITE_P(Load, FifoGrantPriority, ::testing::Values(true, false)
 // When it left the ranking at its last grant, the next message took rank 0 and the top level:
 // homa-sim (W5 90 %, seed 2) found a 20 KB message's last four packets queued in the receiver's
 // switch port at priority 6 behind a 1 MB message's, granted at 6 after it (docs/sim.md finding
-// 7). As Linux, which keeps an RPC in its active set until it is fully received.
+// 7). Linux keeps such an RPC in its active set; here it ranks without holding a slot (a slot
+// held by lost bytes cost loss_test half its throughput).
 TEST(Load, FullyGrantedMessageKeepsItsRankUntilItsBytesArrive) {
     EngineConfig cfg = test_config();
     cfg.local_ip = kServerIp;
