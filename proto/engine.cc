@@ -114,6 +114,7 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
     sockets.resize(cfg.max_sockets);
     socket_by_port.assign(65536, kNil);
     grant_active.reserve(cfg.max_overcommit);
+    grant_inflight.reserve(cfg.max_overcommit);
     tx.reserve(cfg.tx_queue_packets);
     completions.reserve(cfg.max_rpcs);
     next_client_id = cfg.first_client_id;

@@ -117,6 +117,7 @@ struct MsgIn {
     uint64_t seq = 0;              ///< Arrival order of the first packet (SRPT ties, FIFO).
     bool grantable = false;        ///< Needs grants: in the active set or grant_rest (grant.cc).
     bool grant_active = false;     ///< Of those, in State::grant_active.
+    bool grant_inflight = false;   ///< Fully granted, bytes still coming: State::grant_inflight.
     bool scheduled = false;        ///< Counted in State::total_incoming (grant.cc).
     bool waiting = false;          ///< length known, no bpages yet: in State::buffer_waiters.
     bool stalled = false;          ///< Sender silent on granted bytes: out of the grant set
@@ -289,6 +290,9 @@ struct Engine::State {
     // Grants (grant.cc): the max_overcommit best messages needing grants, SRPT order, and the
     // rest in a heap; a FIFO chain of all of them for the oldest-first share.
     std::vector<uint32_t> grant_active;
+    /// Fully granted messages whose granted bytes are still on the way, SRPT order, at most
+    /// max_overcommit: they get no grants and hold no slot, but rank in the priorities.
+    std::vector<uint32_t> grant_inflight;
     detail::IndexHeap grant_rest;  ///< Keyed by srpt_key().
     uint32_t fifo_head = detail::kNil;
     uint32_t fifo_tail = detail::kNil;

@@ -22,9 +22,18 @@
 // still needs grants (the head of a FIFO chain kept in arrival order) gets that increment, at
 // the lowest scheduled priority (Linux sends it near the top; here that let 50 KB of the
 // oldest, usually longest, message overtake shorter messages' data in the switch: docs/sim.md).
+// A message whose sender has not sent most of its FIFO grants is passed over for the next
+// oldest (as Linux), so that one busy sender cannot pile up the receiver's max_incoming.
 // Grants smaller than one packet are withheld (unless they finish the message) to save packets.
 // A message leaves the grant set once fully granted; it stays in total_incoming until its last
-// byte arrives (or it is freed).
+// byte arrives (or it is freed). Until then it still ranks for priorities (`grant_inflight`, at
+// most max_overcommit of them): the active messages' ranks count the in-flight ones ahead of
+// them, so a longer message is granted below a shorter one's bytes still on the way. When it
+// dropped out of the ranking at its last grant, the next message took rank 0 and the top level,
+// and the shorter message's last packets waited behind its bytes in the receiver's switch port
+// (docs/sim.md, finding 7). Linux keeps such an RPC in its active set, slot included; holding
+// no slot here keeps a message whose granted bytes were lost from holding back the others
+// until the timer asks for them (tests/proto/loss_test.cc lost half its throughput so).
 //
 // Stalled senders (issue 14: a flood of messages that sent their first packet and nothing more
 // held max_incoming and the active set, and others got no grant for a second): when the timer
@@ -96,9 +105,9 @@ bool before(const State &s, uint32_t a, uint32_t b) { return srpt_before(s.rpcs[
 
 bool key_before(const State &s, uint64_t key, uint32_t b) { return key < srpt_key(s.rpcs[b]); }
 
-// Moves active entry `pos` towards the front while it ranks ahead of its neighbour.
-void bubble_up(State &s, size_t pos) {
-    auto &v = s.grant_active;
+// Moves entry `pos` of `v` (grant_active or grant_inflight) towards the front while it ranks
+// ahead of its neighbour.
+void bubble_up(State &s, std::vector<uint32_t> &v, size_t pos) {
     while (pos > 0 && before(s, v[pos], v[pos - 1])) {
         std::swap(v[pos], v[pos - 1]);
         --pos;
@@ -108,7 +117,7 @@ void bubble_up(State &s, size_t pos) {
 void activate(State &s, uint32_t idx) {
     s.grant_active.push_back(idx);
     s.rpcs[idx].in.grant_active = true;
-    bubble_up(s, s.grant_active.size() - 1);
+    bubble_up(s, s.grant_active, s.grant_active.size() - 1);
 }
 
 // Keeps the active set full with the best messages: promotes from the heap while there is
@@ -163,6 +172,34 @@ void leave_grant_set(State &s, uint32_t idx) {
     s.grants_dirty = true;
 }
 
+// A fully granted message starts waiting for its last bytes; among the max_overcommit best
+// only (one ranked below all of those cannot lower anyone's priority).
+void inflight_add(State &s, uint32_t idx) {
+    auto &v = s.grant_inflight;
+    if (v.size() >= s.cfg.max_overcommit) {
+        if (v.empty() || !before(s, idx, v.back())) return;
+        s.rpcs[v.back()].in.grant_inflight = false;
+        v.pop_back();
+    }
+    v.push_back(idx);
+    s.rpcs[idx].in.grant_inflight = true;
+    bubble_up(s, v, v.size() - 1);
+}
+
+void inflight_remove(State &s, uint32_t idx) {
+    MsgIn &in = s.rpcs[idx].in;
+    if (!in.grant_inflight) return;
+    in.grant_inflight = false;
+    auto &v = s.grant_inflight;
+    v.erase(std::find(v.begin(), v.end(), idx));  // at most max_overcommit entries
+}
+
+// Fully granted: out of the grant set, still ranked while its bytes come.
+void fully_granted(State &s, uint32_t idx) {
+    leave_grant_set(s, idx);
+    if (s.rpcs[idx].in.bytes_remaining > 0) inflight_add(s, idx);
+}
+
 // The scheduled priority of SRPT rank `rank` among `active` granted messages: rank 0 gets
 // max_sched_prio, each further rank one less. As Linux's homa_grant_priority: with fewer active
 // messages than scheduled levels, the lowest ones, so that a shorter message that arrives later
@@ -172,6 +209,26 @@ uint8_t rank_priority(const EngineConfig &c, uint32_t rank, uint32_t active) {
     int spare = int{c.max_sched_prio} + 1 - static_cast<int>(active);
     if (spare > 0) prio -= spare;
     return static_cast<uint8_t>(prio < 0 ? 0 : prio);
+}
+
+// The oldest message that may take a FIFO grant: one with fewer than `limit` bytes granted and
+// not yet received (Linux passes over a message at the window plus two increments). Without
+// the limit, every FIFO grant went to the same oldest message while its sender, busy with shorter
+// messages elsewhere, sent none of it: homa-sim (W5 90 %, seed 3) found 415 KB granted to one
+// 1 MB message, far beyond its peer's share of max_incoming, so that peer's 19 KB message got no
+// grant for 1 ms (docs/sim.md, finding 6). Only the kFifoCandidates oldest are looked at, so a
+// grant costs O(1) however many messages wait.
+constexpr uint32_t kFifoCandidates = 8;
+
+uint32_t fifo_candidate(const State &s, uint64_t limit) {
+    uint32_t idx = s.fifo_head;
+    for (uint32_t i = 0; i < kFifoCandidates && idx != kNil; ++i) {
+        const MsgIn &in = s.rpcs[idx].in;
+        uint64_t outstanding = in.granted > received(in) ? in.granted - received(in) : 0;
+        if (outstanding < limit) return idx;
+        idx = in.fifo_next;
+    }
+    return kNil;
 }
 
 }  // namespace
@@ -198,6 +255,7 @@ void grantable_add(State &s, uint32_t idx) {
 void grantable_remove(State &s, uint32_t idx) {
     MsgIn &in = s.rpcs[idx].in;
     leave_grant_set(s, idx);
+    inflight_remove(s, idx);
     if (in.scheduled) {
         set_incoming(s, s.rpcs[idx], 0);
         in.scheduled = false;
@@ -209,6 +267,7 @@ void grant_stalled(State &s, uint32_t idx) {
     if (!in.scheduled || in.stalled) return;
     in.stalled = true;
     leave_grant_set(s, idx);
+    inflight_remove(s, idx);  // its bytes are not coming
     recount(s, s.rpcs[idx]);
     s.grants_dirty = true;
 }
@@ -231,15 +290,19 @@ void grantable_received(State &s, uint32_t idx) {
     // Bytes of a fully granted message arriving free room under max_incoming for the others
     // (homa-sim found a message waiting forever for that update).
     s.grants_dirty = true;
+    if (in.grant_inflight) {
+        auto &v = s.grant_inflight;  // bytes_remaining only shrinks: it can only move up
+        bubble_up(s, v, static_cast<size_t>(std::find(v.begin(), v.end(), idx) - v.begin()));
+    }
     if (!in.grantable) return;
     if (in.granted >= in.length) {
-        leave_grant_set(s, idx);  // the sender announced everything (unscheduled)
+        fully_granted(s, idx);  // the sender announced everything (unscheduled)
         return;
     }
     // bytes_remaining only shrinks, so the message can only move up in rank.
     if (in.grant_active) {
         auto &v = s.grant_active;
-        bubble_up(s, static_cast<size_t>(std::find(v.begin(), v.end(), idx) - v.begin()));
+        bubble_up(s, v, static_cast<size_t>(std::find(v.begin(), v.end(), idx) - v.begin()));
     } else {
         s.grant_rest.update(idx, srpt_key(s.rpcs[idx]));
         rebalance(s);
@@ -255,11 +318,18 @@ void update_grants(State &s, uint64_t now_ns) {
     uint64_t window = c.window ? c.window : c.max_incoming / (active + 1);
     const uint64_t cap = peer_incoming_cap(s);
     bool finished_any = false;
-    for (uint32_t rank = 0; rank < active; ++rank) {
-        uint32_t idx = s.grant_active[rank];
+    // Ranks count the fully granted messages still receiving that rank ahead (both lists are in
+    // SRPT order, so one merge walk).
+    const auto &inflight = s.grant_inflight;
+    const auto ranked = static_cast<uint32_t>(active + inflight.size());
+    size_t ahead = 0;
+    for (uint32_t i = 0; i < active; ++i) {
+        uint32_t idx = s.grant_active[i];
+        while (ahead < inflight.size() && before(s, inflight[ahead], idx)) ++ahead;
+        const auto rank = static_cast<uint32_t>(i + ahead);
         Rpc &r = s.rpcs[idx];
         MsgIn &in = r.in;
-        uint8_t priority = rank_priority(c, rank, active);
+        uint8_t priority = rank_priority(c, rank, ranked);
         uint64_t target = std::min<uint64_t>(in.length, uint64_t{received(in)} + window);
         if (target <= in.granted) continue;
         // What peers hold beyond their share does not count against the others.
@@ -282,7 +352,7 @@ void update_grants(State &s, uint64_t now_ns) {
         for (size_t i = 0; i < s.grant_active.size();) {
             uint32_t idx = s.grant_active[i];
             if (s.rpcs[idx].in.granted >= s.rpcs[idx].in.length) {
-                leave_grant_set(s, idx);
+                fully_granted(s, idx);
             } else {
                 ++i;
             }
@@ -290,9 +360,10 @@ void update_grants(State &s, uint64_t now_ns) {
     }
 
     uint64_t fifo_cost = uint64_t{c.fifo_grant_increment} * 1000;
-    if (c.grant_fifo_fraction == 0 || s.fifo_credit < fifo_cost || s.fifo_head == kNil) return;
+    if (c.grant_fifo_fraction == 0 || s.fifo_credit < fifo_cost) return;
+    uint32_t oldest = fifo_candidate(s, window + 2 * uint64_t{c.fifo_grant_increment});
+    if (oldest == kNil) return;  // the credit waits for a sender that responds
     s.fifo_credit -= fifo_cost;
-    uint32_t oldest = s.fifo_head;
     Rpc &r = s.rpcs[oldest];
     uint32_t inc = std::min(c.fifo_grant_increment, r.in.length - r.in.granted);
     r.in.granted += inc;
@@ -305,7 +376,7 @@ void update_grants(State &s, uint64_t now_ns) {
     // the oldest message's own rank it did when that message ranked first (homa-sim, W5 at
     // 80 %, smallest half's p99: 2.62 before, 2.26 by rank, 2.12 here; docs/sim.md finding 4).
     send_grant(s, r, 0, kFifoRank, now_ns);
-    if (r.in.granted >= r.in.length) leave_grant_set(s, oldest);
+    if (r.in.granted >= r.in.length) fully_granted(s, oldest);
 }
 
 void handle_grant(State &s, const wire::PacketView &v) {
