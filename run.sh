@@ -27,6 +27,17 @@ PACKAGES=(build-essential pkg-config meson ninja-build python3 libdpdk-dev dpdk-
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
 
+# "<stage> done: <wall> s since start, CPU <user+sys of finished children> s (+<this stage>)",
+# with the load average: CPU time says what a stage costs even when the machine is shared.
+CPU_LAST=0
+stage_done() {
+    local ticks cpu
+    ticks=$(awk '{print $16 + $17}' "/proc/$$/stat" 2>/dev/null || echo 0)
+    cpu=$(( ticks / $(getconf CLK_TCK) ))
+    log "$1 done: $SECONDS s, CPU $cpu s (+$(( cpu - CPU_LAST ))), load $(cut -d' ' -f1-3 /proc/loadavg)"
+    CPU_LAST=$cpu
+}
+
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
         log "need root to run: $*"; return 1; fi
@@ -137,18 +148,18 @@ cmd_test() {
     local rc=0 dirs=()
     if [ "${1:-}" != --sanitize ]; then
         build
-        log "debug build: $SECONDS s"
+        stage_done "debug build"
         meson test -C "$BUILD" --no-rebuild --num-processes 2 --print-errorlogs >&2 || rc=$?
-        log "debug tests done: $SECONDS s"
+        stage_done "debug tests"
         run_fuzz
-        log "fuzz done: $SECONDS s"
+        stage_done "fuzz"
         dirs+=("$BUILD")
         [ -f "$FUZZ_BUILD/meson-logs/testlog.junit.xml" ] && dirs+=("$FUZZ_BUILD")
     fi
     # A stale log must not stand in for a stage that failed before running its tests.
     rm -f "$ASAN_BUILD/meson-logs/testlog.junit.xml" "$ASAN_BUILD/meson-logs/testlog.json"
     run_sanitized || rc=$?
-    log "ASan+UBSan stage done: $SECONDS s"
+    stage_done "ASan+UBSan stage"
     dirs+=("$ASAN_BUILD")
     python3 tests/summarize_results.py "${dirs[@]}" || rc=1
     return $rc
