@@ -3,7 +3,9 @@
 #   ./run.sh test   install what is missing, build (debug, assertions on), run every test, run
 #                   the proto, mem, dataplane and apps tests again under ASan+UBSan (build-asan);
 #                   the last line is "N passed, N failed[, N skipped]" counting test cases of
-#                   every run. ./run.sh test --sanitize runs only the ASan+UBSan stage.
+#                   every run. A bounded libFuzzer run of the wire decoder (build-fuzz, clang)
+#                   goes beside the ASan+UBSan stage. ./run.sh test --sanitize runs only the
+#                   ASan+UBSan stage.
 #   ./run.sh perf   install what is missing, build optimised, reserve hugepages when possible,
 #                   and run homa-perf's embedded default (client and server in one process over
 #                   net_null local delivery: 100 B echo, then 1 MB echo) and print its table.
@@ -32,7 +34,7 @@ log() { printf '[run.sh] %s\n' "$*" >&2; }
 CPU_LAST=0
 stage_done() {
     local ticks cpu
-    ticks=$(awk '{print $16 + $17}' "/proc/$$/stat" 2>/dev/null || echo 0)
+    ticks=$(awk '{print $16 + $17}' "/proc/$BASHPID/stat" 2>/dev/null || echo 0)
     cpu=$(( ticks / $(getconf CLK_TCK) ))
     log "$1 done: $SECONDS s, CPU $cpu s (+$(( cpu - CPU_LAST ))), load $(cut -d' ' -f1-3 /proc/loadavg)"
     CPU_LAST=$cpu
@@ -145,22 +147,35 @@ cmd_perf() {
 
 cmd_test() {
     ensure_packages
-    local rc=0 dirs=()
+    local rc=0 dirs=() fuzz_pid='' fuzz_log
     if [ "${1:-}" != --sanitize ]; then
         build
         stage_done "debug build"
         meson test -C "$BUILD" --no-rebuild --num-processes 2 --print-errorlogs >&2 || rc=$?
         stage_done "debug tests"
-        run_fuzz
-        stage_done "fuzz"
         dirs+=("$BUILD")
-        [ -f "$FUZZ_BUILD/meson-logs/testlog.junit.xml" ] && dirs+=("$FUZZ_BUILD")
+        # The fuzz run is bounded by wall time and uses one core: it runs beside the ASan+UBSan
+        # stage (whose build and tests keep the other core busy) instead of before it. Its
+        # output is printed once it is done, so the two stages' logs do not interleave.
+        if command -v clang++ >/dev/null; then
+            rm -f "$FUZZ_BUILD/meson-logs/testlog.junit.xml" "$FUZZ_BUILD/meson-logs/testlog.json"
+            dirs+=("$FUZZ_BUILD")
+        fi
+        fuzz_log=$(mktemp)
+        ( run_fuzz; stage_done "fuzz (beside the ASan+UBSan stage)" ) >"$fuzz_log" 2>&1 &
+        fuzz_pid=$!
     fi
     # A stale log must not stand in for a stage that failed before running its tests.
     rm -f "$ASAN_BUILD/meson-logs/testlog.junit.xml" "$ASAN_BUILD/meson-logs/testlog.json"
     run_sanitized || rc=$?
-    stage_done "ASan+UBSan stage"
+    # Its CPU time includes the fuzz stage's once that has ended (printed below, on its own).
+    stage_done "ASan+UBSan stage${fuzz_pid:+ (fuzz beside it)}"
     dirs+=("$ASAN_BUILD")
+    if [ -n "$fuzz_pid" ]; then
+        wait "$fuzz_pid" || { log "the fuzz stage failed"; rc=1; }
+        cat "$fuzz_log" >&2
+        rm -f "$fuzz_log"
+    fi
     python3 tests/summarize_results.py "${dirs[@]}" || rc=1
     return $rc
 }
