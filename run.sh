@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # homa-dp quick start.
 #   ./run.sh test   install what is missing, build (debug, assertions on), run every test, run
-#                   the proto, mem, dataplane and apps tests again under ASan+UBSan (build-asan);
+#                   the proto, mem, dataplane and apps tests again under ASan+UBSan (build-asan,
+#                   built at idle priority while the debug tests run, then finished);
 #                   the last line is "N passed, N failed[, N skipped]" counting test cases of
 #                   every run. A bounded libFuzzer run of the wire decoder (build-fuzz, clang)
 #                   goes beside the ASan+UBSan stage. ./run.sh test --sanitize runs only the
@@ -86,22 +87,41 @@ run_fuzz() {
 # A report stops the process with an error (halt_on_error), so its test fails; LeakSanitizer
 # runs at every exit (no suppressions: DPDK's EAL, torn down by rte_eal_cleanup, leaks nothing
 # it reports today).
-run_sanitized() {
+ASAN_TARGETS=''
+asan_setup() {
     if [ ! -f "$ASAN_BUILD/build.ninja" ]; then
         meson setup "$ASAN_BUILD" --buildtype=debug -Db_ndebug=false \
-            -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+            -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || return 1
     fi
-    local targets tests rc=0
-    targets=$(python3 tests/sanitize_plan.py "$ASAN_BUILD" targets)
-    tests=$(python3 tests/sanitize_plan.py "$ASAN_BUILD" tests 2>/dev/null)
+    ASAN_TARGETS=$(python3 tests/sanitize_plan.py "$ASAN_BUILD" targets) || return 1
+}
+
+run_sanitized() {
+    [ -n "$ASAN_TARGETS" ] || asan_setup || return 1
+    local tests rc=0
+    tests=$(python3 tests/sanitize_plan.py "$ASAN_BUILD" tests 2>/dev/null) || return 1
     # shellcheck disable=SC2086
-    ninja -C "$ASAN_BUILD" $targets >/dev/null || ninja -C "$ASAN_BUILD" $targets
+    ninja -C "$ASAN_BUILD" $ASAN_TARGETS >/dev/null || ninja -C "$ASAN_BUILD" $ASAN_TARGETS ||
+        return 1
     # shellcheck disable=SC2086
     ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         meson test -C "$ASAN_BUILD" --no-rebuild --num-processes 2 --timeout-multiplier 3 \
         --print-errorlogs $tests >&2 || rc=$?
     return $rc
+}
+
+# The debug tests keep about one of two cores busy on average (many run alone, is_parallel:
+# false, and wait on sleeps, EAL start-up and child processes). The ASan+UBSan build starts
+# beside them at idle priority (SCHED_IDLE: it runs only on a core that nothing else wants, so
+# the tests, timing assertions included, keep the CPU they had), and is stopped when they end;
+# run_sanitized's ninja then finishes what is left at normal priority.
+start_idle_asan_build() {
+    command -v chrt >/dev/null && chrt --idle 0 true 2>/dev/null || return 1
+    asan_setup || return 1
+    # shellcheck disable=SC2086
+    chrt --idle 0 ninja -j 2 -C "$ASAN_BUILD" $ASAN_TARGETS >/dev/null 2>&1 &
+    ASAN_IDLE_PID=$!
 }
 
 build_release() {
@@ -151,8 +171,15 @@ cmd_test() {
     if [ "${1:-}" != --sanitize ]; then
         build
         stage_done "debug build"
+        ASAN_IDLE_PID=''
+        start_idle_asan_build || log "the ASan+UBSan build waits for the debug tests"
         meson test -C "$BUILD" --no-rebuild --num-processes 2 --print-errorlogs >&2 || rc=$?
-        stage_done "debug tests"
+        if [ -n "$ASAN_IDLE_PID" ]; then
+            # ninja stops its compilers and removes what they had half written.
+            kill -TERM "$ASAN_IDLE_PID" 2>/dev/null || true
+            wait "$ASAN_IDLE_PID" 2>/dev/null || true
+        fi
+        stage_done "debug tests${ASAN_IDLE_PID:+ (ASan+UBSan build beside them, idle priority)}"
         dirs+=("$BUILD")
         # The fuzz run is bounded by wall time and uses one core: it runs beside the ASan+UBSan
         # stage (whose build and tests keep the other core busy) instead of before it. Its
