@@ -34,8 +34,10 @@ log() { printf '[run.sh] %s\n' "$*" >&2; }
 # with the load average: CPU time says what a stage costs even when the machine is shared.
 CPU_LAST=0
 stage_done() {
-    local ticks cpu
-    ticks=$(awk '{print $16 + $17}' "/proc/$BASHPID/stat" 2>/dev/null || echo 0)
+    # This shell's (or the fuzz subshell's) pid, read here: inside $(...) it would be the
+    # command substitution's own.
+    local ticks cpu pid=$BASHPID
+    ticks=$(awk '{print $16 + $17}' "/proc/$pid/stat" 2>/dev/null || echo 0)
     cpu=$(( ticks / $(getconf CLK_TCK) ))
     log "$1 done: $SECONDS s, CPU $cpu s (+$(( cpu - CPU_LAST ))), load $(cut -d' ' -f1-3 /proc/loadavg)"
     CPU_LAST=$cpu
@@ -189,7 +191,7 @@ cmd_test() {
             dirs+=("$FUZZ_BUILD")
         fi
         fuzz_log=$(mktemp)
-        ( run_fuzz; stage_done "fuzz (beside the ASan+UBSan stage)" ) >"$fuzz_log" 2>&1 &
+        ( CPU_LAST=0; run_fuzz; stage_done "fuzz (beside the ASan+UBSan stage)" ) >"$fuzz_log" 2>&1 &
         fuzz_pid=$!
     fi
     # A stale log must not stand in for a stage that failed before running its tests.
