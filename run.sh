@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # homa-dp quick start.
 #   ./run.sh test   install what is missing, build (debug, assertions on), run every test, run
-#                   the proto, mem, dataplane and apps tests again under ASan+UBSan (build-asan);
+#                   the proto, mem, dataplane and apps tests again under ASan+UBSan (build-asan,
+#                   built at idle priority while the debug tests run, then finished);
 #                   the last line is "N passed, N failed[, N skipped]" counting test cases of
-#                   every run. ./run.sh test --sanitize runs only the ASan+UBSan stage.
+#                   every run. A bounded libFuzzer run of the wire decoder (build-fuzz, clang)
+#                   goes beside the ASan+UBSan stage. ./run.sh test --sanitize runs only the
+#                   ASan+UBSan stage.
 #   ./run.sh perf   install what is missing, build optimised, reserve hugepages when possible,
 #                   and run homa-perf's embedded default (client and server in one process over
 #                   net_null local delivery: 100 B echo, then 1 MB echo) and print its table.
@@ -26,6 +29,19 @@ PACKAGES=(build-essential pkg-config meson ninja-build python3 libdpdk-dev dpdk-
           golang-go)              # go test of the Go package (dataplane/go/homa)
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
+
+# "<stage> done: <wall> s since start, CPU <user+sys of finished children> s (+<this stage>)",
+# with the load average: CPU time says what a stage costs even when the machine is shared.
+CPU_LAST=0
+stage_done() {
+    # This shell's (or the fuzz subshell's) pid, read here: inside $(...) it would be the
+    # command substitution's own.
+    local ticks cpu pid=$BASHPID
+    ticks=$(awk '{print $16 + $17}' "/proc/$pid/stat" 2>/dev/null || echo 0)
+    cpu=$(( ticks / $(getconf CLK_TCK) ))
+    log "$1 done: $SECONDS s, CPU $cpu s (+$(( cpu - CPU_LAST ))), load $(cut -d' ' -f1-3 /proc/loadavg)"
+    CPU_LAST=$cpu
+}
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -73,22 +89,41 @@ run_fuzz() {
 # A report stops the process with an error (halt_on_error), so its test fails; LeakSanitizer
 # runs at every exit (no suppressions: DPDK's EAL, torn down by rte_eal_cleanup, leaks nothing
 # it reports today).
-run_sanitized() {
+ASAN_TARGETS=''
+asan_setup() {
     if [ ! -f "$ASAN_BUILD/build.ninja" ]; then
         meson setup "$ASAN_BUILD" --buildtype=debug -Db_ndebug=false \
-            -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+            -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || return 1
     fi
-    local targets tests rc=0
-    targets=$(python3 tests/sanitize_plan.py "$ASAN_BUILD" targets)
-    tests=$(python3 tests/sanitize_plan.py "$ASAN_BUILD" tests 2>/dev/null)
+    ASAN_TARGETS=$(python3 tests/sanitize_plan.py "$ASAN_BUILD" targets) || return 1
+}
+
+run_sanitized() {
+    [ -n "$ASAN_TARGETS" ] || asan_setup || return 1
+    local tests rc=0
+    tests=$(python3 tests/sanitize_plan.py "$ASAN_BUILD" tests 2>/dev/null) || return 1
     # shellcheck disable=SC2086
-    ninja -C "$ASAN_BUILD" $targets >/dev/null || ninja -C "$ASAN_BUILD" $targets
+    ninja -C "$ASAN_BUILD" $ASAN_TARGETS >/dev/null || ninja -C "$ASAN_BUILD" $ASAN_TARGETS ||
+        return 1
     # shellcheck disable=SC2086
     ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         meson test -C "$ASAN_BUILD" --no-rebuild --num-processes 2 --timeout-multiplier 3 \
         --print-errorlogs $tests >&2 || rc=$?
     return $rc
+}
+
+# The debug tests keep about one of two cores busy on average (many run alone, is_parallel:
+# false, and wait on sleeps, EAL start-up and child processes). The ASan+UBSan build starts
+# beside them at idle priority (SCHED_IDLE: it runs only on a core that nothing else wants, so
+# the tests, timing assertions included, keep the CPU they had), and is stopped when they end;
+# run_sanitized's ninja then finishes what is left at normal priority.
+start_idle_asan_build() {
+    command -v chrt >/dev/null && chrt --idle 0 true 2>/dev/null || return 1
+    asan_setup || return 1
+    # shellcheck disable=SC2086
+    chrt --idle 0 ninja -j 2 -C "$ASAN_BUILD" $ASAN_TARGETS >/dev/null 2>&1 &
+    ASAN_IDLE_PID=$!
 }
 
 build_release() {
@@ -134,22 +169,42 @@ cmd_perf() {
 
 cmd_test() {
     ensure_packages
-    local rc=0 dirs=()
+    local rc=0 dirs=() fuzz_pid='' fuzz_log
     if [ "${1:-}" != --sanitize ]; then
         build
-        log "debug build: $SECONDS s"
+        stage_done "debug build"
+        ASAN_IDLE_PID=''
+        start_idle_asan_build || log "the ASan+UBSan build waits for the debug tests"
         meson test -C "$BUILD" --no-rebuild --num-processes 2 --print-errorlogs >&2 || rc=$?
-        log "debug tests done: $SECONDS s"
-        run_fuzz
-        log "fuzz done: $SECONDS s"
+        if [ -n "$ASAN_IDLE_PID" ]; then
+            # ninja stops its compilers and removes what they had half written.
+            kill -TERM "$ASAN_IDLE_PID" 2>/dev/null || true
+            wait "$ASAN_IDLE_PID" 2>/dev/null || true
+        fi
+        stage_done "debug tests${ASAN_IDLE_PID:+ (ASan+UBSan build beside them, idle priority)}"
         dirs+=("$BUILD")
-        [ -f "$FUZZ_BUILD/meson-logs/testlog.junit.xml" ] && dirs+=("$FUZZ_BUILD")
+        # The fuzz run is bounded by wall time and uses one core: it runs beside the ASan+UBSan
+        # stage (whose build and tests keep the other core busy) instead of before it. Its
+        # output is printed once it is done, so the two stages' logs do not interleave.
+        if command -v clang++ >/dev/null; then
+            rm -f "$FUZZ_BUILD/meson-logs/testlog.junit.xml" "$FUZZ_BUILD/meson-logs/testlog.json"
+            dirs+=("$FUZZ_BUILD")
+        fi
+        fuzz_log=$(mktemp)
+        ( CPU_LAST=0; run_fuzz; stage_done "fuzz (beside the ASan+UBSan stage)" ) >"$fuzz_log" 2>&1 &
+        fuzz_pid=$!
     fi
     # A stale log must not stand in for a stage that failed before running its tests.
     rm -f "$ASAN_BUILD/meson-logs/testlog.junit.xml" "$ASAN_BUILD/meson-logs/testlog.json"
     run_sanitized || rc=$?
-    log "ASan+UBSan stage done: $SECONDS s"
+    # Its CPU time includes the fuzz stage's once that has ended (printed below, on its own).
+    stage_done "ASan+UBSan stage${fuzz_pid:+ (fuzz beside it)}"
     dirs+=("$ASAN_BUILD")
+    if [ -n "$fuzz_pid" ]; then
+        wait "$fuzz_pid" || { log "the fuzz stage failed"; rc=1; }
+        cat "$fuzz_log" >&2
+        rm -f "$fuzz_log"
+    fi
     python3 tests/summarize_results.py "${dirs[@]}" || rc=1
     return $rc
 }
