@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <span>
 
 #include "homa/proto/encode.h"
 #include "homa/proto/engine.h"
@@ -238,6 +239,18 @@ struct SentGrant {
     uint8_t priority;
 };
 
+// Delivers the first packet (1,000 bytes, 10,000 announced unscheduled) of one request per
+// size, ids 200, 202, ... in order, the i-th at 1000 + i * step_ns.
+void deliver_first_packets(Handcrafted &h, std::span<const uint32_t> sizes, uint64_t step_ns) {
+    for (uint64_t i = 0; i < sizes.size(); ++i) {
+        wire::Data d;
+        d.common = {.sport = 0x8001, .dport = kPort, .sender_id = 200 + 2 * i};
+        d.message_length = sizes[i];
+        d.incoming = 10'000;
+        h.deliver_data(kClientIp, kServerIp, d, 1000, 1000 + i * step_ns);
+    }
+}
+
 std::vector<SentGrant> sent_grants(const Engine &engine) {
     std::vector<SentGrant> out;
     for (const TxPacket &p : engine.tx_packets()) {
@@ -272,13 +285,7 @@ TEST(Load, LowerRankedMessagesAreGrantedAtLowerPriorities) {
     ASSERT_EQ(h.engine.open_socket(kPort, &sock), 0);
     // Five messages, each announcing 10,000 unscheduled bytes; sizes in no particular order.
     const uint32_t sizes[] = {700'000, 300'000, 900'000, 500'000, 100'000};
-    for (uint64_t i = 0; i < 5; ++i) {
-        wire::Data d;
-        d.common = {.sport = 0x8001, .dport = kPort, .sender_id = 200 + 2 * i};
-        d.message_length = sizes[i];
-        d.incoming = 10'000;
-        h.deliver_data(kClientIp, kServerIp, d, 1000, 1000);
-    }
+    deliver_first_packets(h, sizes, 0);
     h.engine.clear_tx();
     h.engine.poll(2000);
     std::vector<std::pair<uint32_t, uint8_t>> by_size;  // (message size, grant priority)
@@ -317,13 +324,7 @@ TEST_P(FifoGrantPriority, OldestMessageIsGrantedAtTheLowestScheduledLevel) {
     // longest (waiting outside it).
     std::vector<uint32_t> sizes = {100'000, 300'000, 500'000, 700'000, 900'000};
     if (!oldest_is_shortest) std::rotate(sizes.begin(), sizes.begin() + 4, sizes.end());
-    for (uint64_t i = 0; i < sizes.size(); ++i) {
-        wire::Data d;
-        d.common = {.sport = 0x8001, .dport = kPort, .sender_id = 200 + 2 * i};
-        d.message_length = sizes[i];
-        d.incoming = 10'000;
-        h.deliver_data(kClientIp, kServerIp, d, 1000, 1000 + i);
-    }
+    deliver_first_packets(h, sizes, 1);
     h.engine.clear_tx();
     h.engine.poll(2000);
     ASSERT_EQ(h.engine.stats().fifo_grants_sent, 1u);
@@ -364,13 +365,7 @@ TEST(Load, FullyGrantedMessageKeepsItsRankUntilItsBytesArrive) {
     ASSERT_EQ(h.engine.open_socket(kPort, &sock), 0);
     // Four long messages (every scheduled level in use), then a short one that needs one grant.
     const uint32_t sizes[] = {900'000, 800'000, 700'000, 600'000, 20'000};
-    for (uint64_t i = 0; i < 5; ++i) {
-        wire::Data d;
-        d.common = {.sport = 0x8001, .dport = kPort, .sender_id = 200 + 2 * i};
-        d.message_length = sizes[i];
-        d.incoming = 10'000;
-        h.deliver_data(kClientIp, kServerIp, d, 1000, 1000 + i);
-    }
+    deliver_first_packets(h, sizes, 1);
     h.engine.poll(2000);
     uint8_t short_priority = 0;
     for (const SentGrant &g : sent_grants(h.engine)) {
@@ -418,13 +413,7 @@ TEST(Load, FifoGrantsPassOverAnOldestMessageWhoseSenderIsNotSending) {
     ASSERT_EQ(h.engine.open_socket(kPort, &sock), 0);
     // Oldest first: two long messages that never send more, then the one that keeps sending.
     const uint32_t sizes[] = {900'000, 800'000, 300'000};
-    for (uint64_t i = 0; i < 3; ++i) {
-        wire::Data d;
-        d.common = {.sport = 0x8001, .dport = kPort, .sender_id = 200 + 2 * i};
-        d.message_length = sizes[i];
-        d.incoming = 10'000;
-        h.deliver_data(kClientIp, kServerIp, d, 1000, 1000 + i);
-    }
+    deliver_first_packets(h, sizes, 1);
     std::map<uint64_t, uint32_t> granted;  // client id -> highest offset granted
     uint64_t now = 2000;
     for (uint32_t round = 0; round < 50; ++round) {
