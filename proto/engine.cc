@@ -159,10 +159,7 @@ Rpc *find_rpc_of(State &s, uint64_t local_id, uint32_t peer) {
 }
 
 Rpc *find_rpc(State &s, uint64_t local_id, const IpAddress &peer_ip) {
-    const uint32_t peer = find_peer(s, peer_ip);
-    if (peer == kNil) return nullptr;
-    uint32_t i = s.rpc_index.find({local_id, peer, peer_ip.fold32()});
-    return i == kNil ? nullptr : &s.rpcs[i];
+    return find_rpc_of(s, local_id, find_peer(s, peer_ip));
 }
 
 uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t peer_port,
