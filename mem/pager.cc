@@ -177,6 +177,10 @@ std::unique_ptr<Pager> Pager::create(const PagerBackingStore &store, const Pager
         impl->mapped = 0;
         return fail(std::string("mmap: ") + strerror(errno));
     }
+    // The pager's pages are evictable by design. A process that locked its memory with
+    // mlockall(MCL_FUTURE) (the apps' --lock_memory) would pin them, and MADV_DONTNEED on a
+    // locked range fails with EINVAL, so evicted pages would keep their memory. Opt out.
+    munlock(p, impl->mapped);
     impl->mem = static_cast<uint8_t *>(p);
     impl->state.assign(impl->npages, PageState::kAbsent);
     impl->error.assign(impl->npages, 0);

@@ -22,6 +22,7 @@
 #include "apps/common/ipv4.h"
 #include "apps/common/ipv6.h"
 #include "apps/common/knobs.h"
+#include "apps/common/memory_lock_flag.h"
 #include "cli.h"
 #include "counters.h"
 #include "homa/dataplane/control_lcore.h"
@@ -192,6 +193,8 @@ int run(int argc, char **argv) {
     std::signal(SIGTERM, on_signal);
 
     std::string error;
+    bool memory_locked = false;
+    if (!homa::apps::apply_lock_memory_flag("homa-dp", &memory_locked, &error)) return fail(error);
     homa::dp::HostConfig ho;
     ho.name = "launcher";
     if (!engine_config_from_flags(&ho.worker.engine, &error))

@@ -19,6 +19,7 @@
 
 #include "apps/common/ipv4.h"
 #include "apps/common/ipv6.h"
+#include "apps/common/memory_lock_flag.h"
 #include "apps/launcher/counters.h"
 #include "file_mix.h"
 #include "flags.h"
@@ -80,6 +81,10 @@ int run(int argc, char **argv) {
     std::signal(SIGTERM, on_signal);
     std::string error;
     if (!homa::perf::check_flags(&error)) return fail(error);
+    bool memory_locked = false;
+    if (!homa::apps::apply_lock_memory_flag("homa-perf", &memory_locked, &error)) {
+        return fail(error);
+    }
 
     bool client_role = FLAGS_role == "both" || FLAGS_role == "client";
     bool server_role = FLAGS_role == "both" || FLAGS_role == "server";
@@ -214,7 +219,9 @@ int run(int argc, char **argv) {
                  : is_local(server_ip) ? ", local delivery"
                                        : "") +
                 (FLAGS_app_threads ? "" : ", one worker lcore (run-to-completion)");
-    info.memory = rte_eal_has_hugepages() ? "hugepages" : "--no-huge (4 KiB pages, slower)";
+    info.memory =
+        std::string(rte_eal_has_hugepages() ? "hugepages" : "--no-huge (4 KiB pages, slower)") +
+        (memory_locked ? ", locked" : ", not locked");
     info.tsc_ghz = double(rte_get_tsc_hz()) / 1e9;
 
     if (!client_role) {

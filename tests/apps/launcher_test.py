@@ -21,6 +21,13 @@ sock = f"/tmp/homa-launcher-test-{pid}.sock"
 from tap_cases import finish, tap  # beside this script
 
 
+def may_lock_without_limit():
+    import resource
+    soft, _ = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+    cap_eff = int(re.search(r"CapEff:\s+([0-9a-f]+)", open("/proc/self/status").read()).group(1), 16)
+    return soft == resource.RLIM_INFINITY or (cap_eff >> 14) & 1 == 1
+
+
 def eal(prefix, vdev, lcores):
     return ["--no-huge", "--no-shconf", "--no-pci", "-m", "512", "-l", lcores,
             f"--file-prefix={prefix}", "--log-level=lib.eal:error", f"--vdev={vdev}"]
@@ -36,7 +43,7 @@ class Launcher:
             [launcher] + eal(self.prefix, vdev, "0,1") +
             ["--", f"--flagfile={config_dir}/memif_server.conf", "-i", "--stats_period=0"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.wait_stderr("worker lcore", 30)
+        self.startup = self.wait_stderr("worker lcore", 30)
 
     def wait_stderr(self, needle, timeout):
         end = time.time() + timeout
@@ -208,6 +215,17 @@ try:
         assert rc == 0, f"exit {rc}: {err}"
         assert "stopped cleanly" in err, err
 
+    def memory_locked_when_allowed():
+        status = open(f"/proc/{lp.p.pid}/status").read()
+        locked_kib = int(re.search(r"VmLck:\s+(\d+)", status).group(1))
+        if may_lock_without_limit():
+            assert "homa-dp: memory locked" in lp.startup, lp.startup
+            assert locked_kib > 0, status
+        else:
+            assert "homa-dp: memory not locked" in lp.startup, lp.startup
+            assert locked_kib == 0, status
+
+    tap("memory_locked_when_allowed", memory_locked_when_allowed)
     tap("quit_stops_cleanly", quit_cleanly)
 finally:
     if lp.p.poll() is None:
@@ -219,11 +237,21 @@ finally:
 def bad_flags():
     cases = [(["--echo_ports=0"], "--echo_ports"), (["--max_sched_prio=9"], "max_sched_prio"),
              (["--neighbours=1.2.3.4"], "--neighbours"), (["--unsched_bytes=99999999999"], "out of range"),
-             (["--local_ip=x"], "--local_ip")]
+             (["--local_ip=x"], "--local_ip"), (["--lock_memory=yes"], "--lock_memory")]
     for flags, needle in cases:
         out = subprocess.run([launcher] + eal(f"hdb{pid}", "net_null0,no-rx=1", "0,1") + ["--"] + flags,
                              capture_output=True, text=True, timeout=30)
         assert out.returncode != 0 and needle in out.stderr, f"{flags}: {out.returncode} {out.stderr[-500:]}"
+    # A process without CAP_IPC_LOCK and with a 64 KiB RLIMIT_MEMLOCK (setpriv drops the
+    # capability from root's bounding set; unprivileged users lack it anyway).
+    limited = ["setpriv", "--bounding-set", "-ipc_lock", "prlimit", "--memlock=65536"]
+    run = [launcher] + eal(f"hdb{pid}", "net_null0,no-rx=1", "0,1") + ["--", "--duration=0.2"]
+    out = subprocess.run(limited + run + ["--lock_memory=on"], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode != 0, out.stderr[-500:]
+    assert "cannot lock memory" in out.stderr and "RLIMIT_MEMLOCK 64 KiB" in out.stderr, out.stderr
+    out = subprocess.run(limited + run, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and "memory not locked" in out.stderr, out.stderr[-800:]
     out = subprocess.run([launcher] + eal(f"hdb{pid}", "net_null0,no-rx=1", "0") + ["--"],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode != 0 and "worker lcore" in out.stderr, out.stderr[-500:]

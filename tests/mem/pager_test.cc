@@ -3,6 +3,9 @@
 #include "homa/mem/pager.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -12,6 +15,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "homa/mem/residency.h"
 
 namespace homa::mem {
 namespace {
@@ -267,6 +272,30 @@ TEST(Flush, DropsPagesWithoutWriting) {
     EXPECT_EQ(buf[0], 2);  // the dirty byte was discarded
     EXPECT_EQ(p->flush(true), 0);
     EXPECT_EQ(store.take(), "evict 1");
+}
+
+// The apps lock their memory with mlockall(MCL_FUTURE); the pager's region must stay
+// evictable, or a flushed page keeps its memory (MADV_DONTNEED refuses locked ranges).
+TEST(Flush, FreesThePageInAProcessThatLockedItsMemory) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        // MCL_FUTURE alone: no RLIMIT_MEMLOCK check on what is already mapped, so this works
+        // unprivileged as long as the pager's small region fits the limit.
+        if (mlockall(MCL_FUTURE | MCL_ONFAULT) != 0) _exit(10);
+        RecordingStore store(2 * kPage);
+        std::string err;
+        auto p = Pager::create(store.callbacks(), PagerConfig{}, &err);
+        if (!p) _exit(11);
+        write_bytes(*p, kPage, 1, 0xDD);
+        if (!mincore_resident(p->memory() + kPage, kPage)) _exit(12);
+        if (p->flush_some(kPage, 1, true) != 0) _exit(13);
+        _exit(mincore_resident(p->memory() + kPage, kPage) ? 14 : 0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 10) GTEST_SKIP() << "mlockall(MCL_FUTURE) refused here";
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "14: the flushed page is still resident";
 }
 
 TEST(Return, WritesBackDirtyPagesThenDrops) {
