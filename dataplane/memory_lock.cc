@@ -111,7 +111,7 @@ MemoryLockResult lock_memory(MemoryLockMode mode, const MemoryLockRights &rights
                       "): the kernel may page an idle dataplane out; to lock it, " + kHowToAllow;
         return res;
     }
-    if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0) {
+    if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
         int err = errno;
         munlockall();
         res.rc = -err;

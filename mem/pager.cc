@@ -171,16 +171,22 @@ std::unique_ptr<Pager> Pager::create(const PagerBackingStore &store, const Pager
     impl->npages = (impl->size + config.page_size - 1) / config.page_size;
     // Reserve address space only; pages get memory when read_page fills them.
     impl->mapped = std::max<uint64_t>(impl->npages, 1) * config.page_size;
-    void *p = mmap(nullptr, impl->mapped, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    // The pager's pages are evictable by design, but a process that locked its memory with
+    // mlockall(MCL_FUTURE) (the apps' --lock_memory) would fault the whole region in at mmap
+    // and pin it, and MADV_DONTNEED refuses locked ranges. So map it inaccessible (mlock does
+    // not populate PROT_NONE), unlock it, and only then open it.
+    void *p =
+        mmap(nullptr, impl->mapped, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
         impl->mapped = 0;
         return fail(std::string("mmap: ") + strerror(errno));
     }
-    // The pager's pages are evictable by design. A process that locked its memory with
-    // mlockall(MCL_FUTURE) (the apps' --lock_memory) would pin them, and MADV_DONTNEED on a
-    // locked range fails with EINVAL, so evicted pages would keep their memory. Opt out.
-    munlock(p, impl->mapped);
+    if (munlock(p, impl->mapped) != 0 || mprotect(p, impl->mapped, PROT_READ | PROT_WRITE) != 0) {
+        int err = errno;
+        munmap(p, impl->mapped);
+        impl->mapped = 0;
+        return fail(std::string("unlocking the pager's region: ") + strerror(err));
+    }
     impl->mem = static_cast<uint8_t *>(p);
     impl->state.assign(impl->npages, PageState::kAbsent);
     impl->error.assign(impl->npages, 0);

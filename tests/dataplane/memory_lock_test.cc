@@ -17,6 +17,7 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace homa::dp {
 namespace {
@@ -139,22 +140,36 @@ TEST(MemoryLock, OnBeyondTheLimit_FailsWithENOMEMAndLeavesNothingLocked) {
     EXPECT_EQ(status, 0);
 }
 
-TEST(MemoryLock, AutoWithoutLimit_LocksPagesAsTheyAreTouched) {
+bool resident(const void *addr, size_t len) {
+    std::vector<unsigned char> vec((len + 4095) / 4096);
+    if (mincore(const_cast<void *>(addr), len, vec.data()) != 0) return false;
+    for (unsigned char v : vec) {
+        if ((v & 1) == 0) return false;
+    }
+    return true;
+}
+
+TEST(MemoryLock, AutoWithoutLimit_FaultsInAndLocksLaterMappingsToo) {
     MemoryLockRights here = memory_lock_rights();
     if (!here.unlimited()) {
         GTEST_SKIP() << "needs CAP_IPC_LOCK or RLIMIT_MEMLOCK unlimited (run as root)";
     }
     if (here.sanitizer_build) GTEST_SKIP() << "sanitizer builds never lock (their shadow)";
     int status = in_child([] {
-        MemoryLockResult res = lock_memory(MemoryLockMode::kAuto, memory_lock_rights());
-        if (res.rc != 0 || !res.locked) return 1;
-        if (locked_kib() == 0) return 2;
-        // MCL_FUTURE: a mapping made after the lock is locked too.
-        uint64_t before = locked_kib();
         constexpr size_t kBytes = 8 << 20;
-        void *p = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) return 3;
-        if (locked_kib() < before + (kBytes >> 10)) return 4;
+        void *before =
+            mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (before == MAP_FAILED || resident(before, kBytes)) return 1;
+        MemoryLockResult res = lock_memory(MemoryLockMode::kAuto, memory_lock_rights());
+        if (res.rc != 0 || !res.locked) return 2;
+        // MCL_CURRENT: what was mapped is resident now, untouched.
+        if (!resident(before, kBytes)) return 3;
+        // MCL_FUTURE: so is a mapping made after the lock (memif's regions come that way).
+        uint64_t locked_before = locked_kib();
+        void *after =
+            mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (after == MAP_FAILED || !resident(after, kBytes)) return 4;
+        if (locked_kib() < locked_before + (kBytes >> 10)) return 5;
         return 0;
     });
     EXPECT_EQ(status, 0);

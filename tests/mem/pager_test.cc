@@ -275,27 +275,30 @@ TEST(Flush, DropsPagesWithoutWriting) {
 }
 
 // The apps lock their memory with mlockall(MCL_FUTURE); the pager's region must stay
-// evictable, or a flushed page keeps its memory (MADV_DONTNEED refuses locked ranges).
+// evictable: not faulted in whole when it is mapped, and a flushed page gives its memory back
+// (MADV_DONTNEED refuses locked ranges).
 TEST(Flush, FreesThePageInAProcessThatLockedItsMemory) {
     pid_t pid = fork();
     if (pid == 0) {
         // MCL_FUTURE alone: no RLIMIT_MEMLOCK check on what is already mapped, so this works
-        // unprivileged as long as the pager's small region fits the limit.
-        if (mlockall(MCL_FUTURE | MCL_ONFAULT) != 0) _exit(10);
-        RecordingStore store(2 * kPage);
+        // unprivileged as long as what the child maps later fits the limit.
+        if (mlockall(MCL_FUTURE) != 0) _exit(10);
+        RecordingStore store(64 * kPage);
         std::string err;
         auto p = Pager::create(store.callbacks(), PagerConfig{}, &err);
         if (!p) _exit(11);
+        if (mincore_resident(p->memory() + 2 * kPage, kPage)) _exit(12);
         write_bytes(*p, kPage, 1, 0xDD);
-        if (!mincore_resident(p->memory() + kPage, kPage)) _exit(12);
-        if (p->flush_some(kPage, 1, true) != 0) _exit(13);
-        _exit(mincore_resident(p->memory() + kPage, kPage) ? 14 : 0);
+        if (!mincore_resident(p->memory() + kPage, kPage)) _exit(13);
+        if (p->flush_some(kPage, 1, true) != 0) _exit(14);
+        _exit(mincore_resident(p->memory() + kPage, kPage) ? 15 : 0);
     }
     int status = 0;
     waitpid(pid, &status, 0);
     ASSERT_TRUE(WIFEXITED(status));
     if (WEXITSTATUS(status) == 10) GTEST_SKIP() << "mlockall(MCL_FUTURE) refused here";
-    EXPECT_EQ(WEXITSTATUS(status), 0) << "14: the flushed page is still resident";
+    EXPECT_EQ(WEXITSTATUS(status), 0)
+        << "12: the region was faulted in when mapped; 15: the flushed page is still resident";
 }
 
 TEST(Return, WritesBackDirtyPagesThenDrops) {
