@@ -192,7 +192,7 @@ int Socket::close() {
 
 Endpoint Socket::local_addr() const noexcept {
     if (worker_ == nullptr) return {};
-    return {worker_->local_ip(), worker_->engine().socket_port(id_)};
+    return {worker_->local_address(), worker_->engine().socket_port(id_)};
 }
 
 }  // namespace homa::dp

@@ -113,7 +113,7 @@ void serve_command(SocketService::Impl &s, Message *msg) {
                     s.socks[h] = RemoteSock{true, sid, 0, 0};
                     ++s.socks_open;
                     c.handle = h;
-                    c.addr = {w.local_ip(), w.engine().socket_port(sid)};
+                    c.addr = {w.local_address(), w.engine().socket_port(sid)};
                 }
                 break;
             }

@@ -199,6 +199,10 @@ const Neighbour6Cache &Worker::neighbours6() const noexcept { return impl_->neig
 const NeighbourStats &Worker::neighbour_stats() const noexcept { return impl_->neighbours.stats(); }
 void Worker::clear_stats() noexcept { impl_->stats = WorkerStats{}; }
 uint32_t Worker::local_ip() const noexcept { return impl_->cfg.engine.local_ip; }
+IpAddress Worker::local_address() const noexcept {
+    const WorkerConfig &c = impl_->cfg;
+    return c.engine.local_ip != 0 ? IpAddress(c.engine.local_ip) : IpAddress::ipv6(c.local_ip6);
+}
 uint16_t Worker::port_id() const noexcept { return impl_->cfg.port_id; }
 uint64_t Worker::now_ns() const noexcept { return read_clock_ns(*impl_); }
 uint64_t Worker::poll_time_ns() const noexcept { return impl_->now_ns; }

@@ -44,6 +44,55 @@ bool parse_uint(std::string_view text, unsigned max, unsigned *out) {
     return true;
 }
 
+// One address without a port: IPv6 ones have colons, and need brackets for Endpoint::parse.
+bool parse_address(std::string_view text, Endpoint *out) {
+    bool v6 = text.find(':') != std::string_view::npos;
+    auto ep = Endpoint::parse(v6 ? "[" + std::string(text) + "]:0" : std::string(text) + ":0");
+    if (!ep) return false;
+    *out = *ep;
+    return true;
+}
+
+// --local: "IPv4", "IPv6" or "IPv4,IPv6", into local (and local_ipv6 for the pair).
+bool parse_local(std::string_view text, HostOptions *o) {
+    size_t comma = text.find(',');
+    Endpoint first, second;
+    if (!parse_address(text.substr(0, comma), &first)) return false;
+    if (comma != std::string_view::npos) {
+        if (!parse_address(text.substr(comma + 1), &second)) return false;
+        if (first.family() != Endpoint::Family::kIpv4 ||
+            second.family() != Endpoint::Family::kIpv6) {
+            return false;
+        }
+    }
+    o->local = first;
+    o->local_ipv6 = second;
+    return true;
+}
+
+// The options' addresses into the worker template; false with *error naming what is wrong.
+bool set_local_addresses(const HostOptions &o, dp::WorkerConfig *w, std::string *error) {
+    const Endpoint::Family fam = o.local.family();
+    const bool unspecified = o.local.bytes() == std::array<uint8_t, 16>{};
+    if (fam == Endpoint::Family::kNone || unspecified ||
+        (fam == Endpoint::Family::kIpv4 && o.local.ipv4_address() == 0)) {
+        *error = "host: no local address (HostOptions::local, or --local=a.b.c.d or fd00::1)";
+        return false;
+    }
+    if (o.local_ipv6.family() != Endpoint::Family::kNone &&
+        (fam != Endpoint::Family::kIpv4 || o.local_ipv6.family() != Endpoint::Family::kIpv6)) {
+        *error = "host: local_ipv6 is the IPv6 address of a host whose local is IPv4";
+        return false;
+    }
+    if (fam == Endpoint::Family::kIpv4) {
+        w->engine.local_ip = o.local.ipv4_address();
+        if (o.local_ipv6.family() == Endpoint::Family::kIpv6) w->local_ip6 = o.local_ipv6.bytes();
+    } else {
+        w->local_ip6 = o.local.bytes();
+    }
+    return true;
+}
+
 // One of Host's own flags ("--name=value") into `o`; false if `arg` is not one of them.
 // A flag of ours with a bad value sets *error.
 bool host_flag(std::string_view arg, HostOptions *o, std::string *error) {
@@ -55,11 +104,10 @@ bool host_flag(std::string_view arg, HostOptions *o, std::string *error) {
     std::string_view v;
     unsigned n = 0;
     if (value_of("--local=", &v)) {
-        auto ep = Endpoint::parse(std::string(v) + ":0");
-        if (!ep)
-            *error = "bad --local=" + std::string(v) + " (want a.b.c.d)";
-        else
-            o->local = *ep;
+        if (!parse_local(v, o)) {
+            *error = "bad --local=" + std::string(v) +
+                     " (want a.b.c.d, an IPv6 address, or both: " + "a.b.c.d,fd00::1)";
+        }
     } else if (value_of("--workers=", &v)) {
         if (!parse_uint(v, 128, &n) || n == 0) *error = "bad --workers (want 1..128)";
         o->workers = uint16_t(n);
@@ -136,10 +184,9 @@ Result<Host> Host::create(int argc, char **argv) {
 }
 
 Result<Host> Host::create(const HostOptions &o) {
-    if (o.local.family() != Endpoint::Family::kIpv4 || o.local.ipv4_address() == 0) {
-        return Error{-EINVAL,
-                     "host: no local IPv4 address (HostOptions::local, or --local=a.b.c.d)"};
-    }
+    dp::HostConfig hc;
+    std::string error;
+    if (!set_local_addresses(o, &hc.worker, &error)) return Error{-EINVAL, error};
     if (o.workers == 0) return Error{-EINVAL, "host: workers must be at least 1"};
     if (!o.eal_args.empty()) {
         if (rte_lcore_count() != 0) {
@@ -157,15 +204,12 @@ Result<Host> Host::create(const HostOptions &o) {
         return Error{-ENODEV, "host: no DPDK port " + std::to_string(o.port_id) +
                                   " (give one to EAL, e.g. --vdev=net_null0,no-rx=1)"};
     }
-    dp::HostConfig hc;
     hc.name = o.name.empty() ? "homa" + std::to_string(o.port_id) : o.name;
     hc.port_id = o.port_id;
     hc.num_workers = o.workers;
-    hc.worker.engine.local_ip = o.local.ipv4_address();
     hc.pool_bytes = size_t{o.pool_mb} << 20;
     hc.mbufs = o.mbufs;
     hc.extra_pool_caches = o.app_threads;
-    std::string error;
     auto host = dp::Host::create(hc, &error);
     if (!host) return Error{-ENOMEM, "host: " + error};
     // Frames sent before a memif peer connects are dropped, ARP requests among them; waiting

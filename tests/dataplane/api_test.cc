@@ -107,7 +107,8 @@ struct RingPair {
 
 HostOptions options(uint16_t port, const char *ip, uint16_t workers = 1) {
     HostOptions o;
-    o.local = *Endpoint::parse(std::string(ip) + ":0");
+    const bool v6 = std::string_view(ip).find(':') != std::string_view::npos;
+    o.local = *Endpoint::parse(v6 ? "[" + std::string(ip) + "]:0" : std::string(ip) + ":0");
     o.port_id = port;
     o.workers = workers;
     o.pool_mb = 16;
@@ -369,6 +370,68 @@ TEST(Host_AppThreads, SocketsOnApplicationThreadsBehaveTheSame) {
     EXPECT_TRUE(failures.empty()) << all;
 }
 
+// Hosts on IPv6, and a host on both families: the client reaches the dual-stack server at
+// either address from one socket, and each reply comes from the address it was sent to.
+// Next hops are found by neighbour discovery and ARP over the ring pair.
+TEST(Host_Ipv6, EchoOverIpv6AndToADualStackHostAtBothAddresses) {
+    RingPair ring;
+    auto so = options(ring.a, "10.0.0.1");
+    so.local_ipv6 = *Endpoint::parse("[fd00::1]:0");
+    auto co = options(ring.b, "10.0.0.2");
+    co.local_ipv6 = *Endpoint::parse("[fd00::2]:0");
+    auto s = Host::create(so);
+    auto c = Host::create(co);
+    ASSERT_TRUE(s) << s.message();
+    ASSERT_TRUE(c) << c.message();
+    auto listen = s->listen(99);
+    ASSERT_TRUE(listen) << listen.message();
+    auto sock = c->open();
+    ASSERT_TRUE(sock) << sock.message();
+    for (const char *at : {"[fd00::1]:99", "10.0.0.1:99", "[fd00::1]:99"}) {
+        const Endpoint server_at = *Endpoint::parse(at);
+        auto id = sock->send(server_at, std::string(3000, 'x') + at);
+        ASSERT_TRUE(id) << id.message();
+        auto req = exchange(*s, *c, (*listen)[0], kRecvRequest);
+        ASSERT_TRUE(req) << at << ": " << req.message();
+        EXPECT_EQ(req->peer().family(), server_at.family()) << at;
+        EXPECT_EQ(req->text(), std::string(3000, 'x') + at);
+        ASSERT_EQ(req->reply_self(), 0);
+        auto resp = exchange(*s, *c, *sock, kRecvResponse, *id);
+        ASSERT_TRUE(resp) << at << ": " << resp.message();
+        EXPECT_EQ(resp->peer(), server_at) << at;
+        EXPECT_EQ(resp->text(), std::string(3000, 'x') + at);
+    }
+    EXPECT_EQ(c->drain(), 0);
+    EXPECT_EQ(s->drain(), 0);
+
+    // An IPv6-only host talks to the dual-stack one over IPv6.
+    RingPair ring2;
+    auto v6o = options(ring2.a, "fd00::3");
+    auto v6 = Host::create(v6o);
+    ASSERT_TRUE(v6) << v6.message();
+    EXPECT_EQ(v6->local_addr().to_string(), "[fd00::3]:0");
+    auto peer_o = options(ring2.b, "10.0.0.4");
+    peer_o.local_ipv6 = *Endpoint::parse("[fd00::4]:0");
+    auto peer = Host::create(peer_o);
+    ASSERT_TRUE(peer) << peer.message();
+    auto l2 = peer->listen(7);
+    ASSERT_TRUE(l2) << l2.message();
+    auto s2 = v6->open();
+    ASSERT_TRUE(s2) << s2.message();
+    EXPECT_EQ(s2->local_addr().family(), Endpoint::Family::kIpv6);
+    auto id = s2->send(*Endpoint::parse("[fd00::4]:7"), "six");
+    ASSERT_TRUE(id) << id.message();
+    auto req = exchange(*peer, *v6, (*l2)[0], kRecvRequest);
+    ASSERT_TRUE(req) << req.message();
+    EXPECT_EQ(req->peer(), s2->local_addr());
+    ASSERT_EQ(req->reply_self(), 0);
+    auto resp = exchange(*peer, *v6, *s2, kRecvResponse, *id);
+    ASSERT_TRUE(resp) << resp.message();
+    EXPECT_EQ(resp->text(), "six");
+    EXPECT_EQ(v6->drain(), 0);
+    EXPECT_EQ(peer->drain(), 0);
+}
+
 TEST(Host_Create, RejectsBadOptionsWithReasons) {
     HostOptions o;
     auto none = Host::create(o);
@@ -381,6 +444,17 @@ TEST(Host_Create, RejectsBadOptionsWithReasons) {
     EXPECT_EQ(Host::create(o).error(), -EALREADY);
     o.eal_args.clear();
     o.workers = 0;
+    EXPECT_EQ(Host::create(o).error(), -EINVAL);
+    o.workers = 1;
+    o.local_ipv6 = Endpoint::ipv4(0x0A000002, 0);  // the second address must be IPv6
+    auto not6 = Host::create(o);
+    EXPECT_EQ(not6.error(), -EINVAL);
+    EXPECT_NE(not6.message().find("local_ipv6"), std::string::npos) << not6.message();
+    o.local = *Endpoint::parse("[fd00::1]:0");  // and the first one IPv4
+    o.local_ipv6 = *Endpoint::parse("[fd00::2]:0");
+    EXPECT_EQ(Host::create(o).error(), -EINVAL);
+    o.local = Endpoint::ipv6({}, 0);  // "::"
+    o.local_ipv6 = Endpoint();
     EXPECT_EQ(Host::create(o).error(), -EINVAL);
 }
 
@@ -422,13 +496,29 @@ TEST(Host_Create, CommandLineFlagsAndLeftovers) {
     ASSERT_EQ(socks->size(), 2u);  // one per worker
     EXPECT_EQ((*socks)[1].local_addr().port(), 5);
     socks->clear();
-    for (const char *bad :
-         {"--local=10.0.0", "--workers=0", "--workers=x", "--pool_mb=0", "--mbufs=5"}) {
+    for (const char *bad : {"--local=10.0.0", "--local=fd00::1,10.0.0.1", "--local=10.0.0.1,",
+                            "--local=10.0.0.1,10.0.0.2", "--local=[fd00::1]", "--workers=0",
+                            "--workers=x", "--pool_mb=0", "--mbufs=5"}) {
         std::vector<const char *> b = {"prog", "--", bad};
         auto r = Host::create(int(b.size()), const_cast<char **>(b.data()));
         EXPECT_EQ(r.error(), -EINVAL) << bad;
         EXPECT_NE(r.message().find("bad --"), std::string::npos) << r.message();
     }
+}
+
+TEST(Host_Create, CommandLineTakesIpv6AndBothFamilies) {
+    RingPair ring;
+    std::string pa = "--port=" + std::to_string(ring.a), pb = "--port=" + std::to_string(ring.b);
+    std::vector<const char *> both = {"prog",     "--",           "--local=10.1.2.4,fd00::9",
+                                      pa.c_str(), "--pool_mb=16", "--mbufs=4095"};
+    auto h = Host::create(int(both.size()), const_cast<char **>(both.data()));
+    ASSERT_TRUE(h) << h.message();
+    EXPECT_EQ(h->local_addr().to_string(), "10.1.2.4:0");
+    std::vector<const char *> six = {"prog",     "--",           "--local=fd00::a",
+                                     pb.c_str(), "--pool_mb=16", "--mbufs=4095"};
+    auto h6 = Host::create(int(six.size()), const_cast<char **>(six.data()));
+    ASSERT_TRUE(h6) << h6.message();
+    EXPECT_EQ(h6->local_addr().to_string(), "[fd00::a]:0");
 }
 
 TEST(Host_Run, EveryWorkerRunsOnItsLcoreUntilItsCallbackStops) {

@@ -55,10 +55,10 @@ int main(void) {
                     "-m",          "512",
                     "-l",          "0",
                     prefix,        "--vdev=net_null0,no-rx=1",
-                    "--",          "--local=10.0.0.1",
+                    "--",          "--local=10.0.0.1,fd00::1",
                     "--pool_mb=16"};
     int argc = (int)(sizeof argv / sizeof argv[0]);
-    printf("1..9\n");
+    printf("1..10\n");
     char *bad_argv[] = {"homa_c_test", "--", "--local=10.0.0"};
     homa_host *h = NULL;
     int rc = homa_host_create(3, bad_argv, &h, why, sizeof why);
@@ -97,6 +97,9 @@ int main(void) {
     for (uint64_t i = 1; i <= 20; ++i) ok &= echo(h, srv, cli, &at, big + i, 100 * i, i);
     check(ok, "20 echoes of 100..2000 bytes verified in the bpages, cookies back");
     check(echo(h, srv, cli, &at, big, sizeof big, 77), "a 300 KB echo across 5 bpages");
+    homa_addr six;
+    check(homa_addr_parse("[fd00::1]:99", &six) == 0 && echo(h, srv, cli, &six, big, 5000, 78),
+          "an echo to the host's IPv6 address (--local=IPv4,IPv6)");
 
     homa_msg m;
     uint64_t id1, id2;

@@ -81,7 +81,8 @@ typedef struct homa_msg {
 
 /**
  * Brings up EAL with argv's arguments up to "--" (argv[0] is the program name), then the
- * host with the flags after it: --local=a.b.c.d (required), --port=P, --pool_mb=M,
+ * host with the flags after it: --local=ADDR (required: a.b.c.d, an IPv6 address such as
+ * fd00::1, or both as a.b.c.d,fd00::1), --port=P, --pool_mb=M,
  * --mbufs=N (one worker: this ABI polls from one thread). Returns 0 and *out, or -EINVAL
  * (bad flag, no --local), -EALREADY (EAL already up), -ENODEV (no such port), -ENOMEM, or
  * EAL's error; `error` (cap bytes, may be NULL) gets the reason as text.

@@ -200,7 +200,11 @@ class Worker {
     const NeighbourStats &neighbour_stats() const noexcept;
     /** Zeroes the worker's counters (not the engine's). Owning lcore only. */
     void clear_stats() noexcept;
+    /** The host-order IPv4 address (WorkerConfig::engine.local_ip); 0 on an IPv6-only host. */
     uint32_t local_ip() const noexcept;
+    /** The address sockets on this worker are reached at: the IPv4 one if the worker has one
+     *  (IPv4-mapped), else its IPv6 one. Any thread: configuration, never changed. */
+    IpAddress local_address() const noexcept;
     /** The DPDK port this worker's queue pair belongs to (for the port's own counters). */
     uint16_t port_id() const noexcept;
     /** Nanoseconds on the worker's clock (TSC based), read now. */

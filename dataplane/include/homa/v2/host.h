@@ -44,7 +44,11 @@ struct HostOptions {
     /// EAL arguments (without the program name). Non-empty: create() brings EAL up with
     /// them; empty: EAL must already be up.
     std::vector<std::string> eal_args;
-    Endpoint local;          ///< This host's address (its port is ignored). Required.
+    /// This host's address, IPv4 or IPv6 (its port is ignored). Required.
+    Endpoint local;
+    /// A second, IPv6 address for a host on both families (local is then its IPv4 one);
+    /// empty for a single-family host. Sockets answer on both; local_addr() is `local`.
+    Endpoint local_ipv6;
     uint16_t port_id = 0;    ///< DPDK port (e.g. the first --vdev is 0).
     uint16_t workers = 1;    ///< Worker lcores; run() needs as many EAL lcores.
     unsigned pool_mb = 64;   ///< Bpage pool for received and copied messages.
@@ -65,9 +69,10 @@ class Host {
      *  (eal_args given but EAL is already up), -ENODEV (no such port), or the reason EAL,
      *  the port, the pool or a worker failed (message names the step). */
     static Result<Host> create(const HostOptions &options);
-    /** The same from a command line: EAL arguments, then `--`, then `--local=a.b.c.d`,
-     *  `--workers=N`, `--port=P`, `--pool_mb=M`, `--mbufs=N` (any order); every other
-     *  argument after `--` is left for the application in args(). -EINVAL names a bad flag. */
+    /** The same from a command line: EAL arguments, then `--`, then `--local=ADDR` (IPv4
+     *  `a.b.c.d`, IPv6 `fd00::1`, or both: `a.b.c.d,fd00::1`), `--workers=N`, `--port=P`,
+     * `--pool_mb=M`, `--mbufs=N` (any order); every other argument after `--` is left for the
+     * application in args(). -EINVAL names a bad flag. */
     static Result<Host> create(int argc, char **argv);
 
     Host(Host &&) noexcept;
