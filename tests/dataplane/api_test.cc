@@ -108,7 +108,9 @@ struct RingPair {
 HostOptions options(uint16_t port, const char *ip, uint16_t workers = 1) {
     HostOptions o;
     const bool v6 = std::string_view(ip).find(':') != std::string_view::npos;
-    o.local = *Endpoint::parse(v6 ? "[" + std::string(ip) + "]:0" : std::string(ip) + ":0");
+    std::string text = v6 ? "[" : "";
+    text.append(ip).append(v6 ? "]:0" : ":0");
+    o.local = *Endpoint::parse(text);
     o.port_id = port;
     o.workers = workers;
     o.pool_mb = 16;
