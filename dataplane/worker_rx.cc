@@ -124,11 +124,13 @@ Fate classify_frame(Worker::Impl &w, rte_mbuf *m, bool steered, wire::PacketView
 // How many packets ahead of the one being handled the RPC itself is prefetched: its index
 // slot was prefetched in the first pass, and must have arrived before prefetch_rpc reads it.
 constexpr uint32_t kRpcPrefetchAhead = 4;
-// Below this many live RPCs the hints cost more than they hide: A/B over memif on a quiet
-// machine (three alternating runs, 100 B echo): at 10^3 live RPCs 5-20 % fewer RPC/s with
-// them, at 10^4 the same, at 10^5 1-12 % more. Their state fits the caches up to about 10^4
-// (RpcHot + index slot, ~300 B an RPC), and the hardware prefetcher follows sequential ids.
-constexpr uint32_t kPrefetchFromRpcs = 16384;
+// Below this many live RPCs the hints cost more than they hide. The first A/B (three runs)
+// put the line at 16384; the sixth session's scaling runs found 10^4 live RPCs the slowest
+// point of the sweep, and a profile of that client had 8 % of its cycles in find_rpc_of, on
+// the RPC's first line. With the line at 4096, 10 alternating pairs at 10^4 (memif, 100 B,
+// 4 s each, machine otherwise stopped): median 676 k against 620 k RPC/s, client busy cycles
+// per packet 1,380 against 1,485; 7 of 10 pairs faster, run-to-run spread +-15 %.
+constexpr uint32_t kPrefetchFromRpcs = 4096;
 constexpr uint32_t kChunk = std::tuple_size_v<decltype(Worker::Impl::rx_views)>;
 
 // At most kChunk frames in two passes: first every frame is classified (and, with many live
