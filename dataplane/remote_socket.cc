@@ -19,8 +19,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "homa/dataplane/message.h"
 #include "homa/dataplane/msgport.h"
+#include "homa/dataplane/port_message.h"
 #include "homa/dataplane/socket_service.h"
 #include "homa/mem/bpage_pool.h"
 #include "remote_commands.h"
@@ -29,7 +29,7 @@ namespace homa::dp {
 
 struct RemoteSocket::Slot {
     enum class State : uint8_t { kFree, kWaiting, kAsync, kPosted, kReady, kOrphan };
-    Message msg;
+    PortMessage msg;
     homa::Message data;
     State state = State::kFree;
     Slot *next_free = nullptr;
@@ -172,8 +172,8 @@ void RemoteSocket::handle_reply(Slot *slot) noexcept {
 
 unsigned RemoteSocket::drain() noexcept {
     unsigned total = 0;
-    Message *got[kPortBurst];
-    while (unsigned n = reply_->receive_burst(got, kPortBurst)) {
+    PortMessage *got[kMessagePortBurst];
+    while (unsigned n = reply_->receive_burst(got, kMessagePortBurst)) {
         for (unsigned i = 0; i < n; ++i) handle_reply(&slots_[got[i]->cookie]);
         total += n;
     }
@@ -236,7 +236,7 @@ bool RemoteSocket::wait_home(uint64_t timeout_ns) noexcept {
         drain();
         if (free_count_ + num_ready_ == num_slots_) return true;
         if (now_ns() >= deadline) return false;
-        if (Message *m = reply_->wait_port(kWaitSlice)) handle_reply(&slots_[m->cookie]);
+        if (PortMessage *m = reply_->wait_port(kWaitSlice)) handle_reply(&slots_[m->cookie]);
     }
 }
 
@@ -259,7 +259,8 @@ int RemoteSocket::open(SocketService &service, uint16_t port, const RemoteSocket
     char name[32];
     // Ring names are process-wide: the socket's address makes this one unique.
     std::snprintf(name, sizeof(name), "rs_%lx", reinterpret_cast<unsigned long>(s.get()));
-    s->reply_ = Port::create(name, s->num_slots_, PortMode::kSingleProducer, SOCKET_ID_ANY);
+    s->reply_ =
+        MessagePort::create(name, s->num_slots_, MessagePortMode::kSingleProducer, SOCKET_ID_ANY);
     if (s->reply_ == nullptr) return -ENOMEM;
     Slot *slot = s->take_slot();
     auto &c = slot->msg.body<RemoteCommand>();
@@ -283,7 +284,7 @@ RemoteSocket::~RemoteSocket() {
         while (close() == -ENOBUFS && now_ns() < deadline) {}
     }
     if (reply_ != nullptr && !wait_home(cfg_.op_timeout_ns)) return;  // leak, never free early
-    Port::destroy(reply_);
+    MessagePort::destroy(reply_);
     delete[] slots_;
     delete[] ready_;
 }
@@ -368,7 +369,7 @@ int RemoteSocket::recv_wait(uint32_t flags, uint64_t id, RemoteMessage *out, uin
         if (timeout_ns != kForever && waited >= timeout_ns) return -ETIMEDOUT;
         uint64_t slice =
             timeout_ns == kForever ? kWaitSlice : std::min(kWaitSlice, timeout_ns - waited);
-        if (Message *m = reply_->wait_port(slice)) handle_reply(&slots_[m->cookie]);
+        if (PortMessage *m = reply_->wait_port(slice)) handle_reply(&slots_[m->cookie]);
     }
 }
 

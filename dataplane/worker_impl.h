@@ -99,7 +99,7 @@ struct Worker::Impl {
     MemsegCache memseg_cache;
     bool iova_is_va = false;  ///< rte_eal_iova_mode() == RTE_IOVA_VA
     uint16_t ip_id = 0;
-    Port *cmd_port = nullptr;  ///< attach_command_port(); nullptr: none.
+    MessagePort *cmd_port = nullptr;  ///< attach_command_port(); nullptr: none.
     CommandHandler cmd_handler = nullptr;
     void *cmd_ctx = nullptr;
     NeighbourCache neighbours;                ///< ARP-resolved next hops (worker_host.cc).

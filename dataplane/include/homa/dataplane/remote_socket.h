@@ -46,7 +46,7 @@ class BpagePool;
 
 namespace homa::dp {
 
-class Port;
+class MessagePort;
 class SocketService;
 
 /// recv() flag: do not wait; -EAGAIN if no matching message is ready.
@@ -205,8 +205,8 @@ class RemoteSocket {
     int copy_in(std::span<const uint8_t> msg, homa::Message *m) noexcept;
     bool wait_home(uint64_t timeout_ns) noexcept;
 
-    Port *cmd_ = nullptr;
-    Port *reply_ = nullptr;
+    MessagePort *cmd_ = nullptr;
+    MessagePort *reply_ = nullptr;
     mem::BpagePool *pool_ = nullptr;
     RemoteSocketConfig cfg_;
     Slot *slots_ = nullptr;

@@ -64,7 +64,7 @@ class RecvMessage {
   private:
     friend class Socket;
     Worker *worker_ = nullptr;
-    homa::Message m_;  // the engine's received message (not a msgport dp::Message)
+    homa::Message m_;  // the engine's received message
 };
 
 class Socket {

@@ -49,7 +49,7 @@ class BpagePool;
 
 namespace homa::dp {
 
-class Port;
+class MessagePort;
 
 using MacAddr = std::array<uint8_t, 6>;
 class Steering;
@@ -166,12 +166,11 @@ using SendDone = void (*)(void *ctx, uint64_t user_token);
 
 /**
  * Serves a command port (see Worker::attach_command_port): called once per poll() with the
- * attached port; it takes one receive_burst() of at most kPortBurst messages and serves them,
- * and may push completions to its clients. Returns the work it did (0: none). Runs on the
- * worker's lcore; must not block. (It takes the port, not the burst, so that this header
- * need not declare dp::Message, which would hide homa::Message inside homa::dp.)
+ * attached port; it takes one receive_burst() of at most kMessagePortBurst messages and serves
+ * them, and may push completions to its clients. Returns the work it did (0: none). Runs on the
+ * worker's lcore; must not block.
  */
-using CommandHandler = uint32_t (*)(void *ctx, Port &port);
+using CommandHandler = uint32_t (*)(void *ctx, MessagePort &port);
 
 class Worker {
   public:
@@ -248,7 +247,7 @@ class Worker {
      * port == nullptr. Unused, it costs poll() one predictable branch. Owning lcore only.
      * Returns 0, -EINVAL (port without handler), -EBUSY (another port is attached).
      */
-    int attach_command_port(Port *port, CommandHandler handler, void *ctx);
+    int attach_command_port(MessagePort *port, CommandHandler handler, void *ctx);
 
     struct Impl;
 
