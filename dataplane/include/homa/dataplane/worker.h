@@ -130,7 +130,7 @@ struct WorkerStats {
     uint64_t tx_retries = 0;       ///< Bursts the port did not take at once.
     uint64_t tx_no_mbuf = 0;       ///< Frames dropped: mbuf pool empty (resent later).
     uint64_t sends_completed = 0;  ///< Outgoing messages whose memory was given back.
-    // host protocols and steering (worker_host.cc, worker_rx.cc)
+    // ARP, ICMP echo and steering (worker_arp_icmp.cc, worker_rx.cc)
     uint64_t rx_arp = 0;  ///< ARP frames handled (received or steered to us).
     uint64_t arp_replies_sent = 0;
     uint64_t arp_requests_sent = 0;
@@ -145,7 +145,7 @@ struct WorkerStats {
     uint64_t steered_in = 0;        ///< Frames another worker handed to us.
     uint64_t steer_ring_full = 0;   ///< Frames dropped: the owner's ring was full.
     uint64_t arp_shared = 0;        ///< ARP frames copied to the other workers' caches.
-    // IPv6 host protocols (worker_host6.cc)
+    // IPv6 Neighbour Discovery and ICMPv6 echo (worker_ndp_icmp6.cc)
     uint64_t rx_nd = 0;                   ///< NS/NA frames handled (received or steered).
     uint64_t nd_advertisements_sent = 0;  ///< Answers to solicitations for our address.
     uint64_t nd_solicitations_sent = 0;   ///< Resolutions of IPv6 next hops (and retries).
