@@ -53,40 +53,6 @@ bool is_request(const homa::Message &m) { return (m.id & 1) != 0; }
 
 }  // namespace
 
-// ----- RemoteMessage -----
-
-RemoteMessage::RemoteMessage(RemoteMessage &&o) noexcept
-    : pool_(o.pool_), cache_(o.cache_), m_(o.m_) {
-    o.pool_ = nullptr;
-}
-
-RemoteMessage &RemoteMessage::operator=(RemoteMessage &&o) noexcept {
-    if (this != &o) {
-        release();
-        pool_ = o.pool_;
-        cache_ = o.cache_;
-        m_ = o.m_;
-        o.pool_ = nullptr;
-    }
-    return *this;
-}
-
-std::span<const uint8_t> RemoteMessage::piece(uint32_t i) const noexcept {
-    if (!valid()) return {};
-    return message_piece(pool_->base(), m_, i);
-}
-
-size_t RemoteMessage::copy_to(std::span<uint8_t> out, uint32_t offset) const noexcept {
-    if (!valid()) return 0;
-    return message_copy(pool_->base(), m_, out, offset);
-}
-
-void RemoteMessage::release() noexcept {
-    if (pool_ && m_.num_bpages) pool_->release(m_.bpage_offsets, m_.num_bpages, cache_);
-    pool_ = nullptr;
-    m_ = homa::Message{};
-}
-
 // ----- RemoteSocket: slots and replies -----
 
 RemoteSocket::Slot *RemoteSocket::take_slot() noexcept {
@@ -195,16 +161,13 @@ void RemoteSocket::post_receives() noexcept {
     }
 }
 
-bool RemoteSocket::take_ready(uint32_t flags, uint64_t id, RemoteMessage *out) noexcept {
+bool RemoteSocket::take_ready(uint32_t flags, uint64_t id, RecvMessage *out) noexcept {
     for (unsigned i = 0; i < num_ready_; ++i) {
         Slot &slot = slots_[ready_[i]];
         const homa::Message &d = slot.data;
         bool kind = is_request(d) ? (flags & kRecvRequest) : (flags & kRecvResponse);
         if (!kind || (id != 0 && d.id != id)) continue;
-        out->release();
-        out->pool_ = pool_;
-        out->cache_ = cfg_.pool_cache;
-        out->m_ = d;
+        out->adopt(pool_, cfg_.pool_cache, d);
         std::copy(ready_ + i + 1, ready_ + num_ready_, ready_ + i);
         --num_ready_;
         free_slot(&slot);
@@ -352,11 +315,11 @@ int RemoteSocket::send_region(Endpoint dst, const void *data, uint32_t length, u
     return rc;
 }
 
-int RemoteSocket::recv(uint32_t flags, uint64_t id, RemoteMessage *out) {
+int RemoteSocket::recv(uint32_t flags, uint64_t id, RecvMessage *out) {
     return recv_wait(flags, id, out, kForever);
 }
 
-int RemoteSocket::recv_wait(uint32_t flags, uint64_t id, RemoteMessage *out, uint64_t timeout_ns) {
+int RemoteSocket::recv_wait(uint32_t flags, uint64_t id, RecvMessage *out, uint64_t timeout_ns) {
     if (!open_) return -EBADF;
     if (out == nullptr || (flags & (kRecvRequest | kRecvResponse)) == 0) return -EINVAL;
     const uint64_t start = now_ns();
@@ -397,9 +360,10 @@ int RemoteSocket::reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg)
 
 // The part reply_with and post_reply_with share: checks msg and fills a slot with the reply
 // command over msg's bpages. -EINVAL releases msg; on -ENOBUFS (no slot) msg is untouched.
-int RemoteSocket::reply_slot(RemoteMessage &msg, Endpoint dst, uint64_t request_id, Slot **out) {
+int RemoteSocket::reply_slot(RecvMessage &msg, Endpoint dst, uint64_t request_id, Slot **out) {
     if (!open_) return -EBADF;
-    if (!msg.valid() || msg.m_.num_bpages == 0) {
+    // Empty, or its bpages are in another pool than the one the worker sends from.
+    if (!msg.valid() || msg.m_.num_bpages == 0 || msg.pool_ != pool_) {
         msg.release();
         return -EINVAL;
     }
@@ -423,15 +387,14 @@ int RemoteSocket::reply_slot(RemoteMessage &msg, Endpoint dst, uint64_t request_
     return 0;
 }
 
-int RemoteSocket::reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t request_id) {
+int RemoteSocket::reply_with(RecvMessage &&msg, Endpoint dst, uint64_t request_id) {
     Slot *slot = nullptr;
     int rc = reply_slot(msg, dst, request_id, &slot);
     if (rc != 0) {
         msg.release();  // reply_with consumes msg whatever happens
         return rc;
     }
-    msg.pool_ = nullptr;  // the bpages travel with the command now
-    msg.m_ = homa::Message{};
+    msg.disown();  // the bpages travel with the command now
     rc = command(slot, kRemoteReply, true);
     if (rc == -ETIMEDOUT) return rc;
     if (rc == -ENOBUFS) {
@@ -441,7 +404,7 @@ int RemoteSocket::reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t request
     return rc;
 }
 
-int RemoteSocket::post_reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t request_id) {
+int RemoteSocket::post_reply_with(RecvMessage &&msg, Endpoint dst, uint64_t request_id) {
     Slot *slot = nullptr;
     int rc = reply_slot(msg, dst, request_id, &slot);
     if (rc != 0) return rc;  // -ENOBUFS: msg stays the caller's
@@ -450,8 +413,7 @@ int RemoteSocket::post_reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t re
         free_slot(slot);
         return rc;
     }
-    msg.pool_ = nullptr;  // the bpages travel with the command now
-    msg.m_ = homa::Message{};
+    msg.disown();  // the bpages travel with the command now
     return 0;
 }
 

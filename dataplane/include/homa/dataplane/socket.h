@@ -2,7 +2,8 @@
  * @file
  * The Homa socket API for run-to-completion applications: the application runs on the worker's
  * lcore and calls these between its own steps (no extra thread, no locks). Messages arrive in
- * bpages of the worker's pool; a RecvMessage owns them until released (or destroyed).
+ * bpages of the worker's pool; a RecvMessage (recv_message.h) owns them until released (or
+ * destroyed).
  *
  * @code
  *   homa::dp::Socket srv;
@@ -24,6 +25,7 @@
 #include <cstdint>
 #include <span>
 
+#include "homa/dataplane/recv_message.h"
 #include "homa/dataplane/socket_service.h"
 #include "homa/dataplane/worker.h"
 #include "homa/proto/engine.h"
@@ -31,41 +33,6 @@
 namespace homa::dp {
 
 class SocketService;
-
-/** A received message; move-only; owns its bpages until release() or destruction. */
-class RecvMessage {
-  public:
-    RecvMessage() = default;
-    RecvMessage(RecvMessage &&o) noexcept;
-    RecvMessage &operator=(RecvMessage &&o) noexcept;
-    RecvMessage(const RecvMessage &) = delete;
-    RecvMessage &operator=(const RecvMessage &) = delete;
-    ~RecvMessage() { release(); }
-
-    bool valid() const noexcept { return worker_ != nullptr; }
-    uint64_t id() const noexcept { return m_.id; }
-    uint64_t cookie() const noexcept { return m_.cookie; }
-    Endpoint peer() const noexcept { return m_.peer; }
-    /** 0, or the errno an RPC failed with (then length() is 0). */
-    int error() const noexcept { return m_.error; }
-    uint32_t length() const noexcept { return m_.length; }
-    uint32_t num_pieces() const noexcept { return m_.num_bpages; }
-    /** Contiguous piece i (bytes [i * 64 KiB, ...) of the message), inside the pool. */
-    std::span<const uint8_t> piece(uint32_t i) const noexcept;
-    /** Copies up to out.size() bytes from `offset` on; returns the bytes copied. */
-    size_t copy_to(std::span<uint8_t> out, uint32_t offset = 0) const noexcept;
-    /** Gives the bpages back to the pool now (idempotent). */
-    void release() noexcept;
-    /** Hands the engine's message, bpage offsets included, to the caller, who must give the
-     *  offsets back to the worker's pool (BpagePool::release with the worker's cache); this
-     *  object is left empty. What the C ABI does to lend bpages to C and Go code. */
-    homa::Message detach() noexcept;
-
-  private:
-    friend class Socket;
-    Worker *worker_ = nullptr;
-    homa::Message m_;  // the engine's received message
-};
 
 class Socket {
   public:
