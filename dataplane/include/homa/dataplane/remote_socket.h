@@ -50,8 +50,9 @@ namespace homa::dp {
 class MessagePort;
 class SocketService;
 
-/// recv() flag: do not wait; -EAGAIN if no matching message is ready.
-inline constexpr uint32_t kRecvNonblocking = 4;
+/// recv() flag: do not wait; -EAGAIN if no matching message is ready (defined with the
+/// other flags in proto/engine.h).
+using homa::kRecvNonblocking;
 
 struct RemoteSocketConfig {
     unsigned pool_cache = 1;     ///< This thread's cache in the worker's pool.

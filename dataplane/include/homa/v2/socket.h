@@ -39,13 +39,13 @@
 namespace homa::v2 {
 
 /// recv() flags; the values of Linux Homa's HOMA_RECVMSG_REQUEST/RESPONSE/NONBLOCKING.
-inline constexpr uint32_t kRecvRequest = 1;
-inline constexpr uint32_t kRecvResponse = 2;
-inline constexpr uint32_t kRecvNonblocking = 4;
+using homa::kRecvNonblocking;
+using homa::kRecvRequest;
+using homa::kRecvResponse;
 /// recv() timeout meaning "as long as it takes".
 inline constexpr uint64_t kWaitForever = ~uint64_t{0};
 /// Largest message (Linux Homa's HOMA_MAX_MESSAGE_LENGTH).
-inline constexpr uint32_t kMaxMessageLength = 1'000'000;
+using homa::wire::kMaxMessageLength;
 
 class Socket;
 
