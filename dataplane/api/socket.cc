@@ -85,6 +85,9 @@ Result<Message> Socket::recv(uint32_t flags, uint64_t id, uint64_t timeout_ns) {
                    : s_->recv_wait(kinds, id, &m.m_, std::min(timeout_ns, kLongest));
         m.sock_ = s_.get();
     }
+    // A non-blocking miss is what a poll loop sees most: its message fits std::string's
+    // inline buffer, so it costs no allocation.
+    if (rc == -EAGAIN) return Error{rc, "recv: none yet"};
     if (rc < 0) return fail(rc, "recv");
     return m;
 }
