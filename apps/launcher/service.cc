@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "apps/common/knobs.h"
 #include "homa/dataplane/port_message.h"
@@ -21,7 +22,7 @@ int Service::open(std::string *error) {
             *error = "cannot bind echo port " + std::to_string(p) + ": " + strerror(-rc);
             return rc;
         }
-        sockets_.push_back(s);
+        sockets_.push_back(std::move(s));
     }
     deferred_.resize(sockets_.size());
     return 0;

@@ -5,6 +5,8 @@
 #include <rte_ethdev.h>
 
 #include <chrono>
+#include <type_traits>
+#include <utility>
 
 #include "tests/dataplane/dataplane_fixture.h"
 #include "tests/dataplane/host_harness.h"
@@ -72,6 +74,31 @@ TEST(LocalDelivery, EchoMatrix_OneWorkerNothingReachesThePort) {
     }
 }
 
+// A copy of a socket could outlive close() and act on the socket that reuses its id: dp::Socket
+// is move-only, and a moved-from socket is closed while the moved-to one owns the port. (Each
+// test has its own net_null: a host closes its port when it goes.)
+static_assert(!std::is_copy_constructible_v<dp::Socket> && !std::is_copy_assignable_v<dp::Socket>);
+static_assert(std::is_nothrow_move_constructible_v<dp::Socket>);
+TEST(LocalDelivery, Socket_MovedFromIsClosedAndTheMovedToOwnsThePort) {
+    TestHost h;
+    ASSERT_EQ(h.build("ldmv", port_by_name("net_null2"), kIp, 1, mbufs("ldmv_mb")), "");
+    dp::Socket first;
+    ASSERT_EQ(dp::Socket::open(*h.workers[0], kPort, &first), 0);
+    dp::Socket second = std::move(first);
+    dp::RecvMessage m;
+    EXPECT_EQ(first.recv(kRecvRequest, 0, &m), -EBADF);
+    EXPECT_EQ(first.close(), -EBADF);
+    EXPECT_EQ(second.local_addr().port, kPort);
+    EXPECT_EQ(second.recv(kRecvRequest, 0, &m), -EAGAIN);
+    dp::Socket third;
+    third = std::move(second);
+    EXPECT_EQ(second.close(), -EBADF);
+    EXPECT_EQ(third.close(), 0);
+    dp::Socket again;  // the port is free once its one owner closed it
+    ASSERT_EQ(dp::Socket::open(*h.workers[0], kPort, &again), 0);
+    EXPECT_EQ(again.close(), 0);
+}
+
 TEST(LocalDelivery, EchoMatrix_TwoWorkersSteerFramesToTheirOwner) {
     TestHost h;
     ASSERT_EQ(h.build("ld2", port_by_name("net_null1"), kIp, 2, mbufs("ld2_mb")), "");
@@ -116,6 +143,7 @@ TEST(LocalDelivery, EchoMatrix_TwoWorkersSteerFramesToTheirOwner) {
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
     ::testing::AddGlobalTestEnvironment(new homa::test::EalEnvironment(
-        "local_delivery", 1024, {"--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1"}));
+        "local_delivery", 1024,
+        {"--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1", "--vdev=net_null2,no-rx=1"}));
     return RUN_ALL_TESTS();
 }

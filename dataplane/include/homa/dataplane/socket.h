@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 
 #include "homa/dataplane/recv_message.h"
 #include "homa/dataplane/socket_service.h"
@@ -37,6 +38,20 @@ class SocketService;
 class Socket {
   public:
     Socket() = default;
+    /** Move-only: a copy would outlive close() and act on whichever socket reuses the id.
+     *  The moved-from socket is closed (calls return -EBADF); nothing is closed by moving. */
+    Socket(Socket &&o) noexcept
+        : worker_(std::exchange(o.worker_, nullptr)),
+          service_(std::exchange(o.service_, nullptr)),
+          id_(o.id_) {}
+    Socket &operator=(Socket &&o) noexcept {
+        worker_ = std::exchange(o.worker_, nullptr);
+        service_ = std::exchange(o.service_, nullptr);
+        id_ = o.id_;
+        return *this;
+    }
+    Socket(const Socket &) = delete;
+    Socket &operator=(const Socket &) = delete;
     /** Opens a socket on `port` (< 0x8000) or 0 for a client port. Returns 0, -EADDRINUSE,
      *  -EINVAL, -EMFILE (see Engine::open_socket). */
     [[nodiscard]] static int open(Worker &worker, uint16_t port, Socket *out);
