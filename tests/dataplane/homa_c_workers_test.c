@@ -116,6 +116,7 @@ int main(void) {
                     "--workers=2",
                     "--pool_mb=16"};
     int argc = (int)(sizeof argv / sizeof argv[0]);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* a test killed on its timeout still shows how far it got */
     printf("1..4\n");
     static struct run r;
     int rc = homa_host_create(argc, argv, &r.host, why, sizeof why);
