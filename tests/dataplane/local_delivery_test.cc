@@ -99,6 +99,30 @@ TEST(LocalDelivery, Socket_MovedFromIsClosedAndTheMovedToOwnsThePort) {
     EXPECT_EQ(again.close(), 0);
 }
 
+// One RecvMessage type reaches every reply_with(), so each checks that the message's bpages
+// are in the pool it sends from: a request received on one host cannot be echoed by another.
+TEST(LocalDelivery, ReplyWith_RefusesAMessageFromAnotherPool) {
+    TestHost a, b;
+    ASSERT_EQ(a.build("ldpa", port_by_name("net_null3"), kIp, 1, mbufs("ldpa_mb")), "");
+    ASSERT_EQ(b.build("ldpb", port_by_name("net_null4"), kIp + 1, 1, mbufs("ldpb_mb")), "");
+    dp::Socket server, client, other;
+    ASSERT_EQ(dp::Socket::open(*a.workers[0], kPort, &server), 0);
+    ASSERT_EQ(dp::Socket::open(*a.workers[0], 0, &client), 0);
+    ASSERT_EQ(dp::Socket::open(*b.workers[0], kPort, &other), 0);
+    const uint8_t body[] = {1, 2, 3};
+    uint64_t id = 0;
+    ASSERT_EQ(client.send({kIp, kPort}, body, 0, &id), 0);
+    dp::RecvMessage req;
+    ASSERT_TRUE(run_until(a, [&] { return server.recv(kRecvRequest, 0, &req) == 0; }));
+    EXPECT_EQ(other.reply_with(std::move(req)), -EINVAL);
+    EXPECT_FALSE(req.valid());  // released to its own pool, not sent
+    EXPECT_EQ(client.abort(id, 0), 0);
+    EXPECT_EQ(server.close(), 0);  // ends the request nobody answered
+    EXPECT_EQ(client.close(), 0);
+    EXPECT_EQ(other.close(), 0);
+    EXPECT_TRUE(run_until(a, [&] { return a.quiescent(); }));  // every bpage back in a's pool
+}
+
 TEST(LocalDelivery, EchoMatrix_TwoWorkersSteerFramesToTheirOwner) {
     TestHost h;
     ASSERT_EQ(h.build("ld2", port_by_name("net_null1"), kIp, 2, mbufs("ld2_mb")), "");
@@ -144,6 +168,7 @@ int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
     ::testing::AddGlobalTestEnvironment(new homa::test::EalEnvironment(
         "local_delivery", 1024,
-        {"--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1", "--vdev=net_null2,no-rx=1"}));
+        {"--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1", "--vdev=net_null2,no-rx=1",
+         "--vdev=net_null3,no-rx=1", "--vdev=net_null4,no-rx=1"}));
     return RUN_ALL_TESTS();
 }
