@@ -35,7 +35,7 @@ ControlLcore *ControlLcore::create(const char *name, const ControlConfig &config
         return nullptr;
     }
     void *mem = rte_zmalloc_socket(name, sizeof(ControlLcore), RTE_CACHE_LINE_SIZE, socket_id);
-    void *pulls = rte_zmalloc_socket(name, sizeof(Message *) * config.max_pulls,
+    void *pulls = rte_zmalloc_socket(name, sizeof(PortMessage *) * config.max_pulls,
                                      RTE_CACHE_LINE_SIZE, socket_id);
     if (mem == nullptr || pulls == nullptr) {
         rte_free(mem);
@@ -43,7 +43,8 @@ ControlLcore *ControlLcore::create(const char *name, const ControlConfig &config
         rte_errno = ENOMEM;
         return nullptr;
     }
-    Port *port = Port::create(name, config.port_capacity, PortMode::kMultiProducer, socket_id);
+    MessagePort *port =
+        MessagePort::create(name, config.port_capacity, MessagePortMode::kMultiProducer, socket_id);
     if (port == nullptr) {
         int err = rte_errno;
         rte_free(mem);
@@ -54,13 +55,13 @@ ControlLcore *ControlLcore::create(const char *name, const ControlConfig &config
     auto *ctl = new (mem) ControlLcore();
     ctl->port_ = port;
     ctl->config_ = config;
-    ctl->pulls_ = static_cast<Message **>(pulls);
+    ctl->pulls_ = static_cast<PortMessage **>(pulls);
     return ctl;
 }
 
 void ControlLcore::destroy(ControlLcore *ctl) {
     if (ctl == nullptr) return;
-    Port::destroy(ctl->port_);
+    MessagePort::destroy(ctl->port_);
     rte_free(ctl->pulls_);
     ctl->~ControlLcore();
     rte_free(ctl);
@@ -167,8 +168,8 @@ bool ControlLcore::share_core() noexcept {
 }
 
 bool ControlLcore::serve_port() noexcept {
-    Message *got[kPortBurst];
-    unsigned n = port_->receive_burst(got, kPortBurst);
+    PortMessage *got[kMessagePortBurst];
+    unsigned n = port_->receive_burst(got, kMessagePortBurst);
     for (unsigned i = 0; i < n; ++i) {
         switch (got[i]->delivery()) {
             case Delivery::kCommand: serve(got[i]); break;
@@ -180,7 +181,7 @@ bool ControlLcore::serve_port() noexcept {
     return n > 0;
 }
 
-void ControlLcore::serve(Message *msg) noexcept {
+void ControlLcore::serve(PortMessage *msg) noexcept {
     switch (msg->opcode()) {
         case kControlResidency: {
             if (config_.residency == nullptr) break;
@@ -229,10 +230,10 @@ void ControlLcore::serve(Message *msg) noexcept {
     reply_msg(msg, -EOPNOTSUPP);
 }
 
-void ControlLcore::on_abort(Message *msg) noexcept {
+void ControlLcore::on_abort(PortMessage *msg) noexcept {
     bump(counters_.aborts_seen);
-    Message **end = pulls_ + num_pulls_;
-    Message **it = std::find(pulls_, end, msg);
+    PortMessage **end = pulls_ + num_pulls_;
+    PortMessage **it = std::find(pulls_, end, msg);
     if (it != end) {  // still pulling: stop here
         std::copy(it + 1, end, it);
         --num_pulls_;
@@ -247,7 +248,7 @@ void ControlLcore::on_abort(Message *msg) noexcept {
 
 bool ControlLcore::advance_pull() noexcept {
     if (num_pulls_ == 0) return false;
-    Message *msg = pulls_[0];
+    PortMessage *msg = pulls_[0];
     auto &r = msg->body<RegionRequest>();
     size_t chunk = std::min(config_.pull_chunk, r.len - r.pulled);
     if (chunk > 0) {
@@ -280,8 +281,8 @@ void ControlLcore::shutdown() noexcept {
     pulling_.store(false, std::memory_order_relaxed);
     // Send everything still queued home; abort commands for messages replied just now (or
     // earlier) come out of receive_burst too and are acknowledged.
-    Message *got[kPortBurst];
-    while (unsigned n = port_->receive_burst(got, kPortBurst)) {
+    PortMessage *got[kMessagePortBurst];
+    while (unsigned n = port_->receive_burst(got, kMessagePortBurst)) {
         for (unsigned i = 0; i < n; ++i) {
             if (got[i]->delivery() == Delivery::kAbort) bump(counters_.aborts_seen);
             if (got[i]->delivery() != Delivery::kReply) reply_msg(got[i], -ESHUTDOWN);
@@ -297,22 +298,23 @@ ControlStats ControlLcore::stats() const noexcept {
         get(counters_.sleeps),           get(counters_.slept_ns)};
 }
 
-void prepare_residency_check(Message *msg, Port *reply_port, const void *addr, size_t len) {
+void prepare_residency_check(PortMessage *msg, MessagePort *reply_port, const void *addr,
+                             size_t len) {
     msg->init(kControlResidency, reply_port, kAbortable);
     msg->body<RegionRequest>() = RegionRequest{addr, len, 0, false};
 }
 
-void prepare_pull(Message *msg, Port *reply_port, const void *addr, size_t len) {
+void prepare_pull(PortMessage *msg, MessagePort *reply_port, const void *addr, size_t len) {
     msg->init(kControlPull, reply_port, kAbortable);
     msg->body<RegionRequest>() = RegionRequest{addr, len, 0, false};
 }
 
-void prepare_call(Message *msg, Port *reply_port, int (*fn)(void *ctx), void *ctx) {
+void prepare_call(PortMessage *msg, MessagePort *reply_port, int (*fn)(void *ctx), void *ctx) {
     msg->init(kControlCall, reply_port, kAbortable);
     msg->body<CallRequest>() = CallRequest{fn, ctx};
 }
 
-void prepare_stats(Message *msg, Port *reply_port) {
+void prepare_stats(PortMessage *msg, MessagePort *reply_port) {
     msg->init(kControlStats, reply_port, kAbortable);
     msg->body<ControlStats>() = ControlStats{};
 }

@@ -81,7 +81,7 @@
 namespace homa::dp {
 namespace {
 
-static_assert(sizeof(Message *) == sizeof(void *), "rings carry message pointers");
+static_assert(sizeof(PortMessage *) == sizeof(void *), "rings carry message pointers");
 
 void bump(std::atomic<uint64_t> &counter) noexcept {
     counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -111,46 +111,47 @@ bool poll_until(Done done, uint64_t timeout_ns) noexcept {
 
 }  // namespace
 
-Port *Port::create(const char *name, unsigned capacity, PortMode mode, int socket_id) {
+MessagePort *MessagePort::create(const char *name, unsigned capacity, MessagePortMode mode,
+                                 int socket_id) {
     if (capacity == 0 || capacity > RTE_RING_SZ_MASK || name == nullptr ||
-        std::strlen(name) >= sizeof(Port::name_)) {
+        std::strlen(name) >= sizeof(MessagePort::name_)) {
         rte_errno = EINVAL;
         return nullptr;
     }
     unsigned flags = RING_F_SC_DEQ | RING_F_EXACT_SZ;
-    if (mode == PortMode::kSingleProducer) flags |= RING_F_SP_ENQ;
+    if (mode == MessagePortMode::kSingleProducer) flags |= RING_F_SP_ENQ;
     rte_ring *ring = rte_ring_create(name, capacity, socket_id, flags);
     if (ring == nullptr) return nullptr;  // rte_errno set by rte_ring_create
-    void *mem = rte_zmalloc_socket(name, sizeof(Port), RTE_CACHE_LINE_SIZE, socket_id);
+    void *mem = rte_zmalloc_socket(name, sizeof(MessagePort), RTE_CACHE_LINE_SIZE, socket_id);
     if (mem == nullptr) {
         rte_ring_free(ring);
         rte_errno = ENOMEM;
         return nullptr;
     }
-    Port *port = new (mem) Port();
+    MessagePort *port = new (mem) MessagePort();
     port->ring_ = ring;
     std::snprintf(port->name_, sizeof(port->name_), "%s", name);
     return port;
 }
 
-void Port::destroy(Port *port) {
+void MessagePort::destroy(MessagePort *port) {
     if (port == nullptr) return;
     rte_ring_free(port->ring_);
-    port->~Port();
+    port->~MessagePort();
     rte_free(port);
 }
 
-unsigned Port::count() const noexcept { return rte_ring_count(ring_); }
+unsigned MessagePort::count() const noexcept { return rte_ring_count(ring_); }
 
-bool Port::has_input() const noexcept {
+bool MessagePort::has_input() const noexcept {
     return !rte_ring_empty(ring_) || backlog_head_ != nullptr || pending_aborts_ != nullptr ||
            abort_inbox_.load(std::memory_order_relaxed) != nullptr ||
            overflow_inbox_.load(std::memory_order_relaxed) != nullptr;
 }
 
-const char *Port::name() const noexcept { return name_; }
+const char *MessagePort::name() const noexcept { return name_; }
 
-Port::Stats Port::stats() const noexcept {
+MessagePort::Stats MessagePort::stats() const noexcept {
     Stats s;
     s.commands = commands_.load(std::memory_order_relaxed);
     s.aborts = aborts_.load(std::memory_order_relaxed);
@@ -160,29 +161,29 @@ Port::Stats Port::stats() const noexcept {
     return s;
 }
 
-void Port::push_abort(Message *msg) noexcept {
-    Message *head = abort_inbox_.load(std::memory_order_relaxed);
+void MessagePort::push_abort(PortMessage *msg) noexcept {
+    PortMessage *head = abort_inbox_.load(std::memory_order_relaxed);
     do {
         msg->abort_next_ = head;
     } while (!abort_inbox_.compare_exchange_weak(head, msg, std::memory_order_release,
                                                  std::memory_order_relaxed));
 }
 
-void Port::push_overflow(Message *msg) noexcept {
+void MessagePort::push_overflow(PortMessage *msg) noexcept {
     reply_overflows_.fetch_add(1, std::memory_order_relaxed);
-    Message *head = overflow_inbox_.load(std::memory_order_relaxed);
+    PortMessage *head = overflow_inbox_.load(std::memory_order_relaxed);
     do {
         msg->next_ = head;
     } while (!overflow_inbox_.compare_exchange_weak(head, msg, std::memory_order_release,
                                                     std::memory_order_relaxed));
 }
 
-void Port::release_reply(Message *msg) noexcept {
+void MessagePort::release_reply(PortMessage *msg) noexcept {
     msg->update(0, kMsgQueued);
     if (rte_ring_enqueue(ring_, msg) != 0) push_overflow(msg);
 }
 
-void Port::backlog_append(Message *msg) noexcept {
+void MessagePort::backlog_append(PortMessage *msg) noexcept {
     msg->next_ = nullptr;
     if (backlog_tail_ == nullptr) {
         backlog_head_ = msg;
@@ -192,25 +193,25 @@ void Port::backlog_append(Message *msg) noexcept {
     backlog_tail_ = msg;
 }
 
-void Port::take_overflow() noexcept {
+void MessagePort::take_overflow() noexcept {
     if (overflow_inbox_.load(std::memory_order_relaxed) == nullptr) return;
-    Message *lifo = overflow_inbox_.exchange(nullptr, std::memory_order_acquire);
-    Message *fifo = nullptr;  // pushes come out newest first; restore their order
+    PortMessage *lifo = overflow_inbox_.exchange(nullptr, std::memory_order_acquire);
+    PortMessage *fifo = nullptr;  // pushes come out newest first; restore their order
     while (lifo != nullptr) {
-        Message *next = lifo->next_;
+        PortMessage *next = lifo->next_;
         lifo->next_ = fifo;
         fifo = lifo;
         lifo = next;
     }
     while (fifo != nullptr) {
-        Message *next = fifo->next_;
+        PortMessage *next = fifo->next_;
         backlog_append(fifo);
         fifo = next;
     }
 }
 
 // Transitions 2 and 10: a message taken from this port's ring or backlog is handed out.
-Message *Port::accept(Message *msg) noexcept {
+PortMessage *MessagePort::accept(PortMessage *msg) noexcept {
     if (msg->flags() & kMsgReplied) {  // only replies arrive already replied
         msg->update(kMsgQueued, kMsgDone);
         bump(replies_);
@@ -224,14 +225,14 @@ Message *Port::accept(Message *msg) noexcept {
 }
 
 // Transition 5 and the chase (see DESIGN NOTES, "The abort token").
-unsigned Port::deliver_aborts(Message **msgs, unsigned n) noexcept {
+unsigned MessagePort::deliver_aborts(PortMessage **msgs, unsigned n) noexcept {
     if (abort_inbox_.load(std::memory_order_relaxed) != nullptr) {
-        Message *lifo = abort_inbox_.exchange(nullptr, std::memory_order_acquire);
-        Message **tail = &pending_aborts_;
+        PortMessage *lifo = abort_inbox_.exchange(nullptr, std::memory_order_acquire);
+        PortMessage **tail = &pending_aborts_;
         while (*tail != nullptr) tail = &(*tail)->abort_next_;
-        Message *fifo = nullptr;
+        PortMessage *fifo = nullptr;
         while (lifo != nullptr) {
-            Message *next = lifo->abort_next_;
+            PortMessage *next = lifo->abort_next_;
             lifo->abort_next_ = fifo;
             fifo = lifo;
             lifo = next;
@@ -239,9 +240,9 @@ unsigned Port::deliver_aborts(Message **msgs, unsigned n) noexcept {
         *tail = fifo;
     }
     unsigned k = 0;
-    Message **link = &pending_aborts_;
+    PortMessage **link = &pending_aborts_;
     while (*link != nullptr && k < n) {
-        Message *msg = *link;
+        PortMessage *msg = *link;
         if (msg->holder_.load(std::memory_order_acquire) == this) {
             *link = msg->abort_next_;
             msg->abort_next_ = nullptr;
@@ -250,7 +251,7 @@ unsigned Port::deliver_aborts(Message **msgs, unsigned n) noexcept {
             bump(aborts_);
             continue;
         }
-        Port *target = msg->target_.load(std::memory_order_acquire);
+        MessagePort *target = msg->target_.load(std::memory_order_acquire);
         if (target == this) {
             link = &msg->abort_next_;  // the command has not been seen here yet
             continue;
@@ -262,30 +263,30 @@ unsigned Port::deliver_aborts(Message **msgs, unsigned n) noexcept {
     return k;
 }
 
-unsigned Port::receive_burst(Message **msgs, unsigned n) noexcept {
+unsigned MessagePort::receive_burst(PortMessage **msgs, unsigned n) noexcept {
     unsigned k = 0;
     if (pending_aborts_ != nullptr || abort_inbox_.load(std::memory_order_relaxed) != nullptr) {
         k = deliver_aborts(msgs, n);
     }
     while (k < n && backlog_head_ != nullptr) {
-        Message *msg = backlog_head_;
+        PortMessage *msg = backlog_head_;
         backlog_head_ = msg->next_;
         if (backlog_head_ == nullptr) backlog_tail_ = nullptr;
         msgs[k++] = accept(msg);
     }
     while (k < n) {
         // Through a void * array: the ring stores void *, and reading those slots as
-        // Message * would break aliasing rules in the inlined ring code.
-        void *burst[kPortBurst];
-        unsigned want = n - k < kPortBurst ? n - k : kPortBurst;
+        // PortMessage * would break aliasing rules in the inlined ring code.
+        void *burst[kMessagePortBurst];
+        unsigned want = n - k < kMessagePortBurst ? n - k : kMessagePortBurst;
         unsigned got = rte_ring_dequeue_burst(ring_, burst, want, nullptr);
-        for (unsigned i = 0; i < got; ++i) msgs[k++] = accept(static_cast<Message *>(burst[i]));
+        for (unsigned i = 0; i < got; ++i) msgs[k++] = accept(static_cast<PortMessage *>(burst[i]));
         if (got < want) break;
     }
     if (k < n && overflow_inbox_.load(std::memory_order_relaxed) != nullptr) {
         take_overflow();
         while (k < n && backlog_head_ != nullptr) {
-            Message *msg = backlog_head_;
+            PortMessage *msg = backlog_head_;
             backlog_head_ = msg->next_;
             if (backlog_head_ == nullptr) backlog_tail_ = nullptr;
             msgs[k++] = accept(msg);
@@ -294,23 +295,23 @@ unsigned Port::receive_burst(Message **msgs, unsigned n) noexcept {
     return k;
 }
 
-Message *Port::wait_port(uint64_t timeout_ns) noexcept {
-    Message *msg = nullptr;
+PortMessage *MessagePort::wait_port(uint64_t timeout_ns) noexcept {
+    PortMessage *msg = nullptr;
     poll_until([&] { return receive_burst(&msg, 1) == 1; }, timeout_ns);
     return msg;
 }
 
 // Moves everything waiting in the ring and the overflow inbox to the backlog, then unlinks
 // `wanted` from the backlog if it is there.
-bool Port::take_from_backlog(Message *wanted) noexcept {
-    void *burst[kPortBurst];
+bool MessagePort::take_from_backlog(PortMessage *wanted) noexcept {
+    void *burst[kMessagePortBurst];
     unsigned got;
-    while ((got = rte_ring_dequeue_burst(ring_, burst, kPortBurst, nullptr)) > 0) {
-        for (unsigned i = 0; i < got; ++i) backlog_append(static_cast<Message *>(burst[i]));
+    while ((got = rte_ring_dequeue_burst(ring_, burst, kMessagePortBurst, nullptr)) > 0) {
+        for (unsigned i = 0; i < got; ++i) backlog_append(static_cast<PortMessage *>(burst[i]));
     }
     take_overflow();
-    Message *prev = nullptr;
-    for (Message *m = backlog_head_; m != nullptr; prev = m, m = m->next_) {
+    PortMessage *prev = nullptr;
+    for (PortMessage *m = backlog_head_; m != nullptr; prev = m, m = m->next_) {
         if (m != wanted) continue;
         (prev == nullptr ? backlog_head_ : prev->next_) = m->next_;
         if (backlog_tail_ == m) backlog_tail_ = prev;
@@ -321,7 +322,7 @@ bool Port::take_from_backlog(Message *wanted) noexcept {
 
 // Transition 9: gives a replied message back. The caller held it and must not touch it
 // afterwards.
-void Port::release(Message *msg, uint32_t flags) noexcept {
+void MessagePort::release(PortMessage *msg, uint32_t flags) noexcept {
     msg->holder_.store(nullptr, std::memory_order_relaxed);
     if (flags & kMsgAsync) {
         msg->reply_port_->release_reply(msg);
@@ -330,7 +331,7 @@ void Port::release(Message *msg, uint32_t flags) noexcept {
     }
 }
 
-int send_msg(Port &port, Message *msg) noexcept {
+int send_msg(MessagePort &port, PortMessage *msg) noexcept {
     const uint32_t flags = msg->flags_.load(std::memory_order_relaxed);
     if (!(flags & kMsgDone)) return -EBUSY;
     if (msg->reply_port_ == nullptr) return -EINVAL;
@@ -345,7 +346,7 @@ int send_msg(Port &port, Message *msg) noexcept {
     return 0;
 }
 
-int do_msg(Port &port, Message *msg, uint64_t timeout_ns, Doorbell *bell) noexcept {
+int do_msg(MessagePort &port, PortMessage *msg, uint64_t timeout_ns, Doorbell *bell) noexcept {
     const uint32_t flags = msg->flags_.load(std::memory_order_relaxed);
     if (!(flags & kMsgDone)) return -EBUSY;
     msg->error_ = 0;
@@ -361,12 +362,12 @@ int do_msg(Port &port, Message *msg, uint64_t timeout_ns, Doorbell *bell) noexce
     return msg->error_;
 }
 
-int forward_msg(Port &port, Message *msg) noexcept {
+int forward_msg(MessagePort &port, PortMessage *msg) noexcept {
     const uint32_t flags = msg->flags();
     constexpr uint32_t kMustBe =
         kMsgRetrieved | kMsgReplied | kMsgAbortSeen | kMsgDone | kMsgQueued;
     if ((flags & kMustBe) != kMsgRetrieved) return -EINVAL;
-    Port *self = msg->holder_.load(std::memory_order_relaxed);
+    MessagePort *self = msg->holder_.load(std::memory_order_relaxed);
     // target before QUEUED and holder := null: a token examined meanwhile is chased towards
     // `port` and waits there until `port` has seen the command.
     msg->target_.store(&port, std::memory_order_release);
@@ -380,7 +381,7 @@ int forward_msg(Port &port, Message *msg) noexcept {
     return -ENOBUFS;
 }
 
-int reply_msg(Message *msg, int error) noexcept {
+int reply_msg(PortMessage *msg, int error) noexcept {
     const uint32_t flags = msg->flags();
     if ((flags & (kMsgRetrieved | kMsgQueued | kMsgDone)) != kMsgRetrieved) return -EINVAL;
     if (flags & kMsgAbortSeen) {  // transition 8: the abort command has been seen
@@ -388,18 +389,18 @@ int reply_msg(Message *msg, int error) noexcept {
             msg->error_ = error;
             msg->update(0, kMsgReplied);
         }
-        Port::release(msg, flags);
+        MessagePort::release(msg, flags);
         return 0;
     }
     if (flags & kMsgReplied) return -EALREADY;  // held, waiting for its abort command
     msg->error_ = error;
     const uint32_t before = msg->update(0, kMsgReplied);  // races abort_msg()'s CAS
     if (before & kMsgAborted) return 0;                   // transition 7: held
-    Port::release(msg, before);                           // transition 6
+    MessagePort::release(msg, before);                    // transition 6
     return 0;
 }
 
-int abort_msg(Message *msg) noexcept {
+int abort_msg(PortMessage *msg) noexcept {
     uint32_t flags = msg->flags_.load(std::memory_order_relaxed);
     do {
         if (!(flags & kMsgAbortable)) return -EPERM;
@@ -411,12 +412,12 @@ int abort_msg(Message *msg) noexcept {
     return 0;
 }
 
-int wait_msg(Message *msg, uint64_t timeout_ns) noexcept {
+int wait_msg(PortMessage *msg, uint64_t timeout_ns) noexcept {
     if (!(msg->flags() & kMsgAsync)) {
         return poll_until([&] { return (msg->flags() & kMsgDone) != 0; }, timeout_ns) ? 0
                                                                                       : -ETIMEDOUT;
     }
-    Port *port = msg->reply_port_;
+    MessagePort *port = msg->reply_port_;
     bool found = poll_until(
         [&] {
             if (msg->flags() & kMsgDone) return true;  // already handed out

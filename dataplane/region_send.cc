@@ -45,7 +45,7 @@
 namespace homa::dp {
 namespace {
 
-RegionSend &region_of(SocketService::Impl &s, Message *pull) {
+RegionSend &region_of(SocketService::Impl &s, PortMessage *pull) {
     auto off = reinterpret_cast<uintptr_t>(pull) - reinterpret_cast<uintptr_t>(&s.regions[0].pull);
     return s.regions[off / sizeof(RegionSend)];
 }
@@ -137,7 +137,7 @@ int start(SocketService::Impl &s, SocketId sock, Endpoint dst, const void *data,
 
 }  // namespace
 
-void region_pull_done(SocketService::Impl &s, Message *pull) {
+void region_pull_done(SocketService::Impl &s, PortMessage *pull) {
     RegionSend &r = region_of(s, pull);
     const auto &answer = pull->body<RegionRequest>();
     if (r.reply) r.result.pull_ns = s.worker->now_ns() - r.start_ns;

@@ -10,12 +10,12 @@
 
 #include <cstdint>
 
-#include "homa/dataplane/message.h"
+#include "homa/dataplane/port_message.h"
 #include "homa/proto/engine.h"
 
 namespace homa::dp {
 
-/** Message::opcode() of remote socket commands. */
+/** PortMessage::opcode() of remote socket commands. */
 enum RemoteOp : uint16_t {
     kRemoteOpen = 0x200,  ///< port -> handle, addr (the socket's address). Reply error: open's.
     kRemoteSend,          ///< handle, addr (dst), cookie, msg (offsets in the pool) -> id.
@@ -42,6 +42,6 @@ struct RemoteCommand {
     uint32_t length;     ///< kRemoteSendRegion: its length.
     int32_t error;       ///< kRemoteAbort: the error RPCs complete with.
 };
-static_assert(sizeof(RemoteCommand) <= kMessageBodySize);
+static_assert(sizeof(RemoteCommand) <= kPortMessageBodySize);
 
 }  // namespace homa::dp

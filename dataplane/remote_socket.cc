@@ -19,8 +19,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "homa/dataplane/message.h"
 #include "homa/dataplane/msgport.h"
+#include "homa/dataplane/port_message.h"
 #include "homa/dataplane/socket_service.h"
 #include "homa/mem/bpage_pool.h"
 #include "remote_commands.h"
@@ -29,7 +29,7 @@ namespace homa::dp {
 
 struct RemoteSocket::Slot {
     enum class State : uint8_t { kFree, kWaiting, kAsync, kPosted, kReady, kOrphan };
-    Message msg;
+    PortMessage msg;
     homa::Message data;
     State state = State::kFree;
     Slot *next_free = nullptr;
@@ -52,40 +52,6 @@ uint64_t now_ns() {
 bool is_request(const homa::Message &m) { return (m.id & 1) != 0; }
 
 }  // namespace
-
-// ----- RemoteMessage -----
-
-RemoteMessage::RemoteMessage(RemoteMessage &&o) noexcept
-    : pool_(o.pool_), cache_(o.cache_), m_(o.m_) {
-    o.pool_ = nullptr;
-}
-
-RemoteMessage &RemoteMessage::operator=(RemoteMessage &&o) noexcept {
-    if (this != &o) {
-        release();
-        pool_ = o.pool_;
-        cache_ = o.cache_;
-        m_ = o.m_;
-        o.pool_ = nullptr;
-    }
-    return *this;
-}
-
-std::span<const uint8_t> RemoteMessage::piece(uint32_t i) const noexcept {
-    if (!valid()) return {};
-    return message_piece(pool_->base(), m_, i);
-}
-
-size_t RemoteMessage::copy_to(std::span<uint8_t> out, uint32_t offset) const noexcept {
-    if (!valid()) return 0;
-    return message_copy(pool_->base(), m_, out, offset);
-}
-
-void RemoteMessage::release() noexcept {
-    if (pool_ && m_.num_bpages) pool_->release(m_.bpage_offsets, m_.num_bpages, cache_);
-    pool_ = nullptr;
-    m_ = homa::Message{};
-}
 
 // ----- RemoteSocket: slots and replies -----
 
@@ -172,8 +138,8 @@ void RemoteSocket::handle_reply(Slot *slot) noexcept {
 
 unsigned RemoteSocket::drain() noexcept {
     unsigned total = 0;
-    Message *got[kPortBurst];
-    while (unsigned n = reply_->receive_burst(got, kPortBurst)) {
+    PortMessage *got[kMessagePortBurst];
+    while (unsigned n = reply_->receive_burst(got, kMessagePortBurst)) {
         for (unsigned i = 0; i < n; ++i) handle_reply(&slots_[got[i]->cookie]);
         total += n;
     }
@@ -195,16 +161,13 @@ void RemoteSocket::post_receives() noexcept {
     }
 }
 
-bool RemoteSocket::take_ready(uint32_t flags, uint64_t id, RemoteMessage *out) noexcept {
+bool RemoteSocket::take_ready(uint32_t flags, uint64_t id, RecvMessage *out) noexcept {
     for (unsigned i = 0; i < num_ready_; ++i) {
         Slot &slot = slots_[ready_[i]];
         const homa::Message &d = slot.data;
         bool kind = is_request(d) ? (flags & kRecvRequest) : (flags & kRecvResponse);
         if (!kind || (id != 0 && d.id != id)) continue;
-        out->release();
-        out->pool_ = pool_;
-        out->cache_ = cfg_.pool_cache;
-        out->m_ = d;
+        out->adopt(pool_, cfg_.pool_cache, d);
         std::copy(ready_ + i + 1, ready_ + num_ready_, ready_ + i);
         --num_ready_;
         free_slot(&slot);
@@ -236,7 +199,7 @@ bool RemoteSocket::wait_home(uint64_t timeout_ns) noexcept {
         drain();
         if (free_count_ + num_ready_ == num_slots_) return true;
         if (now_ns() >= deadline) return false;
-        if (Message *m = reply_->wait_port(kWaitSlice)) handle_reply(&slots_[m->cookie]);
+        if (PortMessage *m = reply_->wait_port(kWaitSlice)) handle_reply(&slots_[m->cookie]);
     }
 }
 
@@ -259,7 +222,8 @@ int RemoteSocket::open(SocketService &service, uint16_t port, const RemoteSocket
     char name[32];
     // Ring names are process-wide: the socket's address makes this one unique.
     std::snprintf(name, sizeof(name), "rs_%lx", reinterpret_cast<unsigned long>(s.get()));
-    s->reply_ = Port::create(name, s->num_slots_, PortMode::kSingleProducer, SOCKET_ID_ANY);
+    s->reply_ =
+        MessagePort::create(name, s->num_slots_, MessagePortMode::kSingleProducer, SOCKET_ID_ANY);
     if (s->reply_ == nullptr) return -ENOMEM;
     Slot *slot = s->take_slot();
     auto &c = slot->msg.body<RemoteCommand>();
@@ -283,7 +247,7 @@ RemoteSocket::~RemoteSocket() {
         while (close() == -ENOBUFS && now_ns() < deadline) {}
     }
     if (reply_ != nullptr && !wait_home(cfg_.op_timeout_ns)) return;  // leak, never free early
-    Port::destroy(reply_);
+    MessagePort::destroy(reply_);
     delete[] slots_;
     delete[] ready_;
 }
@@ -351,11 +315,11 @@ int RemoteSocket::send_region(Endpoint dst, const void *data, uint32_t length, u
     return rc;
 }
 
-int RemoteSocket::recv(uint32_t flags, uint64_t id, RemoteMessage *out) {
+int RemoteSocket::recv(uint32_t flags, uint64_t id, RecvMessage *out) {
     return recv_wait(flags, id, out, kForever);
 }
 
-int RemoteSocket::recv_wait(uint32_t flags, uint64_t id, RemoteMessage *out, uint64_t timeout_ns) {
+int RemoteSocket::recv_wait(uint32_t flags, uint64_t id, RecvMessage *out, uint64_t timeout_ns) {
     if (!open_) return -EBADF;
     if (out == nullptr || (flags & (kRecvRequest | kRecvResponse)) == 0) return -EINVAL;
     const uint64_t start = now_ns();
@@ -368,7 +332,7 @@ int RemoteSocket::recv_wait(uint32_t flags, uint64_t id, RemoteMessage *out, uin
         if (timeout_ns != kForever && waited >= timeout_ns) return -ETIMEDOUT;
         uint64_t slice =
             timeout_ns == kForever ? kWaitSlice : std::min(kWaitSlice, timeout_ns - waited);
-        if (Message *m = reply_->wait_port(slice)) handle_reply(&slots_[m->cookie]);
+        if (PortMessage *m = reply_->wait_port(slice)) handle_reply(&slots_[m->cookie]);
     }
 }
 
@@ -396,9 +360,10 @@ int RemoteSocket::reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg)
 
 // The part reply_with and post_reply_with share: checks msg and fills a slot with the reply
 // command over msg's bpages. -EINVAL releases msg; on -ENOBUFS (no slot) msg is untouched.
-int RemoteSocket::reply_slot(RemoteMessage &msg, Endpoint dst, uint64_t request_id, Slot **out) {
+int RemoteSocket::reply_slot(RecvMessage &msg, Endpoint dst, uint64_t request_id, Slot **out) {
     if (!open_) return -EBADF;
-    if (!msg.valid() || msg.m_.num_bpages == 0) {
+    // Empty, or its bpages are in another pool than the one the worker sends from.
+    if (!msg.valid() || msg.m_.num_bpages == 0 || msg.pool_ != pool_) {
         msg.release();
         return -EINVAL;
     }
@@ -422,15 +387,14 @@ int RemoteSocket::reply_slot(RemoteMessage &msg, Endpoint dst, uint64_t request_
     return 0;
 }
 
-int RemoteSocket::reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t request_id) {
+int RemoteSocket::reply_with(RecvMessage &&msg, Endpoint dst, uint64_t request_id) {
     Slot *slot = nullptr;
     int rc = reply_slot(msg, dst, request_id, &slot);
     if (rc != 0) {
         msg.release();  // reply_with consumes msg whatever happens
         return rc;
     }
-    msg.pool_ = nullptr;  // the bpages travel with the command now
-    msg.m_ = homa::Message{};
+    msg.disown();  // the bpages travel with the command now
     rc = command(slot, kRemoteReply, true);
     if (rc == -ETIMEDOUT) return rc;
     if (rc == -ENOBUFS) {
@@ -440,7 +404,7 @@ int RemoteSocket::reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t request
     return rc;
 }
 
-int RemoteSocket::post_reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t request_id) {
+int RemoteSocket::post_reply_with(RecvMessage &&msg, Endpoint dst, uint64_t request_id) {
     Slot *slot = nullptr;
     int rc = reply_slot(msg, dst, request_id, &slot);
     if (rc != 0) return rc;  // -ENOBUFS: msg stays the caller's
@@ -449,8 +413,7 @@ int RemoteSocket::post_reply_with(RemoteMessage &&msg, Endpoint dst, uint64_t re
         free_slot(slot);
         return rc;
     }
-    msg.pool_ = nullptr;  // the bpages travel with the command now
-    msg.m_ = homa::Message{};
+    msg.disown();  // the bpages travel with the command now
     return 0;
 }
 

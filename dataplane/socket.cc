@@ -10,51 +10,6 @@
 
 namespace homa::dp {
 
-// ----- RecvMessage -----
-
-RecvMessage::RecvMessage(RecvMessage &&o) noexcept : worker_(o.worker_), m_(o.m_) {
-    o.worker_ = nullptr;
-}
-
-RecvMessage &RecvMessage::operator=(RecvMessage &&o) noexcept {
-    if (this != &o) {
-        release();
-        worker_ = o.worker_;
-        m_ = o.m_;
-        o.worker_ = nullptr;
-    }
-    return *this;
-}
-
-std::span<const uint8_t> RecvMessage::piece(uint32_t i) const noexcept {
-    if (!valid()) return {};
-    return message_piece(worker_->pool().base(), m_, i);
-}
-
-size_t RecvMessage::copy_to(std::span<uint8_t> out, uint32_t offset) const noexcept {
-    if (!valid()) return 0;
-    return message_copy(worker_->pool().base(), m_, out, offset);
-}
-
-void RecvMessage::release() noexcept {
-    if (worker_ && m_.num_bpages) {
-        worker_->pool().release(m_.bpage_offsets, m_.num_bpages, worker_->pool_cache());
-    }
-    // Only what valid()/num_pieces() look at is reset: clearing the whole Message showed up
-    // at several percent of a 100 B echo.
-    worker_ = nullptr;
-    m_.num_bpages = 0;
-    m_.length = 0;
-}
-
-homa::Message RecvMessage::detach() noexcept {
-    homa::Message m = m_;
-    worker_ = nullptr;  // the bpages are the caller's now: release() must not free them
-    m_.num_bpages = 0;
-    m_.length = 0;
-    return m;
-}
-
 // ----- Socket -----
 
 int Socket::open(Worker &worker, uint16_t port, Socket *out) {
@@ -122,9 +77,7 @@ int Socket::recv(uint32_t flags, uint64_t id, RecvMessage *out) {
     if (out == nullptr) return -EINVAL;
     homa::Message m;
     if (int rc = worker_->engine().recv(id_, flags, id, &m); rc < 0) return rc;
-    out->release();
-    out->worker_ = worker_;
-    out->m_ = m;
+    out->adopt(&worker_->pool(), worker_->pool_cache(), m);
     return 0;
 }
 
@@ -151,6 +104,10 @@ int Socket::reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg) {
 int Socket::reply_with(RecvMessage &&msg, Endpoint dst, uint64_t request_id) {
     if (worker_ == nullptr) return -EBADF;
     if (!msg.valid() || msg.m_.num_bpages == 0) return -EINVAL;
+    if (msg.pool_ != &worker_->pool()) {  // its bpages are not this worker's to send
+        msg.release();
+        return -EINVAL;
+    }
     if (request_id == 0) {
         request_id = msg.id();
         dst = msg.peer();
@@ -159,7 +116,7 @@ int Socket::reply_with(RecvMessage &&msg, Endpoint dst, uint64_t request_id) {
     int rc = worker_->register_pool_send(msg.m_.bpage_offsets, msg.m_.num_bpages, msg.length(),
                                          nullptr, nullptr, 0, &out);
     if (rc < 0) return -ENOBUFS;  // msg untouched: the caller may retry
-    msg.worker_ = nullptr;        // the bpages now belong to the send slot
+    msg.disown();                 // the bpages now belong to the send slot
     rc = worker_->engine().send_reply(id_, dst, request_id, out, worker_->poll_time_ns());
     if (rc < 0) worker_->cancel_send(out);
     return rc;

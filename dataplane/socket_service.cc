@@ -73,7 +73,7 @@ int serve_send(SocketService::Impl &s, RemoteCommand &c, bool reply) {
 }
 
 void reply_posted(SocketService::Impl &s, RemoteSock &rs, int error) {
-    Message **ring = &s.posted[(&rs - s.socks.data()) * s.cfg.max_posted];
+    PortMessage **ring = &s.posted[(&rs - s.socks.data()) * s.cfg.max_posted];
     for (; rs.count > 0; --rs.count) {
         reply_msg(ring[rs.head], error);
         rs.head = (rs.head + 1) % s.cfg.max_posted;
@@ -91,12 +91,12 @@ int serve_close(SocketService::Impl &s, RemoteSock &rs) {
 
 // A remote region send's memory is free again: its command goes home.
 void remote_region_done(void *ctx, uint64_t /*cookie*/) {
-    reply_msg(static_cast<Message *>(ctx), 0);
+    reply_msg(static_cast<PortMessage *>(ctx), 0);
 }
 
 // Serves one command: replies at once, except a posted receive (answered by deliver()) and a
 // region send (answered when its memory is released).
-void serve_command(SocketService::Impl &s, Message *msg) {
+void serve_command(SocketService::Impl &s, PortMessage *msg) {
     auto &c = msg->body<RemoteCommand>();
     Worker &w = *s.worker;
     ++s.stats.commands;
@@ -178,9 +178,9 @@ uint32_t deliver(SocketService::Impl &s) {
     Engine &eng = s.worker->engine();
     for (uint32_t h = 0; h < s.socks.size(); ++h) {
         RemoteSock &rs = s.socks[h];
-        Message **ring = &s.posted[h * s.cfg.max_posted];
+        PortMessage **ring = &s.posted[h * s.cfg.max_posted];
         while (rs.open && rs.count > 0) {
-            Message *msg = ring[rs.head];
+            PortMessage *msg = ring[rs.head];
             if (eng.recv(rs.sid, kRecvRequest | kRecvResponse, 0, msg->body<RemoteCommand>().msg) !=
                 0) {
                 break;
@@ -198,10 +198,10 @@ uint32_t deliver(SocketService::Impl &s) {
 }
 
 // The CommandHandler the worker calls once per poll.
-uint32_t handle_burst(void *ctx, Port &port) {
+uint32_t handle_burst(void *ctx, MessagePort &port) {
     auto &s = *static_cast<SocketService::Impl *>(ctx);
-    Message *msgs[kPortBurst];
-    unsigned n = port.receive_burst(msgs, kPortBurst);
+    PortMessage *msgs[kMessagePortBurst];
+    unsigned n = port.receive_burst(msgs, kMessagePortBurst);
     for (unsigned i = 0; i < n; ++i) {
         switch (msgs[i]->delivery()) {
             case Delivery::kCommand: serve_command(s, msgs[i]); break;
@@ -246,11 +246,11 @@ std::unique_ptr<SocketService> SocketService::create(Worker &worker, const Socke
         s.regions[i].next_free = s.free_region;
         s.free_region = i;
     }
-    s.port = Port::create(cfg.name, cfg.port_capacity, PortMode::kMultiProducer,
-                          static_cast<int>(rte_socket_id()));
+    s.port = MessagePort::create(cfg.name, cfg.port_capacity, MessagePortMode::kMultiProducer,
+                                 static_cast<int>(rte_socket_id()));
     if (s.port == nullptr) return fail(std::string("command port: ") + rte_strerror(rte_errno));
     if (int rc = worker.attach_command_port(s.port, handle_burst, &s); rc < 0) {
-        Port::destroy(s.port);
+        MessagePort::destroy(s.port);
         return fail("the worker already has a command port");
     }
     return std::unique_ptr<SocketService>(new SocketService(std::move(impl)));
@@ -276,9 +276,9 @@ SocketService::~SocketService() {
     // Everything must come home before the memory goes: pulls (the control lcore answers an
     // abort within a chunk) and commands still queued (answered -ESHUTDOWN).
     const uint64_t give_up = rte_get_tsc_cycles() + 5 * rte_get_tsc_hz();
-    Message *got[kPortBurst];
+    PortMessage *got[kMessagePortBurst];
     for (;;) {
-        unsigned n = s.port->receive_burst(got, kPortBurst);
+        unsigned n = s.port->receive_burst(got, kMessagePortBurst);
         for (unsigned i = 0; i < n; ++i) {
             if (got[i]->delivery() == Delivery::kReply) {
                 if (s.owns_region(got[i])) region_pull_done(s, got[i]);
@@ -303,10 +303,10 @@ SocketService::~SocketService() {
         }
         s.worker->poll();
     }
-    Port::destroy(s.port);
+    MessagePort::destroy(s.port);
 }
 
-Port &SocketService::port() noexcept { return *impl_->port; }
+MessagePort &SocketService::port() noexcept { return *impl_->port; }
 mem::BpagePool &SocketService::pool() noexcept { return *impl_->pool; }
 Worker &SocketService::worker() noexcept { return *impl_->worker; }
 int SocketService::abort_regions(SocketId sock, uint64_t id, int error) {

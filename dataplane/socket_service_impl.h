@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "homa/dataplane/message.h"
+#include "homa/dataplane/port_message.h"
 #include "homa/dataplane/socket_service.h"
 
 namespace homa::dp {
@@ -16,7 +16,7 @@ inline constexpr uint32_t kNoRegion = UINT32_MAX;
 /** A region send waiting for its pull (a request), or a region reply from its call until its
  *  send completes. The pull message replies to the command port. */
 struct RegionSend {
-    Message pull;                        ///< kControlPull to the control lcore.
+    PortMessage pull;                    ///< kControlPull to the control lcore.
     SocketService::Impl *svc = nullptr;  ///< Owner (for the reply's send completion).
     SocketId sock = 0;
     Endpoint dst;
@@ -53,9 +53,9 @@ struct SocketService::Impl {
     Worker *worker = nullptr;
     mem::BpagePool *pool = nullptr;  ///< The worker's, kept for other threads to read.
     SocketServiceConfig cfg;
-    Port *port = nullptr;
+    MessagePort *port = nullptr;
     std::vector<RemoteSock> socks;
-    std::vector<Message *> posted;  ///< socks.size() rings of cfg.max_posted each.
+    std::vector<PortMessage *> posted;  ///< socks.size() rings of cfg.max_posted each.
     uint32_t socks_open = 0;
     std::unique_ptr<RegionSend[]> regions;
     uint32_t free_region = kNoRegion;
@@ -63,7 +63,7 @@ struct SocketService::Impl {
     SocketServiceStats stats;
     Timetrace *tt = nullptr;  ///< The worker's ring (HOMA_TT); nullptr: off.
 
-    bool owns_region(const Message *m) const noexcept {
+    bool owns_region(const PortMessage *m) const noexcept {
         const auto *p = reinterpret_cast<const uint8_t *>(m);
         const auto *lo = reinterpret_cast<const uint8_t *>(regions.get());
         return p >= lo && p < lo + sizeof(RegionSend) * cfg.max_region_sends;
@@ -72,7 +72,7 @@ struct SocketService::Impl {
 
 // region_send.cc
 /** The control lcore answered the pull of the region send owning `pull`. */
-void region_pull_done(SocketService::Impl &s, Message *pull);
+void region_pull_done(SocketService::Impl &s, PortMessage *pull);
 /** SocketService::send_region. */
 int send_region(SocketService::Impl &s, SocketId sock, Endpoint dst, const void *data,
                 uint32_t length, uint64_t cookie, uint64_t *id, SendDone done, void *ctx);

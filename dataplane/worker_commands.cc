@@ -8,7 +8,7 @@
 
 namespace homa::dp {
 
-int Worker::attach_command_port(Port *port, CommandHandler handler, void *ctx) {
+int Worker::attach_command_port(MessagePort *port, CommandHandler handler, void *ctx) {
     Impl &w = *impl_;
     if (port == nullptr) {
         w.cmd_port = nullptr;

@@ -99,11 +99,11 @@ struct Worker::Impl {
     MemsegCache memseg_cache;
     bool iova_is_va = false;  ///< rte_eal_iova_mode() == RTE_IOVA_VA
     uint16_t ip_id = 0;
-    Port *cmd_port = nullptr;  ///< attach_command_port(); nullptr: none.
+    MessagePort *cmd_port = nullptr;  ///< attach_command_port(); nullptr: none.
     CommandHandler cmd_handler = nullptr;
     void *cmd_ctx = nullptr;
-    NeighbourCache neighbours;                ///< ARP-resolved next hops (worker_host.cc).
-    Neighbour6Cache neighbours6;              ///< ND-resolved IPv6 next hops (worker_host6.cc).
+    NeighbourCache neighbours;                ///< ARP-resolved next hops (worker_arp_icmp.cc).
+    Neighbour6Cache neighbours6;              ///< ND-resolved IPv6 next hops (worker_ndp_icmp6.cc).
     uint32_t tx_batch_limit = 0;              ///< tx_batch never grows past this (no allocation).
     std::unique_ptr<TraceFreeze> own_freeze;  ///< When cfg.trace_freeze was not given.
     TraceFreeze *freeze = nullptr;            ///< The host's (or own_freeze).
@@ -141,16 +141,16 @@ uint32_t receive(Worker::Impl &w);
 
 // worker_commands.cc
 uint32_t serve_command_port(Worker::Impl &w);
-// worker_host.cc
+// worker_arp_icmp.cc
 /** Sets the frame's destination MAC and queues it on tx_batch, or holds it while its next
  *  hop is resolved, or frees it (counted). Takes the mbuf in every case. */
 void send_to_next_hop(Worker::Impl &w, rte_mbuf *m, uint32_t dst_ip);
-/** The same for an IPv6 frame, resolved through the IPv6 neighbour cache (worker_host6.cc);
+/** The same for an IPv6 frame, resolved through the IPv6 neighbour cache (worker_ndp_icmp6.cc);
  *  dropped and counted (tx_no_ipv6_address) when the worker has no IPv6 address. */
 void send_to_next_hop6(Worker::Impl &w, rte_mbuf *m, const wire::Ipv6Addr &dst_ip);
 /** Handles a non-Homa frame (ARP, ICMP echo); returns true if it was one of those. The
  *  frame is only read; `steered` says another worker already answered it. */
-bool handle_host_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered);
+bool handle_arp_icmp_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered);
 /** Neighbour timers: ARP and ND retries, drops of frames whose next hop failed. */
 uint32_t poll_neighbours(Worker::Impl &w);
 /** Frees frames still held for resolution (shutdown). */
@@ -179,10 +179,10 @@ rte_mbuf *build_frame(Worker::Impl &w, size_t room, Fill &&fill) {
     return m;
 }
 
-// worker_host6.cc
+// worker_ndp_icmp6.cc
 /** Handles an ICMPv6 frame (NS, NA, echo request) when the worker has an IPv6 address;
  *  returns true if it was one of those. `steered`: another worker already answered it. */
-bool handle_host6_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered);
+bool handle_ndp_icmp6_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered);
 /** True if the frame is a Neighbour Solicitation or Advertisement (shared between workers). */
 bool is_nd_frame(const uint8_t *data, uint32_t len);
 /** ND timers: solicitations re-probing stale neighbours (and, once frames are held, retries

@@ -1,6 +1,6 @@
 // Frames in: RX burst (when this worker has a queue), frames other workers steered to us, and
-// frames we sent to ourselves. Each is classified: ARP and ICMP go to the host protocols
-// (worker_host.cc); Homa frames are validated by proto's decoder, counted by reason when
+// frames we sent to ourselves. Each is classified: ARP and ICMP go to their responders
+// (worker_arp_icmp.cc); Homa frames are validated by proto's decoder, counted by reason when
 // rejected, and handed to the engine if this worker owns their RPC, or else to the owner
 // through the steering ring (steering.h). Chained frames (net_ring carries our own zero-copy
 // chains to the peer as they are) are linearized into a scratch buffer first.
@@ -32,7 +32,7 @@ bool steer(Worker::Impl &w, rte_mbuf *m, uint16_t to) {
     return true;
 }
 
-// Every other worker learns from an ARP (or ND) frame too (see worker_host.cc's DESIGN NOTES).
+// Every other worker learns from an ARP (or ND) frame too (see worker_arp_icmp.cc's DESIGN NOTES).
 void share_arp(Worker::Impl &w, rte_mbuf *m) {
     uint16_t n = w.cfg.steering->num_workers();
     for (uint16_t to = 0; to < n; ++to) {
@@ -78,16 +78,16 @@ Fate classify_frame(Worker::Impl &w, rte_mbuf *m, bool steered, wire::PacketView
         }
         uint16_t type = be16(data + l2 - 2);
         if (type == wire::kEtherTypeArp) {
-            if (!handle_host_frame(w, data, len, steered)) ++w.stats.rx_other;
+            if (!handle_arp_icmp_frame(w, data, len, steered)) ++w.stats.rx_other;
             if (!steered && w.cfg.steering && w.cfg.steering->num_workers() > 1) share_arp(w, m);
             return Fate::kFree;  // share_arp took its own references
         }
         if (type == wire::kEtherTypeIpv4 && len >= l2 + 20 && data[l2 + 9] == kIpProtoIcmp) {
-            if (!handle_host_frame(w, data, len, steered)) ++w.stats.rx_other;
+            if (!handle_arp_icmp_frame(w, data, len, steered)) ++w.stats.rx_other;
             return Fate::kFree;
         }
         if (type == wire::kEtherTypeIpv6 && len >= l2 + 40 && data[l2 + 6] == kIpProtoIcmp6) {
-            bool handled = handle_host6_frame(w, data, len, steered);
+            bool handled = handle_ndp_icmp6_frame(w, data, len, steered);
             if (!handled) ++w.stats.rx_other;
             if (handled && !steered && w.cfg.steering && w.cfg.steering->num_workers() > 1 &&
                 is_nd_frame(data, len)) {

@@ -58,7 +58,7 @@ struct FileService::File {
     bool evicting = false;
     Endpoint evict_peer;
     uint64_t evict_id = 0;
-    dp::Message evict_msg;  ///< kControlCall to the control lcore.
+    dp::PortMessage evict_msg;  ///< kControlCall to the control lcore.
 };
 
 struct FileService::Read {
@@ -149,7 +149,7 @@ std::unique_ptr<FileService> FileService::create(const FileServiceConfig &config
 }
 
 FileService::~FileService() {
-    if (replies_ != nullptr) dp::Port::destroy(replies_);
+    if (replies_ != nullptr) dp::MessagePort::destroy(replies_);
 }
 
 FileService::File *FileService::find(std::string_view name) {
@@ -215,8 +215,8 @@ int FileService::open(dp::Worker &worker, dp::SocketService &service, dp::Contro
     service_ = &service;
     control_ = &control;
     if (replies_ == nullptr) {
-        replies_ = dp::Port::create(cfg_.name, 64, dp::PortMode::kSingleProducer,
-                                    static_cast<int>(rte_socket_id()));
+        replies_ = dp::MessagePort::create(cfg_.name, 64, dp::MessagePortMode::kSingleProducer,
+                                           static_cast<int>(rte_socket_id()));
         if (replies_ == nullptr) {
             *error = std::string("file service: cannot create port ") + cfg_.name;
             return -ENOMEM;
@@ -246,7 +246,7 @@ void FileService::respond(Endpoint peer, uint64_t id, file::Status st, int error
 uint32_t FileService::poll() {
     if (!open_ && outstanding_ == 0) return 0;
     uint32_t work = 0;
-    dp::Message *got[16];
+    dp::PortMessage *got[16];
     unsigned n = replies_->receive_burst(got, 16);
     for (unsigned i = 0; i < n; ++i) {
         auto *f = static_cast<File *>(got[i]->body<dp::CallRequest>().ctx);

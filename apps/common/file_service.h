@@ -154,7 +154,7 @@ class FileService {
     dp::Worker *worker_ = nullptr;
     dp::SocketService *service_ = nullptr;
     dp::ControlLcore *control_ = nullptr;
-    dp::Port *replies_ = nullptr;  ///< Evict calls' answers from the control lcore.
+    dp::MessagePort *replies_ = nullptr;  ///< Evict calls' answers from the control lcore.
     dp::Socket sock_;
     bool open_ = false;
     uint32_t outstanding_ = 0;  ///< Reads + evicts not finished.

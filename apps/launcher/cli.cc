@@ -76,7 +76,7 @@ struct Cli::Tokens {
     cmdline_parse_token_string_t clear_stats;
 };
 
-Cli::Cli(dp::Host &host, dp::Port &commands, Service &service)
+Cli::Cli(dp::Host &host, dp::MessagePort &commands, Service &service)
     : host_(host), worker_(host.worker(0)), commands_(commands), service_(service) {
     size_t count;
     const apps::KnobInfo *k = apps::knobs(&count);

@@ -20,7 +20,7 @@ namespace homa::launcher {
 
 class Cli {
   public:
-    Cli(dp::Host &host, dp::Port &commands, Service &service);
+    Cli(dp::Host &host, dp::MessagePort &commands, Service &service);
     ~Cli();
     Cli(const Cli &) = delete;
     Cli &operator=(const Cli &) = delete;
@@ -37,7 +37,7 @@ class Cli {
     struct Tokens;
     dp::Host &host_;
     dp::Worker &worker_;
-    dp::Port &commands_;
+    dp::MessagePort &commands_;
     Service &service_;
     std::string knob_choices_;
     std::unique_ptr<Tokens> tokens_;

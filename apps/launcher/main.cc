@@ -229,9 +229,9 @@ int run(int argc, char **argv) {
                 "with shared config (no --no-shconf / --in-memory)\n",
                 rte_strerror(rte_errno));
     }
-    homa::dp::Port *commands =
-        homa::dp::Port::create("homa_launcher_cmd", 64, homa::dp::PortMode::kMultiProducer,
-                               static_cast<int>(rte_socket_id()));
+    homa::dp::MessagePort *commands = homa::dp::MessagePort::create(
+        "homa_launcher_cmd", 64, homa::dp::MessagePortMode::kMultiProducer,
+        static_cast<int>(rte_socket_id()));
     if (commands == nullptr) return fail("cannot create the command port");
     homa::launcher::Service service(host->worker(0), *commands, echo_ports);
     if (service.open(&error) < 0) return fail(error);
@@ -303,10 +303,10 @@ int run(int argc, char **argv) {
         }
         if (FLAGS_file_nice != 0) {
             // Runs on the control lcore itself: setpriority(PRIO_PROCESS, 0) is the caller.
-            homa::dp::Port *reply =
-                homa::dp::Port::create("homa_launcher_nice", 4, homa::dp::PortMode::kSingleProducer,
-                                       static_cast<int>(rte_socket_id()));
-            homa::dp::Message m;
+            homa::dp::MessagePort *reply = homa::dp::MessagePort::create(
+                "homa_launcher_nice", 4, homa::dp::MessagePortMode::kSingleProducer,
+                static_cast<int>(rte_socket_id()));
+            homa::dp::PortMessage m;
             homa::dp::prepare_call(
                 &m, reply,
                 [](void *v) {
@@ -318,7 +318,7 @@ int run(int argc, char **argv) {
             if (rc != 0) {
                 fprintf(stderr, "homa-dp: control lcore keeps nice 0 (%s)\n", strerror(-rc));
             }
-            homa::dp::Port::destroy(reply);
+            homa::dp::MessagePort::destroy(reply);
         }
         service.serve_files(files.get());
         if (FLAGS_file_pull_turns) service.share_core_with(control);
@@ -382,7 +382,7 @@ int run(int argc, char **argv) {
         homa::dp::ControlLcore::destroy(control);
     }
     files.reset();
-    homa::dp::Port::destroy(commands);
+    homa::dp::MessagePort::destroy(commands);
     fprintf(stderr,
             "homa-dp: stopped cleanly (%lu requests echoed, %lu echo retries for want of a send "
             "slot, %lu echoes refused)\n",

@@ -5,13 +5,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "apps/common/knobs.h"
-#include "homa/dataplane/message.h"
+#include "homa/dataplane/port_message.h"
 
 namespace homa::launcher {
 
-Service::Service(dp::Worker &worker, dp::Port &commands, std::vector<uint16_t> echo_ports)
+Service::Service(dp::Worker &worker, dp::MessagePort &commands, std::vector<uint16_t> echo_ports)
     : worker_(worker), commands_(commands), ports_(std::move(echo_ports)) {}
 
 int Service::open(std::string *error) {
@@ -21,7 +22,7 @@ int Service::open(std::string *error) {
             *error = "cannot bind echo port " + std::to_string(p) + ": " + strerror(-rc);
             return rc;
         }
-        sockets_.push_back(s);
+        sockets_.push_back(std::move(s));
     }
     deferred_.resize(sockets_.size());
     return 0;
@@ -79,10 +80,10 @@ int Service::main_loop(void *arg) {
 }
 
 void Service::serve_commands() {
-    dp::Message *msgs[16];
+    dp::PortMessage *msgs[16];
     unsigned n = commands_.receive_burst(msgs, 16);
     for (unsigned i = 0; i < n; ++i) {
-        dp::Message *m = msgs[i];
+        dp::PortMessage *m = msgs[i];
         if (m->delivery() == dp::Delivery::kAbort) {
             dp::reply_msg(m, -ECANCELED);  // commands finish at once: the first reply stands
             continue;
@@ -129,8 +130,8 @@ int Service::handle(ServiceRequest &req, uint16_t op) {
     return -EINVAL;
 }
 
-int call_service(dp::Port &commands, uint16_t op, ServiceRequest &req) {
-    dp::Message m;
+int call_service(dp::MessagePort &commands, uint16_t op, ServiceRequest &req) {
+    dp::PortMessage m;
     m.init(op, nullptr, dp::kAbortable);
     m.body<ServiceRequest>() = req;
     int rc = dp::do_msg(commands, &m, 2'000'000'000ull);

@@ -43,7 +43,7 @@ struct ServiceRequest {
 class Service {
   public:
     /** `echo_ports`: server ports answered with zero-copy echo. Main lcore, before launch. */
-    Service(dp::Worker &worker, dp::Port &commands, std::vector<uint16_t> echo_ports);
+    Service(dp::Worker &worker, dp::MessagePort &commands, std::vector<uint16_t> echo_ports);
     /** Opens the echo sockets; returns 0 or the first error (and fills `error`). */
     int open(std::string *error);
     /** Also serve `files` (opened on it already) from the worker's loop, and close it when the
@@ -69,7 +69,7 @@ class Service {
     int handle(ServiceRequest &req, uint16_t op);
 
     dp::Worker &worker_;
-    dp::Port &commands_;
+    dp::MessagePort &commands_;
     apps::FileService *files_ = nullptr;
     dp::ControlLcore *share_with_ = nullptr;
     std::vector<uint16_t> ports_;
@@ -82,6 +82,6 @@ class Service {
 };
 
 /** Sends a command from a non-worker thread and waits (up to 2 s) for the answer. */
-int call_service(dp::Port &commands, uint16_t op, ServiceRequest &req);
+int call_service(dp::MessagePort &commands, uint16_t op, ServiceRequest &req);
 
 }  // namespace homa::launcher

@@ -26,7 +26,7 @@ namespace {
 struct TelemetryTarget {
     dp::Host *host;
     dp::Worker *worker;
-    dp::Port *commands;
+    dp::MessagePort *commands;
     const apps::FileService *files;  ///< nullptr: no file service.
     // /homa/timetrace pages all come from the dump taken for page 0 (several clients may ask
     // at once: telemetry runs a thread per connection).
@@ -193,7 +193,7 @@ int timetrace_cb(const char *, const char *params, rte_tel_data *d) {
 
 }  // namespace
 
-int register_telemetry(dp::Host &host, dp::Port &commands, const apps::FileService *files) {
+int register_telemetry(dp::Host &host, dp::MessagePort &commands, const apps::FileService *files) {
     auto *target = new TelemetryTarget;
     target->host = &host;
     target->worker = &host.worker(0);

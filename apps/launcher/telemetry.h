@@ -13,7 +13,7 @@ namespace homa::launcher {
  *  and the command port (and the file service, whose counters join /homa/stats) are
  *  remembered in this file until unregister_telemetry(); call once,
  *  from the main lcore. Returns 0 or the first negative errno of rte_telemetry_register_cmd. */
-int register_telemetry(dp::Host &host, dp::Port &commands,
+int register_telemetry(dp::Host &host, dp::MessagePort &commands,
                        const apps::FileService *files = nullptr);
 
 /** Lines of /homa/timetrace per page: as many as fit this many characters (a telemetry reply

@@ -17,6 +17,7 @@ struct homa_host {
 
 struct homa_sock {
     homa_host *host;
+    uint16_t worker;
     homa::v2::Socket sock;
 };
 
@@ -54,6 +55,7 @@ std::span<const uint8_t> bytes(const void *buf, size_t length) {
     return {static_cast<const uint8_t *>(buf), length};
 }
 
+// Every worker of a host takes bpages from the one pool, each through its own cache.
 homa::mem::BpagePool &pool(homa_host *h) { return h->host.raw().worker(0).pool(); }
 
 }  // namespace
@@ -70,10 +72,6 @@ int homa_host_create(int argc, char **argv, homa_host **out, char *error, size_t
         set_error(error, cap, host.message());
         return host.error();
     }
-    if (host->num_workers() != 1) {
-        set_error(error, cap, "homa_host_create: the C ABI polls one worker (--workers=1)");
-        return -EINVAL;
-    }
     *out = new homa_host{std::move(*host)};
     set_error(error, cap, "");
     return 0;
@@ -83,15 +81,26 @@ void homa_host_destroy(homa_host *host) { delete host; }  // ~Host drains
 
 int homa_host_poll(homa_host *host) { return host->host.poll() ? 1 : 0; }
 
+int homa_host_workers(const homa_host *host) { return host->host.num_workers(); }
+
+int homa_host_run(homa_host *host, int (*fn)(void *ctx, unsigned worker), void *ctx) {
+    if (host == nullptr || fn == nullptr) return -EINVAL;
+    return host->host.run([fn, ctx](unsigned worker) { return fn(ctx, worker) != 0; });
+}
+
 uint8_t *homa_host_pool_base(homa_host *host) { return pool(host).base(); }
 
 size_t homa_host_pool_size(homa_host *host) { return pool(host).size_bytes(); }
 
 int homa_sock_open(homa_host *host, uint16_t port, homa_sock **out) {
+    return homa_sock_open_on(host, port, 0, out);
+}
+
+int homa_sock_open_on(homa_host *host, uint16_t port, uint16_t worker, homa_sock **out) {
     if (host == nullptr || out == nullptr) return -EINVAL;
-    auto s = host->host.open(port);
+    auto s = host->host.open(port, worker);
     if (!s) return s.error();
-    *out = new homa_sock{host, std::move(*s)};
+    *out = new homa_sock{host, worker, std::move(*s)};
     return 0;
 }
 
@@ -129,6 +138,7 @@ int homa_recv(homa_sock *sock, int flags, uint64_t id, int64_t timeout_ns, homa_
     out->length = raw.length;
     out->num_bpages = raw.num_bpages;
     std::copy_n(raw.bpage_offsets, raw.num_bpages, out->bpage_offsets);
+    out->worker = sock->worker;
     return 0;
 }
 
@@ -146,10 +156,13 @@ int homa_abort(homa_sock *sock, uint64_t id, int error) {
 }
 
 int homa_return_bpages(homa_host *host, homa_msg *msg) {
-    if (host == nullptr || msg == nullptr || msg->num_bpages > HOMA_MAX_BPAGES) return -EINVAL;
+    if (host == nullptr || msg == nullptr || msg->num_bpages > HOMA_MAX_BPAGES ||
+        msg->worker >= host->host.num_workers()) {
+        return -EINVAL;
+    }
     if (msg->num_bpages != 0) {
         pool(host).release(msg->bpage_offsets, msg->num_bpages,
-                           host->host.raw().worker(0).pool_cache());
+                           host->host.raw().worker(uint16_t(msg->worker)).pool_cache());
     }
     msg->num_bpages = 0;
     return 0;

@@ -17,7 +17,7 @@ Error fail(int rc, const char *what) {
 
 // The engine hands out errors with either sign (a timeout as +ETIMEDOUT, whatever sign abort
 // was given); v2 has one convention.
-int Message::error() const noexcept { return -std::abs(remote_ ? rm_.error() : m_.error()); }
+int Message::error() const noexcept { return -std::abs(m_.error()); }
 
 std::vector<uint8_t> Message::bytes() const {
     std::vector<uint8_t> v(length());
@@ -33,14 +33,15 @@ std::string Message::text() const {
 
 int Message::reply(std::span<const uint8_t> body) {
     if (!is_request()) return -EINVAL;
-    if (remote_) return rsock_ ? rsock_->reply(rm_.peer(), rm_.id(), body) : -EINVAL;
+    if (rsock_) return rsock_->reply(m_.peer(), m_.id(), body);
     return sock_ ? sock_->reply(m_.peer(), m_.id(), body) : -EINVAL;
 }
 
 int Message::reply_self() {
     if (!is_request()) return -EINVAL;
-    if (remote_) return rsock_ && rm_.valid() ? rsock_->reply_with(std::move(rm_)) : -EINVAL;
-    return sock_ && m_.valid() ? sock_->reply_with(std::move(m_)) : -EINVAL;
+    if (!m_.valid()) return -EINVAL;
+    if (rsock_) return rsock_->reply_with(std::move(m_));
+    return sock_ ? sock_->reply_with(std::move(m_)) : -EINVAL;
 }
 
 Socket &Socket::operator=(Socket &&o) noexcept {
@@ -75,16 +76,18 @@ Result<Message> Socket::recv(uint32_t flags, uint64_t id, uint64_t timeout_ns) {
     int rc;
     if (r_) {
         // RemoteSocket::recv without kRecvNonblocking waits as long as it takes.
-        rc = !wait                        ? r_->recv(kinds | dp::kRecvNonblocking, id, &m.rm_)
-             : timeout_ns == kWaitForever ? r_->recv(kinds, id, &m.rm_)
-                                          : r_->recv_wait(kinds, id, &m.rm_, timeout_ns);
-        m.remote_ = true;
+        rc = !wait                        ? r_->recv(kinds | dp::kRecvNonblocking, id, &m.m_)
+             : timeout_ns == kWaitForever ? r_->recv(kinds, id, &m.m_)
+                                          : r_->recv_wait(kinds, id, &m.m_, timeout_ns);
         m.rsock_ = r_.get();
     } else {
         rc = !wait ? s_->recv(kinds, id, &m.m_)
                    : s_->recv_wait(kinds, id, &m.m_, std::min(timeout_ns, kLongest));
         m.sock_ = s_.get();
     }
+    // A non-blocking miss is what a poll loop sees most: its message fits std::string's
+    // inline buffer, so it costs no allocation.
+    if (rc == -EAGAIN) return Error{rc, "recv: none yet"};
     if (rc < 0) return fail(rc, "recv");
     return m;
 }

@@ -63,13 +63,13 @@ void print(const char *what, const Percentiles &p) {
 // ---- echo lcores ----
 
 struct PortEcho {
-    Port *port;
+    MessagePort *port;
     std::atomic<bool> stop{false};
     static int run(void *arg) {
         auto *e = static_cast<PortEcho *>(arg);
-        Message *got[kPortBurst];
+        PortMessage *got[kMessagePortBurst];
         while (!e->stop.load(std::memory_order_relaxed)) {
-            unsigned n = e->port->receive_burst(got, kPortBurst);
+            unsigned n = e->port->receive_burst(got, kMessagePortBurst);
             for (unsigned i = 0; i < n; ++i) reply_msg(got[i], 0);
         }
         return 0;
@@ -86,7 +86,7 @@ struct RingEcho {
         while (!e->stop.load(std::memory_order_relaxed)) {
             unsigned n = rte_ring_dequeue_burst(e->in, burst, 32, nullptr);
             if (e->touch) {
-                for (unsigned i = 0; i < n; ++i) ++static_cast<Message *>(burst[i])->cookie;
+                for (unsigned i = 0; i < n; ++i) ++static_cast<PortMessage *>(burst[i])->cookie;
             }
             unsigned done = 0;
             while (done < n)
@@ -111,12 +111,14 @@ struct RingSink {
 // ---- 1. round trip ----
 
 void round_trip(unsigned echo_lcore, unsigned iters) {
-    Port *target = Port::create("bench_target", 1024, PortMode::kSingleProducer, SOCKET_ID_ANY);
-    Port *reply = Port::create("bench_reply", 1024, PortMode::kSingleProducer, SOCKET_ID_ANY);
+    MessagePort *target =
+        MessagePort::create("bench_target", 1024, MessagePortMode::kSingleProducer, SOCKET_ID_ANY);
+    MessagePort *reply =
+        MessagePort::create("bench_reply", 1024, MessagePortMode::kSingleProducer, SOCKET_ID_ANY);
     PortEcho echo{target};
     rte_eal_remote_launch(PortEcho::run, &echo, echo_lcore);
     std::vector<uint64_t> samples(iters);
-    Message m, *got;
+    PortMessage m, *got;
     for (unsigned i = 0; i < iters; ++i) {
         m.init(1, reply);
         uint64_t t0 = rte_rdtsc();
@@ -147,24 +149,24 @@ void round_trip(unsigned echo_lcore, unsigned iters) {
 
     // ---- 2. rates ----
     constexpr unsigned kWindow = 256;
-    std::vector<Message> msgs(kWindow);
+    std::vector<PortMessage> msgs(kWindow);
     PortEcho echo2{target};
     rte_eal_remote_launch(PortEcho::run, &echo2, echo_lcore);
     const uint64_t total = static_cast<uint64_t>(iters) * 20;
     uint64_t sent = 0, received = 0;
-    std::vector<Message *> free_list;
+    std::vector<PortMessage *> free_list;
     for (auto &x : msgs) free_list.push_back(&x);
-    Message *burst[kPortBurst];
+    PortMessage *burst[kMessagePortBurst];
     uint64_t t0 = rte_rdtsc();
     while (received < total) {
         while (sent < total && !free_list.empty()) {
-            Message *x = free_list.back();
+            PortMessage *x = free_list.back();
             x->init(1, reply);
             if (send_msg(*target, x) != 0) break;
             free_list.pop_back();
             ++sent;
         }
-        unsigned n = reply->receive_burst(burst, kPortBurst);
+        unsigned n = reply->receive_burst(burst, kMessagePortBurst);
         for (unsigned i = 0; i < n; ++i) free_list.push_back(burst[i]);
         received += n;
     }
@@ -190,7 +192,7 @@ void round_trip(unsigned echo_lcore, unsigned iters) {
             sent += put;
             unsigned n = rte_ring_dequeue_burst(pong, rb, 32, nullptr);
             for (unsigned i = 0; i < n; ++i) {
-                if (touch) ++static_cast<Message *>(rb[i])->cookie;
+                if (touch) ++static_cast<PortMessage *>(rb[i])->cookie;
                 ptrs[have++] = rb[i];
             }
             received += n;
@@ -216,19 +218,20 @@ void round_trip(unsigned echo_lcore, unsigned iters) {
 
     // msgport one-way: the receiver only receives; replies are not drained by the sender
     // until the end of each window (so the measured path is send_msg + receive_burst).
-    Port *oneway = Port::create("bench_oneway", 4096, PortMode::kSingleProducer, SOCKET_ID_ANY);
-    Port *sink_reply =
-        Port::create("bench_oneway_r", 4096, PortMode::kSingleProducer, SOCKET_ID_ANY);
-    std::vector<Message> many(4096);
+    MessagePort *oneway =
+        MessagePort::create("bench_oneway", 4096, MessagePortMode::kSingleProducer, SOCKET_ID_ANY);
+    MessagePort *sink_reply = MessagePort::create("bench_oneway_r", 4096,
+                                                  MessagePortMode::kSingleProducer, SOCKET_ID_ANY);
+    std::vector<PortMessage> many(4096);
     struct OneWaySink {
-        Port *port;
+        MessagePort *port;
         uint64_t expected;
         static int run(void *arg) {
             auto *s = static_cast<OneWaySink *>(arg);
-            Message *b[kPortBurst];
+            PortMessage *b[kMessagePortBurst];
             uint64_t got = 0;
             while (got < s->expected) {
-                unsigned n = s->port->receive_burst(b, kPortBurst);
+                unsigned n = s->port->receive_burst(b, kMessagePortBurst);
                 for (unsigned i = 0; i < n; ++i) reply_msg(b[i], 0);
                 got += n;
             }
@@ -238,17 +241,17 @@ void round_trip(unsigned echo_lcore, unsigned iters) {
     rte_eal_remote_launch(OneWaySink::run, &osink, echo_lcore);
     t0 = rte_rdtsc();
     uint64_t osent = 0;
-    std::vector<Message *> back_free;
+    std::vector<PortMessage *> back_free;
     for (auto &x : many) back_free.push_back(&x);
     while (osent < total) {
         if (back_free.empty()) {
             unsigned n;
-            while ((n = sink_reply->receive_burst(burst, kPortBurst)) > 0) {
+            while ((n = sink_reply->receive_burst(burst, kMessagePortBurst)) > 0) {
                 for (unsigned i = 0; i < n; ++i) back_free.push_back(burst[i]);
             }
             continue;
         }
-        Message *x = back_free.back();
+        PortMessage *x = back_free.back();
         x->init(1, sink_reply);
         if (send_msg(*oneway, x) == 0) {
             back_free.pop_back();
@@ -259,13 +262,13 @@ void round_trip(unsigned echo_lcore, unsigned iters) {
     secs = static_cast<double>(rte_rdtsc() - t0) / rte_get_tsc_hz();
     printf("  %-44s %12.0f messages/s\n", "msgport one-way (sink replies, drained late)",
            total / secs);
-    while (sink_reply->receive_burst(burst, kPortBurst) > 0) {}
-    Port::destroy(oneway);
-    Port::destroy(sink_reply);
+    while (sink_reply->receive_burst(burst, kMessagePortBurst) > 0) {}
+    MessagePort::destroy(oneway);
+    MessagePort::destroy(sink_reply);
     rte_ring_free(ping);
     rte_ring_free(pong);
-    Port::destroy(target);
-    Port::destroy(reply);
+    MessagePort::destroy(target);
+    MessagePort::destroy(reply);
 }
 
 // ---- 3. control lcore wake-up ----
@@ -293,7 +296,8 @@ void control_wakeup(unsigned control_lcore, unsigned samples_n, const BackoffCon
     cfg.backoff = backoff;
     cfg.realtime_priority = rt_priority;
     ControlLcore *ctl = ControlLcore::create("bench_ctl", cfg, SOCKET_ID_ANY);
-    Port *reply = Port::create("bench_ctl_r", 64, PortMode::kSingleProducer, SOCKET_ID_ANY);
+    MessagePort *reply =
+        MessagePort::create("bench_ctl_r", 64, MessagePortMode::kSingleProducer, SOCKET_ID_ANY);
     ctl->launch(control_lcore);
     usleep(1000);
     printf(
@@ -301,7 +305,7 @@ void control_wakeup(unsigned control_lcore, unsigned samples_n, const BackoffCon
         "SCHED_FIFO priority %d (%s)\n",
         backoff.spin_polls, backoff.yield_polls, backoff.sleep_ns, backoff.max_sleep_ns,
         rt_priority, ctl->sched_result() == 0 ? "ok" : strerror(-ctl->sched_result()));
-    Message m;
+    PortMessage m;
     std::vector<uint64_t> samples(samples_n);
     auto measure = [&](bool ring, bool cold) {
         for (unsigned i = 0; i < samples_n; ++i) {
@@ -351,7 +355,7 @@ void control_wakeup(unsigned control_lcore, unsigned samples_n, const BackoffCon
            (cpu1 - cpu0) / wall_ns * 100, (i1.sleeps - i0.sleeps) / (wall_ns / 1e9));
     ctl->stop();
     ControlLcore::destroy(ctl);
-    Port::destroy(reply);
+    MessagePort::destroy(reply);
 }
 
 // CPU time (ns) a thread of this process has run, from /proc (schedstat's first field).

@@ -167,7 +167,7 @@ void app_thread(Pair &pair, unsigned iters, unsigned poll_lcore) {
     for (unsigned i = 0; i < iters; ++i) {
         uint64_t t0 = rte_get_tsc_cycles(), id;
         if (client->send({kIpA, kPort}, msg, i, &id) < 0) die("remote send");
-        RemoteMessage resp;
+        RecvMessage resp;
         if (client->recv(kRecvResponse, id, &resp) < 0) die("remote recv");
         rtt.push_back(rte_get_tsc_cycles() - t0);
     }
@@ -181,7 +181,7 @@ void app_thread(Pair &pair, unsigned iters, unsigned poll_lcore) {
             if (r < 0) die("remote send");
             ++sent;
         }
-        RemoteMessage resp;
+        RecvMessage resp;
         if (client->recv(kRecvResponse, 0, &resp) == 0) {
             if (resp.error() != 0) die("remote RPC failed");
             ++got;

@@ -55,8 +55,8 @@ class ControlTest : public ::testing::Test {
     void SetUp() override {
         static int serial = 0;
         std::string n = std::to_string(serial++);
-        reply_ =
-            Port::create(("ctl_reply" + n).c_str(), 64, PortMode::kSingleProducer, SOCKET_ID_ANY);
+        reply_ = MessagePort::create(("ctl_reply" + n).c_str(), 64,
+                                     MessagePortMode::kSingleProducer, SOCKET_ID_ANY);
         ASSERT_NE(reply_, nullptr);
         config_.residency = &chain_;
         config_.pull_chunk = 64 * 1024;
@@ -65,18 +65,18 @@ class ControlTest : public ::testing::Test {
     void TearDown() override {
         if (ctl_ != nullptr) (void)ctl_->stop();  // a failed test may leave it launched
         ControlLcore::destroy(ctl_);
-        Port::destroy(reply_);
+        MessagePort::destroy(reply_);
     }
     void create() {
         ctl_ = ControlLcore::create(name_.c_str(), config_, SOCKET_ID_ANY);
         ASSERT_NE(ctl_, nullptr) << rte_strerror(rte_errno);
     }
     // Steps the (not launched) control service until `m` comes back.
-    void poll_until_replied(Message *m) {
+    void poll_until_replied(PortMessage *m) {
         for (int i = 0; i < 100000 && !(m->flags() & kMsgDone); ++i) {
             ctl_->poll();
-            Message *got[kPortBurst];
-            unsigned n = reply_->receive_burst(got, kPortBurst);
+            PortMessage *got[kMessagePortBurst];
+            unsigned n = reply_->receive_burst(got, kMessagePortBurst);
             for (unsigned k = 0; k < n; ++k) ASSERT_EQ(got[k], m);
         }
         ASSERT_TRUE(m->flags() & kMsgDone);
@@ -86,7 +86,7 @@ class ControlTest : public ::testing::Test {
     ControlConfig config_;
     std::string name_;
     ControlLcore *ctl_ = nullptr;
-    Port *reply_ = nullptr;
+    MessagePort *reply_ = nullptr;
 };
 
 TEST_F(ControlTest, Create_RejectsZeroChunk) {
@@ -106,7 +106,7 @@ TEST_F(ControlTest, ResidencyCheck_AnswersWithoutFaulting) {
     ASSERT_EQ(ctl_->launch(control_lcore()), 0);
     Anon region(64 * kPage);
     ASSERT_NE(region.p, nullptr);
-    Message m;
+    PortMessage m;
     prepare_residency_check(&m, reply_, region.p, region.len);
     ASSERT_EQ(do_msg(ctl_->port(), &m, 5 * kSecond), 0);
     EXPECT_FALSE(m.body<RegionRequest>().resident);
@@ -125,7 +125,7 @@ TEST_F(ControlTest, Pull_MakesRegionResidentChunkByChunk) {
     Anon region(1 << 20);
     ASSERT_NE(region.p, nullptr);
     ASSERT_FALSE(homa::mem::mincore_resident(region.p, region.len));
-    Message m;
+    PortMessage m;
     prepare_pull(&m, reply_, region.p, region.len);
     ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
     ASSERT_EQ(wait_msg(&m, 5 * kSecond), 0);
@@ -149,7 +149,7 @@ TEST_F(ControlTest, Timetrace_RecordsPullChunksAndCalls) {
     create();  // not launched: this thread is the control lcore
     Anon region(256 * 1024);
     ASSERT_NE(region.p, nullptr);
-    Message m;
+    PortMessage m;
     prepare_pull(&m, reply_, region.p, region.len);
     ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
     poll_until_replied(&m);
@@ -171,13 +171,13 @@ TEST_F(ControlTest, Timetrace_RecordsPullChunksAndCalls) {
 TEST_F(ControlTest, Pull_AbortedWhilePrefetchingIsCancelled) {
     create();  // not launched: this thread steps the service with poll()
     Anon region(1 << 20);
-    Message m;
+    PortMessage m;
     prepare_pull(&m, reply_, region.p, region.len);
     ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
     ASSERT_TRUE(ctl_->poll());  // takes the request, pulls the first chunk
     ASSERT_EQ(abort_msg(&m), 0);
     ASSERT_TRUE(ctl_->poll());  // sees the abort command before the next chunk
-    Message *got;
+    PortMessage *got;
     ASSERT_EQ(reply_->receive_burst(&got, 1), 1u);
     EXPECT_EQ(got, &m);
     EXPECT_EQ(m.error(), -ECANCELED);
@@ -193,7 +193,7 @@ TEST_F(ControlTest, Pull_AbortedWhilePrefetchingIsCancelled) {
 TEST_F(ControlTest, Pull_AbortBeforeServiceIsSeenAfterTheRequest) {
     create();
     Anon region(1 << 20);
-    Message m;
+    PortMessage m;
     prepare_pull(&m, reply_, region.p, region.len);
     ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
     ASSERT_EQ(abort_msg(&m), 0);
@@ -206,7 +206,7 @@ TEST_F(ControlTest, Pull_AbortBeforeServiceIsSeenAfterTheRequest) {
 TEST_F(ControlTest, Pull_AbortAfterAnswerIsTooLate) {
     create();
     Anon region(4 * kPage);
-    Message m;
+    PortMessage m;
     prepare_pull(&m, reply_, region.p, region.len);
     ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
     poll_until_replied(&m);
@@ -224,7 +224,7 @@ TEST_F(ControlTest, Call_RunsOnControlLcore) {
     create();
     ASSERT_EQ(ctl_->launch(control_lcore()), 0);
     unsigned ran_on = ~0u;
-    Message m;
+    PortMessage m;
     prepare_call(&m, reply_, record_lcore, &ran_on);
     ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
     ASSERT_EQ(wait_msg(&m, 5 * kSecond), 0);
@@ -237,7 +237,7 @@ TEST_F(ControlTest, Call_RunsOnControlLcore) {
 TEST_F(ControlTest, Call_AbortedBeforeServiceKeepsItsResult) {
     create();
     unsigned ran_on = ~0u;
-    Message m;
+    PortMessage m;
     prepare_call(&m, reply_, record_lcore, &ran_on);
     ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
     ASSERT_EQ(abort_msg(&m), 0);
@@ -248,7 +248,7 @@ TEST_F(ControlTest, Call_AbortedBeforeServiceKeepsItsResult) {
 
 TEST_F(ControlTest, Call_NullFunctionIsInvalid) {
     create();
-    Message m;
+    PortMessage m;
     prepare_call(&m, reply_, nullptr, nullptr);
     ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
     poll_until_replied(&m);
@@ -259,7 +259,7 @@ TEST_F(ControlTest, Stats_SnapshotCountsRequests) {
     create();
     unsigned ran_on;
     Anon region(kPage);
-    Message m;
+    PortMessage m;
     prepare_call(&m, reply_, record_lcore, &ran_on);
     ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
     poll_until_replied(&m);
@@ -276,7 +276,7 @@ TEST_F(ControlTest, Stats_SnapshotCountsRequests) {
 
 TEST_F(ControlTest, Serve_UnknownOpcodeIsRejected) {
     create();
-    Message m;
+    PortMessage m;
     m.init(0x7777, reply_);
     ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
     poll_until_replied(&m);
@@ -287,7 +287,7 @@ TEST_F(ControlTest, Serve_NoResidencyChainIsRejected) {
     config_.residency = nullptr;
     create();
     Anon region(kPage);
-    Message m;
+    PortMessage m;
     prepare_pull(&m, reply_, region.p, region.len);
     ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
     poll_until_replied(&m);
@@ -298,13 +298,13 @@ TEST_F(ControlTest, Serve_TooManyPullsIsBusy) {
     config_.max_pulls = 1;
     create();
     Anon region(1 << 20);
-    Message a, b;
+    PortMessage a, b;
     prepare_pull(&a, reply_, region.p, region.len);
     prepare_pull(&b, reply_, region.p, region.len);
     ASSERT_EQ(send_msg(ctl_->port(), &a), 0);
     ASSERT_EQ(send_msg(ctl_->port(), &b), 0);
     ctl_->poll();
-    Message *got;
+    PortMessage *got;
     ASSERT_EQ(reply_->receive_burst(&got, 1), 1u);
     EXPECT_EQ(got, &b);
     EXPECT_EQ(b.error(), -EBUSY);
@@ -333,7 +333,7 @@ TEST_F(ControlTest, Stop_SendsEverythingHome) {
     gate.ctl = ctl_;
     ASSERT_EQ(ctl_->launch(control_lcore()), 0);
     Anon region(1 << 20);
-    Message pull, call;
+    PortMessage pull, call;
     prepare_pull(&pull, reply_, region.p, region.len);
     ASSERT_EQ(send_msg(ctl_->port(), &pull), 0);
     for (int i = 0; i < 5000 && !gate.entered; ++i) usleep(1000);
@@ -357,7 +357,7 @@ TEST_F(ControlTest, Launch_IdleLoopSleepsAndStillWakes) {
     for (int i = 0; i < 5000 && ctl_->stats().sleeps < 20; ++i) usleep(1000);
     EXPECT_GE(ctl_->stats().sleeps, 20u);
     unsigned ran_on = ~0u;
-    Message m;
+    PortMessage m;
     prepare_call(&m, reply_, record_lcore, &ran_on);
     ASSERT_EQ(do_msg(ctl_->port(), &m, 5 * kSecond), 42);  // woke from its sleep to serve it
     EXPECT_EQ(ctl_->stop(), 0);
@@ -372,7 +372,7 @@ TEST_F(ControlTest, Send_RingsDoorbellOfSleepingControl) {
     for (int i = 0; i < 5000 && !ctl_->asleep(); ++i) usleep(1000);
     ASSERT_TRUE(ctl_->asleep());
     unsigned ran_on = ~0u;
-    Message m;
+    PortMessage m;
     prepare_call(&m, reply_, record_lcore, &ran_on);
     ASSERT_EQ(ctl_->send(&m), 0);
     EXPECT_EQ(wait_msg(&m, 2 * kSecond), 0) << "served only when the 4 s sleep ran out";
@@ -414,7 +414,7 @@ TEST_F(ControlTest, Call_PagerFaultInOnControlLcore) {
     create();
     ASSERT_EQ(ctl_->launch(control_lcore()), 0);
     FaultIn req{&file->pager(), 0, data.size(), ~0u};
-    Message m;
+    PortMessage m;
     prepare_call(&m, reply_, FaultIn::run, &req);
     ASSERT_EQ(ctl_->send(&m), 0);
     ASSERT_EQ(wait_msg(&m, 5 * kSecond), 0);
@@ -435,19 +435,19 @@ TEST_F(ControlTest, Abort_RacingPullsOnControlLcore_EachRepliedOnce) {
     ASSERT_EQ(ctl_->launch(control_lcore()), 0);
     Anon region(64 * kPage);
     constexpr unsigned kTotal = 5000, kWindow = 48;  // fewer than the reply port holds
-    std::vector<Message> msgs(kWindow);
-    std::vector<Message *> free_msgs;
+    std::vector<PortMessage> msgs(kWindow);
+    std::vector<PortMessage *> free_msgs;
     for (auto &m : msgs) free_msgs.push_back(&m);
-    std::vector<Message *> in_flight;
+    std::vector<PortMessage *> in_flight;
     std::vector<int> replies(kTotal, 0);
     std::vector<bool> aborted(kTotal, false);
     unsigned sent = 0, done = 0, aborts = 0, cancelled = 0;
     uint64_t seed = 12345;
     auto rnd = [&seed] { return (seed = seed * 6364136223846793005ULL + 1) >> 33; };
-    Message *got[kPortBurst];
+    PortMessage *got[kMessagePortBurst];
     for (int spins = 0; done < kTotal && spins < 50000000; ++spins) {
         if (sent < kTotal && !free_msgs.empty()) {
-            Message *m = free_msgs.back();
+            PortMessage *m = free_msgs.back();
             size_t first = rnd() % 48, pages = 1 + rnd() % 16;
             prepare_pull(m, reply_, region.p + first * kPage, pages * kPage);
             m->cookie = sent;
@@ -460,7 +460,7 @@ TEST_F(ControlTest, Abort_RacingPullsOnControlLcore_EachRepliedOnce) {
             }
         }
         if (!in_flight.empty() && rnd() % 2 == 0) {
-            Message *m = in_flight[rnd() % in_flight.size()];
+            PortMessage *m = in_flight[rnd() % in_flight.size()];
             int rc = ctl_->abort(m);
             if (rc == 0) {
                 EXPECT_FALSE(aborted[m->cookie]);
@@ -470,9 +470,9 @@ TEST_F(ControlTest, Abort_RacingPullsOnControlLcore_EachRepliedOnce) {
                 EXPECT_EQ(rc, -EALREADY);
             }
         }
-        unsigned n = reply_->receive_burst(got, kPortBurst);
+        unsigned n = reply_->receive_burst(got, kMessagePortBurst);
         for (unsigned i = 0; i < n; ++i) {
-            Message *m = got[i];
+            PortMessage *m = got[i];
             ASSERT_EQ(m->delivery(), Delivery::kReply);
             ++replies[m->cookie];
             const auto &r = m->body<RegionRequest>();
@@ -499,7 +499,7 @@ TEST_F(ControlTest, Abort_RacingPullsOnControlLcore_EachRepliedOnce) {
     EXPECT_EQ(s.pulls_cancelled, cancelled);
     EXPECT_EQ(s.pulls_done + s.pulls_cancelled, kTotal);
     EXPECT_GT(cancelled, 0u);
-    EXPECT_EQ(reply_->receive_burst(got, kPortBurst), 0u);
+    EXPECT_EQ(reply_->receive_burst(got, kMessagePortBurst), 0u);
     printf("pulls %u, aborted %u, cancelled mid-pull %u\n", kTotal, aborts, cancelled);
 }
 
@@ -514,7 +514,7 @@ TEST_F(ControlTest, PullTurns_OneChunkPerTurn) {
     EXPECT_FALSE(ctl_->share_core());  // nothing to pull: no turn, no yield
     Anon region(4 * config_.pull_chunk);
     ASSERT_NE(region.p, nullptr);
-    Message m;
+    PortMessage m;
     prepare_pull(&m, reply_, region.p, region.len);
     ASSERT_EQ(ctl_->send(&m), 0);
     auto pulled = [this] { return ctl_->stats().pulled_bytes; };
@@ -555,7 +555,7 @@ TEST_F(ControlTest, PullTurns_WithoutTurnsAChunkPerTurnWait) {
     ASSERT_EQ(ctl_->launch(control_lcore()), 0);
     Anon region(4 * config_.pull_chunk);
     ASSERT_NE(region.p, nullptr);
-    Message m;
+    PortMessage m;
     prepare_pull(&m, reply_, region.p, region.len);
     const uint64_t start = rte_get_timer_cycles();
     ASSERT_EQ(ctl_->send(&m), 0);
@@ -577,7 +577,7 @@ TEST_F(ControlTest, PullTurns_AbortSeenWhileWaitingForATurn) {
     ASSERT_EQ(ctl_->launch(control_lcore()), 0);
     Anon region(4 * config_.pull_chunk);
     ASSERT_NE(region.p, nullptr);
-    Message m;
+    PortMessage m;
     prepare_pull(&m, reply_, region.p, region.len);
     ASSERT_EQ(ctl_->send(&m), 0);
     // share_core() gives a turn once the control lcore has taken the pull from its port.
@@ -607,7 +607,7 @@ TEST_F(ControlTest, ShareCore_OffWithoutPullTurns) {
     create();
     Anon region(4 * config_.pull_chunk);
     ASSERT_NE(region.p, nullptr);
-    Message m;
+    PortMessage m;
     prepare_pull(&m, reply_, region.p, region.len);
     ASSERT_EQ(send_msg(ctl_->port(), &m), 0);
     ASSERT_TRUE(ctl_->poll());  // not launched: takes the pull and its first chunk
@@ -627,7 +627,7 @@ TEST_F(ControlTest, Launch_RealtimePriorityAppliedOrRefused) {
     create();
     ASSERT_EQ(ctl_->launch(control_lcore()), 0);
     int policy = -1;
-    Message m;
+    PortMessage m;
     prepare_call(&m, reply_, record_policy, &policy);
     ASSERT_EQ(ctl_->call(&m, 5 * kSecond), 0);  // served either way
     if (ctl_->sched_result() == 0) {
@@ -676,7 +676,7 @@ struct EvictedFile {
 
 struct Worker {
     ControlLcore *ctl = nullptr;
-    Port *reply = nullptr;
+    MessagePort *reply = nullptr;
     const void *addr = nullptr;
     size_t len = 0;
     std::atomic<bool> finished{false};
@@ -688,13 +688,13 @@ struct Worker {
 
     static int run(void *arg) {
         auto *w = static_cast<Worker *>(arg);
-        Message m;
+        PortMessage m;
         prepare_pull(&m, w->reply, w->addr, w->len);
         while (w->ctl->send(&m) == -ENOBUFS) ++w->rounds_of_backpressure;
-        Message *got[kPortBurst];
+        PortMessage *got[kMessagePortBurst];
         volatile uint64_t busy = 0;
         for (;;) {
-            unsigned n = w->reply->receive_burst(got, kPortBurst);  // never blocks
+            unsigned n = w->reply->receive_burst(got, kMessagePortBurst);  // never blocks
             if (n == 1 && got[0] == &m) break;
             ++w->other_work;
             for (int i = 0; i < 100; ++i) busy = busy + 1;  // "RX, timers, other RPCs"

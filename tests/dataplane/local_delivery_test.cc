@@ -5,6 +5,8 @@
 #include <rte_ethdev.h>
 
 #include <chrono>
+#include <type_traits>
+#include <utility>
 
 #include "tests/dataplane/dataplane_fixture.h"
 #include "tests/dataplane/host_harness.h"
@@ -72,6 +74,55 @@ TEST(LocalDelivery, EchoMatrix_OneWorkerNothingReachesThePort) {
     }
 }
 
+// A copy of a socket could outlive close() and act on the socket that reuses its id: dp::Socket
+// is move-only, and a moved-from socket is closed while the moved-to one owns the port. (Each
+// test has its own net_null: a host closes its port when it goes.)
+static_assert(!std::is_copy_constructible_v<dp::Socket> && !std::is_copy_assignable_v<dp::Socket>);
+static_assert(std::is_nothrow_move_constructible_v<dp::Socket>);
+TEST(LocalDelivery, Socket_MovedFromIsClosedAndTheMovedToOwnsThePort) {
+    TestHost h;
+    ASSERT_EQ(h.build("ldmv", port_by_name("net_null2"), kIp, 1, mbufs("ldmv_mb")), "");
+    dp::Socket first;
+    ASSERT_EQ(dp::Socket::open(*h.workers[0], kPort, &first), 0);
+    dp::Socket second = std::move(first);
+    dp::RecvMessage m;
+    EXPECT_EQ(first.recv(kRecvRequest, 0, &m), -EBADF);
+    EXPECT_EQ(first.close(), -EBADF);
+    EXPECT_EQ(second.local_addr().port, kPort);
+    EXPECT_EQ(second.recv(kRecvRequest, 0, &m), -EAGAIN);
+    dp::Socket third;
+    third = std::move(second);
+    EXPECT_EQ(second.close(), -EBADF);
+    EXPECT_EQ(third.close(), 0);
+    dp::Socket again;  // the port is free once its one owner closed it
+    ASSERT_EQ(dp::Socket::open(*h.workers[0], kPort, &again), 0);
+    EXPECT_EQ(again.close(), 0);
+}
+
+// One RecvMessage type reaches every reply_with(), so each checks that the message's bpages
+// are in the pool it sends from: a request received on one host cannot be echoed by another.
+TEST(LocalDelivery, ReplyWith_RefusesAMessageFromAnotherPool) {
+    TestHost a, b;
+    ASSERT_EQ(a.build("ldpa", port_by_name("net_null3"), kIp, 1, mbufs("ldpa_mb")), "");
+    ASSERT_EQ(b.build("ldpb", port_by_name("net_null4"), kIp + 1, 1, mbufs("ldpb_mb")), "");
+    dp::Socket server, client, other;
+    ASSERT_EQ(dp::Socket::open(*a.workers[0], kPort, &server), 0);
+    ASSERT_EQ(dp::Socket::open(*a.workers[0], 0, &client), 0);
+    ASSERT_EQ(dp::Socket::open(*b.workers[0], kPort, &other), 0);
+    const uint8_t body[] = {1, 2, 3};
+    uint64_t id = 0;
+    ASSERT_EQ(client.send({kIp, kPort}, body, 0, &id), 0);
+    dp::RecvMessage req;
+    ASSERT_TRUE(run_until(a, [&] { return server.recv(kRecvRequest, 0, &req) == 0; }));
+    EXPECT_EQ(other.reply_with(std::move(req)), -EINVAL);
+    EXPECT_FALSE(req.valid());  // released to its own pool, not sent
+    EXPECT_EQ(client.abort(id, 0), 0);
+    EXPECT_EQ(server.close(), 0);  // ends the request nobody answered
+    EXPECT_EQ(client.close(), 0);
+    EXPECT_EQ(other.close(), 0);
+    EXPECT_TRUE(run_until(a, [&] { return a.quiescent(); }));  // every bpage back in a's pool
+}
+
 TEST(LocalDelivery, EchoMatrix_TwoWorkersSteerFramesToTheirOwner) {
     TestHost h;
     ASSERT_EQ(h.build("ld2", port_by_name("net_null1"), kIp, 2, mbufs("ld2_mb")), "");
@@ -116,6 +167,8 @@ TEST(LocalDelivery, EchoMatrix_TwoWorkersSteerFramesToTheirOwner) {
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
     ::testing::AddGlobalTestEnvironment(new homa::test::EalEnvironment(
-        "local_delivery", 1024, {"--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1"}));
+        "local_delivery", 1024,
+        {"--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1", "--vdev=net_null2,no-rx=1",
+         "--vdev=net_null3,no-rx=1", "--vdev=net_null4,no-rx=1"}));
     return RUN_ALL_TESTS();
 }

@@ -36,8 +36,8 @@ struct Body {
 // A target lcore: replies at once, forwards to its peer, or holds a message for a while, at
 // random; answers abort commands as msgport.h says.
 struct Target {
-    Port *port = nullptr;
-    Port *peer = nullptr;
+    MessagePort *port = nullptr;
+    MessagePort *peer = nullptr;
     uint32_t seed = 0;
     std::atomic<bool> stop{false};
     std::atomic<uint32_t> violations{0};
@@ -45,7 +45,7 @@ struct Target {
     uint64_t acks = 0;  // abort commands for messages this target had already replied
 
     struct Held {
-        Message *msg;
+        PortMessage *msg;
         int countdown;
     };
 
@@ -60,9 +60,9 @@ struct Target {
     int loop() {
         std::mt19937 rng(seed);
         std::vector<Held> held;
-        Message *got[kPortBurst];
+        PortMessage *got[kMessagePortBurst];
         for (;;) {
-            unsigned n = port->receive_burst(got, kPortBurst);
+            unsigned n = port->receive_burst(got, kMessagePortBurst);
             for (unsigned i = 0; i < n; ++i) handle(got[i], held, rng);
             for (size_t i = 0; i < held.size();) {
                 if (--held[i].countdown > 0) {
@@ -82,7 +82,7 @@ struct Target {
         return 0;
     }
 
-    void handle(Message *m, std::vector<Held> &held, std::mt19937 &rng) {
+    void handle(PortMessage *m, std::vector<Held> &held, std::mt19937 &rng) {
         Body &body = m->body<Body>();
         if (m->delivery() == Delivery::kReply) {
             violation();  // targets send nothing, so they never get replies
@@ -128,10 +128,13 @@ struct Flight {
 TEST(AbortStress, AbortMsg_RacingRepliesAndForwards_EachSeenOnceRepliedOnce) {
     constexpr unsigned kFlights = 100000;
     constexpr unsigned kInFlight = 192;
-    Port *t1 = Port::create("stress_t1", 64, PortMode::kMultiProducer, SOCKET_ID_ANY);
-    Port *t2 = Port::create("stress_t2", 64, PortMode::kMultiProducer, SOCKET_ID_ANY);
+    MessagePort *t1 =
+        MessagePort::create("stress_t1", 64, MessagePortMode::kMultiProducer, SOCKET_ID_ANY);
+    MessagePort *t2 =
+        MessagePort::create("stress_t2", 64, MessagePortMode::kMultiProducer, SOCKET_ID_ANY);
     // Smaller than the messages in flight, so replies also take the overflow path.
-    Port *replies = Port::create("stress_r", 32, PortMode::kMultiProducer, SOCKET_ID_ANY);
+    MessagePort *replies =
+        MessagePort::create("stress_r", 32, MessagePortMode::kMultiProducer, SOCKET_ID_ANY);
     ASSERT_TRUE(t1 && t2 && replies);
     Target a, b;
     a.port = t1, a.peer = t2, a.seed = 1;
@@ -142,19 +145,19 @@ TEST(AbortStress, AbortMsg_RacingRepliesAndForwards_EachSeenOnceRepliedOnce) {
     ASSERT_EQ(rte_eal_remote_launch(Target::run, &a, lcore_a), 0);
     ASSERT_EQ(rte_eal_remote_launch(Target::run, &b, lcore_b), 0);
 
-    std::vector<Message> msgs(kInFlight);
+    std::vector<PortMessage> msgs(kInFlight);
     std::vector<unsigned> free_slots;
     for (unsigned i = kInFlight; i-- > 0;) free_slots.push_back(i);
-    std::vector<Message *> in_flight;
+    std::vector<PortMessage *> in_flight;
     std::vector<Flight> flights(kFlights);
     std::mt19937 rng(3);
     unsigned sent = 0, done = 0, enobufs = 0, aborted = 0, bad_replies = 0;
     const uint64_t deadline = rte_get_timer_cycles() + 60 * rte_get_timer_hz();
-    Message *got[kPortBurst];
+    PortMessage *got[kMessagePortBurst];
 
     while (done < kFlights && rte_get_timer_cycles() < deadline) {
         while (sent < kFlights && !free_slots.empty()) {
-            Message *m = &msgs[free_slots.back()];
+            PortMessage *m = &msgs[free_slots.back()];
             bool abortable = rng() % 4 != 0;
             m->init(1, replies, abortable);
             m->body<Body>() = Body{sent, 0, 0, 0};
@@ -177,7 +180,7 @@ TEST(AbortStress, AbortMsg_RacingRepliesAndForwards_EachSeenOnceRepliedOnce) {
             ++sent;
         }
         for (int k = 0; k < 2 && !in_flight.empty(); ++k) {  // races holds, forwards, replies
-            Message *m = in_flight[rng() % in_flight.size()];
+            PortMessage *m = in_flight[rng() % in_flight.size()];
             Flight &f = flights[m->cookie];  // cookie: the sender's, never touched in flight
             int rc = abort_msg(m);
             if (rc == 0) {
@@ -188,9 +191,9 @@ TEST(AbortStress, AbortMsg_RacingRepliesAndForwards_EachSeenOnceRepliedOnce) {
                 EXPECT_EQ(rc, f.abortable ? -EALREADY : -EPERM);
             }
         }
-        unsigned n = replies->receive_burst(got, kPortBurst);
+        unsigned n = replies->receive_burst(got, kMessagePortBurst);
         for (unsigned i = 0; i < n; ++i) {
-            Message *m = got[i];
+            PortMessage *m = got[i];
             if (m->delivery() != Delivery::kReply) {
                 ++bad_replies;
                 continue;
@@ -220,9 +223,9 @@ TEST(AbortStress, AbortMsg_RacingRepliesAndForwards_EachSeenOnceRepliedOnce) {
     EXPECT_EQ(a.held_at_exit.load() + b.held_at_exit.load(), 0u);
     EXPECT_TRUE(in_flight.empty());
     EXPECT_EQ(free_slots.size(), kInFlight);
-    for (Port *p : {t1, t2, replies}) {
+    for (MessagePort *p : {t1, t2, replies}) {
         EXPECT_EQ(p->count(), 0u) << p->name();
-        EXPECT_EQ(p->receive_burst(got, kPortBurst), 0u) << p->name();
+        EXPECT_EQ(p->receive_burst(got, kMessagePortBurst), 0u) << p->name();
     }
     EXPECT_EQ(t1->stats().aborts + t2->stats().aborts, aborted);
     EXPECT_GE(aborted, 2000u);
@@ -231,7 +234,7 @@ TEST(AbortStress, AbortMsg_RacingRepliesAndForwards_EachSeenOnceRepliedOnce) {
            aborted, enobufs, static_cast<unsigned long>(a.acks + b.acks),
            static_cast<unsigned long>(t1->stats().abort_chases + t2->stats().abort_chases),
            static_cast<unsigned long>(replies->stats().reply_overflows));
-    for (Port *p : {t1, t2, replies}) Port::destroy(p);
+    for (MessagePort *p : {t1, t2, replies}) MessagePort::destroy(p);
 }
 
 }  // namespace

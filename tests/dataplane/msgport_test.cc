@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "homa/dataplane/eal.h"
-#include "homa/dataplane/message_pool.h"
+#include "homa/dataplane/port_message_pool.h"
 
 #include "tests/dataplane/eal_environment.h"
 
@@ -31,48 +31,50 @@ struct Seq {
 // Ports named uniquely per test (ring names are process-wide) and freed at the end.
 class MsgPortTest : public ::testing::Test {
   protected:
-    Port *make(unsigned capacity, PortMode mode = PortMode::kSingleProducer) {
+    MessagePort *make(unsigned capacity, MessagePortMode mode = MessagePortMode::kSingleProducer) {
         static int serial = 0;
         std::string name = "mp" + std::to_string(serial++);
-        Port *p = Port::create(name.c_str(), capacity, mode, SOCKET_ID_ANY);
+        MessagePort *p = MessagePort::create(name.c_str(), capacity, mode, SOCKET_ID_ANY);
         EXPECT_NE(p, nullptr) << rte_strerror(rte_errno);
         ports_.push_back(p);
         return p;
     }
     void TearDown() override {
-        for (Port *p : ports_) Port::destroy(p);
+        for (MessagePort *p : ports_) MessagePort::destroy(p);
     }
     // Everything one receive_burst() hands out.
-    static std::vector<Message *> drain(Port *p) {
-        Message *got[kPortBurst];
-        unsigned n = p->receive_burst(got, kPortBurst);
+    static std::vector<PortMessage *> drain(MessagePort *p) {
+        PortMessage *got[kMessagePortBurst];
+        unsigned n = p->receive_burst(got, kMessagePortBurst);
         return {got, got + n};
     }
-    std::vector<Port *> ports_;
+    std::vector<MessagePort *> ports_;
 };
 
 TEST_F(MsgPortTest, Create_RejectsZeroCapacity) {
-    EXPECT_EQ(Port::create("zero", 0, PortMode::kSingleProducer, SOCKET_ID_ANY), nullptr);
+    EXPECT_EQ(MessagePort::create("zero", 0, MessagePortMode::kSingleProducer, SOCKET_ID_ANY),
+              nullptr);
     EXPECT_EQ(rte_errno, EINVAL);
 }
 
 TEST_F(MsgPortTest, Create_RejectsDuplicateName) {
-    Port *a = Port::create("dup", 8, PortMode::kSingleProducer, SOCKET_ID_ANY);
+    MessagePort *a = MessagePort::create("dup", 8, MessagePortMode::kSingleProducer, SOCKET_ID_ANY);
     ASSERT_NE(a, nullptr);
-    EXPECT_EQ(Port::create("dup", 8, PortMode::kSingleProducer, SOCKET_ID_ANY), nullptr);
+    EXPECT_EQ(MessagePort::create("dup", 8, MessagePortMode::kSingleProducer, SOCKET_ID_ANY),
+              nullptr);
     EXPECT_EQ(rte_errno, EEXIST);
-    Port::destroy(a);
+    MessagePort::destroy(a);
 }
 
 TEST_F(MsgPortTest, ReceiveBurst_IdleReturnsZero) {
-    Port *p = make(8);
+    MessagePort *p = make(8);
     EXPECT_TRUE(drain(p).empty());
 }
 
 TEST_F(MsgPortTest, SendMsg_CommandsAndRepliesKeepOrder) {
-    Port *target = make(128);
-    Port *replies = make(128);
-    std::vector<Message> msgs(100);
+    MessagePort *target = make(128);
+    MessagePort *replies = make(128);
+    std::vector<PortMessage> msgs(100);
     for (uint32_t i = 0; i < msgs.size(); ++i) {
         msgs[i].init(1, replies);
         msgs[i].body<Seq>().value = i;
@@ -83,8 +85,8 @@ TEST_F(MsgPortTest, SendMsg_CommandsAndRepliesKeepOrder) {
     while (next < msgs.size()) {
         auto got = drain(target);
         ASSERT_FALSE(got.empty());
-        EXPECT_LE(got.size(), kPortBurst);
-        for (Message *m : got) {
+        EXPECT_LE(got.size(), kMessagePortBurst);
+        for (PortMessage *m : got) {
             EXPECT_EQ(m->delivery(), Delivery::kCommand);
             EXPECT_EQ(m->flags(), kMsgRetrieved | kMsgAsync);
             EXPECT_EQ(m->body<Seq>().value, next++);
@@ -95,7 +97,7 @@ TEST_F(MsgPortTest, SendMsg_CommandsAndRepliesKeepOrder) {
     while (next < msgs.size()) {
         auto got = drain(replies);
         ASSERT_FALSE(got.empty());
-        for (Message *m : got) {
+        for (PortMessage *m : got) {
             EXPECT_EQ(m->delivery(), Delivery::kReply);
             EXPECT_EQ(m, &msgs[next]);
             EXPECT_EQ(m->error(), -static_cast<int>(next));
@@ -108,9 +110,9 @@ TEST_F(MsgPortTest, SendMsg_CommandsAndRepliesKeepOrder) {
 }
 
 TEST_F(MsgPortTest, SendMsg_RingFullIsBackpressure) {
-    Port *target = make(4);
-    Port *replies = make(8);
-    Message msgs[5];
+    MessagePort *target = make(4);
+    MessagePort *replies = make(8);
+    PortMessage msgs[5];
     for (int i = 0; i < 4; ++i) {
         msgs[i].init(1, replies);
         ASSERT_EQ(send_msg(*target, &msgs[i]), 0);
@@ -119,16 +121,16 @@ TEST_F(MsgPortTest, SendMsg_RingFullIsBackpressure) {
     EXPECT_EQ(send_msg(*target, &msgs[4]), -ENOBUFS);
     EXPECT_EQ(msgs[4].flags(), kMsgDone | kMsgAbortable);  // untouched, still the sender's
     EXPECT_EQ(target->count(), 4u);
-    Message *one;
+    PortMessage *one;
     ASSERT_EQ(target->receive_burst(&one, 1), 1u);
     EXPECT_EQ(send_msg(*target, &msgs[4]), 0);
     EXPECT_EQ(target->count(), 4u);
 }
 
 TEST_F(MsgPortTest, SendMsg_InFlightIsBusy) {
-    Port *target = make(4);
-    Port *replies = make(4);
-    Message m;
+    MessagePort *target = make(4);
+    MessagePort *replies = make(4);
+    PortMessage m;
     m.init(1, replies);
     ASSERT_EQ(send_msg(*target, &m), 0);
     EXPECT_EQ(send_msg(*target, &m), -EBUSY);
@@ -136,21 +138,21 @@ TEST_F(MsgPortTest, SendMsg_InFlightIsBusy) {
 }
 
 TEST_F(MsgPortTest, SendMsg_NoReplyPortIsInvalid) {
-    Port *target = make(4);
-    Message m;
+    MessagePort *target = make(4);
+    PortMessage m;
     EXPECT_EQ(send_msg(*target, &m), -EINVAL);
 }
 
 // A server lcore for the synchronous tests: replies to each command with its body's value.
 struct EchoServer {
-    Port *port;
+    MessagePort *port;
     std::atomic<bool> stop{false};
     std::atomic<uint32_t> served{0};
     static int run(void *arg) {
         auto *self = static_cast<EchoServer *>(arg);
-        Message *got[kPortBurst];
+        PortMessage *got[kMessagePortBurst];
         while (!self->stop.load(std::memory_order_acquire)) {
-            unsigned n = self->port->receive_burst(got, kPortBurst);
+            unsigned n = self->port->receive_burst(got, kMessagePortBurst);
             for (unsigned i = 0; i < n; ++i) {
                 reply_msg(got[i], static_cast<int>(got[i]->body<Seq>().value));
                 self->served.fetch_add(1);
@@ -166,7 +168,7 @@ unsigned other_lcore() { return rte_get_next_lcore(rte_lcore_id(), 1, 0); }
 TEST_F(MsgPortTest, DoMsg_WaitsForReplyFromOtherLcore) {
     EchoServer server{make(16)};
     ASSERT_EQ(rte_eal_remote_launch(EchoServer::run, &server, other_lcore()), 0);
-    Message m;
+    PortMessage m;
     for (uint32_t i = 1; i <= 50; ++i) {
         m.init(7, nullptr);
         m.body<Seq>().value = i;
@@ -180,8 +182,8 @@ TEST_F(MsgPortTest, DoMsg_WaitsForReplyFromOtherLcore) {
 }
 
 TEST_F(MsgPortTest, DoMsg_TimesOutThenWaitMsgCollects) {
-    Port *target = make(4);
-    Message m;
+    MessagePort *target = make(4);
+    PortMessage m;
     m.init(7, nullptr);
     m.body<Seq>().value = 3;
     EXPECT_EQ(do_msg(*target, &m, 1000000), -ETIMEDOUT);  // nobody serves the port yet
@@ -194,17 +196,17 @@ TEST_F(MsgPortTest, DoMsg_TimesOutThenWaitMsgCollects) {
 }
 
 TEST_F(MsgPortTest, WaitMsg_TakesOneReplyAndLeavesTheOthersInOrder) {
-    Port *target = make(8);
-    Port *replies = make(8);
-    Message a, b, c;
-    for (Message *m : {&a, &b, &c}) {
+    MessagePort *target = make(8);
+    MessagePort *replies = make(8);
+    PortMessage a, b, c;
+    for (PortMessage *m : {&a, &b, &c}) {
         m->init(1, replies);
         ASSERT_EQ(send_msg(*target, m), 0);
     }
     EXPECT_EQ(wait_msg(&b, 1000000), -ETIMEDOUT);  // nothing replied yet
     auto got = drain(target);
     ASSERT_EQ(got.size(), 3u);
-    for (Message *m : {&c, &a, &b}) ASSERT_EQ(reply_msg(m, 0), 0);
+    for (PortMessage *m : {&c, &a, &b}) ASSERT_EQ(reply_msg(m, 0), 0);
     EXPECT_EQ(wait_msg(&b, kSecond), 0);
     EXPECT_TRUE(b.flags() & kMsgDone);
     auto rest = drain(replies);
@@ -215,24 +217,24 @@ TEST_F(MsgPortTest, WaitMsg_TakesOneReplyAndLeavesTheOthersInOrder) {
 }
 
 TEST_F(MsgPortTest, WaitPort_ReturnsAnyMessageOrTimesOut) {
-    Port *p = make(4);
-    Port *replies = make(4);
+    MessagePort *p = make(4);
+    MessagePort *replies = make(4);
     EXPECT_EQ(p->wait_port(1000000), nullptr);
-    Message m;
+    PortMessage m;
     m.init(1, replies);
     ASSERT_EQ(send_msg(*p, &m), 0);
     EXPECT_EQ(p->wait_port(kSecond), &m);
 }
 
 TEST_F(MsgPortTest, ForwardMsg_ChainRepliesOnceToOriginalReplyPort) {
-    Port *a = make(4);
-    Port *b = make(4);
-    Port *c = make(4);
-    Port *replies = make(4);
-    Message m;
+    MessagePort *a = make(4);
+    MessagePort *b = make(4);
+    MessagePort *c = make(4);
+    MessagePort *replies = make(4);
+    PortMessage m;
     m.init(1, replies);
     ASSERT_EQ(send_msg(*a, &m), 0);
-    Port *chain[] = {a, b, c};
+    MessagePort *chain[] = {a, b, c};
     for (int hop = 0; hop < 2; ++hop) {
         auto got = drain(chain[hop]);
         ASSERT_EQ(got.size(), 1u);
@@ -253,10 +255,10 @@ TEST_F(MsgPortTest, ForwardMsg_ChainRepliesOnceToOriginalReplyPort) {
 }
 
 TEST_F(MsgPortTest, ForwardMsg_FullRingLeavesItWithTheHolder) {
-    Port *a = make(4);
-    Port *full = make(1);
-    Port *replies = make(4);
-    Message filler, m;
+    MessagePort *a = make(4);
+    MessagePort *full = make(1);
+    MessagePort *replies = make(4);
+    PortMessage filler, m;
     filler.init(1, replies);
     ASSERT_EQ(send_msg(*full, &filler), 0);
     m.init(1, replies);
@@ -272,9 +274,9 @@ TEST_F(MsgPortTest, ForwardMsg_FullRingLeavesItWithTheHolder) {
 }
 
 TEST_F(MsgPortTest, ForwardMsg_NotHeldIsInvalid) {
-    Port *a = make(4);
-    Port *replies = make(4);
-    Message m;
+    MessagePort *a = make(4);
+    MessagePort *replies = make(4);
+    PortMessage m;
     m.init(1, replies);
     EXPECT_EQ(forward_msg(*a, &m), -EINVAL);  // never sent
     ASSERT_EQ(send_msg(*a, &m), 0);
@@ -282,9 +284,9 @@ TEST_F(MsgPortTest, ForwardMsg_NotHeldIsInvalid) {
 }
 
 TEST_F(MsgPortTest, ReplyMsg_NotHeldIsInvalid) {
-    Port *a = make(4);
-    Port *replies = make(4);
-    Message m;
+    MessagePort *a = make(4);
+    MessagePort *replies = make(4);
+    PortMessage m;
     m.init(1, replies);
     EXPECT_EQ(reply_msg(&m, 0), -EINVAL);
     ASSERT_EQ(send_msg(*a, &m), 0);
@@ -295,14 +297,14 @@ TEST_F(MsgPortTest, ReplyMsg_NotHeldIsInvalid) {
 }
 
 TEST_F(MsgPortTest, ReplyMsg_FullReplyRingSpillsToOverflowInOrder) {
-    Port *target = make(8);
-    Port *replies = make(2);
-    Message msgs[6];
+    MessagePort *target = make(8);
+    MessagePort *replies = make(2);
+    PortMessage msgs[6];
     for (auto &m : msgs) {
         m.init(1, replies);
         ASSERT_EQ(send_msg(*target, &m), 0);
     }
-    for (Message *m : drain(target)) ASSERT_EQ(reply_msg(m, 0), 0);
+    for (PortMessage *m : drain(target)) ASSERT_EQ(reply_msg(m, 0), 0);
     EXPECT_EQ(replies->stats().reply_overflows, 4u);
     auto back = drain(replies);
     ASSERT_EQ(back.size(), 6u);
@@ -318,20 +320,20 @@ struct AbortCase : MsgPortTest {
         m.init(9, replies, kAbortable);
         ASSERT_EQ(send_msg(*target, &m), 0);
     }
-    Port *target = nullptr;
-    Port *replies = nullptr;
-    Message m;
+    MessagePort *target = nullptr;
+    MessagePort *replies = nullptr;
+    PortMessage m;
 };
 
 TEST_F(AbortCase, AbortMsg_NotAbortableIsRefused) {
-    Message plain;
+    PortMessage plain;
     plain.init(1, replies);
     ASSERT_EQ(send_msg(*target, &plain), 0);
     EXPECT_EQ(abort_msg(&plain), -EPERM);
 }
 
 TEST_F(AbortCase, AbortMsg_NotInFlightIsRefused) {
-    Message idle;
+    PortMessage idle;
     idle.init(1, replies, kAbortable);
     EXPECT_EQ(abort_msg(&idle), -EALREADY);
 }
@@ -390,7 +392,7 @@ TEST_F(AbortCase, AbortMsg_AfterReplyIsTooLate) {
 }
 
 TEST_F(AbortCase, AbortMsg_ChasesForwardedMessage) {
-    Port *next = make(8);
+    MessagePort *next = make(8);
     ASSERT_EQ(drain(target).size(), 1u);
     ASSERT_EQ(abort_msg(&m), 0);           // token sent to `target`...
     ASSERT_EQ(forward_msg(*next, &m), 0);  // ...which passes the message on first
@@ -410,7 +412,7 @@ TEST_F(AbortCase, AbortMsg_ChasesForwardedMessage) {
 }
 
 TEST_F(AbortCase, AbortMsg_AfterForwardGoesStraightToNewPort) {
-    Port *next = make(8);
+    MessagePort *next = make(8);
     ASSERT_EQ(drain(target).size(), 1u);
     ASSERT_EQ(forward_msg(*next, &m), 0);
     ASSERT_EQ(abort_msg(&m), 0);
@@ -426,8 +428,8 @@ TEST_F(AbortCase, AbortMsg_AfterForwardGoesStraightToNewPort) {
 }
 
 TEST_F(AbortCase, AbortMsg_ForwardRefusedThenReplied) {
-    Port *full = make(1);
-    Message filler;
+    MessagePort *full = make(1);
+    PortMessage filler;
     filler.init(1, replies);
     ASSERT_EQ(send_msg(*full, &filler), 0);
     ASSERT_EQ(drain(target).size(), 1u);
@@ -441,7 +443,7 @@ TEST_F(AbortCase, AbortMsg_ForwardRefusedThenReplied) {
 }
 
 TEST_F(AbortCase, DoMsg_AbortAfterTimeoutStillRepliesOnce) {
-    Message sync;
+    PortMessage sync;
     sync.init(2, nullptr, kAbortable);
     EXPECT_EQ(do_msg(*target, &sync, 1000), -ETIMEDOUT);
     ASSERT_EQ(abort_msg(&sync), 0);
@@ -456,12 +458,12 @@ TEST_F(AbortCase, DoMsg_AbortAfterTimeoutStillRepliesOnce) {
     EXPECT_EQ(sync.error(), -ECANCELED);
 }
 
-TEST(MessagePool, AllocFree_AllThenNoneThenBack) {
-    MessagePool *pool = MessagePool::create("pool_test", 4, SOCKET_ID_ANY);
+TEST(PortMessagePool, AllocFree_AllThenNoneThenBack) {
+    PortMessagePool *pool = PortMessagePool::create("pool_test", 4, SOCKET_ID_ANY);
     ASSERT_NE(pool, nullptr);
-    std::vector<Message *> got;
+    std::vector<PortMessage *> got;
     for (int i = 0; i < 4; ++i) {
-        Message *m = pool->alloc();
+        PortMessage *m = pool->alloc();
         ASSERT_NE(m, nullptr);
         EXPECT_TRUE(pool->owns(m));
         EXPECT_TRUE(m->flags() & kMsgDone);
@@ -470,13 +472,13 @@ TEST(MessagePool, AllocFree_AllThenNoneThenBack) {
     }
     EXPECT_EQ(pool->alloc(), nullptr);
     EXPECT_EQ(pool->available(), 0u);
-    for (Message *m : got) pool->free(m);
+    for (PortMessage *m : got) pool->free(m);
     EXPECT_EQ(pool->available(), 4u);
-    MessagePool::destroy(pool);
+    PortMessagePool::destroy(pool);
 }
 
-TEST(MessagePool, Create_ZeroIsInvalid) {
-    EXPECT_EQ(MessagePool::create("pool_zero", 0, SOCKET_ID_ANY), nullptr);
+TEST(PortMessagePool, Create_ZeroIsInvalid) {
+    EXPECT_EQ(PortMessagePool::create("pool_zero", 0, SOCKET_ID_ANY), nullptr);
     EXPECT_EQ(rte_errno, EINVAL);
 }
 

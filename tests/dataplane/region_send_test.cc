@@ -293,7 +293,7 @@ TEST_F(RegionSendTest, RemoteSendRegion_EvictedFileFromAppThread) {
     int done = 0;
     EXPECT_EQ(app->send_region({kIpA, kPort}, nullptr, 10, 1, count_done, &done), -EINVAL);
     ASSERT_EQ(app->send_region({kIpA, kPort}, file_.pager->data(), kLen, 42, count_done, &done), 0);
-    dp::RemoteMessage resp;
+    dp::RecvMessage resp;
     ASSERT_EQ(app->recv_wait(kRecvResponse, 0, &resp, 20'000'000'000), 0);
     EXPECT_EQ(resp.cookie(), 42u);
     EXPECT_EQ(resp.error(), 0);
@@ -304,7 +304,7 @@ TEST_F(RegionSendTest, RemoteSendRegion_EvictedFileFromAppThread) {
     for (uint32_t i = 0; i < kLen; ++i) ASSERT_EQ(got[i], file_byte(i)) << i;
     resp.release();
     // done runs on this thread, inside a later call, once the worker let go of the memory.
-    dp::RemoteMessage none;
+    dp::RecvMessage none;
     for (int i = 0; i < 20000 && done == 0; ++i) {
         (void)app->recv_wait(kRecvResponse, 0, &none, 1'000'000);
     }

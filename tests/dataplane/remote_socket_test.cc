@@ -41,7 +41,7 @@ std::vector<uint8_t> make(uint64_t seed, uint32_t len) {
     return v;
 }
 
-bool matches(const dp::RemoteMessage &m, uint64_t seed, uint32_t len) {
+bool matches(const dp::RecvMessage &m, uint64_t seed, uint32_t len) {
     if (m.length() != len || m.error() != 0) return false;
     std::vector<uint8_t> got(len);
     if (m.copy_to(got) != len) return false;
@@ -172,7 +172,7 @@ TEST_F(RemoteSocketTest, EchoMatrix_BothEndsOnTheAppThreadVerifiedAndBalanced) {
             uint64_t id = 0;
             ASSERT_EQ(client->send({kIpA, kPort}, make(cookie, len), cookie, &id), 0);
             EXPECT_EQ(id % 2, 0u);
-            dp::RemoteMessage req;
+            dp::RecvMessage req;
             ASSERT_EQ(server->recv_wait(kRecvRequest, 0, &req, 10 * kSecond), 0) << len;
             ASSERT_TRUE(matches(req, cookie, len)) << len;
             EXPECT_EQ(req.peer(), client->local_addr());
@@ -182,7 +182,7 @@ TEST_F(RemoteSocketTest, EchoMatrix_BothEndsOnTheAppThreadVerifiedAndBalanced) {
             } else {
                 ASSERT_EQ(server->reply(req.peer(), req.id(), make(cookie, len)), 0);
             }
-            dp::RemoteMessage resp;
+            dp::RecvMessage resp;
             ASSERT_EQ(client->recv_wait(kRecvResponse, id, &resp, 10 * kSecond), 0) << len;
             EXPECT_EQ(resp.id(), id);
             EXPECT_EQ(resp.cookie(), cookie);
@@ -194,7 +194,7 @@ TEST_F(RemoteSocketTest, EchoMatrix_BothEndsOnTheAppThreadVerifiedAndBalanced) {
         ASSERT_EQ(client->send({kIpA, kPort}, make(len, len), len, nullptr), 0);
     size_t served = 0, verified = 0;
     while (verified < sizes.size()) {
-        dp::RemoteMessage m;
+        dp::RecvMessage m;
         if (served < sizes.size() &&
             server->recv(kRecvRequest | dp::kRecvNonblocking, 0, &m) == 0) {
             ASSERT_EQ(server->reply_with(std::move(m)), 0);
@@ -207,7 +207,7 @@ TEST_F(RemoteSocketTest, EchoMatrix_BothEndsOnTheAppThreadVerifiedAndBalanced) {
         EXPECT_TRUE(matches(m, m.cookie(), static_cast<uint32_t>(m.cookie())));
         ++verified;
     }
-    dp::RemoteMessage none;
+    dp::RecvMessage none;
     EXPECT_EQ(client->recv(kRecvResponse | dp::kRecvNonblocking, 0, &none), -EAGAIN);
     uint64_t sent = server->stats().commands + client->stats().commands;
     EXPECT_EQ(server->close(), 0);
@@ -249,7 +249,7 @@ TEST_F(RemoteSocketTest, Send_FullCommandPortIsReportedAsNoBufs) {
     EXPECT_EQ(client->stats().backpressure, 4u);
     poller_.resume();
     for (int got = 0; got < accepted; ++got) {
-        dp::RemoteMessage m;
+        dp::RecvMessage m;
         ASSERT_EQ(client->recv_wait(kRecvResponse, 0, &m, 10 * kSecond), 0);
         EXPECT_TRUE(matches(m, 1, 1000));
         EXPECT_LT(m.cookie(), 16u);  // the refused ones never went anywhere
@@ -271,13 +271,13 @@ TEST_F(RemoteSocketTest, PostReplyWith_EchoesWithoutWaitingAndCountsRefusals) {
     constexpr uint32_t kRpcs = 40;
     for (uint32_t i = 0; i < kRpcs; ++i) {
         ASSERT_EQ(client->send({kIpA, kPort}, make(i, 100 + i), i, nullptr), 0);
-        dp::RemoteMessage req;
+        dp::RecvMessage req;
         ASSERT_EQ(server->recv_wait(kRecvRequest, 0, &req, 10 * kSecond), 0);
         ASSERT_EQ(server->post_reply_with(std::move(req)), 0);
         EXPECT_FALSE(req.valid());
     }
     for (uint32_t got = 0; got < kRpcs; ++got) {
-        dp::RemoteMessage m;
+        dp::RecvMessage m;
         ASSERT_EQ(client->recv_wait(kRecvResponse, 0, &m, 10 * kSecond), 0);
         EXPECT_TRUE(matches(m, m.cookie(), 100 + static_cast<uint32_t>(m.cookie())));
     }
@@ -285,13 +285,13 @@ TEST_F(RemoteSocketTest, PostReplyWith_EchoesWithoutWaitingAndCountsRefusals) {
 
     // A reply to a request that is not waiting: accepted here, refused by the worker.
     ASSERT_EQ(client->send({kIpA, kPort}, make(7, 300), 7, nullptr), 0);
-    dp::RemoteMessage req;
+    dp::RecvMessage req;
     ASSERT_EQ(server->recv_wait(kRecvRequest, 0, &req, 10 * kSecond), 0);
     Endpoint peer = req.peer();
     uint64_t id = req.id();
     ASSERT_EQ(server->post_reply_with(std::move(req), peer, id + 1000), 0);
     for (int i = 0; i < 10'000 && server->stats().async_reply_errors == 0; ++i) {
-        dp::RemoteMessage none;
+        dp::RecvMessage none;
         (void)server->recv_wait(kRecvRequest, 0, &none, 1'000'000);  // drains replies
     }
     EXPECT_EQ(server->stats().async_reply_errors, 1u);
@@ -300,7 +300,7 @@ TEST_F(RemoteSocketTest, PostReplyWith_EchoesWithoutWaitingAndCountsRefusals) {
     // With the worker held and the server's command port full, the message stays with the
     // caller, who posts it again once there is room.
     ASSERT_EQ(client->send({kIpA, kPort}, make(8, 500), 8, nullptr), 0);
-    dp::RemoteMessage late;
+    dp::RecvMessage late;
     ASSERT_EQ(server->recv_wait(kRecvRequest, 0, &late, 10 * kSecond), 0);
     while (svc_a_->port().count() != 0) rte_pause();  // the re-posted receives were taken
     poller_.hold();
@@ -313,12 +313,12 @@ TEST_F(RemoteSocketTest, PostReplyWith_EchoesWithoutWaitingAndCountsRefusals) {
     poller_.resume();
     int rc;
     while ((rc = server->post_reply_with(std::move(late))) == -ENOBUFS) {
-        dp::RemoteMessage none;
+        dp::RecvMessage none;
         (void)server->recv(kRecvRequest | dp::kRecvNonblocking, 0, &none);  // drains
     }
     ASSERT_EQ(rc, 0);
     for (;;) {
-        dp::RemoteMessage m;
+        dp::RecvMessage m;
         ASSERT_EQ(client->recv_wait(kRecvResponse, 0, &m, 10 * kSecond), 0);
         if (m.cookie() == 8) {
             EXPECT_TRUE(matches(m, 8, 500));
@@ -338,19 +338,19 @@ TEST_F(RemoteSocketTest, Abort_FromAppThreadCompletesWithTheError) {
     ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, app_config(), &client), 0);
     uint64_t id;
     ASSERT_EQ(client->send({kIpA, kPort}, make(5, 200'000), 5, &id), 0);
-    dp::RemoteMessage req;  // the server takes the request and sits on it
+    dp::RecvMessage req;  // the server takes the request and sits on it
     ASSERT_EQ(server->recv_wait(kRecvRequest, 0, &req, 10 * kSecond), 0);
     EXPECT_TRUE(matches(req, 5, 200'000));
     EXPECT_EQ(client->abort(id, ECONNABORTED), 0);
     EXPECT_EQ(client->abort(id + 400, ECONNABORTED), -ENOENT);
-    dp::RemoteMessage resp;
+    dp::RecvMessage resp;
     ASSERT_EQ(client->recv_wait(kRecvResponse, id, &resp, 10 * kSecond), 0);
     EXPECT_EQ(resp.id(), id);
     EXPECT_EQ(resp.error(), ECONNABORTED);
     EXPECT_EQ(resp.length(), 0u);
     // Abort of everything, silently: an outstanding RPC just goes away.
     ASSERT_EQ(client->send({kIpA, kPort}, make(6, 100), 6, &id), 0);
-    dp::RemoteMessage req2;
+    dp::RecvMessage req2;
     ASSERT_EQ(server->recv_wait(kRecvRequest, 0, &req2, 10 * kSecond), 0);
     EXPECT_EQ(client->abort(0, 0), 0);
     EXPECT_EQ(client->recv_wait(kRecvResponse, id, &resp, 20'000'000), -ETIMEDOUT);
@@ -384,7 +384,7 @@ TEST_F(RemoteSocketTest, Close_WithRpcsInFlightReturnsEverything) {
     // One that completes: its response is taken (and so acknowledged) before the close; the
     // server would otherwise hold its reply until its own timeout.
     ASSERT_EQ(client->send({kIpA, kRtcPort}, make(9, 50'000), 9, &id), 0);
-    dp::RemoteMessage resp;
+    dp::RecvMessage resp;
     ASSERT_EQ(client->recv_wait(kRecvResponse, id, &resp, 10 * kSecond), 0);
     EXPECT_TRUE(matches(resp, 9, 50'000));
     resp.release();
@@ -416,7 +416,7 @@ TEST_F(RemoteSocketTest, NonEalThread_RegisteredThreadExchangesRpcs) {
         } else {
             for (uint32_t len : {1u, 5000u, 300'000u}) {
                 uint64_t id;
-                dp::RemoteMessage resp;
+                dp::RecvMessage resp;
                 if (client->send({kIpA, kRtcPort}, make(len, len), len, &id) != 0 ||
                     client->recv_wait(kRecvResponse, id, &resp, 10 * kSecond) != 0) {
                     ++failures;
@@ -445,14 +445,14 @@ TEST_F(RemoteSocketTest, Errors) {
     ASSERT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, app_config(), &a), 0);
     EXPECT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, app_config(), &b), -EADDRINUSE);
     EXPECT_EQ(dp::RemoteSocket::open(*svc_a_, 0x8001, app_config(), &b), -EINVAL);
-    dp::RemoteMessage m;
+    dp::RecvMessage m;
     EXPECT_EQ(a->recv(0, 0, &m), -EINVAL);
     EXPECT_EQ(a->recv(kRecvRequest | dp::kRecvNonblocking, 0, &m), -EAGAIN);
     EXPECT_EQ(a->recv_wait(kRecvRequest, 0, &m, 1'000'000), -ETIMEDOUT);
     EXPECT_EQ(a->send({kIpB, 1}, std::vector<uint8_t>(1'000'001), 0, nullptr), -EMSGSIZE);
     EXPECT_EQ(a->send({kIpB, 0}, std::vector<uint8_t>(10), 0, nullptr), -EINVAL);
     EXPECT_EQ(a->reply({kIpB, 0x8000}, 3, std::vector<uint8_t>(10)), -ENOENT);
-    EXPECT_EQ(a->reply_with(dp::RemoteMessage{}), -EINVAL);
+    EXPECT_EQ(a->reply_with(dp::RecvMessage{}), -EINVAL);
     EXPECT_EQ(a->close(), 0);
     ASSERT_TRUE(quiescent());  // the failed reply's copy went back to the pool
 }

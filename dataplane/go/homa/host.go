@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"syscall"
@@ -75,6 +76,14 @@ func (h *Host) loop(args []string, up chan<- error) {
 	var why [256]C.char
 	if rc := C.homa_host_create(C.int(len(argv)), &argv[0], &h.c, &why[0], C.size_t(len(why))); rc < 0 {
 		up <- &HostError{Errno: syscall.Errno(-rc), Reason: C.GoString(&why[0])}
+		return
+	}
+	// Its sockets are opened on worker 0 (homa_sock_open): with more workers, requests the
+	// host hands to the others would find no socket.
+	if n := C.homa_host_workers(h.c); n != 1 {
+		C.homa_host_destroy(h.c)
+		up <- &HostError{Errno: syscall.EINVAL,
+			Reason: fmt.Sprintf("the Go package drives one worker (--workers=%d given)", int(n))}
 		return
 	}
 	h.pool = &BufferPool{host: h, base: unsafe.Pointer(C.homa_host_pool_base(h.c)),

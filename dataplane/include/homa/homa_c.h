@@ -28,10 +28,13 @@
  * Ownership: homa_host_create makes a host that homa_host_destroy ends, EAL with it (EAL comes
  * up once per process: one host per process). A socket belongs to its host and must be
  * closed first. A received message's bpages belong to the caller until homa_return_bpages.
- * Threading: one thread (EAL's main lcore, the one that created the host) makes every call
- * on a host and its sockets; blocking receives poll the host's worker on that thread. Other
- * threads reach it through the caller's own queue (the Go package does so with a goroutine
- * locked to that thread).
+ * Threading: each worker (--workers=N, default 1) is driven by one thread, and every call on a
+ * socket, and homa_return_bpages of its messages, is made on its worker's thread; blocking
+ * receives poll that worker meanwhile. One worker: the thread that created the host (EAL's
+ * main lcore) makes every call. Several: homa_host_run runs worker w's loop on its own lcore
+ * and calls back there, with the sockets opened on w (homa_sock_open_on); or one thread drives
+ * them all with homa_host_poll. Other threads reach a worker through the caller's own queue
+ * (the Go package does so with a goroutine locked to the main lcore's thread).
  * Errors: negative errnos; homa_host_create also writes the reason as text.
  */
 #ifndef HOMA_HOMA_C_H
@@ -77,28 +80,45 @@ typedef struct homa_msg {
     uint32_t length;
     uint32_t num_bpages;
     uint32_t bpage_offsets[HOMA_MAX_BPAGES];
+    uint32_t worker; /**< The worker it was received on (its bpages go back through its cache). */
 } homa_msg;
 
 /**
  * Brings up EAL with argv's arguments up to "--" (argv[0] is the program name), then the
  * host with the flags after it: --local=ADDR (required: a.b.c.d, an IPv6 address such as
- * fd00::1, or both as a.b.c.d,fd00::1), --port=P, --pool_mb=M,
- * --mbufs=N (one worker: this ABI polls from one thread). Returns 0 and *out, or -EINVAL
- * (bad flag, no --local), -EALREADY (EAL already up), -ENODEV (no such port), -ENOMEM, or
- * EAL's error; `error` (cap bytes, may be NULL) gets the reason as text.
+ * fd00::1, or both as a.b.c.d,fd00::1), --workers=N (default 1; see Threading above),
+ * --port=P, --pool_mb=M, --mbufs=N. Returns 0 and *out, or -EINVAL (bad flag, no --local),
+ * -EALREADY (EAL already up), -ENODEV (no such port), -ENOMEM, or EAL's error; `error` (cap
+ * bytes, may be NULL) gets the reason as text.
  */
 int homa_host_create(int argc, char **argv, homa_host **out, char *error, size_t cap);
 /** Polls until every send is done (at most 1 s), then tears the host and EAL down. NULL is
  *  ignored. */
 void homa_host_destroy(homa_host *host);
-/** One iteration of the worker loop. Returns 1 if it did work, 0 if idle. */
+/** One iteration of every worker's loop, on the calling thread. Returns 1 if any did work, 0
+ *  if all were idle. */
 int homa_host_poll(homa_host *host);
+/** The number of workers (--workers). */
+int homa_host_workers(const homa_host *host);
+/**
+ * Runs every worker on its own lcore (worker 0 on the calling thread, the main lcore): worker
+ * w polls, then calls fn(ctx, w), until fn returns 0; fn may use worker w's sockets only.
+ * Returns 0 once every worker has stopped (the calling thread may then use every socket
+ * again), or -EINVAL (fewer EAL lcores than workers: give EAL e.g. -l 0-1 for two), -EBUSY
+ * (an lcore is busy).
+ */
+int homa_host_run(homa_host *host, int (*fn)(void *ctx, unsigned worker), void *ctx);
 /** Where received bpages live, and the pool's size in bytes (Linux Homa's buffer region). */
 uint8_t *homa_host_pool_base(homa_host *host);
 size_t homa_host_pool_size(homa_host *host);
 
-/** Opens port `port` (1..32767: a server; 0: a client port). 0, -EINVAL, -EADDRINUSE, -EMFILE. */
+/** Opens port `port` (1..32767: a server; 0: a client port) on worker 0. 0, -EINVAL,
+ *  -EADDRINUSE, -EMFILE. */
 int homa_sock_open(homa_host *host, uint16_t port, homa_sock **out);
+/** Opens port `port` on worker `worker`: a socket used only on that worker's thread. A server
+ *  port must be open on every worker, since the host hands a request to the worker that owns
+ *  its RPC. 0, -EINVAL (no such worker, port >= 32768), -EADDRINUSE, -EMFILE. */
+int homa_sock_open_on(homa_host *host, uint16_t port, uint16_t worker, homa_sock **out);
 /** Closes the socket (its RPCs end) and frees the handle. NULL is ignored. */
 void homa_sock_close(homa_sock *sock);
 /** The socket's own address. 0 or -EINVAL. */
@@ -126,7 +146,8 @@ int homa_reply(homa_sock *sock, const homa_addr *peer, uint64_t id, const void *
 /** Aborts client RPC `id` (0: all). error != 0: each completes through homa_recv with that
  *  errno (either sign; delivered negative); 0: silently. 0, -ENOENT, -EINVAL. */
 int homa_abort(homa_sock *sock, uint64_t id, int error);
-/** Gives a received message's bpages back to the pool; msg->num_bpages becomes 0. 0 or -EINVAL. */
+/** Gives a received message's bpages back to the pool, through the cache of the worker it was
+ *  received on (call it on that worker's thread); msg->num_bpages becomes 0. 0 or -EINVAL. */
 int homa_return_bpages(homa_host *host, homa_msg *msg);
 /** Copies up to `cap` bytes of a received message into buf; returns the count. */
 size_t homa_msg_copy(homa_host *host, const homa_msg *msg, void *buf, size_t cap);

@@ -20,11 +20,12 @@
  *   homa::mem::ResidencyChain chain;
  *   auto *ctl = ControlLcore::create("ctl", {.residency = &chain}, SOCKET_ID_ANY);
  *   ctl->launch(control_lcore_id);
- *   Port *reply = Port::create("w0-reply", 64, PortMode::kSingleProducer, SOCKET_ID_ANY);
+ *   MessagePort *reply = MessagePort::create("w0-reply", 64, MessagePortMode::kSingleProducer,
+ * SOCKET_ID_ANY);
  *   // worker lcore
  *   prepare_pull(&msg, reply, body, len);
  *   if (ctl->send(&msg) == -ENOBUFS) { ... retry later ... }
- *   ... poll RX, timers, ...; n = reply->receive_burst(got, kPortBurst);
+ *   ... poll RX, timers, ...; n = reply->receive_burst(got, kMessagePortBurst);
  *   if (got[i] == &msg && msg.error() == 0 && msg.body<RegionRequest>().resident) transmit();
  *   ctl->abort(&msg);  // if the RPC dies meanwhile: the reply comes back -ECANCELED (or done)
  *   // shut-down, main lcore, once no worker sends any more
@@ -39,8 +40,8 @@
 
 #include "homa/dataplane/doorbell.h"
 #include "homa/dataplane/idle_backoff.h"
-#include "homa/dataplane/message.h"
 #include "homa/dataplane/msgport.h"
+#include "homa/dataplane/port_message.h"
 #include "homa/proto/timetrace.h"
 
 namespace homa::mem {
@@ -49,7 +50,7 @@ class ResidencyChain;
 
 namespace homa::dp {
 
-/** Requests the control lcore serves (Message::opcode()). */
+/** Requests the control lcore serves (PortMessage::opcode()). */
 enum ControlOp : uint16_t {
     kControlResidency = 0x100,  ///< Body RegionRequest: answer only (never faults).
     kControlPull = 0x101,       ///< Body RegionRequest: make it resident, then answer.
@@ -82,8 +83,8 @@ struct ControlStats {
     uint64_t sleeps;            ///< Idle sleeps (ended by their timeout or by the doorbell).
     uint64_t slept_ns;          ///< Time they really took (sleep + timer slack + scheduling).
 };
-static_assert(sizeof(ControlStats) <= kMessageBodySize);
-static_assert(sizeof(RegionRequest) <= kMessageBodySize);
+static_assert(sizeof(ControlStats) <= kPortMessageBodySize);
+static_assert(sizeof(RegionRequest) <= kPortMessageBodySize);
 
 struct ControlConfig {
     /** Answers residency questions and pulls; nullptr: such requests fail -EOPNOTSUPP. */
@@ -140,13 +141,13 @@ class ControlLcore {
     static void destroy(ControlLcore *ctl);
 
     /** Where requests go. Any thread may send to it. */
-    Port &port() noexcept { return *port_; }
+    MessagePort &port() noexcept { return *port_; }
 
     /**
      * send_msg(port(), msg), then wakes the control lcore if it sleeps (one futex call, only
      * then). Any thread. Returns what send_msg() returns (0, -ENOBUFS, -EBUSY, -EINVAL).
      */
-    int send(Message *msg) noexcept {
+    int send(PortMessage *msg) noexcept {
         int rc = send_msg(*port_, msg);
         if (rc == 0) bell_.ring();
         return rc;
@@ -156,7 +157,7 @@ class ControlLcore {
      * do_msg(port(), msg, timeout_ns), ringing the doorbell: for threads that may block.
      * Returns what do_msg() returns (the request's error, -ENOBUFS, -EBUSY, -ETIMEDOUT).
      */
-    int call(Message *msg, uint64_t timeout_ns) noexcept {
+    int call(PortMessage *msg, uint64_t timeout_ns) noexcept {
         return do_msg(*port_, msg, timeout_ns, &bell_);
     }
 
@@ -164,7 +165,7 @@ class ControlLcore {
      * abort_msg(msg) for a request sent here, then wakes the control lcore if it sleeps.
      * The sender only. Returns what abort_msg() returns (0, -EPERM, -EALREADY).
      */
-    int abort(Message *msg) noexcept {
+    int abort(PortMessage *msg) noexcept {
         int rc = abort_msg(msg);
         if (rc == 0) bell_.ring();
         return rc;
@@ -227,14 +228,14 @@ class ControlLcore {
     bool serve_port() noexcept;
     bool may_pull() noexcept;
     void wait_turn() noexcept;
-    void serve(Message *msg) noexcept;
-    void on_abort(Message *msg) noexcept;
+    void serve(PortMessage *msg) noexcept;
+    void on_abort(PortMessage *msg) noexcept;
     bool advance_pull() noexcept;
     void shutdown() noexcept;
 
-    Port *port_ = nullptr;
+    MessagePort *port_ = nullptr;
     ControlConfig config_{};
-    Message **pulls_ = nullptr;  ///< In progress, oldest first.
+    PortMessage **pulls_ = nullptr;  ///< In progress, oldest first.
     unsigned num_pulls_ = 0;
     /** num_pulls_ != 0, for share_core() on other threads. */
     std::atomic<bool> pulling_{false};
@@ -265,12 +266,13 @@ class ControlLcore {
  * thread.
  */
 /// Is [addr, addr + len) resident? Never faults on the control lcore either.
-void prepare_residency_check(Message *msg, Port *reply_port, const void *addr, size_t len);
+void prepare_residency_check(PortMessage *msg, MessagePort *reply_port, const void *addr,
+                             size_t len);
 /// Make [addr, addr + len) resident, then answer.
-void prepare_pull(Message *msg, Port *reply_port, const void *addr, size_t len);
+void prepare_pull(PortMessage *msg, MessagePort *reply_port, const void *addr, size_t len);
 /// Run fn(ctx) on the control lcore; the reply's error is its result.
-void prepare_call(Message *msg, Port *reply_port, int (*fn)(void *ctx), void *ctx);
+void prepare_call(PortMessage *msg, MessagePort *reply_port, int (*fn)(void *ctx), void *ctx);
 /// A snapshot of the control lcore's counters (reply body ControlStats).
-void prepare_stats(Message *msg, Port *reply_port);
+void prepare_stats(PortMessage *msg, MessagePort *reply_port);
 
 }  // namespace homa::dp

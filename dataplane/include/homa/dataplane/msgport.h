@@ -1,9 +1,9 @@
 /**
  * @file
  * LWKT-style message ports (after DragonFly BSD's lwkt_msgport) on rte_ring: how lcores and
- * application threads talk. A Port is owned by one thread (its *owner*, the only one that
+ * application threads talk. A MessagePort is owned by one thread (its *owner*, the only one that
  * receives from it); any number of threads send to it, or exactly one if the port was created
- * kSingleProducer. Messages (message.h) travel by pointer; nothing is allocated per message.
+ * kSingleProducer. Messages (port_message.h) travel by pointer; nothing is allocated per message.
  *
  * Operations, with DragonFly's names in brackets:
  *   send_msg    [lwkt_sendmsg]    asynchronous; the reply arrives on the message's reply port.
@@ -26,12 +26,13 @@
  *
  * @code
  *   // set-up (any thread): the control lcore's port has many senders, a worker's reply port one.
- *   Port *ctl = Port::create("ctl", 1024, PortMode::kMultiProducer, SOCKET_ID_ANY);
- *   Port *rp = Port::create("w0-reply", 256, PortMode::kSingleProducer, SOCKET_ID_ANY);
+ *   MessagePort *ctl = MessagePort::create("ctl", 1024, MessagePortMode::kMultiProducer,
+ * SOCKET_ID_ANY); MessagePort *rp = MessagePort::create("w0-reply", 256,
+ * MessagePortMode::kSingleProducer, SOCKET_ID_ANY);
  *   // worker lcore:
  *   m.init(kOpPull, rp, kAbortable);
  *   if (send_msg(*ctl, &m) == -ENOBUFS) retry_later(&m);   // backpressure, m is still ours
- *   Message *got[32];
+ *   PortMessage *got[32];
  *   unsigned n = rp->receive_burst(got, 32);                // never blocks
  *   for (unsigned i = 0; i < n; ++i) handle_reply(got[i]);  // got[i]->delivery() == kReply
  * @endcode
@@ -45,22 +46,22 @@
 #include <cstdint>
 
 #include "homa/dataplane/doorbell.h"
-#include "homa/dataplane/message.h"
+#include "homa/dataplane/port_message.h"
 
 struct rte_ring;
 
 namespace homa::dp {
 
 /** Who may enqueue to a port. The owner is always the only consumer. */
-enum class PortMode : uint8_t {
+enum class MessagePortMode : uint8_t {
     kSingleProducer,  ///< Exactly one thread ever sends, forwards or replies to this port.
     kMultiProducer,   ///< Any thread may.
 };
 
 /** Most messages one receive_burst() call should ask for (the burst size of idea 6). */
-inline constexpr unsigned kPortBurst = 32;
+inline constexpr unsigned kMessagePortBurst = 32;
 
-class Port {
+class MessagePort {
   public:
     /**
      * Creates a port whose ring holds exactly `capacity` messages (rte_ring with
@@ -69,27 +70,28 @@ class Port {
      * Returns nullptr with rte_errno set: EINVAL (capacity 0 or too large), EEXIST (name in
      * use), ENOMEM, or whatever rte_ring_create reports.
      */
-    static Port *create(const char *name, unsigned capacity, PortMode mode, int socket_id);
+    static MessagePort *create(const char *name, unsigned capacity, MessagePortMode mode,
+                               int socket_id);
 
     /**
      * Frees the port. No message may be in flight to or from it and no thread may use it
      * afterwards. nullptr is ignored.
      */
-    static void destroy(Port *port);
+    static void destroy(MessagePort *port);
 
     /**
      * Receives up to `n` messages into `msgs` and returns how many (0 when idle; never
-     * blocks). Each is a command, an abort command or a reply: see Message::delivery().
+     * blocks). Each is a command, an abort command or a reply: see PortMessage::delivery().
      * Abort commands for messages whose command this owner has already seen come first;
      * within one sender's traffic commands come in send order. Owner only.
      */
-    unsigned receive_burst(Message **msgs, unsigned n) noexcept;
+    unsigned receive_burst(PortMessage **msgs, unsigned n) noexcept;
 
     /**
      * Waits up to `timeout_ns` for any message and returns it (as receive_burst() would), or
      * nullptr on timeout. Owner only; polls, so meant for application threads and tests.
      */
-    Message *wait_port(uint64_t timeout_ns) noexcept;
+    PortMessage *wait_port(uint64_t timeout_ns) noexcept;
 
     /**
      * True if receive_burst() may have something to hand out: messages in the ring, the
@@ -115,33 +117,34 @@ class Port {
     Stats stats() const noexcept;
 
   private:
-    friend int send_msg(Port &port, Message *msg) noexcept;
-    friend int do_msg(Port &port, Message *msg, uint64_t timeout_ns, Doorbell *bell) noexcept;
-    friend int forward_msg(Port &port, Message *msg) noexcept;
-    friend int reply_msg(Message *msg, int error) noexcept;
-    friend int abort_msg(Message *msg) noexcept;
-    friend int wait_msg(Message *msg, uint64_t timeout_ns) noexcept;
+    friend int send_msg(MessagePort &port, PortMessage *msg) noexcept;
+    friend int do_msg(MessagePort &port, PortMessage *msg, uint64_t timeout_ns,
+                      Doorbell *bell) noexcept;
+    friend int forward_msg(MessagePort &port, PortMessage *msg) noexcept;
+    friend int reply_msg(PortMessage *msg, int error) noexcept;
+    friend int abort_msg(PortMessage *msg) noexcept;
+    friend int wait_msg(PortMessage *msg, uint64_t timeout_ns) noexcept;
 
-    Port() = default;
-    void push_abort(Message *msg) noexcept;
-    void push_overflow(Message *msg) noexcept;
-    void release_reply(Message *msg) noexcept;
-    static void release(Message *msg, uint32_t flags) noexcept;
-    unsigned deliver_aborts(Message **msgs, unsigned n) noexcept;
-    void backlog_append(Message *msg) noexcept;
+    MessagePort() = default;
+    void push_abort(PortMessage *msg) noexcept;
+    void push_overflow(PortMessage *msg) noexcept;
+    void release_reply(PortMessage *msg) noexcept;
+    static void release(PortMessage *msg, uint32_t flags) noexcept;
+    unsigned deliver_aborts(PortMessage **msgs, unsigned n) noexcept;
+    void backlog_append(PortMessage *msg) noexcept;
     void take_overflow() noexcept;
-    Message *accept(Message *msg) noexcept;
-    bool take_from_backlog(Message *wanted) noexcept;
+    PortMessage *accept(PortMessage *msg) noexcept;
+    bool take_from_backlog(PortMessage *wanted) noexcept;
 
     rte_ring *ring_ = nullptr;
     // Written by other threads: aborts chasing a message, replies that found the ring full.
-    alignas(64) std::atomic<Message *> abort_inbox_{nullptr};
-    std::atomic<Message *> overflow_inbox_{nullptr};
+    alignas(64) std::atomic<PortMessage *> abort_inbox_{nullptr};
+    std::atomic<PortMessage *> overflow_inbox_{nullptr};
     std::atomic<uint64_t> reply_overflows_{0};
     // Owner only (the counters are atomics only so that stats() may read them anywhere).
-    alignas(64) Message *pending_aborts_ = nullptr;  ///< Tokens waiting for their command.
-    Message *backlog_head_ = nullptr;  ///< Dequeued but not yet handed out (wait_msg).
-    Message *backlog_tail_ = nullptr;
+    alignas(64) PortMessage *pending_aborts_ = nullptr;  ///< Tokens waiting for their command.
+    PortMessage *backlog_head_ = nullptr;  ///< Dequeued but not yet handed out (wait_msg).
+    PortMessage *backlog_tail_ = nullptr;
     std::atomic<uint64_t> commands_{0};
     std::atomic<uint64_t> aborts_{0};
     std::atomic<uint64_t> replies_{0};
@@ -156,7 +159,7 @@ class Port {
  * received), -ENOBUFS (ring full: backpressure, the message stays owned by the caller,
  * unchanged), -EBUSY (the message is in flight), -EINVAL (no reply port).
  */
-int send_msg(Port &port, Message *msg) noexcept;
+int send_msg(MessagePort &port, PortMessage *msg) noexcept;
 
 /**
  * Sends an owned message synchronously and waits up to `timeout_ns` for the reply (the reply
@@ -167,7 +170,8 @@ int send_msg(Port &port, Message *msg) noexcept;
  * -EBUSY (in flight), or -ETIMEDOUT: the message is still with the target; the caller may
  * abort_msg() it and must wait_msg() for it before touching or reusing it.
  */
-int do_msg(Port &port, Message *msg, uint64_t timeout_ns, Doorbell *bell = nullptr) noexcept;
+int do_msg(MessagePort &port, PortMessage *msg, uint64_t timeout_ns,
+           Doorbell *bell = nullptr) noexcept;
 
 /**
  * Passes a message received as Delivery::kCommand on to `port`; its reply port is unchanged
@@ -175,7 +179,7 @@ int do_msg(Port &port, Message *msg, uint64_t timeout_ns, Doorbell *bell = nullp
  * gives it up on success. Returns 0, -ENOBUFS (ring full: the caller still holds it, as
  * received), or -EINVAL (not a held command: in transit, replied, or an abort command).
  */
-int forward_msg(Port &port, Message *msg) noexcept;
+int forward_msg(MessagePort &port, PortMessage *msg) noexcept;
 
 /**
  * Replies with `error` (0 or a negative errno) to a message received as a command or an abort
@@ -184,7 +188,7 @@ int forward_msg(Port &port, Message *msg) noexcept;
  * overflow list), sync ones wake the do_msg() caller. Returns 0, -EALREADY (already replied
  * and no abort command to answer), or -EINVAL (not held by a target).
  */
-int reply_msg(Message *msg, int error) noexcept;
+int reply_msg(PortMessage *msg, int error) noexcept;
 
 /**
  * Asks the target of an abortable message in flight to abort it: the target will see the
@@ -194,7 +198,7 @@ int reply_msg(Message *msg, int error) noexcept;
  * exactly once), -EPERM (not abortable), or -EALREADY (not in flight, already replied, or
  * already aborted).
  */
-int abort_msg(Message *msg) noexcept;
+int abort_msg(PortMessage *msg) noexcept;
 
 /**
  * Waits up to `timeout_ns` for one particular message's reply. For async messages the caller
@@ -202,6 +206,6 @@ int abort_msg(Message *msg) noexcept;
  * receive_burst(), in order. Returns 0 (the caller owns the message again; for async messages
  * it will not be returned by receive_burst()), or -ETIMEDOUT.
  */
-int wait_msg(Message *msg, uint64_t timeout_ns) noexcept;
+int wait_msg(PortMessage *msg, uint64_t timeout_ns) noexcept;
 
 }  // namespace homa::dp

@@ -16,14 +16,14 @@
  *   uint64_t id;
  *   sock->send({server_ip, 99}, request, 7, &id);        // waits for the worker: id known
  *   sock->send({server_ip, 99}, request, 8, nullptr);    // does not wait (errors come by recv)
- *   homa::dp::RemoteMessage resp;
+ *   homa::dp::RecvMessage resp;
  *   if (sock->recv_wait(homa::kRecvResponse, id, &resp, 1'000'000'000) == 0) use(resp);
  *   sock->close();
  * @endcode
  *
  * Ownership: copies of messages go into the worker's bpage pool through `pool_cache`, a cache
  * of that pool reserved for this thread (PoolConfig::num_caches must cover it); a
- * RemoteMessage owns its bpages until released. A RemoteSocket owns its reply port and its
+ * RecvMessage owns its bpages until released. A RemoteSocket owns its reply port and its
  * command slots; memory the worker still holds when the socket is destroyed is leaked, never
  * freed under it (only if the worker stopped answering).
  * Threading: one thread per RemoteSocket (the owner of its reply port), never the lcore that
@@ -37,6 +37,7 @@
 #include <memory>
 #include <span>
 
+#include "homa/dataplane/recv_message.h"
 #include "homa/dataplane/worker.h"
 #include "homa/proto/engine.h"
 
@@ -46,11 +47,12 @@ class BpagePool;
 
 namespace homa::dp {
 
-class Port;
+class MessagePort;
 class SocketService;
 
-/// recv() flag: do not wait; -EAGAIN if no matching message is ready.
-inline constexpr uint32_t kRecvNonblocking = 4;
+/// recv() flag: do not wait; -EAGAIN if no matching message is ready (defined with the
+/// other flags in proto/engine.h).
+using homa::kRecvNonblocking;
 
 struct RemoteSocketConfig {
     unsigned pool_cache = 1;     ///< This thread's cache in the worker's pool.
@@ -59,37 +61,10 @@ struct RemoteSocketConfig {
     uint64_t op_timeout_ns = 1'000'000'000;  ///< How long a command waits for the worker.
 };
 
-/** A message received through a RemoteSocket; move-only; owns its bpages until released. */
-class RemoteMessage {
-  public:
-    RemoteMessage() = default;
-    RemoteMessage(RemoteMessage &&o) noexcept;
-    RemoteMessage &operator=(RemoteMessage &&o) noexcept;
-    RemoteMessage(const RemoteMessage &) = delete;
-    RemoteMessage &operator=(const RemoteMessage &) = delete;
-    ~RemoteMessage() { release(); }
-
-    bool valid() const noexcept { return pool_ != nullptr; }
-    uint64_t id() const noexcept { return m_.id; }
-    uint64_t cookie() const noexcept { return m_.cookie; }
-    Endpoint peer() const noexcept { return m_.peer; }
-    /** 0, or the errno the RPC failed with (then length() is 0). id() is 0 for a send() without
-     *  id that the worker refused (the cookie says which). */
-    int error() const noexcept { return m_.error; }
-    uint32_t length() const noexcept { return m_.length; }
-    /** Contiguous piece i (bytes [i * 64 KiB, ...)), inside the pool. */
-    std::span<const uint8_t> piece(uint32_t i) const noexcept;
-    /** Copies up to out.size() bytes from `offset` on; returns the bytes copied. */
-    size_t copy_to(std::span<uint8_t> out, uint32_t offset = 0) const noexcept;
-    /** Gives the bpages back (through the socket's cache; idempotent). Owner thread. */
-    void release() noexcept;
-
-  private:
-    friend class RemoteSocket;
-    mem::BpagePool *pool_ = nullptr;
-    unsigned cache_ = 0;
-    homa::Message m_;
-};
+/** What RemoteSocket::recv hands out: the same received-message type as Socket's
+ *  (recv_message.h); the name stays for code written before the two were one. Its bpages go
+ *  back through this thread's cache of the pool (RemoteSocketConfig::pool_cache). */
+using RemoteMessage = RecvMessage;
 
 class RemoteSocket {
   public:
@@ -141,24 +116,23 @@ class RemoteSocket {
      * Messages of the other kind that arrive meanwhile wait for a later recv(); at most
      * recv_credits messages wait on this side, further ones stay in the worker's engine.
      */
-    [[nodiscard]] int recv(uint32_t flags, uint64_t id, RemoteMessage *out);
+    [[nodiscard]] int recv(uint32_t flags, uint64_t id, RecvMessage *out);
     /** recv() waiting at most `timeout_ns` (-ETIMEDOUT). */
-    [[nodiscard]] int recv_wait(uint32_t flags, uint64_t id, RemoteMessage *out,
-                                uint64_t timeout_ns);
+    [[nodiscard]] int recv_wait(uint32_t flags, uint64_t id, RecvMessage *out, uint64_t timeout_ns);
     /** Replies to request `id` from `dst`, copying msg; waits for the worker. Returns 0,
      *  -ENOENT (no such request waiting for a reply), and the errors of send(). */
     [[nodiscard]] int reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg);
     /** Replies with a received message's own bpages, zero-copy; `msg` is consumed (its bpages
      *  are the worker's from now on, also on error). Replies to msg's own RPC when
      *  `request_id` is 0. Errors as reply(), plus -EINVAL for an empty message. */
-    [[nodiscard]] int reply_with(RemoteMessage &&msg, Endpoint dst = {}, uint64_t request_id = 0);
+    [[nodiscard]] int reply_with(RecvMessage &&msg, Endpoint dst = {}, uint64_t request_id = 0);
     /** reply_with() without waiting for the worker: a server on an application thread then
      *  pays no lcore round trip per reply. Returns 0 once the command is queued (msg consumed),
      *  -EBADF, -EINVAL (as reply_with, msg released), or -ENOBUFS: no slot or the command port
      *  is full, and msg is left with the caller (still valid) to retry. What the worker refuses
      *  later (-ENOENT: no such request waiting; its bpages are the worker's then) is counted
      *  in stats().async_reply_errors with the last errno in stats().last_async_reply_error. */
-    [[nodiscard]] int post_reply_with(RemoteMessage &&msg, Endpoint dst = {},
+    [[nodiscard]] int post_reply_with(RecvMessage &&msg, Endpoint dst = {},
                                       uint64_t request_id = 0);
     /** Aborts client RPC `id` (0 = all) with `error` (0: silently); see Engine::abort.
      *  Returns 0, -ENOENT, -EINVAL, -EBADF, -ENOBUFS, -ETIMEDOUT. */
@@ -198,15 +172,15 @@ class RemoteSocket {
     Slot *slot_with_copy(std::span<const uint8_t> msg, int *rc);
     int command(Slot *slot, uint16_t op, bool wait);
     void handle_reply(Slot *slot) noexcept;
-    int reply_slot(RemoteMessage &msg, Endpoint dst, uint64_t request_id, Slot **out);
+    int reply_slot(RecvMessage &msg, Endpoint dst, uint64_t request_id, Slot **out);
     unsigned drain() noexcept;
     void post_receives() noexcept;
-    bool take_ready(uint32_t flags, uint64_t id, RemoteMessage *out) noexcept;
+    bool take_ready(uint32_t flags, uint64_t id, RecvMessage *out) noexcept;
     int copy_in(std::span<const uint8_t> msg, homa::Message *m) noexcept;
     bool wait_home(uint64_t timeout_ns) noexcept;
 
-    Port *cmd_ = nullptr;
-    Port *reply_ = nullptr;
+    MessagePort *cmd_ = nullptr;
+    MessagePort *reply_ = nullptr;
     mem::BpagePool *pool_ = nullptr;
     RemoteSocketConfig cfg_;
     Slot *slots_ = nullptr;

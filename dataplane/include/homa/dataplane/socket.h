@@ -2,7 +2,8 @@
  * @file
  * The Homa socket API for run-to-completion applications: the application runs on the worker's
  * lcore and calls these between its own steps (no extra thread, no locks). Messages arrive in
- * bpages of the worker's pool; a RecvMessage owns them until released (or destroyed).
+ * bpages of the worker's pool; a RecvMessage (recv_message.h) owns them until released (or
+ * destroyed).
  *
  * @code
  *   homa::dp::Socket srv;
@@ -23,7 +24,9 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 
+#include "homa/dataplane/recv_message.h"
 #include "homa/dataplane/socket_service.h"
 #include "homa/dataplane/worker.h"
 #include "homa/proto/engine.h"
@@ -32,44 +35,23 @@ namespace homa::dp {
 
 class SocketService;
 
-/** A received message; move-only; owns its bpages until release() or destruction. */
-class RecvMessage {
-  public:
-    RecvMessage() = default;
-    RecvMessage(RecvMessage &&o) noexcept;
-    RecvMessage &operator=(RecvMessage &&o) noexcept;
-    RecvMessage(const RecvMessage &) = delete;
-    RecvMessage &operator=(const RecvMessage &) = delete;
-    ~RecvMessage() { release(); }
-
-    bool valid() const noexcept { return worker_ != nullptr; }
-    uint64_t id() const noexcept { return m_.id; }
-    uint64_t cookie() const noexcept { return m_.cookie; }
-    Endpoint peer() const noexcept { return m_.peer; }
-    /** 0, or the errno an RPC failed with (then length() is 0). */
-    int error() const noexcept { return m_.error; }
-    uint32_t length() const noexcept { return m_.length; }
-    uint32_t num_pieces() const noexcept { return m_.num_bpages; }
-    /** Contiguous piece i (bytes [i * 64 KiB, ...) of the message), inside the pool. */
-    std::span<const uint8_t> piece(uint32_t i) const noexcept;
-    /** Copies up to out.size() bytes from `offset` on; returns the bytes copied. */
-    size_t copy_to(std::span<uint8_t> out, uint32_t offset = 0) const noexcept;
-    /** Gives the bpages back to the pool now (idempotent). */
-    void release() noexcept;
-    /** Hands the engine's message, bpage offsets included, to the caller, who must give the
-     *  offsets back to the worker's pool (BpagePool::release with the worker's cache); this
-     *  object is left empty. What the C ABI does to lend bpages to C and Go code. */
-    homa::Message detach() noexcept;
-
-  private:
-    friend class Socket;
-    Worker *worker_ = nullptr;
-    homa::Message m_;  // the engine's received message (not a msgport dp::Message)
-};
-
 class Socket {
   public:
     Socket() = default;
+    /** Move-only: a copy would outlive close() and act on whichever socket reuses the id.
+     *  The moved-from socket is closed (calls return -EBADF); nothing is closed by moving. */
+    Socket(Socket &&o) noexcept
+        : worker_(std::exchange(o.worker_, nullptr)),
+          service_(std::exchange(o.service_, nullptr)),
+          id_(o.id_) {}
+    Socket &operator=(Socket &&o) noexcept {
+        worker_ = std::exchange(o.worker_, nullptr);
+        service_ = std::exchange(o.service_, nullptr);
+        id_ = o.id_;
+        return *this;
+    }
+    Socket(const Socket &) = delete;
+    Socket &operator=(const Socket &) = delete;
     /** Opens a socket on `port` (< 0x8000) or 0 for a client port. Returns 0, -EADDRINUSE,
      *  -EINVAL, -EMFILE (see Engine::open_socket). */
     [[nodiscard]] static int open(Worker &worker, uint16_t port, Socket *out);

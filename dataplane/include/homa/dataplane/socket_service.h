@@ -48,7 +48,7 @@ class ResidencyChain;
 namespace homa::dp {
 
 class ControlLcore;
-class Port;
+class MessagePort;
 
 /** How a region reply ended; handed to its RegionReplyDone. */
 struct RegionReplyResult {
@@ -112,7 +112,7 @@ class SocketService {
     SocketService &operator=(const SocketService &) = delete;
 
     /** Where remote sockets send their commands (multi-producer). Any thread. */
-    Port &port() noexcept;
+    MessagePort &port() noexcept;
     /** The worker's bpage pool (remote sockets copy sends into it). Any thread. */
     mem::BpagePool &pool() noexcept;
     Worker &worker() noexcept;

@@ -49,7 +49,7 @@ class BpagePool;
 
 namespace homa::dp {
 
-class Port;
+class MessagePort;
 
 using MacAddr = std::array<uint8_t, 6>;
 class Steering;
@@ -130,7 +130,7 @@ struct WorkerStats {
     uint64_t tx_retries = 0;       ///< Bursts the port did not take at once.
     uint64_t tx_no_mbuf = 0;       ///< Frames dropped: mbuf pool empty (resent later).
     uint64_t sends_completed = 0;  ///< Outgoing messages whose memory was given back.
-    // host protocols and steering (worker_host.cc, worker_rx.cc)
+    // ARP, ICMP echo and steering (worker_arp_icmp.cc, worker_rx.cc)
     uint64_t rx_arp = 0;  ///< ARP frames handled (received or steered to us).
     uint64_t arp_replies_sent = 0;
     uint64_t arp_requests_sent = 0;
@@ -145,7 +145,7 @@ struct WorkerStats {
     uint64_t steered_in = 0;        ///< Frames another worker handed to us.
     uint64_t steer_ring_full = 0;   ///< Frames dropped: the owner's ring was full.
     uint64_t arp_shared = 0;        ///< ARP frames copied to the other workers' caches.
-    // IPv6 host protocols (worker_host6.cc)
+    // IPv6 Neighbour Discovery and ICMPv6 echo (worker_ndp_icmp6.cc)
     uint64_t rx_nd = 0;                   ///< NS/NA frames handled (received or steered).
     uint64_t nd_advertisements_sent = 0;  ///< Answers to solicitations for our address.
     uint64_t nd_solicitations_sent = 0;   ///< Resolutions of IPv6 next hops (and retries).
@@ -166,12 +166,11 @@ using SendDone = void (*)(void *ctx, uint64_t user_token);
 
 /**
  * Serves a command port (see Worker::attach_command_port): called once per poll() with the
- * attached port; it takes one receive_burst() of at most kPortBurst messages and serves them,
- * and may push completions to its clients. Returns the work it did (0: none). Runs on the
- * worker's lcore; must not block. (It takes the port, not the burst, so that this header
- * need not declare dp::Message, which would hide homa::Message inside homa::dp.)
+ * attached port; it takes one receive_burst() of at most kMessagePortBurst messages and serves
+ * them, and may push completions to its clients. Returns the work it did (0: none). Runs on the
+ * worker's lcore; must not block.
  */
-using CommandHandler = uint32_t (*)(void *ctx, Port &port);
+using CommandHandler = uint32_t (*)(void *ctx, MessagePort &port);
 
 class Worker {
   public:
@@ -252,7 +251,7 @@ class Worker {
      * port == nullptr. Unused, it costs poll() one predictable branch. Owning lcore only.
      * Returns 0, -EINVAL (port without handler), -EBUSY (another port is attached).
      */
-    int attach_command_port(Port *port, CommandHandler handler, void *ctx);
+    int attach_command_port(MessagePort *port, CommandHandler handler, void *ctx);
 
     struct Impl;
 

@@ -39,13 +39,13 @@
 namespace homa::v2 {
 
 /// recv() flags; the values of Linux Homa's HOMA_RECVMSG_REQUEST/RESPONSE/NONBLOCKING.
-inline constexpr uint32_t kRecvRequest = 1;
-inline constexpr uint32_t kRecvResponse = 2;
-inline constexpr uint32_t kRecvNonblocking = 4;
+using homa::kRecvNonblocking;
+using homa::kRecvRequest;
+using homa::kRecvResponse;
 /// recv() timeout meaning "as long as it takes".
 inline constexpr uint64_t kWaitForever = ~uint64_t{0};
 /// Largest message (Linux Homa's HOMA_MAX_MESSAGE_LENGTH).
-inline constexpr uint32_t kMaxMessageLength = 1'000'000;
+using homa::wire::kMaxMessageLength;
 
 class Socket;
 
@@ -56,26 +56,22 @@ class Message {
     Message(Message &&) noexcept = default;
     Message &operator=(Message &&) noexcept = default;
 
-    uint64_t id() const noexcept { return remote_ ? rm_.id() : m_.id(); }
+    uint64_t id() const noexcept { return m_.id(); }
     /** The completion cookie given to send() (responses only). */
-    uint64_t cookie() const noexcept { return remote_ ? rm_.cookie() : m_.cookie(); }
+    uint64_t cookie() const noexcept { return m_.cookie(); }
     /** Who sent it: a request's client, a response's server. */
-    Endpoint peer() const noexcept {
-        return Endpoint::from_engine(remote_ ? rm_.peer() : m_.peer());
-    }
+    Endpoint peer() const noexcept { return Endpoint::from_engine(m_.peer()); }
     /** A request this host must answer (server side); else the response to one of our sends. */
     bool is_request() const noexcept { return (id() & 1) != 0; }
     /** 0, or the negative errno the RPC failed with (then it carries no data): -ETIMEDOUT
      *  (peer silent), -EIO, or what abort() was given. */
     int error() const noexcept;
-    uint32_t length() const noexcept { return remote_ ? rm_.length() : m_.length(); }
+    uint32_t length() const noexcept { return m_.length(); }
     /** Contiguous piece i (bytes [i * 64 KiB, ...)), in the pool: zero-copy reading. */
-    std::span<const uint8_t> piece(uint32_t i) const noexcept {
-        return remote_ ? rm_.piece(i) : m_.piece(i);
-    }
+    std::span<const uint8_t> piece(uint32_t i) const noexcept { return m_.piece(i); }
     /** Copies up to out.size() bytes from `offset` on; returns the bytes copied. */
     size_t copy_to(std::span<uint8_t> out, uint32_t offset = 0) const noexcept {
-        return remote_ ? rm_.copy_to(out, offset) : m_.copy_to(out, offset);
+        return m_.copy_to(out, offset);
     }
     std::vector<uint8_t> bytes() const;
     std::string text() const;
@@ -92,21 +88,15 @@ class Message {
      *  and retry), or reply()'s errors (bpages freed). */
     [[nodiscard]] int reply_self();
     /** Gives the bpages back now (idempotent). */
-    void release() noexcept {
-        m_.release();
-        rm_.release();
-    }
-    /** The v1 message of a Host::open socket, for what v2 does not wrap. */
+    void release() noexcept { m_.release(); }
+    /** The v1 message (the same type from either kind of socket), for what v2 does not wrap. */
     dp::RecvMessage &raw() noexcept { return m_; }
-    /** The v1 message of a Host::open_app socket. */
-    dp::RemoteMessage &raw_remote() noexcept { return rm_; }
 
   private:
     friend class Socket;
-    dp::RecvMessage m_;     // from a run-to-completion socket
-    dp::RemoteMessage rm_;  // from an application-thread socket
-    bool remote_ = false;
-    dp::Socket *sock_ = nullptr;  // the owning Socket's state; stable across Socket moves
+    dp::RecvMessage m_;
+    // The owning Socket's state (one of the two, as the socket's kind); stable across moves.
+    dp::Socket *sock_ = nullptr;
     dp::RemoteSocket *rsock_ = nullptr;
 };
 

@@ -127,9 +127,12 @@ struct OutMessage {
     }
 };
 
-/** recv() flags (Homa's HOMA_RECVMSG_*). */
+/** recv() flags (Homa's HOMA_RECVMSG_*): the one definition, which the socket APIs
+ *  (homa::dp, homa::v2) re-export. */
 inline constexpr uint32_t kRecvRequest = 1;
 inline constexpr uint32_t kRecvResponse = 2;
+/** For the sockets' recv: do not wait. Engine::recv never waits and ignores it. */
+inline constexpr uint32_t kRecvNonblocking = 4;
 
 /** A received message, handed to the application by recv(). */
 struct Message {

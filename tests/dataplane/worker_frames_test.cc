@@ -1,8 +1,8 @@
-// A worker as a host, frames in -> frames out: a net_ring port whose rings the test fills
+// A worker on its link, frames in -> frames out: a net_ring port whose rings the test fills
 // and drains directly. ARP requests answered byte by byte, next hops resolved with frames held
 // until the answer, unanswered resolutions retried then dropped and counted, ICMP echo
-// answered byte by byte, VLAN tags with the priority in PCP; and port setup errors and link
-// watching.
+// answered byte by byte, VLAN tags with the priority in PCP, IPv6 Neighbour Discovery and
+// ICMPv6 echo; and port setup errors, link watching and Host::create's errors.
 #include <gtest/gtest.h>
 #include <rte_dev.h>
 #include <rte_eth_ring.h>
@@ -109,7 +109,7 @@ const Bytes kArpRequestForUs =
         "3a1b2c3d4e5f0a000001"
         "0000000000000a000002");
 
-TEST(HostArp, RequestForUsAnsweredByteByByteAndRequesterLearned) {
+TEST(WorkerArp, RequestForUsAnsweredByteByByteAndRequesterLearned) {
     Wire wire("arp1");
     ASSERT_EQ(wire.error, "");
     wire.inject(kArpRequestForUs);
@@ -127,7 +127,7 @@ TEST(HostArp, RequestForUsAnsweredByteByByteAndRequesterLearned) {
     EXPECT_EQ(wire.worker().stats().arp_replies_sent, 1u);
 }
 
-TEST(HostArp, RequestForAnotherAddressIgnored) {
+TEST(WorkerArp, RequestForAnotherAddressIgnored) {
     Wire wire("arp2");
     ASSERT_EQ(wire.error, "");
     Bytes req = kArpRequestForUs;
@@ -138,7 +138,7 @@ TEST(HostArp, RequestForAnotherAddressIgnored) {
     EXPECT_EQ(wire.worker().stats().rx_arp, 1u);
 }
 
-TEST(HostArp, ResolutionHoldsFramesUntilTheAnswer) {
+TEST(WorkerArp, ResolutionHoldsFramesUntilTheAnswer) {
     Wire wire("arp3");
     ASSERT_EQ(wire.error, "");
     dp::Socket client;
@@ -173,7 +173,7 @@ TEST(HostArp, ResolutionHoldsFramesUntilTheAnswer) {
     (void)client.abort(0, 0);
 }
 
-TEST(HostArp, UnansweredResolutionRetriedThenDroppedAndCounted) {
+TEST(WorkerArp, UnansweredResolutionRetriedThenDroppedAndCounted) {
     Wire wire("arp4", [](dp::WorkerConfig &wc) {
         wc.neighbour.probe_interval_ns = 2'000'000;
         wc.neighbour.max_probes = 3;
@@ -202,7 +202,7 @@ TEST(HostArp, UnansweredResolutionRetriedThenDroppedAndCounted) {
     (void)client.abort(0, 0);
 }
 
-TEST(HostArp, AddressOffTheSubnetResolvesTheGateway) {
+TEST(WorkerArp, AddressOffTheSubnetResolvesTheGateway) {
     Wire wire("gw", [](dp::WorkerConfig &wc) {
         wc.netmask = 0xFFFFFF00;
         wc.gateway = 0x0A0000FE;  // 10.0.0.254
@@ -219,7 +219,7 @@ TEST(HostArp, AddressOffTheSubnetResolvesTheGateway) {
     (void)client.abort(0, 0);
 }
 
-TEST(HostIcmp, EchoRequestAnsweredByteByByte) {
+TEST(WorkerIcmp, EchoRequestAnsweredByteByByte) {
     Wire wire("icmp");
     ASSERT_EQ(wire.error, "");
     wire.inject(hex(hex_mac(wire.mac) + "3a1b2c3d4e5f0800"
@@ -235,7 +235,7 @@ TEST(HostIcmp, EchoRequestAnsweredByteByByte) {
     EXPECT_EQ(wire.worker().stats().rx_icmp_echo, 1u);
 }
 
-TEST(HostVlan, PriorityInPcpAndOtherVlansDropped) {
+TEST(WorkerVlan, PriorityInPcpAndOtherVlansDropped) {
     Wire wire("vlan", [](dp::WorkerConfig &wc) {
         wc.vlan_id = 5;
         wc.neighbours.push_back({kPeerIp, kPeerMac});
@@ -269,7 +269,7 @@ TEST(HostVlan, PriorityInPcpAndOtherVlansDropped) {
     (void)client.abort(0, 0);
 }
 
-TEST(HostNeighbours, ResolutionOffSendsToDefaultMac) {
+TEST(WorkerNeighbours, ResolutionOffSendsToDefaultMac) {
     Wire wire("noarp", [](dp::WorkerConfig &wc) { wc.resolve_neighbours = false; });
     ASSERT_EQ(wire.error, "");
     dp::Socket client;
@@ -463,7 +463,7 @@ Bytes ns_for(const std::string &target_hex) {
             "3a1b2c3d4e5f"));
 }
 
-TEST(HostNdp, SolicitationAnsweredByteByByteAndSolicitorLearned) {
+TEST(WorkerNdp, SolicitationAnsweredByteByByteAndSolicitorLearned) {
     Wire wire("nd1", with_ipv6);
     ASSERT_EQ(wire.error, "");
     EXPECT_NE(wire.host.info.multicast, dp::MulticastMode::kNotNeeded);
@@ -487,7 +487,7 @@ TEST(HostNdp, SolicitationAnsweredByteByByteAndSolicitorLearned) {
     EXPECT_EQ(wire.worker().stats().rx_nd, 1u);
 }
 
-TEST(HostNdp, StaleNeighbourReprobedBySolicitation) {
+TEST(WorkerNdp, StaleNeighbourReprobedBySolicitation) {
     Wire wire("nd6", [](dp::WorkerConfig &wc) {
         wc.local_ip6 = kOurIp6;
         // Learned entries go stale after 30 ms; retries only after a second (never here), so
@@ -515,7 +515,7 @@ TEST(HostNdp, StaleNeighbourReprobedBySolicitation) {
     EXPECT_EQ(wire.worker().neighbours6().stats().probes, 1u);
 }
 
-TEST(HostNdp, SolicitationSharedSoEveryWorkerLearns) {
+TEST(WorkerNdp, SolicitationSharedSoEveryWorkerLearns) {
     // net_ring has one RX queue: worker 0 receives, answers once, and hands the solicitation
     // to worker 1, which only learns from it (as for ARP).
     Wire wire("nd7", with_ipv6, 2);
@@ -533,7 +533,7 @@ TEST(HostNdp, SolicitationSharedSoEveryWorkerLearns) {
               1u);
 }
 
-TEST(HostNdp, SolicitationForAnotherAddressIgnored_AndNoIpv6NoAnswer) {
+TEST(WorkerNdp, SolicitationForAnotherAddressIgnored_AndNoIpv6NoAnswer) {
     Wire wire("nd2", with_ipv6);
     ASSERT_EQ(wire.error, "");
     wire.inject(ns_for("fd000000000000000000000000000009"));
@@ -549,7 +549,7 @@ TEST(HostNdp, SolicitationForAnotherAddressIgnored_AndNoIpv6NoAnswer) {
     EXPECT_EQ(v4only.worker().stats().rx_other, 1u);
 }
 
-TEST(HostNdp, DuplicateAddressProbeAnsweredToAllNodes) {
+TEST(WorkerNdp, DuplicateAddressProbeAnsweredToAllNodes) {
     Wire wire("nd4", with_ipv6);
     ASSERT_EQ(wire.error, "");
     // From :: to our solicited-node group, no link-layer option (RFC 4862 DAD).
@@ -579,7 +579,7 @@ TEST(HostNdp, DuplicateAddressProbeAnsweredToAllNodes) {
     EXPECT_EQ(wire.worker().neighbours6().state(wire::Ipv6Addr{}), dp::NeighbourState::kFree);
 }
 
-TEST(HostNdp, AdvertisementOnlyRefreshesKnownEntries) {
+TEST(WorkerNdp, AdvertisementOnlyRefreshesKnownEntries) {
     Wire wire("nd5", [](dp::WorkerConfig &wc) {
         wc.local_ip6 = kOurIp6;
         wc.neighbours6.push_back({kPeerIp6, dp::MacAddr{2, 9, 9, 9, 9, 9}});
@@ -606,7 +606,7 @@ TEST(HostNdp, AdvertisementOnlyRefreshesKnownEntries) {
     EXPECT_EQ(wire.worker().neighbours6().state(kPeerIp6), dp::NeighbourState::kStatic);
 }
 
-TEST(HostIcmp6, EchoRequestAnsweredByteByByte) {
+TEST(WorkerIcmp6, EchoRequestAnsweredByteByByte) {
     Wire wire("icmp6", with_ipv6);
     ASSERT_EQ(wire.error, "");
     wire.inject(with_icmp6_checksum(hex(hex_mac(wire.mac) +
@@ -636,7 +636,7 @@ TEST(HostIcmp6, EchoRequestAnsweredByteByByte) {
     EXPECT_EQ(wire.worker().stats().rx_icmp6_echo, 1u);
 }
 
-TEST(HostIpv6, HomaOverIpv6ReachesTheEngine) {
+TEST(WorkerIpv6, HomaOverIpv6ReachesTheEngine) {
     Wire wire("homa6", with_ipv6);
     ASSERT_EQ(wire.error, "");
     wire::FrameAddr6 a;

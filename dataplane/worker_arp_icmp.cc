@@ -105,7 +105,7 @@ void send_to_next_hop(Worker::Impl &w, rte_mbuf *m, uint32_t dst_ip) {
     }
 }
 
-bool handle_host_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered) {
+bool handle_arp_icmp_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered) {
     ArpPacket arp;
     if (parse_arp({data, len}, &arp)) {
         handle_arp(w, arp, steered);

@@ -5,7 +5,7 @@
 // echo replies. Nothing here runs unless the worker has an IPv6 address
 // (WorkerConfig::local_ip6). Every IPv6 destination is taken to be on the link (no router).
 //
-// DESIGN NOTES: it mirrors worker_host.cc: per-worker caches, and an NS/NA received by one
+// DESIGN NOTES: it mirrors worker_arp_icmp.cc: per-worker caches, and an NS/NA received by one
 // worker is also handed to every other worker (worker_rx.cc), which only learn from it. Learning
 // follows RFC 4861 7.2.3 and 7.2.5 as Linux applies them: a solicitation for our address
 // creates an entry for its sender (it will want our answer), an advertisement only completes or
@@ -95,7 +95,7 @@ bool is_nd_frame(const uint8_t *data, uint32_t len) {
     return parse_nd({data, len}, &nd);
 }
 
-bool handle_host6_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered) {
+bool handle_ndp_icmp6_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered) {
     if (!has_ipv6(w)) return false;
     NdPacket nd;
     if (parse_nd({data, len}, &nd)) {
