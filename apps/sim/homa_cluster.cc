@@ -100,7 +100,7 @@ struct HomaCluster::Impl {
     std::vector<FrameMeta> meta;
     std::vector<uint32_t> free_frames;
     std::vector<uint8_t> zeros;  // every message's (and reply's) contents
-    PacketTrace trace;
+    PacketTrace trace, tx_trace;
 
     uint8_t *frame_bytes(uint32_t f) { return bytes.data() + size_t{f} * slot; }
 
@@ -204,6 +204,12 @@ struct HomaCluster::Impl {
             if (n == 0) {
                 free_frame(f);
                 continue;
+            }
+            if (tx_trace) {
+                wire::PacketView v;
+                if (wire::decode_frame({frame_bytes(f), n}, v) == wire::DecodeError::kOk) {
+                    tx_trace(now, h, static_cast<uint32_t>(dst), v);
+                }
             }
             FrameMeta &fm = meta[f];
             fm.len = static_cast<uint32_t>(n);
@@ -364,6 +370,7 @@ void HomaCluster::run(SimTime until, const std::function<void(SimTime, uint64_t)
 const Engine &HomaCluster::engine(uint32_t h) const { return impl_->hosts.at(h)->engine; }
 
 void HomaCluster::set_trace(PacketTrace trace) { impl_->trace = std::move(trace); }
+void HomaCluster::set_tx_trace(PacketTrace trace) { impl_->tx_trace = std::move(trace); }
 
 SimTime HomaCluster::first_downlink_start(uint32_t h) const noexcept {
     return impl_->hosts[h]->port_first_start;

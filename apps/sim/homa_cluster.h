@@ -70,6 +70,9 @@ class HomaCluster {
     using PacketTrace = std::function<void(SimTime at, uint32_t src_host, uint32_t dst_host,
                                            const wire::PacketView &packet)>;
     void set_trace(PacketTrace trace);
+    /** The same for every frame a host's engine emits, when it emits it (a DATA frame then
+     *  leaves at once: the NIC is offered one only when idle). */
+    void set_tx_trace(PacketTrace trace);
 
     /** Per message (same order as given): when the receiver's application got it; 0 if never. */
     const std::vector<SimTime> &completions() const noexcept { return completed_at_; }

@@ -2,7 +2,9 @@
 // range, what happened to them: their GRANTs (when the sender got them, at which priority) and
 // DATA (when the receiver got them), and which other messages' bytes the receiver's link
 // carried meanwhile, by priority; optionally the receiver's incoming RPCs (granted, received)
-// at one moment. The evidence behind docs/sim.md's findings 6 and 7:
+// at one moment; and, over the slow ones, where the longer messages' bytes that passed their
+// scheduled packets came from (unscheduled, or granted before or after their first grant, and
+// whether those had left their senders by then). The evidence behind docs/sim.md's findings 6-8:
 //
 //   homa-sim-why --workload=w5 --load=0.9 --messages=20000 --seed=3 --why_min_bytes=5721
 //       --why_max_bytes=19110 --why_top=20     (one command)
@@ -16,6 +18,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <unordered_map>
 #include <vector>
 
 #include "apps/sim/flags.h"
@@ -82,6 +85,16 @@ int main(int argc, char **argv) {
                               static_cast<uint8_t>(src), static_cast<uint8_t>(dst), false});
         }
     });
+    // When each request DATA packet (message, offset) last left its sender.
+    std::unordered_map<uint64_t, SimTime> sent_at;
+    cluster.set_tx_trace([&](SimTime at, uint32_t src, uint32_t, const wire::PacketView &v) {
+        const auto *d = v.data();
+        if (d == nullptr) return;
+        uint64_t id = v.common().sender_id.get();
+        if (wire::is_client_id(wire::local_id(id))) return;
+        uint32_t m = msg_of(src, id);
+        if (m != UINT32_MAX) sent_at[uint64_t{m} << 32 | d->seg_offset.get()] = at;
+    });
     SimTime until = msgs.back().arrival + o.drain_ns * kPsPerNs;
     if (FLAGS_why_snapshot_msg >= 0) {
         const MessageSpec &ms = msgs[FLAGS_why_snapshot_msg];
@@ -144,6 +157,13 @@ int main(int argc, char **argv) {
 
     // Aggregate over the slow ones (slowdown above 1.5 x the oracle's p99).
     uint64_t n_slow = 0;
+    struct Ahead {
+        uint64_t unsched = 0, before = 0, after = 0, unknown = 0;
+        double before_delay_us = 0, after_delay_us = 0;  // byte-weighted sums
+        double before_at_sender_us = 0;   // of before_delay_us: from the grant to leaving
+        uint64_t before_sent_before = 0;  // of before: left its sender before M's first grant
+    } ahead, ahead_all;
+    uint64_t n_rest = 0;  // shown, not slow
     double sum_inv = 0, sum_short = 0, sum_idle = 0, sum_first_grant = 0, sum_own_wait = 0;
     for (uint32_t m : sel) {
         bool show = n_slow < FLAGS_why_top;
@@ -202,6 +222,53 @@ int main(int argc, char **argv) {
                 shorter += r.len;
             }
         }
+        // M's scheduled bytes at its grant's level: what reached the receiver at that level or
+        // above, from longer messages, between M's first grant and its last byte, by where it
+        // came from: unscheduled, granted before M's first grant (a rank held before M was
+        // known), or granted after it; and how long those granted bytes took from their grant
+        // reaching the sender to reaching the receiver (time spent at the sender and queued).
+        if (sd[m] <= 1.5 * op.p99) ++n_rest;
+        if (!grants_of[m].empty()) {
+            const Rec &g0 = grants[grants_of[m][0]];
+            uint8_t level = 7;
+            for (uint32_t g : grants_of[m]) level = std::min(level, grants[g].prio);
+            for (uint32_t d : at_host[ms.dst]) {
+                const Rec &r = data[d];
+                if (r.t <= g0.t || r.msg == m || r.msg == UINT32_MAX) continue;
+                if (r.t > end) break;
+                if (r.prio < level) continue;
+                uint64_t rem = msgs[r.msg].length > received_before[r.msg]
+                                   ? msgs[r.msg].length - received_before[r.msg]
+                                   : 0;
+                if (rem <= ms.length) continue;
+                if (r.offset < o.engine.unsched_bytes) {
+                    (sd[m] > 1.5 * op.p99 ? ahead.unsched : ahead_all.unsched) += r.len;
+                    continue;
+                }
+                const Rec *cover = nullptr;
+                for (uint32_t g : grants_of[r.msg]) {
+                    if (grants[g].t > r.t) break;
+                    if (grants[g].offset > r.offset) {
+                        cover = &grants[g];
+                        break;
+                    }
+                }
+                Ahead &a = sd[m] > 1.5 * op.p99 ? ahead : ahead_all;
+                if (cover == nullptr) {
+                    a.unknown += r.len;
+                } else if (cover->t <= g0.t) {
+                    a.before += r.len;
+                    a.before_delay_us += us(r.t - cover->t) * r.len;
+                    auto it = sent_at.find(uint64_t{r.msg} << 32 | r.offset);
+                    SimTime tx = it == sent_at.end() ? cover->t : it->second;
+                    a.before_at_sender_us += us(tx > cover->t ? tx - cover->t : 0) * r.len;
+                    if (tx <= g0.t) a.before_sent_before += r.len;
+                } else {
+                    a.after += r.len;
+                    a.after_delay_us += us(r.t - cover->t) * r.len;
+                }
+            }
+        }
         uint64_t first_grant = grants_of[m].empty() ? 0 : grants[grants_of[m][0]].t - ms.arrival;
         if (sd[m] > 1.5 * op.p99) {
             ++n_slow;
@@ -238,6 +305,20 @@ int main(int argc, char **argv) {
             "first to last DATA %.2f us\n",
             static_cast<unsigned long>(n_slow), sum_inv / n_slow, sum_short / n_slow,
             sum_idle / n_slow, sum_first_grant / n_slow, sum_own_wait / n_slow);
+        auto show = [&](const char *what, const Ahead &a, uint64_t n) {
+            std::printf(
+                "%s: bytes of longer messages at or above M's scheduled level after M's first "
+                "grant, per message: unscheduled %.0f, granted before M's first grant %.0f "
+                "(grant to arrival %.2f us, of which at the sender %.2f; %.0f B had left the "
+                "sender by then), granted after %.0f (%.2f us), uncovered %.0f\n",
+                what, double(a.unsched) / n, double(a.before) / n,
+                a.before ? a.before_delay_us / double(a.before) : 0,
+                a.before ? a.before_at_sender_us / double(a.before) : 0,
+                double(a.before_sent_before) / n, double(a.after) / n,
+                a.after ? a.after_delay_us / double(a.after) : 0, double(a.unknown) / n);
+        };
+        show("slow", ahead, n_slow);
+        if (n_rest) show("the rest shown", ahead_all, n_rest);
     }
     return 0;
 }
