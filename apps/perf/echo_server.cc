@@ -85,7 +85,7 @@ uint32_t EchoServer::serve(dp::Socket &s) {
     return n;
 }
 
-void EchoServer::answer(dp::RemoteSocket &s, dp::RemoteMessage &&req) {
+void EchoServer::answer(dp::RemoteSocket &s, dp::RecvMessage &&req) {
     Endpoint peer = req.peer();
     uint64_t id = req.id();
     uint32_t length = req.length();
@@ -95,7 +95,7 @@ void EchoServer::answer(dp::RemoteSocket &s, dp::RemoteMessage &&req) {
         return;
     }
     if (rc == -ENOBUFS && req.valid()) {  // still ours: wait for the worker this once
-        answer<dp::RemoteSocket, dp::RemoteMessage>(s, std::move(req));
+        answer<dp::RemoteSocket, dp::RecvMessage>(s, std::move(req));
         return;
     }
     failed(rc, peer, id, length);
@@ -117,7 +117,7 @@ void EchoServer::collect_async_errors(const dp::RemoteSocket &s) {
 
 uint32_t EchoServer::serve(dp::RemoteSocket &s) {
     uint32_t n = retry(s);
-    dp::RemoteMessage req;
+    dp::RecvMessage req;
     while (s.recv(kRecvRequest | dp::kRecvNonblocking, 0, &req) == 0) {
         answer(s, std::move(req));
         ++n;

@@ -73,7 +73,7 @@ class EchoServer {
     /** Application thread: posts the reply without waiting for the worker lcore (one lcore
      *  round trip per reply was the app-thread server's largest cost); falls back to the
      *  waiting reply_with when no slot or port room is left. */
-    void answer(dp::RemoteSocket &s, dp::RemoteMessage &&req);
+    void answer(dp::RemoteSocket &s, dp::RecvMessage &&req);
     /** Counts what the worker refused of the posted replies since the last call. */
     void collect_async_errors(const dp::RemoteSocket &s);
 

@@ -15,7 +15,7 @@ int RemoteDriver::send(uint32_t length, uint64_t cookie) {
 }
 
 bool RemoteDriver::next_response(Completed *out, bool verify) {
-    dp::RemoteMessage resp;
+    dp::RecvMessage resp;
     if (client_.recv(kRecvResponse | dp::kRecvNonblocking, 0, &resp) != 0) return false;
     out->cookie = resp.cookie();
     out->error = resp.error();

@@ -61,11 +61,6 @@ struct RemoteSocketConfig {
     uint64_t op_timeout_ns = 1'000'000'000;  ///< How long a command waits for the worker.
 };
 
-/** What RemoteSocket::recv hands out: the same received-message type as Socket's
- *  (recv_message.h); the name stays for code written before the two were one. Its bpages go
- *  back through this thread's cache of the pool (RemoteSocketConfig::pool_cache). */
-using RemoteMessage = RecvMessage;
-
 class RemoteSocket {
   public:
     /**
