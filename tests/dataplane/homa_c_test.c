@@ -9,14 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int cases;
-static int failures;
-
-static void check(int ok, const char *what) {
-    ++cases;
-    if (!ok) ++failures;
-    printf("%s %d - %s\n", ok ? "ok" : "not ok", cases, what);
-}
+#include "tap_check.h"
 
 /* Bytes of a received message read in place, as a zero-copy reader does. */
 static int same_bytes(homa_host *h, const homa_msg *m, const uint8_t *want, size_t len) {
@@ -126,5 +119,5 @@ int main(void) {
     homa_sock_close(cli);
     homa_sock_close(srv);
     homa_host_destroy(h);
-    return failures == 0 ? 0 : 1;
+    return tap_failures == 0 ? 0 : 1;
 }

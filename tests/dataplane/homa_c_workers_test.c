@@ -12,16 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tap_check.h"
+
 enum { kWorkers = 2, kRpcs = 50 };
-
-static int cases;
-static int failures;
-
-static void check(int ok, const char *what) {
-    ++cases;
-    if (!ok) ++failures;
-    printf("%s %d - %s\n", ok ? "ok" : "not ok", cases, what);
-}
 
 static double now_s(void) {
     struct timespec t;
@@ -156,5 +149,5 @@ int main(void) {
         homa_sock_close(r.sides[w].server);
     }
     homa_host_destroy(r.host);
-    return failures == 0 ? 0 : 1;
+    return tap_failures == 0 ? 0 : 1;
 }
