@@ -111,7 +111,7 @@ bool host_flag(std::string_view arg, HostOptions *o, std::string *error) {
     if (value_of("--local=", &v)) {
         if (!parse_local(v, o)) {
             *error = "bad --local=" + std::string(v) +
-                     " (want a.b.c.d, an IPv6 address, or both: " + "a.b.c.d,fd00::1)";
+                     " (want a.b.c.d, an IPv6 address, or both: a.b.c.d,fd00::1)";
         }
     } else if (value_of("--workers=", &v)) {
         if (!parse_uint(v, 128, &n) || n == 0) *error = "bad --workers (want 1..128)";
