@@ -51,6 +51,8 @@ DECLARE_double(step_window_ms);
 DECLARE_double(recover_factor);
 DECLARE_uint32(short_bytes);
 DECLARE_uint32(pool_mb);
+DECLARE_uint32(rx_burst);
+DECLARE_uint32(rx_budget_bursts);
 DECLARE_uint32(mtu);
 DECLARE_uint32(max_rpcs);
 DECLARE_uint64(max_peer_server_rpcs);

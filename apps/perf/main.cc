@@ -181,6 +181,12 @@ int run(int argc, char **argv) {
     if (!homa::perf::engine_knobs_from_flags(&ho.worker.engine, &error)) {
         return fail("bad engine knob: " + error);
     }
+    if (FLAGS_rx_burst == 0 || FLAGS_rx_burst > 64 || FLAGS_rx_budget_bursts == 0 ||
+        FLAGS_rx_budget_bursts > 1024) {
+        return fail("--rx_burst must be 1-64 and --rx_budget_bursts 1-1024");
+    }
+    ho.worker.burst = static_cast<uint16_t>(FLAGS_rx_burst);
+    ho.worker.rx_budget_bursts = static_cast<uint16_t>(FLAGS_rx_budget_bursts);
     ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;
     ho.mbufs = 32767;
     ho.extra_pool_caches = FLAGS_app_threads ? 1 : 0;  // cache 1: the application thread's copies
