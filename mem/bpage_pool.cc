@@ -196,7 +196,15 @@ struct BpagePool::Impl {
                 c.stash[c.count++] = shared_free[--shared_count];
             shared_count_published.store(shared_count, std::memory_order_relaxed);
         }
-        for (uint32_t p = 0; p < nbpages && c.count < need; ++p) {
+        // Only another cache's current tail can be taken over: retiring a tail clears its
+        // owner. So look at those, O(caches), instead of scanning every descriptor: the scan
+        // made each failed allocation cost O(pool) exactly when a full pool under load retries
+        // its buffer waiters on every returned page (issue 12). A stale hint is harmless:
+        // try_take_over decides from the descriptor alone.
+        for (unsigned o = 0; o < config.num_caches && c.count < need; ++o) {
+            int64_t hint = caches[o].tail_published.load(std::memory_order_relaxed);
+            if (o == cache || hint < 0 || hint >= int64_t{nbpages}) continue;
+            uint32_t p = static_cast<uint32_t>(hint);
             if (!try_take_over(cache, p, t)) continue;
             desc[p].kind.store(kFree, std::memory_order_relaxed);
             c.stash[c.count++] = p;
