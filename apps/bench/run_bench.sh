@@ -115,7 +115,7 @@ else
     RATE_SWEEP="32 64 128 256"; WORKLOADS="w1 w2 w3 w4 w5"
     SCALE_SWEEP="100 1000 10000 100000 1000000"; SCALE100K_SWEEP="10 100 1000 10000"
     SIZE_SWEEP="100 1000 10000 100000 1000000"
-    KNEE="--probe_duration=1 --probe_drain=0.2 --max_probes=8"; LOAD_PCTS="50,80,90,95"
+    KNEE="--probe_duration=3 --probe_drain=0.2 --max_probes=8"; LOAD_PCTS="50,80,90,95"
     OVERLOAD_WORKLOADS="w1 w2 w3 w4 w5"
     RX_RPCS="1,10,100,1000,10000,100000,1000000"; RX_SECS=0.5; NULL_SECS=4; SCALE_REPEAT=3
     TP_REPEAT=3  # testpmd limits: each pair run this often (bench_report: min / median / max)

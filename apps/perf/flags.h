@@ -35,6 +35,7 @@ DECLARE_uint64(seed);
 DECLARE_bool(find_capacity);
 DECLARE_double(knee_p99_factor);
 DECLARE_double(knee_min_served);
+DECLARE_double(knee_max_growth);
 DECLARE_double(probe_duration);
 DECLARE_double(probe_drain);
 DECLARE_uint32(max_probes);

@@ -16,7 +16,11 @@ CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, uint64_t unl
     p.errors = r.errors() + r.verify_failures;
     p.skips = r.overload_skips;
     p.unfinished = r.unfinished;
+    p.queued_mid = r.queued_mid;
+    p.queued_end = r.queued_end;
     const double bound = cfg.p99_factor * double(unloaded_p99_ns);
+    const double growth_bound =
+        cfg.max_growth * double(r.arrivals) / 2 + double(cfg.max_growth_floor);
     char why[160] = "";
     if (r.rpcs == 0) {
         snprintf(why, sizeof(why), "nothing completed");
@@ -29,6 +33,9 @@ CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, uint64_t unl
     } else if (double(p.p99_ns) > bound) {
         snprintf(why, sizeof(why), "p99 %.1f us > %.0f x unloaded %.1f us", double(p.p99_ns) / 1e3,
                  cfg.p99_factor, double(unloaded_p99_ns) / 1e3);
+    } else if (double(r.queued_end) > double(r.queued_mid) + growth_bound) {
+        snprintf(why, sizeof(why), "queue grew from %lu to %lu in the window's second half",
+                 r.queued_mid, r.queued_end);
     } else if (p.achieved_rps < cfg.min_achieved * p.arrivals_rps) {
         snprintf(why, sizeof(why), "served %.0f of %.0f RPC/s arrived", p.achieved_rps,
                  p.arrivals_rps);

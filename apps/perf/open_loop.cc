@@ -175,6 +175,7 @@ PhaseResult run_open_loop(LoadDriver &driver, const PhaseSpec &spec,
         }
         const uint64_t after = rte_rdtsc();
         run.account(work, after);
+        run.sample_queue(after, backlog.size());
         run.progress(after, backlog.size());
     }
     // Arrivals never sent are unfinished too (the RPCs in flight are counted by finish()).

@@ -121,6 +121,11 @@ struct PhaseResult {
     uint64_t unmeasured_rpcs = 0;  ///< Completions outside the window (ramp, warm-up, drain).
     uint64_t stale = 0;            ///< Responses of an earlier phase (ignored).
     uint32_t max_in_flight = 0;
+    /** Open loop: RPCs in flight plus arrivals waiting to be sent, at the measured window's
+     *  middle and end. A queue that grows across the second half is not served at the rate
+     *  it arrives, however bounded the window's latencies still look. */
+    uint64_t queued_mid = 0;
+    uint64_t queued_end = 0;
     // --- closed loop: the ramp-up that came before the window ---
     uint32_t ramp_target = 0;   ///< RPCs to get in flight.
     uint32_t ramp_reached = 0;  ///< RPCs in flight when the ramp ended.

@@ -113,6 +113,18 @@ void PhaseRun::account(bool work, uint64_t now) {
     last_ = now;
 }
 
+void PhaseRun::sample_queue(uint64_t now, uint64_t backlog) noexcept {
+    if (w1_ == UINT64_MAX || w1_ <= w0_) return;
+    if (!seen_mid_ && now >= w0_ + (w1_ - w0_) / 2) {
+        seen_mid_ = true;
+        r_.queued_mid = in_flight_ + backlog;
+    }
+    if (!seen_end_ && now >= w1_) {
+        seen_end_ = true;
+        r_.queued_end = in_flight_ + backlog;
+    }
+}
+
 void PhaseRun::progress(uint64_t now, uint64_t backlog) {
     if (!spec_.progress || now < next_progress_) return;
     next_progress_ += hz_;

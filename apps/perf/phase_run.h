@@ -37,6 +37,8 @@ class PhaseRun {
     /** Counts the cycles of one loop iteration that ended at `now` (busy if `work`), and the
      *  packet counter at the window's edges. */
     void account(bool work, uint64_t now);
+    /** Records in flight + `backlog` at the window's middle and end (PhaseResult::queued_*). */
+    void sample_queue(uint64_t now, uint64_t backlog) noexcept;
     /** A progress line to stderr once a second, if the spec asks for it. */
     void progress(uint64_t now, uint64_t backlog);
     /** Ends the phase: every RPC still in flight is aborted and counted unfinished; fills
@@ -68,6 +70,7 @@ class PhaseRun {
     uint64_t last_measured_done_ = 0;  ///< TSC of the last measured completion.
     uint64_t packets_at_w0_ = 0, packets_at_w1_ = 0;
     bool seen_w0_ = false, seen_w1_ = false;
+    bool seen_mid_ = false, seen_end_ = false;
     uint64_t next_progress_ = 0;
 };
 

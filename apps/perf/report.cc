@@ -47,7 +47,8 @@ void print_phase_json(FILE *out, const PhaseResult &p) {
             "\"rpcs\": %lu, \"errors\": %lu, \"verified\": %lu, \"verify_failures\": %lu, "
             "\"overload_skips\": %lu, \"skipped\": %lu, \"unfinished\": %lu, "
             "\"backlog_max\": %lu, \"backlog_cap\": %lu, \"cap_waits\": %lu, "
-            "\"max_in_flight\": %u, \"unmeasured_rpcs\": %lu, \"stale\": %lu, "
+            "\"max_in_flight\": %u, \"queued_mid\": %lu, \"queued_end\": %lu, "
+            "\"unmeasured_rpcs\": %lu, \"stale\": %lu, "
             "\"window_s\": %.3f, \"elapsed_s\": %.3f, \"warmup_s\": %.3f, "
             "\"rpc_per_s\": %.1f, \"goodput_gbps\": %.4f, \"cycles_per_rpc\": %.1f, "
             "\"busy_cycles_per_rpc\": %.1f, \"packets\": %lu, \"busy_cycles_per_packet\": %.1f",
@@ -55,8 +56,8 @@ void print_phase_json(FILE *out, const PhaseResult &p) {
             p.open_loop ? "scheduled arrival" : "first send attempt", p.outstanding, p.rate_rps,
             p.arrivals, p.rpcs, p.errors(), p.verified, p.verify_failures, p.overload_skips,
             p.overload_skips, p.unfinished, p.backlog_max, p.backlog_cap, p.cap_waits,
-            p.max_in_flight, p.unmeasured_rpcs, p.stale, p.window_s, p.elapsed_s, p.warmup_s,
-            rate(p), gbps(p), cycles_per(p.total_cycles, served(p)),
+            p.max_in_flight, p.queued_mid, p.queued_end, p.unmeasured_rpcs, p.stale, p.window_s,
+            p.elapsed_s, p.warmup_s, rate(p), gbps(p), cycles_per(p.total_cycles, served(p)),
             cycles_per(p.busy_cycles, served(p)), p.packets, cycles_per(p.busy_cycles, p.packets));
     fprintf(out, ", \"send_errors\": ");
     p.send_errors.print_json(out);
@@ -104,10 +105,12 @@ void print_capacity_json(FILE *out, const CapacityResult &c) {
         fprintf(out,
                 "%s{\"offered_rps\": %.1f, \"arrivals_rps\": %.1f, \"achieved_rps\": %.1f, "
                 "\"p99_us\": %.3f, \"errors\": %lu, \"skipped\": %lu, \"unfinished\": %lu, "
+                "\"queued_mid\": %lu, \"queued_end\": %lu, "
                 "\"pass\": %s, \"why\": \"%s\", \"settle_s\": %.3f, \"host_back\": %s}",
                 i ? ", " : "", p.offered_rps, p.arrivals_rps, p.achieved_rps, us(p.p99_ns),
-                p.errors, p.skips, p.unfinished, p.pass ? "true" : "false", p.why.c_str(),
-                p.settle_s, p.recovered ? "true" : "false");
+                p.errors, p.skips, p.unfinished, p.queued_mid, p.queued_end,
+                p.pass ? "true" : "false", p.why.c_str(), p.settle_s,
+                p.recovered ? "true" : "false");
     }
     fprintf(out, "]}");
 }

@@ -211,6 +211,20 @@ def open_loop_latency_counts_from_scheduled_arrival():
 
 
 @case
+def open_loop_reports_a_queue_that_grows():
+    # 1 M arrivals/s against 4 in flight and room for all of them: the queue (in flight plus
+    # waiting) at the window's end is about twice what it was at its middle. The knee search
+    # fails a probe whose queue grows like this (tests/apps/perf_analysis_test.cc).
+    out = run(["--workload=100", "--rate=1000000", "--outstanding=4", "--duration=0.2",
+               "--warmup=0", "--drain=0", "--backlog=1000000", "--json"])
+    assert out.returncode == 0, out.stderr[-800:]
+    p = json.loads(out.stdout)["phases"][0]
+    assert p["queued_mid"] > 20000, p["queued_mid"]
+    assert 1.5 * p["queued_mid"] < p["queued_end"] < 2.5 * p["queued_mid"], \
+        (p["queued_mid"], p["queued_end"])
+
+
+@case
 def open_loop_without_cap_uses_the_engine_capacity():
     # No --outstanding: the in-flight cap is what the engine's RPC table holds (two engine
     # RPCs per echo in one process), not a hidden constant.

@@ -110,6 +110,31 @@ TEST(KneeCriteria, PassOnlyWithBoundedP99AndNothingLost) {
     EXPECT_FALSE(judge_probe(PhaseResult{}, 1000, unloaded, cfg).pass);  // nothing completed
 }
 
+// A probe sliding into backlog: every latency bounded and everything served, but the queue
+// grows across the second half. 20,000 arrivals: the bound is 1 % of 10,000 plus 16 = 116.
+TEST(KneeCriteria, FailsWhenTheQueueGrowsAcrossTheSecondHalf) {
+    CapacityConfig cfg;
+    const uint64_t unloaded = 10'000;
+    PhaseResult steady = probe_result(20'000, 50'000);
+    steady.queued_mid = 40;
+    steady.queued_end = 150;  // noise: 110 more, within the bound
+    EXPECT_TRUE(judge_probe(steady, 20'000, unloaded, cfg).pass);
+    steady.queued_end = 20;  // a queue that shrinks is fine too
+    EXPECT_TRUE(judge_probe(steady, 20'000, unloaded, cfg).pass);
+
+    PhaseResult sliding = probe_result(20'000, 50'000);
+    sliding.queued_mid = 96;
+    sliding.queued_end = 494;  // W4 at 18.7 k RPC/s, seconds 2 and 3 of a run
+    CapacityProbe p = judge_probe(sliding, 20'000, unloaded, cfg);
+    EXPECT_FALSE(p.pass);
+    EXPECT_NE(p.why.find("queue grew from 96 to 494"), std::string::npos) << p.why;
+    EXPECT_EQ(p.queued_mid, 96u);
+    EXPECT_EQ(p.queued_end, 494u);
+
+    cfg.max_growth = 0.05;  // --knee_max_growth: 5 % of 10,000 plus 16 = 516
+    EXPECT_TRUE(judge_probe(sliding, 20'000, unloaded, cfg).pass);
+}
+
 // A made-up overload step: an arrival every 100 us for 850 ms (300 before, 50 step, 500
 // after); latency 10 us, except `slow_from`..`slow_until` (ms), where it is 1 ms.
 ArrivalLog step_log(double slow_from_ms, double slow_until_ms, uint32_t length = 100) {
