@@ -4,6 +4,10 @@
 # that the machine's drift hits both families alike. Each repetition runs four clients: RTT
 # with one RPC outstanding and RPC/s with 32 outstanding, per family. Prints one line per run
 # and the min / median / max of each series; the JSON of every run stays in <out>.
+# Then the paired RTT: per repetition one bench_family_rtt run against one dual-stack server,
+# the two families alternating RPC by RPC, so that both see the same moment of the machine
+# (separate runs fall in one of two RTT modes ~1.5 us apart, which decides a median of
+# medians). Prints each run's ratio of medians and per-pair difference, and their spread.
 #
 # Usage: apps/bench/ipv6_ab.sh [--build DIR] [--repeat N] [--seconds S] [--out DIR]
 #   defaults: --build build-release --repeat 5 --seconds 5 --out /tmp/homa-ipv6-ab
@@ -20,7 +24,10 @@ while [ $# -gt 0 ]; do
     esac
 done
 PERF=$BUILD/apps/homa-perf
-[ -x "$PERF" ] || { echo "no $PERF: build it first (meson setup $BUILD --buildtype=release)" >&2; exit 1; }
+PAIRED=$BUILD/apps/bench_family_rtt
+for b in "$PERF" "$PAIRED"; do
+    [ -x "$b" ] || { echo "no $b: build it first (meson setup $BUILD --buildtype=release)" >&2; exit 1; }
+done
 mkdir -p "$OUT"
 SOCK=/tmp/homa-ipv6-ab-$$.sock
 TAG=ipv6ab$$
@@ -66,6 +73,25 @@ for rep in $(seq 1 "$REPEAT"); do
              "rpc_per_s $(field "$OUT/${fam}_rate_$rep.json" rate)"
     done
 done
+# paired <rep>: bench_family_rtt against a server on both families.
+paired() {
+    rm -f "$SOCK"
+    # shellcheck disable=SC2046
+    "$PERF" $(eal 0@1) --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
+        --role=server --local_ip=10.0.0.1,fd00::1 --duration=0 > "$OUT/paired_$1.server.log" 2>&1 &
+    SRV=$!
+    for _ in $(seq 1 100); do grep -qs "serving echo" "$OUT/paired_$1.server.log" && break; sleep 0.1; done
+    # shellcheck disable=SC2046
+    timeout -k 10 -s INT $((SECS + 60)) "$PAIRED" $(eal 0@0) \
+        --vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no -- \
+        --local=10.0.0.2,fd00::2 --v4=10.0.0.1:99 --v6='[fd00::1]:99' --seconds="$SECS" \
+        > "$OUT/paired_$1.txt" 2> "$OUT/paired_$1.log" || echo "  paired $1: exited $?" >&2
+    kill -INT "$SRV" 2>/dev/null || true
+    wait "$SRV" 2>/dev/null || true
+    SRV=
+    grep -h "ratio\|IPv6 p50" "$OUT/paired_$1.txt" | sed "s/^/paired run $1: /"
+}
+for rep in $(seq 1 "$REPEAT"); do paired "$rep"; done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$OUT" "$REPEAT" <<'EOF'
 import json, statistics, sys
@@ -89,4 +115,21 @@ for kind, label in (("rtt", "100 B RTT p50 (us), 1 outstanding"), ("rate", "100 
         print(f"{label} {fam}: min {min(v):.1f} median {med[fam]:.1f} max {max(v):.1f} ({len(v)} runs)")
     if len(med) == 2:
         print(f"{label}: IPv6 median / IPv4 median = {med['v6'] / med['v4']:.3f}")
+import re
+ratios, diffs = [], []
+for r in range(1, n + 1):
+    try:
+        m = re.search(r"= ([0-9.]+); median per-pair difference \(IPv6 - IPv4\) (-?[0-9.]+) us",
+                      open(f"{out}/paired_{r}.txt").read())
+    except OSError:
+        m = None
+    if m:
+        ratios.append(float(m.group(1)))
+        diffs.append(float(m.group(2)))
+if ratios:
+    print(f"paired RTT (IPv6 p50 / IPv4 p50 per run): min {min(ratios):.3f} "
+          f"median {statistics.median(ratios):.3f} max {max(ratios):.3f} ({len(ratios)} runs); "
+          f"per-pair difference median {statistics.median(diffs):.3f} us")
+else:
+    print("paired RTT: no runs")
 EOF
