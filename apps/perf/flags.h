@@ -54,6 +54,7 @@ DECLARE_uint32(short_bytes);
 DECLARE_uint32(pool_mb);
 DECLARE_uint32(rx_burst);
 DECLARE_uint32(rx_budget_bursts);
+DECLARE_uint32(tx_data_budget);
 DECLARE_uint32(mtu);
 DECLARE_uint32(max_rpcs);
 DECLARE_uint64(max_peer_server_rpcs);

@@ -182,9 +182,11 @@ int run(int argc, char **argv) {
         return fail("bad engine knob: " + error);
     }
     if (FLAGS_rx_burst == 0 || FLAGS_rx_burst > 64 || FLAGS_rx_budget_bursts == 0 ||
-        FLAGS_rx_budget_bursts > 1024) {
-        return fail("--rx_burst must be 1-64 and --rx_budget_bursts 1-1024");
+        FLAGS_rx_budget_bursts > 1024 || FLAGS_tx_data_budget == 0 || FLAGS_tx_data_budget > 4096) {
+        return fail(
+            "--rx_burst must be 1-64, --rx_budget_bursts 1-1024 and --tx_data_budget 1-4096");
     }
+    ho.worker.tx_data_budget = FLAGS_tx_data_budget;
     ho.worker.burst = static_cast<uint16_t>(FLAGS_rx_burst);
     ho.worker.rx_budget_bursts = static_cast<uint16_t>(FLAGS_rx_budget_bursts);
     ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;
