@@ -203,10 +203,12 @@ uint32_t receive(Worker::Impl &w) {
         // Drain before timers and TX run (up to the budget), so that packets already waiting
         // in our ring are never mistaken for a peer's silence.
         uint16_t got = want;
+        const uint64_t until = w.cfg.rx_budget_cycles ? w.tsc + w.cfg.rx_budget_cycles : 0;
         for (uint16_t b = 0; b < w.cfg.rx_budget_bursts && got == want; ++b) {
             got = rte_eth_rx_burst(w.cfg.port_id, w.cfg.queue_id, burst, want);
             if (got) HOMA_TT(w.tt, "rx burst %u of %u", got, want);
             n += handle_burst(w, burst, got, false);
+            if (until != 0 && got == want && rte_get_tsc_cycles() >= until) break;
         }
         if (got == want) {
             HOMA_TT(w.tt, "rx budget of %u bursts spent: backlog", w.cfg.rx_budget_bursts);

@@ -354,7 +354,7 @@ def overload_step_prints_recovery_and_errors():
 def engine_knob_flags_are_accepted():
     out = run(["--workload=100", "--outstanding=4", "--duration=0.2", "--max_peer_server_rpcs=8192",
                "--max_peer_unacked=2048", "--knobs=resend_ticks=8,timeout_ticks=200", "--rx_burst=8",
-               "--rx_budget_bursts=2", "--tx_data_budget=16", "--json"])
+               "--rx_budget_bursts=2", "--tx_data_budget=16", "--rx_budget_us=4", "--json"])
     assert out.returncode == 0, out.stderr[-800:]
     sane(out, want_verified=False)
 
@@ -373,6 +373,7 @@ def bad_flags_fail_clearly():
            (["--rx_burst=65"], "--rx_burst must be 1-64"),
            (["--rx_budget_bursts=0"], "--rx_budget_bursts 1-1024"),
            (["--tx_data_budget=5000"], "--tx_data_budget 1-4096"),
+           (["--rx_budget_us=-1"], "--rx_budget_us must be 0-1000000"),
            (["--server_port=40000"], "--server_port"),
            (["--local_ip=10.0.0"], "--local_ip"),
            (["--role=client"], "--server_ip"),

@@ -91,6 +91,12 @@ struct WorkerConfig {
      *  the budget ends with the ring still delivering full bursts, the engine is told
      *  (Engine::note_backlog) and that tick does not count as silence. */
     uint16_t rx_budget_bursts = 8;
+    /** If not 0, RX also stops after the first burst that ends this many TSC cycles after
+     *  the poll began, however many bursts the budget still allows: a poll of bulk frames then
+     *  lasts about this long, and short messages waiting behind it (their next hop is the
+     *  engine's TX or the application) wait no longer, while cheap small frames still fill a
+     *  poll's bursts. A budget ended early counts as backlog like a spent one. */
+    uint64_t rx_budget_cycles = 0;
     /** DATA packets the engine may hand out per poll while the port takes everything; when
      *  the port leaves frames behind, the engine gets only the room left, so unsent data stays
      *  in its SRPT order instead of in a queue it cannot see. */

@@ -1,0 +1,102 @@
+// A worker on its link for tests that feed frames in and read frames out: a net_ring port
+// whose RX ring the test fills and whose TX ring it drains (worker_frames_test,
+// worker_rx_budget_test). Threading: the test's thread polls the workers. Errors: construction
+// failures go to `error` (and gtest); inject and take assert.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_ring.h>
+
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tests/dataplane/host_harness.h"
+
+namespace homa::test {
+
+using Bytes = std::vector<uint8_t>;
+
+inline constexpr uint32_t kOurIp = 0x0A000002, kPeerIp = 0x0A000001;
+inline constexpr dp::MacAddr kPeerMac = {0x3a, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f};
+
+inline Bytes hex(const std::string &s) {
+    Bytes out;
+    for (size_t i = 0; i + 1 < s.size(); i += 2) {
+        out.push_back(static_cast<uint8_t>(std::stoi(s.substr(i, 2), nullptr, 16)));
+    }
+    return out;
+}
+
+inline std::string hex_mac(const dp::MacAddr &m) {
+    char s[13];
+    snprintf(s, sizeof(s), "%02x%02x%02x%02x%02x%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    return s;
+}
+
+// One worker on a net_ring port whose RX ring the test fills and whose TX ring it drains.
+class Wire {
+  public:
+    explicit Wire(const std::string &name,
+                  const std::function<void(dp::WorkerConfig &)> &tweak = {}, uint16_t workers = 1) {
+        unsigned socket = rte_socket_id();
+        in_ = rte_ring_create((name + "_in").c_str(), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        out_ =
+            rte_ring_create((name + "_out").c_str(), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        EXPECT_NE(in_, nullptr);
+        EXPECT_NE(out_, nullptr);
+        // One RX queue; a TX queue per worker, all into the one ring the test drains (the
+        // test polls the workers from one thread, so the single-producer ring is safe).
+        std::vector<rte_ring *> tx(workers, out_);
+        int port = rte_eth_from_rings(name.c_str(), &in_, 1, tx.data(), workers, socket);
+        EXPECT_GE(port, 0);
+        mp_ = rte_pktmbuf_pool_create((name + "_mb").c_str(), 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                      static_cast<int>(socket));
+        EXPECT_NE(mp_, nullptr);
+        error =
+            host.build(name, static_cast<uint16_t>(port), kOurIp, workers, mp_, 8u << 20, tweak);
+        mac = host.info.mac;
+    }
+    dp::Worker &worker() { return *host.workers[0]; }
+    /** Frames injected that no worker has read yet. */
+    unsigned pending_rx() const { return rte_ring_count(in_); }
+
+    void inject(const Bytes &frame) {
+        rte_mbuf *m = rte_pktmbuf_alloc(mp_);
+        ASSERT_NE(m, nullptr);
+        auto *p =
+            reinterpret_cast<uint8_t *>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())));
+        std::copy(frame.begin(), frame.end(), p);
+        ASSERT_EQ(rte_ring_enqueue(in_, m), 0);
+    }
+    /** Polls `polls` times, then returns every frame the worker sent, linearized. */
+    std::vector<Bytes> take(int polls = 3) {
+        for (int i = 0; i < polls; ++i) {
+            for (auto *w : host.workers) w->poll();
+        }
+        std::vector<Bytes> frames;
+        void *obj;
+        while (rte_ring_dequeue(out_, &obj) == 0) {
+            auto *m = static_cast<rte_mbuf *>(obj);
+            Bytes b(rte_pktmbuf_pkt_len(m));
+            const void *d = rte_pktmbuf_read(m, 0, static_cast<uint32_t>(b.size()), b.data());
+            if (d != b.data()) memcpy(b.data(), d, b.size());
+            frames.push_back(std::move(b));
+            rte_pktmbuf_free(m);
+        }
+        return frames;
+    }
+
+    std::string error;
+    dp::MacAddr mac{};
+    TestHost host;
+
+  private:
+    rte_ring *in_ = nullptr, *out_ = nullptr;
+    rte_mempool *mp_ = nullptr;
+};
+
+}  // namespace homa::test
