@@ -141,6 +141,9 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
     w.iova_is_va = rte_eal_iova_mode() == RTE_IOVA_VA;
     w.tsc_base = rte_get_tsc_cycles();
     w.ns_mult = (uint64_t{1'000'000'000} << 32) / rte_get_tsc_hz();
+    w.rx_budget_cycles = static_cast<uint64_t>(
+        (static_cast<__uint128_t>(config.rx_budget_ns) * rte_get_tsc_hz()) / 1'000'000'000u);
+    if (config.rx_budget_ns != 0 && w.rx_budget_cycles == 0) w.rx_budget_cycles = 1;
     read_clock_ns(w);
     return std::unique_ptr<Worker>(new Worker(std::move(impl)));
 }

@@ -93,7 +93,8 @@ struct Worker::Impl {
     std::array<wire::PacketView, 64> rx_views;
     std::unique_ptr<TxFaults> faults;  ///< Only when cfg.faults is enabled.
     uint64_t tsc_base = 0;
-    uint64_t ns_mult = 0;  ///< ns = (tsc - tsc_base) * ns_mult >> 32.
+    uint64_t ns_mult = 0;           ///< ns = (tsc - tsc_base) * ns_mult >> 32.
+    uint64_t rx_budget_cycles = 0;  ///< WorkerConfig::rx_budget_ns in TSC cycles (0: none).
     uint64_t now_ns = 0;
     uint64_t tsc = 0;  ///< TSC at the last clock read.
     MemsegCache memseg_cache;

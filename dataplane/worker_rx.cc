@@ -203,7 +203,7 @@ uint32_t receive(Worker::Impl &w) {
         // Drain before timers and TX run (up to the budget), so that packets already waiting
         // in our ring are never mistaken for a peer's silence.
         uint16_t got = want;
-        const uint64_t until = w.cfg.rx_budget_cycles ? w.tsc + w.cfg.rx_budget_cycles : 0;
+        const uint64_t until = w.rx_budget_cycles ? w.tsc + w.rx_budget_cycles : 0;
         for (uint16_t b = 0; b < w.cfg.rx_budget_bursts && got == want; ++b) {
             got = rte_eth_rx_burst(w.cfg.port_id, w.cfg.queue_id, burst, want);
             if (got) HOMA_TT(w.tt, "rx burst %u of %u", got, want);

@@ -86,9 +86,10 @@ DEFINE_uint32(pool_mb, 256, "bpage pool size in MiB");
 DEFINE_uint32(mtu, 1500, "IP MTU");
 DEFINE_uint32(rx_burst, 32, "worker: frames per RX burst (1-64)");
 DEFINE_uint32(rx_budget_bursts, 8, "worker: RX bursts a poll reads before timers and TX run");
-DEFINE_uint32(tx_data_budget, 64, "worker: DATA packets the engine may hand out per poll");
-DEFINE_double(rx_budget_us, 0,
-              "worker: RX stops after the burst that ends this long into a poll (0: no limit)");
+DEFINE_uint32(tx_data_budget, 16, "worker: DATA packets the engine may hand out per poll");
+DEFINE_double(
+    rx_budget_us, 3,
+    "worker: RX stops after the full burst that ends this long into a poll (0: no limit)");
 DEFINE_uint32(max_rpcs, 0,
               "engine capacity: live RPCs (0: enough for --outstanding, at least "
               "65,536; both roles in one process need two per RPC)");

@@ -190,8 +190,7 @@ int run(int argc, char **argv) {
     if (!(FLAGS_rx_budget_us >= 0 && FLAGS_rx_budget_us <= 1e6)) {
         return fail("--rx_budget_us must be 0-1000000");
     }
-    ho.worker.rx_budget_cycles =
-        static_cast<uint64_t>(FLAGS_rx_budget_us * double(rte_get_tsc_hz()) / 1e6);
+    ho.worker.rx_budget_ns = static_cast<uint64_t>(FLAGS_rx_budget_us * 1e3);
     ho.worker.burst = static_cast<uint16_t>(FLAGS_rx_burst);
     ho.worker.rx_budget_bursts = static_cast<uint16_t>(FLAGS_rx_budget_bursts);
     ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;

@@ -1,5 +1,5 @@
 // How much a worker's poll reads from its RX queue: at most rx_budget_bursts bursts, stopping
-// at the first short one, and (with rx_budget_cycles) after the first full burst that ends past
+// at the first short one, and (with rx_budget_ns) after the first full burst that ends past
 // the time budget; a budget that ends with the queue still delivering is counted as backlog
 // (WorkerStats::rx_backlog_polls), which keeps that tick from counting as a peer's silence.
 #include <gtest/gtest.h>
@@ -28,6 +28,7 @@ TEST(WorkerRxBudget, APollReadsAtMostItsBurstsAndCountsTheRestAsBacklog) {
     Wire wire("rxb1", [](dp::WorkerConfig &c) {
         c.burst = 4;
         c.rx_budget_bursts = 3;
+        c.rx_budget_ns = 0;  // bursts alone
     });
     ASSERT_EQ(wire.error, "");
     inject(wire, 50);
@@ -42,6 +43,7 @@ TEST(WorkerRxBudget, AShortBurstEndsThePollWithoutBacklog) {
     Wire wire("rxb2", [](dp::WorkerConfig &c) {
         c.burst = 4;
         c.rx_budget_bursts = 3;
+        c.rx_budget_ns = 0;  // bursts alone
     });
     ASSERT_EQ(wire.error, "");
     inject(wire, 6);  // a full burst of 4, then a short one of 2
@@ -55,7 +57,7 @@ TEST(WorkerRxBudget, ATimeBudgetEndsThePollAfterTheBurstThatPassesIt) {
     Wire wire("rxb3", [](dp::WorkerConfig &c) {
         c.burst = 4;
         c.rx_budget_bursts = 3;
-        c.rx_budget_cycles = 1;
+        c.rx_budget_ns = 1;
     });
     ASSERT_EQ(wire.error, "");
     inject(wire, 50);
@@ -66,7 +68,7 @@ TEST(WorkerRxBudget, ATimeBudgetEndsThePollAfterTheBurstThatPassesIt) {
     Wire roomy("rxb4", [](dp::WorkerConfig &c) {
         c.burst = 4;
         c.rx_budget_bursts = 3;
-        c.rx_budget_cycles = uint64_t{1} << 40;
+        c.rx_budget_ns = uint64_t{1} << 40;
     });
     ASSERT_EQ(roomy.error, "");
     inject(roomy, 50);

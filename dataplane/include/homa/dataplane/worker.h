@@ -91,16 +91,19 @@ struct WorkerConfig {
      *  the budget ends with the ring still delivering full bursts, the engine is told
      *  (Engine::note_backlog) and that tick does not count as silence. */
     uint16_t rx_budget_bursts = 8;
-    /** If not 0, RX also stops after the first burst that ends this many TSC cycles after
-     *  the poll began, however many bursts the budget still allows: a poll of bulk frames then
-     *  lasts about this long, and short messages waiting behind it (their next hop is the
-     *  engine's TX or the application) wait no longer, while cheap small frames still fill a
-     *  poll's bursts. A budget ended early counts as backlog like a spent one. */
-    uint64_t rx_budget_cycles = 0;
+    /** If not 0, RX also stops after the first full burst that ends this many ns after the
+     *  poll began, however many bursts rx_budget_bursts still allows: a poll of bulk frames
+     *  then lasts about this long, so short messages behind it (their next hop is the engine's
+     *  TX or the application) wait no longer, while cheap small frames still fill a poll's
+     *  bursts. A budget ended early counts as backlog like a spent one. With tx_data_budget 16
+     *  this halved W4's short-message p50 slowdown at 80 % load over memif (11.8 to 5.1,
+     *  medians of 4 alternating pairs) at the same 100 B echo rate and 1 MB goodput (issue 12,
+     *  docs/perf.md). */
+    uint64_t rx_budget_ns = 3'000;
     /** DATA packets the engine may hand out per poll while the port takes everything; when
      *  the port leaves frames behind, the engine gets only the room left, so unsent data stays
      *  in its SRPT order instead of in a queue it cannot see. */
-    uint16_t tx_data_budget = 64;
+    uint16_t tx_data_budget = 16;
     uint32_t copy_below = 256;  ///< Payloads shorter than this are copied, not attached.
     uint32_t max_zero_copy_sends = 1u << 16;  ///< Outgoing messages tracked at once.
     /** Count TSC cycles per stage of poll() (WorkerStats::cycles_*). Costs three extra TSC
