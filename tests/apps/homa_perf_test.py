@@ -326,12 +326,15 @@ def load_pcts_run_at_shares_of_a_given_capacity():
 
 @case
 def overload_step_prints_recovery_and_errors():
-    # Step to 50 x the stated capacity (50,000 arrivals in 50 ms) with at most 4 RPCs in
-    # flight: the step's arrivals queue in the backlog, and their latency (from the scheduled
-    # arrival) is the queue's length in time, tens of milliseconds at least. Timed from the
-    # send, the 4 in flight would look as fast as ever: no peak, and "recovered" at once.
+    # Step to 50 x the stated capacity (50,000 arrivals in 50 ms) with one RPC in flight: the
+    # step's arrivals queue in the backlog, and their latency (from the scheduled arrival) is
+    # the queue's length in time: one RPC at a time serves at most ~0.7 M/s even in a release
+    # build on a quiet machine (1.5 us RTT), so at least ~16,000 are still queued when the step
+    # ends, 25 ms of queue. Timed from the send, the one in flight would look as fast as ever:
+    # no peak, and "recovered" at once. (With 4 in flight a release build drained the step in
+    # about 40 ms, and a 50 ms bar failed on speed alone.)
     flags = ["--workload=100", "--capacity_rps=20000", "--overload_step", "--step_pct=5000",
-             "--outstanding=4", "--step_before=0.15", "--step_after=0.3"]
+             "--outstanding=1", "--step_before=0.15", "--step_after=0.3"]
     out = run(flags + ["--json"])
     assert out.returncode == 0, out.stderr[-800:]
     o = json.loads(out.stdout)["overload_step"]
@@ -342,8 +345,8 @@ def overload_step_prints_recovery_and_errors():
     assert {"ETIMEDOUT", "ENOMEM", "ENOBUFS", "EIO"} <= set(o["phase"]["response_errors"])
     assert o["phase"]["arrivals"] > 40000, o["phase"]["arrivals"]  # ~1,500 + 50,000 + 3,000
     peak = max(float("inf") if p is None else p for _, p in o["series"])
-    assert peak > 50_000, f"worst window p99 {peak} us: the step's queue does not show"
-    assert o["recovery_ms"] is None or o["recovery_ms"] > 50, o["recovery_ms"]
+    assert peak > 20_000, f"worst window p99 {peak} us: the step's queue does not show"
+    assert o["recovery_ms"] is None or o["recovery_ms"] > 20, o["recovery_ms"]
     assert o["recovered"] == (o["recovery_ms"] is not None)
     out = run(flags + ["--step_pct=200"])
     assert "overload step (100B)" in out.stdout and "recovery:" in out.stdout, out.stdout[-800:]
