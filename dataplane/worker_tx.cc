@@ -148,10 +148,9 @@ void address(Worker::Impl &w, const TxPacket &p, L2L3 &h) {
         reinterpret_cast<const wire::CommonHeader *>(p.header)->sender_id.get());
 }
 
-// Builds one frame in `m` (an mbuf fresh from the pool, or nullptr to take one here);
-// returns nullptr (counted) if no mbuf was available.
-rte_mbuf *build_frame(Worker::Impl &w, const TxPacket &p, bool local, rte_mbuf *m) {
-    if (m == nullptr) m = rte_pktmbuf_alloc(w.cfg.mbuf_pool);
+// Builds one frame; returns nullptr (counted) if no mbuf was available.
+rte_mbuf *build_frame(Worker::Impl &w, const TxPacket &p, bool local) {
+    rte_mbuf *m = rte_pktmbuf_alloc(w.cfg.mbuf_pool);
     if (m == nullptr) {
         ++w.stats.tx_no_mbuf;
         return nullptr;
@@ -280,23 +279,9 @@ uint32_t build_and_send(Worker::Impl &w) {
     auto packets = w.engine.tx_packets();
     size_t first_new = w.tx_batch.size();
     uint32_t lost = 0;
-    // The frames' first mbufs are taken kAllocBurst at a time: one pass through the mempool
-    // cache instead of one per frame. A pool that cannot give a whole burst is low: the rest
-    // of this poll's frames take theirs one at a time (those left without are counted).
-    constexpr uint32_t kAllocBurst = 32;
-    rte_mbuf *fresh[kAllocBurst];
-    uint32_t have = 0, used = 0;
-    bool pool_low = false;
-    for (size_t i = 0; i < packets.size(); ++i) {
-        const TxPacket &p = packets[i];
-        if (used == have && !pool_low) {
-            auto want = static_cast<uint32_t>(std::min<size_t>(kAllocBurst, packets.size() - i));
-            pool_low = rte_pktmbuf_alloc_bulk(w.cfg.mbuf_pool, fresh, want) != 0;
-            have = pool_low ? 0 : want;
-            used = 0;
-        }
+    for (const TxPacket &p : packets) {
         bool local = is_local(w, p.dst_ip);
-        rte_mbuf *m = build_frame(w, p, local, used < have ? fresh[used++] : nullptr);
+        rte_mbuf *m = build_frame(w, p, local);
         if (m == nullptr) {
             ++lost;
             continue;
