@@ -89,6 +89,12 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
     if (!impl->engine.ok())
         return fail(std::string("worker: engine config: ") + impl->engine.error());
     Impl &w = *impl;
+    wire::FrameAddr shared;
+    shared.src_mac = config.local_mac;
+    shared.dst_mac = config.local_mac;  // send_to_next_hop writes the next hop's
+    shared.vlan_id = config.vlan_id;
+    shared.src_ip = config.engine.local_ip;
+    if (!w.ipv4_template.build(shared)) return fail("worker: cannot build the IPv4 header");
 
     w.slots.resize(config.max_zero_copy_sends);
     for (uint32_t i = config.max_zero_copy_sends; i-- > 0;) {

@@ -23,6 +23,7 @@
 
 #include "homa/dataplane/worker.h"
 #include "homa/mem/bpage_pool.h"
+#include "homa/proto/frame_template.h"
 
 namespace homa::dp {
 
@@ -100,6 +101,9 @@ struct Worker::Impl {
     MemsegCache memseg_cache;
     bool iova_is_va = false;  ///< rte_eal_iova_mode() == RTE_IOVA_VA
     uint16_t ip_id = 0;
+    /// Ethernet + IPv4 headers of every IPv4 frame we send (source MAC, VLAN, local_ip),
+    /// patched per frame (worker_tx.cc); the destination MAC is set per next hop.
+    wire::Ipv4FrameTemplate ipv4_template;
     MessagePort *cmd_port = nullptr;  ///< attach_command_port(); nullptr: none.
     CommandHandler cmd_handler = nullptr;
     void *cmd_ctx = nullptr;

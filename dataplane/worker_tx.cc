@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "homa/proto/encode.h"
+#include "homa/proto/frame_template.h"
 #include "worker_impl.h"
 
 namespace homa::dp {
@@ -111,30 +112,28 @@ uint64_t iova_of(const SendSlot &slot, const uint8_t *p) {
     return RTE_BAD_IOVA;
 }
 
-// The Ethernet and IP headers of a packet, either family. The destination MAC of a frame
-// leaving the host is set by send_to_next_hop.
+// The Ethernet and IP headers of a packet, either family: IPv4 from the worker's template
+// (patched per packet), IPv6 encoded in full. The destination MAC of a frame leaving the host
+// is set by send_to_next_hop.
 struct L2L3 {
-    bool ipv4;
-    wire::FrameAddr a4;
+    const wire::Ipv4FrameTemplate *v4 = nullptr;  ///< Set for IPv4.
+    uint32_t dst_ip = 0;
+    uint8_t priority = 0;
+    uint16_t ip_id = 0;
     wire::FrameAddr6 a6;
-    size_t size() const noexcept { return ipv4 ? wire::l2l3_size(a4) : wire::l2l3_size(a6); }
+    size_t size() const noexcept { return v4 ? v4->size() : wire::l2l3_size(a6); }
     size_t encode(std::span<uint8_t> out, size_t homa_bytes) const noexcept {
-        return ipv4 ? wire::encode_l2l3(out, a4, homa_bytes)
-                    : wire::encode_l2l3(out, a6, homa_bytes);
+        return v4 ? v4->write(out, dst_ip, priority, ip_id, homa_bytes)
+                  : wire::encode_l2l3(out, a6, homa_bytes);
     }
 };
 
 void address(Worker::Impl &w, const TxPacket &p, L2L3 &h) {
-    h.ipv4 = p.dst_ip.is_ipv4();
-    if (h.ipv4) {
-        wire::FrameAddr &a = h.a4;
-        a.src_mac = w.cfg.local_mac;
-        a.dst_mac = w.cfg.local_mac;
-        a.vlan_id = w.cfg.vlan_id;
-        a.src_ip = w.cfg.engine.local_ip;
-        a.dst_ip = p.dst_ip.ipv4();
-        a.priority = p.priority;
-        a.ip_id = w.ip_id++;
+    if (p.dst_ip.is_ipv4()) {
+        h.v4 = &w.ipv4_template;
+        h.dst_ip = p.dst_ip.ipv4();
+        h.priority = p.priority;
+        h.ip_id = w.ip_id++;
         return;
     }
     wire::FrameAddr6 &a = h.a6;

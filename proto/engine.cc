@@ -447,16 +447,23 @@ int Engine::recv(SocketId sid, uint32_t flags, uint64_t id, Message *out) {
     if (idx == kNil) return -EAGAIN;
     ready_remove(*list, s, idx);
     Rpc &r = s.rpcs[idx];
-    *out = Message{};
+    // Every field written once, the unused offsets zeroed as `Message{}` would: assigning a
+    // fresh Message first compiled to a `rep stos` of 112 bytes, 27 % of recv's cycles in a
+    // 100 B echo (two recvs per RPC).
     out->id = r.key.id;
     out->cookie = r.cookie;
     out->peer = {s.peers[r.peer].ip, r.peer_port};
     out->error = r.error;
     out->length = r.error ? 0 : r.in.length;
     // Ownership of the bpages moves to the caller.
-    out->num_bpages = r.in.num_bpages;
-    std::copy_n(r.bulk.bpages, r.in.num_bpages, out->bpage_offsets);
-    s.held_bpages -= r.in.num_bpages;
+    const uint32_t n = r.in.num_bpages;
+    out->num_bpages = n;
+    // A select per entry rather than copy + fill: no call, and it vectorizes (bulk.bpages is
+    // value-initialized with the slab, so reading past n reads zeros or stale offsets).
+    for (uint32_t i = 0; i < wire::kMaxBpages; ++i) {
+        out->bpage_offsets[i] = i < n ? r.bulk.bpages[i] : 0;
+    }
+    s.held_bpages -= n;
     r.in.num_bpages = 0;
     ++s.stats.messages_delivered;
     HOMA_TT(s.tt, "recv id %u length %u error %d", r.key.id, out->length, r.error);

@@ -61,6 +61,7 @@ class Wire {
         mac = host.info.mac;
     }
     dp::Worker &worker() { return *host.workers[0]; }
+    rte_mempool *pool() { return mp_; }
     /** Frames injected that no worker has read yet. */
     unsigned pending_rx() const { return rte_ring_count(in_); }
 

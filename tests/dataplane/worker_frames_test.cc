@@ -13,6 +13,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -211,6 +213,91 @@ TEST(WorkerNeighbours, ResolutionOffSendsToDefaultMac) {
     EXPECT_EQ(Bytes(out[0].begin(), out[0].begin() + 6), hex("ffffffffffff"));
     EXPECT_EQ(wire.worker().stats().arp_requests_sent, 0u);
     (void)client.abort(0, 0);
+}
+
+// Every IPv4 header the worker sends comes from its template patched per frame: each frame's
+// Ethernet + IPv4 bytes are what encode_l2l3 makes of that frame's own fields (next hop MAC,
+// destination, priority, consecutive ids, length), over two destinations, both framings and
+// more frames than one mbuf burst (32).
+TEST(WorkerTx, Ipv4HeadersAreTheEncodersForEveryFrame) {
+    constexpr uint32_t kOtherIp = 0x0A000003;
+    constexpr dp::MacAddr kOtherMac = {0x3a, 0x1b, 0x2c, 0x3d, 0x4e, 0x60};
+    for (uint16_t vlan : {uint16_t{0}, uint16_t{9}}) {
+        Wire wire(vlan ? "tmplv" : "tmpl", [&](dp::WorkerConfig &wc) {
+            wc.vlan_id = vlan;
+            wc.neighbours.push_back({kPeerIp, kPeerMac});
+            wc.neighbours.push_back({kOtherIp, kOtherMac});
+        });
+        ASSERT_EQ(wire.error, "");
+        dp::Socket client;
+        ASSERT_EQ(dp::Socket::open(wire.worker(), 0, &client), 0);
+        uint64_t id;
+        size_t want_frames = 0;
+        for (int i = 0; i < 40; ++i) {
+            size_t len = i % 5 == 0 ? 4000 : 1 + 37 * static_cast<size_t>(i);  // some multi-frame
+            want_frames += (len + 1419) / 1420;
+            ASSERT_EQ(client.send({i % 2 ? kOtherIp : kPeerIp, 99}, Bytes(len, 1), 1, &id), 0);
+        }
+        auto out = wire.take(10);
+        ASSERT_GE(out.size(), 40u);
+        size_t l2l3 = vlan ? 38 : 34;
+        std::optional<uint16_t> last_id;
+        std::set<uint8_t> priorities;
+        for (const Bytes &f : out) {
+            wire::PacketView v;
+            ASSERT_EQ(wire::decode_frame(f, v), wire::DecodeError::kOk);
+            wire::FrameAddr a;
+            a.src_mac = wire.mac;
+            a.dst_mac = v.dst_ip() == kOtherIp ? kOtherMac : kPeerMac;
+            a.src_ip = kOurIp;
+            a.dst_ip = v.dst_ip();
+            a.priority = v.ip_priority();
+            priorities.insert(a.priority);
+            a.vlan_id = vlan;
+            a.ip_id = static_cast<uint16_t>(f[l2l3 - 20 + 4] << 8 | f[l2l3 - 20 + 5]);
+            if (last_id) { EXPECT_EQ(a.ip_id, static_cast<uint16_t>(*last_id + 1)); }
+            last_id = a.ip_id;
+            Bytes want(l2l3);
+            ASSERT_EQ(wire::encode_l2l3(want, a, f.size() - l2l3), l2l3);
+            EXPECT_EQ(Bytes(f.begin(), f.begin() + static_cast<long>(l2l3)), want);
+        }
+        EXPECT_GE(out.size(), want_frames / 2);  // the long ones may wait for grants
+        EXPECT_GE(priorities.size(), 2u);        // short and long messages: not one level
+        (void)client.abort(0, 0);
+    }
+}
+
+// A pool with few mbufs left still gives what it has, one frame each, the rest counted; no
+// mbuf is kept back. (Kept from a burst-allocation trial, measured no faster: docs/perf.md.)
+TEST(WorkerTx, LowMbufPool_SendsWhatItHasAndCountsTheRest) {
+    Wire wire("mbulk", [](dp::WorkerConfig &wc) {
+        wc.neighbours.push_back({kPeerIp, kPeerMac});
+        wc.tx_data_budget = 64;  // all forty frames in one poll
+    });
+    ASSERT_EQ(wire.error, "");
+    dp::Socket client;
+    ASSERT_EQ(dp::Socket::open(wire.worker(), 0, &client), 0);
+    uint64_t id;
+    // Three frames from a full pool: exactly three mbufs leave it, and come back.
+    unsigned before = rte_mempool_avail_count(wire.pool());
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(client.send({kPeerIp, 99}, Bytes(100, 1), 1, &id), 0);
+    wire.worker().poll();
+    EXPECT_EQ(before - rte_mempool_avail_count(wire.pool()), 3u);
+    EXPECT_EQ(wire.take().size(), 3u);
+    EXPECT_EQ(rte_mempool_avail_count(wire.pool()), before);
+    // Five mbufs left: five of forty frames go out now, the others are counted.
+    std::vector<rte_mbuf *> held(rte_mempool_avail_count(wire.pool()) - 5);
+    ASSERT_EQ(rte_pktmbuf_alloc_bulk(wire.pool(), held.data(), static_cast<unsigned>(held.size())),
+              0);
+    uint64_t no_mbuf = wire.worker().stats().tx_no_mbuf;
+    for (int i = 0; i < 40; ++i) ASSERT_EQ(client.send({kPeerIp, 99}, Bytes(100, 1), 1, &id), 0);
+    auto out = wire.take(1);
+    EXPECT_EQ(out.size(), 5u);
+    EXPECT_EQ(wire.worker().stats().tx_no_mbuf - no_mbuf, 35u);
+    rte_pktmbuf_free_bulk(held.data(), static_cast<unsigned>(held.size()));
+    (void)client.abort(0, 0);
+    wire.take();
+    EXPECT_EQ(rte_mempool_avail_count(wire.pool()), before);
 }
 
 TEST(Port, SetupErrorsNameThePortDriverAndReason) {

@@ -130,6 +130,36 @@ TEST(Decode, IpBadChecksum) {
     EXPECT_EQ(decode(f), DecodeError::kIpBadChecksum);
 }
 
+// The inline sum of an option-less header: every identification (so every checksum value,
+// 0x0000 included) is accepted with its right checksum and refused with it off by one, also
+// with all-ones addresses (the largest sums, whose folds carry more than once), and every
+// single-bit error in the header is refused.
+TEST(Decode, IpChecksum_EveryIdAccepted_EveryBitFlipRefused) {
+    auto f = busy_frame();
+    bool saw_zero = false;
+    for (uint32_t id = 0; id <= 0x1FFFF; ++id) {
+        if (id == 0x10000) {
+            for (size_t i = 12; i < 20; ++i) f[kIp + i] = 0xFF;
+        }
+        f[kIp + 4] = static_cast<uint8_t>(id >> 8);
+        f[kIp + 5] = static_cast<uint8_t>(id);
+        fix_ip_checksum(f);
+        saw_zero |= f[kIp + 10] == 0 && f[kIp + 11] == 0;
+        ASSERT_EQ(decode(f), DecodeError::kOk) << "id " << id;
+        f[kIp + 11] = static_cast<uint8_t>(f[kIp + 11] + 1);
+        ASSERT_NE(decode(f), DecodeError::kOk) << "id " << id;
+    }
+    EXPECT_TRUE(saw_zero);
+    f = busy_frame();
+    for (size_t byte = 0; byte < 20; ++byte) {
+        for (int bit = 0; bit < 8; ++bit) {
+            auto g = f;
+            g[kIp + byte] ^= static_cast<uint8_t>(1 << bit);
+            EXPECT_NE(decode(g), DecodeError::kOk) << "byte " << byte << " bit " << bit;
+        }
+    }
+}
+
 TEST(Decode, IpFragment) {
     auto f = busy_frame();
     f[kIp + 6] = 0x20;  // MF

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <random>
 #include <set>
 
@@ -421,6 +423,48 @@ TEST(EngineApi, ReservedId_StartsLaterOrFailsWithError) {
         return got == 2;
     }));
     EXPECT_EQ(c.engine.live_rpcs(), 0u);
+}
+
+// recv writes every field of the Message it is given, whatever the caller left there: the
+// bpages the message holds and zeros after them (recv no longer clears the whole struct
+// first), also when the RPC's slot last held a longer message.
+TEST(EngineApi, Recv_FillsEveryFieldOverGarbage) {
+    SimNetwork net;
+    SimHost &s = net.add_host(kServerIp, test_config());
+    SimHost &c = net.add_host(kClientIp, test_config());
+    EchoServer server(s, kPort);
+    SocketId cli;
+    ASSERT_EQ(c.engine.open_socket(0, &cli), 0);
+    // Four bpages of response first, then one: the second RPC takes the first's freed slot.
+    for (size_t len : {size_t{200'000}, size_t{150'000}, size_t{100}}) {
+        std::vector<uint8_t> body(len);
+        for (size_t i = 0; i < len; ++i) body[i] = static_cast<uint8_t>(i * 7 + len);
+        uint64_t id;
+        ASSERT_EQ(c.engine.send_request(cli, {kServerIp, kPort},
+                                        OutMessage::contiguous(body.data(), body.size()), len,
+                                        net.now(), &id),
+                  0);
+        Message m;
+        ASSERT_TRUE(net.run_until([&] {
+            server.serve(net.now());
+            std::memset(static_cast<void *>(&m), 0xA5, sizeof(m));
+            return c.engine.recv(cli, kRecvResponse, 0, &m) == 0;
+        }));
+        EXPECT_EQ(m.id, id);
+        EXPECT_EQ(m.cookie, len);
+        EXPECT_EQ(m.peer.ip, IpAddress(kServerIp));
+        EXPECT_EQ(m.peer.port, kPort);
+        EXPECT_EQ(m.error, 0);
+        EXPECT_EQ(m.length, len);
+        ASSERT_EQ(m.num_bpages, (len + wire::kBpageSize - 1) / wire::kBpageSize);
+        for (uint32_t i = m.num_bpages; i < wire::kMaxBpages; ++i) {
+            EXPECT_EQ(m.bpage_offsets[i], 0u) << "length " << len << " entry " << i;
+        }
+        std::vector<uint8_t> got(len);
+        EXPECT_EQ(message_copy(c.pool.base(), m, got, 0), len);
+        EXPECT_EQ(got, body);
+        c.pool.ops().release(c.pool.ops().ctx, m.bpage_offsets, m.num_bpages);
+    }
 }
 
 TEST(EngineApi, AbortWithErrorCompletesAndReleases) {
