@@ -28,7 +28,7 @@ struct Host::Impl {
     std::vector<std::unique_ptr<dp::SocketService>> services;
     unsigned app_threads = 0;
     bool owns_eal = false;  ///< create() brought EAL up: destruction cleans it up
-    Endpoint local;
+    SocketAddress local;
     std::vector<std::string> args;
 };
 
@@ -44,15 +44,15 @@ bool parse_uint(std::string_view text, unsigned max, unsigned *out) {
     return true;
 }
 
-// One address without a port: IPv6 ones have colons, and need brackets for Endpoint::parse.
-bool parse_address(std::string_view text, Endpoint *out) {
+// One address without a port: IPv6 ones have colons, and need brackets for SocketAddress::parse.
+bool parse_address(std::string_view text, SocketAddress *out) {
     // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict) on "[" + s + "]:0".
     const bool v6 = text.find(':') != std::string_view::npos;
     std::string with_port;
     if (v6) with_port.push_back('[');
     with_port.append(text);
     with_port.append(v6 ? "]:0" : ":0");
-    auto ep = Endpoint::parse(with_port);
+    auto ep = SocketAddress::parse(with_port);
     if (!ep) return false;
     *out = *ep;
     return true;
@@ -61,12 +61,12 @@ bool parse_address(std::string_view text, Endpoint *out) {
 // --local: "IPv4", "IPv6" or "IPv4,IPv6", into local (and local_ipv6 for the pair).
 bool parse_local(std::string_view text, HostOptions *o) {
     size_t comma = text.find(',');
-    Endpoint first, second;
+    SocketAddress first, second;
     if (!parse_address(text.substr(0, comma), &first)) return false;
     if (comma != std::string_view::npos) {
         if (!parse_address(text.substr(comma + 1), &second)) return false;
-        if (first.family() != Endpoint::Family::kIpv4 ||
-            second.family() != Endpoint::Family::kIpv6) {
+        if (first.family() != SocketAddress::Family::kIpv4 ||
+            second.family() != SocketAddress::Family::kIpv6) {
             return false;
         }
     }
@@ -77,21 +77,21 @@ bool parse_local(std::string_view text, HostOptions *o) {
 
 // The options' addresses into the worker template; false with *error naming what is wrong.
 bool set_local_addresses(const HostOptions &o, dp::WorkerConfig *w, std::string *error) {
-    const Endpoint::Family fam = o.local.family();
+    const SocketAddress::Family fam = o.local.family();
     const bool unspecified = o.local.bytes() == std::array<uint8_t, 16>{};
-    if (fam == Endpoint::Family::kNone || unspecified ||
-        (fam == Endpoint::Family::kIpv4 && o.local.ipv4_address() == 0)) {
+    if (fam == SocketAddress::Family::kNone || unspecified ||
+        (fam == SocketAddress::Family::kIpv4 && o.local.ipv4_address() == 0)) {
         *error = "host: no local address (HostOptions::local, or --local=a.b.c.d or fd00::1)";
         return false;
     }
-    if (o.local_ipv6.family() != Endpoint::Family::kNone &&
-        (fam != Endpoint::Family::kIpv4 || o.local_ipv6.family() != Endpoint::Family::kIpv6)) {
+    if (o.local_ipv6.family() != SocketAddress::Family::kNone &&
+        (fam != SocketAddress::Family::kIpv4 || o.local_ipv6.family() != SocketAddress::Family::kIpv6)) {
         *error = "host: local_ipv6 is the IPv6 address of a host whose local is IPv4";
         return false;
     }
-    if (fam == Endpoint::Family::kIpv4) {
+    if (fam == SocketAddress::Family::kIpv4) {
         w->engine.local_ip = o.local.ipv4_address();
-        if (o.local_ipv6.family() == Endpoint::Family::kIpv6) w->local_ip6 = o.local_ipv6.bytes();
+        if (o.local_ipv6.family() == SocketAddress::Family::kIpv6) w->local_ip6 = o.local_ipv6.bytes();
     } else {
         w->local_ip6 = o.local.bytes();
     }
@@ -331,7 +331,7 @@ int Host::drain(uint64_t timeout_ns) {
 }
 
 uint16_t Host::num_workers() const noexcept { return impl_->host->num_workers(); }
-Endpoint Host::local_addr() const noexcept { return impl_->local; }
+SocketAddress Host::local_addr() const noexcept { return impl_->local; }
 const std::vector<std::string> &Host::args() const noexcept { return impl_->args; }
 dp::Host &Host::raw() noexcept { return *impl_->host; }
 

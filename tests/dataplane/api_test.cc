@@ -1,4 +1,4 @@
-// The v2 C++ API (homa/homa.h): Endpoint parsing and formatting, Host bring-up errors and
+// The v2 C++ API (homa/homa.h): SocketAddress parsing and formatting, Host bring-up errors and
 // flags, and two Hosts over a net_ring pair exchanging RPCs through v2 Sockets and Messages.
 #include <gtest/gtest.h>
 #include <rte_eth_ring.h>
@@ -17,27 +17,27 @@
 namespace homa::v2 {
 namespace {
 
-TEST(Endpoint_Parse, Ipv4RoundTrips) {
-    auto e = Endpoint::parse("10.0.0.1:99");
+TEST(SocketAddress_Parse, Ipv4RoundTrips) {
+    auto e = SocketAddress::parse("10.0.0.1:99");
     ASSERT_TRUE(e) << e.message();
-    EXPECT_EQ(e->family(), Endpoint::Family::kIpv4);
+    EXPECT_EQ(e->family(), SocketAddress::Family::kIpv4);
     EXPECT_EQ(e->ipv4_address(), 0x0A000001u);
     EXPECT_EQ(e->port(), 99);
     EXPECT_EQ(e->to_string(), "10.0.0.1:99");
-    EXPECT_EQ(Endpoint::parse("255.255.255.255:65535")->to_string(), "255.255.255.255:65535");
+    EXPECT_EQ(SocketAddress::parse("255.255.255.255:65535")->to_string(), "255.255.255.255:65535");
     // IPv4-mapped storage, as Linux holds IPv4 peers on IPv6 sockets.
     EXPECT_EQ(e->bytes()[10], 0xFF);
     EXPECT_EQ(e->bytes()[15], 1);
     homa::Endpoint engine;
     ASSERT_TRUE(e->to_engine(&engine));
     EXPECT_EQ(engine.ip, 0x0A000001u);
-    EXPECT_EQ(Endpoint::from_engine(engine), *e);
+    EXPECT_EQ(SocketAddress::from_engine(engine), *e);
 }
 
-TEST(Endpoint_Parse, Ipv6RoundTrips) {
-    auto e = Endpoint::parse("[fd00:0::1]:99");
+TEST(SocketAddress_Parse, Ipv6RoundTrips) {
+    auto e = SocketAddress::parse("[fd00:0::1]:99");
     ASSERT_TRUE(e) << e.message();
-    EXPECT_EQ(e->family(), Endpoint::Family::kIpv6);
+    EXPECT_EQ(e->family(), SocketAddress::Family::kIpv6);
     EXPECT_EQ(e->ipv4_address(), 0u);
     EXPECT_EQ(e->port(), 99);
     EXPECT_EQ(e->to_string(), "[fd00::1]:99");  // RFC 5952's form
@@ -48,35 +48,35 @@ TEST(Endpoint_Parse, Ipv6RoundTrips) {
     EXPECT_FALSE(engine.ip.is_ipv4());
     EXPECT_EQ(engine.ip.bytes(), e->bytes());
     EXPECT_EQ(engine.port, 99);
-    EXPECT_EQ(Endpoint::from_engine(engine), *e);
+    EXPECT_EQ(SocketAddress::from_engine(engine), *e);
     // An IPv4-mapped literal is the IPv4 endpoint, as Linux takes it.
-    auto mapped = Endpoint::parse("[::ffff:10.0.0.1]:7");
+    auto mapped = SocketAddress::parse("[::ffff:10.0.0.1]:7");
     ASSERT_TRUE(mapped) << mapped.message();
-    EXPECT_EQ(*mapped, Endpoint::ipv4(0x0A000001, 7));
+    EXPECT_EQ(*mapped, SocketAddress::ipv4(0x0A000001, 7));
     EXPECT_EQ(mapped->to_string(), "10.0.0.1:7");
-    EXPECT_EQ(Endpoint::from_engine(homa::Endpoint{}), Endpoint());
+    EXPECT_EQ(SocketAddress::from_engine(homa::Endpoint{}), SocketAddress());
 }
 
-TEST(Endpoint_Parse, BadInputIsEinvalWithAReason) {
+TEST(SocketAddress_Parse, BadInputIsEinvalWithAReason) {
     for (const char *bad : {"", "10.0.0.1", "10.0.0.1:", "10.0.0:99", "10.0.0.1.2:99",
                             "256.0.0.1:99", "10.0.0.1:65536", "10.0.0.1:-1", "a.b.c.d:1",
                             "10.0.0.1:99x", " 10.0.0.1:99", "10..0.1:99"}) {
-        auto e = Endpoint::parse(bad);
+        auto e = SocketAddress::parse(bad);
         EXPECT_FALSE(e) << bad;
         EXPECT_EQ(e.error(), -EINVAL) << bad;
         EXPECT_NE(e.message().find("bad endpoint"), std::string::npos) << e.message();
     }
     for (const char *bad : {"[fd00::1]", "[fd00::1]:", "[fd00::1:99", "[fd00::g]:99", "[]:99",
                             "[::]:99", "[ff02::1]:99", "[fd00::1]99", "[10.0.0.1]:99"}) {
-        auto e = Endpoint::parse(bad);
+        auto e = SocketAddress::parse(bad);
         EXPECT_FALSE(e) << bad;
         EXPECT_EQ(e.error(), -EINVAL) << bad;
         EXPECT_NE(e.message().find("bad endpoint"), std::string::npos) << e.message();
     }
     homa::Endpoint engine{7, 7};
-    EXPECT_FALSE(Endpoint().to_engine(&engine));
+    EXPECT_FALSE(SocketAddress().to_engine(&engine));
     EXPECT_EQ(engine.ip, 7u);
-    EXPECT_EQ(Endpoint().to_string(), "-");
+    EXPECT_EQ(SocketAddress().to_string(), "-");
 }
 
 // Two ports joined by net_ring, `queues` queue pairs each (one per worker).
@@ -110,7 +110,7 @@ HostOptions options(uint16_t port, const char *ip, uint16_t workers = 1) {
     const bool v6 = std::string_view(ip).find(':') != std::string_view::npos;
     std::string text = v6 ? "[" : "";
     text.append(ip).append(v6 ? "]:0" : ":0");
-    o.local = *Endpoint::parse(text);
+    o.local = *SocketAddress::parse(text);
     o.port_id = port;
     o.workers = workers;
     o.pool_mb = 16;
@@ -142,7 +142,7 @@ class ApiPair : public ::testing::Test {
     }
     // Declared in the order Host requires: sockets (in the tests) die before the hosts.
     std::optional<Host> server, client;
-    Endpoint server_at = *Endpoint::parse("10.0.0.1:99");
+    SocketAddress server_at = *SocketAddress::parse("10.0.0.1:99");
 };
 
 TEST_F(ApiPair, EchoCarriesBytesCookiePeerAndKind) {
@@ -203,7 +203,7 @@ TEST_F(ApiPair, ErrorsAreNegativeErrnos) {
     EXPECT_EQ(sock->recv(kRecvResponse, 0, 1'000'000).error(), -ETIMEDOUT);
     EXPECT_EQ(sock->send(server_at, "").error(), -EINVAL);
     EXPECT_EQ(sock->send(server_at.with_port(0), "x").error(), -EINVAL);
-    EXPECT_EQ(sock->send(Endpoint(), "x").error(), -EINVAL);
+    EXPECT_EQ(sock->send(SocketAddress(), "x").error(), -EINVAL);
     std::vector<uint8_t> huge(kMaxMessageLength + 1);
     EXPECT_EQ(sock->send(server_at, huge).error(), -EMSGSIZE);
     EXPECT_EQ(sock->abort(12346), -ENOENT);  // client ids are even
@@ -294,7 +294,7 @@ TEST(Host_AppThreads, SocketsOnApplicationThreadsBehaveTheSame) {
     auto client = Host::create(co);
     ASSERT_TRUE(server) << server.message();
     ASSERT_TRUE(client) << client.message();
-    const Endpoint server_at = *Endpoint::parse("10.0.0.1:99");
+    const SocketAddress server_at = *SocketAddress::parse("10.0.0.1:99");
     std::mutex mu;
     std::vector<std::string> failures;
     auto fail = [&](const std::string &what) {
@@ -378,9 +378,9 @@ TEST(Host_AppThreads, SocketsOnApplicationThreadsBehaveTheSame) {
 TEST(Host_Ipv6, EchoOverIpv6AndToADualStackHostAtBothAddresses) {
     RingPair ring;
     auto so = options(ring.a, "10.0.0.1");
-    so.local_ipv6 = *Endpoint::parse("[fd00::1]:0");
+    so.local_ipv6 = *SocketAddress::parse("[fd00::1]:0");
     auto co = options(ring.b, "10.0.0.2");
-    co.local_ipv6 = *Endpoint::parse("[fd00::2]:0");
+    co.local_ipv6 = *SocketAddress::parse("[fd00::2]:0");
     auto s = Host::create(so);
     auto c = Host::create(co);
     ASSERT_TRUE(s) << s.message();
@@ -390,7 +390,7 @@ TEST(Host_Ipv6, EchoOverIpv6AndToADualStackHostAtBothAddresses) {
     auto sock = c->open();
     ASSERT_TRUE(sock) << sock.message();
     for (const char *at : {"[fd00::1]:99", "10.0.0.1:99", "[fd00::1]:99"}) {
-        const Endpoint server_at = *Endpoint::parse(at);
+        const SocketAddress server_at = *SocketAddress::parse(at);
         auto id = sock->send(server_at, std::string(3000, 'x') + at);
         ASSERT_TRUE(id) << id.message();
         auto req = exchange(*s, *c, (*listen)[0], kRecvRequest);
@@ -413,15 +413,15 @@ TEST(Host_Ipv6, EchoOverIpv6AndToADualStackHostAtBothAddresses) {
     ASSERT_TRUE(v6) << v6.message();
     EXPECT_EQ(v6->local_addr().to_string(), "[fd00::3]:0");
     auto peer_o = options(ring2.b, "10.0.0.4");
-    peer_o.local_ipv6 = *Endpoint::parse("[fd00::4]:0");
+    peer_o.local_ipv6 = *SocketAddress::parse("[fd00::4]:0");
     auto peer = Host::create(peer_o);
     ASSERT_TRUE(peer) << peer.message();
     auto l2 = peer->listen(7);
     ASSERT_TRUE(l2) << l2.message();
     auto s2 = v6->open();
     ASSERT_TRUE(s2) << s2.message();
-    EXPECT_EQ(s2->local_addr().family(), Endpoint::Family::kIpv6);
-    auto id = s2->send(*Endpoint::parse("[fd00::4]:7"), "six");
+    EXPECT_EQ(s2->local_addr().family(), SocketAddress::Family::kIpv6);
+    auto id = s2->send(*SocketAddress::parse("[fd00::4]:7"), "six");
     ASSERT_TRUE(id) << id.message();
     auto req = exchange(*peer, *v6, (*l2)[0], kRecvRequest);
     ASSERT_TRUE(req) << req.message();
@@ -439,7 +439,7 @@ TEST(Host_Create, RejectsBadOptionsWithReasons) {
     auto none = Host::create(o);
     EXPECT_EQ(none.error(), -EINVAL);
     EXPECT_NE(none.message().find("local"), std::string::npos);
-    o.local = Endpoint::ipv4(0x0A000001, 0);
+    o.local = SocketAddress::ipv4(0x0A000001, 0);
     o.port_id = RTE_MAX_ETHPORTS - 1;
     EXPECT_EQ(Host::create(o).error(), -ENODEV);
     o.eal_args = {"--no-huge"};
@@ -448,15 +448,15 @@ TEST(Host_Create, RejectsBadOptionsWithReasons) {
     o.workers = 0;
     EXPECT_EQ(Host::create(o).error(), -EINVAL);
     o.workers = 1;
-    o.local_ipv6 = Endpoint::ipv4(0x0A000002, 0);  // the second address must be IPv6
+    o.local_ipv6 = SocketAddress::ipv4(0x0A000002, 0);  // the second address must be IPv6
     auto not6 = Host::create(o);
     EXPECT_EQ(not6.error(), -EINVAL);
     EXPECT_NE(not6.message().find("local_ipv6"), std::string::npos) << not6.message();
-    o.local = *Endpoint::parse("[fd00::1]:0");  // and the first one IPv4
-    o.local_ipv6 = *Endpoint::parse("[fd00::2]:0");
+    o.local = *SocketAddress::parse("[fd00::1]:0");  // and the first one IPv4
+    o.local_ipv6 = *SocketAddress::parse("[fd00::2]:0");
     EXPECT_EQ(Host::create(o).error(), -EINVAL);
-    o.local = Endpoint::ipv6({}, 0);  // "::"
-    o.local_ipv6 = Endpoint();
+    o.local = SocketAddress::ipv6({}, 0);  // "::"
+    o.local_ipv6 = SocketAddress();
     EXPECT_EQ(Host::create(o).error(), -EINVAL);
 }
 

@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "homa/dataplane/host.h"
-#include "homa/v2/endpoint.h"
+#include "homa/v2/socket_address.h"
 #include "homa/v2/result.h"
 #include "homa/v2/socket.h"
 
@@ -45,10 +45,10 @@ struct HostOptions {
     /// them; empty: EAL must already be up.
     std::vector<std::string> eal_args;
     /// This host's address, IPv4 or IPv6 (its port is ignored). Required.
-    Endpoint local;
+    SocketAddress local;
     /// A second, IPv6 address for a host on both families (local is then its IPv4 one);
     /// empty for a single-family host. Sockets answer on both; local_addr() is `local`.
-    Endpoint local_ipv6;
+    SocketAddress local_ipv6;
     uint16_t port_id = 0;    ///< DPDK port (e.g. the first --vdev is 0).
     uint16_t workers = 1;    ///< Worker lcores; run() needs as many EAL lcores.
     unsigned pool_mb = 64;   ///< Bpage pool for received and copied messages.
@@ -111,7 +111,7 @@ class Host {
     [[nodiscard]] int drain(uint64_t timeout_ns = 1'000'000'000);
 
     uint16_t num_workers() const noexcept;
-    Endpoint local_addr() const noexcept;
+    SocketAddress local_addr() const noexcept;
     /** Arguments after `--` that were not Host flags (create(argc, argv) only). */
     const std::vector<std::string> &args() const noexcept;
     /** The v1 host, for what v2 does not wrap (stats, steering, socket services). */
