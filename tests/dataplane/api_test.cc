@@ -79,6 +79,46 @@ TEST(SocketAddress_Parse, BadInputIsEinvalWithAReason) {
     EXPECT_EQ(SocketAddress().to_string(), "-");
 }
 
+// The one parser of a host's addresses (--local in Host::create, --local_ip in the apps).
+TEST(LocalAddresses_Parse, EitherFamilyOrBothInEitherOrder) {
+    const auto v4 = SocketAddress::ipv4(0x0A000001, 0);
+    const auto v6 = *SocketAddress::parse("[fd00::1]:0");
+    auto l = parse_local_addresses("10.0.0.1");
+    ASSERT_TRUE(l) << l.message();
+    EXPECT_EQ(l->ipv4, v4);
+    EXPECT_EQ(l->ipv6, SocketAddress());
+    l = parse_local_addresses("10.0.0.1,fd00::1");
+    ASSERT_TRUE(l) << l.message();
+    EXPECT_EQ(l->ipv4, v4);
+    EXPECT_EQ(l->ipv6, v6);
+    l = parse_local_addresses("[fd00::1],10.0.0.2");
+    ASSERT_TRUE(l) << l.message();
+    EXPECT_EQ(l->ipv4, SocketAddress::ipv4(0x0A000002, 0));
+    EXPECT_EQ(l->ipv6, v6);
+    l = parse_local_addresses("fd00::1");
+    ASSERT_TRUE(l) << l.message();
+    EXPECT_EQ(l->ipv4, SocketAddress());
+    EXPECT_EQ(l->ipv6, v6);
+    // Into HostOptions: IPv4 first when both, else the one there is.
+    HostOptions o;
+    set_local(*parse_local_addresses("fd00::1,10.0.0.1"), &o);
+    EXPECT_EQ(o.local, v4);
+    EXPECT_EQ(o.local_ipv6, v6);
+    set_local(*parse_local_addresses("fd00::1"), &o);
+    EXPECT_EQ(o.local, v6);
+    EXPECT_EQ(o.local_ipv6, SocketAddress());
+}
+
+TEST(LocalAddresses_Parse, RefusesWhatIsNotOneAddressPerFamily) {
+    for (const char *bad :
+         {"", ",", "10.0.0.1,", "10.0.0.1,10.0.0.2", "fd00::1,fd00::2", "10.0.0.1,fd00::1,fd00::2",
+          "0.0.0.0", "::", "ff02::1", "10.0.0.1,bogus", "10.0.0.1:99", "10.0.0"}) {
+        auto l = parse_local_addresses(bad);
+        EXPECT_EQ(l.error(), -EINVAL) << bad;
+        EXPECT_NE(l.message().find(std::string("'") + bad + "'"), std::string::npos) << l.message();
+    }
+}
+
 // Two ports joined by net_ring, `queues` queue pairs each (one per worker).
 struct RingPair {
     uint16_t a = 0, b = 0;
@@ -498,9 +538,9 @@ TEST(Host_Create, CommandLineFlagsAndLeftovers) {
     ASSERT_EQ(socks->size(), 2u);  // one per worker
     EXPECT_EQ((*socks)[1].local_addr().port(), 5);
     socks->clear();
-    for (const char *bad : {"--local=10.0.0", "--local=fd00::1,10.0.0.1", "--local=10.0.0.1,",
-                            "--local=10.0.0.1,10.0.0.2", "--local=[fd00::1]", "--workers=0",
-                            "--workers=x", "--pool_mb=0", "--mbufs=5"}) {
+    for (const char *bad :
+         {"--local=10.0.0", "--local=10.0.0.1,", "--local=10.0.0.1,10.0.0.2", "--local=ff02::1",
+          "--workers=0", "--workers=x", "--pool_mb=0", "--mbufs=5"}) {
         std::vector<const char *> b = {"prog", "--", bad};
         auto r = Host::create(int(b.size()), const_cast<char **>(b.data()));
         EXPECT_EQ(r.error(), -EINVAL) << bad;
@@ -540,6 +580,109 @@ TEST(Host_Run, EveryWorkerRunsOnItsLcoreUntilItsCallbackStops) {
     auto three = Host::create(options(ring.b, "10.0.0.6", 3));
     ASSERT_TRUE(three) << three.message();
     EXPECT_EQ(three->run([](unsigned) { return false; }), -EINVAL);  // EAL has 2 lcores
+}
+
+// The launcher's shape: the worker's loop on another lcore while this thread stays free.
+TEST(Host_Launch, LoopsRunOnWorkerLcoresWhileTheCallerIsFree) {
+    RingPair ring(2);
+    auto h = Host::create(options(ring.a, "10.0.0.7"));
+    ASSERT_TRUE(h) << h.message();
+    EXPECT_EQ(h->lcore(0), unsigned(RTE_MAX_LCORE));  // nothing launched yet
+    std::atomic<bool> stop{false};
+    std::atomic<unsigned> ran_on{~0u}, turns{0};
+    ASSERT_EQ(h->launch([&](unsigned w) {
+        ran_on = rte_lcore_id();
+        ++turns;
+        return w == 0 && !stop.load();
+    }),
+              0);
+    while (turns.load() < 100) std::this_thread::yield();  // this thread is free meanwhile
+    EXPECT_EQ(ran_on.load(), rte_get_next_lcore(-1, 1, 0));
+    EXPECT_EQ(h->lcore(0), ran_on.load());
+    EXPECT_NE(ran_on.load(), rte_lcore_id());
+    EXPECT_EQ(h->launch([](unsigned) { return false; }), -EBUSY);  // one set of loops at a time
+    EXPECT_EQ(h->run([](unsigned) { return false; }), -EBUSY);
+    stop = true;
+    h->wait();
+    const unsigned after = turns.load();
+    EXPECT_EQ(turns.load(), after);  // stopped for good
+    h->wait();                       // nothing left to wait for
+    // The lcore is free again: a second launch runs, and ~Host waits for it.
+    EXPECT_EQ(h->launch([](unsigned) { return false; }), 0);
+    auto two = Host::create(options(ring.b, "10.0.0.8", 2));
+    ASSERT_TRUE(two) << two.message();
+    EXPECT_EQ(two->launch([](unsigned) { return false; }), -EINVAL);  // 2 workers, 1 spare lcore
+}
+
+// Loop::kCallOnly leaves polling to the callback: the launcher pauses its port that way.
+TEST(Host_Launch, CallOnlyLoopsPollOnlyWhenTheCallbackDoes) {
+    RingPair ring;
+    auto h = Host::create(options(ring.a, "10.0.0.9"));
+    ASSERT_TRUE(h) << h.message();
+    const uint64_t before = h->raw().worker(0).stats().polls;
+    unsigned calls = 0;
+    ASSERT_EQ(h->run([&](unsigned) { return ++calls < 50; }, Loop::kCallOnly), 0);
+    EXPECT_EQ(h->raw().worker(0).stats().polls, before);
+    calls = 0;
+    ASSERT_EQ(h->run(
+                  [&](unsigned w) {
+                      (void)h->poll(uint16_t(w));
+                      return ++calls < 50;
+                  },
+                  Loop::kCallOnly),
+              0);
+    EXPECT_EQ(h->raw().worker(0).stats().polls, before + 50);
+    ASSERT_EQ(h->run([&](unsigned) { return ++calls < 60; }), 0);  // the usual: host polls
+    EXPECT_EQ(h->raw().worker(0).stats().polls, before + 60);
+}
+
+// What the apps set beyond the basic options reaches every worker, and per worker.
+TEST(Host_Create, CarriesTheWorkersFullConfiguration) {
+    RingPair ring(2);
+    auto o = options(ring.a, "10.0.0.10", 2);
+    o.worker.engine.unsched_bytes = 12345;
+    o.worker.timetrace_records = 1u << 10;
+    o.worker.neighbours.push_back({0x0A00000B, {2, 0, 0, 0, 0, 0x0B}});
+    std::vector<uint16_t> configured;
+    o.configure_worker = [&](uint16_t w, dp::WorkerConfig &c, std::string *) {
+        configured.push_back(w);
+        if (w == 1) c.timetrace_records = 0;  // worker 1 without a ring
+        return 0;
+    };
+    auto h = Host::create(o);
+    ASSERT_TRUE(h) << h.message();
+    EXPECT_EQ(configured, (std::vector<uint16_t>{0, 1}));
+    for (uint16_t w = 0; w < 2; ++w) {
+        EXPECT_EQ(h->raw().worker(w).engine().config().unsched_bytes, 12345u) << w;
+        EXPECT_EQ(h->raw().worker(w).engine().config().local_ip, 0x0A00000Au) << w;
+        dp::MacAddr mac{};
+        (void)h->raw().worker(w).neighbours().state(0x0A00000B, &mac);
+        EXPECT_EQ(mac, (dp::MacAddr{2, 0, 0, 0, 0, 0x0B})) << w;  // the static entry
+    }
+    EXPECT_NE(h->raw().worker(0).timetrace(), nullptr);
+    EXPECT_EQ(h->raw().worker(1).timetrace(), nullptr);
+    EXPECT_FALSE(h->memory_lock().locked);  // lock_memory defaults to kOff
+}
+
+TEST(Host_Create, RefusesBadWorkerConfigurationWithItsReason) {
+    RingPair ring;
+    auto o = options(ring.a, "10.0.0.12");
+    o.worker.engine.max_sched_prio = 9;  // priorities are 0..7
+    auto bad = Host::create(o);
+    EXPECT_EQ(bad.error(), -EINVAL);
+    EXPECT_NE(bad.message().find("engine"), std::string::npos) << bad.message();
+    o = options(ring.a, "10.0.0.12");
+    o.configure_worker = [](uint16_t, dp::WorkerConfig &, std::string *why) {
+        *why = "no such NUMA node";
+        return -ENXIO;
+    };
+    auto refused = Host::create(o);
+    EXPECT_EQ(refused.error(), -ENXIO);
+    EXPECT_NE(refused.message().find("worker 0: no such NUMA node"), std::string::npos)
+        << refused.message();
+    // Neither failure left anything behind (names, memory): a good host comes up beside.
+    auto good = Host::create(options(ring.b, "10.0.0.12"));
+    EXPECT_TRUE(good) << good.message();
 }
 
 }  // namespace
