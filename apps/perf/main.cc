@@ -27,6 +27,7 @@
 #include "homa/dataplane/host.h"
 #include "homa/dataplane/socket.h"
 #include "homa/dataplane/socket_service.h"
+#include "homa/homa.h"
 #include "load_driver.h"
 #include "packet_summary.h"
 #include "remote_load.h"
@@ -112,10 +113,13 @@ int run(int argc, char **argv) {
                         (max_rpcs - std::min<uint64_t>(max_rpcs / 2, kRpcSlack)) / per_rpc, 1));
     // --local_ip: IPv4, IPv6 or both; --server_ip: either family (default: our first address,
     // i.e. local delivery). The server is reached over its own family.
-    homa::apps::LocalAddrs local;
-    if (!homa::apps::parse_local_addrs(FLAGS_local_ip, &local)) {
-        return fail("bad --local_ip " + FLAGS_local_ip + " (want IPv4, IPv6, or IPv4,IPv6)");
-    }
+    auto parsed_local = homa::v2::parse_local_addresses(FLAGS_local_ip);
+    if (!parsed_local) return fail("bad --local_ip " + parsed_local.message());
+    struct HostAddresses {
+        uint32_t ipv4;              ///< Host order; 0 = none.
+        homa::wire::Ipv6Addr ipv6;  ///< :: = none.
+    };
+    const HostAddresses local{parsed_local->ipv4.ipv4_address(), parsed_local->ipv6.bytes()};
     const homa::IpAddress local4 = local.ipv4 ? homa::IpAddress(local.ipv4) : homa::IpAddress();
     const homa::IpAddress local6 = homa::IpAddress::ipv6(local.ipv6);  // :: when none
     homa::IpAddress server_ip = local.ipv4 ? local4 : local6;
@@ -128,7 +132,7 @@ int run(int argc, char **argv) {
     }
     const auto is_local = [&](const homa::IpAddress &a) { return a == local4 || a == local6; };
     // --ring_pair: the server's dataplane has our addresses plus one.
-    homa::apps::LocalAddrs server_local = local;
+    HostAddresses server_local = local;
     if (local.ipv4) server_local.ipv4 = local.ipv4 + 1;
     if (!local6.is_unspecified()) ++server_local.ipv6[15];
     if (FLAGS_ring_pair) {
