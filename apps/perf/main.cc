@@ -399,12 +399,11 @@ int run(int argc, char **argv) {
         (void)client.close();
         (void)server.close();
     }
-    // Let the last frames and completions drain before tearing the pools down: both hosts'
-    // workers together, as they answer each other's RPCs (each Host's own drain, when it is
+    // Let the last frames and completions drain before tearing the pools down: both hosts
+    // together, as they answer each other's RPCs (each Host's own drain, when it is
     // destroyed, then finds nothing in flight).
-    homa::dp::Worker *both[] = {&worker, &server_worker};
-    (void)homa::dp::drain_workers(std::span(both, &server_worker == &worker ? 1 : 2),
-                                  1'000'000'000);
+    homa::v2::Host *both[] = {&*host, &server_v2host};
+    (void)homa::v2::Host::drain_together(std::span(both, server_host ? 2 : 1));
     for (const auto &r : results) ok = ok && r.rpcs > 0 && r.verify_failures == 0;
     if (report.run.overload) ok = ok && report.run.overload->phase.verify_failures == 0;
     return ok ? 0 : 1;

@@ -430,8 +430,15 @@ unsigned Host::lcore(uint16_t worker) const noexcept {
 }
 
 int Host::drain(uint64_t timeout_ns) {
+    Host *self[] = {this};
+    return drain_together(self, timeout_ns);
+}
+
+int Host::drain_together(std::span<Host *const> hosts, uint64_t timeout_ns) {
     std::vector<dp::Worker *> workers;
-    for (uint16_t w = 0; w < num_workers(); ++w) workers.push_back(&impl_->host->worker(w));
+    for (Host *h : hosts) {
+        for (uint16_t w = 0; w < h->num_workers(); ++w) workers.push_back(&h->raw().worker(w));
+    }
     return dp::drain_workers(workers, timeout_ns);
 }
 

@@ -297,8 +297,8 @@ TEST_F(ApiPair, DrainWaitsForSendsInFlight) {
     auto resp = exchange(*server, *client, *sock, kRecvResponse, *id);
     ASSERT_TRUE(resp);
     // Both drained together: acknowledgements flow both ways.
-    dp::Worker *both[] = {&client->raw().worker(0), &server->raw().worker(0)};
-    EXPECT_EQ(dp::drain_workers(both, 1'000'000'000), 0);
+    Host *both[] = {&*client, &*server};
+    EXPECT_EQ(Host::drain_together(both), 0);
     EXPECT_EQ(client->raw().worker(0).sends_in_flight(), 0u);
     EXPECT_EQ(server->raw().worker(0).sends_in_flight(), 0u);
 }

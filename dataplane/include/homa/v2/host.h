@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -184,6 +185,12 @@ class Host {
     /** Polls until no worker has a send in flight (replies acknowledged, zero-copy memory
      *  back) or `timeout_ns` passes: 0 or -ETIMEDOUT. */
     [[nodiscard]] int drain(uint64_t timeout_ns = 1'000'000'000);
+    /** drain() for hosts that answer each other's RPCs (two hosts in one process, e.g. over a
+     *  net_ring pair): polls all their workers in turn, since one host's sends complete only
+     *  when the other's acknowledgements arrive. 0 or -ETIMEDOUT. None of them may have loops
+     *  running; the calling thread polls them all. */
+    [[nodiscard]] static int drain_together(std::span<Host *const> hosts,
+                                            uint64_t timeout_ns = 1'000'000'000);
 
     uint16_t num_workers() const noexcept;
     SocketAddress local_addr() const noexcept;
