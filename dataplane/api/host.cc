@@ -137,10 +137,6 @@ bool host_flag(std::string_view arg, HostOptions *o, std::string *error) {
     return true;
 }
 
-}  // namespace
-
-namespace {
-
 int worker_loop(void *arg) {
     auto *a = static_cast<LoopArgs *>(arg);
     if (a->loop == Loop::kCallOnly) {
@@ -257,10 +253,13 @@ Result<Host> Host::create(const HostOptions &o) {
         return Error{-EINVAL, "host: EAL is not up: give HostOptions::eal_args"};
     }
     auto impl = std::make_unique<Impl>();
-    // From here on a failure returns through impl, whose owns_eal makes ~Host clean EAL up.
+    // From here on every failure goes through fail(): EAL that create() brought up goes down
+    // again, so a failed create leaves no EAL memory or lcore threads behind (EAL still
+    // cannot come up a second time in the process).
     impl->owns_eal = !o.eal_args.empty();
-    auto fail = [&](Error e) -> Result<Host> {
-        if (impl->owns_eal) rte_eal_cleanup();
+    auto fail = [&, owns_eal = impl->owns_eal](Error e) -> Result<Host> {
+        impl.reset();  // services and the host go before EAL
+        if (owns_eal) rte_eal_cleanup();
         return e;
     };
     impl->memory_lock = dp::lock_memory(o.lock_memory, dp::memory_lock_rights());
@@ -301,7 +300,6 @@ Result<Host> Host::create(const HostOptions &o) {
         sc.max_sockets = std::max(16u, 2 * o.app_threads);
         auto svc = dp::SocketService::create(impl->host->worker(w), sc, &error);
         if (!svc) {
-            impl.reset();  // services and the host go before EAL
             return fail(Error{
                 -ENOMEM, "host: socket service of worker " + std::to_string(w) + ": " + error});
         }
