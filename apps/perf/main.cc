@@ -26,6 +26,7 @@
 #include "flags.h"
 #include "freeze_trigger.h"
 #include "homa/dataplane/host.h"
+#include "homa/dataplane/ring_pair.h"
 #include "homa/dataplane/socket.h"
 #include "homa/dataplane/socket_service.h"
 #include "homa/homa.h"
@@ -33,7 +34,6 @@
 #include "packet_summary.h"
 #include "remote_load.h"
 #include "report.h"
-#include "ring_pair.h"
 #include "runner.h"
 
 namespace {
@@ -156,7 +156,7 @@ int run(int argc, char **argv) {
     }
     if (FLAGS_app_threads && !client_role) return fail("--app_threads needs the client role");
     uint16_t ring_a = 0, ring_b = 0;
-    if (FLAGS_ring_pair && homa::perf::make_ring_pair("perf_ring", &ring_a, &ring_b, &error) < 0) {
+    if (FLAGS_ring_pair && homa::dp::make_ring_pair("perf_ring", &ring_a, &ring_b, &error) < 0) {
         return fail(error);
     }
     uint16_t ports = rte_eth_dev_count_avail();

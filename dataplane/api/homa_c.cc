@@ -7,12 +7,19 @@
 #include <cerrno>
 #include <cstring>
 #include <span>
+#include <string>
+#include <vector>
 
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include "homa/dataplane/ring_pair.h"
 #include "homa/homa.h"
 #include "homa/mem/bpage_pool.h"
 
 struct homa_host {
     homa::v2::Host host;
+    bool registered_thread = false;  ///< create registered the thread with EAL: destroy undoes it
 };
 
 struct homa_sock {
@@ -67,17 +74,52 @@ int homa_host_create(int argc, char **argv, homa_host **out, char *error, size_t
         set_error(error, cap, "homa_host_create: null argument");
         return -EINVAL;
     }
+    // A further host of the process (EAL up already) may be driven by a thread EAL does not
+    // know (the Go package's second Host): register it, so that it has an lcore id for the
+    // pools' caches and the message ports.
+    bool registered = false;
+    if (rte_lcore_count() != 0 && rte_lcore_id() == LCORE_ID_ANY) {
+        if (rte_thread_register() != 0) {
+            set_error(error, cap, "homa_host_create: rte_thread_register failed");
+            return -rte_errno;
+        }
+        registered = true;
+    }
     auto host = homa::v2::Host::create(argc, argv);
     if (!host) {
+        if (registered) rte_thread_unregister();
         set_error(error, cap, host.message());
         return host.error();
     }
-    *out = new homa_host{std::move(*host)};
+    *out = new homa_host{std::move(*host), registered};
     set_error(error, cap, "");
     return 0;
 }
 
-void homa_host_destroy(homa_host *host) { delete host; }  // ~Host drains
+void homa_host_destroy(homa_host *host) {
+    if (host == nullptr) return;
+    const bool registered = host->registered_thread;
+    delete host;  // ~Host drains
+    if (registered) rte_thread_unregister();
+}
+
+int homa_ring_pair(const char *name, uint16_t *port_a, uint16_t *port_b) {
+    if (name == nullptr || port_a == nullptr || port_b == nullptr || rte_lcore_count() == 0) {
+        return -EINVAL;
+    }
+    std::string why;
+    return homa::dp::make_ring_pair(name, port_a, port_b, &why);
+}
+
+int homa_hosts_drain(homa_host *const *hosts, int count, uint64_t timeout_ns) {
+    if (hosts == nullptr || count < 1) return -EINVAL;
+    std::vector<homa::v2::Host *> v2;
+    for (int i = 0; i < count; ++i) {
+        if (hosts[i] == nullptr) return -EINVAL;
+        v2.push_back(&hosts[i]->host);
+    }
+    return homa::v2::Host::drain_together(v2, timeout_ns);
+}
 
 int homa_host_poll(homa_host *host) { return host->host.poll() ? 1 : 0; }
 
