@@ -27,9 +27,10 @@
  * destroyed first (declare them after it). A Host that brought EAL up (eal_args) also cleans
  * EAL up when destroyed, and EAL cannot come up twice in a process: further Hosts beside it
  * pass no EAL arguments, and none can follow it.
- * Threading: create, open, listen, poll, run, launch, wait, drain and destruction on EAL's main
- * lcore (the thread that called create); open_app on the application thread that will use the
- * socket. Inside run and launch, worker w's callback runs on worker w's lcore and may use only
+ * Threading: create, open, listen, poll, run, launch, wait, drain and destruction on the thread
+ * that called create: EAL's main lcore, or for a further Host (no eal_args) any thread EAL
+ * knows (the C ABI registers a plain one); open_app on the application thread that will use
+ * the socket. Inside run and launch, worker w's callback runs on worker w's lcore and may use only
  * worker w's sockets. Errors: negative errnos with a message (Result), listed per call.
  */
 #pragma once
