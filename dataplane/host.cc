@@ -87,6 +87,13 @@ std::unique_ptr<Host> Host::create(const HostConfig &hc, std::string *error) {
         wc.worker_index = k;
         wc.trace_freeze = h->freeze_.get();
         Steering::configure_engine_ids(wc.engine, k, hc.num_workers);
+        if (hc.configure_worker) {
+            std::string why;
+            if (int rc = hc.configure_worker(k, wc, &why); rc < 0) {
+                return fail("worker " + std::to_string(k) + ": " +
+                            (why.empty() ? std::string(rte_strerror(-rc)) : why));
+            }
+        }
         auto w = Worker::create(wc, &err);
         if (!w) return fail("worker " + std::to_string(k) + ": " + err);
         h->workers_.push_back(std::move(w));

@@ -79,17 +79,17 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_family_rtt: %s\n", error.c_str());
         return 1;
     }
-    auto v4 = homa::v2::Endpoint::parse(a.v4);
-    auto v6 = homa::v2::Endpoint::parse(a.v6);
+    auto v4 = homa::v2::SocketAddress::parse(a.v4);
+    auto v6 = homa::v2::SocketAddress::parse(a.v6);
     auto sock = host->open();
     if (!v4 || !v6 || !sock) return homa::v2::report(v4, v6, sock);
-    if (v4->family() != homa::v2::Endpoint::Family::kIpv4 ||
-        v6->family() != homa::v2::Endpoint::Family::kIpv6) {
+    if (v4->family() != homa::v2::SocketAddress::Family::kIpv4 ||
+        v6->family() != homa::v2::SocketAddress::Family::kIpv6) {
         fprintf(stderr, "bench_family_rtt: --v4 must be an IPv4 and --v6 an IPv6 endpoint\n");
         return 1;
     }
     const std::string request(a.bytes, 'h');
-    const homa::v2::Endpoint *dst[2] = {&*v4, &*v6};
+    const homa::v2::SocketAddress *dst[2] = {&*v4, &*v6};
     const uint64_t hz = rte_get_tsc_hz();
     const uint64_t start = rte_rdtsc();
     const uint64_t measure_from = start + static_cast<uint64_t>(a.warmup * double(hz));

@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 
 #include <cstring>
-#include <sstream>
 
 #include "ipv4.h"
 
@@ -41,30 +40,6 @@ bool parse_ip(const std::string &s, IpAddress *out) {
     wire::Ipv6Addr v6{};
     if (!parse_ipv6(s, &v6)) return false;
     *out = IpAddress::ipv6(v6);
-    return true;
-}
-
-bool parse_local_addrs(const std::string &s, LocalAddrs *out) {
-    LocalAddrs r;
-    bool have4 = false, have6 = false;
-    std::stringstream in(s);
-    std::string item;
-    int items = 0;
-    while (std::getline(in, item, ',')) {
-        if (++items > 2) return false;
-        if (parse_ipv4(item, &r.ipv4)) {
-            if (have4 || r.ipv4 == 0) return false;
-            have4 = true;
-        } else if (parse_ipv6(item, &r.ipv6)) {
-            bool unspecified = r.ipv6 == wire::Ipv6Addr{};
-            if (have6 || unspecified || r.ipv6[0] == 0xff) return false;  // no :: nor multicast
-            have6 = true;
-        } else {
-            return false;
-        }
-    }
-    if (!have4 && !have6) return false;
-    *out = r;
     return true;
 }
 

@@ -1,5 +1,6 @@
-// IPv6 text for the apps' flags and output (addresses in network order, as on the wire), and
-// the "IPv4[,IPv6]" form of --local_ip.
+// IPv6 text for the apps' flags and output (addresses in network order, as on the wire). A
+// host's own addresses (--local_ip) are parsed by homa::v2::parse_local_addresses
+// (homa/v2/host.h), the one parser the library's Host and both apps share.
 //
 // Threading: pure functions. Errors: the parsers return false (and leave *out unspecified) for
 // malformed text.
@@ -22,15 +23,5 @@ std::string format_ipv6(const wire::Ipv6Addr &ip);
 std::string format_ip(const IpAddress &ip);
 /** Dotted-quad IPv4 (held IPv4-mapped) or an IPv6 literal, with or without brackets. */
 bool parse_ip(const std::string &s, IpAddress *out);
-
-/** This host's addresses as --local_ip gives them: an IPv4 address, an IPv6 one, or both. */
-struct LocalAddrs {
-    uint32_t ipv4 = 0;      ///< Host order; 0 = none.
-    wire::Ipv6Addr ipv6{};  ///< :: = none.
-};
-
-/** Parses "IPv4", "IPv6", or both separated by a comma in either order; false if malformed or
- *  if a family appears twice. */
-bool parse_local_addrs(const std::string &s, LocalAddrs *out);
 
 }  // namespace homa::apps

@@ -13,13 +13,18 @@ DEFINE_string(lock_memory, "auto",
 
 namespace homa::apps {
 
-bool apply_lock_memory_flag(const char *app, bool *locked, std::string *error) {
-    *locked = false;
-    homa::dp::MemoryLockMode mode;
-    if (!homa::dp::parse_memory_lock_mode(FLAGS_lock_memory, &mode)) {
+bool lock_memory_mode_from_flag(homa::dp::MemoryLockMode *mode, std::string *error) {
+    if (!homa::dp::parse_memory_lock_mode(FLAGS_lock_memory, mode)) {
         *error = "bad --lock_memory " + FLAGS_lock_memory + " (want auto, on or off)";
         return false;
     }
+    return true;
+}
+
+bool apply_lock_memory_flag(const char *app, bool *locked, std::string *error) {
+    *locked = false;
+    homa::dp::MemoryLockMode mode;
+    if (!lock_memory_mode_from_flag(&mode, error)) return false;
     homa::dp::MemoryLockResult res = homa::dp::lock_memory(mode, homa::dp::memory_lock_rights());
     if (res.rc < 0) {
         *error = res.message;

@@ -3,7 +3,16 @@
 
 #include <string>
 
+#include "homa/dataplane/memory_lock.h"
+
 namespace homa::apps {
+
+/**
+ * --lock_memory as a mode, for a host that locks when it comes up (homa::v2::HostOptions::
+ * lock_memory). Any thread, after flag parsing. False with *error naming the flag when its
+ * value is not auto, on or off.
+ */
+bool lock_memory_mode_from_flag(homa::dp::MemoryLockMode *mode, std::string *error);
 
 /**
  * Applies --lock_memory to this process (homa/dataplane/memory_lock.h), and prints one line

@@ -7,7 +7,7 @@
 int main(int argc, char **argv) {
     auto host = homa::v2::Host::create(argc, argv);
     if (!host) return homa::v2::report(host);
-    auto server = homa::v2::Endpoint::parse(host->args().empty() ? "" : host->args()[0]);
+    auto server = homa::v2::SocketAddress::parse(host->args().empty() ? "" : host->args()[0]);
     auto sock = host->open();
     if (!server || !sock) return homa::v2::report(server, sock);
     for (int i = 1; i <= 100; ++i) {

@@ -2,10 +2,9 @@
 // --flagfile=config/<name>.conf). It brings up one port and a worker lcore that serves Homa
 // echo on --echo_ports, exposes every counter through DPDK telemetry (/homa/*), initialises
 // pdump, and either prints stats every --stats_period seconds or, with -i, gives a prompt.
+// Bring-up, the worker's lcore and the drain are homa::v2::Host's (homa/homa.h).
 #include <gflags/gflags.h>
-#include <rte_eal.h>
-#include <rte_ethdev.h>
-#include <rte_launch.h>
+#include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_pdump.h>
 #include <sys/resource.h>
@@ -26,8 +25,8 @@
 #include "cli.h"
 #include "counters.h"
 #include "homa/dataplane/control_lcore.h"
-#include "homa/dataplane/host.h"
 #include "homa/dataplane/socket_service.h"
+#include "homa/homa.h"
 #include "homa/mem/residency.h"
 #include "service.h"
 #include "telemetry.h"
@@ -151,7 +150,7 @@ bool engine_config_from_flags(homa::EngineConfig *c, std::string *error) {
     return c->validate(error);
 }
 
-int run(int argc, char **argv);
+int run(std::vector<std::string> eal_args, int argc, char **argv);
 
 // gflags keeps the last of a repeated flag; every --serve_file counts, so collect them first.
 std::vector<std::string> repeated_flag(int argc, char **argv, const std::string &name) {
@@ -171,19 +170,19 @@ std::vector<std::string> repeated_flag(int argc, char **argv, const std::string 
 }  // namespace
 
 int main(int argc, char **argv) {
-    int consumed = rte_eal_init(argc, argv);
-    if (consumed < 0) {
-        fprintf(stderr, "homa-dp: EAL initialisation failed (see the EAL messages above)\n");
-        return 1;
-    }
-    int rc = run(argc - consumed, argv + consumed);
-    rte_eal_cleanup();
-    return rc;
+    // EAL's arguments go to the host, which brings EAL up (and cleans it up); ours follow `--`.
+    std::vector<std::string> eal_args;
+    int i = 1;
+    for (; i < argc && std::string(argv[i]) != "--"; ++i) eal_args.emplace_back(argv[i]);
+    std::vector<char *> ours = {argv[0]};
+    for (++i; i < argc; ++i) ours.push_back(argv[i]);
+    ours.push_back(nullptr);
+    return run(std::move(eal_args), int(ours.size()) - 1, ours.data());
 }
 
 namespace {
 
-int run(int argc, char **argv) {
+int run(std::vector<std::string> eal_args, int argc, char **argv) {
     gflags::SetUsageMessage("homa-dp [EAL args] -- [flags]: the homa-dp launcher");
     normalise_flag_names(argc, argv);
     std::vector<std::string> serve_files = repeated_flag(argc, argv, "serve_file");
@@ -193,35 +192,36 @@ int run(int argc, char **argv) {
     std::signal(SIGTERM, on_signal);
 
     std::string error;
-    bool memory_locked = false;
-    if (!homa::apps::apply_lock_memory_flag("homa-dp", &memory_locked, &error)) return fail(error);
-    homa::dp::HostConfig ho;
+    homa::v2::HostOptions ho;
+    ho.eal_args = std::move(eal_args);
     ho.name = "launcher";
+    if (!homa::apps::lock_memory_mode_from_flag(&ho.lock_memory, &error)) return fail(error);
     if (!engine_config_from_flags(&ho.worker.engine, &error))
         return fail("bad engine knob: " + error);
-    homa::apps::LocalAddrs local;
-    if (!homa::apps::parse_local_addrs(FLAGS_local_ip, &local)) {
-        return fail("bad --local_ip " + FLAGS_local_ip + " (want IPv4, IPv6, or IPv4,IPv6)");
-    }
-    ho.worker.engine.local_ip = local.ipv4;
-    ho.worker.local_ip6 = local.ipv6;
+    auto local = homa::v2::parse_local_addresses(FLAGS_local_ip);
+    if (!local) return fail("bad --local_ip " + local.message());
+    homa::v2::set_local(*local, &ho);
     std::vector<uint16_t> echo_ports;
     if (!parse_ports(FLAGS_echo_ports, &echo_ports, &error)) return fail(error);
     if (!parse_neighbours(FLAGS_neighbours, &ho.worker, &error)) return fail(error);
+    if (FLAGS_port >= RTE_MAX_ETHPORTS) return fail("bad --port " + std::to_string(FLAGS_port));
+    ho.port_id = static_cast<uint16_t>(FLAGS_port);
+    if (FLAGS_pool_mb == 0 || FLAGS_pool_mb > 4095) {
+        return fail("bad --pool_mb " + std::to_string(FLAGS_pool_mb) + " (1..4095)");
+    }
+    ho.pool_mb = FLAGS_pool_mb;
+    ho.mbufs = 32767;
+    ho.link_wait_ms = 0;  // a server: its clients connect when they please
+    ho.worker.stage_cycles = FLAGS_stage_cycles;
+    ho.worker.timetrace_records = FLAGS_timetrace_records;
+    auto created = homa::v2::Host::create(ho);
+    if (!created) return fail(created.message());
+    homa::v2::Host &v2host = *created;
+    homa::dp::Host &host = v2host.raw();  // statistics, telemetry and the prompt read it
+    fprintf(stderr, "homa-dp: %s\n", v2host.memory_lock().message.c_str());
     if (rte_lcore_count() < 2) {
         return fail("needs a main lcore and a worker lcore: e.g. -l 0,1 or --lcores=0@0,1@0");
     }
-    if (FLAGS_port >= rte_eth_dev_count_avail()) {
-        return fail("no DPDK port " + std::to_string(FLAGS_port) +
-                    ": give one with EAL args, e.g. --vdev=net_null0,no-rx=1");
-    }
-    ho.port_id = static_cast<uint16_t>(FLAGS_port);
-    ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;
-    ho.mbufs = 32767;
-    ho.worker.stage_cycles = FLAGS_stage_cycles;
-    ho.worker.timetrace_records = FLAGS_timetrace_records;
-    auto host = homa::dp::Host::create(ho, &error);
-    if (!host) return fail(error);
 
     if (int rc = rte_pdump_init(); rc < 0) {
         fprintf(stderr,
@@ -233,7 +233,7 @@ int run(int argc, char **argv) {
         "homa_launcher_cmd", 64, homa::dp::MessagePortMode::kMultiProducer,
         static_cast<int>(rte_socket_id()));
     if (commands == nullptr) return fail("cannot create the command port");
-    homa::launcher::Service service(host->worker(0), *commands, echo_ports);
+    homa::launcher::Service service(v2host, *commands, echo_ports);
     if (service.open(&error) < 0) return fail(error);
     unsigned worker_lcore = rte_get_next_lcore(-1, 1, 0);
 
@@ -272,7 +272,7 @@ int run(int argc, char **argv) {
         if (files->register_hooks(worker_chain, control_chain) < 0) {
             return fail("cannot register the file service's residency hooks");
         }
-        worker_chain.set_pool(&host->pool());
+        worker_chain.set_pool(&host.pool());
         homa::dp::ControlConfig cc;
         cc.residency = &control_chain;
         if (FLAGS_file_pull_chunk_kb == 0 || FLAGS_file_pull_chunk_kb > 1024 * 1024) {
@@ -295,9 +295,9 @@ int run(int argc, char **argv) {
         sc.name = "homa_launcher_svc";
         sc.control = control;
         sc.residency = &worker_chain;
-        socket_service = homa::dp::SocketService::create(host->worker(0), sc, &error);
+        socket_service = homa::dp::SocketService::create(host.worker(0), sc, &error);
         if (!socket_service) return fail(error);
-        if (files->open(host->worker(0), *socket_service, *control, &error) < 0) return fail(error);
+        if (files->open(host.worker(0), *socket_service, *control, &error) < 0) return fail(error);
         if (int rc = control->launch(control_lcore); rc < 0) {
             return fail("cannot launch the control lcore: " + std::string(strerror(-rc)));
         }
@@ -327,19 +327,19 @@ int run(int argc, char **argv) {
                 FLAGS_file_prefetch ? "prefetch on the control lcore" : "no prefetch",
                 control_lcore);
     }
-    if (int rc = rte_eal_remote_launch(homa::launcher::Service::main_loop, &service, worker_lcore);
+    if (int rc = v2host.launch([&](unsigned) { return service.turn(); }, homa::v2::Loop::kCallOnly);
         rc < 0) {
         return fail("cannot launch the worker lcore: " + std::string(strerror(-rc)));
     }
-    if (int rc = homa::launcher::register_telemetry(*host, *commands, files.get()); rc < 0) {
+    if (int rc = homa::launcher::register_telemetry(host, *commands, files.get()); rc < 0) {
         fprintf(stderr, "homa-dp: telemetry endpoints unavailable: %s\n", strerror(-rc));
     }
     fprintf(stderr, "homa-dp: %s on port %u (%s), echo on %s, worker lcore %u\n",
-            FLAGS_local_ip.c_str(), FLAGS_port, host->port_info().driver.c_str(),
-            FLAGS_echo_ports.c_str(), worker_lcore);
+            FLAGS_local_ip.c_str(), FLAGS_port, host.port_info().driver.c_str(),
+            FLAGS_echo_ports.c_str(), v2host.lcore(0));
 
     if (FLAGS_i) {
-        homa::launcher::Cli cli(*host, *commands, service);
+        homa::launcher::Cli cli(host, *commands, service);
         cli.run(STDIN_FILENO, STDOUT_FILENO);
     } else {
         auto start = std::chrono::steady_clock::now();
@@ -352,7 +352,7 @@ int run(int argc, char **argv) {
             if (FLAGS_stats_period && now >= next_stats) {
                 printf("--- stats at %.0f s ---\n%s",
                        std::chrono::duration<double>(now - start).count(),
-                       homa::launcher::format_counters(host->worker(0), false).c_str());
+                       homa::launcher::format_counters(host.worker(0), false).c_str());
                 fflush(stdout);
                 next_stats += std::chrono::seconds(FLAGS_stats_period);
             }
@@ -360,7 +360,11 @@ int run(int argc, char **argv) {
     }
     homa::launcher::unregister_telemetry();
     service.stop_flag = true;
-    rte_eal_wait_lcore(worker_lcore);
+    v2host.wait();
+    service.finish();
+    // Let frames in flight complete so that every send slot and bpage comes home before the
+    // files they may point into go (the host would drain again when destroyed).
+    (void)v2host.drain();  // -ETIMEDOUT: a client went silent
     if (files) {
         std::string line;
         files->for_each_counter([&](const std::string &name, uint64_t v) {
@@ -374,8 +378,8 @@ int run(int argc, char **argv) {
                 cs.pulls_done, cs.pulls_cancelled, cs.pulled_bytes, cs.calls,
                 control->turns_given(), control->turns_taken());
     }
-    // The worker's loop closed the file service; now its socket service (on this lcore: the
-    // worker no longer polls), the control lcore, and the files.
+    // finish() closed the file service; now its socket service (on this lcore: the worker no
+    // longer polls), the control lcore, and the files.
     socket_service.reset();
     if (control != nullptr) {
         control->stop();

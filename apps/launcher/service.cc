@@ -12,24 +12,28 @@
 
 namespace homa::launcher {
 
-Service::Service(dp::Worker &worker, dp::MessagePort &commands, std::vector<uint16_t> echo_ports)
-    : worker_(worker), commands_(commands), ports_(std::move(echo_ports)) {}
+Service::Service(v2::Host &host, dp::MessagePort &commands, std::vector<uint16_t> echo_ports)
+    : host_(host),
+      worker_(host.raw().worker(0)),
+      commands_(commands),
+      ports_(std::move(echo_ports)) {}
 
 int Service::open(std::string *error) {
     for (uint16_t p : ports_) {
-        dp::Socket s;
-        if (int rc = dp::Socket::open(worker_, p, &s); rc < 0) {
-            *error = "cannot bind echo port " + std::to_string(p) + ": " + strerror(-rc);
-            return rc;
+        auto socks = host_.listen(p);  // one per worker; the launcher runs one
+        if (!socks) {
+            *error = "cannot bind echo port " + std::to_string(p) + ": " +
+                     v2::error_string(socks.error());
+            return socks.error();
         }
-        sockets_.push_back(std::move(s));
+        sockets_.push_back(std::move((*socks)[0]));
     }
     deferred_.resize(sockets_.size());
     return 0;
 }
 
-void Service::echo(size_t i, dp::RecvMessage &&req) {
-    int rc = sockets_[i].reply_with(std::move(req));
+void Service::echo(size_t i, v2::Message &&req) {
+    int rc = req.reply_self();
     if (rc == 0) {
         echoed.fetch_add(1, std::memory_order_relaxed);
     } else if (rc == -ENOBUFS) {
@@ -40,43 +44,40 @@ void Service::echo(size_t i, dp::RecvMessage &&req) {
     }
 }
 
-int Service::main_loop(void *arg) {
-    auto &svc = *static_cast<Service *>(arg);
-    while (!svc.stop_flag.load(std::memory_order_relaxed)) {
-        if (svc.running.load(std::memory_order_relaxed)) {
-            bool worked = svc.worker_.poll();
-            if (svc.files_ != nullptr) worked = svc.files_->poll() != 0 || worked;
-            for (size_t i = 0; i < svc.sockets_.size(); ++i) {
-                auto &waiting = svc.deferred_[i];
-                while (!waiting.empty()) {
-                    dp::RecvMessage req = std::move(waiting.front());
-                    waiting.pop_front();
-                    size_t before = waiting.size();
-                    svc.echo(i, std::move(req));
-                    if (waiting.size() > before) break;  // still no slot: keep the order
-                }
-                dp::RecvMessage req;
-                while (waiting.empty() && svc.sockets_[i].recv(kRecvRequest, 0, &req) == 0) {
-                    svc.echo(i, std::move(req));
-                    worked = true;
-                }
+bool Service::turn() {
+    if (stop_flag.load(std::memory_order_relaxed)) return false;
+    if (running.load(std::memory_order_relaxed)) {
+        bool worked = host_.poll(0);
+        if (files_ != nullptr) worked = files_->poll() != 0 || worked;
+        for (size_t i = 0; i < sockets_.size(); ++i) {
+            auto &waiting = deferred_[i];
+            while (!waiting.empty()) {
+                v2::Message req = std::move(waiting.front());
+                waiting.pop_front();
+                size_t before = waiting.size();
+                echo(i, std::move(req));
+                if (waiting.size() > before) break;  // still no slot: keep the order
             }
-            if (!worked && svc.share_with_ != nullptr) svc.share_with_->share_core();
-        } else {
-            rte_pause();
+            while (waiting.empty()) {
+                auto req = sockets_[i].recv(kRecvRequest | kRecvNonblocking);
+                if (!req) break;
+                echo(i, std::move(*req));
+                worked = true;
+            }
         }
-        svc.serve_commands();
+        if (!worked && share_with_ != nullptr) share_with_->share_core();
+    } else {
+        rte_pause();
     }
-    for (auto &d : svc.deferred_) d.clear();  // their RPCs end with the sockets
-    for (auto &s : svc.sockets_) s.close();
+    serve_commands();
+    return true;
+}
+
+void Service::finish() {
+    for (auto &d : deferred_) d.clear();  // their RPCs end with the sockets
+    sockets_.clear();
     // File reads still pulling come home aborted; evicts come home from the control lcore.
-    for (int i = 0; i < 100000 && svc.files_ != nullptr && !svc.files_->close(); ++i) {
-        svc.worker_.poll();
-    }
-    // Let frames in flight complete so that every send slot and bpage comes home.
-    dp::Worker *worker[] = {&svc.worker_};
-    (void)dp::drain_workers(worker, 1'000'000'000);  // -ETIMEDOUT: a client went silent
-    return 0;
+    for (int i = 0; i < 100000 && files_ != nullptr && !files_->close(); ++i) host_.poll(0);
 }
 
 void Service::serve_commands() {

@@ -1,6 +1,8 @@
 // The launcher's service: what runs on the worker lcore. It polls the worker, answers echo on
 // the configured ports, and serves commands from the prompt and from telemetry, which arrive as
-// messages on a multi-producer message port (the worker never blocks on those threads).
+// messages on a multi-producer message port (the worker never blocks on those threads). The
+// host (homa::v2::Host) runs turn() as worker 0's loop (Loop::kCallOnly: the service polls the
+// worker itself, so that `stop` can pause the port while commands are still served).
 #pragma once
 
 #include <atomic>
@@ -12,8 +14,8 @@
 #include "apps/common/file_service.h"
 #include "homa/dataplane/control_lcore.h"
 #include "homa/dataplane/msgport.h"
-#include "homa/dataplane/socket.h"
 #include "homa/dataplane/worker.h"
+#include "homa/homa.h"
 
 namespace homa::launcher {
 
@@ -42,8 +44,9 @@ struct ServiceRequest {
 
 class Service {
   public:
-    /** `echo_ports`: server ports answered with zero-copy echo. Main lcore, before launch. */
-    Service(dp::Worker &worker, dp::MessagePort &commands, std::vector<uint16_t> echo_ports);
+    /** Serves worker 0 of `host` (a host of one worker); `echo_ports`: server ports answered
+     *  with zero-copy echo. Main lcore, before launch. Borrows host and commands. */
+    Service(v2::Host &host, dp::MessagePort &commands, std::vector<uint16_t> echo_ports);
     /** Opens the echo sockets; returns 0 or the first error (and fills `error`). */
     int open(std::string *error);
     /** Also serve `files` (opened on it already) from the worker's loop, and close it when the
@@ -55,8 +58,13 @@ class Service {
     void share_core_with(dp::ControlLcore *control) { share_with_ = control; }
     /** The file service, or nullptr. Its counters may be read from any thread. */
     const apps::FileService *files() const noexcept { return files_; }
-    /** The worker lcore's loop: runs until stop_flag is set. For rte_eal_remote_launch. */
-    static int main_loop(void *service);
+    /** One turn of the worker lcore's loop: polls (unless stopped), echoes, serves commands.
+     *  False once stop_flag is set. For Host::launch with Loop::kCallOnly. */
+    bool turn();
+    /** After the loop stopped (Host::wait), on the main lcore: ends deferred echoes, closes
+     *  the echo sockets, and closes the file service, polling the worker until its reads came
+     *  home. The host's drain() follows. */
+    void finish();
 
     std::atomic<bool> stop_flag{false};
     std::atomic<bool> running{true};
@@ -68,17 +76,18 @@ class Service {
     void serve_commands();
     int handle(ServiceRequest &req, uint16_t op);
 
+    v2::Host &host_;
     dp::Worker &worker_;
     dp::MessagePort &commands_;
     apps::FileService *files_ = nullptr;
     dp::ControlLcore *share_with_ = nullptr;
     std::vector<uint16_t> ports_;
-    std::vector<dp::Socket> sockets_;
+    std::vector<v2::Socket> sockets_;
     /** Requests whose echo found no free send slot, by socket, oldest first: retried each
      *  loop, so that no RPC is left in service for good. Grows only while slots are short. */
-    std::vector<std::deque<dp::RecvMessage>> deferred_;
+    std::vector<std::deque<v2::Message>> deferred_;
 
-    void echo(size_t socket, dp::RecvMessage &&req);
+    void echo(size_t socket, v2::Message &&req);
 };
 
 /** Sends a command from a non-worker thread and waits (up to 2 s) for the answer. */

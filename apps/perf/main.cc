@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "apps/common/ipv4.h"
@@ -25,13 +26,14 @@
 #include "flags.h"
 #include "freeze_trigger.h"
 #include "homa/dataplane/host.h"
+#include "homa/dataplane/ring_pair.h"
 #include "homa/dataplane/socket.h"
 #include "homa/dataplane/socket_service.h"
+#include "homa/homa.h"
 #include "load_driver.h"
 #include "packet_summary.h"
 #include "remote_load.h"
 #include "report.h"
-#include "ring_pair.h"
 #include "runner.h"
 
 namespace {
@@ -81,10 +83,8 @@ int run(int argc, char **argv) {
     std::signal(SIGTERM, on_signal);
     std::string error;
     if (!homa::perf::check_flags(&error)) return fail(error);
-    bool memory_locked = false;
-    if (!homa::apps::apply_lock_memory_flag("homa-perf", &memory_locked, &error)) {
-        return fail(error);
-    }
+    homa::dp::MemoryLockMode lock_memory;
+    if (!homa::apps::lock_memory_mode_from_flag(&lock_memory, &error)) return fail(error);
 
     bool client_role = FLAGS_role == "both" || FLAGS_role == "client";
     bool server_role = FLAGS_role == "both" || FLAGS_role == "server";
@@ -112,10 +112,13 @@ int run(int argc, char **argv) {
                         (max_rpcs - std::min<uint64_t>(max_rpcs / 2, kRpcSlack)) / per_rpc, 1));
     // --local_ip: IPv4, IPv6 or both; --server_ip: either family (default: our first address,
     // i.e. local delivery). The server is reached over its own family.
-    homa::apps::LocalAddrs local;
-    if (!homa::apps::parse_local_addrs(FLAGS_local_ip, &local)) {
-        return fail("bad --local_ip " + FLAGS_local_ip + " (want IPv4, IPv6, or IPv4,IPv6)");
-    }
+    auto parsed_local = homa::v2::parse_local_addresses(FLAGS_local_ip);
+    if (!parsed_local) return fail("bad --local_ip " + parsed_local.message());
+    struct HostAddresses {
+        uint32_t ipv4;              ///< Host order; 0 = none.
+        homa::wire::Ipv6Addr ipv6;  ///< :: = none.
+    };
+    const HostAddresses local{parsed_local->ipv4.ipv4_address(), parsed_local->ipv6.bytes()};
     const homa::IpAddress local4 = local.ipv4 ? homa::IpAddress(local.ipv4) : homa::IpAddress();
     const homa::IpAddress local6 = homa::IpAddress::ipv6(local.ipv6);  // :: when none
     homa::IpAddress server_ip = local.ipv4 ? local4 : local6;
@@ -128,7 +131,7 @@ int run(int argc, char **argv) {
     }
     const auto is_local = [&](const homa::IpAddress &a) { return a == local4 || a == local6; };
     // --ring_pair: the server's dataplane has our addresses plus one.
-    homa::apps::LocalAddrs server_local = local;
+    HostAddresses server_local = local;
     if (local.ipv4) server_local.ipv4 = local.ipv4 + 1;
     if (!local6.is_unspecified()) ++server_local.ipv6[15];
     if (FLAGS_ring_pair) {
@@ -153,7 +156,7 @@ int run(int argc, char **argv) {
     }
     if (FLAGS_app_threads && !client_role) return fail("--app_threads needs the client role");
     uint16_t ring_a = 0, ring_b = 0;
-    if (FLAGS_ring_pair && homa::perf::make_ring_pair("perf_ring", &ring_a, &ring_b, &error) < 0) {
+    if (FLAGS_ring_pair && homa::dp::make_ring_pair("perf_ring", &ring_a, &ring_b, &error) < 0) {
         return fail(error);
     }
     uint16_t ports = rte_eth_dev_count_avail();
@@ -171,11 +174,12 @@ int run(int argc, char **argv) {
         ~PatternFree() { rte_free(p); }
     } pattern_free{pattern};
 
-    homa::dp::HostConfig ho;
+    // The hosts: homa::v2::Host on the EAL that main() brought up (net_ring pairs need EAL
+    // before any host exists).
+    homa::v2::HostOptions ho;
     ho.name = "perf_client";
     ho.port_id = FLAGS_ring_pair ? ring_b : static_cast<uint16_t>(FLAGS_port);
-    ho.worker.engine.local_ip = local.ipv4;
-    ho.worker.local_ip6 = local.ipv6;
+    homa::v2::set_local(*parsed_local, &ho);
     ho.worker.engine.mtu = FLAGS_mtu;
     ho.worker.engine.max_rpcs = static_cast<uint32_t>(max_rpcs);
     if (!homa::perf::engine_knobs_from_flags(&ho.worker.engine, &error)) {
@@ -193,39 +197,52 @@ int run(int argc, char **argv) {
     ho.worker.rx_budget_ns = static_cast<uint64_t>(FLAGS_rx_budget_us * 1e3);
     ho.worker.burst = static_cast<uint16_t>(FLAGS_rx_burst);
     ho.worker.rx_budget_bursts = static_cast<uint16_t>(FLAGS_rx_budget_bursts);
-    ho.pool_bytes = size_t{FLAGS_pool_mb} << 20;
+    if (FLAGS_pool_mb == 0 || FLAGS_pool_mb > 4095) {
+        return fail("bad --pool_mb " + std::to_string(FLAGS_pool_mb) + " (1..4095)");
+    }
+    ho.pool_mb = FLAGS_pool_mb;
     ho.mbufs = 32767;
-    ho.extra_pool_caches = FLAGS_app_threads ? 1 : 0;  // cache 1: the application thread's copies
+    // --app_threads: this thread's sockets (Host::open_app, pool cache 1 for its copies).
+    ho.app_threads = FLAGS_app_threads ? 1 : 0;
     // A send slot per engine RPC: a reply can always get one (the echo server holds requests
     // back while none is free, see echo_server.h).
     ho.worker.max_zero_copy_sends = static_cast<uint32_t>(std::max<uint64_t>(max_rpcs, 1u << 16));
-    auto host = homa::dp::Host::create(ho, &error);
-    if (!host) return fail(error);
-    homa::dp::Worker &worker = host->worker(0);
+    ho.link_wait_ms = 0;  // the load starts at once; ARP and resends cover a late link
+    ho.lock_memory = lock_memory;
+    auto host = homa::v2::Host::create(ho);
+    if (!host) return fail(host.message());
+    fprintf(stderr, "homa-perf: %s\n", host->memory_lock().message.c_str());
+    const bool memory_locked = host->memory_lock().locked;
+    homa::dp::Worker &worker = host->raw().worker(0);
     // --ring_pair: the server's own dataplane on the other port of the pair.
-    std::unique_ptr<homa::dp::Host> server_host;
+    std::optional<homa::v2::Host> server_host;
     if (FLAGS_ring_pair) {
-        homa::dp::HostConfig so = ho;
+        homa::v2::HostOptions so = ho;
         so.name = "perf_server";
         so.port_id = ring_a;
-        so.worker.engine.local_ip = server_local.ipv4;
-        so.worker.local_ip6 = server_local.ipv6;
-        server_host = homa::dp::Host::create(so, &error);
-        if (!server_host) return fail(error);
+        so.local = server_local.ipv4 ? homa::v2::SocketAddress::ipv4(server_local.ipv4, 0)
+                                     : homa::v2::SocketAddress::ipv6(server_local.ipv6, 0);
+        so.local_ipv6 = server_local.ipv4 && parsed_local->ipv6.family() !=
+                                                 homa::v2::SocketAddress::Family::kNone
+                            ? homa::v2::SocketAddress::ipv6(server_local.ipv6, 0)
+                            : homa::v2::SocketAddress();
+        so.lock_memory = homa::dp::MemoryLockMode::kOff;  // the process is locked already
+        auto created = homa::v2::Host::create(so);
+        if (!created) return fail(created.message());
+        server_host.emplace(std::move(*created));
     }
-    homa::dp::Worker &server_worker = server_host ? server_host->worker(0) : worker;
+    homa::v2::Host &server_v2host = server_host ? *server_host : *host;
+    homa::dp::Worker &server_worker = server_v2host.raw().worker(0);
 
-    homa::dp::Socket server, client;
+    homa::v2::Socket server, client;
     if (server_role && !FLAGS_app_threads) {
-        if (int rc = homa::dp::Socket::open(server_worker, static_cast<uint16_t>(FLAGS_server_port),
-                                            &server);
-            rc < 0) {
-            return fail("cannot bind server port: " + std::string(strerror(-rc)));
-        }
+        auto opened = server_v2host.open(static_cast<uint16_t>(FLAGS_server_port));
+        if (!opened) return fail("cannot bind server port: " + opened.message());
+        server = std::move(*opened);
     }
     homa::perf::Report report;
     homa::perf::RunInfo &info = report.info;
-    info.driver = host->port_info().driver;
+    info.driver = host->raw().port_info().driver;
     info.mode = (FLAGS_role == "both" ? std::string("client+server in one process") : FLAGS_role) +
                 (FLAGS_ring_pair       ? ", two dataplanes over a net_ring pair"
                  : is_local(server_ip) ? ", local delivery"
@@ -241,11 +258,11 @@ int run(int argc, char **argv) {
                 homa::apps::format_ip(server_ip).c_str(), FLAGS_server_port, info.driver.c_str());
         homa::perf::EchoServer echo(pattern, ho.worker.max_zero_copy_sends);
         homa::perf::ServerStats st =
-            homa::perf::serve_only(worker, server, echo, FLAGS_duration, g_quit);
+            homa::perf::serve_only(worker, server.raw(), echo, FLAGS_duration, g_quit);
         fprintf(stderr, "homa-perf: served %lu requests\n", st.served);
         fprintf(stderr, "homa-perf: echo server: %s\n", st.describe().c_str());
         if (!homa::perf::write_timetrace(
-                {host.get()}, [&] { worker.poll(); }, &error)) {
+                {&host->raw()}, [&] { worker.poll(); }, &error)) {
             return fail(error);
         }
         report.engines.push_back(homa::perf::summarize_engine(worker, "server"));
@@ -254,13 +271,13 @@ int run(int argc, char **argv) {
             fprintf(stderr, "homa-perf: counters\n%s",
                     homa::launcher::format_counters(worker, false).c_str());
         }
-        server.close();
+        (void)server.close();
         return 0;
     }
     if (!FLAGS_app_threads) {
-        if (int rc = homa::dp::Socket::open(worker, 0, &client); rc < 0) {
-            return fail("cannot open client socket: " + std::string(strerror(-rc)));
-        }
+        auto opened = host->open();
+        if (!opened) return fail("cannot open client socket: " + opened.message());
+        client = std::move(*opened);
     }
 
     homa::Endpoint server_addr{server_ip, static_cast<uint16_t>(FLAGS_server_port)};
@@ -288,7 +305,7 @@ int run(int argc, char **argv) {
             fo.phases.push_back(p);
         }
         std::vector<homa::perf::FileMixPhase> mix;
-        if (!homa::perf::run_file_mix(worker, client, fo, g_quit, &mix, &error)) {
+        if (!homa::perf::run_file_mix(worker, client.raw(), fo, g_quit, &mix, &error)) {
             return fail(error);
         }
         if (FLAGS_json) {
@@ -296,9 +313,8 @@ int run(int argc, char **argv) {
         } else {
             homa::perf::print_file_mix(stdout, fo, mix);
         }
-        client.close();
-        homa::dp::Worker *drained[] = {&worker};
-        (void)homa::dp::drain_workers(drained, 1'000'000'000);  // timeout: the server is gone
+        (void)client.close();
+        (void)host->drain();  // -ETIMEDOUT: the server is gone
         bool ok = !mix.empty();
         for (const auto &p : mix) {
             ok = ok && p.file_bad_bytes == 0 && p.echo.count() > 0 &&
@@ -308,53 +324,43 @@ int run(int argc, char **argv) {
     }
     std::unique_ptr<homa::perf::LoadDriver> driver;
     // --app_threads: the worker loop runs on the next lcore; this thread talks to it through
-    // message ports (a SocketService per worker, RemoteSockets here).
+    // message ports (Host::open_app: the host's socket service per worker). One lcore polls
+    // the workers of both hosts (--ring_pair), so the loop is perf's own, not Host::launch.
     homa::perf::WorkerLoop loop;
     unsigned worker_lcore = 0;
-    std::unique_ptr<homa::dp::SocketService> client_svc, server_svc;
-    std::unique_ptr<homa::dp::RemoteSocket> rclient, rserver;
+    homa::v2::Socket rclient, rserver;
     if (FLAGS_app_threads) {
-        homa::dp::SocketServiceConfig sc;
-        sc.name = "perf_cmd_client";
-        client_svc = homa::dp::SocketService::create(worker, sc, &error);
-        if (!client_svc) return fail(error);
         loop.workers.push_back(&worker);
-        if (&server_worker != &worker) {
-            sc.name = "perf_cmd_server";
-            server_svc = homa::dp::SocketService::create(server_worker, sc, &error);
-            if (!server_svc) return fail(error);
-            loop.workers.push_back(&server_worker);
-        }
+        if (&server_worker != &worker) loop.workers.push_back(&server_worker);
         worker_lcore = rte_get_next_lcore(-1, 1, 0);
         if (int rc = rte_eal_remote_launch(homa::perf::WorkerLoop::run, &loop, worker_lcore);
             rc < 0) {
             return fail("cannot launch the worker lcore: " + std::string(strerror(-rc)));
         }
-        homa::dp::RemoteSocketConfig rc;
-        rc.pool_cache = 1;
-        int orc = homa::dp::RemoteSocket::open(*client_svc, 0, rc, &rclient);
-        if (orc == 0 && server_role) {
-            orc = homa::dp::RemoteSocket::open(server_svc ? *server_svc : *client_svc,
-                                               static_cast<uint16_t>(FLAGS_server_port), rc,
-                                               &rserver);
+        auto opened = host->open_app(0, 0);
+        if (opened) rclient = std::move(*opened);
+        if (opened && server_role) {
+            opened = server_v2host.open_app(static_cast<uint16_t>(FLAGS_server_port), 0);
+            if (opened) rserver = std::move(*opened);
         }
-        if (orc < 0) {
+        if (!opened) {
             loop.stop = true;
             rte_eal_wait_lcore(worker_lcore);
-            return fail("cannot open remote sockets: " + std::string(strerror(-orc)));
+            return fail("cannot open remote sockets: " + opened.message());
         }
-        driver = std::make_unique<homa::perf::RemoteDriver>(*rclient, rserver.get(), server_addr,
-                                                            pattern, worker);
+        driver = std::make_unique<homa::perf::RemoteDriver>(
+            rclient.raw_remote(), rserver.is_open() ? &rserver.raw_remote() : nullptr, server_addr,
+            pattern, worker);
         info.mode += "; --app_threads: application loops on lcore " +
                      std::to_string(rte_lcore_id()) + ", worker on lcore " +
                      std::to_string(worker_lcore) + " (message ports)";
     } else {
         driver = std::make_unique<homa::perf::LocalDriver>(
-            worker, client, server_role ? &server : nullptr, server_addr, pattern,
+            worker, client.raw(), server_role ? &server.raw() : nullptr, server_addr, pattern,
             ho.worker.max_zero_copy_sends);
     }
     // Cookies name load-loop slots (low 32 bits): at most one per live RPC.
-    if (!homa::perf::install_freeze_trigger(*host, static_cast<uint32_t>(max_rpcs), &driver,
+    if (!homa::perf::install_freeze_trigger(host->raw(), static_cast<uint32_t>(max_rpcs), &driver,
                                             &error)) {
         return fail(error);
     }
@@ -362,7 +368,7 @@ int run(int argc, char **argv) {
     report.run = homa::perf::run_all(*driver, options, g_quit);
     // --app_threads: the worker lcore keeps polling by itself until the end.
     std::function<void()> poll_here = [&] { driver->poll(); };
-    if (!homa::perf::write_timetrace({host.get(), server_host.get()},
+    if (!homa::perf::write_timetrace({&host->raw(), server_host ? &server_host->raw() : nullptr},
                                      FLAGS_app_threads ? nullptr : poll_here, &error)) {
         return fail(error);
     }
@@ -397,18 +403,19 @@ int run(int argc, char **argv) {
         }
     }
     if (FLAGS_app_threads) {
-        if (rserver) rserver->close();
-        rclient->close();
+        (void)rserver.close();
+        (void)rclient.close();
         loop.stop = true;
         rte_eal_wait_lcore(worker_lcore);
     } else {
-        client.close();
-        if (server_role) server.close();
+        (void)client.close();
+        (void)server.close();
     }
-    // Let the last frames and completions drain before tearing the pools down.
-    homa::dp::Worker *both[] = {&worker, &server_worker};
-    (void)homa::dp::drain_workers(std::span(both, &server_worker == &worker ? 1 : 2),
-                                  1'000'000'000);
+    // Let the last frames and completions drain before tearing the pools down: both hosts
+    // together, as they answer each other's RPCs (each Host's own drain, when it is
+    // destroyed, then finds nothing in flight).
+    homa::v2::Host *both[] = {&*host, &server_v2host};
+    (void)homa::v2::Host::drain_together(std::span(both, server_host ? 2 : 1));
     for (const auto &r : results) ok = ok && r.rpcs > 0 && r.verify_failures == 0;
     if (report.run.overload) ok = ok && report.run.overload->phase.verify_failures == 0;
     return ok ? 0 : 1;

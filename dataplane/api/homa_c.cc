@@ -7,12 +7,19 @@
 #include <cerrno>
 #include <cstring>
 #include <span>
+#include <string>
+#include <vector>
 
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include "homa/dataplane/ring_pair.h"
 #include "homa/homa.h"
 #include "homa/mem/bpage_pool.h"
 
 struct homa_host {
     homa::v2::Host host;
+    bool registered_thread = false;  ///< create registered the thread with EAL: destroy undoes it
 };
 
 struct homa_sock {
@@ -23,7 +30,7 @@ struct homa_sock {
 
 namespace {
 
-using homa::v2::Endpoint;
+using homa::v2::SocketAddress;
 
 void set_error(char *buf, size_t cap, const std::string &text) {
     if (buf == nullptr || cap == 0) return;
@@ -32,7 +39,7 @@ void set_error(char *buf, size_t cap, const std::string &text) {
     buf[n] = '\0';
 }
 
-homa_addr to_c(const Endpoint &e) {
+homa_addr to_c(const SocketAddress &e) {
     homa_addr a{};
     a.family = static_cast<uint8_t>(e.family());
     a.port = e.port();
@@ -41,11 +48,11 @@ homa_addr to_c(const Endpoint &e) {
 }
 
 // The family tag must agree with the bytes: 4 for an IPv4-mapped address, 6 for any other.
-bool from_c(const homa_addr *a, Endpoint *out) {
+bool from_c(const homa_addr *a, SocketAddress *out) {
     if (a == nullptr || (a->family != 4 && a->family != 6)) return false;
     std::array<uint8_t, 16> bytes;
     std::memcpy(bytes.data(), a->addr, 16);
-    Endpoint e = Endpoint::ipv6(bytes, a->port);
+    SocketAddress e = SocketAddress::ipv6(bytes, a->port);
     if (static_cast<uint8_t>(e.family()) != a->family) return false;
     *out = e;
     return true;
@@ -67,17 +74,52 @@ int homa_host_create(int argc, char **argv, homa_host **out, char *error, size_t
         set_error(error, cap, "homa_host_create: null argument");
         return -EINVAL;
     }
+    // A further host of the process (EAL up already) may be driven by a thread EAL does not
+    // know (the Go package's second Host): register it, so that it has an lcore id for the
+    // pools' caches and the message ports.
+    bool registered = false;
+    if (rte_lcore_count() != 0 && rte_lcore_id() == LCORE_ID_ANY) {
+        if (rte_thread_register() != 0) {
+            set_error(error, cap, "homa_host_create: rte_thread_register failed");
+            return -rte_errno;
+        }
+        registered = true;
+    }
     auto host = homa::v2::Host::create(argc, argv);
     if (!host) {
+        if (registered) rte_thread_unregister();
         set_error(error, cap, host.message());
         return host.error();
     }
-    *out = new homa_host{std::move(*host)};
+    *out = new homa_host{std::move(*host), registered};
     set_error(error, cap, "");
     return 0;
 }
 
-void homa_host_destroy(homa_host *host) { delete host; }  // ~Host drains
+void homa_host_destroy(homa_host *host) {
+    if (host == nullptr) return;
+    const bool registered = host->registered_thread;
+    delete host;  // ~Host drains
+    if (registered) rte_thread_unregister();
+}
+
+int homa_ring_pair(const char *name, uint16_t *port_a, uint16_t *port_b) {
+    if (name == nullptr || port_a == nullptr || port_b == nullptr || rte_lcore_count() == 0) {
+        return -EINVAL;
+    }
+    std::string why;
+    return homa::dp::make_ring_pair(name, port_a, port_b, &why);
+}
+
+int homa_hosts_drain(homa_host *const *hosts, int count, uint64_t timeout_ns) {
+    if (hosts == nullptr || count < 1) return -EINVAL;
+    std::vector<homa::v2::Host *> v2;
+    for (int i = 0; i < count; ++i) {
+        if (hosts[i] == nullptr) return -EINVAL;
+        v2.push_back(&hosts[i]->host);
+    }
+    return homa::v2::Host::drain_together(v2, timeout_ns);
+}
 
 int homa_host_poll(homa_host *host) { return host->host.poll() ? 1 : 0; }
 
@@ -114,7 +156,7 @@ int homa_sock_local_addr(const homa_sock *sock, homa_addr *out) {
 
 int homa_send(homa_sock *sock, const homa_addr *dst, const void *buf, size_t length,
               uint64_t cookie, uint64_t *id) {
-    Endpoint to;
+    SocketAddress to;
     if (sock == nullptr || buf == nullptr || id == nullptr || !from_c(dst, &to)) return -EINVAL;
     if (length > HOMA_MAX_MESSAGE_LENGTH) return -EMSGSIZE;
     auto r = sock->sock.send(to, bytes(buf, length), cookie);
@@ -133,7 +175,7 @@ int homa_recv(homa_sock *sock, int flags, uint64_t id, int64_t timeout_ns, homa_
     std::memset(out, 0, sizeof(*out));
     out->id = raw.id;
     out->cookie = raw.cookie;
-    out->peer = to_c(Endpoint::from_engine(raw.peer));
+    out->peer = to_c(SocketAddress::from_engine(raw.peer));
     out->error = error;
     out->length = raw.length;
     out->num_bpages = raw.num_bpages;
@@ -144,7 +186,7 @@ int homa_recv(homa_sock *sock, int flags, uint64_t id, int64_t timeout_ns, homa_
 
 int homa_reply(homa_sock *sock, const homa_addr *peer, uint64_t id, const void *buf,
                size_t length) {
-    Endpoint to;
+    SocketAddress to;
     if (sock == nullptr || buf == nullptr || !from_c(peer, &to)) return -EINVAL;
     if (length > HOMA_MAX_MESSAGE_LENGTH) return -EMSGSIZE;
     return sock->sock.reply(to, id, bytes(buf, length));
@@ -179,14 +221,14 @@ size_t homa_msg_copy(homa_host *host, const homa_msg *msg, void *buf, size_t cap
 
 int homa_addr_parse(const char *text, homa_addr *out) {
     if (text == nullptr || out == nullptr) return -EINVAL;
-    auto e = Endpoint::parse(text);
+    auto e = SocketAddress::parse(text);
     if (!e) return e.error();
     *out = to_c(*e);
     return 0;
 }
 
 int homa_addr_format(const homa_addr *addr, char *buf, size_t cap) {
-    Endpoint e;
+    SocketAddress e;
     if (buf == nullptr || !from_c(addr, &e)) return -EINVAL;
     std::string s = e.to_string();
     if (s.size() + 1 > cap) return -ENOSPC;

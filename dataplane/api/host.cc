@@ -22,14 +22,28 @@
 
 namespace homa::v2 {
 
+// run() and launch(): what each worker's lcore executes.
+struct LoopArgs {
+    dp::Worker *worker;
+    const std::function<bool(unsigned)> *fn;
+    unsigned index;
+    Loop loop;
+};
+
 struct Host::Impl {
     std::unique_ptr<dp::Host> host;
     // After host: destroyed first (a service detaches from its worker).
     std::vector<std::unique_ptr<dp::SocketService>> services;
     unsigned app_threads = 0;
     bool owns_eal = false;  ///< create() brought EAL up: destruction cleans it up
-    Endpoint local;
+    SocketAddress local;
     std::vector<std::string> args;
+    dp::MemoryLockResult memory_lock;
+    // launch(): the callback and each worker's loop arguments live here until wait().
+    std::function<bool(unsigned)> launched_fn;
+    std::vector<LoopArgs> launched;
+    std::vector<unsigned> lcores;  ///< Worker w's launched lcore; empty: none launched.
+    bool running = false;          ///< Launched loops not yet waited for.
 };
 
 namespace {
@@ -44,54 +58,44 @@ bool parse_uint(std::string_view text, unsigned max, unsigned *out) {
     return true;
 }
 
-// One address without a port: IPv6 ones have colons, and need brackets for Endpoint::parse.
-bool parse_address(std::string_view text, Endpoint *out) {
+// One address without a port: IPv6 ones have colons, and need brackets for
+// SocketAddress::parse (which also refuses "::" and multicast ones).
+bool parse_address(std::string_view text, SocketAddress *out) {
     // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict) on "[" + s + "]:0".
     const bool v6 = text.find(':') != std::string_view::npos;
+    const bool bracketed = text.size() >= 2 && text.front() == '[' && text.back() == ']';
     std::string with_port;
-    if (v6) with_port.push_back('[');
+    if (v6 && !bracketed) with_port.push_back('[');
     with_port.append(text);
-    with_port.append(v6 ? "]:0" : ":0");
-    auto ep = Endpoint::parse(with_port);
-    if (!ep) return false;
-    *out = *ep;
-    return true;
-}
-
-// --local: "IPv4", "IPv6" or "IPv4,IPv6", into local (and local_ipv6 for the pair).
-bool parse_local(std::string_view text, HostOptions *o) {
-    size_t comma = text.find(',');
-    Endpoint first, second;
-    if (!parse_address(text.substr(0, comma), &first)) return false;
-    if (comma != std::string_view::npos) {
-        if (!parse_address(text.substr(comma + 1), &second)) return false;
-        if (first.family() != Endpoint::Family::kIpv4 ||
-            second.family() != Endpoint::Family::kIpv6) {
-            return false;
-        }
+    if (v6 && !bracketed) with_port.push_back(']');
+    with_port.append(":0");
+    auto ep = SocketAddress::parse(with_port);
+    if (!ep || (ep->family() == SocketAddress::Family::kIpv4 && ep->ipv4_address() == 0)) {
+        return false;
     }
-    o->local = first;
-    o->local_ipv6 = second;
+    *out = *ep;
     return true;
 }
 
 // The options' addresses into the worker template; false with *error naming what is wrong.
 bool set_local_addresses(const HostOptions &o, dp::WorkerConfig *w, std::string *error) {
-    const Endpoint::Family fam = o.local.family();
+    const SocketAddress::Family fam = o.local.family();
     const bool unspecified = o.local.bytes() == std::array<uint8_t, 16>{};
-    if (fam == Endpoint::Family::kNone || unspecified ||
-        (fam == Endpoint::Family::kIpv4 && o.local.ipv4_address() == 0)) {
+    if (fam == SocketAddress::Family::kNone || unspecified ||
+        (fam == SocketAddress::Family::kIpv4 && o.local.ipv4_address() == 0)) {
         *error = "host: no local address (HostOptions::local, or --local=a.b.c.d or fd00::1)";
         return false;
     }
-    if (o.local_ipv6.family() != Endpoint::Family::kNone &&
-        (fam != Endpoint::Family::kIpv4 || o.local_ipv6.family() != Endpoint::Family::kIpv6)) {
+    if (o.local_ipv6.family() != SocketAddress::Family::kNone &&
+        (fam != SocketAddress::Family::kIpv4 ||
+         o.local_ipv6.family() != SocketAddress::Family::kIpv6)) {
         *error = "host: local_ipv6 is the IPv6 address of a host whose local is IPv4";
         return false;
     }
-    if (fam == Endpoint::Family::kIpv4) {
+    if (fam == SocketAddress::Family::kIpv4) {
         w->engine.local_ip = o.local.ipv4_address();
-        if (o.local_ipv6.family() == Endpoint::Family::kIpv6) w->local_ip6 = o.local_ipv6.bytes();
+        if (o.local_ipv6.family() == SocketAddress::Family::kIpv6)
+            w->local_ip6 = o.local_ipv6.bytes();
     } else {
         w->local_ip6 = o.local.bytes();
     }
@@ -109,9 +113,11 @@ bool host_flag(std::string_view arg, HostOptions *o, std::string *error) {
     std::string_view v;
     unsigned n = 0;
     if (value_of("--local=", &v)) {
-        if (!parse_local(v, o)) {
-            *error = "bad --local=" + std::string(v) +
-                     " (want a.b.c.d, an IPv6 address, or both: a.b.c.d,fd00::1)";
+        auto local = parse_local_addresses(v);
+        if (local) {
+            set_local(*local, o);
+        } else {
+            *error = "bad --local: " + local.message();
         }
     } else if (value_of("--workers=", &v)) {
         if (!parse_uint(v, 128, &n) || n == 0) *error = "bad --workers (want 1..128)";
@@ -131,20 +137,59 @@ bool host_flag(std::string_view arg, HostOptions *o, std::string *error) {
     return true;
 }
 
-// run(): what each worker lcore but the caller's executes.
-struct LoopArgs {
-    dp::Worker *worker;
-    const std::function<bool(unsigned)> *fn;
-    unsigned index;
-};
-
 int worker_loop(void *arg) {
     auto *a = static_cast<LoopArgs *>(arg);
+    if (a->loop == Loop::kCallOnly) {
+        while ((*a->fn)(a->index)) {}
+        return 0;
+    }
     do { a->worker->poll(); } while ((*a->fn)(a->index));
     return 0;
 }
 
+// EAL's own lcores: rte_lcore_count() also counts registered non-EAL threads.
+unsigned eal_lcore_count() {
+    unsigned n = 0;
+    unsigned l;
+    RTE_LCORE_FOREACH(l)++ n;
+    return n;
+}
+
 }  // namespace
+
+Result<LocalAddresses> parse_local_addresses(std::string_view text) {
+    auto bad = [&](const char *why) {
+        // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict) on "'" + s + "'".
+        std::string m = "'";
+        m.append(text).append("': ").append(why).append(
+            " (want a.b.c.d, an IPv6 address such as fd00::1, or one of each: a.b.c.d,fd00::1)");
+        return Error{-EINVAL, m};
+    };
+    LocalAddresses out;
+    size_t items = 0;
+    for (size_t begin = 0; begin <= text.size();) {
+        size_t comma = text.find(',', begin);
+        std::string_view item = text.substr(
+            begin, comma == std::string_view::npos ? std::string_view::npos : comma - begin);
+        if (++items > 2) return bad("more than two addresses");
+        SocketAddress a;
+        if (!parse_address(item, &a)) {
+            return bad("not an address of this host (malformed, 0.0.0.0, :: or multicast)");
+        }
+        SocketAddress &slot = a.family() == SocketAddress::Family::kIpv4 ? out.ipv4 : out.ipv6;
+        if (slot.family() != SocketAddress::Family::kNone) return bad("a family twice");
+        slot = a;
+        if (comma == std::string_view::npos) break;
+        begin = comma + 1;
+    }
+    return out;
+}
+
+void set_local(const LocalAddresses &a, HostOptions *o) {
+    const bool has_ipv4 = a.ipv4.family() != SocketAddress::Family::kNone;
+    o->local = has_ipv4 ? a.ipv4 : a.ipv6;
+    o->local_ipv6 = has_ipv4 ? a.ipv6 : SocketAddress();
+}
 
 int report_error(int code, const std::string &message) {
     std::fprintf(stderr, "homa: %s\n",
@@ -164,6 +209,7 @@ Host &Host::operator=(Host &&o) noexcept {
 
 Host::~Host() {
     if (!impl_) return;
+    wait();
     (void)drain();
     bool owns_eal = impl_->owns_eal;
     impl_.reset();  // services, then the host (port, pools, workers)
@@ -190,7 +236,10 @@ Result<Host> Host::create(int argc, char **argv) {
 
 Result<Host> Host::create(const HostOptions &o) {
     dp::HostConfig hc;
+    hc.worker = o.worker;
+    hc.port = o.port;
     std::string error;
+    if (!hc.worker.engine.validate(&error)) return Error{-EINVAL, "host: engine: " + error};
     if (!set_local_addresses(o, &hc.worker, &error)) return Error{-EINVAL, error};
     if (o.workers == 0) return Error{-EINVAL, "host: workers must be at least 1"};
     if (!o.eal_args.empty()) {
@@ -205,9 +254,22 @@ Result<Host> Host::create(const HostOptions &o) {
     } else if (rte_lcore_count() == 0) {
         return Error{-EINVAL, "host: EAL is not up: give HostOptions::eal_args"};
     }
+    auto impl = std::make_unique<Impl>();
+    // From here on every failure goes through fail(): EAL that create() brought up goes down
+    // again, so a failed create leaves no EAL memory or lcore threads behind (EAL still
+    // cannot come up a second time in the process).
+    impl->owns_eal = !o.eal_args.empty();
+    auto fail = [&, owns_eal = impl->owns_eal](Error e) -> Result<Host> {
+        impl.reset();  // services and the host go before EAL
+        if (owns_eal) rte_eal_cleanup();
+        return e;
+    };
+    impl->memory_lock = dp::lock_memory(o.lock_memory, dp::memory_lock_rights());
+    if (impl->memory_lock.rc < 0)
+        return fail(Error{impl->memory_lock.rc, impl->memory_lock.message});
     if (!rte_eth_dev_is_valid_port(o.port_id)) {
-        return Error{-ENODEV, "host: no DPDK port " + std::to_string(o.port_id) +
-                                  " (give one to EAL, e.g. --vdev=net_null0,no-rx=1)"};
+        return fail(Error{-ENODEV, "host: no DPDK port " + std::to_string(o.port_id) +
+                                       " (give one to EAL, e.g. --vdev=net_null0,no-rx=1)"});
     }
     hc.name = o.name.empty() ? "homa" + std::to_string(o.port_id) : o.name;
     hc.port_id = o.port_id;
@@ -215,8 +277,15 @@ Result<Host> Host::create(const HostOptions &o) {
     hc.pool_bytes = size_t{o.pool_mb} << 20;
     hc.mbufs = o.mbufs;
     hc.extra_pool_caches = o.app_threads;
+    int hook_rc = 0;  // the hook's own errno, which a failed create then returns
+    if (o.configure_worker) {
+        hc.configure_worker = [&](uint16_t w, dp::WorkerConfig &c, std::string *why) {
+            hook_rc = o.configure_worker(w, c, why);
+            return hook_rc;
+        };
+    }
     auto host = dp::Host::create(hc, &error);
-    if (!host) return Error{-ENOMEM, "host: " + error};
+    if (!host) return fail(Error{hook_rc < 0 ? hook_rc : -ENOMEM, "host: " + error});
     // Frames sent before a memif peer connects are dropped, ARP requests among them; waiting
     // here costs nothing on ports whose link is up at once (net_null, net_ring).
     dp::LinkState link;
@@ -224,19 +293,18 @@ Result<Host> Host::create(const HostOptions &o) {
         if (dp::check_link(o.port_id, &link) >= 0 && link.up) break;
         rte_delay_ms(10);
     }
-    auto impl = std::make_unique<Impl>();
     impl->host = std::move(host);
     impl->app_threads = o.app_threads;
-    impl->owns_eal = !o.eal_args.empty();
     for (uint16_t w = 0; o.app_threads != 0 && w < o.workers; ++w) {
         std::string name = hc.name + "-cmd" + std::to_string(w);
         dp::SocketServiceConfig sc;
         sc.name = name.c_str();
         sc.max_sockets = std::max(16u, 2 * o.app_threads);
         auto svc = dp::SocketService::create(impl->host->worker(w), sc, &error);
-        if (!svc)
-            return Error{-ENOMEM,
-                         "host: socket service of worker " + std::to_string(w) + ": " + error};
+        if (!svc) {
+            return fail(Error{
+                -ENOMEM, "host: socket service of worker " + std::to_string(w) + ": " + error});
+        }
         impl->services.push_back(std::move(svc));
     }
     impl->local = o.local.with_port(0);
@@ -296,13 +364,10 @@ bool Host::poll() {
     return busy;
 }
 
-int Host::run(const std::function<bool(unsigned)> &fn) {
+int Host::run(const std::function<bool(unsigned)> &fn, Loop loop) {
     uint16_t n = num_workers();
-    // EAL's own lcores only: rte_lcore_count() also counts registered non-EAL threads.
-    unsigned eal_lcores = 0;
-    unsigned l;
-    RTE_LCORE_FOREACH(l)++ eal_lcores;
-    if (eal_lcores < n) return -EINVAL;
+    if (eal_lcore_count() < n) return -EINVAL;
+    if (impl_->running) return -EBUSY;
     std::vector<LoopArgs> loops(n);
     std::vector<unsigned> lcores;
     // Every lcore free before any is launched: a launched loop stops only when fn says so.
@@ -311,28 +376,76 @@ int Host::run(const std::function<bool(unsigned)> &fn) {
         if (rte_eal_get_lcore_state(l) != WAIT) return -EBUSY;
     }
     for (unsigned w = 1; w < n; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
-        loops[w] = {&impl_->host->worker(uint16_t(w)), &fn, w};
+        loops[w] = {&impl_->host->worker(uint16_t(w)), &fn, w, loop};
         if (rte_eal_remote_launch(worker_loop, &loops[w], lcore) != 0) {
             for (unsigned l : lcores) rte_eal_wait_lcore(l);
             return -EBUSY;  // those launched stop only when fn says so; wait for them
         }
         lcores.push_back(lcore);
     }
-    loops[0] = {&impl_->host->worker(0), &fn, 0};
+    loops[0] = {&impl_->host->worker(0), &fn, 0, loop};
     worker_loop(&loops[0]);
     for (unsigned l : lcores) rte_eal_wait_lcore(l);
     return 0;
 }
 
+int Host::launch(std::function<bool(unsigned)> fn, Loop loop) {
+    uint16_t n = num_workers();
+    if (eal_lcore_count() < n + 1u) return -EINVAL;  // the main lcore runs no worker here
+    if (impl_->running) return -EBUSY;
+    std::vector<unsigned> lcores;
+    for (unsigned w = 0, l = rte_get_next_lcore(-1, 1, 0); w < n;
+         ++w, l = rte_get_next_lcore(l, 1, 0)) {
+        if (rte_eal_get_lcore_state(l) != WAIT) return -EBUSY;
+        lcores.push_back(l);
+    }
+    impl_->launched_fn = std::move(fn);
+    impl_->launched.assign(n, LoopArgs{});
+    for (unsigned w = 0; w < n; ++w) {
+        impl_->launched[w] = {&impl_->host->worker(uint16_t(w)), &impl_->launched_fn, w, loop};
+    }
+    for (unsigned w = 0; w < n; ++w) {
+        if (rte_eal_remote_launch(worker_loop, &impl_->launched[w], lcores[w]) != 0) {
+            // Checked free above; another thread took it since. Those launched stop only
+            // when fn says so: wait() (or ~Host) waits for them.
+            lcores.resize(w);
+            impl_->lcores = std::move(lcores);
+            impl_->running = true;
+            return -EBUSY;
+        }
+    }
+    impl_->lcores = std::move(lcores);
+    impl_->running = true;
+    return 0;
+}
+
+void Host::wait() {
+    if (!impl_->running) return;
+    for (unsigned l : impl_->lcores) rte_eal_wait_lcore(l);
+    impl_->running = false;
+}
+
+unsigned Host::lcore(uint16_t worker) const noexcept {
+    return worker < impl_->lcores.size() ? impl_->lcores[worker] : RTE_MAX_LCORE;
+}
+
 int Host::drain(uint64_t timeout_ns) {
+    Host *self[] = {this};
+    return drain_together(self, timeout_ns);
+}
+
+int Host::drain_together(std::span<Host *const> hosts, uint64_t timeout_ns) {
     std::vector<dp::Worker *> workers;
-    for (uint16_t w = 0; w < num_workers(); ++w) workers.push_back(&impl_->host->worker(w));
+    for (Host *h : hosts) {
+        for (uint16_t w = 0; w < h->num_workers(); ++w) workers.push_back(&h->raw().worker(w));
+    }
     return dp::drain_workers(workers, timeout_ns);
 }
 
 uint16_t Host::num_workers() const noexcept { return impl_->host->num_workers(); }
-Endpoint Host::local_addr() const noexcept { return impl_->local; }
+SocketAddress Host::local_addr() const noexcept { return impl_->local; }
 const std::vector<std::string> &Host::args() const noexcept { return impl_->args; }
+const dp::MemoryLockResult &Host::memory_lock() const noexcept { return impl_->memory_lock; }
 dp::Host &Host::raw() noexcept { return *impl_->host; }
 
 }  // namespace homa::v2

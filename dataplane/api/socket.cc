@@ -53,7 +53,8 @@ Socket &Socket::operator=(Socket &&o) noexcept {
     return *this;
 }
 
-Result<uint64_t> Socket::send(const Endpoint &dst, std::span<const uint8_t> msg, uint64_t cookie) {
+Result<uint64_t> Socket::send(const SocketAddress &dst, std::span<const uint8_t> msg,
+                              uint64_t cookie) {
     if (!is_open()) return Error{-EBADF, "send: socket is not open"};
     homa::Endpoint e;
     if (!dst.to_engine(&e) || e.port == 0) {
@@ -92,7 +93,7 @@ Result<Message> Socket::recv(uint32_t flags, uint64_t id, uint64_t timeout_ns) {
     return m;
 }
 
-Result<Message> Socket::call(const Endpoint &dst, std::span<const uint8_t> msg,
+Result<Message> Socket::call(const SocketAddress &dst, std::span<const uint8_t> msg,
                              uint64_t timeout_ns) {
     auto id = send(dst, msg);
     if (!id) return Error{id.error(), id.message()};
@@ -107,7 +108,7 @@ Result<Message> Socket::call(const Endpoint &dst, std::span<const uint8_t> msg,
     return m;
 }
 
-int Socket::reply(const Endpoint &peer, uint64_t id, std::span<const uint8_t> body) {
+int Socket::reply(const SocketAddress &peer, uint64_t id, std::span<const uint8_t> body) {
     if (!is_open()) return -EBADF;
     homa::Endpoint e;
     if (!peer.to_engine(&e)) return -EINVAL;
@@ -135,9 +136,9 @@ int Socket::close() {
     return rc;
 }
 
-Endpoint Socket::local_addr() const noexcept {
-    if (r_) return Endpoint::from_engine(r_->local_addr());
-    return s_ ? Endpoint::from_engine(s_->local_addr()) : Endpoint();
+SocketAddress Socket::local_addr() const noexcept {
+    if (r_) return SocketAddress::from_engine(r_->local_addr());
+    return s_ ? SocketAddress::from_engine(s_->local_addr()) : SocketAddress();
 }
 
 }  // namespace homa::v2

@@ -1,5 +1,6 @@
-// The apps' address flags: IPv6 literals (bracketed or not), canonical formatting, and
-// --local_ip's "IPv4[,IPv6]" form with its refusals, and engine addresses of either family.
+// The apps' address text: IPv6 literals (bracketed or not), canonical formatting, and engine
+// addresses of either family. --local_ip's "IPv4[,IPv6]" form is the library's parser,
+// tested in tests/dataplane/api_test.cc (LocalAddresses_Parse).
 #include <gtest/gtest.h>
 
 #include "apps/common/ipv6.h"
@@ -46,33 +47,6 @@ TEST(IpText, EngineAddressesOfEitherFamily) {
     EXPECT_FALSE(parse_ip("10.0.0", &a));
     EXPECT_FALSE(parse_ip("fd00::g", &a));
     EXPECT_FALSE(parse_ip("", &a));
-}
-
-TEST(LocalAddrs, EitherFamilyOrBoth) {
-    LocalAddrs l;
-    ASSERT_TRUE(parse_local_addrs("10.0.0.1", &l));
-    EXPECT_EQ(l.ipv4, 0x0A000001u);
-    EXPECT_EQ(l.ipv6, wire::Ipv6Addr{});
-    ASSERT_TRUE(parse_local_addrs("10.0.0.1,fd00::1", &l));
-    EXPECT_EQ(l.ipv4, 0x0A000001u);
-    EXPECT_EQ(l.ipv6, kFd00_1);
-    ASSERT_TRUE(parse_local_addrs("[fd00::1],10.0.0.2", &l));
-    EXPECT_EQ(l.ipv4, 0x0A000002u);
-    EXPECT_EQ(l.ipv6, kFd00_1);
-    ASSERT_TRUE(parse_local_addrs("fd00::1", &l));
-    EXPECT_EQ(l.ipv4, 0u);
-}
-
-TEST(LocalAddrs, Refusals) {
-    LocalAddrs l;
-    EXPECT_FALSE(parse_local_addrs("", &l));
-    EXPECT_FALSE(parse_local_addrs("10.0.0.1,10.0.0.2", &l));  // a family twice
-    EXPECT_FALSE(parse_local_addrs("fd00::1,fd00::2", &l));
-    EXPECT_FALSE(parse_local_addrs("10.0.0.1,fd00::1,fd00::2", &l));
-    EXPECT_FALSE(parse_local_addrs("0.0.0.0", &l));
-    EXPECT_FALSE(parse_local_addrs("::", &l));
-    EXPECT_FALSE(parse_local_addrs("ff02::1", &l));  // multicast
-    EXPECT_FALSE(parse_local_addrs("10.0.0.1,bogus", &l));
 }
 
 }  // namespace

@@ -134,6 +134,24 @@ try:
 
     tap("prompt_show_rpcs_and_clear_stats", rpcs_and_clear)
 
+    def stop_and_start():
+        # `stop` pauses the worker's polling of the port while commands are still served (the
+        # loop polls only when running); `start` resumes it.
+        def polls():
+            out = lp.command("show stats", "bpages_free")
+            counters = dict(l.split() for l in out.splitlines()
+                            if l.startswith("  ") and len(l.split()) == 2)
+            return int(counters.get("polls", 0))
+        lp.command("stop", "stop: done")
+        lp.command("clear stats", "clear: done")
+        time.sleep(0.3)
+        assert polls() == 0, "the worker polled while stopped"
+        lp.command("start", "start: done")
+        time.sleep(0.3)
+        assert polls() > 0, "the worker did not poll again after start"
+
+    tap("prompt_stop_pauses_polling_start_resumes", stop_and_start)
+
     def record_lines(text):
         """Record lines of the dump inside `text` (prompt output or a file)."""
         lines = text.splitlines()

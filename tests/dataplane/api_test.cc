@@ -1,4 +1,4 @@
-// The v2 C++ API (homa/homa.h): Endpoint parsing and formatting, Host bring-up errors and
+// The v2 C++ API (homa/homa.h): SocketAddress parsing and formatting, Host bring-up errors and
 // flags, and two Hosts over a net_ring pair exchanging RPCs through v2 Sockets and Messages.
 #include <gtest/gtest.h>
 #include <rte_eth_ring.h>
@@ -17,27 +17,27 @@
 namespace homa::v2 {
 namespace {
 
-TEST(Endpoint_Parse, Ipv4RoundTrips) {
-    auto e = Endpoint::parse("10.0.0.1:99");
+TEST(SocketAddress_Parse, Ipv4RoundTrips) {
+    auto e = SocketAddress::parse("10.0.0.1:99");
     ASSERT_TRUE(e) << e.message();
-    EXPECT_EQ(e->family(), Endpoint::Family::kIpv4);
+    EXPECT_EQ(e->family(), SocketAddress::Family::kIpv4);
     EXPECT_EQ(e->ipv4_address(), 0x0A000001u);
     EXPECT_EQ(e->port(), 99);
     EXPECT_EQ(e->to_string(), "10.0.0.1:99");
-    EXPECT_EQ(Endpoint::parse("255.255.255.255:65535")->to_string(), "255.255.255.255:65535");
+    EXPECT_EQ(SocketAddress::parse("255.255.255.255:65535")->to_string(), "255.255.255.255:65535");
     // IPv4-mapped storage, as Linux holds IPv4 peers on IPv6 sockets.
     EXPECT_EQ(e->bytes()[10], 0xFF);
     EXPECT_EQ(e->bytes()[15], 1);
     homa::Endpoint engine;
     ASSERT_TRUE(e->to_engine(&engine));
     EXPECT_EQ(engine.ip, 0x0A000001u);
-    EXPECT_EQ(Endpoint::from_engine(engine), *e);
+    EXPECT_EQ(SocketAddress::from_engine(engine), *e);
 }
 
-TEST(Endpoint_Parse, Ipv6RoundTrips) {
-    auto e = Endpoint::parse("[fd00:0::1]:99");
+TEST(SocketAddress_Parse, Ipv6RoundTrips) {
+    auto e = SocketAddress::parse("[fd00:0::1]:99");
     ASSERT_TRUE(e) << e.message();
-    EXPECT_EQ(e->family(), Endpoint::Family::kIpv6);
+    EXPECT_EQ(e->family(), SocketAddress::Family::kIpv6);
     EXPECT_EQ(e->ipv4_address(), 0u);
     EXPECT_EQ(e->port(), 99);
     EXPECT_EQ(e->to_string(), "[fd00::1]:99");  // RFC 5952's form
@@ -48,35 +48,75 @@ TEST(Endpoint_Parse, Ipv6RoundTrips) {
     EXPECT_FALSE(engine.ip.is_ipv4());
     EXPECT_EQ(engine.ip.bytes(), e->bytes());
     EXPECT_EQ(engine.port, 99);
-    EXPECT_EQ(Endpoint::from_engine(engine), *e);
+    EXPECT_EQ(SocketAddress::from_engine(engine), *e);
     // An IPv4-mapped literal is the IPv4 endpoint, as Linux takes it.
-    auto mapped = Endpoint::parse("[::ffff:10.0.0.1]:7");
+    auto mapped = SocketAddress::parse("[::ffff:10.0.0.1]:7");
     ASSERT_TRUE(mapped) << mapped.message();
-    EXPECT_EQ(*mapped, Endpoint::ipv4(0x0A000001, 7));
+    EXPECT_EQ(*mapped, SocketAddress::ipv4(0x0A000001, 7));
     EXPECT_EQ(mapped->to_string(), "10.0.0.1:7");
-    EXPECT_EQ(Endpoint::from_engine(homa::Endpoint{}), Endpoint());
+    EXPECT_EQ(SocketAddress::from_engine(homa::Endpoint{}), SocketAddress());
 }
 
-TEST(Endpoint_Parse, BadInputIsEinvalWithAReason) {
+TEST(SocketAddress_Parse, BadInputIsEinvalWithAReason) {
     for (const char *bad : {"", "10.0.0.1", "10.0.0.1:", "10.0.0:99", "10.0.0.1.2:99",
                             "256.0.0.1:99", "10.0.0.1:65536", "10.0.0.1:-1", "a.b.c.d:1",
                             "10.0.0.1:99x", " 10.0.0.1:99", "10..0.1:99"}) {
-        auto e = Endpoint::parse(bad);
+        auto e = SocketAddress::parse(bad);
         EXPECT_FALSE(e) << bad;
         EXPECT_EQ(e.error(), -EINVAL) << bad;
         EXPECT_NE(e.message().find("bad endpoint"), std::string::npos) << e.message();
     }
     for (const char *bad : {"[fd00::1]", "[fd00::1]:", "[fd00::1:99", "[fd00::g]:99", "[]:99",
                             "[::]:99", "[ff02::1]:99", "[fd00::1]99", "[10.0.0.1]:99"}) {
-        auto e = Endpoint::parse(bad);
+        auto e = SocketAddress::parse(bad);
         EXPECT_FALSE(e) << bad;
         EXPECT_EQ(e.error(), -EINVAL) << bad;
         EXPECT_NE(e.message().find("bad endpoint"), std::string::npos) << e.message();
     }
     homa::Endpoint engine{7, 7};
-    EXPECT_FALSE(Endpoint().to_engine(&engine));
+    EXPECT_FALSE(SocketAddress().to_engine(&engine));
     EXPECT_EQ(engine.ip, 7u);
-    EXPECT_EQ(Endpoint().to_string(), "-");
+    EXPECT_EQ(SocketAddress().to_string(), "-");
+}
+
+// The one parser of a host's addresses (--local in Host::create, --local_ip in the apps).
+TEST(LocalAddresses_Parse, EitherFamilyOrBothInEitherOrder) {
+    const auto v4 = SocketAddress::ipv4(0x0A000001, 0);
+    const auto v6 = *SocketAddress::parse("[fd00::1]:0");
+    auto l = parse_local_addresses("10.0.0.1");
+    ASSERT_TRUE(l) << l.message();
+    EXPECT_EQ(l->ipv4, v4);
+    EXPECT_EQ(l->ipv6, SocketAddress());
+    l = parse_local_addresses("10.0.0.1,fd00::1");
+    ASSERT_TRUE(l) << l.message();
+    EXPECT_EQ(l->ipv4, v4);
+    EXPECT_EQ(l->ipv6, v6);
+    l = parse_local_addresses("[fd00::1],10.0.0.2");
+    ASSERT_TRUE(l) << l.message();
+    EXPECT_EQ(l->ipv4, SocketAddress::ipv4(0x0A000002, 0));
+    EXPECT_EQ(l->ipv6, v6);
+    l = parse_local_addresses("fd00::1");
+    ASSERT_TRUE(l) << l.message();
+    EXPECT_EQ(l->ipv4, SocketAddress());
+    EXPECT_EQ(l->ipv6, v6);
+    // Into HostOptions: IPv4 first when both, else the one there is.
+    HostOptions o;
+    set_local(*parse_local_addresses("fd00::1,10.0.0.1"), &o);
+    EXPECT_EQ(o.local, v4);
+    EXPECT_EQ(o.local_ipv6, v6);
+    set_local(*parse_local_addresses("fd00::1"), &o);
+    EXPECT_EQ(o.local, v6);
+    EXPECT_EQ(o.local_ipv6, SocketAddress());
+}
+
+TEST(LocalAddresses_Parse, RefusesWhatIsNotOneAddressPerFamily) {
+    for (const char *bad :
+         {"", ",", "10.0.0.1,", "10.0.0.1,10.0.0.2", "fd00::1,fd00::2", "10.0.0.1,fd00::1,fd00::2",
+          "0.0.0.0", "::", "ff02::1", "10.0.0.1,bogus", "10.0.0.1:99", "10.0.0"}) {
+        auto l = parse_local_addresses(bad);
+        EXPECT_EQ(l.error(), -EINVAL) << bad;
+        EXPECT_NE(l.message().find(std::string("'") + bad + "'"), std::string::npos) << l.message();
+    }
 }
 
 // Two ports joined by net_ring, `queues` queue pairs each (one per worker).
@@ -110,7 +150,7 @@ HostOptions options(uint16_t port, const char *ip, uint16_t workers = 1) {
     const bool v6 = std::string_view(ip).find(':') != std::string_view::npos;
     std::string text = v6 ? "[" : "";
     text.append(ip).append(v6 ? "]:0" : ":0");
-    o.local = *Endpoint::parse(text);
+    o.local = *SocketAddress::parse(text);
     o.port_id = port;
     o.workers = workers;
     o.pool_mb = 16;
@@ -142,7 +182,7 @@ class ApiPair : public ::testing::Test {
     }
     // Declared in the order Host requires: sockets (in the tests) die before the hosts.
     std::optional<Host> server, client;
-    Endpoint server_at = *Endpoint::parse("10.0.0.1:99");
+    SocketAddress server_at = *SocketAddress::parse("10.0.0.1:99");
 };
 
 TEST_F(ApiPair, EchoCarriesBytesCookiePeerAndKind) {
@@ -203,7 +243,7 @@ TEST_F(ApiPair, ErrorsAreNegativeErrnos) {
     EXPECT_EQ(sock->recv(kRecvResponse, 0, 1'000'000).error(), -ETIMEDOUT);
     EXPECT_EQ(sock->send(server_at, "").error(), -EINVAL);
     EXPECT_EQ(sock->send(server_at.with_port(0), "x").error(), -EINVAL);
-    EXPECT_EQ(sock->send(Endpoint(), "x").error(), -EINVAL);
+    EXPECT_EQ(sock->send(SocketAddress(), "x").error(), -EINVAL);
     std::vector<uint8_t> huge(kMaxMessageLength + 1);
     EXPECT_EQ(sock->send(server_at, huge).error(), -EMSGSIZE);
     EXPECT_EQ(sock->abort(12346), -ENOENT);  // client ids are even
@@ -257,8 +297,8 @@ TEST_F(ApiPair, DrainWaitsForSendsInFlight) {
     auto resp = exchange(*server, *client, *sock, kRecvResponse, *id);
     ASSERT_TRUE(resp);
     // Both drained together: acknowledgements flow both ways.
-    dp::Worker *both[] = {&client->raw().worker(0), &server->raw().worker(0)};
-    EXPECT_EQ(dp::drain_workers(both, 1'000'000'000), 0);
+    Host *both[] = {&*client, &*server};
+    EXPECT_EQ(Host::drain_together(both), 0);
     EXPECT_EQ(client->raw().worker(0).sends_in_flight(), 0u);
     EXPECT_EQ(server->raw().worker(0).sends_in_flight(), 0u);
 }
@@ -294,7 +334,7 @@ TEST(Host_AppThreads, SocketsOnApplicationThreadsBehaveTheSame) {
     auto client = Host::create(co);
     ASSERT_TRUE(server) << server.message();
     ASSERT_TRUE(client) << client.message();
-    const Endpoint server_at = *Endpoint::parse("10.0.0.1:99");
+    const SocketAddress server_at = *SocketAddress::parse("10.0.0.1:99");
     std::mutex mu;
     std::vector<std::string> failures;
     auto fail = [&](const std::string &what) {
@@ -378,9 +418,9 @@ TEST(Host_AppThreads, SocketsOnApplicationThreadsBehaveTheSame) {
 TEST(Host_Ipv6, EchoOverIpv6AndToADualStackHostAtBothAddresses) {
     RingPair ring;
     auto so = options(ring.a, "10.0.0.1");
-    so.local_ipv6 = *Endpoint::parse("[fd00::1]:0");
+    so.local_ipv6 = *SocketAddress::parse("[fd00::1]:0");
     auto co = options(ring.b, "10.0.0.2");
-    co.local_ipv6 = *Endpoint::parse("[fd00::2]:0");
+    co.local_ipv6 = *SocketAddress::parse("[fd00::2]:0");
     auto s = Host::create(so);
     auto c = Host::create(co);
     ASSERT_TRUE(s) << s.message();
@@ -390,7 +430,7 @@ TEST(Host_Ipv6, EchoOverIpv6AndToADualStackHostAtBothAddresses) {
     auto sock = c->open();
     ASSERT_TRUE(sock) << sock.message();
     for (const char *at : {"[fd00::1]:99", "10.0.0.1:99", "[fd00::1]:99"}) {
-        const Endpoint server_at = *Endpoint::parse(at);
+        const SocketAddress server_at = *SocketAddress::parse(at);
         auto id = sock->send(server_at, std::string(3000, 'x') + at);
         ASSERT_TRUE(id) << id.message();
         auto req = exchange(*s, *c, (*listen)[0], kRecvRequest);
@@ -413,15 +453,15 @@ TEST(Host_Ipv6, EchoOverIpv6AndToADualStackHostAtBothAddresses) {
     ASSERT_TRUE(v6) << v6.message();
     EXPECT_EQ(v6->local_addr().to_string(), "[fd00::3]:0");
     auto peer_o = options(ring2.b, "10.0.0.4");
-    peer_o.local_ipv6 = *Endpoint::parse("[fd00::4]:0");
+    peer_o.local_ipv6 = *SocketAddress::parse("[fd00::4]:0");
     auto peer = Host::create(peer_o);
     ASSERT_TRUE(peer) << peer.message();
     auto l2 = peer->listen(7);
     ASSERT_TRUE(l2) << l2.message();
     auto s2 = v6->open();
     ASSERT_TRUE(s2) << s2.message();
-    EXPECT_EQ(s2->local_addr().family(), Endpoint::Family::kIpv6);
-    auto id = s2->send(*Endpoint::parse("[fd00::4]:7"), "six");
+    EXPECT_EQ(s2->local_addr().family(), SocketAddress::Family::kIpv6);
+    auto id = s2->send(*SocketAddress::parse("[fd00::4]:7"), "six");
     ASSERT_TRUE(id) << id.message();
     auto req = exchange(*peer, *v6, (*l2)[0], kRecvRequest);
     ASSERT_TRUE(req) << req.message();
@@ -439,7 +479,7 @@ TEST(Host_Create, RejectsBadOptionsWithReasons) {
     auto none = Host::create(o);
     EXPECT_EQ(none.error(), -EINVAL);
     EXPECT_NE(none.message().find("local"), std::string::npos);
-    o.local = Endpoint::ipv4(0x0A000001, 0);
+    o.local = SocketAddress::ipv4(0x0A000001, 0);
     o.port_id = RTE_MAX_ETHPORTS - 1;
     EXPECT_EQ(Host::create(o).error(), -ENODEV);
     o.eal_args = {"--no-huge"};
@@ -448,15 +488,15 @@ TEST(Host_Create, RejectsBadOptionsWithReasons) {
     o.workers = 0;
     EXPECT_EQ(Host::create(o).error(), -EINVAL);
     o.workers = 1;
-    o.local_ipv6 = Endpoint::ipv4(0x0A000002, 0);  // the second address must be IPv6
+    o.local_ipv6 = SocketAddress::ipv4(0x0A000002, 0);  // the second address must be IPv6
     auto not6 = Host::create(o);
     EXPECT_EQ(not6.error(), -EINVAL);
     EXPECT_NE(not6.message().find("local_ipv6"), std::string::npos) << not6.message();
-    o.local = *Endpoint::parse("[fd00::1]:0");  // and the first one IPv4
-    o.local_ipv6 = *Endpoint::parse("[fd00::2]:0");
+    o.local = *SocketAddress::parse("[fd00::1]:0");  // and the first one IPv4
+    o.local_ipv6 = *SocketAddress::parse("[fd00::2]:0");
     EXPECT_EQ(Host::create(o).error(), -EINVAL);
-    o.local = Endpoint::ipv6({}, 0);  // "::"
-    o.local_ipv6 = Endpoint();
+    o.local = SocketAddress::ipv6({}, 0);  // "::"
+    o.local_ipv6 = SocketAddress();
     EXPECT_EQ(Host::create(o).error(), -EINVAL);
 }
 
@@ -498,9 +538,9 @@ TEST(Host_Create, CommandLineFlagsAndLeftovers) {
     ASSERT_EQ(socks->size(), 2u);  // one per worker
     EXPECT_EQ((*socks)[1].local_addr().port(), 5);
     socks->clear();
-    for (const char *bad : {"--local=10.0.0", "--local=fd00::1,10.0.0.1", "--local=10.0.0.1,",
-                            "--local=10.0.0.1,10.0.0.2", "--local=[fd00::1]", "--workers=0",
-                            "--workers=x", "--pool_mb=0", "--mbufs=5"}) {
+    for (const char *bad :
+         {"--local=10.0.0", "--local=10.0.0.1,", "--local=10.0.0.1,10.0.0.2", "--local=ff02::1",
+          "--workers=0", "--workers=x", "--pool_mb=0", "--mbufs=5"}) {
         std::vector<const char *> b = {"prog", "--", bad};
         auto r = Host::create(int(b.size()), const_cast<char **>(b.data()));
         EXPECT_EQ(r.error(), -EINVAL) << bad;
@@ -540,6 +580,109 @@ TEST(Host_Run, EveryWorkerRunsOnItsLcoreUntilItsCallbackStops) {
     auto three = Host::create(options(ring.b, "10.0.0.6", 3));
     ASSERT_TRUE(three) << three.message();
     EXPECT_EQ(three->run([](unsigned) { return false; }), -EINVAL);  // EAL has 2 lcores
+}
+
+// The launcher's shape: the worker's loop on another lcore while this thread stays free.
+TEST(Host_Launch, LoopsRunOnWorkerLcoresWhileTheCallerIsFree) {
+    RingPair ring(2);
+    auto h = Host::create(options(ring.a, "10.0.0.7"));
+    ASSERT_TRUE(h) << h.message();
+    EXPECT_EQ(h->lcore(0), unsigned(RTE_MAX_LCORE));  // nothing launched yet
+    std::atomic<bool> stop{false};
+    std::atomic<unsigned> ran_on{~0u}, turns{0};
+    ASSERT_EQ(h->launch([&](unsigned w) {
+        ran_on = rte_lcore_id();
+        ++turns;
+        return w == 0 && !stop.load();
+    }),
+              0);
+    while (turns.load() < 100) std::this_thread::yield();  // this thread is free meanwhile
+    EXPECT_EQ(ran_on.load(), rte_get_next_lcore(-1, 1, 0));
+    EXPECT_EQ(h->lcore(0), ran_on.load());
+    EXPECT_NE(ran_on.load(), rte_lcore_id());
+    EXPECT_EQ(h->launch([](unsigned) { return false; }), -EBUSY);  // one set of loops at a time
+    EXPECT_EQ(h->run([](unsigned) { return false; }), -EBUSY);
+    stop = true;
+    h->wait();
+    const unsigned after = turns.load();
+    EXPECT_EQ(turns.load(), after);  // stopped for good
+    h->wait();                       // nothing left to wait for
+    // The lcore is free again: a second launch runs, and ~Host waits for it.
+    EXPECT_EQ(h->launch([](unsigned) { return false; }), 0);
+    auto two = Host::create(options(ring.b, "10.0.0.8", 2));
+    ASSERT_TRUE(two) << two.message();
+    EXPECT_EQ(two->launch([](unsigned) { return false; }), -EINVAL);  // 2 workers, 1 spare lcore
+}
+
+// Loop::kCallOnly leaves polling to the callback: the launcher pauses its port that way.
+TEST(Host_Launch, CallOnlyLoopsPollOnlyWhenTheCallbackDoes) {
+    RingPair ring;
+    auto h = Host::create(options(ring.a, "10.0.0.9"));
+    ASSERT_TRUE(h) << h.message();
+    const uint64_t before = h->raw().worker(0).stats().polls;
+    unsigned calls = 0;
+    ASSERT_EQ(h->run([&](unsigned) { return ++calls < 50; }, Loop::kCallOnly), 0);
+    EXPECT_EQ(h->raw().worker(0).stats().polls, before);
+    calls = 0;
+    ASSERT_EQ(h->run(
+                  [&](unsigned w) {
+                      (void)h->poll(uint16_t(w));
+                      return ++calls < 50;
+                  },
+                  Loop::kCallOnly),
+              0);
+    EXPECT_EQ(h->raw().worker(0).stats().polls, before + 50);
+    ASSERT_EQ(h->run([&](unsigned) { return ++calls < 60; }), 0);  // the usual: host polls
+    EXPECT_EQ(h->raw().worker(0).stats().polls, before + 60);
+}
+
+// What the apps set beyond the basic options reaches every worker, and per worker.
+TEST(Host_Create, CarriesTheWorkersFullConfiguration) {
+    RingPair ring(2);
+    auto o = options(ring.a, "10.0.0.10", 2);
+    o.worker.engine.unsched_bytes = 12345;
+    o.worker.timetrace_records = 1u << 10;
+    o.worker.neighbours.push_back({0x0A00000B, {2, 0, 0, 0, 0, 0x0B}});
+    std::vector<uint16_t> configured;
+    o.configure_worker = [&](uint16_t w, dp::WorkerConfig &c, std::string *) {
+        configured.push_back(w);
+        if (w == 1) c.timetrace_records = 0;  // worker 1 without a ring
+        return 0;
+    };
+    auto h = Host::create(o);
+    ASSERT_TRUE(h) << h.message();
+    EXPECT_EQ(configured, (std::vector<uint16_t>{0, 1}));
+    for (uint16_t w = 0; w < 2; ++w) {
+        EXPECT_EQ(h->raw().worker(w).engine().config().unsched_bytes, 12345u) << w;
+        EXPECT_EQ(h->raw().worker(w).engine().config().local_ip, 0x0A00000Au) << w;
+        dp::MacAddr mac{};
+        (void)h->raw().worker(w).neighbours().state(0x0A00000B, &mac);
+        EXPECT_EQ(mac, (dp::MacAddr{2, 0, 0, 0, 0, 0x0B})) << w;  // the static entry
+    }
+    EXPECT_NE(h->raw().worker(0).timetrace(), nullptr);
+    EXPECT_EQ(h->raw().worker(1).timetrace(), nullptr);
+    EXPECT_FALSE(h->memory_lock().locked);  // lock_memory defaults to kOff
+}
+
+TEST(Host_Create, RefusesBadWorkerConfigurationWithItsReason) {
+    RingPair ring;
+    auto o = options(ring.a, "10.0.0.12");
+    o.worker.engine.max_sched_prio = 9;  // priorities are 0..7
+    auto bad = Host::create(o);
+    EXPECT_EQ(bad.error(), -EINVAL);
+    EXPECT_NE(bad.message().find("engine"), std::string::npos) << bad.message();
+    o = options(ring.a, "10.0.0.12");
+    o.configure_worker = [](uint16_t, dp::WorkerConfig &, std::string *why) {
+        *why = "no such NUMA node";
+        return -ENXIO;
+    };
+    auto refused = Host::create(o);
+    EXPECT_EQ(refused.error(), -ENXIO);
+    EXPECT_NE(refused.message().find("worker 0: no such NUMA node"), std::string::npos)
+        << refused.message();
+    // Neither failure left anything behind (names, memory): a good host comes up beside.
+    auto good = Host::create(options(ring.b, "10.0.0.12"));
+    EXPECT_TRUE(good) << good.message();
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 // between threads. So a Host runs one goroutine locked to its OS thread
 // (runtime.LockOSThread) that brings EAL up, becomes its main lcore, polls the worker and
 // executes every call that Socket, Message and BufferPool methods hand it over a channel.
+// A further Host of the process (on a RingPair's port) does the same on its own locked
+// thread, which homa_host_create registers with EAL.
 // Any goroutine may call any method; calls are serialised on that thread. While a Recv
 // waits, the host goroutine busy-polls (DPDK's way: one core); otherwise it polls at least
 // every 100 µs so that the engine's timers run.

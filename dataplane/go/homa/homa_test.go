@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -272,6 +273,74 @@ func TestBufferPool_HoldsTheBpagesUntilReleased(t *testing.T) {
 	}
 	if err := pool.Close(); !errors.Is(err, syscall.EBADF) {
 		t.Errorf("second close: %v", err)
+	}
+}
+
+// Two more hosts in this process over a net_ring pair: their goroutines' threads are not EAL's
+// (homa_host_create registers them), and echoes cross a real PMD between two engines.
+func TestEchoOverNetRing(t *testing.T) {
+	pa, pb, err := testHost.RingPair("goring")
+	if err != nil {
+		t.Fatalf("ring pair: %v", err)
+	}
+	if _, _, err := testHost.RingPair("goring"); !errors.Is(err, syscall.EEXIST) {
+		t.Errorf("second ring pair of the same name: %v", err)
+	}
+	a, err := NewHost([]string{"--", "--local=10.0.1.1", fmt.Sprintf("--port=%d", pa), "--pool_mb=16"})
+	if err != nil {
+		t.Fatalf("host a: %v", err)
+	}
+	defer a.Close()
+	b, err := NewHost([]string{"--", "--local=10.0.1.2", fmt.Sprintf("--port=%d", pb), "--pool_mb=16"})
+	if err != nil {
+		t.Fatalf("host b: %v", err)
+	}
+	defer b.Close()
+	srv, err := NewSocket(b, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			m, err := srv.RecvFlags(HOMA_RECVMSG_REQUEST, 0)
+			if err != nil {
+				return
+			}
+			if err := srv.Reply(m.Peer, m.Id, m.Bytes()); err != nil {
+				t.Errorf("reply: %v", err)
+			}
+			m.Release()
+		}
+	}()
+	cli, err := NewSocket(a, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := &Addr{IP: net.IPv4(10, 0, 1, 2), Port: 99}
+	for i, n := range []int{1, 1400, 100000, HOMA_MAX_MESSAGE_LENGTH} {
+		req := pattern(n, i)
+		id, err := cli.Send(server, req, uint64(500+i))
+		if err != nil {
+			t.Fatalf("send %d bytes: %v", n, err)
+		}
+		m, err := cli.RecvFlags(HOMA_RECVMSG_RESPONSE, id)
+		if err != nil {
+			t.Fatalf("recv %d bytes: %v", n, err)
+		}
+		if m.Err != nil || m.Cookie != uint64(500+i) || m.Peer.String() != "10.0.1.2:99" ||
+			!bytes.Equal(m.Bytes(), req) {
+			t.Errorf("%d bytes over the ring: err %v cookie %d peer %s", n, m.Err, m.Cookie, m.Peer)
+		}
+		m.Release()
+	}
+	cli.Close()
+	srv.Close()
+	// Each drains while the other's goroutine still polls it: acknowledgements flow both ways.
+	if err := a.Drain(time.Second); err != nil {
+		t.Errorf("drain a: %v", err)
+	}
+	if err := b.Drain(time.Second); err != nil {
+		t.Errorf("drain b: %v", err)
 	}
 }
 

@@ -17,7 +17,8 @@ import (
 )
 
 // Host is one homa-dp host: EAL, the port and a worker, driven by one goroutine locked to
-// its OS thread (see the package comment). One per process: EAL comes up once.
+// its OS thread (see the package comment). EAL comes up once per process, with the first
+// Host; further ones (on a RingPair's ports) pass no EAL arguments and close first.
 type Host struct {
 	c       *C.homa_host
 	calls   chan func()
@@ -44,7 +45,9 @@ type recvResult struct {
 // NewHost brings EAL and the host up: args are EAL's (e.g. "--no-huge", "-m", "512",
 // "--vdev=net_null0,no-rx=1"), then "--", then "--local=a.b.c.d" and optionally
 // "--port=P", "--pool_mb=M", "--mbufs=N". The error names what was wrong (EINVAL for a bad
-// flag, EALREADY for a second host in the process).
+// flag, EALREADY for EAL arguments when EAL is up). With EAL up, args without EAL arguments
+// ("--", "--local=...", "--port=P") make a further host of the process, whose goroutine's
+// thread is registered with EAL.
 func NewHost(args []string) (*Host, error) {
 	h := &Host{calls: make(chan func()), quit: make(chan struct{}), stopped: make(chan struct{})}
 	up := make(chan error)
@@ -172,11 +175,46 @@ func (h *Host) do(fn func()) error {
 	return nil
 }
 
+// RingPair makes two DPDK ports of this process joined back to back (net_ring): what one
+// sends the other receives, so a Host on each (NewHost without EAL arguments, "--port=A")
+// talk to each other in one process. name must be unique in the process.
+func (h *Host) RingPair(name string) (portA, portB uint16, err error) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	var a, b C.uint16_t
+	var rc C.int
+	if err := h.do(func() { rc = C.homa_ring_pair(cname, &a, &b) }); err != nil {
+		return 0, 0, err
+	}
+	if rc < 0 {
+		return 0, 0, syscall.Errno(-rc)
+	}
+	return uint16(a), uint16(b), nil
+}
+
+// Drain polls the host until no send of its is in flight (replies acknowledged), or timeout
+// passes (ETIMEDOUT). Hosts of one process that talk to each other drain one after the other
+// before any is closed: while one drains, the others' goroutines keep polling them.
+func (h *Host) Drain(timeout time.Duration) error {
+	var rc C.int
+	if err := h.do(func() {
+		hosts := [1]*C.homa_host{h.c}
+		rc = C.homa_hosts_drain(&hosts[0], 1, C.uint64_t(timeout.Nanoseconds()))
+	}); err != nil {
+		return err
+	}
+	if rc < 0 {
+		return syscall.Errno(-rc)
+	}
+	return nil
+}
+
 // BufferPool is the region where received messages' bpages live.
 func (h *Host) BufferPool() *BufferPool { return h.pool }
 
 // Close fails pending Recvs with ErrClosed, lets sends in flight finish (at most 1 s) and
-// tears the host down. Sockets should be closed first. EAL goes down with it: no second host in the process.
+// tears the host down. Sockets should be closed first. EAL goes down with the first Host:
+// close the others before it.
 func (h *Host) Close() error {
 	err := ErrClosed
 	h.closing.Do(func() {

@@ -1,7 +1,7 @@
 /**
  * @file
  * Everything an application needs, in one include: the v2 C++ API (homa::v2::Host, Socket,
- * Message, Endpoint, Result). The C ABI is homa/homa_c.h. docs/api.md has the quick start,
+ * Message, SocketAddress, Result). The C ABI is homa/homa_c.h. docs/api.md has the quick start,
  * ownership, threading and the error convention (negative errnos).
  *
  * The v1 classes (homa::dp::Host, Socket, RemoteSocket, ...) stay available through their own
@@ -9,7 +9,7 @@
  */
 #pragma once
 
-#include "homa/v2/endpoint.h"  // IWYU pragma: export
-#include "homa/v2/host.h"      // IWYU pragma: export
-#include "homa/v2/result.h"    // IWYU pragma: export
-#include "homa/v2/socket.h"    // IWYU pragma: export
+#include "homa/v2/host.h"            // IWYU pragma: export
+#include "homa/v2/result.h"          // IWYU pragma: export
+#include "homa/v2/socket.h"          // IWYU pragma: export
+#include "homa/v2/socket_address.h"  // IWYU pragma: export

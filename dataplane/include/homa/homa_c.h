@@ -25,17 +25,18 @@
  *   homa_host_destroy(h);                              // drains, then tears down
  * @endcode
  *
- * Ownership: homa_host_create makes a host that homa_host_destroy ends, EAL with it (EAL comes
- * up once per process: one host per process). A socket belongs to its host and must be
- * closed first. A received message's bpages belong to the caller until homa_return_bpages.
- * Threading: each worker (--workers=N, default 1) is driven by one thread, and every call on a
- * socket, and homa_return_bpages of its messages, is made on its worker's thread; blocking
- * receives poll that worker meanwhile. One worker: the thread that created the host (EAL's
- * main lcore) makes every call. Several: homa_host_run runs worker w's loop on its own lcore
- * and calls back there, with the sockets opened on w (homa_sock_open_on); or one thread drives
- * them all with homa_host_poll. Other threads reach a worker through the caller's own queue
- * (the Go package does so with a goroutine locked to the main lcore's thread).
- * Errors: negative errnos; homa_host_create also writes the reason as text.
+ * Ownership: homa_host_create makes a host that homa_host_destroy ends, EAL with it if it
+ * brought EAL up (EAL comes up once per process: the first host does it; further hosts in the
+ * process, e.g. on a homa_ring_pair, pass no EAL arguments and must be destroyed first). A
+ * socket belongs to its host and must be closed first. A received message's bpages belong to the
+ * caller until homa_return_bpages. Threading: each worker (--workers=N, default 1) is driven by one
+ * thread, and every call on a socket, and homa_return_bpages of its messages, is made on its
+ * worker's thread; blocking receives poll that worker meanwhile. One worker: the thread that
+ * created the host (EAL's main lcore) makes every call. Several: homa_host_run runs worker w's loop
+ * on its own lcore and calls back there, with the sockets opened on w (homa_sock_open_on); or one
+ * thread drives them all with homa_host_poll. Other threads reach a worker through the caller's own
+ * queue (the Go package does so with a goroutine locked to the main lcore's thread). Errors:
+ * negative errnos; homa_host_create also writes the reason as text.
  */
 #ifndef HOMA_HOMA_C_H
 #define HOMA_HOMA_C_H
@@ -92,9 +93,28 @@ typedef struct homa_msg {
  * bytes, may be NULL) gets the reason as text.
  */
 int homa_host_create(int argc, char **argv, homa_host **out, char *error, size_t cap);
-/** Polls until every send is done (at most 1 s), then tears the host and EAL down. NULL is
- *  ignored. */
+/** Polls until every send is done (at most 1 s), then tears the host (and EAL, if this host
+ *  brought it up) down. NULL is ignored. */
 void homa_host_destroy(homa_host *host);
+/**
+ * Two DPDK ports joined back to back inside this process (net_ring): what one sends the other
+ * receives. For hosts that talk to each other in one process (tests, experiments): bring the
+ * first host up (it brings EAL up, e.g. on net_null), make the pair, then a host on each port
+ * with no EAL arguments ({"prog", "--", "--local=10.0.1.1", "--port=A"}). A thread that is not
+ * an EAL lcore is registered with EAL when it creates such a host (and unregistered when it
+ * destroys it). `name` must be unique in the process. Returns 0 and the ports' ids, or -EINVAL
+ * (a NULL argument, or EAL is not up), -EEXIST (the name is taken), -ENOMEM.
+ * Threading: a thread EAL knows (the first host's).
+ */
+int homa_ring_pair(const char *name, uint16_t *port_a, uint16_t *port_b);
+/**
+ * Polls `hosts` (count of them) in turn until none has a send in flight, or timeout_ns
+ * passes: hosts that answer each other's RPCs (over a ring pair, in one thread) must be
+ * drained together before they are destroyed, as each one's sends finish only when the
+ * other's acknowledgements arrive. Returns 0, -ETIMEDOUT, or -EINVAL (NULL, count < 1).
+ * Threading: the thread that drives all of them.
+ */
+int homa_hosts_drain(homa_host *const *hosts, int count, uint64_t timeout_ns);
 /** One iteration of every worker's loop, on the calling thread. Returns 1 if any did work, 0
  *  if all were idle. */
 int homa_host_poll(homa_host *host);

@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,6 +64,11 @@ struct HostConfig {
     /// into the pool (RemoteSocket) use caches num_workers, num_workers + 1, ...
     unsigned extra_pool_caches = 0;
     uint32_t steering_ring_size = 4096;
+    /// Per-worker changes to `worker`: called for each worker k in order, on the calling
+    /// thread, with k's config filled in as above; it must not change what ties k to the host
+    /// (port, queue, pools, steering, index, id space). Returns 0, or a negative errno that
+    /// fails create() with "worker k: " + *why. Empty: every worker runs the template.
+    std::function<int(uint16_t k, WorkerConfig &config, std::string *why)> configure_worker;
 };
 
 class Host {

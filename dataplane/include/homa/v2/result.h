@@ -6,7 +6,7 @@
  * says what was wrong (for bad input: which input, and what was expected).
  *
  * @code
- *   auto ep = homa::v2::Endpoint::parse("10.0.0.1:99");
+ *   auto ep = homa::v2::SocketAddress::parse("10.0.0.1:99");
  *   if (!ep) { fprintf(stderr, "%s\n", ep.message().c_str()); return ep.error(); }
  *   use(*ep);
  * @endcode

@@ -33,8 +33,8 @@
 
 #include "homa/dataplane/remote_socket.h"
 #include "homa/dataplane/socket.h"
-#include "homa/v2/endpoint.h"
 #include "homa/v2/result.h"
+#include "homa/v2/socket_address.h"
 
 namespace homa::v2 {
 
@@ -60,7 +60,7 @@ class Message {
     /** The completion cookie given to send() (responses only). */
     uint64_t cookie() const noexcept { return m_.cookie(); }
     /** Who sent it: a request's client, a response's server. */
-    Endpoint peer() const noexcept { return Endpoint::from_engine(m_.peer()); }
+    SocketAddress peer() const noexcept { return SocketAddress::from_engine(m_.peer()); }
     /** A request this host must answer (server side); else the response to one of our sends. */
     bool is_request() const noexcept { return (id() & 1) != 0; }
     /** 0, or the negative errno the RPC failed with (then it carries no data): -ETIMEDOUT
@@ -114,8 +114,9 @@ class Socket {
      *  id, or -EINVAL (empty message, dst not IPv4 or port 0), -EMSGSIZE (> 1,000,000 bytes),
      *  -ENOBUFS (pool or send slots exhausted: poll and retry), -ENOMEM (RPC table full),
      *  -EBADF (closed). The response comes through recv() with this id and `cookie`. */
-    Result<uint64_t> send(const Endpoint &dst, std::span<const uint8_t> msg, uint64_t cookie = 0);
-    Result<uint64_t> send(const Endpoint &dst, std::string_view msg, uint64_t cookie = 0) {
+    Result<uint64_t> send(const SocketAddress &dst, std::span<const uint8_t> msg,
+                          uint64_t cookie = 0);
+    Result<uint64_t> send(const SocketAddress &dst, std::string_view msg, uint64_t cookie = 0) {
         return send(dst, std::span(reinterpret_cast<const uint8_t *>(msg.data()), msg.size()),
                     cookie);
     }
@@ -133,16 +134,16 @@ class Socket {
      * aborted silently), or the RPC's own error (Message::error(): -ETIMEDOUT when the server
      * went silent, ...).
      */
-    Result<Message> call(const Endpoint &dst, std::span<const uint8_t> msg,
+    Result<Message> call(const SocketAddress &dst, std::span<const uint8_t> msg,
                          uint64_t timeout_ns = kWaitForever);
-    Result<Message> call(const Endpoint &dst, std::string_view msg,
+    Result<Message> call(const SocketAddress &dst, std::string_view msg,
                          uint64_t timeout_ns = kWaitForever) {
         return call(dst, std::span(reinterpret_cast<const uint8_t *>(msg.data()), msg.size()),
                     timeout_ns);
     }
     /** Answers request `id` from `peer` (copied): the Go bindings' Reply. Errors as
      *  Message::reply. */
-    [[nodiscard]] int reply(const Endpoint &peer, uint64_t id, std::span<const uint8_t> body);
+    [[nodiscard]] int reply(const SocketAddress &peer, uint64_t id, std::span<const uint8_t> body);
     /**
      * Aborts client RPC `id` (0: all of them). With `error` not 0 each completes through
      * recv() with that error and no data; 0 ends them silently. `error` is a negative errno;
@@ -154,7 +155,7 @@ class Socket {
      *  thread's socket also -ETIMEDOUT when the worker did not answer (then it is let go). */
     int close();
     /** This socket's address (the port the server listens on, or the client port chosen). */
-    Endpoint local_addr() const noexcept;
+    SocketAddress local_addr() const noexcept;
     /** The v1 socket of a Host::open socket, for what v2 does not wrap (send_zc, regions). */
     dp::Socket &raw() noexcept { return *s_; }
     /** The v1 socket of a Host::open_app socket (send_region, stats). */

@@ -1,5 +1,5 @@
-// Endpoint parsing and formatting; see homa/v2/endpoint.h.
-#include "homa/v2/endpoint.h"
+// SocketAddress parsing and formatting; see homa/v2/socket_address.h.
+#include "homa/v2/socket_address.h"
 
 #include <arpa/inet.h>
 
@@ -30,7 +30,7 @@ Error bad(std::string_view text, const char *why) {
 }
 
 // "[literal]:port"; the text after '[' is given.
-Result<Endpoint> parse_bracketed(std::string_view text) {
+Result<SocketAddress> parse_bracketed(std::string_view text) {
     size_t close = text.find(']');
     if (close == std::string_view::npos) return bad(text, "no ']' after the IPv6 address");
     std::string_view rest = text.substr(close + 1);
@@ -46,13 +46,13 @@ Result<Endpoint> parse_bracketed(std::string_view text) {
     if (addr == std::array<uint8_t, 16>{} || addr[0] == 0xFF) {
         return bad(text, "unspecified or multicast IPv6 address");
     }
-    return Endpoint::ipv6(addr, uint16_t(port));
+    return SocketAddress::ipv6(addr, uint16_t(port));
 }
 
 }  // namespace
 
-Endpoint Endpoint::ipv4(uint32_t ip, uint16_t port) noexcept {
-    Endpoint e;
+SocketAddress SocketAddress::ipv4(uint32_t ip, uint16_t port) noexcept {
+    SocketAddress e;
     e.family_ = Family::kIpv4;
     e.port_ = port;
     e.addr_[10] = 0xFF;  // ::ffff:a.b.c.d, the IPv4-mapped form Linux uses
@@ -64,15 +64,15 @@ Endpoint Endpoint::ipv4(uint32_t ip, uint16_t port) noexcept {
     return e;
 }
 
-Endpoint Endpoint::ipv6(const std::array<uint8_t, 16> &bytes, uint16_t port) noexcept {
-    Endpoint e;
+SocketAddress SocketAddress::ipv6(const std::array<uint8_t, 16> &bytes, uint16_t port) noexcept {
+    SocketAddress e;
     e.addr_ = bytes;
     e.port_ = port;
     e.family_ = homa::IpAddress::ipv6(bytes).is_ipv4() ? Family::kIpv4 : Family::kIpv6;
     return e;
 }
 
-Result<Endpoint> Endpoint::parse(std::string_view text) {
+Result<SocketAddress> SocketAddress::parse(std::string_view text) {
     if (!text.empty() && text.front() == '[') return parse_bracketed(text);
     size_t colon = text.rfind(':');
     if (colon == std::string_view::npos) return bad(text, "no ':port'");
@@ -95,7 +95,7 @@ Result<Endpoint> Endpoint::parse(std::string_view text) {
     return ipv4(addr, uint16_t(port));
 }
 
-std::string Endpoint::to_string() const {
+std::string SocketAddress::to_string() const {
     if (family_ == Family::kNone) return "-";
     if (family_ == Family::kIpv6) {
         char buf[INET6_ADDRSTRLEN];
@@ -115,19 +115,19 @@ std::string Endpoint::to_string() const {
     return s + std::to_string(port_);
 }
 
-uint32_t Endpoint::ipv4_address() const noexcept {
+uint32_t SocketAddress::ipv4_address() const noexcept {
     if (family_ != Family::kIpv4) return 0;
     return uint32_t(addr_[12]) << 24 | uint32_t(addr_[13]) << 16 | uint32_t(addr_[14]) << 8 |
            addr_[15];
 }
 
-Endpoint Endpoint::with_port(uint16_t port) const noexcept {
-    Endpoint e = *this;
+SocketAddress SocketAddress::with_port(uint16_t port) const noexcept {
+    SocketAddress e = *this;
     e.port_ = port;
     return e;
 }
 
-bool Endpoint::to_engine(homa::Endpoint *out) const noexcept {
+bool SocketAddress::to_engine(homa::Endpoint *out) const noexcept {
     if (family_ == Family::kNone) return false;
     out->ip = homa::IpAddress::ipv6(addr_);
     out->port = port_;

@@ -1,12 +1,12 @@
 // See ring_pair.h.
-#include "ring_pair.h"
+#include "homa/dataplane/ring_pair.h"
 
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
 #include <rte_lcore.h>
 #include <rte_ring.h>
 
-namespace homa::perf {
+namespace homa::dp {
 
 int make_ring_pair(const std::string &name, uint16_t *port_a, uint16_t *port_b,
                    std::string *error) {
@@ -30,4 +30,4 @@ int make_ring_pair(const std::string &name, uint16_t *port_a, uint16_t *port_b,
     return 0;
 }
 
-}  // namespace homa::perf
+}  // namespace homa::dp
