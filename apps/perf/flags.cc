@@ -208,6 +208,12 @@ bool check_flags(std::string *error) {
                FLAGS_step_before <= 0 || FLAGS_step_after <= 0 || FLAGS_step_window_ms <= 0 ||
                FLAGS_recover_factor < 1) {
         *error = "--step_* must be positive and --recover_factor >= 1";
+    } else if (FLAGS_rx_burst == 0 || FLAGS_rx_burst > 64 || FLAGS_rx_budget_bursts == 0 ||
+               FLAGS_rx_budget_bursts > 1024 || FLAGS_tx_data_budget == 0 ||
+               FLAGS_tx_data_budget > 4096) {
+        *error = "--rx_burst must be 1-64, --rx_budget_bursts 1-1024 and --tx_data_budget 1-4096";
+    } else if (!(FLAGS_rx_budget_us >= 0 && FLAGS_rx_budget_us <= 1e6)) {
+        *error = "--rx_budget_us must be 0-1000000";
     } else {
         return true;
     }
