@@ -20,16 +20,21 @@ const Bytes kArpForSomeoneElse =
         "3a1b2c3d4e5f0a000001"
         "0000000000000a000063");
 
+// A worker reading bursts of 4, at most 3 per poll, with RX time budget `ns` (0: none).
+Wire budget_wire(const std::string &name, uint64_t ns) {
+    return Wire(name, [ns](dp::WorkerConfig &c) {
+        c.burst = 4;
+        c.rx_budget_bursts = 3;
+        c.rx_budget_ns = ns;
+    });
+}
+
 void inject(Wire &wire, int n) {
     for (int i = 0; i < n; ++i) wire.inject(kArpForSomeoneElse);
 }
 
 TEST(WorkerRxBudget, APollReadsAtMostItsBurstsAndCountsTheRestAsBacklog) {
-    Wire wire("rxb1", [](dp::WorkerConfig &c) {
-        c.burst = 4;
-        c.rx_budget_bursts = 3;
-        c.rx_budget_ns = 0;  // bursts alone
-    });
+    Wire wire = budget_wire("rxb1", 0);  // bursts alone
     ASSERT_EQ(wire.error, "");
     inject(wire, 50);
     wire.worker().poll();
@@ -40,11 +45,7 @@ TEST(WorkerRxBudget, APollReadsAtMostItsBurstsAndCountsTheRestAsBacklog) {
 }
 
 TEST(WorkerRxBudget, AShortBurstEndsThePollWithoutBacklog) {
-    Wire wire("rxb2", [](dp::WorkerConfig &c) {
-        c.burst = 4;
-        c.rx_budget_bursts = 3;
-        c.rx_budget_ns = 0;  // bursts alone
-    });
+    Wire wire = budget_wire("rxb2", 0);  // bursts alone
     ASSERT_EQ(wire.error, "");
     inject(wire, 6);  // a full burst of 4, then a short one of 2
     wire.worker().poll();
@@ -53,23 +54,15 @@ TEST(WorkerRxBudget, AShortBurstEndsThePollWithoutBacklog) {
 }
 
 TEST(WorkerRxBudget, ATimeBudgetEndsThePollAfterTheBurstThatPassesIt) {
-    // One cycle: every full burst ends past it, so a poll reads exactly one burst.
-    Wire wire("rxb3", [](dp::WorkerConfig &c) {
-        c.burst = 4;
-        c.rx_budget_bursts = 3;
-        c.rx_budget_ns = 1;
-    });
+    // One ns: every full burst ends past it, so a poll reads exactly one burst.
+    Wire wire = budget_wire("rxb3", 1);
     ASSERT_EQ(wire.error, "");
     inject(wire, 50);
     wire.worker().poll();
     EXPECT_EQ(wire.pending_rx(), 50u - 4u);
     EXPECT_EQ(wire.worker().stats().rx_backlog_polls, 1u);
     // A generous time budget leaves the burst budget in charge.
-    Wire roomy("rxb4", [](dp::WorkerConfig &c) {
-        c.burst = 4;
-        c.rx_budget_bursts = 3;
-        c.rx_budget_ns = uint64_t{1} << 40;
-    });
+    Wire roomy = budget_wire("rxb4", uint64_t{1} << 40);
     ASSERT_EQ(roomy.error, "");
     inject(roomy, 50);
     roomy.worker().poll();

@@ -350,6 +350,19 @@ INSTANTIATE_TEST_SUITE_P(Load, FifoGrantPriority, ::testing::Values(true, false)
                              return info.param ? "OldestRanksFirst" : "OldestWaits";
                          });
 
+// A receiver of long messages from one sender whose grants follow SRPT alone: 8 ranks,
+// 20 KB windows, room for every message at once, no FIFO share.
+EngineConfig ranking_config() {
+    EngineConfig cfg = test_config();
+    cfg.local_ip = kServerIp;
+    cfg.max_overcommit = 8;
+    cfg.window = 20'000;
+    cfg.max_incoming = 4'000'000;
+    cfg.peer_incoming_share = 1000;
+    cfg.grant_fifo_fraction = 0;
+    return cfg;
+}
+
 // Guards grant.cc: a message keeps its SRPT rank until its last byte arrives, not only until it
 // is fully granted, so a longer message granted meanwhile goes below its bytes still in flight.
 // When it left the ranking at its last grant, the next message took rank 0 and the top level:
@@ -358,13 +371,7 @@ INSTANTIATE_TEST_SUITE_P(Load, FifoGrantPriority, ::testing::Values(true, false)
 // 7). Linux keeps such an RPC in its active set; here it ranks without holding a slot (a slot
 // held by lost bytes cost loss_test half its throughput).
 TEST(Load, FullyGrantedMessageKeepsItsRankUntilItsBytesArrive) {
-    EngineConfig cfg = test_config();
-    cfg.local_ip = kServerIp;
-    cfg.max_overcommit = 8;
-    cfg.window = 20'000;
-    cfg.max_incoming = 4'000'000;
-    cfg.peer_incoming_share = 1000;
-    cfg.grant_fifo_fraction = 0;
+    EngineConfig cfg = ranking_config();
     Handcrafted h(cfg);
     SocketId sock;
     ASSERT_EQ(h.engine.open_socket(kPort, &sock), 0);
@@ -409,13 +416,7 @@ TEST(Load, FullyGrantedMessageKeepsItsRankUntilItsBytesArrive) {
 // 20 KB each of such bytes, nearly all of which had left their senders before the short
 // message's first grant (docs/sim.md finding 8).
 TEST(Load, ShortMessageIsGrantedAboveLongerMessagesWindows) {
-    EngineConfig cfg = test_config();
-    cfg.local_ip = kServerIp;
-    cfg.max_overcommit = 8;
-    cfg.window = 20'000;
-    cfg.max_incoming = 4'000'000;
-    cfg.peer_incoming_share = 1000;
-    cfg.grant_fifo_fraction = 0;
+    EngineConfig cfg = ranking_config();
     Handcrafted h(cfg);
     SocketId sock;
     ASSERT_EQ(h.engine.open_socket(kPort, &sock), 0);

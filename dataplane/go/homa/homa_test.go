@@ -34,9 +34,9 @@ func TestMain(m *testing.M) {
 	os.Exit(rc)
 }
 
-// An echo server on `port` until its socket closes; returns the socket.
-func echoServer(t *testing.T, port uint16) *Socket {
-	srv, err := NewSocket(testHost, port)
+// An echo server on host h's `port` until its socket closes; returns the socket.
+func echoServer(t *testing.T, h *Host, port uint16) *Socket {
+	srv, err := NewSocket(h, port)
 	if err != nil {
 		t.Fatalf("server socket: %v", err)
 	}
@@ -64,7 +64,7 @@ func pattern(n, seed int) []byte {
 }
 
 func TestEcho_BytesCookiesIdsAndPeers(t *testing.T) {
-	srv := echoServer(t, 99)
+	srv := echoServer(t, testHost, 99)
 	defer srv.Close()
 	cli, err := NewSocket(testHost, 0)
 	if err != nil {
@@ -103,7 +103,7 @@ func TestEcho_BytesCookiesIdsAndPeers(t *testing.T) {
 
 // Goroutines on whatever threads the runtime gives them, each with its own socket.
 func TestEcho_ConcurrentGoroutines(t *testing.T) {
-	srv := echoServer(t, 100)
+	srv := echoServer(t, testHost, 100)
 	defer srv.Close()
 	server, _ := ParseAddr("10.0.0.1:100")
 	var wg sync.WaitGroup
@@ -239,7 +239,7 @@ func TestErrors_AreErrnos(t *testing.T) {
 }
 
 func TestBufferPool_HoldsTheBpagesUntilReleased(t *testing.T) {
-	srv := echoServer(t, 101)
+	srv := echoServer(t, testHost, 101)
 	defer srv.Close()
 	cli, _ := NewSocket(testHost, 0)
 	defer cli.Close()
@@ -296,22 +296,7 @@ func TestEchoOverNetRing(t *testing.T) {
 		t.Fatalf("host b: %v", err)
 	}
 	defer b.Close()
-	srv, err := NewSocket(b, 99)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for {
-			m, err := srv.RecvFlags(HOMA_RECVMSG_REQUEST, 0)
-			if err != nil {
-				return
-			}
-			if err := srv.Reply(m.Peer, m.Id, m.Bytes()); err != nil {
-				t.Errorf("reply: %v", err)
-			}
-			m.Release()
-		}
-	}()
+	srv := echoServer(t, b, 99)
 	cli, err := NewSocket(a, 0)
 	if err != nil {
 		t.Fatal(err)
