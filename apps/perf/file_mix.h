@@ -9,6 +9,10 @@
 // cache, posix_fadvise DONTNEED there), so reads start cold; reads walk the file in order and
 // count as cold until they wrap around. After each phase the server's counters are fetched
 // (kCounters), so worker-blocked time and pulls are reported per phase.
+// Rounds (FileMixOptions::rounds) repeat the phases, interleaved, so that every phase sees the
+// same moments of the machine: on a 2-core host the echo tail is set by stalls of the host
+// that come and go over seconds, and one long phase after another compares two different
+// machines. Each phase's echo p99 is then compared with the echo-only p99 of its own round.
 // Run on the client's worker lcore (run-to-completion: this thread polls the worker).
 #pragma once
 
@@ -38,11 +42,15 @@ struct FileMixOptions {
     uint32_t max_outstanding = 4096;
     /** Phases, in order: "echo", "prefetch", "noprefetch". */
     std::vector<std::string> phases = {"echo", "prefetch", "noprefetch"};
+    /** Times through the phases. Round r starts at phase r mod (number of phases), so that no
+     *  phase always follows the same one. */
+    uint32_t rounds = 1;
     std::string verify_path;  ///< If set: compare read bytes with this local copy.
 };
 
 struct FileMixPhase {
     std::string name;
+    uint32_t round = 0;  ///< 0-based; in pooled results, the number of rounds pooled.
     LatencyHistogram echo, file;
     uint64_t echo_errors = 0;
     uint64_t file_ok = 0, file_errors = 0, file_bad_bytes = 0;
@@ -57,12 +65,34 @@ struct FileMixPhase {
     std::string last_error;  ///< One example of a file error, for the report.
 };
 
-/** Runs the phases; false with `error` if the file service cannot be reached at all. */
+/** Runs every round's phases and appends one result per round and phase, in the order run;
+ *  false with `error` if the file service cannot be reached at all (then `out` holds the
+ *  phases that ran). */
 bool run_file_mix(dp::Worker &worker, dp::Socket &client, const FileMixOptions &o,
                   const std::atomic<bool> &quit, std::vector<FileMixPhase> *out,
                   std::string *error);
 
+/** The results of every round pooled per phase, in `o.phases` order: latencies merged, counts
+ *  and server deltas summed (the server's pull percentiles are its last, which span its life),
+ *  `round` set to the number of rounds pooled. */
+std::vector<FileMixPhase> pool_file_mix(const FileMixOptions &o,
+                                        const std::vector<FileMixPhase> &phases);
+
+/** A phase's echo p99 over the echo-only phase's. */
+struct EchoP99Ratio {
+    std::string phase;
+    double pooled = 0;              ///< Over the pooled results; 0 without echo-only samples.
+    std::vector<double> per_round;  ///< Within each round that has both, sorted ascending.
+};
+
+/** One ratio per phase other than "echo"; empty when "echo" is not among the phases. */
+std::vector<EchoP99Ratio> echo_p99_ratios(const FileMixOptions &o,
+                                          const std::vector<FileMixPhase> &phases);
+
+/** Text report: the pooled phases, then (with rounds) every round and the ratios. */
 void print_file_mix(FILE *f, const FileMixOptions &o, const std::vector<FileMixPhase> &phases);
+/** JSON report: "phases" pooled (as with one round), "rounds" every round's phases, and
+ *  "echo_p99_ratios". */
 void print_file_mix_json(FILE *f, const FileMixOptions &o, const std::vector<FileMixPhase> &phases);
 
 }  // namespace homa::perf

@@ -119,6 +119,10 @@ DEFINE_bool(file_prefetch, true,
 DEFINE_string(file_phases, "",
               "phases side by side, from echo (no file traffic), prefetch, noprefetch "
               "(default: echo,prefetch; echo,noprefetch with --file_prefetch=false)");
+DEFINE_uint32(file_rounds, 1,
+              "times through --file_phases, interleaved (round r starts at phase r mod P), so "
+              "that every phase sees the same moments of the machine; each phase's echo p99 is "
+              "also compared with the echo-only p99 of its own round");
 DEFINE_string(file_verify, "", "compare every read with this local copy of the file");
 
 namespace homa::perf {
@@ -186,10 +190,12 @@ bool check_flags(std::string *error) {
     } else if (!FLAGS_file_name.empty() &&
                (FLAGS_file_fraction < 0 || FLAGS_file_fraction > 1 || FLAGS_file_bytes == 0 ||
                 FLAGS_file_bytes > 999976 || FLAGS_file_port == 0 || FLAGS_file_port >= 0x8000 ||
-                FLAGS_echo_bytes == 0 || FLAGS_echo_bytes > 1000000 || FLAGS_rate <= 0)) {
+                FLAGS_echo_bytes == 0 || FLAGS_echo_bytes > 1000000 || FLAGS_rate <= 0 ||
+                FLAGS_file_rounds == 0 || FLAGS_file_rounds > 1000)) {
         *error =
             "--file_fraction must be 0..1, --file_bytes 1..999976, --file_port 1..32767, "
-            "--echo_bytes 1..1000000, and the mixed workload needs --rate > 0";
+            "--echo_bytes 1..1000000, --file_rounds 1..1000, and the mixed workload needs "
+            "--rate > 0";
     } else if (FLAGS_outstanding == 0 || FLAGS_outstanding > kMaxOutstanding) {
         *error = "--outstanding must be 1..1000000";
     } else if (FLAGS_rate < 0 || FLAGS_load_gbps < 0 || FLAGS_duration < 0) {

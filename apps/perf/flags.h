@@ -71,6 +71,7 @@ DECLARE_uint32(file_bytes);
 DECLARE_uint32(echo_bytes);
 DECLARE_bool(file_prefetch);
 DECLARE_string(file_phases);
+DECLARE_uint32(file_rounds);
 DECLARE_string(file_verify);
 
 namespace homa::perf {

@@ -285,6 +285,7 @@ int run(int argc, char **argv) {
         fo.duration = FLAGS_duration;
         fo.drain = FLAGS_drain;
         fo.verify_path = FLAGS_file_verify;
+        fo.rounds = FLAGS_file_rounds;
         std::string phases = FLAGS_file_phases.empty()
                                  ? (FLAGS_file_prefetch ? "echo,prefetch" : "echo,noprefetch")
                                  : FLAGS_file_phases;

@@ -99,7 +99,9 @@ with open(BLOB, "wb") as f:
 
 try:
     lp, _ = start_launcher(["--file_allow_no_prefetch"])
-    mix = run_perf(["--file_phases=echo,prefetch,noprefetch"])
+    # Two interleaved rounds of half a second: the same time as one round of a second.
+    mix = run_perf(["--file_phases=echo,prefetch,noprefetch", "--file_rounds=2",
+                    "--duration=0.5"])
     rc, _, lerr = stop(lp)
 
     def mixed_workload_verified():
@@ -121,6 +123,23 @@ try:
         assert phases["noprefetch"]["server_worker_blocked_ns"] > 0, phases["noprefetch"]
         assert phases["noprefetch"]["server_worker_reads"] == phases["noprefetch"]["reads"]
     tap("prefetch_worker_blocked_0_noprefetch_not", prefetch_never_blocks_the_worker)
+
+    def rounds_interleaved_and_pooled():
+        out = json.loads(mix.stdout)["file_mix"]
+        assert out["rounds"] == 2, out["rounds"]
+        order = [(p["round"], p["name"]) for p in out["round_phases"]]
+        assert order == [(1, "echo"), (1, "prefetch"), (1, "noprefetch"),
+                         (2, "prefetch"), (2, "noprefetch"), (2, "echo")], order
+        for pooled in out["phases"]:
+            rounds = [p for p in out["round_phases"] if p["name"] == pooled["name"]]
+            assert pooled["echoes"] == sum(p["echoes"] for p in rounds), (pooled, rounds)
+            assert pooled["reads"] == sum(p["reads"] for p in rounds), (pooled, rounds)
+            assert all(p["reads"] > 0 for p in rounds if p["name"] != "echo"), rounds
+        ratios = {r["phase"]: r for r in out["echo_p99_ratios"]}
+        assert sorted(ratios) == ["noprefetch", "prefetch"], ratios
+        for r in ratios.values():
+            assert len(r["per_round"]) == 2 and r["pooled"] > 0, r
+    tap("rounds_interleaved_pooled_and_paired", rounds_interleaved_and_pooled)
 
     def counters_at_exit():
         assert rc == 0, lerr[-2000:]
