@@ -26,14 +26,16 @@
 # COLD_DIR (default /var/tmp; must not be tmpfs) beside the pager's cold reads
 # (bench_pager_cold), then the launcher serving that file over memif to homa-perf's mixed
 # workload: 10 % of RPCs read 999,976 B (1 MB less the response header), the rest 100 B
-# echoes, at COLD_RATE RPC/s (default 200: 20 MB/s of cold reads, below what one worker
-# serves on a loaded 2-core machine, so that the phases compare interference, not overload) for COLD_SECS s (default 5) per phase, phases echo
-# only / prefetch / no prefetch, the file evicted (pager + posix_fadvise DONTNEED on the
-# server) before each. Each run has a fresh launcher in one of two layouts (COLD_LAYOUTS,
-# default "turns core0": the control lcore pulling in turns beside the worker, or with reader
-# threads on the client's core), alternated COLD_REPEAT (default 3) times. Writes
-# <out>/cold.md: every run, and min / median / max of the echo p99 ratios per layout, with
-# the load average.
+# echoes, at COLD_RATE RPC/s (default 1000: 100 MB/s of cold reads, a tenth of what the pager
+# reads, so that the phases compare interference, not overload), phases echo only / prefetch /
+# no prefetch of COLD_SECS s (default 1) each, interleaved over COLD_ROUNDS rounds (default 10;
+# homa-perf --file_rounds: every phase sees the same moments of the machine, whose own stalls
+# set the echo tail), the file evicted (pager + posix_fadvise DONTNEED on the server) before
+# each file phase. Each run has a fresh launcher in one of two layouts (COLD_LAYOUTS, default
+# "turns core0": the control lcore pulling in turns beside the worker, or with reader threads
+# on the client's core), alternated COLD_REPEAT (default 3) times. Writes <out>/cold.md: every
+# run, min / median / max of the echo p99 ratios per layout, every round's paired ratio, the
+# verdict on the 1.5x target, with the load average.
 # Stages over memif (issue 12): load = per workload, the open-loop knee (homa-perf
 # --find_capacity), then 50/80/90/95 % of it with --slowdown, each with a fresh server;
 # overload = 2x the knee for 50 ms
@@ -456,11 +458,11 @@ machine() {
 
 # ---------------------------------------------------------------- cold data (file service)
 cold_data() {
-    local dir=${COLD_DIR:-/var/tmp} mb=${COLD_MB:-512} rate=${COLD_RATE:-200}
-    local secs=${COLD_SECS:-5} file fstype srv i
+    local dir=${COLD_DIR:-/var/tmp} mb=${COLD_MB:-512} rate=${COLD_RATE:-1000}
+    local secs=${COLD_SECS:-1} rounds=${COLD_ROUNDS:-10} file fstype srv i
     rm -f "$RAW"/cold.mix.* "$RAW"/cold.launcher.*
     local repeat=${COLD_REPEAT:-3}
-    if [ "$QUICK" = 1 ]; then mb=64; rate=200; secs=1; repeat=1; fi
+    if [ "$QUICK" = 1 ]; then mb=64; rate=200; secs=1; rounds=2; repeat=1; fi
     fstype=$(stat -f -c %T "$dir")
     if [ "$fstype" = tmpfs ] || [ "$fstype" = ramfs ]; then
         log "cold: $dir is $fstype (pages never leave memory): skipped; set COLD_DIR to a disk"
@@ -496,7 +498,7 @@ cold_data() {
                 core0) lcores=0@0,1@1,2@0; flags="--file_io_threads=4" ;;
                 *) log "cold: unknown layout $layout"; continue ;;
             esac
-            log "cold: run $run, layout $layout: launcher serving $file, homa-perf mixed workload ($rate RPC/s, ${secs} s per phase)"
+            log "cold: run $run, layout $layout: launcher serving $file, homa-perf mixed workload ($rate RPC/s, ${secs} s per phase, $rounds rounds)"
             rm -f "$SOCK"
             # shellcheck disable=SC2046,SC2086
             bg "$LAUNCHER" $(eal "$lcores") --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
@@ -510,7 +512,8 @@ cold_data() {
                 --vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no -- \
                 --role=client --local_ip=10.0.0.2 --server_ip=10.0.0.1 --server_port=99 \
                 --file_name="$(basename "$file")" --file_fraction=0.1 --file_bytes=999976 \
-                --rate="$rate" --duration="$secs" --file_phases=echo,prefetch,noprefetch --json \
+                --rate="$rate" --duration="$secs" --file_phases=echo,prefetch,noprefetch \
+                --file_rounds="$rounds" --json \
                 $CLIENT_FLAGS > "$RAW/cold.mix.$layout.$run.json" 2> "$RAW/cold.mix.$layout.$run.log" ||
                 log "  cold: homa-perf exited $?"
             echo "loadavg_after $layout $run: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/cold.dd.txt"

@@ -54,15 +54,18 @@ double mbps(const FileMixPhase &p) {
 }
 
 void print_rows(FILE *f, const std::vector<FileMixPhase> &phases, bool with_round) {
-    fprintf(f, "%s%-11s %8s %9s %9s %7s %9s %9s %9s %6s %6s %10s %7s %s\n",
-            with_round ? "round " : "", "phase", "echoes", "echo_p50", "echo_p99", "reads",
-            "read_p50", "read_p99", "MB/s", "cold", "errors", "blocked_ms", "pulls", "evict");
+    fprintf(f, "%s%-11s %8s %9s %9s %9s %7s %9s %9s %9s %6s %6s %10s %7s %s\n",
+            with_round ? "round " : "", "phase", "echoes", "echo_p50", "echo_p90", "echo_p99",
+            "reads", "read_p50", "read_p99", "MB/s", "cold", "errors", "blocked_ms", "pulls",
+            "evict");
     for (const auto &p : phases) {
         if (with_round) fprintf(f, "%5u ", p.round + 1);
-        fprintf(f, "%-11s %8lu %7.1fus %7.1fus %7lu %7.2fms %7.2fms %9.1f %6lu %6lu %10s %7s %s\n",
+        fprintf(f,
+                "%-11s %8lu %7.1fus %7.1fus %7.1fus %7lu %7.2fms %7.2fms %9.1f %6lu %6lu %10s %7s "
+                "%s\n",
                 p.name.c_str(), p.echo.count(), p.echo.quantile(0.5) / 1e3,
-                p.echo.quantile(0.99) / 1e3, p.file_ok, p.file.quantile(0.5) / 1e6,
-                p.file.quantile(0.99) / 1e6, mbps(p), p.cold_reads,
+                p.echo.quantile(0.9) / 1e3, p.echo.quantile(0.99) / 1e3, p.file_ok,
+                p.file.quantile(0.5) / 1e6, p.file.quantile(0.99) / 1e6, mbps(p), p.cold_reads,
                 p.file_errors + p.echo_errors + p.unfinished,
                 p.server_ok
                     ? std::to_string(p.server.worker_blocked_ns / 1000000.0).substr(0, 8).c_str()
@@ -80,16 +83,16 @@ void print_phase_json(FILE *f, const FileMixPhase &p, bool first, bool with_roun
     fprintf(f, "%s{\"name\": \"%s\", ", first ? "" : ", ", p.name.c_str());
     if (with_round) fprintf(f, "\"round\": %u, ", p.round + 1);
     fprintf(f,
-            "\"echoes\": %lu, \"echo_p50_ns\": %lu, \"echo_p99_ns\": %lu, "
+            "\"echoes\": %lu, \"echo_p50_ns\": %lu, \"echo_p90_ns\": %lu, \"echo_p99_ns\": %lu, "
             "\"echo_errors\": %lu, \"reads\": %lu, \"read_p50_ns\": %lu, \"read_p99_ns\": %lu, "
             "\"read_errors\": %lu, \"bad_bytes\": %lu, \"cold_reads\": %lu, "
             "\"goodput_MBps\": %.2f, \"skipped\": %lu, \"unfinished\": %lu, \"evict\": \"%s\", "
             "\"server_ok\": %s, \"server_worker_blocked_ns\": %lu, \"server_pulls\": %lu, "
             "\"server_bytes_pulled\": %lu, \"server_worker_reads\": %lu, "
             "\"server_pull_p99_ns\": %lu}",
-            p.echo.count(), p.echo.quantile(0.5), p.echo.quantile(0.99), p.echo_errors, p.file_ok,
-            p.file.quantile(0.5), p.file.quantile(0.99), p.file_errors, p.file_bad_bytes,
-            p.cold_reads, mbps(p), p.skipped, p.unfinished, p.evict.c_str(),
+            p.echo.count(), p.echo.quantile(0.5), p.echo.quantile(0.9), p.echo.quantile(0.99),
+            p.echo_errors, p.file_ok, p.file.quantile(0.5), p.file.quantile(0.99), p.file_errors,
+            p.file_bad_bytes, p.cold_reads, mbps(p), p.skipped, p.unfinished, p.evict.c_str(),
             p.server_ok ? "true" : "false", p.server.worker_blocked_ns, p.server.pulls,
             p.server.bytes_pulled, p.server.worker_reads, p.server.pull_p99_ns);
 }
