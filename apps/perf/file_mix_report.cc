@@ -89,12 +89,24 @@ void print_phase_json(FILE *f, const FileMixPhase &p, bool first, bool with_roun
             "\"goodput_MBps\": %.2f, \"skipped\": %lu, \"unfinished\": %lu, \"evict\": \"%s\", "
             "\"server_ok\": %s, \"server_worker_blocked_ns\": %lu, \"server_pulls\": %lu, "
             "\"server_bytes_pulled\": %lu, \"server_worker_reads\": %lu, "
-            "\"server_pull_p99_ns\": %lu}",
+            "\"server_pull_p99_ns\": %lu",
             p.echo.count(), p.echo.quantile(0.5), p.echo.quantile(0.9), p.echo.quantile(0.99),
             p.echo_errors, p.file_ok, p.file.quantile(0.5), p.file.quantile(0.99), p.file_errors,
             p.file_bad_bytes, p.cold_reads, mbps(p), p.skipped, p.unfinished, p.evict.c_str(),
             p.server_ok ? "true" : "false", p.server.worker_blocked_ns, p.server.pulls,
             p.server.bytes_pulled, p.server.worker_reads, p.server.pull_p99_ns);
+    if (with_round) {
+        fprintf(f, "}");
+        return;
+    }
+    // The echo latencies themselves, so that runs can be pooled too (cold_report.py).
+    fprintf(f, ", \"echo_buckets_ns\": [");
+    bool first_bucket = true;
+    p.echo.for_each_bucket([&](uint64_t edge, uint64_t count) {
+        fprintf(f, "%s[%lu, %lu]", first_bucket ? "" : ", ", edge, count);
+        first_bucket = false;
+    });
+    fprintf(f, "]}");
 }
 
 }  // namespace

@@ -53,6 +53,17 @@ try:
         {"phase": "noprefetch", "pooled": 3.0, "per_round": [1.6, 3.1, 4.0]}]
     with open(os.path.join(raw, "cold.mix.rounds.1.json"), "w") as f:
         json.dump(rounds, f)
+    # pooled: two runs with their echo latencies. Run 2's no-file phase caught a stall, so the
+    # runs' ratios are 1.20x and 0.02x; all 200 echoes of each phase pooled give 1.20x.
+    for run, echo, pre in [(1, [[100_000, 100]], [[120_000, 100]]),
+                           (2, [[100_000, 98], [5_000_000, 2]], [[120_000, 99], [5_000_000, 1]])]:
+        m = mix(0, 0, 0)
+        m["file_mix"]["phases"] = [phase("echo", 0), phase("prefetch", 0, 100)]
+        for p_, b in zip(m["file_mix"]["phases"], (echo, pre)):
+            p_["echo_buckets_ns"] = b
+            p_["echo_p99_ns"] = sorted(e for e, c in b for _ in range(c))[98]
+        with open(os.path.join(raw, f"cold.mix.pooled.{run}.json"), "w") as f:
+            json.dump(m, f)
     open(os.path.join(raw, "cold.mix.core0.2.json"), "w").close()  # homa-perf died
     with open(os.path.join(raw, "cold.dd.txt"), "w") as f:
         f.write("loadavg: 0.50 0.40 0.30\nloadavg_before turns 1: 0.60 0.40 0.30\n"
@@ -85,6 +96,16 @@ try:
         assert "layout `core0`: with prefetch, echo p99 at most 1.5x the no-file p99: median " \
             "over 1 runs 30.00x: **misses**" in out.stdout, out.stdout
     tap("rounds_paired_ratios_and_the_verdict", rounds_paired_and_verdict)
+
+    def runs_pooled_for_the_verdict():
+        assert "| pooled | echo | 200 | 100 us | 100 us | 100 us | - |" in out.stdout, out.stdout
+        assert "| pooled | prefetch | 200 | 120 us | 120 us | 120 us | 1.20x |" in out.stdout, \
+            out.stdout
+        assert "layout `pooled`: with prefetch, echo p99 at most 1.5x the no-file p99: 1.20x " \
+            "over the echoes of 2 runs pooled: **meets**" in out.stdout, out.stdout
+        assert "layout `pooled`: with prefetch, echo p99 at most 1.5x the no-file p99: median" \
+            not in out.stdout, out.stdout
+    tap("every_run_pooled_for_the_verdict", runs_pooled_for_the_verdict)
 
     def failed_run_named():
         assert "cold.mix.core0.2.json holds no homa-perf result" in out.stdout, out.stdout

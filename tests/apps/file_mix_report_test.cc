@@ -115,6 +115,11 @@ TEST(FileMixReport, JsonCarriesPooledPhasesEveryRoundAndTheRatios) {
         << s;
     EXPECT_NE(s.find("\"echo_p99_ratios\": [{\"phase\": \"prefetch\""), std::string::npos) << s;
     EXPECT_NE(s.find("\"per_round\": [2.0"), std::string::npos) << s;
+    // Pooled phases carry their echo latencies (bucket upper edges, the last clamped to the
+    // maximum), so that runs can be pooled; rounds do not.
+    EXPECT_NE(s.find("\"echo_buckets_ns\": [[100000, 20]]"), std::string::npos) << s;
+    EXPECT_NE(s.find("\"echo_buckets_ns\": [[200703, 10], [300000, 10]]"), std::string::npos) << s;
+    EXPECT_EQ(s.find("\"echo_buckets_ns\"", s.find("round_phases")), std::string::npos) << s;
 }
 
 }  // namespace
