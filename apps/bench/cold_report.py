@@ -174,6 +174,15 @@ def main():
         print(f"Target, layout `{layout}`: with prefetch, echo p99 at most 1.5x the no-file "
               f"p99: median over {len(rs)} runs {median:.2f}x: **{verdict}**.")
     print()
+    hiccup = read("cold.hiccup.txt").strip()
+    if hiccup:
+        print("The machine's stall floor before the runs (`bench_hiccup 3`: gaps over 20 us seen "
+              "by a thread spinning on each core; an echo crosses both cores):")
+        print()
+        print("```")
+        print(hiccup)
+        print("```")
+        print()
     speeds = re.findall(r"([\d.]+) ([MG]B)/s", dd)
     if speeds:
         vals = [float(v) * (1000 if u == "GB" else 1) for v, u in speeds]

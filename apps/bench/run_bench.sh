@@ -92,6 +92,7 @@ if [ -z "$ONLY" ]; then rm -f "$RAW"/*; fi
 PERF=$RELEASE_BUILD/apps/homa-perf
 LAUNCHER=$RELEASE_BUILD/apps/homa-dp
 PAGER_BENCH=$RELEASE_BUILD/apps/bench_pager_cold
+HICCUP=$RELEASE_BUILD/apps/bench_hiccup
 RXBENCH=$RELEASE_BUILD/apps/bench_rx_pipeline
 TAG=hbench$$
 SOCK=/tmp/$TAG.sock
@@ -158,7 +159,8 @@ build() {
     if [ ! -f "$RELEASE_BUILD/build.ninja" ]; then
         meson setup "$RELEASE_BUILD" --buildtype=release -Db_ndebug=true >/dev/null
     fi
-    local targets=(apps/homa-perf apps/bench_rx_pipeline apps/homa-dp apps/bench_pager_cold)
+    local targets=(apps/homa-perf apps/bench_rx_pipeline apps/homa-dp apps/bench_pager_cold
+                   apps/bench_hiccup)
     ninja -C "$RELEASE_BUILD" "${targets[@]}" >/dev/null || ninja -C "$RELEASE_BUILD" "${targets[@]}"
 }
 
@@ -452,6 +454,8 @@ machine() {
         echo "memory_mode: $MEMORY"
         echo "quick: $QUICK"
         echo "loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
+        # The stall floor under every latency below: what a spinning poller loses per core.
+        "$HICCUP" "$([ "$QUICK" = 1 ] && echo 0.5 || echo 5)" | sed -n 's/^total */hiccups: /p'
         lscpu | sed 's/^/lscpu: /'
     } > "$RAW/machine.txt"
 }
@@ -482,6 +486,7 @@ cold_data() {
         done
     } > "$RAW/cold.dd.txt"
     "$PAGER_BENCH" "$file" 3 0,1,4,8 > "$RAW/cold.pager.txt" 2>&1 || log "  cold: bench_pager_cold exited $?"
+    "$HICCUP" 3 > "$RAW/cold.hiccup.txt" 2>&1 || log "  cold: bench_hiccup exited $?"
     # Layouts (COLD_LAYOUTS, default "turns core0"), run one after the other COLD_REPEAT times
     # (default 3) so that the host's noise falls on both alike:
     #   turns  control lcore on the worker's core 1, pulling 64 KiB per turn that the worker

@@ -7,6 +7,7 @@ shows skipped arrivals and errors.
 Needs root (hugepages, testpmd pairs) and dpdk-testpmd: otherwise it skips with the reason.
 Not in the default test run: `meson test -C build --setup bench --suite bench`."""
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -56,6 +57,8 @@ def schema():
         assert isinstance(doc.get(key), typ), f"{key}: {type(doc.get(key))}"
     assert doc["quick"] is True
     assert doc["machine"]["nproc"].isdigit()
+    assert re.match(r"<50us \d+ .* \| gaps [\d.]+ ms = [\d.]+ % of", doc["machine"]["hiccups"]), \
+        doc["machine"].get("hiccups")
     for k in ("testpmd_null_io_fwd", "testpmd_memif_64", "testpmd_memif_1500"):
         number_or_null(doc["limits"][k]["mpps"], k)
     for proto in ("udp", "tcp"):
