@@ -188,6 +188,9 @@ void complete_in(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
     grantable_remove(s, idx);
     inbound_remove(s, idx);  // the application's now: never evicted
+    // Nothing about it is owed by the peer any more. Left on the watch list, a queue of
+    // unread messages would all come due in one tick (10^6 at a busy server: a 124 ms tick).
+    unwatch(s, idx);
     r.state = RpcState::kReady;
     // A one-packet message completes at its rx DATA record: no second record for it.
     if (r.in.length > s.cfg.max_payload()) {

@@ -55,6 +55,16 @@ namespace {
 
 // Bounded so that a peer that dies with 10^6 RPCs costs ticks of bounded length.
 constexpr uint32_t kMaxTimeoutsPerTick = 4096;
+// RPCs one tick may look at, whatever they need: a tick is run inline by the poll loop, and
+// one that walks 10^5 entries (~100 ns each, cache misses) stops the worker for milliseconds,
+// long enough for its peers to count silence. The rest stay due and come first next tick.
+constexpr uint32_t kMaxChecksPerTick = 8192;
+
+// What one tick may still spend.
+struct TickBudget {
+    uint32_t timeouts = 0;
+    uint32_t checks = 0;
+};
 
 enum class Owes { kUs, kUsReceiving, kPeer };
 
@@ -201,7 +211,7 @@ void probe_client(State &s, Rpc &r, uint64_t now_ns) {
 }
 
 // Handles the head of a watch list, which is due. kStop: this peer is done for the tick.
-Step check_head(State &s, uint32_t idx, uint64_t now_ns, uint32_t *timeouts) {
+Step check_head(State &s, uint32_t idx, uint64_t now_ns, TickBudget *tb) {
     Rpc &r = s.rpcs[idx];
     Peer &p = s.peers[r.peer];
     const EngineConfig &c = s.cfg;
@@ -217,8 +227,8 @@ Step check_head(State &s, uint32_t idx, uint64_t now_ns, uint32_t *timeouts) {
             // the sender probes us and we answer BUSY. But waiting is no proof that the
             // sender lives: once it has been silent for timeout_ticks, the message goes.
             if (silent >= c.timeout_ticks && peer_silent) {
-                if (*timeouts >= kMaxTimeoutsPerTick) return Step::kStop;
-                ++*timeouts;
+                if (tb->timeouts >= kMaxTimeoutsPerTick) return Step::kStop;
+                ++tb->timeouts;
                 ++s.stats.expired_waiting;
                 time_out(s, idx);
                 return Step::kNext;
@@ -244,8 +254,8 @@ Step check_head(State &s, uint32_t idx, uint64_t now_ns, uint32_t *timeouts) {
     // probes can all be lost, and that must not become an error for the application.
     bool ignored = wire::is_server_id(r.key.id) && r.probes >= kMaxUnansweredProbes;
     if (silent >= c.timeout_ticks && (peer_silent || r.disowned || ignored)) {
-        if (*timeouts >= kMaxTimeoutsPerTick) return Step::kStop;
-        ++*timeouts;
+        if (tb->timeouts >= kMaxTimeoutsPerTick) return Step::kStop;
+        ++tb->timeouts;
         time_out(s, idx);  // unwatches it
         return Step::kNext;
     }
@@ -266,12 +276,14 @@ Step check_head(State &s, uint32_t idx, uint64_t now_ns, uint32_t *timeouts) {
     return Step::kNext;
 }
 
-// Returns false when the peer's budget (or the tick's timeouts) ran out with work still due.
-bool check_peer(State &s, uint32_t pi, uint64_t now_ns, uint32_t *timeouts) {
+// Returns false when the peer's budget (or the tick's) ran out with work still due.
+bool check_peer(State &s, uint32_t pi, uint64_t now_ns, TickBudget *tb) {
     for (;;) {
         uint32_t head = s.peers[pi].watch_head;  // re-read: checks may free the peer's RPCs
         if (head == kNil || s.rpcs[head].next_check > s.quiet) return true;
-        if (check_head(s, head, now_ns, timeouts) == Step::kStop) {
+        if (tb->checks >= kMaxChecksPerTick) return false;
+        ++tb->checks;
+        if (check_head(s, head, now_ns, tb) == Step::kStop) {
             ++s.stats.timer_budget_deferrals;
             HOMA_TT(s.tt, "timer budget spent for peer 0x%x", s.peers[pi].ip.low_word());
             return false;
@@ -310,14 +322,20 @@ void run_timers(State &s, uint64_t now_ns) {
     s.backlog = false;
     flush_peer_acks(s, now_ns);
     reclaim_idle_peers(s);
-    uint32_t timeouts = 0;
+    TickBudget tb;
     // Peers whose budget ran out keep their due head; they are put back after the loop, due
-    // in the next tick, so that this loop ends.
+    // in the next tick, so that this loop ends. When the tick's checks run out, the peers
+    // still in the heap keep their (past) due times and come first in the next tick.
     while (!s.timer_heap.empty() && s.timer_heap.top_key() <= s.quiet) {
         uint32_t pi = s.timer_heap.pop();
-        if (!check_peer(s, pi, now_ns, &timeouts) && s.peers[pi].watch_head != kNil) {
+        if (!check_peer(s, pi, now_ns, &tb) && s.peers[pi].watch_head != kNil) {
             if (s.timer_heap.contains(pi)) s.timer_heap.erase(pi);
             s.deferred_peers.push_back(pi);
+        }
+        if (tb.checks >= kMaxChecksPerTick) {
+            ++s.stats.timer_ticks_capped;
+            HOMA_TT(s.tt, "timer: %u checks in this tick, the rest next tick", tb.checks);
+            break;
         }
     }
     for (uint32_t pi : s.deferred_peers) {

@@ -51,6 +51,7 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("backlog_ticks", e.backlog_ticks);
     visit("timer_checks", e.timer_checks);
     visit("timer_budget_deferrals", e.timer_budget_deferrals);
+    visit("timer_ticks_capped", e.timer_ticks_capped);
     visit("tx_dropped_by_owner", e.tx_dropped_by_owner);
     visit("probes_backed_off", e.probes_backed_off);
     visit("expired_waiting", e.expired_waiting);

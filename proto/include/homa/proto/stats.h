@@ -69,6 +69,7 @@ struct EngineStats {
     uint64_t backlog_ticks = 0;           ///< Of those, not counted as silence (note_backlog).
     uint64_t timer_checks = 0;            ///< RPCs the timer looked at (its work, all ticks).
     uint64_t timer_budget_deferrals = 0;  ///< Peers whose due RPCs waited for the next tick.
+    uint64_t timer_ticks_capped = 0;      ///< Ticks cut at their cap of checks (timer.cc).
     uint64_t tx_dropped_by_owner = 0;     ///< Packets the owner took and dropped (note_tx_dropped).
     uint64_t probes_backed_off = 0;       ///< Timer packets delayed by exponential backoff.
     // --- hostile and dead peers (docs/security.md) ---
