@@ -41,7 +41,7 @@ eal() { echo "--lcores=$1 --no-pci --no-huge --no-shconf -m 1024 --file-prefix=$
 run() {
     local name=$1 sip=$2 cip=$3
     shift 3
-    rm -f "$SOCK"
+    rm -f "$SOCK" "$OUT/$name.server.log"  # a stale "serving echo" would start the client early
     # shellcheck disable=SC2046
     "$PERF" $(eal 0@1) --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
         --role=server --local_ip="$sip" --duration=0 > "$OUT/$name.server.log" 2>&1 &
@@ -75,7 +75,7 @@ for rep in $(seq 1 "$REPEAT"); do
 done
 # paired <rep>: bench_family_rtt against a server on both families.
 paired() {
-    rm -f "$SOCK"
+    rm -f "$SOCK" "$OUT/paired_$1.server.log"  # a stale "serving echo" would start the client early
     # shellcheck disable=SC2046
     "$PERF" $(eal 0@1) --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
         --role=server --local_ip=10.0.0.1,fd00::1 --duration=0 > "$OUT/paired_$1.server.log" 2>&1 &

@@ -273,7 +273,10 @@ sockperf_runs() {
 homa_memif() {
     local name=$1 max_rpcs=$2 srv i
     shift 2
-    rm -f "$SOCK"
+    # A log left by an earlier run (--only reruns a stage) would say "serving echo" before this
+    # server even opened it: the client would start too early and the server, still in EAL's
+    # start-up with SIGINT ignored (a background job of a script), would never stop.
+    rm -f "$SOCK" "$RAW/$name.server.log"
     # shellcheck disable=SC2046
     # shellcheck disable=SC2086
     bg "$PERF" $(eal 0@1) --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
