@@ -508,6 +508,39 @@ int Engine::abort(SocketId sid, uint64_t id, int error, uint64_t /*now_ns*/) {
 
 // ----- datapath -----
 
+namespace {
+
+// The RPCs a packet will look up: its own, and for DATA the one its piggy-backed ack frees.
+// Only their hashes are needed (prefetch, probable), and those come from the header alone:
+// no peer lookup.
+uint32_t keys_of(const wire::PacketView &v, RpcKey keys[2]) {
+    const uint32_t bits = v.src_fold32();
+    keys[0] = {wire::local_id(v.common().sender_id.get()), kNil, bits};
+    const wire::DataHeader *d = v.data();
+    if (d == nullptr || d->ack.client_id.get() == 0) return 1;
+    keys[1] = {wire::local_id(d->ack.client_id.get()), kNil, bits};
+    return 2;
+}
+
+}  // namespace
+
+void Engine::prefetch_index(const wire::PacketView &v) const noexcept {
+    RpcKey keys[2];
+    for (uint32_t k = 0, n = keys_of(v, keys); k < n; ++k) s_->rpc_index.prefetch(keys[k]);
+}
+
+void Engine::prefetch_rpc(const wire::PacketView &v) const noexcept {
+    const State &s = *s_;
+    RpcKey keys[2];
+    for (uint32_t k = 0, n = keys_of(v, keys); k < n; ++k) {
+        uint32_t i = s.rpc_index.probable(keys[k]);
+        if (i == kNil) continue;
+        const auto *p = reinterpret_cast<const char *>(&s.rpcs[i]);
+        static_assert(sizeof(RpcHot) <= 4 * 64);
+        for (int line = 0; line < 4; ++line) __builtin_prefetch(p + 64 * line, 1);
+    }
+}
+
 void Engine::handle_packet(const wire::PacketView &v, uint64_t now_ns) {
     State &s = *s_;
     s.now_ns = now_ns;

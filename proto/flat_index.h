@@ -47,19 +47,16 @@ class FlatIndex {
         }
     }
 
-    /** The 32 bits of k.hash() the index uses: what prefetch and probable take, so that a
-     *  caller hinting twice about one key hashes it once. */
-    static uint32_t hash_of(const Key &k) noexcept { return static_cast<uint32_t>(k.hash()); }
-
     /** Starts loading the cache line where a lookup of k begins (a hint; no effect on state). */
-    void prefetch(const Key &k) const noexcept { prefetch_hash(hash_of(k)); }
-    void prefetch_hash(uint32_t h) const noexcept { __builtin_prefetch(&slots_[h & mask_]); }
+    void prefetch(const Key &k) const noexcept {
+        __builtin_prefetch(&slots_[static_cast<uint32_t>(k.hash()) & mask_]);
+    }
 
     /** The value whose stored hash matches k's, without comparing keys (which would read the
      *  caller's slab, the very miss a prefetch is meant to hide); kNone if none. A hint only:
      *  it may name another key's value. */
-    uint32_t probable(const Key &k) const noexcept { return probable_hash(hash_of(k)); }
-    uint32_t probable_hash(uint32_t h) const noexcept {
+    uint32_t probable(const Key &k) const noexcept {
+        uint32_t h = static_cast<uint32_t>(k.hash());
         for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
             const Slot &s = slots_[i];
             if (s.value == kNone || s.hash == h) return s.value;

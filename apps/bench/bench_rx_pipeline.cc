@@ -3,7 +3,7 @@
 // while 1 .. 1,000,000 RPCs are live.
 //
 //   bench_rx_pipeline [--rpcs=1,1000,1000000] [--packets=2] [--payload=64] [--seconds=0.5]
-//                     [--burst=32] [--no_timers] [--per_packet | --no_prefetch] [--json]
+//                     [--burst=32] [--no_timers] [--no_prefetch] [--json]
 //
 // DESIGN NOTES
 // - The live RPCs are client RPCs waiting for their responses: the bench sends N requests
@@ -22,13 +22,10 @@
 //   every RPC per tick and this bench, which never ran timers, did not show it). --no_timers
 //   measures the RX path alone.
 // - A burst goes through the engine as the worker hands it over (dataplane/worker_rx.cc): a
-//   first pass decodes every frame, then Engine::handle_burst takes the decoded packets (with
-//   4,096 live RPCs or more it prefetches their index slots, then each RPC four packets ahead).
-//   The cycles of the three stages (decode, engine, timers) are reported apart. --per_packet
-//   hands the packets over one at a time as the worker did before handle_burst, with the
-//   per-packet hints at every number of live RPCs (prefetch_index in the decode pass,
-//   prefetch_rpc four packets ahead of handle_packet); --no_prefetch hands them over one at a
-//   time with no hints, to show what the hints buy at each number of live RPCs. The pacer is
+//   first pass decodes every frame and calls Engine::prefetch_index, a second hands each packet
+//   to handle_packet with prefetch_rpc four packets ahead. The cycles of the three stages
+//   (decode, engine, timers) are reported apart; --no_prefetch leaves out the hints (the
+//   worker before it had them), to show what they buy at each number of live RPCs. The pacer is
 //   effectively off and poll() gets no TX budget, so no DATA is built; the few control packets it
 //   queues are discarded untimed. Engine drops are reported; a run with drops fails.
 // - bpages come from a mem::BpagePool on anonymous memory (no EAL, no hugepages needed).
@@ -63,18 +60,18 @@ struct Options {
     double seconds = 0.5;
     uint32_t burst = 32;
     bool timers = true;
-    enum class Handover { kBurst, kPerPacket, kNoHints } handover = Handover::kBurst;
+    bool prefetch = true;
     bool json = false;
 };
 
-constexpr uint32_t kRpcPrefetchAhead = 4;  // as proto/rx_burst.cc
+constexpr uint32_t kRpcPrefetchAhead = 4;  // as dataplane/worker_rx.cc
 
 struct Result {
     uint64_t rpcs = 0;
     uint64_t packets = 0;
     uint64_t cycles = 0;
-    uint64_t decode_cycles = 0;  ///< Of `cycles`: the decode pass (--per_packet: + index hints).
-    uint64_t engine_cycles = 0;  ///< ... handle_burst or handle_packet (with their hints).
+    uint64_t decode_cycles = 0;  ///< Of `cycles`: the decode pass (with the index hints).
+    uint64_t engine_cycles = 0;  ///< ... handle_packet (with the RPC hints).
     uint64_t timer_cycles = 0;   ///< ... poll() after the burst.
     uint64_t messages = 0;
     uint64_t drops = 0;
@@ -83,15 +80,6 @@ struct Result {
     uint64_t timer_checks = 0;  ///< RPCs the timer looked at.
     double setup_s = 0;
 };
-
-const char *handover_name(Options::Handover h) {
-    switch (h) {
-        case Options::Handover::kBurst: return "handle_burst";
-        case Options::Handover::kPerPacket: return "handle_packet with per-packet hints";
-        case Options::Handover::kNoHints: return "handle_packet, no hints";
-    }
-    return "?";
-}
 
 uint64_t tsc_hz() {
     using clk = std::chrono::steady_clock;
@@ -148,10 +136,8 @@ bool parse_args(int argc, char **argv, Options *o) {
             o->burst = static_cast<uint32_t>(atoi(v));
         } else if (strcmp(a, "--no_timers") == 0) {
             o->timers = false;
-        } else if (strcmp(a, "--per_packet") == 0) {
-            o->handover = Options::Handover::kPerPacket;
         } else if (strcmp(a, "--no_prefetch") == 0) {
-            o->handover = Options::Handover::kNoHints;
+            o->prefetch = false;
         } else if (strcmp(a, "--json") == 0) {
             o->json = true;
         } else {
@@ -288,7 +274,6 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
                     memcpy(frames[b].data() + kIdOffset, &sid, sizeof(sid));
                 }
                 uint64_t now = now_ns();
-                const bool per_packet = o.handover == Options::Handover::kPerPacket;
                 uint64_t t0 = __rdtsc();
                 uint32_t good = 0;
                 for (uint32_t b = 0; b < n; ++b) {
@@ -297,25 +282,21 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
                         ++r->decode_errors;
                         continue;
                     }
-                    if (per_packet) eng.prefetch_index(views[good]);
+                    if (o.prefetch) eng.prefetch_index(views[good]);
                     ++good;
                 }
                 uint64_t t1 = __rdtsc();
-                if (o.handover == Options::Handover::kBurst) {
-                    eng.handle_burst({views.data(), good}, now);
-                } else {
-                    for (uint32_t b = 0; b < good; ++b) {
-                        if (per_packet) {
-                            if (b == 0) {
-                                for (uint32_t k = 1; k < kRpcPrefetchAhead && k < good; ++k) {
-                                    eng.prefetch_rpc(views[k]);
-                                }
+                for (uint32_t b = 0; b < good; ++b) {
+                    if (o.prefetch) {
+                        if (b == 0) {
+                            for (uint32_t k = 1; k < kRpcPrefetchAhead && k < good; ++k) {
+                                eng.prefetch_rpc(views[k]);
                             }
-                            if (b + kRpcPrefetchAhead < good)
-                                eng.prefetch_rpc(views[b + kRpcPrefetchAhead]);
                         }
-                        eng.handle_packet(views[b], now);
+                        if (b + kRpcPrefetchAhead < good)
+                            eng.prefetch_rpc(views[b + kRpcPrefetchAhead]);
                     }
+                    eng.handle_packet(views[b], now);
                 }
                 uint64_t t2 = __rdtsc();
                 if (o.timers) eng.poll(now, 0);
@@ -367,8 +348,8 @@ int main(int argc, char **argv) {
     if (!parse_args(argc, argv, &o)) {
         fprintf(stderr,
                 "usage: bench_rx_pipeline [--rpcs=1,1000,1000000] [--packets=1..64] "
-                "[--payload=1..1424] [--seconds=S] [--burst=1..256] [--no_timers] "
-                "[--per_packet | --no_prefetch] [--json]\n");
+                "[--payload=1..1424] [--seconds=S] [--burst=1..256] [--no_timers] [--no_prefetch] "
+                "[--json]\n");
         return 2;
     }
     const uint64_t hz = tsc_hz();
@@ -376,12 +357,13 @@ int main(int argc, char **argv) {
     bool ok = true;
     if (!o.json) {
         printf(
-            "RX DATA pipeline (decode_frame + %s%s), one core, %u-packet "
+            "RX DATA pipeline (decode_frame + handle_packet%s%s), one core, %u-packet "
             "responses of %u B payload per packet, TSC %.2f GHz\n"
             "%10s %12s %10s %12s %24s %10s %8s %12s\n",
-            handover_name(o.handover), o.timers ? " + poll() with 1 ms timers" : "", o.packets,
-            o.payload, double(hz) / 1e9, "live RPCs", "packets", "Mpps", "cyc/pkt",
-            "decode/engine/timers", "setup s", "ticks", "timer checks");
+            o.timers ? " + poll() with 1 ms timers" : "",
+            o.prefetch ? ", prefetch hints" : ", no prefetch hints", o.packets, o.payload,
+            double(hz) / 1e9, "live RPCs", "packets", "Mpps", "cyc/pkt", "decode/engine/timers",
+            "setup s", "ticks", "timer checks");
     }
     for (uint64_t n : o.rpcs) {
         Result r;
@@ -404,9 +386,9 @@ int main(int argc, char **argv) {
     if (o.json) {
         printf(
             "{\"tsc_ghz\": %.3f, \"packets_per_message\": %u, \"payload_bytes\": %u, "
-            "\"burst\": %u, \"timers\": %s, \"handover\": \"%s\", \"points\": [",
+            "\"burst\": %u, \"timers\": %s, \"prefetch\": %s, \"points\": [",
             double(hz) / 1e9, o.packets, o.payload, o.burst, o.timers ? "true" : "false",
-            handover_name(o.handover));
+            o.prefetch ? "true" : "false");
         for (size_t i = 0; i < results.size(); ++i) {
             const Result &r = results[i];
             double secs = double(r.cycles) / double(hz);

@@ -243,16 +243,11 @@ class Engine {
     /** Processes one validated packet addressed to this engine. Never fails: what cannot be
      *  used is counted in stats() and dropped. */
     void handle_packet(const wire::PacketView &packet, uint64_t now_ns);
-    /** Processes a burst of validated packets: exactly handle_packet() on each, in order (the
-     *  same state, stats and output), but with many live RPCs the cache misses of the whole
-     *  burst (each packet's slot in the RPC index, then its RPC a few packets ahead) are
-     *  started before they are waited for. The views, and the frames they point into, are only
-     *  read, and only during the call. Never fails. Same lcore as handle_packet(). */
-    void handle_burst(std::span<const wire::PacketView> packets, uint64_t now_ns);
-    /** The same hints for a caller that hands packets over one at a time (optional, read-only,
-     *  never fail): prefetch_index() for each packet of its burst first, then prefetch_rpc()
-     *  for a packet a few places ahead of the one it hands to handle_packet(). Each hashes
-     *  the packet's keys again; handle_burst() hashes them once. */
+    /** Burst hints (optional, read-only, never fail): with many live RPCs the index slot and
+     *  the RPC a packet is about are cache misses that handle_packet() would otherwise wait
+     *  for one after the other. A caller holding a burst of decoded packets calls
+     *  prefetch_index() for each of them first, then prefetch_rpc() for a packet a few places
+     *  ahead of the one it hands to handle_packet(). Same lcore as handle_packet(). */
     void prefetch_index(const wire::PacketView &packet) const noexcept;
     void prefetch_rpc(const wire::PacketView &packet) const noexcept;
     /** Messages waiting for bpages (when pages returned), grants, timers (RESEND, BUSY,
