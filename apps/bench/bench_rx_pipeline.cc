@@ -3,7 +3,7 @@
 // while 1 .. 1,000,000 RPCs are live.
 //
 //   bench_rx_pipeline [--rpcs=1,1000,1000000] [--packets=2] [--payload=64] [--seconds=0.5]
-//                     [--burst=32] [--no_timers] [--no_prefetch] [--json]
+//                     [--burst=32] [--no_timers] [--no_prefetch | --ab] [--json]
 //
 // DESIGN NOTES
 // - The live RPCs are client RPCs waiting for their responses: the bench sends N requests
@@ -25,7 +25,11 @@
 //   first pass decodes every frame and calls Engine::prefetch_index, a second hands each packet
 //   to handle_packet with prefetch_rpc four packets ahead. The cycles of the three stages
 //   (decode, engine, timers) are reported apart; --no_prefetch leaves out the hints (the
-//   worker before it had them), to show what they buy at each number of live RPCs. The pacer is
+//   worker before it had them), to show what they buy at each number of live RPCs. --ab
+//   alternates bursts with and without the hints in one run and reports both: on a shared
+//   machine two separate runs differ by more than the two do (issue 15's eighth session could
+//   only see a 5 % difference this way). The worker hints only from 4,096 live RPCs on; the
+//   bench hints at every point, so that the gate can be checked. The pacer is
 //   effectively off and poll() gets no TX budget, so no DATA is built; the few control packets it
 //   queues are discarded untimed. Engine drops are reported; a run with drops fails.
 // - bpages come from a mem::BpagePool on anonymous memory (no EAL, no hugepages needed).
@@ -61,6 +65,7 @@ struct Options {
     uint32_t burst = 32;
     bool timers = true;
     bool prefetch = true;
+    bool ab = false;  ///< Every other burst without the hints, counted apart.
     bool json = false;
 };
 
@@ -73,6 +78,8 @@ struct Result {
     uint64_t decode_cycles = 0;  ///< Of `cycles`: the decode pass (with the index hints).
     uint64_t engine_cycles = 0;  ///< ... handle_packet (with the RPC hints).
     uint64_t timer_cycles = 0;   ///< ... poll() after the burst.
+    uint64_t ab_cycles = 0;      ///< --ab: the unhinted bursts' cycles (not in `cycles`).
+    uint64_t ab_packets = 0;
     uint64_t messages = 0;
     uint64_t drops = 0;
     uint64_t decode_errors = 0;
@@ -136,6 +143,8 @@ bool parse_args(int argc, char **argv, Options *o) {
             o->burst = static_cast<uint32_t>(atoi(v));
         } else if (strcmp(a, "--no_timers") == 0) {
             o->timers = false;
+        } else if (strcmp(a, "--ab") == 0) {
+            o->ab = true;
         } else if (strcmp(a, "--no_prefetch") == 0) {
             o->prefetch = false;
         } else if (strcmp(a, "--json") == 0) {
@@ -144,6 +153,7 @@ bool parse_args(int argc, char **argv, Options *o) {
             return false;
         }
     }
+    if (o->ab && !o->prefetch) return false;
     return o->packets >= 1 && o->packets <= 64 && o->payload >= 1 && o->payload <= 1424 &&
            o->payload * o->packets <= homa::wire::kMaxMessageLength && o->seconds > 0 &&
            o->burst >= 1 && o->burst <= 256;
@@ -274,6 +284,8 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
                     memcpy(frames[b].data() + kIdOffset, &sid, sizeof(sid));
                 }
                 uint64_t now = now_ns();
+                const bool alt = o.ab && (i / o.burst) % 2 == 1;
+                const bool hints = o.prefetch && !alt;
                 uint64_t t0 = __rdtsc();
                 uint32_t good = 0;
                 for (uint32_t b = 0; b < n; ++b) {
@@ -282,12 +294,12 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
                         ++r->decode_errors;
                         continue;
                     }
-                    if (o.prefetch) eng.prefetch_index(views[good]);
+                    if (hints) eng.prefetch_index(views[good]);
                     ++good;
                 }
                 uint64_t t1 = __rdtsc();
                 for (uint32_t b = 0; b < good; ++b) {
-                    if (o.prefetch) {
+                    if (hints) {
                         if (b == 0) {
                             for (uint32_t k = 1; k < kRpcPrefetchAhead && k < good; ++k) {
                                 eng.prefetch_rpc(views[k]);
@@ -301,6 +313,12 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
                 uint64_t t2 = __rdtsc();
                 if (o.timers) eng.poll(now, 0);
                 uint64_t t3 = __rdtsc();
+                if (alt) {
+                    r->ab_cycles += t3 - t0;
+                    r->ab_packets += n;
+                    eng.clear_tx();
+                    continue;
+                }
                 r->decode_cycles += t1 - t0;
                 r->engine_cycles += t2 - t1;
                 r->timer_cycles += t3 - t2;
@@ -348,8 +366,8 @@ int main(int argc, char **argv) {
     if (!parse_args(argc, argv, &o)) {
         fprintf(stderr,
                 "usage: bench_rx_pipeline [--rpcs=1,1000,1000000] [--packets=1..64] "
-                "[--payload=1..1424] [--seconds=S] [--burst=1..256] [--no_timers] [--no_prefetch] "
-                "[--json]\n");
+                "[--payload=1..1424] [--seconds=S] [--burst=1..256] [--no_timers] "
+                "[--no_prefetch | --ab] [--json]\n");
         return 2;
     }
     const uint64_t hz = tsc_hz();
@@ -380,6 +398,11 @@ int main(int argc, char **argv) {
                    secs > 0 ? double(r.packets) / secs / 1e6 : 0,
                    r.packets ? double(r.cycles) / double(r.packets) : 0, stages, r.setup_s,
                    r.timer_ticks, r.timer_checks, good ? "" : "  FAILED (drops or errors)");
+            if (o.ab) {
+                printf("%10s %12lu %10s %12.1f  (--ab: the same run's bursts without hints)\n", "",
+                       r.ab_packets, "",
+                       r.ab_packets ? double(r.ab_cycles) / double(r.ab_packets) : 0);
+            }
             fflush(stdout);
         }
     }
@@ -396,14 +419,16 @@ int main(int argc, char **argv) {
                 "%s\n  {\"live_rpcs\": %lu, \"packets\": %lu, \"messages\": %lu, \"mpps\": %.3f, "
                 "\"cycles_per_packet\": %.1f, \"stage_cycles_per_packet\": {\"decode\": %.1f, "
                 "\"engine\": %.1f, \"timers\": %.1f}, \"drops\": %lu, \"decode_errors\": %lu, "
-                "\"timer_ticks\": %lu, \"timer_checks\": %lu}",
+                "\"timer_ticks\": %lu, \"timer_checks\": %lu, "
+                "\"ab_no_hints_cycles_per_packet\": %.1f}",
                 i ? "," : "", r.rpcs, r.packets, r.messages,
                 secs > 0 ? double(r.packets) / secs / 1e6 : 0,
                 r.packets ? double(r.cycles) / double(r.packets) : 0,
                 r.packets ? double(r.decode_cycles) / double(r.packets) : 0,
                 r.packets ? double(r.engine_cycles) / double(r.packets) : 0,
                 r.packets ? double(r.timer_cycles) / double(r.packets) : 0, r.drops,
-                r.decode_errors, r.timer_ticks, r.timer_checks);
+                r.decode_errors, r.timer_ticks, r.timer_checks,
+                r.ab_packets ? double(r.ab_cycles) / double(r.ab_packets) : 0);
         }
         printf("\n], \"ok\": %s}\n", ok ? "true" : "false");
     }
