@@ -31,7 +31,9 @@
  * that called create: EAL's main lcore, or for a further Host (no eal_args) any thread EAL
  * knows (the C ABI registers a plain one); open_app on the application thread that will use
  * the socket. Inside run and launch, worker w's callback runs on worker w's lcore and may use only
- * worker w's sockets. Errors: negative errnos with a message (Result), listed per call.
+ * worker w's sockets. One lcore polling the workers of several hosts (two hosts of a process
+ * over a net_ring pair, served for application threads) is a PollLoop (homa/v2/poll_loop.h).
+ * Errors: negative errnos with a message (Result), listed per call.
  */
 #pragma once
 
@@ -199,12 +201,18 @@ class Host {
     const std::vector<std::string> &args() const noexcept;
     /** What HostOptions::lock_memory did (its message is one line for the log). */
     const dp::MemoryLockResult &memory_lock() const noexcept;
+    /** Worker `worker`'s engine counters (packets and bytes by type, resends, timeouts, ...;
+     *  no bounds check: < num_workers()). Written by the lcore that polls the worker; another
+     *  thread may read them while it runs (each counter is one aligned word: a read sees an
+     *  old or a new value, a set of them is not one instant). Valid while the Host lives. */
+    const EngineStats &engine_stats(uint16_t worker) const noexcept;
     /** The v1 host, for what v2 does not wrap (stats, steering, socket services). */
     dp::Host &raw() noexcept;
 
     struct Impl;
 
   private:
+    friend class PollLoop;  // marks the hosts it polls (homa/v2/poll_loop.h)
     explicit Host(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
