@@ -166,7 +166,7 @@ class Host {
      * Runs every worker's loop: worker w polls, then calls fn(w), on its own lcore (worker 0
      * on the calling one), until fn returns false. Returns 0 when all have stopped, or
      * -EINVAL (fewer EAL lcores than workers: give EAL e.g. `-l 0-N`), -EBUSY (an lcore is
-     * busy, or loops are launched).
+     * busy, loops are launched, or a PollLoop polls this host).
      */
     [[nodiscard]] int run(const std::function<bool(unsigned worker)> &fn,
                           Loop loop = Loop::kPollThenCall);
@@ -175,7 +175,8 @@ class Host {
      * one after the main lcore), and launch returns at once, leaving the calling thread free
      * (a prompt, statistics, telemetry). `fn` is kept by the Host until wait(). Returns 0, or
      * -EINVAL (fewer EAL worker lcores than workers: give EAL e.g. `-l 0-N`, N workers), -EBUSY
-     * (an lcore is busy, or loops are launched already; nothing was launched).
+     * (an lcore is busy, loops are launched already, or a PollLoop polls this host; nothing
+     * was launched).
      */
     [[nodiscard]] int launch(std::function<bool(unsigned worker)> fn,
                              Loop loop = Loop::kPollThenCall);
