@@ -29,7 +29,7 @@ std::string ServerStats::describe() const {
 EchoServer::EchoServer(const uint8_t *pattern, uint32_t send_slots, uint32_t retry_capacity)
     : pattern_(pattern), send_slots_(send_slots), ring_(std::max<uint32_t>(retry_capacity, 1)) {}
 
-void EchoServer::failed(int rc, Endpoint peer, uint64_t id, uint32_t length) {
+void EchoServer::failed(int rc, const v2::SocketAddress &peer, uint64_t id, uint32_t length) {
     stats_.reply_errors.add(rc);
     if (rc == -ENOENT) {
         ++stats_.gone;  // the RPC is no longer waiting for a reply: nothing left in service
@@ -44,8 +44,7 @@ void EchoServer::failed(int rc, Endpoint peer, uint64_t id, uint32_t length) {
     stats_.retry_queue_max = std::max<uint64_t>(stats_.retry_queue_max, size_);
 }
 
-template <typename Sock>
-uint32_t EchoServer::retry(Sock &s) {
+uint32_t EchoServer::retry(v2::Socket &s) {
     uint32_t done = 0;
     while (size_) {
         PendingReply &p = ring_[head_];
@@ -69,45 +68,41 @@ uint32_t EchoServer::retry(Sock &s) {
     return done;
 }
 
-uint32_t EchoServer::serve(dp::Socket &s) {
-    uint32_t n = retry(s);
-    dp::Worker *w = s.worker();
-    for (;;) {
-        if (send_slots_ && w->sends_in_flight() >= send_slots_) {
-            ++stats_.held_back;
-            break;
-        }
-        dp::RecvMessage req;
-        if (s.recv(kRecvRequest, 0, &req) != 0) break;
-        answer(s, std::move(req));
-        ++n;
+void EchoServer::answer(v2::Message &&req) {
+    const v2::SocketAddress peer = req.peer();
+    const uint64_t id = req.id();
+    const uint32_t length = req.length();
+    int rc = req.reply_self();
+    if (rc == 0) {
+        ++stats_.served;
+    } else {
+        failed(rc, peer, id, length);
     }
-    return n;
 }
 
-void EchoServer::answer(dp::RemoteSocket &s, dp::RecvMessage &&req) {
-    Endpoint peer = req.peer();
-    uint64_t id = req.id();
-    uint32_t length = req.length();
-    int rc = s.post_reply_with(std::move(req));
+void EchoServer::post(v2::Message &&req) {
+    const v2::SocketAddress peer = req.peer();
+    const uint64_t id = req.id();
+    const uint32_t length = req.length();
+    int rc = req.reply_self_async();
     if (rc == 0) {
         ++stats_.served;
         return;
     }
-    if (rc == -ENOBUFS && req.valid()) {  // still ours: wait for the worker this once
-        answer<dp::RemoteSocket, dp::RecvMessage>(s, std::move(req));
+    if (rc == -ENOBUFS) {  // still ours: wait for the worker this once
+        answer(std::move(req));
         return;
     }
     failed(rc, peer, id, length);
 }
 
-void EchoServer::collect_async_errors(const dp::RemoteSocket &s) {
-    const auto &st = s.stats();
+void EchoServer::collect_async_errors(const v2::Socket &s) {
+    const v2::Socket::AsyncReplyErrors errors = s.async_reply_errors();
     // The worker's refusals of posted replies arrive later and without their RPC, so they
     // cannot be retried: counted by the last errno (in practice -ENOENT, the RPC is gone).
-    for (; async_errors_seen_ < st.async_reply_errors; ++async_errors_seen_) {
-        stats_.reply_errors.add(st.last_async_reply_error);
-        if (st.last_async_reply_error == -ENOENT) {
+    for (; async_errors_seen_ < errors.count; ++async_errors_seen_) {
+        stats_.reply_errors.add(errors.last);
+        if (errors.last == -ENOENT) {
             ++stats_.gone;
         } else {
             ++stats_.stranded;
@@ -115,14 +110,27 @@ void EchoServer::collect_async_errors(const dp::RemoteSocket &s) {
     }
 }
 
-uint32_t EchoServer::serve(dp::RemoteSocket &s) {
+uint32_t EchoServer::serve(v2::Socket &s) {
     uint32_t n = retry(s);
-    dp::RecvMessage req;
-    while (s.recv(kRecvRequest | dp::kRecvNonblocking, 0, &req) == 0) {
-        answer(s, std::move(req));
+    if (s.is_app_thread_socket()) {
+        v2::Message req;
+        while (s.try_recv(kRecvRequest, &req) == 0) {
+            post(std::move(req));
+            ++n;
+        }
+        collect_async_errors(s);
+        return n;
+    }
+    for (;;) {
+        if (send_slots_ && s.worker_sends_in_flight() >= send_slots_) {
+            ++stats_.held_back;
+            break;
+        }
+        v2::Message req;
+        if (s.try_recv(kRecvRequest, &req) != 0) break;
+        answer(std::move(req));
         ++n;
     }
-    collect_async_errors(s);
     return n;
 }
 

@@ -3,7 +3,8 @@
 // aborted or forgot it) it is retried on a later iteration, because a server RPC that never
 // gets its reply stays in service forever (the client's RESENDs are answered BUSY).
 //
-// reply_with() consumes the request even when it fails, so a retry cannot reuse its bytes: it
+// reply_self() consumes the request when it fails (but for -ENOBUFS, which is retried first), so
+// a retry cannot reuse its bytes: it
 // sends a copy of homa-perf's request pattern instead (homa-perf clients send nothing else,
 // so the echo is still exact). To make that fallback rare, the run-to-completion server does
 // not take a request while every send slot is busy (a reply needs one): the request waits in
@@ -15,15 +16,14 @@
 #include <vector>
 
 #include "error_counts.h"
-#include "homa/dataplane/remote_socket.h"
-#include "homa/dataplane/socket.h"
+#include "homa/homa.h"
 
 namespace homa::perf {
 
 struct ServerStats {
     uint64_t served = 0;       ///< Replies the engine took (first try or retried).
     uint64_t held_back = 0;    ///< Polls that left requests queued: every send slot busy.
-    ErrorCounts reply_errors;  ///< Failed reply_with / reply calls, by cause.
+    ErrorCounts reply_errors;  ///< Failed reply_self / reply calls, by cause.
     uint64_t retried = 0;      ///< Of the served, replies that succeeded on a retry.
     uint64_t gone = 0;         ///< Failures for RPCs that no longer existed (nothing stuck).
     uint64_t stranded = 0;     ///< Replies given up (retry queue full, or a hard error):
@@ -40,42 +40,28 @@ class EchoServer {
      *  `send_slots`: the worker's max_zero_copy_sends (0: unknown, no hold-back). */
     EchoServer(const uint8_t *pattern, uint32_t send_slots, uint32_t retry_capacity = 65536);
 
-    /** Run-to-completion: answers every ready request on `s` (whose worker this lcore polls).
-     *  Returns the requests taken. */
-    uint32_t serve(dp::Socket &s);
-    /** Application thread: the same through a RemoteSocket. */
-    uint32_t serve(dp::RemoteSocket &s);
+    /** Answers every ready request on `s`: a run-to-completion socket (this lcore polls its
+     *  worker) or an application thread's (replies posted, not waited for). Returns the
+     *  requests taken. */
+    uint32_t serve(v2::Socket &s);
     const ServerStats &stats() const noexcept { return stats_; }
 
   private:
     struct PendingReply {
-        Endpoint peer;
+        v2::SocketAddress peer;
         uint64_t id = 0;
         uint32_t length = 0;
     };
-    template <typename Sock>
-    uint32_t retry(Sock &s);
-    void failed(int rc, Endpoint peer, uint64_t id, uint32_t length);
-    /** Echoes one request with reply_with (either socket flavour); a refusal goes to failed(). */
-    template <typename Sock, typename Msg>
-    void answer(Sock &s, Msg &&req) {
-        Endpoint peer = req.peer();
-        uint64_t id = req.id();
-        uint32_t length = req.length();
-        int rc = s.reply_with(std::move(req));
-        if (rc == 0) {
-            ++stats_.served;
-        } else {
-            failed(rc, peer, id, length);
-        }
-    }
-
+    uint32_t retry(v2::Socket &s);
+    void failed(int rc, const v2::SocketAddress &peer, uint64_t id, uint32_t length);
+    /** Echoes one request with reply_self; a refusal goes to failed(). */
+    void answer(v2::Message &&req);
     /** Application thread: posts the reply without waiting for the worker lcore (one lcore
      *  round trip per reply was the app-thread server's largest cost); falls back to the
-     *  waiting reply_with when no slot or port room is left. */
-    void answer(dp::RemoteSocket &s, dp::RecvMessage &&req);
+     *  waiting reply_self when no slot or port room is left. */
+    void post(v2::Message &&req);
     /** Counts what the worker refused of the posted replies since the last call. */
-    void collect_async_errors(const dp::RemoteSocket &s);
+    void collect_async_errors(const v2::Socket &s);
 
     const uint8_t *pattern_;
     uint32_t send_slots_;

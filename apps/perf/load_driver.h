@@ -9,8 +9,7 @@
 #include <cstdint>
 
 #include "echo_server.h"
-#include "homa/dataplane/socket.h"
-#include "homa/dataplane/worker.h"
+#include "homa/homa.h"
 
 namespace homa::perf {
 
@@ -47,18 +46,21 @@ class LoadDriver {
     uint32_t generation_ = 0;
 };
 
-/** Packets in + out of an engine, every type. */
-uint64_t engine_packets(dp::Worker &worker);
+/** Packets in + out of worker 0's engine of `host`, every type (read from any thread). */
+uint64_t engine_packets(const v2::Host &host);
 
 /** Run-to-completion: the client (and maybe the server) sockets live on worker lcores that this
- *  thread polls itself. A server on another worker of this process (two dataplanes over a
- *  net_ring pair) has that worker polled here too. */
+ *  thread polls itself. A server on another host of this process (two dataplanes over a
+ *  net_ring pair) has that host polled here too. */
 class LocalDriver final : public LoadDriver {
   public:
-    LocalDriver(dp::Worker &worker, dp::Socket &client, dp::Socket *server, Endpoint server_addr,
-                const uint8_t *pattern, uint32_t send_slots)
-        : worker_(worker),
+    /** `server`: the echo server's socket in this process, or nullptr (another process);
+     *  `server_host`: its host when that is not `host`, else nullptr. Borrowed. */
+    LocalDriver(v2::Host &host, v2::Socket &client, v2::Host *server_host, v2::Socket *server,
+                const v2::SocketAddress &server_addr, const uint8_t *pattern, uint32_t send_slots)
+        : host_(host),
           client_(client),
+          server_host_(server_host),
           server_(server),
           addr_(server_addr),
           pattern_(pattern),
@@ -67,14 +69,15 @@ class LocalDriver final : public LoadDriver {
     int send(uint32_t length, uint64_t cookie) override;
     bool next_response(Completed *out, bool verify) override;
     void abort_all() override { (void)client_.abort(0, 0); }  // -ENOENT: none left
-    uint64_t packets() override { return engine_packets(worker_); }
+    uint64_t packets() override { return engine_packets(host_); }
     const ServerStats *server_stats() const override { return server_ ? &echo_.stats() : nullptr; }
 
   private:
-    dp::Worker &worker_;
-    dp::Socket &client_;
-    dp::Socket *server_;
-    Endpoint addr_;
+    v2::Host &host_;
+    v2::Socket &client_;
+    v2::Host *server_host_;
+    v2::Socket *server_;
+    v2::SocketAddress addr_;
     const uint8_t *pattern_;
     EchoServer echo_;
 };
@@ -97,9 +100,9 @@ bool payload_matches(const Msg &m, uint32_t length) {
     return true;
 }
 
-/** Server role: polls `worker` and serves echo on `server` until `quit` or `seconds` (0 =
- *  until quit). Returns what the echo server counted. */
-ServerStats serve_only(dp::Worker &worker, dp::Socket &server, EchoServer &echo, double seconds,
+/** Server role: polls `host` (one worker) and serves echo on `server` until `quit` or
+ *  `seconds` (0 = until quit). Returns what the echo server counted. */
+ServerStats serve_only(v2::Host &host, v2::Socket &server, EchoServer &echo, double seconds,
                        const std::atomic<bool> &quit);
 
 }  // namespace homa::perf

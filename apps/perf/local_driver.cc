@@ -13,8 +13,8 @@ void send_done(void *, uint64_t) {}
 
 }  // namespace
 
-uint64_t engine_packets(dp::Worker &worker) {
-    const EngineStats &s = worker.engine().stats();
+uint64_t engine_packets(const v2::Host &host) {
+    const EngineStats &s = host.engine_stats(0);
     uint64_t n = 0;
     for (uint8_t t = wire::kFirstPacketType; t <= wire::kLastPacketType; ++t) {
         n += s.packets_rx[t] + s.packets_tx[t];
@@ -23,20 +23,19 @@ uint64_t engine_packets(dp::Worker &worker) {
 }
 
 bool LocalDriver::poll() {
-    bool work = worker_.poll();
-    if (server_ && server_->worker() != &worker_) work |= server_->worker()->poll();
+    bool work = host_.poll(0);
+    if (server_host_) work |= server_host_->poll(0);
     if (server_) work |= echo_.serve(*server_) > 0;
     return work;
 }
 
 int LocalDriver::send(uint32_t length, uint64_t cookie) {
-    uint64_t id;
-    return client_.send_zc(addr_, pattern_, length, cookie, &id, send_done, nullptr);
+    return client_.send_zc(addr_, {pattern_, length}, cookie, send_done, nullptr).error();
 }
 
 bool LocalDriver::next_response(Completed *out, bool verify) {
-    dp::RecvMessage resp;
-    if (client_.recv(kRecvResponse, 0, &resp) != 0) return false;
+    v2::Message resp;
+    if (client_.try_recv(kRecvResponse, &resp) != 0) return false;
     out->cookie = resp.cookie();
     out->error = resp.error();
     out->length = resp.length();
@@ -44,12 +43,12 @@ bool LocalDriver::next_response(Completed *out, bool verify) {
     return true;
 }
 
-ServerStats serve_only(dp::Worker &worker, dp::Socket &server, EchoServer &echo, double seconds,
+ServerStats serve_only(v2::Host &host, v2::Socket &server, EchoServer &echo, double seconds,
                        const std::atomic<bool> &quit) {
     const uint64_t hz = rte_get_tsc_hz();
     const uint64_t end = seconds > 0 ? rte_rdtsc() + uint64_t(seconds * double(hz)) : UINT64_MAX;
     while (!quit.load(std::memory_order_relaxed) && rte_rdtsc() < end) {
-        worker.poll();
+        host.poll(0);
         echo.serve(server);
     }
     return echo.stats();

@@ -28,7 +28,6 @@
 #include "homa/dataplane/host.h"
 #include "homa/dataplane/ring_pair.h"
 #include "homa/dataplane/socket.h"
-#include "homa/dataplane/socket_service.h"
 #include "homa/homa.h"
 #include "load_driver.h"
 #include "packet_summary.h"
@@ -205,6 +204,8 @@ int run(int argc, char **argv) {
     if (!host) return fail(host.message());
     fprintf(stderr, "homa-perf: %s\n", host->memory_lock().message.c_str());
     const bool memory_locked = host->memory_lock().locked;
+    // The v1 worker, for what reads the whole host's counters (summaries, --stats, the
+    // freeze trigger, the timetrace) and for the file mix, not yet on v2.
     homa::dp::Worker &worker = host->raw().worker(0);
     // --ring_pair: the server's own dataplane on the other port of the pair.
     std::optional<homa::v2::Host> server_host;
@@ -250,11 +251,11 @@ int run(int argc, char **argv) {
                 homa::apps::format_ip(server_ip).c_str(), FLAGS_server_port, info.driver.c_str());
         homa::perf::EchoServer echo(pattern, ho.worker.max_zero_copy_sends);
         homa::perf::ServerStats st =
-            homa::perf::serve_only(worker, server.raw(), echo, FLAGS_duration, g_quit);
+            homa::perf::serve_only(*host, server, echo, FLAGS_duration, g_quit);
         fprintf(stderr, "homa-perf: served %lu requests\n", st.served);
         fprintf(stderr, "homa-perf: echo server: %s\n", st.describe().c_str());
         if (!homa::perf::write_timetrace(
-                {&host->raw()}, [&] { worker.poll(); }, &error)) {
+                {&host->raw()}, [&] { (void)host->poll(0); }, &error)) {
             return fail(error);
         }
         report.engines.push_back(homa::perf::summarize_engine(worker, "server"));
@@ -273,6 +274,7 @@ int run(int argc, char **argv) {
     }
 
     homa::Endpoint server_addr{server_ip, static_cast<uint16_t>(FLAGS_server_port)};
+    const auto server_at = homa::v2::SocketAddress::from_engine(server_addr);
     if (!FLAGS_file_name.empty()) {
         homa::perf::FileMixOptions fo;
         fo.file = FLAGS_file_name;
@@ -316,41 +318,33 @@ int run(int argc, char **argv) {
         return ok ? 0 : 1;
     }
     std::unique_ptr<homa::perf::LoadDriver> driver;
-    // --app_threads: the worker loop runs on the next lcore; this thread talks to it through
-    // message ports (Host::open_app: the host's socket service per worker). One lcore polls
-    // the workers of both hosts (--ring_pair), so the loop is perf's own, not Host::launch.
-    homa::perf::WorkerLoop loop;
-    unsigned worker_lcore = 0;
+    // --app_threads: one spare lcore polls the workers of both hosts (--ring_pair) in turn
+    // (homa::v2::PollLoop); this thread talks to them through message ports (Host::open_app:
+    // the host's socket service per worker). Declared before the sockets, which close while
+    // it still polls.
+    std::optional<homa::v2::PollLoop> loop;
     homa::v2::Socket rclient, rserver;
     if (FLAGS_app_threads) {
-        loop.workers.push_back(&worker);
-        if (&server_worker != &worker) loop.workers.push_back(&server_worker);
-        worker_lcore = rte_get_next_lcore(-1, 1, 0);
-        if (int rc = rte_eal_remote_launch(homa::perf::WorkerLoop::run, &loop, worker_lcore);
-            rc < 0) {
-            return fail("cannot launch the worker lcore: " + std::string(strerror(-rc)));
-        }
+        homa::v2::Host *polled[] = {&*host, server_host ? &*server_host : nullptr};
+        auto launched = homa::v2::PollLoop::launch(std::span(polled, server_host ? 2 : 1));
+        if (!launched) return fail("cannot launch the worker lcore: " + launched.message());
+        loop.emplace(std::move(*launched));
         auto opened = host->open_app(0, 0);
         if (opened) rclient = std::move(*opened);
         if (opened && server_role) {
             opened = server_v2host.open_app(static_cast<uint16_t>(FLAGS_server_port), 0);
             if (opened) rserver = std::move(*opened);
         }
-        if (!opened) {
-            loop.stop = true;
-            rte_eal_wait_lcore(worker_lcore);
-            return fail("cannot open remote sockets: " + opened.message());
-        }
+        if (!opened) return fail("cannot open remote sockets: " + opened.message());
         driver = std::make_unique<homa::perf::RemoteDriver>(
-            rclient.raw_remote(), rserver.is_open() ? &rserver.raw_remote() : nullptr, server_addr,
-            pattern, worker);
+            rclient, rserver.is_open() ? &rserver : nullptr, server_at, pattern, *host);
         info.mode += "; --app_threads: application loops on lcore " +
                      std::to_string(rte_lcore_id()) + ", worker on lcore " +
-                     std::to_string(worker_lcore) + " (message ports)";
+                     std::to_string(loop->lcore()) + " (message ports)";
     } else {
         driver = std::make_unique<homa::perf::LocalDriver>(
-            worker, client.raw(), server_role ? &server.raw() : nullptr, server_addr, pattern,
-            ho.worker.max_zero_copy_sends);
+            *host, client, server_host ? &*server_host : nullptr, server_role ? &server : nullptr,
+            server_at, pattern, ho.worker.max_zero_copy_sends);
     }
     // Cookies name load-loop slots (low 32 bits): at most one per live RPC.
     if (!homa::perf::install_freeze_trigger(host->raw(), static_cast<uint32_t>(max_rpcs), &driver,
@@ -398,8 +392,8 @@ int run(int argc, char **argv) {
     if (FLAGS_app_threads) {
         (void)rserver.close();
         (void)rclient.close();
-        loop.stop = true;
-        rte_eal_wait_lcore(worker_lcore);
+        loop->stop();
+        loop->wait();  // the hosts are this thread's again, for the drain below
     } else {
         (void)client.close();
         (void)server.close();

@@ -11,12 +11,12 @@ bool RemoteDriver::poll() {
 }
 
 int RemoteDriver::send(uint32_t length, uint64_t cookie) {
-    return client_.send(addr_, {pattern_, length}, cookie, nullptr);
+    return client_.send_async(addr_, {pattern_, length}, cookie);
 }
 
 bool RemoteDriver::next_response(Completed *out, bool verify) {
-    dp::RecvMessage resp;
-    if (client_.recv(kRecvResponse | dp::kRecvNonblocking, 0, &resp) != 0) return false;
+    v2::Message resp;
+    if (client_.try_recv(kRecvResponse, &resp) != 0) return false;
     out->cookie = resp.cookie();
     out->error = resp.error();
     out->length = resp.length();
@@ -27,14 +27,6 @@ bool RemoteDriver::next_response(Completed *out, bool verify) {
 void RemoteDriver::abort_all() {
     // -ENOBUFS: the command port is full for now; the worker lcore is draining it.
     for (int i = 0; i < 100000 && client_.abort(0, 0) == -ENOBUFS; ++i) {}
-}
-
-int WorkerLoop::run(void *arg) {
-    auto &loop = *static_cast<WorkerLoop *>(arg);
-    while (!loop.stop.load(std::memory_order_relaxed)) {
-        for (dp::Worker *w : loop.workers) w->poll();
-    }
-    return 0;
 }
 
 }  // namespace homa::perf

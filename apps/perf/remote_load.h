@@ -1,50 +1,42 @@
 // homa-perf's --app_threads mode: the client and server loops run on their own lcore and reach
-// the worker through message ports (RemoteSocket), for comparison with run-to-completion.
+// the worker through message ports (application-thread sockets, Host::open_app), for
+// comparison with run-to-completion. A homa::v2::PollLoop polls the workers meanwhile.
 #pragma once
 
-#include <atomic>
-#include <vector>
-
-#include "homa/dataplane/remote_socket.h"
+#include "homa/homa.h"
 #include "load_driver.h"
 
 namespace homa::perf {
 
 class RemoteDriver final : public LoadDriver {
   public:
-    /** `server` may be nullptr (the server is another process). Requests are copied into the
-     *  worker's pool on this thread (RemoteSocket::send), then sent zero-copy from there.
-     *  `worker`: the client's worker, only read for its packet counters (racy by design). */
-    RemoteDriver(dp::RemoteSocket &client, dp::RemoteSocket *server, Endpoint server_addr,
-                 const uint8_t *pattern, dp::Worker &worker)
+    /** `client` and `server` are application-thread sockets of this thread; `server` may be
+     *  nullptr (the server is another process). Requests are copied into the worker's pool on
+     *  this thread and posted without waiting for their id (Socket::send_async), then sent
+     *  zero-copy from there. `host`: the client's, only read for its packet counters (while
+     *  the worker runs, by design). Borrowed. */
+    RemoteDriver(v2::Socket &client, v2::Socket *server, const v2::SocketAddress &server_addr,
+                 const uint8_t *pattern, const v2::Host &host)
         : client_(client),
           server_(server),
           addr_(server_addr),
           pattern_(pattern),
-          worker_(worker),
+          host_(host),
           echo_(pattern, 0) {}
     bool poll() override;
     int send(uint32_t length, uint64_t cookie) override;
     bool next_response(Completed *out, bool verify) override;
     void abort_all() override;
-    uint64_t packets() override { return engine_packets(worker_); }
+    uint64_t packets() override { return engine_packets(host_); }
     const ServerStats *server_stats() const override { return server_ ? &echo_.stats() : nullptr; }
 
   private:
-    dp::RemoteSocket &client_;
-    dp::RemoteSocket *server_;
-    Endpoint addr_;
+    v2::Socket &client_;
+    v2::Socket *server_;
+    v2::SocketAddress addr_;
     const uint8_t *pattern_;
-    dp::Worker &worker_;
+    const v2::Host &host_;
     EchoServer echo_;
-};
-
-/** What the worker lcore runs in --app_threads mode: polls every worker until `stop`. */
-struct WorkerLoop {
-    std::vector<dp::Worker *> workers;
-    std::atomic<bool> stop{false};
-    /** For rte_eal_remote_launch. */
-    static int run(void *loop);
 };
 
 }  // namespace homa::perf

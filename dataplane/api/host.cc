@@ -11,6 +11,7 @@
 #include <rte_errno.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -19,32 +20,9 @@
 #include "homa/dataplane/eal.h"
 #include "homa/dataplane/port.h"
 #include "homa/dataplane/socket_service.h"
+#include "host_impl.h"
 
 namespace homa::v2 {
-
-// run() and launch(): what each worker's lcore executes.
-struct LoopArgs {
-    dp::Worker *worker;
-    const std::function<bool(unsigned)> *fn;
-    unsigned index;
-    Loop loop;
-};
-
-struct Host::Impl {
-    std::unique_ptr<dp::Host> host;
-    // After host: destroyed first (a service detaches from its worker).
-    std::vector<std::unique_ptr<dp::SocketService>> services;
-    unsigned app_threads = 0;
-    bool owns_eal = false;  ///< create() brought EAL up: destruction cleans it up
-    SocketAddress local;
-    std::vector<std::string> args;
-    dp::MemoryLockResult memory_lock;
-    // launch(): the callback and each worker's loop arguments live here until wait().
-    std::function<bool(unsigned)> launched_fn;
-    std::vector<LoopArgs> launched;
-    std::vector<unsigned> lcores;  ///< Worker w's launched lcore; empty: none launched.
-    bool running = false;          ///< Launched loops not yet waited for.
-};
 
 namespace {
 
@@ -209,6 +187,7 @@ Host &Host::operator=(Host &&o) noexcept {
 
 Host::~Host() {
     if (!impl_) return;
+    assert(!impl_->polled_by_loop && "a PollLoop polls this host: destroy it first");
     wait();
     (void)drain();
     bool owns_eal = impl_->owns_eal;
@@ -367,7 +346,7 @@ bool Host::poll() {
 int Host::run(const std::function<bool(unsigned)> &fn, Loop loop) {
     uint16_t n = num_workers();
     if (eal_lcore_count() < n) return -EINVAL;
-    if (impl_->running) return -EBUSY;
+    if (impl_->running || impl_->polled_by_loop) return -EBUSY;
     std::vector<LoopArgs> loops(n);
     std::vector<unsigned> lcores;
     // Every lcore free before any is launched: a launched loop stops only when fn says so.
@@ -392,7 +371,7 @@ int Host::run(const std::function<bool(unsigned)> &fn, Loop loop) {
 int Host::launch(std::function<bool(unsigned)> fn, Loop loop) {
     uint16_t n = num_workers();
     if (eal_lcore_count() < n + 1u) return -EINVAL;  // the main lcore runs no worker here
-    if (impl_->running) return -EBUSY;
+    if (impl_->running || impl_->polled_by_loop) return -EBUSY;
     std::vector<unsigned> lcores;
     for (unsigned w = 0, l = rte_get_next_lcore(-1, 1, 0); w < n;
          ++w, l = rte_get_next_lcore(l, 1, 0)) {
@@ -446,6 +425,9 @@ uint16_t Host::num_workers() const noexcept { return impl_->host->num_workers();
 SocketAddress Host::local_addr() const noexcept { return impl_->local; }
 const std::vector<std::string> &Host::args() const noexcept { return impl_->args; }
 const dp::MemoryLockResult &Host::memory_lock() const noexcept { return impl_->memory_lock; }
+const EngineStats &Host::engine_stats(uint16_t worker) const noexcept {
+    return impl_->host->worker(worker).engine().stats();
+}
 dp::Host &Host::raw() noexcept { return *impl_->host; }
 
 }  // namespace homa::v2

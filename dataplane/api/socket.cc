@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 
 namespace homa::v2 {
@@ -44,6 +45,13 @@ int Message::reply_self() {
     return sock_ ? sock_->reply_with(std::move(m_)) : -EINVAL;
 }
 
+int Message::reply_self_async() {
+    if (!is_request()) return -EINVAL;
+    if (!m_.valid()) return -EINVAL;
+    if (rsock_) return rsock_->post_reply_with(std::move(m_));
+    return sock_ ? sock_->reply_with(std::move(m_)) : -EINVAL;
+}
+
 Socket &Socket::operator=(Socket &&o) noexcept {
     if (this != &o) {
         (void)close();
@@ -64,6 +72,52 @@ Result<uint64_t> Socket::send(const SocketAddress &dst, std::span<const uint8_t>
     int rc = r_ ? r_->send(e, msg, cookie, &id) : s_->send(e, msg, cookie, &id);
     if (rc < 0) return fail(rc, "send");
     return id;
+}
+
+Result<uint64_t> Socket::send_zc(const SocketAddress &dst, std::span<const uint8_t> msg,
+                                 uint64_t cookie, SendDone done, void *ctx) {
+    if (!is_open()) return Error{-EBADF, "send_zc: socket is not open"};
+    if (r_) { return Error{-EINVAL, "send_zc: an application thread's socket sends with send()"}; }
+    homa::Endpoint e;
+    if (!dst.to_engine(&e) || e.port == 0) {
+        return Error{-EINVAL,
+                     "send_zc: destination " + dst.to_string() + " is not IPv4 with a port"};
+    }
+    uint64_t id = 0;
+    int rc = s_->send_zc(e, msg.data(), uint32_t(std::min<size_t>(msg.size(), UINT32_MAX)), cookie,
+                         &id, done, ctx);
+    // "Full for now" is what a load loop meets every turn while it lasts: its message fits
+    // std::string's inline buffer, so a refusal allocates nothing.
+    if (rc == -ENOBUFS || rc == -ENOMEM) return Error{rc, "send_zc: full"};
+    if (rc < 0) return fail(rc, "send_zc");
+    return id;
+}
+
+int Socket::send_async(const SocketAddress &dst, std::span<const uint8_t> msg, uint64_t cookie) {
+    if (!is_open()) return -EBADF;
+    homa::Endpoint e;
+    if (!dst.to_engine(&e) || e.port == 0) return -EINVAL;
+    if (r_) return r_->send(e, msg, cookie, nullptr);  // no id: queued, not waited for
+    uint64_t id = 0;
+    return s_->send(e, msg, cookie, &id);
+}
+
+int Socket::try_recv(uint32_t flags, Message *out, uint64_t id) {
+    if (out == nullptr) return -EINVAL;
+    const uint32_t kinds = flags & (kRecvRequest | kRecvResponse);
+    if (kinds == 0) return -EINVAL;
+    if (out->m_.valid()) out->release();  // a message of another socket must not linger
+    if (s_) {
+        out->sock_ = s_.get();
+        out->rsock_ = nullptr;
+        return s_->recv(kinds, id, &out->m_);
+    }
+    if (r_) {
+        out->sock_ = nullptr;
+        out->rsock_ = r_.get();
+        return r_->recv(kinds | dp::kRecvNonblocking, id, &out->m_);
+    }
+    return -EBADF;
 }
 
 Result<Message> Socket::recv(uint32_t flags, uint64_t id, uint64_t timeout_ns) {
@@ -134,6 +188,15 @@ int Socket::close() {
         s_.reset();
     }
     return rc;
+}
+
+uint32_t Socket::worker_sends_in_flight() const noexcept {
+    return s_ ? s_->worker()->sends_in_flight() : 0;
+}
+
+Socket::AsyncReplyErrors Socket::async_reply_errors() const noexcept {
+    if (!r_) return {};
+    return {r_->stats().async_reply_errors, r_->stats().last_async_reply_error};
 }
 
 SocketAddress Socket::local_addr() const noexcept {

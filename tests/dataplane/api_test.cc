@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "homa/homa.h"
+#include "tests/dataplane/api_hosts.h"
 #include "tests/dataplane/eal_environment.h"
 
 namespace homa::v2 {
@@ -117,45 +118,6 @@ TEST(LocalAddresses_Parse, RefusesWhatIsNotOneAddressPerFamily) {
         EXPECT_EQ(l.error(), -EINVAL) << bad;
         EXPECT_NE(l.message().find(std::string("'") + bad + "'"), std::string::npos) << l.message();
     }
-}
-
-// Two ports joined by net_ring, `queues` queue pairs each (one per worker).
-struct RingPair {
-    uint16_t a = 0, b = 0;
-    explicit RingPair(unsigned queues = 1) {
-        static int n = 0;  // names are process-wide in DPDK
-        std::string name = "api" + std::to_string(n++);
-        unsigned socket = rte_socket_id();
-        std::vector<rte_ring *> ab(queues), ba(queues);
-        for (unsigned q = 0; q < queues; ++q) {
-            std::string id = std::to_string(q);
-            ab[q] = rte_ring_create((name + "ab" + id).c_str(), 1024, socket,
-                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
-            ba[q] = rte_ring_create((name + "ba" + id).c_str(), 1024, socket,
-                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
-        }
-        int pa =
-            rte_eth_from_rings((name + "a").c_str(), ba.data(), queues, ab.data(), queues, socket);
-        int pb =
-            rte_eth_from_rings((name + "b").c_str(), ab.data(), queues, ba.data(), queues, socket);
-        EXPECT_GE(pa, 0);
-        EXPECT_GE(pb, 0);
-        a = uint16_t(pa);
-        b = uint16_t(pb);
-    }
-};
-
-HostOptions options(uint16_t port, const char *ip, uint16_t workers = 1) {
-    HostOptions o;
-    const bool v6 = std::string_view(ip).find(':') != std::string_view::npos;
-    std::string text = v6 ? "[" : "";
-    text.append(ip).append(v6 ? "]:0" : ":0");
-    o.local = *SocketAddress::parse(text);
-    o.port_id = port;
-    o.workers = workers;
-    o.pool_mb = 16;
-    o.mbufs = 4095;
-    return o;
 }
 
 // Polls both hosts until `sock` has a message of `flags` (non-blocking) or 2 s pass.
@@ -290,7 +252,7 @@ TEST_F(ApiPair, DrainWaitsForSendsInFlight) {
     ASSERT_TRUE(id);
     // The server is not polled: the request cannot complete, so neither can the drain.
     EXPECT_EQ(client->drain(20'000'000), -ETIMEDOUT);
-    EXPECT_GT(client->raw().worker(0).sends_in_flight(), 0u);
+    EXPECT_GT(sock->worker_sends_in_flight(), 0u);
     auto req = exchange(*server, *client, (*listen)[0], kRecvRequest);
     ASSERT_TRUE(req);
     ASSERT_EQ(req->reply("ok"), 0);
@@ -299,8 +261,8 @@ TEST_F(ApiPair, DrainWaitsForSendsInFlight) {
     // Both drained together: acknowledgements flow both ways.
     Host *both[] = {&*client, &*server};
     EXPECT_EQ(Host::drain_together(both), 0);
-    EXPECT_EQ(client->raw().worker(0).sends_in_flight(), 0u);
-    EXPECT_EQ(server->raw().worker(0).sends_in_flight(), 0u);
+    EXPECT_EQ(sock->worker_sends_in_flight(), 0u);
+    EXPECT_EQ((*listen)[0].worker_sends_in_flight(), 0u);
 }
 
 TEST_F(ApiPair, SocketMovesKeepMessagesAnswerable) {

@@ -31,7 +31,9 @@
  * that called create: EAL's main lcore, or for a further Host (no eal_args) any thread EAL
  * knows (the C ABI registers a plain one); open_app on the application thread that will use
  * the socket. Inside run and launch, worker w's callback runs on worker w's lcore and may use only
- * worker w's sockets. Errors: negative errnos with a message (Result), listed per call.
+ * worker w's sockets. One lcore polling the workers of several hosts (two hosts of a process
+ * over a net_ring pair, served for application threads) is a PollLoop (homa/v2/poll_loop.h).
+ * Errors: negative errnos with a message (Result), listed per call.
  */
 #pragma once
 
@@ -164,7 +166,7 @@ class Host {
      * Runs every worker's loop: worker w polls, then calls fn(w), on its own lcore (worker 0
      * on the calling one), until fn returns false. Returns 0 when all have stopped, or
      * -EINVAL (fewer EAL lcores than workers: give EAL e.g. `-l 0-N`), -EBUSY (an lcore is
-     * busy, or loops are launched).
+     * busy, loops are launched, or a PollLoop polls this host).
      */
     [[nodiscard]] int run(const std::function<bool(unsigned worker)> &fn,
                           Loop loop = Loop::kPollThenCall);
@@ -173,7 +175,8 @@ class Host {
      * one after the main lcore), and launch returns at once, leaving the calling thread free
      * (a prompt, statistics, telemetry). `fn` is kept by the Host until wait(). Returns 0, or
      * -EINVAL (fewer EAL worker lcores than workers: give EAL e.g. `-l 0-N`, N workers), -EBUSY
-     * (an lcore is busy, or loops are launched already; nothing was launched).
+     * (an lcore is busy, loops are launched already, or a PollLoop polls this host; nothing
+     * was launched).
      */
     [[nodiscard]] int launch(std::function<bool(unsigned worker)> fn,
                              Loop loop = Loop::kPollThenCall);
@@ -199,12 +202,18 @@ class Host {
     const std::vector<std::string> &args() const noexcept;
     /** What HostOptions::lock_memory did (its message is one line for the log). */
     const dp::MemoryLockResult &memory_lock() const noexcept;
+    /** Worker `worker`'s engine counters (packets and bytes by type, resends, timeouts, ...;
+     *  no bounds check: < num_workers()). Written by the lcore that polls the worker; another
+     *  thread may read them while it runs (each counter is one aligned word: a read sees an
+     *  old or a new value, a set of them is not one instant). Valid while the Host lives. */
+    const EngineStats &engine_stats(uint16_t worker) const noexcept;
     /** The v1 host, for what v2 does not wrap (stats, steering, socket services). */
     dp::Host &raw() noexcept;
 
     struct Impl;
 
   private:
+    friend class PollLoop;  // marks the hosts it polls (homa/v2/poll_loop.h)
     explicit Host(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

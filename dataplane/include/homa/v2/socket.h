@@ -46,6 +46,9 @@ using homa::kRecvResponse;
 inline constexpr uint64_t kWaitForever = ~uint64_t{0};
 /// Largest message (Linux Homa's HOMA_MAX_MESSAGE_LENGTH).
 using homa::wire::kMaxMessageLength;
+/// Socket::send_zc's completion: `done(ctx, cookie)` on the socket's worker lcore once the
+/// caller's memory may be reused.
+using dp::SendDone;
 
 class Socket;
 
@@ -87,6 +90,16 @@ class Message {
      *  place). Returns 0 (the bpages are the worker's now), -ENOBUFS (nothing changed: poll
      *  and retry), or reply()'s errors (bpages freed). */
     [[nodiscard]] int reply_self();
+    /**
+     * reply_self() that does not wait for the worker: an application thread's socket posts
+     * the reply and goes on (one lcore round trip less per reply); what the worker refuses
+     * later (-ENOENT: the RPC is gone; the bpages are the worker's then) is counted in
+     * Socket::async_reply_errors(). On a run-to-completion socket the worker takes the reply
+     * at once: it is reply_self(). Returns 0 (bpages handed over), -ENOBUFS (no command slot
+     * or port room, or every send slot busy: nothing changed, retry, or call reply_self() to
+     * wait), or reply()'s errors (bpages freed).
+     */
+    [[nodiscard]] int reply_self_async();
     /** Gives the bpages back now (idempotent). */
     void release() noexcept { m_.release(); }
     /** The v1 message (the same type from either kind of socket), for what v2 does not wrap. */
@@ -121,6 +134,20 @@ class Socket {
                     cookie);
     }
     /**
+     * send() that does not wait for the RPC's id: an application thread's socket returns once
+     * the command is queued (no lcore round trip per request); a run-to-completion socket
+     * sends at once, as send(). `msg` is copied (reusable at once). The response comes through
+     * recv() with `cookie` (and the id); a send the worker refuses later arrives the same way,
+     * as a response with error() set, id() 0 and `cookie`. Returns 0, or send()'s errors
+     * (-ENOBUFS also when the command port is full: nothing was sent). Allocates nothing.
+     */
+    [[nodiscard]] int send_async(const SocketAddress &dst, std::span<const uint8_t> msg,
+                                 uint64_t cookie);
+    [[nodiscard]] int send_async(const SocketAddress &dst, std::string_view msg, uint64_t cookie) {
+        return send_async(dst, std::span(reinterpret_cast<const uint8_t *>(msg.data()), msg.size()),
+                          cookie);
+    }
+    /**
      * Takes a complete message: `flags` kRecvRequest and/or kRecvResponse, plus
      * kRecvNonblocking; `id` 0 = any, else that response. Without kRecvNonblocking it polls
      * the worker until a message is there or `timeout_ns` passed. Returns the message (a
@@ -128,6 +155,14 @@ class Socket {
      * -ETIMEDOUT, -EINVAL (no kind in flags), -EBADF.
      */
     Result<Message> recv(uint32_t flags, uint64_t id = 0, uint64_t timeout_ns = kWaitForever);
+    /**
+     * recv() for poll loops: never waits (kRecvNonblocking is implied) and builds no Result, so
+     * asking again and again costs a few loads. `flags` kRecvRequest and/or kRecvResponse;
+     * `id` 0 = any, else that response. Returns 0 with the message in *out (whatever *out held
+     * before is released, also when nothing is ready), -EAGAIN (none ready: poll the worker and ask
+     * again), -EINVAL (no kind in flags, null out), -EBADF.
+     */
+    [[nodiscard]] int try_recv(uint32_t flags, Message *out, uint64_t id = 0);
     /**
      * A synchronous RPC: send(), then recv() of its response, polling the worker. Returns the
      * response, or send()'s errors, -ETIMEDOUT (no response in `timeout_ns`: the RPC is
@@ -141,6 +176,17 @@ class Socket {
         return call(dst, std::span(reinterpret_cast<const uint8_t *>(msg.data()), msg.size()),
                     timeout_ns);
     }
+    /**
+     * Sends a request zero-copy from the caller's memory: `msg` must stay unchanged until
+     * `done(ctx, cookie)` runs (on this socket's worker lcore, from a later poll; never when
+     * send_zc fails). Memory outside DPDK (heap, stack) is copied into the frames instead of
+     * attached, as a NIC could not read it; done still comes last. A run-to-completion socket
+     * only (Host::open): an application thread's socket copies with send(). Returns the RPC's
+     * id, or send()'s errors, and -EINVAL for an application thread's socket. A refusal for
+     * now (-ENOBUFS, -ENOMEM) allocates nothing, so a load loop may retry it every turn.
+     */
+    Result<uint64_t> send_zc(const SocketAddress &dst, std::span<const uint8_t> msg,
+                             uint64_t cookie, SendDone done, void *ctx);
     /** Answers request `id` from `peer` (copied): the Go bindings' Reply. Errors as
      *  Message::reply. */
     [[nodiscard]] int reply(const SocketAddress &peer, uint64_t id, std::span<const uint8_t> body);
@@ -156,7 +202,20 @@ class Socket {
     int close();
     /** This socket's address (the port the server listens on, or the client port chosen). */
     SocketAddress local_addr() const noexcept;
-    /** The v1 socket of a Host::open socket, for what v2 does not wrap (send_zc, regions). */
+    /** Zero-copy sends (requests and replies) of this socket's worker whose memory is not back
+     *  yet, of WorkerConfig::max_zero_copy_sends: a server may leave requests waiting while
+     *  every slot is busy rather than have replies refused. Run-to-completion sockets; 0 for
+     *  an application thread's socket (the count is the worker lcore's) or a closed one. */
+    uint32_t worker_sends_in_flight() const noexcept;
+    /** What the worker refused of reply_self_async()'s posted replies, so far. */
+    struct AsyncReplyErrors {
+        uint64_t count = 0;  ///< Refused replies.
+        int last = 0;        ///< The last one's negative errno; 0 if none.
+    };
+    /** AsyncReplyErrors of an application thread's socket (its thread); a run-to-completion
+     *  socket's are always none, its refusals are reply_self_async()'s return value. */
+    AsyncReplyErrors async_reply_errors() const noexcept;
+    /** The v1 socket of a Host::open socket, for what v2 does not wrap (region sends). */
     dp::Socket &raw() noexcept { return *s_; }
     /** The v1 socket of a Host::open_app socket (send_region, stats). */
     dp::RemoteSocket &raw_remote() noexcept { return *r_; }
