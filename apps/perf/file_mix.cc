@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <rte_cycles.h>
+
 #include "load_driver.h"
 
 namespace homa::perf {
@@ -22,8 +24,13 @@ struct Slot {
     uint64_t offset = 0;
 };
 
+// The worker's clock (the TSC), in ns: latencies are differences of it.
+uint64_t now_ns() {
+    return static_cast<uint64_t>(double(rte_rdtsc()) * 1e9 / double(rte_get_tsc_hz()));
+}
+
 // Sends one file-service request and waits for its response (setup and teardown only).
-bool file_call(dp::Worker &w, dp::Socket &client, const FileMixOptions &o, fp::Op op,
+bool file_call(v2::Host &host, v2::Socket &client, const FileMixOptions &o, fp::Op op,
                const std::atomic<bool> &quit, fp::ResponseHeader *h, std::vector<uint8_t> *data,
                std::string *error) {
     uint8_t buf[sizeof(fp::RequestHeader) + fp::kMaxName];
@@ -32,17 +39,18 @@ bool file_call(dp::Worker &w, dp::Socket &client, const FileMixOptions &o, fp::O
         *error = "file name too long: " + o.file;
         return false;
     }
-    uint64_t id = 0;
     const uint64_t cookie = UINT64_MAX;  // never a load slot
-    if (int rc = client.send(o.files, {buf, n}, cookie, &id); rc < 0) {
-        *error = std::string("cannot send to the file service: ") + strerror(-rc);
+    auto sent = client.send(v2::SocketAddress::from_engine(o.files), {buf, n}, cookie);
+    if (!sent) {
+        *error = "cannot send to the file service: " + sent.message();
         return false;
     }
-    dp::RecvMessage m;
-    uint64_t deadline = w.now_ns() + 10'000'000'000ull;
-    while (client.recv(kRecvResponse, id, &m) != 0) {
-        w.poll();
-        if (quit.load() || w.now_ns() > deadline) {
+    const uint64_t id = *sent;
+    v2::Message m;
+    uint64_t deadline = now_ns() + 10'000'000'000ull;
+    while (client.try_recv(kRecvResponse, &m, id) != 0) {
+        host.poll(0);
+        if (quit.load() || now_ns() > deadline) {
             (void)client.abort(id, 0);
             *error = "no answer from the file service at port " + std::to_string(o.files.port);
             return false;
@@ -63,12 +71,12 @@ bool file_call(dp::Worker &w, dp::Socket &client, const FileMixOptions &o, fp::O
     return true;
 }
 
-bool server_counters(dp::Worker &w, dp::Socket &client, const FileMixOptions &o,
+bool server_counters(v2::Host &host, v2::Socket &client, const FileMixOptions &o,
                      const std::atomic<bool> &quit, fp::ServerCounters *out) {
     fp::ResponseHeader h;
     std::vector<uint8_t> data;
     std::string error;
-    if (!file_call(w, client, o, fp::Op::kCounters, quit, &h, &data, &error)) return false;
+    if (!file_call(host, client, o, fp::Op::kCounters, quit, &h, &data, &error)) return false;
     if (h.status != 0 || data.size() != sizeof(*out)) return false;
     memcpy(out, data.data(), sizeof(*out));
     return true;
@@ -88,12 +96,14 @@ fp::ServerCounters delta(const fp::ServerCounters &a, const fp::ServerCounters &
 // One mixed-workload run: what every phase shares (slots, buffers, the file's size).
 class MixRun {
   public:
-    MixRun(dp::Worker &w, dp::Socket &client, const FileMixOptions &o,
+    MixRun(v2::Host &host, v2::Socket &client, const FileMixOptions &o,
            const std::atomic<bool> &quit)
-        : w_(w),
+        : host_(host),
           client_(client),
           o_(o),
           quit_(quit),
+          files_at_(v2::SocketAddress::from_engine(o.files)),
+          echo_at_(v2::SocketAddress::from_engine(o.echo)),
           slots_(o.max_outstanding),
           echo_body_(o.echo_bytes),
           every_(o.fraction > 0 ? static_cast<uint32_t>(std::lround(1.0 / o.fraction)) : 0) {
@@ -114,12 +124,13 @@ class MixRun {
   private:
     void send_due(FileMixPhase *ph, uint64_t now);
     void receive(FileMixPhase *ph, uint64_t now);
-    void take_read(FileMixPhase *ph, dp::RecvMessage &m, const Slot &sl, uint64_t lat);
+    void take_read(FileMixPhase *ph, const v2::Message &m, const Slot &sl, uint64_t lat);
 
-    dp::Worker &w_;
-    dp::Socket &client_;
+    v2::Host &host_;
+    v2::Socket &client_;
     const FileMixOptions &o_;
     const std::atomic<bool> &quit_;
+    const v2::SocketAddress files_at_, echo_at_;
     std::vector<Slot> slots_;
     std::vector<uint32_t> free_slots_;
     std::vector<uint8_t> echo_body_, expect_, got_;
@@ -136,7 +147,7 @@ class MixRun {
 
 bool MixRun::prepare(std::string *error) {
     fp::ResponseHeader st;
-    if (!file_call(w_, client_, o_, fp::Op::kStat, quit_, &st, nullptr, error)) return false;
+    if (!file_call(host_, client_, o_, fp::Op::kStat, quit_, &st, nullptr, error)) return false;
     if (st.status != 0) {
         *error =
             "file service: " + o_.file + ": " + fp::status_name(static_cast<fp::Status>(st.status));
@@ -164,16 +175,16 @@ bool MixRun::phase(FileMixPhase *ph, std::string *error) {
     files_ = ph->name != "echo" && every_ != 0;
     flags_ = ph->name == "noprefetch" ? fp::kFlagNoPrefetch : 0;
     fp::ServerCounters before{};
-    bool have_before = server_counters(w_, client_, o_, quit_, &before);
+    bool have_before = server_counters(host_, client_, o_, quit_, &before);
     if (files_) {
         // Busy while the server still sends reads of the previous phase: wait them out.
         fp::ResponseHeader eh;
         for (int attempt = 0; attempt < 100 && !quit_.load(); ++attempt) {
-            if (!file_call(w_, client_, o_, fp::Op::kEvict, quit_, &eh, nullptr, error)) {
+            if (!file_call(host_, client_, o_, fp::Op::kEvict, quit_, &eh, nullptr, error)) {
                 return false;
             }
             if (eh.status != static_cast<uint16_t>(fp::Status::kBusy)) break;
-            for (uint64_t until = w_.now_ns() + 100'000'000; w_.now_ns() < until;) w_.poll();
+            for (uint64_t until = now_ns() + 100'000'000; now_ns() < until;) host_.poll(0);
         }
         ph->evict = fp::status_name(static_cast<fp::Status>(eh.status));
     } else {
@@ -184,7 +195,7 @@ bool MixRun::phase(FileMixPhase *ph, std::string *error) {
         slots_[i].busy = false;
         free_slots_.push_back(i);
     }
-    const uint64_t start = w_.now_ns();
+    const uint64_t start = now_ns();
     gap_ = static_cast<uint64_t>(1e9 / o_.rate);
     end_arrivals_ = start + static_cast<uint64_t>(o_.duration * 1e9);
     const uint64_t end_drain = end_arrivals_ + static_cast<uint64_t>(o_.drain * 1e9);
@@ -194,20 +205,20 @@ bool MixRun::phase(FileMixPhase *ph, std::string *error) {
     in_flight_ = 0;
     wrapped_ = false;
     while (!quit_.load(std::memory_order_relaxed)) {
-        w_.poll();
-        uint64_t now = w_.now_ns();
+        host_.poll(0);
+        uint64_t now = now_ns();
         send_due(ph, now);
         receive(ph, now);
         if (now >= end_arrivals_ && (in_flight_ == 0 || now >= end_drain)) break;
     }
     ph->unfinished = in_flight_;
     if (in_flight_ != 0) (void)client_.abort(0, 0);
-    for (int i = 0; i < 1000; ++i) w_.poll();
-    dp::RecvMessage stale;
-    while (client_.recv(kRecvResponse, 0, &stale) == 0) {}
+    for (int i = 0; i < 1000; ++i) host_.poll(0);
+    v2::Message stale;
+    while (client_.try_recv(kRecvResponse, &stale) == 0) {}
     ph->seconds = double(last_done_ - start) / 1e9;
     fp::ServerCounters after{};
-    if (have_before && server_counters(w_, client_, o_, quit_, &after)) {
+    if (have_before && server_counters(host_, client_, o_, quit_, &after)) {
         ph->server = delta(before, after);
         ph->server_ok = true;
     }
@@ -226,7 +237,6 @@ void MixRun::send_due(FileMixPhase *ph, uint64_t now) {
         uint32_t s = free_slots_.back();
         Slot &sl = slots_[s];
         int rc;
-        uint64_t id;
         if (is_file) {
             uint64_t offset = reads_ * uint64_t{o_.file_bytes};
             if (offset + o_.file_bytes > file_size_) {
@@ -236,14 +246,14 @@ void MixRun::send_due(FileMixPhase *ph, uint64_t now) {
             uint8_t buf[sizeof(fp::RequestHeader) + fp::kMaxName];
             size_t n =
                 fp::encode_request(buf, fp::Op::kRead, flags_, o_.file, offset, o_.file_bytes);
-            rc = client_.send(o_.files, {buf, n}, s, &id);
+            rc = client_.send(files_at_, {buf, n}, s).error();
             sl.offset = offset;
             if (rc == 0) {
                 ++reads_;
                 if (!wrapped_) ++ph->cold_reads;
             }
         } else {
-            rc = client_.send(o_.echo, echo_body_, s, &id);
+            rc = client_.send(echo_at_, echo_body_, s).error();
         }
         if (rc < 0) {
             ++(is_file ? ph->file_errors : ph->echo_errors);
@@ -260,8 +270,8 @@ void MixRun::send_due(FileMixPhase *ph, uint64_t now) {
 }
 
 void MixRun::receive(FileMixPhase *ph, uint64_t now) {
-    dp::RecvMessage m;
-    while (client_.recv(kRecvResponse, 0, &m) == 0) {
+    v2::Message m;
+    while (client_.try_recv(kRecvResponse, &m) == 0) {
         if (m.cookie() >= slots_.size() || !slots_[m.cookie()].busy) continue;
         Slot &sl = slots_[m.cookie()];
         uint64_t lat = now - sl.intended_ns;  // from the scheduled arrival: no omission
@@ -279,7 +289,7 @@ void MixRun::receive(FileMixPhase *ph, uint64_t now) {
     }
 }
 
-void MixRun::take_read(FileMixPhase *ph, dp::RecvMessage &m, const Slot &sl, uint64_t lat) {
+void MixRun::take_read(FileMixPhase *ph, const v2::Message &m, const Slot &sl, uint64_t lat) {
     fp::ResponseHeader h{};
     uint8_t first[sizeof(h)];
     size_t n = m.copy_to({first, sizeof(first)});
@@ -310,10 +320,10 @@ void MixRun::take_read(FileMixPhase *ph, dp::RecvMessage &m, const Slot &sl, uin
 
 }  // namespace
 
-bool run_file_mix(dp::Worker &w, dp::Socket &client, const FileMixOptions &o,
+bool run_file_mix(v2::Host &host, v2::Socket &client, const FileMixOptions &o,
                   const std::atomic<bool> &quit, std::vector<FileMixPhase> *out,
                   std::string *error) {
-    MixRun run(w, client, o, quit);
+    MixRun run(host, client, o, quit);
     if (!run.prepare(error)) return false;
     const size_t n = o.phases.size();
     for (uint32_t r = 0; r < o.rounds && !quit.load(); ++r) {

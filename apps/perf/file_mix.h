@@ -13,7 +13,7 @@
 // same moments of the machine: on a 2-core host the echo tail is set by stalls of the host
 // that come and go over seconds, and one long phase after another compares two different
 // machines. Each phase's echo p99 is then compared with the echo-only p99 of its own round.
-// Run on the client's worker lcore (run-to-completion: this thread polls the worker).
+// Run on the client's worker lcore (run-to-completion: this thread polls the host's worker 0).
 #pragma once
 
 #include <atomic>
@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "apps/common/file_protocol.h"
-#include "homa/dataplane/socket.h"
-#include "homa/dataplane/worker.h"
+#include "homa/v2/host.h"
+#include "homa/v2/socket.h"
 #include "latency_histogram.h"
 
 namespace homa::perf {
@@ -68,7 +68,7 @@ struct FileMixPhase {
 /** Runs every round's phases and appends one result per round and phase, in the order run;
  *  false with `error` if the file service cannot be reached at all (then `out` holds the
  *  phases that ran). */
-bool run_file_mix(dp::Worker &worker, dp::Socket &client, const FileMixOptions &o,
+bool run_file_mix(v2::Host &host, v2::Socket &client, const FileMixOptions &o,
                   const std::atomic<bool> &quit, std::vector<FileMixPhase> *out,
                   std::string *error);
 

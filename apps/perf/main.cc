@@ -300,7 +300,7 @@ int run(int argc, char **argv) {
             fo.phases.push_back(p);
         }
         std::vector<homa::perf::FileMixPhase> mix;
-        if (!homa::perf::run_file_mix(worker, client.raw(), fo, g_quit, &mix, &error)) {
+        if (!homa::perf::run_file_mix(*host, client, fo, g_quit, &mix, &error)) {
             return fail(error);
         }
         if (FLAGS_json) {
