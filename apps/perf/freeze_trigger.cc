@@ -90,7 +90,7 @@ int FreezeTrigger::send(uint32_t length, uint64_t cookie) {
 bool FreezeTrigger::next_response(Completed *out, bool verify) {
     if (!inner_->next_response(out, verify)) return false;
     if (fired_) return true;
-    if (cond_.on_timeout && out->error == ETIMEDOUT) {
+    if (cond_.on_timeout && out->error == -ETIMEDOUT) {  // v2: negative errno
         fire("an RPC (cookie " + std::to_string(out->cookie & 0xffffffffu) + ") timed out");
     } else if (cond_.p99_above_ns && out->error == 0 &&
                (out->cookie & 0xffffffffu) < sent_tsc_.size()) {

@@ -16,7 +16,7 @@ namespace homa::perf {
 /** A response the load loop has taken: whose (cookie), how it ended, and its bytes' check. */
 struct Completed {
     uint64_t cookie = 0;
-    int error = 0;
+    int error = 0;  ///< 0, or the RPC's negative errno (the v2 convention: -ETIMEDOUT, ...).
     uint32_t length = 0;
     bool payload_ok = true;  ///< The bytes are the request pattern (checked only when verifying).
 };
