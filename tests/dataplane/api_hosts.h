@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +57,29 @@ inline HostOptions options(uint16_t port, const char *ip, uint16_t workers = 1) 
     o.mbufs = 4095;
     return o;
 }
+
+// A server host (10.0.0.1) and a client host (10.0.0.2) over a fresh RingPair, `app_threads`
+// application-thread slots each; the fixture of the v2 tests that need two hosts.
+template <unsigned AppThreads = 0>
+class HostPair : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        RingPair ring;
+        auto so = options(ring.a, "10.0.0.1");
+        auto co = options(ring.b, "10.0.0.2");
+        so.app_threads = AppThreads;
+        co.app_threads = AppThreads;
+        auto s = Host::create(so);
+        auto c = Host::create(co);
+        ASSERT_TRUE(s) << s.message();
+        ASSERT_TRUE(c) << c.message();
+        server.emplace(std::move(*s));
+        client.emplace(std::move(*c));
+    }
+    // Declared in the order Host requires: sockets (in the tests) die before the hosts.
+    std::optional<Host> server, client;
+    SocketAddress server_at = *SocketAddress::parse("10.0.0.1:99");
+};
 
 // try_recv() on `sock` until a message of `flags` is there, calling poll() between tries (a
 // host's poll, or nothing while a PollLoop polls), for at most 2 s. 0, or the last error.

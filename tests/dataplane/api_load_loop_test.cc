@@ -16,23 +16,12 @@
 namespace homa::v2 {
 namespace {
 
-class LoadLoopCalls : public ::testing::Test {
+class LoadLoopCalls : public HostPair<> {
   protected:
-    void SetUp() override {
-        RingPair ring;
-        auto s = Host::create(options(ring.a, "10.0.0.1"));
-        auto c = Host::create(options(ring.b, "10.0.0.2"));
-        ASSERT_TRUE(s) << s.message();
-        ASSERT_TRUE(c) << c.message();
-        server.emplace(std::move(*s));
-        client.emplace(std::move(*c));
-    }
     void poll_both() {
         server->poll();
         client->poll();
     }
-    std::optional<Host> server, client;
-    SocketAddress server_at = *SocketAddress::parse("10.0.0.1:99");
 };
 
 struct Completions {

@@ -17,24 +17,9 @@
 namespace homa::v2 {
 namespace {
 
-class PollLoopPair : public ::testing::Test {
+class PollLoopPair : public HostPair<1> {
   protected:
-    void SetUp() override {
-        RingPair ring;
-        auto so = options(ring.a, "10.0.0.1");
-        auto co = options(ring.b, "10.0.0.2");
-        so.app_threads = 1;
-        co.app_threads = 1;
-        auto s = Host::create(so);
-        auto c = Host::create(co);
-        ASSERT_TRUE(s) << s.message();
-        ASSERT_TRUE(c) << c.message();
-        server.emplace(std::move(*s));
-        client.emplace(std::move(*c));
-    }
     uint64_t polls(Host &h) { return h.raw().worker(0).stats().polls; }
-    std::optional<Host> server, client;
-    SocketAddress server_at = *SocketAddress::parse("10.0.0.1:99");
 };
 
 TEST_F(PollLoopPair, OneLcorePollsBothHostsForApplicationThreadSockets) {

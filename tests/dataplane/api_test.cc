@@ -131,21 +131,7 @@ Result<Message> exchange(Host &x, Host &y, Socket &sock, uint32_t flags, uint64_
     return Error{-ETIMEDOUT, "exchange: nothing arrived"};
 }
 
-class ApiPair : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        RingPair ring;
-        auto s = Host::create(options(ring.a, "10.0.0.1"));
-        auto c = Host::create(options(ring.b, "10.0.0.2"));
-        ASSERT_TRUE(s) << s.message();
-        ASSERT_TRUE(c) << c.message();
-        server.emplace(std::move(*s));
-        client.emplace(std::move(*c));
-    }
-    // Declared in the order Host requires: sockets (in the tests) die before the hosts.
-    std::optional<Host> server, client;
-    SocketAddress server_at = *SocketAddress::parse("10.0.0.1:99");
-};
+using ApiPair = HostPair<>;
 
 TEST_F(ApiPair, EchoCarriesBytesCookiePeerAndKind) {
     auto listen = server->listen(99);
