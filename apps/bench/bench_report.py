@@ -232,6 +232,10 @@ def workload_overload(raw, w):
             "recover_factor": o["recover_factor"], "baseline_p99_us": o["baseline_p99_us"],
             "baseline_lost": o["baseline_lost"],
             "recovered": o["recovered"], "recovery_ms": o["recovery_ms"],
+            # Older homa-perf JSON has no drain fields: None, reported as not measured.
+            "drain_ms": o.get("drain_ms"),
+            "windows_over": {k: o.get(k) for k in ("baseline_windows", "baseline_windows_over",
+                                                   "after_drain_windows", "after_drain_over")},
             "peak_p99_ms": o["peak_p99_ms"], "errors": o["errors"],
             "errors_by_cause": causes(ph), "skipped": o["skipped"], "unfinished": o["unfinished"],
             "short_only": o["short_only"], "series": o["series"]}
@@ -438,12 +442,42 @@ def build(raw):
     why = "; ".join(x for x in (f"not recovered: {', '.join(not_recovered)}" if not_recovered else "",
                                 f"not run (no knee): {', '.join(not_run)}" if not_run else "") if x)
     rec = [o["recovery_ms"] for o in ov.values() if o["recovered"]]
-    target("overload step (2x knee, 50 ms): recovery, worst (ms)", "<=", 100,
+    target("overload step (2x knee, 50 ms): recovery (every later window within 2x baseline), worst (ms)", "<=", 100,
            max(rec) if rec and not not_recovered else None, why or None)
+    # The queue the step built is gone when the first window is back within the bound; later
+    # windows above it are judged against how often the baseline's own windows were.
+    drains = [o["drain_ms"] for o in ov.values()]
+    target("overload step: queue drained (first window back within 2x baseline), worst (ms)",
+           "<=", 100, max(drains) if drains and None not in drains else None,
+           overload_drain_note(ov) if drains else None)
     target("overload step: errors + skipped + unfinished", "<=", 0,
            sum(o["errors"] + o["skipped"] + o["unfinished"] for o in ov.values()) if ov else None,
            f"not run (no knee): {', '.join(not_run)}" if not_run else None)
     return r
+
+
+def window_share(o, over, total):
+    w = o.get("windows_over") or {}
+    return (w[over] / w[total] if w.get(total) else None)
+
+
+def overload_drain_note(ov):
+    """Why the drain target misses (None if nothing is wrong): a workload that never drained,
+    or one whose windows after the drain exceed the bound more than twice as often as the
+    baseline's own did (the step left harm behind, not just the host's stalls)."""
+    why = []
+    for w, o in ov.items():
+        if o["drain_ms"] is None:
+            continue  # older JSON: not measured
+        if o["drain_ms"] < 0:
+            why.append(f"{w.upper()} never drained")
+            continue
+        after = window_share(o, "after_drain_over", "after_drain_windows")
+        base = window_share(o, "baseline_windows_over", "baseline_windows")
+        if after is not None and base is not None and after > max(2 * base, 0.01):
+            why.append(f"{w.upper()}: {after:.1%} of windows after the drain above the bound, "
+                       f"{base:.1%} in the baseline")
+    return "; ".join(why) or None
 
 
 def lost_cell(d):
@@ -516,6 +550,13 @@ def table(r):
             continue
         rec = (f"recovered {o['recovery_ms']:.1f} ms after the step" if o["recovered"]
                else "NOT RECOVERED by the end")
+        if o.get("drain_ms") is not None:
+            wo = o["windows_over"]
+            rec = (f"queue drained {o['drain_ms']:.1f} ms after the step" if o["drain_ms"] >= 0
+                   else "queue NEVER drained") + (
+                f" (windows above the bound later: {wo['after_drain_over']} of "
+                f"{wo['after_drain_windows']}; in the baseline: {wo['baseline_windows_over']} of "
+                f"{wo['baseline_windows']}); every later window within it: " + rec)
         L.append(f"| homa-dp memif | {w.upper()} overload step: {o['step_pct']:g} % of "
                  f"{o['capacity_rps']:,.0f} RPC/s for {o['step_ms']:g} ms, {o['base_pct']:g} % around it | "
                  f"{rec} (p99 of {o['window_ms']:g} ms windows <= {o['recover_factor']:g} x baseline "

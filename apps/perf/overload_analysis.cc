@@ -49,21 +49,37 @@ void analyse_overload(const ArrivalLog &log, OverloadResult *out) {
     const uint64_t win = static_cast<uint64_t>(r.window_s * ns);
     const uint64_t slide = std::max<uint64_t>(static_cast<uint64_t>(c.slide_s * ns), 1);
     const double bound = c.recover_factor * double(r.baseline_p99_ns);
-    r.series.clear();
-    r.recovery_ms = -1;
-    r.peak_p99_ms = 0;
-    // Windows from the step's start on; `lo` walks with the window (arrivals are in time order).
+    // p99 of the short arrivals scheduled in [t, t + win); false if there were none. `lo` walks
+    // with the windows, which only move forward (arrivals are in time order).
     size_t lo = 0;
-    uint64_t last_bad = step_end;  // start of the last window after the step that was not fine
-    bool any_after = false, bad_after = false;
-    for (uint64_t t = step_start; t + win <= end; t += slide) {
+    auto window_p99 = [&](uint64_t t, uint64_t *q) {
         while (lo < a.size() && a[lo].scheduled_ns < t) ++lo;
         v.clear();
         for (size_t i = lo; i < a.size() && a[i].scheduled_ns < t + win; ++i) {
             if (is_short(a[i], r)) v.push_back(latency_of(a[i]));
         }
-        if (v.empty()) continue;
-        const uint64_t q = p99(v);
+        if (v.empty()) return false;
+        *q = p99(v);
+        return true;
+    };
+    auto over = [&](uint64_t q) { return q == kLost || double(q) > bound; };
+    // The same windows over the baseline: how often the host exceeds the bound with no step at
+    // all (its own stalls), the yardstick for the windows after the drain.
+    r.baseline_windows = r.baseline_windows_over = 0;
+    for (uint64_t t = step_start / 3, q; t + win <= step_start; t += slide) {
+        if (!window_p99(t, &q)) continue;
+        ++r.baseline_windows;
+        r.baseline_windows_over += over(q);
+    }
+    r.series.clear();
+    r.recovery_ms = r.drain_ms = -1;
+    r.after_drain_windows = r.after_drain_over = 0;
+    r.peak_p99_ms = 0;
+    lo = 0;
+    uint64_t last_bad = step_end;  // start of the last window after the step that was not fine
+    bool any_after = false, bad_after = false;
+    for (uint64_t t = step_start, q; t + win <= end; t += slide) {
+        if (!window_p99(t, &q)) continue;
         const double t_ms = double(t - step_start) / 1e6;
         r.series.push_back({t_ms, q == kLost ? -1.0 : double(q) / 1e3});
         if (q == kLost) {
@@ -73,7 +89,13 @@ void analyse_overload(const ArrivalLog &log, OverloadResult *out) {
         }
         if (t < step_end) continue;
         any_after = true;
-        if (q == kLost || double(q) > bound) {
+        if (r.drain_ms >= 0) {
+            ++r.after_drain_windows;
+            r.after_drain_over += over(q);
+        } else if (!over(q) && r.baseline_p99_ns) {
+            r.drain_ms = double(t - step_end) / 1e6;
+        }
+        if (over(q)) {
             bad_after = true;
             last_bad = t + slide;  // recovery can start at the next window at the earliest
         }

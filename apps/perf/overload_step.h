@@ -37,7 +37,18 @@ struct OverloadResult {
     uint64_t baseline_p99_ns = 0;
     bool baseline_lost = false;
     double recovery_ms = -1;  ///< From the step's end; < 0: not recovered by the end.
-    double peak_p99_ms = 0;   ///< Worst window after the step began (inf as -1).
+    /** From the step's end to the first window whose p99 is back within the bound: when the
+     *  queue the step built is gone. < 0: never, or no baseline. Windows later than that can
+     *  still exceed the bound for reasons the step did not cause (the host's own stalls), which
+     *  recovery_ms counts and this does not; compare after_drain_over / after_drain_windows
+     *  with baseline_windows_over / baseline_windows to see whether they are more frequent
+     *  than before the step. */
+    double drain_ms = -1;
+    uint32_t baseline_windows = 0;       ///< Windows in the baseline (same size and slide).
+    uint32_t baseline_windows_over = 0;  ///< Of those, with a p99 above the bound.
+    uint32_t after_drain_windows = 0;    ///< Windows after the one drain_ms names.
+    uint32_t after_drain_over = 0;       ///< Of those, with a p99 above the bound.
+    double peak_p99_ms = 0;              ///< Worst window after the step began (inf as -1).
     /** (window start in ms since the step began, p99 in us; -1 = a lost arrival inside). */
     std::vector<std::pair<double, double>> series;
     uint64_t not_logged = 0;

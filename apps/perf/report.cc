@@ -21,6 +21,7 @@ double gbps(const PhaseResult &p) {
 double rate(const PhaseResult &p) { return served_s(p) > 0 ? double(served(p)) / served_s(p) : 0; }
 
 double cycles_per(uint64_t cycles, uint64_t n) { return n ? double(cycles) / double(n) : 0; }
+double share_pct(uint32_t part, uint32_t whole) { return whole ? 100.0 * part / whole : 0; }
 
 void json_hist(FILE *out, const LatencyHistogram &h, double scale) {
     fprintf(out,
@@ -129,6 +130,12 @@ void print_overload_json(FILE *out, const OverloadResult &o) {
     json_number(out, us(o.baseline_p99_ns), o.baseline_p99_ns > 0);
     fprintf(out, ", \"recovery_ms\": ");
     json_number(out, o.recovery_ms, o.recovery_ms >= 0);
+    fprintf(out, ", \"drain_ms\": ");
+    json_number(out, o.drain_ms, o.drain_ms >= 0);
+    fprintf(out,
+            ", \"baseline_windows\": %u, \"baseline_windows_over\": %u, "
+            "\"after_drain_windows\": %u, \"after_drain_over\": %u",
+            o.baseline_windows, o.baseline_windows_over, o.after_drain_windows, o.after_drain_over);
     fprintf(out, ", \"peak_p99_ms\": ");
     json_number(out, o.peak_p99_ms, o.peak_p99_ms >= 0);
     fprintf(out,
@@ -274,6 +281,17 @@ void print_overload_table(FILE *out, const OverloadResult &o) {
                 "  recovery: NOT RECOVERED within %.0f ms after the step (%.1f ms windows, p99 "
                 "<= %.1f x baseline)\n",
                 c.after_s * 1e3, o.window_s * 1e3, c.recover_factor);
+    }
+    if (o.drain_ms >= 0) {
+        fprintf(out,
+                "  queue drained: %.1f ms after the step (the first window back within the "
+                "bound); windows above it later: %u of %u (%.1f %%), in the baseline: %u of %u "
+                "(%.1f %%)\n",
+                o.drain_ms, o.after_drain_over, o.after_drain_windows,
+                share_pct(o.after_drain_over, o.after_drain_windows), o.baseline_windows_over,
+                o.baseline_windows, share_pct(o.baseline_windows_over, o.baseline_windows));
+    } else if (o.baseline_p99_ns) {
+        fprintf(out, "  queue drained: NO window after the step came back within the bound\n");
     }
     if (o.peak_p99_ms >= 0) {
         fprintf(out, "  worst window p99: %.3f ms\n", o.peak_p99_ms);

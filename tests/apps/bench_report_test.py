@@ -89,7 +89,38 @@ def testpmd_limits():
     assert lim["testpmd_null_io_fwd"]["mpps"] is None  # no log: not measured, not zero
 
 
+def overload_doc(drain_ms, after_over, base_over):
+    ph = phase_doc(1000, 0, 1)["phases"][0]
+    return {"overload_step": {
+        "capacity_rps": 1000, "step_pct": 200, "step_ms": 50, "base_pct": 50, "window_ms": 10,
+        "recover_factor": 2, "baseline_p99_us": 10.0, "baseline_lost": False,
+        "recovered": True, "recovery_ms": 300.0, "drain_ms": drain_ms,
+        "baseline_windows": 200, "baseline_windows_over": base_over,
+        "after_drain_windows": 400, "after_drain_over": after_over, "peak_p99_ms": 1.0,
+        "errors": 0, "skipped": 0, "unfinished": 0, "short_only": True, "phase": ph,
+        "series": []}}
+
+
+def overload_drain():
+    # W1: drained after 20 ms, later stalls as often as in the baseline (5 %): no harm left.
+    # W2: drained after 40 ms, but 20 % of the later windows above the bound against 1 %.
+    # W3: never back within the bound.
+    for w, doc in (("w1", overload_doc(20.0, 20, 10)), ("w2", overload_doc(40.0, 80, 2)),
+                   ("w3", overload_doc(-1.0, 0, 0))):
+        with open(f"{raw}/memif_{w}_overload.json", "w") as f:
+            json.dump(doc, f)
+    ov = {w: report.workload_overload(raw, w) for w in ("w1", "w2", "w3")}
+    assert ov["w1"]["drain_ms"] == 20.0 and ov["w1"]["windows_over"]["after_drain_over"] == 20
+    assert report.overload_drain_note({"w1": ov["w1"]}) is None
+    note = report.overload_drain_note(ov)
+    assert "W2: 20.0% of windows after the drain" in note and "W3 never drained" in note, note
+    assert "W1" not in note, note
+    for w in ("w1", "w2", "w3"):
+        os.remove(f"{raw}/memif_{w}_overload.json")
+
+
 tap("scaling_reports_the_median_run_with_min_max", median_of_three)
+tap("overload_drain_is_judged_against_the_baselines_own_windows", overload_drain)
 tap("testpmd_limit_is_the_best_steady_run", testpmd_limits)
 tap("scaling_single_run_point", single_run)
 shutil.rmtree(raw, ignore_errors=True)

@@ -196,6 +196,34 @@ TEST(OverloadAnalysis, ABaselineThatFailedGivesNoRecoveryTime) {
     EXPECT_LT(r.recovery_ms, 0.0);
 }
 
+TEST(OverloadAnalysis, DrainTimeIsTheFirstWindowBackAndLaterStallsAreCountedBesideTheBaselines) {
+    // The step's queue is gone at 400 ms (as in the first test), and the host stalls for 2 ms
+    // at 150 ms (baseline) and at 600 ms (after the drain): the stall keeps the strict recovery
+    // time out to 602 ms, while the drain time stays at 50 ms, and the windows the stall spoils
+    // show up alike before and after.
+    ArrivalLog log = step_log(300, 400);
+    for (Arrival &x : log.arrivals) {
+        bool stall = (x.scheduled_ns >= 150'000'000 && x.scheduled_ns < 152'000'000) ||
+                     (x.scheduled_ns >= 600'000'000 && x.scheduled_ns < 602'000'000);
+        if (stall) x.latency_ns = 2'000'000;
+    }
+    OverloadResult r = analysed(log);
+    EXPECT_EQ(r.baseline_p99_ns, 10'000u);  // 20 slow of 2,000: the p99 itself is not hit
+    EXPECT_NEAR(r.recovery_ms, 252.0, 0.01);
+    EXPECT_NEAR(r.drain_ms, 50.0, 0.01);
+    // 100 arrivals per window: 20 slow ones spoil every window that holds at least 2 of them,
+    // windows starting 141..151 ms: 11 of the baseline's 191 (100..290 ms).
+    EXPECT_EQ(r.baseline_windows, 191u);
+    EXPECT_EQ(r.baseline_windows_over, 11u);
+    EXPECT_EQ(r.after_drain_windows, 440u);  // starting 401..840 ms
+    EXPECT_EQ(r.after_drain_over, 11u);
+
+    OverloadResult never = analysed(step_log(300, 850));  // slow to the end: never drained
+    EXPECT_LT(never.drain_ms, 0.0);
+    EXPECT_EQ(never.after_drain_windows, 0u);
+    EXPECT_EQ(analysed(step_log(0, 0)).drain_ms, 0.0);
+}
+
 TEST(OverloadAnalysis, WorkloadWithoutShortMessagesUsesAll) {
     OverloadResult r = analysed(step_log(300, 400, 50'000));
     EXPECT_FALSE(r.short_only);
