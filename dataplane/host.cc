@@ -78,6 +78,7 @@ std::unique_ptr<Host> Host::create(const HostConfig &hc, std::string *error) {
         wc.port_id = hc.port_id;
         wc.queue_id = k;
         wc.rx_queue = k < h->info_.num_rx_queues;
+        if (h->info_.priority_queues) wc.fast_queue_id = h->info_.fast_queue(k);
         wc.mbuf_pool = mbufs;
         wc.pool = h->pool_.get();
         wc.pool_cache = k;

@@ -99,6 +99,26 @@ int setup_port(const PortSetup &ps, PortInfo *info, std::string *error) {
     const char *drv = dev.driver_name;
     *info = PortInfo{};
     info->driver = drv;
+    // Priority queues double both counts; RX frames must land in the queue the peer sent
+    // them on, so a port that would hash them over its queues cannot have them.
+    const uint16_t per_worker = ps.priority_queues ? 2 : 1;
+    if (ps.priority_queues) {
+        if (ps.num_queues * per_worker > dev.max_tx_queues ||
+            ps.num_queues * per_worker > dev.max_rx_queues) {
+            return fail_why(error, p, drv,
+                            "priority queues for " + std::to_string(ps.num_queues) +
+                                " workers need " + std::to_string(ps.num_queues * per_worker) +
+                                " TX and RX queues; the port offers " +
+                                std::to_string(dev.max_tx_queues) + " and " +
+                                std::to_string(dev.max_rx_queues));
+        }
+        if ((dev.flow_type_rss_offloads & RTE_ETH_RSS_IP) != 0) {
+            return fail_why(error, p, drv,
+                            "priority queues need a point-to-point port (memif, a ring pair): "
+                            "this one hashes RX frames over its queues (RSS)");
+        }
+    }
+    const uint16_t ntx = static_cast<uint16_t>(ps.num_queues * per_worker);
     if (ps.num_queues > dev.max_tx_queues) {
         return fail_why(error, p, drv,
                         std::to_string(ps.num_queues) +
@@ -106,7 +126,7 @@ int setup_port(const PortSetup &ps, PortInfo *info, std::string *error) {
                             "port offers " +
                             std::to_string(dev.max_tx_queues));
     }
-    uint16_t nrx = std::min<uint16_t>(ps.num_queues, dev.max_rx_queues);
+    uint16_t nrx = ps.priority_queues ? ntx : std::min<uint16_t>(ps.num_queues, dev.max_rx_queues);
     if (nrx == 0) return fail_why(error, p, drv, "the port has no RX queue");
 
     // Frame size: the MTU plus Ethernet and a VLAN tag must fit what the port receives and
@@ -142,7 +162,7 @@ int setup_port(const PortSetup &ps, PortInfo *info, std::string *error) {
         info->vlan_filter = true;
     }
     uint64_t rss_hf = dev.flow_type_rss_offloads & RTE_ETH_RSS_IP;
-    if (nrx > 1 && rss_hf != 0) {
+    if (nrx > 1 && rss_hf != 0) {  // never with priority queues (refused above)
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
         conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
         info->rss = true;
@@ -151,7 +171,7 @@ int setup_port(const PortSetup &ps, PortInfo *info, std::string *error) {
         conf.intr_conf.lsc = 1;
         info->lsc_interrupt = true;
     }
-    if (int rc = rte_eth_dev_configure(p, nrx, ps.num_queues, &conf); rc < 0) {
+    if (int rc = rte_eth_dev_configure(p, nrx, ntx, &conf); rc < 0) {
         return fail(error, p, drv, "rte_eth_dev_configure", rc);
     }
     uint16_t rxd = ps.rx_desc, txd = ps.tx_desc;
@@ -166,7 +186,7 @@ int setup_port(const PortSetup &ps, PortInfo *info, std::string *error) {
             return fail(error, p, drv, "rte_eth_rx_queue_setup " + std::to_string(q), rc);
         }
     }
-    for (uint16_t q = 0; q < ps.num_queues; ++q) {
+    for (uint16_t q = 0; q < ntx; ++q) {
         rte_eth_txconf txconf = dev.default_txconf;
         txconf.offloads = conf.txmode.offloads;
         if (int rc = rte_eth_tx_queue_setup(p, q, txd, socket, &txconf); rc < 0) {
@@ -204,7 +224,8 @@ int setup_port(const PortSetup &ps, PortInfo *info, std::string *error) {
     }
     std::memcpy(info->mac.data(), mac.addr_bytes, 6);
     info->num_queues = ps.num_queues;
-    info->num_rx_queues = nrx;
+    info->num_rx_queues = ps.priority_queues ? ps.num_queues : nrx;
+    info->priority_queues = ps.priority_queues;
     return 0;
 }
 

@@ -43,6 +43,7 @@ Worker::Impl::Impl(const WorkerConfig &c)
 Worker::Impl::~Impl() {
     drop_held_frames(*this);
     for (rte_mbuf *m : tx_batch) rte_pktmbuf_free(m);
+    for (rte_mbuf *m : tx_fast) rte_pktmbuf_free(m);
     for (rte_mbuf *m : local_rx) rte_pktmbuf_free(m);
     if (faults) faults->delayed.flush([](rte_mbuf *m) { rte_pktmbuf_free(m); });
     if (done_ring) rte_ring_free(done_ring);
@@ -121,6 +122,12 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
         w.faults->fresh.reserve(config.engine.tx_queue_packets);
     }
     w.tx_batch.reserve(batch_room);
+    if (config.fast_queue_id != WorkerConfig::kNoQueue) {
+        if (config.fast_queue_id == config.queue_id) {
+            return fail("worker: fast_queue_id must differ from queue_id");
+        }
+        w.tx_fast.reserve(batch_room);
+    }
     for (const auto &[ip, mac] : config.neighbours) {
         if (!w.neighbours.add_static(ip, mac)) return fail("worker: too many static neighbours");
     }
@@ -157,6 +164,25 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
 Worker::Worker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Worker::~Worker() = default;
 
+namespace {
+
+// True if this poll hands out only last packets, because RX just gave the application
+// something and the last poll did not hold back already (WorkerConfig::yield_to_app).
+bool yield_to_app(Worker::Impl &w, uint64_t ready_before) {
+    w.yielded = w.cfg.yield_to_app && !w.yielded && w.engine.stats().messages_ready != ready_before;
+    if (w.yielded) ++w.stats.tx_yields;
+    return w.yielded;
+}
+
+// Engine::poll with the port's room, and when yielding only messages down to their last packet.
+uint32_t engine_poll(Worker::Impl &w, uint64_t now, uint64_t ready_before) {
+    uint32_t max_remaining =
+        yield_to_app(w, ready_before) ? w.cfg.engine.max_payload() : UINT32_MAX;
+    return w.engine.poll(now, tx_room(w), max_remaining);
+}
+
+}  // namespace
+
 bool Worker::poll() {
     Impl &w = *impl_;
     uint64_t now = read_clock_ns(w);
@@ -169,13 +195,14 @@ bool Worker::poll() {
         w.freeze_syncs_served = n;
         w.engine.send_freeze_to_peers();
     }
+    const uint64_t ready_before = w.engine.stats().messages_ready;
     uint32_t work;
     // Commands before transmit: a send's first packets leave in this same iteration, and
     // messages the RX burst completed are delivered to posted receives at once.
     if (!w.cfg.stage_cycles) {
         work = receive(w);
         if (w.cmd_port != nullptr) work += serve_command_port(w);
-        work += w.engine.poll(now, tx_room(w));
+        work += engine_poll(w, now, ready_before);
         work += build_and_send(w);
         work += drain_completions(w);
     } else {
@@ -183,7 +210,7 @@ bool Worker::poll() {
         work = receive(w);
         if (w.cmd_port != nullptr) work += serve_command_port(w);
         uint64_t t1 = rte_get_tsc_cycles();
-        work += w.engine.poll(now, tx_room(w));
+        work += engine_poll(w, now, ready_before);
         uint64_t t2 = rte_get_tsc_cycles();
         work += build_and_send(w);
         uint64_t t3 = rte_get_tsc_cycles();

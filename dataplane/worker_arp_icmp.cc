@@ -24,14 +24,15 @@ namespace homa::dp {
 
 // Queues a finished frame for the next TX burst; beyond the limit (a port that stopped
 // taking frames, e.g. link down) it is dropped: Homa resends what matters.
-void queue_tx(Worker::Impl &w, rte_mbuf *m) {
-    if (w.tx_batch.size() >= w.tx_batch_limit) {
+void queue_tx(Worker::Impl &w, rte_mbuf *m, bool fast) {
+    auto &batch = fast && w.cfg.fast_queue_id != WorkerConfig::kNoQueue ? w.tx_fast : w.tx_batch;
+    if (batch.size() >= w.tx_batch_limit) {
         ++w.stats.tx_queue_full;
         w.engine.note_tx_dropped(1);
         rte_pktmbuf_free(m);
         return;
     }
-    w.tx_batch.push_back(m);
+    batch.push_back(m);
 }
 
 void set_dst_mac(rte_mbuf *m, const MacAddr &mac) {
@@ -80,7 +81,7 @@ void handle_arp(Worker::Impl &w, const ArpPacket &arp, bool steered) {
 
 }  // namespace
 
-void send_to_next_hop(Worker::Impl &w, rte_mbuf *m, uint32_t dst_ip) {
+void send_to_next_hop(Worker::Impl &w, rte_mbuf *m, uint32_t dst_ip, bool fast) {
     MacAddr mac;
     uint32_t mask = w.cfg.netmask;
     if (mask != 0 && w.cfg.gateway != 0 && (dst_ip & mask) != (w.cfg.engine.local_ip & mask)) {
@@ -91,13 +92,13 @@ void send_to_next_hop(Worker::Impl &w, rte_mbuf *m, uint32_t dst_ip) {
             mac = w.cfg.default_dst_mac;
         }
         set_dst_mac(m, mac);
-        queue_tx(w, m);
+        queue_tx(w, m, fast);
         return;
     }
     switch (w.neighbours.resolve(dst_ip, m, w.now_ns, &mac)) {
         case NeighbourResult::kSend:
             set_dst_mac(m, mac);
-            queue_tx(w, m);
+            queue_tx(w, m, fast);
             break;
         case NeighbourResult::kHoldAndProbe: send_arp_request(w, dst_ip); break;
         case NeighbourResult::kHold: break;

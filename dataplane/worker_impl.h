@@ -87,6 +87,7 @@ struct Worker::Impl {
     uint32_t slots_in_use = 0;
     rte_ring *done_ring = nullptr;     ///< Slots whose last frame was freed elsewhere.
     std::vector<rte_mbuf *> tx_batch;  ///< Frames built this poll, not yet sent.
+    std::vector<rte_mbuf *> tx_fast;   ///< The same for cfg.fast_queue_id (priority frames).
     std::vector<rte_mbuf *> local_rx;  ///< Frames to ourselves, handled next poll.
     std::vector<uint8_t> scratch;      ///< Linearizing chained frames.
     /// worker_rx.cc's decoded packets of one chunk of a burst (here, not on its stack: 64
@@ -97,7 +98,8 @@ struct Worker::Impl {
     uint64_t ns_mult = 0;           ///< ns = (tsc - tsc_base) * ns_mult >> 32.
     uint64_t rx_budget_cycles = 0;  ///< WorkerConfig::rx_budget_ns in TSC cycles (0: none).
     uint64_t now_ns = 0;
-    uint64_t tsc = 0;  ///< TSC at the last clock read.
+    bool yielded = false;  ///< The last poll held DATA back (WorkerConfig::yield_to_app).
+    uint64_t tsc = 0;      ///< TSC at the last clock read.
     MemsegCache memseg_cache;
     bool iova_is_va = false;  ///< rte_eal_iova_mode() == RTE_IOVA_VA
     uint16_t ip_id = 0;
@@ -149,10 +151,11 @@ uint32_t serve_command_port(Worker::Impl &w);
 // worker_arp_icmp.cc
 /** Sets the frame's destination MAC and queues it on tx_batch, or holds it while its next
  *  hop is resolved, or frees it (counted). Takes the mbuf in every case. */
-void send_to_next_hop(Worker::Impl &w, rte_mbuf *m, uint32_t dst_ip);
+void send_to_next_hop(Worker::Impl &w, rte_mbuf *m, uint32_t dst_ip, bool fast = false);
 /** The same for an IPv6 frame, resolved through the IPv6 neighbour cache (worker_ndp_icmp6.cc);
  *  dropped and counted (tx_no_ipv6_address) when the worker has no IPv6 address. */
-void send_to_next_hop6(Worker::Impl &w, rte_mbuf *m, const wire::Ipv6Addr &dst_ip);
+void send_to_next_hop6(Worker::Impl &w, rte_mbuf *m, const wire::Ipv6Addr &dst_ip,
+                       bool fast = false);
 /** Handles a non-Homa frame (ARP, ICMP echo); returns true if it was one of those. The
  *  frame is only read; `steered` says another worker already answered it. */
 bool handle_arp_icmp_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, bool steered);
@@ -160,8 +163,9 @@ bool handle_arp_icmp_frame(Worker::Impl &w, const uint8_t *data, uint32_t len, b
 uint32_t poll_neighbours(Worker::Impl &w);
 /** Frees frames still held for resolution (shutdown). */
 void drop_held_frames(Worker::Impl &w);
-/** Queues a finished frame for the next TX burst (dropped and counted beyond the limit). */
-void queue_tx(Worker::Impl &w, rte_mbuf *m);
+/** Queues a finished frame for the next TX burst (dropped and counted beyond the limit);
+ *  `fast`: on the priority queue, when the worker has one. (send_to_next_hop's `fast` too.) */
+void queue_tx(Worker::Impl &w, rte_mbuf *m, bool fast = false);
 /** Writes the destination MAC (bytes 0..5) of a built frame. */
 void set_dst_mac(rte_mbuf *m, const MacAddr &mac);
 

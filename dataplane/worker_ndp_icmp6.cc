@@ -63,7 +63,7 @@ void handle_nd(Worker::Impl &w, const NdPacket &nd, bool steered) {
 
 }  // namespace
 
-void send_to_next_hop6(Worker::Impl &w, rte_mbuf *m, const wire::Ipv6Addr &dst_ip) {
+void send_to_next_hop6(Worker::Impl &w, rte_mbuf *m, const wire::Ipv6Addr &dst_ip, bool fast) {
     if (!has_ipv6(w)) {
         ++w.stats.tx_no_ipv6_address;
         w.engine.note_tx_dropped(1);
@@ -76,13 +76,13 @@ void send_to_next_hop6(Worker::Impl &w, rte_mbuf *m, const wire::Ipv6Addr &dst_i
             mac = w.cfg.default_dst_mac;
         }
         set_dst_mac(m, mac);
-        queue_tx(w, m);
+        queue_tx(w, m, fast);
         return;
     }
     switch (w.neighbours6.resolve(dst_ip, m, w.now_ns, &mac)) {
         case NeighbourResult::kSend:
             set_dst_mac(m, mac);
-            queue_tx(w, m);
+            queue_tx(w, m, fast);
             break;
         case NeighbourResult::kHoldAndProbe: send_ns(w, dst_ip); break;
         case NeighbourResult::kHold: break;

@@ -199,6 +199,17 @@ uint32_t receive(Worker::Impl &w) {
             n += handle_burst(w, burst, got, true);
         }
     }
+    if (w.cfg.rx_queue && w.cfg.fast_queue_id != WorkerConfig::kNoQueue) {
+        // The priority queue before the bulk one, to its end: it holds control packets and
+        // short messages, few and cheap, which bulk frames must not hold up.
+        uint16_t got = want;
+        for (uint16_t b = 0; b < w.cfg.rx_budget_bursts && got == want; ++b) {
+            got = rte_eth_rx_burst(w.cfg.port_id, w.cfg.fast_queue_id, burst, want);
+            if (got) HOMA_TT(w.tt, "rx fast burst %u of %u", got, want);
+            w.stats.rx_fast_frames += got;
+            n += handle_burst(w, burst, got, false);
+        }
+    }
     if (w.cfg.rx_queue) {
         // Drain before timers and TX run (up to the budget), so that packets already waiting
         // in our ring are never mistaken for a peer's silence.

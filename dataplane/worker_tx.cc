@@ -206,23 +206,26 @@ rte_mbuf *build_frame(Worker::Impl &w, const TxPacket &p, bool local) {
 // the payload of copied frames), never memory attached zero-copy, which belongs to the sender.
 struct MbufFaultOps {
     Worker::Impl &w;
+    std::vector<rte_mbuf *> &batch;
     void drop(rte_mbuf *m) { rte_pktmbuf_free(m); }
     std::span<uint8_t> bytes(rte_mbuf *m) { return {rte_pktmbuf_mtod(m, uint8_t *), m->data_len}; }
     bool copy(rte_mbuf *m, rte_mbuf **out) {
         *out = rte_pktmbuf_copy(m, w.cfg.mbuf_pool, 0, UINT32_MAX);
         return *out != nullptr;
     }
-    void emit(rte_mbuf *m) { w.tx_batch.push_back(m); }
+    void emit(rte_mbuf *m) { batch.push_back(m); }
 };
 
-// Runs the frames built this poll (tx_batch[first..]) through the configured faults.
-void apply_tx_faults(Worker::Impl &w, size_t first) {
+// Runs the frames built this poll (batch[first..]) through the configured faults. The delay
+// line is shared by both queues' batches: a held frame comes out on the queue whose frames
+// passed next, a reordering of its own. `idle`: the poll built no frame at all.
+void apply_tx_faults(Worker::Impl &w, std::vector<rte_mbuf *> &batch, size_t first, bool idle) {
     TxFaults &f = *w.faults;
-    f.fresh.assign(w.tx_batch.begin() + static_cast<long>(first), w.tx_batch.end());
-    w.tx_batch.resize(first);
-    MbufFaultOps ops{w};
+    f.fresh.assign(batch.begin() + static_cast<long>(first), batch.end());
+    batch.resize(first);
+    MbufFaultOps ops{w, batch};
     for (rte_mbuf *m : f.fresh) f.injector.pass(m, f.delayed, ops);
-    if (f.fresh.empty()) f.delayed.flush([&](rte_mbuf *m) { ops.emit(m); });  // idle link
+    if (idle) f.delayed.flush([&](rte_mbuf *m) { ops.emit(m); });  // idle link
     const FaultStats &st = f.injector.stats();
     w.stats.tx_fault_dropped = st.dropped;
     w.stats.tx_fault_duplicated = st.duplicated;
@@ -270,14 +273,38 @@ int Worker::cancel_send(const OutMessage &registered) {
 }
 
 uint32_t tx_room(const Worker::Impl &w) {
-    size_t pending = w.tx_batch.size();
+    size_t pending = w.tx_batch.size() + w.tx_fast.size();
     return pending >= w.cfg.tx_data_budget ? 0
                                            : w.cfg.tx_data_budget - static_cast<uint32_t>(pending);
+}
+
+// Hands `batch` to the port's `queue` as far as it takes it; the rest stays for the next
+// poll, never silently dropped. Returns the frames it took.
+size_t send_batch(Worker::Impl &w, uint16_t queue, std::vector<rte_mbuf *> &batch) {
+    size_t sent = 0;
+    while (sent < batch.size()) {
+        uint16_t n = rte_eth_tx_burst(
+            w.cfg.port_id, queue, batch.data() + sent,
+            static_cast<uint16_t>(std::min<size_t>(batch.size() - sent, UINT16_MAX)));
+        sent += n;
+        if (n == 0) {
+            ++w.stats.tx_retries;
+            break;  // keep the rest for the next poll
+        }
+    }
+    if (!batch.empty()) {
+        HOMA_TT(w.tt, "tx burst queue %u offered %u accepted %u", queue,
+                static_cast<uint32_t>(batch.size()), static_cast<uint32_t>(sent));
+    }
+    batch.erase(batch.begin(), batch.begin() + static_cast<long>(sent));
+    return sent;
 }
 
 uint32_t build_and_send(Worker::Impl &w) {
     auto packets = w.engine.tx_packets();
     size_t first_new = w.tx_batch.size();
+    size_t first_new_fast = w.tx_fast.size();
+    const bool has_fast = w.cfg.fast_queue_id != WorkerConfig::kNoQueue;
     uint32_t lost = 0;
     for (const TxPacket &p : packets) {
         bool local = is_local(w, p.dst_ip);
@@ -290,35 +317,29 @@ uint32_t build_and_send(Worker::Impl &w) {
             w.local_rx.push_back(m);
             ++w.stats.tx_local;
         } else if (!p.dst_ip.is_ipv4()) {
-            send_to_next_hop6(w, m, p.dst_ip.bytes());
+            send_to_next_hop6(w, m, p.dst_ip.bytes(),
+                              has_fast && p.priority >= w.cfg.fast_from_priority);
         } else {
-            send_to_next_hop(w, m, p.dst_ip.ipv4());
+            send_to_next_hop(w, m, p.dst_ip.ipv4(),
+                             has_fast && p.priority >= w.cfg.fast_from_priority);
         }
     }
     w.engine.clear_tx();
     if (lost) w.engine.note_tx_dropped(lost);
     uint32_t built = static_cast<uint32_t>(packets.size());
-    if (w.faults) apply_tx_faults(w, first_new);
-    // Send everything; a port that is momentarily full is retried, never silently dropped.
-    size_t sent = 0;
-    const size_t offered = w.tx_batch.size();
-    while (sent < w.tx_batch.size()) {
-        uint16_t n = rte_eth_tx_burst(
-            w.cfg.port_id, w.cfg.queue_id, w.tx_batch.data() + sent,
-            static_cast<uint16_t>(std::min<size_t>(w.tx_batch.size() - sent, UINT16_MAX)));
-        sent += n;
-        if (n == 0) {
-            ++w.stats.tx_retries;
-            break;  // keep the rest for the next poll
-        }
+    if (w.faults) {
+        const bool idle = w.tx_batch.size() == first_new && w.tx_fast.size() == first_new_fast;
+        apply_tx_faults(w, w.tx_batch, first_new, idle);
+        if (has_fast) apply_tx_faults(w, w.tx_fast, first_new_fast, false);
     }
-    w.stats.tx_frames += sent;
-    if (offered) {
-        HOMA_TT(w.tt, "tx burst offered %u accepted %u", static_cast<uint32_t>(offered),
-                static_cast<uint32_t>(sent));
+    // Priority frames first: they must not wait for bulk frames, not even within this poll.
+    if (!w.tx_fast.empty()) {
+        size_t fast = send_batch(w, w.cfg.fast_queue_id, w.tx_fast);
+        w.stats.tx_fast_frames += fast;
+        w.stats.tx_frames += fast;
     }
-    w.tx_batch.erase(w.tx_batch.begin(), w.tx_batch.begin() + static_cast<long>(sent));
-    if (!w.tx_batch.empty()) {
+    if (!w.tx_batch.empty()) w.stats.tx_frames += send_batch(w, w.cfg.queue_id, w.tx_batch);
+    if (!w.tx_batch.empty() || !w.tx_fast.empty()) {
         // Our own queue is behind: the peers' answers may be behind it, not missing.
         ++w.stats.tx_backlog_polls;
         w.engine.note_backlog();

@@ -243,6 +243,7 @@ void fail_client_rpc(State &s, uint32_t idx, int error) {
 }
 
 void ready_push(ReadyList &l, State &s, uint32_t idx) {
+    ++s.stats.messages_ready;
     s.rpcs[idx].next_ready = kNil;
     s.rpcs[idx].on_ready = true;
     if (l.tail == kNil) {
@@ -560,7 +561,7 @@ void Engine::handle_packet(const wire::PacketView &v, uint64_t now_ns) {
     }
 }
 
-uint32_t Engine::poll(uint64_t now_ns, uint32_t data_budget) {
+uint32_t Engine::poll(uint64_t now_ns, uint32_t data_budget, uint32_t max_remaining) {
     State &s = *s_;
     s.now_ns = now_ns;
     size_t before = s.tx.size();
@@ -568,7 +569,7 @@ uint32_t Engine::poll(uint64_t now_ns, uint32_t data_budget) {
     if (s.grants_dirty) update_grants(s, now_ns);
     run_timers(s, now_ns);
     // Data last: the control packets of this poll leave ahead of it.
-    transmit(s, now_ns, data_budget);
+    transmit(s, now_ns, data_budget, max_remaining);
     return static_cast<uint32_t>(s.tx.size() - before);
 }
 

@@ -161,7 +161,7 @@ uint32_t retransmit(State &s, Rpc &r, uint32_t start, uint32_t end, uint8_t prio
 
 void sendable_remove(State &s, uint32_t idx) { unqueue(s, idx); }
 
-uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget) {
+uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remaining) {
     uint32_t sent = 0;
     while (!s.sendable.empty() && sent < budget) {
         uint32_t idx = s.sendable.top();
@@ -176,6 +176,7 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget) {
             __builtin_prefetch(&s.rpcs[n].out.length);
         }
         MsgOut &out = r.out;
+        if (out.length - out.next_xmit > max_remaining) break;  // the rest are no shorter
         if (!s.sockets[r.socket].dont_throttle &&
             s.link_idle_ns > now_ns + s.cfg.max_nic_queue_ns) {
             ++s.stats.pacer_throttled;

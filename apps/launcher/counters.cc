@@ -26,6 +26,7 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("server_rpcs_completed", e.server_rpcs_completed);
     visit("server_rpcs_aborted", e.server_rpcs_aborted);
     visit("messages_delivered", e.messages_delivered);
+    visit("messages_ready", e.messages_ready);
     visit("duplicate_data_bytes", e.duplicate_data_bytes);
     visit("grants_sent", e.grants_sent);
     visit("fifo_grants_sent", e.fifo_grants_sent);
@@ -105,6 +106,9 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("rx_icmp6_echo", w.rx_icmp6_echo);
     visit("tx_queue_full", w.tx_queue_full);
     visit("tx_frames", w.tx_frames);
+    visit("tx_yields", w.tx_yields);
+    visit("tx_fast_frames", w.tx_fast_frames);
+    visit("rx_fast_frames", w.rx_fast_frames);
     visit("tx_zero_copy", w.tx_zero_copy);
     visit("tx_copied", w.tx_copied);
     visit("tx_local", w.tx_local);

@@ -87,6 +87,13 @@ DEFINE_uint32(mtu, 1500, "IP MTU");
 DEFINE_uint32(rx_burst, 32, "worker: frames per RX burst (1-64)");
 DEFINE_uint32(rx_budget_bursts, 8, "worker: RX bursts a poll reads before timers and TX run");
 DEFINE_uint32(tx_data_budget, 16, "worker: DATA packets the engine may hand out per poll");
+DEFINE_bool(yield_to_app, true,
+            "worker: a poll whose RX gave the application messages sends no new DATA, so that "
+            "the application reads them first (never with --app_threads)");
+DEFINE_bool(priority_queues, false,
+            "a second queue pair for Homa's high priorities (control packets, short messages): "
+            "sent and read ahead of bulk data; point-to-point ports only (memif, --ring_pair), "
+            "and both ends must use it");
 DEFINE_double(
     rx_budget_us, 3,
     "worker: RX stops after the full burst that ends this long into a poll (0: no limit)");

@@ -155,7 +155,8 @@ int run(int argc, char **argv) {
     }
     if (FLAGS_app_threads && !client_role) return fail("--app_threads needs the client role");
     uint16_t ring_a = 0, ring_b = 0;
-    if (FLAGS_ring_pair && homa::dp::make_ring_pair("perf_ring", &ring_a, &ring_b, &error) < 0) {
+    if (FLAGS_ring_pair && homa::dp::make_ring_pair("perf_ring", &ring_a, &ring_b, &error,
+                                                    FLAGS_priority_queues ? 2 : 1) < 0) {
         return fail(error);
     }
     uint16_t ports = rte_eth_dev_count_avail();
@@ -185,6 +186,9 @@ int run(int argc, char **argv) {
         return fail("bad engine knob: " + error);
     }
     ho.worker.tx_data_budget = static_cast<uint16_t>(FLAGS_tx_data_budget);
+    ho.port.priority_queues = FLAGS_priority_queues;
+    // The application runs on this lcore only without --app_threads.
+    ho.worker.yield_to_app = FLAGS_yield_to_app && !FLAGS_app_threads;
     ho.worker.rx_budget_ns = static_cast<uint64_t>(FLAGS_rx_budget_us * 1e3);
     ho.worker.burst = static_cast<uint16_t>(FLAGS_rx_burst);
     ho.worker.rx_budget_bursts = static_cast<uint16_t>(FLAGS_rx_budget_bursts);

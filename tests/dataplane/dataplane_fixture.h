@@ -16,6 +16,7 @@
 
 #include "homa/dataplane/eal.h"
 #include "homa/dataplane/port.h"
+#include "homa/dataplane/ring_pair.h"
 #include "homa/dataplane/socket.h"
 #include "homa/dataplane/worker.h"
 #include "homa/mem/bpage_pool.h"
@@ -53,27 +54,22 @@ class RingPair {
   public:
     /** Creates the rings, ports, pools and workers; `tweak` may adjust each engine config
      *  and `tweak_worker` each worker config (e.g. its faults). `pool_caches`: caches per pool
-     *  (the worker uses 0; application threads the others). */
+     *  (the worker uses 0; application threads the others). `priority_queues`: two queue pairs
+     *  per port, the second the workers' priority queue (PortSetup::priority_queues). */
     explicit RingPair(const std::string &name, size_t pool_bytes = 64u << 20,
                       void (*tweak)(EngineConfig &) = nullptr,
-                      void (*tweak_worker)(dp::WorkerConfig &) = nullptr, unsigned pool_caches = 1)
-        : pool_caches_(pool_caches) {
+                      void (*tweak_worker)(dp::WorkerConfig &) = nullptr, unsigned pool_caches = 1,
+                      bool priority_queues = false)
+        : pool_caches_(pool_caches), priority_queues_(priority_queues) {
         unsigned socket = rte_socket_id();
-        rte_ring *ab =
-            rte_ring_create((name + "_ab").c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        rte_ring *ba =
-            rte_ring_create((name + "_ba").c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        EXPECT_NE(ab, nullptr);
-        EXPECT_NE(ba, nullptr);
-        int pa = rte_eth_from_rings((name + "_a").c_str(), &ba, 1, &ab, 1, socket);
-        int pb = rte_eth_from_rings((name + "_b").c_str(), &ab, 1, &ba, 1, socket);
-        EXPECT_GE(pa, 0);
-        EXPECT_GE(pb, 0);
+        uint16_t pa = 0, pb = 0;
+        std::string err;
+        EXPECT_EQ(dp::make_ring_pair(name, &pa, &pb, &err, priority_queues ? 2 : 1), 0) << err;
         mbufs_ = rte_pktmbuf_pool_create((name + "_mb").c_str(), 16383, 256, 0,
                                          RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(socket));
         EXPECT_NE(mbufs_, nullptr);
-        build(a, static_cast<uint16_t>(pa), kIpA, pool_bytes, tweak, tweak_worker);
-        build(b, static_cast<uint16_t>(pb), kIpB, pool_bytes, tweak, tweak_worker);
+        build(a, pa, kIpA, pool_bytes, tweak, tweak_worker);
+        build(b, pb, kIpB, pool_bytes, tweak, tweak_worker);
     }
 
     ~RingPair() {
@@ -130,6 +126,7 @@ class RingPair {
         dp::PortSetup ps;
         ps.port_id = port;
         ps.mbuf_pool = mbufs_;
+        ps.priority_queues = priority_queues_;
         ASSERT_EQ(dp::setup_port(ps, &s.info, &err), 0) << err;
         mem::PoolConfig pc;
         pc.bytes = pool_bytes;
@@ -144,6 +141,7 @@ class RingPair {
         wc.pool = s.pool.get();
         wc.local_mac = s.info.mac;
         wc.multi_seg_tx = s.info.multi_seg_tx;
+        if (s.info.priority_queues) wc.fast_queue_id = s.info.fast_queue(0);
         wc.engine.local_ip = ip;
         // Distinct client id sequences keep ids unique even if both sides were one host.
         wc.engine.first_client_id = ip == kIpA ? 2 : 4;
@@ -161,6 +159,7 @@ class RingPair {
 
     rte_mempool *mbufs_ = nullptr;
     unsigned pool_caches_ = 1;
+    bool priority_queues_ = false;
 };
 
 }  // namespace homa::test

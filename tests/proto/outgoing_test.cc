@@ -49,5 +49,43 @@ TEST(Transmit, ShortMessageOvertakesLongOneAtTheSender) {
     EXPECT_GT(long_packets, 700u);
 }
 
+// poll's max_remaining: a caller that wants the lcore back soon (the worker's yield_to_app)
+// gets only DATA of messages down to their last packet; the long one waits for the next poll.
+TEST(Transmit, MaxRemainingSendsOnlyLastPacketsAndLeavesTheRestForTheNextPoll) {
+    SimNetwork net;
+    EngineConfig cfg;
+    cfg.link_mbps = 4'000'000'000u;  // no pacer: only max_remaining holds anything back
+    SimHost &c = net.add_host(2, cfg, 1024);
+    SocketId sock;
+    ASSERT_EQ(c.engine.open_socket(0, &sock), 0);
+    std::vector<uint8_t> big(100'000, 1), small(500, 2);
+    uint64_t big_id = 0, small_id = 0;
+    ASSERT_EQ(c.engine.send_request(sock, {1, 99}, OutMessage::contiguous(big.data(), 100'000, 1),
+                                    1, 0, &big_id),
+              0);
+    ASSERT_EQ(c.engine.send_request(sock, {1, 99}, OutMessage::contiguous(small.data(), 500, 2), 2,
+                                    0, &small_id),
+              0);
+    auto data_ids = [&] {
+        std::vector<uint64_t> ids;
+        for (const TxPacket &p : c.engine.tx_packets()) {
+            const auto *h = reinterpret_cast<const wire::CommonHeader *>(p.header);
+            if (h->type == static_cast<uint8_t>(wire::PacketType::kData)) {
+                ids.push_back(h->sender_id.get());
+            }
+        }
+        c.engine.clear_tx();
+        return ids;
+    };
+    c.engine.poll(1'000, UINT32_MAX, cfg.max_payload());
+    EXPECT_EQ(data_ids(), std::vector<uint64_t>{small_id});  // the long one is not touched
+    c.engine.poll(2'000, UINT32_MAX, cfg.max_payload());
+    EXPECT_TRUE(data_ids().empty());
+    c.engine.poll(3'000, UINT32_MAX);  // no limit: the long message's unscheduled bytes
+    std::vector<uint64_t> rest = data_ids();
+    EXPECT_EQ(rest.size(), (cfg.unsched_bytes + cfg.max_payload() - 1) / cfg.max_payload());
+    for (uint64_t id : rest) EXPECT_EQ(id, big_id);
+}
+
 }  // namespace
 }  // namespace homa

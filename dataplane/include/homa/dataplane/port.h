@@ -17,7 +17,12 @@
  *  - VLAN: the port's VLAN filter admits `vlan_id` when it has one (tags are written by the
  *    workers, with the priority in the PCP bits);
  *  - link: link-state-change interrupts are used when the port has them (the change is
- *    logged from EAL's interrupt thread); otherwise call check_link periodically.
+ *    logged from EAL's interrupt thread); otherwise call check_link periodically;
+ *  - priority queues (PortSetup::priority_queues): a second TX and RX queue per worker, for
+ *    Homa's highest priorities (WorkerConfig::fast_queue_id). Only on point-to-point ports
+ *    without RSS (memif, a ring pair), where the frames sent on queue k arrive in the peer's
+ *    queue k: there they play the part of a switch's priority queues, which such a link does
+ *    not have. Both ends must use them.
  *
  * @code
  *   homa::dp::PortSetup ps{.port_id = 0, .num_queues = 2, .mbuf_pool = pool};
@@ -55,6 +60,10 @@ struct PortSetup {
     /// Multicast MACs the port must receive: IPv6 Neighbour Discovery's solicited-node and
     /// all-nodes groups (33:33:...). Empty: IPv4 only, nothing to do.
     std::vector<std::array<uint8_t, 6>> multicast_macs;
+    /// One more TX and RX queue per worker, after the num_queues ordinary ones: worker k's
+    /// priority queue pair is num_queues + k (PortInfo::fast_queue). Refused (with why) when
+    /// the port has too few queues or would spread RX frames by RSS.
+    bool priority_queues = false;
 };
 
 /** How a port receives PortSetup::multicast_macs (best first). */
@@ -81,6 +90,10 @@ struct PortInfo {
     bool vlan_filter = false;     ///< The port filters VLANs and admits vlan_id.
     bool lsc_interrupt = false;   ///< Link changes are logged by the interrupt callback.
     MulticastMode multicast = MulticastMode::kNotNeeded;
+    bool priority_queues = false;  ///< Worker k also has queue pair fast_queue(k).
+    uint16_t fast_queue(uint16_t worker) const noexcept {
+        return static_cast<uint16_t>(num_queues + worker);
+    }
 };
 
 /** Configures and starts a port. Returns 0, or a negative errno with `error` naming the port,

@@ -15,9 +15,11 @@
 
 namespace homa::dp {
 
-/** Creates the ports "<name>_a" and "<name>_b" (names unique in the process); what one sends
- *  the other receives. Returns 0, or a negative errno (-EEXIST: the name is taken, -ENOMEM)
- *  with `error` set. */
-int make_ring_pair(const std::string &name, uint16_t *port_a, uint16_t *port_b, std::string *error);
+/** Creates the ports "<name>_a" and "<name>_b" (names unique in the process) with `queues`
+ *  queue pairs each (1-16), each of `ring_size` slots (a power of two); what one sends on
+ *  queue k the other receives on its queue k. Returns 0, or a negative errno (-EEXIST: the name
+ *  is taken, -ENOMEM, -EINVAL: a bad count or size) with `error` set. */
+int make_ring_pair(const std::string &name, uint16_t *port_a, uint16_t *port_b, std::string *error,
+                   uint16_t queues = 1, unsigned ring_size = 4096);
 
 }  // namespace homa::dp

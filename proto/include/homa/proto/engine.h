@@ -256,8 +256,12 @@ class Engine {
      *  Control packets of a poll are queued ahead of its DATA. A caller whose port takes
      *  frames at its own pace gives the room the port has, so that data not yet accepted stays
      *  in the engine (in SRPT order, counted as unsent) rather than in a queue the engine cannot
-     *  see. Returns the packets queued. */
-    uint32_t poll(uint64_t now_ns, uint32_t data_budget = UINT32_MAX);
+     *  see. `max_remaining`: DATA only of messages with at most this many bytes left to send
+     *  (the shortest come first, so transmit stops at the first longer one); a caller that
+     *  wants to hand the lcore back quickly sends the cheap last packets and leaves the bulk
+     *  for its next poll. Returns the packets queued. */
+    uint32_t poll(uint64_t now_ns, uint32_t data_budget = UINT32_MAX,
+                  uint32_t max_remaining = UINT32_MAX);
     /** Tells the engine that the caller is behind (its RX queue held more than it read, or its
      *  port did not take every frame) during the current tick: that tick then does not count as
      *  silence of any peer, so our own queues never make a busy peer look dead. Any time. */

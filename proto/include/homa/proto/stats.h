@@ -43,6 +43,9 @@ struct EngineStats {
     uint64_t server_rpcs_completed = 0;  ///< Freed after the client acknowledged the reply.
     uint64_t server_rpcs_aborted = 0;
     uint64_t messages_delivered = 0;
+    /** Messages (or client RPC errors) put on a socket's ready list, before any recv: what
+     *  a poll gave the application (Worker's yield_to_app watches it). */
+    uint64_t messages_ready = 0;
     uint64_t grants_sent = 0;
     uint64_t fifo_grants_sent = 0;
     uint64_t granted_bytes = 0;

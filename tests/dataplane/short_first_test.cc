@@ -1,0 +1,176 @@
+// Short messages ahead of bulk data inside the workers (issue 12, W4 at 80 % load): priority
+// queues (PortSetup::priority_queues, WorkerConfig::fast_queue_id) carry control packets and
+// short messages past bulk frames in the port's rings and the receiver's poll, and
+// yield_to_app hands a run-to-completion application what RX just completed before a poll's
+// worth of bulk frames is built. Each test runs the same exchange with the mechanism off, where
+// the short message must come out behind the bulk, so that it fails if the mechanism breaks.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "homa/dataplane/ring_pair.h"
+#include "tests/dataplane/dataplane_fixture.h"
+
+namespace homa {
+namespace {
+
+using test::kIpA;
+using test::kIpB;
+using test::RingPair;
+
+constexpr uint16_t kPort = 99;
+
+void fast_link(EngineConfig &e) { e.link_mbps = 4'000'000'000u; }  // the pacer holds nothing
+
+// One burst of 8 frames per poll and no time budget: what a poll reads first is all it reads.
+void small_polls(dp::WorkerConfig &c) {
+    c.burst = 8;
+    c.rx_budget_bursts = 1;
+    c.rx_budget_ns = 0;
+}
+void no_yield(dp::WorkerConfig &c) { c.yield_to_app = false; }
+void keep_defaults(dp::WorkerConfig &) {}
+
+// One echo each way, so that both workers have resolved the other's MAC (ARP frames travel on
+// the bulk queue) and every frame of it is gone.
+void warm_up(RingPair &pair, dp::Socket &server_a, dp::Socket &client_a, dp::Socket &server_b,
+             dp::Socket &client_b) {
+    std::vector<uint8_t> one(1, 7);
+    uint64_t id;
+    dp::RecvMessage m;
+    ASSERT_EQ(client_a.send({kIpB, kPort}, one, 1, &id), 0);
+    ASSERT_EQ(client_b.send({kIpA, kPort}, one, 2, &id), 0);
+    int answered = 0;
+    ASSERT_TRUE(pair.serve_until(server_b, [&] {
+        while (server_a.recv(kRecvRequest, 0, &m) == 0)
+            EXPECT_EQ(server_a.reply_with(std::move(m)), 0);
+        while (client_a.recv(kRecvResponse, 0, &m) == 0) ++answered;
+        while (client_b.recv(kRecvResponse, 0, &m) == 0) ++answered;
+        return answered == 2;
+    }));
+    for (int i = 0; i < 50; ++i) pair.poll();  // the acks, and anything else still in flight
+}
+
+struct Hosts {
+    explicit Hosts(RingPair &p) : pair(p) {
+        EXPECT_EQ(dp::Socket::open(*pair.a.worker, kPort, &server_a), 0);
+        EXPECT_EQ(dp::Socket::open(*pair.a.worker, 0, &client_a), 0);
+        EXPECT_EQ(dp::Socket::open(*pair.b.worker, kPort, &server_b), 0);
+        EXPECT_EQ(dp::Socket::open(*pair.b.worker, 0, &client_b), 0);
+        warm_up(pair, server_a, client_a, server_b, client_b);
+    }
+    RingPair &pair;
+    dp::Socket server_a, client_a, server_b, client_b;
+};
+
+// True if B's server has a request of `length` bytes ready (taking every ready request).
+bool has_request(dp::Socket &server, uint32_t length) {
+    bool found = false;
+    dp::RecvMessage m;
+    while (server.recv(kRecvRequest, 0, &m) == 0) found |= m.length() == length;
+    return found;
+}
+
+TEST(ShortFirst, PriorityQueuesLetAShortRequestOvertakeBulkFramesSentBeforeIt) {
+    for (bool priority_queues : {false, true}) {
+        SCOPED_TRACE(priority_queues ? "priority queues" : "one queue pair");
+        RingPair pair(priority_queues ? "sf_pq1" : "sf_pq0", 64u << 20, fast_link, small_polls, 1,
+                      priority_queues);
+        Hosts h(pair);
+        // A long request first: its unscheduled bytes (40 KB, 29 frames at priority 4) go out
+        // on the bulk queue while B reads nothing.
+        std::vector<uint8_t> big(200'000, 1), small(100, 2);
+        uint64_t id;
+        ASSERT_EQ(h.client_a.send({kIpB, kPort}, big, 10, &id), 0);
+        for (int i = 0; i < 4; ++i) pair.a.worker->poll();
+        const dp::WorkerStats &sa = pair.a.worker->stats();
+        uint64_t fast_before = sa.tx_fast_frames;
+        // Then a short one (priority 7): behind those 29 frames on one queue pair.
+        ASSERT_EQ(h.client_a.send({kIpB, kPort}, small, 11, &id), 0);
+        pair.a.worker->poll();
+        EXPECT_EQ(sa.tx_fast_frames - fast_before, priority_queues ? 1u : 0u);
+        // One poll of B reads 8 frames of the bulk queue, after the whole priority queue.
+        const dp::WorkerStats &sb = pair.b.worker->stats();
+        const uint64_t b_fast = sb.tx_fast_frames, b_frames = sb.tx_frames;
+        pair.b.worker->poll();
+        EXPECT_EQ(has_request(h.server_b, 100), priority_queues);
+        EXPECT_FALSE(has_request(h.server_b, 200'000));
+        if (priority_queues) {
+            EXPECT_GE(sb.rx_fast_frames, 1u);
+            // All B sends are grants for the long request, control packets: the fast lane.
+            for (int i = 0; i < 10; ++i) pair.b.worker->poll();
+            EXPECT_GT(sb.tx_fast_frames, b_fast);
+            EXPECT_EQ(sb.tx_frames - b_frames, sb.tx_fast_frames - b_fast);
+        }
+    }
+}
+
+TEST(ShortFirst, YieldToAppHoldsBulkDataForOnePollAfterRxCompletedAMessage) {
+    for (bool yield : {false, true}) {
+        SCOPED_TRACE(yield ? "yield_to_app" : "no yield");
+        RingPair pair(yield ? "sf_y1" : "sf_y0", 64u << 20, fast_link,
+                      yield ? keep_defaults : no_yield);
+        Hosts h(pair);
+        // A has bulk to send: a long request whose unscheduled bytes take two polls (16 DATA
+        // packets each at most, WorkerConfig::tx_data_budget).
+        std::vector<uint8_t> big(200'000, 1), small(100, 2);
+        uint64_t id;
+        ASSERT_EQ(h.client_a.send({kIpB, kPort}, big, 10, &id), 0);
+        pair.a.worker->poll();
+        // B sends A a short request; A's next poll completes it.
+        ASSERT_EQ(h.client_b.send({kIpA, kPort}, small, 11, &id), 0);
+        pair.b.worker->poll();
+        const EngineStats &ea = pair.a.worker->engine().stats();
+        const auto data = static_cast<uint8_t>(wire::PacketType::kData);
+        uint64_t data_before = ea.packets_tx[data];
+        uint64_t yields_before = pair.a.worker->stats().tx_yields;
+        pair.a.worker->poll();
+        EXPECT_TRUE(has_request(h.server_a, 100));
+        EXPECT_EQ(ea.packets_tx[data] == data_before, yield);
+        EXPECT_EQ(pair.a.worker->stats().tx_yields - yields_before, yield ? 1u : 0u);
+        // Never two polls in a row: the bulk moves on in the next one, although that poll
+        // completes another short request.
+        ASSERT_EQ(h.client_b.send({kIpA, kPort}, small, 12, &id), 0);
+        pair.b.worker->poll();
+        uint64_t after_yield = ea.packets_tx[data];
+        pair.a.worker->poll();
+        EXPECT_TRUE(has_request(h.server_a, 100));
+        EXPECT_GT(ea.packets_tx[data], after_yield);
+    }
+}
+
+TEST(ShortFirst, APortWithoutTheQueuesRefusesPriorityQueuesAndSaysWhy) {
+    rte_mempool *mbufs = rte_pktmbuf_pool_create("sf_port_mb", 1023, 32, 0,
+                                                 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    ASSERT_NE(mbufs, nullptr);
+    uint16_t a, b;
+    std::string err;
+    ASSERT_EQ(dp::make_ring_pair("sf_port1", &a, &b, &err, 1), 0) << err;  // one queue pair
+    dp::PortSetup ps;
+    ps.port_id = a;
+    ps.mbuf_pool = mbufs;
+    ps.priority_queues = true;
+    dp::PortInfo info;
+    EXPECT_LT(dp::setup_port(ps, &info, &err), 0);
+    EXPECT_NE(err.find("priority queues for 1 workers need 2 TX and RX queues"), std::string::npos)
+        << err;
+    ASSERT_EQ(dp::make_ring_pair("sf_port2", &a, &b, &err, 2), 0) << err;
+    ps.port_id = a;
+    ASSERT_EQ(dp::setup_port(ps, &info, &err), 0) << err;
+    EXPECT_TRUE(info.priority_queues);
+    EXPECT_EQ(info.num_queues, 1u);
+    EXPECT_EQ(info.num_rx_queues, 1u);  // the ordinary ones; the priority pair is extra
+    EXPECT_EQ(info.fast_queue(0), 1u);
+    dp::close_port(a);
+    EXPECT_EQ(dp::make_ring_pair("sf_port3", &a, &b, &err, 0), -EINVAL);
+    EXPECT_NE(err.find("1-16 queues"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace homa
+
+int main(int argc, char **argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(new homa::test::EalEnvironment("shortfirst"));
+    return RUN_ALL_TESTS();
+}
