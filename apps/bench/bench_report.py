@@ -494,6 +494,9 @@ def table(r):
              f"{m.get('memory')}, kernel {m.get('kernel')}, DPDK {m.get('dpdk')}, memory mode "
              f"{m.get('memory_mode')}, load average at start {m.get('loadavg')}, at end "
              f"{m.get('loadavg_end')}{' (QUICK run: tiny durations)' if r['quick'] else ''}")
+    if m.get("memif_pair_flags"):
+        L.append("")
+        L.append(f"Both homa-perf processes of every memif pair ran with: {m['memif_pair_flags']}")
     if m.get("hiccups"):
         L.append("")
         L.append("Stall floor (`bench_hiccup`: gaps over 20 us seen by a thread spinning on each "

@@ -21,6 +21,9 @@
 #                 --out and --no-build are passed on
 #   --server-flags "F"  extra homa-perf flags for every memif server (e.g. engine knobs:
 #   --client-flags "F"  "--max_peer_server_rpcs=65536"), and for every memif client
+#   --no-priority-queues  homa-perf pairs over memif without --priority_queues (on by default
+#                 in both processes: a second queue pair for control packets and short
+#                 messages, docs/load.md), to compare
 #
 # Stage cold (issue 18): a plain sequential read (dd bs=1M) of a COLD_MB (default 512) file in
 # COLD_DIR (default /var/tmp; must not be tmpfs) beside the pager's cold reads
@@ -51,6 +54,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
 QUICK=0 BUILD=1 INSTALL=1 PROFILE=1 DOCS=0 SIM=0 ONLY="" SERVER_FLAGS="" CLIENT_FLAGS="" ONLY_WORKLOADS=""
+PAIR_FLAGS="--priority_queues"  # both ends of every homa-perf memif pair
 OUT=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -70,6 +74,7 @@ while [ $# -gt 0 ]; do
         --server-flags=*) SERVER_FLAGS=${1#--server-flags=} ;;
         --client-flags) CLIENT_FLAGS=$2; shift ;;
         --client-flags=*) CLIENT_FLAGS=${1#--client-flags=} ;;
+        --no-priority-queues) PAIR_FLAGS="" ;;
         -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;p}' "$0"; exit 0 ;;
         *) echo "run_bench.sh: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -281,14 +286,14 @@ homa_memif() {
     # shellcheck disable=SC2086
     bg "$PERF" $(eal 0@1) --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
         --role=server --local_ip=10.0.0.1 --duration=0 --max_rpcs="$max_rpcs" --stats \
-        $SERVER_FLAGS > "$RAW/$name.server.log" 2>&1
+        $PAIR_FLAGS $SERVER_FLAGS > "$RAW/$name.server.log" 2>&1
     srv=$!
     for i in $(seq 1 100); do grep -qs "serving echo" "$RAW/$name.server.log" && break; sleep 0.1; done
     # shellcheck disable=SC2046,SC2086
     timeout -k 30 -s INT "${CLIENT_TIMEOUT:-300}" "$PERF" $(eal 0@0) \
         --vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no -- \
         --role=client --local_ip=10.0.0.2 --server_ip=10.0.0.1 --workload_dir=config/workloads \
-        --json --stats "$@" $CLIENT_FLAGS > "$RAW/$name.json" 2> "$RAW/$name.log" ||
+        --json --stats "$@" $PAIR_FLAGS $CLIENT_FLAGS > "$RAW/$name.json" 2> "$RAW/$name.log" ||
         log "  $name: homa-perf exited $?"
     stop_pid "$srv"
     rm -f "$SOCK"
@@ -459,6 +464,7 @@ machine() {
         echo "sockperf: $(dpkg-query -W -f='${Version}' sockperf 2>/dev/null || echo none)"
         echo "memory_mode: $MEMORY"
         echo "quick: $QUICK"
+        echo "memif_pair_flags: ${PAIR_FLAGS:-none}"
         echo "loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
         # The stall floor under every latency below: what a spinning poller loses per core.
         "$HICCUP" "$([ "$QUICK" = 1 ] && echo 0.5 || echo 5)" | sed -n 's/^total */hiccups: /p'
