@@ -103,7 +103,7 @@ def schema():
         assert p["mpps"] > 0 and p["drops"] == 0 and p["decode_errors"] == 0, p
     for k, v in doc["ratios"].items():
         number_or_null(v, k)
-    assert len(doc["targets"]) == 14, doc["targets"]
+    assert len(doc["targets"]) == 15, doc["targets"]
     for t in doc["targets"]:
         number_or_null(t["value"], t["what"])
         assert t["op"] in ("<=", ">="), t
