@@ -48,6 +48,9 @@ DEFINE_uint32(stats_period, 0, "non-interactive: print stats every N seconds (0:
 DEFINE_double(duration, 0, "non-interactive: exit after N seconds (0: run until SIGINT)");
 DEFINE_uint32(pool_mb, 256, "bpage pool size in MiB");
 DEFINE_bool(stage_cycles, true, "count TSC cycles per poll stage (cycles_* counters)");
+DEFINE_bool(priority_queues, false,
+            "a second queue pair for control packets and short messages, sent and read ahead "
+            "of bulk data: point-to-point ports only (memif), and both ends must use it");
 DEFINE_uint32(timetrace_records, 1u << 16,
               "timetrace ring per worker lcore: records, a power of two (0: none)");
 DEFINE_string(serve_file, "",
@@ -213,6 +216,7 @@ int run(std::vector<std::string> eal_args, int argc, char **argv) {
     ho.mbufs = 32767;
     ho.link_wait_ms = 0;  // a server: its clients connect when they please
     ho.worker.stage_cycles = FLAGS_stage_cycles;
+    ho.port.priority_queues = FLAGS_priority_queues;
     ho.worker.timetrace_records = FLAGS_timetrace_records;
     auto created = homa::v2::Host::create(ho);
     if (!created) return fail(created.message());

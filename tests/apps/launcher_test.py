@@ -40,14 +40,15 @@ def eal(prefix, vdev, lcores):
 
 
 class Launcher:
-    def __init__(self):
+    def __init__(self, extra=(), prefix=f"hdl{pid}"):
         if os.path.exists(sock):
             os.unlink(sock)
-        self.prefix = f"hdl{pid}"
+        self.prefix = prefix
         vdev = f"net_memif0,role=server,socket={sock},socket-abstract=no"
         self.p = subprocess.Popen(
             [launcher] + eal(self.prefix, vdev, "0,1") +
-            ["--", f"--flagfile={config_dir}/memif_server.conf", "-i", "--stats_period=0"],
+            ["--", f"--flagfile={config_dir}/memif_server.conf", "-i", "--stats_period=0"] +
+            list(extra),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.startup = self.wait_stderr("worker lcore", 30)
 
@@ -260,6 +261,35 @@ finally:
         lp.p.kill()
     if os.path.exists(sock):
         os.unlink(sock)
+
+
+def priority_queues():
+    """Launcher and homa-perf both with --priority_queues: the exchange is verified and the
+    launcher's counters show frames on the priority queue pair both ways."""
+    lq = Launcher(["--priority_queues"], prefix=f"hdq{pid}")
+    try:
+        run = subprocess.run(
+            [perf] + eal(f"hdr{pid}", f"net_memif0,role=client,socket={sock},socket-abstract=no", "0") +
+            ["--", f"--flagfile={config_dir}/memif_client.conf", "--duration=0.5", "--verify", "--json",
+             "--priority_queues"], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr[-2000:]
+        phase = json.loads(run.stdout)["phases"][0]
+        assert phase["rpcs"] > 0 and phase["verified"] == phase["rpcs"], phase
+        out = lq.command("show stats", "bpages_free")
+        counters = dict(l.split() for l in out.splitlines() if l.startswith("  ") and len(l.split()) == 2)
+        assert int(counters["rx_fast_frames"]) >= phase["rpcs"], out  # every 100 B request
+        assert int(counters["tx_fast_frames"]) >= phase["rpcs"], out  # and its reply
+        lq.p.stdin.write("quit\n")
+        lq.p.stdin.flush()
+        assert lq.p.wait(timeout=30) == 0
+    finally:
+        if lq.p.poll() is None:
+            lq.p.kill()
+        if os.path.exists(sock):
+            os.unlink(sock)
+
+
+tap("priority_queues_with_homa_perf", priority_queues)
 
 
 def bad_flags():
