@@ -80,20 +80,32 @@ void EchoServer::answer(v2::Message &&req) {
     }
 }
 
-void EchoServer::post(v2::Message &&req) {
-    const v2::SocketAddress peer = req.peer();
-    const uint64_t id = req.id();
-    const uint32_t length = req.length();
-    int rc = req.reply_self_async();
-    if (rc == 0) {
-        ++stats_.served;
-        return;
+uint32_t EchoServer::serve_burst(v2::Socket &s) {
+    uint32_t n = 0;
+    for (;;) {
+        unsigned k = 0;
+        while (k < kBurst && s.try_recv(kRecvRequest, &burst_[k]) == 0) ++k;
+        for (unsigned off = 0; off < k;) {
+            // Only the first of a call can fail (the call stops there): what to retry it with.
+            const v2::SocketAddress peer = burst_[off].peer();
+            const uint64_t id = burst_[off].id();
+            const uint32_t length = burst_[off].length();
+            int rc = s.reply_self_burst({burst_ + off, k - off});
+            if (rc > 0) {
+                stats_.served += static_cast<uint64_t>(rc);
+                off += static_cast<unsigned>(rc);
+                continue;
+            }
+            if (rc == -ENOBUFS) {
+                answer(std::move(burst_[off]));  // still ours: wait for the worker this once
+            } else {
+                failed(rc, peer, id, length);
+            }
+            ++off;
+        }
+        n += k;
+        if (k < kBurst) return n;
     }
-    if (rc == -ENOBUFS) {  // still ours: wait for the worker this once
-        answer(std::move(req));
-        return;
-    }
-    failed(rc, peer, id, length);
 }
 
 void EchoServer::collect_async_errors(const v2::Socket &s) {
@@ -113,11 +125,7 @@ void EchoServer::collect_async_errors(const v2::Socket &s) {
 uint32_t EchoServer::serve(v2::Socket &s) {
     uint32_t n = retry(s);
     if (s.is_app_thread_socket()) {
-        v2::Message req;
-        while (s.try_recv(kRecvRequest, &req) == 0) {
-            post(std::move(req));
-            ++n;
-        }
+        n += serve_burst(s);
         collect_async_errors(s);
         return n;
     }
