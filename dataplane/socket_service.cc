@@ -25,6 +25,7 @@
 #include <rte_memory.h>
 #include <rte_pause.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "homa/dataplane/control_lcore.h"
@@ -112,6 +113,7 @@ void serve_command(SocketService::Impl &s, PortMessage *msg, ReplyBatch &batch) 
                 if (rc == 0) {
                     s.socks[h] = RemoteSock{true, sid, 0, 0};
                     ++s.socks_open;
+                    s.socks_end = std::max(s.socks_end, h + 1);
                     c.handle = h;
                     c.addr = {w.local_address(), w.engine().socket_port(sid)};
                 }
@@ -176,7 +178,8 @@ void serve_command(SocketService::Impl &s, PortMessage *msg, ReplyBatch &batch) 
 uint32_t deliver(SocketService::Impl &s, ReplyBatch &batch) {
     uint32_t n = 0;
     Engine &eng = s.worker->engine();
-    for (uint32_t h = 0; h < s.socks.size(); ++h) {
+    const uint32_t end = s.socks_end;
+    for (uint32_t h = 0; h < end; ++h) {
         RemoteSock &rs = s.socks[h];
         PortMessage **ring = &s.posted[h * s.cfg.max_posted];
         while (rs.open && rs.count > 0) {
