@@ -607,6 +607,7 @@ TEST_F(RemoteSocketTest, Errors) {
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
     ::testing::AddGlobalTestEnvironment(
-        new homa::test::EalEnvironment("remote_socket", 1024, {"--lcores=0@0,1@1"}));
+        // Ten tests build ring pairs of 64 MB pools, four of them twice: 1 GB fragments.
+        new homa::test::EalEnvironment("remote_socket", 2048, {"--lcores=0@0,1@1"}));
     return RUN_ALL_TESTS();
 }
