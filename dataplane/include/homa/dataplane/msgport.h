@@ -7,9 +7,11 @@
  *
  * Operations, with DragonFly's names in brackets:
  *   send_msg    [lwkt_sendmsg]    asynchronous; the reply arrives on the message's reply port.
+ *   send_msg_burst                several send_msg() with one ring enqueue.
  *   do_msg      [lwkt_domsg]      send and wait for the reply, with a timeout.
  *   forward_msg [lwkt_forwardmsg] pass a received message to another port; reply port unchanged.
- *   reply_msg   [lwkt_replymsg]   return it to its reply port (or wake the do_msg() caller).
+ *   reply_msg   [lwkt_replymsg]   return it to its reply port (or wake the do_msg() caller);
+ *                                 with a ReplyBatch, async replies go home in bulk at flush().
  *   wait_msg / wait_port          wait for one particular reply / for any message.
  *   abort_msg   [lwkt_abortmsg]   the sender asks the target to give up; the abort chases the
  *                                 message through forwards to wherever it is.
