@@ -29,6 +29,7 @@ void RemoteDriver::flush() {
     }
     std::copy(staged_ + done, staged_ + num_staged_, staged_);
     num_staged_ -= done;
+    refills_due_ = 0;
 }
 
 int RemoteDriver::send(uint32_t length, uint64_t cookie) {
@@ -40,6 +41,10 @@ int RemoteDriver::send(uint32_t length, uint64_t cookie) {
         if (num_staged_ == kStage) return -ENOBUFS;  // the worker is full: retried by the loop
     }
     staged_[num_staged_++] = {{pattern_, length}, cookie};
+    // The closed loop refills one request per response taken: once that many are staged the
+    // burst is complete and waiting for the next poll() would only add latency (with one
+    // RPC outstanding, every request).
+    if (refills_due_ > 0 && num_staged_ >= refills_due_) flush();
     return 0;
 }
 
@@ -49,6 +54,7 @@ bool RemoteDriver::next_response(Completed *out, bool verify) {
         return true;
     }
     if (client_.try_recv(kRecvResponse, &resp_) != 0) return false;
+    ++refills_due_;
     out->cookie = resp_.cookie();
     out->error = resp_.error();
     out->length = resp_.length();

@@ -13,8 +13,9 @@ class RemoteDriver final : public LoadDriver {
     /** `client` and `server` are application-thread sockets of this thread; `server` may be
      *  nullptr (the server is another process). Requests are copied into the worker's pool on
      *  this thread and posted without waiting for their id, then sent zero-copy from there.
-     *  send() only stages a request; the next poll() (or a full stage) hands the staged ones
-     *  to the worker with one Socket::send_burst, so a burst of refills after a burst of
+     *  send() only stages a request; the next poll(), a full stage, or as many staged as
+     *  responses were taken since the last hand-off (a closed loop's refills) hand the staged
+     *  ones to the worker with one Socket::send_burst, so a burst of refills after a burst of
      *  completions costs one command-port enqueue, not one each. Their latency counts from
      *  the loop's intended start, so the staging is measured, not hidden. `host`: the
      *  client's, only read for its packet counters (while the worker runs, by design).
@@ -47,6 +48,8 @@ class RemoteDriver final : public LoadDriver {
     EchoServer echo_;
     v2::BurstRequest staged_[kStage];
     unsigned num_staged_ = 0;
+    /** Responses taken since the last flush: a closed loop's refills to expect. */
+    unsigned refills_due_ = 0;
     /** Staged requests the socket refused for good (not "full"): handed out by
      *  next_response() as failed RPCs, so that none is lost. */
     Completed refused_[kStage];
