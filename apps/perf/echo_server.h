@@ -74,6 +74,7 @@ class EchoServer {
     /** Application thread: requests taken and not yet answered; reused (a fresh Message per
      *  poll zeroed 144 bytes with rep stos). */
     v2::Message burst_[kBurst];
+    bool busy_ = false;  ///< The last serve_burst took more than one request.
 };
 
 }  // namespace homa::perf
