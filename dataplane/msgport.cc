@@ -74,7 +74,6 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_pause.h>
-#include <rte_prefetch.h>
 #include <rte_ring.h>
 #include <sched.h>
 
@@ -317,13 +316,6 @@ unsigned MessagePort::receive_burst(PortMessage **msgs, unsigned n) noexcept {
         void *burst[kMessagePortBurst];
         unsigned want = n - k < kMessagePortBurst ? n - k : kMessagePortBurst;
         unsigned got = rte_ring_dequeue_burst(ring_, burst, want, nullptr);
-        // Every message was last written on the sender's core, and accept()'s CAS is a full
-        // fence: fetched one by one, a burst's misses would be paid in series. Ask for all of
-        // them (header and body) first so that they overlap.
-        for (unsigned i = 0; i < got; ++i) {
-            rte_prefetch0(burst[i]);
-            rte_prefetch0(static_cast<char *>(burst[i]) + 64);
-        }
         for (unsigned i = 0; i < got; ++i) msgs[k++] = accept(static_cast<PortMessage *>(burst[i]));
         if (got < want) break;
     }

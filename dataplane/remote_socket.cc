@@ -13,7 +13,6 @@
 
 #include <rte_cycles.h>
 #include <rte_memory.h>
-#include <rte_prefetch.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -161,12 +160,6 @@ unsigned RemoteSocket::drain() noexcept {
     unsigned total = 0;
     PortMessage *got[kMessagePortBurst];
     while (unsigned n = reply_->receive_burst(got, kMessagePortBurst)) {
-        // A filled receive's homa::Message was written by the worker: its misses overlap.
-        for (unsigned i = 0; i < n; ++i) {
-            homa::Message *d = &slots_[got[i]->cookie].data;
-            rte_prefetch0(d);
-            rte_prefetch0(reinterpret_cast<char *>(d) + 64);
-        }
         for (unsigned i = 0; i < n; ++i) handle_reply(&slots_[got[i]->cookie]);
         total += n;
     }

@@ -24,7 +24,6 @@
 #include <rte_lcore.h>
 #include <rte_memory.h>
 #include <rte_pause.h>
-#include <rte_prefetch.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -209,14 +208,6 @@ uint32_t handle_burst(void *ctx, MessagePort &port) {
     ReplyBatch batch;
     PortMessage *msgs[kMessagePortBurst];
     unsigned n = port.receive_burst(msgs, kMessagePortBurst);
-    // A send or reply names a homa::Message in the application's memory, last written on its
-    // core: fetch them all before serving the first, so that the misses overlap.
-    for (unsigned i = 0; i < n; ++i) {
-        const uint16_t op = msgs[i]->opcode();
-        if (op == kRemoteSend || op == kRemoteReply) {
-            rte_prefetch0(msgs[i]->body<RemoteCommand>().msg);
-        }
-    }
     for (unsigned i = 0; i < n; ++i) {
         switch (msgs[i]->delivery()) {
             case Delivery::kCommand: serve_command(s, msgs[i], batch); break;
