@@ -25,6 +25,9 @@
 //   8 reply_msg after ABORT_SEEN       holder          +REPLIED (if not yet), then 9
 //   9 release                          holder          async: +QUEUED onto the reply port;
 //                                                      sync: +DONE          holder := null
+//                                                      (async with a ReplyBatch: holder :=
+//                                                      null now, +QUEUED and the enqueue at
+//                                                      the batch's flush)
 //  10 receive as reply                 sender          QUEUED -> DONE
 //
 // So a flight reads DONE, QUEUED, RETRIEVED, (QUEUED, RETRIEVED)*, REPLIED, [QUEUED,] DONE,
@@ -183,6 +186,39 @@ void MessagePort::release_reply(PortMessage *msg) noexcept {
     if (rte_ring_enqueue(ring_, msg) != 0) push_overflow(msg);
 }
 
+// release_reply() for a run of replies to this port (ReplyBatch::flush): one enqueue.
+void MessagePort::release_replies(void **msgs, unsigned n) noexcept {
+    for (unsigned i = 0; i < n; ++i) static_cast<PortMessage *>(msgs[i])->update(0, kMsgQueued);
+    unsigned in = rte_ring_enqueue_burst(ring_, msgs, n, nullptr);
+    for (unsigned i = in; i < n; ++i) push_overflow(static_cast<PortMessage *>(msgs[i]));
+}
+
+void ReplyBatch::add(PortMessage *msg) noexcept {
+    if (n_ == kCapacity) flush();
+    msgs_[n_++] = msg;
+}
+
+void ReplyBatch::flush() noexcept {
+    // One pass per reply port: a worker's burst usually answers one or two application
+    // sockets, so this is a pass or two over at most kCapacity pointers.
+    unsigned left = n_;
+    while (left > 0) {
+        MessagePort *port = msgs_[0]->reply_port_;
+        void *run[kCapacity];
+        unsigned k = 0, keep = 0;
+        for (unsigned i = 0; i < left; ++i) {
+            if (msgs_[i]->reply_port_ == port) {
+                run[k++] = msgs_[i];
+            } else {
+                msgs_[keep++] = msgs_[i];  // not yet enqueued: still ours to read
+            }
+        }
+        port->release_replies(run, k);
+        left = keep;
+    }
+    n_ = 0;
+}
+
 void MessagePort::backlog_append(PortMessage *msg) noexcept {
     msg->next_ = nullptr;
     if (backlog_tail_ == nullptr) {
@@ -322,9 +358,13 @@ bool MessagePort::take_from_backlog(PortMessage *wanted) noexcept {
 
 // Transition 9: gives a replied message back. The caller held it and must not touch it
 // afterwards.
-void MessagePort::release(PortMessage *msg, uint32_t flags) noexcept {
+void MessagePort::release(PortMessage *msg, uint32_t flags, ReplyBatch *batch) noexcept {
     msg->holder_.store(nullptr, std::memory_order_relaxed);
     if (flags & kMsgAsync) {
+        if (batch != nullptr) {
+            batch->add(msg);  // transition 9 completes at the batch's flush
+            return;
+        }
         msg->reply_port_->release_reply(msg);
     } else {
         msg->update(0, kMsgDone);  // the do_msg() caller owns it from here on
@@ -344,6 +384,31 @@ int send_msg(MessagePort &port, PortMessage *msg) noexcept {
         return -ENOBUFS;
     }
     return 0;
+}
+
+int send_msg_burst(MessagePort &port, PortMessage *const *msgs, unsigned n) noexcept {
+    if (n > kMessagePortBurst) return -EINVAL;
+    uint32_t before[kMessagePortBurst];
+    for (unsigned i = 0; i < n; ++i) {
+        before[i] = msgs[i]->flags_.load(std::memory_order_relaxed);
+        if (!(before[i] & kMsgDone)) return -EBUSY;
+        if (msgs[i]->reply_port_ == nullptr) return -EINVAL;
+    }
+    for (unsigned i = 0; i < n; ++i) {
+        PortMessage *msg = msgs[i];
+        msg->error_ = 0;
+        msg->holder_.store(nullptr, std::memory_order_relaxed);
+        msg->target_.store(&port, std::memory_order_relaxed);
+        msg->flags_.store(kMsgQueued | kMsgAsync | (before[i] & kMsgAbortable),
+                          std::memory_order_relaxed);
+    }
+    // Through a void * array, as receive_burst() does (the ring's inlined copy reads void *).
+    // The ring's release orders the stores above, as in send_msg().
+    void *burst[kMessagePortBurst];
+    for (unsigned i = 0; i < n; ++i) burst[i] = msgs[i];
+    unsigned sent = rte_ring_enqueue_burst(port.ring_, burst, n, nullptr);
+    for (unsigned i = sent; i < n; ++i) msgs[i]->flags_.store(before[i], std::memory_order_relaxed);
+    return static_cast<int>(sent);
 }
 
 int do_msg(MessagePort &port, PortMessage *msg, uint64_t timeout_ns, Doorbell *bell) noexcept {
@@ -381,7 +446,9 @@ int forward_msg(MessagePort &port, PortMessage *msg) noexcept {
     return -ENOBUFS;
 }
 
-int reply_msg(PortMessage *msg, int error) noexcept {
+int reply_msg(PortMessage *msg, int error) noexcept { return reply_msg(msg, error, nullptr); }
+
+int reply_msg(PortMessage *msg, int error, ReplyBatch *batch) noexcept {
     const uint32_t flags = msg->flags();
     if ((flags & (kMsgRetrieved | kMsgQueued | kMsgDone)) != kMsgRetrieved) return -EINVAL;
     if (flags & kMsgAbortSeen) {  // transition 8: the abort command has been seen
@@ -389,14 +456,14 @@ int reply_msg(PortMessage *msg, int error) noexcept {
             msg->error_ = error;
             msg->update(0, kMsgReplied);
         }
-        MessagePort::release(msg, flags);
+        MessagePort::release(msg, flags, batch);
         return 0;
     }
     if (flags & kMsgReplied) return -EALREADY;  // held, waiting for its abort command
     msg->error_ = error;
     const uint32_t before = msg->update(0, kMsgReplied);  // races abort_msg()'s CAS
     if (before & kMsgAborted) return 0;                   // transition 7: held
-    MessagePort::release(msg, before);                    // transition 6
+    MessagePort::release(msg, before, batch);             // transition 6
     return 0;
 }
 

@@ -57,6 +57,9 @@ struct SocketService::Impl {
     std::vector<RemoteSock> socks;
     std::vector<PortMessage *> posted;  ///< socks.size() rings of cfg.max_posted each.
     uint32_t socks_open = 0;
+    /** One past the highest handle ever opened: deliver() looks no further (a worker polls
+     *  millions of times a second, mostly with few of max_sockets in use). */
+    uint32_t socks_end = 0;
     std::unique_ptr<RegionSend[]> regions;
     uint32_t free_region = kNoRegion;
     std::atomic<uint32_t> regions_pending{0};

@@ -1,6 +1,8 @@
 // The v2 socket and message; see homa/v2/socket.h. Thin: the work is in dp::Socket.
 #include "homa/v2/socket.h"
 
+#include "homa/dataplane/msgport.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -100,6 +102,64 @@ int Socket::send_async(const SocketAddress &dst, std::span<const uint8_t> msg, u
     if (r_) return r_->send(e, msg, cookie, nullptr);  // no id: queued, not waited for
     uint64_t id = 0;
     return s_->send(e, msg, cookie, &id);
+}
+
+int Socket::send_burst(const SocketAddress &dst, std::span<const BurstRequest> reqs) {
+    if (!is_open()) return -EBADF;
+    if (reqs.empty()) return 0;
+    homa::Endpoint e;
+    if (!dst.to_engine(&e) || e.port == 0) return -EINVAL;
+    if (r_) return r_->send_burst(e, reqs);
+    for (size_t i = 0; i < reqs.size(); ++i) {
+        uint64_t id = 0;
+        int rc = s_->send(e, reqs[i].msg, reqs[i].cookie, &id);
+        if (rc < 0) return i > 0 ? static_cast<int>(i) : rc;
+    }
+    return static_cast<int>(reqs.size());
+}
+
+int Socket::reply_self_burst(std::span<Message> requests) {
+    if (!is_open()) return -EBADF;
+    size_t done = 0;
+    while (done < requests.size()) {
+        // Checked here what reply_self_async checks, so that the socket sees only its own.
+        dp::RecvMessage *burst[dp::kMessagePortBurst];
+        unsigned n = 0;
+        int err = 0;
+        while (n < dp::kMessagePortBurst && done + n < requests.size()) {
+            Message &m = requests[done + n];
+            if (!m.is_request() || !m.m_.valid() || m.sock_ != s_.get() || m.rsock_ != r_.get()) {
+                err = -EINVAL;
+                break;
+            }
+            burst[n++] = &m.m_;
+        }
+        unsigned taken = 0;
+        int rc = 0;  // why the first one not taken was not
+        if (r_) {
+            if (n > 0) {
+                int k = r_->post_replies_with(std::span(burst, n));
+                if (k < 0) {
+                    rc = k;
+                } else {
+                    taken = static_cast<unsigned>(k);
+                }
+            }
+        } else {
+            for (; taken < n; ++taken) {
+                if (int one = s_->reply_with(std::move(*burst[taken])); one < 0) {
+                    rc = one;
+                    break;
+                }
+            }
+        }
+        done += taken;
+        if (taken < n || err != 0) {  // stopped before the end
+            if (done > 0) return static_cast<int>(done);
+            return taken < n ? rc : err;
+        }
+    }
+    return static_cast<int>(done);
 }
 
 int Socket::try_recv(uint32_t flags, Message *out, uint64_t id) {

@@ -6,6 +6,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -127,6 +128,41 @@ TEST_F(LoadLoopCalls, RefusalsAreNegativeErrnos) {
     EXPECT_EQ(sock->send_async(server_at, "x", 1), -EBADF);
     EXPECT_EQ(sock->worker_sends_in_flight(), 0u);
     EXPECT_EQ(done.calls, 0u);  // done runs only for sends that were taken
+}
+
+// send_burst on a run-to-completion socket: each request is sent at once, in order, and the
+// call stops at the first that cannot be (the same contract as an application thread's).
+TEST_F(LoadLoopCalls, SendBurstSendsEachInOrderAndStopsAtTheFirstRefused) {
+    auto listen = server->listen(99);
+    auto sock = client->open();
+    ASSERT_TRUE(listen) << listen.message();
+    ASSERT_TRUE(sock) << sock.message();
+    const uint8_t one[] = {'x'}, two[] = {'y', 'y'};
+    BurstRequest reqs[3] = {{one, 1}, {two, 2}, {{}, 3}};
+    EXPECT_EQ(sock->send_burst(server_at, reqs), 2);
+    EXPECT_EQ(sock->send_burst(server_at, std::span(reqs + 2, 1)), -EINVAL);
+    EXPECT_EQ(sock->send_burst(server_at, {}), 0);
+    for (int answered = 0; answered < 2;) {
+        poll_both();
+        Message req;
+        if ((*listen)[0].try_recv(kRecvRequest, &req) == 0) {
+            ASSERT_EQ(req.reply_self(), 0);
+            ++answered;
+        }
+    }
+    std::vector<uint64_t> cookies;
+    for (int i = 0; i < 2; ++i) {
+        Message resp;
+        ASSERT_EQ(take(*sock, kRecvResponse, &resp, [&] { poll_both(); }), 0);
+        EXPECT_EQ(resp.length(), resp.cookie());  // cookie 1: 1 byte, cookie 2: 2 bytes
+        cookies.push_back(resp.cookie());
+    }
+    std::sort(cookies.begin(), cookies.end());
+    EXPECT_EQ(cookies, (std::vector<uint64_t>{1, 2}));
+    EXPECT_EQ(sock->close(), 0);
+    EXPECT_EQ(sock->send_burst(server_at, reqs), -EBADF);
+    Host *both[] = {&*client, &*server};
+    EXPECT_EQ(Host::drain_together(both), 0);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "homa/homa.h"
 #include "tests/dataplane/api_hosts.h"
@@ -78,6 +79,94 @@ TEST_F(PollLoopPair, OneLcorePollsBothHostsForApplicationThreadSockets) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     EXPECT_EQ(polls(*server), stopped);  // stopped for good
     EXPECT_EQ(server->run([](unsigned) { return false; }), 0);
+    EXPECT_EQ(Host::drain_together(both), 0);
+}
+
+// send_burst on application-thread sockets: requests go in order, every one is answered with
+// its own bytes and cookie, and the call stops at the first request it cannot take.
+TEST_F(PollLoopPair, SendBurstHandsRequestsOverInOrderAndStopsAtTheFirstRefused) {
+    Host *both[] = {&*client, &*server};
+    auto loop = PollLoop::launch(both);
+    ASSERT_TRUE(loop) << loop.message();
+    auto srv = server->open_app(99, 0);
+    auto sock = client->open_app(0, 0);
+    ASSERT_TRUE(srv) << srv.message();
+    ASSERT_TRUE(sock) << sock.message();
+
+    constexpr unsigned kN = 40;  // more than one command-port burst (32)
+    std::vector<std::vector<uint8_t>> bodies(kN);
+    std::vector<BurstRequest> reqs(kN);
+    for (unsigned i = 0; i < kN; ++i) {
+        bodies[i].assign(10 + i, static_cast<uint8_t>('a' + i % 26));
+        reqs[i] = {bodies[i], 1000 + i};
+    }
+    ASSERT_EQ(sock->send_burst(server_at, reqs), int(kN));
+    for (auto &b : bodies) b.assign(b.size(), 0);  // copied: reusable at once
+    // The server answers what it has in bursts too (reply_self_burst).
+    std::vector<Message> reqs_in(kN);
+    unsigned taken = 0, answered = 0;
+    std::vector<bool> seen(kN);
+    for (unsigned got = 0; got < kN;) {
+        while (taken < kN && srv->try_recv(kRecvRequest, &reqs_in[taken]) == 0) ++taken;
+        if (answered < taken) {
+            const unsigned n = taken - answered;
+            ASSERT_EQ(srv->reply_self_burst(std::span(reqs_in).subspan(answered, n)), int(n));
+            for (unsigned i = answered; i < taken; ++i) EXPECT_FALSE(reqs_in[i].raw().valid());
+            answered = taken;
+        }
+        Message resp;
+        int rc = sock->try_recv(kRecvResponse, &resp);
+        if (rc == -EAGAIN) continue;
+        ASSERT_EQ(rc, 0);
+        ASSERT_EQ(resp.error(), 0);
+        const unsigned i = static_cast<unsigned>(resp.cookie() - 1000);
+        ASSERT_LT(i, kN);
+        EXPECT_FALSE(seen[i]);
+        seen[i] = true;
+        EXPECT_EQ(resp.text(), std::string(10 + i, static_cast<char>('a' + i % 26)));
+        ++got;
+    }
+    EXPECT_EQ(srv->async_reply_errors().count, 0u);
+
+    // Stops at the first that cannot go: an empty message in the middle.
+    const uint8_t byte[] = {1};
+    BurstRequest mixed[3] = {{byte, 1}, {{}, 2}, {byte, 3}};
+    EXPECT_EQ(sock->send_burst(server_at, mixed), 1);
+    EXPECT_EQ(sock->send_burst(server_at, std::span(mixed + 1, 2)), -EINVAL);  // says why
+    std::vector<uint8_t> huge(kMaxMessageLength + 1);
+    BurstRequest too_big[1] = {{huge, 4}};
+    EXPECT_EQ(sock->send_burst(server_at, too_big), -EMSGSIZE);
+    EXPECT_EQ(sock->send_burst(*SocketAddress::parse("10.0.0.1:0"), mixed), -EINVAL);
+    EXPECT_EQ(sock->send_burst(server_at, {}), 0);
+    Message req, resp;
+    ASSERT_EQ(take(*srv, kRecvRequest, &req, [] {}), 0);  // cookie 1's
+    ASSERT_EQ(req.reply_self_async(), 0);
+    ASSERT_EQ(take(*sock, kRecvResponse, &resp, [] {}), 0);
+    EXPECT_EQ(resp.cookie(), 1u);
+    EXPECT_EQ(srv->try_recv(kRecvRequest, &req), -EAGAIN);  // nothing else was sent
+
+    // reply_self_burst takes only requests of its own socket, and stops at the first other.
+    ASSERT_EQ(sock->send_async(server_at, "abc", 5), 0);
+    ASSERT_EQ(take(*srv, kRecvRequest, &req, [] {}), 0);
+    Message pair[2];
+    pair[0] = std::move(req);
+    pair[1] = std::move(resp);  // a response: not a request to answer
+    EXPECT_EQ(srv->reply_self_burst(std::span(pair + 1, 1)), -EINVAL);
+    EXPECT_TRUE(pair[1].raw().valid());  // left as it was
+    EXPECT_EQ(sock->reply_self_burst(std::span(pair, 1)), -EINVAL);  // another socket's
+    EXPECT_TRUE(pair[0].raw().valid());
+    EXPECT_EQ(srv->reply_self_burst(pair), 1);
+    EXPECT_FALSE(pair[0].raw().valid());
+    EXPECT_EQ(srv->reply_self_burst({}), 0);
+    ASSERT_EQ(take(*sock, kRecvResponse, &resp, [] {}), 0);
+    EXPECT_EQ(resp.text(), "abc");
+
+    EXPECT_EQ(srv->close(), 0);
+    EXPECT_EQ(sock->close(), 0);
+    EXPECT_EQ(sock->send_burst(server_at, mixed), -EBADF);
+    EXPECT_EQ(srv->reply_self_burst(pair), -EBADF);
+    loop->stop();
+    loop->wait();
     EXPECT_EQ(Host::drain_together(both), 0);
 }
 

@@ -311,6 +311,158 @@ TEST_F(MsgPortTest, ReplyMsg_FullReplyRingSpillsToOverflowInOrder) {
     for (int i = 0; i < 6; ++i) EXPECT_EQ(back[i], &msgs[i]);
 }
 
+// ---- bursts: send_msg_burst, ReplyBatch ----
+
+TEST_F(MsgPortTest, SendMsgBurst_SendsInOrderAndLeavesWhatDidNotFitUntouched) {
+    MessagePort *target = make(5);
+    MessagePort *replies = make(16);
+    PortMessage msgs[8];
+    PortMessage *ptrs[8];
+    for (uint32_t i = 0; i < 8; ++i) {
+        msgs[i].init(1, replies, i == 7 ? kAbortable : false);
+        msgs[i].body<Seq>().value = i;
+        ptrs[i] = &msgs[i];
+    }
+    ASSERT_EQ(send_msg(*target, &msgs[0]), 0);   // one slot of 5 taken already
+    EXPECT_EQ(send_msg_burst(*target, ptrs + 1, 7), 4);  // the first 4 fit
+    for (int i = 1; i <= 4; ++i) EXPECT_EQ(msgs[i].flags(), kMsgQueued | kMsgAsync);
+    for (int i = 5; i < 8; ++i) {
+        EXPECT_EQ(msgs[i].flags(), kMsgDone | (i == 7 ? kMsgAbortable : 0));  // still ours
+    }
+    EXPECT_EQ(send_msg_burst(*target, ptrs + 5, 3), 0);  // full: nothing, nothing changed
+    EXPECT_EQ(msgs[5].flags(), kMsgDone);
+    auto got = drain(target);
+    ASSERT_EQ(got.size(), 5u);
+    for (uint32_t i = 0; i < 5; ++i) {
+        EXPECT_EQ(got[i], &msgs[i]);
+        EXPECT_EQ(got[i]->delivery(), Delivery::kCommand);
+        ASSERT_EQ(reply_msg(got[i], static_cast<int>(i)), 0);
+    }
+    EXPECT_EQ(send_msg_burst(*target, ptrs + 5, 3), 3);
+    got = drain(target);
+    ASSERT_EQ(got.size(), 3u);
+    for (uint32_t i = 0; i < 3; ++i) EXPECT_EQ(got[i]->body<Seq>().value, 5 + i);
+    EXPECT_EQ(drain(replies).size(), 5u);
+    EXPECT_EQ(target->stats().commands, 8u);
+}
+
+TEST_F(MsgPortTest, SendMsgBurst_RefusesAllIfOneCannotBeSent) {
+    MessagePort *target = make(8);
+    MessagePort *replies = make(8);
+    PortMessage msgs[3];
+    PortMessage *ptrs[3] = {&msgs[0], &msgs[1], &msgs[2]};
+    for (auto &m : msgs) m.init(1, replies);
+    ASSERT_EQ(send_msg(*target, &msgs[1]), 0);  // in flight
+    EXPECT_EQ(send_msg_burst(*target, ptrs, 3), -EBUSY);
+    EXPECT_EQ(msgs[0].flags(), kMsgDone);
+    EXPECT_EQ(target->count(), 1u);
+    PortMessage orphan;
+    orphan.init(1, nullptr);
+    PortMessage *bad[2] = {&msgs[0], &orphan};
+    EXPECT_EQ(send_msg_burst(*target, bad, 2), -EINVAL);  // no reply port
+    EXPECT_EQ(msgs[0].flags(), kMsgDone);
+    std::vector<PortMessage> many(kMessagePortBurst + 1);
+    std::vector<PortMessage *> many_ptrs;
+    for (auto &m : many) {
+        m.init(1, replies);
+        many_ptrs.push_back(&m);
+    }
+    EXPECT_EQ(send_msg_burst(*target, many_ptrs.data(), kMessagePortBurst + 1), -EINVAL);
+    EXPECT_EQ(target->count(), 1u);
+    EXPECT_EQ(send_msg_burst(*target, ptrs, 0), 0);
+}
+
+TEST_F(MsgPortTest, ReplyBatch_HoldsRepliesUntilFlushThenKeepsOrderPerPort) {
+    MessagePort *target = make(32, MessagePortMode::kMultiProducer);  // and lcore 1's do_msg
+    MessagePort *ra = make(16);
+    MessagePort *rb = make(16);
+    PortMessage msgs[10];
+    for (uint32_t i = 0; i < 10; ++i) {
+        msgs[i].init(1, i % 3 == 0 ? rb : ra);  // interleaved reply ports
+        msgs[i].body<Seq>().value = i;
+        ASSERT_EQ(send_msg(*target, &msgs[i]), 0);
+    }
+    // A do_msg() caller on lcore 1 spins on its message: its reply is never delayed.
+    static PortMessage sync;
+    static MessagePort *sync_target;
+    sync.init(2, nullptr);
+    sync_target = target;
+    const unsigned other = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
+    ASSERT_EQ(rte_eal_remote_launch(
+                  [](void *) { return do_msg(*sync_target, &sync, 10 * kSecond); }, nullptr,
+                  other),
+              0);
+    std::vector<PortMessage *> got;
+    while (got.size() < 11) {
+        for (PortMessage *m : drain(target)) got.push_back(m);
+    }
+    {
+        ReplyBatch batch;
+        for (PortMessage *m : got) {
+            ASSERT_EQ(reply_msg(m, m == &sync ? 7 : -static_cast<int>(m->body<Seq>().value),
+                                &batch),
+                      0);
+        }
+        EXPECT_EQ(reply_msg(&msgs[0], 0, &batch), -EALREADY);  // replied (and waiting) once
+        EXPECT_EQ(batch.size(), 10u);
+        EXPECT_TRUE(drain(ra).empty());  // not visible before the flush
+        EXPECT_TRUE(drain(rb).empty());
+        EXPECT_EQ(rte_eal_wait_lcore(other), 7);
+        batch.flush();
+        EXPECT_EQ(batch.size(), 0u);
+    }
+    auto a = drain(ra), b = drain(rb);
+    ASSERT_EQ(a.size(), 6u);
+    ASSERT_EQ(b.size(), 4u);
+    std::vector<uint32_t> seq_a, seq_b;
+    for (PortMessage *m : a) {
+        EXPECT_EQ(m->delivery(), Delivery::kReply);
+        EXPECT_EQ(m->error(), -static_cast<int>(m->body<Seq>().value));
+        seq_a.push_back(m->body<Seq>().value);
+    }
+    for (PortMessage *m : b) seq_b.push_back(m->body<Seq>().value);
+    EXPECT_EQ(seq_a, (std::vector<uint32_t>{1, 2, 4, 5, 7, 8}));
+    EXPECT_EQ(seq_b, (std::vector<uint32_t>{0, 3, 6, 9}));
+    EXPECT_EQ(ra->stats().replies, 6u);
+}
+
+TEST_F(MsgPortTest, ReplyBatch_FlushesWhenFullOrDestroyedAndSpillsAFullRing) {
+    MessagePort *target = make(256);
+    MessagePort *replies = make(ReplyBatch::kCapacity + 8);
+    MessagePort *small = make(2);
+    std::vector<PortMessage> msgs(ReplyBatch::kCapacity + 1);
+    for (auto &m : msgs) {
+        m.init(1, replies);
+        ASSERT_EQ(send_msg(*target, &m), 0);
+    }
+    PortMessage spill[5];
+    for (auto &m : spill) {
+        m.init(1, small);
+        ASSERT_EQ(send_msg(*target, &m), 0);
+    }
+    std::vector<PortMessage *> got;
+    while (got.size() < msgs.size() + 5) {
+        auto more = drain(target);
+        ASSERT_FALSE(more.empty());
+        got.insert(got.end(), more.begin(), more.end());
+    }
+    {
+        ReplyBatch batch;
+        for (size_t i = 0; i < msgs.size(); ++i) ASSERT_EQ(reply_msg(got[i], 0, &batch), 0);
+        // The reply past kCapacity flushed the first kCapacity.
+        EXPECT_EQ(batch.size(), 1u);
+        EXPECT_EQ(replies->count(), ReplyBatch::kCapacity);
+        for (size_t i = msgs.size(); i < got.size(); ++i) {
+            ASSERT_EQ(reply_msg(got[i], 0, &batch), 0);
+        }
+    }  // destroyed: flushed
+    EXPECT_EQ(replies->count(), ReplyBatch::kCapacity + 1);
+    EXPECT_EQ(small->stats().reply_overflows, 3u);  // a ring of 2: the rest spill, in order
+    auto back = drain(small);
+    ASSERT_EQ(back.size(), 5u);
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(back[i], &spill[i]);
+}
+
 // ---- abort, one case per ordering of events ----
 
 struct AbortCase : MsgPortTest {

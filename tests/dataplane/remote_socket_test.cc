@@ -11,7 +11,9 @@
 #include <rte_lcore.h>
 #include <rte_pause.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -332,6 +334,68 @@ TEST_F(RemoteSocketTest, PostReplyWith_EchoesWithoutWaitingAndCountsRefusals) {
     ASSERT_TRUE(quiescent());
 }
 
+// post_replies_with: one burst echoes several requests; with the command port full nothing
+// leaves and every message stays the caller's, valid, to post again.
+TEST_F(RemoteSocketTest, PostRepliesWith_EchoesABurstAndLeavesAllWithTheCallerWhenFull) {
+    TearDown();
+    build(16);  // command ports of 16
+    std::unique_ptr<dp::RemoteSocket> server, client;
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, app_config(), &server), 0);
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, app_config(), &client), 0);
+    constexpr uint32_t kN = 3;
+    dp::RecvMessage reqs[kN];
+    dp::RecvMessage *ptrs[kN] = {&reqs[0], &reqs[1], &reqs[2]};
+    for (uint32_t i = 0; i < kN; ++i) {
+        ASSERT_EQ(client->send({kIpA, kPort}, make(i, 200 + i), i, nullptr), 0);
+        ASSERT_EQ(server->recv_wait(kRecvRequest, 0, &reqs[i], 10 * kSecond), 0);
+    }
+    while (svc_a_->port().count() != 0) rte_pause();
+    poller_.hold();
+    std::vector<uint8_t> filler = make(1, 10);
+    int fillers = 0;
+    while (server->send({kIpA, kRtcPort}, filler, 1000 + fillers, nullptr) == 0) ++fillers;
+    EXPECT_GT(fillers, 0);
+    EXPECT_EQ(server->post_replies_with(ptrs), -ENOBUFS);
+    for (auto &r : reqs) EXPECT_TRUE(r.valid());  // none left: all still ours
+    poller_.resume();
+    int rc;
+    while ((rc = server->post_replies_with(ptrs)) == -ENOBUFS) {
+        dp::RecvMessage none;
+        (void)server->recv(kRecvRequest | dp::kRecvNonblocking, 0, &none);  // drains
+    }
+    // Room for some but maybe not all: what was not taken is posted again.
+    unsigned posted = 0;
+    while (rc > 0 && (posted += static_cast<unsigned>(rc)) < kN) {
+        while ((rc = server->post_replies_with(std::span(ptrs + posted, kN - posted))) ==
+               -ENOBUFS) {
+        }
+    }
+    ASSERT_EQ(posted, kN);
+    for (auto &r : reqs) EXPECT_FALSE(r.valid());  // the worker's now
+    std::vector<bool> seen(kN);
+    for (uint32_t got = 0; got < kN; ++got) {
+        dp::RecvMessage m;
+        ASSERT_EQ(client->recv_wait(kRecvResponse, 0, &m, 10 * kSecond), 0);
+        ASSERT_LT(m.cookie(), kN);
+        seen[m.cookie()] = true;
+        EXPECT_TRUE(matches(m, m.cookie(), 200 + static_cast<uint32_t>(m.cookie())));
+    }
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), true), int(kN));
+    dp::RecvMessage empty;
+    dp::RecvMessage *bad[1] = {&empty};
+    EXPECT_EQ(server->post_replies_with(bad), -EINVAL);
+    for (int i = 0; i < fillers; ++i) {  // the fillers' responses, from the poller's server
+        dp::RecvMessage m;
+        ASSERT_EQ(server->recv_wait(kRecvResponse, 0, &m, 10 * kSecond), 0);
+    }
+    EXPECT_EQ(server->stats().async_reply_errors, 0u);
+    EXPECT_EQ(client->close(), 0);
+    EXPECT_EQ(server->close(), 0);
+    EXPECT_EQ(server->post_replies_with(bad), -EBADF);
+    EXPECT_EQ(server->slots_in_use(), 0u);
+    ASSERT_TRUE(quiescent());
+}
+
 TEST_F(RemoteSocketTest, Abort_FromAppThreadCompletesWithTheError) {
     std::unique_ptr<dp::RemoteSocket> server, client;
     ASSERT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, app_config(), &server), 0);
@@ -437,6 +501,110 @@ TEST_F(RemoteSocketTest, NonEalThread_RegisteredThreadExchangesRpcs) {
     ASSERT_TRUE(quiescent());
 }
 
+// send_burst: copies, queues in order with one enqueue per 32, stops at the first request it
+// cannot take (a full command port: nothing of that one sent, its bpages back in the pool),
+// and every response comes back verified.
+TEST_F(RemoteSocketTest, SendBurst_QueuesInOrderAndStopsAtTheFirstItCannotTake) {
+    TearDown();
+    build(16);  // command ports of 16
+    std::unique_ptr<dp::RemoteSocket> client;
+    dp::RemoteSocketConfig rc = app_config();
+    rc.recv_credits = 4;
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, rc, &client), 0);
+    while (svc_b_->port().count() != 0) rte_pause();  // the posted receives were taken
+    const uint64_t commands = client->stats().commands;
+    poller_.hold();
+    std::vector<std::vector<uint8_t>> bodies;
+    std::vector<dp::RemoteSocket::BurstRequest> reqs;
+    for (uint32_t i = 0; i < 20; ++i) bodies.push_back(make(i, 100 + 10 * i));
+    for (uint32_t i = 0; i < 20; ++i) reqs.push_back({bodies[i], i});
+    EXPECT_EQ(client->send_burst({kIpA, kRtcPort}, reqs), 16);  // the port's capacity
+    EXPECT_EQ(client->stats().commands, commands + 16);
+    EXPECT_EQ(client->stats().backpressure, 1u);
+    EXPECT_EQ(client->send_burst({kIpA, kRtcPort}, std::span(reqs).subspan(16)), -ENOBUFS);
+    EXPECT_EQ(client->stats().backpressure, 2u);
+    EXPECT_EQ(svc_b_->port().count(), 16u);
+    poller_.resume();
+    std::vector<bool> seen(20);
+    auto collect = [&](unsigned n) {
+        for (unsigned got = 0; got < n; ++got) {
+            dp::RecvMessage m;
+            ASSERT_EQ(client->recv_wait(kRecvResponse, 0, &m, 10 * kSecond), 0);
+            const uint64_t i = m.cookie();
+            ASSERT_LT(i, 20u);
+            EXPECT_FALSE(seen[i]);
+            seen[i] = true;
+            EXPECT_TRUE(matches(m, i, 100 + 10 * static_cast<uint32_t>(i)));
+        }
+    };
+    collect(16);
+    for (uint32_t i = 16; i < 20; ++i) EXPECT_FALSE(seen[i]);  // refused: never sent
+    EXPECT_EQ(client->send_burst({kIpA, kRtcPort}, std::span(reqs).subspan(16)), 4);
+    collect(4);
+
+    // Errors: the call stops before the first bad request and says why when it is first.
+    const std::vector<uint8_t> byte(1, 7), huge(1'000'001);
+    std::vector<dp::RemoteSocket::BurstRequest> bad = {{byte, 1}, {{}, 2}, {huge, 3}};
+    EXPECT_EQ(client->send_burst({kIpA, kRtcPort}, bad), 1);
+    EXPECT_EQ(client->send_burst({kIpA, kRtcPort}, std::span(bad).subspan(1)), -EINVAL);
+    EXPECT_EQ(client->send_burst({kIpA, kRtcPort}, std::span(bad).subspan(2)), -EMSGSIZE);
+    EXPECT_EQ(client->send_burst({kIpA, 0}, bad), -EINVAL);
+    EXPECT_EQ(client->send_burst({kIpA, kRtcPort}, {}), 0);
+    dp::RecvMessage m;
+    ASSERT_EQ(client->recv_wait(kRecvResponse, 0, &m, 10 * kSecond), 0);
+    EXPECT_EQ(m.cookie(), 1u);
+    m.release();
+    EXPECT_EQ(client->close(), 0);
+    EXPECT_EQ(client->send_burst({kIpA, kRtcPort}, bad), -EBADF);
+    EXPECT_EQ(client->slots_in_use(), 0u);
+    ASSERT_TRUE(quiescent());  // the refused requests' copies went back to the pool
+}
+
+// Receives taken are re-posted a few at a time (recv_credits / 4 of them in one burst, by a
+// call that finds nothing to take), not one command per message; never fewer than half stay
+// posted.
+TEST_F(RemoteSocketTest, RecvCredits_TakenReceivesAreRepostedInBatches) {
+    std::unique_ptr<dp::RemoteSocket> client;
+    dp::RemoteSocketConfig rc = app_config();
+    rc.recv_credits = 16;  // re-posted 4 at a time
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, rc, &client), 0);
+    const uint64_t opened = client->stats().commands;
+    EXPECT_EQ(opened, 1u + 16u);  // open, then every receive posted
+    uint64_t last_reposted = 0;
+    for (uint64_t i = 1; i <= 40; ++i) {
+        ASSERT_EQ(client->send({kIpA, kRtcPort}, make(i, 50), i, nullptr), 0);
+        dp::RecvMessage m;
+        ASSERT_EQ(client->recv_wait(kRecvResponse, 0, &m, 10 * kSecond), 0) << i;
+        EXPECT_TRUE(matches(m, i, 50));
+        // i sends, and receives re-posted 4 at a time (by a call that found nothing), never
+        // one per message; at least 8 of 16 stay posted.
+        const uint64_t reposted = client->stats().commands - opened - i;
+        EXPECT_TRUE(reposted == last_reposted || reposted >= last_reposted + 4) << i;
+        EXPECT_LE(i - reposted, 8u) << i;
+        last_reposted = reposted;
+    }
+    // A caller that always finds something (12 answers already here) still re-posts once
+    // half the credits are gone, without a call that finds nothing.
+    EXPECT_EQ(client->close(), 0);
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, rc, &client), 0);  // 16 posted again
+    const uint64_t before = client->stats().commands;
+    for (uint64_t i = 0; i < 12; ++i) {
+        ASSERT_EQ(client->send({kIpA, kRtcPort}, make(i, 50), 100 + i, nullptr), 0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the answers come home
+    for (int got = 0; got < 12;) {
+        dp::RecvMessage m;
+        int r = client->recv(kRecvResponse | dp::kRecvNonblocking, 0, &m);
+        if (r == -EAGAIN) continue;
+        ASSERT_EQ(r, 0);
+        ++got;
+    }
+    EXPECT_GT(client->stats().commands, before + 12);
+    EXPECT_EQ(client->close(), 0);
+    EXPECT_EQ(client->slots_in_use(), 0u);
+    ASSERT_TRUE(quiescent());
+}
+
 TEST_F(RemoteSocketTest, Errors) {
     std::unique_ptr<dp::RemoteSocket> a, b;
     dp::RemoteSocketConfig rc = app_config();
@@ -463,6 +631,7 @@ TEST_F(RemoteSocketTest, Errors) {
 int main(int argc, char **argv) {
     ::testing::InitGoogleTest(&argc, argv);
     ::testing::AddGlobalTestEnvironment(
-        new homa::test::EalEnvironment("remote_socket", 1024, {"--lcores=0@0,1@1"}));
+        // Ten tests build ring pairs of 64 MB pools, four of them twice: 1 GB fragments.
+        new homa::test::EalEnvironment("remote_socket", 2048, {"--lcores=0@0,1@1"}));
     return RUN_ALL_TESTS();
 }

@@ -7,9 +7,11 @@
  *
  * Operations, with DragonFly's names in brackets:
  *   send_msg    [lwkt_sendmsg]    asynchronous; the reply arrives on the message's reply port.
+ *   send_msg_burst                several send_msg() with one ring enqueue.
  *   do_msg      [lwkt_domsg]      send and wait for the reply, with a timeout.
  *   forward_msg [lwkt_forwardmsg] pass a received message to another port; reply port unchanged.
- *   reply_msg   [lwkt_replymsg]   return it to its reply port (or wake the do_msg() caller).
+ *   reply_msg   [lwkt_replymsg]   return it to its reply port (or wake the do_msg() caller);
+ *                                 with a ReplyBatch, async replies go home in bulk at flush().
  *   wait_msg / wait_port          wait for one particular reply / for any message.
  *   abort_msg   [lwkt_abortmsg]   the sender asks the target to give up; the abort chases the
  *                                 message through forwards to wherever it is.
@@ -60,6 +62,8 @@ enum class MessagePortMode : uint8_t {
 
 /** Most messages one receive_burst() call should ask for (the burst size of idea 6). */
 inline constexpr unsigned kMessagePortBurst = 32;
+
+class ReplyBatch;
 
 class MessagePort {
   public:
@@ -117,11 +121,13 @@ class MessagePort {
     Stats stats() const noexcept;
 
   private:
+    friend class ReplyBatch;
     friend int send_msg(MessagePort &port, PortMessage *msg) noexcept;
+    friend int send_msg_burst(MessagePort &port, PortMessage *const *msgs, unsigned n) noexcept;
     friend int do_msg(MessagePort &port, PortMessage *msg, uint64_t timeout_ns,
                       Doorbell *bell) noexcept;
     friend int forward_msg(MessagePort &port, PortMessage *msg) noexcept;
-    friend int reply_msg(PortMessage *msg, int error) noexcept;
+    friend int reply_msg(PortMessage *msg, int error, ReplyBatch *batch) noexcept;
     friend int abort_msg(PortMessage *msg) noexcept;
     friend int wait_msg(PortMessage *msg, uint64_t timeout_ns) noexcept;
 
@@ -129,7 +135,8 @@ class MessagePort {
     void push_abort(PortMessage *msg) noexcept;
     void push_overflow(PortMessage *msg) noexcept;
     void release_reply(PortMessage *msg) noexcept;
-    static void release(PortMessage *msg, uint32_t flags) noexcept;
+    void release_replies(void **msgs, unsigned n) noexcept;
+    static void release(PortMessage *msg, uint32_t flags, ReplyBatch *batch) noexcept;
     unsigned deliver_aborts(PortMessage **msgs, unsigned n) noexcept;
     void backlog_append(PortMessage *msg) noexcept;
     void take_overflow() noexcept;
@@ -162,6 +169,18 @@ class MessagePort {
 int send_msg(MessagePort &port, PortMessage *msg) noexcept;
 
 /**
+ * send_msg() of `n` messages to one port with a single ring enqueue: the producer pays the
+ * ring's shared head and tail (cache lines the owner reads too) once per burst instead of once
+ * per message. Every message must be sendable as for send_msg() (owned: kMsgDone; a reply
+ * port). They enter the ring in order; those the ring has no room for stay the caller's,
+ * unchanged (backpressure, as send_msg()'s -ENOBUFS). Any thread allowed to produce to `port`.
+ * Returns how many were sent, always the first ones (0: the ring is full; n: all), or -EBUSY
+ * (one is in flight) / -EINVAL (one has no reply port, or n > kMessagePortBurst): then
+ * nothing was sent.
+ */
+int send_msg_burst(MessagePort &port, PortMessage *const *msgs, unsigned n) noexcept;
+
+/**
  * Sends an owned message synchronously and waits up to `timeout_ns` for the reply (the reply
  * does not go through a port: the target's reply_msg() marks it done). If `bell` is given it
  * is rung after the message is queued (the port's owner may sleep on it; doorbell.h). Any
@@ -189,6 +208,42 @@ int forward_msg(MessagePort &port, PortMessage *msg) noexcept;
  * and no abort command to answer), or -EINVAL (not held by a target).
  */
 int reply_msg(PortMessage *msg, int error) noexcept;
+
+/**
+ * Replies of one port owner collected for bulk delivery: reply_msg(msg, error, &batch) does
+ * everything reply_msg(msg, error) does, except that an async reply is put on its reply port
+ * by the next flush(), together with the batch's other replies to that port (one ring
+ * enqueue per reply port instead of one per reply: a worker answering a burst of commands,
+ * and the application taking the answers, touch the rings' shared lines once per burst). Until
+ * then the sender cannot see the reply. Sync replies (do_msg) are not delayed: their caller
+ * spins on the message itself. flush() also runs when the batch is full and when it is
+ * destroyed; per reply port, replies arrive in the order they were given.
+ * Threading: one thread, the owner of the port the commands were received on; a batch lives
+ * on that thread's stack or in its state. Nothing allocates.
+ */
+class ReplyBatch {
+  public:
+    static constexpr unsigned kCapacity = 2 * kMessagePortBurst;
+    ReplyBatch() = default;
+    ReplyBatch(const ReplyBatch &) = delete;
+    ReplyBatch &operator=(const ReplyBatch &) = delete;
+    ~ReplyBatch() { flush(); }
+    /** Puts every collected reply on its reply port. */
+    void flush() noexcept;
+    /** Replies collected and not yet flushed. */
+    unsigned size() const noexcept { return n_; }
+
+  private:
+    friend class MessagePort;
+    void add(PortMessage *msg) noexcept;
+    PortMessage *msgs_[kCapacity];
+    unsigned n_ = 0;
+};
+
+/** reply_msg() whose async reply waits in `batch` (nullptr: reply_msg(msg, error)). Same
+ *  contract and returns; caller: the owner of the port the message was received on, which
+ *  also owns `batch`. */
+int reply_msg(PortMessage *msg, int error, ReplyBatch *batch) noexcept;
 
 /**
  * Asks the target of an abortable message in flight to abort it: the target will see the

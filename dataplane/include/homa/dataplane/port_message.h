@@ -28,6 +28,7 @@ namespace homa::dp {
 
 class MessagePort;
 class Doorbell;
+class ReplyBatch;
 
 /// @name PortMessage flags (their legal order is the table at the top of msgport.cc).
 /// @{
@@ -116,11 +117,13 @@ class alignas(64) PortMessage {
   private:
     friend class MessagePort;
     friend class PortMessagePool;
+    friend class ReplyBatch;
     friend int send_msg(MessagePort &port, PortMessage *msg) noexcept;
+    friend int send_msg_burst(MessagePort &port, PortMessage *const *msgs, unsigned n) noexcept;
     friend int do_msg(MessagePort &port, PortMessage *msg, uint64_t timeout_ns,
                       Doorbell *bell) noexcept;
     friend int forward_msg(MessagePort &port, PortMessage *msg) noexcept;
-    friend int reply_msg(PortMessage *msg, int error) noexcept;
+    friend int reply_msg(PortMessage *msg, int error, ReplyBatch *batch) noexcept;
     friend int abort_msg(PortMessage *msg) noexcept;
     friend int wait_msg(PortMessage *msg, uint64_t timeout_ns) noexcept;
 

@@ -56,7 +56,9 @@ using homa::kRecvNonblocking;
 
 struct RemoteSocketConfig {
     unsigned pool_cache = 1;     ///< This thread's cache in the worker's pool.
-    unsigned recv_credits = 16;  ///< Receives kept posted at the worker (<= max_posted).
+    /// Receives kept posted at the worker (<= max_posted). Taken ones are re-posted a few at a
+    /// time (recv_credits / 4, 1..8, in one enqueue) while others are still posted.
+    unsigned recv_credits = 16;
     unsigned max_async = 64;     ///< send() without id and reply commands in flight.
     uint64_t op_timeout_ns = 1'000'000'000;  ///< How long a command waits for the worker.
 };
@@ -89,6 +91,25 @@ class RemoteSocket {
      */
     [[nodiscard]] int send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie,
                            uint64_t *id);
+    /** One request of send_burst(): its bytes (copied) and its completion cookie. */
+    struct BurstRequest {
+        std::span<const uint8_t> msg;
+        uint64_t cookie = 0;
+    };
+    /**
+     * send() without id of several requests to `dst`: each is copied into pool bpages on this
+     * thread, and up to kMessagePortBurst of them go to the worker with one enqueue on its
+     * command port (one hand-off of the ring's shared lines per burst, not per request).
+     * Requests are queued in order and the call stops at the first one that cannot be:
+     * returns how many were queued (reqs.size(): all), or, if not even the first was, its
+     * error: -EINVAL (empty, dst port 0), -EMSGSIZE, -ENOBUFS (command port, pool or slots
+     * full: nothing of it sent, retry later), -EBADF (closed). A call that returns k <
+     * reqs.size() left request k and later untouched; calling again from k says why.
+     * Responses, and failures the worker reports later, arrive through recv() exactly as for
+     * send() without id (an error response with id() 0 and the cookie). Empty reqs: 0.
+     * Allocates nothing. Owner thread.
+     */
+    [[nodiscard]] int send_burst(Endpoint dst, std::span<const BurstRequest> reqs);
     /**
      * Sends a request whose body is [data, data + length) where it lies (a FilePager's memory,
      * an mmap'd file: anything readable), without copying it here: the worker starts the RPC
@@ -129,6 +150,18 @@ class RemoteSocket {
      *  in stats().async_reply_errors with the last errno in stats().last_async_reply_error. */
     [[nodiscard]] int post_reply_with(RecvMessage &&msg, Endpoint dst = {},
                                       uint64_t request_id = 0);
+    /**
+     * post_reply_with() of several received requests (given by pointer), each answered with its own bytes to
+     * its own client, up to kMessagePortBurst per enqueue on the command port (one hand-off
+     * of the ring's shared lines per burst instead of one per reply). Taken in order up to
+     * the first that cannot be: returns how many were posted (msgs.size(): all; those are
+     * consumed, their bpages the worker's), or, when not even the first was, its error:
+     * -EBADF, -EINVAL (an empty message or one of another pool: that one is released, as
+     * post_reply_with does), -ENOBUFS (no slot or the command port is full: it and the later
+     * ones are left with the caller, still valid, to retry). What the worker refuses later is
+     * counted as for post_reply_with(). Allocates nothing. Owner thread.
+     */
+    [[nodiscard]] int post_replies_with(std::span<RecvMessage *const> msgs);
     /** Aborts client RPC `id` (0 = all) with `error` (0: silently); see Engine::abort.
      *  Returns 0, -ENOENT, -EINVAL, -EBADF, -ENOBUFS, -ETIMEDOUT. */
     [[nodiscard]] int abort(uint64_t id, int error);
@@ -166,6 +199,7 @@ class RemoteSocket {
      *  counted as backpressure) or copy_in's error. */
     Slot *slot_with_copy(std::span<const uint8_t> msg, int *rc);
     int command(Slot *slot, uint16_t op, bool wait);
+    unsigned command_burst(Slot *const *slots, unsigned n, uint16_t op) noexcept;
     void handle_reply(Slot *slot) noexcept;
     int reply_slot(RecvMessage &msg, Endpoint dst, uint64_t request_id, Slot **out);
     unsigned drain() noexcept;
@@ -183,6 +217,7 @@ class RemoteSocket {
     Slot *free_ = nullptr;
     unsigned free_count_ = 0;
     unsigned posted_ = 0;
+    unsigned repost_batch_ = 1;  ///< Receives missing before post_receives() re-posts.
     unsigned *ready_ = nullptr;  ///< Slot indices holding received messages, oldest first.
     unsigned num_ready_ = 0;
     uint32_t handle_ = 0;

@@ -52,6 +52,9 @@ using dp::SendDone;
 
 class Socket;
 
+/// One request of Socket::send_burst(): `msg` (copied) and its completion `cookie`.
+using BurstRequest = dp::RemoteSocket::BurstRequest;
+
 /** A received request or response. Move-only. */
 class Message {
   public:
@@ -147,6 +150,34 @@ class Socket {
         return send_async(dst, std::span(reinterpret_cast<const uint8_t *>(msg.data()), msg.size()),
                           cookie);
     }
+    /**
+     * send_async() of several requests to `dst` in one call. An application thread's socket
+     * copies each into the pool here and hands them to the worker lcore with one command-port
+     * enqueue per 32 (instead of one per request: the ring's shared cache lines cross between
+     * the cores once per burst); a run-to-completion socket sends them one after the other,
+     * as send_async() does. Requests are taken in order, up to the first that cannot be.
+     * Returns how many were taken (reqs.size(): all), or, when not even the first was, its
+     * error, as send_async()'s: -EINVAL (empty message, dst not IPv4 or port 0), -EMSGSIZE,
+     * -ENOBUFS (pool, command slots, command port or send slots full: nothing of it sent,
+     * retry), -ENOMEM (RPC table full), -EBADF (closed). After a short count, request k and
+     * the later ones are untouched: calling again from k says why. The bytes may be reused
+     * once this returns. Responses, and refusals the worker reports later, arrive through
+     * recv() as for send_async() (error(), id() 0 and the cookie). Empty reqs: 0. Allocates
+     * nothing. Threading: the socket's (see the file comment).
+     */
+    [[nodiscard]] int send_burst(const SocketAddress &dst, std::span<const BurstRequest> reqs);
+    /**
+     * Message::reply_self_async() of several requests received on this socket, each echoed
+     * to its own client. An application thread's socket hands up to 32 replies to the worker
+     * lcore with one command-port enqueue (instead of one each); a run-to-completion socket
+     * replies to each at once (reply_self). Taken in order up to the first that cannot be:
+     * returns how many were answered (those Messages are consumed), or, when not even the
+     * first was, its error, as reply_self_async()'s: -EINVAL (not a request of this socket,
+     * or released: left as it was), -ENOBUFS (no command slot, port room or send slot: it and
+     * the later ones are unchanged, retry), or reply()'s errors (that one's bpages freed).
+     * What the worker refuses later is counted in async_reply_errors(). Allocates nothing.
+     */
+    [[nodiscard]] int reply_self_burst(std::span<Message> requests);
     /**
      * Takes a complete message: `flags` kRecvRequest and/or kRecvResponse, plus
      * kRecvNonblocking; `id` 0 = any, else that response. Without kRecvNonblocking it polls
