@@ -31,6 +31,13 @@ EXCLUDED = {
     "doc_commands": "it checks that the documented commands work as written, which the debug "
                     "stage shows; the binaries they run are exercised sanitized by launcher, "
                     "file_service_launcher and ttmerge (and it would add ~3 min to the stage)",
+    "bench_hiccup": "bench_hiccup links none of proto, mem or dataplane (threads only): "
+                    "sanitized it checks a benchmark tool, not the library, and what it asserts "
+                    "(gaps beside a busy neighbour) is timing, which the debug stage checks",
+    "family_rtt": "a benchmark's paired round trips, whose numbers mean nothing under ASan; "
+                  "the same IPv4 and IPv6 echoes between two processes over net_memif run "
+                  "sanitized in memif_echo and memif_echo_ipv6, a dual-stack host in ring_ipv6 "
+                  "(two processes busy-polling for 6 s, and bench_family_rtt built only for it)",
 }
 
 
