@@ -520,7 +520,7 @@ int RemoteSocket::post_replies_with(std::span<RecvMessage *const> msgs) {
         }
         unsigned sent = n > 0 ? command_burst(burst, n, kRemoteReply) : 0;
         for (unsigned i = 0; i < sent; ++i) msgs[done + i]->disown();  // the worker's now
-        for (unsigned i = sent; i < n; ++i) free_slot(burst[i]);  // never left: still msgs'
+        for (unsigned i = sent; i < n; ++i) free_slot(burst[i]);       // never left: still msgs'
         done += sent;
         if (sent < n) err = -ENOBUFS;
         if (err != 0) return done > 0 ? static_cast<int>(done) : err;

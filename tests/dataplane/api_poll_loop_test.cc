@@ -152,7 +152,7 @@ TEST_F(PollLoopPair, SendBurstHandsRequestsOverInOrderAndStopsAtTheFirstRefused)
     pair[0] = std::move(req);
     pair[1] = std::move(resp);  // a response: not a request to answer
     EXPECT_EQ(srv->reply_self_burst(std::span(pair + 1, 1)), -EINVAL);
-    EXPECT_TRUE(pair[1].raw().valid());  // left as it was
+    EXPECT_TRUE(pair[1].raw().valid());                              // left as it was
     EXPECT_EQ(sock->reply_self_burst(std::span(pair, 1)), -EINVAL);  // another socket's
     EXPECT_TRUE(pair[0].raw().valid());
     EXPECT_EQ(srv->reply_self_burst(pair), 1);

@@ -323,7 +323,7 @@ TEST_F(MsgPortTest, SendMsgBurst_SendsInOrderAndLeavesWhatDidNotFitUntouched) {
         msgs[i].body<Seq>().value = i;
         ptrs[i] = &msgs[i];
     }
-    ASSERT_EQ(send_msg(*target, &msgs[0]), 0);   // one slot of 5 taken already
+    ASSERT_EQ(send_msg(*target, &msgs[0]), 0);           // one slot of 5 taken already
     EXPECT_EQ(send_msg_burst(*target, ptrs + 1, 7), 4);  // the first 4 fit
     for (int i = 1; i <= 4; ++i) EXPECT_EQ(msgs[i].flags(), kMsgQueued | kMsgAsync);
     for (int i = 5; i < 8; ++i) {
@@ -389,8 +389,7 @@ TEST_F(MsgPortTest, ReplyBatch_HoldsRepliesUntilFlushThenKeepsOrderPerPort) {
     sync_target = target;
     const unsigned other = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
     ASSERT_EQ(rte_eal_remote_launch(
-                  [](void *) { return do_msg(*sync_target, &sync, 10 * kSecond); }, nullptr,
-                  other),
+                  [](void *) { return do_msg(*sync_target, &sync, 10 * kSecond); }, nullptr, other),
               0);
     std::vector<PortMessage *> got;
     while (got.size() < 11) {
@@ -399,9 +398,8 @@ TEST_F(MsgPortTest, ReplyBatch_HoldsRepliesUntilFlushThenKeepsOrderPerPort) {
     {
         ReplyBatch batch;
         for (PortMessage *m : got) {
-            ASSERT_EQ(reply_msg(m, m == &sync ? 7 : -static_cast<int>(m->body<Seq>().value),
-                                &batch),
-                      0);
+            ASSERT_EQ(
+                reply_msg(m, m == &sync ? 7 : -static_cast<int>(m->body<Seq>().value), &batch), 0);
         }
         EXPECT_EQ(reply_msg(&msgs[0], 0, &batch), -EALREADY);  // replied (and waiting) once
         EXPECT_EQ(batch.size(), 10u);

@@ -367,8 +367,7 @@ TEST_F(RemoteSocketTest, PostRepliesWith_EchoesABurstAndLeavesAllWithTheCallerWh
     unsigned posted = 0;
     while (rc > 0 && (posted += static_cast<unsigned>(rc)) < kN) {
         while ((rc = server->post_replies_with(std::span(ptrs + posted, kN - posted))) ==
-               -ENOBUFS) {
-        }
+               -ENOBUFS) {}
     }
     ASSERT_EQ(posted, kN);
     for (auto &r : reqs) EXPECT_FALSE(r.valid());  // the worker's now

@@ -55,11 +55,11 @@ class SocketService;
 using homa::kRecvNonblocking;
 
 struct RemoteSocketConfig {
-    unsigned pool_cache = 1;     ///< This thread's cache in the worker's pool.
+    unsigned pool_cache = 1;  ///< This thread's cache in the worker's pool.
     /// Receives kept posted at the worker (<= max_posted). Taken ones are re-posted a few at a
     /// time (recv_credits / 4, 1..8, in one enqueue) while others are still posted.
     unsigned recv_credits = 16;
-    unsigned max_async = 64;     ///< send() without id and reply commands in flight.
+    unsigned max_async = 64;                 ///< send() without id and reply commands in flight.
     uint64_t op_timeout_ns = 1'000'000'000;  ///< How long a command waits for the worker.
 };
 
@@ -151,9 +151,9 @@ class RemoteSocket {
     [[nodiscard]] int post_reply_with(RecvMessage &&msg, Endpoint dst = {},
                                       uint64_t request_id = 0);
     /**
-     * post_reply_with() of several received requests (given by pointer), each answered with its own bytes to
-     * its own client, up to kMessagePortBurst per enqueue on the command port (one hand-off
-     * of the ring's shared lines per burst instead of one per reply). Taken in order up to
+     * post_reply_with() of several received requests (given by pointer), each answered with its own
+     * bytes to its own client, up to kMessagePortBurst per enqueue on the command port (one
+     * hand-off of the ring's shared lines per burst instead of one per reply). Taken in order up to
      * the first that cannot be: returns how many were posted (msgs.size(): all; those are
      * consumed, their bpages the worker's), or, when not even the first was, its error:
      * -EBADF, -EINVAL (an empty message or one of another pool: that one is released, as
