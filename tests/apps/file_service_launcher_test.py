@@ -187,6 +187,11 @@ try:
         assert "keeps nice" not in seen, seen
         r = run_perf(["--file_phases=prefetch", "--duration=0.5"])
         assert r.returncode == 0, r.stderr[-2000:]
+        # A launcher that died under the client (once under ASan on a fresh clone: a broken
+        # pipe here, its reason lost) must say why.
+        if p.poll() is not None:
+            raise AssertionError(f"launcher exited {p.returncode} after the client: "
+                                 f"{(seen + p.communicate(timeout=10)[1])[-3000:]}")
         p.stdin.write("show stats\n")
         p.stdin.flush()
         out, end = "", time.time() + 30
