@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "homa/dataplane/steering.h"
+#include "homa/mem/table_memory.h"
 #include "worker_impl.h"
 
 namespace homa::dp {
@@ -26,9 +27,19 @@ uint64_t pool_generation(void *ctx) {
     return static_cast<PoolBinding *>(ctx)->pool->release_generation();
 }
 
+void *map_table(void *, size_t bytes) { return mem::map_table(bytes); }
+void unmap_table(void *, void *p, size_t bytes) { mem::unmap_table(p, bytes); }
+
+// The engine's RPC slab and index and our send slots: huge pages (mem/table_memory.h).
+TableMemory huge_tables() { return TableMemory{nullptr, &map_table, &unmap_table}; }
+
 PoolOps pool_ops(PoolBinding *b) {
-    return PoolOps{b, b->pool ? b->pool->base() : nullptr, &pool_alloc, &pool_release,
-                   &pool_generation};
+    return PoolOps{b,
+                   b->pool ? b->pool->base() : nullptr,
+                   &pool_alloc,
+                   &pool_release,
+                   &pool_generation,
+                   huge_tables()};
 }
 
 }  // namespace
@@ -97,7 +108,7 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
     shared.src_ip = config.engine.local_ip;
     if (!w.ipv4_template.build(shared)) return fail("worker: cannot build the IPv4 header");
 
-    w.slots.resize(config.max_zero_copy_sends);
+    w.slots.create(config.max_zero_copy_sends, huge_tables());
     for (uint32_t i = config.max_zero_copy_sends; i-- > 0;) {
         w.slots[i].owner = &w;
         w.slots[i].next_free = w.free_slot;

@@ -82,7 +82,7 @@ struct Worker::Impl {
     PoolBinding binding;  ///< Declared before `engine`, which points at it.
     Engine engine;
     WorkerStats stats;
-    std::vector<SendSlot> slots;
+    TableArray<SendSlot> slots;  ///< max_zero_copy_sends, on huge pages (worker.cc).
     uint32_t free_slot = kNoSlot;
     uint32_t slots_in_use = 0;
     rte_ring *done_ring = nullptr;     ///< Slots whose last frame was freed elsewhere.

@@ -84,7 +84,7 @@ uint32_t heap_capacity(const EngineConfig &c) {
 Engine::State::State(const EngineConfig &c, const PoolOps &p)
     : cfg(c),
       pool(p),
-      rpc_index(c.max_rpcs ? c.max_rpcs : 1, RpcKeyOf{this}),
+      rpc_index(c.max_rpcs ? c.max_rpcs : 1, RpcKeyOf{this}, p.tables),
       peer_index(c.max_peers ? c.max_peers : 1, PeerKeyOf{this}),
       peer_load(c.max_peers != 0 && c.max_peers <= (1u << 24) ? c.max_peers : 1),
       grant_rest(heap_capacity(c)),
@@ -96,7 +96,7 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
         error = "pool operations missing";
         return;
     }
-    rpcs.resize(cfg.max_rpcs);
+    rpcs.create(cfg.max_rpcs, pool.tables);
     for (uint32_t i = cfg.max_rpcs; i-- > 0;) {
         rpcs[i].next_free = free_rpcs;
         free_rpcs = i;

@@ -247,7 +247,7 @@ struct Engine::State {
     std::string error;
     EngineStats stats;
 
-    std::vector<detail::Rpc> rpcs;
+    TableArray<detail::Rpc> rpcs;  ///< max_rpcs slots, in PoolOps::tables memory.
     uint32_t free_rpcs = detail::kNil;
     uint32_t live_rpcs = 0;
     uint32_t rpcs_high_water = 0;  ///< One past the highest slab index ever used.

@@ -12,7 +12,8 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
+
+#include "homa/proto/table_array.h"
 
 namespace homa::detail {
 
@@ -31,10 +32,12 @@ class FlatIndex {
   public:
     static constexpr uint32_t kNone = UINT32_MAX;
 
-    FlatIndex(uint32_t max_entries, KeyOf key_of) : key_of_(key_of) {
+    /** `mem`: where the slots live (TableArray); the RPC index is as scattered as the slab. */
+    FlatIndex(uint32_t max_entries, KeyOf key_of, const TableMemory &mem = {}) : key_of_(key_of) {
         uint32_t cap = 16;
         while (cap < max_entries * 2) cap <<= 1;
-        slots_.assign(cap, Slot{kNone, 0});
+        slots_.create(cap, mem);
+        for (Slot &s : slots_) s = Slot{kNone, 0};
         mask_ = cap - 1;
     }
 
@@ -105,7 +108,7 @@ class FlatIndex {
         uint32_t hash;
     };
     KeyOf key_of_;
-    std::vector<Slot> slots_;
+    TableArray<Slot> slots_;
     uint32_t mask_ = 0;
     uint32_t size_ = 0;
 };

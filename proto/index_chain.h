@@ -4,15 +4,15 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 namespace homa::detail {
 
-/** Appends entry `i` of `slab` to the chain (head, tail), linked through `prev` / `next`. */
-/// The links may be members of a base of T (Rpc's are in RpcHot), hence the separate B.
-template <typename T, typename B>
-void chain_append(std::vector<T> &slab, uint32_t &head, uint32_t &tail, uint32_t i,
-                  uint32_t B::*prev, uint32_t B::*next) {
+/** Appends entry `i` of `slab` (a std::vector or TableArray) to the chain (head, tail), linked
+ *  through `prev` / `next`. The links may be members of a base of the entry (Rpc's are in
+ *  RpcHot), hence the separate B. */
+template <typename Slab, typename B>
+void chain_append(Slab &slab, uint32_t &head, uint32_t &tail, uint32_t i, uint32_t B::*prev,
+                  uint32_t B::*next) {
     slab[i].*next = UINT32_MAX;
     slab[i].*prev = tail;
     if (tail == UINT32_MAX) {
@@ -24,10 +24,10 @@ void chain_append(std::vector<T> &slab, uint32_t &head, uint32_t &tail, uint32_t
 }
 
 /** Takes entry `i`, which is on the chain, off it. */
-template <typename T, typename B>
-void chain_remove(std::vector<T> &slab, uint32_t &head, uint32_t &tail, uint32_t i,
-                  uint32_t B::*prev, uint32_t B::*next) {
-    T &e = slab[i];
+template <typename Slab, typename B>
+void chain_remove(Slab &slab, uint32_t &head, uint32_t &tail, uint32_t i, uint32_t B::*prev,
+                  uint32_t B::*next) {
+    auto &e = slab[i];
     if (e.*prev == UINT32_MAX) {
         head = e.*next;
     } else {

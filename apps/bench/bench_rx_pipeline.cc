@@ -3,7 +3,8 @@
 // while 1 .. 1,000,000 RPCs are live.
 //
 //   bench_rx_pipeline [--rpcs=1,1000,1000000] [--packets=2] [--payload=64] [--seconds=0.5]
-//                     [--burst=32] [--no_timers] [--no_prefetch | --ab] [--json]
+//                     [--burst=32] [--no_timers] [--no_prefetch | --ab] [--small_pages]
+//                     [--json]
 //
 // DESIGN NOTES
 // - The live RPCs are client RPCs waiting for their responses: the bench sends N requests
@@ -32,7 +33,11 @@
 //   bench hints at every point, so that the gate can be checked. The pacer is
 //   effectively off and poll() gets no TX budget, so no DATA is built; the few control packets it
 //   queues are discarded untimed. Engine drops are reported; a run with drops fails.
-// - bpages come from a mem::BpagePool on anonymous memory (no EAL, no hugepages needed).
+// - bpages come from a mem::BpagePool without EAL: on hugepages (MAP_HUGETLB) when some are
+//   reserved, else on anonymous memory; the engine's RPC slab and index on mem::map_table's
+//   transparent huge pages, as in a worker. Each row says what the pool got. --small_pages puts
+//   both on 4 KiB pages: at 10^5 live RPCs that costs about 1.5-2x the cycles per packet (TLB
+//   misses on every RPC touched), which is what this bench reported before the tenth session.
 #include <x86intrin.h>
 
 #include <algorithm>
@@ -44,6 +49,7 @@
 #include <vector>
 
 #include "homa/mem/bpage_pool.h"
+#include "homa/mem/table_memory.h"
 #include "homa/proto/config.h"
 #include "homa/proto/decode.h"
 #include "homa/proto/encode.h"
@@ -67,11 +73,16 @@ struct Options {
     bool prefetch = true;
     bool ab = false;  ///< Every other burst without the hints, counted apart.
     bool json = false;
+    /** The bpage pool and the engine's tables on 4 KiB pages (what this bench measured until
+     *  the tenth session); by default both get huge pages where the machine has them, as in
+     *  the dataplane (EAL hugepages for the pool, mem::map_table for the tables). */
+    bool small_pages = false;
 };
 
 constexpr uint32_t kRpcPrefetchAhead = 4;  // as dataplane/worker_rx.cc
 
 struct Result {
+    const char *pool_pages = "";  ///< "2 MiB" or "4 KiB": what the bpage pool got.
     uint64_t rpcs = 0;
     uint64_t packets = 0;
     uint64_t cycles = 0;
@@ -143,6 +154,8 @@ bool parse_args(int argc, char **argv, Options *o) {
             o->burst = static_cast<uint32_t>(atoi(v));
         } else if (strcmp(a, "--no_timers") == 0) {
             o->timers = false;
+        } else if (strcmp(a, "--small_pages") == 0) {
+            o->small_pages = true;
         } else if (strcmp(a, "--ab") == 0) {
             o->ab = true;
         } else if (strcmp(a, "--no_prefetch") == 0) {
@@ -195,7 +208,9 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
     double setup_start = double(now_ns());
     // Pool: every live response holds msg_len bytes (tails share bpages), plus slack.
     homa::mem::PoolConfig pc;
-    pc.backing = homa::mem::PoolConfig::Backing::kAnonMmap;
+    // kAuto without EAL: MAP_HUGETLB when hugepages are reserved, else anonymous memory.
+    pc.backing = o.small_pages ? homa::mem::PoolConfig::Backing::kAnonMmap
+                               : homa::mem::PoolConfig::Backing::kAuto;
     uint64_t want = n_rpcs * (uint64_t{msg_len} + 64) * 5 / 4 + (64ull << 20);
     pc.bytes = std::min<uint64_t>(want, (1ull << 32) - 2 * homa::wire::kBpageSize);
     std::string err;
@@ -206,7 +221,13 @@ bool run_one(const Options &o, uint64_t n_rpcs, uint64_t hz, Result *r) {
         return false;
     }
     PoolBinding binding{pool.get()};
-    homa::PoolOps ops{&binding, pool->base(), &pool_alloc, &pool_release};
+    // The engine's tables on huge pages, as the dataplane's workers have them.
+    homa::TableMemory tables{nullptr, [](void *, size_t n) { return homa::mem::map_table(n); },
+                             [](void *, void *p, size_t n) { homa::mem::unmap_table(p, n); }};
+    if (o.small_pages) tables = homa::TableMemory{};
+    homa::PoolOps ops{&binding, pool->base(), &pool_alloc, &pool_release, nullptr, tables};
+    r->pool_pages =
+        pool->backing() == homa::mem::PoolConfig::Backing::kHugeMmap ? "2 MiB" : "4 KiB";
 
     homa::EngineConfig cfg;
     cfg.local_ip = kLocalIp;
@@ -367,7 +388,7 @@ int main(int argc, char **argv) {
         fprintf(stderr,
                 "usage: bench_rx_pipeline [--rpcs=1,1000,1000000] [--packets=1..64] "
                 "[--payload=1..1424] [--seconds=S] [--burst=1..256] [--no_timers] "
-                "[--no_prefetch | --ab] [--json]\n");
+                "[--no_prefetch | --ab] [--small_pages] [--json]\n");
         return 2;
     }
     const uint64_t hz = tsc_hz();
@@ -377,11 +398,11 @@ int main(int argc, char **argv) {
         printf(
             "RX DATA pipeline (decode_frame + handle_packet%s%s), one core, %u-packet "
             "responses of %u B payload per packet, TSC %.2f GHz\n"
-            "%10s %12s %10s %12s %24s %10s %8s %12s\n",
+            "%10s %12s %10s %12s %24s %10s %8s %12s %10s\n",
             o.timers ? " + poll() with 1 ms timers" : "",
             o.prefetch ? ", prefetch hints" : ", no prefetch hints", o.packets, o.payload,
             double(hz) / 1e9, "live RPCs", "packets", "Mpps", "cyc/pkt", "decode/engine/timers",
-            "setup s", "ticks", "timer checks");
+            "setup s", "ticks", "timer checks", "bpages on");
     }
     for (uint64_t n : o.rpcs) {
         Result r;
@@ -394,10 +415,11 @@ int main(int argc, char **argv) {
             char stages[48];
             snprintf(stages, sizeof stages, "%.0f/%.0f/%.0f", double(r.decode_cycles) / pk,
                      double(r.engine_cycles) / pk, double(r.timer_cycles) / pk);
-            printf("%10lu %12lu %10.2f %12.1f %24s %10.2f %8lu %12lu%s\n", n, r.packets,
+            printf("%10lu %12lu %10.2f %12.1f %24s %10.2f %8lu %12lu %10s%s\n", n, r.packets,
                    secs > 0 ? double(r.packets) / secs / 1e6 : 0,
                    r.packets ? double(r.cycles) / double(r.packets) : 0, stages, r.setup_s,
-                   r.timer_ticks, r.timer_checks, good ? "" : "  FAILED (drops or errors)");
+                   r.timer_ticks, r.timer_checks, r.pool_pages,
+                   good ? "" : "  FAILED (drops or errors)");
             if (o.ab) {
                 printf("%10s %12lu %10s %12.1f  (--ab: the same run's bursts without hints)\n", "",
                        r.ab_packets, "",
@@ -409,9 +431,10 @@ int main(int argc, char **argv) {
     if (o.json) {
         printf(
             "{\"tsc_ghz\": %.3f, \"packets_per_message\": %u, \"payload_bytes\": %u, "
-            "\"burst\": %u, \"timers\": %s, \"prefetch\": %s, \"points\": [",
+            "\"burst\": %u, \"timers\": %s, \"prefetch\": %s, \"small_pages\": %s, "
+            "\"points\": [",
             double(hz) / 1e9, o.packets, o.payload, o.burst, o.timers ? "true" : "false",
-            o.prefetch ? "true" : "false");
+            o.prefetch ? "true" : "false", o.small_pages ? "true" : "false");
         for (size_t i = 0; i < results.size(); ++i) {
             const Result &r = results[i];
             double secs = double(r.cycles) / double(hz);
@@ -420,7 +443,7 @@ int main(int argc, char **argv) {
                 "\"cycles_per_packet\": %.1f, \"stage_cycles_per_packet\": {\"decode\": %.1f, "
                 "\"engine\": %.1f, \"timers\": %.1f}, \"drops\": %lu, \"decode_errors\": %lu, "
                 "\"timer_ticks\": %lu, \"timer_checks\": %lu, "
-                "\"ab_no_hints_cycles_per_packet\": %.1f}",
+                "\"ab_no_hints_cycles_per_packet\": %.1f, \"pool_pages\": \"%s\"}",
                 i ? "," : "", r.rpcs, r.packets, r.messages,
                 secs > 0 ? double(r.packets) / secs / 1e6 : 0,
                 r.packets ? double(r.cycles) / double(r.packets) : 0,
@@ -428,7 +451,7 @@ int main(int argc, char **argv) {
                 r.packets ? double(r.engine_cycles) / double(r.packets) : 0,
                 r.packets ? double(r.timer_cycles) / double(r.packets) : 0, r.drops,
                 r.decode_errors, r.timer_ticks, r.timer_checks,
-                r.ab_packets ? double(r.ab_cycles) / double(r.ab_packets) : 0);
+                r.ab_packets ? double(r.ab_cycles) / double(r.ab_packets) : 0, r.pool_pages);
         }
         printf("\n], \"ok\": %s}\n", ok ? "true" : "false");
     }

@@ -24,7 +24,10 @@ class ScratchPool {
     ScratchPool(const ScratchPool &) = delete;
     ScratchPool &operator=(const ScratchPool &) = delete;
 
-    PoolOps ops() { return PoolOps{this, scratch_.data(), &alloc_cb, &release_cb, &generation_cb}; }
+    PoolOps ops() {
+        return PoolOps{this,        scratch_.data(), &alloc_cb,
+                       &release_cb, &generation_cb,  TableMemory{}};
+    }
     uint32_t in_use() const noexcept { return in_use_; }
     uint32_t max_in_use() const noexcept { return max_in_use_; }
     uint64_t failures() const noexcept { return failures_; }

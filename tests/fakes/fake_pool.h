@@ -29,9 +29,14 @@ class FakePool {
             free_small_.push_back(small_base_ + i * kSmallSlot);
     }
 
-    PoolOps ops() {
-        return PoolOps{this, memory_.data(), &FakePool::alloc_cb, &FakePool::release_cb,
-                       &FakePool::generation_cb};
+    /** `tables`: where an engine made with these ops keeps its RPC tables. */
+    PoolOps ops(const TableMemory &tables = {}) {
+        return PoolOps{this,
+                       memory_.data(),
+                       &FakePool::alloc_cb,
+                       &FakePool::release_cb,
+                       &FakePool::generation_cb,
+                       tables};
     }
 
     uint8_t *base() { return memory_.data(); }

@@ -71,9 +71,9 @@ struct SimFrame {
 
 struct SimHost {
     SimHost(const EngineConfig &cfg, uint32_t pool_bpages, const FaultConfig &faults,
-            uint32_t small_slots = 0)
+            uint32_t small_slots = 0, const TableMemory &tables = {})
         : pool(pool_bpages, small_slots),
-          engine(cfg, pool.ops()),
+          engine(cfg, pool.ops(tables)),
           injector(faults),
           delayed(faults.delay_capacity) {}
     FakePool pool;
@@ -99,6 +99,9 @@ class SimNetwork {
         if (!f.validate(&why)) throw std::invalid_argument(why);
     }
 
+    /** Hosts added from now on take their engines' tables from `t` (PoolOps::tables). */
+    void use_tables(const TableMemory &t) { tables_ = t; }
+
     /** Adds a host; `small_slots` lets that many messages of at most FakePool::kSmallSlot
      *  bytes wait without a whole bpage each. */
     SimHost &add_host(uint32_t ip, EngineConfig cfg, uint32_t pool_bpages = 512,
@@ -108,7 +111,7 @@ class SimNetwork {
         FaultConfig f = faults_;
         for (FaultRule *r : {&f.drop, &f.duplicate, &f.reorder, &f.corrupt})
             r->seed ^= ip * 0x9E37u;
-        auto h = std::make_unique<SimHost>(cfg, pool_bpages, f, small_slots);
+        auto h = std::make_unique<SimHost>(cfg, pool_bpages, f, small_slots, tables_);
         if (!h->engine.ok()) throw std::runtime_error(h->engine.error());
         SimHost &ref = *h;
         hosts_[ip] = std::move(h);
@@ -303,6 +306,7 @@ class SimNetwork {
     }
 
     FaultConfig faults_;
+    TableMemory tables_;
     std::map<uint32_t, std::unique_ptr<SimHost>> hosts_;
     std::vector<DropRule> rules_;
     std::vector<SimPacket> log_;

@@ -47,6 +47,7 @@
 #include "homa/proto/decode.h"
 #include "homa/proto/ip_address.h"
 #include "homa/proto/stats.h"
+#include "homa/proto/table_array.h"
 #include "homa/proto/wire.h"
 
 namespace homa {
@@ -80,6 +81,10 @@ struct PoolOps {
     int (*alloc)(void *ctx, uint32_t length, uint32_t offsets[wire::kMaxBpages]) = nullptr;
     void (*release)(void *ctx, const uint32_t *offsets, uint32_t count) = nullptr;
     uint64_t (*generation)(void *ctx) = nullptr;
+    /** Optional: memory for the engine's tables sized by max_rpcs (the RPC slab and index:
+     *  about 700 bytes and 16 bytes per RPC). The dataplane passes huge pages
+     *  (mem/table_memory.h); without hooks they come from operator new. */
+    TableMemory tables;
 };
 
 /** A message to send, as up to 16 contiguous pieces (one for a user buffer, one per bpage for a
