@@ -487,6 +487,17 @@ def lost_cell(d):
             f"{d.get('skipped', 0)}, unfinished {d.get('unfinished', 0)}")
 
 
+def loaded_machine_note(m):
+    """The warning for a run that started beside other busy processes (machine.txt's
+    other_busy_processes), or None: two processes that cannot run at the same time take turns
+    at their memif rings and their rates drop several-fold."""
+    busy = m.get("other_busy_processes")
+    if busy in (None, "", "none"):
+        return None
+    return (f"**Loaded machine:** other processes were busy at the start ({busy}; "
+            f"sched_autogroup {m.get('sched_autogroup', 'n/a')}): two-process numbers are low")
+
+
 def table(r):
     L = []
     m, lim, k, hm, hn = r["machine"], r["limits"], r["kernel"], r["homa_memif"], r["homa_null"]
@@ -494,6 +505,9 @@ def table(r):
              f"{m.get('memory')}, kernel {m.get('kernel')}, DPDK {m.get('dpdk')}, memory mode "
              f"{m.get('memory_mode')}, load average at start {m.get('loadavg')}, at end "
              f"{m.get('loadavg_end')}{' (QUICK run: tiny durations)' if r['quick'] else ''}")
+    if loaded_note := loaded_machine_note(m):
+        L.append("")
+        L.append(loaded_note)
     if m.get("memif_pair_flags"):
         L.append("")
         L.append(f"Both homa-perf processes of every memif pair ran with: {m['memif_pair_flags']}")

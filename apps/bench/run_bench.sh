@@ -455,6 +455,14 @@ profile() {
 }
 
 # ---------------------------------------------------------------- machine
+# Processes other than this script's that used >= 10 % of a CPU over one second ("none").
+other_busy() {
+    local busy
+    busy=$(top -b -n 2 -d 1 2>/dev/null | awk '/^ *PID/ {n++; next}
+        n == 2 && $9 + 0 >= 10 {printf "%s(%s%%) ", $12, $9}')
+    echo "${busy:-none}"
+}
+
 machine() {
     {
         echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -467,6 +475,11 @@ machine() {
         echo "quick: $QUICK"
         echo "memif_pair_flags: ${PAIR_FLAGS:-none}"
         echo "loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
+        # With autogroup on, a process from another session (even nice 19) gets half the
+        # cores, and a memif pair then takes turns instead of running together: its rate drops
+        # about 5x (docs/perf.md, "Measuring on this machine"). Recorded, not changed.
+        echo "sched_autogroup: $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo n/a)"
+        echo "other_busy_processes: $(other_busy)"
         # The stall floor under every latency below: what a spinning poller loses per core.
         "$HICCUP" "$([ "$QUICK" = 1 ] && echo 0.5 || echo 5)" | sed -n 's/^total */hiccups: /p'
         lscpu | sed 's/^/lscpu: /'
@@ -554,7 +567,13 @@ main() {
     [ "$BUILD" = 1 ] && build
     [ -x "$PERF" ] && [ -x "$RXBENCH" ] || { log "missing $PERF or $RXBENCH: build first"; exit 3; }
     setup_memory
-    if [ -z "$ONLY" ]; then machine; else echo "rerun ($ONLY) loadavg: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/machine.txt"; fi
+    if [ -z "$ONLY" ]; then
+        machine
+        grep -q '^other_busy_processes: none' "$RAW/machine.txt" ||
+            log "WARNING: other processes are busy ($(sed -n 's/^other_busy_processes: //p' "$RAW/machine.txt")): two-process numbers will be low"
+    else
+        echo "rerun ($ONLY) loadavg: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/machine.txt"
+    fi
     if stage testpmd; then
         testpmd_null
         testpmd_memif 64

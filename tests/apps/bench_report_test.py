@@ -119,7 +119,16 @@ def overload_drain():
         os.remove(f"{raw}/memif_{w}_overload.json")
 
 
+def loaded_machine():
+    assert report.loaded_machine_note({"other_busy_processes": "none"}) is None
+    assert report.loaded_machine_note({}) is None  # an older machine.txt
+    note = report.loaded_machine_note({"other_busy_processes": "cc1plus(22.0%) ",
+                                       "sched_autogroup": "1"})
+    assert "Loaded machine" in note and "cc1plus(22.0%)" in note and "autogroup 1" in note, note
+
+
 tap("scaling_reports_the_median_run_with_min_max", median_of_three)
+tap("a_run_beside_busy_processes_says_so", loaded_machine)
 tap("overload_drain_is_judged_against_the_baselines_own_windows", overload_drain)
 tap("testpmd_limit_is_the_best_steady_run", testpmd_limits)
 tap("scaling_single_run_point", single_run)
