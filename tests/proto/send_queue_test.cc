@@ -99,6 +99,13 @@ TEST(SendQueue, NextCandidatesNameWhatFollowsTheTop) {
     q.push(6, 100, key(100, 1));
     q.next_candidates(next);
     EXPECT_EQ(next[0], 6u);
+    EXPECT_EQ(next[1], kNotInHeap);
+    // The lane names the next two in line (transmit prefetches two sends ahead).
+    q.push(7, 100, key(100, 2));
+    q.next_candidates(next);
+    EXPECT_EQ(next[0], 6u);
+    EXPECT_EQ(next[1], 7u);
+    q.erase(7);
     q.erase(5);
     q.erase(6);
     q.push(1, 10'000, key(10'000, 0));
