@@ -130,6 +130,7 @@ const char *Engine::error() const noexcept { return s_->error.c_str(); }
 const EngineConfig &Engine::config() const noexcept { return s_->cfg; }
 const EngineStats &Engine::stats() const noexcept { return s_->stats; }
 uint32_t Engine::live_rpcs() const noexcept { return s_->live_rpcs; }
+bool Engine::tables_mapped() const noexcept { return s_->rpcs.mapped() && s_->rpc_index.mapped(); }
 uint32_t Engine::held_bpages() const noexcept { return s_->held_bpages; }
 uint32_t Engine::buffer_waiters() const noexcept {
     return static_cast<uint32_t>(s_->buffer_waiters.size());

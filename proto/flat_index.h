@@ -101,6 +101,8 @@ class FlatIndex {
     }
 
     uint32_t size() const noexcept { return size_; }
+    /** True when the slots came from the TableMemory hooks (TableArray::mapped). */
+    bool mapped() const noexcept { return slots_.mapped(); }
 
   private:
     struct Slot {

@@ -29,6 +29,7 @@
 #include "homa/dataplane/ring_pair.h"
 #include "homa/dataplane/socket.h"
 #include "homa/homa.h"
+#include "homa/mem/table_memory.h"
 #include "load_driver.h"
 #include "packet_summary.h"
 #include "remote_load.h"
@@ -247,7 +248,10 @@ int run(int argc, char **argv) {
                 (FLAGS_app_threads ? "" : ", one worker lcore (run-to-completion)");
     info.memory =
         std::string(rte_eal_has_hugepages() ? "hugepages" : "--no-huge (4 KiB pages, slower)") +
-        (memory_locked ? ", locked" : ", not locked");
+        (memory_locked ? ", locked" : ", not locked") +
+        (worker.engine().tables_mapped()
+             ? std::string("; RPC tables on ") + homa::mem::table_pages_name() + " pages"
+             : std::string("; RPC tables on the heap"));
     info.tsc_ghz = double(rte_get_tsc_hz()) / 1e9;
 
     if (!client_role) {

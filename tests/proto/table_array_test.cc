@@ -66,8 +66,10 @@ EngineConfig config() {
     return c;
 }
 
-uint64_t echo(SimNetwork &net, uint32_t rpcs) {
+// Echoes `rpcs` requests between two new hosts; *server (optional) gets the server's host.
+uint64_t echo(SimNetwork &net, uint32_t rpcs, test::SimHost **server_host = nullptr) {
     auto &s = net.add_host(kServerIp, config());
+    if (server_host != nullptr) *server_host = &s;
     auto &c = net.add_host(kClientIp, config());
     EchoServer server(s, kPort);
     EchoClient client(c);
@@ -122,11 +124,13 @@ TEST(TableArray, EngineTablesComeFromTheHooksAndAllGoBack) {
     {
         SimNetwork net;
         net.use_tables(t.hooks());
-        EXPECT_EQ(echo(net, 500), 500u);
+        test::SimHost *server = nullptr;
+        EXPECT_EQ(echo(net, 500, &server), 500u);
         // Per engine: the RPC slab and the RPC index (peer index too): at least 2 each.
         EXPECT_GE(t.maps, 4u);
         // The slab: max_rpcs entries of more than one cache line each.
         EXPECT_GE(t.largest, size_t{config().max_rpcs} * 64);
+        EXPECT_TRUE(server->engine.tables_mapped());
         EXPECT_EQ(t.unmaps, 0u);
     }
     EXPECT_EQ(t.unmaps, t.maps);
@@ -139,8 +143,10 @@ TEST(TableArray, EngineWorksWhenTheHooksRefuse) {
     t.refuse = true;
     SimNetwork net;
     net.use_tables(t.hooks());
-    EXPECT_EQ(echo(net, 500), 500u);
+    test::SimHost *server = nullptr;
+    EXPECT_EQ(echo(net, 500, &server), 500u);
     EXPECT_EQ(t.maps, 0u);
+    EXPECT_FALSE(server->engine.tables_mapped());
 }
 
 }  // namespace

@@ -287,6 +287,9 @@ class Engine {
     uint32_t live_rpcs() const noexcept;
     /** bpages held by messages the engine has not yet handed out. */
     uint32_t held_bpages() const noexcept;
+    /** True when the RPC slab and index live in PoolOps::tables memory (huge pages, from the
+     *  dataplane), false when they fell back to the heap. */
+    bool tables_mapped() const noexcept;
     /** Incoming messages waiting for bpages (the pool was exhausted when they arrived). */
     uint32_t buffer_waiters() const noexcept;
     /** Peer entries in use (idle ones count until they are reclaimed). Owning thread. */
