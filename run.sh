@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # homa-dp quick start.
-#   ./run.sh test   install what is missing, build (debug, assertions on), run every test, run
-#                   the proto, mem, dataplane and apps tests again under ASan+UBSan (build-asan,
-#                   built at idle priority while the debug tests run, then finished);
-#                   the last line is "N passed, N failed[, N skipped]" counting test cases of
-#                   every run. A bounded libFuzzer run of the wire decoder (build-fuzz, clang)
-#                   goes beside the ASan+UBSan stage. ./run.sh test --sanitize runs only the
+#   ./run.sh test   install what is missing, build (debug, assertions on), run every test but
+#                   the pure layers' (proto, mem), run the proto, mem, dataplane and apps tests
+#                   under ASan+UBSan (build-asan, built at idle priority while the debug tests
+#                   run, then finished); proto and mem run only there (tests/sanitize_plan.py
+#                   says why), so each of their cases counts once. The last line is
+#                   "N passed, N failed[, N skipped]" counting test cases of every run. A
+#                   bounded libFuzzer run of the wire decoder (build-fuzz, clang) goes beside
+#                   the ASan+UBSan stage. ./run.sh test --sanitize runs only the
 #                   ASan+UBSan stage.
 #   ./run.sh perf   install what is missing, build optimised, reserve hugepages when possible,
 #                   and run homa-perf's embedded default (client and server in one process over
@@ -131,6 +133,18 @@ start_idle_asan_build() {
     ASAN_IDLE_PID=$!
 }
 
+# The debug stage's build: every default target but the executables of the tests that run only
+# under ASan+UBSan (tests/sanitize_plan.py debug-targets), which it would build for nothing.
+build_for_tests() {
+    if [ ! -f "$BUILD/build.ninja" ]; then
+        meson setup "$BUILD" --buildtype=debug -Db_ndebug=false "${TEST_DEBUG_INFO[@]}" >/dev/null
+    fi
+    local targets
+    targets=$(python3 tests/sanitize_plan.py "$BUILD" debug-targets) || return 1
+    # shellcheck disable=SC2086
+    ninja -C "$BUILD" $targets >/dev/null || ninja -C "$BUILD" $targets
+}
+
 build_release() {
     if [ ! -f "$RELEASE_BUILD/build.ninja" ]; then
         meson setup "$RELEASE_BUILD" --buildtype=release -Db_ndebug=true -Dtests=false >/dev/null
@@ -176,11 +190,15 @@ cmd_test() {
     ensure_packages
     local rc=0 dirs=() fuzz_pid='' fuzz_log
     if [ "${1:-}" != --sanitize ]; then
-        build
+        build_for_tests
         stage_done "debug build"
         ASAN_IDLE_PID=''
         start_idle_asan_build || log "the ASan+UBSan build waits for the debug tests"
-        meson test -C "$BUILD" --no-rebuild --num-processes 2 --print-errorlogs >&2 || rc=$?
+        local skip
+        skip=$(python3 tests/sanitize_plan.py "$BUILD" debug-args) || rc=1
+        # shellcheck disable=SC2086
+        meson test -C "$BUILD" --no-rebuild --num-processes 2 --print-errorlogs $skip >&2 ||
+            rc=$?
         if [ -n "$ASAN_IDLE_PID" ]; then
             # ninja stops its compilers and removes what they had half written.
             kill -TERM "$ASAN_IDLE_PID" 2>/dev/null || true
