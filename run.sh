@@ -126,16 +126,35 @@ run_sanitized() {
 }
 
 # The debug tests keep about one of two cores busy on average (many run alone, is_parallel:
-# false, and wait on sleeps, EAL start-up and child processes). The ASan+UBSan build starts
-# beside them at idle priority (SCHED_IDLE: it runs only on a core that nothing else wants, so
-# the tests, timing assertions included, keep the CPU they had), and is stopped when they end;
-# run_sanitized's ninja then finishes what is left at normal priority.
+# false, and wait on sleeps, EAL start-up and child processes), and the debug build's last
+# links and compiles leave a core free at times. The ASan+UBSan build starts beside both at
+# idle priority (SCHED_IDLE: it runs only on a core that nothing else wants, so the tests,
+# timing assertions included, keep the CPU they had). When the debug tests end it goes on at
+# normal priority (finish_idle_asan_build), so that no half-done compile is thrown away.
 start_idle_asan_build() {
     command -v chrt >/dev/null && chrt --idle 0 true 2>/dev/null || return 1
     asan_setup || return 1
     # shellcheck disable=SC2086
     chrt --idle 0 ninja -j 2 -C "$ASAN_BUILD" $ASAN_TARGETS >/dev/null 2>&1 &
     ASAN_IDLE_PID=$!
+}
+
+# Moves a process and everything it started (ninja, its shells, compilers, assemblers) back to
+# normal scheduling; what ninja starts from then on inherits that.
+to_normal_priority() {
+    local child
+    chrt --other -p 0 "$1" >/dev/null 2>&1 || return 1
+    for child in $(pgrep -P "$1"); do to_normal_priority "$child" || true; done
+}
+
+finish_idle_asan_build() {
+    [ -n "${ASAN_IDLE_PID:-}" ] || return 0
+    if ! to_normal_priority "$ASAN_IDLE_PID"; then
+        # Not allowed to leave SCHED_IDLE (an unprivileged RLIMIT_NICE): stop it instead; ninja
+        # stops its compilers and removes what they had half written, run_sanitized finishes.
+        kill -TERM "$ASAN_IDLE_PID" 2>/dev/null || true
+    fi
+    wait "$ASAN_IDLE_PID" 2>/dev/null || true
 }
 
 # The debug stage's build: every default target but the executables of the tests that run only
@@ -195,20 +214,15 @@ cmd_test() {
     ensure_packages
     local rc=0 dirs=() fuzz_pid='' fuzz_log
     if [ "${1:-}" != --sanitize ]; then
-        build_for_tests
-        stage_done "debug build"
         ASAN_IDLE_PID=''
         start_idle_asan_build || log "the ASan+UBSan build waits for the debug tests"
+        build_for_tests
+        stage_done "debug build"
         local skip
         skip=$(python3 tests/sanitize_plan.py "$BUILD" debug-args) || rc=1
         # shellcheck disable=SC2086
         meson test -C "$BUILD" --no-rebuild --num-processes 2 --print-errorlogs $skip >&2 ||
             rc=$?
-        if [ -n "$ASAN_IDLE_PID" ]; then
-            # ninja stops its compilers and removes what they had half written.
-            kill -TERM "$ASAN_IDLE_PID" 2>/dev/null || true
-            wait "$ASAN_IDLE_PID" 2>/dev/null || true
-        fi
         stage_done "debug tests${ASAN_IDLE_PID:+ (ASan+UBSan build beside them, idle priority)}"
         dirs+=("$BUILD")
         # The fuzz run is bounded by wall time and uses one core: it runs beside the ASan+UBSan
@@ -221,6 +235,8 @@ cmd_test() {
         fuzz_log=$(mktemp)
         ( CPU_LAST=0; run_fuzz; stage_done "fuzz (beside the ASan+UBSan stage)" ) >"$fuzz_log" 2>&1 &
         fuzz_pid=$!
+        # The idle ASan+UBSan build's CPU time counts in the next stage, once it has ended.
+        finish_idle_asan_build
     fi
     # A stale log must not stand in for a stage that failed before running its tests.
     rm -f "$ASAN_BUILD/meson-logs/testlog.junit.xml" "$ASAN_BUILD/meson-logs/testlog.json"
