@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "be16.h"
+
 #include "homa/proto/frame.h"
 
 namespace homa::dp {
@@ -10,13 +12,8 @@ namespace {
 
 constexpr size_t kArpLen = 28;  // Ethernet/IPv4 ARP body
 
-uint16_t get16(const uint8_t *p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 uint32_t get32(const uint8_t *p) {
     return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
-}
-void put16(uint8_t *p, uint16_t v) {
-    p[0] = static_cast<uint8_t>(v >> 8);
-    p[1] = static_cast<uint8_t>(v);
 }
 void put32(uint8_t *p, uint32_t v) {
     put16(p, static_cast<uint16_t>(v >> 16));

@@ -19,15 +19,9 @@
 #include <new>
 
 #include "homa/mem/residency.h"
+#include "relaxed_counter.h"
 
 namespace homa::dp {
-namespace {
-
-void bump(std::atomic<uint64_t> &counter, uint64_t by = 1) noexcept {
-    counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-}
-
-}  // namespace
 
 ControlLcore *ControlLcore::create(const char *name, const ControlConfig &config, int socket_id) {
     if (config.max_pulls == 0 || config.pull_chunk == 0) {

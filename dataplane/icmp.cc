@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "be16.h"
+
 #include "homa/proto/frame.h"
 
 namespace homa::dp {
@@ -10,12 +12,6 @@ namespace {
 
 constexpr uint8_t kEchoReply = 0;
 constexpr uint8_t kEchoRequest = 8;
-
-uint16_t get16(const uint8_t *p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-void put16(uint8_t *p, uint16_t v) {
-    p[0] = static_cast<uint8_t>(v >> 8);
-    p[1] = static_cast<uint8_t>(v);
-}
 
 }  // namespace
 

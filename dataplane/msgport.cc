@@ -81,14 +81,12 @@
 #include <cstring>
 #include <new>
 
+#include "relaxed_counter.h"
+
 namespace homa::dp {
 namespace {
 
 static_assert(sizeof(PortMessage *) == sizeof(void *), "rings carry message pointers");
-
-void bump(std::atomic<uint64_t> &counter) noexcept {
-    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-}
 
 // Polls `done` until it returns true or `timeout_ns` passes: rte_pause first (cheap, keeps the
 // wake-up instant), then sched_yield so that a waiting application thread sharing a core with

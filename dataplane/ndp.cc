@@ -3,11 +3,13 @@
 
 #include <cstring>
 
+#include "be16.h"
+
 namespace homa::dp {
 namespace {
 
-constexpr uint8_t kEchoRequest = 128;
-constexpr uint8_t kEchoReply = 129;
+constexpr uint8_t kEcho6Request = 128;
+constexpr uint8_t kEcho6Reply = 129;
 constexpr uint8_t kOptSourceLladdr = 1;
 constexpr uint8_t kOptTargetLladdr = 2;
 constexpr size_t kIp6 = 40;
@@ -15,12 +17,6 @@ constexpr size_t kNdBody = 24;    // type, code, checksum, flags/reserved, targe
 constexpr size_t kLladdrOpt = 8;  // type, length (in 8-byte units), MAC
 constexpr uint8_t kNaSolicited = 0x40;
 constexpr uint8_t kNaOverride = 0x20;
-
-uint16_t get16(const uint8_t *p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-void put16(uint8_t *p, uint16_t v) {
-    p[0] = static_cast<uint8_t>(v >> 8);
-    p[1] = static_cast<uint8_t>(v);
-}
 
 // Where the IPv6 header starts (after an optional 802.1Q tag), or 0 if not IPv6.
 size_t ipv6_offset(std::span<const uint8_t> frame, uint16_t *tci) {
@@ -195,7 +191,7 @@ size_t icmp6_echo_reply(std::span<const uint8_t> frame, const Ipv6Addr &local_ip
     std::memcpy(dst.data(), ip + 24, 16);
     if (dst != local_ip || is_multicast(src)) return 0;
     const uint8_t *icmp = ip + kIp6;
-    if (icmp[0] != kEchoRequest || icmp[1] != 0) return 0;
+    if (icmp[0] != kEcho6Request || icmp[1] != 0) return 0;
     if (icmp6_checksum(src, dst, {icmp, plen}) != 0) return 0;
 
     size_t len = l2 + kIp6 + plen;
@@ -208,7 +204,7 @@ size_t icmp6_echo_reply(std::span<const uint8_t> frame, const Ipv6Addr &local_ip
                wire::kDefaultHopLimit, local_ip, src, plen);
     uint8_t *ricmp = p + l2 + kIp6;
     std::memcpy(ricmp, icmp, plen);
-    ricmp[0] = kEchoReply;
+    ricmp[0] = kEcho6Reply;
     put16(ricmp + 2, 0);
     set_checksum(local_ip, src, ricmp, plen);
     return len;

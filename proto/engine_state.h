@@ -492,6 +492,8 @@ inline void heard_rpc(State &s, Rpc &r) {
 }
 /** A packet from the peer arrived that does not speak for one RPC's progress. */
 inline void heard_peer(State &s, Rpc &r) { s.peers[r.peer].heard = s.quiet; }
+/** An arriving packet was dropped for reason d (incoming.cc, recovery.cc). */
+inline void count_drop(State &s, EngineDrop d) { ++s.stats.drops[static_cast<size_t>(d)]; }
 
 inline uint32_t index_of(const State &s, const Rpc &r) {
     return static_cast<uint32_t>(&r - s.rpcs.data());

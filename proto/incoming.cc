@@ -25,8 +25,6 @@
 namespace homa::detail {
 namespace {
 
-void count_drop(State &s, EngineDrop d) { ++s.stats.drops[static_cast<size_t>(d)]; }
-
 enum class Accept { kNew, kDuplicate, kTooManyGaps };
 
 Accept accept_range(Rpc &r, uint32_t off, uint32_t len) {

@@ -29,8 +29,6 @@
 namespace homa::detail {
 namespace {
 
-void count_drop(State &s, EngineDrop d) { ++s.stats.drops[static_cast<size_t>(d)]; }
-
 // Answers a packet about an RPC we do not have.
 void send_rpc_unknown(State &s, const wire::PacketView &v, uint64_t now_ns) {
     const wire::CommonHeader &h = v.common();

@@ -15,12 +15,6 @@
 #include "phase_run.h"
 
 namespace homa::perf {
-namespace {
-
-// "Full for now": the request is retried on a later iteration, not counted as failed.
-bool retriable(int rc) { return rc == -ENOBUFS || rc == -ENOMEM || rc == -EAGAIN; }
-
-}  // namespace
 
 PhaseResult run_closed_loop(LoadDriver &driver, const PhaseSpec &spec,
                             const std::atomic<bool> &quit) {

@@ -16,8 +16,6 @@
 namespace homa::perf {
 namespace {
 
-bool retriable(int rc) { return rc == -ENOBUFS || rc == -ENOMEM || rc == -EAGAIN; }
-
 struct Pending {
     uint64_t scheduled = 0;  ///< TSC of the arrival.
     uint32_t length = 0;

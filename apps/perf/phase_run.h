@@ -7,6 +7,7 @@
 // window [w0, w1); its outcome is counted whenever it comes (also after w1, in the drain).
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <vector>
 
@@ -14,6 +15,9 @@
 #include "phase.h"
 
 namespace homa::perf {
+
+/** "Full for now": both loops retry the request on a later iteration, not counted as failed. */
+inline bool retriable(int rc) { return rc == -ENOBUFS || rc == -ENOMEM || rc == -EAGAIN; }
 
 class PhaseRun {
   public:

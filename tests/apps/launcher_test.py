@@ -58,9 +58,11 @@ class Launcher:
         while time.time() < end:
             r, _, _ = select.select([self.p.stderr], [], [], 0.5)
             if r:
-                line = self.p.stderr.readline()
-                seen += line
-                if needle in line:
+                # Raw reads: a buffered readline() may take two lines from the pipe and hand
+                # out one, after which select() waits for data that already arrived (seen on
+                # a fresh-clone run: the 'worker lcore' line never came out).
+                seen += os.read(self.p.stderr.fileno(), 65536).decode(errors="replace")
+                if needle in seen:
                     return seen
             if self.p.poll() is not None:
                 break
