@@ -40,7 +40,7 @@ class TableArray {
         if (p != nullptr) {
             mem_ = mem;
         } else {
-            p = ::operator new (bytes, std::align_val_t{alignof(T) < 64 ? 64 : alignof(T)});
+            p = ::operator new(bytes, kHeapAlign);
             mem_ = TableMemory{};
         }
         p_ = static_cast<T *>(p);
@@ -56,7 +56,7 @@ class TableArray {
         if (mem_.unmap != nullptr) {
             mem_.unmap(mem_.ctx, p_, n_ * sizeof(T));
         } else {
-            ::operator delete (p_, std::align_val_t{alignof(T) < 64 ? 64 : alignof(T)});
+            ::operator delete(p_, kHeapAlign);
         }
         p_ = nullptr;
         n_ = 0;
@@ -78,6 +78,8 @@ class TableArray {
     const T *end() const noexcept { return p_ + n_; }
 
   private:
+    // The heap fallback keeps entries on cache-line boundaries, as the mapped memory does.
+    static constexpr std::align_val_t kHeapAlign{alignof(T) < 64 ? 64 : alignof(T)};
     T *p_ = nullptr;
     size_t n_ = 0;
     TableMemory mem_;
