@@ -99,6 +99,11 @@ std::unique_ptr<Host> Host::create(const HostConfig &hc, std::string *error) {
         if (!w) return fail("worker " + std::to_string(k) + ": " + err);
         h->workers_.push_back(std::move(w));
     }
+    for (unsigned k = 0; hc.worker.timetrace_records != 0 && k < hc.app_timetraces; ++k) {
+        auto tt = Timetrace::create(hc.worker.timetrace_records, *h->freeze_, &err);
+        if (!tt) return fail("timetrace of application thread " + std::to_string(k) + ": " + err);
+        h->app_traces_.push_back(std::move(tt));
+    }
     return h;
 }
 
@@ -108,6 +113,11 @@ std::string Host::timetrace_dump() {
         char name[24];  // snprintf, not "w" + to_string: GCC 12 -O3 warns falsely on the latter
         snprintf(name, sizeof(name), "w%zu", k);
         rings.push_back({name, workers_[k]->timetrace()});
+    }
+    for (size_t k = 0; k < app_traces_.size(); ++k) {
+        char name[24];
+        snprintf(name, sizeof(name), "a%zu", k);
+        rings.push_back({name, app_traces_[k].get()});
     }
     uint32_t ip = workers_.empty() ? 0 : workers_[0]->local_ip();
     char host[16];

@@ -6,19 +6,23 @@
 //   kFree -> kWaiting (command sent, this thread waits: wait_msg) -> kFree
 //   kFree -> kAsync (command sent, nobody waits; the reply is drained later) -> kFree, or
 //            kReady when a send without id failed (its error is handed out by recv)
-//   kFree -> kPosted (a receive at the worker) -> kReady (holding a message) -> kFree (recv)
+//   kFree -> kReady (holding a message taken off the answer ring) -> kFree (recv)
 //   kWaiting -> kOrphan (the wait timed out) -> kFree when the reply finally comes
 // so that a slot is reused only once the worker has let go of it.
 #include "homa/dataplane/remote_socket.h"
 
 #include <rte_cycles.h>
 #include <rte_memory.h>
+#include <rte_pause.h>
+#include <sched.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
+#include "answer_ring.h"
 #include "homa/dataplane/msgport.h"
 #include "homa/dataplane/port_message.h"
 #include "homa/dataplane/socket_service.h"
@@ -28,7 +32,7 @@
 namespace homa::dp {
 
 struct RemoteSocket::Slot {
-    enum class State : uint8_t { kFree, kWaiting, kAsync, kPosted, kReady, kOrphan };
+    enum class State : uint8_t { kFree, kWaiting, kAsync, kReady, kOrphan };
     PortMessage msg;
     homa::Message data;
     State state = State::kFree;
@@ -42,7 +46,7 @@ namespace {
 using State = RemoteSocket::Slot::State;
 
 constexpr uint64_t kForever = UINT64_MAX;
-constexpr uint64_t kWaitSlice = 100'000;  // ns: how often a blocked recv retries posting
+constexpr uint64_t kWaitSlice = 100'000;  // ns: how long wait_home waits on the port at once
 
 uint64_t now_ns() {
     return static_cast<uint64_t>(static_cast<__uint128_t>(rte_get_tsc_cycles()) * 1'000'000'000u /
@@ -89,8 +93,8 @@ unsigned RemoteSocket::command_burst(Slot *const *slots, unsigned n, uint16_t op
     unsigned k = sent > 0 ? static_cast<unsigned>(sent) : 0;
     if (k < n) ++stats_.backpressure;
     stats_.commands += k;
-    const State state = op == kRemoteRecv ? State::kPosted : State::kAsync;
-    for (unsigned i = 0; i < k; ++i) slots[i]->state = state;
+    HOMA_TT(cfg_.trace, "app cmd op 0x%x sent %u of %u handle %u", op, k, n, handle_);
+    for (unsigned i = 0; i < k; ++i) slots[i]->state = State::kAsync;
     return k;
 }
 
@@ -104,8 +108,9 @@ int RemoteSocket::command(Slot *slot, uint16_t op, bool wait) {
         return -ENOBUFS;
     }
     ++stats_.commands;
+    HOMA_TT(cfg_.trace, "app cmd op 0x%x sent %u of %u handle %u", op, 1, 1, handle_);
     if (!wait) {
-        slot->state = op == kRemoteRecv ? State::kPosted : State::kAsync;
+        slot->state = State::kAsync;
         return 0;
     }
     slot->state = State::kWaiting;
@@ -119,14 +124,6 @@ int RemoteSocket::command(Slot *slot, uint16_t op, bool wait) {
 void RemoteSocket::handle_reply(Slot *slot) noexcept {
     int error = slot->msg.error();
     switch (slot->state) {
-        case State::kPosted:
-            --posted_;
-            if (error == 0) {
-                slot->state = State::kReady;
-                ready_[num_ready_++] = static_cast<unsigned>(slot - slots_);
-                return;
-            }
-            break;  // -ESHUTDOWN (closed) or -ENOBUFS (the worker has enough posted)
         case State::kAsync:
             if (slot->msg.opcode() == kRemoteSendRegion) {
                 // The worker let go of the memory: the application may have it back.
@@ -163,38 +160,29 @@ unsigned RemoteSocket::drain() noexcept {
         for (unsigned i = 0; i < n; ++i) handle_reply(&slots_[got[i]->cookie]);
         total += n;
     }
-    return total;
+    return total + take_answers();
 }
 
-// Tops the posted receives up to recv_credits. One receive re-posted per message taken would
-// be a command (a ring enqueue, a message to the worker's core) per message; so while some
-// are still posted, this waits until a few (repost_batch) are missing and posts them in one
-// burst. With none posted it posts at once: a message must always be able to come in.
-void RemoteSocket::post_receives() noexcept {
-    if (!open_) return;
-    unsigned have = posted_ + num_ready_;
-    if (have >= cfg_.recv_credits) return;
-    unsigned want = cfg_.recv_credits - have;
-    if (posted_ > 0 && want < repost_batch_) return;
-    while (want > 0) {
-        Slot *burst[kMessagePortBurst];
-        unsigned n = 0;
-        while (n < want && n < kMessagePortBurst) {
-            Slot *slot = free_ != nullptr ? take_slot() : nullptr;
-            if (slot == nullptr) break;
-            auto &c = slot->msg.body<RemoteCommand>();
-            c = RemoteCommand{};
-            c.handle = handle_;
-            c.msg = &slot->data;
-            burst[n++] = slot;
-        }
-        if (n == 0) return;
-        unsigned sent = command_burst(burst, n, kRemoteRecv);
-        posted_ += sent;
-        for (unsigned i = sent; i < n; ++i) free_slot(burst[i]);  // port full: next call
-        if (sent < n) return;
-        want -= n;
+// Moves messages from the answer ring into slots (kReady) while fewer than recv_credits are
+// ready and a slot is free; what stays in the ring waits for a later call. The worker learns
+// of the room once per call, not per message.
+unsigned RemoteSocket::take_answers() noexcept {
+    if (answers_ == nullptr) return 0;
+    unsigned n = 0;
+    while (num_ready_ < cfg_.recv_credits && free_ != nullptr) {
+        Slot *slot = free_;
+        if (!answers_->take(answers_taken_, &slot->data)) break;
+        ++answers_taken_;
+        free_ = slot->next_free;
+        --free_count_;
+        slot->state = State::kReady;
+        ready_[num_ready_++] = static_cast<unsigned>(slot - slots_);
+        HOMA_TT(cfg_.trace, "app answer id %u length %u handle %u",
+                static_cast<uint32_t>(slot->data.id), slot->data.length, handle_);
+        ++n;
     }
+    if (n > 0) answers_->consumed.store(answers_taken_, std::memory_order_release);
+    return n;
 }
 
 bool RemoteSocket::take_ready(uint32_t flags, uint64_t id, RecvMessage *out) noexcept {
@@ -203,15 +191,12 @@ bool RemoteSocket::take_ready(uint32_t flags, uint64_t id, RecvMessage *out) noe
         const homa::Message &d = slot.data;
         bool kind = is_request(d) ? (flags & kRecvRequest) : (flags & kRecvResponse);
         if (!kind || (id != 0 && d.id != id)) continue;
+        HOMA_TT(cfg_.trace, "app took id %u handle %u", static_cast<uint32_t>(d.id), handle_);
         out->adopt(pool_, cfg_.pool_cache, d);
         std::copy(ready_ + i + 1, ready_ + num_ready_, ready_ + i);
         --num_ready_;
         free_slot(&slot);
         ++stats_.received;
-        // Re-posting here would delay the message just taken (with one RPC in flight, every
-        // one): the next call that finds nothing posts. Only when half the credits are gone
-        // (a caller that always finds something) it cannot wait.
-        if (posted_ < cfg_.recv_credits / 2) post_receives();
         return true;
     }
     return false;
@@ -246,7 +231,8 @@ bool RemoteSocket::wait_home(uint64_t timeout_ns) noexcept {
 
 int RemoteSocket::open(SocketService &service, uint16_t port, const RemoteSocketConfig &config,
                        std::unique_ptr<RemoteSocket> *out) {
-    if (out == nullptr || config.recv_credits == 0 || config.max_async == 0 ||
+    if (out == nullptr || config.recv_credits == 0 ||
+        config.recv_credits > AnswerRing::kMaxCapacity || config.max_async == 0 ||
         config.pool_cache >= service.pool().counters().caches.size()) {
         return -EINVAL;
     }
@@ -255,7 +241,6 @@ int RemoteSocket::open(SocketService &service, uint16_t port, const RemoteSocket
     s->pool_ = &service.pool();
     s->cfg_ = config;
     s->num_slots_ = config.recv_credits + config.max_async + 1;  // + 1: a waiting command
-    s->repost_batch_ = std::clamp(config.recv_credits / 4, 1u, 8u);
     s->slots_ = new Slot[s->num_slots_];
     s->ready_ = new unsigned[s->num_slots_];
     for (unsigned i = s->num_slots_; i-- > 0;) s->free_slot(&s->slots_[i]);
@@ -265,18 +250,26 @@ int RemoteSocket::open(SocketService &service, uint16_t port, const RemoteSocket
     s->reply_ =
         MessagePort::create(name, s->num_slots_, MessagePortMode::kSingleProducer, SOCKET_ID_ANY);
     if (s->reply_ == nullptr) return -ENOMEM;
+    s->answers_ = AnswerRing::create(std::bit_ceil(config.recv_credits));
+    if (s->answers_ == nullptr) return -ENOMEM;
     Slot *slot = s->take_slot();
     auto &c = slot->msg.body<RemoteCommand>();
     c = RemoteCommand{};
     c.port = port;
+    c.data = s->answers_;
+    c.length = s->answers_->capacity();
+    s->answers_lent_ = true;
     int rc = s->command(slot, kRemoteOpen, true);
-    if (rc == -ETIMEDOUT) return rc;  // the destructor keeps what the worker may still hold
+    // Timed out: the worker may yet open the socket on this ring, so it is never freed.
+    if (rc == -ETIMEDOUT) return rc;
     s->handle_ = c.handle;
     s->local_ = c.addr;
     s->free_slot(slot);
-    if (rc < 0) return rc;
+    if (rc < 0) {
+        s->answers_lent_ = false;
+        return rc;
+    }
     s->open_ = true;
-    s->post_receives();
     *out = std::move(s);
     return 0;
 }
@@ -288,6 +281,7 @@ RemoteSocket::~RemoteSocket() {
     }
     if (reply_ != nullptr && !wait_home(cfg_.op_timeout_ns)) return;  // leak, never free early
     MessagePort::destroy(reply_);
+    if (!answers_lent_) AnswerRing::destroy(answers_);
     delete[] slots_;
     delete[] ready_;
 }
@@ -404,24 +398,28 @@ int RemoteSocket::recv(uint32_t flags, uint64_t id, RecvMessage *out) {
 int RemoteSocket::recv_wait(uint32_t flags, uint64_t id, RecvMessage *out, uint64_t timeout_ns) {
     if (!open_) return -EBADF;
     if (out == nullptr || (flags & (kRecvRequest | kRecvResponse)) == 0) return -EINVAL;
-    // The clock only once it has to wait: a TSC read and a 128-bit division were a tenth of a
-    // polling application thread's cycles, on every non-blocking miss.
+    // The clock only once it has to wait, and only for a timeout: a TSC read and a 128-bit
+    // division were a tenth of a polling application thread's cycles.
     uint64_t start = 0;
     // A message already here is taken before the reply ring is polled: when answers come in
     // bursts, polling an empty ring per message costs a miss on the line the worker's
     // enqueues keep writing.
     if (num_ready_ > 0 && take_ready(flags, id, out)) return 0;
-    for (;;) {
+    // Messages come by the answer ring, failures of sends by the reply port: the wait polls
+    // both (drain), spinning first and then yielding, as MessagePort::wait_port does.
+    for (unsigned spins = 0;; ++spins) {
         drain();
         if (take_ready(flags, id, out)) return 0;
-        post_receives();  // nothing for the caller: the time to top the receives up
         if (flags & kRecvNonblocking) return -EAGAIN;
-        if (start == 0) start = now_ns();
-        uint64_t waited = now_ns() - start;
-        if (timeout_ns != kForever && waited >= timeout_ns) return -ETIMEDOUT;
-        uint64_t slice =
-            timeout_ns == kForever ? kWaitSlice : std::min(kWaitSlice, timeout_ns - waited);
-        if (PortMessage *m = reply_->wait_port(slice)) handle_reply(&slots_[m->cookie]);
+        if (timeout_ns != kForever) {
+            if (start == 0) start = now_ns();
+            if (now_ns() - start >= timeout_ns) return -ETIMEDOUT;
+        }
+        if (spins < 1024) {
+            rte_pause();
+        } else {
+            sched_yield();
+        }
     }
 }
 
@@ -561,15 +559,21 @@ int RemoteSocket::close() {
         return rc;
     }
     open_ = false;
-    if (rc != -ETIMEDOUT) free_slot(slot);
-    if (!wait_home(cfg_.op_timeout_ns)) return -ETIMEDOUT;
-    for (unsigned i = 0; i < num_ready_; ++i) {  // received and never taken
-        Slot &s = slots_[ready_[i]];
-        if (s.data.num_bpages)
-            pool_->release(s.data.bpage_offsets, s.data.num_bpages, cfg_.pool_cache);
-        free_slot(&s);
+    if (rc != -ETIMEDOUT) {
+        free_slot(slot);
+        answers_lent_ = false;  // the close was answered: the worker is done with the ring
     }
-    num_ready_ = 0;
+    if (!wait_home(cfg_.op_timeout_ns)) return -ETIMEDOUT;
+    for (;;) {  // received and never taken: in slots, then what is left in the ring
+        for (unsigned i = 0; i < num_ready_; ++i) {
+            Slot &s = slots_[ready_[i]];
+            if (s.data.num_bpages)
+                pool_->release(s.data.bpage_offsets, s.data.num_bpages, cfg_.pool_cache);
+            free_slot(&s);
+        }
+        num_ready_ = 0;
+        if (answers_lent_ || take_answers() == 0) break;
+    }
     return rc;
 }
 

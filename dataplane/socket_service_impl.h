@@ -41,12 +41,15 @@ struct RegionSend {
     uint8_t header[SocketService::kRegionHeaderMax];
 };
 
-/** One remote socket: the engine socket and the receives its application posted (a ring). */
+struct AnswerRing;
+
+/** One remote socket: the engine socket and the ring its messages go to (answer_ring.h). */
 struct RemoteSock {
     bool open = false;
     SocketId sid = 0;
-    uint32_t head = 0;   ///< Oldest posted receive in the ring.
-    uint32_t count = 0;  ///< Posted receives.
+    AnswerRing *ring = nullptr;  ///< The application's; written until the close is answered.
+    uint32_t produced = 0;       ///< Next position to fill.
+    uint32_t room_until = 0;     ///< Positions before this are known to be free.
 };
 
 struct SocketService::Impl {
@@ -55,7 +58,6 @@ struct SocketService::Impl {
     SocketServiceConfig cfg;
     MessagePort *port = nullptr;
     std::vector<RemoteSock> socks;
-    std::vector<PortMessage *> posted;  ///< socks.size() rings of cfg.max_posted each.
     uint32_t socks_open = 0;
     /** One past the highest handle ever opened: deliver() looks no further (a worker polls
      *  millions of times a second, mostly with few of max_sockets in use). */

@@ -256,6 +256,7 @@ Result<Host> Host::create(const HostOptions &o) {
     hc.pool_bytes = size_t{o.pool_mb} << 20;
     hc.mbufs = o.mbufs;
     hc.extra_pool_caches = o.app_threads;
+    hc.app_timetraces = o.app_threads;
     int hook_rc = 0;  // the hook's own errno, which a failed create then returns
     if (o.configure_worker) {
         hc.configure_worker = [&](uint16_t w, dp::WorkerConfig &c, std::string *why) {
@@ -318,6 +319,7 @@ Result<Socket> Host::open_app(uint16_t port, unsigned app_thread, uint16_t worke
     }
     dp::RemoteSocketConfig rc;
     rc.pool_cache = num_workers() + app_thread;
+    rc.trace = impl_->host->app_timetrace(app_thread);
     std::unique_ptr<dp::RemoteSocket> r;
     if (int err = dp::RemoteSocket::open(*impl_->services[worker], port, rc, &r); err < 0) {
         return Error{err, "open_app port " + std::to_string(port) + ": " + error_string(err) +

@@ -236,8 +236,6 @@ TEST_F(RemoteSocketTest, Send_FullCommandPortIsReportedAsNoBufs) {
     dp::RemoteSocketConfig rc = app_config();
     rc.recv_credits = 4;
     ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, rc, &client), 0);
-    // The worker takes the posted receives off the port; wait until it has (they stay posted).
-    while (svc_b_->port().count() != 0) rte_pause();
     poller_.hold();
     std::vector<uint8_t> msg = make(1, 1000);
     int accepted = 0, refused = 0;
@@ -304,7 +302,6 @@ TEST_F(RemoteSocketTest, PostReplyWith_EchoesWithoutWaitingAndCountsRefusals) {
     ASSERT_EQ(client->send({kIpA, kPort}, make(8, 500), 8, nullptr), 0);
     dp::RecvMessage late;
     ASSERT_EQ(server->recv_wait(kRecvRequest, 0, &late, 10 * kSecond), 0);
-    while (svc_a_->port().count() != 0) rte_pause();  // the re-posted receives were taken
     poller_.hold();
     std::vector<uint8_t> filler = make(1, 10);
     int fillers = 0;
@@ -428,7 +425,7 @@ TEST_F(RemoteSocketTest, Abort_FromAppThreadCompletesWithTheError) {
         bool abort_cmd = false, answered = false;
         for (const auto &r : pair_->b.worker->timetrace()->snapshot()) {
             std::string t = format_record(r);
-            abort_cmd |= t.rfind("cmd op 0x204 handle ", 0) == 0 && t.ends_with(" id " + first);
+            abort_cmd |= t.rfind("cmd op 0x203 handle ", 0) == 0 && t.ends_with(" id " + first);
             answered |= t == "cmd recv answered id " + first + " length 0";
         }
         EXPECT_TRUE(abort_cmd);
@@ -510,7 +507,6 @@ TEST_F(RemoteSocketTest, SendBurst_QueuesInOrderAndStopsAtTheFirstItCannotTake) 
     dp::RemoteSocketConfig rc = app_config();
     rc.recv_credits = 4;
     ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, rc, &client), 0);
-    while (svc_b_->port().count() != 0) rte_pause();  // the posted receives were taken
     const uint64_t commands = client->stats().commands;
     poller_.hold();
     std::vector<std::vector<uint8_t>> bodies;
@@ -559,46 +555,60 @@ TEST_F(RemoteSocketTest, SendBurst_QueuesInOrderAndStopsAtTheFirstItCannotTake) 
     ASSERT_TRUE(quiescent());  // the refused requests' copies went back to the pool
 }
 
-// Receives taken are re-posted a few at a time (recv_credits / 4 of them in one burst, by a
-// call that finds nothing to take), not one command per message; never fewer than half stay
-// posted.
-TEST_F(RemoteSocketTest, RecvCredits_TakenReceivesAreRepostedInBatches) {
+// Received messages come through the answer ring: no command per receive, at most a ring's
+// worth (recv_credits, here 4) written ahead of the application, the rest waiting in the
+// worker's engine until the application takes some, and whatever is left in the ring at close
+// given back to the pool.
+TEST_F(RemoteSocketTest, AnswerRing_NoCommandPerReceiveAndBackpressureFromTheRing) {
     std::unique_ptr<dp::RemoteSocket> client;
     dp::RemoteSocketConfig rc = app_config();
-    rc.recv_credits = 16;  // re-posted 4 at a time
+    rc.recv_credits = 4;
     ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, rc, &client), 0);
-    const uint64_t opened = client->stats().commands;
-    EXPECT_EQ(opened, 1u + 16u);  // open, then every receive posted
-    uint64_t last_reposted = 0;
+    EXPECT_EQ(client->stats().commands, 1u);  // the open, and nothing posted
     for (uint64_t i = 1; i <= 40; ++i) {
         ASSERT_EQ(client->send({kIpA, kRtcPort}, make(i, 50), i, nullptr), 0);
         dp::RecvMessage m;
         ASSERT_EQ(client->recv_wait(kRecvResponse, 0, &m, 10 * kSecond), 0) << i;
         EXPECT_TRUE(matches(m, i, 50));
-        // i sends, and receives re-posted 4 at a time (by a call that found nothing), never
-        // one per message; at least 8 of 16 stay posted.
-        const uint64_t reposted = client->stats().commands - opened - i;
-        EXPECT_TRUE(reposted == last_reposted || reposted >= last_reposted + 4) << i;
-        EXPECT_LE(i - reposted, 8u) << i;
-        last_reposted = reposted;
     }
-    // A caller that always finds something (12 answers already here) still re-posts once
-    // half the credits are gone, without a call that finds nothing.
-    EXPECT_EQ(client->close(), 0);
-    ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, rc, &client), 0);  // 16 posted again
-    const uint64_t before = client->stats().commands;
+    EXPECT_EQ(client->stats().commands, 1u + 40u);  // the sends only
+
+    // 12 responses with nobody taking them: the ring holds 4, the engine the other 8.
+    const uint64_t answered = svc_b_->stats().receives_answered;
     for (uint64_t i = 0; i < 12; ++i) {
         ASSERT_EQ(client->send({kIpA, kRtcPort}, make(i, 50), 100 + i, nullptr), 0);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the answers come home
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(svc_b_->stats().receives_answered, answered + 4);
+    std::vector<bool> seen(12);
     for (int got = 0; got < 12;) {
         dp::RecvMessage m;
-        int r = client->recv(kRecvResponse | dp::kRecvNonblocking, 0, &m);
-        if (r == -EAGAIN) continue;
-        ASSERT_EQ(r, 0);
+        ASSERT_EQ(client->recv_wait(kRecvResponse, 0, &m, 10 * kSecond), 0) << got;
+        ASSERT_GE(m.cookie(), 100u);
+        ASSERT_LT(m.cookie(), 112u);
+        EXPECT_FALSE(seen[m.cookie() - 100]);
+        seen[m.cookie() - 100] = true;
+        EXPECT_TRUE(matches(m, m.cookie() - 100, 50));
         ++got;
     }
-    EXPECT_GT(client->stats().commands, before + 12);
+    EXPECT_EQ(svc_b_->stats().receives_answered, answered + 12);
+
+    // Eight responses of two bpages never taken: four moved to this side by a recv for
+    // requests (which takes none of them), four more in the ring. The close gives all their
+    // bpages back.
+    auto answered_reaches = [&](uint64_t n) {
+        for (int i = 0; i < 10'000 && svc_b_->stats().receives_answered < n; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        return svc_b_->stats().receives_answered == n;
+    };
+    for (uint64_t i = 0; i < 8; ++i) {
+        ASSERT_EQ(client->send({kIpA, kRtcPort}, make(i, 70'000), 200 + i, nullptr), 0);
+    }
+    EXPECT_TRUE(answered_reaches(answered + 16));
+    dp::RecvMessage none;
+    EXPECT_EQ(client->recv(kRecvRequest | dp::kRecvNonblocking, 0, &none), -EAGAIN);
+    EXPECT_TRUE(answered_reaches(answered + 20));
     EXPECT_EQ(client->close(), 0);
     EXPECT_EQ(client->slots_in_use(), 0u);
     ASSERT_TRUE(quiescent());

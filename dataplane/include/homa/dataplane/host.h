@@ -63,6 +63,10 @@ struct HostConfig {
     /// Pool caches beyond the workers' (worker k uses cache k): application threads that copy
     /// into the pool (RemoteSocket) use caches num_workers, num_workers + 1, ...
     unsigned extra_pool_caches = 0;
+    /// Timetrace rings for application threads ("a0", "a1", ... in timetrace_dump()), sized
+    /// like the workers' (worker.timetrace_records; none when that is 0). A RemoteSocket of
+    /// thread k records into ring k, so that its hand-offs line up with the worker's events.
+    unsigned app_timetraces = 0;
     uint32_t steering_ring_size = 4096;
     /// Per-worker changes to `worker`: called for each worker k in order, on the calling
     /// thread, with k's config filled in as above; it must not change what ties k to the host
@@ -87,8 +91,14 @@ class Host {
     Steering *steering() noexcept { return steering_.get(); }
     /** The freeze switch of every worker's timetrace ring. Any thread. */
     TraceFreeze &trace_freeze() noexcept { return *freeze_; }
-    /** Text dump of every worker's ring ("w0", "w1", ...) merged in time order, headed by
-     *  this host's address (format_timetraces). Any thread; allocates. */
+    /** Application thread k's timetrace ring (HostConfig::app_timetraces), or nullptr (no
+     *  such ring, or timetraces off). Records only from that one thread; read from any. */
+    Timetrace *app_timetrace(unsigned k) noexcept {
+        return k < app_traces_.size() ? app_traces_[k].get() : nullptr;
+    }
+    /** Text dump of every worker's ring ("w0", "w1", ...) and application thread's ring
+     *  ("a0", ...) merged in time order, headed by this host's address (format_timetraces).
+     *  Any thread; allocates. */
     std::string timetrace_dump();
 
   private:
@@ -101,6 +111,7 @@ class Host {
     std::unique_ptr<Steering> steering_;
     std::unique_ptr<TraceFreeze> freeze_;  ///< Before workers_: they borrow it.
     std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<std::unique_ptr<Timetrace>> app_traces_;
 };
 
 }  // namespace homa::dp

@@ -4,8 +4,9 @@
  * EAL lcore, or a registered non-EAL thread) opens a RemoteSocket on a worker's SocketService
  * (socket_service.h). Every call is a typed command message to the service's command port,
  * which the worker drains inside its poll loop; answers come back on the socket's own reply
- * port. Received messages are pushed as they become ready: the socket keeps `recv_credits`
- * receives posted at the worker, and the worker fills one whenever a message is ready.
+ * port. Received messages are pushed as they become ready: the worker writes each into the
+ * socket's answer ring (one cache line for a message of one bpage), which the socket handed it
+ * at open and which it reads without any further command.
  * (Run-to-completion applications on the worker's lcore use Socket, socket.h: no messages.)
  *
  * @code
@@ -49,6 +50,7 @@ namespace homa::dp {
 
 class MessagePort;
 class SocketService;
+struct AnswerRing;
 
 /// recv() flag: do not wait; -EAGAIN if no matching message is ready (defined with the
 /// other flags in proto/engine.h).
@@ -56,11 +58,16 @@ using homa::kRecvNonblocking;
 
 struct RemoteSocketConfig {
     unsigned pool_cache = 1;  ///< This thread's cache in the worker's pool.
-    /// Receives kept posted at the worker (<= max_posted). Taken ones are re-posted a few at a
-    /// time (recv_credits / 4, 1..8, in one enqueue) while others are still posted.
+    /// Received messages this side holds for recv(); the worker's answer ring has as many
+    /// entries (rounded up to a power of two, at most 4096), so up to twice as many can be
+    /// ready before further ones wait in the worker's engine.
     unsigned recv_credits = 16;
     unsigned max_async = 64;                 ///< send() without id and reply commands in flight.
     uint64_t op_timeout_ns = 1'000'000'000;  ///< How long a command waits for the worker.
+    /// Where this socket records its side of each hand-off (commands sent, answers taken),
+    /// or nullptr. Borrowed: it must outlive the socket and take records from this thread
+    /// only (dp::Host::app_timetrace gives each application thread its own ring).
+    Timetrace *trace = nullptr;
 };
 
 class RemoteSocket {
@@ -129,8 +136,9 @@ class RemoteSocket {
      * kRecvNonblocking; `id` 0 = any, else that client RPC's response. Without
      * kRecvNonblocking waits as long as it takes. Returns 0, -EAGAIN (non-blocking, none
      * ready), -EINVAL (no kind in flags, null out), -EBADF.
-     * Messages of the other kind that arrive meanwhile wait for a later recv(); at most
-     * recv_credits messages wait on this side, further ones stay in the worker's engine.
+     * Messages of the other kind that arrive meanwhile wait for a later recv(): up to
+     * recv_credits on this side, as many again in the answer ring, and further ones in the
+     * worker's engine.
      */
     [[nodiscard]] int recv(uint32_t flags, uint64_t id, RecvMessage *out);
     /** recv() waiting at most `timeout_ns` (-ETIMEDOUT). */
@@ -177,7 +185,7 @@ class RemoteSocket {
 
     /** Counters of this socket (owner thread). */
     struct Stats {
-        uint64_t commands = 0;      ///< Commands sent (receives posted included).
+        uint64_t commands = 0;      ///< Commands sent.
         uint64_t backpressure = 0;  ///< -ENOBUFS returned because a port was full.
         uint64_t received = 0;      ///< Messages handed to the application.
         uint64_t async_errors = 0;  ///< send() without id / send_region() refused by the worker.
@@ -203,7 +211,7 @@ class RemoteSocket {
     void handle_reply(Slot *slot) noexcept;
     int reply_slot(RecvMessage &msg, Endpoint dst, uint64_t request_id, Slot **out);
     unsigned drain() noexcept;
-    void post_receives() noexcept;
+    unsigned take_answers() noexcept;
     bool take_ready(uint32_t flags, uint64_t id, RecvMessage *out) noexcept;
     int copy_in(std::span<const uint8_t> msg, homa::Message *m) noexcept;
     bool wait_home(uint64_t timeout_ns) noexcept;
@@ -216,9 +224,10 @@ class RemoteSocket {
     unsigned num_slots_ = 0;
     Slot *free_ = nullptr;
     unsigned free_count_ = 0;
-    unsigned posted_ = 0;
-    unsigned repost_batch_ = 1;  ///< Receives missing before post_receives() re-posts.
-    unsigned *ready_ = nullptr;  ///< Slot indices holding received messages, oldest first.
+    AnswerRing *answers_ = nullptr;  ///< Written by the worker while answers_lent_.
+    bool answers_lent_ = false;      ///< From the open command until the close is answered.
+    uint32_t answers_taken_ = 0;     ///< Next position of answers_ to read.
+    unsigned *ready_ = nullptr;      ///< Slot indices holding received messages, oldest first.
     unsigned num_ready_ = 0;
     uint32_t handle_ = 0;
     Endpoint local_;

@@ -3,8 +3,8 @@
  * The worker side of the socket API for everything that is not the worker's own lcore:
  *   - application threads (RemoteSocket, remote_socket.h) send typed commands to the service's
  *     command port; the worker drains it in bursts inside poll() (Worker::attach_command_port),
- *     answers each command on the application's reply port, and answers the receives the
- *     application posted as soon as messages are ready. It never calls application code.
+ *     answers each command on the application's reply port, and writes messages into each
+ *     socket's answer ring as soon as they are ready. It never calls application code.
  *   - region sends (send_region): a request whose body lives outside the bpage pool (a
  *     FilePager's memory, an mmap'd file) is checked with the residency chain; a body that is
  *     not resident is pulled by the control lcore while the worker keeps polling, and the RPC
@@ -67,7 +67,6 @@ struct SocketServiceConfig {
     const char *name = "homa-cmd";  ///< Names the command port: unique in the process.
     unsigned port_capacity = 1024;  ///< Commands waiting at once (senders get -ENOBUFS beyond).
     unsigned max_sockets = 16;      ///< Remote sockets open at once.
-    unsigned max_posted = 64;       ///< Receives one remote socket may have posted at once.
     /** Region sends waiting for their pull at once, plus region replies pulling or sending. */
     unsigned max_region_sends = 64;
     ControlLcore *control = nullptr;  ///< Pulls non-resident bodies; nullptr: no region sends.
@@ -78,7 +77,7 @@ struct SocketServiceConfig {
  *  stopped polling). */
 struct SocketServiceStats {
     uint64_t commands = 0;             ///< Remote commands served.
-    uint64_t receives_answered = 0;    ///< Posted receives answered with a message.
+    uint64_t receives_answered = 0;    ///< Messages written into answer rings.
     uint64_t region_sends = 0;         ///< send_region calls accepted.
     uint64_t region_resident = 0;      ///< ... whose body was resident at once (no pull).
     uint64_t region_pulls = 0;         ///< ... that waited for a control-lcore pull.
@@ -102,10 +101,11 @@ class SocketService {
     static std::unique_ptr<SocketService> create(Worker &worker, const SocketServiceConfig &cfg,
                                                  std::string *error);
     /**
-     * Detaches from the worker. Remote sockets still open are closed (their posted receives
-     * go home -ESHUTDOWN), pulls still running are aborted and waited for (their `done` runs).
-     * Region replies still sending are waited for by polling the worker (their `done` runs).
-     * Commands still queued are answered -ESHUTDOWN. Worker's lcore, not while it polls.
+     * Detaches from the worker. Remote sockets still open are closed (nothing more is written
+     * into their answer rings; what is there stays the application's), pulls still running are
+     * aborted and waited for (their `done` runs). Region replies still sending are waited for by
+     * polling the worker (their `done` runs). Commands still queued are answered -ESHUTDOWN.
+     * Worker's lcore, not while it polls.
      */
     ~SocketService();
     SocketService(const SocketService &) = delete;
