@@ -22,7 +22,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "answer_ring.h"
+#include "handoff_ring.h"
 #include "homa/dataplane/msgport.h"
 #include "homa/dataplane/port_message.h"
 #include "homa/dataplane/socket_service.h"
@@ -39,6 +39,18 @@ struct RemoteSocket::Slot {
     Slot *next_free = nullptr;
     SendDone done = nullptr;  ///< kRemoteSendRegion: runs here when the command comes home.
     void *done_ctx = nullptr;
+};
+
+/** The socket's two rings with this side's positions in them. */
+struct RemoteSocket::Rings {
+    OpenRings shared;            ///< What kRemoteOpen hands the worker.
+    Consumer<Answer> answers;    ///< Messages and refusals from the worker.
+    Producer<Request> requests;  ///< Sends and replies for the worker.
+
+    ~Rings() {
+        AnswerRing::destroy(shared.answers);
+        RequestRing::destroy(shared.requests);
+    }
 };
 
 namespace {
@@ -78,26 +90,6 @@ void RemoteSocket::free_slot(Slot *slot) noexcept {
 
 unsigned RemoteSocket::slots_in_use() const noexcept { return num_slots_ - free_count_; }
 
-// Sends the commands in `slots` (bodies filled by the caller) with one enqueue: the first k
-// are away (returned), the rest are the caller's again. Counts a refusal as backpressure.
-unsigned RemoteSocket::command_burst(Slot *const *slots, unsigned n, uint16_t op) noexcept {
-    n = std::min(n, kMessagePortBurst);
-    PortMessage *msgs[kMessagePortBurst] = {};  // GCC cannot see that n entries get written
-    for (unsigned i = 0; i < n; ++i) {
-        slots[i]->msg.init(op, reply_);
-        slots[i]->msg.cookie = static_cast<uint64_t>(slots[i] - slots_);
-        msgs[i] = &slots[i]->msg;
-    }
-    // Every slot is home (kMsgDone) and has the reply port: only a full port refuses.
-    int sent = send_msg_burst(*cmd_, msgs, n);
-    unsigned k = sent > 0 ? static_cast<unsigned>(sent) : 0;
-    if (k < n) ++stats_.backpressure;
-    stats_.commands += k;
-    HOMA_TT(cfg_.trace, "app cmd op 0x%x sent %u of %u handle %u", op, k, n, handle_);
-    for (unsigned i = 0; i < k; ++i) slots[i]->state = State::kAsync;
-    return k;
-}
-
 // Sends the command in `slot` (body filled by the caller). The slot is the caller's again on
 // -ENOBUFS and, with `wait`, once this returns anything but -ETIMEDOUT.
 int RemoteSocket::command(Slot *slot, uint16_t op, bool wait) {
@@ -124,19 +116,11 @@ int RemoteSocket::command(Slot *slot, uint16_t op, bool wait) {
 void RemoteSocket::handle_reply(Slot *slot) noexcept {
     int error = slot->msg.error();
     switch (slot->state) {
-        case State::kAsync:
-            if (slot->msg.opcode() == kRemoteSendRegion) {
-                // The worker let go of the memory: the application may have it back.
-                ++stats_.regions_done;
-                slot->done(slot->done_ctx, slot->msg.body<RemoteCommand>().cookie);
-            }
-            if (slot->msg.opcode() == kRemoteReply && error != 0) {
-                // post_reply_with: the worker released the bpages; nobody waits for the errno.
-                ++stats_.async_reply_errors;
-                stats_.last_async_reply_error = error;
-            }
-            if ((slot->msg.opcode() == kRemoteSend || slot->msg.opcode() == kRemoteSendRegion) &&
-                error != 0) {
+        case State::kAsync:  // only region sends are sent without waiting
+            // The worker let go of the memory: the application may have it back.
+            ++stats_.regions_done;
+            slot->done(slot->done_ctx, slot->msg.body<RemoteCommand>().cookie);
+            if (error != 0) {
                 ++stats_.async_errors;
                 uint64_t cookie = slot->msg.body<RemoteCommand>().cookie;
                 slot->data = homa::Message{};  // the worker gave the bpages back
@@ -167,22 +151,79 @@ unsigned RemoteSocket::drain() noexcept {
 // ready and a slot is free; what stays in the ring waits for a later call. The worker learns
 // of the room once per call, not per message.
 unsigned RemoteSocket::take_answers() noexcept {
-    if (answers_ == nullptr) return 0;
+    if (rings_ == nullptr) return 0;
+    Consumer<Answer> &ring = rings_->answers;
     unsigned n = 0;
     while (num_ready_ < cfg_.recv_credits && free_ != nullptr) {
+        const Answer *a = ring.peek();
+        if (a == nullptr) break;
+        ring.pop();
+        ++n;
+        if (a->kind == Answer::kReplyFailed) {  // nobody waits for it: counted by errno
+            ++stats_.async_reply_errors;
+            stats_.last_async_reply_error = a->error;
+            continue;
+        }
         Slot *slot = free_;
-        if (!answers_->take(answers_taken_, &slot->data)) break;
-        ++answers_taken_;
         free_ = slot->next_free;
         --free_count_;
+        homa::Message &m = slot->data;
+        m.id = a->id;
+        m.cookie = a->cookie;
+        m.peer = {a->peer_ip, a->peer_port};
+        m.error = a->error;
+        m.length = a->length;
+        m.num_bpages = get_bpages(a->num_bpages, a->first_bpage, a->bpages, m.bpage_offsets);
+        if (a->kind == Answer::kSendFailed) ++stats_.async_errors;  // handed out by recv
         slot->state = State::kReady;
         ready_[num_ready_++] = static_cast<unsigned>(slot - slots_);
-        HOMA_TT(cfg_.trace, "app answer id %u length %u handle %u",
-                static_cast<uint32_t>(slot->data.id), slot->data.length, handle_);
-        ++n;
+        HOMA_TT(cfg_.trace, "app answer id %u length %u handle %u", static_cast<uint32_t>(m.id),
+                m.length, handle_);
     }
-    if (n > 0) answers_->consumed.store(answers_taken_, std::memory_order_release);
+    if (n > 0) ring.release();
     return n;
+}
+
+// True if the request ring can take one more; counts a refusal as backpressure.
+bool RemoteSocket::request_room() noexcept {
+    if (rings_->requests.has_room()) return true;
+    ++stats_.backpressure;
+    return false;
+}
+
+// Queues a send (op kRemoteSend, with its cookie) or a reply (kRemoteReply, with the request's
+// id) of the message in `m`'s bpages; the worker owns them once it takes the entry. The
+// caller has checked request_room().
+int RemoteSocket::queue_request(uint16_t op, Endpoint dst, uint64_t cookie_or_id,
+                                const homa::Message &m) noexcept {
+    Producer<Request> &ring = rings_->requests;
+    Request &r = ring.ring->at(ring.next);
+    r.op = op;
+    r.peer_ip = dst.ip;
+    r.peer_port = dst.port;
+    r.cookie_or_id = cookie_or_id;
+    r.length = m.length;
+    r.num_bpages = m.num_bpages;
+    put_bpages(m.bpage_offsets, m.num_bpages, &r.first_bpage, &r.bpages);
+    ring.push();
+    ++stats_.commands;
+    HOMA_TT(cfg_.trace, "app queued op 0x%x id %u length %u handle %u", op,
+            static_cast<uint32_t>(cookie_or_id), m.length, handle_);
+    return 0;
+}
+
+// After the close is answered: requests the worker never took (it took none while the answer
+// ring was full) are still ours; their bpages go back to the pool.
+void RemoteSocket::release_unsent_requests() noexcept {
+    Producer<Request> &ring = rings_->requests;
+    for (uint32_t pos = ring.ring->consumed.load(std::memory_order_acquire); pos != ring.next;
+         ++pos) {
+        const Request &r = ring.ring->at(pos);
+        uint32_t offsets[wire::kMaxBpages];
+        uint32_t n = get_bpages(r.num_bpages, r.first_bpage, r.bpages, offsets);
+        if (n > 0) pool_->release(offsets, n, cfg_.pool_cache);
+    }
+    ring.room_until = ring.next = ring.ring->consumed.load(std::memory_order_relaxed);
 }
 
 bool RemoteSocket::take_ready(uint32_t flags, uint64_t id, RecvMessage *out) noexcept {
@@ -250,23 +291,29 @@ int RemoteSocket::open(SocketService &service, uint16_t port, const RemoteSocket
     s->reply_ =
         MessagePort::create(name, s->num_slots_, MessagePortMode::kSingleProducer, SOCKET_ID_ANY);
     if (s->reply_ == nullptr) return -ENOMEM;
-    s->answers_ = AnswerRing::create(std::bit_ceil(config.recv_credits));
-    if (s->answers_ == nullptr) return -ENOMEM;
+    s->rings_ = new Rings();
+    s->rings_->shared.answers = AnswerRing::create(std::bit_ceil(config.recv_credits));
+    s->rings_->shared.requests = RequestRing::create(std::bit_ceil(config.max_async));
+    if (s->rings_->shared.answers == nullptr || s->rings_->shared.requests == nullptr) {
+        return -ENOMEM;
+    }
+    s->rings_->answers.ring = s->rings_->shared.answers;
+    s->rings_->requests.ring = s->rings_->shared.requests;
+    s->rings_->requests.room_until = s->rings_->shared.requests->capacity();
     Slot *slot = s->take_slot();
     auto &c = slot->msg.body<RemoteCommand>();
     c = RemoteCommand{};
     c.port = port;
-    c.data = s->answers_;
-    c.length = s->answers_->capacity();
-    s->answers_lent_ = true;
+    c.data = &s->rings_->shared;
+    s->rings_lent_ = true;
     int rc = s->command(slot, kRemoteOpen, true);
-    // Timed out: the worker may yet open the socket on this ring, so it is never freed.
+    // Timed out: the worker may yet open the socket on these rings, so they are never freed.
     if (rc == -ETIMEDOUT) return rc;
     s->handle_ = c.handle;
     s->local_ = c.addr;
     s->free_slot(slot);
     if (rc < 0) {
-        s->answers_lent_ = false;
+        s->rings_lent_ = false;
         return rc;
     }
     s->open_ = true;
@@ -281,7 +328,7 @@ RemoteSocket::~RemoteSocket() {
     }
     if (reply_ != nullptr && !wait_home(cfg_.op_timeout_ns)) return;  // leak, never free early
     MessagePort::destroy(reply_);
-    if (!answers_lent_) AnswerRing::destroy(answers_);
+    if (!rings_lent_) delete rings_;
     delete[] slots_;
     delete[] ready_;
 }
@@ -304,6 +351,12 @@ int RemoteSocket::send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cook
     if (!open_) return -EBADF;
     if (msg.empty() || dst.port == 0) return -EINVAL;
     if (msg.size() > wire::kMaxMessageLength) return -EMSGSIZE;
+    if (id == nullptr) {  // queued: a refusal comes back through recv()
+        if (!request_room()) return -ENOBUFS;
+        homa::Message m;
+        if (int rc = copy_in(msg, &m); rc < 0) return rc;
+        return queue_request(kRemoteSend, dst, cookie, m);
+    }
     int prc = 0;
     Slot *slot = slot_with_copy(msg, &prc);
     if (slot == nullptr) return prc;
@@ -313,13 +366,13 @@ int RemoteSocket::send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cook
     c.addr = dst;
     c.cookie = cookie;
     c.msg = &slot->data;
-    int rc = command(slot, kRemoteSend, id != nullptr);
+    int rc = command(slot, kRemoteSend, true);
     if (rc == -ENOBUFS) {
         pool_->release(slot->data.bpage_offsets, slot->data.num_bpages, cfg_.pool_cache);
         free_slot(slot);
         return rc;
     }
-    if (id == nullptr || rc == -ETIMEDOUT) return rc;
+    if (rc == -ETIMEDOUT) return rc;
     if (rc == 0) *id = c.id;
     free_slot(slot);
     return rc;
@@ -330,39 +383,20 @@ int RemoteSocket::send_burst(Endpoint dst, std::span<const BurstRequest> reqs) {
     if (reqs.empty()) return 0;
     if (dst.port == 0) return -EINVAL;
     size_t done = 0;
-    while (done < reqs.size()) {
-        Slot *burst[kMessagePortBurst];
-        unsigned n = 0;
-        int err = 0;  // why the request after the n filled ones was not taken
-        while (n < kMessagePortBurst && done + n < reqs.size()) {
-            const BurstRequest &r = reqs[done + n];
-            if (r.msg.empty()) {
-                err = -EINVAL;
-                break;
-            }
-            if (r.msg.size() > wire::kMaxMessageLength) {
-                err = -EMSGSIZE;
-                break;
-            }
-            Slot *slot = slot_with_copy(r.msg, &err);
-            if (slot == nullptr) break;
-            auto &c = slot->msg.body<RemoteCommand>();
-            c = RemoteCommand{};
-            c.handle = handle_;
-            c.addr = dst;
-            c.cookie = r.cookie;
-            c.msg = &slot->data;
-            burst[n++] = slot;
+    for (; done < reqs.size(); ++done) {
+        const BurstRequest &r = reqs[done];
+        int err = 0;
+        if (r.msg.empty()) {
+            err = -EINVAL;
+        } else if (r.msg.size() > wire::kMaxMessageLength) {
+            err = -EMSGSIZE;
+        } else if (!request_room()) {
+            err = -ENOBUFS;
         }
-        unsigned sent = n > 0 ? command_burst(burst, n, kRemoteSend) : 0;
-        for (unsigned i = sent; i < n; ++i) {  // the port was full: not sent, still ours
-            pool_->release(burst[i]->data.bpage_offsets, burst[i]->data.num_bpages,
-                           cfg_.pool_cache);
-            free_slot(burst[i]);
-        }
-        done += sent;
-        if (sent < n) err = -ENOBUFS;
+        homa::Message m;
+        if (err == 0) err = copy_in(r.msg, &m);
         if (err != 0) return done > 0 ? static_cast<int>(done) : err;
+        queue_request(kRemoteSend, dst, r.cookie, m);
     }
     return static_cast<int>(done);
 }
@@ -492,36 +526,29 @@ int RemoteSocket::reply_with(RecvMessage &&msg, Endpoint dst, uint64_t request_i
 }
 
 int RemoteSocket::post_reply_with(RecvMessage &&msg, Endpoint dst, uint64_t request_id) {
-    Slot *slot = nullptr;
-    int rc = reply_slot(msg, dst, request_id, &slot);
-    if (rc != 0) return rc;  // -ENOBUFS: msg stays the caller's
-    rc = command(slot, kRemoteReply, false);
-    if (rc < 0) {  // the port is full: the command never left, the bpages are still msg's
-        free_slot(slot);
-        return rc;
+    if (!open_) return -EBADF;
+    // Empty, or its bpages are in another pool than the one the worker sends from.
+    if (!msg.valid() || msg.m_.num_bpages == 0 || msg.pool_ != pool_) {
+        msg.release();
+        return -EINVAL;
     }
-    msg.disown();  // the bpages travel with the command now
+    if (!request_room()) return -ENOBUFS;  // msg stays the caller's
+    if (request_id == 0) {
+        request_id = msg.id();
+        dst = msg.peer();
+    }
+    queue_request(kRemoteReply, dst, request_id, msg.m_);
+    msg.disown();  // the bpages travel with the request now
     return 0;
 }
 
 int RemoteSocket::post_replies_with(std::span<RecvMessage *const> msgs) {
     if (!open_) return -EBADF;
     size_t done = 0;
-    while (done < msgs.size()) {
-        Slot *burst[kMessagePortBurst];
-        unsigned n = 0;
-        int err = 0;
-        while (n < kMessagePortBurst && done + n < msgs.size()) {
-            Slot *slot = nullptr;
-            if ((err = reply_slot(*msgs[done + n], {}, 0, &slot)) != 0) break;
-            burst[n++] = slot;
+    for (; done < msgs.size(); ++done) {
+        if (int rc = post_reply_with(std::move(*msgs[done])); rc != 0) {
+            return done > 0 ? static_cast<int>(done) : rc;
         }
-        unsigned sent = n > 0 ? command_burst(burst, n, kRemoteReply) : 0;
-        for (unsigned i = 0; i < sent; ++i) msgs[done + i]->disown();  // the worker's now
-        for (unsigned i = sent; i < n; ++i) free_slot(burst[i]);       // never left: still msgs'
-        done += sent;
-        if (sent < n) err = -ENOBUFS;
-        if (err != 0) return done > 0 ? static_cast<int>(done) : err;
     }
     return static_cast<int>(done);
 }
@@ -561,7 +588,8 @@ int RemoteSocket::close() {
     open_ = false;
     if (rc != -ETIMEDOUT) {
         free_slot(slot);
-        answers_lent_ = false;  // the close was answered: the worker is done with the ring
+        rings_lent_ = false;  // the close was answered: the worker is done with the rings
+        release_unsent_requests();
     }
     if (!wait_home(cfg_.op_timeout_ns)) return -ETIMEDOUT;
     for (;;) {  // received and never taken: in slots, then what is left in the ring
@@ -572,7 +600,7 @@ int RemoteSocket::close() {
             free_slot(&s);
         }
         num_ready_ = 0;
-        if (answers_lent_ || take_answers() == 0) break;
+        if (rings_lent_ || take_answers() == 0) break;
     }
     return rc;
 }

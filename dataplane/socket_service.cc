@@ -2,16 +2,22 @@
 //
 // DESIGN NOTES
 //
-// Received messages are pushed into a ring per socket that the application allocated and
-// handed over at open (answer_ring.h): one entry, in one cache line for a message of one bpage,
-// per message. Tried before and replaced: receives posted as port messages (kRemoteRecv), each
-// pointing at a homa::Message in the application's memory, answered through the socket's reply
-// port. Every message then cost the application a chain of cache misses on lines the worker had
-// just written (the reply ring's tail, its slot, the port message, the homa::Message), and with
-// the application's thread on another core each miss is a transfer between cores: 0.3 us apiece
-// when the hypervisor places the two vCPUs apart. Backpressure is as before: when a socket's
-// ring is full, ready messages stay in the engine, as in Linux Homa with nobody in recvmsg.
-// And the worker still never produces into a port it does not own.
+// The hot path does not use the command port. Each remote socket hands the worker two rings
+// of its own at open (handoff_ring.h): a request ring, from which the worker takes the sends and
+// replies the application queued without waiting, and an answer ring, into which it writes
+// received messages and the refusals of queued requests. One entry, one cache line for a
+// message of one bpage, per hand-off. Tried before and replaced: every send and reply a port
+// command (the application's slot, a homa::Message it points at, a reply to say it was taken),
+// and receives posted as port commands answered through the socket's reply port. Each hand-off
+// then cost the receiving core a chain of cache misses on lines the other had just written, and
+// when the hypervisor places the two vCPUs apart each miss is a transfer of about 0.3 us.
+// Backpressure is as before: when a socket's answer ring is full, ready messages stay in the
+// engine (as in Linux Homa with nobody in recvmsg) and queued requests stay in their ring; the
+// worker never produces into a port it does not own.
+//
+// Order: commands that still use the port (sends that wait for their id, aborts, closes,
+// region sends) name a socket whose requests may have been queued before them; the worker
+// takes those first, so an abort or close sees every request queued ahead of it.
 //
 // The worker trusts command bodies only as far as the application's own memory goes: indices
 // (handles) and bpage counts are checked, pointers are not (they are the application's).
@@ -26,7 +32,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "answer_ring.h"
+#include "handoff_ring.h"
 #include "homa/dataplane/control_lcore.h"
 #include "homa/dataplane/msgport.h"
 #include "homa/mem/bpage_pool.h"
@@ -47,10 +53,10 @@ void drop_offsets(SocketService::Impl &s, const homa::Message &m) {
     s.worker->pool().release(m.bpage_offsets, m.num_bpages, s.worker->pool_cache());
 }
 
-// kRemoteSend and kRemoteReply: the application copied the message into pool bpages.
-int serve_send(SocketService::Impl &s, RemoteCommand &c, bool reply) {
-    const homa::Message &m = *c.msg;
-    RemoteSock *rs = find_sock(s, c.handle);
+// A send or reply of a message the application put into pool bpages (whose offsets are the
+// worker's from here on): a waiting command's, or a queued request's.
+int start_send(SocketService::Impl &s, RemoteSock *rs, bool reply, Endpoint dst,
+               uint64_t cookie_or_id, const homa::Message &m, uint64_t *id) {
     if (rs == nullptr) {
         drop_offsets(s, m);
         return -EBADF;
@@ -64,21 +70,80 @@ int serve_send(SocketService::Impl &s, RemoteCommand &c, bool reply) {
         return rc == -EINVAL ? -EINVAL : -ENOBUFS;
     }
     if (reply) {
-        rc = w.engine().send_reply(rs->sid, c.addr, c.id, out, w.poll_time_ns());
+        rc = w.engine().send_reply(rs->sid, dst, cookie_or_id, out, w.poll_time_ns());
     } else {
-        rc = w.engine().send_request(rs->sid, c.addr, out, c.cookie, w.poll_time_ns(), &c.id);
+        rc = w.engine().send_request(rs->sid, dst, out, cookie_or_id, w.poll_time_ns(), id);
     }
     if (rc < 0) w.cancel_send(out);  // gives the bpages back
     return rc;
 }
 
-// After this the ring is the application's again: the close's answer (or, at the service's
-// end, nothing) is the last the worker does with it.
+// kRemoteSend and kRemoteReply commands (the application waits for them).
+int serve_send(SocketService::Impl &s, RemoteCommand &c, bool reply) {
+    return start_send(s, find_sock(s, c.handle), reply, c.addr, reply ? c.id : c.cookie, *c.msg,
+                      &c.id);
+}
+
+// Writes the socket's waiting refusal into its answer ring if there is room; false if it
+// still waits.
+bool write_refusal(RemoteSock &rs) {
+    if (!rs.answers.has_room()) return false;
+    Answer &a = rs.answers.ring->at(rs.answers.next);
+    a.kind = rs.refusal_kind;
+    a.error = rs.refusal_error;
+    a.id = rs.refusal_kind == Answer::kReplyFailed ? rs.refusal_cookie_or_id : 0;
+    a.cookie = rs.refusal_kind == Answer::kSendFailed ? rs.refusal_cookie_or_id : 0;
+    a.length = 0;
+    a.num_bpages = 0;
+    rs.answers.push();
+    rs.refusal_waiting = false;
+    return true;
+}
+
+// Starts the requests the socket's application queued, oldest first. A refusal goes into the
+// answer ring; if that is full (an application that queues but does not read), it waits there
+// and so do the requests behind it.
+uint32_t take_requests(SocketService::Impl &s, RemoteSock &rs) {
+    if (rs.refusal_waiting && !write_refusal(rs)) return 0;
+    uint32_t n = 0;
+    while (Request *r = rs.requests.peek()) {
+        homa::Message m;
+        m.length = r->length;
+        m.num_bpages = get_bpages(r->num_bpages, r->first_bpage, r->bpages, m.bpage_offsets);
+        const bool reply = r->op == kRemoteReply;
+        const Endpoint dst{r->peer_ip, r->peer_port};
+        const uint64_t cookie_or_id = r->cookie_or_id;
+        const bool bad = m.num_bpages == 0;  // a message has at least one (or a bad count)
+        rs.requests.pop();
+        ++n;
+        uint64_t id = 0;
+        int rc = bad ? -EINVAL : start_send(s, &rs, reply, dst, cookie_or_id, m, &id);
+        HOMA_TT(s.tt, "ring op 0x%x id %u rc %d", reply ? kRemoteReply : kRemoteSend,
+                reply ? cookie_or_id : id, rc);
+        if (rc >= 0) continue;
+        ++s.stats.requests_refused;
+        rs.refusal_waiting = true;
+        rs.refusal_kind = reply ? Answer::kReplyFailed : Answer::kSendFailed;
+        rs.refusal_error = rc;
+        rs.refusal_cookie_or_id = cookie_or_id;
+        if (!write_refusal(rs)) break;
+    }
+    if (n > 0) {
+        rs.requests.release();
+        s.stats.requests_taken += n;
+    }
+    return n;
+}
+
+// Requests still in the ring (its answer ring was full) stay the application's: it learns
+// which from `consumed`, published here.
 int serve_close(SocketService::Impl &s, RemoteSock &rs) {
     Worker &w = *s.worker;
+    // Its RPC ends with the socket anyway; counted, not silently lost.
+    if (rs.refusal_waiting && !write_refusal(rs)) ++s.stats.refusals_lost_at_close;
     int rc = w.engine().close_socket(rs.sid, w.poll_time_ns());
-    rs.open = false;
-    rs.ring = nullptr;
+    rs.requests.release();
+    rs = RemoteSock{};
     --s.socks_open;
     return rc;
 }
@@ -96,11 +161,13 @@ void serve_command(SocketService::Impl &s, PortMessage *msg, ReplyBatch &batch) 
     ++s.stats.commands;
     HOMA_TT(s.tt, "cmd op 0x%x handle %u id %u", msg->opcode(), c.handle, c.id);
     int rc = -EOPNOTSUPP;
+    if (msg->opcode() != kRemoteOpen) {
+        if (RemoteSock *rs = find_sock(s, c.handle)) take_requests(s, *rs);  // queued first
+    }
     switch (msg->opcode()) {
         case kRemoteOpen: {
-            // data: the answer ring, length: its capacity (checked: the worker indexes it).
-            auto *ring = static_cast<AnswerRing *>(const_cast<void *>(c.data));
-            if (ring == nullptr || ring->capacity() != c.length) {
+            const auto *rings = static_cast<const OpenRings *>(c.data);
+            if (rings == nullptr || rings->answers == nullptr || rings->requests == nullptr) {
                 rc = -EINVAL;
                 break;
             }
@@ -110,7 +177,13 @@ void serve_command(SocketService::Impl &s, PortMessage *msg, ReplyBatch &batch) 
                 SocketId sid;
                 rc = w.engine().open_socket(c.port, &sid);
                 if (rc == 0) {
-                    s.socks[h] = RemoteSock{true, sid, ring, 0, c.length};
+                    RemoteSock &rs = s.socks[h];
+                    rs = RemoteSock{};
+                    rs.open = true;
+                    rs.sid = sid;
+                    rs.answers.ring = rings->answers;
+                    rs.answers.room_until = rings->answers->capacity();
+                    rs.requests.ring = rings->requests;
                     ++s.socks_open;
                     s.socks_end = std::max(s.socks_end, h + 1);
                     c.handle = h;
@@ -159,14 +232,6 @@ void serve_command(SocketService::Impl &s, PortMessage *msg, ReplyBatch &batch) 
     reply_msg(msg, rc, &batch);
 }
 
-// True if the ring has room at rs.produced. The application's `consumed` is read only when
-// the positions known to be free are used up: its line then moves, not on every message.
-bool ring_has_room(RemoteSock &rs) {
-    if (rs.produced != rs.room_until) return true;
-    rs.room_until = rs.ring->consumed.load(std::memory_order_acquire) + rs.ring->capacity();
-    return rs.produced != rs.room_until;
-}
-
 // Writes the messages the engine has ready into their sockets' answer rings.
 uint32_t deliver(SocketService::Impl &s) {
     uint32_t n = 0;
@@ -175,9 +240,19 @@ uint32_t deliver(SocketService::Impl &s) {
     homa::Message m;
     for (uint32_t h = 0; h < end; ++h) {
         RemoteSock &rs = s.socks[h];
-        while (rs.open && ring_has_room(rs)) {
+        while (rs.open && rs.answers.has_room()) {
             if (eng.recv(rs.sid, kRecvRequest | kRecvResponse, 0, &m) != 0) break;
-            rs.ring->push(rs.produced++, m);
+            Answer &a = rs.answers.ring->at(rs.answers.next);
+            a.kind = Answer::kMessage;
+            a.error = m.error;
+            a.id = m.id;
+            a.cookie = m.cookie;
+            a.peer_ip = m.peer.ip;
+            a.peer_port = m.peer.port;
+            a.length = m.length;
+            a.num_bpages = m.num_bpages;
+            put_bpages(m.bpage_offsets, m.num_bpages, &a.first_bpage, &a.bpages);
+            rs.answers.push();
             HOMA_TT(s.tt, "cmd recv answered id %u length %u", m.id, m.length);
             ++n;
         }
@@ -192,6 +267,10 @@ uint32_t deliver(SocketService::Impl &s) {
 uint32_t handle_burst(void *ctx, MessagePort &port) {
     auto &s = *static_cast<SocketService::Impl *>(ctx);
     ReplyBatch batch;
+    uint32_t work = 0;
+    for (uint32_t h = 0; h < s.socks_end; ++h) {
+        if (s.socks[h].open) work += take_requests(s, s.socks[h]);
+    }
     PortMessage *msgs[kMessagePortBurst];
     unsigned n = port.receive_burst(msgs, kMessagePortBurst);
     for (unsigned i = 0; i < n; ++i) {
@@ -205,7 +284,7 @@ uint32_t handle_burst(void *ctx, MessagePort &port) {
                 break;
         }
     }
-    uint32_t work = n + (s.socks_open ? deliver(s) : 0);
+    work += n + (s.socks_open ? deliver(s) : 0);
     batch.flush();
     if (s.regions_pending.load(std::memory_order_relaxed) != 0) ++s.stats.polls_while_pulling;
     return work;

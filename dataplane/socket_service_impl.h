@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "handoff_ring.h"
 #include "homa/dataplane/port_message.h"
 #include "homa/dataplane/socket_service.h"
 
@@ -41,15 +42,19 @@ struct RegionSend {
     uint8_t header[SocketService::kRegionHeaderMax];
 };
 
-struct AnswerRing;
-
-/** One remote socket: the engine socket and the ring its messages go to (answer_ring.h). */
+/** One remote socket: the engine socket and its two rings (handoff_ring.h), which are the
+ *  application's and used until the close is answered. */
 struct RemoteSock {
     bool open = false;
     SocketId sid = 0;
-    AnswerRing *ring = nullptr;  ///< The application's; written until the close is answered.
-    uint32_t produced = 0;       ///< Next position to fill.
-    uint32_t room_until = 0;     ///< Positions before this are known to be free.
+    Producer<Answer> answers;    ///< Received messages and late errors, to the application.
+    Consumer<Request> requests;  ///< Sends and replies queued by the application.
+    /// A refusal that found the answer ring full: no further request is taken until it is
+    /// written, so one is all that can wait.
+    bool refusal_waiting = false;
+    Answer::Kind refusal_kind = Answer::kSendFailed;
+    int32_t refusal_error = 0;
+    uint64_t refusal_cookie_or_id = 0;
 };
 
 struct SocketService::Impl {

@@ -1,7 +1,7 @@
 // Application threads through message ports: RemoteSocket (this test's main lcore, core 0) talks
 // to SocketServices on two workers joined by a net_ring pair, which a poller polls on lcore 1
 // (core 1). The echo matrix with both ends on the application thread (copied sends, zero-copy and
-// copied replies), a full command port reported as -ENOBUFS, an abort, a close with RPCs in
+// copied replies), a full request ring reported as -ENOBUFS, an abort, a close with RPCs in
 // flight, a registered non-EAL thread, and at the end nothing alive, held or in flight, and
 // every command port balanced.
 #include "homa/dataplane/remote_socket.h"
@@ -89,10 +89,10 @@ struct Poller {
 class RemoteSocketTest : public ::testing::Test {
   protected:
     void SetUp() override { build(1024); }
-    void build(unsigned port_capacity) {
+    void build(unsigned port_capacity, void (*tweak)(EngineConfig &) = nullptr) {
         static int serial = 0;
         std::string n = "rs" + std::to_string(serial++);
-        pair_ = std::make_unique<RingPair>(n, 64u << 20, nullptr, nullptr, 2);
+        pair_ = std::make_unique<RingPair>(n, 64u << 20, tweak, nullptr, 2);
         std::string err;
         dp::SocketServiceConfig sc;
         sc.port_capacity = port_capacity;
@@ -216,11 +216,16 @@ TEST_F(RemoteSocketTest, EchoMatrix_BothEndsOnTheAppThreadVerifiedAndBalanced) {
     EXPECT_EQ(client->close(), 0);
     EXPECT_EQ(server->slots_in_use(), 0u);  // every command came home
     EXPECT_EQ(client->slots_in_use(), 0u);
-    // Port stats balanced: each command sent was received once by a worker, nothing else was.
-    EXPECT_EQ(svc_a_->port().stats().commands + svc_b_->port().stats().commands, sent + 2);
     EXPECT_EQ(svc_a_->port().stats().aborts + svc_b_->port().stats().aborts, 0u);
     EXPECT_EQ(client->stats().backpressure, 0u);
     ASSERT_TRUE(quiescent());  // stops the poller: the services' own counters may be read now
+    // Balanced: each command sent was received once by a worker and each request queued taken
+    // once (the pipelined sends, the zero-copy replies), nothing else was.
+    EXPECT_EQ(svc_a_->port().stats().commands + svc_b_->port().stats().commands +
+                  svc_a_->stats().requests_taken + svc_b_->stats().requests_taken,
+              sent + 2);
+    EXPECT_EQ(svc_b_->stats().requests_taken, sizes.size());
+    EXPECT_EQ(svc_a_->stats().requests_refused + svc_b_->stats().requests_refused, 0u);
     EXPECT_EQ(svc_a_->remote_sockets_open() + svc_b_->remote_sockets_open(), 0u);
     EXPECT_EQ(svc_b_->stats().receives_answered, sizes.size() * 3);
     EXPECT_GT(pair_->a.worker->stats().tx_zero_copy, 0u);
@@ -229,12 +234,11 @@ TEST_F(RemoteSocketTest, EchoMatrix_BothEndsOnTheAppThreadVerifiedAndBalanced) {
     }
 }
 
-TEST_F(RemoteSocketTest, Send_FullCommandPortIsReportedAsNoBufs) {
-    TearDown();
-    build(16);  // command ports of 16
+TEST_F(RemoteSocketTest, Send_FullRequestRingIsReportedAsNoBufs) {
     std::unique_ptr<dp::RemoteSocket> client;
     dp::RemoteSocketConfig rc = app_config();
     rc.recv_credits = 4;
+    rc.max_async = 16;  // the request ring
     ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, rc, &client), 0);
     poller_.hold();
     std::vector<uint8_t> msg = make(1, 1000);
@@ -244,7 +248,7 @@ TEST_F(RemoteSocketTest, Send_FullCommandPortIsReportedAsNoBufs) {
         if (r == 0) ++accepted;
         if (r == -ENOBUFS) ++refused;
     }
-    EXPECT_EQ(accepted, 16);  // exactly the port's capacity
+    EXPECT_EQ(accepted, 16);  // exactly the ring's capacity
     EXPECT_EQ(refused, 4);
     EXPECT_EQ(client->stats().backpressure, 4u);
     poller_.resume();
@@ -260,7 +264,7 @@ TEST_F(RemoteSocketTest, Send_FullCommandPortIsReportedAsNoBufs) {
 }
 
 // post_reply_with: replies that do not wait for the worker arrive verified, a refusal is
-// counted by errno instead of returned, a full port leaves the message with the caller, and
+// counted by errno instead of returned, a full request ring leaves the message with the caller, and
 // every slot comes home.
 TEST_F(RemoteSocketTest, PostReplyWith_EchoesWithoutWaitingAndCountsRefusals) {
     TearDown();
@@ -297,7 +301,7 @@ TEST_F(RemoteSocketTest, PostReplyWith_EchoesWithoutWaitingAndCountsRefusals) {
     EXPECT_EQ(server->stats().async_reply_errors, 1u);
     EXPECT_EQ(server->stats().last_async_reply_error, -ENOENT);
 
-    // With the worker held and the server's command port full, the message stays with the
+    // With the worker held and the server's request ring full, the message stays with the
     // caller, who posts it again once there is room.
     ASSERT_EQ(client->send({kIpA, kPort}, make(8, 500), 8, nullptr), 0);
     dp::RecvMessage late;
@@ -497,15 +501,14 @@ TEST_F(RemoteSocketTest, NonEalThread_RegisteredThreadExchangesRpcs) {
     ASSERT_TRUE(quiescent());
 }
 
-// send_burst: copies, queues in order with one enqueue per 32, stops at the first request it
-// cannot take (a full command port: nothing of that one sent, its bpages back in the pool),
-// and every response comes back verified.
+// send_burst: copies, queues in order in the request ring, stops at the first request it
+// cannot take (a full request ring: nothing of that one sent or copied), and every response
+// comes back verified.
 TEST_F(RemoteSocketTest, SendBurst_QueuesInOrderAndStopsAtTheFirstItCannotTake) {
-    TearDown();
-    build(16);  // command ports of 16
     std::unique_ptr<dp::RemoteSocket> client;
     dp::RemoteSocketConfig rc = app_config();
     rc.recv_credits = 4;
+    rc.max_async = 16;  // the request ring
     ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, rc, &client), 0);
     const uint64_t commands = client->stats().commands;
     poller_.hold();
@@ -513,12 +516,11 @@ TEST_F(RemoteSocketTest, SendBurst_QueuesInOrderAndStopsAtTheFirstItCannotTake) 
     std::vector<dp::RemoteSocket::BurstRequest> reqs;
     for (uint32_t i = 0; i < 20; ++i) bodies.push_back(make(i, 100 + 10 * i));
     for (uint32_t i = 0; i < 20; ++i) reqs.push_back({bodies[i], i});
-    EXPECT_EQ(client->send_burst({kIpA, kRtcPort}, reqs), 16);  // the port's capacity
+    EXPECT_EQ(client->send_burst({kIpA, kRtcPort}, reqs), 16);  // the ring's capacity
     EXPECT_EQ(client->stats().commands, commands + 16);
     EXPECT_EQ(client->stats().backpressure, 1u);
     EXPECT_EQ(client->send_burst({kIpA, kRtcPort}, std::span(reqs).subspan(16)), -ENOBUFS);
     EXPECT_EQ(client->stats().backpressure, 2u);
-    EXPECT_EQ(svc_b_->port().count(), 16u);
     poller_.resume();
     std::vector<bool> seen(20);
     auto collect = [&](unsigned n) {
@@ -612,6 +614,49 @@ TEST_F(RemoteSocketTest, AnswerRing_NoCommandPerReceiveAndBackpressureFromTheRin
     EXPECT_EQ(client->close(), 0);
     EXPECT_EQ(client->slots_in_use(), 0u);
     ASSERT_TRUE(quiescent());
+}
+
+// Queued sends the worker refuses (here: its RPC table of 4 is full) come back through recv()
+// as errors with their cookie. With the answer ring full (one entry, nobody reading) a refusal
+// waits on the worker, and so do the requests behind it; nothing is lost either way.
+TEST_F(RemoteSocketTest, RequestRing_RefusalsComeBackThroughRecvAndWaitForRoom) {
+    TearDown();
+    build(1024, [](EngineConfig &c) { c.max_rpcs = 4; });
+    std::unique_ptr<dp::RemoteSocket> client;
+    dp::RemoteSocketConfig rc = app_config();
+    rc.recv_credits = 1;
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, rc, &client), 0);
+    constexpr uint64_t kSends = 8;
+    poller_.hold();  // all eight are taken in one pass once it resumes
+    for (uint64_t i = 0; i < kSends; ++i) {
+        ASSERT_EQ(client->send({kIpA, kRtcPort}, make(i, 300), i, nullptr), 0);
+    }
+    poller_.resume();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a refusal waits meanwhile
+    std::vector<int> outcome(kSends, 1);  // 1: not seen
+    unsigned refused = 0;
+    for (uint64_t got = 0; got < kSends; ++got) {
+        dp::RecvMessage m;
+        ASSERT_EQ(client->recv_wait(kRecvResponse, 0, &m, 10 * kSecond), 0) << got;
+        ASSERT_LT(m.cookie(), kSends);
+        ASSERT_EQ(outcome[m.cookie()], 1) << "cookie " << m.cookie() << " twice";
+        outcome[m.cookie()] = m.error();
+        if (m.error() != 0) {
+            EXPECT_EQ(m.error(), -ENOMEM);
+            EXPECT_EQ(m.id(), 0u);
+            ++refused;
+        } else {
+            EXPECT_TRUE(matches(m, m.cookie(), 300));
+        }
+    }
+    EXPECT_GE(refused, 2u);  // the fifth and sixth at least: four RPCs fill the table
+    EXPECT_EQ(client->stats().async_errors, refused);
+    EXPECT_EQ(client->close(), 0);
+    EXPECT_EQ(client->slots_in_use(), 0u);
+    ASSERT_TRUE(quiescent());
+    EXPECT_EQ(svc_b_->stats().requests_taken, kSends);
+    EXPECT_EQ(svc_b_->stats().requests_refused, refused);
+    EXPECT_EQ(svc_b_->stats().refusals_lost_at_close, 0u);
 }
 
 TEST_F(RemoteSocketTest, Errors) {

@@ -50,7 +50,6 @@ namespace homa::dp {
 
 class MessagePort;
 class SocketService;
-struct AnswerRing;
 
 /// recv() flag: do not wait; -EAGAIN if no matching message is ready (defined with the
 /// other flags in proto/engine.h).
@@ -62,7 +61,9 @@ struct RemoteSocketConfig {
     /// entries (rounded up to a power of two, at most 4096), so up to twice as many can be
     /// ready before further ones wait in the worker's engine.
     unsigned recv_credits = 16;
-    unsigned max_async = 64;                 ///< send() without id and reply commands in flight.
+    /// Sends without id and replies queued for the worker at once: the size of the socket's
+    /// request ring (rounded up to a power of two, at most 4096).
+    unsigned max_async = 64;
     uint64_t op_timeout_ns = 1'000'000'000;  ///< How long a command waits for the worker.
     /// Where this socket records its side of each hand-off (commands sent, answers taken),
     /// or nullptr. Borrowed: it must outlive the socket and take records from this thread
@@ -89,10 +90,11 @@ class RemoteSocket {
 
     /**
      * Sends a request: copies `msg` into pool bpages on this thread, then asks the worker.
-     * With `id`: waits for the worker and returns the RPC's id. Without (nullptr): returns once
-     * the command is queued; a failure then arrives through recv() as a response with error()
-     * set, id() 0 and this cookie. Returns 0, -EINVAL (empty, dst port 0), -EMSGSIZE,
-     * -ENOBUFS (command port, pool or slots full: nothing sent), -EBADF (closed),
+     * With `id`: a command on the worker's port; waits for it and returns the RPC's id.
+     * Without (nullptr): returns once the request is in the socket's request ring; a failure
+     * then arrives through recv() as a response with error() set, id() 0 and this cookie.
+     * Returns 0, -EINVAL (empty, dst port 0), -EMSGSIZE, -ENOBUFS (request ring or command
+     * port, pool or slots full: nothing sent), -EBADF (closed),
      * -ETIMEDOUT (with id: no answer in time; the request may still start), or the engine's
      * -ENOMEM.
      */
@@ -105,12 +107,10 @@ class RemoteSocket {
     };
     /**
      * send() without id of several requests to `dst`: each is copied into pool bpages on this
-     * thread, and up to kMessagePortBurst of them go to the worker with one enqueue on its
-     * command port (one hand-off of the ring's shared lines per burst, not per request).
-     * Requests are queued in order and the call stops at the first one that cannot be:
-     * returns how many were queued (reqs.size(): all), or, if not even the first was, its
-     * error: -EINVAL (empty, dst port 0), -EMSGSIZE, -ENOBUFS (command port, pool or slots
-     * full: nothing of it sent, retry later), -EBADF (closed). A call that returns k <
+     * thread and queued in the socket's request ring, in order; the call stops at the first
+     * one that cannot be: returns how many were queued (reqs.size(): all), or, if not even
+     * the first was, its error: -EINVAL (empty, dst port 0), -EMSGSIZE, -ENOBUFS (request
+     * ring or pool full: nothing of it sent, retry later), -EBADF (closed). A call that returns k <
      * reqs.size() left request k and later untouched; calling again from k says why.
      * Responses, and failures the worker reports later, arrive through recv() exactly as for
      * send() without id (an error response with id() 0 and the cookie). Empty reqs: 0.
@@ -159,14 +159,12 @@ class RemoteSocket {
     [[nodiscard]] int post_reply_with(RecvMessage &&msg, Endpoint dst = {},
                                       uint64_t request_id = 0);
     /**
-     * post_reply_with() of several received requests (given by pointer), each answered with its own
-     * bytes to its own client, up to kMessagePortBurst per enqueue on the command port (one
-     * hand-off of the ring's shared lines per burst instead of one per reply). Taken in order up to
-     * the first that cannot be: returns how many were posted (msgs.size(): all; those are
-     * consumed, their bpages the worker's), or, when not even the first was, its error:
-     * -EBADF, -EINVAL (an empty message or one of another pool: that one is released, as
-     * post_reply_with does), -ENOBUFS (no slot or the command port is full: it and the later
-     * ones are left with the caller, still valid, to retry). What the worker refuses later is
+     * post_reply_with() of several received requests (given by pointer), each answered with its
+     * own bytes to its own client. Taken in order up to the first that cannot be: returns how many
+     * were posted (msgs.size(): all; those are consumed, their bpages the worker's), or, when not
+     * even the first was, its error: -EBADF, -EINVAL (an empty message or one of another pool: that
+     * one is released, as post_reply_with does), -ENOBUFS (the request ring is full: it and the
+     * later ones are left with the caller, still valid, to retry). What the worker refuses later is
      * counted as for post_reply_with(). Allocates nothing. Owner thread.
      */
     [[nodiscard]] int post_replies_with(std::span<RecvMessage *const> msgs);
@@ -185,8 +183,8 @@ class RemoteSocket {
 
     /** Counters of this socket (owner thread). */
     struct Stats {
-        uint64_t commands = 0;      ///< Commands sent.
-        uint64_t backpressure = 0;  ///< -ENOBUFS returned because a port was full.
+        uint64_t commands = 0;      ///< Commands sent and requests queued.
+        uint64_t backpressure = 0;  ///< -ENOBUFS returned: a port, ring or the slots were full.
         uint64_t received = 0;      ///< Messages handed to the application.
         uint64_t async_errors = 0;  ///< send() without id / send_region() refused by the worker.
         uint64_t regions_done = 0;  ///< send_region() whose memory came back (done ran).
@@ -207,11 +205,14 @@ class RemoteSocket {
      *  counted as backpressure) or copy_in's error. */
     Slot *slot_with_copy(std::span<const uint8_t> msg, int *rc);
     int command(Slot *slot, uint16_t op, bool wait);
-    unsigned command_burst(Slot *const *slots, unsigned n, uint16_t op) noexcept;
     void handle_reply(Slot *slot) noexcept;
     int reply_slot(RecvMessage &msg, Endpoint dst, uint64_t request_id, Slot **out);
     unsigned drain() noexcept;
     unsigned take_answers() noexcept;
+    int queue_request(uint16_t op, Endpoint dst, uint64_t cookie_or_id,
+                      const homa::Message &m) noexcept;
+    bool request_room() noexcept;
+    void release_unsent_requests() noexcept;
     bool take_ready(uint32_t flags, uint64_t id, RecvMessage *out) noexcept;
     int copy_in(std::span<const uint8_t> msg, homa::Message *m) noexcept;
     bool wait_home(uint64_t timeout_ns) noexcept;
@@ -224,10 +225,10 @@ class RemoteSocket {
     unsigned num_slots_ = 0;
     Slot *free_ = nullptr;
     unsigned free_count_ = 0;
-    AnswerRing *answers_ = nullptr;  ///< Written by the worker while answers_lent_.
-    bool answers_lent_ = false;      ///< From the open command until the close is answered.
-    uint32_t answers_taken_ = 0;     ///< Next position of answers_ to read.
-    unsigned *ready_ = nullptr;      ///< Slot indices holding received messages, oldest first.
+    struct Rings;                ///< The request and answer rings (remote_socket.cc).
+    Rings *rings_ = nullptr;     ///< Used by the worker while rings_lent_.
+    bool rings_lent_ = false;    ///< From the open command until the close is answered.
+    unsigned *ready_ = nullptr;  ///< Slot indices holding received messages, oldest first.
     unsigned num_ready_ = 0;
     uint32_t handle_ = 0;
     Endpoint local_;

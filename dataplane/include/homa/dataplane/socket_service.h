@@ -76,8 +76,12 @@ struct SocketServiceConfig {
 /** Counters, kept by the worker's lcore (plain integers: read them there, or once it has
  *  stopped polling). */
 struct SocketServiceStats {
-    uint64_t commands = 0;             ///< Remote commands served.
-    uint64_t receives_answered = 0;    ///< Messages written into answer rings.
+    uint64_t commands = 0;           ///< Remote commands served.
+    uint64_t receives_answered = 0;  ///< Messages written into answer rings.
+    uint64_t requests_taken = 0;     ///< Sends and replies taken from request rings.
+    uint64_t requests_refused = 0;   ///< ... of which refused (answered with the error).
+    /// Refusals that still found the answer ring full when the socket closed.
+    uint64_t refusals_lost_at_close = 0;
     uint64_t region_sends = 0;         ///< send_region calls accepted.
     uint64_t region_resident = 0;      ///< ... whose body was resident at once (no pull).
     uint64_t region_pulls = 0;         ///< ... that waited for a control-lcore pull.
