@@ -382,6 +382,7 @@ int RemoteSocket::send_burst(Endpoint dst, std::span<const BurstRequest> reqs) {
     if (!open_) return -EBADF;
     if (reqs.empty()) return 0;
     if (dst.port == 0) return -EINVAL;
+    HOMA_TT(cfg_.trace, "app send_burst %u", static_cast<uint32_t>(reqs.size()));
     size_t done = 0;
     for (; done < reqs.size(); ++done) {
         const BurstRequest &r = reqs[done];

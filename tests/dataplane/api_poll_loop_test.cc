@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -49,6 +50,14 @@ TEST_F(PollLoopPair, OneLcorePollsBothHostsForApplicationThreadSockets) {
     EXPECT_EQ(resp.text(), "hello");
     EXPECT_EQ(resp.cookie(), 7u);
     EXPECT_NE(resp.id(), 0u);
+    // Both sides of each hand-off are in the host's timetrace: the application thread's in
+    // its own ring (a0), the worker's in w0.
+    const std::string tt = client->raw().timetrace_dump();
+    EXPECT_NE(tt.find(" a0 app queued op 0x201 id 7 length 5 "), std::string::npos) << tt;
+    EXPECT_NE(tt.find(" w0 ring op 0x201 id " + std::to_string(static_cast<uint32_t>(resp.id()))),
+              std::string::npos);
+    EXPECT_NE(tt.find(" a0 app answer id " + std::to_string(static_cast<uint32_t>(resp.id()))),
+              std::string::npos);
 
     // A posted reply the worker refuses comes back as a count: this request is answered
     // already when its own bytes are posted as a second answer.
