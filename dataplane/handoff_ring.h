@@ -62,18 +62,27 @@ static_assert(sizeof(Answer) == 128);
 
 /** What the application asks the worker to send without waiting for it. */
 struct alignas(64) Request {
+    /// A message this short travels in the entry itself (num_bpages 0): the worker copies it
+    /// into bpages of its own pool cache. Copied on this side, it would be carved from the
+    /// application's cache and freed by the worker after transmission, and the bpage's
+    /// descriptor, written by both, would cross between the cores with every message.
+    static constexpr uint32_t kInlineMax = 192;
+
     std::atomic<uint32_t> seq;
     uint16_t op;  ///< kRemoteSend or kRemoteReply.
     uint16_t peer_port;
     IpAddress peer_ip;      ///< Destination.
     uint64_t cookie_or_id;  ///< kRemoteSend: the cookie; kRemoteReply: the request's id.
     uint32_t length;
-    uint32_t num_bpages;  ///< Owned by the worker once it takes the entry.
+    uint32_t num_bpages;  ///< Owned by the worker once it takes the entry; 0: inline.
     uint32_t first_bpage;
-    EntryBpages bpages;
+    union {
+        EntryBpages bpages;
+        alignas(64) uint8_t inline_data[kInlineMax];
+    };
 };
 static_assert(offsetof(Request, first_bpage) + sizeof(uint32_t) <= 64, "the first line is full");
-static_assert(sizeof(Request) == 128);
+static_assert(sizeof(Request) == 256);
 
 /** Copies a message's bpage list into an entry; `n` <= wire::kMaxBpages. */
 inline void put_bpages(const uint32_t *offsets, uint32_t n, uint32_t *first,

@@ -212,6 +212,26 @@ int RemoteSocket::queue_request(uint16_t op, Endpoint dst, uint64_t cookie_or_id
     return 0;
 }
 
+// queue_request() of a message short enough to travel in the entry (Request::kInlineMax):
+// the worker copies it into bpages of its own cache.
+int RemoteSocket::queue_inline(Endpoint dst, uint64_t cookie,
+                               std::span<const uint8_t> msg) noexcept {
+    Producer<Request> &ring = rings_->requests;
+    Request &r = ring.ring->at(ring.next);
+    r.op = kRemoteSend;
+    r.peer_ip = dst.ip;
+    r.peer_port = dst.port;
+    r.cookie_or_id = cookie;
+    r.length = static_cast<uint32_t>(msg.size());
+    r.num_bpages = 0;
+    std::memcpy(r.inline_data, msg.data(), msg.size());
+    ring.push();
+    ++stats_.commands;
+    HOMA_TT(cfg_.trace, "app queued op 0x%x id %u length %u handle %u", kRemoteSend,
+            static_cast<uint32_t>(cookie), r.length, handle_);
+    return 0;
+}
+
 // After the close is answered: requests the worker never took (it took none while the answer
 // ring was full) are still ours; their bpages go back to the pool.
 void RemoteSocket::release_unsent_requests() noexcept {
@@ -353,6 +373,7 @@ int RemoteSocket::send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cook
     if (msg.size() > wire::kMaxMessageLength) return -EMSGSIZE;
     if (id == nullptr) {  // queued: a refusal comes back through recv()
         if (!request_room()) return -ENOBUFS;
+        if (msg.size() <= Request::kInlineMax) return queue_inline(dst, cookie, msg);
         homa::Message m;
         if (int rc = copy_in(msg, &m); rc < 0) return rc;
         return queue_request(kRemoteSend, dst, cookie, m);
@@ -393,6 +414,10 @@ int RemoteSocket::send_burst(Endpoint dst, std::span<const BurstRequest> reqs) {
             err = -EMSGSIZE;
         } else if (!request_room()) {
             err = -ENOBUFS;
+        }
+        if (err == 0 && r.msg.size() <= Request::kInlineMax) {
+            queue_inline(dst, r.cookie, r.msg);
+            continue;
         }
         homa::Message m;
         if (err == 0) err = copy_in(r.msg, &m);

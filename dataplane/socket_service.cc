@@ -31,6 +31,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "handoff_ring.h"
 #include "homa/dataplane/control_lcore.h"
@@ -100,6 +101,19 @@ bool write_refusal(RemoteSock &rs) {
     return true;
 }
 
+// A request whose bytes travel in the entry: into bpages of the worker's own cache, which
+// also frees them after transmission. -EINVAL for a length the entry cannot hold, -ENOBUFS
+// when the pool is out of bpages.
+int copy_inline(SocketService::Impl &s, const Request &r, homa::Message *m) {
+    if (r.length == 0 || r.length > Request::kInlineMax) return -EINVAL;
+    Worker &w = *s.worker;
+    int n = w.pool().alloc_message(r.length, w.pool_cache(), m->bpage_offsets);
+    if (n < 0) return n == -ENOMEM ? -ENOBUFS : n;
+    std::memcpy(w.pool().base() + m->bpage_offsets[0], r.inline_data, r.length);
+    m->num_bpages = static_cast<uint32_t>(n);
+    return 0;
+}
+
 // Starts the requests the socket's application queued, oldest first. A refusal goes into the
 // answer ring; if that is full (an application that queues but does not read), it waits there
 // and so do the requests behind it.
@@ -109,15 +123,20 @@ uint32_t take_requests(SocketService::Impl &s, RemoteSock &rs) {
     while (Request *r = rs.requests.peek()) {
         homa::Message m;
         m.length = r->length;
-        m.num_bpages = get_bpages(r->num_bpages, r->first_bpage, r->bpages, m.bpage_offsets);
+        int rc = 0;
+        if (r->num_bpages == 0) {
+            rc = copy_inline(s, *r, &m);
+        } else {
+            m.num_bpages = get_bpages(r->num_bpages, r->first_bpage, r->bpages, m.bpage_offsets);
+            if (m.num_bpages == 0) rc = -EINVAL;  // a count out of range: nothing to release
+        }
         const bool reply = r->op == kRemoteReply;
         const Endpoint dst{r->peer_ip, r->peer_port};
         const uint64_t cookie_or_id = r->cookie_or_id;
-        const bool bad = m.num_bpages == 0;  // a message has at least one (or a bad count)
         rs.requests.pop();
         ++n;
         uint64_t id = 0;
-        int rc = bad ? -EINVAL : start_send(s, &rs, reply, dst, cookie_or_id, m, &id);
+        if (rc == 0) rc = start_send(s, &rs, reply, dst, cookie_or_id, m, &id);
         HOMA_TT(s.tt, "ring op 0x%x id %u rc %d", reply ? kRemoteReply : kRemoteSend,
                 reply ? cookie_or_id : id, rc);
         if (rc >= 0) continue;

@@ -211,6 +211,7 @@ class RemoteSocket {
     unsigned take_answers() noexcept;
     int queue_request(uint16_t op, Endpoint dst, uint64_t cookie_or_id,
                       const homa::Message &m) noexcept;
+    int queue_inline(Endpoint dst, uint64_t cookie, std::span<const uint8_t> msg) noexcept;
     bool request_room() noexcept;
     void release_unsent_requests() noexcept;
     bool take_ready(uint32_t flags, uint64_t id, RecvMessage *out) noexcept;
