@@ -14,6 +14,7 @@
 #include <rte_cycles.h>
 #include <rte_memory.h>
 #include <rte_pause.h>
+#include <rte_prefetch.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -140,7 +141,12 @@ void RemoteSocket::handle_reply(Slot *slot) noexcept {
 unsigned RemoteSocket::drain() noexcept {
     unsigned total = 0;
     PortMessage *got[kMessagePortBurst];
-    while (unsigned n = reply_->receive_burst(got, kMessagePortBurst)) {
+    // The port carries only the answers of port commands: with none away (no slot that is
+    // neither free nor holding a message) there is nothing to look for.
+    const bool commands_away = free_count_ + num_ready_ != num_slots_;
+    while (commands_away) {
+        unsigned n = reply_->receive_burst(got, kMessagePortBurst);
+        if (n == 0) break;
         for (unsigned i = 0; i < n; ++i) handle_reply(&slots_[got[i]->cookie]);
         total += n;
     }
@@ -157,6 +163,9 @@ unsigned RemoteSocket::take_answers() noexcept {
     while (num_ready_ < cfg_.recv_credits && free_ != nullptr) {
         const Answer *a = ring.peek();
         if (a == nullptr) break;
+        // A burst of answers: the next entry's line is fetched while this one is handled (if
+        // the worker has not written it yet, the prefetch only moves this lap's read earlier).
+        rte_prefetch0(&ring.ring->at(ring.next + 1));
         ring.pop();
         ++n;
         if (a->kind == Answer::kReplyFailed) {  // nobody waits for it: counted by errno

@@ -88,6 +88,9 @@ struct Worker::Impl {
     rte_ring *done_ring = nullptr;     ///< Slots whose last frame was freed elsewhere.
     std::vector<rte_mbuf *> tx_batch;  ///< Frames built this poll, not yet sent.
     std::vector<rte_mbuf *> tx_fast;   ///< The same for cfg.fast_queue_id (priority frames).
+    /// Polls in a row whose TX burst the port refused outright, per queue (0: queue_id,
+    /// 1: fast_queue_id): the timetrace records a streak's first and its end, not each poll.
+    uint32_t tx_refused_streak[2] = {};
     std::vector<rte_mbuf *> local_rx;  ///< Frames to ourselves, handled next poll.
     std::vector<uint8_t> scratch;      ///< Linearizing chained frames.
     /// worker_rx.cc's decoded packets of one chunk of a burst (here, not on its stack: 64

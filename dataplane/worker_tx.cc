@@ -292,7 +292,19 @@ size_t send_batch(Worker::Impl &w, uint16_t queue, std::vector<rte_mbuf *> &batc
             break;  // keep the rest for the next poll
         }
     }
-    if (!batch.empty()) {
+    // A full port refuses every poll for a while: one record when that starts and one when
+    // it ends, or the ring would hold nothing else.
+    uint32_t &streak = w.tx_refused_streak[queue == w.cfg.queue_id ? 0 : 1];
+    if (!batch.empty() && sent == 0) {
+        if (streak++ == 0) {
+            HOMA_TT(w.tt, "tx burst queue %u offered %u refused", queue,
+                    static_cast<uint32_t>(batch.size()));
+        }
+    } else if (!batch.empty()) {
+        if (streak != 0) {
+            HOMA_TT(w.tt, "tx burst queue %u refused in %u polls in a row", queue, streak);
+            streak = 0;
+        }
         HOMA_TT(w.tt, "tx burst queue %u offered %u accepted %u", queue,
                 static_cast<uint32_t>(batch.size()), static_cast<uint32_t>(sent));
     }

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <rte_eth_ring.h>
 
+#include <chrono>
 #include <string>
+#include <vector>
 
 #include "homa/dataplane/host.h"
 #include "tests/dataplane/dataplane_fixture.h"
@@ -179,6 +181,53 @@ TEST(TimetracePair, HostOfTwoWorkersFreezesAsOne) {
     EXPECT_TRUE(b.host->trace_freeze().frozen());
     EXPECT_EQ(b.host->trace_freeze().freezes(), 1u);
     ASSERT_TRUE(poll_until([&] { return a.quiescent() && b.quiescent(); }));
+}
+
+// A port that refuses every TX burst for a while (b's ring to a is full and a is not polled)
+// leaves one record when the refusals start and one, with the count, when they end, not a
+// record per poll.
+TEST(TimetracePair, RefusedTxBurstsAreOneStreakNotOneRecordPerPoll) {
+    if (!HOMA_TIMETRACE) GTEST_SKIP() << "built without timetraces";
+    RingPair pair("ttr");
+    dp::Socket server, client;
+    ASSERT_EQ(dp::Socket::open(*pair.a.worker, kPort, &server), 0);
+    ASSERT_EQ(dp::Socket::open(*pair.b.worker, 0, &client), 0);
+    one_rpc(pair, server, client);  // ARP resolved: from here on b sends without a's help
+    constexpr int kRpcs = 800;      // 7 frames of unscheduled data each: more than the ring's 4096
+    std::vector<uint8_t> msg(10'000, 3);
+    uint64_t id = 0;
+    for (int i = 0; i < kRpcs; ++i) ASSERT_EQ(client.send({kIpA, kPort}, msg, i, &id), 0);
+    // Long enough for the pacer to offer all of it at the link's rate.
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    while (std::chrono::steady_clock::now() < until) pair.b.worker->poll();
+    const uint64_t retries = pair.b.worker->stats().tx_retries;
+    ASSERT_GT(retries, 100u) << "tx frames " << pair.b.worker->stats().tx_frames << " no mbuf "
+                             << pair.b.worker->stats().tx_no_mbuf << " queue full "
+                             << pair.b.worker->stats().tx_queue_full;
+    auto count = [&](const std::string &prefix, const std::string &suffix) {
+        int n = 0;
+        for (const auto &r : pair.b.worker->timetrace()->snapshot()) {
+            std::string t = format_record(r);
+            if (t.rfind(prefix, 0) == 0 && t.ends_with(suffix)) ++n;
+        }
+        return n;
+    };
+    EXPECT_EQ(count("tx burst queue 0 offered ", " refused"), 1);
+    EXPECT_EQ(count("tx burst queue 0 refused in ", ""), 0);
+    pair.a.worker->poll();  // room again
+    pair.b.worker->poll();
+    // Every refused poll counts a retry; so does the partial burst just before the streak.
+    const int ends =
+        count("tx burst queue 0 refused in " + std::to_string(retries) + " polls", "") +
+        count("tx burst queue 0 refused in " + std::to_string(retries - 1) + " polls", "");
+    EXPECT_EQ(ends, 1);
+    int got = 0;
+    EXPECT_TRUE(pair.serve_until(server, [&] {
+        dp::RecvMessage resp;
+        while (client.recv(kRecvResponse, 0, &resp) == 0) ++got;
+        return got == kRpcs;
+    }));
+    EXPECT_TRUE(pair.serve_until(server, [&] { return pair.quiescent(); }));  // acks included
 }
 
 }  // namespace
