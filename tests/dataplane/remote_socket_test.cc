@@ -633,7 +633,7 @@ TEST_F(RemoteSocketTest, RequestRing_RefusalsComeBackThroughRecvAndWaitForRoom) 
     }
     poller_.resume();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a refusal waits meanwhile
-    std::vector<int> outcome(kSends, 1);  // 1: not seen
+    std::vector<int> outcome(kSends, 1);                          // 1: not seen
     unsigned refused = 0;
     for (uint64_t got = 0; got < kSends; ++got) {
         dp::RecvMessage m;
