@@ -14,7 +14,6 @@
 #include <rte_cycles.h>
 #include <rte_memory.h>
 #include <rte_pause.h>
-#include <rte_prefetch.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -163,9 +162,6 @@ unsigned RemoteSocket::take_answers() noexcept {
     while (num_ready_ < cfg_.recv_credits && free_ != nullptr) {
         const Answer *a = ring.peek();
         if (a == nullptr) break;
-        // A burst of answers: the next entry's line is fetched while this one is handled (if
-        // the worker has not written it yet, the prefetch only moves this lap's read earlier).
-        rte_prefetch0(&ring.ring->at(ring.next + 1));
         ring.pop();
         ++n;
         if (a->kind == Answer::kReplyFailed) {  // nobody waits for it: counted by errno

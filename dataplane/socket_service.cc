@@ -28,7 +28,6 @@
 #include <rte_lcore.h>
 #include <rte_memory.h>
 #include <rte_pause.h>
-#include <rte_prefetch.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -122,12 +121,6 @@ uint32_t take_requests(SocketService::Impl &s, RemoteSock &rs) {
     if (rs.refusal_waiting && !write_refusal(rs)) return 0;
     uint32_t n = 0;
     while (Request *r = rs.requests.peek()) {
-        // A burst of requests: the next entry's header line (and the inline payload's first
-        // line) arrive while this one is started; see take_answers in remote_socket.cc.
-        const auto *next =
-            reinterpret_cast<const char *>(&rs.requests.ring->at(rs.requests.next + 1));
-        rte_prefetch0(next);
-        rte_prefetch0(next + 64);
         homa::Message m;
         m.length = r->length;
         int rc = 0;
