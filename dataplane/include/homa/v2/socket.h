@@ -138,11 +138,11 @@ class Socket {
     }
     /**
      * send() that does not wait for the RPC's id: an application thread's socket returns once
-     * the command is queued (no lcore round trip per request); a run-to-completion socket
-     * sends at once, as send(). `msg` is copied (reusable at once). The response comes through
-     * recv() with `cookie` (and the id); a send the worker refuses later arrives the same way,
-     * as a response with error() set, id() 0 and `cookie`. Returns 0, or send()'s errors
-     * (-ENOBUFS also when the command port is full: nothing was sent). Allocates nothing.
+     * the request is in its request ring (no lcore round trip per request); a run-to-completion
+     * socket sends at once, as send(). `msg` is copied (reusable at once). The response comes
+     * through recv() with `cookie` (and the id); a send the worker refuses later arrives the same
+     * way, as a response with error() set, id() 0 and `cookie`. Returns 0, or send()'s errors
+     * (-ENOBUFS also when the request ring is full: nothing was sent). Allocates nothing.
      */
     [[nodiscard]] int send_async(const SocketAddress &dst, std::span<const uint8_t> msg,
                                  uint64_t cookie);
@@ -152,13 +152,12 @@ class Socket {
     }
     /**
      * send_async() of several requests to `dst` in one call. An application thread's socket
-     * copies each into the pool here and hands them to the worker lcore with one command-port
-     * enqueue per 32 (instead of one per request: the ring's shared cache lines cross between
-     * the cores once per burst); a run-to-completion socket sends them one after the other,
+     * puts each into its request ring (up to 192 bytes inside the entry, longer ones copied
+     * into the pool here); a run-to-completion socket sends them one after the other,
      * as send_async() does. Requests are taken in order, up to the first that cannot be.
      * Returns how many were taken (reqs.size(): all), or, when not even the first was, its
      * error, as send_async()'s: -EINVAL (empty message, dst not IPv4 or port 0), -EMSGSIZE,
-     * -ENOBUFS (pool, command slots, command port or send slots full: nothing of it sent,
+     * -ENOBUFS (pool, request ring or send slots full: nothing of it sent,
      * retry), -ENOMEM (RPC table full), -EBADF (closed). After a short count, request k and
      * the later ones are untouched: calling again from k says why. The bytes may be reused
      * once this returns. Responses, and refusals the worker reports later, arrive through
@@ -168,12 +167,12 @@ class Socket {
     [[nodiscard]] int send_burst(const SocketAddress &dst, std::span<const BurstRequest> reqs);
     /**
      * Message::reply_self_async() of several requests received on this socket, each echoed
-     * to its own client. An application thread's socket hands up to 32 replies to the worker
-     * lcore with one command-port enqueue (instead of one each); a run-to-completion socket
+     * to its own client. An application thread's socket puts each reply into its request
+     * ring (one entry naming the request's bpages, no copy); a run-to-completion socket
      * replies to each at once (reply_self). Taken in order up to the first that cannot be:
      * returns how many were answered (those Messages are consumed), or, when not even the
      * first was, its error, as reply_self_async()'s: -EINVAL (not a request of this socket,
-     * or released: left as it was), -ENOBUFS (no command slot, port room or send slot: it and
+     * or released: left as it was), -ENOBUFS (request ring or send slots full: it and
      * the later ones are unchanged, retry), or reply()'s errors (that one's bpages freed).
      * What the worker refuses later is counted in async_reply_errors(). Allocates nothing.
      */
