@@ -28,6 +28,7 @@
 #include "homa/dataplane/host.h"
 #include "homa/dataplane/ring_pair.h"
 #include "homa/dataplane/socket.h"
+#include "homa/dataplane/socket_service.h"
 #include "homa/homa.h"
 #include "homa/mem/table_memory.h"
 #include "load_driver.h"
@@ -402,6 +403,26 @@ int run(int argc, char **argv) {
         (void)rclient.close();
         loop->stop();
         loop->wait();  // the hosts are this thread's again, for the drain below
+        // The hand-off rings' counters, final now that the sockets are closed. A refusal that
+        // found its socket's answer ring full until the close is shown even without --stats.
+        const char *names[] = {server_host ? "client host" : "host", "server host"};
+        homa::v2::Host *hosts[] = {&*host, server_host ? &*server_host : nullptr};
+        for (int i = 0; i < 2; ++i) {
+            const homa::dp::SocketService *svc =
+                hosts[i] != nullptr ? hosts[i]->socket_service(0) : nullptr;
+            if (svc == nullptr) continue;
+            const homa::dp::SocketServiceStats st = svc->stats();
+            if (!FLAGS_stats && st.refusals_lost_at_close == 0) continue;
+            fprintf(stderr,
+                    "homa-perf: %s, app-thread sockets: %lu port commands, %lu requests taken "
+                    "from request rings (%lu refused), %lu messages into answer rings, %lu "
+                    "refusals lost at close\n",
+                    names[i], static_cast<unsigned long>(st.commands),
+                    static_cast<unsigned long>(st.requests_taken),
+                    static_cast<unsigned long>(st.requests_refused),
+                    static_cast<unsigned long>(st.receives_answered),
+                    static_cast<unsigned long>(st.refusals_lost_at_close));
+        }
     } else {
         (void)client.close();
         (void)server.close();

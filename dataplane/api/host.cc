@@ -432,4 +432,8 @@ const EngineStats &Host::engine_stats(uint16_t worker) const noexcept {
 }
 dp::Host &Host::raw() noexcept { return *impl_->host; }
 
+const dp::SocketService *Host::socket_service(uint16_t worker) const noexcept {
+    return worker < impl_->services.size() ? impl_->services[worker].get() : nullptr;
+}
+
 }  // namespace homa::v2

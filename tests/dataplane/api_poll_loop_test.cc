@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "homa/dataplane/socket_service.h"
 #include "homa/homa.h"
 #include "tests/dataplane/api_hosts.h"
 #include "tests/dataplane/eal_environment.h"
@@ -79,6 +80,15 @@ TEST_F(PollLoopPair, OneLcorePollsBothHostsForApplicationThreadSockets) {
     // Closing needs the workers polled too; then the loop stops and the hosts are free.
     EXPECT_EQ(srv->close(), 0);
     EXPECT_EQ(sock->close(), 0);
+    // Each host's socket service counted the rings' traffic: two sends queued by the client,
+    // two replies by the server, of which the worker refused the second.
+    ASSERT_NE(client->socket_service(0), nullptr);
+    EXPECT_EQ(client->socket_service(1), nullptr);  // one worker
+    EXPECT_EQ(client->socket_service(0)->stats().requests_taken, 2u);
+    EXPECT_EQ(client->socket_service(0)->stats().requests_refused, 0u);
+    EXPECT_EQ(server->socket_service(0)->stats().requests_taken, 2u);
+    EXPECT_EQ(server->socket_service(0)->stats().requests_refused, 1u);
+    EXPECT_EQ(server->socket_service(0)->stats().refusals_lost_at_close, 0u);
     const uint64_t server_polls = polls(*server), client_polls = polls(*client);
     EXPECT_GT(server_polls, 0u);
     EXPECT_GT(client_polls, 0u);

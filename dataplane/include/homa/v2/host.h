@@ -48,6 +48,10 @@
 #include "homa/dataplane/host.h"
 #include "homa/dataplane/memory_lock.h"
 #include "homa/v2/result.h"
+
+namespace homa::dp {
+class SocketService;
+}
 #include "homa/v2/socket.h"
 #include "homa/v2/socket_address.h"
 
@@ -209,6 +213,11 @@ class Host {
     const EngineStats &engine_stats(uint16_t worker) const noexcept;
     /** The v1 host, for what v2 does not wrap (stats, steering, socket services). */
     dp::Host &raw() noexcept;
+    /** Worker `worker`'s socket service: what serves application-thread sockets (its
+     *  counters: commands, requests taken from and messages written to their rings), or
+     *  nullptr without HostOptions::app_threads or for a worker out of range. Valid while the
+     *  Host lives; its counters, read from another thread, are approximate. */
+    const dp::SocketService *socket_service(uint16_t worker) const noexcept;
 
     struct Impl;
 
