@@ -294,6 +294,55 @@ def homa(raw, kind):
     return out
 
 
+# A cache-line round trip between the two cores below this (ns) counts as the vCPUs placed
+# together; the development VMs show about 0.1 us together and 0.5-0.6 us apart.
+PLACED_TOGETHER_NS = 250
+
+
+def spread(values):
+    """min / median / max of the values that were measured (None: none were)."""
+    v = sorted(x for x in values if x is not None)
+    return {"min": v[0], "median": statistics.median(v), "max": v[-1], "n": len(v)} if v else None
+
+
+def app_threads(raw):
+    """Stage appthreads: per round r, app_pingpong_r<r>.txt and the 100 B echo run-to-completion
+    (app_rtc_<o>_r<r>.json) and with --app_threads (app_thr_<o>_r<r>.json) at 1 and 32
+    outstanding. Each round's ratios are taken within the round (the machine's speed moves
+    between rounds); the summary gives min / median / max over every round and per placement.
+    A round whose run failed keeps its other figures and shows None for the rest."""
+    rounds = []
+    for path in sorted(glob.glob(f"{raw}/app_pingpong_r*.txt"),
+                       key=lambda p: int(re.search(r"_r(\d+)\.txt$", p).group(1))):
+        r = int(re.search(r"_r(\d+)\.txt$", path).group(1))
+        m = re.search(r"round_trip_ns ([\d.]+)", read(path) or "")
+        rnd = {"round": r, "pingpong_round_trip_ns": float(m.group(1)) if m else None}
+        for mode in ("rtc", "thr"):
+            for o in (1, 32):
+                p = phase(raw, f"app_{mode}_{o}_r{r}")
+                rnd[f"{mode}_{o}"] = p and {"rpc_per_s": p["rpc_per_s"], "p50_us": p["rtt_us"]["p50"],
+                                            "p99_us": p["rtt_us"]["p99"], "errors": p["errors"]}
+        ratio = lambda a, b: a / b if a is not None and b else None
+        rnd["rtt_p50_ratio"] = ratio(g(rnd, "thr_1", "p50_us"), g(rnd, "rtc_1", "p50_us"))
+        rnd["rate_ratio_32"] = ratio(g(rnd, "thr_32", "rpc_per_s"), g(rnd, "rtc_32", "rpc_per_s"))
+        pp = rnd["pingpong_round_trip_ns"]
+        rnd["placement"] = None if pp is None else ("together" if pp < PLACED_TOGETHER_NS else "apart")
+        rounds.append(rnd)
+    if not rounds:
+        return None
+    summary = {}
+    for place in ("all", "together", "apart"):
+        sel = [x for x in rounds if place == "all" or x["placement"] == place]
+        summary[place] = {"rounds": len(sel),
+                          "rtt_p50_ratio": spread(x["rtt_p50_ratio"] for x in sel),
+                          "rate_ratio_32": spread(x["rate_ratio_32"] for x in sel),
+                          "app_p50_us": spread(g(x, "thr_1", "p50_us") for x in sel),
+                          "rtc_p50_us": spread(g(x, "rtc_1", "p50_us") for x in sel)}
+    errors = sum(g(x, k, "errors") or 0 for x in rounds for k in ("rtc_1", "rtc_32", "thr_1", "thr_32"))
+    return {"placed_together_below_ns": PLACED_TOGETHER_NS, "rounds": rounds, "summary": summary,
+            "errors": errors}
+
+
 def rx_pipeline(raw):
     """One JSON per (payload, live RPCs) point: rx_pipeline_<payload>_<n>.json. A point whose
     run did not finish (timed out) is listed with mpps null."""
@@ -360,6 +409,7 @@ def build(raw):
     r = {"machine": machine(raw), "limits": limits(raw), "kernel": sockperf(raw),
          "reference_machnet": MACHNET, "homa_memif": homa(raw, "memif"),
          "homa_null": homa(raw, "null"), "rx_pipeline": rx_pipeline(raw),
+         "app_threads": app_threads(raw),
          "profile_top": profile_top(raw)}
     r["quick"] = r["machine"].get("quick") == "1"
     hm, lim, k = r["homa_memif"], r["limits"], r["kernel"]
@@ -419,6 +469,17 @@ def build(raw):
                 lost += ld["errors"] + ld["skipped"] + ld["unfinished"]
     target("W1-W5 at 50/80/90 % of the knee: errors + skipped + unfinished", "<=", 0,
            lost if seen else None, no_knee)
+    ap = r["app_threads"]
+    for place in ("all", "together", "apart"):
+        sm = g(ap, "summary", place)
+        if place != "all" and not g(sm, "rounds"):
+            continue  # no round with the vCPUs placed so: nothing to judge
+        where = {"all": "every round", "together": "vCPUs placed together",
+                 "apart": "vCPUs placed apart"}[place]
+        target(f"application threads: 100 B p50 RTT / run-to-completion, median of rounds ({where})",
+               "<=", 1.5, g(sm, "rtt_p50_ratio", "median"))
+        target(f"application threads: 100 B RPC/s at 32 outstanding / run-to-completion, median of "
+               f"rounds ({where})", ">=", 0.7, g(sm, "rate_ratio_32", "median"))
     sc = {p["live_rpcs"]: p for p in hm.get("scaling") or []}
     base = g(sc.get(1000), "rpc_per_s")
     high = [sc[n]["rpc_per_s"] for n in (10**4, 10**5, 10**6) if n in sc]
@@ -608,6 +669,16 @@ def table(r):
                      + "; ".join(f"{p['live_rpcs']:,}: {p['mpps']:.2f} ({p['cycles_per_packet']:.0f})"
                                  if p["mpps"] is not None else f"{p['live_rpcs']:,}: did not finish"
                                  for p in pts) + " |")
+    ap = r.get("app_threads")
+    for x in (ap or {}).get("rounds", []):
+        L.append(f"| homa-dp net_null, application threads | round {x['round']}: core ping-pong "
+                 f"{fmt(x['pingpong_round_trip_ns'], '{:.0f}')} ns ({x['placement'] or 'n/a'}); 100 B "
+                 f"p50 RTT app thread / run-to-completion {fmt(g(x, 'thr_1', 'p50_us'))} / "
+                 f"{fmt(g(x, 'rtc_1', 'p50_us'))} us ({fmt(x['rtt_p50_ratio'])}x); RPC/s at 32 "
+                 f"outstanding {fmt(g(x, 'thr_32', 'rpc_per_s'), '{:,.0f}')} / "
+                 f"{fmt(g(x, 'rtc_32', 'rpc_per_s'), '{:,.0f}')} ({fmt(x['rate_ratio_32'])}x) |")
+    if ap and ap["errors"]:
+        L.append(f"| homa-dp net_null, application threads | errors over every run | {ap['errors']} |")
     L.append("")
     L.append("| ratio | value |")
     L.append("|---|---|")

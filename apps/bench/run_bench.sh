@@ -12,7 +12,7 @@
 #   --no-profile  skip the perf record of the 100 B echo
 #   --docs        also copy the PNG plots to docs/perf_<name>.png (for the report, docs/perf.md)
 #   --only LIST   run only these stages (comma-separated: testpmd,kernel,memif,load,overload,
-#                 scaling,null,rx,profile,cold), keeping the other stages' raw logs from an
+#                 scaling,null,appthreads,rx,profile,cold), keeping the other stages' raw logs from an
 #                 earlier run in the same --out (memif: RTT, rate, 1 MB and goodput by size;
 #                 cold: the file service, e.g. apps/bench/run_bench.sh --only cold)
 #   --workloads L only these workloads in the load and overload stages (e.g. w1,w3)
@@ -44,6 +44,13 @@
 # overload = 2x the knee for 50 ms
 # between stretches at 50 %, recovery time and errors; scaling = closed loop with ramp-up,
 # 100 B at 10^2..10^6 and 100 KB at 10..10^4 live RPCs.
+#
+# Stage appthreads (issue 15): APP_ROUNDS (default 6) alternating rounds, each of the
+# cache-line ping-pong between cores 0 and 1 (bench_core_pingpong: how the hypervisor placed
+# the two vCPUs, which every hand-off between an application thread and its worker pays), then
+# the 100 B echo over net_null run-to-completion (one core) and with --app_threads (the
+# application loop on core 0, the worker on core 1), at 1 and 32 outstanding, APP_SECS (default
+# 2) each. bench_report judges the medians of the per-round ratios, and per placement.
 #
 # As root it reserves 2 MiB hugepages (nr_hugepages back to its old value at exit) and uses
 # --huge-unlink with unique --file-prefixes; otherwise it says so and runs with --no-huge.
@@ -98,6 +105,7 @@ PERF=$RELEASE_BUILD/apps/homa-perf
 LAUNCHER=$RELEASE_BUILD/apps/homa-dp
 PAGER_BENCH=$RELEASE_BUILD/apps/bench_pager_cold
 HICCUP=$RELEASE_BUILD/apps/bench_hiccup
+PINGPONG=$RELEASE_BUILD/apps/bench_core_pingpong
 RXBENCH=$RELEASE_BUILD/apps/bench_rx_pipeline
 TAG=hbench$$
 SOCK=/tmp/$TAG.sock
@@ -118,6 +126,7 @@ if [ "$QUICK" = 1 ]; then
     KNEE="--probe_duration=0.15 --probe_drain=0.1 --max_probes=3"; LOAD_PCTS="50,80,90,95"
     OVERLOAD_WORKLOADS="w1"
     RX_RPCS="1,1000"; RX_SECS=0.05; NULL_SECS=0.5; SCALE_REPEAT=1; TP_REPEAT=1
+    APP_ROUNDS=${APP_ROUNDS:-1}; APP_SECS=${APP_SECS:-0.3}
 else
     TP_SECS=10; SP_SECS=5; LAT_SECS=8; RATE_SECS=4; BIG_SECS=6; W_SECS=5; SCALE_SECS=4
     RATE_SWEEP="32 64 128 256"; WORKLOADS="w1 w2 w3 w4 w5"
@@ -127,6 +136,7 @@ else
     OVERLOAD_WORKLOADS="w1 w2 w3 w4 w5"
     RX_RPCS="1,10,100,1000,10000,100000,1000000"; RX_SECS=0.5; NULL_SECS=4; SCALE_REPEAT=3
     TP_REPEAT=3  # testpmd limits: each pair run this often (bench_report: min / median / max)
+    APP_ROUNDS=${APP_ROUNDS:-6}; APP_SECS=${APP_SECS:-2}
 fi
 
 if [ -n "$ONLY_WORKLOADS" ]; then WORKLOADS=${ONLY_WORKLOADS//,/ }; OVERLOAD_WORKLOADS=$WORKLOADS; fi
@@ -165,7 +175,7 @@ build() {
         meson setup "$RELEASE_BUILD" --buildtype=release -Db_ndebug=true >/dev/null
     fi
     local targets=(apps/homa-perf apps/bench_rx_pipeline apps/homa-dp apps/bench_pager_cold
-                   apps/bench_hiccup)
+                   apps/bench_hiccup apps/bench_core_pingpong)
     ninja -C "$RELEASE_BUILD" "${targets[@]}" >/dev/null || ninja -C "$RELEASE_BUILD" "${targets[@]}"
 }
 
@@ -415,6 +425,25 @@ homa_null_all() {
     homa_null null_1mb --workload=1000000 --outstanding=4 --duration="$NULL_SECS"
 }
 
+# ---------------------------------------------------------------- application threads
+app_threads_all() {
+    log "application threads against run-to-completion: $APP_ROUNDS alternating rounds"
+    rm -f "$RAW"/app_*
+    local r o
+    for r in $(seq 1 "$APP_ROUNDS"); do
+        "$PINGPONG" 200000 > "$RAW/app_pingpong_r$r.txt" 2>&1 ||
+            log "  bench_core_pingpong exited $?"
+        for o in 1 32; do
+            homa_null "app_rtc_${o}_r$r" --workload=100 --outstanding="$o" --duration="$APP_SECS"
+            # shellcheck disable=SC2046
+            timeout -s INT 120 "$PERF" $(eal 0@0,1@1) --vdev=net_null0,no-rx=1 -- --role=both \
+                --app_threads --workload=100 --outstanding="$o" --duration="$APP_SECS" --json \
+                > "$RAW/app_thr_${o}_r$r.json" 2> "$RAW/app_thr_${o}_r$r.log" ||
+                log "  app_thr_${o}_r$r: homa-perf exited $?"
+        done
+    done
+}
+
 # ---------------------------------------------------------------- 4. RX pipeline
 rx_pipeline() {
     # One process per point, each bounded: a point that does not finish is reported as missing
@@ -587,6 +616,7 @@ main() {
     if stage overload; then homa_overload_all; fi
     if stage scaling; then homa_scaling_all; fi
     if stage null; then homa_null_all; fi
+    if stage appthreads; then app_threads_all; fi
     if stage rx; then rx_pipeline; fi
     if stage profile && [ "$PROFILE" = 1 ]; then profile; fi
     if stage cold; then cold_data; fi

@@ -127,11 +127,43 @@ def loaded_machine():
     assert "Loaded machine" in note and "cc1plus(22.0%)" in note and "autogroup 1" in note, note
 
 
+def app_doc(rate, p50):
+    d = phase_doc(rate, 0, 100)
+    d["phases"][0]["rtt_us"]["p50"] = p50
+    return d
+
+
+def app_threads_rounds():
+    # Round 1 apart, round 2 together, round 3 apart with its app-thread rate run missing.
+    rounds = {1: (600.0, 1.0, 2.5, 1_800_000, 1_260_000), 2: (100.0, 1.5, 1.3, 1_000_000, 800_000),
+              3: (550.0, 1.0, 3.0, 2_000_000, None)}
+    for r, (pp, rtc50, thr50, rtc32, thr32) in rounds.items():
+        with open(f"{raw}/app_pingpong_r{r}.txt", "w") as f:
+            f.write(f"pingpong cpus 0 1 round_trip_ns {pp} one_way_ns {pp / 2}\n")
+        for name, doc in ((f"app_rtc_1_r{r}", app_doc(500_000, rtc50)),
+                          (f"app_thr_1_r{r}", app_doc(300_000, thr50)),
+                          (f"app_rtc_32_r{r}", app_doc(rtc32, 15.0))) + \
+                ((((f"app_thr_32_r{r}", app_doc(thr32, 22.0)),) if thr32 else ())):
+            with open(f"{raw}/{name}.json", "w") as f:
+                json.dump(doc, f)
+    ap = report.app_threads(raw)
+    by = {x["round"]: x for x in ap["rounds"]}
+    assert [by[r]["placement"] for r in (1, 2, 3)] == ["apart", "together", "apart"], by
+    assert abs(by[1]["rtt_p50_ratio"] - 2.5) < 1e-9 and abs(by[1]["rate_ratio_32"] - 0.7) < 1e-9, by[1]
+    assert by[3]["rate_ratio_32"] is None and by[3]["thr_32"] is None, by[3]  # missing, not made up
+    apart, together = ap["summary"]["apart"], ap["summary"]["together"]
+    assert apart["rounds"] == 2 and apart["rtt_p50_ratio"]["median"] == 2.75, apart
+    assert apart["rate_ratio_32"]["n"] == 1, apart
+    assert together["rtt_p50_ratio"]["median"] == 1.3 / 1.5, together
+    assert ap["summary"]["all"]["rtt_p50_ratio"]["min"] == 1.3 / 1.5, ap["summary"]["all"]
+
+
 tap("scaling_reports_the_median_run_with_min_max", median_of_three)
 tap("a_run_beside_busy_processes_says_so", loaded_machine)
 tap("overload_drain_is_judged_against_the_baselines_own_windows", overload_drain)
 tap("testpmd_limit_is_the_best_steady_run", testpmd_limits)
 tap("scaling_single_run_point", single_run)
+tap("app_threads_rounds_judged_within_each_round_and_by_placement", app_threads_rounds)
 shutil.rmtree(raw, ignore_errors=True)
 print(f"1..{len(results)}")
 for i, (ok, name, why) in enumerate(results, 1):
