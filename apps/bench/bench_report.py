@@ -306,7 +306,9 @@ def spread(values):
 
 
 def app_threads(raw):
-    """Stage appthreads: per round r, app_pingpong_r<r>.txt and the 100 B echo run-to-completion
+    """Stage appthreads: per round r, app_pingpong_r<r>.txt (before) and
+    app_pingpong_after_r<r>.txt (after the round; a round whose two probes disagree is "moved"
+    and counts only in the summary over all rounds), and the 100 B echo run-to-completion
     (app_rtc_<o>_r<r>.json) and with --app_threads (app_thr_<o>_r<r>.json) at 1 and 32
     outstanding. Each round's ratios are taken within the round (the machine's speed moves
     between rounds); the summary gives min / median / max over every round and per placement.
@@ -315,8 +317,9 @@ def app_threads(raw):
     for path in sorted(glob.glob(f"{raw}/app_pingpong_r*.txt"),
                        key=lambda p: int(re.search(r"_r(\d+)\.txt$", p).group(1))):
         r = int(re.search(r"_r(\d+)\.txt$", path).group(1))
-        m = re.search(r"round_trip_ns ([\d.]+)", read(path) or "")
-        rnd = {"round": r, "pingpong_round_trip_ns": float(m.group(1)) if m else None}
+        probe = lambda p: (m := re.search(r"round_trip_ns ([\d.]+)", read(p) or "")) and float(m.group(1))
+        rnd = {"round": r, "pingpong_round_trip_ns": probe(path),
+               "pingpong_after_round_trip_ns": probe(f"{raw}/app_pingpong_after_r{r}.txt")}
         for mode in ("rtc", "thr"):
             for o in (1, 32):
                 p = phase(raw, f"app_{mode}_{o}_r{r}")
@@ -325,8 +328,10 @@ def app_threads(raw):
         ratio = lambda a, b: a / b if a is not None and b else None
         rnd["rtt_p50_ratio"] = ratio(g(rnd, "thr_1", "p50_us"), g(rnd, "rtc_1", "p50_us"))
         rnd["rate_ratio_32"] = ratio(g(rnd, "thr_32", "rpc_per_s"), g(rnd, "rtc_32", "rpc_per_s"))
-        pp = rnd["pingpong_round_trip_ns"]
-        rnd["placement"] = None if pp is None else ("together" if pp < PLACED_TOGETHER_NS else "apart")
+        # Judged by placement only when the probes before and after the round agree.
+        sides = {None if pp is None else ("together" if pp < PLACED_TOGETHER_NS else "apart")
+                 for pp in (rnd["pingpong_round_trip_ns"], rnd["pingpong_after_round_trip_ns"])}
+        rnd["placement"] = None if None in sides else (sides.pop() if len(sides) == 1 else "moved")
         rounds.append(rnd)
     if not rounds:
         return None
@@ -672,7 +677,8 @@ def table(r):
     ap = r.get("app_threads")
     for x in (ap or {}).get("rounds", []):
         L.append(f"| homa-dp net_null, application threads | round {x['round']}: core ping-pong "
-                 f"{fmt(x['pingpong_round_trip_ns'], '{:.0f}')} ns ({x['placement'] or 'n/a'}); 100 B "
+                 f"{fmt(x['pingpong_round_trip_ns'], '{:.0f}')} ns before, "
+                 f"{fmt(x['pingpong_after_round_trip_ns'], '{:.0f}')} after ({x['placement'] or 'n/a'}); 100 B "
                  f"p50 RTT app thread / run-to-completion {fmt(g(x, 'thr_1', 'p50_us'))} / "
                  f"{fmt(g(x, 'rtc_1', 'p50_us'))} us ({fmt(x['rtt_p50_ratio'])}x); RPC/s at 32 "
                  f"outstanding {fmt(g(x, 'thr_32', 'rpc_per_s'), '{:,.0f}')} / "

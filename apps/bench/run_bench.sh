@@ -50,7 +50,7 @@
 # the two vCPUs, which every hand-off between an application thread and its worker pays), then
 # the 100 B echo over net_null run-to-completion (one core) and with --app_threads (the
 # application loop on core 0, the worker on core 1), at 1 and 32 outstanding, APP_SECS (default
-# 2) each. bench_report judges the medians of the per-round ratios, and per placement.
+# 2) each, then the ping-pong again (a round whose placement changed is not judged by it). bench_report judges the medians of the per-round ratios, and per placement.
 #
 # As root it reserves 2 MiB hugepages (nr_hugepages back to its old value at exit) and uses
 # --huge-unlink with unique --file-prefixes; otherwise it says so and runs with --no-huge.
@@ -441,6 +441,9 @@ app_threads_all() {
                 > "$RAW/app_thr_${o}_r$r.json" 2> "$RAW/app_thr_${o}_r$r.log" ||
                 log "  app_thr_${o}_r$r: homa-perf exited $?"
         done
+        # Again after the round: a placement that changed during it is not judged as either.
+        "$PINGPONG" 200000 > "$RAW/app_pingpong_after_r$r.txt" 2>&1 ||
+            log "  bench_core_pingpong exited $?"
     done
 }
 

@@ -134,12 +134,16 @@ def app_doc(rate, p50):
 
 
 def app_threads_rounds():
-    # Round 1 apart, round 2 together, round 3 apart with its app-thread rate run missing.
-    rounds = {1: (600.0, 1.0, 2.5, 1_800_000, 1_260_000), 2: (100.0, 1.5, 1.3, 1_000_000, 800_000),
-              3: (550.0, 1.0, 3.0, 2_000_000, None)}
-    for r, (pp, rtc50, thr50, rtc32, thr32) in rounds.items():
-        with open(f"{raw}/app_pingpong_r{r}.txt", "w") as f:
-            f.write(f"pingpong cpus 0 1 round_trip_ns {pp} one_way_ns {pp / 2}\n")
+    # Round 1 apart, round 2 together, round 3 apart with its app-thread rate run missing,
+    # round 4 moved (apart before, together after): judged only among all rounds.
+    rounds = {1: (600.0, 580.0, 1.0, 2.5, 1_800_000, 1_260_000),
+              2: (100.0, 120.0, 1.5, 1.3, 1_000_000, 800_000),
+              3: (550.0, 600.0, 1.0, 3.0, 2_000_000, None),
+              4: (600.0, 100.0, 1.0, 1.1, 1_000_000, 1_000_000)}
+    for r, (pp, after, rtc50, thr50, rtc32, thr32) in rounds.items():
+        for name, v in ((f"app_pingpong_r{r}.txt", pp), (f"app_pingpong_after_r{r}.txt", after)):
+            with open(f"{raw}/{name}", "w") as f:
+                f.write(f"pingpong cpus 0 1 round_trip_ns {v} one_way_ns {v / 2}\n")
         for name, doc in ((f"app_rtc_1_r{r}", app_doc(500_000, rtc50)),
                           (f"app_thr_1_r{r}", app_doc(300_000, thr50)),
                           (f"app_rtc_32_r{r}", app_doc(rtc32, 15.0))) + \
@@ -148,13 +152,14 @@ def app_threads_rounds():
                 json.dump(doc, f)
     ap = report.app_threads(raw)
     by = {x["round"]: x for x in ap["rounds"]}
-    assert [by[r]["placement"] for r in (1, 2, 3)] == ["apart", "together", "apart"], by
+    assert [by[r]["placement"] for r in (1, 2, 3, 4)] == ["apart", "together", "apart", "moved"], by
     assert abs(by[1]["rtt_p50_ratio"] - 2.5) < 1e-9 and abs(by[1]["rate_ratio_32"] - 0.7) < 1e-9, by[1]
     assert by[3]["rate_ratio_32"] is None and by[3]["thr_32"] is None, by[3]  # missing, not made up
     apart, together = ap["summary"]["apart"], ap["summary"]["together"]
     assert apart["rounds"] == 2 and apart["rtt_p50_ratio"]["median"] == 2.75, apart
     assert apart["rate_ratio_32"]["n"] == 1, apart
     assert together["rtt_p50_ratio"]["median"] == 1.3 / 1.5, together
+    assert ap["summary"]["all"]["rounds"] == 4, ap["summary"]["all"]
     assert ap["summary"]["all"]["rtt_p50_ratio"]["min"] == 1.3 / 1.5, ap["summary"]["all"]
 
 
