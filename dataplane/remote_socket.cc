@@ -156,7 +156,7 @@ unsigned RemoteSocket::drain() noexcept {
 // ready and a slot is free; what stays in the ring waits for a later call. The worker learns
 // of the room once per call, not per message.
 unsigned RemoteSocket::take_answers() noexcept {
-    if (rings_ == nullptr) return 0;
+    if (rings_ == nullptr || rings_->answers.ring == nullptr) return 0;  // open failed
     Consumer<Answer> &ring = rings_->answers;
     unsigned n = 0;
     while (num_ready_ < cfg_.recv_credits && free_ != nullptr) {
@@ -299,6 +299,7 @@ int RemoteSocket::open(SocketService &service, uint16_t port, const RemoteSocket
                        std::unique_ptr<RemoteSocket> *out) {
     if (out == nullptr || config.recv_credits == 0 ||
         config.recv_credits > AnswerRing::kMaxCapacity || config.max_async == 0 ||
+        config.max_async > RequestRing::kMaxCapacity ||
         config.pool_cache >= service.pool().counters().caches.size()) {
         return -EINVAL;
     }

@@ -664,6 +664,12 @@ TEST_F(RemoteSocketTest, Errors) {
     dp::RemoteSocketConfig rc = app_config();
     rc.pool_cache = 2;  // the pools have two caches
     EXPECT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, rc, &a), -EINVAL);
+    rc = app_config();
+    rc.recv_credits = 4097;  // the answer ring holds at most 4096
+    EXPECT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, rc, &a), -EINVAL);
+    rc = app_config();
+    rc.max_async = 4097;  // the request ring too
+    EXPECT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, rc, &a), -EINVAL);
     ASSERT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, app_config(), &a), 0);
     EXPECT_EQ(dp::RemoteSocket::open(*svc_a_, kPort, app_config(), &b), -EADDRINUSE);
     EXPECT_EQ(dp::RemoteSocket::open(*svc_a_, 0x8001, app_config(), &b), -EINVAL);

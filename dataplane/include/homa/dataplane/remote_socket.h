@@ -75,8 +75,10 @@ class RemoteSocket {
   public:
     /**
      * Opens a socket on `port` (< 0x8000; 0: a client port) at the worker behind `service`,
-     * and posts its receives. Set-up (allocates the reply port and slots). Returns 0, -EINVAL
-     * (bad config, null out), -ENOMEM (reply port), -ENOBUFS (command port full),
+     * handing it the socket's request and answer rings. Set-up (allocates the reply port,
+     * the rings and the slots). Returns 0, -EINVAL (bad config: recv_credits or max_async 0 or
+     * above 4096, a pool cache the pool lacks; null out), -ENOMEM (reply port, rings),
+     * -ENOBUFS (command port full),
      * -ETIMEDOUT (the worker did not answer within op_timeout_ns: is it polling?), or the
      * engine's -EADDRINUSE, -EMFILE.
      */
