@@ -103,7 +103,17 @@ def schema():
         assert p["mpps"] > 0 and p["drops"] == 0 and p["decode_errors"] == 0, p
     for k, v in doc["ratios"].items():
         number_or_null(v, k)
-    assert len(doc["targets"]) == 15, doc["targets"]
+    app = [t for t in doc["targets"] if t["what"].startswith("application threads")]
+    assert len(doc["targets"]) - len(app) == 15, doc["targets"]
+    # Over every round, plus each placement its one quick round was judged by (none if moved).
+    assert len(app) in (2, 4), app
+    ap = doc["app_threads"]
+    assert [x["round"] for x in ap["rounds"]] == [1], ap
+    r1 = ap["rounds"][0]
+    assert r1["pingpong_round_trip_ns"] > 0 and r1["pingpong_after_round_trip_ns"] > 0, r1
+    for k in ("rtc_1", "thr_1", "rtc_32", "thr_32"):
+        assert r1[k]["rpc_per_s"] > 0 and r1[k]["errors"] == 0, (k, r1[k])
+    assert r1["rtt_p50_ratio"] > 0 and r1["rate_ratio_32"] > 0, r1
     for t in doc["targets"]:
         number_or_null(t["value"], t["what"])
         assert t["op"] in ("<=", ">="), t
@@ -114,7 +124,8 @@ def table():
     text = open(f"{out_dir}/table.md").read()
     for needle in ["| limit |", "| kernel |", "homa-dp memif", "homa-dp RX pipeline", "| target |",
                    "W1 capacity (open-loop knee)", "W1 overload step", "skipped",
-                   "100 KB echo RPC/s by live RPCs", "control packets per completed RPC"]:
+                   "100 KB echo RPC/s by live RPCs", "control packets per completed RPC",
+                   "application threads | round 1: core ping-pong"]:
         assert needle in text, f"'{needle}' not in table.md"
 
 
