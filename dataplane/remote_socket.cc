@@ -196,24 +196,35 @@ bool RemoteSocket::request_room() noexcept {
     return false;
 }
 
-// Queues a send (op kRemoteSend, with its cookie) or a reply (kRemoteReply, with the request's
-// id) of the message in `m`'s bpages; the worker owns them once it takes the entry. The
-// caller has checked request_room().
-int RemoteSocket::queue_request(uint16_t op, Endpoint dst, uint64_t cookie_or_id,
-                                const homa::Message &m) noexcept {
-    Producer<Request> &ring = rings_->requests;
-    Request &r = ring.ring->at(ring.next);
+// The next request entry with its header filled: a send (op kRemoteSend, with its cookie) or
+// a reply (kRemoteReply, with the request's id) of `length` bytes. The caller has checked
+// request_room(), fills the body and calls publish_request().
+Request &RemoteSocket::request_entry(uint16_t op, Endpoint dst, uint64_t cookie_or_id,
+                                     uint32_t length) noexcept {
+    Request &r = rings_->requests.ring->at(rings_->requests.next);
     r.op = op;
     r.peer_ip = dst.ip;
     r.peer_port = dst.port;
     r.cookie_or_id = cookie_or_id;
-    r.length = m.length;
+    r.length = length;
+    return r;
+}
+
+void RemoteSocket::publish_request(const Request &r) noexcept {
+    HOMA_TT(cfg_.trace, "app queued op 0x%x id %u length %u handle %u", r.op,
+            static_cast<uint32_t>(r.cookie_or_id), r.length, handle_);
+    rings_->requests.push();
+    ++stats_.commands;
+}
+
+// Queues a send or reply of the message in `m`'s bpages; the worker owns them once it takes
+// the entry.
+int RemoteSocket::queue_request(uint16_t op, Endpoint dst, uint64_t cookie_or_id,
+                                const homa::Message &m) noexcept {
+    Request &r = request_entry(op, dst, cookie_or_id, m.length);
     r.num_bpages = m.num_bpages;
     put_bpages(m.bpage_offsets, m.num_bpages, &r.first_bpage, &r.bpages);
-    ring.push();
-    ++stats_.commands;
-    HOMA_TT(cfg_.trace, "app queued op 0x%x id %u length %u handle %u", op,
-            static_cast<uint32_t>(cookie_or_id), m.length, handle_);
+    publish_request(r);
     return 0;
 }
 
@@ -221,19 +232,10 @@ int RemoteSocket::queue_request(uint16_t op, Endpoint dst, uint64_t cookie_or_id
 // the worker copies it into bpages of its own cache.
 int RemoteSocket::queue_inline(Endpoint dst, uint64_t cookie,
                                std::span<const uint8_t> msg) noexcept {
-    Producer<Request> &ring = rings_->requests;
-    Request &r = ring.ring->at(ring.next);
-    r.op = kRemoteSend;
-    r.peer_ip = dst.ip;
-    r.peer_port = dst.port;
-    r.cookie_or_id = cookie;
-    r.length = static_cast<uint32_t>(msg.size());
+    Request &r = request_entry(kRemoteSend, dst, cookie, static_cast<uint32_t>(msg.size()));
     r.num_bpages = 0;
     std::memcpy(r.inline_data, msg.data(), msg.size());
-    ring.push();
-    ++stats_.commands;
-    HOMA_TT(cfg_.trace, "app queued op 0x%x id %u length %u handle %u", kRemoteSend,
-            static_cast<uint32_t>(cookie), r.length, handle_);
+    publish_request(r);
     return 0;
 }
 

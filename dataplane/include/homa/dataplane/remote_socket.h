@@ -50,6 +50,7 @@ namespace homa::dp {
 
 class MessagePort;
 class SocketService;
+struct Request;
 
 /// recv() flag: do not wait; -EAGAIN if no matching message is ready (defined with the
 /// other flags in proto/engine.h).
@@ -214,6 +215,9 @@ class RemoteSocket {
     int queue_request(uint16_t op, Endpoint dst, uint64_t cookie_or_id,
                       const homa::Message &m) noexcept;
     int queue_inline(Endpoint dst, uint64_t cookie, std::span<const uint8_t> msg) noexcept;
+    Request &request_entry(uint16_t op, Endpoint dst, uint64_t cookie_or_id,
+                           uint32_t length) noexcept;
+    void publish_request(const Request &r) noexcept;
     bool request_room() noexcept;
     void release_unsent_requests() noexcept;
     bool take_ready(uint32_t flags, uint64_t id, RecvMessage *out) noexcept;
