@@ -27,7 +27,9 @@
 //    use, so a bpage is never freed twice). One of the two always sees the other's write.
 //    The first version relied on the owner never stalling for half a lease inside the carve
 //    window; on a loaded 2-core machine (lcores sharing a core) that happened and two caches
-//    carved the same bpage, so the fence (tens of cycles per tail allocation) is the price.
+//    carved the same bpage. The owner's fence cost tens of cycles per tail allocation, so it
+//    is asymmetric (asymmetric_fence.h): a compiler barrier for the owner, membarrier() for
+//    the thief, which runs at most once per lease.
 // Tried and dropped: one atomic refcount per bpage (an RMW per tail alloc and release) and
 // a lock-free shared free list (ABA handling costs more than the rarely taken mutex).
 #include "homa/mem/bpage_pool.h"
@@ -40,6 +42,7 @@
 #include <cerrno>
 #include <mutex>
 
+#include "asymmetric_fence.h"
 #include "pool_memory.h"
 
 namespace homa::mem {
@@ -116,6 +119,10 @@ struct BpagePool::Impl {
     uint32_t shared_count = 0;
     std::atomic<uint32_t> shared_count_published{0};
 
+    AsymmetricFence carve_fence;  // owner: light(), thief: heavy()
+
+    explicit Impl(const PoolConfig &c) : config(c), carve_fence(c.full_fence) {}
+
     uint64_t now() { return config.clock(config.clock_ctx); }
     void publish(Cache &c) { c.stash_count.store(c.count, std::memory_order_relaxed); }
 
@@ -178,7 +185,7 @@ struct BpagePool::Impl {
         if (t <= d.expiry.load(std::memory_order_acquire) || d.live() != 0) return false;
         uint64_t retired = make_own(kNoOwner, own);
         if (!d.own.compare_exchange_strong(own, retired, std::memory_order_seq_cst)) return false;
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        carve_fence.heavy();
         // The former owner may be inside its carve window, having checked `own` before our
         // CAS: let it finish, then look at the tails again.
         while (caches[owner].carving.load(std::memory_order_acquire) != 0) sched_yield();
@@ -293,8 +300,7 @@ std::unique_ptr<BpagePool> BpagePool::create(const PoolConfig &config, std::stri
     if (config.num_caches == 0) return fail("num_caches must be at least 1");
     if (config.cache_bpages == 0) return fail("cache_bpages must be at least 1");
 
-    auto impl = std::make_unique<Impl>();
-    impl->config = config;
+    auto impl = std::make_unique<Impl>(config);
     if (impl->config.clock == nullptr) impl->config.clock = tsc_clock;
     if (obtain_pool_memory(config, bytes, &impl->memory, error) < 0) return nullptr;
     impl->nbpages = static_cast<uint32_t>(bytes / kBpageSize);
@@ -328,7 +334,7 @@ int BpagePool::alloc_message(uint32_t length, unsigned cache, uint32_t offsets[k
     uint32_t tail_offset = 0;
     if (tail != 0) {
         c.carving.store(1, std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        p.carve_fence.light();
         if (p.tail_fits(c, cache, tail, t)) {
             tail_offset = p.carve(c, tail, t);
             carved = true;
@@ -352,7 +358,7 @@ int BpagePool::alloc_message(uint32_t length, unsigned cache, uint32_t offsets[k
     } else {
         if (!carved) {
             c.carving.store(1, std::memory_order_relaxed);
-            std::atomic_thread_fence(std::memory_order_seq_cst);
+            p.carve_fence.light();
             p.start_tail(c, cache, c.stash[--c.count], t);
             tail_offset = p.carve(c, tail, t);
             c.carving.store(0, std::memory_order_release);
@@ -436,6 +442,8 @@ uint64_t BpagePool::release_generation() const noexcept {
 }
 
 PoolConfig::Backing BpagePool::backing() const noexcept { return impl_->memory.backing; }
+
+bool BpagePool::uses_membarrier() const noexcept { return impl_->carve_fence.uses_membarrier(); }
 
 PoolCounters BpagePool::counters() const {
     PoolCounters out;

@@ -162,7 +162,7 @@ int producer(void *arg) {
 }
 
 // Returns the leases taken over during the run.
-uint64_t run_handoff(uint64_t lease_cycles, const char *ring_name) {
+uint64_t run_handoff(uint64_t lease_cycles, const char *ring_name, bool full_fence = false) {
     EXPECT_GE(rte_lcore_count(), 2u);
     PoolConfig cfg;
     cfg.bytes = 64 * kBpageSize;
@@ -170,10 +170,12 @@ uint64_t run_handoff(uint64_t lease_cycles, const char *ring_name) {
     cfg.num_caches = 2;
     cfg.cache_bpages = 4;
     if (lease_cycles) cfg.lease_cycles = lease_cycles;
+    cfg.full_fence = full_fence;
     std::string err;
     auto pool = BpagePool::create(cfg, &err);
     EXPECT_NE(pool, nullptr) << err;
     if (!pool) return 0;
+    if (full_fence) { EXPECT_FALSE(pool->uses_membarrier()); }
     rte_ring *ring = rte_ring_create_elem(ring_name, sizeof(Msg), 64, SOCKET_ID_ANY,
                                           RING_F_SP_ENQ | RING_F_SC_DEQ);
     EXPECT_NE(ring, nullptr);
@@ -250,8 +252,15 @@ TEST(AllocMessage, TwoLcoresHandOverMessagesThroughARing) { run_handoff(0, "mem_
 // A lease of about 10 us makes tail bpages change hands constantly while both lcores allocate:
 // the owner/thief protocol must never let two caches carve the same bpage (this caught a race
 // when the owner could stall inside its carve window on a shared core).
+// By default the allocating side has no fence and each takeover calls membarrier(2)
+// (mem/asymmetric_fence.h); the second case runs the fallback, full fences on both sides.
 TEST(AllocMessage, TwoLcoresWithConstantLeaseTakeovers) {
     uint64_t taken = run_handoff(20'000, "mem_handoff_short");
+    EXPECT_GT(taken, 0u) << "no takeover happened: the test did not exercise the race";
+}
+
+TEST(AllocMessage, TwoLcoresWithConstantLeaseTakeoversAndFullFences) {
+    uint64_t taken = run_handoff(20'000, "mem_handoff_fenced", true);
     EXPECT_GT(taken, 0u) << "no takeover happened: the test did not exercise the race";
 }
 

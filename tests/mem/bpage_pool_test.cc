@@ -3,6 +3,9 @@
 #include "homa/mem/bpage_pool.h"
 
 #include <gtest/gtest.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -88,6 +91,22 @@ TEST(Create, AutoWithoutEalUsesMmap) {
     ASSERT_NE(pool, nullptr);
     EXPECT_TRUE(pool->backing() == PoolConfig::Backing::kHugeMmap ||
                 pool->backing() == PoolConfig::Backing::kAnonMmap);
+}
+
+// Tail allocations skip the full fence only where the kernel offers membarrier's private
+// expedited command (Linux 4.14+); the test asks the kernel itself what to expect.
+TEST(Create, UsesMembarrierWhereTheKernelHasIt) {
+    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0u, 0);
+    bool offered = cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0;
+    PoolConfig cfg;
+    cfg.bytes = 4 * kBpageSize;
+    auto pool = BpagePool::create(cfg, nullptr);
+    ASSERT_NE(pool, nullptr);
+    EXPECT_EQ(pool->uses_membarrier(), offered);
+    cfg.full_fence = true;
+    auto fenced = BpagePool::create(cfg, nullptr);
+    ASSERT_NE(fenced, nullptr);
+    EXPECT_FALSE(fenced->uses_membarrier());
 }
 
 TEST(Create, HugeMmapBackingIsHugePageAlignedOrFailsCleanly) {

@@ -88,6 +88,13 @@ struct PoolConfig {
      * stay far below lease_cycles / 2 (see DESIGN NOTES in bpage_pool.cc).
      */
     bool caller_ticks = false;
+    /**
+     * true: a full fence on every tail allocation (the owner side of the takeover protocol);
+     * for tests of that path. false (default): the allocating side pays only a compiler
+     * barrier and a lease takeover calls membarrier(2), when the kernel offers it (see
+     * uses_membarrier()).
+     */
+    bool full_fence = false;
 };
 
 /** Counters of one cache (a snapshot; each value is read without stopping the cache). */
@@ -210,6 +217,10 @@ class BpagePool {
 
     /** A snapshot of the counters. Any thread; allocates (not for the datapath). */
     PoolCounters counters() const;
+
+    /** True when tail allocations run without a full fence because lease takeovers use
+     *  membarrier(2); false when the kernel refused it or PoolConfig::full_fence. Any thread. */
+    bool uses_membarrier() const noexcept;
 
     struct Impl;
 
