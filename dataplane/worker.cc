@@ -209,7 +209,7 @@ bool Worker::poll() {
     const uint64_t ready_before = w.engine.stats().messages_ready;
     uint32_t work;
     // Commands before transmit: a send's first packets leave in this same iteration, and
-    // messages the RX burst completed are delivered to posted receives at once.
+    // messages the RX burst completed reach the sockets' answer rings at once.
     if (!w.cfg.stage_cycles) {
         work = receive(w);
         if (w.cmd_port != nullptr) work += serve_command_port(w);
