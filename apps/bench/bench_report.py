@@ -426,6 +426,7 @@ def build(raw):
     rx_first = rx_pts[0]["mpps"] if rx_pts else None
     # A point that did not finish counts as 0 Mpps for the "flat up to 1 M" target.
     rx_min = min(p["mpps"] or 0 for p in rx_pts) if rx_pts else None
+    rx_max = max(p["mpps"] or 0 for p in rx_pts) if rx_pts else None
     fwd = g(lim, "testpmd_null_io_fwd", "mpps")
     ratio = lambda a, b: a / b if a is not None and b else None
     r["ratios"] = {
@@ -454,6 +455,9 @@ def build(raw):
     target("100 B echo RPC/s per worker core (M)", ">=", 8, rate / 1e6 if rate else None)
     target("1 MB goodput / raw memif link", ">=", 0.6, r["ratios"]["goodput_1mb_vs_raw_memif_1500"])
     target("RX DATA pipeline, worst over live RPCs (Mpps)", ">=", 20, rx_min)
+    # Flat: best / worst over the points; a point that did not finish makes it unmeasurable.
+    target("RX DATA pipeline, best / worst over live RPCs", "<=", 1.5,
+           rx_max / rx_min if rx_min else None)
     # A workload without a knee had no loads to run: the load targets miss, and say why.
     no_knee = [w.upper() for w, e in (hm.get("workloads") or {}).items() if not e["capacity_found"]]
     no_knee = f"no knee found for {', '.join(no_knee)}" if no_knee else None

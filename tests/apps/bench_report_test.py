@@ -163,7 +163,26 @@ def app_threads_rounds():
     assert ap["summary"]["all"]["rtt_p50_ratio"]["min"] == 1.3 / 1.5, ap["summary"]["all"]
 
 
+def rx_targets():
+    # 1 live RPC at 40 Mpps, 10^6 at 21: the worst meets 20 Mpps, the spread (1.9x) misses 1.5.
+    rx = tempfile.mkdtemp(prefix="homa-bench-rx-")
+    for n, mpps in ((1, 40.0), (1000, 24.0), (1000000, 21.0)):
+        with open(f"{rx}/rx_pipeline_64_{n}.json", "w") as f:
+            json.dump({"ok": True, "points": [{"live_rpcs": n, "mpps": mpps,
+                                               "cycles_per_packet": 2100 / mpps}]}, f)
+    t = {x["what"]: x for x in report.build(rx)["targets"]}
+    worst = t["RX DATA pipeline, worst over live RPCs (Mpps)"]
+    spread = t["RX DATA pipeline, best / worst over live RPCs"]
+    assert (worst["value"], worst["verdict"]) == (21.0, "meets"), worst
+    assert abs(spread["value"] - 40 / 21) < 1e-9 and spread["verdict"] == "misses", spread
+    os.remove(f"{rx}/rx_pipeline_64_1.json")
+    spread = {x["what"]: x for x in report.build(rx)["targets"]}[spread["what"]]
+    assert abs(spread["value"] - 24 / 21) < 1e-9 and spread["verdict"] == "meets", spread
+    shutil.rmtree(rx, ignore_errors=True)
+
+
 tap("scaling_reports_the_median_run_with_min_max", median_of_three)
+tap("rx_pipeline_worst_point_and_spread", rx_targets)
 tap("a_run_beside_busy_processes_says_so", loaded_machine)
 tap("overload_drain_is_judged_against_the_baselines_own_windows", overload_drain)
 tap("testpmd_limit_is_the_best_steady_run", testpmd_limits)

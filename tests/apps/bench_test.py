@@ -104,7 +104,7 @@ def schema():
     for k, v in doc["ratios"].items():
         number_or_null(v, k)
     app = [t for t in doc["targets"] if t["what"].startswith("application threads")]
-    assert len(doc["targets"]) - len(app) == 15, doc["targets"]
+    assert len(doc["targets"]) - len(app) == 16, doc["targets"]
     # Over every round, plus each placement its one quick round was judged by (none if moved).
     assert len(app) in (2, 4), app
     ap = doc["app_threads"]
