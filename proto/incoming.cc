@@ -120,7 +120,8 @@ uint32_t rpc_for_data(State &s, const wire::DataHeader &h, const IpAddress &src_
         send_busy(s, src_ip, dport, h.common.sport.get(), id, now_ns);
         return kNil;
     }
-    inbound_add(s, idx);
+    // Not yet counted in the peer's fair share: handle_data adds it unless this first packet
+    // completes it.
     ++s.stats.server_rpcs_started;
     return idx;
 }
@@ -152,7 +153,9 @@ bool alloc_or_evict(State &s, uint32_t idx) {
 // Waiters of a peer that holds more than its share queue behind everyone else's.
 uint64_t waiter_key_of(const State &s, uint32_t idx) {
     const Rpc &r = s.rpcs[idx];
-    bool heavy = r.inbound && over_share(s, r.peer);
+    // Every incoming request counts, also one whose first packet is waiting here and that
+    // joins its peer's fair share (Rpc::inbound) only once that packet has been handled.
+    bool heavy = r.state == RpcState::kServerIncoming && over_share(s, r.peer);
     return waiter_key(r) | (uint64_t{heavy} << 63);
 }
 
@@ -196,6 +199,53 @@ void complete_in(State &s, uint32_t idx) {
     }
     Socket &sock = s.sockets[r.socket];
     ready_push(wire::is_server_id(r.key.id) ? sock.requests : sock.responses, s, idx);
+}
+
+// Takes one DATA packet's bytes into RPC idx's message (starting it on its first packet).
+// True if the packet completed the message (complete_in ran); false otherwise, including when
+// the packet was dropped or duplicated.
+bool take_data(State &s, uint32_t idx, const wire::DataHeader &h, std::span<const uint8_t> payload,
+               uint64_t now_ns) {
+    Rpc &r = s.rpcs[idx];
+    MsgIn &in = r.in;
+    if (in.stalled) grant_unstalled(s, idx);
+    if (in.length == 0) {
+        start_in(s, idx, h, now_ns);
+    } else if (h.message_length.get() != in.length) {
+        count_drop(s, EngineDrop::kLengthMismatch);
+        return false;
+    }
+    // The sender may announce more unscheduled bytes than we granted so far.
+    uint32_t announced = std::min(in.length, h.incoming.get());
+    bool more_granted = announced > in.granted;
+    if (more_granted) in.granted = announced;
+    if (in.waiting) {
+        count_drop(s, EngineDrop::kNoBuffers);  // resent once the message has bpages
+        return false;
+    }
+
+    uint32_t off = h.seg_offset.get();
+    Accept accepted = accept_range(r, off, static_cast<uint32_t>(payload.size()));
+    switch (accepted) {
+        case Accept::kDuplicate:
+        case Accept::kTooManyGaps:
+            if (accepted == Accept::kDuplicate) {
+                s.stats.duplicate_data_bytes += payload.size();
+            } else {
+                count_drop(s, EngineDrop::kTooManyGaps);
+            }
+            if (more_granted) grantable_received(s, idx);
+            return false;
+        case Accept::kNew: break;
+    }
+    copy_into_bpages(s, r, off, payload);
+    in.bytes_remaining -= static_cast<uint32_t>(payload.size());
+    if (in.bytes_remaining == 0) {
+        complete_in(s, idx);
+        return true;
+    }
+    grantable_received(s, idx);
+    return false;
 }
 
 }  // namespace
@@ -264,46 +314,13 @@ void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns) {
         return;
     }
     heard_rpc(s, r);
-    watch(s, idx);  // cheap when already watched; the timer drops it when nothing is owed
-    MsgIn &in = r.in;
-    if (in.stalled) grant_unstalled(s, idx);
-    if (in.length == 0) {
-        start_in(s, idx, h, now_ns);
-    } else if (h.message_length.get() != in.length) {
-        count_drop(s, EngineDrop::kLengthMismatch);
-        return;
-    }
-    // The sender may announce more unscheduled bytes than we granted so far.
-    uint32_t announced = std::min(in.length, h.incoming.get());
-    bool more_granted = announced > in.granted;
-    if (more_granted) in.granted = announced;
-    if (in.waiting) {
-        count_drop(s, EngineDrop::kNoBuffers);  // resent once the message has bpages
-        return;
-    }
-
-    uint32_t off = h.seg_offset.get();
-    auto payload = v.payload();
-    Accept accepted = accept_range(r, off, static_cast<uint32_t>(payload.size()));
-    switch (accepted) {
-        case Accept::kDuplicate:
-        case Accept::kTooManyGaps:
-            if (accepted == Accept::kDuplicate) {
-                s.stats.duplicate_data_bytes += payload.size();
-            } else {
-                count_drop(s, EngineDrop::kTooManyGaps);
-            }
-            if (more_granted) grantable_received(s, idx);
-            return;
-        case Accept::kNew: break;
-    }
-    copy_into_bpages(s, r, off, payload);
-    in.bytes_remaining -= static_cast<uint32_t>(payload.size());
-    if (in.bytes_remaining == 0) {
-        complete_in(s, idx);
-    } else {
-        grantable_received(s, idx);
-    }
+    if (take_data(s, idx, h, v.payload(), now_ns)) return;
+    // Still arriving (or this packet was dropped): the timer watches what the peer owes (cheap
+    // when already watched; it drops the RPC when nothing is owed), and a request counts in
+    // its peer's fair share from now on (fair_share.cc). A message complete in its first
+    // packet, most requests, never joins either: each join and leave is a heap update.
+    watch(s, idx);
+    if (r.state == RpcState::kServerIncoming && !r.inbound) inbound_add(s, idx);
 }
 
 }  // namespace homa::detail

@@ -3,6 +3,8 @@
 // per-peer limits, and abort / close in every state with packets in flight. Each test ends by
 // checking that nothing is left.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -171,6 +173,37 @@ TEST(Loss, PoolExhausted_RequestsWaitShortestFirstAndCompleteWhenPagesReturn) {
         EXPECT_EQ(c->corrupt(), 0u);
     }
     EXPECT_EQ(s.engine.stats().buffer_waits_resumed, s.engine.stats().buffer_waits);
+}
+
+// Guards fair_share.cc's "heavy peers' waiters queue last": a peer that already has messages
+// waiting for bpages queues its next ones behind another peer's, although both are the same
+// size and the other's came later. One bpage at a time, so the service order is the queue's.
+TEST(Loss, PoolExhausted_HeavyPeersWaitersQueueBehindOtherPeers) {
+    SimNetwork net;
+    EngineConfig cfg = test_config();
+    SimHost &s = net.add_host(kServerIp, cfg, 1024);
+    SimHost &heavy_host = net.add_host(kClientIp, cfg);
+    SimHost &light_host = net.add_host(kClientIp + 1, cfg);
+    s.pool.set_cap(0);
+    EchoServer server(s, kPort);
+    EchoClient heavy(heavy_host), light(light_host);
+    for (int i = 0; i < 3; ++i) heavy.send({kServerIp, kPort}, 20'000, net.now());  // 1 bpage
+    run_steps(net, 4 * kStepsPerTick, [&] { server.serve(net.now()); });
+    light.send({kServerIp, kPort}, 20'000, net.now());
+    run_steps(net, 4 * kStepsPerTick, [&] { server.serve(net.now()); });
+    ASSERT_EQ(s.engine.buffer_waiters(), 4u);
+    s.pool.set_cap(1);
+    std::vector<EchoClient *> clients = {&heavy, &light};
+    ASSERT_TRUE(run_to_quiescence(net, server, clients, {&s, &heavy_host, &light_host},
+                                  {kServerIp, kClientIp, kClientIp + 1}));
+    const auto &order = server.served_from();
+    ASSERT_EQ(order.size(), 4u);
+    // At most the heavy peer's first (waiting alone, it was not heavy yet) goes before the
+    // light peer's; by size and arrival alone the light one would be last.
+    auto light_at = std::find(order.begin(), order.end(), kClientIp + 1) - order.begin();
+    EXPECT_LE(light_at, 1) << "the heavy peer's later requests went first";
+    EXPECT_EQ(heavy.completed(), 3u);
+    EXPECT_EQ(light.completed(), 1u);
 }
 
 TEST(Loss, PoolExhausted_ResponseWaitsLongerThanTimeoutAndServerKeepsIt) {
