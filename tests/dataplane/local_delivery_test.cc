@@ -123,6 +123,42 @@ TEST(LocalDelivery, ReplyWith_RefusesAMessageFromAnotherPool) {
     EXPECT_TRUE(run_until(a, [&] { return a.quiescent(); }));  // every bpage back in a's pool
 }
 
+// Socket::recv fills an empty RecvMessage in place and hands a held one's bpages back first:
+// a receive that finds nothing leaves the held message alone, one that finds a message releases
+// it (else its bpages would leak), and either way the received content is the new message's.
+TEST(LocalDelivery, Recv_IntoAHeldMessageReleasesItOnlyWhenANewOneComes) {
+    TestHost h;
+    ASSERT_EQ(h.build("ldr", port_by_name("net_null5"), kIp, 1, mbufs("ldr_mb")), "");
+    dp::Socket server, client;
+    ASSERT_EQ(dp::Socket::open(*h.workers[0], kPort, &server), 0);
+    ASSERT_EQ(dp::Socket::open(*h.workers[0], 0, &client), 0);
+    const uint8_t first[] = {1, 2, 3}, second[] = {4, 5, 6, 7};
+    uint64_t id1 = 0, id2 = 0;
+    ASSERT_EQ(client.send({kIp, kPort}, first, 0, &id1), 0);
+    dp::RecvMessage req;
+    ASSERT_TRUE(run_until(h, [&] { return server.recv(kRecvRequest, 0, &req) == 0; }));
+    EXPECT_EQ(req.length(), sizeof first);
+    const uint32_t free_holding_one = h.workers[0]->pool().free_bpages();
+    EXPECT_EQ(server.recv(kRecvRequest, 0, &req), -EAGAIN);
+    ASSERT_TRUE(req.valid());  // nothing new: the held message stays
+    uint8_t got[8] = {};
+    EXPECT_EQ(req.copy_to(got), sizeof first);
+    EXPECT_EQ(got[2], 3);
+    ASSERT_EQ(client.send({kIp, kPort}, second, 0, &id2), 0);
+    ASSERT_TRUE(run_until(h, [&] { return server.recv(kRecvRequest, 0, &req) == 0; }));
+    EXPECT_EQ(req.length(), sizeof second);
+    EXPECT_EQ(req.copy_to(got), sizeof second);
+    EXPECT_EQ(got[3], 7);
+    // The first message's tail went back; the pool holds only the second's.
+    EXPECT_GE(h.workers[0]->pool().free_bpages(), free_holding_one);
+    req.release();
+    EXPECT_EQ(client.abort(id1, 0), 0);
+    EXPECT_EQ(client.abort(id2, 0), 0);
+    EXPECT_EQ(server.close(), 0);
+    EXPECT_EQ(client.close(), 0);
+    EXPECT_TRUE(run_until(h, [&] { return h.quiescent(); }));  // every bpage back in the pool
+}
+
 TEST(LocalDelivery, EchoMatrix_TwoWorkersSteerFramesToTheirOwner) {
     TestHost h;
     ASSERT_EQ(h.build("ld2", port_by_name("net_null1"), kIp, 2, mbufs("ld2_mb")), "");
@@ -169,6 +205,6 @@ int main(int argc, char **argv) {
     ::testing::AddGlobalTestEnvironment(new homa::test::EalEnvironment(
         "local_delivery", 1024,
         {"--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1", "--vdev=net_null2,no-rx=1",
-         "--vdev=net_null3,no-rx=1", "--vdev=net_null4,no-rx=1"}));
+         "--vdev=net_null3,no-rx=1", "--vdev=net_null4,no-rx=1", "--vdev=net_null5,no-rx=1"}));
     return RUN_ALL_TESTS();
 }
