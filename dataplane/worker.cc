@@ -158,6 +158,7 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
         w.trace = Timetrace::create(config.timetrace_records, *w.freeze, &why);
         if (!w.trace) return fail("worker: " + why);
         w.tt = w.trace.get();
+        if (!config.timetrace_precise) w.stage_tt = w.tt;
         w.engine.set_timetrace(w.tt);
     }
     w.local_rx.reserve(config.engine.tx_queue_packets);
@@ -207,24 +208,31 @@ bool Worker::poll() {
         w.engine.send_freeze_to_peers();
     }
     const uint64_t ready_before = w.engine.stats().messages_ready;
+    if (HOMA_TIMETRACE && w.stage_tt != nullptr) w.stage_tt->begin_stage_clock();
     uint32_t work;
     // Commands before transmit: a send's first packets leave in this same iteration, and
     // messages the RX burst completed reach the sockets' answer rings at once.
     if (!w.cfg.stage_cycles) {
         work = receive(w);
         if (w.cmd_port != nullptr) work += serve_command_port(w);
+        trace_stage(w);
         work += engine_poll(w, now, ready_before);
+        trace_stage(w);
         work += build_and_send(w);
+        trace_stage(w);
         work += drain_completions(w);
     } else {
         uint64_t t0 = w.tsc;
         work = receive(w);
         if (w.cmd_port != nullptr) work += serve_command_port(w);
         uint64_t t1 = rte_get_tsc_cycles();
+        trace_stage(w);
         work += engine_poll(w, now, ready_before);
         uint64_t t2 = rte_get_tsc_cycles();
+        trace_stage(w);
         work += build_and_send(w);
         uint64_t t3 = rte_get_tsc_cycles();
+        trace_stage(w);
         work += drain_completions(w);
         uint64_t t4 = rte_get_tsc_cycles();
         w.stats.cycles_rx += t1 - t0;
@@ -232,6 +240,8 @@ bool Worker::poll() {
         w.stats.cycles_tx += t3 - t2;
         w.stats.cycles_completions += t4 - t3;
     }
+    // Records between polls (the application's sends and receives) read the clock each.
+    if (HOMA_TIMETRACE && w.stage_tt != nullptr) w.stage_tt->end_stage_clock();
     ++w.stats.polls;
     if (work) ++w.stats.busy_polls;
     return work != 0;

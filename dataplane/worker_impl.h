@@ -119,7 +119,9 @@ struct Worker::Impl {
     TraceFreeze *freeze = nullptr;            ///< The host's (or own_freeze).
     std::unique_ptr<Timetrace> trace;         ///< This lcore's ring; the engine points at it.
     Timetrace *tt = nullptr;                  ///< trace.get(), for HOMA_TT.
-    uint64_t freeze_syncs_served = 0;         ///< TraceFreeze::sync_requests() last answered.
+    /// tt unless WorkerConfig::timetrace_precise: poll() runs its ring on the stage clock.
+    Timetrace *stage_tt = nullptr;
+    uint64_t freeze_syncs_served = 0;  ///< TraceFreeze::sync_requests() last answered.
 
     explicit Impl(const WorkerConfig &c);
     ~Impl();
@@ -127,6 +129,11 @@ struct Worker::Impl {
 
 // worker.cc
 uint64_t read_clock_ns(Worker::Impl &w);
+
+/** A new stage of the poll starts: its first record reads the clock again (stage clock). */
+inline void trace_stage(Worker::Impl &w) {
+    if (HOMA_TIMETRACE && w.stage_tt != nullptr) w.stage_tt->new_stage();
+}
 
 /** True if the worker has an IPv6 address and `ip` (network order) is it. */
 inline bool is_local6(const Worker::Impl &w, const uint8_t *ip) {

@@ -184,6 +184,7 @@ uint32_t receive(Worker::Impl &w) {
     uint32_t n = poll_neighbours(w);
     if (!w.local_rx.empty()) {
         // Only build_and_send adds to local_rx, so handling cannot grow it under our feet.
+        trace_stage(w);
         n += handle_burst(w, w.local_rx.data(), static_cast<uint32_t>(w.local_rx.size()), false);
         w.local_rx.clear();
     }
@@ -196,6 +197,7 @@ uint32_t receive(Worker::Impl &w) {
             unsigned got =
                 rte_ring_sc_dequeue_burst(r, reinterpret_cast<void **>(burst), want, nullptr);
             w.stats.steered_in += got;
+            if (got) trace_stage(w);
             n += handle_burst(w, burst, got, true);
         }
     }
@@ -205,7 +207,10 @@ uint32_t receive(Worker::Impl &w) {
         uint16_t got = want;
         for (uint16_t b = 0; b < w.cfg.rx_budget_bursts && got == want; ++b) {
             got = rte_eth_rx_burst(w.cfg.port_id, w.cfg.fast_queue_id, burst, want);
-            if (got) HOMA_TT(w.tt, "rx fast burst %u of %u", got, want);
+            if (got) {
+                trace_stage(w);  // the burst's records share one clock read
+                HOMA_TT(w.tt, "rx fast burst %u of %u", got, want);
+            }
             w.stats.rx_fast_frames += got;
             n += handle_burst(w, burst, got, false);
         }
@@ -217,7 +222,10 @@ uint32_t receive(Worker::Impl &w) {
         const uint64_t until = w.rx_budget_cycles ? w.tsc + w.rx_budget_cycles : 0;
         for (uint16_t b = 0; b < w.cfg.rx_budget_bursts && got == want; ++b) {
             got = rte_eth_rx_burst(w.cfg.port_id, w.cfg.queue_id, burst, want);
-            if (got) HOMA_TT(w.tt, "rx burst %u of %u", got, want);
+            if (got) {
+                trace_stage(w);  // the burst's records share one clock read
+                HOMA_TT(w.tt, "rx burst %u of %u", got, want);
+            }
             n += handle_burst(w, burst, got, false);
             if (until != 0 && got == want && rte_get_tsc_cycles() >= until) break;
         }

@@ -569,6 +569,8 @@ uint32_t Engine::poll(uint64_t now_ns, uint32_t data_budget, uint32_t max_remain
     if (!s.buffer_waiters.empty()) retry_buffer_waiters(s, now_ns);
     if (s.grants_dirty) update_grants(s, now_ns);
     run_timers(s, now_ns);
+    // A timer pass may be long: the data after it gets a time of its own (stage clock).
+    if (s.tt != nullptr) s.tt->new_stage();
     // Data last: the control packets of this poll leave ahead of it.
     transmit(s, now_ns, data_budget, max_remaining);
     return static_cast<uint32_t>(s.tx.size() - before);

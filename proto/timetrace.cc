@@ -146,8 +146,9 @@ std::string format_timetraces(std::span<const TraceSource> rings, const TraceFre
             continue;
         }
         std::vector<Timetrace::Record> snap = t->snapshot();
-        snprintf(buf, sizeof(buf), "# ring %s capacity %u recorded %" PRIu64 " kept %zu\n",
-                 rings[k].name.c_str(), t->capacity(), t->recorded(), snap.size());
+        snprintf(buf, sizeof(buf), "# ring %s capacity %u recorded %" PRIu64 " kept %zu%s\n",
+                 rings[k].name.c_str(), t->capacity(), t->recorded(), snap.size(),
+                 t->stage_clock_used() ? " stage clock" : "");
         ring_lines += buf;
         for (const auto &r : snap) lines.push_back({r, k});
     }

@@ -53,6 +53,9 @@ DEFINE_bool(priority_queues, false,
             "of bulk data: point-to-point ports only (memif), and both ends must use it");
 DEFINE_uint32(timetrace_records, 1u << 16,
               "timetrace ring per worker lcore: records, a power of two (0: none)");
+DEFINE_bool(timetrace_precise, false,
+            "every timetrace record reads the TSC (default: records written inside a worker's "
+            "poll share one read per stage of the poll)");
 DEFINE_string(serve_file, "",
               "serve this file (under its base name) on --file_port; repeat the flag for more "
               "files (docs/file_service.md). Needs a third lcore for the control lcore");
@@ -218,6 +221,7 @@ int run(std::vector<std::string> eal_args, int argc, char **argv) {
     ho.worker.stage_cycles = FLAGS_stage_cycles;
     ho.port.priority_queues = FLAGS_priority_queues;
     ho.worker.timetrace_records = FLAGS_timetrace_records;
+    ho.worker.timetrace_precise = FLAGS_timetrace_precise;
     auto created = homa::v2::Host::create(ho);
     if (!created) return fail(created.message());
     homa::v2::Host &v2host = *created;

@@ -90,6 +90,11 @@ DEFINE_uint32(tx_data_budget, 16, "worker: DATA packets the engine may hand out 
 DEFINE_bool(yield_to_app, true,
             "worker: a poll whose RX gave the application messages sends no new DATA, so that "
             "the application reads them first (never with --app_threads)");
+DEFINE_uint32(timetrace_records, 1u << 16,
+              "timetrace ring per lcore: records, a power of two from 16 to 2^22 (0: none)");
+DEFINE_bool(timetrace_precise, false,
+            "every timetrace record reads the TSC (default: records written inside a worker's "
+            "poll share one read per stage of the poll, which costs less)");
 DEFINE_bool(priority_queues, false,
             "a second queue pair for Homa's high priorities (control packets, short messages): "
             "sent and read ahead of bulk data; point-to-point ports only (memif, --ring_pair), "

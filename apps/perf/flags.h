@@ -57,6 +57,8 @@ DECLARE_uint32(rx_budget_bursts);
 DECLARE_uint32(tx_data_budget);
 DECLARE_bool(priority_queues);
 DECLARE_bool(yield_to_app);
+DECLARE_bool(timetrace_precise);
+DECLARE_uint32(timetrace_records);
 DECLARE_double(rx_budget_us);
 DECLARE_uint32(mtu);
 DECLARE_uint32(max_rpcs);

@@ -192,6 +192,8 @@ int run(int argc, char **argv) {
     // The application runs on this lcore only without --app_threads.
     ho.worker.yield_to_app = FLAGS_yield_to_app && !FLAGS_app_threads;
     ho.worker.rx_budget_ns = static_cast<uint64_t>(FLAGS_rx_budget_us * 1e3);
+    ho.worker.timetrace_precise = FLAGS_timetrace_precise;
+    ho.worker.timetrace_records = FLAGS_timetrace_records;
     ho.worker.burst = static_cast<uint16_t>(FLAGS_rx_burst);
     ho.worker.rx_budget_bursts = static_cast<uint16_t>(FLAGS_rx_budget_bursts);
     if (FLAGS_pool_mb == 0 || FLAGS_pool_mb > 4095) {

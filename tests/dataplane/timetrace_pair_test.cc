@@ -183,6 +183,74 @@ TEST(TimetracePair, HostOfTwoWorkersFreezesAsOne) {
     ASSERT_TRUE(poll_until([&] { return a.quiescent() && b.quiescent(); }));
 }
 
+// The records a worker writes inside one RX burst share the burst's clock read unless the
+// worker is precise, and the next burst of the same poll reads it again; the application's
+// records between polls read the clock each.
+void rx_burst_times(bool precise) {
+    SCOPED_TRACE(precise ? "precise" : "stage clock");
+    // No RX time budget: a debug build's burst would spend it, and this poll needs two.
+    auto tweak = precise ? [](dp::WorkerConfig &wc) {
+        wc.timetrace_precise = true;
+        wc.rx_budget_ns = 0;
+    }
+                         : [](dp::WorkerConfig &wc) { wc.rx_budget_ns = 0; };
+    RingPair pair(precise ? "ttsp" : "ttss", 64u << 20, nullptr, tweak);
+    dp::Socket server, client;
+    ASSERT_EQ(dp::Socket::open(*pair.a.worker, kPort, &server), 0);
+    ASSERT_EQ(dp::Socket::open(*pair.b.worker, 0, &client), 0);
+    one_rpc(pair, server, client);  // ARP resolved
+    std::vector<uint8_t> msg(100, 7);
+    uint64_t id = 0;
+    constexpr int kRpcs = 40;  // more than one RX burst of 32
+    for (int i = 0; i < kRpcs; ++i) ASSERT_EQ(client.send({kIpA, kPort}, msg, i, &id), 0);
+    for (int i = 0; i < 4; ++i) pair.b.worker->poll();  // every request is in a's RX ring
+    Timetrace &ta = *pair.a.worker->timetrace();
+    const uint64_t before = ta.recorded();
+    pair.a.worker->poll();  // two RX bursts in one poll
+    std::vector<Timetrace::Record> all = ta.snapshot();
+    all.erase(all.begin(), all.end() - static_cast<ptrdiff_t>(ta.recorded() - before));
+    std::vector<std::vector<Timetrace::Record>> bursts;  // each: its "rx burst", its "rx DATA"s
+    for (const auto &r : all) {
+        std::string t = format_record(r);
+        if (t.rfind("rx burst ", 0) == 0) bursts.emplace_back();
+        const bool data = t.rfind("rx DATA ", 0) == 0;
+        if (data) { ASSERT_FALSE(bursts.empty()); }
+        if (data || t.rfind("rx burst ", 0) == 0) bursts.back().push_back(r);
+    }
+    ASSERT_EQ(bursts.size(), 2u);
+    ASSERT_GE(bursts[0].size(), 30u);  // an ACK may come with the requests
+    ASSERT_GE(bursts[1].size(), 8u);
+    for (const auto &burst : bursts) {
+        for (size_t i = 1; i < burst.size(); ++i) {
+            if (precise) {
+                EXPECT_LT(burst[i - 1].ticks, burst[i].ticks) << i;
+            } else {
+                EXPECT_EQ(burst[i].ticks, burst[0].ticks) << i;
+            }
+        }
+    }
+    EXPECT_LT(bursts[0].back().ticks, bursts[1].front().ticks);  // each burst reads the clock
+    std::vector<Timetrace::Record> sends;
+    for (const auto &r : pair.b.worker->timetrace()->snapshot()) {
+        if (format_record(r).rfind("send request ", 0) == 0) sends.push_back(r);
+    }
+    ASSERT_EQ(sends.size(), 1u + kRpcs);
+    for (size_t i = 1; i < sends.size(); ++i) EXPECT_LT(sends[i - 1].ticks, sends[i].ticks) << i;
+    int got = 0;
+    EXPECT_TRUE(pair.serve_until(server, [&] {
+        dp::RecvMessage resp;
+        while (client.recv(kRecvResponse, 0, &resp) == 0) ++got;
+        return got == kRpcs;
+    }));
+    EXPECT_TRUE(pair.serve_until(server, [&] { return pair.quiescent(); }));
+}
+
+TEST(TimetracePair, AnRxBurstSharesOneClockReadUnlessPrecise) {
+    if (!HOMA_TIMETRACE) GTEST_SKIP() << "built without timetraces";
+    rx_burst_times(false);
+    rx_burst_times(true);
+}
+
 // A port that refuses every TX burst for a while (b's ring to a is full and a is not polled)
 // leaves one record when the refusals start and one, with the count, when they end, not a
 // record per poll.

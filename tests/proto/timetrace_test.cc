@@ -63,6 +63,54 @@ TEST(Timetrace, RecordsInOrderWithTheirArguments) {
     EXPECT_EQ(t->recorded(), 3u);
 }
 
+// Spins until the trace clock has moved past `t`, so that a record that reads it must differ.
+void clock_moves_past(uint64_t t) {
+    while (trace_clock() <= t) {}
+}
+
+TEST(Timetrace, StageClockGivesAStageOneTimeAndOtherRecordsTheirOwn) {
+    TraceFreeze f(kHz);
+    auto t = ring(f, 16);
+    EXPECT_FALSE(t->stage_clock_used());
+    t->begin_stage_clock();
+    t->record("stage 1 a");
+    clock_moves_past(trace_clock());
+    t->record("stage 1 b");
+    t->new_stage();
+    t->record("stage 2");
+    clock_moves_past(trace_clock());
+    t->end_stage_clock();
+    t->record("own 1");
+    clock_moves_past(trace_clock());
+    t->record("own 2");
+    auto recs = t->snapshot();
+    ASSERT_EQ(recs.size(), 5u);
+    EXPECT_EQ(recs[0].ticks, recs[1].ticks);  // one read for the stage
+    EXPECT_LT(recs[1].ticks, recs[2].ticks);  // a new stage reads the clock again
+    EXPECT_LT(recs[2].ticks, recs[3].ticks);  // outside: each record its own read
+    EXPECT_LT(recs[3].ticks, recs[4].ticks);
+    EXPECT_TRUE(t->stage_clock_used());
+    // A frozen ring neither records nor takes a stage's time: the first record after the
+    // unfreeze reads the clock.
+    t->begin_stage_clock();
+    f.freeze();
+    t->record("frozen");
+    f.unfreeze();
+    clock_moves_past(trace_clock());
+    const uint64_t before = trace_clock();
+    t->record("after");
+    recs = t->snapshot();
+    ASSERT_EQ(recs.size(), 6u);
+    EXPECT_GE(recs[5].ticks, before);
+    // The dump tells its reader that some times are a stage's.
+    auto plain = ring(f, 16);
+    TraceSource src[] = {{"w0", t.get()}, {"w1", plain.get()}};
+    std::string dump = format_timetraces(src, f, "10.0.0.1");
+    EXPECT_NE(dump.find("# ring w0 capacity 16 recorded 6 kept 6 stage clock\n"), std::string::npos)
+        << dump;
+    EXPECT_NE(dump.find("# ring w1 capacity 16 recorded 0 kept 0\n"), std::string::npos) << dump;
+}
+
 TEST(Timetrace, RingWrapsKeepingTheNewest) {
     TraceFreeze f(kHz);
     auto t = ring(f, 16);

@@ -130,6 +130,12 @@ struct WorkerConfig {
     /** Timetrace ring of this worker's lcore (timetrace.h): records, a power of two from 16
      *  to 2^22 (32 bytes each), or 0 for none (the engine records nothing, FREEZE is ignored). */
     uint32_t timetrace_records = 1u << 16;
+    /** Every record reads the TSC. By default the records written inside poll() share one read
+     *  per stage of the poll (each RX burst, commands, engine timers, engine data, TX,
+     *  completions; Timetrace::begin_stage_clock): about 10 % of a core's cycles on a busy
+     *  one-core echo, at the price of times within a stage. Records between polls (the
+     *  application's calls) read it each, either way. */
+    bool timetrace_precise = false;
     /** The host's freeze switch, shared by all its workers' rings (Host sets it); nullptr: this
      *  worker is a host of its own and makes one. Borrowed: must outlive the worker. */
     TraceFreeze *trace_freeze = nullptr;
