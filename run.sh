@@ -171,7 +171,7 @@ build_for_tests() {
 
 build_release() {
     if [ ! -f "$RELEASE_BUILD/build.ninja" ]; then
-        meson setup "$RELEASE_BUILD" --buildtype=release -Db_ndebug=true -Dtests=false >/dev/null
+        meson setup "$RELEASE_BUILD" --buildtype=release -Db_ndebug=true -Db_lto=true -Dtests=false >/dev/null
     fi
     ninja -C "$RELEASE_BUILD" apps/homa-perf >/dev/null || ninja -C "$RELEASE_BUILD" apps/homa-perf
 }

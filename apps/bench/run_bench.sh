@@ -172,7 +172,7 @@ ensure_packages() {
 
 build() {
     if [ ! -f "$RELEASE_BUILD/build.ninja" ]; then
-        meson setup "$RELEASE_BUILD" --buildtype=release -Db_ndebug=true >/dev/null
+        meson setup "$RELEASE_BUILD" --buildtype=release -Db_ndebug=true -Db_lto=true >/dev/null
     fi
     local targets=(apps/homa-perf apps/bench_rx_pipeline apps/homa-dp apps/bench_pager_cold
                    apps/bench_hiccup apps/bench_core_pingpong)

@@ -35,7 +35,7 @@ log() { printf '[sim_report] %s\n' "$*" >&2; }
 
 if [ "$BUILD" = 1 ]; then
     if [ ! -f "$RELEASE_BUILD/build.ninja" ]; then
-        meson setup "$RELEASE_BUILD" --buildtype=release -Db_ndebug=true -Dtests=false >/dev/null
+        meson setup "$RELEASE_BUILD" --buildtype=release -Db_ndebug=true -Db_lto=true -Dtests=false >/dev/null
     fi
     ninja -C "$RELEASE_BUILD" apps/sim/homa-sim >/dev/null
 fi
