@@ -155,7 +155,7 @@ namespace detail {
 
 Rpc *find_rpc_of(State &s, uint64_t local_id, uint32_t peer) {
     if (peer == kNil) return nullptr;
-    uint32_t i = s.rpc_index.find({local_id, peer, s.peers[peer].ip_fold});
+    uint32_t i = s.rpc_index.find({local_id, peer, s.peers[peer].key_bits});
     return i == kNil ? nullptr : &s.rpcs[i];
 }
 
@@ -168,7 +168,7 @@ uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t pee
     if (s.free_rpcs == kNil) return kNil;
     uint32_t idx = s.free_rpcs;
     Rpc &r = s.rpcs[idx];
-    RpcKey key{id, peer, s.peers[peer].ip_fold};
+    RpcKey key{id, peer, s.peers[peer].key_bits};
     if (!s.rpc_index.insert(key, idx)) return kNil;
     s.free_rpcs = r.next_free;
     s.rpcs_high_water = std::max(s.rpcs_high_water, idx + 1);
@@ -338,11 +338,12 @@ int Engine::close_socket(SocketId sid, uint64_t /*now_ns*/) {
 
 namespace {
 
-int check_message(const OutMessage &msg) {
+// Sets *len to the message's length (summed once here: start_out and the trace take it).
+int check_message(const OutMessage &msg, uint32_t *len) {
     if (msg.num_pieces > wire::kMaxBpages) return -EINVAL;  // before length() reads them
-    uint32_t len = msg.length();
-    if (len == 0) return -EINVAL;
-    if (len > wire::kMaxMessageLength) return -EMSGSIZE;
+    *len = msg.length();
+    if (*len == 0) return -EINVAL;
+    if (*len > wire::kMaxMessageLength) return -EMSGSIZE;
     return 0;
 }
 
@@ -371,7 +372,8 @@ int Engine::send_request_as(SocketId sid, Endpoint dst, const OutMessage &msg, u
     State &s = *s_;
     if (sid >= s.sockets.size() || !s.sockets[sid].open) return -EBADF;
     if (dst.port == 0 || !wire::is_client_id(id)) return -EINVAL;
-    if (int e = check_message(msg); e) return e;
+    uint32_t len = 0;
+    if (int e = check_message(msg, &len); e) return e;
     uint32_t peer = get_peer(s, dst.ip);
     if (peer == kNil) return -ENOMEM;
     if (find_rpc_of(s, id, peer) != nullptr) return -EEXIST;
@@ -381,9 +383,9 @@ int Engine::send_request_as(SocketId sid, Endpoint dst, const OutMessage &msg, u
     }
     if (idx == kNil) return -ENOMEM;
     s.rpcs[idx].cookie = cookie;
-    start_out(s, idx, msg);
+    start_out(s, idx, msg, len);
     ++s.stats.client_rpcs_started;
-    HOMA_TT(s.tt, "send request id %u length %u to 0x%x", id, msg.length(), dst.ip.low_word());
+    HOMA_TT(s.tt, "send request id %u length %u to 0x%x", id, len, dst.ip.low_word());
     (void)now_ns;  // packets leave from the next poll(), within its TX budget
     return 0;
 }
@@ -413,12 +415,13 @@ int Engine::send_reply(SocketId sid, Endpoint dst, uint64_t id, const OutMessage
     State &s = *s_;
     if (sid >= s.sockets.size() || !s.sockets[sid].open) return -EBADF;
     if (!wire::is_server_id(id)) return -EINVAL;
-    if (int e = check_message(msg); e) return e;
+    uint32_t len = 0;
+    if (int e = check_message(msg, &len); e) return e;
     Rpc *r = find_rpc(s, id, dst.ip);
     if (r == nullptr || r->socket != sid || r->state != RpcState::kInService) return -ENOENT;
     r->state = RpcState::kServerOutgoing;
-    HOMA_TT(s.tt, "send reply id %u length %u", id, msg.length());
-    start_out(s, static_cast<uint32_t>(r - s.rpcs.data()), msg);
+    HOMA_TT(s.tt, "send reply id %u length %u", id, len);
+    start_out(s, static_cast<uint32_t>(r - s.rpcs.data()), msg, len);
     (void)now_ns;  // packets leave from the next poll(), within its TX budget
     return 0;
 }
@@ -516,7 +519,7 @@ namespace {
 // Only their hashes are needed (prefetch, probable), and those come from the header alone:
 // no peer lookup.
 uint32_t keys_of(const wire::PacketView &v, RpcKey keys[2]) {
-    const uint32_t bits = v.src_fold32();
+    const uint32_t bits = rpc_key_bits(v.src_fold32());
     keys[0] = {wire::local_id(v.common().sender_id.get()), kNil, bits};
     const wire::DataHeader *d = v.data();
     if (d == nullptr || d->ack.client_id.get() == 0) return 1;

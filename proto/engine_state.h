@@ -60,15 +60,21 @@ inline constexpr uint32_t kNil = UINT32_MAX;
 struct RpcKey {
     uint64_t id = 0;
     uint32_t peer = 0;       ///< Slot in State::peers.
-    uint32_t peer_bits = 0;  ///< The peer's IpAddress::fold32(): what the hash uses.
+    uint32_t peer_bits = 0;  ///< rpc_key_bits() of the peer's address: what the hash uses.
     bool operator==(const RpcKey &) const = default;
     // Consecutive ids of one peer (ids are allocated in sequence) land one cache line (8 slots)
     // apart: lookups walk memory in order, which the prefetcher follows, and probe runs stay
     // short; the peer's address spreads different peers apart. See flat_index.h. The hash uses
     // the address, not the slot, so that a packet's lookups can be prefetched from its header
     // alone, before its peer is looked up (engine.cc, keys_of).
-    uint64_t hash() const noexcept { return ((id >> 1) << 3) + mix64(peer_bits); }
+    uint64_t hash() const noexcept { return ((id >> 1) << 3) + peer_bits; }
 };
+
+/** RpcKey::peer_bits of a peer whose address folds to `fold32` (IpAddress::fold32): mixed once
+ *  per peer (and per prefetched header), not at every lookup. */
+inline uint32_t rpc_key_bits(uint32_t fold32) noexcept {
+    return static_cast<uint32_t>(mix64(fold32));
+}
 
 struct PeerKey {
     IpAddress ip;
@@ -190,8 +196,8 @@ struct alignas(64) Rpc : RpcHot {
 };
 
 struct Peer {
-    IpAddress ip;          ///< IPv4-mapped for an IPv4 peer.
-    uint32_t ip_fold = 0;  ///< ip.fold32(), kept for the RPC keys (RpcKey::peer_bits).
+    IpAddress ip;           ///< IPv4-mapped for an IPv4 peer.
+    uint32_t key_bits = 0;  ///< rpc_key_bits(ip.fold32()), kept for the RPC keys (peer_bits).
     std::array<uint32_t, wire::kNumPriorities> cutoffs = wire::kDefaultUnschedCutoffs;
     uint16_t cutoff_version = 0;  ///< Version of the cutoffs this peer sent us (0: defaults).
     uint64_t cutoffs_sent_tick = UINT64_MAX;  ///< Tick of our last CUTOFFS to this peer.
@@ -440,7 +446,7 @@ void grant_unstalled(State &s, uint32_t idx);
 void handle_grant(State &s, const wire::PacketView &v);
 
 // outgoing.cc
-void start_out(State &s, uint32_t idx, const OutMessage &msg);
+void start_out(State &s, uint32_t idx, const OutMessage &msg, uint32_t length);
 void release_out(State &s, Rpc &r);
 /** Sends DATA in SRPT order within grants and the pacer, at most `budget` packets. */
 uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remaining = UINT32_MAX);

@@ -113,14 +113,14 @@ void pace_control(State &s, uint32_t bytes, uint64_t now_ns) {
     s.link_idle_ns = std::max(s.link_idle_ns, now_ns) + wire_ns;
 }
 
-void start_out(State &s, uint32_t idx, const OutMessage &msg) {
+void start_out(State &s, uint32_t idx, const OutMessage &msg, uint32_t length) {
     Rpc &r = s.rpcs[idx];
     MsgOut &out = r.out;
     // Only the pieces in use are copied: OutMessage has room for 16.
     std::copy_n(msg.pieces, msg.num_pieces, r.bulk.pieces);
     out.num_pieces = msg.num_pieces;
     out.token = msg.token;
-    out.length = msg.length();
+    out.length = length;
     out.next_xmit = 0;
     out.granted = std::min(out.length, s.cfg.unsched_bytes);
     out.unsched_priority = unsched_priority_for(s.peers[r.peer], s.cfg.num_priorities, out.length);

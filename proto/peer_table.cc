@@ -87,7 +87,7 @@ uint32_t get_peer(State &s, const IpAddress &ip) {
     Peer &p = s.peers[i];
     p = Peer{};
     p.ip = ip;
-    p.ip_fold = ip.fold32();
+    p.key_bits = rpc_key_bits(ip.fold32());
     p.in_use = true;
     p.heard = s.quiet;
     s.peer_hint = i;  // the packets after a new peer's first are mostly its own

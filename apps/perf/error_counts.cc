@@ -44,10 +44,18 @@ std::string ErrorCounts::describe() const {
     std::string out;
     for (int e = 1; e < kMaxErrno; ++e) {
         if (!counts_[e]) continue;
-        out += (out.empty() ? "" : ", ") + errno_name(e) + " " + std::to_string(counts_[e]);
+        // Appended piece by piece: GCC 12 with -flto warns (-Wstringop-overflow) on a chain
+        // of operator+ that starts from a const char *.
+        if (!out.empty()) out += ", ";
+        out += errno_name(e);
+        out += ' ';
+        out += std::to_string(counts_[e]);
     }
-    if (counts_[0])
-        out += (out.empty() ? "" : ", ") + std::string("other ") + std::to_string(counts_[0]);
+    if (counts_[0]) {
+        if (!out.empty()) out += ", ";
+        out += "other ";
+        out += std::to_string(counts_[0]);
+    }
     return out;
 }
 
