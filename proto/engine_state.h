@@ -434,8 +434,15 @@ void retry_buffer_waiters(State &s, uint64_t now_ns);
 // grant.cc
 /** Enters a message that needs grants into the grant set (and total_incoming). */
 void grantable_add(State &s, uint32_t idx);
-/** Takes a message out of the grant set and total_incoming (complete, or freed). */
-void grantable_remove(State &s, uint32_t idx);
+/** grantable_remove for a message in at least one grant structure. */
+void grantable_remove_listed(State &s, uint32_t idx);
+/** Takes a message out of the grant set and total_incoming (complete, or freed). Inline: most
+ *  messages (all that fit the unscheduled bytes) were never in any of them, and every RPC side
+ *  comes here twice (complete_in, detach_rpc). */
+inline void grantable_remove(State &s, uint32_t idx) {
+    const MsgIn &in = s.rpcs[idx].in;
+    if (in.grantable || in.grant_inflight || in.scheduled) grantable_remove_listed(s, idx);
+}
 /** After DATA: the message's bytes_remaining and granted changed; re-ranks and recounts it. */
 void grantable_received(State &s, uint32_t idx);
 void update_grants(State &s, uint64_t now_ns);
@@ -488,7 +495,12 @@ void run_timers(State &s, uint64_t now_ns);
 /** The RPC now waits for its peer (or for us, as a receiver the sender must hear from): puts
  *  it on its peer's watch list if it is not there. */
 void watch(State &s, uint32_t idx);
-void unwatch(State &s, uint32_t idx);
+/** unwatch for an RPC on its peer's watch list. */
+void unwatch_listed(State &s, uint32_t idx);
+/** Takes the RPC off its peer's watch list if it is there (inline: it mostly is not). */
+inline void unwatch(State &s, uint32_t idx) {
+    if (s.rpcs[idx].watched) unwatch_listed(s, idx);
+}
 /** A packet about r arrived: r and its peer are not silent. */
 inline void heard_rpc(State &s, Rpc &r) {
     r.heard = s.quiet;

@@ -269,11 +269,8 @@ void grantable_add(State &s, uint32_t idx) {
     s.grants_dirty = true;
 }
 
-void grantable_remove(State &s, uint32_t idx) {
+void grantable_remove_listed(State &s, uint32_t idx) {
     MsgIn &in = s.rpcs[idx].in;
-    // Most messages (every one that fits the unscheduled bytes) were never in any grant
-    // structure, and each RPC comes here twice (complete_in, detach_rpc).
-    if (!in.grantable && !in.grant_inflight && !in.scheduled) return;
     leave_grant_set(s, idx);
     inflight_remove(s, idx);
     if (in.scheduled) {

@@ -301,9 +301,7 @@ void watch(State &s, uint32_t idx) {
     append(s, idx, s.quiet + s.cfg.resend_ticks + jitter);
 }
 
-void unwatch(State &s, uint32_t idx) {
-    if (s.rpcs[idx].watched) unlink(s, idx);
-}
+void unwatch_listed(State &s, uint32_t idx) { unlink(s, idx); }
 
 void run_timers(State &s, uint64_t now_ns) {
     if (now_ns - s.last_tick_ns < s.cfg.tick_ns) return;
