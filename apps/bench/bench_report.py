@@ -193,9 +193,11 @@ def workload_load(raw, w):
     c = doc.get("capacity") or {}
     entry = {"capacity_found": bool(c.get("found")), "capacity_rps": c.get("knee_rps") if c.get("found") else None,
              "capacity_request_gbps": c.get("knee_gbps") if c.get("found") else None,
-             "unloaded_p99_us": c.get("unloaded_p99_us"), "reference_rps": c.get("reference_rps"),
+             "unloaded_p99_us": c.get("unloaded_p99_us"), "unloaded_p50_us": c.get("unloaded_p50_us"),
+             "reference_rps": c.get("reference_rps"),
              "closed_loop_unloaded_p99_us": c.get("closed_loop_unloaded_p99_us"),
              "why_none": c.get("why_none") or None, "knee_p99_factor": c.get("p99_factor"),
+             "knee_p50_factor": c.get("p50_factor"),
              "probes": c.get("probes", []), "loads": {}}
     for path in sorted(glob.glob(f"{raw}/memif_{w}_load*.json")):
         pct = path[len(f"{raw}/memif_{w}_load"):-5]
@@ -618,7 +620,10 @@ def table(r):
         if e["capacity_found"]:
             knee = (f"{e['capacity_rps']:,.0f} RPC/s = {e['capacity_request_gbps']:.3f} Gbps request load "
                     f"({len(e['probes'])} probes; p99 <= {e['knee_p99_factor']:g} x unloaded "
-                    f"{fmt(e['unloaded_p99_us'])} us, open loop at {fmt(e['reference_rps'], '{:,.0f}')} RPC/s)")
+                    f"{fmt(e['unloaded_p99_us'])} us"
+                    + (f", p50 <= {e['knee_p50_factor']:g} x unloaded {fmt(e['unloaded_p50_us'])} us"
+                       if e.get("knee_p50_factor") else "")
+                    + f", open loop at {fmt(e['reference_rps'], '{:,.0f}')} RPC/s)")
         else:
             knee = (f"NOT FOUND ({e['why_none'] or 'no load passed'}; {len(e['probes'])} probes): "
                     f"the loads were not run")

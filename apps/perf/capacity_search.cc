@@ -65,7 +65,8 @@ double recover(LoadDriver &driver, const PhaseSpec &base, const CapacityConfig &
             driver,
             open_spec(base, "check", res.reference_rps, cfg.check_s, cfg.probe_drain_s, seed),
             quit);
-        if (judge_probe(r, res.reference_rps, res.unloaded_p99_ns, cfg).pass) {
+        if (judge_probe(r, res.reference_rps, {res.unloaded_p50_ns, res.unloaded_p99_ns}, cfg)
+                .pass) {
             *recovered = true;
             break;
         }
@@ -83,6 +84,7 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
     res.mean_bytes = base.workload.mean_length();
     res.closed_unloaded_p99_ns = closed_unloaded_p99_ns;
     res.p99_factor = cfg.p99_factor;
+    res.p50_factor = cfg.p50_factor;
     res.min_achieved = cfg.min_achieved;
 
     PhaseSpec est = base;
@@ -115,11 +117,12 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
         open_spec(base, "reference", res.reference_rps, ref_s, cfg.probe_drain_s, base.seed), quit);
     settle(driver, cfg, quit);
     res.unloaded_p99_ns = ref.rtt.quantile(0.99);
+    res.unloaded_p50_ns = ref.rtt.quantile(0.5);
     fprintf(stderr,
-            "homa-perf: unloaded reference: open loop at %.0f RPC/s for %.1f s: p99 %.1f us "
-            "(%lu RPCs, %lu errors, %lu unfinished)\n",
-            res.reference_rps, ref_s, double(res.unloaded_p99_ns) / 1e3, ref.rpcs, ref.errors(),
-            ref.unfinished);
+            "homa-perf: unloaded reference: open loop at %.0f RPC/s for %.1f s: p50 %.1f us, "
+            "p99 %.1f us (%lu RPCs, %lu errors, %lu unfinished)\n",
+            res.reference_rps, ref_s, double(res.unloaded_p50_ns) / 1e3,
+            double(res.unloaded_p99_ns) / 1e3, ref.rpcs, ref.errors(), ref.unfinished);
     if (ref.rpcs == 0 || ref.errors() || ref.unfinished || ref.overload_skips) {
         res.why_none = "the host fails even at the unloaded reference's rate";
         fprintf(stderr, "homa-perf: capacity: %s\n", res.why_none.c_str());
@@ -133,7 +136,7 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
             driver,
             open_spec(base, "probe", rate, cfg.probe_s, cfg.probe_drain_s, base.seed + i + 1),
             quit);
-        CapacityProbe p = judge_probe(r, rate, res.unloaded_p99_ns, cfg);
+        CapacityProbe p = judge_probe(r, rate, {res.unloaded_p50_ns, res.unloaded_p99_ns}, cfg);
         p.settle_s = p.pass ? settle(driver, cfg, quit)
                             : recover(driver, base, cfg, res, quit, &p.recovered);
         res.probes.push_back(p);
@@ -144,10 +147,10 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
                      p.settle_s);
         }
         fprintf(stderr,
-                "homa-perf: probe %u: offered %10.0f RPC/s (%.3f Gbps): served %10.0f, p99 "
-                "%9.1f us, errors %lu, skipped %lu, unfinished %lu: %s%s%s\n",
+                "homa-perf: probe %u: offered %10.0f RPC/s (%.3f Gbps): served %10.0f, p50 "
+                "%9.1f us, p99 %9.1f us, errors %lu, skipped %lu, unfinished %lu: %s%s%s\n",
                 i + 1, rate, rate * res.mean_bytes * 8 / 1e9, p.achieved_rps,
-                double(p.p99_ns) / 1e3, p.errors, p.skips, p.unfinished,
+                double(p.p50_ns) / 1e3, double(p.p99_ns) / 1e3, p.errors, p.skips, p.unfinished,
                 p.pass ? "pass" : "FAIL: ", p.why.c_str(), after);
         if (p.pass) {
             pass = std::max(pass, rate);

@@ -51,9 +51,12 @@ DEFINE_bool(slowdown, false, "calibrate unloaded RTT per size bucket first, repo
 DEFINE_uint64(seed, 1, "random seed for sizes and arrivals");
 // --- capacity (the open-loop knee), load at a share of it, the overload step ---
 DEFINE_bool(find_capacity, false,
-            "search the open-loop knee: the highest offered rate whose p99 "
-            "stays within --knee_p99_factor x the unloaded p99");
+            "search the open-loop knee: the highest offered rate whose p99 and p50 "
+            "stay within --knee_p99_factor and --knee_p50_factor x the unloaded ones");
 DEFINE_double(knee_p99_factor, 10, "knee: p99 at most this many times the unloaded p99");
+DEFINE_double(knee_p50_factor, 10,
+              "knee: p50 at most this many times the unloaded p50 (0: no median bound; the "
+              "median catches a standing queue when host stalls set the unloaded p99)");
 DEFINE_double(knee_min_served, 0.95, "knee: completions at least this share of the arrivals");
 DEFINE_double(knee_max_growth, 0.01,
               "knee: the queue may grow across a probe's second half by at most this share of "
@@ -218,10 +221,11 @@ bool check_flags(std::string *error) {
             "--warmup, --drain, --probe_drain, --capacity_rps and --capacity_gbps must not be "
             "negative, --probe_duration must be positive";
     } else if (FLAGS_knee_p99_factor < 1 || FLAGS_knee_min_served <= 0 ||
-               FLAGS_knee_min_served > 1 || FLAGS_knee_max_growth < 0) {
+               FLAGS_knee_min_served > 1 || FLAGS_knee_max_growth < 0 ||
+               (FLAGS_knee_p50_factor != 0 && FLAGS_knee_p50_factor < 1)) {
         *error =
-            "--knee_p99_factor must be >= 1, --knee_min_served in (0, 1] and "
-            "--knee_max_growth >= 0";
+            "--knee_p99_factor must be >= 1, --knee_p50_factor 0 or >= 1, --knee_min_served in "
+            "(0, 1] and --knee_max_growth >= 0";
     } else if (FLAGS_step_pct <= 0 || FLAGS_step_base_pct <= 0 || FLAGS_step_ms <= 0 ||
                FLAGS_step_before <= 0 || FLAGS_step_after <= 0 || FLAGS_step_window_ms <= 0 ||
                FLAGS_recover_factor < 1) {
@@ -276,6 +280,7 @@ bool options_from_flags(bool client_role, uint32_t open_cap, RunOptions *o, std:
     o->base = base_spec("base", w, open_cap, FLAGS_duration);
     o->find_capacity = FLAGS_find_capacity;
     o->capacity.p99_factor = FLAGS_knee_p99_factor;
+    o->capacity.p50_factor = FLAGS_knee_p50_factor;
     o->capacity.max_growth = FLAGS_knee_max_growth;
     o->capacity.min_achieved = FLAGS_knee_min_served;
     o->capacity.probe_s = FLAGS_probe_duration;

@@ -6,19 +6,21 @@
 
 namespace homa::perf {
 
-CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, uint64_t unloaded_p99_ns,
+CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, const UnloadedLatency &unloaded,
                           const CapacityConfig &cfg) {
     CapacityProbe p;
     p.offered_rps = offered_rps;
     p.arrivals_rps = r.window_s > 0 ? double(r.arrivals) / r.window_s : 0;
     p.achieved_rps = r.elapsed_s > 0 ? double(r.rpcs) / r.elapsed_s : 0;
+    p.p50_ns = r.rtt.quantile(0.5);
     p.p99_ns = r.rtt.quantile(0.99);
     p.errors = r.errors() + r.verify_failures;
     p.skips = r.overload_skips;
     p.unfinished = r.unfinished;
     p.queued_mid = r.queued_mid;
     p.queued_end = r.queued_end;
-    const double bound = cfg.p99_factor * double(unloaded_p99_ns);
+    const double bound = cfg.p99_factor * double(unloaded.p99_ns);
+    const double p50_bound = cfg.p50_factor * double(unloaded.p50_ns);
     const double growth_bound =
         cfg.max_growth * double(r.arrivals) / 2 + double(cfg.max_growth_floor);
     char why[160] = "";
@@ -32,7 +34,10 @@ CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, uint64_t unl
         snprintf(why, sizeof(why), "%lu unfinished", p.unfinished);
     } else if (double(p.p99_ns) > bound) {
         snprintf(why, sizeof(why), "p99 %.1f us > %.0f x unloaded %.1f us", double(p.p99_ns) / 1e3,
-                 cfg.p99_factor, double(unloaded_p99_ns) / 1e3);
+                 cfg.p99_factor, double(unloaded.p99_ns) / 1e3);
+    } else if (p50_bound > 0 && double(p.p50_ns) > p50_bound) {
+        snprintf(why, sizeof(why), "p50 %.1f us > %.0f x unloaded %.1f us", double(p.p50_ns) / 1e3,
+                 cfg.p50_factor, double(unloaded.p50_ns) / 1e3);
     } else if (double(r.queued_end) > double(r.queued_mid) + growth_bound) {
         snprintf(why, sizeof(why), "queue grew from %lu to %lu in the window's second half",
                  r.queued_mid, r.queued_end);

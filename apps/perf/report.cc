@@ -94,22 +94,25 @@ void print_phase_json(FILE *out, const PhaseResult &p) {
 void print_capacity_json(FILE *out, const CapacityResult &c) {
     fprintf(out,
             "{\"workload\": \"%s\", \"mean_bytes\": %.1f, \"unloaded_p99_us\": %.3f, "
+            "\"unloaded_p50_us\": %.3f, "
             "\"reference_rps\": %.1f, \"closed_loop_unloaded_p99_us\": %.3f, "
-            "\"p99_factor\": %.2f, \"min_achieved\": %.3f, \"estimate_rps\": %.1f, "
+            "\"p99_factor\": %.2f, \"p50_factor\": %.2f, \"min_achieved\": %.3f, "
+            "\"estimate_rps\": %.1f, "
             "\"found\": %s, \"why_none\": \"%s\", \"knee_rps\": %.1f, \"knee_gbps\": %.5f, "
             "\"probes\": [",
-            c.workload.c_str(), c.mean_bytes, us(c.unloaded_p99_ns), c.reference_rps,
-            us(c.closed_unloaded_p99_ns), c.p99_factor, c.min_achieved, c.estimate_rps,
-            c.found() ? "true" : "false", c.why_none.c_str(), c.knee_rps, c.knee_gbps());
+            c.workload.c_str(), c.mean_bytes, us(c.unloaded_p99_ns), us(c.unloaded_p50_ns),
+            c.reference_rps, us(c.closed_unloaded_p99_ns), c.p99_factor, c.p50_factor,
+            c.min_achieved, c.estimate_rps, c.found() ? "true" : "false", c.why_none.c_str(),
+            c.knee_rps, c.knee_gbps());
     for (size_t i = 0; i < c.probes.size(); ++i) {
         const CapacityProbe &p = c.probes[i];
         fprintf(out,
                 "%s{\"offered_rps\": %.1f, \"arrivals_rps\": %.1f, \"achieved_rps\": %.1f, "
-                "\"p99_us\": %.3f, \"errors\": %lu, \"skipped\": %lu, \"unfinished\": %lu, "
-                "\"queued_mid\": %lu, \"queued_end\": %lu, "
+                "\"p50_us\": %.3f, \"p99_us\": %.3f, \"errors\": %lu, \"skipped\": %lu, "
+                "\"unfinished\": %lu, \"queued_mid\": %lu, \"queued_end\": %lu, "
                 "\"pass\": %s, \"why\": \"%s\", \"settle_s\": %.3f, \"host_back\": %s}",
-                i ? ", " : "", p.offered_rps, p.arrivals_rps, p.achieved_rps, us(p.p99_ns),
-                p.errors, p.skips, p.unfinished, p.queued_mid, p.queued_end,
+                i ? ", " : "", p.offered_rps, p.arrivals_rps, p.achieved_rps, us(p.p50_ns),
+                us(p.p99_ns), p.errors, p.skips, p.unfinished, p.queued_mid, p.queued_end,
                 p.pass ? "true" : "false", p.why.c_str(), p.settle_s,
                 p.recovered ? "true" : "false");
     }
@@ -230,17 +233,18 @@ void print_capacity_table(FILE *out, const CapacityResult &c) {
     }
     fprintf(out,
             "  pass: p99 <= %.0f x unloaded p99 %.2f us (open loop at %.0f RPC/s; one RPC at a "
-            "time: %.2f us), served >= %.0f %% of arrivals, no errors, skips or unfinished "
-            "RPCs; scale: closed loop %.0f RPC/s\n",
+            "time: %.2f us), p50 <= %.0f x unloaded p50 %.2f us (0 x: no bound), served >= "
+            "%.0f %% of arrivals, no errors, skips or unfinished RPCs; scale: closed loop %.0f "
+            "RPC/s\n",
             c.p99_factor, us(c.unloaded_p99_ns), c.reference_rps, us(c.closed_unloaded_p99_ns),
-            c.min_achieved * 100, c.estimate_rps);
-    fprintf(out, "  %5s %12s %12s %11s %7s %8s %10s  %s\n", "probe", "offered/s", "served/s",
-            "p99 us", "errors", "skipped", "unfinished", "verdict");
+            c.p50_factor, us(c.unloaded_p50_ns), c.min_achieved * 100, c.estimate_rps);
+    fprintf(out, "  %5s %12s %12s %11s %11s %7s %8s %10s  %s\n", "probe", "offered/s", "served/s",
+            "p50 us", "p99 us", "errors", "skipped", "unfinished", "verdict");
     for (size_t i = 0; i < c.probes.size(); ++i) {
         const CapacityProbe &p = c.probes[i];
-        fprintf(out, "  %5zu %12.0f %12.0f %11.2f %7lu %8lu %10lu  %s%s", i + 1, p.offered_rps,
-                p.achieved_rps, us(p.p99_ns), p.errors, p.skips, p.unfinished,
-                p.pass ? "pass" : "fail: ", p.why.c_str());
+        fprintf(out, "  %5zu %12.0f %12.0f %11.2f %11.2f %7lu %8lu %10lu  %s%s", i + 1,
+                p.offered_rps, p.achieved_rps, us(p.p50_ns), us(p.p99_ns), p.errors, p.skips,
+                p.unfinished, p.pass ? "pass" : "fail: ", p.why.c_str());
         if (!p.pass) {
             fprintf(out,
                     p.recovered ? "; host back after %.2f s\n"

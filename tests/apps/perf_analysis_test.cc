@@ -66,8 +66,8 @@ PhaseResult probe_result(uint64_t n, uint64_t rtt_ns) {
 }
 
 TEST(KneeCriteria, PassOnlyWithBoundedP99AndNothingLost) {
-    CapacityConfig cfg;  // p99 <= 10 x unloaded, served >= 95 %
-    const uint64_t unloaded = 10'000;
+    CapacityConfig cfg;  // p99 and p50 <= 10 x unloaded, served >= 95 %
+    const UnloadedLatency unloaded{10'000, 10'000};
     EXPECT_TRUE(judge_probe(probe_result(1000, 50'000), 1000, unloaded, cfg).pass);
     CapacityProbe p = judge_probe(probe_result(1000, 200'000), 1000, unloaded, cfg);
     EXPECT_FALSE(p.pass);
@@ -110,11 +110,26 @@ TEST(KneeCriteria, PassOnlyWithBoundedP99AndNothingLost) {
     EXPECT_FALSE(judge_probe(PhaseResult{}, 1000, unloaded, cfg).pass);  // nothing completed
 }
 
+// A host that stalls sets the unloaded p99 (here 5 ms against a 10 us median): a probe with a
+// standing queue keeps its p99 under 10x that, and only its median shows the queue.
+TEST(KneeCriteria, MedianBoundCatchesAStandingQueueUnderAStallSetP99) {
+    CapacityConfig cfg;
+    const UnloadedLatency stalled{10'000, 5'000'000};
+    PhaseResult queued = probe_result(1000, 150'000);  // every RPC 150 us: 15x the median
+    CapacityProbe p = judge_probe(queued, 1000, stalled, cfg);
+    EXPECT_FALSE(p.pass);
+    EXPECT_NE(p.why.find("p50 150"), std::string::npos) << p.why;
+    EXPECT_EQ(p.p50_ns / 1000, 150u);
+    EXPECT_TRUE(judge_probe(probe_result(1000, 90'000), 1000, stalled, cfg).pass);  // 9x
+    cfg.p50_factor = 0;  // --knee_p50_factor=0: the p99 bound alone, which this probe meets
+    EXPECT_TRUE(judge_probe(queued, 1000, stalled, cfg).pass);
+}
+
 // A probe sliding into backlog: every latency bounded and everything served, but the queue
 // grows across the second half. 20,000 arrivals: the bound is 1 % of 10,000 plus 16 = 116.
 TEST(KneeCriteria, FailsWhenTheQueueGrowsAcrossTheSecondHalf) {
     CapacityConfig cfg;
-    const uint64_t unloaded = 10'000;
+    const UnloadedLatency unloaded{10'000, 10'000};
     PhaseResult steady = probe_result(20'000, 50'000);
     steady.queued_mid = 40;
     steady.queued_end = 150;  // noise: 110 more, within the bound
