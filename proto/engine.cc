@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
+#include <cstring>
 
 #include "engine_state.h"
 #include "homa/proto/rpc_id.h"
@@ -463,11 +464,10 @@ int Engine::recv(SocketId sid, uint32_t flags, uint64_t id, Message *out) {
     // Ownership of the bpages moves to the caller.
     const uint32_t n = r.in.num_bpages;
     out->num_bpages = n;
-    // A select per entry rather than copy + fill: no call, and it vectorizes (bulk.bpages is
-    // value-initialized with the slab, so reading past n reads zeros or stale offsets).
-    for (uint32_t i = 0; i < wire::kMaxBpages; ++i) {
-        out->bpage_offsets[i] = i < n ? r.bulk.bpages[i] : 0;
-    }
+    // A fixed-size clear (a few vector stores, no call) and then the n entries in use: fewer
+    // instructions than a select per entry, and a short message has n == 1.
+    std::memset(out->bpage_offsets, 0, sizeof(out->bpage_offsets));
+    for (uint32_t i = 0; i < n; ++i) out->bpage_offsets[i] = r.bulk.bpages[i];
     s.held_bpages -= n;
     r.in.num_bpages = 0;
     ++s.stats.messages_delivered;
