@@ -293,7 +293,20 @@ def homa(raw, kind):
         out["scaling_100k"] = scaling(raw, "memif_scale100k")
         out["goodput_by_size"] = [{"bytes": s, "gbps": p["goodput_gbps"], "rpc_per_s": p["rpc_per_s"],
                                    "errors": p["errors"]} for s, p in swept(raw, "memif_size")]
+    else:
+        out["instructions_per_rpc"] = instructions_per_rpc(raw)
     return out
+
+
+def instructions_per_rpc(raw):
+    """apps/bench/instr_per_rpc.sh's line: build, instructions, RPCs, instructions per RPC."""
+    try:
+        fields = open(f"{raw}/null_instructions.txt").read().split()
+        return {"instructions": int(fields[1]), "rpcs": int(fields[2]), "per_rpc": int(fields[3]),
+                "definition": "callgrind instructions inside homa-perf's closed loop per 100 B echo "
+                              "RPC, both ends on one core over net_null, 32 outstanding"}
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 # A cache-line round trip between the two cores below this (ns) counts as the vCPUs placed
@@ -616,6 +629,9 @@ def table(r):
                  f"{fmt(g(rb, 'rpc_per_s'), '{:,.0f}')} at {fmt(g(rb, 'outstanding'), '{}')} outstanding |")
         L.append(f"| {label} | 1 MB echo goodput (request + response payload) | "
                  f"{fmt(g(h, 'goodput_1mb', 'gbps'))} Gbps |")
+        if kind == "null":
+            L.append(f"| {label} | instructions per 100 B echo RPC, both ends (callgrind, 32 outstanding) | "
+                     f"{fmt(g(h, 'instructions_per_rpc', 'per_rpc'), '{:,}')} |")
     for w, e in (hm.get("workloads") or {}).items():
         if e["capacity_found"]:
             knee = (f"{e['capacity_rps']:,.0f} RPC/s = {e['capacity_request_gbps']:.3f} Gbps request load "

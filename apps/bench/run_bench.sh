@@ -155,7 +155,7 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- packages and build
 ensure_packages() {
-    local want=(dpdk sockperf gnuplot-nox linux-perf python3 meson ninja-build pkg-config
+    local want=(dpdk sockperf gnuplot-nox linux-perf valgrind python3 meson ninja-build pkg-config
                 build-essential libdpdk-dev dpdk-dev libgflags-dev libnuma-dev) missing=() p
     for p in "${want[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -423,6 +423,17 @@ homa_null_all() {
         homa_null "null_rate_$o" --workload=100 --outstanding="$o" --duration="$NULL_SECS"
     done
     homa_null null_1mb --workload=1000000 --outstanding=4 --duration="$NULL_SECS"
+    # A count, not a time: the one figure of this stage that the machine's drift does not move.
+    rm -f "$RAW/null_instructions.txt"
+    if [ "$QUICK" = 1 ]; then
+        log "  instructions per RPC (callgrind): skipped with --quick (about a minute)"
+    elif command -v valgrind >/dev/null; then
+        log "homa-dp over net_null: instructions per 100 B echo RPC (callgrind, instr_per_rpc.sh)"
+        apps/bench/instr_per_rpc.sh "$RELEASE_BUILD" > "$RAW/null_instructions.txt" \
+            2> "$RAW/null_instructions.log" || log "  instr_per_rpc.sh exited $?"
+    else
+        log "  instructions per RPC: valgrind is not installed, not measured"
+    fi
 }
 
 # ---------------------------------------------------------------- application threads
