@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per 100 B echo RPC, both ends on one core over net_null (issue 15), counted by
 # valgrind's callgrind inside homa-perf's closed loop only (start-up and teardown excluded).
-# A count, not a time: the same binary gives the same figure within about 0.1 % whatever else
+# A count, not a time: the same binary gives the same figure within about 0.3 % whatever else
 # the machine does, so it judges a change to the data path where the RPC/s of a shared 2-vCPU
 # guest swing by 30 % from run to run. It does not see cache misses or stalls: confirm a gain
 # in cycles with homa-perf's own cyc/RPC (docs/perf.md). Under valgrind the run is ~50x

@@ -65,8 +65,7 @@ double recover(LoadDriver &driver, const PhaseSpec &base, const CapacityConfig &
             driver,
             open_spec(base, "check", res.reference_rps, cfg.check_s, cfg.probe_drain_s, seed),
             quit);
-        if (judge_probe(r, res.reference_rps, {res.unloaded_p50_ns, res.unloaded_p99_ns}, cfg)
-                .pass) {
+        if (judge_probe(r, res.reference_rps, res.unloaded, cfg).pass) {
             *recovered = true;
             break;
         }
@@ -116,13 +115,12 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
         driver,
         open_spec(base, "reference", res.reference_rps, ref_s, cfg.probe_drain_s, base.seed), quit);
     settle(driver, cfg, quit);
-    res.unloaded_p99_ns = ref.rtt.quantile(0.99);
-    res.unloaded_p50_ns = ref.rtt.quantile(0.5);
+    res.unloaded = {ref.rtt.quantile(0.5), ref.rtt.quantile(0.99)};
     fprintf(stderr,
             "homa-perf: unloaded reference: open loop at %.0f RPC/s for %.1f s: p50 %.1f us, "
             "p99 %.1f us (%lu RPCs, %lu errors, %lu unfinished)\n",
-            res.reference_rps, ref_s, double(res.unloaded_p50_ns) / 1e3,
-            double(res.unloaded_p99_ns) / 1e3, ref.rpcs, ref.errors(), ref.unfinished);
+            res.reference_rps, ref_s, double(res.unloaded.p50_ns) / 1e3,
+            double(res.unloaded.p99_ns) / 1e3, ref.rpcs, ref.errors(), ref.unfinished);
     if (ref.rpcs == 0 || ref.errors() || ref.unfinished || ref.overload_skips) {
         res.why_none = "the host fails even at the unloaded reference's rate";
         fprintf(stderr, "homa-perf: capacity: %s\n", res.why_none.c_str());
@@ -136,7 +134,7 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
             driver,
             open_spec(base, "probe", rate, cfg.probe_s, cfg.probe_drain_s, base.seed + i + 1),
             quit);
-        CapacityProbe p = judge_probe(r, rate, {res.unloaded_p50_ns, res.unloaded_p99_ns}, cfg);
+        CapacityProbe p = judge_probe(r, rate, res.unloaded, cfg);
         p.settle_s = p.pass ? settle(driver, cfg, quit)
                             : recover(driver, base, cfg, res, quit, &p.recovered);
         res.probes.push_back(p);

@@ -82,8 +82,7 @@ struct CapacityResult {
     double mean_bytes = 0;
     uint64_t closed_unloaded_p99_ns = 0;  ///< One RPC at a time (for comparison only).
     double reference_rps = 0;             ///< The open-loop rate of the unloaded reference.
-    uint64_t unloaded_p99_ns = 0;         ///< Its p99 and p50: what the bounds are multiples of.
-    uint64_t unloaded_p50_ns = 0;
+    UnloadedLatency unloaded;             ///< Its p50 and p99: what the bounds are multiples of.
     double p99_factor = 0;
     double p50_factor = 0;
     double min_achieved = 0;

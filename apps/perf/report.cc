@@ -100,7 +100,7 @@ void print_capacity_json(FILE *out, const CapacityResult &c) {
             "\"estimate_rps\": %.1f, "
             "\"found\": %s, \"why_none\": \"%s\", \"knee_rps\": %.1f, \"knee_gbps\": %.5f, "
             "\"probes\": [",
-            c.workload.c_str(), c.mean_bytes, us(c.unloaded_p99_ns), us(c.unloaded_p50_ns),
+            c.workload.c_str(), c.mean_bytes, us(c.unloaded.p99_ns), us(c.unloaded.p50_ns),
             c.reference_rps, us(c.closed_unloaded_p99_ns), c.p99_factor, c.p50_factor,
             c.min_achieved, c.estimate_rps, c.found() ? "true" : "false", c.why_none.c_str(),
             c.knee_rps, c.knee_gbps());
@@ -236,8 +236,8 @@ void print_capacity_table(FILE *out, const CapacityResult &c) {
             "time: %.2f us), p50 <= %.0f x unloaded p50 %.2f us (0 x: no bound), served >= "
             "%.0f %% of arrivals, no errors, skips or unfinished RPCs; scale: closed loop %.0f "
             "RPC/s\n",
-            c.p99_factor, us(c.unloaded_p99_ns), c.reference_rps, us(c.closed_unloaded_p99_ns),
-            c.p50_factor, us(c.unloaded_p50_ns), c.min_achieved * 100, c.estimate_rps);
+            c.p99_factor, us(c.unloaded.p99_ns), c.reference_rps, us(c.closed_unloaded_p99_ns),
+            c.p50_factor, us(c.unloaded.p50_ns), c.min_achieved * 100, c.estimate_rps);
     fprintf(out, "  %5s %12s %12s %11s %11s %7s %8s %10s  %s\n", "probe", "offered/s", "served/s",
             "p50 us", "p99 us", "errors", "skipped", "unfinished", "verdict");
     for (size_t i = 0; i < c.probes.size(); ++i) {
