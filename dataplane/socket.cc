@@ -21,6 +21,18 @@ int Socket::open(Worker &worker, uint16_t port, Socket *out) {
     return 0;
 }
 
+namespace {
+
+// A message short enough for the engine to keep its own copy: no pool bpages, no send slot.
+bool copied(std::span<const uint8_t> msg, OutMessage *out) {
+    if (msg.empty() || msg.size() > OutMessage::kCopyMax) return false;
+    *out = OutMessage::contiguous(msg.data(), static_cast<uint32_t>(msg.size()));
+    out->copy = true;
+    return true;
+}
+
+}  // namespace
+
 int Socket::send_pool(Endpoint /*dst*/, std::span<const uint8_t> msg, OutMessage *out) {
     if (msg.empty()) return -EINVAL;
     if (msg.size() > wire::kMaxMessageLength) return -EMSGSIZE;
@@ -44,6 +56,9 @@ int Socket::send_pool(Endpoint /*dst*/, std::span<const uint8_t> msg, OutMessage
 int Socket::send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie, uint64_t *id) {
     if (worker_ == nullptr) return -EBADF;
     OutMessage out;
+    if (copied(msg, &out)) {
+        return worker_->engine().send_request(id_, dst, out, cookie, worker_->poll_time_ns(), id);
+    }
     if (int rc = send_pool(dst, msg, &out); rc < 0) return rc;
     int rc = worker_->engine().send_request(id_, dst, out, cookie, worker_->poll_time_ns(), id);
     if (rc < 0) worker_->cancel_send(out);
@@ -104,6 +119,9 @@ int Socket::recv_wait(uint32_t flags, uint64_t id, RecvMessage *out, uint64_t ti
 int Socket::reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg) {
     if (worker_ == nullptr) return -EBADF;
     OutMessage out;
+    if (copied(msg, &out)) {
+        return worker_->engine().send_reply(id_, dst, id, out, worker_->poll_time_ns());
+    }
     if (int rc = send_pool(dst, msg, &out); rc < 0) return rc;
     int rc = worker_->engine().send_reply(id_, dst, id, out, worker_->poll_time_ns());
     if (rc < 0) worker_->cancel_send(out);
@@ -122,6 +140,11 @@ int Socket::reply_with(RecvMessage &&msg, Endpoint dst, uint64_t request_id) {
         dst = msg.peer();
     }
     OutMessage out;
+    if (worker_->copy_pool_send(msg.m_.bpage_offsets, msg.m_.num_bpages, msg.length(), &out)) {
+        int rc = worker_->engine().send_reply(id_, dst, request_id, out, worker_->poll_time_ns());
+        msg.release();  // the engine has its copy (or refused: consumed either way, as below)
+        return rc;
+    }
     int rc = worker_->register_pool_send(msg.m_.bpage_offsets, msg.m_.num_bpages, msg.length(),
                                          nullptr, nullptr, 0, &out);
     if (rc < 0) return -ENOBUFS;  // msg untouched: the caller may retry

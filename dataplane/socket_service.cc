@@ -64,6 +64,13 @@ int start_send(SocketService::Impl &s, RemoteSock *rs, bool reply, Endpoint dst,
     }
     Worker &w = *s.worker;
     OutMessage out;
+    if (w.copy_pool_send(m.bpage_offsets, m.num_bpages, m.length, &out)) {
+        int rc =
+            reply ? w.engine().send_reply(rs->sid, dst, cookie_or_id, out, w.poll_time_ns())
+                  : w.engine().send_request(rs->sid, dst, out, cookie_or_id, w.poll_time_ns(), id);
+        drop_offsets(s, m);  // the engine copied it, or refused it
+        return rc;
+    }
     int rc =
         w.register_pool_send(m.bpage_offsets, m.num_bpages, m.length, nullptr, nullptr, 0, &out);
     if (rc < 0) {

@@ -114,6 +114,7 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
         w.slots[i].next_free = w.free_slot;
         w.free_slot = i;
     }
+    w.copied_sends.reserve(config.max_zero_copy_sends);
     char name[RTE_RING_NAMESIZE];
     // Ring names are process-wide: the Impl's address makes this one unique.
     snprintf(name, sizeof(name), "hdone_%lx", reinterpret_cast<unsigned long>(&w));
@@ -263,7 +264,9 @@ IpAddress Worker::local_address() const noexcept {
 uint16_t Worker::port_id() const noexcept { return impl_->cfg.port_id; }
 uint64_t Worker::now_ns() const noexcept { return read_clock_ns(*impl_); }
 uint64_t Worker::poll_time_ns() const noexcept { return impl_->now_ns; }
-uint32_t Worker::sends_in_flight() const noexcept { return impl_->slots_in_use; }
+uint32_t Worker::sends_in_flight() const noexcept {
+    return impl_->slots_in_use + impl_->copied_pending;
+}
 Timetrace *Worker::timetrace() noexcept { return impl_->tt; }
 TraceFreeze &Worker::trace_freeze() noexcept { return *impl_->freeze; }
 

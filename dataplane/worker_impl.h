@@ -85,7 +85,18 @@ struct Worker::Impl {
     TableArray<SendSlot> slots;  ///< max_zero_copy_sends, on huge pages (worker.cc).
     uint32_t free_slot = kNoSlot;
     uint32_t slots_in_use = 0;
-    rte_ring *done_ring = nullptr;     ///< Slots whose last frame was freed elsewhere.
+    rte_ring *done_ring = nullptr;  ///< Slots whose last frame was freed elsewhere.
+    /// register_send's short messages, which the engine copies (OutMessage::copy): no slot,
+    /// only their `done` left to run, at the next drain_completions. Reserved to
+    /// max_zero_copy_sends and never grown (a callback may add entries while they run).
+    struct CopiedSend {
+        SendDone done;
+        void *ctx;
+        uint64_t token;
+        bool cancelled;
+    };
+    std::vector<CopiedSend> copied_sends;
+    uint32_t copied_pending = 0;       ///< Entries of copied_sends not cancelled.
     std::vector<rte_mbuf *> tx_batch;  ///< Frames built this poll, not yet sent.
     std::vector<rte_mbuf *> tx_fast;   ///< The same for cfg.fast_queue_id (priority frames).
     /// Polls in a row whose TX burst the port refused outright, per queue (0: queue_id,

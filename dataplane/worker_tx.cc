@@ -21,6 +21,9 @@
 namespace homa::dp {
 namespace {
 
+// Token bit of a register_send message the engine copies: the rest is its copied_sends entry.
+constexpr uint64_t kCopiedSend = uint64_t{1} << 63;
+
 void finish_slot(Worker::Impl &w, uint32_t idx) {
     SendSlot &slot = w.slots[idx];
     if (slot.num_pool_offsets) {
@@ -162,8 +165,10 @@ rte_mbuf *build_frame(Worker::Impl &w, const TxPacket &p, bool local) {
     L2L3 a;
     address(w, p, a);
     uint32_t payload = p.payload_len();
-    const SendSlot *slot = payload ? &w.slots[p.token] : nullptr;
-    bool attach = !local && w.cfg.multi_seg_tx && payload >= w.cfg.copy_below;
+    // A payload the engine copied (TxPacket::kCopied) has no slot and is always copied again.
+    bool attach =
+        !local && w.cfg.multi_seg_tx && payload >= w.cfg.copy_below && p.token != TxPacket::kCopied;
+    const SendSlot *slot = attach ? &w.slots[p.token] : nullptr;
     for (uint8_t i = 0; attach && i < p.num_payload; ++i) {
         attach = iova_of(*slot, p.payload[i].data) != RTE_BAD_IOVA;
     }
@@ -244,7 +249,19 @@ int Worker::register_send(const OutMessage &pieces, SendDone done, void *ctx, ui
     if (out == nullptr || pieces.num_pieces == 0 || pieces.num_pieces > wire::kMaxBpages) {
         return -EINVAL;
     }
-    return take_slot(*impl_, pieces, done, ctx, user_token, out);
+    Impl &w = *impl_;
+    // A short message is cheaper to copy into the engine than to borrow (a slot, a completion
+    // and the reference count of its frames); `done` then only has to wait for the next poll.
+    if (pieces.length() <= OutMessage::kCopyMax &&
+        w.copied_sends.size() < w.copied_sends.capacity()) {
+        *out = pieces;
+        out->copy = true;
+        out->token = kCopiedSend | w.copied_sends.size();
+        w.copied_sends.push_back({done, ctx, user_token, false});
+        ++w.copied_pending;
+        return 0;
+    }
+    return take_slot(w, pieces, done, ctx, user_token, out);
 }
 
 int Worker::register_pool_send(const uint32_t *offsets, uint32_t count, uint32_t length,
@@ -266,8 +283,23 @@ int Worker::register_pool_send(const uint32_t *offsets, uint32_t count, uint32_t
     return 0;
 }
 
+bool Worker::copy_pool_send(const uint32_t *offsets, uint32_t count, uint32_t length,
+                            OutMessage *out) const noexcept {
+    if (count != 1 || length == 0 || length > OutMessage::kCopyMax) return false;
+    *out = OutMessage::contiguous(impl_->cfg.pool->base() + offsets[0], length);
+    out->copy = true;
+    return true;
+}
+
 int Worker::cancel_send(const OutMessage &registered) {
     Impl &w = *impl_;
+    if (registered.token & kCopiedSend) {
+        uint64_t i = registered.token & ~kCopiedSend;
+        if (i >= w.copied_sends.size() || w.copied_sends[i].cancelled) return -EINVAL;
+        w.copied_sends[i].cancelled = true;
+        --w.copied_pending;
+        return 0;
+    }
     if (registered.token >= w.slots.size() || !w.slots[registered.token].in_use) return -EINVAL;
     SendSlot &slot = w.slots[registered.token];
     slot.done = nullptr;
@@ -377,6 +409,19 @@ uint32_t drain_completions(Worker::Impl &w) {
         ++n;
     }
     w.engine.clear_completions();
+    if (const size_t copied = w.copied_sends.size(); copied != 0) {
+        // Only the entries there now: a callback that sends again adds one for the next poll.
+        for (size_t i = 0; i < copied; ++i) {
+            const Worker::Impl::CopiedSend c = w.copied_sends[i];
+            if (c.cancelled) continue;
+            --w.copied_pending;
+            ++w.stats.sends_completed;
+            if (c.done) c.done(c.ctx, c.token);
+        }
+        w.copied_sends.erase(w.copied_sends.begin(),
+                             w.copied_sends.begin() + static_cast<long>(copied));
+        n += static_cast<uint32_t>(copied);
+    }
     void *done[32];
     unsigned got;
     while ((got = rte_ring_sc_dequeue_burst(w.done_ring, done, 32, nullptr)) > 0) {

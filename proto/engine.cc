@@ -345,6 +345,7 @@ int check_message(const OutMessage &msg, uint32_t *len) {
     *len = msg.length();
     if (*len == 0) return -EINVAL;
     if (*len > wire::kMaxMessageLength) return -EMSGSIZE;
+    if (msg.copy && *len > OutMessage::kCopyMax) return -EMSGSIZE;
     return 0;
 }
 

@@ -10,12 +10,14 @@
 // NIC queue drains (link_idle_ns, advanced by each packet's wire time at link_mbps) and stops
 // sending while that is more than max_nic_queue_ns ahead, so that short messages queued later
 // are not stuck behind a long one inside the NIC; sockets with dont_throttle bypass it.
-// Payloads are never copied here: TxPacket points into the borrowed OutMessage.
+// Payloads are not copied here: TxPacket points into the borrowed OutMessage, or into the
+// RPC's own copy of a short message sent with OutMessage::copy (copied once, at send).
 // Retransmission (RESEND, RPC_UNKNOWN restarts) goes through the same packet builder with
 // retransmit = 1, straight into the TX queue at the priority the RESEND asked for: it is
 // rare, the receiver is waiting for exactly these bytes, and the pacer still accounts for
 // them (link_idle_ns), so later fresh data waits instead.
 #include <algorithm>
+#include <cstring>
 
 #include "engine_state.h"
 #include "homa/proto/encode.h"
@@ -37,6 +39,10 @@ uint8_t unsched_priority_for(const Peer &p, uint8_t num_priorities, uint32_t len
 
 // Splits [offset, offset + len) of r's message into at most two contiguous pieces.
 uint8_t locate(const Rpc &r, uint32_t offset, uint32_t len, OutMessage::Piece out[2]) {
+    if (r.out.copied) {
+        out[0] = {r.bulk.copy + offset, len};
+        return 1;
+    }
     uint8_t n = 0;
     uint32_t base = 0;
     for (uint32_t i = 0; i < r.out.num_pieces && len > 0 && n < 2; ++i) {
@@ -116,10 +122,21 @@ void pace_control(State &s, uint32_t bytes, uint64_t now_ns) {
 void start_out(State &s, uint32_t idx, const OutMessage &msg, uint32_t length) {
     Rpc &r = s.rpcs[idx];
     MsgOut &out = r.out;
-    // Only the pieces in use are copied: OutMessage has room for 16.
-    std::copy_n(msg.pieces, msg.num_pieces, r.bulk.pieces);
-    out.num_pieces = msg.num_pieces;
-    out.token = msg.token;
+    if (msg.copy) {  // check_message kept it within kCopyMax
+        uint8_t *to = r.bulk.copy;
+        for (uint32_t i = 0; i < msg.num_pieces; ++i) {
+            std::memcpy(to, msg.pieces[i].data, msg.pieces[i].length);
+            to += msg.pieces[i].length;
+        }
+        out.num_pieces = 0;
+        out.token = TxPacket::kCopied;
+    } else {
+        // Only the pieces in use are copied: OutMessage has room for 16.
+        std::copy_n(msg.pieces, msg.num_pieces, r.bulk.pieces);
+        out.num_pieces = msg.num_pieces;
+        out.token = msg.token;
+    }
+    out.copied = msg.copy;
     out.length = length;
     out.next_xmit = 0;
     out.granted = std::min(out.length, s.cfg.unsched_bytes);
@@ -132,7 +149,7 @@ void start_out(State &s, uint32_t idx, const OutMessage &msg, uint32_t length) {
 void release_out(State &s, Rpc &r) {
     if (!r.out.active) return;
     r.out.active = false;
-    s.completions.push_back({Completion::Kind::kOutReleased, r.out.token});
+    if (!r.out.copied) s.completions.push_back({Completion::Kind::kOutReleased, r.out.token});
 }
 
 void sendable_add(State &s, uint32_t idx) {

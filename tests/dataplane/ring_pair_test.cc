@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <rte_malloc.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <vector>
@@ -163,13 +164,15 @@ TEST(RingPair, HundredThousandOutstandingRpcsAllCompleteVerified) {
 }
 
 // A reply that finds every send slot busy leaves the request with the caller, to be retried:
-// dropping it would leave the server RPC in service for good.
+// dropping it would leave the server RPC in service for good. (A message longer than the
+// engine copies: only those take a slot.)
 TEST(RingPair, ReplyWithoutSendSlotKeepsTheRequestForARetry) {
     RingPair pair("slots");
     dp::Socket server, client;
     ASSERT_EQ(dp::Socket::open(*pair.a.worker, kPort, &server), 0);
     ASSERT_EQ(dp::Socket::open(*pair.b.worker, 0, &client), 0);
-    std::vector<uint8_t> msg(100, 7);
+    constexpr uint32_t kLen = OutMessage::kCopyMax + 100;
+    std::vector<uint8_t> msg(kLen, 7);
     uint64_t id;
     ASSERT_EQ(client.send({kIpA, kPort}, msg, 1, &id), 0);
     dp::RecvMessage req;
@@ -178,8 +181,8 @@ TEST(RingPair, ReplyWithoutSendSlotKeepsTheRequestForARetry) {
         ASSERT_LT(std::chrono::steady_clock::now(), deadline);
         pair.poll();
     }
-    // Take every send slot of the server's worker.
-    static uint8_t filler[64];
+    // Take every send slot of the server's worker (with messages too long to be copied).
+    static uint8_t filler[OutMessage::kCopyMax + 1];
     std::vector<OutMessage> held;
     for (;;) {
         OutMessage out;
@@ -192,7 +195,7 @@ TEST(RingPair, ReplyWithoutSendSlotKeepsTheRequestForARetry) {
     ASSERT_FALSE(held.empty());
     EXPECT_EQ(server.reply_with(std::move(req)), -ENOBUFS);
     ASSERT_TRUE(req.valid());  // still ours, bpages and all
-    EXPECT_EQ(req.length(), 100u);
+    EXPECT_EQ(req.length(), kLen);
     ASSERT_EQ(pair.a.worker->cancel_send(held.back()), 0);
     held.pop_back();
     EXPECT_EQ(server.reply_with(std::move(req)), 0);
@@ -200,9 +203,99 @@ TEST(RingPair, ReplyWithoutSendSlotKeepsTheRequestForARetry) {
     int got = 0;
     ASSERT_TRUE(pair.serve_until(server, [&] {
         dp::RecvMessage resp;
-        while (client.recv(kRecvResponse, 0, &resp) == 0) got += resp.length() == 100;
+        while (client.recv(kRecvResponse, 0, &resp) == 0) got += resp.length() == kLen;
         return got == 1;
     }));
+    ASSERT_TRUE(pair.serve_until(server, [&] { return pair.quiescent(); }));
+}
+
+// Short messages (up to OutMessage::kCopyMax) are copied into the engine's RPC: a send takes no
+// send slot, and a reply_with gives the request's bpage back at once instead of at the ACK.
+// copy_below 1 makes every other payload a candidate for zero-copy attachment, which a copied
+// one (no slot behind its token) must never be.
+TEST(RingPair, ShortMessagesTakeNoSendSlotAndAReplyFreesItsRequestAtOnce) {
+    RingPair pair("copied", 64u << 20, nullptr, [](dp::WorkerConfig &wc) { wc.copy_below = 1; });
+    dp::Socket server, client;
+    ASSERT_EQ(dp::Socket::open(*pair.a.worker, kPort, &server), 0);
+    ASSERT_EQ(dp::Socket::open(*pair.b.worker, 0, &client), 0);
+    constexpr uint32_t kLen = OutMessage::kCopyMax;
+    std::vector<uint8_t> msg(kLen);
+    for (uint32_t i = 0; i < kLen; ++i) msg[i] = test::pattern_byte(9, i);
+    uint64_t id;
+    ASSERT_EQ(client.send({kIpA, kPort}, msg, 1, &id), 0);
+    EXPECT_EQ(pair.b.worker->sends_in_flight(), 0u);
+    dp::RecvMessage req;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (server.recv(kRecvRequest, 0, &req) != 0) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+        pair.poll();
+    }
+    mem::BpagePool &pool = *pair.a.pool;
+    pool.flush_cache(pair.a.worker->pool_cache());
+    EXPECT_EQ(pool.free_bpages(), pool.total_bpages() - 1);  // the request's bpage
+    ASSERT_EQ(server.reply_with(std::move(req)), 0);
+    EXPECT_FALSE(req.valid());
+    EXPECT_EQ(pair.a.worker->sends_in_flight(), 0u);
+    pool.flush_cache(pair.a.worker->pool_cache());
+    EXPECT_EQ(pool.free_bpages(), pool.total_bpages());  // before the client has the reply
+    EXPECT_EQ(pair.a.worker->engine().live_rpcs(), 1u);  // which it may still resend
+    bool verified = false;
+    ASSERT_TRUE(pair.serve_until(server, [&] {
+        dp::RecvMessage resp;
+        if (client.recv(kRecvResponse, 0, &resp) == 0) {
+            verified = test::matches_pattern(resp, 9, kLen);
+            return true;
+        }
+        return false;
+    }));
+    EXPECT_TRUE(verified);
+    ASSERT_TRUE(pair.serve_until(server, [&] { return pair.quiescent(); }));
+}
+
+// A short zero-copy send is copied by the engine: its memory is free when send_zc returns (the
+// test overwrites it at once, which the contract would otherwise forbid), `done` runs at the
+// next poll, not at the reply, and a cancelled registration never runs its `done`.
+TEST(RingPair, ShortZeroCopySendIsCopiedAndDoneAtTheNextPoll) {
+    RingPair pair("zccopy");
+    dp::Socket server, client;
+    ASSERT_EQ(dp::Socket::open(*pair.a.worker, kPort, &server), 0);
+    ASSERT_EQ(dp::Socket::open(*pair.b.worker, 0, &client), 0);
+    constexpr uint32_t kLen = 100;
+    std::vector<uint8_t> msg(kLen);
+    for (uint32_t i = 0; i < kLen; ++i) msg[i] = test::pattern_byte(4, i);
+    int done = 0;
+    uint64_t id;
+    ASSERT_EQ(client.send_zc({kIpA, kPort}, msg.data(), kLen, 1, &id, count_done, &done), 0);
+    std::fill(msg.begin(), msg.end(), 0xEE);
+    EXPECT_EQ(pair.b.worker->sends_in_flight(), 1u);
+    EXPECT_EQ(done, 0);
+    pair.b.worker->poll();
+    EXPECT_EQ(done, 1);
+    EXPECT_EQ(pair.b.worker->sends_in_flight(), 0u);
+
+    int cancelled_done = 0;
+    OutMessage out;
+    ASSERT_EQ(pair.b.worker->register_send(OutMessage::contiguous(msg.data(), kLen), count_done,
+                                           &cancelled_done, 0, &out),
+              0);
+    EXPECT_TRUE(out.copy);
+    EXPECT_EQ(pair.b.worker->sends_in_flight(), 1u);
+    EXPECT_EQ(pair.b.worker->cancel_send(out), 0);
+    EXPECT_EQ(pair.b.worker->cancel_send(out), -EINVAL);
+    EXPECT_EQ(pair.b.worker->sends_in_flight(), 0u);
+
+    bool verified = false;
+    ASSERT_TRUE(pair.serve_until(server, [&] {
+        dp::RecvMessage resp;
+        if (client.recv(kRecvResponse, 0, &resp) == 0) {
+            verified = test::matches_pattern(resp, 4, kLen);
+            return true;
+        }
+        return false;
+    }));
+    EXPECT_TRUE(verified);
+    EXPECT_EQ(done, 1);
+    EXPECT_EQ(cancelled_done, 0);
     ASSERT_TRUE(pair.serve_until(server, [&] { return pair.quiescent(); }));
 }
 

@@ -1,6 +1,9 @@
-// Sender-side SRPT: among messages with granted bytes, the one with the fewest bytes left goes
-// first, so a short message queued behind a long one overtakes it at the sender.
+// Transmit: sender-side SRPT (among messages with granted bytes, the one with the fewest bytes
+// left goes first, so a short message queued behind a long one overtakes it at the sender), the
+// poll's max_remaining, and short messages the engine copies (OutMessage::copy).
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "tests/proto/echo_apps.h"
 
@@ -85,6 +88,77 @@ TEST(Transmit, MaxRemainingSendsOnlyLastPacketsAndLeavesTheRestForTheNextPoll) {
     std::vector<uint64_t> rest = data_ids();
     EXPECT_EQ(rest.size(), (cfg.unsched_bytes + cfg.max_payload() - 1) / cfg.max_payload());
     for (uint64_t id : rest) EXPECT_EQ(id, big_id);
+}
+
+// OutMessage::copy: the engine keeps its own copy of a short message, so the caller's memory
+// is free when the send returns (here scribbled over at once), a lost packet is resent from
+// the copy, and no kOutReleased completion comes. Both halves: the request from a user buffer,
+// the reply from the request's own bpages, freed straight after send_reply.
+TEST(Transmit, CopiedMessagesAreResentFromTheEnginesCopyAndReleaseNothing) {
+    SimNetwork net;
+    EngineConfig cfg;
+    cfg.tick_ns = 100'000;
+    SimHost &s = net.add_host(1, cfg, 1024);
+    SimHost &c = net.add_host(2, cfg, 1024);
+    SocketId ss, cs;
+    ASSERT_EQ(s.engine.open_socket(99, &ss), 0);
+    ASSERT_EQ(c.engine.open_socket(0, &cs), 0);
+    // The first DATA each way is lost: both messages must be resent.
+    net.add_drop_rule({.type = wire::PacketType::kData, .src_ip = 2});
+    net.add_drop_rule({.type = wire::PacketType::kData, .src_ip = 1});
+    constexpr uint32_t kLen = OutMessage::kCopyMax;
+    std::vector<uint8_t> buf(kLen);
+    for (uint32_t i = 0; i < kLen; ++i) buf[i] = test::pattern_byte(3, i);
+    const std::vector<uint8_t> sent = buf;
+    OutMessage req = OutMessage::contiguous(buf.data(), kLen, 77);
+    req.copy = true;
+    uint64_t id = 0;
+    ASSERT_EQ(c.engine.send_request(cs, {1, 99}, req, 5, net.now(), &id), 0);
+    std::fill(buf.begin(), buf.end(), 0xEE);
+    bool replied = false;
+    Message resp;
+    bool done = false;
+    for (int i = 0; i < 200'000 && !done; ++i) {
+        net.step();
+        Message m;
+        if (!replied && s.engine.recv(ss, kRecvRequest, 0, &m) == 0) {
+            ASSERT_EQ(test::read_message(s, m), sent);
+            OutMessage reply = test::bpage_message(s, m, 88);
+            reply.copy = true;
+            ASSERT_EQ(s.engine.send_reply(ss, m.peer, m.id, reply, net.now()), 0);
+            std::fill_n(s.pool.base() + m.bpage_offsets[0], kLen, 0xDD);
+            s.pool.release(m.bpage_offsets, m.num_bpages);
+            replied = true;
+        }
+        done = c.engine.recv(cs, kRecvResponse, 0, &resp) == 0;
+    }
+    ASSERT_TRUE(done);
+    EXPECT_EQ(resp.error, 0);
+    EXPECT_EQ(test::read_message(c, resp), sent);
+    c.pool.release(resp.bpage_offsets, resp.num_bpages);
+    EXPECT_EQ(net.drop_rule(0).dropped, 1u);
+    EXPECT_EQ(net.drop_rule(1).dropped, 1u);
+    EXPECT_GE(c.engine.stats().retransmitted_packets, 1u);
+    EXPECT_GE(s.engine.stats().retransmitted_packets, 1u);
+    for (int i = 0; i < 20'000; ++i) net.step();  // the ACK frees the server's RPC
+    EXPECT_EQ(s.engine.live_rpcs(), 0u);
+    EXPECT_TRUE(c.released_tokens.empty());
+    EXPECT_TRUE(s.released_tokens.empty());
+}
+
+TEST(Transmit, CopyRefusesAMessageLongerThanTheRpcHolds) {
+    SimNetwork net;
+    SimHost &c = net.add_host(2, EngineConfig{}, 64);
+    SocketId cs;
+    ASSERT_EQ(c.engine.open_socket(0, &cs), 0);
+    std::vector<uint8_t> buf(OutMessage::kCopyMax + 1, 1);
+    OutMessage m = OutMessage::contiguous(buf.data(), OutMessage::kCopyMax + 1);
+    m.copy = true;
+    uint64_t id = 0;
+    EXPECT_EQ(c.engine.send_request(cs, {1, 99}, m, 1, 0, &id), -EMSGSIZE);
+    EXPECT_EQ(c.engine.live_rpcs(), 0u);
+    m.copy = false;  // borrowed, any length goes
+    EXPECT_EQ(c.engine.send_request(cs, {1, 99}, m, 1, 0, &id), 0);
 }
 
 }  // namespace

@@ -56,8 +56,9 @@ class Socket {
      *  -EINVAL, -EMFILE (see Engine::open_socket). */
     [[nodiscard]] static int open(Worker &worker, uint16_t port, Socket *out);
 
-    /** Sends a request, copying `msg` into pool bpages (the caller may reuse msg at once);
-     *  frames then attach those bpages zero-copy. Returns 0 and the id, -EMSGSIZE (> 1,000,000
+    /** Sends a request, copying `msg` (the caller may reuse msg at once): up to
+     *  OutMessage::kCopyMax bytes into the engine's RPC, longer ones into pool bpages that
+     *  frames then attach zero-copy. Returns 0 and the id, -EMSGSIZE (> 1,000,000
      *  bytes), -EINVAL (empty, bad dst), -ENOBUFS (pool or send slots exhausted), -EBADF,
      *  -ENOMEM (RPC table full). */
     [[nodiscard]] int send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cookie,
@@ -99,7 +100,8 @@ class Socket {
     [[nodiscard]] int reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg);
     /** Replies with a received message's own bpages, zero-copy (an echo, or a message the
      *  application filled in place). Replies to `msg`'s RPC when `request_id` is 0. Returns 0
-     *  (`msg` consumed: its bpages return to the pool when the reply is acknowledged),
+     *  (`msg` consumed: its bpages return to the pool when the reply is acknowledged, or at
+     *  once for a reply of up to OutMessage::kCopyMax bytes, which the engine copies),
      *  -ENOBUFS (every send slot is busy: `msg` is left as it was, so the same reply can be
      *  retried after polling; dropping it instead leaves the RPC in service for good), or
      *  -EBADF, -EINVAL, -ENOENT, -EMSGSIZE (`msg` consumed, its bpages freed). */

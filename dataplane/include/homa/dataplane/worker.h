@@ -251,7 +251,10 @@ class Worker {
      * Registers an outgoing message for zero-copy transmission and returns the OutMessage to
      * hand to the engine (its token identifies the registration). `done` runs on this lcore
      * once the engine has released the message and every frame referencing it was freed.
-     * Returns -ENOSPC when max_zero_copy_sends are in flight (nothing registered).
+     * A message of up to OutMessage::kCopyMax bytes is not borrowed: `out` asks the engine to
+     * copy it (OutMessage::copy), no slot is taken, and `done` runs at this worker's next
+     * poll. Returns -ENOSPC when max_zero_copy_sends are in flight (nothing registered).
+     * cancel_send must come before the next poll (right after the engine refused `out`).
      */
     int register_send(const OutMessage &pieces, SendDone done, void *ctx, uint64_t user_token,
                       OutMessage *out);
@@ -263,6 +266,16 @@ class Worker {
      */
     int register_pool_send(const uint32_t *offsets, uint32_t count, uint32_t length, SendDone done,
                            void *ctx, uint64_t user_token, OutMessage *out);
+    /**
+     * For a pool message short enough for the engine to copy when it is sent (one bpage of at
+     * most OutMessage::kCopyMax bytes): fills `out` (OutMessage::copy set, pointing into the
+     * bpage) and returns true; no slot is taken and no completion will come. The bpage stays
+     * the caller's: it goes back to the pool after the engine's send call, whatever that
+     * returned. False, `out` untouched, for any other message (register_pool_send then).
+     * Any thread: reads only the pool's base.
+     */
+    bool copy_pool_send(const uint32_t *offsets, uint32_t count, uint32_t length,
+                        OutMessage *out) const noexcept;
     /**
      * Undoes a registration whose OutMessage the engine refused (nothing was transmitted):
      * frees the slot without calling `done`; pool bpages of a register_pool_send go back to

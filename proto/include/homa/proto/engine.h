@@ -21,12 +21,13 @@
  * @endcode
  *
  * Ownership: OutMessage memory is borrowed until the engine reports it released (a
- * kOutReleased completion carrying its token); TxPacket payload pointers point into it and are
- * valid until then. Incoming messages are written into pool bpages that the engine owns until
- * recv() hands them to the caller, who returns them with PoolOps::release.
- * Threading: an Engine is owned by one thread (one worker lcore); no call is thread-safe.
- * Errors: setup and socket calls return 0 or a negative errno; datapath calls count what they
- * drop in EngineStats and never fail loudly.
+ * kOutReleased completion carrying its token), unless the message asks to be copied
+ * (OutMessage::copy); TxPacket payload pointers point into it (or into the engine's copy) and
+ * are valid until then, and at least until clear_tx(). Incoming messages are written into pool
+ * bpages that the engine owns until recv() hands them to the caller, who returns them with
+ * PoolOps::release. Threading: an Engine is owned by one thread (one worker lcore); no call is
+ * thread-safe. Errors: setup and socket calls return 0 or a negative errno; datapath calls count
+ * what they drop in EngineStats and never fail loudly.
  *
  * Loss: the engine recovers from any loss, duplication or reordering of its packets (Linux
  * Homa's RESEND / BUSY / RPC_UNKNOWN / NEED_ACK / ACK, driven by timer ticks of tick_ns taken
@@ -91,15 +92,22 @@ struct PoolOps {
  *  message that lives in the pool). `token` comes back in the kOutReleased completion.
  *  Only pieces[0, num_pieces) are meaningful: construction leaves the rest uninitialised and a
  *  copy copies only those (a send path used to clear and copy all 16 several times per message,
- *  ~1.3 KB of memory traffic for a one-piece message). */
+ *  ~1.3 KB of memory traffic for a one-piece message).
+ *  With `copy` set, the engine copies the message (at most kCopyMax bytes) into the RPC when it
+ *  is sent: the pieces are free again as soon as the send call returns, `token` is unused and
+ *  no kOutReleased completion comes. Short messages are sent so: borrowing them cost a send
+ *  slot, a completion and a pool round trip per message, more than the copy. */
 struct OutMessage {
     struct Piece {
         const uint8_t *data;
         uint32_t length;
     };
+    /** Longest message `copy` accepts (the RPC's room for an outgoing message's pieces). */
+    static constexpr uint32_t kCopyMax = wire::kMaxBpages * 16;
     Piece pieces[wire::kMaxBpages];
     uint32_t num_pieces = 0;
     uint64_t token = 0;
+    bool copy = false;
 
     OutMessage() noexcept {}  // user-provided: OutMessage{} must not clear `pieces` either
     OutMessage(const OutMessage &o) noexcept { assign(o); }
@@ -129,6 +137,7 @@ struct OutMessage {
         for (uint32_t i = 0; i < n; ++i) pieces[i] = o.pieces[i];
         num_pieces = o.num_pieces;
         token = o.token;
+        copy = o.copy;
     }
 };
 
@@ -172,7 +181,10 @@ struct TxPacket {
     /** DATA payload: up to two pieces (a packet may straddle two bpages). */
     OutMessage::Piece payload[2] = {};
     uint8_t num_payload = 0;
-    uint64_t token = 0;  ///< DATA: the OutMessage's token (whose memory the payload is in).
+    /** DATA: the OutMessage's token (whose memory the payload is in), or kCopied. */
+    uint64_t token = 0;
+    /** token of a DATA packet whose payload is the engine's own copy (OutMessage::copy). */
+    static constexpr uint64_t kCopied = UINT64_MAX;
     uint32_t payload_len() const noexcept { return payload[0].length + payload[1].length; }
 };
 
@@ -215,7 +227,8 @@ class Engine {
     // ----- RPCs -----
     /** Starts a request to `dst`; its packets leave from the next poll(). Returns 0 and the
      *  new (even) id, or -EBADF, -EINVAL (empty message or dst port 0), -EMSGSIZE
-     *  (> 1,000,000 bytes), -ENOMEM (RPC table full). On error the message is not referenced
+     *  (> 1,000,000 bytes, or > OutMessage::kCopyMax with `copy`), -ENOMEM (RPC table full).
+     *  On error the message is not referenced
      *  and no completion will come for it. */
     int send_request(SocketId s, Endpoint dst, const OutMessage &msg, uint64_t cookie,
                      uint64_t now_ns, uint64_t *id);
