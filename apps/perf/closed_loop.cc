@@ -75,6 +75,10 @@ PhaseResult run_closed_loop(LoadDriver &driver, const PhaseSpec &spec,
                 opened = n;
             }
             uint32_t sends = 0;
+            // The intended start of every request of this pass: read when the first is sent,
+            // so that a later one counts from before its send (latency over-, never
+            // under-reported) and a pass pays one TSC read, not one per request.
+            uint64_t pass_start = 0;
             while (run.in_flight() < opened) {
                 // Up to N refills in one pass after a burst of completions: keep the deadline
                 // and SIGINT in sight (checked every 256 sends, the TSC read is not free).
@@ -82,7 +86,8 @@ PhaseResult run_closed_loop(LoadDriver &driver, const PhaseSpec &spec,
                     (quit.load(std::memory_order_relaxed) || rte_rdtsc() >= w1)) {
                     break;
                 }
-                const uint64_t intended = retry_since ? retry_since : rte_rdtsc();
+                if (!retry_since && pass_start == 0) pass_start = rte_rdtsc();
+                const uint64_t intended = retry_since ? retry_since : pass_start;
                 const uint32_t length = retry_since ? retry_length : spec.workload.sample(rng);
                 int rc = run.start(length, intended, UINT32_MAX);
                 if (rc == 0) {
