@@ -8,25 +8,30 @@
 # min / median / max per build and of the ratios, and the load average before and after.
 #
 # Usage: apps/bench/cycles_ab.sh BUILD_A BUILD_B [--pairs N] [--seconds S] [--memif]
-#            [--outstanding N] [-- homa-perf flags for both roles]
+#            [--outstanding N] [--outstanding-b N] [-- homa-perf flags for both roles]
 #   defaults: --pairs 6 --seconds 2 --outstanding 32. BUILD_* are build directories (their
-#   apps/homa-perf). Hugepages when 600 2 MiB pages are free (so that one run's 512 MiB for
-#   each process fits), else --no-huge, said so in the output. No root needed.
+#   apps/homa-perf). --outstanding-b gives B its own number of RPCs in flight: with A = B,
+#   issue 12's scaling ratio (e.g. 1000 against 10000) in same-time pairs. Hugepages when 600
+#   2 MiB pages are free (so that one run's 512 MiB for each process fits), else --no-huge,
+#   said so in the output. No root needed.
 set -euo pipefail
-[ $# -ge 2 ] || { sed -n 2,14p "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,16p "$0" >&2; exit 2; }
 A=$1 B=$2
 shift 2
-PAIRS=6 SECS=2 MEMIF=0 OUTST=32 EXTRA=()
+PAIRS=6 SECS=2 MEMIF=0 OUTST=32 OUTST_B= EXTRA=()
 while [ $# -gt 0 ]; do
     case $1 in
         --pairs) PAIRS=$2; shift 2 ;;
         --seconds) SECS=$2; shift 2 ;;
         --memif) MEMIF=1; shift ;;
         --outstanding) OUTST=$2; shift 2 ;;
+        --outstanding-b) OUTST_B=$2; shift 2 ;;
         --) shift; EXTRA=("$@"); break ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
+OUTST_A=$OUTST
+OUTST_B=${OUTST_B:-$OUTST}
 for b in "$A" "$B"; do
     [ -x "$b/apps/homa-perf" ] || { echo "no $b/apps/homa-perf: build it first" >&2; exit 1; }
 done
@@ -44,8 +49,9 @@ SRV=
 cleanup() { [ -n "$SRV" ] && kill "$SRV" 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
 
-# one_core <build>: "RPC/s cycles-per-RPC" of the one-core net_null echo.
+# one_core <build> <outstanding>: "RPC/s cycles-per-RPC" of the one-core net_null echo.
 one_core() {
+    local OUTST=$2
     "$1/apps/homa-perf" -l 0 --file-prefix="cab$$" $EAL --vdev=net_null0,no-rx=1 -- \
         --role=both --workload=100 --outstanding="$OUTST" --duration="$SECS" \
         --max_rpcs=$((OUTST + 65536)) "${EXTRA[@]}" > "$TMP/run.log" 2>&1 ||
@@ -53,9 +59,9 @@ one_core() {
     awk '/^run / { print $4, $(NF - 1) }' "$TMP/run.log"
 }
 
-# over_memif <build>: "RPC/s p50-us p99-us" of the two-process memif echo.
+# over_memif <build> <outstanding>: "RPC/s p50-us p99-us" of the two-process memif echo.
 over_memif() {
-    local sock="$TMP/memif.sock"
+    local sock="$TMP/memif.sock" OUTST=$2
     "$1/apps/homa-perf" $EAL --lcores=0@1 --file-prefix="cabs$$" \
         --vdev=net_memif0,role=server,socket="$sock",socket-abstract=no -- --role=server \
         --local_ip=10.0.0.1 --duration=0 --max_rpcs=$((OUTST + 65536)) "${EXTRA[@]}" \
@@ -72,24 +78,24 @@ over_memif() {
     awk '/^run / { print $4, $6, $8 }' "$TMP/run.log"
 }
 
-measure() { if [ "$MEMIF" = 1 ]; then over_memif "$1"; else one_core "$1"; fi; }
+measure() { if [ "$MEMIF" = 1 ]; then over_memif "$1" "$2"; else one_core "$1" "$2"; fi; }
 
 # The figure a pair's ratio and the summary use: cycles per RPC (lower is better) on one core,
 # RPC/s over memif.
 if [ "$MEMIF" = 1 ]; then
-    what="memif, one core per process, $OUTST outstanding: RPC/s p50-us p99-us"
+    what="memif, one core per process: RPC/s p50-us p99-us"
     col=1
 else
-    what="net_null, both ends on core 0, $OUTST outstanding: RPC/s cycles-per-RPC"
+    what="net_null, both ends on core 0: RPC/s cycles-per-RPC"
     col=2
 fi
-echo "$what; $PAIRS pairs of ${SECS} s; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$what; A $OUTST_A, B $OUTST_B outstanding; $PAIRS pairs of ${SECS} s; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 : > "$TMP/a" ; : > "$TMP/b" ; : > "$TMP/r"
 for p in $(seq "$PAIRS"); do
     if [ $((p % 2)) = 1 ]; then
-        ra=$(measure "$A"); rb=$(measure "$B")
+        ra=$(measure "$A" "$OUTST_A"); rb=$(measure "$B" "$OUTST_B")
     else
-        rb=$(measure "$B"); ra=$(measure "$A")
+        rb=$(measure "$B" "$OUTST_B"); ra=$(measure "$A" "$OUTST_A")
     fi
     [ -n "$ra" ] && [ -n "$rb" ] || { echo "pair $p: a run printed no result" >&2; exit 1; }
     va=$(echo "$ra" | cut -d' ' -f$col); vb=$(echo "$rb" | cut -d' ' -f$col)
