@@ -93,21 +93,25 @@ TEST(SendQueue, JumboPayloadsStillMapIntoTheBuckets) {
 }
 
 TEST(SendQueue, NextCandidatesNameWhatFollowsTheTop) {
-    SendQueue q(8, kPayload);
+    SendQueue q(16, kPayload);
     uint32_t next[2];
     q.push(5, 100, key(100, 0));
+    q.next_candidates(next);
+    EXPECT_EQ(next[0], kNotInHeap);  // nothing behind the top
     q.push(6, 100, key(100, 1));
     q.next_candidates(next);
     EXPECT_EQ(next[0], 6u);
     EXPECT_EQ(next[1], kNotInHeap);
-    // The lane names the next two in line (transmit prefetches two sends ahead).
-    q.push(7, 100, key(100, 2));
+    // The lane names the entry kLaneAhead places behind the top (transmit prefetches it that
+    // many sends before it goes), or the last one when the lane is shorter.
+    for (uint32_t i = 7; i < 12; ++i) q.push(i, 100, key(100, i));
     q.next_candidates(next);
-    EXPECT_EQ(next[0], 6u);
-    EXPECT_EQ(next[1], 7u);
-    q.erase(7);
-    q.erase(5);
-    q.erase(6);
+    EXPECT_EQ(next[0], 5u + SendQueue::kLaneAhead);
+    EXPECT_EQ(next[1], kNotInHeap);
+    q.erase(5);  // the top sent: the target moves one on
+    q.next_candidates(next);
+    EXPECT_EQ(next[0], 6u + SendQueue::kLaneAhead);
+    for (uint32_t i = 6; i < 12; ++i) q.erase(i);
     q.push(1, 10'000, key(10'000, 0));
     q.push(2, 20'000, key(20'000, 1));
     q.push(3, 30'000, key(30'000, 2));
