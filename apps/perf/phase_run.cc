@@ -49,12 +49,27 @@ void PhaseRun::log_outcome(uint32_t i, Outcome o, uint64_t latency_ns) {
 
 uint32_t PhaseRun::take_responses() {
     uint32_t n = 0;
-    Completed resp;
     // One clock read for every response taken here: each was complete before the first was
     // taken, so none is stamped before it completed (a TSC read per response was a third of
     // this function's cycles on our VMs).
     uint64_t now = 0;
-    while (driver_.next_response(&resp, spec_.verify)) {
+    // Taken in batches whose slots are prefetched before any is read: with 10^4 RPCs in
+    // flight a slot was last touched 10^4 RPCs ago, and the wait for it was half of this
+    // function's time, ~37 cycles per RPC that the scaling ratio counted as the stack's
+    // (perf, memif client, sixteenth session).
+    Completed *const batch = batch_.data();
+    uint32_t got = 0, next = 0;
+    for (;;) {
+        if (next == got) {
+            got = next = 0;
+            while (got < batch_.size() && driver_.next_response(&batch[got], spec_.verify)) {
+                const uint64_t i = batch[got].cookie & 0xffffffffu;
+                if (i < slots_.size()) __builtin_prefetch(&slots_[i]);
+                ++got;
+            }
+            if (got == 0) break;
+        }
+        const Completed &resp = batch[next++];
         ++n;
         uint64_t idx = resp.cookie & 0xffffffffu;
         if (resp.cookie >> 32 != generation_ || idx >= slots_.size() || !slots_[idx].busy) {

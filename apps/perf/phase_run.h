@@ -7,6 +7,7 @@
 // window [w0, w1); its outcome is counted whenever it comes (also after w1, in the drain).
 #pragma once
 
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <vector>
@@ -67,6 +68,9 @@ class PhaseRun {
     const uint64_t generation_;  ///< Cookie = generation << 32 | slot.
     std::vector<Slot> slots_;
     std::vector<uint32_t> free_;
+    /** take_responses' batch: a member, so that a call that finds nothing does not
+     *  initialise it. */
+    std::array<Completed, 16> batch_;
     uint64_t start_ = 0;
     uint32_t in_flight_ = 0;
     uint64_t w0_ = UINT64_MAX, w1_ = UINT64_MAX;
