@@ -32,6 +32,8 @@ class IndexHeap {
     uint32_t at(size_t pos) const noexcept { return v_[pos].idx; }
     uint64_t top_key() const noexcept { return v_.front().key; }
     bool contains(uint32_t i) const noexcept { return pos_[i] != kNotInHeap; }
+    /** The key of i, which must be contained. */
+    uint64_t key_of(uint32_t i) const noexcept { return v_[pos_[i]].key; }
 
     void push(uint32_t i, uint64_t key) {
         v_.push_back({key, i});

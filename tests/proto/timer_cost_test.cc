@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "homa/proto/encode.h"
 #include "homa/proto/engine.h"
@@ -94,6 +95,46 @@ TEST(TimerCost, ATickLooksAtNoMoreThanTheCapAndTheRestFollow) {
     EXPECT_LE(most, kCheckCap);
     EXPECT_GT(most, kCheckCap / 2);  // the walk did reach the cap: the case is the one meant
     EXPECT_GE(engine.stats().resends_sent, n);  // every request probed at least once
+    EXPECT_EQ(engine.stats().client_rpcs_timed_out, 0u);
+}
+
+// Guards head_left (timer.cc): when the head of a peer's watch list leaves, the peer's heap key
+// is only lowered to the next tick (the new head is not read: a cache miss per RPC at 10^4
+// live RPCs), and that tick must put the new head's true due time back. Request A is probed
+// until its backoff puts its next probe ~40 ticks away; request B joins behind it, and A is
+// aborted. B must be probed at its own due time: not lost (no key put back) and not left
+// waiting for A's far-off one (the old key kept).
+TEST(TimerCost, AWatchListHeadThatLeavesNeitherLosesNorDelaysTheNext) {
+    EngineConfig cfg = test_config();
+    cfg.local_ip = kClientIp;
+    FakePool pool(64, 1024);
+    Engine engine(cfg, pool.ops());
+    SocketId sock;
+    ASSERT_EQ(engine.open_socket(0, &sock), 0);
+    const Endpoint silent{IpAddress(0x0B000001), kPort};
+    uint8_t body[100] = {};
+    uint64_t now = 1000, a = 0, b = 0;
+    auto tick = [&] {
+        now += kTickNs;
+        engine.poll(now);
+        engine.clear_tx();
+    };
+    ASSERT_EQ(engine.send_request(sock, silent, OutMessage::contiguous(body, 100), 1, now, &a), 0);
+    engine.poll(now);
+    engine.clear_tx();
+    for (int i = 0; i < 45; ++i) tick();
+    // Probed at about ticks 5, 10, 20 and 40: the next is ~40 ticks away.
+    ASSERT_GE(engine.stats().resend_probes_sent, 4u);
+    ASSERT_EQ(engine.send_request(sock, silent, OutMessage::contiguous(body, 100), 2, now, &b), 0);
+    engine.poll(now);
+    engine.clear_tx();
+    ASSERT_EQ(engine.abort(sock, a, -ECANCELED, now), 0);
+    const uint64_t probes = engine.stats().resend_probes_sent;
+    for (uint32_t i = 0; i + 1 < cfg.resend_ticks; ++i) tick();
+    EXPECT_EQ(engine.stats().resend_probes_sent, probes) << "B was probed before it was due";
+    for (uint32_t i = 0; i < cfg.resend_interval + 2; ++i) tick();
+    EXPECT_EQ(engine.stats().resend_probes_sent, probes + 1)
+        << "B was not probed at its own due time";
     EXPECT_EQ(engine.stats().client_rpcs_timed_out, 0u);
 }
 
