@@ -19,6 +19,12 @@ of which keeps the command's meaning:
 Background jobs must end: after the block, every job still running is sent SIGINT and awaited,
 and each must exit 0, like every foreground command.
 
+One failure is run again, once, and said so: DPDK 22.11's memif PMD can die when its peer
+leaves (tests/README.md), in a block where a launcher's client leaves first. The block is run
+again only when the kernel log shows a new segfault inside librte_net_memif during the failed
+run (readable as root, as CI runs; without it nothing is retried); the case then prints that
+kernel line, and a second failure fails the case with both outputs.
+
 usage: doc_commands_test.py REPO_ROOT BUILD_DIR
 """
 import glob
@@ -31,7 +37,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tap_cases import finish, results, tap  # noqa: E402
+from tap_cases import finish, results  # noqa: E402
 
 REPO, BUILD = (os.path.abspath(a) for a in sys.argv[1:3])
 BLOCK_TIMEOUT_S = 180
@@ -144,6 +150,43 @@ def run_block(script):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+# A worker killed inside the memif PMD's burst functions, which read the peer's shared memory
+# that the PMD's own disconnect handling has just unmapped (not our code: tests/README.md).
+MEMIF_PMD_SEGFAULT = re.compile(r"segfault at .* in librte_net_memif\.so")
+
+
+def kernel_log():
+    """The kernel log's lines, or None where it cannot be read (not root)."""
+    try:
+        p = subprocess.run(["dmesg"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return p.stdout.splitlines() if p.returncode == 0 else None
+
+
+def run_case(where, script):
+    before = kernel_log()
+    try:
+        run_block(script)
+        results.append((True, where, ""))
+        return
+    except Exception as first:  # each block is its own test case
+        failure = str(first)
+    after = kernel_log()
+    seen = set(before or [])
+    crashes = [line for line in (after or []) if line not in seen and MEMIF_PMD_SEGFAULT.search(line)]
+    if before is None or not crashes:
+        results.append((False, where, failure))
+        return
+    note = ("first run failed with a segfault in DPDK's memif PMD (known, tests/README.md); "
+            f"run again:\n{crashes[-1]}")
+    try:
+        run_block(script)
+        results.append((True, where, note))
+    except Exception as second:
+        results.append((False, where, f"{note}\n{failure}\n--- run again ---\n{second}"))
+
+
 def main():
     blocks = []
     for path in [os.path.join(REPO, "README.md")] + sorted(glob.glob(os.path.join(REPO, "docs/*.md"))):
@@ -153,7 +196,7 @@ def main():
         if skip:
             results.append((True, f"{where} # SKIP {skip}", ""))
             continue
-        tap(where, lambda s=script: run_block(s))
+        run_case(where, script)
     finish()
 
 
