@@ -4,8 +4,9 @@
 # server and a client process over memif (server on core 1, client on core 0). Run to run this
 # 2-vCPU guest moves by 10-40 % (docs/perf.md), so a change is judged by same-time pairs, never
 # by two separate series: each pair runs A then B, the next pair B then A.
-# Prints every run (RPC/s, cycles per RPC or p50 / p99 us), each pair's B/A ratio, the
-# min / median / max per build and of the ratios, and the load average before and after.
+# Prints every run (RPC/s, cycles per RPC or p50 / p99 us and the client's busy cycles per
+# packet), each pair's B/A ratio, the min / median / max per build and of the ratios, and the
+# load average before and after.
 #
 # Usage: apps/bench/cycles_ab.sh BUILD_A BUILD_B [--pairs N] [--seconds S] [--memif]
 #            [--outstanding N] [--outstanding-b N] [-- homa-perf flags for both roles]
@@ -59,7 +60,8 @@ one_core() {
     awk '/^run / { print $4, $(NF - 1) }' "$TMP/run.log"
 }
 
-# over_memif <build> <outstanding>: "RPC/s p50-us p99-us" of the two-process memif echo.
+# over_memif <build> <outstanding>: "RPC/s p50-us p99-us busy-cycles-per-packet" of the
+# two-process memif echo (the last: the client's, homa-perf's own count).
 over_memif() {
     local sock="$TMP/memif.sock" OUTST=$2
     "$1/apps/homa-perf" $EAL --lcores=0@1 --file-prefix="cabs$$" \
@@ -75,7 +77,8 @@ over_memif() {
         { cat "$TMP/run.log" >&2; kill "$SRV"; wait "$SRV" 2>/dev/null; SRV=; return 1; }
     kill -INT "$SRV" 2>/dev/null; wait "$SRV" 2>/dev/null || true; SRV=
     rm -f "$sock"
-    awk '/^run / { print $4, $6, $8 }' "$TMP/run.log"
+    awk '/^run / { r = $4 " " $6 " " $8 } /client busy cycles per packet/ { b = $6 }
+         END { print r, b }' "$TMP/run.log"
 }
 
 measure() { if [ "$MEMIF" = 1 ]; then over_memif "$1" "$2"; else one_core "$1" "$2"; fi; }
@@ -83,14 +86,14 @@ measure() { if [ "$MEMIF" = 1 ]; then over_memif "$1" "$2"; else one_core "$1" "
 # The figure a pair's ratio and the summary use: cycles per RPC (lower is better) on one core,
 # RPC/s over memif.
 if [ "$MEMIF" = 1 ]; then
-    what="memif, one core per process: RPC/s p50-us p99-us"
+    what="memif, one core per process: RPC/s p50-us p99-us client-busy-cycles-per-packet"
     col=1
 else
     what="net_null, both ends on core 0: RPC/s cycles-per-RPC"
     col=2
 fi
 echo "$what; A $OUTST_A, B $OUTST_B outstanding; $PAIRS pairs of ${SECS} s; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-: > "$TMP/a" ; : > "$TMP/b" ; : > "$TMP/r"
+: > "$TMP/a" ; : > "$TMP/b" ; : > "$TMP/r" ; : > "$TMP/a4" ; : > "$TMP/b4" ; : > "$TMP/r4"
 for p in $(seq "$PAIRS"); do
     if [ $((p % 2)) = 1 ]; then
         ra=$(measure "$A" "$OUTST_A"); rb=$(measure "$B" "$OUTST_B")
@@ -102,6 +105,15 @@ for p in $(seq "$PAIRS"); do
     echo "$va" >> "$TMP/a"; echo "$vb" >> "$TMP/b"
     ratio=$(awk -v a="$va" -v b="$vb" 'BEGIN { printf "%.3f", b / a }')
     echo "$ratio" >> "$TMP/r"
+    if [ "$MEMIF" = 1 ]; then
+        # The client's busy cycles per packet: what a CPU change moves even when the two
+        # processes' exchange over memif, not a CPU, sets the RPC rate.
+        ca=$(echo "$ra" | cut -d' ' -f4); cb=$(echo "$rb" | cut -d' ' -f4)
+        if [ -n "$ca" ] && [ -n "$cb" ]; then
+            echo "$ca" >> "$TMP/a4"; echo "$cb" >> "$TMP/b4"
+            awk -v a="$ca" -v b="$cb" 'BEGIN { printf "%.3f\n", b / a }' >> "$TMP/r4"
+        fi
+    fi
     echo "pair $p: A $ra | B $rb | B/A $ratio"
 done
 summary() { sort -g "$1" | awk '{ v[NR] = $1 } END {
@@ -111,4 +123,9 @@ label=$([ "$MEMIF" = 1 ] && echo "RPC/s" || echo "cycles per RPC")
 echo "A ($A) $label: $(summary "$TMP/a")"
 echo "B ($B) $label: $(summary "$TMP/b")"
 echo "B/A per pair: $(summary "$TMP/r")"
+if [ -s "$TMP/r4" ]; then
+    echo "A client busy cycles per packet: $(summary "$TMP/a4")"
+    echo "B client busy cycles per packet: $(summary "$TMP/b4")"
+    echo "B/A busy cycles per packet, per pair: $(summary "$TMP/r4")"
+fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
