@@ -187,20 +187,26 @@ struct RpcHot {
  *  in.num_gaps) and never cleared: a short message uses the first entry of each. */
 struct RpcBulk {
     uint32_t bpages[wire::kMaxBpages];  ///< The incoming message's bpage offsets.
-    // On a line of its own: transmit() prefetches a copied message's first two lines, which
-    // then hold all of a message up to 128 bytes. Unaligned (at byte 288 of the Rpc), a 100 B
-    // request spanned three lines and the build's copy waited on the third: at 10^5 queued
-    // requests, memmove went from 6 to 65 client cycles per packet (eighteenth session).
+    // `copy` starts a cache line: transmit() prefetches a copied message's first two lines,
+    // which then hold all of a message up to 128 bytes. At byte 288 of the Rpc, a 100 B
+    // request spanned three lines and the build's copy waited on the third (at 10^5 queued
+    // requests memmove went from 6 to 65 client cycles per packet, eighteenth session). The
+    // pad does it, not alignas: aligning RpcBulk would move bpages[0] out of RpcHot's last
+    // line, which prefetch_rpc loads for the RX path's copy.
+    uint8_t pad_[32];
     union {
-        alignas(64)
-            OutMessage::Piece pieces[wire::kMaxBpages];  ///< The outgoing message (borrowed),
-        uint8_t copy[OutMessage::kCopyMax];              ///< or its bytes (MsgOut::copied).
+        OutMessage::Piece pieces[wire::kMaxBpages];  ///< The outgoing message (borrowed),
+        uint8_t copy[OutMessage::kCopyMax];          ///< or its bytes (MsgOut::copied).
     };
     Gap gaps[kMaxGaps];  ///< Holes below in.recv_end (incoming.cc).
 };
 
 static_assert(sizeof(RpcBulk::copy) == sizeof(RpcBulk::pieces));
-static_assert(alignof(RpcBulk) == 64, "RpcBulk::copy starts a cache line (transmit's prefetch)");
+// Rpc places RpcBulk right after RpcHot (Rpc::bulk is its first member).
+static_assert((sizeof(RpcHot) + offsetof(RpcBulk, copy)) % 64 == 0,
+              "RpcBulk::copy must start a cache line of the Rpc: adjust pad_");
+static_assert(sizeof(RpcHot) + offsetof(RpcBulk, bpages) + sizeof(uint32_t) <= 4 * 64,
+              "bpages[0] must stay within the four lines prefetch_rpc loads");
 
 // Aligned so that RpcHot spans exactly four cache lines (prefetch_rpc loads them).
 /** What new_rpc copies into a reused slot. */
