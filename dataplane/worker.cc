@@ -81,6 +81,9 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
             "worker: burst, rx_budget_bursts, tx_data_budget and max_zero_copy_sends "
             "must be > 0");
     }
+    if (config.tx_budget_scale == 0 || config.tx_budget_scale > 64) {
+        return fail("worker: tx_budget_scale must be 1-64");
+    }
     if (config.engine.local_ip == 0 && config.local_ip6 == wire::Ipv6Addr{}) {
         return fail("worker: neither engine.local_ip nor local_ip6 is set");
     }
@@ -191,7 +194,7 @@ bool yield_to_app(Worker::Impl &w, uint64_t ready_before) {
 uint32_t engine_poll(Worker::Impl &w, uint64_t now, uint64_t ready_before) {
     uint32_t max_remaining =
         yield_to_app(w, ready_before) ? w.cfg.engine.max_payload() : UINT32_MAX;
-    return w.engine.poll(now, tx_room(w), max_remaining);
+    return w.engine.poll(now, tx_room(w), max_remaining, w.cfg.tx_budget_scale);
 }
 
 }  // namespace

@@ -566,7 +566,8 @@ void Engine::handle_packet(const wire::PacketView &v, uint64_t now_ns) {
     }
 }
 
-uint32_t Engine::poll(uint64_t now_ns, uint32_t data_budget, uint32_t max_remaining) {
+uint32_t Engine::poll(uint64_t now_ns, uint32_t data_budget, uint32_t max_remaining,
+                      uint32_t budget_scale) {
     State &s = *s_;
     s.now_ns = now_ns;
     size_t before = s.tx.size();
@@ -576,7 +577,7 @@ uint32_t Engine::poll(uint64_t now_ns, uint32_t data_budget, uint32_t max_remain
     // A timer pass may be long: the data after it gets a time of its own (stage clock).
     if (s.tt != nullptr) s.tt->new_stage();
     // Data last: the control packets of this poll leave ahead of it.
-    transmit(s, now_ns, data_budget, max_remaining);
+    transmit(s, now_ns, data_budget, max_remaining, budget_scale == 0 ? 1 : budget_scale);
     return static_cast<uint32_t>(s.tx.size() - before);
 }
 

@@ -481,8 +481,10 @@ void handle_grant(State &s, const wire::PacketView &v);
 // outgoing.cc
 void start_out(State &s, uint32_t idx, const OutMessage &msg, uint32_t length);
 void release_out(State &s, Rpc &r);
-/** Sends DATA in SRPT order within grants and the pacer, at most `budget` packets. */
-uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remaining = UINT32_MAX);
+/** Sends DATA in SRPT order within grants and the pacer, at most `budget` packets, a packet of
+ *  len bytes counting as ceil(len * scale / max_payload) / scale of one (Engine::poll). */
+uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remaining = UINT32_MAX,
+                  uint32_t scale = 1);
 void sendable_remove(State &s, uint32_t idx);
 void sendable_add(State &s, uint32_t idx);
 void pace_control(State &s, uint32_t bytes, uint64_t now_ns);

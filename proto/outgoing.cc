@@ -178,9 +178,14 @@ uint32_t retransmit(State &s, Rpc &r, uint32_t start, uint32_t end, uint8_t prio
 
 void sendable_remove(State &s, uint32_t idx) { unqueue(s, idx); }
 
-uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remaining) {
+uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remaining,
+                  uint32_t scale) {
     uint32_t sent = 0;
-    while (!s.sendable.empty() && sent < budget) {
+    // The budget in 1/scale packets: a full packet takes `scale` units, a short one fewer.
+    const uint64_t units = uint64_t{budget} * scale;
+    const uint32_t max_payload = s.cfg.max_payload();
+    uint64_t used = 0;
+    while (!s.sendable.empty() && used < units) {
         uint32_t idx = s.sendable.top();
         Rpc &r = s.rpcs[idx];
         // The next messages' structs are not in cache with 10^4+ RPCs queued: each miss here
@@ -217,6 +222,7 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remai
         if (!emit_data(s, r, offset, len, priority, false, now_ns)) break;
         out.next_xmit += len;
         ++sent;
+        used += scale == 1 ? 1 : (uint64_t{len} * scale + max_payload - 1) / max_payload;
         if (out.next_xmit >= out.granted) {
             // Everything granted is out: the peer owes us a grant, the response or an ACK.
             unqueue(s, idx);

@@ -90,6 +90,9 @@ DEFINE_uint32(mtu, 1500, "IP MTU");
 DEFINE_uint32(rx_burst, 32, "worker: frames per RX burst (1-64)");
 DEFINE_uint32(rx_budget_bursts, 8, "worker: RX bursts a poll reads before timers and TX run");
 DEFINE_uint32(tx_data_budget, 16, "worker: DATA packets the engine may hand out per poll");
+DEFINE_uint32(tx_budget_scale, 8,
+              "worker: a DATA packet counts as ceil(len * scale / max_payload) / scale of "
+              "--tx_data_budget (1-64; 1: every packet one)");
 DEFINE_bool(yield_to_app, true,
             "worker: a poll whose RX gave the application messages sends no new DATA, so that "
             "the application reads them first (never with --app_threads)");
@@ -232,8 +235,11 @@ bool check_flags(std::string *error) {
         *error = "--step_* must be positive and --recover_factor >= 1";
     } else if (FLAGS_rx_burst == 0 || FLAGS_rx_burst > 64 || FLAGS_rx_budget_bursts == 0 ||
                FLAGS_rx_budget_bursts > 1024 || FLAGS_tx_data_budget == 0 ||
-               FLAGS_tx_data_budget > 4096) {
-        *error = "--rx_burst must be 1-64, --rx_budget_bursts 1-1024 and --tx_data_budget 1-4096";
+               FLAGS_tx_data_budget > 4096 || FLAGS_tx_budget_scale == 0 ||
+               FLAGS_tx_budget_scale > 64) {
+        *error =
+            "--rx_burst must be 1-64, --rx_budget_bursts 1-1024, --tx_data_budget 1-4096 and "
+            "--tx_budget_scale 1-64";
     } else if (!(FLAGS_rx_budget_us >= 0 && FLAGS_rx_budget_us <= 1e6)) {
         *error = "--rx_budget_us must be 0-1000000";
     } else {

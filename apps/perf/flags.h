@@ -55,6 +55,7 @@ DECLARE_uint32(pool_mb);
 DECLARE_uint32(rx_burst);
 DECLARE_uint32(rx_budget_bursts);
 DECLARE_uint32(tx_data_budget);
+DECLARE_uint32(tx_budget_scale);
 DECLARE_bool(priority_queues);
 DECLARE_bool(yield_to_app);
 DECLARE_bool(timetrace_precise);

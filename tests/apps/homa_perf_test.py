@@ -376,6 +376,8 @@ def bad_flags_fail_clearly():
            (["--rx_burst=65"], "--rx_burst must be 1-64"),
            (["--rx_budget_bursts=0"], "--rx_budget_bursts 1-1024"),
            (["--tx_data_budget=5000"], "--tx_data_budget 1-4096"),
+           (["--tx_budget_scale=0"], "--tx_budget_scale 1-64"),
+           (["--tx_budget_scale=65"], "--tx_budget_scale 1-64"),
            (["--rx_budget_us=-1"], "--rx_budget_us must be 0-1000000"),
            (["--server_port=40000"], "--server_port"),
            (["--local_ip=10.0.0"], "--local_ip"),

@@ -268,6 +268,30 @@ TEST(WorkerTx, Ipv4HeadersAreTheEncodersForEveryFrame) {
     }
 }
 
+// WorkerConfig::tx_budget_scale reaches the engine: with a budget of 2 DATA packets a poll,
+// one poll sends 16 requests of 100 B at scale 8 (each an eighth of a full packet's budget)
+// and 2 at scale 1.
+TEST(WorkerTx, ShortFramesTakeTheirShareOfThePollsDataBudget) {
+    for (uint16_t scale : {uint16_t{8}, uint16_t{1}}) {
+        SCOPED_TRACE(scale);
+        Wire wire(scale == 8 ? "bscale8" : "bscale1", [scale](dp::WorkerConfig &wc) {
+            wc.neighbours.push_back({kPeerIp, kPeerMac});
+            wc.tx_data_budget = 2;
+            wc.tx_budget_scale = scale;
+        });
+        ASSERT_EQ(wire.error, "");
+        dp::Socket client;
+        ASSERT_EQ(dp::Socket::open(wire.worker(), 0, &client), 0);
+        uint64_t id;
+        for (int i = 0; i < 40; ++i) {
+            ASSERT_EQ(client.send({kPeerIp, 99}, Bytes(100, 1), 1, &id), 0);
+        }
+        EXPECT_EQ(wire.take(1).size(), scale == 8 ? 16u : 2u);
+        (void)client.abort(0, 0);
+        wire.take();
+    }
+}
+
 // A pool with few mbufs left still gives what it has, one frame each, the rest counted; no
 // mbuf is kept back. (Kept from a burst-allocation trial, measured no faster: docs/perf.md.)
 TEST(WorkerTx, LowMbufPool_SendsWhatItHasAndCountsTheRest) {

@@ -90,6 +90,61 @@ TEST(Transmit, MaxRemainingSendsOnlyLastPacketsAndLeavesTheRestForTheNextPoll) {
     for (uint64_t id : rest) EXPECT_EQ(id, big_id);
 }
 
+// poll's budget_scale: data_budget bounds a poll's copying in full packets, so a short packet
+// takes only its share (ceil(len * scale / max_payload) / scale of one) and full packets a
+// whole one each; with scale 1 every packet counts as one.
+TEST(Transmit, BudgetScaleCountsShortPacketsAsTheirShareOfAFullOne) {
+    SimNetwork net;
+    EngineConfig cfg;
+    cfg.link_mbps = 4'000'000'000u;  // no pacer: only the budget holds anything back
+    SimHost &c = net.add_host(2, cfg, 1024);
+    SocketId sock;
+    ASSERT_EQ(c.engine.open_socket(0, &sock), 0);
+    const uint32_t mp = cfg.max_payload();
+    std::vector<uint8_t> body(200'000, 7);
+    auto data_packets = [&] {
+        uint32_t n = 0;
+        for (const TxPacket &p : c.engine.tx_packets()) {
+            const auto *h = reinterpret_cast<const wire::CommonHeader *>(p.header);
+            n += h->type == static_cast<uint8_t>(wire::PacketType::kData);
+        }
+        c.engine.clear_tx();
+        return n;
+    };
+    uint64_t id = 0;
+    // 40 messages of an eighth of a packet or less: at scale 8 a budget of 2 lets 16 out.
+    for (int i = 0; i < 40; ++i) {
+        ASSERT_EQ(c.engine.send_request(sock, {1, 99},
+                                        OutMessage::contiguous(body.data(), mp / 8, 1), 1, 0, &id),
+                  0);
+    }
+    c.engine.poll(1'000, 2, UINT32_MAX, 8);
+    EXPECT_EQ(data_packets(), 16u);
+    c.engine.poll(2'000, 2, UINT32_MAX, 1);  // every packet one
+    EXPECT_EQ(data_packets(), 2u);
+    // A quarter-packet message takes two eighths: the 22 short ones left and one of these
+    // fill a budget of 3 (24 eighths), four of them a budget of 1.
+    for (int i = 0; i < 8; ++i) {
+        ASSERT_EQ(c.engine.send_request(sock, {1, 99},
+                                        OutMessage::contiguous(body.data(), mp / 4, 1), 1, 0, &id),
+                  0);
+    }
+    c.engine.poll(3'000, 3, UINT32_MAX, 8);
+    EXPECT_EQ(data_packets(), 23u);
+    c.engine.poll(4'000, 1, UINT32_MAX, 8);
+    EXPECT_EQ(data_packets(), 4u);
+    c.engine.poll(5'000, 100, UINT32_MAX, 8);
+    EXPECT_EQ(data_packets(), 3u);
+    // Full packets: one each whatever the scale.
+    ASSERT_EQ(c.engine.send_request(sock, {1, 99}, OutMessage::contiguous(body.data(), 200'000, 1),
+                                    1, 0, &id),
+              0);
+    c.engine.poll(6'000, 3, UINT32_MAX, 8);
+    EXPECT_EQ(data_packets(), 3u);
+    c.engine.poll(7'000, 3, UINT32_MAX, 1);
+    EXPECT_EQ(data_packets(), 3u);
+}
+
 // OutMessage::copy: the engine keeps its own copy of a short message, so the caller's memory
 // is free when the send returns (here scribbled over at once), a lost packet is resent from
 // the copy, and no kOutReleased completion comes. Both halves: the request from a user buffer,

@@ -113,6 +113,14 @@ struct WorkerConfig {
      *  the port leaves frames behind, the engine gets only the room left, so unsent data stays
      *  in its SRPT order instead of in a queue it cannot see. */
     uint16_t tx_data_budget = 16;
+    /** tx_data_budget counts a DATA packet of len bytes as ceil(len * tx_budget_scale /
+     *  max_payload) / tx_budget_scale packets (Engine::poll's budget_scale; 1..64, 1: every
+     *  packet one): the budget bounds a poll's bulk copying, and a 100 B message is an eighth
+     *  of a full packet's work at most. With every packet counted as one, a poll that took 256
+     *  responses from RX could start only 16 of the requests they freed: at 10^5 live RPCs over
+     *  memif with priority queues, the closed loop swung between polls of all RX and polls of
+     *  all TX, at 1.3-1.6 M RPC/s against 2.2 M with one queue (issue 12, docs/perf.md). */
+    uint16_t tx_budget_scale = 8;
     /** When a poll's RX made messages ready for the application, that poll hands out DATA
      *  only of messages down to their last packet (cheap frames: short messages and the ends
      *  of long ones; control packets and retransmissions leave as always): a run-to-completion

@@ -292,9 +292,13 @@ class Engine {
      *  see. `max_remaining`: DATA only of messages with at most this many bytes left to send
      *  (the shortest come first, so transmit stops at the first longer one); a caller that
      *  wants to hand the lcore back quickly sends the cheap last packets and leaves the bulk
-     *  for its next poll. Returns the packets queued. */
+     *  for its next poll. `budget_scale` (0 or 1: every DATA packet counts as one): a packet
+     *  of len payload bytes counts as ceil(len * budget_scale / max_payload) / budget_scale
+     *  packets of `data_budget`, so that a budget meant to bound a poll's bulk copying does not
+     *  also hold back short messages, each a fraction of a full packet's work (with 8, up to
+     *  8x data_budget packets of at most max_payload / 8 bytes). Returns the packets queued. */
     uint32_t poll(uint64_t now_ns, uint32_t data_budget = UINT32_MAX,
-                  uint32_t max_remaining = UINT32_MAX);
+                  uint32_t max_remaining = UINT32_MAX, uint32_t budget_scale = 1);
     /** Tells the engine that the caller is behind (its RX queue held more than it read, or its
      *  port did not take every frame) during the current tick: that tick then does not count as
      *  silence of any peer, so our own queues never make a busy peer look dead. Any time. */
