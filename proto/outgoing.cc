@@ -9,7 +9,11 @@
 // heap, and messages down to their last packet in O(1) FIFO buckets). The pacer estimates when the
 // NIC queue drains (link_idle_ns, advanced by each packet's wire time at link_mbps) and stops
 // sending while that is more than max_nic_queue_ns ahead, so that short messages queued later
-// are not stuck behind a long one inside the NIC; sockets with dont_throttle bypass it.
+// are not stuck behind a long one inside the NIC; sockets with dont_throttle bypass it, and so
+// do messages with fewer than throttle_min_bytes left (Linux's rule): a 100 B reply held back
+// waited for the next poll, and with polls of 256 requests a server's pacer let out about 74
+// frames a poll, so its replies queued by the ten thousand at 10^5 live RPCs (eighteenth
+// session, docs/perf.md).
 // Payloads are not copied here: TxPacket points into the borrowed OutMessage, or into the
 // RPC's own copy of a short message sent with OutMessage::copy (copied once, at send).
 // Retransmission (RESEND, RPC_UNKNOWN restarts) goes through the same packet builder with
@@ -208,6 +212,7 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remai
         MsgOut &out = r.out;
         if (out.length - out.next_xmit > max_remaining) break;  // the rest are no shorter
         if (!s.sockets[r.socket].dont_throttle &&
+            out.length - out.next_xmit >= s.cfg.throttle_min_bytes &&
             s.link_idle_ns > now_ns + s.cfg.max_nic_queue_ns) {
             ++s.stats.pacer_throttled;
             HOMA_TT(s.tt, "pacer throttled: %u messages queued, link busy for %u ns",

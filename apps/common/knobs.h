@@ -22,6 +22,7 @@
     X(cutoff_version, "version number sent with our unscheduled cutoffs")               \
     X(link_mbps, "link speed the pacer assumes")                                        \
     X(max_nic_queue_ns, "estimated NIC queue the pacer allows")                         \
+    X(throttle_min_bytes, "messages with fewer bytes left are never held by the pacer") \
     X(tick_ns, "timer tick")                                                            \
     X(resend_ticks, "silent ticks before the first RESEND")                             \
     X(resend_interval, "ticks between RESENDs")                                         \

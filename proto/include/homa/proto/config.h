@@ -43,6 +43,10 @@ struct EngineConfig {
     // --- pacer ---
     uint32_t link_mbps = 25'000;        ///< Link speed the pacer assumes.
     uint32_t max_nic_queue_ns = 5'000;  ///< Estimated NIC queue the pacer allows.
+    /** A message with fewer bytes than this left to send is never held by the pacer (its
+     *  packets still count in the NIC queue estimate), as in Linux (same name, default 200):
+     *  holding back a packet shorter than the queue it would wait behind only delays it. */
+    uint32_t throttle_min_bytes = 200;
 
     // --- timers (ticks of tick_ns) ---
     uint64_t tick_ns = 1'000'000;
