@@ -227,6 +227,7 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remai
         if (!emit_data(s, r, offset, len, priority, false, now_ns)) break;
         out.next_xmit += len;
         ++sent;
+        // len <= max_payload, so at scale 1 the share is 1: no division on that path.
         used += scale == 1 ? 1 : (uint64_t{len} * scale + max_payload - 1) / max_payload;
         if (out.next_xmit >= out.granted) {
             // Everything granted is out: the peer owes us a grant, the response or an ACK.

@@ -15,6 +15,31 @@ using test::EchoServer;
 using test::SimHost;
 using test::SimNetwork;
 
+// Starts `n` requests of `len` bytes of `body` from `h` to 1:99; the last one's id.
+uint64_t send_requests(SimHost &h, SocketId sock, const std::vector<uint8_t> &body, uint32_t len,
+                       int n) {
+    uint64_t id = 0;
+    for (int i = 0; i < n; ++i) {
+        EXPECT_EQ(h.engine.send_request(sock, {1, 99}, OutMessage::contiguous(body.data(), len, 1),
+                                        1, 0, &id),
+                  0);
+    }
+    return id;
+}
+
+// The sender ids of the DATA packets `h` queued since the last call, in order (then cleared).
+std::vector<uint64_t> take_data_ids(SimHost &h) {
+    std::vector<uint64_t> ids;
+    for (const TxPacket &p : h.engine.tx_packets()) {
+        const auto *c = reinterpret_cast<const wire::CommonHeader *>(p.header);
+        if (c->type == static_cast<uint8_t>(wire::PacketType::kData)) {
+            ids.push_back(c->sender_id.get());
+        }
+    }
+    h.engine.clear_tx();
+    return ids;
+}
+
 TEST(Transmit, ShortMessageOvertakesLongOneAtTheSender) {
     SimNetwork net;
     EngineConfig cfg;
@@ -69,23 +94,12 @@ TEST(Transmit, MaxRemainingSendsOnlyLastPacketsAndLeavesTheRestForTheNextPoll) {
     ASSERT_EQ(c.engine.send_request(sock, {1, 99}, OutMessage::contiguous(small.data(), 500, 2), 2,
                                     0, &small_id),
               0);
-    auto data_ids = [&] {
-        std::vector<uint64_t> ids;
-        for (const TxPacket &p : c.engine.tx_packets()) {
-            const auto *h = reinterpret_cast<const wire::CommonHeader *>(p.header);
-            if (h->type == static_cast<uint8_t>(wire::PacketType::kData)) {
-                ids.push_back(h->sender_id.get());
-            }
-        }
-        c.engine.clear_tx();
-        return ids;
-    };
     c.engine.poll(1'000, UINT32_MAX, cfg.max_payload());
-    EXPECT_EQ(data_ids(), std::vector<uint64_t>{small_id});  // the long one is not touched
+    EXPECT_EQ(take_data_ids(c), std::vector<uint64_t>{small_id});  // the long one is not touched
     c.engine.poll(2'000, UINT32_MAX, cfg.max_payload());
-    EXPECT_TRUE(data_ids().empty());
+    EXPECT_TRUE(take_data_ids(c).empty());
     c.engine.poll(3'000, UINT32_MAX);  // no limit: the long message's unscheduled bytes
-    std::vector<uint64_t> rest = data_ids();
+    std::vector<uint64_t> rest = take_data_ids(c);
     EXPECT_EQ(rest.size(), (cfg.unsched_bytes + cfg.max_payload() - 1) / cfg.max_payload());
     for (uint64_t id : rest) EXPECT_EQ(id, big_id);
 }
@@ -102,47 +116,27 @@ TEST(Transmit, BudgetScaleCountsShortPacketsAsTheirShareOfAFullOne) {
     ASSERT_EQ(c.engine.open_socket(0, &sock), 0);
     const uint32_t mp = cfg.max_payload();
     std::vector<uint8_t> body(200'000, 7);
-    auto data_packets = [&] {
-        uint32_t n = 0;
-        for (const TxPacket &p : c.engine.tx_packets()) {
-            const auto *h = reinterpret_cast<const wire::CommonHeader *>(p.header);
-            n += h->type == static_cast<uint8_t>(wire::PacketType::kData);
-        }
-        c.engine.clear_tx();
-        return n;
-    };
-    uint64_t id = 0;
     // 40 messages of an eighth of a packet or less: at scale 8 a budget of 2 lets 16 out.
-    for (int i = 0; i < 40; ++i) {
-        ASSERT_EQ(c.engine.send_request(sock, {1, 99},
-                                        OutMessage::contiguous(body.data(), mp / 8, 1), 1, 0, &id),
-                  0);
-    }
+    send_requests(c, sock, body, mp / 8, 40);
     c.engine.poll(1'000, 2, UINT32_MAX, 8);
-    EXPECT_EQ(data_packets(), 16u);
+    EXPECT_EQ(take_data_ids(c).size(), 16u);
     c.engine.poll(2'000, 2, UINT32_MAX, 1);  // every packet one
-    EXPECT_EQ(data_packets(), 2u);
+    EXPECT_EQ(take_data_ids(c).size(), 2u);
     // A quarter-packet message takes two eighths: the 22 short ones left and one of these
     // fill a budget of 3 (24 eighths), four of them a budget of 1.
-    for (int i = 0; i < 8; ++i) {
-        ASSERT_EQ(c.engine.send_request(sock, {1, 99},
-                                        OutMessage::contiguous(body.data(), mp / 4, 1), 1, 0, &id),
-                  0);
-    }
+    send_requests(c, sock, body, mp / 4, 8);
     c.engine.poll(3'000, 3, UINT32_MAX, 8);
-    EXPECT_EQ(data_packets(), 23u);
+    EXPECT_EQ(take_data_ids(c).size(), 23u);
     c.engine.poll(4'000, 1, UINT32_MAX, 8);
-    EXPECT_EQ(data_packets(), 4u);
+    EXPECT_EQ(take_data_ids(c).size(), 4u);
     c.engine.poll(5'000, 100, UINT32_MAX, 8);
-    EXPECT_EQ(data_packets(), 3u);
+    EXPECT_EQ(take_data_ids(c).size(), 3u);
     // Full packets: one each whatever the scale.
-    ASSERT_EQ(c.engine.send_request(sock, {1, 99}, OutMessage::contiguous(body.data(), 200'000, 1),
-                                    1, 0, &id),
-              0);
+    send_requests(c, sock, body, 200'000, 1);
     c.engine.poll(6'000, 3, UINT32_MAX, 8);
-    EXPECT_EQ(data_packets(), 3u);
+    EXPECT_EQ(take_data_ids(c).size(), 3u);
     c.engine.poll(7'000, 3, UINT32_MAX, 1);
-    EXPECT_EQ(data_packets(), 3u);
+    EXPECT_EQ(take_data_ids(c).size(), 3u);
 }
 
 // The pacer never holds a message with fewer than throttle_min_bytes left (Linux's rule), though
@@ -159,28 +153,12 @@ TEST(Transmit, PacerNeverHoldsMessagesShorterThanThrottleMinBytes) {
         SocketId sock;
         ASSERT_EQ(c.engine.open_socket(0, &sock), 0);
         std::vector<uint8_t> body(1000, 3);
-        uint64_t id = 0, long_id = 0;
-        for (int i = 0; i < 200; ++i) {
-            ASSERT_EQ(c.engine.send_request(sock, {1, 99},
-                                            OutMessage::contiguous(body.data(), 100, 1), 1, 0, &id),
-                      0);
-        }
-        ASSERT_EQ(c.engine.send_request(sock, {1, 99}, OutMessage::contiguous(body.data(), 1000, 1),
-                                        1, 0, &long_id),
-                  0);
+        send_requests(c, sock, body, 100, 200);
+        const uint64_t long_id = send_requests(c, sock, body, 1000, 1);
         c.engine.poll(1'000);
-        uint32_t short_out = 0;
-        bool long_out = false;
-        for (const TxPacket &p : c.engine.tx_packets()) {
-            const auto *h = reinterpret_cast<const wire::CommonHeader *>(p.header);
-            if (h->type != static_cast<uint8_t>(wire::PacketType::kData)) continue;
-            if (h->sender_id.get() == long_id) {
-                long_out = true;
-            } else {
-                ++short_out;
-            }
-        }
-        c.engine.clear_tx();
+        const std::vector<uint64_t> ids = take_data_ids(c);
+        const bool long_out = std::find(ids.begin(), ids.end(), long_id) != ids.end();
+        const size_t short_out = ids.size() - (long_out ? 1 : 0);
         EXPECT_FALSE(long_out);  // SRPT puts it last, and by then the NIC queue is long
         EXPECT_GT(c.engine.stats().pacer_throttled, 0u);
         if (min_bytes == 200) {
