@@ -141,8 +141,8 @@ struct WorkerConfig {
     /** Every record reads the TSC. By default the records written inside poll() share one read
      *  per stage of the poll (each RX burst, commands, engine timers, engine data, TX,
      *  completions; Timetrace::begin_stage_clock): about 10 % of a core's cycles on a busy
-     *  one-core echo, at the price of times within a stage. Records between polls (the
-     *  application's calls) read it each, either way. */
+     *  one-core echo, at the price of times within a stage. The records between two polls
+     *  (the application's calls on this lcore) are one stage of their own. */
     bool timetrace_precise = false;
     /** The host's freeze switch, shared by all its workers' rings (Host sets it); nullptr: this
      *  worker is a host of its own and makes one. Borrowed: must outlive the worker. */
