@@ -34,6 +34,11 @@ namespace {
 // beyond its Homa bytes.
 constexpr uint32_t kWireOverhead = 14 + 4 + 8 + 12 + 20;
 
+// transmit() prefetches the messages about to be sent only when more than this many are
+// queued: fewer were queued moments ago (by this poll's RX or the application's calls) and
+// are still in cache, and the walk to the lane's lookahead entry then costs more than it saves.
+constexpr size_t kPrefetchMinQueued = 64;
+
 uint8_t unsched_priority_for(const Peer &p, uint8_t num_priorities, uint32_t length) {
     for (int i = num_priorities - 1; i > 0; --i) {
         if (p.cutoffs[i] >= length) return static_cast<uint8_t>(i);
@@ -198,8 +203,8 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remai
         // third for 84 % of its time, tenth session); and the first two lines of a copied
         // message's bytes, which the frame build reads (the largest share of memmove's time
         // at 10^4 queued 100 B requests, sixteenth session).
-        uint32_t next[2];
-        s.sendable.next_candidates(next);
+        uint32_t next[2] = {kNotInHeap, kNotInHeap};
+        if (s.sendable.size() > kPrefetchMinQueued) s.sendable.next_candidates(next);
         for (uint32_t n : next) {
             if (n == kNotInHeap) continue;
             const auto *p = reinterpret_cast<const char *>(&s.rpcs[n]);
