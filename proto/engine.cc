@@ -164,6 +164,20 @@ Rpc *find_rpc(State &s, uint64_t local_id, const IpAddress &peer_ip) {
     return find_rpc_of(s, local_id, find_peer(s, peer_ip));
 }
 
+// The slot the next new_rpc takes, asked for now so that its writes find it in cache: the
+// lines it resets and the first two of `copy`, where a short message's bytes go. Freed slots
+// are reused last-in first-out, but a closed loop with 10^5 RPCs in flight frees hundreds per
+// poll before it sends again, and `copy` was last written when the slot's previous message
+// was sent, 10^5 RPCs ago. Without it, send_request_as waited on those stores: 76 cycles per
+// RPC of the memif client's at 10^5 (perf, nineteenth session).
+void prefetch_fresh_slot(const State &s, uint32_t idx) {
+    const auto *p = reinterpret_cast<const char *>(&s.rpcs[idx]);
+    for (int line = 0; line < 4; ++line) __builtin_prefetch(p + 64 * line, 1);
+    const auto *copy = reinterpret_cast<const char *>(s.rpcs[idx].bulk.copy);
+    __builtin_prefetch(copy, 1);
+    __builtin_prefetch(copy + 64, 1);
+}
+
 uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t peer_port,
                  uint32_t socket) {
     if (s.free_rpcs == kNil) return kNil;
@@ -172,6 +186,7 @@ uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t pee
     RpcKey key{id, peer, s.peers[peer].key_bits};
     if (!s.rpc_index.insert(key, idx)) return kNil;
     s.free_rpcs = r.next_free;
+    if (s.free_rpcs != kNil) prefetch_fresh_slot(s, s.free_rpcs);
     s.rpcs_high_water = std::max(s.rpcs_high_water, idx + 1);
     r.reset();
     r.state = st;
