@@ -39,6 +39,9 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tap_cases import finish, results  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from memif_crash_retry import kernel_log, new_memif_crashes  # noqa: E402
+
 REPO, BUILD = (os.path.abspath(a) for a in sys.argv[1:3])
 BLOCK_TIMEOUT_S = 180
 FENCE = re.compile(r"^```(sh|bash|shell)\s*$")
@@ -150,20 +153,6 @@ def run_block(script):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-# A worker killed inside the memif PMD's burst functions, which read the peer's shared memory
-# that the PMD's own disconnect handling has just unmapped (not our code: tests/README.md).
-MEMIF_PMD_SEGFAULT = re.compile(r"segfault at .* in librte_net_memif\.so")
-
-
-def kernel_log():
-    """The kernel log's lines, or None where it cannot be read (not root)."""
-    try:
-        p = subprocess.run(["dmesg"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return p.stdout.splitlines() if p.returncode == 0 else None
-
-
 def run_case(where, script):
     before = kernel_log()
     try:
@@ -172,10 +161,9 @@ def run_case(where, script):
         return
     except Exception as first:  # each block is its own test case
         failure = str(first)
-    after = kernel_log()
-    seen = set(before or [])
-    crashes = [line for line in (after or []) if line not in seen and MEMIF_PMD_SEGFAULT.search(line)]
-    if before is None or not crashes:
+    # A worker killed inside the memif PMD (not our code: tests/README.md) runs once more.
+    crashes = new_memif_crashes(before, kernel_log())
+    if not crashes:
         results.append((False, where, failure))
         return
     note = ("first run failed with a segfault in DPDK's memif PMD (known, tests/README.md); "

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""memif_crash_retry.py: a failure is run again only when the kernel log shows a new memif PMD
+segfault during it, once, and the retry is visible. The kernel log is faked; the command is a
+shell snippet that counts its runs in a file."""
+import io
+import os
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "apps"))
+import memif_crash_retry as retry  # noqa: E402
+from tap_cases import finish, tap  # noqa: E402
+
+CRASH = ("[12.5] homa-perf[42]: segfault at 7f00 ip 7f01 sp 7f02 error 4 in "
+         "librte_net_memif.so.23.0[7f03+9000]")
+OTHER = "[12.6] python3[43]: segfault at 0 ip 0 sp 0 error 4 in libc.so.6[7f04+1000]"
+
+
+def counting_command(tmp, exit_expr):
+    """A command that prints "run N" (N = its run number) and exits with exit_expr of $n."""
+    count = os.path.join(tmp, "runs")
+    script = (f'n=$(( $(cat {count} 2>/dev/null || echo 0) + 1 )); echo $n > {count}; '
+              f'echo "run $n"; exit $(( {exit_expr} ))')
+    return ["sh", "-c", script], count
+
+
+def run_main(cmd, logs):
+    """Runs retry.main with kernel_log() returning `logs` in turn; returns (status, stdout, runs)."""
+    seq = iter(logs)
+    saved_log, saved_out = retry.kernel_log, sys.stdout
+    retry.kernel_log = lambda: next(seq)
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    sys.stdout = out
+    try:
+        status = retry.main(["memif_crash_retry.py"] + cmd)
+        out.flush()
+        text = out.buffer.getvalue().decode()
+    finally:
+        retry.kernel_log, sys.stdout = saved_log, saved_out
+    return status, text
+
+
+def runs_of(count):
+    with open(count) as f:
+        return int(f.read())
+
+
+def passing_runs_once():
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd, count = counting_command(tmp, "0")
+        status, text = run_main(cmd, [[], [CRASH]])
+        assert status == 0, status
+        assert text == "run 1\n", repr(text)
+        assert runs_of(count) == 1
+
+
+def failure_without_crash_is_not_retried():
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd, count = counting_command(tmp, "3")
+        status, text = run_main(cmd, [[CRASH], [CRASH, OTHER]])  # old crash, new other one
+        assert status == 3, status
+        assert text == "run 1\n", repr(text)
+        assert runs_of(count) == 1
+
+
+def failure_with_new_memif_crash_runs_once_more_and_says_so():
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd, count = counting_command(tmp, "n == 1")  # fails first, passes second
+        status, text = run_main(cmd, [[OTHER], [OTHER, CRASH]])
+        assert status == 0, status
+        assert runs_of(count) == 2
+        lines = text.splitlines()
+        assert lines[0] == "run 2", lines  # only the second run's output: one TAP plan
+        assert lines[1].startswith("# first run failed (exit 1)") and CRASH in lines[1], lines
+
+
+def second_failure_fails():
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd, count = counting_command(tmp, "n + 4")
+        status, _ = run_main(cmd, [[], [CRASH]])
+        assert status == 6, status  # the second run's status
+        assert runs_of(count) == 2
+
+
+def unreadable_kernel_log_retries_nothing():
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd, count = counting_command(tmp, "1")
+        status, _ = run_main(cmd, [None, None])
+        assert status == 1, status
+        assert runs_of(count) == 1
+
+
+def only_new_memif_lines_count():
+    assert retry.new_memif_crashes([CRASH], [CRASH, OTHER]) == []
+    assert retry.new_memif_crashes([], [OTHER, CRASH]) == [CRASH]
+    assert retry.new_memif_crashes(None, [CRASH]) == []
+    assert retry.new_memif_crashes([], None) == []
+
+
+tap("a passing command runs once, its output passed through", passing_runs_once)
+tap("a failure with no new memif crash is not retried", failure_without_crash_is_not_retried)
+tap("a failure with a new memif PMD segfault runs once more and says so",
+    failure_with_new_memif_crash_runs_once_more_and_says_so)
+tap("a second failure fails with the second run's status", second_failure_fails)
+tap("without a readable kernel log nothing is retried", unreadable_kernel_log_retries_nothing)
+tap("only memif PMD segfaults that are new count", only_new_memif_lines_count)
+finish()
