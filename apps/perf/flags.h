@@ -56,6 +56,7 @@ DECLARE_uint32(rx_burst);
 DECLARE_uint32(rx_budget_bursts);
 DECLARE_uint32(tx_data_budget);
 DECLARE_uint32(tx_budget_scale);
+DECLARE_bool(stage_cycles);
 DECLARE_bool(priority_queues);
 DECLARE_bool(yield_to_app);
 DECLARE_bool(timetrace_precise);

@@ -189,6 +189,7 @@ int run(int argc, char **argv) {
     }
     ho.worker.tx_data_budget = static_cast<uint16_t>(FLAGS_tx_data_budget);
     ho.worker.tx_budget_scale = static_cast<uint16_t>(FLAGS_tx_budget_scale);
+    ho.worker.stage_cycles = FLAGS_stage_cycles;
     ho.port.priority_queues = FLAGS_priority_queues;
     // The application runs on this lcore only without --app_threads.
     ho.worker.yield_to_app = FLAGS_yield_to_app && !FLAGS_app_threads;

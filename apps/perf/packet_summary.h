@@ -30,6 +30,21 @@ struct EngineSummary {
      *  EngineDrop reasons). */
     std::vector<std::pair<std::string, uint64_t>> drops;
     uint64_t tx_drops = 0;  ///< Of those, frames we produced and did not send.
+    /** The worker's TSC cycles per stage of its polls (WorkerConfig::stage_cycles; all 0
+     *  without it), over every poll of the run, busy or not, and the frames it moved. */
+    uint64_t cycles_rx = 0, cycles_engine = 0, cycles_tx = 0, cycles_completions = 0;
+    uint64_t rx_frames = 0, tx_frames = 0;  ///< Received; sent to the port (not local).
+    uint64_t tx_local = 0;                  ///< Sent to ourselves: counted in rx_frames too.
+
+    bool has_stage_cycles() const noexcept {
+        return cycles_rx + cycles_engine + cycles_tx + cycles_completions != 0;
+    }
+    /** Cycles of a stage per frame received or sent to the port, so that a frame sent to
+     *  ourselves counts once; 0 when no frame moved. */
+    double per_frame(uint64_t cycles) const noexcept {
+        const uint64_t frames = rx_frames + tx_frames;
+        return frames ? double(cycles) / double(frames) : 0;
+    }
 
     double control_per_rpc() const noexcept {
         return completed_rpcs ? double(control_tx) / double(completed_rpcs) : 0;

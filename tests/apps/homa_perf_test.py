@@ -7,6 +7,7 @@ cause, the closed loop's ramp-up is reported and excluded, the knee search print
 overload step prints its recovery and errors. Runs unprivileged (--no-huge)."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -360,6 +361,26 @@ def engine_knob_flags_are_accepted():
                "--rx_budget_bursts=2", "--tx_data_budget=16", "--rx_budget_us=4", "--json"])
     assert out.returncode == 0, out.stderr[-800:]
     sane(out, want_verified=False)
+
+
+@case
+def stage_cycles_are_printed_per_frame_only_when_asked():
+    out = run(["--workload=100", "--outstanding=8", "--duration=0.2", "--stage_cycles", "--stats",
+               "--json"])
+    assert out.returncode == 0, out.stderr[-800:]
+    m = re.search(r"poll stages, TSC cycles per frame \((\d+) in, (\d+) out, (\d+) of the in "
+                  r"local\): rx ([\d.]+), engine ([\d.]+), tx ([\d.]+), completions ([\d.]+), "
+                  r"total ([\d.]+)", out.stderr)
+    assert m, out.stderr[-800:]
+    frames_in, rx, engine, tx, total = (float(m.group(i)) for i in (1, 4, 5, 6, 8))
+    assert frames_in > 0 and rx > 0 and engine > 0 and tx > 0, m.group(0)
+    assert abs(total - sum(float(m.group(i)) for i in (4, 5, 6, 7))) < 0.5, m.group(0)
+    engines = json.loads(out.stdout)["engines"]
+    assert engines and all(e["stage_cycles_per_frame"]["rx"] > 0 for e in engines), engines
+    plain = run(["--workload=100", "--outstanding=8", "--duration=0.2", "--stats", "--json"])
+    assert plain.returncode == 0, plain.stderr[-800:]
+    assert "poll stages" not in plain.stderr
+    assert all("stage_cycles_per_frame" not in e for e in json.loads(plain.stdout)["engines"])
 
 
 @case
