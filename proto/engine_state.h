@@ -1,8 +1,9 @@
 // Private state of the protocol engine, shared by the files that implement it by concern:
-// engine.cc (setup, sockets, dispatch), incoming.cc (DATA into bpages, delivery, the queue of
-// messages waiting for bpages), grant.cc (receiver-side SRPT grants), outgoing.cc (packetizing,
-// pacer, transmit, retransmission), recovery.cc (RESEND, BUSY, RPC_UNKNOWN), timer.cc (ticks:
-// silence, RESEND requests, timeouts, NEED_ACK), ack.cc (acks and cutoffs).
+// engine.cc (setup, sockets, dispatch), rpc_table.cc (RPC lookup, slots, ready lists),
+// incoming.cc (DATA into bpages, delivery, the queue of messages waiting for bpages), grant.cc
+// (receiver-side SRPT grants), outgoing.cc (packetizing, pacer, transmit, retransmission),
+// recovery.cc (RESEND, BUSY, RPC_UNKNOWN), timer.cc (ticks: silence, RESEND requests, timeouts,
+// NEED_ACK), ack.cc (acks and cutoffs).
 //
 // DESIGN NOTES
 // - Every object lives in a preallocated vector and is named by its index; lists are intrusive
@@ -386,7 +387,7 @@ inline uint64_t send_key(const Rpc &r) {
     return uint64_t{r.out.length - r.out.next_xmit} << 44 | ((r.key.id >> 1) & kAgeMask);
 }
 
-// engine.cc
+// rpc_table.cc
 /** The RPC (local id, peer at `peer_ip`); nullptr if there is none (or no such peer). */
 Rpc *find_rpc(State &s, uint64_t local_id, const IpAddress &peer_ip);
 /** The same with the peer's slot known (kNil: none). */
@@ -440,12 +441,13 @@ bool evict_unacked(State &s, bool for_peer_slot);
 /** set_state's bookkeeping of the kAwaitAck chain. */
 void await_link(State &s, uint32_t idx);
 void await_unlink(State &s, uint32_t idx);
-TxPacket *push_tx(State &s, const IpAddress &dst_ip, uint8_t priority);
 /** Queues a header-only control packet at the highest priority; counts it, or counts a drop
  *  when the TX queue is full. Returns false if it was not queued. */
 template <typename Fields>
 bool push_control(State &s, const IpAddress &dst_ip, const Fields &f, wire::PacketType type,
                   uint64_t now_ns);
+// rpc_table.cc
+TxPacket *push_tx(State &s, const IpAddress &dst_ip, uint8_t priority);
 void ready_push(ReadyList &l, State &s, uint32_t idx);
 void ready_remove(ReadyList &l, State &s, uint32_t idx);
 uint16_t local_port(const State &s, const Rpc &r);
