@@ -109,8 +109,7 @@ std::string describe(const EngineSummary &s) {
                  "rx %.1f, engine %.1f, tx %.1f, completions %.1f, total %.1f\n",
                  s.rx_frames, s.tx_frames, s.tx_local, s.per_frame(s.cycles_rx),
                  s.per_frame(s.cycles_engine), s.per_frame(s.cycles_tx),
-                 s.per_frame(s.cycles_completions),
-                 s.per_frame(s.cycles_rx + s.cycles_engine + s.cycles_tx + s.cycles_completions));
+                 s.per_frame(s.cycles_completions), s.per_frame(s.stage_cycles_total()));
         out += line;
     }
     return out;

@@ -36,9 +36,10 @@ struct EngineSummary {
     uint64_t rx_frames = 0, tx_frames = 0;  ///< Received; sent to the port (not local).
     uint64_t tx_local = 0;                  ///< Sent to ourselves: counted in rx_frames too.
 
-    bool has_stage_cycles() const noexcept {
-        return cycles_rx + cycles_engine + cycles_tx + cycles_completions != 0;
+    uint64_t stage_cycles_total() const noexcept {
+        return cycles_rx + cycles_engine + cycles_tx + cycles_completions;
     }
+    bool has_stage_cycles() const noexcept { return stage_cycles_total() != 0; }
     /** Cycles of a stage per frame received or sent to the port, so that a frame sent to
      *  ourselves counts once; 0 when no frame moved. */
     double per_frame(uint64_t cycles) const noexcept {
