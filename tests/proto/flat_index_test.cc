@@ -1,6 +1,8 @@
 // The RPC/peer index against std::unordered_map under heavy insert/erase churn.
 #include "proto/flat_index.h"
 
+#include "proto/engine_state.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -93,6 +95,40 @@ TEST(FlatIndex, FullIndexRefusesInsert) {
         ASSERT_TRUE(idx.insert({k}, uint32_t(k)));
     }
     EXPECT_FALSE(idx.insert({100}, 1));
+}
+
+// The RPC index's own key: a client RPC and a server RPC with the same peer and the same
+// number (ids 2k and 2k + 1, as when a host is both the client and the server of one peer)
+// must not share a hash, or finding one reads the other's key from its RPC first.
+struct RpcSlab {
+    std::vector<RpcKey> keys = std::vector<RpcKey>(4096);
+    uint32_t *reads;
+};
+struct CountingRpcKeyOf {
+    RpcSlab *slab;
+    RpcKey operator()(uint32_t v) const {
+        ++*slab->reads;
+        return slab->keys[v];
+    }
+};
+
+TEST(FlatIndex, ClientAndServerRpcsOfOneNumberReadOneKeyEach) {
+    uint32_t reads = 0;
+    RpcSlab slab{.reads = &reads};
+    FlatIndex<RpcKey, CountingRpcKeyOf> idx(4096, CountingRpcKeyOf{&slab});
+    const uint32_t bits = rpc_key_bits(0x0a000001);
+    uint32_t v = 0;
+    for (uint64_t id = 1000; id < 3000; id += 2, v += 2) {
+        slab.keys[v] = {id, 7, bits};          // our client RPC
+        slab.keys[v + 1] = {id + 1, 7, bits};  // the peer's RPC with the same number
+        ASSERT_TRUE(idx.insert(slab.keys[v], v));
+        ASSERT_TRUE(idx.insert(slab.keys[v + 1], v + 1));
+    }
+    for (uint32_t i = 0; i < v; ++i) {
+        reads = 0;
+        ASSERT_EQ(idx.find(slab.keys[i]), i);
+        EXPECT_EQ(reads, 1u) << "id " << slab.keys[i].id;
+    }
 }
 
 }  // namespace
