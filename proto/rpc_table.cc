@@ -3,7 +3,6 @@
 // engine.cc), state changes, the sockets' ready lists, and the queue of packets to send.
 #include <algorithm>
 #include <cassert>
-#include <cstring>
 
 #include "engine_state.h"
 #include "homa/proto/rpc_id.h"
