@@ -34,9 +34,16 @@ std::unique_ptr<Host> Host::create(const HostConfig &hc, std::string *error) {
     }
     rte_mempool *mbufs = hc.mbuf_pool;
     if (mbufs == nullptr) {
+        // A frame larger than the default mbuf (an MTU over about 2,000 B, e.g. jumbo frames
+        // on memif) gets mbufs that hold it whole: the RX path then needs no chained mbufs
+        // from a port that cannot scatter, and TX builds each frame in one segment. The
+        // engine refuses an MTU over 9000, so the room fits the pool's 16-bit size.
+        const uint32_t frame = hc.worker.engine.mtu + 14 + 4;  // Ethernet + one VLAN tag
+        const uint32_t room =
+            std::max<uint32_t>(RTE_MBUF_DEFAULT_BUF_SIZE, frame + RTE_PKTMBUF_HEADROOM);
         h->own_mbufs_ =
             rte_pktmbuf_pool_create((hc.name + "_mb").c_str(), hc.mbufs, 256, 0,
-                                    RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
+                                    static_cast<uint16_t>(room), static_cast<int>(rte_socket_id()));
         if (h->own_mbufs_ == nullptr) {
             return fail(std::string("mbuf pool of ") + std::to_string(hc.mbufs) +
                         " mbufs: " + rte_strerror(rte_errno) + kMemoryHint);

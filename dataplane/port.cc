@@ -140,6 +140,9 @@ int setup_port(const PortSetup &ps, PortInfo *info, std::string *error) {
                             std::to_string(dev.max_mtu));
     }
     rte_eth_conf conf{};
+    // Configured, not only set after start: a PMD without an MTU operation (memif, net_ring)
+    // takes its MTU from here.
+    conf.rxmode.mtu = ps.mtu;
     uint32_t room = rte_pktmbuf_data_room_size(ps.mbuf_pool) - RTE_PKTMBUF_HEADROOM;
     if (frame > room) {
         if ((dev.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) == 0) {

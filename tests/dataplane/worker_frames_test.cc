@@ -344,10 +344,6 @@ TEST(Port, SetupErrorsNameThePortDriverAndReason) {
     EXPECT_EQ(err, "port " + std::to_string(port) +
                        " (net_ring): 2 workers need as many TX queues; the port offers 1");
     ps.num_queues = 1;
-    ps.mtu = 9000;  // net_ring cannot change its MTU of 1500
-    EXPECT_EQ(dp::setup_port(ps, &info, &err), -EINVAL);
-    EXPECT_EQ(err, "port " + std::to_string(port) +
-                       " (net_ring): cannot set MTU 9000; the port runs with 1500");
     ps.port_id = RTE_MAX_ETHPORTS - 1;
     EXPECT_EQ(dp::setup_port(ps, &info, &err), -ENODEV);
     EXPECT_NE(err.find("lookup failed"), std::string::npos) << err;

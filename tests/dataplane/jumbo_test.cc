@@ -1,0 +1,107 @@
+// An MTU above Ethernet's 1500 on ports without an MTU operation of their own (net_ring,
+// net_null; memif too, though DPDK 22.11's memif takes no frame over 1518 B): the port takes
+// the MTU at configure time, the host's mbufs grow to hold a whole frame (net_null cannot chain
+// them), and a message then crosses in frames of that size. Polled by this thread.
+#include <gtest/gtest.h>
+#include <rte_dev.h>
+#include <rte_ethdev.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "homa/homa.h"
+#include "tests/dataplane/api_hosts.h"
+#include "tests/dataplane/eal_environment.h"
+
+namespace homa::v2 {
+namespace {
+
+// Echoes `payload` once from a client to a server, both at `mtu`; returns the frames and
+// the server's port received (the request's DATA and the client's control packets; net_ring
+// counts no bytes).
+void echo_at_mtu(uint32_t mtu, const std::vector<uint8_t> &payload, uint64_t *frames) {
+    RingPair ring;
+    auto so = options(ring.a, "10.0.0.1");
+    auto co = options(ring.b, "10.0.0.2");
+    so.worker.engine.mtu = mtu;
+    co.worker.engine.mtu = mtu;
+    auto server = Host::create(so);
+    ASSERT_TRUE(server) << server.message();
+    auto client = Host::create(co);
+    ASSERT_TRUE(client) << client.message();
+    uint16_t mtu_now = 0;
+    ASSERT_EQ(rte_eth_dev_get_mtu(ring.a, &mtu_now), 0);
+    EXPECT_EQ(mtu_now, mtu);
+    {
+        auto listen = server->listen(99);
+        ASSERT_TRUE(listen) << listen.message();
+        auto sock = client->open();
+        ASSERT_TRUE(sock) << sock.message();
+        auto id = sock->send(*SocketAddress::parse("10.0.0.1:99"), payload, 5);
+        ASSERT_TRUE(id) << id.message();
+        auto poll = [&] {
+            server->poll();
+            client->poll();
+        };
+        Message req, resp;
+        ASSERT_EQ(take((*listen)[0], kRecvRequest, &req, poll), 0);
+        EXPECT_EQ(req.bytes(), payload);
+        ASSERT_EQ(req.reply_self(), 0);
+        ASSERT_EQ(take(*sock, kRecvResponse, &resp, poll), 0);
+        EXPECT_EQ(resp.bytes(), payload);
+        EXPECT_EQ(resp.cookie(), 5u);
+        EXPECT_EQ(client->drain(), 0);
+        EXPECT_EQ(server->drain(), 0);
+    }
+    rte_eth_stats st{};
+    ASSERT_EQ(rte_eth_stats_get(ring.a, &st), 0);
+    *frames = st.ipackets;
+}
+
+TEST(Jumbo, AMessageCrossesInFramesOfTheConfiguredMtu) {
+    std::vector<uint8_t> payload(300'000);
+    for (size_t i = 0; i < payload.size(); ++i) payload[i] = uint8_t(i * 13 + 1);
+    uint64_t frames_1500 = 0, frames_9000 = 0;
+    echo_at_mtu(1500, payload, &frames_1500);
+    echo_at_mtu(9000, payload, &frames_9000);
+    // 300 KB is about 205 DATA frames at 1500 and 34 at 9000, plus a few control packets.
+    EXPECT_GE(frames_1500, 200u) << frames_1500;
+    EXPECT_LE(frames_9000, 45u) << frames_9000;
+    EXPECT_GE(frames_9000, 34u) << frames_9000;
+}
+
+TEST(Jumbo, APortThatCannotChainMbufsGetsMbufsThatHoldAFrame) {
+    ASSERT_EQ(rte_eal_hotplug_add("vdev", "net_null_jumbo", "no-rx=1"), 0);
+    uint16_t port = 0;
+    ASSERT_EQ(rte_eth_dev_get_port_by_name("net_null_jumbo", &port), 0);
+    auto o = options(port, "10.0.0.7");
+    o.worker.engine.mtu = 9000;
+    auto host = Host::create(o);
+    ASSERT_TRUE(host) << host.message();
+    std::vector<uint8_t> payload(100'000);
+    for (size_t i = 0; i < payload.size(); ++i) payload[i] = uint8_t(i * 5 + 2);
+    {
+        auto listen = host->listen(99);
+        ASSERT_TRUE(listen) << listen.message();
+        auto sock = host->open();
+        ASSERT_TRUE(sock) << sock.message();
+        ASSERT_TRUE(sock->send(*SocketAddress::parse("10.0.0.7:99"), payload, 9));
+        auto poll = [&] { host->poll(); };
+        Message req, resp;
+        ASSERT_EQ(take((*listen)[0], kRecvRequest, &req, poll), 0);  // local delivery
+        EXPECT_EQ(req.bytes(), payload);
+        ASSERT_EQ(req.reply_self(), 0);
+        ASSERT_EQ(take(*sock, kRecvResponse, &resp, poll), 0);
+        EXPECT_EQ(resp.bytes(), payload);
+        EXPECT_EQ(host->drain(), 0);
+    }
+}
+
+}  // namespace
+}  // namespace homa::v2
+
+int main(int argc, char **argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(new homa::test::EalEnvironment("jumbo", 512));
+    return RUN_ALL_TESTS();
+}
