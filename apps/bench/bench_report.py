@@ -160,12 +160,18 @@ def swept(raw, prefix):
     return sorted(pts, key=lambda kv: kv[0])
 
 
-def best_rate(pts):
-    if not pts:
+def best_rate(points):
+    """The rate sweep's best point by its median run (points as scaling() gives them: each
+    outstanding count run one or more times)."""
+    if not points:
         return None
-    o, p = max(pts, key=lambda kv: kv[1]["rpc_per_s"])
-    return {"outstanding": o, "rpc_per_s": p["rpc_per_s"], "cycles_per_rpc": p["cycles_per_rpc"],
-            "sweep": [{"outstanding": k, "rpc_per_s": v["rpc_per_s"]} for k, v in pts]}
+    b = max(points, key=lambda p: p["rpc_per_s"])
+    return {"outstanding": b["live_rpcs"], "rpc_per_s": b["rpc_per_s"], "runs": b["runs"],
+            "rpc_per_s_min": b["rpc_per_s_min"], "rpc_per_s_max": b["rpc_per_s_max"],
+            "cycles_per_rpc": b["cycles_per_rpc"],
+            "sweep": [{"outstanding": p["live_rpcs"], "rpc_per_s": p["rpc_per_s"],
+                       "rpc_per_s_min": p["rpc_per_s_min"], "rpc_per_s_max": p["rpc_per_s_max"]}
+                      for p in points]}
 
 
 SERVER_CONTROL = re.compile(r"control packets sent (\d+), per completed RPC ([\d.]+)")
@@ -278,7 +284,7 @@ def homa(raw, kind):
     lat = phase(raw, f"{kind}_latency")
     out["latency_100b"] = lat and {"rtt_us": lat["rtt_us"], "rpcs": lat["rpcs"],
                                    "errors": lat["errors"], "cycles_per_rpc": lat["cycles_per_rpc"]}
-    out["rate_100b"] = best_rate(swept(raw, f"{kind}_rate"))
+    out["rate_100b"] = best_rate(scaling(raw, f"{kind}_rate"))
     big = phase(raw, f"{kind}_1mb")
     out["goodput_1mb"] = big and {"gbps": big["goodput_gbps"], "rpc_per_s": big["rpc_per_s"],
                                   "errors": big["errors"],
@@ -644,9 +650,11 @@ def table(r):
         L.append(f"| {label} | 100 B echo RTT p50 / p99 / p99.9, 1 outstanding | "
                  f"{fmt(g(rt, 'p50'))} / {fmt(g(rt, 'p99'))} / {fmt(g(rt, 'p999'))} us |")
         rb = h.get("rate_100b")
+        spread = (f" (median of {rb['runs']} runs, min-max {rb['rpc_per_s_min']:,.0f}-"
+                  f"{rb['rpc_per_s_max']:,.0f})" if rb and rb.get("runs", 1) > 1 else "")
         L.append(f"| {label} | 100 B echo RPC/s, one worker core per process (best of sweep) | "
-                 f"{fmt(g(rb, 'rpc_per_s'), '{:,.0f}')} at {fmt(g(rb, 'outstanding'), '{}')} outstanding, "
-                 f"{fmt(g(rb, 'cycles_per_rpc'), '{:,.0f}')} cycles per RPC |")
+                 f"{fmt(g(rb, 'rpc_per_s'), '{:,.0f}')} at {fmt(g(rb, 'outstanding'), '{}')} outstanding"
+                 f"{spread}, {fmt(g(rb, 'cycles_per_rpc'), '{:,.0f}')} cycles per RPC |")
         if kind == "memif":
             L.append(f"| {label} | 100 B echo RPC/s / (testpmd memif 64 B rate / 2) | "
                      f"{fmt(g(r, 'ratios', 'rate_100b_vs_memif_64b_half'))} |")

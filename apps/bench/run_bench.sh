@@ -125,7 +125,7 @@ if [ "$QUICK" = 1 ]; then
     RATE_SWEEP="64"; WORKLOADS="w1"; SCALE_SWEEP="1000"; SCALE100K_SWEEP="100"; SIZE_SWEEP=""
     KNEE="--probe_duration=0.15 --probe_drain=0.1 --max_probes=3"; LOAD_PCTS="50,80,90,95"
     OVERLOAD_WORKLOADS="w1"
-    RX_RPCS="1,1000"; RX_SECS=0.05; NULL_SECS=0.5; SCALE_REPEAT=1; TP_REPEAT=1
+    RX_RPCS="1,1000"; RX_SECS=0.05; NULL_SECS=0.5; SCALE_REPEAT=1; TP_REPEAT=1; RATE_REPEAT=1
     APP_ROUNDS=${APP_ROUNDS:-1}; APP_SECS=${APP_SECS:-0.3}
 else
     TP_SECS=10; SP_SECS=5; LAT_SECS=8; RATE_SECS=4; BIG_SECS=6; W_SECS=5; SCALE_SECS=4
@@ -136,6 +136,7 @@ else
     OVERLOAD_WORKLOADS="w1 w2 w3 w4 w5"
     RX_RPCS="1,10,100,1000,10000,100000,1000000"; RX_SECS=0.5; NULL_SECS=4; SCALE_REPEAT=3
     TP_REPEAT=3  # testpmd limits: each pair run this often (bench_report: min / median / max)
+    RATE_REPEAT=3  # the 100 B rate sweep: each point this often, judged by its median run
     APP_ROUNDS=${APP_ROUNDS:-6}; APP_SECS=${APP_SECS:-2}
 fi
 
@@ -326,14 +327,23 @@ try: print(json.load(open(sys.argv[1]))["phases"][0]["goodput_gbps"] / 2)
 except Exception: print(0)' "$1"
 }
 
+# rep_name PREFIX N REP: a repeated run's raw-file name. Run 1 keeps the plain name (older
+# reports and tools read it); the rest get _rREP.
+rep_name() {
+    if [ "$3" = 1 ]; then echo "$1_$2"; else echo "$1_$2_r$3"; fi
+}
+
 homa_memif_all() {
     log "homa-dp over net_memif: 100 B echo RTT, one outstanding ($LAT_SECS s)"
     homa_memif memif_latency 65536 --workload=100 --outstanding=1 --duration="$LAT_SECS" \
         --cdf="$RAW/memif_latency.cdf"
     local o
     for o in $RATE_SWEEP; do
-        log "homa-dp over net_memif: 100 B echo, $o outstanding ($RATE_SECS s)"
-        homa_memif "memif_rate_$o" 65536 --workload=100 --outstanding="$o" --duration="$RATE_SECS"
+        for rep in $(seq 1 "$RATE_REPEAT"); do
+            log "homa-dp over net_memif: 100 B echo, $o outstanding ($RATE_SECS s, run $rep of $RATE_REPEAT)"
+            homa_memif "$(rep_name memif_rate "$o" "$rep")" 65536 --workload=100 --outstanding="$o" \
+                --duration="$RATE_SECS"
+        done
     done
     log "homa-dp over net_memif: 1 MB echo, 4 outstanding ($BIG_SECS s)"
     homa_memif memif_1mb 65536 --workload=1000000 --outstanding=4 --duration="$BIG_SECS"
@@ -402,9 +412,8 @@ homa_scaling_all() {
         if [ "$size" = 100 ]; then prefix=memif_scale sweep=$SCALE_SWEEP; else prefix=memif_scale100k sweep=$SCALE100K_SWEEP; fi
         for o in $sweep; do
             for rep in $(seq 1 "$SCALE_REPEAT"); do
-                # Run 1 keeps the plain name (older reports and tools read it); the rest _rN.
-                local name="${prefix}_$o"
-                [ "$rep" = 1 ] || name="${prefix}_${o}_r$rep"
+                local name
+                name=$(rep_name "$prefix" "$o" "$rep")
                 log "homa-dp over net_memif: scaling, $size B echo with $o live RPCs ($SCALE_SECS s, run $rep of $SCALE_REPEAT)"
                 CLIENT_TIMEOUT=$(python3 -c "print(int($SCALE_SECS + 40))") \
                     homa_memif "$name" $((o + 65536)) --workload="$size" --outstanding="$o" \
@@ -420,7 +429,10 @@ homa_null_all() {
         --cdf="$RAW/null_latency.cdf"
     local o
     for o in $RATE_SWEEP; do
-        homa_null "null_rate_$o" --workload=100 --outstanding="$o" --duration="$NULL_SECS"
+        for rep in $(seq 1 "$RATE_REPEAT"); do
+            homa_null "$(rep_name null_rate "$o" "$rep")" --workload=100 --outstanding="$o" \
+                --duration="$NULL_SECS"
+        done
     done
     homa_null null_1mb --workload=1000000 --outstanding=4 --duration="$NULL_SECS"
     # A count, not a time: the one figure of this stage that the machine's drift does not move.

@@ -189,7 +189,12 @@ def issue15_rate_targets():
     # memif: best of the sweep 3.0 M RPC/s against testpmd's 64 B 20 Mpps; net_null: the best
     # point spent 600 cycles per RPC, a 3.06x cut of 1,838 (meets), while 3.0 M misses 4 M.
     d = tempfile.mkdtemp(prefix="homa-bench-rate-")
-    for name, rate, cycles in (("memif_rate_32", 2_000_000, 900), ("memif_rate_1000", 3_000_000, 700),
+    # memif at 1,000 ran three times (2.5, 3.0, 3.6 M): its median run stands for it, and one
+    # fast run elsewhere (32: 3.5 M once, 2.0 M twice) does not make that point the best.
+    for name, rate, cycles in (("memif_rate_32", 2_000_000, 900), ("memif_rate_32_r2", 3_500_000, 900),
+                               ("memif_rate_32_r3", 2_000_000, 900),
+                               ("memif_rate_1000", 3_600_000, 650), ("memif_rate_1000_r2", 3_000_000, 700),
+                               ("memif_rate_1000_r3", 2_500_000, 750),
                                ("null_rate_32", 1_500_000, 600), ("null_rate_256", 1_400_000, 650)):
         doc = phase_doc(rate, 0, 100)
         doc["phases"][0]["cycles_per_rpc"] = cycles
@@ -202,7 +207,11 @@ def issue15_rate_targets():
     assert (four["value"], four["verdict"]) == (3.0, "misses"), four
     cut = [x for w, x in t.items() if w.startswith("cycles per 100 B echo RPC, both ends")][0]
     assert abs(cut["value"] - 1838 / 600) < 1e-9 and cut["verdict"] == "meets", cut
+    best = r["homa_memif"]["rate_100b"]
+    assert (best["outstanding"], best["runs"], best["rpc_per_s_min"], best["rpc_per_s_max"],
+            best["cycles_per_rpc"]) == (1000, 3, 2_500_000, 3_600_000, 700), best
     assert abs(r["ratios"]["rate_100b_vs_memif_64b_half"] - 3.0 / 10.0) < 1e-9, r["ratios"]
+    assert "median of 3 runs, min-max 2,500,000-3,600,000" in report.table(r)
     assert "| 0.30 |" in report.table(r), report.table(r)
     shutil.rmtree(d, ignore_errors=True)
 
