@@ -379,8 +379,14 @@ homa_load_all() {
         fi
         for pct in ${LOAD_PCTS//,/ }; do
             log "homa-dp over net_memif: $w at $pct % of the knee ($knee RPC/s), $W_SECS s"
+            # Where the host put the two vCPUs, before and after: short messages' medians
+            # differ about 3x between the placements (docs/perf.md).
+            "$PINGPONG" 200000 > "$RAW/memif_${w}_load${pct}_pingpong.txt" 2>&1 ||
+                log "  bench_core_pingpong exited $?"
             homa_memif "memif_${w}_load$pct" 65536 --workload="$w" --capacity_rps="$knee" \
                 --load_pcts="$pct" --slowdown --duration="$W_SECS" --cdf="$RAW/memif_${w}_load$pct.cdf"
+            "$PINGPONG" 200000 > "$RAW/memif_${w}_load${pct}_pingpong_after.txt" 2>&1 ||
+                log "  bench_core_pingpong exited $?"
         done
     done
 }

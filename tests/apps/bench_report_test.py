@@ -216,7 +216,43 @@ def issue15_rate_targets():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def load_placement():
+    # W1's 80 % run had the vCPUs together both times (p50 slowdown 1.7), W4's apart (5.0),
+    # W2's moved during the run (3.0): every run counts in the overall worst, each placement's
+    # worst only its own runs, and a moved run in neither.
+    d = tempfile.mkdtemp(prefix="homa-bench-load-")
+    for w, sd50, before, after in (("w1", 1.7, 130.0, 150.0), ("w2", 3.0, 140.0, 600.0),
+                                   ("w4", 5.0, 600.0, 610.0)):
+        with open(f"{d}/memif_{w}_knee.json", "w") as f:
+            json.dump({"capacity": {"found": True, "knee_rps": 1000, "knee_gbps": 1.0,
+                                    "unloaded_p99_us": 9.0, "unloaded_p50_us": 3.0,
+                                    "reference_rps": 20, "p99_factor": 10, "p50_factor": 10,
+                                    "probes": []}}, f)
+        ph = phase_doc(800, 0, 100)["phases"][0]
+        ph["name"] = "load80"
+        ph["buckets"] = [{"max_bytes": 1000, "rtt_us": {"count": 10, "p50": 5.0, "p99": 9.0},
+                          "slowdown": {"count": 10, "p50": sd50, "p99": 8.0}}]
+        with open(f"{d}/memif_{w}_load80.json", "w") as f:
+            json.dump({"phases": [ph]}, f)
+        for name, ns in ((f"memif_{w}_load80_pingpong.txt", before),
+                         (f"memif_{w}_load80_pingpong_after.txt", after)):
+            with open(f"{d}/{name}", "w") as f:
+                f.write(f"pingpong cpus 0 1 round_trip_ns {ns} one_way_ns {ns / 2}\n")
+    r = report.build(d)
+    assert r["homa_memif"]["workloads"]["w2"]["loads"]["80"]["placement"] == "moved"
+    t = {x["what"]: x for x in r["targets"]}
+    base = "W1-W5 p50 slowdown, messages <= 1000 B, 80 % of the knee (worst"
+    assert (t[base + ")"]["value"], t[base + ")"]["verdict"]) == (5.0, "misses"), t[base + ")"]
+    tog = t[base + ", 1 run(s) with the vCPUs placed together)"]
+    assert (tog["value"], tog["verdict"]) == (1.7, "meets"), tog
+    apart = t[base + ", 1 run(s) with the vCPUs placed apart)"]
+    assert (apart["value"], apart["verdict"]) == (5.0, "misses"), apart
+    assert "W4 at 80 % of the knee, vCPUs apart" in report.table(r)
+    shutil.rmtree(d, ignore_errors=True)
+
+
 tap("scaling_reports_the_median_run_with_min_max", median_of_three)
+tap("load_targets_judged_per_placement_of_the_vcpus", load_placement)
 tap("issue15_rate_targets_and_the_memif_bound", issue15_rate_targets)
 tap("rx_pipeline_worst_point_and_spread", rx_targets)
 tap("a_run_beside_busy_processes_says_so", loaded_machine)
