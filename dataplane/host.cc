@@ -29,15 +29,17 @@ std::unique_ptr<Host> Host::create(const HostConfig &hc, std::string *error) {
         return nullptr;  // h's destructor undoes what was done
     };
     if (hc.num_workers == 0) return fail("num_workers must be > 0");
+    // Before anything is sized from it (the mbufs below from the MTU).
+    if (std::string why; !hc.worker.engine.validate(&why)) return fail("engine: " + why);
     if (hc.worker.engine.local_ip == 0 && hc.worker.local_ip6 == wire::Ipv6Addr{}) {
         return fail("neither worker.engine.local_ip nor worker.local_ip6 is set");
     }
     rte_mempool *mbufs = hc.mbuf_pool;
     if (mbufs == nullptr) {
-        // A frame larger than the default mbuf (an MTU over about 2,000 B, e.g. jumbo frames
-        // on memif) gets mbufs that hold it whole: the RX path then needs no chained mbufs
-        // from a port that cannot scatter, and TX builds each frame in one segment. The
-        // engine refuses an MTU over 9000, so the room fits the pool's 16-bit size.
+        // A frame larger than the default mbuf (an MTU over about 2,000 B: jumbo frames on
+        // net_null or a NIC) gets mbufs that hold it whole: the RX path then needs no chained
+        // mbufs from a port that cannot scatter, and TX builds each frame in one segment. The
+        // engine's MTU is at most 9000 (validated above): the room fits the 16-bit size.
         const uint32_t frame = hc.worker.engine.mtu + 14 + 4;  // Ethernet + one VLAN tag
         const uint32_t room =
             std::max<uint32_t>(RTE_MBUF_DEFAULT_BUF_SIZE, frame + RTE_PKTMBUF_HEADROOM);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "homa/dataplane/host.h"
 #include "homa/homa.h"
 #include "tests/dataplane/api_hosts.h"
 #include "tests/dataplane/eal_environment.h"
@@ -95,6 +96,18 @@ TEST(Jumbo, APortThatCannotChainMbufsGetsMbufsThatHoldAFrame) {
         EXPECT_EQ(resp.bytes(), payload);
         EXPECT_EQ(host->drain(), 0);
     }
+}
+
+TEST(Jumbo, AnMtuTheEngineRefusesFailsTheHostBeforeAnythingIsSizedFromIt) {
+    RingPair ring;
+    dp::HostConfig hc;
+    hc.name = "jumbo_bad";
+    hc.port_id = ring.a;
+    hc.worker.engine.local_ip = 0x0A000001;
+    hc.worker.engine.mtu = 70'000;  // would overflow an mbuf's 16-bit size
+    std::string err;
+    EXPECT_EQ(dp::Host::create(hc, &err), nullptr);
+    EXPECT_EQ(err, "host jumbo_bad: engine: mtu larger than 9000");
 }
 
 }  // namespace
