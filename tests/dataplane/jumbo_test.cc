@@ -17,7 +17,35 @@
 namespace homa::v2 {
 namespace {
 
-// Echoes `payload` once from a client to a server, both at `mtu`; returns the frames and
+std::vector<uint8_t> patterned(size_t n) {
+    std::vector<uint8_t> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = uint8_t(i * 13 + 1);
+    return v;
+}
+
+// One echo of `payload` from `client` to port 99 of `server` at `to`, each message checked,
+// calling poll() while it waits.
+template <class Poll>
+void echo_once(Host &server, Host &client, const char *to, const std::vector<uint8_t> &payload,
+               Poll poll) {
+    auto listen = server.listen(99);
+    ASSERT_TRUE(listen) << listen.message();
+    auto sock = client.open();
+    ASSERT_TRUE(sock) << sock.message();
+    auto id = sock->send(*SocketAddress::parse(to), payload, 5);
+    ASSERT_TRUE(id) << id.message();
+    Message req, resp;
+    ASSERT_EQ(take((*listen)[0], kRecvRequest, &req, poll), 0);
+    EXPECT_EQ(req.bytes(), payload);
+    ASSERT_EQ(req.reply_self(), 0);
+    ASSERT_EQ(take(*sock, kRecvResponse, &resp, poll), 0);
+    EXPECT_EQ(resp.bytes(), payload);
+    EXPECT_EQ(resp.cookie(), 5u);
+    EXPECT_EQ(client.drain(), 0);
+    EXPECT_EQ(server.drain(), 0);
+}
+
+// Echoes `payload` once between two hosts at `mtu` over a net_ring pair; returns the frames
 // the server's port received (the request's DATA and the client's control packets; net_ring
 // counts no bytes).
 void echo_at_mtu(uint32_t mtu, const std::vector<uint8_t> &payload, uint64_t *frames) {
@@ -33,35 +61,17 @@ void echo_at_mtu(uint32_t mtu, const std::vector<uint8_t> &payload, uint64_t *fr
     uint16_t mtu_now = 0;
     ASSERT_EQ(rte_eth_dev_get_mtu(ring.a, &mtu_now), 0);
     EXPECT_EQ(mtu_now, mtu);
-    {
-        auto listen = server->listen(99);
-        ASSERT_TRUE(listen) << listen.message();
-        auto sock = client->open();
-        ASSERT_TRUE(sock) << sock.message();
-        auto id = sock->send(*SocketAddress::parse("10.0.0.1:99"), payload, 5);
-        ASSERT_TRUE(id) << id.message();
-        auto poll = [&] {
-            server->poll();
-            client->poll();
-        };
-        Message req, resp;
-        ASSERT_EQ(take((*listen)[0], kRecvRequest, &req, poll), 0);
-        EXPECT_EQ(req.bytes(), payload);
-        ASSERT_EQ(req.reply_self(), 0);
-        ASSERT_EQ(take(*sock, kRecvResponse, &resp, poll), 0);
-        EXPECT_EQ(resp.bytes(), payload);
-        EXPECT_EQ(resp.cookie(), 5u);
-        EXPECT_EQ(client->drain(), 0);
-        EXPECT_EQ(server->drain(), 0);
-    }
+    echo_once(*server, *client, "10.0.0.1:99", payload, [&] {
+        server->poll();
+        client->poll();
+    });
     rte_eth_stats st{};
     ASSERT_EQ(rte_eth_stats_get(ring.a, &st), 0);
     *frames = st.ipackets;
 }
 
 TEST(Jumbo, AMessageCrossesInFramesOfTheConfiguredMtu) {
-    std::vector<uint8_t> payload(300'000);
-    for (size_t i = 0; i < payload.size(); ++i) payload[i] = uint8_t(i * 13 + 1);
+    const std::vector<uint8_t> payload = patterned(300'000);
     uint64_t frames_1500 = 0, frames_9000 = 0;
     echo_at_mtu(1500, payload, &frames_1500);
     echo_at_mtu(9000, payload, &frames_9000);
@@ -79,23 +89,8 @@ TEST(Jumbo, APortThatCannotChainMbufsGetsMbufsThatHoldAFrame) {
     o.worker.engine.mtu = 9000;
     auto host = Host::create(o);
     ASSERT_TRUE(host) << host.message();
-    std::vector<uint8_t> payload(100'000);
-    for (size_t i = 0; i < payload.size(); ++i) payload[i] = uint8_t(i * 5 + 2);
-    {
-        auto listen = host->listen(99);
-        ASSERT_TRUE(listen) << listen.message();
-        auto sock = host->open();
-        ASSERT_TRUE(sock) << sock.message();
-        ASSERT_TRUE(sock->send(*SocketAddress::parse("10.0.0.7:99"), payload, 9));
-        auto poll = [&] { host->poll(); };
-        Message req, resp;
-        ASSERT_EQ(take((*listen)[0], kRecvRequest, &req, poll), 0);  // local delivery
-        EXPECT_EQ(req.bytes(), payload);
-        ASSERT_EQ(req.reply_self(), 0);
-        ASSERT_EQ(take(*sock, kRecvResponse, &resp, poll), 0);
-        EXPECT_EQ(resp.bytes(), payload);
-        EXPECT_EQ(host->drain(), 0);
-    }
+    // Client and server sockets on one host: local delivery.
+    echo_once(*host, *host, "10.0.0.7:99", patterned(100'000), [&] { host->poll(); });
 }
 
 TEST(Jumbo, AnMtuTheEngineRefusesFailsTheHostBeforeAnythingIsSizedFromIt) {
