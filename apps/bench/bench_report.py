@@ -256,8 +256,9 @@ def workload_overload(raw, w):
 
 
 def scaling(raw, prefix):
-    """One entry per live-RPC count: the run with the median RPC/s stands for the point (its
-    counters are reported), with min / median / max over the repeats (<prefix>_<o>_r<k>)."""
+    """One entry per live-RPC count (for the rate sweep: per outstanding count): the run with
+    the median RPC/s stands for the point (its counters are reported), with min / median / max
+    over the repeats (<prefix>_<o>_r<k>)."""
     out = []
     for o, first in swept(raw, prefix):
         runs = [(f"{prefix}_{o}", first)]
