@@ -149,6 +149,12 @@ struct OpenRings {
     RequestRing *requests = nullptr;
 };
 
+/// How far ahead of the entry in hand each side asks for the next entries' lines.
+constexpr uint32_t kPrefetchDistance = 4;
+/// A request's lines worth fetching ahead: the header and two lines of inline data (a message
+/// of up to 128 bytes); the rest is read when there is one.
+constexpr uint32_t kRequestLines = 3;
+
 /** The producer's side of a ring: where it writes next and how far it knows there is room. */
 template <class Entry>
 struct Producer {
@@ -165,6 +171,12 @@ struct Producer {
     }
     /** Publishes the entry at `next` (filled by the caller) and moves on. */
     void push() noexcept { ring->publish(next++); }
+    /** Asks for the first `lines` lines of entry `next` + `distance` for writing: the consumer
+     *  read it last, so the store would otherwise wait for the line to come back. */
+    void prefetch_ahead(uint32_t distance, uint32_t lines) noexcept {
+        const char *e = reinterpret_cast<const char *>(&ring->at(next + distance));
+        for (uint32_t l = 0; l < lines; ++l) __builtin_prefetch(e + 64 * l, 1);
+    }
 };
 
 /** The consumer's side: where it reads next. It tells the producer in bulk (release()). */
@@ -175,6 +187,17 @@ struct Consumer {
 
     Entry *peek() noexcept { return ring->full(next); }
     void pop() noexcept { ++next; }
+    /** Asks for the first `lines` cache lines of entry `next` + `distance`, and with `from_one`
+     *  of every entry from `next` + 1 to it (a pass's first entry): with the two cores placed
+     *  apart each line comes from the producer's cache in about 0.3 us, and a consumer that
+     *  touches the entries one at a time waits for each in turn. An entry not yet published
+     *  is fetched for nothing, and read again when it is. */
+    void prefetch_ahead(uint32_t distance, uint32_t lines, bool from_one) noexcept {
+        for (uint32_t k = from_one ? 1 : distance; k <= distance; ++k) {
+            const char *e = reinterpret_cast<const char *>(&ring->at(next + k));
+            for (uint32_t l = 0; l < lines; ++l) __builtin_prefetch(e + 64 * l);
+        }
+    }
     /** Tells the producer that everything before `next` is free. */
     void release() noexcept { ring->consumed.store(next, std::memory_order_release); }
 };

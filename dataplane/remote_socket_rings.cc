@@ -22,6 +22,7 @@ unsigned RemoteSocket::take_answers() noexcept {
     while (num_ready_ < cfg_.recv_credits && free_ != nullptr) {
         const Answer *a = ring.peek();
         if (a == nullptr) break;
+        ring.prefetch_ahead(kPrefetchDistance, 1, n == 0);
         ring.pop();
         ++n;
         if (a->kind == Answer::kReplyFailed) {  // nobody waits for it: counted by errno
@@ -74,6 +75,7 @@ void RemoteSocket::publish_request(const Request &r) noexcept {
     HOMA_TT(cfg_.trace, "app queued op 0x%x id %u length %u handle %u", r.op,
             static_cast<uint32_t>(r.cookie_or_id), r.length, handle_);
     rings_->requests.push();
+    rings_->requests.prefetch_ahead(kPrefetchDistance, kRequestLines);
     ++stats_.commands;
 }
 

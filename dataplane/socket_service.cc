@@ -131,6 +131,7 @@ uint32_t take_requests(SocketService::Impl &s, RemoteSock &rs) {
     // was zeroed per request (112 bytes, a rep stos).
     homa::Message m;
     while (Request *r = rs.requests.peek()) {
+        rs.requests.prefetch_ahead(kPrefetchDistance, kRequestLines, n == 0);
         m.length = r->length;
         m.num_bpages = 0;
         int rc = 0;
@@ -282,6 +283,7 @@ uint32_t deliver(SocketService::Impl &s) {
             a.num_bpages = m.num_bpages;
             put_bpages(m.bpage_offsets, m.num_bpages, &a.first_bpage, &a.bpages);
             rs.answers.push();
+            rs.answers.prefetch_ahead(kPrefetchDistance, 1);
             HOMA_TT(s.tt, "cmd recv answered id %u length %u", m.id, m.length);
             ++n;
         }
