@@ -1,6 +1,6 @@
 // Message ports: creation, ordering, sync/async, wait for one message, forward chains, ring-full
-// backpressure, and every abort case on one thread where the order of events is chosen by the
-// test. The multi-lcore abort race lives in msgport_abort_stress_test.cc.
+// backpressure and reply batches. The abort cases are in msgport_abort_test.cc (same binary),
+// the multi-lcore abort race in msgport_abort_stress_test.cc.
 #include "homa/dataplane/msgport.h"
 
 #include <gtest/gtest.h>
@@ -18,38 +18,14 @@
 #include "homa/dataplane/port_message_pool.h"
 
 #include "tests/dataplane/eal_environment.h"
+#include "tests/dataplane/msgport_fixture.h"
 
 namespace homa::dp {
 namespace {
 
-constexpr uint64_t kSecond = 1000000000;
-
-struct Seq {
-    uint32_t value;
-};
-
-// Ports named uniquely per test (ring names are process-wide) and freed at the end.
-class MsgPortTest : public ::testing::Test {
-  protected:
-    MessagePort *make(unsigned capacity, MessagePortMode mode = MessagePortMode::kSingleProducer) {
-        static int serial = 0;
-        std::string name = "mp" + std::to_string(serial++);
-        MessagePort *p = MessagePort::create(name.c_str(), capacity, mode, SOCKET_ID_ANY);
-        EXPECT_NE(p, nullptr) << rte_strerror(rte_errno);
-        ports_.push_back(p);
-        return p;
-    }
-    void TearDown() override {
-        for (MessagePort *p : ports_) MessagePort::destroy(p);
-    }
-    // Everything one receive_burst() hands out.
-    static std::vector<PortMessage *> drain(MessagePort *p) {
-        PortMessage *got[kMessagePortBurst];
-        unsigned n = p->receive_burst(got, kMessagePortBurst);
-        return {got, got + n};
-    }
-    std::vector<MessagePort *> ports_;
-};
+using test::kSecond;
+using test::MsgPortTest;
+using test::Seq;
 
 TEST_F(MsgPortTest, Create_RejectsZeroCapacity) {
     EXPECT_EQ(MessagePort::create("zero", 0, MessagePortMode::kSingleProducer, SOCKET_ID_ANY),
@@ -459,153 +435,6 @@ TEST_F(MsgPortTest, ReplyBatch_FlushesWhenFullOrDestroyedAndSpillsAFullRing) {
     auto back = drain(small);
     ASSERT_EQ(back.size(), 5u);
     for (int i = 0; i < 5; ++i) EXPECT_EQ(back[i], &spill[i]);
-}
-
-// ---- abort, one case per ordering of events ----
-
-struct AbortCase : MsgPortTest {
-    void SetUp() override {
-        target = make(8);
-        replies = make(8);
-        m.init(9, replies, kAbortable);
-        ASSERT_EQ(send_msg(*target, &m), 0);
-    }
-    MessagePort *target = nullptr;
-    MessagePort *replies = nullptr;
-    PortMessage m;
-};
-
-TEST_F(AbortCase, AbortMsg_NotAbortableIsRefused) {
-    PortMessage plain;
-    plain.init(1, replies);
-    ASSERT_EQ(send_msg(*target, &plain), 0);
-    EXPECT_EQ(abort_msg(&plain), -EPERM);
-}
-
-TEST_F(AbortCase, AbortMsg_NotInFlightIsRefused) {
-    PortMessage idle;
-    idle.init(1, replies, kAbortable);
-    EXPECT_EQ(abort_msg(&idle), -EALREADY);
-}
-
-TEST_F(AbortCase, AbortMsg_BeforeRetrievalCommandIsSeenFirst) {
-    ASSERT_EQ(abort_msg(&m), 0);
-    EXPECT_EQ(abort_msg(&m), -EALREADY);
-    auto first = drain(target);
-    ASSERT_EQ(first.size(), 1u);
-    EXPECT_EQ(first[0]->delivery(), Delivery::kCommand);
-    auto second = drain(target);
-    ASSERT_EQ(second.size(), 1u);
-    EXPECT_EQ(second[0]->delivery(), Delivery::kAbort);
-    ASSERT_EQ(reply_msg(&m, -ECANCELED), 0);
-    auto back = drain(replies);
-    ASSERT_EQ(back.size(), 1u);
-    EXPECT_EQ(back[0]->error(), -ECANCELED);
-    EXPECT_TRUE(back[0]->flags() & kMsgAborted);
-    EXPECT_TRUE(drain(target).empty());
-    EXPECT_EQ(target->stats().aborts, 1u);
-}
-
-TEST_F(AbortCase, AbortMsg_WhileHeldIsSeenOnNextReceive) {
-    ASSERT_EQ(drain(target).size(), 1u);
-    ASSERT_EQ(abort_msg(&m), 0);
-    auto again = drain(target);
-    ASSERT_EQ(again.size(), 1u);
-    EXPECT_EQ(again[0]->delivery(), Delivery::kAbort);
-    ASSERT_EQ(reply_msg(&m, -ECANCELED), 0);
-    EXPECT_EQ(drain(replies).size(), 1u);
-}
-
-TEST_F(AbortCase, AbortMsg_RacingReplyHoldsReplyUntilAbortSeen) {
-    ASSERT_EQ(drain(target).size(), 1u);
-    ASSERT_EQ(abort_msg(&m), 0);
-    ASSERT_EQ(reply_msg(&m, 17), 0);  // the reply lost the race: held
-    EXPECT_EQ(reply_msg(&m, 18), -EALREADY);
-    EXPECT_TRUE(drain(replies).empty());
-    auto again = drain(target);
-    ASSERT_EQ(again.size(), 1u);
-    EXPECT_EQ(again[0]->delivery(), Delivery::kAbort);
-    EXPECT_TRUE(m.flags() & kMsgReplied);
-    ASSERT_EQ(reply_msg(&m, -ECANCELED), 0);  // acknowledges; the first error stands
-    auto back = drain(replies);
-    ASSERT_EQ(back.size(), 1u);
-    EXPECT_EQ(back[0]->error(), 17);
-    EXPECT_TRUE(drain(replies).empty());
-}
-
-TEST_F(AbortCase, AbortMsg_AfterReplyIsTooLate) {
-    ASSERT_EQ(drain(target).size(), 1u);
-    ASSERT_EQ(reply_msg(&m, 1), 0);
-    EXPECT_EQ(abort_msg(&m), -EALREADY);
-    EXPECT_TRUE(drain(target).empty());
-    EXPECT_EQ(drain(replies).size(), 1u);
-}
-
-TEST_F(AbortCase, AbortMsg_ChasesForwardedMessage) {
-    MessagePort *next = make(8);
-    ASSERT_EQ(drain(target).size(), 1u);
-    ASSERT_EQ(abort_msg(&m), 0);           // token sent to `target`...
-    ASSERT_EQ(forward_msg(*next, &m), 0);  // ...which passes the message on first
-    EXPECT_TRUE(drain(target).empty());    // chases the token to `next`
-    EXPECT_EQ(target->stats().abort_chases, 1u);
-    auto first = drain(next);
-    ASSERT_EQ(first.size(), 1u);
-    EXPECT_EQ(first[0]->delivery(), Delivery::kCommand);
-    auto second = drain(next);
-    ASSERT_EQ(second.size(), 1u);
-    EXPECT_EQ(second[0]->delivery(), Delivery::kAbort);
-    EXPECT_EQ(forward_msg(*target, &m), -EINVAL);  // an abort command must be replied
-    ASSERT_EQ(reply_msg(&m, -ECANCELED), 0);
-    EXPECT_EQ(drain(replies).size(), 1u);
-    EXPECT_TRUE(drain(target).empty());
-    EXPECT_TRUE(drain(next).empty());
-}
-
-TEST_F(AbortCase, AbortMsg_AfterForwardGoesStraightToNewPort) {
-    MessagePort *next = make(8);
-    ASSERT_EQ(drain(target).size(), 1u);
-    ASSERT_EQ(forward_msg(*next, &m), 0);
-    ASSERT_EQ(abort_msg(&m), 0);
-    auto first = drain(next);  // abort overtook nothing: command first, still
-    ASSERT_EQ(first.size(), 1u);
-    EXPECT_EQ(first[0]->delivery(), Delivery::kCommand);
-    auto second = drain(next);
-    ASSERT_EQ(second.size(), 1u);
-    EXPECT_EQ(second[0]->delivery(), Delivery::kAbort);
-    ASSERT_EQ(reply_msg(&m, -ECANCELED), 0);
-    EXPECT_EQ(drain(replies).size(), 1u);
-    EXPECT_EQ(target->stats().abort_chases, 0u);
-}
-
-TEST_F(AbortCase, AbortMsg_ForwardRefusedThenReplied) {
-    MessagePort *full = make(1);
-    PortMessage filler;
-    filler.init(1, replies);
-    ASSERT_EQ(send_msg(*full, &filler), 0);
-    ASSERT_EQ(drain(target).size(), 1u);
-    ASSERT_EQ(abort_msg(&m), 0);
-    EXPECT_EQ(forward_msg(*full, &m), -ENOBUFS);
-    auto again = drain(target);
-    ASSERT_EQ(again.size(), 1u);
-    EXPECT_EQ(again[0]->delivery(), Delivery::kAbort);
-    ASSERT_EQ(reply_msg(&m, -ECANCELED), 0);
-    EXPECT_EQ(drain(replies).size(), 1u);
-}
-
-TEST_F(AbortCase, DoMsg_AbortAfterTimeoutStillRepliesOnce) {
-    PortMessage sync;
-    sync.init(2, nullptr, kAbortable);
-    EXPECT_EQ(do_msg(*target, &sync, 1000), -ETIMEDOUT);
-    ASSERT_EQ(abort_msg(&sync), 0);
-    auto got = drain(target);  // m's command, sync's command
-    ASSERT_EQ(got.size(), 2u);
-    auto aborts = drain(target);
-    ASSERT_EQ(aborts.size(), 1u);
-    EXPECT_EQ(aborts[0], &sync);
-    EXPECT_EQ(aborts[0]->delivery(), Delivery::kAbort);
-    ASSERT_EQ(reply_msg(&sync, -ECANCELED), 0);
-    EXPECT_EQ(wait_msg(&sync, 0), 0);
-    EXPECT_EQ(sync.error(), -ECANCELED);
 }
 
 TEST(PortMessagePool, AllocFree_AllThenNoneThenBack) {
