@@ -164,10 +164,13 @@ struct Producer {
 
     /** True if the entry at `next` may be filled. Reads the consumer's line only when the
      *  room known so far is used up. */
-    bool has_room() noexcept {
-        if (next != room_until) return true;
+    bool has_room() noexcept { return has_room_for(1); }
+    /** True if the `k` entries from `next` on may be filled (k >= 1). Reads the consumer's
+     *  line only when the room known so far is too small. */
+    bool has_room_for(uint32_t k) noexcept {
+        if (room_until - next >= k) return true;
         room_until = ring->consumed.load(std::memory_order_acquire) + ring->capacity();
-        return next != room_until;
+        return room_until - next >= k;
     }
     /** Publishes the entry at `next` (filled by the caller) and moves on. */
     void push() noexcept { ring->publish(next++); }

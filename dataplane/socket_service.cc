@@ -262,30 +262,43 @@ void serve_command(SocketService::Impl &s, PortMessage *msg, ReplyBatch &batch) 
     reply_msg(msg, rc, &batch);
 }
 
-// Writes the messages the engine has ready into their sockets' answer rings.
+// Writes the messages the engine has ready into their sockets' answer rings, a batch at a
+// time: first every recv of the batch, then every answer. An answer's line was last read by
+// the application, so its first store waits for the line to come back (about 0.3 us with the
+// vCPUs apart), and with one recv between answers each recv's own stores queued behind it:
+// free_rpc alone was 12 % of the worker's samples at 32 outstanding (perf, twenty-second
+// session). A message is taken from the engine only when its answer has room.
 uint32_t deliver(SocketService::Impl &s) {
     uint32_t n = 0;
     Engine &eng = s.worker->engine();
     const uint32_t end = s.socks_end;
-    homa::Message m;
+    homa::Message *const batch = s.deliver_batch;
     for (uint32_t h = 0; h < end; ++h) {
         RemoteSock &rs = s.socks[h];
-        while (rs.open && rs.answers.has_room()) {
-            if (eng.recv(rs.sid, kRecvRequest | kRecvResponse, 0, &m) != 0) break;
-            Answer &a = rs.answers.ring->at(rs.answers.next);
-            a.kind = Answer::kMessage;
-            a.error = m.error;
-            a.id = m.id;
-            a.cookie = m.cookie;
-            a.peer_ip = m.peer.ip;
-            a.peer_port = m.peer.port;
-            a.length = m.length;
-            a.num_bpages = m.num_bpages;
-            put_bpages(m.bpage_offsets, m.num_bpages, &a.first_bpage, &a.bpages);
-            rs.answers.push();
-            rs.answers.prefetch_ahead(kPrefetchDistance, 1);
-            HOMA_TT(s.tt, "cmd recv answered id %u length %u", m.id, m.length);
-            ++n;
+        uint32_t got = SocketService::Impl::kDeliverBatch;
+        while (rs.open && got == SocketService::Impl::kDeliverBatch) {
+            got = 0;
+            while (got < SocketService::Impl::kDeliverBatch && rs.answers.has_room_for(got + 1) &&
+                   eng.recv(rs.sid, kRecvRequest | kRecvResponse, 0, &batch[got]) == 0) {
+                ++got;
+            }
+            for (uint32_t k = 0; k < got; ++k) {
+                const homa::Message &m = batch[k];
+                Answer &a = rs.answers.ring->at(rs.answers.next);
+                a.kind = Answer::kMessage;
+                a.error = m.error;
+                a.id = m.id;
+                a.cookie = m.cookie;
+                a.peer_ip = m.peer.ip;
+                a.peer_port = m.peer.port;
+                a.length = m.length;
+                a.num_bpages = m.num_bpages;
+                put_bpages(m.bpage_offsets, m.num_bpages, &a.first_bpage, &a.bpages);
+                rs.answers.push();
+                rs.answers.prefetch_ahead(kPrefetchDistance, 1);
+                HOMA_TT(s.tt, "cmd recv answered id %u length %u", m.id, m.length);
+            }
+            n += got;
         }
     }
     s.stats.receives_answered += n;

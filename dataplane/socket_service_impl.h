@@ -72,6 +72,10 @@ struct SocketService::Impl {
     std::atomic<uint32_t> regions_pending{0};
     SocketServiceStats stats;
     Timetrace *tt = nullptr;  ///< The worker's ring (HOMA_TT); nullptr: off.
+    /// deliver()'s messages taken from the engine before their answers are written. Kept here
+    /// so that no poll pays for constructing (zeroing) them.
+    static constexpr uint32_t kDeliverBatch = 16;
+    homa::Message deliver_batch[kDeliverBatch];
 
     bool owns_region(const PortMessage *m) const noexcept {
         const auto *p = reinterpret_cast<const uint8_t *>(m);
