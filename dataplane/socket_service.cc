@@ -275,9 +275,8 @@ uint32_t deliver(SocketService::Impl &s) {
     homa::Message *const batch = s.deliver_batch;
     for (uint32_t h = 0; h < end; ++h) {
         RemoteSock &rs = s.socks[h];
-        uint32_t got = SocketService::Impl::kDeliverBatch;
-        while (rs.open && got == SocketService::Impl::kDeliverBatch) {
-            got = 0;
+        while (rs.open) {
+            uint32_t got = 0;
             while (got < SocketService::Impl::kDeliverBatch && rs.answers.has_room_for(got + 1) &&
                    eng.recv(rs.sid, kRecvRequest | kRecvResponse, 0, &batch[got]) == 0) {
                 ++got;
@@ -299,6 +298,7 @@ uint32_t deliver(SocketService::Impl &s) {
                 HOMA_TT(s.tt, "cmd recv answered id %u length %u", m.id, m.length);
             }
             n += got;
+            if (got < SocketService::Impl::kDeliverBatch) break;  // the engine or the ring ran out
         }
     }
     s.stats.receives_answered += n;
