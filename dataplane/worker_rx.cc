@@ -17,7 +17,9 @@ namespace homa::dp {
 namespace {
 
 // kDeliver: a Homa packet for our engine, handed over in handle_burst's second pass.
-enum class Fate : uint8_t { kFree, kKept, kDeliver };
+// kDeliverNow: a Homa packet linearized into the one scratch buffer, which the next chained
+// frame would overwrite, so it cannot wait for the burst's second pass.
+enum class Fate : uint8_t { kFree, kKept, kDeliver, kDeliverNow };
 
 uint16_t be16(const uint8_t *p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
@@ -49,8 +51,7 @@ void share_arp(Worker::Impl &w, rte_mbuf *m) {
 }
 
 // Host protocols, validation and steering for one frame; a Homa packet for this worker is
-// left in `v` (kDeliver) unless it had to be linearized into the one scratch buffer, which
-// the next chained frame would overwrite: that one is handled here and now.
+// left in `v` (kDeliver, or kDeliverNow when it was linearized).
 Fate classify_frame(Worker::Impl &w, rte_mbuf *m, bool steered, wire::PacketView &v) {
     ++w.stats.rx_frames;
     const uint8_t *data;
@@ -114,11 +115,7 @@ Fate classify_frame(Worker::Impl &w, rte_mbuf *m, bool steered, wire::PacketView
                                             w.cfg.steering->num_workers());
         if (owner != w.cfg.worker_index) return steer(w, m, owner) ? Fate::kKept : Fate::kFree;
     }
-    if (m->nb_segs != 1) {
-        w.engine.handle_packet(v, w.now_ns);
-        return Fate::kFree;
-    }
-    return Fate::kDeliver;
+    return m->nb_segs != 1 ? Fate::kDeliverNow : Fate::kDeliver;
 }
 
 // How many packets ahead of the one being handled the RPC itself is prefetched: its index
@@ -133,10 +130,34 @@ constexpr uint32_t kRpcPrefetchAhead = 4;
 constexpr uint32_t kPrefetchFromRpcs = 4096;
 constexpr uint32_t kChunk = std::tuple_size_v<decltype(Worker::Impl::rx_views)>;
 
+// Hands the classified packets views[0, nhoma) to the engine in arrival order, their RPCs
+// prefetched a few ahead, and appends their frames to the ones to free.
+void deliver_classified(Worker::Impl &w, rte_mbuf **homa, uint32_t nhoma, bool hint,
+                        rte_mbuf **frames, uint32_t &nfree) {
+    const wire::PacketView *views = w.rx_views.data();
+    for (uint32_t j = 0; j < nhoma; ++j) {
+        if (hint) {
+            if (j == 0) {
+                for (uint32_t k = 1; k < kRpcPrefetchAhead && k < nhoma; ++k) {
+                    w.engine.prefetch_rpc(views[k]);
+                }
+            }
+            if (j + kRpcPrefetchAhead < nhoma) w.engine.prefetch_rpc(views[j + kRpcPrefetchAhead]);
+        }
+        w.engine.handle_packet(views[j], w.now_ns);
+        frames[nfree++] = homa[j];  // nfree + (nhoma - j) <= n: still within the burst
+    }
+}
+
 // At most kChunk frames in two passes: first every frame is classified (and, with many live
 // RPCs, the engine's index slot for each Homa packet prefetched), then the packets go to the
 // engine (with their RPCs prefetched a few ahead). With 10^5 live RPCs each lookup is a cache
 // miss; done one packet at a time they were paid in series (issue 12's scaling).
+// The engine sees the packets in arrival order, even a linearized one that cannot wait for the
+// second pass: the packets classified before it go first. Homa relies on that order: a client
+// that grants a reply's last bytes and then acknowledges the reply sends the GRANT first. Handled
+// after the DATA that carried the ack (which frees the RPC), the GRANT found no RPC: a chained
+// DATA frame (net_ring passes a sender's zero-copy chain through) overtook the GRANT before it.
 void handle_chunk(Worker::Impl &w, rte_mbuf **frames, uint32_t n, bool steered) {
     wire::PacketView *views = w.rx_views.data();
     rte_mbuf *homa[kChunk];
@@ -153,20 +174,15 @@ void handle_chunk(Worker::Impl &w, rte_mbuf **frames, uint32_t n, bool steered) 
                 if (hint) w.engine.prefetch_index(views[nhoma]);
                 homa[nhoma++] = frames[i];
                 break;
+            case Fate::kDeliverNow:
+                deliver_classified(w, homa, nhoma, hint, frames, nfree);
+                w.engine.handle_packet(views[nhoma], w.now_ns);
+                nhoma = 0;
+                frames[nfree++] = frames[i];
+                break;
         }
     }
-    for (uint32_t j = 0; j < nhoma; ++j) {
-        if (hint) {
-            if (j == 0) {
-                for (uint32_t k = 1; k < kRpcPrefetchAhead && k < nhoma; ++k) {
-                    w.engine.prefetch_rpc(views[k]);
-                }
-            }
-            if (j + kRpcPrefetchAhead < nhoma) w.engine.prefetch_rpc(views[j + kRpcPrefetchAhead]);
-        }
-        w.engine.handle_packet(views[j], w.now_ns);
-        frames[nfree++] = homa[j];  // nfree + (nhoma - j) <= n: still within the burst
-    }
+    deliver_classified(w, homa, nhoma, hint, frames, nfree);
     if (nfree) rte_pktmbuf_free_bulk(frames, nfree);
 }
 

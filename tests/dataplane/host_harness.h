@@ -156,6 +156,12 @@ inline void dump_worker(const char *name, const dp::Worker &w_) {
     fprintf(stderr, " decode:");
     for (size_t i = 0; i < wire::kNumDecodeErrors; ++i)
         fprintf(stderr, " %lu", ws.rx_decode_errors[i]);
+    fprintf(stderr, " rx by type (DATA..ACK):");
+    for (size_t i = wire::kFirstPacketType; i <= wire::kLastPacketType; ++i)
+        fprintf(stderr, " %lu", es.packets_rx[i]);
+    fprintf(stderr, " tx by type:");
+    for (size_t i = wire::kFirstPacketType; i <= wire::kLastPacketType; ++i)
+        fprintf(stderr, " %lu", es.packets_tx[i]);
     fprintf(stderr, "\n");
 }
 
