@@ -163,6 +163,15 @@ inline void dump_worker(const char *name, const dp::Worker &w_) {
     for (size_t i = wire::kFirstPacketType; i <= wire::kLastPacketType; ++i)
         fprintf(stderr, " %lu", es.packets_tx[i]);
     fprintf(stderr, "\n");
+    // The RPCs still alive, so that a test stuck on one says which and where it is.
+    std::vector<Engine::RpcInfo> live(8);
+    live.resize(w.engine().snapshot_rpcs(live));
+    for (const auto &r : live) {
+        fprintf(stderr,
+                "  %s rpc %lu port %u->%u %s in %u/%u granted %u out %u sent %u granted %u\n", name,
+                r.id, r.local_port, r.peer.port, r.state, r.in_length - r.in_remaining, r.in_length,
+                r.in_granted, r.out_length, r.out_sent, r.out_granted);
+    }
 }
 
 }  // namespace homa::test
