@@ -154,10 +154,8 @@ void deliver_classified(Worker::Impl &w, rte_mbuf **homa, uint32_t nhoma, bool h
 // engine (with their RPCs prefetched a few ahead). With 10^5 live RPCs each lookup is a cache
 // miss; done one packet at a time they were paid in series (issue 12's scaling).
 // The engine sees the packets in arrival order, even a linearized one that cannot wait for the
-// second pass: the packets classified before it go first. Homa relies on that order: a client
-// that grants a reply's last bytes and then acknowledges the reply sends the GRANT first. Handled
-// after the DATA that carried the ack (which frees the RPC), the GRANT found no RPC: a chained
-// DATA frame (net_ring passes a sender's zero-copy chain through) overtook the GRANT before it.
+// second pass: the packets classified before it go first. Homa relies on that order: a GRANT
+// for a reply's last bytes handled after the DATA that acknowledges the reply finds no RPC.
 void handle_chunk(Worker::Impl &w, rte_mbuf **frames, uint32_t n, bool steered) {
     wire::PacketView *views = w.rx_views.data();
     rte_mbuf *homa[kChunk];

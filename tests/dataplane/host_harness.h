@@ -163,7 +163,7 @@ inline void dump_worker(const char *name, const dp::Worker &w_) {
     for (size_t i = wire::kFirstPacketType; i <= wire::kLastPacketType; ++i)
         fprintf(stderr, " %lu", es.packets_tx[i]);
     fprintf(stderr, "\n");
-    // The RPCs still alive, so that a test stuck on one says which and where it is.
+    // The first RPCs still alive, so that a test stuck on one says which and where it is.
     std::vector<Engine::RpcInfo> live(8);
     live.resize(w.engine().snapshot_rpcs(live));
     for (const auto &r : live) {

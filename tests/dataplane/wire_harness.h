@@ -66,28 +66,18 @@ class Wire {
     unsigned pending_rx() const { return rte_ring_count(in_); }
 
     void inject(const Bytes &frame) {
-        rte_mbuf *m = rte_pktmbuf_alloc(mp_);
+        rte_mbuf *m = mbuf_of(frame.data(), frame.size());
         ASSERT_NE(m, nullptr);
-        auto *p =
-            reinterpret_cast<uint8_t *>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())));
-        std::copy(frame.begin(), frame.end(), p);
         ASSERT_EQ(rte_ring_enqueue(in_, m), 0);
     }
     /** Injects `frame` as a chain of two mbufs split at byte `first` (as a sender's zero-copy
      *  DATA arrives through net_ring: headers, then the payload). */
     void inject_chained(const Bytes &frame, size_t first) {
         ASSERT_LT(first, frame.size());
-        rte_mbuf *head = rte_pktmbuf_alloc(mp_), *tail = rte_pktmbuf_alloc(mp_);
+        rte_mbuf *head = mbuf_of(frame.data(), first);
+        rte_mbuf *tail = mbuf_of(frame.data() + first, frame.size() - first);
         ASSERT_NE(head, nullptr);
         ASSERT_NE(tail, nullptr);
-        auto *h =
-            reinterpret_cast<uint8_t *>(rte_pktmbuf_append(head, static_cast<uint16_t>(first)));
-        auto *t = reinterpret_cast<uint8_t *>(
-            rte_pktmbuf_append(tail, static_cast<uint16_t>(frame.size() - first)));
-        ASSERT_NE(h, nullptr);
-        ASSERT_NE(t, nullptr);
-        std::copy(frame.begin(), frame.begin() + static_cast<long>(first), h);
-        std::copy(frame.begin() + static_cast<long>(first), frame.end(), t);
         ASSERT_EQ(rte_pktmbuf_chain(head, tail), 0);
         ASSERT_EQ(rte_ring_enqueue(in_, head), 0);
     }
@@ -114,6 +104,19 @@ class Wire {
     TestHost host;
 
   private:
+    // One mbuf holding a copy of [data, data + len); nullptr if the pool or the mbuf is short.
+    rte_mbuf *mbuf_of(const uint8_t *data, size_t len) {
+        rte_mbuf *m = rte_pktmbuf_alloc(mp_);
+        if (m == nullptr) return nullptr;
+        char *p = rte_pktmbuf_append(m, static_cast<uint16_t>(len));
+        if (p == nullptr) {
+            rte_pktmbuf_free(m);
+            return nullptr;
+        }
+        std::memcpy(p, data, len);
+        return m;
+    }
+
     rte_ring *in_ = nullptr, *out_ = nullptr;
     rte_mempool *mp_ = nullptr;
 };
