@@ -1,18 +1,18 @@
 // Transmit: packetizing outgoing messages, the pacer, and releasing borrowed message memory.
 //
 // DESIGN NOTES: a message is sent in packets of its peer's max payload (peer_max_payload: IPv6
-// headers take 20 bytes more of the MTU), unscheduled bytes (the first
-// unsched_bytes) at the priority the receiver's cutoffs give its length, the rest at the
-// priority of the grant that allowed it. Among messages with granted bytes, the one with the
-// fewest bytes left goes first (SRPT on the sender side too, among equals the oldest; a scan per
-// packet made transmit quadratic with 10^5 messages queued, so send_queue.h keeps them in a
-// heap, and messages down to their last packet in O(1) FIFO buckets). The pacer estimates when the
-// NIC queue drains (link_idle_ns, advanced by each packet's wire time at link_mbps) and stops
-// sending while that is more than max_nic_queue_ns ahead, so that short messages queued later
-// are not stuck behind a long one inside the NIC; sockets with dont_throttle bypass it, and so
-// do messages with fewer than throttle_min_bytes left (Linux's rule): a 100 B reply held back
-// waited for the next poll, and with polls of 256 requests a server's pacer let out about 74
-// frames a poll, so its replies queued by the ten thousand at 10^5 live RPCs (eighteenth
+// headers take 20 bytes more of the MTU; the packet that reaches the unscheduled limit ends
+// there), unscheduled bytes (the first unsched_bytes) at the priority the receiver's cutoffs give
+// its length, the rest at the priority of the grant that allowed it. Among messages with granted
+// bytes, the one with the fewest bytes left goes first (SRPT on the sender side too, among equals
+// the oldest; a scan per packet made transmit quadratic with 10^5 messages queued, so send_queue.h
+// keeps them in a heap, and messages down to their last packet in O(1) FIFO buckets). The pacer
+// estimates when the NIC queue drains (link_idle_ns, advanced by each packet's wire time at
+// link_mbps) and stops sending while that is more than max_nic_queue_ns ahead, so that short
+// messages queued later are not stuck behind a long one inside the NIC; sockets with dont_throttle
+// bypass it, and so do messages with fewer than throttle_min_bytes left (Linux's rule): a 100 B
+// reply held back waited for the next poll, and with polls of 256 requests a server's pacer let out
+// about 74 frames a poll, so its replies queued by the ten thousand at 10^5 live RPCs (eighteenth
 // session, docs/perf.md).
 // Payloads are not copied here: TxPacket points into the borrowed OutMessage, or into the
 // RPC's own copy of a short message sent with OutMessage::copy (copied once, at send).
@@ -44,6 +44,23 @@ uint8_t unsched_priority_for(const Peer &p, uint8_t num_priorities, uint32_t len
         if (p.cutoffs[i] >= length) return static_cast<uint8_t>(i);
     }
     return 0;
+}
+
+// The packet of a message that begins at `offset` (a packet boundary): its length. Packets are
+// max_payload long, except that one ends at the unscheduled limit, so that no byte past it
+// leaves before a grant allows it and the DATA `incoming` field says what really comes (Linux
+// cuts its packets the same way). Packets after that limit start at unsched + k * max_payload.
+uint32_t packet_len(const MsgOut &out, uint32_t unsched, uint32_t max_payload, uint32_t offset) {
+    uint32_t len = std::min(max_payload, out.length - offset);
+    if (offset < unsched && offset + len > unsched) len = unsched - offset;
+    return len;
+}
+
+// The start of the packet that holds byte `offset`: every send of a message cuts it the same
+// way, since the receiver takes a packet that partly overlaps what it has as a duplicate.
+uint32_t packet_start(uint32_t unsched, uint32_t max_payload, uint32_t offset) {
+    if (offset < unsched) return offset - offset % max_payload;
+    return offset - (offset - unsched) % max_payload;
 }
 
 // Splits [offset, offset + len) of r's message into at most two contiguous pieces.
@@ -172,11 +189,11 @@ uint32_t retransmit(State &s, Rpc &r, uint32_t start, uint32_t end, uint8_t prio
     const uint32_t max_payload = peer_max_payload(s, r.peer);
     MsgOut &out = r.out;
     end = std::min(end, out.length);
-    // Packets start at multiples of max_payload: the receiver tracks whole packets.
-    uint32_t offset = start - start % max_payload;
+    const uint32_t unsched = std::min(out.length, s.cfg.unsched_bytes);
     uint32_t sent = 0;
-    for (; offset < end; offset += max_payload) {
-        uint32_t len = std::min(max_payload, out.length - offset);
+    for (uint32_t offset = packet_start(unsched, max_payload, start), len = 0; offset < end;
+         offset += len) {
+        len = packet_len(out, unsched, max_payload, offset);
         if (!emit_data(s, r, offset, len, priority, true, now_ns)) break;
         ++s.stats.retransmitted_packets;
         s.stats.retransmitted_bytes += len;
@@ -226,8 +243,9 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remai
             break;
         }
         uint32_t offset = out.next_xmit;
-        uint32_t len = std::min(peer_max_payload(s, r.peer), out.length - offset);
-        bool unscheduled = offset < std::min(out.length, s.cfg.unsched_bytes);
+        const uint32_t unsched = std::min(out.length, s.cfg.unsched_bytes);
+        uint32_t len = packet_len(out, unsched, peer_max_payload(s, r.peer), offset);
+        bool unscheduled = offset < unsched;
         uint8_t priority = unscheduled ? out.unsched_priority : out.sched_priority;
         if (!emit_data(s, r, offset, len, priority, false, now_ns)) break;
         out.next_xmit += len;

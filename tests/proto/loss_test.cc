@@ -34,19 +34,28 @@ struct HandcraftedPeer {
         c.local_ip = ip;
         return c;
     }
-    HandcraftedPeer() {
+    // Sends a request of `length` bytes; its unscheduled packets are out and, unless
+    // `keep_tx`, cleared from the TX queue.
+    explicit HandcraftedPeer(uint32_t length = 200'000, bool keep_tx = false) {
         EXPECT_EQ(engine.open_socket(0, &sock), 0);
         EXPECT_EQ(engine.send_request(sock, {kServerIp, kPort},
-                                      OutMessage::contiguous(buf.data(), 200'000, 1), 1, 0, &id),
+                                      OutMessage::contiguous(buf.data(), length, 1), 1, 0, &id),
                   0);
         for (uint64_t t = 0; t < 100'000; t += 1000) engine.poll(t);  // all unscheduled out
-        engine.clear_tx();
+        if (!keep_tx) engine.clear_tx();
     }
     template <typename Fields>
     void deliver(const Fields &f) {
         size_t n = wire::encode(frame, frame_addr(kServerIp, kClientIp), f);
         ASSERT_GT(n, 0u);
         handle_frame(engine, {frame.data(), n}, 100'000);
+    }
+    wire::Grant grant(uint32_t offset) const {
+        return {.common = {.sport = kPort,
+                           .dport = engine.socket_port(sock),
+                           .sender_id = wire::local_id(id)},
+                .offset = offset,
+                .priority = 2};
     }
     wire::Resend resend(uint64_t rpc, uint32_t offset, uint32_t length) const {
         return {.common = {.sport = kPort,
@@ -79,6 +88,70 @@ TEST(Recovery, HandleResend_SentRangeRetransmittedWithFlag) {
     EXPECT_EQ(d->seg_offset.get(), 1424u);
     EXPECT_EQ(data[0]->priority, 5);  // the priority the RESEND asked for
     EXPECT_EQ(h.engine.stats().retransmitted_packets, 2u);
+}
+
+// [offset, end) and `incoming` of each DATA packet queued since the last clear.
+struct SentData {
+    uint32_t offset, end, incoming;
+    bool operator==(const SentData &) const = default;
+};
+std::vector<SentData> sent_data(HandcraftedPeer &h) {
+    std::vector<const TxPacket *> data;
+    h.sent(&data);
+    std::vector<SentData> out;
+    for (const TxPacket *p : data) {
+        auto *d = reinterpret_cast<const wire::DataHeader *>(p->header);
+        uint32_t off = d->seg_offset.get();
+        out.push_back({off, off + static_cast<uint32_t>(p->payload_len()), d->incoming.get()});
+    }
+    h.engine.clear_tx();
+    return out;
+}
+
+// The packet that reaches the unscheduled limit (40,000 bytes, 1,424-byte packets) ends there,
+// as in Linux: nothing past the limit leaves before a grant, and `incoming` says so exactly.
+TEST(Transmit, UnscheduledPacketsEndAtTheUnscheduledLimit) {
+    HandcraftedPeer h(40'001, true);
+    std::vector<SentData> data = sent_data(h);
+    ASSERT_EQ(data.size(), 29u);
+    uint32_t expect = 0;
+    for (const SentData &d : data) {
+        EXPECT_EQ(d.offset, expect);
+        EXPECT_EQ(d.incoming, 40'000u);
+        expect = d.end;
+    }
+    EXPECT_EQ(data.back(), (SentData{28 * 1424, 40'000, 40'000}));
+    for (uint64_t t = 100'000; t < 200'000; t += 1000) h.engine.poll(t);
+    EXPECT_TRUE(sent_data(h).empty());  // the last byte waits for its grant
+    h.deliver(h.grant(40'001));
+    for (uint64_t t = 100'000; t < 110'000; t += 1000) h.engine.poll(t);
+    EXPECT_EQ(sent_data(h), (std::vector<SentData>{{40'000, 40'001, 40'001}}));
+}
+
+// Scheduled packets start at the limit, not at multiples of the packet size, and a RESEND gets
+// the same packets again: a receiver takes a packet that partly overlaps one it has as a
+// duplicate, so a resend cut differently would never fill the gap.
+TEST(Recovery, HandleResend_PastTheUnscheduledLimitResendsTheSamePackets) {
+    HandcraftedPeer h;
+    h.deliver(h.grant(45'000));
+    for (uint64_t t = 100'000; t < 110'000; t += 1000) h.engine.poll(t);
+    const std::vector<SentData> scheduled = {{40'000, 41'424, 45'000},
+                                             {41'424, 42'848, 45'000},
+                                             {42'848, 44'272, 45'000},
+                                             {44'272, 45'696, 45'696}};
+    EXPECT_EQ(sent_data(h), scheduled);
+    h.deliver(h.resend(h.id, 41'000, 2'000));  // inside the first three packets
+    std::vector<SentData> resent = sent_data(h);
+    ASSERT_EQ(resent.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(resent[i].offset, scheduled[i].offset);
+        EXPECT_EQ(resent[i].end, scheduled[i].end);
+    }
+    h.deliver(h.resend(h.id, 39'900, 100));  // the packet cut short at the limit
+    resent = sent_data(h);
+    ASSERT_EQ(resent.size(), 1u);
+    EXPECT_EQ(resent[0].offset, 28u * 1424);
+    EXPECT_EQ(resent[0].end, 40'000u);
 }
 
 TEST(Recovery, HandleResend_UnsentRangeImpliesGrantAndAnswersBusy) {
