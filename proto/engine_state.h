@@ -143,7 +143,11 @@ struct MsgIn {
 
 struct MsgOut {
     uint32_t num_pieces = 0;  ///< Valid entries of RpcBulk::pieces (the borrowed message).
-    uint64_t token = 0;       ///< The borrowed message's OutMessage::token.
+    /** Bytes sent before any grant, fixed when the message starts: its packets are cut at
+     *  this limit (outgoing.cc), the same way on every send even if reconfigure changes
+     *  unsched_bytes meanwhile. In the padding before `token`. */
+    uint32_t unsched = 0;
+    uint64_t token = 0;  ///< The borrowed message's OutMessage::token.
     uint32_t length = 0;
     uint32_t next_xmit = 0;  ///< Next byte to send.
     uint32_t granted = 0;    ///< Bytes the receiver allows.

@@ -165,7 +165,8 @@ void start_out(State &s, uint32_t idx, const OutMessage &msg, uint32_t length) {
     out.copied = msg.copy;
     out.length = length;
     out.next_xmit = 0;
-    out.granted = std::min(out.length, s.cfg.unsched_bytes);
+    out.unsched = std::min(out.length, s.cfg.unsched_bytes);
+    out.granted = out.unsched;
     out.unsched_priority = unsched_priority_for(s.peers[r.peer], s.cfg.num_priorities, out.length);
     out.sched_priority = 0;
     out.active = true;
@@ -189,7 +190,7 @@ uint32_t retransmit(State &s, Rpc &r, uint32_t start, uint32_t end, uint8_t prio
     const uint32_t max_payload = peer_max_payload(s, r.peer);
     MsgOut &out = r.out;
     end = std::min(end, out.length);
-    const uint32_t unsched = std::min(out.length, s.cfg.unsched_bytes);
+    const uint32_t unsched = out.unsched;
     uint32_t sent = 0;
     for (uint32_t offset = packet_start(unsched, max_payload, start), len = 0; offset < end;
          offset += len) {
@@ -243,9 +244,8 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remai
             break;
         }
         uint32_t offset = out.next_xmit;
-        const uint32_t unsched = std::min(out.length, s.cfg.unsched_bytes);
-        uint32_t len = packet_len(out, unsched, peer_max_payload(s, r.peer), offset);
-        bool unscheduled = offset < unsched;
+        uint32_t len = packet_len(out, out.unsched, peer_max_payload(s, r.peer), offset);
+        bool unscheduled = offset < out.unsched;
         uint8_t priority = unscheduled ? out.unsched_priority : out.sched_priority;
         if (!emit_data(s, r, offset, len, priority, false, now_ns)) break;
         out.next_xmit += len;

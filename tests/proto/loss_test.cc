@@ -152,6 +152,15 @@ TEST(Recovery, HandleResend_PastTheUnscheduledLimitResendsTheSamePackets) {
     ASSERT_EQ(resent.size(), 1u);
     EXPECT_EQ(resent[0].offset, 28u * 1424);
     EXPECT_EQ(resent[0].end, 40'000u);
+    // A new limit applies to new messages only: this one is still cut where it was.
+    EngineConfig c = h.engine.config();
+    c.unsched_bytes = 10'000;
+    ASSERT_EQ(h.engine.reconfigure(c, nullptr), 0);
+    h.deliver(h.resend(h.id, 41'000, 2'000));
+    resent = sent_data(h);
+    ASSERT_EQ(resent.size(), 3u);
+    EXPECT_EQ(resent[0].offset, 40'000u);
+    EXPECT_EQ(resent[2].end, 44'272u);
 }
 
 TEST(Recovery, HandleResend_UnsentRangeImpliesGrantAndAnswersBusy) {
