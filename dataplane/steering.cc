@@ -10,6 +10,8 @@
 
 namespace homa::dp {
 
+static_assert(sizeof(Steering::ForwardedAck) == 32, "rte_ring elements: a multiple of 4 bytes");
+
 std::unique_ptr<Steering> Steering::create(std::string_view name, uint16_t num_workers,
                                            uint32_t ring_size, std::string *error) {
     auto fail = [&](const std::string &m) -> std::unique_ptr<Steering> {
@@ -35,6 +37,15 @@ std::unique_ptr<Steering> Steering::create(std::string_view name, uint16_t num_w
                 return fail("rte_ring_create " + rn + ": " + rte_strerror(rte_errno));
             }
             s->rings_[size_t{from} * num_workers + to] = r;
+            std::string an =
+                "sa_" + std::string(name) + "_" + std::to_string(from) + "_" + std::to_string(to);
+            rte_ring *a = rte_ring_create_elem(an.c_str(), sizeof(ForwardedAck), ring_size,
+                                               static_cast<int>(rte_socket_id()),
+                                               RING_F_SP_ENQ | RING_F_SC_DEQ);
+            if (a == nullptr) {
+                return fail("rte_ring_create_elem " + an + ": " + rte_strerror(rte_errno));
+            }
+            s->ack_rings_[size_t{from} * num_workers + to] = a;
         }
     }
     return s;
@@ -47,11 +58,17 @@ Steering::~Steering() {
         while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf *>(m));
         rte_ring_free(r);
     }
+    for (rte_ring *r : ack_rings_) rte_ring_free(r);  // plain elements: nothing to free in them
 }
 
 rte_ring *Steering::ring(uint16_t from, uint16_t to) const noexcept {
     if (from >= n_ || to >= n_ || from == to) return nullptr;
     return rings_[size_t{from} * n_ + to];
+}
+
+rte_ring *Steering::ack_ring(uint16_t from, uint16_t to) const noexcept {
+    if (from >= n_ || to >= n_ || from == to) return nullptr;
+    return ack_rings_[size_t{from} * n_ + to];
 }
 
 void Steering::configure_engine_ids(EngineConfig &engine, uint16_t k, uint16_t n) noexcept {

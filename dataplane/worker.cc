@@ -13,6 +13,10 @@
 namespace homa::dp {
 namespace {
 
+// Room for the acks one poll's RX finds for other workers' RPCs (EngineConfig::
+// stray_ack_capacity): 128 KB per worker of a steering group.
+constexpr uint32_t kStrayAcks = 4096;
+
 int pool_alloc(void *ctx, uint32_t length, uint32_t offsets[wire::kMaxBpages]) {
     auto *b = static_cast<PoolBinding *>(ctx);
     return b->pool->alloc_message(length, b->cache, offsets);
@@ -100,7 +104,14 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
                         "(Steering::configure_engine_ids)");
         }
     }
-    auto impl = std::make_unique<Impl>(config);
+    WorkerConfig cfg = config;
+    if (cfg.steering != nullptr && cfg.steering->num_workers() > 1 &&
+        cfg.engine.stray_ack_capacity == 0) {
+        // Acks for other workers' RPCs, kept until this poll's RX ends (worker_rx.cc): a poll
+        // reads at most a few hundred frames, and a frame carries at most 1 + kMaxAcks acks.
+        cfg.engine.stray_ack_capacity = kStrayAcks;
+    }
+    auto impl = std::make_unique<Impl>(cfg);
     if (!impl->engine.ok())
         return fail(std::string("worker: engine config: ") + impl->engine.error());
     Impl &w = *impl;

@@ -2,8 +2,9 @@
 // frames we sent to ourselves. Each is classified: ARP and ICMP go to their responders
 // (worker_arp_icmp.cc); Homa frames are validated by proto's decoder, counted by reason when
 // rejected, and handed to the engine if this worker owns their RPC, or else to the owner
-// through the steering ring (steering.h). Chained frames (net_ring carries our own zero-copy
-// chains to the peer as they are) are linearized into a scratch buffer first.
+// through the steering ring (steering.h); acks that name another worker's RPC go to it through
+// the ack rings. Chained frames (net_ring carries our own zero-copy chains to the peer as they
+// are) are linearized into a scratch buffer first.
 #include <rte_ethdev.h>
 #include <rte_ring.h>
 
@@ -192,6 +193,43 @@ uint32_t handle_burst(Worker::Impl &w, rte_mbuf **frames, uint32_t n, bool steer
     return n;
 }
 
+// Acks other workers received for our server RPCs. Before this poll's frames: the ack was
+// received earlier than they were.
+uint32_t apply_forwarded_acks(Worker::Impl &w) {
+    const Steering &st = *w.cfg.steering;
+    Steering::ForwardedAck acks[32];
+    uint32_t n = 0;
+    for (uint16_t from = 0; from < st.num_workers(); ++from) {
+        rte_ring *r = st.ack_ring(from, w.cfg.worker_index);
+        if (r == nullptr) continue;
+        unsigned got = rte_ring_sc_dequeue_burst_elem(r, acks, sizeof(acks[0]), 32, nullptr);
+        for (unsigned i = 0; i < got; ++i) w.engine.apply_ack(acks[i].peer, acks[i].client_id);
+        n += got;
+    }
+    w.stats.acks_received += n;
+    return n;
+}
+
+// Acks this poll's packets carried for RPCs our engine does not have: each goes to the worker
+// that owns its RPC. One we own is a repeat (the RPC is already gone).
+void forward_stray_acks(Worker::Impl &w) {
+    const Steering &st = *w.cfg.steering;
+    for (const StrayAck &a : w.engine.stray_acks()) {
+        uint16_t owner = Steering::owner_of(a.peer, a.client_id, st.num_workers());
+        if (owner == w.cfg.worker_index) {
+            ++w.stats.acks_repeated;
+            continue;
+        }
+        Steering::ForwardedAck f{.peer = a.peer, .client_id = a.client_id};
+        if (rte_ring_sp_enqueue_elem(st.ack_ring(w.cfg.worker_index, owner), &f, sizeof(f)) == 0) {
+            ++w.stats.acks_forwarded;
+        } else {
+            ++w.stats.ack_ring_full;  // the owner's NEED_ACK recovers it
+        }
+    }
+    w.engine.clear_stray_acks();
+}
+
 }  // namespace
 
 uint32_t receive(Worker::Impl &w) {
@@ -205,6 +243,7 @@ uint32_t receive(Worker::Impl &w) {
     rte_mbuf *burst[64];
     uint16_t want = std::min<uint16_t>(w.cfg.burst, 64);
     if (w.cfg.steering) {
+        n += apply_forwarded_acks(w);
         for (uint16_t from = 0; from < w.cfg.steering->num_workers(); ++from) {
             rte_ring *r = w.cfg.steering->ring(from, w.cfg.worker_index);
             if (r == nullptr) continue;
@@ -249,6 +288,7 @@ uint32_t receive(Worker::Impl &w) {
             w.engine.note_backlog();
         }
     }
+    if (w.cfg.steering) forward_stray_acks(w);
     return n;
 }
 

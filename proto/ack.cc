@@ -22,23 +22,41 @@
 
 namespace homa::detail {
 
-void handle_ack_entry(State &s, const wire::AckEntry &a, uint32_t peer) {
-    Rpc *r = find_rpc_of(s, wire::local_id(a.client_id.get()), peer);
-    if (r == nullptr || !wire::is_server_id(r->key.id)) return;  // already gone: acks repeat
+namespace {
+
+// Frees our server RPC `client_id` (as the client numbers it) of `peer`; false if we have none.
+bool free_acked(State &s, uint64_t client_id, uint32_t peer) {
+    Rpc *r = find_rpc_of(s, wire::local_id(client_id), peer);
+    if (r == nullptr || !wire::is_server_id(r->key.id)) return false;
     heard_peer(s, *r);
     ++s.stats.server_rpcs_completed;
     free_rpc(s, static_cast<uint32_t>(r - s.rpcs.data()));
+    return true;
+}
+
+}  // namespace
+
+void handle_ack_entry(State &s, const wire::AckEntry &a, uint32_t peer, const IpAddress &src) {
+    const uint64_t id = a.client_id.get();
+    if (free_acked(s, id, peer) || s.cfg.stray_ack_capacity == 0) return;  // acks repeat
+    // Maybe another engine of this host owns it: the owner passes it on (apply_ack).
+    if (s.stray_acks.size() == s.cfg.stray_ack_capacity) {
+        ++s.stats.acks_strayed_dropped;
+        return;
+    }
+    ++s.stats.acks_strayed;
+    s.stray_acks.push_back({src, id});
 }
 
 void handle_ack(State &s, const wire::PacketView &v) {
     const wire::AckHeader &h = *v.ack();
-    // The packet's own sender_id is acknowledged too, then the listed ones.
-    wire::AckEntry self{};
-    self.client_id = h.common.sender_id;
-    self.server_port = h.common.dport;
     uint32_t peer = find_peer(s, v.src_addr());
-    handle_ack_entry(s, self, peer);
-    for (uint16_t i = 0; i < h.num_acks.get(); ++i) handle_ack_entry(s, h.acks[i], peer);
+    // The packet's own sender_id is acknowledged too (steering brought it to its owner, so a
+    // miss is a repeat), then the listed ones.
+    free_acked(s, h.common.sender_id.get(), peer);
+    for (uint16_t i = 0; i < h.num_acks.get(); ++i) {
+        handle_ack_entry(s, h.acks[i], peer, v.src_addr());
+    }
 }
 
 namespace {
@@ -200,3 +218,19 @@ void maybe_send_cutoffs(State &s, uint32_t peer_idx, uint16_t their_version, uin
 }
 
 }  // namespace homa::detail
+
+namespace homa {
+
+bool Engine::apply_ack(const IpAddress &peer, uint64_t client_id) noexcept {
+    detail::State &s = *s_;
+    // No peer entry: this engine never had an RPC of that client, or freed its last one.
+    uint32_t pi = detail::find_peer(s, peer);
+    if (pi != detail::kNil && detail::free_acked(s, client_id, pi)) {
+        ++s.stats.acks_applied;
+        return true;
+    }
+    ++s.stats.acks_applied_stale;
+    return false;
+}
+
+}  // namespace homa

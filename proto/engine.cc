@@ -119,6 +119,7 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
     grant_inflight.reserve(cfg.max_overcommit);
     tx.reserve(cfg.tx_queue_packets);
     completions.reserve(cfg.max_rpcs);
+    stray_acks.reserve(cfg.stray_ack_capacity);
     next_client_id = cfg.first_client_id;
 }
 
@@ -150,6 +151,8 @@ std::span<const TxPacket> Engine::tx_packets() const noexcept { return s_->tx; }
 void Engine::clear_tx() noexcept { s_->tx.clear(); }
 std::span<const Completion> Engine::completions() const noexcept { return s_->completions; }
 void Engine::clear_completions() noexcept { s_->completions.clear(); }
+std::span<const StrayAck> Engine::stray_acks() const noexcept { return s_->stray_acks; }
+void Engine::clear_stray_acks() noexcept { s_->stray_acks.clear(); }
 
 // ----- sockets -----
 

@@ -353,6 +353,7 @@ struct Engine::State {
 
     std::vector<TxPacket> tx;
     std::vector<Completion> completions;
+    std::vector<StrayAck> stray_acks;  ///< Up to cfg.stray_ack_capacity (ack.cc).
 
     uint64_t link_idle_ns = 0;  ///< Pacer: when the NIC queue drains.
     uint64_t now_ns = 0;        ///< Latest time any call was given.
@@ -517,7 +518,8 @@ void send_resend(State &s, Rpc &r, uint32_t offset, uint32_t length, uint64_t no
 
 // ack.cc
 /** An ack from the peer in slot `peer` (kNil: unknown peer, so no RPC to free). */
-void handle_ack_entry(State &s, const wire::AckEntry &a, uint32_t peer);
+/** An ack listed in an ACK packet or riding on DATA from `src` (its peer entry, or kNil). */
+void handle_ack_entry(State &s, const wire::AckEntry &a, uint32_t peer, const IpAddress &src);
 void handle_ack(State &s, const wire::PacketView &v);
 void handle_need_ack(State &s, const wire::PacketView &v, uint64_t now_ns);
 void add_peer_ack(State &s, uint32_t peer, uint64_t client_id, uint16_t server_port,

@@ -299,7 +299,7 @@ void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns) {
     const IpAddress src = v.src_addr();
     // One peer lookup serves the ack and the RPC: the ack may idle the peer, never free it.
     const uint32_t peer = find_peer(s, src);
-    if (h.ack.client_id.get() != 0) handle_ack_entry(s, h.ack, peer);
+    if (h.ack.client_id.get() != 0) handle_ack_entry(s, h.ack, peer, src);
     uint32_t idx = rpc_for_data(s, h, src, peer, now_ns);
     if (idx == kNil) return;
     Rpc &r = s.rpcs[idx];

@@ -64,11 +64,12 @@ int Engine::reconfigure(const EngineConfig &c, std::string *why) {
     const EngineConfig &o = s.cfg;
     if (c.max_rpcs != o.max_rpcs || c.max_peers != o.max_peers || c.max_sockets != o.max_sockets ||
         c.tx_queue_packets != o.tx_queue_packets || c.first_client_id != o.first_client_id ||
-        c.id_stride != o.id_stride || c.local_ip != o.local_ip) {
+        c.id_stride != o.id_stride || c.local_ip != o.local_ip ||
+        c.stray_ack_capacity != o.stray_ack_capacity) {
         if (why) {
             *why =
-                "max_rpcs, max_peers, max_sockets, tx_queue_packets, local_ip and the id space "
-                "are fixed at start-up";
+                "max_rpcs, max_peers, max_sockets, tx_queue_packets, stray_ack_capacity, local_ip "
+                "and the id space are fixed at start-up";
         }
         return -EBUSY;
     }

@@ -60,6 +60,10 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("peers_created", e.peers_created);
     visit("peers_reclaimed", e.peers_reclaimed);
     visit("ack_blocks_exhausted", e.ack_blocks_exhausted);
+    visit("acks_strayed", e.acks_strayed);
+    visit("acks_strayed_dropped", e.acks_strayed_dropped);
+    visit("acks_applied", e.acks_applied);
+    visit("acks_applied_stale", e.acks_applied_stale);
     for (size_t d = 0; d < kNumEngineDrops; ++d) {
         visit(std::string("drop_") + engine_drop_name(static_cast<EngineDrop>(d)), e.drops[d]);
     }
@@ -98,6 +102,10 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("steered_in", w.steered_in);
     visit("steered_out", w.steered_out);
     visit("steer_ring_full", w.steer_ring_full);
+    visit("acks_forwarded", w.acks_forwarded);
+    visit("acks_received", w.acks_received);
+    visit("acks_repeated", w.acks_repeated);
+    visit("ack_ring_full", w.ack_ring_full);
     visit("arp_requests_sent", w.arp_requests_sent);
     visit("arp_replies_sent", w.arp_replies_sent);
     visit("rx_nd", w.rx_nd);

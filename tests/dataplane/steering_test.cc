@@ -155,7 +155,13 @@ TEST(Steering, TwoWorkerLcoresOneRxQueue_EveryFrameReachesItsOwner) {
     // ticks keep loss recovery (RESENDs after 5 ticks) out of this test: a stale retransmission
     // would count as an unknown-RPC drop, and no such drop is what proves steering right.
     auto slow_ticks = [](dp::WorkerConfig &wc) { wc.engine.tick_ns = 50'000'000; };
-    ASSERT_EQ(a.build("sa", static_cast<uint16_t>(pa), kIpA, 2, mp, 64u << 20, slow_ticks), "");
+    // A asks for acks only after 2 s: every ack must reach the worker that owns its RPC by
+    // itself, also one that rode on a packet of the other worker's RPC (ack rings).
+    auto slow_need_ack = [&](dp::WorkerConfig &wc) {
+        slow_ticks(wc);
+        wc.engine.request_ack_ticks = 40;
+    };
+    ASSERT_EQ(a.build("sa", static_cast<uint16_t>(pa), kIpA, 2, mp, 64u << 20, slow_need_ack), "");
     ASSERT_EQ(b.build("sb", static_cast<uint16_t>(pb), kIpB, 1, mp, 64u << 20, slow_ticks), "");
     ASSERT_EQ(a.info.num_rx_queues, 1);  // worker 1 receives only by steering
     ASSERT_EQ(a.info.num_queues, 2);
@@ -194,8 +200,8 @@ TEST(Steering, TwoWorkerLcoresOneRxQueue_EveryFrameReachesItsOwner) {
     stop = true;
     for (unsigned l : lcores) rte_eal_wait_lcore(l);
     bool all = jb.finished && ja[0].finished && ja[1].finished;
-    // Only this thread runs now: let acks finish (NEED_ACK for acks that rode on another
-    // worker's packet; see steering.h) and check that everything came back.
+    // Only this thread runs now: let the last acks arrive (B sends its pending ones at its
+    // next tick) and check that everything came back.
     deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (std::chrono::steady_clock::now() < deadline && !(a.quiescent() && b.quiescent())) {
         for (Job *j : {&ja[0], &ja[1], &jb}) j->step();
@@ -245,6 +251,14 @@ TEST(Steering, TwoWorkerLcoresOneRxQueue_EveryFrameReachesItsOwner) {
     EXPECT_EQ(a.workers[0]->engine().stats().server_rpcs_started +
                   a.workers[1]->engine().stats().server_rpcs_started,
               jb.expected());
+    // Acks that rode on the other worker's packets were passed on, not left to NEED_ACK.
+    EXPECT_GT(s0.acks_forwarded + s1.acks_forwarded, 0u);
+    EXPECT_EQ(s0.acks_received + s1.acks_received, s0.acks_forwarded + s1.acks_forwarded);
+    EXPECT_EQ(s0.ack_ring_full + s1.ack_ring_full, 0u);
+    for (int k = 0; k < 2; ++k) {
+        EXPECT_EQ(a.workers[k]->engine().stats().need_acks_sent, 0u) << k;
+        EXPECT_EQ(a.workers[k]->engine().stats().acks_strayed_dropped, 0u) << k;
+    }
     // Worker 1 learned B's MAC from the ARP answer worker 0 received and shared.
     EXPECT_EQ(a.workers[1]->neighbours().state(kIpB), dp::NeighbourCache::State::kReachable);
     EXPECT_EQ(s1.rx_arp, s0.arp_shared);

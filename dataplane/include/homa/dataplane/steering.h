@@ -22,9 +22,13 @@
  * serializes a busy server on one lcore and needs a host-wide port table that every worker
  * reads, which Linux can afford with RCU and we cannot without a lock or a copy per worker.)
  *
- * Known costs: an ack that rides on another RPC's packet (DATA's ack field, an ACK's list)
- * reaches the owner of that packet, not of the acknowledged RPC; the owner ignores acks for
- * RPCs it does not have, and the RPC's own owner gets its ack by NEED_ACK a few ticks later.
+ * Acks: an ack that rides on another RPC's packet (DATA's ack field, an ACK's list) reaches
+ * the owner of that packet, not of the acknowledged RPC. The engine that finds no such RPC
+ * keeps the ack (Engine::stray_acks), and its worker passes it to the RPC's owner through an
+ * ack ring (ack_ring: one per (from, to) pair like the frame rings, of ForwardedAck
+ * elements), who applies it (Engine::apply_ack). Without that the owner learned of the ack
+ * only by NEED_ACK two ticks later: with N workers, (N - 1) / N of all piggybacked acks.
+ * A full ring drops the ack (counted: WorkerStats::ack_ring_full) and NEED_ACK recovers it.
  * A full steering ring drops the frame (counted: WorkerStats::steer_ring_full); size rings for
  * a burst of every worker's queue (the default tests use 4096).
  *
@@ -40,8 +44,8 @@
  *
  * Ownership: the Steering object owns its rings and must outlive its workers; frames left in
  * rings are freed on destruction. Threading: create/destroy on the main lcore while no worker
- * runs; ring(from, to) may be enqueued only by worker `from`'s lcore and dequeued only by
- * worker `to`'s. owner_of and configure_engine_ids are pure.
+ * runs; ring(from, to) and ack_ring(from, to) may be enqueued only by worker `from`'s lcore
+ * and dequeued only by worker `to`'s. owner_of and configure_engine_ids are pure.
  * Errors: create returns nullptr and a message naming what failed.
  */
 #pragma once
@@ -61,11 +65,18 @@ namespace homa::dp {
 
 class Steering {
   public:
+    /** An ack for a server RPC of worker `to`, received by worker `from` (ack_ring). */
+    struct ForwardedAck {
+        IpAddress peer;          ///< The client.
+        uint64_t client_id = 0;  ///< The RPC's id as the client numbers it.
+        uint64_t reserved = 0;   ///< Pads the element to 32 bytes.
+    };
+
     /**
-     * Creates the (num_workers - 1) * num_workers rings, `ring_size` slots each (a power of
-     * two), named after `name` (names are process-wide in DPDK). Returns nullptr with
-     * `error` set for num_workers 0 or > 64, a ring_size that is not a power of two, or an
-     * rte_ring_create failure (e.g. a name in use, no memory). EAL must be up.
+     * Creates the (num_workers - 1) * num_workers frame rings and as many ack rings,
+     * `ring_size` slots each (a power of two), named after `name` (names are process-wide in DPDK).
+     * Returns nullptr with `error` set for num_workers 0 or > 64, a ring_size that is not a power
+     * of two, or an rte_ring_create failure (e.g. a name in use, no memory). EAL must be up.
      */
     static std::unique_ptr<Steering> create(std::string_view name, uint16_t num_workers,
                                             uint32_t ring_size, std::string *error);
@@ -76,6 +87,9 @@ class Steering {
     uint16_t num_workers() const noexcept { return n_; }
     /** The ring from worker `from` to worker `to` (nullptr when from == to or out of range). */
     rte_ring *ring(uint16_t from, uint16_t to) const noexcept;
+    /** The ack ring from `from` to `to` (nullptr likewise): ForwardedAck elements, for
+     *  rte_ring_*_elem calls with esize sizeof(ForwardedAck). */
+    rte_ring *ack_ring(uint16_t from, uint16_t to) const noexcept;
 
     /** Sets first_client_id = 2 + 2k and id_stride = 2n so that client ids name their owner. */
     static void configure_engine_ids(EngineConfig &engine, uint16_t k, uint16_t n) noexcept;
@@ -86,9 +100,10 @@ class Steering {
     static uint16_t owner_of(const IpAddress &src_ip, uint64_t sender_id, uint16_t n) noexcept;
 
   private:
-    Steering(uint16_t n) : n_(n), rings_(size_t{n} * n, nullptr) {}
+    Steering(uint16_t n) : n_(n), rings_(size_t{n} * n, nullptr), ack_rings_(rings_) {}
     uint16_t n_;
-    std::vector<rte_ring *> rings_;  ///< [from * n + to]
+    std::vector<rte_ring *> rings_;      ///< [from * n + to]
+    std::vector<rte_ring *> ack_rings_;  ///< [from * n + to]
 };
 
 }  // namespace homa::dp

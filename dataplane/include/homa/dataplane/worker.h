@@ -188,6 +188,10 @@ struct WorkerStats {
     uint64_t steered_out = 0;       ///< Frames handed to their owner worker.
     uint64_t steered_in = 0;        ///< Frames another worker handed to us.
     uint64_t steer_ring_full = 0;   ///< Frames dropped: the owner's ring was full.
+    uint64_t acks_forwarded = 0;    ///< Acks passed to the worker that owns their RPC.
+    uint64_t acks_received = 0;     ///< Acks another worker passed to us (Engine::apply_ack).
+    uint64_t acks_repeated = 0;     ///< Acks for no RPC whose owner is this worker: repeats.
+    uint64_t ack_ring_full = 0;     ///< Acks dropped: the owner's ack ring was full.
     uint64_t arp_shared = 0;        ///< ARP frames copied to the other workers' caches.
     // IPv6 Neighbour Discovery and ICMPv6 echo (worker_ndp_icmp6.cc)
     uint64_t rx_nd = 0;                   ///< NS/NA frames handled (received or steered).

@@ -89,6 +89,12 @@ struct EngineConfig {
     uint32_t max_peers = 1u << 17;  ///< Peer entries (about 200 B each, on demand).
     uint32_t max_sockets = 64;
     uint32_t tx_queue_packets = 4096;  ///< Packets buffered between engine and port.
+    /** Acks naming no RPC of this engine kept for the owner to pass on (Engine::stray_acks);
+     *  0, the default, keeps none. For hosts whose engines each own part of the server RPCs
+     *  (dp::Worker with steering sets it): an ack that rides on one RPC's packet may name
+     *  another engine's RPC. When full, the rest are counted and dropped (NEED_ACK recovers
+     *  them). */
+    uint32_t stray_ack_capacity = 0;
 
     // --- id space: this engine hands out client ids first_client_id + k * id_stride ---
     uint64_t first_client_id = 2;  ///< Even; distinct per engine sharing a host.

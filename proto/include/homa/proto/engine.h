@@ -208,6 +208,12 @@ struct Completion {
     uint64_t token = 0;
 };
 
+/** An ack that named no RPC of this engine (EngineConfig::stray_ack_capacity). */
+struct StrayAck {
+    IpAddress peer;          ///< The client that sent it.
+    uint64_t client_id = 0;  ///< The RPC's id as the client numbers it (even).
+};
+
 class Engine {
   public:
     /** Builds an engine; `config` must validate (checked with assert in debug builds, and
@@ -312,6 +318,16 @@ class Engine {
     /** Completions since the last clear_completions(). */
     std::span<const Completion> completions() const noexcept;
     void clear_completions() noexcept;
+    /** Acks received since the last clear_stray_acks() that named no RPC here: those listed
+     *  in an ACK packet or riding on DATA (an ACK packet's own id reaches its owner by
+     *  steering). Empty unless EngineConfig::stray_ack_capacity is set. Owning thread. */
+    std::span<const StrayAck> stray_acks() const noexcept;
+    void clear_stray_acks() noexcept;
+    /** Applies an ack that another engine of this host received (its stray_acks()): frees
+     *  our server RPC `client_id` of `peer` as an ACK would. Returns true if it freed one,
+     *  false if we have no such RPC (acks repeat; counted in EngineStats::acks_applied_stale).
+     *  Owning thread. */
+    bool apply_ack(const IpAddress &peer, uint64_t client_id) noexcept;
 
     // ----- observability -----
     const EngineStats &stats() const noexcept;

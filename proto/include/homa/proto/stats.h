@@ -82,6 +82,11 @@ struct EngineStats {
     uint64_t peers_created = 0;
     uint64_t peers_reclaimed = 0;       ///< Idle peer entries freed (aged out or reused).
     uint64_t ack_blocks_exhausted = 0;  ///< Acks sent at once: no pending-ack block free.
+    // --- acks between the engines of one host (EngineConfig::stray_ack_capacity) ---
+    uint64_t acks_strayed = 0;          ///< Acks for no RPC here, kept in stray_acks().
+    uint64_t acks_strayed_dropped = 0;  ///< Of those, dropped: stray_acks() was full.
+    uint64_t acks_applied = 0;          ///< apply_ack calls that freed a server RPC.
+    uint64_t acks_applied_stale = 0;    ///< apply_ack calls that found no RPC.
     uint64_t rx(wire::PacketType t) const { return packets_rx[static_cast<uint8_t>(t)]; }
     uint64_t tx(wire::PacketType t) const { return packets_tx[static_cast<uint8_t>(t)]; }
     uint64_t drop(EngineDrop d) const { return drops[static_cast<size_t>(d)]; }
