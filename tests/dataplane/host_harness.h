@@ -162,7 +162,9 @@ inline void dump_worker(const char *name, const dp::Worker &w_) {
     fprintf(stderr, " tx by type:");
     for (size_t i = wire::kFirstPacketType; i <= wire::kLastPacketType; ++i)
         fprintf(stderr, " %lu", es.packets_tx[i]);
-    fprintf(stderr, "\n");
+    fprintf(stderr, " acks strayed %lu forwarded %lu received %lu repeated %lu ring_full %lu\n",
+            es.acks_strayed, ws.acks_forwarded, ws.acks_received, ws.acks_repeated,
+            ws.ack_ring_full);
     // The first RPCs still alive, so that a test stuck on one says which and where it is.
     std::vector<Engine::RpcInfo> live(8);
     live.resize(w.engine().snapshot_rpcs(live));
