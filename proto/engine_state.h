@@ -157,7 +157,11 @@ struct MsgOut {
     bool copied = false;    ///< In RpcBulk::copy (OutMessage::copy): nothing borrowed, no
                             ///< kOutReleased completion owed.
     bool sendable = false;  ///< In State::sendable.
+    /** Payload bytes per packet (the peer's family and the MTU), fixed when the message starts
+     *  for the same reason as `unsched`: reconfigure may change the MTU. */
+    uint16_t max_payload = 0;
 };
+static_assert(sizeof(MsgOut) == 40, "max_payload sits in MsgOut's tail padding");
 
 /** The per-RPC fields every RPC touches, reset in full when a slot is reused (new_rpc). Kept
  *  apart from RpcBulk so that a short RPC's state spans a few cache lines and its reset is

@@ -166,6 +166,7 @@ void start_out(State &s, uint32_t idx, const OutMessage &msg, uint32_t length) {
     out.length = length;
     out.next_xmit = 0;
     out.unsched = std::min(out.length, s.cfg.unsched_bytes);
+    out.max_payload = static_cast<uint16_t>(peer_max_payload(s, r.peer));
     out.granted = out.unsched;
     out.unsched_priority = unsched_priority_for(s.peers[r.peer], s.cfg.num_priorities, out.length);
     out.sched_priority = 0;
@@ -187,8 +188,8 @@ void sendable_add(State &s, uint32_t idx) {
 
 uint32_t retransmit(State &s, Rpc &r, uint32_t start, uint32_t end, uint8_t priority,
                     uint64_t now_ns) {
-    const uint32_t max_payload = peer_max_payload(s, r.peer);
     MsgOut &out = r.out;
+    const uint32_t max_payload = out.max_payload;
     end = std::min(end, out.length);
     const uint32_t unsched = out.unsched;
     uint32_t sent = 0;
@@ -244,7 +245,7 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remai
             break;
         }
         uint32_t offset = out.next_xmit;
-        uint32_t len = packet_len(out, out.unsched, peer_max_payload(s, r.peer), offset);
+        uint32_t len = packet_len(out, out.unsched, out.max_payload, offset);
         bool unscheduled = offset < out.unsched;
         uint8_t priority = unscheduled ? out.unsched_priority : out.sched_priority;
         if (!emit_data(s, r, offset, len, priority, false, now_ns)) break;

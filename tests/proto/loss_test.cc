@@ -163,6 +163,25 @@ TEST(Recovery, HandleResend_PastTheUnscheduledLimitResendsTheSamePackets) {
     EXPECT_EQ(resent[2].end, 44'272u);
 }
 
+// The MTU too: a message in flight keeps its packet size, sent or resent.
+TEST(Recovery, HandleResend_AfterAnMtuChangeResendsTheSamePackets) {
+    HandcraftedPeer h;
+    EngineConfig c = h.engine.config();
+    c.mtu = 1000;
+    ASSERT_EQ(h.engine.reconfigure(c, nullptr), 0);
+    h.deliver(h.resend(h.id, 1'500, 100));
+    std::vector<SentData> resent = sent_data(h);
+    ASSERT_EQ(resent.size(), 1u);
+    EXPECT_EQ(resent[0].offset, 1'424u);
+    EXPECT_EQ(resent[0].end, 2'848u);
+    h.deliver(h.grant(42'000));
+    for (uint64_t t = 100'000; t < 110'000; t += 1000) h.engine.poll(t);
+    const std::vector<SentData> scheduled = sent_data(h);
+    ASSERT_EQ(scheduled.size(), 2u);
+    EXPECT_EQ(scheduled[1].offset, 41'424u);
+    EXPECT_EQ(scheduled[1].end, 42'848u);
+}
+
 TEST(Recovery, HandleResend_UnsentRangeImpliesGrantAndAnswersBusy) {
     HandcraftedPeer h;
     h.deliver(h.resend(h.id, 100'000, 10'000));  // beyond the 40,000 unscheduled bytes
