@@ -191,6 +191,7 @@ uint32_t retransmit(State &s, Rpc &r, uint32_t start, uint32_t end, uint8_t prio
     MsgOut &out = r.out;
     const uint32_t max_payload = out.max_payload;
     end = std::min(end, out.length);
+    if (start >= end) return 0;  // also a message never started: its max_payload is 0
     const uint32_t unsched = out.unsched;
     uint32_t sent = 0;
     for (uint32_t offset = packet_start(unsched, max_payload, start), len = 0; offset < end;
