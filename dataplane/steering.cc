@@ -6,11 +6,12 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "homa/proto/engine.h"
 #include "homa/proto/rpc_id.h"
 
 namespace homa::dp {
 
-static_assert(sizeof(Steering::ForwardedAck) == 32, "rte_ring elements: a multiple of 4 bytes");
+static_assert(sizeof(StrayAck) % 4 == 0, "rte_ring elements are a multiple of 4 bytes");
 
 std::unique_ptr<Steering> Steering::create(std::string_view name, uint16_t num_workers,
                                            uint32_t ring_size, std::string *error) {
@@ -39,7 +40,7 @@ std::unique_ptr<Steering> Steering::create(std::string_view name, uint16_t num_w
             s->rings_[size_t{from} * num_workers + to] = r;
             std::string an =
                 "sa_" + std::string(name) + "_" + std::to_string(from) + "_" + std::to_string(to);
-            rte_ring *a = rte_ring_create_elem(an.c_str(), sizeof(ForwardedAck), ring_size,
+            rte_ring *a = rte_ring_create_elem(an.c_str(), sizeof(StrayAck), ring_size,
                                                static_cast<int>(rte_socket_id()),
                                                RING_F_SP_ENQ | RING_F_SC_DEQ);
             if (a == nullptr) {

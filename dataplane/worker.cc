@@ -14,7 +14,8 @@ namespace homa::dp {
 namespace {
 
 // Room for the acks one poll's RX finds for other workers' RPCs (EngineConfig::
-// stray_ack_capacity): 128 KB per worker of a steering group.
+// stray_ack_capacity; worker_rx.cc passes them on when RX ends): a poll reads a few hundred
+// frames, each with at most 1 + kMaxAcks acks. 96 KB per worker of a steering group.
 constexpr uint32_t kStrayAcks = 4096;
 
 int pool_alloc(void *ctx, uint32_t length, uint32_t offsets[wire::kMaxBpages]) {
@@ -107,8 +108,6 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
     WorkerConfig cfg = config;
     if (cfg.steering != nullptr && cfg.steering->num_workers() > 1 &&
         cfg.engine.stray_ack_capacity == 0) {
-        // Acks for other workers' RPCs, kept until this poll's RX ends (worker_rx.cc): a poll
-        // reads at most a few hundred frames, and a frame carries at most 1 + kMaxAcks acks.
         cfg.engine.stray_ack_capacity = kStrayAcks;
     }
     auto impl = std::make_unique<Impl>(cfg);

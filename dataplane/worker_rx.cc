@@ -197,7 +197,7 @@ uint32_t handle_burst(Worker::Impl &w, rte_mbuf **frames, uint32_t n, bool steer
 // received earlier than they were.
 uint32_t apply_forwarded_acks(Worker::Impl &w) {
     const Steering &st = *w.cfg.steering;
-    Steering::ForwardedAck acks[32];
+    StrayAck acks[32];
     uint32_t n = 0;
     for (uint16_t from = 0; from < st.num_workers(); ++from) {
         rte_ring *r = st.ack_ring(from, w.cfg.worker_index);
@@ -220,8 +220,10 @@ void forward_stray_acks(Worker::Impl &w) {
             ++w.stats.acks_repeated;
             continue;
         }
-        Steering::ForwardedAck f{.peer = a.peer, .client_id = a.client_id};
-        if (rte_ring_sp_enqueue_elem(st.ack_ring(w.cfg.worker_index, owner), &f, sizeof(f)) == 0) {
+        // DPDK 22.11 takes the element as void *, and only reads it.
+        void *elem = const_cast<StrayAck *>(&a);
+        if (rte_ring_sp_enqueue_elem(st.ack_ring(w.cfg.worker_index, owner), elem, sizeof(a)) ==
+            0) {
             ++w.stats.acks_forwarded;
         } else {
             ++w.stats.ack_ring_full;  // the owner's NEED_ACK recovers it

@@ -50,17 +50,17 @@ uint8_t unsched_priority_for(const Peer &p, uint8_t num_priorities, uint32_t len
 // max_payload long, except that one ends at the unscheduled limit, so that no byte past it
 // leaves before a grant allows it and the DATA `incoming` field says what really comes (Linux
 // cuts its packets the same way). Packets after that limit start at unsched + k * max_payload.
-uint32_t packet_len(const MsgOut &out, uint32_t unsched, uint32_t max_payload, uint32_t offset) {
-    uint32_t len = std::min(max_payload, out.length - offset);
-    if (offset < unsched && offset + len > unsched) len = unsched - offset;
+uint32_t packet_len(const MsgOut &out, uint32_t offset) {
+    uint32_t len = std::min<uint32_t>(out.max_payload, out.length - offset);
+    if (offset < out.unsched && offset + len > out.unsched) len = out.unsched - offset;
     return len;
 }
 
 // The start of the packet that holds byte `offset`: every send of a message cuts it the same
 // way, since the receiver takes a packet that partly overlaps what it has as a duplicate.
-uint32_t packet_start(uint32_t unsched, uint32_t max_payload, uint32_t offset) {
-    if (offset < unsched) return offset - offset % max_payload;
-    return offset - (offset - unsched) % max_payload;
+uint32_t packet_start(const MsgOut &out, uint32_t offset) {
+    if (offset < out.unsched) return offset - offset % out.max_payload;
+    return offset - (offset - out.unsched) % out.max_payload;
 }
 
 // Splits [offset, offset + len) of r's message into at most two contiguous pieces.
@@ -188,15 +188,12 @@ void sendable_add(State &s, uint32_t idx) {
 
 uint32_t retransmit(State &s, Rpc &r, uint32_t start, uint32_t end, uint8_t priority,
                     uint64_t now_ns) {
-    MsgOut &out = r.out;
-    const uint32_t max_payload = out.max_payload;
+    const MsgOut &out = r.out;
     end = std::min(end, out.length);
     if (start >= end) return 0;  // also a message never started: its max_payload is 0
-    const uint32_t unsched = out.unsched;
     uint32_t sent = 0;
-    for (uint32_t offset = packet_start(unsched, max_payload, start), len = 0; offset < end;
-         offset += len) {
-        len = packet_len(out, unsched, max_payload, offset);
+    for (uint32_t offset = packet_start(out, start), len = 0; offset < end; offset += len) {
+        len = packet_len(out, offset);
         if (!emit_data(s, r, offset, len, priority, true, now_ns)) break;
         ++s.stats.retransmitted_packets;
         s.stats.retransmitted_bytes += len;
@@ -246,7 +243,7 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remai
             break;
         }
         uint32_t offset = out.next_xmit;
-        uint32_t len = packet_len(out, out.unsched, out.max_payload, offset);
+        uint32_t len = packet_len(out, offset);
         bool unscheduled = offset < out.unsched;
         uint8_t priority = unscheduled ? out.unsched_priority : out.sched_priority;
         if (!emit_data(s, r, offset, len, priority, false, now_ns)) break;

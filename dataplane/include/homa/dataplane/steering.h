@@ -25,8 +25,8 @@
  * Acks: an ack that rides on another RPC's packet (DATA's ack field, an ACK's list) reaches
  * the owner of that packet, not of the acknowledged RPC. The engine that finds no such RPC
  * keeps the ack (Engine::stray_acks), and its worker passes it to the RPC's owner through an
- * ack ring (ack_ring: one per (from, to) pair like the frame rings, of ForwardedAck
- * elements), who applies it (Engine::apply_ack). Without that the owner learned of the ack
+ * ack ring (ack_ring: one per (from, to) pair like the frame rings, of StrayAck elements),
+ * who applies it (Engine::apply_ack). Without that the owner learned of the ack
  * only by NEED_ACK two ticks later: with N workers, (N - 1) / N of all piggybacked acks.
  * A full ring drops the ack (counted: WorkerStats::ack_ring_full) and NEED_ACK recovers it.
  * A full steering ring drops the frame (counted: WorkerStats::steer_ring_full); size rings for
@@ -65,13 +65,6 @@ namespace homa::dp {
 
 class Steering {
   public:
-    /** An ack for a server RPC of worker `to`, received by worker `from` (ack_ring). */
-    struct ForwardedAck {
-        IpAddress peer;          ///< The client.
-        uint64_t client_id = 0;  ///< The RPC's id as the client numbers it.
-        uint64_t reserved = 0;   ///< Pads the element to 32 bytes.
-    };
-
     /**
      * Creates the (num_workers - 1) * num_workers frame rings and as many ack rings,
      * `ring_size` slots each (a power of two), named after `name` (names are process-wide in DPDK).
@@ -87,8 +80,8 @@ class Steering {
     uint16_t num_workers() const noexcept { return n_; }
     /** The ring from worker `from` to worker `to` (nullptr when from == to or out of range). */
     rte_ring *ring(uint16_t from, uint16_t to) const noexcept;
-    /** The ack ring from `from` to `to` (nullptr likewise): ForwardedAck elements, for
-     *  rte_ring_*_elem calls with esize sizeof(ForwardedAck). */
+    /** The ack ring from `from` to `to` (nullptr likewise): StrayAck elements, for
+     *  rte_ring_*_elem calls with esize sizeof(StrayAck). */
     rte_ring *ack_ring(uint16_t from, uint16_t to) const noexcept;
 
     /** Sets first_client_id = 2 + 2k and id_stride = 2n so that client ids name their owner. */
