@@ -257,7 +257,8 @@ void MixRun::send_due(FileMixPhase *ph, uint64_t now) {
         }
         if (rc < 0) {
             ++(is_file ? ph->file_errors : ph->echo_errors);
-            ph->last_error = std::string("send: ") + strerror(-rc);
+            (is_file ? ph->file_send_errors : ph->echo_send_errors).add(rc);
+            ph->last_error = std::string("send: ") + errno_name(rc);
         } else {
             free_slots_.pop_back();
             sl.busy = true;
@@ -285,6 +286,13 @@ void MixRun::receive(FileMixPhase *ph, uint64_t now) {
             ph->echo.record(lat);
         } else {
             ++ph->echo_errors;
+            if (m.error() != 0) {
+                ph->echo_rpc_errors.add(m.error());
+                ph->last_error = "echo RPC: " + errno_name(m.error());
+            } else {
+                ++ph->echo_bad_length;
+                ph->last_error = "echo of " + std::to_string(m.length()) + " bytes";
+            }
         }
     }
 }
@@ -293,11 +301,29 @@ void MixRun::take_read(FileMixPhase *ph, const v2::Message &m, const Slot &sl, u
     fp::ResponseHeader h{};
     uint8_t first[sizeof(h)];
     size_t n = m.copy_to({first, sizeof(first)});
-    if (m.error() != 0 || !fp::decode_response({first, n}, m.length(), &h) || h.status != 0 ||
-        h.length != o_.file_bytes) {
+    if (m.error() != 0) {
         ++ph->file_errors;
-        ph->last_error = m.error() != 0 ? std::string("RPC: ") + strerror(std::abs(m.error()))
-                                        : fp::status_name(static_cast<fp::Status>(h.status));
+        ph->file_rpc_errors.add(m.error());
+        ph->last_error = "read RPC: " + errno_name(m.error());
+        return;
+    }
+    if (!fp::decode_response({first, n}, m.length(), &h)) {
+        ++ph->file_errors;
+        ++ph->file_malformed;
+        ph->last_error = "read response of " + std::to_string(m.length()) + " bytes undecodable";
+        return;
+    }
+    if (h.status != 0) {
+        ++ph->file_errors;
+        ++ph->file_bad_status;
+        ph->last_error = fp::status_name(static_cast<fp::Status>(h.status));
+        return;
+    }
+    if (h.length != o_.file_bytes) {
+        ++ph->file_errors;
+        ++ph->file_malformed;
+        ph->last_error = "read of " + std::to_string(h.length) + " bytes, asked " +
+                         std::to_string(o_.file_bytes);
         return;
     }
     if (verify_fd_ >= 0) {

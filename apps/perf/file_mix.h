@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "apps/common/file_protocol.h"
+#include "error_counts.h"
 #include "homa/v2/host.h"
 #include "homa/v2/socket.h"
 #include "latency_histogram.h"
@@ -54,6 +55,13 @@ struct FileMixPhase {
     LatencyHistogram echo, file;
     uint64_t echo_errors = 0;
     uint64_t file_ok = 0, file_errors = 0, file_bad_bytes = 0;
+    // The two error totals above, split by cause: a send the stack refused, an RPC that ended
+    // with an error, and (reads) an answer that was not a whole read: a status other than ok,
+    // a response that does not decode or has the wrong length, or wrong bytes.
+    ErrorCounts echo_send_errors, echo_rpc_errors;
+    uint64_t echo_bad_length = 0;
+    ErrorCounts file_send_errors, file_rpc_errors;
+    uint64_t file_bad_status = 0, file_malformed = 0;
     uint64_t cold_reads = 0;  ///< Reads before the walk wrapped around the file.
     uint64_t file_bytes = 0;  ///< Data bytes received.
     uint64_t skipped = 0;     ///< Arrivals with max_outstanding already in flight.

@@ -16,6 +16,13 @@ void add(FileMixPhase *sum, const FileMixPhase &p) {
     sum->file_ok += p.file_ok;
     sum->file_errors += p.file_errors;
     sum->file_bad_bytes += p.file_bad_bytes;
+    sum->echo_send_errors.merge(p.echo_send_errors);
+    sum->echo_rpc_errors.merge(p.echo_rpc_errors);
+    sum->echo_bad_length += p.echo_bad_length;
+    sum->file_send_errors.merge(p.file_send_errors);
+    sum->file_rpc_errors.merge(p.file_rpc_errors);
+    sum->file_bad_status += p.file_bad_status;
+    sum->file_malformed += p.file_malformed;
     sum->cold_reads += p.cold_reads;
     sum->file_bytes += p.file_bytes;
     sum->skipped += p.skipped;
@@ -72,11 +79,46 @@ void print_rows(FILE *f, const std::vector<FileMixPhase> &phases, bool with_roun
                     : "?",
                 p.server_ok ? std::to_string(p.server.pulls).c_str() : "?", p.evict.c_str());
         if (with_round) continue;
+        if (p.file_errors)
+            fprintf(f, "  %s: read errors: send %s; RPC %s; status %lu; malformed %lu; bytes %lu\n",
+                    p.name.c_str(), p.file_send_errors.describe().c_str(),
+                    p.file_rpc_errors.describe().c_str(), p.file_bad_status, p.file_malformed,
+                    p.file_bad_bytes);
+        if (p.echo_errors)
+            fprintf(f, "  %s: echo errors: send %s; RPC %s; wrong length %lu\n", p.name.c_str(),
+                    p.echo_send_errors.describe().c_str(), p.echo_rpc_errors.describe().c_str(),
+                    p.echo_bad_length);
         if (!p.last_error.empty())
             fprintf(f, "  %s: e.g. %s\n", p.name.c_str(), p.last_error.c_str());
         if (p.skipped)
             fprintf(f, "  %s: %lu arrivals skipped (max_outstanding)\n", p.name.c_str(), p.skipped);
     }
+}
+
+// A JSON string's body: the example error is ours, but may quote a file name.
+std::string json_escaped(const std::string &in) {
+    std::string out;
+    for (char c : in) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) continue;
+        out += c;
+    }
+    return out;
+}
+
+void print_causes_json(FILE *f, const FileMixPhase &p) {
+    fprintf(f, ", \"read_errors_by_cause\": {\"send\": ");
+    p.file_send_errors.print_json(f);
+    fprintf(f, ", \"rpc\": ");
+    p.file_rpc_errors.print_json(f);
+    fprintf(f, ", \"status\": %lu, \"malformed\": %lu, \"bad_bytes\": %lu}", p.file_bad_status,
+            p.file_malformed, p.file_bad_bytes);
+    fprintf(f, ", \"echo_errors_by_cause\": {\"send\": ");
+    p.echo_send_errors.print_json(f);
+    fprintf(f, ", \"rpc\": ");
+    p.echo_rpc_errors.print_json(f);
+    fprintf(f, ", \"bad_length\": %lu}, \"last_error\": \"%s\"", p.echo_bad_length,
+            json_escaped(p.last_error).c_str());
 }
 
 void print_phase_json(FILE *f, const FileMixPhase &p, bool first, bool with_round) {
@@ -95,6 +137,7 @@ void print_phase_json(FILE *f, const FileMixPhase &p, bool first, bool with_roun
             p.file_bad_bytes, p.cold_reads, mbps(p), p.skipped, p.unfinished, p.evict.c_str(),
             p.server_ok ? "true" : "false", p.server.worker_blocked_ns, p.server.pulls,
             p.server.bytes_pulled, p.server.worker_reads, p.server.pull_p99_ns);
+    print_causes_json(f, p);
     if (with_round) {
         fprintf(f, "}");
         return;

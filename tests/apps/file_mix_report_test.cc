@@ -2,6 +2,7 @@
 // phase's echo p99 compared with the echo-only p99 of its own round.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -120,6 +121,49 @@ TEST(FileMixReport, JsonCarriesPooledPhasesEveryRoundAndTheRatios) {
     EXPECT_NE(s.find("\"echo_buckets_ns\": [[100000, 20]]"), std::string::npos) << s;
     EXPECT_NE(s.find("\"echo_buckets_ns\": [[200703, 10], [300000, 10]]"), std::string::npos) << s;
     EXPECT_EQ(s.find("\"echo_buckets_ns\"", s.find("round_phases")), std::string::npos) << s;
+}
+
+TEST(FileMixReport, ErrorsAreSplitByCauseAndPooledAcrossRounds) {
+    FileMixOptions o = three_phases();
+    o.phases = {"prefetch"};
+    std::vector<FileMixPhase> run = {phase("prefetch", 0, 1000, 1), phase("prefetch", 1, 1000, 1)};
+    run[0].file_rpc_errors.add(-ETIMEDOUT);
+    run[0].file_bad_status = 2;
+    run[0].last_error = "read RPC: \"ETIMEDOUT\"";
+    run[1].file_rpc_errors.add(-ETIMEDOUT);
+    run[1].file_send_errors.add(-ENOBUFS);
+    run[1].file_malformed = 1;
+    run[1].file_bad_bytes = 3;
+    run[1].echo_rpc_errors.add(-ENOMEM);
+    run[1].echo_bad_length = 4;
+    std::vector<FileMixPhase> pooled = pool_file_mix(o, run);
+    ASSERT_EQ(pooled.size(), 1u);
+    EXPECT_EQ(pooled[0].file_rpc_errors.of(ETIMEDOUT), 2u);
+    EXPECT_EQ(pooled[0].file_send_errors.of(ENOBUFS), 1u);
+    EXPECT_EQ(pooled[0].file_bad_status, 2u);
+    EXPECT_EQ(pooled[0].file_malformed, 1u);
+    EXPECT_EQ(pooled[0].echo_rpc_errors.of(ENOMEM), 1u);
+    EXPECT_EQ(pooled[0].echo_bad_length, 4u);
+
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    print_file_mix_json(f, o, run);
+    fclose(f);
+    std::string s(buf, len);
+    free(buf);
+    EXPECT_NE(s.find("\"read_errors_by_cause\": {\"send\": {\"ETIMEDOUT\": 0, \"ENOMEM\": 0, "
+                     "\"ENOBUFS\": 1, \"EIO\": 0}, \"rpc\": {\"ETIMEDOUT\": 2, \"ENOMEM\": 0, "
+                     "\"ENOBUFS\": 0, \"EIO\": 0}, \"status\": 2, \"malformed\": 1, "
+                     "\"bad_bytes\": 3}"),
+              std::string::npos)
+        << s;
+    EXPECT_NE(s.find("\"rpc\": {\"ETIMEDOUT\": 0, \"ENOMEM\": 1, \"ENOBUFS\": 0, \"EIO\": 0}, "
+                     "\"bad_length\": 4}"),
+              std::string::npos)
+        << s;
+    // The example is escaped, so the report stays JSON.
+    EXPECT_NE(s.find("\"last_error\": \"read RPC: \\\"ETIMEDOUT\\\"\""), std::string::npos) << s;
 }
 
 }  // namespace

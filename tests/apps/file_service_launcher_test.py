@@ -156,7 +156,12 @@ try:
         assert r.returncode != 0, r.stdout
         ph = json.loads(r.stdout)["file_mix"]["phases"][0]
         assert ph["reads"] == 0 and ph["read_errors"] > 0, ph
-        assert "not permitted" in r.stdout or ph["read_errors"] > 0
+        # Every refusal is counted as a status, and the example names it.
+        causes = ph["read_errors_by_cause"]
+        assert causes["status"] == ph["read_errors"], ph
+        assert causes["malformed"] == causes["bad_bytes"] == 0, ph
+        assert sum(causes["rpc"].values()) == sum(causes["send"].values()) == 0, ph
+        assert "not permitted" in ph["last_error"].lower(), ph
     tap("client_no_prefetch_needs_the_server_flag", no_prefetch_refused_unless_allowed)
 
     def pull_turns_on_the_workers_core():
