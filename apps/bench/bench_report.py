@@ -388,23 +388,54 @@ def app_threads(raw):
 
 
 def rx_pipeline(raw):
-    """One JSON per (payload, live RPCs) point: rx_pipeline_<payload>_<n>.json. A point whose
-    run did not finish (timed out) is listed with mpps null."""
+    """One JSON per (payload, live RPCs) point and round: rx_pipeline_<payload>_<n>.json, then
+    rx_pipeline_<payload>_<n>_r<k>.json for the rounds after the first. The run with the median
+    Mpps stands for the point (the lower median of an even count), with min / max and the
+    number of runs beside it; runs that did not finish (timed out) are counted apart, and a
+    point none of whose runs finished is listed with mpps null."""
     out = {}
     for payload in (64, 1400):
-        pts = []
+        runs = {}  # live RPCs -> [point of each finished run], and the unfinished count
+        unfinished = {}
         for path in glob.glob(f"{raw}/rx_pipeline_{payload}_*.json"):
-            n = int(path.rsplit("_", 1)[1][:-5])
+            m = re.fullmatch(rf"rx_pipeline_{payload}_(\d+)(?:_r\d+)?\.json", os.path.basename(path))
+            if not m:
+                continue
+            n = int(m.group(1))
+            runs.setdefault(n, [])
             doc = load_json(path)
             if doc and doc.get("points") and doc.get("ok"):
-                pts.append(doc["points"][0])
+                runs[n].append(doc["points"][0])
             else:
+                unfinished[n] = unfinished.get(n, 0) + 1
+        pts = []
+        for n, done in runs.items():
+            if not done:
                 pts.append({"live_rpcs": n, "mpps": None, "cycles_per_packet": None,
-                            "drops": None, "decode_errors": None, "note": "did not finish"})
+                            "drops": None, "decode_errors": None, "runs": 0,
+                            "runs_unfinished": unfinished.get(n, 0), "note": "did not finish"})
+                continue
+            ordered = sorted(done, key=lambda p: p["mpps"])
+            p = dict(ordered[(len(ordered) - 1) // 2])
+            p.update({"runs": len(done), "runs_unfinished": unfinished.get(n, 0),
+                      "mpps_min": ordered[0]["mpps"], "mpps_max": ordered[-1]["mpps"]})
+            pts.append(p)
         if pts:
             out[f"payload_{payload}"] = {"payload_bytes": payload, "packets_per_message": 2,
                                          "points": sorted(pts, key=lambda p: p["live_rpcs"])}
     return out
+
+
+def rx_cell(p):
+    """'1,000: 31.20 (67; 29.80-32.10)', or '... did not finish' for a point with no run."""
+    if p["mpps"] is None:
+        return f"{p['live_rpcs']:,}: did not finish"
+    cell = f"{p['live_rpcs']:,}: {p['mpps']:.2f} ({p['cycles_per_packet']:.0f}"
+    if p.get("runs", 1) > 1:
+        cell += f"; {p['mpps_min']:.2f}-{p['mpps_max']:.2f}"
+    if p.get("runs_unfinished"):
+        cell += f"; {p['runs_unfinished']} run(s) did not finish"
+    return cell + ")"
 
 
 def profile_top(raw):
@@ -754,10 +785,10 @@ def table(r):
     for key, label in (("payload_64", "64 B payload"), ("payload_1400", "1400 B payload")):
         pts = g(r, "rx_pipeline", key, "points") or []
         if pts:
-            L.append(f"| homa-dp RX pipeline | decode + handle_packet, {label}, Mpps (cycles/pkt) by live RPCs | "
-                     + "; ".join(f"{p['live_rpcs']:,}: {p['mpps']:.2f} ({p['cycles_per_packet']:.0f})"
-                                 if p["mpps"] is not None else f"{p['live_rpcs']:,}: did not finish"
-                                 for p in pts) + " |")
+            runs = max(p.get("runs", 1) for p in pts)
+            how = f"median of {runs} runs (cycles/pkt; min-max Mpps)" if runs > 1 else "(cycles/pkt)"
+            L.append(f"| homa-dp RX pipeline | decode + handle_packet, {label}, Mpps {how} by live RPCs | "
+                     + "; ".join(rx_cell(p) for p in pts) + " |")
     ap = r.get("app_threads")
     for x in (ap or {}).get("rounds", []):
         L.append(f"| homa-dp net_null, application threads | round {x['round']}: core ping-pong "

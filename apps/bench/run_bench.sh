@@ -125,7 +125,7 @@ if [ "$QUICK" = 1 ]; then
     RATE_SWEEP="64"; WORKLOADS="w1"; SCALE_SWEEP="1000"; SCALE100K_SWEEP="100"; SIZE_SWEEP=""
     KNEE="--probe_duration=0.15 --probe_drain=0.1 --max_probes=3"; LOAD_PCTS="50,80,90,95"
     OVERLOAD_WORKLOADS="w1"
-    RX_RPCS="1,1000"; RX_SECS=0.05; NULL_SECS=0.5; SCALE_REPEAT=1; TP_REPEAT=1; RATE_REPEAT=1
+    RX_RPCS="1,1000"; RX_SECS=0.05; RX_REPEAT=1; NULL_SECS=0.5; SCALE_REPEAT=1; TP_REPEAT=1; RATE_REPEAT=1
     APP_ROUNDS=${APP_ROUNDS:-1}; APP_SECS=${APP_SECS:-0.3}
 else
     TP_SECS=10; SP_SECS=5; LAT_SECS=8; RATE_SECS=4; BIG_SECS=6; W_SECS=5; SCALE_SECS=4
@@ -135,6 +135,7 @@ else
     KNEE="--probe_duration=3 --probe_drain=0.2 --max_probes=8"; LOAD_PCTS="50,80,90,95"
     OVERLOAD_WORKLOADS="w1 w2 w3 w4 w5"
     RX_RPCS="1,10,100,1000,10000,100000,1000000"; RX_SECS=0.5; NULL_SECS=4; SCALE_REPEAT=3
+    RX_REPEAT=3  # the RX pipeline: rounds over every point, each point judged by its median run
     TP_REPEAT=3  # testpmd limits: each pair run this often (bench_report: min / median / max)
     RATE_REPEAT=3  # the 100 B rate sweep: each point this often, judged by its median run
     APP_ROUNDS=${APP_ROUNDS:-6}; APP_SECS=${APP_SECS:-2}
@@ -479,19 +480,29 @@ app_threads_all() {
 # ---------------------------------------------------------------- 4. RX pipeline
 rx_pipeline() {
     # One process per point, each bounded: a point that does not finish is reported as missing
-    # (n/a), with its log kept, instead of holding up the whole run.
-    local n payload limit
+    # (n/a), with its log kept, instead of holding up the whole run. RX_REPEAT rounds, each
+    # over every point (a round is a few seconds, so a slow minute of the VM lands on every
+    # point of one round rather than on every run of one point); the report judges each point
+    # by its median run and prints min-max. Round 1 writes rx_pipeline_<payload>_<n>.json,
+    # round k rx_pipeline_<payload>_<n>_r<k>.json.
+    local n payload limit round suffix
     limit=$([ "$QUICK" = 1 ] && echo 30 || echo 60)
-    for payload in 64 1400; do
-        [ "$payload" = 1400 ] && [ "$QUICK" = 1 ] && continue
-        local points=$RX_RPCS
-        [ "$payload" = 1400 ] && points="1,1000,100000"
-        for n in ${points//,/ }; do
-            log "RX DATA pipeline on one core: $n live RPCs, $payload B payload (at most $limit s)"
-            timeout -k 5 "$limit" taskset -c 0 "$RXBENCH" --rpcs="$n" --payload="$payload" \
-                --seconds="$RX_SECS" --json > "$RAW/rx_pipeline_${payload}_$n.json" \
-                2> "$RAW/rx_pipeline_${payload}_$n.log" ||
-                log "  bench_rx_pipeline --rpcs=$n --payload=$payload: exit $? (124: timed out)"
+    rm -f "$RAW"/rx_pipeline_*
+    for round in $(seq 1 "$RX_REPEAT"); do
+        suffix=$([ "$round" = 1 ] && echo "" || echo "_r$round")
+        for payload in 64 1400; do
+            [ "$payload" = 1400 ] && [ "$QUICK" = 1 ] && continue
+            local points=$RX_RPCS
+            [ "$payload" = 1400 ] && points="1,1000,100000"
+            for n in ${points//,/ }; do
+                log "RX DATA pipeline on one core: $n live RPCs, $payload B payload, round" \
+                    "$round of $RX_REPEAT (at most $limit s)"
+                timeout -k 5 "$limit" taskset -c 0 "$RXBENCH" --rpcs="$n" --payload="$payload" \
+                    --seconds="$RX_SECS" --json \
+                    > "$RAW/rx_pipeline_${payload}_$n$suffix.json" \
+                    2> "$RAW/rx_pipeline_${payload}_$n$suffix.log" ||
+                    log "  bench_rx_pipeline --rpcs=$n --payload=$payload: exit $? (124: timed out)"
+            done
         done
     done
 }
