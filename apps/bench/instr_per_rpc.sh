@@ -8,11 +8,17 @@
 # slower, so time-driven work (timer ticks, TX and RX time budgets) weighs more per RPC than
 # at full speed; compare builds with each other, not with a cycle count.
 #
-# Usage: apps/bench/instr_per_rpc.sh BUILD_DIR... [-- homa-perf flags]
+# Usage: apps/bench/instr_per_rpc.sh [--stages] BUILD_DIR... [-- homa-perf flags]
 # Prints "<build> <instructions> <rpcs> <instructions per RPC>" per build. No root needed.
+# --stages: then each build's instructions per RPC by stage of the data path (decode, lookup,
+# reassembly, TX build, ...; apps/bench/stage_budget.py), as a markdown table.
 set -euo pipefail
 builds=()
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do builds+=("$1"); shift; done
+stages=0
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+    if [ "$1" = "--stages" ]; then stages=1; else builds+=("$1"); fi
+    shift
+done
 [ $# -gt 0 ] && shift
 [ ${#builds[@]} -gt 0 ] || { echo "usage: $0 BUILD_DIR... [-- homa-perf flags]" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
@@ -33,4 +39,8 @@ for b in "${builds[@]}"; do
     [ -n "$instr" ] && [ -n "$rpcs" ] && [ "$rpcs" -gt 0 ] ||
         { echo "$b: no count (see the run's output below)" >&2; cat "$tmp/run.log" >&2; exit 1; }
     echo "$b $instr $rpcs $((instr / rpcs))"
+    if [ "$stages" = 1 ]; then
+        callgrind_annotate --auto=no "$tmp/cg.out" > "$tmp/cg.txt"
+        python3 "$(dirname "$0")/stage_budget.py" callgrind "$tmp/cg.txt" --rpcs "$rpcs"
+    fi
 done
