@@ -7,6 +7,7 @@ Parsing is strict about formats and lenient about missing runs: a run that did n
 failed becomes null in the JSON and "n/a" in the table, never a made-up number.
 results.json schema (checked by tests/apps/bench_test.py): see SCHEMA below."""
 import glob
+import importlib.util
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import sys
 SCHEMA = {  # top-level key -> type of the value (None allowed for measured values)
     "machine": dict, "limits": dict, "kernel": dict, "reference_machnet": dict,
     "homa_memif": dict, "homa_null": dict, "rx_pipeline": dict, "ratios": dict,
-    "targets": list, "profile_top": list, "quick": bool,
+    "targets": list, "profile_top": list, "profile_stages": dict, "quick": bool,
 }
 
 MACHNET = {"source": "quoted, not measured here: Machnet over a memif pair on a similar VM",
@@ -448,6 +449,29 @@ def profile_top(raw):
     return rows[:15]
 
 
+def profile_stages(raw):
+    """The profile stage's cycles per RPC by stage of the data path (stage_budget.py, next to
+    this script): the perf samples by source file and function, scaled to the profiled run's
+    own cycles per RPC. Empty if the profile or the run's figure is missing."""
+    text = read(f"{raw}/perf_stages.txt")
+    ph = phase(raw, "profile_run")
+    cycles = ph.get("cycles_per_rpc") if ph else None
+    if not text or not cycles:
+        return {}
+    spec = importlib.util.spec_from_file_location(
+        "stage_budget", os.path.join(os.path.dirname(os.path.abspath(__file__)), "stage_budget.py"))
+    sb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sb)
+    entries, total = sb.parse_perf(text)
+    if not entries or not total:
+        return {}
+    by = sb.budget(entries, total)
+    return {"cycles_per_rpc": cycles,
+            "with_source_files": any(path for _, path, _ in entries),
+            "stages": [{"stage": st, "share": by[st]["share"], "cycles_per_rpc": by[st]["share"] * cycles,
+                        "top": [n for _, n in by[st]["top"]]} for st in sb.STAGES if by[st]["amount"]]}
+
+
 def machine(raw):
     info = {"lscpu": {}}
     for line in (read(f"{raw}/machine.txt") or "").splitlines():
@@ -490,7 +514,7 @@ def build(raw):
          "reference_machnet": MACHNET, "homa_memif": homa(raw, "memif"),
          "homa_null": homa(raw, "null"), "rx_pipeline": rx_pipeline(raw),
          "app_threads": app_threads(raw),
-         "profile_top": profile_top(raw)}
+         "profile_top": profile_top(raw), "profile_stages": profile_stages(raw)}
     r["quick"] = r["machine"].get("quick") == "1"
     hm, lim, k = r["homa_memif"], r["limits"], r["kernel"]
     rtt50 = g(hm, "latency_100b", "rtt_us", "p50")
@@ -800,6 +824,18 @@ def table(r):
                  f"{fmt(g(x, 'rtc_32', 'rpc_per_s'), '{:,.0f}')} ({fmt(x['rate_ratio_32'])}x) |")
     if ap and ap["errors"]:
         L.append(f"| homa-dp net_null, application threads | errors over every run | {ap['errors']} |")
+    ps = r.get("profile_stages") or {}
+    if ps:
+        how = "" if ps["with_source_files"] else "; no debug information, placed by function name only"
+        L.append("")
+        L.append(f"Per-stage budget of the 100 B echo, both roles on one core over net_null, 32 outstanding "
+                 f"(perf samples by stage, scaled to the run's {ps['cycles_per_rpc']:,.0f} cycles per RPC; "
+                 f"two frames per RPC, each built, sent and received on this core{how}):")
+        L.append("")
+        L.append("| stage | share | cycles per RPC |")
+        L.append("|---|---|---|")
+        for x in ps["stages"]:
+            L.append(f"| {x['stage']} | {100 * x['share']:.1f} % | {x['cycles_per_rpc']:.0f} |")
     L.append("")
     L.append("| ratio | value |")
     L.append("|---|---|")

@@ -125,7 +125,7 @@ if [ "$QUICK" = 1 ]; then
     RATE_SWEEP="64"; WORKLOADS="w1"; SCALE_SWEEP="1000"; SCALE100K_SWEEP="100"; SIZE_SWEEP=""
     KNEE="--probe_duration=0.15 --probe_drain=0.1 --max_probes=3"; LOAD_PCTS="50,80,90,95"
     OVERLOAD_WORKLOADS="w1"
-    RX_RPCS="1,1000"; RX_SECS=0.05; RX_REPEAT=1; NULL_SECS=0.5; SCALE_REPEAT=1; TP_REPEAT=1; RATE_REPEAT=1
+    RX_RPCS="1,1000"; RX_SECS=0.05; RX_REPEAT=1; NULL_SECS=0.5; PROFILE_DELAY_MS=0; SCALE_REPEAT=1; TP_REPEAT=1; RATE_REPEAT=1
     APP_ROUNDS=${APP_ROUNDS:-1}; APP_SECS=${APP_SECS:-0.3}
 else
     TP_SECS=10; SP_SECS=5; LAT_SECS=8; RATE_SECS=4; BIG_SECS=6; W_SECS=5; SCALE_SECS=4
@@ -136,6 +136,7 @@ else
     OVERLOAD_WORKLOADS="w1 w2 w3 w4 w5"
     RX_RPCS="1,10,100,1000,10000,100000,1000000"; RX_SECS=0.5; NULL_SECS=4; SCALE_REPEAT=3
     RX_REPEAT=3  # the RX pipeline: rounds over every point, each point judged by its median run
+    PROFILE_DELAY_MS=1500  # perf record -D: the profile starts after the EAL's start-up
     TP_REPEAT=3  # testpmd limits: each pair run this often (bench_report: min / median / max)
     RATE_REPEAT=3  # the 100 B rate sweep: each point this often, judged by its median run
     APP_ROUNDS=${APP_ROUNDS:-6}; APP_SECS=${APP_SECS:-2}
@@ -174,7 +175,10 @@ ensure_packages() {
 
 build() {
     if [ ! -f "$RELEASE_BUILD/build.ninja" ]; then
-        meson setup "$RELEASE_BUILD" --buildtype=release -Db_ndebug=true -Db_lto=true >/dev/null
+        # Debug information changes no code, and lets the profile stage place each sample
+        # by its source file (stage_budget.py).
+        meson setup "$RELEASE_BUILD" --buildtype=release -Ddebug=true -Db_ndebug=true -Db_lto=true \
+            >/dev/null
     fi
     local targets=(apps/homa-perf apps/bench_rx_pipeline apps/homa-dp apps/bench_pager_cold
                    apps/bench_hiccup apps/bench_core_pingpong)
@@ -514,12 +518,17 @@ profile() {
         return
     fi
     log "perf record of the 100 B echo (net_null, both roles, 32 outstanding)"
+    # -D: samples start after the EAL's start-up (hugepage clearing, probing), so that the
+    # profile is the echo's; the run's measured window is longer than what is skipped.
     # shellcheck disable=SC2046
-    if perf record -e cpu-clock -F 4999 -o "$RAW/perf.data" -- "$PERF" $(eal 0@0) \
+    if perf record -D "$PROFILE_DELAY_MS" -e cpu-clock -F 4999 -o "$RAW/perf.data" -- "$PERF" $(eal 0@0) \
         --vdev=net_null0,no-rx=1 -- --role=both --workload=100 --outstanding=32 \
         --duration="$NULL_SECS" --json > "$RAW/profile_run.json" 2> "$RAW/profile_run.log"; then
         perf report -i "$RAW/perf.data" --stdio --no-children --sort symbol --percent-limit 1 \
             > "$RAW/perf_report.txt" 2>/dev/null || true
+        # By source file and function, for the per-stage budget (bench_report.py).
+        perf report -i "$RAW/perf.data" --stdio --no-children --sort srcfile,sym \
+            --comm homa-perf > "$RAW/perf_stages.txt" 2>/dev/null || true
     else
         log "  perf record failed (see raw/profile_run.log)"
     fi

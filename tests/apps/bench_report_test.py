@@ -286,6 +286,39 @@ tap("load_targets_judged_per_placement_of_the_vcpus", load_placement)
 tap("issue15_rate_targets_and_the_memif_bound", issue15_rate_targets)
 tap("rx_pipeline_worst_point_and_spread", rx_targets)
 tap("rx_pipeline_repeats_judged_by_median_run", rx_repeats_judged_by_median_run)
+
+
+def profile_stages_scaled_to_the_runs_cycles():
+    # The profiled run spent 600 cycles per RPC; half the samples were in the TX build's
+    # source files, a quarter in decode, a quarter nowhere a rule places.
+    d = tempfile.mkdtemp(prefix="homa-bench-prof-")
+    doc = phase_doc(3_000_000, 0, 300)
+    doc["phases"][0]["cycles_per_rpc"] = 600
+    with open(f"{d}/profile_run.json", "w") as f:
+        json.dump(doc, f)
+    with open(f"{d}/perf_stages.txt", "w") as f:
+        f.write("# Overhead  Source File  Symbol\n"
+                "    30.00%  outgoing.cc   [.] homa::Engine::poll\n"
+                "    20.00%  worker_tx.cc  [.] homa::dp::build_and_send\n"
+                "    25.00%  decode.cc     [.] homa::wire::decode_frame\n"
+                "    25.00%  mystery.h     [.] frobnicate\n")
+    r = report.build(d)
+    ps = r["profile_stages"]
+    assert ps["cycles_per_rpc"] == 600 and ps["with_source_files"], ps
+    by = {x["stage"]: x for x in ps["stages"]}
+    assert abs(by["TX build (engine queue, frames)"]["cycles_per_rpc"] - 300) < 1e-9, by
+    assert abs(by["decode"]["cycles_per_rpc"] - 150) < 1e-9, by
+    assert abs(by["unattributed"]["cycles_per_rpc"] - 150) < 1e-9, by  # shown, not dropped
+    t = report.table(r)
+    assert "| TX build (engine queue, frames) | 50.0 % | 300 |" in t, t
+    assert "scaled to the run's 600 cycles per RPC" in t, t
+    # Without the run's figure there is nothing to scale: no table, not a made-up one.
+    os.remove(f"{d}/profile_run.json")
+    assert report.build(d)["profile_stages"] == {}
+    shutil.rmtree(d, ignore_errors=True)
+
+
+tap("profile_stages_scaled_to_the_runs_cycles", profile_stages_scaled_to_the_runs_cycles)
 tap("a_run_beside_busy_processes_says_so", loaded_machine)
 tap("overload_drain_is_judged_against_the_baselines_own_windows", overload_drain)
 tap("testpmd_limit_is_the_best_steady_run", testpmd_limits)
