@@ -192,13 +192,19 @@ def budget(entries, total):
     return by
 
 
+def short_name(name):
+    """'worker_rx.cc:homa::dp::handle_chunk' for 'worker_rx.cc:homa::dp::(anonymous
+    namespace)::handle_chunk(homa::dp::Worker::Impl&, ...) [clone .lto_priv.0]'."""
+    return name.replace("(anonymous namespace)::", "").split("(")[0].strip()
+
+
 def table(by, per_rpc_total, unit):
     lines = [f"| stage | share | {unit} per RPC | largest entries |", "|---|---|---|---|"]
     for s in STAGES:
         b = by[s]
         if b["amount"] == 0:
             continue
-        top = "; ".join(name.split("(")[0] for _, name in b["top"])
+        top = "; ".join(short_name(name) for _, name in b["top"])
         lines.append(f"| {s} | {100 * b['share']:.1f} % | {b['share'] * per_rpc_total:,.0f} | {top} |")
     lines.append(f"| total | 100 % | {per_rpc_total:,.0f} | |")
     return "\n".join(lines)

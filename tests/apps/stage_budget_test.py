@@ -138,7 +138,15 @@ def empty_profile_is_an_error():
     assert rc == 1, rc
 
 
+def short_names_keep_the_function():
+    name = ("worker_rx.cc:homa::dp::(anonymous namespace)::handle_chunk(homa::dp::Worker::Impl&, "
+            "rte_mbuf**, unsigned int, bool) [clone .lto_priv.0]")
+    assert sb.short_name(name) == "worker_rx.cc:homa::dp::handle_chunk", sb.short_name(name)
+    assert sb.short_name("rte_pktmbuf_free_bulk") == "rte_pktmbuf_free_bulk"
+
+
 tap("files_decide_before_functions", files_decide_before_functions)
+tap("short_names_keep_the_function", short_names_keep_the_function)
 tap("generic_headers_fall_back_to_the_function", generic_headers_fall_back_to_the_function)
 tap("callgrind_text_by_stage", callgrind_text_by_stage)
 tap("perf_text_scaled_to_cycles", perf_text_scaled_to_cycles)
