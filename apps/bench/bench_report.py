@@ -256,6 +256,12 @@ def workload_overload(raw, w):
             "short_only": o["short_only"], "series": o["series"]}
 
 
+def median_run(ordered):
+    """The run that stands for a repeated point: the median of runs sorted by the measured
+    figure, the lower one of an even count (a point is never judged by its faster half)."""
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def scaling(raw, prefix):
     """One entry per live-RPC count (for the rate sweep: per outstanding count): the run with
     the median RPC/s stands for the point (its counters are reported), with min / median / max
@@ -269,7 +275,7 @@ def scaling(raw, prefix):
             if ph:
                 runs.append((name, ph))
         ordered = sorted(runs, key=lambda r: r[1]["rpc_per_s"])
-        name, p = ordered[(len(ordered) - 1) // 2]  # the lower median of an even count
+        name, p = median_run(ordered)
         eng = ((load_json(f"{raw}/{name}.json") or {}).get("engines") or [{}])[0]
         rates = [r[1]["rpc_per_s"] for r in ordered]
         out.append({"live_rpcs": o, "rpc_per_s": p["rpc_per_s"], "runs": len(runs),
@@ -417,7 +423,7 @@ def rx_pipeline(raw):
                             "runs_unfinished": unfinished.get(n, 0), "note": "did not finish"})
                 continue
             ordered = sorted(done, key=lambda p: p["mpps"])
-            p = dict(ordered[(len(ordered) - 1) // 2])
+            p = dict(median_run(ordered))
             p.update({"runs": len(done), "runs_unfinished": unfinished.get(n, 0),
                       "mpps_min": ordered[0]["mpps"], "mpps_max": ordered[-1]["mpps"]})
             pts.append(p)

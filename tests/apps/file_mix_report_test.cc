@@ -23,6 +23,18 @@ FileMixPhase phase(const std::string &name, uint32_t round, uint64_t echo_ns, in
     return p;
 }
 
+// What print_file_mix_json writes for these phases.
+std::string json_of(const FileMixOptions &o, const std::vector<FileMixPhase> &run) {
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    print_file_mix_json(f, o, run);
+    fclose(f);
+    std::string s(buf, len);
+    free(buf);
+    return s;
+}
+
 FileMixOptions three_phases() {
     FileMixOptions o;
     o.phases = {"echo", "prefetch", "noprefetch"};
@@ -103,13 +115,7 @@ TEST(FileMixReport, JsonCarriesPooledPhasesEveryRoundAndTheRatios) {
     std::vector<FileMixPhase> run = {
         phase("echo", 0, 100'000, 10), phase("prefetch", 0, 200'000, 10),
         phase("prefetch", 1, 300'000, 10), phase("echo", 1, 100'000, 10)};
-    char *buf = nullptr;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    print_file_mix_json(f, o, run);
-    fclose(f);
-    std::string s(buf, len);
-    free(buf);
+    std::string s = json_of(o, run);
     EXPECT_NE(s.find("\"rounds\": 2"), std::string::npos) << s;
     EXPECT_NE(s.find("{\"name\": \"echo\", \"echoes\": 20"), std::string::npos) << s;
     EXPECT_NE(s.find("{\"name\": \"prefetch\", \"round\": 2, \"echoes\": 10"), std::string::npos)
@@ -144,14 +150,7 @@ TEST(FileMixReport, ErrorsAreSplitByCauseAndPooledAcrossRounds) {
     EXPECT_EQ(pooled[0].file_malformed, 1u);
     EXPECT_EQ(pooled[0].echo_rpc_errors.of(ENOMEM), 1u);
     EXPECT_EQ(pooled[0].echo_bad_length, 4u);
-
-    char *buf = nullptr;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    print_file_mix_json(f, o, run);
-    fclose(f);
-    std::string s(buf, len);
-    free(buf);
+    std::string s = json_of(o, run);
     EXPECT_NE(s.find("\"read_errors_by_cause\": {\"send\": {\"ETIMEDOUT\": 0, \"ENOMEM\": 0, "
                      "\"ENOBUFS\": 1, \"EIO\": 0}, \"rpc\": {\"ETIMEDOUT\": 2, \"ENOMEM\": 0, "
                      "\"ENOBUFS\": 0, \"EIO\": 0}, \"status\": 2, \"malformed\": 1, "

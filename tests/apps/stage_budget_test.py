@@ -9,19 +9,24 @@ import sys
 import tempfile
 from contextlib import redirect_stdout
 
+from tap_cases import finish, tap  # beside this script
+
 spec = importlib.util.spec_from_file_location("stage_budget", sys.argv[1])
 sb = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sb)
 
-results = []
 
-
-def tap(name, fn):
+def run_main(text, *args):
+    """stage_budget.py's main on `text` as its profile file: (exit code, what it printed)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write(text)
+    out = io.StringIO()
     try:
-        fn()
-        results.append((True, name, ""))
-    except Exception as e:  # each check is its own case
-        results.append((False, name, repr(e)))
+        with redirect_stdout(out):
+            rc = sb.main([args[0], f.name, *args[1:]])
+    finally:
+        os.unlink(f.name)
+    return rc, out.getvalue()
 
 
 def files_decide_before_functions():
@@ -88,14 +93,8 @@ def callgrind_text_by_stage():
     assert abs(by["unattributed"]["share"] - 0.1) < 1e-9  # shown, not dropped
     assert abs(sum(b["share"] for b in by.values()) - 1.0) < 1e-9
     # Per RPC: 10 RPCs in the window, 100 instructions each, 40 of them decode.
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-        f.write(CALLGRIND)
-    out = io.StringIO()
-    with redirect_stdout(out):
-        rc = sb.main(["callgrind", f.name, "--rpcs", "10"])
-    os.unlink(f.name)
+    rc, text = run_main(CALLGRIND, "callgrind", "--rpcs", "10")
     assert rc == 0, rc
-    text = out.getvalue()
     assert "| decode | 40.0 % | 40 |" in text, text
     assert "| unattributed | 10.0 % | 10 | mystery.h:frobnicate" in text, text
     assert "| total | 100 % | 100 |" in text, text
@@ -116,14 +115,8 @@ PERF = """# Samples: 4K of event 'cpu-clock'
 def perf_text_scaled_to_cycles():
     entries, total = sb.parse_perf(PERF)
     assert abs(total - 100.0) < 1e-9 and len(entries) == 4, entries
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-        f.write(PERF)
-    out = io.StringIO()
-    with redirect_stdout(out):
-        rc = sb.main(["perf", f.name, "--cycles-per-rpc", "600"])
-    os.unlink(f.name)
+    rc, text = run_main(PERF, "perf", "--cycles-per-rpc", "600")
     assert rc == 0, rc
-    text = out.getvalue()
     assert "| TX build (engine queue, frames) | 50.0 % | 300 |" in text, text
     assert "| port TX (PMD burst, completions) | 25.0 % | 150 |" in text, text
     assert "| reassembly (DATA into bpages) | 15.0 % | 90 |" in text, text
@@ -131,10 +124,7 @@ def perf_text_scaled_to_cycles():
 
 
 def empty_profile_is_an_error():
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-        f.write("nothing here\n")
-    rc = sb.main(["perf", f.name, "--cycles-per-rpc", "600"])
-    os.unlink(f.name)
+    rc, _ = run_main("nothing here\n", "perf", "--cycles-per-rpc", "600")
     assert rc == 1, rc
 
 
@@ -152,7 +142,4 @@ tap("callgrind_text_by_stage", callgrind_text_by_stage)
 tap("perf_text_scaled_to_cycles", perf_text_scaled_to_cycles)
 tap("empty_profile_is_an_error", empty_profile_is_an_error)
 
-print(f"1..{len(results)}")
-for i, (ok, name, why) in enumerate(results, 1):
-    print(f"{'ok' if ok else 'not ok'} {i} - {name}{'' if ok else ' # ' + why}")
-sys.exit(0 if all(ok for ok, _, _ in results) else 1)
+finish()
