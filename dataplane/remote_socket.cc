@@ -107,7 +107,7 @@ void RemoteSocket::handle_reply(Slot *slot) noexcept {
                 slot->data.cookie = cookie;
                 slot->data.error = error;
                 slot->state = State::kReady;
-                ready_[num_ready_++] = static_cast<unsigned>(slot - slots_);
+                ready_push(slot);
                 return;
             }
             break;
@@ -134,19 +134,31 @@ unsigned RemoteSocket::drain() noexcept {
 
 bool RemoteSocket::take_ready(uint32_t flags, uint64_t id, RecvMessage *out) noexcept {
     for (unsigned i = 0; i < num_ready_; ++i) {
-        Slot &slot = slots_[ready_[i]];
+        Slot &slot = slots_[ready_at(i)];
         const homa::Message &d = slot.data;
         bool kind = is_request(d) ? (flags & kRecvRequest) : (flags & kRecvResponse);
         if (!kind || (id != 0 && d.id != id)) continue;
         HOMA_TT(cfg_.trace, "app took id %u handle %u", static_cast<uint32_t>(d.id), handle_);
         out->adopt(pool_, cfg_.pool_cache, d);
-        std::copy(ready_ + i + 1, ready_ + num_ready_, ready_ + i);
-        --num_ready_;
+        ready_erase(i);
         free_slot(&slot);
         ++stats_.received;
         return true;
     }
     return false;
+}
+
+void RemoteSocket::ready_push(const Slot *slot) noexcept {
+    ready_at(num_ready_++) = static_cast<unsigned>(slot - slots_);
+}
+
+void RemoteSocket::ready_erase(unsigned k) noexcept {
+    if (k == 0) {
+        ready_head_ = ready_head_ + 1 == num_slots_ ? 0 : ready_head_ + 1;
+    } else {  // a message taken out of order (by id or kind): the younger ones close the gap
+        for (unsigned j = k; j + 1 < num_ready_; ++j) ready_at(j) = ready_at(j + 1);
+    }
+    --num_ready_;
 }
 
 int RemoteSocket::copy_in(std::span<const uint8_t> msg, homa::Message *m) noexcept {
@@ -507,12 +519,13 @@ int RemoteSocket::close() {
     if (!wait_home(cfg_.op_timeout_ns)) return -ETIMEDOUT;
     for (;;) {  // received and never taken: in slots, then what is left in the ring
         for (unsigned i = 0; i < num_ready_; ++i) {
-            Slot &s = slots_[ready_[i]];
+            Slot &s = slots_[ready_at(i)];
             if (s.data.num_bpages)
                 pool_->release(s.data.bpage_offsets, s.data.num_bpages, cfg_.pool_cache);
             free_slot(&s);
         }
         num_ready_ = 0;
+        ready_head_ = 0;
         if (rings_lent_ || take_answers() == 0) break;
     }
     return rc;

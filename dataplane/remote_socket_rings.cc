@@ -42,7 +42,7 @@ unsigned RemoteSocket::take_answers() noexcept {
         m.num_bpages = get_bpages(a->num_bpages, a->first_bpage, a->bpages, m.bpage_offsets);
         if (a->kind == Answer::kSendFailed) ++stats_.async_errors;  // handed out by recv
         slot->state = State::kReady;
-        ready_[num_ready_++] = static_cast<unsigned>(slot - slots_);
+        ready_push(slot);
         HOMA_TT(cfg_.trace, "app answer id %u length %u handle %u", static_cast<uint32_t>(m.id),
                 m.length, handle_);
     }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "apps/common/knobs.h"
+#include "homa/dataplane/remote_socket.h"
 
 // --- what runs where ---
 DEFINE_string(role, "both", "both (client and server in this process), client, or server");
@@ -17,6 +18,12 @@ DEFINE_uint32(port, 0, "DPDK port id to use");
 DEFINE_bool(app_threads, false,
             "run the client/server loops on the main lcore and the worker on the next lcore, "
             "talking through message ports (needs 2 lcores), instead of run-to-completion");
+DEFINE_uint32(app_recv_credits, homa::dp::RemoteSocketConfig{}.recv_credits,
+              "--app_threads: received messages a socket holds ahead of recv(), and the size of "
+              "the worker's answer ring (1..4096)");
+DEFINE_uint32(app_max_async, homa::dp::RemoteSocketConfig{}.max_async,
+              "--app_threads: sends and replies a socket queues for its worker at once, the size "
+              "of its request ring (1..4096)");
 DEFINE_bool(ring_pair, false,
             "two dataplanes in this process over a net_ring pair (server at --server_ip, default "
             "local_ip + 1), both polled by this lcore; needs no --vdev");
@@ -203,6 +210,9 @@ bool flag_given(const char *name) {
 bool check_flags(std::string *error) {
     if (FLAGS_server_port == 0 || FLAGS_server_port >= 0x8000) {
         *error = "--server_port must be 1..32767";
+    } else if (FLAGS_app_recv_credits == 0 || FLAGS_app_recv_credits > 4096 ||
+               FLAGS_app_max_async == 0 || FLAGS_app_max_async > 4096) {
+        *error = "--app_recv_credits and --app_max_async must be 1..4096";
     } else if (!FLAGS_file_name.empty() &&
                (FLAGS_role != "client" || FLAGS_app_threads || FLAGS_ring_pair)) {
         *error =

@@ -17,6 +17,8 @@ DECLARE_string(server_ip);
 DECLARE_uint32(server_port);
 DECLARE_uint32(port);
 DECLARE_bool(app_threads);
+DECLARE_uint32(app_recv_credits);
+DECLARE_uint32(app_max_async);
 DECLARE_bool(ring_pair);
 DECLARE_string(workload);
 DECLARE_string(workload_dir);

@@ -205,6 +205,8 @@ int run(int argc, char **argv) {
     ho.mbufs = 32767;
     // --app_threads: this thread's sockets (Host::open_app, pool cache 1 for its copies).
     ho.app_threads = FLAGS_app_threads ? 1 : 0;
+    ho.app_socket.recv_credits = FLAGS_app_recv_credits;
+    ho.app_socket.max_async = FLAGS_app_max_async;
     // A send slot per engine RPC: a reply can always get one (the echo server holds requests
     // back while none is free, see echo_server.h).
     ho.worker.max_zero_copy_sends = static_cast<uint32_t>(std::max<uint64_t>(max_rpcs, 1u << 16));

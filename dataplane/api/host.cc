@@ -275,6 +275,7 @@ Result<Host> Host::create(const HostOptions &o) {
     }
     impl->host = std::move(host);
     impl->app_threads = o.app_threads;
+    impl->app_socket = o.app_socket;
     for (uint16_t w = 0; o.app_threads != 0 && w < o.workers; ++w) {
         std::string name = hc.name + "-cmd" + std::to_string(w);
         dp::SocketServiceConfig sc;
@@ -317,7 +318,7 @@ Result<Socket> Host::open_app(uint16_t port, unsigned app_thread, uint16_t worke
     if (rte_lcore_id() == LCORE_ID_ANY && rte_thread_register() != 0) {
         return Error{-rte_errno, "open_app: rte_thread_register: " + error_string(rte_errno)};
     }
-    dp::RemoteSocketConfig rc;
+    dp::RemoteSocketConfig rc = impl_->app_socket;
     rc.pool_cache = num_workers() + app_thread;
     rc.trace = impl_->host->app_timetrace(app_thread);
     std::unique_ptr<dp::RemoteSocket> r;

@@ -26,7 +26,8 @@ struct Host::Impl {
     // After host: destroyed first (a service detaches from its worker).
     std::vector<std::unique_ptr<dp::SocketService>> services;
     unsigned app_threads = 0;
-    bool owns_eal = false;  ///< create() brought EAL up: destruction cleans it up
+    dp::RemoteSocketConfig app_socket;  ///< HostOptions::app_socket, for open_app.
+    bool owns_eal = false;              ///< create() brought EAL up: destruction cleans it up
     SocketAddress local;
     std::vector<std::string> args;
     dp::MemoryLockResult memory_lock;

@@ -99,6 +99,14 @@ def app_threads_through_message_ports():
         assert out.returncode == 0, out.stderr[-2000:]
         doc = sane(out)
         assert "--app_threads" in doc["mode"], doc["mode"]
+    # One-entry rings on both sockets: every hand-off waits for room, none is lost.
+    out = run(["--app_threads", "--app_recv_credits=1", "--app_max_async=1", "--workload=100",
+               "--outstanding=8", "--duration=0.3", "--verify", "--json"], lcores="0@0,1@0")
+    assert out.returncode == 0, out.stderr[-2000:]
+    sane(out)
+    out = run(["--app_threads", "--app_recv_credits=0", "--workload=100", "--duration=0.3"],
+              lcores="0@0,1@0")
+    assert out.returncode != 0 and "--app_recv_credits" in out.stderr, out.stderr[-300:]
     out = run(["--app_threads", "--workload=100", "--duration=1"])  # one lcore only
     assert out.returncode != 0 and "second lcore" in out.stderr, out.stderr[-300:]
 

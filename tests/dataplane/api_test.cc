@@ -176,6 +176,9 @@ TEST(Host_AppThreads, SocketsOnApplicationThreadsBehaveTheSame) {
     auto co = options(ring.b, "10.0.0.2");
     so.app_threads = 1;
     co.app_threads = 1;
+    // The smallest rings: every hand-off waits for room, and nothing may be lost to it.
+    so.app_socket.recv_credits = 1;
+    so.app_socket.max_async = 1;
     auto server = Host::create(so);
     auto client = Host::create(co);
     ASSERT_TRUE(server) << server.message();
@@ -256,6 +259,19 @@ TEST(Host_AppThreads, SocketsOnApplicationThreadsBehaveTheSame) {
     std::string all;
     for (const auto &f : failures) all += f + "; ";
     EXPECT_TRUE(failures.empty()) << all;
+}
+
+TEST(Host_AppThreads, SocketOptionsReachEveryApplicationSocket) {
+    RingPair ring;
+    auto o = options(ring.a, "10.0.0.1");
+    o.app_threads = 1;
+    o.app_socket.recv_credits = 4097;  // above the answer ring's 4096
+    auto host = Host::create(o);
+    ASSERT_TRUE(host) << host.message();
+    auto sock = host->open_app(0, 0);
+    ASSERT_FALSE(sock);
+    EXPECT_EQ(sock.error(), -EINVAL) << sock.message();
+    EXPECT_NE(sock.message().find("open_app"), std::string::npos) << sock.message();
 }
 
 // Hosts on IPv6, and a host on both families: the client reaches the dual-stack server at

@@ -233,6 +233,37 @@ TEST_F(RemoteSocketTest, SendBurst_QueuesInOrderAndStopsAtTheFirstItCannotTake) 
     ASSERT_TRUE(quiescent());  // the refused requests' copies went back to the pool
 }
 
+// The messages ready on the application's side are a FIFO whose oldest is taken in place:
+// taken by id out of order (youngest, middle, oldest), across several wraps of the socket's
+// slots, each is the one asked for, with its own bytes.
+TEST_F(RemoteSocketTest, ReadyMessages_TakenByIdInAnyOrderAcrossWraps) {
+    std::unique_ptr<dp::RemoteSocket> client;
+    dp::RemoteSocketConfig rc = app_config();
+    rc.recv_credits = 4;
+    rc.max_async = 4;  // 9 slots: 7 rounds of 4 wrap them three times
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, rc, &client), 0);
+    uint32_t cookie = 0;
+    for (int round = 0; round < 7; ++round, cookie += 4) {
+        uint64_t ids[4] = {};
+        for (uint32_t k = 0; k < 4; ++k) {
+            ASSERT_EQ(client->send({kIpA, kRtcPort}, make(cookie + k, 50 + k), cookie + k, &ids[k]),
+                      0);
+        }
+        for (uint32_t k : {3u, 1u, 0u, 2u}) {  // the youngest first: all four are then ready
+            dp::RecvMessage m;
+            ASSERT_EQ(client->recv_wait(kRecvResponse, ids[k], &m, 10 * kSecond), 0) << round;
+            EXPECT_EQ(m.id(), ids[k]) << round << " " << k;
+            EXPECT_EQ(m.cookie(), cookie + k) << round << " " << k;
+            EXPECT_TRUE(matches(m, cookie + k, 50 + k)) << round << " " << k;
+        }
+    }
+    dp::RecvMessage none;
+    EXPECT_EQ(client->recv(kRecvResponse | dp::kRecvNonblocking, 0, &none), -EAGAIN);
+    EXPECT_EQ(client->close(), 0);
+    EXPECT_EQ(client->slots_in_use(), 0u);
+    ASSERT_TRUE(quiescent());
+}
+
 // Received messages come through the answer ring: no command per receive, at most a ring's
 // worth (recv_credits, here 4) written ahead of the application, the rest waiting in the
 // worker's engine until the application takes some, and whatever is left in the ring at close

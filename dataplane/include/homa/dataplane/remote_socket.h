@@ -60,8 +60,11 @@ struct RemoteSocketConfig {
     unsigned pool_cache = 1;  ///< This thread's cache in the worker's pool.
     /// Received messages this side holds for recv(); the worker's answer ring has as many
     /// entries (rounded up to a power of two, at most 4096), so up to twice as many can be
-    /// ready before further ones wait in the worker's engine.
-    unsigned recv_credits = 16;
+    /// ready before further ones wait in the worker's engine. A ring shorter than the RPCs a
+    /// thread keeps in flight is often full: the worker then re-reads the application's
+    /// position (a line from the other core) and answers in small pieces. 16 held a 100 B echo
+    /// at 32 outstanding to 2.06 M RPC/s, 64 gave 2.29 M (docs/perf.md, twenty-sixth session).
+    unsigned recv_credits = 64;
     /// Sends without id and replies queued for the worker at once: the size of the socket's
     /// request ring (rounded up to a power of two, at most 4096).
     unsigned max_async = 64;
@@ -232,11 +235,21 @@ class RemoteSocket {
     unsigned num_slots_ = 0;
     Slot *free_ = nullptr;
     unsigned free_count_ = 0;
-    struct Rings;                ///< The request and answer rings (remote_socket.cc).
-    Rings *rings_ = nullptr;     ///< Used by the worker while rings_lent_.
-    bool rings_lent_ = false;    ///< From the open command until the close is answered.
-    unsigned *ready_ = nullptr;  ///< Slot indices holding received messages, oldest first.
+    struct Rings;              ///< The request and answer rings (remote_socket.cc).
+    Rings *rings_ = nullptr;   ///< Used by the worker while rings_lent_.
+    bool rings_lent_ = false;  ///< From the open command until the close is answered.
+    /// Slot indices holding received messages, oldest first: a circular FIFO of num_slots_
+    /// entries from ready_head_, so that taking the oldest (what a closed loop does) moves
+    /// nothing, however many are ready.
+    unsigned *ready_ = nullptr;
+    unsigned ready_head_ = 0;
     unsigned num_ready_ = 0;
+    unsigned &ready_at(unsigned k) noexcept {
+        unsigned i = ready_head_ + k;
+        return ready_[i >= num_slots_ ? i - num_slots_ : i];
+    }
+    void ready_push(const Slot *slot) noexcept;
+    void ready_erase(unsigned k) noexcept;
     uint32_t handle_ = 0;
     Endpoint local_;
     bool open_ = false;

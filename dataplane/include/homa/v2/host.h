@@ -74,6 +74,11 @@ struct HostOptions {
     /// Application threads that will open sockets with open_app (each gets a cache in the
     /// pool); non-zero also gives every worker a command port (dp::SocketService).
     unsigned app_threads = 0;
+    /// What every open_app socket gets: received messages held ahead of recv() (and the
+    /// worker's answer ring, as large), sends and replies queued at once (the request ring),
+    /// the command timeout. open_app sets pool_cache and trace itself; a value open() refuses
+    /// (0, or above 4096) fails open_app with -EINVAL.
+    dp::RemoteSocketConfig app_socket;
     /// How long create() waits for the port's link to come up (memif: the peer process
     /// connected), so that the first frames are not sent into a link that drops them. A link
     /// still down then is not an error: it may come up later. 0: do not wait (a server whose
