@@ -13,14 +13,19 @@ The command's standard error streams through; its standard output is held until 
 that a retried TAP test shows one plan, the second run's. A failure is retried only if the
 kernel log (dmesg; root) shows a new segfault inside librte_net_memif during the run; the
 kernel's line is printed to standard error (and as a comment line after the output) so the
-retry is never silent. Where the kernel log cannot be read, nothing is retried. A second
-failure fails the test with the second run's output and exit status.
+retry is never silent. Under AddressSanitizer the kernel logs nothing, because ASan catches
+the SEGV itself and aborts; there the run's own output (standard output or standard error)
+must hold ASan's summary naming a SEGV inside librte_net_memif. Where neither is known,
+nothing is retried. A second failure fails the test with the second run's output and exit
+status.
 """
 import re
 import subprocess
 import sys
+import threading
 
 MEMIF_PMD_SEGFAULT = re.compile(r"segfault at .* in librte_net_memif\.so")
+ASAN_MEMIF_SEGV = re.compile(r"SUMMARY: AddressSanitizer: SEGV .*librte_net_memif\.so")
 
 
 def kernel_log():
@@ -41,10 +46,29 @@ def new_memif_crashes(before, after):
     return [line for line in after if line not in seen and MEMIF_PMD_SEGFAULT.search(line)]
 
 
+def asan_memif_crashes(output):
+    """Lines of a run's output (bytes) holding ASan's summary of a SEGV inside the memif PMD."""
+    text = output.decode(errors="replace")
+    return [line.strip() for line in text.splitlines() if ASAN_MEMIF_SEGV.search(line)]
+
+
 def run(cmd):
-    """Runs cmd with stderr passed through; returns (exit status, stdout bytes)."""
-    p = subprocess.run(cmd, stdout=subprocess.PIPE)
-    return p.returncode, p.stdout
+    """Runs cmd with its stderr streamed through (and kept); returns (exit status, stdout
+    bytes, stderr bytes)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    kept = []
+
+    def pass_stderr():
+        for line in iter(p.stderr.readline, b""):
+            kept.append(line)
+            sys.stderr.buffer.write(line)
+            sys.stderr.buffer.flush()
+
+    relay = threading.Thread(target=pass_stderr)
+    relay.start()
+    out = p.stdout.read()
+    relay.join()
+    return p.wait(), out, b"".join(kept)
 
 
 def main(argv):
@@ -53,15 +77,17 @@ def main(argv):
         return 2
     cmd = argv[1:]
     before = kernel_log()
-    status, out = run(cmd)
-    crashes = new_memif_crashes(before, kernel_log()) if status != 0 else []
+    status, out, err = run(cmd)
+    crashes = []
+    if status != 0:
+        crashes = new_memif_crashes(before, kernel_log()) or asan_memif_crashes(out + err)
     if status == 0 or not crashes:
         sys.stdout.buffer.write(out)
         return status
     note = ("first run failed (exit %d) with a segfault in DPDK's memif PMD (known, "
             "tests/README.md); running it again: %s" % (status, crashes[-1]))
     print(note, file=sys.stderr)
-    status, out = run(cmd)
+    status, out, _ = run(cmd)
     sys.stdout.buffer.write(out)
     # After the run's own lines: a TAP version line, if any, must stay first.
     sys.stdout.buffer.write(("# " + note + "\n").encode())

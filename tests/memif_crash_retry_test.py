@@ -18,11 +18,21 @@ CRASH = ("[12.5] homa-perf[42]: segfault at 7f00 ip 7f01 sp 7f02 error 4 in "
 OTHER = "[12.6] python3[43]: segfault at 0 ip 0 sp 0 error 4 in libc.so.6[7f04+1000]"
 
 
-def counting_command(tmp, exit_expr):
-    """A command that prints "run N" (N = its run number) and exits with exit_expr of $n."""
+ASAN_MEMIF = ("# SUMMARY: AddressSanitizer: SEGV "
+              "(/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0/librte_net_memif.so.23.0+0x8b03) ")
+ASAN_OTHER = "SUMMARY: AddressSanitizer: SEGV /work/dataplane/worker_rx.cc:279 in receive"
+
+
+def counting_command(tmp, exit_expr, first_run_says="", to_stderr=False):
+    """A command that prints "run N" (N = its run number) and exits with exit_expr of $n; its
+    first run also prints first_run_says (to stderr if asked)."""
     count = os.path.join(tmp, "runs")
+    say = ""
+    if first_run_says:
+        redirect = " >&2" if to_stderr else ""
+        say = f"[ $n -eq 1 ] && printf '%s\\n' '{first_run_says}'{redirect}; "
     script = (f'n=$(( $(cat {count} 2>/dev/null || echo 0) + 1 )); echo $n > {count}; '
-              f'echo "run $n"; exit $(( {exit_expr} ))')
+              f'echo "run $n"; {say}exit $(( {exit_expr} ))')
     return ["sh", "-c", script], count
 
 
@@ -92,6 +102,36 @@ def unreadable_kernel_log_retries_nothing():
         assert runs_of(count) == 1
 
 
+def asan_memif_segv_in_output_runs_once_more():
+    # Under ASan the kernel logs nothing: the run's own report is the evidence.
+    for to_stderr in (False, True):
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd, count = counting_command(tmp, "n == 1", ASAN_MEMIF, to_stderr)
+            status, text = run_main(cmd, [[], []])
+            assert status == 0, (to_stderr, status)
+            assert runs_of(count) == 2, to_stderr
+            lines = text.splitlines()
+            assert lines[0] == "run 2", lines
+            assert "AddressSanitizer: SEGV" in lines[1] and "librte_net_memif" in lines[1], lines
+
+
+def asan_segv_elsewhere_is_not_retried():
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd, count = counting_command(tmp, "1", ASAN_OTHER)
+        status, text = run_main(cmd, [None, None])
+        assert status == 1, status
+        assert runs_of(count) == 1
+        assert text == "run 1\n" + ASAN_OTHER + "\n", repr(text)
+
+
+def asan_memif_report_in_a_passing_run_changes_nothing():
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd, count = counting_command(tmp, "0", ASAN_MEMIF)
+        status, _ = run_main(cmd, [[], []])
+        assert status == 0, status
+        assert runs_of(count) == 1
+
+
 def only_new_memif_lines_count():
     assert retry.new_memif_crashes([CRASH], [CRASH, OTHER]) == []
     assert retry.new_memif_crashes([], [OTHER, CRASH]) == [CRASH]
@@ -105,5 +145,10 @@ tap("a failure with a new memif PMD segfault runs once more and says so",
     failure_with_new_memif_crash_runs_once_more_and_says_so)
 tap("a second failure fails with the second run's status", second_failure_fails)
 tap("without a readable kernel log nothing is retried", unreadable_kernel_log_retries_nothing)
+tap("an ASan SEGV report inside the memif PMD (stdout or stderr) runs once more",
+    asan_memif_segv_in_output_runs_once_more)
+tap("an ASan SEGV report elsewhere is not retried", asan_segv_elsewhere_is_not_retried)
+tap("an ASan memif report in a passing run changes nothing",
+    asan_memif_report_in_a_passing_run_changes_nothing)
 tap("only memif PMD segfaults that are new count", only_new_memif_lines_count)
 finish()
