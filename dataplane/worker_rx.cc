@@ -150,6 +150,26 @@ void deliver_classified(Worker::Impl &w, rte_mbuf **homa, uint32_t nhoma, bool h
     }
 }
 
+// Returns a chunk's frames to their pools. Almost all are direct, unshared, single-segment
+// mbufs of one pool: those go back in one inline rte_mempool_put_bulk. rte_pktmbuf_free_bulk
+// checks the same things through a call into librte_mbuf, about 42 instructions per frame in
+// the one-core 100 B echo's profile (twenty-eighth session). Any other frame, and every frame
+// of a second pool, takes rte_pktmbuf_free, which handles chains, attached and shared mbufs.
+void free_frames(rte_mbuf **frames, uint32_t n) {
+    rte_mempool *const pool = frames[0]->pool;
+    uint32_t plain = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        rte_mbuf *m = frames[i];
+        if (m->pool == pool && m->nb_segs == 1 && m->next == nullptr && RTE_MBUF_DIRECT(m) &&
+            rte_mbuf_refcnt_read(m) == 1) {
+            frames[plain++] = m;  // plain <= i: slot i was read already
+        } else {
+            rte_pktmbuf_free(m);
+        }
+    }
+    if (plain) rte_mempool_put_bulk(pool, reinterpret_cast<void **>(frames), plain);
+}
+
 // At most kChunk frames in two passes: first every frame is classified (and, with many live
 // RPCs, the engine's index slot for each Homa packet prefetched), then the packets go to the
 // engine (with their RPCs prefetched a few ahead). With 10^5 live RPCs each lookup is a cache
@@ -182,7 +202,7 @@ void handle_chunk(Worker::Impl &w, rte_mbuf **frames, uint32_t n, bool steered) 
         }
     }
     deliver_classified(w, homa, nhoma, hint, frames, nfree);
-    if (nfree) rte_pktmbuf_free_bulk(frames, nfree);
+    if (nfree) free_frames(frames, nfree);
 }
 
 // Handles a burst and frees the frames nobody kept.

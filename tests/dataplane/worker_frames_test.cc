@@ -325,6 +325,57 @@ TEST(WorkerTx, LowMbufPool_SendsWhatItHasAndCountsTheRest) {
     EXPECT_EQ(rte_mempool_avail_count(wire.pool()), before);
 }
 
+// The RX path hands plain frames back to their pool in bulk; every other kind must still be
+// freed as rte_pktmbuf_free would: a chain's every segment, a frame of another pool to that
+// pool, a shared frame only dropped by one reference, a clone detached from its original.
+// Each burst starts once with a frame of the other pool and once with a plain one, since the
+// first frame's pool is the one taken in bulk.
+TEST(WorkerRx, EveryKindOfFrameGoesBackToItsOwnPool) {
+    Wire wire("rxfree");
+    ASSERT_EQ(wire.error, "");
+    rte_mempool *other = rte_pktmbuf_pool_create("rxfree_other", 63, 0, 0,
+                                                 RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+    ASSERT_NE(other, nullptr);
+    const unsigned other_full = rte_mempool_avail_count(other);
+    Bytes frame = kArpRequestForUs;
+    frame[41] = 0x09;  // for another address: classified, not answered, freed
+    auto copy_into = [&](rte_mempool *mp) {
+        rte_mbuf *m = rte_pktmbuf_alloc(mp);
+        EXPECT_NE(m, nullptr);
+        std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(),
+                    frame.size());
+        return m;
+    };
+    for (bool other_first : {true, false}) {
+        SCOPED_TRACE(other_first ? "a frame of the other pool first" : "a plain frame first");
+        const unsigned before = rte_mempool_avail_count(wire.pool());
+        rte_mbuf *shared = copy_into(wire.pool());
+        rte_mbuf_refcnt_update(shared, 1);  // the test keeps one reference
+        rte_mbuf *original = copy_into(wire.pool());
+        rte_mbuf *clone = rte_pktmbuf_clone(original, wire.pool());
+        ASSERT_NE(clone, nullptr);
+        if (other_first) wire.inject_mbuf(copy_into(other));
+        wire.inject(frame);
+        wire.inject_chained(frame, 20);
+        wire.inject_mbuf(shared);
+        wire.inject_mbuf(clone);
+        wire.inject(frame);
+        if (!other_first) wire.inject_mbuf(copy_into(other));
+        ASSERT_TRUE(wire.take(1).empty());
+        EXPECT_EQ(wire.pending_rx(), 0u);
+        EXPECT_EQ(rte_mbuf_refcnt_read(shared), 1);
+        EXPECT_EQ(rte_mbuf_refcnt_read(original), 1);
+        EXPECT_EQ(rte_mempool_avail_count(other), other_full);
+        // Only the two frames the test holds are out of the pool.
+        EXPECT_EQ(rte_mempool_avail_count(wire.pool()), before - 2);
+        rte_pktmbuf_free(shared);
+        rte_pktmbuf_free(original);
+        EXPECT_EQ(rte_mempool_avail_count(wire.pool()), before);
+    }
+    EXPECT_EQ(wire.worker().stats().rx_arp, 12u);
+    rte_mempool_free(other);
+}
+
 TEST(Port, SetupErrorsNameThePortDriverAndReason) {
     unsigned socket = rte_socket_id();
     rte_ring *r = rte_ring_create("perr", 64, socket, 0);
