@@ -81,10 +81,10 @@ class Wire {
         ASSERT_EQ(rte_pktmbuf_chain(head, tail), 0);
         ASSERT_EQ(rte_ring_enqueue(in_, head), 0);
     }
-    /** Polls `polls` times, then returns every frame the worker sent, linearized. */
     /** Queues a frame the caller built (its ownership passes to the port). */
     void inject_mbuf(rte_mbuf *m) { ASSERT_EQ(rte_ring_enqueue(in_, m), 0); }
 
+    /** Polls `polls` times, then returns every frame the worker sent, linearized. */
     std::vector<Bytes> take(int polls = 3) {
         for (int i = 0; i < polls; ++i) {
             for (auto *w : host.workers) w->poll();
