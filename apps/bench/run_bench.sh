@@ -416,13 +416,15 @@ homa_overload_all() {
 
 # Scaling: closed loop with ramp-up (homa-perf's default: 2 us per RPC, at most 1 s; the ramp
 # and a 50 ms warm-up are not measured). Bounded: SIGINT 40 s after the phase should have
-# ended makes homa-perf stop and report what completed.
+# ended makes homa-perf stop and report what completed. The sweep runs in rounds (every point
+# once, then again): the targets are ratios between points, and the VM's speed drifts by tens
+# of per cent over minutes, which runs of one point back to back would count as the point's.
 homa_scaling_all() {
     local o size prefix sweep
     for size in 100 100000; do
         if [ "$size" = 100 ]; then prefix=memif_scale sweep=$SCALE_SWEEP; else prefix=memif_scale100k sweep=$SCALE100K_SWEEP; fi
-        for o in $sweep; do
-            for rep in $(seq 1 "$SCALE_REPEAT"); do
+        for rep in $(seq 1 "$SCALE_REPEAT"); do
+            for o in $sweep; do
                 local name
                 name=$(rep_name "$prefix" "$o" "$rep")
                 log "homa-dp over net_memif: scaling, $size B echo with $o live RPCs ($SCALE_SECS s, run $rep of $SCALE_REPEAT)"
