@@ -53,9 +53,10 @@ trap cleanup EXIT
 # one_core <build> <outstanding>: "RPC/s cycles-per-RPC" of the one-core net_null echo.
 one_core() {
     local OUTST=$2
+    # Both roles share the process's engine: two RPCs per echo in flight.
     "$1/apps/homa-perf" -l 0 --file-prefix="cab$$" $EAL --vdev=net_null0,no-rx=1 -- \
         --role=both --workload=100 --outstanding="$OUTST" --duration="$SECS" \
-        --max_rpcs=$((OUTST + 65536)) "${EXTRA[@]}" > "$TMP/run.log" 2>&1 ||
+        --max_rpcs=$((2 * OUTST + 65536)) "${EXTRA[@]}" > "$TMP/run.log" 2>&1 ||
         { cat "$TMP/run.log" >&2; return 1; }
     awk '/^run / { print $4, $(NF - 1) }' "$TMP/run.log"
 }
