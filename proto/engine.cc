@@ -336,7 +336,7 @@ int Engine::recv(SocketId sid, uint32_t flags, uint64_t id, Message *out) {
     // 100 B echo (two recvs per RPC).
     out->id = r.key.id;
     out->cookie = r.cookie;
-    out->peer = {s.peers[r.peer].ip, r.peer_port};
+    out->peer = {s.peers[r.key.peer].ip, r.peer_port};
     out->error = r.error;
     out->length = r.error ? 0 : r.in.length;
     // Ownership of the bpages moves to the caller.
@@ -355,7 +355,7 @@ int Engine::recv(SocketId sid, uint32_t flags, uint64_t id, Message *out) {
     } else {
         if (r.error == 0) {
             ++s.stats.client_rpcs_completed;
-            add_peer_ack(s, r.peer, r.key.id, r.peer_port, local_port(s, r), s.now_ns);
+            add_peer_ack(s, r.key.peer, r.key.id, r.peer_port, local_port(s, r), s.now_ns);
         }
         free_rpc(s, idx);
     }
@@ -419,8 +419,8 @@ void Engine::prefetch_rpc(const wire::PacketView &v) const noexcept {
         uint32_t i = s.rpc_index.probable(keys[k]);
         if (i == kNil) continue;
         const auto *p = reinterpret_cast<const char *>(&s.rpcs[i]);
-        static_assert(sizeof(RpcHot) <= 4 * 64);
-        for (int line = 0; line < 4; ++line) __builtin_prefetch(p + 64 * line, 1);
+        static_assert(sizeof(RpcHot) <= kRpcHotLines * 64);
+        for (int line = 0; line < kRpcHotLines; ++line) __builtin_prefetch(p + 64 * line, 1);
     }
 }
 

@@ -125,9 +125,12 @@ struct MsgIn {
     uint32_t recv_end = 0;         ///< Highest byte received + 1.
     uint32_t bytes_remaining = 0;  ///< Bytes not yet received.
     uint32_t granted = 0;          ///< Bytes the sender may send.
-    uint32_t num_bpages = 0;       ///< Valid entries of RpcBulk::bpages.
-    uint32_t num_gaps = 0;         ///< Valid entries of RpcBulk::gaps.
-    uint64_t seq = 0;              ///< Arrival order of the first packet (SRPT ties, FIFO).
+    uint32_t incoming = 0;            ///< This message's share of State::total_incoming.
+    uint32_t fifo_prev = UINT32_MAX;  ///< Chain of grantable messages, oldest first.
+    uint32_t fifo_next = UINT32_MAX;
+    // Counts up to 16 in bytes, beside the flags: MsgIn fits 48 bytes (RpcHot's size note).
+    uint8_t num_bpages = 0;        ///< Valid entries of RpcBulk::bpages (<= kMaxBpages).
+    uint8_t num_gaps = 0;          ///< Valid entries of RpcBulk::gaps (<= kMaxGaps).
     bool grantable = false;        ///< Needs grants: in the active set or grant_rest (grant.cc).
     bool grant_active = false;     ///< Of those, in State::grant_active.
     bool grant_inflight = false;   ///< Fully granted, bytes still coming: State::grant_inflight.
@@ -136,10 +139,9 @@ struct MsgIn {
     bool stalled = false;          ///< Sender silent on granted bytes: out of the grant set
                                    ///< and of total_incoming until its next DATA (grant.cc).
     uint8_t sched_priority = 0;
-    uint32_t incoming = 0;            ///< This message's share of State::total_incoming.
-    uint32_t fifo_prev = UINT32_MAX;  ///< Chain of grantable messages, oldest first.
-    uint32_t fifo_next = UINT32_MAX;
+    uint64_t seq = 0;              ///< Arrival order of the first packet (SRPT ties, FIFO).
 };
+static_assert(sizeof(MsgIn) == 48);
 
 struct MsgOut {
     uint32_t num_pieces = 0;  ///< Valid entries of RpcBulk::pieces (the borrowed message).
@@ -166,36 +168,44 @@ static_assert(sizeof(MsgOut) == 40, "max_payload sits in MsgOut's tail padding")
 /** The per-RPC fields every RPC touches, reset in full when a slot is reused (new_rpc). Kept
  *  apart from RpcBulk so that a short RPC's state spans a few cache lines and its reset is
  *  ~200 bytes, not the ~650 it was with the arrays inline (issue 12's scaling: at 10^4+ live
- *  RPCs every touch of an Rpc is a cache miss). */
+ *  RPCs every touch of an Rpc is a cache miss).
+ *  Packed to 184 bytes, so that RpcBulk::bpages[0] ends the third line and `copy` starts the
+ *  fifth: a short RPC (its copied request or reply, one bpage for what comes back) touches
+ *  lines 0-2, 4 and 5, five lines; at 224 bytes it touched six (lines 0-3, 5, 6). The peer's
+ *  slot is key.peer, not a second field; the small fields fill the gaps between wide ones. */
 struct RpcHot {
     RpcState state = RpcState::kFree;
-    RpcKey key;
-    uint32_t socket = kNil;
-    uint32_t peer = kNil;
+    bool on_ready = false;  ///< In its socket's requests or responses list.
+    // --- timer.cc ---
+    bool watched = false;
+    bool disowned = false;  ///< The peer answered RPC_UNKNOWN since we last heard of it.
+    uint8_t probes = 0;     ///< Timer packets sent since we last heard of it (backoff).
+    // --- fair_share.cc ---
+    bool inbound = false;  ///< Counted in its peer's in_rpcs / in_bpages.
     uint16_t peer_port = 0;
-    uint64_t cookie = 0;
+    RpcKey key;  ///< key.peer is the peer's slot in State::peers.
+    uint32_t socket = kNil;
     int error = 0;
+    uint64_t cookie = 0;
     MsgIn in;
     MsgOut out;
     uint32_t next_ready = kNil;  ///< Intrusive chain in the socket's ready list.
     uint32_t next_free = kNil;
-    bool on_ready = false;  ///< In its socket's requests or responses list.
-    // --- timer.cc; times are on the quiet clock (State::quiet) ---
-    uint64_t done_tick = 0;      ///< When a server reply finished (for NEED_ACK).
-    uint64_t heard = 0;          ///< Last DATA, GRANT, BUSY or RESEND about this RPC.
-    uint64_t next_check = 0;     ///< When the timer looks at it again (while watched).
-    uint32_t watch_prev = kNil;  ///< Chain of the peer's watch list.
+    uint32_t watch_prev = kNil;  ///< Chain of the peer's watch list (timer.cc).
     uint32_t watch_next = kNil;
-    bool watched = false;
-    bool disowned = false;  ///< The peer answered RPC_UNKNOWN since we last heard of it.
-    uint8_t probes = 0;     ///< Timer packets sent since we last heard of it (backoff).
     // --- fair_share.cc: incomplete inbound server messages, per peer, oldest first ---
-    bool inbound = false;  ///< Counted in its peer's in_rpcs / in_bpages.
     uint32_t in_prev = kNil;
     uint32_t in_next = kNil;
     uint32_t await_prev = kNil;  ///< Chain of State's kAwaitAck RPCs, oldest reply first.
     uint32_t await_next = kNil;
+    // --- timer.cc; times are on the quiet clock (State::quiet) ---
+    uint64_t done_tick = 0;   ///< When a server reply finished (for NEED_ACK).
+    uint64_t heard = 0;       ///< Last DATA, GRANT, BUSY or RESEND about this RPC.
+    uint64_t next_check = 0;  ///< When the timer looks at it again (while watched).
 };
+/** Cache lines of RpcHot, all of which the prefetches of an RPC about to be used load. */
+inline constexpr int kRpcHotLines = 3;
+static_assert(sizeof(RpcHot) == 184, "see RpcHot's size note");
 
 /** Per-RPC arrays, valid only up to their counts in RpcHot (in.num_bpages, out.num_pieces,
  *  in.num_gaps) and never cleared: a short message uses the first entry of each. */
@@ -207,7 +217,7 @@ struct RpcBulk {
     // requests memmove went from 6 to 65 client cycles per packet, eighteenth session). The
     // pad does it, not alignas: aligning RpcBulk would move bpages[0] out of RpcHot's last
     // line, which prefetch_rpc loads for the RX path's copy.
-    uint8_t pad_[32];
+    uint8_t pad_[8];
     union {
         OutMessage::Piece pieces[wire::kMaxBpages];  ///< The outgoing message (borrowed),
         uint8_t copy[OutMessage::kCopyMax];          ///< or its bytes (MsgOut::copied).
@@ -219,10 +229,9 @@ static_assert(sizeof(RpcBulk::copy) == sizeof(RpcBulk::pieces));
 // Rpc places RpcBulk right after RpcHot (Rpc::bulk is its first member).
 static_assert((sizeof(RpcHot) + offsetof(RpcBulk, copy)) % 64 == 0,
               "RpcBulk::copy must start a cache line of the Rpc: adjust pad_");
-static_assert(sizeof(RpcHot) + offsetof(RpcBulk, bpages) + sizeof(uint32_t) <= 4 * 64,
-              "bpages[0] must stay within the four lines prefetch_rpc loads");
+static_assert(sizeof(RpcHot) + offsetof(RpcBulk, bpages) + sizeof(uint32_t) <= kRpcHotLines * 64,
+              "bpages[0] must stay within the lines prefetch_rpc loads");
 
-// Aligned so that RpcHot spans exactly four cache lines (prefetch_rpc loads them).
 /** What new_rpc copies into a reused slot. */
 inline constexpr RpcHot kFreshRpc{};
 
@@ -551,10 +560,10 @@ inline void heard_rpc(State &s, Rpc &r) {
     r.heard = s.quiet;
     r.disowned = false;
     r.probes = 0;
-    s.peers[r.peer].heard = s.quiet;
+    s.peers[r.key.peer].heard = s.quiet;
 }
 /** A packet from the peer arrived that does not speak for one RPC's progress. */
-inline void heard_peer(State &s, Rpc &r) { s.peers[r.peer].heard = s.quiet; }
+inline void heard_peer(State &s, Rpc &r) { s.peers[r.key.peer].heard = s.quiet; }
 /** An arriving packet was dropped for reason d (incoming.cc, recovery.cc). */
 inline void count_drop(State &s, EngineDrop d) { ++s.stats.drops[static_cast<size_t>(d)]; }
 

@@ -66,36 +66,36 @@ constexpr uint32_t kMaxVictimScan = 16;
 
 void inbound_add(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
-    Peer &p = s.peers[r.peer];
+    Peer &p = s.peers[r.key.peer];
     r.inbound = true;
     chain_append(s.rpcs, p.in_head, p.in_tail, idx, &Rpc::in_prev, &Rpc::in_next);
     ++p.in_rpcs;
     p.in_bpages += r.in.num_bpages;
     ++s.inbound_rpcs;
     s.inbound_bpages += r.in.num_bpages;
-    update_load(s, r.peer);
+    update_load(s, r.key.peer);
 }
 
 void inbound_remove(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
     if (!r.inbound) return;
-    Peer &p = s.peers[r.peer];
+    Peer &p = s.peers[r.key.peer];
     r.inbound = false;
     chain_remove(s.rpcs, p.in_head, p.in_tail, idx, &Rpc::in_prev, &Rpc::in_next);
     --p.in_rpcs;
     --s.inbound_rpcs;
     p.in_bpages -= r.in.num_bpages;
     s.inbound_bpages -= r.in.num_bpages;
-    update_load(s, r.peer);
+    update_load(s, r.key.peer);
 }
 
 void inbound_bpages(State &s, uint32_t idx, int32_t delta) {
     Rpc &r = s.rpcs[idx];
     if (!r.inbound) return;
-    Peer &p = s.peers[r.peer];
+    Peer &p = s.peers[r.key.peer];
     p.in_bpages = static_cast<uint32_t>(static_cast<int64_t>(p.in_bpages) + delta);
     s.inbound_bpages = static_cast<uint64_t>(static_cast<int64_t>(s.inbound_bpages) + delta);
-    update_load(s, r.peer);
+    update_load(s, r.key.peer);
 }
 
 bool inbound_allowed(const State &s, uint32_t pi) {
@@ -150,7 +150,7 @@ bool evict_unacked(State &s, bool for_peer_slot) {
     for (uint32_t i = s.await_head; i != kNil && scanned < kMaxVictimScan;
          i = s.rpcs[i].await_next, ++scanned) {
         const Rpc &r = s.rpcs[i];
-        const Peer &p = s.peers[r.peer];
+        const Peer &p = s.peers[r.key.peer];
         if (for_peer_slot && p.rpcs != 1) continue;
         ++s.stats.evicted;
         HOMA_TT(s.tt, "evict unacked reply id %u of silent peer 0x%x",

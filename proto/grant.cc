@@ -64,7 +64,7 @@ void send_grant(State &s, Rpc &r, uint8_t priority, uint32_t rank, uint64_t now_
         .common = {.sport = local_port(s, r), .dport = r.peer_port, .sender_id = r.key.id},
         .offset = r.in.granted,
         .priority = priority};
-    if (!push_control(s, s.peers[r.peer].ip, g, wire::PacketType::kGrant, now_ns)) return;
+    if (!push_control(s, s.peers[r.key.peer].ip, g, wire::PacketType::kGrant, now_ns)) return;
     ++s.stats.grants_sent;
     r.in.sched_priority = priority;
     HOMA_TT(s.tt,
@@ -90,7 +90,7 @@ uint64_t excess(const State &s, uint64_t incoming) {
 // and each peer's part of it (and what peers hold beyond their share) up to date.
 void set_incoming(State &s, Rpc &r, uint32_t now) {
     MsgIn &in = r.in;
-    Peer &p = s.peers[r.peer];
+    Peer &p = s.peers[r.key.peer];
     uint64_t before = excess(s, p.incoming);
     p.incoming = p.incoming - in.incoming + now;
     s.incoming_excess = s.incoming_excess - before + excess(s, p.incoming);
@@ -352,7 +352,7 @@ void update_grants(State &s, uint64_t now_ns) {
         // What peers hold beyond their share does not count against the others.
         uint64_t total = s.total_incoming - s.incoming_excess;
         if (total >= c.max_incoming) break;
-        uint64_t peer_used = s.peers[r.peer].incoming;
+        uint64_t peer_used = s.peers[r.key.peer].incoming;
         if (peer_used >= cap) continue;  // this peer has its share: the next one may not
         uint64_t inc =
             std::min<uint64_t>({target - in.granted, c.max_incoming - total, cap - peer_used});

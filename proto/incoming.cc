@@ -144,7 +144,7 @@ bool alloc_or_evict(State &s, uint32_t idx) {
     for (uint32_t i = 0;; ++i) {
         if (alloc_bpages(s, idx)) return true;
         if (i == kMaxEvictionsPerMessage || !wire::is_server_id(s.rpcs[idx].key.id) ||
-            !evict_for(s, s.rpcs[idx].peer)) {
+            !evict_for(s, s.rpcs[idx].key.peer)) {
             return false;
         }
     }
@@ -155,7 +155,7 @@ uint64_t waiter_key_of(const State &s, uint32_t idx) {
     const Rpc &r = s.rpcs[idx];
     // Every incoming request counts, also one whose first packet is waiting here and that
     // joins its peer's fair share (Rpc::inbound) only once that packet has been handled.
-    bool heavy = r.state == RpcState::kServerIncoming && over_share(s, r.peer);
+    bool heavy = r.state == RpcState::kServerIncoming && over_share(s, r.key.peer);
     return waiter_key(r) | (uint64_t{heavy} << 63);
 }
 
@@ -303,7 +303,7 @@ void handle_data(State &s, const wire::PacketView &v, uint64_t now_ns) {
     uint32_t idx = rpc_for_data(s, h, src, peer, now_ns);
     if (idx == kNil) return;
     Rpc &r = s.rpcs[idx];
-    maybe_send_cutoffs(s, r.peer, h.cutoff_version.get(), h.common.sport.get(),
+    maybe_send_cutoffs(s, r.key.peer, h.cutoff_version.get(), h.common.sport.get(),
                        h.common.dport.get(), r.key.id, now_ns);
 
     if (r.state == RpcState::kClientOutgoing) {

@@ -34,7 +34,7 @@ size_t Engine::snapshot_rpcs(std::span<RpcInfo> out) const {
         if (r.state == RpcState::kFree) continue;
         RpcInfo &o = out[n++];
         o.id = r.key.id;
-        o.peer = {s.peers[r.peer].ip, r.peer_port};
+        o.peer = {s.peers[r.key.peer].ip, r.peer_port};
         o.local_port = s.sockets[r.socket].port;
         o.state = state_name(r.state);
         o.in_length = r.in.length;

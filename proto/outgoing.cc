@@ -111,7 +111,7 @@ void finish_out(State &s, uint32_t idx) {
 bool emit_data(State &s, Rpc &r, uint32_t offset, uint32_t len, uint8_t priority, bool retransmit,
                uint64_t now_ns) {
     MsgOut &out = r.out;
-    const Peer &peer = s.peers[r.peer];
+    const Peer &peer = s.peers[r.key.peer];
     TxPacket *p = push_tx(s, peer.ip, priority);
     if (p == nullptr) return false;
     wire::Data d;
@@ -119,7 +119,7 @@ bool emit_data(State &s, Rpc &r, uint32_t offset, uint32_t len, uint8_t priority
     d.message_length = out.length;
     d.incoming = std::max(out.granted, offset + len);
     if (wire::is_client_id(r.key.id)) {
-        d.ack = take_peer_ack(s, r.peer);
+        d.ack = take_peer_ack(s, r.key.peer);
         if (d.ack.client_id != 0) ++s.stats.acks_piggybacked;
     }
     d.cutoff_version = peer.cutoff_version;
@@ -166,9 +166,9 @@ void start_out(State &s, uint32_t idx, const OutMessage &msg, uint32_t length) {
     out.length = length;
     out.next_xmit = 0;
     out.unsched = std::min(out.length, s.cfg.unsched_bytes);
-    out.max_payload = static_cast<uint16_t>(peer_max_payload(s, r.peer));
+    out.max_payload = static_cast<uint16_t>(peer_max_payload(s, r.key.peer));
     out.granted = out.unsched;
-    out.unsched_priority = unsched_priority_for(s.peers[r.peer], s.cfg.num_priorities, out.length);
+    out.unsched_priority = unsched_priority_for(s.peers[r.key.peer], s.cfg.num_priorities, out.length);
     out.sched_priority = 0;
     out.active = true;
     queue_to_send(s, idx);
@@ -216,7 +216,7 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remai
         Rpc &r = s.rpcs[idx];
         // The next messages' structs are not in cache with 10^4+ RPCs queued: each miss here
         // was the largest single cost of transmit() (perf, memif). Every line of RpcHot:
-        // emit_data reads fields of all four (with two lines prefetched, it waited on the
+        // emit_data reads fields of all of them (with two lines prefetched, it waited on the
         // third for 84 % of its time, tenth session); and the first two lines of a copied
         // message's bytes, which the frame build reads (the largest share of memmove's time
         // at 10^4 queued 100 B requests, sixteenth session).
@@ -225,8 +225,8 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remai
         for (uint32_t n : next) {
             if (n == kNotInHeap) continue;
             const auto *p = reinterpret_cast<const char *>(&s.rpcs[n]);
-            static_assert(sizeof(RpcHot) <= 4 * 64);
-            for (int line = 0; line < 4; ++line) __builtin_prefetch(p + 64 * line, 1);
+            static_assert(sizeof(RpcHot) <= kRpcHotLines * 64);
+            for (int line = 0; line < kRpcHotLines; ++line) __builtin_prefetch(p + 64 * line, 1);
             const auto *copy = reinterpret_cast<const char *>(s.rpcs[n].bulk.copy);
             __builtin_prefetch(copy);
             __builtin_prefetch(copy + 64);

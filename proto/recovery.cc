@@ -47,7 +47,7 @@ void send_rpc_unknown(State &s, const wire::PacketView &v, uint64_t now_ns) {
 constexpr uint32_t kProbeBytes = 100;
 
 void busy_for(State &s, Rpc &r, uint64_t now_ns) {
-    send_busy(s, s.peers[r.peer].ip, local_port(s, r), r.peer_port, r.key.id, now_ns);
+    send_busy(s, s.peers[r.key.peer].ip, local_port(s, r), r.peer_port, r.key.id, now_ns);
 }
 
 }  // namespace
@@ -69,7 +69,7 @@ void send_resend(State &s, Rpc &r, uint32_t offset, uint32_t length, uint64_t no
         .offset = offset,
         .length = length,
         .priority = static_cast<uint8_t>(s.cfg.num_priorities - 1)};
-    if (push_control(s, s.peers[r.peer].ip, rs, wire::PacketType::kResend, now_ns)) {
+    if (push_control(s, s.peers[r.key.peer].ip, rs, wire::PacketType::kResend, now_ns)) {
         ++s.stats.resends_sent;
         HOMA_TT(s.tt, "tx RESEND id %u offset %u length %u silent %u",
                 static_cast<uint32_t>(r.key.id), offset, length,

@@ -31,7 +31,7 @@ namespace {
 // RPC of the memif client's at 10^5 (perf, nineteenth session).
 void prefetch_fresh_slot(const State &s, uint32_t idx) {
     const auto *p = reinterpret_cast<const char *>(&s.rpcs[idx]);
-    for (int line = 0; line < 4; ++line) __builtin_prefetch(p + 64 * line, 1);
+    for (int line = 0; line < kRpcHotLines; ++line) __builtin_prefetch(p + 64 * line, 1);
     const auto *copy = reinterpret_cast<const char *>(s.rpcs[idx].bulk.copy);
     __builtin_prefetch(copy, 1);
     __builtin_prefetch(copy + 64, 1);
@@ -52,7 +52,6 @@ uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t pee
     r.reset();
     r.state = st;
     r.key = key;
-    r.peer = peer;
     r.peer_port = peer_port;
     r.socket = socket;
     r.heard = s.quiet;
@@ -65,11 +64,11 @@ uint32_t new_rpc(State &s, RpcState st, uint64_t id, uint32_t peer, uint16_t pee
 void set_state(State &s, Rpc &r, RpcState st) {
     if (r.state == st) return;
     if (r.state == RpcState::kAwaitAck) {
-        --s.peers[r.peer].unacked;
+        --s.peers[r.key.peer].unacked;
         await_unlink(s, index_of(s, r));
     }
     if (st == RpcState::kAwaitAck) {
-        ++s.peers[r.peer].unacked;
+        ++s.peers[r.key.peer].unacked;
         await_link(s, index_of(s, r));
     }
     r.state = st;
@@ -94,9 +93,9 @@ void free_rpc(State &s, uint32_t idx) {
         Socket &sock = s.sockets[r.socket];
         ready_remove(wire::is_server_id(r.key.id) ? sock.requests : sock.responses, s, idx);
     }
-    if (wire::is_server_id(r.key.id)) --s.peers[r.peer].server_rpcs;
+    if (wire::is_server_id(r.key.id)) --s.peers[r.key.peer].server_rpcs;
     set_state(s, r, RpcState::kFree);
-    peer_rpc_removed(s, r.peer);
+    peer_rpc_removed(s, r.key.peer);
     s.rpc_index.erase(r.key);
     r.next_free = s.free_rpcs;
     s.free_rpcs = idx;

@@ -127,13 +127,13 @@ void head_left(State &s, uint32_t pi) {
 // links touched (each of those is a cache miss with 10^5 RPCs live).
 void append(State &s, uint32_t idx, uint64_t next_check) {
     Rpc &r = s.rpcs[idx];
-    Peer &p = s.peers[r.peer];
+    Peer &p = s.peers[r.key.peer];
     r.next_check = next_check;
     r.watched = true;
     if (p.watch_head == kNil) {
         r.watch_next = r.watch_prev = idx;
         p.watch_head = idx;
-        heap_set(s, r.peer);
+        heap_set(s, r.key.peer);
         return;
     }
     uint32_t head = p.watch_head;
@@ -146,7 +146,7 @@ void append(State &s, uint32_t idx, uint64_t next_check) {
 
 void unlink(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
-    Peer &p = s.peers[r.peer];
+    Peer &p = s.peers[r.key.peer];
     bool was_head = p.watch_head == idx;
     if (r.watch_next == idx) {
         p.watch_head = kNil;
@@ -157,23 +157,23 @@ void unlink(State &s, uint32_t idx) {
     }
     r.watched = false;
     r.watch_prev = r.watch_next = kNil;
-    if (was_head) head_left(s, r.peer);
+    if (was_head) head_left(s, r.key.peer);
 }
 
 // Moves the head of its peer's list to the tail.
 void requeue(State &s, uint32_t idx, uint64_t next_check) {
     Rpc &r = s.rpcs[idx];
-    assert(s.peers[r.peer].watch_head == idx);
+    assert(s.peers[r.key.peer].watch_head == idx);
     r.next_check = next_check;
-    s.peers[r.peer].watch_head = r.watch_next;
-    heap_set(s, r.peer);
+    s.peers[r.key.peer].watch_head = r.watch_next;
+    heap_set(s, r.key.peer);
 }
 
 void send_need_ack(State &s, Rpc &r, uint64_t now_ns) {
     wire::Bare b{
         .type = wire::PacketType::kNeedAck,
         .common = {.sport = local_port(s, r), .dport = r.peer_port, .sender_id = r.key.id}};
-    if (push_control(s, s.peers[r.peer].ip, b, wire::PacketType::kNeedAck, now_ns)) {
+    if (push_control(s, s.peers[r.key.peer].ip, b, wire::PacketType::kNeedAck, now_ns)) {
         ++s.stats.need_acks_sent;
         HOMA_TT(s.tt, "tx NEED_ACK id %u", static_cast<uint32_t>(r.key.id));
     }
@@ -184,7 +184,7 @@ void time_out(State &s, uint32_t idx) {
     HOMA_TT(s.tt, "timeout id %u state %u silent %u peer silent %u",
             static_cast<uint32_t>(r.key.id), static_cast<uint32_t>(r.state),
             static_cast<uint32_t>(s.quiet - r.heard),
-            static_cast<uint32_t>(s.quiet - s.peers[r.peer].heard));
+            static_cast<uint32_t>(s.quiet - s.peers[r.key.peer].heard));
     if (wire::is_client_id(s.rpcs[idx].key.id)) {
         ++s.stats.client_rpcs_timed_out;
         fail_client_rpc(s, idx, ETIMEDOUT);
@@ -223,7 +223,7 @@ void probe_client(State &s, Rpc &r, uint64_t now_ns) {
         .offset = r.in.length,
         .length = 0,
         .priority = static_cast<uint8_t>(s.cfg.num_priorities - 1)};
-    if (push_control(s, s.peers[r.peer].ip, rs, wire::PacketType::kResend, now_ns)) {
+    if (push_control(s, s.peers[r.key.peer].ip, rs, wire::PacketType::kResend, now_ns)) {
         ++s.stats.resends_sent;
         ++s.stats.resend_probes_sent;
         HOMA_TT(s.tt, "tx RESEND id %u: reply waits for grants, is the client alive?",
@@ -234,7 +234,7 @@ void probe_client(State &s, Rpc &r, uint64_t now_ns) {
 // Handles the head of a watch list, which is due. kStop: this peer is done for the tick.
 Step check_head(State &s, uint32_t idx, uint64_t now_ns, TickBudget *tb) {
     Rpc &r = s.rpcs[idx];
-    Peer &p = s.peers[r.peer];
+    Peer &p = s.peers[r.key.peer];
     const EngineConfig &c = s.cfg;
     ++s.stats.timer_checks;
     uint64_t silent = s.quiet - r.heard;
