@@ -64,17 +64,21 @@ struct RpcKey {
     uint32_t peer = 0;       ///< Slot in State::peers.
     uint32_t peer_bits = 0;  ///< rpc_key_bits() of the peer's address: what the hash uses.
     bool operator==(const RpcKey &) const = default;
-    // Consecutive ids of one peer (ids are allocated in sequence) land one cache line (8 slots)
-    // apart: lookups walk memory in order, which the prefetcher follows, and probe runs stay
-    // short; the peer's address spreads different peers apart. See flat_index.h. The hash uses
+    // Consecutive ids of one peer (ids are allocated in sequence) land half a cache line (4
+    // slots) apart: lookups walk memory in order, which the prefetcher follows, two ids share
+    // a line, and probe runs stay short (every other slot of a run stays empty even on a host
+    // that is both client and server of one peer); the peer's address spreads different peers
+    // apart. See flat_index.h. At 10^5 live RPCs every line of the index is cold when it is
+    // touched: a line per id (8 slots apart, until the thirtieth session) cost a client two
+    // index misses per RPC (the new id's insert, the old one's lookup), now one. The hash uses
     // the address, not the slot, so that a packet's lookups can be prefetched from its header
     // alone, before its peer is looked up (engine.cc, keys_of).
-    // The low bit (client or server id) moves a server RPC four slots from the client RPC of
+    // The low bit (client or server id) moves a server RPC two slots from the client RPC of
     // the same number: a host that is both client and server of one peer (each side numbers
     // from the same first id) had the two share a hash, and a lookup of the one inserted
     // second compared the other's key first, reading a second RPC (homa-perf --role=both:
     // find_rpc_of 6.2 -> 4.5 % of the samples, 1.4 % fewer instructions per RPC).
-    uint64_t hash() const noexcept { return ((id >> 1) << 3) + ((id & 1) << 2) + peer_bits; }
+    uint64_t hash() const noexcept { return ((id >> 1) << 2) + ((id & 1) << 1) + peer_bits; }
 };
 
 /** RpcKey::peer_bits of a peer whose address folds to `fold32` (IpAddress::fold32): mixed once

@@ -7,7 +7,7 @@
 //   table for 64 Ki RPCs is 1 MiB.
 // - Linear probing with backward-shift deletion (no tombstones piling up under churn). Deletion
 //   walks the probe run after the hole, so runs must stay short: RpcKey::hash spreads
-//   consecutive ids one cache line apart instead of packing them into one long run (a packed
+//   consecutive ids four slots apart instead of packing them into one long run (a packed
 //   run made every delete O(live RPCs); a fully random hash made every new RPC a cache miss).
 #pragma once
 
