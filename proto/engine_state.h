@@ -125,25 +125,25 @@ struct AckBlock {
 };
 
 struct MsgIn {
-    uint32_t length = 0;           ///< 0 until the first DATA packet.
-    uint32_t recv_end = 0;         ///< Highest byte received + 1.
-    uint32_t bytes_remaining = 0;  ///< Bytes not yet received.
-    uint32_t granted = 0;          ///< Bytes the sender may send.
+    uint32_t length = 0;              ///< 0 until the first DATA packet.
+    uint32_t recv_end = 0;            ///< Highest byte received + 1.
+    uint32_t bytes_remaining = 0;     ///< Bytes not yet received.
+    uint32_t granted = 0;             ///< Bytes the sender may send.
     uint32_t incoming = 0;            ///< This message's share of State::total_incoming.
     uint32_t fifo_prev = UINT32_MAX;  ///< Chain of grantable messages, oldest first.
     uint32_t fifo_next = UINT32_MAX;
     // Counts up to 16 in bytes, beside the flags: MsgIn fits 48 bytes (RpcHot's size note).
-    uint8_t num_bpages = 0;        ///< Valid entries of RpcBulk::bpages (<= kMaxBpages).
-    uint8_t num_gaps = 0;          ///< Valid entries of RpcBulk::gaps (<= kMaxGaps).
-    bool grantable = false;        ///< Needs grants: in the active set or grant_rest (grant.cc).
-    bool grant_active = false;     ///< Of those, in State::grant_active.
-    bool grant_inflight = false;   ///< Fully granted, bytes still coming: State::grant_inflight.
-    bool scheduled = false;        ///< Counted in State::total_incoming (grant.cc).
-    bool waiting = false;          ///< length known, no bpages yet: in State::buffer_waiters.
-    bool stalled = false;          ///< Sender silent on granted bytes: out of the grant set
-                                   ///< and of total_incoming until its next DATA (grant.cc).
+    uint8_t num_bpages = 0;       ///< Valid entries of RpcBulk::bpages (<= kMaxBpages).
+    uint8_t num_gaps = 0;         ///< Valid entries of RpcBulk::gaps (<= kMaxGaps).
+    bool grantable = false;       ///< Needs grants: in the active set or grant_rest (grant.cc).
+    bool grant_active = false;    ///< Of those, in State::grant_active.
+    bool grant_inflight = false;  ///< Fully granted, bytes still coming: State::grant_inflight.
+    bool scheduled = false;       ///< Counted in State::total_incoming (grant.cc).
+    bool waiting = false;         ///< length known, no bpages yet: in State::buffer_waiters.
+    bool stalled = false;         ///< Sender silent on granted bytes: out of the grant set
+                                  ///< and of total_incoming until its next DATA (grant.cc).
     uint8_t sched_priority = 0;
-    uint64_t seq = 0;              ///< Arrival order of the first packet (SRPT ties, FIFO).
+    uint64_t seq = 0;  ///< Arrival order of the first packet (SRPT ties, FIFO).
 };
 static_assert(sizeof(MsgIn) == 48);
 

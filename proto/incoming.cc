@@ -130,7 +130,7 @@ bool alloc_bpages(State &s, uint32_t idx) {
     MsgIn &in = s.rpcs[idx].in;
     int n = s.pool.alloc(s.pool.ctx, in.length, s.rpcs[idx].bulk.bpages);
     if (n <= 0) return false;
-    in.num_bpages = static_cast<uint32_t>(n);
+    in.num_bpages = static_cast<uint8_t>(n);  // at most kMaxBpages (PoolOps::alloc)
     s.held_bpages += in.num_bpages;
     inbound_bpages(s, idx, n);
     return true;

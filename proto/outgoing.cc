@@ -168,7 +168,8 @@ void start_out(State &s, uint32_t idx, const OutMessage &msg, uint32_t length) {
     out.unsched = std::min(out.length, s.cfg.unsched_bytes);
     out.max_payload = static_cast<uint16_t>(peer_max_payload(s, r.key.peer));
     out.granted = out.unsched;
-    out.unsched_priority = unsched_priority_for(s.peers[r.key.peer], s.cfg.num_priorities, out.length);
+    out.unsched_priority =
+        unsched_priority_for(s.peers[r.key.peer], s.cfg.num_priorities, out.length);
     out.sched_priority = 0;
     out.active = true;
     queue_to_send(s, idx);
