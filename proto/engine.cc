@@ -418,9 +418,7 @@ void Engine::prefetch_rpc(const wire::PacketView &v) const noexcept {
     for (uint32_t k = 0, n = keys_of(v, keys); k < n; ++k) {
         uint32_t i = s.rpc_index.probable(keys[k]);
         if (i == kNil) continue;
-        const auto *p = reinterpret_cast<const char *>(&s.rpcs[i]);
-        static_assert(sizeof(RpcHot) <= kRpcHotLines * 64);
-        for (int line = 0; line < kRpcHotLines; ++line) __builtin_prefetch(p + 64 * line, 1);
+        s.rpcs[i].prefetch_hot();
     }
 }
 

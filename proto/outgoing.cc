@@ -225,9 +225,7 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remai
         if (s.sendable.size() > kPrefetchMinQueued) s.sendable.next_candidates(next);
         for (uint32_t n : next) {
             if (n == kNotInHeap) continue;
-            const auto *p = reinterpret_cast<const char *>(&s.rpcs[n]);
-            static_assert(sizeof(RpcHot) <= kRpcHotLines * 64);
-            for (int line = 0; line < kRpcHotLines; ++line) __builtin_prefetch(p + 64 * line, 1);
+            s.rpcs[n].prefetch_hot();
             const auto *copy = reinterpret_cast<const char *>(s.rpcs[n].bulk.copy);
             __builtin_prefetch(copy);
             __builtin_prefetch(copy + 64);

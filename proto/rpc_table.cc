@@ -30,8 +30,7 @@ namespace {
 // was sent, 10^5 RPCs ago. Without it, send_request_as waited on those stores: 76 cycles per
 // RPC of the memif client's at 10^5 (perf, nineteenth session).
 void prefetch_fresh_slot(const State &s, uint32_t idx) {
-    const auto *p = reinterpret_cast<const char *>(&s.rpcs[idx]);
-    for (int line = 0; line < kRpcHotLines; ++line) __builtin_prefetch(p + 64 * line, 1);
+    s.rpcs[idx].prefetch_hot();
     const auto *copy = reinterpret_cast<const char *>(s.rpcs[idx].bulk.copy);
     __builtin_prefetch(copy, 1);
     __builtin_prefetch(copy + 64, 1);
