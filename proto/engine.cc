@@ -90,7 +90,7 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
       peer_index(c.max_peers ? c.max_peers : 1, PeerKeyOf{this}),
       peer_load(c.max_peers != 0 && c.max_peers <= (1u << 24) ? c.max_peers : 1),
       grant_rest(heap_capacity(c)),
-      sendable(heap_capacity(c), c.max_payload()),
+      sendable(heap_capacity(c), c.max_payload(), LaneOf{this}),
       buffer_waiters(heap_capacity(c)),
       timer_heap(c.max_peers != 0 && c.max_peers <= (1u << 24) ? c.max_peers : 1) {
     if (!cfg.validate(&error)) return;

@@ -148,15 +148,20 @@ struct MsgIn {
 static_assert(sizeof(MsgIn) == 48);
 
 struct MsgOut {
-    uint32_t num_pieces = 0;  ///< Valid entries of RpcBulk::pieces (the borrowed message).
+    uint64_t token = 0;  ///< The borrowed message's OutMessage::token.
     /** Bytes sent before any grant, fixed when the message starts: its packets are cut at
      *  this limit (outgoing.cc), the same way on every send even if reconfigure changes
-     *  unsched_bytes meanwhile. In the padding before `token`. */
+     *  unsched_bytes meanwhile. */
     uint32_t unsched = 0;
-    uint64_t token = 0;  ///< The borrowed message's OutMessage::token.
     uint32_t length = 0;
     uint32_t next_xmit = 0;  ///< Next byte to send.
     uint32_t granted = 0;    ///< Bytes the receiver allows.
+    /** State::sendable's lane word (send_queue.h): where this message waits in the
+     *  last-packet lane, 0 when it is not there. Here, not in an array of the queue's own,
+     *  because the send path reads this line anyway: at 10^5 queued RPCs such an array is
+     *  one more cold line per send. */
+    uint64_t lane = 0;
+    uint8_t num_pieces = 0;  ///< Valid entries of RpcBulk::pieces (<= kMaxBpages).
     uint8_t unsched_priority = 0;
     uint8_t sched_priority = 0;
     bool active = false;    ///< Being sent or kept for resending (until release_out).
@@ -167,7 +172,7 @@ struct MsgOut {
      *  for the same reason as `unsched`: reconfigure may change the MTU. */
     uint16_t max_payload = 0;
 };
-static_assert(sizeof(MsgOut) == 40, "max_payload sits in MsgOut's tail padding");
+static_assert(sizeof(MsgOut) == 40, "MsgOut fills 40 bytes with no padding: RpcHot's size note");
 
 /** The per-RPC fields every RPC touches, reset in full when a slot is reused (new_rpc). Kept
  *  apart from RpcBulk so that a short RPC's state spans a few cache lines and its reset is
@@ -326,6 +331,10 @@ struct Engine::State {
         detail::PeerKey operator()(uint32_t i) const noexcept { return {s->peers[i].ip}; }
     };
     detail::FlatIndex<detail::RpcKey, RpcKeyOf> rpc_index;
+    struct LaneOf {
+        State *s;
+        uint64_t &operator()(uint32_t i) const noexcept { return s->rpcs[i].out.lane; }
+    };
 
     std::vector<detail::Peer> peers;  ///< Slots; reserved for max_peers, grown on demand.
     detail::FlatIndex<detail::PeerKey, PeerKeyOf> peer_index;
@@ -366,7 +375,7 @@ struct Engine::State {
     uint64_t incoming_excess = 0;  ///< Sum over peers of their part beyond their share.
     uint64_t next_in_seq = 0;      ///< MsgIn::seq of the next incoming message.
     /// RPCs with granted bytes to send, in SRPT order (send_queue.h, outgoing.cc).
-    detail::SendQueue sendable;
+    detail::SendQueue<LaneOf> sendable;
     /// RPCs waiting for bpages, keyed by waiter_key() (incoming.cc).
     detail::IndexHeap buffer_waiters;
     uint64_t pool_generation = 0;  ///< PoolOps::generation when the waiters last tried.

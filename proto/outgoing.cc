@@ -159,7 +159,7 @@ void start_out(State &s, uint32_t idx, const OutMessage &msg, uint32_t length) {
     } else {
         // Only the pieces in use are copied: OutMessage has room for 16.
         std::copy_n(msg.pieces, msg.num_pieces, r.bulk.pieces);
-        out.num_pieces = msg.num_pieces;
+        out.num_pieces = static_cast<uint8_t>(msg.num_pieces);  // check_message: <= 16
         out.token = msg.token;
     }
     out.copied = msg.copy;

@@ -11,10 +11,24 @@ namespace {
 
 constexpr uint32_t kPayload = 1444;  // max payload of a 1500-byte MTU
 
+struct LaneWords {
+    std::vector<uint64_t> *words;
+    uint64_t &operator()(uint32_t i) const noexcept { return (*words)[i]; }
+};
+struct Words {
+    std::vector<uint64_t> words;
+};
+// The queue with its lane words in a vector, as the engine keeps them in its RPCs.
+struct TestQueue : Words, SendQueue<LaneWords> {
+    TestQueue(uint32_t capacity, uint32_t max_payload)
+        : Words{std::vector<uint64_t>(capacity)},
+          SendQueue<LaneWords>(capacity, max_payload, LaneWords{&words}) {}
+};
+
 uint64_t key(uint32_t remaining, uint32_t age) { return uint64_t{remaining} << 44 | age; }
 
 TEST(SendQueue, LastPacketsGoBeforeLongerMessagesWhateverTheirAge) {
-    SendQueue q(16, kPayload);
+    TestQueue q(16, kPayload);
     q.push(1, 100'000, key(100'000, 1));
     q.push(2, 5'000, key(5'000, 2));
     q.push(3, 1'000, key(1'000, 3));
@@ -34,7 +48,7 @@ TEST(SendQueue, LastPacketsGoBeforeLongerMessagesWhateverTheirAge) {
 }
 
 TEST(SendQueue, EqualLastPacketsLeaveInArrivalOrder) {
-    SendQueue q(64, kPayload);
+    TestQueue q(64, kPayload);
     for (uint32_t i = 0; i < 50; ++i) q.push(49 - i, 100, key(100, i));
     for (uint32_t i = 0; i < 50; ++i) {
         ASSERT_EQ(q.top(), 49 - i);
@@ -43,7 +57,7 @@ TEST(SendQueue, EqualLastPacketsLeaveInArrivalOrder) {
 }
 
 TEST(SendQueue, EraseFromTheMiddleHeadAndTailOfABucket) {
-    SendQueue q(8, kPayload);
+    TestQueue q(8, kPayload);
     for (uint32_t i = 0; i < 5; ++i) q.push(i, 200, key(200, i));
     q.erase(2);  // middle
     q.erase(0);  // head
@@ -63,7 +77,7 @@ TEST(SendQueue, EraseFromTheMiddleHeadAndTailOfABucket) {
 }
 
 TEST(SendQueue, AMessageOnItsLastPacketMovesFromTheHeapToTheLane) {
-    SendQueue q(8, kPayload);
+    TestQueue q(8, kPayload);
     q.push(1, 3 * kPayload, key(3 * kPayload, 1));
     q.push(2, 2 * kPayload, key(2 * kPayload, 2));
     EXPECT_EQ(q.top(), 2u);
@@ -82,7 +96,7 @@ TEST(SendQueue, AMessageOnItsLastPacketMovesFromTheHeapToTheLane) {
 
 TEST(SendQueue, JumboPayloadsStillMapIntoTheBuckets) {
     const uint32_t jumbo = 8'944;  // 9000-byte MTU: more than 256 buckets of 1 byte
-    SendQueue q(4, jumbo);
+    TestQueue q(4, jumbo);
     q.push(0, jumbo, key(jumbo, 0));
     q.push(1, 1, key(1, 1));
     q.push(2, jumbo + 1, key(jumbo + 1, 2));
@@ -93,7 +107,7 @@ TEST(SendQueue, JumboPayloadsStillMapIntoTheBuckets) {
 }
 
 TEST(SendQueue, NextCandidatesNameWhatFollowsTheTop) {
-    SendQueue q(16, kPayload);
+    TestQueue q(16, kPayload);
     uint32_t next[2];
     q.push(5, 100, key(100, 0));
     q.next_candidates(next);
@@ -106,11 +120,11 @@ TEST(SendQueue, NextCandidatesNameWhatFollowsTheTop) {
     // many sends before it goes), or the last one when the lane is shorter.
     for (uint32_t i = 7; i < 12; ++i) q.push(i, 100, key(100, i));
     q.next_candidates(next);
-    EXPECT_EQ(next[0], 5u + SendQueue::kLaneAhead);
+    EXPECT_EQ(next[0], 5u + TestQueue::kLaneAhead);
     EXPECT_EQ(next[1], kNotInHeap);
     q.erase(5);  // the top sent: the target moves one on
     q.next_candidates(next);
-    EXPECT_EQ(next[0], 6u + SendQueue::kLaneAhead);
+    EXPECT_EQ(next[0], 6u + TestQueue::kLaneAhead);
     for (uint32_t i = 6; i < 12; ++i) q.erase(i);
     q.push(1, 10'000, key(10'000, 0));
     q.push(2, 20'000, key(20'000, 1));
@@ -119,18 +133,73 @@ TEST(SendQueue, NextCandidatesNameWhatFollowsTheTop) {
     EXPECT_TRUE((next[0] == 2 && next[1] == 3) || (next[0] == 3 && next[1] == 2));
 }
 
+TEST(SendQueue, StaleEntriesAreSkippedAndTheirChunksReturn) {
+    TestQueue q(64, kPayload);
+    const uint32_t pool = q.free_chunks();
+    for (uint32_t i = 0; i < 40; ++i) q.push(i, 100, key(100, i));
+    EXPECT_EQ(pool - q.free_chunks(), 3u);            // 40 entries in chunks of 16
+    for (uint32_t i = 1; i < 40; i += 2) q.erase(i);  // from the middle: left stale
+    for (uint32_t i = 0; i < 40; ++i) EXPECT_EQ(q.words[i] != 0, i % 2 == 0) << i;
+    for (uint32_t i = 0; i < 40; i += 2) {
+        ASSERT_EQ(q.top(), i);
+        q.erase(i);
+    }
+    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(q.free_chunks(), pool);
+}
+
+TEST(SendQueue, AnIndexQueuedAgainIsNotTakenForItsStaleEntry) {
+    TestQueue q(8, kPayload);
+    q.push(1, 100, key(100, 1));
+    q.push(2, 100, key(100, 2));
+    q.push(3, 100, key(100, 3));
+    q.erase(2);                   // stale at the second position
+    q.push(2, 100, key(100, 4));  // and live again at the tail
+    uint32_t order[3];
+    for (uint32_t &o : order) {
+        o = q.top();
+        q.erase(o);
+    }
+    EXPECT_EQ(order[0], 1u);
+    EXPECT_EQ(order[1], 3u);
+    EXPECT_EQ(order[2], 2u);
+    EXPECT_TRUE(q.empty());
+}
+
+TEST(SendQueue, ABucketOfMostlyStaleEntriesIsCompacted) {
+    TestQueue q(128, kPayload);
+    const uint32_t pool = q.free_chunks();
+    for (uint32_t i = 0; i < 100; ++i) q.push(i, 100, key(100, i));
+    for (uint32_t i = 1; i < 99; ++i) {
+        if (i != 50) q.erase(i);
+    }
+    // 3 live entries; without compaction the 97 stale ones would hold all 7 chunks.
+    EXPECT_LE(pool - q.free_chunks(), 2u);
+    q.push(7, 100, key(100, 200));
+    const uint32_t expected[] = {0, 50, 99, 7};
+    for (uint32_t e : expected) {
+        ASSERT_EQ(q.top(), e);
+        q.erase(e);
+    }
+    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(q.free_chunks(), pool);
+}
+
 // Random pushes, erases and sends against a model of the documented order: lane entries
 // (remaining <= max payload) by bucket, then by when they entered it; then heap entries by key.
-TEST(SendQueue, MatchesTheModelUnderRandomChurn) {
-    constexpr uint32_t kSlots = 2'000;
-    SendQueue q(kSlots, kPayload);
+// Every step also checks that an index's lane word is set exactly while it waits in the lane,
+// and at the end that every chunk went back to the pool.
+void churn(uint32_t slots, int steps, uint32_t push_share, uint32_t erase_share,
+           uint32_t max_lane_bytes, bool with_heap, uint32_t seed) {
+    TestQueue q(slots, kPayload);
+    const uint32_t pool = q.free_chunks();
     struct Entry {
         uint32_t remaining;
         uint64_t key;
         uint64_t lane_seq;
     };
     std::map<uint32_t, Entry> model;
-    std::mt19937 rng(7);
+    std::mt19937 rng(seed);
     uint64_t seq = 0;
     uint32_t age = 0;
     auto bucket = [](uint32_t rem) { return rem == 0 ? 0u : (rem - 1) >> 3; };  // 1444 -> shift 3
@@ -157,16 +226,17 @@ TEST(SendQueue, MatchesTheModelUnderRandomChurn) {
         }
         return best;
     };
-    for (int step = 0; step < 60'000; ++step) {
+    for (int step = 0; step < steps; ++step) {
         uint32_t op = rng() % 10;
-        if (op < 4) {
-            uint32_t i = rng() % kSlots;
+        if (op < push_share) {
+            uint32_t i = rng() % slots;
             if (model.count(i)) continue;
-            uint32_t rem = rng() % 4 == 0 ? 1 + rng() % 50'000 : 1 + rng() % (kPayload + 100);
+            uint32_t rem =
+                with_heap && rng() % 4 == 0 ? 1 + rng() % 50'000 : 1 + rng() % max_lane_bytes;
             Entry e{rem, key(rem, ++age), ++seq};
             model[i] = e;
             q.push(i, rem, e.key);
-        } else if (op < 6 && !model.empty()) {
+        } else if (op < push_share + erase_share && !model.empty()) {
             auto it = model.begin();
             std::advance(it, rng() % model.size());
             q.erase(it->first);
@@ -190,6 +260,14 @@ TEST(SendQueue, MatchesTheModelUnderRandomChurn) {
             q.update(t, e.remaining, e.key);
         }
         ASSERT_EQ(q.size(), model.size());
+        ASSERT_GT(q.free_chunks(), 0u);
+        if (step % 64 == 0) {
+            for (uint32_t i = 0; i < slots; ++i) {
+                auto it = model.find(i);
+                bool lane = it != model.end() && it->second.remaining <= kPayload;
+                ASSERT_EQ(q.words[i] != 0, lane) << "index " << i << " step " << step;
+            }
+        }
     }
     while (!model.empty()) {
         uint32_t t = q.top();
@@ -198,6 +276,17 @@ TEST(SendQueue, MatchesTheModelUnderRandomChurn) {
         model.erase(t);
     }
     EXPECT_TRUE(q.empty());
+    EXPECT_EQ(q.free_chunks(), pool);
+}
+
+TEST(SendQueue, MatchesTheModelUnderRandomChurn) {
+    churn(2'000, 60'000, 4, 2, kPayload + 100, true, 7);
+}
+
+// Mostly erases from the middle of a few buckets: stale entries, compactions, indices queued
+// again while their stale entries still wait.
+TEST(SendQueue, MatchesTheModelWhenMostRemovalsAreFromTheMiddle) {
+    churn(300, 100'000, 5, 4, 40, false, 11);
 }
 
 }  // namespace
