@@ -133,6 +133,22 @@ TEST(SendQueue, NextCandidatesNameWhatFollowsTheTop) {
     EXPECT_TRUE((next[0] == 2 && next[1] == 3) || (next[0] == 3 && next[1] == 2));
 }
 
+// The prefetch target a few places behind the top sits in the head's chunk or the next one:
+// both are found, whichever 16-entry chunk boundary lies between.
+TEST(SendQueue, NextCandidatesCrossAChunkBoundary) {
+    TestQueue q(64, kPayload);
+    for (uint32_t i = 0; i < 40; ++i) q.push(i, 100, key(100, i));
+    uint32_t next[2];
+    for (uint32_t top = 0; top < 36; ++top) {
+        ASSERT_EQ(q.top(), top);
+        q.next_candidates(next);
+        EXPECT_EQ(next[0], top + TestQueue::kLaneAhead) << "top " << top;
+        q.erase(top);
+    }
+    q.next_candidates(next);  // 36 .. 39 left: the last one
+    EXPECT_EQ(next[0], 39u);
+}
+
 TEST(SendQueue, StaleEntriesAreSkippedAndTheirChunksReturn) {
     TestQueue q(64, kPayload);
     const uint32_t pool = q.free_chunks();
