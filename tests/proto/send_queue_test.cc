@@ -5,6 +5,7 @@
 
 #include <map>
 #include <random>
+#include <vector>
 
 namespace homa::detail {
 namespace {
@@ -27,6 +28,16 @@ struct TestQueue : Words, SendQueue<LaneWords> {
 
 uint64_t key(uint32_t remaining, uint32_t age) { return uint64_t{remaining} << 44 | age; }
 
+// Sends everything, as transmit() does: the order in which the queue gives its tops.
+std::vector<uint32_t> drain(SendQueue<LaneWords> &q) {
+    std::vector<uint32_t> order;
+    while (!q.empty()) {
+        order.push_back(q.top());
+        q.erase(order.back());
+    }
+    return order;
+}
+
 TEST(SendQueue, LastPacketsGoBeforeLongerMessagesWhateverTheirAge) {
     TestQueue q(16, kPayload);
     q.push(1, 100'000, key(100'000, 1));
@@ -35,16 +46,7 @@ TEST(SendQueue, LastPacketsGoBeforeLongerMessagesWhateverTheirAge) {
     q.push(4, 100, key(100, 4));
     EXPECT_EQ(q.size(), 4u);
     EXPECT_EQ(q.lane_size(), 2u);
-    uint32_t order[4];
-    for (uint32_t &o : order) {
-        o = q.top();
-        q.erase(o);
-    }
-    EXPECT_EQ(order[0], 4u);
-    EXPECT_EQ(order[1], 3u);
-    EXPECT_EQ(order[2], 2u);
-    EXPECT_EQ(order[3], 1u);
-    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(drain(q), (std::vector<uint32_t>{4, 3, 2, 1}));
 }
 
 TEST(SendQueue, EqualLastPacketsLeaveInArrivalOrder) {
@@ -156,11 +158,9 @@ TEST(SendQueue, StaleEntriesAreSkippedAndTheirChunksReturn) {
     EXPECT_EQ(pool - q.free_chunks(), 3u);            // 40 entries in chunks of 16
     for (uint32_t i = 1; i < 40; i += 2) q.erase(i);  // from the middle: left stale
     for (uint32_t i = 0; i < 40; ++i) EXPECT_EQ(q.words[i] != 0, i % 2 == 0) << i;
-    for (uint32_t i = 0; i < 40; i += 2) {
-        ASSERT_EQ(q.top(), i);
-        q.erase(i);
-    }
-    EXPECT_TRUE(q.empty());
+    std::vector<uint32_t> evens;
+    for (uint32_t i = 0; i < 40; i += 2) evens.push_back(i);
+    EXPECT_EQ(drain(q), evens);
     EXPECT_EQ(q.free_chunks(), pool);
 }
 
@@ -171,15 +171,7 @@ TEST(SendQueue, AnIndexQueuedAgainIsNotTakenForItsStaleEntry) {
     q.push(3, 100, key(100, 3));
     q.erase(2);                   // stale at the second position
     q.push(2, 100, key(100, 4));  // and live again at the tail
-    uint32_t order[3];
-    for (uint32_t &o : order) {
-        o = q.top();
-        q.erase(o);
-    }
-    EXPECT_EQ(order[0], 1u);
-    EXPECT_EQ(order[1], 3u);
-    EXPECT_EQ(order[2], 2u);
-    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(drain(q), (std::vector<uint32_t>{1, 3, 2}));
 }
 
 TEST(SendQueue, ABucketOfMostlyStaleEntriesIsCompacted) {
@@ -192,12 +184,7 @@ TEST(SendQueue, ABucketOfMostlyStaleEntriesIsCompacted) {
     // 3 live entries; without compaction the 97 stale ones would hold all 7 chunks.
     EXPECT_LE(pool - q.free_chunks(), 2u);
     q.push(7, 100, key(100, 200));
-    const uint32_t expected[] = {0, 50, 99, 7};
-    for (uint32_t e : expected) {
-        ASSERT_EQ(q.top(), e);
-        q.erase(e);
-    }
-    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(drain(q), (std::vector<uint32_t>{0, 50, 99, 7}));
     EXPECT_EQ(q.free_chunks(), pool);
 }
 
