@@ -252,6 +252,19 @@ void forward_stray_acks(Worker::Impl &w) {
     w.engine.clear_stray_acks();
 }
 
+// The bursts each RX queue may give this poll (WorkerConfig::rx_match_tx_above).
+uint16_t rx_bursts_this_poll(Worker::Impl &w, uint16_t want) {
+    const uint16_t full = w.cfg.rx_budget_bursts;
+    if (w.cfg.rx_match_tx_above == 0 || w.engine.queued_replies() <= w.cfg.rx_match_tx_above) {
+        return full;
+    }
+    const uint32_t tx_frames = uint32_t{w.cfg.tx_data_budget} * w.cfg.tx_budget_scale;
+    const uint32_t bursts = std::max<uint32_t>(1, (tx_frames + want - 1) / want);
+    if (bursts >= full) return full;
+    ++w.stats.rx_matched_polls;
+    return static_cast<uint16_t>(bursts);
+}
+
 }  // namespace
 
 uint32_t receive(Worker::Impl &w) {
@@ -276,11 +289,12 @@ uint32_t receive(Worker::Impl &w) {
             n += handle_burst(w, burst, got, true);
         }
     }
+    const uint16_t max_bursts = w.cfg.rx_queue ? rx_bursts_this_poll(w, want) : 0;
     if (w.cfg.rx_queue && w.cfg.fast_queue_id != WorkerConfig::kNoQueue) {
         // The priority queue before the bulk one, to its end: it holds control packets and
         // short messages, few and cheap, which bulk frames must not hold up.
         uint16_t got = want;
-        for (uint16_t b = 0; b < w.cfg.rx_budget_bursts && got == want; ++b) {
+        for (uint16_t b = 0; b < max_bursts && got == want; ++b) {
             got = rte_eth_rx_burst(w.cfg.port_id, w.cfg.fast_queue_id, burst, want);
             if (got) {
                 trace_stage(w);  // the burst's records share one clock read
@@ -295,7 +309,7 @@ uint32_t receive(Worker::Impl &w) {
         // in our ring are never mistaken for a peer's silence.
         uint16_t got = want;
         const uint64_t until = w.rx_budget_cycles ? w.tsc + w.rx_budget_cycles : 0;
-        for (uint16_t b = 0; b < w.cfg.rx_budget_bursts && got == want; ++b) {
+        for (uint16_t b = 0; b < max_bursts && got == want; ++b) {
             got = rte_eth_rx_burst(w.cfg.port_id, w.cfg.queue_id, burst, want);
             if (got) {
                 trace_stage(w);  // the burst's records share one clock read
@@ -305,7 +319,7 @@ uint32_t receive(Worker::Impl &w) {
             if (until != 0 && got == want && rte_get_tsc_cycles() >= until) break;
         }
         if (got == want) {
-            HOMA_TT(w.tt, "rx budget of %u bursts spent: backlog", w.cfg.rx_budget_bursts);
+            HOMA_TT(w.tt, "rx budget of %u bursts spent: backlog", max_bursts);
             ++w.stats.rx_backlog_polls;
             w.engine.note_backlog();
         }

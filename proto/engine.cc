@@ -458,6 +458,8 @@ uint32_t Engine::poll(uint64_t now_ns, uint32_t data_budget, uint32_t max_remain
 
 void Engine::note_backlog() noexcept { s_->backlog = true; }
 
+uint32_t Engine::queued_replies() const noexcept { return s_->sendable_replies; }
+
 void Engine::note_tx_dropped(uint32_t packets) noexcept {
     s_->stats.tx_dropped_by_owner += packets;
 }

@@ -194,6 +194,8 @@ struct Engine::State {
     uint64_t next_in_seq = 0;      ///< MsgIn::seq of the next incoming message.
     /// RPCs with granted bytes to send, in SRPT order (send_queue.h, outgoing.cc).
     detail::SendQueue<LaneOf> sendable;
+    /// How many of `sendable` are server RPCs (replies): Engine::queued_replies().
+    uint32_t sendable_replies = 0;
     /// RPCs waiting for bpages, keyed by waiter_key() (incoming.cc).
     detail::IndexHeap buffer_waiters;
     uint64_t pool_generation = 0;  ///< PoolOps::generation when the waiters last tried.

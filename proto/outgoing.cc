@@ -85,15 +85,20 @@ uint8_t locate(const Rpc &r, uint32_t offset, uint32_t len, OutMessage::Piece ou
     return n;
 }
 
+// The only two places that add to and take from State::sendable, so that sendable_replies
+// stays exact.
 void queue_to_send(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
     r.out.sendable = true;
     s.sendable.push(idx, r.out.length - r.out.next_xmit, send_key(r));
+    s.sendable_replies += wire::is_server_id(r.key.id) ? 1 : 0;
 }
 
 void unqueue(State &s, uint32_t idx) {
     s.sendable.erase(idx);
-    s.rpcs[idx].out.sendable = false;
+    Rpc &r = s.rpcs[idx];
+    r.out.sendable = false;
+    s.sendable_replies -= wire::is_server_id(r.key.id) ? 1 : 0;
 }
 
 void finish_out(State &s, uint32_t idx) {

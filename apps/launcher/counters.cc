@@ -122,6 +122,7 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("tx_local", w.tx_local);
     visit("tx_retries", w.tx_retries);
     visit("rx_backlog_polls", w.rx_backlog_polls);
+    visit("rx_matched_polls", w.rx_matched_polls);
     visit("tx_backlog_polls", w.tx_backlog_polls);
     visit("tx_no_mbuf", w.tx_no_mbuf);
     visit("tx_no_ipv6_address", w.tx_no_ipv6_address);

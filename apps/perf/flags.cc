@@ -96,6 +96,9 @@ DEFINE_uint32(pool_mb, 256, "bpage pool size in MiB");
 DEFINE_uint32(mtu, 1500, "IP MTU");
 DEFINE_uint32(rx_burst, 32, "worker: frames per RX burst (1-64)");
 DEFINE_uint32(rx_budget_bursts, 8, "worker: RX bursts a poll reads before timers and TX run");
+DEFINE_uint32(rx_match_tx_above, 128,
+              "worker: while more replies than this wait to be sent, a poll reads no more "
+              "frames per RX queue than it may send (0: never)");
 DEFINE_uint32(tx_data_budget, 16, "worker: DATA packets the engine may hand out per poll");
 DEFINE_uint32(tx_budget_scale, 8,
               "worker: a DATA packet counts as ceil(len * scale / max_payload) / scale of "

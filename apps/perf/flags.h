@@ -56,6 +56,7 @@ DECLARE_uint32(short_bytes);
 DECLARE_uint32(pool_mb);
 DECLARE_uint32(rx_burst);
 DECLARE_uint32(rx_budget_bursts);
+DECLARE_uint32(rx_match_tx_above);
 DECLARE_uint32(tx_data_budget);
 DECLARE_uint32(tx_budget_scale);
 DECLARE_bool(stage_cycles);

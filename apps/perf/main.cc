@@ -198,6 +198,7 @@ int run(int argc, char **argv) {
     ho.worker.timetrace_records = FLAGS_timetrace_records;
     ho.worker.burst = static_cast<uint16_t>(FLAGS_rx_burst);
     ho.worker.rx_budget_bursts = static_cast<uint16_t>(FLAGS_rx_budget_bursts);
+    ho.worker.rx_match_tx_above = FLAGS_rx_match_tx_above;
     if (FLAGS_pool_mb == 0 || FLAGS_pool_mb > 4095) {
         return fail("bad --pool_mb " + std::to_string(FLAGS_pool_mb) + " (1..4095)");
     }

@@ -139,6 +139,55 @@ TEST(Transmit, BudgetScaleCountsShortPacketsAsTheirShareOfAFullOne) {
     EXPECT_EQ(take_data_ids(c).size(), 3u);
 }
 
+// queued_replies counts the replies in the send queue, and only them: not the requests a client
+// queued, and not a reply once its last packet is handed out or its RPC is gone.
+TEST(Transmit, QueuedRepliesCountsRepliesNotYetHandedOut) {
+    SimNetwork net;
+    EngineConfig cfg;
+    cfg.link_mbps = 4'000'000'000u;  // no pacer
+    SimHost &s = net.add_host(1, cfg, 1024);
+    SimHost &c = net.add_host(2, cfg, 1024);
+    EchoServer server(s, 99);
+    EchoClient client(c);
+    for (int i = 0; i < 5; ++i) client.send({1, 99}, 100, net.now());
+    EXPECT_EQ(c.engine.queued_replies(), 0u) << "requests are not replies";
+    net.stall_tx(1, UINT64_MAX);  // the server's port takes nothing: its replies stay queued
+    ASSERT_TRUE(net.run_until([&] {
+        server.serve(net.now());
+        return server.served() == 5;
+    }));
+    EXPECT_EQ(s.engine.queued_replies(), 5u);
+    EXPECT_EQ(c.engine.queued_replies(), 0u);
+    // A reply of several packets counts once until its last packet is out.
+    client.send({1, 99}, 5 * cfg.max_payload(), net.now());
+    ASSERT_TRUE(net.run_until([&] {
+        server.serve(net.now());
+        return server.served() == 6;
+    }));
+    EXPECT_EQ(s.engine.queued_replies(), 6u);
+    net.stall_tx(1, net.now());
+    s.engine.poll(net.now(), 7);  // the five short replies and two packets of the long one
+    EXPECT_EQ(s.engine.queued_replies(), 1u);
+    s.engine.poll(net.now(), 1);
+    EXPECT_EQ(s.engine.queued_replies(), 1u);
+    ASSERT_TRUE(net.run_until([&] {
+        server.serve(net.now());
+        client.poll();
+        return client.completed() == 6;
+    }));
+    EXPECT_EQ(s.engine.queued_replies(), 0u);
+    // A queued reply whose RPC goes away leaves the count with it.
+    for (int i = 0; i < 3; ++i) client.send({1, 99}, 100, net.now());
+    net.stall_tx(1, UINT64_MAX);
+    ASSERT_TRUE(net.run_until([&] {
+        server.serve(net.now());
+        return server.served() == 9;
+    }));
+    EXPECT_EQ(s.engine.queued_replies(), 3u);
+    EXPECT_EQ(s.engine.close_socket(server.socket(), net.now()), 0);
+    EXPECT_EQ(s.engine.queued_replies(), 0u);
+}
+
 // The pacer never holds a message with fewer than throttle_min_bytes left (Linux's rule), though
 // its packets still fill the NIC queue estimate: 200 requests of 100 B (about 13 us at 25 Gbps,
 // more than max_nic_queue_ns) leave in one poll and the longer one behind them waits; with the

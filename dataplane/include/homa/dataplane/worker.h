@@ -100,6 +100,17 @@ struct WorkerConfig {
      *  the budget ends with the ring still delivering full bursts, the engine is told
      *  (Engine::note_backlog) and that tick does not count as silence. */
     uint16_t rx_budget_bursts = 8;
+    /** While the engine holds more than this many replies it has not handed out
+     *  (Engine::queued_replies), a poll reads from each RX queue at most the frames its TX may
+     *  send (tx_data_budget x tx_budget_scale, in whole bursts, within rx_budget_bursts), and
+     *  counts the rest as backlog. A server that takes in requests faster than it answers
+     *  them turns frames waiting in its ring into RPCs waiting in its memory: at 10^5 live
+     *  RPCs those are cache misses twice, when the reply leaves and when the client receives
+     *  it (sent 10^5 RPCs earlier). Taking in what it sends leaves the queue with the senders
+     *  of the requests, the client, whose replies then come back warm (issue 12, docs/perf.md,
+     *  thirty-second session). Replies only: a client's RX completes RPCs, it never owes more
+     *  for what it reads. 0: never (every poll may read rx_budget_bursts). */
+    uint32_t rx_match_tx_above = 128;
     /** If not 0, RX also stops after the first full burst that ends this many ns after the
      *  poll began, however many bursts rx_budget_bursts still allows: a poll of bulk frames
      *  then lasts about this long, so short messages behind it (their next hop is the engine's
@@ -184,6 +195,9 @@ struct WorkerStats {
     uint64_t rx_bad_checksum_offload = 0;  ///< The port flagged a bad IPv4 checksum.
     uint64_t tx_queue_full = 0;     ///< Frames dropped: tx_batch full (link down, port stuck).
     uint64_t rx_backlog_polls = 0;  ///< Polls that ended their RX budget on a full burst.
+    /** Polls whose RX budget was cut to their TX budget because replies queued up
+     *  (WorkerConfig::rx_match_tx_above). */
+    uint64_t rx_matched_polls = 0;
     uint64_t tx_backlog_polls = 0;  ///< Polls that left frames the port did not take.
     uint64_t steered_out = 0;       ///< Frames handed to their owner worker.
     uint64_t steered_in = 0;        ///< Frames another worker handed to us.

@@ -305,6 +305,11 @@ class Engine {
      *  8x data_budget packets of at most max_payload / 8 bytes). Returns the packets queued. */
     uint32_t poll(uint64_t now_ns, uint32_t data_budget = UINT32_MAX,
                   uint32_t max_remaining = UINT32_MAX, uint32_t budget_scale = 1);
+    /** Replies (server messages) with granted bytes the engine has not handed out yet: the
+     *  answers to requests already taken in that wait for the caller's transmit budget or
+     *  port. A caller whose RX takes in requests faster than its TX sends them can see its
+     *  own backlog grow here (dataplane: WorkerConfig::rx_match_tx_above). Owning thread. */
+    uint32_t queued_replies() const noexcept;
     /** Tells the engine that the caller is behind (its RX queue held more than it read, or its
      *  port did not take every frame) during the current tick: that tick then does not count as
      *  silence of any peer, so our own queues never make a busy peer look dead. Any time. */
