@@ -290,6 +290,7 @@ uint32_t receive(Worker::Impl &w) {
         }
     }
     const uint16_t max_bursts = w.cfg.rx_queue ? rx_bursts_this_poll(w, want) : 0;
+    bool behind = false;  // a queue still delivered full bursts when its budget ended
     if (w.cfg.rx_queue && w.cfg.fast_queue_id != WorkerConfig::kNoQueue) {
         // The priority queue before the bulk one, to its end: it holds control packets and
         // short messages, few and cheap, which bulk frames must not hold up.
@@ -303,6 +304,7 @@ uint32_t receive(Worker::Impl &w) {
             w.stats.rx_fast_frames += got;
             n += handle_burst(w, burst, got, false);
         }
+        behind = got == want;
     }
     if (w.cfg.rx_queue) {
         // Drain before timers and TX run (up to the budget), so that packets already waiting
@@ -318,11 +320,12 @@ uint32_t receive(Worker::Impl &w) {
             n += handle_burst(w, burst, got, false);
             if (until != 0 && got == want && rte_get_tsc_cycles() >= until) break;
         }
-        if (got == want) {
-            HOMA_TT(w.tt, "rx budget of %u bursts spent: backlog", max_bursts);
-            ++w.stats.rx_backlog_polls;
-            w.engine.note_backlog();
-        }
+        behind = behind || got == want;
+    }
+    if (behind) {
+        HOMA_TT(w.tt, "rx budget of %u bursts spent: backlog", max_bursts);
+        ++w.stats.rx_backlog_polls;
+        w.engine.note_backlog();
     }
     if (w.cfg.steering) forward_stray_acks(w);
     return n;

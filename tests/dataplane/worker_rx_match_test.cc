@@ -43,9 +43,10 @@ struct SecondPoll {
     uint64_t backlog = 0;
 };
 
-SecondPoll run(const std::string &name, void (*tweak)(dp::WorkerConfig &)) {
+SecondPoll run(const std::string &name, void (*tweak)(dp::WorkerConfig &),
+               bool priority_queues = false) {
     SecondPoll out;
-    RingPair pair(name, 64u << 20, nullptr, tweak);
+    RingPair pair(name, 64u << 20, nullptr, tweak, 1, priority_queues);
     dp::Socket server, client;
     EXPECT_EQ(dp::Socket::open(*pair.a.worker, kPort, &server), 0);
     EXPECT_EQ(dp::Socket::open(*pair.b.worker, 0, &client), 0);
@@ -99,6 +100,19 @@ TEST(WorkerRxMatch, AServerWithRepliesQueuedReadsOnlyWhatItSends) {
     EXPECT_EQ(on.matched, 1u);
     EXPECT_EQ(on.backlog, 1u);  // the rest waits in the ring, and the engine is told
     SecondPoll off = run("rxm_off", small_tx_unmatched);
+    EXPECT_EQ(off.read, 32u);
+    EXPECT_EQ(off.matched, 0u);
+}
+
+// With priority queues the requests arrive on the priority queue, which is read to its end
+// within the budget: the same cut applies there, and a cut that leaves it delivering full
+// bursts counts as backlog too (before, only the bulk queue's did).
+TEST(WorkerRxMatch, ThePriorityQueueIsCutTooAndItsBacklogCounts) {
+    SecondPoll on = run("rxm_pq_on", small_tx, true);
+    EXPECT_EQ(on.read, 4u);
+    EXPECT_EQ(on.matched, 1u);
+    EXPECT_EQ(on.backlog, 1u);
+    SecondPoll off = run("rxm_pq_off", small_tx_unmatched, true);
     EXPECT_EQ(off.read, 32u);
     EXPECT_EQ(off.matched, 0u);
 }
