@@ -36,7 +36,8 @@ void small_tx_unmatched(dp::WorkerConfig &c) {
 }
 
 // What the server's second poll read: kRequests requests arrive at A, A's first poll reads 32
-// of them (nothing queued yet) and the test answers them all; then A polls once more.
+// frames (nothing queued yet) and the test answers every request among them; then A polls once
+// more.
 struct SecondPoll {
     uint64_t read = 0;
     uint64_t matched = 0;
@@ -73,8 +74,10 @@ SecondPoll run(const std::string &name, void (*tweak)(dp::WorkerConfig &),
         EXPECT_EQ(server.reply_with(std::move(m)), 0);
         ++replies;
     }
-    EXPECT_EQ(replies, 32);
-    EXPECT_EQ(a.engine().queued_replies(), 32u);
+    // Most of the 32 frames are requests; a slow build's client may have slipped a control
+    // packet (an ack, a probe) in among them.
+    EXPECT_GE(replies, 24);
+    EXPECT_EQ(a.engine().queued_replies(), static_cast<uint32_t>(replies));
     const dp::WorkerStats before = a.stats();
     a.poll();
     out.read = a.stats().rx_frames - before.rx_frames;
