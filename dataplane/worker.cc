@@ -207,6 +207,15 @@ uint32_t engine_poll(Worker::Impl &w, uint64_t now, uint64_t ready_before) {
     return w.engine.poll(now, tx_room(w), max_remaining, w.cfg.tx_budget_scale);
 }
 
+// Engine::send_last_packets and its frames, before RX (WorkerConfig::short_before_rx).
+uint32_t send_short_first(Worker::Impl &w, uint64_t now) {
+    if (!w.cfg.short_before_rx) return 0;
+    if (w.engine.send_last_packets(now, tx_room(w), w.cfg.tx_budget_scale) == 0) return 0;
+    uint32_t built = build_and_send(w);
+    trace_stage(w);
+    return built;
+}
+
 }  // namespace
 
 bool Worker::poll() {
@@ -227,7 +236,8 @@ bool Worker::poll() {
     // Commands before transmit: a send's first packets leave in this same iteration, and
     // messages the RX burst completed reach the sockets' answer rings at once.
     if (!w.cfg.stage_cycles) {
-        work = receive(w);
+        work = send_short_first(w, now);
+        work += receive(w);
         if (w.cmd_port != nullptr) work += serve_command_port(w);
         trace_stage(w);
         work += engine_poll(w, now, ready_before);
@@ -237,7 +247,9 @@ bool Worker::poll() {
         work += drain_completions(w);
     } else {
         uint64_t t0 = w.tsc;
-        work = receive(w);
+        work = send_short_first(w, now);
+        uint64_t t_short = rte_get_tsc_cycles();
+        work += receive(w);
         if (w.cmd_port != nullptr) work += serve_command_port(w);
         uint64_t t1 = rte_get_tsc_cycles();
         trace_stage(w);
@@ -249,9 +261,9 @@ bool Worker::poll() {
         trace_stage(w);
         work += drain_completions(w);
         uint64_t t4 = rte_get_tsc_cycles();
-        w.stats.cycles_rx += t1 - t0;
+        w.stats.cycles_rx += t1 - t_short;
         w.stats.cycles_engine += t2 - t1;
-        w.stats.cycles_tx += t3 - t2;
+        w.stats.cycles_tx += (t3 - t2) + (t_short - t0);
         w.stats.cycles_completions += t4 - t3;
     }
     // The application's calls until the next poll (its sends, receives and replies on this

@@ -452,11 +452,27 @@ uint32_t Engine::poll(uint64_t now_ns, uint32_t data_budget, uint32_t max_remain
     // A timer pass may be long: the data after it gets a time of its own (stage clock).
     if (s.tt != nullptr) s.tt->new_stage();
     // Data last: the control packets of this poll leave ahead of it.
-    transmit(s, now_ns, data_budget, max_remaining, budget_scale == 0 ? 1 : budget_scale);
+    const uint32_t scale = budget_scale == 0 ? 1 : budget_scale;
+    // What send_last_packets spent since the last poll comes off this poll's budget.
+    const uint64_t early = (s.early_tx_64ths * scale + 63) / 64;
+    s.early_tx_64ths = 0;
+    transmit(s, now_ns, data_budget, max_remaining, scale, early);
     return static_cast<uint32_t>(s.tx.size() - before);
 }
 
 void Engine::note_backlog() noexcept { s_->backlog = true; }
+
+uint32_t Engine::send_last_packets(uint64_t now_ns, uint32_t data_budget, uint32_t budget_scale) {
+    State &s = *s_;
+    if (s.sendable.lane_size() == 0) return 0;
+    s.now_ns = now_ns;
+    size_t before = s.tx.size();
+    const uint32_t scale = budget_scale == 0 ? 1 : budget_scale;
+    uint64_t used = 0;
+    transmit(s, now_ns, data_budget, s.cfg.max_payload(), scale, 0, &used);
+    s.early_tx_64ths += (used * 64 + scale - 1) / scale;
+    return static_cast<uint32_t>(s.tx.size() - before);
+}
 
 uint32_t Engine::queued_replies() const noexcept { return s_->sendable_replies; }
 

@@ -196,6 +196,9 @@ struct Engine::State {
     detail::SendQueue<LaneOf> sendable;
     /// How many of `sendable` are server RPCs (replies): Engine::queued_replies().
     uint32_t sendable_replies = 0;
+    /// TX budget Engine::send_last_packets spent since the last poll(), in 1/64 packets:
+    /// poll() takes it off its own data_budget, so that a poll's budget covers both.
+    uint64_t early_tx_64ths = 0;
     /// RPCs waiting for bpages, keyed by waiter_key() (incoming.cc).
     detail::IndexHeap buffer_waiters;
     uint64_t pool_generation = 0;  ///< PoolOps::generation when the waiters last tried.
@@ -347,9 +350,11 @@ void handle_grant(State &s, const wire::PacketView &v);
 void start_out(State &s, uint32_t idx, const OutMessage &msg, uint32_t length);
 void release_out(State &s, Rpc &r);
 /** Sends DATA in SRPT order within grants and the pacer, at most `budget` packets, a packet of
- *  len bytes counting as ceil(len * scale / max_payload) / scale of one (Engine::poll). */
+ *  len bytes counting as ceil(len * scale / max_payload) / scale of one (Engine::poll), of
+ *  which `used_before` (in 1/scale packets) are already spent. `*used`, if given, gets the
+ *  budget spent in the end, in the same units. */
 uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remaining = UINT32_MAX,
-                  uint32_t scale = 1);
+                  uint32_t scale = 1, uint64_t used_before = 0, uint64_t *used = nullptr);
 void sendable_remove(State &s, uint32_t idx);
 void sendable_add(State &s, uint32_t idx);
 void pace_control(State &s, uint32_t bytes, uint64_t now_ns);

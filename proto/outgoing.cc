@@ -211,12 +211,12 @@ uint32_t retransmit(State &s, Rpc &r, uint32_t start, uint32_t end, uint8_t prio
 void sendable_remove(State &s, uint32_t idx) { unqueue(s, idx); }
 
 uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remaining,
-                  uint32_t scale) {
+                  uint32_t scale, uint64_t used_before, uint64_t *used_out) {
     uint32_t sent = 0;
     // The budget in 1/scale packets: a full packet takes `scale` units, a short one fewer.
     const uint64_t units = uint64_t{budget} * scale;
     const uint32_t max_payload = s.cfg.max_payload();
-    uint64_t used = 0;
+    uint64_t used = used_before;
     while (!s.sendable.empty() && used < units) {
         uint32_t idx = s.sendable.top();
         Rpc &r = s.rpcs[idx];
@@ -265,6 +265,7 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remai
         }
         if (out.next_xmit >= out.length) finish_out(s, idx);
     }
+    if (used_out != nullptr) *used_out = used;
     return sent;
 }
 

@@ -109,6 +109,9 @@ DEFINE_bool(stage_cycles, false,
 DEFINE_bool(yield_to_app, true,
             "worker: a poll whose RX gave the application messages sends no new DATA, so that "
             "the application reads them first (never with --app_threads)");
+DEFINE_bool(short_before_rx, true,
+            "each poll hands out the messages down to their last packet before reading RX "
+            "(WorkerConfig::short_before_rx)");
 DEFINE_uint32(timetrace_records, 1u << 16,
               "timetrace ring per lcore: records, a power of two from 16 to 2^22 (0: none)");
 DEFINE_bool(timetrace_precise, false,

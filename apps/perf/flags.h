@@ -62,6 +62,7 @@ DECLARE_uint32(tx_budget_scale);
 DECLARE_bool(stage_cycles);
 DECLARE_bool(priority_queues);
 DECLARE_bool(yield_to_app);
+DECLARE_bool(short_before_rx);
 DECLARE_bool(timetrace_precise);
 DECLARE_uint32(timetrace_records);
 DECLARE_double(rx_budget_us);

@@ -193,6 +193,7 @@ int run(int argc, char **argv) {
     ho.port.priority_queues = FLAGS_priority_queues;
     // The application runs on this lcore only without --app_threads.
     ho.worker.yield_to_app = FLAGS_yield_to_app && !FLAGS_app_threads;
+    ho.worker.short_before_rx = FLAGS_short_before_rx;
     ho.worker.rx_budget_ns = static_cast<uint64_t>(FLAGS_rx_budget_us * 1e3);
     ho.worker.timetrace_precise = FLAGS_timetrace_precise;
     ho.worker.timetrace_records = FLAGS_timetrace_records;

@@ -104,6 +104,40 @@ TEST(Transmit, MaxRemainingSendsOnlyLastPacketsAndLeavesTheRestForTheNextPoll) {
     for (uint64_t id : rest) EXPECT_EQ(id, big_id);
 }
 
+// send_last_packets: what the worker hands out before reading RX (short_before_rx). Only
+// messages down to their last packet, shortest first, within the budget, which the next
+// poll's budget then lacks; no other packet; nothing when only long messages wait.
+TEST(Transmit, SendLastPacketsHandsOutOnlyLastPacketsWithinTheBudget) {
+    SimNetwork net;
+    EngineConfig cfg;
+    cfg.link_mbps = 4'000'000'000u;  // no pacer
+    SimHost &c = net.add_host(2, cfg, 1024);
+    SocketId sock;
+    ASSERT_EQ(c.engine.open_socket(0, &sock), 0);
+    std::vector<uint8_t> big(100'000, 1), small(500, 2);
+    uint64_t big_id = 0, small_ids[3] = {};
+    ASSERT_EQ(c.engine.send_request(sock, {1, 99}, OutMessage::contiguous(big.data(), 100'000, 1),
+                                    1, 0, &big_id),
+              0);
+    for (auto &id : small_ids) {
+        ASSERT_EQ(c.engine.send_request(sock, {1, 99}, OutMessage::contiguous(small.data(), 500, 2),
+                                        2, 0, &id),
+                  0);
+    }
+    EXPECT_EQ(c.engine.send_last_packets(1'000, 2), 2u);
+    EXPECT_EQ(c.engine.tx_packets().size(), 2u) << "DATA only";
+    EXPECT_EQ(take_data_ids(c), (std::vector<uint64_t>{small_ids[0], small_ids[1]}));
+    // What it spent comes off the next poll's budget: of 3, one packet is left.
+    EXPECT_EQ(c.engine.poll(1'500, 3), 1u);
+    EXPECT_EQ(take_data_ids(c), std::vector<uint64_t>{small_ids[2]});
+    EXPECT_EQ(c.engine.send_last_packets(3'000), 0u) << "the long message is not touched";
+    EXPECT_TRUE(c.engine.tx_packets().empty());
+    c.engine.poll(4'000);  // poll() sends it
+    std::vector<uint64_t> rest = take_data_ids(c);
+    ASSERT_FALSE(rest.empty());
+    for (uint64_t id : rest) EXPECT_EQ(id, big_id);
+}
+
 // poll's budget_scale: data_budget bounds a poll's copying in full packets, so a short packet
 // takes only its share (ceil(len * scale / max_payload) / scale of one) and full packets a
 // whole one each; with scale 1 every packet counts as one.

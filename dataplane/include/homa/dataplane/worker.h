@@ -141,6 +141,13 @@ struct WorkerConfig {
      *  Never two polls in a row, so bulk data still leaves on every other poll at worst.
      *  Applications on other threads gain nothing from it: turn it off for those hosts. */
     bool yield_to_app = true;
+    /** A poll first hands out the messages down to their last packet (Engine::
+     *  send_last_packets: what a run-to-completion application queued since the last poll,
+     *  shortest first) and only then reads its RX queues. Under load RX is the long stage:
+     *  reading and handling one burst of bulk frames took 5-7 us with the vCPUs apart, and a
+     *  100 B request queued by the application waited for all of it (docs/load.md). Grants,
+     *  timers and the rest of TX still run after RX. */
+    bool short_before_rx = true;
     uint32_t copy_below = 256;  ///< Payloads shorter than this are copied, not attached.
     uint32_t max_zero_copy_sends = 1u << 16;  ///< Outgoing messages tracked at once.
     /** Count TSC cycles per stage of poll() (WorkerStats::cycles_*). Costs three extra TSC

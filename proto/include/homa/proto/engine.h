@@ -305,6 +305,16 @@ class Engine {
      *  8x data_budget packets of at most max_payload / 8 bytes). Returns the packets queued. */
     uint32_t poll(uint64_t now_ns, uint32_t data_budget = UINT32_MAX,
                   uint32_t max_remaining = UINT32_MAX, uint32_t budget_scale = 1);
+    /** DATA of messages down to their last packet only (what poll() hands out with
+     *  max_remaining = max_payload, shortest first, within `data_budget` and the pacer's
+     *  rules), and nothing else: no grants, timers or retries. A caller about to spend a while
+     *  reading its RX queue first sends what its application has just queued, so that a short
+     *  message does not wait for a poll's worth of bulk frames to be read and handled. The
+     *  budget it spends comes off the next poll()'s data_budget, so that a caller doing both
+     *  in one iteration hands out no more than one budget. Costs one size check when no such
+     *  message waits. Returns the packets queued. Owning thread. */
+    uint32_t send_last_packets(uint64_t now_ns, uint32_t data_budget = UINT32_MAX,
+                               uint32_t budget_scale = 1);
     /** Replies (server messages) with granted bytes the engine has not handed out yet: the
      *  answers to requests already taken in that wait for the caller's transmit budget or
      *  port. A caller whose RX takes in requests faster than its TX sends them can see its
