@@ -105,7 +105,7 @@ DEFINE_uint32(tx_budget_scale, 8,
               "--tx_data_budget (1-64; 1: every packet one)");
 DEFINE_bool(stage_cycles, false,
             "worker: count TSC cycles per stage of every poll (RX, engine, TX, completions; "
-            "three more TSC reads per poll) and print them per frame with --stats and --json");
+            "four more TSC reads per poll) and print them per frame with --stats and --json");
 DEFINE_bool(yield_to_app, true,
             "worker: a poll whose RX gave the application messages sends no new DATA, so that "
             "the application reads them first (never with --app_threads)");

@@ -150,7 +150,7 @@ struct WorkerConfig {
     bool short_before_rx = true;
     uint32_t copy_below = 256;  ///< Payloads shorter than this are copied, not attached.
     uint32_t max_zero_copy_sends = 1u << 16;  ///< Outgoing messages tracked at once.
-    /** Count TSC cycles per stage of poll() (WorkerStats::cycles_*). Costs three extra TSC
+    /** Count TSC cycles per stage of poll() (WorkerStats::cycles_*). Costs four extra TSC
      *  reads per poll (about 20 ns each on a VM), hence off by default. */
     bool stage_cycles = false;
     /** Timetrace ring of this worker's lcore (timetrace.h): records, a power of two from 16
@@ -222,7 +222,7 @@ struct WorkerStats {
     // TSC cycles per stage of poll(), when WorkerConfig::stage_cycles is on.
     uint64_t cycles_rx = 0;            ///< RX burst, validation, engine receive pipeline.
     uint64_t cycles_engine = 0;        ///< Grants, transmit decisions, timers.
-    uint64_t cycles_tx = 0;            ///< Frame building and TX burst.
+    uint64_t cycles_tx = 0;            ///< Frame building, TX bursts (both passes).
     uint64_t cycles_completions = 0;   ///< Send completions.
     uint64_t tx_fault_dropped = 0;     ///< WorkerConfig::faults: frames dropped,
     uint64_t tx_fault_duplicated = 0;  ///<   sent twice,
