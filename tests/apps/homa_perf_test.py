@@ -44,6 +44,11 @@ def sane(out, want_verified=True):
             assert p["verified"] == p["rpcs"], f"{p['verified']} verified of {p['rpcs']}"
         r = p["rtt_us"]
         assert 0 < r["min"] <= r["p50"] <= r["p90"] <= r["p99"] <= r["p999"] <= r["max"], r
+        # The phase's histogram is the sum of its size buckets' (merged at the phase's end).
+        assert r["count"] == p["rpcs"] == sum(b["rtt_us"]["count"] for b in p["buckets"]), \
+            (r["count"], p["rpcs"], [b["rtt_us"]["count"] for b in p["buckets"]])
+        assert r["min"] == min(b["rtt_us"]["min"] for b in p["buckets"]), r
+        assert r["max"] == max(b["rtt_us"]["max"] for b in p["buckets"]), r
         assert p["rpc_per_s"] > 0 and p["goodput_gbps"] > 0
     return doc
 
