@@ -246,6 +246,47 @@ def issue15_rate_targets():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def big_echo_beside_its_link():
+    # Three 1 MB runs (20, 30, 26 Gbps of goodput), each between two testpmd runs of the 1500 B
+    # link: 2, 4, 4 and 2 Mpps, i.e. 24, 48, 48, 24 Gbps. Run 1 gets the mean of 24 and 48 (36),
+    # run 2 of 48 and 48, run 3 of 48 and 24: ratios 0.556, 0.625, 0.722, median 0.625 (meets),
+    # while the best run of the limits stage (6 Mpps = 72 Gbps) gives the median run 0.361.
+    d = tempfile.mkdtemp(prefix="homa-bench-big-")
+    for name, gbps in (("memif_1mb", 20.0), ("memif_1mb_r2", 30.0), ("memif_1mb_r3", 26.0)):
+        doc = phase_doc(5_000, 0, 100)
+        doc["phases"][0]["goodput_gbps"] = gbps
+        with open(f"{d}/{name}.json", "w") as f:
+            json.dump(doc, f)
+    for k, mpps in ((1, 2), (2, 4), (3, 4), (4, 2)):
+        testpmd_log_to(d, f"testpmd_memif_1500_adj{k}_rx.log", [1] + [mpps * 1_000_000] * 3 + [1])
+    testpmd_log_to(d, "testpmd_memif_1500_rx.log", [1] + [6_000_000] * 3 + [1])
+    r = report.build(d)
+    big = r["homa_memif"]["goodput_1mb"]
+    assert (big["gbps"], big["runs"], big["gbps_min"], big["gbps_max"]) == (26.0, 3, 20.0, 30.0), big
+    bs = r["homa_memif"]["goodput_1mb_beside_link"]
+    assert [round(x["link_gbps"], 6) for x in bs["pairs"]] == [36.0, 48.0, 36.0], bs
+    assert [round(x["ratio"], 3) for x in bs["pairs"]] == [0.556, 0.625, 0.722], bs
+    assert abs(bs["ratio_median"] - 30 / 48) < 1e-9, bs
+    t = {x["what"]: x for x in r["targets"]}
+    beside = t["1 MB goodput / raw memif link measured beside it (median pair)"]
+    assert beside["verdict"] == "meets", beside
+    far = t["1 MB goodput / raw memif link"]
+    assert abs(far["value"] - 26 / 72) < 1e-9 and far["verdict"] == "misses", far
+    assert "min / median / max 0.556 / 0.625 / 0.722" in report.table(r), report.table(r)
+    # A run with no testpmd beside it (the last link missing): it keeps the one before.
+    os.remove(f"{d}/testpmd_memif_1500_adj4_rx.log")
+    bs = report.build(d)["homa_memif"]["goodput_1mb_beside_link"]
+    assert round(bs["pairs"][2]["link_gbps"], 6) == 48.0 and bs["pairs"][2]["link_gbps_after"] is None, bs
+    # No link beside any run: not measured, not a ratio to something else.
+    for k in (1, 2, 3):
+        os.remove(f"{d}/testpmd_memif_1500_adj{k}_rx.log")
+    r = report.build(d)
+    assert r["homa_memif"]["goodput_1mb_beside_link"] is None
+    beside = {x["what"]: x for x in r["targets"]}["1 MB goodput / raw memif link measured beside it (median pair)"]
+    assert beside["value"] is None, beside
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def load_placement():
     # W1's 80 % run had the vCPUs together both times (p50 slowdown 1.7), W4's apart (5.0),
     # W2's moved during the run (3.0): every run counts in the overall worst, each placement's
@@ -319,6 +360,7 @@ def profile_stages_scaled_to_the_runs_cycles():
 
 
 tap("profile_stages_scaled_to_the_runs_cycles", profile_stages_scaled_to_the_runs_cycles)
+tap("big_echo_judged_against_the_link_measured_beside_it", big_echo_beside_its_link)
 tap("a_run_beside_busy_processes_says_so", loaded_machine)
 tap("overload_drain_is_judged_against_the_baselines_own_windows", overload_drain)
 tap("testpmd_limit_is_the_best_steady_run", testpmd_limits)

@@ -72,6 +72,10 @@ def schema():
             r = lat["rtt_us"]
             assert 0 < r["p50"] <= r["p99"] <= r["p999"], r
     hm = doc["homa_memif"]
+    # The quick run's one 1 MB run sits between two testpmd runs of the 1500 B link.
+    bs = hm["goodput_1mb_beside_link"]
+    if bs is not None:
+        assert len(bs["pairs"]) == 1 and bs["pairs"][0]["ratio"] > 0, bs
     for key, typ in [("scaling", list), ("scaling_100k", list), ("goodput_by_size", list),
                      ("workloads", dict), ("overload", dict)]:
         assert isinstance(hm.get(key), typ), f"homa_memif.{key}: {type(hm.get(key))}"
@@ -96,7 +100,8 @@ def schema():
     ov = hm["overload"]["w1"]
     if ov["ran"]:
         assert isinstance(ov["recovered"], bool) and isinstance(ov["errors"], int), ov
-    assert float(doc["machine"]["elapsed_s"]) < 90, f"--quick took {doc['machine']['elapsed_s']} s (aim: 60)"
+    # About 90 s on our 2-vCPU machines, 13 of them the two testpmd runs beside the 1 MB echo.
+    assert float(doc["machine"]["elapsed_s"]) < 120, f"--quick took {doc['machine']['elapsed_s']} s (aim: 90)"
     pts = doc["rx_pipeline"]["payload_64"]["points"]
     assert [p["live_rpcs"] for p in pts] == [1, 1000], pts
     for p in pts:
@@ -104,7 +109,12 @@ def schema():
     for k, v in doc["ratios"].items():
         number_or_null(v, k)
     app = [t for t in doc["targets"] if t["what"].startswith("application threads")]
-    assert len(doc["targets"]) - len(app) == 16, doc["targets"]
+    # The load targets are judged again per placement of the vCPUs that the runs saw (none,
+    # one or both): those lines come and go with the host, the other 20 are always there.
+    placed = [t for t in doc["targets"]
+              if not t["what"].startswith("application threads") and " with the vCPUs placed " in t["what"]]
+    assert len(doc["targets"]) - len(app) - len(placed) == 20, [t["what"] for t in doc["targets"]]
+    assert len(placed) in (0, 2, 4), placed
     # Over every round, plus each placement its one quick round was judged by (none if moved).
     assert len(app) in (2, 4), app
     ap = doc["app_threads"]
