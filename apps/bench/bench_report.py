@@ -330,10 +330,13 @@ def beside_1mb(raw, runs):
         if not got:
             continue
         link = statistics.mean(got) * 1500 * 8 / 1e9
+        probes = [pingpong_ns(f"{raw}/testpmd_memif_1500_adj{k}_pingpong.txt") for k in (i + 1, i + 2)]
         pairs.append({"run": i + 1, "gbps": p["goodput_gbps"], "link_gbps": link,
                       "link_gbps_before": around[0] and around[0] * 1500 * 8 / 1e9,
                       "link_gbps_after": around[1] and around[1] * 1500 * 8 / 1e9,
-                      "ratio": p["goodput_gbps"] / link})
+                      "ratio": p["goodput_gbps"] / link,
+                      "pingpong_before_ns": probes[0], "pingpong_after_ns": probes[1],
+                      "placement": placement(*probes)})
     if not pairs:
         return None
     ratios = sorted(x["ratio"] for x in pairs)
@@ -804,7 +807,9 @@ def table(r):
         L.append(f"| {label} | 1 MB echo goodput (request + response payload), MTU 1500 | "
                  f"{fmt(g(h, 'goodput_1mb', 'gbps'))} Gbps{gspread} |")
         if kind == "memif" and (bs := h.get("goodput_1mb_beside_link")):
-            each = ", ".join(f"{x['gbps']:.1f} / {x['link_gbps']:.1f}" for x in bs["pairs"])
+            each = ", ".join(f"{x['gbps']:.1f} / {x['link_gbps']:.1f}"
+                             + (f" (vCPUs {x['placement']})" if x.get("placement") else "")
+                             for x in bs["pairs"])
             L.append(f"| {label} | 1 MB echo goodput / 1500 B memif link measured just before and "
                      f"after it (testpmd), per run | {each} Gbps: min / median / max "
                      f"{bs['ratio_min']:.3f} / {bs['ratio_median']:.3f} / {bs['ratio_max']:.3f} |")

@@ -260,6 +260,10 @@ def big_echo_beside_its_link():
     for k, mpps in ((1, 2), (2, 4), (3, 4), (4, 2)):
         testpmd_log_to(d, f"testpmd_memif_1500_adj{k}_rx.log", [1] + [mpps * 1_000_000] * 3 + [1])
     testpmd_log_to(d, "testpmd_memif_1500_rx.log", [1] + [6_000_000] * 3 + [1])
+    # Where the vCPUs were before each link run: run 1 apart on both sides, run 2 moved.
+    for k, ns in ((1, 600.0), (2, 620.0), (3, 120.0)):
+        with open(f"{d}/testpmd_memif_1500_adj{k}_pingpong.txt", "w") as f:
+            f.write(f"pingpong cpus 0 1 round_trip_ns {ns} one_way_ns {ns / 2}\n")
     r = report.build(d)
     big = r["homa_memif"]["goodput_1mb"]
     assert (big["gbps"], big["runs"], big["gbps_min"], big["gbps_max"]) == (26.0, 3, 20.0, 30.0), big
@@ -267,6 +271,8 @@ def big_echo_beside_its_link():
     assert [round(x["link_gbps"], 6) for x in bs["pairs"]] == [36.0, 48.0, 36.0], bs
     assert [round(x["ratio"], 3) for x in bs["pairs"]] == [0.556, 0.625, 0.722], bs
     assert abs(bs["ratio_median"] - 30 / 48) < 1e-9, bs
+    assert [x["placement"] for x in bs["pairs"]] == ["apart", "moved", None], bs  # no 4th probe
+    assert "20.0 / 36.0 (vCPUs apart), 30.0 / 48.0 (vCPUs moved), 26.0 / 36.0 Gbps" in report.table(r)
     t = {x["what"]: x for x in r["targets"]}
     beside = t["1 MB goodput / raw memif link measured beside it (median pair)"]
     assert beside["verdict"] == "meets", beside
