@@ -277,6 +277,11 @@ int RemoteSocket::send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cook
         if (int rc = copy_in(msg, &m); rc < 0) return rc;
         return queue_request(kRemoteSend, dst, cookie, m);
     }
+    return copy_command(kRemoteSend, dst, cookie, 0, msg, id);
+}
+
+int RemoteSocket::copy_command(uint16_t op, Endpoint dst, uint64_t cookie, uint64_t id,
+                               std::span<const uint8_t> msg, uint64_t *id_out) {
     int prc = 0;
     Slot *slot = slot_with_copy(msg, &prc);
     if (slot == nullptr) return prc;
@@ -285,15 +290,15 @@ int RemoteSocket::send(Endpoint dst, std::span<const uint8_t> msg, uint64_t cook
     c.handle = handle_;
     c.addr = dst;
     c.cookie = cookie;
+    c.id = id;
     c.msg = &slot->data;
-    int rc = command(slot, kRemoteSend, true);
-    if (rc == -ENOBUFS) {
+    int rc = command(slot, op, true);
+    if (rc == -ETIMEDOUT) return rc;  // the worker may still answer into the slot
+    if (rc == -ENOBUFS) {             // not sent: the bpages are still ours
         pool_->release(slot->data.bpage_offsets, slot->data.num_bpages, cfg_.pool_cache);
-        free_slot(slot);
-        return rc;
+    } else if (rc == 0 && id_out != nullptr) {
+        *id_out = c.id;
     }
-    if (rc == -ETIMEDOUT) return rc;
-    if (rc == 0) *id = c.id;
     free_slot(slot);
     return rc;
 }
@@ -386,22 +391,7 @@ int RemoteSocket::reply(Endpoint dst, uint64_t id, std::span<const uint8_t> msg)
     if (!open_) return -EBADF;
     if (msg.empty()) return -EINVAL;
     if (msg.size() > wire::kMaxMessageLength) return -EMSGSIZE;
-    int prc = 0;
-    Slot *slot = slot_with_copy(msg, &prc);
-    if (slot == nullptr) return prc;
-    auto &c = slot->msg.body<RemoteCommand>();
-    c = RemoteCommand{};
-    c.handle = handle_;
-    c.addr = dst;
-    c.id = id;
-    c.msg = &slot->data;
-    int rc = command(slot, kRemoteReply, true);
-    if (rc == -ETIMEDOUT) return rc;
-    if (rc == -ENOBUFS) {  // not sent: the bpages are still ours
-        pool_->release(slot->data.bpage_offsets, slot->data.num_bpages, cfg_.pool_cache);
-    }
-    free_slot(slot);
-    return rc;
+    return copy_command(kRemoteReply, dst, 0, id, msg, nullptr);
 }
 
 // The part reply_with and post_reply_with share: checks msg and fills a slot with the reply

@@ -210,6 +210,11 @@ class RemoteSocket {
     /** A slot holding a copy of `msg` in pool bpages; nullptr with *rc = -ENOBUFS (no slot,
      *  counted as backpressure) or copy_in's error. */
     Slot *slot_with_copy(std::span<const uint8_t> msg, int *rc);
+    /** A send (op kRemoteSend, with `cookie`) or reply (kRemoteReply, with the request's `id`)
+     *  of a copy of `msg`, waiting for the worker's answer; the id the worker gave a send goes
+     *  to *id_out (may be nullptr). Returns what send() and reply() document. */
+    int copy_command(uint16_t op, Endpoint dst, uint64_t cookie, uint64_t id,
+                     std::span<const uint8_t> msg, uint64_t *id_out);
     int command(Slot *slot, uint16_t op, bool wait);
     void handle_reply(Slot *slot) noexcept;
     int reply_slot(RecvMessage &msg, Endpoint dst, uint64_t request_id, Slot **out);
