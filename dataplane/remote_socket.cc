@@ -293,7 +293,7 @@ int RemoteSocket::copy_command(uint16_t op, Endpoint dst, uint64_t cookie, uint6
     c.id = id;
     c.msg = &slot->data;
     int rc = command(slot, op, true);
-    if (rc == -ETIMEDOUT) return rc;  // the worker may still answer into the slot
+    if (rc == -ETIMEDOUT) return rc;  // an orphan now: the worker still holds the slot
     if (rc == -ENOBUFS) {             // not sent: the bpages are still ours
         pool_->release(slot->data.bpage_offsets, slot->data.num_bpages, cfg_.pool_cache);
     } else if (rc == 0 && id_out != nullptr) {
