@@ -86,7 +86,7 @@ def limits(raw):
         e = limit_entry(testpmd_runs(raw, f"testpmd_memif_{size}_rx.log",
                                      f"testpmd_memif_{size}_r*_rx.log"))
         e["frame_bytes"] = size
-        e["gbps"] = e["mpps"] * 1e6 * size * 8 / 1e9 if e["mpps"] else None
+        e["gbps"] = link_gbps(e["mpps"] and e["mpps"] * 1e6, size)
         out[f"testpmd_memif_{size}"] = e
     return out
 
@@ -262,18 +262,23 @@ def median_run(ordered):
     return ordered[(len(ordered) - 1) // 2]
 
 
+def repeats(raw, name):
+    """The repeats <name>_r<k> of a run that carried a phase, as (name, phase) in run order."""
+    found = []
+    for path in glob.glob(f"{raw}/{name}_r*.json"):
+        k = path[len(f"{raw}/{name}_r"):-5]
+        if k.isdigit() and (ph := phase(raw, f"{name}_r{k}")):
+            found.append((int(k), f"{name}_r{k}", ph))
+    return [(n, ph) for _, n, ph in sorted(found, key=lambda x: x[0])]
+
+
 def scaling(raw, prefix):
     """One entry per live-RPC count (for the rate sweep: per outstanding count): the run with
     the median RPC/s stands for the point (its counters are reported), with min / median / max
     over the repeats (<prefix>_<o>_r<k>)."""
     out = []
     for o, first in swept(raw, prefix):
-        runs = [(f"{prefix}_{o}", first)]
-        for path in sorted(glob.glob(f"{raw}/{prefix}_{o}_r*.json")):
-            name = os.path.basename(path)[:-5]
-            ph = phase(raw, name)
-            if ph:
-                runs.append((name, ph))
+        runs = [(f"{prefix}_{o}", first)] + repeats(raw, f"{prefix}_{o}")
         ordered = sorted(runs, key=lambda r: r[1]["rpc_per_s"])
         name, p = median_run(ordered)
         eng = ((load_json(f"{raw}/{name}.json") or {}).get("engines") or [{}])[0]
@@ -295,16 +300,8 @@ def scaling(raw, prefix):
 
 def big_runs(raw, kind):
     """The 1 MB echo runs in run order: <kind>_1mb, then its repeats <kind>_1mb_r<k>."""
-    runs = []
     first = phase(raw, f"{kind}_1mb")
-    if first:
-        runs.append(first)
-    reps = []
-    for path in glob.glob(f"{raw}/{kind}_1mb_r*.json"):
-        k = path[len(f"{raw}/{kind}_1mb_r"):-5]
-        if k.isdigit() and (ph := phase(raw, f"{kind}_1mb_r{k}")):
-            reps.append((int(k), ph))
-    return runs + [ph for _, ph in sorted(reps, key=lambda kp: kp[0])]
+    return ([first] if first else []) + [ph for _, ph in repeats(raw, f"{kind}_1mb")]
 
 
 def goodput_1mb(runs):
@@ -319,6 +316,11 @@ def goodput_1mb(runs):
             "definition": "request + response payload bytes per second (1 MB echo, 4 outstanding)"}
 
 
+def link_gbps(pps, frame_bytes):
+    """A frame rate as Gbps of whole frames (None stays None)."""
+    return pps * frame_bytes * 8 / 1e9 if pps else None
+
+
 def beside_1mb(raw, runs):
     """Each 1 MB run against the 1500 B memif link testpmd measured just before and just after
     it (testpmd_memif_1500_adj<k>_rx.log, k = 1 .. runs + 1): the mean of the two (or the one
@@ -329,11 +331,11 @@ def beside_1mb(raw, runs):
         got = [x for x in around if x]
         if not got:
             continue
-        link = statistics.mean(got) * 1500 * 8 / 1e9
+        link = link_gbps(statistics.mean(got), 1500)
         probes = [pingpong_ns(f"{raw}/testpmd_memif_1500_adj{k}_pingpong.txt") for k in (i + 1, i + 2)]
         pairs.append({"run": i + 1, "gbps": p["goodput_gbps"], "link_gbps": link,
-                      "link_gbps_before": around[0] and around[0] * 1500 * 8 / 1e9,
-                      "link_gbps_after": around[1] and around[1] * 1500 * 8 / 1e9,
+                      "link_gbps_before": link_gbps(around[0], 1500),
+                      "link_gbps_after": link_gbps(around[1], 1500),
                       "ratio": p["goodput_gbps"] / link,
                       "pingpong_before_ns": probes[0], "pingpong_after_ns": probes[1],
                       "placement": placement(*probes)})
@@ -354,7 +356,6 @@ def homa(raw, kind):
     out["goodput_1mb"] = goodput_1mb(big)
     if kind == "memif":
         out["goodput_1mb_beside_link"] = beside_1mb(raw, big)
-    if kind == "memif":
         out["workloads"] = {w: e for w in ("w1", "w2", "w3", "w4", "w5")
                             if (e := workload_load(raw, w)) is not None}
         out["overload"] = {w: e for w in ("w1", "w2", "w3", "w4", "w5")
