@@ -1,0 +1,531 @@
+"""The bench's raw logs (apps/bench/run_bench.sh's raw/ directory) read into plain dicts, one
+reader per stage, for bench_report.py. Strict about formats, lenient about missing runs: a run
+that did not happen or failed gives None, never a made-up number."""
+import glob
+import importlib.util
+import json
+import os
+import re
+import statistics
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def load_json(path):
+    text = read(path)
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+# ------------------------------------------------------------------ testpmd
+def testpmd_rate(path, key="Rx-pps"):
+    """Median over the periodic stats blocks of the summed per-port rate, skipping the first
+    and last non-zero blocks (partial seconds). None if no block carried traffic."""
+    text = read(path)
+    if not text:
+        return None
+    sums = []
+    for block in text.split("Port statistics ====")[1:]:
+        vals = [int(v) for v in re.findall(re.escape(key) + r":\s+(\d+)", block)]
+        if vals:
+            sums.append(sum(vals))
+    nonzero = [s for s in sums if s > 0]
+    if len(nonzero) >= 3:
+        nonzero = nonzero[1:-1]
+    return statistics.median(nonzero) if nonzero else None
+
+
+def testpmd_runs(raw, first, pattern):
+    """Each run's steady rate (testpmd_rate) for the log `first` and its repeats (glob
+    `pattern`), in run order; runs that carried no traffic are left out."""
+    paths = [f"{raw}/{first}"] + sorted(glob.glob(f"{raw}/{pattern}"))
+    return [r for r in (testpmd_rate(p) for p in paths) if r]
+
+
+def limit_entry(rates):
+    """The limit is the best run (a low run is the machine's doing, not the link's); min /
+    median / max over the runs show how far apart they were."""
+    if not rates:
+        return {"mpps": None, "runs": 0, "mpps_min": None, "mpps_median": None, "mpps_max": None}
+    return {"mpps": max(rates) / 1e6, "runs": len(rates), "mpps_min": min(rates) / 1e6,
+            "mpps_median": statistics.median(rates) / 1e6, "mpps_max": max(rates) / 1e6}
+
+
+def limits(raw):
+    out = {"testpmd_null_io_fwd": limit_entry(
+        testpmd_runs(raw, "testpmd_null.log", "testpmd_null_r*.log"))}
+    for size in (64, 1500):
+        e = limit_entry(testpmd_runs(raw, f"testpmd_memif_{size}_rx.log",
+                                     f"testpmd_memif_{size}_r*_rx.log"))
+        e["frame_bytes"] = size
+        e["gbps"] = link_gbps(e["mpps"] and e["mpps"] * 1e6, size)
+        out[f"testpmd_memif_{size}"] = e
+    return out
+
+
+def limit_spread(e):
+    """' (best of 3 runs; min / median / max 18.1 / 19.0 / 20.1 Mpps)' or '' for one run."""
+    if not e or (e.get("runs") or 0) < 2:
+        return ""
+    return (f" (best of {e['runs']} runs; min / median / max {e['mpps_min']:.2f} / "
+            f"{e['mpps_median']:.2f} / {e['mpps_max']:.2f} Mpps)")
+
+
+# ------------------------------------------------------------------ sockperf
+def sockperf(raw):
+    out = {}
+    for proto in ("udp", "tcp"):
+        pp = read(f"{raw}/sockperf_{proto}_pp.log") or ""
+        pct = {float(p): float(v) for p, v in re.findall(r"percentile\s+([\d.]+)\s+=\s+([\d.]+)", pp)}
+        avg = re.search(r"avg-rtt=([\d.]+)", pp)
+        tp = read(f"{raw}/sockperf_{proto}_tp.log") or ""
+        rate = re.search(r"Message Rate is (\d+)", tp)
+        mbps = re.search(r"BandWidth is [\d.]+ MBps \(([\d.]+) Mbps\)", tp)
+        out[proto] = {
+            "rtt_100b_us": {"p50": pct.get(50.0), "p99": pct.get(99.0), "p999": pct.get(99.9),
+                            "mean": float(avg.group(1)) if avg else None} if pct else None,
+            "tp_1400b": {"msg_per_s": int(rate.group(1)) if rate else None,
+                         "gbps": float(mbps.group(1)) / 1000 if mbps else None,
+                         "note": "sender-side rate (sockperf tp)"} if rate else None,
+        }
+    return out
+
+
+# ------------------------------------------------------------------ homa-perf
+def causes(p):
+    """Errors of a phase by cause: send failures and failed responses merged (errno name ->
+    count, non-zero only); refusals that were retried are not errors."""
+    out = {}
+    for kind in ("send_errors", "response_errors"):
+        for k, v in (p.get(kind) or {}).items():
+            if v:
+                out[k] = out.get(k, 0) + v
+    return out
+
+
+def phase_entry(p, doc=None):
+    return {"name": p["name"], "rpc_per_s": p["rpc_per_s"], "goodput_gbps": p["goodput_gbps"],
+            "rpcs": p["rpcs"], "errors": p["errors"], "errors_by_cause": causes(p),
+            "skipped": p.get("overload_skips", 0), "unfinished": p.get("unfinished", 0),
+            "outstanding": p["outstanding"], "offered_rps": p["offered_rps"],
+            "overload_skips": p["overload_skips"], "cycles_per_rpc": p["cycles_per_rpc"],
+            "busy_cycles_per_rpc": p["busy_cycles_per_rpc"],
+            "busy_cycles_per_packet": p.get("busy_cycles_per_packet"),
+            "ramp": p.get("ramp"), "rtt_us": p["rtt_us"], "buckets": p.get("buckets", []),
+            "memory": doc.get("memory") if doc else None}
+
+
+def phase(raw, name):
+    doc = load_json(f"{raw}/{name}.json")
+    if not doc or not doc.get("phases"):
+        return None
+    return phase_entry(doc["phases"][0], doc)
+
+
+def swept(raw, prefix):
+    pts = []
+    for path in glob.glob(f"{raw}/{prefix}_*.json"):
+        key = path[len(f"{raw}/{prefix}_"):-5]
+        if key.isdigit():
+            ph = phase(raw, f"{prefix}_{key}")
+            if ph:
+                pts.append((int(key), ph))
+    return sorted(pts, key=lambda kv: kv[0])
+
+
+def best_rate(points):
+    """The rate sweep's best point by its median run (points as scaling() gives them: each
+    outstanding count run one or more times)."""
+    if not points:
+        return None
+    b = max(points, key=lambda p: p["rpc_per_s"])
+    return {"outstanding": b["live_rpcs"], "rpc_per_s": b["rpc_per_s"], "runs": b["runs"],
+            "rpc_per_s_min": b["rpc_per_s_min"], "rpc_per_s_max": b["rpc_per_s_max"],
+            "cycles_per_rpc": b["cycles_per_rpc"],
+            "sweep": [{"outstanding": p["live_rpcs"], "rpc_per_s": p["rpc_per_s"],
+                       "rpc_per_s_min": p["rpc_per_s_min"], "rpc_per_s_max": p["rpc_per_s_max"]}
+                      for p in points]}
+
+
+SERVER_CONTROL = re.compile(r"control packets sent (\d+), per completed RPC ([\d.]+)")
+
+
+def server_control_per_rpc(raw, name):
+    m = SERVER_CONTROL.search(read(f"{raw}/{name}.server.log") or "")
+    return float(m.group(2)) if m else None
+
+
+def by_size(p):
+    return [{"max_bytes": b["max_bytes"], "count": b["rtt_us"]["count"],
+             "rtt_p50_us": b["rtt_us"]["p50"], "rtt_p99_us": b["rtt_us"]["p99"],
+             "slowdown_p50": b["slowdown"]["p50"] if b["slowdown"]["count"] else None,
+             "slowdown_p99": b["slowdown"]["p99"] if b["slowdown"]["count"] else None}
+            for b in p.get("buckets", [])]
+
+
+def workload_load(raw, w):
+    """The knee search (raw/memif_<w>_knee.json) and one run per share of the knee
+    (raw/memif_<w>_load<pct>.json, each with a fresh server)."""
+    doc = load_json(f"{raw}/memif_{w}_knee.json")
+    if not doc:
+        return None
+    c = doc.get("capacity") or {}
+    entry = {"capacity_found": bool(c.get("found")), "capacity_rps": c.get("knee_rps") if c.get("found") else None,
+             "capacity_request_gbps": c.get("knee_gbps") if c.get("found") else None,
+             "unloaded_p99_us": c.get("unloaded_p99_us"), "unloaded_p50_us": c.get("unloaded_p50_us"),
+             "reference_rps": c.get("reference_rps"),
+             "closed_loop_unloaded_p99_us": c.get("closed_loop_unloaded_p99_us"),
+             "why_none": c.get("why_none") or None, "knee_p99_factor": c.get("p99_factor"),
+             "knee_p50_factor": c.get("p50_factor"),
+             "probes": c.get("probes", []), "loads": {}}
+    for path in sorted(glob.glob(f"{raw}/memif_{w}_load*.json")):
+        pct = path[len(f"{raw}/memif_{w}_load"):-5]
+        ldoc = load_json(path)
+        if not pct.isdigit() or not ldoc:
+            continue
+        for p in ldoc.get("phases", []):
+            if p["name"] != f"load{pct}":
+                continue
+            e = phase_entry(p, ldoc)
+            # W4's short messages wait about 3x longer with the vCPUs apart (docs/perf.md):
+            # probes around each run say which placement it had.
+            before = pingpong_ns(f"{raw}/memif_{w}_load{pct}_pingpong.txt")
+            after = pingpong_ns(f"{raw}/memif_{w}_load{pct}_pingpong_after.txt")
+            entry["loads"][pct] = {
+                "pingpong_round_trip_ns": before, "pingpong_after_round_trip_ns": after,
+                "placement": placement(before, after),
+                "offered_request_gbps": (entry["capacity_request_gbps"] or 0) * float(pct) / 100,
+                "offered_rps": p["offered_rps"], "arrivals": p.get("arrivals"),
+                "achieved_rps": p["rpc_per_s"], "errors": p["errors"],
+                "errors_by_cause": e["errors_by_cause"], "overload_skips": p["overload_skips"],
+                "skipped": p["overload_skips"], "unfinished": p.get("unfinished", 0),
+                "by_size": by_size(p)}
+    entry["loads"] = dict(sorted(entry["loads"].items(), key=lambda kv: int(kv[0])))
+    return entry
+
+
+def workload_overload(raw, w):
+    doc = load_json(f"{raw}/memif_{w}_overload.json")
+    if not doc:
+        return None
+    o = doc.get("overload_step")
+    if not o:  # homa-perf ran, but found no capacity to step from
+        c = doc.get("capacity") or {}
+        return {"ran": False, "why": f"no capacity: the knee search found none in "
+                                     f"{len(c.get('probes', []))} probes"}
+    ph = o["phase"]
+    return {"ran": True, "capacity_rps": o["capacity_rps"], "step_pct": o["step_pct"], "step_ms": o["step_ms"],
+            "base_pct": o["base_pct"], "window_ms": o["window_ms"],
+            "recover_factor": o["recover_factor"], "baseline_p99_us": o["baseline_p99_us"],
+            "baseline_lost": o["baseline_lost"],
+            "recovered": o["recovered"], "recovery_ms": o["recovery_ms"],
+            # Older homa-perf JSON has no drain fields: None, reported as not measured.
+            "drain_ms": o.get("drain_ms"),
+            "windows_over": {k: o.get(k) for k in ("baseline_windows", "baseline_windows_over",
+                                                   "after_drain_windows", "after_drain_over")},
+            "peak_p99_ms": o["peak_p99_ms"], "errors": o["errors"],
+            "errors_by_cause": causes(ph), "skipped": o["skipped"], "unfinished": o["unfinished"],
+            "short_only": o["short_only"], "series": o["series"]}
+
+
+def median_run(ordered):
+    """The run that stands for a repeated point: the median of runs sorted by the measured
+    figure, the lower one of an even count (a point is never judged by its faster half)."""
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def repeats(raw, name):
+    """The repeats <name>_r<k> of a run that carried a phase, as (name, phase) in run order."""
+    found = []
+    for path in glob.glob(f"{raw}/{name}_r*.json"):
+        k = path[len(f"{raw}/{name}_r"):-5]
+        if k.isdigit() and (ph := phase(raw, f"{name}_r{k}")):
+            found.append((int(k), f"{name}_r{k}", ph))
+    return [(n, ph) for _, n, ph in sorted(found, key=lambda x: x[0])]
+
+
+def scaling(raw, prefix):
+    """One entry per live-RPC count (for the rate sweep: per outstanding count): the run with
+    the median RPC/s stands for the point (its counters are reported), with min / median / max
+    over the repeats (<prefix>_<o>_r<k>)."""
+    out = []
+    for o, first in swept(raw, prefix):
+        runs = [(f"{prefix}_{o}", first)] + repeats(raw, f"{prefix}_{o}")
+        ordered = sorted(runs, key=lambda r: r[1]["rpc_per_s"])
+        name, p = median_run(ordered)
+        eng = ((load_json(f"{raw}/{name}.json") or {}).get("engines") or [{}])[0]
+        rates = [r[1]["rpc_per_s"] for r in ordered]
+        out.append({"live_rpcs": o, "rpc_per_s": p["rpc_per_s"], "runs": len(runs),
+                    "rpc_per_s_min": rates[0], "rpc_per_s_max": rates[-1],
+                    "errors": sum(r[1]["errors"] for r in runs),
+                    "errors_by_cause": p["errors_by_cause"],
+                    "unfinished": sum(r[1]["unfinished"] for r in runs),
+                    "cycles_per_rpc": p["cycles_per_rpc"],
+                    "busy_cycles_per_rpc": p["busy_cycles_per_rpc"],
+                    "busy_cycles_per_packet": p["busy_cycles_per_packet"],
+                    "ramp": p["ramp"], "rtt_p50_us": p["rtt_us"]["p50"],
+                    "rtt_p99_us": p["rtt_us"]["p99"],
+                    "client_control_per_rpc": eng.get("control_per_rpc"),
+                    "server_control_per_rpc": server_control_per_rpc(raw, name)})
+    return out
+
+
+def big_runs(raw, kind):
+    """The 1 MB echo runs in run order: <kind>_1mb, then its repeats <kind>_1mb_r<k>."""
+    first = phase(raw, f"{kind}_1mb")
+    return ([first] if first else []) + [ph for _, ph in repeats(raw, f"{kind}_1mb")]
+
+
+def goodput_1mb(runs):
+    """The 1 MB echo judged by its median run (by goodput), with min / max over the runs."""
+    if not runs:
+        return None
+    ordered = sorted(runs, key=lambda p: p["goodput_gbps"])
+    big = median_run(ordered)
+    return {"gbps": big["goodput_gbps"], "rpc_per_s": big["rpc_per_s"], "runs": len(runs),
+            "gbps_min": ordered[0]["goodput_gbps"], "gbps_max": ordered[-1]["goodput_gbps"],
+            "errors": sum(p["errors"] for p in runs),
+            "definition": "request + response payload bytes per second (1 MB echo, 4 outstanding)"}
+
+
+def link_gbps(pps, frame_bytes):
+    """A frame rate as Gbps of whole frames (None stays None)."""
+    return pps * frame_bytes * 8 / 1e9 if pps else None
+
+
+def beside_1mb(raw, runs):
+    """Each 1 MB run against the 1500 B memif link testpmd measured just before and just after
+    it (testpmd_memif_1500_adj<k>_rx.log, k = 1 .. runs + 1): the mean of the two (or the one
+    that carried traffic) is that run's link. None when no run has a link beside it."""
+    pairs = []
+    for i, p in enumerate(runs):
+        around = [testpmd_rate(f"{raw}/testpmd_memif_1500_adj{k}_rx.log") for k in (i + 1, i + 2)]
+        got = [x for x in around if x]
+        if not got:
+            continue
+        link = link_gbps(statistics.mean(got), 1500)
+        probes = [pingpong_ns(f"{raw}/testpmd_memif_1500_adj{k}_pingpong.txt") for k in (i + 1, i + 2)]
+        pairs.append({"run": i + 1, "gbps": p["goodput_gbps"], "link_gbps": link,
+                      "link_gbps_before": link_gbps(around[0], 1500),
+                      "link_gbps_after": link_gbps(around[1], 1500),
+                      "ratio": p["goodput_gbps"] / link,
+                      "pingpong_before_ns": probes[0], "pingpong_after_ns": probes[1],
+                      "placement": placement(*probes)})
+    if not pairs:
+        return None
+    ratios = sorted(x["ratio"] for x in pairs)
+    return {"pairs": pairs, "ratio_min": ratios[0], "ratio_median": median_run(ratios),
+            "ratio_max": ratios[-1]}
+
+
+def homa(raw, kind):
+    out = {}
+    lat = phase(raw, f"{kind}_latency")
+    out["latency_100b"] = lat and {"rtt_us": lat["rtt_us"], "rpcs": lat["rpcs"],
+                                   "errors": lat["errors"], "cycles_per_rpc": lat["cycles_per_rpc"]}
+    out["rate_100b"] = best_rate(scaling(raw, f"{kind}_rate"))
+    big = big_runs(raw, kind)
+    out["goodput_1mb"] = goodput_1mb(big)
+    if kind == "memif":
+        out["goodput_1mb_beside_link"] = beside_1mb(raw, big)
+        out["workloads"] = {w: e for w in ("w1", "w2", "w3", "w4", "w5")
+                            if (e := workload_load(raw, w)) is not None}
+        out["overload"] = {w: e for w in ("w1", "w2", "w3", "w4", "w5")
+                           if (e := workload_overload(raw, w)) is not None}
+        out["scaling"] = scaling(raw, "memif_scale")
+        out["scaling_100k"] = scaling(raw, "memif_scale100k")
+        out["goodput_by_size"] = [{"bytes": s, "gbps": p["goodput_gbps"], "rpc_per_s": p["rpc_per_s"],
+                                   "errors": p["errors"]} for s, p in swept(raw, "memif_size")]
+    else:
+        out["instructions_per_rpc"] = instructions_per_rpc(raw)
+    return out
+
+
+def instructions_per_rpc(raw):
+    """apps/bench/instr_per_rpc.sh's line: build, instructions, RPCs, instructions per RPC."""
+    try:
+        fields = open(f"{raw}/null_instructions.txt").read().split()
+        return {"instructions": int(fields[1]), "rpcs": int(fields[2]), "per_rpc": int(fields[3]),
+                "definition": "callgrind instructions inside homa-perf's closed loop per 100 B echo "
+                              "RPC, both ends on one core over net_null, 32 outstanding"}
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+# A cache-line round trip between the two cores below this (ns) counts as the vCPUs placed
+# together; the development VMs show about 0.1 us together and 0.5-0.6 us apart.
+PLACED_TOGETHER_NS = 250
+
+
+def pingpong_ns(path):
+    """The round trip a bench_core_pingpong output file reports (ns), or None."""
+    m = re.search(r"round_trip_ns ([\d.]+)", read(path) or "")
+    return float(m.group(1)) if m else None
+
+
+def placement(before_ns, after_ns):
+    """"together" / "apart" when the probes before and after a run agree, "moved" when they
+    do not, None when either is missing."""
+    sides = {None if pp is None else ("together" if pp < PLACED_TOGETHER_NS else "apart")
+             for pp in (before_ns, after_ns)}
+    return None if None in sides else (sides.pop() if len(sides) == 1 else "moved")
+
+
+def spread(values):
+    """min / median / max of the values that were measured (None: none were)."""
+    v = sorted(x for x in values if x is not None)
+    return {"min": v[0], "median": statistics.median(v), "max": v[-1], "n": len(v)} if v else None
+
+
+def app_threads(raw):
+    """Stage appthreads: per round r, app_pingpong_r<r>.txt (before) and
+    app_pingpong_after_r<r>.txt (after the round; a round whose two probes disagree is "moved"
+    and counts only in the summary over all rounds), and the 100 B echo run-to-completion
+    (app_rtc_<o>_r<r>.json) and with --app_threads (app_thr_<o>_r<r>.json) at 1 and 32
+    outstanding. Each round's ratios are taken within the round (the machine's speed moves
+    between rounds); the summary gives min / median / max over every round and per placement.
+    A round whose run failed keeps its other figures and shows None for the rest."""
+    rounds = []
+    for path in sorted(glob.glob(f"{raw}/app_pingpong_r*.txt"),
+                       key=lambda p: int(re.search(r"_r(\d+)\.txt$", p).group(1))):
+        r = int(re.search(r"_r(\d+)\.txt$", path).group(1))
+        rnd = {"round": r, "pingpong_round_trip_ns": pingpong_ns(path),
+               "pingpong_after_round_trip_ns": pingpong_ns(f"{raw}/app_pingpong_after_r{r}.txt")}
+        for mode in ("rtc", "thr"):
+            for o in (1, 32):
+                p = phase(raw, f"app_{mode}_{o}_r{r}")
+                rnd[f"{mode}_{o}"] = p and {"rpc_per_s": p["rpc_per_s"], "p50_us": p["rtt_us"]["p50"],
+                                            "p99_us": p["rtt_us"]["p99"], "errors": p["errors"]}
+        ratio = lambda a, b: a / b if a is not None and b else None
+        rnd["rtt_p50_ratio"] = ratio(g(rnd, "thr_1", "p50_us"), g(rnd, "rtc_1", "p50_us"))
+        rnd["rate_ratio_32"] = ratio(g(rnd, "thr_32", "rpc_per_s"), g(rnd, "rtc_32", "rpc_per_s"))
+        # Judged by placement only when the probes before and after the round agree.
+        rnd["placement"] = placement(rnd["pingpong_round_trip_ns"], rnd["pingpong_after_round_trip_ns"])
+        rounds.append(rnd)
+    if not rounds:
+        return None
+    summary = {}
+    for place in ("all", "together", "apart"):
+        sel = [x for x in rounds if place == "all" or x["placement"] == place]
+        summary[place] = {"rounds": len(sel),
+                          "rtt_p50_ratio": spread(x["rtt_p50_ratio"] for x in sel),
+                          "rate_ratio_32": spread(x["rate_ratio_32"] for x in sel),
+                          "app_p50_us": spread(g(x, "thr_1", "p50_us") for x in sel),
+                          "rtc_p50_us": spread(g(x, "rtc_1", "p50_us") for x in sel)}
+    errors = sum(g(x, k, "errors") or 0 for x in rounds for k in ("rtc_1", "rtc_32", "thr_1", "thr_32"))
+    return {"placed_together_below_ns": PLACED_TOGETHER_NS, "rounds": rounds, "summary": summary,
+            "errors": errors}
+
+
+def rx_pipeline(raw):
+    """One JSON per (payload, live RPCs) point and round: rx_pipeline_<payload>_<n>.json, then
+    rx_pipeline_<payload>_<n>_r<k>.json for the rounds after the first. The run with the median
+    Mpps stands for the point (the lower median of an even count), with min / max and the
+    number of runs beside it; runs that did not finish (timed out) are counted apart, and a
+    point none of whose runs finished is listed with mpps null."""
+    out = {}
+    for payload in (64, 1400):
+        runs = {}  # live RPCs -> [point of each finished run], and the unfinished count
+        unfinished = {}
+        for path in glob.glob(f"{raw}/rx_pipeline_{payload}_*.json"):
+            m = re.fullmatch(rf"rx_pipeline_{payload}_(\d+)(?:_r\d+)?\.json", os.path.basename(path))
+            if not m:
+                continue
+            n = int(m.group(1))
+            runs.setdefault(n, [])
+            doc = load_json(path)
+            if doc and doc.get("points") and doc.get("ok"):
+                runs[n].append(doc["points"][0])
+            else:
+                unfinished[n] = unfinished.get(n, 0) + 1
+        pts = []
+        for n, done in runs.items():
+            if not done:
+                pts.append({"live_rpcs": n, "mpps": None, "cycles_per_packet": None,
+                            "drops": None, "decode_errors": None, "runs": 0,
+                            "runs_unfinished": unfinished.get(n, 0), "note": "did not finish"})
+                continue
+            ordered = sorted(done, key=lambda p: p["mpps"])
+            p = dict(median_run(ordered))
+            p.update({"runs": len(done), "runs_unfinished": unfinished.get(n, 0),
+                      "mpps_min": ordered[0]["mpps"], "mpps_max": ordered[-1]["mpps"]})
+            pts.append(p)
+        if pts:
+            out[f"payload_{payload}"] = {"payload_bytes": payload, "packets_per_message": 2,
+                                         "points": sorted(pts, key=lambda p: p["live_rpcs"])}
+    return out
+
+
+def rx_cell(p):
+    """'1,000: 31.20 (67; 29.80-32.10)', or '... did not finish' for a point with no run."""
+    if p["mpps"] is None:
+        return f"{p['live_rpcs']:,}: did not finish"
+    cell = f"{p['live_rpcs']:,}: {p['mpps']:.2f} ({p['cycles_per_packet']:.0f}"
+    if p.get("runs", 1) > 1:
+        cell += f"; {p['mpps_min']:.2f}-{p['mpps_max']:.2f}"
+    if p.get("runs_unfinished"):
+        cell += f"; {p['runs_unfinished']} run(s) did not finish"
+    return cell + ")"
+
+
+def profile_top(raw):
+    text = read(f"{raw}/perf_report.txt") or ""
+    rows = []
+    for line in text.splitlines():
+        m = re.match(r"\s+([\d.]+)%\s+\[[.kH]\]\s+(.+?)\s*$", line)
+        if m:
+            rows.append({"percent": float(m.group(1)), "symbol": m.group(2)})
+    return rows[:15]
+
+
+def profile_stages(raw):
+    """The profile stage's cycles per RPC by stage of the data path (stage_budget.py, next to
+    this script): the perf samples by source file and function, scaled to the profiled run's
+    own cycles per RPC. Empty if the profile or the run's figure is missing."""
+    text = read(f"{raw}/perf_stages.txt")
+    ph = phase(raw, "profile_run")
+    cycles = ph.get("cycles_per_rpc") if ph else None
+    if not text or not cycles:
+        return {}
+    spec = importlib.util.spec_from_file_location(
+        "stage_budget", os.path.join(os.path.dirname(os.path.abspath(__file__)), "stage_budget.py"))
+    sb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sb)
+    entries, total = sb.parse_perf(text)
+    if not entries or not total:
+        return {}
+    by = sb.budget(entries, total)
+    return {"cycles_per_rpc": cycles,
+            "with_source_files": any(path for _, path, _ in entries),
+            "stages": [{"stage": st, "share": by[st]["share"], "cycles_per_rpc": by[st]["share"] * cycles,
+                        "top": [n for _, n in by[st]["top"]]} for st in sb.STAGES if by[st]["amount"]]}
+
+
+def machine(raw):
+    info = {"lscpu": {}}
+    for line in (read(f"{raw}/machine.txt") or "").splitlines():
+        k, _, v = line.partition(": ")
+        if k == "lscpu":
+            lk, _, lv = v.partition(":")
+            info["lscpu"][lk.strip()] = lv.strip()
+        else:
+            info[k] = v
+    return info
+
+
+def g(d, *keys):
+    for k in keys:
+        if d is None:
+            return None
+        d = d.get(k) if isinstance(d, dict) else None
+    return d
