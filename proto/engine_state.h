@@ -212,7 +212,10 @@ struct Engine::State {
     std::vector<StrayAck> stray_acks;  ///< Up to cfg.stray_ack_capacity (ack.cc).
 
     uint64_t link_idle_ns = 0;  ///< Pacer: when the NIC queue drains.
-    uint64_t now_ns = 0;        ///< Latest time any call was given.
+    /// Pacer: transmit() calls in a row that ended at the pacer (outgoing.cc traces the first
+    /// and, when a call ends otherwise, the count: not every call).
+    uint32_t pacer_streak = 0;
+    uint64_t now_ns = 0;  ///< Latest time any call was given.
     uint64_t last_tick_ns = 0;
     uint64_t tick = 0;
     uint64_t quiet = 0;    ///< Ticks in which the owner reported no backlog.

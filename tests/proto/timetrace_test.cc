@@ -2,7 +2,8 @@
 // wraps keeping the newest, a freeze stops recording and an unfreeze resumes it, a peer's
 // FREEZE freezes once per second at most, a reader racing the writer never sees a torn or
 // overwritten record, dumps are merged in time order relative to the freeze, and the engine
-// records its packets and freezes its host's rings on FREEZE.
+// records its packets and freezes its host's rings on FREEZE; the pacer records each
+// throttling once, not once per call.
 #include "homa/proto/timetrace.h"
 
 #include <gtest/gtest.h>
@@ -297,6 +298,76 @@ TEST(TimetraceEngine, RecordsOneRpcOnBothEnds) {
     EXPECT_TRUE(has_text(sr, "send reply id " + sid + " length 100"));
     EXPECT_TRUE(has_text(cr, "rx DATA id " + cid + " offset 0 length 100 retx 0"));
     EXPECT_TRUE(has_text(cr, "recv id " + cid + " length 100 error 0"));
+}
+
+// The pacer holds bulk for call after call: it records when it starts holding and, once it lets
+// a paced message out again (or has nothing left to hold), for how many calls it held, so the
+// ring is not filled with one record per poll. The counts add up to the engine's statistic.
+TEST(TimetraceEngine, PacerRecordsEachThrottlingOnceWithItsLength) {
+    if (!HOMA_TIMETRACE) GTEST_SKIP() << "built with -Dtimetrace=false";
+    SimNetwork net;
+    SimHost &s = net.add_host(kServerIp, EngineConfig{});
+    SimHost &c = net.add_host(kClientIp, EngineConfig{});
+    TraceFreeze fc(kHz);
+    auto tc = ring(fc, 1 << 16);
+    c.engine.set_timetrace(tc.get());
+    EchoServer server(s, 99);
+    EchoClient client(c);
+    for (int i = 0; i < 3; ++i) client.send({kServerIp, 99}, 300'000, net.now());
+    // Polls at one instant: the first fills the NIC queue estimate, the next four are held.
+    for (int i = 0; i < 5; ++i) c.engine.poll(net.now());
+    ASSERT_TRUE(net.run_until([&] {
+        server.serve(net.now());
+        client.poll();
+        return client.completed() == 3;
+    }));
+    c.engine.poll(net.now() + 1'000'000);  // an empty queue closes the last episode
+    uint64_t started = 0, released = 0, held_calls = 0;
+    bool open = false;
+    for (const auto &r : tc->snapshot()) {
+        const std::string text = format_record(r);
+        if (text.rfind("pacer throttled:", 0) == 0) {
+            EXPECT_FALSE(open) << "a second start before the release";
+            open = true;
+            ++started;
+        } else if (text.rfind("pacer released after ", 0) == 0) {
+            EXPECT_TRUE(open) << "a release without a start";
+            open = false;
+            ++released;
+            held_calls += r.args[0];
+        }
+    }
+    EXPECT_FALSE(open);
+    EXPECT_GT(started, 0u);
+    EXPECT_EQ(released, started);
+    EXPECT_EQ(held_calls, c.engine.stats().pacer_throttled);
+    EXPECT_GT(held_calls, started);  // episodes of several calls, each recorded once
+}
+
+// An episode also ends when what the pacer held goes away without being let out (here
+// aborted): the next throttling is a new episode with its own record.
+TEST(TimetraceEngine, PacerTracesAgainAfterWhatItHeldWasAborted) {
+    if (!HOMA_TIMETRACE) GTEST_SKIP() << "built with -Dtimetrace=false";
+    SimNetwork net;
+    SimHost &c = net.add_host(kClientIp, EngineConfig{});
+    TraceFreeze fc(kHz);
+    auto tc = ring(fc, 1024);
+    c.engine.set_timetrace(tc.get());
+    EchoClient client(c);
+    auto count = [&](const char *prefix) {
+        int n = 0;
+        for (const auto &r : tc->snapshot()) n += format_record(r).rfind(prefix, 0) == 0;
+        return n;
+    };
+    for (int round = 1; round <= 2; ++round) {
+        client.send({kServerIp, 99}, 300'000, net.now());
+        // The first poll sends until the pacer holds the rest; the next two are held at once.
+        for (int i = 0; i < 3; ++i) c.engine.poll(net.now());
+        EXPECT_EQ(count("pacer throttled:"), round);
+        ASSERT_EQ(c.engine.abort(client.socket(), 0, ECANCELED, net.now()), 0);
+        c.engine.poll(net.now());  // nothing left to hold
+        EXPECT_EQ(count("pacer released after 3 throttled calls"), round);
+    }
 }
 
 TEST(TimetraceEngine, FreezeFromAPeerFreezesOncePerSecond) {
