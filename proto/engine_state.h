@@ -214,7 +214,7 @@ struct Engine::State {
     uint64_t link_idle_ns = 0;  ///< Pacer: when the NIC queue drains.
     /// Pacer: transmit() calls in a row that ended at the pacer (outgoing.cc traces the first
     /// and, when a call ends otherwise, the count: not every call).
-    uint32_t pacer_streak = 0;
+    uint64_t pacer_streak = 0;
     uint64_t now_ns = 0;  ///< Latest time any call was given.
     uint64_t last_tick_ns = 0;
     uint64_t tick = 0;
