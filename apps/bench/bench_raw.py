@@ -187,7 +187,10 @@ def workload_load(raw, w):
              "closed_loop_unloaded_p99_us": c.get("closed_loop_unloaded_p99_us"),
              "why_none": c.get("why_none") or None, "knee_p99_factor": c.get("p99_factor"),
              "knee_p50_factor": c.get("p50_factor"),
-             "probes": c.get("probes", []), "loads": {}}
+             "probes": c.get("probes", []), "loads": {},
+             # None in runs from before the knee was probed.
+             "knee_placement": placement(pingpong_ns(f"{raw}/memif_{w}_knee_pingpong.txt"),
+                                         pingpong_ns(f"{raw}/memif_{w}_knee_pingpong_after.txt"))}
     for path in sorted(glob.glob(f"{raw}/memif_{w}_load*.json")):
         pct = path[len(f"{raw}/memif_{w}_load"):-5]
         ldoc = load_json(path)

@@ -121,7 +121,8 @@ def table(r):
                     f"{fmt(e['unloaded_p99_us'])} us"
                     + (f", p50 <= {e['knee_p50_factor']:g} x unloaded {fmt(e['unloaded_p50_us'])} us"
                        if e.get("knee_p50_factor") else "")
-                    + f", open loop at {fmt(e['reference_rps'], '{:,.0f}')} RPC/s)")
+                    + f", open loop at {fmt(e['reference_rps'], '{:,.0f}')} RPC/s)"
+                    + (f", vCPUs {e['knee_placement']}" if e.get("knee_placement") else ""))
         else:
             knee = (f"NOT FOUND ({e['why_none'] or 'no load passed'}; {len(e['probes'])} probes): "
                     f"the loads were not run")
