@@ -45,6 +45,7 @@ struct Arrival {
 struct ArrivalLog {
     std::vector<Arrival> arrivals;
     uint64_t not_logged = 0;
+    uint64_t start_tsc = 0;  ///< The TSC that scheduled_ns counts from (set by the loop).
 };
 
 struct PhaseSpec {
