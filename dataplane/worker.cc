@@ -192,19 +192,17 @@ Worker::~Worker() = default;
 
 namespace {
 
-// True if this poll hands out only last packets, because RX just gave the application
-// something and the last poll did not hold back already (WorkerConfig::yield_to_app).
+// True if this poll leaves its engine poll and TX to the start of the next one, because RX
+// just gave the application something (WorkerConfig::yield_to_app).
 bool yield_to_app(Worker::Impl &w, uint64_t ready_before) {
-    w.yielded = w.cfg.yield_to_app && !w.yielded && w.engine.stats().messages_ready != ready_before;
-    if (w.yielded) ++w.stats.tx_yields;
-    return w.yielded;
+    w.tx_deferred = w.cfg.yield_to_app && w.engine.stats().messages_ready != ready_before;
+    if (w.tx_deferred) ++w.stats.tx_yields;
+    return w.tx_deferred;
 }
 
-// Engine::poll with the port's room, and when yielding only messages down to their last packet.
-uint32_t engine_poll(Worker::Impl &w, uint64_t now, uint64_t ready_before) {
-    uint32_t max_remaining =
-        yield_to_app(w, ready_before) ? w.cfg.engine.max_payload() : UINT32_MAX;
-    return w.engine.poll(now, tx_room(w), max_remaining, w.cfg.tx_budget_scale);
+// Engine::poll (timers, grants, the SRPT choice) with the port's room.
+uint32_t engine_poll(Worker::Impl &w, uint64_t now) {
+    return w.engine.poll(now, tx_room(w), UINT32_MAX, w.cfg.tx_budget_scale);
 }
 
 // Engine::send_last_packets and its frames, before RX (WorkerConfig::short_before_rx).
@@ -234,36 +232,62 @@ bool Worker::poll() {
     if (HOMA_TIMETRACE && w.stage_tt != nullptr) w.stage_tt->begin_stage_clock();
     uint32_t work;
     // Commands before transmit: a send's first packets leave in this same iteration, and
-    // messages the RX burst completed reach the sockets' answer rings at once.
+    // messages the RX burst completed reach the sockets' answer rings at once. The engine's
+    // poll and TX run after RX, or, when the last poll's RX gave the application messages,
+    // at the start of this one (yield_to_app): every poll runs them once.
     if (!w.cfg.stage_cycles) {
         work = send_short_first(w, now);
+        if (w.tx_deferred) {
+            work += engine_poll(w, now);
+            trace_stage(w);
+            work += build_and_send(w);
+            trace_stage(w);
+        }
         work += receive(w);
         if (w.cmd_port != nullptr) work += serve_command_port(w);
         trace_stage(w);
-        work += engine_poll(w, now, ready_before);
-        trace_stage(w);
-        work += build_and_send(w);
-        trace_stage(w);
+        if (!yield_to_app(w, ready_before)) {
+            work += engine_poll(w, now);
+            trace_stage(w);
+            work += build_and_send(w);
+            trace_stage(w);
+        }
         work += drain_completions(w);
     } else {
         uint64_t t0 = w.tsc;
         work = send_short_first(w, now);
         uint64_t t_short = rte_get_tsc_cycles();
+        uint64_t engine = 0, tx = t_short - t0;
+        if (w.tx_deferred) {
+            work += engine_poll(w, now);
+            uint64_t te = rte_get_tsc_cycles();
+            trace_stage(w);
+            work += build_and_send(w);
+            uint64_t tt = rte_get_tsc_cycles();
+            trace_stage(w);
+            engine += te - t_short;
+            tx += tt - te;
+            t_short = tt;
+        }
         work += receive(w);
         if (w.cmd_port != nullptr) work += serve_command_port(w);
-        uint64_t t1 = rte_get_tsc_cycles();
+        uint64_t t1 = rte_get_tsc_cycles(), t3 = t1;
         trace_stage(w);
-        work += engine_poll(w, now, ready_before);
-        uint64_t t2 = rte_get_tsc_cycles();
-        trace_stage(w);
-        work += build_and_send(w);
-        uint64_t t3 = rte_get_tsc_cycles();
-        trace_stage(w);
+        if (!yield_to_app(w, ready_before)) {
+            work += engine_poll(w, now);
+            uint64_t t2 = rte_get_tsc_cycles();
+            trace_stage(w);
+            work += build_and_send(w);
+            t3 = rte_get_tsc_cycles();
+            trace_stage(w);
+            engine += t2 - t1;
+            tx += t3 - t2;
+        }
         work += drain_completions(w);
         uint64_t t4 = rte_get_tsc_cycles();
         w.stats.cycles_rx += t1 - t_short;
-        w.stats.cycles_engine += t2 - t1;
-        w.stats.cycles_tx += (t3 - t2) + (t_short - t0);
+        w.stats.cycles_engine += engine;
+        w.stats.cycles_tx += tx;
         w.stats.cycles_completions += t4 - t3;
     }
     // The application's calls until the next poll (its sends, receives and replies on this

@@ -291,9 +291,35 @@ uint32_t receive(Worker::Impl &w) {
     }
     const uint16_t max_bursts = w.cfg.rx_queue ? rx_bursts_this_poll(w, want) : 0;
     bool behind = false;  // a queue still delivered full bursts when its budget ended
+    if (w.cfg.rx_queue) {
+        // Drain (up to the budget) before the engine's timers run again, so that packets
+        // already waiting in our ring are never mistaken for a peer's silence.
+        uint16_t got = want;
+        // The budget counts from the poll's start, or, in a poll that began with the last
+        // poll's deferred TX (yield_to_app, microseconds of it), from the end of the first full
+        // burst: the clock is read only once a burst comes back full.
+        uint64_t until = 0;
+        for (uint16_t b = 0; b < max_bursts && got == want; ++b) {
+            got = rte_eth_rx_burst(w.cfg.port_id, w.cfg.queue_id, burst, want);
+            if (got) {
+                trace_stage(w);  // the burst's records share one clock read
+                HOMA_TT(w.tt, "rx burst %u of %u", got, want);
+            }
+            n += handle_burst(w, burst, got, false);
+            if (w.rx_budget_cycles != 0 && got == want) {
+                const uint64_t t = rte_get_tsc_cycles();
+                if (until == 0) until = (w.tx_deferred ? t : w.tsc) + w.rx_budget_cycles;
+                if (t >= until) break;
+            }
+        }
+        behind = got == want;
+    }
     if (w.cfg.rx_queue && w.cfg.fast_queue_id != WorkerConfig::kNoQueue) {
-        // The priority queue before the bulk one, to its end: it holds control packets and
-        // short messages, few and cheap, which bulk frames must not hold up.
+        // The priority queue after the bulk one, to its end: it holds control packets and
+        // short messages, few and cheap, which bulk frames must not hold up. Read last, what
+        // it completes reaches a run-to-completion application right after this RX (the
+        // engine's poll and TX wait for the next poll, WorkerConfig::yield_to_app), and what
+        // arrived while the bulk frames were read is in it.
         uint16_t got = want;
         for (uint16_t b = 0; b < max_bursts && got == want; ++b) {
             got = rte_eth_rx_burst(w.cfg.port_id, w.cfg.fast_queue_id, burst, want);
@@ -303,22 +329,6 @@ uint32_t receive(Worker::Impl &w) {
             }
             w.stats.rx_fast_frames += got;
             n += handle_burst(w, burst, got, false);
-        }
-        behind = got == want;
-    }
-    if (w.cfg.rx_queue) {
-        // Drain before timers and TX run (up to the budget), so that packets already waiting
-        // in our ring are never mistaken for a peer's silence.
-        uint16_t got = want;
-        const uint64_t until = w.rx_budget_cycles ? w.tsc + w.rx_budget_cycles : 0;
-        for (uint16_t b = 0; b < max_bursts && got == want; ++b) {
-            got = rte_eth_rx_burst(w.cfg.port_id, w.cfg.queue_id, burst, want);
-            if (got) {
-                trace_stage(w);  // the burst's records share one clock read
-                HOMA_TT(w.tt, "rx burst %u of %u", got, want);
-            }
-            n += handle_burst(w, burst, got, false);
-            if (until != 0 && got == want && rte_get_tsc_cycles() >= until) break;
         }
         behind = behind || got == want;
     }

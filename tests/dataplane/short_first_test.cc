@@ -105,38 +105,62 @@ TEST(ShortFirst, PriorityQueuesLetAShortRequestOvertakeBulkFramesSentBeforeIt) {
     }
 }
 
-TEST(ShortFirst, YieldToAppHoldsBulkDataForOnePollAfterRxCompletedAMessage) {
+TEST(ShortFirst, YieldToAppLeavesTheEnginesPollToTheNextPollAfterRxCompletedAMessage) {
     for (bool yield : {false, true}) {
         SCOPED_TRACE(yield ? "yield_to_app" : "no yield");
         RingPair pair(yield ? "sf_y1" : "sf_y0", 64u << 20, fast_link,
                       yield ? keep_defaults : no_yield);
         Hosts h(pair);
-        // A has bulk to send: a long request whose unscheduled bytes take two polls (16 DATA
-        // packets each at most, WorkerConfig::tx_data_budget).
+        // A has bulk to send: a long request whose unscheduled bytes take several polls (16
+        // DATA packets each at most, WorkerConfig::tx_data_budget).
         std::vector<uint8_t> big(200'000, 1), small(100, 2);
         uint64_t id;
         ASSERT_EQ(h.client_a.send({kIpB, kPort}, big, 10, &id), 0);
         pair.a.worker->poll();
-        // B sends A a short request; A's next poll completes it.
-        ASSERT_EQ(h.client_b.send({kIpA, kPort}, small, 11, &id), 0);
-        pair.b.worker->poll();
         const EngineStats &ea = pair.a.worker->engine().stats();
         const auto data = static_cast<uint8_t>(wire::PacketType::kData);
+        // Every poll of A completes a short request from B. With yield_to_app each leaves its
+        // engine poll and TX to the start of the next, after the application had the request;
+        // the bulk still moves on in every poll but the first.
+        for (int i = 0; i < 3; ++i) {
+            SCOPED_TRACE(i);
+            ASSERT_EQ(h.client_b.send({kIpA, kPort}, small, 11 + i, &id), 0);
+            pair.b.worker->poll();
+            const uint64_t data_before = ea.packets_tx[data];
+            const uint64_t yields_before = pair.a.worker->stats().tx_yields;
+            pair.a.worker->poll();
+            EXPECT_TRUE(has_request(h.server_a, 100));
+            EXPECT_EQ(ea.packets_tx[data] == data_before, yield && i == 0);
+            EXPECT_EQ(pair.a.worker->stats().tx_yields - yields_before, yield ? 1u : 0u);
+        }
+        // A poll that completes nothing runs its engine poll after RX, as without the yield.
         uint64_t data_before = ea.packets_tx[data];
-        uint64_t yields_before = pair.a.worker->stats().tx_yields;
-        pair.a.worker->poll();
-        EXPECT_TRUE(has_request(h.server_a, 100));
-        EXPECT_EQ(ea.packets_tx[data] == data_before, yield);
-        EXPECT_EQ(pair.a.worker->stats().tx_yields - yields_before, yield ? 1u : 0u);
-        // Never two polls in a row: the bulk moves on in the next one, although that poll
-        // completes another short request.
-        ASSERT_EQ(h.client_b.send({kIpA, kPort}, small, 12, &id), 0);
-        pair.b.worker->poll();
-        uint64_t after_yield = ea.packets_tx[data];
-        pair.a.worker->poll();
-        EXPECT_TRUE(has_request(h.server_a, 100));
-        EXPECT_GT(ea.packets_tx[data], after_yield);
+        pair.a.worker->poll();  // the deferred TX, then RX (nothing), then the engine again
+        EXPECT_GT(ea.packets_tx[data], data_before);
+        EXPECT_FALSE(has_request(h.server_a, 100));
     }
+}
+
+TEST(ShortFirst, ThePriorityQueueIsReadAfterTheBulkQueueSoItsMessagesAreTheLastReady) {
+    RingPair pair("sf_order", 64u << 20, fast_link, keep_defaults, 1, true);
+    Hosts h(pair);
+    // A 5,000 B request (over the priority queue's 2,800 B) goes on the bulk queue, then a
+    // 100 B one on the priority queue; B reads both in one poll.
+    std::vector<uint8_t> medium(5'000, 1), small(100, 2);
+    uint64_t id;
+    ASSERT_EQ(h.client_a.send({kIpB, kPort}, medium, 10, &id), 0);
+    ASSERT_EQ(h.client_a.send({kIpB, kPort}, small, 11, &id), 0);
+    pair.a.worker->poll();
+    const uint64_t fast_before = pair.b.worker->stats().rx_fast_frames;
+    pair.b.worker->poll();
+    EXPECT_EQ(pair.b.worker->stats().rx_fast_frames - fast_before, 1u);
+    // Ready in the order RX completed them: the bulk queue's first, the priority queue's last
+    // (read last, so that what arrived there while the bulk frames were read is in it, and
+    // its messages reach the application right after).
+    std::vector<uint32_t> order;
+    dp::RecvMessage m;
+    while (h.server_b.recv(kRecvRequest, 0, &m) == 0) order.push_back(m.length());
+    EXPECT_EQ(order, (std::vector<uint32_t>{5'000, 100}));
 }
 
 TEST(ShortFirst, APortWithoutTheQueuesRefusesPriorityQueuesAndSaysWhy) {

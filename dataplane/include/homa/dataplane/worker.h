@@ -132,14 +132,15 @@ struct WorkerConfig {
      *  memif with priority queues, the closed loop swung between polls of all RX and polls of
      *  all TX, at 1.3-1.6 M RPC/s against 2.2 M with one queue (issue 12, docs/perf.md). */
     uint16_t tx_budget_scale = 8;
-    /** When a poll's RX made messages ready for the application, that poll hands out DATA
-     *  only of messages down to their last packet (cheap frames: short messages and the ends
-     *  of long ones; control packets and retransmissions leave as always): a run-to-completion
-     *  application on this lcore then reads them at once instead of after a poll's worth of
-     *  bulk frames (building and handing ~16 of them to memif took 5-7 us, most of a short
-     *  message's wait at a loaded host), and its answer joins the next poll's SRPT choice.
-     *  Never two polls in a row, so bulk data still leaves on every other poll at worst.
-     *  Applications on other threads gain nothing from it: turn it off for those hosts. */
+    /** When a poll's RX made messages ready for the application, that poll ends after RX: its
+     *  engine poll (timers, grants, the SRPT choice) and its TX run at the start of the next
+     *  poll, after the short messages the application queued meanwhile (short_before_rx). A
+     *  run-to-completion application on this lcore then reads them at once instead of after
+     *  a poll's worth of bulk frames (building and handing ~16 of them to memif took 5-7 us,
+     *  most of a short message's wait at a loaded host). Every poll still runs the engine's
+     *  poll and TX once, so bulk data leaves on every poll. With priority queues the priority
+     *  queue is read after the bulk one, so that what arrived there meanwhile is delivered
+     *  too. Applications on other threads gain nothing from it: turn it off for those hosts. */
     bool yield_to_app = true;
     /** A poll first hands out the messages down to their last packet (Engine::
      *  send_last_packets: what a run-to-completion application queued since the last poll,
@@ -183,7 +184,8 @@ struct WorkerStats {
     uint64_t rx_linearized = 0;  ///< Chained frames copied before decoding.
     uint64_t rx_too_big = 0;     ///< Chained frames beyond the scratch buffer.
     uint64_t tx_frames = 0;
-    uint64_t tx_yields = 0;       ///< Polls that held DATA back for the application (yield_to_app).
+    uint64_t tx_yields =
+        0;  ///< Polls that left their engine poll and TX to the next (yield_to_app).
     uint64_t tx_fast_frames = 0;  ///< Of those, on the priority queue (fast_queue_id).
     uint64_t rx_fast_frames = 0;  ///< Frames read from the priority queue.
     uint64_t tx_zero_copy = 0;    ///< Frames whose payload was attached, not copied.
