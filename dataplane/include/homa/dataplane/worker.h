@@ -61,9 +61,10 @@ struct WorkerConfig {
     /** This worker's priority queue pair (PortInfo::fast_queue), or kNoQueue. Frames of
      *  priority fast_from_priority and up (by default the control packets and the unscheduled
      *  packets of messages up to 2,800 B, wire::kDefaultUnschedCutoffs) go out on it, and RX
-     *  reads it before queue_id: on a point-to-point link they overtake bulk data in both
-     *  rings and in the peer's poll, as they would in a switch's priority queues. A frame held
-     *  for address resolution leaves on queue_id. */
+     *  reads it to its end after queue_id's budget: on a point-to-point link they overtake
+     *  bulk data in both rings, and what they complete reaches the application right after
+     *  the poll's RX (yield_to_app), as a switch's priority queues would let them. A frame
+     *  held for address resolution leaves on queue_id. */
     uint16_t fast_queue_id = kNoQueue;
     uint8_t fast_from_priority = 6;
     EngineConfig engine;               ///< engine.local_ip: this host's IPv4 address
@@ -95,7 +96,8 @@ struct WorkerConfig {
     uint16_t worker_index = 0;     ///< This worker's index in `steering`.
     bool multi_seg_tx = true;      ///< Port can send chains (PortInfo::multi_seg_tx).
     uint16_t burst = 32;
-    /** RX bursts a poll may read before the engine's timers and TX run. RX drains first so
+    /** RX bursts a poll may read before the engine's timers and TX run (in this poll, or at
+     *  the start of the next with yield_to_app). RX drains before the timers run so
      *  that a slow peer's packets already in our ring are never taken for its silence; when
      *  the budget ends with the ring still delivering full bursts, the engine is told
      *  (Engine::note_backlog) and that tick does not count as silence. */
