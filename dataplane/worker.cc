@@ -192,17 +192,28 @@ Worker::~Worker() = default;
 
 namespace {
 
-// True if this poll leaves its engine poll and TX to the start of the next one, because RX
-// just gave the application something (WorkerConfig::yield_to_app).
+// True if this poll leaves its DATA to the start of the next one, because RX just gave the
+// application something (WorkerConfig::yield_to_app).
 bool yield_to_app(Worker::Impl &w, uint64_t ready_before) {
     w.tx_deferred = w.cfg.yield_to_app && w.engine.stats().messages_ready != ready_before;
     if (w.tx_deferred) ++w.stats.tx_yields;
     return w.tx_deferred;
 }
 
-// Engine::poll (timers, grants, the SRPT choice) with the port's room.
-uint32_t engine_poll(Worker::Impl &w, uint64_t now) {
-    return w.engine.poll(now, tx_room(w), UINT32_MAX, w.cfg.tx_budget_scale);
+// Engine::poll (grants, timers, control packets, the SRPT choice) with the port's room, or
+// with none when this poll yields: its DATA then leaves at the start of the next poll.
+uint32_t engine_poll(Worker::Impl &w, uint64_t now, uint64_t ready_before) {
+    const uint32_t room = yield_to_app(w, ready_before) ? 0 : tx_room(w);
+    return w.engine.poll(now, room, UINT32_MAX, w.cfg.tx_budget_scale);
+}
+
+// The DATA the last poll held back (yield_to_app), before RX.
+uint32_t send_deferred_data(Worker::Impl &w, uint64_t now) {
+    if (!w.tx_deferred) return 0;
+    if (w.engine.send_data(now, tx_room(w), w.cfg.tx_budget_scale) == 0) return 0;
+    uint32_t built = build_and_send(w);
+    trace_stage(w);
+    return built;
 }
 
 // Engine::send_last_packets and its frames, before RX (WorkerConfig::short_before_rx).
@@ -233,61 +244,39 @@ bool Worker::poll() {
     uint32_t work;
     // Commands before transmit: a send's first packets leave in this same iteration, and
     // messages the RX burst completed reach the sockets' answer rings at once. The engine's
-    // poll and TX run after RX, or, when the last poll's RX gave the application messages,
-    // at the start of this one (yield_to_app): every poll runs them once.
+    // timers run after RX in every poll (RX drains first); a poll whose RX gave the
+    // application messages hands out no DATA, which the next poll sends before its RX.
     if (!w.cfg.stage_cycles) {
         work = send_short_first(w, now);
-        if (w.tx_deferred) {
-            work += engine_poll(w, now);
-            trace_stage(w);
-            work += build_and_send(w);
-            trace_stage(w);
-        }
+        work += send_deferred_data(w, now);
         work += receive(w);
         if (w.cmd_port != nullptr) work += serve_command_port(w);
         trace_stage(w);
-        if (!yield_to_app(w, ready_before)) {
-            work += engine_poll(w, now);
-            trace_stage(w);
-            work += build_and_send(w);
-            trace_stage(w);
-        }
+        work += engine_poll(w, now, ready_before);
+        trace_stage(w);
+        work += build_and_send(w);
+        trace_stage(w);
         work += drain_completions(w);
     } else {
         uint64_t t0 = w.tsc;
         work = send_short_first(w, now);
+        work += send_deferred_data(w, now);
         uint64_t t_short = rte_get_tsc_cycles();
-        uint64_t engine = 0, tx = t_short - t0;
-        if (w.tx_deferred) {
-            work += engine_poll(w, now);
-            uint64_t te = rte_get_tsc_cycles();
-            trace_stage(w);
-            work += build_and_send(w);
-            uint64_t tt = rte_get_tsc_cycles();
-            trace_stage(w);
-            engine += te - t_short;
-            tx += tt - te;
-            t_short = tt;
-        }
         work += receive(w);
         if (w.cmd_port != nullptr) work += serve_command_port(w);
-        uint64_t t1 = rte_get_tsc_cycles(), t3 = t1;
+        uint64_t t1 = rte_get_tsc_cycles();
         trace_stage(w);
-        if (!yield_to_app(w, ready_before)) {
-            work += engine_poll(w, now);
-            uint64_t t2 = rte_get_tsc_cycles();
-            trace_stage(w);
-            work += build_and_send(w);
-            t3 = rte_get_tsc_cycles();
-            trace_stage(w);
-            engine += t2 - t1;
-            tx += t3 - t2;
-        }
+        work += engine_poll(w, now, ready_before);
+        uint64_t t2 = rte_get_tsc_cycles();
+        trace_stage(w);
+        work += build_and_send(w);
+        uint64_t t3 = rte_get_tsc_cycles();
+        trace_stage(w);
         work += drain_completions(w);
         uint64_t t4 = rte_get_tsc_cycles();
         w.stats.cycles_rx += t1 - t_short;
-        w.stats.cycles_engine += engine;
-        w.stats.cycles_tx += tx;
+        w.stats.cycles_engine += t2 - t1;
+        w.stats.cycles_tx += (t3 - t2) + (t_short - t0);
         w.stats.cycles_completions += t4 - t3;
     }
     // The application's calls until the next poll (its sends, receives and replies on this

@@ -112,8 +112,8 @@ struct Worker::Impl {
     uint64_t ns_mult = 0;           ///< ns = (tsc - tsc_base) * ns_mult >> 32.
     uint64_t rx_budget_cycles = 0;  ///< WorkerConfig::rx_budget_ns in TSC cycles (0: none).
     uint64_t now_ns = 0;
-    /** The last poll's RX gave the application messages, and it left its engine poll and TX
-     *  to the start of this one (WorkerConfig::yield_to_app). */
+    /** The last poll's RX gave the application messages, and it left its DATA to the start
+     *  of this one (WorkerConfig::yield_to_app). */
     bool tx_deferred = false;
     uint64_t tsc = 0;  ///< TSC at the last clock read.
     MemsegCache memseg_cache;

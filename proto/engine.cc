@@ -474,6 +474,17 @@ uint32_t Engine::send_last_packets(uint64_t now_ns, uint32_t data_budget, uint32
     return static_cast<uint32_t>(s.tx.size() - before);
 }
 
+uint32_t Engine::send_data(uint64_t now_ns, uint32_t data_budget, uint32_t budget_scale) {
+    State &s = *s_;
+    s.now_ns = now_ns;
+    size_t before = s.tx.size();
+    const uint32_t scale = budget_scale == 0 ? 1 : budget_scale;
+    uint64_t used = 0;
+    transmit(s, now_ns, data_budget, UINT32_MAX, scale, 0, &used);
+    s.early_tx_64ths += (used * 64 + scale - 1) / scale;
+    return static_cast<uint32_t>(s.tx.size() - before);
+}
+
 uint32_t Engine::queued_replies() const noexcept { return s_->sendable_replies; }
 
 void Engine::note_tx_dropped(uint32_t packets) noexcept {

@@ -6,6 +6,8 @@
 // the short message must come out behind the bulk, so that it fails if the mechanism breaks.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "homa/dataplane/ring_pair.h"
@@ -161,6 +163,38 @@ TEST(ShortFirst, ThePriorityQueueIsReadAfterTheBulkQueueSoItsMessagesAreTheLastR
     dp::RecvMessage m;
     while (h.server_b.recv(kRecvRequest, 0, &m) == 0) order.push_back(m.length());
     EXPECT_EQ(order, (std::vector<uint32_t>{5'000, 100}));
+}
+
+TEST(ShortFirst, TimersRunAfterRxEvenAfterAYieldSoTheTickSeesOurBacklog) {
+    RingPair pair("sf_gap", 64u << 20, fast_link, small_polls);
+    Hosts h(pair);
+    // B's poll completes a response: its engine poll waits for the next poll.
+    std::vector<uint8_t> big(200'000, 1), small(100, 2);
+    uint64_t id;
+    ASSERT_EQ(h.client_b.send({kIpA, kPort}, small, 1, &id), 0);
+    pair.b.worker->poll();
+    pair.a.worker->poll();
+    dp::RecvMessage m;
+    ASSERT_EQ(h.server_a.recv(kRecvRequest, 0, &m), 0);
+    ASSERT_EQ(h.server_a.reply_with(std::move(m)), 0);
+    pair.a.worker->poll();
+    const uint64_t yields = pair.b.worker->stats().tx_yields;
+    pair.b.worker->poll();
+    ASSERT_EQ(pair.b.worker->stats().tx_yields - yields, 1u);
+    // Then B is away for two ticks while A's long request fills B's ring beyond one poll's
+    // RX budget (8 frames here).
+    ASSERT_EQ(h.client_a.send({kIpB, kPort}, big, 2, &id), 0);
+    for (int i = 0; i < 2; ++i) pair.a.worker->poll();
+    const uint64_t tick_ns = pair.b.worker->engine().config().tick_ns;
+    std::this_thread::sleep_for(std::chrono::nanoseconds(2 * tick_ns));
+    const EngineStats &eb = pair.b.worker->engine().stats();
+    const uint64_t ticks = eb.timer_ticks, backlog_ticks = eb.backlog_ticks;
+    pair.b.worker->poll();
+    // RX ran before the engine's timers: its full burst was reported, and the tick that
+    // followed did not count as the peers' silence.
+    EXPECT_EQ(eb.timer_ticks - ticks, 1u);
+    EXPECT_EQ(eb.backlog_ticks - backlog_ticks, 1u);
+    EXPECT_EQ(pair.b.worker->stats().tx_yields - yields, 1u);  // and no new yield
 }
 
 TEST(ShortFirst, APortWithoutTheQueuesRefusesPriorityQueuesAndSaysWhy) {

@@ -134,14 +134,14 @@ struct WorkerConfig {
      *  memif with priority queues, the closed loop swung between polls of all RX and polls of
      *  all TX, at 1.3-1.6 M RPC/s against 2.2 M with one queue (issue 12, docs/perf.md). */
     uint16_t tx_budget_scale = 8;
-    /** When a poll's RX made messages ready for the application, that poll ends after RX: its
-     *  engine poll (timers, grants, the SRPT choice) and its TX run at the start of the next
-     *  poll, after the short messages the application queued meanwhile (short_before_rx). A
-     *  run-to-completion application on this lcore then reads them at once instead of after
-     *  a poll's worth of bulk frames (building and handing ~16 of them to memif took 5-7 us,
-     *  most of a short message's wait at a loaded host). Every poll still runs the engine's
-     *  poll and TX once, so bulk data leaves on every poll. With priority queues the priority
-     *  queue is read after the bulk one, so that what arrived there meanwhile is delivered
+    /** When a poll's RX made messages ready for the application, that poll hands out no DATA
+     *  (its timers, grants and control packets still run after RX): the DATA leaves at the
+     *  start of the next poll (Engine::send_data), after the short messages the application
+     *  queued meanwhile (short_before_rx). A run-to-completion application on this lcore then
+     *  reads them at once instead of after a poll's worth of bulk frames (building and handing
+     *  ~16 of them to memif took 5-7 us, most of a short message's wait at a loaded host).
+     *  Every poll hands out DATA once, so bulk data leaves on every poll. With priority queues the
+     * priority queue is read after the bulk one, so that what arrived there meanwhile is delivered
      *  too. Applications on other threads gain nothing from it: turn it off for those hosts. */
     bool yield_to_app = true;
     /** A poll first hands out the messages down to their last packet (Engine::

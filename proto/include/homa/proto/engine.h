@@ -315,6 +315,14 @@ class Engine {
      *  message waits. Returns the packets queued. Owning thread. */
     uint32_t send_last_packets(uint64_t now_ns, uint32_t data_budget = UINT32_MAX,
                                uint32_t budget_scale = 1);
+    /** DATA only: what poll() hands out within `data_budget` (SRPT order, grants, the pacer),
+     *  without its grants, timers or control packets. A caller that held a poll's DATA back
+     *  (dataplane: WorkerConfig::yield_to_app) sends it with this at the start of its next
+     *  iteration, before RX, while its timers still run after RX. The budget it spends comes
+     *  off the next poll()'s data_budget, as send_last_packets'. Returns the packets queued.
+     *  Owning thread. */
+    uint32_t send_data(uint64_t now_ns, uint32_t data_budget = UINT32_MAX,
+                       uint32_t budget_scale = 1);
     /** Replies (server messages) with granted bytes the engine has not handed out yet: the
      *  answers to requests already taken in that wait for the caller's transmit budget or
      *  port. A caller whose RX takes in requests faster than its TX sends them can see its
