@@ -107,9 +107,9 @@ DEFINE_bool(stage_cycles, false,
             "worker: count TSC cycles per stage of every poll (RX, engine, TX, completions; "
             "four more TSC reads per poll) and print them per frame with --stats and --json");
 DEFINE_bool(yield_to_app, true,
-            "worker: a poll whose RX gave the application messages leaves its engine poll and TX "
-            "to the start of the next poll, so that the application reads them first (never "
-            "with --app_threads)");
+            "worker: a poll whose RX gave the application messages leaves its DATA to the start "
+            "of the next poll, so that the application reads them first (never with "
+            "--app_threads)");
 DEFINE_bool(short_before_rx, true,
             "each poll hands out the messages down to their last packet before reading RX "
             "(WorkerConfig::short_before_rx)");
