@@ -318,7 +318,7 @@ uint32_t receive(Worker::Impl &w) {
         // The priority queue after the bulk one, to its end: it holds control packets and
         // short messages, few and cheap, which bulk frames must not hold up. Read last, what
         // it completes reaches a run-to-completion application right after this RX (the
-        // engine's poll and TX wait for the next poll, WorkerConfig::yield_to_app), and what
+        // poll's DATA waits for the next poll, WorkerConfig::yield_to_app), and what
         // arrived while the bulk frames were read is in it.
         uint16_t got = want;
         for (uint16_t b = 0; b < max_bursts && got == want; ++b) {

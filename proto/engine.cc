@@ -462,27 +462,30 @@ uint32_t Engine::poll(uint64_t now_ns, uint32_t data_budget, uint32_t max_remain
 
 void Engine::note_backlog() noexcept { s_->backlog = true; }
 
-uint32_t Engine::send_last_packets(uint64_t now_ns, uint32_t data_budget, uint32_t budget_scale) {
-    State &s = *s_;
-    if (s.sendable.lane_size() == 0) return 0;
+namespace {
+
+// DATA only, between polls: what it spends comes off the next poll's budget (early_tx_64ths).
+uint32_t transmit_early(State &s, uint64_t now_ns, uint32_t data_budget, uint32_t max_remaining,
+                        uint32_t budget_scale) {
     s.now_ns = now_ns;
     size_t before = s.tx.size();
     const uint32_t scale = budget_scale == 0 ? 1 : budget_scale;
     uint64_t used = 0;
-    transmit(s, now_ns, data_budget, s.cfg.max_payload(), scale, 0, &used);
+    transmit(s, now_ns, data_budget, max_remaining, scale, 0, &used);
     s.early_tx_64ths += (used * 64 + scale - 1) / scale;
     return static_cast<uint32_t>(s.tx.size() - before);
 }
 
-uint32_t Engine::send_data(uint64_t now_ns, uint32_t data_budget, uint32_t budget_scale) {
+}  // namespace
+
+uint32_t Engine::send_last_packets(uint64_t now_ns, uint32_t data_budget, uint32_t budget_scale) {
     State &s = *s_;
-    s.now_ns = now_ns;
-    size_t before = s.tx.size();
-    const uint32_t scale = budget_scale == 0 ? 1 : budget_scale;
-    uint64_t used = 0;
-    transmit(s, now_ns, data_budget, UINT32_MAX, scale, 0, &used);
-    s.early_tx_64ths += (used * 64 + scale - 1) / scale;
-    return static_cast<uint32_t>(s.tx.size() - before);
+    if (s.sendable.lane_size() == 0) return 0;
+    return transmit_early(s, now_ns, data_budget, s.cfg.max_payload(), budget_scale);
+}
+
+uint32_t Engine::send_data(uint64_t now_ns, uint32_t data_budget, uint32_t budget_scale) {
+    return transmit_early(*s_, now_ns, data_budget, UINT32_MAX, budget_scale);
 }
 
 uint32_t Engine::queued_replies() const noexcept { return s_->sendable_replies; }
