@@ -7,6 +7,7 @@ import json
 import os
 import re
 import statistics
+import sys
 
 
 def read(path):
@@ -227,7 +228,15 @@ def workload_overload(raw, w):
         return {"ran": False, "why": f"no capacity: the knee search found none in "
                                      f"{len(c.get('probes', []))} probes"}
     ph = o["phase"]
-    return {"ran": True, "capacity_rps": o["capacity_rps"], "step_pct": o["step_pct"], "step_ms": o["step_ms"],
+    before = pingpong_ns(f"{raw}/memif_{w}_overload_pingpong.txt")
+    after = pingpong_ns(f"{raw}/memif_{w}_overload_pingpong_after.txt")
+    return {"ran": True, "capacity_rps": o["capacity_rps"],
+            # The step's own knee search ran (no knee from the load stage, or one found with
+            # the vCPUs placed otherwise) rather than the load stage's knee being taken.
+            "capacity_searched": bool(doc.get("capacity")),
+            "pingpong_round_trip_ns": before, "pingpong_after_round_trip_ns": after,
+            "placement": placement(before, after),
+            "step_pct": o["step_pct"], "step_ms": o["step_ms"],
             "base_pct": o["base_pct"], "window_ms": o["window_ms"],
             "recover_factor": o["recover_factor"], "baseline_p99_us": o["baseline_p99_us"],
             "baseline_lost": o["baseline_lost"],
@@ -384,6 +393,18 @@ def placement(before_ns, after_ns):
     return None if None in sides else (sides.pop() if len(sides) == 1 else "moved")
 
 
+def knee_placed_otherwise(raw, w):
+    """True when the probe before workload w's overload step (memif_<w>_overload_pingpong.txt)
+    found the vCPUs placed otherwise than the probes around the load stage's knee search did
+    (or those disagreed: the knee is of no one placement). Twice a capacity of the other
+    placement is not twice this one's, so run_bench.sh then lets the step search its own knee.
+    False when a probe is missing: nothing says the placement changed."""
+    knee = placement(pingpong_ns(f"{raw}/memif_{w}_knee_pingpong.txt"),
+                     pingpong_ns(f"{raw}/memif_{w}_knee_pingpong_after.txt"))
+    now = pingpong_ns(f"{raw}/memif_{w}_overload_pingpong.txt")
+    return knee is not None and now is not None and knee != placement(now, now)
+
+
 def spread(values):
     """min / median / max of the values that were measured (None: none were)."""
     v = sorted(x for x in values if x is not None)
@@ -532,3 +553,11 @@ def g(d, *keys):
             return None
         d = d.get(k) if isinstance(d, dict) else None
     return d
+
+
+if __name__ == "__main__":
+    # run_bench.sh: `bench_raw.py knee-placed-otherwise RAW W` prints yes or no.
+    if len(sys.argv) == 4 and sys.argv[1] == "knee-placed-otherwise":
+        print("yes" if knee_placed_otherwise(sys.argv[2], sys.argv[3]) else "no")
+    else:
+        sys.exit("usage: bench_raw.py knee-placed-otherwise RAW_DIR WORKLOAD")

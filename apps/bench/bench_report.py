@@ -15,9 +15,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # Re-exported: tests/apps/bench_report_test.py loads this file alone and calls them through it.
-from bench_raw import (app_threads, g, homa, limit_spread, limits, machine,  # noqa: E402,F401
-                       profile_stages, profile_top, rx_pipeline, scaling, sockperf,
-                       workload_overload)
+from bench_raw import (app_threads, g, homa, knee_placed_otherwise, limit_spread,  # noqa: E402,F401
+                       limits, machine, profile_stages, profile_top, rx_pipeline, scaling,
+                       sockperf, workload_overload)
 from bench_plots import plots  # noqa: E402
 from bench_table import loaded_machine_note, overload_drain_note, table  # noqa: E402,F401
 

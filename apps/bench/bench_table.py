@@ -149,8 +149,10 @@ def table(r):
                 f" (windows above the bound later: {wo['after_drain_over']} of "
                 f"{wo['after_drain_windows']}; in the baseline: {wo['baseline_windows_over']} of "
                 f"{wo['baseline_windows']}); every later window within it: " + rec)
-        L.append(f"| homa-dp memif | {w.upper()} overload step: {o['step_pct']:g} % of "
-                 f"{o['capacity_rps']:,.0f} RPC/s for {o['step_ms']:g} ms, {o['base_pct']:g} % around it | "
+        placed = f", vCPUs {o['placement']}" if o.get("placement") else ""
+        source = " (knee searched in this run)" if o.get("capacity_searched") else ""
+        L.append(f"| homa-dp memif | {w.upper()} overload step{placed}: {o['step_pct']:g} % of "
+                 f"{o['capacity_rps']:,.0f} RPC/s{source} for {o['step_ms']:g} ms, {o['base_pct']:g} % around it | "
                  f"{rec} (p99 of {o['window_ms']:g} ms windows <= {o['recover_factor']:g} x baseline "
                  f"{fmt(o['baseline_p99_us'], '{:.1f}')} us"
                  f"{' (baseline lost: > 1 % of its arrivals failed)' if o['baseline_lost'] else ''}; "

@@ -432,11 +432,20 @@ homa_load_all() {
 
 # Overload step: 2x the knee for 50 ms between stretches at 50 % (the knee from the load
 # stage; homa-perf searches it again, in the same process, when that stage did not run or
-# found none).
+# found none, or when the host placed the two vCPUs otherwise than while that knee was found:
+# twice a capacity of the other placement is not twice this one's; docs/perf.md).
 homa_overload_all() {
     local w knee capacity
     for w in $OVERLOAD_WORKLOADS; do
         knee=$(knee_of "$w")
+        "$PINGPONG" 200000 > "$RAW/memif_${w}_overload_pingpong.txt" 2>&1 ||
+            log "  bench_core_pingpong exited $?"
+        if [ -n "$knee" ] &&
+            [ "$(python3 "$ROOT/apps/bench/bench_raw.py" knee-placed-otherwise "$RAW" "$w")" = yes ]; then
+            log "  $w: the vCPUs are placed otherwise than while its knee was found:" \
+                "the step searches its own"
+            knee=""
+        fi
         if [ -n "$knee" ]; then capacity="--capacity_rps=$knee"; else capacity="--find_capacity $KNEE"; fi
         log "homa-dp over net_memif: $w overload step (capacity: ${knee:-searched first})"
         # shellcheck disable=SC2086
@@ -445,6 +454,8 @@ homa_overload_all() {
         # (--quick keeps homa-perf's 0.3 s and 0.5 s.)
         homa_memif "memif_${w}_overload" 65536 --workload="$w" --overload_step \
             $([ "$QUICK" = 1 ] || echo --step_before=1 --step_after=1) $capacity
+        "$PINGPONG" 200000 > "$RAW/memif_${w}_overload_pingpong_after.txt" 2>&1 ||
+            log "  bench_core_pingpong exited $?"
     done
 }
 

@@ -7,12 +7,14 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
 spec = importlib.util.spec_from_file_location("bench_report", sys.argv[1])
 report = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(report)
+bench_raw_path = os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), "bench_raw.py")
 
 results = []
 
@@ -103,6 +105,48 @@ def overload_doc(drain_ms, after_over, base_over):
         "after_drain_windows": 400, "after_drain_over": after_over, "peak_p99_ms": 1.0,
         "errors": 0, "skipped": 0, "unfinished": 0, "short_only": True, "phase": ph,
         "series": []}}
+
+
+def overload_placement():
+    # W1's step ran with the vCPUs together around it, from its own knee search (the load
+    # stage's knee was found apart); W2's placement moved during the step, from the load
+    # stage's knee (no capacity section).
+    d = tempfile.mkdtemp(prefix="homa-bench-overload-")
+
+    def probe(name, ns):
+        with open(f"{d}/{name}", "w") as f:
+            f.write(f"pingpong cpus 0 1 round_trip_ns {ns} one_way_ns {ns / 2}\n")
+
+    for w, searched, before, after in (("w1", True, 150.0, 140.0), ("w2", False, 600.0, 150.0)):
+        doc = overload_doc(0.0, 0, 0)
+        if searched:
+            doc["capacity"] = {"found": True, "knee_rps": 1000}
+        with open(f"{d}/memif_{w}_overload.json", "w") as f:
+            json.dump(doc, f)
+        probe(f"memif_{w}_overload_pingpong.txt", before)
+        probe(f"memif_{w}_overload_pingpong_after.txt", after)
+    ov = {w: report.workload_overload(d, w) for w in ("w1", "w2")}
+    assert (ov["w1"]["placement"], ov["w1"]["capacity_searched"]) == ("together", True), ov["w1"]
+    assert (ov["w2"]["placement"], ov["w2"]["capacity_searched"]) == ("moved", False), ov["w2"]
+    r = report.build(d)
+    t = report.table(r)
+    assert "W1 overload step, vCPUs together: 200 % of 1,000 RPC/s (knee searched in this run)" in t, t
+    assert "W2 overload step, vCPUs moved: 200 % of 1,000 RPC/s for" in t, t
+    # run_bench.sh's choice: a knee found apart does not serve a step that finds them together;
+    # one found together does; with a probe missing nothing says the placement changed.
+    probe("memif_w1_knee_pingpong.txt", 600.0)
+    probe("memif_w1_knee_pingpong_after.txt", 610.0)
+    assert report.knee_placed_otherwise(d, "w1") is True
+    probe("memif_w1_knee_pingpong.txt", 120.0)
+    probe("memif_w1_knee_pingpong_after.txt", 130.0)
+    assert report.knee_placed_otherwise(d, "w1") is False
+    probe("memif_w1_knee_pingpong_after.txt", 700.0)  # moved while the knee was searched
+    assert report.knee_placed_otherwise(d, "w1") is True
+    assert report.knee_placed_otherwise(d, "w2") is False  # its knee was never probed
+    cli = subprocess.run([sys.executable, bench_raw_path, "knee-placed-otherwise", d, "w1"],
+                         capture_output=True, text=True)
+    assert (cli.returncode, cli.stdout) == (0, "yes\n"), cli
+    shutil.rmtree(d, ignore_errors=True)
 
 
 def overload_drain():
@@ -384,6 +428,7 @@ tap("profile_stages_scaled_to_the_runs_cycles", profile_stages_scaled_to_the_run
 tap("big_echo_judged_against_the_link_measured_beside_it", big_echo_beside_its_link)
 tap("a_run_beside_busy_processes_says_so", loaded_machine)
 tap("overload_drain_is_judged_against_the_baselines_own_windows", overload_drain)
+tap("overload_step_says_its_placement_and_whose_knee_it_stepped_from", overload_placement)
 tap("testpmd_limit_is_the_best_steady_run", testpmd_limits)
 tap("scaling_single_run_point", single_run)
 tap("app_threads_rounds_judged_within_each_round_and_by_placement", app_threads_rounds)
