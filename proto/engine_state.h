@@ -64,8 +64,10 @@ struct PeerKey {
     uint64_t hash() const noexcept { return mix64(ip.hash_bits()); }
 };
 
-/** Acks a peer entry holds before it sends an ACK packet (ack.cc DESIGN NOTES). */
-inline constexpr uint32_t kPendingAcks = 128;
+/** Acks a peer entry holds before it sends an ACK packet (ack.cc DESIGN NOTES): a worker's
+ *  RX budget of responses (8 bursts of 32), so that a closed loop's next requests carry them
+ *  all. A block is 256 x 18 bytes; an engine has min(max_peers, 1024) of them. */
+inline constexpr uint32_t kPendingAcks = 256;
 /** Unanswered timer packets after which an RPC may time out although its peer still talks
  *  (timer.cc DESIGN NOTES: a live peer that ignores one RPC must not keep it forever). */
 inline constexpr uint8_t kMaxUnansweredProbes = 4;
