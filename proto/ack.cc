@@ -8,15 +8,17 @@
 // ACK packet for every six RPCs (measured: 0.16 control packets per RPC). Here up to
 // kPendingAcks (256, a worker's whole RX budget of responses: with half that, a poll that
 // completed 256 responses sent half their acks alone, 0.08 control packets per RPC over memif)
-// wait, so that the next requests carry them; whatever is still pending at the next timer tick
-// goes out in ACK packets of six, well before the server's NEED_ACK (request_ack_ticks). A NEED_ACK
-// is answered with its own id plus up to five pending. The server keeps a finished reply (it may
-// have to be resent) until that ack arrives. Pending acks live in blocks from a small shared pool
-// (a peer holds one only while it has pending acks), so a peer entry stays small; when none is free
-// the ack goes out at once in an ACK packet of its own. A NEED_ACK from a host that is not a peer
-// is still answered (the client has nothing of that RPC: it is done) but creates no peer entry.
-// CUTOFFS go to a peer whose DATA shows an outdated cutoff_version, at most once per timer tick per
-// peer.
+// wait, so that the next requests carry them, unless the replies they let the server free pass
+// kPendingAckBytes (4 MB): the server holds each reply until its ack arrives, and 256 acks of
+// 1 MB replies would pin 256 MB of its buffers, so past that the newest go out at once. Whatever is
+// still pending at the next timer tick goes out in ACK packets of six, well before the server's
+// NEED_ACK (request_ack_ticks). A NEED_ACK is answered with its own id plus up to five pending. The
+// server keeps a finished reply (it may have to be resent) until that ack arrives. Pending acks
+// live in blocks from a small shared pool (a peer holds one only while it has pending acks), so a
+// peer entry stays small; when none is free the ack goes out at once in an ACK packet of its own. A
+// NEED_ACK from a host that is not a peer is still answered (the client has nothing of that RPC: it
+// is done) but creates no peer entry. CUTOFFS go to a peer whose DATA shows an outdated
+// cutoff_version, at most once per timer tick per peer.
 #include <algorithm>
 
 #include "engine_state.h"
@@ -65,6 +67,13 @@ namespace {
 
 AckBlock &block_of(State &s, const Peer &p) { return s.ack_blocks[p.ack_block]; }
 
+// Takes the `n` newest pending acks off the peer's count (the caller has sent them).
+void drop_newest(State &s, Peer &p, uint32_t n) {
+    const AckBlock &b = block_of(s, p);
+    for (uint32_t i = 0; i < n; ++i) p.ack_bytes -= b.reply_bytes[p.num_acks - 1 - i];
+    p.num_acks -= n;
+}
+
 // Returns the peer's block to the pool once it has no pending acks.
 void maybe_release_block(State &s, uint32_t peer_idx) {
     Peer &p = s.peers[peer_idx];
@@ -91,7 +100,7 @@ bool send_ack_packet(State &s, uint32_t peer_idx, uint64_t now_ns) {
     for (uint32_t i = 0; i < take; ++i) a.acks[i] = b.acks[n - 2 - i];
     a.num_acks = static_cast<uint16_t>(take);
     if (!push_control(s, peer.ip, a, wire::PacketType::kAck, now_ns)) return false;
-    peer.num_acks = n - 1 - take;
+    drop_newest(s, peer, 1 + take);
     maybe_release_block(s, peer_idx);
     return true;
 }
@@ -127,14 +136,14 @@ void handle_need_ack(State &s, const wire::PacketView &v, uint64_t now_ns) {
     }
     a.num_acks = static_cast<uint16_t>(take);
     if (push_control(s, v.src_addr(), a, wire::PacketType::kAck, now_ns) && take > 0) {
-        s.peers[peer_idx].num_acks -= take;
+        drop_newest(s, s.peers[peer_idx], take);
         maybe_release_block(s, peer_idx);
         peer_maybe_idle(s, peer_idx);
     }
 }
 
-void add_peer_ack(State &s, uint32_t peer_idx, uint64_t client_id, uint16_t server_port,
-                  uint16_t client_port, uint64_t now_ns) {
+void add_peer_ack(State &s, uint32_t peer_idx, uint64_t client_id, uint32_t reply_bytes,
+                  uint16_t server_port, uint16_t client_port, uint64_t now_ns) {
     Peer &peer = s.peers[peer_idx];
     if (peer.ack_block == kNil) {
         if (s.free_ack_blocks == kNil) {
@@ -154,8 +163,10 @@ void add_peer_ack(State &s, uint32_t peer_idx, uint64_t client_id, uint16_t serv
     AckBlock &b = block_of(s, peer);
     if (peer.num_acks == kPendingAcks && !send_ack_packet(s, peer_idx, now_ns)) {
         // TX queue full: drop the oldest; the server recovers it with NEED_ACK.
+        peer.ack_bytes -= b.reply_bytes[0];
         std::copy(b.acks + 1, b.acks + kPendingAcks, b.acks);
         std::copy(b.client_port + 1, b.client_port + kPendingAcks, b.client_port);
+        std::copy(b.reply_bytes + 1, b.reply_bytes + kPendingAcks, b.reply_bytes);
         --peer.num_acks;
     }
     if (peer.ack_block == kNil) {  // the send emptied and released it: take it back
@@ -165,7 +176,15 @@ void add_peer_ack(State &s, uint32_t peer_idx, uint64_t client_id, uint16_t serv
     AckBlock &blk = block_of(s, peer);
     blk.acks[peer.num_acks] = {client_id, server_port};
     blk.client_port[peer.num_acks] = client_port;
+    blk.reply_bytes[peer.num_acks] = reply_bytes;
     ++peer.num_acks;
+    peer.ack_bytes += reply_bytes;
+    // The server holds each reply until its ack arrives: past kPendingAckBytes of them the
+    // newest leave now rather than with the next requests (a full TX queue leaves them for the
+    // tick's flush).
+    while (peer.ack_bytes > kPendingAckBytes && send_ack_packet(s, peer_idx, now_ns)) {
+        ++s.stats.ack_packets_for_bytes;
+    }
     if (!peer.ack_listed) {
         peer.ack_listed = true;
         s.ack_peers.push_back(peer_idx);
@@ -175,7 +194,8 @@ void add_peer_ack(State &s, uint32_t peer_idx, uint64_t client_id, uint16_t serv
 wire::Ack take_peer_ack(State &s, uint32_t peer_idx) {
     Peer &peer = s.peers[peer_idx];
     if (peer.num_acks == 0) return {};
-    wire::Ack a = block_of(s, peer).acks[--peer.num_acks];
+    wire::Ack a = block_of(s, peer).acks[peer.num_acks - 1];
+    drop_newest(s, peer, 1);
     maybe_release_block(s, peer_idx);
     return a;
 }

@@ -355,7 +355,8 @@ int Engine::recv(SocketId sid, uint32_t flags, uint64_t id, Message *out) {
     } else {
         if (r.error == 0) {
             ++s.stats.client_rpcs_completed;
-            add_peer_ack(s, r.key.peer, r.key.id, r.peer_port, local_port(s, r), s.now_ns);
+            add_peer_ack(s, r.key.peer, r.key.id, out->length, r.peer_port, local_port(s, r),
+                         s.now_ns);
         }
         free_rpc(s, idx);
     }

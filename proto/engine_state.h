@@ -66,8 +66,12 @@ struct PeerKey {
 
 /** Acks a peer entry holds before it sends an ACK packet (ack.cc DESIGN NOTES): a worker's
  *  RX budget of responses (8 bursts of 32), so that a closed loop's next requests carry them
- *  all. A block is 256 x 18 bytes; an engine has min(max_peers, 1024) of them. */
+ *  all. A block is 256 x 22 bytes; an engine has min(max_peers, 1024) of them. */
 inline constexpr uint32_t kPendingAcks = 256;
+/** ...and bytes of replies they let the server free: past this, the newest go out in ACK
+ *  packets at once. The server holds a finished reply until its ack arrives, so 256 acks of
+ *  1 MB replies would pin 256 MB of its buffers (ack.cc DESIGN NOTES). */
+inline constexpr uint64_t kPendingAckBytes = 4u << 20;
 /** Unanswered timer packets after which an RPC may time out although its peer still talks
  *  (timer.cc DESIGN NOTES: a live peer that ignores one RPC must not keep it forever). */
 inline constexpr uint8_t kMaxUnansweredProbes = 4;
@@ -77,6 +81,7 @@ inline constexpr uint8_t kMaxUnansweredProbes = 4;
 struct AckBlock {
     wire::Ack acks[kPendingAcks];
     uint16_t client_port[kPendingAcks] = {};  ///< Our port of each, for ACK packets.
+    uint32_t reply_bytes[kPendingAcks] = {};  ///< The reply each lets the server free.
     uint32_t next_free = UINT32_MAX;
 };
 
@@ -90,6 +95,7 @@ struct Peer {
     /// State::ack_blocks[ack_block] while num_acks > 0.
     uint32_t ack_block = kNil;
     uint32_t num_acks = 0;
+    uint64_t ack_bytes = 0;    ///< Sum of AckBlock::reply_bytes of the pending acks.
     bool ack_listed = false;   ///< In State::ack_peers.
     bool in_use = false;       ///< A slot of the peer table that holds a peer.
     uint32_t rpcs = 0;         ///< Live RPCs with this peer (peer_table.cc: idle at 0).
@@ -385,8 +391,8 @@ void send_resend(State &s, Rpc &r, uint32_t offset, uint32_t length, uint64_t no
 void handle_ack_entry(State &s, const wire::AckEntry &a, uint32_t peer, const IpAddress &src);
 void handle_ack(State &s, const wire::PacketView &v);
 void handle_need_ack(State &s, const wire::PacketView &v, uint64_t now_ns);
-void add_peer_ack(State &s, uint32_t peer, uint64_t client_id, uint16_t server_port,
-                  uint16_t client_port, uint64_t now_ns);
+void add_peer_ack(State &s, uint32_t peer, uint64_t client_id, uint32_t reply_bytes,
+                  uint16_t server_port, uint16_t client_port, uint64_t now_ns);
 wire::Ack take_peer_ack(State &s, uint32_t peer);
 /** Timer tick: sends every ack still pending (not piggybacked within a tick) in ACK packets. */
 void flush_peer_acks(State &s, uint64_t now_ns);

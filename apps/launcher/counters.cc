@@ -35,6 +35,7 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("acks_piggybacked", e.acks_piggybacked);
     visit("need_acks_sent", e.need_acks_sent);
     visit("ack_flushes", e.ack_flushes);
+    visit("ack_packets_for_bytes", e.ack_packets_for_bytes);
     visit("cutoffs_sent", e.cutoffs_sent);
     visit("resends_sent", e.resends_sent);
     visit("resend_probes_sent", e.resend_probes_sent);

@@ -366,6 +366,38 @@ TEST(Engine, AWholeBurstOfResponsesIsAckedByTheNextRequestsNotByAckPackets) {
     EXPECT_GE(c.engine.stats().acks_piggybacked, uint64_t{kBatch});
 }
 
+TEST(Engine, AcksOfLargeRepliesLeaveAtOnceSoTheServerFreesTheirBuffers) {
+    // The server holds each finished reply until its ack arrives. Acks waiting for the next
+    // requests would keep every byte of those replies from new requests: past 4 MB of them
+    // (kPendingAckBytes) the client sends the acks at once. Five 1 MB replies pass it, four do
+    // not.
+    SimNetwork net;
+    EngineConfig cfg = test_config();
+    cfg.tick_ns = 1'000'000'000;  // no tick: neither a flush nor a NEED_ACK
+    SimHost &s = net.add_host(kServerIp, cfg, 8192);
+    SimHost &c = net.add_host(kClientIp, cfg, 8192);
+    EchoServer server(s, kPort);
+    EchoClient client(c);
+    for (int i = 0; i < 6; ++i) client.send({kServerIp, kPort}, 1'000'000, net.now());
+    // Every request whole at the server before it answers any: no request DATA is left to
+    // carry an ack.
+    ASSERT_TRUE(net.run_until([&] { return s.engine.stats().messages_ready == 6; }, 200'000, 100));
+    ASSERT_TRUE(net.run_until(
+        [&] {
+            server.serve(net.now());
+            client.poll();
+            return client.completed() == 6;
+        },
+        200'000, 100));
+    net.run_until([] { return false; }, 100, 100);  // the ACK reaches the server
+    EXPECT_EQ(net.count(wire::PacketType::kAck, kClientIp), 1u);
+    EXPECT_EQ(c.engine.stats().ack_packets_for_bytes, 1u);
+    EXPECT_EQ(s.engine.live_rpcs(), 1u);  // the sixth reply waits for its ack
+    Engine::PeerInfo peers[4];
+    ASSERT_EQ(c.engine.snapshot_peers(peers), 1u);
+    EXPECT_EQ(peers[0].pending_acks, 1u);
+}
+
 TEST(EngineApi, Errors) {
     test::FakePool pool(16);
     EngineConfig cfg = test_config();

@@ -53,6 +53,9 @@ struct EngineStats {
     uint64_t acks_piggybacked = 0;
     uint64_t need_acks_sent = 0;
     uint64_t ack_flushes = 0;  ///< ACK packets sent for acks pending a whole tick.
+    /** ACK packets sent at once because a server's pending acks let it free more than
+     *  kPendingAckBytes (4 MB) of replies. */
+    uint64_t ack_packets_for_bytes = 0;
     uint64_t cutoffs_sent = 0;
     // --- loss recovery ---
     uint64_t resends_sent = 0;           ///< RESEND packets (one per missing range, and probes).
