@@ -222,11 +222,15 @@ eal() {  # eal <lcores>: common EAL arguments with a fresh unique file prefix (r
 # Runs a command in the background, remembering its pid for clean-up.
 bg() { "$@" & PIDS+=($!); }
 
-stop_pid() {  # stop_pid <pid>: SIGINT, wait up to 10 s, then SIGKILL
-    local pid=$1 i
+# stop_pid <pid> [what]: SIGINT, wait up to 10 s, then SIGKILL, which the log then says: a
+# homa-perf server killed so never printed its counters, and the report shows them as n/a.
+stop_pid() {
+    local pid=$1 what=${2:-pid $1} i
     kill -INT "$pid" 2>/dev/null || return 0
     for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
+    if kill -KILL "$pid" 2>/dev/null; then
+        log "  $what did not stop within 10 s of SIGINT: killed (what it prints at exit is missing)"
+    fi
     wait "$pid" 2>/dev/null || true
 }
 
@@ -317,7 +321,7 @@ homa_memif() {
         --role=client --local_ip=10.0.0.2 --server_ip=10.0.0.1 --workload_dir=config/workloads \
         --json --stats "$@" $PAIR_FLAGS $CLIENT_FLAGS > "$RAW/$name.json" 2> "$RAW/$name.log" ||
         log "  $name: homa-perf exited $?"
-    stop_pid "$srv"
+    stop_pid "$srv" "$name: the server"
     rm -f "$SOCK"
 }
 
