@@ -385,11 +385,15 @@ def pingpong_ns(path):
     return float(m.group(1)) if m else None
 
 
+def placed(ns):
+    """"together" / "apart" for one probe's round trip (ns), None when it is missing."""
+    return None if ns is None else ("together" if ns < PLACED_TOGETHER_NS else "apart")
+
+
 def placement(before_ns, after_ns):
     """"together" / "apart" when the probes before and after a run agree, "moved" when they
     do not, None when either is missing."""
-    sides = {None if pp is None else ("together" if pp < PLACED_TOGETHER_NS else "apart")
-             for pp in (before_ns, after_ns)}
+    sides = {placed(before_ns), placed(after_ns)}
     return None if None in sides else (sides.pop() if len(sides) == 1 else "moved")
 
 
@@ -401,8 +405,8 @@ def knee_placed_otherwise(raw, w):
     False when a probe is missing: nothing says the placement changed."""
     knee = placement(pingpong_ns(f"{raw}/memif_{w}_knee_pingpong.txt"),
                      pingpong_ns(f"{raw}/memif_{w}_knee_pingpong_after.txt"))
-    now = pingpong_ns(f"{raw}/memif_{w}_overload_pingpong.txt")
-    return knee is not None and now is not None and knee != placement(now, now)
+    now = placed(pingpong_ns(f"{raw}/memif_{w}_overload_pingpong.txt"))
+    return knee is not None and now is not None and knee != now
 
 
 def spread(values):

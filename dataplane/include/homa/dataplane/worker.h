@@ -140,9 +140,10 @@ struct WorkerConfig {
      *  queued meanwhile (short_before_rx). A run-to-completion application on this lcore then
      *  reads them at once instead of after a poll's worth of bulk frames (building and handing
      *  ~16 of them to memif took 5-7 us, most of a short message's wait at a loaded host).
-     *  Every poll hands out DATA once, so bulk data leaves on every poll. With priority queues the
-     * priority queue is read after the bulk one, so that what arrived there meanwhile is delivered
-     *  too. Applications on other threads gain nothing from it: turn it off for those hosts. */
+     *  Every poll hands out DATA once, so bulk data leaves on every poll. With priority
+     *  queues the priority queue is read after the bulk one, so that what arrived there
+     *  meanwhile is delivered too. Applications on other threads gain nothing from it: turn
+     *  it off for those hosts. */
     bool yield_to_app = true;
     /** A poll first hands out the messages down to their last packet (Engine::
      *  send_last_packets: what a run-to-completion application queued since the last poll,
