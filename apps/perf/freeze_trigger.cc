@@ -77,7 +77,7 @@ FreezeTrigger::FreezeTrigger(std::unique_ptr<LoadDriver> inner, TraceFreeze &fre
       freeze_(freeze),
       cond_(cond),
       sent_tsc_(cond.p99_above_ns ? max_cookies : 0),
-      tsc_hz_(rte_get_tsc_hz()) {
+      to_ns_(rte_get_tsc_hz()) {
     window_.reserve(kWindow);
 }
 
@@ -94,8 +94,7 @@ bool FreezeTrigger::next_response(Completed *out, bool verify) {
         fire("an RPC (cookie " + std::to_string(out->cookie & 0xffffffffu) + ") timed out");
     } else if (cond_.p99_above_ns && out->error == 0 &&
                (out->cookie & 0xffffffffu) < sent_tsc_.size()) {
-        window_.push_back((rte_rdtsc() - sent_tsc_[out->cookie & 0xffffffffu]) * 1'000'000'000 /
-                          tsc_hz_);
+        window_.push_back(to_ns_(rte_rdtsc() - sent_tsc_[out->cookie & 0xffffffffu]));
         if (window_.size() == kWindow) {
             // Nearest rank: the 990th of 1000.
             auto p99 = window_.begin() + (kWindow * 99 + 99) / 100 - 1;

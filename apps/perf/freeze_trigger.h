@@ -16,6 +16,7 @@
 
 #include "homa/dataplane/host.h"
 #include "load_driver.h"
+#include "ticks_to_ns.h"
 
 namespace homa::perf {
 
@@ -55,7 +56,7 @@ class FreezeTrigger final : public LoadDriver {
     FreezeCondition cond_;
     std::vector<uint64_t> sent_tsc_;  ///< By cookie.
     std::vector<uint64_t> window_;    ///< RTTs (ns) of the current window.
-    uint64_t tsc_hz_;
+    TicksToNs to_ns_;
     bool fired_ = false;
 };
 

@@ -108,6 +108,7 @@ PhaseResult run_open_loop(LoadDriver &driver, const PhaseSpec &spec,
     const uint64_t start = run.start_tsc();
     if (spec.log) spec.log->start_tsc = start;
     ArrivalClock clock(spec.schedule, start, hz);
+    const TicksToNs to_ns(hz);
     const uint64_t end = clock.end();
     run.set_window(start + static_cast<uint64_t>(spec.warmup_s * double(hz)), end);
     const uint64_t drain_end = end + static_cast<uint64_t>(spec.drain_s * double(hz));
@@ -134,7 +135,7 @@ PhaseResult run_open_loop(LoadDriver &driver, const PhaseSpec &spec,
             if (spec.log) {
                 auto &a = spec.log->arrivals;
                 if (a.size() < a.capacity()) {  // reserved up front: never reallocates here
-                    a.push_back({(t - start) * 1'000'000'000 / hz, 0, length, Outcome::kPending});
+                    a.push_back({to_ns(t - start), 0, length, Outcome::kPending});
                     log_index = static_cast<uint32_t>(a.size() - 1);
                 } else {
                     ++spec.log->not_logged;

@@ -15,6 +15,7 @@ PhaseRun::PhaseRun(LoadDriver &driver, const PhaseSpec &spec, uint32_t slots, Ph
       spec_(spec),
       r_(*result),
       hz_(rte_get_tsc_hz()),
+      to_ns_(hz_),
       generation_(driver.next_generation()),
       slots_(std::max<uint32_t>(slots, 1)) {
     free_.reserve(slots_.size());
@@ -78,7 +79,7 @@ uint32_t PhaseRun::take_responses() {
         }
         Slot &s = slots_[idx];
         if (now == 0) now = rte_rdtsc();
-        const uint64_t rtt_ns = (now - s.intended) * 1'000'000'000 / hz_;
+        const uint64_t rtt_ns = to_ns_(now - s.intended);
         if (!resp.error && now >= w0_ && now < w1_) {
             ++r_.completions_in_window;
             r_.completed_bytes_in_window += 2ull * s.length;

@@ -14,6 +14,7 @@
 
 #include "load_driver.h"
 #include "phase.h"
+#include "ticks_to_ns.h"
 
 namespace homa::perf {
 
@@ -65,6 +66,7 @@ class PhaseRun {
     const PhaseSpec &spec_;
     PhaseResult &r_;
     const uint64_t hz_;
+    const TicksToNs to_ns_;
     const uint64_t generation_;  ///< Cookie = generation << 32 | slot.
     std::vector<Slot> slots_;
     std::vector<uint32_t> free_;

@@ -10,9 +10,31 @@
 #include "apps/perf/capacity_search.h"
 #include "apps/perf/error_counts.h"
 #include "apps/perf/overload_step.h"
+#include "apps/perf/ticks_to_ns.h"
 
 namespace homa::perf {
 namespace {
+
+// An RTT of 20 s must read as 20 s: ticks * 10^9 overflowed 64 bits past 8.8 s at 2.1 GHz and
+// such an RPC was recorded as taking about 0.1 s.
+TEST(TicksToNs, LongIntervalsDoNotWrapAndShortOnesAreExactToTheNanosecond) {
+    __extension__ typedef unsigned __int128 Wide;
+    for (uint64_t hz : {uint64_t{2'100'000'000}, uint64_t{2'994'372'000}, uint64_t{1'000'000'000},
+                        uint64_t{3'333'333'333}, uint64_t{25'000'000}}) {
+        const TicksToNs to_ns(hz);
+        for (uint64_t seconds : {0ull, 1ull, 9ull, 20ull, 3600ull}) {
+            for (uint64_t extra : {0ull, 1ull, 12'345ull, 987'654'321ull}) {
+                const uint64_t ticks = seconds * hz + extra;
+                const auto exact = static_cast<uint64_t>(Wide{ticks} * 1'000'000'000 / hz);
+                const uint64_t got = to_ns(ticks);
+                EXPECT_LE(got, exact) << hz << " " << ticks;
+                EXPECT_GE(got + 1, exact) << hz << " " << ticks;
+            }
+        }
+        EXPECT_GE(to_ns(20 * hz) + 1, 20'000'000'000u) << hz;
+        EXPECT_LE(to_ns(20 * hz), 20'000'000'000u) << hz;
+    }
+}
 
 std::string json_of(const ErrorCounts &e) {
     char *buf = nullptr;
