@@ -62,10 +62,11 @@ static_assert(sizeof(Answer) == 128);
 
 /** What the application asks the worker to send without waiting for it. */
 struct alignas(64) Request {
-    /// A message this short travels in the entry itself (num_bpages 0): the worker copies it
-    /// into bpages of its own pool cache. Copied on this side, it would be carved from the
-    /// application's cache and freed by the worker after transmission, and the bpage's
-    /// descriptor, written by both, would cross between the cores with every message.
+    /// A message this short travels in the entry itself (num_bpages 0): the worker hands the
+    /// entry's bytes to the engine as a copied send (OutMessage::copy), no bpage on either
+    /// side. Copied into bpages on this side, it would be carved from the application's cache
+    /// and freed by the worker after transmission, and the bpage's descriptor, written by
+    /// both, would cross between the cores with every message.
     static constexpr uint32_t kInlineMax = 192;
 
     std::atomic<uint32_t> seq;

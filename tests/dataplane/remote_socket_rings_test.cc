@@ -44,6 +44,32 @@ TEST_F(RemoteSocketTest, Send_FullRequestRingIsReportedAsNoBufs) {
     ASSERT_TRUE(quiescent());
 }
 
+// A message short enough to travel in the request ring's entry goes from the entry into the
+// engine's copy: the worker allocates no bpage for it (before, it copied the entry into bpages
+// and the engine copied those again, an allocation, a copy and a release per message). The
+// only allocations on the client's worker are its responses' receive buffers.
+TEST_F(RemoteSocketTest, InlineSend_TakesNoBpageOnTheWorker) {
+    std::unique_ptr<dp::RemoteSocket> client;
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, app_config(), &client), 0);
+    const unsigned cache = pair_->b.worker->pool_cache();
+    auto allocated = [&] { return pair_->b.pool->counters().caches.at(cache).messages_allocated; };
+    constexpr uint32_t kRpcs = 32;
+    for (uint32_t len : {1u, 100u, 192u}) {  // 192: Request::kInlineMax
+        const uint64_t before = allocated();
+        for (uint32_t i = 0; i < kRpcs; ++i) {
+            ASSERT_EQ(client->send({kIpA, kRtcPort}, make(i, len), i, nullptr), 0);
+        }
+        for (uint32_t got = 0; got < kRpcs; ++got) {
+            dp::RecvMessage m;
+            ASSERT_EQ(client->recv_wait(kRecvResponse, 0, &m, 10 * kSecond), 0) << len;
+            EXPECT_TRUE(matches(m, m.cookie(), len)) << len;
+        }
+        EXPECT_EQ(allocated() - before, kRpcs) << len << " B: one receive buffer per RPC";
+    }
+    EXPECT_EQ(client->close(), 0);
+    ASSERT_TRUE(quiescent());
+}
+
 // post_reply_with: replies that do not wait for the worker arrive verified, a refusal is
 // counted by errno instead of returned, a full request ring leaves the message with the caller, and
 // every slot comes home.
