@@ -165,6 +165,9 @@ uint32_t take_requests(SocketService::Impl &s, RemoteSock &rs) {
         if (!write_refusal(rs)) break;
     }
     if (n > 0) {
+        // Their answers will be carved from the worker's tail bpage, whose descriptor the
+        // application thread took when it released the last message carved there.
+        s.worker->pool().prefetch_carve(s.worker->pool_cache());
         rs.requests.release();
         s.stats.requests_taken += n;
     }

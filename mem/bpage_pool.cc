@@ -409,6 +409,13 @@ int BpagePool::flush_cache(unsigned cache) {
     return 0;
 }
 
+void BpagePool::prefetch_carve(unsigned cache) const noexcept {
+    const Impl &p = *impl_;
+    if (cache >= p.config.num_caches) return;
+    const int64_t tail = p.caches[cache].tail;
+    if (tail >= 0) __builtin_prefetch(&p.desc[static_cast<size_t>(tail)], 1);
+}
+
 uint8_t *BpagePool::base() const noexcept { return impl_->memory.base; }
 size_t BpagePool::size_bytes() const noexcept { return impl_->memory.bytes; }
 uint32_t BpagePool::total_bpages() const noexcept { return impl_->nbpages; }

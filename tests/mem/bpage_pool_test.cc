@@ -450,5 +450,26 @@ TEST(AllocMessage, RandomTrafficMatchesModel) {
     EXPECT_EQ(allocated, released);
 }
 
+// prefetch_carve is a hint: with no tail yet, with a tail, and for a cache that does not exist
+// it changes nothing, and the next carve comes from the same place as without it.
+TEST(PrefetchCarve, IsOnlyAHint) {
+    FakeClock clock;
+    auto pool = make_pool(8, 2, 2, &clock);
+    pool->prefetch_carve(0);  // no tail bpage yet
+    pool->prefetch_carve(7);  // no such cache
+    uint32_t a[kMaxMessageBpages], b[kMaxMessageBpages];
+    ASSERT_EQ(pool->alloc_message(100, 0, a), 1);
+    const auto before = pool->counters();
+    pool->prefetch_carve(0);
+    const auto after = pool->counters();
+    EXPECT_EQ(after.free_bpages, before.free_bpages);
+    EXPECT_EQ(after.caches[0].tail_bpage, before.caches[0].tail_bpage);
+    EXPECT_EQ(after.caches[0].messages_allocated, before.caches[0].messages_allocated);
+    ASSERT_EQ(pool->alloc_message(100, 0, b), 1);
+    EXPECT_EQ(b[0], a[0] + 128);  // the next 64-byte-aligned carve of the same tail
+    pool->release(a, 1, 0);
+    pool->release(b, 1, 0);
+}
+
 }  // namespace
 }  // namespace homa::mem

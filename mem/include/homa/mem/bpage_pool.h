@@ -176,6 +176,16 @@ class BpagePool {
     int tick(unsigned cache, uint64_t now) noexcept;
 
     /**
+     * A hint: asks for the line that the next short allocation from `cache` writes (its tail
+     * bpage's descriptor), for writing; the pool's state does not change. Another thread that
+     * releases a message carved from that bpage takes the line (an atomic add), and the next
+     * carve would then wait for it on a message's critical path (about 0.3 us with two vCPUs
+     * placed apart). For a worker that expects to receive soon, e.g. after sending requests
+     * an application thread queued. Owning thread of `cache` only; a bad cache is ignored.
+     */
+    void prefetch_carve(unsigned cache) const noexcept;
+
+    /**
      * Gives up `cache`'s tail bpage and moves its stash to the shared free list, so that
      * another cache can use them (e.g. when a lcore stops). Owning thread of `cache` only.
      * @return 0, or -EINVAL for a bad cache.
