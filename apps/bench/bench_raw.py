@@ -277,7 +277,11 @@ def scaling(raw, prefix):
         name, p = median_run(ordered)
         eng = ((load_json(f"{raw}/{name}.json") or {}).get("engines") or [{}])[0]
         rates = [r[1]["rpc_per_s"] for r in ordered]
+        # Round k of the sweep is run k of every point (<prefix>_<o> is round 1).
+        by_round = [[1, first["rpc_per_s"]]] + [
+            [int(n.rsplit("_r", 1)[1]), ph["rpc_per_s"]] for n, ph in runs[1:]]
         out.append({"live_rpcs": o, "rpc_per_s": p["rpc_per_s"], "runs": len(runs),
+                    "rpc_per_s_by_round": by_round,
                     "rpc_per_s_min": rates[0], "rpc_per_s_max": rates[-1],
                     "errors": sum(r[1]["errors"] for r in runs),
                     "errors_by_cause": p["errors_by_cause"],

@@ -387,7 +387,34 @@ def load_placement():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def scaling_judged_within_rounds():
+    """The VM slows in the middle of round 2 and stays slow: round 2's high points and all of
+    round 3 are slow. Medians of points would compare a fast base with slow high points; the
+    ratio within each round does not. A round that lacks a point is left out."""
+    d = tempfile.mkdtemp(prefix="homa-bench-rounds-")
+    rates = {10: [100, 100, 60], 100: [95, 60, 55], 10000: [90, 58, 50]}
+    for o, by_round in rates.items():
+        for k, rate in enumerate(by_round, start=1):
+            name = f"memif_scale100k_{o}" + ("" if k == 1 else f"_r{k}")
+            with open(f"{d}/{name}.json", "w") as f:
+                json.dump(phase_doc(rate * 1000, 0, 700), f)
+    pts = {p["live_rpcs"]: p for p in report.scaling(d, "memif_scale100k")}
+    assert sorted(report.rounds_of(pts[100]).items()) == [(1, 95_000), (2, 60_000),
+                                                           (3, 55_000)], pts[100]
+    value, note = report.scaling_ratio(pts, 10, (100, 1000, 10**4))
+    # Rounds: 90/100, 58/100, 50/60; the median is 0.833. Medians of points: 58/100.
+    assert abs(value - 50 / 60) < 1e-9, value
+    assert note == "rounds 0.900 / 0.580 / 0.833; medians of points 0.580", note
+    os.remove(f"{d}/memif_scale100k_10000_r3.json")  # round 3 now lacks a point
+    pts = {p["live_rpcs"]: p for p in report.scaling(d, "memif_scale100k")}
+    value, note = report.scaling_ratio(pts, 10, (100, 1000, 10**4))
+    assert abs(value - (0.9 + 0.58) / 2) < 1e-9 and note.startswith("rounds 0.900 / 0.580;"), \
+        (value, note)
+    shutil.rmtree(d)
+
+
 tap("scaling_reports_the_median_run_with_min_max", median_of_three)
+tap("scaling_judged_within_rounds", scaling_judged_within_rounds)
 tap("load_targets_judged_per_placement_of_the_vcpus", load_placement)
 tap("issue15_rate_targets_and_the_memif_bound", issue15_rate_targets)
 tap("rx_pipeline_worst_point_and_spread", rx_targets)
