@@ -16,8 +16,9 @@ class TicksToNs {
         while ((((Wide{1'000'000'000} << shift_) / hz) >> 64) != 0) --shift_;
         ns_per_tick_ = static_cast<uint64_t>((Wide{1'000'000'000} << shift_) / hz);
     }
-    /** ticks * 10^9 / hz, rounded down, and low by at most 1 ns more per 2^shift ticks
-     *  (2^63 at GHz rates: never); no overflow for any `ticks` up to 2^64 ns. */
+    /** ticks * 10^9 / hz, rounded down, and low by less than 1 ns more per 2^shift_ ticks
+     *  (shift_ is 63 at GHz rates, so never in practice). No overflow: the product is taken
+     *  in 128 bits, and the result fits 64 bits for any interval under 584 years. */
     uint64_t operator()(uint64_t ticks) const noexcept {
         return static_cast<uint64_t>((Wide{ticks} * ns_per_tick_) >> shift_);
     }
