@@ -50,7 +50,7 @@ def scaling_ratio(points, base_n, high_ns):
     of the rounds. The VM's speed drifts by tens of per cent over minutes: a drift between
     rounds moves every point of a round together, so a ratio within a round keeps only what
     the live RPCs do, where the medians of points that different rounds slowed unevenly do
-    not (the thirty-eighth session's 100 KB sweep: 0.640 from medians of points, rounds 0.908
+    not (the thirty-eighth session's 100 KB sweep: 0.640 from medians of points, rounds 0.907
     / 0.640 / 0.816). Returns (value, note); the note gives the rounds and the
     medians-of-points figure."""
     base = points.get(base_n)
@@ -58,9 +58,10 @@ def scaling_ratio(points, base_n, high_ns):
     if not base or not highs:
         return None, None
     b = rounds_of(base)
+    high_rounds = [rounds_of(h) for h in highs]
     per_round = []
     for k in sorted(b):
-        hs = [rounds_of(h).get(k) for h in highs]
+        hs = [r.get(k) for r in high_rounds]
         if b[k] and all(v is not None for v in hs):
             per_round.append(min(hs) / b[k])
     worst = min(h["rpc_per_s"] for h in highs)
