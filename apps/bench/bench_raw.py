@@ -174,9 +174,23 @@ def by_size(p):
             for b in p.get("buckets", [])]
 
 
+def set_aside(raw, base):
+    """The tries of one run that run_bench.sh set aside because the host moved the vCPUs
+    (raw/<base>_try<n>.json with its probes): [{"try": n, "placement": ...}], oldest first."""
+    tries = []
+    for path in glob.glob(f"{raw}/{base}_try*_pingpong.txt"):
+        m = re.search(r"_try(\d+)_pingpong\.txt$", path)
+        if m:
+            n = int(m.group(1))
+            tries.append({"try": n, "placement": placement(
+                pingpong_ns(path), pingpong_ns(f"{raw}/{base}_try{n}_pingpong_after.txt"))})
+    return sorted(tries, key=lambda t: t["try"])
+
+
 def workload_load(raw, w):
     """The knee search (raw/memif_<w>_knee.json) and one run per share of the knee
-    (raw/memif_<w>_load<pct>.json, each with a fresh server)."""
+    (raw/memif_<w>_load<pct>.json, each with a fresh server). Tries that run_bench.sh set
+    aside (the vCPUs moved) are listed, not judged."""
     doc = load_json(f"{raw}/memif_{w}_knee.json")
     if not doc:
         return None
@@ -191,7 +205,8 @@ def workload_load(raw, w):
              "probes": c.get("probes", []), "loads": {},
              # None in runs from before the knee was probed.
              "knee_placement": placement(pingpong_ns(f"{raw}/memif_{w}_knee_pingpong.txt"),
-                                         pingpong_ns(f"{raw}/memif_{w}_knee_pingpong_after.txt"))}
+                                         pingpong_ns(f"{raw}/memif_{w}_knee_pingpong_after.txt")),
+             "knee_set_aside": set_aside(raw, f"memif_{w}_knee")}
     for path in sorted(glob.glob(f"{raw}/memif_{w}_load*.json")):
         pct = path[len(f"{raw}/memif_{w}_load"):-5]
         ldoc = load_json(path)
@@ -208,6 +223,7 @@ def workload_load(raw, w):
             entry["loads"][pct] = {
                 "pingpong_round_trip_ns": before, "pingpong_after_round_trip_ns": after,
                 "placement": placement(before, after),
+                "set_aside": set_aside(raw, f"memif_{w}_load{pct}"),
                 "offered_request_gbps": (entry["capacity_request_gbps"] or 0) * float(pct) / 100,
                 "offered_rps": p["offered_rps"], "arrivals": p.get("arrivals"),
                 "achieved_rps": p["rpc_per_s"], "errors": p["errors"],
@@ -413,6 +429,26 @@ def knee_placed_otherwise(raw, w):
     return knee is not None and now is not None and knee != now
 
 
+def load_placed_as_knee(raw, w, pct):
+    """run_bench.sh's question after a load run: did it keep the placement its knee was found
+    in (probes before and after it agree with the knee's)? 80 % of one placement's capacity
+    run in the other is another load, which bench_report leaves out of the per-placement
+    judgement, so such a run is tried again. True when there is nothing to match: the knee's
+    own placement is unknown or moved (no try can match it) or a probe is missing."""
+    knee = placement(pingpong_ns(f"{raw}/memif_{w}_knee_pingpong.txt"),
+                     pingpong_ns(f"{raw}/memif_{w}_knee_pingpong_after.txt"))
+    run = placement(pingpong_ns(f"{raw}/memif_{w}_load{pct}_pingpong.txt"),
+                    pingpong_ns(f"{raw}/memif_{w}_load{pct}_pingpong_after.txt"))
+    return knee not in ("together", "apart") or run is None or run == knee
+
+
+def knee_moved(raw, w):
+    """True when the probes before and after workload w's knee search disagree: that knee
+    belongs to no one placement, so run_bench.sh searches it again."""
+    return placement(pingpong_ns(f"{raw}/memif_{w}_knee_pingpong.txt"),
+                     pingpong_ns(f"{raw}/memif_{w}_knee_pingpong_after.txt")) == "moved"
+
+
 def spread(values):
     """min / median / max of the values that were measured (None: none were)."""
     v = sorted(x for x in values if x is not None)
@@ -564,8 +600,13 @@ def g(d, *keys):
 
 
 if __name__ == "__main__":
-    # run_bench.sh: `bench_raw.py knee-placed-otherwise RAW W` prints yes or no.
+    # run_bench.sh's questions; each prints yes or no.
     if len(sys.argv) == 4 and sys.argv[1] == "knee-placed-otherwise":
         print("yes" if knee_placed_otherwise(sys.argv[2], sys.argv[3]) else "no")
+    elif len(sys.argv) == 4 and sys.argv[1] == "knee-moved":
+        print("yes" if knee_moved(sys.argv[2], sys.argv[3]) else "no")
+    elif len(sys.argv) == 5 and sys.argv[1] == "load-placed-as-knee":
+        print("yes" if load_placed_as_knee(sys.argv[2], sys.argv[3], sys.argv[4]) else "no")
     else:
-        sys.exit("usage: bench_raw.py knee-placed-otherwise RAW_DIR WORKLOAD")
+        sys.exit("usage: bench_raw.py knee-placed-otherwise|knee-moved RAW_DIR WORKLOAD\n"
+                 "       bench_raw.py load-placed-as-knee RAW_DIR WORKLOAD PCT")

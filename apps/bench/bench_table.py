@@ -49,6 +49,15 @@ def loaded_machine_note(m):
             f"sched_autogroup {m.get('sched_autogroup', 'n/a')}): two-process numbers are low")
 
 
+def set_aside_note(tries):
+    """The tries run_bench.sh ran again because the host moved the vCPUs during them, so that
+    a reader knows the row is a later try and what the earlier ones had."""
+    if not tries:
+        return ""
+    return (f" (try {len(tries) + 1}; set aside: "
+            + ", ".join(f"try {t['try']} {t['placement'] or 'unprobed'}" for t in tries) + ")")
+
+
 def table(r):
     L = []
     m, lim, k, hm, hn = r["machine"], r["limits"], r["kernel"], r["homa_memif"], r["homa_null"]
@@ -122,7 +131,8 @@ def table(r):
                     + (f", p50 <= {e['knee_p50_factor']:g} x unloaded {fmt(e['unloaded_p50_us'])} us"
                        if e.get("knee_p50_factor") else "")
                     + f", open loop at {fmt(e['reference_rps'], '{:,.0f}')} RPC/s)"
-                    + (f", vCPUs {e['knee_placement']}" if e.get("knee_placement") else ""))
+                    + (f", vCPUs {e['knee_placement']}" if e.get("knee_placement") else "")
+                    + set_aside_note(e.get("knee_set_aside")))
         else:
             knee = (f"NOT FOUND ({e['why_none'] or 'no load passed'}; {len(e['probes'])} probes): "
                     f"the loads were not run")
@@ -132,7 +142,8 @@ def table(r):
             for b in ld["by_size"]:
                 cells.append(f"<={b['max_bytes']:,} B {fmt(b['slowdown_p50'], '{:.1f}')}/"
                              f"{fmt(b['slowdown_p99'], '{:.1f}')}")
-            placed = f", vCPUs {ld['placement']}" if ld.get("placement") else ""
+            placed = (f", vCPUs {ld['placement']}" if ld.get("placement") else "") + \
+                set_aside_note(ld.get("set_aside"))
             L.append(f"| homa-dp memif | {w.upper()} at {pct} % of the knee{placed} ({ld['offered_request_gbps']:.3f} Gbps "
                      f"offered, {ld['achieved_rps']:,.0f} of {ld['offered_rps']:,.0f} RPC/s served) "
                      f"slowdown p50/p99 by size; {lost_cell(ld)} | {'; '.join(cells) or 'n/a'} |")

@@ -387,6 +387,74 @@ def load_placement():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def load_tries_set_aside():
+    """run_bench.sh runs a load again when the host moved the vCPUs during it, keeping the
+    earlier try as memif_<w>_load<pct>_try<n>.*: the last try is judged, the earlier ones are
+    listed (never judged, never a share of their own), and the CLI answers its questions."""
+    d = tempfile.mkdtemp(prefix="homa-bench-tries-")
+
+    def probe(name, ns):
+        with open(f"{d}/{name}", "w") as f:
+            f.write(f"pingpong cpus 0 1 round_trip_ns {ns} one_way_ns {ns / 2}\n")
+
+    def load_run(name, sd50):
+        ph = phase_doc(800, 0, 100)["phases"][0]
+        ph["name"] = "load80"
+        ph["buckets"] = [{"max_bytes": 1000, "rtt_us": {"count": 10, "p50": 5.0, "p99": 9.0},
+                          "slowdown": {"count": 10, "p50": sd50, "p99": 8.0}}]
+        with open(f"{d}/{name}.json", "w") as f:
+            json.dump({"phases": [ph]}, f)
+
+    def ask(*args):
+        cli = subprocess.run([sys.executable, bench_raw_path, *args, d, *(["w1"] if args[0] == "knee-moved" else ["w1", "80"])],
+                             capture_output=True, text=True)
+        assert cli.returncode == 0, cli
+        return cli.stdout.strip()
+
+    with open(f"{d}/memif_w1_knee.json", "w") as f:
+        json.dump({"capacity": {"found": True, "knee_rps": 1000, "knee_gbps": 1.0,
+                                "unloaded_p99_us": 9.0, "unloaded_p50_us": 3.0,
+                                "reference_rps": 20, "p99_factor": 10, "p50_factor": 10,
+                                "probes": []}}, f)
+    probe("memif_w1_knee_try1_pingpong.txt", 120.0)  # the first knee search moved
+    probe("memif_w1_knee_try1_pingpong_after.txt", 600.0)
+    probe("memif_w1_knee_pingpong.txt", 120.0)
+    probe("memif_w1_knee_pingpong_after.txt", 130.0)
+    load_run("memif_w1_load80_try1", 40.0)  # moved during the run: overloaded, set aside
+    probe("memif_w1_load80_try1_pingpong.txt", 125.0)
+    probe("memif_w1_load80_try1_pingpong_after.txt", 610.0)
+    load_run("memif_w1_load80_try2", 6.0)  # apart all along, the knee together: set aside
+    probe("memif_w1_load80_try2_pingpong.txt", 600.0)
+    probe("memif_w1_load80_try2_pingpong_after.txt", 620.0)
+    load_run("memif_w1_load80", 1.6)
+    probe("memif_w1_load80_pingpong.txt", 118.0)
+    probe("memif_w1_load80_pingpong_after.txt", 122.0)
+    r = report.build(d)
+    e = r["homa_memif"]["workloads"]["w1"]
+    assert list(e["loads"]) == ["80"], e["loads"].keys()  # a try is no share of its own
+    assert e["loads"]["80"]["set_aside"] == [{"try": 1, "placement": "moved"},
+                                            {"try": 2, "placement": "apart"}], e["loads"]["80"]
+    assert e["knee_set_aside"] == [{"try": 1, "placement": "moved"}], e
+    t = {x["what"]: x for x in r["targets"]}
+    worst = t["W1-W5 p50 slowdown, messages <= 1000 B, 80 % of the knee (worst)"]
+    assert worst["value"] == 1.6, worst  # the judged try, not the 40 set aside
+    table = report.table(r)
+    assert "W1 at 80 % of the knee, vCPUs together (try 3; set aside: try 1 moved, try 2 apart)" \
+        in table, table
+    assert "vCPUs together (try 2; set aside: try 1 moved) |" in table, table
+    assert (ask("load-placed-as-knee"), ask("knee-moved")) == ("yes", "no")
+    probe("memif_w1_load80_pingpong_after.txt", 640.0)  # this try moved too
+    assert ask("load-placed-as-knee") == "no"
+    probe("memif_w1_load80_pingpong.txt", 600.0)  # apart all along, the knee together
+    assert ask("load-placed-as-knee") == "no"
+    probe("memif_w1_knee_pingpong_after.txt", 630.0)  # the knee itself moved: nothing to match
+    assert (ask("load-placed-as-knee"), ask("knee-moved")) == ("yes", "yes")
+    os.remove(f"{d}/memif_w1_load80_pingpong_after.txt")  # unprobed: nothing says it moved
+    probe("memif_w1_knee_pingpong_after.txt", 130.0)
+    assert ask("load-placed-as-knee") == "yes"
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def scaling_judged_within_rounds():
     """The VM slows in the middle of round 2 and stays slow: round 2's high points and all of
     round 3 are slow. Medians of points would compare a fast base with slow high points; the
@@ -458,6 +526,7 @@ tap("overload_drain_is_judged_against_the_baselines_own_windows", overload_drain
 tap("overload_step_says_its_placement_and_whose_knee_it_stepped_from", overload_placement)
 tap("testpmd_limit_is_the_best_steady_run", testpmd_limits)
 tap("scaling_single_run_point", single_run)
+tap("load_tries_set_aside_are_listed_not_judged", load_tries_set_aside)
 tap("app_threads_rounds_judged_within_each_round_and_by_placement", app_threads_rounds)
 shutil.rmtree(raw, ignore_errors=True)
 print(f"1..{len(results)}")
