@@ -263,7 +263,8 @@ def workload_overload(raw, w):
                                                    "after_drain_windows", "after_drain_over")},
             "peak_p99_ms": o["peak_p99_ms"], "errors": o["errors"],
             "errors_by_cause": causes(ph), "skipped": o["skipped"], "unfinished": o["unfinished"],
-            "short_only": o["short_only"], "series": o["series"]}
+            "short_only": o["short_only"], "watched_bytes": o.get("watched_bytes"),
+            "series": o["series"]}
 
 
 def median_run(ordered):

@@ -58,6 +58,14 @@ def set_aside_note(tries):
             + ", ".join(f"try {t['try']} {t['placement'] or 'unprobed'}" for t in tries) + ")")
 
 
+def watched_note(o):
+    """Which messages an overload step's windows watch when the workload has no short ones
+    (homa-perf then watches its shortest size class); nothing when they are the short ones."""
+    if o.get("short_only", True) or not o.get("watched_bytes"):
+        return ""
+    return f"messages <= {o['watched_bytes']:,} B (none <= 1,000 B) in "
+
+
 def table(r):
     L = []
     m, lim, k, hm, hn = r["machine"], r["limits"], r["kernel"], r["homa_memif"], r["homa_null"]
@@ -164,7 +172,7 @@ def table(r):
         source = " (knee searched in this run)" if o.get("capacity_searched") else ""
         L.append(f"| homa-dp memif | {w.upper()} overload step{placed}: {o['step_pct']:g} % of "
                  f"{o['capacity_rps']:,.0f} RPC/s{source} for {o['step_ms']:g} ms, {o['base_pct']:g} % around it | "
-                 f"{rec} (p99 of {o['window_ms']:g} ms windows <= {o['recover_factor']:g} x baseline "
+                 f"{rec} (p99 of {watched_note(o)}{o['window_ms']:g} ms windows <= {o['recover_factor']:g} x baseline "
                  f"{fmt(o['baseline_p99_us'], '{:.1f}')} us"
                  f"{' (baseline lost: > 1 % of its arrivals failed)' if o['baseline_lost'] else ''}; "
                  f"worst window {fmt(o['peak_p99_ms'], '{:.2f} ms', 'has lost arrivals')}); "

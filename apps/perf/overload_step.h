@@ -30,8 +30,11 @@ struct OverloadConfig {
 struct OverloadResult {
     PhaseResult phase;  ///< The whole schedule as one open-loop phase (all measured).
     OverloadConfig cfg;
-    double window_s = 0;     ///< The window really used.
-    bool short_only = true;  ///< False: the workload has no short messages, all were used.
+    double window_s = 0;  ///< The window really used.
+    /** False: the workload has no message of at most short_bytes; its shortest size class
+     *  was watched instead (watched_bytes), with windows widened to hold ~100 of those. */
+    bool short_only = true;
+    uint32_t watched_bytes = 0;  ///< The watched messages are at most this long.
     /** Short messages of the baseline (after its first third); 0 if there is none: no
      *  arrivals, or more than 1 % of them lost (then `baseline_lost`, and no recovery time). */
     uint64_t baseline_p99_ns = 0;

@@ -125,10 +125,11 @@ void print_overload_json(FILE *out, const OverloadResult &o) {
             "{\"capacity_rps\": %.1f, \"base_pct\": %.1f, \"step_pct\": %.1f, "
             "\"before_ms\": %.1f, \"step_ms\": %.1f, \"after_ms\": %.1f, \"window_ms\": %.3f, "
             "\"recover_factor\": %.2f, \"short_bytes\": %u, \"short_only\": %s, "
+            "\"watched_bytes\": %u, "
             "\"baseline_lost\": %s, \"recovered\": %s, \"baseline_p99_us\": ",
             c.capacity_rps, c.base_pct, c.step_pct, c.before_s * 1e3, c.step_s * 1e3,
             c.after_s * 1e3, o.window_s * 1e3, c.recover_factor, c.short_bytes,
-            o.short_only ? "true" : "false", o.baseline_lost ? "true" : "false",
+            o.short_only ? "true" : "false", o.watched_bytes, o.baseline_lost ? "true" : "false",
             o.recovery_ms >= 0 ? "true" : "false");
     json_number(out, us(o.baseline_p99_ns), o.baseline_p99_ns > 0);
     fprintf(out, ", \"recovery_ms\": ");
@@ -264,9 +265,11 @@ void print_overload_table(FILE *out, const OverloadResult &o) {
             "%.0f %% for %.0f ms\n",
             o.phase.workload.c_str(), c.capacity_rps, c.base_pct, c.before_s * 1e3, c.step_pct,
             c.step_s * 1e3, c.base_pct, c.after_s * 1e3);
-    std::string which = o.short_only
-                            ? "messages <= " + std::to_string(c.short_bytes) + " B"
-                            : "all messages (none <= " + std::to_string(c.short_bytes) + " B)";
+    std::string which =
+        o.short_only
+            ? "messages <= " + std::to_string(c.short_bytes) + " B"
+            : "messages <= " + std::to_string(o.watched_bytes) +
+                  " B, the shortest size class (none <= " + std::to_string(c.short_bytes) + " B)";
     if (o.baseline_p99_ns) {
         fprintf(out, "  baseline p99 (%s): %.2f us\n", which.c_str(), us(o.baseline_p99_ns));
     } else {

@@ -121,6 +121,8 @@ def overload_placement():
         doc = overload_doc(0.0, 0, 0)
         if searched:
             doc["capacity"] = {"found": True, "knee_rps": 1000}
+        else:  # W2 as W5: no message of 1,000 B or less; homa-perf watched its shortest class
+            doc["overload_step"].update(short_only=False, watched_bytes=10_000)
         with open(f"{d}/memif_{w}_overload.json", "w") as f:
             json.dump(doc, f)
         probe(f"memif_{w}_overload_pingpong.txt", before)
@@ -132,6 +134,8 @@ def overload_placement():
     t = report.table(r)
     assert "W1 overload step, vCPUs together: 200 % of 1,000 RPC/s (knee searched in this run)" in t, t
     assert "W2 overload step, vCPUs moved: 200 % of 1,000 RPC/s for" in t, t
+    assert "(p99 of messages <= 10,000 B (none <= 1,000 B) in 10 ms windows <= 2 x" in t, t
+    assert t.count("(p99 of 10 ms windows <= 2 x") == 1, t  # W1's: its short messages
     # run_bench.sh's choice: a knee found apart does not serve a step that finds them together;
     # one found together does; with a probe missing nothing says the placement changed.
     probe("memif_w1_knee_pingpong.txt", 600.0)

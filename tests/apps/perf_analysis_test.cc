@@ -261,10 +261,31 @@ TEST(OverloadAnalysis, DrainTimeIsTheFirstWindowBackAndLaterStallsAreCountedBesi
     EXPECT_EQ(analysed(step_log(0, 0)).drain_ms, 0.0);
 }
 
-TEST(OverloadAnalysis, WorkloadWithoutShortMessagesUsesAll) {
-    OverloadResult r = analysed(step_log(300, 400, 50'000));
+TEST(OverloadAnalysis, WorkloadWithoutShortMessagesWatchesItsShortestSizeClass) {
+    OverloadResult one = analysed(step_log(300, 400, 50'000));
+    EXPECT_FALSE(one.short_only);
+    EXPECT_EQ(one.watched_bytes, 100'000u);  // the decade of its shortest message
+    EXPECT_NEAR(one.recovery_ms, 50.0, 0.01);
+    EXPECT_NEAR(one.window_s, 0.01, 1e-12);  // every arrival watched: 100 per 10 ms already
+
+    // As W5 with a fixed seed: every other message is 5 kB (10 us, slow 300-400 ms like the
+    // others), the rest 5 MB, whose RTTs (3 ms) all fall after the step. Their p99 would be
+    // the windows' p99 and never come back to a baseline that had none of them.
+    ArrivalLog log = step_log(300, 400, 5'000);
+    for (size_t i = 1; i < log.arrivals.size(); i += 2) {
+        Arrival &x = log.arrivals[i];
+        x.length = 5'000'000;
+        if (x.scheduled_ns >= 350'000'000) x.latency_ns = 3'000'000;
+    }
+    OverloadResult r = analysed(log);
     EXPECT_FALSE(r.short_only);
+    EXPECT_EQ(r.watched_bytes, 10'000u);
+    EXPECT_EQ(r.baseline_p99_ns, 10'000u);
+    // Half the arrivals watched, one per 200 us: windows of 20 ms hold 100 of them.
+    EXPECT_NEAR(r.window_s, 0.02, 1e-9);
+    // The last window holding a slow 5 kB arrival starts at 399 ms: recovered 50 ms after.
     EXPECT_NEAR(r.recovery_ms, 50.0, 0.01);
+    EXPECT_EQ(r.after_drain_over, 0u);
 }
 
 }  // namespace
