@@ -114,8 +114,7 @@ def overload_placement():
     d = tempfile.mkdtemp(prefix="homa-bench-overload-")
 
     def probe(name, ns):
-        with open(f"{d}/{name}", "w") as f:
-            f.write(f"pingpong cpus 0 1 round_trip_ns {ns} one_way_ns {ns / 2}\n")
+        write_probe(d, name, ns)
 
     for w, searched, before, after in (("w1", True, 150.0, 140.0), ("w2", False, 600.0, 150.0)):
         doc = overload_doc(0.0, 0, 0)
@@ -341,6 +340,31 @@ def big_echo_beside_its_link():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def write_probe(d, name, ns):
+    """A bench_core_pingpong output file in raw directory d."""
+    with open(f"{d}/{name}", "w") as f:
+        f.write(f"pingpong cpus 0 1 round_trip_ns {ns} one_way_ns {ns / 2}\n")
+
+
+def write_knee(d, w):
+    """Workload w's knee search: found, at 1,000 RPC/s."""
+    with open(f"{d}/memif_{w}_knee.json", "w") as f:
+        json.dump({"capacity": {"found": True, "knee_rps": 1000, "knee_gbps": 1.0,
+                                "unloaded_p99_us": 9.0, "unloaded_p50_us": 3.0,
+                                "reference_rps": 20, "p99_factor": 10, "p50_factor": 10,
+                                "probes": []}}, f)
+
+
+def write_load80(d, name, sd50):
+    """An 80 % load run (raw/<name>.json) whose messages up to 1,000 B had p50 slowdown sd50."""
+    ph = phase_doc(800, 0, 100)["phases"][0]
+    ph["name"] = "load80"
+    ph["buckets"] = [{"max_bytes": 1000, "rtt_us": {"count": 10, "p50": 5.0, "p99": 9.0},
+                      "slowdown": {"count": 10, "p50": sd50, "p99": 8.0}}]
+    with open(f"{d}/{name}.json", "w") as f:
+        json.dump({"phases": [ph]}, f)
+
+
 def load_placement():
     # W1's 80 % run had the vCPUs together both times (p50 slowdown 1.7), W4's apart (5.0),
     # W2's moved during the run (3.0): every run counts in the overall worst, each placement's
@@ -348,21 +372,10 @@ def load_placement():
     d = tempfile.mkdtemp(prefix="homa-bench-load-")
     for w, sd50, before, after in (("w1", 1.7, 130.0, 150.0), ("w2", 3.0, 140.0, 600.0),
                                    ("w4", 5.0, 600.0, 610.0)):
-        with open(f"{d}/memif_{w}_knee.json", "w") as f:
-            json.dump({"capacity": {"found": True, "knee_rps": 1000, "knee_gbps": 1.0,
-                                    "unloaded_p99_us": 9.0, "unloaded_p50_us": 3.0,
-                                    "reference_rps": 20, "p99_factor": 10, "p50_factor": 10,
-                                    "probes": []}}, f)
-        ph = phase_doc(800, 0, 100)["phases"][0]
-        ph["name"] = "load80"
-        ph["buckets"] = [{"max_bytes": 1000, "rtt_us": {"count": 10, "p50": 5.0, "p99": 9.0},
-                          "slowdown": {"count": 10, "p50": sd50, "p99": 8.0}}]
-        with open(f"{d}/memif_{w}_load80.json", "w") as f:
-            json.dump({"phases": [ph]}, f)
-        for name, ns in ((f"memif_{w}_load80_pingpong.txt", before),
-                         (f"memif_{w}_load80_pingpong_after.txt", after)):
-            with open(f"{d}/{name}", "w") as f:
-                f.write(f"pingpong cpus 0 1 round_trip_ns {ns} one_way_ns {ns / 2}\n")
+        write_knee(d, w)
+        write_load80(d, f"memif_{w}_load80", sd50)
+        write_probe(d, f"memif_{w}_load80_pingpong.txt", before)
+        write_probe(d, f"memif_{w}_load80_pingpong_after.txt", after)
     r = report.build(d)
     assert r["homa_memif"]["workloads"]["w2"]["loads"]["80"]["placement"] == "moved"
     t = {x["what"]: x for x in r["targets"]}
@@ -375,10 +388,8 @@ def load_placement():
     assert "W4 at 80 % of the knee, vCPUs apart" in report.table(r)
     # W4's knee found with the vCPUs together: its run apart is 80 % of another placement's
     # capacity, left out of the apart row (and said so), still in the overall worst.
-    for name, ns in (("memif_w4_knee_pingpong.txt", 150.0),
-                     ("memif_w4_knee_pingpong_after.txt", 160.0)):
-        with open(f"{d}/{name}", "w") as f:
-            f.write(f"pingpong cpus 0 1 round_trip_ns {ns} one_way_ns {ns / 2}\n")
+    write_probe(d, "memif_w4_knee_pingpong.txt", 150.0)
+    write_probe(d, "memif_w4_knee_pingpong_after.txt", 160.0)
     r = report.build(d)
     assert r["homa_memif"]["workloads"]["w4"]["knee_placement"] == "together"
     assert r["homa_memif"]["workloads"]["w1"]["knee_placement"] is None  # not probed
@@ -398,16 +409,10 @@ def load_tries_set_aside():
     d = tempfile.mkdtemp(prefix="homa-bench-tries-")
 
     def probe(name, ns):
-        with open(f"{d}/{name}", "w") as f:
-            f.write(f"pingpong cpus 0 1 round_trip_ns {ns} one_way_ns {ns / 2}\n")
+        write_probe(d, name, ns)
 
     def load_run(name, sd50):
-        ph = phase_doc(800, 0, 100)["phases"][0]
-        ph["name"] = "load80"
-        ph["buckets"] = [{"max_bytes": 1000, "rtt_us": {"count": 10, "p50": 5.0, "p99": 9.0},
-                          "slowdown": {"count": 10, "p50": sd50, "p99": 8.0}}]
-        with open(f"{d}/{name}.json", "w") as f:
-            json.dump({"phases": [ph]}, f)
+        write_load80(d, name, sd50)
 
     def ask(*args):
         cli = subprocess.run([sys.executable, bench_raw_path, *args, d, *(["w1"] if args[0] == "knee-moved" else ["w1", "80"])],
@@ -415,11 +420,7 @@ def load_tries_set_aside():
         assert cli.returncode == 0, cli
         return cli.stdout.strip()
 
-    with open(f"{d}/memif_w1_knee.json", "w") as f:
-        json.dump({"capacity": {"found": True, "knee_rps": 1000, "knee_gbps": 1.0,
-                                "unloaded_p99_us": 9.0, "unloaded_p50_us": 3.0,
-                                "reference_rps": 20, "p99_factor": 10, "p50_factor": 10,
-                                "probes": []}}, f)
+    write_knee(d, "w1")
     probe("memif_w1_knee_try1_pingpong.txt", 120.0)  # the first knee search moved
     probe("memif_w1_knee_try1_pingpong_after.txt", 600.0)
     probe("memif_w1_knee_pingpong.txt", 120.0)
