@@ -297,8 +297,13 @@ def scaling(raw, prefix):
         # Round k of the sweep is run k of every point (<prefix>_<o> is round 1).
         by_round = [[1, first["rpc_per_s"]]] + [
             [int(n.rsplit("_r", 1)[1]), ph["rpc_per_s"]] for n, ph in runs[1:]]
+        # Each run's placement of the vCPUs (None: not probed, as before the thirty-ninth
+        # session, or probed only on one side).
+        placed_by_round = [[k, placement(pingpong_ns(f"{raw}/{n}_pingpong.txt"),
+                                         pingpong_ns(f"{raw}/{n}_pingpong_after.txt"))]
+                           for (k, _), (n, _) in zip(by_round, runs)]
         out.append({"live_rpcs": o, "rpc_per_s": p["rpc_per_s"], "runs": len(runs),
-                    "rpc_per_s_by_round": by_round,
+                    "rpc_per_s_by_round": by_round, "placement_by_round": placed_by_round,
                     "rpc_per_s_min": rates[0], "rpc_per_s_max": rates[-1],
                     "errors": sum(r[1]["errors"] for r in runs),
                     "errors_by_cause": p["errors_by_cause"],

@@ -44,6 +44,36 @@ def rounds_of(point):
     return {int(k): v for k, v in pairs}
 
 
+def placements_of(point):
+    """A scaling point's placement of the vCPUs by round, {round: placement}; empty when its
+    runs were not probed (runs before the thirty-ninth session)."""
+    return {int(k): v for k, v in point.get("placement_by_round") or [] if v is not None}
+
+
+def scaling_ratio_by_placement(base, highs):
+    """scaling_ratio for probed runs: per high point, its ratio to the base point within each
+    round where both runs kept one and the same placement of the vCPUs (memif's rate differs
+    by placement, and a host that moves them every few seconds would otherwise put a
+    placement's ratio into the judgement), the median of those rounds; the worst point counts.
+    A point with no such round is named and left out."""
+    b, bp = rounds_of(base), placements_of(base)
+    values, parts, missing = [], [], []
+    for n, h in highs:
+        hr, hp = rounds_of(h), placements_of(h)
+        same = [hr[k] / b[k] for k in sorted(b)
+                if b[k] and hr.get(k) is not None and bp.get(k) in ("together", "apart")
+                and hp.get(k) == bp.get(k)]
+        if not same:
+            missing.append(f"{n:,}")
+            continue
+        values.append(statistics.median(same))
+        parts.append(f"{n:,}: {values[-1]:.3f} ({len(same)} of {len(b)} rounds)")
+    note = "same placement as the base in the round: " + ("; ".join(parts) or "none")
+    if missing:
+        note += f"; no such round for {', '.join(missing)}"
+    return (min(values) if values else None), note
+
+
 def scaling_ratio(points, base_n, high_ns):
     """The scaling targets' ratio: the worst high point's RPC/s over the base point's, taken
     within each round of the sweep (every point once, minutes apart at most), then the median
@@ -57,6 +87,8 @@ def scaling_ratio(points, base_n, high_ns):
     highs = [points[n] for n in high_ns if n in points]
     if not base or not highs:
         return None, None
+    if placements_of(base):
+        return scaling_ratio_by_placement(base, [(n, points[n]) for n in high_ns if n in points])
     b = rounds_of(base)
     high_rounds = [rounds_of(h) for h in highs]
     per_round = []

@@ -511,9 +511,15 @@ homa_scaling_all() {
                 local name
                 name=$(rep_name "$prefix" "$o" "$rep")
                 log "homa-dp over net_memif: scaling, $size B echo with $o live RPCs ($SCALE_SECS s, run $rep of $SCALE_REPEAT)"
+                # The placement before and after: a ratio between two runs is judged only
+                # when both kept the same one (memif's rate differs by it; docs/perf.md).
+                "$PINGPONG" 200000 > "$RAW/${name}_pingpong.txt" 2>&1 ||
+                    log "  bench_core_pingpong exited $?"
                 CLIENT_TIMEOUT=$(python3 -c "print(int($SCALE_SECS + 40))") \
                     homa_memif "$name" $((o + 65536)) --workload="$size" --outstanding="$o" \
                     --duration="$SCALE_SECS"
+                "$PINGPONG" 200000 > "$RAW/${name}_pingpong_after.txt" 2>&1 ||
+                    log "  bench_core_pingpong exited $?"
             done
         done
     done

@@ -3,6 +3,7 @@
 reported as its median run (the counters of that run), with min and max over the runs, and
 errors summed over every run, so that one bad run cannot hide behind a good median. Limits:
 each testpmd run gives the median of its steady seconds, and the limit is the best run."""
+import glob
 import importlib.util
 import json
 import os
@@ -486,7 +487,38 @@ def scaling_judged_within_rounds():
     shutil.rmtree(d)
 
 
+def scaling_judged_by_placement():
+    """Probed runs: a point's ratio to the base is taken only in rounds where both kept one and
+    the same placement of the vCPUs, then the median of those; the worst point counts, and a
+    point with no such round is named. Unprobed runs keep the judgement by rounds."""
+    d = tempfile.mkdtemp(prefix="homa-bench-scale-placed-")
+    T, A, M = (120.0, 130.0), (600.0, 610.0), (120.0, 600.0)  # together, apart, moved
+    runs = {10: [(100, T), (100, T), (60, M)], 100: [(95, T), (60, A), (55, T)],
+            1000: [(80, A), (80, A), (80, T)], 10000: [(90, T), (58, T), (50, T)]}
+    for o, by_round in runs.items():
+        for k, (rate, (before, after)) in enumerate(by_round, start=1):
+            name = f"memif_scale100k_{o}" + ("" if k == 1 else f"_r{k}")
+            with open(f"{d}/{name}.json", "w") as f:
+                json.dump(phase_doc(rate * 1000, 0, 700), f)
+            write_probe(d, f"{name}_pingpong.txt", before)
+            write_probe(d, f"{name}_pingpong_after.txt", after)
+    pts = {p["live_rpcs"]: p for p in report.scaling(d, "memif_scale100k")}
+    assert pts[100]["placement_by_round"] == [[1, "together"], [2, "apart"], [3, "together"]], pts[100]
+    value, note = report.scaling_ratio(pts, 10, (100, 1000, 10**4))
+    assert abs(value - (0.90 + 0.58) / 2) < 1e-9, value  # 10^4: rounds 1 and 2; 100: round 1
+    assert note == ("same placement as the base in the round: 100: 0.950 (1 of 3 rounds); "
+                    "10,000: 0.740 (2 of 3 rounds); no such round for 1,000"), note
+    for o in runs:  # no probes at all: the rounds' judgement, every round
+        for name in glob.glob(f"{d}/memif_scale100k_{o}*_pingpong*.txt"):
+            os.remove(name)
+    pts = {p["live_rpcs"]: p for p in report.scaling(d, "memif_scale100k")}
+    value, note = report.scaling_ratio(pts, 10, (100, 1000, 10**4))
+    assert note.startswith("rounds 0.800 / 0.580 / 0.833;"), note
+    shutil.rmtree(d)
+
+
 tap("scaling_reports_the_median_run_with_min_max", median_of_three)
+tap("scaling_judged_by_placement_when_probed", scaling_judged_by_placement)
 tap("scaling_judged_within_rounds", scaling_judged_within_rounds)
 tap("load_targets_judged_per_placement_of_the_vcpus", load_placement)
 tap("issue15_rate_targets_and_the_memif_bound", issue15_rate_targets)
