@@ -55,7 +55,8 @@ def scaling_ratio_by_placement(base, highs):
     round where both runs kept one and the same placement of the vCPUs (memif's rate differs
     by placement, and a host that moves them every few seconds would otherwise put a
     placement's ratio into the judgement), the median of those rounds; the worst point counts.
-    A point with no such round is named and left out."""
+    A point with no such round is named, and the target is then not measured (value None):
+    the points that could be judged need not be the worst."""
     b, bp = rounds_of(base), placements_of(base)
     values, parts, missing = [], [], []
     for n, h in highs:
@@ -71,7 +72,7 @@ def scaling_ratio_by_placement(base, highs):
     note = "same placement as the base in the round: " + ("; ".join(parts) or "none")
     if missing:
         note += f"; no such round for {', '.join(missing)}"
-    return (min(values) if values else None), note
+    return (min(values) if values and not missing else None), note
 
 
 def scaling_ratio(points, base_n, high_ns):
