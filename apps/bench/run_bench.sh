@@ -41,13 +41,14 @@
 # verdict on the 1.5x target, with the load average.
 # Stages over memif (issue 12): load = per workload, the open-loop knee (homa-perf
 # --find_capacity), then 50/80/90/95 % of it with --slowdown, each with a fresh server;
+# overload = 2x the knee for 50 ms
+# between stretches at 50 %, recovery time and errors; scaling = closed loop with ramp-up,
+# 100 B at 10^2..10^6 and 100 KB at 10..10^4 live RPCs.
 # A knee search or load run during which the host moved the two vCPUs (the ping-pong probes
 # before and after it disagree), or a load run placed otherwise than its knee, is run again,
 # up to KNEE_TRIES / LOAD_TRIES times (default 2 / 3): such a run is not judged per placement.
 # The tries set aside keep their files as raw/<name>_try<n>.* and the table lists them.
-# overload = 2x the knee for 50 ms
-# between stretches at 50 %, recovery time and errors; scaling = closed loop with ramp-up,
-# 100 B at 10^2..10^6 and 100 KB at 10..10^4 live RPCs.
+# Scaling runs are probed too: their ratios pair runs of one placement (bench_report.py).
 #
 # Stage appthreads (issue 15): APP_ROUNDS (default 6) alternating rounds, each of the
 # cache-line ping-pong between cores 0 and 1 (bench_core_pingpong: how the hypervisor placed
