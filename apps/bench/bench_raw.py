@@ -182,8 +182,7 @@ def set_aside(raw, base):
         m = re.search(r"_try(\d+)_pingpong\.txt$", path)
         if m:
             n = int(m.group(1))
-            tries.append({"try": n, "placement": placement(
-                pingpong_ns(path), pingpong_ns(f"{raw}/{base}_try{n}_pingpong_after.txt"))})
+            tries.append({"try": n, "placement": placement_of(raw, f"{base}_try{n}")})
     return sorted(tries, key=lambda t: t["try"])
 
 
@@ -204,8 +203,7 @@ def workload_load(raw, w):
              "knee_p50_factor": c.get("p50_factor"),
              "probes": c.get("probes", []), "loads": {},
              # None in runs from before the knee was probed.
-             "knee_placement": placement(pingpong_ns(f"{raw}/memif_{w}_knee_pingpong.txt"),
-                                         pingpong_ns(f"{raw}/memif_{w}_knee_pingpong_after.txt")),
+             "knee_placement": placement_of(raw, f"memif_{w}_knee"),
              "knee_set_aside": set_aside(raw, f"memif_{w}_knee")}
     for path in sorted(glob.glob(f"{raw}/memif_{w}_load*.json")):
         pct = path[len(f"{raw}/memif_{w}_load"):-5]
@@ -299,9 +297,7 @@ def scaling(raw, prefix):
             [int(n.rsplit("_r", 1)[1]), ph["rpc_per_s"]] for n, ph in runs[1:]]
         # Each run's placement of the vCPUs (None: not probed, as before the thirty-ninth
         # session, or probed only on one side).
-        placed_by_round = [[k, placement(pingpong_ns(f"{raw}/{n}_pingpong.txt"),
-                                         pingpong_ns(f"{raw}/{n}_pingpong_after.txt"))]
-                           for (k, _), (n, _) in zip(by_round, runs)]
+        placed_by_round = [[k, placement_of(raw, n)] for (k, _), (n, _) in zip(by_round, runs)]
         out.append({"live_rpcs": o, "rpc_per_s": p["rpc_per_s"], "runs": len(runs),
                     "rpc_per_s_by_round": by_round, "placement_by_round": placed_by_round,
                     "rpc_per_s_min": rates[0], "rpc_per_s_max": rates[-1],
@@ -423,14 +419,20 @@ def placement(before_ns, after_ns):
     return None if None in sides else (sides.pop() if len(sides) == 1 else "moved")
 
 
+def placement_of(raw, name):
+    """The placement of run `name` by the probes around it (raw/<name>_pingpong.txt before,
+    raw/<name>_pingpong_after.txt after): as placement() gives it."""
+    return placement(pingpong_ns(f"{raw}/{name}_pingpong.txt"),
+                     pingpong_ns(f"{raw}/{name}_pingpong_after.txt"))
+
+
 def knee_placed_otherwise(raw, w):
     """True when the probe before workload w's overload step (memif_<w>_overload_pingpong.txt)
     found the vCPUs placed otherwise than the probes around the load stage's knee search did
     (or those disagreed: the knee is of no one placement). Twice a capacity of the other
     placement is not twice this one's, so run_bench.sh then lets the step search its own knee.
     False when a probe is missing: nothing says the placement changed."""
-    knee = placement(pingpong_ns(f"{raw}/memif_{w}_knee_pingpong.txt"),
-                     pingpong_ns(f"{raw}/memif_{w}_knee_pingpong_after.txt"))
+    knee = placement_of(raw, f"memif_{w}_knee")
     now = placed(pingpong_ns(f"{raw}/memif_{w}_overload_pingpong.txt"))
     return knee is not None and now is not None and knee != now
 
@@ -441,18 +443,15 @@ def load_placed_as_knee(raw, w, pct):
     run in the other is another load, which bench_report leaves out of the per-placement
     judgement, so such a run is tried again. True when there is nothing to match: the knee's
     own placement is unknown or moved (no try can match it) or a probe is missing."""
-    knee = placement(pingpong_ns(f"{raw}/memif_{w}_knee_pingpong.txt"),
-                     pingpong_ns(f"{raw}/memif_{w}_knee_pingpong_after.txt"))
-    run = placement(pingpong_ns(f"{raw}/memif_{w}_load{pct}_pingpong.txt"),
-                    pingpong_ns(f"{raw}/memif_{w}_load{pct}_pingpong_after.txt"))
+    knee = placement_of(raw, f"memif_{w}_knee")
+    run = placement_of(raw, f"memif_{w}_load{pct}")
     return knee not in ("together", "apart") or run is None or run == knee
 
 
 def knee_moved(raw, w):
     """True when the probes before and after workload w's knee search disagree: that knee
     belongs to no one placement, so run_bench.sh searches it again."""
-    return placement(pingpong_ns(f"{raw}/memif_{w}_knee_pingpong.txt"),
-                     pingpong_ns(f"{raw}/memif_{w}_knee_pingpong_after.txt")) == "moved"
+    return placement_of(raw, f"memif_{w}_knee") == "moved"
 
 
 def spread(values):

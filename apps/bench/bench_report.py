@@ -85,19 +85,19 @@ def scaling_ratio(points, base_n, high_ns):
     / 0.640 / 0.816). Returns (value, note); the note gives the rounds and the
     medians-of-points figure."""
     base = points.get(base_n)
-    highs = [points[n] for n in high_ns if n in points]
+    highs = [(n, points[n]) for n in high_ns if n in points]
     if not base or not highs:
         return None, None
     if placements_of(base):
-        return scaling_ratio_by_placement(base, [(n, points[n]) for n in high_ns if n in points])
+        return scaling_ratio_by_placement(base, highs)
     b = rounds_of(base)
-    high_rounds = [rounds_of(h) for h in highs]
+    high_rounds = [rounds_of(h) for _, h in highs]
     per_round = []
     for k in sorted(b):
         hs = [r.get(k) for r in high_rounds]
         if b[k] and all(v is not None for v in hs):
             per_round.append(min(hs) / b[k])
-    worst = min(h["rpc_per_s"] for h in highs)
+    worst = min(h["rpc_per_s"] for _, h in highs)
     by_points = worst / base["rpc_per_s"] if base["rpc_per_s"] else None
     if not per_round:
         return by_points, None
