@@ -382,7 +382,27 @@ def homa(raw, kind):
                                    "errors": p["errors"]} for s, p in swept(raw, "memif_size")]
     else:
         out["instructions_per_rpc"] = instructions_per_rpc(raw)
+        out["vs_issue15_start"] = vs_issue15_start(raw)
     return out
+
+
+def vs_issue15_start(raw):
+    """null_vs_issue15_start.txt, cycles_ab.sh's pairs of issue 15's start (A) and this build
+    (B), both ends of the 100 B echo on one core: per pair the cycles per RPC of each and the
+    cut (A / B, how many times fewer cycles this build spends), and min / median / max of the
+    cuts. None when the file or its pairs are missing."""
+    text = read(f"{raw}/null_vs_issue15_start.txt") or ""
+    pairs = [{"start_cycles": float(a), "now_cycles": float(b), "cut": float(a) / float(b)}
+             for a, b in re.findall(r"^pair \d+: A \S+ (\S+) \| B \S+ (\S+) \|", text, re.M)
+             if float(b) > 0]
+    if not pairs:
+        return None
+    cuts = sorted(x["cut"] for x in pairs)
+    load = re.search(r"load average before: (\S+)", text)
+    return {"pairs": pairs, "cut_min": cuts[0], "cut_median": statistics.median(cuts),
+            "cut_max": cuts[-1], "load_before": load and float(load.group(1)),
+            "definition": "issue 15's start (bc2e722) and this build in alternating pairs of "
+                          "2 s, 100 B echo, both ends on one core over net_null, 32 outstanding"}
 
 
 def instructions_per_rpc(raw):

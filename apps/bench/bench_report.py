@@ -34,7 +34,9 @@ MACHNET = {"source": "quoted, not measured here: Machnet over a memif pair on a 
 
 
 # Cycles per 100 B echo RPC with client and server on one core over net_null when issue 15
-# was filed; its target is a 3x cut.
+# was filed, on that machine; its target is a 3x cut. Shown beside the run's own figure, not
+# judged: the same code spends about 1,600 on another host, so the cut is judged against that
+# code built and run beside this build (bench_raw.vs_issue15_start).
 ISSUE15_NULL_CYCLES_PER_RPC = 1838
 
 
@@ -148,9 +150,13 @@ def build(raw):
     # two bounds the echo rate (issue 15 asks for this ratio beside the 4 M target).
     memif64 = g(lim, "testpmd_memif_64", "mpps")
     r["ratios"]["rate_100b_vs_memif_64b_half"] = ratio(rate, memif64 * 1e6 / 2 if memif64 else None)
-    # Issue 15's starting point: both ends on one core over net_null spent 1,838 cycles per RPC.
+    # Issue 15's starting point, 1,838 cycles per RPC on the machine it was filed on: another
+    # host's figure, so only shown. The cut judged is the median pair of that code and this
+    # build run beside each other.
     null_cycles = g(r["homa_null"], "rate_100b", "cycles_per_rpc")
-    r["ratios"]["null_cycles_per_rpc_cut"] = ratio(ISSUE15_NULL_CYCLES_PER_RPC, null_cycles)
+    r["ratios"]["null_cycles_per_rpc_vs_1838_elsewhere"] = ratio(ISSUE15_NULL_CYCLES_PER_RPC,
+                                                                 null_cycles)
+    r["ratios"]["null_cycles_per_rpc_cut"] = g(r["homa_null"], "vs_issue15_start", "cut_median")
     t = r["targets"] = []
 
     def target(what, op, goal, value, why_missing=None, note=None):
@@ -171,8 +177,8 @@ def build(raw):
            rate / 1e6 if rate else None)
     target("100 B echo RPC/s per worker core over memif (M), issue 15", ">=", 4,
            rate / 1e6 if rate else None)
-    target(f"cycles per 100 B echo RPC, both ends on one core over net_null: "
-           f"{ISSUE15_NULL_CYCLES_PER_RPC:,} (issue 15's start) / now", ">=", 3,
+    target("cycles per 100 B echo RPC, both ends on one core over net_null: issue 15's start "
+           "(bc2e722, run beside this build) / now, median pair", ">=", 3,
            r["ratios"]["null_cycles_per_rpc_cut"])
     target("1 MB goodput / raw memif link", ">=", 0.6, r["ratios"]["goodput_1mb_vs_raw_memif_1500"])
     # The same ratio with the link measured just before and after each 1 MB run: the median

@@ -131,6 +131,14 @@ def table(r):
         if kind == "null":
             L.append(f"| {label} | instructions per 100 B echo RPC, both ends (callgrind, 32 outstanding) | "
                      f"{fmt(g(h, 'instructions_per_rpc', 'per_rpc'), '{:,}')} |")
+            vs = h.get("vs_issue15_start")
+            each = ", ".join(f"{x['start_cycles']:,.0f} / {x['now_cycles']:,.0f}"
+                             for x in vs["pairs"]) if vs else "not measured"
+            spread = (f" cycles: cut min / median / max {vs['cut_min']:.2f} / "
+                      f"{vs['cut_median']:.2f} / {vs['cut_max']:.2f}" if vs else "")
+            L.append(f"| {label} | cycles per 100 B echo RPC, both ends on one core: issue 15's "
+                     f"start (bc2e722) / this build, alternating pairs, 32 outstanding | "
+                     f"{each}{spread} |")
     for w, e in (hm.get("workloads") or {}).items():
         if e["capacity_found"]:
             knee = (f"{e['capacity_rps']:,.0f} RPC/s = {e['capacity_request_gbps']:.3f} Gbps request load "

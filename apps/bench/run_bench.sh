@@ -50,6 +50,13 @@
 # The tries set aside keep their files as raw/<name>_try<n>.* and the table lists them.
 # Scaling runs are probed too: their ratios pair runs of one placement (bench_report.py).
 #
+# Stage null also judges issue 15's 3x cut in cycles per RPC: the code of its start
+# (ISSUE15_START, bc2e722) is built once into <release build>-issue15-start (git archive of that
+# commit, built as the bench built it then: release, no LTO) and run against this build in
+# NULL_PAIRS (default 8) alternating pairs of the one-core 100 B echo (cycles_ab.sh). Hosts
+# differ by more than the cut: that code spends 1,838 cycles per RPC on the machine where the
+# issue was filed and about 1,600 on another. Not with --quick, nor without the git history.
+#
 # Stage appthreads (issue 15): APP_ROUNDS (default 6) alternating rounds, each of the
 # cache-line ping-pong between cores 0 and 1 (bench_core_pingpong: how the hypervisor placed
 # the two vCPUs, which every hand-off between an application thread and its worker pays), then
@@ -151,6 +158,7 @@ else
     # so that its ratio to the link is taken from measurements minutes do not separate.
     BIG_REPEAT=3
     APP_ROUNDS=${APP_ROUNDS:-6}; APP_SECS=${APP_SECS:-2}
+    NULL_PAIRS=${NULL_PAIRS:-8}  # issue 15's start against this build, one core
 fi
 
 if [ -n "$ONLY_WORKLOADS" ]; then WORKLOADS=${ONLY_WORKLOADS//,/ }; OVERLOAD_WORKLOADS=$WORKLOADS; fi
@@ -548,6 +556,39 @@ homa_null_all() {
             2> "$RAW/null_instructions.log" || log "  instr_per_rpc.sh exited $?"
     else
         log "  instructions per RPC: valgrind is not installed, not measured"
+    fi
+    rm -f "$RAW/null_vs_issue15_start.txt"
+    if [ "$QUICK" = 1 ]; then
+        log "  issue 15's start against this build: skipped with --quick (builds that code first)"
+    elif issue15_start_build; then
+        log "homa-dp over net_null: issue 15's start ($ISSUE15_START) against this build," \
+            "$NULL_PAIRS alternating pairs (cycles_ab.sh)"
+        apps/bench/cycles_ab.sh "$ISSUE15_BUILD" "$RELEASE_BUILD" --pairs "$NULL_PAIRS" \
+            --seconds 2 > "$RAW/null_vs_issue15_start.txt" 2>&1 || log "  cycles_ab.sh exited $?"
+    fi
+}
+
+# The code issue 15 started from, built once beside the release build; sets ISSUE15_BUILD.
+# Fails (saying why) without the git history or when that code does not build.
+ISSUE15_START=bc2e722
+issue15_start_build() {
+    local dir
+    dir=$(realpath -m "$RELEASE_BUILD-issue15-start")
+    ISSUE15_BUILD=$dir/build
+    [ -x "$ISSUE15_BUILD/apps/homa-perf" ] && return 0
+    if ! git -C "$ROOT" cat-file -e "$ISSUE15_START^{commit}" 2>/dev/null; then
+        log "  issue 15's start: commit $ISSUE15_START is not in this clone's history, not measured"
+        return 1
+    fi
+    log "building issue 15's start ($ISSUE15_START) into $dir (once)"
+    rm -rf "$dir"
+    mkdir -p "$dir/src"
+    git -C "$ROOT" archive "$ISSUE15_START" | tar -x -C "$dir/src"
+    if ! (cd "$dir/src" && meson setup "$ISSUE15_BUILD" --buildtype=release -Db_ndebug=true \
+            -Dtests=false > "$dir/setup.log" 2>&1 &&
+          ninja -C "$ISSUE15_BUILD" apps/homa-perf > "$dir/ninja.log" 2>&1); then
+        log "  issue 15's start did not build (see $dir/*.log), not measured"
+        return 1
     fi
 }
 

@@ -265,7 +265,8 @@ def rx_repeats_judged_by_median_run():
 
 def issue15_rate_targets():
     # memif: best of the sweep 3.0 M RPC/s against testpmd's 64 B 20 Mpps; net_null: the best
-    # point spent 600 cycles per RPC, a 3.06x cut of 1,838 (meets), while 3.0 M misses 4 M.
+    # point spent 600 cycles per RPC, 3.06x below the 1,838 of another machine: shown, not
+    # judged (no pairs against issue 15's start ran), while 3.0 M misses 4 M.
     d = tempfile.mkdtemp(prefix="homa-bench-rate-")
     # memif at 1,000 ran three times (2.5, 3.0, 3.6 M): its median run stands for it, and one
     # fast run elsewhere (32: 3.5 M once, 2.0 M twice) does not make that point the best.
@@ -284,13 +285,54 @@ def issue15_rate_targets():
     four = t["100 B echo RPC/s per worker core over memif (M), issue 15"]
     assert (four["value"], four["verdict"]) == (3.0, "misses"), four
     cut = [x for w, x in t.items() if w.startswith("cycles per 100 B echo RPC, both ends")][0]
-    assert abs(cut["value"] - 1838 / 600) < 1e-9 and cut["verdict"] == "meets", cut
+    assert cut["value"] is None and cut["verdict"] == "not measured", cut
+    assert abs(r["ratios"]["null_cycles_per_rpc_vs_1838_elsewhere"] - 1838 / 600) < 1e-9, r["ratios"]
     best = r["homa_memif"]["rate_100b"]
     assert (best["outstanding"], best["runs"], best["rpc_per_s_min"], best["rpc_per_s_max"],
             best["cycles_per_rpc"]) == (1000, 3, 2_500_000, 3_600_000, 700), best
     assert abs(r["ratios"]["rate_100b_vs_memif_64b_half"] - 3.0 / 10.0) < 1e-9, r["ratios"]
     assert "median of 3 runs, min-max 2,500,000-3,600,000" in report.table(r)
     assert "| 0.30 |" in report.table(r), report.table(r)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def cycle_cut_against_issue15_start_run_beside():
+    """Issue 15's 3x cut is judged by cycles_ab.sh's pairs of the start's code (A) and this
+    build (B) run on the same host, by the median pair: 1,600 / 500 = 3.2 (meets) beside
+    pairs of 2.0 and 2.5, not by the 1,838 of the machine the issue was filed on (1,838 / 700,
+    2.6, would miss)."""
+    d = tempfile.mkdtemp(prefix="homa-bench-cut-")
+    doc = phase_doc(1_500_000, 0, 100)
+    doc["phases"][0]["cycles_per_rpc"] = 700
+    with open(f"{d}/null_rate_32.json", "w") as f:
+        json.dump(doc, f)
+    with open(f"{d}/null_vs_issue15_start.txt", "w") as f:
+        f.write("memory: hugepages (1398 free 2 MiB pages)\n"
+                "net_null, both ends on core 0: RPC/s cycles-per-RPC; A 32, B 32 outstanding; "
+                "3 pairs of 2 s; load average before: 0.79 1.77 2.37\n"
+                "pair 1: A 1600000 1600 | B 3200000 800 | B/A 0.500\n"
+                "pair 2: A 1600000 1600 | B 5120000 500 | B/A 0.312\n"
+                "pair 3: A 1500000 1700 | B 3800000 680 | B/A 0.400\n"
+                "B/A per pair: min 0.312 median 0.400 max 0.500\n")
+    r = report.build(d)
+    vs = r["homa_null"]["vs_issue15_start"]
+    assert [round(x["cut"], 2) for x in vs["pairs"]] == [2.0, 3.2, 2.5], vs
+    assert (vs["cut_min"], vs["cut_median"], vs["cut_max"], vs["load_before"]) == (2.0, 2.5, 3.2, 0.79), vs
+    cut = [x for x in r["targets"] if x["what"].startswith("cycles per 100 B echo RPC, both ends")]
+    assert len(cut) == 1 and (cut[0]["value"], cut[0]["verdict"]) == (2.5, "misses"), cut
+    md = report.table(r)
+    assert "1,600 / 800, 1,600 / 500, 1,700 / 680 cycles: cut min / median / max 2.00 / 2.50 / 3.20" in md, md
+    # One more pair at 3.2: the median pair is 3.2 and the cut meets.
+    with open(f"{d}/null_vs_issue15_start.txt", "a") as f:
+        f.write("pair 4: A 1600000 1600 | B 5120000 500 | B/A 0.312\n")
+    r = report.build(d)
+    cut = [x for x in r["targets"] if x["what"].startswith("cycles per 100 B echo RPC, both ends")]
+    assert (round(cut[0]["value"], 9), cut[0]["verdict"]) == (2.85, "misses"), cut
+    with open(f"{d}/null_vs_issue15_start.txt", "a") as f:
+        f.write("pair 5: A 1600000 1600 | B 5120000 500 | B/A 0.312\n")
+    cut = [x for x in report.build(d)["targets"]
+           if x["what"].startswith("cycles per 100 B echo RPC, both ends")]
+    assert (cut[0]["value"], cut[0]["verdict"]) == (3.2, "meets"), cut
     shutil.rmtree(d, ignore_errors=True)
 
 
@@ -525,6 +567,7 @@ tap("scaling_judged_by_placement_when_probed", scaling_judged_by_placement)
 tap("scaling_judged_within_rounds", scaling_judged_within_rounds)
 tap("load_targets_judged_per_placement_of_the_vcpus", load_placement)
 tap("issue15_rate_targets_and_the_memif_bound", issue15_rate_targets)
+tap("cycle_cut_judged_against_issue15_start_run_beside_it", cycle_cut_against_issue15_start_run_beside)
 tap("rx_pipeline_worst_point_and_spread", rx_targets)
 tap("rx_pipeline_repeats_judged_by_median_run", rx_repeats_judged_by_median_run)
 
