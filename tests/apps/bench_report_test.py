@@ -47,6 +47,20 @@ for name, rate, errors, busy in [("memif_scale_1000", 900_000, 0, 900),
         json.dump(phase_doc(rate, errors, busy), f)
 
 
+def dir_with_one_run(prefix, name, rate, busy, cycles, files=None):
+    """A fresh raw directory holding one homa-perf run, <name>.json, error-free at `rate`
+    RPC/s with `cycles` per RPC, and `files` ({file name: text}) beside it."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    doc = phase_doc(rate, 0, busy)
+    doc["phases"][0]["cycles_per_rpc"] = cycles
+    with open(f"{d}/{name}.json", "w") as f:
+        json.dump(doc, f)
+    for file, text in (files or {}).items():
+        with open(f"{d}/{file}", "w") as f:
+            f.write(text)
+    return d
+
+
 def median_of_three():
     pts = {p["live_rpcs"]: p for p in report.scaling(raw, "memif_scale")}
     assert sorted(pts) == [100, 1000], pts.keys()  # _rN files are repeats, not points
@@ -301,19 +315,16 @@ def cycle_cut_against_issue15_start_run_beside():
     build (B) run on the same host, by the median pair: 1,600 / 500 = 3.2 (meets) beside
     pairs of 2.0 and 2.5, not by the 1,838 of the machine the issue was filed on (1,838 / 700,
     2.6, would miss)."""
-    d = tempfile.mkdtemp(prefix="homa-bench-cut-")
-    doc = phase_doc(1_500_000, 0, 100)
-    doc["phases"][0]["cycles_per_rpc"] = 700
-    with open(f"{d}/null_rate_32.json", "w") as f:
-        json.dump(doc, f)
-    with open(f"{d}/null_vs_issue15_start.txt", "w") as f:
-        f.write("memory: hugepages (1398 free 2 MiB pages)\n"
-                "net_null, both ends on core 0: RPC/s cycles-per-RPC; A 32, B 32 outstanding; "
-                "3 pairs of 2 s; load average before: 0.79 1.77 2.37\n"
-                "pair 1: A 1600000 1600 | B 3200000 800 | B/A 0.500\n"
-                "pair 2: A 1600000 1600 | B 5120000 500 | B/A 0.312\n"
-                "pair 3: A 1500000 1700 | B 3800000 680 | B/A 0.400\n"
-                "B/A per pair: min 0.312 median 0.400 max 0.500\n")
+    def pair(n, a, b):  # cycles_ab.sh's line for pair n: A and B cycles per RPC
+        return f"pair {n}: A {2_560_000_000 // a} {a} | B {2_560_000_000 // b} {b} | B/A {b / a:.3f}\n"
+
+    pairs = ("memory: hugepages (1398 free 2 MiB pages)\n"
+             "net_null, both ends on core 0: RPC/s cycles-per-RPC; A 32, B 32 outstanding; "
+             "3 pairs of 2 s; load average before: 0.79 1.77 2.37\n"
+             + pair(1, 1600, 800) + pair(2, 1600, 500) + pair(3, 1700, 680)
+             + "B/A per pair: min 0.312 median 0.400 max 0.500\n")
+    d = dir_with_one_run("homa-bench-cut-", "null_rate_32", 1_500_000, 100, 700,
+                         {"null_vs_issue15_start.txt": pairs})
     r = report.build(d)
     vs = r["homa_null"]["vs_issue15_start"]
     assert [round(x["cut"], 2) for x in vs["pairs"]] == [2.0, 3.2, 2.5], vs
@@ -324,12 +335,12 @@ def cycle_cut_against_issue15_start_run_beside():
     assert "1,600 / 800, 1,600 / 500, 1,700 / 680 cycles: cut min / median / max 2.00 / 2.50 / 3.20" in md, md
     # One more pair at 3.2: the median pair is 3.2 and the cut meets.
     with open(f"{d}/null_vs_issue15_start.txt", "a") as f:
-        f.write("pair 4: A 1600000 1600 | B 5120000 500 | B/A 0.312\n")
+        f.write(pair(4, 1600, 500))
     r = report.build(d)
     cut = [x for x in r["targets"] if x["what"].startswith("cycles per 100 B echo RPC, both ends")]
     assert (round(cut[0]["value"], 9), cut[0]["verdict"]) == (2.85, "misses"), cut
     with open(f"{d}/null_vs_issue15_start.txt", "a") as f:
-        f.write("pair 5: A 1600000 1600 | B 5120000 500 | B/A 0.312\n")
+        f.write(pair(5, 1600, 500))
     cut = [x for x in report.build(d)["targets"]
            if x["what"].startswith("cycles per 100 B echo RPC, both ends")]
     assert (cut[0]["value"], cut[0]["verdict"]) == (3.2, "meets"), cut
@@ -575,17 +586,13 @@ tap("rx_pipeline_repeats_judged_by_median_run", rx_repeats_judged_by_median_run)
 def profile_stages_scaled_to_the_runs_cycles():
     # The profiled run spent 600 cycles per RPC; half the samples were in the TX build's
     # source files, a quarter in decode, a quarter nowhere a rule places.
-    d = tempfile.mkdtemp(prefix="homa-bench-prof-")
-    doc = phase_doc(3_000_000, 0, 300)
-    doc["phases"][0]["cycles_per_rpc"] = 600
-    with open(f"{d}/profile_run.json", "w") as f:
-        json.dump(doc, f)
-    with open(f"{d}/perf_stages.txt", "w") as f:
-        f.write("# Overhead  Source File  Symbol\n"
-                "    30.00%  outgoing.cc   [.] homa::Engine::poll\n"
-                "    20.00%  worker_tx.cc  [.] homa::dp::build_and_send\n"
-                "    25.00%  decode.cc     [.] homa::wire::decode_frame\n"
-                "    25.00%  mystery.h     [.] frobnicate\n")
+    stages = ("# Overhead  Source File  Symbol\n"
+              "    30.00%  outgoing.cc   [.] homa::Engine::poll\n"
+              "    20.00%  worker_tx.cc  [.] homa::dp::build_and_send\n"
+              "    25.00%  decode.cc     [.] homa::wire::decode_frame\n"
+              "    25.00%  mystery.h     [.] frobnicate\n")
+    d = dir_with_one_run("homa-bench-prof-", "profile_run", 3_000_000, 300, 600,
+                         {"perf_stages.txt": stages})
     r = report.build(d)
     ps = r["profile_stages"]
     assert ps["cycles_per_rpc"] == 600 and ps["with_source_files"], ps
