@@ -573,7 +573,7 @@ homa_null_all() {
 ISSUE15_START=bc2e722
 issue15_start_build() {
     local dir
-    dir=$(realpath -m "$RELEASE_BUILD-issue15-start")
+    dir=$(realpath -m "${RELEASE_BUILD%/}-issue15-start")
     ISSUE15_BUILD=$dir/build
     [ -x "$ISSUE15_BUILD/apps/homa-perf" ] && return 0
     if ! git -C "$ROOT" cat-file -e "$ISSUE15_START^{commit}" 2>/dev/null; then
@@ -583,7 +583,10 @@ issue15_start_build() {
     log "building issue 15's start ($ISSUE15_START) into $dir (once)"
     rm -rf "$dir"
     mkdir -p "$dir/src"
-    git -C "$ROOT" archive "$ISSUE15_START" | tar -x -C "$dir/src"
+    if ! git -C "$ROOT" archive "$ISSUE15_START" | tar -x -C "$dir/src"; then
+        log "  issue 15's start: git archive of $ISSUE15_START failed, not measured"
+        return 1
+    fi
     if ! (cd "$dir/src" && meson setup "$ISSUE15_BUILD" --buildtype=release -Db_ndebug=true \
             -Dtests=false > "$dir/setup.log" 2>&1 &&
           ninja -C "$ISSUE15_BUILD" apps/homa-perf > "$dir/ninja.log" 2>&1); then
