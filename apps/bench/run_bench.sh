@@ -363,12 +363,27 @@ rep_name() {
     if [ "$3" = 1 ]; then echo "$1_$2"; else echo "$1_$2_r$3"; fi
 }
 
+# probe FILE: where the host put the two vCPUs now (bench_core_pingpong's cache-line round
+# trip between cores 0 and 1), into raw/FILE.
+probe() {
+    "$PINGPONG" 200000 > "$RAW/$1" 2>&1 || log "  bench_core_pingpong exited $?"
+}
+
+# probed NAME CMD...: CMD between two probes, raw/NAME_pingpong.txt and
+# raw/NAME_pingpong_after.txt (bench_raw.placement_of reads the pair).
+probed() {
+    local name=$1
+    shift
+    probe "${name}_pingpong.txt"
+    "$@"
+    probe "${name}_pingpong_after.txt"
+}
+
 # big_link_beside <k>: the k-th testpmd run of the 1500 B memif link beside the 1 MB echo runs,
 # with where the host put the two vCPUs just before it (memif's 1500 B rate differs about 3.5x
 # between the placements: 13 against 3.7 Mpps, thirty-fourth session).
 big_link_beside() {
-    "$PINGPONG" 200000 > "$RAW/testpmd_memif_1500_adj$1_pingpong.txt" 2>&1 ||
-        log "  bench_core_pingpong exited $?"
+    probe "testpmd_memif_1500_adj$1_pingpong.txt"
     testpmd_memif_run 1500 "_adj$1" "beside the 1 MB echo, $1 of $((BIG_REPEAT + 1))"
 }
 
@@ -439,12 +454,9 @@ homa_load_all() {
             log "homa-dp over net_memif: $w knee (open-loop probes)$(try_of "$try" "$KNEE_TRIES")"
             # The knee is a capacity in one placement of the vCPUs: a share of it run in the
             # other placement is not that share of its own capacity (bench_report judges it so).
-            "$PINGPONG" 200000 > "$RAW/memif_${w}_knee_pingpong.txt" 2>&1 ||
-                log "  bench_core_pingpong exited $?"
             # shellcheck disable=SC2086
-            homa_memif "memif_${w}_knee" 65536 --workload="$w" --find_capacity $KNEE
-            "$PINGPONG" 200000 > "$RAW/memif_${w}_knee_pingpong_after.txt" 2>&1 ||
-                log "  bench_core_pingpong exited $?"
+            probed "memif_${w}_knee" homa_memif "memif_${w}_knee" 65536 --workload="$w" \
+                --find_capacity $KNEE
             [ "$(python3 "$ROOT/apps/bench/bench_raw.py" knee-moved "$RAW" "$w")" = yes ] || break
             log "  $w: the host moved the vCPUs during the knee search"
         done
@@ -459,12 +471,9 @@ homa_load_all() {
                 log "homa-dp over net_memif: $w at $pct % of the knee ($knee RPC/s), $W_SECS s$(try_of "$try" "$LOAD_TRIES")"
                 # Where the host put the two vCPUs, before and after: short messages' medians
                 # differ about 3x between the placements (docs/perf.md).
-                "$PINGPONG" 200000 > "$RAW/memif_${w}_load${pct}_pingpong.txt" 2>&1 ||
-                    log "  bench_core_pingpong exited $?"
-                homa_memif "memif_${w}_load$pct" 65536 --workload="$w" --capacity_rps="$knee" \
-                    --load_pcts="$pct" --slowdown --duration="$W_SECS" --cdf="$RAW/memif_${w}_load$pct.cdf"
-                "$PINGPONG" 200000 > "$RAW/memif_${w}_load${pct}_pingpong_after.txt" 2>&1 ||
-                    log "  bench_core_pingpong exited $?"
+                probed "memif_${w}_load$pct" homa_memif "memif_${w}_load$pct" 65536 \
+                    --workload="$w" --capacity_rps="$knee" --load_pcts="$pct" --slowdown \
+                    --duration="$W_SECS" --cdf="$RAW/memif_${w}_load$pct.cdf"
                 [ "$(python3 "$ROOT/apps/bench/bench_raw.py" load-placed-as-knee "$RAW" "$w" "$pct")" = no ] ||
                     break
                 log "  $w at $pct %: the vCPUs moved during the run or sat otherwise than around the knee"
@@ -478,11 +487,10 @@ homa_load_all() {
 # found none, or when the host placed the two vCPUs otherwise than while that knee was found:
 # twice a capacity of the other placement is not twice this one's; docs/perf.md).
 homa_overload_all() {
-    local w knee capacity
+    local w knee capacity steps
     for w in $OVERLOAD_WORKLOADS; do
         knee=$(knee_of "$w")
-        "$PINGPONG" 200000 > "$RAW/memif_${w}_overload_pingpong.txt" 2>&1 ||
-            log "  bench_core_pingpong exited $?"
+        probe "memif_${w}_overload_pingpong.txt"
         if [ -n "$knee" ] &&
             [ "$(python3 "$ROOT/apps/bench/bench_raw.py" knee-placed-otherwise "$RAW" "$w")" = yes ]; then
             log "  $w: the vCPUs are placed otherwise than while its knee was found:" \
@@ -491,18 +499,18 @@ homa_overload_all() {
         fi
         if [ -n "$knee" ]; then capacity="--capacity_rps=$knee"; else capacity="--find_capacity $KNEE"; fi
         log "homa-dp over net_memif: $w overload step (capacity: ${knee:-searched first})"
-        # shellcheck disable=SC2086
         # 1 s before and after: the baseline's windows are the yardstick for the later ones
         # (how often the host's own stalls push a window over the bound), so they need as many.
         # (--quick keeps homa-perf's 0.3 s and 0.5 s.)
         # W5 has no message of 1,000 B or less: homa-perf watches its shortest size class
         # (up to 10 KB, about 16 % of its RPCs, at about 1,200 RPC/s at 50 %), whose windows
         # must be about 0.6 s to hold 100 of them; 3 s on each side give them room.
-        homa_memif "memif_${w}_overload" 65536 --workload="$w" --overload_step \
-            $([ "$QUICK" = 1 ] || { [ "$w" = w5 ] && echo --step_before=3 --step_after=3; } ||
-                echo --step_before=1 --step_after=1) $capacity
-        "$PINGPONG" 200000 > "$RAW/memif_${w}_overload_pingpong_after.txt" 2>&1 ||
-            log "  bench_core_pingpong exited $?"
+        steps="--step_before=1 --step_after=1"
+        [ "$w" = w5 ] && steps="--step_before=3 --step_after=3"
+        [ "$QUICK" = 1 ] && steps=""
+        # shellcheck disable=SC2086
+        homa_memif "memif_${w}_overload" 65536 --workload="$w" --overload_step $steps $capacity
+        probe "memif_${w}_overload_pingpong_after.txt"
     done
 }
 
@@ -522,13 +530,9 @@ homa_scaling_all() {
                 log "homa-dp over net_memif: scaling, $size B echo with $o live RPCs ($SCALE_SECS s, run $rep of $SCALE_REPEAT)"
                 # The placement before and after: a ratio between two runs is judged only
                 # when both kept the same one (memif's rate differs by it; docs/perf.md).
-                "$PINGPONG" 200000 > "$RAW/${name}_pingpong.txt" 2>&1 ||
-                    log "  bench_core_pingpong exited $?"
                 CLIENT_TIMEOUT=$(python3 -c "print(int($SCALE_SECS + 40))") \
-                    homa_memif "$name" $((o + 65536)) --workload="$size" --outstanding="$o" \
-                    --duration="$SCALE_SECS"
-                "$PINGPONG" 200000 > "$RAW/${name}_pingpong_after.txt" 2>&1 ||
-                    log "  bench_core_pingpong exited $?"
+                    probed "$name" homa_memif "$name" $((o + 65536)) --workload="$size" \
+                    --outstanding="$o" --duration="$SCALE_SECS"
             done
         done
     done
@@ -601,8 +605,7 @@ app_threads_all() {
     rm -f "$RAW"/app_*
     local r o
     for r in $(seq 1 "$APP_ROUNDS"); do
-        "$PINGPONG" 200000 > "$RAW/app_pingpong_r$r.txt" 2>&1 ||
-            log "  bench_core_pingpong exited $?"
+        probe "app_pingpong_r$r.txt"
         for o in 1 32; do
             homa_null "app_rtc_${o}_r$r" --workload=100 --outstanding="$o" --duration="$APP_SECS"
             # shellcheck disable=SC2046
@@ -612,8 +615,7 @@ app_threads_all() {
                 log "  app_thr_${o}_r$r: homa-perf exited $?"
         done
         # Again after the round: a placement that changed during it is not judged as either.
-        "$PINGPONG" 200000 > "$RAW/app_pingpong_after_r$r.txt" 2>&1 ||
-            log "  bench_core_pingpong exited $?"
+        probe "app_pingpong_after_r$r.txt"
     done
 }
 
