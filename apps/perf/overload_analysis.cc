@@ -20,10 +20,8 @@ bool is_short(const Arrival &a, const OverloadResult &r) { return a.length <= r.
 
 // The upper bound of the size bucket (phase.h) that `length` falls in; beyond the last, any.
 uint32_t size_class_bound(uint32_t length) {
-    for (uint32_t bound : kBucketBounds) {
-        if (length <= bound) return bound;
-    }
-    return UINT32_MAX;
+    const uint32_t bound = kBucketBounds[bucket_of(length)];
+    return length <= bound ? bound : UINT32_MAX;
 }
 
 uint64_t latency_of(const Arrival &a) {

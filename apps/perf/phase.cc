@@ -5,13 +5,6 @@
 
 namespace homa::perf {
 
-size_t bucket_of(uint32_t length) {
-    for (size_t i = 0; i < kNumBuckets; ++i) {
-        if (length <= kBucketBounds[i]) return i;
-    }
-    return kNumBuckets - 1;
-}
-
 double PhaseSpec::schedule_seconds() const noexcept {
     double s = 0;
     for (const auto &seg : schedule) s += seg.seconds;

@@ -21,7 +21,14 @@ class LoadDriver;
 /** Size buckets for per-size statistics: upper bounds in bytes. */
 inline constexpr uint32_t kBucketBounds[] = {100, 1'000, 10'000, 100'000, 1'000'000};
 inline constexpr size_t kNumBuckets = sizeof(kBucketBounds) / sizeof(kBucketBounds[0]);
-size_t bucket_of(uint32_t length);
+/** The bucket `length` is counted in: the first whose bound holds it, else the last. Inline so
+ *  that DPDK-free code (the overload analysis and its tests) can use it without phase.cc. */
+inline size_t bucket_of(uint32_t length) {
+    for (size_t i = 0; i < kNumBuckets; ++i) {
+        if (length <= kBucketBounds[i]) return i;
+    }
+    return kNumBuckets - 1;
+}
 
 /** An open-loop rate held for a while: Poisson arrivals at `rate_rps` for `seconds`. */
 struct RateSegment {
