@@ -465,9 +465,6 @@ def load_tries_set_aside():
     def probe(name, ns):
         write_probe(d, name, ns)
 
-    def load_run(name, sd50):
-        write_load80(d, name, sd50)
-
     def ask(*args):
         cli = subprocess.run([sys.executable, bench_raw_path, *args, d, *(["w1"] if args[0] == "knee-moved" else ["w1", "80"])],
                              capture_output=True, text=True)
@@ -479,13 +476,13 @@ def load_tries_set_aside():
     probe("memif_w1_knee_try1_pingpong_after.txt", 600.0)
     probe("memif_w1_knee_pingpong.txt", 120.0)
     probe("memif_w1_knee_pingpong_after.txt", 130.0)
-    load_run("memif_w1_load80_try1", 40.0)  # moved during the run: overloaded, set aside
+    write_load80(d, "memif_w1_load80_try1", 40.0)  # moved during the run: overloaded, set aside
     probe("memif_w1_load80_try1_pingpong.txt", 125.0)
     probe("memif_w1_load80_try1_pingpong_after.txt", 610.0)
-    load_run("memif_w1_load80_try2", 6.0)  # apart all along, the knee together: set aside
+    write_load80(d, "memif_w1_load80_try2", 6.0)  # apart all along, the knee together: set aside
     probe("memif_w1_load80_try2_pingpong.txt", 600.0)
     probe("memif_w1_load80_try2_pingpong_after.txt", 620.0)
-    load_run("memif_w1_load80", 1.6)
+    write_load80(d, "memif_w1_load80", 1.6)
     probe("memif_w1_load80_pingpong.txt", 118.0)
     probe("memif_w1_load80_pingpong_after.txt", 122.0)
     r = report.build(d)
