@@ -383,16 +383,16 @@ def homa(raw, kind):
     else:
         out["instructions_per_rpc"] = instructions_per_rpc(raw)
         out["vs_issue15_start"] = vs_issue15_start(raw)
+        out["pgo"] = pgo_builds(raw)
     return out
 
 
-def vs_issue15_start(raw):
-    """null_vs_issue15_start.txt, cycles_ab.sh's pairs of issue 15's start (A) and this build
-    (B), both ends of the 100 B echo on one core: per pair the cycles per RPC of each and the
-    cut (A / B, how many times fewer cycles this build spends), and min / median / max of the
-    cuts. None when the file or its pairs are missing."""
-    text = read(f"{raw}/null_vs_issue15_start.txt") or ""
-    pairs = [{"start_cycles": float(a), "now_cycles": float(b), "cut": float(a) / float(b)}
+def ab_pairs(path, a_key, b_key, definition):
+    """cycles_ab.sh's one-core pairs of builds A and B in `path`: per pair the cycles per RPC of
+    each (under `a_key` and `b_key`) and the cut (A / B, how many times fewer cycles B spends),
+    and min / median / max of the cuts. None when the file or its pairs are missing."""
+    text = read(path) or ""
+    pairs = [{a_key: float(a), b_key: float(b), "cut": float(a) / float(b)}
              for a, b in re.findall(r"^pair \d+: A \S+ (\S+) \| B \S+ (\S+) \|", text, re.M)
              if float(b) > 0]
     if not pairs:
@@ -401,8 +401,27 @@ def vs_issue15_start(raw):
     load = re.search(r"load average before: (\S+)", text)
     return {"pairs": pairs, "cut_min": cuts[0], "cut_median": statistics.median(cuts),
             "cut_max": cuts[-1], "load_before": load and float(load.group(1)),
-            "definition": "issue 15's start (bc2e722) and this build in alternating pairs of "
-                          "2 s, 100 B echo, both ends on one core over net_null, 32 outstanding"}
+            "definition": definition}
+
+
+ONE_CORE_PAIRS = "alternating pairs of 2 s, 100 B echo, both ends on one core over net_null, 32 outstanding"
+
+
+def vs_issue15_start(raw):
+    """null_vs_issue15_start.txt: issue 15's start (A) against this build (B)."""
+    return ab_pairs(f"{raw}/null_vs_issue15_start.txt", "start_cycles", "now_cycles",
+                    f"issue 15's start (bc2e722) and this build in {ONE_CORE_PAIRS}")
+
+
+def pgo_builds(raw):
+    """The profile-guided build (apps/bench/pgo_build.sh) in pairs against this build
+    (null_pgo_vs_release.txt, cut = release / PGO) and against issue 15's start
+    (null_vs_issue15_start_pgo.txt, cut = start / PGO); either None when not measured."""
+    return {"vs_release": ab_pairs(f"{raw}/null_pgo_vs_release.txt", "release_cycles",
+                                   "pgo_cycles", f"this build and its PGO build in {ONE_CORE_PAIRS}"),
+            "vs_issue15_start": ab_pairs(f"{raw}/null_vs_issue15_start_pgo.txt", "start_cycles",
+                                         "pgo_cycles",
+                                         f"issue 15's start (bc2e722) and the PGO build in {ONE_CORE_PAIRS}")}
 
 
 def instructions_per_rpc(raw):

@@ -139,6 +139,15 @@ def table(r):
             L.append(f"| {label} | cycles per 100 B echo RPC, both ends on one core: issue 15's "
                      f"start (bc2e722) / this build, alternating pairs, 32 outstanding | "
                      f"{each}{spread} |")
+            for key, what in (("vs_release", "this build / its profile-guided build"),
+                              ("vs_issue15_start", "issue 15's start / the profile-guided build")):
+                ab = g(h, "pgo", key)
+                cells = (", ".join(" / ".join(f"{v:,.0f}" for k, v in x.items() if k != "cut")
+                                   for x in ab["pairs"])
+                         + f" cycles: cut min / median / max {ab['cut_min']:.2f} / "
+                           f"{ab['cut_median']:.2f} / {ab['cut_max']:.2f}") if ab else "not measured"
+                L.append(f"| {label} | cycles per 100 B echo RPC, both ends on one core: {what} "
+                         f"(apps/bench/pgo_build.sh), alternating pairs, not judged | {cells} |")
     for w, e in (hm.get("workloads") or {}).items():
         if e["capacity_found"]:
             knee = (f"{e['capacity_rps']:,.0f} RPC/s = {e['capacity_request_gbps']:.3f} Gbps request load "

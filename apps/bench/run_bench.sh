@@ -570,6 +570,26 @@ homa_null_all() {
         apps/bench/cycles_ab.sh "$ISSUE15_BUILD" "$RELEASE_BUILD" --pairs "$NULL_PAIRS" \
             --seconds 2 > "$RAW/null_vs_issue15_start.txt" 2>&1 || log "  cycles_ab.sh exited $?"
     fi
+    # The release build with profile-guided optimisation: shown beside the judged figures,
+    # against this build and against issue 15's start, in pairs of its own.
+    rm -f "$RAW/null_pgo_vs_release.txt" "$RAW/null_vs_issue15_start_pgo.txt"
+    local pgo
+    pgo=$(realpath -m "${RELEASE_BUILD%/}-pgo")
+    if [ "$QUICK" = 1 ]; then
+        log "  the profile-guided build: skipped with --quick (a second build and its training)"
+    elif log "building the profile-guided build into $pgo (pgo_build.sh, about 2 minutes)" &&
+            apps/bench/pgo_build.sh "$pgo" 2> "$RAW/pgo_build.log"; then
+        log "homa-dp over net_null: this build against its profile-guided build," \
+            "$NULL_PAIRS alternating pairs"
+        apps/bench/cycles_ab.sh "$RELEASE_BUILD" "$pgo" --pairs "$NULL_PAIRS" --seconds 2 \
+            > "$RAW/null_pgo_vs_release.txt" 2>&1 || log "  cycles_ab.sh exited $?"
+        if [ -x "${ISSUE15_BUILD:-}/apps/homa-perf" ]; then
+            apps/bench/cycles_ab.sh "$ISSUE15_BUILD" "$pgo" --pairs "$NULL_PAIRS" --seconds 2 \
+                > "$RAW/null_vs_issue15_start_pgo.txt" 2>&1 || log "  cycles_ab.sh exited $?"
+        fi
+    else
+        log "  the profile-guided build failed (raw/pgo_build.log), not measured"
+    fi
 }
 
 # The code issue 15 started from, built once beside the release build; sets ISSUE15_BUILD.

@@ -347,6 +347,41 @@ def cycle_cut_against_issue15_start_run_beside():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def pgo_build_shown_beside_not_judged():
+    """The profile-guided build's pairs (against this build, and against issue 15's start)
+    appear in the table and the ratios, and never move the judged cut: a PGO cut of 3.2 beside
+    a release cut of 2.0 still misses."""
+    def pair(n, a, b):
+        return f"pair {n}: A {2_560_000_000 // a} {a} | B {2_560_000_000 // b} {b} | B/A {b / a:.3f}\n"
+
+    head = "net_null, both ends on core 0: RPC/s cycles-per-RPC; load average before: 1.50 1.0 1.0\n"
+    d = dir_with_one_run("homa-bench-pgo-", "null_rate_32", 1_500_000, 100, 700, {
+        "null_vs_issue15_start.txt": head + pair(1, 1600, 800),
+        "null_pgo_vs_release.txt": head + pair(1, 800, 720) + pair(2, 800, 640) + pair(3, 900, 750),
+        "null_vs_issue15_start_pgo.txt": head + pair(1, 1600, 500)})
+    r = report.build(d)
+    pgo = r["homa_null"]["pgo"]
+    assert [x["release_cycles"] for x in pgo["vs_release"]["pairs"]] == [800, 800, 900], pgo
+    assert (round(pgo["vs_release"]["cut_median"], 3), pgo["vs_release"]["load_before"]) == (1.2, 1.5), pgo
+    assert (r["ratios"]["null_pgo_vs_release_cut"], r["ratios"]["null_cycles_per_rpc_cut_pgo"]) == \
+        (pgo["vs_release"]["cut_median"], 3.2), r["ratios"]
+    cut = [x for x in r["targets"] if x["what"].startswith("cycles per 100 B echo RPC, both ends")]
+    assert len(cut) == 1 and (cut[0]["value"], cut[0]["verdict"]) == (2.0, "misses"), cut
+    md = report.table(r)
+    assert ("this build / its profile-guided build (apps/bench/pgo_build.sh), alternating pairs, "
+            "not judged | 800 / 720, 800 / 640, 900 / 750 cycles: cut min / median / max "
+            "1.11 / 1.20 / 1.25 |") in md, md
+    assert "issue 15's start / the profile-guided build (apps/bench/pgo_build.sh), alternating " \
+        "pairs, not judged | 1,600 / 500 cycles: cut min / median / max 3.20 / 3.20 / 3.20 |" in md, md
+    # Not measured: said so, and no ratio.
+    os.remove(f"{d}/null_pgo_vs_release.txt")
+    r = report.build(d)
+    assert r["ratios"]["null_pgo_vs_release_cut"] is None, r["ratios"]
+    assert "this build / its profile-guided build (apps/bench/pgo_build.sh), alternating pairs, " \
+        "not judged | not measured |" in report.table(r)
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def big_echo_beside_its_link():
     # Three 1 MB runs (20, 30, 26 Gbps of goodput), each between two testpmd runs of the 1500 B
     # link: 2, 4, 4 and 2 Mpps, i.e. 24, 48, 48, 24 Gbps. Run 1 gets the mean of 24 and 48 (36),
@@ -576,6 +611,7 @@ tap("scaling_judged_within_rounds", scaling_judged_within_rounds)
 tap("load_targets_judged_per_placement_of_the_vcpus", load_placement)
 tap("issue15_rate_targets_and_the_memif_bound", issue15_rate_targets)
 tap("cycle_cut_judged_against_issue15_start_run_beside_it", cycle_cut_against_issue15_start_run_beside)
+tap("pgo_build_shown_beside_not_judged", pgo_build_shown_beside_not_judged)
 tap("rx_pipeline_worst_point_and_spread", rx_targets)
 tap("rx_pipeline_repeats_judged_by_median_run", rx_repeats_judged_by_median_run)
 
