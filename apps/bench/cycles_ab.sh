@@ -45,10 +45,8 @@ else
     echo "memory: no hugepages ($free_pages free 2 MiB pages): --no-huge, slower than the figures in docs/perf.md"
 fi
 EAL="--no-shconf --no-pci $MEM --log-level=lib.eal:error"
-TMP=$(mktemp -d)
-SRV=
-cleanup() { [ -n "$SRV" ] && kill "$SRV" 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
+# shellcheck source=apps/bench/memif_pair.sh
+. "$(dirname "$0")/memif_pair.sh"
 
 # one_core <build> <outstanding>: "RPC/s cycles-per-RPC" of the one-core net_null echo.
 one_core() {
@@ -65,19 +63,17 @@ one_core() {
 # two-process memif echo (the last: the client's, homa-perf's own count).
 over_memif() {
     local sock="$TMP/memif.sock" OUTST=$2
-    "$1/apps/homa-perf" $EAL --lcores=0@1 --file-prefix="cabs$$" \
-        --vdev=net_memif0,role=server,socket="$sock",socket-abstract=no -- --role=server \
-        --local_ip=10.0.0.1 --duration=0 --max_rpcs=$((OUTST + 65536)) "${EXTRA[@]}" \
-        > "$TMP/server.log" 2>&1 &
-    SRV=$!
-    for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+    # shellcheck disable=SC2086  # $EAL is a list of flags
+    memif_server_start "$sock" "$TMP/server.log" "$1/apps/homa-perf" $EAL --lcores=0@1 \
+        --file-prefix="cabs$$" --vdev=net_memif0,role=server,socket="$sock",socket-abstract=no \
+        -- --role=server --local_ip=10.0.0.1 --duration=0 --max_rpcs=$((OUTST + 65536)) \
+        "${EXTRA[@]}"
     "$1/apps/homa-perf" $EAL --lcores=0@0 --file-prefix="cabc$$" \
         --vdev=net_memif0,role=client,socket="$sock",socket-abstract=no -- --role=client \
         --local_ip=10.0.0.2 --server_ip=10.0.0.1 --workload=100 --outstanding="$OUTST" \
         --duration="$SECS" --max_rpcs=$((OUTST + 65536)) "${EXTRA[@]}" > "$TMP/run.log" 2>&1 ||
-        { cat "$TMP/run.log" >&2; kill "$SRV"; wait "$SRV" 2>/dev/null; SRV=; return 1; }
-    kill -INT "$SRV" 2>/dev/null; wait "$SRV" 2>/dev/null || true; SRV=
-    rm -f "$sock"
+        { cat "$TMP/run.log" >&2; memif_server_stop "$sock"; return 1; }
+    memif_server_stop "$sock"
     awk '/^run / { r = $4 " " $6 " " $8 } /client busy cycles per packet/ { b = $6 }
          END { print r, b }' "$TMP/run.log"
 }

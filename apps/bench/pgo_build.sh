@@ -38,10 +38,8 @@ ninja -C "$OUT" "${targets[@]}" > "$OUT/pgo_generate.log" 2>&1 ||
 
 PERF=$OUT/apps/homa-perf
 EAL=(--no-shconf --no-pci --no-huge -m 512 --log-level=lib.eal:error)
-TMP=$(mktemp -d)
-SRV=
-cleanup() { [ -n "$SRV" ] && kill "$SRV" 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
+# shellcheck source=apps/bench/memif_pair.sh
+. apps/bench/memif_pair.sh
 
 # train NAME CMD...: runs one training program, 60 s at most; stops the script if it fails.
 train() {
@@ -76,19 +74,15 @@ log "training: a server and a client over memif"
 memif() {
     local sock=$TMP/memif.sock
     n=$((n + 1))
-    "$PERF" --lcores=0@1 --file-prefix="pgos$$_$n" "${EAL[@]}" \
+    memif_server_start "$sock" "$TMP/server$n.log" "$PERF" --lcores=0@1 \
+        --file-prefix="pgos$$_$n" "${EAL[@]}" \
         --vdev=net_memif0,role=server,socket="$sock",socket-abstract=no -- --role=server \
-        --local_ip=10.0.0.1 --duration=0 > "$TMP/server$n.log" 2>&1 &
-    SRV=$!
-    for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+        --local_ip=10.0.0.1 --duration=0
     train "client$n" "$PERF" --lcores=0@0 --file-prefix="pgoc$$_$n" "${EAL[@]}" \
         --vdev=net_memif0,role=client,socket="$sock",socket-abstract=no -- --role=client \
         --local_ip=10.0.0.2 --server_ip=10.0.0.1 --duration=1 "$@"
-    # SIGINT: the server stops cleanly, and only a clean exit writes its profile.
-    kill -INT "$SRV" 2>/dev/null
-    wait "$SRV" 2>/dev/null || true
-    SRV=
-    rm -f "$sock"
+    # SIGINT (memif_server_stop): only a clean exit writes the server's profile.
+    memif_server_stop "$sock"
 }
 memif --workload=100 --outstanding=256
 memif --workload=w3 --outstanding=64
