@@ -232,6 +232,62 @@ def workload_load(raw, w):
     return entry
 
 
+def overload_base_bound_us(raw, w, doc):
+    """The p99 bound of the knee an overload step's doc stepped from (p99_factor x the knee's
+    unloaded p99, us): the step's own search if it ran one, else the load stage's knee. None
+    when neither says."""
+    c = doc.get("capacity") if doc.get("capacity", {}).get("found") else \
+        (load_json(f"{raw}/memif_{w}_knee.json") or {}).get("capacity")
+    if not c or not c.get("found") or not c.get("unloaded_p99_us"):
+        return None
+    return c.get("p99_factor", 10.0) * c["unloaded_p99_us"]
+
+
+def overload_base_median_us(o):
+    """The median over the baseline's windows (the last two thirds of the stretch before the
+    step) of their p99 (us); None without windows. The host's stalls put a few windows far
+    up and with them the baseline's own p99 (1.8 ms against a bound of 0.9 ms for W3 in the
+    fortieth session's run, whose step was sound: median window 57 us); a base beyond
+    capacity puts them all there."""
+    before, width = o.get("before_ms"), o.get("window_ms")
+    if not before or not width:
+        return None
+    p99s = [p for t, p in o.get("series") or [] if before / 3 <= t and t + width <= before]
+    return statistics.median(p99s) if p99s else None
+
+
+def overload_base_above_knee(raw, w, name=None):
+    """True when an overload step's 50 % base already failed its knee's own p99 bound in most
+    of its windows: its reference capacity was wrong (a knee found in a fast minute and
+    stepped from in a slow one: 39,644 RPC/s for W4 against 17,870 in the load stage, median
+    baseline window 48 ms, forty-first session), so the queue never drains, the windows after
+    the step look recovered against a baseline that is itself a backlog, and the step measures
+    nothing. False when it cannot be told (no step, no windows, no knee)."""
+    doc = load_json(f"{raw}/{name or f'memif_{w}_overload'}.json") or {}
+    o = doc.get("overload_step")
+    if not o:
+        return False
+    bound, median = overload_base_bound_us(raw, w, doc), overload_base_median_us(o)
+    return bound is not None and median is not None and median > bound
+
+
+def overload_set_aside(raw, w):
+    """The overload step's tries run_bench.sh set aside (raw/memif_<w>_overload_try<n>.json)
+    because their base was above the knee: [{"try", "capacity_rps", "baseline_p99_us",
+    "bound_us"}], oldest first."""
+    tries = []
+    for path in glob.glob(f"{raw}/memif_{w}_overload_try*.json"):
+        m = re.search(r"_try(\d+)\.json$", path)
+        doc = load_json(path) or {}
+        o = doc.get("overload_step")
+        if not m or not o:
+            continue
+        tries.append({"try": int(m.group(1)), "capacity_rps": o["capacity_rps"],
+                      "base_median_us": overload_base_median_us(o),
+                      "bound_us": overload_base_bound_us(raw, w, doc)})
+    return sorted(tries, key=lambda t: t["try"])
+
+
 def workload_overload(raw, w):
     doc = load_json(f"{raw}/memif_{w}_overload.json")
     if not doc:
@@ -262,6 +318,10 @@ def workload_overload(raw, w):
             "peak_p99_ms": o["peak_p99_ms"], "errors": o["errors"],
             "errors_by_cause": causes(ph), "skipped": o["skipped"], "unfinished": o["unfinished"],
             "short_only": o["short_only"], "watched_bytes": o.get("watched_bytes"),
+            "base_bound_us": overload_base_bound_us(raw, w, doc),
+            "base_median_us": overload_base_median_us(o),
+            "base_above_knee": overload_base_above_knee(raw, w),
+            "set_aside": overload_set_aside(raw, w),
             "series": o["series"]}
 
 
@@ -651,6 +711,9 @@ if __name__ == "__main__":
         print("yes" if knee_moved(sys.argv[2], sys.argv[3]) else "no")
     elif len(sys.argv) == 5 and sys.argv[1] == "load-placed-as-knee":
         print("yes" if load_placed_as_knee(sys.argv[2], sys.argv[3], sys.argv[4]) else "no")
+    elif len(sys.argv) == 4 and sys.argv[1] == "overload-base-above-knee":
+        print("yes" if overload_base_above_knee(sys.argv[2], sys.argv[3]) else "no")
     else:
-        sys.exit("usage: bench_raw.py knee-placed-otherwise|knee-moved RAW_DIR WORKLOAD\n"
+        sys.exit("usage: bench_raw.py knee-placed-otherwise|knee-moved|overload-base-above-knee "
+                 "RAW_DIR WORKLOAD\n"
                  "       bench_raw.py load-placed-as-knee RAW_DIR WORKLOAD PCT")

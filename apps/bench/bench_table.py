@@ -187,6 +187,14 @@ def table(r):
                 f"{wo['baseline_windows']}); every later window within it: " + rec)
         placed = f", vCPUs {o['placement']}" if o.get("placement") else ""
         source = " (knee searched in this run)" if o.get("capacity_searched") else ""
+        tries = o.get("set_aside") or []
+        if tries:
+            placed += f" (try {len(tries) + 1}; set aside: " + ", ".join(
+                f"try {t['try']} at {t['capacity_rps']:,.0f} RPC/s, base beyond its knee" for t in tries) + ")"
+        if o.get("base_above_knee"):
+            rec = (f"NOT A MEASUREMENT: the {o['base_pct']:g} % base was beyond the knee's p99 bound "
+                   f"(median baseline window {o['base_median_us'] / 1000:.2f} ms > "
+                   f"{o['base_bound_us'] / 1000:.2f} ms); " + rec)
         L.append(f"| homa-dp memif | {w.upper()} overload step{placed}: {o['step_pct']:g} % of "
                  f"{o['capacity_rps']:,.0f} RPC/s{source} for {o['step_ms']:g} ms, {o['base_pct']:g} % around it | "
                  f"{rec} (p99 of {watched_note(o)}{o['window_ms']:g} ms windows <= {o['recover_factor']:g} x baseline "

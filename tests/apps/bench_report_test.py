@@ -167,6 +167,61 @@ def overload_placement():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def overload_base_beyond_the_knee():
+    """An overload step whose 50 % base was already beyond its knee's p99 bound in most of its
+    windows (the knee came from a faster minute) measured nothing: the table says so, the
+    recovery and drain targets miss with the reason even though the step "recovered" at once
+    against a baseline that was itself a backlog, and its lost RPCs still count. A base whose
+    windows are mostly low, with a few stalls high, is sound. A try set aside for it is listed."""
+    d = tempfile.mkdtemp(prefix="homa-bench-overbase-")
+    # The knee's p99 bound: 10 x 700 us = 7 ms. Baseline windows start in [1000/3, 990] ms.
+    knee = {"found": True, "knee_rps": 1000, "unloaded_p99_us": 700.0, "p99_factor": 10.0}
+
+    def step(name, base_p99s, unfinished, recovery_ms=300.0):
+        doc = overload_doc(0.0, 0, 0)
+        o = doc["overload_step"]
+        o.update(before_ms=1000.0, recovery_ms=recovery_ms, unfinished=unfinished,
+                 series=[[float(t), p] for t, p in zip(range(340, 1000, 10), base_p99s)])
+        doc["capacity"] = knee
+        with open(f"{d}/{name}.json", "w") as f:
+            json.dump(doc, f)
+
+    # W1: 66 baseline windows, 60 of them at 40 ms: the base was a backlog.
+    step("memif_w1_overload", [40_000.0] * 60 + [500.0] * 6, 4634, recovery_ms=0.0)
+    # W2: the host stalled in 20 of 66 windows (9 ms each), the rest at 80 us: sound.
+    step("memif_w2_overload", [9_000.0] * 20 + [80.0] * 46, 0)
+    # W2's first try, set aside by run_bench.sh for a base beyond the knee.
+    step("memif_w2_overload_try1", [30_000.0] * 66, 12)
+    with open(f"{d}/memif_w2_overload_try1.json") as f:
+        doc = json.load(f)
+    doc["overload_step"]["capacity_rps"] = 2500
+    with open(f"{d}/memif_w2_overload_try1.json", "w") as f:
+        json.dump(doc, f)
+    assert report.overload_base_above_knee(d, "w1") is True
+    assert report.overload_base_above_knee(d, "w2") is False
+    ov = {w: report.workload_overload(d, w) for w in ("w1", "w2")}
+    assert (ov["w1"]["base_median_us"], ov["w1"]["base_bound_us"]) == (40_000.0, 7_000.0), ov["w1"]
+    assert ov["w2"]["set_aside"] == [{"try": 1, "capacity_rps": 2500, "base_median_us": 30_000.0,
+                                      "bound_us": 7_000.0}], ov["w2"]
+    r = report.build(d)
+    t = report.table(r)
+    assert ("NOT A MEASUREMENT: the 50 % base was beyond the knee's p99 bound (median baseline "
+            "window 40.00 ms > 7.00 ms)") in t, t
+    assert t.count("NOT A MEASUREMENT") == 1, t
+    assert "(try 2; set aside: try 1 at 2,500 RPC/s, base beyond its knee)" in t, t
+    rec = [x for x in r["targets"] if x["what"].startswith("overload step (2x knee")][0]
+    drain = [x for x in r["targets"] if x["what"].startswith("overload step: queue drained")][0]
+    lost = [x for x in r["targets"] if x["what"].startswith("overload step: errors")][0]
+    assert rec["verdict"] == "misses" and "W1: the 50 % base was beyond the knee" in rec["note"], rec
+    assert rec["value"] == 300.0, rec  # W2's recovery alone: W1's 0 ms is no measurement
+    assert drain["verdict"] == "misses" and "W1" in drain["note"], drain
+    assert (lost["value"], lost["verdict"]) == (4634, "misses"), lost
+    cli = subprocess.run([sys.executable, bench_raw_path, "overload-base-above-knee", d, "w1"],
+                         capture_output=True, text=True)
+    assert (cli.returncode, cli.stdout) == (0, "yes\n"), cli
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def overload_drain():
     # W1: drained after 20 ms, later stalls as often as in the baseline (5 %): no harm left.
     # W2: drained after 40 ms, but 20 % of the later windows above the bound against 1 %.
@@ -647,6 +702,7 @@ tap("big_echo_judged_against_the_link_measured_beside_it", big_echo_beside_its_l
 tap("a_run_beside_busy_processes_says_so", loaded_machine)
 tap("overload_drain_is_judged_against_the_baselines_own_windows", overload_drain)
 tap("overload_step_says_its_placement_and_whose_knee_it_stepped_from", overload_placement)
+tap("overload_step_from_a_base_beyond_its_knee_measures_nothing", overload_base_beyond_the_knee)
 tap("testpmd_limit_is_the_best_steady_run", testpmd_limits)
 tap("scaling_single_run_point", single_run)
 tap("load_tries_set_aside_are_listed_not_judged", load_tries_set_aside)
