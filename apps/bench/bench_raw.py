@@ -256,35 +256,39 @@ def overload_base_median_us(o):
     return statistics.median(p99s) if p99s else None
 
 
-def overload_base_above_knee(raw, w, name=None):
-    """True when an overload step's 50 % base already failed its knee's own p99 bound in most
-    of its windows: its reference capacity was wrong (a knee found in a fast minute and
-    stepped from in a slow one: 39,644 RPC/s for W4 against 17,870 in the load stage, median
-    baseline window 48 ms, forty-first session), so the queue never drains, the windows after
-    the step look recovered against a baseline that is itself a backlog, and the step measures
-    nothing. False when it cannot be told (no step, no windows, no knee)."""
-    doc = load_json(f"{raw}/{name or f'memif_{w}_overload'}.json") or {}
-    o = doc.get("overload_step")
-    if not o:
-        return False
-    bound, median = overload_base_bound_us(raw, w, doc), overload_base_median_us(o)
-    return bound is not None and median is not None and median > bound
+def overload_base(raw, w, doc):
+    """An overload step's base against its knee: {"base_median_us", "base_bound_us",
+    "base_above_knee"}. Above the knee means the 50 % base already failed the knee's own p99
+    bound in most of its windows: its reference capacity was wrong (a knee found in a fast
+    minute and stepped from in a slow one: 39,644 RPC/s for W4 against 17,870 in the load
+    stage, median baseline window 48 ms, forty-first session), so the queue never drains, the
+    windows after the step look recovered against a baseline that is itself a backlog, and
+    the step measures nothing. False when it cannot be told (no windows, no knee)."""
+    bound, median = overload_base_bound_us(raw, w, doc), overload_base_median_us(doc["overload_step"])
+    return {"base_median_us": median, "base_bound_us": bound,
+            "base_above_knee": bound is not None and median is not None and median > bound}
+
+
+def overload_base_above_knee(raw, w):
+    """run_bench.sh's question after an overload step: was its base above the knee
+    (overload_base)? False without a step."""
+    doc = load_json(f"{raw}/memif_{w}_overload.json") or {}
+    return bool(doc.get("overload_step")) and overload_base(raw, w, doc)["base_above_knee"]
 
 
 def overload_set_aside(raw, w):
     """The overload step's tries run_bench.sh set aside (raw/memif_<w>_overload_try<n>.json)
-    because their base was above the knee: [{"try", "capacity_rps", "baseline_p99_us",
-    "bound_us"}], oldest first."""
+    because their base was above the knee: [{"try", "capacity_rps", "base_median_us",
+    "base_bound_us", "base_above_knee"}], oldest first."""
     tries = []
     for path in glob.glob(f"{raw}/memif_{w}_overload_try*.json"):
         m = re.search(r"_try(\d+)\.json$", path)
         doc = load_json(path) or {}
-        o = doc.get("overload_step")
-        if not m or not o:
+        if not m or not doc.get("overload_step"):
             continue
-        tries.append({"try": int(m.group(1)), "capacity_rps": o["capacity_rps"],
-                      "base_median_us": overload_base_median_us(o),
-                      "bound_us": overload_base_bound_us(raw, w, doc)})
+        tries.append({"try": int(m.group(1)),
+                      "capacity_rps": doc["overload_step"]["capacity_rps"],
+                      **overload_base(raw, w, doc)})
     return sorted(tries, key=lambda t: t["try"])
 
 
@@ -318,10 +322,7 @@ def workload_overload(raw, w):
             "peak_p99_ms": o["peak_p99_ms"], "errors": o["errors"],
             "errors_by_cause": causes(ph), "skipped": o["skipped"], "unfinished": o["unfinished"],
             "short_only": o["short_only"], "watched_bytes": o.get("watched_bytes"),
-            "base_bound_us": overload_base_bound_us(raw, w, doc),
-            "base_median_us": overload_base_median_us(o),
-            "base_above_knee": overload_base_above_knee(raw, w),
-            "set_aside": overload_set_aside(raw, w),
+            **overload_base(raw, w, doc), "set_aside": overload_set_aside(raw, w),
             "series": o["series"]}
 
 

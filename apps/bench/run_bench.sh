@@ -494,7 +494,8 @@ homa_overload_all() {
     for w in $OVERLOAD_WORKLOADS; do
         for try in $(seq 1 "$OVERLOAD_TRIES"); do
             [ "$try" = 1 ] || set_aside "memif_${w}_overload" $((try - 1))
-            knee=$(knee_of "$w")
+            # After a try whose capacity was wrong, the step searches its own.
+            if [ "$try" = 1 ]; then knee=$(knee_of "$w"); else knee=""; fi
             probe "memif_${w}_overload_pingpong.txt"
             if [ -n "$knee" ] &&
                 [ "$(python3 "$ROOT/apps/bench/bench_raw.py" knee-placed-otherwise "$RAW" "$w")" = yes ]; then
@@ -502,7 +503,6 @@ homa_overload_all() {
                     "the step searches its own"
                 knee=""
             fi
-            [ "$try" = 1 ] || knee=""  # the last try's capacity was wrong: search it now
             if [ -n "$knee" ]; then capacity="--capacity_rps=$knee"; else capacity="--find_capacity $KNEE"; fi
             log "homa-dp over net_memif: $w overload step" \
                 "(capacity: ${knee:-searched first})$(try_of "$try" "$OVERLOAD_TRIES")"
@@ -582,25 +582,31 @@ homa_null_all() {
         apps/bench/cycles_ab.sh "$ISSUE15_BUILD" "$RELEASE_BUILD" --pairs "$NULL_PAIRS" \
             --seconds 2 > "$RAW/null_vs_issue15_start.txt" 2>&1 || log "  cycles_ab.sh exited $?"
     fi
-    # The release build with profile-guided optimisation: shown beside the judged figures,
-    # against this build and against issue 15's start, in pairs of its own.
+    pgo_pairs
+}
+
+# The release build with profile-guided optimisation: shown beside the judged figures, against
+# this build and against issue 15's start, in pairs of its own.
+pgo_pairs() {
     rm -f "$RAW/null_pgo_vs_release.txt" "$RAW/null_vs_issue15_start_pgo.txt"
-    local pgo
-    pgo=$(realpath -m "${RELEASE_BUILD%/}-pgo")
     if [ "$QUICK" = 1 ]; then
         log "  the profile-guided build: skipped with --quick (a second build and its training)"
-    elif log "building the profile-guided build into $pgo (pgo_build.sh, about 2 minutes)" &&
-            apps/bench/pgo_build.sh "$pgo" 2> "$RAW/pgo_build.log"; then
-        log "homa-dp over net_null: this build against its profile-guided build," \
-            "$NULL_PAIRS alternating pairs"
-        apps/bench/cycles_ab.sh "$RELEASE_BUILD" "$pgo" --pairs "$NULL_PAIRS" --seconds 2 \
-            > "$RAW/null_pgo_vs_release.txt" 2>&1 || log "  cycles_ab.sh exited $?"
-        if [ -x "${ISSUE15_BUILD:-}/apps/homa-perf" ]; then
-            apps/bench/cycles_ab.sh "$ISSUE15_BUILD" "$pgo" --pairs "$NULL_PAIRS" --seconds 2 \
-                > "$RAW/null_vs_issue15_start_pgo.txt" 2>&1 || log "  cycles_ab.sh exited $?"
-        fi
-    else
+        return 0
+    fi
+    local pgo
+    pgo=$(realpath -m "${RELEASE_BUILD%/}-pgo")
+    log "building the profile-guided build into $pgo (pgo_build.sh, about 2 minutes)"
+    if ! apps/bench/pgo_build.sh "$pgo" 2> "$RAW/pgo_build.log"; then
         log "  the profile-guided build failed (raw/pgo_build.log), not measured"
+        return 0
+    fi
+    log "homa-dp over net_null: this build against its profile-guided build," \
+        "$NULL_PAIRS alternating pairs"
+    apps/bench/cycles_ab.sh "$RELEASE_BUILD" "$pgo" --pairs "$NULL_PAIRS" --seconds 2 \
+        > "$RAW/null_pgo_vs_release.txt" 2>&1 || log "  cycles_ab.sh exited $?"
+    if [ -x "${ISSUE15_BUILD:-}/apps/homa-perf" ]; then
+        apps/bench/cycles_ab.sh "$ISSUE15_BUILD" "$pgo" --pairs "$NULL_PAIRS" --seconds 2 \
+            > "$RAW/null_vs_issue15_start_pgo.txt" 2>&1 || log "  cycles_ab.sh exited $?"
     fi
 }
 

@@ -202,7 +202,7 @@ def overload_base_beyond_the_knee():
     ov = {w: report.workload_overload(d, w) for w in ("w1", "w2")}
     assert (ov["w1"]["base_median_us"], ov["w1"]["base_bound_us"]) == (40_000.0, 7_000.0), ov["w1"]
     assert ov["w2"]["set_aside"] == [{"try": 1, "capacity_rps": 2500, "base_median_us": 30_000.0,
-                                      "bound_us": 7_000.0}], ov["w2"]
+                                      "base_bound_us": 7_000.0, "base_above_knee": True}], ov["w2"]
     r = report.build(d)
     t = report.table(r)
     assert ("NOT A MEASUREMENT: the 50 % base was beyond the knee's p99 bound (median baseline "
