@@ -219,7 +219,11 @@ uint32_t send_deferred_data(Worker::Impl &w, uint64_t now) {
 // Engine::send_last_packets and its frames, before RX (WorkerConfig::short_before_rx).
 uint32_t send_short_first(Worker::Impl &w, uint64_t now) {
     if (!w.cfg.short_before_rx) return 0;
-    if (w.engine.send_last_packets(now, tx_room(w), w.cfg.tx_budget_scale) == 0) return 0;
+    // The application's one-packet messages may already be queued (Engine::set_send_now).
+    if (w.engine.send_last_packets(now, tx_room(w), w.cfg.tx_budget_scale) == 0 &&
+        w.engine.tx_packets().empty()) {
+        return 0;
+    }
     uint32_t built = build_and_send(w);
     trace_stage(w);
     return built;
@@ -279,6 +283,10 @@ bool Worker::poll() {
         w.stats.cycles_tx += (t3 - t2) + (t_short - t0);
         w.stats.cycles_completions += t4 - t3;
     }
+    // The application's one-packet messages until the next poll go straight to the engine's
+    // TX queue, as many as the port has room for: send_short_first builds them before RX.
+    // Without it they would leave after RX, ahead of that poll's control packets.
+    w.engine.set_send_now(w.cfg.short_before_rx ? tx_room(w) : 0, w.cfg.tx_budget_scale);
     // The application's calls until the next poll (its sends, receives and replies on this
     // lcore) are one more stage: on a one-core echo their four clock reads per RPC were 3-4 %
     // of its cycles (docs/perf.md, "Timetrace cost"). begin_stage_clock() at the next poll

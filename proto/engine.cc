@@ -118,6 +118,7 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
     grant_active.reserve(cfg.max_overcommit);
     grant_inflight.reserve(cfg.max_overcommit);
     tx.reserve(cfg.tx_queue_packets);
+    sent_now.resize(cfg.tx_queue_packets);
     completions.reserve(cfg.max_rpcs);
     stray_acks.reserve(cfg.stray_ack_capacity);
     next_client_id = cfg.first_client_id;
@@ -148,7 +149,12 @@ uint32_t Engine::peer_unacked(IpAddress ip) const noexcept {
     return i == kNil ? 0 : s_->peers[i].unacked;
 }
 std::span<const TxPacket> Engine::tx_packets() const noexcept { return s_->tx; }
-void Engine::clear_tx() noexcept { s_->tx.clear(); }
+void Engine::clear_tx() noexcept {
+    State &s = *s_;
+    s.tx.clear();
+    for (uint32_t i = 0; i < s.sent_now_count; ++i) s.rpcs[s.sent_now[i]].out.in_tx = false;
+    s.sent_now_count = 0;
+}
 std::span<const Completion> Engine::completions() const noexcept { return s_->completions; }
 void Engine::clear_completions() noexcept { s_->completions.clear(); }
 std::span<const StrayAck> Engine::stray_acks() const noexcept { return s_->stray_acks; }
@@ -265,7 +271,7 @@ int Engine::send_request_as(SocketId sid, Endpoint dst, const OutMessage &msg, u
     start_out(s, idx, msg, len);
     ++s.stats.client_rpcs_started;
     HOMA_TT(s.tt, "send request id %u length %u to 0x%x", id, len, dst.ip.low_word());
-    (void)now_ns;  // packets leave from the next poll(), within its TX budget
+    send_or_queue(s, idx, now_ns);
     return 0;
 }
 
@@ -301,7 +307,7 @@ int Engine::send_reply(SocketId sid, Endpoint dst, uint64_t id, const OutMessage
     r->state = RpcState::kServerOutgoing;
     HOMA_TT(s.tt, "send reply id %u length %u", id, len);
     start_out(s, static_cast<uint32_t>(r - s.rpcs.data()), msg, len);
-    (void)now_ns;  // packets leave from the next poll(), within its TX budget
+    send_or_queue(s, static_cast<uint32_t>(r - s.rpcs.data()), now_ns);
     return 0;
 }
 
@@ -457,11 +463,19 @@ uint32_t Engine::poll(uint64_t now_ns, uint32_t data_budget, uint32_t max_remain
     // What send_last_packets spent since the last poll comes off this poll's budget.
     const uint64_t early = (s.early_tx_64ths * scale + 63) / 64;
     s.early_tx_64ths = 0;
+    s.send_now_64ths = 0;
     transmit(s, now_ns, data_budget, max_remaining, scale, early);
     return static_cast<uint32_t>(s.tx.size() - before);
 }
 
 void Engine::note_backlog() noexcept { s_->backlog = true; }
+
+void Engine::set_send_now(uint32_t packets, uint32_t budget_scale) noexcept {
+    State &s = *s_;
+    s.send_now_scale = budget_scale == 0 ? 1 : budget_scale;
+    s.send_now_room =
+        static_cast<uint32_t>(std::min<uint64_t>(uint64_t{packets} * s.send_now_scale, UINT32_MAX));
+}
 
 namespace {
 
@@ -471,9 +485,11 @@ uint32_t transmit_early(State &s, uint64_t now_ns, uint32_t data_budget, uint32_
     s.now_ns = now_ns;
     size_t before = s.tx.size();
     const uint32_t scale = budget_scale == 0 ? 1 : budget_scale;
-    uint64_t used = 0;
-    transmit(s, now_ns, data_budget, max_remaining, scale, 0, &used);
-    s.early_tx_64ths += (used * 64 + scale - 1) / scale;
+    // What set_send_now's messages spent since the last poll is part of the same budget.
+    const uint64_t spent = (s.send_now_64ths * scale + 63) / 64;
+    uint64_t used = spent;
+    transmit(s, now_ns, data_budget, max_remaining, scale, spent, &used);
+    s.early_tx_64ths += ((used - spent) * 64 + scale - 1) / scale;
     return static_cast<uint32_t>(s.tx.size() - before);
 }
 

@@ -207,6 +207,17 @@ struct Engine::State {
     /// TX budget Engine::send_last_packets spent since the last poll(), in 1/64 packets:
     /// poll() takes it off its own data_budget, so that a poll's budget covers both.
     uint64_t early_tx_64ths = 0;
+    /// One-packet messages send_request / send_reply may still queue at once, and the
+    /// budget scale they count with (Engine::set_send_now; outgoing.cc send_or_queue).
+    uint32_t send_now_room = 0;
+    uint32_t send_now_scale = 1;
+    /// Of early_tx_64ths, what those messages spent: send_last_packets starts from it.
+    uint64_t send_now_64ths = 0;
+    /// The RPCs whose packet send_or_queue put in `tx` since the last clear_tx (MsgOut::in_tx),
+    /// the first sent_now_count entries: at most one per packet of `tx`, so sized as large
+    /// once (a push_back was a call per message).
+    std::vector<uint32_t> sent_now;
+    uint32_t sent_now_count = 0;
     /// RPCs waiting for bpages, keyed by waiter_key() (incoming.cc).
     detail::IndexHeap buffer_waiters;
     uint64_t pool_generation = 0;  ///< PoolOps::generation when the waiters last tried.
@@ -360,6 +371,14 @@ void handle_grant(State &s, const wire::PacketView &v);
 // outgoing.cc
 void start_out(State &s, uint32_t idx, const OutMessage &msg, uint32_t length);
 void release_out(State &s, Rpc &r);
+/** After start_out, from send_request / send_reply: the message's one packet goes to the TX
+ *  queue at once when Engine::set_send_now allows it and transmit would pick it first;
+ *  otherwise the message joins the send queue. */
+void send_or_queue(State &s, uint32_t idx, uint64_t now_ns);
+/** An RPC leaving (detach_rpc) whose packet send_or_queue queued is still in `tx`: takes that
+ *  packet out, so that nothing is sent from a slot about to be reused. */
+void withdraw_sent_now(State &s, Rpc &r);
+
 /** Sends DATA in SRPT order within grants and the pacer, at most `budget` packets, a packet of
  *  len bytes counting as ceil(len * scale / max_payload) / scale of one (Engine::poll), of
  *  which `used_before` (in 1/scale packets) are already spent. `*used`, if given, gets the

@@ -100,10 +100,14 @@ struct MsgOut {
     uint8_t num_pieces = 0;  ///< Valid entries of RpcBulk::pieces (<= kMaxBpages).
     uint8_t unsched_priority = 0;
     uint8_t sched_priority = 0;
-    bool active = false;    ///< Being sent or kept for resending (until release_out).
-    bool copied = false;    ///< In RpcBulk::copy (OutMessage::copy): nothing borrowed, no
-                            ///< kOutReleased completion owed.
-    bool sendable = false;  ///< In State::sendable.
+    bool active = false;  ///< Being sent or kept for resending (until release_out).
+    bool copied = false;  ///< In RpcBulk::copy (OutMessage::copy): nothing borrowed, no
+                          ///< kOutReleased completion owed.
+    // Two bits of one byte, so that MsgOut keeps its 40 bytes (RpcHot's size note).
+    bool sendable : 1 = false;  ///< In State::sendable.
+    /** Its packet, queued by send_or_queue, is still in State::tx (listed in
+     *  State::sent_now): a slot reused before the frame is built would send other bytes. */
+    bool in_tx : 1 = false;
     /** Payload bytes per packet (the peer's family and the MTU), fixed when the message starts
      *  for the same reason as `unsched`: reconfigure may change the MTU. */
     uint16_t max_payload = 0;

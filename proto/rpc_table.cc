@@ -76,6 +76,8 @@ void set_state(State &s, Rpc &r, RpcState st) {
 void detach_rpc(State &s, uint32_t idx) {
     Rpc &r = s.rpcs[idx];
     release_in(s, r);
+    if (r.out.in_tx) [[unlikely]]
+        withdraw_sent_now(s, r);
     release_out(s, r);
     grantable_remove(s, idx);
     inbound_remove(s, idx);

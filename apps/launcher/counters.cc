@@ -55,6 +55,8 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("timer_budget_deferrals", e.timer_budget_deferrals);
     visit("timer_ticks_capped", e.timer_ticks_capped);
     visit("tx_dropped_by_owner", e.tx_dropped_by_owner);
+    visit("sent_now", e.sent_now);
+    visit("tx_withdrawn", e.tx_withdrawn);
     visit("probes_backed_off", e.probes_backed_off);
     visit("expired_waiting", e.expired_waiting);
     visit("evicted", e.evicted);

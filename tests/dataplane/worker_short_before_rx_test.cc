@@ -69,6 +69,7 @@ std::vector<WireFrame> peek_a_to_b(const std::string &name) {
 struct Order {
     int grant = -1;
     int short_data = -1;
+    uint64_t sent_now = 0;  ///< A's one-packet messages queued from their send.
 };
 
 Order run(const std::string &name, void (*tweak)(dp::WorkerConfig &)) {
@@ -96,6 +97,7 @@ Order run(const std::string &name, void (*tweak)(dp::WorkerConfig &)) {
     for (int i = 0; i < 8; ++i) pair.b.worker->poll();
     // A's application queues a short request, then A polls once.
     EXPECT_EQ(a_client.send({kIpB, kServerPort}, small, 3, &id), 0);
+    order.sent_now = pair.a.worker->engine().stats().sent_now;
     pair.a.worker->poll();
     std::vector<WireFrame> sent = peek_a_to_b(name);
     for (size_t i = 0; i < sent.size(); ++i) {
@@ -133,11 +135,14 @@ TEST(WorkerShortBeforeRx, AShortRequestLeavesBeforeTheGrantThatRxOwes) {
     ASSERT_GE(on.grant, 0) << "reading the long request's first packets must owe a GRANT";
     ASSERT_GE(on.short_data, 0);
     EXPECT_LT(on.short_data, on.grant);
+    // With it, the short request went to the engine's TX queue from its send (set_send_now).
+    EXPECT_GE(on.sent_now, 1u);
     // Off, the same poll sends both after RX, control packets first.
     Order off = run("sbr_off", before_rx_off);
     ASSERT_GE(off.grant, 0);
     ASSERT_GE(off.short_data, 0);
     EXPECT_GT(off.short_data, off.grant);
+    EXPECT_EQ(off.sent_now, 0u) << "without it, no room to send from inside send_request";
 }
 
 }  // namespace

@@ -150,7 +150,9 @@ struct WorkerConfig {
      *  shortest first) and only then reads its RX queues. Under load RX is the long stage:
      *  reading and handling one burst of bulk frames took 5-7 us with the vCPUs apart, and a
      *  100 B request queued by the application waited for all of it (docs/load.md). Grants,
-     *  timers and the rest of TX still run after RX. */
+     *  timers and the rest of TX still run after RX. With it, a one-packet message the
+     *  application sends between polls goes straight to the engine's TX queue (Engine::
+     *  set_send_now, within the port's room), skipping the send queue. */
     bool short_before_rx = true;
     uint32_t copy_below = 256;  ///< Payloads shorter than this are copied, not attached.
     uint32_t max_zero_copy_sends = 1u << 16;  ///< Outgoing messages tracked at once.

@@ -242,14 +242,16 @@ class Engine {
     int set_dont_throttle(SocketId s, bool on);
 
     // ----- RPCs -----
-    /** Starts a request to `dst`; its packets leave from the next poll(). Returns 0 and the
+    /** Starts a request to `dst`; its packets leave from the next poll(), or at once for a
+     *  one-packet message within set_send_now()'s room (in tx_packets()). Returns 0 and the
      *  new (even) id, or -EBADF, -EINVAL (empty message or dst port 0), -EMSGSIZE
      *  (> 1,000,000 bytes, or > OutMessage::kCopyMax with `copy`), -ENOMEM (RPC table full).
      *  On error the message is not referenced
      *  and no completion will come for it. */
     int send_request(SocketId s, Endpoint dst, const OutMessage &msg, uint64_t cookie,
                      uint64_t now_ns, uint64_t *id);
-    /** Replies to request `id` (an odd id from recv) from `dst`. Returns 0, -EBADF, -EINVAL,
+    /** Replies to request `id` (an odd id from recv) from `dst`; its packets leave as a
+     *  request's do (send_request). Returns 0, -EBADF, -EINVAL,
      *  -EMSGSIZE, -ENOENT (no such RPC, or it is not waiting for a reply: e.g. aborted by the
      *  client meanwhile; the message is not referenced then). */
     int send_reply(SocketId s, Endpoint dst, uint64_t id, const OutMessage &msg, uint64_t now_ns);
@@ -315,6 +317,16 @@ class Engine {
      *  message waits. Returns the packets queued. Owning thread. */
     uint32_t send_last_packets(uint64_t now_ns, uint32_t data_budget = UINT32_MAX,
                                uint32_t budget_scale = 1);
+    /** Lets send_request() and send_reply() queue the DATA packet of a one-packet message at
+     *  once, for up to `packets` such messages (each counting as send_last_packets counts it,
+     *  with `budget_scale`) until the next call: a message shorter than a packet that would
+     *  be the first one transmit picks (nothing else down to its last packet is queued, the
+     *  pacer lets it go, every byte is unscheduled) skips the send queue, and its packet waits
+     *  in tx_packets() for the caller's next frame build. What it spends comes off the next
+     *  poll()'s data_budget, as send_last_packets'. 0 (the default) queues every message for
+     *  poll(). A caller gives the room its port has for frames not yet built. Owning thread;
+     *  never fails. */
+    void set_send_now(uint32_t packets, uint32_t budget_scale = 1) noexcept;
     /** DATA only: what poll() hands out within `data_budget` (SRPT order, grants, the pacer),
      *  without its grants, timers or control packets. A caller that held a poll's DATA back
      *  (dataplane: WorkerConfig::yield_to_app) sends it with this at the start of its next

@@ -77,7 +77,10 @@ struct EngineStats {
     uint64_t timer_budget_deferrals = 0;  ///< Peers whose due RPCs waited for the next tick.
     uint64_t timer_ticks_capped = 0;      ///< Ticks cut at their cap of checks (timer.cc).
     uint64_t tx_dropped_by_owner = 0;     ///< Packets the owner took and dropped (note_tx_dropped).
-    uint64_t probes_backed_off = 0;       ///< Timer packets delayed by exponential backoff.
+    uint64_t sent_now = 0;           ///< One-packet messages queued from their send (set_send_now).
+    uint64_t tx_withdrawn = 0;       ///< Of those, packets taken back before the owner took them:
+                                     ///< their RPC ended first (abort, close, eviction).
+    uint64_t probes_backed_off = 0;  ///< Timer packets delayed by exponential backoff.
     // --- hostile and dead peers (docs/security.md) ---
     uint64_t expired_waiting = 0;  ///< Messages waiting for bpages or grants dropped
                                    ///< because their peer fell silent.
