@@ -34,6 +34,17 @@ std::vector<uint64_t> data_ids(const SimHost &h) {
     return ids;
 }
 
+// One host (10.0.0.2 in the simulation's numbering: 2) with a client socket, on a network of
+// its own.
+struct Client {
+    explicit Client(const EngineConfig &cfg) : h(net.add_host(2, cfg)) {
+        EXPECT_EQ(h.engine.open_socket(0, &sock), 0);
+    }
+    SimNetwork net;
+    SimHost &h;
+    SocketId sock = 0;
+};
+
 uint64_t send(SimHost &h, SocketId sock, const uint8_t *body, uint32_t len, bool copy = false,
               uint32_t dst = 1) {
     OutMessage m = OutMessage::contiguous(body, len, 7);
@@ -44,10 +55,9 @@ uint64_t send(SimHost &h, SocketId sock, const uint8_t *body, uint32_t len, bool
 }
 
 TEST(SendNow, OnePacketMessagesLeaveFromTheirSendWithinTheRoom) {
-    SimNetwork net;
-    SimHost &c = net.add_host(2, no_pacer());
-    SocketId sock;
-    ASSERT_EQ(c.engine.open_socket(0, &sock), 0);
+    Client client(no_pacer());
+    SimHost &c = client.h;
+    const SocketId sock = client.sock;
     std::vector<uint8_t> body(100, 3);
     c.engine.set_send_now(2);
     uint64_t a = send(c, sock, body.data(), 100);
@@ -66,10 +76,9 @@ TEST(SendNow, OnePacketMessagesLeaveFromTheirSendWithinTheRoom) {
 }
 
 TEST(SendNow, WithoutRoomEveryMessageWaitsForPoll) {
-    SimNetwork net;
-    SimHost &c = net.add_host(2, no_pacer());
-    SocketId sock;
-    ASSERT_EQ(c.engine.open_socket(0, &sock), 0);
+    Client client(no_pacer());
+    SimHost &c = client.h;
+    const SocketId sock = client.sock;
     std::vector<uint8_t> body(100, 3);
     send(c, sock, body.data(), 100);
     EXPECT_TRUE(c.engine.tx_packets().empty()) << "the default: packets leave from poll()";
@@ -81,11 +90,10 @@ TEST(SendNow, WithoutRoomEveryMessageWaitsForPoll) {
 // packet (FIFO among them), not a message of more than one packet, not one beyond its
 // unscheduled bytes, and not one the pacer would hold.
 TEST(SendNow, OnlyWhatTransmitWouldPickFirst) {
-    SimNetwork net;
     EngineConfig cfg = no_pacer();
-    SimHost &c = net.add_host(2, cfg);
-    SocketId sock;
-    ASSERT_EQ(c.engine.open_socket(0, &sock), 0);
+    Client client(cfg);
+    SimHost &c = client.h;
+    const SocketId sock = client.sock;
     std::vector<uint8_t> body(100'000, 3);
     uint64_t first = send(c, sock, body.data(), 100);  // no room yet: queued
     c.engine.set_send_now(100);
@@ -102,36 +110,32 @@ TEST(SendNow, OnlyWhatTransmitWouldPickFirst) {
 
     // The pacer: a link estimate far behind holds a message of throttle_min_bytes or more,
     // never a shorter one.
-    SimNetwork net2;
     EngineConfig slow;
     slow.link_mbps = 1;  // every packet keeps the link busy for a long time
-    SimHost &p = net2.add_host(2, slow);
-    ASSERT_EQ(p.engine.open_socket(0, &sock), 0);
+    Client paced(slow);
+    SimHost &p = paced.h;
     p.engine.set_send_now(100);
-    uint64_t paced_first = send(p, sock, body.data(), slow.throttle_min_bytes);
+    uint64_t paced_first = send(p, paced.sock, body.data(), slow.throttle_min_bytes);
     EXPECT_EQ(data_ids(p), std::vector<uint64_t>{paced_first}) << "the link was idle";
-    send(p, sock, body.data(), slow.throttle_min_bytes);
+    send(p, paced.sock, body.data(), slow.throttle_min_bytes);
     EXPECT_EQ(data_ids(p).size(), 1u) << "the pacer holds the second";
 
     // Unscheduled bytes shorter than the message: it needs a grant first.
-    SimNetwork net3;
     EngineConfig tiny = no_pacer();
     tiny.unsched_bytes = 50;
-    SimHost &u = net3.add_host(2, tiny);
-    ASSERT_EQ(u.engine.open_socket(0, &sock), 0);
-    u.engine.set_send_now(100);
-    send(u, sock, body.data(), 100);
-    EXPECT_TRUE(data_ids(u).empty());
+    Client unsched(tiny);
+    unsched.h.engine.set_send_now(100);
+    send(unsched.h, unsched.sock, body.data(), 100);
+    EXPECT_TRUE(data_ids(unsched.h).empty());
 }
 
 // An RPC that ends between its send and the next frame build (an abort here) takes its packet
 // back: its slot is reused at once, and a packet still pointing into it would carry the next
 // message's bytes. Another RPC's packet from the same borrowed buffer stays.
 TEST(SendNow, AnRpcEndedBeforeItsFrameIsBuiltTakesItsPacketBack) {
-    SimNetwork net;
-    SimHost &c = net.add_host(2, no_pacer());
-    SocketId sock;
-    ASSERT_EQ(c.engine.open_socket(0, &sock), 0);
+    Client client(no_pacer());
+    SimHost &c = client.h;
+    const SocketId sock = client.sock;
     std::vector<uint8_t> secret(100, 0xAA), other(100, 0x55);
     c.engine.set_send_now(10);
     uint64_t to_one = send(c, sock, secret.data(), 100, /*copy=*/false, 1);
@@ -159,12 +163,11 @@ TEST(SendNow, AnRpcEndedBeforeItsFrameIsBuiltTakesItsPacketBack) {
 // Sends taken back again and again between two builds leave nothing behind: the TX queue and
 // the list of packets sent now stay within tx_queue_packets.
 TEST(SendNow, SendsTakenBackRepeatedlyLeaveNothingBehind) {
-    SimNetwork net;
     EngineConfig cfg = no_pacer();
     cfg.tx_queue_packets = 16;
-    SimHost &c = net.add_host(2, cfg);
-    SocketId sock;
-    ASSERT_EQ(c.engine.open_socket(0, &sock), 0);
+    Client client(cfg);
+    SimHost &c = client.h;
+    const SocketId sock = client.sock;
     std::vector<uint8_t> body(100, 1);
     c.engine.set_send_now(1'000);
     for (int i = 0; i < 100; ++i) {
