@@ -14,6 +14,10 @@
 // reply held back waited for the next poll, and with polls of 256 requests a server's pacer let out
 // about 74 frames a poll, so its replies queued by the ten thousand at 10^5 live RPCs (eighteenth
 // session, docs/perf.md).
+// A one-packet message that transmit would pick first anyway (nothing else down to its last
+// packet, the pacer willing, all bytes unscheduled) skips the send queue within the room the
+// caller gives (Engine::set_send_now): send_or_queue emits it from its send, and an RPC that
+// ends before the caller takes the packet withdraws it (withdraw_sent_now).
 // Payloads are not copied here: TxPacket points into the borrowed OutMessage, or into the
 // RPC's own copy of a short message sent with OutMessage::copy (copied once, at send).
 // Retransmission (RESEND, RPC_UNKNOWN restarts) goes through the same packet builder with
