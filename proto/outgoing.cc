@@ -189,8 +189,9 @@ void send_or_queue(State &s, uint32_t idx, uint64_t now_ns) {
     MsgOut &out = r.out;
     // transmit() would pick this message first only while no other message is down to its
     // last packet (those go first, FIFO among equals; every longer one comes after it).
-    // Skipping the queue saves its push, pick and removal: about 5 % of a 100 B echo's
-    // instructions (docs/perf.md, forty-second session).
+    // Skipping the queue saves its push, pick and removal: 3 % of a 100 B echo's
+    // instructions and 6-10 % of its cycles, both ends on one core (docs/perf.md,
+    // forty-second session).
     const uint32_t max_payload = s.cfg.max_payload();
     const uint64_t units =
         s.send_now_scale == 1

@@ -319,8 +319,8 @@ class Engine {
                                uint32_t budget_scale = 1);
     /** Lets send_request() and send_reply() queue the DATA packet of a one-packet message at
      *  once, for up to `packets` such messages (each counting as send_last_packets counts it,
-     *  with `budget_scale`) until the next call: a message shorter than a packet that would
-     *  be the first one transmit picks (nothing else down to its last packet is queued, the
+     *  with `budget_scale`) until the next call: a message of one packet that would be the
+     *  first one transmit picks (nothing else down to its last packet is queued, the
      *  pacer lets it go, every byte is unscheduled) skips the send queue, and its packet waits
      *  in tx_packets() for the caller's next frame build. What it spends comes off the next
      *  poll()'s data_budget, as send_last_packets'. 0 (the default) queues every message for
