@@ -467,6 +467,14 @@ TEST(EngineApi, ReservedId_StartsLaterOrFailsWithError) {
     EXPECT_EQ(c.engine.send_request_as(cli, {kServerIp, kPort},
                                        OutMessage::contiguous(body.data(), 3000), 2, net.now(), 3),
               -EINVAL);  // a server id
+    // An id not handed out yet: send_request() would start it later without searching the
+    // index for it, so taking it now would make two RPCs with one key.
+    const uint64_t future = other + 100 * test_config().id_stride;
+    EXPECT_EQ(
+        c.engine.send_request_as(cli, {kServerIp, kPort}, OutMessage::contiguous(body.data(), 3000),
+                                 2, net.now(), future),
+        -EINVAL);
+    EXPECT_EQ(c.engine.fail_request(cli, {kServerIp, kPort}, future, 9, -EIO), -EINVAL);
     ASSERT_EQ(
         c.engine.send_request_as(cli, {kServerIp, kPort}, OutMessage::contiguous(body.data(), 3000),
                                  2, net.now(), reserved),

@@ -261,12 +261,14 @@ class Engine {
      *  with fail_request(). An id never started or failed is simply never used. */
     uint64_t reserve_client_id() noexcept;
     /** send_request() with an id from reserve_client_id(). Errors as send_request(), plus
-     *  -EINVAL for an id that is not a client id and -EEXIST if the id is in use. */
+     *  -EINVAL for an id that is not a client id or that reserve_client_id() (or
+     *  send_request()) has not handed out yet, and -EEXIST if the id is in use. */
     int send_request_as(SocketId s, Endpoint dst, const OutMessage &msg, uint64_t cookie,
                         uint64_t now_ns, uint64_t id);
     /** Completes a reserved request that never started: recv() hands it out with `error`
      *  (non-zero) and `cookie` and no data, like an RPC aborted with an error. Returns 0,
-     *  -EBADF, -EINVAL (not a client id, error 0, dst port 0), -EEXIST (id in use), -ENOMEM
+     *  -EBADF, -EINVAL (not a client id or not handed out yet, error 0, dst port 0), -EEXIST
+     *  (id in use), -ENOMEM
      *  (RPC or peer table full). */
     int fail_request(SocketId s, Endpoint dst, uint64_t id, uint64_t cookie, int error);
     /** Takes a completed message: requests (odd ids) and/or responses per `flags`; `id` 0 =
