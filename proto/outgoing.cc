@@ -190,7 +190,7 @@ void send_or_queue(State &s, uint32_t idx, uint64_t now_ns) {
     // transmit() would pick this message first only while no other message is down to its
     // last packet (those go first, FIFO among equals; every longer one comes after it).
     // Skipping the queue saves its push, pick and removal: 3 % of a 100 B echo's
-    // instructions and 6-10 % of its cycles, both ends on one core (docs/perf.md,
+    // instructions and about 5 % of its cycles, both ends on one core (docs/perf.md,
     // forty-second session).
     const uint32_t max_payload = s.cfg.max_payload();
     const uint64_t units =
