@@ -68,6 +68,19 @@ uint32_t packet_start(const MsgOut &out, uint32_t offset) {
     return offset - (offset - out.unsched) % out.max_payload;
 }
 
+// Whether the pacer holds r's next packet now (`remaining`: its bytes left to send). Sockets
+// with dont_throttle and messages with fewer than throttle_min_bytes left pass (Linux's rule).
+bool pacer_holds(const State &s, const Rpc &r, uint32_t remaining, uint64_t now_ns) {
+    return !s.sockets[r.socket].dont_throttle && remaining >= s.cfg.throttle_min_bytes &&
+           s.link_idle_ns > now_ns + s.cfg.max_nic_queue_ns;
+}
+
+// A packet of len payload bytes as a share of the TX budget, in 1/scale packets (Engine::poll):
+// len <= max_payload, so at scale 1 the share is 1, with no division on that path.
+uint64_t budget_units(uint32_t len, uint32_t scale, uint32_t max_payload) {
+    return scale == 1 ? 1 : (uint64_t{len} * scale + max_payload - 1) / max_payload;
+}
+
 // Splits [offset, offset + len) of r's message into at most two contiguous pieces.
 uint8_t locate(const Rpc &r, uint32_t offset, uint32_t len, OutMessage::Piece out[2]) {
     if (r.out.copied) {
@@ -192,15 +205,10 @@ void send_or_queue(State &s, uint32_t idx, uint64_t now_ns) {
     // Skipping the queue saves its push, pick and removal: 3 % of a 100 B echo's
     // instructions and about 5 % of its cycles, both ends on one core (docs/perf.md,
     // forty-second session).
-    const uint32_t max_payload = s.cfg.max_payload();
-    const uint64_t units =
-        s.send_now_scale == 1
-            ? 1
-            : (uint64_t{out.length} * s.send_now_scale + max_payload - 1) / max_payload;
+    const uint64_t units = budget_units(out.length, s.send_now_scale, s.cfg.max_payload());
     const bool now = units <= s.send_now_room && out.length <= out.max_payload &&
                      out.granted >= out.length && s.sendable.lane_size() == 0 &&
-                     (s.sockets[r.socket].dont_throttle || out.length < s.cfg.throttle_min_bytes ||
-                      s.link_idle_ns <= now_ns + s.cfg.max_nic_queue_ns);
+                     !pacer_holds(s, r, out.length, now_ns);
     if (!now || !emit_data(s, r, 0, out.length, out.unsched_priority, false, now_ns)) {
         queue_to_send(s, idx);
         return;
@@ -302,13 +310,10 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remai
             only_short = true;
             break;
         }
-        if (!s.sockets[r.socket].dont_throttle &&
-            out.length - out.next_xmit >= s.cfg.throttle_min_bytes) {
-            if (s.link_idle_ns > now_ns + s.cfg.max_nic_queue_ns) {
-                ++s.stats.pacer_throttled;
-                paced = true;
-                break;
-            }
+        if (pacer_holds(s, r, out.length - out.next_xmit, now_ns)) {
+            ++s.stats.pacer_throttled;
+            paced = true;
+            break;
         }
         uint32_t offset = out.next_xmit;
         uint32_t len = packet_len(out, offset);
@@ -317,8 +322,7 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remai
         if (!emit_data(s, r, offset, len, priority, false, now_ns)) break;
         out.next_xmit += len;
         ++sent;
-        // len <= max_payload, so at scale 1 the share is 1: no division on that path.
-        used += scale == 1 ? 1 : (uint64_t{len} * scale + max_payload - 1) / max_payload;
+        used += budget_units(len, scale, max_payload);
         if (out.next_xmit >= out.granted) {
             // Everything granted is out: the peer owes us a grant, the response or an ACK.
             unqueue(s, idx);
