@@ -51,6 +51,54 @@ void share_arp(Worker::Impl &w, rte_mbuf *m) {
     }
 }
 
+// Host protocols and validation of a frame that is not the common DATA frame: true when the
+// frame was handled (ARP, ICMP, ND) or rejected (counted), false when `v` holds a Homa packet.
+bool host_or_rejected(Worker::Impl &w, rte_mbuf *m, const uint8_t *data, uint32_t len, bool steered,
+                      wire::PacketView &v) {
+    if (len >= 14) {
+        size_t l2 = 14;
+        uint16_t vid = 0;
+        if (be16(data + 12) == wire::kEtherTypeVlan && len >= 18) {
+            vid = be16(data + 14) & 0x0FFF;
+            l2 = 18;
+        }
+        if (vid != w.cfg.vlan_id) {
+            ++w.stats.rx_wrong_vlan;
+            return true;
+        }
+        uint16_t type = be16(data + l2 - 2);
+        if (type == wire::kEtherTypeArp) {
+            if (!handle_arp_icmp_frame(w, data, len, steered)) ++w.stats.rx_other;
+            if (!steered && w.cfg.steering && w.cfg.steering->num_workers() > 1) share_arp(w, m);
+            return true;  // share_arp took its own references
+        }
+        if (type == wire::kEtherTypeIpv4 && len >= l2 + 20 && data[l2 + 9] == kIpProtoIcmp) {
+            if (!handle_arp_icmp_frame(w, data, len, steered)) ++w.stats.rx_other;
+            return true;
+        }
+        if (type == wire::kEtherTypeIpv6 && len >= l2 + 40 && data[l2 + 6] == kIpProtoIcmp6) {
+            bool handled = handle_ndp_icmp6_frame(w, data, len, steered);
+            if (!handled) ++w.stats.rx_other;
+            if (handled && !steered && w.cfg.steering && w.cfg.steering->num_workers() > 1 &&
+                is_nd_frame(data, len)) {
+                share_arp(w, m);
+            }
+            return true;
+        }
+    }
+    if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
+        ++w.stats.rx_bad_checksum_offload;
+        return true;
+    }
+    // The general decoder directly: the shortcut has failed already, or cannot apply.
+    wire::DecodeError e = wire::decode_frame_general({data, len}, v);
+    if (e != wire::DecodeError::kOk) {
+        ++w.stats.rx_decode_errors[static_cast<size_t>(e)];
+        return true;
+    }
+    return false;
+}
+
 // Host protocols, validation and steering for one frame; a Homa packet for this worker is
 // left in `v` (kDeliver, or kDeliverNow when it was linearized).
 Fate classify_frame(Worker::Impl &w, rte_mbuf *m, bool steered, wire::PacketView &v) {
@@ -67,46 +115,12 @@ Fate classify_frame(Worker::Impl &w, rte_mbuf *m, bool steered, wire::PacketView
         data = static_cast<const uint8_t *>(rte_pktmbuf_read(m, 0, len, w.scratch.data()));
         ++w.stats.rx_linearized;
     }
-    if (len >= 14) {
-        size_t l2 = 14;
-        uint16_t vid = 0;
-        if (be16(data + 12) == wire::kEtherTypeVlan && len >= 18) {
-            vid = be16(data + 14) & 0x0FFF;
-            l2 = 18;
-        }
-        if (vid != w.cfg.vlan_id) {
-            ++w.stats.rx_wrong_vlan;
-            return Fate::kFree;
-        }
-        uint16_t type = be16(data + l2 - 2);
-        if (type == wire::kEtherTypeArp) {
-            if (!handle_arp_icmp_frame(w, data, len, steered)) ++w.stats.rx_other;
-            if (!steered && w.cfg.steering && w.cfg.steering->num_workers() > 1) share_arp(w, m);
-            return Fate::kFree;  // share_arp took its own references
-        }
-        if (type == wire::kEtherTypeIpv4 && len >= l2 + 20 && data[l2 + 9] == kIpProtoIcmp) {
-            if (!handle_arp_icmp_frame(w, data, len, steered)) ++w.stats.rx_other;
-            return Fate::kFree;
-        }
-        if (type == wire::kEtherTypeIpv6 && len >= l2 + 40 && data[l2 + 6] == kIpProtoIcmp6) {
-            bool handled = handle_ndp_icmp6_frame(w, data, len, steered);
-            if (!handled) ++w.stats.rx_other;
-            if (handled && !steered && w.cfg.steering && w.cfg.steering->num_workers() > 1 &&
-                is_nd_frame(data, len)) {
-                share_arp(w, m);
-            }
-            return Fate::kFree;
-        }
-    }
-    if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
-        ++w.stats.rx_bad_checksum_offload;
-        return Fate::kFree;
-    }
-    wire::DecodeError e = wire::decode_frame({data, len}, v);
-    if (e != wire::DecodeError::kOk) {
-        ++w.stats.rx_decode_errors[static_cast<size_t>(e)];
-        return Fate::kFree;
-    }
+    // The common frame (untagged IPv4 DATA, valid) is none of the host protocols, so it skips
+    // their checks and the general decoder (docs/perf.md, forty-third session).
+    const bool plain = w.cfg.vlan_id == 0 &&
+                       (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_BAD &&
+                       wire::decode_plain_data({data, len}, v);
+    if (!plain && host_or_rejected(w, m, data, len, steered, v)) return Fate::kFree;
     if (v.is_ipv6() ? !is_local6(w, v.ip6().dst) : v.dst_ip() != w.cfg.engine.local_ip) {
         ++w.stats.rx_not_for_us;
         return Fate::kFree;

@@ -4,6 +4,8 @@
 // tests/fuzz holds this to account.
 #include "homa/proto/decode.h"
 
+#include <array>
+#include <bit>
 #include <cstring>
 
 namespace homa::wire {
@@ -134,7 +136,9 @@ DecodeError decode_homa(std::span<const uint8_t> homa, PacketView &view) noexcep
     return DecodeError::kOk;
 }
 
-DecodeError decode_frame(std::span<const uint8_t> frame, PacketView &view) noexcept {
+// Not inlined into decode_frame: its registers would make the shortcut save and restore them too.
+[[gnu::noinline]] DecodeError decode_frame_general(std::span<const uint8_t> frame,
+                                                   PacketView &view) noexcept {
     size_t off = sizeof(EthernetHeader);
     if (frame.size() < off) return DecodeError::kEthernetTooShort;
     const auto *eth = reinterpret_cast<const EthernetHeader *>(frame.data());
@@ -173,7 +177,79 @@ bool ipv4_checksum_ok(const uint8_t *ip, size_t ihl) noexcept {
     return sum == 0xFFFF;
 }
 
+// The frame Homa sends most: untagged Ethernet, IPv4 without options, unfragmented, DATA.
+// decode_frame_general walks it through about 20 branches in three functions (about 150
+// instructions per frame in the one-core 100 B echo); its fixed bytes are checked here in
+// three masked 8-byte compares instead, and only the fields with ranges one by one. Byte
+// offsets from the start of the frame:
+constexpr size_t kPlainIp = sizeof(EthernetHeader);                // 14
+constexpr size_t kPlainHoma = kPlainIp + sizeof(Ipv4Header);       // 34
+constexpr size_t kPlainPayload = kPlainHoma + sizeof(DataHeader);  // 90
+
+// Eight frame bytes as one word in memory order, so that the masks below are byte lists
+// whatever the host's byte order.
+constexpr uint64_t bytes8(std::array<uint8_t, 8> b) noexcept { return std::bit_cast<uint64_t>(b); }
+uint64_t load8(const uint8_t *p) noexcept {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+
+// Bytes 12-19: EtherType IPv4, version 4 with a 20-byte header.
+constexpr size_t kWord0 = 12;
+constexpr uint64_t kMask0 = bytes8({0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0});
+constexpr uint64_t kWant0 =
+    bytes8({kEtherTypeIpv4 >> 8, kEtherTypeIpv4 & 0xFF, 0x45, 0, 0, 0, 0, 0});
+// Bytes 20-27: no MF flag and no fragment offset (DF and the reserved bit may be anything, as
+// decode_ipv4 lets them be), protocol Homa.
+constexpr size_t kWord1 = kPlainIp + offsetof(Ipv4Header, frag_off);
+constexpr uint16_t kFragBits = kIpv4MoreFragments | kIpv4FragOffsetMask;
+constexpr uint64_t kMask1 = bytes8({kFragBits >> 8, kFragBits & 0xFF, 0, 0xFF, 0, 0, 0, 0});
+constexpr uint64_t kWant1 = bytes8({0, 0, 0, kIpProtoHoma, 0, 0, 0, 0});
+// Bytes 40-47: type DATA and DATA's doff (high nibble).
+constexpr size_t kWord2 = kPlainHoma + offsetof(CommonHeader, sequence) + 2;
+constexpr uint64_t kMask2 = bytes8({0, 0, 0, 0, 0, 0xFF, 0xF0, 0});
+constexpr uint64_t kWant2 =
+    bytes8({0, 0, 0, 0, 0, static_cast<uint8_t>(PacketType::kData), kDataDoff, 0});
+static_assert(kWord1 == 20 && kWord2 + 5 == kPlainHoma + offsetof(CommonHeader, type) &&
+              kWord2 + 6 == kPlainHoma + offsetof(CommonHeader, doff));
+
 }  // namespace
+
+bool decode_plain_data(std::span<const uint8_t> frame, PacketView &view) noexcept {
+    const uint8_t *f = frame.data();
+    if (frame.size() <= kPlainPayload) return false;  // also: every load below is in bounds
+    if ((((load8(f + kWord0) & kMask0) ^ kWant0) | ((load8(f + kWord1) & kMask1) ^ kWant1) |
+         ((load8(f + kWord2) & kMask2) ^ kWant2)) != 0) {
+        return false;
+    }
+    const auto *ip = reinterpret_cast<const Ipv4Header *>(f + kPlainIp);
+    const auto *d = reinterpret_cast<const DataHeader *>(f + kPlainHoma);
+    const size_t total = ip->total_length.get();
+    // At least one payload byte, and no more bytes claimed than the frame holds.
+    if (total <= sizeof(Ipv4Header) + sizeof(DataHeader) || kPlainIp + total > frame.size()) {
+        return false;
+    }
+    if (d->common.sport.get() == 0 || d->common.dport.get() == 0) return false;
+    const uint32_t length = d->message_length.get();
+    const size_t payload = total - sizeof(Ipv4Header) - sizeof(DataHeader);
+    if (length == 0 || length > kMaxMessageLength ||
+        uint64_t{d->seg_offset.get()} + payload > length || d->incoming.get() > length) {
+        return false;
+    }
+    if (!ipv4_checksum_ok(f + kPlainIp, sizeof(Ipv4Header))) return false;
+    view.vlan_tci_ = 0;
+    view.ip_ = ip;
+    view.ip6_ = nullptr;
+    view.homa_offset_ = kPlainHoma;
+    view.common_ = &d->common;
+    view.payload_ = frame.subspan(kPlainPayload, payload);
+    return true;
+}
+
+DecodeError decode_frame(std::span<const uint8_t> frame, PacketView &view) noexcept {
+    return decode_plain_data(frame, view) ? DecodeError::kOk : decode_frame_general(frame, view);
+}
 
 DecodeError decode_ipv4(std::span<const uint8_t> frame, size_t off, PacketView &view) noexcept {
     if (frame.size() < off + sizeof(Ipv4Header)) return DecodeError::kIpTooShort;

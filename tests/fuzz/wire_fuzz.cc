@@ -1,5 +1,6 @@
 // libFuzzer target: decode_frame must never read out of bounds, crash or hang on any input,
-// and whatever it accepts must satisfy the invariants it promises.
+// whatever it accepts must satisfy the invariants it promises, and its shortcut for the
+// common DATA frame must answer as decode_frame_general does, with the same view.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -10,6 +11,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     using namespace homa::wire;
     PacketView v;
     DecodeError e = decode_frame({data, size}, v);
+    PacketView g;
+    if (decode_frame_general({data, size}, g) != e) abort();
+    if (e == DecodeError::kOk &&
+        (&g.common() != &v.common() || g.is_ipv6() != v.is_ipv6() ||
+         g.homa_offset() != v.homa_offset() || g.vlan_tci() != v.vlan_tci() ||
+         g.payload().data() != v.payload().data() || g.payload().size() != v.payload().size())) {
+        abort();
+    }
     if (e == DecodeError::kOk) {
         // Accepted packets: header and payload lie inside the input, sizes are consistent.
         size_t hsize = header_size(v.common().type);

@@ -10,57 +10,17 @@
 #include <string>
 #include <vector>
 
+#include "decode_test_frames.h"
 #include "homa/proto/encode.h"
 
 namespace homa::wire {
 namespace {
-
-FrameAddr test_addr() {
-    FrameAddr a;
-    a.src_mac = {2, 0, 0, 0, 0, 1};
-    a.dst_mac = {2, 0, 0, 0, 0, 2};
-    a.src_ip = 0xC0A80001;
-    a.dst_ip = 0xC0A80002;
-    a.priority = 4;
-    return a;
-}
-
-std::vector<uint8_t> frame_of(const auto &fields) {
-    std::array<uint8_t, 2048> buf{};
-    size_t n = encode(buf, test_addr(), fields);
-    EXPECT_GT(n, 0u);
-    return {buf.begin(), buf.begin() + n};
-}
-
-std::vector<uint8_t> data_frame(uint32_t msg_len, uint32_t offset, size_t payload_len) {
-    std::vector<uint8_t> payload(payload_len, 0x5A);
-    Data d;
-    d.common = {.sport = 0x8000, .dport = 1, .sender_id = 2};
-    d.message_length = msg_len;
-    d.offset = offset;
-    std::array<uint8_t, 2048> buf{};
-    size_t n = encode(buf, test_addr(), d, payload);
-    EXPECT_GT(n, 0u);
-    return {buf.begin(), buf.begin() + n};
-}
 
 // Valid ports: decode rejects port 0 (kZeroPort).
 constexpr Common kPorts{.sport = 0x8000, .dport = 1, .sender_id = 2};
 
 std::vector<uint8_t> busy_frame() {
     return frame_of(Bare{.type = PacketType::kBusy, .common = kPorts});
-}
-
-constexpr size_t kIp = 14;         // IPv4 header offset in an untagged frame
-constexpr size_t kHoma = 14 + 20;  // Homa header offset
-
-// Recomputes the IPv4 checksum after a test edits the IP header on purpose.
-void fix_ip_checksum(std::vector<uint8_t> &f) {
-    f[kIp + 10] = f[kIp + 11] = 0;
-    size_t ihl = (f[kIp] & 0xF) * 4u;
-    uint16_t c = internet_checksum({f.data() + kIp, ihl});
-    f[kIp + 10] = static_cast<uint8_t>(c >> 8);
-    f[kIp + 11] = static_cast<uint8_t>(c);
 }
 
 DecodeError decode(const std::vector<uint8_t> &f) {

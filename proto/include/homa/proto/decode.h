@@ -135,6 +135,8 @@ class PacketView {
   private:
     friend DecodeError decode_homa(std::span<const uint8_t>, PacketView &) noexcept;
     friend DecodeError decode_frame(std::span<const uint8_t>, PacketView &) noexcept;
+    friend DecodeError decode_frame_general(std::span<const uint8_t>, PacketView &) noexcept;
+    friend bool decode_plain_data(std::span<const uint8_t>, PacketView &) noexcept;
     friend DecodeError decode_ipv4(std::span<const uint8_t>, size_t, PacketView &) noexcept;
     friend DecodeError decode_ipv6(std::span<const uint8_t>, size_t, PacketView &) noexcept;
 
@@ -156,6 +158,23 @@ class PacketView {
  * packet; on any other result `view` is unspecified and must not be used.
  */
 DecodeError decode_frame(std::span<const uint8_t> frame, PacketView &view) noexcept;
+
+/**
+ * decode_frame's shortcut alone: true, with `view` set as decode_frame would set it, when
+ * `frame` is the frame Homa sends most (untagged Ethernet, IPv4 without options, not a
+ * fragment, DATA) and valid. False when it is not that frame or not valid; `view` is then
+ * unspecified and decode_frame decides (and names the reason). A caller that checks other
+ * protocols first (ARP, ICMP) may call this before them: such a frame is none of those.
+ */
+bool decode_plain_data(std::span<const uint8_t> frame, PacketView &view) noexcept;
+
+/**
+ * decode_frame without its shortcut for the common frame (untagged IPv4 without options,
+ * DATA): the same result and the same view for every input, only slower for that frame.
+ * decode_frame falls back to it for every other frame; tests and the fuzz target hold the
+ * two to the same answers.
+ */
+DecodeError decode_frame_general(std::span<const uint8_t> frame, PacketView &view) noexcept;
 
 /**
  * Validates only the Homa part (`homa` starts at the common header and ends where the IP
