@@ -81,7 +81,7 @@ LOOKUP = re.compile(r"find_rpc_of|find_rpc\b|find_peer|get_peer|prefetch_index|p
 FUNCTION_RULES = [
     (r"Timetrace::", "timetrace"),
     (r"__memmove|__memcpy|memcpy@|memmove|__memset|memset", "copies and fills (memcpy, memset)"),
-    (r"decode_frame|decode_homa|internet_checksum|rte_ipv4_cksum", "decode"),
+    (r"decode_frame|decode_plain_data|decode_homa|internet_checksum|rte_ipv4_cksum", "decode"),
     (LOOKUP.pattern, "lookup (RPC and peer tables)"),
     (r"handle_data|alloc_or_evict", "reassembly (DATA into bpages)"),
     (r"update_grants|grantable_|grant_", "grant"),
