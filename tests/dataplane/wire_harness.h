@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "homa/proto/encode.h"
 #include "tests/dataplane/host_harness.h"
 
 namespace homa::test {
@@ -123,5 +124,25 @@ class Wire {
     rte_ring *in_ = nullptr, *out_ = nullptr;
     rte_mempool *mp_ = nullptr;
 };
+
+/** A DATA frame from the peer (kPeerIp, port 40000) to `dst_ip`, port `dport`, of the RPC
+ *  `client_id`: `payload` bytes (0x5a) at `offset` of a `length`-byte message, all of it
+ *  unscheduled. */
+inline Bytes peer_data_frame(const Wire &wire, uint16_t dport, uint64_t client_id, uint32_t length,
+                             uint32_t offset, uint32_t payload, uint32_t dst_ip = kOurIp) {
+    wire::FrameAddr addr{
+        .src_mac = kPeerMac, .dst_mac = wire.mac, .src_ip = kPeerIp, .dst_ip = dst_ip};
+    wire::Data d;
+    d.common = {.sport = 40000, .dport = dport, .sender_id = client_id};
+    d.message_length = length;
+    d.incoming = length;
+    d.offset = offset;
+    Bytes frame(2048);
+    Bytes body(payload, 0x5a);
+    size_t n = wire::encode(frame, addr, d, body);
+    EXPECT_GT(n, 0u);
+    frame.resize(n);
+    return frame;
+}
 
 }  // namespace homa::test

@@ -6,7 +6,6 @@
 // 3000-byte request and the first is a length mismatch.
 #include <gtest/gtest.h>
 
-#include "homa/proto/encode.h"
 #include "tests/dataplane/dataplane_fixture.h"
 #include "tests/dataplane/wire_harness.h"
 
@@ -14,9 +13,6 @@ namespace homa {
 namespace {
 
 using test::Bytes;
-using test::kOurIp;
-using test::kPeerIp;
-using test::kPeerMac;
 using test::Wire;
 
 constexpr uint16_t kServerPort = 99;
@@ -24,19 +20,7 @@ constexpr uint64_t kClientId = 1000;
 
 // A DATA frame of the peer's request kClientId: `payload` bytes at `offset` of `length`.
 Bytes data_frame(const Wire &wire, uint32_t length, uint32_t offset, uint32_t payload) {
-    wire::FrameAddr addr{
-        .src_mac = kPeerMac, .dst_mac = wire.mac, .src_ip = kPeerIp, .dst_ip = kOurIp};
-    wire::Data d;
-    d.common = {.sport = 40000, .dport = kServerPort, .sender_id = kClientId};
-    d.message_length = length;
-    d.incoming = length;
-    d.offset = offset;
-    Bytes frame(2048);
-    Bytes body(payload, 0x5a);
-    size_t n = wire::encode(frame, addr, d, body);
-    EXPECT_GT(n, 0u);
-    frame.resize(n);
-    return frame;
+    return test::peer_data_frame(wire, kServerPort, kClientId, length, offset, payload);
 }
 
 struct Outcome {

@@ -18,27 +18,14 @@ namespace {
 
 using test::Bytes;
 using test::kOurIp;
-using test::kPeerIp;
-using test::kPeerMac;
 using test::Wire;
 
 constexpr uint16_t kServerPort = 99;
 constexpr size_t kIp = 14, kHoma = 34;
 
-// A one-packet 100-byte request from the peer to kServerPort, `edit`ed before it is sent.
+// A one-packet 100-byte request from the peer to kServerPort.
 Bytes request_frame(const Wire &wire, uint32_t dst_ip = kOurIp) {
-    wire::FrameAddr addr{
-        .src_mac = kPeerMac, .dst_mac = wire.mac, .src_ip = kPeerIp, .dst_ip = dst_ip};
-    wire::Data d;
-    d.common = {.sport = 40000, .dport = kServerPort, .sender_id = 1000};
-    d.message_length = 100;
-    d.incoming = 100;
-    Bytes frame(2048);
-    Bytes body(100, 0x5a);
-    size_t n = wire::encode(frame, addr, d, body);
-    EXPECT_GT(n, 0u);
-    frame.resize(n);
-    return frame;
+    return test::peer_data_frame(wire, kServerPort, 1000, 100, 0, 100, dst_ip);
 }
 
 wire::DataHeader &data_of(Bytes &f) { return *reinterpret_cast<wire::DataHeader *>(&f[kHoma]); }
