@@ -289,7 +289,7 @@ int Engine::fail_request(SocketId sid, Endpoint dst, uint64_t id, uint64_t cooki
     State &s = *s_;
     if (sid >= s.sockets.size() || !s.sockets[sid].open) return -EBADF;
     if (dst.port == 0 || error == 0 || !wire::is_client_id(id) || id >= s.next_client_id) {
-        return -EINVAL;  // the last: as send_request_as
+        return -EINVAL;  // an id not handed out yet is refused as send_request_as refuses it
     }
     uint32_t peer = get_peer(s, dst.ip);
     if (peer == kNil) return -ENOMEM;

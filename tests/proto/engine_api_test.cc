@@ -83,10 +83,7 @@ TEST(EngineApi, InvalidConfigRejected) {
 
 TEST(EngineApi, ReservedId_StartsLaterOrFailsWithError) {
     EchoPair pair;
-    SimNetwork &net = pair.net;
-    SimHost &c = pair.c;
-    EchoServer &server = pair.server;
-    const SocketId cli = pair.cli;
+    auto &[net, s, c, server, cli] = pair;
     uint64_t reserved = c.engine.reserve_client_id();
     std::vector<uint8_t> body(3000, 0x33);
     uint64_t other;
@@ -141,10 +138,7 @@ TEST(EngineApi, ReservedId_StartsLaterOrFailsWithError) {
 // first), also when the RPC's slot last held a longer message.
 TEST(EngineApi, Recv_FillsEveryFieldOverGarbage) {
     EchoPair pair;
-    SimNetwork &net = pair.net;
-    SimHost &c = pair.c;
-    EchoServer &server = pair.server;
-    const SocketId cli = pair.cli;
+    auto &[net, s, c, server, cli] = pair;
     // Four bpages of response first, then one: the second RPC takes the first's freed slot.
     for (size_t len : {size_t{200'000}, size_t{150'000}, size_t{100}}) {
         std::vector<uint8_t> body(len);
