@@ -48,6 +48,9 @@ DEFINE_uint32(stats_period, 0, "non-interactive: print stats every N seconds (0:
 DEFINE_double(duration, 0, "non-interactive: exit after N seconds (0: run until SIGINT)");
 DEFINE_uint32(pool_mb, 256, "bpage pool size in MiB");
 DEFINE_bool(stage_cycles, true, "count TSC cycles per poll stage (cycles_* counters)");
+DEFINE_bool(pace_at_link_speed, false,
+            "the pacer assumes the link speed the port reports instead of --link_mbps (virtual "
+            "ports report a nominal speed: memif 100 Gbps, net_null and net_ring 10)");
 DEFINE_bool(priority_queues, false,
             "a second queue pair for control packets and short messages, sent and read ahead "
             "of bulk data: point-to-point ports only (memif), and both ends must use it");
@@ -220,6 +223,7 @@ int run(std::vector<std::string> eal_args, int argc, char **argv) {
     ho.link_wait_ms = 0;  // a server: its clients connect when they please
     ho.worker.stage_cycles = FLAGS_stage_cycles;
     ho.port.priority_queues = FLAGS_priority_queues;
+    ho.pace_at_link_speed = FLAGS_pace_at_link_speed;
     ho.worker.timetrace_records = FLAGS_timetrace_records;
     ho.worker.timetrace_precise = FLAGS_timetrace_precise;
     auto created = homa::v2::Host::create(ho);
@@ -227,6 +231,8 @@ int run(std::vector<std::string> eal_args, int argc, char **argv) {
     homa::v2::Host &v2host = *created;
     homa::dp::Host &host = v2host.raw();  // statistics, telemetry and the prompt read it
     fprintf(stderr, "homa-dp: %s\n", v2host.memory_lock().message.c_str());
+    fprintf(stderr, "homa-dp: the pacer assumes %u Mbps (the port reports %u)\n",
+            host.worker(0).engine().config().link_mbps, v2host.port_link_mbps());
     if (rte_lcore_count() < 2) {
         return fail("needs a main lcore and a worker lcore: e.g. -l 0,1 or --lcores=0@0,1@0");
     }

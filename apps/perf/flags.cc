@@ -118,6 +118,9 @@ DEFINE_uint32(timetrace_records, 1u << 16,
 DEFINE_bool(timetrace_precise, false,
             "every timetrace record reads the TSC (default: records written inside a worker's "
             "poll share one read per stage of the poll, which costs less)");
+DEFINE_bool(pace_at_link_speed, false,
+            "the pacer assumes the link speed the port reports instead of --knobs=link_mbps "
+            "(virtual ports report a nominal speed: memif 100 Gbps, net_null and net_ring 10)");
 DEFINE_bool(priority_queues, false,
             "a second queue pair for Homa's high priorities (control packets, short messages): "
             "sent and read ahead of bulk data; point-to-point ports only (memif, --ring_pair), "

@@ -60,6 +60,7 @@ DECLARE_uint32(rx_match_tx_above);
 DECLARE_uint32(tx_data_budget);
 DECLARE_uint32(tx_budget_scale);
 DECLARE_bool(stage_cycles);
+DECLARE_bool(pace_at_link_speed);
 DECLARE_bool(priority_queues);
 DECLARE_bool(yield_to_app);
 DECLARE_bool(short_before_rx);

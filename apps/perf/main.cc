@@ -191,6 +191,7 @@ int run(int argc, char **argv) {
     ho.worker.tx_budget_scale = static_cast<uint16_t>(FLAGS_tx_budget_scale);
     ho.worker.stage_cycles = FLAGS_stage_cycles;
     ho.port.priority_queues = FLAGS_priority_queues;
+    ho.pace_at_link_speed = FLAGS_pace_at_link_speed;
     // The application runs on this lcore only without --app_threads.
     ho.worker.yield_to_app = FLAGS_yield_to_app && !FLAGS_app_threads;
     ho.worker.short_before_rx = FLAGS_short_before_rx;
@@ -217,6 +218,9 @@ int run(int argc, char **argv) {
     auto host = homa::v2::Host::create(ho);
     if (!host) return fail(host.message());
     fprintf(stderr, "homa-perf: %s\n", host->memory_lock().message.c_str());
+    fprintf(stderr, "homa-perf: the pacer assumes %u Mbps (the port reports %u%s)\n",
+            host->raw().worker(0).engine().config().link_mbps, host->port_link_mbps(),
+            FLAGS_pace_at_link_speed ? "" : "; --pace_at_link_speed uses that");
     const bool memory_locked = host->memory_lock().locked;
     // The v1 worker, for what reads the whole host's counters (summaries, --stats, the
     // freeze trigger, the timetrace) and for the file mix, not yet on v2.

@@ -80,6 +80,14 @@ bool set_local_addresses(const HostOptions &o, dp::WorkerConfig *w, std::string 
     return true;
 }
 
+// The port's link speed in Mbps, or 0 when it gives none (a link still down reads
+// RTE_ETH_SPEED_NUM_NONE on most NICs; some PMDs say UNKNOWN).
+uint32_t reported_link_mbps(uint16_t port) {
+    rte_eth_link l{};
+    if (rte_eth_link_get_nowait(port, &l) < 0) return 0;
+    return l.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : l.link_speed;
+}
+
 // One of Host's own flags ("--name=value") into `o`; false if `arg` is not one of them.
 // A flag of ours with a bad value sets *error.
 bool host_flag(std::string_view arg, HostOptions *o, std::string *error) {
@@ -106,6 +114,8 @@ bool host_flag(std::string_view arg, HostOptions *o, std::string *error) {
     } else if (value_of("--pool_mb=", &v)) {
         if (!parse_uint(v, 4095, &n) || n == 0) *error = "bad --pool_mb (want 1..4095)";
         o->pool_mb = n;
+    } else if (arg == "--pace_at_link_speed") {
+        o->pace_at_link_speed = true;
     } else if (value_of("--mbufs=", &v)) {
         if (!parse_uint(v, 1u << 24, &n) || n < 1024) *error = "bad --mbufs (want >= 1024)";
         o->mbufs = n;
@@ -273,6 +283,18 @@ Result<Host> Host::create(const HostOptions &o) {
         if (dp::check_link(o.port_id, &link) >= 0 && link.up) break;
         rte_delay_ms(10);
     }
+    impl->port_link_mbps = reported_link_mbps(o.port_id);
+    if (o.pace_at_link_speed && impl->port_link_mbps != 0) {
+        // No worker polls yet: this thread still owns every engine.
+        for (uint16_t w = 0; w < host->num_workers(); ++w) {
+            Engine &engine = host->worker(w).engine();
+            EngineConfig c = engine.config();
+            c.link_mbps = impl->port_link_mbps;
+            if (int rc = engine.reconfigure(c, &error); rc < 0) {
+                return fail(Error{rc, "host: pace_at_link_speed: " + error});
+            }
+        }
+    }
     impl->host = std::move(host);
     impl->app_threads = o.app_threads;
     impl->app_socket = o.app_socket;
@@ -428,6 +450,8 @@ uint16_t Host::num_workers() const noexcept { return impl_->host->num_workers();
 SocketAddress Host::local_addr() const noexcept { return impl_->local; }
 const std::vector<std::string> &Host::args() const noexcept { return impl_->args; }
 const dp::MemoryLockResult &Host::memory_lock() const noexcept { return impl_->memory_lock; }
+uint32_t Host::port_link_mbps() const noexcept { return impl_->port_link_mbps; }
+
 const EngineStats &Host::engine_stats(uint16_t worker) const noexcept {
     return impl_->host->worker(worker).engine().stats();
 }

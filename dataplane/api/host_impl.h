@@ -31,6 +31,7 @@ struct Host::Impl {
     SocketAddress local;
     std::vector<std::string> args;
     dp::MemoryLockResult memory_lock;
+    uint32_t port_link_mbps = 0;  ///< What the port reported at create(); 0: nothing.
     // launch(): the callback and each worker's loop arguments live here until wait().
     std::function<bool(unsigned)> launched_fn;
     std::vector<LoopArgs> launched;

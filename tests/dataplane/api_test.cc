@@ -425,6 +425,33 @@ TEST(Host_Create, CommandLineTakesIpv6AndBothFamilies) {
     EXPECT_EQ(h6->local_addr().to_string(), "[fd00::a]:0");
 }
 
+// net_ring reports 10 Gbps: the pacer keeps the configured speed unless told to take the
+// port's, on every worker, from the options or the command line.
+TEST(Host_Create, PacerTakesThePortsLinkSpeedOnlyWhenAsked) {
+    RingPair ring(2), other;
+    auto o = options(ring.a, "10.0.0.11", 2);
+    o.worker.engine.link_mbps = 40'000;
+    auto kept = Host::create(o);
+    ASSERT_TRUE(kept) << kept.message();
+    EXPECT_EQ(kept->port_link_mbps(), 10'000u);
+    o.port_id = ring.b;
+    o.pace_at_link_speed = true;
+    auto paced = Host::create(o);
+    ASSERT_TRUE(paced) << paced.message();
+    for (uint16_t w = 0; w < 2; ++w) {
+        EXPECT_EQ(kept->raw().worker(w).engine().config().link_mbps, 40'000u) << w;
+        EXPECT_EQ(paced->raw().worker(w).engine().config().link_mbps, 10'000u) << w;
+    }
+    std::string port = "--port=" + std::to_string(other.a);
+    std::vector<const char *> argv = {
+        "prog",         "--",           "--local=10.0.0.12",   port.c_str(),
+        "--pool_mb=16", "--mbufs=4095", "--pace_at_link_speed"};
+    auto flagged = Host::create(int(argv.size()), const_cast<char **>(argv.data()));
+    ASSERT_TRUE(flagged) << flagged.message();
+    EXPECT_EQ(flagged->raw().worker(0).engine().config().link_mbps, 10'000u);
+    EXPECT_TRUE(flagged->args().empty());
+}
+
 TEST(Host_Run, EveryWorkerRunsOnItsLcoreUntilItsCallbackStops) {
     RingPair ring(3);
     auto o = options(ring.a, "10.0.0.5", 2);

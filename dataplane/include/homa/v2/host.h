@@ -84,6 +84,14 @@ struct HostOptions {
     /// still down then is not an error: it may come up later. 0: do not wait (a server whose
     /// clients connect when they please).
     unsigned link_wait_ms = 5000;
+    /// The engines' pacer assumes the link speed the port reports (read once, after the link
+    /// wait) instead of worker.engine.link_mbps, which stays when the port reports none (a
+    /// NIC whose link is still down, a PMD that gives no speed). Off by default because a
+    /// virtual port's speed is nominal, not what its peer drains: net_null, net_ring and tap
+    /// say 10 Gbps, memif 100 Gbps while the process reading the other end of the ring on
+    /// this machine's cores drains about 25-45 Gbps of 1500 B frames (docs/perf.md, "The
+    /// pacer's link speed"). For a NIC, its speed is what the pacer should assume.
+    bool pace_at_link_speed = false;
 
     /// Every worker's configuration beyond the fields above, as the dataplane takes it
     /// (homa/dataplane/worker.h): engine knobs (worker.engine), static neighbours (neighbours,
@@ -138,8 +146,8 @@ class Host {
     static Result<Host> create(const HostOptions &options);
     /** The same from a command line: EAL arguments, then `--`, then `--local=ADDR` (IPv4
      *  `a.b.c.d`, IPv6 `fd00::1`, or both: `a.b.c.d,fd00::1`), `--workers=N`, `--port=P`,
-     * `--pool_mb=M`, `--mbufs=N` (any order); every other argument after `--` is left for the
-     * application in args(). -EINVAL names a bad flag. */
+     * `--pool_mb=M`, `--mbufs=N`, `--pace_at_link_speed` (any order); every other argument
+     * after `--` is left for the application in args(). -EINVAL names a bad flag. */
     static Result<Host> create(int argc, char **argv);
 
     Host(Host &&) noexcept;
@@ -211,6 +219,9 @@ class Host {
     const std::vector<std::string> &args() const noexcept;
     /** What HostOptions::lock_memory did (its message is one line for the log). */
     const dp::MemoryLockResult &memory_lock() const noexcept;
+    /** The link speed the port reported when create() read it (Mbps), 0 if it reported none;
+     *  what the pacers use with HostOptions::pace_at_link_speed. */
+    uint32_t port_link_mbps() const noexcept;
     /** Worker `worker`'s engine counters (packets and bytes by type, resends, timeouts, ...;
      *  no bounds check: < num_workers()). Written by the lcore that polls the worker; another
      *  thread may read them while it runs (each counter is one aligned word: a read sees an
