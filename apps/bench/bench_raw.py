@@ -423,6 +423,21 @@ def beside_1mb(raw, runs):
             "ratio_max": ratios[-1]}
 
 
+def paced_1mb(raw, runs):
+    """The 1 MB echo with --pace_at_link_speed (memif_1mb_paced), run after the judged runs,
+    between the link runs adj<runs + 1> and adj<runs + 2>. Not judged. None when not run."""
+    p = phase(raw, "memif_1mb_paced")
+    if not p:
+        return None
+    k = len(runs) + 1
+    around = [testpmd_rate(f"{raw}/testpmd_memif_1500_adj{j}_rx.log") for j in (k, k + 1)]
+    got = [x for x in around if x]
+    link = link_gbps(statistics.mean(got), 1500) if got else None
+    probes = [pingpong_ns(f"{raw}/testpmd_memif_1500_adj{j}_pingpong.txt") for j in (k, k + 1)]
+    return {"gbps": p["goodput_gbps"], "errors": p["errors"], "link_gbps": link,
+            "ratio": p["goodput_gbps"] / link if link else None, "placement": placement(*probes)}
+
+
 def homa(raw, kind):
     out = {}
     lat = phase(raw, f"{kind}_latency")
@@ -433,6 +448,7 @@ def homa(raw, kind):
     out["goodput_1mb"] = goodput_1mb(big)
     if kind == "memif":
         out["goodput_1mb_beside_link"] = beside_1mb(raw, big)
+        out["goodput_1mb_paced"] = paced_1mb(raw, big)
         out["workloads"] = {w: e for w in ("w1", "w2", "w3", "w4", "w5")
                             if (e := workload_load(raw, w)) is not None}
         out["overload"] = {w: e for w in ("w1", "w2", "w3", "w4", "w5")

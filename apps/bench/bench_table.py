@@ -128,6 +128,13 @@ def table(r):
             L.append(f"| {label} | 1 MB echo goodput / 1500 B memif link measured just before and "
                      f"after it (testpmd), per run | {each} Gbps: min / median / max "
                      f"{bs['ratio_min']:.3f} / {bs['ratio_median']:.3f} / {bs['ratio_max']:.3f} |")
+        if kind == "memif" and (pc := h.get("goodput_1mb_paced")):
+            link = (f" / {pc['link_gbps']:.1f} Gbps link = {pc['ratio']:.3f}"
+                    + (f" (vCPUs {pc['placement']})" if pc.get("placement") else "")
+                    if pc.get("link_gbps") else "")
+            L.append(f"| {label} | 1 MB echo goodput with the pacer at the port's reported speed "
+                     f"(--pace_at_link_speed), one run, not judged | {pc['gbps']:.2f} Gbps{link}, "
+                     f"errors {pc['errors']} |")
         if kind == "null":
             L.append(f"| {label} | instructions per 100 B echo RPC, both ends (callgrind, 32 outstanding) | "
                      f"{fmt(g(h, 'instructions_per_rpc', 'per_rpc'), '{:,}')} |")

@@ -417,6 +417,13 @@ homa_memif_all() {
             --duration="$BIG_SECS"
     done
     if [ "$adj" = 1 ]; then big_link_beside $((BIG_REPEAT + 1)); fi
+    # Not judged: the same echo with the pacer at the port's reported speed (memif says
+    # 100 Gbps), between the last link run and one more, to show what the default pacer's
+    # 25 Gbps costs this echo (docs/perf.md, "The pacer's link speed").
+    log "homa-dp over net_memif: 1 MB echo, 4 outstanding, --pace_at_link_speed ($BIG_SECS s)"
+    homa_memif memif_1mb_paced 65536 --workload=1000000 --outstanding=4 --duration="$BIG_SECS" \
+        --pace_at_link_speed
+    if [ "$adj" = 1 ]; then big_link_beside $((BIG_REPEAT + 2)); fi
     for s in $SIZE_SWEEP; do
         log "homa-dp over net_memif: goodput, $s B echo, 8 outstanding ($SCALE_SECS s)"
         homa_memif "memif_size_$s" 65536 --workload="$s" --outstanding=8 --duration="$SCALE_SECS"

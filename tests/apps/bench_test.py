@@ -76,6 +76,9 @@ def schema():
     bs = hm["goodput_1mb_beside_link"]
     if bs is not None:
         assert len(bs["pairs"]) == 1 and bs["pairs"][0]["ratio"] > 0, bs
+        # And the not-judged run with the pacer at memif's reported speed, a link run after it.
+        pc = hm["goodput_1mb_paced"]
+        assert pc is not None and pc["gbps"] > 0 and pc["errors"] == 0 and pc["ratio"] > 0, pc
     for key, typ in [("scaling", list), ("scaling_100k", list), ("goodput_by_size", list),
                      ("workloads", dict), ("overload", dict)]:
         assert isinstance(hm.get(key), typ), f"homa_memif.{key}: {type(hm.get(key))}"
@@ -135,7 +138,8 @@ def table():
     for needle in ["| limit |", "| kernel |", "homa-dp memif", "homa-dp RX pipeline", "| target |",
                    "W1 capacity (open-loop knee)", "W1 overload step", "skipped",
                    "100 KB echo RPC/s by live RPCs", "control packets per completed RPC",
-                   "application threads | round 1: core ping-pong"]:
+                   "application threads | round 1: core ping-pong",
+                   "1 MB echo goodput with the pacer at the port's reported speed"]:
         assert needle in text, f"'{needle}' not in table.md"
 
 
