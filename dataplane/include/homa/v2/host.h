@@ -88,9 +88,9 @@ struct HostOptions {
     /// wait) instead of worker.engine.link_mbps, which stays when the port reports none (a
     /// NIC whose link is still down, a PMD that gives no speed). Off by default because a
     /// virtual port's speed is nominal, not what its peer drains: net_null, net_ring and tap
-    /// say 10 Gbps, memif 100 Gbps while the process reading the other end of the ring on
-    /// this machine's cores drains about 25-45 Gbps of 1500 B frames (docs/perf.md, "The
-    /// pacer's link speed"). For a NIC, its speed is what the pacer should assume.
+    /// say 10 Gbps, memif 100 Gbps, while a memif peer on this machine (one core, which also
+    /// sends) takes in about 20-35 Gbps of payload (docs/perf.md, "The pacer's link speed").
+    /// For a NIC, its speed is what the pacer should assume.
     bool pace_at_link_speed = false;
 
     /// Every worker's configuration beyond the fields above, as the dataplane takes it
