@@ -387,7 +387,7 @@ probed() {
 # between the placements: 13 against 3.7 Mpps, thirty-fourth session).
 big_link_beside() {
     probe "testpmd_memif_1500_adj$1_pingpong.txt"
-    testpmd_memif_run 1500 "_adj$1" "beside the 1 MB echo, $1 of $((BIG_REPEAT + 1))"
+    testpmd_memif_run 1500 "_adj$1" "beside the 1 MB echo, $1 of $((BIG_REPEAT + 2))"
 }
 
 homa_memif_all() {
