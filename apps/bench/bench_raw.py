@@ -323,7 +323,24 @@ def workload_overload(raw, w):
             "errors_by_cause": causes(ph), "skipped": o["skipped"], "unfinished": o["unfinished"],
             "short_only": o["short_only"], "watched_bytes": o.get("watched_bytes"),
             **overload_base(raw, w, doc), "set_aside": overload_set_aside(raw, w),
-            "series": o["series"]}
+            "control": overload_control(raw, w), "series": o["series"]}
+
+
+def overload_control(raw, w):
+    """The run without a step beside W's overload step (memif_<w>_overload_control): the same
+    capacity, windows and seed at the 50 % base throughout. None when it did not run."""
+    doc = load_json(f"{raw}/memif_{w}_overload_control.json")
+    o = (doc or {}).get("overload_step")
+    if not o:
+        return None
+    before = pingpong_ns(f"{raw}/memif_{w}_overload_control_pingpong.txt")
+    after = pingpong_ns(f"{raw}/memif_{w}_overload_control_pingpong_after.txt")
+    return {"recovered": o["recovered"], "recovery_ms": o["recovery_ms"],
+            "windows_over": {k: o.get(k) for k in ("baseline_windows", "baseline_windows_over",
+                                                   "after_drain_windows", "after_drain_over")},
+            "baseline_p99_us": o["baseline_p99_us"], "errors": o["errors"],
+            "skipped": o["skipped"], "unfinished": o["unfinished"],
+            "placement": placement(before, after)}
 
 
 def median_run(ordered):

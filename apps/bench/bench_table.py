@@ -202,6 +202,15 @@ def table(r):
             rec = (f"NOT A MEASUREMENT: the {o['base_pct']:g} % base was beyond the knee's p99 bound "
                    f"(median baseline window {o['base_median_us'] / 1000:.2f} ms > "
                    f"{o['base_bound_us'] / 1000:.2f} ms); " + rec)
+        if (c := o.get("control")) is not None:
+            cw = c["windows_over"]
+            rec += (f"; control without a step ({o['base_pct']:g} % throughout, same seed"
+                    + (f", vCPUs {c['placement']}" if c.get("placement") else "")
+                    + f"): windows above its bound after the step's time {cw['after_drain_over']} "
+                    f"of {cw['after_drain_windows']}, before it {cw['baseline_windows_over']} of "
+                    f"{cw['baseline_windows']}, every later window within it: "
+                    + (f"at {c['recovery_ms']:.1f} ms" if c["recovered"] else "never")
+                    + f", {lost_cell(c)}")
         L.append(f"| homa-dp memif | {w.upper()} overload step{placed}: {o['step_pct']:g} % of "
                  f"{o['capacity_rps']:,.0f} RPC/s{source} for {o['step_ms']:g} ms, {o['base_pct']:g} % around it | "
                  f"{rec} (p99 of {watched_note(o)}{o['window_ms']:g} ms windows <= {o['recover_factor']:g} x baseline "

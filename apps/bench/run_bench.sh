@@ -530,7 +530,27 @@ homa_overload_all() {
             log "  $w: the step's 50 % base was beyond its knee's p99 bound in most windows:" \
                 "its capacity was not this host's now"
         done
+        overload_control "$w" "$steps"
     done
+}
+
+# overload_control W STEPS: the control of W's overload step, a run without a step (the "step"
+# at the 50 % base), with the capacity, windows and seed the step run used. Its windows after
+# the step's time show how often they go over the bound when nothing happened: the
+# workload's own large messages and the host's stalls (docs/perf.md, "The overload step's
+# control").
+overload_control() {
+    local w=$1 steps=$2 cap
+    cap=$(python3 -c 'import json,sys
+try: print(json.load(open(sys.argv[1]))["overload_step"]["capacity_rps"])
+except Exception: print("")' "$RAW/memif_${w}_overload.json")
+    [ -n "$cap" ] || { log "  $w: no overload step ran: no control run"; return 0; }
+    log "homa-dp over net_memif: $w overload control, no step (50 % of $cap RPC/s throughout)"
+    probe "memif_${w}_overload_control_pingpong.txt"
+    # shellcheck disable=SC2086
+    homa_memif "memif_${w}_overload_control" 65536 --workload="$w" --overload_step $steps \
+        --capacity_rps="$cap" --step_pct=50 --step_base_pct=50
+    probe "memif_${w}_overload_control_pingpong_after.txt"
 }
 
 # Scaling: closed loop with ramp-up (homa-perf's default: 2 us per RPC, at most 1 s; the ramp

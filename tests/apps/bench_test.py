@@ -103,6 +103,10 @@ def schema():
     ov = hm["overload"]["w1"]
     if ov["ran"]:
         assert isinstance(ov["recovered"], bool) and isinstance(ov["errors"], int), ov
+        # Its control: the same run without a step, at the capacity the step used.
+        c = ov["control"]
+        assert c is not None and isinstance(c["recovered"], bool), c
+        assert c["windows_over"]["baseline_windows"] > 0, c
     # About 90 s on our 2-vCPU machines, 13 of them the two testpmd runs beside the 1 MB echo.
     assert float(doc["machine"]["elapsed_s"]) < 120, f"--quick took {doc['machine']['elapsed_s']} s (aim: 90)"
     pts = doc["rx_pipeline"]["payload_64"]["points"]
@@ -139,7 +143,8 @@ def table():
                    "W1 capacity (open-loop knee)", "W1 overload step", "skipped",
                    "100 KB echo RPC/s by live RPCs", "control packets per completed RPC",
                    "application threads | round 1: core ping-pong",
-                   "1 MB echo goodput with the pacer at the port's reported speed"]:
+                   "1 MB echo goodput with the pacer at the port's reported speed",
+                   "control without a step"]:
         assert needle in text, f"'{needle}' not in table.md"
 
 
