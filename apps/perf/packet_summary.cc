@@ -101,6 +101,13 @@ std::string describe(const EngineSummary &s) {
     out += "  drops: tx " + std::to_string(s.tx_drops);
     for (const auto &[name, v] : s.drops) out += ", " + name + " " + std::to_string(v);
     out += "\n";
+    if (s.buffer_waits) {
+        // Resent, so nothing is lost, but every wait costs a RESEND and the data sent twice:
+        // a pool too small for the messages in flight looks like a slow network otherwise.
+        out += "  the bpage pool ran out: " + std::to_string(s.buffer_waits) +
+               " messages waited for bpages, their DATA dropped (no_buffers) and asked for "
+               "again once they had them; --pool_mb sets the pool's size\n";
+    }
     if (s.has_stage_cycles()) {
         // Per frame moved (received + sent), whole run, idle polls included: what each stage
         // of the poll costs per packet, next to what a forwarding loop spends.

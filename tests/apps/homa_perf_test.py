@@ -273,6 +273,21 @@ def errors_split_by_cause_in_json_and_table():
 
 
 @case
+def a_pool_too_small_is_named_with_its_flag():
+    # 1 MB echoes, four at a time, both ends in one 2 MiB pool (32 bpages, a message takes 16):
+    # messages wait for bpages, few complete, and the run ends with RPCs unfinished (exit 1).
+    out = run(["--workload=1000000", "--outstanding=4", "--duration=0.3", "--pool_mb=2"])
+    assert "buffer waits" in out.stderr, out.stderr[-800:]
+    assert "the bpage pool ran out" in out.stderr and "--pool_mb" in out.stderr, out.stderr[-800:]
+    # A pool that holds them never says so (--stats prints the summary anyway).
+    out = run(["--workload=1000000", "--outstanding=4", "--duration=0.3", "--pool_mb=64",
+               "--stats"])
+    assert out.returncode == 0 and "where packets went" in out.stderr, out.stderr[-800:]
+    assert "buffer waits 0" in out.stderr, out.stderr[-800:]
+    assert "the bpage pool ran out" not in out.stderr, out.stderr[-800:]
+
+
+@case
 def closed_loop_ramp_is_reported_and_excluded():
     flags = ["--workload=100", "--outstanding=2000", "--ramp=0.05", "--ramp_batch=16",
              "--duration=0.3"]
