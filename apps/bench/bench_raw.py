@@ -317,13 +317,18 @@ def workload_overload(raw, w):
             "recovered": o["recovered"], "recovery_ms": o["recovery_ms"],
             # Older homa-perf JSON has no drain fields: None, reported as not measured.
             "drain_ms": o.get("drain_ms"),
-            "windows_over": {k: o.get(k) for k in ("baseline_windows", "baseline_windows_over",
-                                                   "after_drain_windows", "after_drain_over")},
+            "windows_over": windows_over(o),
             "peak_p99_ms": o["peak_p99_ms"], "errors": o["errors"],
             "errors_by_cause": causes(ph), "skipped": o["skipped"], "unfinished": o["unfinished"],
             "short_only": o["short_only"], "watched_bytes": o.get("watched_bytes"),
             **overload_base(raw, w, doc), "set_aside": overload_set_aside(raw, w),
             "control": overload_control(raw, w), "series": o["series"]}
+
+
+def windows_over(o):
+    """An overload step's windows above the bound, before the step and after its drain."""
+    return {k: o.get(k) for k in ("baseline_windows", "baseline_windows_over",
+                                  "after_drain_windows", "after_drain_over")}
 
 
 def overload_control(raw, w):
@@ -336,8 +341,7 @@ def overload_control(raw, w):
     before = pingpong_ns(f"{raw}/memif_{w}_overload_control_pingpong.txt")
     after = pingpong_ns(f"{raw}/memif_{w}_overload_control_pingpong_after.txt")
     return {"recovered": o["recovered"], "recovery_ms": o["recovery_ms"],
-            "windows_over": {k: o.get(k) for k in ("baseline_windows", "baseline_windows_over",
-                                                   "after_drain_windows", "after_drain_over")},
+            "windows_over": windows_over(o),
             "baseline_p99_us": o["baseline_p99_us"], "errors": o["errors"],
             "skipped": o["skipped"], "unfinished": o["unfinished"],
             "placement": placement(before, after)}
@@ -415,24 +419,31 @@ def link_gbps(pps, frame_bytes):
     return pps * frame_bytes * 8 / 1e9 if pps else None
 
 
+def link_around(raw, k):
+    """The 1500 B memif link testpmd measured just before (adj<k>) and just after (adj<k + 1>)
+    a 1 MB run: the mean of the two (or the one that carried traffic) as Gbps, each side, and
+    the placement probes taken with them. link_gbps is None when neither carried traffic."""
+    around = [testpmd_rate(f"{raw}/testpmd_memif_1500_adj{j}_rx.log") for j in (k, k + 1)]
+    got = [x for x in around if x]
+    probes = [pingpong_ns(f"{raw}/testpmd_memif_1500_adj{j}_pingpong.txt") for j in (k, k + 1)]
+    return {"link_gbps": link_gbps(statistics.mean(got), 1500) if got else None,
+            "link_gbps_before": link_gbps(around[0], 1500),
+            "link_gbps_after": link_gbps(around[1], 1500),
+            "pingpong_before_ns": probes[0], "pingpong_after_ns": probes[1],
+            "placement": placement(*probes)}
+
+
 def beside_1mb(raw, runs):
     """Each 1 MB run against the 1500 B memif link testpmd measured just before and just after
-    it (testpmd_memif_1500_adj<k>_rx.log, k = 1 .. runs + 1): the mean of the two (or the one
-    that carried traffic) is that run's link. None when no run has a link beside it."""
+    it (testpmd_memif_1500_adj<k>_rx.log, k = 1 .. runs + 1; link_around). None when no run
+    has a link beside it."""
     pairs = []
     for i, p in enumerate(runs):
-        around = [testpmd_rate(f"{raw}/testpmd_memif_1500_adj{k}_rx.log") for k in (i + 1, i + 2)]
-        got = [x for x in around if x]
-        if not got:
+        link = link_around(raw, i + 1)
+        if link["link_gbps"] is None:
             continue
-        link = link_gbps(statistics.mean(got), 1500)
-        probes = [pingpong_ns(f"{raw}/testpmd_memif_1500_adj{k}_pingpong.txt") for k in (i + 1, i + 2)]
-        pairs.append({"run": i + 1, "gbps": p["goodput_gbps"], "link_gbps": link,
-                      "link_gbps_before": link_gbps(around[0], 1500),
-                      "link_gbps_after": link_gbps(around[1], 1500),
-                      "ratio": p["goodput_gbps"] / link,
-                      "pingpong_before_ns": probes[0], "pingpong_after_ns": probes[1],
-                      "placement": placement(*probes)})
+        pairs.append({"run": i + 1, "gbps": p["goodput_gbps"], **link,
+                      "ratio": p["goodput_gbps"] / link["link_gbps"]})
     if not pairs:
         return None
     ratios = sorted(x["ratio"] for x in pairs)
@@ -446,13 +457,9 @@ def paced_1mb(raw, runs):
     p = phase(raw, "memif_1mb_paced")
     if not p:
         return None
-    k = len(runs) + 1
-    around = [testpmd_rate(f"{raw}/testpmd_memif_1500_adj{j}_rx.log") for j in (k, k + 1)]
-    got = [x for x in around if x]
-    link = link_gbps(statistics.mean(got), 1500) if got else None
-    probes = [pingpong_ns(f"{raw}/testpmd_memif_1500_adj{j}_pingpong.txt") for j in (k, k + 1)]
-    return {"gbps": p["goodput_gbps"], "errors": p["errors"], "link_gbps": link,
-            "ratio": p["goodput_gbps"] / link if link else None, "placement": placement(*probes)}
+    link = link_around(raw, len(runs) + 1)
+    return {"gbps": p["goodput_gbps"], "errors": p["errors"], **link,
+            "ratio": p["goodput_gbps"] / link["link_gbps"] if link["link_gbps"] else None}
 
 
 def homa(raw, kind):
