@@ -314,16 +314,23 @@ uint32_t deliver(SocketService::Impl &s) {
     return n;
 }
 
+// Every open socket's request ring (the EarlyCommandHandler, and the start of every burst).
+uint32_t take_all_requests(void *ctx) {
+    auto &s = *static_cast<SocketService::Impl *>(ctx);
+    uint32_t work = 0;
+    for (uint32_t h = 0; h < s.socks_end; ++h) {
+        if (s.socks[h].open) work += take_requests(s, s.socks[h]);
+    }
+    return work;
+}
+
 // The CommandHandler the worker calls once per poll. Its answers (commands served, receives
 // filled) leave in bulk at the end, one enqueue per application reply port: the application
 // then finds them together rather than one ring update (and one cache-line hand-over) each.
 uint32_t handle_burst(void *ctx, MessagePort &port) {
     auto &s = *static_cast<SocketService::Impl *>(ctx);
     ReplyBatch batch;
-    uint32_t work = 0;
-    for (uint32_t h = 0; h < s.socks_end; ++h) {
-        if (s.socks[h].open) work += take_requests(s, s.socks[h]);
-    }
+    uint32_t work = take_all_requests(ctx);
     PortMessage *msgs[kMessagePortBurst];
     unsigned n = port.receive_burst(msgs, kMessagePortBurst);
     for (unsigned i = 0; i < n; ++i) {
@@ -372,7 +379,7 @@ std::unique_ptr<SocketService> SocketService::create(Worker &worker, const Socke
     s.port = MessagePort::create(cfg.name, cfg.port_capacity, MessagePortMode::kMultiProducer,
                                  static_cast<int>(rte_socket_id()));
     if (s.port == nullptr) return fail(std::string("command port: ") + rte_strerror(rte_errno));
-    if (int rc = worker.attach_command_port(s.port, handle_burst, &s); rc < 0) {
+    if (int rc = worker.attach_command_port(s.port, handle_burst, &s, take_all_requests); rc < 0) {
         MessagePort::destroy(s.port);
         return fail("the worker already has a command port");
     }

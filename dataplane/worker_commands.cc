@@ -8,11 +8,13 @@
 
 namespace homa::dp {
 
-int Worker::attach_command_port(MessagePort *port, CommandHandler handler, void *ctx) {
+int Worker::attach_command_port(MessagePort *port, CommandHandler handler, void *ctx,
+                                EarlyCommandHandler early) {
     Impl &w = *impl_;
     if (port == nullptr) {
         w.cmd_port = nullptr;
         w.cmd_handler = nullptr;
+        w.cmd_early = nullptr;
         w.cmd_ctx = nullptr;
         return 0;
     }
@@ -20,6 +22,7 @@ int Worker::attach_command_port(MessagePort *port, CommandHandler handler, void 
     if (w.cmd_port != nullptr) return -EBUSY;
     w.cmd_port = port;
     w.cmd_handler = handler;
+    w.cmd_early = early;
     w.cmd_ctx = ctx;
     return 0;
 }

@@ -124,6 +124,8 @@ struct Worker::Impl {
     wire::Ipv4FrameTemplate ipv4_template;
     MessagePort *cmd_port = nullptr;  ///< attach_command_port(); nullptr: none.
     CommandHandler cmd_handler = nullptr;
+    EarlyCommandHandler cmd_early = nullptr;  ///< Runs first in a poll after an idle one.
+    bool last_poll_idle = true;               ///< The last poll did no work.
     void *cmd_ctx = nullptr;
     NeighbourCache neighbours;                ///< ARP-resolved next hops (worker_arp_icmp.cc).
     Neighbour6Cache neighbours6;              ///< ND-resolved IPv6 next hops (worker_ndp_icmp6.cc).

@@ -349,6 +349,48 @@ TEST_F(RemoteSocketTest, AnswerRing_NoCommandPerReceiveAndBackpressureFromTheRin
     ASSERT_TRUE(quiescent());
 }
 
+// A worker that idled takes the request ring first in its next poll, ahead of transmit and RX:
+// a request to a socket on the same worker is in that socket's answer ring after one poll
+// (before, it was taken after RX and arrived in the next poll's). A busy worker takes its
+// rings after RX only, in bulk: a reply posted then needs a second poll.
+TEST_F(RemoteSocketTest, RequestRing_IdleWorkerTakesItFirstBusyWorkerAfterRx) {
+    std::unique_ptr<dp::RemoteSocket> server, client;
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, kPort, app_config(), &server), 0);
+    ASSERT_EQ(dp::RemoteSocket::open(*svc_b_, 0, app_config(), &client), 0);
+    poller_.hold();  // this thread polls side B from here on, one poll at a time
+    struct Resume {  // also when an assertion returns early: the sockets' close needs it
+        Poller &p;
+        ~Resume() { p.resume(); }
+    } resume{poller_};
+    dp::Worker &w = *pair_->b.worker;
+    int polls = 0;
+    while (w.poll() && ++polls < 1000) {}
+    ASSERT_LT(polls, 1000) << "side B never went idle";
+
+    ASSERT_EQ(client->send({kIpB, kPort}, make(5, 100), 5, nullptr), 0);
+    EXPECT_TRUE(w.poll());
+    dp::RecvMessage req;
+    ASSERT_EQ(server->recv(kRecvRequest | dp::kRecvNonblocking, 0, &req), 0)
+        << "the request did not arrive in the poll after an idle one";
+    EXPECT_TRUE(matches(req, 5, 100));
+
+    // The last poll did work: the reply waits for the poll's RX to pass.
+    ASSERT_EQ(server->post_reply_with(std::move(req)), 0);
+    EXPECT_TRUE(w.poll());
+    dp::RecvMessage resp;
+    EXPECT_EQ(client->recv(kRecvResponse | dp::kRecvNonblocking, 0, &resp), -EAGAIN);
+    EXPECT_TRUE(w.poll());
+    ASSERT_EQ(client->recv(kRecvResponse | dp::kRecvNonblocking, 0, &resp), 0);
+    EXPECT_TRUE(matches(resp, 5, 100));
+    EXPECT_EQ(resp.cookie(), 5u);
+    resp.release();
+
+    poller_.resume();
+    EXPECT_EQ(client->close(), 0);
+    EXPECT_EQ(server->close(), 0);
+    ASSERT_TRUE(quiescent());
+}
+
 // Queued sends the worker refuses (here: its RPC table of 4 is full) come back through recv()
 // as errors with their cookie. With the answer ring full (one entry, nobody reading) a refusal
 // waits on the worker, and so do the requests behind it; nothing is lost either way.

@@ -247,6 +247,13 @@ using SendDone = void (*)(void *ctx, uint64_t user_token);
  * worker's lcore; must not block.
  */
 using CommandHandler = uint32_t (*)(void *ctx, MessagePort &port);
+/**
+ * Optional second entry of a command port's owner (Worker::attach_command_port): called at the
+ * start of a poll that follows a poll with no work, before the poll transmits or reads RX, to
+ * take what the application queued since. Returns the work it did. Same lcore and rules as the
+ * CommandHandler; it must not read the port (commands keep their place in the poll).
+ */
+using EarlyCommandHandler = uint32_t (*)(void *ctx);
 
 class Worker {
   public:
@@ -338,9 +345,14 @@ class Worker {
      * receive_burst per iteration): how application threads and other lcores reach
      * this worker (socket_service.h). The port, and ctx, must stay valid until detached with
      * port == nullptr. Unused, it costs poll() one predictable branch. Owning lcore only.
+     * `early` (may be null) also runs at the start of every poll after an idle one: at low
+     * load what the application queued then leaves in the poll that first sees it, ahead of
+     * that poll's RX, instead of after it (and, sent to a socket on this worker, arrives in
+     * the same poll rather than the next). A busy worker skips it and keeps its batches.
      * Returns 0, -EINVAL (port without handler), -EBUSY (another port is attached).
      */
-    int attach_command_port(MessagePort *port, CommandHandler handler, void *ctx);
+    int attach_command_port(MessagePort *port, CommandHandler handler, void *ctx,
+                            EarlyCommandHandler early = nullptr);
 
     struct Impl;
 
