@@ -139,6 +139,12 @@ uint32_t take_requests(SocketService::Impl &s, RemoteSock &rs) {
         int rc = 0;
         const bool in_entry = r->num_bpages == 0;
         if (in_entry) {
+            // The bytes' lines, all at once: the engine copies them only after its lookups,
+            // and one at a time each would come from the application's core in turn (about
+            // 0.25 us a line with the vCPUs apart).
+            for (uint32_t off = 0; off < r->length && off < Request::kInlineMax; off += 64) {
+                __builtin_prefetch(r->inline_data + off);
+            }
             rc = inline_send(*r, &inline_out);
         } else {
             m.num_bpages = get_bpages(r->num_bpages, r->first_bpage, r->bpages, m.bpage_offsets);
