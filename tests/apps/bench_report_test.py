@@ -499,10 +499,11 @@ def write_knee(d, w):
                                 "probes": []}}, f)
 
 
-def write_load80(d, name, sd50):
+def write_load80(d, name, sd50, unfinished=0):
     """An 80 % load run (raw/<name>.json) whose messages up to 1,000 B had p50 slowdown sd50."""
     ph = phase_doc(800, 0, 100)["phases"][0]
     ph["name"] = "load80"
+    ph["unfinished"] = unfinished
     ph["buckets"] = [{"max_bytes": 1000, "rtt_us": {"count": 10, "p50": 5.0, "p99": 9.0},
                       "slowdown": {"count": 10, "p50": sd50, "p99": 8.0}}]
     with open(f"{d}/{name}.json", "w") as f:
@@ -517,7 +518,7 @@ def load_placement():
     for w, sd50, before, after in (("w1", 1.7, 130.0, 150.0), ("w2", 3.0, 140.0, 600.0),
                                    ("w4", 5.0, 600.0, 610.0)):
         write_knee(d, w)
-        write_load80(d, f"memif_{w}_load80", sd50)
+        write_load80(d, f"memif_{w}_load80", sd50, unfinished=7 if w == "w4" else 0)
         write_probe(d, f"memif_{w}_load80_pingpong.txt", before)
         write_probe(d, f"memif_{w}_load80_pingpong_after.txt", after)
     r = report.build(d)
@@ -530,6 +531,11 @@ def load_placement():
     apart = t[base + ", 1 run(s) with the vCPUs placed apart)"]
     assert (apart["value"], apart["verdict"]) == (5.0, "misses"), apart
     assert "W4 at 80 % of the knee, vCPUs apart" in report.table(r)
+    lost = "W1-W5 at 50/80/90 % of the knee: errors + skipped + unfinished"
+    own = lost + ", runs at a knee found in their own placement"
+    assert (t[lost]["value"], t[lost]["verdict"]) == (7, "misses"), t[lost]
+    assert "W4 80 %: 0 errors, 0 skipped, 7 unfinished" in t[lost]["note"], t[lost]
+    assert (t[own]["value"], t[own]["verdict"]) == (7, "misses"), t[own]  # no knee probed
     # W4's knee found with the vCPUs together: its run apart is 80 % of another placement's
     # capacity, left out of the apart row (and said so), still in the overall worst.
     write_probe(d, "memif_w4_knee_pingpong.txt", 150.0)
@@ -542,6 +548,11 @@ def load_placement():
     apart = t[base + ", 0 run(s) with the vCPUs placed apart)"]
     assert (apart["value"], apart["verdict"]) == (None, "not measured"), apart
     assert "at a knee found in another placement left out" in apart["note"], apart
+    # The run that lost RPCs offered 80 % of the together capacity with the vCPUs apart: in the
+    # strict row still, left out of the one judged against its own placement's knee.
+    assert (t[lost]["value"], t[lost]["verdict"]) == (7, "misses"), t[lost]
+    assert (t[own]["value"], t[own]["verdict"]) == (0, "meets"), t[own]
+    assert t[own]["note"] == "left out: W4 80 % (apart at a knee found together)", t[own]
     assert "W4 capacity (open-loop knee)" in report.table(r) and "vCPUs together |" in report.table(r)
     shutil.rmtree(d, ignore_errors=True)
 
