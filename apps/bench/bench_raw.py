@@ -380,8 +380,11 @@ def scaling(raw, prefix):
         # Each run's placement of the vCPUs (None: not probed, as before the thirty-ninth
         # session, or probed only on one side).
         placed_by_round = [[k, placement_of(raw, n)] for (k, _), (n, _) in zip(by_round, runs)]
+        # Tries run_bench.sh ran again because they left the base point's placement.
+        set_aside_runs = sum(len(set_aside(raw, n)) for n, _ in runs)
         out.append({"live_rpcs": o, "rpc_per_s": p["rpc_per_s"], "runs": len(runs),
                     "rpc_per_s_by_round": by_round, "placement_by_round": placed_by_round,
+                    "tries_set_aside": set_aside_runs,
                     "rpc_per_s_min": rates[0], "rpc_per_s_max": rates[-1],
                     "errors": sum(r[1]["errors"] for r in runs),
                     "errors_by_cause": p["errors_by_cause"],
@@ -588,6 +591,18 @@ def load_placed_as_knee(raw, w, pct):
     return knee not in ("together", "apart") or run is None or run == knee
 
 
+def scale_placed_as_base(raw, prefix, o, rep, base):
+    """run_bench.sh's question after scaling point `o` of round `rep`: did it keep the placement
+    of the round's base point `base` (the denominator of its ratio)? bench_report judges a
+    ratio only between runs of one placement, so such a run is tried again. True when there
+    is nothing to match: the base's own placement is unknown or moved, or a probe is missing."""
+    def name(k):
+        return f"{prefix}_{k}" if int(rep) == 1 else f"{prefix}_{k}_r{rep}"
+    at_base = placement_of(raw, name(base))
+    run = placement_of(raw, name(o))
+    return at_base not in ("together", "apart") or run is None or run == at_base
+
+
 def knee_moved(raw, w):
     """True when the probes before and after workload w's knee search disagree: that knee
     belongs to no one placement, so run_bench.sh searches it again."""
@@ -754,7 +769,10 @@ if __name__ == "__main__":
         print("yes" if load_placed_as_knee(sys.argv[2], sys.argv[3], sys.argv[4]) else "no")
     elif len(sys.argv) == 4 and sys.argv[1] == "overload-base-above-knee":
         print("yes" if overload_base_above_knee(sys.argv[2], sys.argv[3]) else "no")
+    elif len(sys.argv) == 7 and sys.argv[1] == "scale-placed-as-base":
+        print("yes" if scale_placed_as_base(*sys.argv[2:]) else "no")
     else:
         sys.exit("usage: bench_raw.py knee-placed-otherwise|knee-moved|overload-base-above-knee "
                  "RAW_DIR WORKLOAD\n"
-                 "       bench_raw.py load-placed-as-knee RAW_DIR WORKLOAD PCT")
+                 "       bench_raw.py load-placed-as-knee RAW_DIR WORKLOAD PCT\n"
+                 "       bench_raw.py scale-placed-as-base RAW_DIR PREFIX LIVE_RPCS ROUND BASE")

@@ -228,6 +228,8 @@ def table(r):
             f"{p['live_rpcs']:,}: {p['rpc_per_s']:,.0f}"
             + (f" ({p['rpc_per_s_min']:,.0f}-{p['rpc_per_s_max']:,.0f})" if p.get("runs", 1) > 1 else "")
             + (f" ({lost_cell(p)})" if p["errors"] or p["unfinished"] else "")
+            + (f" ({p['tries_set_aside']} {'try' if p['tries_set_aside'] == 1 else 'tries'} set "
+               "aside: placed otherwise than the round's base)" if p.get("tries_set_aside") else "")
             for p in sc) + " |")
         L.append(f"| homa-dp memif | {label} client busy cycles per packet by live RPCs | " + "; ".join(
             f"{p['live_rpcs']:,}: {fmt(p['busy_cycles_per_packet'], '{:,.0f}')}" for p in sc) + " |")

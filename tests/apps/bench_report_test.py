@@ -662,6 +662,26 @@ def scaling_judged_by_placement():
                     "10,000: 0.740 (2 of 3 rounds); no such round for 1,000"), note
     value, note = report.scaling_ratio(pts, 10, (100, 10**4))
     assert abs(value - (0.90 + 0.58) / 2) < 1e-9, value  # 10^4: rounds 1 and 2; 100: round 1
+
+    # run_bench.sh's question after each point past the base: kept the round's base placement?
+    def placed_as_base(o, rnd):
+        out = subprocess.run([sys.executable, bench_raw_path, "scale-placed-as-base", d,
+                              "memif_scale100k", str(o), str(rnd), "10"],
+                             capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+    assert placed_as_base(1000, 1) == "no"  # apart, the base together: run it again
+    assert placed_as_base(10000, 1) == "yes"
+    assert placed_as_base(100, 2) == "no"
+    assert placed_as_base(1000, 3) == "yes"  # the base moved: nothing to match
+    # A try set aside (raw/<name>_try<n>.*) is counted with its point, never taken for a point.
+    with open(f"{d}/memif_scale100k_1000_try1.json", "w") as f:
+        json.dump(phase_doc(1, 0, 700), f)
+    write_probe(d, "memif_scale100k_1000_try1_pingpong.txt", 120.0)
+    write_probe(d, "memif_scale100k_1000_try1_pingpong_after.txt", 600.0)
+    pts = {p["live_rpcs"]: p for p in report.scaling(d, "memif_scale100k")}
+    assert sorted(pts) == [10, 100, 1000, 10000], sorted(pts)
+    assert pts[1000]["tries_set_aside"] == 1 and pts[1000]["rpc_per_s_min"] == 80_000, pts[1000]
+    assert pts[100]["tries_set_aside"] == 0, pts[100]
     for o in runs:  # no probes at all: the rounds' judgement, every round
         for name in glob.glob(f"{d}/memif_scale100k_{o}*_pingpong*.txt"):
             os.remove(name)
