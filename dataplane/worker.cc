@@ -248,7 +248,7 @@ bool Worker::poll() {
     // What the application queued while this worker idled is taken first, so that it leaves
     // ahead of this poll's RX (a local destination gets it in this poll's RX). At 1 RPC in
     // flight over application threads, the request waited for the poll's RX and, sent to
-    // this worker's own sockets, for the next poll: 7-9 % of the RTT (docs/perf.md). Only
+    // this worker's own sockets, for the next poll: 6-11 % of the RTT (docs/perf.md). Only
     // after an idle poll: a busy worker takes its requests in bulk after RX, where splitting
     // the pass cost about 8 % of the RPC/s at 32 in flight.
     uint32_t work = w.cmd_early != nullptr && w.last_poll_idle ? w.cmd_early(w.cmd_ctx) : 0;

@@ -131,7 +131,9 @@ class RemoteSocket {
      * through recv() with this cookie, and the id with it. The memory must stay valid and
      * unchanged until `done(ctx, cookie)` runs on this thread, inside a later call on this
      * socket (recv, send, close, ...), once the worker has let go of it; if the worker refused
-     * the send, done runs too and recv() hands out the error (id 0). Returns 0, -EINVAL
+     * the send, done runs too and recv() hands out the error (id 0). Sends queued after it
+     * without waiting (send() without id, send_burst) may start before it: the worker takes
+     * those first after an idle poll. Returns 0, -EINVAL
      * (null data or done, length 0, dst port 0), -EMSGSIZE, -ENOBUFS (command port or slots full),
      * -EBADF. On error `done` will not run.
      */
