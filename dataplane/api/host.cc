@@ -80,14 +80,6 @@ bool set_local_addresses(const HostOptions &o, dp::WorkerConfig *w, std::string 
     return true;
 }
 
-// The port's link speed in Mbps, or 0 when it gives none (a link still down reads
-// RTE_ETH_SPEED_NUM_NONE on most NICs; some PMDs say UNKNOWN).
-uint32_t reported_link_mbps(uint16_t port) {
-    rte_eth_link l{};
-    if (rte_eth_link_get_nowait(port, &l) < 0) return 0;
-    return l.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : l.link_speed;
-}
-
 // One of Host's own flags ("--name=value") into `o`; false if `arg` is not one of them.
 // A flag of ours with a bad value sets *error.
 bool host_flag(std::string_view arg, HostOptions *o, std::string *error) {
@@ -283,7 +275,10 @@ Result<Host> Host::create(const HostOptions &o) {
         if (dp::check_link(o.port_id, &link) >= 0 && link.up) break;
         rte_delay_ms(10);
     }
-    impl->port_link_mbps = reported_link_mbps(o.port_id);
+    // The speed the link showed when last read, 0 when it gives none (a link still down reads
+    // RTE_ETH_SPEED_NUM_NONE on most NICs; some PMDs say UNKNOWN).
+    if (!link.known) (void)dp::check_link(o.port_id, &link);
+    impl->port_link_mbps = link.speed_mbps == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.speed_mbps;
     if (o.pace_at_link_speed && impl->port_link_mbps != 0) {
         // No worker polls yet: this thread still owns every engine.
         for (uint16_t w = 0; w < host->num_workers(); ++w) {
