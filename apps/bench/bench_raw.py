@@ -586,9 +586,15 @@ def load_placed_as_knee(raw, w, pct):
     run in the other is another load, which bench_report leaves out of the per-placement
     judgement, so such a run is tried again. True when there is nothing to match: the knee's
     own placement is unknown or moved (no try can match it) or a probe is missing."""
-    knee = placement_of(raw, f"memif_{w}_knee")
-    run = placement_of(raw, f"memif_{w}_load{pct}")
-    return knee not in ("together", "apart") or run is None or run == knee
+    return kept_placement(placement_of(raw, f"memif_{w}_knee"),
+                          placement_of(raw, f"memif_{w}_load{pct}"))
+
+
+def kept_placement(reference, run):
+    """Whether a run kept its reference run's placement, as run_bench.sh asks it: true also
+    when there is nothing to match (the reference's placement unknown or moved, or the run's
+    unknown), since no try could do better."""
+    return reference not in ("together", "apart") or run is None or run == reference
 
 
 def scale_placed_as_base(raw, prefix, o, rep, base):
@@ -598,9 +604,7 @@ def scale_placed_as_base(raw, prefix, o, rep, base):
     is nothing to match: the base's own placement is unknown or moved, or a probe is missing."""
     def name(k):
         return f"{prefix}_{k}" if int(rep) == 1 else f"{prefix}_{k}_r{rep}"
-    at_base = placement_of(raw, name(base))
-    run = placement_of(raw, name(o))
-    return at_base not in ("together", "apart") or run is None or run == at_base
+    return kept_placement(placement_of(raw, name(base)), placement_of(raw, name(o)))
 
 
 def knee_moved(raw, w):
