@@ -10,7 +10,9 @@ handling has just unmapped. It is not our code, and every test whose memif clien
 before its server stops is exposed to it (about one run in twenty of such a test).
 
 The command's standard error streams through; its standard output is held until it ends, so
-that a retried TAP test shows one plan, the second run's. A failure is retried only if the
+that a retried TAP test shows one plan, the second run's. A run failed when it exits non-zero
+or prints a TAP "not ok" line (a TAP script may exit 0 after a failed case). A failure is
+retried only if the
 kernel log (dmesg; root) shows a new segfault inside librte_net_memif during the run; the
 kernel's line is printed to standard error (and as a comment line after the output) so the
 retry is never silent. Under AddressSanitizer the kernel logs nothing, because ASan catches
@@ -52,6 +54,15 @@ def asan_memif_crashes(output):
     return [line.strip() for line in text.splitlines() if ASAN_MEMIF_SEGV.search(line)]
 
 
+TAP_NOT_OK = re.compile(rb"^not ok\b", re.MULTILINE)
+
+
+def failed(status, out):
+    """Whether a run failed: a non-zero exit, or a TAP "not ok" line in its standard output
+    (a TAP script may report a failed case and still exit 0)."""
+    return status != 0 or TAP_NOT_OK.search(out) is not None
+
+
 def run(cmd):
     """Runs cmd with its stderr streamed through (and kept); returns (exit status, stdout
     bytes, stderr bytes)."""
@@ -79,9 +90,9 @@ def main(argv):
     before = kernel_log()
     status, out, err = run(cmd)
     crashes = []
-    if status != 0:
+    if failed(status, out):
         crashes = new_memif_crashes(before, kernel_log()) or asan_memif_crashes(out + err)
-    if status == 0 or not crashes:
+    if not crashes:
         sys.stdout.buffer.write(out)
         return status
     note = ("first run failed (exit %d) with a segfault in DPDK's memif PMD (known, "

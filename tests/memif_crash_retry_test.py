@@ -115,6 +115,22 @@ def asan_memif_segv_in_output_runs_once_more():
             assert "AddressSanitizer: SEGV" in lines[1] and "librte_net_memif" in lines[1], lines
 
 
+def tap_not_ok_with_exit_0_is_a_failure():
+    # A TAP script that reports a failed case and exits 0: its crash is retried all the same.
+    with tempfile.TemporaryDirectory() as tmp:
+        count = os.path.join(tmp, "runs")
+        script = (f'n=$(( $(cat {count} 2>/dev/null || echo 0) + 1 )); echo $n > {count}; '
+                  f'if [ $n -eq 1 ]; then echo "not ok 1 - client"; '
+                  f"printf '%s\\n' '{ASAN_MEMIF}'; else echo \"ok 1 - client\"; fi; exit 0")
+        status, text = run_main(["sh", "-c", script], [[], []])
+        assert status == 0, status
+        assert runs_of(count) == 2
+        assert text.splitlines()[0] == "ok 1 - client", text
+    assert retry.failed(0, b"1..2\nok 1 - a\nnot ok 2 - b\n")
+    assert not retry.failed(0, b"ok 1 - a\n# not ok is a comment here\n")
+    assert retry.failed(3, b"")
+
+
 def asan_segv_elsewhere_is_not_retried():
     with tempfile.TemporaryDirectory() as tmp:
         cmd, count = counting_command(tmp, "1", ASAN_OTHER)
@@ -147,6 +163,8 @@ tap("a second failure fails with the second run's status", second_failure_fails)
 tap("without a readable kernel log nothing is retried", unreadable_kernel_log_retries_nothing)
 tap("an ASan SEGV report inside the memif PMD (stdout or stderr) runs once more",
     asan_memif_segv_in_output_runs_once_more)
+tap("a TAP \"not ok\" with exit 0 is a failure, retried on a memif crash",
+    tap_not_ok_with_exit_0_is_a_failure)
 tap("an ASan SEGV report elsewhere is not retried", asan_segv_elsewhere_is_not_retried)
 tap("an ASan memif report in a passing run changes nothing",
     asan_memif_report_in_a_passing_run_changes_nothing)

@@ -4,11 +4,14 @@
 # server endpoint and for a server that does not answer.
 # Usage: examples_test.sh <homa-echo-server> <homa-echo-client>
 set -u
+# shellcheck source=tests/apps/failure_lines.sh
+. "$(dirname "$0")/failure_lines.sh"
 SERVER=$1 CLIENT=$2
 SOCK=/tmp/homa-examples-$$.sock
 VDEV="socket=$SOCK,socket-abstract=no"
 EAL=(--no-huge --no-shconf --no-pci -m 512 -l 0)
 echo "1..3"
+failed=0
 rm -f "$SOCK"   # a stale socket file makes the server's listen fail
 "$SERVER" "${EAL[@]}" --file-prefix=exsrv-$$ --vdev="net_memif0,role=server,$VDEV" \
     -- --local=10.0.0.1 --pool_mb=32 >/tmp/homa-examples-$$.srv 2>&1 &
@@ -21,16 +24,17 @@ client() {
 }
 out=$(client 10.0.0.1:99); rc=$?
 if [ $rc -eq 0 ]; then echo "ok 1 - echo client: 100 RPCs (1..100 KB) verified against the echo server"
-else echo "not ok 1 - echo client exit $rc"; echo "$out" | tail -5 | sed 's/^/# /'; fi
+else echo "not ok 1 - echo client exit $rc"; failure_lines "$out"; failed=1; fi
 out=$(client 10.0.0.1:99999); rc=$?
 if [ $rc -eq 1 ] && grep -q "bad endpoint '10.0.0.1:99999'" <<<"$out"; then
     echo "ok 2 - a bad server endpoint: exit 1 and the reason"
-else echo "not ok 2 - bad endpoint: exit $rc"; echo "$out" | tail -3 | sed 's/^/# /'; fi
+else echo "not ok 2 - bad endpoint: exit $rc"; failure_lines "$out"; failed=1; fi
 # Port 98 has no socket: the server drops the request, the client's engine gives up on
 # the silent RPC (or call's 10 s pass) and the client says which call failed.
 out=$(client 10.0.0.1:98); rc=$?   # the server listens on 99 only
 if [ $rc -eq 1 ] && grep -q "call to 10.0.0.1:98" <<<"$out"; then
     echo "ok 3 - a port nobody listens on: exit 1 and the RPC's error"
-else echo "not ok 3 - no listener: exit $rc"; echo "$out" | tail -3 | sed 's/^/# /'; fi
+else echo "not ok 3 - no listener: exit $rc"; failure_lines "$out"; failed=1; fi
 kill "$SRV"; wait "$SRV" 2>/dev/null
 rm -f "$SOCK" /tmp/homa-examples-$$.srv
+exit $failed

@@ -6,6 +6,8 @@
 # Usage: library_clients_test.sh <homa-dp> <homa-echo-client> <homa-echo-c> <go package dir>
 #        <build dir> <dataplane include dir> <config dir>
 set -u
+# shellcheck source=tests/apps/failure_lines.sh
+. "$(dirname "$0")/failure_lines.sh"
 LAUNCHER=$1 CXX_CLIENT=$2 C_CLIENT=$3 GO_PKG=$4 BUILD=$5 INCLUDE=$6 CONFIG=$7
 SOCK=/tmp/homa-libclients-$$.sock
 VDEV="socket=$SOCK,socket-abstract=no"
@@ -23,11 +25,11 @@ for _ in $(seq 300); do grep -q "echo on" "$TMP/launcher.log" && break; sleep 0.
 grep -q "echo on" "$TMP/launcher.log" || { echo "Bail out! the launcher did not start"; cat "$TMP/launcher.log"; exit 1; }
 CLIENT_EAL=(-l 0 --vdev="net_memif0,role=client,$VDEV")
 FLAGS=(-- --local=10.0.0.2 --pool_mb=32)
-n=0
+n=0 failed=0
 verdict() {  # verdict <name> <expected output> <exit status> <output>
     n=$((n + 1))
     if [ "$3" -eq 0 ] && grep -q "$2" <<<"$4"; then echo "ok $n - $1"
-    else echo "not ok $n - $1 (exit $3)"; tail -5 <<<"$4" | sed 's/^/# /'; fi
+    else echo "not ok $n - $1 (exit $3)"; failure_lines "$4"; failed=1; fi
 }
 out=$(timeout 60 "$CXX_CLIENT" "${EAL[@]}" "${CLIENT_EAL[@]}" --file-prefix=lccxx-$$ "${FLAGS[@]}" \
       10.0.0.1:99 2>&1; echo "exit $?")
@@ -46,4 +48,5 @@ else
     verdict "Go example: 100 RPCs from 4 goroutines verified against the launcher" \
         "100 echoes verified" $? "$out"
 fi
-kill -INT "$SRV"; wait "$SRV"
+kill -INT "$SRV"; wait "$SRV" || exit $?   # the launcher's own failure
+exit $failed
