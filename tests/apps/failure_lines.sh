@@ -7,3 +7,11 @@ failure_lines() {
     { grep -E "SUMMARY: [A-Za-z]+Sanitizer|runtime error:" <<<"$1" | head -5
       tail -8 <<<"$1"; } | sed 's/^/# /'
 }
+
+# server_lines PID LOG: when the server process PID has gone (a client that then cannot
+# connect fails at start, with no word of why), says so and prints its log's failure lines.
+server_lines() {
+    kill -0 "$1" 2>/dev/null && return 0
+    echo "# the server (pid $1) has exited; its log:"
+    failure_lines "$(cat "$2")"
+}
