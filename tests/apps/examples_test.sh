@@ -17,6 +17,9 @@ rm -f "$SOCK"   # a stale socket file makes the server's listen fail
 "$SERVER" "${EAL[@]}" --file-prefix=exsrv-$$ --vdev="net_memif0,role=server,$VDEV" \
     -- --local=10.0.0.1 --pool_mb=32 >"$LOG" 2>&1 &
 SRV=$!
+# A test stopped midway leaves no server behind.
+trap 'kill "$SRV" 2>/dev/null; rm -f "$SOCK" "$LOG"' EXIT
+trap 'exit 1' INT TERM
 # Ready once its port is started: Host::create then logs the link's first state.
 for _ in $(seq 300); do grep -q "HOMA_PORT: port 0 link" "$LOG" && break; sleep 0.1; done
 client() {
@@ -40,5 +43,4 @@ if [ $rc -eq 1 ] && grep -q "call to 10.0.0.1:98" <<<"$out"; then
     echo "ok 3 - a port nobody listens on: exit 1 and the RPC's error"
 else not_ok "3 - no listener: exit $rc" "$out"; fi
 kill "$SRV"; wait "$SRV" 2>/dev/null
-rm -f "$SOCK" "$LOG"
 exit $failed

@@ -14,6 +14,7 @@ VDEV="socket=$SOCK,socket-abstract=no"
 EAL=(--no-huge --no-shconf --no-pci -m 512)
 TMP=$(mktemp -d /tmp/homa-libclients.XXXXXX)
 trap 'kill "$SRV" 2>/dev/null; rm -rf "$TMP" "$SOCK"' EXIT
+trap 'exit 1' INT TERM   # so that a test stopped midway leaves no launcher
 echo "1..3"
 rm -f "$SOCK"
 "$LAUNCHER" "${EAL[@]}" -l 0,1 --file-prefix=lcsrv-$$ --vdev="net_memif0,role=server,$VDEV" \
