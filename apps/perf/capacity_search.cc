@@ -8,9 +8,11 @@
 
 #include <rte_cycles.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <string>
 
 #include "load_driver.h"
 
@@ -108,20 +110,42 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
         return res;
     }
 
-    // The unloaded reference: long enough for ~1,000 arrivals (at most 5 s).
+    // The unloaded reference: long enough for ~1,000 arrivals (at most 5 s), in windows of
+    // their own so that a stall of the host, which lands in one, does not set the bounds.
     res.reference_rps = res.estimate_rps * cfg.reference_fraction;
     const double ref_s = std::min(5.0, std::max(cfg.probe_s, 1000 / res.reference_rps));
-    PhaseResult ref = run_open_loop(
-        driver,
-        open_spec(base, "reference", res.reference_rps, ref_s, cfg.probe_drain_s, base.seed), quit);
+    const double expected = res.reference_rps * ref_s;
+    const uint32_t windows = static_cast<uint32_t>(
+        std::clamp<double>(std::floor(expected / std::max(1u, cfg.reference_window_arrivals)), 1,
+                           std::max(1u, cfg.reference_windows)));
+    uint64_t ref_rpcs = 0, ref_errors = 0, ref_unfinished = 0, ref_skips = 0;
+    for (uint32_t w = 0; w < windows && !quit.load(); ++w) {
+        PhaseResult ref =
+            run_open_loop(driver,
+                          open_spec(base, "reference", res.reference_rps, ref_s / windows,
+                                    cfg.probe_drain_s, w == 0 ? base.seed : base.seed + 2000 + w),
+                          quit);
+        res.reference_windows.push_back({ref.rtt.quantile(0.5), ref.rtt.quantile(0.99)});
+        ref_rpcs += ref.rpcs;
+        ref_errors += ref.errors();
+        ref_unfinished += ref.unfinished;
+        ref_skips += ref.overload_skips;
+    }
     settle(driver, cfg, quit);
-    res.unloaded = {ref.rtt.quantile(0.5), ref.rtt.quantile(0.99)};
+    res.unloaded = combine_reference_windows(res.reference_windows);
+    std::string each;
+    for (const UnloadedLatency &w : res.reference_windows) {
+        char b[32];
+        snprintf(b, sizeof(b), "%s%.1f", each.empty() ? "" : ", ", double(w.p99_ns) / 1e3);
+        each += b;
+    }
     fprintf(stderr,
-            "homa-perf: unloaded reference: open loop at %.0f RPC/s for %.1f s: p50 %.1f us, "
-            "p99 %.1f us (%lu RPCs, %lu errors, %lu unfinished)\n",
-            res.reference_rps, ref_s, double(res.unloaded.p50_ns) / 1e3,
-            double(res.unloaded.p99_ns) / 1e3, ref.rpcs, ref.errors(), ref.unfinished);
-    if (ref.rpcs == 0 || ref.errors() || ref.unfinished || ref.overload_skips) {
+            "homa-perf: unloaded reference: open loop at %.0f RPC/s for %.1f s in %u window(s): "
+            "p50 %.1f us, p99 %.1f us (median of the windows; their p99s: %s us) (%lu RPCs, "
+            "%lu errors, %lu unfinished)\n",
+            res.reference_rps, ref_s, windows, double(res.unloaded.p50_ns) / 1e3,
+            double(res.unloaded.p99_ns) / 1e3, each.c_str(), ref_rpcs, ref_errors, ref_unfinished);
+    if (ref_rpcs == 0 || ref_errors || ref_unfinished || ref_skips) {
         res.why_none = "the host fails even at the unloaded reference's rate";
         fprintf(stderr, "homa-perf: capacity: %s\n", res.why_none.c_str());
         return res;

@@ -24,6 +24,14 @@ struct UnloadedLatency {
     uint64_t p99_ns = 0;
 };
 
+/** The unloaded reference from its windows (CapacityConfig::reference_windows): the median of
+ *  the windows' p50s and of their p99s. A stall of the host lands in one window, whose p99 it
+ *  can raise 50x (a 10 ms stall puts 1 % of an open loop's arrivals behind it), and a bound
+ *  10x such a p99 lets the search pass probes far past the host's capacity; the median of
+ *  three or more windows leaves that window out. With two windows, the lower; with one, it.
+ *  Empty: zeros. */
+UnloadedLatency combine_reference_windows(const std::vector<UnloadedLatency> &windows);
+
 struct CapacityConfig {
     double p99_factor = 10;  ///< Pass: p99 <= p99_factor x unloaded p99 ...
     /** ... and p50 <= p50_factor x unloaded p50 (0: no median bound). The median is there for
@@ -52,6 +60,11 @@ struct CapacityConfig {
     double start_fraction = 0.25;        ///< First probe: this share of the estimate (from
                                          ///< below: a collapse leaves damage behind).
     double reference_fraction = 0.02;    ///< The unloaded reference's rate: this share.
+    /** The unloaded reference is measured as up to this many consecutive open loops, each
+     *  with at least reference_window_arrivals arrivals expected (one window below that), and
+     *  combined by combine_reference_windows. */
+    uint32_t reference_windows = 5;
+    uint32_t reference_window_arrivals = 1000;
     /** After each run, idle polling until the client's engine has seen no packet for
      *  settle_quiet_s. After a failed probe, also short checks at the reference rate until one
      *  passes (the host is back), for at most recover_max_s: a host that a probe pushed over
@@ -83,6 +96,7 @@ struct CapacityResult {
     uint64_t closed_unloaded_p99_ns = 0;  ///< One RPC at a time (for comparison only).
     double reference_rps = 0;             ///< The open-loop rate of the unloaded reference.
     UnloadedLatency unloaded;             ///< Its p50 and p99: what the bounds are multiples of.
+    std::vector<UnloadedLatency> reference_windows;  ///< Each window's, in order.
     double p99_factor = 0;
     double p50_factor = 0;
     double min_achieved = 0;

@@ -1,10 +1,25 @@
 // See capacity_search.h: the knee's pass/fail criteria for one probe, apart from the search so
 // that they can be tested on made-up results.
+#include <algorithm>
 #include <cstdio>
 
 #include "capacity_search.h"
 
 namespace homa::perf {
+
+UnloadedLatency combine_reference_windows(const std::vector<UnloadedLatency> &windows) {
+    if (windows.empty()) return {};
+    std::vector<uint64_t> p50, p99;
+    for (const UnloadedLatency &w : windows) {
+        p50.push_back(w.p50_ns);
+        p99.push_back(w.p99_ns);
+    }
+    std::sort(p50.begin(), p50.end());
+    std::sort(p99.begin(), p99.end());
+    // The lower middle for an even count: with two windows a stall in one must not count.
+    const size_t mid = (windows.size() - 1) / 2;
+    return {p50[mid], p99[mid]};
+}
 
 CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, const UnloadedLatency &unloaded,
                           const CapacityConfig &cfg) {

@@ -99,11 +99,16 @@ void print_capacity_json(FILE *out, const CapacityResult &c) {
             "\"p99_factor\": %.2f, \"p50_factor\": %.2f, \"min_achieved\": %.3f, "
             "\"estimate_rps\": %.1f, "
             "\"found\": %s, \"why_none\": \"%s\", \"knee_rps\": %.1f, \"knee_gbps\": %.5f, "
-            "\"probes\": [",
+            "\"reference_windows\": [",
             c.workload.c_str(), c.mean_bytes, us(c.unloaded.p99_ns), us(c.unloaded.p50_ns),
             c.reference_rps, us(c.closed_unloaded_p99_ns), c.p99_factor, c.p50_factor,
             c.min_achieved, c.estimate_rps, c.found() ? "true" : "false", c.why_none.c_str(),
             c.knee_rps, c.knee_gbps());
+    for (size_t i = 0; i < c.reference_windows.size(); ++i) {
+        fprintf(out, "%s{\"p50_us\": %.3f, \"p99_us\": %.3f}", i ? ", " : "",
+                us(c.reference_windows[i].p50_ns), us(c.reference_windows[i].p99_ns));
+    }
+    fprintf(out, "], \"probes\": [");
     for (size_t i = 0; i < c.probes.size(); ++i) {
         const CapacityProbe &p = c.probes[i];
         fprintf(out,

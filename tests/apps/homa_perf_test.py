@@ -326,6 +326,12 @@ def knee_search_prints_every_probe_and_the_knee():
     assert c["estimate_rps"] > 0 and abs(c["reference_rps"] - 0.02 * c["estimate_rps"]) < 1, c
     assert c["unloaded_p99_us"] > 0 and c["closed_loop_unloaded_p99_us"] > 0, c
     assert "unloaded reference: open loop at" in out.stderr, out.stderr[-1500:]
+    # The reference in windows (here about 2,000 arrivals: two), its bounds from their median
+    # (the lower of two): a stall in one window does not set them.
+    w = c["reference_windows"]
+    assert 1 <= len(w) <= 5 and "window(s)" in out.stderr, (w, out.stderr[-1500:])
+    mid = sorted(x["p99_us"] for x in w)[(len(w) - 1) // 2]
+    assert abs(c["unloaded_p99_us"] - mid) < 1e-3, (c["unloaded_p99_us"], w)
     # From below: the first probe offers a quarter of the closed loop's rate.
     assert abs(probes[0]["offered_rps"] - 0.25 * c["estimate_rps"]) < 1, (probes[0], c["estimate_rps"])
     passed = [p["offered_rps"] for p in probes if p["pass"]]

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "apps/perf/capacity_search.h"
 #include "apps/perf/error_counts.h"
@@ -145,6 +146,29 @@ TEST(KneeCriteria, MedianBoundCatchesAStandingQueueUnderAStallSetP99) {
     EXPECT_TRUE(judge_probe(probe_result(1000, 90'000), 1000, stalled, cfg).pass);  // 9x
     cfg.p50_factor = 0;  // --knee_p50_factor=0: the p99 bound alone, which this probe meets
     EXPECT_TRUE(judge_probe(queued, 1000, stalled, cfg).pass);
+}
+
+// The unloaded reference from its windows: a host stall that raised one window's p99 50x must
+// not set the knee's bounds (a fresh clone's bench, 2026-12-07: W1's reference p99 1,004 us,
+// 50x the run before, let the search pass 1.58 M RPC/s, which the host then could not hold at
+// 80 or 90 %: 166,522 arrivals skipped).
+TEST(KneeCriteria, ReferenceIsTheMedianOfItsWindowsNotTheStalledOne) {
+    std::vector<UnloadedLatency> w = {
+        {2'000, 20'000}, {2'100, 1'000'000}, {1'900, 21'000}, {2'000, 19'000}, {2'050, 22'000}};
+    UnloadedLatency r = combine_reference_windows(w);
+    EXPECT_EQ(r.p99_ns, 21'000u);
+    EXPECT_EQ(r.p50_ns, 2'000u);
+    // Two windows: the lower; one: itself; none: zeros.
+    EXPECT_EQ(combine_reference_windows({{2'000, 1'000'000}, {2'100, 20'000}}).p99_ns, 20'000u);
+    EXPECT_EQ(combine_reference_windows({{2'000, 1'000'000}}).p99_ns, 1'000'000u);
+    EXPECT_EQ(combine_reference_windows({}).p99_ns, 0u);
+    // What it changes: a probe at 5 ms p99 fails against the median and passed against the
+    // stalled window (10 x 1 ms).
+    CapacityConfig cfg;
+    PhaseResult probe = probe_result(1000, 5'000);
+    for (int i = 0; i < 30; ++i) probe.rtt.record(5'000'000);  // 3 % at 5 ms
+    EXPECT_FALSE(judge_probe(probe, 1000, r, cfg).pass);
+    EXPECT_TRUE(judge_probe(probe, 1000, {2'100, 1'000'000}, cfg).pass);
 }
 
 // A probe sliding into backlog: every latency bounded and everything served, but the queue
