@@ -12,10 +12,9 @@ before its server stops is exposed to it (about one run in twenty of such a test
 The command's standard error streams through; its standard output is held until it ends, so
 that a retried TAP test shows one plan, the second run's. A run failed when it exits non-zero
 or prints a TAP "not ok" line (a TAP script may exit 0 after a failed case). A failure is
-retried only if the
-kernel log (dmesg; root) shows a new segfault inside librte_net_memif during the run; the
-kernel's line is printed to standard error (and as a comment line after the output) so the
-retry is never silent. Under AddressSanitizer the kernel logs nothing, because ASan catches
+retried only if the kernel log (dmesg; root) shows a new segfault inside librte_net_memif
+during the run; the kernel's line is printed to standard error (and as a comment line after
+the output) so the retry is never silent. Under AddressSanitizer the kernel logs nothing, because ASan catches
 the SEGV itself and aborts; there the run's own output (standard output or standard error)
 must hold ASan's summary naming a SEGV inside librte_net_memif. Where neither is known,
 nothing is retried. A second failure fails the test with the second run's output and exit

@@ -30,8 +30,12 @@ n=0 failed=0
 verdict() {  # verdict <name> <expected output> <exit status> <output>
     n=$((n + 1))
     if [ "$3" -eq 0 ] && grep -q "$2" <<<"$4"; then echo "ok $n - $1"
-    else echo "not ok $n - $1 (exit $3)"; failure_lines "$4"
-          server_lines "$SRV" "$TMP/launcher.log"; failed=1; fi
+    else
+        echo "not ok $n - $1 (exit $3)"
+        failure_lines "$4"
+        server_lines "$SRV" "$TMP/launcher.log"
+        failed=1
+    fi
 }
 out=$(timeout 60 "$CXX_CLIENT" "${EAL[@]}" "${CLIENT_EAL[@]}" --file-prefix=lccxx-$$ "${FLAGS[@]}" \
       10.0.0.1:99 2>&1; echo "exit $?")

@@ -149,9 +149,9 @@ TEST(KneeCriteria, MedianBoundCatchesAStandingQueueUnderAStallSetP99) {
 }
 
 // The unloaded reference from its windows: a host stall that raised one window's p99 50x must
-// not set the knee's bounds (a fresh clone's bench, 2026-12-07: W1's reference p99 1,004 us,
-// 50x the run before, let the search pass 1.58 M RPC/s, which the host then could not hold at
-// 80 or 90 %: 166,522 arrivals skipped).
+// not set the knee's bounds (the forty-sixth session's full bench, 2026-12-07: W1's reference p99
+// 1,004 us, 50x the run before, let the search pass 1.58 M RPC/s, which the host then could not
+// hold at 80 or 90 %: 166,522 arrivals skipped).
 TEST(KneeCriteria, ReferenceIsTheMedianOfItsWindowsNotTheStalledOne) {
     std::vector<UnloadedLatency> w = {
         {2'000, 20'000}, {2'100, 1'000'000}, {1'900, 21'000}, {2'000, 19'000}, {2'050, 22'000}};
