@@ -4,6 +4,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "homa/dataplane/steering.h"
@@ -183,7 +184,14 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
     w.rx_budget_cycles = static_cast<uint64_t>(
         (static_cast<__uint128_t>(config.rx_budget_ns) * rte_get_tsc_hz()) / 1'000'000'000u);
     if (config.rx_budget_ns != 0 && w.rx_budget_cycles == 0) w.rx_budget_cycles = 1;
+    if (config.poll_gap_ns != 0) {
+        w.poll_gap_cycles = std::max<uint64_t>(
+            1, static_cast<uint64_t>(
+                   (static_cast<__uint128_t>(config.poll_gap_ns) * rte_get_tsc_hz()) /
+                   1'000'000'000u));
+    }
     read_clock_ns(w);
+    w.last_poll_tsc = w.tsc;
     return std::unique_ptr<Worker>(new Worker(std::move(impl)));
 }
 
@@ -229,11 +237,29 @@ uint32_t send_short_first(Worker::Impl &w, uint64_t now) {
     return built;
 }
 
+// The poll that begins now comes over poll_gap_ns after the last one began: the lcore was away.
+[[gnu::noinline, gnu::cold]] void note_poll_gap(Worker::Impl &w) {
+    const uint64_t cycles = w.tsc - w.last_poll_tsc;
+    const auto ns = static_cast<uint64_t>((static_cast<__uint128_t>(cycles) * w.ns_mult) >> 32);
+    ++w.stats.poll_gaps;
+    w.stats.poll_gap_ns += ns;
+    w.stats.poll_gap_max_ns = std::max(w.stats.poll_gap_max_ns, ns);
+    if (w.gap_log == nullptr) return;
+    if (w.gap_log->size() < w.gap_log->capacity()) {
+        w.gap_log->push_back({w.last_poll_tsc, w.tsc});
+    } else {
+        ++w.stats.poll_gaps_not_logged;
+    }
+}
+
 }  // namespace
 
 bool Worker::poll() {
     Impl &w = *impl_;
     uint64_t now = read_clock_ns(w);
+    if (w.tsc - w.last_poll_tsc > w.poll_gap_cycles) [[unlikely]]
+        note_poll_gap(w);
+    w.last_poll_tsc = w.tsc;
     // One clock read per poll serves the pool's lease clock too (pools made with
     // PoolConfig::caller_ticks; others ignore the tick).
     w.cfg.pool->tick(w.cfg.pool_cache, w.tsc);
@@ -312,6 +338,8 @@ const NeighbourCache &Worker::neighbours() const noexcept { return impl_->neighb
 const Neighbour6Cache &Worker::neighbours6() const noexcept { return impl_->neighbours6; }
 const NeighbourStats &Worker::neighbour_stats() const noexcept { return impl_->neighbours.stats(); }
 void Worker::clear_stats() noexcept { impl_->stats = WorkerStats{}; }
+uint64_t Worker::poll_gap_threshold_ns() const noexcept { return impl_->cfg.poll_gap_ns; }
+void Worker::set_gap_log(std::vector<PollGap> *log) noexcept { impl_->gap_log = log; }
 uint32_t Worker::local_ip() const noexcept { return impl_->cfg.engine.local_ip; }
 IpAddress Worker::local_address() const noexcept {
     const WorkerConfig &c = impl_->cfg;

@@ -138,6 +138,10 @@ void for_each_counter(dp::Worker &worker, const CounterVisitor &visit) {
     visit("cycles_engine", w.cycles_engine);
     visit("cycles_tx", w.cycles_tx);
     visit("cycles_completions", w.cycles_completions);
+    visit("poll_gaps", w.poll_gaps);
+    visit("poll_gap_ns", w.poll_gap_ns);
+    visit("poll_gap_max_ns", w.poll_gap_max_ns);
+    visit("poll_gaps_not_logged", w.poll_gaps_not_logged);
     visit("sends_in_flight", worker.sends_in_flight());
     visit("live_rpcs", worker.engine().live_rpcs());
     visit("engine_held_bpages", worker.engine().held_bpages());

@@ -144,6 +144,17 @@ DEFINE_bool(stats, false,
             "print where packets went (per engine) and every non-zero worker, "
             "engine and pool counter to stderr at the end");
 DEFINE_string(cdf, "", "also write each phase's RTT CDF (\"<us> <fraction>\" lines) to this file");
+DEFINE_double(poll_gap_us, 50,
+              "a worker poll begun more than this after the one before counts as a gap (the "
+              "lcore was away: host, kernel or a long application turn); counted in --stats and "
+              "the JSON, logged with --gap_log; 0: not counted");
+DEFINE_string(gap_log, "",
+              "write every poll gap of this process's workers (TSC start and end) to this file "
+              "at the end, for apps/bench/stall_split.py");
+DEFINE_string(arrival_log, "",
+              "client: write every arrival of the open-loop phases (--rate, --load_pcts: "
+              "scheduled time, latency, length, outcome) to this file at the end, for "
+              "apps/bench/stall_split.py");
 DEFINE_string(file_name, "",
               "mixed workload against a file service (--role=client; the launcher's "
               "--serve_file): reads of this served file mixed with echoes (docs/file_service.md)");

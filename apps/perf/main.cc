@@ -35,6 +35,7 @@
 #include "packet_summary.h"
 #include "remote_load.h"
 #include "report.h"
+#include "run_logs.h"
 #include "runner.h"
 
 namespace {
@@ -150,6 +151,10 @@ int run(int argc, char **argv) {
     if (!homa::perf::options_from_flags(client_role, open_cap, &options, &error)) {
         return fail(error);
     }
+    if (!FLAGS_arrival_log.empty() && !client_role)
+        return fail("--arrival_log needs the client role");
+    options.log_arrivals = !FLAGS_arrival_log.empty();
+    if (FLAGS_poll_gap_us < 0) return fail("bad --poll_gap_us (>= 0)");
 
     if (FLAGS_app_threads && rte_lcore_count() < 2) {
         return fail(
@@ -215,6 +220,14 @@ int run(int argc, char **argv) {
     ho.worker.max_zero_copy_sends = static_cast<uint32_t>(std::max<uint64_t>(max_rpcs, 1u << 16));
     ho.link_wait_ms = 0;  // the load starts at once; ARP and resends cover a late link
     ho.lock_memory = lock_memory;
+    ho.worker.poll_gap_ns = static_cast<uint64_t>(FLAGS_poll_gap_us * 1e3);
+    // --gap_log: each worker appends to its own, reserved here (the worker never grows it).
+    // Declared before the hosts: their teardown still polls the workers.
+    std::vector<homa::dp::PollGap> client_gaps, server_gaps;
+    if (!FLAGS_gap_log.empty()) {
+        client_gaps.reserve(1u << 20);
+        server_gaps.reserve(1u << 20);
+    }
     auto host = homa::v2::Host::create(ho);
     if (!host) return fail(host.message());
     fprintf(stderr, "homa-perf: %s\n", host->memory_lock().message.c_str());
@@ -244,6 +257,19 @@ int run(int argc, char **argv) {
     }
     homa::v2::Host &server_v2host = server_host ? *server_host : *host;
     homa::dp::Worker &server_worker = server_v2host.raw().worker(0);
+    const bool one_engine = &server_worker == &worker;
+    std::vector<homa::perf::GapSource> gap_sources;
+    if (!FLAGS_gap_log.empty()) {
+        worker.set_gap_log(&client_gaps);
+        gap_sources.push_back({!client_role                ? "server"
+                               : one_engine && server_role ? "client+server"
+                                                           : "client",
+                               &client_gaps, &worker});
+        if (!one_engine) {
+            server_worker.set_gap_log(&server_gaps);
+            gap_sources.push_back({"server", &server_gaps, &server_worker});
+        }
+    }
 
     homa::v2::Socket server, client;
     if (server_role && !FLAGS_app_threads) {
@@ -273,6 +299,10 @@ int run(int argc, char **argv) {
         homa::perf::EchoServer echo(pattern, ho.worker.max_zero_copy_sends);
         homa::perf::ServerStats st =
             homa::perf::serve_only(*host, server, echo, FLAGS_duration, g_quit);
+        if (!FLAGS_gap_log.empty() &&
+            !homa::perf::write_gap_log(FLAGS_gap_log, gap_sources, &error)) {
+            return fail(error);
+        }
         fprintf(stderr, "homa-perf: served %lu requests\n", st.served);
         fprintf(stderr, "homa-perf: echo server: %s\n", st.describe().c_str());
         if (!homa::perf::write_timetrace(
@@ -331,6 +361,10 @@ int run(int argc, char **argv) {
         }
         (void)client.close();
         (void)host->drain();  // -ETIMEDOUT: the server is gone
+        if (!FLAGS_gap_log.empty() &&
+            !homa::perf::write_gap_log(FLAGS_gap_log, gap_sources, &error)) {
+            return fail(error);
+        }
         bool ok = !mix.empty();
         for (const auto &p : mix) {
             ok = ok && p.file_bad_bytes == 0 && p.echo.count() > 0 &&
@@ -382,7 +416,6 @@ int run(int argc, char **argv) {
     }
     const auto &results = report.run.phases;
     if (const homa::perf::ServerStats *st = driver->server_stats()) report.server = *st;
-    const bool one_engine = &server_worker == &worker;
     report.engines.push_back(homa::perf::summarize_engine(
         worker, one_engine && server_role ? "client+server" : "client"));
     if (!one_engine)
@@ -444,6 +477,14 @@ int run(int argc, char **argv) {
     // destroyed, then finds nothing in flight).
     homa::v2::Host *both[] = {&*host, &server_v2host};
     (void)homa::v2::Host::drain_together(std::span(both, server_host ? 2 : 1));
+    // After the worker lcore stopped (--app_threads): the gap logs are this thread's now.
+    if (!FLAGS_gap_log.empty() && !homa::perf::write_gap_log(FLAGS_gap_log, gap_sources, &error)) {
+        return fail(error);
+    }
+    if (options.log_arrivals &&
+        !homa::perf::write_arrival_log(FLAGS_arrival_log, report.run.arrival_logs, &error)) {
+        return fail(error);
+    }
     for (const auto &r : results) ok = ok && r.rpcs > 0 && r.verify_failures == 0;
     if (report.run.overload) ok = ok && report.run.overload->phase.verify_failures == 0;
     return ok ? 0 : 1;

@@ -73,6 +73,10 @@ EngineSummary summarize_engine(dp::Worker &worker, const std::string &role) {
     s.rx_frames = w.rx_frames;
     s.tx_frames = w.tx_frames;
     s.tx_local = w.tx_local;
+    s.poll_gap_threshold_ns = worker.poll_gap_threshold_ns();
+    s.poll_gaps = w.poll_gaps;
+    s.poll_gap_ns = w.poll_gap_ns;
+    s.poll_gap_max_ns = w.poll_gap_max_ns;
     return s;
 }
 
@@ -107,6 +111,14 @@ std::string describe(const EngineSummary &s) {
         out += "  the bpage pool ran out: " + std::to_string(s.buffer_waits) +
                " messages waited for bpages, their DATA dropped (no_buffers) and asked for "
                "again once they had them; --pool_mb sets the pool's size\n";
+    }
+    if (s.poll_gap_threshold_ns) {
+        snprintf(line, sizeof(line),
+                 "  poll gaps (a poll begun over %.0f us after the last: the lcore was away): "
+                 "%lu, %.3f ms in all, the longest %.3f ms\n",
+                 double(s.poll_gap_threshold_ns) / 1e3, s.poll_gaps, double(s.poll_gap_ns) / 1e6,
+                 double(s.poll_gap_max_ns) / 1e6);
+        out += line;
     }
     if (s.has_stage_cycles()) {
         // Per frame moved (received + sent), whole run, idle polls included: what each stage
@@ -152,6 +164,12 @@ void print_json(FILE *out, const EngineSummary &s) {
                 "\"completions\": %.2f}",
                 s.per_frame(s.cycles_rx), s.per_frame(s.cycles_engine), s.per_frame(s.cycles_tx),
                 s.per_frame(s.cycles_completions));
+    }
+    if (s.poll_gap_threshold_ns) {
+        fprintf(out,
+                ", \"poll_gaps\": {\"threshold_ns\": %lu, \"count\": %lu, \"total_ns\": %lu, "
+                "\"max_ns\": %lu}",
+                s.poll_gap_threshold_ns, s.poll_gaps, s.poll_gap_ns, s.poll_gap_max_ns);
     }
     fprintf(out, ", \"drops\": {");
     for (size_t i = 0; i < s.drops.size(); ++i) {

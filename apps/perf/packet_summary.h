@@ -35,6 +35,10 @@ struct EngineSummary {
     uint64_t cycles_rx = 0, cycles_engine = 0, cycles_tx = 0, cycles_completions = 0;
     uint64_t rx_frames = 0, tx_frames = 0;  ///< Received; sent to the port (not local).
     uint64_t tx_local = 0;                  ///< Sent to ourselves: counted in rx_frames too.
+    /** The worker's poll gaps (WorkerConfig::poll_gap_ns, poll_gap_threshold_ns here; 0: not
+     *  counted): time its lcore was away, which every open-loop arrival meanwhile waits out. */
+    uint64_t poll_gap_threshold_ns = 0;
+    uint64_t poll_gaps = 0, poll_gap_ns = 0, poll_gap_max_ns = 0;
 
     uint64_t stage_cycles_total() const noexcept {
         return cycles_rx + cycles_engine + cycles_tx + cycles_completions;

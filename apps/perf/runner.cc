@@ -21,6 +21,22 @@ std::string pct_name(double pct) {
     return name;
 }
 
+// With RunOptions::log_arrivals, gives an open-loop phase a log reserved for all its
+// arrivals (the loop never grows it) and keeps it in the report.
+void attach_log(const RunOptions &o, PhaseSpec *p, RunReport *rep) {
+    if (!o.log_arrivals || !p->open_loop()) return;
+    LoggedPhase lp;
+    lp.name = p->name;
+    lp.warmup_ns = static_cast<uint64_t>(p->warmup_s * 1e9);
+    std::copy(std::begin(p->unloaded_ns), std::end(p->unloaded_ns), lp.unloaded_ns);
+    lp.log = std::make_unique<ArrivalLog>();
+    double expected = 0;
+    for (const RateSegment &seg : p->schedule) expected += seg.seconds * seg.rate_rps;
+    lp.log->arrivals.reserve(static_cast<size_t>(expected * 1.2 + 10'000));
+    p->log = lp.log.get();
+    rep->arrival_logs.push_back(std::move(lp));
+}
+
 }  // namespace
 
 PhaseResult run_unloaded(LoadDriver &driver, const PhaseSpec &like, double seconds,
@@ -41,6 +57,7 @@ RunReport run_all(LoadDriver &driver, const RunOptions &o, const std::atomic<boo
     for (PhaseSpec p : o.phases) {
         if (quit) return rep;
         if (o.slowdown) set_unloaded(run_unloaded(driver, p, calibration_seconds(p), quit), &p);
+        attach_log(o, &p, &rep);
         rep.phases.push_back(run_phase(driver, p, quit));
     }
     if (!o.needs_capacity() || quit) return rep;
@@ -70,6 +87,7 @@ RunReport run_all(LoadDriver &driver, const RunOptions &o, const std::atomic<boo
         p.schedule = {{base.warmup_s + base.seconds, capacity * pct / 100}};
         fprintf(stderr, "homa-perf: %s: %g %% of %.0f RPC/s = %.0f RPC/s offered\n", p.name.c_str(),
                 pct, capacity, capacity * pct / 100);
+        attach_log(o, &p, &rep);
         rep.phases.push_back(run_open_loop(driver, p, quit));
     }
     if (o.overload_step && !quit) {

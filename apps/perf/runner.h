@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -27,14 +28,27 @@ struct RunOptions {
     std::vector<double> load_pcts;  ///< Open-loop phases at these % of the capacity.
     bool overload_step = false;
     OverloadConfig overload;  ///< capacity_rps is filled in here.
+    /** Keep every arrival of the open-loop phases (--rate and the load shares) in
+     *  RunReport::arrival_logs, for --arrival_log. */
+    bool log_arrivals = false;
 
     bool needs_capacity() const noexcept {
         return find_capacity || overload_step || !load_pcts.empty();
     }
 };
 
+/** One open-loop phase's arrivals (RunOptions::log_arrivals), with what turns their latencies
+ *  into slowdowns. */
+struct LoggedPhase {
+    std::string name;
+    uint64_t warmup_ns = 0;  ///< Arrivals scheduled before this are not measured.
+    uint64_t unloaded_ns[kNumBuckets] = {};
+    std::unique_ptr<ArrivalLog> log;  ///< On the heap: the phase held its address.
+};
+
 struct RunReport {
     std::vector<PhaseResult> phases;
+    std::vector<LoggedPhase> arrival_logs;  ///< RunOptions::log_arrivals, in phase order.
     std::optional<CapacityResult> capacity;
     std::optional<OverloadResult> overload;
     uint64_t unloaded_p99_ns = 0;  ///< Of the calibration before the capacity phases.

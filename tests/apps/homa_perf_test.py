@@ -225,6 +225,49 @@ def open_loop_latency_counts_from_scheduled_arrival():
 
 
 @case
+def arrival_and_gap_logs_hold_every_arrival_and_gap():
+    # --arrival_log: one line per arrival of the open loop, the measured completions among
+    # them exactly the phase's RPCs; --gap_log: the worker's gaps as counted in the JSON.
+    base = f"/tmp/homa-perf-logs-{os.getpid()}"
+    arrivals, gaps = base + ".arrivals", base + ".gaps"
+    try:
+        out = run(["--workload=w3", "--rate=20000", "--duration=0.5", "--warmup=0.1",
+                   "--slowdown", "--poll_gap_us=1", "--json", f"--arrival_log={arrivals}",
+                   f"--gap_log={gaps}"])
+        assert out.returncode == 0, out.stderr[-800:]
+        doc = json.loads(out.stdout)
+        p = doc["phases"][0]
+        lines = open(arrivals).read().splitlines()
+        assert lines[1].startswith("tsc_hz ") and lines[2].startswith("bucket_bounds 100 1000"), \
+            lines[:3]
+        head = lines[3].split()
+        assert head[:2] == ["phase", "load"] and "unloaded_ns" in head, head
+        assert head[head.index("not_logged") + 1] == "0", head
+        warmup_ns = int(head[head.index("warmup_ns") + 1])
+        assert warmup_ns == 100_000_000, head
+        rows = [l.split() for l in lines[4:]]
+        measured = [r for r in rows if int(r[0]) >= warmup_ns]
+        done = [r for r in measured if r[3] == "C"]
+        assert len(done) == p["rpcs"] and len(measured) == p["arrivals"], \
+            (len(done), p["rpcs"], len(measured), p["arrivals"])
+        assert all(int(r[1]) > 0 for r in done), [r for r in done if int(r[1]) <= 0][:3]
+        g = open(gaps).read().splitlines()
+        worker = next(l.split() for l in g if l.startswith("worker "))
+        assert worker[1] == "client+server" and worker[3] == "1000", worker
+        counted = next(e["poll_gaps"] for e in doc["engines"])
+        logged = [l for l in g if l.startswith("gap ")]
+        # A poll of 1 us is exceeded often; the file, written after the drain, has at least
+        # the JSON's count, every gap logged.
+        assert counted["count"] > 0 and len(logged) >= counted["count"], (counted, len(logged))
+        assert int(worker[5]) == len(logged) and worker[7] == "0", worker
+        assert all(int(l.split()[3]) > int(l.split()[2]) for l in logged), logged[:3]
+    finally:
+        for f in (arrivals, gaps):
+            if os.path.exists(f):
+                os.unlink(f)
+
+
+@case
 def open_loop_reports_a_queue_that_grows():
     # 1 M arrivals/s against 4 in flight and room for all of them: the queue (in flight plus
     # waiting) at the window's end is about twice what it was at its middle. The knee search
@@ -445,7 +488,11 @@ def bad_flags_fail_clearly():
            (["--find_capacity"], "need --workload"),
            (["--workload=100", "--load_pcts=50,x"], "--load_pcts"),
            (["--workload=100", "--find_capacity", "--knee_p99_factor=0.5"], "--knee_p99_factor"),
-           (["--workload=100", "--overload_step", "--step_ms=0"], "--step_*")]
+           (["--workload=100", "--overload_step", "--step_ms=0"], "--step_*"),
+           (["--role=server", "--arrival_log=/tmp/x"], "--arrival_log needs the client role"),
+           (["--workload=100", "--poll_gap_us=-1"], "--poll_gap_us"),
+           (["--workload=100", "--rate=1000", "--duration=0.1",
+             "--arrival_log=/nonexistent/dir/a"], "cannot write --arrival_log")]
     for flags, needle in bad:
         out = run(flags)
         assert out.returncode != 0, f"{flags} exited 0"

@@ -122,6 +122,14 @@ struct WorkerConfig {
      *  medians of 4 alternating pairs) at the same 100 B echo rate and 1 MB goodput (issue 12,
      *  docs/perf.md). */
     uint64_t rx_budget_ns = 3'000;
+    /** A poll that begins more than this many ns after the one before it counts as a gap
+     *  (WorkerStats::poll_gaps, Worker::set_gap_log): for that long this lcore served no
+     *  packet, because the host took its vCPU, the kernel preempted its thread, or the
+     *  application between two polls (or one poll itself) took that long; an idle backoff's
+     *  sleep counts too. A poll lasts a few us (rx_budget_ns, tx_data_budget), so on a
+     *  busy-polling lcore gaps of tens of us are the lcore being away, and every open-loop
+     *  arrival meanwhile waits for its end (docs/perf.md). 0: not counted. */
+    uint64_t poll_gap_ns = 50'000;
     /** DATA packets the engine may hand out per poll while the port takes everything; when
      *  the port leaves frames behind, the engine gets only the room left, so unsent data stays
      *  in its SRPT order instead of in a queue it cannot see. */
@@ -227,14 +235,25 @@ struct WorkerStats {
     uint64_t nd_solicitations_sent = 0;   ///< Resolutions of IPv6 next hops (and retries).
     uint64_t rx_icmp6_echo = 0;           ///< ICMPv6 echo requests to us, answered.
     // TSC cycles per stage of poll(), when WorkerConfig::stage_cycles is on.
-    uint64_t cycles_rx = 0;            ///< RX burst, validation, engine receive pipeline.
-    uint64_t cycles_engine = 0;        ///< Grants, transmit decisions, timers.
-    uint64_t cycles_tx = 0;            ///< Frame building, TX bursts (both passes).
-    uint64_t cycles_completions = 0;   ///< Send completions.
-    uint64_t tx_fault_dropped = 0;     ///< WorkerConfig::faults: frames dropped,
-    uint64_t tx_fault_duplicated = 0;  ///<   sent twice,
-    uint64_t tx_fault_reordered = 0;   ///<   held back behind later frames,
-    uint64_t tx_fault_corrupted = 0;   ///<   with a byte flipped.
+    uint64_t cycles_rx = 0;             ///< RX burst, validation, engine receive pipeline.
+    uint64_t cycles_engine = 0;         ///< Grants, transmit decisions, timers.
+    uint64_t cycles_tx = 0;             ///< Frame building, TX bursts (both passes).
+    uint64_t cycles_completions = 0;    ///< Send completions.
+    uint64_t poll_gaps = 0;             ///< Polls begun over poll_gap_ns after the one before,
+    uint64_t poll_gap_ns = 0;           ///<   those gaps' total length (ns),
+    uint64_t poll_gap_max_ns = 0;       ///<   the longest,
+    uint64_t poll_gaps_not_logged = 0;  ///<  and those the gap log had no room for.
+    uint64_t tx_fault_dropped = 0;      ///< WorkerConfig::faults: frames dropped,
+    uint64_t tx_fault_duplicated = 0;   ///<   sent twice,
+    uint64_t tx_fault_reordered = 0;    ///<   held back behind later frames,
+    uint64_t tx_fault_corrupted = 0;    ///<   with a byte flipped.
+};
+
+/** One gap between two polls (WorkerConfig::poll_gap_ns), in TSC cycles: `start` is when the
+ *  poll before it began, `end` when the late one began. */
+struct PollGap {
+    uint64_t start_tsc = 0;
+    uint64_t end_tsc = 0;
 };
 
 /** Called on the worker's lcore when an outgoing message's memory may be reused. */
@@ -289,6 +308,8 @@ class Worker {
     IpAddress local_address() const noexcept;
     /** The DPDK port this worker's queue pair belongs to (for the port's own counters). */
     uint16_t port_id() const noexcept;
+    /** WorkerConfig::poll_gap_ns (0: gaps are not counted). Any thread: configuration. */
+    uint64_t poll_gap_threshold_ns() const noexcept;
     /** Nanoseconds on the worker's clock (TSC based), read now. */
     uint64_t now_ns() const noexcept;
     /** The clock as of the start of the current poll (no TSC read): what sockets use. */
@@ -331,6 +352,13 @@ class Worker {
     int cancel_send(const OutMessage &registered);
     /** Zero-copy sends registered and not yet completed. */
     uint32_t sends_in_flight() const noexcept;
+
+    /** From now on, appends every poll gap (WorkerConfig::poll_gap_ns) to `log` while its
+     *  capacity lasts: the worker never grows it (reserve() first), and counts the gaps that
+     *  found it full in WorkerStats::poll_gaps_not_logged. nullptr stops the log. Borrowed:
+     *  must stay valid until replaced or the worker is gone. Owning lcore only (or while
+     *  nothing polls the worker); read the log there too. */
+    void set_gap_log(std::vector<PollGap> *log) noexcept;
 
     /** This lcore's timetrace ring (nullptr when timetrace_records is 0). Records only on the
      *  owning lcore; snapshots and dumps from any thread (timetrace.h). */

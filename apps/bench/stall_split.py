@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Splits an open loop's latency by whether each RPC met a gap of the lcores that served it.
+
+homa-perf --arrival_log (client) lists every arrival of its open-loop phases; --gap_log (client,
+and each server) lists every gap between two polls of a worker: a stretch in which the lcore
+served nothing, because the host or the kernel took it away (a poll lasts microseconds). Both
+are on the TSC, which the processes of one host share. An RPC "met a gap" when its lifetime,
+from its scheduled arrival to its response, overlaps a gap of any of the given logs; with
+--after_us, also when it arrived within that long after a gap ended (the queue the gap left
+behind is still draining then).
+
+    stall_split.py --arrivals client.arrivals --gaps client.gaps server.gaps [--max_bytes 1000]
+
+Prints per phase: the time the gaps took of the measured window, and the p50 / p99 slowdown
+(latency over the phase's unloaded RTT for the size) of the measured, completed RPCs up to
+--max_bytes: all of them, those that met no gap, and those that met one. A diagnostic for
+where a tail comes from, not a figure to judge by: the RPCs that met no gap are a biased
+sample (the gaps fall on the busiest stretches no more than on others, but the queue a gap
+leaves behind delays RPCs that never overlapped it; --after_us takes those out too)."""
+import argparse
+import bisect
+import json
+import sys
+
+
+def parse_arrivals(path):
+    """{"tsc_hz", "bounds", "phases": [{name, start_tsc, warmup_ns, not_logged, unloaded_ns,
+    rows: [(scheduled_ns, latency_ns, length, outcome)]}]}"""
+    out = {"tsc_hz": 0, "bounds": [], "phases": []}
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if not w or w[0].startswith("#"):
+                continue
+            if w[0] == "tsc_hz":
+                out["tsc_hz"] = int(w[1])
+            elif w[0] == "bucket_bounds":
+                out["bounds"] = [int(x) for x in w[1:]]
+            elif w[0] == "phase":
+                kv = dict(zip(w[2:8:2], w[3:8:2]))
+                i = w.index("unloaded_ns")
+                out["phases"].append({
+                    "name": w[1], "start_tsc": int(kv["start_tsc"]),
+                    "warmup_ns": int(kv["warmup_ns"]), "not_logged": int(kv["not_logged"]),
+                    "unloaded_ns": [int(x) for x in w[i + 1:]], "rows": []})
+            else:
+                if not out["phases"]:
+                    raise ValueError(f"{path}: an arrival before any phase line: {line!r}")
+                out["phases"][-1]["rows"].append((int(w[0]), int(w[1]), int(w[2]), w[3]))
+    if out["tsc_hz"] <= 0 or not out["bounds"]:
+        raise ValueError(f"{path}: no tsc_hz or bucket_bounds line")
+    return out
+
+
+def parse_gaps(path):
+    """(tsc_hz, [(start_tsc, end_tsc)], [worker lines as dicts])"""
+    hz, gaps, workers = 0, [], []
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if not w or w[0].startswith("#"):
+                continue
+            if w[0] == "tsc_hz":
+                hz = int(w[1])
+            elif w[0] == "worker":
+                workers.append({"role": w[1], "threshold_ns": int(w[3]), "gaps": int(w[5]),
+                                "not_logged": int(w[7])})
+            elif w[0] == "gap":
+                gaps.append((int(w[2]), int(w[3])))
+    if hz <= 0:
+        raise ValueError(f"{path}: no tsc_hz line")
+    return hz, gaps, workers
+
+
+def merge(intervals):
+    """Sorted, non-overlapping union of (start, end) intervals."""
+    out = []
+    for s, e in sorted(intervals):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def overlaps(merged, starts, s, e):
+    """True if [s, e] overlaps an interval of `merged` (starts: their start points)."""
+    i = bisect.bisect_right(starts, e) - 1  # the last interval starting at or before e
+    return i >= 0 and merged[i][1] >= s
+
+
+def covered(merged, s, e):
+    """How much of [s, e] the merged intervals cover."""
+    return sum(max(0, min(e, ge) - max(s, gs)) for gs, ge in merged if gs < e and ge > s)
+
+
+def quantile(sorted_values, q):
+    """The value at quantile q (0..1) of an ascending list, nearest rank; None if empty."""
+    if not sorted_values:
+        return None
+    k = max(0, min(len(sorted_values) - 1, int(q * len(sorted_values) + 0.5) - 1))
+    return sorted_values[k]
+
+
+def split_phase(phase, bounds, hz, merged, max_bytes, after_ns):
+    """The split of one phase (a dict; slowdowns as floats, None where there is none)."""
+    starts = [g[0] for g in merged]
+    per_ns = hz / 1e9
+    after = int(after_ns * per_ns)
+    groups = {"all": [], "clear": [], "met": []}
+    first = last = None
+    unknown = 0
+    for sched, lat, length, outcome in phase["rows"]:
+        if sched < phase["warmup_ns"] or outcome != "C" or length > max_bytes:
+            continue
+        b = next((i for i, bound in enumerate(bounds) if length <= bound), len(bounds) - 1)
+        unloaded = phase["unloaded_ns"][b] if b < len(phase["unloaded_ns"]) else 0
+        if unloaded <= 0:
+            unknown += 1
+            continue
+        s = phase["start_tsc"] + int(sched * per_ns)
+        e = s + int(lat * per_ns)
+        first = s if first is None else min(first, s)
+        last = e if last is None else max(last, e)
+        slowdown = lat / unloaded
+        groups["all"].append(slowdown)
+        met = overlaps(merged, starts, s - after, e)
+        groups["met" if met else "clear"].append(slowdown)
+    out = {"phase": phase["name"], "max_bytes": max_bytes, "no_unloaded_rtt": unknown,
+           "not_logged": phase["not_logged"]}
+    window_ns = (last - first) / per_ns if first is not None else 0
+    out["window_ms"] = window_ns / 1e6
+    out["gap_ms"] = covered(merged, first, last) / per_ns / 1e6 if first is not None else 0
+    for name, values in groups.items():
+        values.sort()
+        out[name] = {"rpcs": len(values), "p50": quantile(values, 0.5),
+                     "p99": quantile(values, 0.99)}
+    return out
+
+
+def fmt(v):
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--arrivals", required=True, help="homa-perf --arrival_log file")
+    ap.add_argument("--gaps", nargs="+", required=True, help="homa-perf --gap_log files")
+    ap.add_argument("--max_bytes", type=int, default=1000, help="RPCs up to this size")
+    ap.add_argument("--after_us", type=float, default=0,
+                    help="also count an RPC that arrived this long after a gap as meeting it")
+    ap.add_argument("--json", action="store_true", help="one JSON object per phase")
+    a = ap.parse_args(argv)
+    arr = parse_arrivals(a.arrivals)
+    gaps, gap_workers = [], []
+    for path in a.gaps:
+        hz, g, workers = parse_gaps(path)
+        if hz != arr["tsc_hz"]:
+            sys.exit(f"{path}: TSC rate {hz} differs from the arrivals' {arr['tsc_hz']}: "
+                     "not the same host")
+        gaps += g
+        gap_workers += [dict(w, file=path) for w in workers]
+    merged = merge(gaps)
+    for w in gap_workers:
+        if w["not_logged"]:
+            print(f"warning: {w['file']}: {w['not_logged']} of {w['role']}'s {w['gaps']} gaps "
+                  "were not logged (its log was full): some RPCs counted as clear met one",
+                  file=sys.stderr)
+    for phase in arr["phases"]:
+        r = split_phase(phase, arr["bounds"], arr["tsc_hz"], merged, a.max_bytes,
+                        a.after_us * 1e3)
+        if a.json:
+            print(json.dumps(r))
+            continue
+        share = 100 * r["gap_ms"] / r["window_ms"] if r["window_ms"] else 0
+        print(f"{r['phase']}: RPCs up to {a.max_bytes} B over {r['window_ms']:.1f} ms, gaps "
+              f"{r['gap_ms']:.2f} ms of it ({share:.2f} %)")
+        for name, label in (("all", "all"), ("clear", "met no gap"), ("met", "met a gap")):
+            g = r[name]
+            print(f"  {label:>10}: {g['rpcs']:>9} RPCs  p50 slowdown {fmt(g['p50']):>8}  "
+                  f"p99 {fmt(g['p99']):>9}")
+        if r["no_unloaded_rtt"]:
+            print(f"  {r['no_unloaded_rtt']} RPCs left out: no unloaded RTT for their size "
+                  "(run homa-perf with --slowdown)")
+        if r["not_logged"]:
+            print(f"  {r['not_logged']} arrivals were not logged (the log was full)")
+
+
+if __name__ == "__main__":
+    main()
