@@ -53,7 +53,7 @@ def parse_arrivals(path):
 
 
 def parse_gaps(path):
-    """(tsc_hz, [(start_tsc, end_tsc)], [worker lines as dicts])"""
+    """(tsc_hz, [(start_tsc, end_tsc, role)], [worker lines as dicts])"""
     hz, gaps, workers = 0, [], []
     with open(path) as f:
         for line in f:
@@ -66,7 +66,7 @@ def parse_gaps(path):
                 workers.append({"role": w[1], "threshold_ns": int(w[3]), "gaps": int(w[5]),
                                 "not_logged": int(w[7])})
             elif w[0] == "gap":
-                gaps.append((int(w[2]), int(w[3])))
+                gaps.append((int(w[2]), int(w[3]), w[1]))
     if hz <= 0:
         raise ValueError(f"{path}: no tsc_hz line")
     return hz, gaps, workers
@@ -138,6 +138,23 @@ def split_phase(phase, bounds, hz, merged, max_bytes, after_ns):
     return out
 
 
+GAP_RANGES_US = [(0, 50), (50, 100), (100, 500), (500, 1000), (1000, 10000), (10000, None)]
+
+
+def gap_histogram(gaps, hz):
+    """A line per role: its gaps counted by length range, their total and the longest."""
+    lines = []
+    for role in sorted({g[2] for g in gaps}):
+        us = [(e - s) * 1e6 / hz for s, e, r in gaps if r == role]
+        counts = [sum(1 for u in us if lo <= u and (hi is None or u < hi))
+                  for lo, hi in GAP_RANGES_US]
+        ranges = ", ".join(f"{lo}-{hi} us {c}" if hi else f">{lo} us {c}"
+                           for (lo, hi), c in zip(GAP_RANGES_US, counts))
+        lines.append(f"{role} gaps: {ranges}; {sum(us) / 1e3:.2f} ms in all, the longest "
+                     f"{max(us) / 1e3:.3f} ms")
+    return "\n".join(lines) if lines else "no gaps"
+
+
 def fmt(v):
     return "n/a" if v is None else f"{v:.2f}"
 
@@ -147,6 +164,9 @@ def main(argv=None):
     ap.add_argument("--arrivals", required=True, help="homa-perf --arrival_log file")
     ap.add_argument("--gaps", nargs="+", required=True, help="homa-perf --gap_log files")
     ap.add_argument("--max_bytes", type=int, default=1000, help="RPCs up to this size")
+    ap.add_argument("--min_gap_us", type=float, default=0,
+                    help="only gaps at least this long count (the logs' own threshold is "
+                    "their least); a long poll under load can pass a low threshold too")
     ap.add_argument("--after_us", type=float, default=0,
                     help="also count an RPC that arrived this long after a gap as meeting it")
     ap.add_argument("--json", action="store_true", help="one JSON object per phase")
@@ -160,12 +180,16 @@ def main(argv=None):
                      "not the same host")
         gaps += g
         gap_workers += [dict(w, file=path) for w in workers]
-    merged = merge(gaps)
+    min_len = int(a.min_gap_us * 1e3 * arr["tsc_hz"] / 1e9)
+    gaps = [g for g in gaps if g[1] - g[0] >= min_len]
+    merged = merge([(g[0], g[1]) for g in gaps])
     for w in gap_workers:
         if w["not_logged"]:
             print(f"warning: {w['file']}: {w['not_logged']} of {w['role']}'s {w['gaps']} gaps "
                   "were not logged (its log was full): some RPCs counted as clear met one",
                   file=sys.stderr)
+    if not a.json:
+        print(gap_histogram(gaps, arr["tsc_hz"]))
     for phase in arr["phases"]:
         r = split_phase(phase, arr["bounds"], arr["tsc_hz"], merged, a.max_bytes,
                         a.after_us * 1e3)

@@ -3,7 +3,8 @@
 lifetime overlaps a gap of either log counts as meeting it and one that does not as clear;
 --after_us also takes out the RPCs that arrived just after a gap; warm-up arrivals, failed
 RPCs and RPCs over --max_bytes are left out; the gaps' share of the window is their union's;
-logs from another TSC rate are refused; a gap log that overflowed is warned about."""
+--min_gap_us leaves the shorter gaps out; each role's gaps are counted by length; logs from
+another TSC rate are refused; a gap log that overflowed is warned about."""
 import json
 import os
 import subprocess
@@ -94,10 +95,18 @@ try:
         assert abs(r["gap_ms"] - 0.010) < 1e-9, r
     tap("max_bytes_and_window", max_bytes_and_window)
 
+    def min_gap_us_leaves_the_short_gaps_out():
+        # The client's gap is 2 us, the server's union 8 us: at 3 us only the server's counts.
+        r = result("--gaps", client_gaps, server_gaps, "--min_gap_us", "3")
+        assert r["met"]["rpcs"] == 1 and r["met"]["p99"] == 2.0, r
+        assert abs(r["gap_ms"] - 0.008) < 1e-9, r
+    tap("min_gap_us_leaves_the_short_gaps_out", min_gap_us_leaves_the_short_gaps_out)
+
     def human_output_names_the_groups():
         out = run("--gaps", client_gaps, server_gaps)
         assert out.returncode == 0, out.stderr
-        for word in ["load80", "met no gap", "met a gap", "20.20 %"]:
+        for word in ["load80", "met no gap", "met a gap", "20.20 %",
+                     "client gaps: 0-50 us 1,", "server gaps: 0-50 us 2,"]:
             assert word in out.stdout, (word, out.stdout)
     tap("human_output_names_the_groups", human_output_names_the_groups)
 
