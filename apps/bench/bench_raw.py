@@ -227,9 +227,20 @@ def workload_load(raw, w):
                 "achieved_rps": p["rpc_per_s"], "errors": p["errors"],
                 "errors_by_cause": e["errors_by_cause"], "overload_skips": p["overload_skips"],
                 "skipped": p["overload_skips"], "unfinished": p.get("unfinished", 0),
-                "by_size": by_size(p)}
+                "by_size": by_size(p),
+                "stall_split": stall_split_of(f"{raw}/memif_{w}_load{pct}.stall.json")}
     entry["loads"] = dict(sorted(entry["loads"].items(), key=lambda kv: int(kv[0])))
     return entry
+
+
+def stall_split_of(path):
+    """apps/bench/stall_split.py --json's result for a load run (its first phase), or None."""
+    try:
+        with open(path) as f:
+            line = f.readline()
+        return json.loads(line) if line.strip() else None
+    except (OSError, ValueError):
+        return None
 
 
 def overload_base_bound_us(raw, w, doc):

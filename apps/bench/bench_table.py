@@ -179,6 +179,19 @@ def table(r):
             L.append(f"| homa-dp memif | {w.upper()} at {pct} % of the knee{placed} ({ld['offered_request_gbps']:.3f} Gbps "
                      f"offered, {ld['achieved_rps']:,.0f} of {ld['offered_rps']:,.0f} RPC/s served) "
                      f"slowdown p50/p99 by size; {lost_cell(ld)} | {'; '.join(cells) or 'n/a'} |")
+            ss = ld.get("stall_split")
+            if ss:
+                share = 100 * ss["gap_ms"] / ss["window_ms"] if ss["window_ms"] else 0
+                L.append(f"| homa-dp memif | {w.upper()} at {pct} %: messages <= {ss['max_bytes']:,} B "
+                         f"split by the lcores' poll gaps of 50 us or more (either end; "
+                         f"apps/bench/stall_split.py), not judged | gaps {ss['gap_ms']:.1f} ms "
+                         f"= {share:.2f} % of the window; slowdown p50/p99 of all "
+                         f"{ss['all']['rpcs']:,} RPCs {fmt(ss['all']['p50'], '{:.1f}')}/"
+                         f"{fmt(ss['all']['p99'], '{:.1f}')}, of the {ss['clear']['rpcs']:,} that "
+                         f"met no gap {fmt(ss['clear']['p50'], '{:.1f}')}/"
+                         f"{fmt(ss['clear']['p99'], '{:.1f}')}, of the {ss['met']['rpcs']:,} that "
+                         f"met one {fmt(ss['met']['p50'], '{:.1f}')}/"
+                         f"{fmt(ss['met']['p99'], '{:.1f}')} |")
     for w, o in (hm.get("overload") or {}).items():
         if not o["ran"]:
             L.append(f"| homa-dp memif | {w.upper()} overload step | not run: {o['why']} |")

@@ -335,7 +335,7 @@ homa_memif() {
     # shellcheck disable=SC2086
     bg "$PERF" $(eal 0@1) --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
         --role=server --local_ip=10.0.0.1 --duration=0 --max_rpcs="$max_rpcs" --stats \
-        $PAIR_FLAGS $SERVER_FLAGS > "$RAW/$name.server.log" 2>&1
+        $PAIR_FLAGS $SERVER_FLAGS ${SERVER_RUN_FLAGS:-} > "$RAW/$name.server.log" 2>&1
     srv=$!
     for i in $(seq 1 100); do grep -qs "serving echo" "$RAW/$name.server.log" && break; sleep 0.1; done
     # shellcheck disable=SC2046,SC2086
@@ -486,15 +486,45 @@ homa_load_all() {
                 log "homa-dp over net_memif: $w at $pct % of the knee ($knee RPC/s), $W_SECS s$(try_of "$try" "$LOAD_TRIES")"
                 # Where the host put the two vCPUs, before and after: short messages' medians
                 # differ about 3x between the placements (docs/perf.md).
-                probed "memif_${w}_load$pct" homa_memif "memif_${w}_load$pct" 65536 \
+                # At 80 %: both ends log their poll gaps and the client its arrivals, so that
+                # the tail can be split by whether an RPC met a gap (apps/bench/stall_split.py).
+                local name="memif_${w}_load$pct" logs=()
+                if [ "$pct" = 80 ]; then
+                    SERVER_RUN_FLAGS="--gap_log=$RAW/$name.server.gaps --poll_gap_us=20"
+                    logs=(--gap_log="$RAW/$name.client.gaps" --poll_gap_us=20
+                          --arrival_log="$RAW/$name.arrivals")
+                fi
+                probed "$name" homa_memif "$name" 65536 \
                     --workload="$w" --capacity_rps="$knee" --load_pcts="$pct" --slowdown \
-                    --duration="$W_SECS" --cdf="$RAW/memif_${w}_load$pct.cdf"
+                    --duration="$W_SECS" --cdf="$RAW/$name.cdf" "${logs[@]}"
+                SERVER_RUN_FLAGS=""
+                if [ ${#logs[@]} -gt 0 ]; then stall_split "$name" "$w"; fi
                 [ "$(python3 "$ROOT/apps/bench/bench_raw.py" load-placed-as-knee "$RAW" "$w" "$pct")" = no ] ||
                     break
                 log "  $w at $pct %: the vCPUs moved during the run or sat otherwise than around the knee"
             done
         done
     done
+}
+
+# stall_split NAME W: a load run's RPCs split by whether they met a poll gap of 50 us or more
+# of either end (raw/NAME.stall.json, and the gaps by length in raw/NAME.stall.txt); the
+# arrival log, the large file, is removed after. W5 has no message up to 1,000 B: 10,000.
+stall_split() {
+    local name=$1 max=1000
+    [ "$2" = w5 ] && max=10000
+    if [ -f "$RAW/$name.arrivals" ] && [ -f "$RAW/$name.client.gaps" ] &&
+        [ -f "$RAW/$name.server.gaps" ]; then
+        local args=(--arrivals "$RAW/$name.arrivals" --gaps "$RAW/$name.client.gaps"
+                    "$RAW/$name.server.gaps" --max_bytes "$max" --min_gap_us 50)
+        if ! python3 apps/bench/stall_split.py "${args[@]}" --json > "$RAW/$name.stall.json" ||
+            ! python3 apps/bench/stall_split.py "${args[@]}" > "$RAW/$name.stall.txt"; then
+            log "  $name: stall_split.py failed (see $RAW/$name.stall.txt)"
+        fi
+    else
+        log "  $name: no arrival or gap log: its tail is not split by the lcores' gaps"
+    fi
+    rm -f "$RAW/$name.arrivals"
 }
 
 # Overload step: 2x the knee for 50 ms between stretches at 50 % (the knee from the load

@@ -557,6 +557,36 @@ def load_placement():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def load_stall_split_shown_not_judged():
+    # stall_split.py's result for W3's 80 % run is a row of its own, with every group's
+    # count and slowdowns; it changes no verdict. A run without it gets no such row.
+    d = tempfile.mkdtemp(prefix="homa-bench-stall-")
+    for w in ("w3", "w4"):
+        write_knee(d, w)
+        write_load80(d, f"memif_{w}_load80", 1.5)
+    split = {"phase": "load80", "max_bytes": 1000, "no_unloaded_rtt": 0, "not_logged": 0,
+             "window_ms": 5000.0, "gap_ms": 100.0,
+             "all": {"rpcs": 900, "p50": 1.5, "p99": 300.0},
+             "clear": {"rpcs": 880, "p50": 1.4, "p99": 8.2},
+             "met": {"rpcs": 20, "p50": 900.0, "p99": 5000.0}}
+    with open(f"{d}/memif_w3_load80.stall.json", "w") as f:
+        f.write(json.dumps(split) + "\n")
+    r = report.build(d)
+    assert r["homa_memif"]["workloads"]["w3"]["loads"]["80"]["stall_split"] == split
+    assert r["homa_memif"]["workloads"]["w4"]["loads"]["80"]["stall_split"] is None
+    t = report.table(r)
+    row = next((l for l in t.splitlines() if "W3 at 80 %: messages <= 1,000 B split" in l), None)
+    assert row is not None and "not judged" in row, t
+    for cell in ("gaps 100.0 ms = 2.00 % of the window", "all 900 RPCs 1.5/300.0",
+                 "880 that met no gap 1.4/8.2", "20 that met one 900.0/5000.0"):
+        assert cell in row, (cell, row)
+    assert "W4 at 80 %: messages" not in t, t
+    p99 = {x["what"]: x for x in r["targets"]}[
+        "W1-W5 p99 slowdown, messages <= 1000 B, 80 % of the knee (worst) (aim: 5)"]
+    assert p99["value"] == 8.0, p99  # the runs' own p99s, not the split's
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def load_tries_set_aside():
     """run_bench.sh runs a load again when the host moved the vCPUs during it, keeping the
     earlier try as memif_<w>_load<pct>_try<n>.*: the last try is judged, the earlier ones are
@@ -737,6 +767,7 @@ tap("overload_step_from_a_base_beyond_its_knee_measures_nothing", overload_base_
 tap("testpmd_limit_is_the_best_steady_run", testpmd_limits)
 tap("scaling_single_run_point", single_run)
 tap("load_tries_set_aside_are_listed_not_judged", load_tries_set_aside)
+tap("load_stall_split_shown_not_judged", load_stall_split_shown_not_judged)
 tap("app_threads_rounds_judged_within_each_round_and_by_placement", app_threads_rounds)
 shutil.rmtree(raw, ignore_errors=True)
 print(f"1..{len(results)}")
