@@ -23,30 +23,35 @@ import json
 import sys
 
 
+def records(path):
+    """The words of each line of `path` that is neither blank nor a comment."""
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if w and not w[0].startswith("#"):
+                yield w
+
+
 def parse_arrivals(path):
     """{"tsc_hz", "bounds", "phases": [{name, start_tsc, warmup_ns, not_logged, unloaded_ns,
     rows: [(scheduled_ns, latency_ns, length, outcome)]}]}"""
     out = {"tsc_hz": 0, "bounds": [], "phases": []}
-    with open(path) as f:
-        for line in f:
-            w = line.split()
-            if not w or w[0].startswith("#"):
-                continue
-            if w[0] == "tsc_hz":
-                out["tsc_hz"] = int(w[1])
-            elif w[0] == "bucket_bounds":
-                out["bounds"] = [int(x) for x in w[1:]]
-            elif w[0] == "phase":
-                kv = dict(zip(w[2:8:2], w[3:8:2]))
-                i = w.index("unloaded_ns")
-                out["phases"].append({
-                    "name": w[1], "start_tsc": int(kv["start_tsc"]),
-                    "warmup_ns": int(kv["warmup_ns"]), "not_logged": int(kv["not_logged"]),
-                    "unloaded_ns": [int(x) for x in w[i + 1:]], "rows": []})
-            else:
-                if not out["phases"]:
-                    raise ValueError(f"{path}: an arrival before any phase line: {line!r}")
-                out["phases"][-1]["rows"].append((int(w[0]), int(w[1]), int(w[2]), w[3]))
+    for w in records(path):
+        if w[0] == "tsc_hz":
+            out["tsc_hz"] = int(w[1])
+        elif w[0] == "bucket_bounds":
+            out["bounds"] = [int(x) for x in w[1:]]
+        elif w[0] == "phase":
+            kv = dict(zip(w[2:8:2], w[3:8:2]))
+            i = w.index("unloaded_ns")
+            out["phases"].append({
+                "name": w[1], "start_tsc": int(kv["start_tsc"]),
+                "warmup_ns": int(kv["warmup_ns"]), "not_logged": int(kv["not_logged"]),
+                "unloaded_ns": [int(x) for x in w[i + 1:]], "rows": []})
+        else:
+            if not out["phases"]:
+                raise ValueError(f"{path}: an arrival before any phase line: {' '.join(w)!r}")
+            out["phases"][-1]["rows"].append((int(w[0]), int(w[1]), int(w[2]), w[3]))
     if out["tsc_hz"] <= 0 or not out["bounds"]:
         raise ValueError(f"{path}: no tsc_hz or bucket_bounds line")
     return out
@@ -55,18 +60,14 @@ def parse_arrivals(path):
 def parse_gaps(path):
     """(tsc_hz, [(start_tsc, end_tsc, role)], [worker lines as dicts])"""
     hz, gaps, workers = 0, [], []
-    with open(path) as f:
-        for line in f:
-            w = line.split()
-            if not w or w[0].startswith("#"):
-                continue
-            if w[0] == "tsc_hz":
-                hz = int(w[1])
-            elif w[0] == "worker":
-                workers.append({"role": w[1], "threshold_ns": int(w[3]), "gaps": int(w[5]),
-                                "not_logged": int(w[7])})
-            elif w[0] == "gap":
-                gaps.append((int(w[2]), int(w[3]), w[1]))
+    for w in records(path):
+        if w[0] == "tsc_hz":
+            hz = int(w[1])
+        elif w[0] == "worker":
+            workers.append({"role": w[1], "threshold_ns": int(w[3]), "gaps": int(w[5]),
+                            "not_logged": int(w[7])})
+        elif w[0] == "gap":
+            gaps.append((int(w[2]), int(w[3]), w[1]))
     if hz <= 0:
         raise ValueError(f"{path}: no tsc_hz line")
     return hz, gaps, workers
