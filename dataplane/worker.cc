@@ -244,9 +244,12 @@ uint32_t send_short_first(Worker::Impl &w, uint64_t now) {
     ++w.stats.poll_gaps;
     w.stats.poll_gap_ns += ns;
     w.stats.poll_gap_max_ns = std::max(w.stats.poll_gap_max_ns, ns);
-    if (w.gap_log == nullptr) return;
-    if (w.gap_log->size() < w.gap_log->capacity()) {
-        w.gap_log->push_back({w.last_poll_tsc, w.tsc});
+    PollGapLog &log = w.gap_log;
+    if (log.entries == nullptr || log.count == nullptr) return;
+    const uint64_t n = log.count->load(std::memory_order_relaxed);  // only this lcore writes it
+    if (n < log.capacity) {
+        log.entries[n] = {w.last_poll_tsc, w.tsc};
+        log.count->store(n + 1, std::memory_order_release);
     } else {
         ++w.stats.poll_gaps_not_logged;
     }
@@ -339,7 +342,7 @@ const Neighbour6Cache &Worker::neighbours6() const noexcept { return impl_->neig
 const NeighbourStats &Worker::neighbour_stats() const noexcept { return impl_->neighbours.stats(); }
 void Worker::clear_stats() noexcept { impl_->stats = WorkerStats{}; }
 uint64_t Worker::poll_gap_threshold_ns() const noexcept { return impl_->cfg.poll_gap_ns; }
-void Worker::set_gap_log(std::vector<PollGap> *log) noexcept { impl_->gap_log = log; }
+void Worker::set_gap_log(const PollGapLog &log) noexcept { impl_->gap_log = log; }
 uint32_t Worker::local_ip() const noexcept { return impl_->cfg.engine.local_ip; }
 IpAddress Worker::local_address() const noexcept {
     const WorkerConfig &c = impl_->cfg;

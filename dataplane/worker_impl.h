@@ -115,10 +115,10 @@ struct Worker::Impl {
     /** The last poll's RX gave the application messages, and it left its DATA to the start
      *  of this one (WorkerConfig::yield_to_app). */
     bool tx_deferred = false;
-    uint64_t tsc = 0;                         ///< TSC at the last clock read.
-    uint64_t last_poll_tsc = 0;               ///< When the last poll began.
-    uint64_t poll_gap_cycles = UINT64_MAX;    ///< WorkerConfig::poll_gap_ns (MAX: off).
-    std::vector<PollGap> *gap_log = nullptr;  ///< Worker::set_gap_log.
+    uint64_t tsc = 0;                       ///< TSC at the last clock read.
+    uint64_t last_poll_tsc = 0;             ///< When the last poll began.
+    uint64_t poll_gap_cycles = UINT64_MAX;  ///< WorkerConfig::poll_gap_ns (MAX: off).
+    PollGapLog gap_log;                     ///< Worker::set_gap_log.
     MemsegCache memseg_cache;
     bool iova_is_va = false;  ///< rte_eal_iova_mode() == RTE_IOVA_VA
     uint16_t ip_id = 0;

@@ -201,6 +201,9 @@ def workload_load(raw, w):
              "closed_loop_unloaded_p99_us": c.get("closed_loop_unloaded_p99_us"),
              "why_none": c.get("why_none") or None, "knee_p99_factor": c.get("p99_factor"),
              "knee_p50_factor": c.get("p50_factor"),
+             # Latencies of the RPCs that met no poll gap (homa-perf --knee_without_gaps).
+             "knee_without_gaps": bool(c.get("without_gaps")),
+             "knee_gap_min_us": c.get("gap_min_us"),
              "probes": c.get("probes", []), "loads": {},
              # None in runs from before the knee was probed.
              "knee_placement": placement_of(raw, f"memif_{w}_knee"),

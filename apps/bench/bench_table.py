@@ -162,7 +162,11 @@ def table(r):
                     f"{fmt(e['unloaded_p99_us'])} us"
                     + (f", p50 <= {e['knee_p50_factor']:g} x unloaded {fmt(e['unloaded_p50_us'])} us"
                        if e.get("knee_p50_factor") else "")
-                    + f", open loop at {fmt(e['reference_rps'], '{:,.0f}')} RPC/s)"
+                    + f", open loop at {fmt(e['reference_rps'], '{:,.0f}')} RPC/s"
+                    + (f"; latencies of the RPCs that met no poll gap of "
+                       f"{fmt(e.get('knee_gap_min_us'), '{:.0f}')} us or more of either end"
+                       if e.get("knee_without_gaps") else "")
+                    + ")"
                     + (f", vCPUs {e['knee_placement']}" if e.get("knee_placement") else "")
                     + set_aside_note(e.get("knee_set_aside")))
         else:

@@ -469,9 +469,12 @@ homa_load_all() {
             log "homa-dp over net_memif: $w knee (open-loop probes)$(try_of "$try" "$KNEE_TRIES")"
             # The knee is a capacity in one placement of the vCPUs: a share of it run in the
             # other placement is not that share of its own capacity (bench_report judges it so).
-            # shellcheck disable=SC2086
+            SERVER_RUN_FLAGS=$(gap_share_server "memif_${w}_knee")
+            # shellcheck disable=SC2046,SC2086
             probed "memif_${w}_knee" homa_memif "memif_${w}_knee" 65536 --workload="$w" \
-                --find_capacity $KNEE
+                --find_capacity $KNEE $(gap_share_client "memif_${w}_knee")
+            SERVER_RUN_FLAGS=""
+            rm -f "$RAW/memif_${w}_knee.gapshare"
             [ "$(python3 "$ROOT/apps/bench/bench_raw.py" knee-moved "$RAW" "$w")" = yes ] || break
             log "  $w: the host moved the vCPUs during the knee search"
         done
@@ -506,6 +509,12 @@ homa_load_all() {
         done
     done
 }
+
+# The knee searches judge their RPCs that met no poll gap of 50 us or more of either end
+# (homa-perf --knee_without_gaps): the server publishes its gaps in raw/NAME.gapshare, the
+# client reads them there. gap_share_server NAME / gap_share_client NAME: their flags.
+gap_share_server() { echo "--gap_share=$RAW/$1.gapshare"; }
+gap_share_client() { echo "--knee_without_gaps --peer_gap_share=$RAW/$1.gapshare"; }
 
 # stall_split NAME W: a load run's RPCs split by whether they met a poll gap of 50 us or more
 # of either end (raw/NAME.stall.json, and the gaps by length in raw/NAME.stall.txt); the
@@ -545,7 +554,12 @@ homa_overload_all() {
                     "the step searches its own"
                 knee=""
             fi
-            if [ -n "$knee" ]; then capacity="--capacity_rps=$knee"; else capacity="--find_capacity $KNEE"; fi
+            if [ -n "$knee" ]; then
+                capacity="--capacity_rps=$knee"
+            else
+                capacity="--find_capacity $KNEE $(gap_share_client "memif_${w}_overload")"
+                SERVER_RUN_FLAGS=$(gap_share_server "memif_${w}_overload")
+            fi
             log "homa-dp over net_memif: $w overload step" \
                 "(capacity: ${knee:-searched first})$(try_of "$try" "$OVERLOAD_TRIES")"
             # 1 s before and after: the baseline's windows are the yardstick for the later ones
@@ -559,6 +573,8 @@ homa_overload_all() {
             [ "$QUICK" = 1 ] && steps=""
             # shellcheck disable=SC2086
             homa_memif "memif_${w}_overload" 65536 --workload="$w" --overload_step $steps $capacity
+            SERVER_RUN_FLAGS=""
+            rm -f "$RAW/memif_${w}_overload.gapshare"
             probe "memif_${w}_overload_pingpong_after.txt"
             [ "$(python3 "$ROOT/apps/bench/bench_raw.py" overload-base-above-knee "$RAW" \
                 "$w")" = yes ] || break

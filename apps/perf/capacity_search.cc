@@ -21,6 +21,14 @@ namespace {
 
 // Polls without offering load, dropping late answers (an aborted run's), until the client's
 // engine has seen no packet for settle_quiet_s or settle_max_s has passed. Returns seconds.
+// "; N RPCs that met a poll gap of X us or more left out", for the search's lines.
+std::string gap_note(uint64_t met, uint64_t min_ns) {
+    char b[96];
+    snprintf(b, sizeof(b), "; %lu RPCs that met a poll gap of %.0f us or more left out", met,
+             double(min_ns) / 1e3);
+    return b;
+}
+
 double settle(LoadDriver &driver, const CapacityConfig &cfg, const std::atomic<bool> &quit) {
     const uint64_t hz = rte_get_tsc_hz();
     const uint64_t start = rte_rdtsc();
@@ -53,6 +61,40 @@ PhaseSpec open_spec(const PhaseSpec &base, const char *name, double rate, double
     return ps;
 }
 
+// One open loop of the search. With CapacityConfig::gaps its arrivals are logged and split by
+// the poll gaps of gap_min_ns or more that they met, so that the caller judges it on the RPCs
+// that met none.
+struct SearchRun {
+    PhaseResult r;
+    bool split_done = false;
+    GapSplit split;
+    const GapSplit *split_or_null() const { return split_done ? &split : nullptr; }
+};
+
+SearchRun run_search_phase(LoadDriver &driver, PhaseSpec spec, const CapacityConfig &cfg,
+                           const std::atomic<bool> &quit) {
+    SearchRun out;
+    ArrivalLog log;
+    if (cfg.gaps) {
+        double expected = 0;
+        for (const RateSegment &seg : spec.schedule) expected += seg.seconds * seg.rate_rps;
+        log.arrivals.reserve(static_cast<size_t>(expected * 1.2 + 10'000));
+        spec.log = &log;
+    }
+    out.r = run_open_loop(driver, spec, quit);
+    if (!cfg.gaps) return out;
+    const double tsc_per_ns = double(rte_get_tsc_hz()) / 1e9;
+    std::vector<GapInterval> gaps;
+    cfg.gaps(&gaps);
+    const auto min_cycles = static_cast<uint64_t>(double(cfg.gap_min_ns) * tsc_per_ns);
+    std::erase_if(gaps, [&](const GapInterval &g) { return g.end_tsc - g.start_tsc < min_cycles; });
+    out.split.clear_latency =
+        latency_without_gaps(log, static_cast<uint64_t>(spec.warmup_s * 1e9), tsc_per_ns,
+                             merge_gaps(std::move(gaps)), &out.split.clear, &out.split.met);
+    out.split_done = true;
+    return out;
+}
+
 // After a failed probe: settles, then runs short checks at the reference rate until one
 // passes the knee's criteria or recover_max_s has passed. Returns the seconds it took.
 double recover(LoadDriver &driver, const PhaseSpec &base, const CapacityConfig &cfg,
@@ -63,11 +105,11 @@ double recover(LoadDriver &driver, const PhaseSpec &base, const CapacityConfig &
     *recovered = false;
     for (uint64_t seed = base.seed + 1000; !quit.load() && rte_rdtsc() < limit; ++seed) {
         settle(driver, cfg, quit);
-        PhaseResult r = run_open_loop(
+        SearchRun c = run_search_phase(
             driver,
-            open_spec(base, "check", res.reference_rps, cfg.check_s, cfg.probe_drain_s, seed),
+            open_spec(base, "check", res.reference_rps, cfg.check_s, cfg.probe_drain_s, seed), cfg,
             quit);
-        if (judge_probe(r, res.reference_rps, res.unloaded, cfg).pass) {
+        if (judge_probe(c.r, res.reference_rps, res.unloaded, cfg, c.split_or_null()).pass) {
             *recovered = true;
             break;
         }
@@ -87,6 +129,8 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
     res.p99_factor = cfg.p99_factor;
     res.p50_factor = cfg.p50_factor;
     res.min_achieved = cfg.min_achieved;
+    res.without_gaps = static_cast<bool>(cfg.gaps);
+    res.gap_min_ns = cfg.gaps ? cfg.gap_min_ns : 0;
 
     PhaseSpec est = base;
     est.name = "estimate";
@@ -118,14 +162,19 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
     const uint32_t windows = static_cast<uint32_t>(
         std::clamp<double>(std::floor(expected / std::max(1u, cfg.reference_window_arrivals)), 1,
                            std::max(1u, cfg.reference_windows)));
-    uint64_t ref_rpcs = 0, ref_errors = 0, ref_unfinished = 0, ref_skips = 0;
+    uint64_t ref_rpcs = 0, ref_errors = 0, ref_unfinished = 0, ref_skips = 0, ref_met = 0;
     for (uint32_t w = 0; w < windows && !quit.load(); ++w) {
-        PhaseResult ref =
-            run_open_loop(driver,
-                          open_spec(base, "reference", res.reference_rps, ref_s / windows,
-                                    cfg.probe_drain_s, w == 0 ? base.seed : base.seed + 2000 + w),
-                          quit);
-        res.reference_windows.push_back({ref.rtt.quantile(0.5), ref.rtt.quantile(0.99)});
+        SearchRun run = run_search_phase(
+            driver,
+            open_spec(base, "reference", res.reference_rps, ref_s / windows, cfg.probe_drain_s,
+                      w == 0 ? base.seed : base.seed + 2000 + w),
+            cfg, quit);
+        const PhaseResult &ref = run.r;
+        res.reference_windows.push_back(
+            run.split_done && run.split.clear > 0
+                ? run.split.clear_latency
+                : UnloadedLatency{ref.rtt.quantile(0.5), ref.rtt.quantile(0.99)});
+        ref_met += run.split.met;
         ref_rpcs += ref.rpcs;
         ref_errors += ref.errors();
         ref_unfinished += ref.unfinished;
@@ -142,9 +191,10 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
     fprintf(stderr,
             "homa-perf: unloaded reference: open loop at %.0f RPC/s for %.1f s in %u window(s): "
             "p50 %.1f us, p99 %.1f us (median of the windows; their p99s: %s us) (%lu RPCs, "
-            "%lu errors, %lu unfinished)\n",
+            "%lu errors, %lu unfinished)%s\n",
             res.reference_rps, ref_s, windows, double(res.unloaded.p50_ns) / 1e3,
-            double(res.unloaded.p99_ns) / 1e3, each.c_str(), ref_rpcs, ref_errors, ref_unfinished);
+            double(res.unloaded.p99_ns) / 1e3, each.c_str(), ref_rpcs, ref_errors, ref_unfinished,
+            cfg.gaps ? gap_note(ref_met, cfg.gap_min_ns).c_str() : "");
     if (ref_rpcs == 0 || ref_errors || ref_unfinished || ref_skips) {
         res.why_none = "the host fails even at the unloaded reference's rate";
         fprintf(stderr, "homa-perf: capacity: %s\n", res.why_none.c_str());
@@ -154,11 +204,11 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
     double pass = 0, fail = std::numeric_limits<double>::infinity();
     double rate = res.estimate_rps * cfg.start_fraction;
     for (uint32_t i = 0; i < cfg.max_probes && !quit.load(); ++i) {
-        PhaseResult r = run_open_loop(
+        SearchRun run = run_search_phase(
             driver,
-            open_spec(base, "probe", rate, cfg.probe_s, cfg.probe_drain_s, base.seed + i + 1),
+            open_spec(base, "probe", rate, cfg.probe_s, cfg.probe_drain_s, base.seed + i + 1), cfg,
             quit);
-        CapacityProbe p = judge_probe(r, rate, res.unloaded, cfg);
+        CapacityProbe p = judge_probe(run.r, rate, res.unloaded, cfg, run.split_or_null());
         p.settle_s = p.pass ? settle(driver, cfg, quit)
                             : recover(driver, base, cfg, res, quit, &p.recovered);
         res.probes.push_back(p);
@@ -170,10 +220,14 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
         }
         fprintf(stderr,
                 "homa-perf: probe %u: offered %10.0f RPC/s (%.3f Gbps): served %10.0f, p50 "
-                "%9.1f us, p99 %9.1f us, errors %lu, skipped %lu, unfinished %lu: %s%s%s\n",
+                "%9.1f us, p99 %9.1f us, errors %lu, skipped %lu, unfinished %lu: %s%s%s%s\n",
                 i + 1, rate, rate * res.mean_bytes * 8 / 1e9, p.achieved_rps,
                 double(p.p50_ns) / 1e3, double(p.p99_ns) / 1e3, p.errors, p.skips, p.unfinished,
-                p.pass ? "pass" : "FAIL: ", p.why.c_str(), after);
+                p.pass ? "pass" : "FAIL: ", p.why.c_str(), after,
+                cfg.gaps ? (gap_note(p.met_gap, cfg.gap_min_ns) + "; p99 of all " +
+                            std::to_string(p.p99_all_ns / 1000) + " us")
+                               .c_str()
+                         : "");
         if (p.pass) {
             pass = std::max(pass, rate);
         } else {

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,21 @@ struct UnloadedLatency {
  *  three or more windows leaves that window out. With two windows, the lower; with one, it.
  *  Empty: zeros. */
 UnloadedLatency combine_reference_windows(const std::vector<UnloadedLatency> &windows);
+
+/** A gap of an lcore between two of its polls (dp::PollGap), in TSC cycles. */
+struct GapInterval {
+    uint64_t start_tsc = 0;
+    uint64_t end_tsc = 0;
+};
+/** `gaps` sorted, those that overlap or touch joined into one. */
+std::vector<GapInterval> merge_gaps(std::vector<GapInterval> gaps);
+/** The latency of an open loop's RPCs that met no gap: p50 and p99 over the completed arrivals
+ *  of `log` scheduled at or after `from_ns` whose lifetime (scheduled arrival to response, on
+ *  the TSC: log.start_tsc + ns x tsc_per_ns) overlaps none of `merged` (merge_gaps). `clear`
+ *  and `met` (either may be null) get how many did not and did. Zeros if none is clear. */
+UnloadedLatency latency_without_gaps(const ArrivalLog &log, uint64_t from_ns, double tsc_per_ns,
+                                     const std::vector<GapInterval> &merged, uint64_t *clear,
+                                     uint64_t *met);
 
 struct CapacityConfig {
     double p99_factor = 10;  ///< Pass: p99 <= p99_factor x unloaded p99 ...
@@ -73,6 +89,19 @@ struct CapacityConfig {
     double settle_max_s = 1;
     double check_s = 0.1;
     double recover_max_s = 3;
+    /** If set, the reference and every probe are judged by the latency of their RPCs that met
+     *  no poll gap of gap_min_ns or more (latency_without_gaps): it appends every gap of the
+     *  client's and the server's lcores so far to its argument. On a host whose lcores are
+     *  away 1-3 % of the time, in gaps up to tens of ms, those absences set an open loop's p99
+     *  at any load (docs/perf.md, "Tails and the lcores' gaps"), and with it the reference
+     *  and the bound, too strict in one run and too loose in the next. Unset: all RPCs. */
+    std::function<void(std::vector<GapInterval> *)> gaps;
+    uint64_t gap_min_ns = 50'000;
+    /** ... and a probe fails when more than this share of its RPCs met a gap: the host's
+     *  absences reach 1-4 % of an open loop's RPCs on our guests, while an overloaded
+     *  worker's polls themselves run past gap_min_ns (a gap is the time between two polls'
+     *  starts) and reach most of them. */
+    double max_gap_share = 0.1;
 };
 
 struct CapacityProbe {
@@ -83,6 +112,9 @@ struct CapacityProbe {
     uint64_t p99_ns = 0;
     uint64_t errors = 0, skips = 0, unfinished = 0;
     uint64_t queued_mid = 0, queued_end = 0;  ///< PhaseResult::queued_* of the probe.
+    /** With CapacityConfig::gaps: p50_ns / p99_ns are of the RPCs that met no gap, these of
+     *  all of them, and met_gap counts the others. */
+    uint64_t p50_all_ns = 0, p99_all_ns = 0, met_gap = 0;
     bool pass = false;
     std::string why;        ///< Why it failed ("" if it passed).
     double settle_s = 0;    ///< How long the host took to be back afterwards ...
@@ -97,6 +129,8 @@ struct CapacityResult {
     double reference_rps = 0;             ///< The open-loop rate of the unloaded reference.
     UnloadedLatency unloaded;             ///< Its p50 and p99: what the bounds are multiples of.
     std::vector<UnloadedLatency> reference_windows;  ///< Each window's, in order.
+    bool without_gaps = false;  ///< Latencies of the RPCs that met no gap (CapacityConfig::gaps).
+    uint64_t gap_min_ns = 0;    ///< The shortest gap that counted.
     double p99_factor = 0;
     double p50_factor = 0;
     double min_achieved = 0;
@@ -114,8 +148,16 @@ struct CapacityResult {
 CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const CapacityConfig &cfg,
                              uint64_t closed_unloaded_p99_ns, const std::atomic<bool> &quit);
 
-/** Judges one open-loop probe against the knee's criteria (fills pass and why). */
+/** A probe's RPCs split by the poll gaps they met (CapacityConfig::gaps). */
+struct GapSplit {
+    UnloadedLatency clear_latency;  ///< Of the RPCs that met no gap.
+    uint64_t clear = 0, met = 0;    ///< How many did not, and did.
+};
+
+/** Judges one open-loop probe against the knee's criteria (fills pass and why). With `split`,
+ *  p50 and p99 are those of its RPCs that met no gap, and more than max_gap_share of its RPCs
+ *  meeting one fails it. */
 CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, const UnloadedLatency &unloaded,
-                          const CapacityConfig &cfg);
+                          const CapacityConfig &cfg, const GapSplit *split = nullptr);
 
 }  // namespace homa::perf

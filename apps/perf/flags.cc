@@ -151,6 +151,16 @@ DEFINE_double(poll_gap_us, 50,
 DEFINE_string(gap_log, "",
               "write every poll gap of this process's workers (TSC start and end) to this file "
               "at the end, for apps/bench/stall_split.py");
+DEFINE_string(gap_share, "",
+              "also publish this process's poll gaps live in this file (mapped shared), for a "
+              "client's --peer_gap_share on the same host");
+DEFINE_string(peer_gap_share, "",
+              "client: read the server's poll gaps live from its --gap_share file (same host)");
+DEFINE_bool(knee_without_gaps, false,
+            "knee search: judge the reference and every probe by the latency of the RPCs that "
+            "met no poll gap of --knee_gap_us or more of either end (the server's through "
+            "--peer_gap_share): the host's absences out of the bounds (docs/perf.md)");
+DEFINE_double(knee_gap_us, 50, "--knee_without_gaps: the shortest gap that counts");
 DEFINE_string(arrival_log, "",
               "client: write every arrival of the open-loop phases (--rate, --load_pcts: "
               "scheduled time, latency, length, outcome) to this file at the end, for "

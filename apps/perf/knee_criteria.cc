@@ -21,14 +21,71 @@ UnloadedLatency combine_reference_windows(const std::vector<UnloadedLatency> &wi
     return {p50[mid], p99[mid]};
 }
 
+std::vector<GapInterval> merge_gaps(std::vector<GapInterval> gaps) {
+    std::sort(gaps.begin(), gaps.end(),
+              [](const GapInterval &a, const GapInterval &b) { return a.start_tsc < b.start_tsc; });
+    std::vector<GapInterval> out;
+    for (const GapInterval &g : gaps) {
+        if (!out.empty() && g.start_tsc <= out.back().end_tsc) {
+            out.back().end_tsc = std::max(out.back().end_tsc, g.end_tsc);
+        } else {
+            out.push_back(g);
+        }
+    }
+    return out;
+}
+
+UnloadedLatency latency_without_gaps(const ArrivalLog &log, uint64_t from_ns, double tsc_per_ns,
+                                     const std::vector<GapInterval> &merged, uint64_t *clear,
+                                     uint64_t *met) {
+    std::vector<uint64_t> lat;
+    uint64_t hit = 0;
+    for (const Arrival &a : log.arrivals) {
+        if (a.outcome != Outcome::kCompleted || a.scheduled_ns < from_ns) continue;
+        const uint64_t s =
+            log.start_tsc + static_cast<uint64_t>(double(a.scheduled_ns) * tsc_per_ns);
+        const uint64_t e = s + static_cast<uint64_t>(double(a.latency_ns) * tsc_per_ns);
+        // The last gap that starts at or before the response: it overlaps if it ends after
+        // the arrival (the gaps are disjoint and sorted, so no earlier one can).
+        auto it =
+            std::upper_bound(merged.begin(), merged.end(), e,
+                             [](uint64_t t, const GapInterval &g) { return t < g.start_tsc; });
+        if (it != merged.begin() && std::prev(it)->end_tsc >= s) {
+            ++hit;
+        } else {
+            lat.push_back(a.latency_ns);
+        }
+    }
+    if (clear != nullptr) *clear = lat.size();
+    if (met != nullptr) *met = hit;
+    if (lat.empty()) return {};
+    // Nearest rank, as the histograms' quantiles.
+    auto at = [&](double q) {
+        size_t k = static_cast<size_t>(q * double(lat.size()) + 0.5);
+        k = std::clamp<size_t>(k, 1, lat.size()) - 1;
+        std::nth_element(lat.begin(), lat.begin() + static_cast<std::ptrdiff_t>(k), lat.end());
+        return lat[k];
+    };
+    const uint64_t p50 = at(0.5);
+    return {p50, at(0.99)};
+}
+
 CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, const UnloadedLatency &unloaded,
-                          const CapacityConfig &cfg) {
+                          const CapacityConfig &cfg, const GapSplit *split) {
+    const UnloadedLatency *clear =
+        split != nullptr && split->clear > 0 ? &split->clear_latency : nullptr;
     CapacityProbe p;
     p.offered_rps = offered_rps;
     p.arrivals_rps = r.window_s > 0 ? double(r.arrivals) / r.window_s : 0;
     p.achieved_rps = r.elapsed_s > 0 ? double(r.rpcs) / r.elapsed_s : 0;
-    p.p50_ns = r.rtt.quantile(0.5);
-    p.p99_ns = r.rtt.quantile(0.99);
+    p.p50_all_ns = r.rtt.quantile(0.5);
+    p.p99_all_ns = r.rtt.quantile(0.99);
+    p.p50_ns = clear != nullptr ? clear->p50_ns : p.p50_all_ns;
+    p.p99_ns = clear != nullptr ? clear->p99_ns : p.p99_all_ns;
+    p.met_gap = split != nullptr ? split->met : 0;
+    const double gap_share = split != nullptr && split->clear + split->met > 0
+                                 ? double(split->met) / double(split->clear + split->met)
+                                 : 0;
     p.errors = r.errors() + r.verify_failures;
     p.skips = r.overload_skips;
     p.unfinished = r.unfinished;
@@ -47,6 +104,9 @@ CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, const Unload
         snprintf(why, sizeof(why), "%lu arrivals skipped", p.skips);
     } else if (p.unfinished) {
         snprintf(why, sizeof(why), "%lu unfinished", p.unfinished);
+    } else if (gap_share > cfg.max_gap_share) {
+        snprintf(why, sizeof(why), "%.1f %% of its RPCs met a poll gap (at most %.0f %%)",
+                 gap_share * 100, cfg.max_gap_share * 100);
     } else if (double(p.p99_ns) > bound) {
         snprintf(why, sizeof(why), "p99 %.1f us > %.0f x unloaded %.1f us", double(p.p99_ns) / 1e3,
                  cfg.p99_factor, double(unloaded.p99_ns) / 1e3);

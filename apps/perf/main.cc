@@ -25,6 +25,7 @@
 #include "file_mix.h"
 #include "flags.h"
 #include "freeze_trigger.h"
+#include "gap_share.h"
 #include "homa/dataplane/host.h"
 #include "homa/dataplane/ring_pair.h"
 #include "homa/dataplane/socket.h"
@@ -155,6 +156,15 @@ int run(int argc, char **argv) {
         return fail("--arrival_log needs the client role");
     options.log_arrivals = !FLAGS_arrival_log.empty();
     if (FLAGS_poll_gap_us < 0) return fail("bad --poll_gap_us (>= 0)");
+    if (FLAGS_knee_without_gaps &&
+        (FLAGS_poll_gap_us <= 0 || FLAGS_knee_gap_us < FLAGS_poll_gap_us)) {
+        return fail("--knee_without_gaps needs --poll_gap_us > 0 and --knee_gap_us >= it");
+    }
+    if (FLAGS_knee_without_gaps && FLAGS_role == "client" && FLAGS_peer_gap_share.empty()) {
+        return fail(
+            "--knee_without_gaps with --role=client needs the server's gaps: "
+            "--peer_gap_share=<the server's --gap_share file>");
+    }
 
     if (FLAGS_app_threads && rte_lcore_count() < 2) {
         return fail(
@@ -221,12 +231,23 @@ int run(int argc, char **argv) {
     ho.link_wait_ms = 0;  // the load starts at once; ARP and resends cover a late link
     ho.lock_memory = lock_memory;
     ho.worker.poll_gap_ns = static_cast<uint64_t>(FLAGS_poll_gap_us * 1e3);
-    // --gap_log: each worker appends to its own, reserved here (the worker never grows it).
-    // Declared before the hosts: their teardown still polls the workers.
-    std::vector<homa::dp::PollGap> client_gaps, server_gaps;
-    if (!FLAGS_gap_log.empty()) {
-        client_gaps.reserve(1u << 20);
-        server_gaps.reserve(1u << 20);
+    // Poll-gap logs (--gap_log, --gap_share, --knee_without_gaps), one per worker: this
+    // process's first worker's in the --gap_share file when there is one. Declared before the
+    // hosts: their teardown still polls the workers.
+    constexpr uint64_t kGapLogCapacity = 1u << 20;
+    std::unique_ptr<homa::perf::GapLogMemory> client_gaps, server_gaps, peer_gaps;
+    const bool log_gaps =
+        !FLAGS_gap_log.empty() || !FLAGS_gap_share.empty() || FLAGS_knee_without_gaps;
+    if (log_gaps) {
+        client_gaps = FLAGS_gap_share.empty() ? homa::perf::GapLogMemory::on_heap(kGapLogCapacity)
+                                              : homa::perf::GapLogMemory::create_shared(
+                                                    FLAGS_gap_share, kGapLogCapacity, &error);
+        if (!client_gaps) return fail(error);
+        server_gaps = homa::perf::GapLogMemory::on_heap(kGapLogCapacity);
+    }
+    if (!FLAGS_peer_gap_share.empty()) {
+        peer_gaps = homa::perf::GapLogMemory::open_shared(FLAGS_peer_gap_share, &error);
+        if (!peer_gaps) return fail(error);
     }
     auto host = homa::v2::Host::create(ho);
     if (!host) return fail(host.message());
@@ -259,16 +280,24 @@ int run(int argc, char **argv) {
     homa::dp::Worker &server_worker = server_v2host.raw().worker(0);
     const bool one_engine = &server_worker == &worker;
     std::vector<homa::perf::GapSource> gap_sources;
-    if (!FLAGS_gap_log.empty()) {
-        worker.set_gap_log(&client_gaps);
+    if (log_gaps) {
+        worker.set_gap_log(client_gaps->log());
         gap_sources.push_back({!client_role                ? "server"
                                : one_engine && server_role ? "client+server"
                                                            : "client",
-                               &client_gaps, &worker});
+                               client_gaps.get(), &worker});
         if (!one_engine) {
-            server_worker.set_gap_log(&server_gaps);
-            gap_sources.push_back({"server", &server_gaps, &server_worker});
+            server_worker.set_gap_log(server_gaps->log());
+            gap_sources.push_back({"server", server_gaps.get(), &server_worker});
         }
+    }
+    if (FLAGS_knee_without_gaps) {
+        // Every gap of this process's workers and of the peer's (--peer_gap_share) so far.
+        options.capacity.gaps = [&](std::vector<homa::perf::GapInterval> *out) {
+            for (const auto &src : gap_sources) src.gaps->collect(0, out);
+            if (peer_gaps) peer_gaps->collect(0, out);
+        };
+        options.capacity.gap_min_ns = static_cast<uint64_t>(FLAGS_knee_gap_us * 1e3);
     }
 
     homa::v2::Socket server, client;

@@ -99,11 +99,12 @@ void print_capacity_json(FILE *out, const CapacityResult &c) {
             "\"p99_factor\": %.2f, \"p50_factor\": %.2f, \"min_achieved\": %.3f, "
             "\"estimate_rps\": %.1f, "
             "\"found\": %s, \"why_none\": \"%s\", \"knee_rps\": %.1f, \"knee_gbps\": %.5f, "
+            "\"without_gaps\": %s, \"gap_min_us\": %.1f, "
             "\"reference_windows\": [",
             c.workload.c_str(), c.mean_bytes, us(c.unloaded.p99_ns), us(c.unloaded.p50_ns),
             c.reference_rps, us(c.closed_unloaded_p99_ns), c.p99_factor, c.p50_factor,
             c.min_achieved, c.estimate_rps, c.found() ? "true" : "false", c.why_none.c_str(),
-            c.knee_rps, c.knee_gbps());
+            c.knee_rps, c.knee_gbps(), c.without_gaps ? "true" : "false", us(c.gap_min_ns));
     for (size_t i = 0; i < c.reference_windows.size(); ++i) {
         fprintf(out, "%s{\"p50_us\": %.3f, \"p99_us\": %.3f}", i ? ", " : "",
                 us(c.reference_windows[i].p50_ns), us(c.reference_windows[i].p99_ns));
@@ -115,11 +116,12 @@ void print_capacity_json(FILE *out, const CapacityResult &c) {
                 "%s{\"offered_rps\": %.1f, \"arrivals_rps\": %.1f, \"achieved_rps\": %.1f, "
                 "\"p50_us\": %.3f, \"p99_us\": %.3f, \"errors\": %lu, \"skipped\": %lu, "
                 "\"unfinished\": %lu, \"queued_mid\": %lu, \"queued_end\": %lu, "
-                "\"pass\": %s, \"why\": \"%s\", \"settle_s\": %.3f, \"host_back\": %s}",
+                "\"pass\": %s, \"why\": \"%s\", \"settle_s\": %.3f, \"host_back\": %s, "
+                "\"p50_all_us\": %.3f, \"p99_all_us\": %.3f, \"met_gap\": %lu}",
                 i ? ", " : "", p.offered_rps, p.arrivals_rps, p.achieved_rps, us(p.p50_ns),
                 us(p.p99_ns), p.errors, p.skips, p.unfinished, p.queued_mid, p.queued_end,
                 p.pass ? "true" : "false", p.why.c_str(), p.settle_s,
-                p.recovered ? "true" : "false");
+                p.recovered ? "true" : "false", us(p.p50_all_ns), us(p.p99_all_ns), p.met_gap);
     }
     fprintf(out, "]}");
 }
@@ -244,6 +246,12 @@ void print_capacity_table(FILE *out, const CapacityResult &c) {
             "RPC/s\n",
             c.p99_factor, us(c.unloaded.p99_ns), c.reference_rps, us(c.closed_unloaded_p99_ns),
             c.p50_factor, us(c.unloaded.p50_ns), c.min_achieved * 100, c.estimate_rps);
+    if (c.without_gaps) {
+        fprintf(out,
+                "  latencies (reference and probes) of the RPCs that met no poll gap of %.0f us "
+                "or more of either end (--knee_without_gaps)\n",
+                us(c.gap_min_ns));
+    }
     fprintf(out, "  %5s %12s %12s %11s %11s %7s %8s %10s  %s\n", "probe", "offered/s", "served/s",
             "p50 us", "p99 us", "errors", "skipped", "unfinished", "verdict");
     for (size_t i = 0; i < c.probes.size(); ++i) {

@@ -78,7 +78,9 @@ bool write_gap_log(const std::string &path, const std::vector<GapSource> &source
                 static_cast<unsigned long>(s.worker->poll_gap_threshold_ns()),
                 static_cast<unsigned long>(st.poll_gaps),
                 static_cast<unsigned long>(st.poll_gaps_not_logged));
-        for (const dp::PollGap &g : *s.gaps) {
+        const uint64_t n = s.gaps->count();
+        for (uint64_t i = 0; i < n; ++i) {
+            const dp::PollGap &g = s.gaps->entries()[i];
             fprintf(f, "gap %s %lu %lu\n", s.role.c_str(), static_cast<unsigned long>(g.start_tsc),
                     static_cast<unsigned long>(g.end_tsc));
         }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "gap_share.h"
 #include "homa/dataplane/worker.h"
 #include "runner.h"
 
@@ -15,7 +16,7 @@ namespace homa::perf {
 /** One worker's gaps and counters, for write_gap_log. */
 struct GapSource {
     std::string role;  ///< "client", "server" or "client+server".
-    const std::vector<dp::PollGap> *gaps = nullptr;
+    const GapLogMemory *gaps = nullptr;
     const dp::Worker *worker = nullptr;  ///< Its threshold and not-logged count.
 };
 

@@ -490,12 +490,14 @@ def write_probe(d, name, ns):
         f.write(f"pingpong cpus 0 1 round_trip_ns {ns} one_way_ns {ns / 2}\n")
 
 
-def write_knee(d, w):
-    """Workload w's knee search: found, at 1,000 RPC/s."""
+def write_knee(d, w, without_gaps=False):
+    """Workload w's knee search: found, at 1,000 RPC/s (judged on the RPCs that met no poll
+    gap of 50 us if without_gaps)."""
     with open(f"{d}/memif_{w}_knee.json", "w") as f:
         json.dump({"capacity": {"found": True, "knee_rps": 1000, "knee_gbps": 1.0,
                                 "unloaded_p99_us": 9.0, "unloaded_p50_us": 3.0,
                                 "reference_rps": 20, "p99_factor": 10, "p50_factor": 10,
+                                "without_gaps": without_gaps, "gap_min_us": 50.0,
                                 "probes": []}}, f)
 
 
@@ -562,7 +564,7 @@ def load_stall_split_shown_not_judged():
     # count and slowdowns; it changes no verdict. A run without it gets no such row.
     d = tempfile.mkdtemp(prefix="homa-bench-stall-")
     for w in ("w3", "w4"):
-        write_knee(d, w)
+        write_knee(d, w, without_gaps=w == "w3")
         write_load80(d, f"memif_{w}_load80", 1.5)
     split = {"phase": "load80", "max_bytes": 1000, "no_unloaded_rtt": 0, "not_logged": 0,
              "window_ms": 5000.0, "gap_ms": 100.0,
@@ -581,6 +583,10 @@ def load_stall_split_shown_not_judged():
                  "880 that met no gap 1.4/8.2", "20 that met one 900.0/5000.0"):
         assert cell in row, (cell, row)
     assert "W4 at 80 %: messages" not in t, t
+    # The knee judged without the gaps says so on its row; the other's does not.
+    knee = {w: next(l for l in t.splitlines() if f"{w} capacity" in l) for w in ("W3", "W4")}
+    assert "met no poll gap of 50 us or more of either end" in knee["W3"], knee
+    assert "poll gap" not in knee["W4"], knee
     p99 = {x["what"]: x for x in r["targets"]}[
         "W1-W5 p99 slowdown, messages <= 1000 B, 80 % of the knee (worst) (aim: 5)"]
     assert p99["value"] == 8.0, p99  # the runs' own p99s, not the split's

@@ -389,6 +389,42 @@ def knee_search_prints_every_probe_and_the_knee():
 
 
 @case
+def knee_without_gaps_judges_the_rpcs_that_met_none():
+    # --knee_without_gaps, both roles in one process (its own worker's gaps; a client of
+    # another process reads the server's through --peer_gap_share): the JSON says so, every
+    # probe reports its latency of all RPCs beside the judged one and how many met a gap;
+    # the same process's --gap_share file holds its gaps for such a peer.
+    share = f"/tmp/homa-perf-gapshare-{os.getpid()}"
+    try:
+        out = run(["--workload=100", "--find_capacity", "--knee_without_gaps",
+                   "--knee_p99_factor=1000", "--probe_duration=0.1", "--probe_drain=0.1",
+                   "--max_probes=3", "--poll_gap_us=20", "--knee_gap_us=20",
+                   f"--gap_share={share}", "--json"], timeout=90)
+        assert out.returncode == 0, out.stderr[-800:]
+        doc = json.loads(out.stdout)
+        c = doc["capacity"]
+        assert c["without_gaps"] is True and c["gap_min_us"] == 20.0, c
+        assert "that met a poll gap of 20 us or more left out" in out.stderr, out.stderr[-800:]
+        for p in c["probes"]:
+            assert "met_gap" in p and p["p99_all_us"] > 0 and p["p99_us"] <= p["p99_all_us"], p
+        # The shared file: magic, this host's TSC rate, capacity, then the count the JSON has.
+        import struct
+        with open(share, "rb") as f:
+            head = f.read(32)
+        magic, hz, cap, count = struct.unpack("<8sQQQ", head)
+        assert magic == b"HOMAGAP1" and hz > 0 and cap == 1 << 20, (magic, hz, cap)
+        gaps = doc["engines"][0]["poll_gaps"]["count"]
+        assert count >= gaps, (count, gaps)  # the file also has the drain's
+        # A client reads it as its peer's (here a stale file of this host): accepted.
+        out = run(["--workload=100", "--rate=1000", "--duration=0.1",
+                   f"--peer_gap_share={share}", "--knee_without_gaps"])
+        assert out.returncode == 0, out.stderr[-800:]
+    finally:
+        if os.path.exists(share):
+            os.unlink(share)
+
+
+@case
 def load_pcts_run_at_shares_of_a_given_capacity():
     out = run(["--workload=100", "--capacity_rps=4000", "--load_pcts=50,80", "--duration=0.2",
                "--slowdown", "--json"])
@@ -492,7 +528,14 @@ def bad_flags_fail_clearly():
            (["--role=server", "--arrival_log=/tmp/x"], "--arrival_log needs the client role"),
            (["--workload=100", "--poll_gap_us=-1"], "--poll_gap_us"),
            (["--workload=100", "--rate=1000", "--duration=0.1",
-             "--arrival_log=/nonexistent/dir/a"], "cannot write --arrival_log")]
+             "--arrival_log=/nonexistent/dir/a"], "cannot write --arrival_log"),
+           (["--workload=100", "--find_capacity", "--knee_without_gaps", "--poll_gap_us=0"],
+            "--knee_without_gaps needs --poll_gap_us > 0"),
+           (["--role=client", "--server_ip=10.0.0.9", "--workload=100", "--find_capacity",
+             "--knee_without_gaps"], "needs the server's gaps"),
+           (["--workload=100", "--peer_gap_share=/nonexistent/gaps"], "cannot open --peer_gap_share"),
+           (["--workload=100", f"--peer_gap_share={workload_dir}/w1.txt"],
+            "not a gap log of homa-perf --gap_share")]
     for flags, needle in bad:
         out = run(flags)
         assert out.returncode != 0, f"{flags} exited 0"

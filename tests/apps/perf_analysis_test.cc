@@ -171,6 +171,68 @@ TEST(KneeCriteria, ReferenceIsTheMedianOfItsWindowsNotTheStalledOne) {
     EXPECT_TRUE(judge_probe(probe, 1000, {2'100, 1'000'000}, cfg).pass);
 }
 
+// The RPCs that met a poll gap, taken out of the knee's latencies (--knee_without_gaps): a
+// TSC of one cycle per ns from 1,000,000; an RPC overlapping a gap of either end is left out,
+// warm-up arrivals and failed RPCs are never counted.
+TEST(KneeWithoutGaps, RpcsThatMetAGapAreLeftOutOfTheLatency) {
+    EXPECT_TRUE(merge_gaps({}).empty());
+    std::vector<GapInterval> m = merge_gaps({{500, 600}, {100, 200}, {150, 300}, {300, 350}});
+    ASSERT_EQ(m.size(), 2u);  // touching or overlapping gaps are one
+    EXPECT_EQ(m[0].start_tsc, 100u);
+    EXPECT_EQ(m[0].end_tsc, 350u);
+    EXPECT_EQ(m[1].start_tsc, 500u);
+
+    ArrivalLog log;
+    log.start_tsc = 1'000'000;
+    log.arrivals = {{500, 1'000, 100, Outcome::kCompleted},     // warm-up: out
+                    {2'000, 1'000, 100, Outcome::kCompleted},   // clear
+                    {10'000, 2'000, 100, Outcome::kCompleted},  // clear
+                    {20'000, 9'000, 100, Outcome::kCompleted},  // over the gap at 25-27 us
+                    {40'000, 4'000, 100, Outcome::kCompleted},  // over the gap at 42-50 us
+                    {50'500, 3'000, 100, Outcome::kCompleted},  // after it: clear
+                    {60'000, 0, 100, Outcome::kError}};         // failed: out
+    const std::vector<GapInterval> gaps =
+        merge_gaps({{1'025'000, 1'027'000}, {1'042'000, 1'050'000}});
+    uint64_t clear = 0, met = 0;
+    UnloadedLatency l = latency_without_gaps(log, 1'000, 1.0, gaps, &clear, &met);
+    EXPECT_EQ(clear, 3u);
+    EXPECT_EQ(met, 2u);
+    EXPECT_EQ(l.p50_ns, 2'000u);
+    EXPECT_EQ(l.p99_ns, 3'000u);
+    // Without gaps every completed RPC counts: the p99 is the 9 us one.
+    l = latency_without_gaps(log, 1'000, 1.0, {}, &clear, &met);
+    EXPECT_EQ(clear, 5u);
+    EXPECT_EQ(met, 0u);
+    EXPECT_EQ(l.p99_ns, 9'000u);
+    // At 2 cycles per ns the RPCs sit elsewhere on the TSC: only the one at 20 us
+    // (1,040,000-1,058,000) meets a gap, the second.
+    l = latency_without_gaps(log, 1'000, 2.0, gaps, &clear, &met);
+    EXPECT_EQ(met, 1u);
+    EXPECT_EQ(clear, 4u);
+}
+
+// With a split, the probe is judged on the RPCs that met no gap, and fails when too many met
+// one (an overloaded worker's long polls, not the host's absences).
+TEST(KneeWithoutGaps, ProbeJudgedOnTheClearRpcsAndFailsWhenTooManyMetAGap) {
+    CapacityConfig cfg;
+    const UnloadedLatency unloaded{10'000, 20'000};
+    PhaseResult probe = probe_result(1000, 10'000);
+    for (int i = 0; i < 30; ++i) probe.rtt.record(5'000'000);  // 3 % met a 5 ms absence
+    EXPECT_FALSE(judge_probe(probe, 1000, unloaded, cfg).pass);
+    GapSplit split{{10'000, 12'000}, 970, 30};
+    CapacityProbe p = judge_probe(probe, 1000, unloaded, cfg, &split);
+    EXPECT_TRUE(p.pass) << p.why;
+    EXPECT_EQ(p.p99_ns, 12'000u);
+    EXPECT_GE(p.p99_all_ns, 4'000'000u);
+    EXPECT_EQ(p.met_gap, 30u);
+    split = {{10'000, 12'000}, 800, 200};  // 20 %: more than max_gap_share
+    p = judge_probe(probe, 1000, unloaded, cfg, &split);
+    EXPECT_FALSE(p.pass);
+    EXPECT_NE(p.why.find("met a poll gap"), std::string::npos) << p.why;
+    split = {{}, 0, 1000};  // none clear: judged on all of them, and the share fails it anyway
+    EXPECT_FALSE(judge_probe(probe, 1000, unloaded, cfg, &split).pass);
+}
+
 // A probe sliding into backlog: every latency bounded and everything served, but the queue
 // grows across the second half. 20,000 arrivals: the bound is 1 % of 10,000 plus 16 = 116.
 TEST(KneeCriteria, FailsWhenTheQueueGrowsAcrossTheSecondHalf) {

@@ -29,6 +29,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -256,6 +257,16 @@ struct PollGap {
     uint64_t end_tsc = 0;
 };
 
+/** Where a worker logs its poll gaps (Worker::set_gap_log): `capacity` entries at `entries`,
+ *  of which the first `*count` are written. The worker stores an entry before it raises the
+ *  count (release), so a reader on another thread, or in another process that maps the same
+ *  memory, sees whole entries up to the count it loads (acquire). The memory is the caller's. */
+struct PollGapLog {
+    PollGap *entries = nullptr;
+    uint64_t capacity = 0;
+    std::atomic<uint64_t> *count = nullptr;
+};
+
 /** Called on the worker's lcore when an outgoing message's memory may be reused. */
 using SendDone = void (*)(void *ctx, uint64_t user_token);
 
@@ -354,11 +365,11 @@ class Worker {
     uint32_t sends_in_flight() const noexcept;
 
     /** From now on, appends every poll gap (WorkerConfig::poll_gap_ns) to `log` while its
-     *  capacity lasts: the worker never grows it (reserve() first), and counts the gaps that
-     *  found it full in WorkerStats::poll_gaps_not_logged. nullptr stops the log. Borrowed:
-     *  must stay valid until replaced or the worker is gone. Owning lcore only (or while
-     *  nothing polls the worker); read the log there too. */
-    void set_gap_log(std::vector<PollGap> *log) noexcept;
+     *  capacity lasts, and counts the gaps that found it full in WorkerStats::
+     *  poll_gaps_not_logged. A log without entries or count stops it. Its memory is borrowed:
+     *  it must stay valid until replaced or the worker is gone. Call on the owning lcore (or
+     *  while nothing polls the worker); read the log from anywhere (PollGapLog). */
+    void set_gap_log(const PollGapLog &log) noexcept;
 
     /** This lcore's timetrace ring (nullptr when timetrace_records is 0). Records only on the
      *  owning lcore; snapshots and dumps from any thread (timetrace.h). */
