@@ -101,7 +101,7 @@ struct CapacityConfig {
      *  absences reach 1-4 % of an open loop's RPCs on our guests, while an overloaded
      *  worker's polls themselves run past gap_min_ns (a gap is the time between two polls'
      *  starts) and reach most of them. */
-    double max_gap_share = 0.1;
+    double max_gap_share = 0.05;
 };
 
 struct CapacityProbe {
