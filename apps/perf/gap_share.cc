@@ -101,6 +101,7 @@ std::unique_ptr<GapLogMemory> GapLogMemory::open_shared(const std::string &path,
     m->entries_ = reinterpret_cast<dp::PollGap *>(static_cast<char *>(p) + sizeof(Header));
     m->capacity_ = h->capacity;
     m->count_ = const_cast<std::atomic<uint64_t> *>(&h->count);  // only loaded
+    m->writable_ = false;
     return m;
 }
 
@@ -108,7 +109,9 @@ GapLogMemory::~GapLogMemory() {
     if (map_ != nullptr) munmap(map_, map_len_);
 }
 
-dp::PollGapLog GapLogMemory::log() noexcept { return {entries_, capacity_, count_}; }
+dp::PollGapLog GapLogMemory::log() noexcept {
+    return writable_ ? dp::PollGapLog{entries_, capacity_, count_} : dp::PollGapLog{};
+}
 
 uint64_t GapLogMemory::count() const noexcept {
     return std::min(count_->load(std::memory_order_acquire), capacity_);

@@ -30,7 +30,8 @@ class GapLogMemory {
     GapLogMemory(const GapLogMemory &) = delete;
     GapLogMemory &operator=(const GapLogMemory &) = delete;
 
-    /** What a writer hands to Worker::set_gap_log. */
+    /** What a writer hands to Worker::set_gap_log (an empty log, which logs nothing, for a
+     *  mapping opened with open_shared: it is read-only). */
     dp::PollGapLog log() noexcept;
     /** Gaps written so far (acquire: each is whole), any thread or process. */
     uint64_t count() const noexcept;
@@ -47,6 +48,7 @@ class GapLogMemory {
     dp::PollGap *entries_ = nullptr;
     uint64_t capacity_ = 0;
     std::atomic<uint64_t> *count_ = nullptr;
+    bool writable_ = true;
 };
 
 }  // namespace homa::perf
