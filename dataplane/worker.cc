@@ -74,6 +74,17 @@ uint64_t read_clock_ns(Worker::Impl &w) {
     return w.now_ns;
 }
 
+namespace {
+
+// A duration in TSC cycles, at least 1 for any duration above 0 (0 stays 0: "none").
+uint64_t ns_to_tsc(uint64_t ns) {
+    const auto c =
+        static_cast<uint64_t>((static_cast<__uint128_t>(ns) * rte_get_tsc_hz()) / 1'000'000'000u);
+    return ns != 0 && c == 0 ? 1 : c;
+}
+
+}  // namespace
+
 std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *error) {
     auto fail = [&](const std::string &m) -> std::unique_ptr<Worker> {
         if (error) *error = m;
@@ -181,15 +192,8 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig &config, std::string *
     w.iova_is_va = rte_eal_iova_mode() == RTE_IOVA_VA;
     w.tsc_base = rte_get_tsc_cycles();
     w.ns_mult = (uint64_t{1'000'000'000} << 32) / rte_get_tsc_hz();
-    w.rx_budget_cycles = static_cast<uint64_t>(
-        (static_cast<__uint128_t>(config.rx_budget_ns) * rte_get_tsc_hz()) / 1'000'000'000u);
-    if (config.rx_budget_ns != 0 && w.rx_budget_cycles == 0) w.rx_budget_cycles = 1;
-    if (config.poll_gap_ns != 0) {
-        w.poll_gap_cycles = std::max<uint64_t>(
-            1, static_cast<uint64_t>(
-                   (static_cast<__uint128_t>(config.poll_gap_ns) * rte_get_tsc_hz()) /
-                   1'000'000'000u));
-    }
+    w.rx_budget_cycles = ns_to_tsc(config.rx_budget_ns);
+    if (config.poll_gap_ns != 0) w.poll_gap_cycles = ns_to_tsc(config.poll_gap_ns);
     read_clock_ns(w);
     w.last_poll_tsc = w.tsc;
     return std::unique_ptr<Worker>(new Worker(std::move(impl)));

@@ -19,8 +19,6 @@
 namespace homa::perf {
 namespace {
 
-// Polls without offering load, dropping late answers (an aborted run's), until the client's
-// engine has seen no packet for settle_quiet_s or settle_max_s has passed. Returns seconds.
 // "; N RPCs that met a poll gap of X us or more left out", for the search's lines.
 std::string gap_note(uint64_t met, uint64_t min_ns) {
     char b[96];
@@ -29,6 +27,8 @@ std::string gap_note(uint64_t met, uint64_t min_ns) {
     return b;
 }
 
+// Polls without offering load, dropping late answers (an aborted run's), until the client's
+// engine has seen no packet for settle_quiet_s or settle_max_s has passed. Returns seconds.
 double settle(LoadDriver &driver, const CapacityConfig &cfg, const std::atomic<bool> &quit) {
     const uint64_t hz = rte_get_tsc_hz();
     const uint64_t start = rte_rdtsc();
@@ -75,12 +75,7 @@ SearchRun run_search_phase(LoadDriver &driver, PhaseSpec spec, const CapacityCon
                            const std::atomic<bool> &quit) {
     SearchRun out;
     ArrivalLog log;
-    if (cfg.gaps) {
-        double expected = 0;
-        for (const RateSegment &seg : spec.schedule) expected += seg.seconds * seg.rate_rps;
-        log.arrivals.reserve(static_cast<size_t>(expected * 1.2 + 10'000));
-        spec.log = &log;
-    }
+    if (cfg.gaps) spec.log_into(&log);
     out.r = run_open_loop(driver, spec, quit);
     if (!cfg.gaps) return out;
     const double tsc_per_ns = double(rte_get_tsc_hz()) / 1e9;

@@ -243,7 +243,6 @@ int run(int argc, char **argv) {
                                               : homa::perf::GapLogMemory::create_shared(
                                                     FLAGS_gap_share, kGapLogCapacity, &error);
         if (!client_gaps) return fail(error);
-        server_gaps = homa::perf::GapLogMemory::on_heap(kGapLogCapacity);
     }
     if (!FLAGS_peer_gap_share.empty()) {
         peer_gaps = homa::perf::GapLogMemory::open_shared(FLAGS_peer_gap_share, &error);
@@ -287,10 +286,16 @@ int run(int argc, char **argv) {
                                                            : "client",
                                client_gaps.get(), &worker});
         if (!one_engine) {
+            server_gaps = homa::perf::GapLogMemory::on_heap(kGapLogCapacity);
             server_worker.set_gap_log(server_gaps->log());
             gap_sources.push_back({"server", server_gaps.get(), &server_worker});
         }
     }
+    // --gap_log: written once the workers are this thread's again (the worker lcore stopped).
+    auto write_gaps = [&] {
+        return FLAGS_gap_log.empty() ||
+               homa::perf::write_gap_log(FLAGS_gap_log, gap_sources, &error);
+    };
     if (FLAGS_knee_without_gaps) {
         // Every gap of this process's workers and of the peer's (--peer_gap_share) so far.
         options.capacity.gaps = [&](std::vector<homa::perf::GapInterval> *out) {
@@ -328,10 +333,7 @@ int run(int argc, char **argv) {
         homa::perf::EchoServer echo(pattern, ho.worker.max_zero_copy_sends);
         homa::perf::ServerStats st =
             homa::perf::serve_only(*host, server, echo, FLAGS_duration, g_quit);
-        if (!FLAGS_gap_log.empty() &&
-            !homa::perf::write_gap_log(FLAGS_gap_log, gap_sources, &error)) {
-            return fail(error);
-        }
+        if (!write_gaps()) return fail(error);
         fprintf(stderr, "homa-perf: served %lu requests\n", st.served);
         fprintf(stderr, "homa-perf: echo server: %s\n", st.describe().c_str());
         if (!homa::perf::write_timetrace(
@@ -390,10 +392,7 @@ int run(int argc, char **argv) {
         }
         (void)client.close();
         (void)host->drain();  // -ETIMEDOUT: the server is gone
-        if (!FLAGS_gap_log.empty() &&
-            !homa::perf::write_gap_log(FLAGS_gap_log, gap_sources, &error)) {
-            return fail(error);
-        }
+        if (!write_gaps()) return fail(error);
         bool ok = !mix.empty();
         for (const auto &p : mix) {
             ok = ok && p.file_bad_bytes == 0 && p.echo.count() > 0 &&
@@ -506,10 +505,7 @@ int run(int argc, char **argv) {
     // destroyed, then finds nothing in flight).
     homa::v2::Host *both[] = {&*host, &server_v2host};
     (void)homa::v2::Host::drain_together(std::span(both, server_host ? 2 : 1));
-    // After the worker lcore stopped (--app_threads): the gap logs are this thread's now.
-    if (!FLAGS_gap_log.empty() && !homa::perf::write_gap_log(FLAGS_gap_log, gap_sources, &error)) {
-        return fail(error);
-    }
+    if (!write_gaps()) return fail(error);
     if (options.log_arrivals &&
         !homa::perf::write_arrival_log(FLAGS_arrival_log, report.run.arrival_logs, &error)) {
         return fail(error);

@@ -23,9 +23,7 @@ OverloadResult run_overload_step(LoadDriver &driver, const PhaseSpec &base,
     spec.schedule = {{cfg.before_s, base_rps}, {cfg.step_s, step_rps}, {cfg.after_s, base_rps}};
     spec.warmup_s = 0;  // every arrival counts: errors and skips of the whole step are reported
     ArrivalLog log;
-    const double expected = base_rps * (cfg.before_s + cfg.after_s) + step_rps * cfg.step_s;
-    log.arrivals.reserve(static_cast<size_t>(expected * 1.2 + 10'000));
-    spec.log = &log;
+    spec.log_into(&log);
     fprintf(stderr,
             "homa-perf: overload step on %s: %.0f RPC/s (%.0f %%) for %.0f ms, %.0f RPC/s "
             "(%.0f %%) for %.0f ms, %.0f RPC/s for %.0f ms\n",

@@ -22,6 +22,13 @@ double PhaseSpec::offered_rps() const noexcept {
     return t > warmup_s ? arrivals / (t - warmup_s) : 0;
 }
 
+void PhaseSpec::log_into(ArrivalLog *l) {
+    double expected = 0;
+    for (const auto &seg : schedule) expected += seg.seconds * seg.rate_rps;
+    l->arrivals.reserve(static_cast<size_t>(expected * 1.2 + 10'000));
+    log = l;
+}
+
 PhaseResult run_phase(LoadDriver &driver, const PhaseSpec &spec, const std::atomic<bool> &quit) {
     return spec.open_loop() ? run_open_loop(driver, spec, quit)
                             : run_closed_loop(driver, spec, quit);

@@ -76,6 +76,11 @@ struct PhaseSpec {
     uint64_t unloaded_ns[kNumBuckets] = {};
     ArrivalLog *log = nullptr;  ///< Open loop: record every arrival here (optional).
 
+    /** Open loop: makes `log` the phase's log, reserved for every arrival its schedule can
+     *  bring (the expected count, plus 20 % and 10,000 for Poisson's spread), so that the
+     *  loop never grows it. `log` must outlive the phase's run. */
+    void log_into(ArrivalLog *log);
+
     bool open_loop() const noexcept { return !schedule.empty(); }
     /** Open loop: length of the schedule in seconds. */
     double schedule_seconds() const noexcept;

@@ -30,10 +30,7 @@ void attach_log(const RunOptions &o, PhaseSpec *p, RunReport *rep) {
     lp.warmup_ns = static_cast<uint64_t>(p->warmup_s * 1e9);
     std::copy(std::begin(p->unloaded_ns), std::end(p->unloaded_ns), lp.unloaded_ns);
     lp.log = std::make_unique<ArrivalLog>();
-    double expected = 0;
-    for (const RateSegment &seg : p->schedule) expected += seg.seconds * seg.rate_rps;
-    lp.log->arrivals.reserve(static_cast<size_t>(expected * 1.2 + 10'000));
-    p->log = lp.log.get();
+    p->log_into(lp.log.get());
     rep->arrival_logs.push_back(std::move(lp));
 }
 
