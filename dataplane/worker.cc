@@ -241,7 +241,11 @@ uint32_t send_short_first(Worker::Impl &w, uint64_t now) {
     return built;
 }
 
-// The poll that begins now comes over poll_gap_ns after the last one began: the lcore was away.
+// Frames this worker has read and sent: a gap's share of them says how much of it was work.
+uint64_t poll_frames(const Worker::Impl &w) { return w.stats.rx_frames + w.stats.tx_frames; }
+
+// The poll that begins now comes over poll_gap_ns after the last one began: the lcore was away,
+// or the poll before (or the application after it) worked that long.
 [[gnu::noinline, gnu::cold]] void note_poll_gap(Worker::Impl &w) {
     const uint64_t cycles = w.tsc - w.last_poll_tsc;
     const auto ns = static_cast<uint64_t>((static_cast<__uint128_t>(cycles) * w.ns_mult) >> 32);
@@ -252,7 +256,7 @@ uint32_t send_short_first(Worker::Impl &w, uint64_t now) {
     if (log.entries == nullptr || log.count == nullptr) return;
     const uint64_t n = log.count->load(std::memory_order_relaxed);  // only this lcore writes it
     if (n < log.capacity) {
-        log.entries[n] = {w.last_poll_tsc, w.tsc};
+        log.entries[n] = {w.last_poll_tsc, w.tsc, poll_frames(w) - w.last_poll_frames};
         log.count->store(n + 1, std::memory_order_release);
     } else {
         ++w.stats.poll_gaps_not_logged;
@@ -267,6 +271,7 @@ bool Worker::poll() {
     if (w.tsc - w.last_poll_tsc > w.poll_gap_cycles) [[unlikely]]
         note_poll_gap(w);
     w.last_poll_tsc = w.tsc;
+    w.last_poll_frames = poll_frames(w);
     // One clock read per poll serves the pool's lease clock too (pools made with
     // PoolConfig::caller_ticks; others ignore the tick).
     w.cfg.pool->tick(w.cfg.pool_cache, w.tsc);
@@ -344,7 +349,10 @@ const WorkerStats &Worker::stats() const noexcept { return impl_->stats; }
 const NeighbourCache &Worker::neighbours() const noexcept { return impl_->neighbours; }
 const Neighbour6Cache &Worker::neighbours6() const noexcept { return impl_->neighbours6; }
 const NeighbourStats &Worker::neighbour_stats() const noexcept { return impl_->neighbours.stats(); }
-void Worker::clear_stats() noexcept { impl_->stats = WorkerStats{}; }
+void Worker::clear_stats() noexcept {
+    impl_->stats = WorkerStats{};
+    impl_->last_poll_frames = 0;  // the next gap's frames count from the cleared counters
+}
 uint64_t Worker::poll_gap_threshold_ns() const noexcept { return impl_->cfg.poll_gap_ns; }
 void Worker::set_gap_log(const PollGapLog &log) noexcept { impl_->gap_log = log; }
 uint32_t Worker::local_ip() const noexcept { return impl_->cfg.engine.local_ip; }

@@ -117,6 +117,7 @@ struct Worker::Impl {
     bool tx_deferred = false;
     uint64_t tsc = 0;                       ///< TSC at the last clock read.
     uint64_t last_poll_tsc = 0;             ///< When the last poll began.
+    uint64_t last_poll_frames = 0;          ///< rx_frames + tx_frames when it began.
     uint64_t poll_gap_cycles = UINT64_MAX;  ///< WorkerConfig::poll_gap_ns (MAX: off).
     PollGapLog gap_log;                     ///< Worker::set_gap_log.
     MemsegCache memseg_cache;

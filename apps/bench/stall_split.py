@@ -3,8 +3,12 @@
 
 homa-perf --arrival_log (client) lists every arrival of its open-loop phases; --gap_log (client,
 and each server) lists every gap between two polls of a worker: a stretch in which the lcore
-served nothing, because the host or the kernel took it away (a poll lasts microseconds). Both
-are on the TSC, which the processes of one host share. An RPC "met a gap" when its lifetime,
+served nothing, because the host or the kernel took it away (a poll lasts microseconds), or
+worked that long itself: a gap is the time between two polls' starts, so one long poll is a gap
+too. Each gap lists the frames the lcore read and sent in it; only what they cannot explain,
+allowing --frame_us for each, is an absence of the lcore, and only a gap whose absence reaches
+--min_gap_us counts (logs without frames: the whole gap). Both logs are on the TSC, which the
+processes of one host share. An RPC "met a gap" when its lifetime,
 from its scheduled arrival to its response, overlaps a gap of any of the given logs; with
 --after_us, also when it arrived within that long after a gap ended (the queue the gap left
 behind is still draining then).
@@ -58,7 +62,8 @@ def parse_arrivals(path):
 
 
 def parse_gaps(path):
-    """(tsc_hz, [(start_tsc, end_tsc, role)], [worker lines as dicts])"""
+    """(tsc_hz, [(start_tsc, end_tsc, role, frames)], [worker lines as dicts]); frames is 0
+    in a log written before gaps carried them."""
     hz, gaps, workers = 0, [], []
     for w in records(path):
         if w[0] == "tsc_hz":
@@ -67,10 +72,16 @@ def parse_gaps(path):
             workers.append({"role": w[1], "threshold_ns": int(w[3]), "gaps": int(w[5]),
                             "not_logged": int(w[7])})
         elif w[0] == "gap":
-            gaps.append((int(w[2]), int(w[3]), w[1]))
+            gaps.append((int(w[2]), int(w[3]), w[1], int(w[4]) if len(w) > 4 else 0))
     if hz <= 0:
         raise ValueError(f"{path}: no tsc_hz line")
     return hz, gaps, workers
+
+
+def away(gap, frame_len):
+    """How long the lcore was away in `gap` at least: its length less frame_len per frame it
+    handled in it (0 when they explain all of it)."""
+    return max(0, gap[1] - gap[0] - gap[3] * frame_len)
 
 
 def merge(intervals):
@@ -146,7 +157,7 @@ def gap_histogram(gaps, hz):
     """A line per role: its gaps counted by length range, their total and the longest."""
     lines = []
     for role in sorted({g[2] for g in gaps}):
-        us = [(e - s) * 1e6 / hz for s, e, r in gaps if r == role]
+        us = [(g[1] - g[0]) * 1e6 / hz for g in gaps if g[2] == role]
         counts = [sum(1 for u in us if lo <= u and (hi is None or u < hi))
                   for lo, hi in GAP_RANGES_US]
         ranges = ", ".join(f"{lo}-{hi} us {c}" if hi else f">{lo} us {c}"
@@ -166,8 +177,11 @@ def main(argv=None):
     ap.add_argument("--gaps", nargs="+", required=True, help="homa-perf --gap_log files")
     ap.add_argument("--max_bytes", type=int, default=1000, help="RPCs up to this size")
     ap.add_argument("--min_gap_us", type=float, default=0,
-                    help="only gaps at least this long count (the logs' own threshold is "
-                    "their least); a long poll under load can pass a low threshold too")
+                    help="only gaps in which the lcore was away at least this long count (the "
+                    "logs' own threshold is their least length)")
+    ap.add_argument("--frame_us", type=float, default=1.0,
+                    help="the work allowed for each frame an lcore handled in a gap: what the "
+                    "frames explain is not an absence (0: every gap counts whole)")
     ap.add_argument("--after_us", type=float, default=0,
                     help="also count an RPC that arrived this long after a gap as meeting it")
     ap.add_argument("--json", action="store_true", help="one JSON object per phase")
@@ -181,8 +195,12 @@ def main(argv=None):
                      "not the same host")
         gaps += g
         gap_workers += [dict(w, file=path) for w in workers]
-    min_len = int(a.min_gap_us * 1e3 * arr["tsc_hz"] / 1e9)
-    gaps = [g for g in gaps if g[1] - g[0] >= min_len]
+    per_us = arr["tsc_hz"] / 1e6
+    min_len, frame_len = int(a.min_gap_us * per_us), int(a.frame_us * per_us)
+    long_enough = [g for g in gaps if g[1] - g[0] >= min_len]
+    gaps = [g for g in long_enough if away(g, frame_len) >= max(min_len, 1)]
+    work = {r: sum(1 for g in long_enough if g[2] == r) - sum(1 for g in gaps if g[2] == r)
+            for r in sorted({g[2] for g in long_enough})}
     merged = merge([(g[0], g[1]) for g in gaps])
     for w in gap_workers:
         if w["not_logged"]:
@@ -191,9 +209,14 @@ def main(argv=None):
                   file=sys.stderr)
     if not a.json:
         print(gap_histogram(gaps, arr["tsc_hz"]))
+        for role, n in work.items():
+            if n:
+                print(f"{role}: {n} gaps of at least {a.min_gap_us:g} us left out as work: the "
+                      f"frames handled in them ({a.frame_us:g} us each) explain them")
     for phase in arr["phases"]:
         r = split_phase(phase, arr["bounds"], arr["tsc_hz"], merged, a.max_bytes,
                         a.after_us * 1e3)
+        r.update(frame_us=a.frame_us, gaps_counted=len(gaps), gaps_work=sum(work.values()))
         if a.json:
             print(json.dumps(r))
             continue

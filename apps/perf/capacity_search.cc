@@ -22,7 +22,7 @@ namespace {
 // "; N RPCs that met a poll gap of X us or more left out", for the search's lines.
 std::string gap_note(uint64_t met, uint64_t min_ns) {
     char b[96];
-    snprintf(b, sizeof(b), "; %lu RPCs that met a poll gap of %.0f us or more left out", met,
+    snprintf(b, sizeof(b), "; %lu RPCs that met an absence of %.0f us or more left out", met,
              double(min_ns) / 1e3);
     return b;
 }
@@ -62,8 +62,8 @@ PhaseSpec open_spec(const PhaseSpec &base, const char *name, double rate, double
 }
 
 // One open loop of the search. With CapacityConfig::gaps its arrivals are logged and split by
-// the poll gaps of gap_min_ns or more that they met, so that the caller judges it on the RPCs
-// that met none.
+// the poll gaps in which the lcore was away gap_min_ns or more that they met, so that the
+// caller judges it on the RPCs that met none.
 struct SearchRun {
     PhaseResult r;
     bool split_done = false;
@@ -82,10 +82,11 @@ SearchRun run_search_phase(LoadDriver &driver, PhaseSpec spec, const CapacityCon
     std::vector<GapInterval> gaps;
     cfg.gaps(&gaps);
     const auto min_cycles = static_cast<uint64_t>(double(cfg.gap_min_ns) * tsc_per_ns);
-    std::erase_if(gaps, [&](const GapInterval &g) { return g.end_tsc - g.start_tsc < min_cycles; });
+    const auto frame_cycles = static_cast<uint64_t>(double(cfg.gap_frame_ns) * tsc_per_ns);
     out.split.clear_latency =
         latency_without_gaps(log, static_cast<uint64_t>(spec.warmup_s * 1e9), tsc_per_ns,
-                             merge_gaps(std::move(gaps)), &out.split.clear, &out.split.met);
+                             merged_absences(std::move(gaps), min_cycles, frame_cycles),
+                             &out.split.clear, &out.split.met);
     out.split_done = true;
     return out;
 }
@@ -126,6 +127,7 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
     res.min_achieved = cfg.min_achieved;
     res.without_gaps = static_cast<bool>(cfg.gaps);
     res.gap_min_ns = cfg.gaps ? cfg.gap_min_ns : 0;
+    res.gap_frame_ns = cfg.gaps ? cfg.gap_frame_ns : 0;
 
     PhaseSpec est = base;
     est.name = "estimate";

@@ -33,13 +33,26 @@ struct UnloadedLatency {
  *  Empty: zeros. */
 UnloadedLatency combine_reference_windows(const std::vector<UnloadedLatency> &windows);
 
-/** A gap of an lcore between two of its polls (dp::PollGap), in TSC cycles. */
+/** A gap of an lcore between two of its polls (dp::PollGap), in TSC cycles, and the frames
+ *  the lcore handled in it. */
 struct GapInterval {
     uint64_t start_tsc = 0;
     uint64_t end_tsc = 0;
+    uint64_t frames = 0;
 };
+/** How long the lcore was away in gap `g` at least: its length less `frame_cycles` for each
+ *  frame it handled in it (0 if those explain all of it). A gap is the time between two polls'
+ *  starts, so a long poll of the worker's own (or the application's work after it) is one
+ *  too; with a generous allowance per frame only the time no work explains is blamed on the
+ *  host (docs/perf.md, "Gaps that were work"). */
+uint64_t away_cycles(const GapInterval &g, uint64_t frame_cycles);
 /** `gaps` sorted, those that overlap or touch joined into one. */
 std::vector<GapInterval> merge_gaps(std::vector<GapInterval> gaps);
+/** The gaps in which the lcore was away at least `min_cycles` (away_cycles with
+ *  `frame_cycles` per frame), merged (merge_gaps): what an RPC must not meet to count as
+ *  clear of the host's absences. */
+std::vector<GapInterval> merged_absences(std::vector<GapInterval> gaps, uint64_t min_cycles,
+                                         uint64_t frame_cycles);
 /** The latency of an open loop's RPCs that met no gap: p50 and p99 over the completed arrivals
  *  of `log` scheduled at or after `from_ns` whose lifetime (scheduled arrival to response, on
  *  the TSC: log.start_tsc + ns x tsc_per_ns) overlaps none of `merged` (merge_gaps). `clear`
@@ -96,7 +109,12 @@ struct CapacityConfig {
      *  at any load (docs/perf.md, "Tails and the lcores' gaps"), and with it the reference
      *  and the bound, too strict in one run and too loose in the next. Unset: all RPCs. */
     std::function<void(std::vector<GapInterval> *)> gaps;
+    /** ... where a gap counts when the lcore was away at least this long in it (away_cycles)
+     *  ... */
     uint64_t gap_min_ns = 50'000;
+    /** ... allowing this long for each frame the lcore handled in it: about 3x what a frame
+     *  costs a worker on our guests with the vCPUs apart (0: every gap counts whole). */
+    uint64_t gap_frame_ns = 1'000;
     /** ... and a probe fails when more than this share of its RPCs met a gap: the host's
      *  absences reach 1-4 % of an open loop's RPCs on our guests, while an overloaded
      *  worker's polls themselves run past gap_min_ns (a gap is the time between two polls'
@@ -130,7 +148,8 @@ struct CapacityResult {
     UnloadedLatency unloaded;             ///< Its p50 and p99: what the bounds are multiples of.
     std::vector<UnloadedLatency> reference_windows;  ///< Each window's, in order.
     bool without_gaps = false;  ///< Latencies of the RPCs that met no gap (CapacityConfig::gaps).
-    uint64_t gap_min_ns = 0;    ///< The shortest gap that counted.
+    uint64_t gap_min_ns = 0;    ///< The shortest absence that counted,
+    uint64_t gap_frame_ns = 0;  ///< with this allowed per frame (CapacityConfig).
     double p99_factor = 0;
     double p50_factor = 0;
     double min_achieved = 0;

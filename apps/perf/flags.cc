@@ -160,7 +160,11 @@ DEFINE_bool(knee_without_gaps, false,
             "knee search: judge the reference and every probe by the latency of the RPCs that "
             "met no poll gap of --knee_gap_us or more of either end (the server's through "
             "--peer_gap_share): the host's absences out of the bounds (docs/perf.md)");
-DEFINE_double(knee_gap_us, 50, "--knee_without_gaps: the shortest gap that counts");
+DEFINE_double(knee_gap_us, 50,
+              "--knee_without_gaps: a gap counts when the lcore was away this long in it");
+DEFINE_double(knee_gap_frame_us, 1,
+              "--knee_without_gaps: the work allowed for each frame an lcore handled in a gap: "
+              "what the frames explain is not an absence (0: every gap counts whole)");
 DEFINE_string(arrival_log, "",
               "client: write every arrival of the open-loop phases (--rate, --load_pcts: "
               "scheduled time, latency, length, outcome) to this file at the end, for "

@@ -82,6 +82,7 @@ DECLARE_string(gap_share);
 DECLARE_string(peer_gap_share);
 DECLARE_bool(knee_without_gaps);
 DECLARE_double(knee_gap_us);
+DECLARE_double(knee_gap_frame_us);
 DECLARE_string(file_name);
 DECLARE_uint32(file_port);
 DECLARE_double(file_fraction);

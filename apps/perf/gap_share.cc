@@ -15,7 +15,8 @@
 namespace homa::perf {
 namespace {
 
-constexpr char kMagic[8] = {'H', 'O', 'M', 'A', 'G', 'A', 'P', '1'};
+// 2: entries carry their frames (dp::PollGap::frames).
+constexpr char kMagic[8] = {'H', 'O', 'M', 'A', 'G', 'A', 'P', '2'};
 
 struct alignas(64) Header {
     char magic[8];
@@ -91,7 +92,7 @@ std::unique_ptr<GapLogMemory> GapLogMemory::open_shared(const std::string &path,
         sizeof(Header) + h->capacity * sizeof(dp::PollGap) > static_cast<size_t>(len)) {
         *error = "--peer_gap_share " + path +
                  (ours ? ": written on a host with another TSC rate, or cut short"
-                       : ": not a gap log of homa-perf --gap_share");
+                       : ": not a gap log of this homa-perf's --gap_share (another version?)");
         munmap(p, static_cast<size_t>(len));
         return nullptr;
     }
@@ -121,7 +122,9 @@ void GapLogMemory::collect(uint64_t min_cycles, std::vector<GapInterval> *out) c
     const uint64_t n = count();
     for (uint64_t i = 0; i < n; ++i) {
         const dp::PollGap &g = entries_[i];
-        if (g.end_tsc - g.start_tsc >= min_cycles) out->push_back({g.start_tsc, g.end_tsc});
+        if (g.end_tsc - g.start_tsc >= min_cycles) {
+            out->push_back({g.start_tsc, g.end_tsc, g.frames});
+        }
     }
 }
 

@@ -21,6 +21,21 @@ UnloadedLatency combine_reference_windows(const std::vector<UnloadedLatency> &wi
     return {p50[mid], p99[mid]};
 }
 
+uint64_t away_cycles(const GapInterval &g, uint64_t frame_cycles) {
+    const uint64_t len = g.end_tsc - g.start_tsc;
+    // Saturating: a frame count times the allowance may pass any length.
+    const uint64_t work =
+        frame_cycles != 0 && g.frames > len / frame_cycles ? len : g.frames * frame_cycles;
+    return len - work;
+}
+
+std::vector<GapInterval> merged_absences(std::vector<GapInterval> gaps, uint64_t min_cycles,
+                                         uint64_t frame_cycles) {
+    std::erase_if(gaps,
+                  [&](const GapInterval &g) { return away_cycles(g, frame_cycles) < min_cycles; });
+    return merge_gaps(std::move(gaps));
+}
+
 std::vector<GapInterval> merge_gaps(std::vector<GapInterval> gaps) {
     std::sort(gaps.begin(), gaps.end(),
               [](const GapInterval &a, const GapInterval &b) { return a.start_tsc < b.start_tsc; });

@@ -156,6 +156,9 @@ int run(int argc, char **argv) {
         return fail("--arrival_log needs the client role");
     options.log_arrivals = !FLAGS_arrival_log.empty();
     if (FLAGS_poll_gap_us < 0) return fail("bad --poll_gap_us (>= 0)");
+    if (!(FLAGS_knee_gap_frame_us >= 0 && FLAGS_knee_gap_frame_us <= 1e6)) {
+        return fail("bad --knee_gap_frame_us (0-1000000)");
+    }
     if (FLAGS_knee_without_gaps &&
         (FLAGS_poll_gap_us <= 0 || FLAGS_knee_gap_us < FLAGS_poll_gap_us)) {
         return fail("--knee_without_gaps needs --poll_gap_us > 0 and --knee_gap_us >= it");
@@ -303,6 +306,7 @@ int run(int argc, char **argv) {
             if (peer_gaps) peer_gaps->collect(0, out);
         };
         options.capacity.gap_min_ns = static_cast<uint64_t>(FLAGS_knee_gap_us * 1e3);
+        options.capacity.gap_frame_ns = static_cast<uint64_t>(FLAGS_knee_gap_frame_us * 1e3);
     }
 
     homa::v2::Socket server, client;

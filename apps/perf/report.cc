@@ -99,12 +99,13 @@ void print_capacity_json(FILE *out, const CapacityResult &c) {
             "\"p99_factor\": %.2f, \"p50_factor\": %.2f, \"min_achieved\": %.3f, "
             "\"estimate_rps\": %.1f, "
             "\"found\": %s, \"why_none\": \"%s\", \"knee_rps\": %.1f, \"knee_gbps\": %.5f, "
-            "\"without_gaps\": %s, \"gap_min_us\": %.1f, "
+            "\"without_gaps\": %s, \"gap_min_us\": %.1f, \"gap_frame_us\": %.3f, "
             "\"reference_windows\": [",
             c.workload.c_str(), c.mean_bytes, us(c.unloaded.p99_ns), us(c.unloaded.p50_ns),
             c.reference_rps, us(c.closed_unloaded_p99_ns), c.p99_factor, c.p50_factor,
             c.min_achieved, c.estimate_rps, c.found() ? "true" : "false", c.why_none.c_str(),
-            c.knee_rps, c.knee_gbps(), c.without_gaps ? "true" : "false", us(c.gap_min_ns));
+            c.knee_rps, c.knee_gbps(), c.without_gaps ? "true" : "false", us(c.gap_min_ns),
+            us(c.gap_frame_ns));
     for (size_t i = 0; i < c.reference_windows.size(); ++i) {
         fprintf(out, "%s{\"p50_us\": %.3f, \"p99_us\": %.3f}", i ? ", " : "",
                 us(c.reference_windows[i].p50_ns), us(c.reference_windows[i].p99_ns));
@@ -248,9 +249,10 @@ void print_capacity_table(FILE *out, const CapacityResult &c) {
             c.p50_factor, us(c.unloaded.p50_ns), c.min_achieved * 100, c.estimate_rps);
     if (c.without_gaps) {
         fprintf(out,
-                "  latencies (reference and probes) of the RPCs that met no poll gap of %.0f us "
-                "or more of either end (--knee_without_gaps)\n",
-                us(c.gap_min_ns));
+                "  latencies (reference and probes) of the RPCs that met no absence of %.0f us "
+                "or more of either end's lcore (a poll gap less %.2f us per frame handled in it; "
+                "--knee_without_gaps)\n",
+                us(c.gap_min_ns), us(c.gap_frame_ns));
     }
     fprintf(out, "  %5s %12s %12s %11s %11s %7s %8s %10s  %s\n", "probe", "offered/s", "served/s",
             "p50 us", "p99 us", "errors", "skipped", "unfinished", "verdict");

@@ -70,7 +70,8 @@ bool write_gap_log(const std::string &path, const std::vector<GapSource> &source
     FILE *f = open_for(path, "--gap_log", error);
     if (f == nullptr) return false;
     fprintf(f,
-            "# homa-perf poll gaps: start_tsc (the poll before began) end_tsc (this one began)\n");
+            "# homa-perf poll gaps: start_tsc (the poll before began) end_tsc (this one began) "
+            "frames (read and sent in between)\n");
     fprintf(f, "tsc_hz %lu\n", static_cast<unsigned long>(rte_get_tsc_hz()));
     for (const GapSource &s : sources) {
         const dp::WorkerStats &st = s.worker->stats();
@@ -81,8 +82,9 @@ bool write_gap_log(const std::string &path, const std::vector<GapSource> &source
         const uint64_t n = s.gaps->count();
         for (uint64_t i = 0; i < n; ++i) {
             const dp::PollGap &g = s.gaps->entries()[i];
-            fprintf(f, "gap %s %lu %lu\n", s.role.c_str(), static_cast<unsigned long>(g.start_tsc),
-                    static_cast<unsigned long>(g.end_tsc));
+            fprintf(f, "gap %s %lu %lu %lu\n", s.role.c_str(),
+                    static_cast<unsigned long>(g.start_tsc), static_cast<unsigned long>(g.end_tsc),
+                    static_cast<unsigned long>(g.frames));
         }
     }
     return close_checked(f, path, error);

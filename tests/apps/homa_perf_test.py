@@ -227,7 +227,8 @@ def open_loop_latency_counts_from_scheduled_arrival():
 @case
 def arrival_and_gap_logs_hold_every_arrival_and_gap():
     # --arrival_log: one line per arrival of the open loop, the measured completions among
-    # them exactly the phase's RPCs; --gap_log: the worker's gaps as counted in the JSON.
+    # them exactly the phase's RPCs; --gap_log: the worker's gaps as counted in the JSON, each
+    # with the frames handled in it (a poll with work passes 1 us).
     base = f"/tmp/homa-perf-logs-{os.getpid()}"
     arrivals, gaps = base + ".arrivals", base + ".gaps"
     try:
@@ -260,7 +261,9 @@ def arrival_and_gap_logs_hold_every_arrival_and_gap():
         # the JSON's count, every gap logged.
         assert counted["count"] > 0 and len(logged) >= counted["count"], (counted, len(logged))
         assert int(worker[5]) == len(logged) and worker[7] == "0", worker
-        assert all(int(l.split()[3]) > int(l.split()[2]) for l in logged), logged[:3]
+        assert all(len(l.split()) == 5 and int(l.split()[3]) > int(l.split()[2]) for l in logged), \
+            logged[:3]
+        assert any(int(l.split()[4]) > 0 for l in logged), logged[:3]
     finally:
         for f in (arrivals, gaps):
             if os.path.exists(f):
@@ -399,12 +402,13 @@ def knee_without_gaps_judges_the_rpcs_that_met_none():
         out = run(["--workload=100", "--find_capacity", "--knee_without_gaps",
                    "--knee_p99_factor=1000", "--probe_duration=0.1", "--probe_drain=0.1",
                    "--max_probes=3", "--poll_gap_us=20", "--knee_gap_us=20",
-                   f"--gap_share={share}", "--json"], timeout=90)
+                   "--knee_gap_frame_us=0.5", f"--gap_share={share}", "--json"], timeout=90)
         assert out.returncode == 0, out.stderr[-800:]
         doc = json.loads(out.stdout)
         c = doc["capacity"]
         assert c["without_gaps"] is True and c["gap_min_us"] == 20.0, c
-        assert "that met a poll gap of 20 us or more left out" in out.stderr, out.stderr[-800:]
+        assert c["gap_frame_us"] == 0.5, c
+        assert "that met an absence of 20 us or more left out" in out.stderr, out.stderr[-800:]
         for p in c["probes"]:
             assert "met_gap" in p and p["p99_all_us"] > 0 and p["p99_us"] <= p["p99_all_us"], p
         # The shared file: magic, this host's TSC rate, capacity, then the count the JSON has.
@@ -412,7 +416,7 @@ def knee_without_gaps_judges_the_rpcs_that_met_none():
         with open(share, "rb") as f:
             head = f.read(32)
         magic, hz, cap, count = struct.unpack("<8sQQQ", head)
-        assert magic == b"HOMAGAP1" and hz > 0 and cap == 1 << 20, (magic, hz, cap)
+        assert magic == b"HOMAGAP2" and hz > 0 and cap == 1 << 20, (magic, hz, cap)
         gaps = doc["engines"][0]["poll_gaps"]["count"]
         assert count >= gaps, (count, gaps)  # the file also has the drain's
         # A client reads it as its peer's (here a stale file of this host): accepted.
@@ -535,7 +539,8 @@ def bad_flags_fail_clearly():
              "--knee_without_gaps"], "needs the server's gaps"),
            (["--workload=100", "--peer_gap_share=/nonexistent/gaps"], "cannot open --peer_gap_share"),
            (["--workload=100", f"--peer_gap_share={workload_dir}/w1.txt"],
-            "not a gap log of homa-perf --gap_share")]
+            "not a gap log of this homa-perf's --gap_share"),
+           (["--workload=100", "--knee_gap_frame_us=-1"], "bad --knee_gap_frame_us")]
     for flags, needle in bad:
         out = run(flags)
         assert out.returncode != 0, f"{flags} exited 0"

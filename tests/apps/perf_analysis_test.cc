@@ -211,6 +211,28 @@ TEST(KneeWithoutGaps, RpcsThatMetAGapAreLeftOutOfTheLatency) {
     EXPECT_EQ(clear, 4u);
 }
 
+// A gap is the time between two polls' starts: the frames handled in it explain part of it
+// (a long poll of the worker's own), and only what they do not is an absence of the lcore.
+TEST(KneeWithoutGaps, OnlyTheTimeNoFrameExplainsIsAnAbsence) {
+    EXPECT_EQ(away_cycles({1'000, 61'000, 0}, 1'000), 60'000u);          // nothing done: all away
+    EXPECT_EQ(away_cycles({1'000, 61'000, 20}, 1'000), 40'000u);         // 20 frames: 20 us of work
+    EXPECT_EQ(away_cycles({1'000, 61'000, 60}, 1'000), 0u);              // all of it work
+    EXPECT_EQ(away_cycles({1'000, 61'000, UINT64_MAX / 2}, 1'000), 0u);  // saturates
+    EXPECT_EQ(away_cycles({1'000, 61'000, 60}, 0), 60'000u);  // no allowance: the whole gap
+    // At 50 us: the idle gap and the one half explained count, the busy poll does not; the
+    // two that count touch and are merged.
+    const std::vector<GapInterval> m =
+        merged_absences({{100'000, 190'000, 500},  // a poll of 500 frames: work
+                         {200'000, 260'000, 0},    // away 60 us
+                         {260'000, 400'000, 80}},  // 140 us, 80 of them work: away 60
+                        50'000, 1'000);
+    ASSERT_EQ(m.size(), 1u);
+    EXPECT_EQ(m[0].start_tsc, 200'000u);
+    EXPECT_EQ(m[0].end_tsc, 400'000u);
+    EXPECT_EQ(merged_absences({{200'000, 240'000, 0}}, 50'000, 1'000).size(), 0u);  // too short
+    EXPECT_EQ(merged_absences({{100'000, 190'000, 500}}, 50'000, 0).size(), 1u);    // counted whole
+}
+
 // With a split, the probe is judged on the RPCs that met no gap, and fails when too many met
 // one (an overloaded worker's long polls, not the host's absences).
 TEST(KneeWithoutGaps, ProbeJudgedOnTheClearRpcsAndFailsWhenTooManyMetAGap) {

@@ -3,8 +3,9 @@
 lifetime overlaps a gap of either log counts as meeting it and one that does not as clear;
 --after_us also takes out the RPCs that arrived just after a gap; warm-up arrivals, failed
 RPCs and RPCs over --max_bytes are left out; the gaps' share of the window is their union's;
---min_gap_us leaves the shorter gaps out; each role's gaps are counted by length; logs from
-another TSC rate are refused; a gap log that overflowed is warned about."""
+--min_gap_us leaves the shorter gaps out; a gap counts only for what the frames handled in it
+(--frame_us each) do not explain; each role's gaps are counted by length; logs from another TSC
+rate are refused; a gap log that overflowed is warned about."""
 import json
 import os
 import subprocess
@@ -101,6 +102,29 @@ try:
         assert r["met"]["rpcs"] == 1 and r["met"]["p99"] == 2.0, r
         assert abs(r["gap_ms"] - 0.008) < 1e-9, r
     tap("min_gap_us_leaves_the_short_gaps_out", min_gap_us_leaves_the_short_gaps_out)
+
+    def gaps_the_frames_explain_are_work_not_absences():
+        # The client's 2 us gap handled 2 frames, the server's 8 us one 5 (its inner one 1):
+        # at 1 us a frame the client's is all work, the server's 3 us away.
+        framed = write("framed.gaps", "tsc_hz 1000000000\n"
+                       "worker client threshold_ns 50000 gaps 1 not_logged 0\n"
+                       "gap client 1025000 1027000 2\n"
+                       "worker server threshold_ns 50000 gaps 2 not_logged 0\n"
+                       "gap server 1042000 1050000 5\n"
+                       "gap server 1043000 1045000 1\n")
+        r = result("--gaps", framed)
+        assert r["met"]["rpcs"] == 1 and r["met"]["p99"] == 2.0, r  # only the server's
+        assert r["gaps_counted"] == 2 and r["gaps_work"] == 1 and r["frame_us"] == 1.0, r
+        r = result("--gaps", framed, "--min_gap_us", "3")  # 3 us away: still counts
+        assert r["met"]["rpcs"] == 1 and abs(r["gap_ms"] - 0.008) < 1e-9, r
+        r = result("--gaps", framed, "--min_gap_us", "3.5")  # the 8 us gap is only 3 us away
+        assert r["met"]["rpcs"] == 0 and r["gaps_work"] == 1, r
+        r = result("--gaps", framed, "--frame_us", "0")  # every gap whole, as without frames
+        assert r["met"]["rpcs"] == 2 and r["gaps_work"] == 0, r
+        out = run("--gaps", framed)
+        assert "client: 1 gaps of at least 0 us left out as work" in out.stdout, out.stdout
+    tap("gaps_the_frames_explain_are_work_not_absences",
+        gaps_the_frames_explain_are_work_not_absences)
 
     def human_output_names_the_groups():
         out = run("--gaps", client_gaps, server_gaps)

@@ -32,6 +32,13 @@ inline Bytes hex(const std::string &s) {
     return out;
 }
 
+// An ARP request for an address that is not ours: a worker reads it, looks at it and ignores
+// it (no reply): a frame to keep a worker busy without side effects.
+inline const Bytes kArpForSomeoneElse =
+    hex("ffffffffffff3a1b2c3d4e5f08060001080006040001"
+        "3a1b2c3d4e5f0a000001"
+        "0000000000000a000063");
+
 inline std::string hex_mac(const dp::MacAddr &m) {
     char s[13];
     snprintf(s, sizeof(s), "%02x%02x%02x%02x%02x%02x", m[0], m[1], m[2], m[3], m[4], m[5]);

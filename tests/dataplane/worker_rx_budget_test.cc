@@ -10,15 +10,8 @@
 namespace homa {
 namespace {
 
-using test::Bytes;
-using test::hex;
+using test::kArpForSomeoneElse;
 using test::Wire;
-
-// An ARP request for an address that is not ours: read, looked at, ignored (no reply).
-const Bytes kArpForSomeoneElse =
-    hex("ffffffffffff3a1b2c3d4e5f08060001080006040001"
-        "3a1b2c3d4e5f0a000001"
-        "0000000000000a000063");
 
 // A worker reading bursts of 4, at most 3 per poll, with RX time budget `ns` (0: none).
 Wire budget_wire(const std::string &name, uint64_t ns) {

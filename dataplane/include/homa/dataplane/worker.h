@@ -251,10 +251,14 @@ struct WorkerStats {
 };
 
 /** One gap between two polls (WorkerConfig::poll_gap_ns), in TSC cycles: `start` is when the
- *  poll before it began, `end` when the late one began. */
+ *  poll before it began, `end` when the late one began. `frames`: the frames the worker read
+ *  and sent in between (WorkerStats::rx_frames + tx_frames), the work the gap may have been:
+ *  a gap with none was the lcore away (or idle in a backoff sleep), one with hundreds may be
+ *  one long poll of its own (or the application's work after it). */
 struct PollGap {
     uint64_t start_tsc = 0;
     uint64_t end_tsc = 0;
+    uint64_t frames = 0;
 };
 
 /** Where a worker logs its poll gaps (Worker::set_gap_log): `capacity` entries at `entries`,
