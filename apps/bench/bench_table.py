@@ -163,8 +163,8 @@ def table(r):
                     + (f", p50 <= {e['knee_p50_factor']:g} x unloaded {fmt(e['unloaded_p50_us'])} us"
                        if e.get("knee_p50_factor") else "")
                     + f", open loop at {fmt(e['reference_rps'], '{:,.0f}')} RPC/s"
-                    + (f"; latencies of the RPCs that met no poll gap of "
-                       f"{fmt(e.get('knee_gap_min_us'), '{:.0f}')} us or more of either end"
+                    + (f"; latencies of the RPCs that met no absence of "
+                       f"{fmt(e.get('knee_gap_min_us'), '{:.0f}')} us or more of either end's lcore"
                        if e.get("knee_without_gaps") else "")
                     + ")"
                     + (f", vCPUs {e['knee_placement']}" if e.get("knee_placement") else "")
@@ -187,7 +187,8 @@ def table(r):
             if ss:
                 share = 100 * ss["gap_ms"] / ss["window_ms"] if ss["window_ms"] else 0
                 L.append(f"| homa-dp memif | {w.upper()} at {pct} %: messages <= {ss['max_bytes']:,} B "
-                         f"split by the lcores' poll gaps of 50 us or more (either end; "
+                         f"split by the lcores' absences of 50 us or more (poll gaps less 1 us "
+                         f"per frame handled in them; either end; "
                          f"apps/bench/stall_split.py), not judged | gaps {ss['gap_ms']:.1f} ms "
                          f"= {share:.2f} % of the window; slowdown p50/p99 of all "
                          f"{ss['all']['rpcs']:,} RPCs {fmt(ss['all']['p50'], '{:.1f}')}/"
