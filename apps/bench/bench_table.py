@@ -187,7 +187,7 @@ def table(r):
             if ss:
                 share = 100 * ss["gap_ms"] / ss["window_ms"] if ss["window_ms"] else 0
                 L.append(f"| homa-dp memif | {w.upper()} at {pct} %: messages <= {ss['max_bytes']:,} B "
-                         f"split by the lcores' absences of 50 us or more (poll gaps less 1 us "
+                         f"split by the lcores' absences of 50 us or more (poll gaps less 0.5 us "
                          f"per frame handled in them; either end; "
                          f"apps/bench/stall_split.py), not judged | gaps {ss['gap_ms']:.1f} ms "
                          f"= {share:.2f} % of the window; slowdown p50/p99 of all "

@@ -179,7 +179,7 @@ def main(argv=None):
     ap.add_argument("--min_gap_us", type=float, default=0,
                     help="only gaps in which the lcore was away at least this long count (the "
                     "logs' own threshold is their least length)")
-    ap.add_argument("--frame_us", type=float, default=1.0,
+    ap.add_argument("--frame_us", type=float, default=0.5,
                     help="the work allowed for each frame an lcore handled in a gap: what the "
                     "frames explain is not an absence (0: every gap counts whole)")
     ap.add_argument("--after_us", type=float, default=0,

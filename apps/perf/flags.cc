@@ -162,7 +162,7 @@ DEFINE_bool(knee_without_gaps, false,
             "--peer_gap_share): the host's absences out of the bounds (docs/perf.md)");
 DEFINE_double(knee_gap_us, 50,
               "--knee_without_gaps: a gap counts when the lcore was away this long in it");
-DEFINE_double(knee_gap_frame_us, 1,
+DEFINE_double(knee_gap_frame_us, 0.5,
               "--knee_without_gaps: the work allowed for each frame an lcore handled in a gap: "
               "what the frames explain is not an absence (0: every gap counts whole)");
 DEFINE_string(arrival_log, "",

@@ -402,12 +402,12 @@ def knee_without_gaps_judges_the_rpcs_that_met_none():
         out = run(["--workload=100", "--find_capacity", "--knee_without_gaps",
                    "--knee_p99_factor=1000", "--probe_duration=0.1", "--probe_drain=0.1",
                    "--max_probes=3", "--poll_gap_us=20", "--knee_gap_us=20",
-                   "--knee_gap_frame_us=0.5", f"--gap_share={share}", "--json"], timeout=90)
+                   "--knee_gap_frame_us=0.25", f"--gap_share={share}", "--json"], timeout=90)
         assert out.returncode == 0, out.stderr[-800:]
         doc = json.loads(out.stdout)
         c = doc["capacity"]
         assert c["without_gaps"] is True and c["gap_min_us"] == 20.0, c
-        assert c["gap_frame_us"] == 0.5, c
+        assert c["gap_frame_us"] == 0.25, c
         assert "that met an absence of 20 us or more left out" in out.stderr, out.stderr[-800:]
         for p in c["probes"]:
             assert "met_gap" in p and p["p99_all_us"] > 0 and p["p99_us"] <= p["p99_all_us"], p

@@ -112,16 +112,18 @@ try:
                        "worker server threshold_ns 50000 gaps 2 not_logged 0\n"
                        "gap server 1042000 1050000 5\n"
                        "gap server 1043000 1045000 1\n")
-        r = result("--gaps", framed)
+        r = result("--gaps", framed, "--frame_us", "1")
         assert r["met"]["rpcs"] == 1 and r["met"]["p99"] == 2.0, r  # only the server's
         assert r["gaps_counted"] == 2 and r["gaps_work"] == 1 and r["frame_us"] == 1.0, r
-        r = result("--gaps", framed, "--min_gap_us", "3")  # 3 us away: still counts
+        r = result("--gaps", framed, "--frame_us", "1", "--min_gap_us", "3")  # 3 us away
         assert r["met"]["rpcs"] == 1 and abs(r["gap_ms"] - 0.008) < 1e-9, r
-        r = result("--gaps", framed, "--min_gap_us", "3.5")  # the 8 us gap is only 3 us away
+        r = result("--gaps", framed, "--frame_us", "1", "--min_gap_us", "3.5")  # only 3 us
         assert r["met"]["rpcs"] == 0 and r["gaps_work"] == 1, r
         r = result("--gaps", framed, "--frame_us", "0")  # every gap whole, as without frames
         assert r["met"]["rpcs"] == 2 and r["gaps_work"] == 0, r
-        out = run("--gaps", framed)
+        r = result("--gaps", framed)  # the default, 0.5 us a frame: the client's 1 us away
+        assert r["frame_us"] == 0.5 and r["met"]["rpcs"] == 2 and r["gaps_work"] == 0, r
+        out = run("--gaps", framed, "--frame_us", "1")
         assert "client: 1 gaps of at least 0 us left out as work" in out.stdout, out.stdout
     tap("gaps_the_frames_explain_are_work_not_absences",
         gaps_the_frames_explain_are_work_not_absences)
