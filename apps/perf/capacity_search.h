@@ -112,10 +112,10 @@ struct CapacityConfig {
     /** ... where a gap counts when the lcore was away at least this long in it (away_cycles)
      *  ... */
     uint64_t gap_min_ns = 50'000;
-    /** ... allowing this long for each frame the lcore handled in it: 1.5-2x what a frame
-     *  costs a saturated worker on our guests (0.27-0.35 us at the W1 and W4 knees with the
-     *  vCPUs apart; 0: every gap counts whole). More would take absences with a few frames
-     *  in them for work (docs/perf.md, "Gaps that were work"). */
+    /** ... allowing this long for each frame the lcore handled in it: what a frame costs a
+     *  saturated worker on our guests at most (about 0.2 us at W4's knee, 0.2-0.5 us at W1's,
+     *  where each frame is a message; 0: every gap counts whole). More would take absences
+     *  with a few frames in them for work (docs/perf.md, "Gaps that were work"). */
     uint64_t gap_frame_ns = 500;
     /** ... and a probe fails when more than this share of its RPCs met a gap: the host's
      *  absences reach 1-4 % of an open loop's RPCs on our guests, while an overloaded
