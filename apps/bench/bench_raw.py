@@ -231,7 +231,8 @@ def workload_load(raw, w):
                 "errors_by_cause": e["errors_by_cause"], "overload_skips": p["overload_skips"],
                 "skipped": p["overload_skips"], "unfinished": p.get("unfinished", 0),
                 "by_size": by_size(p),
-                "stall_split": stall_split_of(f"{raw}/memif_{w}_load{pct}.stall.json")}
+                "stall_split": stall_split_of(f"{raw}/memif_{w}_load{pct}.stall.json"),
+                "stall_split_20": stall_split_of(f"{raw}/memif_{w}_load{pct}.stall20.json")}
     entry["loads"] = dict(sorted(entry["loads"].items(), key=lambda kv: int(kv[0])))
     return entry
 

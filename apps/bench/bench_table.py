@@ -49,6 +49,14 @@ def loaded_machine_note(m):
             f"sched_autogroup {m.get('sched_autogroup', 'n/a')}): two-process numbers are low")
 
 
+def split_20_note(ss):
+    """The stall split's row, continued: the RPCs that met no absence of 20 us or more."""
+    if not ss:
+        return ""
+    return (f"; of the {ss['clear']['rpcs']:,} that met no absence of 20 us or more "
+            f"{fmt(ss['clear']['p50'], '{:.1f}')}/{fmt(ss['clear']['p99'], '{:.1f}')}")
+
+
 def set_aside_note(tries):
     """The tries run_bench.sh ran again because the host moved the vCPUs during them, so that
     a reader knows the row is a later try and what the earlier ones had."""
@@ -196,7 +204,7 @@ def table(r):
                          f"met no gap {fmt(ss['clear']['p50'], '{:.1f}')}/"
                          f"{fmt(ss['clear']['p99'], '{:.1f}')}, of the {ss['met']['rpcs']:,} that "
                          f"met one {fmt(ss['met']['p50'], '{:.1f}')}/"
-                         f"{fmt(ss['met']['p99'], '{:.1f}')} |")
+                         f"{fmt(ss['met']['p99'], '{:.1f}')}{split_20_note(ld.get('stall_split_20'))} |")
     for w, o in (hm.get("overload") or {}).items():
         if not o["ran"]:
             L.append(f"| homa-dp memif | {w.upper()} overload step | not run: {o['why']} |")

@@ -516,18 +516,24 @@ homa_load_all() {
 gap_share_server() { echo "--gap_share=$RAW/$1.gapshare"; }
 gap_share_client() { echo "--knee_without_gaps --peer_gap_share=$RAW/$1.gapshare"; }
 
-# stall_split NAME W: a load run's RPCs split by whether they met a poll gap of 50 us or more
-# of either end (raw/NAME.stall.json, and the gaps by length in raw/NAME.stall.txt); the
-# arrival log, the large file, is removed after. W5 has no message up to 1,000 B: 10,000.
+# stall_split NAME W: a load run's RPCs split by whether they met an absence of 50 us or more
+# of either end's lcore (raw/NAME.stall.json, and the gaps by length in raw/NAME.stall.txt),
+# and of 20 us or more (raw/NAME.stall20.json: an idle core sees about a thousand of those a
+# second); the arrival log, the large file, is removed after. W5 has no message up to
+# 1,000 B: 10,000.
 stall_split() {
     local name=$1 max=1000
     [ "$2" = w5 ] && max=10000
     if [ -f "$RAW/$name.arrivals" ] && [ -f "$RAW/$name.client.gaps" ] &&
         [ -f "$RAW/$name.server.gaps" ]; then
         local args=(--arrivals "$RAW/$name.arrivals" --gaps "$RAW/$name.client.gaps"
-                    "$RAW/$name.server.gaps" --max_bytes "$max" --min_gap_us 50)
-        if ! python3 apps/bench/stall_split.py "${args[@]}" --json > "$RAW/$name.stall.json" ||
-            ! python3 apps/bench/stall_split.py "${args[@]}" > "$RAW/$name.stall.txt"; then
+                    "$RAW/$name.server.gaps" --max_bytes "$max")
+        if ! python3 apps/bench/stall_split.py "${args[@]}" --min_gap_us 50 --json \
+                > "$RAW/$name.stall.json" ||
+            ! python3 apps/bench/stall_split.py "${args[@]}" --min_gap_us 50 \
+                > "$RAW/$name.stall.txt" ||
+            ! python3 apps/bench/stall_split.py "${args[@]}" --min_gap_us 20 --json \
+                > "$RAW/$name.stall20.json"; then
             log "  $name: stall_split.py failed (see $RAW/$name.stall.txt)"
         fi
     else

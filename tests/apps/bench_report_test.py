@@ -561,7 +561,8 @@ def load_placement():
 
 def load_stall_split_shown_not_judged():
     # stall_split.py's result for W3's 80 % run is a row of its own, with every group's
-    # count and slowdowns; it changes no verdict. A run without it gets no such row.
+    # count and slowdowns, and the split at 20 us when there is one; it changes no verdict.
+    # A run without it gets no such row.
     d = tempfile.mkdtemp(prefix="homa-bench-stall-")
     for w in ("w3", "w4"):
         write_knee(d, w, without_gaps=w == "w3")
@@ -573,6 +574,9 @@ def load_stall_split_shown_not_judged():
              "met": {"rpcs": 20, "p50": 900.0, "p99": 5000.0}}
     with open(f"{d}/memif_w3_load80.stall.json", "w") as f:
         f.write(json.dumps(split) + "\n")
+    split20 = dict(split, clear={"rpcs": 830, "p50": 1.3, "p99": 6.1})
+    with open(f"{d}/memif_w3_load80.stall20.json", "w") as f:
+        f.write(json.dumps(split20) + "\n")
     r = report.build(d)
     assert r["homa_memif"]["workloads"]["w3"]["loads"]["80"]["stall_split"] == split
     assert r["homa_memif"]["workloads"]["w4"]["loads"]["80"]["stall_split"] is None
@@ -580,7 +584,8 @@ def load_stall_split_shown_not_judged():
     row = next((l for l in t.splitlines() if "W3 at 80 %: messages <= 1,000 B split" in l), None)
     assert row is not None and "not judged" in row, t
     for cell in ("gaps 100.0 ms = 2.00 % of the window", "all 900 RPCs 1.5/300.0",
-                 "880 that met no gap 1.4/8.2", "20 that met one 900.0/5000.0"):
+                 "880 that met no gap 1.4/8.2", "20 that met one 900.0/5000.0",
+                 "830 that met no absence of 20 us or more 1.3/6.1"):
         assert cell in row, (cell, row)
     assert "W4 at 80 %: messages" not in t, t
     # The knee judged without the gaps says so on its row; the other's does not.
