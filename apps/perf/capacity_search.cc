@@ -19,7 +19,7 @@
 namespace homa::perf {
 namespace {
 
-// "; N RPCs that met a poll gap of X us or more left out", for the search's lines.
+// "; N RPCs that met an absence of X us or more left out", for the search's lines.
 std::string gap_note(uint64_t met, uint64_t min_ns) {
     char b[96];
     snprintf(b, sizeof(b), "; %lu RPCs that met an absence of %.0f us or more left out", met,
