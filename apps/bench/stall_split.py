@@ -23,6 +23,7 @@ sample (the gaps fall on the busiest stretches no more than on others, but the q
 leaves behind delays RPCs that never overlapped it; --after_us takes those out too)."""
 import argparse
 import bisect
+import collections
 import json
 import sys
 
@@ -199,8 +200,7 @@ def main(argv=None):
     min_len, frame_len = int(a.min_gap_us * per_us), int(a.frame_us * per_us)
     long_enough = [g for g in gaps if g[1] - g[0] >= min_len]
     gaps = [g for g in long_enough if away(g, frame_len) >= max(min_len, 1)]
-    work = {r: sum(1 for g in long_enough if g[2] == r) - sum(1 for g in gaps if g[2] == r)
-            for r in sorted({g[2] for g in long_enough})}
+    work = collections.Counter(g[2] for g in long_enough if away(g, frame_len) < max(min_len, 1))
     merged = merge([(g[0], g[1]) for g in gaps])
     for w in gap_workers:
         if w["not_logged"]:
@@ -209,7 +209,7 @@ def main(argv=None):
                   file=sys.stderr)
     if not a.json:
         print(gap_histogram(gaps, arr["tsc_hz"]))
-        for role, n in work.items():
+        for role, n in sorted(work.items()):
             if n:
                 print(f"{role}: {n} gaps of at least {a.min_gap_us:g} us left out as work: the "
                       f"frames handled in them ({a.frame_us:g} us each) explain them")

@@ -103,11 +103,11 @@ struct CapacityConfig {
     double check_s = 0.1;
     double recover_max_s = 3;
     /** If set, the reference and every probe are judged by the latency of their RPCs that met
-     *  no poll gap of gap_min_ns or more (latency_without_gaps): it appends every gap of the
-     *  client's and the server's lcores so far to its argument. On a host whose lcores are
-     *  away 1-3 % of the time, in gaps up to tens of ms, those absences set an open loop's p99
-     *  at any load (docs/perf.md, "Tails and the lcores' gaps"), and with it the reference
-     *  and the bound, too strict in one run and too loose in the next. Unset: all RPCs. */
+     *  no absence of either end's lcore (merged_absences, latency_without_gaps): it appends
+     *  every gap of the client's and the server's lcores so far to its argument. On a host
+     *  whose lcores are away 1-3 % of the time, in gaps up to tens of ms, those absences set
+     *  an open loop's p99 at any load (docs/perf.md, "Tails and the lcores' gaps"), and with it the
+     * reference and the bound, too strict in one run and too loose in the next. Unset: all RPCs. */
     std::function<void(std::vector<GapInterval> *)> gaps;
     /** ... where a gap counts when the lcore was away at least this long in it (away_cycles)
      *  ... */
@@ -117,10 +117,10 @@ struct CapacityConfig {
      *  where each frame is a message; 0: every gap counts whole). More would take absences
      *  with a few frames in them for work (docs/perf.md, "Gaps that were work"). */
     uint64_t gap_frame_ns = 500;
-    /** ... and a probe fails when more than this share of its RPCs met a gap: the host's
-     *  absences reach 1-4 % of an open loop's RPCs on our guests, while an overloaded
-     *  worker's polls themselves run past gap_min_ns (a gap is the time between two polls'
-     *  starts) and reach most of them. */
+    /** ... and a probe fails when more than this share of its RPCs met an absence: the host's
+     *  absences of 50 us reach 1-4 % of an open loop's RPCs on our guests, and a probe whose
+     *  judged RPCs leave out more is judged on too few (an absence inside a busy poll can
+     *  still pass the frames' allowance). */
     double max_gap_share = 0.05;
 };
 

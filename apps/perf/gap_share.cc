@@ -118,13 +118,11 @@ uint64_t GapLogMemory::count() const noexcept {
     return std::min(count_->load(std::memory_order_acquire), capacity_);
 }
 
-void GapLogMemory::collect(uint64_t min_cycles, std::vector<GapInterval> *out) const {
+void GapLogMemory::collect(std::vector<GapInterval> *out) const {
     const uint64_t n = count();
     for (uint64_t i = 0; i < n; ++i) {
         const dp::PollGap &g = entries_[i];
-        if (g.end_tsc - g.start_tsc >= min_cycles) {
-            out->push_back({g.start_tsc, g.end_tsc, g.frames});
-        }
+        out->push_back({g.start_tsc, g.end_tsc, g.frames});
     }
 }
 

@@ -36,8 +36,8 @@ class GapLogMemory {
     /** Gaps written so far (acquire: each is whole), any thread or process. */
     uint64_t count() const noexcept;
     const dp::PollGap *entries() const noexcept { return entries_; }
-    /** Appends every gap at least `min_cycles` long to `out`. */
-    void collect(uint64_t min_cycles, std::vector<GapInterval> *out) const;
+    /** Appends every gap written so far to `out` (which count is merged_absences' call). */
+    void collect(std::vector<GapInterval> *out) const;
 
   private:
     GapLogMemory() = default;

@@ -302,8 +302,8 @@ int run(int argc, char **argv) {
     if (FLAGS_knee_without_gaps) {
         // Every gap of this process's workers and of the peer's (--peer_gap_share) so far.
         options.capacity.gaps = [&](std::vector<homa::perf::GapInterval> *out) {
-            for (const auto &src : gap_sources) src.gaps->collect(0, out);
-            if (peer_gaps) peer_gaps->collect(0, out);
+            for (const auto &src : gap_sources) src.gaps->collect(out);
+            if (peer_gaps) peer_gaps->collect(out);
         };
         options.capacity.gap_min_ns = static_cast<uint64_t>(FLAGS_knee_gap_us * 1e3);
         options.capacity.gap_frame_ns = static_cast<uint64_t>(FLAGS_knee_gap_frame_us * 1e3);

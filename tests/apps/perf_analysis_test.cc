@@ -171,7 +171,7 @@ TEST(KneeCriteria, ReferenceIsTheMedianOfItsWindowsNotTheStalledOne) {
     EXPECT_TRUE(judge_probe(probe, 1000, {2'100, 1'000'000}, cfg).pass);
 }
 
-// The RPCs that met a poll gap, taken out of the knee's latencies (--knee_without_gaps): a
+// The RPCs that met an absence, taken out of the knee's latencies (--knee_without_gaps): a
 // TSC of one cycle per ns from 1,000,000; an RPC overlapping a gap of either end is left out,
 // warm-up arrivals and failed RPCs are never counted.
 TEST(KneeWithoutGaps, RpcsThatMetAGapAreLeftOutOfTheLatency) {
@@ -250,7 +250,7 @@ TEST(KneeWithoutGaps, ProbeJudgedOnTheClearRpcsAndFailsWhenTooManyMetAGap) {
     split = {{10'000, 12'000}, 800, 200};  // 20 %: more than max_gap_share
     p = judge_probe(probe, 1000, unloaded, cfg, &split);
     EXPECT_FALSE(p.pass);
-    EXPECT_NE(p.why.find("met a poll gap"), std::string::npos) << p.why;
+    EXPECT_NE(p.why.find("met an absence"), std::string::npos) << p.why;
     split = {{}, 0, 1000};  // none clear: judged on all of them, and the share fails it anyway
     EXPECT_FALSE(judge_probe(probe, 1000, unloaded, cfg, &split).pass);
 }
