@@ -106,8 +106,9 @@ struct CapacityConfig {
      *  no absence of either end's lcore (merged_absences, latency_without_gaps): it appends
      *  every gap of the client's and the server's lcores so far to its argument. On a host
      *  whose lcores are away 1-3 % of the time, in gaps up to tens of ms, those absences set
-     *  an open loop's p99 at any load (docs/perf.md, "Tails and the lcores' gaps"), and with it the
-     * reference and the bound, too strict in one run and too loose in the next. Unset: all RPCs. */
+     *  an open loop's p99 at any load (docs/perf.md, "Tails and the lcores' gaps"), and with
+     *  it the reference and the bound, too strict in one run and too loose in the next.
+     *  Unset: all RPCs. */
     std::function<void(std::vector<GapInterval> *)> gaps;
     /** ... where a gap counts when the lcore was away at least this long in it (away_cycles)
      *  ... */
