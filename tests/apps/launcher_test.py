@@ -195,7 +195,10 @@ try:
                 ("10.0.0.1/w0", f"send reply id {cid + 1} "), ("10.0.0.2/w0", f"rx DATA id {cid} "),
                 ("10.0.0.2/w0", f"recv id {cid} ")]
         # The launcher also kept the first homa-perf run, whose ids were the same: that RPC's
-        # older namesake may show too, so look for the story in order, within 10 ms.
+        # older namesake may show too, so look for the story in order, within 250 ms. The runs
+        # are seconds apart (each starts its own EAL), while this host stalls an lcore for up
+        # to tens of ms: a 10 ms bound failed once on an RPC that met two stalls (7.5 and
+        # 4.4 ms) in a debug build under the suite's load.
         k, start = 0, None
         for line in out.stdout.splitlines():
             if line.startswith("#") or k == len(want):
@@ -204,7 +207,7 @@ try:
             if where == want[k][0] and text.startswith(want[k][1]):
                 start = float(t) if start is None else start
                 k += 1
-        assert k == len(want) and float(t) - start < 10000, out.stdout
+        assert k == len(want) and float(t) - start < 250_000, out.stdout
         os.unlink(client_tt)
         os.unlink(server_tt)
 
