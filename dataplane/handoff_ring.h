@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <new>
 
+#include "homa/mem/prefetch.h"
 #include "homa/proto/engine.h"
 #include "homa/proto/wire.h"
 
@@ -179,7 +180,7 @@ struct Producer {
      *  read it last, so the store would otherwise wait for the line to come back. */
     void prefetch_ahead(uint32_t distance, uint32_t lines) noexcept {
         const char *e = reinterpret_cast<const char *>(&ring->at(next + distance));
-        for (uint32_t l = 0; l < lines; ++l) __builtin_prefetch(e + 64 * l, 1);
+        for (uint32_t l = 0; l < lines; ++l) mem::prefetch_for_write(e + 64 * l);
     }
 };
 
@@ -199,7 +200,7 @@ struct Consumer {
     void prefetch_ahead(uint32_t distance, uint32_t lines, bool from_one) noexcept {
         for (uint32_t k = from_one ? 1 : distance; k <= distance; ++k) {
             const char *e = reinterpret_cast<const char *>(&ring->at(next + k));
-            for (uint32_t l = 0; l < lines; ++l) __builtin_prefetch(e + 64 * l);
+            for (uint32_t l = 0; l < lines; ++l) mem::prefetch(e + 64 * l);
         }
     }
     /** Tells the producer that everything before `next` is free. */

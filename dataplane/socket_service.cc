@@ -22,6 +22,7 @@
 // The worker trusts command bodies only as far as the application's own memory goes: indices
 // (handles) and bpage counts are checked, pointers are not (they are the application's).
 #include "homa/dataplane/socket_service.h"
+#include "homa/mem/prefetch.h"
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -143,7 +144,7 @@ uint32_t take_requests(SocketService::Impl &s, RemoteSock &rs) {
             // and one at a time each would come from the application's core in turn (about
             // 0.25 us a line with the vCPUs apart).
             for (uint32_t off = 0; off < r->length && off < Request::kInlineMax; off += 64) {
-                __builtin_prefetch(r->inline_data + off);
+                mem::prefetch(r->inline_data + off);
             }
             rc = inline_send(*r, &inline_out);
         } else {

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "homa/mem/prefetch.h"
 #include "homa/proto/encode.h"
 #include "homa/proto/frame_template.h"
 #include "worker_impl.h"
@@ -372,10 +373,10 @@ uint32_t build_and_send(Worker::Impl &w) {
     for (const TxPacket &p : packets) {
         if (cache != nullptr && cache->len > kMbufPrefetchAhead) {
             auto *next = static_cast<uint8_t *>(cache->objs[cache->len - 1 - kMbufPrefetchAhead]);
-            __builtin_prefetch(next, 1);
-            __builtin_prefetch(next + 64, 1);
-            __builtin_prefetch(next + buf_offset, 1);
-            __builtin_prefetch(next + buf_offset + 64, 1);
+            mem::prefetch_for_write(next);
+            mem::prefetch_for_write(next + 64);
+            mem::prefetch_for_write(next + buf_offset);
+            mem::prefetch_for_write(next + buf_offset + 64);
         }
         bool local = is_local(w, p.dst_ip);
         rte_mbuf *m = build_frame(w, p, local);
@@ -423,7 +424,7 @@ uint32_t drain_completions(Worker::Impl &w) {
     // misses overlap instead of stalling one put_slot after another.
     for (const Completion &c : w.engine.completions()) {
         if (c.kind == Completion::Kind::kOutReleased) {
-            __builtin_prefetch(&w.slots[static_cast<uint32_t>(c.token)], 1);
+            mem::prefetch_for_write(&w.slots[static_cast<uint32_t>(c.token)]);
         }
     }
     for (const Completion &c : w.engine.completions()) {

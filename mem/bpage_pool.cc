@@ -33,6 +33,7 @@
 // Tried and dropped: one atomic refcount per bpage (an RMW per tail alloc and release) and
 // a lock-free shared free list (ABA handling costs more than the rarely taken mutex).
 #include "homa/mem/bpage_pool.h"
+#include "homa/mem/prefetch.h"
 
 #include <rte_cycles.h>
 #include <sched.h>
@@ -413,7 +414,7 @@ void BpagePool::prefetch_carve(unsigned cache) const noexcept {
     const Impl &p = *impl_;
     if (cache >= p.config.num_caches) return;
     const int64_t tail = p.caches[cache].tail;
-    if (tail >= 0) __builtin_prefetch(&p.desc[static_cast<size_t>(tail)], 1);
+    if (tail >= 0) mem::prefetch_for_write(&p.desc[static_cast<size_t>(tail)]);
 }
 
 uint8_t *BpagePool::base() const noexcept { return impl_->memory.base; }

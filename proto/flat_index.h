@@ -13,6 +13,7 @@
 
 #include <cstdint>
 
+#include "homa/mem/prefetch.h"
 #include "homa/proto/table_array.h"
 
 namespace homa::detail {
@@ -52,7 +53,7 @@ class FlatIndex {
 
     /** Starts loading the cache line where a lookup of k begins (a hint; no effect on state). */
     void prefetch(const Key &k) const noexcept {
-        __builtin_prefetch(&slots_[static_cast<uint32_t>(k.hash()) & mask_]);
+        mem::prefetch(&slots_[static_cast<uint32_t>(k.hash()) & mask_]);
     }
 
     /** The value whose stored hash matches k's, without comparing keys (which would read the

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "engine_state.h"
+#include "homa/mem/prefetch.h"
 #include "homa/proto/encode.h"
 #include "homa/proto/rpc_id.h"
 
@@ -302,8 +303,8 @@ uint32_t transmit(State &s, uint64_t now_ns, uint32_t budget, uint32_t max_remai
             if (n == kNotInHeap) continue;
             s.rpcs[n].prefetch_hot();
             const auto *copy = reinterpret_cast<const char *>(s.rpcs[n].bulk.copy);
-            __builtin_prefetch(copy);
-            __builtin_prefetch(copy + 64);
+            mem::prefetch(copy);
+            mem::prefetch(copy + 64);
         }
         MsgOut &out = r.out;
         if (out.length - out.next_xmit > max_remaining) {  // the rest are no shorter

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "flat_index.h"
+#include "homa/mem/prefetch.h"
 #include "homa/proto/engine.h"
 
 namespace homa::detail {
@@ -196,7 +197,7 @@ struct alignas(64) Rpc : RpcHot {
      *  used (received into, sent from, or reset). A hint only. */
     void prefetch_hot() const noexcept {
         const auto *p = reinterpret_cast<const char *>(this);
-        for (int line = 0; line < kRpcHotLines; ++line) __builtin_prefetch(p + 64 * line, 1);
+        for (int line = 0; line < kRpcHotLines; ++line) mem::prefetch_for_write(p + 64 * line);
     }
 };
 

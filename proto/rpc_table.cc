@@ -5,6 +5,7 @@
 #include <cassert>
 
 #include "engine_state.h"
+#include "homa/mem/prefetch.h"
 #include "homa/proto/rpc_id.h"
 
 namespace homa {
@@ -32,8 +33,8 @@ namespace {
 void prefetch_fresh_slot(const State &s, uint32_t idx) {
     s.rpcs[idx].prefetch_hot();
     const auto *copy = reinterpret_cast<const char *>(s.rpcs[idx].bulk.copy);
-    __builtin_prefetch(copy, 1);
-    __builtin_prefetch(copy + 64, 1);
+    mem::prefetch_for_write(copy);
+    mem::prefetch_for_write(copy + 64);
 }
 
 }  // namespace

@@ -38,6 +38,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "homa/mem/prefetch.h"
 #include "index_heap.h"
 
 namespace homa::detail {
@@ -120,7 +121,7 @@ class SendQueue {
             uint32_t c = k.head_chunk;
             if (p / kChunk != k.head / kChunk) c = chunk_next_[c];
             out[0] = p == k.head ? kNotInHeap : chunks_[c].at[p % kChunk];
-            if (c != k.tail_chunk) __builtin_prefetch(&chunks_[chunk_next_[c]]);
+            if (c != k.tail_chunk) mem::prefetch(&chunks_[chunk_next_[c]]);
             return;
         }
         out[0] = heap_.size() > 1 ? heap_.at(1) : kNotInHeap;

@@ -1,6 +1,7 @@
 // See phase_run.h. Nothing here allocates after the constructor: the slot table and its free
 // list are sized for the phase's most RPCs in flight up front.
 #include "phase_run.h"
+#include "homa/mem/prefetch.h"
 
 #include <rte_cycles.h>
 
@@ -65,7 +66,7 @@ uint32_t PhaseRun::take_responses() {
             got = next = 0;
             while (got < batch_.size() && driver_.next_response(&batch[got], spec_.verify)) {
                 const uint64_t i = batch[got].cookie & 0xffffffffu;
-                if (i < slots_.size()) __builtin_prefetch(&slots_[i]);
+                if (i < slots_.size()) mem::prefetch(&slots_[i]);
                 ++got;
             }
             if (got == 0) break;
