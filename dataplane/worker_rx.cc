@@ -136,13 +136,13 @@ Fate classify_frame(Worker::Impl &w, rte_mbuf *m, bool steered, wire::PacketView
 // How many packets ahead of the one being handled the RPC itself is prefetched: its index
 // slot was prefetched in the first pass, and must have arrived before prefetch_rpc reads it.
 constexpr uint32_t kRpcPrefetchAhead = 4;
-// Below this many live RPCs the hints cost more than they hide. The first A/B (three runs)
-// put the line at 16384; the sixth session's scaling runs found 10^4 live RPCs the slowest
-// point of the sweep, and a profile of that client had 8 % of its cycles in find_rpc_of, on
-// the RPC's first line. With the line at 4096, 10 alternating pairs at 10^4 (memif, 100 B,
-// 4 s each, machine otherwise stopped): median 676 k against 620 k RPC/s, client busy cycles
-// per packet 1,380 against 1,485; 7 of 10 pairs faster, run-to-run spread +-15 %.
-constexpr uint32_t kPrefetchFromRpcs = 4096;
+// The hints start at Engine::kHintsFromLiveRpcs. The first A/B (three runs) put the line at
+// 16384; the sixth session's scaling runs found 10^4 live RPCs the slowest point of the sweep,
+// and a profile of that client had 8 % of its cycles in find_rpc_of, on the RPC's first line.
+// With the line at 4096, 10 alternating pairs at 10^4 (memif, 100 B, 4 s each, machine
+// otherwise stopped): median 676 k against 620 k RPC/s, client busy cycles per packet 1,380
+// against 1,485; 7 of 10 pairs faster, run-to-run spread +-15 %. (Measured before link-time
+// optimization, which then deleted the hints' calls until homa/mem/prefetch.h.)
 constexpr uint32_t kChunk = std::tuple_size_v<decltype(Worker::Impl::rx_views)>;
 
 // Hands the classified packets views[0, nhoma) to the engine in arrival order, their RPCs
@@ -195,7 +195,7 @@ void handle_chunk(Worker::Impl &w, rte_mbuf **frames, uint32_t n, bool steered) 
     wire::PacketView *views = w.rx_views.data();
     rte_mbuf *homa[kChunk];
     uint32_t nhoma = 0;
-    const bool hint = w.engine.live_rpcs() >= kPrefetchFromRpcs;
+    const bool hint = w.engine.live_rpcs() >= Engine::kHintsFromLiveRpcs;
     uint32_t nfree = 0;
     for (uint32_t i = 0; i < n; ++i) {
         if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(frames[i + 1], void *));

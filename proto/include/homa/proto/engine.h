@@ -293,6 +293,9 @@ class Engine {
      *  ahead of the one it hands to handle_packet(). Same lcore as handle_packet(). */
     void prefetch_index(const wire::PacketView &packet) const noexcept;
     void prefetch_rpc(const wire::PacketView &packet) const noexcept;
+    /** Below this many live RPCs the hints cost more than they hide (their lines are in
+     *  cache), so callers hint only from here (the worker's RX, bench_rx_pipeline). */
+    static constexpr uint32_t kHintsFromLiveRpcs = 4096;
     /** Messages waiting for bpages (when pages returned), grants, timers (RESEND, BUSY,
      *  NEED_ACK, timeouts, at most resend_budget control packets per peer per tick), then
      *  transmit: at most `data_budget` DATA packets, SRPT order, within grants and the pacer.
