@@ -119,9 +119,10 @@ CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, const Unload
         snprintf(why, sizeof(why), "%lu arrivals skipped", p.skips);
     } else if (p.unfinished) {
         snprintf(why, sizeof(why), "%lu unfinished", p.unfinished);
-    } else if (gap_share > cfg.max_gap_share) {
-        snprintf(why, sizeof(why), "%.1f %% of its RPCs met an absence (at most %.0f %%)",
-                 gap_share * 100, cfg.max_gap_share * 100);
+    } else if (gap_share > std::max(cfg.max_gap_share, cfg.gap_share_factor * unloaded.gap_share)) {
+        snprintf(why, sizeof(why), "%.1f %% of its RPCs met an absence (at most %.1f %%)",
+                 gap_share * 100,
+                 std::max(cfg.max_gap_share, cfg.gap_share_factor * unloaded.gap_share) * 100);
     } else if (double(p.p99_ns) > bound) {
         snprintf(why, sizeof(why), "p99 %.1f us > %.0f x unloaded %.1f us", double(p.p99_ns) / 1e3,
                  cfg.p99_factor, double(unloaded.p99_ns) / 1e3);

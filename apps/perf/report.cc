@@ -100,12 +100,12 @@ void print_capacity_json(FILE *out, const CapacityResult &c) {
             "\"estimate_rps\": %.1f, "
             "\"found\": %s, \"why_none\": \"%s\", \"knee_rps\": %.1f, \"knee_gbps\": %.5f, "
             "\"without_gaps\": %s, \"gap_min_us\": %.1f, \"gap_frame_us\": %.3f, "
-            "\"reference_windows\": [",
+            "\"reference_gap_share\": %.4f, \"reference_windows\": [",
             c.workload.c_str(), c.mean_bytes, us(c.unloaded.p99_ns), us(c.unloaded.p50_ns),
             c.reference_rps, us(c.closed_unloaded_p99_ns), c.p99_factor, c.p50_factor,
             c.min_achieved, c.estimate_rps, c.found() ? "true" : "false", c.why_none.c_str(),
             c.knee_rps, c.knee_gbps(), c.without_gaps ? "true" : "false", us(c.gap_min_ns),
-            us(c.gap_frame_ns));
+            us(c.gap_frame_ns), c.unloaded.gap_share);
     for (size_t i = 0; i < c.reference_windows.size(); ++i) {
         fprintf(out, "%s{\"p50_us\": %.3f, \"p99_us\": %.3f}", i ? ", " : "",
                 us(c.reference_windows[i].p50_ns), us(c.reference_windows[i].p99_ns));

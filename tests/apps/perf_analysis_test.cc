@@ -255,6 +255,27 @@ TEST(KneeWithoutGaps, ProbeJudgedOnTheClearRpcsAndFailsWhenTooManyMetAGap) {
     EXPECT_FALSE(judge_probe(probe, 1000, unloaded, cfg, &split).pass);
 }
 
+// A workload whose RPCs last long meets the host's absences more often even unloaded (W5 on
+// the forty-ninth session's host: 18-22 % of its reference). The share a probe may have
+// follows the reference's, gap_share_factor times it, and never drops below max_gap_share.
+TEST(KneeWithoutGaps, TheShareAProbeMayHaveFollowsTheReferences) {
+    CapacityConfig cfg;
+    PhaseResult probe = probe_result(1000, 10'000);
+    const GapSplit split{{10'000, 12'000}, 900, 100};  // 10 % met an absence
+    UnloadedLatency unloaded{10'000, 20'000};
+    unloaded.gap_share = 0.01;  // short RPCs: the fixed 5 % holds
+    CapacityProbe p = judge_probe(probe, 1000, unloaded, cfg, &split);
+    EXPECT_FALSE(p.pass);
+    EXPECT_NE(p.why.find("(at most 5.0 %)"), std::string::npos) << p.why;
+    unloaded.gap_share = 0.08;  // long RPCs: up to 16 %
+    p = judge_probe(probe, 1000, unloaded, cfg, &split);
+    EXPECT_TRUE(p.pass) << p.why;
+    const GapSplit more{{10'000, 12'000}, 800, 200};  // 20 %: past twice the reference's 8 %
+    p = judge_probe(probe, 1000, unloaded, cfg, &more);
+    EXPECT_FALSE(p.pass);
+    EXPECT_NE(p.why.find("(at most 16.0 %)"), std::string::npos) << p.why;
+}
+
 // A probe sliding into backlog: every latency bounded and everything served, but the queue
 // grows across the second half. 20,000 arrivals: the bound is 1 % of 10,000 plus 16 = 116.
 TEST(KneeCriteria, FailsWhenTheQueueGrowsAcrossTheSecondHalf) {
