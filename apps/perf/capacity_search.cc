@@ -28,10 +28,11 @@ std::string gap_note(uint64_t met, uint64_t min_ns) {
 }
 
 // The reference's gap note, with the share of a probe's RPCs that may meet an absence.
-std::string reference_gap_note(uint64_t met, double share, const CapacityConfig &cfg) {
+std::string reference_gap_note(uint64_t met, const UnloadedLatency &unloaded,
+                               const CapacityConfig &cfg) {
     char b[128];
-    snprintf(b, sizeof(b), " (%.1f %%: a probe may have %.1f %%)", share * 100,
-             std::max(cfg.max_gap_share, cfg.gap_share_factor * share) * 100);
+    snprintf(b, sizeof(b), " (%.1f %%: a probe may have %.1f %%)", unloaded.gap_share * 100,
+             gap_share_limit(cfg, unloaded) * 100);
     return gap_note(met, cfg.gap_min_ns) + b;
 }
 
@@ -200,7 +201,7 @@ CapacityResult find_capacity(LoadDriver &driver, const PhaseSpec &base, const Ca
             "%lu errors, %lu unfinished)%s\n",
             res.reference_rps, ref_s, windows, double(res.unloaded.p50_ns) / 1e3,
             double(res.unloaded.p99_ns) / 1e3, each.c_str(), ref_rpcs, ref_errors, ref_unfinished,
-            cfg.gaps ? reference_gap_note(ref_met, res.unloaded.gap_share, cfg).c_str() : "");
+            cfg.gaps ? reference_gap_note(ref_met, res.unloaded, cfg).c_str() : "");
     if (ref_rpcs == 0 || ref_errors || ref_unfinished || ref_skips) {
         res.why_none = "the host fails even at the unloaded reference's rate";
         fprintf(stderr, "homa-perf: capacity: %s\n", res.why_none.c_str());

@@ -191,4 +191,8 @@ struct GapSplit {
 CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, const UnloadedLatency &unloaded,
                           const CapacityConfig &cfg, const GapSplit *split = nullptr);
 
+/** The share of a probe's RPCs that may meet an absence: max_gap_share, or gap_share_factor x
+ *  the reference's own share where that is more. */
+double gap_share_limit(const CapacityConfig &cfg, const UnloadedLatency &unloaded);
+
 }  // namespace homa::perf

@@ -85,6 +85,10 @@ UnloadedLatency latency_without_gaps(const ArrivalLog &log, uint64_t from_ns, do
     return {p50, at(0.99)};
 }
 
+double gap_share_limit(const CapacityConfig &cfg, const UnloadedLatency &unloaded) {
+    return std::max(cfg.max_gap_share, cfg.gap_share_factor * unloaded.gap_share);
+}
+
 CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, const UnloadedLatency &unloaded,
                           const CapacityConfig &cfg, const GapSplit *split) {
     const UnloadedLatency *clear =
@@ -119,10 +123,9 @@ CapacityProbe judge_probe(const PhaseResult &r, double offered_rps, const Unload
         snprintf(why, sizeof(why), "%lu arrivals skipped", p.skips);
     } else if (p.unfinished) {
         snprintf(why, sizeof(why), "%lu unfinished", p.unfinished);
-    } else if (gap_share > std::max(cfg.max_gap_share, cfg.gap_share_factor * unloaded.gap_share)) {
+    } else if (gap_share > gap_share_limit(cfg, unloaded)) {
         snprintf(why, sizeof(why), "%.1f %% of its RPCs met an absence (at most %.1f %%)",
-                 gap_share * 100,
-                 std::max(cfg.max_gap_share, cfg.gap_share_factor * unloaded.gap_share) * 100);
+                 gap_share * 100, gap_share_limit(cfg, unloaded) * 100);
     } else if (double(p.p99_ns) > bound) {
         snprintf(why, sizeof(why), "p99 %.1f us > %.0f x unloaded %.1f us", double(p.p99_ns) / 1e3,
                  cfg.p99_factor, double(unloaded.p99_ns) / 1e3);
