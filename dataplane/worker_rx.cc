@@ -133,9 +133,8 @@ Fate classify_frame(Worker::Impl &w, rte_mbuf *m, bool steered, wire::PacketView
     return m->nb_segs != 1 ? Fate::kDeliverNow : Fate::kDeliver;
 }
 
-// How many packets ahead of the one being handled the RPC itself is prefetched: its index
-// slot was prefetched in the first pass, and must have arrived before prefetch_rpc reads it.
-constexpr uint32_t kRpcPrefetchAhead = 4;
+// The RPC itself is prefetched Engine::kRpcHintAhead packets ahead of the one being handled.
+constexpr uint32_t kRpcPrefetchAhead = Engine::kRpcHintAhead;
 // The hints start at Engine::kHintsFromLiveRpcs. The first A/B (three runs) put the line at
 // 16384; the sixth session's scaling runs found 10^4 live RPCs the slowest point of the sweep,
 // and a profile of that client had 8 % of its cycles in find_rpc_of, on the RPC's first line.

@@ -99,7 +99,7 @@ struct Options {
     bool stages = false;
 };
 
-constexpr uint32_t kRpcPrefetchAhead = 4;  // as dataplane/worker_rx.cc
+constexpr uint32_t kRpcPrefetchAhead = homa::Engine::kRpcHintAhead;  // as the worker
 
 struct Result {
     const char *pool_pages = "";  ///< "2 MiB" or "4 KiB": what the bpage pool got.
@@ -479,7 +479,9 @@ int main(int argc, char **argv) {
     std::vector<Result> results;
     bool ok = true;
     if (!o.json) {
-        static_assert(homa::Engine::kHintsFromLiveRpcs == 4096, "the heading below names it");
+        char hints[64];
+        snprintf(hints, sizeof(hints), ", prefetch hints from %u live RPCs",
+                 homa::Engine::kHintsFromLiveRpcs);
         printf(
             "RX DATA pipeline (decode_frame + handle_packet%s%s), one core, %u-packet "
             "responses of %u B payload per packet, TSC %.2f GHz; the bench's own fenced TSC "
@@ -488,7 +490,7 @@ int main(int argc, char **argv) {
             o.timers ? " + poll() with 1 ms timers" : "",
             !o.prefetch ? ", no prefetch hints"
             : o.ab      ? ", prefetch hints"
-                        : ", prefetch hints from 4,096 live RPCs",
+                        : hints,
             o.packets, o.payload, double(hz) / 1e9, o.stages ? tc.stages() : tc.pair, "live RPCs",
             "packets", "Mpps", "cyc/pkt", "decode/engine/timers", "setup s", "ticks",
             "timer checks", "bpages on");

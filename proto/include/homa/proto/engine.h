@@ -296,6 +296,9 @@ class Engine {
     /** Below this many live RPCs the hints cost more than they hide (their lines are in
      *  cache), so callers hint only from here (the worker's RX, bench_rx_pipeline). */
     static constexpr uint32_t kHintsFromLiveRpcs = 4096;
+    /** How many packets ahead of the one handed to handle_packet() prefetch_rpc() is called:
+     *  the packet's index slot, asked for by prefetch_index(), must have arrived by then. */
+    static constexpr uint32_t kRpcHintAhead = 4;
     /** Messages waiting for bpages (when pages returned), grants, timers (RESEND, BUSY,
      *  NEED_ACK, timeouts, at most resend_budget control packets per peer per tick), then
      *  transmit: at most `data_budget` DATA packets, SRPT order, within grants and the pacer.
