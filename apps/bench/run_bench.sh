@@ -511,8 +511,9 @@ homa_load_all() {
 }
 
 # The knee searches judge their RPCs that met no absence of 50 us or more of either end's
-# lcore (homa-perf --knee_without_gaps; a poll gap less 0.5 us per frame handled in it): the server publishes its gaps in raw/NAME.gapshare, the
-# client reads them there. gap_share_server NAME / gap_share_client NAME: their flags.
+# lcore (homa-perf --knee_without_gaps; a poll gap less 0.5 us per frame handled in it): the
+# server publishes its gaps in raw/NAME.gapshare, the client reads them there.
+# gap_share_server NAME / gap_share_client NAME: their flags.
 gap_share_server() { echo "--gap_share=$RAW/$1.gapshare"; }
 gap_share_client() { echo "--knee_without_gaps --peer_gap_share=$RAW/$1.gapshare"; }
 
