@@ -99,6 +99,7 @@ Engine::State::State(const EngineConfig &c, const PoolOps &p)
         return;
     }
     rpcs.create(cfg.max_rpcs, pool.tables);
+    watch_links.create(cfg.max_rpcs, pool.tables);
     for (uint32_t i = cfg.max_rpcs; i-- > 0;) {
         rpcs[i].next_free = free_rpcs;
         free_rpcs = i;

@@ -145,6 +145,9 @@ struct Engine::State {
     EngineStats stats;
 
     TableArray<detail::Rpc> rpcs;  ///< max_rpcs slots, in PoolOps::tables memory.
+    /** Per slot of `rpcs`, its links in its peer's watch list (timer.cc), apart from the slab so
+     *  that a tick can walk a list ahead of the checks and prefetch the RPCs it will reach. */
+    TableArray<detail::WatchLinks> watch_links;
     uint32_t free_rpcs = detail::kNil;
     uint32_t live_rpcs = 0;
     uint32_t rpcs_high_water = 0;  ///< One past the highest slab index ever used.

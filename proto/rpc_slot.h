@@ -119,7 +119,7 @@ static_assert(sizeof(MsgOut) == 40, "MsgOut fills 40 bytes with no padding: RpcH
  *  apart from RpcBulk so that a short RPC's state spans a few cache lines and its reset is
  *  ~200 bytes, not the ~650 it was with the arrays inline (issue 12's scaling: at 10^4+ live
  *  RPCs every touch of an Rpc is a cache miss).
- *  Packed to 184 bytes, so that RpcBulk::bpages[0] ends the third line and `copy` starts the
+ *  Packed to 176 bytes, so that RpcBulk::bpages[0] is in the third line and `copy` starts the
  *  fifth: a short RPC (its copied request or reply, one bpage for what comes back) touches
  *  lines 0-2, 4 and 5, five lines; at 224 bytes it touched six (lines 0-3, 5, 6). The peer's
  *  slot is key.peer, not a second field; the small fields fill the gaps between wide ones. */
@@ -141,8 +141,6 @@ struct RpcHot {
     MsgOut out;
     uint32_t next_ready = kNil;  ///< Intrusive chain in the socket's ready list.
     uint32_t next_free = kNil;
-    uint32_t watch_prev = kNil;  ///< Chain of the peer's watch list (timer.cc).
-    uint32_t watch_next = kNil;
     // --- fair_share.cc: incomplete inbound server messages, per peer, oldest first ---
     uint32_t in_prev = kNil;
     uint32_t in_next = kNil;
@@ -155,7 +153,7 @@ struct RpcHot {
 };
 /** Cache lines of RpcHot, all of which prefetch_hot loads. */
 inline constexpr int kRpcHotLines = 3;
-static_assert(sizeof(RpcHot) == 184, "see RpcHot's size note");
+static_assert(sizeof(RpcHot) == 176, "see RpcHot's size note");
 static_assert(sizeof(RpcHot) <= kRpcHotLines * 64);
 
 /** Per-RPC arrays, valid only up to their counts in RpcHot (in.num_bpages, out.num_pieces,
@@ -168,7 +166,7 @@ struct RpcBulk {
     // requests memmove went from 6 to 65 client cycles per packet, eighteenth session). The
     // pad does it, not alignas: aligning RpcBulk would move bpages[0] out of RpcHot's last
     // line, which prefetch_rpc loads for the RX path's copy.
-    uint8_t pad_[8];
+    uint8_t pad_[16];
     union {
         OutMessage::Piece pieces[wire::kMaxBpages];  ///< The outgoing message (borrowed),
         uint8_t copy[OutMessage::kCopyMax];          ///< or its bytes (MsgOut::copied).
@@ -199,6 +197,16 @@ struct alignas(64) Rpc : RpcHot {
         const auto *p = reinterpret_cast<const char *>(this);
         for (int line = 0; line < kRpcHotLines; ++line) mem::prefetch_for_write(p + 64 * line);
     }
+};
+
+/** A slot's links in its peer's watch list (timer.cc), kept in State::watch_links rather than
+ *  in the slot: a tick that walks a list of 10^5 waiting RPCs follows the links through this
+ *  array (8 bytes per slot, mostly cached) and prefetches the RPCs it will check next. With the
+ *  links in the RPCs, each check waited for the one before to arrive from memory. kNil both
+ *  while the slot is not watched. */
+struct WatchLinks {
+    uint32_t prev = kNil;
+    uint32_t next = kNil;
 };
 
 }  // namespace homa::detail
