@@ -164,13 +164,14 @@ void unlink(State &s, uint32_t idx) {
     if (was_head) head_left(s, r.key.peer);
 }
 
-// Moves the head of its peer's list to the tail.
+// Moves the head of its peer's list to the tail. Only check_head calls it, inside check_peer's
+// walk, which gives the peer its key in the timer heap when it stops (or run_timers defers the
+// peer): keying it here too cost a heap update per check.
 void requeue(State &s, uint32_t idx, uint64_t next_check) {
     Rpc &r = s.rpcs[idx];
     assert(s.peers[r.key.peer].watch_head == idx);
     r.next_check = next_check;
     s.peers[r.key.peer].watch_head = s.watch_links[idx].next;
-    heap_set(s, r.key.peer);
 }
 
 // How many entries of a watch list a tick's walk prefetches ahead of the one it checks. A
