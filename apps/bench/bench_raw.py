@@ -232,9 +232,23 @@ def workload_load(raw, w):
                 "skipped": p["overload_skips"], "unfinished": p.get("unfinished", 0),
                 "by_size": by_size(p),
                 "stall_split": stall_split_of(f"{raw}/memif_{w}_load{pct}.stall.json"),
-                "stall_split_20": stall_split_of(f"{raw}/memif_{w}_load{pct}.stall20.json")}
+                "stall_split_20": stall_split_of(f"{raw}/memif_{w}_load{pct}.stall20.json"),
+                "stall_split_missing": stall_split_missing(raw, f"memif_{w}_load{pct}")}
     entry["loads"] = dict(sorted(entry["loads"].items(), key=lambda kv: int(kv[0])))
     return entry
+
+
+def stall_split_missing(raw, name):
+    """Why a load run whose gaps were logged (its client's gap log is there) has no split, or
+    None when it has one or logged none: a server that died or was killed never writes its gap
+    log (run_bench.sh's stall_split then has nothing to split by)."""
+    if not os.path.exists(f"{raw}/{name}.client.gaps") or \
+            stall_split_of(f"{raw}/{name}.stall.json") is not None:
+        return None
+    if not os.path.exists(f"{raw}/{name}.server.gaps"):
+        return ("the server's gap log is missing (a server that died or was killed writes "
+                "none; see its .server.log)")
+    return "stall_split.py gave no result (see the run's .stall.txt)"
 
 
 def stall_split_of(path):

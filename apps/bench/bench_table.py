@@ -192,6 +192,9 @@ def table(r):
                      f"offered, {ld['achieved_rps']:,.0f} of {ld['offered_rps']:,.0f} RPC/s served) "
                      f"slowdown p50/p99 by size; {lost_cell(ld)} | {'; '.join(cells) or 'n/a'} |")
             ss = ld.get("stall_split")
+            if not ss and ld.get("stall_split_missing"):
+                L.append(f"| homa-dp memif | {w.upper()} at {pct} %: split by the lcores' "
+                         f"absences, not judged | not split: {ld['stall_split_missing']} |")
             if ss:
                 share = 100 * ss["gap_ms"] / ss["window_ms"] if ss["window_ms"] else 0
                 L.append(f"| homa-dp memif | {w.upper()} at {pct} %: messages <= {ss['max_bytes']:,} B "

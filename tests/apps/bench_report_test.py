@@ -562,11 +562,15 @@ def load_placement():
 def load_stall_split_shown_not_judged():
     # stall_split.py's result for W3's 80 % run is a row of its own, with every group's
     # count and slowdowns, and the split at 20 us when there is one; it changes no verdict.
-    # A run without it gets no such row.
+    # A run that logged no gaps gets no such row; one whose server's gap log is missing (the
+    # server died) gets a row that says so.
     d = tempfile.mkdtemp(prefix="homa-bench-stall-")
-    for w in ("w3", "w4"):
+    for w in ("w2", "w3", "w4"):
         write_knee(d, w, without_gaps=w == "w3")
         write_load80(d, f"memif_{w}_load80", 1.5)
+    for end in ("w2_load80.client", "w3_load80.client", "w3_load80.server"):
+        with open(f"{d}/memif_{end}.gaps", "wb") as f:
+            f.write(b"")
     split = {"phase": "load80", "max_bytes": 1000, "no_unloaded_rtt": 0, "not_logged": 0,
              "window_ms": 5000.0, "gap_ms": 100.0,
              "all": {"rpcs": 900, "p50": 1.5, "p99": 300.0},
@@ -587,7 +591,10 @@ def load_stall_split_shown_not_judged():
                  "880 that met no gap 1.4/8.2", "20 that met one 900.0/5000.0",
                  "830 that met no absence of 20 us or more 1.3/6.1"):
         assert cell in row, (cell, row)
-    assert "W4 at 80 %: messages" not in t, t
+    assert "W4 at 80 %: messages" not in t and "W4 at 80 %: split" not in t, t
+    assert r["homa_memif"]["workloads"]["w3"]["loads"]["80"]["stall_split_missing"] is None
+    missing = next((l for l in t.splitlines() if "W2 at 80 %: split" in l), None)
+    assert missing is not None and "not split: the server's gap log is missing" in missing, t
     # The knee judged without the gaps says so on its row; the other's does not.
     knee = {w: next(l for l in t.splitlines() if f"{w} capacity" in l) for w in ("W3", "W4")}
     assert "met no absence of 50 us or more of either end's lcore" in knee["W3"], knee
