@@ -221,6 +221,7 @@ def workload_load(raw, w):
             # probes around each run say which placement it had.
             before = pingpong_ns(f"{raw}/memif_{w}_load{pct}_pingpong.txt")
             after = pingpong_ns(f"{raw}/memif_{w}_load{pct}_pingpong_after.txt")
+            split = stall_split_of(f"{raw}/memif_{w}_load{pct}.stall.json")
             entry["loads"][pct] = {
                 "pingpong_round_trip_ns": before, "pingpong_after_round_trip_ns": after,
                 "placement": placement(before, after),
@@ -231,19 +232,19 @@ def workload_load(raw, w):
                 "errors_by_cause": e["errors_by_cause"], "overload_skips": p["overload_skips"],
                 "skipped": p["overload_skips"], "unfinished": p.get("unfinished", 0),
                 "by_size": by_size(p),
-                "stall_split": stall_split_of(f"{raw}/memif_{w}_load{pct}.stall.json"),
+                "stall_split": split,
                 "stall_split_20": stall_split_of(f"{raw}/memif_{w}_load{pct}.stall20.json"),
-                "stall_split_missing": stall_split_missing(raw, f"memif_{w}_load{pct}")}
+                "stall_split_missing":
+                    None if split else stall_split_missing(raw, f"memif_{w}_load{pct}")}
     entry["loads"] = dict(sorted(entry["loads"].items(), key=lambda kv: int(kv[0])))
     return entry
 
 
 def stall_split_missing(raw, name):
-    """Why a load run whose gaps were logged (its client's gap log is there) has no split, or
-    None when it has one or logged none: a server that died or was killed never writes its gap
-    log (run_bench.sh's stall_split then has nothing to split by)."""
-    if not os.path.exists(f"{raw}/{name}.client.gaps") or \
-            stall_split_of(f"{raw}/{name}.stall.json") is not None:
+    """Why a load run without a split had none although its gaps were logged (its client's gap
+    log is there), or None when it logged none: a server that died or was killed never writes
+    its gap log (run_bench.sh's stall_split then has nothing to split by)."""
+    if not os.path.exists(f"{raw}/{name}.client.gaps"):
         return None
     if not os.path.exists(f"{raw}/{name}.server.gaps"):
         return ("the server's gap log is missing (a server that died or was killed writes "
