@@ -138,6 +138,12 @@ DEFINE_uint64(max_peer_unacked, homa::EngineConfig{}.max_peer_unacked,
 DEFINE_string(knobs, "",
               "more engine knobs: name=value,... (names as in the launcher's "
               "`show config`)");
+DEFINE_double(hold_port_s, 0,
+              "at the end, stop polling and keep the port open until the peer process closes "
+              "the link, for at most this many seconds (0: close at once). Prints \"holding "
+              "port\" when the hold begins: a script stops the peer then, so that neither "
+              "process polls a memif port whose peer leaves (DPDK 22.11's memif can crash "
+              "there); needs --role=client or server");
 // --- output ---
 DEFINE_bool(json, false, "print results as JSON on stdout");
 DEFINE_bool(stats, false,
@@ -262,6 +268,11 @@ bool check_flags(std::string *error) {
             "--file_fraction must be 0..1, --file_bytes 1..999976, --file_port 1..32767, "
             "--echo_bytes 1..1000000, --file_rounds 1..1000, and the mixed workload needs "
             "--rate > 0";
+    } else if (FLAGS_hold_port_s < 0 || FLAGS_hold_port_s > 3600 ||
+               (FLAGS_hold_port_s > 0 && (FLAGS_role == "both" || FLAGS_ring_pair))) {
+        *error =
+            "--hold_port_s must be 0..3600 and needs a peer process (--role=client or server, "
+            "no --ring_pair)";
     } else if (FLAGS_outstanding == 0 || FLAGS_outstanding > kMaxOutstanding) {
         *error = "--outstanding must be 1..1000000";
     } else if (FLAGS_rate < 0 || FLAGS_load_gbps < 0 || FLAGS_duration < 0) {

@@ -76,6 +76,7 @@ DECLARE_bool(json);
 DECLARE_bool(stats);
 DECLARE_string(cdf);
 DECLARE_double(poll_gap_us);
+DECLARE_double(hold_port_s);
 DECLARE_string(gap_log);
 DECLARE_string(arrival_log);
 DECLARE_string(gap_share);

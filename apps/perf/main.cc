@@ -34,6 +34,7 @@
 #include "homa/mem/table_memory.h"
 #include "load_driver.h"
 #include "packet_summary.h"
+#include "peer_closes_first.h"
 #include "remote_load.h"
 #include "report.h"
 #include "run_logs.h"
@@ -278,6 +279,9 @@ int run(int argc, char **argv) {
         if (!created) return fail(created.message());
         server_host.emplace(std::move(*created));
     }
+    // --hold_port_s: whatever is declared after this has stopped polling when it waits, and
+    // the host (drain, port close) goes after it, on every return path.
+    homa::perf::PeerClosesFirst peer_closes_first(host->raw().port_id(), FLAGS_hold_port_s, g_quit);
     homa::v2::Host &server_v2host = server_host ? *server_host : *host;
     homa::dp::Worker &server_worker = server_v2host.raw().worker(0);
     const bool one_engine = &server_worker == &worker;
