@@ -338,10 +338,6 @@ homa_memif() {
         $PAIR_FLAGS $SERVER_FLAGS ${SERVER_RUN_FLAGS:-} > "$RAW/$name.server.log" 2>&1
     srv=$!
     for i in $(seq 1 100); do grep -qs "serving echo" "$RAW/$name.server.log" && break; sleep 0.1; done
-    # The server stops first, while the client holds its port without polling
-    # (--hold_port_s): DPDK 22.11's memif unmaps a process's shared regions when its peer
-    # leaves, under any burst still inside them, and a server polling when its client left
-    # died that way (three in the fiftieth session's run, with their counters).
     # shellcheck disable=SC2046,SC2086
     timeout -k 30 -s INT "${CLIENT_TIMEOUT:-300}" "$PERF" $(eal 0@0) \
         --vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no -- \
@@ -349,12 +345,23 @@ homa_memif() {
         --json --stats --hold_port_s=30 "$@" $PAIR_FLAGS $CLIENT_FLAGS \
         > "$RAW/$name.json" 2> "$RAW/$name.log" &
     cli=$!
-    while kill -0 "$cli" 2>/dev/null && ! grep -qs "homa-perf: holding port" "$RAW/$name.log"; do
+    stop_server_when_held "$srv" "$cli" "$RAW/$name.log" "$name"
+    rm -f "$SOCK"
+}
+
+# stop_server_when_held <server pid> <client pid> <client stderr log> <name>: the server of a
+# memif pair stops first, once its homa-perf client (run with --hold_port_s) holds its port
+# without polling or has ended; then the client, which sees the link go down and ends. DPDK
+# 22.11's memif unmaps a process's shared regions when its peer leaves, under any burst still
+# inside them: servers polling when their client left died that way (three in the fiftieth
+# session's run, with their closing counters).
+stop_server_when_held() {
+    local srv=$1 cli=$2 clog=$3 name=$4
+    while kill -0 "$cli" 2>/dev/null && ! grep -qs "homa-perf: holding port" "$clog"; do
         sleep 0.05
     done
     stop_pid "$srv" "$name: the server"
     wait "$cli" || log "  $name: homa-perf exited $?"
-    rm -f "$SOCK"
 }
 
 # homa_null <name> <flags...>: both roles in one process over net_null local delivery (core 0).
@@ -917,11 +924,10 @@ cold_data() {
                 --role=client --local_ip=10.0.0.2 --server_ip=10.0.0.1 --server_port=99 \
                 --file_name="$(basename "$file")" --file_fraction=0.1 --file_bytes=999976 \
                 --rate="$rate" --duration="$secs" --file_phases=echo,prefetch,noprefetch \
-                --file_rounds="$rounds" --json \
-                $CLIENT_FLAGS > "$RAW/cold.mix.$layout.$run.json" 2> "$RAW/cold.mix.$layout.$run.log" ||
-                log "  cold: homa-perf exited $?"
+                --file_rounds="$rounds" --json --hold_port_s=30 \
+                $CLIENT_FLAGS > "$RAW/cold.mix.$layout.$run.json" 2> "$RAW/cold.mix.$layout.$run.log" &
+            stop_server_when_held "$srv" $! "$RAW/cold.mix.$layout.$run.log" "cold $layout $run"
             echo "loadavg_after $layout $run: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/cold.dd.txt"
-            stop_pid "$srv"
             rm -f "$SOCK"
         done
     done
