@@ -46,7 +46,10 @@ done
 "$@" -O2 -flto "$tmp/hint.o" "$tmp/main.o" -o "$tmp/prog"
 "$tmp/prog" || true  # it runs (the hints never fault); its exit code is the loop's parity
 
-main_asm=$(objdump -d --no-show-raw-insn "$tmp/prog" | awk '/^[0-9a-f]+ <main>:$/ {on = 1; next} on && /^$/ {exit} on')
+# Into a file first: awk stops reading at main's end, and objdump, still writing into the pipe,
+# would die of SIGPIPE, which pipefail turns into this script's failure.
+objdump -d --no-show-raw-insn "$tmp/prog" > "$tmp/prog.s"
+main_asm=$(awk '/^[0-9a-f]+ <main>:$/ {on = 1; next} on && /^$/ {exit} on' "$tmp/prog.s")
 if [ -z "$main_asm" ]; then
     echo "FAIL: no main in the program's disassembly"
     exit 1
