@@ -329,8 +329,9 @@ homa_memif() {
     shift 2
     # A log left by an earlier run (--only reruns a stage) would say "serving echo" before this
     # server even opened it: the client would start too early and the server, still in EAL's
-    # start-up with SIGINT ignored (a background job of a script), would never stop.
-    rm -f "$SOCK" "$RAW/$name.server.log"
+    # start-up with SIGINT ignored (a background job of a script), would never stop. An old
+    # client log would say "holding port" and stop the new server before its client came.
+    rm -f "$SOCK" "$RAW/$name.server.log" "$RAW/$name.log"
     # shellcheck disable=SC2046
     # shellcheck disable=SC2086
     bg "$PERF" $(eal 0@1) --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
@@ -355,11 +356,13 @@ homa_memif() {
 # 22.11's memif unmaps a process's shared regions when its peer leaves, under any burst still
 # inside them: servers polling when their client left died that way (three in the fiftieth
 # session's run, with their closing counters).
+# The wait blocks: tail follows the log by inotify (by name, so from before the client's shell
+# has created it; the caller removes an old one) and ends within a second of the client. A loop
+# that forked grep and sleep every 50 ms took a pinned poller's core for 1-3 ms each time: the
+# absences of 5-6 % every 56-60 ms that the first full run with it measured as load tails.
 stop_server_when_held() {
     local srv=$1 cli=$2 clog=$3 name=$4
-    while kill -0 "$cli" 2>/dev/null && ! grep -qs "homa-perf: holding port" "$clog"; do
-        sleep 0.05
-    done
+    grep -q -m1 "homa-perf: holding port" < <(tail -n +1 --pid="$cli" -F "$clog" 2>/dev/null) || true
     stop_pid "$srv" "$name: the server"
     wait "$cli" || log "  $name: homa-perf exited $?"
 }
@@ -910,7 +913,7 @@ cold_data() {
                 *) log "cold: unknown layout $layout"; continue ;;
             esac
             log "cold: run $run, layout $layout: launcher serving $file, homa-perf mixed workload ($rate RPC/s, ${secs} s per phase, $rounds rounds)"
-            rm -f "$SOCK"
+            rm -f "$SOCK" "$RAW/cold.mix.$layout.$run.log"
             # shellcheck disable=SC2046,SC2086
             bg "$LAUNCHER" $(eal "$lcores") --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no -- \
                 --local_ip=10.0.0.1 --echo_ports=99 --serve_file="$file" --file_allow_no_prefetch \
