@@ -11,27 +11,17 @@
 
 namespace homa::perf {
 
-/** How a hold ended. */
-enum class HoldEnd {
-    kNotAsked,     ///< hold_s was 0: nothing waited.
-    kPeerClosed,   ///< the link went down while holding (the peer closed it).
-    kAlreadyDown,  ///< the link was down when the hold began.
-    kTimedOut,     ///< the link was still up after hold_s: this process closes first.
-    kSignalled,    ///< a signal (quit) ended the hold.
-    kNoLink,       ///< the port's link cannot be read (its error is printed).
-};
-
 /**
  * Holds `port_id` open until its link goes down, `hold_s` seconds pass or `quit` is set,
  * printing to stderr a line when the hold begins ("homa-perf: holding port P open ...", which
  * scripts wait for before they stop the peer) and one that says how it ended.
  *
  * Threading: the main lcore, after every lcore that polls the port has stopped; the caller
- * must not poll the port while this runs. Reads the link with rte_eth_link_get_nowait (no
- * syscall for memif) every millisecond and sleeps between reads.
- * Errors: kNoLink when the link cannot be read (an invalid port), with the reason printed.
+ * must not poll the port while this runs. Reads the link with dp::check_link (no syscall for
+ * memif) every millisecond and sleeps between reads.
+ * Errors: a link that cannot be read (an invalid port) ends the hold, with the reason printed.
  */
-HoldEnd hold_until_peer_closes(uint16_t port_id, double hold_s, const std::atomic<bool> &quit);
+void hold_until_peer_closes(uint16_t port_id, double hold_s, const std::atomic<bool> &quit);
 
 /**
  * Calls hold_until_peer_closes when destroyed: declared right after the host, so that every
@@ -43,7 +33,7 @@ class PeerClosesFirst {
   public:
     PeerClosesFirst(uint16_t port_id, double hold_s, const std::atomic<bool> &quit) noexcept
         : port_id_(port_id), hold_s_(hold_s), quit_(quit) {}
-    ~PeerClosesFirst() { (void)hold_until_peer_closes(port_id_, hold_s_, quit_); }
+    ~PeerClosesFirst() { hold_until_peer_closes(port_id_, hold_s_, quit_); }
     PeerClosesFirst(const PeerClosesFirst &) = delete;
     PeerClosesFirst &operator=(const PeerClosesFirst &) = delete;
 
